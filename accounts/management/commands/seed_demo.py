@@ -1,0 +1,21 @@
+from django.core.management.base import BaseCommand
+
+from accounts import demo
+
+
+class Command(BaseCommand):
+    help = "Load the demo customers, accounts and 18 months of history (idempotent)."
+
+    def handle(self, *args, **options):
+        created = demo.seed_demo()
+        if created:
+            self.stdout.write(f"demo data loaded for {len(created)} customers")
+        self.stdout.write("")
+        self.stdout.write("=== デモ用ログイン情報 (demo logins) " + "=" * 40)
+        for customer in demo.DEMO_CUSTOMERS:
+            self.stdout.write(
+                f"  契約者ID {customer.contract_id}  パスワード {customer.password}"
+                f"  {customer.name_kanji}（{customer.note}）"
+            )
+        self.stdout.write(f"  管理画面 /admin/  {demo.STAFF_USERNAME} / {demo.STAFF_PASSWORD}")
+        self.stdout.write("=" * 77)

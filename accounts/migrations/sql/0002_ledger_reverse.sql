@@ -1,0 +1,13 @@
+DROP FUNCTION IF EXISTS ledger_post(text, text, text, text, bigint[], bigint[], text[], timestamptz);
+DROP TRIGGER IF EXISTS ledger_journal_balanced ON accounts_journal;
+DROP TRIGGER IF EXISTS ledger_entry_journal_balanced ON accounts_entry;
+DROP FUNCTION IF EXISTS ledger_journal_balanced();
+DROP FUNCTION IF EXISTS ledger_entry_journal_balanced();
+DROP FUNCTION IF EXISTS ledger_assert_journal_balanced(bigint);
+DROP TRIGGER IF EXISTS ledger_journal_append_only ON accounts_journal;
+DROP TRIGGER IF EXISTS ledger_entry_append_only ON accounts_entry;
+DROP FUNCTION IF EXISTS ledger_append_only();
+DROP TRIGGER IF EXISTS ledger_account_guard ON accounts_account;
+DROP FUNCTION IF EXISTS ledger_account_guard();
+DROP TRIGGER IF EXISTS ledger_entry_apply ON accounts_entry;
+DROP FUNCTION IF EXISTS ledger_entry_apply();

@@ -1,0 +1,229 @@
+"""The ledger: branches, customers (contracts), accounts, journals and entries.
+
+The database holds the ledger invariants (LEDGER-2) with constraints and triggers that are
+installed by migration 0002 (``accounts/sql/ledger.sql``):
+
+* a journal's entries sum to zero (deferred constraint trigger, checked at commit);
+* entries and journals are append-only (UPDATE and DELETE are refused);
+* an account's cached ``balance`` is maintained by the entry trigger only, and every
+  entry's ``balance_after`` must equal the account's balance after that entry;
+* a customer account never goes below zero; amounts are non-zero integers of yen.
+
+Nothing in Python writes entries or balances except ``accounts.services.journal_post``.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+
+class Branch(models.Model):
+    """A branch (支店) of our bank, with its Zengin branch code."""
+
+    code = models.CharField(max_length=3, unique=True)
+    name = models.CharField(max_length=64)
+    name_kana = models.CharField(max_length=64)
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = "支店"
+        verbose_name_plural = "支店"
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class Customer(models.Model):
+    """An internet-banking contract (契約者). Logs in with ``contract_id``."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "利用中"
+        SUSPENDED = "suspended", "IB取引中止"
+        CLOSED = "closed", "解約"
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer"
+    )
+    contract_id = models.CharField("契約者ID", max_length=10, unique=True)
+    name_kanji = models.CharField("氏名", max_length=64)
+    name_kana = models.CharField("氏名（カナ）", max_length=64)
+    email = models.EmailField("Eメールアドレス", blank=True)
+    status = models.CharField(
+        "状態", max_length=16, choices=Status.choices, default=Status.ACTIVE
+    )
+    # SEC-3: the password from the application form must be changed at first login.
+    password_is_initial = models.BooleanField("初回パスワード", default=True)
+    last_login_at = models.DateTimeField("最終ログイン", null=True, blank=True)
+    previous_login_at = models.DateTimeField("前回ログイン", null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["contract_id"]
+        verbose_name = "契約者"
+        verbose_name_plural = "契約者"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(contract_id__regex=r"^[0-9]{10}$"), name="customer_contract_id_digits"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.contract_id} {self.name_kanji}"
+
+
+class Account(models.Model):
+    """A deposit account (口座) of a customer, or an internal account of the bank.
+
+    ``balance`` is a cache of the sum of the account's entries, maintained by the database
+    trigger on ``accounts_entry``; ``hold_amount`` (拘束額) is money that cannot be spent.
+    """
+
+    class Type(models.TextChoices):
+        # Zengin account-type codes.
+        ORDINARY = "1", "普通"
+        CURRENT = "2", "当座"
+        SAVINGS = "4", "貯蓄"
+
+    class Purpose(models.TextChoices):
+        CUSTOMER = "customer", "お客様口座"
+        FEE_INCOME = "fee_income", "手数料収入"
+        ZENGIN_SETTLEMENT = "zengin_settlement", "為替決済（全銀）"
+        PAYEASY_COLLECTION = "payeasy_collection", "ペイジー収納"
+        CASH = "cash", "現金（窓口）"
+
+    class Status(models.TextChoices):
+        OPEN = "open", "有効"
+        FROZEN = "frozen", "支払停止"
+        CLOSED = "closed", "解約"
+
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="accounts")
+    customer = models.ForeignKey(
+        Customer, on_delete=models.PROTECT, related_name="accounts", null=True, blank=True
+    )
+    purpose = models.CharField(max_length=32, choices=Purpose.choices, default=Purpose.CUSTOMER)
+    type = models.CharField("科目", max_length=1, choices=Type.choices, default=Type.ORDINARY)
+    number = models.CharField("口座番号", max_length=7)
+    holder_kana = models.CharField("口座名義（カナ）", max_length=48)
+    name = models.CharField("名称", max_length=64, blank=True)
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    balance = models.BigIntegerField("残高", default=0, editable=False)
+    hold_amount = models.BigIntegerField("拘束額", default=0)
+    last_entry_at = models.DateTimeField(null=True, blank=True, editable=False)
+    opened_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["branch__code", "type", "number"]
+        verbose_name = "口座"
+        verbose_name_plural = "口座"
+        constraints = [
+            models.UniqueConstraint(fields=["branch", "number"], name="account_number_per_branch"),
+            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{7}$"), name="account_number_7_digits"),
+            models.CheckConstraint(
+                condition=Q(purpose="customer", customer__isnull=False)
+                | (~Q(purpose="customer") & Q(customer__isnull=True)),
+                name="account_customer_iff_customer_purpose",
+            ),
+            # LEDGER-2: overdraft limit 0 for customer accounts.
+            models.CheckConstraint(
+                condition=~Q(purpose="customer") | Q(balance__gte=0),
+                name="account_customer_balance_not_negative",
+            ),
+            models.CheckConstraint(condition=Q(hold_amount__gte=0), name="account_hold_not_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.branch.code}-{self.get_type_display()}-{self.number} {self.holder_kana}"
+
+    @property
+    def is_internal(self) -> bool:
+        return self.purpose != self.Purpose.CUSTOMER
+
+    @property
+    def available_amount(self) -> int:
+        """支払可能額: balance less holds, never below zero."""
+        return max(self.balance - self.hold_amount, 0)
+
+    @property
+    def masked_number(self) -> str:
+        return "***" + self.number[-4:]
+
+
+class Journal(models.Model):
+    """One posting (仕訳): a balanced set of entries, written once, never changed."""
+
+    class Kind(models.TextChoices):
+        TRANSFER = "transfer", "振込"
+        TRANSFER_FEE = "transfer_fee", "振込手数料"
+        PAYEASY = "payeasy", "ペイジー払込"
+        DEPOSIT = "deposit", "窓口入金"
+        WITHDRAWAL = "withdrawal", "出金"
+        SALARY = "salary", "給与"
+        CARD = "card", "カード"
+        UTILITY = "utility", "公共料金"
+        ATM = "atm", "ATM"
+        INTEREST = "interest", "利息"
+        ADJUSTMENT = "adjustment", "訂正"
+
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    description = models.CharField("摘要", max_length=64)
+    idempotency_key = models.CharField(max_length=128, unique=True)
+    # md5 of kind + lines: the same key with different content is refused.
+    request_hash = models.CharField(max_length=32)
+    posted_at = models.DateTimeField()
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "仕訳"
+        verbose_name_plural = "仕訳"
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.get_kind_display()} {self.description}"
+
+
+class Entry(models.Model):
+    """One leg of a journal on one account: a signed amount of yen (+ deposit, − withdrawal)
+    and the account's balance right after it (which makes any past balance an index lookup)."""
+
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
+    # Indexed by entry_account_time_idx (account first), so no separate FK index.
+    account = models.ForeignKey(
+        Account, on_delete=models.PROTECT, related_name="entries", db_index=False
+    )
+    amount = models.BigIntegerField()
+    balance_after = models.BigIntegerField()
+    description = models.CharField("摘要", max_length=64)
+    posted_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["account_id", "id"]
+        verbose_name = "明細"
+        verbose_name_plural = "明細"
+        constraints = [
+            models.CheckConstraint(condition=~Q(amount=0), name="entry_amount_not_zero"),
+        ]
+        indexes = [
+            # Balance at any past moment and statement pages: one index range scan.
+            models.Index(
+                fields=["account", "posted_at", "id"],
+                name="entry_account_time_idx",
+                include=["balance_after", "amount"],
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.amount:+d} → {self.balance_after}"
+
+
+class WorkerHeartbeat(models.Model):
+    """Written by the periodic ``worker_heartbeat`` task, read by /health/: proof that
+    the background worker (procrastinate) is alive and takes jobs."""
+
+    beat_at = models.DateTimeField()
+    note = models.CharField(max_length=64, blank=True)
+
+    class Meta:
+        ordering = ["-beat_at"]
+        get_latest_by = "beat_at"

@@ -1,0 +1,34 @@
+"""Reference data every database needs: our bank's branches from the Zengin code data
+(XFER-2) and the internal accounts at the head office (LEDGER-4).
+
+Used by migration 0003 (with historical models) and by the tests after a flush."""
+
+from __future__ import annotations
+
+BANK_CODE = "1633"
+
+INTERNAL_ACCOUNTS = [
+    # (purpose, number, name, holder_kana)
+    ("fee_income", "9000001", "手数料収入", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ﾃｽｳﾘﾖｳ"),
+    ("zengin_settlement", "9000002", "為替決済（全銀）", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ｶﾜｾｹｯｻｲ"),
+    ("cash", "9000003", "現金（窓口）", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ｹﾞﾝｷﾝ"),
+]
+
+
+def ensure_reference_data(Branch, Account) -> None:  # noqa: N803 - model classes
+    import zengin_code
+
+    if Branch.objects.exists() and Account.objects.filter(purpose="cash").exists():
+        return
+    bank = zengin_code.Bank.all[BANK_CODE]
+    for branch in bank.branches.values():
+        Branch.objects.update_or_create(
+            code=branch.code, defaults={"name": branch.name, "name_kana": branch.kana}
+        )
+    head_office = Branch.objects.order_by("code").first()
+    for purpose, number, name, holder in INTERNAL_ACCOUNTS:
+        Account.objects.get_or_create(
+            branch=head_office,
+            number=number,
+            defaults={"purpose": purpose, "name": name, "holder_kana": holder, "type": "1"},
+        )

@@ -1,0 +1,171 @@
+"""Writes to the ledger. ``journal_post`` is the only code that posts money (LEDGER-3)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from django.db import DatabaseError, connection, transaction
+
+from . import errors
+from .models import Account, Journal
+
+logger = logging.getLogger(__name__)
+
+MAX_DESCRIPTION = 64
+
+_SQLSTATE_ERRORS: dict[str, type[errors.LedgerError]] = {
+    "CI001": errors.InsufficientFunds,
+    "23514": errors.InsufficientFunds,  # CHECK: customer balance >= 0 (the backstop)
+    "CI002": errors.AccountClosed,
+    "CI003": errors.AccountNotFound,
+    "CI004": errors.AccountFrozen,
+    "CI005": errors.IdempotencyConflict,
+    "CI010": errors.InvalidPosting,
+    "CI011": errors.InvalidPosting,
+    "CI012": errors.InvalidPosting,
+}
+
+
+@dataclass(frozen=True)
+class PostingLine:
+    """One leg of a posting: ``amount`` yen (+ credit/deposit, − debit/withdrawal) on
+    ``account``, shown to its holder as ``description`` (摘要; the journal's when empty)."""
+
+    account: Account | int
+    amount: int
+    description: str = ""
+
+    @property
+    def account_id(self) -> int:
+        return self.account if isinstance(self.account, int) else self.account.pk
+
+
+def _validate(lines: Sequence[PostingLine], kind: str, description: str, key: str) -> None:
+    if kind not in Journal.Kind.values:
+        raise errors.InvalidPosting(f"unknown journal kind {kind!r}")
+    if not key or len(key) > 128:
+        raise errors.InvalidPosting("idempotency key must be 1-128 characters")
+    if not description or len(description) > MAX_DESCRIPTION:
+        raise errors.InvalidPosting("description must be 1-64 characters")
+    if len(lines) < 2:
+        raise errors.InvalidPosting("a journal needs at least two lines")
+    for line in lines:
+        # bool is an int subclass; floats and Decimals are never money here (LEDGER-1).
+        if type(line.amount) is not int or line.amount == 0:
+            raise errors.InvalidPosting(f"amount must be a non-zero int, got {line.amount!r}")
+        if len(line.description) > MAX_DESCRIPTION:
+            raise errors.InvalidPosting("line description must be at most 64 characters")
+    if sum(line.amount for line in lines) != 0:
+        raise errors.InvalidPosting("lines do not sum to zero")
+
+
+def _request_hash(kind: str, lines: Sequence[PostingLine]) -> str:
+    canonical = kind + "|" + ";".join(f"{line.account_id}:{line.amount}" for line in lines)
+    return hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest()
+
+
+def journal_post(
+    *,
+    lines: Sequence[PostingLine],
+    kind: str,
+    description: str,
+    idempotency_key: str,
+    posted_at: dt.datetime | None = None,
+) -> Journal:
+    """Post one balanced journal, exactly once per ``idempotency_key``.
+
+    Guarantees (enforced by the PostgreSQL function ``ledger_post`` in one round trip):
+    every touched account is locked ``FOR UPDATE`` in id order; status and funds
+    (balance − holds) are checked after the lock; the journal, its entries and the
+    cached balances are written together or not at all. Called outside a transaction the
+    single statement is its own transaction; inside ``transaction.atomic`` it joins the
+    caller's, so a transfer, its audit row and its mail commit together.
+
+    Returns the journal, with ``journal.created`` False when the key had already been
+    used with the same content. Raises ``InsufficientFunds``, ``AccountClosed``,
+    ``AccountFrozen``, ``AccountNotFound``, ``IdempotencyConflict`` or ``InvalidPosting``
+    (all ``LedgerError``, with a Japanese ``message``).
+
+    ``posted_at`` backdates the posting (demo history, migrations of old data); it may
+    never be earlier than an account's last entry.
+    """
+    _validate(lines, kind, description, idempotency_key)
+    request_hash = _request_hash(kind, lines)
+    arguments = [
+        kind,
+        description,
+        idempotency_key,
+        request_hash,
+        [line.account_id for line in lines],
+        [line.amount for line in lines],
+        [line.description or description for line in lines],
+        posted_at,
+    ]
+    try:
+        if connection.in_atomic_block:
+            # A savepoint, so that a refusal (say, insufficient funds) leaves the caller's
+            # transaction usable: the scheduled-transfer job records 未処理 in it.
+            with transaction.atomic():
+                journal_id, created, when = _call_ledger_post(arguments)
+        else:
+            journal_id, created, when = _call_ledger_post(arguments)
+    except DatabaseError as exc:
+        raise _domain_error(exc) from exc
+    journal = Journal(
+        id=journal_id,
+        kind=kind,
+        description=description,
+        idempotency_key=idempotency_key,
+        request_hash=request_hash,
+        posted_at=when,
+    )
+    journal.created = created
+    if created:
+        logger.info("journal %s posted kind=%s key=%s", journal_id, kind, idempotency_key)
+    else:
+        logger.info("journal %s replayed for key=%s", journal_id, idempotency_key)
+    return journal
+
+
+def _call_ledger_post(arguments: list) -> tuple[int, bool, dt.datetime]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT journal_id, created, posted_at FROM ledger_post(%s, %s, %s, %s, %s, %s, %s, %s)",
+            arguments,
+        )
+        return cursor.fetchone()
+
+
+def _domain_error(exc: DatabaseError) -> errors.LedgerError:
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    detail = getattr(getattr(cause, "diag", None), "message_detail", None)
+    account_id = int(detail) if detail and detail.isdigit() else None
+    error_class = _SQLSTATE_ERRORS.get(sqlstate or "", errors.LedgerIntegrityError)
+    if error_class is errors.LedgerIntegrityError:
+        logger.error("ledger refused a posting: sqlstate=%s %s", sqlstate, exc)
+    return error_class(f"{sqlstate}: {getattr(cause, 'diag', None) and cause.diag.message_primary}",
+                       account_id=account_id)
+
+
+def counter_deposit(*, account: Account, amount: int, staff_username: str, reference: str) -> Journal:
+    """A deposit taken in cash at the branch counter (窓口入金), posted by staff in admin.
+
+    ``reference`` (the counter slip number) makes the deposit idempotent: submitting the
+    same slip twice posts once.
+    """
+    cash = Account.objects.get(purpose=Account.Purpose.CASH)
+    with transaction.atomic():
+        return journal_post(
+            lines=[
+                PostingLine(account=cash, amount=-amount, description=f"窓口入金 {account.number}"),
+                PostingLine(account=account, amount=amount, description="窓口入金"),
+            ],
+            kind=Journal.Kind.DEPOSIT,
+            description="窓口入金",
+            idempotency_key=f"counter-deposit:{account.branch.code}:{reference}",
+        )

@@ -1,0 +1,1 @@
+"""Settings profiles: ``dev`` (default for manage.py), ``test`` (pytest) and ``prod``."""

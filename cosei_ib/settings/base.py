@@ -1,0 +1,166 @@
+"""Settings shared by every profile. Everything that differs between machines is read
+from the environment (``DJANGO_*`` variables and ``DATABASE_URL``)."""
+
+import os
+from pathlib import Path
+
+import dj_database_url
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+
+def env(name: str, default: str | None = None) -> str | None:
+    return os.environ.get(name, default)
+
+
+def env_bool(name: str, default: bool) -> bool:
+    value = os.environ.get(name)
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = os.environ.get(name)
+    if not value:
+        return default
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+SECRET_KEY = env("DJANGO_SECRET_KEY")
+DEBUG = False
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", [])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "procrastinate.contrib.django",
+    "accounts",
+    "security",
+    "transfers",
+    "payeasy",
+    "notifications",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
+    "security.middleware.CustomerSessionMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "cosei_ib.urls"
+WSGI_APPLICATION = "cosei_ib.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cosei_ib.context_processors.bank",
+            ],
+        },
+    },
+]
+
+# DATABASE_URL is set by dev.py (embedded PostgreSQL) or by the operator (a real server).
+DATABASES = {
+    "default": dj_database_url.parse(
+        env("DATABASE_URL", "postgresql://postgres@localhost:5432/cosei_ib"),
+        conn_max_age=60,
+        conn_health_checks=True,
+    )
+}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+PASSWORD_HASHERS = [
+    "django.contrib.auth.hashers.Argon2PasswordHasher",
+    "django.contrib.auth.hashers.PBKDF2PasswordHasher",
+]
+
+LANGUAGE_CODE = "ja"
+TIME_ZONE = "Asia/Tokyo"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = BASE_DIR / "staticfiles"
+
+LOGIN_URL = "/login/"
+
+# Security headers common to all profiles; prod.py tightens the transport ones.
+X_FRAME_OPTIONS = "DENY"
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+
+# --- The bank -----------------------------------------------------------------------
+BANK_CODE = "1633"  # Zengin code of 大阪厚生信用金庫
+BANK_NAME = "大阪厚生信用金庫"
+BANK_SHORT_NAME = "大阪厚生信金"
+
+# LEDGER-6: service hours (start, end) as "HH:MM", end exclusive. Business days are
+# computed in cosei_ib.bankcalendar. SERVICE_HOURS_ENFORCED may be switched off only in
+# development (DJANGO_SERVICE_HOURS_ENFORCED=0); production always enforces them.
+SERVICE_HOURS = {
+    "default": {"weekday": ("07:00", "22:00"), "holiday": ("08:00", "21:00")},
+    "payeasy": {"weekday": ("07:00", "21:45"), "holiday": ("08:00", "20:45")},
+}
+SERVICE_HOURS_ENFORCED = True
+
+# --- Background worker (procrastinate) -----------------------------------------------
+PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+    },
+    "loggers": {
+        "cosei_ib": {"handlers": ["console"], "level": "INFO"},
+        "accounts": {"handlers": ["console"], "level": "INFO"},
+        "security": {"handlers": ["console"], "level": "INFO"},
+        "transfers": {"handlers": ["console"], "level": "INFO"},
+        "payeasy": {"handlers": ["console"], "level": "INFO"},
+        "notifications": {"handlers": ["console"], "level": "INFO"},
+    },
+}
+
+# --- Security (SEC) --------------------------------------------------------------------
+# SEC-8: consecutive failures that lock a credential.
+SECURITY_LOCKOUT_THRESHOLDS = {"password": 5, "image_card": 3, "otp": 5}
+# SEC-9 / SEC-12: idle logout after 15 minutes; absolute limit of a session.
+SESSION_IDLE_SECONDS = 15 * 60
+SESSION_ABSOLUTE_SECONDS = 2 * 60 * 60
+SESSION_WARNING_SECONDS = 60
+SESSION_COOKIE_AGE = SESSION_ABSOLUTE_SECONDS
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# SEC-2 / SEC-15: the bank's published password rule; the bounds are settings.
+LOGIN_PASSWORD_MIN_LENGTH = 6
+LOGIN_PASSWORD_MAX_LENGTH = 12

@@ -1,0 +1,12 @@
+"""Development profile: safe defaults so that `python3 dev.py run` works out of the box."""
+
+from .base import *  # noqa: F401,F403
+from .base import env, env_bool, env_list
+
+DEBUG = env_bool("DJANGO_DEBUG", True)
+SECRET_KEY = env("DJANGO_SECRET_KEY", "dev-only-insecure-key-not-for-production")
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::1]"])
+# Development switch for LEDGER-6: DJANGO_SERVICE_HOURS_ENFORCED=0 lets you try the app
+# at night. Documented in README.md.
+SERVICE_HOURS_ENFORCED = env_bool("DJANGO_SERVICE_HOURS_ENFORCED", True)
+EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"

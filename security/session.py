@@ -1,0 +1,67 @@
+"""Customer session state (SEC-3, SEC-9, SEC-12).
+
+A session is *complete* only after the password, the forced password change (first login)
+and, when chosen, the OTP at login. Until then it grants nothing but the next step.
+"""
+
+from __future__ import annotations
+
+import time
+
+from django.conf import settings
+from django.contrib.auth import login, logout
+
+from accounts.models import Customer
+
+STAGE = "cosei_stage"
+AUTH_AT = "cosei_auth_at"
+SEEN_AT = "cosei_seen_at"
+
+STAGE_PASSWORD_CHANGE = "password_change"
+STAGE_OTP = "otp"
+STAGE_COMPLETE = "complete"
+
+
+def session_start(request, customer: Customer, *, stage: str) -> None:
+    """Log the customer in with a fresh session key (no fixation) at ``stage``."""
+    from .services import session_register
+
+    login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
+    now = int(time.time())
+    request.session[STAGE] = stage
+    request.session[AUTH_AT] = now
+    request.session[SEEN_AT] = now
+    request.session.save()
+    session_register(customer=customer, session_key=request.session.session_key)
+
+
+def session_advance(request, stage: str, *, new_key: bool = False) -> None:
+    if new_key:
+        from .services import session_register
+
+        request.session.cycle_key()  # SEC-12: a new key again after the OTP step
+        customer = getattr(request.user, "customer", None)
+        if customer is not None:
+            session_register(customer=customer, session_key=request.session.session_key)
+    request.session[STAGE] = stage
+
+
+def session_stage(request) -> str | None:
+    return request.session.get(STAGE)
+
+
+def session_expired_reason(request, now: float | None = None) -> str | None:
+    now = now or time.time()
+    seen = request.session.get(SEEN_AT)
+    started = request.session.get(AUTH_AT)
+    if seen is None or started is None:
+        return None
+    if now - seen > settings.SESSION_IDLE_SECONDS:
+        return "idle"
+    if now - started > settings.SESSION_ABSOLUTE_SECONDS:
+        return "absolute"
+    return None
+
+
+def session_end(request) -> None:
+    logout(request)  # flushes the server-side session

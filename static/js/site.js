@@ -1,0 +1,44 @@
+/* Progressive enhancements; every page works without this file (UI-2). */
+(function () {
+  "use strict";
+
+  // SEC-9: warn shortly before the server-side idle logout. The timer only informs;
+  // the server decides. "Continue" sends one request, which resets the server's clock.
+  function idleWarning() {
+    var body = document.body;
+    var idle = parseInt(body.getAttribute("data-idle-seconds"), 10);
+    if (!idle) { return; }
+    var warnBefore = parseInt(body.getAttribute("data-warning-seconds"), 10) || 60;
+    var dialog = document.getElementById("idle-warning");
+    var button = document.getElementById("idle-continue");
+    var warnTimer, endTimer;
+    function csrfToken() {
+      var match = document.cookie.match(/(?:^|;\s*)(?:__Host-)?csrftoken=([^;]+)/);
+      if (match) { return match[1]; }
+      var input = document.querySelector("input[name=csrfmiddlewaretoken]");
+      return input ? input.value : "";
+    }
+    function schedule() {
+      clearTimeout(warnTimer); clearTimeout(endTimer);
+      warnTimer = setTimeout(function () { dialog.hidden = false; button.focus(); },
+                             Math.max(idle - warnBefore, 1) * 1000);
+      endTimer = setTimeout(function () {
+        window.location.href = body.getAttribute("data-logout-url");
+      }, (idle + 2) * 1000);
+    }
+    button.addEventListener("click", function () {
+      fetch(body.getAttribute("data-ping-url"), {
+        method: "POST", credentials: "same-origin",
+        headers: { "X-CSRFToken": csrfToken() }
+      }).then(function (response) {
+        if (response.ok) { dialog.hidden = true; schedule(); }
+        else { window.location.href = body.getAttribute("data-logout-url"); }
+      });
+    });
+    schedule();
+  }
+
+  document.addEventListener("DOMContentLoaded", function () {
+    idleWarning();
+  });
+})();

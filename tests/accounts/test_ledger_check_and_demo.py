@@ -1,0 +1,41 @@
+"""LEDGER-5 on demo data; the demo seed is idempotent."""
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+
+from accounts.models import Account, Customer, Entry, Journal
+from accounts.ledger_check import ledger_check
+
+pytestmark = pytest.mark.django_db
+
+
+def test_demo_seed_is_idempotent_and_passes_ledger_check(capsys):
+    call_command("seed_demo")
+    customers, journals = Customer.objects.count(), Journal.objects.count()
+    assert customers == 3 and journals > 300
+    call_command("seed_demo")
+    assert (Customer.objects.count(), Journal.objects.count()) == (customers, journals)
+    assert "1000000001" in capsys.readouterr().out
+    call_command("ledger_check")  # exits 0
+    assert all(result.ok for result in ledger_check())
+    # 18 months of history: the oldest entry is about 18 months back
+    oldest = Entry.objects.order_by("posted_at").first().posted_at
+    newest = Entry.objects.order_by("-posted_at").first().posted_at
+    assert (newest - oldest).days >= 500
+
+
+def test_ledger_check_fails_after_a_tampered_balance(capsys):
+    call_command("seed_demo")
+    victim = Account.objects.get(number="1234567")
+    with connection.cursor() as cursor:
+        # A DBA with superuser rights can switch triggers off; the check still notices.
+        cursor.execute("SET session_replication_role = replica")
+        cursor.execute("UPDATE accounts_account SET balance = balance + 1 WHERE id = %s", [victim.id])
+        cursor.execute("SET session_replication_role = DEFAULT")
+    with pytest.raises(SystemExit) as exited:
+        call_command("ledger_check")
+    assert exited.value.code == 1
+    output = capsys.readouterr().out
+    assert "[FAIL] cached balance equals the sum of entries" in output
+    assert f"id {victim.id}" in output

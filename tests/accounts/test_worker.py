@@ -1,0 +1,28 @@
+"""The PostgreSQL-backed worker (procrastinate) really runs a deferred job."""
+
+import pytest
+from procrastinate.contrib.django import app
+
+from accounts.models import WorkerHeartbeat
+from accounts.tasks import worker_heartbeat
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def test_deferred_heartbeat_job_runs_on_the_worker():
+    job_id = worker_heartbeat.defer()
+    assert job_id
+    assert not WorkerHeartbeat.objects.exists()
+    # the same connector `manage.py procrastinate worker` uses
+    with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
+        worker_app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False,
+                              queues=["default"])
+    beat = WorkerHeartbeat.objects.get()
+    assert beat.note == "manual"
+
+
+def test_health_endpoint_checks_database(client):
+    response = client.get("/health/")
+    assert response.status_code == 200
+    assert response.json()["database"] == "ok"
+    assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]

@@ -1,0 +1,81 @@
+"""Shared fixtures. Tests run against a real PostgreSQL (dev.py test starts one)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+# Playwright's sync API runs an event loop in the test thread; Django's ORM refuses to run
+# where a loop is running unless told this is deliberate (it is: the loop is Playwright's).
+os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--disable-dev-shm-usage",
+]
+
+
+@pytest.fixture(scope="session")
+def playwright():
+    if os.environ.get("COSEI_SKIP_BROWSER") or not os.path.exists(CHROMIUM):
+        pytest.skip("no Chromium installed: browser tests skipped (dev.py says so loudly)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as running:
+        yield running
+
+
+@pytest.fixture(scope="session")
+def browser(playwright):
+    """One headless Chromium (Debian's) for the whole session, driven by Playwright."""
+    chromium = playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS)
+    yield chromium
+    chromium.close()
+
+
+DEVICES = {
+    "desktop": {"viewport": {"width": 1280, "height": 900}, "locale": "ja-JP",
+                "timezone_id": "Asia/Tokyo"},
+    "iphone": "iPhone 13",
+}
+
+
+@pytest.fixture(params=sorted(DEVICES))
+def device(request):
+    """Each browser test runs once on a desktop and once on an iPhone-sized screen."""
+    return request.param
+
+
+@pytest.fixture
+def page(playwright, browser, device, live_server):
+    spec = DEVICES[device]
+    options = dict(playwright.devices[spec]) if isinstance(spec, str) else dict(spec)
+    options.update(locale="ja-JP", timezone_id="Asia/Tokyo", base_url=live_server.url)
+    context = browser.new_context(**options)
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    page.device = device
+    yield page
+    context.close()
+
+
+@pytest.fixture(autouse=True)
+def reference_data(request):
+    """Branches and internal accounts come from a data migration; a transactional test's
+    flush removes them, so put them back for every test that uses the database."""
+    marker = request.node.get_closest_marker("django_db")
+    if marker is None and "live_server" not in request.fixturenames:
+        return
+    request.getfixturevalue("_django_db_helper") if marker else request.getfixturevalue("transactional_db")
+    from accounts.models import Account, Branch
+    from accounts.reference_data import ensure_reference_data
+
+    ensure_reference_data(Branch, Account)

@@ -1,0 +1,72 @@
+"""Test data built through the real services (the ledger is only written by journal_post)."""
+
+from __future__ import annotations
+
+import itertools
+
+from django.contrib.auth import get_user_model
+
+from accounts.models import Account, Branch, Customer, Journal
+from accounts.services import PostingLine, journal_post
+
+_sequence = itertools.count(1)
+
+
+def unique(prefix: str = "") -> str:
+    return f"{prefix}{next(_sequence):06d}"
+
+
+def branch(code: str = "001") -> Branch:
+    return Branch.objects.get(code=code)
+
+
+def internal(purpose: str) -> Account:
+    return Account.objects.get(purpose=purpose)
+
+
+def customer(*, contract_id: str | None = None, name_kanji: str = "山田太郎",
+             name_kana: str = "ﾔﾏﾀﾞ ﾀﾛｳ", password: str = "Init1234", email: str = "") -> Customer:
+    contract_id = contract_id or f"5{next(_sequence):09d}"
+    user = get_user_model().objects.create_user(username=contract_id, password=password)
+    return Customer.objects.create(
+        user=user, contract_id=contract_id, name_kanji=name_kanji, name_kana=name_kana, email=email
+    )
+
+
+def account(*, owner: Customer | None = None, branch_code: str = "001", number: str | None = None,
+            balance: int = 0, type: str = Account.Type.ORDINARY, hold_amount: int = 0) -> Account:
+    owner = owner or customer()
+    created = Account.objects.create(
+        branch=branch(branch_code),
+        customer=owner,
+        type=type,
+        number=number or f"{next(_sequence) % 10_000_000:07d}",
+        holder_kana=owner.name_kana,
+        hold_amount=hold_amount,
+    )
+    if balance:
+        deposit(created, balance)
+        created.refresh_from_db()
+    return created
+
+
+def deposit(target: Account, amount: int, *, description: str = "入金", posted_at=None) -> Journal:
+    return journal_post(
+        lines=[
+            PostingLine(internal(Account.Purpose.CASH), -amount),
+            PostingLine(target, amount, description),
+        ],
+        kind=Journal.Kind.DEPOSIT,
+        description=description,
+        idempotency_key=unique("test-deposit-"),
+        posted_at=posted_at,
+    )
+
+
+def transfer(source: Account, target: Account, amount: int, *, key: str | None = None) -> Journal:
+    return journal_post(
+        lines=[PostingLine(source, -amount, "振込"), PostingLine(target, amount, "振込")],
+        kind=Journal.Kind.TRANSFER,
+        description="振込",
+        idempotency_key=key or unique("test-transfer-"),
+    )
