@@ -1,5 +1,6 @@
 from django.conf import settings
 
+from .devices import is_smartphone
 from .menu import main_menu
 
 
@@ -12,4 +13,6 @@ def bank(request):
         "main_menu": main_menu(request.path) if customer is not None else [],
         "session_idle_seconds": settings.SESSION_IDLE_SECONDS,
         "session_warning_seconds": settings.SESSION_WARNING_SECONDS,
+        # UI-1: features the guide does not offer on smartphones are not rendered at all.
+        "is_smartphone": is_smartphone(request),
     }

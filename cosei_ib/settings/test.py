@@ -15,3 +15,6 @@ STORAGES = {
 }
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
+
+# Parallel test runs on one server (several developers or helpers) need their own test DB.
+DATABASES["default"]["TEST"] = {"NAME": env("COSEI_TEST_DB_NAME", "test_cosei_ib")}  # noqa: F405
