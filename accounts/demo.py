@@ -198,11 +198,9 @@ def seed_demo(*, today: dt.date | None = None, stdout=None) -> list[DemoCustomer
             ]
             events.extend(_history(demo, accounts, today))
             created.append(demo)
+        staff_totp_secret = None
         if not user_model.objects.filter(username=STAFF_USERNAME).exists():
-            user_model.objects.create_user(
-                username=STAFF_USERNAME, password=STAFF_PASSWORD, is_staff=True,
-                first_name="窓口", last_name="担当",
-            )
+            staff_totp_secret = _staff_create()
         counterparties = {account.purpose: account for account in Account.objects.exclude(purpose="customer")}
         for event in sorted(events):
             other = counterparties[event.counterparty]
@@ -215,4 +213,30 @@ def seed_demo(*, today: dt.date | None = None, stdout=None) -> list[DemoCustomer
                 )
             except InsufficientFunds:
                 continue  # the ATM said no that day; history goes on
-    return created
+    return DemoResult(created, staff_totp_secret)
+
+
+@dataclass(frozen=True)
+class DemoResult:
+    customers: list[DemoCustomer]
+    staff_totp_secret: str | None  # base32, shown once when the staff user is created
+
+
+def _staff_create() -> str:
+    """The demo branch-staff user, in the branch staff group, with a TOTP device for the
+    admin's second factor. Returns the base32 secret (to print once)."""
+    import base64
+
+    from django.contrib.auth.models import Group
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from .roles import BRANCH_STAFF_GROUP, branch_staff_group_ensure
+
+    staff = get_user_model().objects.create_user(
+        username=STAFF_USERNAME, password=STAFF_PASSWORD, is_staff=True,
+        first_name="窓口", last_name="担当",
+    )
+    branch_staff_group_ensure()
+    staff.groups.add(Group.objects.get(name=BRANCH_STAFF_GROUP))
+    device = TOTPDevice.objects.create(user=staff, name="営業店端末", confirmed=True)
+    return base64.b32encode(device.bin_key).decode()

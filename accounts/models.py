@@ -63,6 +63,12 @@ class Customer(models.Model):
         ordering = ["contract_id"]
         verbose_name = "契約者"
         verbose_name_plural = "契約者"
+        permissions = [
+            ("unlock_credential", "ロックを解除できる"),
+            ("resume_ib", "IB取引を再開できる"),
+            ("issue_initial_password", "初回ログインパスワードを再発行できる"),
+            ("issue_image_card", "画像認証カードを発行・印刷できる"),
+        ]
         constraints = [
             models.CheckConstraint(
                 condition=Q(contract_id__regex=r"^[0-9]{10}$"), name="customer_contract_id_digits"
@@ -117,6 +123,7 @@ class Account(models.Model):
         ordering = ["branch__code", "type", "number"]
         verbose_name = "口座"
         verbose_name_plural = "口座"
+        permissions = [("post_counter_deposit", "窓口入金を記帳できる")]
         constraints = [
             models.UniqueConstraint(fields=["branch", "number"], name="account_number_per_branch"),
             models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{7}$"), name="account_number_7_digits"),

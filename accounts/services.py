@@ -152,15 +152,25 @@ def _domain_error(exc: DatabaseError) -> errors.LedgerError:
                        account_id=account_id)
 
 
-def counter_deposit(*, account: Account, amount: int, staff_username: str, reference: str) -> Journal:
-    """A deposit taken in cash at the branch counter (窓口入金), posted by staff in admin.
+MAX_COUNTER_DEPOSIT = 100_000_000
 
-    ``reference`` (the counter slip number) makes the deposit idempotent: submitting the
-    same slip twice posts once.
+
+def counter_deposit(*, account: Account, amount: int, reference: str, actor: str) -> Journal:
+    """A cash deposit at the branch counter (窓口入金), posted by staff in admin (STAFF-1).
+
+    ``reference`` (the counter slip number) makes it idempotent: the same slip twice posts
+    once. Writes the audit row and the customer's deposit notice in the same transaction.
     """
+    from notifications.services import notice_enqueue
+    from security.audit import audit_record
+
+    if type(amount) is not int or not 0 < amount <= MAX_COUNTER_DEPOSIT:
+        raise errors.InvalidPosting("counter deposit amount out of range")
+    if account.is_internal:
+        raise errors.InvalidPosting("counter deposits go to customer accounts")
     cash = Account.objects.get(purpose=Account.Purpose.CASH)
     with transaction.atomic():
-        return journal_post(
+        journal = journal_post(
             lines=[
                 PostingLine(account=cash, amount=-amount, description=f"窓口入金 {account.number}"),
                 PostingLine(account=account, amount=amount, description="窓口入金"),
@@ -169,3 +179,11 @@ def counter_deposit(*, account: Account, amount: int, staff_username: str, refer
             description="窓口入金",
             idempotency_key=f"counter-deposit:{account.branch.code}:{reference}",
         )
+        if journal.created:
+            audit_record(action="counter_deposit", outcome="success", customer=account.customer,
+                         summary=f"{account.number} {amount:,}円 伝票{reference}", actor=actor)
+            notice_enqueue(customer=account.customer, event="deposit", lines=[
+                f"口座（{account.branch.name}支店 {account.get_type_display()} {account.masked_number}）に"
+                f"{amount:,}円のご入金がありました（窓口入金）。",
+            ])
+    return journal

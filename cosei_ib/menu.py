@@ -11,7 +11,7 @@ MAIN_MENU = [
     ("振込", "transfers:start"),
     ("振込予約取消", "transfers:scheduled"),
     ("税金・各種料金の払込み", "payeasy:start"),
-    ("取引履歴照会", "security:history"),
+    ("取引履歴照会", "history"),
     ("各種設定", "security:settings"),
 ]
 

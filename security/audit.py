@@ -26,6 +26,7 @@ ACTION_LABELS = {
     "access_refused": "アクセス拒否",
     "card_issue": "画像認証カード発行",
     "initial_password_issue": "初回パスワード再発行",
+    "counter_deposit": "窓口入金",
     "transfer": "振込",
     "transfer_schedule": "振込予約",
     "transfer_cancel": "振込予約取消",

@@ -158,30 +158,37 @@ class PasswordChangeError(Exception):
 def password_change(*, customer: Customer, current_password: str, new_password: str,
                     ip: str | None, keep_session_key: str | None) -> None:
     """Change the login password (SEC-2/3): ends every other session of the customer and
-    emails a notice. Raises PasswordChangeError with Japanese messages."""
+    emails a notice. Raises PasswordChangeError with Japanese messages. A wrong current
+    password is counted (and may lock) — that count commits even though the change fails."""
+    refusal: list[str] = []
     with transaction.atomic():
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         if not customer.user.check_password(current_password):
             just_locked = credential_register_failure(credential, ip=ip)
             audit_record(action="password_change", outcome=AuditEvent.Outcome.FAILURE,
                          customer=customer, summary="wrong current password", ip=ip)
-            raise PasswordChangeError(
-                [LOGIN_LOCKED if just_locked else "現在のログインパスワードが正しくありません。"]
-            )
-        problems = password_rule_errors(customer=customer, new_password=new_password)
-        if problems:
-            raise PasswordChangeError(problems)
-        credential_register_success(credential)
-        user = customer.user
-        user.set_password(new_password)
-        user.save(update_fields=["password"])
-        Customer.objects.filter(pk=customer.pk).update(password_is_initial=False)
-        customer.password_is_initial = False
-        sessions_end_for_customer(customer, keep_session_key=keep_session_key)
-        audit_record(action="password_change", outcome=AuditEvent.Outcome.SUCCESS,
-                     customer=customer, ip=ip)
-        notice_enqueue(customer=customer, event="password_change",
-                       lines=["インターネットバンキングのログインパスワードが変更されました。"])
+            refusal = [LOGIN_LOCKED if just_locked else "現在のログインパスワードが正しくありません。"]
+        else:
+            refusal = password_rule_errors(customer=customer, new_password=new_password)
+            if not refusal:
+                _password_set(customer, new_password, ip=ip, keep_session_key=keep_session_key,
+                              credential=credential)
+    if refusal:
+        raise PasswordChangeError(refusal)
+
+
+def _password_set(customer: Customer, new_password: str, *, ip, keep_session_key, credential) -> None:
+    credential_register_success(credential)
+    user = customer.user
+    user.set_password(new_password)
+    user.save(update_fields=["password"])
+    Customer.objects.filter(pk=customer.pk).update(password_is_initial=False)
+    customer.password_is_initial = False
+    sessions_end_for_customer(customer, keep_session_key=keep_session_key)
+    audit_record(action="password_change", outcome=AuditEvent.Outcome.SUCCESS,
+                 customer=customer, ip=ip)
+    notice_enqueue(customer=customer, event="password_change",
+                   lines=["インターネットバンキングのログインパスワードが変更されました。"])
 
 
 def session_register(*, customer: Customer, session_key: str) -> None:
@@ -198,3 +205,111 @@ def sessions_end_for_customer(customer: Customer, *, keep_session_key: str | Non
     Session.objects.filter(session_key__in=keys).delete()
     CustomerSession.objects.filter(customer=customer, session_key__in=keys).delete()
     return len(keys)
+
+
+# --- Staff actions (STAFF-1) and IB suspension (SEC-10) -----------------------------------
+
+class StaffActionError(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+REASON_REQUIRED = "理由を入力してください。"
+
+
+def credential_unlock(*, customer: Customer, kind: str, reason: str, actor: str) -> Credential:
+    """Lift a lock (branch staff only, with a reason; audited; the customer is emailed)."""
+    if not reason.strip():
+        raise StaffActionError(REASON_REQUIRED)
+    with transaction.atomic():
+        credential = credential_for_update(customer, kind)
+        if not credential.is_locked:
+            raise StaffActionError(f"{credential.get_kind_display()}はロックされていません。")
+        credential.failures = 0
+        credential.locked_at = None
+        credential.unlocked_at = timezone.now()
+        credential.save(update_fields=["failures", "locked_at", "unlocked_at"])
+        audit_record(action="unlock", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
+                     summary=f"{credential.get_kind_display()}：{reason.strip()}", actor=actor)
+        notice_enqueue(customer=customer, event="unlock", lines=[
+            f"{credential.get_kind_display()}のロックを解除しました。",
+        ])
+    return credential
+
+
+def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "") -> None:
+    """IB取引中止 (SEC-10): the customer stops their own IB use; sessions end; only staff
+    can resume. The caller has verified the step-up."""
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        if locked.status != Customer.Status.ACTIVE:
+            raise StaffActionError("すでにご利用を停止しています。")
+        Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+        customer.status = Customer.Status.SUSPENDED
+        sessions_end_for_customer(customer)
+        audit_record(action="ib_suspend", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
+                     ip=ip, actor=actor)
+        notice_enqueue(customer=customer, event="ib_suspend", lines=[
+            "インターネットバンキングのご利用を停止しました（IB取引中止）。",
+            "ご利用の再開には当金庫所定の手続きが必要です。お取引店までご連絡ください。",
+        ])
+
+
+def customer_ib_resume(*, customer: Customer, reason: str, actor: str) -> None:
+    if not reason.strip():
+        raise StaffActionError(REASON_REQUIRED)
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        if locked.status != Customer.Status.SUSPENDED:
+            raise StaffActionError("この契約者はIB取引中止の状態ではありません。")
+        Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
+        customer.status = Customer.Status.ACTIVE
+        audit_record(action="ib_resume", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
+                     summary=reason.strip(), actor=actor)
+        notice_enqueue(customer=customer, event="ib_resume",
+                       lines=["インターネットバンキングのご利用を再開しました。"])
+
+
+# Letters and digits that cannot be mistaken for each other on a printed slip.
+_INITIAL_PASSWORD_LETTERS = "ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz"
+_INITIAL_PASSWORD_DIGITS = "23456789"
+
+
+def initial_password_generate(length: int = 10) -> str:
+    import secrets
+
+    alphabet = _INITIAL_PASSWORD_LETTERS + _INITIAL_PASSWORD_DIGITS
+    while True:
+        candidate = "".join(secrets.choice(alphabet) for _ in range(length))
+        if re.search(r"[A-Za-z]", candidate) and re.search(r"[0-9]", candidate):
+            return candidate
+
+
+def initial_password_issue(*, customer: Customer, reason: str, actor: str) -> str:
+    """Issue a new initial password (SEC-3): returned once for the printed slip, never
+    stored in clear; the customer must change it at the next login. Ends the customer's
+    sessions and lifts a password lock (the branch checked the customer's identity)."""
+    if not reason.strip():
+        raise StaffActionError(REASON_REQUIRED)
+    password = initial_password_generate()
+    with transaction.atomic():
+        credential = credential_for_update(customer, Credential.Kind.PASSWORD)
+        user = customer.user
+        user.set_password(password)
+        user.save(update_fields=["password"])
+        Customer.objects.filter(pk=customer.pk).update(password_is_initial=True)
+        customer.password_is_initial = True
+        if credential.is_locked or credential.failures:
+            credential.failures = 0
+            credential.locked_at = None
+            credential.unlocked_at = timezone.now()
+            credential.save(update_fields=["failures", "locked_at", "unlocked_at"])
+        sessions_end_for_customer(customer)
+        audit_record(action="initial_password_issue", outcome=AuditEvent.Outcome.SUCCESS,
+                     customer=customer, summary=reason.strip(), actor=actor)
+        notice_enqueue(customer=customer, event="initial_password_issue", lines=[
+            "初回ログインパスワードを再発行しました。",
+            "お届けした初回ログインパスワードでログインし、正式なパスワードに変更してください。",
+        ])
+    return password

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib import messages
+from django.contrib.auth import update_session_auth_hash
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
@@ -82,6 +83,8 @@ def password_change_initial_view(request):
                 ip=client_ip(request),
                 keep_session_key=request.session.session_key,
             )
+            # the new password hash would otherwise end this very session too
+            update_session_auth_hash(request, request.user)
         except PasswordChangeError as refused:
             for message in refused.messages:
                 form.add_error("new_password" if "現在" not in message else "current_password", message)
@@ -107,6 +110,8 @@ def password_change_view(request):
                 ip=client_ip(request),
                 keep_session_key=request.session.session_key,
             )
+            # the new password hash would otherwise end this very session too
+            update_session_auth_hash(request, request.user)
         except PasswordChangeError as refused:
             for message in refused.messages:
                 form.add_error("new_password" if "現在" not in message else "current_password", message)

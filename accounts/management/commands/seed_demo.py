@@ -7,9 +7,9 @@ class Command(BaseCommand):
     help = "Load the demo customers, accounts and 18 months of history (idempotent)."
 
     def handle(self, *args, **options):
-        created = demo.seed_demo()
-        if created:
-            self.stdout.write(f"demo data loaded for {len(created)} customers")
+        result = demo.seed_demo()
+        if result.customers:
+            self.stdout.write(f"demo data loaded for {len(result.customers)} customers")
         self.stdout.write("")
         self.stdout.write("=== デモ用ログイン情報 (demo logins) " + "=" * 40)
         for customer in demo.DEMO_CUSTOMERS:
@@ -18,4 +18,9 @@ class Command(BaseCommand):
                 f"  {customer.name_kanji}（{customer.note}）"
             )
         self.stdout.write(f"  管理画面 /admin/  {demo.STAFF_USERNAME} / {demo.STAFF_PASSWORD}")
+        if result.staff_totp_secret:
+            self.stdout.write("  管理画面のワンタイムパスワード（この一度だけ表示）: 認証アプリに次の鍵を登録")
+            self.stdout.write(f"    {result.staff_totp_secret}")
+            self.stdout.write("    otpauth://totp/cosei-ib:staff01?secret="
+                              f"{result.staff_totp_secret}&issuer=cosei-ib")
         self.stdout.write("=" * 77)

@@ -1,0 +1,283 @@
+"""Branch staff work here (STAFF-1). Ledger rows are read-only for everyone; every staff
+action goes through a service that writes its audit row and the customer's notice."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from security.forms import normalise_digits
+from security.models import Credential
+from security.services import (
+    StaffActionError,
+    credential_unlock,
+    customer_ib_resume,
+    initial_password_issue,
+)
+
+from . import errors
+from .models import Account, Branch, Customer, Entry, Journal
+from .services import counter_deposit
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable with the view permission; nobody adds, changes or deletes here."""
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Branch)
+class BranchAdmin(ReadOnlyAdmin):
+    list_display = ["code", "name", "name_kana"]
+    search_fields = ["code", "name", "name_kana"]
+
+
+class CustomerAccountInline(admin.TabularInline):
+    model = Account
+    fields = ["branch", "type", "number", "holder_kana", "status", "balance", "hold_amount"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+
+class UnlockForm(forms.Form):
+    kind = forms.ChoiceField(label="ロックを解除する認証情報", choices=Credential.Kind.choices)
+    reason = forms.CharField(label="理由（本人確認の方法など）", max_length=100,
+                             error_messages={"required": "理由を入力してください。"})
+
+
+class ReasonForm(forms.Form):
+    reason = forms.CharField(label="理由（本人確認の方法など）", max_length=100,
+                             error_messages={"required": "理由を入力してください。"})
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["contract_id", "name_kanji", "name_kana", "status", "lock_summary", "last_login_at"]
+    list_filter = ["status"]
+    search_fields = ["contract_id", "name_kanji", "name_kana"]
+    search_help_text = "契約者ID・氏名・カナで検索"
+    readonly_fields = ["contract_id", "name_kanji", "name_kana", "email", "status", "password_is_initial",
+                       "last_login_at", "previous_login_at", "created_at", "locks", "staff_actions"]
+    fields = readonly_fields
+    inlines = [CustomerAccountInline]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("credentials")
+
+    @admin.display(description="ロック")
+    def lock_summary(self, customer):
+        locked = [c.get_kind_display() for c in customer.credentials.all() if c.is_locked]
+        return "、".join(locked) if locked else "—"
+
+    @admin.display(description="認証情報の状態")
+    def locks(self, customer):
+        rows = [f"{c.get_kind_display()}：{'ロック中' if c.is_locked else '正常'}（連続失敗 {c.failures} 回）"
+                for c in customer.credentials.all()]
+        return "／".join(rows) or "—"
+
+    @admin.display(description="窓口での操作")
+    def staff_actions(self, customer):
+        base = "admin:accounts_customer_"
+        links = [
+            (reverse(base + "unlock", args=[customer.pk]), "ロック解除"),
+            (reverse(base + "resume", args=[customer.pk]), "IB取引再開"),
+            (reverse(base + "initial_password", args=[customer.pk]), "初回パスワード再発行"),
+            (reverse("admin:security_auditevent_changelist") + f"?customer__id__exact={customer.pk}",
+             "取引履歴（操作ログ）"),
+        ]
+        return format_html(" ｜ ".join(f'<a href="{url}">{label}</a>' for url, label in links))
+
+    def get_urls(self):
+        wrap = self.admin_site.admin_view
+        custom = [
+            path("<int:pk>/unlock/", wrap(self.unlock_view), name="accounts_customer_unlock"),
+            path("<int:pk>/resume/", wrap(self.resume_view), name="accounts_customer_resume"),
+            path("<int:pk>/initial-password/", wrap(self.initial_password_view),
+                 name="accounts_customer_initial_password"),
+        ]
+        return custom + super().get_urls()
+
+    def _customer(self, request, pk, permission):
+        if not request.user.has_perm(f"accounts.{permission}"):
+            raise PermissionDenied
+        return get_object_or_404(Customer.objects.select_related("user"), pk=pk)
+
+    def _render(self, request, customer, form, title, button, extra=None):
+        context = {**self.admin_site.each_context(request), "title": title, "customer": customer,
+                   "form": form, "button": button, "opts": self.model._meta,
+                   "change_url": reverse("admin:accounts_customer_change", args=[customer.pk]),
+                   **(extra or {})}
+        return TemplateResponse(request, "admin/accounts/customer/staff_action.html", context)
+
+    def unlock_view(self, request, pk):
+        customer = self._customer(request, pk, "unlock_credential")
+        form = UnlockForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                credential_unlock(customer=customer, kind=form.cleaned_data["kind"],
+                                  reason=form.cleaned_data["reason"], actor=request.user.get_username())
+            except StaffActionError as refused:
+                form.add_error(None, refused.message)
+            else:
+                messages.success(request, "ロックを解除しました。お客様にメールでお知らせします。")
+                return redirect("admin:accounts_customer_change", customer.pk)
+        return self._render(request, customer, form, "ロック解除", "ロックを解除する")
+
+    def resume_view(self, request, pk):
+        customer = self._customer(request, pk, "resume_ib")
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                customer_ib_resume(customer=customer, reason=form.cleaned_data["reason"],
+                                   actor=request.user.get_username())
+            except StaffActionError as refused:
+                form.add_error(None, refused.message)
+            else:
+                messages.success(request, "IB取引を再開しました。")
+                return redirect("admin:accounts_customer_change", customer.pk)
+        return self._render(request, customer, form, "IB取引再開", "再開する")
+
+    def initial_password_view(self, request, pk):
+        """Shows the new initial password once, on a printable slip; never stored in clear."""
+        customer = self._customer(request, pk, "issue_initial_password")
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                password = initial_password_issue(customer=customer, reason=form.cleaned_data["reason"],
+                                                  actor=request.user.get_username())
+            except StaffActionError as refused:
+                form.add_error(None, refused.message)
+            else:
+                context = {**self.admin_site.each_context(request), "title": "初回ログインパスワード通知書",
+                           "customer": customer, "password": password, "opts": self.model._meta}
+                response = TemplateResponse(request, "admin/accounts/customer/initial_password_slip.html",
+                                            context)
+                response["Cache-Control"] = "no-store"
+                return response
+        return self._render(request, customer, form, "初回ログインパスワード再発行", "再発行する",
+                            {"note": "新しい初回ログインパスワードは一度だけ表示されます。印刷してお客様にお渡しください。"})
+
+
+class CounterDepositForm(forms.Form):
+    amount = forms.CharField(label="入金額（円）", max_length=16,
+                             error_messages={"required": "入金額を入力してください。"})
+    reference = forms.CharField(label="伝票番号", max_length=32,
+                                error_messages={"required": "伝票番号を入力してください。"})
+
+    def clean_amount(self) -> int:
+        raw = normalise_digits(self.cleaned_data["amount"]).replace(",", "")
+        if not raw.isdigit():
+            raise forms.ValidationError("入金額は数字で入力してください。")
+        amount = int(raw)
+        if amount <= 0:
+            raise forms.ValidationError("入金額は1円以上で入力してください。")
+        return amount
+
+
+@admin.register(Account)
+class AccountAdmin(admin.ModelAdmin):
+    list_display = ["__str__", "customer", "purpose", "status", "balance", "hold_amount"]
+    list_filter = ["purpose", "status", "type", "branch"]
+    search_fields = ["number", "holder_kana", "customer__contract_id", "customer__name_kanji"]
+    readonly_fields = ["branch", "customer", "purpose", "type", "number", "holder_kana", "name",
+                       "balance", "last_entry_at", "opened_at", "deposit_link"]
+    fields = readonly_fields + ["status", "hold_amount"]
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    @admin.display(description="窓口入金")
+    def deposit_link(self, account):
+        if account.is_internal:
+            return "—"
+        return format_html('<a href="{}">窓口入金を記帳する</a>',
+                           reverse("admin:accounts_account_deposit", args=[account.pk]))
+
+    def get_urls(self):
+        custom = [path("<int:pk>/deposit/", self.admin_site.admin_view(self.deposit_view),
+                       name="accounts_account_deposit")]
+        return custom + super().get_urls()
+
+    def deposit_view(self, request, pk):
+        if not request.user.has_perm("accounts.post_counter_deposit"):
+            raise PermissionDenied
+        account = get_object_or_404(Account.objects.select_related("branch", "customer"), pk=pk,
+                                    purpose=Account.Purpose.CUSTOMER)
+        form = CounterDepositForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                journal = counter_deposit(account=account, amount=form.cleaned_data["amount"],
+                                          reference=form.cleaned_data["reference"],
+                                          actor=request.user.get_username())
+            except errors.LedgerError as refused:
+                form.add_error(None, refused.message)
+            else:
+                if journal.created:
+                    messages.success(request, f"{form.cleaned_data['amount']:,}円の窓口入金を記帳しました。")
+                else:
+                    messages.warning(request, "この伝票番号の入金は記帳済みです（二重記帳はしていません）。")
+                return redirect("admin:accounts_account_change", account.pk)
+        context = {**self.admin_site.each_context(request), "title": "窓口入金", "customer": account.customer,
+                   "account": account, "form": form, "button": "記帳する", "opts": self.model._meta,
+                   "change_url": reverse("admin:accounts_account_change", args=[account.pk])}
+        return TemplateResponse(request, "admin/accounts/customer/staff_action.html", context)
+
+
+class EntryInline(admin.TabularInline):
+    model = Entry
+    fields = ["account", "amount", "balance_after", "description", "posted_at"]
+    readonly_fields = fields
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Journal)
+class JournalAdmin(ReadOnlyAdmin):
+    list_display = ["id", "kind", "description", "posted_at"]
+    list_filter = ["kind"]
+    search_fields = ["idempotency_key", "description"]
+    inlines = [EntryInline]
+    show_full_result_count = False
+
+
+@admin.register(Entry)
+class EntryAdmin(ReadOnlyAdmin):
+    list_display = ["id", "journal", "account", "amount", "balance_after", "description", "posted_at"]
+    search_fields = ["account__number"]
+    list_select_related = ["journal", "account", "account__branch"]
+    show_full_result_count = False

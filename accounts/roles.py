@@ -1,0 +1,33 @@
+"""The "branch staff" group (STAFF-1): exactly the permissions a branch needs."""
+
+from __future__ import annotations
+
+BRANCH_STAFF_GROUP = "営業店担当者"
+
+BRANCH_STAFF_PERMISSIONS = [
+    ("accounts", "view_customer"),
+    ("accounts", "unlock_credential"),
+    ("accounts", "resume_ib"),
+    ("accounts", "issue_initial_password"),
+    ("accounts", "issue_image_card"),
+    ("accounts", "view_account"),
+    ("accounts", "post_counter_deposit"),
+    ("accounts", "view_branch"),
+    ("accounts", "view_journal"),
+    ("accounts", "view_entry"),
+    ("security", "view_auditevent"),
+]
+
+
+def branch_staff_group_ensure(**_kwargs):
+    """Create or correct the group (post_migrate): its permissions are exactly the list."""
+    from django.contrib.auth.models import Group, Permission
+
+    group, _ = Group.objects.get_or_create(name=BRANCH_STAFF_GROUP)
+    wanted = []
+    for app_label, codename in BRANCH_STAFF_PERMISSIONS:
+        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        if permission is not None:
+            wanted.append(permission)
+    group.permissions.set(wanted)
+    return group

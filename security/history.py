@@ -1,0 +1,41 @@
+"""取引履歴照会 (ACCT-4): the customer's own IB operations of the last 3 months.
+
+Selector and view live together here (one idea, one screen); the audit rows themselves are
+written by every service through ``security.audit.audit_record``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.core.paginator import Paginator
+from django.shortcuts import render
+from django.utils import timezone
+
+from accounts.models import Customer
+
+from .audit import ACTION_LABELS
+from .decorators import customer_required
+from .models import AuditEvent
+
+HISTORY_DAYS = 92  # 過去３ヶ月分
+PAGE_SIZE = 50
+
+
+def audit_history_for_customer(*, customer: Customer, now: dt.datetime | None = None):
+    """The customer's own audit rows since three months ago, newest first."""
+    since = (now or timezone.now()) - dt.timedelta(days=HISTORY_DAYS)
+    return AuditEvent.objects.filter(customer=customer, created_at__gte=since).order_by("-created_at", "-id")
+
+
+@customer_required
+def history_view(request):
+    paginator = Paginator(audit_history_for_customer(customer=request.customer), PAGE_SIZE)
+    page = paginator.get_page(request.GET.get("page"))
+    rows = [
+        {"at": event.created_at, "label": ACTION_LABELS.get(event.action, event.action),
+         "outcome": event.get_outcome_display(), "ok": event.outcome == AuditEvent.Outcome.SUCCESS,
+         "ip": event.client_ip or ("当金庫窓口" if event.actor else "")}
+        for event in page.object_list
+    ]
+    return render(request, "history/history.html", {"page": page, "rows": rows, "days": HISTORY_DAYS})

@@ -1,0 +1,67 @@
+"""ACCT-4 取引履歴照会 and CSRF on every customer POST."""
+
+import datetime as dt
+
+import pytest
+from django.test import Client
+from django.utils import timezone
+
+from security.audit import audit_record
+from security.models import AuditEvent
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(customer, password="Pass1234", **client_kwargs):
+    client = Client(**client_kwargs)
+    response = client.post("/login/", {"contract_id": customer.contract_id, "password": password})
+    assert response.status_code == 302
+    return client
+
+
+def active_customer(**kwargs):
+    customer = factories.customer(password="Pass1234", **kwargs)
+    customer.password_is_initial = False
+    customer.save()
+    return customer
+
+
+def test_history_shows_own_operations_of_three_months_only():
+    me, other = active_customer(), active_customer()
+    old = audit_record(action="password_change", outcome="success", customer=me)
+    AuditEvent.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=120))
+    audit_record(action="ib_suspend", outcome="success", customer=other)  # not mine
+    client = logged_in(me)
+    client.post("/settings/password/", {"current_password": "wrong", "new_password": "x",
+                                        "new_password_again": "x"})
+    html = client.get("/history/?customer=%d" % other.pk).content.decode()
+    assert "ログイン" in html and "正常" in html  # this login
+    assert "ログインパスワード変更" in html and "失敗" in html  # the failed change just now
+    assert "IB取引中止" not in html  # the other customer's row (IDOR attempt ignored)
+    assert html.count("<tr>") - 1 == 2  # header + login + failed change; the 120-day-old row is gone
+
+
+def test_history_is_in_the_menu():
+    client = logged_in(active_customer())
+    assert 'href="/history/"' in client.get("/").content.decode()
+
+
+@pytest.mark.parametrize("path, data", [
+    ("/login/", {"contract_id": "1", "password": "x"}),
+    ("/logout/", {}),
+    ("/settings/password/", {"current_password": "Pass1234", "new_password": "Next5678",
+                             "new_password_again": "Next5678"}),
+    ("/session/ping/", {}),
+])
+def test_csrf_is_enforced_on_every_post(path, data):
+    customer = active_customer()
+    client = Client(enforce_csrf_checks=True)
+    client.force_login(customer.user)
+    session = client.session
+    session.update({"cosei_stage": "complete", "cosei_auth_at": 2**31, "cosei_seen_at": 2**31})
+    session.save()
+    response = client.post(path, data)
+    assert response.status_code == 403
+    customer.user.refresh_from_db()
+    assert customer.user.check_password("Pass1234")  # nothing changed

@@ -1,0 +1,227 @@
+"""SEC-1, 2, 3, 8, 9, 12, 13: login, lockout, sessions — each asserting state."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.contrib.sessions.models import Session
+from django.db import connections
+from django.test import Client
+
+from notifications.models import OutboxMessage
+from security.models import AuditEvent, Credential
+from security.services import LOGIN_FAILED, LOGIN_LOCKED, login_authenticate
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+def make_customer(password="Pass1234", **kwargs):
+    customer = factories.customer(password=password, email="taro@example.jp", **kwargs)
+    customer.password_is_initial = False
+    customer.save()
+    return customer
+
+
+def login(client, contract_id, password):
+    return client.post("/login/", {"contract_id": contract_id, "password": password})
+
+
+def error_block(response) -> str:
+    html = response.content.decode()
+    start = html.index('<div class="form-errors"')
+    return html[start:html.index("</div>", start)]
+
+
+def test_successful_login_shows_name_and_previous_login(client):
+    customer = make_customer()
+    assert login(client, customer.contract_id, "Pass1234").status_code == 302
+    client.post("/logout/")
+    login(client, customer.contract_id, "Pass1234")
+    page = client.get("/").content.decode()
+    assert f"{customer.name_kanji} 様" in page
+    assert "前回ログイン：" in page and "初めてのログインです" not in page
+    assert AuditEvent.objects.filter(customer=customer, action="login", outcome="success").count() == 2
+
+
+def test_unknown_id_wrong_password_and_locked_look_the_same(client, monkeypatch):
+    customer = make_customer()
+    locked = make_customer()
+    Credential.objects.create(customer=locked, kind="password", failures=5,
+                              locked_at="2026-01-01T00:00:00+09:00")
+    hashed = []
+    from django.contrib.auth import hashers
+
+    original = hashers.MD5PasswordHasher.verify
+    monkeypatch.setattr(hashers.MD5PasswordHasher, "verify",
+                        lambda self, password, encoded: hashed.append(1) or original(self, password, encoded))
+    responses = [
+        login(client, "9999999999", "Pass1234"),          # unknown ID
+        login(client, customer.contract_id, "Wrong999"),  # wrong password
+        login(client, locked.contract_id, "Wrong999"),    # locked, wrong password
+    ]
+    assert len(hashed) == 3  # the hasher ran on every path
+    blocks = {error_block(response) for response in responses}
+    assert len(blocks) == 1 and LOGIN_FAILED in blocks.pop()
+    assert {response.status_code for response in responses} == {200}
+    # only the right password tells a locked customer to go to the branch (guide Q3)
+    assert LOGIN_LOCKED in login(client, locked.contract_id, "Pass1234").content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_five_failures_lock_and_email_the_customer(client):
+    customer = make_customer()
+    for _ in range(5):
+        login(client, customer.contract_id, "Wrong999")
+    credential = Credential.objects.get(customer=customer, kind="password")
+    assert credential.is_locked and credential.failures == 5
+    assert OutboxMessage.objects.filter(customer=customer, event="lockout").count() == 1
+    assert AuditEvent.objects.filter(customer=customer, action="lockout").exists()
+    response = login(client, customer.contract_id, "Pass1234")
+    assert LOGIN_LOCKED in response.content.decode()
+    assert "_auth_user_id" not in client.session
+
+
+def test_success_resets_the_counter(client):
+    customer = make_customer()
+    for _ in range(4):
+        login(client, customer.contract_id, "Wrong999")
+    login(client, customer.contract_id, "Pass1234")
+    assert Credential.objects.get(customer=customer, kind="password").failures == 0
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_cannot_exceed_the_threshold():
+    customer = make_customer()
+    barrier = threading.Barrier(12)
+
+    def guess(index):
+        try:
+            barrier.wait()
+            # the correct password among wrong ones: once locked, nothing may pass
+            password = "Pass1234" if index == 11 else f"Wrong{index:03d}"
+            return login_authenticate(contract_id=customer.contract_id, password=password, ip="127.0.0.1").ok
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=12) as pool:
+        results = list(pool.map(guess, range(12)))
+    credential = Credential.objects.get(customer=customer, kind="password")
+    assert credential.failures <= 5
+    wrong_counted = AuditEvent.objects.filter(customer=customer, action="login", outcome="failure").count()
+    assert wrong_counted <= 5  # never more wrong guesses checked than the threshold
+    assert credential.is_locked
+    assert sum(results) <= 1
+
+
+def test_first_login_forces_password_change_before_anything_else(client):
+    customer = factories.customer(password="Init1234")
+    response = login(client, customer.contract_id, "Init1234")
+    assert client.get("/").url == "/password/initial/"
+    assert client.get("/history/").url == "/password/initial/"
+    response = client.post("/password/initial/", {
+        "current_password": "Init1234", "new_password": "abc", "new_password_again": "abc"})
+    html = response.content.decode()
+    assert "6～12桁" in html and "数字を1文字以上" in html
+    response = client.post("/password/initial/", {
+        "current_password": "Init1234", "new_password": customer.contract_id,
+        "new_password_again": customer.contract_id})
+    assert "英字を1文字以上" in response.content.decode()
+    response = client.post("/password/initial/", {
+        "current_password": "Init1234", "new_password": "Init1234", "new_password_again": "Init1234"})
+    assert "現在のパスワードと同じ" in response.content.decode()
+    response = client.post("/password/initial/", {
+        "current_password": "Init1234", "new_password": "Real5678", "new_password_again": "Real5678"})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    customer.user.refresh_from_db()
+    assert not customer.password_is_initial and customer.user.check_password("Real5678")
+    assert client.get("/").status_code == 200
+
+
+def test_password_change_ends_other_sessions_and_sends_notice():
+    customer = make_customer()
+    first, second = Client(), Client()
+    login(first, customer.contract_id, "Pass1234")
+    login(second, customer.contract_id, "Pass1234")
+    response = second.post("/settings/password/", {
+        "current_password": "Pass1234", "new_password": "Next5678", "new_password_again": "Next5678"})
+    assert response.status_code == 302
+    assert first.get("/").status_code == 302  # the other session is gone
+    assert second.get("/").status_code == 200
+    assert OutboxMessage.objects.filter(customer=customer, event="password_change").count() == 1
+
+
+def test_session_key_changes_at_login_no_fixation(client):
+    customer = make_customer()
+    client.get("/login/")
+    client.session.save()
+    planted = client.session.session_key
+    client.cookies["sessionid"] = planted
+    login(client, customer.contract_id, "Pass1234")
+    assert client.session.session_key != planted
+    assert not Session.objects.filter(session_key=planted).exists()
+
+
+def test_idle_logout_after_15_minutes(client, settings):
+    customer = make_customer()
+    login(client, customer.contract_id, "Pass1234")
+    session = client.session
+    session["cosei_seen_at"] = int(time.time()) - settings.SESSION_IDLE_SECONDS - 1
+    session.save()
+    response = client.get("/")
+    assert response.status_code == 302 and "reason=timeout" in response.url
+    assert client.get("/").url == "/login/"
+    assert AuditEvent.objects.filter(customer=customer, action="timeout").exists()
+
+
+def test_absolute_session_limit(client, settings):
+    customer = make_customer()
+    login(client, customer.contract_id, "Pass1234")
+    session = client.session
+    session["cosei_auth_at"] = int(time.time()) - settings.SESSION_ABSOLUTE_SECONDS - 1
+    session.save()
+    assert "reason=timeout" in client.get("/").url
+
+
+def test_logout_ends_the_server_session_and_back_button_shows_nothing(client):
+    customer = make_customer()
+    login(client, customer.contract_id, "Pass1234")
+    page = client.get("/")
+    assert "no-store" in page["Cache-Control"]
+    key = client.session.session_key
+    response = client.post("/logout/")
+    assert response["Clear-Site-Data"] == '"cache", "cookies", "storage"'
+    assert not Session.objects.filter(session_key=key).exists()
+    again = client.get("/")
+    assert again.status_code == 302 and again.url == "/login/"
+
+
+def test_login_ignores_next_no_open_redirect(client):
+    customer = make_customer()
+    response = client.post("/login/?next=https://evil.example/", {
+        "contract_id": customer.contract_id, "password": "Pass1234", "next": "https://evil.example/"})
+    assert response.status_code == 302 and response.url == "/"
+
+
+def test_full_width_contract_id_is_accepted(client):
+    customer = make_customer()
+    full_width = customer.contract_id.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert login(client, full_width, "Pass1234").status_code == 302
+
+
+def test_secrets_never_reach_the_log(client, caplog):
+    caplog.set_level(logging.DEBUG)
+    customer = make_customer(password="Canary9876")
+    login(client, customer.contract_id, "Wrong-canary-4711")
+    login(client, customer.contract_id, "Canary9876")
+    client.post("/settings/password/", {"current_password": "Canary9876", "new_password": "Secret4242x",
+                                        "new_password_again": "Secret4242x"})
+    logged = caplog.text
+    for secret in ("Canary9876", "Wrong-canary-4711", "Secret4242x"):
+        assert secret not in logged
+    assert customer.contract_id in logged  # decisions are logged with the contract ID

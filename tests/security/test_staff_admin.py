@@ -1,0 +1,139 @@
+"""STAFF-1: branch staff in Django admin — password + OTP, exact permissions, audited
+actions with reasons, ledger read-only."""
+
+from __future__ import annotations
+
+import pyotp
+import pytest
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Account, Entry, Journal
+from accounts.roles import BRANCH_STAFF_GROUP, BRANCH_STAFF_PERMISSIONS, branch_staff_group_ensure
+from notifications.models import OutboxMessage
+from security.models import AuditEvent, Credential
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def staff():
+    user = get_user_model().objects.create_user(username="staff-t", password="Staff-pass-1", is_staff=True)
+    user.groups.add(branch_staff_group_ensure())
+    device = TOTPDevice.objects.create(user=user, name="t", confirmed=True)
+    return user, device
+
+
+@pytest.fixture
+def staff_client(staff):
+    user, device = staff
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+    session.save()
+    return client
+
+
+def test_admin_needs_password_and_otp(staff):
+    user, device = staff
+    client = Client()
+    response = client.post("/admin/login/?next=/admin/", {"username": "staff-t", "password": "Staff-pass-1"})
+    assert response.status_code == 200  # no OTP: still on the login page
+    assert client.get("/admin/").status_code == 302
+    code = pyotp.TOTP(device.config_url.split("secret=")[1].split("&")[0]).now()
+    response = client.post("/admin/login/?next=/admin/", {
+        "username": "staff-t", "password": "Staff-pass-1", "otp_device": device.persistent_id,
+        "otp_token": code})
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+
+
+def test_branch_staff_group_has_exactly_its_permissions():
+    group = branch_staff_group_ensure()
+    assert group.name == BRANCH_STAFF_GROUP
+    actual = {(p.content_type.app_label, p.codename) for p in group.permissions.all()}
+    assert actual == set(BRANCH_STAFF_PERMISSIONS)
+    assert not any(code.startswith(("change_", "delete_", "add_")) for _, code in actual)
+
+
+def test_staff_finds_and_unlocks_with_a_reason(staff_client):
+    customer = factories.customer(name_kanji="検索 太郎", email="k@example.jp")
+    Credential.objects.create(customer=customer, kind="password", failures=5,
+                              locked_at="2026-01-01T00:00:00+09:00")
+    found = staff_client.get("/admin/accounts/customer/?q=検索").content.decode()
+    assert customer.contract_id in found
+    url = f"/admin/accounts/customer/{customer.pk}/unlock/"
+    response = staff_client.post(url, {"kind": "password", "reason": ""})
+    assert "理由を入力してください。" in response.content.decode()
+    assert Credential.objects.get(customer=customer).is_locked
+    response = staff_client.post(url, {"kind": "password", "reason": "運転免許証で本人確認"})
+    assert response.status_code == 302
+    credential = Credential.objects.get(customer=customer)
+    assert not credential.is_locked and credential.failures == 0
+    event = AuditEvent.objects.get(customer=customer, action="unlock")
+    assert event.actor == "staff-t" and "運転免許証" in event.summary
+    assert OutboxMessage.objects.filter(customer=customer, event="unlock").exists()
+
+
+def test_staff_resumes_suspended_ib(staff_client):
+    customer = factories.customer()
+    customer.status = "suspended"
+    customer.save()
+    response = staff_client.post(f"/admin/accounts/customer/{customer.pk}/resume/", {"reason": "本人来店"})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.status == "active"
+    assert AuditEvent.objects.filter(customer=customer, action="ib_resume", actor="staff-t").exists()
+
+
+def test_new_initial_password_is_shown_once_and_forces_change(staff_client):
+    customer = factories.customer(password="Old12345")
+    customer.password_is_initial = False
+    customer.save()
+    response = staff_client.post(f"/admin/accounts/customer/{customer.pk}/initial-password/",
+                                 {"reason": "パスワード失念"})
+    html = response.content.decode()
+    password = html.split('class="initial-password">')[1].split("<")[0]
+    assert len(password) == 10 and "no-store" in response["Cache-Control"]
+    customer.refresh_from_db()
+    customer.user.refresh_from_db()
+    assert customer.password_is_initial and customer.user.check_password(password)
+    assert password not in str(list(AuditEvent.objects.values_list("summary", flat=True)))
+
+
+def test_counter_deposit_posts_once_per_slip(staff_client):
+    account = factories.account(balance=1_000)
+    url = f"/admin/accounts/account/{account.pk}/deposit/"
+    assert "1円以上" in staff_client.post(url, {"amount": "0", "reference": "A1"}).content.decode()
+    assert "数字で" in staff_client.post(url, {"amount": "abc", "reference": "A1"}).content.decode()
+    staff_client.post(url, {"amount": "５０，０００", "reference": "A1"})
+    staff_client.post(url, {"amount": "50000", "reference": "A1"})  # double submit
+    account.refresh_from_db()
+    assert account.balance == 51_000
+    assert AuditEvent.objects.filter(action="counter_deposit", actor="staff-t").count() == 1
+
+
+def test_ledger_is_read_only_even_for_superusers(staff_client):
+    factories.account(balance=500)
+    admin = get_user_model().objects.create_superuser("root-t", password="x")
+    client = Client()
+    client.force_login(admin)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=admin, name="r").persistent_id
+    session.save()
+    journal = Journal.objects.first()
+    entry = Entry.objects.first()
+    for url in (f"/admin/accounts/journal/{journal.pk}/delete/", f"/admin/accounts/entry/{entry.pk}/delete/",
+                "/admin/accounts/journal/add/"):
+        assert client.get(url).status_code == 403
+    page = client.get(f"/admin/accounts/entry/{entry.pk}/change/")
+    assert page.status_code == 200 and 'name="amount"' not in page.content.decode()
+
+
+def test_staff_cannot_see_otp_keys(staff_client):
+    assert staff_client.get("/admin/otp_totp/totpdevice/").status_code == 403
