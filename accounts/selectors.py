@@ -1,0 +1,275 @@
+"""Reads for 残高照会 (ACCT-1) and 入出金明細照会 (ACCT-2, ACCT-3), scoped to one customer
+(ACCT-5).
+
+Every past balance is one descent of the index ``entry_account_time_idx``
+``(account_id, posted_at, id) INCLUDE (balance_after, amount)``: the last entry before a
+moment carries the balance at that moment. Statement pages are keyset-paginated on
+``(posted_at, id)``, so page 1 and page 10,000 cost the same and no OFFSET is ever used.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models.functions import Coalesce, TruncDate
+from django.http import Http404
+
+from cosei_ib.bankcalendar import local_now, previous_business_day, start_of_day
+
+from .models import Account, Customer, Entry
+
+# 明細の保存期間: statements reach back this many months from today (docs/devices.md).
+STATEMENT_RETENTION_MONTHS = 13
+STATEMENT_PAGE_SIZE = 20
+# 件数指定: the latest N entries.
+STATEMENT_COUNTS = (10, 20, 50, 100)
+
+MODE_DATE = "date"  # 日付指定
+MODE_PERIOD = "period"  # 期間指定
+MODE_COUNT = "count"  # 件数指定
+
+CSV_CHUNK_SIZE = 2000
+
+
+# --- accounts -----------------------------------------------------------------------------
+
+def account_list_for_customer(*, customer: Customer) -> QuerySet[Account]:
+    """The customer's own deposit accounts, in passbook order."""
+    return (
+        Account.objects.filter(customer=customer, purpose=Account.Purpose.CUSTOMER)
+        .select_related("branch")
+        .order_by("branch__code", "type", "number")
+    )
+
+
+def account_get_for_customer(customer: Customer, account_id) -> Account:
+    """The customer's account with ``account_id``; Http404 for anything else (another
+    customer's account, an internal account, a malformed or unknown id) — the same answer
+    for all of them, so ids cannot be probed (ACCT-5)."""
+    try:
+        account_id = int(account_id)
+    except (TypeError, ValueError):
+        raise Http404("no such account") from None
+    try:
+        return account_list_for_customer(customer=customer).get(pk=account_id)
+    except Account.DoesNotExist:
+        raise Http404("no such account") from None
+
+
+# --- balances (残高照会) -------------------------------------------------------------------
+
+def _balance_before(moment: dt.datetime):
+    """The account's balance just before ``moment``: one backward index descent."""
+    last = (
+        Entry.objects.filter(account_id=OuterRef("pk"), posted_at__lt=moment)
+        .order_by("-posted_at", "-id")
+        .values("balance_after")[:1]
+    )
+    return Coalesce(Subquery(last), Value(0))
+
+
+def account_balance_at(*, account: Account | int, moment: dt.datetime) -> int:
+    """Balance at ``moment`` (entries posted strictly before it); 0 before the first."""
+    account_id = account if isinstance(account, int) else account.pk
+    row = (
+        Entry.objects.filter(account_id=account_id, posted_at__lt=moment)
+        .order_by("-posted_at", "-id")
+        .values_list("balance_after", flat=True)
+        .first()
+    )
+    return row or 0
+
+
+@dataclass(frozen=True)
+class BalanceCutoffs:
+    """The two past moments 残高照会 shows, for a given today."""
+
+    today: dt.date
+    previous_business_day: dt.date  # 前日 = the last business day before today
+    previous_day_close: dt.datetime  # end of that day (00:00 of the next day)
+    previous_month_end: dt.date  # 前月末
+    previous_month_close: dt.datetime  # end of the previous month (00:00 of the 1st)
+
+
+def balance_cutoffs(today: dt.date) -> BalanceCutoffs:
+    previous_day = previous_business_day(today)
+    first_of_month = today.replace(day=1)
+    return BalanceCutoffs(
+        today=today,
+        previous_business_day=previous_day,
+        previous_day_close=start_of_day(previous_day + dt.timedelta(days=1)),
+        previous_month_end=first_of_month - dt.timedelta(days=1),
+        previous_month_close=start_of_day(first_of_month),
+    )
+
+
+@dataclass(frozen=True)
+class AccountBalances:
+    account: Account
+    balance: int  # 現在残高
+    previous_day_balance: int  # 前日残高
+    previous_month_end_balance: int  # 前月末残高
+    available_amount: int  # 支払可能額 = balance − holds, not below 0
+
+
+@dataclass(frozen=True)
+class BalanceSummary:
+    as_of: dt.datetime
+    cutoffs: BalanceCutoffs
+    accounts: list[AccountBalances]
+
+
+def balance_summary_for_customer(*, customer: Customer, now: dt.datetime | None = None) -> BalanceSummary:
+    """残高照会 for all of the customer's accounts in ONE query, whatever the number of
+    accounts or the length of their history: the account rows with two correlated
+    index lookups each (前日残高, 前月末残高); the current balance is the cached one."""
+    now = now or local_now()
+    cutoffs = balance_cutoffs(now.date())
+    rows = account_list_for_customer(customer=customer).annotate(
+        previous_day_balance=_balance_before(cutoffs.previous_day_close),
+        previous_month_end_balance=_balance_before(cutoffs.previous_month_close),
+    )
+    return BalanceSummary(
+        as_of=now,
+        cutoffs=cutoffs,
+        accounts=[
+            AccountBalances(
+                account=account,
+                balance=account.balance,
+                previous_day_balance=account.previous_day_balance,
+                previous_month_end_balance=account.previous_month_end_balance,
+                available_amount=account.available_amount,
+            )
+            for account in rows
+        ],
+    )
+
+
+# --- statements (入出金明細照会) -------------------------------------------------------------
+
+def retention_start(today: dt.date) -> dt.date:
+    """The oldest date a statement may show: the same day STATEMENT_RETENTION_MONTHS
+    months ago (clamped to that month's end: Mar 31 → Feb 28)."""
+    months = today.year * 12 + (today.month - 1) - STATEMENT_RETENTION_MONTHS
+    year, month = divmod(months, 12)
+    month += 1
+    return dt.date(year, month, min(today.day, calendar.monthrange(year, month)[1]))
+
+
+@dataclass(frozen=True)
+class StatementQuery:
+    """One 入出金明細照会: by one date, by a period (inclusive dates) or the latest N."""
+
+    account: Account
+    mode: str
+    start: dt.date | None = None
+    end: dt.date | None = None
+    count: int | None = None
+    newest_first: bool = True
+
+
+@dataclass(frozen=True)
+class StatementCursor:
+    """Keyset position: the (posted_at, id) of the last row of the previous page."""
+
+    posted_at: dt.datetime
+    entry_id: int
+
+    _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
+
+    def encode(self) -> str:
+        micros = (self.posted_at - self._EPOCH) // dt.timedelta(microseconds=1)
+        return f"{micros}.{self.entry_id}"
+
+    @classmethod
+    def decode(cls, value: str) -> StatementCursor:
+        """Raises ValueError for anything that is not a cursor this module wrote."""
+        micros, _, entry_id = value.partition(".")
+        if not (micros.isascii() and micros.isdigit() and entry_id.isascii() and entry_id.isdigit()):
+            raise ValueError("malformed cursor")
+        posted_at = cls._EPOCH + dt.timedelta(microseconds=int(micros))
+        return cls(posted_at=posted_at, entry_id=int(entry_id))
+
+
+@dataclass(frozen=True)
+class StatementPage:
+    rows: list[dict]
+    next_cursor: StatementCursor | None
+    retention_start: dt.date
+
+
+def _statement_queryset(query: StatementQuery, today: dt.date) -> QuerySet[Entry]:
+    """The entries of ``query``, ordered, unsliced: shared by the page and the CSV."""
+    entries = Entry.objects.filter(
+        account_id=query.account.pk, posted_at__gte=start_of_day(retention_start(today))
+    )
+    if query.mode in (MODE_DATE, MODE_PERIOD):
+        end = query.end if query.mode == MODE_PERIOD else query.start
+        entries = entries.filter(
+            posted_at__gte=start_of_day(query.start),
+            posted_at__lt=start_of_day(end + dt.timedelta(days=1)),
+        )
+    elif query.mode == MODE_COUNT:
+        # The latest N (N ≤ 100): a bounded backward index scan, then page within it.
+        latest = (
+            Entry.objects.filter(account_id=query.account.pk)
+            .order_by("-posted_at", "-id")
+            .values("id")[: query.count]
+        )
+        entries = entries.filter(id__in=Subquery(latest))
+    else:
+        raise ValueError(f"unknown statement mode {query.mode!r}")
+    if query.newest_first:
+        return entries.order_by("-posted_at", "-id")
+    return entries.order_by("posted_at", "id")
+
+
+def _after(entries: QuerySet[Entry], cursor: StatementCursor, newest_first: bool) -> QuerySet[Entry]:
+    """Rows strictly after ``cursor`` in the page order. The redundant bound on posted_at
+    alone keeps the index range tight; the OR resolves ties on the same instant."""
+    p, i = cursor.posted_at, cursor.entry_id
+    if newest_first:
+        return entries.filter(Q(posted_at__lt=p) | Q(posted_at=p, id__lt=i), posted_at__lte=p)
+    return entries.filter(Q(posted_at__gt=p) | Q(posted_at=p, id__gt=i), posted_at__gte=p)
+
+
+_ROW_FIELDS = ("id", "posted_at", "description", "amount", "balance_after")
+
+
+def statement_page(
+    *,
+    query: StatementQuery,
+    cursor: StatementCursor | None = None,
+    page_size: int = STATEMENT_PAGE_SIZE,
+    today: dt.date | None = None,
+) -> StatementPage:
+    """One page of a statement (one query): up to ``page_size`` rows after ``cursor``,
+    each with ``withdrawal`` (お引出し) / ``deposit`` (お預入れ) as positive yen."""
+    today = today or local_now().date()
+    entries = _statement_queryset(query, today)
+    if cursor is not None:
+        entries = _after(entries, cursor, query.newest_first)
+    rows = list(entries.values(*_ROW_FIELDS)[: page_size + 1])
+    next_cursor = None
+    if len(rows) > page_size:
+        rows = rows[:page_size]
+        next_cursor = StatementCursor(posted_at=rows[-1]["posted_at"], entry_id=rows[-1]["id"])
+    for row in rows:
+        row["withdrawal"] = -row["amount"] if row["amount"] < 0 else None
+        row["deposit"] = row["amount"] if row["amount"] > 0 else None
+    return StatementPage(rows=rows, next_cursor=next_cursor, retention_start=retention_start(today))
+
+
+def statement_rows_for_export(*, query: StatementQuery, today: dt.date | None = None) -> Iterator[tuple]:
+    """Every row of ``query`` as (local date, 摘要, amount, balance_after) tuples, streamed
+    through a server-side cursor in chunks of CSV_CHUNK_SIZE: memory stays flat for any
+    length (ACCT-3)."""
+    today = today or local_now().date()
+    entries = _statement_queryset(query, today).annotate(local_date=TruncDate("posted_at"))
+    return entries.values_list("local_date", "description", "amount", F("balance_after")).iterator(
+        chunk_size=CSV_CHUNK_SIZE
+    )

@@ -1,0 +1,162 @@
+"""残高照会 (ACCT-1): current, 前日 and 前月末 balances and 支払可能額, across a month
+boundary, a national holiday and the year-end closing; constant query count (ACCT-1)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import selectors
+from security.models import AuditEvent
+from tests import factories
+from tests.accounts.test_statements_support import login, post, tokyo
+
+pytestmark = pytest.mark.django_db
+
+
+def figures(html: str, account_id: int) -> dict[str, int]:
+    """The four figures of one account card, as integers of yen."""
+    card = html.split(f'id="account-{account_id}"', 1)[1].split("</section>", 1)[0]
+    return {
+        name: int(value.replace(",", ""))
+        for name, value in re.findall(r'data-figure="([a-z-]+)">([\d,]+)円', card)
+    }
+
+
+def test_month_boundary_and_previous_business_day(client):
+    account = factories.account(hold_amount=4_000)
+    post(account, 100_000, tokyo(2026, 1, 20))
+    post(account, 50_000, tokyo(2026, 2, 27, 15))  # Fri
+    post(account, -20_000, tokyo(2026, 2, 28, 10))  # Sat, last day of February
+    post(account, 5_000, tokyo(2026, 3, 1, 0, 0, 0))  # exactly 00:00 of March 1: not February
+    post(account, -1_000, tokyo(2026, 3, 2, 23, 59, 59))  # Mon, the previous business day
+    post(account, 7, tokyo(2026, 3, 3, 0, 0, 0))  # today, from midnight
+    with time_machine.travel(tokyo(2026, 3, 3, 10), tick=False):
+        summary = selectors.balance_summary_for_customer(customer=account.customer)
+        login(client, account.customer)
+        response = client.get(reverse("accounts:balances"))
+
+    assert summary.cutoffs.previous_business_day.isoformat() == "2026-03-02"
+    assert summary.cutoffs.previous_month_end.isoformat() == "2026-02-28"
+    (item,) = summary.accounts
+    assert item.balance == 134_007
+    assert item.previous_day_balance == 134_000
+    assert item.previous_month_end_balance == 130_000
+    assert item.available_amount == 130_007
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert figures(html, account.pk) == {
+        "balance": 134_007, "available": 130_007, "previous-day": 134_000, "previous-month-end": 130_000,
+    }
+    assert "2026年3月3日 10:00 現在" in html
+    assert "3月2日終了時点" in html and "2月28日終了時点" in html
+    assert account.masked_number in html and account.number not in html
+    assert "本店" in html or account.branch.name in html
+
+
+def test_previous_business_day_skips_weekend_and_national_holiday(client):
+    # Mon 2026-02-23 is 天皇誕生日: on Tue 24th the previous business day is Fri 20th.
+    account = factories.account()
+    post(account, 10_000, tokyo(2026, 2, 20, 14))
+    post(account, 1_000, tokyo(2026, 2, 21, 9))  # Sat
+    post(account, 2_000, tokyo(2026, 2, 23, 9))  # holiday
+    with time_machine.travel(tokyo(2026, 2, 24, 9), tick=False):
+        (item,) = selectors.balance_summary_for_customer(customer=account.customer).accounts
+        cutoffs = selectors.balance_cutoffs(tokyo(2026, 2, 24).date())
+    assert cutoffs.previous_business_day.isoformat() == "2026-02-20"
+    assert (item.balance, item.previous_day_balance, item.previous_month_end_balance) == (13_000, 10_000, 0)
+
+
+def test_new_year_uses_december_30_and_december_31(client):
+    # Dec 31 – Jan 3 is the bank's closing: on Jan 1 前日 is Dec 30, 前月末 is Dec 31.
+    account = factories.account()
+    post(account, 1_000, tokyo(2025, 11, 28))
+    post(account, 2_000, tokyo(2025, 12, 30, 10))
+    post(account, 4_000, tokyo(2025, 12, 31, 12))
+    post(account, 8_000, tokyo(2026, 1, 1, 8))
+    with time_machine.travel(tokyo(2026, 1, 1, 10), tick=False):
+        login(client, account.customer)
+        html = client.get(reverse("accounts:balances")).content.decode()
+    assert figures(html, account.pk) == {
+        "balance": 15_000, "available": 15_000, "previous-day": 3_000, "previous-month-end": 7_000,
+    }
+    assert "12月30日終了時点" in html and "12月31日終了時点" in html
+
+
+def test_available_amount_never_below_zero():
+    account = factories.account(balance=1_000, hold_amount=5_000)
+    (item,) = selectors.balance_summary_for_customer(customer=account.customer).accounts
+    assert item.balance == 1_000 and item.available_amount == 0
+
+
+def test_account_balance_at_is_the_last_balance_after_before_the_moment():
+    account = factories.account()
+    post(account, 300, tokyo(2026, 4, 1, 9))
+    post(account, 200, tokyo(2026, 4, 1, 9))  # same instant: the later id wins
+    assert selectors.account_balance_at(account=account, moment=tokyo(2026, 4, 1, 8)) == 0
+    assert selectors.account_balance_at(account=account, moment=tokyo(2026, 4, 1, 9, 0, 1)) == 500
+
+
+def test_one_query_for_all_accounts_whatever_their_number(django_assert_num_queries):
+    owner = factories.customer()
+    accounts = [factories.account(owner=owner) for _ in range(4)]
+    # Chronological across accounts: the cash account on the other side is shared.
+    for day in range(1, 4):
+        for index, account in enumerate(accounts):
+            post(account, 1_000 * (index + 1), tokyo(2026, 5, day))
+    with django_assert_num_queries(1):
+        summary = selectors.balance_summary_for_customer(customer=owner)
+        assert [item.balance for item in summary.accounts] == [3_000, 6_000, 9_000, 12_000]
+
+
+def test_page_query_count_does_not_grow_with_accounts(client, django_assert_num_queries):
+    owner = factories.customer()
+    factories.account(owner=owner, balance=100)
+    login(client, owner)
+    with CaptureQueriesContext(connection) as one_account:
+        client.get(reverse("accounts:balances"))
+    for _ in range(3):
+        factories.account(owner=owner, balance=100)
+    # Middleware (session, user, customer, session save) + exactly one balance query.
+    with django_assert_num_queries(len(one_account.captured_queries)):
+        response = client.get(reverse("accounts:balances"))
+    assert response.content.decode().count('class="panel balance-card"') == 4
+    balance_queries = [q for q in one_account.captured_queries if "accounts_entry" in q["sql"]]
+    assert len(balance_queries) == 1
+
+
+def test_only_own_accounts_no_store_and_login_required(client):
+    mine = factories.account(balance=1_234)
+    theirs = factories.account(balance=9_999)
+    response = client.get(reverse("accounts:balances"))
+    assert response.status_code == 302 and response.url == reverse("security:login")
+    login(client, mine.customer)
+    response = client.get(reverse("accounts:balances"))
+    html = response.content.decode()
+    assert f'id="account-{mine.pk}"' in html and f'id="account-{theirs.pk}"' not in html
+    assert "1,234円" in html and "9,999円" not in html
+    assert "no-store" in response["Cache-Control"]
+    assert not AuditEvent.objects.filter(action="access_refused").exists()
+
+
+def test_menu_links_to_balances_and_statements(client):
+    account = factories.account()
+    login(client, account.customer)
+    html = client.get(reverse("home")).content.decode()
+    assert f'href="{reverse("accounts:balances")}"' in html
+    assert f'href="{reverse("accounts:statements")}"' in html
+
+
+def test_print_button_on_pc_only(client):
+    account = factories.account()
+    from tests.accounts.test_statements_support import IPHONE_UA
+
+    login(client, account.customer)
+    assert 'data-action="print"' in client.get(reverse("accounts:balances")).content.decode()
+    login(client, account.customer, user_agent=IPHONE_UA)
+    assert 'data-action="print"' not in client.get(reverse("accounts:balances")).content.decode()
