@@ -17,6 +17,5 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("history/", history_view, name="history"),
     path("", include("security.urls")),
-    path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]
