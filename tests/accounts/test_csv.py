@@ -1,0 +1,172 @@
+"""CSV download of a statement (ACCT-3, UI-1): cp932 by default, UTF-8 with BOM on request,
+unencodable characters replaced, formula injection neutralised, streamed, PC only."""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import inspect
+import io
+from urllib.parse import quote
+
+import pytest
+import time_machine
+from django.http import StreamingHttpResponse
+
+from accounts import selectors
+from accounts.csv_export import HEADER, neutralise, statement_csv
+from security.models import AuditEvent
+from tests import factories
+from tests.accounts.test_statements_support import IPHONE_UA, login, post, tokyo
+
+pytestmark = pytest.mark.django_db
+
+URL = "/accounts/statements/csv/"
+NOW = tokyo(2026, 3, 20, 10)
+
+
+@pytest.fixture
+def account():
+    account = factories.account(number="0124567")
+    post(account, 250_000, tokyo(2026, 3, 2, 9), "給与 コウセイシヨウジ")
+    post(account, -1_234, tokyo(2026, 3, 3, 9), "=HYPERLINK(\"http://x\",\"a\")")
+    post(account, 1_000, tokyo(2026, 3, 4, 9), "+81 ﾃﾞﾝﾜ")
+    post(account, -2_000, tokyo(2026, 3, 5, 9), "-2+3")
+    post(account, 3_000, tokyo(2026, 3, 6, 9), "@SUM(A1)")
+    post(account, -4_000, tokyo(2026, 3, 7, 9), "振込 𠮷田 ｻﾝ🍣, \"特急\"")
+    return account
+
+
+@pytest.fixture(autouse=True)
+def travel():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def download(client, account, **params):
+    query = {"account": account.pk, "mode": "period", "date_from": "2026-03-01", "date_to": "2026-03-20",
+             "order": "asc", **params}
+    return client.get(URL, query)
+
+
+def body(response) -> bytes:
+    return b"".join(response.streaming_content)
+
+
+def test_cp932_by_default(client, account):
+    login(client, account.customer)
+    response = download(client, account)
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=Shift_JIS"
+    data = body(response)
+    assert not data.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(data.decode("cp932"), newline="")))
+    assert rows[0] == list(HEADER) == ["日付", "摘要", "お引出し", "お預入れ", "残高"]
+    assert rows[1] == ["2026/03/02", "給与 コウセイシヨウジ", "", "250000", "250000"]
+    assert rows[2] == ["2026/03/03", "'=HYPERLINK(\"http://x\",\"a\")", "1234", "", "248766"]
+    assert rows[3][1] == "'+81 ﾃﾞﾝﾜ"
+    assert rows[4][1] == "'-2+3"
+    assert rows[5][1] == "'@SUM(A1)"
+    # 𠮷 and 🍣 do not exist in cp932: replaced, the rest of the cell (comma, quotes) intact.
+    assert rows[6] == ["2026/03/07", "振込 ?田 ｻﾝ?, \"特急\"", "4000", "", "246766"]
+    assert len(rows) == 7
+    assert data.endswith(b"\r\n")
+
+
+def test_utf8_with_bom_keeps_every_character(client, account):
+    login(client, account.customer)
+    response = download(client, account, encoding="utf8", order="desc")
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    data = body(response)
+    assert data.startswith(codecs.BOM_UTF8)
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"), newline="")))
+    assert rows[0] == list(HEADER)
+    assert rows[1] == ["2026/03/07", "振込 𠮷田 ｻﾝ🍣, \"特急\"", "4000", "", "246766"]
+    assert rows[-1][1] == "給与 コウセイシヨウジ"
+
+
+def test_same_query_as_the_page_by_count_and_by_date(client, account):
+    login(client, account.customer)
+    rows = list(csv.reader(io.StringIO(body(download(client, account, mode="count", count="10",
+                                                    order="desc")).decode("cp932"))))
+    assert len(rows) == 7 and rows[1][0] == "2026/03/07"
+    rows = list(csv.reader(io.StringIO(body(download(client, account, mode="date", date="2026-03-04"))
+                                       .decode("cp932"))))
+    assert rows[1:] == [["2026/03/04", "'+81 ﾃﾞﾝﾜ", "", "1000", "249766"]]
+
+
+def test_streaming_response_from_a_generator(client, account):
+    login(client, account.customer)
+    response = download(client, account)
+    assert isinstance(response, StreamingHttpResponse)
+    assert response.streaming
+    generator = statement_csv(iter([]), encoding="sjis")
+    assert inspect.isgenerator(generator)
+    assert next(generator).decode("cp932") == "日付,摘要,お引出し,お預入れ,残高\r\n"
+
+
+def test_filename_has_account_and_period_with_rfc5987(client, account):
+    login(client, account.customer)
+    disposition = download(client, account)["Content-Disposition"]
+    name = "入出金明細_001-4567_20260301-20260320.csv"
+    assert disposition == (
+        'attachment; filename="statement_001-4567_20260301-20260320.csv"; '
+        f"filename*=UTF-8''{quote(name, safe='')}"
+    )
+    assert "0124567" not in disposition  # the masked number only, as on screen
+    disposition = download(client, account, mode="count", count="20")["Content-Disposition"]
+    assert 'filename="statement_001-4567_latest20_20260320.csv"' in disposition
+
+
+def test_neutralise():
+    for cell in ("=1+1", "+1", "-1", "@A1", "\tx", "\rx"):
+        assert neutralise(cell) == "'" + cell
+    for cell in ("振込", "1-2", "", "a=b"):
+        assert neutralise(cell) == cell
+
+
+def test_smartphone_is_refused_in_japanese(client, account):
+    login(client, account.customer, user_agent=IPHONE_UA)
+    response = download(client, account)
+    assert response.status_code == 403
+    assert not response.streaming
+    assert "スマートフォンでは明細のダウンロードはご利用いただけません。" in response.content.decode()
+
+
+def test_invalid_query_is_a_message_not_a_file(client, account):
+    login(client, account.customer)
+    response = download(client, account, date_from="2026-03-10", date_to="2026-03-01")
+    assert response.status_code == 400
+    assert not response.streaming
+    assert "終了日には開始日以降の日付を指定してください。" in response.content.decode()
+    response = download(client, account, encoding="latin-1")
+    assert response.status_code == 400
+
+
+def test_another_customers_account_is_404_and_audited(client, account):
+    intruder = factories.account()
+    login(client, intruder.customer)
+    response = download(client, account)
+    assert response.status_code == 404
+    event = AuditEvent.objects.get(action="access_refused")
+    assert (event.customer, event.outcome) == (intruder.customer, "refused")
+
+
+def test_export_rows_stream_through_a_server_side_cursor(account, monkeypatch):
+    from django.db import connection
+
+    names = []
+    create_cursor = connection.create_cursor
+
+    def spy(name=None):
+        names.append(name)
+        return create_cursor(name)
+
+    monkeypatch.setattr(connection, "create_cursor", spy)
+    query = selectors.StatementQuery(account=account, mode="count", count=100, newest_first=False)
+    rows = selectors.statement_rows_for_export(query=query, today=NOW.date())
+    assert inspect.isgenerator(rows)
+    first, rest = next(rows), list(rows)
+    assert first[0].isoformat() == "2026-03-02" and len(rest) == 5
+    # A named (server-side) cursor: rows arrive in chunks, never all at once.
+    assert names and all(name for name in names)

@@ -1,0 +1,311 @@
+"""入出金明細照会 (ACCT-2, ACCT-5, UI-1): by date, period and count, both orders, keyset
+pagination, every invalid input answered in Japanese, own accounts only."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts import selectors
+from accounts.forms import StatementForm
+from security.models import AuditEvent
+from tests import factories
+from tests.accounts.test_statements_support import IPHONE_UA, login, post, tokyo
+
+pytestmark = pytest.mark.django_db
+
+NOW = tokyo(2026, 3, 20, 10)
+URL = "/accounts/statements/"
+
+
+def rows_of(html: str) -> list[tuple[str, str, str, str, str]]:
+    """(日付, 摘要, お引出し, お預入れ, 残高) of each table row."""
+    body = html.split("<tbody>", 1)[1].split("</tbody>", 1)[0] if "<tbody>" in html else ""
+    return [
+        tuple(unescape(re.sub(r"<[^>]+>", "", cell)).strip() for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.S))
+        for row in re.findall(r"<tr>(.*?)</tr>", body, re.S)
+    ]
+
+
+def next_link(html: str) -> str | None:
+    match = re.search(r'<a class="button-secondary" href="([^"]+)" rel="next">', html)
+    return unescape(match.group(1)) if match else None
+
+
+@pytest.fixture
+def history():
+    """An account with entries on Mar 2, 3 (two), 5, 10 and 19, and one on Feb 27."""
+    account = factories.account()
+    post(account, 100_000, tokyo(2026, 2, 27, 9), "給与 コウセイシヨウジ")
+    post(account, -3_000, tokyo(2026, 3, 2, 9), "カード")
+    post(account, -1_500, tokyo(2026, 3, 3, 9), "振込 ヤマダ タロウ")
+    post(account, 20_000, tokyo(2026, 3, 3, 18), "振込 サトウ ハナコ")
+    post(account, -7_000, tokyo(2026, 3, 5, 11), "公共料金 デンキ")
+    post(account, 500, tokyo(2026, 3, 10, 8), "利息")
+    post(account, -12_345, tokyo(2026, 3, 19, 23, 59), "ATM")
+    return account
+
+
+@pytest.fixture
+def travel():
+    with time_machine.travel(NOW, tick=False):
+        yield
+
+
+def get(client, account, **params):
+    return client.get(URL, {"account": account.pk, **params})
+
+
+def test_by_one_date(client, history, travel):
+    login(client, history.customer)
+    response = get(client, history, mode="date", date="2026-03-03")
+    assert response.status_code == 200
+    assert rows_of(response.content.decode()) == [
+        ("2026/03/03", "振込 サトウ ハナコ", "", "20,000円", "115,500円"),
+        ("2026/03/03", "振込 ヤマダ タロウ", "1,500円", "", "95,500円"),
+    ]
+    assert "2026年3月3日の明細" in response.content.decode()
+
+
+def test_by_period_newest_first_and_oldest_first(client, history, travel):
+    login(client, history.customer)
+    html = get(client, history, mode="period", date_from="2026-03-02", date_to="2026-03-10").content.decode()
+    assert [row[1] for row in rows_of(html)] == [
+        "利息", "公共料金 デンキ", "振込 サトウ ハナコ", "振込 ヤマダ タロウ", "カード"]
+    html = get(client, history, mode="period", date_from="2026-03-02", date_to="2026-03-10",
+               order="asc").content.decode()
+    rows = rows_of(html)
+    assert [row[1] for row in rows] == ["カード", "振込 ヤマダ タロウ", "振込 サトウ ハナコ", "公共料金 デンキ", "利息"]
+    assert rows[0] == ("2026/03/02", "カード", "3,000円", "", "97,000円")
+    assert "古い順" in html
+
+
+def test_period_end_date_is_inclusive_to_midnight(client, history, travel):
+    login(client, history.customer)
+    html = get(client, history, mode="period", date_from="2026-03-19", date_to="2026-03-19").content.decode()
+    assert [row[1] for row in rows_of(html)] == ["ATM"]  # posted at 23:59 local time
+
+
+def test_by_count(client, history, travel):
+    login(client, history.customer)
+    html = get(client, history, mode="count", count="10").content.decode()
+    assert len(rows_of(html)) == 7
+    query = selectors.StatementQuery(account=history, mode="count", count=3)
+    page = selectors.statement_page(query=query, today=NOW.date())
+    assert [row["description"] for row in page.rows] == ["ATM", "利息", "公共料金 デンキ"]
+    oldest_first = selectors.StatementQuery(account=history, mode="count", count=3, newest_first=False)
+    page = selectors.statement_page(query=oldest_first, today=NOW.date())
+    assert [row["description"] for row in page.rows] == ["公共料金 デンキ", "利息", "ATM"]
+    assert page.rows[0]["withdrawal"] == 7_000 and page.rows[0]["deposit"] is None
+
+
+def test_keyset_pagination_over_several_pages_with_ties(client, travel):
+    account = factories.account()
+    # 47 entries; groups of three share one instant, so (posted_at, id) must break ties.
+    for index in range(47):
+        post(account, 100 + index, tokyo(2026, 3, 1 + index // 6, 9, index % 6 // 3))
+    expected = list(
+        account.entries.order_by("-posted_at", "-id").values_list("description", "balance_after")
+    )
+    login(client, account.customer)
+    seen, pages = [], 0
+    url = f"{URL}?account={account.pk}&mode=period&date_from=2026-03-01&date_to=2026-03-20"
+    while url:
+        with CaptureQueriesContext(connection) as queries:
+            html = client.get(url).content.decode()
+        assert not any("OFFSET" in q["sql"].upper() for q in queries.captured_queries)
+        rows = rows_of(html)
+        assert len(rows) == (20 if pages < 2 else 7)
+        seen += [int(row[4].replace(",", "").rstrip("円")) for row in rows]
+        pages += 1
+        link = next_link(html)
+        url = URL + link if link else None
+    assert pages == 3
+    assert seen == [balance for _, balance in expected]
+    assert len(set(seen)) == 47
+
+    # Oldest first, through the selector: the same rows reversed, none twice.
+    query = selectors.StatementQuery(account=account, mode="count", count=100, newest_first=False)
+    cursor, collected = None, []
+    while True:
+        page = selectors.statement_page(query=query, cursor=cursor, today=NOW.date(), page_size=10)
+        collected += [row["id"] for row in page.rows]
+        if page.next_cursor is None:
+            break
+        cursor = selectors.StatementCursor.decode(page.next_cursor.encode())
+    assert collected == list(account.entries.order_by("posted_at", "id").values_list("id", flat=True))
+
+
+def test_count_mode_pages_within_the_latest_n(travel):
+    account = factories.account()
+    for index in range(60):
+        post(account, 1 + index, tokyo(2026, 3, 1, 9, index))
+    query = selectors.StatementQuery(account=account, mode="count", count=50)
+    sizes, cursor = [], None
+    while True:
+        page = selectors.statement_page(query=query, cursor=cursor, today=NOW.date())
+        sizes.append(len(page.rows))
+        if page.next_cursor is None:
+            break
+        cursor = page.next_cursor
+    assert sizes == [20, 20, 10]
+
+
+def test_statement_page_query_count_is_constant(client, travel, django_assert_num_queries):
+    account = factories.account()
+    for index in range(45):
+        post(account, 10, tokyo(2026, 3, 2, 9, index))
+    login(client, account.customer)
+    first = get(client, account, mode="period", date_from="2026-03-01", date_to="2026-03-20")
+    with CaptureQueriesContext(connection) as page_one:
+        get(client, account, mode="period", date_from="2026-03-01", date_to="2026-03-20")
+    link = next_link(first.content.decode())
+    # Middleware (session, user, customer) + accounts list + the account + one page query.
+    with django_assert_num_queries(len(page_one.captured_queries)):
+        html = client.get(URL + link).content.decode()
+    assert len(rows_of(html)) == 20
+    assert sum("accounts_entry" in q["sql"] for q in page_one.captured_queries) == 1
+    with django_assert_num_queries(1):
+        selectors.statement_page(query=selectors.StatementQuery(account=account, mode="count", count=20))
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({"mode": "period", "date_from": "2026-03-10", "date_to": "2026-03-02"},
+     "終了日には開始日以降の日付を指定してください。"),
+    ({"mode": "period", "date_from": "2026-03-01", "date_to": "2026-03-21"},
+     "終了日に未来の日付は指定できません。"),
+    ({"mode": "date", "date": "2026-12-01"}, "照会日に未来の日付は指定できません。"),
+    ({"mode": "period", "date_from": "2025-02-19", "date_to": "2026-03-02"},
+     "開始日には2025年2月20日以降の日付を指定してください（照会できるのは13か月前までです）。"),
+    ({"mode": "date", "date": "2026-02-30"}, "照会日に存在しない日付が入力されています。"),
+    ({"mode": "date", "date": "2026/13/01"}, "照会日に存在しない日付が入力されています。"),
+    ({"mode": "date", "date": "きのう"}, "照会日は「2026/03/05」のように年・月・日を数字で入力してください。"),
+    ({"mode": "period", "date_from": "abc", "date_to": "2026-03-02"},
+     "開始日は「2026/03/05」のように年・月・日を数字で入力してください。"),
+    ({"mode": "period", "date_to": "2026-03-02"}, "開始日を入力してください。"),
+    ({"mode": "date", "date": ""}, "照会日を入力してください。"),
+    ({"mode": "count", "count": "ten"}, "件数は10・20・50・100件のいずれかを選択してください。"),
+    ({"mode": "count", "count": "7"}, "件数は10・20・50・100件のいずれかを選択してください。"),
+    ({"mode": "weekly"}, "照会方法の指定が正しくありません。"),
+    ({"mode": "count", "count": "10", "order": "random"}, "並び順の指定が正しくありません。"),
+    ({"mode": "count", "count": "10", "cursor": "1' OR 1=1"},
+     "ページの指定が正しくありません。最初のページから照会してください。"),
+    ({"mode": "count", "count": "10", "cursor": "99999999999999999999999.1"},
+     "ページの指定が正しくありません。最初のページから照会してください。"),
+])
+def test_invalid_input_gets_a_japanese_message(client, history, travel, params, message):
+    login(client, history.customer)
+    response = get(client, history, **params)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert message in unescape(html)
+    assert "<tbody>" not in html  # no statement for an invalid query
+
+
+def test_full_width_digits_are_normalised_and_accepted(client, history, travel):
+    login(client, history.customer)
+    html = get(client, history, mode="period", date_from="２０２６／０３／０２",
+               date_to="２０２６－０３－０３").content.decode()
+    assert [row[1] for row in rows_of(html)] == ["振込 サトウ ハナコ", "振込 ヤマダ タロウ", "カード"]
+    html = get(client, history, mode="count", count="１０").content.decode()
+    assert len(rows_of(html)) == 7
+    html = get(client, history, mode="date", date="20260305").content.decode()
+    assert [row[1] for row in rows_of(html)] == ["公共料金 デンキ"]
+
+
+def test_retention_is_shown_and_the_boundary_day_is_accepted(client, history, travel):
+    login(client, history.customer)
+    html = client.get(URL).content.decode()
+    assert "明細は2026年2月20日以降（13か月前まで）を照会できます。" not in html  # not 13 months
+    assert "明細は2025年2月20日以降（13か月前まで）を照会できます。" in html
+    response = get(client, history, mode="period", date_from="2025-02-20", date_to="2026-02-27")
+    assert [row[1] for row in rows_of(response.content.decode())] == ["給与 コウセイシヨウジ"]
+
+
+def test_retention_start_clamps_to_month_end():
+    assert selectors.retention_start(tokyo(2026, 3, 31).date()).isoformat() == "2025-02-28"
+    assert selectors.retention_start(tokyo(2026, 1, 15).date()).isoformat() == "2024-12-15"
+
+
+def test_count_mode_never_reaches_beyond_retention(travel):
+    account = factories.account()
+    post(account, 1_000, tokyo(2024, 12, 1))  # older than 13 months
+    post(account, 2_000, tokyo(2026, 3, 1))
+    page = selectors.statement_page(query=selectors.StatementQuery(account=account, mode="count", count=10),
+                                    today=NOW.date())
+    assert [row["deposit"] for row in page.rows] == [2_000]
+
+
+def test_another_customers_account_is_404_and_audited(client, history, travel):
+    intruder = factories.account()
+    login(client, intruder.customer)
+    response = get(client, history, mode="count", count="10")
+    assert response.status_code == 404
+    assert "コウセイシヨウジ" not in response.content.decode()
+    event = AuditEvent.objects.get(action="access_refused")
+    assert event.customer == intruder.customer
+    assert event.outcome == "refused"
+    assert str(history.pk) in event.summary
+    assert event.client_ip == "127.0.0.1"
+    for bad in ("abc", "-1", "999999999", str(factories.internal("cash").pk)):
+        assert client.get(URL, {"account": bad}).status_code == 404
+    assert AuditEvent.objects.filter(action="access_refused", customer=intruder.customer).count() == 5
+
+
+def test_selector_refuses_foreign_and_internal_accounts(history):
+    from django.http import Http404
+
+    other = factories.customer()
+    with pytest.raises(Http404):
+        selectors.account_get_for_customer(other, history.pk)
+    with pytest.raises(Http404):
+        selectors.account_get_for_customer(history.customer, factories.internal("cash").pk)
+    assert selectors.account_get_for_customer(history.customer, str(history.pk)) == history
+
+
+def test_pages_are_no_store(client, history, travel):
+    login(client, history.customer)
+    response = get(client, history, mode="count", count="10")
+    assert "no-store" in response["Cache-Control"]
+
+
+def test_pc_gets_calendar_print_and_download(client, history, travel):
+    login(client, history.customer)
+    html = get(client, history, mode="count", count="10").content.decode()
+    assert html.count('type="date"') == 3
+    assert 'data-action="print"' in html
+    assert 'data-action="download"' in html and reverse("accounts:statements_csv") in html
+    assert "js/accounts.js" in html and "<script>" not in html and "onclick" not in html
+
+
+def test_smartphone_gets_no_calendar_no_print_no_download(client, history, travel):
+    login(client, history.customer, user_agent=IPHONE_UA)
+    html = get(client, history, mode="count", count="10").content.decode()
+    assert len(rows_of(html)) == 7
+    assert 'type="date"' not in html
+    assert 'inputmode="numeric"' in html
+    assert 'data-action="print"' not in html
+    assert 'data-action="download"' not in html and reverse("accounts:statements_csv") not in html
+
+
+def test_form_widget_is_decided_server_side():
+    today = NOW.date()
+    pc = StatementForm(accounts=[], today=today, smartphone=False)
+    phone = StatementForm(accounts=[], today=today, smartphone=True)
+    assert pc.fields["date"].widget.input_type == "date"
+    assert phone.fields["date"].widget.input_type == "text"
+
+
+def test_form_without_query_shows_the_form_only(client, history, travel):
+    login(client, history.customer)
+    response = client.get(URL)
+    html = response.content.decode()
+    assert response.status_code == 200 and "<tbody>" not in html
+    assert f'<option value="{history.pk}" selected>' in html
+    assert history.masked_number in html
