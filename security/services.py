@@ -127,6 +127,7 @@ def login_authenticate(*, contract_id: str, password: str, ip: str | None) -> Lo
 PASSWORD_RULE_TEXT = (
     "{min}～{max}桁の半角英数字で、英字と数字をそれぞれ1文字以上使用してください"
     "（英字は大文字・小文字を区別します）。契約者IDや現在のパスワードと同じものは使用できません。"
+    "安全のため、最大桁数（{max}桁）での設定をお奨めします。"
 )
 
 
