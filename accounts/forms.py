@@ -22,6 +22,7 @@ from .selectors import (
     StatementCursor,
     retention_start,
 )
+from .templatetags.accounts_format import account_label
 
 MESSAGE_REQUIRED = "{label}を入力してください。"
 MESSAGE_DATE_FORMAT = "{label}は「2026/03/05」のように年・月・日を数字で入力してください。"
@@ -102,7 +103,7 @@ class StatementForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.today = today
         self.fields["account"].choices = [
-            (a.pk, f"{a.branch.name}支店 {a.get_type_display()} {a.masked_number}") for a in accounts
+            (a.pk, account_label(a)) for a in accounts
         ]
         for name in ("date", "date_from", "date_to"):
             self.fields[name].widget = _date_widget(smartphone)

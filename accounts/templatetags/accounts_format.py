@@ -1,0 +1,21 @@
+"""How accounts are named on screen (one place, so every page says the same)."""
+
+from __future__ import annotations
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def branch_label(branch) -> str:
+    """「梅田支店」 but 「本店営業部」: Zengin names of head-office units carry their own
+    suffix; other branch names get 支店."""
+    name = getattr(branch, "name", branch) or ""
+    return name if name.endswith(("部", "店", "支所", "出張所")) else f"{name}支店"
+
+
+@register.filter
+def account_label(account) -> str:
+    """「大淀支店 普通 ***4567」: branch, type and the masked number (last four digits)."""
+    return f"{branch_label(account.branch)} {account.get_type_display()} {account.masked_number}"

@@ -1,0 +1,89 @@
+"""残高照会 → 入出金明細照会 → CSV in a real browser, on a desktop and on an iPhone (UI-1):
+the desktop gets the calendar picker, the print button and the download; the iPhone gets
+none of them, and the pages fit its 390px screen."""
+
+import csv
+import datetime as dt
+import io
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def no_horizontal_overflow(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def test_balances_statements_and_csv(page, device):
+    from cosei_ib.bankcalendar import local_now, start_of_day
+    from tests import factories
+    from tests.accounts.test_statements_support import post
+
+    customer = factories.customer(password="Pass1234")
+    customer.password_is_initial = False
+    customer.save()
+    account = factories.account(owner=customer)
+    today = local_now().date()
+    first_day = today - dt.timedelta(days=6)
+    post(account, 300_000, start_of_day(first_day) + dt.timedelta(hours=9), "給与 コウセイシヨウジ")
+    post(account, -12_345, start_of_day(first_day) + dt.timedelta(hours=15), "振込 ヤマダ タロウ")
+    post(account, -678, start_of_day(first_day + dt.timedelta(days=2)) + dt.timedelta(hours=10),
+         "=カード 𠮷野家")
+
+    page.goto("/login/")
+    page.get_by_label("契約者ID").fill(customer.contract_id)
+    page.get_by_label("ログインパスワード").fill("Pass1234")
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.wait_for_url("**/")
+
+    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="残高照会").click()
+    page.wait_for_url("**/accounts/balances/")
+    assert page.locator("h1").inner_text() == "残高照会"
+    card = page.locator(f"#account-{account.pk}")
+    assert account.masked_number in card.inner_text()
+    assert page.locator('[data-figure="balance"]').inner_text() == "286,977円"
+    assert page.locator('[data-figure="available"]').inner_text() == "286,977円"
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/balances-{device}.png", full_page=True)
+
+    page.get_by_role("link", name="入出金明細を見る").click()
+    page.wait_for_url("**/accounts/statements/?account=*")
+    page.get_by_label("期間指定").check()
+    if device == "desktop":
+        assert page.locator('input[type="date"]').count() == 3
+        page.get_by_label("開始日").fill(first_day.isoformat())
+        page.get_by_label("終了日").fill(today.isoformat())
+    else:
+        # No calendar picker on a phone: a text field, typed (full-width digits allowed).
+        assert page.locator('input[type="date"]').count() == 0
+        assert page.get_by_label("開始日").get_attribute("type") == "text"
+        page.get_by_label("開始日").fill(f"{first_day:%Y/%m/%d}")
+        page.get_by_label("終了日").fill(f"{today:%Y/%m/%d}".translate(str.maketrans("0123456789/", "０１２３４５６７８９／")))
+    page.get_by_label("並び順").select_option("asc")
+    page.get_by_role("button", name="照会する").click()
+    page.wait_for_selector("table.statement-table")
+    rows = page.locator("table.statement-table tbody tr")
+    assert rows.count() == 3
+    assert "給与 コウセイシヨウジ" in rows.nth(0).inner_text()
+    assert "286,977円" in rows.nth(2).inner_text()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/statements-{device}.png", full_page=True)
+
+    if device == "desktop":
+        assert page.get_by_role("button", name="印刷").is_visible()
+        with page.expect_download() as info:
+            page.get_by_role("button", name="CSVダウンロード").click()
+        download = info.value
+        assert download.suggested_filename == (
+            f"入出金明細_{account.branch.code}-{account.number[-4:]}_{first_day:%Y%m%d}-{today:%Y%m%d}.csv"
+        )
+        with open(download.path(), "rb") as handle:
+            lines = list(csv.reader(io.StringIO(handle.read().decode("cp932"), newline="")))
+        assert lines[0] == ["日付", "摘要", "お引出し", "お預入れ", "残高"]
+        assert lines[1] == [f"{first_day:%Y/%m/%d}", "給与 コウセイシヨウジ", "", "300000", "300000"]
+        assert lines[3][1:] == ["'=カード ?野家", "678", "", "286977"]
+    else:
+        assert page.locator('[data-action="print"]').count() == 0
+        assert page.locator('[data-action="download"]').count() == 0
+        assert page.locator('form[action$="/statements/csv/"]').count() == 0
