@@ -55,3 +55,156 @@ class PasswordChangeForm(forms.Form):
             if data["new_password"] != data["new_password_again"]:
                 self.add_error("new_password_again", "確認用のパスワードが一致しません。")
         return data
+
+
+# --- SEC-5 / 6 / 7: second factors -------------------------------------------------------
+
+OTP_LOGIN_CHOICES = [("1", "認証する（ログイン時も利用）"), ("0", "認証しない（ログイン時は不要）")]
+
+
+def _otp_field() -> forms.CharField:
+    return forms.CharField(
+        label="ワンタイムパスワード", max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                      "pattern": "[0-9０-９]*", "size": "8", "class": "otp-input"}),
+        error_messages={"required": "ワンタイムパスワードを入力してください。"},
+    )
+
+
+class ChallengeFormMixin:
+    """Adds the image-card challenge fields (SEC-5) for ``challenge``: a hidden challenge id
+    and one radio group per cell (``card_1``, ``card_2``) whose values are candidate
+    positions. ``challenge_cells`` is what the include renders."""
+
+    def add_challenge_fields(self, challenge) -> None:
+        from django.urls import reverse
+
+        from .cards import image_card_challenge_cells
+
+        self.challenge = challenge
+        self.challenge_cells = []
+        self.fields["challenge"] = forms.IntegerField(widget=forms.HiddenInput, initial=challenge.pk)
+        for cell in image_card_challenge_cells(challenge):
+            name = f"card_{cell['position'] + 1}"
+            self.fields[name] = forms.TypedChoiceField(
+                label=f"マス目 {cell['label']} の画像", coerce=int,
+                choices=[(str(index), label) for index, label in cell["candidates"]],
+                widget=forms.RadioSelect,
+                error_messages={"required": f"マス目 {cell['label']} の認証用画像を選択してください。"},
+            )
+            self.challenge_cells.append({
+                "label": cell["label"], "name": name,
+                "candidates": [
+                    (str(index), label, reverse("security:card_image",
+                                                args=[challenge.pk, cell["position"], index]))
+                    for index, label in cell["candidates"]
+                ],
+            })
+
+    def challenge_answer(self) -> dict:
+        return {"challenge_id": self.cleaned_data["challenge"],
+                "card_answers": [self.cleaned_data[cell["name"]] for cell in self.challenge_cells]}
+
+    def bound_challenge_cells(self) -> list[dict]:
+        return [{**cell, "field": self[cell["name"]]} for cell in self.challenge_cells]
+
+
+class StepUpForm(ChallengeFormMixin, forms.Form):
+    """The step-up answer (SEC-7): the OTP field, or the two image-card cells.
+
+    Build it with ``StepUpForm.for_stepup(stepup, data)``; render it with
+    ``{% include "security/includes/stepup_challenge.html" with stepup_form=form %}``; pass
+    ``**form.answer()`` to ``stepup_verify``; show refusals with ``form.add_refusal(error)``.
+    ``form.unavailable`` holds the message when the factor is locked or missing.
+    """
+
+    def __init__(self, data=None, *, method: str, challenge=None, unavailable: str = "", **kwargs):
+        super().__init__(data, **kwargs)
+        self.method = method
+        self.unavailable = unavailable
+        self.challenge_cells = []
+        if method == "otp":
+            self.fields["otp"] = _otp_field()
+        elif challenge is not None:
+            self.add_challenge_fields(challenge)
+
+    @classmethod
+    def for_stepup(cls, stepup, data=None) -> StepUpForm:
+        from .cards import image_card_challenge_current
+        from .errors import AuthFactorError
+
+        if stepup.method == "otp":
+            return cls(data, method="otp")
+        try:
+            challenge = image_card_challenge_current(customer=stepup.customer)
+        except AuthFactorError as refused:
+            return cls(data, method="image_card", unavailable=refused.message)
+        return cls(data, method="image_card", challenge=challenge)
+
+    def clean_otp(self) -> str:
+        return normalise_digits(self.cleaned_data["otp"])
+
+    def is_valid(self) -> bool:
+        return not self.unavailable and super().is_valid()
+
+    def answer(self) -> dict:
+        if self.method == "otp":
+            return {"otp": self.cleaned_data["otp"]}
+        return self.challenge_answer()
+
+    def add_refusal(self, refused) -> None:
+        for field, message in refused.errors.items():
+            self.add_error("otp" if field == "otp" and "otp" in self.fields else None, message)
+
+
+class OtpLoginForm(forms.Form):
+    otp = _otp_field()
+
+    def clean_otp(self) -> str:
+        return normalise_digits(self.cleaned_data["otp"])
+
+
+class OtpRegisterForm(ChallengeFormMixin, forms.Form):
+    """利用開始（ワンタイムパスワード登録）: serial number, current OTP, OTP at login, and the
+    image-card challenge."""
+
+    serial = forms.CharField(
+        label="シリアル番号", max_length=16,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
+        error_messages={"required": "シリアル番号を入力してください。"},
+    )
+    otp = _otp_field()
+    required_at_login = forms.TypedChoiceField(
+        label="ログイン時のワンタイムパスワード認証", choices=OTP_LOGIN_CHOICES,
+        coerce=lambda value: value == "1", widget=forms.RadioSelect,
+        error_messages={"required": "ログイン時の認証要否を選択してください。"},
+    )
+
+    def __init__(self, data=None, *, challenge=None, unavailable: str = "", **kwargs):
+        super().__init__(data, **kwargs)
+        self.unavailable = unavailable
+        self.challenge_cells = []
+        self.method = "image_card"
+        if challenge is not None:
+            self.add_challenge_fields(challenge)
+
+    def clean_serial(self) -> str:
+        return normalise_digits(self.cleaned_data["serial"]).upper().replace("-", "").replace(" ", "")
+
+    def clean_otp(self) -> str:
+        return normalise_digits(self.cleaned_data["otp"])
+
+    def is_valid(self) -> bool:
+        return not self.unavailable and super().is_valid()
+
+    def add_refusal(self, refused) -> None:
+        for field, message in refused.errors.items():
+            self.add_error(field if field in ("otp", "serial") else None, message)
+
+
+class OtpLoginSettingForm(forms.Form):
+    required_at_login = forms.TypedChoiceField(
+        label="ログイン時のワンタイムパスワード認証", choices=OTP_LOGIN_CHOICES,
+        coerce=lambda value: value == "1", widget=forms.RadioSelect,
+        error_messages={"required": "ログイン時の認証要否を選択してください。"},
+    )

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db import models
 
 from accounts.models import Customer
@@ -74,3 +76,115 @@ class CustomerSession(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="sessions")
     session_key = models.CharField(max_length=40, unique=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+
+# --- SEC-5: image authentication card (画像認証カード) ------------------------------------
+
+
+class ImageCard(models.Model):
+    """A customer's image authentication card: 50 distinct pictograms in a 5×10 grid
+    (rows A–E, columns 1…9,0), drawn with ``secrets``. One active card per customer; a
+    reissued card is kept inactive (it no longer answers any challenge)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="image_cards")
+    # 50 pictogram codes, row-major: A1 … A0, B1 … E0. Never shown to staff after printing.
+    layout = models.JSONField()
+    is_active = models.BooleanField("有効", default=True)
+    issued_at = models.DateTimeField("発行日時", auto_now_add=True)
+    issued_by = models.CharField("発行者", max_length=64, blank=True)
+    deactivated_at = models.DateTimeField("無効化日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "画像認証カード"
+        verbose_name_plural = "画像認証カード"
+        constraints = [
+            models.UniqueConstraint(fields=["customer"], condition=models.Q(is_active=True),
+                                    name="image_card_one_active_per_customer"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.customer.contract_id} 画像認証カード（{self.issued_at:%Y-%m-%d}）"
+
+
+class ImageCardChallenge(models.Model):
+    """The two cells a customer must answer (SEC-5). Sticky: the same cells and the same
+    candidates until answered correctly or the image-card credential locks, across reloads
+    and sessions, so a phisher who learnt one cell cannot wait for it to come up."""
+
+    class Closed(models.TextChoices):
+        ANSWERED = "answered", "正解"
+        LOCKED = "locked", "ロック"
+        REISSUED = "reissued", "カード再発行"
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE,
+                                 related_name="image_card_challenges")
+    card = models.ForeignKey(ImageCard, on_delete=models.CASCADE, related_name="challenges")
+    cells = models.JSONField()  # grid indexes 0–49 of the two cells, e.g. [12, 49]
+    candidates = models.JSONField()  # per cell, the shuffled pictogram codes offered
+    created_at = models.DateTimeField(auto_now_add=True)
+    closed_at = models.DateTimeField(null=True, blank=True)
+    closed_reason = models.CharField(max_length=16, choices=Closed.choices, blank=True)
+
+    class Meta:
+        verbose_name = "画像認証チャレンジ"
+        verbose_name_plural = "画像認証チャレンジ"
+        constraints = [
+            models.UniqueConstraint(fields=["customer"], condition=models.Q(closed_at__isnull=True),
+                                    name="image_card_challenge_one_open_per_customer"),
+        ]
+
+
+# --- SEC-6: one-time password software token (ソフトウェアトークン) ---------------------
+
+
+class OtpToken(models.Model):
+    """The bank's record of a customer's software token: its serial number, the TOTP
+    device (django-otp) holding the key, and whether OTP is also asked at login."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="otp_token")
+    device = models.OneToOneField("otp_totp.TOTPDevice", on_delete=models.CASCADE,
+                                  related_name="cosei_token")
+    serial = models.CharField("シリアル番号", max_length=12, unique=True)
+    required_at_login = models.BooleanField("ログイン時認証", default=False)
+    issued_at = models.DateTimeField("発行日時", auto_now_add=True)
+    activated_at = models.DateTimeField("利用開始日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "ワンタイムパスワード（ソフトウェアトークン）"
+        verbose_name_plural = "ワンタイムパスワード（ソフトウェアトークン）"
+
+    def __str__(self) -> str:
+        return f"{self.customer.contract_id} {self.serial}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.activated_at is not None
+
+
+# --- SEC-7 / SEC-14: step-up authorisation of one pending operation -------------------
+
+
+class StepUp(models.Model):
+    """One pending operation awaiting (or having passed) step-up authorisation. The
+    content the customer confirmed is held here with its hash; the answer is bound to it,
+    expires, and is consumed once (``used_at`` set by a conditional UPDATE)."""
+
+    class Method(models.TextChoices):
+        IMAGE_CARD = "image_card", "画像認証"
+        OTP = "otp", "ワンタイムパスワード"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="step_ups")
+    kind = models.CharField(max_length=32)
+    content = models.JSONField()
+    content_hash = models.CharField(max_length=64)
+    method = models.CharField(max_length=16, choices=Method.choices)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    verified_at = models.DateTimeField(null=True, blank=True)
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "取引認証"
+        verbose_name_plural = "取引認証"
+        indexes = [models.Index(fields=["customer", "-created_at"], name="stepup_customer_time_idx")]

@@ -3,6 +3,7 @@ from __future__ import annotations
 from accounts.models import Customer
 
 from . import session as customer_session
+from .models import ImageCardChallenge, StepUp
 
 
 def login_next_stage(customer: Customer) -> str:
@@ -15,5 +16,32 @@ def login_next_stage(customer: Customer) -> str:
 
 
 def customer_otp_required_at_login(customer: Customer) -> bool:
-    """Whether the customer chose OTP at login (SEC-6); False until OTP is registered."""
-    return False
+    """Whether the customer chose OTP at login (SEC-6); False until OTP is activated."""
+    from .models import OtpToken
+
+    return OtpToken.objects.filter(customer=customer, activated_at__isnull=False,
+                                   required_at_login=True).exists()
+
+
+def stepup_get_for_customer(customer: Customer, stepup_id) -> StepUp:
+    """The customer's own pending operation; anybody else's (or an invalid id) is a 404."""
+    from django.http import Http404
+
+    from .stepup import _uuid
+
+    stepup = StepUp.objects.filter(pk=_uuid(stepup_id), customer=customer).first()
+    if stepup is None:
+        raise Http404
+    return stepup
+
+
+def image_card_challenge_get_for_customer(customer: Customer, challenge_id: int) -> ImageCardChallenge:
+    """The customer's *open* challenge with this id, else 404: candidate images are served
+    only for the challenge in front of that customer (the card layout never leaks)."""
+    from django.http import Http404
+
+    challenge = ImageCardChallenge.objects.filter(pk=challenge_id, customer=customer,
+                                                  closed_at__isnull=True).first()
+    if challenge is None:
+        raise Http404
+    return challenge

@@ -1,24 +1,53 @@
 from __future__ import annotations
 
+import time
+
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
+from django.db import transaction
+from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.cache import patch_cache_control
+from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
+
+from accounts.models import Customer
 
 from . import selectors
 from . import session as customer_session
 from .audit import audit_record, client_ip
 from .decorators import customer_required
-from .forms import LoginForm, PasswordChangeForm
+from .cards import image_card_challenge_current
+from .errors import AuthFactorError
+from .forms import (
+    LoginForm,
+    OtpLoginForm,
+    OtpLoginSettingForm,
+    OtpRegisterForm,
+    PasswordChangeForm,
+    StepUpForm,
+)
 from .models import AuditEvent
+from .otp import (
+    OTP_ALREADY_ACTIVE,
+    otp_activate,
+    otp_login_setting_change,
+    otp_qr_svg,
+    otp_secret_base32,
+    otp_token_active,
+    otp_token_issue,
+    otp_verify,
+)
+from .pictograms import pictogram_png
 from .services import (
     PASSWORD_RULE_TEXT,
     PasswordChangeError,
     login_authenticate,
     password_change,
 )
+from .stepup import stepup_begin, stepup_consume, stepup_verify
 
 
 def _password_rule() -> str:
@@ -134,3 +163,202 @@ def session_ping_view(request):
     from django.http import HttpResponse
 
     return HttpResponse(status=204)
+
+
+# --- SEC-6: OTP at login ---------------------------------------------------------------
+
+
+@sensitive_post_parameters("otp")
+@require_http_methods(["GET", "POST"])
+def login_otp_view(request):
+    """ワンタイムパスワード認証画面: the second login step for customers who chose it. Only
+    a session at stage ``otp`` gets here; success rotates the session key (SEC-12)."""
+    if not request.user.is_authenticated or (
+        customer_session.session_stage(request) != customer_session.STAGE_OTP
+    ):
+        return redirect("security:login")
+    customer = request.user.customer
+    form = OtpLoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            otp_verify(customer=customer, code=form.cleaned_data["otp"], ip=client_ip(request),
+                       action="login_otp")
+        except AuthFactorError as refused:
+            form.add_error("otp", refused.message)
+        else:
+            customer_session.session_advance(request, customer_session.STAGE_COMPLETE, new_key=True)
+            return redirect("home")
+    return render(request, "security/login_otp.html", {"form": form})
+
+
+# --- SEC-6: 利用開始 (activation from the login page) -----------------------------------
+
+ACTIVATION = "cosei_otp_activation"
+ACTIVATION_DONE = "cosei_otp_activation_done"
+ACTIVATION_SECONDS = 10 * 60
+
+
+def _activation_customer(request) -> Customer | None:
+    """The customer who proved the password on 利用開始 (step a). This pre-login state opens
+    only the activation pages and their challenge images; it is not a login."""
+    state = request.session.get(ACTIVATION)
+    if not state or time.time() - state.get("at", 0) > ACTIVATION_SECONDS:
+        return None
+    customer = Customer.objects.select_related("user").filter(pk=state.get("customer")).first()
+    if customer is None or customer.status != Customer.Status.ACTIVE:
+        return None
+    return customer
+
+
+@sensitive_post_parameters("password")
+@require_http_methods(["GET", "POST"])
+def otp_activate_view(request):
+    """利用開始（利用者認証）: contract ID + login password, with the login's lockout."""
+    if request.user.is_authenticated:
+        return redirect("home")
+    form = LoginForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        outcome = login_authenticate(contract_id=form.cleaned_data["contract_id"],
+                                     password=form.cleaned_data["password"], ip=client_ip(request))
+        if not outcome.ok:
+            form.add_error(None, outcome.error)
+        elif outcome.customer.password_is_initial:
+            form.add_error(None, "初回ログインパスワードの変更がお済みではありません。"
+                                 "ログイン画面からログインし、ログインパスワードを変更してから利用開始のお手続きを行ってください。")
+        elif otp_token_active(outcome.customer) is not None:
+            form.add_error(None, OTP_ALREADY_ACTIVE)
+        else:
+            request.session.cycle_key()
+            request.session[ACTIVATION] = {"customer": outcome.customer.pk, "at": int(time.time())}
+            return redirect("security:otp_activate_token")
+    return render(request, "security/otp_activate.html", {"form": form})
+
+
+@require_http_methods(["GET"])
+def otp_activate_token_view(request):
+    """The bank issues the software token: serial number, QR code, key for manual entry."""
+    customer = _activation_customer(request)
+    if customer is None:
+        return redirect("security:otp_activate")
+    try:
+        token = otp_token_issue(customer=customer)
+    except AuthFactorError as refused:
+        messages.error(request, refused.message)
+        return redirect("security:login")
+    secret = otp_secret_base32(token)
+    return render(request, "security/otp_activate_token.html", {
+        "token": token, "qr_svg": mark_safe(otp_qr_svg(token)),  # segno's own markup
+        "secret_groups": [secret[i:i + 4] for i in range(0, len(secret), 4)],
+    })
+
+
+@sensitive_post_parameters("otp", "card_1", "card_2")
+@require_http_methods(["GET", "POST"])
+def otp_activate_register_view(request):
+    """利用開始（ワンタイムパスワード登録）: serial + OTP + choice + image-card challenge."""
+    customer = _activation_customer(request)
+    if customer is None:
+        return redirect("security:otp_activate")
+    try:
+        token = otp_token_issue(customer=customer)
+        challenge = image_card_challenge_current(customer=customer)
+    except AuthFactorError as refused:
+        form = OtpRegisterForm(unavailable=refused.message)
+    else:
+        form = OtpRegisterForm(request.POST or None, challenge=challenge)
+    if request.method == "POST" and form.is_valid():
+        try:
+            otp_activate(customer=customer, serial=form.cleaned_data["serial"],
+                         code=form.cleaned_data["otp"],
+                         required_at_login=form.cleaned_data["required_at_login"],
+                         ip=client_ip(request), **form.challenge_answer())
+        except AuthFactorError as refused:
+            form.add_refusal(refused)
+        else:
+            request.session.pop(ACTIVATION, None)
+            request.session.cycle_key()
+            request.session[ACTIVATION_DONE] = True
+            return redirect("security:otp_activate_done")
+    return render(request, "security/otp_activate_register.html",
+                  {"form": form, "token": token if not form.unavailable else None})
+
+
+def otp_activate_done_view(request):
+    if not request.session.pop(ACTIVATION_DONE, False):
+        return redirect("security:login")
+    return render(request, "security/otp_activate_done.html")
+
+
+# --- SEC-5: candidate images of the customer's current challenge ------------------------
+
+
+@require_http_methods(["GET"])
+def card_image_view(request, challenge_id: int, position: int, index: int):
+    """One candidate image of the requesting customer's *open* challenge, by position:
+    no pictogram code in the URL, nothing of another customer or of the card layout."""
+    customer = request.customer or _activation_customer(request)
+    if customer is None:
+        raise Http404
+    challenge = selectors.image_card_challenge_get_for_customer(customer, challenge_id)
+    try:
+        code = challenge.candidates[position][index]
+    except IndexError:
+        raise Http404 from None
+    response = HttpResponse(pictogram_png(code), content_type="image/png")
+    patch_cache_control(response, no_store=True, private=True)
+    return response
+
+
+# --- SEC-7: step-up demo — ワンタイムパスワードのログイン時認証設定 -------------------------
+
+PENDING_OTP_LOGIN_SETTING = "cosei_pending_otp_login_setting"
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def otp_login_setting_view(request):
+    """Choose whether OTP is asked at login (入力画面). The change itself needs step-up."""
+    token = otp_token_active(request.customer)
+    form = OtpLoginSettingForm(
+        request.POST or None,
+        initial={"required_at_login": "1" if token and token.required_at_login else "0"},
+    )
+    if token is not None and request.method == "POST" and form.is_valid():
+        content = {"required_at_login": form.cleaned_data["required_at_login"]}
+        try:
+            stepup = stepup_begin(customer=request.customer, kind="otp_login_setting", content=content)
+        except AuthFactorError as refused:
+            form.add_error(None, refused.message)
+        else:
+            request.session[PENDING_OTP_LOGIN_SETTING] = {"stepup": str(stepup.pk), "content": content}
+            return redirect("security:otp_login_setting_confirm")
+    return render(request, "security/otp_login_setting.html", {"form": form, "token": token})
+
+
+@sensitive_post_parameters("otp", "card_1", "card_2")
+@customer_required
+@require_http_methods(["GET", "POST"])
+def otp_login_setting_confirm_view(request):
+    """確認画面: the pending change held on the server + step-up, bound to that content."""
+    pending = request.session.get(PENDING_OTP_LOGIN_SETTING)
+    if not pending:
+        return redirect("security:otp_login_setting")
+    stepup = selectors.stepup_get_for_customer(request.customer, pending["stepup"])
+    form = StepUpForm.for_stepup(stepup, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            stepup_verify(customer=request.customer, stepup_id=stepup.pk, content=pending["content"],
+                          ip=client_ip(request), **form.answer())
+            with transaction.atomic():
+                stepup_consume(customer=request.customer, stepup_id=stepup.pk,
+                               content=pending["content"])
+                otp_login_setting_change(customer=request.customer, ip=client_ip(request),
+                                         required_at_login=pending["content"]["required_at_login"])
+        except AuthFactorError as refused:
+            form.add_refusal(refused)
+        else:
+            request.session.pop(PENDING_OTP_LOGIN_SETTING, None)
+            messages.success(request, "ログイン時のワンタイムパスワード認証の設定を変更しました。")
+            return redirect("security:settings")
+    return render(request, "security/otp_login_setting_confirm.html",
+                  {"form": form, "required_at_login": stepup.content["required_at_login"]})

@@ -8,6 +8,12 @@ class Command(BaseCommand):
 
     def handle(self, *args, **options):
         result = demo.seed_demo()
+        from security.cards import demo_cards_ensure  # SEC-5: every demo customer has a card
+
+        cards_issued = demo_cards_ensure()
+        if cards_issued:
+            self.stdout.write(f"image cards issued for {cards_issued} demo customers "
+                              "(see them with: manage.py demo_secrets)")
         if result.customers:
             self.stdout.write(f"demo data loaded for {len(result.customers)} customers")
         self.stdout.write("")

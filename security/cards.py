@@ -1,0 +1,310 @@
+"""Image authentication cards (SEC-5, 画像認証カード): issue, print, challenge, verify.
+
+A card holds 50 distinct pictograms of the catalogue (``security.pictograms``) in a 5×10
+grid: rows A–E, columns 1…9,0 (cell labels ``A1`` … ``E0``). Layouts and challenges are
+drawn with ``secrets`` only. A challenge names two cells; for each, the customer picks
+the pictured image among shuffled candidates fixed with the challenge. The challenge is
+sticky (kept in the database until answered correctly or the credential locks). Three
+consecutive wrong answers lock the ``image_card`` credential (SEC-8), counted under the
+credential's row lock. Answers never reach a log, an audit row or a URL (SEC-13).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+from collections.abc import Sequence
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from PIL import Image, ImageDraw
+
+from accounts.models import Customer
+from notifications.services import notice_enqueue
+
+from . import pictograms
+from .audit import audit_record
+from .errors import AuthFactorError
+from .models import AuditEvent, Credential, ImageCard, ImageCardChallenge
+from .services import credential_for_update, credential_register_failure, credential_register_success
+
+logger = logging.getLogger(__name__)
+
+ROWS = "ABCDE"
+COLUMNS = "1234567890"
+CELLS = len(ROWS) * len(COLUMNS)  # 50
+CHALLENGE_CELLS = 2  # one cell is a 1-in-50 guess: too weak (SEC-5)
+CANDIDATES_PER_CELL = 8
+
+CARD_WRONG = "選択された認証用画像が正しくありません。画像認証カードをご確認のうえ、もう一度選択してください。"
+CARD_LOCKED = (
+    "認証用画像が所定の回数連続して誤って選択されたため、お取引がロックされています。"
+    "ロックの解除には当金庫所定の手続きが必要です。お取引店またはお問い合わせ窓口までご連絡ください。"
+)
+CARD_MISSING = "画像認証カードが発行されていません。お取引店までご連絡ください。"
+CARD_CHALLENGE_CHANGED = "認証用画像の指定が変わりました。画面に表示されたマス目の画像を選択してください。"
+
+_random = secrets.SystemRandom()
+
+
+def cell_label(index: int) -> str:
+    """Grid index 0–49 → ``A1`` … ``A0``, ``B1`` … ``E0``."""
+    return f"{ROWS[index // len(COLUMNS)]}{COLUMNS[index % len(COLUMNS)]}"
+
+
+def cell_labels() -> list[str]:
+    return [cell_label(i) for i in range(CELLS)]
+
+
+# --- issue -----------------------------------------------------------------------------
+
+
+def image_card_issue(*, customer: Customer, actor: str = "") -> ImageCard:
+    """Issue a new card (first issue or reissue, 再発行) with a layout from ``secrets``.
+
+    The previous active card is kept but deactivated, and its open challenge closed, so
+    only the new card answers from now on. Writes the audit row ``card_issue`` and queues
+    a notice to the customer, in one transaction. ``actor`` is the staff username (empty
+    for the customer or the demo loader). The lockout counter is not touched: a lock is
+    lifted only by the unlock action (SEC-8)."""
+    with transaction.atomic():
+        previous = list(ImageCard.objects.select_for_update()
+                        .filter(customer=customer, is_active=True).order_by("id"))
+        now = timezone.now()
+        if previous:
+            ImageCardChallenge.objects.filter(customer=customer, closed_at__isnull=True).update(
+                closed_at=now, closed_reason=ImageCardChallenge.Closed.REISSUED)
+            ImageCard.objects.filter(pk__in=[card.pk for card in previous]).update(
+                is_active=False, deactivated_at=now)
+        card = ImageCard.objects.create(
+            customer=customer, layout=_random.sample(pictograms.CODES, CELLS), issued_by=actor[:64],
+        )
+        audit_record(action="card_issue", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
+                     summary="再発行" if previous else "発行", actor=actor)
+        notice_enqueue(customer=customer, event="card_issue", lines=[
+            "画像認証カードを" + ("再発行しました。以前のカードはご利用いただけなくなりました。"
+                                  if previous else "発行しました。"),
+            "お届けのご住所へ郵送いたします。到着まで大切にお待ちください。",
+        ])
+    return card
+
+
+def image_card_active(customer: Customer) -> ImageCard | None:
+    return ImageCard.objects.filter(customer=customer, is_active=True).first()
+
+
+def demo_cards_ensure() -> int:
+    """Give every demo customer (``accounts.demo``) an active card; idempotent. Returns
+    the number of cards issued."""
+    from accounts import demo
+
+    issued = 0
+    contract_ids = [entry.contract_id for entry in demo.DEMO_CUSTOMERS]
+    for customer in Customer.objects.filter(contract_id__in=contract_ids).order_by("contract_id"):
+        if image_card_active(customer) is None:
+            image_card_issue(customer=customer, actor="seed_demo")
+            issued += 1
+    return issued
+
+
+# --- print (PNG / PDF) -----------------------------------------------------------------
+
+_CELL = 92
+_PAD = 36
+_LABEL = 40
+_BORDER = (40, 70, 120)
+
+
+def _panel(width: int, height: int) -> tuple[Image.Image, ImageDraw.ImageDraw]:
+    image = Image.new("RGB", (width, height), (255, 255, 255))
+    canvas = ImageDraw.Draw(image)
+    canvas.rounded_rectangle([4, 4, width - 5, height - 5], radius=28, outline=_BORDER, width=6)
+    return image, canvas
+
+
+def _render_back(card: ImageCard) -> Image.Image:
+    width = _PAD * 2 + _LABEL + _CELL * len(COLUMNS)
+    top = _PAD + 56
+    height = top + _LABEL + _CELL * len(ROWS) + _PAD
+    image, canvas = _panel(width, height)
+    font, small = pictograms.japanese_font(30), pictograms.japanese_font(26)
+    canvas.text((_PAD, _PAD), "画像認証カード（裏面）", font=font, fill=_BORDER)
+    left, grid_top = _PAD + _LABEL, top + _LABEL
+    for column, label in enumerate(COLUMNS):
+        canvas.text((left + column * _CELL + _CELL // 2, top + _LABEL // 2), label, font=small,
+                    fill=(0, 0, 0), anchor="mm")
+    for row, label in enumerate(ROWS):
+        canvas.text((_PAD + _LABEL // 2, grid_top + row * _CELL + _CELL // 2), label, font=small,
+                    fill=(0, 0, 0), anchor="mm")
+    for index, code in enumerate(card.layout):
+        row, column = divmod(index, len(COLUMNS))
+        x, y = left + column * _CELL, grid_top + row * _CELL
+        canvas.rectangle([x, y, x + _CELL, y + _CELL], outline=(150, 150, 150), width=2)
+        image.paste(pictograms.pictogram_image(code, _CELL - 16), (x + 8, y + 8))
+    return image
+
+
+def _render_front(card: ImageCard, width: int) -> Image.Image:
+    height = 420
+    image, canvas = _panel(width, height)
+    canvas.rectangle([4, 60, width - 5, 130], fill=_BORDER)
+    canvas.text((_PAD, 95), settings.BANK_NAME, font=pictograms.japanese_font(44),
+                fill=(255, 255, 255), anchor="lm")
+    canvas.text((_PAD, 170), "インターネットバンキング 画像認証カード",
+                font=pictograms.japanese_font(34), fill=(0, 0, 0))
+    canvas.text((_PAD, 240), f"契約者ID  {card.customer.contract_id}",
+                font=pictograms.japanese_font(48), fill=(0, 0, 0))
+    canvas.text((_PAD, 330), "このカードは通帳・印鑑と同様に大切に保管し、他人に見せないでください。",
+                font=pictograms.japanese_font(24), fill=(80, 80, 80))
+    canvas.text((_PAD, 366), f"発行日 {timezone.localtime(card.issued_at):%Y年%m月%d日}",
+                font=pictograms.japanese_font(24), fill=(80, 80, 80))
+    return image
+
+
+def _png(image: Image.Image) -> bytes:
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", optimize=True)
+    return buffer.getvalue()
+
+
+def image_card_render_png(card: ImageCard) -> bytes:
+    """The card as one PNG for staff to print: front (bank name, 契約者ID) above back
+    (the 5×10 grid). Pure: reads the card, writes nothing. The caller (admin) must audit
+    the print and must not show the layout again later (SEC-5)."""
+    back = _render_back(card)
+    front = _render_front(card, back.width)
+    sheet = Image.new("RGB", (back.width, front.height + 40 + back.height), (255, 255, 255))
+    sheet.paste(front, (0, 0))
+    sheet.paste(back, (0, front.height + 40))
+    return _png(sheet)
+
+
+def image_card_render_pdf(card: ImageCard) -> bytes:
+    """The card as a two-page PDF (page 1 front, page 2 back), each page the size of the
+    card, for double-sided printing. Pure, like ``image_card_render_png``."""
+    from fpdf import FPDF
+
+    back = _render_back(card)
+    front = _render_front(card, back.width)
+    width_mm = 150.0
+    pdf = FPDF(unit="mm", format=(width_mm, width_mm * back.height / back.width))
+    pdf.set_auto_page_break(False)
+    pdf.set_title("画像認証カード")
+    for image in (front, back):
+        height_mm = width_mm * image.height / image.width
+        pdf.add_page(format=(width_mm, height_mm))
+        pdf.image(io.BytesIO(_png(image)), x=0, y=0, w=width_mm, h=height_mm)
+    return bytes(pdf.output())
+
+
+# --- challenge -------------------------------------------------------------------------
+
+
+def image_card_challenge_current(*, customer: Customer) -> ImageCardChallenge:
+    """The customer's open challenge, created when there is none (SEC-5). Sticky: the same
+    cells and candidates until answered correctly or locked. Raises AuthFactorError
+    (CARD_LOCKED, CARD_MISSING)."""
+    credential = Credential.objects.filter(customer=customer, kind=Credential.Kind.IMAGE_CARD).first()
+    if credential is not None and credential.is_locked:
+        raise AuthFactorError(CARD_LOCKED, field="card", locked=True)
+    challenge = (ImageCardChallenge.objects.select_related("card")
+                 .filter(customer=customer, closed_at__isnull=True).first())
+    if challenge is not None and challenge.card.is_active:
+        return challenge
+    card = image_card_active(customer)
+    if card is None:
+        raise AuthFactorError(CARD_MISSING, field="card")
+    with transaction.atomic():
+        if challenge is not None:  # left open by a card deactivated some other way
+            ImageCardChallenge.objects.filter(pk=challenge.pk, closed_at__isnull=True).update(
+                closed_at=timezone.now(), closed_reason=ImageCardChallenge.Closed.REISSUED)
+        cells = _random.sample(range(CELLS), CHALLENGE_CELLS)
+        candidates = []
+        for cell in cells:
+            right = card.layout[cell]
+            offered = [right, *_random.sample([c for c in pictograms.CODES if c != right],
+                                              CANDIDATES_PER_CELL - 1)]
+            _random.shuffle(offered)
+            candidates.append(offered)
+        try:
+            with transaction.atomic():
+                return ImageCardChallenge.objects.create(
+                    customer=customer, card=card, cells=cells, candidates=candidates)
+        except IntegrityError:  # a parallel request created it first: that one is the challenge
+            pass
+    return ImageCardChallenge.objects.select_related("card").get(customer=customer,
+                                                                  closed_at__isnull=True)
+
+
+def image_card_challenge_cells(challenge: ImageCardChallenge) -> list[dict]:
+    """What a page shows: per cell its label and candidate (index, name). The candidate
+    codes do not appear in URLs: images are fetched by (challenge, position, index)."""
+    return [
+        {"position": position, "label": cell_label(cell),
+         "candidates": [(index, pictograms.pictogram_name(code))
+                        for index, code in enumerate(challenge.candidates[position])]}
+        for position, cell in enumerate(challenge.cells)
+    ]
+
+
+def image_card_check(*, customer: Customer, challenge_id: int | None,
+                     answers: Sequence[int] | None, ip: str | None, close: bool = True) -> str | None:
+    """Check an answer inside the caller's transaction (which must commit, so that the
+    failure counts): locks the ``image_card`` credential, then the challenge. Returns
+    None when right (the challenge is closed unless ``close`` is False), else the Japanese
+    message. Counts the failure and locks at the threshold (closing the challenge)."""
+    credential = credential_for_update(customer, Credential.Kind.IMAGE_CARD)
+    if credential.is_locked:
+        return CARD_LOCKED
+    challenge = (ImageCardChallenge.objects.select_for_update().select_related("card")
+                 .filter(customer=customer, closed_at__isnull=True).first())
+    if challenge is None or not challenge.card.is_active:
+        return CARD_MISSING if image_card_active(customer) is None else CARD_CHALLENGE_CHANGED
+    if challenge_id is None or challenge.pk != int(challenge_id):
+        return CARD_CHALLENGE_CHANGED  # the page was stale; not a guess, not counted
+    answers = list(answers or [])
+    right = len(answers) == len(challenge.cells) and all(
+        isinstance(answer, int) and 0 <= answer < len(offered)
+        and offered[answer] == challenge.card.layout[cell]
+        for answer, cell, offered in zip(answers, challenge.cells, challenge.candidates)
+    )
+    if right:
+        credential_register_success(credential)
+        if close:
+            image_card_challenge_close(challenge, reason=ImageCardChallenge.Closed.ANSWERED)
+        return None
+    just_locked = credential_register_failure(credential, ip=ip)
+    logger.info("image card answer wrong contract=%s failures=%s", customer.contract_id,
+                credential.failures)
+    if just_locked or credential.is_locked:
+        image_card_challenge_close(challenge, reason=ImageCardChallenge.Closed.LOCKED)
+        return CARD_LOCKED
+    return CARD_WRONG
+
+
+def image_card_challenge_close(challenge: ImageCardChallenge, *, reason: str) -> None:
+    ImageCardChallenge.objects.filter(pk=challenge.pk, closed_at__isnull=True).update(
+        closed_at=timezone.now(), closed_reason=reason)
+
+
+def image_card_verify(*, customer: Customer, challenge_id: int | None,
+                      answers: Sequence[int] | None, ip: str | None, action: str = "step_up",
+                      summary: str = "") -> None:
+    """Verify an answer in its own (durable) transaction, audit the decision, and raise
+    AuthFactorError (CARD_WRONG, CARD_LOCKED, CARD_CHALLENGE_CHANGED, CARD_MISSING) after
+    the failure is committed."""
+    with transaction.atomic(durable=True):
+        error = image_card_check(customer=customer, challenge_id=challenge_id, answers=answers, ip=ip)
+        audit_record(action=action, customer=customer, ip=ip,
+                     outcome=AuditEvent.Outcome.SUCCESS if error is None else AuditEvent.Outcome.FAILURE,
+                     summary=f"画像認証 {summary}".strip() if error is None
+                     else f"画像認証 {_reason(error)} {summary}".strip())
+    if error is not None:
+        raise AuthFactorError(error, field="card", locked=error == CARD_LOCKED)
+
+
+def _reason(error: str) -> str:
+    return {CARD_WRONG: "wrong", CARD_LOCKED: "locked", CARD_MISSING: "no card",
+            CARD_CHALLENGE_CHANGED: "stale challenge"}.get(error, "refused")

@@ -1,0 +1,249 @@
+"""One-time passwords from a software token (SEC-6, ワンタイムパスワード).
+
+The key lives in django-otp's ``TOTPDevice`` (RFC 6238, 30-second steps, 6 digits, one
+step of tolerance); the bank's own record (``OtpToken``) adds the serial number and the
+customer's choice of OTP at login.
+
+Verification does not call ``TOTPDevice.verify_token``: that method neither locks the
+device row (two parallel requests could both accept one code) nor tells a reused code
+from a wrong one, and its exponential throttle would compete with the bank's lockout
+counter (SEC-8). Instead the device row is locked ``FOR UPDATE`` and the code is matched
+with django-otp's own ``oath.TOTP``; a code is accepted only at a time step above the
+device's ``last_t``, which is then advanced: a code is accepted once (SEC-6). Codes never
+reach a log, an audit row or a URL (SEC-13).
+"""
+
+from __future__ import annotations
+
+import base64
+import logging
+import re
+import secrets
+import time
+from urllib.parse import quote, urlencode
+
+import segno
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django_otp.oath import TOTP
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from accounts.models import Customer
+from notifications.services import notice_enqueue
+
+from .audit import audit_record
+from .cards import CARD_LOCKED, image_card_challenge_close, image_card_check
+from .errors import AuthFactorError
+from .models import AuditEvent, Credential, ImageCardChallenge, OtpToken
+from .services import credential_for_update, credential_register_failure, credential_register_success
+
+logger = logging.getLogger(__name__)
+
+OTP_ISSUER = "大阪厚生信金"
+
+OTP_WRONG = "ワンタイムパスワードが正しくありません。ソフトウェアトークンに表示されている6桁の数字を入力してください。"
+OTP_USED = "このワンタイムパスワードは使用済みです。次のパスワードが表示されるまでお待ちください。"
+OTP_LOCKED = (
+    "ワンタイムパスワードが所定の回数連続して誤って入力されたため、お取引がロックされています。"
+    "ロックの解除には当金庫所定の手続きが必要です。お取引店またはお問い合わせ窓口までご連絡ください。"
+)
+OTP_SERIAL_WRONG = "シリアル番号が正しくありません。ソフトウェアトークンに表示されたシリアル番号を入力してください。"
+OTP_ALREADY_ACTIVE = "ワンタイムパスワードは既に利用開始のお手続きが完了しています。"
+OTP_NOT_ACTIVE = "ワンタイムパスワードの利用開始のお手続きがお済みではありません。"
+
+
+def otp_token_active(customer: Customer) -> OtpToken | None:
+    return (OtpToken.objects.select_related("device")
+            .filter(customer=customer, activated_at__isnull=False).first())
+
+
+def _new_serial() -> str:
+    return "CS" + "".join(secrets.choice("0123456789") for _ in range(10))
+
+
+def otp_token_issue(*, customer: Customer) -> OtpToken:
+    """The bank issues the customer a software token (guide: 当金庫所定の方法): a new TOTP
+    key (from django-otp, ``os.urandom``) and a serial number ``CS`` + 10 digits. A token
+    issued but not yet activated is returned as it is (a reload shows the same QR code).
+    Raises AuthFactorError(OTP_ALREADY_ACTIVE)."""
+    existing = OtpToken.objects.select_related("device").filter(customer=customer).first()
+    if existing is not None:
+        if existing.is_active:
+            raise AuthFactorError(OTP_ALREADY_ACTIVE)
+        return existing
+    for _attempt in range(5):
+        try:
+            with transaction.atomic():
+                device = TOTPDevice.objects.create(user=customer.user, name="ソフトウェアトークン",
+                                                   confirmed=False)
+                return OtpToken.objects.create(customer=customer, device=device, serial=_new_serial())
+        except IntegrityError:  # serial collision, or a parallel request issued it first
+            existing = OtpToken.objects.select_related("device").filter(customer=customer).first()
+            if existing is not None:
+                return existing
+    raise RuntimeError("could not allocate an OTP serial number")
+
+
+def otp_secret_base32(token: OtpToken) -> str:
+    """The key in base32 (what authenticator apps accept for manual entry)."""
+    return base64.b32encode(token.device.bin_key).decode("ascii").rstrip("=")
+
+
+def otp_config_uri(token: OtpToken) -> str:
+    """``otpauth://totp/…`` for authenticator apps (Google Authenticator key URI format)."""
+    label = quote(f"{OTP_ISSUER}:{token.customer.contract_id}")
+    params = urlencode({"secret": otp_secret_base32(token), "issuer": OTP_ISSUER,
+                        "algorithm": "SHA1", "digits": token.device.digits,
+                        "period": token.device.step}, quote_via=quote)
+    return f"otpauth://totp/{label}?{params}"
+
+
+def otp_qr_svg(token: OtpToken) -> str:
+    """The key URI as an inline SVG QR code (no data: URI, no inline script: CSP-safe)."""
+    return segno.make(otp_config_uri(token), error="m").svg_inline(
+        scale=5, border=2, title="ワンタイムパスワード登録用QRコード")
+
+
+def _match(device: TOTPDevice, code: str) -> tuple[int, int] | None:
+    """(time step, drift) at which ``code`` is right now, ignoring ``last_t``; None if
+    it matches no step within the tolerance."""
+    if not re.fullmatch(rf"[0-9]{{{device.digits}}}", code or ""):
+        return None
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    totp.time = time.time()
+    if not totp.verify(int(code), device.tolerance):
+        return None
+    return totp.t(), totp.drift
+
+
+def otp_check(*, customer: Customer, token: OtpToken, code: str, ip: str | None,
+              consume: bool = True) -> str | None:
+    """Check a code inside the caller's transaction (which must commit, so that the
+    failure counts): locks the ``otp`` credential, then the device. Returns None when
+    right (advancing ``last_t`` unless ``consume`` is False), else the Japanese message.
+    A reused code answers OTP_USED and is not counted as a guess."""
+    credential = credential_for_update(customer, Credential.Kind.OTP)
+    if credential.is_locked:
+        return OTP_LOCKED
+    device = TOTPDevice.objects.select_for_update().get(pk=token.device_id)
+    matched = _match(device, code)
+    if matched is not None and matched[0] <= device.last_t:
+        logger.info("otp code reused contract=%s", customer.contract_id)
+        return OTP_USED
+    if matched is None:
+        just_locked = credential_register_failure(credential, ip=ip)
+        logger.info("otp code wrong contract=%s failures=%s", customer.contract_id, credential.failures)
+        return OTP_LOCKED if just_locked else OTP_WRONG
+    credential_register_success(credential)
+    if consume:
+        device.last_t, device.drift = matched
+        device.set_last_used_timestamp(commit=False)
+        device.save(update_fields=["last_t", "drift", "last_used_at"])
+    return None
+
+
+def otp_verify(*, customer: Customer, code: str, ip: str | None, action: str = "step_up",
+               summary: str = "") -> None:
+    """Verify a code of the customer's active token in its own (durable) transaction,
+    audit the decision and raise AuthFactorError (OTP_WRONG, OTP_USED, OTP_LOCKED,
+    OTP_NOT_ACTIVE) after the failure is committed."""
+    token = otp_token_active(customer)
+    if token is None:
+        raise AuthFactorError(OTP_NOT_ACTIVE, field="otp")
+    with transaction.atomic(durable=True):
+        error = otp_check(customer=customer, token=token, code=code, ip=ip)
+        audit_record(action=action, customer=customer, ip=ip,
+                     outcome=AuditEvent.Outcome.SUCCESS if error is None else AuditEvent.Outcome.FAILURE,
+                     summary=(f"ワンタイムパスワード {summary}" if error is None
+                              else f"ワンタイムパスワード {_reason(error)} {summary}").strip())
+    if error is not None:
+        raise AuthFactorError(error, field="otp", locked=error == OTP_LOCKED)
+
+
+def _reason(error: str) -> str:
+    return {OTP_WRONG: "wrong", OTP_USED: "reused", OTP_LOCKED: "locked"}.get(error, "refused")
+
+
+def otp_activate(*, customer: Customer, serial: str, code: str, required_at_login: bool,
+                 challenge_id: int | None, card_answers, ip: str | None) -> OtpToken:
+    """利用開始 (guide, ワンタイムパスワードご利用までの流れ 4): the serial number and a
+    current code of the issued token, the choice of OTP at login, and the image-card
+    challenge, all in one durable transaction. Each factor counts its own failures (card 3,
+    OTP 5). Only when all are right: the code is consumed, the challenge closed, the
+    device confirmed; audit ``otp_activate`` and a notice. Raises AuthFactorError."""
+    token = OtpToken.objects.select_related("device").filter(customer=customer).first()
+    if token is None:
+        raise AuthFactorError(OTP_NOT_ACTIVE)
+    if token.is_active:
+        raise AuthFactorError(OTP_ALREADY_ACTIVE)
+    if (serial or "").strip().upper() != token.serial:
+        raise AuthFactorError(OTP_SERIAL_WRONG, field="serial")
+    errors: dict[str, str] = {}
+    with transaction.atomic(durable=True):
+        # Fixed lock order everywhere: image_card credential → challenge → otp credential → device.
+        card_error = image_card_check(customer=customer, challenge_id=challenge_id,
+                                      answers=card_answers, ip=ip, close=False)
+        # The code is consumed only when the card answer is right too (a code not accepted
+        # may be typed again with the corrected card answer).
+        otp_error = otp_check(customer=customer, token=token, code=code, ip=ip,
+                              consume=card_error is None)
+        if card_error:
+            errors["card"] = card_error
+        if otp_error:
+            errors["otp"] = otp_error
+        if not errors:
+            challenge = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+            image_card_challenge_close(challenge, reason=ImageCardChallenge.Closed.ANSWERED)
+            TOTPDevice.objects.filter(pk=token.device_id).update(confirmed=True)
+            token.required_at_login = required_at_login
+            token.activated_at = timezone.now()
+            token.save(update_fields=["required_at_login", "activated_at"])
+            notice_enqueue(customer=customer, event="otp_activate", lines=[
+                "ワンタイムパスワード（ソフトウェアトークン）の利用開始のお手続きが完了しました。",
+                f"ログイン時のワンタイムパスワード認証：{'認証する' if required_at_login else '認証しない'}",
+            ])
+        audit_record(action="otp_activate", customer=customer, ip=ip,
+                     outcome=AuditEvent.Outcome.SUCCESS if not errors else AuditEvent.Outcome.FAILURE,
+                     summary=token.serial if not errors else " ".join(
+                         f"{field}:{_reason(message) if field == 'otp' else 'refused'}"
+                         for field, message in errors.items()))
+    if errors:
+        # Report the card first: its lock is the harsher one (3 tries).
+        field, message = next(iter(errors.items()))
+        raise AuthFactorError(message, field=field, errors=errors,
+                              locked=message in (OTP_LOCKED, CARD_LOCKED))
+    return token
+
+
+def otp_login_setting_change(*, customer: Customer, required_at_login: bool, ip: str | None) -> None:
+    """Change whether OTP is asked at login; the caller has passed step-up (SEC-7)."""
+    with transaction.atomic():
+        updated = OtpToken.objects.filter(customer=customer, activated_at__isnull=False).update(
+            required_at_login=required_at_login)
+        if not updated:
+            raise AuthFactorError(OTP_NOT_ACTIVE)
+        audit_record(action="otp_login_setting", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
+                     summary="ログイン時認証する" if required_at_login else "ログイン時認証しない", ip=ip)
+
+
+def otp_token_revoke(*, customer: Customer, actor: str, reason: str = "") -> bool:
+    """Staff: end the customer's software token (lost phone); the customer then uses the
+    image card again and may start OTP anew. Returns False when there was none."""
+    with transaction.atomic():
+        token = OtpToken.objects.select_for_update().filter(customer=customer).first()
+        if token is None:
+            return False
+        device_id = token.device_id
+        token.delete()
+        TOTPDevice.objects.filter(pk=device_id).delete()
+        audit_record(action="otp_revoke", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
+                     summary=reason[:100], actor=actor)
+    return True
+
+
+def otp_current_code(token: OtpToken) -> str:
+    """The code the token shows now. Development helper (``demo_secrets``) and tests only."""
+    device = token.device
+    totp = TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift)
+    return f"{totp.token():0{device.digits}d}"

@@ -1,0 +1,53 @@
+"""Helpers for second-factor tests: customers with a card, right/wrong answers, OTP codes."""
+
+from __future__ import annotations
+
+import time
+
+import pyotp
+
+from security import cards, otp
+from security.models import ImageCardChallenge, OtpToken
+from tests import factories
+
+
+def customer_with_card(password: str = "Pass1234", **kwargs):
+    customer = factories.customer(password=password, **kwargs)
+    customer.password_is_initial = False
+    customer.save()
+    cards.image_card_issue(customer=customer)
+    return customer
+
+
+def right_answers(challenge: ImageCardChallenge) -> list[int]:
+    card = challenge.card
+    return [offered.index(card.layout[cell]) for cell, offered in zip(challenge.cells, challenge.candidates)]
+
+
+def wrong_answers(challenge: ImageCardChallenge) -> list[int]:
+    right = right_answers(challenge)
+    return [right[0], (right[1] + 1) % len(challenge.candidates[1])]
+
+
+def card_post(challenge: ImageCardChallenge, answers: list[int]) -> dict:
+    return {"challenge": str(challenge.pk), "card_1": str(answers[0]), "card_2": str(answers[1])}
+
+
+def totp_for(token: OtpToken) -> pyotp.TOTP:
+    return pyotp.TOTP(otp.otp_secret_base32(token))
+
+
+def code_at_next_step(token: OtpToken) -> str:
+    """A valid code of a later 30-second step (accepted within the one-step tolerance),
+    so a test can use a second fresh code without sleeping."""
+    return totp_for(token).at(time.time() + 30)
+
+
+def activate_otp(customer, *, required_at_login: bool = True) -> OtpToken:
+    token = otp.otp_token_issue(customer=customer)
+    challenge = cards.image_card_challenge_current(customer=customer)
+    otp.otp_activate(customer=customer, serial=token.serial, code=totp_for(token).now(),
+                     required_at_login=required_at_login, challenge_id=challenge.pk,
+                     card_answers=right_answers(challenge), ip="127.0.0.1")
+    token.refresh_from_db()
+    return token

@@ -1,0 +1,203 @@
+"""SEC-6 / SEC-8 / SEC-12: OTP software token — activation, single use, lockout, login."""
+
+from __future__ import annotations
+
+import re
+import time
+
+import pytest
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from notifications.models import OutboxMessage
+from security import cards, otp, selectors
+from security.errors import AuthFactorError
+from security.models import AuditEvent, Credential, ImageCardChallenge, OtpToken
+from tests.security.secondfactor import (
+    activate_otp,
+    card_post,
+    code_at_next_step,
+    customer_with_card,
+    right_answers,
+    totp_for,
+    wrong_answers,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def test_token_issue_serial_uri_and_reissue_before_activation_returns_the_same():
+    customer = customer_with_card()
+    token = otp.otp_token_issue(customer=customer)
+    assert re.fullmatch(r"CS[0-9]{10}", token.serial)
+    assert otp.otp_token_issue(customer=customer).pk == token.pk
+    uri = otp.otp_config_uri(token)
+    assert uri.startswith("otpauth://totp/") and "issuer=%E5%A4%A7%E9%98%AA%E5%8E%9A%E7%94%9F%E4%BF%A1%E9%87%91" in uri
+    assert f"secret={otp.otp_secret_base32(token)}" in uri
+    assert otp.otp_qr_svg(token).startswith("<svg")
+    assert not token.device.confirmed and not selectors.customer_otp_required_at_login(customer)
+
+
+def test_activation_service_needs_serial_otp_and_card():
+    customer = customer_with_card(email="o@example.jp")
+    token = otp.otp_token_issue(customer=customer)
+    challenge = cards.image_card_challenge_current(customer=customer)
+    with pytest.raises(AuthFactorError) as refused:
+        otp.otp_activate(customer=customer, serial="CS0000000000", code=totp_for(token).now(),
+                         required_at_login=True, challenge_id=challenge.pk,
+                         card_answers=right_answers(challenge), ip=None)
+    assert refused.value.field == "serial"
+    with pytest.raises(AuthFactorError) as refused:
+        otp.otp_activate(customer=customer, serial=token.serial, code=totp_for(token).now(),
+                         required_at_login=True, challenge_id=challenge.pk,
+                         card_answers=wrong_answers(challenge), ip=None)
+    assert refused.value.errors == {"card": cards.CARD_WRONG}
+    token.device.refresh_from_db()
+    assert token.device.last_t == -1  # the code was not consumed: it may be typed again
+    assert cards.image_card_challenge_current(customer=customer).pk == challenge.pk  # sticky
+    otp.otp_activate(customer=customer, serial=token.serial.lower(), code=totp_for(token).now(),
+                     required_at_login=True, challenge_id=challenge.pk,
+                     card_answers=right_answers(challenge), ip="10.1.1.1")
+    token.refresh_from_db()
+    assert token.is_active and token.required_at_login and token.device.confirmed
+    assert selectors.customer_otp_required_at_login(customer)
+    challenge.refresh_from_db()
+    assert challenge.closed_reason == ImageCardChallenge.Closed.ANSWERED
+    assert AuditEvent.objects.filter(customer=customer, action="otp_activate", outcome="success").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="otp_activate").count() == 1
+    with pytest.raises(AuthFactorError) as refused:
+        otp.otp_token_issue(customer=customer)
+    assert refused.value.message == otp.OTP_ALREADY_ACTIVE
+
+
+def test_a_code_is_accepted_once():
+    customer = customer_with_card()
+    token = activate_otp(customer)
+    code = code_at_next_step(token)
+    otp.otp_verify(customer=customer, code=code, ip=None)
+    with pytest.raises(AuthFactorError) as refused:
+        otp.otp_verify(customer=customer, code=code, ip=None)
+    assert refused.value.message == otp.OTP_USED == (
+        "このワンタイムパスワードは使用済みです。次のパスワードが表示されるまでお待ちください。")
+    # An older code (the activation's step) is refused as used too.
+    with pytest.raises(AuthFactorError) as refused:
+        otp.otp_verify(customer=customer, code=totp_for(token).now(), ip=None)
+    assert refused.value.message == otp.OTP_USED
+    assert Credential.objects.get(customer=customer, kind="otp").failures == 0  # replays aren't guesses
+
+
+def test_five_wrong_codes_lock_the_otp_credential():
+    customer = customer_with_card(email="l@example.jp")
+    token = activate_otp(customer)
+    right = code_at_next_step(token)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    messages = []
+    for _ in range(5):
+        with pytest.raises(AuthFactorError) as refused:
+            otp.otp_verify(customer=customer, code=wrong, ip="10.2.2.2")
+        messages.append(refused.value.message)
+    assert messages == [otp.OTP_WRONG] * 4 + [otp.OTP_LOCKED]
+    credential = Credential.objects.get(customer=customer, kind="otp")
+    assert credential.failures == 5 and credential.is_locked
+    assert AuditEvent.objects.filter(customer=customer, action="lockout", summary="ワンタイムパスワード").exists()
+    assert OutboxMessage.objects.filter(customer=customer, event="lockout").exists()
+    with pytest.raises(AuthFactorError) as refused:
+        otp.otp_verify(customer=customer, code=right, ip=None)
+    assert refused.value.message == otp.OTP_LOCKED
+
+
+def _login(client, customer, password="Pass1234"):
+    return client.post("/login/", {"contract_id": customer.contract_id, "password": password})
+
+
+def test_activation_flow_through_the_pages_then_login_asks_for_otp():
+    customer = customer_with_card()
+    client = Client(enforce_csrf_checks=False)
+    login_page = client.get("/login/").content.decode()
+    assert "ワンタイムパスワード 利用開始" in login_page and 'href="/otp/activate/"' in login_page
+    # (a) contract ID + password; the wrong password counts like a login failure
+    response = client.post("/otp/activate/", {"contract_id": customer.contract_id, "password": "bad999"})
+    assert "契約者IDまたはログインパスワードが正しくありません。" in response.content.decode()
+    assert Credential.objects.get(customer=customer, kind="password").failures == 1
+    assert client.get("/otp/activate/token/").url == "/otp/activate/"  # nothing before (a)
+    response = client.post("/otp/activate/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    assert response.status_code == 302 and response.url == "/otp/activate/token/"
+    assert client.get("/").url == "/login/"  # the pre-login state is not a login
+    assert client.get("/settings/").status_code == 302
+    # (b) the bank issues the token
+    page = client.get("/otp/activate/token/").content.decode()
+    token = OtpToken.objects.get(customer=customer)
+    assert token.serial in page and "<svg" in page
+    secret = otp.otp_secret_base32(token)
+    assert "".join(re.findall(r"<span>([A-Z2-7]{1,4})</span>", page)) == secret
+    # (c) serial + OTP + choice + card challenge
+    page = client.get("/otp/activate/register/").content.decode()
+    challenge = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+    for cell in challenge.cells:
+        assert f"マス目 <strong class=\"cell-label\">{cards.cell_label(cell)}</strong>" in page
+    image = client.get(f"/image-auth/{challenge.pk}/0/0.png")
+    assert image.status_code == 200 and image["Content-Type"] == "image/png"
+    assert "no-store" in image["Cache-Control"]
+    data = {"serial": token.serial, "otp": totp_for(token).now(), "required_at_login": "1",
+            **card_post(challenge, right_answers(challenge))}
+    response = client.post("/otp/activate/register/", data)
+    assert response.status_code == 302 and response.url == "/otp/activate/done/"
+    done = client.get("/otp/activate/done/").content.decode()
+    assert "ワンタイムパスワードの利用開始が完了しました" in done and "ログイン画面に戻る" in done
+    token.refresh_from_db()
+    assert token.is_active and token.required_at_login
+    assert client.get(f"/image-auth/{challenge.pk}/0/0.png").status_code == 404  # state ended
+
+    # Login now asks for the OTP; the session key changes again after it (SEC-12).
+    client = Client()
+    response = _login(client, customer)
+    assert response.status_code == 302
+    assert client.get("/").url == "/login/otp/"
+    key_before = client.session.session_key
+    response = client.post("/login/otp/", {"otp": totp_for(token).now()})  # used at activation
+    assert "使用済み" in response.content.decode()
+    response = client.post("/login/otp/", {"otp": code_at_next_step(token)})
+    assert response.status_code == 302 and response.url == "/"
+    assert client.session.session_key != key_before
+    assert client.get("/").status_code == 200
+    assert AuditEvent.objects.filter(customer=customer, action="login_otp", outcome="success").exists()
+
+
+def test_otp_page_needs_the_otp_stage():
+    customer = customer_with_card()
+    client = Client()
+    assert client.get("/login/otp/").url == "/login/"
+    _login(client, customer)  # no OTP at login: stage complete
+    assert client.get("/login/otp/").url == "/login/"
+
+
+def test_activation_refused_for_initial_password_and_already_active():
+    customer = customer_with_card()
+    activate_otp(customer)
+    response = Client().post("/otp/activate/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    assert otp.OTP_ALREADY_ACTIVE in response.content.decode()
+    fresh = customer_with_card()
+    fresh.password_is_initial = True
+    fresh.save()
+    response = Client().post("/otp/activate/", {"contract_id": fresh.contract_id, "password": "Pass1234"})
+    assert "初回ログインパスワードの変更がお済みではありません" in response.content.decode()
+
+
+def test_activation_state_expires(monkeypatch):
+    customer = customer_with_card()
+    client = Client()
+    client.post("/otp/activate/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    assert client.get("/otp/activate/token/").status_code == 200
+    real = time.time
+    monkeypatch.setattr(time, "time", lambda: real() + 11 * 60)
+    assert client.get("/otp/activate/register/").url == "/otp/activate/"
+
+
+def test_revoke_returns_the_customer_to_the_image_card():
+    customer = customer_with_card()
+    activate_otp(customer)
+    assert otp.otp_token_revoke(customer=customer, actor="staff01", reason="機種変更")
+    assert not OtpToken.objects.filter(customer=customer).exists()
+    assert not TOTPDevice.objects.filter(user=customer.user).exists()
+    assert not selectors.customer_otp_required_at_login(customer)
+    assert AuditEvent.objects.filter(customer=customer, action="otp_revoke", actor="staff01").exists()

@@ -1,0 +1,191 @@
+"""Views of SEC-5/6/7: the step-up settings page end to end, challenge images, CSRF on
+every POST added, and no secret in the log (SEC-13)."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+from django.test import Client
+
+from security import cards, otp, pictograms
+from security.models import AuditEvent, ImageCardChallenge, OtpToken, StepUp
+from tests.security.secondfactor import (
+    activate_otp,
+    card_post,
+    code_at_next_step,
+    customer_with_card,
+    right_answers,
+    totp_for,
+    wrong_answers,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(customer, password="Pass1234", **kwargs) -> Client:
+    client = Client(**kwargs)
+    client.post("/login/", {"contract_id": customer.contract_id, "password": password})
+    return client
+
+
+def test_settings_page_changes_otp_at_login_with_step_up():
+    customer = customer_with_card()
+    token = activate_otp(customer, required_at_login=False)
+    client = logged_in(customer)
+    assert "ワンタイムパスワードのログイン時認証設定" in client.get("/settings/").content.decode()
+    page = client.get("/settings/otp-login/").content.decode()
+    assert "認証しない（ログイン時は不要）" in page
+    response = client.post("/settings/otp-login/", {"required_at_login": "1"})
+    assert response.url == "/settings/otp-login/confirm/"
+    pending = StepUp.objects.get(customer=customer)
+    assert (pending.kind, pending.content, pending.method) == (
+        "otp_login_setting", {"required_at_login": True}, "otp")
+    page = client.get("/settings/otp-login/confirm/").content.decode()
+    assert 'autocomplete="one-time-code"' in page and "認証する（ログイン時も利用）" in page
+    response = client.post("/settings/otp-login/confirm/", {"otp": "000000" if totp_for(token).now() != "000000" else "111111"})
+    assert "ワンタイムパスワードが正しくありません" in response.content.decode()
+    token.refresh_from_db()
+    assert not token.required_at_login
+    code = code_at_next_step(token)
+    response = client.post("/settings/otp-login/confirm/", {"otp": code})
+    assert response.status_code == 302 and response.url == "/settings/"
+    token.refresh_from_db()
+    pending.refresh_from_db()
+    assert token.required_at_login and pending.used_at is not None
+    assert AuditEvent.objects.filter(customer=customer, action="otp_login_setting",
+                                     summary="ログイン時認証する").count() == 1
+    # Replaying the confirmation posts nothing (the pending change is gone, and the step-up is used).
+    response = client.post("/settings/otp-login/confirm/", {"otp": code})
+    assert response.url == "/settings/otp-login/"
+    assert AuditEvent.objects.filter(customer=customer, action="otp_login_setting").count() == 1
+
+
+def test_settings_page_without_otp_explains_and_offers_nothing():
+    customer = customer_with_card()
+    client = logged_in(customer)
+    page = client.get("/settings/otp-login/").content.decode()
+    assert "利用開始のお手続きがお済みではありません" in page
+    client.post("/settings/otp-login/", {"required_at_login": "1"})
+    assert not StepUp.objects.filter(customer=customer).exists()
+
+
+def test_image_card_step_up_form_renders_cells_and_refuses_wrong_answers():
+    """The include with the card: a customer without OTP confirming a pending operation."""
+    from django.template.loader import render_to_string
+
+    from security.forms import StepUpForm
+    from security.stepup import stepup_begin
+
+    customer = customer_with_card()
+    pending = stepup_begin(customer=customer, kind="transfer", content={"amount": 1000})
+    form = StepUpForm.for_stepup(pending)
+    html = render_to_string("security/includes/stepup_challenge.html", {"stepup_form": form})
+    challenge = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+    assert html.count('type="radio"') == 16
+    for cell in challenge.cells:
+        assert cards.cell_label(cell) in html
+    for code in challenge.candidates[0]:
+        assert code not in html  # codes never appear; names only as alt text
+        assert f'alt="{pictograms.pictogram_name(code)}"' in html
+    bound = StepUpForm.for_stepup(pending, card_post(challenge, wrong_answers(challenge)))
+    assert bound.is_valid()
+    assert bound.answer() == {"challenge_id": challenge.pk, "card_answers": wrong_answers(challenge)}
+    assert not StepUpForm.for_stepup(pending, {"challenge": challenge.pk, "card_1": "0"}).is_valid()
+
+
+def test_challenge_images_only_for_the_owner_and_open_challenge():
+    owner, other = customer_with_card(), customer_with_card()
+    challenge = cards.image_card_challenge_current(customer=owner)
+    url = f"/image-auth/{challenge.pk}/1/7.png"
+    owner_client = logged_in(owner)
+    response = owner_client.get(url)
+    assert response.status_code == 200
+    assert response.content == pictograms.pictogram_png(challenge.candidates[1][7])
+    assert logged_in(other).get(url).status_code == 404
+    assert Client().get(url).status_code == 404
+    assert owner_client.get(f"/image-auth/{challenge.pk}/2/0.png").status_code == 404
+    assert owner_client.get(f"/image-auth/{challenge.pk}/0/8.png").status_code == 404
+    cards.image_card_verify(customer=owner, challenge_id=challenge.pk,
+                            answers=right_answers(challenge), ip=None)
+    assert owner_client.get(url).status_code == 404  # closed challenge: nothing served
+
+
+def test_challenge_is_the_same_for_a_new_session():
+    customer = customer_with_card()
+    from security.stepup import stepup_begin
+
+    stepup_begin(customer=customer, kind="transfer", content={"amount": 1})
+    first = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+    activation = Client()
+    activation.post("/otp/activate/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    page = activation.get("/otp/activate/register/").content.decode()
+    again = activation.get("/otp/activate/register/").content.decode()
+    for cell in first.cells:
+        assert f'>{cards.cell_label(cell)}</strong>' in page
+    assert page.count("/image-auth/") == again.count("/image-auth/") == 16
+    # A brand-new client (new session, new login) gets the very same cells.
+    second = Client()
+    second.post("/otp/activate/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    second.get("/otp/activate/register/")
+    assert ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True).pk == first.pk
+    assert f"/image-auth/{first.pk}/0/0.png" in second.get("/otp/activate/register/").content.decode()
+
+
+@pytest.mark.parametrize("path", [
+    "/login/otp/", "/otp/activate/", "/otp/activate/register/", "/settings/otp-login/",
+    "/settings/otp-login/confirm/",
+])
+def test_csrf_is_enforced_on_every_post_added(path):
+    customer = customer_with_card()
+    client = logged_in(customer, enforce_csrf_checks=True)
+    response = client.post(path, {"otp": "123456", "required_at_login": "1",
+                                  "contract_id": customer.contract_id, "password": "Pass1234"})
+    assert response.status_code == 403
+    assert not StepUp.objects.filter(customer=customer).exists()
+    assert not OtpToken.objects.filter(customer=customer).exists()
+
+
+def test_csrf_token_passes_on_the_real_forms():
+    customer = customer_with_card()
+    client = Client(enforce_csrf_checks=True)
+    client.get("/otp/activate/")
+    token = client.cookies["csrftoken"].value if "csrftoken" in client.cookies else \
+        client.cookies[next(name for name in client.cookies if "csrftoken" in name)].value
+    response = client.post("/otp/activate/", {"contract_id": customer.contract_id,
+                                              "password": "Pass1234", "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+
+
+def test_no_secret_reaches_the_log(caplog):
+    caplog.set_level(logging.DEBUG)
+    customer = customer_with_card()
+    client = Client()
+    client.post("/otp/activate/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    client.get("/otp/activate/token/")
+    token = OtpToken.objects.get(customer=customer)
+    secret = otp.otp_secret_base32(token)
+    challenge = cards.image_card_challenge_current(customer=customer)
+    canaries = [secret, token.device.key]
+    canaries += [challenge.card.layout[cell] for cell in challenge.cells]
+    canaries += [pictograms.pictogram_name(challenge.card.layout[cell]) for cell in challenge.cells]
+    wrong_code = f"{(int(totp_for(token).now()) + 7) % 1_000_000:06d}"
+    client.post("/otp/activate/register/", {"serial": token.serial, "otp": wrong_code,
+                                           "required_at_login": "1",
+                                           **card_post(challenge, wrong_answers(challenge))})
+    code = totp_for(token).now()
+    client.post("/otp/activate/register/", {"serial": token.serial, "otp": code, "required_at_login": "1",
+                                           **card_post(challenge, right_answers(challenge))})
+    assert OtpToken.objects.get(customer=customer).is_active
+    login = Client()
+    login.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    second = code_at_next_step(token)
+    login.post("/login/otp/", {"otp": second})
+    canaries += [wrong_code, code, second]
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert "audit action=otp_activate" in logged and "audit action=login_otp" in logged
+    for canary in canaries:
+        assert canary not in logged, canary
+    summaries = " ".join(AuditEvent.objects.values_list("summary", flat=True))
+    for canary in canaries:
+        assert canary not in summaries

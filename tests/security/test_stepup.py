@@ -1,0 +1,134 @@
+"""SEC-7 / SEC-14: step-up bound to one pending operation — content, single use, expiry."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.db import transaction
+from django.utils import timezone
+
+from security import cards, otp, stepup
+from security.errors import AuthFactorError
+from security.models import AuditEvent, Credential, StepUp
+from tests.security.secondfactor import (
+    activate_otp,
+    code_at_next_step,
+    customer_with_card,
+    right_answers,
+    wrong_answers,
+)
+
+pytestmark = pytest.mark.django_db
+
+CONTENT = {"amount": 12345, "payee": "ﾔﾏﾀﾞ ﾀﾛｳ", "date": dt.date(2026, 12, 1)}
+
+
+def _card_answer(customer):
+    challenge = cards.image_card_challenge_current(customer=customer)
+    return {"challenge_id": challenge.pk, "card_answers": right_answers(challenge)}
+
+
+def test_begin_holds_content_hash_and_method():
+    customer = customer_with_card()
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    assert pending.content == {"amount": 12345, "payee": "ﾔﾏﾀﾞ ﾀﾛｳ", "date": "2026-12-01"}
+    assert pending.content_hash == stepup.content_hash(pending.content)
+    assert pending.method == StepUp.Method.IMAGE_CARD
+    assert pending.expires_at > timezone.now() + dt.timedelta(minutes=9)
+
+
+def test_verify_and_consume_once_with_the_image_card():
+    customer = customer_with_card()
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    verified = stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT,
+                                    ip="10.0.0.1", **_card_answer(customer))
+    assert verified.verified_at is not None
+    with transaction.atomic():
+        stepup.stepup_consume(customer=customer, stepup_id=pending.pk, content=CONTENT)
+    pending.refresh_from_db()
+    assert pending.used_at is not None
+    # Replaying the confirmation executes nothing: both verify and consume refuse.
+    with pytest.raises(stepup.StepUpError) as refused:
+        stepup.stepup_consume(customer=customer, stepup_id=pending.pk, content=CONTENT)
+    assert refused.value.message == stepup.STEPUP_USED
+    with pytest.raises(stepup.StepUpError) as refused:
+        stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
+                             **_card_answer(customer))
+    assert refused.value.message == stepup.STEPUP_USED
+    assert list(AuditEvent.objects.filter(customer=customer, action="step_up")
+                .values_list("outcome", flat=True)) == ["refused", "success"]
+
+
+def test_different_content_is_refused_and_counts_nothing():
+    customer = customer_with_card()
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    changed = {**CONTENT, "amount": 99999}
+    with pytest.raises(stepup.StepUpError) as refused:
+        stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=changed, ip=None,
+                             **_card_answer(customer))
+    assert refused.value.message == stepup.STEPUP_CONTENT_CHANGED
+    stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
+                         **_card_answer(customer))
+    with pytest.raises(stepup.StepUpError) as refused:
+        stepup.stepup_consume(customer=customer, stepup_id=pending.pk, content=changed)
+    assert refused.value.message == stepup.STEPUP_CONTENT_CHANGED
+    pending.refresh_from_db()
+    assert pending.used_at is None
+
+
+def test_consume_without_verify_is_refused():
+    customer = customer_with_card()
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    with pytest.raises(stepup.StepUpError) as refused:
+        stepup.stepup_consume(customer=customer, stepup_id=pending.pk, content=CONTENT)
+    assert refused.value.message == stepup.STEPUP_NOT_VERIFIED
+
+
+def test_expired_step_up_is_refused():
+    customer = customer_with_card()
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
+        with pytest.raises(stepup.StepUpError) as refused:
+            stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
+                                 **_card_answer(customer))
+    assert refused.value.message == stepup.STEPUP_EXPIRED
+
+
+def test_another_customers_step_up_is_not_found():
+    owner, other = customer_with_card(), customer_with_card()
+    pending = stepup.stepup_begin(customer=owner, kind="transfer", content=CONTENT)
+    with pytest.raises(stepup.StepUpError) as refused:
+        stepup.stepup_verify(customer=other, stepup_id=pending.pk, content=CONTENT, ip=None,
+                             **_card_answer(other))
+    assert refused.value.message == stepup.STEPUP_NOT_FOUND
+    with pytest.raises(stepup.StepUpError):
+        stepup.stepup_verify(customer=owner, stepup_id="not-a-uuid", content=CONTENT, ip=None)
+
+
+def test_wrong_card_answer_counts_toward_the_lock():
+    customer = customer_with_card()
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    challenge = cards.image_card_challenge_current(customer=customer)
+    with pytest.raises(AuthFactorError) as refused:
+        stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
+                             challenge_id=challenge.pk, card_answers=wrong_answers(challenge))
+    assert refused.value.message == cards.CARD_WRONG and not isinstance(refused.value, stepup.StepUpError)
+    assert Credential.objects.get(customer=customer, kind="image_card").failures == 1
+    pending.refresh_from_db()
+    assert pending.verified_at is None
+
+
+def test_otp_replaces_the_image_card_after_activation():
+    customer = customer_with_card()
+    token = activate_otp(customer, required_at_login=False)
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    assert pending.method == StepUp.Method.OTP
+    code = code_at_next_step(token)
+    stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None, otp=code)
+    stepup.stepup_consume(customer=customer, stepup_id=pending.pk, content=CONTENT)
+    second = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    with pytest.raises(AuthFactorError) as refused:
+        stepup.stepup_verify(customer=customer, stepup_id=second.pk, content=CONTENT, ip=None, otp=code)
+    assert refused.value.message == otp.OTP_USED
