@@ -102,7 +102,7 @@ def otp_config_uri(token: OtpToken) -> str:
 def otp_qr_svg(token: OtpToken) -> str:
     """The key URI as an inline SVG QR code (no data: URI, no inline script: CSP-safe)."""
     return segno.make(otp_config_uri(token), error="m").svg_inline(
-        scale=5, border=2, title="ワンタイムパスワード登録用QRコード")
+        scale=4, border=4, omitsize=True, title="ワンタイムパスワード登録用QRコード")
 
 
 def _match(device: TOTPDevice, code: str) -> tuple[int, int] | None:
