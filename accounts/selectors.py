@@ -14,7 +14,8 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery, Value
+from django.db import connection
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 
@@ -266,10 +267,17 @@ def statement_page(
 
 def statement_rows_for_export(*, query: StatementQuery, today: dt.date | None = None) -> Iterator[tuple]:
     """Every row of ``query`` as (local date, 摘要, amount, balance_after) tuples, streamed
-    through a server-side cursor in chunks of CSV_CHUNK_SIZE: memory stays flat for any
-    length (ACCT-3)."""
+    through a server-side cursor CSV_CHUNK_SIZE rows at a time: memory stays flat for any
+    length (ACCT-3). The ORM writes the SQL; the rows skip its per-row machinery, which
+    would otherwise cost more than the whole CSV formatting."""
     today = today or local_now().date()
     entries = _statement_queryset(query, today).annotate(local_date=TruncDate("posted_at"))
-    return entries.values_list("local_date", "description", "amount", F("balance_after")).iterator(
-        chunk_size=CSV_CHUNK_SIZE
-    )
+    sql, params = entries.values_list("local_date", "description", "amount", "balance_after").query.sql_with_params()
+    return _stream(sql, params)
+
+
+def _stream(sql: str, params) -> Iterator[tuple]:
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(sql, params)
+        while rows := cursor.fetchmany(CSV_CHUNK_SIZE):
+            yield from rows

@@ -170,3 +170,22 @@ def test_export_rows_stream_through_a_server_side_cursor(account, monkeypatch):
     assert first[0].isoformat() == "2026-03-02" and len(rest) == 5
     # A named (server-side) cursor: rows arrive in chunks, never all at once.
     assert names and all(name for name in names)
+
+
+def test_blocks_give_the_same_bytes_as_row_by_row_encoding():
+    import datetime as dt
+
+    rows = [(dt.date(2026, 3, 1), f"{'𠮷' if i % 7 == 0 else '振込'} {i}", -i if i % 2 else i, i * 10)
+            for i in range(1, 4_500)]
+    for encoding, codec in (("sjis", "cp932"), ("utf8", "utf-8")):
+        expected = io.StringIO(newline="")
+        writer = csv.writer(expected)
+        writer.writerow(HEADER)
+        for day, description, amount, balance in rows:
+            writer.writerow((f"{day:%Y/%m/%d}", description, -amount if amount < 0 else "",
+                             amount if amount > 0 else "", balance))
+        chunks = list(statement_csv(iter(rows), encoding=encoding))
+        assert len(chunks) == 1 + 3  # header, then blocks of 2,000 rows
+        body = b"".join(chunks)
+        assert body == (codecs.BOM_UTF8 if encoding == "utf8" else b"") + expected.getvalue().encode(
+            codec, errors="replace")
