@@ -22,4 +22,7 @@ urlpatterns = [
     path("settings/otp-login/", views.otp_login_setting_view, name="otp_login_setting"),
     path("settings/otp-login/confirm/", views.otp_login_setting_confirm_view,
          name="otp_login_setting_confirm"),
+    path("settings/suspend/", views.ib_suspend_view, name="ib_suspend"),
+    path("settings/suspend/confirm/", views.ib_suspend_confirm_view, name="ib_suspend_confirm"),
+    path("settings/suspend/done/", views.ib_suspend_done_view, name="ib_suspend_done"),
 ]

@@ -44,6 +44,8 @@ from .pictograms import pictogram_png
 from .services import (
     PASSWORD_RULE_TEXT,
     PasswordChangeError,
+    StaffActionError,
+    customer_ib_suspend,
     login_authenticate,
     password_change,
 )
@@ -362,3 +364,56 @@ def otp_login_setting_confirm_view(request):
             return redirect("security:settings")
     return render(request, "security/otp_login_setting_confirm.html",
                   {"form": form, "required_at_login": stepup.content["required_at_login"]})
+
+
+# --- SEC-10: IB取引中止 ------------------------------------------------------------------
+
+PENDING_IB_SUSPEND = "cosei_pending_ib_suspend"
+
+
+@customer_required
+@require_http_methods(["GET", "POST"])
+def ib_suspend_view(request):
+    """入力画面: what suspension means; 「次へ」 holds the pending operation on the server."""
+    if request.method == "POST":
+        content = {"operation": "ib_suspend", "contract_id": request.customer.contract_id}
+        try:
+            stepup = stepup_begin(customer=request.customer, kind="ib_suspend", content=content)
+        except AuthFactorError as refused:
+            messages.error(request, refused.message)
+        else:
+            request.session[PENDING_IB_SUSPEND] = {"stepup": str(stepup.pk), "content": content}
+            return redirect("security:ib_suspend_confirm")
+    return render(request, "security/ib_suspend.html")
+
+
+@sensitive_post_parameters("otp", "card_1", "card_2")
+@customer_required
+@require_http_methods(["GET", "POST"])
+def ib_suspend_confirm_view(request):
+    """確認画面 + step-up (SEC-7). On success every session of the customer ends."""
+    pending = request.session.get(PENDING_IB_SUSPEND)
+    if not pending:
+        return redirect("security:ib_suspend")
+    stepup = selectors.stepup_get_for_customer(request.customer, pending["stepup"])
+    form = StepUpForm.for_stepup(stepup, request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        customer = request.customer
+        try:
+            stepup_verify(customer=customer, stepup_id=stepup.pk, content=pending["content"],
+                          ip=client_ip(request), **form.answer())
+            with transaction.atomic():
+                stepup_consume(customer=customer, stepup_id=stepup.pk, content=pending["content"])
+                customer_ib_suspend(customer=customer, ip=client_ip(request))
+        except AuthFactorError as refused:
+            form.add_refusal(refused)
+        except StaffActionError as refused:
+            form.add_error(None, refused.message)
+        else:
+            customer_session.session_end(request)
+            return redirect("security:ib_suspend_done")
+    return render(request, "security/ib_suspend_confirm.html", {"form": form})
+
+
+def ib_suspend_done_view(request):
+    return render(request, "security/ib_suspend_done.html")

@@ -1,0 +1,69 @@
+"""SEC-10 IB取引中止: the customer suspends with step-up (image card here); every session
+ends; login then tells only the right password that IB is suspended; staff resume."""
+
+import pytest
+from django.test import Client
+
+from notifications.models import OutboxMessage
+from security import cards
+from security.models import AuditEvent, StepUp
+from security.services import LOGIN_FAILED, LOGIN_SUSPENDED
+from tests.security.secondfactor import card_post, customer_with_card, right_answers, wrong_answers
+
+pytestmark = pytest.mark.django_db
+
+
+def logged_in(customer):
+    client = Client()
+    assert client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}).status_code == 302
+    return client
+
+
+def test_suspend_with_image_card_step_up():
+    customer = customer_with_card(email="s@example.jp")
+    other_session = logged_in(customer)
+    client = logged_in(customer)
+    assert "IB取引中止" in client.get("/settings/").content.decode()
+    assert client.post("/settings/suspend/").url == "/settings/suspend/confirm/"
+    challenge = cards.image_card_challenge_current(customer=customer)
+    page = client.get("/settings/suspend/confirm/").content.decode()
+    assert cards.cell_label(challenge.cells[0]) in page
+
+    response = client.post("/settings/suspend/confirm/", card_post(challenge, wrong_answers(challenge)))
+    assert response.status_code == 200
+    customer.refresh_from_db()
+    assert customer.status == "active"  # a wrong answer changes nothing
+
+    challenge = cards.image_card_challenge_current(customer=customer)  # sticky: the same cells
+    response = client.post("/settings/suspend/confirm/", card_post(challenge, right_answers(challenge)))
+    assert response.url == "/settings/suspend/done/"
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
+    assert StepUp.objects.get(customer=customer, kind="ib_suspend").used_at is not None
+    assert AuditEvent.objects.filter(customer=customer, action="ib_suspend", outcome="success").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="ib_suspend").count() == 1
+    assert other_session.get("/").status_code == 302  # every session ended
+    assert client.get("/").status_code == 302
+
+    assert LOGIN_FAILED in Client().post("/login/", {"contract_id": customer.contract_id,
+                                                     "password": "Wrong999"}).content.decode()
+    assert LOGIN_SUSPENDED in Client().post("/login/", {"contract_id": customer.contract_id,
+                                                        "password": "Pass1234"}).content.decode()
+
+
+def test_replayed_confirmation_does_nothing_more():
+    customer = customer_with_card()
+    client = logged_in(customer)
+    client.post("/settings/suspend/")
+    challenge = cards.image_card_challenge_current(customer=customer)
+    data = card_post(challenge, right_answers(challenge))
+    client.post("/settings/suspend/confirm/", data)
+    customer.refresh_from_db()
+    customer.status = "active"  # staff resumed
+    customer.save()
+    again = logged_in(customer)
+    response = again.post("/settings/suspend/confirm/", data)
+    assert response.status_code == 302 and response.url == "/settings/suspend/"  # no pending operation
+    customer.refresh_from_db()
+    assert customer.status == "active"
+    assert AuditEvent.objects.filter(customer=customer, action="ib_suspend").count() == 1
