@@ -31,6 +31,7 @@ MESSAGE_DATE_FUTURE = "{label}に未来の日付は指定できません。"
 MESSAGE_DATE_TOO_OLD = "{label}には{start}以降の日付を指定してください（照会できるのは{months}か月前までです）。"
 MESSAGE_PERIOD_ORDER = "終了日には開始日以降の日付を指定してください。"
 MESSAGE_COUNT = "件数は{choices}件のいずれかを選択してください。"
+COUNT_CHOICES_TEXT = "・".join(str(n) for n in STATEMENT_COUNTS)
 MESSAGE_CHOICE = "{label}の指定が正しくありません。"
 MESSAGE_CURSOR = "ページの指定が正しくありません。最初のページから照会してください。"
 
@@ -123,7 +124,7 @@ class StatementForm(forms.Form):
             return None
         if not (text.isascii() and text.isdigit()) or int(text) not in STATEMENT_COUNTS:
             raise forms.ValidationError(
-                MESSAGE_COUNT.format(choices="・".join(str(n) for n in STATEMENT_COUNTS)), code="count"
+                MESSAGE_COUNT.format(choices=COUNT_CHOICES_TEXT), code="count"
             )
         return int(text)
 
@@ -167,7 +168,7 @@ class StatementForm(forms.Form):
             if start and end and end < start and "date_to" not in self.errors:
                 self.add_error("date_to", MESSAGE_PERIOD_ORDER)
         elif mode == MODE_COUNT and cleaned.get("count") is None and "count" not in self.errors:
-            self.add_error("count", MESSAGE_COUNT.format(choices="・".join(str(n) for n in STATEMENT_COUNTS)))
+            self.add_error("count", MESSAGE_COUNT.format(choices=COUNT_CHOICES_TEXT))
         return cleaned
 
 

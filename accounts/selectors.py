@@ -124,7 +124,9 @@ class BalanceSummary:
     accounts: list[AccountBalances]
 
 
-def balance_summary_for_customer(*, customer: Customer, now: dt.datetime | None = None) -> BalanceSummary:
+def balance_summary_for_customer(
+    *, customer: Customer, now: dt.datetime | None = None
+) -> BalanceSummary:
     """残高照会 for all of the customer's accounts in ONE query, whatever the number of
     accounts or the length of their history: the account rows with two correlated
     index lookups each (前日残高, 前月末残高); the current balance is the cached one."""
@@ -190,7 +192,7 @@ class StatementCursor:
     def decode(cls, value: str) -> StatementCursor:
         """Raises ValueError for anything that is not a cursor this module wrote."""
         micros, _, entry_id = value.partition(".")
-        if not (micros.isascii() and micros.isdigit() and entry_id.isascii() and entry_id.isdigit()):
+        if not all(part.isascii() and part.isdigit() for part in (micros, entry_id)):
             raise ValueError("malformed cursor")
         posted_at = cls._EPOCH + dt.timedelta(microseconds=int(micros))
         return cls(posted_at=posted_at, entry_id=int(entry_id))
@@ -229,7 +231,9 @@ def _statement_queryset(query: StatementQuery, today: dt.date) -> QuerySet[Entry
     return entries.order_by("posted_at", "id")
 
 
-def _after(entries: QuerySet[Entry], cursor: StatementCursor, newest_first: bool) -> QuerySet[Entry]:
+def _after(
+    entries: QuerySet[Entry], cursor: StatementCursor, newest_first: bool
+) -> QuerySet[Entry]:
     """Rows strictly after ``cursor`` in the page order. The redundant bound on posted_at
     alone keeps the index range tight; the OR resolves ties on the same instant."""
     p, i = cursor.posted_at, cursor.entry_id
@@ -265,14 +269,17 @@ def statement_page(
     return StatementPage(rows=rows, next_cursor=next_cursor, retention_start=retention_start(today))
 
 
-def statement_rows_for_export(*, query: StatementQuery, today: dt.date | None = None) -> Iterator[tuple]:
+def statement_rows_for_export(
+    *, query: StatementQuery, today: dt.date | None = None
+) -> Iterator[tuple]:
     """Every row of ``query`` as (local date, 摘要, amount, balance_after) tuples, streamed
     through a server-side cursor CSV_CHUNK_SIZE rows at a time: memory stays flat for any
     length (ACCT-3). The ORM writes the SQL; the rows skip its per-row machinery, which
     would otherwise cost more than the whole CSV formatting."""
     today = today or local_now().date()
     entries = _statement_queryset(query, today).annotate(local_date=TruncDate("posted_at"))
-    sql, params = entries.values_list("local_date", "description", "amount", "balance_after").query.sql_with_params()
+    columns = entries.values_list("local_date", "description", "amount", "balance_after")
+    sql, params = columns.query.sql_with_params()
     return _stream(sql, params)
 
 

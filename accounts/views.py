@@ -43,7 +43,7 @@ def _statement_query(account: Account, data: dict) -> selectors.StatementQuery:
     return selectors.StatementQuery(
         account=account,
         mode=mode,
-        start=data["date"] if mode == selectors.MODE_DATE else data["date_from"],
+        start={selectors.MODE_DATE: data["date"], selectors.MODE_PERIOD: data["date_from"]}.get(mode),
         end=data["date_to"] if mode == selectors.MODE_PERIOD else None,
         count=data["count"] if mode == selectors.MODE_COUNT else None,
         newest_first=data["order"],
@@ -78,7 +78,9 @@ def statements(request):
     page = query = None
     if bound and form.is_valid():
         query = _statement_query(account, form.cleaned_data)
-        page = selectors.statement_page(query=query, cursor=form.cleaned_data["cursor"], today=today)
+        page = selectors.statement_page(
+            query=query, cursor=form.cleaned_data["cursor"], today=today
+        )
     next_url = first_url = None
     if page is not None:
         params = request.GET.copy()
