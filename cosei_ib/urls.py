@@ -17,5 +17,6 @@ urlpatterns = [
     path("health/", views.health, name="health"),
     path("history/", history_view, name="history"),
     path("", include("security.urls")),
+    path("accounts/", include("accounts.urls")),
     path("admin/", admin.site.urls),
 ]
