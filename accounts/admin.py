@@ -12,6 +12,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from security.forms import normalise_digits
+from security.audit import audit_record
 from security.models import Credential
 from security.services import (
     StaffActionError,
@@ -108,6 +109,7 @@ class CustomerAdmin(admin.ModelAdmin):
             (reverse(base + "unlock", args=[customer.pk]), "ロック解除"),
             (reverse(base + "resume", args=[customer.pk]), "IB取引再開"),
             (reverse(base + "initial_password", args=[customer.pk]), "初回パスワード再発行"),
+            (reverse(base + "card_issue", args=[customer.pk]), "画像認証カード発行・再発行"),
             (reverse("admin:security_auditevent_changelist") + f"?customer__id__exact={customer.pk}",
              "取引履歴（操作ログ）"),
         ]
@@ -120,6 +122,9 @@ class CustomerAdmin(admin.ModelAdmin):
             path("<int:pk>/resume/", wrap(self.resume_view), name="accounts_customer_resume"),
             path("<int:pk>/initial-password/", wrap(self.initial_password_view),
                  name="accounts_customer_initial_password"),
+            path("<int:pk>/card/issue/", wrap(self.card_issue_view), name="accounts_customer_card_issue"),
+            path("<int:pk>/card/print/", wrap(self.card_print_view), name="accounts_customer_card_print"),
+            path("<int:pk>/card/print.pdf", wrap(self.card_pdf_view), name="accounts_customer_card_pdf"),
         ]
         return custom + super().get_urls()
 
@@ -182,6 +187,69 @@ class CustomerAdmin(admin.ModelAdmin):
                 return response
         return self._render(request, customer, form, "初回ログインパスワード再発行", "再発行する",
                             {"note": "新しい初回ログインパスワードは一度だけ表示されます。印刷してお客様にお渡しください。"})
+
+    # --- SEC-5: issue and print the image card. The layout is shown only between issuing
+    # and printing (a one-time mark in the staff session), never again afterwards.
+
+    CARD_PRINT_SESSION_KEY = "staff_card_print_once"
+
+    def card_issue_view(self, request, pk):
+        from security.cards import image_card_issue
+
+        customer = self._customer(request, pk, "issue_image_card")
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            card = image_card_issue(customer=customer, actor=request.user.get_username())
+            request.session[self.CARD_PRINT_SESSION_KEY] = card.pk
+            messages.success(request, "画像認証カードを発行しました。以前のカードは使えなくなりました。")
+            return redirect("admin:accounts_customer_card_print", customer.pk)
+        return self._render(request, customer, form, "画像認証カード発行・再発行", "発行する",
+                            {"note": "発行すると、お客様の以前のカードはただちに使えなくなります。"
+                                     "カードの画像は発行直後の印刷時に一度だけ表示されます。"})
+
+    def _card_to_print(self, request, customer):
+        from security.models import ImageCard
+
+        card_id = request.session.get(self.CARD_PRINT_SESSION_KEY)
+        card = ImageCard.objects.filter(pk=card_id, customer=customer, is_active=True).first()
+        if card is None:
+            raise PermissionDenied("カードの画像は発行直後に一度だけ表示されます。")
+        return card
+
+    def card_print_view(self, request, pk):
+        import base64
+
+        from security.cards import image_card_render_png
+
+        customer = self._customer(request, pk, "issue_image_card")
+        card = self._card_to_print(request, customer)
+        if request.method == "POST":  # 印刷完了: the layout is never shown again
+            request.session.pop(self.CARD_PRINT_SESSION_KEY, None)
+            audit_record(action="card_print", outcome="success", customer=customer,
+                         summary="印刷完了", actor=request.user.get_username())
+            messages.success(request, "印刷を完了しました。カードの画像は今後表示されません。")
+            return redirect("admin:accounts_customer_change", customer.pk)
+        png = base64.b64encode(image_card_render_png(card)).decode()
+        context = {**self.admin_site.each_context(request), "title": "画像認証カード印刷", "customer": customer,
+                   "png": png, "opts": self.model._meta,
+                   "pdf_url": reverse("admin:accounts_customer_card_pdf", args=[customer.pk])}
+        response = TemplateResponse(request, "admin/accounts/customer/card_print.html", context)
+        response["Cache-Control"] = "no-store"
+        return response
+
+    def card_pdf_view(self, request, pk):
+        from django.http import HttpResponse
+
+        from security.cards import image_card_render_pdf
+
+        customer = self._customer(request, pk, "issue_image_card")
+        card = self._card_to_print(request, customer)
+        audit_record(action="card_print", outcome="success", customer=customer, summary="PDF",
+                     actor=request.user.get_username())
+        response = HttpResponse(image_card_render_pdf(card), content_type="application/pdf")
+        response["Content-Disposition"] = f'attachment; filename="image-card-{customer.contract_id}.pdf"'
+        response["Cache-Control"] = "no-store"
+        return response
 
 
 class CounterDepositForm(forms.Form):

@@ -27,6 +27,7 @@ ACTION_LABELS = {
     "ib_resume": "IB取引再開",
     "access_refused": "アクセス拒否",
     "card_issue": "画像認証カード発行",
+    "card_print": "画像認証カード印刷",
     "initial_password_issue": "初回パスワード再発行",
     "counter_deposit": "窓口入金",
     "transfer": "振込",

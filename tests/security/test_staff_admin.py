@@ -137,3 +137,35 @@ def test_ledger_is_read_only_even_for_superusers(staff_client):
 
 def test_staff_cannot_see_otp_keys(staff_client):
     assert staff_client.get("/admin/otp_totp/totpdevice/").status_code == 403
+
+
+def test_staff_issues_and_prints_the_image_card_once(staff_client):
+    from security.models import ImageCard
+
+    customer = factories.customer()
+    base = f"/admin/accounts/customer/{customer.pk}/card"
+    response = staff_client.post(f"{base}/issue/", {"reason": "紛失による再発行"})
+    assert response.url == f"{base}/print/"
+    card = ImageCard.objects.get(customer=customer, is_active=True)
+    page = staff_client.get(f"{base}/print/")
+    assert page.status_code == 200 and "data:image/png;base64," in page.content.decode()
+    pdf = staff_client.get(f"{base}/print.pdf")
+    assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
+    staff_client.post(f"{base}/print/")  # 印刷完了
+    assert staff_client.get(f"{base}/print/").status_code == 403  # never shown again
+    assert staff_client.get(f"{base}/print.pdf").status_code == 403
+    # reissue: the old card stops working
+    staff_client.post(f"{base}/issue/", {"reason": "再発行"})
+    card.refresh_from_db()
+    assert not card.is_active
+    assert ImageCard.objects.filter(customer=customer, is_active=True).count() == 1
+    assert AuditEvent.objects.filter(customer=customer, action="card_issue", actor="staff-t").count() == 2
+    assert AuditEvent.objects.filter(customer=customer, action="card_print").count() == 2
+
+
+def test_staff_without_the_card_permission_cannot_issue(staff, staff_client):
+    user, _ = staff
+    user.groups.clear()
+    customer = factories.customer()
+    assert staff_client.post(f"/admin/accounts/customer/{customer.pk}/card/issue/",
+                             {"reason": "x"}).status_code == 403

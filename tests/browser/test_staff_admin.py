@@ -1,0 +1,48 @@
+"""STAFF-1 in a real browser (desktop and iPhone): staff sign in with password + OTP, find a
+locked customer and unlock with a reason."""
+
+import base64
+
+import pyotp
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_staff_signs_in_with_otp_and_unlocks(page, device):
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+    from security.models import AuditEvent, Credential
+    from tests import factories
+
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1", is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    code = pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now()
+    customer = factories.customer(name_kanji="施錠 花子")
+    Credential.objects.create(customer=customer, kind="password", failures=5,
+                              locked_at="2026-01-01T00:00:00+09:00")
+
+    page.goto("/admin/")
+    page.get_by_label("ユーザー名").fill("madoguchi")
+    page.get_by_label("パスワード").fill("Staff-pass-1")
+    page.locator("#id_otp_token").fill(code)
+    page.locator("input[type=submit]").first.click()
+    # django-otp's admin asks which device the code comes from (once the user is known)
+    page.locator("#id_otp_device").select_option(index=1)
+    page.locator("#id_otp_token").fill(code)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_load_state()
+    assert page.get_by_role("link", name="契約者").first.is_visible()
+    page.goto("/admin/accounts/customer/?q=施錠")
+    page.get_by_role("link", name=customer.contract_id).click()
+    page.get_by_role("link", name="ロック解除").click()
+    page.get_by_label("理由（本人確認の方法など）").fill("運転免許証で本人確認")
+    page.get_by_role("button", name="ロックを解除する").click()
+    assert "ロックを解除しました" in page.locator("body").inner_text()
+    page.screenshot(path=f"test-artifacts/admin-unlock-{device}.png", full_page=True)
+    credential = Credential.objects.get(customer=customer, kind="password")
+    assert not credential.is_locked
+    assert AuditEvent.objects.filter(customer=customer, action="unlock", actor="madoguchi").exists()
