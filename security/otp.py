@@ -23,7 +23,6 @@ import time
 from urllib.parse import quote, urlencode
 
 import segno
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django_otp.oath import TOTP

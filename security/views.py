@@ -5,7 +5,6 @@ import time
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
-from django.db import transaction
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.cache import patch_cache_control
@@ -27,7 +26,6 @@ from .forms import (
     OtpLoginSettingForm,
     OtpRegisterForm,
     PasswordChangeForm,
-    StepUpForm,
 )
 from .models import AuditEvent
 from .otp import (
@@ -44,12 +42,11 @@ from .pictograms import pictogram_png
 from .services import (
     PASSWORD_RULE_TEXT,
     PasswordChangeError,
-    StaffActionError,
     customer_ib_suspend,
     login_authenticate,
     password_change,
 )
-from .stepup import stepup_begin, stepup_consume, stepup_verify
+from .stepup_flow import stepup_pending_confirm, stepup_pending_start
 
 
 def _password_rule() -> str:
@@ -328,11 +325,11 @@ def otp_login_setting_view(request):
     if token is not None and request.method == "POST" and form.is_valid():
         content = {"required_at_login": form.cleaned_data["required_at_login"]}
         try:
-            stepup = stepup_begin(customer=request.customer, kind="otp_login_setting", content=content)
+            stepup_pending_start(request, session_key=PENDING_OTP_LOGIN_SETTING,
+                                 kind="otp_login_setting", content=content)
         except AuthFactorError as refused:
             form.add_error(None, refused.message)
         else:
-            request.session[PENDING_OTP_LOGIN_SETTING] = {"stepup": str(stepup.pk), "content": content}
             return redirect("security:otp_login_setting_confirm")
     return render(request, "security/otp_login_setting.html", {"form": form, "token": token})
 
@@ -342,26 +339,16 @@ def otp_login_setting_view(request):
 @require_http_methods(["GET", "POST"])
 def otp_login_setting_confirm_view(request):
     """確認画面: the pending change held on the server + step-up, bound to that content."""
-    pending = request.session.get(PENDING_OTP_LOGIN_SETTING)
-    if not pending:
+    form, stepup, done = stepup_pending_confirm(
+        request, session_key=PENDING_OTP_LOGIN_SETTING,
+        execute=lambda customer, content: otp_login_setting_change(
+            customer=customer, ip=client_ip(request), required_at_login=content["required_at_login"]),
+    )
+    if form is None:
         return redirect("security:otp_login_setting")
-    stepup = selectors.stepup_get_for_customer(request.customer, pending["stepup"])
-    form = StepUpForm.for_stepup(stepup, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            stepup_verify(customer=request.customer, stepup_id=stepup.pk, content=pending["content"],
-                          ip=client_ip(request), **form.answer())
-            with transaction.atomic():
-                stepup_consume(customer=request.customer, stepup_id=stepup.pk,
-                               content=pending["content"])
-                otp_login_setting_change(customer=request.customer, ip=client_ip(request),
-                                         required_at_login=pending["content"]["required_at_login"])
-        except AuthFactorError as refused:
-            form.add_refusal(refused)
-        else:
-            request.session.pop(PENDING_OTP_LOGIN_SETTING, None)
-            messages.success(request, "ログイン時のワンタイムパスワード認証の設定を変更しました。")
-            return redirect("security:settings")
+    if done:
+        messages.success(request, "ログイン時のワンタイムパスワード認証の設定を変更しました。")
+        return redirect("security:settings")
     return render(request, "security/otp_login_setting_confirm.html",
                   {"form": form, "required_at_login": stepup.content["required_at_login"]})
 
@@ -378,11 +365,11 @@ def ib_suspend_view(request):
     if request.method == "POST":
         content = {"operation": "ib_suspend", "contract_id": request.customer.contract_id}
         try:
-            stepup = stepup_begin(customer=request.customer, kind="ib_suspend", content=content)
+            stepup_pending_start(request, session_key=PENDING_IB_SUSPEND, kind="ib_suspend",
+                                 content=content)
         except AuthFactorError as refused:
             messages.error(request, refused.message)
         else:
-            request.session[PENDING_IB_SUSPEND] = {"stepup": str(stepup.pk), "content": content}
             return redirect("security:ib_suspend_confirm")
     return render(request, "security/ib_suspend.html")
 
@@ -392,26 +379,15 @@ def ib_suspend_view(request):
 @require_http_methods(["GET", "POST"])
 def ib_suspend_confirm_view(request):
     """確認画面 + step-up (SEC-7). On success every session of the customer ends."""
-    pending = request.session.get(PENDING_IB_SUSPEND)
-    if not pending:
+    form, _stepup, done = stepup_pending_confirm(
+        request, session_key=PENDING_IB_SUSPEND,
+        execute=lambda customer, content: customer_ib_suspend(customer=customer, ip=client_ip(request)),
+    )
+    if form is None:
         return redirect("security:ib_suspend")
-    stepup = selectors.stepup_get_for_customer(request.customer, pending["stepup"])
-    form = StepUpForm.for_stepup(stepup, request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        customer = request.customer
-        try:
-            stepup_verify(customer=customer, stepup_id=stepup.pk, content=pending["content"],
-                          ip=client_ip(request), **form.answer())
-            with transaction.atomic():
-                stepup_consume(customer=customer, stepup_id=stepup.pk, content=pending["content"])
-                customer_ib_suspend(customer=customer, ip=client_ip(request))
-        except AuthFactorError as refused:
-            form.add_refusal(refused)
-        except StaffActionError as refused:
-            form.add_error(None, refused.message)
-        else:
-            customer_session.session_end(request)
-            return redirect("security:ib_suspend_done")
+    if done:
+        customer_session.session_end(request)
+        return redirect("security:ib_suspend_done")
     return render(request, "security/ib_suspend_confirm.html", {"form": form})
 
 

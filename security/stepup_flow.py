@@ -1,0 +1,79 @@
+"""The two-page confirm-with-step-up pattern every transaction view uses (SEC-7, SEC-14).
+
+    入力画面 → ``stepup_pending_start`` holds the exact operation on the server
+    確認画面 → ``stepup_pending_confirm`` verifies the answer (image card or OTP), then in
+               one transaction consumes the step-up and runs the operation
+
+So a view says only what to execute::
+
+    form, stepup, done = stepup_pending_confirm(request, session_key=PENDING,
+                                                execute=lambda customer, content: ...)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from django.db import transaction
+
+from accounts.models import Customer
+
+from . import selectors
+from .audit import client_ip
+from .errors import AuthFactorError
+from .forms import StepUpForm
+from .models import StepUp
+from .stepup import stepup_begin, stepup_consume, stepup_verify
+
+
+def stepup_pending_start(request, *, session_key: str, kind: str, content: dict) -> StepUp:
+    """Begin a step-up for ``content`` and remember it in the session (raises
+    AuthFactorError, e.g. when the factor is locked)."""
+    stepup = stepup_begin(customer=request.customer, kind=kind, content=content)
+    request.session[session_key] = {"stepup": str(stepup.pk), "content": content}
+    return stepup
+
+
+def stepup_pending(request, session_key: str) -> tuple[StepUp, dict] | None:
+    pending = request.session.get(session_key)
+    if not pending:
+        return None
+    return selectors.stepup_get_for_customer(request.customer, pending["stepup"]), pending["content"]
+
+
+def stepup_pending_confirm(
+    request,
+    *,
+    session_key: str,
+    execute: Callable[[Customer, dict], object],
+) -> tuple[StepUpForm | None, StepUp | None, bool]:
+    """Handle the confirm page. Returns ``(form, stepup, done)``; ``form`` is None when
+    nothing is pending (redirect to the input page). ``execute(customer, content)`` runs
+    in the same transaction as the consumption of the step-up: it executes exactly what
+    was confirmed, once. A refusal (an error with a Japanese ``message``) becomes a form
+    error and leaves nothing done."""
+    found = stepup_pending(request, session_key)
+    if found is None:
+        return None, None, False
+    stepup, content = found
+    form = StepUpForm.for_stepup(stepup, request.POST or None)
+    if request.method != "POST" or not form.is_valid():
+        return form, stepup, False
+    customer = request.customer
+    try:
+        # its own transaction: a wrong answer is counted even though we refuse
+        stepup_verify(customer=customer, stepup_id=stepup.pk, content=content,
+                      ip=client_ip(request), **form.answer())
+        with transaction.atomic():
+            stepup_consume(customer=customer, stepup_id=stepup.pk, content=content)
+            execute(customer, content)
+    except AuthFactorError as refused:
+        form.add_refusal(refused)
+        return form, stepup, False
+    except Exception as refused:  # domain errors of the operation carry a Japanese message
+        if not hasattr(refused, "message"):
+            raise
+        form.add_error(None, refused.message)
+        return form, stepup, False
+    request.session.pop(session_key, None)
+    return form, stepup, True
