@@ -1,0 +1,48 @@
+"""SEC-2/3/9 in a real browser (desktop and iPhone): first login with the initial
+password → forced change (rules explained) → logout → login with the new password →
+取引履歴照会 shows it; the back button after logout shows nothing."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_first_login_change_logout_login(page, device):
+    from tests import factories
+
+    customer = factories.customer(password="Init1234")
+    page.goto("/login/")
+    page.get_by_label("契約者ID").fill(customer.contract_id)
+    page.get_by_label("ログインパスワード").fill("Init1234")
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.wait_for_url("**/password/initial/")
+    assert "初回ログインです" in page.locator("main").inner_text()
+    page.goto("/history/")  # nothing else opens before the change
+    assert page.url.endswith("/password/initial/")
+
+    page.get_by_label("現在のログインパスワード").fill("Init1234")
+    page.get_by_label("新しいログインパスワード", exact=True).fill("abcdef")
+    page.get_by_label("新しいログインパスワード（確認用）").fill("abcdef")
+    page.get_by_role("button", name="変更").click()
+    assert "数字を1文字以上含めてください。" in page.locator("main").inner_text()
+    page.get_by_label("現在のログインパスワード").fill("Init1234")
+    page.get_by_label("新しいログインパスワード", exact=True).fill("Kosei2026x")
+    page.get_by_label("新しいログインパスワード（確認用）").fill("Kosei2026x")
+    page.get_by_role("button", name="変更").click()
+    page.wait_for_url("**/")
+    assert "ログインパスワードを変更しました。" in page.locator(".messages").inner_text()
+
+    page.get_by_role("button", name="ログアウト").click()
+    page.wait_for_url("**/logged-out/")
+    page.go_back()  # the back button shows no account page
+    assert "ご利用口座" not in page.content()
+
+    page.goto("/login/")
+    page.get_by_label("契約者ID").fill(customer.contract_id)
+    page.get_by_label("ログインパスワード").fill("Kosei2026x")
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.wait_for_url("**/")
+    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="取引履歴照会").click()
+    history = page.locator("table.history").inner_text()
+    assert "ログインパスワード変更" in history and "ログアウト" in history
+    page.screenshot(path=f"test-artifacts/history-{device}.png", full_page=True)
