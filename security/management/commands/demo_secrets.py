@@ -20,11 +20,15 @@ class Command(BaseCommand):
     def add_arguments(self, parser):
         parser.add_argument("contract_ids", nargs="*", help="契約者ID (default: the demo customers)")
         parser.add_argument("--force", action="store_true", help="run even when DEBUG is off")
+        parser.add_argument("--staff", metavar="USERNAME", help="print a staff user's admin OTP instead")
 
-    def handle(self, *args, contract_ids, force, **options):
+    def handle(self, *args, contract_ids, force, staff=None, **options):
         if not settings.DEBUG and not force:
             raise CommandError("demo_secrets shows card layouts and OTPs: development only "
                                "(DEBUG is off; use --force on a demo-only database).")
+        if staff:
+            self._staff(staff)
+            return
         if not contract_ids:
             from accounts import demo
 
@@ -38,6 +42,18 @@ class Command(BaseCommand):
             self._otp(customer)
             self._card(customer)
             self.stdout.write("")
+
+    def _staff(self, username):
+        import base64
+
+        import pyotp
+        from django_otp.plugins.otp_totp.models import TOTPDevice
+
+        device = TOTPDevice.objects.filter(user__username=username, confirmed=True).first()
+        if device is None:
+            raise CommandError(f"staff user {username} has no OTP device")
+        code = pyotp.TOTP(base64.b32encode(device.bin_key).decode()).now()
+        self.stdout.write(f"管理画面のワンタイムパスワード（{username}）: {code}")
 
     def _otp(self, customer):
         token = OtpToken.objects.select_related("device", "customer").filter(customer=customer).first()
