@@ -12,13 +12,17 @@ INTERNAL_ACCOUNTS = [
     ("fee_income", "9000001", "手数料収入", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ﾃｽｳﾘﾖｳ"),
     ("zengin_settlement", "9000002", "為替決済（全銀）", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ｶﾜｾｹｯｻｲ"),
     ("cash", "9000003", "現金（窓口）", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ｹﾞﾝｷﾝ"),
+    # Pay-easy collections are held here until settled with each biller (LEDGER-4); the
+    # Pay-easy app may add one account per biller beside it.
+    ("payeasy_collection", "9000004", "ペイジー収納", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ﾍﾟｲｼﾞｰ"),
 ]
 
 
 def ensure_reference_data(Branch, Account) -> None:  # noqa: N803 - model classes
     import zengin_code
 
-    if Branch.objects.exists() and Account.objects.filter(purpose="cash").exists():
+    numbers = [row[1] for row in INTERNAL_ACCOUNTS]
+    if Branch.objects.exists() and Account.objects.filter(number__in=numbers).count() == len(numbers):
         return
     bank = zengin_code.Bank.all[BANK_CODE]
     for branch in bank.branches.values():

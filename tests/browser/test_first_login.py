@@ -16,7 +16,7 @@ def test_first_login_change_logout_login(page, device):
     page.get_by_label("ログインパスワード").fill("Init1234")
     page.get_by_role("button", name="ログイン", exact=True).click()
     page.wait_for_url("**/password/initial/")
-    assert "初回ログインです" in page.locator("main").inner_text()
+    page.get_by_text("初回ログインです").first.wait_for()
     page.goto("/history/")  # nothing else opens before the change
     assert page.url.endswith("/password/initial/")
 
@@ -24,7 +24,7 @@ def test_first_login_change_logout_login(page, device):
     page.get_by_label("新しいログインパスワード", exact=True).fill("abcdef")
     page.get_by_label("新しいログインパスワード（確認用）").fill("abcdef")
     page.get_by_role("button", name="変更").click()
-    assert "数字を1文字以上含めてください。" in page.locator("main").inner_text()
+    page.get_by_text("数字を1文字以上含めてください。").first.wait_for()
     page.get_by_label("現在のログインパスワード").fill("Init1234")
     page.get_by_label("新しいログインパスワード", exact=True).fill("Kosei2026x")
     page.get_by_label("新しいログインパスワード（確認用）").fill("Kosei2026x")

@@ -33,7 +33,7 @@ def test_suspend_ib_with_image_card(page, device):
     page.screenshot(path=f"test-artifacts/ib-suspend-stepup-{device}.png", full_page=True)
     page.get_by_role("button", name="利用を停止する").click()
     page.wait_for_url("**/settings/suspend/done/")
-    assert "ご利用を停止しました" in page.locator("main").inner_text()
+    page.get_by_text("ご利用を停止しました").first.wait_for()
     customer.refresh_from_db()
     assert customer.status == "suspended"
     page.goto("/")

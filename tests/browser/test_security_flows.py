@@ -71,7 +71,7 @@ def test_otp_activation_then_login_and_step_up_with_otp(page, device):
     page.get_by_role("button", name="登録").click()
 
     page.wait_for_url("**/otp/activate/done/")
-    assert "ワンタイムパスワードの利用開始が完了しました" in page.locator("main").inner_text()
+    page.get_by_text("ワンタイムパスワードの利用開始が完了しました").first.wait_for()
     token = OtpToken.objects.get(customer=customer)
     assert token.is_active and token.required_at_login and token.serial == serial
     page.get_by_role("link", name="ログイン画面に戻る").click()
@@ -100,7 +100,7 @@ def test_otp_activation_then_login_and_step_up_with_otp(page, device):
     page.get_by_label("ワンタイムパスワード").fill(next(
         code for code in (f"{n:06d}" for n in range(1000)) if code not in recent))
     page.get_by_role("button", name="実行").click()
-    assert "ワンタイムパスワードが正しくありません" in page.locator("main").inner_text()
+    page.get_by_text("ワンタイムパスワードが正しくありません").first.wait_for()
     # The login accepted the next step's code and django-otp synchronised its drift (+1),
     # so the step after that is the next code the server accepts.
     page.get_by_label("ワンタイムパスワード").fill(totp.at(time.time() + 60))
@@ -142,7 +142,7 @@ def test_image_card_challenge_in_the_browser_is_sticky_and_counts(page, device):
         page.get_by_role("button", name="登録").click()
 
     fill("CS0000000000")
-    assert "シリアル番号が正しくありません" in page.locator("main").inner_text()
+    page.get_by_text("シリアル番号が正しくありません").first.wait_for()
     assert not Credential.objects.filter(customer=customer, kind="image_card", failures__gt=0).exists()
     fill(OtpToken.objects.get(customer=customer).serial)
     assert "選択された認証用画像が正しくありません" in page.locator(".form-errors").inner_text()

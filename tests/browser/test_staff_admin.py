@@ -41,7 +41,8 @@ def test_staff_signs_in_with_otp_and_unlocks(page, device):
     page.get_by_role("link", name="ロック解除").click()
     page.get_by_label("理由（本人確認の方法など）").fill("運転免許証で本人確認")
     page.get_by_role("button", name="ロックを解除する").click()
-    assert "ロックを解除しました" in page.locator("body").inner_text()
+    page.wait_for_url(f"**/admin/accounts/customer/{customer.pk}/change/")
+    assert "ロックを解除しました" in page.locator("ul.messagelist").inner_text()
     page.screenshot(path=f"test-artifacts/admin-unlock-{device}.png", full_page=True)
     credential = Credential.objects.get(customer=customer, kind="password")
     assert not credential.is_locked
