@@ -1,11 +1,13 @@
 from django.contrib import admin
 
+from accounts.admin import ReadOnlyAdmin
+
 from .audit import ACTION_LABELS
 from .models import AuditEvent
 
 
 @admin.register(AuditEvent)
-class AuditEventAdmin(admin.ModelAdmin):
+class AuditEventAdmin(ReadOnlyAdmin):
     """The customers' operation log, read-only (STAFF-1, SEC-13)."""
 
     list_display = ["created_at", "contract_id", "action_label", "outcome", "summary", "client_ip", "actor"]
@@ -18,12 +20,3 @@ class AuditEventAdmin(admin.ModelAdmin):
     @admin.display(description="操作")
     def action_label(self, event):
         return ACTION_LABELS.get(event.action, event.action)
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

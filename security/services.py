@@ -151,8 +151,9 @@ def password_rule_errors(*, customer: Customer, new_password: str) -> list[str]:
 
 
 class PasswordChangeError(Exception):
-    def __init__(self, messages: list[str]) -> None:
+    def __init__(self, messages: list[str], *, field: str = "new_password") -> None:
         self.messages = messages
+        self.field = field  # the form field the messages belong to
         super().__init__("password change refused")
 
 
@@ -162,6 +163,7 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
     emails a notice. Raises PasswordChangeError with Japanese messages. A wrong current
     password is counted (and may lock) — that count commits even though the change fails."""
     refusal: list[str] = []
+    refused_field = "new_password"
     with transaction.atomic():
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         if not customer.user.check_password(current_password):
@@ -169,13 +171,14 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
             audit_record(action="password_change", outcome=AuditEvent.Outcome.FAILURE,
                          customer=customer, summary="wrong current password", ip=ip)
             refusal = [LOGIN_LOCKED if just_locked else "現在のログインパスワードが正しくありません。"]
+            refused_field = "current_password"
         else:
             refusal = password_rule_errors(customer=customer, new_password=new_password)
             if not refusal:
                 _password_set(customer, new_password, ip=ip, keep_session_key=keep_session_key,
                               credential=credential)
     if refusal:
-        raise PasswordChangeError(refusal)
+        raise PasswordChangeError(refusal, field=refused_field)
 
 
 def _password_set(customer: Customer, new_password: str, *, ip, keep_session_key, credential) -> None:

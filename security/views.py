@@ -92,6 +92,25 @@ def logged_out_view(request):
                   {"timeout": request.GET.get("reason") == "timeout"})
 
 
+def _password_change_submit(request, form, customer) -> bool:
+    """Run the change for a valid form; on refusal put the Japanese messages on the form."""
+    try:
+        password_change(
+            customer=customer,
+            current_password=form.cleaned_data["current_password"],
+            new_password=form.cleaned_data["new_password"],
+            ip=client_ip(request),
+            keep_session_key=request.session.session_key,
+        )
+    except PasswordChangeError as refused:
+        for message in refused.messages:
+            form.add_error(refused.field, message)
+        return False
+    # the new password hash would otherwise end this very session too
+    update_session_auth_hash(request, request.user)
+    return True
+
+
 @sensitive_post_parameters("current_password", "new_password", "new_password_again")
 @require_http_methods(["GET", "POST"])
 def password_change_initial_view(request):
@@ -102,24 +121,10 @@ def password_change_initial_view(request):
         return redirect("security:login")
     customer = request.user.customer
     form = PasswordChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            password_change(
-                customer=customer,
-                current_password=form.cleaned_data["current_password"],
-                new_password=form.cleaned_data["new_password"],
-                ip=client_ip(request),
-                keep_session_key=request.session.session_key,
-            )
-            # the new password hash would otherwise end this very session too
-            update_session_auth_hash(request, request.user)
-        except PasswordChangeError as refused:
-            for message in refused.messages:
-                form.add_error("new_password" if "現在" not in message else "current_password", message)
-        else:
-            customer_session.session_advance(request, selectors.login_next_stage(customer))
-            messages.success(request, "ログインパスワードを変更しました。")
-            return redirect("home")
+    if request.method == "POST" and form.is_valid() and _password_change_submit(request, form, customer):
+        customer_session.session_advance(request, selectors.login_next_stage(customer))
+        messages.success(request, "ログインパスワードを変更しました。")
+        return redirect("home")
     return render(request, "security/password_change.html",
                   {"form": form, "initial": True, "rule": _password_rule()})
 
@@ -129,23 +134,10 @@ def password_change_initial_view(request):
 @require_http_methods(["GET", "POST"])
 def password_change_view(request):
     form = PasswordChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
-        try:
-            password_change(
-                customer=request.customer,
-                current_password=form.cleaned_data["current_password"],
-                new_password=form.cleaned_data["new_password"],
-                ip=client_ip(request),
-                keep_session_key=request.session.session_key,
-            )
-            # the new password hash would otherwise end this very session too
-            update_session_auth_hash(request, request.user)
-        except PasswordChangeError as refused:
-            for message in refused.messages:
-                form.add_error("new_password" if "現在" not in message else "current_password", message)
-        else:
-            messages.success(request, "ログインパスワードを変更しました。")
-            return redirect("security:settings")
+    if (request.method == "POST" and form.is_valid()
+            and _password_change_submit(request, form, request.customer)):
+        messages.success(request, "ログインパスワードを変更しました。")
+        return redirect("security:settings")
     return render(request, "security/password_change.html",
                   {"form": form, "initial": False, "rule": _password_rule()})
 
