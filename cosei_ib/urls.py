@@ -1,13 +1,13 @@
 from django.contrib import admin
 from django.urls import include, path
-from django_otp.admin import OTPAdminSite
 
 from security.history import history_view
+from security.staff_admin import StaffAdminSite
 
 from . import views
 
 # STAFF-1: staff sign in to admin with password + OTP (django-otp's admin site).
-admin.site.__class__ = OTPAdminSite
+admin.site.__class__ = StaffAdminSite
 admin.site.site_header = "大阪厚生信用金庫 インターネットバンキング 営業店管理"
 admin.site.site_title = "IB 営業店管理"
 admin.site.index_title = "営業店の業務"
