@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth import update_session_auth_hash
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
@@ -82,7 +83,8 @@ def logout_view(request):
         audit_record(action="logout", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
                      ip=client_ip(request))
     customer_session.session_end(request)
-    response = redirect("security:logged_out")
+    timed_out = request.POST.get("reason") == "timeout"  # the page's idle timer (SEC-9)
+    response = redirect(reverse("security:logged_out") + ("?reason=timeout" if timed_out else ""))
     response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
     return response
 

@@ -23,7 +23,13 @@
       warnTimer = setTimeout(function () { dialog.hidden = false; button.focus(); },
                              Math.max(idle - warnBefore, 1) * 1000);
       endTimer = setTimeout(function () {
-        window.location.href = body.getAttribute("data-logout-url");
+        // End the session on the server too (POST with the CSRF token), then show why.
+        var form = document.querySelector("form.logout-form");
+        if (!form) { window.location.href = body.getAttribute("data-logout-url"); return; }
+        var reason = document.createElement("input");
+        reason.type = "hidden"; reason.name = "reason"; reason.value = "timeout";
+        form.appendChild(reason);
+        form.submit();
       }, (idle + 2) * 1000);
     }
     button.addEventListener("click", function () {

@@ -1,0 +1,41 @@
+"""SEC-9 in a real browser: the page warns shortly before the 15-minute idle logout,
+「ログインを継続する」 keeps the session, and at the limit the page logs out on the server.
+Playwright's clock drives the page's timers (no sleeping)."""
+
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_idle_warning_continue_and_logout(page, device, settings):
+    from django.contrib.sessions.models import Session
+
+    from tests import factories
+
+    customer = factories.customer(password="Pass1234")
+    customer.password_is_initial = False
+    customer.save()
+    page.clock.install()
+    page.goto("/login/")
+    page.get_by_label("契約者ID").fill(customer.contract_id)
+    page.get_by_label("ログインパスワード").fill("Pass1234")
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.wait_for_url("**/")
+    warning = page.get_by_role("alertdialog")
+    assert not warning.is_visible()
+
+    idle, before = settings.SESSION_IDLE_SECONDS, settings.SESSION_WARNING_SECONDS
+    page.clock.fast_forward((idle - before + 1) * 1000)
+    warning.wait_for(state="visible")
+    assert "まもなく自動的にログアウトします" in warning.inner_text()
+    page.get_by_role("button", name="ログインを継続する").click()
+    warning.wait_for(state="hidden")
+    assert [s.get_decoded().get("_auth_user_id") for s in Session.objects.all()] == [str(customer.user_id)]
+
+    page.clock.fast_forward((idle + 3) * 1000)
+    page.wait_for_url("**/logged-out/?reason=timeout")
+    page.get_by_text("一定時間操作がなかったため").wait_for()
+    logged_in = [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id")]
+    assert logged_in == []  # ended on the server, not only on the screen
+    page.goto("/")
+    assert page.url.endswith("/login/")
