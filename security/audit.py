@@ -20,6 +20,7 @@ ACTION_LABELS = {
     "unlock": "ロック解除",
     "timeout": "強制ログアウト",
     "otp_activate": "ワンタイムパスワード利用開始",
+    "otp_activate_identify": "ワンタイムパスワード利用開始（利用者認証）",
     "otp_login_setting": "ワンタイムパスワードのログイン時認証設定",
     "otp_revoke": "ワンタイムパスワード利用停止",
     "step_up": "取引認証",

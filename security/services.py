@@ -82,7 +82,8 @@ class LoginOutcome:
         return self.customer is not None and not self.error
 
 
-def login_authenticate(*, contract_id: str, password: str, ip: str | None) -> LoginOutcome:
+def login_authenticate(*, contract_id: str, password: str, ip: str | None,
+                       action: str = "login") -> LoginOutcome:
     """Check contract ID + login password.
 
     An unknown ID, a wrong password and a locked or suspended contract all answer
@@ -96,29 +97,30 @@ def login_authenticate(*, contract_id: str, password: str, ip: str | None) -> Lo
         )
         if customer is None:
             check_password(password, _dummy_hash())
-            audit_record(action="login", outcome=AuditEvent.Outcome.FAILURE,
+            audit_record(action=action, outcome=AuditEvent.Outcome.FAILURE,
                          contract_id=contract_id or "", summary="unknown contract", ip=ip)
             return LoginOutcome(None, LOGIN_FAILED)
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         correct = customer.user.check_password(password)
         if credential.is_locked or customer.status != Customer.Status.ACTIVE:
-            audit_record(action="login", outcome=AuditEvent.Outcome.REFUSED, customer=customer,
+            audit_record(action=action, outcome=AuditEvent.Outcome.REFUSED, customer=customer,
                          summary="locked" if credential.is_locked else customer.status, ip=ip)
             if not correct:
                 return LoginOutcome(None, LOGIN_FAILED)
             return LoginOutcome(None, LOGIN_LOCKED if credential.is_locked else LOGIN_SUSPENDED)
         if not correct:
             credential_register_failure(credential, ip=ip)
-            audit_record(action="login", outcome=AuditEvent.Outcome.FAILURE, customer=customer,
+            audit_record(action=action, outcome=AuditEvent.Outcome.FAILURE, customer=customer,
                          summary=f"wrong password ({credential.failures})", ip=ip)
             return LoginOutcome(None, LOGIN_FAILED)
         credential_register_success(credential)
-        now = timezone.now()
-        Customer.objects.filter(pk=customer.pk).update(
-            previous_login_at=customer.last_login_at, last_login_at=now
-        )
-        customer.previous_login_at, customer.last_login_at = customer.last_login_at, now
-        audit_record(action="login", outcome=AuditEvent.Outcome.SUCCESS, customer=customer, ip=ip)
+        if action == "login":  # the OTP activation's identity check is not a login
+            now = timezone.now()
+            Customer.objects.filter(pk=customer.pk).update(
+                previous_login_at=customer.last_login_at, last_login_at=now
+            )
+            customer.previous_login_at, customer.last_login_at = customer.last_login_at, now
+        audit_record(action=action, outcome=AuditEvent.Outcome.SUCCESS, customer=customer, ip=ip)
         return LoginOutcome(customer)
 
 

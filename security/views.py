@@ -212,7 +212,8 @@ def otp_activate_view(request):
     form = LoginForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         outcome = login_authenticate(contract_id=form.cleaned_data["contract_id"],
-                                     password=form.cleaned_data["password"], ip=client_ip(request))
+                                     password=form.cleaned_data["password"], ip=client_ip(request),
+                                     action="otp_activate_identify")
         if not outcome.ok:
             form.add_error(None, outcome.error)
         elif outcome.customer.password_is_initial:

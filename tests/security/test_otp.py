@@ -201,3 +201,19 @@ def test_revoke_returns_the_customer_to_the_image_card():
     assert not TOTPDevice.objects.filter(user=customer.user).exists()
     assert not selectors.customer_otp_required_at_login(customer)
     assert AuditEvent.objects.filter(customer=customer, action="otp_revoke", actor="staff01").exists()
+
+
+def test_activation_identity_check_is_audited_as_such_not_as_a_login():
+    from django.test import Client
+
+    from security.models import AuditEvent
+    from tests.security.secondfactor import customer_with_card
+
+    customer = customer_with_card()
+    response = Client().post("/otp/activate/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    assert response.status_code == 302
+    customer.refresh_from_db()
+    assert customer.last_login_at is None  # no login happened
+    assert AuditEvent.objects.filter(customer=customer, action="otp_activate_identify",
+                                     outcome="success").count() == 1
+    assert not AuditEvent.objects.filter(customer=customer, action="login").exists()
