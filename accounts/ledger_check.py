@@ -49,6 +49,18 @@ CHECKS = [
         """,
     ),
     (
+        "every entry belongs to its journal's posting (same time, written together)",
+        """
+        SELECT e.id, 'entry at ' || e.posted_at || ', journal at ' || j.posted_at
+          FROM accounts_entry e JOIN accounts_journal j ON j.id = e.journal_id
+         WHERE e.posted_at <> j.posted_at OR e.xmin <> j.xmin
+        """,
+    ),
+    (
+        "no entry is dated in the future",
+        "SELECT id, 'posted at ' || posted_at FROM accounts_entry WHERE posted_at > clock_timestamp()",
+    ),
+    (
         "no customer account is below zero",
         "SELECT id, 'balance ' || balance FROM accounts_account"
         " WHERE purpose = 'customer' AND balance < 0",

@@ -9,6 +9,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
 
 from . import errors
 from .models import Account, Journal
@@ -27,7 +28,11 @@ _SQLSTATE_ERRORS: dict[str, type[errors.LedgerError]] = {
     "CI010": errors.InvalidPosting,
     "CI011": errors.InvalidPosting,
     "CI012": errors.InvalidPosting,
+    "CI013": errors.InvalidPosting,
 }
+
+# Far beyond any real amount, well inside bigint: sums of a few lines cannot overflow.
+MAX_AMOUNT = 10**15
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class PostingLine:
         return self.account if isinstance(self.account, int) else self.account.pk
 
 
-def _validate(lines: Sequence[PostingLine], kind: str, description: str, key: str) -> None:
+def _validate(lines: Sequence[PostingLine], kind: str, description: str, key: str,
+              posted_at: dt.datetime | None) -> None:
     if kind not in Journal.Kind.values:
         raise errors.InvalidPosting(f"unknown journal kind {kind!r}")
     if not key or len(key) > 128:
@@ -55,12 +61,17 @@ def _validate(lines: Sequence[PostingLine], kind: str, description: str, key: st
         raise errors.InvalidPosting("a journal needs at least two lines")
     for line in lines:
         # bool is an int subclass; floats and Decimals are never money here (LEDGER-1).
-        if type(line.amount) is not int or line.amount == 0:
+        if type(line.amount) is not int or line.amount == 0 or abs(line.amount) > MAX_AMOUNT:
             raise errors.InvalidPosting(f"amount must be a non-zero int, got {line.amount!r}")
+        if type(line.account_id) is not int:
+            raise errors.InvalidPosting(f"account must be an id or an Account, got {line.account!r}")
         if len(line.description) > MAX_DESCRIPTION:
             raise errors.InvalidPosting("line description must be at most 64 characters")
     if sum(line.amount for line in lines) != 0:
         raise errors.InvalidPosting("lines do not sum to zero")
+    if posted_at is not None and posted_at > timezone.now():
+        # a future entry would block every later posting on its accounts
+        raise errors.InvalidPosting("a posting cannot be dated in the future")
 
 
 def _request_hash(kind: str, lines: Sequence[PostingLine]) -> str:
@@ -91,9 +102,9 @@ def journal_post(
     (all ``LedgerError``, with a Japanese ``message``).
 
     ``posted_at`` backdates the posting (demo history, migrations of old data); it may
-    never be earlier than an account's last entry.
+    never be earlier than an account's last entry, nor in the future.
     """
-    _validate(lines, kind, description, idempotency_key)
+    _validate(lines, kind, description, idempotency_key, posted_at)
     request_hash = _request_hash(kind, lines)
     arguments = [
         kind,

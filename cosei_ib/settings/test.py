@@ -18,3 +18,6 @@ WHITENOISE_AUTOREFRESH = True
 
 # Parallel test runs on one server (several developers or helpers) need their own test DB.
 DATABASES["default"]["TEST"] = {"NAME": env("COSEI_TEST_DB_NAME", "test_cosei_ib")}  # noqa: F405
+# Django empties tables between transactional tests with TRUNCATE, which the ledger
+# refuses (append-only) unless this connection setting says it is a test database.
+DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c cosei.ledger_allow_truncate=on"  # noqa: F405

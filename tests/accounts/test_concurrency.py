@@ -95,3 +95,17 @@ def test_same_idempotency_key_concurrently_posts_once():
     assert_balances_are_sums(source, target)
     # the connection of the main thread still works after the threads closed theirs
     assert connection.cursor() is not None
+
+
+def test_duplicate_request_with_just_enough_money_gets_the_same_journal_not_a_refusal():
+    """Two copies of one request (a double click) when the balance covers only one: both
+    answer with the one journal; neither says 残高不足 (the key is re-read after the lock)."""
+    for attempt in range(5):
+        source = factories.account(balance=1_000)
+        target = factories.account()
+        key = f"double-click-{attempt}"
+        outcomes = run_concurrently([lambda: factories.transfer(source, target, 1_000, key=key)] * 2)
+        assert [outcome[0] for outcome in outcomes] == ["ok", "ok"], outcomes
+        assert len({outcome[1].id for outcome in outcomes}) == 1
+        source.refresh_from_db()
+        assert source.balance == 0

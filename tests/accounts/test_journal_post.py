@@ -130,3 +130,40 @@ def test_backdated_posting_cannot_go_before_the_last_entry():
     factories.deposit(target, 100)
     with pytest.raises(errors.LedgerIntegrityError):
         factories.deposit(target, 100, posted_at=timezone.now() - dt.timedelta(days=1))
+
+
+def test_a_posting_cannot_be_dated_in_the_future():
+    """A future entry would block every later posting on the shared cash account."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    target = factories.account()
+    with pytest.raises(errors.InvalidPosting):
+        factories.deposit(target, 100, posted_at=timezone.now() + dt.timedelta(minutes=5))
+    factories.deposit(factories.account(), 100)  # the cash account still works
+
+
+def test_a_future_date_is_refused_by_the_database_too():
+    import datetime as dt
+
+    from django.db import DatabaseError, connection
+    from django.utils import timezone
+
+    target = factories.account()
+    cash = factories.internal(Account.Purpose.CASH)
+    with pytest.raises(DatabaseError) as caught, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM ledger_post('deposit', 'x', 'future', 'h', %s, %s, %s, %s)",
+            [[cash.id, target.id], [-100, 100], ["x", "x"], timezone.now() + dt.timedelta(days=1)],
+        )
+    assert caught.value.__cause__.sqlstate == "CI013"
+
+
+def test_absurd_amounts_are_refused_before_the_database():
+    source = factories.account(balance=5_000)
+    with pytest.raises(errors.InvalidPosting):
+        journal_post(
+            lines=[PostingLine(source, -(2**70)), PostingLine(factories.account(), 2**70)],
+            kind=Journal.Kind.TRANSFER, description="x", idempotency_key="huge",
+        )

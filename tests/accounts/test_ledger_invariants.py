@@ -139,3 +139,47 @@ def test_new_account_must_start_empty():
             [factories.branch().id, owner.id],
         )
     assert sqlstate(caught.value) == "CI104"
+
+
+def test_truncate_is_refused_outside_a_test_database():
+    factories.account(balance=100)
+    with pytest.raises(DatabaseError) as caught:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("SET LOCAL cosei.ledger_allow_truncate = 'off'")
+            cursor.execute("TRUNCATE accounts_entry, accounts_journal CASCADE")
+    assert sqlstate(caught.value) == "CI105"
+    assert Entry.objects.exists()
+
+
+def test_legs_cannot_be_added_to_a_committed_journal():
+    """Even a balanced pair of legs appended to an old journal is refused (CI106)."""
+    target = factories.account(balance=1_000)
+    cash = factories.internal(Account.Purpose.CASH)
+    old = Journal.objects.get(entries__account=target)
+    cash.refresh_from_db()
+    with pytest.raises(DatabaseError) as caught:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO accounts_entry (journal_id, account_id, amount, balance_after,"
+                " description, posted_at) VALUES (%s, %s, 500, 1500, 'x', clock_timestamp()),"
+                " (%s, %s, -500, %s, 'x', clock_timestamp())",
+                [old.id, target.id, old.id, cash.id, cash.balance - 500],
+            )
+    assert sqlstate(caught.value) == "CI106"
+    target.refresh_from_db()
+    assert target.balance == 1_000 and old.entries.count() == 2
+
+
+def test_request_hash_is_required_even_from_raw_sql():
+    source = factories.account(balance=1_000)
+    target = factories.account()
+    journal = factories.transfer(source, target, 100, key="raw-hash")
+    with pytest.raises(DatabaseError) as caught, connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT * FROM ledger_post('transfer', 'x', 'raw-hash', NULL, %s, %s, %s)",
+            [[source.id, target.id], [-900, 900], ["x", "x"]],
+        )
+    assert sqlstate(caught.value) == "CI010"
+    assert Journal.objects.filter(idempotency_key="raw-hash").get().id == journal.id
+    source.refresh_from_db()
+    assert source.balance == 900

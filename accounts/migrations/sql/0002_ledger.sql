@@ -3,9 +3,10 @@
 --   CI001 insufficient funds      CI002 account closed        CI003 unknown account
 --   CI004 account frozen          CI005 idempotency key reused with other content
 --   CI010 malformed lines         CI011 unbalanced lines       CI012 zero amount
+--   CI013 posting dated in the future
 --   CI100 journal unbalanced      CI101 entry out of order     CI102 balance_after mismatch
 --   CI103 balance written outside the ledger                   CI104 new account not empty
---   CI105 journal/entry is append-only
+--   CI105 journal/entry is append-only                         CI106 entry added to an old journal
 
 -- Every entry moves its account's cached balance; nothing else may (CI103).
 CREATE FUNCTION ledger_entry_apply() RETURNS trigger LANGUAGE plpgsql AS $$
@@ -63,6 +64,25 @@ CREATE TRIGGER ledger_journal_append_only
     BEFORE UPDATE OR DELETE ON accounts_journal
     FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
 
+-- TRUNCATE bypasses row triggers, so it gets its own. Only a throw-away test database may
+-- switch this off (cosei_ib/settings/test.py sets cosei.ledger_allow_truncate=on for the
+-- connection, because Django empties tables between transactional tests with TRUNCATE).
+-- In production the app's role should also not own these tables (docs/architecture.md).
+CREATE FUNCTION ledger_no_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF coalesce(current_setting('cosei.ledger_allow_truncate', true), '') = 'on' THEN
+        RETURN NULL;
+    END IF;
+    RAISE EXCEPTION '% is append-only: TRUNCATE refused', TG_TABLE_NAME USING ERRCODE = 'CI105';
+END $$;
+
+CREATE TRIGGER ledger_entry_no_truncate
+    BEFORE TRUNCATE ON accounts_entry
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_no_truncate();
+CREATE TRIGGER ledger_journal_no_truncate
+    BEFORE TRUNCATE ON accounts_journal
+    FOR EACH STATEMENT EXECUTE FUNCTION ledger_no_truncate();
+
 -- A journal's entries sum to zero and there are at least two of them, checked at commit.
 CREATE FUNCTION ledger_assert_journal_balanced(p_journal bigint) RETURNS void LANGUAGE plpgsql AS $$
 DECLARE
@@ -79,6 +99,13 @@ END $$;
 
 CREATE FUNCTION ledger_entry_journal_balanced() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
+    -- An entry is written by the same (sub)transaction as its journal: nobody appends
+    -- legs to a journal that was committed before, even balanced ones.
+    IF (SELECT xmin FROM accounts_journal WHERE id = NEW.journal_id)
+       IS DISTINCT FROM (SELECT xmin FROM accounts_entry WHERE id = NEW.id) THEN
+        RAISE EXCEPTION 'entry % added to journal % after the journal was written', NEW.id, NEW.journal_id
+            USING ERRCODE = 'CI106';
+    END IF;
     PERFORM ledger_assert_journal_balanced(NEW.journal_id);
     RETURN NULL;
 END $$;
@@ -130,11 +157,18 @@ BEGIN
     IF (SELECT sum(a) FROM unnest(p_amounts) AS a) <> 0 THEN
         RAISE EXCEPTION 'lines do not sum to zero' USING ERRCODE = 'CI011';
     END IF;
+    IF p_hash IS NULL OR p_key IS NULL THEN
+        RAISE EXCEPTION 'idempotency key and request hash are required' USING ERRCODE = 'CI010';
+    END IF;
+    IF p_posted_at > clock_timestamp() THEN
+        -- a future entry would block every later posting on its accounts (CI101)
+        RAISE EXCEPTION 'posting dated in the future' USING ERRCODE = 'CI013';
+    END IF;
 
     SELECT j.id, j.request_hash, j.posted_at INTO v_existing
       FROM accounts_journal j WHERE j.idempotency_key = p_key;
     IF FOUND THEN
-        IF v_existing.request_hash <> p_hash THEN
+        IF v_existing.request_hash IS DISTINCT FROM p_hash THEN
             RAISE EXCEPTION 'idempotency key reused with other content' USING ERRCODE = 'CI005';
         END IF;
         RETURN QUERY SELECT v_existing.id, false, v_existing.posted_at;
@@ -142,6 +176,19 @@ BEGIN
     END IF;
 
     PERFORM 1 FROM accounts_account a WHERE a.id = ANY (p_accounts) ORDER BY a.id FOR UPDATE;
+
+    -- Look again now that we hold the locks: a concurrent request with the same key may
+    -- have committed while we waited, and must be answered with its journal, not with a
+    -- funds check that already sees its debit.
+    SELECT j.id, j.request_hash, j.posted_at INTO v_existing
+      FROM accounts_journal j WHERE j.idempotency_key = p_key;
+    IF FOUND THEN
+        IF v_existing.request_hash IS DISTINCT FROM p_hash THEN
+            RAISE EXCEPTION 'idempotency key reused with other content' USING ERRCODE = 'CI005';
+        END IF;
+        RETURN QUERY SELECT v_existing.id, false, v_existing.posted_at;
+        RETURN;
+    END IF;
 
     SELECT a.id, a.status, a.purpose, a.balance, a.hold_amount, d.delta, d.acc INTO v_bad
       FROM (SELECT l.acc, sum(l.amt) AS delta
@@ -155,7 +202,7 @@ BEGIN
      LIMIT 1;
     IF FOUND THEN
         IF v_bad.id IS NULL THEN
-            RAISE EXCEPTION 'unknown account' USING ERRCODE = 'CI003', DETAIL = v_bad.acc::text;
+            RAISE EXCEPTION 'unknown account' USING ERRCODE = 'CI003', DETAIL = coalesce(v_bad.acc::text, 'null');
         ELSIF v_bad.status = 'closed' THEN
             RAISE EXCEPTION 'account closed' USING ERRCODE = 'CI002', DETAIL = v_bad.id::text;
         ELSIF v_bad.status = 'frozen' THEN
@@ -175,7 +222,7 @@ BEGIN
         -- A concurrent request with the same key committed first: exactly once.
         SELECT j.id, j.request_hash, j.posted_at INTO v_existing
           FROM accounts_journal j WHERE j.idempotency_key = p_key;
-        IF v_existing.request_hash <> p_hash THEN
+        IF v_existing.request_hash IS DISTINCT FROM p_hash THEN
             RAISE EXCEPTION 'idempotency key reused with other content' USING ERRCODE = 'CI005';
         END IF;
         RETURN QUERY SELECT v_existing.id, false, v_existing.posted_at;
