@@ -3,6 +3,8 @@ action goes through a service that writes its audit row and the customer's notic
 
 from __future__ import annotations
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
@@ -23,7 +25,7 @@ from security.services import (
 
 from . import errors
 from .models import Account, Branch, Customer, Entry, Journal
-from .services import counter_deposit
+from .services import MAX_COUNTER_DEPOSIT, account_admin_change, counter_deposit
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -260,12 +262,22 @@ class CounterDepositForm(forms.Form):
 
     def clean_amount(self) -> int:
         raw = normalise_digits(self.cleaned_data["amount"]).replace(",", "")
-        if not raw.isdigit():
+        if not (raw.isascii() and raw.isdigit()):  # "፩".isdigit() is True, int() fails
             raise forms.ValidationError("入金額は数字で入力してください。")
         amount = int(raw)
         if amount <= 0:
             raise forms.ValidationError("入金額は1円以上で入力してください。")
+        if amount > MAX_COUNTER_DEPOSIT:
+            raise forms.ValidationError(f"窓口入金は1回{MAX_COUNTER_DEPOSIT:,}円までです。")
         return amount
+
+    def clean_reference(self) -> str:
+        """The slip number is the idempotency key, so 「Ａ－１」, 「a-1」 and 「A-1」 must be
+        the same slip: NFKC, upper case, and only letters, digits and hyphens."""
+        raw = normalise_digits(self.cleaned_data["reference"]).upper().replace(" ", "")
+        if not re.fullmatch(r"[0-9A-Z-]{1,32}", raw):
+            raise forms.ValidationError("伝票番号は英数字とハイフンで入力してください。")
+        return raw
 
 
 @admin.register(Account)
@@ -282,6 +294,10 @@ class AccountAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return False
+
+    def save_model(self, request, obj, form, change):
+        """Status and holds change only through the service that audits them."""
+        account_admin_change(account=obj, changed=form.changed_data, actor=request.user.get_username())
 
     @admin.display(description="窓口入金")
     def deposit_link(self, account):

@@ -16,6 +16,7 @@ import codecs
 import csv
 import datetime as dt
 import io
+import unicodedata
 from collections.abc import Iterable, Iterator
 from urllib.parse import quote
 
@@ -30,8 +31,13 @@ FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def neutralise(cell: str) -> str:
-    """A text cell a spreadsheet would evaluate, made inert with a leading quote."""
-    return "'" + cell if cell.startswith(FORMULA_TRIGGERS) else cell
+    """A text cell a spreadsheet would evaluate, made inert with a leading quote.
+
+    Judged on the cell as a spreadsheet may read it: full-width signs (＝＋－＠) count
+    as their ASCII forms (NFKC), and leading blanks (including the ideographic space and
+    line breaks) are looked through, since some importers trim them."""
+    probe = unicodedata.normalize("NFKC", cell).lstrip(" \u3000\n\x0b\x0c")
+    return "'" + cell if cell.startswith(FORMULA_TRIGGERS) or probe.startswith(FORMULA_TRIGGERS) else cell
 
 
 ROWS_PER_BLOCK = 2000

@@ -198,3 +198,21 @@ def counter_deposit(*, account: Account, amount: int, reference: str, actor: str
                 f"{amount:,}円のご入金がありました（窓口入金）。",
             ])
     return journal
+
+
+def account_admin_change(*, account: Account, changed: Sequence[str], actor: str) -> None:
+    """Save what staff changed on an account in admin (status, hold amount only: the
+    ledger fields are read-only there and guarded by the database) with an audit row."""
+    from security.audit import audit_record
+
+    fields = [name for name in changed if name in {"status", "hold_amount"}]
+    if not fields:
+        return
+    with transaction.atomic():
+        account.save(update_fields=fields)
+        summary = "、".join(
+            f"状態={account.get_status_display()}" if name == "status" else f"拘束額={account.hold_amount:,}円"
+            for name in fields
+        )
+        audit_record(action="account_change", outcome="success", customer=account.customer,
+                     summary=f"{account.number} {summary}", actor=actor)

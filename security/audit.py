@@ -31,6 +31,7 @@ ACTION_LABELS = {
     "card_print": "画像認証カード印刷",
     "initial_password_issue": "初回パスワード再発行",
     "counter_deposit": "窓口入金",
+    "account_change": "口座の状態・拘束額の変更",
     "transfer": "振込",
     "transfer_schedule": "振込予約",
     "transfer_cancel": "振込予約取消",

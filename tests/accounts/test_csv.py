@@ -189,3 +189,14 @@ def test_blocks_give_the_same_bytes_as_row_by_row_encoding():
         body = b"".join(chunks)
         assert body == (codecs.BOM_UTF8 if encoding == "utf8" else b"") + expected.getvalue().encode(
             codec, errors="replace")
+
+
+@pytest.mark.parametrize("cell", ["＝HYPERLINK(\"http://x\")", "＋１", "－１＋２", "＠SUM(A1)",
+                                  " =1+1", "\u3000=1+1", "\n=cmd"])
+def test_neutralise_full_width_and_padded_formulas(cell):
+    assert neutralise(cell) == "'" + cell
+
+
+@pytest.mark.parametrize("cell", ["ｶｰﾄﾞ ｼﾞｴｰｼｰﾋﾞｰ", "振込 ヤマダ タロウ", "ATM-1", "給与 3月分"])
+def test_ordinary_descriptions_stay_as_they_are(cell):
+    assert neutralise(cell) == cell

@@ -175,3 +175,33 @@ def test_staff_without_the_card_permission_cannot_issue(staff, staff_client):
     customer = factories.customer()
     assert staff_client.post(f"/admin/accounts/customer/{customer.pk}/card/issue/",
                              {"reason": "x"}).status_code == 403
+
+
+def test_counter_deposit_slip_numbers_are_normalised_and_odd_digits_refused(staff_client):
+    account = factories.account(balance=1_000)
+    url = f"/admin/accounts/account/{account.pk}/deposit/"
+    assert "数字で" in staff_client.post(url, {"amount": "፩", "reference": "B-1"}).content.decode()
+    for reference in ("B-1", "Ｂ－１", " b-1 "):
+        staff_client.post(url, {"amount": "1000", "reference": reference})
+    account.refresh_from_db()
+    assert account.balance == 2_000  # one slip, one deposit
+
+
+def test_superuser_account_changes_are_audited():
+    from accounts.models import Account as AccountModel
+
+    account = factories.account(balance=1_000)
+    admin = get_user_model().objects.create_superuser("root-a", password="x")
+    client = Client()
+    client.force_login(admin)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=admin, name="r").persistent_id
+    session.save()
+    response = client.post(f"/admin/accounts/account/{account.pk}/change/",
+                           {"status": "frozen", "hold_amount": "300"})
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount, account.balance) == ("frozen", 300, 1_000)
+    event = AuditEvent.objects.get(action="account_change", actor="root-a")
+    assert "支払停止" in event.summary and "300円" in event.summary
+    assert AccountModel.objects.get(pk=account.pk).balance == 1_000
