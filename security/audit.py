@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import re
+import unicodedata
+
+from django.conf import settings
 
 from accounts.models import Customer
 
@@ -41,8 +46,61 @@ ACTION_LABELS = {
 }
 
 
+def _ip_or_none(value: str | None) -> str | None:
+    try:
+        return str(ipaddress.ip_address((value or "").strip()))
+    except ValueError:
+        return None
+
+
 def client_ip(request) -> str | None:
-    return request.META.get("REMOTE_ADDR") if request is not None else None
+    """The customer's address (SEC-13). Behind ``SECURITY_TRUSTED_PROXY_COUNT`` reverse
+    proxies, each appends the address it received the request from to ``X-Forwarded-For``;
+    the client's is the one the outermost trusted proxy appended, counted from the right.
+    Entries further left are the visitor's own claim and are never used. A missing or
+    malformed entry falls back to the direct peer (``REMOTE_ADDR``); None if that is no
+    address either."""
+    if request is None:
+        return None
+    proxies = settings.SECURITY_TRUSTED_PROXY_COUNT
+    if proxies > 0:
+        forwarded = [entry.strip() for entry in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+        forwarded = [entry for entry in forwarded if entry]
+        if len(forwarded) >= proxies:
+            address = _ip_or_none(forwarded[-proxies])
+            if address is not None:
+                return address
+    return _ip_or_none(request.META.get("REMOTE_ADDR"))
+
+
+# Column sizes of AuditEvent.
+_LIMITS = {"contract_id": 32, "action": 48, "summary": 128, "actor": 64}
+
+
+def audit_text(value: str, limit: int) -> str:
+    """``value`` safe for one log line and a text column (SEC-13): control and line/format
+    characters (NUL, CR, LF, ESC, U+2028, bidi overrides …) are escaped as ``\\xNN`` /
+    ``\\uNNNN`` so nothing a visitor types can start a forged log line or break the insert
+    (PostgreSQL refuses NUL); then truncated to ``limit``."""
+    out = []
+    for char in str(value or ""):
+        if unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs", "Co", "Cn"):
+            code = ord(char)
+            out.append({"\n": "\\n", "\r": "\\r", "\t": "\\t"}.get(char)
+                       or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"))
+        else:
+            out.append(char)
+    return "".join(out)[:limit]
+
+
+def audit_contract_id_typed(value: str) -> str:
+    """What an unknown-ID login attempt may keep of the typed contract ID. It may be a
+    password typed into the wrong field, so only a digits-only input (after removing
+    spaces and hyphens) is kept, truncated: no login password is digits only (SEC-2 needs
+    a letter). Anything else is dropped entirely — keeping its digits would keep part of
+    a password."""
+    compact = re.sub(r"[\s\-]", "", value or "")
+    return compact[:16] if re.fullmatch(r"[0-9]+", compact, flags=re.ASCII) else ""
 
 
 def audit_record(
@@ -55,11 +113,17 @@ def audit_record(
     ip: str | None = None,
     actor: str = "",
 ) -> AuditEvent:
-    """Write one audit row (in the caller's transaction) and log the decision in English."""
-    contract_id = customer.contract_id if customer is not None else contract_id[:32]
+    """Write one audit row (in the caller's transaction) and log the decision in English.
+    Every text is passed through ``audit_text`` first: a row or log line can neither be
+    forged by a newline nor fail on a NUL byte, whatever a caller puts in ``summary``."""
+    contract_id = customer.contract_id if customer is not None else contract_id
+    contract_id = audit_text(contract_id, _LIMITS["contract_id"])
+    action = audit_text(action, _LIMITS["action"])
+    actor = audit_text(actor, _LIMITS["actor"])
+    ip = _ip_or_none(ip)
     event = AuditEvent.objects.create(
         customer=customer, contract_id=contract_id, action=action, outcome=outcome,
-        summary=summary[:128], client_ip=ip, actor=actor,
+        summary=audit_text(summary, _LIMITS["summary"]), client_ip=ip, actor=actor,
     )
     logger.info("audit action=%s outcome=%s contract=%s ip=%s actor=%s",
                 action, outcome, contract_id or "-", ip or "-", actor or "-")

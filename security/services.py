@@ -17,7 +17,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from notifications.services import notice_enqueue
 
-from .audit import audit_record
+from .audit import audit_contract_id_typed, audit_record
 from .models import AuditEvent, Credential, CustomerSession
 
 logger = logging.getLogger(__name__)
@@ -97,8 +97,10 @@ def login_authenticate(*, contract_id: str, password: str, ip: str | None,
         )
         if customer is None:
             check_password(password, _dummy_hash())
+            # the typed ID may be a password in the wrong field: digits only, or nothing
             audit_record(action=action, outcome=AuditEvent.Outcome.FAILURE,
-                         contract_id=contract_id or "", summary="unknown contract", ip=ip)
+                         contract_id=audit_contract_id_typed(contract_id), summary="unknown contract",
+                         ip=ip)
             return LoginOutcome(None, LOGIN_FAILED)
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         correct = customer.user.check_password(password)

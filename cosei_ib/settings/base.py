@@ -157,6 +157,9 @@ LOGGING = {
 # --- Security (SEC) --------------------------------------------------------------------
 # SEC-8: consecutive failures that lock a credential.
 SECURITY_LOCKOUT_THRESHOLDS = {"password": 5, "image_card": 3, "otp": 5}
+# SEC-13: reverse proxies in front of the application that append the client address to
+# X-Forwarded-For (0: none, REMOTE_ADDR is the client; prod.py: 1).
+SECURITY_TRUSTED_PROXY_COUNT = 0
 # SEC-9 / SEC-12: idle logout after 15 minutes; absolute limit of a session.
 SESSION_IDLE_SECONDS = 15 * 60
 SESSION_ABSOLUTE_SECONDS = 2 * 60 * 60

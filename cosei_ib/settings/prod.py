@@ -17,6 +17,9 @@ SERVICE_HOURS_ENFORCED = True
 
 SECURE_SSL_REDIRECT = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# SEC-13: the one reverse proxy (TLS termination) appends the client address to
+# X-Forwarded-For; the audit log takes that entry (security.audit.client_ip).
+SECURITY_TRUSTED_PROXY_COUNT = int(env("DJANGO_SECURITY_TRUSTED_PROXY_COUNT", "1"))
 SECURE_HSTS_SECONDS = 63072000
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True
