@@ -6,7 +6,7 @@ import time
 
 from django.shortcuts import redirect
 from django.urls import reverse
-from django.utils.cache import add_never_cache_headers, patch_cache_control
+from django.utils.cache import add_never_cache_headers
 
 from accounts.models import Customer
 
@@ -16,34 +16,45 @@ from .models import AuditEvent
 
 
 class CustomerSessionMiddleware:
-    """Sets ``request.customer`` for a complete customer session, logs out after 15 idle
-    minutes or the absolute limit (server-side, SEC-9/12), and marks every response of an
-    authenticated session ``Cache-Control: no-store`` so the back button shows nothing."""
+    """Sets ``request.customer`` for a complete customer session and ends a session on
+    the server (SEC-9/10/12):
+
+    - after 15 idle minutes or at the absolute limit;
+    - as soon as the contract is no longer active (IB取引中止, 解約), at any stage: the
+      session is logged out, not merely ignored — a session that escaped the index of
+      the customer's sessions must not come back when staff resume the contract.
+
+    Every response it sees is ``Cache-Control: no-store, private`` with the never-cache
+    headers (SEC-9/13), anonymous ones too: the OTP activation pages show the key before
+    any login, the login page is a form. Static files are served by WhiteNoise before this
+    middleware and keep their caching."""
 
     def __init__(self, get_response):
         self.get_response = get_response
 
     def __call__(self, request):
+        response = self._response(request)
+        add_never_cache_headers(response)  # no-cache, no-store, must-revalidate, private
+        return response
+
+    def _response(self, request):
         request.customer = None
         user = request.user
         customer = getattr(user, "customer", None) if user.is_authenticated else None
-        if customer is not None:
-            reason = customer_session.session_expired_reason(request)
-            if reason is not None:
-                audit_record(action="timeout", outcome=AuditEvent.Outcome.SUCCESS,
-                             customer=customer, summary=reason, ip=client_ip(request))
-                customer_session.session_end(request)
-                response = redirect(f"{reverse('security:logged_out')}?reason=timeout")
-                add_never_cache_headers(response)
-                return response
-            request.session[customer_session.SEEN_AT] = int(time.time())
-            if (
-                customer_session.session_stage(request) == customer_session.STAGE_COMPLETE
-                and customer.status == Customer.Status.ACTIVE
-            ):
-                request.customer = customer
-        response = self.get_response(request)
-        if user.is_authenticated:
-            add_never_cache_headers(response)
-            patch_cache_control(response, no_store=True, private=True)
-        return response
+        if customer is None:
+            return self.get_response(request)
+        reason = customer_session.session_expired_reason(request)
+        if reason is not None:
+            audit_record(action="timeout", outcome=AuditEvent.Outcome.SUCCESS,
+                         customer=customer, summary=reason, ip=client_ip(request))
+            customer_session.session_end(request)
+            return redirect(f"{reverse('security:logged_out')}?reason=timeout")
+        if customer.status != Customer.Status.ACTIVE:
+            audit_record(action="access_refused", outcome=AuditEvent.Outcome.REFUSED,
+                         customer=customer, summary=customer.status, ip=client_ip(request))
+            customer_session.session_end(request)
+            return redirect("security:login")
+        request.session[customer_session.SEEN_AT] = int(time.time())
+        if customer_session.session_stage(request) == customer_session.STAGE_COMPLETE:
+            request.customer = customer
+        return self.get_response(request)

@@ -60,3 +60,97 @@ def test_production_refuses_to_start_without_a_secret():
     env.pop("DJANGO_SECRET_KEY", None)
     result = subprocess.run([sys.executable, "manage.py", "check"], env=env, capture_output=True, text=True)
     assert result.returncode != 0 and "DJANGO_SECRET_KEY" in result.stderr
+
+
+# --- SEC-9 / SEC-13: no-store on every page, anonymous ones too ---------------------------
+
+
+def assert_no_store(response):
+    cache_control = response["Cache-Control"]
+    assert "no-store" in cache_control and "private" in cache_control and "no-cache" in cache_control
+    assert response.has_header("Expires")
+
+
+def test_no_store_on_anonymous_pages_and_the_otp_key_page():
+    from tests.security.secondfactor import customer_with_card
+
+    client = Client()
+    assert_no_store(client.get("/login/"))
+    assert_no_store(client.get("/otp/activate/"))
+    customer = customer_with_card()
+    client.post("/otp/activate/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    token_page = client.get("/otp/activate/token/")
+    assert token_page.status_code == 200 and "otp-secret" in token_page.content.decode()
+    assert_no_store(token_page)
+    assert_no_store(client.get("/otp/activate/register/"))
+
+
+# --- Error pages in Japanese (400, 403, CSRF, 404, 500) ------------------------------------
+
+
+def _client_with_failing_views(settings):
+    from django.core.exceptions import PermissionDenied, SuspiciousOperation
+    from django.http import Http404
+    from django.urls import path
+
+    import cosei_ib.urls
+
+    def raiser(exception):
+        def view(request):
+            raise exception
+        return view
+
+    settings.ROOT_URLCONF = type("U", (), {"urlpatterns": [
+        path("e400/", raiser(SuspiciousOperation("bad"))),
+        path("e403/", raiser(PermissionDenied("no"))),
+        path("e404/", raiser(Http404("none"))),
+        path("e500/", raiser(RuntimeError("boom"))),
+        *cosei_ib.urls.urlpatterns,
+    ]})
+    return Client(raise_request_exception=False)
+
+
+@pytest.mark.parametrize(("status", "text"), [
+    (400, "リクエストを処理できませんでした"),
+    (403, "この画面を表示する権限がありません"),
+    (404, "お探しのページが見つかりません"),
+    (500, "ただいまシステムが混み合っているか、障害が発生しています"),
+])
+def test_error_pages_are_japanese_and_keep_the_headers(settings, status, text):
+    response = _client_with_failing_views(settings).get(f"/e{status}/")
+    assert response.status_code == status
+    html = response.content.decode()
+    assert text in html and '<html lang="ja">' in html and 'href="/login/"' in html
+    assert "Not Found" not in html and "Server Error" not in html
+    assert_headers(response)
+    assert_no_store(response)
+
+
+def test_404_of_an_unknown_url_is_japanese():
+    response = Client().get("/no-such-page/")
+    assert response.status_code == 404 and "お探しのページが見つかりません" in response.content.decode()
+
+
+def test_csrf_failure_is_japanese_with_a_link_to_login():
+    response = Client(enforce_csrf_checks=True).post("/login/", {"contract_id": "1", "password": "x"})
+    assert response.status_code == 403
+    html = response.content.decode()
+    assert ("画面の有効期限が切れたか、不正な操作の可能性があります。"
+            "お手数ですがログイン画面からやり直してください。") in html
+    assert 'href="/login/"' in html and "CSRF" not in html
+    assert_headers(response)
+    assert_no_store(response)
+
+
+def test_500_page_renders_without_a_request_or_context():
+    from django.template import loader
+
+    html = loader.get_template("500.html").render()
+    assert "ただいまシステムが混み合っているか、障害が発生しています" in html
+    assert "大阪厚生信用金庫" in html and 'href="/login/"' in html
+
+
+def test_400_for_a_foreign_host_is_japanese():
+    response = Client(HTTP_HOST="evil.example").get("/login/")
+    assert response.status_code == 400
+    assert "リクエストを処理できませんでした" in response.content.decode()
