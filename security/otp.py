@@ -50,6 +50,10 @@ OTP_LOCKED = (
 OTP_SERIAL_WRONG = "シリアル番号が正しくありません。ソフトウェアトークンに表示されたシリアル番号を入力してください。"
 OTP_ALREADY_ACTIVE = "ワンタイムパスワードは既に利用開始のお手続きが完了しています。"
 OTP_NOT_ACTIVE = "ワンタイムパスワードの利用開始のお手続きがお済みではありません。"
+OTP_ACTIVATION_REPLACED = (
+    "この画面で表示した登録用のキー（QRコード）とシリアル番号は、その後に行われた利用開始のお手続きにより"
+    "無効になりました。お手数ですが、利用開始のお手続きを最初からやり直してください。"
+)
 
 
 def otp_token_active(customer: Customer) -> OtpToken | None:
@@ -62,26 +66,50 @@ def _new_serial() -> str:
 
 
 def otp_token_issue(*, customer: Customer) -> OtpToken:
-    """The bank issues the customer a software token (guide: 当金庫所定の方法): a new TOTP
-    key (from django-otp, ``os.urandom``) and a serial number ``CS`` + 10 digits. A token
-    issued but not yet activated is returned as it is (a reload shows the same QR code).
-    Raises AuthFactorError(OTP_ALREADY_ACTIVE)."""
-    existing = OtpToken.objects.select_related("device").filter(customer=customer).first()
-    if existing is not None:
-        if existing.is_active:
-            raise AuthFactorError(OTP_ALREADY_ACTIVE)
-        return existing
-    for _attempt in range(5):
-        try:
-            with transaction.atomic():
-                device = TOTPDevice.objects.create(user=customer.user, name="ソフトウェアトークン",
-                                                   confirmed=False)
-                return OtpToken.objects.create(customer=customer, device=device, serial=_new_serial())
-        except IntegrityError:  # serial collision, or a parallel request issued it first
-            existing = OtpToken.objects.select_related("device").filter(customer=customer).first()
-            if existing is not None:
-                return existing
-    raise RuntimeError("could not allocate an OTP serial number")
+    """The bank issues the customer a software token (guide: 当金庫所定の方法): a fresh
+    TOTP key (from django-otp, ``os.urandom``) and serial number ``CS`` + 10 digits, on
+    every call. A token issued before and not yet activated is deleted with its device:
+    each identity check of 利用開始 gets its own key, bound to that activation session by
+    the caller, so whoever passed the check once never learns the key the customer
+    registers later (SEC-6). Serialised on the customer's row (parallel checks: the last
+    one wins, each shown its own key). Raises AuthFactorError(OTP_ALREADY_ACTIVE)."""
+    with transaction.atomic():
+        Customer.objects.select_for_update().filter(pk=customer.pk).first()
+        # Lock order: customer → token → device (otp_activate: token → … → device).
+        pending = OtpToken.objects.select_for_update().filter(customer=customer).first()
+        if pending is not None:
+            if pending.is_active:
+                raise AuthFactorError(OTP_ALREADY_ACTIVE)
+            replaced_serial = pending.serial
+            pending.delete()
+            TOTPDevice.objects.filter(pk=pending.device_id).delete()
+            logger.info("otp token replaced contract=%s serial=%s", customer.contract_id, replaced_serial)
+        for _attempt in range(5):
+            try:
+                with transaction.atomic():  # a savepoint: a serial collision tries again
+                    device = TOTPDevice.objects.create(user=customer.user, name="ソフトウェアトークン",
+                                                       confirmed=False)
+                    token = OtpToken.objects.create(customer=customer, device=device, serial=_new_serial())
+            except IntegrityError:
+                continue
+            logger.info("otp token issued contract=%s serial=%s", customer.contract_id, token.serial)
+            return token
+        raise RuntimeError("could not allocate an OTP serial number")
+
+
+def otp_token_pending_get(*, customer: Customer, token_id) -> OtpToken:
+    """The token issued to this activation (its id is held in the activation session),
+    if still pending. Raises AuthFactorError: OTP_ALREADY_ACTIVE when the customer has
+    meanwhile activated a token, OTP_ACTIVATION_REPLACED when a later identity check
+    replaced this one (its key is worthless and never shown again)."""
+    token = (OtpToken.objects.select_related("device", "customer")
+             .filter(pk=token_id if isinstance(token_id, int) else None, customer=customer,
+                     activated_at__isnull=True).first())
+    if token is not None:
+        return token
+    if otp_token_active(customer) is not None:
+        raise AuthFactorError(OTP_ALREADY_ACTIVE)
+    raise AuthFactorError(OTP_ACTIVATION_REPLACED)
 
 
 def otp_secret_base32(token: OtpToken) -> str:
@@ -164,23 +192,25 @@ def _reason(error: str) -> str:
     return {OTP_WRONG: "wrong", OTP_USED: "reused", OTP_LOCKED: "locked"}.get(error, "refused")
 
 
-def otp_activate(*, customer: Customer, serial: str, code: str, required_at_login: bool,
-                 challenge_id: int | None, card_answers, ip: str | None) -> OtpToken:
+def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
+                 required_at_login: bool, challenge_id: int | None, card_answers,
+                 ip: str | None) -> OtpToken:
     """利用開始 (guide, ワンタイムパスワードご利用までの流れ 4): the serial number and a
-    current code of the issued token, the choice of OTP at login, and the image-card
-    challenge, all in one durable transaction. Each factor counts its own failures (card 3,
-    OTP 5). Only when all are right: the code is consumed, the challenge closed, the
-    device confirmed; audit ``otp_activate`` and a notice. Raises AuthFactorError."""
-    token = OtpToken.objects.select_related("device").filter(customer=customer).first()
-    if token is None:
-        raise AuthFactorError(OTP_NOT_ACTIVE)
-    if token.is_active:
-        raise AuthFactorError(OTP_ALREADY_ACTIVE)
+    current code of the token issued to this activation (``token_id``), the choice of OTP
+    at login, and the image-card challenge, all in one durable transaction. Each factor
+    counts its own failures (card 3, OTP 5). Only when all are right: the code is consumed,
+    the challenge closed, the device confirmed; audit ``otp_activate`` and a notice. A
+    token replaced by a later identity check (``otp_token_issue``) is refused before
+    anything is counted, under its row lock. Raises AuthFactorError."""
+    token = otp_token_pending_get(customer=customer, token_id=token_id)
     if (serial or "").strip().upper() != token.serial:
         raise AuthFactorError(OTP_SERIAL_WRONG, field="serial")
     errors: dict[str, str] = {}
     with transaction.atomic(durable=True):
-        # Fixed lock order everywhere: image_card credential → challenge → otp credential → device.
+        # Fixed lock order: token first (otp_token_issue replaces it under this lock).
+        if not OtpToken.objects.select_for_update().filter(pk=token.pk, activated_at__isnull=True).exists():
+            raise AuthFactorError(OTP_ACTIVATION_REPLACED)
+        # then, everywhere: image_card credential → challenge → otp credential → device.
         card_error = image_card_check(customer=customer, challenge_id=challenge_id,
                                       answers=card_answers, ip=ip, close=False)
         # The code is consumed only when the card answer is right too (a code not accepted

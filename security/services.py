@@ -155,34 +155,50 @@ def password_rule_errors(*, customer: Customer, new_password: str) -> list[str]:
 
 
 class PasswordChangeError(Exception):
-    def __init__(self, messages: list[str], *, field: str = "new_password") -> None:
+    def __init__(self, messages: list[str], *, field: str | None = "new_password",
+                 sessions_ended: bool = False) -> None:
         self.messages = messages
-        self.field = field  # the form field the messages belong to
+        self.field = field  # the form field the messages belong to (None: the whole form)
+        self.sessions_ended = sessions_ended  # every session of the customer, this one too
         super().__init__("password change refused")
 
 
 def password_change(*, customer: Customer, current_password: str, new_password: str,
                     ip: str | None, keep_session_key: str | None) -> None:
     """Change the login password (SEC-2/3): ends every other session of the customer and
-    emails a notice. Raises PasswordChangeError with Japanese messages. A wrong current
-    password is counted (and may lock) — that count commits even though the change fails."""
+    emails a notice. Raises PasswordChangeError with Japanese messages.
+
+    The password lockout (SEC-8) holds here as at login, under the same row lock: while
+    the credential is locked nothing is checked or counted and the answer is LOGIN_LOCKED.
+    A wrong current password is counted — that count commits even though the change fails
+    — and the failure that locks also ends every session of the customer, this one too
+    (``sessions_ended``): a session cannot go on guessing, nor use a lucky guess."""
     refusal: list[str] = []
-    refused_field = "new_password"
+    refused_field: str | None = "new_password"
+    sessions_ended = False
     with transaction.atomic():
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
-        if not customer.user.check_password(current_password):
+        if credential.is_locked:
+            audit_record(action="password_change", outcome=AuditEvent.Outcome.REFUSED,
+                         customer=customer, summary="locked", ip=ip)
+            refusal, refused_field = [LOGIN_LOCKED], None
+        elif not customer.user.check_password(current_password):
             just_locked = credential_register_failure(credential, ip=ip)
             audit_record(action="password_change", outcome=AuditEvent.Outcome.FAILURE,
                          customer=customer, summary="wrong current password", ip=ip)
-            refusal = [LOGIN_LOCKED if just_locked else "現在のログインパスワードが正しくありません。"]
-            refused_field = "current_password"
+            if just_locked:
+                sessions_end_for_customer(customer)
+                refusal, refused_field, sessions_ended = [LOGIN_LOCKED], None, True
+            else:
+                refusal = ["現在のログインパスワードが正しくありません。"]
+                refused_field = "current_password"
         else:
             refusal = password_rule_errors(customer=customer, new_password=new_password)
             if not refusal:
                 _password_set(customer, new_password, ip=ip, keep_session_key=keep_session_key,
                               credential=credential)
     if refusal:
-        raise PasswordChangeError(refusal, field=refused_field)
+        raise PasswordChangeError(refusal, field=refused_field, sessions_ended=sessions_ended)
 
 
 def _password_set(customer: Customer, new_password: str, *, ip, keep_session_key, credential) -> None:
@@ -199,8 +215,26 @@ def _password_set(customer: Customer, new_password: str, *, ip, keep_session_key
                    lines=["インターネットバンキングのログインパスワードが変更されました。"])
 
 
-def session_register(*, customer: Customer, session_key: str) -> None:
+def session_register(*, customer: Customer, session_key: str, replaces: str | None = None) -> None:
+    """Index a session key of the customer (SEC-12), so that ``sessions_end_for_customer``
+    finds it. ``replaces``: the key it was cycled from (its index row is dropped)."""
+    if replaces and replaces != session_key:
+        CustomerSession.objects.filter(customer=customer, session_key=replaces).delete()
     CustomerSession.objects.get_or_create(customer=customer, session_key=session_key)
+
+
+def login_refusal(*, customer: Customer) -> str | None:
+    """Why a customer half-way through logging in (after the password, before the OTP)
+    may not finish now: LOGIN_LOCKED when the password credential was locked meanwhile,
+    LOGIN_SUSPENDED when the contract is no longer active (IB取引中止, 解約); None if
+    nothing stands in the way. Reads the database, not the request's cached customer."""
+    status = Customer.objects.filter(pk=customer.pk).values_list("status", flat=True).first()
+    if Credential.objects.filter(customer=customer, kind=Credential.Kind.PASSWORD,
+                                 locked_at__isnull=False).exists():
+        return LOGIN_LOCKED
+    if status != Customer.Status.ACTIVE:
+        return LOGIN_SUSPENDED
+    return None
 
 
 def sessions_end_for_customer(customer: Customer, *, keep_session_key: str | None = None) -> int:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import time
 
 from django.conf import settings
-from django.contrib.auth import login, logout
+from django.contrib.auth import login, logout, update_session_auth_hash
 
 from accounts.models import Customer
 
@@ -39,11 +39,25 @@ def session_advance(request, stage: str, *, new_key: bool = False) -> None:
     if new_key:
         from .services import session_register
 
+        old_key = request.session.session_key
         request.session.cycle_key()  # SEC-12: a new key again after the OTP step
         customer = getattr(request.user, "customer", None)
         if customer is not None:
-            session_register(customer=customer, session_key=request.session.session_key)
+            session_register(customer=customer, session_key=request.session.session_key,
+                             replaces=old_key)
     request.session[STAGE] = stage
+
+
+def session_keep_after_password_change(request, customer: Customer) -> None:
+    """Keep this session after its own password change (the new password hash would end
+    it too). Django cycles the key; the new key is indexed as the customer's, so ending
+    the customer's sessions later (IB取引中止, another password change, staff) ends this
+    one as well (SEC-10/12)."""
+    from .services import session_register
+
+    old_key = request.session.session_key
+    update_session_auth_hash(request, request.user)
+    session_register(customer=customer, session_key=request.session.session_key, replaces=old_key)
 
 
 def session_stage(request) -> str | None:

@@ -4,7 +4,6 @@ import time
 
 from django.conf import settings
 from django.contrib import messages
-from django.contrib.auth import update_session_auth_hash
 from django.http import Http404, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -30,21 +29,24 @@ from .forms import (
 )
 from .models import AuditEvent
 from .otp import (
-    OTP_ALREADY_ACTIVE,
+    OTP_ACTIVATION_REPLACED,
     otp_activate,
     otp_login_setting_change,
     otp_qr_svg,
     otp_secret_base32,
     otp_token_active,
     otp_token_issue,
+    otp_token_pending_get,
     otp_verify,
 )
 from .pictograms import pictogram_png
 from .services import (
+    LOGIN_LOCKED,
     PASSWORD_RULE_TEXT,
     PasswordChangeError,
     customer_ib_suspend,
     login_authenticate,
+    login_refusal,
     password_change,
 )
 from .stepup_flow import stepup_pending_confirm, stepup_pending_start
@@ -94,8 +96,21 @@ def logged_out_view(request):
                   {"timeout": request.GET.get("reason") == "timeout"})
 
 
-def _password_change_submit(request, form, customer) -> bool:
-    """Run the change for a valid form; on refusal put the Japanese messages on the form."""
+def _session_refused(request, message: str):
+    """This session may not go on (a lock or suspension found mid-way): end it on the
+    server and show the login page with the login's own message."""
+    customer_session.session_end(request)
+    messages.error(request, message)
+    return redirect("security:login")
+
+
+CHANGED, REFUSED, ENDED = "changed", "refused", "ended"
+
+
+def _password_change_submit(request, form, customer) -> str:
+    """Run the change for a valid form. CHANGED; REFUSED with the Japanese messages put on
+    the form; ENDED when the attempt locked the password and so ended every session of
+    the customer (SEC-8) — the caller sends this one to the login page."""
     try:
         password_change(
             customer=customer,
@@ -105,12 +120,13 @@ def _password_change_submit(request, form, customer) -> bool:
             keep_session_key=request.session.session_key,
         )
     except PasswordChangeError as refused:
+        if refused.sessions_ended:
+            return ENDED
         for message in refused.messages:
             form.add_error(refused.field, message)
-        return False
-    # the new password hash would otherwise end this very session too
-    update_session_auth_hash(request, request.user)
-    return True
+        return REFUSED
+    customer_session.session_keep_after_password_change(request, customer)
+    return CHANGED
 
 
 @sensitive_post_parameters("current_password", "new_password", "new_password_again")
@@ -123,10 +139,14 @@ def password_change_initial_view(request):
         return redirect("security:login")
     customer = request.user.customer
     form = PasswordChangeForm(request.POST or None)
-    if request.method == "POST" and form.is_valid() and _password_change_submit(request, form, customer):
-        customer_session.session_advance(request, selectors.login_next_stage(customer))
-        messages.success(request, "ログインパスワードを変更しました。")
-        return redirect("home")
+    if request.method == "POST" and form.is_valid():
+        result = _password_change_submit(request, form, customer)
+        if result == ENDED:
+            return _session_refused(request, LOGIN_LOCKED)
+        if result == CHANGED:
+            customer_session.session_advance(request, selectors.login_next_stage(customer))
+            messages.success(request, "ログインパスワードを変更しました。")
+            return redirect("home")
     return render(request, "security/password_change.html",
                   {"form": form, "initial": True, "rule": _password_rule()})
 
@@ -136,10 +156,13 @@ def password_change_initial_view(request):
 @require_http_methods(["GET", "POST"])
 def password_change_view(request):
     form = PasswordChangeForm(request.POST or None)
-    if (request.method == "POST" and form.is_valid()
-            and _password_change_submit(request, form, request.customer)):
-        messages.success(request, "ログインパスワードを変更しました。")
-        return redirect("security:settings")
+    if request.method == "POST" and form.is_valid():
+        result = _password_change_submit(request, form, request.customer)
+        if result == ENDED:
+            return _session_refused(request, LOGIN_LOCKED)
+        if result == CHANGED:
+            messages.success(request, "ログインパスワードを変更しました。")
+            return redirect("security:settings")
     return render(request, "security/password_change.html",
                   {"form": form, "initial": False, "rule": _password_rule()})
 
@@ -171,16 +194,24 @@ def login_otp_view(request):
     ):
         return redirect("security:login")
     customer = request.user.customer
+    # A lock or suspension since the password step ends the login here, as at login.
+    refusal = login_refusal(customer=customer)
     form = OtpLoginForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    if refusal is None and request.method == "POST" and form.is_valid():
         try:
             otp_verify(customer=customer, code=form.cleaned_data["otp"], ip=client_ip(request),
                        action="login_otp")
         except AuthFactorError as refused:
             form.add_error("otp", refused.message)
         else:
-            customer_session.session_advance(request, customer_session.STAGE_COMPLETE, new_key=True)
-            return redirect("home")
+            refusal = login_refusal(customer=customer)  # again: it may have changed meanwhile
+            if refusal is None:
+                customer_session.session_advance(request, customer_session.STAGE_COMPLETE, new_key=True)
+                return redirect("home")
+    if refusal is not None:
+        audit_record(action="login_otp", outcome=AuditEvent.Outcome.REFUSED, customer=customer,
+                     summary="locked" if refusal == LOGIN_LOCKED else "suspended", ip=client_ip(request))
+        return _session_refused(request, refusal)
     return render(request, "security/login_otp.html", {"form": form})
 
 
@@ -219,26 +250,45 @@ def otp_activate_view(request):
         elif outcome.customer.password_is_initial:
             form.add_error(None, "初回ログインパスワードの変更がお済みではありません。"
                                  "ログイン画面からログインし、ログインパスワードを変更してから利用開始のお手続きを行ってください。")
-        elif otp_token_active(outcome.customer) is not None:
-            form.add_error(None, OTP_ALREADY_ACTIVE)
         else:
-            request.session.cycle_key()
-            request.session[ACTIVATION] = {"customer": outcome.customer.pk, "at": int(time.time())}
-            return redirect("security:otp_activate_token")
+            try:
+                # SEC-6: every identity check gets a fresh key, replacing any pending one;
+                # only this session's state names it.
+                token = otp_token_issue(customer=outcome.customer)
+            except AuthFactorError as refused:  # already activated
+                form.add_error(None, refused.message)
+            else:
+                request.session.cycle_key()
+                request.session[ACTIVATION] = {"customer": outcome.customer.pk, "token": token.pk,
+                                               "at": int(time.time())}
+                return redirect("security:otp_activate_token")
     return render(request, "security/otp_activate.html", {"form": form})
+
+
+def _activation_token(request, customer: Customer):
+    """The token issued to *this* activation session. Raises AuthFactorError when it was
+    replaced by a later identity check or the customer has activated meanwhile."""
+    return otp_token_pending_get(customer=customer,
+                                 token_id=request.session.get(ACTIVATION, {}).get("token"))
+
+
+def _activation_ended(request, message: str):
+    request.session.pop(ACTIVATION, None)
+    messages.error(request, message)
+    return redirect("security:otp_activate" if message == OTP_ACTIVATION_REPLACED else "security:login")
 
 
 @require_http_methods(["GET"])
 def otp_activate_token_view(request):
-    """The bank issues the software token: serial number, QR code, key for manual entry."""
+    """The token issued at this session's identity check: serial number, QR code, key for
+    manual entry. A reload shows the same key; no other session ever shows it."""
     customer = _activation_customer(request)
     if customer is None:
         return redirect("security:otp_activate")
     try:
-        token = otp_token_issue(customer=customer)
+        token = _activation_token(request, customer)
     except AuthFactorError as refused:
-        messages.error(request, refused.message)
-        return redirect("security:login")
+        return _activation_ended(request, refused.message)
     secret = otp_secret_base32(token)
     return render(request, "security/otp_activate_token.html", {
         "token": token, "qr_svg": mark_safe(otp_qr_svg(token)),  # segno's own markup
@@ -254,7 +304,10 @@ def otp_activate_register_view(request):
     if customer is None:
         return redirect("security:otp_activate")
     try:
-        token = otp_token_issue(customer=customer)
+        token = _activation_token(request, customer)
+    except AuthFactorError as refused:
+        return _activation_ended(request, refused.message)
+    try:
         challenge = image_card_challenge_current(customer=customer)
     except AuthFactorError as refused:
         form = OtpRegisterForm(unavailable=refused.message)
@@ -262,7 +315,7 @@ def otp_activate_register_view(request):
         form = OtpRegisterForm(request.POST or None, challenge=challenge)
     if request.method == "POST" and form.is_valid():
         try:
-            otp_activate(customer=customer, serial=form.cleaned_data["serial"],
+            otp_activate(customer=customer, token_id=token.pk, serial=form.cleaned_data["serial"],
                          code=form.cleaned_data["otp"],
                          required_at_login=form.cleaned_data["required_at_login"],
                          ip=client_ip(request), **form.challenge_answer())

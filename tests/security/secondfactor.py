@@ -46,7 +46,8 @@ def code_at_next_step(token: OtpToken) -> str:
 def activate_otp(customer, *, required_at_login: bool = True) -> OtpToken:
     token = otp.otp_token_issue(customer=customer)
     challenge = cards.image_card_challenge_current(customer=customer)
-    otp.otp_activate(customer=customer, serial=token.serial, code=totp_for(token).now(),
+    otp.otp_activate(customer=customer, token_id=token.pk, serial=token.serial,
+                     code=totp_for(token).now(),
                      required_at_login=required_at_login, challenge_id=challenge.pk,
                      card_answers=right_answers(challenge), ip="127.0.0.1")
     token.refresh_from_db()

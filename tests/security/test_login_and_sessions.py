@@ -13,7 +13,7 @@ from django.db import connections
 from django.test import Client
 
 from notifications.models import OutboxMessage
-from security.models import AuditEvent, Credential
+from security.models import AuditEvent, Credential, CustomerSession
 from security.services import LOGIN_FAILED, LOGIN_LOCKED, login_authenticate
 from tests import factories
 
@@ -227,3 +227,104 @@ def test_secrets_never_reach_the_log(client, caplog):
     for secret in ("Canary9876", "Wrong-canary-4711", "Secret4242x"):
         assert secret not in logged
     assert customer.contract_id in logged  # decisions are logged with the contract ID
+
+
+# --- SEC-8: the password lock holds on the password-change pages too ----------------------
+
+
+def change_password(client, url, current, new="Next5678"):
+    return client.post(url, {"current_password": current, "new_password": new,
+                             "new_password_again": new})
+
+
+def test_password_change_lock_stops_the_guessing_and_ends_the_sessions():
+    customer = make_customer()
+    client, other = Client(), Client()
+    login(client, customer.contract_id, "Pass1234")
+    login(other, customer.contract_id, "Pass1234")
+    for _ in range(4):
+        response = change_password(client, "/settings/password/", "Wrong111")
+        assert "現在のログインパスワードが正しくありません。" in response.content.decode()
+    response = change_password(client, "/settings/password/", "Wrong111")  # the fifth locks
+    assert response.status_code == 302 and response.url == "/login/"
+    assert LOGIN_LOCKED in client.get("/login/").content.decode()
+    credential = Credential.objects.get(customer=customer, kind="password")
+    assert credential.failures == 5 and credential.is_locked
+    assert not CustomerSession.objects.filter(customer=customer).exists()
+    assert other.get("/").url == "/login/"  # every session of the customer ended
+    # the guessing cannot go on: a right guess now changes nothing
+    assert change_password(client, "/settings/password/", "Pass1234").url == "/login/"
+    customer.user.refresh_from_db()
+    assert customer.user.check_password("Pass1234")
+    assert Credential.objects.get(customer=customer, kind="password").failures == 5
+    assert not OutboxMessage.objects.filter(customer=customer, event="password_change").exists()
+
+
+def test_password_change_refused_while_locked_and_counts_nothing_more():
+    from django.utils import timezone
+
+    customer = make_customer()
+    client = Client()
+    login(client, customer.contract_id, "Pass1234")
+    # locked meanwhile by somebody guessing at the login page
+    Credential.objects.filter(customer=customer, kind="password").update(failures=5, locked_at=timezone.now())
+    for current in ("Pass1234", "Wrong111"):
+        response = change_password(client, "/settings/password/", current)
+        assert LOGIN_LOCKED in response.content.decode()
+    customer.user.refresh_from_db()
+    assert customer.user.check_password("Pass1234")
+    assert Credential.objects.get(customer=customer, kind="password").failures == 5
+    assert AuditEvent.objects.filter(customer=customer, action="password_change", outcome="refused",
+                                     summary="locked").count() == 2
+
+
+def test_initial_password_change_lock_stops_the_guessing():
+    customer = factories.customer(password="Init1234")
+    client = Client()
+    login(client, customer.contract_id, "Init1234")
+    key = client.session.session_key
+    for _ in range(4):
+        change_password(client, "/password/initial/", "Wrong111")
+    response = change_password(client, "/password/initial/", "Wrong111")
+    assert response.status_code == 302 and response.url == "/login/"
+    assert not Session.objects.filter(session_key=key).exists()
+    assert change_password(client, "/password/initial/", "Init1234").url == "/login/"
+    customer.refresh_from_db()
+    customer.user.refresh_from_db()
+    assert customer.password_is_initial and customer.user.check_password("Init1234")
+    assert Credential.objects.get(customer=customer, kind="password").is_locked
+
+
+# --- SEC-10 / SEC-12: a session rotated by a password change is still the customer's -------
+
+
+def test_session_after_password_change_ends_with_suspension_and_stays_ended_after_resume():
+    from security.services import customer_ib_resume, customer_ib_suspend
+
+    customer = make_customer()
+    client = Client()
+    login(client, customer.contract_id, "Pass1234")
+    assert change_password(client, "/settings/password/", "Pass1234").status_code == 302
+    key = client.session.session_key
+    assert CustomerSession.objects.filter(customer=customer, session_key=key).exists()
+    customer_ib_suspend(customer=customer, ip=None)
+    assert not Session.objects.filter(session_key=key).exists()
+    customer_ib_resume(customer=customer, reason="本人確認済み", actor="staff01")
+    assert client.get("/").url == "/login/"
+
+
+def test_a_session_of_a_contract_no_longer_active_is_ended():
+    from accounts.models import Customer
+
+    customer = make_customer()
+    client = Client()
+    login(client, customer.contract_id, "Pass1234")
+    key = client.session.session_key
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.CLOSED)  # no session clean-up
+    response = client.get("/accounts/balances/")
+    assert response.status_code == 302 and response.url == "/login/"
+    assert "no-store" in response["Cache-Control"]
+    assert not Session.objects.filter(session_key=key).exists()
+    assert AuditEvent.objects.filter(customer=customer, action="access_refused", summary="closed").exists()
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
+    assert client.get("/").url == "/login/"

@@ -6,6 +6,7 @@ import re
 import time
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -26,11 +27,15 @@ from tests.security.secondfactor import (
 pytestmark = pytest.mark.django_db
 
 
-def test_token_issue_serial_uri_and_reissue_before_activation_returns_the_same():
+def test_token_issue_serial_uri_and_reissue_before_activation_replaces_the_key():
     customer = customer_with_card()
     token = otp.otp_token_issue(customer=customer)
     assert re.fullmatch(r"CS[0-9]{10}", token.serial)
-    assert otp.otp_token_issue(customer=customer).pk == token.pk
+    again = otp.otp_token_issue(customer=customer)  # SEC-6: a key is never handed out twice
+    assert again.serial != token.serial and again.device.bin_key != token.device.bin_key
+    assert list(OtpToken.objects.filter(customer=customer)) == [again]
+    assert not TOTPDevice.objects.filter(pk=token.device_id).exists()
+    token = again
     uri = otp.otp_config_uri(token)
     assert uri.startswith("otpauth://totp/") and "issuer=%E5%A4%A7%E9%98%AA%E5%8E%9A%E7%94%9F%E4%BF%A1%E9%87%91" in uri
     assert f"secret={otp.otp_secret_base32(token)}" in uri
@@ -43,19 +48,21 @@ def test_activation_service_needs_serial_otp_and_card():
     token = otp.otp_token_issue(customer=customer)
     challenge = cards.image_card_challenge_current(customer=customer)
     with pytest.raises(AuthFactorError) as refused:
-        otp.otp_activate(customer=customer, serial="CS0000000000", code=totp_for(token).now(),
+        otp.otp_activate(customer=customer, token_id=token.pk, serial="CS0000000000",
+                         code=totp_for(token).now(),
                          required_at_login=True, challenge_id=challenge.pk,
                          card_answers=right_answers(challenge), ip=None)
     assert refused.value.field == "serial"
     with pytest.raises(AuthFactorError) as refused:
-        otp.otp_activate(customer=customer, serial=token.serial, code=totp_for(token).now(),
-                         required_at_login=True, challenge_id=challenge.pk,
-                         card_answers=wrong_answers(challenge), ip=None)
+        otp.otp_activate(customer=customer, token_id=token.pk, serial=token.serial,
+                         code=totp_for(token).now(), required_at_login=True,
+                         challenge_id=challenge.pk, card_answers=wrong_answers(challenge), ip=None)
     assert refused.value.errors == {"card": cards.CARD_WRONG}
     token.device.refresh_from_db()
     assert token.device.last_t == -1  # the code was not consumed: it may be typed again
     assert cards.image_card_challenge_current(customer=customer).pk == challenge.pk  # sticky
-    otp.otp_activate(customer=customer, serial=token.serial.lower(), code=totp_for(token).now(),
+    otp.otp_activate(customer=customer, token_id=token.pk, serial=token.serial.lower(),
+                     code=totp_for(token).now(),
                      required_at_login=True, challenge_id=challenge.pk,
                      card_answers=right_answers(challenge), ip="10.1.1.1")
     token.refresh_from_db()
@@ -217,3 +224,132 @@ def test_activation_identity_check_is_audited_as_such_not_as_a_login():
     assert AuditEvent.objects.filter(customer=customer, action="otp_activate_identify",
                                      outcome="success").count() == 1
     assert not AuditEvent.objects.filter(customer=customer, action="login").exists()
+
+
+# --- SEC-6: a key is shown in one activation only -----------------------------------------
+
+
+def _identify(client, customer, password="Pass1234"):
+    return client.post("/otp/activate/", {"contract_id": customer.contract_id, "password": password})
+
+
+def _shown_key(page: str) -> str:
+    return "".join(re.findall(r"<span>([A-Z2-7]{1,4})</span>", page))
+
+
+def _shown_serial(page: str) -> str:
+    return re.search(r'id="otp-serial">(CS[0-9]{10})<', page).group(1)
+
+
+def test_each_identity_check_issues_a_fresh_key_bound_to_its_session():
+    """Whoever once passed step (a) must not learn the key the customer registers later:
+    every identity check issues a new key and serial, replacing the pending one."""
+    import pyotp
+
+    customer = customer_with_card()
+    first, second = Client(), Client()
+    assert _identify(first, customer).url == "/otp/activate/token/"
+    first_page = first.get("/otp/activate/token/").content.decode()
+    first_key, first_serial = _shown_key(first_page), _shown_serial(first_page)
+    reload = first.get("/otp/activate/token/").content.decode()
+    assert (_shown_key(reload), _shown_serial(reload)) == (first_key, first_serial)  # same QR on reload
+
+    assert _identify(second, customer).url == "/otp/activate/token/"
+    second_page = second.get("/otp/activate/token/").content.decode()
+    second_key, second_serial = _shown_key(second_page), _shown_serial(second_page)
+    assert second_key != first_key and second_serial != first_serial
+    token = OtpToken.objects.get(customer=customer)
+    assert (otp.otp_secret_base32(token), token.serial) == (second_key, second_serial)
+    assert TOTPDevice.objects.filter(user=customer.user).count() == 1  # the first key is gone
+
+    # The first session registers with its own (replaced) key: refused, clearly, counting nothing.
+    challenge = cards.image_card_challenge_current(customer=customer)
+    response = first.post("/otp/activate/register/", {
+        "serial": first_serial, "otp": pyotp.TOTP(first_key).now(), "required_at_login": "1",
+        **card_post(challenge, right_answers(challenge))}, follow=True)
+    page = response.content.decode()
+    assert otp.OTP_ACTIVATION_REPLACED in page and second_key not in page
+    assert "最初からやり直してください" in otp.OTP_ACTIVATION_REPLACED
+    token.refresh_from_db()
+    assert not token.is_active
+    assert not Credential.objects.filter(customer=customer, kind="otp", failures__gt=0).exists()
+    # …and the first session is never shown the second key.
+    page = first.get("/otp/activate/token/", follow=True).content.decode()
+    assert second_key not in page and second_serial not in page
+
+    # The second session completes with the key it was shown.
+    response = second.post("/otp/activate/register/", {
+        "serial": second_serial, "otp": pyotp.TOTP(second_key).now(), "required_at_login": "0",
+        **card_post(challenge, right_answers(challenge))})
+    assert response.status_code == 302 and response.url == "/otp/activate/done/"
+    token.refresh_from_db()
+    assert token.is_active
+
+
+def test_token_pages_use_only_the_token_bound_to_the_session():
+    customer = customer_with_card()
+    client = Client()
+    _identify(client, customer)
+    session = client.session
+    bound = session["cosei_otp_activation"]["token"]
+    assert OtpToken.objects.get(customer=customer).pk == bound
+    # a token issued outside this activation (e.g. by another session) is not shown here
+    otp.otp_token_issue(customer=customer)
+    response = client.get("/otp/activate/token/")
+    assert response.status_code == 302 and response.url == "/otp/activate/"
+    assert client.get("/otp/activate/register/").url == "/otp/activate/"
+
+
+def test_activation_service_refuses_a_replaced_token():
+    customer = customer_with_card()
+    old = otp.otp_token_issue(customer=customer)
+    new = otp.otp_token_issue(customer=customer)
+    assert new.pk != old.pk and not OtpToken.objects.filter(pk=old.pk).exists()
+    challenge = cards.image_card_challenge_current(customer=customer)
+    with pytest.raises(AuthFactorError) as refused:
+        otp.otp_activate(customer=customer, token_id=old.pk, serial=old.serial,
+                         code=totp_for(old).now(), required_at_login=True, challenge_id=challenge.pk,
+                         card_answers=right_answers(challenge), ip=None)
+    assert refused.value.message == otp.OTP_ACTIVATION_REPLACED
+
+
+# --- OTP at login re-checks the password lock and the contract status -------------------------
+
+
+def test_otp_login_refused_when_the_password_was_locked_meanwhile():
+    from django.utils import timezone
+
+    from security.services import LOGIN_LOCKED
+
+    customer = customer_with_card()
+    token = activate_otp(customer)
+    client = Client()
+    _login(client, customer)
+    assert client.get("/").url == "/login/otp/"
+    key = client.session.session_key
+    Credential.objects.filter(customer=customer, kind="password").update(failures=5, locked_at=timezone.now())
+    response = client.post("/login/otp/", {"otp": code_at_next_step(token)})
+    assert response.status_code == 302 and response.url == "/login/"
+    assert LOGIN_LOCKED in client.get("/login/").content.decode()
+    assert not Session.objects.filter(session_key=key).exists()
+    assert client.get("/").url == "/login/"
+    assert AuditEvent.objects.filter(customer=customer, action="login_otp", outcome="refused",
+                                     summary="locked").exists()
+    assert not AuditEvent.objects.filter(customer=customer, action="login_otp", outcome="success").exists()
+
+
+def test_otp_login_refused_for_a_suspended_contract():
+    from accounts.models import Customer
+    from security.services import LOGIN_SUSPENDED, login_refusal
+
+    customer = customer_with_card()
+    token = activate_otp(customer)
+    client = Client()
+    _login(client, customer)
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+    customer.refresh_from_db()
+    assert login_refusal(customer=customer) == LOGIN_SUSPENDED
+    response = client.post("/login/otp/", {"otp": code_at_next_step(token)})
+    assert response.status_code == 302 and response.url == "/login/"
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)  # staff resume
+    assert client.get("/").url == "/login/"  # the half-way session did not survive
