@@ -15,6 +15,11 @@ def django_setup() -> None:
     import django
 
     django.setup()
+    import logging
+
+    # one INFO line per posting would drown the figures (and slow the clients down)
+    for name in ("accounts", "security", "notifications"):
+        logging.getLogger(name).setLevel(logging.WARNING)
     from django.core.management import call_command
 
     call_command("migrate", "--no-input", verbosity=0)
