@@ -19,7 +19,7 @@ from django.db import transaction
 from accounts.models import Customer
 
 from . import selectors
-from .audit import client_ip
+from .audit import audit_record, client_ip
 from .errors import AuthFactorError
 from .forms import StepUpForm
 from .models import StepUp
@@ -51,7 +51,8 @@ def stepup_pending_confirm(
     nothing is pending (redirect to the input page). ``execute(customer, content)`` runs
     in the same transaction as the consumption of the step-up: it executes exactly what
     was confirmed, once. A refusal (an error with a Japanese ``message``) becomes a form
-    error and leaves nothing done."""
+    error, leaves nothing done (the step-up stays verified, so the customer may retry
+    until it expires) and is written to the audit log."""
     found = stepup_pending(request, session_key)
     if found is None:
         return None, None, False
@@ -73,6 +74,10 @@ def stepup_pending_confirm(
     except Exception as refused:  # domain errors of the operation carry a Japanese message
         if not hasattr(refused, "message"):
             raise
+        # The operation's transaction rolled back (and with it any row it wrote); the
+        # refusal itself is still part of the customer's history (ACCT-4, SEC-13).
+        audit_record(action=stepup.kind, outcome="failure", customer=customer,
+                     summary=str(refused.message), ip=client_ip(request))
         form.add_error(None, refused.message)
         return form, stepup, False
     request.session.pop(session_key, None)
