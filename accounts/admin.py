@@ -11,7 +11,7 @@ from django.core.exceptions import PermissionDenied
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from security.forms import normalise_digits
 from security.audit import audit_record
@@ -115,7 +115,7 @@ class CustomerAdmin(admin.ModelAdmin):
             (reverse("admin:security_auditevent_changelist") + f"?customer__id__exact={customer.pk}",
              "取引履歴（操作ログ）"),
         ]
-        return format_html(" ｜ ".join(f'<a href="{url}">{label}</a>' for url, label in links))
+        return format_html_join(" ｜ ", '<a href="{}">{}</a>', links)
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
