@@ -125,6 +125,25 @@ CREATE CONSTRAINT TRIGGER ledger_journal_balanced
     DEFERRABLE INITIALLY DEFERRED
     FOR EACH ROW EXECUTE FUNCTION ledger_journal_balanced();
 
+-- The journal already posted under an idempotency key (no row when none); CI005 when the
+-- key was used with other content.
+CREATE FUNCTION ledger_journal_for_key(p_key text, p_hash text)
+RETURNS TABLE (found_id bigint, found_at timestamptz)
+LANGUAGE plpgsql AS $$
+DECLARE
+    v_journal record;
+BEGIN
+    SELECT j.id, j.request_hash, j.posted_at INTO v_journal
+      FROM accounts_journal j WHERE j.idempotency_key = p_key;
+    IF NOT FOUND THEN
+        RETURN;
+    END IF;
+    IF v_journal.request_hash IS DISTINCT FROM p_hash THEN
+        RAISE EXCEPTION 'idempotency key reused with other content' USING ERRCODE = 'CI005';
+    END IF;
+    RETURN QUERY SELECT v_journal.id, v_journal.posted_at;
+END $$;
+
 -- The posting service in one round trip (called by accounts.services.journal_post).
 -- Locks every touched account in id order, checks status and funds after the lock,
 -- writes the journal and its entries, and returns an existing journal when the
@@ -165,13 +184,9 @@ BEGIN
         RAISE EXCEPTION 'posting dated in the future' USING ERRCODE = 'CI013';
     END IF;
 
-    SELECT j.id, j.request_hash, j.posted_at INTO v_existing
-      FROM accounts_journal j WHERE j.idempotency_key = p_key;
+    SELECT k.found_id, k.found_at INTO v_existing FROM ledger_journal_for_key(p_key, p_hash) AS k;
     IF FOUND THEN
-        IF v_existing.request_hash IS DISTINCT FROM p_hash THEN
-            RAISE EXCEPTION 'idempotency key reused with other content' USING ERRCODE = 'CI005';
-        END IF;
-        RETURN QUERY SELECT v_existing.id, false, v_existing.posted_at;
+        RETURN QUERY SELECT v_existing.found_id, false, v_existing.found_at;
         RETURN;
     END IF;
 
@@ -180,13 +195,9 @@ BEGIN
     -- Look again now that we hold the locks: a concurrent request with the same key may
     -- have committed while we waited, and must be answered with its journal, not with a
     -- funds check that already sees its debit.
-    SELECT j.id, j.request_hash, j.posted_at INTO v_existing
-      FROM accounts_journal j WHERE j.idempotency_key = p_key;
+    SELECT k.found_id, k.found_at INTO v_existing FROM ledger_journal_for_key(p_key, p_hash) AS k;
     IF FOUND THEN
-        IF v_existing.request_hash IS DISTINCT FROM p_hash THEN
-            RAISE EXCEPTION 'idempotency key reused with other content' USING ERRCODE = 'CI005';
-        END IF;
-        RETURN QUERY SELECT v_existing.id, false, v_existing.posted_at;
+        RETURN QUERY SELECT v_existing.found_id, false, v_existing.found_at;
         RETURN;
     END IF;
 
@@ -220,12 +231,8 @@ BEGIN
     RETURNING id INTO v_id;
     IF v_id IS NULL THEN
         -- A concurrent request with the same key committed first: exactly once.
-        SELECT j.id, j.request_hash, j.posted_at INTO v_existing
-          FROM accounts_journal j WHERE j.idempotency_key = p_key;
-        IF v_existing.request_hash IS DISTINCT FROM p_hash THEN
-            RAISE EXCEPTION 'idempotency key reused with other content' USING ERRCODE = 'CI005';
-        END IF;
-        RETURN QUERY SELECT v_existing.id, false, v_existing.posted_at;
+        SELECT k.found_id, k.found_at INTO v_existing FROM ledger_journal_for_key(p_key, p_hash) AS k;
+        RETURN QUERY SELECT v_existing.found_id, false, v_existing.found_at;
         RETURN;
     END IF;
 

@@ -1,4 +1,5 @@
 DROP FUNCTION IF EXISTS ledger_post(text, text, text, text, bigint[], bigint[], text[], timestamptz);
+DROP FUNCTION IF EXISTS ledger_journal_for_key(text, text);
 DROP TRIGGER IF EXISTS ledger_journal_balanced ON accounts_journal;
 DROP TRIGGER IF EXISTS ledger_entry_journal_balanced ON accounts_entry;
 DROP FUNCTION IF EXISTS ledger_journal_balanced();
