@@ -25,7 +25,13 @@ from security.services import (
 
 from . import errors
 from .models import Account, Branch, Customer, Entry, Journal
-from .services import MAX_COUNTER_DEPOSIT, account_admin_change, counter_deposit
+from .services import (
+    MAX_COUNTER_DEPOSIT,
+    AccountChangeRefused,
+    account_admin_change,
+    account_admin_change_problem,
+    counter_deposit,
+)
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -280,6 +286,21 @@ class CounterDepositForm(forms.Form):
         return raw
 
 
+class AccountAdminForm(forms.ModelForm):
+    class Meta:
+        model = Account
+        fields = ["status", "hold_amount"]
+
+    def clean(self):
+        data = super().clean()
+        if "status" in data and data.get("hold_amount") is not None:
+            problem = account_admin_change_problem(account=self.instance, status=data["status"],
+                                                   hold_amount=data["hold_amount"])
+            if problem:
+                raise forms.ValidationError(problem)
+        return data
+
+
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
     list_display = ["__str__", "customer", "purpose", "status", "balance", "hold_amount"]
@@ -295,9 +316,14 @@ class AccountAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None):
         return False
 
+    form = AccountAdminForm
+
     def save_model(self, request, obj, form, change):
         """Status and holds change only through the service that audits them."""
-        account_admin_change(account=obj, changed=form.changed_data, actor=request.user.get_username())
+        try:
+            account_admin_change(account=obj, changed=form.changed_data, actor=request.user.get_username())
+        except AccountChangeRefused as refused:  # changed meanwhile (the form checked first)
+            self.message_user(request, refused.message, level=messages.ERROR)
 
     @admin.display(description="窓口入金")
     def deposit_link(self, account):

@@ -49,11 +49,14 @@ CHECKS = [
         """,
     ),
     (
-        "every entry belongs to its journal's posting (same time, written together)",
+        # (That legs are written in the same transaction as their journal is enforced at
+        # commit by a trigger; transaction ids do not survive a dump and restore, so it is
+        # not re-checked here.)
+        "every entry carries its journal's posting time",
         """
-        SELECT e.id, 'entry at ' || e.posted_at || ', journal at ' || j.posted_at
+        SELECT e.id, 'entry at ' || e.posted_at || ', journal ' || j.id || ' at ' || j.posted_at
           FROM accounts_entry e JOIN accounts_journal j ON j.id = e.journal_id
-         WHERE e.posted_at <> j.posted_at OR e.xmin <> j.xmin
+         WHERE e.posted_at <> j.posted_at
         """,
     ),
     (

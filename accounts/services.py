@@ -200,19 +200,52 @@ def counter_deposit(*, account: Account, amount: int, reference: str, actor: str
     return journal
 
 
+ACCOUNT_CLOSE_NOT_EMPTY = "残高または拘束額が残っている口座は解約できません。残高を払い出し、拘束を解除してから解約してください。"
+HOLD_OUT_OF_RANGE = "拘束額は0円以上、1兆円以下で入力してください。"
+MAX_HOLD = 10**12
+
+
+def account_admin_change_problem(*, account: Account, status: str, hold_amount: int) -> str:
+    """Why staff may not save this status and hold (empty: they may). Shared by the admin
+    form (a message on the page) and the service (the same rule under the row lock)."""
+    if not 0 <= hold_amount <= MAX_HOLD:
+        return HOLD_OUT_OF_RANGE
+    if status == Account.Status.CLOSED and (account.balance != 0 or hold_amount != 0):
+        return ACCOUNT_CLOSE_NOT_EMPTY
+    return ""
+
+
+class AccountChangeRefused(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
 def account_admin_change(*, account: Account, changed: Sequence[str], actor: str) -> None:
-    """Save what staff changed on an account in admin (status, hold amount only: the
-    ledger fields are read-only there and guarded by the database) with an audit row."""
+    """Save what staff changed on an account in admin — status and hold amount only (the
+    ledger fields are read-only there and guarded by the database) — under the account's
+    row lock, with an audit row and a notice to the customer. Closing needs an empty
+    account: a closed account takes no postings, so money left in it would be stranded."""
+    from notifications.services import notice_enqueue
     from security.audit import audit_record
 
     fields = [name for name in changed if name in {"status", "hold_amount"}]
     if not fields:
         return
     with transaction.atomic():
-        account.save(update_fields=fields)
+        current = Account.objects.select_for_update().get(pk=account.pk)
+        problem = account_admin_change_problem(account=current, status=account.status,
+                                               hold_amount=account.hold_amount)
+        if problem:
+            raise AccountChangeRefused(problem)
+        Account.objects.filter(pk=account.pk).update(**{name: getattr(account, name) for name in fields})
         summary = "、".join(
             f"状態={account.get_status_display()}" if name == "status" else f"拘束額={account.hold_amount:,}円"
             for name in fields
         )
         audit_record(action="account_change", outcome="success", customer=account.customer,
                      summary=f"{account.number} {summary}", actor=actor)
+        if account.customer is not None:
+            notice_enqueue(customer=account.customer, event="account_change", lines=[
+                f"口座（{account.get_type_display()} {account.masked_number}）の{summary}に変更しました。",
+            ])

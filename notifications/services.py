@@ -23,6 +23,7 @@ SUBJECTS = {
     "deposit": "ご入金のお知らせ",
     "withdrawal": "お引出しのお知らせ",
     "limit_change": "利用限度額変更のお知らせ",
+    "account_change": "口座の状態変更のお知らせ",
     "email_change": "Eメール設定変更のお知らせ",
     "transfer_executed": "予約振込実行のお知らせ",
     "transfer_unprocessed": "予約振込未処理のお知らせ",

@@ -7,7 +7,8 @@ from django.db import connection
 from accounts.models import Account, Customer, Entry, Journal
 from accounts.ledger_check import ledger_check
 
-pytestmark = pytest.mark.django_db
+# transactional: the seed really commits, so the deferred ledger triggers run on it
+pytestmark = pytest.mark.django_db(transaction=True)
 
 
 def test_demo_seed_is_idempotent_and_passes_ledger_check(capsys):

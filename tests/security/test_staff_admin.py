@@ -205,3 +205,36 @@ def test_superuser_account_changes_are_audited():
     event = AuditEvent.objects.get(action="account_change", actor="root-a")
     assert "支払停止" in event.summary and "300円" in event.summary
     assert AccountModel.objects.get(pk=account.pk).balance == 1_000
+
+
+@pytest.fixture
+def superuser_client():
+    admin = get_user_model().objects.create_superuser("root-c", password="x")
+    client = Client()
+    client.force_login(admin)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=admin, name="r").persistent_id
+    session.save()
+    return client
+
+
+def test_an_account_with_money_cannot_be_closed(superuser_client):
+    account = factories.account(balance=1_000)
+    url = f"/admin/accounts/account/{account.pk}/change/"
+    response = superuser_client.post(url, {"status": "closed", "hold_amount": "0"})
+    assert "残高または拘束額が残っている口座は解約できません" in response.content.decode()
+    response = superuser_client.post(url, {"status": "open", "hold_amount": "-5"})
+    assert "拘束額は0円以上" in response.content.decode()
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount) == ("open", 0)
+    assert not AuditEvent.objects.filter(action="account_change").exists()
+
+
+def test_an_empty_account_can_be_closed_and_the_customer_is_told(superuser_client):
+    account = factories.account()
+    response = superuser_client.post(f"/admin/accounts/account/{account.pk}/change/",
+                                     {"status": "closed", "hold_amount": "0"})
+    assert response.status_code == 302
+    account.refresh_from_db()
+    assert account.status == "closed"
+    assert OutboxMessage.objects.filter(customer=account.customer, event="account_change").exists()

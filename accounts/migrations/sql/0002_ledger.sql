@@ -64,13 +64,17 @@ CREATE TRIGGER ledger_journal_append_only
     BEFORE UPDATE OR DELETE ON accounts_journal
     FOR EACH ROW EXECUTE FUNCTION ledger_append_only();
 
--- TRUNCATE bypasses row triggers, so it gets its own. Only a throw-away test database may
--- switch this off (cosei_ib/settings/test.py sets cosei.ledger_allow_truncate=on for the
--- connection, because Django empties tables between transactional tests with TRUNCATE).
+-- TRUNCATE bypasses row triggers, so it gets its own. Only a throw-away test database
+-- (named test_…) may switch this off (cosei_ib/settings/test.py sets
+-- cosei.ledger_allow_truncate=on for the connection, because Django empties tables
+-- between transactional tests with TRUNCATE).
 -- In production the app's role should also not own these tables (docs/architecture.md).
 CREATE FUNCTION ledger_no_truncate() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
-    IF coalesce(current_setting('cosei.ledger_allow_truncate', true), '') = 'on' THEN
+    -- Any session may SET a custom setting, so it only counts in a test database; the
+    -- real protection in production is the role (docs/architecture.md).
+    IF coalesce(current_setting('cosei.ledger_allow_truncate', true), '') = 'on'
+       AND current_database() LIKE 'test\_%' THEN
         RETURN NULL;
     END IF;
     RAISE EXCEPTION '% is append-only: TRUNCATE refused', TG_TABLE_NAME USING ERRCODE = 'CI105';
