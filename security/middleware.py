@@ -42,6 +42,8 @@ class CustomerSessionMiddleware:
         user = request.user
         customer = getattr(user, "customer", None) if user.is_authenticated else None
         if customer is None:
+            if user.is_authenticated and user.is_staff:
+                return self._staff_response(request)
             return self.get_response(request)
         reason = customer_session.session_expired_reason(request)
         if reason is not None:
@@ -57,4 +59,17 @@ class CustomerSessionMiddleware:
         request.session[customer_session.SEEN_AT] = int(time.time())
         if customer_session.session_stage(request) == customer_session.STAGE_COMPLETE:
             request.customer = customer
+        return self.get_response(request)
+
+    def _staff_response(self, request):
+        """Staff in admin get the same idle and absolute limits as customers (the guide's
+        15 minutes); their clock starts at the first request after the admin login."""
+        now = int(time.time())
+        request.session.setdefault(customer_session.AUTH_AT, now)
+        if customer_session.session_expired_reason(request) is not None:
+            audit_record(action="staff_timeout", outcome=AuditEvent.Outcome.SUCCESS,
+                         actor=request.user.get_username(), ip=client_ip(request))
+            customer_session.session_end(request)
+            return redirect(f"{reverse('admin:login')}?next={reverse('admin:index')}")
+        request.session[customer_session.SEEN_AT] = now
         return self.get_response(request)

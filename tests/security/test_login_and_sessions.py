@@ -328,3 +328,24 @@ def test_a_session_of_a_contract_no_longer_active_is_ended():
     assert AuditEvent.objects.filter(customer=customer, action="access_refused", summary="closed").exists()
     Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
     assert client.get("/").url == "/login/"
+
+
+def test_staff_admin_sessions_also_end_after_15_idle_minutes(settings):
+    from django.contrib.auth import get_user_model
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    staff = get_user_model().objects.create_user("idle-staff", password="x", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(staff)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=staff, name="d").persistent_id
+    session.save()
+    assert client.get("/admin/").status_code == 200
+    session = client.session
+    session["cosei_seen_at"] = int(time.time()) - settings.SESSION_IDLE_SECONDS - 1
+    session.save()
+    response = client.get("/admin/")
+    assert response.status_code == 302 and "/admin/login/" in response.url
+    assert "_auth_user_id" not in client.session
+    assert AuditEvent.objects.filter(action="staff_timeout", actor="idle-staff").exists()
