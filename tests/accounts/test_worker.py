@@ -17,8 +17,8 @@ def test_deferred_heartbeat_job_runs_on_the_worker():
     with app.replace_connector(app.connector.get_worker_connector()) as worker_app:
         worker_app.run_worker(wait=False, install_signal_handlers=False, listen_notify=False,
                               queues=["default"])
-    beat = WorkerHeartbeat.objects.get()
-    assert beat.note == "manual"
+    # the worker may also have run the periodic beat of this minute ("periodic")
+    assert WorkerHeartbeat.objects.filter(note="manual").count() == 1
 
 
 def test_health_endpoint_checks_database(client):
