@@ -5,6 +5,7 @@ after commit loses none."""
 from __future__ import annotations
 
 from django.db import models
+from django.utils import timezone
 
 from accounts.models import Customer
 
@@ -23,6 +24,8 @@ class OutboxMessage(models.Model):
     body = models.TextField()
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
     attempts = models.PositiveIntegerField(default=0)
+    # when the worker may try (again): now for a new message, later after a failed send
+    next_attempt_at = models.DateTimeField(default=timezone.now)
     created_at = models.DateTimeField(auto_now_add=True)
     sent_at = models.DateTimeField(null=True, blank=True)
 
@@ -31,7 +34,8 @@ class OutboxMessage(models.Model):
         verbose_name = "送信メール"
         verbose_name_plural = "送信メール"
         indexes = [
-            models.Index(fields=["created_at"], name="outbox_pending_idx",
+            # the worker's claim: pending rows that are due, in order of due time
+            models.Index(fields=["next_attempt_at", "id"], name="outbox_pending_idx",
                          condition=models.Q(status="pending")),
         ]
 

@@ -1,8 +1,19 @@
 """Sending the outbox (NOTE-3): each message is claimed with SKIP LOCKED, so several
-workers can run at once; a message is marked sent only after the mail server took it."""
+workers can run at once; a message is marked sent only after the mail server took it.
+
+Delivery is at least once, not exactly once: the row stays locked while the mail server is
+talked to, and it is marked sent in the same transaction afterwards. If the worker dies (or
+the database connection drops) after the server accepted the mail but before that commit,
+the row is still ``pending`` and the mail is sent again on a later run. A duplicate notice
+is the accepted price; a lost one is not (NOTE-3: a crash loses nothing).
+
+A failed send is retried with an exponential back-off (1, 2, 4 … minutes, at most an hour
+apart); only after ``MAX_ATTEMPTS`` attempts — about four hours — is it marked failed.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 
 from django.core.mail import EmailMessage
@@ -13,19 +24,38 @@ from procrastinate.contrib.django import app
 from .models import OutboxMessage
 
 logger = logging.getLogger(__name__)
-MAX_ATTEMPTS = 5
+MAX_ATTEMPTS = 10
+FIRST_RETRY = dt.timedelta(minutes=1)
+MAX_RETRY = dt.timedelta(hours=1)
 BATCH = 50
 
 
+def retry_delay(attempts: int) -> dt.timedelta:
+    """How long to wait after the ``attempts``-th failed send: 1, 2, 4, 8 … minutes, capped
+    at one hour (attempts 1–9 add up to about four hours)."""
+    return min(FIRST_RETRY * 2 ** min(attempts - 1, 16), MAX_RETRY)
+
+
 def outbox_send_pending(*, limit: int = BATCH) -> int:
-    """Send up to ``limit`` pending messages; returns how many were sent."""
+    """Send up to ``limit`` messages that are due (``pending`` and ``next_attempt_at`` has
+    come), oldest due first; returns how many were sent.
+
+    Each message is claimed with ``SELECT … FOR UPDATE SKIP LOCKED`` and stays locked while
+    it is sent (``EMAIL_TIMEOUT`` bounds that), so parallel workers never send the same row
+    twice while both are alive. Delivery is at least once — see the module docstring.
+
+    A failed send (any exception: the server down, a timeout, a refusal) counts as an
+    attempt and moves ``next_attempt_at`` by ``retry_delay``; after ``MAX_ATTEMPTS`` the
+    message is ``failed``. A failure also ends this run: the server is probably down, and
+    trying the rest of the batch against it would only spend their attempts too."""
     sent = 0
     for _ in range(limit):
         with transaction.atomic():
+            now = timezone.now()
             message = (
                 OutboxMessage.objects.select_for_update(skip_locked=True)
-                .filter(status=OutboxMessage.Status.PENDING)
-                .order_by("created_at", "id")
+                .filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+                .order_by("next_attempt_at", "id")
                 .first()
             )
             if message is None:
@@ -34,11 +64,17 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
             try:
                 EmailMessage(message.subject, message.body, to=[message.to]).send()
             except Exception:  # noqa: BLE001 - any mail failure is retried later
-                logger.exception("mail %s failed (attempt %s)", message.id, message.attempts)
                 if message.attempts >= MAX_ATTEMPTS:
                     message.status = OutboxMessage.Status.FAILED
-                message.save(update_fields=["attempts", "status"])
-                continue
+                    logger.exception("mail %s failed for good after %s attempts",
+                                     message.id, message.attempts)
+                else:
+                    message.next_attempt_at = now + retry_delay(message.attempts)
+                    logger.exception("mail %s failed (attempt %s), retry at %s; run stopped",
+                                     message.id, message.attempts,
+                                     message.next_attempt_at.isoformat())
+                message.save(update_fields=["attempts", "status", "next_attempt_at"])
+                break
             message.status = OutboxMessage.Status.SENT
             message.sent_at = timezone.now()
             message.save(update_fields=["attempts", "status", "sent_at"])

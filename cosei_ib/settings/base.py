@@ -134,6 +134,9 @@ SERVICE_HOURS_ENFORCED = True
 
 # --- Background worker (procrastinate) -----------------------------------------------
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+# NOTE-3: the outbox worker holds the message's row lock while it talks to the mail
+# server; a hung server must not hold it (and the worker) for minutes.
+EMAIL_TIMEOUT = 10
 
 LOGGING = {
     "version": 1,

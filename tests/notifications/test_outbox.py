@@ -1,0 +1,130 @@
+"""NOTE-3: the outbox worker retries a failed mail with a growing back-off, gives up only
+after hours, and stops its run when the mail server looks down."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core import mail
+from django.core.mail import EmailMessage
+
+from notifications.models import OutboxMessage
+from notifications.services import notice_enqueue
+from notifications.tasks import MAX_ATTEMPTS, outbox_send_pending, retry_delay
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+TOKYO = dt.timezone(dt.timedelta(hours=9))
+START = dt.datetime(2026, 11, 26, 10, 0, tzinfo=TOKYO)
+
+
+@pytest.fixture
+def mail_server_down(monkeypatch):
+    calls = []
+
+    def refuse(self, fail_silently=False):
+        calls.append(self.to)
+        raise OSError("connection refused")
+
+    monkeypatch.setattr(EmailMessage, "send", refuse)
+    return calls
+
+
+def _notice(email: str = "t@example.jp") -> OutboxMessage:
+    customer = factories.customer(email=email)
+    return notice_enqueue(customer=customer, event="deposit", lines=["ご入金がありました。"])
+
+
+def test_the_back_off_doubles_from_one_minute_up_to_an_hour():
+    delays = [retry_delay(attempts) for attempts in range(1, MAX_ATTEMPTS)]
+    assert delays[:4] == [dt.timedelta(minutes=m) for m in (1, 2, 4, 8)]
+    assert max(delays) == dt.timedelta(hours=1)
+    assert sum(delays, dt.timedelta()) >= dt.timedelta(hours=3)  # a short outage is survived
+
+
+def test_an_outage_leaves_the_message_pending_with_a_future_retry(mail_server_down):
+    with time_machine.travel(START, tick=False):
+        message = _notice()
+        assert outbox_send_pending() == 0
+    assert len(mail_server_down) == 1  # tried once, not MAX_ATTEMPTS times in a loop
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.PENDING
+    assert message.attempts == 1
+    assert message.next_attempt_at == START + dt.timedelta(minutes=1)
+    assert mail.outbox == []
+
+
+def test_a_message_is_not_retried_before_its_time(mail_server_down):
+    with time_machine.travel(START, tick=False):
+        message = _notice()
+        outbox_send_pending()
+    with time_machine.travel(START + dt.timedelta(seconds=59), tick=False):
+        assert outbox_send_pending() == 0
+    assert len(mail_server_down) == 1
+    message.refresh_from_db()
+    assert message.attempts == 1
+
+
+def test_after_the_outage_the_message_is_sent_exactly_once(monkeypatch, mail_server_down):
+    with time_machine.travel(START, tick=False):
+        message = _notice()
+        outbox_send_pending()
+    monkeypatch.undo()  # the mail server is back
+    with time_machine.travel(START + dt.timedelta(minutes=1), tick=False):
+        assert outbox_send_pending() == 1
+        assert outbox_send_pending() == 0
+    with time_machine.travel(START + dt.timedelta(hours=2), tick=False):
+        assert outbox_send_pending() == 0
+    assert len(mail.outbox) == 1
+    assert mail.outbox[0].to == ["t@example.jp"]
+    message.refresh_from_db()
+    assert message.status == OutboxMessage.Status.SENT
+    assert message.attempts == 2
+    assert message.sent_at == START + dt.timedelta(minutes=1)
+
+
+def test_the_message_fails_only_after_the_last_attempt(mail_server_down):
+    now = START
+    with time_machine.travel(now, tick=False):
+        message = _notice()
+    for attempt in range(1, MAX_ATTEMPTS + 1):
+        with time_machine.travel(now, tick=False):
+            outbox_send_pending()
+        message.refresh_from_db()
+        assert message.attempts == attempt
+        if attempt < MAX_ATTEMPTS:
+            assert message.status == OutboxMessage.Status.PENDING
+            assert message.next_attempt_at == now + retry_delay(attempt)
+            now = message.next_attempt_at
+    assert message.status == OutboxMessage.Status.FAILED
+    assert now - START >= dt.timedelta(hours=3)
+    with time_machine.travel(now + dt.timedelta(days=1), tick=False):
+        outbox_send_pending()
+    assert len(mail_server_down) == MAX_ATTEMPTS  # a failed message is never tried again
+    assert mail.outbox == []
+
+
+def test_a_failure_stops_the_run(mail_server_down):
+    with time_machine.travel(START, tick=False):
+        first = _notice("a@example.jp")
+    with time_machine.travel(START + dt.timedelta(seconds=1), tick=False):
+        second = _notice("b@example.jp")
+        assert outbox_send_pending() == 0
+    assert mail_server_down == [["a@example.jp"]]  # the second is not tried against a dead server
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert (first.attempts, second.attempts) == (1, 0)
+    assert second.status == OutboxMessage.Status.PENDING
+
+
+def test_a_healthy_run_sends_everything_due_oldest_first():
+    with time_machine.travel(START, tick=False):
+        _notice("a@example.jp")
+        _notice("b@example.jp")
+        factories.customer()  # no address: the notice is skipped, never sent
+        assert outbox_send_pending() == 2
+    assert [m.to for m in mail.outbox] == [["a@example.jp"], ["b@example.jp"]]
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
