@@ -1,9 +1,10 @@
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from accounts.admin import ReadOnlyAdmin
 
-from .audit import ACTION_LABELS
-from .models import AuditEvent
+from .audit import ACTION_LABELS, client_ip
+from .models import AuditEvent, StaffLoginCounter
+from .staff_admin import staff_login_unlock
 
 
 @admin.register(AuditEvent)
@@ -20,3 +21,26 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description="操作")
     def action_label(self, event):
         return ACTION_LABELS.get(event.action, event.action)
+
+
+@admin.register(StaffLoginCounter)
+class StaffLoginCounterAdmin(ReadOnlyAdmin):
+    """Admin login locks of staff users (SEC-8, STAFF-1): read-only; a superuser lifts a
+    lock with the 「ロック解除」 action, which is audited. Branch staff have no permission
+    here, so they cannot unlock each other."""
+
+    list_display = ["user", "failures", "locked_at"]
+    list_filter = [("locked_at", admin.EmptyFieldListFilter)]
+    search_fields = ["user__username"]
+    actions = ["staff_login_unlock"]
+
+    def has_unlock_permission(self, request) -> bool:
+        return request.user.is_superuser
+
+    @admin.action(description="ロック解除", permissions=["unlock"])
+    def staff_login_unlock(self, request, queryset):
+        counters = list(queryset)
+        for counter in counters:
+            staff_login_unlock(counter=counter, by=request.user.get_username(),
+                               ip=client_ip(request))
+        self.message_user(request, f"{len(counters)}件のロックを解除しました。", messages.SUCCESS)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from django.conf import settings
 from django.db import models
 
 from accounts.models import Customer
@@ -188,3 +189,26 @@ class StepUp(models.Model):
         verbose_name = "取引認証"
         verbose_name_plural = "取引認証"
         indexes = [models.Index(fields=["customer", "-created_at"], name="stepup_customer_time_idx")]
+
+
+class StaffLoginCounter(models.Model):
+    """Consecutive failed admin logins of one staff user (SEC-8, STAFF-1): a wrong password
+    and a wrong code both count; the fifth locks the user until a superuser lifts it.
+    Checked and bumped under ``SELECT … FOR UPDATE`` (``staff_admin.staff_login_authenticate``),
+    so parallel guesses cannot pass the limit."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE,
+                                related_name="staff_login_counter", verbose_name="スタッフ")
+    failures = models.PositiveIntegerField("連続失敗回数", default=0)
+    locked_at = models.DateTimeField("ロック日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "管理画面ログインのロック"
+        verbose_name_plural = "管理画面ログインのロック"
+
+    def __str__(self) -> str:
+        return self.user.get_username()
+
+    @property
+    def is_locked(self) -> bool:
+        return self.locked_at is not None

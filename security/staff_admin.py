@@ -1,28 +1,156 @@
-"""The staff admin site (STAFF-1): django-otp's OTP admin site, in Japanese, where a staff
-member with one registered device (the usual case) just types the code — no device list."""
+"""The staff admin site (STAFF-1): django-otp's OTP admin site, in Japanese, where staff
+type their password and the code of their authenticator app.
+
+Every failed sign-in looks the same (SEC-8): wrong user, wrong password, missing or wrong
+code, an inactive or locked user — one message, decided only after both factors were
+checked, and the page never echoes the password or lists devices (both would tell that the
+password was right). Five consecutive failures lock the staff user until a superuser lifts
+the lock; every attempt is audited (SEC-13) without the password or the code."""
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Callable
+
+from django import forms
+from django.contrib.auth import authenticate, get_user_model
+from django.db import transaction
+from django.utils import timezone
 from django_otp import devices_for_user
 from django_otp.admin import OTPAdminAuthenticationForm, OTPAdminSite
 
+from .audit import audit_record, client_ip
+from .models import AuditEvent, StaffLoginCounter
+
+logger = logging.getLogger(__name__)
+
+STAFF_LOGIN_FAILED = "ユーザー名、パスワードまたはワンタイムパスワードが正しくありません。"
+STAFF_LOGIN_MAX_FAILURES = 5
+
+
+class StaffLoginFailed(Exception):
+    """Any refused staff sign-in; deliberately says nothing about why."""
+
+
+def staff_login_authenticate(*, request, username: str, password: str,
+                             second_factor: Callable[[object], None]):
+    """Check a staff sign-in: the password, then ``second_factor(user)`` (which raises
+    ``ValidationError`` for a missing or wrong code). Returns the user, or raises
+    ``StaffLoginFailed`` whatever went wrong.
+
+    Guarantees: the password hasher runs on every path (unknown, inactive and locked users
+    too); the staff user's ``StaffLoginCounter`` is read and bumped under a row lock, so
+    parallel guesses cannot pass ``STAFF_LOGIN_MAX_FAILURES``; a locked user is refused
+    even with the right password and code (the code is then not tried, so it does not
+    feed django-otp's throttle either); a success resets the count. One ``staff_login``
+    audit row per attempt — the actor is the username only if such a user exists, since
+    an unknown "name" may be a password typed into the wrong field."""
+    ip = client_ip(request)
+    user_model = get_user_model()
+    with transaction.atomic():
+        account = user_model._default_manager.filter(
+            **{user_model.USERNAME_FIELD: username}).first()
+        counter = None
+        if account is not None and account.is_staff:
+            StaffLoginCounter.objects.get_or_create(user=account)
+            counter = StaffLoginCounter.objects.select_for_update().get(user=account)
+        user = authenticate(request, username=username, password=password)
+        actor = account.get_username() if account is not None else ""
+
+        if counter is not None and counter.is_locked:
+            audit_record(action="staff_login", outcome=AuditEvent.Outcome.REFUSED, actor=actor,
+                         ip=ip, summary="ロック中")
+            failed = True
+        else:
+            reason = ""
+            if user is None or account is None or user.pk != account.pk:
+                reason = "ユーザー名が不明" if account is None else "パスワード誤りまたは利用停止"
+            else:
+                try:
+                    second_factor(user)
+                except forms.ValidationError:
+                    reason = "ワンタイムパスワード誤りまたは未入力"
+            failed = bool(reason)
+            if not failed:
+                if counter is not None and counter.failures:
+                    counter.failures = 0
+                    counter.save(update_fields=["failures"])
+                audit_record(action="staff_login", outcome=AuditEvent.Outcome.SUCCESS,
+                             actor=actor, ip=ip)
+            else:
+                if counter is not None:
+                    counter.failures += 1
+                    if counter.failures >= STAFF_LOGIN_MAX_FAILURES:
+                        counter.locked_at = timezone.now()
+                        reason += f"（{counter.failures}回連続失敗によりロック）"
+                        logger.warning("staff user %s locked after %s failed admin logins",
+                                       account.pk, counter.failures)
+                    counter.save(update_fields=["failures", "locked_at"])
+                audit_record(action="staff_login", outcome=AuditEvent.Outcome.FAILURE,
+                             actor=actor, ip=ip, summary=reason)
+    # raised outside the atomic block: the count and the audit row must be committed
+    if failed:
+        raise StaffLoginFailed
+    return user
+
+
+def staff_login_unlock(*, counter: StaffLoginCounter, by: str, ip: str | None) -> None:
+    """Lift a staff user's admin login lock (superusers, from admin) and audit who did it."""
+    with transaction.atomic():
+        counter = StaffLoginCounter.objects.select_for_update().select_related("user").get(
+            pk=counter.pk)
+        summary = f"{counter.user.get_username()}（連続失敗{counter.failures}回）"
+        counter.failures = 0
+        counter.locked_at = None
+        counter.save(update_fields=["failures", "locked_at"])
+        audit_record(action="staff_login_unlock", outcome=AuditEvent.Outcome.SUCCESS,
+                     actor=by, ip=ip, summary=summary)
+
 
 class StaffAuthenticationForm(OTPAdminAuthenticationForm):
-    otp_error_messages = {
-        **OTPAdminAuthenticationForm.otp_error_messages,
-        "token_required": "ワンタイムパスワードを入力してください。",
-        "invalid_token": "ワンタイムパスワードが正しくありません。認証アプリの表示をご確認ください。",
-        "device_required": "ワンタイムパスワードの端末を選択してください。",
-        "verification_not_allowed": "ワンタイムパスワードの確認は現在できません。しばらくしてからお試しください。",
+    error_messages = {
+        **OTPAdminAuthenticationForm.error_messages,
+        "invalid_login": STAFF_LOGIN_FAILED,
+        "inactive": STAFF_LOGIN_FAILED,
     }
 
-    def _chosen_device(self, user):
-        device = super()._chosen_device(user)
-        if device is None:
-            devices = list(devices_for_user(user, confirmed=True))
-            if len(devices) == 1:
-                device = devices[0]
-        return device
+    def clean(self):
+        username = self.cleaned_data.get("username")
+        password = self.cleaned_data.get("password")
+        self.user_cache = None
+        if not username or not password:
+            return self.cleaned_data  # "required" field errors; nothing was checked
+
+        def second_factor(user):
+            self.confirm_login_allowed(user)  # active staff only
+            self.clean_otp(user)
+
+        try:
+            self.user_cache = staff_login_authenticate(
+                request=self.request, username=username, password=password,
+                second_factor=second_factor)
+        except StaffLoginFailed:
+            raise forms.ValidationError(STAFF_LOGIN_FAILED, code="invalid_login") from None
+        return self.cleaned_data
+
+    def _update_form(self, user):
+        # django-otp would now fill the password back in and list the user's devices:
+        # both would show that the password was right. The page stays as it was.
+        pass
+
+    def _verify_token(self, user, token, device=None):
+        """A device chosen in the form is used as django-otp does. Otherwise (no device
+        list is ever shown) the code is tried against each confirmed device — with one
+        device, the usual case, that is just that device. Each device keeps its own
+        django-otp throttle; a wrong code counts against each of a user's devices."""
+        if device is not None:
+            return super()._verify_token(user, token, device)
+        for candidate in devices_for_user(user, confirmed=True):
+            try:
+                return super()._verify_token(user, token, candidate)
+            except forms.ValidationError:
+                continue
+        raise forms.ValidationError(STAFF_LOGIN_FAILED, code="invalid_token")
 
 
 class StaffAdminSite(OTPAdminSite):

@@ -238,3 +238,170 @@ def test_an_empty_account_can_be_closed_and_the_customer_is_told(superuser_clien
     account.refresh_from_db()
     assert account.status == "closed"
     assert OutboxMessage.objects.filter(customer=account.customer, event="account_change").exists()
+
+
+# --- Staff login: one message, lockout, audit (SEC-8, SEC-13, STAFF-1) -------------------
+
+STAFF_LOGIN_FAILED = "ユーザー名、パスワードまたはワンタイムパスワードが正しくありません。"
+
+
+def _code(device) -> str:
+    import base64
+
+    return pyotp.TOTP(base64.b32encode(device.bin_key).decode()).now()
+
+
+def _wrong_code(device) -> str:
+    return "000000" if _code(device) != "000000" else "111111"
+
+
+def _staff_login(client, username, password, code=None):
+    data = {"username": username, "password": password}
+    if code is not None:
+        data["otp_token"] = code
+    return client.post("/admin/login/?next=/admin/", data, REMOTE_ADDR="192.0.2.7")
+
+
+def _error_note(response) -> str:
+    html = response.content.decode()
+    return html.split('<p class="errornote">')[1].split("</p>")[0]
+
+
+def test_every_staff_login_failure_looks_the_same(staff):
+    user, device = staff
+    get_user_model().objects.create_user(username="staff-gone", password="Staff-pass-1",
+                                         is_staff=True, is_active=False)
+    client = Client()
+    attempts = [
+        ("staff-t", "Wrong-pass-1", _code(device)),  # wrong password, right code
+        ("staff-t", "Staff-pass-1", _wrong_code(device)),  # right password, wrong code
+        ("staff-t", "Staff-pass-1", None),  # right password, no code
+        ("nobody", "Staff-pass-1", "123456"),  # unknown user
+        ("staff-gone", "Staff-pass-1", "123456"),  # inactive user
+    ]
+    notes = set()
+    for username, password, code in attempts:
+        device.throttle_reset()
+        response = _staff_login(client, username, password, code)
+        assert response.status_code == 200
+        html = response.content.decode()
+        notes.add(_error_note(response))
+        assert "Staff-pass-1" not in html  # the password is never echoed back
+        assert 'name="otp_device"' not in html  # no device list after a right password
+        assert '<ul class="errorlist' not in html  # no field-level hint either
+    assert notes == {STAFF_LOGIN_FAILED}
+    assert client.get("/admin/").status_code == 302
+
+
+def test_five_failures_lock_the_staff_user_even_against_the_right_code(staff):
+    from security.models import StaffLoginCounter
+
+    user, device = staff
+    client = Client()
+    for _ in range(3):
+        _staff_login(client, "staff-t", "Wrong-pass-1", _code(device))
+    for _ in range(2):
+        device.throttle_reset()
+        _staff_login(client, "staff-t", "Staff-pass-1", _wrong_code(device))
+    counter = StaffLoginCounter.objects.get(user=user)
+    assert counter.failures == 5 and counter.locked_at is not None
+    device.throttle_reset()
+    throttle_before = device.throttling_failure_count
+    response = _staff_login(client, "staff-t", "Staff-pass-1", _code(device))
+    assert response.status_code == 200 and _error_note(response) == STAFF_LOGIN_FAILED
+    assert client.get("/admin/").status_code == 302
+    device.refresh_from_db()
+    assert device.throttling_failure_count == throttle_before  # a locked user's code is not even tried
+    counter.refresh_from_db()
+    assert counter.failures == 5 and counter.locked_at is not None
+    events = AuditEvent.objects.filter(action="staff_login", actor="staff-t").order_by("id")
+    assert [e.outcome for e in events] == ["failure"] * 5 + ["refused"]
+    assert {e.client_ip for e in events} == {"192.0.2.7"}
+    assert "ロック" in events[4].summary
+
+
+def test_a_successful_staff_login_resets_the_count_and_is_audited(staff):
+    from security.models import StaffLoginCounter
+
+    user, device = staff
+    client = Client()
+    for _ in range(4):
+        _staff_login(client, "staff-t", "Wrong-pass-1")
+    assert StaffLoginCounter.objects.get(user=user).failures == 4
+    code = _code(device)
+    response = _staff_login(client, "staff-t", "Staff-pass-1", code)
+    assert response.status_code == 302
+    assert client.get("/admin/").status_code == 200
+    counter = StaffLoginCounter.objects.get(user=user)
+    assert (counter.failures, counter.locked_at) == (0, None)
+    success = AuditEvent.objects.get(action="staff_login", outcome="success")
+    assert (success.actor, success.client_ip, success.customer) == ("staff-t", "192.0.2.7", None)
+    # nothing secret in any row: not the password, not the code
+    rows = str(list(AuditEvent.objects.values_list("summary", "actor", "contract_id")))
+    assert "Staff-pass-1" not in rows and "Wrong-pass-1" not in rows and code not in rows
+
+
+def test_an_unknown_staff_name_is_audited_without_keeping_what_was_typed(staff):
+    client = Client()
+    _staff_login(client, "Staff-pass-1", "Staff-pass-1")  # a password typed into the name field
+    event = AuditEvent.objects.get(action="staff_login")
+    assert (event.outcome, event.actor, event.client_ip) == ("failure", "", "192.0.2.7")
+    assert "Staff-pass-1" not in event.summary
+
+
+def test_staff_login_label():
+    from security.audit import ACTION_LABELS
+
+    assert ACTION_LABELS["staff_login"] and ACTION_LABELS["staff_login_unlock"]
+
+
+def test_a_superuser_unlocks_a_staff_user_and_it_is_audited(staff, superuser_client, staff_client):
+    from security.models import StaffLoginCounter
+
+    user, device = staff
+    counter = StaffLoginCounter.objects.create(user=user, failures=5, locked_at="2026-01-01T00:00:00+09:00")
+    changelist = "/admin/security/stafflogincounter/"
+    # branch staff cannot see or lift it (they could unlock each other)
+    assert staff_client.get(changelist).status_code == 403
+    page = superuser_client.get(changelist).content.decode()
+    assert "staff-t" in page and "ロック解除" in page
+    assert superuser_client.get(f"{changelist}{counter.pk}/change/").status_code == 200
+    assert superuser_client.post(f"{changelist}{counter.pk}/change/", {"failures": "0"}).status_code == 403
+    response = superuser_client.post(changelist, {"action": "staff_login_unlock",
+                                                  "_selected_action": [counter.pk]})
+    assert response.status_code == 302
+    counter.refresh_from_db()
+    assert (counter.failures, counter.locked_at) == (0, None)
+    event = AuditEvent.objects.get(action="staff_login_unlock")
+    assert event.actor == "root-c" and "staff-t" in event.summary
+    device.throttle_reset()
+    assert _staff_login(Client(), "staff-t", "Staff-pass-1", _code(device)).status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_parallel_guesses_cannot_pass_the_staff_limit(staff):
+    import threading
+
+    from django.db import connection
+
+    from security.models import StaffLoginCounter
+
+    user, _ = staff
+    barrier = threading.Barrier(8)
+
+    def guess():
+        try:
+            barrier.wait()
+            _staff_login(Client(), "staff-t", "Wrong-pass-1")
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=guess) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    counter = StaffLoginCounter.objects.get(user=user)
+    assert counter.failures == 5 and counter.locked_at is not None
+    outcomes = list(AuditEvent.objects.filter(action="staff_login").values_list("outcome", flat=True))
+    assert sorted(outcomes) == ["failure"] * 5 + ["refused"] * 3
