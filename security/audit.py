@@ -36,6 +36,7 @@ ACTION_LABELS = {
     "card_print": "画像認証カード印刷",
     "initial_password_issue": "初回パスワード再発行",
     "counter_deposit": "窓口入金",
+    "staff_timeout": "管理画面の強制ログアウト",
     "account_change": "口座の状態・拘束額の変更",
     "transfer": "振込",
     "transfer_schedule": "振込予約",
