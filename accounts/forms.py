@@ -76,7 +76,8 @@ class JapaneseDateField(forms.Field):
 
 def _date_widget(smartphone: bool) -> forms.Widget:
     if smartphone:
-        return forms.TextInput(attrs={
+        # shown as the hint asks the customer to type it: 2026/03/05
+        return forms.DateInput(format="%Y/%m/%d", attrs={
             "inputmode": "numeric", "autocomplete": "off", "placeholder": "例：2026/03/05",
             "pattern": _PHONE_DATE_PATTERN, "maxlength": "10",
         })

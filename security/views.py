@@ -31,6 +31,7 @@ from .models import AuditEvent
 from .otp import (
     OTP_ACTIVATION_REPLACED,
     otp_activate,
+    otp_config_uri,
     otp_login_setting_change,
     otp_qr_svg,
     otp_secret_base32,
@@ -292,6 +293,7 @@ def otp_activate_token_view(request):
     secret = otp_secret_base32(token)
     return render(request, "security/otp_activate_token.html", {
         "token": token, "qr_svg": mark_safe(otp_qr_svg(token)),  # segno's own markup
+        "otpauth_uri": otp_config_uri(token),
         "secret_groups": [secret[i:i + 4] for i in range(0, len(secret), 4)],
     })
 
