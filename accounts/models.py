@@ -22,9 +22,9 @@ from django.db.models import Q
 class Branch(models.Model):
     """A branch (支店) of our bank, with its Zengin branch code."""
 
-    code = models.CharField(max_length=3, unique=True)
-    name = models.CharField(max_length=64)
-    name_kana = models.CharField(max_length=64)
+    code = models.CharField("店番", max_length=3, unique=True)
+    name = models.CharField("支店名", max_length=64)
+    name_kana = models.CharField("支店名（カナ）", max_length=64)
 
     class Meta:
         ordering = ["code"]
@@ -44,7 +44,8 @@ class Customer(models.Model):
         CLOSED = "closed", "解約"
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="customer",
+        verbose_name="ログインユーザー",
     )
     contract_id = models.CharField("契約者ID", max_length=10, unique=True)
     name_kanji = models.CharField("氏名", max_length=64)
@@ -57,7 +58,7 @@ class Customer(models.Model):
     password_is_initial = models.BooleanField("初回パスワード", default=True)
     last_login_at = models.DateTimeField("最終ログイン", null=True, blank=True)
     previous_login_at = models.DateTimeField("前回ログイン", null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
 
     class Meta:
         ordering = ["contract_id"]
@@ -104,20 +105,22 @@ class Account(models.Model):
         FROZEN = "frozen", "支払停止"
         CLOSED = "closed", "解約"
 
-    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="accounts")
+    branch = models.ForeignKey(Branch, on_delete=models.PROTECT, related_name="accounts",
+                               verbose_name="支店")
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="accounts", null=True, blank=True
+        Customer, on_delete=models.PROTECT, related_name="accounts", null=True, blank=True,
+        verbose_name="契約者",
     )
-    purpose = models.CharField(max_length=32, choices=Purpose.choices, default=Purpose.CUSTOMER)
+    purpose = models.CharField("区分", max_length=32, choices=Purpose.choices, default=Purpose.CUSTOMER)
     type = models.CharField("科目", max_length=1, choices=Type.choices, default=Type.ORDINARY)
     number = models.CharField("口座番号", max_length=7)
     holder_kana = models.CharField("口座名義（カナ）", max_length=48)
     name = models.CharField("名称", max_length=64, blank=True)
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.OPEN)
+    status = models.CharField("状態", max_length=16, choices=Status.choices, default=Status.OPEN)
     balance = models.BigIntegerField("残高", default=0, editable=False)
     hold_amount = models.BigIntegerField("拘束額", default=0)
-    last_entry_at = models.DateTimeField(null=True, blank=True, editable=False)
-    opened_at = models.DateTimeField(auto_now_add=True)
+    last_entry_at = models.DateTimeField("最終入出金日時", null=True, blank=True, editable=False)
+    opened_at = models.DateTimeField("開設日時", auto_now_add=True)
 
     class Meta:
         ordering = ["branch__code", "type", "number"]
@@ -173,13 +176,13 @@ class Journal(models.Model):
         INTEREST = "interest", "利息"
         ADJUSTMENT = "adjustment", "訂正"
 
-    kind = models.CharField(max_length=32, choices=Kind.choices)
+    kind = models.CharField("種類", max_length=32, choices=Kind.choices)
     description = models.CharField("摘要", max_length=64)
-    idempotency_key = models.CharField(max_length=128, unique=True)
+    idempotency_key = models.CharField("重複防止キー", max_length=128, unique=True)
     # md5 of kind + lines: the same key with different content is refused.
-    request_hash = models.CharField(max_length=32)
-    posted_at = models.DateTimeField()
-    created_at = models.DateTimeField()
+    request_hash = models.CharField("内容ハッシュ", max_length=32)
+    posted_at = models.DateTimeField("取引日時")
+    created_at = models.DateTimeField("記帳日時")
 
     class Meta:
         ordering = ["-id"]
@@ -194,15 +197,17 @@ class Entry(models.Model):
     """One leg of a journal on one account: a signed amount of yen (+ deposit, − withdrawal)
     and the account's balance right after it (which makes any past balance an index lookup)."""
 
-    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries")
+    journal = models.ForeignKey(Journal, on_delete=models.PROTECT, related_name="entries",
+                                verbose_name="仕訳")
     # Indexed by entry_account_time_idx (account first), so no separate FK index.
     account = models.ForeignKey(
-        Account, on_delete=models.PROTECT, related_name="entries", db_index=False
+        Account, on_delete=models.PROTECT, related_name="entries", db_index=False,
+        verbose_name="口座",
     )
-    amount = models.BigIntegerField()
-    balance_after = models.BigIntegerField()
+    amount = models.BigIntegerField("金額")
+    balance_after = models.BigIntegerField("取引後残高")
     description = models.CharField("摘要", max_length=64)
-    posted_at = models.DateTimeField()
+    posted_at = models.DateTimeField("取引日時")
 
     class Meta:
         ordering = ["account_id", "id"]

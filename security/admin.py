@@ -7,12 +7,26 @@ from .models import AuditEvent, StaffLoginCounter
 from .staff_admin import staff_login_unlock
 
 
+class ActionFilter(admin.SimpleListFilter):
+    """操作 by its Japanese label (the codes are for the log, not for staff)."""
+
+    title = "操作"
+    parameter_name = "action"
+
+    def lookups(self, request, model_admin):
+        return sorted(ACTION_LABELS.items(), key=lambda item: item[1])
+
+    def queryset(self, request, queryset):
+        return queryset.filter(action=self.value()) if self.value() else queryset
+
+
 @admin.register(AuditEvent)
 class AuditEventAdmin(ReadOnlyAdmin):
     """The customers' operation log, read-only (STAFF-1, SEC-13)."""
 
-    list_display = ["created_at", "contract_id", "action_label", "outcome", "summary", "client_ip", "actor"]
-    list_filter = ["outcome", "action"]
+    # Short columns, so that none is squeezed to one character per line.
+    list_display = ["created_at", "contract_id", "action_label", "outcome", "summary", "actor", "client_ip"]
+    list_filter = ["outcome", ActionFilter]
     search_fields = ["contract_id"]
     search_help_text = "契約者IDで検索"
     date_hierarchy = "created_at"

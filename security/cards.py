@@ -306,5 +306,6 @@ def image_card_verify(*, customer: Customer, challenge_id: int | None,
 
 
 def _reason(error: str) -> str:
-    return {CARD_WRONG: "wrong", CARD_LOCKED: "locked", CARD_MISSING: "no card",
-            CARD_CHALLENGE_CHANGED: "stale challenge"}.get(error, "refused")
+    """The short Japanese word for the audit summary (取引履歴)."""
+    return {CARD_WRONG: "誤り", CARD_LOCKED: "ロック", CARD_MISSING: "カード未発行",
+            CARD_CHALLENGE_CHANGED: "指定マス変更"}.get(error, "拒否")

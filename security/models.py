@@ -19,8 +19,9 @@ class Credential(models.Model):
         IMAGE_CARD = "image_card", "画像認証"
         OTP = "otp", "ワンタイムパスワード"
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credentials")
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credentials",
+                                 verbose_name="契約者")
+    kind = models.CharField("種類", max_length=16, choices=Kind.choices)
     failures = models.PositiveIntegerField("連続失敗回数", default=0)
     locked_at = models.DateTimeField("ロック日時", null=True, blank=True)
     unlocked_at = models.DateTimeField("ロック解除日時", null=True, blank=True)
@@ -50,15 +51,16 @@ class AuditEvent(models.Model):
         REFUSED = "refused", "拒否"
 
     customer = models.ForeignKey(
-        Customer, on_delete=models.PROTECT, related_name="audit_events", null=True, blank=True
+        Customer, on_delete=models.PROTECT, related_name="audit_events", null=True, blank=True,
+        verbose_name="契約者",
     )
-    contract_id = models.CharField(max_length=32, blank=True)
-    action = models.CharField(max_length=48)
-    outcome = models.CharField(max_length=16, choices=Outcome.choices)
+    contract_id = models.CharField("契約者ID", max_length=32, blank=True)
+    action = models.CharField("操作", max_length=48)
+    outcome = models.CharField("結果", max_length=16, choices=Outcome.choices)
     summary = models.CharField("内容", max_length=128, blank=True)
-    client_ip = models.GenericIPAddressField(null=True, blank=True)
+    client_ip = models.GenericIPAddressField("IPアドレス", null=True, blank=True)
     actor = models.CharField("操作者", max_length=64, blank=True)  # staff username, if any
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField("日時", auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -87,9 +89,10 @@ class ImageCard(models.Model):
     (rows A–E, columns 1…9,0), drawn with ``secrets``. One active card per customer; a
     reissued card is kept inactive (it no longer answers any challenge)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="image_cards")
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="image_cards",
+                                 verbose_name="契約者")
     # 50 pictogram codes, row-major: A1 … A0, B1 … E0. Never shown to staff after printing.
-    layout = models.JSONField()
+    layout = models.JSONField("配置")
     is_active = models.BooleanField("有効", default=True)
     issued_at = models.DateTimeField("発行日時", auto_now_add=True)
     issued_by = models.CharField("発行者", max_length=64, blank=True)
@@ -142,9 +145,10 @@ class OtpToken(models.Model):
     """The bank's record of a customer's software token: its serial number, the TOTP
     device (django-otp) holding the key, and whether OTP is also asked at login."""
 
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="otp_token")
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="otp_token",
+                                    verbose_name="契約者")
     device = models.OneToOneField("otp_totp.TOTPDevice", on_delete=models.CASCADE,
-                                  related_name="cosei_token")
+                                  related_name="cosei_token", verbose_name="トークン")
     serial = models.CharField("シリアル番号", max_length=12, unique=True)
     required_at_login = models.BooleanField("ログイン時認証", default=False)
     issued_at = models.DateTimeField("発行日時", auto_now_add=True)
@@ -175,15 +179,16 @@ class StepUp(models.Model):
         OTP = "otp", "ワンタイムパスワード"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="step_ups")
-    kind = models.CharField(max_length=32)
-    content = models.JSONField()
-    content_hash = models.CharField(max_length=64)
-    method = models.CharField(max_length=16, choices=Method.choices)
-    created_at = models.DateTimeField(auto_now_add=True)
-    expires_at = models.DateTimeField()
-    verified_at = models.DateTimeField(null=True, blank=True)
-    used_at = models.DateTimeField(null=True, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="step_ups",
+                                 verbose_name="契約者")
+    kind = models.CharField("取引", max_length=32)
+    content = models.JSONField("内容")
+    content_hash = models.CharField("内容ハッシュ", max_length=64)
+    method = models.CharField("認証方法", max_length=16, choices=Method.choices)
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+    expires_at = models.DateTimeField("有効期限")
+    verified_at = models.DateTimeField("認証日時", null=True, blank=True)
+    used_at = models.DateTimeField("実行日時", null=True, blank=True)
 
     class Meta:
         verbose_name = "取引認証"

@@ -188,8 +188,12 @@ def otp_verify(*, customer: Customer, code: str, ip: str | None, action: str = "
         raise AuthFactorError(error, field="otp", locked=error == OTP_LOCKED)
 
 
+_FACTOR_LABELS = {"otp": "ワンタイムパスワード", "card": "画像認証"}
+
+
 def _reason(error: str) -> str:
-    return {OTP_WRONG: "wrong", OTP_USED: "reused", OTP_LOCKED: "locked"}.get(error, "refused")
+    """The short Japanese word for the audit summary (取引履歴)."""
+    return {OTP_WRONG: "誤り", OTP_USED: "使用済み", OTP_LOCKED: "ロック"}.get(error, "拒否")
 
 
 def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
@@ -235,7 +239,7 @@ def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
         audit_record(action="otp_activate", customer=customer, ip=ip,
                      outcome=AuditEvent.Outcome.SUCCESS if not errors else AuditEvent.Outcome.FAILURE,
                      summary=token.serial if not errors else " ".join(
-                         f"{field}:{_reason(message) if field == 'otp' else 'refused'}"
+                         f"{_FACTOR_LABELS.get(field, field)}：{_reason(message) if field == 'otp' else '誤り'}"
                          for field, message in errors.items()))
     if errors:
         # Report the card first: its lock is the harsher one (3 tries).

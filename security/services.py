@@ -99,21 +99,22 @@ def login_authenticate(*, contract_id: str, password: str, ip: str | None,
             check_password(password, _dummy_hash())
             # the typed ID may be a password in the wrong field: digits only, or nothing
             audit_record(action=action, outcome=AuditEvent.Outcome.FAILURE,
-                         contract_id=audit_contract_id_typed(contract_id), summary="unknown contract",
+                         contract_id=audit_contract_id_typed(contract_id), summary="契約者ID不明",
                          ip=ip)
             return LoginOutcome(None, LOGIN_FAILED)
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         correct = customer.user.check_password(password)
         if credential.is_locked or customer.status != Customer.Status.ACTIVE:
             audit_record(action=action, outcome=AuditEvent.Outcome.REFUSED, customer=customer,
-                         summary="locked" if credential.is_locked else customer.status, ip=ip)
+                         summary="ロック中" if credential.is_locked else customer.get_status_display(),
+                         ip=ip)
             if not correct:
                 return LoginOutcome(None, LOGIN_FAILED)
             return LoginOutcome(None, LOGIN_LOCKED if credential.is_locked else LOGIN_SUSPENDED)
         if not correct:
             credential_register_failure(credential, ip=ip)
             audit_record(action=action, outcome=AuditEvent.Outcome.FAILURE, customer=customer,
-                         summary=f"wrong password ({credential.failures})", ip=ip)
+                         summary=f"パスワード誤り（連続{credential.failures}回目）", ip=ip)
             return LoginOutcome(None, LOGIN_FAILED)
         credential_register_success(credential)
         if action == "login":  # the OTP activation's identity check is not a login
@@ -328,15 +329,23 @@ def initial_password_generate(length: int = 10) -> str:
             return candidate
 
 
-def initial_password_issue(*, customer: Customer, reason: str, actor: str) -> str:
+def initial_password_issue(*, customer: Customer, reason: str, actor: str, unlock: bool = False) -> str:
     """Issue a new initial password (SEC-3): returned once for the printed slip, never
     stored in clear; the customer must change it at the next login. Ends the customer's
-    sessions and lifts a password lock (the branch checked the customer's identity)."""
+    sessions and lifts a password lock (the branch checked the customer's identity).
+
+    ``unlock``: this is the staff's ロック解除 of the login password (SEC-8). The login
+    page still tells the right password apart during a lock (guide Q3), so a password
+    guessed then must die with the lock: unlocking always means a new password. Raises
+    StaffActionError, under the row lock, when the password is not locked; writes an
+    ``unlock`` audit row besides the issue row."""
     if not reason.strip():
         raise StaffActionError(REASON_REQUIRED)
     password = initial_password_generate()
     with transaction.atomic():
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
+        if unlock and not credential.is_locked:
+            raise StaffActionError(f"{credential.get_kind_display()}はロックされていません。")
         user = customer.user
         user.set_password(password)
         user.save(update_fields=["password"])
@@ -348,9 +357,14 @@ def initial_password_issue(*, customer: Customer, reason: str, actor: str) -> st
             credential.unlocked_at = timezone.now()
             credential.save(update_fields=["failures", "locked_at", "unlocked_at"])
         sessions_end_for_customer(customer)
+        if unlock:
+            audit_record(action="unlock", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
+                         summary=f"{credential.get_kind_display()}（初回パスワード再発行）：{reason.strip()}",
+                         actor=actor)
         audit_record(action="initial_password_issue", outcome=AuditEvent.Outcome.SUCCESS,
                      customer=customer, summary=reason.strip(), actor=actor)
         notice_enqueue(customer=customer, event="initial_password_issue", lines=[
+            *(["ログインパスワードのロックを解除しました。"] if unlock else []),
             "初回ログインパスワードを再発行しました。",
             "お届けした初回ログインパスワードでログインし、正式なパスワードに変更してください。",
         ])

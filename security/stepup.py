@@ -41,7 +41,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 
-from .audit import audit_record
+from .audit import ACTION_LABELS, audit_record
 from .cards import CARD_LOCKED, image_card_challenge_current, image_card_check
 from .errors import AuthFactorError
 from .models import AuditEvent, StepUp
@@ -59,6 +59,20 @@ STEPUP_NOT_VERIFIED = "認証が完了していません。認証用画像また
 
 class StepUpError(AuthFactorError):
     """A refusal about the pending operation itself (not a wrong answer)."""
+
+
+_REFUSAL_LABELS = {
+    STEPUP_NOT_FOUND: "確認情報なし", STEPUP_EXPIRED: "有効時間切れ", STEPUP_USED: "処理済み",
+    STEPUP_CONTENT_CHANGED: "内容不一致", STEPUP_METHOD_CHANGED: "認証方法変更",
+    STEPUP_NOT_VERIFIED: "未認証",
+}
+
+
+def _refusal_label(error: AuthFactorError) -> str:
+    """The short Japanese word for the audit summary (取引履歴), never the answer."""
+    if isinstance(error, StepUpError):
+        return _REFUSAL_LABELS.get(error.message, "拒否")
+    return "ロック" if error.locked else "認証誤り"
 
 
 def content_hash(content: dict) -> str:
@@ -109,7 +123,7 @@ def stepup_verify(*, customer: Customer, stepup_id: uuid.UUID | str, content: di
         if stepup is None:
             raise StepUpError(STEPUP_NOT_FOUND)
         now = timezone.now()
-        summary = f"{stepup.kind}"
+        summary = ACTION_LABELS.get(stepup.kind, stepup.kind)
         if stepup.used_at is not None:
             error = StepUpError(STEPUP_USED)
         elif stepup.expires_at <= now:
@@ -137,7 +151,7 @@ def stepup_verify(*, customer: Customer, stepup_id: uuid.UUID | str, content: di
                               else AuditEvent.Outcome.REFUSED if isinstance(error, StepUpError)
                               else AuditEvent.Outcome.FAILURE),
                      summary=f"{summary} {stepup.get_method_display()}"
-                     + ("" if error is None else f" {type(error).__name__}"))
+                     + ("" if error is None else f" {_refusal_label(error)}"))
     if error is not None:
         raise error
     return stepup

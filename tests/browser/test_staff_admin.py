@@ -37,9 +37,20 @@ def test_staff_signs_in_with_otp_and_unlocks(page, device):
     page.get_by_role("link", name="ロック解除").click()
     page.get_by_label("理由（本人確認の方法など）").fill("運転免許証で本人確認")
     page.get_by_role("button", name="ロックを解除する").click()
-    page.wait_for_url(f"**/admin/accounts/customer/{customer.pk}/change/")
-    assert "ロックを解除しました" in page.locator("ul.messagelist").inner_text()
+    # SEC-8: unlocking the login password issues a new initial password on a printable slip
+    slip = page.locator(".print-slip")
+    slip.wait_for()
+    assert "初回ログインパスワード通知書" in slip.inner_text()
+    password = slip.locator(".initial-password").inner_text()
+    assert page.get_by_role("button", name="印刷").is_visible()
     page.screenshot(path=f"test-artifacts/admin-unlock-{device}.png", full_page=True)
     credential = Credential.objects.get(customer=customer, kind="password")
     assert not credential.is_locked
+    customer.user.refresh_from_db()
+    assert customer.user.check_password(password)
     assert AuditEvent.objects.filter(customer=customer, action="unlock", actor="madoguchi").exists()
+    page.reload()  # the browser posts the form again: nothing is issued twice
+    page.wait_for_url(f"**/admin/accounts/customer/{customer.pk}/change/")
+    assert "この発行は処理済みです" in page.locator("ul.messagelist").inner_text()
+    customer.user.refresh_from_db()
+    assert customer.user.check_password(password)

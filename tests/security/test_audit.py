@@ -49,7 +49,7 @@ def test_unknown_contract_id_is_kept_only_as_digits(client, caplog):
     client.post("/login/", {"contract_id": "Secret42abc", "password": "whatever1"})
     client.post("/login/", {"contract_id": "123-4567 890", "password": "whatever1"})
     client.post("/login/", {"contract_id": "1" * 20, "password": "whatever1"})
-    rows = list(AuditEvent.objects.filter(action="login", summary__startswith="unknown contract")
+    rows = list(AuditEvent.objects.filter(action="login", summary__startswith="契約者ID不明")
                 .order_by("id").values_list("contract_id", flat=True))
     assert rows == ["", "", "1234567890", "1" * 16]
     assert "FORGED" not in caplog.text and "Secret42" not in caplog.text and "42" not in "".join(rows)

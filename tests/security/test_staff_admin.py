@@ -69,15 +69,15 @@ def test_branch_staff_group_has_exactly_its_permissions():
 
 def test_staff_finds_and_unlocks_with_a_reason(staff_client):
     customer = factories.customer(name_kanji="検索 太郎", email="k@example.jp")
-    Credential.objects.create(customer=customer, kind="password", failures=5,
+    Credential.objects.create(customer=customer, kind="image_card", failures=3,
                               locked_at="2026-01-01T00:00:00+09:00")
     found = staff_client.get("/admin/accounts/customer/?q=検索").content.decode()
     assert customer.contract_id in found
     url = f"/admin/accounts/customer/{customer.pk}/unlock/"
-    response = staff_client.post(url, {"kind": "password", "reason": ""})
+    response = staff_client.post(url, {"kind": "image_card", "reason": ""})
     assert "理由を入力してください。" in response.content.decode()
     assert Credential.objects.get(customer=customer).is_locked
-    response = staff_client.post(url, {"kind": "password", "reason": "運転免許証で本人確認"})
+    response = staff_client.post(url, {"kind": "image_card", "reason": "運転免許証で本人確認"})
     assert response.status_code == 302
     credential = Credential.objects.get(customer=customer)
     assert not credential.is_locked and credential.failures == 0
@@ -101,8 +101,8 @@ def test_new_initial_password_is_shown_once_and_forces_change(staff_client):
     customer = factories.customer(password="Old12345")
     customer.password_is_initial = False
     customer.save()
-    response = staff_client.post(f"/admin/accounts/customer/{customer.pk}/initial-password/",
-                                 {"reason": "パスワード失念"})
+    url = f"/admin/accounts/customer/{customer.pk}/initial-password/"
+    response = staff_client.post(url, {"reason": "パスワード失念", "nonce": _nonce(staff_client, url)})
     html = response.content.decode()
     password = html.split('class="initial-password">')[1].split("<")[0]
     assert len(password) == 10 and "no-store" in response["Cache-Control"]
@@ -150,7 +150,8 @@ def test_staff_issues_and_prints_the_image_card_once(staff_client):
 
     customer = factories.customer()
     base = f"/admin/accounts/customer/{customer.pk}/card"
-    response = staff_client.post(f"{base}/issue/", {"reason": "紛失による再発行"})
+    response = staff_client.post(f"{base}/issue/", {"reason": "紛失による再発行",
+                                                    "nonce": _nonce(staff_client, f"{base}/issue/")})
     assert response.url == f"{base}/print/"
     card = ImageCard.objects.get(customer=customer, is_active=True)
     page = staff_client.get(f"{base}/print/")
@@ -158,15 +159,27 @@ def test_staff_issues_and_prints_the_image_card_once(staff_client):
     pdf = staff_client.get(f"{base}/print.pdf")
     assert pdf["Content-Type"] == "application/pdf" and pdf.content.startswith(b"%PDF")
     staff_client.post(f"{base}/print/")  # 印刷完了
-    assert staff_client.get(f"{base}/print/").status_code == 403  # never shown again
-    assert staff_client.get(f"{base}/print.pdf").status_code == 403
+    change_url = f"/admin/accounts/customer/{customer.pk}/change/"
+    for again in (f"{base}/print/", f"{base}/print.pdf"):  # never shown again
+        response = staff_client.get(again)
+        assert response.status_code == 302 and response.url == change_url
+    # back on the customer's admin page with an admin message, not the customer-facing 403
+    page = staff_client.get(f"{base}/print/", follow=True).content.decode()
+    assert "カード画像は発行直後に一度だけ表示されます。必要な場合は再発行してください。" in page
+    assert 'id="user-tools"' in page and "data:image/png" not in page
     # reissue: the old card stops working
-    staff_client.post(f"{base}/issue/", {"reason": "再発行"})
+    staff_client.post(f"{base}/issue/", {"reason": "再発行", "nonce": _nonce(staff_client, f"{base}/issue/")})
     card.refresh_from_db()
     assert not card.is_active
     assert ImageCard.objects.filter(customer=customer, is_active=True).count() == 1
     assert AuditEvent.objects.filter(customer=customer, action="card_issue", actor="staff-t").count() == 2
     assert AuditEvent.objects.filter(customer=customer, action="card_print").count() == 2
+
+
+def _nonce(client, url) -> str:
+    """The one-time nonce of the issue form at ``url`` (a GET puts a fresh one in the session)."""
+    html = client.get(url).content.decode()
+    return html.split('name="nonce" value="')[1].split('"')[0]
 
 
 def test_staff_without_the_card_permission_cannot_issue(staff, staff_client):
@@ -405,3 +418,181 @@ def test_parallel_guesses_cannot_pass_the_staff_limit(staff):
     assert counter.failures == 5 and counter.locked_at is not None
     outcomes = list(AuditEvent.objects.filter(action="staff_login").values_list("outcome", flat=True))
     assert sorted(outcomes) == ["failure"] * 5 + ["refused"] * 3
+
+
+# --- Unlocking the login password issues a new one; slips and cards are issued once -------
+
+ALREADY_ISSUED = "この発行は処理済みです（二重発行はしていません）。パスワードを紛失した場合は、あらためて再発行してください。"
+
+
+def _slip_password(response) -> str:
+    return response.content.decode().split('class="initial-password">')[1].split("<")[0]
+
+
+def test_unlocking_the_login_password_issues_a_new_initial_password(staff_client):
+    """SEC-8: during a lock the login page still tells the right password apart (guide Q3),
+    so a password guessed then must not work once the branch unlocks."""
+    from security.services import login_authenticate
+
+    customer = factories.customer(password="Guessed1", email="u@example.jp")
+    Credential.objects.create(customer=customer, kind="password", failures=5,
+                              locked_at="2026-01-01T00:00:00+09:00")
+    url = f"/admin/accounts/customer/{customer.pk}/unlock/"
+    form = staff_client.get(url).content.decode()
+    assert "新しい初回ログインパスワードを発行し" in form  # the form says what will happen
+    response = staff_client.post(url, {"kind": "password", "reason": "運転免許証で本人確認",
+                                       "nonce": _nonce(staff_client, url)})
+    assert response.status_code == 200 and "no-store" in response["Cache-Control"]
+    password = _slip_password(response)
+    credential = Credential.objects.get(customer=customer, kind="password")
+    assert not credential.is_locked and credential.failures == 0
+    assert not login_authenticate(contract_id=customer.contract_id, password="Guessed1", ip=None).ok
+    assert login_authenticate(contract_id=customer.contract_id, password=password, ip=None).ok
+    customer.refresh_from_db()
+    assert customer.password_is_initial
+    unlock = AuditEvent.objects.get(customer=customer, action="unlock")
+    assert unlock.actor == "staff-t" and "ログインパスワード" in unlock.summary and "運転免許証" in unlock.summary
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue", actor="staff-t").count() == 1
+    assert password not in str(list(AuditEvent.objects.values_list("summary", flat=True)))
+    assert OutboxMessage.objects.filter(customer=customer, event="initial_password_issue").exists()
+
+
+def test_unlocking_a_password_that_is_not_locked_issues_nothing(staff_client):
+    customer = factories.customer(password="Keep1234")
+    url = f"/admin/accounts/customer/{customer.pk}/unlock/"
+    response = staff_client.post(url, {"kind": "password", "reason": "確認", "nonce": _nonce(staff_client, url)})
+    assert "ログインパスワードはロックされていません。" in response.content.decode()
+    customer.user.refresh_from_db()
+    assert customer.user.check_password("Keep1234")
+    assert not AuditEvent.objects.filter(customer=customer, action__in=["unlock", "initial_password_issue"]).exists()
+
+
+@pytest.mark.parametrize("path", ["initial-password", "unlock"])
+def test_reloading_the_slip_issues_nothing(staff_client, path):
+    """The slip is the POST response; a browser reload posts the same form again. The
+    nonce was consumed by the first issue, so the second gets an admin message instead."""
+    customer = factories.customer()
+    Credential.objects.create(customer=customer, kind="password", failures=5,
+                              locked_at="2026-01-01T00:00:00+09:00")
+    url = f"/admin/accounts/customer/{customer.pk}/{path}/"
+    data = {"kind": "password", "reason": "失念", "nonce": _nonce(staff_client, url)}
+    password = _slip_password(staff_client.post(url, data))
+    reload = staff_client.post(url, data)
+    assert reload.status_code == 302 and reload.url == f"/admin/accounts/customer/{customer.pk}/change/"
+    assert ALREADY_ISSUED in staff_client.get(reload.url).content.decode()
+    for missing in ({**data, "nonce": ""}, {"kind": "password", "reason": "失念"}, {**data, "nonce": "forged"}):
+        assert staff_client.post(url, missing).status_code == 302
+    customer.user.refresh_from_db()
+    assert customer.user.check_password(password)  # the first slip still holds
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
+
+
+def test_a_form_error_keeps_the_nonce_usable(staff_client):
+    customer = factories.customer()
+    url = f"/admin/accounts/customer/{customer.pk}/initial-password/"
+    nonce = _nonce(staff_client, url)
+    assert "理由を入力してください。" in staff_client.post(url, {"reason": "", "nonce": nonce}).content.decode()
+    assert staff_client.post(url, {"reason": "失念", "nonce": nonce}).status_code == 200
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
+
+
+def test_the_slip_is_printable(staff_client, settings):
+    customer = factories.customer(name_kanji="印刷 花子")
+    url = f"/admin/accounts/customer/{customer.pk}/initial-password/"
+    html = staff_client.post(url, {"reason": "失念", "nonce": _nonce(staff_client, url)}).content.decode()
+    slip = html.split('class="print-slip"')[1].split('class="no-print"')[0]
+    for shown in (settings.BANK_NAME, customer.contract_id, "印刷 花子", "発行日時", "発行者：staff-t"):
+        assert shown in slip
+    assert "data-admin-print" in html and ">印刷</button>" in html
+    assert "js/admin_print.js" in html and "css/admin_print.css" in html
+    assert "<script>" not in html  # CSP: no inline script (SEC-11)
+
+
+def test_card_issue_is_not_repeated_by_a_second_post(staff_client):
+    from security.models import ImageCard
+
+    customer = factories.customer()
+    url = f"/admin/accounts/customer/{customer.pk}/card/issue/"
+    data = {"reason": "紛失", "nonce": _nonce(staff_client, url)}
+    assert staff_client.post(url, data).url.endswith("/card/print/")
+    card = ImageCard.objects.get(customer=customer, is_active=True)
+    again = staff_client.post(url, data)
+    assert again.url == f"/admin/accounts/customer/{customer.pk}/change/"
+    assert ALREADY_ISSUED in staff_client.get(again.url).content.decode()
+    assert list(ImageCard.objects.filter(customer=customer)) == [card]
+
+
+# --- Japanese admin, yen amounts, kana search, applicable actions (STAFF-1) --------------
+
+def test_login_audit_summaries_are_japanese():
+    from security.services import login_authenticate
+
+    customer = factories.customer(password="Right123")
+    login_authenticate(contract_id="9999999999", password="x", ip=None)
+    login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
+    Credential.objects.filter(customer=customer).update(locked_at="2026-01-01T00:00:00+09:00")
+    login_authenticate(contract_id=customer.contract_id, password="Right123", ip=None)
+    summaries = list(AuditEvent.objects.filter(action="login").order_by("id").values_list("summary", flat=True))
+    assert summaries == ["契約者ID不明", "パスワード誤り（連続1回目）", "ロック中"]
+
+
+def test_admin_pages_speak_japanese(staff_client, superuser_client):
+    from security.audit import audit_record
+
+    account = factories.account(balance=1_234_567, hold_amount=1_000)
+    customer = account.customer
+    audit_record(action="login", outcome="success", customer=customer, ip="10.0.0.1")
+    pages = {
+        "/admin/accounts/account/": ["区分", "状態", "残高", "1,234,567円", "1,000円"],
+        f"/admin/accounts/account/{account.pk}/change/": ["支店", "契約者", "最終入出金日時", "開設日時",
+                                                          "1,234,567円"],
+        f"/admin/accounts/customer/{customer.pk}/change/": ["登録日時", "1,234,567円", "1,000円"],
+        "/admin/accounts/entry/": ["金額", "取引後残高", "+1,234,567円"],
+        "/admin/security/auditevent/": ["日時", "契約者ID", "結果", "IPアドレス"],
+    }
+    for url, expected in pages.items():
+        html = staff_client.get(url).content.decode()
+        for text in expected:
+            assert text in html, (url, text)
+        for english in (">Purpose<", ">Branch<", ">Customer<", ">Created at<", ">Amount<", ">Balance after<",
+                        ">Contract id<", ">Outcome<", ">Client ip<", ">Opened at<", ">Last entry at<"):
+            assert english not in html, (url, english)
+    # the superuser's change form keeps the hold editable, the staff's shows yen
+    assert 'name="hold_amount"' in superuser_client.get(f"/admin/accounts/account/{account.pk}/change/").content.decode()
+
+
+def test_audit_list_filters_by_japanese_action_label(staff_client):
+    from security.audit import audit_record
+
+    customer = factories.customer()
+    audit_record(action="counter_deposit", outcome="success", customer=customer, summary="A1")
+    audit_record(action="login", outcome="success", customer=customer)
+    html = staff_client.get("/admin/security/auditevent/").content.decode()
+    assert "?action=counter_deposit" in html and ">窓口入金<" in html
+    filtered = staff_client.get("/admin/security/auditevent/?action=counter_deposit").content.decode()
+    assert ">窓口入金</td>" in filtered and ">ログイン</td>" not in filtered
+
+
+def test_customer_search_finds_half_width_kana_and_full_width_digits(staff_client):
+    sato = factories.customer(name_kanji="佐藤 一郎", name_kana="ｻﾄｳ ｲﾁﾛｳ")
+    other = factories.customer(name_kanji="鈴木 次郎", name_kana="ｽｽﾞｷ ｼﾞﾛｳ")
+    for term in ("サトウ", "ｻﾄｳ", " サトウ "):
+        html = staff_client.get("/admin/accounts/customer/", {"q": term}).content.decode()
+        assert sato.contract_id in html and other.contract_id not in html, term
+    full_width_id = sato.contract_id.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert sato.contract_id in staff_client.get("/admin/accounts/customer/", {"q": full_width_id}).content.decode()
+    assert other.contract_id in staff_client.get("/admin/accounts/customer/", {"q": "スズキ"}).content.decode()
+
+
+def test_customer_page_offers_only_applicable_actions(staff_client):
+    account = factories.account()
+    customer = account.customer
+    url = f"/admin/accounts/customer/{customer.pk}/change/"
+    html = staff_client.get(url).content.decode()
+    assert f"/{customer.pk}/unlock/" not in html and f"/{customer.pk}/resume/" not in html
+    assert f"/admin/accounts/account/{account.pk}/deposit/" in html and ">窓口入金<" in html
+    Credential.objects.create(customer=customer, kind="otp", failures=5, locked_at="2026-01-01T00:00:00+09:00")
+    customer.status = "suspended"
+    customer.save()
+    html = staff_client.get(url).content.decode()
+    assert f"/{customer.pk}/unlock/" in html and f"/{customer.pk}/resume/" in html
