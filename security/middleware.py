@@ -53,7 +53,7 @@ class CustomerSessionMiddleware:
             return redirect(f"{reverse('security:logged_out')}?reason=timeout")
         if customer.status != Customer.Status.ACTIVE:
             audit_record(action="access_refused", outcome=AuditEvent.Outcome.REFUSED,
-                         customer=customer, summary=customer.status, ip=client_ip(request))
+                         customer=customer, summary=customer.get_status_display(), ip=client_ip(request))
             customer_session.session_end(request)
             return redirect("security:login")
         request.session[customer_session.SEEN_AT] = int(time.time())

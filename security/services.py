@@ -181,12 +181,12 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         if credential.is_locked:
             audit_record(action="password_change", outcome=AuditEvent.Outcome.REFUSED,
-                         customer=customer, summary="locked", ip=ip)
+                         customer=customer, summary="ロック中", ip=ip)
             refusal, refused_field = [LOGIN_LOCKED], None
         elif not customer.user.check_password(current_password):
             just_locked = credential_register_failure(credential, ip=ip)
             audit_record(action="password_change", outcome=AuditEvent.Outcome.FAILURE,
-                         customer=customer, summary="wrong current password", ip=ip)
+                         customer=customer, summary="現在のパスワード誤り", ip=ip)
             if just_locked:
                 sessions_end_for_customer(customer)
                 refusal, refused_field, sessions_ended = [LOGIN_LOCKED], None, True

@@ -211,7 +211,7 @@ def login_otp_view(request):
                 return redirect("home")
     if refusal is not None:
         audit_record(action="login_otp", outcome=AuditEvent.Outcome.REFUSED, customer=customer,
-                     summary="locked" if refusal == LOGIN_LOCKED else "suspended", ip=client_ip(request))
+                     summary="ロック中" if refusal == LOGIN_LOCKED else "IB取引中止中", ip=client_ip(request))
         return _session_refused(request, refusal)
     return render(request, "security/login_otp.html", {"form": form})
 

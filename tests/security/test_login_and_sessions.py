@@ -275,7 +275,7 @@ def test_password_change_refused_while_locked_and_counts_nothing_more():
     assert customer.user.check_password("Pass1234")
     assert Credential.objects.get(customer=customer, kind="password").failures == 5
     assert AuditEvent.objects.filter(customer=customer, action="password_change", outcome="refused",
-                                     summary="locked").count() == 2
+                                     summary="ロック中").count() == 2
 
 
 def test_initial_password_change_lock_stops_the_guessing():
@@ -325,7 +325,7 @@ def test_a_session_of_a_contract_no_longer_active_is_ended():
     assert response.status_code == 302 and response.url == "/login/"
     assert "no-store" in response["Cache-Control"]
     assert not Session.objects.filter(session_key=key).exists()
-    assert AuditEvent.objects.filter(customer=customer, action="access_refused", summary="closed").exists()
+    assert AuditEvent.objects.filter(customer=customer, action="access_refused", summary="解約").exists()
     Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
     assert client.get("/").url == "/login/"
 

@@ -334,7 +334,7 @@ def test_otp_login_refused_when_the_password_was_locked_meanwhile():
     assert not Session.objects.filter(session_key=key).exists()
     assert client.get("/").url == "/login/"
     assert AuditEvent.objects.filter(customer=customer, action="login_otp", outcome="refused",
-                                     summary="locked").exists()
+                                     summary="ロック中").exists()
     assert not AuditEvent.objects.filter(customer=customer, action="login_otp", outcome="success").exists()
 
 
