@@ -141,6 +141,11 @@ class Account(models.Model):
                 name="account_customer_balance_not_negative",
             ),
             models.CheckConstraint(condition=Q(hold_amount__gte=0), name="account_hold_not_negative"),
+            # a closed account takes no postings, so money left in it would be stranded
+            models.CheckConstraint(
+                condition=~Q(status="closed") | (Q(balance=0) & Q(hold_amount=0)),
+                name="account_closed_is_empty",
+            ),
         ]
 
     def __str__(self) -> str:

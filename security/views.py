@@ -279,17 +279,25 @@ def _activation_ended(request, message: str):
     return redirect("security:otp_activate" if message == OTP_ACTIVATION_REPLACED else "security:login")
 
 
-@require_http_methods(["GET"])
-def otp_activate_token_view(request):
-    """The token issued at this session's identity check: serial number, QR code, key for
-    manual entry. A reload shows the same key; no other session ever shows it."""
+def _activation_state(request):
+    """(customer, token) of this session's activation, or the redirect that ends it."""
     customer = _activation_customer(request)
     if customer is None:
         return redirect("security:otp_activate")
     try:
-        token = _activation_token(request, customer)
+        return customer, _activation_token(request, customer)
     except AuthFactorError as refused:
         return _activation_ended(request, refused.message)
+
+
+@require_http_methods(["GET"])
+def otp_activate_token_view(request):
+    """The token issued at this session's identity check: serial number, QR code, key for
+    manual entry. A reload shows the same key; no other session ever shows it."""
+    state = _activation_state(request)
+    if not isinstance(state, tuple):
+        return state  # the activation ended or was never started
+    customer, token = state
     secret = otp_secret_base32(token)
     return render(request, "security/otp_activate_token.html", {
         "token": token, "qr_svg": mark_safe(otp_qr_svg(token)),  # segno's own markup
@@ -302,13 +310,10 @@ def otp_activate_token_view(request):
 @require_http_methods(["GET", "POST"])
 def otp_activate_register_view(request):
     """利用開始（ワンタイムパスワード登録）: serial + OTP + choice + image-card challenge."""
-    customer = _activation_customer(request)
-    if customer is None:
-        return redirect("security:otp_activate")
-    try:
-        token = _activation_token(request, customer)
-    except AuthFactorError as refused:
-        return _activation_ended(request, refused.message)
+    state = _activation_state(request)
+    if not isinstance(state, tuple):
+        return state  # the activation ended or was never started
+    customer, token = state
     try:
         challenge = image_card_challenge_current(customer=customer)
     except AuthFactorError as refused:

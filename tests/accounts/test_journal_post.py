@@ -68,9 +68,20 @@ def test_closed_and_frozen_accounts():
     with pytest.raises(errors.AccountFrozen):
         factories.transfer(source, factories.account(), 100)
     factories.deposit(source, 100)  # a frozen account still receives
-    Account.objects.filter(pk=source.pk).update(status=Account.Status.CLOSED)
+    closed = factories.account()
+    Account.objects.filter(pk=closed.pk).update(status=Account.Status.CLOSED)
     with pytest.raises(errors.AccountClosed):
-        factories.deposit(source, 100)
+        factories.deposit(closed, 100)
+
+
+def test_the_database_refuses_to_close_an_account_with_money_in_it():
+    from django.db import IntegrityError, transaction
+
+    account = factories.account(balance=1_000)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.filter(pk=account.pk).update(status=Account.Status.CLOSED)
+    account.refresh_from_db()
+    assert account.status == Account.Status.OPEN
 
 
 def test_idempotency_key_posts_once():
