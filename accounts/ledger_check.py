@@ -64,6 +64,22 @@ CHECKS = [
         "SELECT id, 'posted at ' || posted_at FROM accounts_entry WHERE posted_at > clock_timestamp()",
     ),
     (
+        "no customer account holds more than its balance",
+        "SELECT id, 'balance ' || balance || ', hold ' || hold_amount FROM accounts_account"
+        " WHERE purpose = 'customer' AND balance < hold_amount",
+    ),
+    (
+        # status_changed_at is kept by the database (ledger_account_guard) alone; one
+        # index range per frozen account
+        "no frozen account was debited since it was frozen",
+        """
+        SELECT e.id, 'debit ' || e.amount || ' on frozen account ' || a.id || ' at ' || e.posted_at
+          FROM accounts_account a
+          JOIN accounts_entry e ON e.account_id = a.id AND e.posted_at >= a.status_changed_at
+         WHERE a.status = 'frozen' AND e.amount < 0
+        """,
+    ),
+    (
         "no customer account is below zero",
         "SELECT id, 'balance ' || balance FROM accounts_account"
         " WHERE purpose = 'customer' AND balance < 0",

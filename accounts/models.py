@@ -120,6 +120,8 @@ class Account(models.Model):
     balance = models.BigIntegerField("残高", default=0, editable=False)
     hold_amount = models.BigIntegerField("拘束額", default=0)
     last_entry_at = models.DateTimeField("最終入出金日時", null=True, blank=True, editable=False)
+    # Set by the database (ledger_account_guard) whenever the status changes.
+    status_changed_at = models.DateTimeField("状態変更日時", null=True, blank=True, editable=False)
     opened_at = models.DateTimeField("開設日時", auto_now_add=True)
 
     class Meta:
@@ -141,6 +143,11 @@ class Account(models.Model):
                 name="account_customer_balance_not_negative",
             ),
             models.CheckConstraint(condition=Q(hold_amount__gte=0), name="account_hold_not_negative"),
+            # a hold is money the customer has but may not spend: never more than the balance
+            models.CheckConstraint(
+                condition=~Q(purpose="customer") | Q(balance__gte=models.F("hold_amount")),
+                name="account_customer_balance_covers_hold",
+            ),
             # a closed account takes no postings, so money left in it would be stranded
             models.CheckConstraint(
                 condition=~Q(status="closed") | (Q(balance=0) & Q(hold_amount=0)),
@@ -148,8 +155,20 @@ class Account(models.Model):
             ),
         ]
 
+    # Written by the database alone (LEDGER-7): the app's role has no UPDATE privilege on
+    # them, so a save() of a loaded account must leave them out of its UPDATE.
+    DATABASE_MAINTAINED = frozenset({"balance", "last_entry_at", "status_changed_at"})
+
     def __str__(self) -> str:
         return f"{self.branch.code}-{self.get_type_display()}-{self.number} {self.holder_kana}"
+
+    def save(self, *args, **kwargs):
+        if not self._state.adding and kwargs.get("update_fields") is None:
+            kwargs["update_fields"] = [
+                field.name for field in self._meta.concrete_fields
+                if not field.primary_key and field.name not in self.DATABASE_MAINTAINED
+            ]
+        super().save(*args, **kwargs)
 
     @property
     def is_internal(self) -> bool:
@@ -184,8 +203,9 @@ class Journal(models.Model):
     kind = models.CharField("種類", max_length=32, choices=Kind.choices)
     description = models.CharField("摘要", max_length=64)
     idempotency_key = models.CharField("重複防止キー", max_length=128, unique=True)
-    # md5 of kind + lines: the same key with different content is refused.
-    request_hash = models.CharField("内容ハッシュ", max_length=32)
+    # sha256 of the whole request (ledger_request_hash): the same key with any other
+    # content is refused.
+    request_hash = models.CharField("内容ハッシュ", max_length=64)
     posted_at = models.DateTimeField("取引日時")
     created_at = models.DateTimeField("記帳日時")
 

@@ -18,20 +18,23 @@ INTERNAL_ACCOUNTS = [
 ]
 
 
-def ensure_reference_data(Branch, Account) -> None:  # noqa: N803 - model classes
+def ensure_reference_data(Branch, Account, using: str = "default") -> None:  # noqa: N803 - model classes
+    """On the database ``using`` (a migration passes its own connection: the owner's)."""
     import zengin_code
 
+    branches, accounts = Branch.objects.db_manager(using), Account.objects.db_manager(using)
+
     numbers = [row[1] for row in INTERNAL_ACCOUNTS]
-    if Branch.objects.exists() and Account.objects.filter(number__in=numbers).count() == len(numbers):
+    if branches.exists() and accounts.filter(number__in=numbers).count() == len(numbers):
         return
     bank = zengin_code.Bank.all[BANK_CODE]
     for branch in bank.branches.values():
-        Branch.objects.update_or_create(
+        branches.update_or_create(
             code=branch.code, defaults={"name": branch.name, "name_kana": branch.kana}
         )
-    head_office = Branch.objects.order_by("code").first()
+    head_office = branches.order_by("code").first()
     for purpose, number, name, holder in INTERNAL_ACCOUNTS:
-        Account.objects.get_or_create(
+        accounts.get_or_create(
             branch=head_office,
             number=number,
             defaults={"purpose": purpose, "name": name, "holder_kana": holder, "type": "1"},

@@ -19,14 +19,15 @@ BRANCH_STAFF_PERMISSIONS = [
 ]
 
 
-def branch_staff_group_ensure(**_kwargs):
-    """Create or correct the group (post_migrate): its permissions are exactly the list."""
+def branch_staff_group_ensure(using: str = "default", **_kwargs):
+    """Create or correct the group (post_migrate, on the database being migrated): its
+    permissions are exactly the list."""
     from django.contrib.auth.models import Group, Permission
 
-    group, _ = Group.objects.get_or_create(name=BRANCH_STAFF_GROUP)
+    group, _ = Group.objects.using(using).get_or_create(name=BRANCH_STAFF_GROUP)
     wanted = []
     for app_label, codename in BRANCH_STAFF_PERMISSIONS:
-        permission = Permission.objects.filter(content_type__app_label=app_label, codename=codename).first()
+        permission = Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename).first()
         if permission is not None:
             wanted.append(permission)
     group.permissions.set(wanted)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -25,10 +24,13 @@ _SQLSTATE_ERRORS: dict[str, type[errors.LedgerError]] = {
     "CI003": errors.AccountNotFound,
     "CI004": errors.AccountFrozen,
     "CI005": errors.IdempotencyConflict,
+    "CI007": errors.AccountFrozen,  # the entry trigger's backstop (LEDGER-7)
+    "CI008": errors.InsufficientFunds,  # the entry trigger: a debit below the hold
     "CI010": errors.InvalidPosting,
     "CI011": errors.InvalidPosting,
     "CI012": errors.InvalidPosting,
     "CI013": errors.InvalidPosting,
+    "CI014": errors.InvalidPosting,
 }
 
 # Far beyond any real amount, well inside bigint: sums of a few lines cannot overflow.
@@ -45,8 +47,12 @@ class PostingLine:
     description: str = ""
 
     @property
-    def account_id(self) -> int:
-        return self.account if isinstance(self.account, int) else self.account.pk
+    def account_id(self) -> int | None:
+        """The account's id; None for anything that is neither an id nor an Account (which
+        ``journal_post`` refuses as ``InvalidPosting``)."""
+        if isinstance(self.account, Account):
+            return self.account.pk
+        return self.account if type(self.account) is int else None
 
 
 def _validate(lines: Sequence[PostingLine], kind: str, description: str, key: str,
@@ -65,18 +71,13 @@ def _validate(lines: Sequence[PostingLine], kind: str, description: str, key: st
             raise errors.InvalidPosting(f"amount must be a non-zero int, got {line.amount!r}")
         if type(line.account_id) is not int:
             raise errors.InvalidPosting(f"account must be an id or an Account, got {line.account!r}")
-        if len(line.description) > MAX_DESCRIPTION:
+        if not isinstance(line.description, str) or len(line.description) > MAX_DESCRIPTION:
             raise errors.InvalidPosting("line description must be at most 64 characters")
     if sum(line.amount for line in lines) != 0:
         raise errors.InvalidPosting("lines do not sum to zero")
     if posted_at is not None and posted_at > timezone.now():
         # a future entry would block every later posting on its accounts
         raise errors.InvalidPosting("a posting cannot be dated in the future")
-
-
-def _request_hash(kind: str, lines: Sequence[PostingLine]) -> str:
-    canonical = kind + "|" + ";".join(f"{line.account_id}:{line.amount}" for line in lines)
-    return hashlib.md5(canonical.encode(), usedforsecurity=False).hexdigest()
 
 
 def journal_post(
@@ -97,7 +98,9 @@ def journal_post(
     caller's, so a transfer, its audit row and its mail commit together.
 
     Returns the journal, with ``journal.created`` False when the key had already been
-    used with the same content. Raises ``InsufficientFunds``, ``AccountClosed``,
+    used for the same request: kind, description, every line (account, amount,
+    description) and ``posted_at`` as given — a reuse that differs in any of them raises
+    ``IdempotencyConflict`` (LEDGER-7). Raises ``InsufficientFunds``, ``AccountClosed``,
     ``AccountFrozen``, ``AccountNotFound``, ``IdempotencyConflict`` or ``InvalidPosting``
     (all ``LedgerError``, with a Japanese ``message``).
 
@@ -105,12 +108,10 @@ def journal_post(
     never be earlier than an account's last entry, nor in the future.
     """
     _validate(lines, kind, description, idempotency_key, posted_at)
-    request_hash = _request_hash(kind, lines)
     arguments = [
         kind,
         description,
         idempotency_key,
-        request_hash,
         [line.account_id for line in lines],
         [line.amount for line in lines],
         [line.description or description for line in lines],
@@ -131,7 +132,6 @@ def journal_post(
         kind=kind,
         description=description,
         idempotency_key=idempotency_key,
-        request_hash=request_hash,
         posted_at=when,
     )
     journal.created = created
@@ -145,7 +145,7 @@ def journal_post(
 def _call_ledger_post(arguments: list) -> tuple[int, bool, dt.datetime]:
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT journal_id, created, posted_at FROM ledger_post(%s, %s, %s, %s, %s, %s, %s, %s)",
+            "SELECT journal_id, created, posted_at FROM ledger_post(%s, %s, %s, %s, %s, %s, %s)",
             arguments,
         )
         return cursor.fetchone()

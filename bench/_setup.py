@@ -22,4 +22,5 @@ def django_setup() -> None:
         logging.getLogger(name).setLevel(logging.WARNING)
     from django.core.management import call_command
 
-    call_command("migrate", "--no-input", verbosity=0)
+    # as the owner, who then grants the app's role (LEDGER-7); dev.py bench gives both URLs
+    call_command("migrate", "--no-input", database="owner", verbosity=0)

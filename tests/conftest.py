@@ -24,6 +24,31 @@ CHROMIUM_ARGS = [
 
 
 @pytest.fixture(scope="session")
+def django_db_setup(django_test_environment, django_db_blocker):
+    """LEDGER-7: the owner creates and migrates the test database (and grants the app's
+    role its privileges after migrate); every test then runs as the app's role, as the
+    web and the worker do. dev.py gives both URLs."""
+    from django.conf import settings
+    from django.db import connections
+
+    if "owner" not in settings.DATABASES:
+        pytest.exit("DATABASE_OWNER_URL is not set: the tests need the owner role to create "
+                    "the test database (python3 dev.py test sets it)", returncode=2)
+    owner, app = connections["owner"], connections["default"]
+    with django_db_blocker.unblock():
+        old_name = owner.settings_dict["NAME"]
+        # the app's connection points at the test database before migrate's post_migrate
+        # handlers run (they may write through it)
+        app.close()
+        app.settings_dict["NAME"] = owner.creation._get_test_db_name()
+        owner.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
+    yield
+    with django_db_blocker.unblock():
+        app.close()
+        owner.creation.destroy_test_db(old_name, verbosity=0, keepdb=False)
+
+
+@pytest.fixture(scope="session")
 def playwright():
     if os.environ.get("COSEI_SKIP_BROWSER") or not os.path.exists(CHROMIUM):
         pytest.skip("no Chromium installed: browser tests skipped (dev.py says so loudly)")

@@ -42,11 +42,13 @@ def account(*, owner: Customer | None = None, branch_code: str = "001", number: 
         type=type,
         number=number or f"{next(_sequence) % 10_000_000:07d}",
         holder_kana=owner.name_kana,
-        hold_amount=hold_amount,
     )
     if balance:
         deposit(created, balance)
-        created.refresh_from_db()
+    if hold_amount:
+        # a hold never exceeds the balance (LEDGER-7), so it comes after the deposit
+        Account.objects.filter(pk=created.pk).update(hold_amount=hold_amount)
+    created.refresh_from_db()
     return created
 
 

@@ -6,12 +6,13 @@ from accounts.reference_data import INTERNAL_ACCOUNTS, ensure_reference_data
 
 
 def load(apps, schema_editor):
-    ensure_reference_data(apps.get_model("accounts", "Branch"), apps.get_model("accounts", "Account"))
+    ensure_reference_data(apps.get_model("accounts", "Branch"), apps.get_model("accounts", "Account"),
+                          using=schema_editor.connection.alias)
 
 
 def unload(apps, schema_editor):
     Account = apps.get_model("accounts", "Account")
-    Account.objects.filter(
+    Account.objects.using(schema_editor.connection.alias).filter(
         number__in=[row[1] for row in INTERNAL_ACCOUNTS], entries__isnull=True
     ).delete()
 

@@ -6,7 +6,8 @@ from accounts.reference_data import ensure_reference_data
 
 
 def load(apps, schema_editor):
-    ensure_reference_data(apps.get_model("accounts", "Branch"), apps.get_model("accounts", "Account"))
+    ensure_reference_data(apps.get_model("accounts", "Branch"), apps.get_model("accounts", "Account"),
+                          using=schema_editor.connection.alias)
 
 
 class Migration(migrations.Migration):

@@ -83,14 +83,23 @@ TEMPLATES = [
     },
 ]
 
-# DATABASE_URL is set by dev.py (embedded PostgreSQL) or by the operator (a real server).
+# LEDGER-7: two database roles. DATABASE_URL is the app's role (web, worker, management
+# commands): it may write the ledger only through ledger_post(). DATABASE_OWNER_URL is the
+# role that owns the tables and runs `manage.py migrate --database owner`; give it only to
+# the migration step (and the test runner), never to the web or the worker.
+# dev.py sets both for its embedded PostgreSQL; an operator sets them for a real server.
 DATABASES = {
     "default": dj_database_url.parse(
-        env("DATABASE_URL", "postgresql://postgres@localhost:5432/cosei_ib"),
+        env("DATABASE_URL", "postgresql://cosei_app@localhost:5432/cosei_ib"),
         conn_max_age=60,
         conn_health_checks=True,
     )
 }
+if env("DATABASE_OWNER_URL"):
+    DATABASES["owner"] = dj_database_url.parse(env("DATABASE_OWNER_URL"), conn_max_age=0)
+# The role the owner grants to after migrate (accounts/db_roles.py); default: the user of
+# DATABASE_URL.
+DATABASE_APP_ROLE = env("DATABASE_APP_ROLE")
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 PASSWORD_HASHERS = [

@@ -17,7 +17,13 @@ WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
 # Parallel test runs on one server (several developers or helpers) need their own test DB.
-DATABASES["default"]["TEST"] = {"NAME": env("COSEI_TEST_DB_NAME", "test_cosei_ib")}  # noqa: F405
-# Django empties tables between transactional tests with TRUNCATE, which the ledger
-# refuses (append-only) unless this connection setting says it is a test database.
-DATABASES["default"].setdefault("OPTIONS", {})["options"] = "-c cosei.ledger_allow_truncate=on"  # noqa: F405
+TEST_DATABASE_NAME = env("COSEI_TEST_DB_NAME", "test_cosei_ib")
+DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}  # noqa: F405
+# Tests run as the app's role (LEDGER-7). The owner creates and migrates the test database
+# (tests/conftest.py) and empties it between transactional tests (cosei_ib.testing's
+# flush): TRUNCATE, which the ledger refuses unless this connection setting says it is a
+# test database.
+if "owner" in DATABASES:  # noqa: F405
+    DATABASES["owner"]["TEST"] = {"NAME": TEST_DATABASE_NAME}  # noqa: F405
+    DATABASES["owner"].setdefault("OPTIONS", {})["options"] = "-c cosei.ledger_allow_truncate=on"  # noqa: F405
+INSTALLED_APPS = [*INSTALLED_APPS, "cosei_ib.testing"]  # noqa: F405

@@ -12,6 +12,7 @@ from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from accounts import selectors
+from accounts.models import Account
 from security.models import AuditEvent
 from tests import factories
 from tests.accounts.test_statements_support import login, post, tokyo
@@ -29,8 +30,9 @@ def figures(html: str, account_id: int) -> dict[str, int]:
 
 
 def test_month_boundary_and_previous_business_day(client):
-    account = factories.account(hold_amount=4_000)
+    account = factories.account()
     post(account, 100_000, tokyo(2026, 1, 20))
+    Account.objects.filter(pk=account.pk).update(hold_amount=4_000)
     post(account, 50_000, tokyo(2026, 2, 27, 15))  # Fri
     post(account, -20_000, tokyo(2026, 2, 28, 10))  # Sat, last day of February
     post(account, 5_000, tokyo(2026, 3, 1, 0, 0, 0))  # exactly 00:00 of March 1: not February
@@ -88,8 +90,9 @@ def test_new_year_uses_december_30_and_december_31(client):
     assert "12月30日終了時点" in html and "12月31日終了時点" in html
 
 
-def test_available_amount_never_below_zero():
-    account = factories.account(balance=1_000, hold_amount=5_000)
+def test_available_amount_is_the_balance_less_the_hold():
+    # a hold never exceeds the balance (LEDGER-7: CHECK constraint, and ledger_check)
+    account = factories.account(balance=1_000, hold_amount=1_000)
     (item,) = selectors.balance_summary_for_customer(customer=account.customer).accounts
     assert item.balance == 1_000 and item.available_amount == 0
 

@@ -165,7 +165,7 @@ def test_a_future_date_is_refused_by_the_database_too():
     cash = factories.internal(Account.Purpose.CASH)
     with pytest.raises(DatabaseError) as caught, connection.cursor() as cursor:
         cursor.execute(
-            "SELECT * FROM ledger_post('deposit', 'x', 'future', 'h', %s, %s, %s, %s)",
+            "SELECT * FROM ledger_post('deposit', 'x', 'future', %s, %s, %s, %s)",
             [[cash.id, target.id], [-100, 100], ["x", "x"], timezone.now() + dt.timedelta(days=1)],
         )
     assert caught.value.__cause__.sqlstate == "CI013"

@@ -2,7 +2,7 @@
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
+from django.db import connections, transaction
 
 from accounts.models import Account, Customer, Entry, Journal
 from accounts.ledger_check import ledger_check
@@ -26,14 +26,16 @@ def test_demo_seed_is_idempotent_and_passes_ledger_check(capsys):
     assert (newest - oldest).days >= 500
 
 
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 def test_ledger_check_fails_after_a_tampered_balance(capsys):
     call_command("seed_demo")
     victim = Account.objects.get(number="1234567")
-    with connection.cursor() as cursor:
-        # A DBA with superuser rights can switch triggers off; the check still notices.
-        cursor.execute("SET session_replication_role = replica")
+    with transaction.atomic(using="owner"), connections["owner"].cursor() as cursor:
+        # The owner of the tables (not the app's role) can switch triggers off; the
+        # check still notices.
+        cursor.execute("ALTER TABLE accounts_account DISABLE TRIGGER ledger_account_guard")
         cursor.execute("UPDATE accounts_account SET balance = balance + 1 WHERE id = %s", [victim.id])
-        cursor.execute("SET session_replication_role = DEFAULT")
+        cursor.execute("ALTER TABLE accounts_account ENABLE TRIGGER ledger_account_guard")
     with pytest.raises(SystemExit) as exited:
         call_command("ledger_check")
     assert exited.value.code == 1

@@ -1,35 +1,53 @@
-"""LEDGER-2: the database itself refuses what breaks the ledger, even from raw SQL."""
+"""LEDGER-2/LEDGER-7, defence in depth: even the owner of the tables — who, unlike the
+app's role, may write them directly (a migration, a DBA's mistake) — cannot break the
+ledger's rules. The app's role cannot write them at all: tests/accounts/test_ledger_lockdown.py."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
-from django.db import DatabaseError, IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connections, transaction
+from django.utils import timezone
 
 from accounts.models import Account, Entry, Journal
 from tests import factories
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+
+JOURNAL_INSERT = (
+    "INSERT INTO accounts_journal (kind, description, idempotency_key, request_hash,"
+    " posted_at, created_at) VALUES (%s, 'x', %s, '', %s, now()) RETURNING id, posted_at"
+)
+ENTRY_INSERT = (
+    "INSERT INTO accounts_entry (journal_id, account_id, amount, balance_after, description,"
+    " posted_at) VALUES (%s, %s, %s, %s, 'x', %s)"
+)
 
 
 def sqlstate(exc: BaseException) -> str | None:
     return getattr(exc.__cause__, "sqlstate", None)
 
 
+def owner_cursor():
+    return connections["owner"].cursor()
+
+
+def as_owner():
+    return transaction.atomic(using="owner")
+
+
+def journal(cursor, key: str, kind: str = "adjustment", at=None) -> tuple[int, dt.datetime]:
+    cursor.execute(JOURNAL_INSERT, [kind, key, at or timezone.now()])
+    return cursor.fetchone()
+
+
 def test_unbalanced_journal_is_refused_at_commit():
     source = factories.account(balance=1_000)
     with pytest.raises(DatabaseError) as caught:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO accounts_journal (kind, description, idempotency_key, request_hash,"
-                " posted_at, created_at) VALUES ('adjustment', 'x', 'raw-1', '', now(), now())"
-                " RETURNING id"
-            )
-            journal_id = cursor.fetchone()[0]
-            cursor.execute(
-                "INSERT INTO accounts_entry (journal_id, account_id, amount, balance_after,"
-                " description, posted_at) VALUES (%s, %s, -100, 900, 'x', clock_timestamp())",
-                [journal_id, source.id],
-            )
+        with as_owner(), owner_cursor() as cursor:
+            journal_id, at = journal(cursor, "raw-1")
+            cursor.execute(ENTRY_INSERT, [journal_id, source.id, -100, 900, at])
     assert sqlstate(caught.value) == "CI100"
     source.refresh_from_db()
     assert source.balance == 1_000
@@ -38,11 +56,8 @@ def test_unbalanced_journal_is_refused_at_commit():
 
 def test_journal_without_entries_is_refused():
     with pytest.raises(DatabaseError) as caught:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO accounts_journal (kind, description, idempotency_key, request_hash,"
-                " posted_at, created_at) VALUES ('adjustment', 'x', 'raw-2', '', now(), now())"
-            )
+        with as_owner(), owner_cursor() as cursor:
+            journal(cursor, "raw-2")
     assert sqlstate(caught.value) == "CI100"
 
 
@@ -54,89 +69,129 @@ def test_journal_without_entries_is_refused():
 def test_entries_are_append_only(statement):
     target = factories.account(balance=500)
     entry = Entry.objects.filter(account=target).get()
-    with pytest.raises(DatabaseError) as caught, connection.cursor() as cursor:
+    with pytest.raises(DatabaseError) as caught, owner_cursor() as cursor:
         cursor.execute(statement, [entry.id])
     assert sqlstate(caught.value) == "CI105"
     assert Entry.objects.get(pk=entry.pk).amount == 500
 
 
 def test_journals_are_append_only():
-    journal = factories.deposit(factories.account(), 100)
-    with pytest.raises(DatabaseError) as caught, connection.cursor() as cursor:
-        cursor.execute("DELETE FROM accounts_journal WHERE id = %s", [journal.id])
+    posted = factories.deposit(factories.account(), 100)
+    with pytest.raises(DatabaseError) as caught, owner_cursor() as cursor:
+        cursor.execute("DELETE FROM accounts_journal WHERE id = %s", [posted.id])
     assert sqlstate(caught.value) == "CI105"
 
 
 def test_cached_balance_cannot_be_written_directly():
+    """No pg_trigger_depth() exemption any more: only the entry being applied moves it."""
     target = factories.account(balance=700)
-    with pytest.raises(DatabaseError) as caught, connection.cursor() as cursor:
+    with pytest.raises(DatabaseError) as caught, owner_cursor() as cursor:
         cursor.execute("UPDATE accounts_account SET balance = 1000000 WHERE id = %s", [target.id])
+    assert sqlstate(caught.value) == "CI103"
+    # forging the handshake of the entry trigger for another amount does not help either
+    with pytest.raises(DatabaseError) as caught, as_owner(), owner_cursor() as cursor:
+        cursor.execute("SELECT set_config('cosei.ledger_applying', %s, true)", [f"{target.id}:5:x"])
+        cursor.execute("UPDATE accounts_account SET balance = balance + 999 WHERE id = %s", [target.id])
     assert sqlstate(caught.value) == "CI103"
     target.refresh_from_db()
     assert target.balance == 700
 
 
 def test_customer_balance_never_goes_negative_even_from_raw_sql():
-    """Bypass the posting function: a balanced journal that overdraws a customer account
-    is refused by the CHECK constraint when the entry trigger moves the balance."""
+    """The entry trigger refuses the debit (CI008: below the hold of 0); the CHECK
+    constraint balance >= 0 stands behind it."""
     target = factories.account(balance=300)
     cash = factories.internal(Account.Purpose.CASH)
-    with pytest.raises(IntegrityError) as caught:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO accounts_journal (kind, description, idempotency_key, request_hash,"
-                " posted_at, created_at) VALUES ('withdrawal', 'x', 'raw-3', '', now(), now())"
-                " RETURNING id"
-            )
-            journal_id = cursor.fetchone()[0]
-            cursor.execute(
-                "INSERT INTO accounts_entry (journal_id, account_id, amount, balance_after,"
-                " description, posted_at) VALUES (%s, %s, -500, -200, 'x', clock_timestamp()),"
-                " (%s, %s, 500, %s, 'x', clock_timestamp())",
-                [journal_id, target.id, journal_id, cash.id, cash.balance + 500],
-            )
-    assert sqlstate(caught.value) == "23514"
+    with pytest.raises(DatabaseError) as caught:
+        with as_owner(), owner_cursor() as cursor:
+            journal_id, at = journal(cursor, "raw-3", "withdrawal")
+            cursor.execute(ENTRY_INSERT, [journal_id, target.id, -500, -200, at])
+            cursor.execute(ENTRY_INSERT, [journal_id, cash.id, 500, cash.balance + 500, at])
+    assert sqlstate(caught.value) == "CI008"
     target.refresh_from_db()
     assert target.balance == 300
 
 
 def test_entry_with_wrong_balance_after_is_refused():
     target = factories.account(balance=300)
+    with pytest.raises(DatabaseError) as caught:
+        with as_owner(), owner_cursor() as cursor:
+            journal_id, at = journal(cursor, "raw-4", "deposit")
+            cursor.execute(ENTRY_INSERT, [journal_id, target.id, 100, 999_999, at])
+    assert sqlstate(caught.value) == "CI102"
+
+
+def test_entry_time_must_be_its_journals():
+    target = factories.account(balance=300)
     cash = factories.internal(Account.Purpose.CASH)
     with pytest.raises(DatabaseError) as caught:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO accounts_journal (kind, description, idempotency_key, request_hash,"
-                " posted_at, created_at) VALUES ('deposit', 'x', 'raw-4', '', now(), now())"
-                " RETURNING id"
-            )
-            journal_id = cursor.fetchone()[0]
-            cursor.execute(
-                "INSERT INTO accounts_entry (journal_id, account_id, amount, balance_after,"
-                " description, posted_at) VALUES (%s, %s, 100, 999999, 'x', clock_timestamp())",
-                [journal_id, target.id],
-            )
-    assert sqlstate(caught.value) == "CI102"
+        with as_owner(), owner_cursor() as cursor:
+            journal_id, at = journal(cursor, "raw-5", "deposit", timezone.now() - dt.timedelta(seconds=1))
+            cursor.execute(ENTRY_INSERT, [journal_id, cash.id, -100, cash.balance - 100, timezone.now()])
+    assert sqlstate(caught.value) == "CI014"
+    target.refresh_from_db()
+    assert target.balance == 300
+
+
+def test_entries_cannot_be_dated_in_the_future():
+    """A future entry would block the account for ever (entries are append-only)."""
+    target = factories.account(balance=300)
+    cash = factories.internal(Account.Purpose.CASH)
+    future = timezone.now() + dt.timedelta(days=30)
+    with pytest.raises(DatabaseError) as caught:
+        with as_owner(), owner_cursor() as cursor:
+            journal_id, at = journal(cursor, "raw-6", "deposit", future)
+            cursor.execute(ENTRY_INSERT, [journal_id, cash.id, -100, cash.balance - 100, at])
+            cursor.execute(ENTRY_INSERT, [journal_id, target.id, 100, 400, at])
+    assert sqlstate(caught.value) == "CI014"
+    factories.deposit(target, 1)  # the account still takes postings
+    target.refresh_from_db()
+    assert target.balance == 301
+
+
+def test_a_direct_debit_cannot_spend_the_hold():
+    target = factories.account(balance=1_000, hold_amount=800)
+    cash = factories.internal(Account.Purpose.CASH)
+    with pytest.raises(DatabaseError) as caught:
+        with as_owner(), owner_cursor() as cursor:
+            journal_id, at = journal(cursor, "raw-7", "withdrawal")
+            cursor.execute(ENTRY_INSERT, [journal_id, target.id, -300, 700, at])
+            cursor.execute(ENTRY_INSERT, [journal_id, cash.id, 300, cash.balance + 300, at])
+    assert sqlstate(caught.value) == "CI008"
+    target.refresh_from_db()
+    assert (target.balance, target.available_amount) == (1_000, 200)
+
+
+def test_a_direct_debit_of_a_frozen_account_is_refused():
+    target = factories.account(balance=1_000)
+    Account.objects.filter(pk=target.pk).update(status=Account.Status.FROZEN)
+    cash = factories.internal(Account.Purpose.CASH)
+    with pytest.raises(DatabaseError) as caught:
+        with as_owner(), owner_cursor() as cursor:
+            journal_id, at = journal(cursor, "raw-8", "withdrawal")
+            cursor.execute(ENTRY_INSERT, [journal_id, target.id, -300, 700, at])
+            cursor.execute(ENTRY_INSERT, [journal_id, cash.id, 300, cash.balance + 300, at])
+    assert sqlstate(caught.value) == "CI007"
+    factories.deposit(target, 5)  # a frozen account still receives money
+    target.refresh_from_db()
+    assert target.balance == 1_005
 
 
 def test_zero_amount_entry_is_refused():
     target = factories.account(balance=300)
-    with pytest.raises(IntegrityError), connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO accounts_entry (journal_id, account_id, amount, balance_after,"
-            " description, posted_at) VALUES (%s, %s, 0, 300, 'x', clock_timestamp())",
-            [Journal.objects.first().id, target.id],
-        )
+    with pytest.raises(IntegrityError), owner_cursor() as cursor:
+        cursor.execute(ENTRY_INSERT, [Journal.objects.first().id, target.id, 0, 300,
+                                      Journal.objects.first().posted_at])
 
 
 def test_new_account_must_start_empty():
-    owner = factories.customer()
-    with pytest.raises(DatabaseError) as caught, connection.cursor() as cursor:
+    holder = factories.customer()
+    with pytest.raises(DatabaseError) as caught, owner_cursor() as cursor:
         cursor.execute(
             "INSERT INTO accounts_account (branch_id, customer_id, purpose, type, number,"
             " holder_kana, name, status, balance, hold_amount, opened_at)"
             " VALUES (%s, %s, 'customer', '1', '7777777', 'ｱ', '', 'open', 5000, 0, now())",
-            [factories.branch().id, owner.id],
+            [factories.branch().id, holder.id],
         )
     assert sqlstate(caught.value) == "CI104"
 
@@ -144,7 +199,7 @@ def test_new_account_must_start_empty():
 def test_truncate_is_refused_outside_a_test_database():
     factories.account(balance=100)
     with pytest.raises(DatabaseError) as caught:
-        with transaction.atomic(), connection.cursor() as cursor:
+        with as_owner(), owner_cursor() as cursor:
             cursor.execute("SET LOCAL cosei.ledger_allow_truncate = 'off'")
             cursor.execute("TRUNCATE accounts_entry, accounts_journal CASCADE")
     assert sqlstate(caught.value) == "CI105"
@@ -158,28 +213,10 @@ def test_legs_cannot_be_added_to_a_committed_journal():
     old = Journal.objects.get(entries__account=target)
     cash.refresh_from_db()
     with pytest.raises(DatabaseError) as caught:
-        with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO accounts_entry (journal_id, account_id, amount, balance_after,"
-                " description, posted_at) VALUES (%s, %s, 500, 1500, 'x', clock_timestamp()),"
-                " (%s, %s, -500, %s, 'x', clock_timestamp())",
-                [old.id, target.id, old.id, cash.id, cash.balance - 500],
-            )
-    assert sqlstate(caught.value) == "CI106"
+        with as_owner(), owner_cursor() as cursor:
+            cursor.execute(ENTRY_INSERT, [old.id, target.id, 500, 1_500, old.posted_at])
+            cursor.execute(ENTRY_INSERT, [old.id, cash.id, -500, cash.balance - 500, old.posted_at])
+    # the later time rule (CI101) or the same-transaction rule (CI106) refuses it
+    assert sqlstate(caught.value) in {"CI106", "CI101"}
     target.refresh_from_db()
     assert target.balance == 1_000 and old.entries.count() == 2
-
-
-def test_request_hash_is_required_even_from_raw_sql():
-    source = factories.account(balance=1_000)
-    target = factories.account()
-    journal = factories.transfer(source, target, 100, key="raw-hash")
-    with pytest.raises(DatabaseError) as caught, connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT * FROM ledger_post('transfer', 'x', 'raw-hash', NULL, %s, %s, %s)",
-            [[source.id, target.id], [-900, 900], ["x", "x"]],
-        )
-    assert sqlstate(caught.value) == "CI010"
-    assert Journal.objects.filter(idempotency_key="raw-hash").get().id == journal.id
-    source.refresh_from_db()
-    assert source.balance == 900

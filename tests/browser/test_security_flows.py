@@ -9,6 +9,7 @@ import time
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -188,11 +189,11 @@ def test_software_keyboard_on_pc_only(page, device):
         assert toggle.count() == 0
         assert page.locator('script[src*="softkeyboard"]').count() == 0
         return
-    assert toggle.is_visible()
+    expect(toggle).to_be_visible()  # shown by JS after load
     page.get_by_label("契約者ID").fill(customer.contract_id)
     toggle.click()
     keyboard = page.get_by_role("group", name="ソフトウェアキーボード")
-    assert keyboard.is_visible()
+    expect(keyboard).to_be_visible()
     keys = keyboard.locator("button.softkb-key")
     assert keys.count() == 36
     first_layout = keys.all_inner_texts()

@@ -5,6 +5,7 @@ import base64
 
 import pyotp
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -42,7 +43,8 @@ def test_staff_signs_in_with_otp_and_unlocks(page, device):
     slip.wait_for()
     assert "初回ログインパスワード通知書" in slip.inner_text()
     password = slip.locator(".initial-password").inner_text()
-    assert page.get_by_role("button", name="印刷").is_visible()
+    # admin_print.js reveals the button after load: wait for it (a bare is_visible() raced)
+    expect(page.get_by_role("button", name="印刷")).to_be_visible()
     page.screenshot(path=f"test-artifacts/admin-unlock-{device}.png", full_page=True)
     credential = Credential.objects.get(customer=customer, kind="password")
     assert not credential.is_locked

@@ -7,6 +7,7 @@ import datetime as dt
 import io
 
 import pytest
+from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -71,7 +72,7 @@ def test_balances_statements_and_csv(page, device):
     page.screenshot(path=f"test-artifacts/statements-{device}.png", full_page=True)
 
     if device == "desktop":
-        assert page.get_by_role("button", name="印刷").is_visible()
+        expect(page.get_by_role("button", name="印刷")).to_be_visible()  # shown by JS after load
         with page.expect_download() as info:
             page.get_by_role("button", name="CSVダウンロード").click()
         download = info.value

@@ -1,0 +1,83 @@
+"""LEDGER-7: what the app's database role may do, applied by the owner after every migrate.
+
+Two roles everywhere (docs/architecture.md, "Database roles"): the owner runs migrations
+and owns every table and function; the app's role (web and worker) reads and writes
+ordinary tables but may write the ledger only by calling ``ledger_post()``, a SECURITY
+DEFINER function owned by the owner. Re-applied after each ``migrate --database owner``,
+so a new app's tables get their grants without a migration of their own, and the ledger's
+revocations always win.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from django.conf import settings
+from django.db import connections
+
+logger = logging.getLogger(__name__)
+
+LEDGER_TABLES = ("accounts_journal", "accounts_entry")
+# Columns of accounts_account the app may UPDATE (status and holds by staff, names…);
+# balance, last_entry_at and status_changed_at are the database's alone.
+ACCOUNT_UPDATABLE_COLUMNS = (
+    "branch_id", "customer_id", "purpose", "type", "number", "holder_kana", "name", "status",
+    "hold_amount",
+)
+LEDGER_POST_SIGNATURE = "ledger_post(text, text, text, bigint[], bigint[], text[], timestamptz)"
+
+
+def app_role_name(using: str = "owner") -> str | None:
+    """The app's role: DATABASE_APP_ROLE, else the user of the default connection; None
+    when that is the owner itself (a single-role setup: nothing to grant)."""
+    role = getattr(settings, "DATABASE_APP_ROLE", None) or settings.DATABASES["default"].get("USER")
+    owner = connections[using].settings_dict.get("USER")
+    if not role or role == owner:
+        return None
+    return role
+
+
+def grants_statements(*, database: str, role: str) -> list[str]:
+    quote = connections["default"].ops.quote_name
+    app, db = quote(role), quote(database)
+    return [
+        # No TEMP (a temp table's trigger was the way around the balance guard) and no
+        # CREATE anywhere the app can reach.
+        f"REVOKE ALL ON DATABASE {db} FROM PUBLIC",
+        f"GRANT CONNECT ON DATABASE {db} TO {app}",
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC",
+        f"REVOKE CREATE ON SCHEMA public FROM {app}",
+        f"GRANT USAGE ON SCHEMA public TO {app}",
+        f"GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {app}",
+        f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}",
+        f"REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM {app}",
+        # The ledger: read, and write only through ledger_post().
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {', '.join(LEDGER_TABLES)} FROM {app}",
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON accounts_account FROM {app}",
+        f"GRANT UPDATE ({', '.join(ACCOUNT_UPDATABLE_COLUMNS)}) ON accounts_account TO {app}",
+        f"REVOKE EXECUTE ON FUNCTION {LEDGER_POST_SIGNATURE} FROM PUBLIC",
+        f"GRANT EXECUTE ON FUNCTION {LEDGER_POST_SIGNATURE} TO {app}",
+    ]
+
+
+def database_grants_apply(*, using: str) -> bool:
+    """Apply the app role's privileges on the database behind ``using`` (the owner's
+    connection). Returns False when there is no separate app role to grant to."""
+    role = app_role_name(using)
+    if role is None:
+        logger.warning("no separate app role configured: LEDGER-7 grants not applied")
+        return False
+    connection = connections[using]
+    with connection.cursor() as cursor:
+        for statement in grants_statements(database=connection.settings_dict["NAME"], role=role):
+            cursor.execute(statement)
+    return True
+
+
+def grants_after_migrate(sender, using: str, **kwargs) -> None:
+    """post_migrate (accounts): after ``migrate`` only — not after a test flush."""
+    if "plan" not in kwargs:
+        return
+    if using != "owner" and "owner" in settings.DATABASES:
+        return
+    database_grants_apply(using=using)

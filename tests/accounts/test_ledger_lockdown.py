@@ -1,0 +1,177 @@
+"""LEDGER-7: the attacks of the outside review, repeated as the app's own database role
+(the role the web and the worker connect as; the tests connect as it too). Each must be
+refused, and the ledger must be unchanged afterwards."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.db import DatabaseError, connection, transaction
+from django.utils import timezone
+
+from accounts import errors
+from accounts.ledger_check import ledger_check
+from accounts.models import Account, Entry, Journal
+from accounts.services import PostingLine, journal_post
+from tests import factories
+
+pytestmark = pytest.mark.django_db
+
+INSUFFICIENT_PRIVILEGE = "42501"
+
+
+def refused(sql: str, params=None) -> str | None:
+    """Run ``sql`` as the app's role in a savepoint; return the SQLSTATE it failed with."""
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+    return getattr(caught.value.__cause__, "sqlstate", None)
+
+
+@pytest.fixture
+def funded():
+    account = factories.account(balance=10_000)
+    before = list(Entry.objects.order_by("id").values_list("id", "amount", "balance_after"))
+    yield account
+    account.refresh_from_db()
+    assert account.balance == 10_000, "an attack moved money"
+    assert list(Entry.objects.order_by("id").values_list("id", "amount", "balance_after")) == before
+    assert all(result.ok for result in ledger_check())
+
+
+def test_the_app_role_is_not_privileged():
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT r.rolsuper, r.rolcreaterole, r.rolcreatedb, r.rolbypassrls,"
+            " has_database_privilege(current_database(), 'TEMP'),"
+            " has_database_privilege(current_database(), 'CREATE'),"
+            " has_schema_privilege('public', 'CREATE'),"
+            " (SELECT count(*) FROM pg_class c WHERE c.relname IN ('accounts_entry', 'accounts_journal',"
+            "  'accounts_account') AND pg_get_userbyid(c.relowner) = current_user)"
+            " FROM pg_roles r WHERE r.rolname = current_user"
+        )
+        assert cursor.fetchone() == (False, False, False, False, False, False, False, 0)
+
+
+def test_session_replication_role_cannot_be_switched(funded):
+    assert refused("SET session_replication_role = replica") == INSUFFICIENT_PRIVILEGE
+
+
+@pytest.mark.parametrize("statement", [
+    "ALTER TABLE accounts_entry DISABLE TRIGGER USER",
+    "ALTER TABLE accounts_account DISABLE TRIGGER ledger_account_guard",
+    "ALTER TABLE accounts_account DROP CONSTRAINT account_customer_balance_not_negative",
+    "DROP FUNCTION ledger_post(text, text, text, bigint[], bigint[], text[], timestamptz)",
+])
+def test_triggers_and_constraints_cannot_be_switched_off(funded, statement):
+    assert refused(statement) == INSUFFICIENT_PRIVILEGE
+
+
+def test_the_balance_cannot_be_written(funded):
+    for column, value in (("balance", "1000000"), ("last_entry_at", "now()"),
+                          ("status_changed_at", "now()")):
+        assert refused(f"UPDATE accounts_account SET {column} = {value} WHERE id = %s",
+                       [funded.id]) == INSUFFICIENT_PRIVILEGE
+    # forging the entry trigger's handshake changes nothing: the column is not the app's
+    with pytest.raises(DatabaseError), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("SELECT set_config('cosei.ledger_applying', %s, true)", [f"{funded.id}:1:x"])
+        cursor.execute("UPDATE accounts_account SET balance = balance + 1 WHERE id = %s", [funded.id])
+
+
+def test_the_temp_table_trigger_is_refused(funded):
+    """The review's way around the old pg_trigger_depth() exemption: a trigger function in
+    pg_temp on a temp table. The app's role has no TEMP, and no CREATE anywhere."""
+    assert refused("CREATE TEMP TABLE attack (x int)") == INSUFFICIENT_PRIVILEGE
+    assert refused(
+        "CREATE FUNCTION pg_temp.attack() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN"
+        " UPDATE accounts_account SET balance = balance + 1000000; RETURN NEW; END $$"
+    ) == INSUFFICIENT_PRIVILEGE
+    assert refused(
+        "CREATE FUNCTION public.attack() RETURNS int LANGUAGE sql AS 'SELECT 1'"
+    ) == INSUFFICIENT_PRIVILEGE
+    assert refused("CREATE TABLE public.attack (x int)") == INSUFFICIENT_PRIVILEGE
+
+
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO accounts_journal (kind, description, idempotency_key, request_hash, posted_at,"
+    " created_at) VALUES ('adjustment', 'x', 'attack', '', now(), now())",
+    "INSERT INTO accounts_entry (journal_id, account_id, amount, balance_after, description,"
+    " posted_at) SELECT id, {account}, 1, 10001, 'x', posted_at FROM accounts_journal LIMIT 1",
+    "UPDATE accounts_entry SET amount = amount WHERE account_id = {account}",
+    "DELETE FROM accounts_entry WHERE account_id = {account}",
+    "DELETE FROM accounts_journal",
+    "TRUNCATE accounts_entry, accounts_journal CASCADE",
+    "DELETE FROM accounts_account WHERE id = {account}",
+])
+def test_journals_and_entries_cannot_be_written_directly(funded, statement):
+    assert refused(statement.format(account=funded.id)) == INSUFFICIENT_PRIVILEGE
+
+
+def test_ledger_helpers_cannot_be_called(funded):
+    assert refused("SELECT ledger_journal_for_key('x', 'y')") == INSUFFICIENT_PRIVILEGE
+    assert refused("SELECT ledger_assert_journal_balanced(1)") == INSUFFICIENT_PRIVILEGE
+
+
+def post(account, amount: int, *, key: str, description: str = "振込", line_description: str = "",
+         posted_at=None, other=None):
+    other = other or factories.internal(Account.Purpose.CASH)
+    return journal_post(
+        lines=[PostingLine(account, -amount, line_description), PostingLine(other, amount)],
+        kind=Journal.Kind.WITHDRAWAL, description=description, idempotency_key=key,
+        posted_at=posted_at,
+    )
+
+
+def test_future_dated_postings_are_refused_through_ledger_post(funded):
+    with pytest.raises(errors.InvalidPosting):
+        post(funded, 100, key="future", posted_at=timezone.now() + dt.timedelta(days=1))
+    cash = factories.internal(Account.Purpose.CASH)
+    assert refused(
+        "SELECT * FROM ledger_post('withdrawal', 'x', 'future-raw', %s, %s, %s, %s)",
+        [[funded.id, cash.id], [-100, 100], ["x", "x"], timezone.now() + dt.timedelta(days=1)],
+    ) == "CI013"
+
+
+def test_the_hold_cannot_be_spent(funded):
+    Account.objects.filter(pk=funded.pk).update(hold_amount=9_000)
+    with pytest.raises(errors.InsufficientFunds):
+        post(funded, 1_001, key="spend-hold")
+    Account.objects.filter(pk=funded.pk).update(hold_amount=0)
+
+
+def test_a_frozen_account_cannot_be_debited(funded):
+    Account.objects.filter(pk=funded.pk).update(status=Account.Status.FROZEN)
+    with pytest.raises(errors.AccountFrozen):
+        post(funded, 100, key="frozen")
+    Account.objects.filter(pk=funded.pk).update(status=Account.Status.OPEN)
+
+
+def test_a_hold_above_the_balance_is_refused_by_the_database(funded):
+    assert refused("UPDATE accounts_account SET hold_amount = 10001 WHERE id = %s",
+                   [funded.id]) == "23514"
+
+
+@pytest.mark.parametrize("change", [
+    {"description": "別の摘要"},
+    {"line_description": "別の明細"},
+    {"posted_at": "explicit"},
+    {"amount": 101},
+])
+def test_an_idempotency_key_reused_with_any_difference_is_a_conflict(change):
+    account = factories.account(balance=1_000)
+    first = post(account, 100, key="reused")
+    same = post(account, 100, key="reused")
+    assert same.id == first.id and same.created is False
+    arguments = {"amount": 100, "key": "reused", **change}
+    if arguments.get("posted_at") == "explicit":
+        arguments["posted_at"] = first.posted_at
+    with pytest.raises(errors.IdempotencyConflict):
+        post(account, **arguments)
+    account.refresh_from_db()
+    assert account.balance == 900
+
+
+def test_a_posting_line_with_a_wrong_account_is_an_invalid_posting():
+    with pytest.raises(errors.InvalidPosting):
+        journal_post(lines=[PostingLine("5", -1), PostingLine(1, 1)], kind=Journal.Kind.TRANSFER,
+                     description="x", idempotency_key="bad-account")
