@@ -18,12 +18,14 @@ from django.db import connections
 logger = logging.getLogger(__name__)
 
 LEDGER_TABLES = ("accounts_journal", "accounts_entry")
-# Columns of accounts_account the app may UPDATE (status and holds by staff, names…);
-# balance, last_entry_at and status_changed_at are the database's alone.
-ACCOUNT_UPDATABLE_COLUMNS = (
-    "branch_id", "customer_id", "purpose", "type", "number", "holder_kana", "name", "status",
-    "hold_amount",
-)
+
+
+def account_updatable_columns() -> list[str]:
+    """Columns of accounts_account the app may UPDATE (status and holds by staff, names…);
+    balance, last_entry_at and status_changed_at are the database's alone."""
+    from .models import Account
+
+    return [Account._meta.get_field(name).column for name in Account.APP_UPDATABLE_FIELDS]
 LEDGER_POST_SIGNATURE = "ledger_post(text, text, text, bigint[], bigint[], text[], timestamptz)"
 
 
@@ -54,7 +56,7 @@ def grants_statements(*, database: str, role: str) -> list[str]:
         # The ledger: read, and write only through ledger_post().
         f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {', '.join(LEDGER_TABLES)} FROM {app}",
         f"REVOKE UPDATE, DELETE, TRUNCATE ON accounts_account FROM {app}",
-        f"GRANT UPDATE ({', '.join(ACCOUNT_UPDATABLE_COLUMNS)}) ON accounts_account TO {app}",
+        f"GRANT UPDATE ({', '.join(account_updatable_columns())}) ON accounts_account TO {app}",
         f"REVOKE EXECUTE ON FUNCTION {LEDGER_POST_SIGNATURE} FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION {LEDGER_POST_SIGNATURE} TO {app}",
     ]

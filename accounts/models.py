@@ -155,19 +155,17 @@ class Account(models.Model):
             ),
         ]
 
-    # Written by the database alone (LEDGER-7): the app's role has no UPDATE privilege on
-    # them, so a save() of a loaded account must leave them out of its UPDATE.
-    DATABASE_MAINTAINED = frozenset({"balance", "last_entry_at", "status_changed_at"})
+    # The fields the app's database role may UPDATE (LEDGER-7, granted by db_roles.py):
+    # balance, last_entry_at and status_changed_at are the database's, opened_at is fixed.
+    APP_UPDATABLE_FIELDS = ("branch", "customer", "purpose", "type", "number", "holder_kana",
+                            "name", "status", "hold_amount")
 
     def __str__(self) -> str:
         return f"{self.branch.code}-{self.get_type_display()}-{self.number} {self.holder_kana}"
 
     def save(self, *args, **kwargs):
         if not self._state.adding and kwargs.get("update_fields") is None:
-            kwargs["update_fields"] = [
-                field.name for field in self._meta.concrete_fields
-                if not field.primary_key and field.name not in self.DATABASE_MAINTAINED
-            ]
+            kwargs["update_fields"] = self.APP_UPDATABLE_FIELDS
         super().save(*args, **kwargs)
 
     @property

@@ -202,6 +202,7 @@ def counter_deposit(*, account: Account, amount: int, reference: str, actor: str
 
 ACCOUNT_CLOSE_NOT_EMPTY = "残高または拘束額が残っている口座は解約できません。残高を払い出し、拘束を解除してから解約してください。"
 HOLD_OUT_OF_RANGE = "拘束額は0円以上、1兆円以下で入力してください。"
+HOLD_ABOVE_BALANCE = "拘束額は口座の残高（{balance:,}円）以下で入力してください。"
 MAX_HOLD = 10**12
 
 
@@ -210,6 +211,9 @@ def account_admin_change_problem(*, account: Account, status: str, hold_amount: 
     form (a message on the page) and the service (the same rule under the row lock)."""
     if not 0 <= hold_amount <= MAX_HOLD:
         return HOLD_OUT_OF_RANGE
+    if not account.is_internal and hold_amount > account.balance:
+        # the database holds the same rule (CHECK balance >= hold_amount, LEDGER-7)
+        return HOLD_ABOVE_BALANCE.format(balance=account.balance)
     if status == Account.Status.CLOSED and (account.balance != 0 or hold_amount != 0):
         return ACCOUNT_CLOSE_NOT_EMPTY
     return ""
