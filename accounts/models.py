@@ -56,6 +56,8 @@ class Customer(models.Model):
     )
     # SEC-3: the password from the application form must be changed at first login.
     password_is_initial = models.BooleanField("初回パスワード", default=True)
+    # SEC-16: パスキーでのみログイン — the passkey is then the only second factor accepted
+    passkey_only = models.BooleanField("パスキーでのみ認証", default=False)
     last_login_at = models.DateTimeField("最終ログイン", null=True, blank=True)
     previous_login_at = models.DateTimeField("前回ログイン", null=True, blank=True)
     created_at = models.DateTimeField("登録日時", auto_now_add=True)

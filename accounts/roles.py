@@ -16,6 +16,8 @@ BRANCH_STAFF_PERMISSIONS = [
     ("accounts", "view_journal"),
     ("accounts", "view_entry"),
     ("security", "view_auditevent"),
+    ("security", "view_passkey"),
+    ("security", "reset_passkeys"),
 ]
 
 

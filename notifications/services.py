@@ -27,6 +27,9 @@ SUBJECTS = {
     "email_change": "Eメール設定変更のお知らせ",
     "transfer_executed": "予約振込実行のお知らせ",
     "transfer_unprocessed": "予約振込未処理のお知らせ",
+    "passkey_add": "パスキー登録のお知らせ",
+    "passkey_remove": "パスキー削除のお知らせ",
+    "passkey_only": "パスキーでのみログインの設定変更のお知らせ",
 }
 
 

@@ -1,9 +1,15 @@
+import unicodedata
+
 from django.contrib import admin, messages
+from django.template.response import TemplateResponse
+
+from accounts.models import Customer
 
 from accounts.admin import ReadOnlyAdmin
 
 from .audit import ACTION_LABELS, client_ip
-from .models import AuditEvent, StaffLoginCounter
+from .models import AuditEvent, Passkey, StaffLoginCounter
+from .passkeys import passkeys_staff_reset
 from .staff_admin import staff_login_unlock
 
 
@@ -58,3 +64,44 @@ class StaffLoginCounterAdmin(ReadOnlyAdmin):
             staff_login_unlock(counter=counter, by=request.user.get_username(),
                                ip=client_ip(request))
         self.message_user(request, f"{len(counters)}件のロックを解除しました。", messages.SUCCESS)
+
+
+PASSKEY_RESET_REASON_REQUIRED = "理由（本人確認の方法など）を100文字以内で入力してください。"
+
+
+@admin.register(Passkey)
+class PasskeyAdmin(ReadOnlyAdmin):
+    """Customers' passkeys (SEC-16), read-only — no key material is shown. A customer who
+    lost every passkey is helped with 「パスキーを一括削除」 (with a reason, audited,
+    mailed), which also ends 「パスキーでのみログイン」, as for a lost image card."""
+
+    list_display = ["customer", "name", "created_at", "last_used_at"]
+    fields = ["customer", "name", "created_at", "last_used_at", "sign_count"]
+    search_fields = ["customer__contract_id", "customer__name_kana"]
+    search_help_text = "契約者IDまたはカナ氏名で検索"
+    actions = ["passkeys_reset"]
+
+    def has_reset_permission(self, request) -> bool:
+        return request.user.has_perm("security.reset_passkeys")
+
+    @admin.action(description="選択したお客様のパスキーを一括削除（パスキーでのみログインを解除）",
+                  permissions=["reset"])
+    def passkeys_reset(self, request, queryset):
+        customers = list(Customer.objects.filter(passkeys__in=queryset).distinct().order_by("contract_id"))
+        reason = request.POST.get("reason", "").strip()
+        error = ""
+        if "apply" in request.POST:
+            if not reason or len(reason) > 100 or any(
+                    unicodedata.category(char).startswith("C") for char in reason):
+                error = PASSKEY_RESET_REASON_REQUIRED
+            else:
+                for customer in customers:
+                    passkeys_staff_reset(customer=customer, reason=reason, actor=request.user.get_username())
+                self.message_user(request, f"{len(customers)}名のお客様のパスキーを削除しました。",
+                                  messages.SUCCESS)
+                return None
+        return TemplateResponse(request, "admin/security/passkey/reset.html", {
+            **self.admin_site.each_context(request), "title": "パスキーの一括削除",
+            "customers": customers, "queryset": queryset, "error": error, "reason": reason,
+            "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME, "opts": self.model._meta,
+        })

@@ -46,6 +46,11 @@ ACTION_LABELS = {
     "limit_change": "利用限度額変更",
     "staff_login": "管理画面ログイン（職員）",
     "staff_login_unlock": "管理画面ログインのロック解除（職員）",
+    "login_passkey": "ログイン（パスキー）",
+    "passkey_register": "パスキー登録",
+    "passkey_delete": "パスキー削除",
+    "passkey_only": "パスキーでのみログインの設定",
+    "passkey_reset": "パスキーの一括削除（窓口）",
 }
 
 

@@ -32,6 +32,8 @@ def customer_required(view=None, *, service: str = "default"):
             return redirect("security:password_change_initial")
         if stage == customer_session.STAGE_OTP:
             return redirect("security:login_otp")
+        if stage == customer_session.STAGE_PASSKEY:
+            return redirect("security:login_passkey")
         return redirect("security:login")
 
     return wrapped

@@ -123,8 +123,12 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
         self.method = method
         self.unavailable = unavailable
         self.challenge_cells = []
+        self.stepup_id = kwargs.get("initial", {}).get("stepup_id")
+        self.other_factor_allowed = False
         if method == "otp":
             self.fields["otp"] = _otp_field()
+        elif method == "passkey":
+            self.fields["passkey_response"] = passkey_response_field()
         elif challenge is not None:
             self.add_challenge_fields(challenge)
 
@@ -132,7 +136,13 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
     def for_stepup(cls, stepup, data=None) -> StepUpForm:
         from .cards import image_card_challenge_current
         from .errors import AuthFactorError
+        from .stepup import stepup_methods_allowed
 
+        if stepup.method == "passkey":
+            form = cls(data, method="passkey", initial={"stepup_id": stepup.pk})
+            # SEC-16: another factor is offered unless the passkey is the only one accepted
+            form.other_factor_allowed = len(stepup_methods_allowed(stepup.customer)) > 1
+            return form
         if stepup.method == "otp":
             return cls(data, method="otp")
         try:
@@ -150,11 +160,48 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
     def answer(self) -> dict:
         if self.method == "otp":
             return {"otp": self.cleaned_data["otp"]}
+        if self.method == "passkey":
+            return {"passkey_response": self.cleaned_data["passkey_response"]}
         return self.challenge_answer()
 
     def add_refusal(self, refused) -> None:
         for field, message in refused.errors.items():
             self.add_error("otp" if field == "otp" and "otp" in self.fields else None, message)
+
+
+PASSKEY_REQUIRED = "パスキーによる認証を行ってください（「パスキーで認証」ボタン）。"
+
+
+def passkey_response_field() -> forms.CharField:
+    """The browser's WebAuthn response (JSON), filled in by static/js/passkey.js."""
+    return forms.CharField(widget=forms.HiddenInput(attrs={"data-passkey-response": ""}),
+                           max_length=16_000, strip=False,
+                           error_messages={"required": PASSKEY_REQUIRED,
+                                           "max_length": PASSKEY_REQUIRED})
+
+
+class PasskeyLoginForm(forms.Form):
+    passkey_response = passkey_response_field()
+
+
+class PasskeyNameForm(forms.Form):
+    name = forms.CharField(
+        label="パスキーの名前（例：私のスマートフォン）", max_length=32,
+        error_messages={"required": "パスキーの名前を入力してください。",
+                        "max_length": "パスキーの名前は32文字以内で入力してください。"},
+    )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        if any(unicodedata.category(char).startswith("C") for char in name):
+            raise forms.ValidationError("パスキーの名前に使えない文字が含まれています。")
+        if not name:
+            raise forms.ValidationError("パスキーの名前を入力してください。")
+        return name
+
+
+class PasskeyRegisterForm(forms.Form):
+    passkey_response = passkey_response_field()
 
 
 class OtpLoginForm(forms.Form):

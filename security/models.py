@@ -18,6 +18,7 @@ class Credential(models.Model):
         PASSWORD = "password", "ログインパスワード"
         IMAGE_CARD = "image_card", "画像認証"
         OTP = "otp", "ワンタイムパスワード"
+        PASSKEY = "passkey", "パスキー"
 
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="credentials",
                                  verbose_name="契約者")
@@ -177,6 +178,7 @@ class StepUp(models.Model):
     class Method(models.TextChoices):
         IMAGE_CARD = "image_card", "画像認証"
         OTP = "otp", "ワンタイムパスワード"
+        PASSKEY = "passkey", "パスキー"
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="step_ups",
@@ -217,3 +219,52 @@ class StaffLoginCounter(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.locked_at is not None
+
+
+class Passkey(models.Model):
+    """A WebAuthn credential of one customer (SEC-16): its public key, never a secret."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="passkeys",
+                                 verbose_name="契約者")
+    name = models.CharField("名前", max_length=32)
+    credential_id = models.BinaryField("クレデンシャルID", max_length=1023)
+    public_key = models.BinaryField("公開鍵")
+    sign_count = models.BigIntegerField("署名カウンタ", default=0)
+    transports = models.JSONField("トランスポート", default=list, blank=True)
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+    last_used_at = models.DateTimeField("最終利用日時", null=True, blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "パスキー"
+        verbose_name_plural = "パスキー"
+        constraints = [models.UniqueConstraint(fields=["credential_id"], name="passkey_credential_unique")]
+        permissions = [("reset_passkeys", "お客様のパスキーを一括削除できる")]
+
+    def __str__(self) -> str:
+        return f"{self.customer.contract_id} {self.name}"
+
+
+class WebAuthnChallenge(models.Model):
+    """One WebAuthn ceremony's challenge, used once (``used_at`` set by a conditional
+    UPDATE). For a step-up the challenge is SHA-256(content hash ‖ nonce): the signed
+    assertion is bound to exactly the confirmed operation (SEC-14/16)."""
+
+    class Purpose(models.TextChoices):
+        REGISTER = "register", "登録"
+        LOGIN = "login", "ログイン"
+        STEP_UP = "step_up", "取引認証"
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="webauthn_challenges")
+    purpose = models.CharField(max_length=16, choices=Purpose.choices)
+    nonce = models.BinaryField(max_length=64)
+    challenge = models.BinaryField(max_length=64)
+    stepup = models.ForeignKey(StepUp, on_delete=models.CASCADE, null=True, blank=True)
+    name = models.CharField(max_length=32, blank=True)  # the passkey's name, on registration
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+    used_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["challenge"], name="webauthn_challenge_unique")]

@@ -6,10 +6,16 @@ from . import session as customer_session
 from .models import ImageCardChallenge, StepUp
 
 
-def login_next_stage(customer: Customer) -> str:
-    """Where a customer who gave the right password goes next."""
+def login_next_stage(customer: Customer, *, passkey: bool = True) -> str:
+    """Where a customer who gave the right password goes next: the forced change, then the
+    passkey when the customer has one (SEC-16; ``passkey=False`` when they cannot use it on
+    this device and may use another factor), then OTP when chosen."""
+    from .passkeys import customer_has_passkey
+
     if customer.password_is_initial:
         return customer_session.STAGE_PASSWORD_CHANGE
+    if passkey and customer_has_passkey(customer):
+        return customer_session.STAGE_PASSKEY
     if customer_otp_required_at_login(customer):
         return customer_session.STAGE_OTP
     return customer_session.STAGE_COMPLETE

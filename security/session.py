@@ -19,6 +19,7 @@ SEEN_AT = "cosei_seen_at"
 
 STAGE_PASSWORD_CHANGE = "password_change"
 STAGE_OTP = "otp"
+STAGE_PASSKEY = "passkey"
 STAGE_COMPLETE = "complete"
 
 

@@ -3,8 +3,10 @@
 What the customer confirmed is what executes:
 
 1. ``stepup_begin`` holds the pending operation on the server (kind + exact content as
-   JSON + its SHA-256) and fixes the method: OTP when the customer has activated a
-   software token, else the image card (SEC-6: OTP replaces the card for transactions).
+   JSON + its SHA-256) and fixes the method: the passkey when the customer has one
+   (SEC-16; the assertion's challenge is derived from the content hash), else OTP when
+   the customer has activated a software token, else the image card (SEC-6: OTP replaces
+   the card for transactions).
 2. ``stepup_verify`` checks the answer (image-card challenge or OTP, counting failures
    toward the lockout) *and* that the content the caller is about to execute hashes to
    what was confirmed; it expires after ``STEPUP_SECONDS``.
@@ -46,6 +48,7 @@ from .cards import CARD_LOCKED, image_card_challenge_current, image_card_check
 from .errors import AuthFactorError
 from .models import AuditEvent, StepUp
 from .otp import OTP_LOCKED, otp_check, otp_token_active
+from .passkeys import PASSKEY_LOCKED, customer_has_passkey, passkey_check
 
 STEPUP_SECONDS = getattr(settings, "SECURITY_STEPUP_SECONDS", 10 * 60)
 
@@ -87,8 +90,37 @@ def _canonical(content: dict) -> dict:
     return json.loads(json.dumps(content, cls=DjangoJSONEncoder))
 
 
-def stepup_method(customer: Customer) -> str:
+def stepup_guide_method(customer: Customer) -> str:
+    """The guide's factor: OTP once activated, else the image card (SEC-6)."""
     return StepUp.Method.OTP if otp_token_active(customer) is not None else StepUp.Method.IMAGE_CARD
+
+
+def stepup_method(customer: Customer) -> str:
+    """The factor a new step-up asks for: the passkey when the customer has one (SEC-16),
+    else the guide's factor."""
+    return StepUp.Method.PASSKEY if customer_has_passkey(customer) else stepup_guide_method(customer)
+
+
+def stepup_methods_allowed(customer: Customer) -> set[str]:
+    """With 「パスキーでのみログイン」 only the passkey; otherwise the guide's factor, and
+    the passkey when the customer has one."""
+    has_passkey = customer_has_passkey(customer)
+    if customer.passkey_only and has_passkey:
+        return {StepUp.Method.PASSKEY}
+    return {stepup_guide_method(customer)} | ({StepUp.Method.PASSKEY} if has_passkey else set())
+
+
+def stepup_use_guide_factor(*, customer: Customer, stepup: StepUp) -> StepUp:
+    """The customer cannot use their passkey on this device: answer this step-up with the
+    guide's factor instead — unless the passkey is their only accepted factor."""
+    method = stepup_guide_method(customer)
+    if stepup.method == StepUp.Method.PASSKEY and stepup.verified_at is None \
+            and method in stepup_methods_allowed(customer):
+        if method == StepUp.Method.IMAGE_CARD:
+            image_card_challenge_current(customer=customer)
+        StepUp.objects.filter(pk=stepup.pk, verified_at__isnull=True).update(method=method)
+        stepup.method = method
+    return stepup
 
 
 def stepup_begin(*, customer: Customer, kind: str, content: dict) -> StepUp:
@@ -108,7 +140,8 @@ def stepup_begin(*, customer: Customer, kind: str, content: dict) -> StepUp:
 
 def stepup_verify(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict,
                   ip: str | None, otp: str = "", challenge_id: int | None = None,
-                  card_answers: Sequence[int] | None = None) -> StepUp:
+                  card_answers: Sequence[int] | None = None, passkey_response: str = "",
+                  origins: Sequence[str] = ()) -> StepUp:
     """Verify the answer for one pending operation, in its own durable transaction (so a
     wrong answer is counted even though this raises; do not call it inside an atomic
     block). Locks the step-up row, then the factor's credential (SEC-8). Refuses, with
@@ -132,8 +165,13 @@ def stepup_verify(*, customer: Customer, stepup_id: uuid.UUID | str, content: di
             error = StepUpError(STEPUP_CONTENT_CHANGED)
         elif stepup.verified_at is not None:
             return stepup
-        elif stepup_method(customer) != stepup.method:
+        elif stepup.method not in stepup_methods_allowed(customer):
             error = StepUpError(STEPUP_METHOD_CHANGED)
+        elif stepup.method == StepUp.Method.PASSKEY:
+            message = passkey_check(customer=customer, response_json=passkey_response,
+                                    origins=list(origins), ip=ip, stepup=stepup)
+            if message:
+                error = AuthFactorError(message, field="passkey", locked=message == PASSKEY_LOCKED)
         elif stepup.method == StepUp.Method.OTP:
             message = otp_check(customer=customer, token=otp_token_active(customer), code=otp, ip=ip)
             if message:

@@ -23,7 +23,11 @@ from .audit import audit_record, client_ip
 from .errors import AuthFactorError
 from .forms import StepUpForm
 from .models import StepUp
-from .stepup import stepup_begin, stepup_consume, stepup_verify
+from .passkeys import passkey_origins
+from .stepup import stepup_begin, stepup_consume, stepup_use_guide_factor, stepup_verify
+
+# the confirm page's 「画像認証カード・ワンタイムパスワードで認証する」 button (SEC-16)
+OTHER_FACTOR = "stepup_other_factor"
 
 
 def stepup_pending_start(request, *, session_key: str, kind: str, content: dict) -> StepUp:
@@ -57,6 +61,15 @@ def stepup_pending_confirm(
     if found is None:
         return None, None, False
     stepup, content = found
+    if request.method == "POST" and OTHER_FACTOR in request.POST:
+        # no passkey on this device: the same operation, answered with the guide's factor
+        try:
+            stepup = stepup_use_guide_factor(customer=request.customer, stepup=stepup)
+        except AuthFactorError as refused:
+            form = StepUpForm.for_stepup(stepup)
+            form.add_error(None, refused.message)
+            return form, stepup, False
+        return StepUpForm.for_stepup(stepup), stepup, False
     form = StepUpForm.for_stepup(stepup, request.POST or None)
     if request.method != "POST" or not form.is_valid():
         return form, stepup, False
@@ -64,7 +77,7 @@ def stepup_pending_confirm(
     try:
         # its own transaction: a wrong answer is counted even though we refuse
         stepup_verify(customer=customer, stepup_id=stepup.pk, content=content,
-                      ip=client_ip(request), **form.answer())
+                      ip=client_ip(request), origins=passkey_origins(request), **form.answer())
         with transaction.atomic():
             stepup_consume(customer=customer, stepup_id=stepup.pk, content=content)
             execute(customer, content)

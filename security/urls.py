@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import passkey_views, views
 
 app_name = "security"
 
@@ -25,4 +25,14 @@ urlpatterns = [
     path("settings/suspend/", views.ib_suspend_view, name="ib_suspend"),
     path("settings/suspend/confirm/", views.ib_suspend_confirm_view, name="ib_suspend_confirm"),
     path("settings/suspend/done/", views.ib_suspend_done_view, name="ib_suspend_done"),
+    # SEC-16: passkeys
+    path("login/passkey/", passkey_views.login_passkey_view, name="login_passkey"),
+    path("login/passkey/options/", passkey_views.login_passkey_options_view, name="login_passkey_options"),
+    path("passkey/step-up/<str:stepup_id>/options/", passkey_views.passkey_stepup_options_view,
+         name="passkey_stepup_options"),
+    path("settings/passkeys/", passkey_views.passkeys_view, name="passkeys"),
+    path("settings/passkeys/confirm/", passkey_views.passkey_confirm_view, name="passkey_confirm"),
+    path("settings/passkeys/register/", passkey_views.passkey_register_view, name="passkey_register"),
+    path("settings/passkeys/register/options/", passkey_views.passkey_register_options_view,
+         name="passkey_register_options"),
 ]

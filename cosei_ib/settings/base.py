@@ -168,7 +168,7 @@ LOGGING = {
 
 # --- Security (SEC) --------------------------------------------------------------------
 # SEC-8: consecutive failures that lock a credential.
-SECURITY_LOCKOUT_THRESHOLDS = {"password": 5, "image_card": 3, "otp": 5}
+SECURITY_LOCKOUT_THRESHOLDS = {"password": 5, "image_card": 3, "otp": 5, "passkey": 5}
 # SEC-13: reverse proxies in front of the application that append the client address to
 # X-Forwarded-For (0: none, REMOTE_ADDR is the client; prod.py: 1).
 SECURITY_TRUSTED_PROXY_COUNT = 0
@@ -203,3 +203,12 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
+
+# --- Passkeys (SEC-16) -------------------------------------------------------------------
+# The relying party is the bank's host name; assertions are accepted only from these
+# origins. Left empty (development, tests) the request's own origin is expected, and only
+# when its host is the RP ID (a passkey cannot be bound to an IP address such as 127.0.0.1).
+WEBAUTHN_RP_ID = env("DJANGO_WEBAUTHN_RP_ID", "localhost")
+WEBAUTHN_RP_NAME = "大阪厚生信用金庫 インターネットバンキング"
+WEBAUTHN_ORIGINS = env_list("DJANGO_WEBAUTHN_ORIGINS", [])
+PASSKEYS_PER_CUSTOMER = 5

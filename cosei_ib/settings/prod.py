@@ -33,3 +33,7 @@ STORAGES = {
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"},
 }
 EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.EmailBackend")
+
+# SEC-16: the passkeys' relying party is the public host, over HTTPS only.
+WEBAUTHN_RP_ID = env("DJANGO_WEBAUTHN_RP_ID", ALLOWED_HOSTS[0])
+WEBAUTHN_ORIGINS = env_list("DJANGO_WEBAUTHN_ORIGINS", [f"https://{WEBAUTHN_RP_ID}"])

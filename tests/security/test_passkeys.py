@@ -1,0 +1,278 @@
+"""SEC-16: passkeys for login and step-up, verified with real signatures of a software
+authenticator (tests/security/webauthn_authenticator.py)."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from django.conf import settings
+
+from notifications.models import OutboxMessage
+from security import passkeys, stepup
+from security.errors import AuthFactorError
+from security.models import AuditEvent, Credential, Passkey, StepUp
+from tests.security import secondfactor
+from tests.security.webauthn_authenticator import SoftAuthenticator
+
+pytestmark = pytest.mark.django_db
+
+ORIGIN = "http://localhost"
+ORIGINS = [ORIGIN]
+
+
+def registered(customer, name: str = "私のスマートフォン") -> SoftAuthenticator:
+    authenticator = SoftAuthenticator(rp_id=settings.WEBAUTHN_RP_ID, origin=ORIGIN)
+    registration = passkeys.passkey_registration_authorise(customer=customer, name=name)
+    options = passkeys.passkey_registration_options(customer=customer, registration=registration)
+    passkeys.passkey_register(customer=customer, response_json=authenticator.register(options),
+                              origins=ORIGINS, ip="127.0.0.1")
+    return authenticator
+
+
+def login_options(customer) -> str:
+    return passkeys.passkey_authentication_options(customer=customer)
+
+
+def test_registration_stores_the_public_key_audits_and_mails():
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    passkey = Passkey.objects.get(customer=customer)
+    assert passkey.name == "私のスマートフォン" and passkey.transports == ["internal"]
+    assert len(bytes(passkey.public_key)) > 60
+    assert AuditEvent.objects.filter(customer=customer, action="passkey_register", outcome="success").exists()
+    assert OutboxMessage.objects.filter(customer=customer, event="passkey_add").exists()
+
+
+@pytest.mark.parametrize("tamper", ["origin", "replay"])
+def test_a_registration_from_another_origin_or_replayed_is_refused(tamper):
+    customer = secondfactor.customer_with_card()
+    authenticator = SoftAuthenticator(rp_id=settings.WEBAUTHN_RP_ID, origin=ORIGIN)
+    registration = passkeys.passkey_registration_authorise(customer=customer, name="PC")
+    options = passkeys.passkey_registration_options(customer=customer, registration=registration)
+    response = authenticator.register(options, origin="https://phish.example" if tamper == "origin" else None)
+    if tamper == "replay":
+        passkeys.passkey_register(customer=customer, response_json=response, origins=ORIGINS, ip=None)
+    with pytest.raises(passkeys.PasskeyError):
+        passkeys.passkey_register(customer=customer, response_json=response, origins=ORIGINS, ip=None)
+    assert Passkey.objects.filter(customer=customer).count() == (1 if tamper == "replay" else 0)
+
+
+def test_at_most_five_passkeys():
+    customer = secondfactor.customer_with_card()
+    for number in range(settings.PASSKEYS_PER_CUSTOMER):
+        registered(customer, name=f"端末{number}")
+    with pytest.raises(passkeys.PasskeyError) as refused:
+        passkeys.passkey_registration_authorise(customer=customer, name="6台目")
+    assert "5件まで" in refused.value.message
+
+
+def test_login_assertion_is_verified_and_counts_up():
+    customer = secondfactor.customer_with_card()
+    authenticator = registered(customer)
+    passkeys.passkey_verify_login(customer=customer, response_json=authenticator.assertion(login_options(customer)),
+                                  origins=ORIGINS, ip=None)
+    passkey = Passkey.objects.get(customer=customer)
+    assert passkey.sign_count == 1 and passkey.last_used_at is not None
+    assert AuditEvent.objects.filter(customer=customer, action="login_passkey", outcome="success").exists()
+
+
+@pytest.mark.parametrize("attack", ["wrong_origin", "wrong_rp_id", "replayed_challenge",
+                                    "sign_count_regression", "wrong_user", "garbage"])
+def test_bad_assertions_are_refused_and_counted(attack):
+    customer = secondfactor.customer_with_card()
+    authenticator = registered(customer)
+    options = login_options(customer)
+    if attack == "wrong_origin":
+        response = authenticator.assertion(options, origin="https://phish.example")
+    elif attack == "wrong_rp_id":
+        response = authenticator.assertion(options, rp_id="phish.example")
+    elif attack == "replayed_challenge":
+        response = authenticator.assertion(options)
+        passkeys.passkey_verify_login(customer=customer, response_json=response, origins=ORIGINS, ip=None)
+    elif attack == "sign_count_regression":
+        authenticator.sign_count = 10
+        passkeys.passkey_verify_login(customer=customer, ip=None, origins=ORIGINS,
+                                      response_json=authenticator.assertion(options))
+        response = authenticator.assertion(login_options(customer), sign_count=3)  # a cloned key
+    elif attack == "wrong_user":
+        # another customer's passkey answering this customer's challenge
+        other = secondfactor.customer_with_card()
+        response = registered(other).assertion(options)
+    else:
+        response = json.dumps({"id": "x", "rawId": "x", "response": {"clientDataJSON": "%%%"}}) + "\x00"
+    with pytest.raises(passkeys.PasskeyError):
+        passkeys.passkey_verify_login(customer=customer, response_json=response, origins=ORIGINS, ip=None)
+    credential = Credential.objects.get(customer=customer, kind="passkey")
+    assert credential.failures == 1
+    assert AuditEvent.objects.filter(customer=customer, action="login_passkey", outcome="failure").exists()
+
+
+def test_five_failures_lock_the_passkey():
+    customer = secondfactor.customer_with_card()
+    authenticator = registered(customer)
+    for _ in range(5):
+        with pytest.raises(passkeys.PasskeyError):
+            passkeys.passkey_verify_login(customer=customer, origins=ORIGINS, ip=None,
+                                          response_json=authenticator.assertion(login_options(customer),
+                                                                                origin="https://x.example"))
+    with pytest.raises(passkeys.PasskeyError) as refused:
+        passkeys.passkey_verify_login(customer=customer, origins=ORIGINS, ip=None,
+                                      response_json=authenticator.assertion(login_options(customer)))
+    assert refused.value.message == passkeys.PASSKEY_LOCKED
+    assert OutboxMessage.objects.filter(customer=customer, event="lockout").exists()
+
+
+CONTENT = {"operation": "transfer", "amount": 10_000, "payee": "ﾔﾏﾀﾞ ﾀﾛｳ"}
+
+
+def test_stepup_with_a_passkey_is_bound_to_the_confirmed_content():
+    customer = secondfactor.customer_with_card()
+    authenticator = registered(customer)
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    assert pending.method == StepUp.Method.PASSKEY
+    options = passkeys.passkey_authentication_options(customer=customer, stepup=pending)
+    response = authenticator.assertion(options)
+    # the same signature offered for other content: refused before the signature counts
+    with pytest.raises(AuthFactorError):
+        stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content={**CONTENT, "amount": 99_999},
+                             ip=None, passkey_response=response, origins=ORIGINS)
+    verified = stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
+                                    passkey_response=response, origins=ORIGINS)
+    assert verified.verified_at is not None
+
+
+def test_an_assertion_for_another_operation_is_refused():
+    customer = secondfactor.customer_with_card()
+    authenticator = registered(customer)
+    first = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    second = stepup.stepup_begin(customer=customer, kind="transfer", content={**CONTENT, "amount": 1})
+    response_for_second = authenticator.assertion(
+        passkeys.passkey_authentication_options(customer=customer, stepup=second))
+    with pytest.raises(AuthFactorError) as refused:
+        stepup.stepup_verify(customer=customer, stepup_id=first.pk, content=CONTENT, ip=None,
+                             passkey_response=response_for_second, origins=ORIGINS)
+    assert refused.value.message == passkeys.PASSKEY_WRONG
+    first.refresh_from_db()
+    assert first.verified_at is None
+
+
+def test_passkey_only_refuses_a_correct_otp():
+    """A relayed OTP (or card answer) gets nothing once the passkey is the only factor."""
+    customer = secondfactor.customer_with_card()
+    token = secondfactor.activate_otp(customer)
+    registered(customer)
+    relayed = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    stepup.stepup_use_guide_factor(customer=customer, stepup=relayed)  # the phisher's choice
+    assert relayed.method == StepUp.Method.OTP
+    passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
+    with pytest.raises(stepup.StepUpError) as refused:
+        stepup.stepup_verify(customer=customer, stepup_id=relayed.pk, content=CONTENT, ip=None,
+                             otp=secondfactor.totp_for(token).now())
+    assert refused.value.message == stepup.STEPUP_METHOD_CHANGED
+    fresh = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    stepup.stepup_use_guide_factor(customer=customer, stepup=fresh)
+    assert fresh.method == StepUp.Method.PASSKEY  # no switching back
+
+
+def test_deleting_the_last_passkey_ends_passkey_only():
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
+    passkeys.passkey_delete(customer=customer, passkey_id=Passkey.objects.get(customer=customer).pk, ip=None)
+    customer.refresh_from_db()
+    assert not customer.passkey_only
+    assert OutboxMessage.objects.filter(customer=customer, event="passkey_remove").exists()
+
+
+def test_passkey_only_needs_a_passkey():
+    customer = secondfactor.customer_with_card()
+    with pytest.raises(passkeys.PasskeyError):
+        passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
+
+
+def test_staff_reset_removes_every_passkey_and_the_setting():
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    registered(customer, name="PC")
+    passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
+    assert passkeys.passkeys_staff_reset(customer=customer, reason="紛失（運転免許証で確認）", actor="madoguchi") == 2
+    customer.refresh_from_db()
+    assert not customer.passkey_only and not Passkey.objects.filter(customer=customer).exists()
+    event = AuditEvent.objects.get(customer=customer, action="passkey_reset")
+    assert event.actor == "madoguchi" and "紛失" in event.summary
+
+
+# --- through the views (the login step and 「パスキーでのみログイン」) -----------------------
+
+def _password_login(client, customer):
+    response = client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"},
+                           HTTP_HOST="localhost")
+    assert response.status_code == 302
+    return client.get("/", HTTP_HOST="localhost")
+
+
+def test_login_asks_for_the_passkey_and_passkey_only_refuses_the_otp(client):
+    customer = secondfactor.customer_with_card()
+    token = secondfactor.activate_otp(customer, required_at_login=True)
+    authenticator = registered(customer)
+    passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
+    response = _password_login(client, customer)
+    assert response.url == "/login/passkey/"
+    # the relayed OTP: the OTP page is not this session's step, and no way around the passkey
+    client.post("/login/otp/", {"otp": secondfactor.totp_for(token).now()}, HTTP_HOST="localhost")
+    client.post("/login/passkey/", {"login_other_factor": "1"}, HTTP_HOST="localhost")
+    assert client.get("/", HTTP_HOST="localhost").url == "/login/passkey/"
+    options = client.post("/login/passkey/options/", HTTP_HOST="localhost").content.decode()
+    response = client.post("/login/passkey/", {"passkey_response": authenticator.assertion(options)},
+                           HTTP_HOST="localhost")
+    assert response.url == "/"
+    assert client.get("/", HTTP_HOST="localhost").status_code == 200
+
+
+def test_without_passkey_only_the_customer_may_log_in_another_way(client):
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    _password_login(client, customer)
+    client.post("/login/passkey/", {"login_other_factor": "1"}, HTTP_HOST="localhost")
+    assert client.get("/", HTTP_HOST="localhost").status_code == 200
+
+
+def test_passkeys_need_the_rp_host(client):
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"},
+                HTTP_HOST="127.0.0.1")
+    response = client.post("/login/passkey/options/", HTTP_HOST="127.0.0.1")
+    assert response.status_code == 400 and "localhost" in response.json()["error"]
+
+
+def test_branch_staff_reset_a_customers_passkeys_in_admin_with_a_reason():
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
+    user = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1", is_staff=True)
+    user.groups.add(branch_staff_group_ensure())
+    client = Client()
+    client.force_login(user)
+    session = client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=user, name="t", confirmed=True).persistent_id
+    session.save()
+    chosen = {"action": "passkeys_reset", "_selected_action": [str(p.pk) for p in Passkey.objects.all()]}
+    page = client.post("/admin/security/passkey/", chosen)
+    assert "パスキーの一括削除" in page.content.decode() and customer.contract_id in page.content.decode()
+    refused = client.post("/admin/security/passkey/", {**chosen, "apply": "1", "reason": "\x00"})
+    assert "理由（本人確認の方法など）を100文字以内" in refused.content.decode()
+    assert Passkey.objects.filter(customer=customer).exists()
+    done = client.post("/admin/security/passkey/", {**chosen, "apply": "1", "reason": "紛失 運転免許証で確認"})
+    assert done.status_code == 302
+    customer.refresh_from_db()
+    assert not customer.passkey_only and not Passkey.objects.filter(customer=customer).exists()
+    assert AuditEvent.objects.get(customer=customer, action="passkey_reset").actor == "madoguchi"
