@@ -144,6 +144,7 @@ def command_run(options: argparse.Namespace) -> int:
     env.setdefault("DJANGO_SETTINGS_MODULE", "cosei_ib.settings.dev")
     manage("migrate", "--no-input", "-v", "0", env=env)
     manage("seed_demo", env=env)
+    manage("mail_setup", env=env)  # notifications: S/MIME pair + where .eml mail goes
     children = [
         subprocess.Popen(
             [sys.executable, "manage.py", "procrastinate", "worker"],
