@@ -16,6 +16,8 @@ BRANCH_STAFF_PERMISSIONS = [
     ("accounts", "view_journal"),
     ("accounts", "view_entry"),
     ("security", "view_auditevent"),
+    ("notifications", "view_outboxmessage"),
+    ("notifications", "retry_outboxmessage"),
 ]
 
 

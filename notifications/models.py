@@ -33,6 +33,7 @@ class OutboxMessage(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "送信メール"
         verbose_name_plural = "送信メール"
+        permissions = [("retry_outboxmessage", "送信失敗のメールを再送できる")]
         indexes = [
             # the worker's claim: pending rows that are due, in order of due time
             models.Index(fields=["next_attempt_at", "id"], name="outbox_pending_idx",
