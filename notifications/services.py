@@ -201,7 +201,7 @@ def wake_after_ledger_post(execute, sql, params, many, context):
     notices the trigger queued go out at once. Only a wake-up: without it the worker's
     sweep (every minute) sends them anyway."""
     result = execute(sql, params, many, context)
-    if "ledger_post(" in sql:
+    if isinstance(sql, str) and "ledger_post(" in sql:
         connection = context["connection"]
         if connection.in_atomic_block:
             transaction.on_commit(_wake_sender, using=connection.alias)
