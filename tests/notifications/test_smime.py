@@ -53,7 +53,7 @@ def test_the_signature_verifies_against_the_bank_certificate_and_breaks_on_one_b
         "text/plain", "application/pkcs7-signature"]
     result = _verify(raw, tmp_path)
     assert result.returncode == 0, result.stderr
-    assert "ログインパスワード" in message.get_payload()[0].get_payload(decode=True).decode("utf-8")
+    assert "変更しました。" in message.get_payload()[0].get_payload(decode=True).decode("utf-8")
     assert b"Verification successful" in result.stderr
     # one byte of the signed body changed: the signature no longer matches
     body_start = raw.index(b"Content-Transfer-Encoding: base64\r\n\r\n") + 37
