@@ -4,33 +4,16 @@ audited retry of failed ones; the address-change code is never shown to staff.""
 from __future__ import annotations
 
 import pytest
-from django.contrib.auth import get_user_model
 from django.core import mail
-from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.roles import branch_staff_group_ensure
 from notifications.models import OutboxMessage
 from notifications.services import email_change_request, notice_enqueue
 from notifications.tasks import outbox_send_pending
 from security.models import AuditEvent
 from tests import factories
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - the branch staff's admin session
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client():
-    user = get_user_model().objects.create_user(username="staff-n", password="Staff-pass-1", is_staff=True)
-    user.groups.add(branch_staff_group_ensure())
-    device = TOTPDevice.objects.create(user=user, name="t", confirmed=True)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
 
 
 def test_staff_list_read_only_bodies_and_retry_a_failed_message(staff_client):
@@ -61,7 +44,7 @@ def test_staff_list_read_only_bodies_and_retry_a_failed_message(staff_client):
     assert (failed.status, failed.attempts) == ("pending", 0)
     assert sent.status == "sent"  # only failed ones move
     audit = AuditEvent.objects.get(action="outbox_retry")
-    assert audit.actor == "staff-n" and audit.customer == customer
+    assert audit.actor == "staff-t" and audit.customer == customer
     mail.outbox.clear()
     outbox_send_pending()
     assert sorted(m.to[0] for m in mail.outbox) == ["a@example.jp", "b@example.jp"]  # retried + code
