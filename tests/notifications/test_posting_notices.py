@@ -13,10 +13,12 @@ from django.db import transaction
 
 from accounts.models import Account, Entry
 from accounts.services import counter_deposit
+from accounts.templatetags.accounts_format import account_label
 from notifications.models import NoticePreference, OutboxMessage, PostingNotice
 from notifications.services import posting_notices_process
 from notifications.tasks import outbox_send
 from tests import factories
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - the branch staff's admin session
 
 pytestmark = pytest.mark.django_db
 
@@ -69,8 +71,8 @@ def test_the_counter_deposit_produces_exactly_one_notice_with_the_right_branch_n
     assert [m.event for m in messages] == ["deposit"]  # the caller's own notice is not doubled
     body = messages[0].body
     assert "12,345円" in body and "窓口入金" in body
-    assert f"{account.branch.name} 普通 ***{account.number[-4:]}" in body or "支店 普通" in body
-    assert "部支店" not in body
+    assert account_label(account) in body  # 「本店営業部 普通 ***1234」, the screens' wording
+    assert account.branch.name in body and f"{account.branch.name}支店" not in body
     assert "電子署名" in body  # the signature block
 
 
@@ -119,3 +121,14 @@ def test_a_backdated_posting_is_queued_but_not_mailed():
     posting_notices_process()
     notice = PostingNotice.objects.get()
     assert notice.processed_at is not None and notice.message is None
+
+
+def test_the_counter_deposit_through_admin_produces_its_notice(staff_client):
+    customer = factories.customer(email="adm@example.jp")
+    account = factories.account(owner=customer)
+    url = f"/admin/accounts/account/{account.pk}/deposit/"
+    staff_client.post(url, {"amount": "５０，０００", "reference": "A1"})
+    staff_client.post(url, {"amount": "50000", "reference": "A1"})  # double submit: one posting
+    posting_notices_process()
+    message = OutboxMessage.objects.get(customer=customer)
+    assert message.event == "deposit" and "50,000円" in message.body and "窓口入金" in message.body
