@@ -219,6 +219,7 @@ EMAIL_CODE_TOO_MANY = ("確認コードを所定の回数誤って入力され�
                        "お手数ですが、最初からやり直してください。")
 EMAIL_SAME = "現在ご登録のアドレスと同じです。"
 EMAIL_NONE_TO_REMOVE = "Ｅメールアドレスは登録されていません。"
+EMAIL_CHANGED_MEANWHILE = "ご登録のアドレスが変更されています。お手数ですが、最初からやり直してください。"
 
 
 class EmailSettingError(Exception):
@@ -322,14 +323,17 @@ def _code_matches(request: EmailChangeRequest, customer: Customer, code: str) ->
     return hmac.compare_digest(request.code_hash, _code_hash(customer, request.new_email, code))
 
 
-def email_remove(*, customer: Customer, ip: str | None) -> None:
-    """Remove the address (after the step-up): security notices then go nowhere (the
-    page says so). The old address is told; any pending change is dropped. Audited."""
+def email_remove(*, customer: Customer, email: str, ip: str | None) -> None:
+    """Remove the address ``email`` that the customer confirmed (after the step-up):
+    security notices then go nowhere (the page says so). Refused if the address changed
+    meanwhile (another tab). The old address is told; any pending change is dropped."""
 
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if not locked.email:
             raise EmailSettingError(EMAIL_NONE_TO_REMOVE)
+        if locked.email != email:
+            raise EmailSettingError(EMAIL_CHANGED_MEANWHILE)
         old_email = locked.email
         Customer.objects.filter(pk=customer.pk).update(email="")
         customer.email = ""

@@ -98,7 +98,7 @@ def _execute(request):
         if operation == "address":
             email_change_request(customer=customer, new_email=content["email"], ip=ip)
         elif operation == "remove":
-            email_remove(customer=customer, ip=ip)
+            email_remove(customer=customer, email=content["email"], ip=ip)
         else:
             notice_preference_change(customer=customer, choices=content, ip=ip)
     return execute

@@ -13,6 +13,7 @@ from django.test import Client
 
 from notifications.models import EmailChangeRequest, NoticePreference, OutboxMessage
 from notifications.services import (
+    EMAIL_CHANGED_MEANWHILE,
     EMAIL_CODE_EXPIRED,
     EMAIL_CODE_NONE,
     EMAIL_CODE_TOO_MANY,
@@ -20,6 +21,7 @@ from notifications.services import (
     EmailSettingError,
     email_change_confirm,
     email_change_request,
+    email_remove,
 )
 from security import cards
 from security.models import AuditEvent
@@ -141,6 +143,15 @@ def test_the_code_of_another_address_is_refused():
     other = customer_with_card(email="o@example.jp")
     with pytest.raises(EmailSettingError):
         email_change_confirm(customer=other, code=second_code, ip=None)
+
+
+def test_removal_of_an_address_changed_meanwhile_is_refused():
+    customer = customer_with_card(email="old@example.jp")
+    with pytest.raises(EmailSettingError) as refused:
+        email_remove(customer=customer, email="older@example.jp", ip=None)
+    assert refused.value.message == EMAIL_CHANGED_MEANWHILE
+    customer.refresh_from_db()
+    assert customer.email == "old@example.jp"
 
 
 def test_remove_says_where_notices_go_and_tells_the_old_address():
