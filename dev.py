@@ -237,6 +237,7 @@ def command_run(options: argparse.Namespace) -> int:
     env = app_env(urls, "cosei_ib.settings.dev")
     migrate(urls, env)
     manage("seed_demo", env=env)
+    manage("mail_setup", env=env)  # notifications: S/MIME pair + where .eml mail goes
     children = [
         subprocess.Popen(
             [sys.executable, "manage.py", "procrastinate", "worker"],

@@ -18,6 +18,8 @@ BRANCH_STAFF_PERMISSIONS = [
     ("security", "view_auditevent"),
     ("security", "view_passkey"),
     ("security", "reset_passkeys"),
+    ("notifications", "view_outboxmessage"),
+    ("notifications", "retry_outboxmessage"),
 ]
 
 

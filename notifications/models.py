@@ -33,6 +33,7 @@ class OutboxMessage(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "送信メール"
         verbose_name_plural = "送信メール"
+        permissions = [("retry_outboxmessage", "送信失敗のメールを再送できる")]
         indexes = [
             # the worker's claim: pending rows that are due, in order of due time
             models.Index(fields=["next_attempt_at", "id"], name="outbox_pending_idx",
@@ -41,3 +42,62 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event} → {self.customer.contract_id} ({self.status})"
+
+
+class NoticePreference(models.Model):
+    """The customer's choice of optional notices (NOTE-2, Ｅメール設定). Security notices
+    (password, lockout, IB中止, limit, address …) are always sent and have no switch.
+    No row means the defaults below."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="notice_preference")
+    postings = models.BooleanField("入出金のお知らせ", default=True)
+    receipts = models.BooleanField("振込・ペイジーの受付のお知らせ", default=True)
+    login = models.BooleanField("ログインのお知らせ", default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "通知の選択"
+        verbose_name_plural = "通知の選択"
+
+
+class EmailChangeRequest(models.Model):
+    """A registration or change of the address waiting for the code sent to the new
+    address (NOTE-2). At most one per customer: a new request replaces the old one, so a
+    code sent to an earlier address no longer works. Only an HMAC of the code is kept."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="email_change_request")
+    new_email = models.EmailField("新しいアドレス")
+    code_hash = models.CharField(max_length=64)
+    failures = models.PositiveSmallIntegerField(default=0)
+    expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "アドレス確認待ち"
+        verbose_name_plural = "アドレス確認待ち"
+
+
+class PostingNotice(models.Model):
+    """One entry on a customer account waiting to become a 入出金 notice (NOTE-1).
+
+    Rows are written only by the database trigger ``notifications_entry_notice`` on
+    ``accounts_entry`` (migration 0004), in the transaction of the posting, so every
+    journal — whatever code posted it — leaves one; the worker turns them into outbox
+    messages (``processed_at``)."""
+
+    entry = models.OneToOneField("accounts.Entry", on_delete=models.PROTECT, related_name="+")
+    account = models.ForeignKey("accounts.Account", on_delete=models.PROTECT, related_name="+",
+                                db_index=False)
+    amount = models.BigIntegerField()
+    created_at = models.DateTimeField()
+    processed_at = models.DateTimeField(null=True, blank=True)
+    message = models.ForeignKey(OutboxMessage, on_delete=models.PROTECT, null=True, blank=True,
+                                related_name="+")
+
+    class Meta:
+        verbose_name = "入出金通知待ち"
+        verbose_name_plural = "入出金通知待ち"
+        indexes = [
+            models.Index(fields=["id"], name="posting_notice_pending_idx",
+                         condition=models.Q(processed_at__isnull=True)),
+        ]

@@ -1,14 +1,38 @@
-"""Writes to the outbox. Call inside the transaction of the action being told about."""
+"""Writes to the outbox (NOTE-1, NOTE-3). Call inside the transaction of the action being
+told about: a rolled-back action leaves no message, a committed one always has its row.
+
+Each event has one template, ``templates/notifications/mail/<event>.txt``, which extends
+``base.txt`` (greeting, time, the bank's signature block). Callers pass ``lines`` (what
+happened, in Japanese, never a secret) and/or ``context`` for the event's template.
+
+Posting notices (``deposit`` / ``withdrawal``) are not written by callers: the database
+queues one for every entry on a customer account (``PostingNotice``, migration 0004) and
+``posting_notices_process`` turns them into messages. A caller's own ``deposit`` or
+``withdrawal`` notice is therefore dropped, so a customer never gets two.
+"""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import hmac
+import logging
+import re
+import secrets
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.core.validators import validate_email
 from django.db import transaction
+from django.template.loader import select_template
 from django.utils import timezone
 
 from accounts.models import Customer
+from security.audit import audit_record
 
-from .models import OutboxMessage
+from .models import EmailChangeRequest, NoticePreference, OutboxMessage, PostingNotice
+
+logger = logging.getLogger(__name__)
 
 # event -> subject (NOTE-1). The body says what happened and when, never a secret.
 SUBJECTS = {
@@ -24,37 +48,144 @@ SUBJECTS = {
     "withdrawal": "お引出しのお知らせ",
     "limit_change": "利用限度額変更のお知らせ",
     "account_change": "口座の状態変更のお知らせ",
-    "email_change": "Eメール設定変更のお知らせ",
+    "email_change": "Ｅメール設定変更のお知らせ",
+    "email_verify": "Ｅメールアドレス確認コードのお知らせ",
     "transfer_executed": "予約振込実行のお知らせ",
     "transfer_unprocessed": "予約振込未処理のお知らせ",
     "passkey_add": "パスキー登録のお知らせ",
     "passkey_remove": "パスキー削除のお知らせ",
     "passkey_only": "パスキーでのみログインの設定変更のお知らせ",
+    "transfer_accepted": "振込受付のお知らせ",
+    "transfer_scheduled": "振込予約受付のお知らせ",
+    "transfer_cancelled": "振込予約取消のお知らせ",
+    "payeasy_accepted": "税金・各種料金の払込み受付のお知らせ",
+    "login": "ログインのお知らせ",
 }
 
+# The optional notices the customer chooses on Ｅメール設定 (NOTE-2), by preference field.
+POSTING_EVENTS = frozenset({"deposit", "withdrawal"})
+LOGIN_EVENTS = frozenset({"login"})
+# Every event is a security notice (always sent) unless it is one of the optional ones.
+# 振込・ペイジーの受付: acceptance of a transfer, reservation, cancellation or Pay-easy
+# payment; the result of a reservation (executed / 未処理) is always sent.
+RECEIPT_EVENTS = frozenset({"transfer_accepted", "transfer_scheduled", "transfer_cancelled",
+                            "payeasy_accepted", "transfer", "transfer_schedule", "transfer_cancel",
+                            "payeasy"})
+SECURITY_NOTICE_LABELS = [
+    "ログインパスワードの変更", "暗証番号等の不一致によるロック・ロック解除", "IB取引中止・再開",
+    "利用限度額の変更", "Ｅメール設定の変更", "ワンタイムパスワードの利用開始", "画像認証カードの発行",
+    "予約振込の実行・未処理", "パスキーの登録・削除・設定変更",
+]
 
-def notice_enqueue(*, customer: Customer, event: str, lines: list[str]) -> OutboxMessage:
-    """Queue a notice to the customer's registered address, in the caller's transaction.
-    Without an address the row is kept as ``skipped`` (staff can see what was not sent)."""
-    now = timezone.localtime()
-    body = "\n".join(
-        [f"{customer.name_kanji} 様", "", *lines, "",
-         f"受付日時：{now:%Y年%m月%d日 %H時%M分}", "",
-         "お心当たりのない場合は、至急当金庫までご連絡ください。",
-         f"{settings.BANK_NAME} インターネットバンキング",
-         "インターネットバンキングお問い合わせ窓口 0120-054-852（平日 9:00～16:30）"]
-    )
+
+def event_is_optional(event: str) -> str | None:
+    """The preference field that switches ``event`` off, or None (always sent)."""
+    if event in POSTING_EVENTS:
+        return "postings"
+    if event in RECEIPT_EVENTS:
+        return "receipts"
+    if event in LOGIN_EVENTS:
+        return "login"
+    return None
+
+
+def preference_for(customer: Customer) -> NoticePreference:
+    """The customer's choices (unsaved defaults when never changed)."""
+    found = NoticePreference.objects.filter(customer=customer).first()
+    return found or NoticePreference(customer=customer)
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
+
+
+def address_is_sendable(address: str) -> bool:
+    """A plain ASCII address with no CR/LF or other control characters (no header
+    injection; we never put a display name in a header)."""
+    if not address or _CONTROL.search(address) or not address.isascii():
+        return False
+    try:
+        validate_email(address)
+    except ValidationError:
+        return False
+    return True
+
+
+def _render(event: str, customer: Customer, lines: list[str], context: dict) -> str:
+    template = select_template([f"notifications/mail/{event}.txt", "notifications/mail/generic.txt"])
+    body = template.render({
+        "customer": customer, "lines": lines, "now": timezone.localtime(),
+        "bank_name": settings.BANK_NAME, **context,
+    })
+    # templates keep their tags on lines of their own; drop the blank runs that leaves
+    return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
+
+
+def _outbox_write(*, customer: Customer, event: str, lines: list[str], context: dict,
+                  to: str | None) -> OutboxMessage:
+    address = customer.email if to is None else to
+    optional = event_is_optional(event)
+    chosen = optional is None or getattr(preference_for(customer), optional)
+    sendable = address_is_sendable(address)
+    if address and not sendable:
+        logger.warning("notice %s for customer %s not sent: unusable address", event, customer.pk)
     message = OutboxMessage.objects.create(
         customer=customer,
         event=event,
-        to=customer.email,
+        to=address if sendable else "",
         subject=f"【{settings.BANK_SHORT_NAME}】{SUBJECTS.get(event, 'お知らせ')}",
-        body=body,
-        status=OutboxMessage.Status.PENDING if customer.email else OutboxMessage.Status.SKIPPED,
+        body=_render(event, customer, lines, context),
+        status=OutboxMessage.Status.PENDING if sendable and chosen else OutboxMessage.Status.SKIPPED,
     )
-    if customer.email:
+    if message.status == OutboxMessage.Status.PENDING:
         transaction.on_commit(_wake_sender)
     return message
+
+
+def notice_enqueue(*, customer: Customer, event: str, lines: list[str] | None = None,
+                   context: dict | None = None, to: str | None = None) -> OutboxMessage | None:
+    """Queue a notice to the customer's registered address (or ``to``), in the caller's
+    transaction. Without an address, or when the customer switched this optional notice
+    off, the row is kept as ``skipped`` (staff can see what was not sent). Returns None
+    for ``deposit`` / ``withdrawal``: those come from the ledger itself (module doc)."""
+    if event in POSTING_EVENTS:
+        logger.info("notice %s for customer %s left to the ledger's posting notice", event, customer.pk)
+        return None
+    return _outbox_write(customer=customer, event=event, lines=list(lines or []),
+                         context=dict(context or {}), to=to)
+
+
+# A posting dated this much before it was written is loaded history, not an event to tell.
+BACKDATED_HISTORY = dt.timedelta(hours=1)
+
+
+def posting_notices_process(*, limit: int = 200) -> int:
+    """Turn queued entries (written by the ledger trigger) into 入出金 notices, oldest
+    first, each exactly once: rows are claimed ``FOR UPDATE SKIP LOCKED`` and marked in
+    the same transaction as their outbox message. Returns how many were processed."""
+    with transaction.atomic():
+        pending = list(
+            PostingNotice.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(processed_at__isnull=True)
+            .select_related("entry__journal", "account__branch", "account__customer")
+            .order_by("id")[:limit]
+        )
+        now = timezone.now()
+        for notice in pending:
+            entry = notice.entry
+            notice.processed_at = now
+            if entry.journal.created_at - entry.posted_at > BACKDATED_HISTORY:
+                continue  # history loaded after the fact (demo data, migrated records): no news
+            notice.message = _outbox_write(
+                customer=notice.account.customer,
+                event="deposit" if notice.amount > 0 else "withdrawal",
+                lines=[],
+                context={"account": notice.account, "amount": f"{abs(notice.amount):,}",
+                         "description": entry.description, "posted_at": timezone.localtime(entry.posted_at),
+                         "kind": entry.journal.get_kind_display()},
+                to=None,
+            )
+        PostingNotice.objects.bulk_update(pending, ["message", "processed_at"])
+    return len(pending)
 
 
 def _wake_sender() -> None:
@@ -65,3 +196,212 @@ def _wake_sender() -> None:
         outbox_send.defer()
     except Exception:  # noqa: BLE001 - the periodic sweep sends it anyway
         pass
+
+
+def wake_after_ledger_post(execute, sql, params, many, context):
+    """Database execute wrapper (installed on every connection by the app config): after
+    a ``ledger_post`` call, wake the worker once the transaction commits so the posting
+    notices the trigger queued go out at once. Only a wake-up: without it the worker's
+    sweep (every minute) sends them anyway."""
+    result = execute(sql, params, many, context)
+    if isinstance(sql, str) and "ledger_post(" in sql:
+        connection = context["connection"]
+        if connection.in_atomic_block:
+            transaction.on_commit(_wake_sender, using=connection.alias)
+        else:
+            _wake_sender()
+    return result
+
+
+# --- Ｅメール設定 (NOTE-2) -------------------------------------------------------------
+
+EMAIL_CODE_WRONG = "確認コードが正しくありません。メールに記載の確認コードを入力してください。"
+EMAIL_CODE_EXPIRED = "確認コードの有効期限が過ぎました。お手数ですが、アドレスの変更を最初からやり直してください。"
+EMAIL_CODE_NONE = "確認待ちのアドレス変更はありません。アドレスの変更を最初からやり直してください。"
+EMAIL_CODE_TOO_MANY = ("確認コードを所定の回数誤って入力されたため、このアドレス変更は無効になりました。"
+                       "お手数ですが、最初からやり直してください。")
+EMAIL_SAME = "現在ご登録のアドレスと同じです。"
+EMAIL_NONE_TO_REMOVE = "Ｅメールアドレスは登録されていません。"
+EMAIL_CHANGED_MEANWHILE = "ご登録のアドレスが変更されています。お手数ですが、最初からやり直してください。"
+
+
+class EmailSettingError(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def email_masked(address: str) -> str:
+    """「ta***@example.jp」: enough for the customer to recognise, not to harvest."""
+    local, _, domain = address.partition("@")
+    return f"{local[:2]}***@{domain}" if domain else "（未登録）"
+
+
+def _code_hash(customer: Customer, new_email: str, code: str) -> str:
+
+    message = f"email-change|{customer.pk}|{new_email}|{code}".encode()
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()
+
+
+def email_change_request(*, customer: Customer, new_email: str, ip: str | None) -> EmailChangeRequest:
+    """Start registering/changing the address (after the step-up): a 6-digit code goes to
+    ``new_email``; nothing changes until it is entered (``email_change_confirm``). A
+    request replaces any earlier one, whose code stops working. Audited."""
+
+
+    if not address_is_sendable(new_email):
+        raise EmailSettingError("Ｅメールアドレスの形式が正しくありません。")
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        if locked.email == new_email:
+            raise EmailSettingError(EMAIL_SAME)
+        code = f"{secrets.randbelow(10**6):06d}"
+        expires_at = timezone.now() + dt.timedelta(seconds=settings.NOTIFICATIONS_EMAIL_CODE_SECONDS)
+        EmailChangeRequest.objects.filter(customer=customer).delete()
+        request = EmailChangeRequest.objects.create(
+            customer=customer, new_email=new_email, code_hash=_code_hash(customer, new_email, code),
+            expires_at=expires_at,
+        )
+        audit_record(action="email_change", outcome="success", customer=customer, ip=ip,
+                     summary=f"アドレス変更受付（確認コード送信先 {email_masked(new_email)}）")
+        # the code goes only to the new address; it is the one secret this mail must carry
+        _outbox_write(customer=customer, event="email_verify", lines=[],
+                      context={"code": code, "expires_at": timezone.localtime(expires_at)},
+                      to=new_email)
+    return request
+
+
+def email_change_confirm(*, customer: Customer, code: str, ip: str | None) -> str:
+    """Apply the pending address once its code is entered: under the request's row lock,
+    once. A wrong code counts (at ``NOTIFICATIONS_EMAIL_CODE_MAX_FAILURES`` the request
+    dies); an expired one ends the request. The old address (if any) and the new one are
+    told. Returns the new address."""
+
+    with transaction.atomic():
+        request = EmailChangeRequest.objects.select_for_update().filter(customer=customer).first()
+        if request is None:
+            raise EmailSettingError(EMAIL_CODE_NONE)
+        refusal = None
+        if request.expires_at <= timezone.now():
+            refusal = EMAIL_CODE_EXPIRED
+        elif not _code_matches(request, customer, code):
+            request.failures += 1
+            refusal = EMAIL_CODE_WRONG
+            if request.failures >= settings.NOTIFICATIONS_EMAIL_CODE_MAX_FAILURES:
+                refusal = EMAIL_CODE_TOO_MANY
+        if refusal is not None:
+            if refusal == EMAIL_CODE_WRONG:
+                request.save(update_fields=["failures"])
+            else:
+                request.delete()
+            audit_record(action="email_change", outcome="failure", customer=customer, ip=ip,
+                         summary=f"確認コード不一致・期限切れ（{request.failures}回目）"
+                         if refusal != EMAIL_CODE_EXPIRED else "確認コード期限切れ")
+    if refusal is not None:
+        raise EmailSettingError(refusal)  # after commit: the failure count stays
+    with transaction.atomic():
+        request = EmailChangeRequest.objects.select_for_update().filter(pk=request.pk).first()
+        if request is None:  # a concurrent confirmation won
+            raise EmailSettingError(EMAIL_CODE_NONE)
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        old_email, new_email = locked.email, request.new_email
+        Customer.objects.filter(pk=customer.pk).update(email=new_email)
+        customer.email = new_email
+        request.delete()
+        audit_record(action="email_change", outcome="success", customer=customer, ip=ip,
+                     summary=f"アドレス変更 {email_masked(old_email)} → {email_masked(new_email)}")
+        if old_email:
+            _outbox_write(customer=customer, event="email_change", to=old_email, context={}, lines=[
+                f"ご登録のＥメールアドレスを {email_masked(new_email)} に変更しました。",
+                "今後のお知らせは新しいアドレスにお送りします。",
+            ])
+        _outbox_write(customer=customer, event="email_change", to=new_email, context={}, lines=[
+            "このアドレスをインターネットバンキングのお知らせの送信先に登録しました。",
+        ])
+    return new_email
+
+
+def _code_matches(request: EmailChangeRequest, customer: Customer, code: str) -> bool:
+
+    return hmac.compare_digest(request.code_hash, _code_hash(customer, request.new_email, code))
+
+
+def email_remove(*, customer: Customer, email: str, ip: str | None) -> None:
+    """Remove the address ``email`` that the customer confirmed (after the step-up):
+    security notices then go nowhere (the page says so). Refused if the address changed
+    meanwhile (another tab). The old address is told; any pending change is dropped."""
+
+    with transaction.atomic():
+        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        if not locked.email:
+            raise EmailSettingError(EMAIL_NONE_TO_REMOVE)
+        if locked.email != email:
+            raise EmailSettingError(EMAIL_CHANGED_MEANWHILE)
+        old_email = locked.email
+        Customer.objects.filter(pk=customer.pk).update(email="")
+        customer.email = ""
+        EmailChangeRequest.objects.filter(customer=customer).delete()
+        audit_record(action="email_change", outcome="success", customer=customer, ip=ip,
+                     summary=f"アドレス削除 {email_masked(old_email)}")
+        _outbox_write(customer=customer, event="email_change", to=old_email, context={}, lines=[
+            "ご登録のＥメールアドレスを削除しました。",
+            "今後、お取引やセキュリティに関するお知らせはメールでお送りできません。",
+        ])
+
+
+def _yes_no(value: bool) -> str:
+    return "受け取る" if value else "受け取らない"
+
+
+PREFERENCE_LABELS = {"postings": "入出金", "receipts": "振込・ペイジーの受付", "login": "ログイン"}
+
+
+def notice_preference_change(*, customer: Customer, choices: dict, ip: str | None) -> NoticePreference:
+    """Save the optional notices chosen (after the step-up); audited and mailed (to the
+    current address, whatever the new choices)."""
+
+    with transaction.atomic():
+        Customer.objects.select_for_update().get(pk=customer.pk)
+        preference, _ = NoticePreference.objects.get_or_create(customer=customer)
+        for field in PREFERENCE_LABELS:
+            setattr(preference, field, bool(choices[field]))
+        preference.save()
+        summary = "、".join(f"{label}={_yes_no(getattr(preference, field))}"
+                           for field, label in PREFERENCE_LABELS.items())
+        audit_record(action="email_change", outcome="success", customer=customer, ip=ip,
+                     summary=f"通知の選択 {summary}")
+        _outbox_write(customer=customer, event="email_change", to=None, context={}, lines=[
+            "お知らせの選択を次のとおり変更しました。",
+            *(f"・{label}のお知らせ：{_yes_no(getattr(preference, field))}"
+              for field, label in PREFERENCE_LABELS.items()),
+        ])
+    return preference
+
+
+def login_notice(*, customer: Customer, ip: str | None) -> None:
+    """The ログインのお知らせ, only if the customer chose it (no row otherwise: logins are
+    many, and a skipped row for each would bury the outbox)."""
+    if not preference_for(customer).login:
+        return
+    _outbox_write(customer=customer, event="login", to=None, context={},
+                  lines=[f"接続元IPアドレス：{ip}"] if ip else [])
+
+
+def outbox_retry(*, messages, actor: str) -> int:
+    """Staff: send failed messages again (STAFF, audited). Only ``failed`` rows move, each
+    back to ``pending`` with its attempts reset; returns how many."""
+
+    retried = 0
+    with transaction.atomic():
+        for message in OutboxMessage.objects.select_for_update().filter(
+                pk__in=[m.pk for m in messages], status=OutboxMessage.Status.FAILED).order_by("id"):
+            message.status = OutboxMessage.Status.PENDING
+            message.attempts = 0
+            message.next_attempt_at = timezone.now()
+            message.save(update_fields=["status", "attempts", "next_attempt_at"])
+            audit_record(action="outbox_retry", outcome="success", customer=message.customer,
+                         actor=actor, summary=f"通知メール#{message.pk} {SUBJECTS.get(message.event, message.event)}")
+            retried += 1
+        if retried:
+            transaction.on_commit(_wake_sender)
+    return retried

@@ -16,12 +16,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from django.core.mail import EmailMessage
+from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from .models import OutboxMessage
+from .services import posting_notices_process
+from .smime import SignedEmailMessage
 
 logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 10
@@ -62,7 +64,9 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
                 break
             message.attempts += 1
             try:
-                EmailMessage(message.subject, message.body, to=[message.to]).send()
+                # NOTE-4: signed here, at each attempt (a renewed certificate is used)
+                SignedEmailMessage(message.subject, message.body,
+                                   from_email=settings.NOTIFICATIONS_FROM_EMAIL, to=message.to).send()
             except Exception:  # noqa: BLE001 - any mail failure is retried later
                 if message.attempts >= MAX_ATTEMPTS:
                     message.status = OutboxMessage.Status.FAILED
@@ -85,4 +89,6 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
 @app.periodic(cron="* * * * *", periodic_id="outbox_sweep")
 @app.task(name="notifications.outbox_send", queueing_lock="outbox_send")
 def outbox_send(timestamp: int | None = None) -> None:
+    while posting_notices_process():  # the ledger's queued 入出金 notices first
+        pass
     outbox_send_pending()

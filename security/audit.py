@@ -43,6 +43,7 @@ ACTION_LABELS = {
     "transfer_cancel": "振込予約取消",
     "payeasy": "税金・各種料金の払込み",
     "email_change": "Eメール設定",
+    "outbox_retry": "通知メールの再送（職員）",
     "limit_change": "利用限度額変更",
     "staff_login": "管理画面ログイン（職員）",
     "staff_login_unlock": "管理画面ログインのロック解除（職員）",

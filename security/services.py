@@ -15,7 +15,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Customer
-from notifications.services import notice_enqueue
+from notifications.services import login_notice, notice_enqueue
 
 from .audit import audit_contract_id_typed, audit_record
 from .models import AuditEvent, Credential, CustomerSession
@@ -123,6 +123,7 @@ def login_authenticate(*, contract_id: str, password: str, ip: str | None,
                 previous_login_at=customer.last_login_at, last_login_at=now
             )
             customer.previous_login_at, customer.last_login_at = customer.last_login_at, now
+            login_notice(customer=customer, ip=ip)  # NOTE-1: only if the customer chose it
         audit_record(action=action, outcome=AuditEvent.Outcome.SUCCESS, customer=customer, ip=ip)
         return LoginOutcome(customer)
 

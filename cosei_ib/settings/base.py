@@ -212,3 +212,22 @@ WEBAUTHN_RP_ID = env("DJANGO_WEBAUTHN_RP_ID", "localhost")
 WEBAUTHN_RP_NAME = "大阪厚生信用金庫 インターネットバンキング"
 WEBAUTHN_ORIGINS = env_list("DJANGO_WEBAUTHN_ORIGINS", [])
 PASSKEYS_PER_CUSTOMER = 5
+# --- Notifications (notifications app: NOTE-1 … NOTE-4) ----------------------------------
+# Sender of customer mail, and the bank's S/MIME certificate and key (PEM) that sign it.
+NOTIFICATIONS_FROM_EMAIL = env("DJANGO_NOTIFICATIONS_FROM", "ib-info@osaka-kosei-shinkin.example.jp")
+NOTIFICATIONS_SMIME_CERT = env("DJANGO_SMIME_CERT", str(BASE_DIR / ".dev" / "smime" / "bank-cert.pem"))
+NOTIFICATIONS_SMIME_KEY = env("DJANGO_SMIME_KEY", str(BASE_DIR / ".dev" / "smime" / "bank-key.pem"))
+# Development and tests only: create a self-signed pair at those paths on first use. In
+# production a missing certificate fails the send (retried, then 送信失敗): never unsigned.
+NOTIFICATIONS_SMIME_SELF_SIGNED = False
+# The development mail backend writes one .eml file per message here.
+NOTIFICATIONS_EML_DIR = env("DJANGO_MAIL_DIR", str(BASE_DIR / ".dev" / "mail"))
+# NOTE-2: how long the code sent to a new address is valid, and how many wrong tries.
+NOTIFICATIONS_EMAIL_CODE_SECONDS = 30 * 60
+NOTIFICATIONS_EMAIL_CODE_MAX_FAILURES = 5
+# Production SMTP (TLS).
+EMAIL_HOST = env("DJANGO_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(env("DJANGO_EMAIL_PORT", "587"))
+EMAIL_HOST_USER = env("DJANGO_EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("DJANGO_EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)

@@ -9,4 +9,6 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost", "[::
 # Development switch for LEDGER-6: DJANGO_SERVICE_HOURS_ENFORCED=0 lets you try the app
 # at night. Documented in README.md.
 SERVICE_HOURS_ENFORCED = env_bool("DJANGO_SERVICE_HOURS_ENFORCED", True)
-EMAIL_BACKEND = "django.core.mail.backends.console.EmailBackend"
+# notifications: one signed .eml file per message under NOTIFICATIONS_EML_DIR; dev S/MIME pair
+EMAIL_BACKEND = "notifications.backends.EmlFileBackend"
+NOTIFICATIONS_SMIME_SELF_SIGNED = True

@@ -35,7 +35,7 @@ def mail_server_down(monkeypatch):
 
 def _notice(email: str = "t@example.jp") -> OutboxMessage:
     customer = factories.customer(email=email)
-    return notice_enqueue(customer=customer, event="deposit", lines=["ご入金がありました。"])
+    return notice_enqueue(customer=customer, event="password_change", lines=["ログインパスワードが変更されました。"])
 
 
 def test_the_back_off_doubles_from_one_minute_up_to_an_hour():

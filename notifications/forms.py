@@ -1,0 +1,75 @@
+"""Input only for Ｅメール設定 (NOTE-2): shapes what the customer typed; services decide."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+
+from django import forms
+
+from .services import address_is_sendable
+
+MAX_EMAIL = 254
+EMAIL_INVALID = "Ｅメールアドレスを正しく入力してください（半角英数字、例：taro@example.jp）。"
+
+
+def _normalise(value: str) -> str:
+    """Full-width letters and ＠ become half-width; blanks around are dropped."""
+    return unicodedata.normalize("NFKC", value or "").strip()
+
+
+class EmailAddressForm(forms.Form):
+    email = forms.CharField(
+        label="新しいＥメールアドレス", max_length=MAX_EMAIL * 2,
+        widget=forms.EmailInput(attrs={"autocomplete": "email", "inputmode": "email"}),
+        error_messages={"required": "新しいＥメールアドレスを入力してください。",
+                        "max_length": "Ｅメールアドレスが長すぎます。",
+                        "null_characters_not_allowed": EMAIL_INVALID},
+    )
+    email_again = forms.CharField(
+        label="新しいＥメールアドレス（確認用）", max_length=MAX_EMAIL * 2,
+        widget=forms.EmailInput(attrs={"autocomplete": "off", "inputmode": "email"}),
+        error_messages={"required": "確認のため、新しいＥメールアドレスをもう一度入力してください。",
+                        "max_length": "Ｅメールアドレスが長すぎます。",
+                        "null_characters_not_allowed": EMAIL_INVALID},
+    )
+
+    def clean_email(self) -> str:
+        value = _normalise(self.cleaned_data["email"])
+        local, _, domain = value.rpartition("@")
+        value = f"{local}@{domain.lower()}" if local else value
+        if len(value) > MAX_EMAIL or not address_is_sendable(value):
+            raise forms.ValidationError(EMAIL_INVALID)
+        return value
+
+    def clean(self):
+        data = super().clean()
+        email = data.get("email")
+        again = _normalise(data.get("email_again") or "")
+        if email and again:
+            local, _, domain = again.rpartition("@")
+            if (f"{local}@{domain.lower()}" if local else again) != email:
+                self.add_error("email_again", "確認用のＥメールアドレスが一致しません。")
+        return data
+
+
+class EmailCodeForm(forms.Form):
+    code = forms.CharField(
+        label="確認コード（6桁）", max_length=32,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+        error_messages={"required": "メールでお送りした確認コードを入力してください。",
+                        "max_length": "確認コードは6桁の数字で入力してください。",
+                        "null_characters_not_allowed": "確認コードは6桁の数字で入力してください。"},
+    )
+
+    def clean_code(self) -> str:
+        value = re.sub(r"[\s\-]", "", _normalise(self.cleaned_data["code"]))
+        if not re.fullmatch(r"[0-9]{6}", value, flags=re.ASCII):
+            raise forms.ValidationError("確認コードは6桁の数字で入力してください。")
+        return value
+
+
+class NoticePreferenceForm(forms.Form):
+    postings = forms.BooleanField(label="入出金のお知らせ", required=False)
+    receipts = forms.BooleanField(label="振込・ペイジーの受付のお知らせ", required=False)
+    login = forms.BooleanField(label="ログインのお知らせ", required=False)

@@ -1,0 +1,50 @@
+"""Staff (NOTE-3, STAFF-1): outbox messages by customer and event, read-only, with an
+audited retry of failed ones; the address-change code is never shown to staff."""
+
+from __future__ import annotations
+
+import pytest
+from django.core import mail
+
+from notifications.models import OutboxMessage
+from notifications.services import email_change_request, notice_enqueue
+from notifications.tasks import outbox_send_pending
+from security.models import AuditEvent
+from tests import factories
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - the branch staff's admin session
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_list_read_only_bodies_and_retry_a_failed_message(staff_client):
+    customer = factories.customer(email="a@example.jp", name_kanji="通知 花子")
+    failed = notice_enqueue(customer=customer, event="password_change", lines=["変更しました。"])
+    OutboxMessage.objects.filter(pk=failed.pk).update(status="failed", attempts=10)
+    sent = notice_enqueue(customer=customer, event="ib_resume", lines=["再開しました。"])
+    OutboxMessage.objects.filter(pk=sent.pk).update(status="sent")
+    email_change_request(customer=customer, new_email="b@example.jp", ip=None)
+    verify = OutboxMessage.objects.get(event="email_verify")
+
+    listing = staff_client.get(f"/admin/notifications/outboxmessage/?q={customer.contract_id}")
+    page = listing.content.decode()
+    assert listing.status_code == 200
+    assert "ログインパスワード変更のお知らせ" in page and "通知 花子" in page and "送信失敗" in page
+    assert "送信失敗のメールを再送する" in page
+    detail = staff_client.get(f"/admin/notifications/outboxmessage/{failed.pk}/change/").content.decode()
+    assert "変更しました。" in detail and 'name="body"' not in detail  # read-only
+    detail = staff_client.get(f"/admin/notifications/outboxmessage/{verify.pk}/change/").content.decode()
+    assert "確認コードを含むため表示しません" in detail
+    assert staff_client.post(f"/admin/notifications/outboxmessage/{failed.pk}/delete/").status_code == 403
+
+    response = staff_client.post("/admin/notifications/outboxmessage/", {
+        "action": "retry_failed", "_selected_action": [failed.pk, sent.pk]})
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    sent.refresh_from_db()
+    assert (failed.status, failed.attempts) == ("pending", 0)
+    assert sent.status == "sent"  # only failed ones move
+    audit = AuditEvent.objects.get(action="outbox_retry")
+    assert audit.actor == "staff-t" and audit.customer == customer
+    mail.outbox.clear()
+    outbox_send_pending()
+    assert sorted(m.to[0] for m in mail.outbox) == ["a@example.jp", "b@example.jp"]  # retried + code

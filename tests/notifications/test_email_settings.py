@@ -1,0 +1,194 @@
+"""NOTE-2 Ｅメール設定: the address changes only after step-up AND the code sent to the new
+address; the old address is told; wrong / expired / other-address codes are refused;
+removal and the optional notices are step-up confirmed, audited and mailed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from django.test import Client
+
+from notifications.models import EmailChangeRequest, NoticePreference, OutboxMessage
+from notifications.services import (
+    EMAIL_CHANGED_MEANWHILE,
+    EMAIL_CODE_EXPIRED,
+    EMAIL_CODE_NONE,
+    EMAIL_CODE_TOO_MANY,
+    EMAIL_CODE_WRONG,
+    EmailSettingError,
+    email_change_confirm,
+    email_change_request,
+    email_remove,
+)
+from security import cards
+from security.models import AuditEvent
+from tests.security.secondfactor import card_post, customer_with_card, right_answers
+
+pytestmark = pytest.mark.django_db
+
+
+def _code_for(address: str) -> str:
+    message = OutboxMessage.objects.filter(event="email_verify", to=address).latest("id")
+    return re.search(r"確認コード：(\d{6})", message.body).group(1)
+
+
+def _logged_in(customer) -> Client:
+    client = Client()
+    assert client.post("/login/", {"contract_id": customer.contract_id,
+                                   "password": "Pass1234"}).status_code == 302
+    return client
+
+
+def _step_up(client, customer):
+    challenge = cards.image_card_challenge_current(customer=customer)
+    return client.post("/settings/email/confirm/", card_post(challenge, right_answers(challenge)))
+
+
+def test_change_needs_step_up_and_the_code_sent_to_the_new_address():
+    customer = customer_with_card(email="old@example.jp")
+    client = _logged_in(customer)
+    assert "Ｅメール設定" in client.get("/settings/").content.decode()
+    page = client.get("/settings/email/").content.decode()
+    assert "old@example.jp" in page and "ログインパスワードの変更" in page  # security notices shown
+    response = client.post("/settings/email/address/", {"email": "ｎｅｗ@Example.JP",
+                                                         "email_again": "new@example.jp"})
+    assert response.url == "/settings/email/confirm/"
+    assert "new@example.jp" in client.get("/settings/email/confirm/").content.decode()
+    assert not EmailChangeRequest.objects.exists()  # nothing before the step-up
+    assert _step_up(client, customer).url == "/settings/email/verify/"
+    customer.refresh_from_db()
+    assert customer.email == "old@example.jp"  # not yet: the code must come back
+    verify = OutboxMessage.objects.get(event="email_verify")
+    assert verify.to == "new@example.jp" and verify.status == "pending"
+    assert client.post("/settings/email/verify/", {"code": "000000" if _code_for("new@example.jp") != "000000"
+                                                   else "111111"}).status_code == 200
+    response = client.post("/settings/email/verify/", {"code": _code_for("new@example.jp")})
+    assert response.url == "/settings/email/"
+    customer.refresh_from_db()
+    assert customer.email == "new@example.jp"
+    told = dict(OutboxMessage.objects.filter(event="email_change").values_list("to", "body"))
+    assert set(told) == {"old@example.jp", "new@example.jp"}
+    assert "ne***@example.jp" in told["old@example.jp"]  # the old address is told, masked
+    summaries = list(AuditEvent.objects.filter(customer=customer, action="email_change")
+                     .order_by("id").values_list("outcome", "summary"))
+    assert [outcome for outcome, _ in summaries] == ["success", "failure", "success"]
+    assert "認証" not in summaries[-1][1]
+
+
+def test_mismatched_or_bad_addresses_are_refused_with_a_message():
+    customer = customer_with_card(email="old@example.jp")
+    client = _logged_in(customer)
+    for data, message in [
+        ({"email": "a@example.jp", "email_again": "b@example.jp"}, "一致しません"),
+        ({"email": "a@example.jp\r\nBcc: x@example.jp", "email_again": "a@example.jp"}, "正しく入力"),
+        ({"email": "a\x00@example.jp", "email_again": "a\x00@example.jp"}, "正しく入力"),
+        ({"email": "x" * 5000 + "@example.jp", "email_again": "a@example.jp"}, "長すぎます"),
+        ({"email": "山田@example.jp", "email_again": "山田@example.jp"}, "正しく入力"),
+        ({"email": "old@example.jp", "email_again": "old@example.jp"}, "同じです"),
+    ]:
+        response = client.post("/settings/email/address/", data)
+        assert response.status_code == 200, data
+        assert message in response.content.decode(), data
+    assert not EmailChangeRequest.objects.exists()
+
+
+def test_a_wrong_code_counts_and_too_many_end_the_request(settings):
+    customer = customer_with_card(email="")
+    email_change_request(customer=customer, new_email="n@example.jp", ip=None)
+    right = _code_for("n@example.jp")
+    wrong = "000000" if right != "000000" else "111111"
+    for _ in range(settings.NOTIFICATIONS_EMAIL_CODE_MAX_FAILURES - 1):
+        with pytest.raises(EmailSettingError) as refused:
+            email_change_confirm(customer=customer, code=wrong, ip=None)
+        assert refused.value.message == EMAIL_CODE_WRONG
+    with pytest.raises(EmailSettingError) as refused:
+        email_change_confirm(customer=customer, code=wrong, ip=None)
+    assert refused.value.message == EMAIL_CODE_TOO_MANY
+    with pytest.raises(EmailSettingError) as refused:
+        email_change_confirm(customer=customer, code=right, ip=None)  # too late: request gone
+    assert refused.value.message == EMAIL_CODE_NONE
+    customer.refresh_from_db()
+    assert customer.email == ""
+
+
+def test_an_expired_code_is_refused():
+    customer = customer_with_card(email="old@example.jp")
+    start = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
+    with time_machine.travel(start, tick=False):
+        email_change_request(customer=customer, new_email="n@example.jp", ip=None)
+    code = _code_for("n@example.jp")
+    with time_machine.travel(start + dt.timedelta(minutes=31), tick=False):
+        with pytest.raises(EmailSettingError) as refused:
+            email_change_confirm(customer=customer, code=code, ip=None)
+    assert refused.value.message == EMAIL_CODE_EXPIRED
+    customer.refresh_from_db()
+    assert customer.email == "old@example.jp"
+
+
+def test_the_code_of_another_address_is_refused():
+    customer = customer_with_card(email="old@example.jp")
+    email_change_request(customer=customer, new_email="first@example.jp", ip=None)
+    first_code = _code_for("first@example.jp")
+    email_change_request(customer=customer, new_email="second@example.jp", ip=None)
+    second_code = _code_for("second@example.jp")
+    if first_code != second_code:
+        with pytest.raises(EmailSettingError) as refused:
+            email_change_confirm(customer=customer, code=first_code, ip=None)
+        assert refused.value.message == EMAIL_CODE_WRONG
+    assert email_change_confirm(customer=customer, code=second_code, ip=None) == "second@example.jp"
+    # the request is bound to its address: the code alone, for another customer, is nothing
+    other = customer_with_card(email="o@example.jp")
+    with pytest.raises(EmailSettingError):
+        email_change_confirm(customer=other, code=second_code, ip=None)
+
+
+def test_removal_of_an_address_changed_meanwhile_is_refused():
+    customer = customer_with_card(email="old@example.jp")
+    with pytest.raises(EmailSettingError) as refused:
+        email_remove(customer=customer, email="older@example.jp", ip=None)
+    assert refused.value.message == EMAIL_CHANGED_MEANWHILE
+    customer.refresh_from_db()
+    assert customer.email == "old@example.jp"
+
+
+def test_remove_says_where_notices_go_and_tells_the_old_address():
+    customer = customer_with_card(email="old@example.jp")
+    client = _logged_in(customer)
+    page = client.get("/settings/email/").content.decode()
+    assert "どこにも送られなくなります" in page
+    assert client.post("/settings/email/", {"operation": "remove"}).url == "/settings/email/confirm/"
+    assert _step_up(client, customer).url == "/settings/email/"
+    customer.refresh_from_db()
+    assert customer.email == ""
+    message = OutboxMessage.objects.get(event="email_change")
+    assert message.to == "old@example.jp" and "削除しました" in message.body
+    assert AuditEvent.objects.filter(customer=customer, action="email_change",
+                                     summary__startswith="アドレス削除").exists()
+    assert "登録されていません" in client.get("/settings/email/").content.decode()
+
+
+def test_choosing_notices_needs_step_up_and_is_audited_and_mailed():
+    customer = customer_with_card(email="me@example.jp")
+    client = _logged_in(customer)
+    response = client.post("/settings/email/", {"operation": "preferences", "receipts": "on",
+                                                "login": "on"})
+    assert response.url == "/settings/email/confirm/"
+    assert not NoticePreference.objects.exists()
+    assert _step_up(client, customer).url == "/settings/email/"
+    preference = NoticePreference.objects.get(customer=customer)
+    assert (preference.postings, preference.receipts, preference.login) == (False, True, True)
+    message = OutboxMessage.objects.get(event="email_change")
+    assert "入出金のお知らせ：受け取らない" in message.body
+    assert AuditEvent.objects.filter(customer=customer, action="email_change",
+                                     summary__contains="入出金=受け取らない").exists()
+
+
+def test_the_help_page_explains_secure_mail():
+    customer = customer_with_card(email="me@example.jp")
+    client = _logged_in(customer)
+    assert "/settings/email/secure-mail/" in client.get("/settings/email/").content.decode()
+    page = client.get("/settings/email/secure-mail/").content.decode()
+    assert "電子証明書を利用した電子署名" in page and "smime.p7s" in page

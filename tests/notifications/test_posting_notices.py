@@ -1,0 +1,134 @@
+"""NOTE-1 / NOTE-3: every posting on a customer account produces its 入出金 notice, whatever
+code posted it — the database queues it from the entry insert (migration 0004), so no
+caller can forget. Transfers and Pay-easy post through journal_post too, so the same
+trigger covers them; this file posts through every money path that exists here."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.core.management import call_command
+from django.db import transaction
+
+from accounts.models import Account, Entry
+from accounts.services import counter_deposit
+from accounts.templatetags.accounts_format import account_label
+from notifications.models import NoticePreference, OutboxMessage, PostingNotice
+from notifications.services import posting_notices_process
+from notifications.tasks import outbox_send
+from tests import factories
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - the branch staff's admin session
+
+pytestmark = pytest.mark.django_db
+
+
+class Rollback(Exception):
+    pass
+
+
+def _customer_entries():
+    return Entry.objects.filter(account__purpose=Account.Purpose.CUSTOMER)
+
+
+def test_journal_post_queues_one_notice_per_customer_leg_only():
+    source = factories.account(owner=factories.customer(email="a@example.jp"), balance=10_000)
+    target = factories.account(owner=factories.customer(email="b@example.jp"))
+    factories.transfer(source, target, 3_000)
+    # the deposit that funded the source, the two transfer legs; never the cash account
+    assert PostingNotice.objects.count() == 3
+    assert set(PostingNotice.objects.values_list("account__purpose", flat=True)) == {"customer"}
+    assert posting_notices_process() == 3
+    assert posting_notices_process() == 0  # each entry once
+    out = OutboxMessage.objects.filter(to="a@example.jp").order_by("id")
+    assert [m.event for m in out] == ["deposit", "withdrawal"]
+    withdrawal = out.last()
+    assert "3,000円" in withdrawal.body
+    assert f"***{source.number[-4:]}" in withdrawal.body
+    assert source.number not in withdrawal.body  # masked
+    assert "本店営業部支店" not in withdrawal.body
+    assert OutboxMessage.objects.get(to="b@example.jp").event == "deposit"
+
+
+def test_a_rolled_back_posting_leaves_no_notice():
+    target = factories.account(owner=factories.customer(email="a@example.jp"))
+    with pytest.raises(Rollback), transaction.atomic():
+        factories.deposit(target, 5_000)
+        assert PostingNotice.objects.count() == 1  # same transaction as the posting
+        raise Rollback
+    assert PostingNotice.objects.count() == 0
+    assert posting_notices_process() == 0
+    assert OutboxMessage.objects.count() == 0
+
+
+def test_the_counter_deposit_produces_exactly_one_notice_with_the_right_branch_name():
+    customer = factories.customer(email="c@example.jp")
+    account = factories.account(owner=customer)
+    counter_deposit(account=account, amount=12_345, reference="S-1", actor="staff01")
+    counter_deposit(account=account, amount=12_345, reference="S-1", actor="staff01")  # replay
+    posting_notices_process()
+    messages = list(OutboxMessage.objects.filter(customer=customer))
+    assert [m.event for m in messages] == ["deposit"]  # the caller's own notice is not doubled
+    body = messages[0].body
+    assert "12,345円" in body and "窓口入金" in body
+    assert account_label(account) in body  # 「本店営業部 普通 ***1234」, the screens' wording
+    assert account.branch.name in body and f"{account.branch.name}支店" not in body
+    assert "電子署名" in body  # the signature block
+
+
+def test_the_customers_choice_switches_posting_notices_off_but_keeps_the_row():
+    customer = factories.customer(email="d@example.jp")
+    NoticePreference.objects.create(customer=customer, postings=False)
+    factories.account(owner=customer, balance=1_000)
+    posting_notices_process()
+    message = OutboxMessage.objects.get(customer=customer)
+    assert (message.event, message.status) == ("deposit", OutboxMessage.Status.SKIPPED)
+
+
+def test_the_seed_posts_history_that_is_queued_but_not_mailed():
+    call_command("seed_demo", stdout=open("/dev/null", "w"))
+    entries = _customer_entries().count()
+    assert entries > 100
+    assert PostingNotice.objects.count() == entries  # every seeded entry passed the trigger
+    while posting_notices_process():
+        pass
+    assert not PostingNotice.objects.filter(processed_at__isnull=True).exists()
+    # 18 months of backdated history is not news: no mail for it
+    assert not OutboxMessage.objects.filter(event__in=["deposit", "withdrawal"]).exists()
+
+
+def test_the_worker_sends_posting_notices_signed_and_once(mailoutbox):
+    target = factories.account(owner=factories.customer(email="e@example.jp"))
+    factories.deposit(target, 777)
+    outbox_send()
+    outbox_send()
+    assert len(mailoutbox) == 1
+    raw = mailoutbox[0].message().as_bytes()
+    assert b"multipart/signed" in raw and b"micalg=sha-256" in raw
+    assert OutboxMessage.objects.get().status == OutboxMessage.Status.SENT
+
+
+def test_the_ledger_post_wakes_the_sender_after_commit(django_capture_on_commit_callbacks):
+    target = factories.account(owner=factories.customer(email="f@example.jp"))
+    with django_capture_on_commit_callbacks() as callbacks, transaction.atomic():
+        factories.deposit(target, 100)
+    assert any(getattr(cb, "__name__", "") == "_wake_sender" for cb in callbacks)
+
+
+def test_a_backdated_posting_is_queued_but_not_mailed():
+    target = factories.account(owner=factories.customer(email="g@example.jp"))
+    factories.deposit(target, 100, posted_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
+    posting_notices_process()
+    notice = PostingNotice.objects.get()
+    assert notice.processed_at is not None and notice.message is None
+
+
+def test_the_counter_deposit_through_admin_produces_its_notice(staff_client):
+    customer = factories.customer(email="adm@example.jp")
+    account = factories.account(owner=customer)
+    url = f"/admin/accounts/account/{account.pk}/deposit/"
+    staff_client.post(url, {"amount": "５０，０００", "reference": "A1"})
+    staff_client.post(url, {"amount": "50000", "reference": "A1"})  # double submit: one posting
+    posting_notices_process()
+    message = OutboxMessage.objects.get(customer=customer)
+    assert message.event == "deposit" and "50,000円" in message.body and "窓口入金" in message.body
