@@ -27,6 +27,7 @@ SUBJECTS = {
     "email_change": "Eメール設定変更のお知らせ",
     "transfer_executed": "予約振込実行のお知らせ",
     "transfer_unprocessed": "予約振込未処理のお知らせ",
+    "payeasy": "税金・各種料金の払込み受付のお知らせ",
 }
 
 

@@ -194,3 +194,16 @@ CONTENT_SECURITY_POLICY = {
         "object-src": [NONE],
     }
 }
+
+# --- Pay-easy (payeasy) ------------------------------------------------------------------
+# PAY-2: the biller gateway (the documented simulator; a real one implements the same
+# two methods, see docs/payeasy.md).
+PAYEASY_GATEWAY = "payeasy.gateway.SimulatorGateway"
+# PAY-3: wrong number/確認番号 entries a day before Pay-easy is blocked until 0:00; days
+# back within which paying the same number again shows the duplicate warning.
+PAYEASY_MAX_FAILURES_PER_DAY = 10
+PAYEASY_DUPLICATE_DAYS = 92
+# PAY-4: the longest validity a biller may give a 情報リンク (seconds).
+PAYEASY_LINK_MAX_SECONDS = 60 * 60
+# The biller simulator's demo pages (a biller's site offering 情報リンク); off in production.
+PAYEASY_SIMULATOR_PAGES = True
