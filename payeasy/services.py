@@ -218,6 +218,8 @@ def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, numb
         refusal = _bill_refusal(bill)
         if refusal is not None:
             raise refusal
+        if _paid_here(biller, bill.bill_id):  # the clear message; the constraint below decides
+            raise PayeasyRefused(BILL_PAID)
         amount_check(bill, amount)
         earlier = duplicate_earlier(customer=customer, biller=biller, number=number)
         if earlier is not None and not duplicate_acknowledged:
