@@ -320,6 +320,7 @@ class LinkPayment:
     category: str
     amount: int
     return_url: str
+    nonce_id: int
 
     def as_session(self) -> dict:
         return self.__dict__.copy()
@@ -349,7 +350,7 @@ def link_accept(*, query, customer: Customer | None, ip: str | None) -> LinkPaym
             else:
                 try:
                     with transaction.atomic():
-                        LinkNonce.objects.create(biller=biller, nonce=fields["nonce"], customer=customer)
+                        used = LinkNonce.objects.create(biller=biller, nonce=fields["nonce"], customer=customer)
                 except IntegrityError:
                     refusal = LINK_REPLAYED
     if refusal is not None:
@@ -359,12 +360,14 @@ def link_accept(*, query, customer: Customer | None, ip: str | None) -> LinkPaym
                                                            LINK_REPLAYED: "再使用"}[refusal])
         raise PayeasyRefused(refusal)
     return LinkPayment(biller_number=biller.number, number=fields["number"], category=fields["category"],
-                       amount=int(fields["amount"]), return_url=fields["return_url"])
+                       amount=int(fields["amount"]), return_url=fields["return_url"], nonce_id=used.pk)
 
 
 def link_bill_lookup(*, customer: Customer, link: LinkPayment, ip: str | None) -> tuple[Biller, BillInfo]:
     """The bill a verified link names (no 確認番号: the biller's signature authenticates
-    it); its amount must be the bill's, or within an open bill's bounds."""
+    it); its amount must be the bill's, or within an open bill's bounds. A link that
+    arrived before the login is recorded as this customer's."""
+    LinkNonce.objects.filter(pk=link.nonce_id, customer__isnull=True).update(customer=customer)
     biller = biller_for_entry(link.biller_number)
     try:
         bill = gateway().bill_lookup(biller=biller, number=link.number, confirmation=None, category=link.category)
