@@ -8,6 +8,7 @@ import re
 import unicodedata
 
 from django import forms
+from django.core.validators import ProhibitNullCharactersValidator
 
 from accounts.templatetags.accounts_format import account_label
 
@@ -37,6 +38,8 @@ class DigitsField(forms.CharField):
         super().__init__(label=label, max_length=200, **kwargs)
         self.error_messages["required"] = REQUIRED.format(label=label)
         self.error_messages["max_length"] = DIGITS.format(label=label, digits=self._digits_text())
+        # a NUL byte is just another non-digit here: the field's own message says so
+        self.validators = [v for v in self.validators if not isinstance(v, ProhibitNullCharactersValidator)]
 
     def _digits_text(self) -> str:
         return f"{self.max_digits}桁" if self.exact else f"{self.max_digits}桁以内"
@@ -98,6 +101,8 @@ class AmountForm(forms.Form):
         self.bill = bill
         self.fields["amount"].error_messages["required"] = REQUIRED.format(label="払込金額")
         self.fields["amount"].error_messages["max_length"] = AMOUNT_DIGITS
+        self.fields["amount"].validators = [v for v in self.fields["amount"].validators
+                                            if not isinstance(v, ProhibitNullCharactersValidator)]
 
     def clean_amount(self) -> int:
         from .services import PayeasyRefused, amount_check

@@ -37,6 +37,8 @@ WIZARD = "cosei_payeasy"
 PENDING = "cosei_pending_payeasy"
 DONE = "cosei_payeasy_done"
 LINK = "cosei_payeasy_link"
+PENDING_REPLACED = ("別の画面で新しい払込みのお手続きが始まったため、この画面の払込みは実行しませんでした。"
+                    "内容をご確認のうえ、もう一度お手続きください。")
 
 payeasy_page = customer_required(service="payeasy")
 
@@ -190,13 +192,17 @@ def confirm_view(request):
             bill_id=content["bill_id"], amount=content["amount"], via_link=content["via_link"],
             duplicate_acknowledged=acknowledged, ip=client_ip(request)))
 
-    if request.method == "POST" and duplicate and not acknowledged:
+    if request.method == "POST" and request.POST.get("pending") != str(_stepup.pk):
+        # another tab started another payment since this page was shown: what this page
+        # showed is no longer what would execute, so nothing is checked or done
+        form = StepUpForm.for_stepup(_stepup)
+        ack_error, page_error, done = "", PENDING_REPLACED, False
+    elif request.method == "POST" and duplicate and not acknowledged:
         # not acknowledged: the answer is not even checked (nothing is counted or used)
         form = StepUpForm.for_stepup(_stepup)
-        ack_error = DUPLICATE_ACK
-        done = False
+        ack_error, page_error, done = DUPLICATE_ACK, "", False
     else:
-        ack_error = ""
+        ack_error = page_error = ""
         form, _stepup, done = stepup_pending_confirm(request, session_key=PENDING, execute=execute)
     if form is None:
         return redirect("payeasy:start")
@@ -212,7 +218,8 @@ def confirm_view(request):
     return render(request, "payeasy/confirm.html", {
         "form": form, "content": content, "biller": biller, "account": account, "duplicate": duplicate,
         "bill": BillInfo.from_session(bill) if bill else None, "ack_error": ack_error,
-        "acknowledged": acknowledged, "back": back, "step": 4,
+        "acknowledged": acknowledged, "back": back, "step": 4, "pending": _stepup.pk,
+        "page_error": page_error,
     })
 
 

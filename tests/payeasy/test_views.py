@@ -38,9 +38,15 @@ def to_confirm(client, account, biller, numbers: dict, amount=None):
     return response
 
 
+def pending_id(customer) -> str:
+    """The step-up the confirm page shows (its hidden ``pending`` field)."""
+    return str(StepUp.objects.filter(customer=customer, kind="payeasy").latest("created_at").pk)
+
+
 def answer_card(client, customer, extra=None):
     challenge = cards.image_card_challenge_current(customer=customer)
-    return client.post("/payeasy/confirm/", {**card_post(challenge, right_answers(challenge)), **(extra or {})})
+    return client.post("/payeasy/confirm/", {**card_post(challenge, right_answers(challenge)),
+                                             "pending": pending_id(customer), **(extra or {})})
 
 
 def test_pay_a_tax_with_full_width_digits_and_the_image_card():
@@ -55,7 +61,8 @@ def test_pay_a_tax_with_full_width_digits_and_the_image_card():
     assert "48,000円" in page and "国税（大阪北税務署）" in page and "取り消すことができません" in page
 
     challenge = cards.image_card_challenge_current(customer=customer)
-    page = client.post("/payeasy/confirm/", card_post(challenge, wrong_answers(challenge))).content.decode()
+    page = client.post("/payeasy/confirm/", {**card_post(challenge, wrong_answers(challenge)),
+                                             "pending": pending_id(customer)}).content.decode()
     assert not Payment.objects.exists()
     response = answer_card(client, customer)
     assert response.url == "/payeasy/done/"
@@ -90,7 +97,7 @@ def test_each_wrong_field_has_its_own_message():
     page = response.content.decode()
     assert "納付番号は20桁以内の数字で入力してください。" in page
     assert "確認番号を入力してください。" in page
-    assert "納付区分" in page
+    assert "納付区分は3桁以内の数字で入力してください。" in page  # a NUL byte is refused like any non-digit
     assert "9" * 40 not in page
     page = client.post("/payeasy/numbers/", {"number": "9" * 40, "confirmation": "1", "category": "1"}).content.decode()
     assert "納付番号は20桁以内の数字で入力してください。" in page
@@ -133,6 +140,23 @@ def test_duplicate_must_be_acknowledged_on_the_confirm_page():
     assert Payment.objects.count() == 1
     assert answer_card(client, customer, {"acknowledge": "1"}).url == "/payeasy/done/"
     assert Payment.objects.count() == 2
+
+
+def test_a_confirm_page_left_open_in_another_tab_pays_nothing():
+    """Tab A shows bill X; tab B (same session) starts bill Y. Confirming in tab A would
+    pay Y, which tab A never showed: refused, nothing paid; tab B still works."""
+    customer, account = support.payer()
+    client = support.logged_in(customer)
+    to_confirm(client, account, "58002", {"number": "09012345678"})
+    tab_a = pending_id(customer)
+    to_confirm(client, account, "27100", {"number": "27100000000001", "confirmation": "111111"})
+    challenge = cards.image_card_challenge_current(customer=customer)
+    page = client.post("/payeasy/confirm/", {**card_post(challenge, right_answers(challenge)),
+                                             "pending": tab_a}).content.decode()
+    assert "別の画面で新しい払込み" in page
+    assert not Payment.objects.exists()
+    assert answer_card(client, customer).url == "/payeasy/done/"
+    assert Payment.objects.get().amount == 23_500
 
 
 def test_refusal_at_payment_is_shown_and_audited():
