@@ -28,8 +28,9 @@ class Biller(models.Model):
         PRIVATE = "private", "民間企業"
 
     class AmountType(models.TextChoices):
-        FIXED = "fixed", "請求金額どおり（固定）"
-        OPEN = "open", "お客様が金額を入力（範囲内）"
+        # OPEN: the biller may also issue bills whose amount the payer types within bounds
+        FIXED = "fixed", "請求金額どおり（固定）のみ"
+        OPEN = "open", "金額入力（範囲内）の請求もあり"
 
     class Simulation(models.TextChoices):
         NORMAL = "normal", "正常に応答"
@@ -115,6 +116,15 @@ class Bill(models.Model):
 
     def __str__(self) -> str:
         return f"{self.biller.number}-{self.number} {self.description}"
+
+    def clean(self) -> None:
+        """Staff entering a bill in admin: an open-amount bill only for a biller that
+        takes open amounts (a fixed-amount biller's bills always carry their amount)."""
+        from django.core.exceptions import ValidationError
+
+        if (self.amount is None and self.biller_id is not None
+                and self.biller.amount_type == Biller.AmountType.FIXED):
+            raise ValidationError({"amount": "この収納機関は金額入力（範囲指定）の請求を扱いません。請求金額を入力してください。"})
 
 
 class Payment(models.Model):

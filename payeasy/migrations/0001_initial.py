@@ -22,7 +22,7 @@ class Migration(migrations.Migration):
                 ('kind', models.CharField(choices=[('national', '国庫金（国）'), ('local', '地方公共団体'), ('private', '民間企業')], max_length=16, verbose_name='種別')),
                 ('uses_confirmation', models.BooleanField(default=True, verbose_name='確認番号を使う')),
                 ('uses_category', models.BooleanField(default=False, verbose_name='納付区分を使う')),
-                ('amount_type', models.CharField(choices=[('fixed', '請求金額どおり（固定）'), ('open', 'お客様が金額を入力（範囲内）')], default='fixed', max_length=8, verbose_name='金額')),
+                ('amount_type', models.CharField(choices=[('fixed', '請求金額どおり（固定）のみ'), ('open', '金額入力（範囲内）の請求もあり')], default='fixed', max_length=8, verbose_name='金額')),
                 ('link_secret', models.CharField(blank=True, help_text='情報リンク方式で収納機関が署名に使う共有鍵。空欄の収納機関は情報リンクを受け付けません。', max_length=128, verbose_name='情報リンク署名鍵（HMAC）')),
                 ('simulation', models.CharField(choices=[('normal', '正常に応答'), ('down', '応答なし（障害の再現）')], default='normal', max_length=8, verbose_name='シミュレーターの応答')),
                 ('is_active', models.BooleanField(default=True, verbose_name='取扱中')),

@@ -44,3 +44,17 @@ def test_admin_edits_billers_and_shows_payments_read_only(superuser_client):  # 
     response = superuser_client.post(f"/admin/payeasy/payment/{payment.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403
     assert Payment.objects.filter(pk=payment.pk).exists()
+
+
+def test_an_open_amount_bill_needs_a_biller_that_takes_open_amounts():
+    import datetime as dt
+
+    from django.core.exceptions import ValidationError
+
+    support.seeded()
+    bill = Bill(biller=Biller.objects.get(number="58001"), number="1", description="x", payer_name="x",
+                min_amount=1, max_amount=10, due_date=dt.date(2027, 1, 1))
+    with pytest.raises(ValidationError, match="金額入力"):
+        bill.full_clean()
+    bill.biller = Biller.objects.get(number="00100")
+    bill.full_clean()
