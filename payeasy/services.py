@@ -290,7 +290,8 @@ _LINK_PATTERNS = {
     "number": re.compile(r"[0-9]{1,20}"),
     "category": re.compile(r"[0-9]{0,3}"),
     "amount": re.compile(r"[1-9][0-9]{0,11}"),
-    "return_url": re.compile(r"https?://[\x21-\x7e]{1,300}|/[\x21-\x7e]{0,300}"),
+    # an absolute http(s) URL or a local path; never "//host" or another scheme
+    "return_url": re.compile(r"https?://[\x21-\x7e]{1,300}|/(?![/\\])[\x21-\x7e]{0,300}"),
     "expires": re.compile(r"[0-9]{10}"),
     "nonce": re.compile(r"[A-Za-z0-9_-]{16,64}"),
     "sig": re.compile(r"[0-9a-f]{64}"),

@@ -83,6 +83,14 @@ def test_tampered_link_is_refused(tamper):
     assert AuditEvent.objects.filter(customer=customer, action="payeasy_link", outcome="refused").count() == 1
 
 
+@pytest.mark.parametrize("return_url", ["javascript:alert(1)", "//evil.example/", "/\\evil.example/"])
+def test_a_signed_link_still_needs_a_plain_return_url(return_url):
+    fields = services.link_build(biller=support.biller("00100"), number=TAX_NUMBER, category="101",
+                                 amount=48_000, return_url=return_url,
+                                 expires_at=timezone.now() + dt.timedelta(minutes=5))
+    assert Client().get(link_url(fields)).status_code == 400
+
+
 def test_link_missing_a_field_is_refused():
     fields = signed_link()
     del fields["sig"]
