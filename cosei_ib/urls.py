@@ -19,5 +19,6 @@ urlpatterns = [
     path("", include("security.urls")),
     path("accounts/", include("accounts.urls")),
     path("", include("notifications.urls")),
+    path("payeasy/", include("payeasy.urls")),
     path("admin/", admin.site.urls),
 ]

@@ -72,7 +72,7 @@ def login_passkey_view(request):
             stage = selectors.login_next_stage(customer, passkey=False)
             customer_session.session_advance(request, stage,
                                              new_key=stage == customer_session.STAGE_COMPLETE)
-            return redirect("home")
+            return redirect(customer_session.after_login_url(request))
         if form.is_valid():
             try:
                 passkey_verify_login(customer=customer, response_json=form.cleaned_data["passkey_response"],
@@ -83,7 +83,7 @@ def login_passkey_view(request):
                 refusal = login_refusal(customer=customer)  # again: it may have changed meanwhile
                 if refusal is None:
                     customer_session.session_advance(request, customer_session.STAGE_COMPLETE, new_key=True)
-                    return redirect("home")
+                    return redirect(customer_session.after_login_url(request))
     if refusal is not None:
         audit_record(action="login_passkey", outcome=AuditEvent.Outcome.REFUSED, customer=customer,
                      summary="ロック中" if refusal == LOGIN_LOCKED else "IB取引中止中", ip=client_ip(request))

@@ -61,6 +61,24 @@ def session_keep_after_password_change(request, customer: Customer) -> None:
     session_register(customer=customer, session_key=request.session.session_key, replaces=old_key)
 
 
+AFTER_LOGIN = "cosei_after_login"
+
+
+def after_login_url(request) -> str:
+    """Where a login goes once complete: the page that asked for it (a biller's 情報リンク,
+    PAY-4, kept across the login in the session; a local path only), else メイン. The
+    stored page is kept until the last login step (password change, OTP) is done."""
+    from django.urls import reverse
+    from django.utils.http import url_has_allowed_host_and_scheme
+
+    if request.session.get(STAGE) == STAGE_COMPLETE:
+        target = request.session.pop(AFTER_LOGIN, None)
+        if (isinstance(target, str) and target.startswith("/") and not target.startswith("//")
+                and url_has_allowed_host_and_scheme(target, allowed_hosts=None)):
+            return target
+    return reverse("home")
+
+
 def session_stage(request) -> str | None:
     return request.session.get(STAGE)
 

@@ -74,7 +74,7 @@ def login_view(request):
             customer = outcome.customer
             stage = selectors.login_next_stage(customer)
             customer_session.session_start(request, customer, stage=stage)
-            return redirect("home")
+            return redirect(customer_session.after_login_url(request))
         form.add_error(None, outcome.error)
     return render(request, "security/login.html", {"form": form})
 
@@ -147,7 +147,7 @@ def password_change_initial_view(request):
         if result == CHANGED:
             customer_session.session_advance(request, selectors.login_next_stage(customer))
             messages.success(request, "ログインパスワードを変更しました。")
-            return redirect("home")
+            return redirect(customer_session.after_login_url(request))
     return render(request, "security/password_change.html",
                   {"form": form, "initial": True, "rule": _password_rule()})
 
@@ -208,7 +208,7 @@ def login_otp_view(request):
             refusal = login_refusal(customer=customer)  # again: it may have changed meanwhile
             if refusal is None:
                 customer_session.session_advance(request, customer_session.STAGE_COMPLETE, new_key=True)
-                return redirect("home")
+                return redirect(customer_session.after_login_url(request))
     if refusal is not None:
         audit_record(action="login_otp", outcome=AuditEvent.Outcome.REFUSED, customer=customer,
                      summary="ロック中" if refusal == LOGIN_LOCKED else "IB取引中止中", ip=client_ip(request))

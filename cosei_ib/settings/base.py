@@ -231,3 +231,15 @@ EMAIL_PORT = int(env("DJANGO_EMAIL_PORT", "587"))
 EMAIL_HOST_USER = env("DJANGO_EMAIL_HOST_USER", "")
 EMAIL_HOST_PASSWORD = env("DJANGO_EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("DJANGO_EMAIL_USE_TLS", True)
+# --- Pay-easy (payeasy) ------------------------------------------------------------------
+# PAY-2: the biller gateway (the documented simulator; a real one implements the same
+# two methods, see docs/payeasy.md).
+PAYEASY_GATEWAY = "payeasy.gateway.SimulatorGateway"
+# PAY-3: wrong number/確認番号 entries a day before Pay-easy is blocked until 0:00; days
+# back within which paying the same number again shows the duplicate warning.
+PAYEASY_MAX_FAILURES_PER_DAY = 10
+PAYEASY_DUPLICATE_DAYS = 92
+# PAY-4: the longest validity a biller may give a 情報リンク (seconds).
+PAYEASY_LINK_MAX_SECONDS = 60 * 60
+# The biller simulator's demo pages (a biller's site offering 情報リンク); off in production.
+PAYEASY_SIMULATOR_PAGES = True

@@ -14,6 +14,7 @@ if not ALLOWED_HOSTS:
 
 DEBUG = False
 SERVICE_HOURS_ENFORCED = True
+PAYEASY_SIMULATOR_PAGES = False  # the biller simulator's demo pages are for demos only
 
 SECURE_SSL_REDIRECT = True
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

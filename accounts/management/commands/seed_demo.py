@@ -11,6 +11,9 @@ class Command(BaseCommand):
         from security.cards import demo_cards_ensure  # SEC-5: every demo customer has a card
 
         cards_issued = demo_cards_ensure()
+        from payeasy.demo import payeasy_demo_seed  # PAY-2: the biller simulator's billers and bills
+
+        payeasy_demo_seed()
         if cards_issued:
             self.stdout.write(f"image cards issued for {cards_issued} demo customers "
                               "(see them with: manage.py demo_secrets)")

@@ -1,0 +1,314 @@
+"""税金・各種料金の払込み（ペイジー）pages (PAY-1, PAY-3, PAY-4).
+
+お支払口座・収納機関番号 → the biller's numbers → the bill (amount for an open bill) →
+確認 + step-up → 受付完了. What the customer typed is kept in the session (the wizard), so
+the back button and 「戻る」 show it again. Every page keeps Pay-easy hours
+(``customer_required(service="payeasy")``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.conf import settings
+from django.contrib import messages
+from django.http import Http404
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_GET, require_http_methods
+
+from accounts.selectors import account_list_for_customer
+from cosei_ib import bankcalendar
+from security import session as customer_session
+from security.audit import client_ip
+from security.decorators import customer_required
+from security.errors import AuthFactorError
+from security.stepup_flow import stepup_pending, stepup_pending_confirm, stepup_pending_start
+from security.forms import StepUpForm
+
+from . import selectors, services
+from .forms import DUPLICATE_ACK, AmountForm, LinkAccountForm, NumbersForm, StartForm
+from .gateway import BillInfo
+from .models import Bill, Biller
+
+WIZARD = "cosei_payeasy"
+PENDING = "cosei_pending_payeasy"
+DONE = "cosei_payeasy_done"
+LINK = "cosei_payeasy_link"
+PENDING_REPLACED = ("別の画面で新しい払込みのお手続きが始まったため、この画面の払込みは実行しませんでした。"
+                    "内容をご確認のうえ、もう一度お手続きください。")
+
+payeasy_page = customer_required(service="payeasy")
+
+
+def _wizard(request) -> dict:
+    return request.session.get(WIZARD) or {}
+
+
+def _save(request, wizard: dict) -> None:
+    request.session[WIZARD] = wizard
+
+
+def _blocked(request):
+    until = services.payeasy_blocked_until(customer=request.customer)
+    if until is None:
+        return None
+    return render(request, "payeasy/blocked.html", {"message": services.blocked_message(until)}, status=403)
+
+
+@payeasy_page
+@require_http_methods(["GET", "POST"])
+def start_view(request):
+    """お支払口座 and 収納機関番号."""
+    blocked = _blocked(request)
+    if blocked:
+        return blocked
+    wizard = _wizard(request)
+    accounts = account_list_for_customer(customer=request.customer)
+    initial = {"account": wizard.get("account"), "biller": wizard.get("biller", "")}
+    form = StartForm(request.POST or None, accounts=accounts, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        try:
+            biller = services.biller_for_entry(form.cleaned_data["biller"])
+        except services.PayeasyRefused as refused:
+            form.add_error("biller", refused.message)
+        else:
+            if wizard.get("biller") != biller.number or wizard.get("via_link"):
+                wizard = {}  # another biller: its numbers do not carry over
+            wizard.update(account=form.cleaned_data["account"], biller=biller.number)
+            _save(request, wizard)
+            return redirect("payeasy:numbers")
+    return render(request, "payeasy/start.html", {"form": form, "step": 1,
+                                                  "payeasy_hours": bankcalendar.hours_text("payeasy")})
+
+
+def _wizard_biller(request) -> Biller | None:
+    number = _wizard(request).get("biller")
+    return Biller.objects.filter(number=number, is_active=True).first() if number else None
+
+
+@payeasy_page
+@require_http_methods(["GET", "POST"])
+def numbers_view(request):
+    """お客様番号, or 納付番号 + 確認番号 (+ 納付区分): the bill is looked up under the
+    daily wrong-entry limit (PAY-3)."""
+    blocked = _blocked(request)
+    if blocked:
+        return blocked
+    biller = _wizard_biller(request)
+    if biller is None:
+        return redirect("payeasy:start")
+    wizard = _wizard(request)
+    form = NumbersForm(request.POST or None, biller=biller, initial=wizard.get("entry") or {})
+    if request.method == "POST" and form.is_valid():
+        entry = {"number": form.cleaned_data["number"],
+                 "confirmation": form.cleaned_data.get("confirmation", ""),
+                 "category": form.cleaned_data.get("category", "")}
+        try:
+            bill = services.bill_lookup_for_customer(customer=request.customer, biller=biller,
+                                                     ip=client_ip(request), **entry)
+        except services.PayeasyRefused as refused:
+            if refused.blocked:
+                return render(request, "payeasy/blocked.html", {"message": refused.message}, status=403)
+            form.add_error(None, refused.message)
+        else:
+            wizard.update(entry=entry, bill=bill.as_session(), via_link=False)
+            wizard.pop("amount", None)
+            _save(request, wizard)
+            return redirect("payeasy:bill")
+    return render(request, "payeasy/numbers.html", {"form": form, "biller": biller, "step": 2})
+
+
+def _content(request, *, wizard: dict, biller: Biller, bill: BillInfo, amount: int) -> dict:
+    """Exactly what will execute, held by the step-up (SEC-7)."""
+    earlier = services.duplicate_earlier(customer=request.customer, biller=biller, number=bill.number)
+    entry = wizard.get("entry") or {}
+    return {
+        "operation": "payeasy", "account": wizard["account"], "biller": biller.number,
+        "number": bill.number, "category": bill.category,
+        "confirmation": None if wizard.get("via_link") else entry.get("confirmation", ""),
+        "bill_id": bill.bill_id, "amount": amount, "via_link": bool(wizard.get("via_link")),
+        "duplicate": services.duplicate_summary(earlier),
+    }
+
+
+def _start_confirm(request, wizard: dict, biller: Biller, bill: BillInfo, amount: int):
+    wizard["amount"] = amount
+    _save(request, wizard)
+    try:
+        stepup_pending_start(request, session_key=PENDING, kind="payeasy",
+                             content=_content(request, wizard=wizard, biller=biller, bill=bill, amount=amount))
+    except AuthFactorError as refused:
+        messages.error(request, refused.message)
+        return None
+    return redirect("payeasy:confirm")
+
+
+@payeasy_page
+@require_http_methods(["GET", "POST"])
+def bill_view(request):
+    """The bill as the biller states it; the amount for an open-amount bill."""
+    biller = _wizard_biller(request)
+    wizard = _wizard(request)
+    if biller is None or "bill" not in wizard or "account" not in wizard:
+        return redirect("payeasy:start")
+    if wizard.get("via_link"):
+        return redirect("payeasy:link_resume")
+    bill = BillInfo.from_session(wizard["bill"])
+    form = None
+    if bill.is_open_amount:
+        initial = {"amount": wizard.get("amount", "")}
+        form = AmountForm(request.POST or None, bill=bill, initial=initial)
+    if request.method == "POST" and (form is None or form.is_valid()):
+        amount = bill.amount if form is None else form.cleaned_data["amount"]
+        response = _start_confirm(request, wizard, biller, bill, amount)
+        if response is not None:
+            return response
+    account = account_list_for_customer(customer=request.customer).filter(pk=wizard["account"]).first()
+    return render(request, "payeasy/bill.html", {"biller": biller, "bill": bill, "form": form,
+                                                 "account": account, "step": 3})
+
+
+@sensitive_post_parameters("otp", "card_1", "card_2")
+@payeasy_page
+@require_http_methods(["GET", "POST"])
+def confirm_view(request):
+    """確認 + step-up. A payment cannot be cancelled (the page says so); a payment to the
+    same number within three months must be acknowledged first (PAY-3)."""
+    found = stepup_pending(request, PENDING)
+    if found is None:
+        return redirect("payeasy:start")
+    _stepup, content = found
+    duplicate = content.get("duplicate")
+    acknowledged = request.POST.get("acknowledge") == "1"
+    paid = []
+
+    def execute(customer, content):
+        paid.append(services.payeasy_pay(
+            customer=customer, account_id=content["account"], biller_number=content["biller"],
+            number=content["number"], confirmation=content["confirmation"], category=content["category"],
+            bill_id=content["bill_id"], amount=content["amount"], via_link=content["via_link"],
+            duplicate_acknowledged=acknowledged, ip=client_ip(request)))
+
+    if request.method == "POST" and request.POST.get("pending") != str(_stepup.pk):
+        # another tab started another payment since this page was shown: what this page
+        # showed is no longer what would execute, so nothing is checked or done
+        form = StepUpForm.for_stepup(_stepup)
+        ack_error, page_error, done = "", PENDING_REPLACED, False
+    elif request.method == "POST" and duplicate and not acknowledged:
+        # not acknowledged: the answer is not even checked (nothing is counted or used)
+        form = StepUpForm.for_stepup(_stepup)
+        ack_error, page_error, done = DUPLICATE_ACK, "", False
+    else:
+        ack_error = page_error = ""
+        form, _stepup, done = stepup_pending_confirm(request, session_key=PENDING, execute=execute)
+    if form is None:
+        return redirect("payeasy:start")
+    if done:
+        request.session.pop(WIZARD, None)
+        link = request.session.pop(LINK, None) or {}
+        request.session[DONE] = {"reference": paid[0].reference, "return_url": link.get("return_url", "")}
+        return redirect("payeasy:done")
+    biller = Biller.objects.filter(number=content["biller"]).first()
+    account = account_list_for_customer(customer=request.customer).filter(pk=content["account"]).first()
+    bill = _wizard(request).get("bill")
+    back = reverse("payeasy:link_resume" if content["via_link"] else "payeasy:bill")
+    return render(request, "payeasy/confirm.html", {
+        "form": form, "content": content, "biller": biller, "account": account, "duplicate": duplicate,
+        "bill": BillInfo.from_session(bill) if bill else None, "ack_error": ack_error,
+        "acknowledged": acknowledged, "back": back, "step": 4, "pending": _stepup.pk,
+        "page_error": page_error,
+    })
+
+
+@payeasy_page
+@require_GET
+def done_view(request):
+    """受付完了 with the 受付番号 (print button on a PC only, UI-1)."""
+    done = request.session.get(DONE)
+    if not done:
+        return redirect("payeasy:start")
+    payment = selectors.payment_get_for_customer(request.customer, done["reference"])
+    return render(request, "payeasy/done.html", {"payment": payment, "return_url": done.get("return_url"),
+                                                 "step": 5})
+
+
+# --- 情報リンク方式 (PAY-4) -----------------------------------------------------------------
+
+@require_GET
+def link_view(request):
+    """A biller's site sends the customer here with signed payment data. Verified and
+    used up at once (a replay fails); kept in the session across the login."""
+    if not bankcalendar.is_service_open("payeasy"):
+        return render(request, "service_closed.html", {"hours": bankcalendar.hours_text("payeasy")}, status=503)
+    try:
+        link = services.link_accept(query=request.GET, customer=request.customer, ip=client_ip(request))
+    except services.PayeasyRefused as refused:
+        return render(request, "payeasy/link_refused.html", {"message": refused.message}, status=400)
+    request.session[LINK] = link.as_session()
+    if request.customer is None:
+        request.session[customer_session.AFTER_LOGIN] = reverse("payeasy:link_resume")
+        messages.info(request, "収納機関からのお支払いを続けるには、ログインしてください。")
+        return redirect("security:login")
+    return redirect("payeasy:link_resume")
+
+
+@payeasy_page
+@require_http_methods(["GET", "POST"])
+def link_resume_view(request):
+    """The bill a verified 情報リンク names, pre-filled: the customer only picks the
+    account, then confirms with the step-up."""
+    data = request.session.get(LINK)
+    if not data:
+        return redirect("payeasy:start")
+    link = services.LinkPayment(**data)
+    try:
+        biller, bill = services.link_bill_lookup(customer=request.customer, link=link, ip=client_ip(request))
+    except services.PayeasyRefused as refused:
+        request.session.pop(LINK, None)
+        return render(request, "payeasy/link_refused.html", {"message": refused.message}, status=400)
+    accounts = account_list_for_customer(customer=request.customer)
+    wizard = _wizard(request)
+    initial = {"account": wizard.get("account")} if wizard.get("via_link") else {}
+    form = LinkAccountForm(request.POST or None, accounts=accounts, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        wizard = {"account": form.cleaned_data["account"], "biller": biller.number, "via_link": True,
+                  "entry": {"number": bill.number, "category": bill.category, "confirmation": ""},
+                  "bill": bill.as_session()}
+        response = _start_confirm(request, wizard, biller, bill, link.amount)
+        if response is not None:
+            return response
+    return render(request, "payeasy/link_resume.html", {"form": form, "biller": biller, "bill": bill,
+                                                        "amount": link.amount, "step": 3})
+
+
+# --- the biller simulator's own page (PAY-2, PAY-4 demo) ------------------------------------
+
+@require_GET
+def simulator_biller_view(request, number: str):
+    """A demo page of the biller simulator, standing in for a biller's web site: its
+    unpaid bills, each with a signed 情報リンク to this bank. Not part of the bank's pages
+    (no login); off unless ``PAYEASY_SIMULATOR_PAGES``."""
+    if not settings.PAYEASY_SIMULATOR_PAGES:
+        raise Http404("simulator pages are off")
+    biller = Biller.objects.filter(number=number, is_active=True).exclude(link_secret="").first()
+    if biller is None:
+        raise Http404("no such biller")
+    today = bankcalendar.local_now().date()
+    return_url = request.build_absolute_uri(request.path)
+    expires_at = timezone.now() + dt.timedelta(minutes=15)
+    rows = []
+    for bill in Bill.objects.filter(biller=biller, status=Bill.Status.OPEN, due_date__gte=today,
+                                    amount__isnull=False).order_by("due_date", "id"):
+        fields = services.link_build(biller=biller, number=bill.number, category=bill.category,
+                                     amount=bill.amount, return_url=return_url, expires_at=expires_at)
+        rows.append({"bill": bill, "url": reverse("payeasy:link") + "?" + _query(fields)})
+    return render(request, "payeasy/simulator_biller.html", {"biller": biller, "rows": rows})
+
+
+def _query(fields: dict) -> str:
+    from urllib.parse import urlencode
+
+    return urlencode(fields)
