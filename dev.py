@@ -248,7 +248,8 @@ def command_run(options: argparse.Namespace) -> int:
             env=env, cwd=ROOT, start_new_session=True,
         ),
     ]
-    say(f"serving on http://127.0.0.1:{options.port}/  (Ctrl-C stops web, worker and database)")
+    # localhost, not 127.0.0.1: a passkey (SEC-16) belongs to a host name, never to an IP
+    say(f"serving on http://localhost:{options.port}/  (Ctrl-C stops web, worker and database)")
 
     stopping = False
 
@@ -342,7 +343,7 @@ def parse(argv: list[str]) -> argparse.Namespace:
         epilog="Set DATABASE_URL to use an existing PostgreSQL server instead of the embedded one.",
     )
     commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="serve the app with demo data on http://127.0.0.1:8000")
+    run = commands.add_parser("run", help="serve the app with demo data on http://localhost:8000")
     run.add_argument("--port", type=int, default=8000, help="port to serve on (default 8000)")
     test = commands.add_parser("test", help="run the whole test suite (extra args go to pytest)")
     test.add_argument("pytest_args", nargs=argparse.REMAINDER, help="passed on to pytest")
