@@ -33,6 +33,7 @@ from .passkeys import (
 from .services import LOGIN_LOCKED, login_refusal
 from .stepup import STEPUP_EXPIRED
 from .stepup_flow import stepup_pending_confirm, stepup_pending_start
+from .views import _session_refused
 
 PENDING_PASSKEY = "cosei_pending_passkey"
 REGISTRATION = "cosei_passkey_registration"
@@ -87,9 +88,7 @@ def login_passkey_view(request):
     if refusal is not None:
         audit_record(action="login_passkey", outcome=AuditEvent.Outcome.REFUSED, customer=customer,
                      summary="ロック中" if refusal == LOGIN_LOCKED else "IB取引中止中", ip=client_ip(request))
-        customer_session.session_end(request)
-        messages.error(request, refusal)
-        return redirect("security:login")
+        return _session_refused(request, refusal)
     return render(request, "security/login_passkey.html", {
         "form": form, "address_problem": passkey_address_problem(request),
         "other_factor_allowed": not customer.passkey_only,
