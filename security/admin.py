@@ -1,10 +1,14 @@
 from django.contrib import admin, messages
 
 from accounts.admin import ReadOnlyAdmin
+from accounts.models import Customer
 
 from .audit import ACTION_LABELS, client_ip
+from .customer_admin import CustomerAdmin
 from .models import AuditEvent, StaffLoginCounter
 from .staff_admin import staff_login_unlock
+
+admin.site.register(Customer, CustomerAdmin)
 
 
 class ActionFilter(admin.SimpleListFilter):

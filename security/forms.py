@@ -2,14 +2,9 @@
 
 from __future__ import annotations
 
-import unicodedata
-
 from django import forms
 
-
-def normalise_digits(value: str) -> str:
-    """Full-width digits and spaces → half-width, surrounding blanks removed."""
-    return unicodedata.normalize("NFKC", value or "").strip()
+from cosei_ib.textinput import normalise_digits
 
 
 class LoginForm(forms.Form):
