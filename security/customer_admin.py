@@ -32,6 +32,7 @@ from .services import (
     StaffActionError,
     credential_unlock,
     customer_ib_resume,
+    ib_resume_guesses,
     initial_password_issue,
 )
 
@@ -56,6 +57,12 @@ class UnlockForm(forms.Form):
 class ReasonForm(forms.Form):
     reason = forms.CharField(label="理由（本人確認の方法など）", max_length=100,
                              error_messages={"required": "理由を入力してください。"})
+
+
+class ResumeForm(ReasonForm):
+    # the count of wrong passwords during the suspension that the page showed
+    guesses_seen = forms.IntegerField(min_value=0, max_value=10**9, required=False,
+                                      widget=forms.HiddenInput)
 
 
 class CustomerAdmin(admin.ModelAdmin):
@@ -99,7 +106,9 @@ class CustomerAdmin(admin.ModelAdmin):
 
     @admin.display(description="認証情報の状態")
     def locks(self, customer):
-        rows = [f"{c.get_kind_display()}：{'ロック中' if c.is_locked else '正常'}（連続失敗 {c.failures} 回）"
+        rows = [f"{c.get_kind_display()}：{'ロック中' if c.is_locked else '正常'}（連続失敗 {c.failures} 回"
+                + (f"、IB取引中止中の失敗 {c.failures_while_suspended} 回" if c.failures_while_suspended else "")
+                + "）"
                 for c in customer.credentials.all()]
         return "／".join(rows) or "—"
 
@@ -219,18 +228,34 @@ class CustomerAdmin(admin.ModelAdmin):
         return response
 
     def resume_view(self, request, pk):
+        """IB取引再開. Staff see how many wrong passwords were typed during the suspension;
+        after any, the resume issues a new initial password and prints its slip."""
         customer = self._customer(request, pk, "resume_ib")
-        form = ReasonForm(request.POST or None)
+        guesses = ib_resume_guesses(customer=customer)
+        if guesses and not request.user.has_perm("accounts.issue_initial_password"):
+            raise PermissionDenied
+        form = ResumeForm(request.POST or None, initial={"guesses_seen": guesses})
         if request.method == "POST" and form.is_valid():
             try:
-                customer_ib_resume(customer=customer, reason=form.cleaned_data["reason"],
-                                   actor=request.user.get_username())
+                password = customer_ib_resume(customer=customer, reason=form.cleaned_data["reason"],
+                                              actor=request.user.get_username(),
+                                              guesses_seen=form.cleaned_data["guesses_seen"] or 0)
             except StaffActionError as refused:
+                form = ResumeForm(data={"reason": form.cleaned_data["reason"], "guesses_seen": guesses})
+                form.is_valid()
                 form.add_error(None, refused.message)
             else:
+                if password is not None:
+                    return self._password_slip(request, customer, password)
                 messages.success(request, "IB取引を再開しました。")
                 return redirect("admin:accounts_customer_change", customer.pk)
-        return self._render(request, customer, form, "IB取引再開", "再開する")
+        if guesses:
+            note = (f"IB取引中止中に、ログインパスワードの誤入力が{guesses}回ありました。"
+                    "再開すると新しい初回ログインパスワードを発行し、通知書を印刷します"
+                    "（以前のパスワードは使えなくなります）。")
+        else:
+            note = "IB取引中止中のログインパスワードの誤入力はありません。"
+        return self._render(request, customer, form, "IB取引再開", "再開する", {"note": note})
 
     def initial_password_view(self, request, pk):
         """Shows the new initial password once, on a printable slip; never stored in clear."""

@@ -11,7 +11,7 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Account, Entry, Journal
+from accounts.models import Account, Customer, Entry, Journal
 from accounts.roles import BRANCH_STAFF_GROUP, BRANCH_STAFF_PERMISSIONS, branch_staff_group_ensure
 from notifications.models import OutboxMessage
 from security.models import AuditEvent, Credential
@@ -95,6 +95,48 @@ def test_staff_resumes_suspended_ib(staff_client):
     customer.refresh_from_db()
     assert customer.status == "active"
     assert AuditEvent.objects.filter(customer=customer, action="ib_resume", actor="staff-t").exists()
+    assert customer.user.check_password("Init1234")  # nobody guessed: the password stays
+
+
+def test_resume_after_guesses_during_the_suspension_issues_a_new_password(staff_client):
+    """SEC-8/SEC-10: wrong passwords typed while suspended are counted, staff see the count
+    before resuming, and the resume then issues a new initial password on a slip."""
+    from security.services import login_authenticate
+
+    customer = factories.customer(password="Pass1234")
+    Customer.objects.filter(pk=customer.pk).update(status="suspended")
+    for guess in ("Guess001", "Guess002", "Pass1234"):  # the right one is not a failure
+        assert login_authenticate(contract_id=customer.contract_id, password=guess, ip=None).error
+    url = f"/admin/accounts/customer/{customer.pk}/resume/"
+    page = staff_client.get(url).content.decode()
+    assert "ログインパスワードの誤入力が2回ありました" in page
+    assert "IB取引中止中の失敗 2 回" in staff_client.get(
+        f"/admin/accounts/customer/{customer.pk}/change/").content.decode()
+    # a guess after the page was shown: the resume is refused, the page shows the new count
+    login_authenticate(contract_id=customer.contract_id, password="Guess003", ip=None)
+    response = staff_client.post(url, {"reason": "本人来店", "guesses_seen": "2"})
+    assert "回数を確認して" in response.content.decode() and 'value="3"' in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
+
+    response = staff_client.post(url, {"reason": "本人来店", "guesses_seen": "3"})
+    html = response.content.decode()
+    password = html.split('class="initial-password">')[1].split("<")[0]
+    assert "no-store" in response["Cache-Control"]
+    customer.refresh_from_db()
+    customer.user.refresh_from_db()
+    assert customer.status == "active" and customer.password_is_initial
+    assert customer.user.check_password(password) and not customer.user.check_password("Pass1234")
+    credential = Credential.objects.get(customer=customer, kind="password")
+    assert credential.failures == 0 and credential.failures_while_suspended == 0
+    resume = AuditEvent.objects.get(customer=customer, action="ib_resume")
+    assert "中止中のパスワード誤り3回" in resume.summary and resume.actor == "staff-t"
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
+    assert set(OutboxMessage.objects.filter(customer=customer).values_list("event", flat=True)) >= {
+        "ib_resume", "initial_password_issue"}
+    # the slip posted again (reload) issues nothing more
+    staff_client.post(url, {"reason": "本人来店", "guesses_seen": "3"})
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
 
 
 def test_new_initial_password_is_shown_once_and_forces_change(staff_client):
@@ -534,6 +576,8 @@ def test_login_audit_summaries_are_japanese():
     login_authenticate(contract_id=customer.contract_id, password="Right123", ip=None)
     summaries = list(AuditEvent.objects.filter(action="login").order_by("id").values_list("summary", flat=True))
     assert summaries == ["契約者ID不明", "パスワード誤り（連続1回目）", "ロック中"]
+    login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
+    assert AuditEvent.objects.filter(action="login").latest("id").summary == "ロック中・パスワード誤り（連続2回目）"
 
 
 def test_admin_pages_speak_japanese(staff_client, superuser_client):
