@@ -250,7 +250,8 @@ def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
 
 
 def otp_login_setting_change(*, customer: Customer, required_at_login: bool, ip: str | None) -> None:
-    """Change whether OTP is asked at login; the caller has passed step-up (SEC-7)."""
+    """Change whether OTP is asked at login; the caller has passed step-up (SEC-7). Mailed
+    like every security setting change: turning it off is what a session hijacker wants."""
     with transaction.atomic():
         updated = OtpToken.objects.filter(customer=customer, activated_at__isnull=False).update(
             required_at_login=required_at_login)
@@ -258,6 +259,11 @@ def otp_login_setting_change(*, customer: Customer, required_at_login: bool, ip:
             raise AuthFactorError(OTP_NOT_ACTIVE)
         audit_record(action="otp_login_setting", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
                      summary="ログイン時認証する" if required_at_login else "ログイン時認証しない", ip=ip)
+        notice_enqueue(customer=customer, event="otp_login_setting", lines=[
+            "ワンタイムパスワードのログイン時認証の設定を変更しました。",
+            f"ログイン時のワンタイムパスワード認証：{'認証する' if required_at_login else '認証しない'}",
+            "お心当たりのない場合は、すみやかに「IB取引中止」を行うか、当金庫までご連絡ください。",
+        ])
 
 
 def otp_token_revoke(*, customer: Customer, actor: str, reason: str = "") -> bool:
@@ -272,6 +278,10 @@ def otp_token_revoke(*, customer: Customer, actor: str, reason: str = "") -> boo
         TOTPDevice.objects.filter(pk=device_id).delete()
         audit_record(action="otp_revoke", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
                      summary=reason[:100], actor=actor)
+        notice_enqueue(customer=customer, event="otp_revoke", lines=[
+            "ワンタイムパスワード（ソフトウェアトークン）のご利用を停止しました。",
+            "お取引の認証には画像認証カードをご利用ください。",
+        ])
     return True
 
 

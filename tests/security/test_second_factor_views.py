@@ -8,6 +8,7 @@ import logging
 import pytest
 from django.test import Client
 
+from notifications.models import OutboxMessage
 from security import cards, otp, pictograms
 from security.models import AuditEvent, ImageCardChallenge, OtpToken, StepUp
 from tests.security.secondfactor import (
@@ -55,10 +56,14 @@ def test_settings_page_changes_otp_at_login_with_step_up():
     assert token.required_at_login and pending.used_at is not None
     assert AuditEvent.objects.filter(customer=customer, action="otp_login_setting",
                                      summary="ログイン時認証する").count() == 1
+    # every security setting change is mailed (issue 7: OTP at login on/off sent nothing)
+    mail = OutboxMessage.objects.get(customer=customer, event="otp_login_setting")
+    assert "ログイン時認証設定変更のお知らせ" in mail.subject and "認証する" in mail.body
     # Replaying the confirmation posts nothing (the pending change is gone, and the step-up is used).
     response = client.post("/settings/otp-login/confirm/", {"otp": code})
     assert response.url == "/settings/otp-login/"
     assert AuditEvent.objects.filter(customer=customer, action="otp_login_setting").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="otp_login_setting").count() == 1
 
 
 def test_settings_page_without_otp_explains_and_offers_nothing():
