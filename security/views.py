@@ -203,7 +203,7 @@ def login_otp_view(request):
             otp_verify(customer=customer, code=form.cleaned_data["otp"], ip=client_ip(request),
                        action="login_otp")
         except AuthFactorError as refused:
-            form.add_error("otp", refused.message)
+            form.add_refusal(refused)
         else:
             refusal = login_refusal(customer=customer)  # again: it may have changed meanwhile
             if refusal is None:
