@@ -13,10 +13,12 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods, require_POST
 
 from accounts.models import Customer
+from cosei_ib import bankcalendar
+from cosei_ib.bankcalendar import MESSAGE_OUTSIDE_HOURS
 
 from . import selectors
 from . import session as customer_session
-from .audit import audit_record, client_ip
+from .audit import audit_contract_id_typed, audit_record, client_ip
 from .decorators import customer_required
 from .cards import image_card_challenge_current
 from .errors import AuthFactorError
@@ -43,6 +45,7 @@ from .otp import (
 from .pictograms import pictogram_png
 from .services import (
     LOGIN_LOCKED,
+    LOGIN_SUSPENDED,
     PASSWORD_RULE_TEXT,
     PasswordChangeError,
     customer_ib_suspend,
@@ -58,13 +61,30 @@ def _password_rule() -> str:
                                      max=settings.LOGIN_PASSWORD_MAX_LENGTH)
 
 
+def _service_hours(request) -> dict:
+    """The login pages' view of LEDGER-6: the hours, and whether it is open now."""
+    return {"service_hours": bankcalendar.hours_text(), "service_open": bankcalendar.is_service_open()}
+
+
+def _closed_refusal(request, form, *, contract_id: str, action: str) -> None:
+    """Outside the service hours nothing is checked or counted: the password is not even
+    looked at, so the visit is no login (not 前回ログイン) and no guess. Audited."""
+    audit_record(action=action, outcome=AuditEvent.Outcome.REFUSED,
+                 contract_id=audit_contract_id_typed(contract_id), summary="ご利用時間外",
+                 ip=client_ip(request))
+    form.add_error(None, MESSAGE_OUTSIDE_HOURS.format(hours=bankcalendar.hours_text()))
+
+
 @sensitive_post_parameters("password")
 @require_http_methods(["GET", "POST"])
 def login_view(request):
     if request.customer is not None:
         return redirect("home")
     form = LoginForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    hours = _service_hours(request)
+    if request.method == "POST" and form.is_valid() and not hours["service_open"]:
+        _closed_refusal(request, form, contract_id=form.cleaned_data["contract_id"], action="login")
+    elif request.method == "POST" and form.is_valid():
         outcome = login_authenticate(
             contract_id=form.cleaned_data["contract_id"],
             password=form.cleaned_data["password"],
@@ -76,7 +96,7 @@ def login_view(request):
             customer_session.session_start(request, customer, stage=stage)
             return redirect("home")
         form.add_error(None, outcome.error)
-    return render(request, "security/login.html", {"form": form})
+    return render(request, "security/login.html", {"form": form, **hours})
 
 
 @require_POST
@@ -195,8 +215,11 @@ def login_otp_view(request):
     ):
         return redirect("security:login")
     customer = request.user.customer
-    # A lock or suspension since the password step ends the login here, as at login.
+    # A lock or suspension since the password step ends the login here, as at login; so
+    # does the end of the service hours (LEDGER-6).
     refusal = login_refusal(customer=customer)
+    if refusal is None and not bankcalendar.is_service_open():
+        refusal = MESSAGE_OUTSIDE_HOURS.format(hours=bankcalendar.hours_text())
     form = OtpLoginForm(request.POST or None)
     if refusal is None and request.method == "POST" and form.is_valid():
         try:
@@ -210,8 +233,9 @@ def login_otp_view(request):
                 customer_session.session_advance(request, customer_session.STAGE_COMPLETE, new_key=True)
                 return redirect("home")
     if refusal is not None:
+        summary = {LOGIN_LOCKED: "ロック中", LOGIN_SUSPENDED: "IB取引中止中"}.get(refusal, "ご利用時間外")
         audit_record(action="login_otp", outcome=AuditEvent.Outcome.REFUSED, customer=customer,
-                     summary="ロック中" if refusal == LOGIN_LOCKED else "IB取引中止中", ip=client_ip(request))
+                     summary=summary, ip=client_ip(request))
         return _session_refused(request, refusal)
     return render(request, "security/login_otp.html", {"form": form})
 
