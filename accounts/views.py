@@ -33,7 +33,8 @@ def _account_or_404(request, account_id) -> Account:
     except Http404:
         audit_record(
             action="access_refused", outcome="refused", customer=request.customer,
-            summary=f"口座 id={str(account_id)[:32]}（入出金明細照会）", ip=client_ip(request),
+            summary=f"照会できない口座の指定（入出金明細照会、口座 id={str(account_id)[:32]}）",
+            ip=client_ip(request),
         )
         raise
 

@@ -327,7 +327,7 @@ def test_a_session_of_a_contract_no_longer_active_is_ended():
     assert response.status_code == 302 and response.url == "/login/"
     assert "no-store" in response["Cache-Control"]
     assert not Session.objects.filter(session_key=key).exists()
-    assert AuditEvent.objects.filter(customer=customer, action="access_refused", summary="解約").exists()
+    assert AuditEvent.objects.filter(customer=customer, action="access_refused", summary="解約の契約でのアクセス").exists()
     Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
     assert client.get("/").url == "/login/"
 

@@ -617,6 +617,36 @@ def test_audit_list_filters_by_japanese_action_label(staff_client):
     assert ">窓口入金</td>" in filtered and ">ログイン</td>" not in filtered
 
 
+def test_audit_pages_show_tokyo_time_and_japanese_labels(staff_client):
+    """Issue 7: staff read local time and labels, never ``login``, ``timeout`` or ``idle``."""
+    import datetime as dt
+    import re
+
+    import time_machine
+
+    from security.audit import ACTION_LABELS, audit_record
+
+    customer = factories.customer()
+    with time_machine.travel(dt.datetime(2026, 11, 26, 1, 2, 3, tzinfo=dt.timezone.utc), tick=False):
+        event = audit_record(action="timeout", outcome="success", customer=customer, summary="idle")
+    listing = staff_client.get("/admin/security/auditevent/").content.decode()
+    detail = staff_client.get(f"/admin/security/auditevent/{event.pk}/change/").content.decode()
+    for html in (listing, detail):
+        assert "2026/11/26 10:02:03" in html and "強制ログアウト" in html
+        assert "15分間操作がなかったため" in html
+        assert ">timeout<" not in html and ">idle<" not in html
+    # every action code written anywhere in the code has its Japanese label
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    written = set()
+    for app in ("accounts", "security", "notifications", "transfers", "payeasy", "cosei_ib"):
+        for source in (root / app).rglob("*.py"):
+            written |= set(re.findall(r'\baction="([a-z_]+)"', source.read_text()))
+    written -= {"store_true"}  # argparse
+    assert written and written <= set(ACTION_LABELS), written - set(ACTION_LABELS)
+
+
 def test_customer_search_finds_half_width_kana_and_full_width_digits(staff_client):
     sato = factories.customer(name_kanji="佐藤 一郎", name_kana="ｻﾄｳ ｲﾁﾛｳ")
     other = factories.customer(name_kanji="鈴木 次郎", name_kana="ｽｽﾞｷ ｼﾞﾛｳ")
