@@ -88,15 +88,19 @@ class CustomerAdmin(admin.ModelAdmin):
         return super().get_queryset(request).prefetch_related("credentials")
 
     def get_search_results(self, request, queryset, search_term):
-        """The term NFKC-normalised (全角の数字・英字, 半角カナ → one form), and also as
-        half-width kana: application data keeps ｻﾄｳ as typed, staff type サトウ."""
+        """The term NFKC-normalised (全角の数字・英字, 半角カナ → one form), and also in
+        katakana and half-width kana: application data keeps ｻﾄｳ as typed, staff type
+        サトウ or すずき (hiragana finds the katakana reading; the kanji name matches the
+        term as typed)."""
         term = unicodedata.normalize("NFKC", search_term).strip()
+        katakana = jaconv.hira2kata(term)
+        variants = dict.fromkeys([term, katakana, jaconv.z2h(katakana, kana=True, ascii=False, digit=False)])
         results, may_have_duplicates = super().get_search_results(request, queryset, term)
-        half_width = jaconv.z2h(term, kana=True, ascii=False, digit=False)
-        if half_width != term:
-            more, more_duplicates = super().get_search_results(request, queryset, half_width)
-            results = results | more
-            may_have_duplicates = may_have_duplicates or more_duplicates
+        for variant in list(variants)[1:]:
+            if variant != term:
+                more, more_duplicates = super().get_search_results(request, queryset, variant)
+                results = results | more
+                may_have_duplicates = may_have_duplicates or more_duplicates
         return results, may_have_duplicates
 
     @admin.display(description="ロック")

@@ -656,6 +656,14 @@ def test_customer_search_finds_half_width_kana_and_full_width_digits(staff_clien
     full_width_id = sato.contract_id.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     assert sato.contract_id in staff_client.get("/admin/accounts/customer/", {"q": full_width_id}).content.decode()
     assert other.contract_id in staff_client.get("/admin/accounts/customer/", {"q": "スズキ"}).content.decode()
+    # issue 7: hiragana finds the katakana reading, half- or full-width
+    suzuki_full = factories.customer(name_kanji="鈴木 花子", name_kana="スズキ ハナコ")
+    for term in ("すずき", "すずき　じろう", "ｽｽﾞｷ"):
+        html = staff_client.get("/admin/accounts/customer/", {"q": term}).content.decode()
+        assert other.contract_id in html and sato.contract_id not in html, term
+    html = staff_client.get("/admin/accounts/customer/", {"q": "すずき"}).content.decode()
+    assert suzuki_full.contract_id in html
+    assert other.contract_id in staff_client.get("/admin/accounts/customer/", {"q": "鈴木"}).content.decode()
 
 
 def test_customer_page_offers_only_applicable_actions(staff_client):
