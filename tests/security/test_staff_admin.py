@@ -678,3 +678,33 @@ def test_customer_page_offers_only_applicable_actions(staff_client):
     customer.save()
     html = staff_client.get(url).content.decode()
     assert f"/{customer.pk}/unlock/" in html and f"/{customer.pk}/resume/" in html
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/accounts/customer/?status=%00",
+    "/admin/accounts/customer/?q=%00",
+    "/admin/accounts/account/?status=%00",
+    "/admin/accounts/account/?branch__id__exact=%00",
+    "/admin/security/auditevent/?outcome__exact=%00",
+    "/admin/security/auditevent/?action=%00",
+    "/admin/security/auditevent/?q=a%00b",
+    "/admin/security/auditevent/?%00=1",
+])
+def test_nul_byte_in_admin_filters_is_a_400_not_a_500(superuser_client, url):
+    """Issue 7: PostgreSQL refuses NUL in a text parameter; the changelists raised 500."""
+    superuser_client.raise_request_exception = True
+    response = superuser_client.get(url)
+    assert response.status_code == 400
+    assert "リクエストを処理できませんでした" in response.content.decode()
+    # the same pages without the NUL work
+    assert superuser_client.get(url.replace("%00", "")).status_code in (200, 302)
+
+
+def test_nul_byte_in_an_admin_form_is_a_400(staff_client):
+    customer = factories.customer()
+    customer.status = "suspended"
+    customer.save()
+    response = staff_client.post(f"/admin/accounts/customer/{customer.pk}/resume/", {"reason": "本人\x00来店"})
+    assert response.status_code == 400
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
