@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Customer
 from cosei_ib import bankcalendar
@@ -76,7 +76,7 @@ def _closed_refusal(request, form, *, contract_id: str, action: str) -> None:
 
 
 @sensitive_post_parameters("password")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login_view(request):
     if request.customer is not None:
         return redirect("home")
@@ -151,7 +151,7 @@ def _password_change_submit(request, form, customer) -> str:
 
 
 @sensitive_post_parameters("current_password", "new_password", "new_password_again")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def password_change_initial_view(request):
     """SEC-3: the forced change at first login; nothing else opens before it."""
     if not request.user.is_authenticated or (
@@ -174,7 +174,7 @@ def password_change_initial_view(request):
 
 @sensitive_post_parameters("current_password", "new_password", "new_password_again")
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def password_change_view(request):
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -206,7 +206,7 @@ def session_ping_view(request):
 
 
 @sensitive_post_parameters("otp")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login_otp_view(request):
     """ワンタイムパスワード認証画面: the second login step for customers who chose it. Only
     a session at stage ``otp`` gets here; success rotates the session key (SEC-12)."""
@@ -260,7 +260,7 @@ def _activation_customer(request) -> Customer | None:
 
 
 @sensitive_post_parameters("password")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def otp_activate_view(request):
     """利用開始（利用者認証）: contract ID + login password, with the login's lockout."""
     if request.user.is_authenticated:
@@ -314,7 +314,7 @@ def _activation_state(request):
         return _activation_ended(request, refused.message)
 
 
-@require_http_methods(["GET"])
+@require_safe
 def otp_activate_token_view(request):
     """The token issued at this session's identity check: serial number, QR code, key for
     manual entry. A reload shows the same key; no other session ever shows it."""
@@ -331,7 +331,7 @@ def otp_activate_token_view(request):
 
 
 @sensitive_post_parameters("otp", "card_1", "card_2")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def otp_activate_register_view(request):
     """利用開始（ワンタイムパスワード登録）: serial + OTP + choice + image-card challenge."""
     state = _activation_state(request)
@@ -370,7 +370,7 @@ def otp_activate_done_view(request):
 # --- SEC-5: candidate images of the customer's current challenge ------------------------
 
 
-@require_http_methods(["GET"])
+@require_safe
 def card_image_view(request, challenge_id: int, position: int, index: int):
     """One candidate image of the requesting customer's *open* challenge, by position:
     no pictogram code in the URL, nothing of another customer or of the card layout."""
@@ -393,7 +393,7 @@ PENDING_OTP_LOGIN_SETTING = "cosei_pending_otp_login_setting"
 
 
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def otp_login_setting_view(request):
     """Choose whether OTP is asked at login (入力画面). The change itself needs step-up."""
     token = otp_token_active(request.customer)
@@ -415,7 +415,7 @@ def otp_login_setting_view(request):
 
 @sensitive_post_parameters("otp", "card_1", "card_2")
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def otp_login_setting_confirm_view(request):
     """確認画面: the pending change held on the server + step-up, bound to that content."""
     form, stepup, done = stepup_pending_confirm(
@@ -438,7 +438,7 @@ PENDING_IB_SUSPEND = "cosei_pending_ib_suspend"
 
 
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def ib_suspend_view(request):
     """入力画面: what suspension means; 「次へ」 holds the pending operation on the server."""
     if request.method == "POST":
@@ -455,7 +455,7 @@ def ib_suspend_view(request):
 
 @sensitive_post_parameters("otp", "card_1", "card_2")
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def ib_suspend_confirm_view(request):
     """確認画面 + step-up (SEC-7). On success every session of the customer ends."""
     form, _stepup, done = stepup_pending_confirm(
