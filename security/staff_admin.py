@@ -17,6 +17,8 @@ from functools import wraps
 from django import forms
 from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import SuspiciousOperation
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.db import transaction
 from django.utils import timezone
 from django_otp import devices_for_user
@@ -171,6 +173,17 @@ def request_has_nul(request) -> bool:
 class StaffAdminSite(OTPAdminSite):
     login_form = StaffAuthenticationForm
     login_template = "admin/staff_login.html"
+
+    def login(self, request, extra_context=None):
+        """After a successful sign-in staff land in admin: a ``next`` that Django finds
+        unsafe (another host) or that leads out of admin would otherwise end on
+        ``LOGIN_REDIRECT_URL`` (/accounts/profile/, a 404) or a customer page."""
+        response = super().login(request, extra_context)
+        index = reverse("admin:index", current_app=self.name)
+        if (request.method == "POST" and isinstance(response, HttpResponseRedirect)
+                and not response.url.startswith(index)):
+            return HttpResponseRedirect(index)
+        return response
 
     def admin_view(self, view, cacheable=False):
         """Every admin page (changelists and their filters, search, change pages, the

@@ -59,6 +59,18 @@ def test_admin_needs_password_and_otp(staff):
     assert client.get("/admin/").status_code == 200
 
 
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/admin/", "/", "", "/admin/security/"])
+def test_admin_login_with_an_unsafe_next_lands_in_admin(staff, next_url):
+    """Issue 7: an unsafe ``next`` ended on /accounts/profile/ (404); off-admin ones on a
+    customer page. Staff land on the admin index, or the admin page they asked for."""
+    user, device = staff
+    code = pyotp.TOTP(device.config_url.split("secret=")[1].split("&")[0]).now()
+    response = Client().post(f"/admin/login/?next={next_url}", {
+        "username": "staff-t", "password": "Staff-pass-1", "otp_token": code})
+    assert response.status_code == 302
+    assert response.url == (next_url if next_url == "/admin/security/" else "/admin/")
+
+
 def test_branch_staff_group_has_exactly_its_permissions():
     group = branch_staff_group_ensure()
     assert group.name == BRANCH_STAFF_GROUP
