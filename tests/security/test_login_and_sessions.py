@@ -351,3 +351,13 @@ def test_staff_admin_sessions_also_end_after_15_idle_minutes(settings):
     assert response.status_code == 302 and "/admin/login/" in response.url
     assert "_auth_user_id" not in client.session
     assert AuditEvent.objects.filter(action="staff_timeout", actor="idle-staff").exists()
+
+
+def test_login_page_has_a_meta_description(client):
+    """Issue 7: the public login page is what search engines and link previews show."""
+    import re
+
+    html = client.get("/login/").content.decode()
+    descriptions = re.findall(r'<meta name="description" content="([^"]+)">', html)
+    assert len(descriptions) == 1 and "大阪厚生信用金庫のインターネットバンキング" in descriptions[0]
+    assert html.index('name="description"') < html.index("</head>")
