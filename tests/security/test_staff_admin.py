@@ -98,10 +98,15 @@ def test_staff_finds_and_unlocks_with_a_reason(staff_client):
     assert OutboxMessage.objects.filter(customer=customer, event="unlock").exists()
 
 
+def suspended_customer(**kwargs) -> Customer:
+    customer = factories.customer(**kwargs)
+    Customer.objects.filter(pk=customer.pk).update(status="suspended")
+    customer.refresh_from_db()
+    return customer
+
+
 def test_staff_resumes_suspended_ib(staff_client):
-    customer = factories.customer()
-    customer.status = "suspended"
-    customer.save()
+    customer = suspended_customer()
     response = staff_client.post(f"/admin/accounts/customer/{customer.pk}/resume/", {"reason": "本人来店"})
     assert response.status_code == 302
     customer.refresh_from_db()
@@ -115,8 +120,7 @@ def test_resume_after_guesses_during_the_suspension_issues_a_new_password(staff_
     before resuming, and the resume then issues a new initial password on a slip."""
     from security.services import login_authenticate
 
-    customer = factories.customer(password="Pass1234")
-    Customer.objects.filter(pk=customer.pk).update(status="suspended")
+    customer = suspended_customer(password="Pass1234")
     for guess in ("Guess001", "Guess002", "Pass1234"):  # the right one is not a failure
         assert login_authenticate(contract_id=customer.contract_id, password=guess, ip=None).error
     url = f"/admin/accounts/customer/{customer.pk}/resume/"
@@ -713,9 +717,7 @@ def test_nul_byte_in_admin_filters_is_a_400_not_a_500(superuser_client, url):
 
 
 def test_nul_byte_in_an_admin_form_is_a_400(staff_client):
-    customer = factories.customer()
-    customer.status = "suspended"
-    customer.save()
+    customer = suspended_customer()
     response = staff_client.post(f"/admin/accounts/customer/{customer.pk}/resume/", {"reason": "本人\x00来店"})
     assert response.status_code == 400
     customer.refresh_from_db()
