@@ -85,7 +85,8 @@ def test_otp_activation_then_login_and_step_up_with_otp(page, device):
 
     page.wait_for_url("**/otp/activate/register/")
     page.get_by_label("シリアル番号").fill(serial)
-    page.get_by_label("ワンタイムパスワード", exact=True).fill(totp.now())
+    activation_code = totp.now()
+    page.get_by_label("ワンタイムパスワード", exact=True).fill(activation_code)
     page.get_by_label("認証する（ログイン時も利用）").check()
     _answer_card_challenge(page, customer)
     page.screenshot(path=f"test-artifacts/otp-register-{device}.png", full_page=True)
@@ -102,7 +103,8 @@ def test_otp_activation_then_login_and_step_up_with_otp(page, device):
     page.wait_for_url("**/login/")
     _login(page, customer)
     page.wait_for_url("**/login/otp/")
-    page.get_by_label("ワンタイムパスワード").fill(totp.now())
+    # the activation's own code, not totp.now(): a 30-second step may have begun since
+    page.get_by_label("ワンタイムパスワード").fill(activation_code)
     page.get_by_role("button", name="確認").click()
     assert "使用済み" in page.locator(".field-error").inner_text()
     page.get_by_label("ワンタイムパスワード").fill(totp.at(time.time() + 30))
