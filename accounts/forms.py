@@ -13,6 +13,8 @@ import unicodedata
 
 from django import forms
 
+from cosei_ib.textinput import ascii_int
+
 from .selectors import (
     MODE_COUNT,
     MODE_DATE,
@@ -123,11 +125,12 @@ class StatementForm(forms.Form):
         text = normalise(self.cleaned_data.get("count") or "")
         if not text:
             return None
-        if not (text.isascii() and text.isdigit()) or int(text) not in STATEMENT_COUNTS:
+        count = ascii_int(text, max_digits=len(str(max(STATEMENT_COUNTS))))  # length before int()
+        if count not in STATEMENT_COUNTS:
             raise forms.ValidationError(
                 MESSAGE_COUNT.format(choices=COUNT_CHOICES_TEXT), code="count"
             )
-        return int(text)
+        return count
 
     def clean_order(self) -> bool:
         """True for newest first (the default)."""

@@ -20,6 +20,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 
 from cosei_ib.bankcalendar import local_now, previous_business_day, start_of_day
+from cosei_ib.textinput import ascii_int
 
 from .models import Account, Customer, Entry
 
@@ -51,10 +52,11 @@ def account_get_for_customer(customer: Customer, account_id) -> Account:
     """The customer's account with ``account_id``; Http404 for anything else (another
     customer's account, an internal account, a malformed or unknown id) — the same answer
     for all of them, so ids cannot be probed (ACCT-5)."""
-    try:
-        account_id = int(account_id)
-    except (TypeError, ValueError):
-        raise Http404("no such account") from None
+    if not isinstance(account_id, int):
+        # length before int(): thousands of digits are no id (and no 500)
+        account_id = ascii_int(str(account_id or ""), max_digits=18)
+    if account_id is None:
+        raise Http404("no such account")
     try:
         return account_list_for_customer(customer=customer).get(pk=account_id)
     except Account.DoesNotExist:
@@ -192,10 +194,11 @@ class StatementCursor:
     def decode(cls, value: str) -> StatementCursor:
         """Raises ValueError for anything that is not a cursor this module wrote."""
         micros, _, entry_id = value.partition(".")
-        if not all(part.isascii() and part.isdigit() for part in (micros, entry_id)):
+        micros, entry_id = ascii_int(micros, max_digits=18), ascii_int(entry_id, max_digits=18)
+        if micros is None or entry_id is None:
             raise ValueError("malformed cursor")
-        posted_at = cls._EPOCH + dt.timedelta(microseconds=int(micros))
-        return cls(posted_at=posted_at, entry_id=int(entry_id))
+        posted_at = cls._EPOCH + dt.timedelta(microseconds=micros)
+        return cls(posted_at=posted_at, entry_id=entry_id)
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,7 @@ import logging
 
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from cosei_ib.bankcalendar import local_now
 from cosei_ib.devices import is_smartphone
@@ -33,7 +33,8 @@ def _account_or_404(request, account_id) -> Account:
     except Http404:
         audit_record(
             action="access_refused", outcome="refused", customer=request.customer,
-            summary=f"口座 id={str(account_id)[:32]}（入出金明細照会）", ip=client_ip(request),
+            summary=f"照会できない口座の指定（入出金明細照会、口座 id={str(account_id)[:32]}）",
+            ip=client_ip(request),
         )
         raise
 
@@ -50,7 +51,7 @@ def _statement_query(account: Account, data: dict) -> selectors.StatementQuery:
     )
 
 
-@require_GET
+@require_safe
 @customer_required
 def balances(request):
     """残高照会: every account's current, 前日 and 前月末 balances and 支払可能額."""
@@ -58,7 +59,7 @@ def balances(request):
     return render(request, "accounts/balances.html", {"summary": summary})
 
 
-@require_GET
+@require_safe
 @customer_required
 def statements(request):
     """入出金明細照会: the query form, and one page of rows once an account is chosen."""
@@ -109,7 +110,7 @@ def statements(request):
     })
 
 
-@require_GET
+@require_safe
 @customer_required
 def statements_csv(request):
     """The same query as a CSV download, streamed (ACCT-3). PC only (UI-1)."""

@@ -3,7 +3,7 @@ from django.http import JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_safe
 
 from security.decorators import customer_required
 
@@ -16,7 +16,7 @@ def home(request):
 
 
 @never_cache
-@require_GET
+@require_safe
 def health(request):
     """Load-balancer check: 200 when PostgreSQL answers; reports the worker's last beat."""
     try:

@@ -42,6 +42,8 @@ SUBJECTS = {
     "ib_suspend": "IB取引中止のお知らせ",
     "ib_resume": "IB取引再開のお知らせ",
     "otp_activate": "ワンタイムパスワード利用開始のお知らせ",
+    "otp_login_setting": "ワンタイムパスワードのログイン時認証設定変更のお知らせ",
+    "otp_revoke": "ワンタイムパスワード利用停止のお知らせ",
     "card_issue": "画像認証カード発行のお知らせ",
     "initial_password_issue": "初回ログインパスワード再発行のお知らせ",
     "deposit": "ご入金のお知らせ",

@@ -47,7 +47,7 @@ def _start(request, content: dict, form=None):
 
 
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def email_settings_view(request):
     """The overview: the address, the notices chosen (入力画面 for the choice), removal."""
     customer = request.customer
@@ -77,7 +77,7 @@ def email_settings_view(request):
 
 
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def email_address_view(request):
     """入力画面: the new address, typed twice."""
     form = EmailAddressForm(request.POST or None)
@@ -105,7 +105,7 @@ def _execute(request):
 
 
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def email_confirm_view(request):
     """確認画面 + step-up (SEC-7): exactly the change confirmed executes, once."""
     found = stepup_pending(request, PENDING_EMAIL)
@@ -127,7 +127,7 @@ def email_confirm_view(request):
 
 
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def email_verify_view(request):
     """確認コード入力: the code sent to the new address makes the change take effect."""
     pending = _pending_request(request.customer)

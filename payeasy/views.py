@@ -17,7 +17,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_GET, require_http_methods
+from django.views.decorators.http import require_safe, require_http_methods
 
 from accounts.selectors import account_list_for_customer
 from cosei_ib import bankcalendar
@@ -59,7 +59,7 @@ def _blocked(request):
 
 
 @payeasy_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def start_view(request):
     """お支払口座 and 収納機関番号."""
     blocked = _blocked(request)
@@ -90,7 +90,7 @@ def _wizard_biller(request) -> Biller | None:
 
 
 @payeasy_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def numbers_view(request):
     """お客様番号, or 納付番号 + 確認番号 (+ 納付区分): the bill is looked up under the
     daily wrong-entry limit (PAY-3)."""
@@ -147,7 +147,7 @@ def _start_confirm(request, wizard: dict, biller: Biller, bill: BillInfo, amount
 
 
 @payeasy_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def bill_view(request):
     """The bill as the biller states it; the amount for an open-amount bill."""
     biller = _wizard_biller(request)
@@ -173,7 +173,7 @@ def bill_view(request):
 
 @sensitive_post_parameters("otp", "card_1", "card_2")
 @payeasy_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def confirm_view(request):
     """確認 + step-up. A payment cannot be cancelled (the page says so); a payment to the
     same number within three months must be acknowledged first (PAY-3)."""
@@ -224,7 +224,7 @@ def confirm_view(request):
 
 
 @payeasy_page
-@require_GET
+@require_safe
 def done_view(request):
     """受付完了 with the 受付番号 (print button on a PC only, UI-1)."""
     done = request.session.get(DONE)
@@ -237,7 +237,7 @@ def done_view(request):
 
 # --- 情報リンク方式 (PAY-4) -----------------------------------------------------------------
 
-@require_GET
+@require_safe
 def link_view(request):
     """A biller's site sends the customer here with signed payment data. Verified and
     used up at once (a replay fails); kept in the session across the login."""
@@ -256,7 +256,7 @@ def link_view(request):
 
 
 @payeasy_page
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def link_resume_view(request):
     """The bill a verified 情報リンク names, pre-filled: the customer only picks the
     account, then confirms with the step-up."""
@@ -286,7 +286,7 @@ def link_resume_view(request):
 
 # --- the biller simulator's own page (PAY-2, PAY-4 demo) ------------------------------------
 
-@require_GET
+@require_safe
 def simulator_biller_view(request, number: str):
     """A demo page of the biller simulator, standing in for a biller's web site: its
     unpaid bills, each with a signed 情報リンク to this bank. Not part of the bank's pages

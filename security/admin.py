@@ -3,14 +3,16 @@ import unicodedata
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 
+from accounts.admin import ReadOnlyAdmin
 from accounts.models import Customer
 
-from accounts.admin import ReadOnlyAdmin
-
-from .audit import ACTION_LABELS, client_ip
+from .audit import ACTION_LABELS, action_label, audit_local_time, client_ip, summary_label
+from .customer_admin import CustomerAdmin
 from .models import AuditEvent, Passkey, StaffLoginCounter
 from .passkeys import passkeys_staff_reset
 from .staff_admin import staff_login_unlock
+
+admin.site.register(Customer, CustomerAdmin)
 
 
 class ActionFilter(admin.SimpleListFilter):
@@ -30,17 +32,32 @@ class ActionFilter(admin.SimpleListFilter):
 class AuditEventAdmin(ReadOnlyAdmin):
     """The customers' operation log, read-only (STAFF-1, SEC-13)."""
 
-    # Short columns, so that none is squeezed to one character per line.
-    list_display = ["created_at", "contract_id", "action_label", "outcome", "summary", "actor", "client_ip"]
+    # Short columns, so that none is squeezed to one character per line. Times in the
+    # bank's zone (Asia/Tokyo) to the second; actions by their Japanese label, never the
+    # code, on the list and on the detail page alike.
+    list_display = ["local_time", "contract_id", "action_label", "outcome", "summary_text", "actor",
+                    "client_ip"]
+    list_display_links = ["local_time"]
     list_filter = ["outcome", ActionFilter]
     search_fields = ["contract_id"]
     search_help_text = "契約者IDで検索"
     date_hierarchy = "created_at"
     show_full_result_count = False
+    fields = ["local_time", "customer", "contract_id", "action_label", "outcome", "summary_text", "actor",
+              "client_ip"]
+    readonly_fields = fields
 
-    @admin.display(description="操作")
+    @admin.display(description="日時（日本時間）", ordering="created_at")
+    def local_time(self, event):
+        return audit_local_time(event)
+
+    @admin.display(description="操作", ordering="action")
     def action_label(self, event):
-        return ACTION_LABELS.get(event.action, event.action)
+        return action_label(event.action)
+
+    @admin.display(description="内容", ordering="summary")
+    def summary_text(self, event):
+        return summary_label(event.summary)
 
 
 @admin.register(StaffLoginCounter)

@@ -58,6 +58,26 @@ ACTION_LABELS = {
 }
 
 
+# Summaries older rows were written with as codes (the session's end reason), in Japanese.
+SUMMARY_LABELS = {"idle": "15分間操作がなかったため", "absolute": "ログインから所定の時間が経過したため"}
+
+
+def action_label(action: str) -> str:
+    return ACTION_LABELS.get(action, action)
+
+
+def summary_label(summary: str) -> str:
+    return SUMMARY_LABELS.get(summary, summary)
+
+
+def audit_local_time(event: AuditEvent) -> str:
+    """The event's time in the bank's zone (Asia/Tokyo), to the second, for staff and
+    customers alike."""
+    from django.utils import timezone
+
+    return f"{timezone.localtime(event.created_at):%Y/%m/%d %H:%M:%S}"
+
+
 def _ip_or_none(value: str | None) -> str | None:
     try:
         return str(ipaddress.ip_address((value or "").strip()))

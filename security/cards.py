@@ -11,7 +11,10 @@ credential's row lock. Answers never reach a log, an audit row or a URL (SEC-13)
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import io
+import json
 import logging
 import secrets
 from collections.abc import Sequence
@@ -202,6 +205,23 @@ def image_card_render_pdf(card: ImageCard) -> bytes:
 # --- challenge -------------------------------------------------------------------------
 
 
+def image_card_cell_candidates(card: ImageCard, cell: int) -> list[str]:
+    """The candidates a challenge offers for ``cell`` of ``card``: its pictogram and
+    ``CANDIDATES_PER_CELL - 1`` decoys, the same set every time the cell is asked for the
+    life of the card (issue 7). Drawn fresh per challenge, two sightings of one cell could
+    be intersected — only the right image is in both — and a phisher who saw a cell twice
+    narrowed 8 candidates to 2. The decoys are the pool ranked by an HMAC keyed with the
+    card's own secret (its layout, drawn with ``secrets``) over the cell and each code:
+    stable, different per card and cell, and unpredictable without the card. Not keyed
+    with SECRET_KEY, whose rotation would change every set and reopen the comparison."""
+    key = hashlib.sha256(b"cosei-ib image-card decoys\0%d\0" % card.pk
+                         + json.dumps(card.layout).encode()).digest()
+    right = card.layout[cell]
+    pool = [code for code in pictograms.CODES if code != right]
+    pool.sort(key=lambda code: hmac.new(key, f"{cell}:{code}".encode(), hashlib.sha256).digest())
+    return [right, *pool[:CANDIDATES_PER_CELL - 1]]
+
+
 def image_card_challenge_current(*, customer: Customer) -> ImageCardChallenge:
     """The customer's open challenge, created when there is none (SEC-5). Sticky: the same
     cells and candidates until answered correctly or locked. Raises AuthFactorError
@@ -223,10 +243,8 @@ def image_card_challenge_current(*, customer: Customer) -> ImageCardChallenge:
         cells = _random.sample(range(CELLS), CHALLENGE_CELLS)
         candidates = []
         for cell in cells:
-            right = card.layout[cell]
-            offered = [right, *_random.sample([c for c in pictograms.CODES if c != right],
-                                              CANDIDATES_PER_CELL - 1)]
-            _random.shuffle(offered)
+            offered = image_card_cell_candidates(card, cell)
+            _random.shuffle(offered)  # the order may change; the set never does
             candidates.append(offered)
         try:
             with transaction.atomic():

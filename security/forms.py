@@ -6,10 +6,9 @@ import unicodedata
 
 from django import forms
 
+from cosei_ib.textinput import normalise_digits
 
-def normalise_digits(value: str) -> str:
-    """Full-width digits and spaces → half-width, surrounding blanks removed."""
-    return unicodedata.normalize("NFKC", value or "").strip()
+from .otp import OTP_FORMAT
 
 
 class LoginForm(forms.Form):
@@ -62,13 +61,38 @@ class PasswordChangeForm(forms.Form):
 OTP_LOGIN_CHOICES = [("1", "認証する（ログイン時も利用）"), ("0", "認証しない（ログイン時は不要）")]
 
 
+class OtpField(forms.CharField):
+    """The six digits of a software token (全角 accepted). Anything else is a format error
+    here, before any service sees it: a typo like ``abc`` or ``12345`` is not a guess and
+    does not count toward the OTP lock (SEC-8)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(
+            label="ワンタイムパスワード", max_length=16,
+            widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
+                                          "pattern": "[0-9０-９]*", "size": "8", "class": "otp-input"}),
+            error_messages={"required": "ワンタイムパスワードを入力してください。"}, **kwargs)
+
+    def clean(self, value) -> str:
+        code = normalise_digits(super().clean(value))
+        if not (len(code) == 6 and code.isascii() and code.isdigit()):
+            raise forms.ValidationError(OTP_FORMAT, code="format")
+        return code
+
+
 def _otp_field() -> forms.CharField:
-    return forms.CharField(
-        label="ワンタイムパスワード", max_length=16,
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                      "pattern": "[0-9０-９]*", "size": "8", "class": "otp-input"}),
-        error_messages={"required": "ワンタイムパスワードを入力してください。"},
-    )
+    return OtpField()
+
+
+def answers_clear(form) -> None:
+    """After a refused answer: the page comes back with no image selected and no code in
+    the OTP field, so that sending it again cannot burn another attempt on the same wrong
+    answer (SEC-8). Other inputs (serial number, choices) stay as typed."""
+    names = [cell["name"] for cell in getattr(form, "challenge_cells", [])] + ["otp"]
+    data = form.data.copy()
+    for name in names:
+        data.pop(name, None)
+    form.data = data
 
 
 class ChallengeFormMixin:
@@ -151,9 +175,6 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
             return cls(data, method="image_card", unavailable=refused.message)
         return cls(data, method="image_card", challenge=challenge)
 
-    def clean_otp(self) -> str:
-        return normalise_digits(self.cleaned_data["otp"])
-
     def is_valid(self) -> bool:
         return not self.unavailable and super().is_valid()
 
@@ -167,6 +188,7 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
     def add_refusal(self, refused) -> None:
         for field, message in refused.errors.items():
             self.add_error("otp" if field == "otp" and "otp" in self.fields else None, message)
+        answers_clear(self)
 
 
 PASSKEY_REQUIRED = "パスキーによる認証を行ってください（「パスキーで認証」ボタン）。"
@@ -207,8 +229,9 @@ class PasskeyRegisterForm(forms.Form):
 class OtpLoginForm(forms.Form):
     otp = _otp_field()
 
-    def clean_otp(self) -> str:
-        return normalise_digits(self.cleaned_data["otp"])
+    def add_refusal(self, refused) -> None:
+        self.add_error("otp", refused.message)
+        answers_clear(self)
 
 
 class OtpRegisterForm(ChallengeFormMixin, forms.Form):
@@ -238,15 +261,13 @@ class OtpRegisterForm(ChallengeFormMixin, forms.Form):
     def clean_serial(self) -> str:
         return normalise_digits(self.cleaned_data["serial"]).upper().replace("-", "").replace(" ", "")
 
-    def clean_otp(self) -> str:
-        return normalise_digits(self.cleaned_data["otp"])
-
     def is_valid(self) -> bool:
         return not self.unavailable and super().is_valid()
 
     def add_refusal(self, refused) -> None:
         for field, message in refused.errors.items():
             self.add_error(field if field in ("otp", "serial") else None, message)
+        answers_clear(self)
 
 
 class OtpLoginSettingForm(forms.Form):

@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from accounts.models import Customer
 
-from .audit import ACTION_LABELS
+from .audit import action_label, audit_local_time, summary_label
 from .decorators import customer_required
 from .models import AuditEvent
 
@@ -33,8 +33,11 @@ def history_view(request):
     paginator = Paginator(audit_history_for_customer(customer=request.customer), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     rows = [
-        {"at": event.created_at, "label": ACTION_LABELS.get(event.action, event.action),
+        {"at": audit_local_time(event), "label": action_label(event.action),
          "outcome": event.get_outcome_display(), "ok": event.outcome == AuditEvent.Outcome.SUCCESS,
+         # what was refused or failed (「アクセス拒否」 alone says nothing); a success's
+         # summary may be a staff note, so it stays in admin
+         "detail": "" if event.outcome == AuditEvent.Outcome.SUCCESS else summary_label(event.summary),
          "ip": event.client_ip or ("当金庫窓口" if event.actor else "")}
         for event in page.object_list
     ]

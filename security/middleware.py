@@ -11,7 +11,7 @@ from django.utils.cache import add_never_cache_headers
 from accounts.models import Customer
 
 from . import session as customer_session
-from .audit import audit_record, client_ip
+from .audit import audit_record, client_ip, summary_label
 from .models import AuditEvent
 
 
@@ -48,12 +48,13 @@ class CustomerSessionMiddleware:
         reason = customer_session.session_expired_reason(request)
         if reason is not None:
             audit_record(action="timeout", outcome=AuditEvent.Outcome.SUCCESS,
-                         customer=customer, summary=reason, ip=client_ip(request))
+                         customer=customer, summary=summary_label(reason), ip=client_ip(request))
             customer_session.session_end(request)
             return redirect(f"{reverse('security:logged_out')}?reason=timeout")
         if customer.status != Customer.Status.ACTIVE:
             audit_record(action="access_refused", outcome=AuditEvent.Outcome.REFUSED,
-                         customer=customer, summary=customer.get_status_display(), ip=client_ip(request))
+                         customer=customer, summary=f"{customer.get_status_display()}の契約でのアクセス",
+                         ip=client_ip(request))
             customer_session.session_end(request)
             return redirect("security:login")
         request.session[customer_session.SEEN_AT] = int(time.time())

@@ -26,6 +26,9 @@ class Credential(models.Model):
     failures = models.PositiveIntegerField("連続失敗回数", default=0)
     locked_at = models.DateTimeField("ロック日時", null=True, blank=True)
     unlocked_at = models.DateTimeField("ロック解除日時", null=True, blank=True)
+    # Wrong login passwords typed while the contract was suspended (IB取引中止): staff see
+    # it before they resume, and resuming after any such attempt issues a new password.
+    failures_while_suspended = models.PositiveIntegerField("IB取引中止中の失敗回数", default=0)
 
     class Meta:
         verbose_name = "認証情報"

@@ -42,6 +42,7 @@ logger = logging.getLogger(__name__)
 OTP_ISSUER = "大阪厚生信金"
 
 OTP_WRONG = "ワンタイムパスワードが正しくありません。ソフトウェアトークンに表示されている6桁の数字を入力してください。"
+OTP_FORMAT = "ワンタイムパスワードは6桁の数字で入力してください。"
 OTP_USED = "このワンタイムパスワードは使用済みです。次のパスワードが表示されるまでお待ちください。"
 OTP_LOCKED = (
     "ワンタイムパスワードが所定の回数連続して誤って入力されたため、お取引がロックされています。"
@@ -154,6 +155,8 @@ def otp_check(*, customer: Customer, token: OtpToken, code: str, ip: str | None,
     if credential.is_locked:
         return OTP_LOCKED
     device = TOTPDevice.objects.select_for_update().get(pk=token.device_id)
+    if not re.fullmatch(rf"[0-9]{{{device.digits}}}", code or ""):
+        return OTP_FORMAT  # a typo, not a guess: not counted (the forms refuse it first)
     matched = _match(device, code)
     if matched is not None and matched[0] <= device.last_t:
         logger.info("otp code reused contract=%s", customer.contract_id)
@@ -193,7 +196,8 @@ _FACTOR_LABELS = {"otp": "ワンタイムパスワード", "card": "画像認証
 
 def _reason(error: str) -> str:
     """The short Japanese word for the audit summary (取引履歴)."""
-    return {OTP_WRONG: "誤り", OTP_USED: "使用済み", OTP_LOCKED: "ロック"}.get(error, "拒否")
+    return {OTP_WRONG: "誤り", OTP_USED: "使用済み", OTP_LOCKED: "ロック", OTP_FORMAT: "形式誤り"}.get(
+        error, "拒否")
 
 
 def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
@@ -250,7 +254,8 @@ def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
 
 
 def otp_login_setting_change(*, customer: Customer, required_at_login: bool, ip: str | None) -> None:
-    """Change whether OTP is asked at login; the caller has passed step-up (SEC-7)."""
+    """Change whether OTP is asked at login; the caller has passed step-up (SEC-7). Mailed
+    like every security setting change: turning it off is what a session hijacker wants."""
     with transaction.atomic():
         updated = OtpToken.objects.filter(customer=customer, activated_at__isnull=False).update(
             required_at_login=required_at_login)
@@ -258,6 +263,11 @@ def otp_login_setting_change(*, customer: Customer, required_at_login: bool, ip:
             raise AuthFactorError(OTP_NOT_ACTIVE)
         audit_record(action="otp_login_setting", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
                      summary="ログイン時認証する" if required_at_login else "ログイン時認証しない", ip=ip)
+        notice_enqueue(customer=customer, event="otp_login_setting", lines=[
+            "ワンタイムパスワードのログイン時認証の設定を変更しました。",
+            f"ログイン時のワンタイムパスワード認証：{'認証する' if required_at_login else '認証しない'}",
+            "お心当たりのない場合は、すみやかに「IB取引中止」を行うか、当金庫までご連絡ください。",
+        ])
 
 
 def otp_token_revoke(*, customer: Customer, actor: str, reason: str = "") -> bool:
@@ -272,6 +282,10 @@ def otp_token_revoke(*, customer: Customer, actor: str, reason: str = "") -> boo
         TOTPDevice.objects.filter(pk=device_id).delete()
         audit_record(action="otp_revoke", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
                      summary=reason[:100], actor=actor)
+        notice_enqueue(customer=customer, event="otp_revoke", lines=[
+            "ワンタイムパスワード（ソフトウェアトークン）のご利用を停止しました。",
+            "お取引の認証には画像認証カードをご利用ください。",
+        ])
     return True
 
 

@@ -86,9 +86,13 @@ def login_authenticate(*, contract_id: str, password: str, ip: str | None,
                        action: str = "login") -> LoginOutcome:
     """Check contract ID + login password.
 
-    An unknown ID, a wrong password and a locked or suspended contract all answer
-    ``LOGIN_FAILED`` and all run the hasher; only with the correct password does a locked
-    (or suspended) customer learn why (guide Q3). Failures are counted under a row lock.
+    An unknown ID, a wrong password, and a locked or suspended contract with any password
+    (the right one too) all answer ``LOGIN_FAILED`` and all run the hasher (SEC-1, SEC-8):
+    the login is no oracle for a password while the contract cannot log in. Every wrong
+    password on a known contract is counted under the credential's row lock, whatever the
+    contract's state — so guesses made during a lock or an IB取引中止 show in admin, lock
+    the password at the threshold (and mail the customer), and, during a suspension, make
+    the resume issue a new initial password (``customer_ib_resume``).
     """
     with transaction.atomic():
         customer = (
@@ -104,17 +108,21 @@ def login_authenticate(*, contract_id: str, password: str, ip: str | None,
             return LoginOutcome(None, LOGIN_FAILED)
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         correct = customer.user.check_password(password)
-        if credential.is_locked or customer.status != Customer.Status.ACTIVE:
-            audit_record(action=action, outcome=AuditEvent.Outcome.REFUSED, customer=customer,
-                         summary="ロック中" if credential.is_locked else customer.get_status_display(),
-                         ip=ip)
-            if not correct:
-                return LoginOutcome(None, LOGIN_FAILED)
-            return LoginOutcome(None, LOGIN_LOCKED if credential.is_locked else LOGIN_SUSPENDED)
+        suspended = customer.status != Customer.Status.ACTIVE
+        state = "ロック中・" if credential.is_locked else ""
+        state += {Customer.Status.SUSPENDED: "IB取引中止中・", Customer.Status.CLOSED: "解約済み・"}.get(
+            customer.status, "")
         if not correct:
+            if suspended:
+                credential.failures_while_suspended += 1
+                credential.save(update_fields=["failures_while_suspended"])
             credential_register_failure(credential, ip=ip)
             audit_record(action=action, outcome=AuditEvent.Outcome.FAILURE, customer=customer,
-                         summary=f"パスワード誤り（連続{credential.failures}回目）", ip=ip)
+                         summary=f"{state}パスワード誤り（連続{credential.failures}回目）", ip=ip)
+            return LoginOutcome(None, LOGIN_FAILED)
+        if state:  # the right password, but this contract may not log in now
+            audit_record(action=action, outcome=AuditEvent.Outcome.REFUSED, customer=customer,
+                         summary=state.rstrip("・"), ip=ip)
             return LoginOutcome(None, LOGIN_FAILED)
         credential_register_success(credential)
         if action == "login":  # the OTP activation's identity check is not a login
@@ -291,6 +299,8 @@ def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "") 
             raise StaffActionError("すでにご利用を停止しています。")
         Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
         customer.status = Customer.Status.SUSPENDED
+        Credential.objects.filter(customer=customer, kind=Credential.Kind.PASSWORD).update(
+            failures_while_suspended=0)  # counts this suspension's guesses only
         sessions_end_for_customer(customer)
         audit_record(action="ib_suspend", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
                      ip=ip, actor=actor)
@@ -300,19 +310,53 @@ def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "") 
         ])
 
 
-def customer_ib_resume(*, customer: Customer, reason: str, actor: str) -> None:
+def ib_resume_guesses(*, customer: Customer) -> int:
+    """Wrong login passwords typed since the customer suspended IB (shown to staff before
+    they resume)."""
+    return (Credential.objects.filter(customer=customer, kind=Credential.Kind.PASSWORD)
+            .values_list("failures_while_suspended", flat=True).first() or 0)
+
+
+def customer_ib_resume(*, customer: Customer, reason: str, actor: str,
+                       guesses_seen: int = 0) -> str | None:
+    """IB取引再開 (SEC-10, staff only, with a reason). Returns the new initial password when
+    one was issued, else None.
+
+    While suspended every login attempt got the same failure page, so no password typed
+    then was confirmed; still, the customer suspended because they feared a leak, and
+    someone kept trying: after any wrong password during the suspension the resume also
+    issues a new initial password (the old one dies, ``initial_password_issue``'s audit
+    and mail). ``guesses_seen`` is the count staff were shown; if more attempts came
+    meanwhile the resume is refused, so staff never resume on a count they did not see.
+    Everything happens under the customer's and the credential's row locks."""
     if not reason.strip():
         raise StaffActionError(REASON_REQUIRED)
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.status != Customer.Status.SUSPENDED:
             raise StaffActionError("この契約者はIB取引中止の状態ではありません。")
+        credential = credential_for_update(customer, Credential.Kind.PASSWORD)
+        guesses = credential.failures_while_suspended
+        if guesses != guesses_seen:
+            raise StaffActionError(IB_RESUME_GUESSES_CHANGED)
         Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
         customer.status = Customer.Status.ACTIVE
+        credential.failures_while_suspended = 0
+        credential.save(update_fields=["failures_while_suspended"])
+        summary = reason.strip()
+        if guesses:
+            summary = f"{summary}（中止中のパスワード誤り{guesses}回：初回パスワード再発行）"
         audit_record(action="ib_resume", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
-                     summary=reason.strip(), actor=actor)
+                     summary=summary, actor=actor)
         notice_enqueue(customer=customer, event="ib_resume",
                        lines=["インターネットバンキングのご利用を再開しました。"])
+        if guesses:
+            return initial_password_issue(customer=customer, reason=reason, actor=actor)
+    return None
+
+
+IB_RESUME_GUESSES_CHANGED = ("確認画面を表示した後に、ログインパスワードの誤入力がありました。"
+                             "回数を確認して、もう一度操作してください。")
 
 
 # Letters and digits that cannot be mistaken for each other on a printed slip.

@@ -10,13 +10,15 @@ from django.urls import reverse
 from django.utils.cache import patch_cache_control
 from django.utils.safestring import mark_safe
 from django.views.decorators.debug import sensitive_post_parameters
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from accounts.models import Customer
+from cosei_ib import bankcalendar
+from cosei_ib.bankcalendar import MESSAGE_OUTSIDE_HOURS
 
 from . import selectors
 from . import session as customer_session
-from .audit import audit_record, client_ip
+from .audit import audit_contract_id_typed, audit_record, client_ip
 from .decorators import customer_required
 from .cards import image_card_challenge_current
 from .errors import AuthFactorError
@@ -43,6 +45,7 @@ from .otp import (
 from .pictograms import pictogram_png
 from .services import (
     LOGIN_LOCKED,
+    LOGIN_SUSPENDED,
     PASSWORD_RULE_TEXT,
     PasswordChangeError,
     customer_ib_suspend,
@@ -58,13 +61,30 @@ def _password_rule() -> str:
                                      max=settings.LOGIN_PASSWORD_MAX_LENGTH)
 
 
+def _service_hours(request) -> dict:
+    """The login pages' view of LEDGER-6: the hours, and whether it is open now."""
+    return {"service_hours": bankcalendar.hours_text(), "service_open": bankcalendar.is_service_open()}
+
+
+def _closed_refusal(request, form, *, contract_id: str, action: str) -> None:
+    """Outside the service hours nothing is checked or counted: the password is not even
+    looked at, so the visit is no login (not 前回ログイン) and no guess. Audited."""
+    audit_record(action=action, outcome=AuditEvent.Outcome.REFUSED,
+                 contract_id=audit_contract_id_typed(contract_id), summary="ご利用時間外",
+                 ip=client_ip(request))
+    form.add_error(None, MESSAGE_OUTSIDE_HOURS.format(hours=bankcalendar.hours_text()))
+
+
 @sensitive_post_parameters("password")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login_view(request):
     if request.customer is not None:
         return redirect("home")
     form = LoginForm(request.POST or None)
-    if request.method == "POST" and form.is_valid():
+    hours = _service_hours(request)
+    if request.method == "POST" and form.is_valid() and not hours["service_open"]:
+        _closed_refusal(request, form, contract_id=form.cleaned_data["contract_id"], action="login")
+    elif request.method == "POST" and form.is_valid():
         outcome = login_authenticate(
             contract_id=form.cleaned_data["contract_id"],
             password=form.cleaned_data["password"],
@@ -76,7 +96,7 @@ def login_view(request):
             customer_session.session_start(request, customer, stage=stage)
             return redirect(customer_session.after_login_url(request))
         form.add_error(None, outcome.error)
-    return render(request, "security/login.html", {"form": form})
+    return render(request, "security/login.html", {"form": form, **hours})
 
 
 @require_POST
@@ -131,7 +151,7 @@ def _password_change_submit(request, form, customer) -> str:
 
 
 @sensitive_post_parameters("current_password", "new_password", "new_password_again")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def password_change_initial_view(request):
     """SEC-3: the forced change at first login; nothing else opens before it."""
     if not request.user.is_authenticated or (
@@ -154,7 +174,7 @@ def password_change_initial_view(request):
 
 @sensitive_post_parameters("current_password", "new_password", "new_password_again")
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def password_change_view(request):
     form = PasswordChangeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -186,7 +206,7 @@ def session_ping_view(request):
 
 
 @sensitive_post_parameters("otp")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def login_otp_view(request):
     """ワンタイムパスワード認証画面: the second login step for customers who chose it. Only
     a session at stage ``otp`` gets here; success rotates the session key (SEC-12)."""
@@ -195,23 +215,27 @@ def login_otp_view(request):
     ):
         return redirect("security:login")
     customer = request.user.customer
-    # A lock or suspension since the password step ends the login here, as at login.
+    # A lock or suspension since the password step ends the login here, as at login; so
+    # does the end of the service hours (LEDGER-6).
     refusal = login_refusal(customer=customer)
+    if refusal is None and not bankcalendar.is_service_open():
+        refusal = MESSAGE_OUTSIDE_HOURS.format(hours=bankcalendar.hours_text())
     form = OtpLoginForm(request.POST or None)
     if refusal is None and request.method == "POST" and form.is_valid():
         try:
             otp_verify(customer=customer, code=form.cleaned_data["otp"], ip=client_ip(request),
                        action="login_otp")
         except AuthFactorError as refused:
-            form.add_error("otp", refused.message)
+            form.add_refusal(refused)
         else:
             refusal = login_refusal(customer=customer)  # again: it may have changed meanwhile
             if refusal is None:
                 customer_session.session_advance(request, customer_session.STAGE_COMPLETE, new_key=True)
                 return redirect(customer_session.after_login_url(request))
     if refusal is not None:
+        summary = {LOGIN_LOCKED: "ロック中", LOGIN_SUSPENDED: "IB取引中止中"}.get(refusal, "ご利用時間外")
         audit_record(action="login_otp", outcome=AuditEvent.Outcome.REFUSED, customer=customer,
-                     summary="ロック中" if refusal == LOGIN_LOCKED else "IB取引中止中", ip=client_ip(request))
+                     summary=summary, ip=client_ip(request))
         return _session_refused(request, refusal)
     return render(request, "security/login_otp.html", {"form": form})
 
@@ -236,7 +260,7 @@ def _activation_customer(request) -> Customer | None:
 
 
 @sensitive_post_parameters("password")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def otp_activate_view(request):
     """利用開始（利用者認証）: contract ID + login password, with the login's lockout."""
     if request.user.is_authenticated:
@@ -290,7 +314,7 @@ def _activation_state(request):
         return _activation_ended(request, refused.message)
 
 
-@require_http_methods(["GET"])
+@require_safe
 def otp_activate_token_view(request):
     """The token issued at this session's identity check: serial number, QR code, key for
     manual entry. A reload shows the same key; no other session ever shows it."""
@@ -307,7 +331,7 @@ def otp_activate_token_view(request):
 
 
 @sensitive_post_parameters("otp", "card_1", "card_2")
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def otp_activate_register_view(request):
     """利用開始（ワンタイムパスワード登録）: serial + OTP + choice + image-card challenge."""
     state = _activation_state(request)
@@ -346,7 +370,7 @@ def otp_activate_done_view(request):
 # --- SEC-5: candidate images of the customer's current challenge ------------------------
 
 
-@require_http_methods(["GET"])
+@require_safe
 def card_image_view(request, challenge_id: int, position: int, index: int):
     """One candidate image of the requesting customer's *open* challenge, by position:
     no pictogram code in the URL, nothing of another customer or of the card layout."""
@@ -369,7 +393,7 @@ PENDING_OTP_LOGIN_SETTING = "cosei_pending_otp_login_setting"
 
 
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def otp_login_setting_view(request):
     """Choose whether OTP is asked at login (入力画面). The change itself needs step-up."""
     token = otp_token_active(request.customer)
@@ -391,7 +415,7 @@ def otp_login_setting_view(request):
 
 @sensitive_post_parameters("otp", "card_1", "card_2")
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def otp_login_setting_confirm_view(request):
     """確認画面: the pending change held on the server + step-up, bound to that content."""
     form, stepup, done = stepup_pending_confirm(
@@ -414,7 +438,7 @@ PENDING_IB_SUSPEND = "cosei_pending_ib_suspend"
 
 
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def ib_suspend_view(request):
     """入力画面: what suspension means; 「次へ」 holds the pending operation on the server."""
     if request.method == "POST":
@@ -431,7 +455,7 @@ def ib_suspend_view(request):
 
 @sensitive_post_parameters("otp", "card_1", "card_2")
 @customer_required
-@require_http_methods(["GET", "POST"])
+@require_http_methods(["GET", "HEAD", "POST"])
 def ib_suspend_confirm_view(request):
     """確認画面 + step-up (SEC-7). On success every session of the customer ends."""
     form, _stepup, done = stepup_pending_confirm(

@@ -18,6 +18,9 @@ def test_login_page_renders_and_logs_in(page, device):
     page.get_by_label("ログインパスワード").fill("wrong999")
     page.get_by_role("button", name="ログイン").click()
     assert "契約者IDまたはログインパスワードが正しくありません。" in page.locator(".form-errors").inner_text()
+    # issue 7: the service hours are on the page; the password field was cleared
+    assert "平日 7:00～22:00" in page.locator(".service-hours").inner_text()
+    page.screenshot(path=f"test-artifacts/login-page-{device}.png", full_page=True)
     page.get_by_label("ログインパスワード").fill("Pass1234")
     page.get_by_role("button", name="ログイン").click()
     page.wait_for_url("**/")

@@ -46,7 +46,10 @@ def _answer_card_challenge(page, customer):
         assert label in group.locator("legend").inner_text()
         assert group.locator("img").count() == 8
         name = pictograms.pictogram_name(challenge.card.layout[cell])
-        group.get_by_role("radio", name=name, exact=True).check()
+        # as a customer does: tap the picture (the radio under it is visually hidden, and
+        # checking it directly lost to the picture on top under load)
+        group.get_by_role("img", name=name, exact=True).click()
+        expect(group.get_by_role("radio", name=name, exact=True)).to_be_checked()
 
 
 def _login(page, customer, password="Pass1234"):
@@ -86,7 +89,8 @@ def test_otp_activation_then_login_and_step_up_with_otp(page, device):
 
     page.wait_for_url("**/otp/activate/register/")
     page.get_by_label("シリアル番号").fill(serial)
-    page.get_by_label("ワンタイムパスワード", exact=True).fill(totp.now())
+    activation_code = totp.now()
+    page.get_by_label("ワンタイムパスワード", exact=True).fill(activation_code)
     page.get_by_label("認証する（ログイン時も利用）").check()
     _answer_card_challenge(page, customer)
     page.screenshot(path=f"test-artifacts/otp-register-{device}.png", full_page=True)
@@ -103,7 +107,8 @@ def test_otp_activation_then_login_and_step_up_with_otp(page, device):
     page.wait_for_url("**/login/")
     _login(page, customer)
     page.wait_for_url("**/login/otp/")
-    page.get_by_label("ワンタイムパスワード").fill(totp.now())
+    # the activation's own code, not totp.now(): a 30-second step may have begun since
+    page.get_by_label("ワンタイムパスワード").fill(activation_code)
     page.get_by_role("button", name="確認").click()
     assert "使用済み" in page.locator(".field-error").inner_text()
     page.get_by_label("ワンタイムパスワード").fill(totp.at(time.time() + 30))

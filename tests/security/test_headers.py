@@ -6,7 +6,7 @@ import subprocess
 import sys
 
 import pytest
-from django.test import Client
+from django.test import Client, override_settings
 
 pytestmark = pytest.mark.django_db
 
@@ -154,3 +154,47 @@ def test_400_for_a_foreign_host_is_japanese():
     response = Client(HTTP_HOST="evil.example").get("/login/")
     assert response.status_code == 400
     assert "リクエストを処理できませんでした" in response.content.decode()
+
+
+# --- issue 7: the error pages as production serves them (DEBUG=False) ----------------------
+
+DEBUG_MARKERS = ("Traceback", "Page not found", "Using the URLconf", "DEBUG = True", "Django tried",
+                 "Request Method", "Server Error", "Forbidden")
+
+
+@override_settings(DEBUG=False)
+def test_error_pages_with_debug_off_for_a_customer_staff_and_nobody(settings):
+    from django.contrib.auth import get_user_model
+    from django_otp import DEVICE_ID_SESSION_KEY
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from tests import factories
+
+    customer = factories.customer(password="Pass1234")
+    customer.password_is_initial = False
+    customer.save()
+    foreign = factories.account()
+    signed_in = Client()
+    signed_in.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    staff = get_user_model().objects.create_user("staff-e", password="x", is_staff=True)  # no permissions
+    staff_client = Client()
+    staff_client.force_login(staff)
+    session = staff_client.session
+    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=staff, name="e").persistent_id
+    session.save()
+
+    cases = [
+        (Client().get("/no-such-page/"), 404, "お探しのページが見つかりません", 'href="/login/"'),
+        (signed_in.get("/no-such-page/"), 404, "お探しのページが見つかりません", "メイン画面へ"),
+        (signed_in.get("/accounts/statements/", {"account": foreign.pk}), 404, "お探しのページが見つかりません",
+         "メイン画面へ"),
+        (staff_client.get(f"/admin/accounts/customer/{customer.pk}/unlock/"), 403,
+         "この画面を表示する権限がありません", "ログイン画面へ"),
+        (_client_with_failing_views(settings).get("/e500/"), 500, "障害が発生しています", 'href="/login/"'),
+    ]
+    for response, status, text, link in cases:
+        html = response.content.decode()
+        assert response.status_code == status, (status, text)
+        assert text in html and link in html and '<html lang="ja">' in html
+        assert not [marker for marker in DEBUG_MARKERS if marker in html], (status, html[:300])
+        assert_headers(response)

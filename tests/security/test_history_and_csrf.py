@@ -42,6 +42,23 @@ def test_history_shows_own_operations_of_three_months_only():
     assert html.count("<tr>") - 1 == 2  # header + login + failed change; the 120-day-old row is gone
 
 
+def test_history_says_what_was_refused_in_local_time():
+    """Issue 7: 「アクセス拒否」 alone said nothing; times are the bank's (Asia/Tokyo)."""
+    me = active_customer()
+    account = factories.account(owner=me)
+    foreign = factories.account()
+    client = logged_in(me)
+    assert client.get("/accounts/statements/", {"account": foreign.pk}).status_code == 404
+    AuditEvent.objects.filter(action="access_refused").update(
+        created_at=dt.datetime(2026, 11, 26, 1, 2, 3, tzinfo=dt.timezone.utc))
+    audit_record(action="step_up", outcome="success", customer=me, summary="staff note", actor="")
+    html = client.get("/history/").content.decode()
+    assert "2026/11/26 10:02:03" in html  # 01:02:03 UTC
+    assert "アクセス拒否" in html and f"照会できない口座の指定（入出金明細照会、口座 id={foreign.pk}）" in html
+    assert "staff note" not in html  # a success's summary stays with staff
+    assert account.number not in html
+
+
 def test_history_is_in_the_menu():
     client = logged_in(active_customer())
     assert 'href="/history/"' in client.get("/").content.decode()

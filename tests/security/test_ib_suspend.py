@@ -1,6 +1,8 @@
 """SEC-10 IB取引中止: the customer suspends with step-up (image card here); every session
 ends; login then tells only the right password that IB is suspended; staff resume."""
 
+import re
+
 import pytest
 from django.test import Client
 
@@ -47,8 +49,9 @@ def test_suspend_with_image_card_step_up():
 
     assert LOGIN_FAILED in Client().post("/login/", {"contract_id": customer.contract_id,
                                                      "password": "Wrong999"}).content.decode()
-    assert LOGIN_SUSPENDED in Client().post("/login/", {"contract_id": customer.contract_id,
-                                                        "password": "Pass1234"}).content.decode()
+    # the right password gets the same page as a wrong one while suspended (no oracle)
+    right = Client().post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    assert LOGIN_FAILED in right.content.decode() and LOGIN_SUSPENDED not in right.content.decode()
 
 
 def test_replayed_confirmation_does_nothing_more():
@@ -67,3 +70,29 @@ def test_replayed_confirmation_does_nothing_more():
     customer.refresh_from_db()
     assert customer.status == "active"
     assert AuditEvent.objects.filter(customer=customer, action="ib_suspend").count() == 1
+
+
+def test_guessing_a_suspended_contract_learns_nothing_and_is_counted():
+    """The review's finding: ~40 guesses on a suspended contract were not counted and the
+    right password got its own message. Now every attempt gets one page, every wrong one
+    counts (and locks at five, with the lockout mail), and the resume will see them."""
+    from accounts.models import Customer
+    from security.models import Credential
+
+    customer = customer_with_card(email="g@example.jp")
+    Customer.objects.filter(pk=customer.pk).update(status="suspended")
+    pages = set()
+    for attempt in range(40):
+        password = "Pass1234" if attempt in (2, 39) else f"Guess{attempt:03d}"
+        response = Client().post("/login/", {"contract_id": customer.contract_id, "password": password})
+        assert response.status_code == 200
+        html = response.content.decode()
+        pages.add(re.sub(r'name="csrfmiddlewaretoken" value="[^"]*"', "", html))  # the whole page
+    assert len(pages) == 1 and LOGIN_FAILED in pages.pop()
+    credential = Credential.objects.get(customer=customer, kind="password")
+    assert credential.failures == 38 and credential.failures_while_suspended == 38 and credential.is_locked
+    assert OutboxMessage.objects.filter(customer=customer, event="lockout").count() == 1
+    assert AuditEvent.objects.filter(customer=customer, action="login", outcome="failure").count() == 38
+    refused = AuditEvent.objects.filter(customer=customer, action="login", outcome="refused")
+    assert list(refused.order_by("id").values_list("summary", flat=True)) == [
+        "IB取引中止中", "ロック中・IB取引中止中"]

@@ -187,3 +187,31 @@ def test_parallel_wrong_guesses_never_pass_the_threshold():
         cards.image_card_verify(customer=customer, challenge_id=challenge.pk,
                                 answers=right_answers(challenge), ip=None)
     assert refused.value.message == cards.CARD_LOCKED
+
+
+def test_a_cells_candidates_are_the_same_set_at_every_sighting():
+    """Issue 7: intersecting two sightings of one cell narrowed 8 candidates to 2. The set
+    is now fixed per card and cell (only the order changes), so comparing reveals nothing."""
+    from django.utils import timezone
+
+    customer = customer_with_card()
+    card = ImageCard.objects.get(customer=customer, is_active=True)
+    seen: dict[int, set[frozenset]] = {}
+    positions: set[int] = set()
+    for _ in range(60):
+        challenge = cards.image_card_challenge_current(customer=customer)
+        for cell, offered in zip(challenge.cells, challenge.candidates):
+            assert len(offered) == cards.CANDIDATES_PER_CELL == len(set(offered))
+            assert card.layout[cell] in offered
+            seen.setdefault(cell, set()).add(frozenset(offered))
+            positions.add(offered.index(card.layout[cell]))
+        ImageCardChallenge.objects.filter(pk=challenge.pk).update(closed_at=timezone.now(),
+                                                                  closed_reason="answered")
+    assert all(len(sets) == 1 for sets in seen.values())  # one set per cell, at every sighting
+    assert len(seen) > 30  # 60 challenges of 2 cells: most cells were seen, many twice
+    # the decoys depend on the card: another card's same cell offers another set
+    reissued = cards.image_card_issue(customer=customer)
+    assert [cards.image_card_cell_candidates(reissued, cell)[1:] for cell in range(5)] != [
+        cards.image_card_cell_candidates(card, cell)[1:] for cell in range(5)]
+    # the order is shuffled per challenge: the right image's position tells nothing
+    assert len(positions) > 1

@@ -66,10 +66,11 @@ def test_unknown_id_wrong_password_and_locked_look_the_same(client, monkeypatch)
     ]
     assert len(hashed) == 3  # the hasher ran on every path
     blocks = {error_block(response) for response in responses}
-    assert len(blocks) == 1 and LOGIN_FAILED in blocks.pop()
+    assert len(blocks) == 1 and LOGIN_FAILED in (blocks_seen := blocks.pop())
     assert {response.status_code for response in responses} == {200}
-    # only the right password tells a locked customer to go to the branch (guide Q3)
-    assert LOGIN_LOCKED in login(client, locked.contract_id, "Pass1234").content.decode()
+    # the right password on a locked contract gets the same page too: no password oracle
+    # during a lock (SEC-8); the lockout mail told the customer to go to the branch
+    assert error_block(login(client, locked.contract_id, "Pass1234")) == blocks_seen
     assert "_auth_user_id" not in client.session
 
 
@@ -82,7 +83,7 @@ def test_five_failures_lock_and_email_the_customer(client):
     assert OutboxMessage.objects.filter(customer=customer, event="lockout").count() == 1
     assert AuditEvent.objects.filter(customer=customer, action="lockout").exists()
     response = login(client, customer.contract_id, "Pass1234")
-    assert LOGIN_LOCKED in response.content.decode()
+    assert LOGIN_FAILED in response.content.decode() and LOGIN_LOCKED not in response.content.decode()
     assert "_auth_user_id" not in client.session
 
 
@@ -111,13 +112,14 @@ def test_parallel_guesses_cannot_exceed_the_threshold():
         results = list(pool.map(guess, range(12)))
     assert not any(results)
     credential = Credential.objects.get(customer=customer, kind="password")
-    assert credential.is_locked and credential.failures == 5
-    # exactly five guesses were checked as guesses; the other seven met the lock
-    assert AuditEvent.objects.filter(customer=customer, action="login", outcome="failure").count() == 5
-    assert AuditEvent.objects.filter(customer=customer, action="login", outcome="refused").count() == 7
-    # and now even the right password opens nothing
+    assert credential.is_locked
+    # every guess is counted, those after the lock too (staff see 12); one lock, one mail
+    assert credential.failures == 12
+    assert AuditEvent.objects.filter(customer=customer, action="login", outcome="failure").count() == 12
+    assert AuditEvent.objects.filter(customer=customer, action="lockout").count() == 1
+    # and now even the right password opens nothing, with the same answer as a wrong one
     outcome = login_authenticate(contract_id=customer.contract_id, password="Pass1234", ip="127.0.0.1")
-    assert not outcome.ok and outcome.error == LOGIN_LOCKED
+    assert not outcome.ok and outcome.error == LOGIN_FAILED
 
 
 def test_first_login_forces_password_change_before_anything_else(client):
@@ -325,7 +327,7 @@ def test_a_session_of_a_contract_no_longer_active_is_ended():
     assert response.status_code == 302 and response.url == "/login/"
     assert "no-store" in response["Cache-Control"]
     assert not Session.objects.filter(session_key=key).exists()
-    assert AuditEvent.objects.filter(customer=customer, action="access_refused", summary="解約").exists()
+    assert AuditEvent.objects.filter(customer=customer, action="access_refused", summary="解約の契約でのアクセス").exists()
     Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
     assert client.get("/").url == "/login/"
 
@@ -349,3 +351,13 @@ def test_staff_admin_sessions_also_end_after_15_idle_minutes(settings):
     assert response.status_code == 302 and "/admin/login/" in response.url
     assert "_auth_user_id" not in client.session
     assert AuditEvent.objects.filter(action="staff_timeout", actor="idle-staff").exists()
+
+
+def test_login_page_has_a_meta_description(client):
+    """Issue 7: the public login page is what search engines and link previews show."""
+    import re
+
+    html = client.get("/login/").content.decode()
+    descriptions = re.findall(r'<meta name="description" content="([^"]+)">', html)
+    assert len(descriptions) == 1 and "大阪厚生信用金庫のインターネットバンキング" in descriptions[0]
+    assert html.index('name="description"') < html.index("</head>")

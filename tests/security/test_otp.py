@@ -208,6 +208,7 @@ def test_revoke_returns_the_customer_to_the_image_card():
     assert not TOTPDevice.objects.filter(user=customer.user).exists()
     assert not selectors.customer_otp_required_at_login(customer)
     assert AuditEvent.objects.filter(customer=customer, action="otp_revoke", actor="staff01").exists()
+    assert OutboxMessage.objects.filter(customer=customer, event="otp_revoke").count() == 1
 
 
 def test_activation_identity_check_is_audited_as_such_not_as_a_login():

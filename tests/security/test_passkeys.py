@@ -268,7 +268,7 @@ def test_branch_staff_reset_a_customers_passkeys_in_admin_with_a_reason():
     chosen = {"action": "passkeys_reset", "_selected_action": [str(p.pk) for p in Passkey.objects.all()]}
     page = client.post("/admin/security/passkey/", chosen)
     assert "パスキーの一括削除" in page.content.decode() and customer.contract_id in page.content.decode()
-    refused = client.post("/admin/security/passkey/", {**chosen, "apply": "1", "reason": "\x00"})
+    refused = client.post("/admin/security/passkey/", {**chosen, "apply": "1", "reason": "\x07" + "あ" * 120})
     assert "理由（本人確認の方法など）を100文字以内" in refused.content.decode()
     assert Passkey.objects.filter(customer=customer).exists()
     done = client.post("/admin/security/passkey/", {**chosen, "apply": "1", "reason": "紛失 運転免許証で確認"})

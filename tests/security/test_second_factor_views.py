@@ -8,6 +8,7 @@ import logging
 import pytest
 from django.test import Client
 
+from notifications.models import OutboxMessage
 from security import cards, otp, pictograms
 from security.models import AuditEvent, ImageCardChallenge, OtpToken, StepUp
 from tests.security.secondfactor import (
@@ -55,10 +56,14 @@ def test_settings_page_changes_otp_at_login_with_step_up():
     assert token.required_at_login and pending.used_at is not None
     assert AuditEvent.objects.filter(customer=customer, action="otp_login_setting",
                                      summary="ログイン時認証する").count() == 1
+    # every security setting change is mailed (issue 7: OTP at login on/off sent nothing)
+    mail = OutboxMessage.objects.get(customer=customer, event="otp_login_setting")
+    assert "ログイン時認証設定変更のお知らせ" in mail.subject and "認証する" in mail.body
     # Replaying the confirmation posts nothing (the pending change is gone, and the step-up is used).
     response = client.post("/settings/otp-login/confirm/", {"otp": code})
     assert response.url == "/settings/otp-login/"
     assert AuditEvent.objects.filter(customer=customer, action="otp_login_setting").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="otp_login_setting").count() == 1
 
 
 def test_settings_page_without_otp_explains_and_offers_nothing():
@@ -189,3 +194,61 @@ def test_no_secret_reaches_the_log(caplog):
     summaries = " ".join(AuditEvent.objects.values_list("summary", flat=True))
     for canary in canaries:
         assert canary not in summaries
+
+
+# --- issue 7: typos are not guesses; a refused answer is not sent again ---------------------
+
+@pytest.mark.parametrize("typed", ["abc", "12345", "1234567", "12 34 56x", "١٢٣٤٥٦"])
+def test_otp_that_is_not_six_digits_gets_a_format_message_and_is_not_counted(typed):
+    from security.models import Credential
+
+    customer = customer_with_card()
+    activate_otp(customer, required_at_login=True)
+    client = logged_in(customer)
+    assert client.get("/").url == "/login/otp/"
+    response = client.post("/login/otp/", {"otp": typed})
+    assert "ワンタイムパスワードは6桁の数字で入力してください。" in response.content.decode()
+    assert not Credential.objects.filter(customer=customer, kind="otp", failures__gt=0).exists()
+    assert not AuditEvent.objects.filter(customer=customer, action="login_otp").exists()
+    # the service refuses a malformed code on its own too, without counting it
+    from security.otp import OTP_FORMAT, otp_verify
+    from security.errors import AuthFactorError
+
+    with pytest.raises(AuthFactorError) as refused:
+        otp_verify(customer=customer, code=typed, ip=None, action="login_otp")
+    assert refused.value.message == OTP_FORMAT
+    assert not Credential.objects.filter(customer=customer, kind="otp", failures__gt=0).exists()
+
+
+def test_full_width_six_digits_are_a_code():
+    customer = customer_with_card()
+    token = activate_otp(customer, required_at_login=True)
+    client = logged_in(customer)
+    wide = code_at_next_step(token).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    assert client.post("/login/otp/", {"otp": wide}).url == "/"
+
+
+def test_a_wrong_card_answer_clears_the_selections_and_the_otp_field():
+    import re
+
+    customer = customer_with_card()
+    client = logged_in(customer)
+    client.post("/settings/suspend/")
+    challenge = cards.image_card_challenge_current(customer=customer)
+    response = client.post("/settings/suspend/confirm/", card_post(challenge, wrong_answers(challenge)))
+    page = response.content.decode()
+    assert "画像認証" in page and "checked" not in page  # pick again; the old pick is not resent
+
+    # 利用開始: card and OTP on one page — after a wrong card both are empty, the serial stays
+    other = customer_with_card()
+    activation = Client()
+    activation.post("/otp/activate/", {"contract_id": other.contract_id, "password": "Pass1234"})
+    token = OtpToken.objects.get(customer=other)
+    challenge = cards.image_card_challenge_current(customer=other)
+    code = totp_for(token).now()
+    response = activation.post("/otp/activate/register/", {
+        "serial": token.serial, "otp": code, "required_at_login": "1",
+        **card_post(challenge, wrong_answers(challenge))})
+    page = response.content.decode()
+    assert response.status_code == 200 and "checked" not in page.split("画像認証")[-1]
+    assert not re.search(r'name="otp"[^>]*value=', page) and f'value="{token.serial}"' in page

@@ -11,7 +11,7 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.models import Account, Entry, Journal
+from accounts.models import Account, Customer, Entry, Journal
 from accounts.roles import BRANCH_STAFF_GROUP, BRANCH_STAFF_PERMISSIONS, branch_staff_group_ensure
 from notifications.models import OutboxMessage
 from security.models import AuditEvent, Credential
@@ -59,6 +59,18 @@ def test_admin_needs_password_and_otp(staff):
     assert client.get("/admin/").status_code == 200
 
 
+@pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/admin/", "/", "", "/admin/security/"])
+def test_admin_login_with_an_unsafe_next_lands_in_admin(staff, next_url):
+    """Issue 7: an unsafe ``next`` ended on /accounts/profile/ (404); off-admin ones on a
+    customer page. Staff land on the admin index, or the admin page they asked for."""
+    user, device = staff
+    code = pyotp.TOTP(device.config_url.split("secret=")[1].split("&")[0]).now()
+    response = Client().post(f"/admin/login/?next={next_url}", {
+        "username": "staff-t", "password": "Staff-pass-1", "otp_token": code})
+    assert response.status_code == 302
+    assert response.url == (next_url if next_url == "/admin/security/" else "/admin/")
+
+
 def test_branch_staff_group_has_exactly_its_permissions():
     group = branch_staff_group_ensure()
     assert group.name == BRANCH_STAFF_GROUP
@@ -86,15 +98,61 @@ def test_staff_finds_and_unlocks_with_a_reason(staff_client):
     assert OutboxMessage.objects.filter(customer=customer, event="unlock").exists()
 
 
+def suspended_customer(**kwargs) -> Customer:
+    customer = factories.customer(**kwargs)
+    Customer.objects.filter(pk=customer.pk).update(status="suspended")
+    customer.refresh_from_db()
+    return customer
+
+
 def test_staff_resumes_suspended_ib(staff_client):
-    customer = factories.customer()
-    customer.status = "suspended"
-    customer.save()
+    customer = suspended_customer()
     response = staff_client.post(f"/admin/accounts/customer/{customer.pk}/resume/", {"reason": "本人来店"})
     assert response.status_code == 302
     customer.refresh_from_db()
     assert customer.status == "active"
     assert AuditEvent.objects.filter(customer=customer, action="ib_resume", actor="staff-t").exists()
+    assert customer.user.check_password("Init1234")  # nobody guessed: the password stays
+
+
+def test_resume_after_guesses_during_the_suspension_issues_a_new_password(staff_client):
+    """SEC-8/SEC-10: wrong passwords typed while suspended are counted, staff see the count
+    before resuming, and the resume then issues a new initial password on a slip."""
+    from security.services import login_authenticate
+
+    customer = suspended_customer(password="Pass1234")
+    for guess in ("Guess001", "Guess002", "Pass1234"):  # the right one is not a failure
+        assert login_authenticate(contract_id=customer.contract_id, password=guess, ip=None).error
+    url = f"/admin/accounts/customer/{customer.pk}/resume/"
+    page = staff_client.get(url).content.decode()
+    assert "ログインパスワードの誤入力が2回ありました" in page
+    assert "IB取引中止中の失敗 2 回" in staff_client.get(
+        f"/admin/accounts/customer/{customer.pk}/change/").content.decode()
+    # a guess after the page was shown: the resume is refused, the page shows the new count
+    login_authenticate(contract_id=customer.contract_id, password="Guess003", ip=None)
+    response = staff_client.post(url, {"reason": "本人来店", "guesses_seen": "2"})
+    assert "回数を確認して" in response.content.decode() and 'value="3"' in response.content.decode()
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
+
+    response = staff_client.post(url, {"reason": "本人来店", "guesses_seen": "3"})
+    html = response.content.decode()
+    password = html.split('class="initial-password">')[1].split("<")[0]
+    assert "no-store" in response["Cache-Control"]
+    customer.refresh_from_db()
+    customer.user.refresh_from_db()
+    assert customer.status == "active" and customer.password_is_initial
+    assert customer.user.check_password(password) and not customer.user.check_password("Pass1234")
+    credential = Credential.objects.get(customer=customer, kind="password")
+    assert credential.failures == 0 and credential.failures_while_suspended == 0
+    resume = AuditEvent.objects.get(customer=customer, action="ib_resume")
+    assert "中止中のパスワード誤り3回" in resume.summary and resume.actor == "staff-t"
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
+    assert set(OutboxMessage.objects.filter(customer=customer).values_list("event", flat=True)) >= {
+        "ib_resume", "initial_password_issue"}
+    # the slip posted again (reload) issues nothing more
+    staff_client.post(url, {"reason": "本人来店", "guesses_seen": "3"})
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
 
 
 def test_new_initial_password_is_shown_once_and_forces_change(staff_client):
@@ -534,6 +592,8 @@ def test_login_audit_summaries_are_japanese():
     login_authenticate(contract_id=customer.contract_id, password="Right123", ip=None)
     summaries = list(AuditEvent.objects.filter(action="login").order_by("id").values_list("summary", flat=True))
     assert summaries == ["契約者ID不明", "パスワード誤り（連続1回目）", "ロック中"]
+    login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
+    assert AuditEvent.objects.filter(action="login").latest("id").summary == "ロック中・パスワード誤り（連続2回目）"
 
 
 def test_admin_pages_speak_japanese(staff_client, superuser_client):
@@ -573,6 +633,36 @@ def test_audit_list_filters_by_japanese_action_label(staff_client):
     assert ">窓口入金</td>" in filtered and ">ログイン</td>" not in filtered
 
 
+def test_audit_pages_show_tokyo_time_and_japanese_labels(staff_client):
+    """Issue 7: staff read local time and labels, never ``login``, ``timeout`` or ``idle``."""
+    import datetime as dt
+    import re
+
+    import time_machine
+
+    from security.audit import ACTION_LABELS, audit_record
+
+    customer = factories.customer()
+    with time_machine.travel(dt.datetime(2026, 11, 26, 1, 2, 3, tzinfo=dt.timezone.utc), tick=False):
+        event = audit_record(action="timeout", outcome="success", customer=customer, summary="idle")
+    listing = staff_client.get("/admin/security/auditevent/").content.decode()
+    detail = staff_client.get(f"/admin/security/auditevent/{event.pk}/change/").content.decode()
+    for html in (listing, detail):
+        assert "2026/11/26 10:02:03" in html and "強制ログアウト" in html
+        assert "15分間操作がなかったため" in html
+        assert ">timeout<" not in html and ">idle<" not in html
+    # every action code written anywhere in the code has its Japanese label
+    import pathlib
+
+    root = pathlib.Path(__file__).resolve().parents[2]
+    written = set()
+    for app in ("accounts", "security", "notifications", "transfers", "payeasy", "cosei_ib"):
+        for source in (root / app).rglob("*.py"):
+            written |= set(re.findall(r'\baction="([a-z_]+)"', source.read_text()))
+    written -= {"store_true"}  # argparse
+    assert written and written <= set(ACTION_LABELS), written - set(ACTION_LABELS)
+
+
 def test_customer_search_finds_half_width_kana_and_full_width_digits(staff_client):
     sato = factories.customer(name_kanji="佐藤 一郎", name_kana="ｻﾄｳ ｲﾁﾛｳ")
     other = factories.customer(name_kanji="鈴木 次郎", name_kana="ｽｽﾞｷ ｼﾞﾛｳ")
@@ -582,6 +672,14 @@ def test_customer_search_finds_half_width_kana_and_full_width_digits(staff_clien
     full_width_id = sato.contract_id.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
     assert sato.contract_id in staff_client.get("/admin/accounts/customer/", {"q": full_width_id}).content.decode()
     assert other.contract_id in staff_client.get("/admin/accounts/customer/", {"q": "スズキ"}).content.decode()
+    # issue 7: hiragana finds the katakana reading, half- or full-width
+    suzuki_full = factories.customer(name_kanji="鈴木 花子", name_kana="スズキ ハナコ")
+    for term in ("すずき", "すずき　じろう", "ｽｽﾞｷ"):
+        html = staff_client.get("/admin/accounts/customer/", {"q": term}).content.decode()
+        assert other.contract_id in html and sato.contract_id not in html, term
+    html = staff_client.get("/admin/accounts/customer/", {"q": "すずき"}).content.decode()
+    assert suzuki_full.contract_id in html
+    assert other.contract_id in staff_client.get("/admin/accounts/customer/", {"q": "鈴木"}).content.decode()
 
 
 def test_customer_page_offers_only_applicable_actions(staff_client):
@@ -596,3 +694,31 @@ def test_customer_page_offers_only_applicable_actions(staff_client):
     customer.save()
     html = staff_client.get(url).content.decode()
     assert f"/{customer.pk}/unlock/" in html and f"/{customer.pk}/resume/" in html
+
+
+@pytest.mark.parametrize("url", [
+    "/admin/accounts/customer/?status=%00",
+    "/admin/accounts/customer/?q=%00",
+    "/admin/accounts/account/?status=%00",
+    "/admin/accounts/account/?branch__id__exact=%00",
+    "/admin/security/auditevent/?outcome__exact=%00",
+    "/admin/security/auditevent/?action=%00",
+    "/admin/security/auditevent/?q=a%00b",
+    "/admin/security/auditevent/?%00=1",
+])
+def test_nul_byte_in_admin_filters_is_a_400_not_a_500(superuser_client, url):
+    """Issue 7: PostgreSQL refuses NUL in a text parameter; the changelists raised 500."""
+    superuser_client.raise_request_exception = True
+    response = superuser_client.get(url)
+    assert response.status_code == 400
+    assert "リクエストを処理できませんでした" in response.content.decode()
+    # the same pages without the NUL work
+    assert superuser_client.get(url.replace("%00", "")).status_code in (200, 302)
+
+
+def test_nul_byte_in_an_admin_form_is_a_400(staff_client):
+    customer = suspended_customer()
+    response = staff_client.post(f"/admin/accounts/customer/{customer.pk}/resume/", {"reason": "本人\x00来店"})
+    assert response.status_code == 400
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
