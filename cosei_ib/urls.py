@@ -18,5 +18,6 @@ urlpatterns = [
     path("history/", history_view, name="history"),
     path("", include("security.urls")),
     path("accounts/", include("accounts.urls")),
+    path("transfers/", include("transfers.urls")),
     path("admin/", admin.site.urls),
 ]

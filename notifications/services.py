@@ -25,6 +25,7 @@ SUBJECTS = {
     "limit_change": "利用限度額変更のお知らせ",
     "account_change": "口座の状態変更のお知らせ",
     "email_change": "Eメール設定変更のお知らせ",
+    "transfer": "お振込受付のお知らせ",
     "transfer_executed": "予約振込実行のお知らせ",
     "transfer_unprocessed": "予約振込未処理のお知らせ",
 }

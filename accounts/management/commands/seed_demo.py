@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from accounts import demo
+from transfers.demo import seed_transfers_demo
 
 
 class Command(BaseCommand):
@@ -11,6 +12,7 @@ class Command(BaseCommand):
         from security.cards import demo_cards_ensure  # SEC-5: every demo customer has a card
 
         cards_issued = demo_cards_ensure()
+        seed_transfers_demo(stdout=self.stdout)  # XFER-2/3: Zengin banks, fees, interbank demo accounts
         if cards_issued:
             self.stdout.write(f"image cards issued for {cards_issued} demo customers "
                               "(see them with: manage.py demo_secrets)")

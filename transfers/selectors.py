@@ -1,0 +1,109 @@
+"""Reads of the transfers app: the bank directory's kana screens, payees, limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import jaconv
+from django.db.models import Q, QuerySet
+from django.http import Http404
+
+from accounts.models import Customer
+
+from .banks import KANA_ROWS
+from .models import Bank, BankBranch, Payee, Transfer, TransferLimit
+
+SEARCH_MAX = 100
+
+
+def _kana_query(text: str) -> str:
+    """What a customer types (hiragana, half-width kana) as full-width katakana."""
+    return jaconv.h2z(jaconv.hira2kata(text), kana=True, ascii=False, digit=False)
+
+
+def featured_banks() -> QuerySet[Bank]:
+    return Bank.objects.filter(featured_order__gt=0).order_by("featured_order")
+
+
+def bank_search(*, bank_type: str = "", row: str = "", letter: str = "", query: str = "") -> QuerySet[Bank] | None:
+    """Banks for the 金融機関の選択 screen: by type and kana row/letter, or by part of the
+    name (kanji or kana) or the 4-digit code. None when nothing was asked."""
+    banks = Bank.objects.all()
+    if bank_type in Bank.Type.values:
+        banks = banks.filter(type=bank_type)
+    query = query.strip()[:30]
+    if query:
+        kana = _kana_query(query)
+        condition = Q(name__icontains=query) | Q(kana__contains=kana)
+        if query.isdigit():
+            condition |= Q(code=query.zfill(4))
+        return banks.filter(condition).order_by("kana")[:SEARCH_MAX]
+    if letter and any(letter in initials for initials in KANA_ROWS.values()):
+        return banks.filter(initial=letter).order_by("kana")
+    if row in KANA_ROWS:
+        return banks.filter(initial__in=list(KANA_ROWS[row])).order_by("kana")
+    return None
+
+
+def bank_get(code: str) -> Bank:
+    bank = Bank.objects.filter(code=code).first()
+    if bank is None:
+        raise Http404("no such bank")
+    return bank
+
+
+def branch_search(*, bank: Bank, row: str = "", letter: str = "", query: str = "") -> QuerySet[BankBranch] | None:
+    branches = bank.branches.all()
+    query = query.strip()[:30]
+    if query:
+        kana = _kana_query(query)
+        condition = Q(name__icontains=query) | Q(kana__contains=kana)
+        if query.isdigit():
+            condition |= Q(code=query.zfill(3))
+        return branches.filter(condition).order_by("kana")[:SEARCH_MAX]
+    if letter and any(letter in initials for initials in KANA_ROWS.values()):
+        return branches.filter(initial=letter).order_by("kana")
+    if row in KANA_ROWS:
+        return branches.filter(initial__in=list(KANA_ROWS[row])).order_by("kana")
+    if branches.count() <= 20:
+        return branches.order_by("kana")
+    return None
+
+
+def branch_get(bank: Bank, code: str) -> BankBranch:
+    branch = bank.branches.filter(code=code).first()
+    if branch is None:
+        raise Http404("no such branch")
+    return branch
+
+
+def payee_list_for_customer(*, customer: Customer) -> QuerySet[Payee]:
+    return Payee.objects.filter(customer=customer).order_by("created_at", "id")
+
+
+def payee_get_for_customer(customer: Customer, payee_id) -> Payee:
+    try:
+        return payee_list_for_customer(customer=customer).get(pk=int(payee_id))
+    except (TypeError, ValueError, Payee.DoesNotExist):
+        raise Http404("no such payee") from None
+
+
+def transfer_get_for_customer(customer: Customer, transfer_id) -> Transfer:
+    try:
+        return Transfer.objects.select_related("debit_account__branch").get(pk=int(transfer_id), customer=customer)
+    except (TypeError, ValueError, Transfer.DoesNotExist):
+        raise Http404("no such transfer") from None
+
+
+def transfer_limit_view(*, customer: Customer, today: dt.date) -> dict:
+    """The 利用限度額変更 page's figures: in force today, and a raise waiting for tomorrow."""
+    from .services import _default_limit, bank_max_daily_limit, transfer_day_total
+
+    limit = TransferLimit.objects.filter(customer=customer).first()
+    current = limit.limit_on(today) if limit else _default_limit()
+    pending = None
+    if limit and limit.pending_limit is not None and limit.pending_from > today:
+        pending = {"amount": limit.pending_limit, "from": limit.pending_from}
+    used = transfer_day_total(customer=customer, day=today)
+    return {"current": current, "pending": pending, "maximum": bank_max_daily_limit(),
+            "used": used, "rest": max(current - used, 0)}
