@@ -332,22 +332,28 @@ def _transfer_notice(transfer: Transfer, debit: Account) -> list[str]:
 
 def payee_register(*, customer: Customer, transfer: Transfer, ip: str | None = None) -> Payee:
     """「今回の振込先を登録」: the transfer's payee, at most 99 per customer (counted under
-    the customer's lock). Raises TransferRefused PAYEES_FULL / PAYEE_EXISTS."""
+    the customer's lock). Raises TransferRefused PAYEES_FULL (audited) / PAYEE_EXISTS."""
+    key = dict(bank_code=transfer.bank_code, branch_code=transfer.branch_code,
+               account_type=transfer.account_type, account_number=transfer.account_number)
     with transaction.atomic():
         _customer_lock(customer)
-        key = dict(bank_code=transfer.bank_code, branch_code=transfer.branch_code,
-                   account_type=transfer.account_type, account_number=transfer.account_number)
         if Payee.objects.filter(customer=customer, **key).exists():
             raise TransferRefused(PAYEE_EXISTS)
         if Payee.objects.filter(customer=customer).count() >= MAX_PAYEES:
+            # the refusal is recorded (committed with this transaction), then raised
             audit_record(action="payee_register", outcome="refused", customer=customer, ip=ip,
                          summary="登録件数の上限（99件）")
-            raise TransferRefused(PAYEES_FULL)
-        payee = Payee.objects.create(customer=customer, bank_name=transfer.bank_name,
-                                     branch_name=transfer.branch_name, holder_kana=transfer.holder_kana, **key)
-        Transfer.objects.filter(pk=transfer.pk).update(payee=payee)
-        audit_record(action="payee_register", outcome="success", customer=customer, ip=ip,
-                     summary=_payee_summary(payee))
+            payee = None
+        else:
+            payee = Payee.objects.create(customer=customer, bank_name=transfer.bank_name,
+                                         branch_name=transfer.branch_name, holder_kana=transfer.holder_kana,
+                                         **key)
+            if transfer.pk:
+                Transfer.objects.filter(pk=transfer.pk).update(payee=payee)
+            audit_record(action="payee_register", outcome="success", customer=customer, ip=ip,
+                         summary=_payee_summary(payee))
+    if payee is None:
+        raise TransferRefused(PAYEES_FULL)
     return payee
 
 
