@@ -67,7 +67,8 @@ class AccountEntryForm(forms.Form):
     account_number = forms.CharField(
         label="口座番号", max_length=20,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": "10"}),
-        error_messages={"required": NUMBER_REQUIRED, "max_length": NUMBER_NOT_DIGITS})
+        error_messages={"required": NUMBER_REQUIRED, "max_length": NUMBER_NOT_DIGITS,
+                        "null_characters_not_allowed": NUMBER_NOT_DIGITS})
 
     def clean_account_number(self) -> str:
         """Up to 7 digits (full-width accepted), zero-padded on the left (XFER-10)."""
@@ -81,17 +82,22 @@ class DetailsForm(forms.Form):
     amount = forms.CharField(
         label="振込金額（円）", max_length=30,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": "14"}),
-        error_messages={"required": AMOUNT_REQUIRED, "max_length": AMOUNT_TOO_LARGE})
+        error_messages={"required": AMOUNT_REQUIRED, "max_length": AMOUNT_TOO_LARGE,
+                        "null_characters_not_allowed": AMOUNT_NOT_NUMBER})
     fee_borne_by_payee = forms.BooleanField(label="振込手数料を先方負担にする（振込金額から手数料を差し引いて振り込みます）",
                                             required=False)
     sender_name = forms.CharField(
         label="依頼人名（カナ）", max_length=60,
         widget=forms.TextInput(attrs={"autocomplete": "off", "size": "30"}),
-        error_messages={"required": "依頼人名を入力してください。", "max_length": "依頼人名が長すぎます。"})
+        error_messages={"required": "依頼人名を入力してください。", "max_length": "依頼人名が長すぎます。",
+                        "null_characters_not_allowed": "依頼人名に使用できない文字が含まれています。"})
 
     def clean_amount(self) -> int:
-        return parse_yen(self.cleaned_data["amount"], required=AMOUNT_REQUIRED, negative=AMOUNT_NEGATIVE,
-                         not_number=AMOUNT_NOT_NUMBER, too_large=AMOUNT_TOO_LARGE)
+        amount = parse_yen(self.cleaned_data["amount"], required=AMOUNT_REQUIRED, negative=AMOUNT_NEGATIVE,
+                           not_number=AMOUNT_NOT_NUMBER, too_large=AMOUNT_TOO_LARGE)
+        if amount == 0:
+            raise forms.ValidationError(AMOUNT_ZERO)
+        return amount
 
     def clean_sender_name(self) -> str:
         try:
@@ -103,7 +109,7 @@ class DetailsForm(forms.Form):
 class NicknameForm(forms.Form):
     nickname = forms.CharField(label="登録名", max_length=60, required=False,
                                widget=forms.TextInput(attrs={"autocomplete": "off", "size": "24"}),
-                               error_messages={"max_length": NICKNAME_TOO_LONG})
+                               error_messages={"max_length": NICKNAME_TOO_LONG, "null_characters_not_allowed": NICKNAME_BAD})
 
     def clean_nickname(self) -> str:
         value = self.cleaned_data["nickname"].strip()
@@ -118,7 +124,8 @@ class LimitForm(forms.Form):
     new_limit = forms.CharField(
         label="変更後の1日の利用限度額（円）", max_length=30,
         widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": "14"}),
-        error_messages={"required": LIMIT_REQUIRED, "max_length": LIMIT_TOO_LARGE})
+        error_messages={"required": LIMIT_REQUIRED, "max_length": LIMIT_TOO_LARGE,
+                        "null_characters_not_allowed": LIMIT_NOT_NUMBER})
 
     def clean_new_limit(self) -> int:
         return parse_yen(self.cleaned_data["new_limit"], required=LIMIT_REQUIRED, negative=LIMIT_NOT_NUMBER,
