@@ -88,6 +88,7 @@ class FeeSchedule(models.Model):
         ordering = ["-effective_from"]
         verbose_name = "振込手数料"
         verbose_name_plural = "振込手数料"
+        permissions = [("manage_fees", "振込手数料を登録・変更できる")]
         constraints = [
             models.CheckConstraint(
                 condition=Q(threshold__gt=0, same_branch_under__gte=0, same_branch_over__gte=0,
@@ -110,6 +111,7 @@ class TransferSettings(models.Model):
     class Meta:
         verbose_name = "振込の設定"
         verbose_name_plural = "振込の設定"
+        permissions = [("manage_transfer_limit", "利用限度額の上限を変更できる")]
         constraints = [models.CheckConstraint(condition=Q(bank_max_daily_limit__gt=0),
                                               name="bank_max_limit_positive")]
 
