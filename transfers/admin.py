@@ -9,6 +9,7 @@ from django import forms
 from django.contrib import admin
 from django.utils import timezone
 
+from accounts.admin import ReadOnlyAdmin
 from security.audit import audit_record
 
 from .models import Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, Transfer, TransferSettings
@@ -94,19 +95,8 @@ class TransferSettingsAdmin(_AuditedAdmin):
         return False
 
 
-class _ReadOnly(admin.ModelAdmin):
-    def has_add_permission(self, request, obj=None):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
-
 @admin.register(Transfer)
-class TransferAdmin(_ReadOnly):
+class TransferAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "customer", "transfer_date", "status", "bank_name", "branch_name",
                     "account_number", "holder_kana", "amount", "fee", "fee_borne_by_payee"]
     list_filter = ["status", "transfer_date", "route"]
@@ -129,7 +119,7 @@ class TransferAdmin(_ReadOnly):
 
 
 @admin.register(OutgoingTransfer)
-class OutgoingTransferAdmin(_ReadOnly):
+class OutgoingTransferAdmin(ReadOnlyAdmin):
     list_display = ["id", "settlement_date", "status", "bank_code", "branch_code", "account_type",
                     "account_number", "payee_kana", "amount", "sender_name"]
     list_filter = ["status", "settlement_date"]
@@ -137,7 +127,7 @@ class OutgoingTransferAdmin(_ReadOnly):
 
 
 @admin.register(Bank)
-class BankAdmin(_ReadOnly):
+class BankAdmin(ReadOnlyAdmin):
     list_display = ["code", "name", "kana", "type", "initial", "featured_order"]
     list_filter = ["type"]
     search_fields = ["code", "name", "kana"]

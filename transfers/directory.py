@@ -12,24 +12,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol
 
+__all__ = ["PayeeAccountError", "PayeeAccount", "InterbankDirectory", "SimulatedInterbankDirectory",
+           "payee_account_resolve"]
+
 from django.conf import settings
 from django.utils.module_loading import import_string
 
 from accounts.models import Account, Branch
 from accounts.reference_data import BANK_CODE
 
+from .errors import PayeeAccountError
 from .models import InterbankDemoAccount
 from .zengin import zengin_kana
 
 ACCOUNT_UNKNOWN = "入力された口座は見つかりませんでした。金融機関・支店・科目・口座番号をご確認ください。"
 ACCOUNT_CLOSED = "入力された口座は解約済みのため、お振込みできません。"
 ACCOUNT_FROZEN = "入力された口座はお取引が停止されているため、お振込みできません。"
-
-
-class PayeeAccountError(Exception):
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
 
 
 @dataclass(frozen=True)

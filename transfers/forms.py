@@ -43,6 +43,14 @@ def parse_yen(value: str, *, required: str, negative: str, not_number: str, too_
     return int(text)
 
 
+def yen_field(label: str, *, required: str, too_large: str, not_number: str) -> forms.CharField:
+    """A text field for yen (numeric keyboard on a phone); parse it with ``parse_yen``."""
+    return forms.CharField(
+        label=label, max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": "14"}),
+        error_messages={"required": required, "max_length": too_large, "null_characters_not_allowed": not_number})
+
+
 class StartForm(forms.Form):
     debit_account = forms.TypedChoiceField(label="引落口座", coerce=int, widget=forms.RadioSelect,
                                            error_messages={"required": "引落口座を選択してください。",
@@ -79,11 +87,8 @@ class AccountEntryForm(forms.Form):
 
 
 class DetailsForm(forms.Form):
-    amount = forms.CharField(
-        label="振込金額（円）", max_length=30,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": "14"}),
-        error_messages={"required": AMOUNT_REQUIRED, "max_length": AMOUNT_TOO_LARGE,
-                        "null_characters_not_allowed": AMOUNT_NOT_NUMBER})
+    amount = yen_field("振込金額（円）", required=AMOUNT_REQUIRED, too_large=AMOUNT_TOO_LARGE,
+                       not_number=AMOUNT_NOT_NUMBER)
     fee_borne_by_payee = forms.BooleanField(label="振込手数料を先方負担にする（振込金額から手数料を差し引いて振り込みます）",
                                             required=False)
     sender_name = forms.CharField(
@@ -121,11 +126,8 @@ class NicknameForm(forms.Form):
 
 
 class LimitForm(forms.Form):
-    new_limit = forms.CharField(
-        label="変更後の1日の利用限度額（円）", max_length=30,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": "14"}),
-        error_messages={"required": LIMIT_REQUIRED, "max_length": LIMIT_TOO_LARGE,
-                        "null_characters_not_allowed": LIMIT_NOT_NUMBER})
+    new_limit = yen_field("変更後の1日の利用限度額（円）", required=LIMIT_REQUIRED, too_large=LIMIT_TOO_LARGE,
+                          not_number=LIMIT_NOT_NUMBER)
 
     def clean_new_limit(self) -> int:
         return parse_yen(self.cleaned_data["new_limit"], required=LIMIT_REQUIRED, negative=LIMIT_NOT_NUMBER,

@@ -25,24 +25,27 @@ def featured_banks() -> QuerySet[Bank]:
     return Bank.objects.filter(featured_order__gt=0).order_by("featured_order")
 
 
-def bank_search(*, bank_type: str = "", row: str = "", letter: str = "", query: str = "") -> QuerySet[Bank] | None:
-    """Banks for the 金融機関の選択 screen: by type and kana row/letter, or by part of the
-    name (kanji or kana) or the 4-digit code. None when nothing was asked."""
-    banks = Bank.objects.all()
-    if bank_type in Bank.Type.values:
-        banks = banks.filter(type=bank_type)
+def _kana_or_search(queryset, *, row: str, letter: str, query: str, code_digits: int):
+    """Filter by part of the name (kanji, kana or hiragana) or the code when ``query`` is
+    given, else by the kana letter or row; None when nothing was asked."""
     query = query.strip()[:30]
     if query:
-        kana = _kana_query(query)
-        condition = Q(name__icontains=query) | Q(kana__contains=kana)
+        condition = Q(name__icontains=query) | Q(kana__contains=_kana_query(query))
         if query.isdigit():
-            condition |= Q(code=query.zfill(4))
-        return banks.filter(condition).order_by("kana")[:SEARCH_MAX]
+            condition |= Q(code=query.zfill(code_digits))
+        return queryset.filter(condition).order_by("kana")[:SEARCH_MAX]
     if letter and any(letter in initials for initials in KANA_ROWS.values()):
-        return banks.filter(initial=letter).order_by("kana")
+        return queryset.filter(initial=letter).order_by("kana")
     if row in KANA_ROWS:
-        return banks.filter(initial__in=list(KANA_ROWS[row])).order_by("kana")
+        return queryset.filter(initial__in=list(KANA_ROWS[row])).order_by("kana")
     return None
+
+
+def bank_search(*, bank_type: str = "", row: str = "", letter: str = "", query: str = "") -> QuerySet[Bank] | None:
+    """Banks for the 金融機関の選択 screen: by type and kana row/letter, or by part of the
+    name or the 4-digit code. None when nothing was asked."""
+    banks = Bank.objects.filter(type=bank_type) if bank_type in Bank.Type.values else Bank.objects.all()
+    return _kana_or_search(banks, row=row, letter=letter, query=query, code_digits=4)
 
 
 def bank_get(code: str) -> Bank:
@@ -53,21 +56,11 @@ def bank_get(code: str) -> Bank:
 
 
 def branch_search(*, bank: Bank, row: str = "", letter: str = "", query: str = "") -> QuerySet[BankBranch] | None:
-    branches = bank.branches.all()
-    query = query.strip()[:30]
-    if query:
-        kana = _kana_query(query)
-        condition = Q(name__icontains=query) | Q(kana__contains=kana)
-        if query.isdigit():
-            condition |= Q(code=query.zfill(3))
-        return branches.filter(condition).order_by("kana")[:SEARCH_MAX]
-    if letter and any(letter in initials for initials in KANA_ROWS.values()):
-        return branches.filter(initial=letter).order_by("kana")
-    if row in KANA_ROWS:
-        return branches.filter(initial__in=list(KANA_ROWS[row])).order_by("kana")
-    if branches.count() <= 20:
-        return branches.order_by("kana")
-    return None
+    """Branches by kana row/letter or name part / 3-digit code; a small bank lists all."""
+    found = _kana_or_search(bank.branches.all(), row=row, letter=letter, query=query, code_digits=3)
+    if found is None and bank.branches.count() <= 20:
+        return bank.branches.order_by("kana")
+    return found
 
 
 def branch_get(bank: Bank, code: str) -> BankBranch:

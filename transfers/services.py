@@ -27,7 +27,8 @@ from cosei_ib import bankcalendar
 from notifications.services import notice_enqueue
 from security.audit import audit_record
 
-from .directory import PayeeAccount, PayeeAccountError, payee_account_resolve
+from .directory import PayeeAccount, payee_account_resolve
+from .errors import PayeeAccountError, TransferRefused
 from .models import (
     FeeSchedule,
     NameLookup,
@@ -40,6 +41,8 @@ from .models import (
 from .zengin import zengin_kana
 
 logger = logging.getLogger(__name__)
+
+__all__ = ["TransferRefused"]  # re-exported: views and tests catch services.TransferRefused
 
 MAX_PAYEES = 99
 MAX_AMOUNT = 999_999_999_999  # 12 digits: the largest amount the amount field accepts
@@ -59,14 +62,6 @@ PAYEE_EXISTS = "この振込先は既に登録されています。"
 LIMIT_OVER_MAX = "1日の利用限度額は{maximum:,}円以内で指定してください。"
 LIMIT_NEGATIVE = "1日の利用限度額は0円以上で指定してください。"
 LIMIT_SAME = "現在の利用限度額と同じです。"
-
-
-class TransferRefused(Exception):
-    """A transfer, look-up or setting refused; ``message`` is for the customer."""
-
-    def __init__(self, message: str) -> None:
-        self.message = message
-        super().__init__(message)
 
 
 # --- the customer's lock and limit --------------------------------------------------------

@@ -28,7 +28,7 @@ from security.stepup_flow import stepup_pending_confirm, stepup_pending_start
 
 from . import selectors, services
 from .banks import KANA_ROWS
-from .directory import PayeeAccountError
+from .errors import TransferError
 from .forms import AccountEntryForm, DetailsForm, LimitForm, NicknameForm, StartForm
 from .models import Bank, Transfer
 
@@ -95,14 +95,14 @@ def _payee_confirm(request, *, form, payee_id=None, **account) -> bool:
                                      bank_code=account["bank_code"], branch_code=account["branch_code"],
                                      account_type=account["account_type"],
                                      account_number=account["account_number"])
-    except (PayeeAccountError, services.TransferRefused) as refused:
+    except TransferError as refused:
         form.add_error(None, refused.message)
         return False
     payee = {**account, "holder_kana": found.holder_kana, "payee_id": payee_id,
              "credit_account_id": found.credit_account.pk if found.credit_account else None}
-    wizard = _wizard(request)
-    same = wizard.get("payee", {}).get("account_number") == payee["account_number"]
-    _wizard_save(request, payee=payee, **({} if same else {"details": {}}))
+    kept = _wizard(request).get("payee") or {}
+    same = all(kept.get(key) == payee[key] for key in ("bank_code", "branch_code", "account_type", "account_number"))
+    _wizard_save(request, payee=payee, **({} if same else {"details": {}}))  # another payee: start afresh
     return True
 
 
@@ -359,7 +359,6 @@ def limit_confirm(request):
     if form is None:
         return redirect("transfers:limit")
     if finished:
-        request.session["cosei_limit_done"] = pending["content"]["new_limit"]
         return redirect("transfers:limit_done")
     content = pending["content"]
     raise_later = content["new_limit"] > content["current"]

@@ -4,31 +4,14 @@ transfer list is read-only with filters; everything audited."""
 import datetime as dt
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.test import Client
 from django.utils import timezone
-from django_otp import DEVICE_ID_SESSION_KEY
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.roles import branch_staff_group_ensure
 from security.models import AuditEvent
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
 from transfers.models import FeeSchedule, TransferSettings
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def staff_client():
-    user = get_user_model().objects.create_user(username="staff-x", password="Staff-pass-1", is_staff=True)
-    user.groups.add(branch_staff_group_ensure())
-    device = TOTPDevice.objects.create(user=user, name="t", confirmed=True)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = device.persistent_id
-    session.save()
-    return client
 
 
 def test_staff_add_a_future_fee_row_but_never_change_one_in_force(staff_client):
@@ -49,7 +32,7 @@ def test_staff_add_a_future_fee_row_but_never_change_one_in_force(staff_client):
     assert response.status_code == 302
     assert FeeSchedule.objects.get(effective_from=tomorrow).other_bank_under == 440
     event = AuditEvent.objects.get(action="staff_fee_change")
-    assert event.actor == "staff-x" and "追加" in event.summary
+    assert event.actor == "staff-t" and "追加" in event.summary
 
 
 def test_staff_change_the_bank_maximum(staff_client):
@@ -58,7 +41,7 @@ def test_staff_change_the_bank_maximum(staff_client):
                                  {"bank_max_daily_limit": 5_000_000})
     assert response.status_code == 302
     assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 5_000_000
-    assert AuditEvent.objects.filter(action="staff_transfer_settings", actor="staff-x").exists()
+    assert AuditEvent.objects.filter(action="staff_transfer_settings", actor="staff-t").exists()
     from transfers import services
 
     customer, _debit = payer()
@@ -74,4 +57,4 @@ def test_transfer_list_is_read_only_filtered_and_audited(staff_client):
     assert staff_client.get(f"/admin/transfers/transfer/{transfer.pk}/change/").status_code == 200
     assert staff_client.post(f"/admin/transfers/transfer/{transfer.pk}/delete/").status_code == 403
     assert staff_client.get("/admin/transfers/transfer/add/").status_code == 403
-    assert AuditEvent.objects.filter(action="staff_transfer_view", actor="staff-x").count() == 2
+    assert AuditEvent.objects.filter(action="staff_transfer_view", actor="staff-t").count() == 2
