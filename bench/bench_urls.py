@@ -25,10 +25,10 @@ def minimal_transfer(request):
     customer_id, account_id = int(request.POST["customer"]), int(request.POST["account"])
     settlement = Account.objects.only("id").get(purpose="zengin_settlement").pk
     fee_income = Account.objects.only("id").get(purpose="fee_income").pk
-    now = timezone.now()
     with transaction.atomic():
         accounts = {account.pk: account for account in Account.objects.select_for_update()
                     .filter(pk__in=[account_id, settlement, fee_income]).order_by("pk")}
+        now = timezone.now()  # after the locks: entry times never go backwards on an account
         debit = accounts[account_id]
         if debit.balance - debit.hold_amount < AMOUNT + FEE:
             return HttpResponse(status=409)

@@ -26,6 +26,8 @@ from _setup import ROOT, django_setup
 django_setup()
 
 from django.conf import settings  # noqa: E402
+
+from accounts.services import PostingLine, journal_post  # noqa: E402
 from django.test import Client  # noqa: E402
 
 from security import cards  # noqa: E402
@@ -41,8 +43,11 @@ PORT = int(os.environ.get("BENCH_PORT", "8197"))
 
 def prepare(index: int) -> tuple[str, bytes]:
     """One customer at the confirm page: the Cookie header and the confirm POST body."""
-    customer = customer_with_card(password="Pass1234")
-    account = factories.account(owner=customer, balance=10_000_000)
+    unique = time.time_ns() // 1000 + index  # the bench database keeps earlier runs' rows
+    customer = customer_with_card(password="Pass1234", contract_id=f"{unique % 10**10:010d}")
+    account = factories.account(owner=customer, number=f"{unique % 10**7:07d}")
+    journal_post(lines=[PostingLine(factories.internal("cash"), -10_000_000), PostingLine(account, 10_000_000)],
+                 kind="deposit", description="bench", idempotency_key=f"bench-confirm-seed-{unique}")
     client = Client()
     client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
     client.post("/transfers/", {"debit_account": account.pk, "mode": "new"})
@@ -76,10 +81,12 @@ def run(requests_per_connection: list[list[tuple[str, bytes, dict]]], expect: in
             conn.request("POST", path, body=body, headers={
                 "Content-Type": "application/x-www-form-urlencoded", "Host": "127.0.0.1", **headers})
             response = conn.getresponse()
-            response.read()
+            content = response.read()
             mine.append(time.perf_counter() - started)
             if response.status != expect:
                 failures.append(response.status)
+                if len(failures) == 1:
+                    print(content.decode(errors="replace")[:20000], file=sys.stderr)  # BENCH_DEBUG=1: the traceback
         conn.close()
         with lock:
             latencies.extend(mine)
@@ -124,13 +131,18 @@ def main() -> None:
     zengin_load(codes={"1633", "0161"})
     reference_ensure()
     interbank_accounts_ensure()
-    prepared = [[prepare(c * PER_CONNECTION + i) for i in range(PER_CONNECTION)] for c in range(CONNECTIONS)]
+    warm = 2  # per connection, for the full view's own warm-up (templates, code paths)
+    prepared = [[prepare(c * (PER_CONNECTION + warm) + i) for i in range(PER_CONNECTION + warm)]
+                for c in range(CONNECTIONS)]
+    warm_up, prepared = [row[:warm] for row in prepared], [row[warm:] for row in prepared]
     server = serve()
     try:
         minimal = [[("/bench/minimal-transfer/", urllib.parse.urlencode(
             {"customer": customer, "account": account}).encode(), {}) for _c, _b, customer, account in row]
             for row in prepared]
         run([row[:5] for row in minimal], 200)  # warm-up: both workers, connections, caches
+        run([[("/transfers/confirm/", body, {"Cookie": cookie}) for cookie, body, _c, _a in row]
+             for row in warm_up], 302)
         full_rate, full_latencies = run(
             [[("/transfers/confirm/", body, {"Cookie": cookie}) for cookie, body, _c, _a in row] for row in prepared],
             302)

@@ -30,6 +30,8 @@ from security.audit import audit_record
 from .directory import PayeeAccount, payee_account_resolve
 from .errors import PayeeAccountError, TransferRefused
 from .models import (
+    Bank,
+    BankBranch,
     FeeSchedule,
     NameLookup,
     OutgoingTransfer,
@@ -260,25 +262,30 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
         if fee:
             lines.append(PostingLine(Account.objects.get(purpose=Account.Purpose.FEE_INCOME), fee,
                                      f"振込手数料 {customer.contract_id}"))
-        journal = journal_post(lines=lines, kind=Journal.Kind.TRANSFER, description=f"振込 {holder}"[:64],
-                               idempotency_key=f"transfer:{stepup_id}")
-        transfer = Transfer.objects.create(
+        transfer = Transfer(
             customer=customer, debit_account=debit, credit_account=credit_account,
             payee_id=_own_payee_id(customer, content.get("payee_id")), route=content["route"],
             bank_code=content["bank_code"], bank_name=content["bank_name"],
             branch_code=content["branch_code"], branch_name=content["branch_name"],
             account_type=content["account_type"], account_number=content["account_number"],
             holder_kana=holder, amount=amount, fee=fee, fee_borne_by_payee=borne, fee_schedule=schedule,
-            sender_name=sender, transfer_date=day, status=Transfer.Status.EXECUTED,
-            stepup_id=stepup_id, journal_id=journal.pk, executed_at=timezone.now(),
+            sender_name=sender, transfer_date=day, status=Transfer.Status.EXECUTED, stepup_id=stepup_id,
         )
-        if content["route"] == Transfer.Route.OTHER_BANK:
-            _outgoing_record(transfer, today)
+        outgoing = _outgoing_record(transfer, today) if content["route"] == Transfer.Route.OTHER_BANK else None
+        # Audit row and mail first: everything below the posting runs while the shared
+        # internal accounts (fee income, 為替決済) are locked, so keep that part short.
         summary = (f"{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
                    f"{transfer.account_number} {holder} {amount:,}円 手数料{fee:,}円"
                    + ("（先方負担）" if borne else ""))
         audit_record(action="transfer", outcome="success", customer=customer, ip=ip, summary=summary)
         notice_enqueue(customer=customer, event="transfer", lines=_transfer_notice(transfer, debit))
+        journal = journal_post(lines=lines, kind=Journal.Kind.TRANSFER, description=f"振込 {holder}"[:64],
+                               idempotency_key=f"transfer:{stepup_id}")
+        transfer.journal_id, transfer.executed_at = journal.pk, timezone.now()
+        transfer.save(force_insert=True)
+        if outgoing is not None:
+            outgoing.transfer = transfer
+            outgoing.save(force_insert=True)
     logger.info("transfer %s executed customer=%s journal=%s", transfer.pk, customer.contract_id, journal.pk)
     return transfer
 
@@ -290,20 +297,17 @@ def _own_payee_id(customer: Customer, payee_id) -> int | None:
 
 
 def _outgoing_record(transfer: Transfer, today: dt.date) -> OutgoingTransfer:
-    """The Zengin 総合振込 data record; a transfer made on a bank holiday settles on the
-    next business day (the payee's bank credits it then)."""
+    """The Zengin 総合振込 data record (unsaved); a transfer made on a bank holiday settles on
+    the next business day (the payee's bank credits it then)."""
     settlement = today if bankcalendar.is_business_day(today) else bankcalendar.next_business_day(today)
-    from .models import Bank, BankBranch
-
     bank = Bank.objects.filter(code=transfer.bank_code).first()
     branch = BankBranch.objects.filter(bank=bank, code=transfer.branch_code).first() if bank else None
-    return OutgoingTransfer.objects.create(
-        transfer=transfer, bank_code=transfer.bank_code,
-        bank_kana=zengin_kana(bank.kana if bank else "")[:15], branch_code=transfer.branch_code,
-        branch_kana=zengin_kana(branch.kana if branch else "")[:15], account_type=transfer.account_type,
-        account_number=transfer.account_number, payee_kana=transfer.holder_kana[:30],
-        amount=transfer.credited_amount, sender_name=transfer.sender_name[:40], edi="",
-        settlement_date=settlement,
+    return OutgoingTransfer(
+        bank_code=transfer.bank_code, bank_kana=zengin_kana(bank.kana if bank else "")[:15],
+        branch_code=transfer.branch_code, branch_kana=zengin_kana(branch.kana if branch else "")[:15],
+        account_type=transfer.account_type, account_number=transfer.account_number,
+        payee_kana=transfer.holder_kana[:30], amount=transfer.credited_amount,
+        sender_name=transfer.sender_name[:40], edi="", settlement_date=settlement,
     )
 
 
