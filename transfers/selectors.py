@@ -5,13 +5,14 @@ from __future__ import annotations
 import datetime as dt
 
 import jaconv
-from django.db.models import Q, QuerySet
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts.models import Customer
 
 from .banks import KANA_ROWS
-from .models import Bank, BankBranch, Payee, Transfer, TransferLimit
+from .models import Bank, BankBranch, Payee, Transfer, TransferLimit, TransferSettings
 
 SEARCH_MAX = 100
 
@@ -88,12 +89,28 @@ def transfer_get_for_customer(customer: Customer, transfer_id) -> Transfer:
         raise Http404("no such transfer") from None
 
 
+def bank_max_daily_limit() -> int:
+    """The bank maximum of the daily limit: 振込の設定 in admin, else the setting."""
+    row = TransferSettings.objects.filter(pk=1).first()
+    return row.bank_max_daily_limit if row else settings.TRANSFERS_BANK_MAX_DAILY_LIMIT
+
+
+def default_daily_limit() -> int:
+    """The limit a customer has before changing it (never above the bank maximum)."""
+    return min(settings.TRANSFERS_DEFAULT_DAILY_LIMIT, bank_max_daily_limit())
+
+
+def transfer_day_total(*, customer: Customer, day: dt.date) -> int:
+    """振込金額 of the customer's transfers counted against the limit of ``day``."""
+    return (Transfer.objects.filter(customer=customer, transfer_date=day,
+                                    status__in=[Transfer.Status.EXECUTED, Transfer.Status.SCHEDULED])
+            .aggregate(total=Sum("amount"))["total"] or 0)
+
+
 def transfer_limit_view(*, customer: Customer, today: dt.date) -> dict:
     """The 利用限度額変更 page's figures: in force today, and a raise waiting for tomorrow."""
-    from .services import _default_limit, bank_max_daily_limit, transfer_day_total
-
     limit = TransferLimit.objects.filter(customer=customer).first()
-    current = limit.limit_on(today) if limit else _default_limit()
+    current = limit.limit_on(today) if limit else default_daily_limit()
     pending = None
     if limit and limit.pending_limit is not None and limit.pending_from > today:
         pending = {"amount": limit.pending_limit, "from": limit.pending_from}

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max, Sum
+from django.db.models import Max
 from django.utils import timezone
 
 from accounts.models import Account, Customer, Journal
@@ -38,13 +38,14 @@ from .models import (
     Payee,
     Transfer,
     TransferLimit,
-    TransferSettings,
 )
+from .selectors import bank_max_daily_limit, default_daily_limit, transfer_day_total
 from .zengin import zengin_kana
 
 logger = logging.getLogger(__name__)
 
-__all__ = ["TransferRefused"]  # re-exported: views and tests catch services.TransferRefused
+# re-exported: views and tests use them from here
+__all__ = ["TransferRefused", "bank_max_daily_limit", "transfer_day_total"]
 
 MAX_PAYEES = 99
 MAX_AMOUNT = 999_999_999_999  # 12 digits: the largest amount the amount field accepts
@@ -69,32 +70,16 @@ LIMIT_SAME = "現在の利用限度額と同じです。"
 # --- the customer's lock and limit --------------------------------------------------------
 
 
-def _default_limit() -> int:
-    return min(settings.TRANSFERS_DEFAULT_DAILY_LIMIT, bank_max_daily_limit())
-
-
-def bank_max_daily_limit() -> int:
-    row = TransferSettings.objects.filter(pk=1).first()
-    return row.bank_max_daily_limit if row else settings.TRANSFERS_BANK_MAX_DAILY_LIMIT
-
-
 def _customer_lock(customer: Customer) -> TransferLimit:
     """The customer's limit row, created if missing and locked FOR UPDATE (call inside a
     transaction)."""
     TransferLimit.objects.bulk_create(
-        [TransferLimit(customer=customer, daily_limit=_default_limit())], ignore_conflicts=True)
+        [TransferLimit(customer=customer, daily_limit=default_daily_limit())], ignore_conflicts=True)
     return TransferLimit.objects.select_for_update().get(customer=customer)
 
 
-def transfer_day_total(*, customer: Customer, day: dt.date) -> int:
-    """振込金額 of the customer's transfers counted against the limit of ``day``."""
-    return (Transfer.objects.filter(customer=customer, transfer_date=day,
-                                    status__in=[Transfer.Status.EXECUTED, Transfer.Status.SCHEDULED])
-            .aggregate(total=Sum("amount"))["total"] or 0)
-
-
 def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.date, amount: int) -> str:
-    daily = limit.limit_on(day) if limit is not None else _default_limit()
+    daily = limit.limit_on(day) if limit is not None else default_daily_limit()
     used = transfer_day_total(customer=customer, day=day)
     if used + amount > daily:
         return OVER_LIMIT.format(limit=daily, rest=max(daily - used, 0))
@@ -177,10 +162,23 @@ class TransferQuote:
 
 
 def transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str, branch_code: str,
-                   amount: int, fee_borne_by_payee: bool, day: dt.date) -> TransferQuote:
+                   amount: int, fee_borne_by_payee: bool, day: dt.date, ip: str | None = None) -> TransferQuote:
     """The fee and the checks a customer sees before 確認 (XFER-9 messages): 先方負担 with a
-    fee ≥ amount, over the balance, over the day's limit. Raises TransferRefused. Nothing
-    is locked: ``transfer_execute`` checks it all again under the locks."""
+    fee ≥ amount, over the balance, over the day's limit. Raises TransferRefused, written
+    to the audit log (取引履歴照会). Nothing is locked: ``transfer_execute`` checks it all
+    again under the locks."""
+    try:
+        return _transfer_quote(customer=customer, debit_account=debit_account, bank_code=bank_code,
+                               branch_code=branch_code, amount=amount, fee_borne_by_payee=fee_borne_by_payee,
+                               day=day)
+    except TransferRefused as refused:
+        audit_record(action="transfer", outcome="refused", customer=customer, ip=ip,
+                     summary=f"{bank_code}-{branch_code} {amount:,}円 {refused.message}")
+        raise
+
+
+def _transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str, branch_code: str,
+                    amount: int, fee_borne_by_payee: bool, day: dt.date) -> TransferQuote:
     route = transfer_route(debit_account=debit_account, bank_code=bank_code, branch_code=branch_code)
     schedule = fee_schedule_on(day)
     fee = fee_from(schedule, route=route, amount=amount)

@@ -118,6 +118,8 @@ def test_over_limit_message(signed_in):
     _to_details(client, debit)
     page = client.post(reverse("transfers:details"), {"amount": "30001", "sender_name": "ﾔﾏﾀﾞ"}).content.decode()
     assert "1日の利用限度額（30,000円）を超えます。本日あと30,000円まで" in page
+    refusal = AuditEvent.objects.get(customer=customer, action="transfer", outcome="refused")
+    assert "30,001円" in refusal.summary and "利用限度額" in refusal.summary
 
 
 def test_bad_sender_name_and_account_number(signed_in):
