@@ -150,12 +150,10 @@ class TransferLimit(models.Model):
         return self.daily_limit
 
 
-class Payee(models.Model):
-    """振込先口座 (XFER-7): at most 99 per customer (counted under the customer's lock)."""
+class PayeeAccountFields(models.Model):
+    """Where the money goes: the payee's account as the customer confirmed it (shared by
+    registered payees and transfers)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payees",
-                                 verbose_name="契約者")
-    nickname = models.CharField("登録名", max_length=30, blank=True)
     bank_code = models.CharField("金融機関コード", max_length=4)
     bank_name = models.CharField("金融機関名", max_length=64)
     branch_code = models.CharField("店番", max_length=3)
@@ -163,6 +161,17 @@ class Payee(models.Model):
     account_type = models.CharField("科目", max_length=1, choices=ACCOUNT_TYPE_CHOICES)
     account_number = models.CharField("口座番号", max_length=7)
     holder_kana = models.CharField("受取人名（カナ）", max_length=48)
+
+    class Meta:
+        abstract = True
+
+
+class Payee(PayeeAccountFields):
+    """振込先口座 (XFER-7): at most 99 per customer (counted under the customer's lock)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payees",
+                                 verbose_name="契約者")
+    nickname = models.CharField("登録名", max_length=30, blank=True)
     created_at = models.DateTimeField("登録日時", auto_now_add=True)
 
     class Meta:
@@ -184,7 +193,7 @@ class Payee(models.Model):
         return self.nickname or self.holder_kana
 
 
-class Transfer(models.Model):
+class Transfer(PayeeAccountFields):
     """One confirmed transfer. ``transfer_date`` is today for a same-day transfer (posted
     at once, status executed); a later date is the scheduled transfer of XFER-5."""
 
@@ -209,13 +218,6 @@ class Transfer(models.Model):
     payee = models.ForeignKey(Payee, on_delete=models.SET_NULL, null=True, blank=True,
                               related_name="transfers", verbose_name="登録振込先")
     route = models.CharField("区分", max_length=16, choices=Route.choices)
-    bank_code = models.CharField("金融機関コード", max_length=4)
-    bank_name = models.CharField("金融機関名", max_length=64)
-    branch_code = models.CharField("店番", max_length=3)
-    branch_name = models.CharField("支店名", max_length=64)
-    account_type = models.CharField("科目", max_length=1, choices=ACCOUNT_TYPE_CHOICES)
-    account_number = models.CharField("口座番号", max_length=7)
-    holder_kana = models.CharField("受取人名", max_length=48)
     amount = models.BigIntegerField("振込金額")
     fee = models.BigIntegerField("手数料")
     fee_borne_by_payee = models.BooleanField("先方負担", default=False)
