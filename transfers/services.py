@@ -71,8 +71,11 @@ LIMIT_SAME = "現在の利用限度額と同じです。"
 
 
 def _customer_lock(customer: Customer) -> TransferLimit:
-    """The customer's limit row, created if missing and locked FOR UPDATE (call inside a
-    transaction)."""
+    """The customer's limit row, locked FOR UPDATE (call inside a transaction); created
+    first when missing (INSERT … ON CONFLICT DO NOTHING, so two first requests agree)."""
+    locked = TransferLimit.objects.select_for_update().filter(customer=customer).first()
+    if locked is not None:
+        return locked
     TransferLimit.objects.bulk_create(
         [TransferLimit(customer=customer, daily_limit=default_daily_limit())], ignore_conflicts=True)
     return TransferLimit.objects.select_for_update().get(customer=customer)
