@@ -196,3 +196,21 @@ def test_settings_page_links_payees_and_limit(signed_in):
     page = client.get(reverse("security:settings")).content.decode()
     assert reverse("transfers:payees") in page and reverse("transfers:limit") in page
     assert reverse("transfers:start") in client.get("/").content.decode()
+
+
+def test_payee_management_pages_rename_and_delete(signed_in):
+    client, customer, debit = signed_in
+    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                                 branch_name="貝塚", account_type="1", account_number="0012345",
+                                 holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    assert "ﾀﾅｶ ﾊﾅｺ" in client.get(reverse("transfers:payees")).content.decode()
+    page = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": "あ" * 21}).content.decode()
+    assert "登録名は20文字以内" in page
+    response = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": "はなこさん"})
+    assert response.url == reverse("transfers:payees")
+    assert "はなこさん" in client.get(response.url).content.decode()
+    assert "削除します" in client.get(reverse("transfers:payee_delete", args=[payee.pk])).content.decode()
+    client.post(reverse("transfers:payee_delete", args=[payee.pk]))
+    assert not Payee.objects.filter(customer=customer).exists()
+    assert [event.action for event in AuditEvent.objects.filter(customer=customer, action__startswith="payee_")
+            .order_by("id")] == ["payee_rename", "payee_delete"]
