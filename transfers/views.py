@@ -11,6 +11,7 @@ idempotency key.
 from __future__ import annotations
 
 import datetime as dt
+import unicodedata
 import uuid
 
 from django.contrib import messages
@@ -38,6 +39,13 @@ PENDING_LIMIT = "cosei_pending_limit_change"
 
 CONFIRM_REPLACED = "別の画面で新しい振込内容が入力されたため、この確認画面は無効になりました。最新の内容を確認してください。"
 WIZARD_LOST = "お手数ですが、最初から操作をやり直してください。"
+
+
+def _search_params(request, *names: str) -> dict[str, str]:
+    """GET parameters of the kana screens: at most 30 characters, control characters
+    (NUL …) dropped — PostgreSQL refuses NUL in a text query."""
+    return {name: "".join(char for char in request.GET.get(name, "")[:30]
+                          if unicodedata.category(char)[0] != "C") for name in names}
 
 
 def _wizard(request) -> dict:
@@ -113,7 +121,7 @@ def _payee_confirm(request, *, form, payee_id=None, **account) -> bool:
 def bank(request):
     if not _wizard(request).get("debit_account_id"):
         return redirect("transfers:start")
-    params = {key: request.GET.get(key, "")[:30] for key in ("type", "row", "letter", "q")}
+    params = _search_params(request, "type", "row", "letter", "q")
     results = selectors.bank_search(bank_type=params["type"], row=params["row"], letter=params["letter"],
                                     query=params["q"])
     return render(request, "transfers/bank.html", {
@@ -129,7 +137,7 @@ def branch(request, bank_code: str):
     if not _wizard(request).get("debit_account_id"):
         return redirect("transfers:start")
     chosen = selectors.bank_get(bank_code)
-    params = {key: request.GET.get(key, "")[:30] for key in ("row", "letter", "q")}
+    params = _search_params(request, "row", "letter", "q")
     results = selectors.branch_search(bank=chosen, row=params["row"], letter=params["letter"], query=params["q"])
     return render(request, "transfers/branch.html", {
         "bank": chosen, "rows": KANA_ROWS, "params": params, "row_letters": KANA_ROWS.get(params["row"], ""),
@@ -226,14 +234,18 @@ def confirm(request):
     if pending is None:
         return redirect("transfers:start")
     stepup_id = pending["stepup"]
+    executed = []
     form, stepup, done = stepup_pending_confirm(
         request, session_key=PENDING,
-        execute=lambda customer, content: services.transfer_execute(
-            customer=customer, stepup_id=stepup_id, content=content, ip=client_ip(request)),
+        execute=lambda customer, content: executed.append(services.transfer_execute(
+            customer=customer, stepup_id=stepup_id, content=content, ip=client_ip(request))),
     )
     if form is None:
         return redirect("transfers:start")
-    if done or request.method == "POST":
+    if done:
+        request.session.pop(WIZARD, None)
+        return redirect("transfers:done", transfer_id=executed[0].pk)
+    if request.method == "POST":  # refused as already used: the first request's result
         finished = _already_done(request, stepup_id)
         if finished:
             return finished

@@ -214,3 +214,17 @@ def test_payee_management_pages_rename_and_delete(signed_in):
     assert not Payee.objects.filter(customer=customer).exists()
     assert [event.action for event in AuditEvent.objects.filter(customer=customer, action__startswith="payee_")
             .order_by("id")] == ["payee_rename", "payee_delete"]
+
+
+def test_kana_screens_take_odd_input_without_error(signed_in):
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    for params in ({"q": "\x00"}, {"q": "いけだ\x00"}, {"row": "\x00", "letter": "アイ"}, {"q": "0161"},
+                   {"q": "x" * 500}, {"type": "nope", "row": "ア"}):
+        assert client.get(reverse("transfers:bank"), params).status_code == 200
+        assert client.get(reverse("transfers:branch", args=["0161"]), params).status_code == 200
+    assert "池田泉州銀行" in client.get(reverse("transfers:bank"), {"q": "いけだ"}).content.decode()
+    assert "池田泉州銀行" in client.get(reverse("transfers:bank"), {"q": "161"}).content.decode()
+    assert "貝塚" in client.get(reverse("transfers:branch", args=["0161"]), {"q": "ｶｲﾂﾞｶ"}).content.decode()
+    assert client.get(reverse("transfers:branch", args=["9999"])).status_code == 404
+    assert client.get(reverse("transfers:account", args=["0161", "999"])).status_code == 404
