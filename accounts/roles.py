@@ -20,6 +20,14 @@ BRANCH_STAFF_PERMISSIONS = [
     ("security", "reset_passkeys"),
     ("notifications", "view_outboxmessage"),
     ("notifications", "retry_outboxmessage"),
+    # XFER-4/8: fees and the bank maximum are managed by branch staff; transfers are read-only
+    ("transfers", "view_feeschedule"),
+    ("transfers", "manage_fees"),
+    ("transfers", "view_transfersettings"),
+    ("transfers", "manage_transfer_limit"),
+    ("transfers", "view_transfer"),
+    ("transfers", "view_outgoingtransfer"),
+    ("transfers", "view_bank"),
 ]
 
 

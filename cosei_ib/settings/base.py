@@ -243,3 +243,12 @@ PAYEASY_DUPLICATE_DAYS = 92
 PAYEASY_LINK_MAX_SECONDS = 60 * 60
 # The biller simulator's demo pages (a biller's site offering 情報リンク); off in production.
 PAYEASY_SIMULATOR_PAGES = True
+# --- Transfers (XFER) --------------------------------------------------------------------
+# XFER-8: the daily limit a new customer starts with, and the bank maximum used until staff
+# save 振込の設定 in admin (the admin value wins).
+TRANSFERS_DEFAULT_DAILY_LIMIT = 1_000_000
+TRANSFERS_BANK_MAX_DAILY_LIMIT = 10_000_000
+# XFER-11: name look-ups allowed per hour without a completed transfer.
+TRANSFERS_LOOKUPS_PER_HOUR = 10
+# XFER-3: the interbank name-enquiry adapter (a documented simulator until the network).
+TRANSFERS_INTERBANK_DIRECTORY = "transfers.directory.SimulatedInterbankDirectory"

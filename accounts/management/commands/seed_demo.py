@@ -1,6 +1,7 @@
 from django.core.management.base import BaseCommand
 
 from accounts import demo
+from transfers.demo import seed_transfers_demo
 
 
 class Command(BaseCommand):
@@ -14,6 +15,7 @@ class Command(BaseCommand):
         from payeasy.demo import payeasy_demo_seed  # PAY-2: the biller simulator's billers and bills
 
         payeasy_demo_seed()
+        seed_transfers_demo(stdout=self.stdout)  # XFER-2/3: Zengin banks, fees, interbank demo accounts
         if cards_issued:
             self.stdout.write(f"image cards issued for {cards_issued} demo customers "
                               "(see them with: manage.py demo_secrets)")

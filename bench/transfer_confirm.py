@@ -1,0 +1,173 @@
+"""XFER-1, SEC-14: the transfer confirm POST through the full view (session, step-up
+verify with the image card, posting, Transfer, Zengin record, audit, outbox) against a
+minimal Django ORM view doing the same writes (bench_urls.minimal_transfer), both served
+by the same gunicorn, 8 keep-alive connections. Prints requests/s of each, the ratio
+(goal ≥ 75 %) and the full view's p99 latency (goal < 100 ms).
+
+Every full-view request needs its own pending confirmation (a confirmation executes once),
+so each one is prepared beforehand in its own logged-in session of its own customer (the
+image-card challenge is per customer) through the real pages with Django's test client;
+only the confirm POSTs are timed."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import re
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.parse
+
+from _setup import ROOT, django_setup
+
+django_setup()
+
+from django.conf import settings  # noqa: E402
+
+from accounts.services import PostingLine, journal_post  # noqa: E402
+from django.test import Client  # noqa: E402
+
+from security import cards  # noqa: E402
+from tests import factories  # noqa: E402
+from tests.security.secondfactor import customer_with_card, right_answers  # noqa: E402
+from transfers.banks import zengin_load  # noqa: E402
+from transfers.demo import interbank_accounts_ensure, reference_ensure  # noqa: E402
+
+CONNECTIONS = 8
+PER_CONNECTION = int(os.environ.get("BENCH_TRANSFERS_PER_CONNECTION", "30"))
+PORT = int(os.environ.get("BENCH_PORT", "8197"))
+ROUNDS = 5
+
+
+def prepare(index: int) -> tuple[str, bytes]:
+    """One customer at the confirm page: the Cookie header and the confirm POST body."""
+    unique = time.time_ns() // 1000 + index  # the bench database keeps earlier runs' rows
+    customer = customer_with_card(password="Pass1234", contract_id=f"{unique % 10**10:010d}")
+    account = factories.account(owner=customer, number=f"{unique % 10**7:07d}")
+    journal_post(lines=[PostingLine(factories.internal("cash"), -10_000_000), PostingLine(account, 10_000_000)],
+                 kind="deposit", description="bench", idempotency_key=f"bench-confirm-seed-{unique}")
+    client = Client()
+    client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    client.post("/transfers/", {"debit_account": account.pk, "mode": "new"})
+    client.post("/transfers/new/bank/0161/002/", {"account_type": "1", "account_number": "12345"})
+    client.post("/transfers/details/", {"amount": "1", "sender_name": "ﾍﾞﾝﾁ"})
+    page = client.get("/transfers/confirm/").content.decode()
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+    challenge = cards.image_card_challenge_current(customer=customer)
+    answers = right_answers(challenge)
+    session = client.cookies[settings.SESSION_COOKIE_NAME].value
+    csrf = client.cookies[settings.CSRF_COOKIE_NAME].value
+    body = urllib.parse.urlencode({"csrfmiddlewaretoken": csrf, "confirmation": confirmation,
+                                   "challenge": challenge.pk, "card_1": answers[0], "card_2": answers[1]})
+    cookie = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
+    return cookie, body.encode(), customer.pk, account.pk
+
+
+def run(requests_per_connection: list[list[tuple[str, bytes, dict]]], expect: int):
+    """Each connection sends its requests one after another; returns (requests/s, latencies)."""
+    latencies: list[float] = []
+    failures: list[int] = []
+    barrier = threading.Barrier(len(requests_per_connection) + 1)
+    lock = threading.Lock()
+
+    def connection_loop(requests):
+        conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=30)
+        mine = []
+        barrier.wait()
+        for path, body, headers in requests:
+            started = time.perf_counter()
+            conn.request("POST", path, body=body, headers={
+                "Content-Type": "application/x-www-form-urlencoded", "Host": "127.0.0.1", **headers})
+            response = conn.getresponse()
+            content = response.read()
+            mine.append(time.perf_counter() - started)
+            if response.status != expect:
+                failures.append(response.status)
+                if len(failures) == 1:
+                    print(content.decode(errors="replace")[:20000], file=sys.stderr)  # BENCH_DEBUG=1: the traceback
+        conn.close()
+        with lock:
+            latencies.extend(mine)
+
+    threads = [threading.Thread(target=connection_loop, args=(requests,)) for requests in requests_per_connection]
+    for thread in threads:
+        thread.start()
+    barrier.wait()
+    started = time.perf_counter()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    if failures:
+        raise SystemExit(f"unexpected statuses: {sorted(set(failures))} ({len(failures)} requests)")
+    return len(latencies) / elapsed, latencies
+
+
+def p99(latencies: list[float]) -> float:
+    return statistics.quantiles(latencies, n=100)[98] * 1000
+
+
+def serve():
+    env = dict(os.environ, DJANGO_SETTINGS_MODULE="bench_settings",
+               PYTHONPATH=os.pathsep.join([str(ROOT), str(ROOT / "bench")]))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "--workers", "2", "--worker-class", "gthread", "--threads", "4",
+         "--bind", f"127.0.0.1:{PORT}", "--log-level", "warning", "cosei_ib.wsgi:application"],
+        env=env, cwd=ROOT, stdout=subprocess.DEVNULL)
+    for _ in range(100):
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", PORT, timeout=2)
+            conn.request("GET", "/login/")
+            conn.getresponse().read()
+            return server
+        except OSError:
+            time.sleep(0.2)
+    server.kill()
+    raise SystemExit("gunicorn did not start")
+
+
+def main() -> None:
+    zengin_load(codes={"1633", "0161"})
+    reference_ensure()
+    interbank_accounts_ensure()
+    warm = 2  # per connection, for the full view's own warm-up (templates, code paths)
+    prepared = [[prepare(c * (PER_CONNECTION + warm) + i) for i in range(PER_CONNECTION + warm)]
+                for c in range(CONNECTIONS)]
+    warm_up, prepared = [row[:warm] for row in prepared], [row[warm:] for row in prepared]
+    server = serve()
+    try:
+        minimal = [[("/bench/minimal-transfer/", urllib.parse.urlencode(
+            {"customer": customer, "account": account}).encode(), {}) for _c, _b, customer, account in row]
+            for row in prepared]
+        run([row[:5] for row in minimal], 200)  # warm-up: both workers, connections, caches
+        run([[("/transfers/confirm/", body, {"Cookie": cookie}) for cookie, body, _c, _a in row]
+             for row in warm_up], 302)
+        # Interleaved rounds, so that load from elsewhere on the machine hits both alike.
+        full_requests = [[("/transfers/confirm/", body, {"Cookie": cookie}) for cookie, body, _c, _a in row]
+                         for row in prepared]
+        full_time = minimal_time = 0.0
+        full_latencies, minimal_latencies = [], []
+        step = max(PER_CONNECTION // ROUNDS, 1)
+        for start in range(0, PER_CONNECTION, step):
+            rate, latencies = run([row[start:start + step] for row in full_requests], 302)
+            full_time += len(latencies) / rate
+            full_latencies += latencies
+            rate, latencies = run([row[start:start + step] for row in minimal], 200)
+            minimal_time += len(latencies) / rate
+            minimal_latencies += latencies
+        full_rate, minimal_rate = len(full_latencies) / full_time, len(minimal_latencies) / minimal_time
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
+    total = CONNECTIONS * PER_CONNECTION
+    print(f"transfer_confirm: {CONNECTIONS} connections, {total} requests each way in {ROUNDS} interleaved rounds,"
+          f" gunicorn 2 workers x 4 threads, {os.cpu_count()} cores")
+    print(f"  full confirm view        {full_rate:8.1f} req/s   p99 {p99(full_latencies):6.1f} ms (goal < 100 ms)")
+    print(f"  minimal ORM view         {minimal_rate:8.1f} req/s   p99 {p99(minimal_latencies):6.1f} ms")
+    print(f"  ratio full/minimal       {full_rate / minimal_rate:8.0%}   (goal >= 75%)")
+
+
+if __name__ == "__main__":
+    main()

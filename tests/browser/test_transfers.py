@@ -1,0 +1,138 @@
+"""XFER-1/4/7, SEC-7 in a real browser on a desktop and an iPhone 13: a transfer to a new
+payee at another bank through the kana screens with the image card, the payee registered
+on the done page, a second transfer to that payee with OTP, and the statement showing
+both with their fees."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.test_security_flows import _answer_card_challenge, _login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture(autouse=True)
+def frozen_clock():
+    """OTP codes change every 30 seconds: freeze this process's clock at a step start."""
+    import datetime as dt
+
+    import time_machine
+
+    start = dt.datetime.now(dt.timezone.utc).replace(second=1, microsecond=0)
+    with time_machine.travel(start, tick=False):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def banks():
+    from transfers.banks import zengin_load
+    from transfers.demo import interbank_accounts_ensure, reference_ensure
+
+    zengin_load(codes={"1633", "0161", "0001", "0005", "0009", "0010", "0017", "0036", "0033", "9900", "0158"})
+    reference_ensure()
+    interbank_accounts_ensure()
+
+
+def no_horizontal_overflow(page) -> bool:
+    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+
+def _menu(page, label):
+    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name=label, exact=True).click()
+
+
+def test_new_payee_by_kana_with_card_then_registered_payee_with_otp(page, device):
+    from accounts.models import Account
+    from tests import factories
+    from tests.security.secondfactor import activate_otp, code_at_next_step, customer_with_card
+    from transfers.models import Payee, Transfer
+
+    customer = customer_with_card(password="Pass1234", email="b@example.jp")
+    account = factories.account(owner=customer, balance=1_000_000)
+    _login(page, customer)
+    page.wait_for_url("**/")
+
+    # 1. 引落口座 → 新しい振込先
+    _menu(page, "振込")
+    page.wait_for_url("**/transfers/")
+    assert page.get_by_role("radio").first.is_checked()
+    page.get_by_role("button", name="新しい振込先に振り込む").click()
+    # 2. 金融機関: 銀行 → ア row → イ → 池田泉州銀行
+    page.wait_for_url("**/transfers/new/bank/")
+    assert page.get_by_role("link", name="大阪厚生信金").is_visible()  # ours first
+    page.get_by_role("link", name="銀行", exact=True).click()
+    page.get_by_role("link", name="ア", exact=True).click()
+    page.get_by_role("link", name="イ", exact=True).click()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/transfer-bank-{device}.png", full_page=True)
+    page.get_by_role("link", name="池田泉州銀行").click()
+    # 3. 支店: カ row → カ → 貝塚
+    page.wait_for_url("**/transfers/new/bank/0161/")
+    page.get_by_role("link", name="カ", exact=True).first.click()
+    page.locator(".kana-letters").get_by_role("link", name="カ", exact=True).click()
+    page.get_by_role("link", name="貝塚").click()
+    # 4. 科目 + 口座番号 (full-width, padded)
+    page.wait_for_url("**/transfers/new/bank/0161/002/")
+    assert page.get_by_label("普通").is_checked()
+    page.get_by_label("口座番号").fill("１２３４５")
+    page.get_by_role("button", name="次へ（口座名義の確認）").click()
+    # 5. 口座名義確認 + 振込内容
+    page.wait_for_url("**/transfers/details/")
+    assert page.locator('[data-figure="holder"]').inner_text() == "ﾀﾅｶ ﾊﾅｺ"
+    assert page.get_by_label("依頼人名（カナ）").input_value() == "ﾔﾏﾀﾞ ﾀﾛｳ"
+    page.get_by_label("振込金額（円）").fill("50,000")
+    page.get_by_role("button", name="次へ（確認画面へ）").click()
+    # 6. 確認 + 画像認証
+    page.wait_for_url("**/transfers/confirm/")
+    assert page.locator('[data-figure="fee"]').inner_text() == "550円"
+    assert page.locator('[data-figure="debited"]').inner_text() == "50,550円"
+    _answer_card_challenge(page, customer)
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/transfer-confirm-card-{device}.png", full_page=True)
+    page.get_by_role("button", name="振込を実行する").click()
+    # 7. 完了 → 今回の振込先を登録
+    page.wait_for_url("**/transfers/done/*/")
+    page.get_by_text("振込手続きが完了しました。").wait_for()
+    page.get_by_role("button", name="今回の振込先を登録").click()
+    page.get_by_text("振込先を登録しました").wait_for()
+    payee = Payee.objects.get(customer=customer)
+    assert (payee.bank_code, payee.branch_code, payee.account_number, payee.holder_kana) == (
+        "0161", "002", "0012345", "ﾀﾅｶ ﾊﾅｺ")
+    page.go_back()  # the back button to the confirmation re-posts nothing
+    assert Transfer.objects.count() == 1
+
+    # Second transfer to the registered payee, now with OTP as the step-up.
+    token = activate_otp(customer, required_at_login=False)
+    _menu(page, "振込")
+    page.wait_for_url("**/transfers/")
+    page.get_by_label("ﾀﾅｶ ﾊﾅｺ", exact=False).check()
+    page.get_by_role("button", name="登録済みの振込先に振り込む").click()
+    page.wait_for_url("**/transfers/details/")
+    assert page.locator('[data-figure="holder"]').inner_text() == "ﾀﾅｶ ﾊﾅｺ"
+    page.get_by_label("振込金額（円）").fill("１００００")
+    page.get_by_role("button", name="次へ（確認画面へ）").click()
+    page.wait_for_url("**/transfers/confirm/")
+    assert page.locator('[data-figure="fee"]').inner_text() == "330円"
+    page.get_by_label("ワンタイムパスワード").fill(code_at_next_step(token))
+    page.screenshot(path=f"test-artifacts/transfer-confirm-otp-{device}.png", full_page=True)
+    page.get_by_role("button", name="振込を実行する").click()
+    page.wait_for_url("**/transfers/done/*/")
+    page.get_by_text("として登録されています").wait_for()
+    assert Transfer.objects.count() == 2
+
+    # The statement shows both transfers with their fees.
+    _menu(page, "入出金明細照会")
+    page.get_by_label("件数指定").check()
+    page.get_by_role("button", name="照会する").click()
+    page.wait_for_selector("table.statement-table")
+    text = page.locator("table.statement-table").inner_text()
+    assert text.count("振込 ﾀﾅｶ ﾊﾅｺ") == 2
+    assert text.count("振込手数料") == 2
+    for figure in ("50,000", "550", "10,000", "330", "939,120"):
+        assert figure in text
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/transfer-statement-{device}.png", full_page=True)
+    account.refresh_from_db()
+    assert account.balance == 1_000_000 - 50_550 - 10_330
+    assert Account.objects.get(purpose="fee_income").balance >= 880

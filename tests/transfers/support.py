@@ -1,0 +1,57 @@
+"""Helpers for transfer tests: customers with a card and money, and transfers executed
+through the service as a confirmed step-up would."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+from accounts.models import Account
+from cosei_ib.bankcalendar import local_now
+from tests import factories
+from tests.security.secondfactor import customer_with_card
+from transfers import services
+from transfers.directory import payee_account_resolve
+
+
+def payer(balance: int = 1_000_000, *, branch_code: str = "001", email: str = "payer@example.jp"):
+    customer = customer_with_card(email=email)
+    account = factories.account(owner=customer, balance=balance, branch_code=branch_code)
+    return customer, account
+
+
+def other_bank_payee(**overrides) -> dict:
+    payee = {"bank_code": "0161", "bank_name": "池田泉州銀行", "branch_code": "002", "branch_name": "貝塚",
+             "account_type": "1", "account_number": "0012345", "holder_kana": "ﾀﾅｶ ﾊﾅｺ",
+             "credit_account_id": None, "payee_id": None}
+    return {**payee, **overrides}
+
+
+def our_payee(account: Account) -> dict:
+    found = payee_account_resolve(bank_code="1633", branch_code=account.branch.code,
+                                  account_type=account.type, account_number=account.number)
+    return {"bank_code": "1633", "bank_name": "大阪厚生信金", "branch_code": account.branch.code,
+            "branch_name": account.branch.name, "account_type": account.type,
+            "account_number": account.number, "holder_kana": found.holder_kana,
+            "credit_account_id": account.pk, "payee_id": None}
+
+
+def content_for(customer, debit: Account, payee: dict, amount: int, *, borne: bool = False,
+                day: dt.date | None = None, check: bool = True) -> dict:
+    day = day or local_now().date()
+    route = services.transfer_route(debit_account=debit, bank_code=payee["bank_code"],
+                                    branch_code=payee["branch_code"])
+    if check:
+        quote = services.transfer_quote(customer=customer, debit_account=debit, bank_code=payee["bank_code"],
+                                        branch_code=payee["branch_code"], amount=amount,
+                                        fee_borne_by_payee=borne, day=day)
+    else:
+        schedule = services.fee_schedule_on(day)
+        quote = services.TransferQuote(route=route, fee=services.fee_from(schedule, route=route, amount=amount),
+                                       fee_schedule_id=schedule.pk)
+    return services.transfer_content(debit_account=debit, payee=payee, amount=amount, fee_borne_by_payee=borne,
+                                     sender_name="ﾔﾏﾀﾞ ﾀﾛｳ", day=day, quote=quote)
+
+
+def execute(customer, content: dict, stepup_id=None):
+    return services.transfer_execute(customer=customer, stepup_id=stepup_id or uuid.uuid4(), content=content)

@@ -1,0 +1,60 @@
+"""XFER-4/8, STAFF-1: branch staff manage the fee table and the bank maximum in admin; the
+transfer list is read-only with filters; everything audited."""
+
+import datetime as dt
+
+import pytest
+from django.utils import timezone
+
+from security.models import AuditEvent
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
+from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from transfers.models import FeeSchedule, TransferSettings
+
+pytestmark = pytest.mark.django_db
+
+
+def test_staff_add_a_future_fee_row_but_never_change_one_in_force(staff_client):
+    tomorrow = timezone.localdate() + dt.timedelta(days=1)
+    in_force = FeeSchedule.objects.get(effective_from=dt.date(2000, 1, 1))
+    assert staff_client.get(f"/admin/transfers/feeschedule/{in_force.pk}/change/").status_code == 200
+    response = staff_client.post(f"/admin/transfers/feeschedule/{in_force.pk}/change/", {
+        "effective_from": "2000-01-01", "threshold": 30000, "same_branch_under": 0, "same_branch_over": 0,
+        "other_branch_under": 1, "other_branch_over": 1, "other_bank_under": 1, "other_bank_over": 1})
+    assert response.status_code == 403
+    fields = {"threshold": 30000, "same_branch_under": 0, "same_branch_over": 0, "other_branch_under": 110,
+              "other_branch_over": 220, "other_bank_under": 440, "other_bank_over": 660}
+    page = staff_client.post("/admin/transfers/feeschedule/add/",
+                             {"effective_from": "2001-01-01", **fields}).content.decode()
+    assert "適用開始日は本日以降" in page
+    response = staff_client.post("/admin/transfers/feeschedule/add/",
+                                 {"effective_from": tomorrow.isoformat(), **fields})
+    assert response.status_code == 302
+    assert FeeSchedule.objects.get(effective_from=tomorrow).other_bank_under == 440
+    event = AuditEvent.objects.get(action="staff_fee_change")
+    assert event.actor == "staff-t" and "追加" in event.summary
+
+
+def test_staff_change_the_bank_maximum(staff_client):
+    row = TransferSettings.objects.get(pk=1)
+    response = staff_client.post(f"/admin/transfers/transfersettings/{row.pk}/change/",
+                                 {"bank_max_daily_limit": 5_000_000})
+    assert response.status_code == 302
+    assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 5_000_000
+    assert AuditEvent.objects.filter(action="staff_transfer_settings", actor="staff-t").exists()
+    from transfers import services
+
+    customer, _debit = payer()
+    with pytest.raises(services.TransferRefused, match="5,000,000円以内"):
+        services.transfer_limit_change(customer=customer, new_limit=6_000_000)
+
+
+def test_transfer_list_is_read_only_filtered_and_audited(staff_client):
+    customer, debit = payer()
+    transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 1_000))
+    page = staff_client.get(f"/admin/transfers/transfer/?q={customer.contract_id}&status__exact=executed")
+    assert page.status_code == 200 and "ﾀﾅｶ ﾊﾅｺ" in page.content.decode()
+    assert staff_client.get(f"/admin/transfers/transfer/{transfer.pk}/change/").status_code == 200
+    assert staff_client.post(f"/admin/transfers/transfer/{transfer.pk}/delete/").status_code == 403
+    assert staff_client.get("/admin/transfers/transfer/add/").status_code == 403
+    assert AuditEvent.objects.filter(action="staff_transfer_view", actor="staff-t").count() == 2

@@ -1,0 +1,290 @@
+"""Transfers through the service: fees (XFER-4), posting legs (LEDGER-3), limits (XFER-8),
+payee names (XFER-3), look-up throttling (XFER-11), payees (XFER-7), records and mail."""
+
+import datetime as dt
+import uuid
+
+import pytest
+import time_machine
+from django.test import override_settings
+
+from accounts import errors
+from accounts.models import Account, Entry
+from cosei_ib.bankcalendar import local_now
+from notifications.models import OutboxMessage
+from security.models import AuditEvent
+from tests import factories
+from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer
+from transfers import services
+from transfers.directory import ACCOUNT_CLOSED, ACCOUNT_FROZEN, ACCOUNT_UNKNOWN, PayeeAccountError
+from transfers.models import FeeSchedule, OutgoingTransfer, Payee, Transfer
+
+pytestmark = pytest.mark.django_db
+
+
+def balance(account) -> int:
+    account.refresh_from_db()
+    return account.balance
+
+
+@pytest.mark.parametrize(("where", "amount", "fee"), [
+    ("same_branch", 29_999, 0), ("same_branch", 30_000, 0),
+    ("other_branch", 29_999, 110), ("other_branch", 30_000, 220),
+    ("other_bank", 29_999, 330), ("other_bank", 30_000, 550),
+])
+def test_fee_for_each_case_and_the_journal_legs(where, amount, fee):
+    customer, debit = payer()
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+    settlement = factories.internal(Account.Purpose.ZENGIN_SETTLEMENT)
+    income_before, settlement_before = balance(fee_income), balance(settlement)
+    if where == "other_bank":
+        payee, target = other_bank_payee(), settlement
+    else:
+        target = factories.account(branch_code="001" if where == "same_branch" else "002")
+        payee = our_payee(target)
+    target_before = balance(target)
+    transfer = execute(customer, content_for(customer, debit, payee, amount))
+    assert transfer.route == where and transfer.fee == fee
+    assert balance(debit) == 1_000_000 - amount - fee
+    assert balance(target) == target_before + amount
+    assert balance(fee_income) == income_before + fee
+    legs = list(Entry.objects.filter(journal_id=transfer.journal_id).order_by("id")
+                .values_list("account_id", "amount", "description"))
+    expected = [(debit.pk, -amount, "振込 " + payee["holder_kana"])]
+    if fee:
+        expected.append((debit.pk, -fee, "振込手数料"))
+    expected.append((target.pk, amount, "振込 ﾔﾏﾀﾞ ﾀﾛｳ"))
+    if fee:
+        expected.append((fee_income.pk, fee, f"振込手数料 {customer.contract_id}"))
+    assert legs == expected
+    if where == "other_bank":
+        assert balance(settlement) == settlement_before + amount
+
+
+def test_fee_borne_by_payee_deducts_it_and_refuses_fee_at_or_above_amount():
+    customer, debit = payer()
+    transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 10_000, borne=True))
+    assert (transfer.fee, transfer.credited_amount, transfer.debited_amount) == (330, 9_670, 10_000)
+    assert balance(debit) == 990_000
+    assert Entry.objects.filter(journal_id=transfer.journal_id).count() == 3  # three legs
+    outgoing = OutgoingTransfer.objects.get(transfer=transfer)
+    assert outgoing.amount == 9_670
+    for amount in (330, 100):
+        with pytest.raises(services.TransferRefused) as refused:
+            content_for(customer, debit, other_bank_payee(), amount, borne=True)
+        assert refused.value.message == services.FEE_NOT_BELOW_AMOUNT.format(fee=330)
+        # and under the lock, should a forged content get there
+        with pytest.raises(services.TransferRefused):
+            execute(customer, content_for(customer, debit, other_bank_payee(), amount, borne=True, check=False))
+    assert content_for(customer, debit, other_bank_payee(), 331, borne=True)["fee"] == 330
+
+
+def test_a_fee_change_applies_from_its_date_and_never_to_a_confirmed_transfer():
+    customer, debit = payer()
+    today = local_now().date()
+    confirmed = content_for(customer, debit, other_bank_payee(), 10_000)
+    FeeSchedule.objects.create(effective_from=today, other_bank_under=440)
+    FeeSchedule.objects.create(effective_from=today + dt.timedelta(days=1), other_bank_under=990)
+    assert execute(customer, confirmed).fee == 330  # what was confirmed
+    assert content_for(customer, debit, other_bank_payee(), 10_000)["fee"] == 440
+    # a row edited in place after confirmation: the content no longer matches, refused
+    again = content_for(customer, debit, other_bank_payee(), 10_000)
+    FeeSchedule.objects.filter(effective_from=today).update(other_bank_under=500)
+    with pytest.raises(services.TransferRefused, match="手数料が変更"):
+        execute(customer, again)
+
+
+def test_other_bank_record_has_every_zengin_field_and_settles_next_business_day_on_a_holiday():
+    customer, debit = payer()
+    sunday = dt.datetime(2026, 12, 6, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    with time_machine.travel(sunday, tick=False):
+        transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 12_345))
+    outgoing = OutgoingTransfer.objects.get(transfer=transfer)
+    assert (outgoing.bank_code, outgoing.bank_kana, outgoing.branch_code, outgoing.branch_kana,
+            outgoing.account_type, outgoing.account_number, outgoing.payee_kana, outgoing.amount,
+            outgoing.sender_name, outgoing.edi, outgoing.status) == (
+        "0161", "ｲｹﾀﾞｾﾝｼﾕｳ", "002", "ｶｲﾂﾞｶ", "1", "0012345", "ﾀﾅｶ ﾊﾅｺ", 12_345, "ﾔﾏﾀﾞ ﾀﾛｳ", "", "pending")
+    assert outgoing.settlement_date == dt.date(2026, 12, 7)
+    assert transfer.transfer_date == dt.date(2026, 12, 6)
+
+
+def test_transfer_writes_audit_and_mail_in_its_transaction():
+    customer, debit = payer()
+    transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 5_000))
+    event = AuditEvent.objects.get(customer=customer, action="transfer")
+    assert event.outcome == "success" and "ﾀﾅｶ ﾊﾅｺ 5,000円 手数料330円" in event.summary
+    mail = OutboxMessage.objects.get(customer=customer, event="transfer_accepted")
+    assert "振込金額：5,000円" in mail.body and "引落金額：5,330円" in mail.body
+    assert mail.subject.endswith("振込受付のお知らせ")
+    assert transfer.status == Transfer.Status.EXECUTED
+
+
+def test_insufficient_funds_posts_nothing():
+    customer, debit = payer(balance=10_000)
+    with pytest.raises(services.TransferRefused, match="お支払可能額"):
+        content_for(customer, debit, other_bank_payee(), 9_700)
+    with pytest.raises(errors.InsufficientFunds):
+        execute(customer, content_for(customer, debit, other_bank_payee(), 9_700, check=False))
+    assert balance(debit) == 10_000
+    assert not Transfer.objects.exists()
+    execute(customer, content_for(customer, debit, other_bank_payee(), 9_670))  # 9,670 + 330: exactly all
+    assert balance(debit) == 0
+
+
+def test_limit_at_the_boundary():
+    customer, debit = payer(balance=5_000_000)
+    services.transfer_limit_change(customer=customer, new_limit=100_000)
+    execute(customer, content_for(customer, debit, other_bank_payee(), 60_000))
+    with pytest.raises(services.TransferRefused) as refused:
+        content_for(customer, debit, other_bank_payee(), 40_001)
+    assert refused.value.message == services.OVER_LIMIT.format(limit=100_000, rest=40_000)
+    with pytest.raises(services.TransferRefused):
+        execute(customer, content_for(customer, debit, other_bank_payee(), 40_001, check=False))
+    execute(customer, content_for(customer, debit, other_bank_payee(), 40_000))  # exactly the limit
+    assert services.transfer_day_total(customer=customer, day=local_now().date()) == 100_000
+
+
+def test_cut_at_once_raise_from_tomorrow_with_mail():
+    customer, debit = payer(balance=5_000_000)
+    noon = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    with time_machine.travel(noon, tick=False):
+        services.transfer_limit_change(customer=customer, new_limit=50_000)  # cut: at once
+        with pytest.raises(services.TransferRefused):
+            content_for(customer, debit, other_bank_payee(), 50_001)
+        limit = services.transfer_limit_change(customer=customer, new_limit=2_000_000)  # raise: tomorrow
+        assert (limit.daily_limit, limit.pending_limit, limit.pending_from) == (50_000, 2_000_000, dt.date(2026, 12, 4))
+        with pytest.raises(services.TransferRefused, match="50,000円"):
+            execute(customer, content_for(customer, debit, other_bank_payee(), 60_000, check=False))
+    with time_machine.travel(noon + dt.timedelta(hours=12, minutes=1), tick=False):  # 0:01 next day
+        execute(customer, content_for(customer, debit, other_bank_payee(), 1_500_000))
+    mails = OutboxMessage.objects.filter(customer=customer, event="limit_change").order_by("id")
+    bodies = [mail.body for mail in mails]
+    assert len(bodies) == 2
+    assert "1日の振込利用限度額を1,000,000円から50,000円に変更しました（本日より適用）。" in bodies[0]
+    assert "1日の振込利用限度額を50,000円から2,000,000円に変更しました（2026年12月04日 0:00より適用）。" in bodies[1]
+    assert AuditEvent.objects.filter(customer=customer, action="limit_change").count() == 2
+
+
+def test_limit_change_within_the_bank_maximum():
+    customer, _debit = payer()
+    with pytest.raises(services.TransferRefused, match="10,000,000円以内"):
+        services.transfer_limit_change(customer=customer, new_limit=10_000_001)
+    services.transfer_limit_change(customer=customer, new_limit=10_000_000)
+
+
+def test_our_bank_names_unknown_closed_and_frozen_accounts():
+    customer, _debit = payer()
+    target = factories.account()
+    assert services.name_lookup(customer=customer, bank_code="1633", branch_code="001",
+                                account_type=target.type, account_number=target.number).holder_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"
+    for number, message in (("7777777", ACCOUNT_UNKNOWN),):
+        with pytest.raises(PayeeAccountError, match=message):
+            services.name_lookup(customer=customer, bank_code="1633", branch_code="001", account_type="1",
+                                 account_number=number)
+    Account.objects.filter(pk=target.pk).update(status=Account.Status.FROZEN)
+    with pytest.raises(PayeeAccountError) as refused:
+        services.name_lookup(customer=customer, bank_code="1633", branch_code="001", account_type=target.type,
+                             account_number=target.number)
+    assert refused.value.message == ACCOUNT_FROZEN
+    empty = factories.account()
+    Account.objects.filter(pk=empty.pk).update(status=Account.Status.CLOSED)
+    with pytest.raises(PayeeAccountError) as refused:
+        services.name_lookup(customer=customer, bank_code="1633", branch_code="001", account_type=empty.type,
+                             account_number=empty.number)
+    assert refused.value.message == ACCOUNT_CLOSED
+    assert AuditEvent.objects.filter(customer=customer, action="transfer_lookup", outcome="failure").count() == 3
+
+
+def test_other_bank_names_from_the_simulated_directory():
+    customer, _debit = payer()
+    found = services.name_lookup(customer=customer, bank_code="0161", branch_code="002", account_type="1",
+                                 account_number="0012345")
+    assert found.holder_kana == "ﾀﾅｶ ﾊﾅｺ" and found.credit_account is None
+    with pytest.raises(PayeeAccountError, match=ACCOUNT_UNKNOWN):
+        services.name_lookup(customer=customer, bank_code="0161", branch_code="002", account_type="2",
+                             account_number="0012345")
+    with pytest.raises(PayeeAccountError, match=ACCOUNT_CLOSED):
+        services.name_lookup(customer=customer, bank_code="0001", branch_code="001", account_type="1",
+                             account_number="9999999")
+
+
+@override_settings(TRANSFERS_LOOKUPS_PER_HOUR=10)
+def test_lookups_are_throttled_until_an_hour_passes_or_a_transfer_completes():
+    customer, debit = payer()
+    start = dt.datetime(2026, 12, 3, 10, 0, tzinfo=dt.timezone.utc)
+    lookup = dict(customer=customer, bank_code="0161", branch_code="002", account_type="1")
+    with time_machine.travel(start, tick=False):
+        for attempt in range(10):
+            with pytest.raises(PayeeAccountError):
+                services.name_lookup(account_number=f"{attempt:07d}", **lookup)
+        with pytest.raises(services.TransferRefused) as refused:
+            services.name_lookup(account_number="0012345", **lookup)
+        assert refused.value.message == services.LOOKUP_THROTTLED
+        assert AuditEvent.objects.filter(customer=customer, action="transfer_lookup", outcome="refused").count() == 1
+    with time_machine.travel(start + dt.timedelta(minutes=61), tick=False):
+        services.name_lookup(account_number="0012345", **lookup)
+        for attempt in range(9):
+            with pytest.raises(PayeeAccountError):
+                services.name_lookup(account_number=f"{attempt:07d}", **lookup)
+        with pytest.raises(services.TransferRefused):
+            services.name_lookup(account_number="0012345", **lookup)
+    with time_machine.travel(start + dt.timedelta(minutes=62), tick=False):
+        execute(customer, content_for(customer, debit, other_bank_payee(), 1_000))
+    with time_machine.travel(start + dt.timedelta(minutes=63), tick=False):
+        services.name_lookup(account_number="0012345", **lookup)  # a completed transfer resets the count
+
+
+def test_99_payees_and_the_100th_refused():
+    customer, debit = payer(balance=10_000_000)
+    for number in range(99):
+        transfer = Transfer(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                            branch_name="貝塚", account_type="1", account_number=f"{number:07d}",
+                            holder_kana="ﾃｽﾄ")
+        services.payee_register(customer=customer, transfer=transfer)
+    assert Payee.objects.filter(customer=customer).count() == 99
+    last = execute(customer, content_for(customer, debit, other_bank_payee(), 1_000))
+    with pytest.raises(services.TransferRefused) as refused:
+        services.payee_register(customer=customer, transfer=last)
+    assert refused.value.message == services.PAYEES_FULL
+    assert Payee.objects.filter(customer=customer).count() == 99
+    assert AuditEvent.objects.filter(customer=customer, action="payee_register", outcome="refused").count() == 1
+    payee = Payee.objects.filter(customer=customer).first()
+    services.payee_delete(customer=customer, payee=payee)
+    registered = services.payee_register(customer=customer, transfer=last)
+    assert Transfer.objects.get(pk=last.pk).payee_id == registered.pk
+    with pytest.raises(services.TransferRefused, match="既に登録"):
+        services.payee_register(customer=customer, transfer=last)
+    services.payee_rename(customer=customer, payee=registered, nickname="ハナコさん")
+    assert Payee.objects.get(pk=registered.pk).label == "ハナコさん"
+    assert {event.action for event in AuditEvent.objects.filter(customer=customer)} >= {
+        "payee_register", "payee_delete", "payee_rename"}
+
+
+@override_settings(SERVICE_HOURS_ENFORCED=True)
+def test_outside_hours_the_service_refuses():
+    customer, debit = payer()
+    content = content_for(customer, debit, other_bank_payee(), 1_000)
+    late = dt.datetime(2026, 12, 3, 22, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))  # Thursday 22:00
+    with time_machine.travel(late, tick=False):
+        content["transfer_date"] = "2026-12-03"
+        with pytest.raises(services.TransferRefused, match="7:00～22:00"):
+            execute(customer, content)
+    assert not Transfer.objects.exists()
+
+
+def test_a_confirmation_from_yesterday_is_refused():
+    customer, debit = payer()
+    content = content_for(customer, debit, other_bank_payee(), 1_000)
+    content["transfer_date"] = (local_now().date() - dt.timedelta(days=1)).isoformat()
+    with pytest.raises(services.TransferRefused, match="日付が変わった"):
+        execute(customer, content)
+
+
+def test_same_stepup_posts_once():
+    customer, debit = payer()
+    stepup_id = uuid.uuid4()
+    content = content_for(customer, debit, other_bank_payee(), 1_000)
+    execute(customer, content, stepup_id)
+    with pytest.raises(Exception):
+        execute(customer, content, stepup_id)
+    assert balance(debit) == 1_000_000 - 1_330

@@ -1,0 +1,230 @@
+"""The 振込 pages with the Django test client (XFER-1, XFER-9, SEC-14): every step, kept
+input on 戻る, full-width input, messages, exactly once on replays and two tabs, hours."""
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from django.test import override_settings
+from django.urls import reverse
+
+from accounts.models import Account
+from security import cards
+from security.models import AuditEvent
+from tests.security.secondfactor import card_post, right_answers
+from tests.transfers.support import payer
+from transfers.models import Payee, Transfer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def signed_in(client):
+    customer, debit = payer()
+    response = client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    assert response.status_code == 302
+    return client, customer, debit
+
+
+def _card(customer) -> dict:
+    challenge = cards.image_card_challenge_current(customer=customer)
+    return card_post(challenge, right_answers(challenge))
+
+
+def _to_details(client, debit, *, number="１２３４５"):
+    response = client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    assert response.status_code == 302 and response.url == reverse("transfers:bank")
+    page = client.get(reverse("transfers:bank"), {"type": "bank", "row": "ア", "letter": "イ"}).content.decode()
+    assert "池田泉州銀行" in page and reverse("transfers:branch", args=["0161"]) in page
+    page = client.get(reverse("transfers:branch", args=["0161"]), {"row": "カ", "letter": "カ"}).content.decode()
+    assert "貝塚" in page
+    return client.post(reverse("transfers:account", args=["0161", "002"]),
+                       {"account_type": "1", "account_number": number})
+
+
+def test_new_payee_flow_with_full_width_input_and_kept_input(signed_in):
+    client, customer, debit = signed_in
+    response = _to_details(client, debit)
+    assert response.url == reverse("transfers:details")
+    page = client.get(response.url).content.decode()
+    assert "ﾀﾅｶ ﾊﾅｺ" in page and "0012345" in page
+    assert 'value="ﾔﾏﾀﾞ ﾀﾛｳ"' in page  # 依頼人名 defaults to the holder's kana
+    response = client.post(reverse("transfers:details"),
+                           {"amount": "５０，０００", "sender_name": "やまだ　たろう"})
+    assert response.url == reverse("transfers:confirm")
+    page = client.get(response.url).content.decode()
+    assert "50,000円" in page and "550円" in page and "50,550円" in page and "ﾔﾏﾀﾞ ﾀﾛｳ" in page
+    # 戻る keeps what was typed
+    page = client.get(reverse("transfers:details")).content.decode()
+    assert 'value="５０，０００"' in page
+    response = client.post(reverse("transfers:details"), {"amount": "50000", "sender_name": "ﾔﾏﾀﾞ ﾀﾛｳ"})
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    transfer = Transfer.objects.get(customer=customer)
+    assert response.url == reverse("transfers:done", args=[transfer.pk])
+    debit.refresh_from_db()
+    assert debit.balance == 1_000_000 - 50_550
+    # a replay of the same confirmation (back button, reload) posts nothing and shows the first result
+    again = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    assert again.url == reverse("transfers:done", args=[transfer.pk])
+    assert Transfer.objects.count() == 1
+    # register the payee on the done page, once
+    page = client.get(again.url).content.decode()
+    assert "今回の振込先を登録" in page
+    client.post(again.url)
+    client.post(again.url)
+    assert Payee.objects.filter(customer=customer).count() == 1
+    assert "として登録されています" in client.get(again.url).content.decode()
+
+
+def test_registered_payee_skips_bank_and_branch_but_shows_the_name(signed_in):
+    client, customer, debit = signed_in
+    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                                 branch_name="貝塚", account_type="1", account_number="0012345",
+                                 holder_kana="ﾀﾅｶ ﾊﾅｺ", nickname="はなこ")
+    page = client.get(reverse("transfers:start")).content.decode()
+    assert "はなこ" in page
+    response = client.post(reverse("transfers:start"),
+                           {"debit_account": debit.pk, "mode": "registered", "payee": payee.pk})
+    assert response.url == reverse("transfers:details")
+    assert "ﾀﾅｶ ﾊﾅｺ" in client.get(response.url).content.decode()
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ("", "振込金額を入力してください。"),
+    ("0", "振込金額は1円以上で入力してください。"),
+    ("-100", "振込金額にマイナスの金額は指定できません。"),
+    ("ｱｲｳ", "振込金額は数字（円単位）で入力してください。"),
+    ("1e5", "振込金額は数字（円単位）で入力してください。"),
+    ("9" * 25, "振込金額が大きすぎます。"),
+    ("1\x00", "振込金額は数字（円単位）で入力してください。"),
+    ("１，５００，０００", "振込金額と手数料の合計（1,500,550円）がお支払可能額（1,000,000円）を超えています。"),
+    ("999,999", "振込金額と手数料の合計（1,000,549円）がお支払可能額（1,000,000円）を超えています。"),
+])
+def test_amount_messages(signed_in, typed, message):
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    page = client.post(reverse("transfers:details"), {"amount": typed, "sender_name": "ﾔﾏﾀﾞ"}).content.decode()
+    assert message in page
+    assert not Transfer.objects.exists()
+
+
+def test_over_limit_message(signed_in):
+    from transfers import services
+
+    client, customer, debit = signed_in
+    services.transfer_limit_change(customer=customer, new_limit=30_000)
+    _to_details(client, debit)
+    page = client.post(reverse("transfers:details"), {"amount": "30001", "sender_name": "ﾔﾏﾀﾞ"}).content.decode()
+    assert "1日の利用限度額（30,000円）を超えます。本日あと30,000円まで" in page
+    refusal = AuditEvent.objects.get(customer=customer, action="transfer", outcome="refused")
+    assert "30,001円" in refusal.summary and "利用限度額" in refusal.summary
+
+
+def test_bad_sender_name_and_account_number(signed_in):
+    client, customer, debit = signed_in
+    page = _to_details(client, debit, number="12345678").content.decode()
+    assert "口座番号は数字7桁以内で入力してください。" in page
+    page = _to_details(client, debit, number="7654321").content.decode()
+    assert "入力された口座は見つかりませんでした" in page
+    _to_details(client, debit)
+    page = client.post(reverse("transfers:details"), {"amount": "1000", "sender_name": "山田"}).content.decode()
+    assert "依頼人名に使用できない文字「山」" in page
+
+
+def test_two_tabs_the_older_confirmation_executes_nothing(signed_in):
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    client.post(reverse("transfers:details"), {"amount": "1000", "sender_name": "ﾔﾏﾀﾞ"})
+    first = re.search(r'name="confirmation" value="([^"]+)"',
+                      client.get(reverse("transfers:confirm")).content.decode())[1]
+    client.post(reverse("transfers:details"), {"amount": "2000", "sender_name": "ﾔﾏﾀﾞ"})  # tab 2
+    response = client.post(reverse("transfers:confirm"), {"confirmation": first, **_card(customer)})
+    assert response.url == reverse("transfers:confirm")
+    assert not Transfer.objects.exists()
+    second = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+    client.post(reverse("transfers:confirm"), {"confirmation": second, **_card(customer)})
+    assert Transfer.objects.get().amount == 2000
+
+
+def test_foreign_transfer_and_payee_are_404(signed_in, django_user_model):
+    client, customer, debit = signed_in
+    other, other_debit = payer(email="")
+    payee = Payee.objects.create(customer=other, bank_code="0161", bank_name="x", branch_code="002",
+                                 branch_name="y", account_type="1", account_number="0000001", holder_kana="ｱ")
+    assert client.get(reverse("transfers:payee_rename", args=[payee.pk])).status_code == 404
+    assert client.post(reverse("transfers:payee_delete", args=[payee.pk])).status_code == 404
+    assert client.get(reverse("transfers:done", args=[999999])).status_code == 404
+    response = client.post(reverse("transfers:start"), {"debit_account": other_debit.pk, "mode": "new"})
+    assert "引落口座を選択してください" in response.content.decode()
+
+
+@override_settings(SERVICE_HOURS_ENFORCED=True)
+def test_pages_refuse_outside_hours(client):
+    customer, _debit = payer()
+    saturday_night = dt.datetime(2026, 12, 5, 21, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    with time_machine.travel(saturday_night - dt.timedelta(minutes=5), tick=False):
+        client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    with time_machine.travel(saturday_night, tick=False):
+        for name in ("transfers:start", "transfers:bank", "transfers:details", "transfers:confirm", "transfers:limit"):
+            response = client.get(reverse(name))
+            assert response.status_code == 503
+            assert "土曜・日曜・祝日 8:00～21:00" in response.content.decode()
+    with time_machine.travel(saturday_night - dt.timedelta(minutes=1), tick=False):
+        assert client.get(reverse("transfers:start")).status_code == 200
+
+
+def test_limit_change_page_with_stepup(signed_in):
+    client, customer, debit = signed_in
+    page = client.get(reverse("transfers:limit")).content.decode()
+    assert "1,000,000円" in page and "10,000,000円" in page
+    response = client.post(reverse("transfers:limit"), {"new_limit": "２，０００，０００"})
+    assert response.url == reverse("transfers:limit_confirm")
+    assert "0:00から適用" in client.get(response.url).content.decode()
+    response = client.post(reverse("transfers:limit_confirm"), _card(customer))
+    assert response.url == reverse("transfers:limit_done")
+    page = client.get(response.url).content.decode()
+    assert 'data-figure="limit-current">1,000,000円' in page and "2,000,000円" in page
+    assert AuditEvent.objects.filter(customer=customer, action="limit_change", outcome="success").exists()
+    page = client.post(reverse("transfers:limit"), {"new_limit": "20000000"}).content.decode()
+    assert "10,000,000円以内" in page
+
+
+def test_settings_page_links_payees_and_limit(signed_in):
+    client, customer, debit = signed_in
+    page = client.get(reverse("security:settings")).content.decode()
+    assert reverse("transfers:payees") in page and reverse("transfers:limit") in page
+    assert reverse("transfers:start") in client.get("/").content.decode()
+
+
+def test_payee_management_pages_rename_and_delete(signed_in):
+    client, customer, debit = signed_in
+    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                                 branch_name="貝塚", account_type="1", account_number="0012345",
+                                 holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    assert "ﾀﾅｶ ﾊﾅｺ" in client.get(reverse("transfers:payees")).content.decode()
+    page = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": "あ" * 21}).content.decode()
+    assert "登録名は20文字以内" in page
+    response = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": "はなこさん"})
+    assert response.url == reverse("transfers:payees")
+    assert "はなこさん" in client.get(response.url).content.decode()
+    assert "削除します" in client.get(reverse("transfers:payee_delete", args=[payee.pk])).content.decode()
+    client.post(reverse("transfers:payee_delete", args=[payee.pk]))
+    assert not Payee.objects.filter(customer=customer).exists()
+    assert [event.action for event in AuditEvent.objects.filter(customer=customer, action__startswith="payee_")
+            .order_by("id")] == ["payee_rename", "payee_delete"]
+
+
+def test_kana_screens_take_odd_input_without_error(signed_in):
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    for params in ({"q": "\x00"}, {"q": "いけだ\x00"}, {"row": "\x00", "letter": "アイ"}, {"q": "0161"},
+                   {"q": "x" * 500}, {"type": "nope", "row": "ア"}):
+        assert client.get(reverse("transfers:bank"), params).status_code == 200
+        assert client.get(reverse("transfers:branch", args=["0161"]), params).status_code == 200
+    assert "池田泉州銀行" in client.get(reverse("transfers:bank"), {"q": "いけだ"}).content.decode()
+    assert "池田泉州銀行" in client.get(reverse("transfers:bank"), {"q": "161"}).content.decode()
+    assert "貝塚" in client.get(reverse("transfers:branch", args=["0161"]), {"q": "ｶｲﾂﾞｶ"}).content.decode()
+    assert client.get(reverse("transfers:branch", args=["9999"])).status_code == 404
+    assert client.get(reverse("transfers:account", args=["0161", "999"])).status_code == 404

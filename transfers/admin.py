@@ -1,0 +1,139 @@
+"""Staff admin of the transfers app (XFER-4, XFER-8, STAFF-1): the fee table, the bank's
+maximum daily limit, and read-only lists of transfers and outgoing Zengin records. Every
+change, and every look at the transfer list, is written to the audit log with the staff
+user as actor."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import admin
+from django.utils import timezone
+
+from accounts.admin import ReadOnlyAdmin
+from security.audit import audit_record
+
+from .models import Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, Transfer, TransferSettings
+
+FEE_DATE_IN_PAST = "適用開始日は本日以降の日付を指定してください（適用済みの手数料は変更できません）。"
+
+
+class _AuditedAdmin(admin.ModelAdmin):
+    audit_action = ""
+    # branch staff hold a custom "manage" permission instead of add/change/delete (roles.py)
+    manage_permission = ""
+
+    def _may_manage(self, request) -> bool:
+        return request.user.is_superuser or (
+            bool(self.manage_permission) and request.user.has_perm(self.manage_permission))
+
+    def has_add_permission(self, request):
+        return self._may_manage(request)
+
+    def has_change_permission(self, request, obj=None):
+        return self._may_manage(request)
+
+    def has_delete_permission(self, request, obj=None):
+        return self._may_manage(request)
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = "、".join(f"{form.fields[name].label}={form.cleaned_data[name]}" for name in form.changed_data)
+        audit_record(action=self.audit_action, outcome="success", actor=request.user.get_username(),
+                     summary=f"{'変更' if change else '追加'} {obj} {changed}")
+
+    def delete_model(self, request, obj):
+        audit_record(action=self.audit_action, outcome="success", actor=request.user.get_username(),
+                     summary=f"削除 {obj}")
+        super().delete_model(request, obj)
+
+
+class FeeScheduleForm(forms.ModelForm):
+    class Meta:
+        model = FeeSchedule
+        fields = ["effective_from", "threshold", "same_branch_under", "same_branch_over",
+                  "other_branch_under", "other_branch_over", "other_bank_under", "other_bank_over"]
+
+    def clean_effective_from(self):
+        day = self.cleaned_data["effective_from"]
+        if day < timezone.localdate():
+            raise forms.ValidationError(FEE_DATE_IN_PAST)
+        return day
+
+
+@admin.register(FeeSchedule)
+class FeeScheduleAdmin(_AuditedAdmin):
+    """A fee row in force (effective today or earlier) is read-only: transfers confirmed
+    under it keep its id, and the past stays as it was. A change is a new row with a date."""
+
+    audit_action = "staff_fee_change"
+    manage_permission = "transfers.manage_fees"
+    form = FeeScheduleForm
+    list_display = ["effective_from", "threshold", "same_branch_under", "same_branch_over", "other_branch_under",
+                    "other_branch_over", "other_bank_under", "other_bank_over"]
+
+    def _in_force(self, obj) -> bool:
+        return obj is not None and obj.effective_from <= timezone.localdate()
+
+    def has_change_permission(self, request, obj=None):
+        return super().has_change_permission(request, obj) and not self._in_force(obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and not self._in_force(obj)
+
+
+@admin.register(TransferSettings)
+class TransferSettingsAdmin(_AuditedAdmin):
+    audit_action = "staff_transfer_settings"
+    manage_permission = "transfers.manage_transfer_limit"
+    list_display = ["bank_max_daily_limit", "updated_at"]
+    fields = ["bank_max_daily_limit"]
+
+    def has_add_permission(self, request):
+        return super().has_add_permission(request) and not TransferSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+
+@admin.register(Transfer)
+class TransferAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "customer", "transfer_date", "status", "bank_name", "branch_name",
+                    "account_number", "holder_kana", "amount", "fee", "fee_borne_by_payee"]
+    list_filter = ["status", "transfer_date", "route"]
+    search_fields = ["customer__contract_id", "holder_kana", "account_number"]
+    date_hierarchy = "transfer_date"
+    list_select_related = ["customer"]
+    readonly_fields = [field.name for field in Transfer._meta.fields]
+
+    def changelist_view(self, request, extra_context=None):
+        query = "&".join(f"{key}={value}" for key, value in request.GET.items())
+        audit_record(action="staff_transfer_view", outcome="success", actor=request.user.get_username(),
+                     summary=f"振込一覧 {query}")
+        return super().changelist_view(request, extra_context)
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        transfer = Transfer.objects.filter(pk=object_id).select_related("customer").first()
+        audit_record(action="staff_transfer_view", outcome="success", actor=request.user.get_username(),
+                     customer=transfer.customer if transfer else None, summary=f"振込 #{str(object_id)[:20]}")
+        return super().change_view(request, object_id, form_url, extra_context)
+
+
+@admin.register(OutgoingTransfer)
+class OutgoingTransferAdmin(ReadOnlyAdmin):
+    list_display = ["id", "settlement_date", "status", "bank_code", "branch_code", "account_type",
+                    "account_number", "payee_kana", "amount", "sender_name"]
+    list_filter = ["status", "settlement_date"]
+    readonly_fields = [field.name for field in OutgoingTransfer._meta.fields]
+
+
+@admin.register(Bank)
+class BankAdmin(ReadOnlyAdmin):
+    list_display = ["code", "name", "kana", "type", "initial", "featured_order"]
+    list_filter = ["type"]
+    search_fields = ["code", "name", "kana"]
+
+
+@admin.register(InterbankDemoAccount)
+class InterbankDemoAccountAdmin(_AuditedAdmin):
+    audit_action = "staff_interbank_demo"
+    list_display = ["bank_code", "branch_code", "account_type", "account_number", "holder_kana", "closed"]

@@ -1,0 +1,134 @@
+"""Input of the transfer pages (XFER-9, XFER-10): full-width digits accepted, every bad
+value a Japanese message; lengths are checked before anything is converted to int."""
+
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from accounts.models import Account
+
+from .zengin import ZenginNameError, half_width_digits, zengin_name
+
+AMOUNT_REQUIRED = "振込金額を入力してください。"
+AMOUNT_NEGATIVE = "振込金額にマイナスの金額は指定できません。"
+AMOUNT_NOT_NUMBER = "振込金額は数字（円単位）で入力してください。"
+AMOUNT_TOO_LARGE = "振込金額が大きすぎます。"
+AMOUNT_ZERO = "振込金額は1円以上で入力してください。"
+NUMBER_REQUIRED = "口座番号を入力してください。"
+NUMBER_NOT_DIGITS = "口座番号は数字7桁以内で入力してください。"
+TYPE_REQUIRED = "科目を選択してください。"
+NICKNAME_TOO_LONG = "登録名は20文字以内で入力してください。"
+NICKNAME_BAD = "登録名に使用できない文字が含まれています。"
+LIMIT_REQUIRED = "変更後の利用限度額を入力してください。"
+LIMIT_NOT_NUMBER = "利用限度額は数字（円単位）で入力してください。"
+LIMIT_TOO_LARGE = "利用限度額が大きすぎます。"
+
+MAX_DIGITS = 12
+
+
+def parse_yen(value: str, *, required: str, negative: str, not_number: str, too_large: str) -> int:
+    """An amount of yen typed by a person: full-width digits, commas, a trailing 円 and
+    blanks accepted. Length is checked before int() (no huge-number CPU burn)."""
+    text = half_width_digits(value).replace(",", "").replace("円", "").replace(" ", "").replace("\x00", "?")
+    if not text:
+        raise forms.ValidationError(required)
+    if text.startswith(("-", "−", "▲")):
+        raise forms.ValidationError(negative)
+    if not re.fullmatch(r"[0-9]+", text, flags=re.ASCII):
+        raise forms.ValidationError(not_number)
+    if len(text.lstrip("0")) > MAX_DIGITS:
+        raise forms.ValidationError(too_large)
+    return int(text)
+
+
+def yen_field(label: str, *, required: str, too_large: str, not_number: str) -> forms.CharField:
+    """A text field for yen (numeric keyboard on a phone); parse it with ``parse_yen``."""
+    return forms.CharField(
+        label=label, max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": "14"}),
+        error_messages={"required": required, "max_length": too_large, "null_characters_not_allowed": not_number})
+
+
+class StartForm(forms.Form):
+    debit_account = forms.TypedChoiceField(label="引落口座", coerce=int, widget=forms.RadioSelect,
+                                           error_messages={"required": "引落口座を選択してください。",
+                                                           "invalid_choice": "引落口座を選択してください。"})
+    payee = forms.TypedChoiceField(label="登録済みの振込先", coerce=int, required=False, widget=forms.RadioSelect,
+                                   error_messages={"invalid_choice": "振込先を選択してください。"})
+
+    def __init__(self, data=None, *, accounts, payees, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["debit_account"].choices = [
+            (account.pk, f"{account.branch.name} {account.get_type_display()} {account.number}"
+                         f"（お支払可能額 {account.available_amount:,}円）") for account in accounts]
+        self.fields["payee"].choices = [
+            (payee.pk, f"{payee.label}（{payee.bank_name} {payee.branch_name} "
+                       f"{payee.get_account_type_display()} {payee.account_number}）") for payee in payees]
+
+
+class AccountEntryForm(forms.Form):
+    account_type = forms.ChoiceField(label="科目", choices=Account.Type.choices, widget=forms.RadioSelect,
+                                     initial=Account.Type.ORDINARY,
+                                     error_messages={"required": TYPE_REQUIRED, "invalid_choice": TYPE_REQUIRED})
+    account_number = forms.CharField(
+        label="口座番号", max_length=20,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": "10"}),
+        error_messages={"required": NUMBER_REQUIRED, "max_length": NUMBER_NOT_DIGITS,
+                        "null_characters_not_allowed": NUMBER_NOT_DIGITS})
+
+    def clean_account_number(self) -> str:
+        """Up to 7 digits (full-width accepted), zero-padded on the left (XFER-10)."""
+        text = half_width_digits(self.cleaned_data["account_number"]).replace(" ", "").replace("-", "")
+        if not re.fullmatch(r"[0-9]{1,7}", text, flags=re.ASCII):
+            raise forms.ValidationError(NUMBER_NOT_DIGITS)
+        return text.zfill(7)
+
+
+class DetailsForm(forms.Form):
+    amount = yen_field("振込金額（円）", required=AMOUNT_REQUIRED, too_large=AMOUNT_TOO_LARGE,
+                       not_number=AMOUNT_NOT_NUMBER)
+    fee_borne_by_payee = forms.BooleanField(label="振込手数料を先方負担にする（振込金額から手数料を差し引いて振り込みます）",
+                                            required=False)
+    sender_name = forms.CharField(
+        label="依頼人名（カナ）", max_length=60,
+        widget=forms.TextInput(attrs={"autocomplete": "off", "size": "30"}),
+        error_messages={"required": "依頼人名を入力してください。", "max_length": "依頼人名が長すぎます。",
+                        "null_characters_not_allowed": "依頼人名に使用できない文字が含まれています。"})
+
+    def clean_amount(self) -> int:
+        amount = parse_yen(self.cleaned_data["amount"], required=AMOUNT_REQUIRED, negative=AMOUNT_NEGATIVE,
+                           not_number=AMOUNT_NOT_NUMBER, too_large=AMOUNT_TOO_LARGE)
+        if amount == 0:
+            raise forms.ValidationError(AMOUNT_ZERO)
+        return amount
+
+    def clean_sender_name(self) -> str:
+        try:
+            return zengin_name(self.cleaned_data["sender_name"], label="依頼人名", limit=40)
+        except ZenginNameError as refused:
+            raise forms.ValidationError(refused.message) from None
+
+
+class NicknameForm(forms.Form):
+    nickname = forms.CharField(label="登録名", max_length=60, required=False,
+                               widget=forms.TextInput(attrs={"autocomplete": "off", "size": "24"}),
+                               error_messages={"max_length": NICKNAME_TOO_LONG, "null_characters_not_allowed": NICKNAME_BAD})
+
+    def clean_nickname(self) -> str:
+        value = self.cleaned_data["nickname"].strip()
+        if len(value) > 20:
+            raise forms.ValidationError(NICKNAME_TOO_LONG)
+        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+            raise forms.ValidationError(NICKNAME_BAD)
+        return value
+
+
+class LimitForm(forms.Form):
+    new_limit = yen_field("変更後の1日の利用限度額（円）", required=LIMIT_REQUIRED, too_large=LIMIT_TOO_LARGE,
+                          not_number=LIMIT_NOT_NUMBER)
+
+    def clean_new_limit(self) -> int:
+        return parse_yen(self.cleaned_data["new_limit"], required=LIMIT_REQUIRED, negative=LIMIT_NOT_NUMBER,
+                         not_number=LIMIT_NOT_NUMBER, too_large=LIMIT_TOO_LARGE)

@@ -1,0 +1,326 @@
+"""振込 (XFER): the Zengin bank directory, fees, limits, payees and transfers.
+
+Money never moves here: a transfer's posting is one ``journal_post`` (LEDGER-3); these rows
+record what was confirmed and what the ledger did with it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django.db import models
+from django.db.models import Q
+
+from accounts.models import Account, Customer, Journal
+
+ACCOUNT_TYPE_CHOICES = Account.Type.choices
+
+
+class Bank(models.Model):
+    """A financial institution of the Zengin code list (XFER-2), loaded by
+    ``manage.py zengin_load`` from the ``zengin-code`` package."""
+
+    class Type(models.TextChoices):
+        BANK = "bank", "銀行"
+        SHINKIN = "shinkin", "信用金庫"
+        SHINKUMI = "shinkumi", "信用組合"
+        ROKIN = "rokin", "労働金庫"
+        NOKYO = "nokyo", "農協・漁協"
+        OTHER = "other", "その他"
+
+    code = models.CharField("金融機関コード", max_length=4, unique=True)
+    name = models.CharField("金融機関名", max_length=64)
+    kana = models.CharField("金融機関名（カナ）", max_length=64)
+    type = models.CharField("種類", max_length=16, choices=Type.choices)
+    # 頭文字: the first kana without its voicing mark (ガ → カ), for the kana index
+    initial = models.CharField("頭文字", max_length=1)
+    # 0 = not featured; 1, 2 … = order among the banks shown first (ours, the majors)
+    featured_order = models.PositiveSmallIntegerField("優先表示順", default=0)
+
+    class Meta:
+        ordering = ["kana", "code"]
+        verbose_name = "金融機関"
+        verbose_name_plural = "金融機関"
+        indexes = [models.Index(fields=["type", "initial", "kana"], name="bank_kana_index")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.display_name}"
+
+    @property
+    def display_name(self) -> str:
+        return self.name + ("銀行" if self.type == self.Type.BANK and not self.name.endswith("銀行") else "")
+
+
+class BankBranch(models.Model):
+    bank = models.ForeignKey(Bank, on_delete=models.CASCADE, related_name="branches",
+                             verbose_name="金融機関")
+    code = models.CharField("店番", max_length=3)
+    name = models.CharField("支店名", max_length=64)
+    kana = models.CharField("支店名（カナ）", max_length=64)
+    initial = models.CharField("頭文字", max_length=1)
+
+    class Meta:
+        ordering = ["kana", "code"]
+        verbose_name = "支店（全銀）"
+        verbose_name_plural = "支店（全銀）"
+        constraints = [models.UniqueConstraint(fields=["bank", "code"], name="bank_branch_code_unique")]
+        indexes = [models.Index(fields=["bank", "initial", "kana"], name="branch_kana_index")]
+
+    def __str__(self) -> str:
+        return f"{self.code} {self.name}"
+
+
+class FeeSchedule(models.Model):
+    """振込手数料 (XFER-4): one row per effective date; the row in force on a transfer's
+    date applies, so a change never alters a transfer already confirmed."""
+
+    effective_from = models.DateField("適用開始日", unique=True)
+    threshold = models.BigIntegerField("金額区分（この金額以上は高い方）", default=30_000)
+    same_branch_under = models.BigIntegerField("同一店宛 3万円未満", default=0)
+    same_branch_over = models.BigIntegerField("同一店宛 3万円以上", default=0)
+    other_branch_under = models.BigIntegerField("当金庫本支店宛 3万円未満", default=110)
+    other_branch_over = models.BigIntegerField("当金庫本支店宛 3万円以上", default=220)
+    other_bank_under = models.BigIntegerField("他行宛 3万円未満", default=330)
+    other_bank_over = models.BigIntegerField("他行宛 3万円以上", default=550)
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-effective_from"]
+        verbose_name = "振込手数料"
+        verbose_name_plural = "振込手数料"
+        permissions = [("manage_fees", "振込手数料を登録・変更できる")]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(threshold__gt=0, same_branch_under__gte=0, same_branch_over__gte=0,
+                            other_branch_under__gte=0, other_branch_over__gte=0,
+                            other_bank_under__gte=0, other_bank_over__gte=0),
+                name="fee_schedule_not_negative",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.effective_from:%Y-%m-%d} から"
+
+
+class TransferSettings(models.Model):
+    """Bank-wide transfer settings staff may change (one row, pk=1)."""
+
+    bank_max_daily_limit = models.BigIntegerField("1日の利用限度額の上限（金庫所定）", default=10_000_000)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "振込の設定"
+        verbose_name_plural = "振込の設定"
+        permissions = [("manage_transfer_limit", "利用限度額の上限を変更できる")]
+        constraints = [models.CheckConstraint(condition=Q(bank_max_daily_limit__gt=0),
+                                              name="bank_max_limit_positive")]
+
+    def __str__(self) -> str:
+        return f"利用限度額の上限 {self.bank_max_daily_limit:,}円"
+
+
+class TransferLimit(models.Model):
+    """利用限度額 (XFER-8) of one customer. Its row is also the customer's transfer lock:
+    every transfer, limit change and name look-up of the customer takes it FOR UPDATE, so
+    the day's total and the look-up count are checked and counted one at a time."""
+
+    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="transfer_limit",
+                                    verbose_name="契約者")
+    daily_limit = models.BigIntegerField("1日の利用限度額")
+    # a raise waits until 0:00 of pending_from (a stolen session cannot raise and spend)
+    pending_limit = models.BigIntegerField("変更後の限度額", null=True, blank=True)
+    pending_from = models.DateField("変更後の適用日", null=True, blank=True)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "利用限度額"
+        verbose_name_plural = "利用限度額"
+        constraints = [
+            models.CheckConstraint(condition=Q(daily_limit__gte=0), name="transfer_limit_not_negative"),
+            models.CheckConstraint(
+                condition=Q(pending_limit__isnull=True, pending_from__isnull=True)
+                | Q(pending_limit__gte=0, pending_from__isnull=False),
+                name="transfer_limit_pending_complete",
+            ),
+        ]
+
+    def limit_on(self, day: dt.date) -> int:
+        if self.pending_limit is not None and self.pending_from <= day:
+            return self.pending_limit
+        return self.daily_limit
+
+
+class PayeeAccountFields(models.Model):
+    """Where the money goes: the payee's account as the customer confirmed it (shared by
+    registered payees and transfers)."""
+
+    bank_code = models.CharField("金融機関コード", max_length=4)
+    bank_name = models.CharField("金融機関名", max_length=64)
+    branch_code = models.CharField("店番", max_length=3)
+    branch_name = models.CharField("支店名", max_length=64)
+    account_type = models.CharField("科目", max_length=1, choices=ACCOUNT_TYPE_CHOICES)
+    account_number = models.CharField("口座番号", max_length=7)
+    holder_kana = models.CharField("受取人名（カナ）", max_length=48)
+
+    class Meta:
+        abstract = True
+
+
+class Payee(PayeeAccountFields):
+    """振込先口座 (XFER-7): at most 99 per customer (counted under the customer's lock)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="payees",
+                                 verbose_name="契約者")
+    nickname = models.CharField("登録名", max_length=30, blank=True)
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = "登録振込先"
+        verbose_name_plural = "登録振込先"
+        constraints = [
+            models.UniqueConstraint(fields=["customer", "bank_code", "branch_code", "account_type",
+                                            "account_number"], name="payee_unique_per_customer"),
+            models.CheckConstraint(condition=Q(account_number__regex=r"^[0-9]{7}$"),
+                                   name="payee_number_7_digits"),
+        ]
+
+    def __str__(self) -> str:
+        return self.nickname or self.holder_kana
+
+    @property
+    def label(self) -> str:
+        return self.nickname or self.holder_kana
+
+
+class Transfer(PayeeAccountFields):
+    """One confirmed transfer. ``transfer_date`` is today for a same-day transfer (posted
+    at once, status executed); a later date is the scheduled transfer of XFER-5."""
+
+    class Status(models.TextChoices):
+        EXECUTED = "executed", "振込済"
+        SCHEDULED = "scheduled", "予約中"
+        UNPROCESSED = "unprocessed", "未処理"
+        CANCELLED = "cancelled", "取消済"
+
+    class Route(models.TextChoices):
+        SAME_BRANCH = "same_branch", "同一店宛"
+        OTHER_BRANCH = "other_branch", "当金庫本支店宛"
+        OTHER_BANK = "other_bank", "他行宛"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="transfers",
+                                 verbose_name="契約者")
+    debit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+",
+                                      verbose_name="引落口座")
+    # our bank: the payee's ledger account (null for other banks)
+    credit_account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="+",
+                                       null=True, blank=True, verbose_name="入金口座（当金庫）")
+    payee = models.ForeignKey(Payee, on_delete=models.SET_NULL, null=True, blank=True,
+                              related_name="transfers", verbose_name="登録振込先")
+    route = models.CharField("区分", max_length=16, choices=Route.choices)
+    amount = models.BigIntegerField("振込金額")
+    fee = models.BigIntegerField("手数料")
+    fee_borne_by_payee = models.BooleanField("先方負担", default=False)
+    fee_schedule = models.ForeignKey(FeeSchedule, on_delete=models.PROTECT, related_name="+",
+                                     verbose_name="適用手数料表")
+    sender_name = models.CharField("依頼人名", max_length=48)
+    transfer_date = models.DateField("振込日")
+    status = models.CharField("状態", max_length=16, choices=Status.choices)
+    # the step-up that confirmed it: one confirmation, one transfer (SEC-14)
+    stepup_id = models.UUIDField("確認ID", unique=True)
+    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True,
+                                   related_name="+", verbose_name="仕訳")
+    created_at = models.DateTimeField("受付日時", auto_now_add=True)
+    executed_at = models.DateTimeField("実行日時", null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = "振込"
+        verbose_name_plural = "振込"
+        indexes = [models.Index(fields=["customer", "transfer_date", "status"], name="transfer_day_idx")]
+        constraints = [
+            models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
+            models.CheckConstraint(condition=Q(fee__gte=0), name="transfer_fee_not_negative"),
+            models.CheckConstraint(condition=Q(fee_borne_by_payee=False) | Q(amount__gt=models.F("fee")),
+                                   name="transfer_payee_fee_below_amount"),
+            models.CheckConstraint(condition=~Q(status="executed") | Q(journal__isnull=False),
+                                   name="transfer_executed_has_journal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.pk} {self.holder_kana} {self.amount:,}円"
+
+    @property
+    def credited_amount(self) -> int:
+        """What the payee receives (先方負担: the amount less the fee)."""
+        return self.amount - self.fee if self.fee_borne_by_payee else self.amount
+
+    @property
+    def debited_amount(self) -> int:
+        """What leaves the customer's account."""
+        return self.amount if self.fee_borne_by_payee else self.amount + self.fee
+
+
+class OutgoingTransfer(models.Model):
+    """A transfer to another bank, with every field of the Zengin 総合振込 data record, for
+    the interbank file of XFER-12. Money sits in the 為替決済 account until then."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "未送信"
+        SENT = "sent", "送信済"
+
+    transfer = models.OneToOneField(Transfer, on_delete=models.PROTECT, related_name="outgoing",
+                                    verbose_name="振込")
+    bank_code = models.CharField("被仕向金融機関番号", max_length=4)
+    bank_kana = models.CharField("被仕向金融機関名", max_length=15)
+    branch_code = models.CharField("被仕向支店番号", max_length=3)
+    branch_kana = models.CharField("被仕向支店名", max_length=15)
+    account_type = models.CharField("預金種目", max_length=1)
+    account_number = models.CharField("口座番号", max_length=7)
+    payee_kana = models.CharField("受取人名", max_length=30)
+    amount = models.BigIntegerField("振込金額")
+    sender_name = models.CharField("依頼人名", max_length=40)
+    edi = models.CharField("EDI情報", max_length=20, blank=True)
+    # the business day the interbank credit settles (a weekend transfer waits)
+    settlement_date = models.DateField("決済日")
+    status = models.CharField("状態", max_length=16, choices=Status.choices, default=Status.PENDING)
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+
+    class Meta:
+        ordering = ["settlement_date", "id"]
+        verbose_name = "他行宛振込データ"
+        verbose_name_plural = "他行宛振込データ"
+        indexes = [models.Index(fields=["status", "settlement_date"], name="outgoing_pending_idx")]
+
+
+class NameLookup(models.Model):
+    """One 口座名義確認 (XFER-3/11); counted to throttle probing of account holders."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.CASCADE, related_name="+")
+    bank_code = models.CharField(max_length=4)
+    branch_code = models.CharField(max_length=3)
+    account_number = models.CharField(max_length=7)
+    found = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["customer", "created_at"], name="name_lookup_time_idx")]
+
+
+class InterbankDemoAccount(models.Model):
+    """Accounts at other banks known to the simulated interbank directory (see
+    ``transfers.directory``); a real adapter would ask the Zengin network instead."""
+
+    bank_code = models.CharField("金融機関コード", max_length=4)
+    branch_code = models.CharField("店番", max_length=3)
+    account_type = models.CharField("科目", max_length=1, choices=ACCOUNT_TYPE_CHOICES)
+    account_number = models.CharField("口座番号", max_length=7)
+    holder_kana = models.CharField("口座名義（カナ）", max_length=48)
+    closed = models.BooleanField("解約済", default=False)
+
+    class Meta:
+        verbose_name = "他行口座（名義確認シミュレータ）"
+        verbose_name_plural = "他行口座（名義確認シミュレータ）"
+        constraints = [models.UniqueConstraint(
+            fields=["bank_code", "branch_code", "account_type", "account_number"],
+            name="interbank_demo_account_unique")]

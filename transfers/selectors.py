@@ -1,0 +1,119 @@
+"""Reads of the transfers app: the bank directory's kana screens, payees, limits."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import jaconv
+from django.conf import settings
+from django.db.models import Q, QuerySet, Sum
+from django.http import Http404
+
+from accounts.models import Customer
+
+from .banks import KANA_ROWS
+from .models import Bank, BankBranch, Payee, Transfer, TransferLimit, TransferSettings
+
+SEARCH_MAX = 100
+
+
+def _kana_query(text: str) -> str:
+    """What a customer types (hiragana, half-width kana) as full-width katakana."""
+    return jaconv.h2z(jaconv.hira2kata(text), kana=True, ascii=False, digit=False)
+
+
+def featured_banks() -> QuerySet[Bank]:
+    return Bank.objects.filter(featured_order__gt=0).order_by("featured_order")
+
+
+def _kana_or_search(queryset, *, row: str, letter: str, query: str, code_digits: int):
+    """Filter by part of the name (kanji, kana or hiragana) or the code when ``query`` is
+    given, else by the kana letter or row; None when nothing was asked."""
+    query = query.strip()[:30]
+    if query:
+        condition = Q(name__icontains=query) | Q(kana__contains=_kana_query(query))
+        if query.isdigit():
+            condition |= Q(code=query.zfill(code_digits))
+        return queryset.filter(condition).order_by("kana")[:SEARCH_MAX]
+    if letter and any(letter in initials for initials in KANA_ROWS.values()):
+        return queryset.filter(initial=letter).order_by("kana")
+    if row in KANA_ROWS:
+        return queryset.filter(initial__in=list(KANA_ROWS[row])).order_by("kana")
+    return None
+
+
+def bank_search(*, bank_type: str = "", row: str = "", letter: str = "", query: str = "") -> QuerySet[Bank] | None:
+    """Banks for the 金融機関の選択 screen: by type and kana row/letter, or by part of the
+    name or the 4-digit code. None when nothing was asked."""
+    banks = Bank.objects.filter(type=bank_type) if bank_type in Bank.Type.values else Bank.objects.all()
+    return _kana_or_search(banks, row=row, letter=letter, query=query, code_digits=4)
+
+
+def bank_get(code: str) -> Bank:
+    bank = Bank.objects.filter(code=code).first()
+    if bank is None:
+        raise Http404("no such bank")
+    return bank
+
+
+def branch_search(*, bank: Bank, row: str = "", letter: str = "", query: str = "") -> QuerySet[BankBranch] | None:
+    """Branches by kana row/letter or name part / 3-digit code; a small bank lists all."""
+    found = _kana_or_search(bank.branches.all(), row=row, letter=letter, query=query, code_digits=3)
+    if found is None and bank.branches.count() <= 20:
+        return bank.branches.order_by("kana")
+    return found
+
+
+def branch_get(bank: Bank, code: str) -> BankBranch:
+    branch = bank.branches.filter(code=code).first()
+    if branch is None:
+        raise Http404("no such branch")
+    return branch
+
+
+def payee_list_for_customer(*, customer: Customer) -> QuerySet[Payee]:
+    return Payee.objects.filter(customer=customer).order_by("created_at", "id")
+
+
+def payee_get_for_customer(customer: Customer, payee_id) -> Payee:
+    try:
+        return payee_list_for_customer(customer=customer).get(pk=int(payee_id))
+    except (TypeError, ValueError, Payee.DoesNotExist):
+        raise Http404("no such payee") from None
+
+
+def transfer_get_for_customer(customer: Customer, transfer_id) -> Transfer:
+    try:
+        return Transfer.objects.select_related("debit_account__branch").get(pk=int(transfer_id), customer=customer)
+    except (TypeError, ValueError, Transfer.DoesNotExist):
+        raise Http404("no such transfer") from None
+
+
+def bank_max_daily_limit() -> int:
+    """The bank maximum of the daily limit: 振込の設定 in admin, else the setting."""
+    row = TransferSettings.objects.filter(pk=1).first()
+    return row.bank_max_daily_limit if row else settings.TRANSFERS_BANK_MAX_DAILY_LIMIT
+
+
+def default_daily_limit() -> int:
+    """The limit a customer has before changing it (never above the bank maximum)."""
+    return min(settings.TRANSFERS_DEFAULT_DAILY_LIMIT, bank_max_daily_limit())
+
+
+def transfer_day_total(*, customer: Customer, day: dt.date) -> int:
+    """振込金額 of the customer's transfers counted against the limit of ``day``."""
+    return (Transfer.objects.filter(customer=customer, transfer_date=day,
+                                    status__in=[Transfer.Status.EXECUTED, Transfer.Status.SCHEDULED])
+            .aggregate(total=Sum("amount"))["total"] or 0)
+
+
+def transfer_limit_view(*, customer: Customer, today: dt.date) -> dict:
+    """The 利用限度額変更 page's figures: in force today, and a raise waiting for tomorrow."""
+    limit = TransferLimit.objects.filter(customer=customer).first()
+    current = limit.limit_on(today) if limit else default_daily_limit()
+    pending = None
+    if limit and limit.pending_limit is not None and limit.pending_from > today:
+        pending = {"amount": limit.pending_limit, "from": limit.pending_from}
+    used = transfer_day_total(customer=customer, day=today)
+    return {"current": current, "pending": pending, "maximum": bank_max_daily_limit(),
+            "used": used, "rest": max(current - used, 0)}

@@ -1,0 +1,415 @@
+"""Writes of the transfers app: name look-ups, transfers, payees and the daily limit.
+
+Every write of a customer takes that customer's ``TransferLimit`` row FOR UPDATE first
+(``_customer_lock``): the day's total against the limit, the count of name look-ups and
+the count of payees are each checked and changed one request at a time, so concurrent
+requests cannot both pass a limit (XFER-7/8/11). The ledger then locks the accounts in
+id order inside ``journal_post`` (LEDGER-3); the order customer → accounts is the same
+everywhere, so no deadlock.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import uuid
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from accounts.templatetags.accounts_format import account_label
+from accounts.models import Account, Customer, Journal
+from accounts.reference_data import BANK_CODE
+from accounts.services import PostingLine, journal_post
+from cosei_ib import bankcalendar
+from notifications.services import notice_enqueue
+from security.audit import audit_record
+
+from .directory import PayeeAccount, payee_account_resolve
+from .errors import PayeeAccountError, TransferRefused
+from .models import (
+    Bank,
+    BankBranch,
+    FeeSchedule,
+    NameLookup,
+    OutgoingTransfer,
+    Payee,
+    Transfer,
+    TransferLimit,
+)
+from .selectors import bank_max_daily_limit, default_daily_limit, transfer_day_total
+from .zengin import zengin_kana
+
+logger = logging.getLogger(__name__)
+
+# re-exported: views and tests use them from here
+__all__ = ["TransferRefused", "bank_max_daily_limit", "transfer_day_total"]
+
+MAX_PAYEES = 99
+MAX_AMOUNT = 999_999_999_999  # 12 digits: the largest amount the amount field accepts
+
+LOOKUP_THROTTLED = ("口座名義の確認が一定回数を超えたため、しばらくご利用いただけません。"
+                    "1時間ほど経ってから、またはお振込みを完了してから再度お試しください。")
+FEE_NOT_BELOW_AMOUNT = "先方負担の場合、振込金額は手数料（{fee:,}円）より大きい金額を入力してください。"
+OVER_LIMIT = "本日の振込の合計が1日の利用限度額（{limit:,}円）を超えます。本日あと{rest:,}円までお振込みできます。"
+OVER_BALANCE = "振込金額と手数料の合計（{total:,}円）がお支払可能額（{available:,}円）を超えています。"
+NOT_TODAY = "日付が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
+OUTSIDE_HOURS = bankcalendar.MESSAGE_OUTSIDE_HOURS
+ACCOUNT_NOT_USABLE = "引落口座はお取引できない状態です。"
+NO_FEE_SCHEDULE = "振込手数料が設定されていないため、お取引できません。当金庫までお問い合わせください。"
+FEE_CHANGED = "振込手数料が変更されたため、最初から操作をやり直してください。"
+PAYEES_FULL = "振込先は最大99件まで登録できます。不要な振込先を削除してから登録してください。"
+PAYEE_EXISTS = "この振込先は既に登録されています。"
+LIMIT_OVER_MAX = "1日の利用限度額は{maximum:,}円以内で指定してください。"
+LIMIT_NEGATIVE = "1日の利用限度額は0円以上で指定してください。"
+LIMIT_SAME = "現在の利用限度額と同じです。"
+
+
+# --- the customer's lock and limit --------------------------------------------------------
+
+
+def _customer_lock(customer: Customer) -> TransferLimit:
+    """The customer's limit row, locked FOR UPDATE (call inside a transaction); created
+    first when missing (INSERT … ON CONFLICT DO NOTHING, so two first requests agree)."""
+    locked = TransferLimit.objects.select_for_update().filter(customer=customer).first()
+    if locked is not None:
+        return locked
+    TransferLimit.objects.bulk_create(
+        [TransferLimit(customer=customer, daily_limit=default_daily_limit())], ignore_conflicts=True)
+    return TransferLimit.objects.select_for_update().get(customer=customer)
+
+
+def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.date, amount: int) -> str:
+    daily = limit.limit_on(day) if limit is not None else default_daily_limit()
+    used = transfer_day_total(customer=customer, day=day)
+    if used + amount > daily:
+        return OVER_LIMIT.format(limit=daily, rest=max(daily - used, 0))
+    return ""
+
+
+# --- fees (XFER-4) ------------------------------------------------------------------------
+
+
+def transfer_route(*, debit_account: Account, bank_code: str, branch_code: str) -> str:
+    if bank_code != BANK_CODE:
+        return Transfer.Route.OTHER_BANK
+    if branch_code == debit_account.branch.code:
+        return Transfer.Route.SAME_BRANCH
+    return Transfer.Route.OTHER_BRANCH
+
+
+def fee_schedule_on(day: dt.date) -> FeeSchedule:
+    schedule = FeeSchedule.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
+    if schedule is None:
+        raise TransferRefused(NO_FEE_SCHEDULE)
+    return schedule
+
+
+def fee_from(schedule: FeeSchedule, *, route: str, amount: int) -> int:
+    band = "under" if amount < schedule.threshold else "over"
+    return getattr(schedule, f"{route}_{band}")
+
+
+# --- 口座名義確認 (XFER-3, XFER-11) -----------------------------------------------------------
+
+
+def name_lookup(*, customer: Customer, bank_code: str, branch_code: str, account_type: str,
+                account_number: str, ip: str | None = None) -> PayeeAccount:
+    """Resolve the payee's holder name, counting the look-up. More than
+    ``TRANSFERS_LOOKUPS_PER_HOUR`` look-ups in the last hour since the customer's last
+    completed transfer are refused (TransferRefused LOOKUP_THROTTLED, audited). An unknown,
+    closed or frozen account raises PayeeAccountError; the look-up still counts."""
+    window_start = timezone.now() - dt.timedelta(hours=1)
+    error: Exception | None = None
+    with transaction.atomic():
+        _customer_lock(customer)
+        last_transfer = (Transfer.objects.filter(customer=customer, status=Transfer.Status.EXECUTED)
+                         .aggregate(at=Max("created_at"))["at"])
+        since = max(window_start, last_transfer) if last_transfer else window_start
+        count = NameLookup.objects.filter(customer=customer, created_at__gt=since).count()
+        target = f"{bank_code}-{branch_code} {account_type}-{account_number}"
+        if count >= settings.TRANSFERS_LOOKUPS_PER_HOUR:
+            audit_record(action="transfer_lookup", outcome="refused", customer=customer, ip=ip,
+                         summary=f"{target} 回数超過")
+            error = TransferRefused(LOOKUP_THROTTLED)
+        else:
+            try:
+                found = payee_account_resolve(bank_code=bank_code, branch_code=branch_code,
+                                              account_type=account_type, account_number=account_number)
+            except PayeeAccountError as refused:
+                error = refused
+                found = None
+            NameLookup.objects.create(customer=customer, bank_code=bank_code, branch_code=branch_code,
+                                      account_number=account_number, found=found is not None)
+            if error is not None:
+                audit_record(action="transfer_lookup", outcome="failure", customer=customer, ip=ip,
+                             summary=f"{target} {error.message[:40]}")
+    if error is not None:
+        raise error
+    return found
+
+
+# --- the transfer (XFER-1, XFER-4, XFER-8, LEDGER-3) --------------------------------------
+
+
+@dataclass(frozen=True)
+class TransferQuote:
+    route: str
+    fee: int
+    fee_schedule_id: int
+
+    def debited(self, amount: int, fee_borne_by_payee: bool) -> int:
+        return amount if fee_borne_by_payee else amount + self.fee
+
+
+def transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str, branch_code: str,
+                   amount: int, fee_borne_by_payee: bool, day: dt.date, ip: str | None = None) -> TransferQuote:
+    """The fee and the checks a customer sees before 確認 (XFER-9 messages): 先方負担 with a
+    fee ≥ amount, over the balance, over the day's limit. Raises TransferRefused, written
+    to the audit log (取引履歴照会). Nothing is locked: ``transfer_execute`` checks it all
+    again under the locks."""
+    try:
+        return _transfer_quote(customer=customer, debit_account=debit_account, bank_code=bank_code,
+                               branch_code=branch_code, amount=amount, fee_borne_by_payee=fee_borne_by_payee,
+                               day=day)
+    except TransferRefused as refused:
+        audit_record(action="transfer", outcome="refused", customer=customer, ip=ip,
+                     summary=f"{bank_code}-{branch_code} {amount:,}円 {refused.message}")
+        raise
+
+
+def _transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str, branch_code: str,
+                    amount: int, fee_borne_by_payee: bool, day: dt.date) -> TransferQuote:
+    route = transfer_route(debit_account=debit_account, bank_code=bank_code, branch_code=branch_code)
+    schedule = fee_schedule_on(day)
+    fee = fee_from(schedule, route=route, amount=amount)
+    quote = TransferQuote(route=route, fee=fee, fee_schedule_id=schedule.pk)
+    if fee_borne_by_payee and fee >= amount:
+        raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
+    total = quote.debited(amount, fee_borne_by_payee)
+    if total > debit_account.available_amount:
+        raise TransferRefused(OVER_BALANCE.format(total=total, available=debit_account.available_amount))
+    limit = TransferLimit.objects.filter(customer=customer).first()
+    problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
+    if problem:
+        raise TransferRefused(problem)
+    return quote
+
+
+def transfer_content(*, debit_account: Account, payee: dict, amount: int, fee_borne_by_payee: bool,
+                     sender_name: str, day: dt.date, quote: TransferQuote) -> dict:
+    """What the customer confirms and what executes (SEC-14): every field, as JSON."""
+    return {
+        "operation": "transfer", "debit_account_id": debit_account.pk, "route": quote.route,
+        "bank_code": payee["bank_code"], "bank_name": payee["bank_name"],
+        "branch_code": payee["branch_code"], "branch_name": payee["branch_name"],
+        "account_type": payee["account_type"], "account_number": payee["account_number"],
+        "holder_kana": payee["holder_kana"], "credit_account_id": payee.get("credit_account_id"),
+        "payee_id": payee.get("payee_id"), "amount": amount, "fee": quote.fee,
+        "fee_schedule_id": quote.fee_schedule_id, "fee_borne_by_payee": fee_borne_by_payee,
+        "sender_name": sender_name, "transfer_date": day.isoformat(),
+    }
+
+
+def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict,
+                     ip: str | None = None) -> Transfer:
+    """Execute a confirmed same-day transfer, exactly what ``content`` says, once.
+
+    Runs in the caller's transaction (the one that consumes the step-up). Takes the
+    customer's lock, checks the hours, the date, the fee and the day's limit under it, then
+    posts one journal — debit the customer (amount, and the fee as its own line unless
+    先方負担), credit the payee's account at our bank or the 為替決済 account for another
+    bank, and the fee to fee income — with ``transfer:<stepup id>`` as its idempotency key.
+    Writes the Transfer (unique per step-up), the Zengin record for another bank, the audit
+    row and the mail. Raises TransferRefused or a LedgerError (InsufficientFunds …)."""
+    if not bankcalendar.is_service_open("default"):
+        raise TransferRefused(OUTSIDE_HOURS.format(hours=bankcalendar.hours_text()))
+    today = bankcalendar.local_now().date()
+    day = dt.date.fromisoformat(content["transfer_date"])
+    if day != today:
+        raise TransferRefused(NOT_TODAY)
+    amount, fee = int(content["amount"]), int(content["fee"])
+    borne = bool(content["fee_borne_by_payee"])
+    with transaction.atomic():
+        limit = _customer_lock(customer)
+        debit = (Account.objects.select_related("branch")
+                 .filter(pk=content["debit_account_id"], customer=customer,
+                         purpose=Account.Purpose.CUSTOMER).first())
+        if debit is None:
+            raise TransferRefused(ACCOUNT_NOT_USABLE)
+        schedule = FeeSchedule.objects.filter(pk=content["fee_schedule_id"]).first()
+        if schedule is None or fee_from(schedule, route=content["route"], amount=amount) != fee:
+            raise TransferRefused(FEE_CHANGED)
+        if borne and fee >= amount:
+            raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
+        problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
+        if problem:
+            raise TransferRefused(problem)
+        credited = amount - fee if borne else amount
+        holder = content["holder_kana"]
+        if content["route"] == Transfer.Route.OTHER_BANK:
+            credit_account = None
+            credit_target = Account.objects.get(purpose=Account.Purpose.ZENGIN_SETTLEMENT)
+        else:
+            credit_account = Account.objects.get(pk=content["credit_account_id"])
+            credit_target = credit_account
+        sender = content["sender_name"]
+        lines = [PostingLine(debit, -amount, f"振込 {holder}"[:64])]
+        if fee and not borne:
+            lines.append(PostingLine(debit, -fee, "振込手数料"))
+        lines.append(PostingLine(credit_target, credited, f"振込 {sender}"[:64]))
+        if fee:
+            lines.append(PostingLine(Account.objects.get(purpose=Account.Purpose.FEE_INCOME), fee,
+                                     f"振込手数料 {customer.contract_id}"))
+        transfer = Transfer(
+            customer=customer, debit_account=debit, credit_account=credit_account,
+            payee_id=_own_payee_id(customer, content.get("payee_id")), route=content["route"],
+            bank_code=content["bank_code"], bank_name=content["bank_name"],
+            branch_code=content["branch_code"], branch_name=content["branch_name"],
+            account_type=content["account_type"], account_number=content["account_number"],
+            holder_kana=holder, amount=amount, fee=fee, fee_borne_by_payee=borne, fee_schedule=schedule,
+            sender_name=sender, transfer_date=day, status=Transfer.Status.EXECUTED, stepup_id=stepup_id,
+        )
+        outgoing = _outgoing_record(transfer, today) if content["route"] == Transfer.Route.OTHER_BANK else None
+        # Audit row and mail first: everything below the posting runs while the shared
+        # internal accounts (fee income, 為替決済) are locked, so keep that part short.
+        summary = (f"{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+                   f"{transfer.account_number} {holder} {amount:,}円 手数料{fee:,}円"
+                   + ("（先方負担）" if borne else ""))
+        audit_record(action="transfer", outcome="success", customer=customer, ip=ip, summary=summary)
+        notice_enqueue(customer=customer, event="transfer_accepted", lines=_transfer_notice(transfer, debit))
+        journal = journal_post(lines=lines, kind=Journal.Kind.TRANSFER, description=f"振込 {holder}"[:64],
+                               idempotency_key=f"transfer:{stepup_id}")
+        transfer.journal_id, transfer.executed_at = journal.pk, timezone.now()
+        transfer.save(force_insert=True)
+        if outgoing is not None:
+            outgoing.transfer = transfer
+            outgoing.save(force_insert=True)
+    logger.info("transfer %s executed customer=%s journal=%s", transfer.pk, customer.contract_id, journal.pk)
+    return transfer
+
+
+def _own_payee_id(customer: Customer, payee_id) -> int | None:
+    if not payee_id:
+        return None
+    return Payee.objects.filter(pk=payee_id, customer=customer).values_list("pk", flat=True).first()
+
+
+def _outgoing_record(transfer: Transfer, today: dt.date) -> OutgoingTransfer:
+    """The Zengin 総合振込 data record (unsaved); a transfer made on a bank holiday settles on
+    the next business day (the payee's bank credits it then)."""
+    settlement = today if bankcalendar.is_business_day(today) else bankcalendar.next_business_day(today)
+    bank = Bank.objects.filter(code=transfer.bank_code).first()
+    branch = BankBranch.objects.filter(bank=bank, code=transfer.branch_code).first() if bank else None
+    return OutgoingTransfer(
+        bank_code=transfer.bank_code, bank_kana=zengin_kana(bank.kana if bank else "")[:15],
+        branch_code=transfer.branch_code, branch_kana=zengin_kana(branch.kana if branch else "")[:15],
+        account_type=transfer.account_type, account_number=transfer.account_number,
+        payee_kana=transfer.holder_kana[:30], amount=transfer.credited_amount,
+        sender_name=transfer.sender_name[:40], edi="", settlement_date=settlement,
+    )
+
+
+def _transfer_notice(transfer: Transfer, debit: Account) -> list[str]:
+    return [
+        "お振込みを受け付けました。",
+        "",
+        f"引落口座：{account_label(debit)}",
+        f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+        f"{transfer.account_number}",
+        f"受取人名：{transfer.holder_kana}",
+        f"振込日：{transfer.transfer_date:%Y年%m月%d日}",
+        f"振込金額：{transfer.amount:,}円",
+        f"振込手数料：{transfer.fee:,}円" + ("（先方負担）" if transfer.fee_borne_by_payee else ""),
+        f"引落金額：{transfer.debited_amount:,}円",
+    ]
+
+
+# --- payees (XFER-7) ----------------------------------------------------------------------
+
+
+def payee_register(*, customer: Customer, transfer: Transfer, ip: str | None = None) -> Payee:
+    """「今回の振込先を登録」: the transfer's payee, at most 99 per customer (counted under
+    the customer's lock). Raises TransferRefused PAYEES_FULL (audited) / PAYEE_EXISTS."""
+    key = dict(bank_code=transfer.bank_code, branch_code=transfer.branch_code,
+               account_type=transfer.account_type, account_number=transfer.account_number)
+    with transaction.atomic():
+        _customer_lock(customer)
+        if Payee.objects.filter(customer=customer, **key).exists():
+            raise TransferRefused(PAYEE_EXISTS)
+        if Payee.objects.filter(customer=customer).count() >= MAX_PAYEES:
+            # the refusal is recorded (committed with this transaction), then raised
+            audit_record(action="payee_register", outcome="refused", customer=customer, ip=ip,
+                         summary="登録件数の上限（99件）")
+            payee = None
+        else:
+            payee = Payee.objects.create(customer=customer, bank_name=transfer.bank_name,
+                                         branch_name=transfer.branch_name, holder_kana=transfer.holder_kana,
+                                         **key)
+            if transfer.pk:
+                Transfer.objects.filter(pk=transfer.pk).update(payee=payee)
+            audit_record(action="payee_register", outcome="success", customer=customer, ip=ip,
+                         summary=_payee_summary(payee))
+    if payee is None:
+        raise TransferRefused(PAYEES_FULL)
+    return payee
+
+
+def payee_rename(*, customer: Customer, payee: Payee, nickname: str, ip: str | None = None) -> Payee:
+    with transaction.atomic():
+        Payee.objects.filter(pk=payee.pk, customer=customer).update(nickname=nickname)
+        payee.nickname = nickname
+        audit_record(action="payee_rename", outcome="success", customer=customer, ip=ip,
+                     summary=f"{_payee_summary(payee)} 登録名「{nickname}」")
+    return payee
+
+
+def payee_delete(*, customer: Customer, payee: Payee, ip: str | None = None) -> None:
+    with transaction.atomic():
+        Payee.objects.filter(pk=payee.pk, customer=customer).delete()
+        audit_record(action="payee_delete", outcome="success", customer=customer, ip=ip,
+                     summary=_payee_summary(payee))
+
+
+def _payee_summary(payee: Payee) -> str:
+    return (f"{payee.bank_name} {payee.branch_name} {payee.get_account_type_display()} "
+            f"{payee.account_number} {payee.holder_kana}")
+
+
+# --- 利用限度額変更 (XFER-8) ------------------------------------------------------------------
+
+
+def transfer_limit_change(*, customer: Customer, new_limit: int, ip: str | None = None) -> TransferLimit:
+    """Change the customer's daily limit within the bank maximum, under the customer's
+    lock. A cut applies at once (and drops a waiting raise); a raise applies from 0:00 of
+    the next day. Audited and mailed in the same transaction. Raises TransferRefused."""
+    maximum = bank_max_daily_limit()
+    if new_limit < 0:
+        raise TransferRefused(LIMIT_NEGATIVE)
+    if new_limit > maximum:
+        raise TransferRefused(LIMIT_OVER_MAX.format(maximum=maximum))
+    today = bankcalendar.local_now().date()
+    with transaction.atomic():
+        limit = _customer_lock(customer)
+        current = limit.limit_on(today)
+        if limit.pending_limit is not None and limit.pending_from <= today:
+            limit.daily_limit, limit.pending_limit, limit.pending_from = limit.pending_limit, None, None
+        if new_limit == current and limit.pending_limit is None:
+            raise TransferRefused(LIMIT_SAME)
+        if new_limit <= current:
+            limit.daily_limit, limit.pending_limit, limit.pending_from = new_limit, None, None
+            when = "本日より"
+        else:
+            tomorrow = today + dt.timedelta(days=1)
+            limit.pending_limit, limit.pending_from = new_limit, tomorrow
+            when = f"{tomorrow:%Y年%m月%d日} 0:00より"
+        limit.save()
+        audit_record(action="limit_change", outcome="success", customer=customer, ip=ip,
+                     summary=f"{current:,}円 → {new_limit:,}円（{when}）")
+        notice_enqueue(customer=customer, event="limit_change", lines=[
+            f"1日の振込利用限度額を{current:,}円から{new_limit:,}円に変更しました（{when}適用）。",
+        ])
+    return limit

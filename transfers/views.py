@@ -1,0 +1,386 @@
+"""振込 pages (XFER-1): one page per step of the guide's 振込操作の流れ, PC and phone.
+
+The wizard's input lives in the session (``WIZARD``) so the back button and every 戻る
+link keep what was typed. The bank and branch are chosen with plain links (the state is
+in the URL until the account page). 確認 holds the exact content on the server with a
+step-up (security.stepup_flow); executing it once is enforced by the step-up's
+conditional consumption, the Transfer's unique step-up id and the journal's
+idempotency key.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import unicodedata
+import uuid
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods
+
+from accounts.models import Account
+from accounts.selectors import account_get_for_customer, account_list_for_customer
+from cosei_ib.bankcalendar import local_now
+from security.audit import client_ip
+from security.decorators import customer_required
+from security.errors import AuthFactorError
+from security.stepup_flow import stepup_pending_confirm, stepup_pending_start
+
+from . import selectors, services
+from .banks import KANA_ROWS
+from .errors import TransferError
+from .forms import AccountEntryForm, DetailsForm, LimitForm, NicknameForm, StartForm
+from .models import Bank, Transfer
+
+WIZARD = "cosei_transfer_wizard"
+PENDING = "cosei_pending_transfer"
+PENDING_LIMIT = "cosei_pending_limit_change"
+
+CONFIRM_REPLACED = "別の画面で新しい振込内容が入力されたため、この確認画面は無効になりました。最新の内容を確認してください。"
+WIZARD_LOST = "お手数ですが、最初から操作をやり直してください。"
+
+
+def _search_params(request, *names: str) -> dict[str, str]:
+    """GET parameters of the kana screens: at most 30 characters, control characters
+    (NUL …) dropped — PostgreSQL refuses NUL in a text query."""
+    return {name: "".join(char for char in request.GET.get(name, "")[:30]
+                          if unicodedata.category(char)[0] != "C") for name in names}
+
+
+def _wizard(request) -> dict:
+    return request.session.get(WIZARD) or {}
+
+
+def _wizard_save(request, **values) -> dict:
+    wizard = {**_wizard(request), **values}
+    request.session[WIZARD] = wizard
+    return wizard
+
+
+def _debit_account(request) -> Account | None:
+    account_id = _wizard(request).get("debit_account_id")
+    if account_id is None:
+        return None
+    return account_get_for_customer(request.customer, account_id)
+
+
+# --- 1. 引落口座 and 振込先 -------------------------------------------------------------------
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def start(request):
+    accounts = list(account_list_for_customer(customer=request.customer).filter(status=Account.Status.OPEN))
+    payees = list(selectors.payee_list_for_customer(customer=request.customer))
+    wizard = _wizard(request)
+    initial = {"debit_account": wizard.get("debit_account_id") or (accounts[0].pk if accounts else None)}
+    form = StartForm(request.POST or None, accounts=accounts, payees=payees, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        account_id = form.cleaned_data["debit_account"]
+        if request.POST.get("mode") == "registered":
+            if not form.cleaned_data["payee"]:
+                form.add_error("payee", "振込先を選択してください。")
+            else:
+                payee = selectors.payee_get_for_customer(request.customer, form.cleaned_data["payee"])
+                _wizard_save(request, debit_account_id=account_id)
+                if _payee_confirm(request, bank_code=payee.bank_code, bank_name=payee.bank_name,
+                                  branch_code=payee.branch_code, branch_name=payee.branch_name,
+                                  account_type=payee.account_type, account_number=payee.account_number,
+                                  payee_id=payee.pk, form=form):
+                    return redirect("transfers:details")
+        else:
+            _wizard_save(request, debit_account_id=account_id)
+            return redirect("transfers:bank")
+    return render(request, "transfers/start.html", {"form": form, "payees": payees, "accounts": accounts})
+
+
+def _payee_confirm(request, *, form, payee_id=None, **account) -> bool:
+    """口座名義確認: look the holder up and keep the payee in the wizard; a refusal
+    becomes a message on ``form``."""
+    try:
+        found = services.name_lookup(customer=request.customer, ip=client_ip(request),
+                                     bank_code=account["bank_code"], branch_code=account["branch_code"],
+                                     account_type=account["account_type"],
+                                     account_number=account["account_number"])
+    except TransferError as refused:
+        form.add_error(None, refused.message)
+        return False
+    payee = {**account, "holder_kana": found.holder_kana, "payee_id": payee_id,
+             "credit_account_id": found.credit_account.pk if found.credit_account else None}
+    kept = _wizard(request).get("payee") or {}
+    same = all(kept.get(key) == payee[key] for key in ("bank_code", "branch_code", "account_type", "account_number"))
+    _wizard_save(request, payee=payee, **({} if same else {"details": {}}))  # another payee: start afresh
+    return True
+
+
+# --- 2. 金融機関 / 3. 支店 / 4. 科目・口座番号 ------------------------------------------------
+
+
+@customer_required
+def bank(request):
+    if not _wizard(request).get("debit_account_id"):
+        return redirect("transfers:start")
+    params = _search_params(request, "type", "row", "letter", "q")
+    results = selectors.bank_search(bank_type=params["type"], row=params["row"], letter=params["letter"],
+                                    query=params["q"])
+    return render(request, "transfers/bank.html", {
+        "featured": selectors.featured_banks(), "types": Bank.Type.choices, "rows": KANA_ROWS,
+        "params": params, "row_letters": KANA_ROWS.get(params["row"], ""),
+        "extra": f"type={params['type']}&" if params["type"] in Bank.Type.values else "",
+        "results": list(results) if results is not None else None,
+    })
+
+
+@customer_required
+def branch(request, bank_code: str):
+    if not _wizard(request).get("debit_account_id"):
+        return redirect("transfers:start")
+    chosen = selectors.bank_get(bank_code)
+    params = _search_params(request, "row", "letter", "q")
+    results = selectors.branch_search(bank=chosen, row=params["row"], letter=params["letter"], query=params["q"])
+    return render(request, "transfers/branch.html", {
+        "bank": chosen, "rows": KANA_ROWS, "params": params, "row_letters": KANA_ROWS.get(params["row"], ""),
+        "results": list(results) if results is not None else None,
+    })
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def account_entry(request, bank_code: str, branch_code: str):
+    if not _wizard(request).get("debit_account_id"):
+        return redirect("transfers:start")
+    chosen = selectors.bank_get(bank_code)
+    chosen_branch = selectors.branch_get(chosen, branch_code)
+    kept = _wizard(request).get("payee") or {}
+    initial = ({"account_type": kept.get("account_type"), "account_number": kept.get("account_number")}
+               if (kept.get("bank_code"), kept.get("branch_code")) == (bank_code, branch_code) else {})
+    form = AccountEntryForm(request.POST or None, initial=initial)
+    if request.method == "POST" and form.is_valid():
+        if _payee_confirm(request, form=form, bank_code=chosen.code, bank_name=chosen.display_name,
+                          branch_code=chosen_branch.code, branch_name=chosen_branch.name,
+                          account_type=form.cleaned_data["account_type"],
+                          account_number=form.cleaned_data["account_number"]):
+            return redirect("transfers:details")
+    return render(request, "transfers/account.html", {"form": form, "bank": chosen, "branch": chosen_branch})
+
+
+# --- 5. 振込内容の入力 -----------------------------------------------------------------------
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def details(request):
+    wizard = _wizard(request)
+    payee = wizard.get("payee")
+    debit = _debit_account(request)
+    if not payee or debit is None:
+        messages.info(request, WIZARD_LOST)
+        return redirect("transfers:start")
+    today = local_now().date()
+    kept = wizard.get("details") or {}
+    initial = {"amount": kept.get("amount", ""), "fee_borne_by_payee": kept.get("fee_borne_by_payee", False),
+               "sender_name": kept.get("sender_name") or request.customer.name_kana}
+    form = DetailsForm(request.POST or None, initial=initial)
+    if request.method == "POST":
+        _wizard_save(request, details={
+            "amount": request.POST.get("amount", "")[:30],
+            "fee_borne_by_payee": bool(request.POST.get("fee_borne_by_payee")),
+            "sender_name": request.POST.get("sender_name", "")[:60],
+        })
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                quote = services.transfer_quote(
+                    customer=request.customer, debit_account=debit, bank_code=payee["bank_code"],
+                    branch_code=payee["branch_code"], amount=data["amount"],
+                    fee_borne_by_payee=data["fee_borne_by_payee"], day=today, ip=client_ip(request))
+                content = services.transfer_content(
+                    debit_account=debit, payee=payee, amount=data["amount"],
+                    fee_borne_by_payee=data["fee_borne_by_payee"], sender_name=data["sender_name"],
+                    day=today, quote=quote)
+                stepup_pending_start(request, session_key=PENDING, kind="transfer", content=content)
+            except (services.TransferRefused, AuthFactorError) as refused:
+                form.add_error(None, refused.message)
+            else:
+                return redirect("transfers:confirm")
+    return render(request, "transfers/details.html", {
+        "form": form, "payee": payee, "debit": debit, "today": today,
+        "type_label": dict(Account.Type.choices).get(payee["account_type"], ""),
+    })
+
+
+# --- 6. 確認 + step-up / 7. 完了 ---------------------------------------------------------------
+
+
+def _content_view(content: dict) -> dict:
+    amount, fee, borne = content["amount"], content["fee"], content["fee_borne_by_payee"]
+    return {**content, "type_label": dict(Account.Type.choices).get(content["account_type"], ""),
+            "credited": amount - fee if borne else amount, "debited": amount if borne else amount + fee,
+            "date": dt.date.fromisoformat(content["transfer_date"])}
+
+
+@sensitive_post_parameters("otp", "card_1", "card_2")
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def confirm(request):
+    """確認画面: the exact content held on the server and the step-up. A second submit of
+    the same confirmation (double click, back button, replay, another tab) posts nothing
+    and shows the first result."""
+    pending = request.session.get(PENDING)
+    posted = request.POST.get("confirmation", "")
+    if request.method == "POST" and posted and (pending is None or posted != pending["stepup"]):
+        return _already_done(request, posted) or _replaced(request)
+    if pending is None:
+        return redirect("transfers:start")
+    stepup_id = pending["stepup"]
+    executed = []
+    form, stepup, done = stepup_pending_confirm(
+        request, session_key=PENDING,
+        execute=lambda customer, content: executed.append(services.transfer_execute(
+            customer=customer, stepup_id=stepup_id, content=content, ip=client_ip(request))),
+    )
+    if form is None:
+        return redirect("transfers:start")
+    if done:
+        request.session.pop(WIZARD, None)
+        return redirect("transfers:done", transfer_id=executed[0].pk)
+    if request.method == "POST":  # refused as already used: the first request's result
+        finished = _already_done(request, stepup_id)
+        if finished:
+            return finished
+    account = account_get_for_customer(request.customer, pending["content"]["debit_account_id"])
+    return render(request, "transfers/confirm.html", {
+        "form": form, "content": _content_view(pending["content"]), "debit": account,
+        "confirmation": stepup_id,
+    })
+
+
+def _already_done(request, stepup_id: str):
+    transfer = Transfer.objects.filter(customer=request.customer, stepup_id=_uuid_or_none(stepup_id)).first()
+    if transfer is None:
+        return None
+    if (request.session.get(PENDING) or {}).get("stepup") == stepup_id:
+        request.session.pop(PENDING, None)
+    request.session.pop(WIZARD, None)
+    return redirect("transfers:done", transfer_id=transfer.pk)
+
+
+def _replaced(request):
+    messages.error(request, CONFIRM_REPLACED)
+    return redirect("transfers:confirm" if request.session.get(PENDING) else "transfers:start")
+
+
+def _uuid_or_none(value: str):
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def done(request, transfer_id: int):
+    transfer = selectors.transfer_get_for_customer(request.customer, transfer_id)
+    registered = selectors.payee_list_for_customer(customer=request.customer).filter(
+        bank_code=transfer.bank_code, branch_code=transfer.branch_code, account_type=transfer.account_type,
+        account_number=transfer.account_number).first()
+    if request.method == "POST" and registered is None:
+        try:
+            registered = services.payee_register(customer=request.customer, transfer=transfer,
+                                                 ip=client_ip(request))
+        except services.TransferRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, "振込先を登録しました。次回から「登録済みの振込先」から選べます。")
+        return redirect("transfers:done", transfer_id=transfer.pk)
+    return render(request, "transfers/done.html", {"transfer": transfer, "registered": registered})
+
+
+# --- 振込先の管理 (XFER-7) ------------------------------------------------------------------
+
+
+@customer_required
+def payees(request):
+    return render(request, "transfers/payees.html", {
+        "payees": selectors.payee_list_for_customer(customer=request.customer),
+        "max_payees": services.MAX_PAYEES,
+    })
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def payee_rename(request, payee_id: int):
+    payee = selectors.payee_get_for_customer(request.customer, payee_id)
+    form = NicknameForm(request.POST or None, initial={"nickname": payee.nickname})
+    if request.method == "POST" and form.is_valid():
+        services.payee_rename(customer=request.customer, payee=payee, nickname=form.cleaned_data["nickname"],
+                              ip=client_ip(request))
+        messages.success(request, "登録名を変更しました。")
+        return redirect("transfers:payees")
+    return render(request, "transfers/payee_rename.html", {"form": form, "payee": payee})
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def payee_delete(request, payee_id: int):
+    payee = selectors.payee_get_for_customer(request.customer, payee_id)
+    if request.method == "POST":
+        services.payee_delete(customer=request.customer, payee=payee, ip=client_ip(request))
+        messages.success(request, "振込先を削除しました。")
+        return redirect("transfers:payees")
+    return render(request, "transfers/payee_delete.html", {"payee": payee})
+
+
+# --- 利用限度額変更 (XFER-8) -----------------------------------------------------------------
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def limit(request):
+    today = local_now().date()
+    figures = selectors.transfer_limit_view(customer=request.customer, today=today)
+    form = LimitForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        new_limit = form.cleaned_data["new_limit"]
+        if new_limit > figures["maximum"]:
+            form.add_error("new_limit", services.LIMIT_OVER_MAX.format(maximum=figures["maximum"]))
+        elif new_limit == figures["current"] and figures["pending"] is None:
+            form.add_error("new_limit", services.LIMIT_SAME)
+        else:
+            content = {"operation": "limit_change", "new_limit": new_limit, "current": figures["current"]}
+            try:
+                stepup_pending_start(request, session_key=PENDING_LIMIT, kind="limit_change", content=content)
+            except AuthFactorError as refused:
+                form.add_error(None, refused.message)
+            else:
+                return redirect("transfers:limit_confirm")
+    return render(request, "transfers/limit.html", {"form": form, "figures": figures, "today": today})
+
+
+@sensitive_post_parameters("otp", "card_1", "card_2")
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def limit_confirm(request):
+    pending = request.session.get(PENDING_LIMIT)
+    form, _stepup, finished = stepup_pending_confirm(
+        request, session_key=PENDING_LIMIT,
+        execute=lambda customer, content: services.transfer_limit_change(
+            customer=customer, new_limit=content["new_limit"], ip=client_ip(request)),
+    )
+    if form is None:
+        return redirect("transfers:limit")
+    if finished:
+        return redirect("transfers:limit_done")
+    content = pending["content"]
+    raise_later = content["new_limit"] > content["current"]
+    tomorrow = local_now().date() + dt.timedelta(days=1)
+    return render(request, "transfers/limit_confirm.html",
+                  {"form": form, "content": content, "raise_later": raise_later, "tomorrow": tomorrow})
+
+
+@customer_required
+def limit_done(request):
+    figures = selectors.transfer_limit_view(customer=request.customer, today=local_now().date())
+    return render(request, "transfers/limit_done.html", {"figures": figures})
+
