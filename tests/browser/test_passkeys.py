@@ -1,6 +1,6 @@
 """SEC-16 in a real browser (desktop and iPhone 13) with Chromium's virtual authenticator:
-register a passkey (after the image-card step-up), log out, log in with it, then confirm
-an operation with it."""
+register a passkey (after the image-card step-up), log out, log in with it, confirm a
+transfer with it, then turn 「パスキーでのみログイン」 on with it."""
 
 import pytest
 from playwright.sync_api import expect
@@ -22,10 +22,27 @@ def _virtual_authenticator(page):
     return cdp
 
 
-def test_register_a_passkey_log_in_with_it_and_confirm_with_it(page, device):
+@pytest.fixture(autouse=True)
+def banks():
+    from transfers.banks import zengin_load
+    from transfers.demo import reference_ensure
+
+    zengin_load(codes={"1633"})
+    reference_ensure()
+
+
+def test_register_a_passkey_log_in_with_it_and_confirm_a_transfer_with_it(page, device):
+    from accounts.models import Account
     from security.models import AuditEvent, Passkey
+    from tests import factories
+    from transfers.models import Payee, Transfer
 
     customer = _customer()
+    debit = factories.account(owner=customer, balance=100_000)
+    payee_account = factories.account(owner=factories.customer(name_kana="ｻﾄｳ ﾊﾅｺ"), branch_code="001")
+    Payee.objects.create(customer=customer, bank_code="1633", bank_name="大阪厚生信金",
+                         branch_code="001", branch_name=payee_account.branch.name,
+                         account_type="1", account_number=payee_account.number, holder_kana="ｻﾄｳ ﾊﾅｺ")
     _virtual_authenticator(page)
     _login(page, customer)
     page.wait_for_url("**/")
@@ -51,6 +68,26 @@ def test_register_a_passkey_log_in_with_it_and_confirm_with_it(page, device):
     page.wait_for_url(lambda url: url.endswith("/") and "/login" not in url)
     assert AuditEvent.objects.filter(customer=customer, action="login_passkey", outcome="success").exists()
 
+    # SEC-7/14/16: a transfer confirmed with the passkey (the assertion bound to its content)
+    page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="振込", exact=True).click()
+    page.wait_for_url("**/transfers/")
+    page.get_by_label("ｻﾄｳ ﾊﾅｺ", exact=False).check()
+    page.get_by_role("button", name="登録済みの振込先に振り込む").click()
+    page.wait_for_url("**/transfers/details/")
+    page.get_by_label("振込金額（円）").fill("12000")
+    page.get_by_role("button", name="次へ（確認画面へ）").click()
+    page.wait_for_url("**/transfers/confirm/")
+    page.screenshot(path=f"test-artifacts/passkey-transfer-confirm-{device}.png", full_page=True)
+    page.get_by_role("button", name="パスキーで認証").click()
+    page.wait_for_url("**/transfers/done/*/")
+    page.get_by_text("振込手続きが完了しました。").wait_for()
+    transfer = Transfer.objects.get(customer=customer)
+    assert transfer.amount == 12_000
+    debit.refresh_from_db()
+    payee_account.refresh_from_db()
+    assert payee_account.balance == 12_000 and debit.balance == 100_000 - 12_000 - transfer.fee
+    assert Account.objects.get(purpose="fee_income").balance == transfer.fee
+
     # a step-up confirmed with the passkey: 「パスキーでのみログイン」 on
     page.goto("/settings/passkeys/")
     page.get_by_role("button", name="利用するに変更する").click()
@@ -60,4 +97,4 @@ def test_register_a_passkey_log_in_with_it_and_confirm_with_it(page, device):
     expect(page.get_by_text("「パスキーでのみログイン」の設定を変更しました。")).to_be_visible()
     customer.refresh_from_db()
     assert customer.passkey_only
-    assert Passkey.objects.get(customer=customer).sign_count >= 2
+    assert Passkey.objects.get(customer=customer).sign_count >= 3
