@@ -64,14 +64,14 @@ def base_backup(*, primary_host: str, data: Path, standby: bool, wal_path: Path 
     if wal_path is not None:
         args += ["--waldir", str(wal_path)]
     run("pg_basebackup", *args)
-    # the embedded primary keeps its socket in its data folder: the copy got its lock file
-    for stale in data.glob(".s.PGSQL.*.lock"):
-        stale.unlink()
 
 
 def start(data: Path, *, log: Path, timeout: int = 60) -> str:
     """Start the cluster in ``data`` on a socket in ``data`` (no TCP); returns the socket
     folder (the HOST to connect to). The server log goes to ``log``."""
+    # the embedded primary keeps its socket in its data folder: a copy has its lock file
+    for stale in data.glob(".s.PGSQL.*.lock"):
+        stale.unlink()
     try:
         run("pg_ctl", "-D", str(data), "-w", "-t", str(timeout), "-l", str(log),
             "-o", f"-c listen_addresses='' -k {data}", "start", timeout=timeout + 30)
