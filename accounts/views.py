@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 
 from cosei_ib.bankcalendar import local_now
 from cosei_ib.devices import is_smartphone
+from cosei_ib.replica import read_alias
 from security.audit import audit_record, client_ip
 from security.decorators import customer_required
 
@@ -80,7 +81,8 @@ def statements(request):
     if bound and form.is_valid():
         query = _statement_query(account, form.cleaned_data)
         page = selectors.statement_page(
-            query=query, cursor=form.cleaned_data["cursor"], today=today
+            query=query, cursor=form.cleaned_data["cursor"], today=today,
+            using=read_alias(request),  # the replica unless the customer just wrote
         )
     next_url = first_url = None
     if page is not None:
@@ -130,7 +132,7 @@ def statements_csv(request):
         }, status=400)
     query = _statement_query(account, form.cleaned_data)
     encoding = form.cleaned_data["encoding"]
-    rows = selectors.statement_rows_for_export(query=query, today=today)
+    rows = selectors.statement_rows_for_export(query=query, today=today, using=read_alias(request))
     response = StreamingHttpResponse(
         statement_csv(rows, encoding=encoding),
         content_type="text/csv; charset=" + ("Shift_JIS" if encoding == "sjis" else "utf-8"),

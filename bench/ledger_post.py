@@ -67,15 +67,18 @@ def raw_client(pair, stop, counter, index, dsn):
                     [[source, target]]).fetchall())
                 if rows[source] < 100:
                     raise RuntimeError("insufficient funds")
-                journal_id = conn.execute(
+                journal_id, posted_at = conn.execute(
                     "INSERT INTO accounts_journal (kind, description, idempotency_key, request_hash,"
                     " posted_at, created_at) VALUES ('transfer', '振込', %s, '', clock_timestamp(),"
-                    " clock_timestamp()) RETURNING id", [f"bench-raw-{RUN}-{index}-{n}"]).fetchone()[0]
+                    " clock_timestamp()) RETURNING id, posted_at",
+                    [f"bench-raw-{RUN}-{index}-{n}"]).fetchone()
+                # every entry carries its journal's time (LEDGER-7, CI014)
                 conn.execute(
                     "INSERT INTO accounts_entry (journal_id, account_id, amount, balance_after,"
-                    " description, posted_at) VALUES (%s, %s, -100, %s, '振込', clock_timestamp()),"
-                    " (%s, %s, 100, %s, '振込', clock_timestamp())",
-                    [journal_id, source, rows[source] - 100, journal_id, target, rows[target] + 100])
+                    " description, posted_at) VALUES (%s, %s, -100, %s, '振込', %s),"
+                    " (%s, %s, 100, %s, '振込', %s)",
+                    [journal_id, source, rows[source] - 100, posted_at,
+                     journal_id, target, rows[target] + 100, posted_at])
             n += 1
     counter[index] = n
 

@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 
 from accounts.models import Customer
+from cosei_ib.replica import read_alias
 
 from .audit import action_label, audit_local_time, summary_label
 from .decorators import customer_required
@@ -22,15 +23,18 @@ HISTORY_DAYS = 92  # 過去３ヶ月分
 PAGE_SIZE = 50
 
 
-def audit_history_for_customer(*, customer: Customer, now: dt.datetime | None = None):
-    """The customer's own audit rows since three months ago, newest first."""
+def audit_history_for_customer(*, customer: Customer, now: dt.datetime | None = None,
+                               using: str = "default"):
+    """The customer's own audit rows since three months ago, newest first (from ``using``:
+    the replica unless the customer just wrote, cosei_ib.replica)."""
     since = (now or timezone.now()) - dt.timedelta(days=HISTORY_DAYS)
-    return AuditEvent.objects.filter(customer=customer, created_at__gte=since).order_by("-created_at", "-id")
+    return AuditEvent.objects.using(using).filter(customer=customer, created_at__gte=since).order_by("-created_at", "-id")
 
 
 @customer_required
 def history_view(request):
-    paginator = Paginator(audit_history_for_customer(customer=request.customer), PAGE_SIZE)
+    paginator = Paginator(audit_history_for_customer(customer=request.customer,
+                                                     using=read_alias(request)), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     rows = [
         {"at": audit_local_time(event), "label": action_label(event.action),

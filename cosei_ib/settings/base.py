@@ -252,3 +252,19 @@ TRANSFERS_BANK_MAX_DAILY_LIMIT = 10_000_000
 TRANSFERS_LOOKUPS_PER_HOUR = 10
 # XFER-3: the interbank name-enquiry adapter (a documented simulator until the network).
 TRANSFERS_INTERBANK_DIRECTORY = "transfers.directory.SimulatedInterbankDirectory"
+# --- Read scale-out (operations; cosei_ib/replica.py, docs/operations.md) ----------------
+# DATABASE_REPLICA_URL: a streaming standby of the primary, as the app's role. Only the
+# statement page, its CSV and the operation history read from it (explicitly); a customer
+# who wrote within REPLICA_PRIMARY_AFTER_WRITE_SECONDS reads those from the primary too.
+if env("DATABASE_REPLICA_URL"):
+    DATABASES["replica"] = dj_database_url.parse(
+        env("DATABASE_REPLICA_URL"), conn_max_age=60, conn_health_checks=True
+    )
+    # tests: the same database as default (the standby test points it at a real standby)
+    DATABASES["replica"]["TEST"] = {"MIRROR": "default"}
+DATABASE_ROUTERS = ["cosei_ib.replica.PrimaryReplicaRouter"]
+REPLICA_PRIMARY_AFTER_WRITE_SECONDS = int(env("DJANGO_REPLICA_PRIMARY_AFTER_WRITE_SECONDS", "30"))
+MIDDLEWARE.insert(
+    MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
+    "cosei_ib.replica.LastWriteMiddleware",
+)

@@ -38,3 +38,8 @@ EMAIL_BACKEND = env("DJANGO_EMAIL_BACKEND", "django.core.mail.backends.smtp.Emai
 # SEC-16: the passkeys' relying party is the public host, over HTTPS only.
 WEBAUTHN_RP_ID = env("DJANGO_WEBAUTHN_RP_ID", ALLOWED_HOSTS[0])
 WEBAUTHN_ORIGINS = env_list("DJANGO_WEBAUTHN_ORIGINS", [f"https://{WEBAUTHN_RP_ID}"])
+# The mail server: DJANGO_EMAIL_HOST/PORT/USE_TLS (base.py; TLS by default — the bank's
+# relay). docker-compose.yml points them at Mailpit without TLS.
+# Rotating the secret key (docs/operations.md): the new key in DJANGO_SECRET_KEY, the old
+# one here until every session signed with it has expired (SESSION_ABSOLUTE_SECONDS).
+SECRET_KEY_FALLBACKS = env_list("DJANGO_SECRET_KEY_FALLBACKS", [])

