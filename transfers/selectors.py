@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts.models import Customer
+from cosei_ib.textinput import normalise_digits
 
 from .banks import KANA_ROWS
 from .models import Bank, BankBranch, Payee, Transfer, TransferLimit, TransferSettings
@@ -32,8 +33,9 @@ def _kana_or_search(queryset, *, row: str, letter: str, query: str, code_digits:
     query = query.strip()[:30]
     if query:
         condition = Q(name__icontains=query) | Q(kana__contains=_kana_query(query))
-        if query.isdigit():
-            condition |= Q(code=query.zfill(code_digits))
+        digits = normalise_digits(query)  # 「００１」 is the code 001 (XFER-9: full-width accepted)
+        if digits.isascii() and digits.isdigit() and len(digits) <= code_digits:
+            condition |= Q(code=digits.zfill(code_digits))
         return queryset.filter(condition).order_by("kana")[:SEARCH_MAX]
     if letter and any(letter in initials for initials in KANA_ROWS.values()):
         return queryset.filter(initial=letter).order_by("kana")

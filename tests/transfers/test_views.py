@@ -225,6 +225,9 @@ def test_kana_screens_take_odd_input_without_error(signed_in):
         assert client.get(reverse("transfers:branch", args=["0161"]), params).status_code == 200
     assert "池田泉州銀行" in client.get(reverse("transfers:bank"), {"q": "いけだ"}).content.decode()
     assert "池田泉州銀行" in client.get(reverse("transfers:bank"), {"q": "161"}).content.decode()
+    # XFER-9: a code typed in full-width digits is the same code
+    assert "池田泉州銀行" in client.get(reverse("transfers:bank"), {"q": "０１６１"}).content.decode()
+    assert "貝塚" in client.get(reverse("transfers:branch", args=["0161"]), {"q": "００２"}).content.decode()
     assert "貝塚" in client.get(reverse("transfers:branch", args=["0161"]), {"q": "ｶｲﾂﾞｶ"}).content.decode()
     assert client.get(reverse("transfers:branch", args=["9999"])).status_code == 404
     assert client.get(reverse("transfers:account", args=["0161", "999"])).status_code == 404
