@@ -1,0 +1,35 @@
+"""XFER-12 under real concurrency: two staff download the day's 仕向 file at the same
+moment; every transfer ends up in exactly one file."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from tests.transfers.test_concurrency import run_concurrently
+from transfers.interbank import services as interbank
+from transfers.models import InterbankOutgoingFile, InterbankOutgoingItem, OutgoingTransfer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+FRIDAY = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+
+
+def test_two_concurrent_downloads_never_share_a_transfer():
+    with time_machine.travel(FRIDAY, tick=False):
+        customer, debit = payer(balance=5_000_000)
+        for amount in (10_000, 20_000, 30_000, 40_000):
+            execute(customer, content_for(customer, debit, other_bank_payee(), amount))
+        outcomes = run_concurrently([
+            lambda staff=staff: interbank.outgoing_file_create(day=FRIDAY.date(), staff=staff)
+            for staff in ("staff-a", "staff-b")])
+    made = [value for kind, value in outcomes if kind == "ok"]
+    assert made, outcomes
+    assert InterbankOutgoingItem.objects.count() == 4  # each transfer in one file
+    assert sum(file.total_amount for file in InterbankOutgoingFile.objects.all()) == 100_000
+    assert set(OutgoingTransfer.objects.values_list("status", flat=True)) == {"sent"}
+    for kind, value in outcomes:
+        if kind == "refused":
+            assert "未送信の他行宛振込はありません" in value.message
