@@ -208,3 +208,18 @@ def test_a_bad_file_is_refused_whole_and_nothing_posts():
     assert Journal.objects.count() == journals
     assert not InterbankIncomingFile.objects.exists()
     assert AuditEvent.objects.filter(action="interbank_incoming", outcome="refused").count() == 5
+
+
+def test_the_demo_incoming_file_credits_two_demo_accounts_and_refuses_one():
+    from pathlib import Path
+
+    from transfers.interbank.demo import DEMO_INCOMING, demo_incoming_file
+
+    names = {"1234567": "ﾔﾏﾀﾞ ﾀﾛｳ", "3456789": "ｻﾄｳ ﾊﾅｺ", "6789012": "ｽｽﾞｷ ｲﾁﾛｳ"}
+    for branch, _kind, number, _name, _amount in DEMO_INCOMING:
+        factories.account(owner=factories.customer(name_kana=names[number]), branch_code=branch, number=number)
+    committed = Path(__file__).resolve().parents[2] / "docs" / "interbank-demo-incoming.txt"
+    assert committed.read_bytes() == demo_incoming_file(DAY)
+    result = interbank.incoming_file_upload(data=committed.read_bytes(), filename="demo.txt", staff="staff01")
+    assert (result.credited, result.unapplied) == (2, 1)
+    assert InterbankIncomingRecord.objects.get(status="unapplied").reason == "名義相違"
