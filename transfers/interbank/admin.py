@@ -167,13 +167,17 @@ class InterbankIncomingFileAdmin(ReadOnlyAdmin):
 
 @admin.register(InterbankIncomingRecord)
 class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
-    list_display = ["file", "line", "branch_code", "account_type", "account_number", "payee_kana", "amount",
-                    "status", "reason", "account"]
+    list_display = ["file_number", "line", "branch_code", "account_type", "account_number", "payee_kana",
+                    "amount", "status", "reason", "account"]
     list_filter = ["status", "file"]
     list_select_related = ["file", "account"]
     readonly_fields = ["file", "line", "branch_code", "account_type", "account_number", "payee_kana", "amount",
                        "account", "status", "reason", "journal", "returned_by", "created_at"]
     actions = ["mark_returned"]
+
+    @admin.display(description="被仕向ファイル", ordering="file")
+    def file_number(self, record):
+        return f"第{record.file_id}号"
 
     def has_return_permission(self, request) -> bool:
         return request.user.has_perm(PERMISSION)
