@@ -202,6 +202,7 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
                      summary=f"{filename[:60]} {error.message[:120]}")
         raise
     digest = hashlib.sha256(data).hexdigest()
+    filename = "".join(char for char in filename if char.isprintable())[:200] or "upload.txt"
     InterbankIncomingFile.objects.bulk_create([InterbankIncomingFile(
         sha256=digest, filename=filename[:200], content=data, remitter_kana=parsed.header.requester_name[:40],
         sending_bank_code=parsed.header.bank_code, record_count=len(parsed.records), total_amount=parsed.total,
