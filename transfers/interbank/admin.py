@@ -110,8 +110,8 @@ class InterbankOutgoingFileAdmin(ReadOnlyAdmin):
                 messages.success(request, f"{returned.amount:,}円を返却しました（{returned.get_reason_display()}）。")
                 return redirect("admin:transfers_interbankreturn_changelist")
         context = _context(self, request, "振込資金返却の登録", form=form, button="返却する",
-                           back=reverse("admin:transfers_interbankreturn_changelist"))
-        return TemplateResponse(request, "admin/transfers/interbank/form.html", context)
+                           change_url=reverse("admin:transfers_interbankreturn_changelist"))
+        return TemplateResponse(request, "admin/accounts/customer/staff_action.html", context)
 
 
 @admin.register(InterbankReturn)
@@ -161,8 +161,8 @@ class InterbankIncomingFileAdmin(ReadOnlyAdmin):
                 url = reverse("admin:transfers_interbankincomingrecord_changelist")
                 return redirect(f"{url}?file__id__exact={result.file.pk}")
         context = _context(self, request, "被仕向ファイルの取込（振込入金）", form=form, button="取り込む",
-                           multipart=True, back=reverse("admin:transfers_interbankincomingfile_changelist"))
-        return TemplateResponse(request, "admin/transfers/interbank/form.html", context)
+                           multipart=True, change_url=reverse("admin:transfers_interbankincomingfile_changelist"))
+        return TemplateResponse(request, "admin/accounts/customer/staff_action.html", context)
 
 
 @admin.register(InterbankIncomingRecord)
