@@ -66,3 +66,13 @@ def test_staff_upload_an_incoming_file_and_return_what_cannot_be_credited(staff_
     staff_client.post("/admin/transfers/interbankincomingrecord/",
                       {"action": "mark_returned", "_selected_action": [record.pk]})
     assert InterbankIncomingRecord.objects.get(pk=record.pk).status == "returned"
+
+
+def test_staff_without_the_exchange_permission_are_refused(staff, staff_client):
+    user, _device = staff
+    user.groups.clear()
+    for url in ("/admin/transfers/interbankoutgoingfile/exchange/", "/admin/transfers/interbankincomingfile/upload/",
+                "/admin/transfers/interbankoutgoingfile/return/"):
+        assert staff_client.get(url).status_code == 403, url
+        assert staff_client.post(url, {"day": "2026-12-04"}).status_code == 403, url
+    assert not InterbankOutgoingFile.objects.exists()

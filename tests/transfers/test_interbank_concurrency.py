@@ -33,3 +33,22 @@ def test_two_concurrent_downloads_never_share_a_transfer():
     for kind, value in outcomes:
         if kind == "refused":
             assert "未送信の他行宛振込はありません" in value.message
+
+
+def test_the_same_incoming_file_uploaded_twice_at_once_credits_once():
+    from accounts.models import Account, Journal
+    from tests import factories
+    from tests.transfers.test_interbank_services import incoming_file
+    from transfers.models import InterbankIncomingRecord
+
+    accounts = [factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ")) for _ in range(3)]
+    data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 10_000 * (index + 1)) for index, account in enumerate(accounts)])
+    journals = Journal.objects.count()
+    outcomes = run_concurrently([
+        lambda staff=staff: interbank.incoming_file_upload(data=data, filename="in.txt", staff=staff)
+        for staff in ("staff-a", "staff-b")])
+    results = [value for _, value in outcomes]
+    assert sum(result.credited for result in results) == 3
+    assert Journal.objects.count() == journals + 3
+    assert InterbankIncomingRecord.objects.filter(status="credited").count() == 3
+    assert [Account.objects.get(pk=account.pk).balance for account in accounts] == [10_000, 20_000, 30_000]
