@@ -40,13 +40,14 @@ from transfers.models import (
 )
 from transfers.zengin import zengin_normalize
 
-from .zengin_file import DataRecord, Header, ZenginFileError, file_build, file_read
+from .zengin_file import DataRecord, Header, ZenginFieldError, ZenginFileError, file_build, file_read
 
 logger = logging.getLogger(__name__)
 
 NOTHING_TO_SEND = "{day:%Y年%m月%d日}決済の未送信の他行宛振込はありません。"
 SETTLEMENT_MISMATCH = ("為替決済勘定への入金額（{settled:,}円）とファイルの合計（{total:,}円）が一致しません。"
                        "ファイルは作成していません。システム担当者に連絡してください。")
+UNWRITABLE = "全銀形式で書けないデータがあるため、ファイルは作成していません（{problem}）。システム担当者に連絡してください。"
 NOT_SENT = "送信済みの他行宛振込だけを返却できます。"
 ALREADY_RETURNED = "この振込は既に返却済みです。"
 RETURN_LEDGER = "返却できませんでした：{message}"
@@ -106,7 +107,10 @@ def outgoing_file_create(*, day: dt.date, staff: str) -> InterbankOutgoingFile:
                         .select_for_update(skip_locked=True, of=("self",)).order_by("id"))
         if not outgoing:
             raise TransferRefused(NOTHING_TO_SEND.format(day=day))
-        content = file_build(_our_header(day), [_data_record(record) for record in outgoing])
+        try:
+            content = file_build(_our_header(day), [_data_record(record) for record in outgoing])
+        except ZenginFieldError as error:
+            raise TransferRefused(UNWRITABLE.format(problem=error)) from error
         total = sum(record.amount for record in outgoing)
         settled = _settled_amount(outgoing)
         if settled != total:

@@ -101,7 +101,10 @@ def record_build(fields: list[tuple[str, int, str]], values: dict) -> bytes:
     parts = []
     for name, width, kind in fields:
         value = values.get(name, "")
-        parts.append(_number(value, width) if kind == "N" else _text(str(value), width))
+        try:
+            parts.append(_number(value, width) if kind == "N" else _text(str(value), width))
+        except ZenginFieldError as error:
+            raise ZenginFieldError(f"{FIELD_LABELS[name]}: {error}") from None
     record = "".join(parts).encode("shift_jis")
     assert len(record) == RECORD_LENGTH, len(record)
     return record
