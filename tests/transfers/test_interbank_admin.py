@@ -76,3 +76,25 @@ def test_staff_without_the_exchange_permission_are_refused(staff, staff_client):
         assert staff_client.get(url).status_code == 403, url
         assert staff_client.post(url, {"day": "2026-12-04"}).status_code == 403, url
     assert not InterbankOutgoingFile.objects.exists()
+
+
+def test_the_customer_statement_shows_the_return_and_the_incoming_credit(client):
+    """Real clock here: the ledger stamps postings with the database's clock."""
+    from django.utils import timezone
+
+    from accounts.models import Entry
+    from tests.accounts.test_statements_support import login
+    from transfers.interbank import services as interbank
+
+    customer, debit = payer()
+    transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 50_000))
+    interbank.outgoing_file_create(day=transfer.outgoing.settlement_date, staff="madoguchi")
+    interbank.outgoing_return(outgoing=transfer.outgoing, reason="no_account", staff="madoguchi")
+    Account.objects.filter(pk=debit.pk).update(holder_kana="ﾔﾏﾀﾞ ﾀﾛｳ")
+    interbank.incoming_file_upload(data=incoming_file([(debit, "ﾔﾏﾀﾞ ﾀﾛｳ", 7_000)]), filename="in.txt",
+                                   staff="madoguchi")
+    login(client, customer)
+    posted = timezone.localdate(Entry.objects.filter(account=debit).latest("id").posted_at)
+    html = client.get("/accounts/statements/", {"account": debit.pk, "mode": "date",
+                                                "date": posted.isoformat()}).content.decode()
+    assert "振込資金返却 ﾀﾅｶ ﾊﾅｺ" in html and "振込入金 ｶ)ﾅﾆﾜｼﾖｳｼﾞ" in html

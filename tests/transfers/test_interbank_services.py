@@ -232,3 +232,4 @@ def test_a_record_the_format_cannot_hold_refuses_the_file_and_sends_nothing():
     with pytest.raises(TransferRefused, match="受取人名: 全銀協の文字にない「山」"):
         interbank.outgoing_file_create(day=DAY, staff="madoguchi")
     assert OutgoingTransfer.objects.get().status == "pending" and not InterbankOutgoingFile.objects.exists()
+
