@@ -111,10 +111,9 @@ def record_build(fields: list[tuple[str, int, str]], values: dict) -> bytes:
 
 
 @dataclass(frozen=True)
-class Header:
-    requester_code: str
-    requester_name: str
-    transfer_day: dt.date
+class _BankAccount:
+    """An account at a bank and branch (code and kana), as both record kinds carry it."""
+
     bank_code: str
     bank_kana: str
     branch_code: str
@@ -124,15 +123,20 @@ class Header:
 
 
 @dataclass(frozen=True)
-class DataRecord:
-    bank_code: str
-    bank_kana: str
-    branch_code: str
-    branch_kana: str
-    account_type: str
-    account_number: str
-    payee_kana: str
-    amount: int
+class Header(_BankAccount):
+    """The 振込依頼人 and their (仕向) account."""
+
+    requester_code: str = ""
+    requester_name: str = ""
+    transfer_day: dt.date | None = None
+
+
+@dataclass(frozen=True)
+class DataRecord(_BankAccount):
+    """The payee's (被仕向) account and the amount."""
+
+    payee_kana: str = ""
+    amount: int = 0
     customer_code1: str = ""
     customer_code2: str = ""
     transfer_kind: str = "7"  # 7 テレ振込（電信）
@@ -143,7 +147,7 @@ def file_build(header: Header, records: list[DataRecord]) -> bytes:
     """The whole file: header, data, trailer, end, each record + CRLF."""
     lines = [record_build(HEADER_FIELDS, {
         "data_kind": 1, "kind_code": KIND_SOGO, "code_kind": 0, "requester_code": header.requester_code,
-        "requester_name": header.requester_name, "transfer_day": header.transfer_day.strftime("%m%d"),
+        "requester_name": header.requester_name, "transfer_day": header.transfer_day.strftime("%m%d") if header.transfer_day else "",
         "bank_code": header.bank_code, "bank_kana": header.bank_kana, "branch_code": header.branch_code,
         "branch_kana": header.branch_kana, "account_type": header.account_type,
         "account_number": header.account_number})]
