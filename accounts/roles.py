@@ -28,6 +28,12 @@ BRANCH_STAFF_PERMISSIONS = [
     ("transfers", "view_transfer"),
     ("transfers", "view_outgoingtransfer"),
     ("transfers", "view_bank"),
+    # XFER-12: the interbank exchange (files, returns, 入金不能) is branch work
+    ("transfers", "exchange_interbank"),
+    ("transfers", "view_interbankoutgoingfile"),
+    ("transfers", "view_interbankreturn"),
+    ("transfers", "view_interbankincomingfile"),
+    ("transfers", "view_interbankincomingrecord"),
 ]
 
 

@@ -62,6 +62,7 @@ SUBJECTS = {
     "transfer_cancelled": "振込予約取消のお知らせ",
     "payeasy_accepted": "税金・各種料金の払込み受付のお知らせ",
     "login": "ログインのお知らせ",
+    "transfer_returned": "振込資金返却のお知らせ",
 }
 
 # The optional notices the customer chooses on Ｅメール設定 (NOTE-2), by preference field.

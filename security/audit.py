@@ -63,6 +63,11 @@ ACTION_LABELS = {
     "passkey_delete": "パスキー削除",
     "passkey_only": "パスキーでのみログインの設定",
     "passkey_reset": "パスキーの一括削除（窓口）",
+    "interbank_outgoing": "仕向ファイル作成（職員）",
+    "interbank_download": "仕向ファイルのダウンロード（職員）",
+    "interbank_return": "振込資金返却（職員）",
+    "interbank_incoming": "被仕向ファイル取込（職員）",
+    "interbank_incoming_return": "入金不能明細の返却（職員）",
 }
 
 

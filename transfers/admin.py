@@ -137,3 +137,5 @@ class BankAdmin(ReadOnlyAdmin):
 class InterbankDemoAccountAdmin(_AuditedAdmin):
     audit_action = "staff_interbank_demo"
     list_display = ["bank_code", "branch_code", "account_type", "account_number", "holder_kana", "closed"]
+
+from .interbank import admin as _interbank_admin  # noqa: E402,F401 - XFER-12 registers its models

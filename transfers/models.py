@@ -324,3 +324,142 @@ class InterbankDemoAccount(models.Model):
         constraints = [models.UniqueConstraint(
             fields=["bank_code", "branch_code", "account_type", "account_number"],
             name="interbank_demo_account_unique")]
+
+
+# --- 為替 (XFER-12): the interbank files; services in transfers/interbank/ -------------------
+
+
+class InterbankOutgoingFile(models.Model):
+    """One 仕向 file (総合振込, Zengin format): its bytes are kept, so a re-download gives the
+    same file; its number is the row id."""
+
+    business_day = models.DateField("取組日")
+    record_count = models.PositiveIntegerField("件数")
+    total_amount = models.BigIntegerField("合計金額")
+    sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    content = models.BinaryField("ファイル")
+    settlement_amount = models.BigIntegerField("為替決済勘定の入金額（照合）")
+    created_by = models.CharField("作成者", max_length=150)
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "仕向ファイル（他行宛振込）"
+        verbose_name_plural = "仕向ファイル（他行宛振込）"
+        permissions = [("exchange_interbank", "為替ファイルの作成・取込・返却ができる")]
+        constraints = [models.CheckConstraint(condition=Q(total_amount=models.F("settlement_amount")),
+                                              name="interbank_file_settlement_matches")]
+
+    def __str__(self) -> str:
+        return f"仕向 第{self.pk}号 {self.business_day:%Y-%m-%d} {self.record_count}件 {self.total_amount:,}円"
+
+    @property
+    def filename(self) -> str:
+        return f"sogo21_{self.business_day:%Y%m%d}_{self.pk:06d}.txt"
+
+
+class InterbankOutgoingItem(models.Model):
+    """A transfer in a file: OneToOne on the record, so a transfer is in one file only."""
+
+    file = models.ForeignKey(InterbankOutgoingFile, on_delete=models.PROTECT, related_name="items",
+                             verbose_name="仕向ファイル")
+    outgoing = models.OneToOneField(OutgoingTransfer, on_delete=models.PROTECT, related_name="file_item",
+                                    verbose_name="他行宛振込データ")
+    line = models.PositiveIntegerField("行番号")
+
+    class Meta:
+        ordering = ["file", "line"]
+        verbose_name = "仕向ファイルの明細"
+        verbose_name_plural = "仕向ファイルの明細"
+
+
+class InterbankReturn(models.Model):
+    """資金返却: a sent transfer the receiving bank refused, credited back to the customer
+    (one return per transfer)."""
+
+    class Reason(models.TextChoices):
+        NO_ACCOUNT = "no_account", "口座なし"
+        NAME_MISMATCH = "name_mismatch", "名義相違"
+        CLOSED = "closed", "解約済"
+        TYPE_MISMATCH = "type_mismatch", "科目相違"
+        OTHER = "other", "その他"
+
+    outgoing = models.OneToOneField(OutgoingTransfer, on_delete=models.PROTECT, related_name="interbank_return",
+                                    verbose_name="他行宛振込データ")
+    reason = models.CharField("返却理由", max_length=16, choices=Reason.choices)
+    amount = models.BigIntegerField("返却金額")
+    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, related_name="+", verbose_name="仕訳")
+    created_by = models.CharField("登録者", max_length=150)
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "振込資金返却"
+        verbose_name_plural = "振込資金返却"
+
+
+class InterbankIncomingFile(models.Model):
+    """One 被仕向 file uploaded by staff; unique by SHA-256 (the same file posts once)."""
+
+    class Status(models.TextChoices):
+        PROCESSING = "processing", "処理中"
+        DONE = "done", "処理済"
+
+    sha256 = models.CharField("SHA-256", max_length=64, unique=True)
+    filename = models.CharField("ファイル名", max_length=200)
+    content = models.BinaryField("ファイル")
+    remitter_kana = models.CharField("振込依頼人名", max_length=40)
+    sending_bank_code = models.CharField("仕向金融機関番号", max_length=4)
+    record_count = models.PositiveIntegerField("件数")
+    total_amount = models.BigIntegerField("合計金額")
+    status = models.CharField("状態", max_length=16, choices=Status.choices, default=Status.PROCESSING)
+    uploaded_by = models.CharField("取込者", max_length=150)
+    created_at = models.DateTimeField("取込日時", auto_now_add=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "被仕向ファイル（振込入金）"
+        verbose_name_plural = "被仕向ファイル（振込入金）"
+
+    def __str__(self) -> str:
+        return f"被仕向 第{self.pk}号 {self.filename} {self.record_count}件 {self.total_amount:,}円"
+
+
+class InterbankIncomingRecord(models.Model):
+    """One data record of an incoming file: credited, or 入金不能 (listed for staff) and
+    later returned. (file, line) is unique: a record is handled once."""
+
+    class Status(models.TextChoices):
+        CREDITED = "credited", "入金済"
+        UNAPPLIED = "unapplied", "入金不能"
+        RETURNED = "returned", "返却済"
+
+    file = models.ForeignKey(InterbankIncomingFile, on_delete=models.PROTECT, related_name="records",
+                             verbose_name="被仕向ファイル")
+    line = models.PositiveIntegerField("行番号")
+    branch_code = models.CharField("支店番号", max_length=3)
+    account_type = models.CharField("預金種目", max_length=1)
+    account_number = models.CharField("口座番号", max_length=7)
+    payee_kana = models.CharField("受取人名", max_length=30)
+    amount = models.BigIntegerField("金額")
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                verbose_name="入金口座")
+    status = models.CharField("状態", max_length=16, choices=Status.choices)
+    reason = models.CharField("入金不能の理由", max_length=64, blank=True)
+    journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
+                                   verbose_name="仕訳")
+    returned_by = models.CharField("返却登録者", max_length=150, blank=True)
+    created_at = models.DateTimeField("処理日時", auto_now_add=True)
+
+    class Meta:
+        ordering = ["file", "line"]
+        verbose_name = "振込入金明細"
+        verbose_name_plural = "振込入金明細"
+        constraints = [
+            models.UniqueConstraint(fields=["file", "line"], name="interbank_incoming_line_once"),
+            models.CheckConstraint(condition=~Q(status="credited") | Q(journal__isnull=False),
+                                   name="interbank_incoming_credited_has_journal"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.file_id}-{self.line} {self.payee_kana} {self.amount:,}円"

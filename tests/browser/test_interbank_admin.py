@@ -1,0 +1,74 @@
+"""XFER-12, STAFF-1 in a real browser: branch staff sign in with password + OTP, create
+and download the day's 仕向 file, then upload a 被仕向 file that credits a customer and
+lists one 入金不能."""
+
+from __future__ import annotations
+
+import base64
+
+import pyotp
+import pytest
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _staff_login(page) -> None:
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+
+    staff = get_user_model().objects.create_user(username="kawase", password="Staff-pass-1", is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    page.goto("/admin/")
+    page.get_by_label("ユーザー名").fill("kawase")
+    page.get_by_label("パスワード:", exact=True).fill("Staff-pass-1")
+    page.get_by_label("ワンタイムパスワード").fill(pyotp.TOTP(base64.b32encode(device.bin_key).decode()).now())
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/admin/")
+
+
+def test_staff_download_the_days_file_and_upload_an_incoming_file(page, device, tmp_path):
+    from accounts.models import Account
+    from tests import factories
+    from tests.transfers.support import content_for, execute, other_bank_payee, payer
+    from tests.transfers.test_interbank_services import incoming_file
+    from transfers.banks import zengin_load
+    from transfers.demo import interbank_accounts_ensure, reference_ensure
+    from transfers.models import InterbankOutgoingFile
+
+    zengin_load(codes={"1633", "0161"})
+    reference_ensure()
+    interbank_accounts_ensure()
+    customer, debit = payer()
+    transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 43_210))
+    day = transfer.outgoing.settlement_date
+    receiver = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+
+    _staff_login(page)
+    page.goto("/admin/transfers/interbankoutgoingfile/")
+    page.get_by_role("link", name="仕向ファイルを作成").click()
+    page.get_by_label("決済日（営業日）").fill(day.isoformat())
+    page.get_by_role("button", name="表示").click()
+    check = page.locator("#interbank-check").inner_text()
+    assert "件数 1件" in check and "43,210円" in check and "一致" in check
+    page.get_by_role("button", name="仕向ファイルを作成する").click()
+    assert "を作成しました" in page.locator("ul.messagelist").inner_text()
+    with page.expect_download() as download_info:
+        page.get_by_role("link", name="ダウンロード").click()
+    saved = tmp_path / "out.txt"
+    download_info.value.save_as(saved)
+    assert saved.read_bytes() == bytes(InterbankOutgoingFile.objects.get().content)
+    assert b"43210" in saved.read_bytes()
+
+    incoming = tmp_path / "nyukin.txt"
+    incoming.write_bytes(incoming_file([(receiver, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (None, "ﾀﾞﾚｶ", 1_000)]))
+    page.goto("/admin/transfers/interbankincomingfile/")
+    page.get_by_role("link", name="被仕向ファイルを取り込む").click()
+    page.get_by_label("振込入金明細ファイル").set_input_files(str(incoming))
+    page.get_by_role("button", name="取り込む").click()
+    assert "入金 1件、入金不能 1件" in page.locator("ul.messagelist").inner_text()
+    assert "口座なし" in page.locator("#result_list").inner_text()
+    page.screenshot(path=f"test-artifacts/admin-interbank-{device}.png", full_page=True)
+    assert Account.objects.get(pk=receiver.pk).balance == 30_000

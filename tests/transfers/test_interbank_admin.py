@@ -1,0 +1,100 @@
+"""XFER-12, STAFF-1 in admin (Django client): branch staff check, create and download the
+day's 仕向 file, register a return, upload a 被仕向 file and return a 入金不能 record."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
+
+from accounts.models import Account
+from security.models import AuditEvent
+from tests import factories
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
+from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from tests.transfers.test_interbank_services import incoming_file
+from transfers.models import InterbankIncomingRecord, InterbankOutgoingFile, InterbankReturn
+
+pytestmark = pytest.mark.django_db
+FRIDAY = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+
+
+def test_staff_create_download_and_return_in_admin(staff_client):
+    with time_machine.travel(FRIDAY, tick=False):
+        customer, debit = payer()
+        transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 50_000))
+        page = staff_client.get("/admin/transfers/interbankoutgoingfile/exchange/").content.decode()
+        assert "ﾀﾅｶ ﾊﾅｺ" in page and "50,000円" in page and "一致" in page
+        assert "不正" not in staff_client.get("/admin/transfers/interbankoutgoingfile/exchange/?day=x").content.decode()
+        response = staff_client.post("/admin/transfers/interbankoutgoingfile/exchange/", {"day": "2026-12-04"})
+        file = InterbankOutgoingFile.objects.get()
+        assert response.status_code == 302
+        download = staff_client.get(f"/admin/transfers/interbankoutgoingfile/{file.pk}/download/")
+        assert download.content == bytes(file.content)
+        assert download["Content-Disposition"] == 'attachment; filename="sogo21_20261204_%06d.txt"' % file.pk
+        again = staff_client.post("/admin/transfers/interbankoutgoingfile/exchange/", {"day": "2026-12-04"})
+        assert InterbankOutgoingFile.objects.count() == 1 and again.status_code == 200
+        assert "未送信の他行宛振込はありません" in again.content.decode()
+        bad = staff_client.post("/admin/transfers/interbankoutgoingfile/return/",
+                                {"number": "9" * 30, "reason": "no_account"}).content.decode()
+        assert "20 文字以下" in bad or "10桁以内" in bad
+        response = staff_client.post("/admin/transfers/interbankoutgoingfile/return/",
+                                     {"number": str(transfer.outgoing.pk), "reason": "no_account"})
+        assert response.status_code == 302
+        assert InterbankReturn.objects.get().amount == 50_000
+        assert AuditEvent.objects.filter(action="interbank_download", actor="staff-t").exists()
+
+
+def test_staff_upload_an_incoming_file_and_return_what_cannot_be_credited(staff_client):
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (None, "ﾀﾞﾚｶ", 1_000)])
+    response = staff_client.post("/admin/transfers/interbankincomingfile/upload/",
+                                 {"file": SimpleUploadedFile("in.txt", data)}, follow=True)
+    page = response.content.decode()
+    assert "入金 1件、入金不能 1件" in page and "口座なし" in page
+    assert Account.objects.get(pk=account.pk).balance == 30_000
+    response = staff_client.post("/admin/transfers/interbankincomingfile/upload/",
+                                 {"file": SimpleUploadedFile("again.txt", data)}, follow=True)
+    assert "取込済みです" in response.content.decode()
+    assert Account.objects.get(pk=account.pk).balance == 30_000
+    refused = staff_client.post("/admin/transfers/interbankincomingfile/upload/",
+                                {"file": SimpleUploadedFile("bad.txt", data[:-122])}).content.decode()
+    assert "取り込めません" in refused and "エンド・レコード" in refused
+    record = InterbankIncomingRecord.objects.get(status="unapplied")
+    staff_client.post("/admin/transfers/interbankincomingrecord/",
+                      {"action": "mark_returned", "_selected_action": [record.pk]})
+    assert InterbankIncomingRecord.objects.get(pk=record.pk).status == "returned"
+
+
+def test_staff_without_the_exchange_permission_are_refused(staff, staff_client):
+    user, _device = staff
+    user.groups.clear()
+    for url in ("/admin/transfers/interbankoutgoingfile/exchange/", "/admin/transfers/interbankincomingfile/upload/",
+                "/admin/transfers/interbankoutgoingfile/return/"):
+        assert staff_client.get(url).status_code == 403, url
+        assert staff_client.post(url, {"day": "2026-12-04"}).status_code == 403, url
+    assert not InterbankOutgoingFile.objects.exists()
+
+
+def test_the_customer_statement_shows_the_return_and_the_incoming_credit(client):
+    """Real clock here: the ledger stamps postings with the database's clock."""
+    from django.utils import timezone
+
+    from accounts.models import Entry
+    from tests.accounts.test_statements_support import login
+    from transfers.interbank import services as interbank
+
+    customer, debit = payer()
+    transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 50_000))
+    interbank.outgoing_file_create(day=transfer.outgoing.settlement_date, staff="madoguchi")
+    interbank.outgoing_return(outgoing=transfer.outgoing, reason="no_account", staff="madoguchi")
+    Account.objects.filter(pk=debit.pk).update(holder_kana="ﾔﾏﾀﾞ ﾀﾛｳ")
+    interbank.incoming_file_upload(data=incoming_file([(debit, "ﾔﾏﾀﾞ ﾀﾛｳ", 7_000)]), filename="in.txt",
+                                   staff="madoguchi")
+    login(client, customer)
+    posted = timezone.localdate(Entry.objects.filter(account=debit).latest("id").posted_at)
+    html = client.get("/accounts/statements/", {"account": debit.pk, "mode": "date",
+                                                "date": posted.isoformat()}).content.decode()
+    assert "振込資金返却 ﾀﾅｶ ﾊﾅｺ" in html and "振込入金 ｶ)ﾅﾆﾜｼﾖｳｼﾞ" in html

@@ -1,0 +1,54 @@
+"""XFER-12 under real concurrency: two staff download the day's 仕向 file at the same
+moment; every transfer ends up in exactly one file."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from tests.transfers.test_concurrency import run_concurrently
+from transfers.interbank import services as interbank
+from transfers.models import InterbankOutgoingFile, InterbankOutgoingItem, OutgoingTransfer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+FRIDAY = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+
+
+def test_two_concurrent_downloads_never_share_a_transfer():
+    with time_machine.travel(FRIDAY, tick=False):
+        customer, debit = payer(balance=5_000_000)
+        for amount in (10_000, 20_000, 30_000, 40_000):
+            execute(customer, content_for(customer, debit, other_bank_payee(), amount))
+        outcomes = run_concurrently([
+            lambda staff=staff: interbank.outgoing_file_create(day=FRIDAY.date(), staff=staff)
+            for staff in ("staff-a", "staff-b")])
+    made = [value for kind, value in outcomes if kind == "ok"]
+    assert made, outcomes
+    assert InterbankOutgoingItem.objects.count() == 4  # each transfer in one file
+    assert sum(file.total_amount for file in InterbankOutgoingFile.objects.all()) == 100_000
+    assert set(OutgoingTransfer.objects.values_list("status", flat=True)) == {"sent"}
+    for kind, value in outcomes:
+        if kind == "refused":
+            assert "未送信の他行宛振込はありません" in value.message
+
+
+def test_the_same_incoming_file_uploaded_twice_at_once_credits_once():
+    from accounts.models import Account, Journal
+    from tests import factories
+    from tests.transfers.test_interbank_services import incoming_file
+    from transfers.models import InterbankIncomingRecord
+
+    accounts = [factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ")) for _ in range(3)]
+    data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 10_000 * (index + 1)) for index, account in enumerate(accounts)])
+    journals = Journal.objects.count()
+    outcomes = run_concurrently([
+        lambda staff=staff: interbank.incoming_file_upload(data=data, filename="in.txt", staff=staff)
+        for staff in ("staff-a", "staff-b")])
+    results = [value for _, value in outcomes]
+    assert sum(result.credited for result in results) == 3
+    assert Journal.objects.count() == journals + 3
+    assert InterbankIncomingRecord.objects.filter(status="credited").count() == 3
+    assert [Account.objects.get(pk=account.pk).balance for account in accounts] == [10_000, 20_000, 30_000]

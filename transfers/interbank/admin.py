@@ -1,0 +1,194 @@
+"""Staff admin of the interbank exchange (XFER-12): the day's 仕向 file (check, create,
+download), 振込資金返却, and the upload of 被仕向 files with their 入金不能 records. The
+actions need ``transfers.exchange_interbank``; each is audited by its service."""
+
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponse
+from django.shortcuts import get_object_or_404, redirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from accounts.admin import ReadOnlyAdmin
+from cosei_ib import bankcalendar
+from transfers.errors import TransferRefused
+from transfers.models import (
+    InterbankIncomingFile,
+    InterbankIncomingRecord,
+    InterbankOutgoingFile,
+    InterbankReturn,
+)
+
+from . import services
+from .forms import BusinessDayForm, IncomingUploadForm, OutgoingReturnForm
+from .zengin_file import ZenginFileError
+
+PERMISSION = "transfers.exchange_interbank"
+
+
+def _require(request) -> None:
+    if not request.user.has_perm(PERMISSION):
+        raise PermissionDenied
+
+
+def _context(model_admin, request, title: str, **extra) -> dict:
+    return {**model_admin.admin_site.each_context(request), "title": title, "opts": model_admin.model._meta,
+            **extra}
+
+
+@admin.register(InterbankOutgoingFile)
+class InterbankOutgoingFileAdmin(ReadOnlyAdmin):
+    list_display = ["id", "business_day", "record_count", "total_amount", "settlement_amount", "created_by",
+                    "created_at", "download_link"]
+    list_filter = ["business_day"]
+    fields = ["id", "business_day", "record_count", "total_amount", "settlement_amount", "sha256", "created_by",
+              "created_at", "download_link"]
+    readonly_fields = fields
+    change_list_template = "admin/transfers/interbank/outgoing_change_list.html"
+
+    @admin.display(description="ダウンロード")
+    def download_link(self, file):
+        return format_html('<a class="button" href="{}">ダウンロード（{}）</a>',
+                           reverse("admin:transfers_interbank_download", args=[file.pk]), file.filename)
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("exchange/", view(self.exchange_view), name="transfers_interbank_exchange"),
+            path("<int:pk>/download/", view(self.download_view), name="transfers_interbank_download"),
+            path("return/", view(self.return_view), name="transfers_interbank_return"),
+        ] + super().get_urls()
+
+    def exchange_view(self, request):
+        """仕向: the day's pending transfers with the 為替決済 check; POST writes the file."""
+        _require(request)
+        today = bankcalendar.local_now().date()
+        form = BusinessDayForm(request.POST if request.method == "POST" else (request.GET or {"day": today}))
+        pending, total, settled = [], 0, 0
+        if form.is_valid():
+            day = form.cleaned_data["day"]
+            if request.method == "POST":
+                try:
+                    file = services.outgoing_file_create(day=day, staff=request.user.get_username())
+                except TransferRefused as refused:
+                    messages.error(request, refused.message)
+                else:
+                    messages.success(request, f"{file}を作成しました。ダウンロードしてください。")
+                    return redirect("admin:transfers_interbankoutgoingfile_change", file.pk)
+            pending = list(services.outgoing_pending(day).select_related("transfer"))
+            total = sum(record.amount for record in pending)
+            settled = services._settled_amount(pending)
+        context = _context(self, request, "仕向ファイルの作成（他行宛振込）", form=form, pending=pending, total=total,
+                           settled=settled, matches=settled == total,
+                           business_day=bankcalendar.is_business_day(form.cleaned_data["day"])
+                           if form.is_valid() else True)
+        return TemplateResponse(request, "admin/transfers/interbank/exchange.html", context)
+
+    def download_view(self, request, pk):
+        _require(request)
+        file = get_object_or_404(InterbankOutgoingFile, pk=pk)
+        content = services.outgoing_file_download(file=file, staff=request.user.get_username())
+        response = HttpResponse(content, content_type="text/plain; charset=Shift_JIS")
+        response["Content-Disposition"] = f'attachment; filename="{file.filename}"'
+        return response
+
+    def return_view(self, request):
+        """振込資金返却: the receiving bank refused a transfer (口座なし, 名義相違 …)."""
+        _require(request)
+        form = OutgoingReturnForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                returned = services.outgoing_return(outgoing=form.cleaned_data["number"],
+                                                    reason=form.cleaned_data["reason"],
+                                                    staff=request.user.get_username())
+            except TransferRefused as refused:
+                form.add_error(None, refused.message)
+            else:
+                messages.success(request, f"{returned.amount:,}円を返却しました（{returned.get_reason_display()}）。")
+                return redirect("admin:transfers_interbankreturn_changelist")
+        context = _context(self, request, "振込資金返却の登録", form=form, button="返却する",
+                           change_url=reverse("admin:transfers_interbankreturn_changelist"))
+        return TemplateResponse(request, "admin/accounts/customer/staff_action.html", context)
+
+
+@admin.register(InterbankReturn)
+class InterbankReturnAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "outgoing", "reason", "amount", "created_by"]
+    list_filter = ["reason"]
+    readonly_fields = ["outgoing", "reason", "amount", "journal", "created_by", "created_at"]
+    change_list_template = "admin/transfers/interbank/return_change_list.html"
+
+
+@admin.register(InterbankIncomingFile)
+class InterbankIncomingFileAdmin(ReadOnlyAdmin):
+    list_display = ["id", "created_at", "filename", "remitter_kana", "sending_bank_code", "record_count",
+                    "total_amount", "status", "uploaded_by", "records_link"]
+    fields = ["id", "filename", "sha256", "remitter_kana", "sending_bank_code", "record_count", "total_amount",
+              "status", "uploaded_by", "created_at", "records_link"]
+    readonly_fields = fields
+    change_list_template = "admin/transfers/interbank/incoming_change_list.html"
+
+    @admin.display(description="明細")
+    def records_link(self, file):
+        url = reverse("admin:transfers_interbankincomingrecord_changelist")
+        return format_html('<a href="{}?file__id__exact={}">明細を見る</a>', url, file.pk)
+
+    def get_urls(self):
+        return [path("upload/", self.admin_site.admin_view(self.upload_view), name="transfers_interbank_upload"),
+                ] + super().get_urls()
+
+    def upload_view(self, request):
+        """被仕向: validate the whole file, then credit each record once."""
+        _require(request)
+        form = IncomingUploadForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            upload = form.cleaned_data["file"]
+            try:
+                result = services.incoming_file_upload(data=upload.read(), filename=upload.name,
+                                                       staff=request.user.get_username())
+            except ZenginFileError as refused:
+                form.add_error("file", f"このファイルは取り込めません（何も入金していません）：{refused.message}")
+            else:
+                if result.already_done:
+                    messages.warning(request, f"{result.file}は取込済みです。入金はしていません（二重入金はしません）。")
+                else:
+                    level = messages.WARNING if result.unapplied else messages.SUCCESS
+                    messages.add_message(request, level, f"{result.file}を取り込みました："
+                                         f"入金 {result.credited}件、入金不能 {result.unapplied}件。")
+                url = reverse("admin:transfers_interbankincomingrecord_changelist")
+                return redirect(f"{url}?file__id__exact={result.file.pk}")
+        context = _context(self, request, "被仕向ファイルの取込（振込入金）", form=form, button="取り込む",
+                           multipart=True, change_url=reverse("admin:transfers_interbankincomingfile_changelist"))
+        return TemplateResponse(request, "admin/accounts/customer/staff_action.html", context)
+
+
+@admin.register(InterbankIncomingRecord)
+class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
+    list_display = ["file_number", "line", "branch_code", "account_type", "account_number", "payee_kana",
+                    "amount", "status", "reason", "account"]
+    list_filter = ["status", "file"]
+    list_select_related = ["file", "account"]
+    readonly_fields = ["file", "line", "branch_code", "account_type", "account_number", "payee_kana", "amount",
+                       "account", "status", "reason", "journal", "returned_by", "created_at"]
+    actions = ["mark_returned"]
+
+    @admin.display(description="被仕向ファイル", ordering="file")
+    def file_number(self, record):
+        return f"第{record.file_id}号"
+
+    def has_return_permission(self, request) -> bool:
+        return request.user.has_perm(PERMISSION)
+
+    @admin.action(description="選択した入金不能の明細を返却済にする", permissions=["return"])
+    def mark_returned(self, request, queryset):
+        done = 0
+        for record in queryset:
+            try:
+                services.incoming_record_return(record=record, staff=request.user.get_username())
+                done += 1
+            except TransferRefused as refused:
+                self.message_user(request, f"{record}: {refused.message}", level=messages.WARNING)
+        self.message_user(request, f"{done}件を返却済にしました。")

@@ -1,0 +1,292 @@
+"""為替 (XFER-12): the day's 仕向 file, 資金返却, and 被仕向 files crediting our customers.
+
+Exactly once, in the database:
+
+* 仕向: the pending records of the day are locked ``FOR UPDATE SKIP LOCKED`` in the
+  transaction that writes the file, its items (``outgoing`` is one-to-one: a transfer is in
+  one file) and marks them sent; a concurrent download skips them (or gets nothing).
+* 返却: one ``InterbankReturn`` per transfer (one-to-one) and the journal key
+  ``interbank-return:<outgoing id>``.
+* 被仕向: the file row is unique by SHA-256; each record is handled in its own transaction
+  under the file row's lock, (file, line) unique, journal key ``interbank-in:<sha>:<line>``;
+  an interrupted upload repeated completes the rest, a finished one posts nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import logging
+from dataclasses import dataclass
+
+from django.db import transaction
+from django.db.models import Sum
+
+from accounts.errors import LedgerError
+from accounts.models import Account, Entry, Journal
+from accounts.reference_data import BANK_CODE
+from accounts.services import PostingLine, journal_post
+from notifications.services import notice_enqueue
+from security.audit import audit_record
+from transfers.errors import TransferRefused
+from transfers.models import (
+    Bank,
+    InterbankIncomingFile,
+    InterbankIncomingRecord,
+    InterbankOutgoingFile,
+    InterbankOutgoingItem,
+    InterbankReturn,
+    OutgoingTransfer,
+)
+from transfers.zengin import zengin_normalize
+
+from .zengin_file import DataRecord, Header, ZenginFieldError, ZenginFileError, file_build, file_read
+
+logger = logging.getLogger(__name__)
+
+NOTHING_TO_SEND = "{day:%Y年%m月%d日}決済の未送信の他行宛振込はありません。"
+SETTLEMENT_MISMATCH = ("為替決済勘定への入金額（{settled:,}円）とファイルの合計（{total:,}円）が一致しません。"
+                       "ファイルは作成していません。システム担当者に連絡してください。")
+UNWRITABLE = "全銀形式で書けないデータがあるため、ファイルは作成していません（{problem}）。システム担当者に連絡してください。"
+NOT_SENT = "送信済みの他行宛振込だけを返却できます。"
+ALREADY_RETURNED = "この振込は既に返却済みです。"
+RETURN_LEDGER = "返却できませんでした：{message}"
+RECORD_NOT_UNAPPLIED = "入金不能の明細だけを返却済みにできます。"
+FILE_TOO_LARGE = "ファイルが大きすぎます（{limit:,}バイトまで）。"
+MAX_FILE_BYTES = 2_000_000
+
+# 入金不能 reasons
+NO_ACCOUNT = "口座なし"
+ACCOUNT_CLOSED = "解約済"
+ACCOUNT_FROZEN = "支払停止・取引停止中"
+NAME_MISMATCH = "名義相違"
+NOT_CUSTOMER = "お客様口座ではない"
+
+
+def settlement_account() -> Account:
+    return Account.objects.select_related("branch").get(purpose=Account.Purpose.ZENGIN_SETTLEMENT)
+
+
+def _our_header(day: dt.date) -> Header:
+    """Our bank as 振込依頼人 (the 為替決済 account at the head office)."""
+    account = settlement_account()
+    bank = Bank.objects.filter(code=BANK_CODE).first()
+    return Header(requester_code=BANK_CODE, requester_name=account.holder_kana, transfer_day=day,
+                  bank_code=BANK_CODE, bank_kana=bank.kana if bank else "", branch_code=account.branch.code,
+                  branch_kana=account.branch.name_kana, account_type="1", account_number=account.number)
+
+
+def _data_record(outgoing: OutgoingTransfer) -> DataRecord:
+    # 顧客コード1 = the record's id: a return from the receiving bank names it
+    return DataRecord(bank_code=outgoing.bank_code, bank_kana=outgoing.bank_kana,
+                      branch_code=outgoing.branch_code, branch_kana=outgoing.branch_kana,
+                      account_type=outgoing.account_type, account_number=outgoing.account_number,
+                      payee_kana=outgoing.payee_kana, amount=outgoing.amount, customer_code1=str(outgoing.pk))
+
+
+def _settled_amount(outgoing: list[OutgoingTransfer]) -> int:
+    """What the transfers' journals put on the 為替決済 account."""
+    journal_ids = [record.transfer.journal_id for record in outgoing]
+    return (Entry.objects.filter(journal_id__in=journal_ids, account=settlement_account())
+            .aggregate(total=Sum("amount"))["total"] or 0)
+
+
+# --- 仕向 ---------------------------------------------------------------------------------
+
+
+def outgoing_pending(day: dt.date):
+    return OutgoingTransfer.objects.filter(status=OutgoingTransfer.Status.PENDING, settlement_date=day)
+
+
+def outgoing_file_create(*, day: dt.date, staff: str) -> InterbankOutgoingFile:
+    """The file of ``day``'s pending outgoing transfers, written and recorded, and the
+    transfers marked sent, in one transaction. Raises TransferRefused when there is nothing
+    to send or when the 為替決済 postings do not add up to the file's total."""
+    with transaction.atomic():
+        outgoing = list(outgoing_pending(day).select_related("transfer")
+                        .select_for_update(skip_locked=True, of=("self",)).order_by("id"))
+        if not outgoing:
+            raise TransferRefused(NOTHING_TO_SEND.format(day=day))
+        try:
+            content = file_build(_our_header(day), [_data_record(record) for record in outgoing])
+        except ZenginFieldError as error:
+            raise TransferRefused(UNWRITABLE.format(problem=error)) from error
+        total = sum(record.amount for record in outgoing)
+        settled = _settled_amount(outgoing)
+        if settled != total:
+            audit_record(action="interbank_outgoing", outcome="failure", actor=staff,
+                         summary=f"{day:%Y-%m-%d} 照合不一致 決済{settled:,}円 ファイル{total:,}円")
+            raise TransferRefused(SETTLEMENT_MISMATCH.format(settled=settled, total=total))
+        file = InterbankOutgoingFile.objects.create(
+            business_day=day, record_count=len(outgoing), total_amount=total,
+            sha256=hashlib.sha256(content).hexdigest(), content=content, settlement_amount=settled,
+            created_by=staff)
+        InterbankOutgoingItem.objects.bulk_create(
+            [InterbankOutgoingItem(file=file, outgoing=record, line=index)
+             for index, record in enumerate(outgoing, start=2)])
+        OutgoingTransfer.objects.filter(pk__in=[record.pk for record in outgoing]).update(
+            status=OutgoingTransfer.Status.SENT)
+        audit_record(action="interbank_outgoing", outcome="success", actor=staff,
+                     summary=f"{file} SHA-256 {file.sha256[:16]}…")
+    logger.info("interbank outgoing file %s: %s records, %s yen", file.pk, file.record_count, file.total_amount)
+    return file
+
+
+def outgoing_file_download(*, file: InterbankOutgoingFile, staff: str) -> bytes:
+    """The stored bytes (the same every time), audited."""
+    content = bytes(file.content)
+    audit_record(action="interbank_download", outcome="success", actor=staff, summary=str(file))
+    return content
+
+
+# --- 資金返却 -------------------------------------------------------------------------------
+
+
+def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> InterbankReturn:
+    """The receiving bank refused a sent transfer: credit the customer with what the
+    為替決済 account holds for it (the amount the file carried; the fee is not returned,
+    docs/interbank.md), mail them, audit it. Once per transfer."""
+    with transaction.atomic():
+        locked = (OutgoingTransfer.objects.select_for_update().select_related("transfer__customer",
+                                                                              "transfer__debit_account")
+                  .get(pk=outgoing.pk))
+        if locked.status != OutgoingTransfer.Status.SENT:
+            raise TransferRefused(NOT_SENT)
+        if InterbankReturn.objects.filter(outgoing=locked).exists():
+            raise TransferRefused(ALREADY_RETURNED)
+        transfer = locked.transfer
+        label = InterbankReturn.Reason(reason).label
+        description = f"振込資金返却 {locked.payee_kana}"[:64]
+        try:
+            journal = journal_post(
+                lines=[PostingLine(settlement_account(), -locked.amount, f"振込資金返却 {label}"),
+                       PostingLine(transfer.debit_account, locked.amount, description)],
+                kind=Journal.Kind.TRANSFER, description=description,
+                idempotency_key=f"interbank-return:{locked.pk}")
+        except LedgerError as error:
+            raise TransferRefused(RETURN_LEDGER.format(message=error.message)) from error
+        returned = InterbankReturn.objects.create(outgoing=locked, reason=reason, amount=locked.amount,
+                                                  journal=journal, created_by=staff)
+        audit_record(action="interbank_return", outcome="success", actor=staff, customer=transfer.customer,
+                     summary=f"振込#{transfer.pk} {locked.payee_kana} {locked.amount:,}円 {label}")
+        notice_enqueue(customer=transfer.customer, event="transfer_returned", lines=[
+            "お振込みが振込先の金融機関から返却されたため、ご依頼人の口座にご入金しました。",
+            "",
+            f"振込日：{transfer.transfer_date:%Y年%m月%d日}",
+            f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+            f"{transfer.account_number}",
+            f"受取人名：{locked.payee_kana}",
+            f"返却理由：{label}",
+            f"返却金額：{locked.amount:,}円（振込手数料は返却されません）",
+        ])
+    return returned
+
+
+# --- 被仕向 ---------------------------------------------------------------------------------
+
+
+@dataclass
+class IncomingResult:
+    file: InterbankIncomingFile
+    credited: int
+    unapplied: int
+    already_done: bool
+
+
+def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingResult:
+    """Validate the whole file (ZenginFileError: nothing is stored or posted), then credit
+    its records once each. The same bytes again post nothing; an interrupted upload
+    repeated completes the rest."""
+    if len(data) > MAX_FILE_BYTES:
+        raise ZenginFileError(FILE_TOO_LARGE.format(limit=MAX_FILE_BYTES))
+    try:
+        parsed = file_read(data, bank_code=BANK_CODE)
+    except ZenginFileError as error:
+        audit_record(action="interbank_incoming", outcome="refused", actor=staff,
+                     summary=f"{filename[:60]} {error.message[:120]}")
+        raise
+    digest = hashlib.sha256(data).hexdigest()
+    filename = "".join(char for char in filename if char.isprintable())[:200] or "upload.txt"
+    InterbankIncomingFile.objects.bulk_create([InterbankIncomingFile(
+        sha256=digest, filename=filename[:200], content=data, remitter_kana=parsed.header.requester_name[:40],
+        sending_bank_code=parsed.header.bank_code, record_count=len(parsed.records), total_amount=parsed.total,
+        uploaded_by=staff)], ignore_conflicts=True)
+    file = InterbankIncomingFile.objects.get(sha256=digest)
+    if file.status == InterbankIncomingFile.Status.DONE:
+        audit_record(action="interbank_incoming", outcome="refused", actor=staff,
+                     summary=f"{file} 取込済みのファイル（入金なし）")
+        return IncomingResult(file=file, credited=0, unapplied=0, already_done=True)
+    credited = unapplied = 0
+    for line, record in parsed.records:
+        with transaction.atomic():
+            locked = InterbankIncomingFile.objects.select_for_update().get(pk=file.pk)
+            if locked.records.filter(line=line).exists():
+                continue
+            row = _incoming_record(locked, line, record)
+            credited += row.status == InterbankIncomingRecord.Status.CREDITED
+            unapplied += row.status == InterbankIncomingRecord.Status.UNAPPLIED
+    with transaction.atomic():
+        InterbankIncomingFile.objects.filter(pk=file.pk).update(status=InterbankIncomingFile.Status.DONE)
+        audit_record(action="interbank_incoming", outcome="success", actor=staff,
+                     summary=f"{file} 入金{credited}件 入金不能{unapplied}件")
+    file.refresh_from_db()
+    return IncomingResult(file=file, credited=credited, unapplied=unapplied, already_done=False)
+
+
+def _names_match(expected: str, holder: str) -> bool:
+    return zengin_normalize(expected).replace(" ", "") == zengin_normalize(holder).replace(" ", "")
+
+
+def _unapplied_reason(account: Account | None, record: DataRecord) -> str:
+    if account is None:
+        return NO_ACCOUNT
+    if account.purpose != Account.Purpose.CUSTOMER:
+        return NOT_CUSTOMER
+    if account.status == Account.Status.CLOSED:
+        return ACCOUNT_CLOSED
+    if account.status != Account.Status.OPEN:
+        return ACCOUNT_FROZEN
+    if not _names_match(record.payee_kana, account.holder_kana):
+        return NAME_MISMATCH
+    return ""
+
+
+def _incoming_record(file: InterbankIncomingFile, line: int, record: DataRecord) -> InterbankIncomingRecord:
+    account = (Account.objects.filter(branch__code=record.branch_code, type=record.account_type,
+                                      number=record.account_number).first())
+    reason = _unapplied_reason(account, record)
+    row = InterbankIncomingRecord(file=file, line=line, branch_code=record.branch_code,
+                                  account_type=record.account_type, account_number=record.account_number,
+                                  payee_kana=record.payee_kana, amount=record.amount,
+                                  account=account if not reason or reason == NAME_MISMATCH else None)
+    if not reason:
+        remitter = file.remitter_kana or "ﾌﾘｺﾐ"
+        try:
+            row.journal = journal_post(
+                lines=[PostingLine(settlement_account(), -record.amount, f"被仕向 第{file.pk}号 {line}行目"),
+                       PostingLine(account, record.amount, f"振込入金 {remitter}"[:64])],
+                kind=Journal.Kind.TRANSFER, description=f"振込入金 {remitter}"[:64],
+                idempotency_key=f"interbank-in:{file.sha256}:{line}")
+        except LedgerError as error:  # closed or frozen between the check and the lock
+            reason = error.message[:64]
+    row.status = InterbankIncomingRecord.Status.UNAPPLIED if reason else InterbankIncomingRecord.Status.CREDITED
+    row.reason = reason
+    row.save(force_insert=True)
+    if reason:
+        audit_record(action="interbank_incoming", outcome="failure", actor=file.uploaded_by,
+                     summary=f"{file.pk}-{line} {record.branch_code}-{record.account_number} 入金不能 {reason}")
+    return row
+
+
+def incoming_record_return(*, record: InterbankIncomingRecord, staff: str) -> InterbankIncomingRecord:
+    """Mark a 入金不能 record returned to the remitting bank (nothing was credited, so
+    nothing posts here: the money goes back on the interbank side)."""
+    with transaction.atomic():
+        locked = InterbankIncomingRecord.objects.select_for_update().get(pk=record.pk)
+        if locked.status != InterbankIncomingRecord.Status.UNAPPLIED:
+            raise TransferRefused(RECORD_NOT_UNAPPLIED)
+        locked.status, locked.returned_by = InterbankIncomingRecord.Status.RETURNED, staff
+        locked.save(update_fields=["status", "returned_by"])
+        audit_record(action="interbank_incoming_return", outcome="success", actor=staff,
+                     summary=f"{locked} {locked.reason}")
+    return locked
