@@ -190,7 +190,8 @@ def _transfer_quote(*, customer: Customer, debit_account: Account, bank_code: st
     if fee_borne_by_payee and fee >= amount:
         raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
     total = quote.debited(amount, fee_borne_by_payee)
-    if total > debit_account.available_amount:
+    # a scheduled transfer needs its funds the day before its date, not now (XFER-5)
+    if day <= bankcalendar.local_now().date() and total > debit_account.available_amount:
         raise TransferRefused(OVER_BALANCE.format(total=total, available=debit_account.available_amount))
     limit = TransferLimit.objects.filter(customer=customer).first()
     problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
@@ -248,22 +249,10 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
         problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
         if problem:
             raise TransferRefused(problem)
-        credited = amount - fee if borne else amount
         holder = content["holder_kana"]
-        if content["route"] == Transfer.Route.OTHER_BANK:
-            credit_account = None
-            credit_target = Account.objects.get(purpose=Account.Purpose.ZENGIN_SETTLEMENT)
-        else:
-            credit_account = Account.objects.get(pk=content["credit_account_id"])
-            credit_target = credit_account
+        credit_account = (None if content["route"] == Transfer.Route.OTHER_BANK
+                          else Account.objects.get(pk=content["credit_account_id"]))
         sender = content["sender_name"]
-        lines = [PostingLine(debit, -amount, f"振込 {holder}"[:64])]
-        if fee and not borne:
-            lines.append(PostingLine(debit, -fee, "振込手数料"))
-        lines.append(PostingLine(credit_target, credited, f"振込 {sender}"[:64]))
-        if fee:
-            lines.append(PostingLine(Account.objects.get(purpose=Account.Purpose.FEE_INCOME), fee,
-                                     f"振込手数料 {customer.contract_id}"))
         transfer = Transfer(
             customer=customer, debit_account=debit, credit_account=credit_account,
             payee_id=_own_payee_id(customer, content.get("payee_id")), route=content["route"],
@@ -273,6 +262,7 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
             holder_kana=holder, amount=amount, fee=fee, fee_borne_by_payee=borne, fee_schedule=schedule,
             sender_name=sender, transfer_date=day, status=Transfer.Status.EXECUTED, stepup_id=stepup_id,
         )
+        lines = transfer_lines(transfer)
         outgoing = _outgoing_record(transfer, today) if content["route"] == Transfer.Route.OTHER_BANK else None
         # Audit row and mail first: everything below the posting runs while the shared
         # internal accounts (fee income, 為替決済) are locked, so keep that part short.
@@ -290,6 +280,23 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
             outgoing.save(force_insert=True)
     logger.info("transfer %s executed customer=%s journal=%s", transfer.pk, customer.contract_id, journal.pk)
     return transfer
+
+
+def transfer_lines(transfer: Transfer) -> list[PostingLine]:
+    """The journal of a transfer: debit the customer (amount, and the fee as its own line
+    unless 先方負担), credit the payee's account at our bank or 為替決済 for another bank,
+    and the fee to fee income. Used for today's transfer and by the scheduled batch."""
+    debit, amount, fee = transfer.debit_account, transfer.amount, transfer.fee
+    credit_target = (transfer.credit_account if transfer.route != Transfer.Route.OTHER_BANK
+                     else Account.objects.get(purpose=Account.Purpose.ZENGIN_SETTLEMENT))
+    lines = [PostingLine(debit, -amount, f"振込 {transfer.holder_kana}"[:64])]
+    if fee and not transfer.fee_borne_by_payee:
+        lines.append(PostingLine(debit, -fee, "振込手数料"))
+    lines.append(PostingLine(credit_target, transfer.credited_amount, f"振込 {transfer.sender_name}"[:64]))
+    if fee:
+        lines.append(PostingLine(Account.objects.get(purpose=Account.Purpose.FEE_INCOME), fee,
+                                 f"振込手数料 {transfer.customer.contract_id}"))
+    return lines
 
 
 def _own_payee_id(customer: Customer, payee_id) -> int | None:

@@ -252,3 +252,6 @@ TRANSFERS_BANK_MAX_DAILY_LIMIT = 10_000_000
 TRANSFERS_LOOKUPS_PER_HOUR = 10
 # XFER-3: the interbank name-enquiry adapter (a documented simulator until the network).
 TRANSFERS_INTERBANK_DIRECTORY = "transfers.directory.SimulatedInterbankDirectory"
+# --- Scheduled transfers (transfers, issue 9) ---------------------------------------------
+# XFER-5: a scheduled transfer's date may be at most this many days after today.
+TRANSFERS_SCHEDULE_HORIZON_DAYS = 60
