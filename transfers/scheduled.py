@@ -62,7 +62,8 @@ logger = logging.getLogger(__name__)
 DATE_NOT_BUSINESS_DAY = "{day:%Y年%m月%d日}は{why}のため、振込日に指定できません。営業日を指定してください。"
 DATE_PAST = "振込日に過去の日付は指定できません。"
 DATE_TOO_FAR = "振込日は{last:%Y年%m月%d日}（{days}日後）までの営業日を指定してください。"
-DATE_FORMAT = "振込日は「2026-12-07」のように年・月・日で入力してください。"
+DATE_HINT = ("本日のお振込みは空欄のまま。予約する場合は翌営業日から{last:%Y年%m月%d日}までの営業日を"
+             "「2026/03/05」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
 SCHEDULE_DAY_PASSED = "振込日が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
@@ -137,7 +138,7 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
             raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
         problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
         if problem:
-            raise TransferRefused(problem.replace("本日", f"{day:%m月%d日}"))
+            raise TransferRefused(problem)
         transfer = Transfer.objects.create(
             customer=customer, debit_account=debit, credit_account_id=content.get("credit_account_id"),
             payee_id=_own_payee_id(customer, content.get("payee_id")), route=content["route"],

@@ -55,6 +55,8 @@ LOOKUP_THROTTLED = ("口座名義の確認が一定回数を超えたため、�
                     "1時間ほど経ってから、またはお振込みを完了してから再度お試しください。")
 FEE_NOT_BELOW_AMOUNT = "先方負担の場合、振込金額は手数料（{fee:,}円）より大きい金額を入力してください。"
 OVER_LIMIT = "本日の振込の合計が1日の利用限度額（{limit:,}円）を超えます。本日あと{rest:,}円までお振込みできます。"
+OVER_LIMIT_ON = ("{day:%m月%d日}の振込の合計（予約分を含む）が1日の利用限度額（{limit:,}円）を超えます。"
+                 "この日はあと{rest:,}円までお振込みできます。")
 OVER_BALANCE = "振込金額と手数料の合計（{total:,}円）がお支払可能額（{available:,}円）を超えています。"
 NOT_TODAY = "日付が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
 OUTSIDE_HOURS = bankcalendar.MESSAGE_OUTSIDE_HOURS
@@ -86,6 +88,8 @@ def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.da
     daily = limit.limit_on(day) if limit is not None else default_daily_limit()
     used = transfer_day_total(customer=customer, day=day)
     if used + amount > daily:
+        if day > bankcalendar.local_now().date():  # a scheduled transfer (XFER-5): that day's limit
+            return OVER_LIMIT_ON.format(day=day, limit=daily, rest=max(daily - used, 0))
         return OVER_LIMIT.format(limit=daily, rest=max(daily - used, 0))
     return ""
 

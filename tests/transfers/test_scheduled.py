@@ -76,7 +76,7 @@ def test_a_scheduled_transfer_may_exceed_todays_balance_but_not_that_days_limit(
         services.transfer_quote(customer=customer, debit_account=account, bank_code="0161", branch_code="002",
                                 amount=600_000, fee_borne_by_payee=False, day=day)  # no balance refusal
     schedule(customer, account, 600_000, day=day)
-    with pytest.raises(services.TransferRefused, match="12月08日の振込の合計"):
+    with pytest.raises(services.TransferRefused, match="12月08日の振込の合計（予約分を含む）"):
         schedule(customer, account, 400_001, day=day)  # with the first: over 1,000,000
     schedule(customer, account, 400_000, day=day)
     assert Transfer.objects.filter(status=Transfer.Status.SCHEDULED).count() == 2
