@@ -28,6 +28,9 @@ BRANCH_STAFF_PERMISSIONS = [
     ("transfers", "view_transfer"),
     ("transfers", "view_outgoingtransfer"),
     ("transfers", "view_bank"),
+    # issue 9: 予約振込 by date and state, and the (safe, audited) re-run of a day
+    ("transfers", "view_scheduledtransfer"),
+    ("transfers", "run_transfer_batch"),
 ]
 
 

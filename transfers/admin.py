@@ -137,3 +137,4 @@ class BankAdmin(ReadOnlyAdmin):
 class InterbankDemoAccountAdmin(_AuditedAdmin):
     audit_action = "staff_interbank_demo"
     list_display = ["bank_code", "branch_code", "account_type", "account_number", "holder_kana", "closed"]
+from . import scheduled_admin  # noqa: E402,F401 - 予約振込 (issue 9)

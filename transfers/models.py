@@ -277,6 +277,17 @@ class Transfer(PayeeAccountFields):
         return self.amount if self.fee_borne_by_payee else self.amount + self.fee
 
 
+class ScheduledTransfer(Transfer):
+    """予約振込 in admin (issue 9): the transfers accepted before their date, with the
+    day's batch summary and the staff re-run."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "予約振込"
+        verbose_name_plural = "予約振込"
+        permissions = [("run_transfer_batch", "予約振込の一括実行（再実行）ができる")]
+
+
 class OutgoingTransfer(models.Model):
     """A transfer to another bank, with every field of the Zengin 総合振込 data record, for
     the interbank file of XFER-12. Money sits in the 為替決済 account until then."""

@@ -15,6 +15,7 @@ from accounts.models import Account, Entry
 from notifications.models import OutboxMessage
 from security.models import AuditEvent
 from tests import factories
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
 from tests.transfers.scheduled_support import at, funded_payer, past_business_day, schedule
 from tests.transfers.support import content_for, other_bank_payee, payer
 from transfers import scheduled, services
@@ -279,3 +280,28 @@ def test_a_same_day_transfer_is_not_counted_as_taken_by_the_scheduled_ones():
     assert scheduled.funds_for(transfer) == 100_000
     summary = scheduled.batch_summary(day)
     assert [(row["status"], row["count"]) for row in summary] == [("scheduled", 1)]
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+def test_staff_see_the_days_summary_and_rerun_a_day_safely_audited(staff_client):
+    day = past_business_day()
+    customer, account = funded_payer(20_000, day=day)
+    funded = schedule(customer, account, 10_000, day=day, hour=9)
+    short = schedule(customer, account, 10_000, day=day, hour=10)  # 10,330 × 2 > 20,000
+    page = staff_client.get(f"/admin/transfers/scheduledtransfer/?summary_date={day.isoformat()}").content.decode()
+    assert "予約中" in page and "20,000円" in page
+    assert staff_client.get("/admin/transfers/scheduledtransfer/run/").status_code == 200
+    for _ in range(2):  # re-running is safe
+        response = staff_client.post("/admin/transfers/scheduledtransfer/run/", {"day": day.isoformat()})
+        assert response.status_code == 302
+    funded.refresh_from_db()
+    short.refresh_from_db()
+    assert (funded.status, short.status, short.unprocessed_reason) == ("executed", "unprocessed", "insufficient_funds")
+    assert Entry.objects.filter(account=account, amount__lt=0).count() == 2
+    events = AuditEvent.objects.filter(action="transfer_batch", actor="staff-t").order_by("id")
+    assert [event.summary.split(" ", 2)[2] for event in events] == ["振込済 1件 未処理 1件", "振込済 0件 未処理 0件"]
+    page = staff_client.get(f"/admin/transfers/scheduledtransfer/?summary_date={day.isoformat()}").content.decode()
+    assert "振込済" in page and "残高不足" in page
+    assert staff_client.post(f"/admin/transfers/scheduledtransfer/{funded.pk}/delete/").status_code == 403
