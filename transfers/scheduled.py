@@ -287,7 +287,8 @@ def scheduled_transfer_execute(transfer: Transfer) -> Transfer:
                    .update(status=Transfer.Status.EXECUTED, journal_id=journal.pk, executed_at=now))
         transfer.status, transfer.journal_id, transfer.executed_at = Transfer.Status.EXECUTED, journal.pk, now
         if transfer.route == Transfer.Route.OTHER_BANK:
-            outgoing = _outgoing_record(transfer, transfer.transfer_date)
+            # settles on its date, or — executed late — on the first business day from today
+            outgoing = _outgoing_record(transfer, max(transfer.transfer_date, bankcalendar.local_now().date()))
             outgoing.transfer = transfer
             outgoing.save(force_insert=True)
     else:
