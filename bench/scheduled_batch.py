@@ -14,6 +14,7 @@ workers contend only where production would: the same customer's transfers one a
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 import threading
 import time
@@ -51,19 +52,24 @@ def prepare(pairs, day: dt.date) -> None:
     Transfer.objects.bulk_create(rows, batch_size=2000)
 
 
-def run_batch(workers: int, day: dt.date) -> float:
-    def worker():
-        try:
-            transfers_execute_due(day=day)
-        finally:
-            connections.close_all()
+def _worker(day: dt.date) -> None:
+    connections.close_all()  # the parent's connections are not the child's
+    transfers_execute_due(day=day)
+    connections.close_all()
 
-    threads = [threading.Thread(target=worker) for _ in range(workers)]
+
+def run_batch(workers: int, day: dt.date) -> float:
+    """``workers`` worker processes (as `manage.py procrastinate worker` runs them: each its
+    own interpreter and connection), forked once everything is prepared."""
+    connections.close_all()
+    processes = [multiprocessing.get_context("fork").Process(target=_worker, args=(day,))
+                 for _ in range(workers)]
     started = time.perf_counter()
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join()
+        assert process.exitcode == 0, process.exitcode
     elapsed = time.perf_counter() - started
     left = Transfer.objects.filter(transfer_date=day, status=Transfer.Status.SCHEDULED).count()
     executed = Transfer.objects.filter(transfer_date=day, status=Transfer.Status.EXECUTED).count()

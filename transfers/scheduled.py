@@ -219,7 +219,7 @@ class BatchResult:
 def _claim(day: dt.date) -> Transfer | None:
     """The earliest due transfer whose row and customer lock no one else holds."""
     return (Transfer.objects.select_for_update(skip_locked=True, of=("self", "customer__transfer_limit"))
-            .select_related("customer__transfer_limit", "debit_account", "credit_account")
+            .select_related("customer__transfer_limit", "debit_account__branch", "credit_account")
             .filter(status=Transfer.Status.SCHEDULED, transfer_date__lte=day,
                     customer__transfer_limit__isnull=False)  # an inner join: the lock row exists
             .order_by("transfer_date", "created_at", "id")
