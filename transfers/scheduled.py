@@ -42,18 +42,14 @@ from notifications.services import notice_enqueue
 from security.audit import audit_record
 
 from .errors import TransferRefused
-from .models import FeeSchedule, Transfer, TransferLimit
+from .models import Transfer, TransferLimit
 from .services import (
     ACCOUNT_NOT_USABLE,
-    FEE_CHANGED,
-    FEE_NOT_BELOW_AMOUNT,
     OUTSIDE_HOURS,
-    _customer_lock,
     _outgoing_record,
-    _own_payee_id,
     _transfer_notice,
-    fee_from,
-    limit_problem,
+    confirmed_content_check,
+    transfer_from_content,
     transfer_lines,
 )
 
@@ -122,33 +118,13 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
     problem = schedule_date_problem(day, today=today)
     if problem:
         raise TransferRefused(problem)
-    amount, fee = int(content["amount"]), int(content["fee"])
-    borne = bool(content["fee_borne_by_payee"])
     with transaction.atomic():
-        limit = _customer_lock(customer)
-        debit = (Account.objects.select_related("branch")
-                 .filter(pk=content["debit_account_id"], customer=customer, purpose=Account.Purpose.CUSTOMER,
-                         status=Account.Status.OPEN).first())
-        if debit is None:
+        debit, schedule = confirmed_content_check(customer=customer, content=content, day=day)
+        if debit.status != Account.Status.OPEN:
             raise TransferRefused(ACCOUNT_NOT_USABLE)
-        schedule = FeeSchedule.objects.filter(pk=content["fee_schedule_id"]).first()
-        if schedule is None or fee_from(schedule, route=content["route"], amount=amount) != fee:
-            raise TransferRefused(FEE_CHANGED)
-        if borne and fee >= amount:
-            raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
-        problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
-        if problem:
-            raise TransferRefused(problem)
-        transfer = Transfer.objects.create(
-            customer=customer, debit_account=debit, credit_account_id=content.get("credit_account_id"),
-            payee_id=_own_payee_id(customer, content.get("payee_id")), route=content["route"],
-            bank_code=content["bank_code"], bank_name=content["bank_name"],
-            branch_code=content["branch_code"], branch_name=content["branch_name"],
-            account_type=content["account_type"], account_number=content["account_number"],
-            holder_kana=content["holder_kana"], amount=amount, fee=fee, fee_borne_by_payee=borne,
-            fee_schedule=schedule, sender_name=content["sender_name"], transfer_date=day,
-            status=Transfer.Status.SCHEDULED, stepup_id=stepup_id,
-        )
+        transfer = transfer_from_content(customer=customer, content=content, debit=debit, schedule=schedule,
+                                         status=Transfer.Status.SCHEDULED, stepup_id=stepup_id)
+        transfer.save(force_insert=True)
         audit_record(action="transfer_schedule", outcome="success", customer=customer, ip=ip,
                      summary=f"{_summary(transfer)} 振込日{day:%Y-%m-%d}")
         notice_enqueue(customer=customer, event="transfer_scheduled",

@@ -236,36 +236,11 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
     day = dt.date.fromisoformat(content["transfer_date"])
     if day != today:
         raise TransferRefused(NOT_TODAY)
-    amount, fee = int(content["amount"]), int(content["fee"])
-    borne = bool(content["fee_borne_by_payee"])
     with transaction.atomic():
-        limit = _customer_lock(customer)
-        debit = (Account.objects.select_related("branch")
-                 .filter(pk=content["debit_account_id"], customer=customer,
-                         purpose=Account.Purpose.CUSTOMER).first())
-        if debit is None:
-            raise TransferRefused(ACCOUNT_NOT_USABLE)
-        schedule = FeeSchedule.objects.filter(pk=content["fee_schedule_id"]).first()
-        if schedule is None or fee_from(schedule, route=content["route"], amount=amount) != fee:
-            raise TransferRefused(FEE_CHANGED)
-        if borne and fee >= amount:
-            raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
-        problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
-        if problem:
-            raise TransferRefused(problem)
-        holder = content["holder_kana"]
-        credit_account = (None if content["route"] == Transfer.Route.OTHER_BANK
-                          else Account.objects.get(pk=content["credit_account_id"]))
-        sender = content["sender_name"]
-        transfer = Transfer(
-            customer=customer, debit_account=debit, credit_account=credit_account,
-            payee_id=_own_payee_id(customer, content.get("payee_id")), route=content["route"],
-            bank_code=content["bank_code"], bank_name=content["bank_name"],
-            branch_code=content["branch_code"], branch_name=content["branch_name"],
-            account_type=content["account_type"], account_number=content["account_number"],
-            holder_kana=holder, amount=amount, fee=fee, fee_borne_by_payee=borne, fee_schedule=schedule,
-            sender_name=sender, transfer_date=day, status=Transfer.Status.EXECUTED, stepup_id=stepup_id,
-        )
+        debit, schedule = confirmed_content_check(customer=customer, content=content, day=day)
+        transfer = transfer_from_content(customer=customer, content=content, debit=debit, schedule=schedule,
+                                         status=Transfer.Status.EXECUTED, stepup_id=stepup_id)
+        amount, fee, borne, holder = transfer.amount, transfer.fee, transfer.fee_borne_by_payee, transfer.holder_kana
         lines = transfer_lines(transfer)
         outgoing = _outgoing_record(transfer, today) if content["route"] == Transfer.Route.OTHER_BANK else None
         # Audit row and mail first: everything below the posting runs while the shared
@@ -284,6 +259,45 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
             outgoing.save(force_insert=True)
     logger.info("transfer %s executed customer=%s journal=%s", transfer.pk, customer.contract_id, journal.pk)
     return transfer
+
+
+def confirmed_content_check(*, customer: Customer, content: dict, day: dt.date) -> tuple[Account, FeeSchedule]:
+    """Under the customer's lock (taken here; call inside a transaction): the debit account
+    is the customer's, the fee row and fee are what was confirmed, 先方負担 leaves
+    something, and the amount fits the limit of ``day``. Returns the debit account and the
+    fee row; raises TransferRefused."""
+    amount, fee = int(content["amount"]), int(content["fee"])
+    limit = _customer_lock(customer)
+    debit = (Account.objects.select_related("branch")
+             .filter(pk=content["debit_account_id"], customer=customer, purpose=Account.Purpose.CUSTOMER).first())
+    if debit is None:
+        raise TransferRefused(ACCOUNT_NOT_USABLE)
+    schedule = FeeSchedule.objects.filter(pk=content["fee_schedule_id"]).first()
+    if schedule is None or fee_from(schedule, route=content["route"], amount=amount) != fee:
+        raise TransferRefused(FEE_CHANGED)
+    if content["fee_borne_by_payee"] and fee >= amount:
+        raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
+    problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
+    if problem:
+        raise TransferRefused(problem)
+    return debit, schedule
+
+
+def transfer_from_content(*, customer: Customer, content: dict, debit: Account, schedule: FeeSchedule,
+                          status: str, stepup_id) -> Transfer:
+    """The (unsaved) Transfer exactly as confirmed (SEC-14)."""
+    return Transfer(
+        customer=customer, debit_account=debit,
+        credit_account_id=None if content["route"] == Transfer.Route.OTHER_BANK else content["credit_account_id"],
+        payee_id=_own_payee_id(customer, content.get("payee_id")), route=content["route"],
+        bank_code=content["bank_code"], bank_name=content["bank_name"],
+        branch_code=content["branch_code"], branch_name=content["branch_name"],
+        account_type=content["account_type"], account_number=content["account_number"],
+        holder_kana=content["holder_kana"], amount=int(content["amount"]), fee=int(content["fee"]),
+        fee_borne_by_payee=bool(content["fee_borne_by_payee"]), fee_schedule=schedule,
+        sender_name=content["sender_name"], transfer_date=dt.date.fromisoformat(content["transfer_date"]),
+        status=status, stepup_id=stepup_id,
+    )
 
 
 def transfer_lines(transfer: Transfer) -> list[PostingLine]:
