@@ -34,6 +34,9 @@ BRANCH_STAFF_PERMISSIONS = [
     ("transfers", "view_interbankreturn"),
     ("transfers", "view_interbankincomingfile"),
     ("transfers", "view_interbankincomingrecord"),
+    # issue 9: 予約振込 by date and state, and the (safe, audited) re-run of a day
+    ("transfers", "view_scheduledtransfer"),
+    ("transfers", "run_transfer_batch"),
 ]
 
 

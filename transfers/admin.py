@@ -139,3 +139,4 @@ class InterbankDemoAccountAdmin(_AuditedAdmin):
     list_display = ["bank_code", "branch_code", "account_type", "account_number", "holder_kana", "closed"]
 
 from .interbank import admin as _interbank_admin  # noqa: E402,F401 - XFER-12 registers its models
+from . import scheduled_admin  # noqa: E402,F401 - 予約振込 (issue 9)

@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+import uuid
+
 from .banks import zengin_load
-from .models import Bank, FeeSchedule, InterbankDemoAccount, TransferSettings
+from .models import Bank, FeeSchedule, InterbankDemoAccount, Transfer, TransferLimit, TransferSettings
 
 # (bank, branch, 科目, number, holder kana, closed) at real banks and branches.
 DEMO_INTERBANK_ACCOUNTS = [
@@ -42,3 +44,28 @@ def seed_transfers_demo(*, stdout=None) -> None:
             stdout.write(f"zengin: {banks} banks, {branches} branches loaded")
     reference_ensure()
     interbank_accounts_ensure()
+    scheduled_demo_ensure()
+
+
+def scheduled_demo_ensure() -> None:
+    """予約振込 (issue 9): the first demo customer has one transfer waiting for the next
+    business day (to 池田泉州 貝塚 ﾀﾅｶ ﾊﾅｺ), so 振込予約取消 has something to show. Made only
+    when the customer has nothing waiting; nothing is posted until the batch runs."""
+    from accounts.models import Account, Customer
+    from cosei_ib import bankcalendar
+
+    customer = Customer.objects.filter(contract_id="1000000001").first()
+    if customer is None or Transfer.objects.filter(customer=customer, status=Transfer.Status.SCHEDULED).exists():
+        return
+    account = (Account.objects.filter(customer=customer, purpose=Account.Purpose.CUSTOMER, status=Account.Status.OPEN)
+               .order_by("id").first())
+    schedule = FeeSchedule.objects.order_by("-effective_from").first()
+    if account is None or schedule is None:
+        return
+    TransferLimit.objects.get_or_create(customer=customer, defaults={"daily_limit": 1_000_000})
+    Transfer.objects.create(
+        customer=customer, debit_account=account, route=Transfer.Route.OTHER_BANK, bank_code="0161",
+        bank_name="池田泉州銀行", branch_code="002", branch_name="貝塚", account_type="1",
+        account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ", amount=12_000, fee=schedule.other_bank_under,
+        fee_schedule=schedule, sender_name=customer.name_kana[:48], status=Transfer.Status.SCHEDULED,
+        transfer_date=bankcalendar.next_business_day(bankcalendar.local_now().date()), stepup_id=uuid.uuid4())

@@ -7,6 +7,7 @@ import re
 
 from django import forms
 
+from accounts.forms import JapaneseDateField, _date_widget
 from accounts.models import Account
 
 from .zengin import ZenginNameError, half_width_digits, zengin_name
@@ -96,6 +97,14 @@ class DetailsForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "size": "30"}),
         error_messages={"required": "依頼人名を入力してください。", "max_length": "依頼人名が長すぎます。",
                         "null_characters_not_allowed": "依頼人名に使用できない文字が含まれています。"})
+    # 予約振込 (XFER-5): empty = today; typed on a phone (UI-1), a picker on a PC
+    transfer_date = JapaneseDateField(label="振込日", required=False)
+
+    def __init__(self, data=None, *, smartphone: bool = False, today=None, last_day=None, **kwargs):
+        super().__init__(data, **kwargs)
+        self.fields["transfer_date"].widget = _date_widget(smartphone)
+        if not smartphone and today is not None:
+            self.fields["transfer_date"].widget.attrs.update(min=today.isoformat(), max=last_day.isoformat())
 
     def clean_amount(self) -> int:
         amount = parse_yen(self.cleaned_data["amount"], required=AMOUNT_REQUIRED, negative=AMOUNT_NEGATIVE,

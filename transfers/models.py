@@ -203,6 +203,14 @@ class Transfer(PayeeAccountFields):
         UNPROCESSED = "unprocessed", "未処理"
         CANCELLED = "cancelled", "取消済"
 
+    class Reason(models.TextChoices):
+        """Why a scheduled transfer became 未処理 (issue 9)."""
+        INSUFFICIENT_FUNDS = "insufficient_funds", "残高不足"
+        OVER_LIMIT = "over_limit", "限度額超過"
+        ACCOUNT_CLOSED = "account_closed", "口座解約"
+        ACCOUNT_FROZEN = "account_frozen", "口座お取引停止"
+        PAYEE_UNAVAILABLE = "payee_unavailable", "振込先口座お取扱不可"
+
     class Route(models.TextChoices):
         SAME_BRANCH = "same_branch", "同一店宛"
         OTHER_BRANCH = "other_branch", "当金庫本支店宛"
@@ -232,12 +240,20 @@ class Transfer(PayeeAccountFields):
                                    related_name="+", verbose_name="仕訳")
     created_at = models.DateTimeField("受付日時", auto_now_add=True)
     executed_at = models.DateTimeField("実行日時", null=True, blank=True)
+    # issue 9: why a scheduled transfer was not executed, and when it was cancelled
+    unprocessed_reason = models.CharField("未処理の理由", max_length=32, choices=Reason.choices, blank=True)
+    cancelled_at = models.DateTimeField("取消日時", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name = "振込"
         verbose_name_plural = "振込"
-        indexes = [models.Index(fields=["customer", "transfer_date", "status"], name="transfer_day_idx")]
+        indexes = [
+            models.Index(fields=["customer", "transfer_date", "status"], name="transfer_day_idx"),
+            # the batch's claim order (transfers/scheduled.py), only over what waits
+            models.Index(fields=["transfer_date", "created_at", "id"], name="transfer_scheduled_due_idx",
+                         condition=Q(status="scheduled")),
+        ]
         constraints = [
             models.CheckConstraint(condition=Q(amount__gt=0), name="transfer_amount_positive"),
             models.CheckConstraint(condition=Q(fee__gte=0), name="transfer_fee_not_negative"),
@@ -259,6 +275,17 @@ class Transfer(PayeeAccountFields):
     def debited_amount(self) -> int:
         """What leaves the customer's account."""
         return self.amount if self.fee_borne_by_payee else self.amount + self.fee
+
+
+class ScheduledTransfer(Transfer):
+    """予約振込 in admin (issue 9): the transfers accepted before their date, with the
+    day's batch summary and the staff re-run."""
+
+    class Meta:
+        proxy = True
+        verbose_name = "予約振込"
+        verbose_name_plural = "予約振込"
+        permissions = [("run_transfer_batch", "予約振込の一括実行（再実行）ができる")]
 
 
 class OutgoingTransfer(models.Model):

@@ -6,7 +6,7 @@ import datetime as dt
 
 import jaconv
 from django.conf import settings
-from django.db.models import Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Sum
 from django.http import Http404
 
 from accounts.models import Customer
@@ -119,3 +119,23 @@ def transfer_limit_view(*, customer: Customer, today: dt.date) -> dict:
     used = transfer_day_total(customer=customer, day=today)
     return {"current": current, "pending": pending, "maximum": bank_max_daily_limit(),
             "used": used, "rest": max(current - used, 0)}
+
+
+# --- 予約振込 (XFER-5, XFER-6) ----------------------------------------------------------------
+
+SCHEDULED_HISTORY_MAX = 100
+
+
+def scheduled_list_for_customer(*, customer: Customer) -> QuerySet[Transfer]:
+    """振込予約取消: the customer's transfers still waiting, by date."""
+    return (Transfer.objects.filter(customer=customer, status=Transfer.Status.SCHEDULED)
+            .select_related("debit_account__branch").order_by("transfer_date", "created_at", "id"))
+
+
+def scheduled_history_for_customer(*, customer: Customer) -> QuerySet[Transfer]:
+    """予約状況: the customer's scheduled transfers that are done with (振込済, 未処理 with
+    its reason, 取消済), newest date first; a scheduled one was accepted before its date."""
+    return (Transfer.objects.filter(customer=customer, created_at__date__lt=F("transfer_date"))
+            .exclude(status=Transfer.Status.SCHEDULED)
+            .select_related("debit_account__branch")
+            .order_by("-transfer_date", "-created_at", "-id")[:SCHEDULED_HISTORY_MAX])

@@ -55,6 +55,8 @@ LOOKUP_THROTTLED = ("口座名義の確認が一定回数を超えたため、�
                     "1時間ほど経ってから、またはお振込みを完了してから再度お試しください。")
 FEE_NOT_BELOW_AMOUNT = "先方負担の場合、振込金額は手数料（{fee:,}円）より大きい金額を入力してください。"
 OVER_LIMIT = "本日の振込の合計が1日の利用限度額（{limit:,}円）を超えます。本日あと{rest:,}円までお振込みできます。"
+OVER_LIMIT_ON = ("{day:%m月%d日}の振込の合計（予約分を含む）が1日の利用限度額（{limit:,}円）を超えます。"
+                 "この日はあと{rest:,}円までお振込みできます。")
 OVER_BALANCE = "振込金額と手数料の合計（{total:,}円）がお支払可能額（{available:,}円）を超えています。"
 NOT_TODAY = "日付が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
 OUTSIDE_HOURS = bankcalendar.MESSAGE_OUTSIDE_HOURS
@@ -86,6 +88,8 @@ def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.da
     daily = limit.limit_on(day) if limit is not None else default_daily_limit()
     used = transfer_day_total(customer=customer, day=day)
     if used + amount > daily:
+        if day > bankcalendar.local_now().date():  # a scheduled transfer (XFER-5): that day's limit
+            return OVER_LIMIT_ON.format(day=day, limit=daily, rest=max(daily - used, 0))
         return OVER_LIMIT.format(limit=daily, rest=max(daily - used, 0))
     return ""
 
@@ -190,7 +194,8 @@ def _transfer_quote(*, customer: Customer, debit_account: Account, bank_code: st
     if fee_borne_by_payee and fee >= amount:
         raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
     total = quote.debited(amount, fee_borne_by_payee)
-    if total > debit_account.available_amount:
+    # a scheduled transfer needs its funds the day before its date, not now (XFER-5)
+    if day <= bankcalendar.local_now().date() and total > debit_account.available_amount:
         raise TransferRefused(OVER_BALANCE.format(total=total, available=debit_account.available_amount))
     limit = TransferLimit.objects.filter(customer=customer).first()
     problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
@@ -231,48 +236,12 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
     day = dt.date.fromisoformat(content["transfer_date"])
     if day != today:
         raise TransferRefused(NOT_TODAY)
-    amount, fee = int(content["amount"]), int(content["fee"])
-    borne = bool(content["fee_borne_by_payee"])
     with transaction.atomic():
-        limit = _customer_lock(customer)
-        debit = (Account.objects.select_related("branch")
-                 .filter(pk=content["debit_account_id"], customer=customer,
-                         purpose=Account.Purpose.CUSTOMER).first())
-        if debit is None:
-            raise TransferRefused(ACCOUNT_NOT_USABLE)
-        schedule = FeeSchedule.objects.filter(pk=content["fee_schedule_id"]).first()
-        if schedule is None or fee_from(schedule, route=content["route"], amount=amount) != fee:
-            raise TransferRefused(FEE_CHANGED)
-        if borne and fee >= amount:
-            raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
-        problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
-        if problem:
-            raise TransferRefused(problem)
-        credited = amount - fee if borne else amount
-        holder = content["holder_kana"]
-        if content["route"] == Transfer.Route.OTHER_BANK:
-            credit_account = None
-            credit_target = Account.objects.get(purpose=Account.Purpose.ZENGIN_SETTLEMENT)
-        else:
-            credit_account = Account.objects.get(pk=content["credit_account_id"])
-            credit_target = credit_account
-        sender = content["sender_name"]
-        lines = [PostingLine(debit, -amount, f"振込 {holder}"[:64])]
-        if fee and not borne:
-            lines.append(PostingLine(debit, -fee, "振込手数料"))
-        lines.append(PostingLine(credit_target, credited, f"振込 {sender}"[:64]))
-        if fee:
-            lines.append(PostingLine(Account.objects.get(purpose=Account.Purpose.FEE_INCOME), fee,
-                                     f"振込手数料 {customer.contract_id}"))
-        transfer = Transfer(
-            customer=customer, debit_account=debit, credit_account=credit_account,
-            payee_id=_own_payee_id(customer, content.get("payee_id")), route=content["route"],
-            bank_code=content["bank_code"], bank_name=content["bank_name"],
-            branch_code=content["branch_code"], branch_name=content["branch_name"],
-            account_type=content["account_type"], account_number=content["account_number"],
-            holder_kana=holder, amount=amount, fee=fee, fee_borne_by_payee=borne, fee_schedule=schedule,
-            sender_name=sender, transfer_date=day, status=Transfer.Status.EXECUTED, stepup_id=stepup_id,
-        )
+        debit, schedule = confirmed_content_check(customer=customer, content=content, day=day)
+        transfer = transfer_from_content(customer=customer, content=content, debit=debit, schedule=schedule,
+                                         status=Transfer.Status.EXECUTED, stepup_id=stepup_id)
+        amount, fee, borne, holder = transfer.amount, transfer.fee, transfer.fee_borne_by_payee, transfer.holder_kana
+        lines = transfer_lines(transfer)
         outgoing = _outgoing_record(transfer, today) if content["route"] == Transfer.Route.OTHER_BANK else None
         # Audit row and mail first: everything below the posting runs while the shared
         # internal accounts (fee income, 為替決済) are locked, so keep that part short.
@@ -290,6 +259,62 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
             outgoing.save(force_insert=True)
     logger.info("transfer %s executed customer=%s journal=%s", transfer.pk, customer.contract_id, journal.pk)
     return transfer
+
+
+def confirmed_content_check(*, customer: Customer, content: dict, day: dt.date) -> tuple[Account, FeeSchedule]:
+    """Under the customer's lock (taken here; call inside a transaction): the debit account
+    is the customer's, the fee row and fee are what was confirmed, 先方負担 leaves
+    something, and the amount fits the limit of ``day``. Returns the debit account and the
+    fee row; raises TransferRefused."""
+    amount, fee = int(content["amount"]), int(content["fee"])
+    limit = _customer_lock(customer)
+    debit = (Account.objects.select_related("branch")
+             .filter(pk=content["debit_account_id"], customer=customer, purpose=Account.Purpose.CUSTOMER).first())
+    if debit is None:
+        raise TransferRefused(ACCOUNT_NOT_USABLE)
+    schedule = FeeSchedule.objects.filter(pk=content["fee_schedule_id"]).first()
+    if schedule is None or fee_from(schedule, route=content["route"], amount=amount) != fee:
+        raise TransferRefused(FEE_CHANGED)
+    if content["fee_borne_by_payee"] and fee >= amount:
+        raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
+    problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
+    if problem:
+        raise TransferRefused(problem)
+    return debit, schedule
+
+
+def transfer_from_content(*, customer: Customer, content: dict, debit: Account, schedule: FeeSchedule,
+                          status: str, stepup_id) -> Transfer:
+    """The (unsaved) Transfer exactly as confirmed (SEC-14)."""
+    return Transfer(
+        customer=customer, debit_account=debit,
+        credit_account_id=None if content["route"] == Transfer.Route.OTHER_BANK else content["credit_account_id"],
+        payee_id=_own_payee_id(customer, content.get("payee_id")), route=content["route"],
+        bank_code=content["bank_code"], bank_name=content["bank_name"],
+        branch_code=content["branch_code"], branch_name=content["branch_name"],
+        account_type=content["account_type"], account_number=content["account_number"],
+        holder_kana=content["holder_kana"], amount=int(content["amount"]), fee=int(content["fee"]),
+        fee_borne_by_payee=bool(content["fee_borne_by_payee"]), fee_schedule=schedule,
+        sender_name=content["sender_name"], transfer_date=dt.date.fromisoformat(content["transfer_date"]),
+        status=status, stepup_id=stepup_id,
+    )
+
+
+def transfer_lines(transfer: Transfer) -> list[PostingLine]:
+    """The journal of a transfer: debit the customer (amount, and the fee as its own line
+    unless 先方負担), credit the payee's account at our bank or 為替決済 for another bank,
+    and the fee to fee income. Used for today's transfer and by the scheduled batch."""
+    debit, amount, fee = transfer.debit_account, transfer.amount, transfer.fee
+    credit_target = (transfer.credit_account if transfer.route != Transfer.Route.OTHER_BANK
+                     else Account.objects.get(purpose=Account.Purpose.ZENGIN_SETTLEMENT))
+    lines = [PostingLine(debit, -amount, f"振込 {transfer.holder_kana}"[:64])]
+    if fee and not transfer.fee_borne_by_payee:
+        lines.append(PostingLine(debit, -fee, "振込手数料"))
+    lines.append(PostingLine(credit_target, transfer.credited_amount, f"振込 {transfer.sender_name}"[:64]))
+    if fee:
+        lines.append(PostingLine(Account.objects.get(purpose=Account.Purpose.FEE_INCOME), fee,
+                                 f"振込手数料 {transfer.customer.contract_id}"))
+    return lines
 
 
 def _own_payee_id(customer: Customer, payee_id) -> int | None:

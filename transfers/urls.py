@@ -1,6 +1,6 @@
 from django.urls import path
 
-from . import views
+from . import scheduled_views, views
 
 app_name = "transfers"
 
@@ -18,4 +18,8 @@ urlpatterns = [
     path("limit/", views.limit, name="limit"),
     path("limit/confirm/", views.limit_confirm, name="limit_confirm"),
     path("limit/done/", views.limit_done, name="limit_done"),
+    path("scheduled/", scheduled_views.scheduled_list, name="scheduled"),
+    path("scheduled/<int:transfer_id>/cancel/", scheduled_views.scheduled_cancel_start, name="scheduled_cancel_start"),
+    path("scheduled/cancel/", scheduled_views.scheduled_cancel, name="scheduled_cancel"),
+    path("scheduled/history/", scheduled_views.scheduled_history, name="scheduled_history"),
 ]

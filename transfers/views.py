@@ -22,12 +22,13 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import Account
 from accounts.selectors import account_get_for_customer, account_list_for_customer
 from cosei_ib.bankcalendar import local_now
+from cosei_ib.devices import is_smartphone
 from security.audit import client_ip
 from security.decorators import customer_required
 from security.errors import AuthFactorError
 from security.stepup_flow import stepup_pending_confirm, stepup_pending_start
 
-from . import selectors, services
+from . import scheduled, selectors, services
 from .banks import KANA_ROWS
 from .errors import TransferError
 from .forms import AccountEntryForm, DetailsForm, LimitForm, NicknameForm, StartForm
@@ -180,25 +181,33 @@ def details(request):
     today = local_now().date()
     kept = wizard.get("details") or {}
     initial = {"amount": kept.get("amount", ""), "fee_borne_by_payee": kept.get("fee_borne_by_payee", False),
-               "sender_name": kept.get("sender_name") or request.customer.name_kana}
-    form = DetailsForm(request.POST or None, initial=initial)
+               "sender_name": kept.get("sender_name") or request.customer.name_kana,
+               "transfer_date": kept.get("transfer_date", "")}
+    last_day = today + dt.timedelta(days=scheduled.horizon_days())
+    form = DetailsForm(request.POST or None, initial=initial, smartphone=is_smartphone(request), today=today,
+                       last_day=last_day)
     if request.method == "POST":
         _wizard_save(request, details={
             "amount": request.POST.get("amount", "")[:30],
             "fee_borne_by_payee": bool(request.POST.get("fee_borne_by_payee")),
             "sender_name": request.POST.get("sender_name", "")[:60],
+            "transfer_date": request.POST.get("transfer_date", "")[:20],
         })
+        day = form.is_valid() and (form.cleaned_data["transfer_date"] or today)
+        problem = day and scheduled.schedule_date_problem(day, today=today)
+        if problem:
+            form.add_error("transfer_date", problem)
         if form.is_valid():
             data = form.cleaned_data
             try:
                 quote = services.transfer_quote(
                     customer=request.customer, debit_account=debit, bank_code=payee["bank_code"],
                     branch_code=payee["branch_code"], amount=data["amount"],
-                    fee_borne_by_payee=data["fee_borne_by_payee"], day=today, ip=client_ip(request))
+                    fee_borne_by_payee=data["fee_borne_by_payee"], day=day, ip=client_ip(request))
                 content = services.transfer_content(
                     debit_account=debit, payee=payee, amount=data["amount"],
                     fee_borne_by_payee=data["fee_borne_by_payee"], sender_name=data["sender_name"],
-                    day=today, quote=quote)
+                    day=day, quote=quote)
                 stepup_pending_start(request, session_key=PENDING, kind="transfer", content=content)
             except (services.TransferRefused, AuthFactorError) as refused:
                 form.add_error(None, refused.message)
@@ -206,6 +215,7 @@ def details(request):
                 return redirect("transfers:confirm")
     return render(request, "transfers/details.html", {
         "form": form, "payee": payee, "debit": debit, "today": today,
+        "date_hint": scheduled.DATE_HINT.format(last=last_day),
         "type_label": dict(Account.Type.choices).get(payee["account_type"], ""),
     })
 
@@ -237,7 +247,7 @@ def confirm(request):
     executed = []
     form, stepup, done = stepup_pending_confirm(
         request, session_key=PENDING,
-        execute=lambda customer, content: executed.append(services.transfer_execute(
+        execute=lambda customer, content: executed.append(_execute_or_schedule(
             customer=customer, stepup_id=stepup_id, content=content, ip=client_ip(request))),
     )
     if form is None:
@@ -254,6 +264,13 @@ def confirm(request):
         "form": form, "content": _content_view(pending["content"]), "debit": account,
         "confirmation": stepup_id,
     })
+
+
+def _execute_or_schedule(*, content: dict, **kwargs) -> Transfer:
+    """Today's transfer posts at once; a later date is a scheduled transfer (XFER-5)."""
+    if content["transfer_date"] > local_now().date().isoformat():
+        return scheduled.scheduled_transfer_create(content=content, **kwargs)
+    return services.transfer_execute(content=content, **kwargs)
 
 
 def _already_done(request, stepup_id: str):

@@ -268,3 +268,6 @@ MIDDLEWARE.insert(
     MIDDLEWARE.index("django.contrib.sessions.middleware.SessionMiddleware") + 1,
     "cosei_ib.replica.LastWriteMiddleware",
 )
+# --- Scheduled transfers (transfers, issue 9) ---------------------------------------------
+# XFER-5: a scheduled transfer's date may be at most this many days after today.
+TRANSFERS_SCHEDULE_HORIZON_DAYS = 60

@@ -1,0 +1,74 @@
+"""XFER-5/6 in a real browser on a desktop and an iPhone 13: a transfer scheduled for the
+next business day (the date typed on the phone, the calendar input on the PC), shown in
+振込予約取消 (menu), cancelled there with the image card, then 取消済 in 予約状況."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.test_security_flows import _answer_card_challenge, _login
+from tests.browser.test_transfers import _menu, banks, frozen_clock, no_horizontal_overflow  # noqa: F401
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_schedule_see_and_cancel_with_the_image_card(page, device):
+    from cosei_ib import bankcalendar
+    from tests import factories
+    from tests.security.secondfactor import customer_with_card
+    from transfers.models import Transfer
+
+    customer = customer_with_card(password="Pass1234", email="s@example.jp")
+    account = factories.account(owner=customer, balance=100_000)
+    day = bankcalendar.next_business_day(bankcalendar.local_now().date())
+    _login(page, customer)
+    page.wait_for_url("**/")
+
+    _menu(page, "振込")
+    page.wait_for_url("**/transfers/")
+    page.get_by_role("button", name="新しい振込先に振り込む").click()
+    page.goto("/transfers/new/bank/0161/002/")
+    page.get_by_label("口座番号").fill("12345")
+    page.get_by_role("button", name="次へ（口座名義の確認）").click()
+    page.wait_for_url("**/transfers/details/")
+    page.get_by_label("振込金額（円）").fill("20000")
+    date_input = page.get_by_label("振込日")
+    if device == "iphone":
+        assert date_input.get_attribute("type") != "date"  # UI-1: typed, no picker
+        date_input.fill("2026/12/12")  # a Saturday first: refused with the reason
+        page.get_by_role("button", name="次へ（確認画面へ）").click()
+        page.get_by_text("土曜日のため、振込日に指定できません").wait_for()
+        page.get_by_label("振込日").fill(f"{day:%Y/%m/%d}")
+    else:
+        assert date_input.get_attribute("type") == "date"
+        date_input.fill(day.isoformat())
+    page.get_by_role("button", name="次へ（確認画面へ）").click()
+    page.wait_for_url("**/transfers/confirm/")
+    page.get_by_text(f"{day.year}年{day.month}月{day.day}日").first.wait_for()
+    _answer_card_challenge(page, customer)
+    page.get_by_role("button", name="振込を実行する").click()
+    page.wait_for_url("**/transfers/done/*/")
+    page.get_by_text("振込予約を受け付けました").wait_for()
+    transfer = Transfer.objects.get(customer=customer)
+    assert transfer.status == "scheduled" and transfer.transfer_date == day
+    account.refresh_from_db()
+    assert account.balance == 100_000
+
+    _menu(page, "振込予約取消")
+    page.wait_for_url("**/transfers/scheduled/")
+    row = page.locator(f"#scheduled-{transfer.pk}")
+    assert "20,000円" in row.inner_text() and "ﾀﾅｶ ﾊﾅｺ" in row.inner_text()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/scheduled-list-{device}.png", full_page=True)
+    row.get_by_role("button", name="この予約を取り消す").click()
+    page.wait_for_url("**/transfers/scheduled/cancel/")
+    _answer_card_challenge(page, customer)
+    page.get_by_role("button", name="予約を取り消す").click()
+    page.wait_for_url("**/transfers/scheduled/")
+    page.get_by_text("お振込みのご予約を取り消しました").wait_for()
+    transfer.refresh_from_db()
+    assert transfer.status == "cancelled"
+    page.get_by_role("link", name="予約状況（実行結果）").click()
+    page.wait_for_url("**/transfers/scheduled/history/")
+    assert "取消済" in page.locator(f"#scheduled-{transfer.pk}").inner_text()
+    assert no_horizontal_overflow(page)

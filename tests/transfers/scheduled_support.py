@@ -1,0 +1,43 @@
+"""Helpers for the scheduled-transfer tests (issue 9, XFER-5/6).
+
+The database stamps postings with its own clock, so these tests use real past dates: a
+transfer is scheduled with Python's clock frozen the day before its date, the payer's money
+is deposited with a backdated ``posted_at``, and the batch then runs for that past date (a
+missed day, which the batch catches up with the same rule)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import time_machine
+
+from cosei_ib import bankcalendar
+from tests import factories
+from tests.transfers.support import content_for, other_bank_payee, payer
+from transfers import scheduled
+
+
+def past_business_day(days_back: int = 10) -> dt.date:
+    """A business day well before the real today (the database's clock)."""
+    return bankcalendar.previous_business_day(dt.date.today() - dt.timedelta(days=days_back))
+
+
+def at(day: dt.date, hour: int = 10, minute: int = 0) -> dt.datetime:
+    return bankcalendar.start_of_day(day) + dt.timedelta(hours=hour, minutes=minute)
+
+
+def funded_payer(balance: int, *, day: dt.date, email: str = "payer@example.jp"):
+    """A customer whose account got ``balance`` two days before ``day`` (backdated)."""
+    customer, account = payer(balance=0, email=email)
+    if balance:
+        factories.deposit(account, balance, posted_at=at(day - dt.timedelta(days=2), 12))
+    account.refresh_from_db()
+    return customer, account
+
+
+def schedule(customer, account, amount: int, *, day: dt.date, payee: dict | None = None, hour: int = 10):
+    """Schedule a transfer for ``day``, made at ``hour`` o'clock the day before."""
+    with time_machine.travel(at(day - dt.timedelta(days=1), hour), tick=False):
+        content = content_for(customer, account, payee or other_bank_payee(), amount, day=day, check=False)
+        return scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=content)

@@ -1,0 +1,310 @@
+"""予約振込 (XFER-5, XFER-6, issue 9): the date, the limit of that date, cancellation until
+the day before, the previous-day funds rule, the order on one account, a missed day, and
+re-running a batch."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from accounts.models import Account, Entry
+from cosei_ib import bankcalendar
+from notifications.models import OutboxMessage
+from security.models import AuditEvent
+from tests import factories
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
+from tests.transfers.scheduled_support import at, funded_payer, past_business_day, schedule
+from tests.transfers.support import content_for, other_bank_payee, payer
+from transfers import scheduled, services
+from transfers.models import OutgoingTransfer, Transfer
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = dt.date(2026, 12, 7)  # today in the date tests (a business day)
+
+
+# --- the date -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("day", "fragment"), [
+    (dt.date(2026, 12, 12), "土曜日"),
+    (dt.date(2026, 12, 13), "日曜日"),
+    (dt.date(2027, 1, 11), "祝日"),  # 成人の日
+    (dt.date(2026, 12, 31), "年末年始"),
+    (dt.date(2027, 1, 4) - dt.timedelta(days=1), "年末年始"),  # Jan 3 (a Sunday too: 日曜日 first)
+    (dt.date(2027, 2, 8), "2027年02月05日（60日後）まで"),
+    (dt.date(2026, 12, 6), "過去の日付"),
+])
+def test_a_date_that_is_no_business_day_or_too_far_is_refused_with_its_reason(day, fragment):
+    problem = scheduled.schedule_date_problem(day, today=MONDAY)
+    if day == dt.date(2027, 1, 3):
+        fragment = "日曜日"
+    assert fragment in problem
+
+
+def test_today_the_next_business_day_and_the_horizon_are_accepted():
+    assert scheduled.schedule_date_problem(MONDAY, today=MONDAY) == ""  # today: a same-day transfer
+    assert scheduled.schedule_date_problem(dt.date(2026, 12, 8), today=MONDAY) == ""
+    assert scheduled.schedule_date_problem(dt.date(2027, 2, 5), today=MONDAY) == ""  # day 60, a Friday
+
+
+def test_the_service_refuses_a_weekend_date_even_when_the_form_was_bypassed():
+    customer, account = payer()
+    with time_machine.travel(at(MONDAY), tick=False):
+        content = content_for(customer, account, other_bank_payee(), 10_000, day=dt.date(2026, 12, 12), check=False)
+        with pytest.raises(services.TransferRefused, match="土曜日"):
+            scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=content)
+    assert not Transfer.objects.exists()
+
+
+def test_scheduling_debits_nothing_is_audited_and_mailed():
+    customer, account = payer(balance=50_000)
+    transfer = schedule(customer, account, 30_000, day=dt.date(2026, 12, 8))
+    account.refresh_from_db()
+    assert account.balance == 50_000 and transfer.journal_id is None
+    assert transfer.status == Transfer.Status.SCHEDULED and transfer.fee == 550
+    assert AuditEvent.objects.filter(action="transfer_schedule", outcome="success").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="transfer_scheduled").count() == 1
+
+
+def test_a_scheduled_transfer_may_exceed_todays_balance_but_not_that_days_limit():
+    customer, account = payer(balance=1_000)
+    day = dt.date(2026, 12, 8)
+    with time_machine.travel(at(MONDAY), tick=False):
+        services.transfer_quote(customer=customer, debit_account=account, bank_code="0161", branch_code="002",
+                                amount=600_000, fee_borne_by_payee=False, day=day)  # no balance refusal
+    schedule(customer, account, 600_000, day=day)
+    with pytest.raises(services.TransferRefused, match="12月08日の振込の合計（予約分を含む）"):
+        schedule(customer, account, 400_001, day=day)  # with the first: over 1,000,000
+    schedule(customer, account, 400_000, day=day)
+    assert Transfer.objects.filter(status=Transfer.Status.SCHEDULED).count() == 2
+
+
+# --- 振込予約取消 ------------------------------------------------------------------------------
+
+
+def test_cancel_the_day_before_is_allowed_audited_and_mailed():
+    customer, account = payer()
+    transfer = schedule(customer, account, 10_000, day=dt.date(2026, 12, 8))
+    with time_machine.travel(at(MONDAY, 23, 59), tick=False):
+        scheduled.scheduled_transfer_cancel(customer=customer, transfer_id=transfer.pk)
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.CANCELLED and transfer.cancelled_at is not None
+    assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="transfer_cancelled").count() == 1
+    # cancelled: no longer counts toward that day's limit
+    assert services.transfer_day_total(customer=customer, day=transfer.transfer_date) == 0
+
+
+def test_cancel_on_the_day_is_refused_with_the_reason():
+    customer, account = payer()
+    transfer = schedule(customer, account, 10_000, day=dt.date(2026, 12, 8))
+    with time_machine.travel(at(dt.date(2026, 12, 8), 0, 1), tick=False):
+        with pytest.raises(services.TransferRefused) as refused:
+            scheduled.scheduled_transfer_cancel(customer=customer, transfer_id=transfer.pk)
+    assert refused.value.message == scheduled.CANCEL_ON_THE_DAY
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.SCHEDULED
+    assert AuditEvent.objects.filter(action="transfer_cancel", outcome="refused").count() == 1
+
+
+def test_another_customer_cannot_cancel_it():
+    customer, account = payer()
+    transfer = schedule(customer, account, 10_000, day=dt.date(2026, 12, 8))
+    stranger, _ = payer(email="other@example.jp")
+    with time_machine.travel(at(MONDAY), tick=False), pytest.raises(Transfer.DoesNotExist):
+        scheduled.scheduled_transfer_cancel(customer=stranger, transfer_id=transfer.pk)
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.SCHEDULED
+
+
+# --- the previous-day rule -------------------------------------------------------------------
+
+
+def test_funded_the_day_before_executes_posts_once_and_mails():
+    day = past_business_day()
+    customer, account = funded_payer(30_550, day=day)
+    transfer = schedule(customer, account, 30_000, day=day)
+    result = scheduled.transfers_execute_due(day=day)
+    assert (result.executed, result.unprocessed) == (1, 0)
+    transfer.refresh_from_db()
+    account.refresh_from_db()
+    assert transfer.status == Transfer.Status.EXECUTED and transfer.journal_id
+    assert account.balance == 0
+    today = dt.date.today()  # executed late (its day has passed): settles from today
+    settles = today if bankcalendar.is_business_day(today) else bankcalendar.next_business_day(today)
+    assert OutgoingTransfer.objects.get(transfer=transfer).settlement_date == settles
+    assert OutboxMessage.objects.filter(customer=customer, event="transfer_executed").count() == 1
+    assert scheduled.transfers_execute_due(day=day).executed == 0  # the job run twice
+    assert Entry.objects.filter(account=account, amount__lt=0).count() == 2  # amount + fee, once
+
+
+def test_unfunded_becomes_unprocessed_nothing_posted_and_mailed_with_the_reason():
+    day = past_business_day()
+    customer, account = funded_payer(30_549, day=day)  # one yen short of amount + fee
+    transfer = schedule(customer, account, 30_000, day=day)
+    result = scheduled.transfers_execute_due(day=day)
+    assert (result.executed, result.unprocessed) == (0, 1)
+    assert result.reasons == {Transfer.Reason.INSUFFICIENT_FUNDS: 1}
+    transfer.refresh_from_db()
+    account.refresh_from_db()
+    assert transfer.status == Transfer.Status.UNPROCESSED and transfer.journal_id is None
+    assert transfer.get_unprocessed_reason_display() == "残高不足"
+    assert account.balance == 30_549
+    mail = OutboxMessage.objects.get(customer=customer, event="transfer_unprocessed")
+    assert "残高不足" in mail.body
+    assert AuditEvent.objects.filter(action="transfer", outcome="failure", summary__contains="残高不足").exists()
+
+
+def test_a_deposit_on_the_day_itself_does_not_rescue_it():
+    day = past_business_day()
+    customer, account = funded_payer(10_000, day=day)
+    transfer = schedule(customer, account, 30_000, day=day)
+    factories.deposit(account, 100_000, posted_at=at(day, 0, 1))  # before the batch, on the day
+    scheduled.transfers_execute_due(day=day)
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.UNPROCESSED
+    assert transfer.unprocessed_reason == Transfer.Reason.INSUFFICIENT_FUNDS
+
+
+def test_holds_count_against_the_previous_day_balance():
+    day = past_business_day()
+    customer, account = funded_payer(40_000, day=day)
+    Account.objects.filter(pk=account.pk).update(hold_amount=10_000)
+    transfer = schedule(customer, account, 30_000, day=day)  # 30,550 > 40,000 − 10,000
+    scheduled.transfers_execute_due(day=day)
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.UNPROCESSED
+
+
+def test_two_transfers_that_together_overdraw_the_first_made_executes_the_second_is_unprocessed():
+    day = past_business_day()
+    customer, account = funded_payer(50_000, day=day)
+    first = schedule(customer, account, 30_000, day=day, hour=9)
+    second = schedule(customer, account, 19_500, day=day, hour=11)  # 30,550 + 19,830 > 50,000
+    scheduled.transfers_execute_due(day=day)
+    first.refresh_from_db()
+    second.refresh_from_db()
+    assert first.status == Transfer.Status.EXECUTED
+    assert (second.status, second.unprocessed_reason) == (Transfer.Status.UNPROCESSED,
+                                                          Transfer.Reason.INSUFFICIENT_FUNDS)
+    account.refresh_from_db()
+    assert account.balance == 50_000 - 30_550
+
+
+def test_a_limit_cut_after_scheduling_leaves_it_unprocessed_over_the_limit():
+    day = past_business_day()
+    customer, account = funded_payer(500_000, day=day)
+    transfer = schedule(customer, account, 300_000, day=day)
+    with time_machine.travel(at(day - dt.timedelta(days=1), 12), tick=False):
+        services.transfer_limit_change(customer=customer, new_limit=100_000)
+    scheduled.transfers_execute_due(day=day)
+    transfer.refresh_from_db()
+    assert transfer.unprocessed_reason == Transfer.Reason.OVER_LIMIT
+
+
+def test_a_closed_account_leaves_it_unprocessed():
+    day = past_business_day()
+    customer, account = funded_payer(50_000, day=day)
+    transfer = schedule(customer, account, 10_000, day=day)
+    Account.objects.filter(pk=account.pk).update(status=Account.Status.FROZEN)
+    scheduled.transfers_execute_due(day=day)
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.UNPROCESSED
+    assert transfer.unprocessed_reason == Transfer.Reason.ACCOUNT_FROZEN
+
+
+# --- a missed day, a kill, a re-run -----------------------------------------------------------
+
+
+def test_missed_days_are_caught_up_each_against_the_day_before_its_own_date():
+    first_day = past_business_day(20)
+    second_day = past_business_day(10)
+    customer, account = funded_payer(40_000, day=first_day)
+    early = schedule(customer, account, 20_000, day=first_day)
+    late = schedule(customer, account, 30_000, day=second_day)
+    factories.deposit(account, 50_000, posted_at=at(second_day, 9))  # a deposit on the second day
+    result = scheduled.transfers_execute_due()  # today: both dates have passed
+    assert (result.executed, result.unprocessed) == (1, 1)
+    early.refresh_from_db()
+    late.refresh_from_db()
+    assert early.status == Transfer.Status.EXECUTED
+    # the late one: the end of the day before its date held 40,000, less the 20,330 the early
+    # one took when caught up; the deposit on its own day does not count
+    assert (late.status, late.unprocessed_reason) == (Transfer.Status.UNPROCESSED,
+                                                      Transfer.Reason.INSUFFICIENT_FUNDS)
+    assert scheduled.funds_for(late) == 40_000 - 20_330
+
+
+def test_a_batch_killed_after_some_commits_and_rerun_executes_each_once():
+    day = past_business_day()
+    customer, account = funded_payer(100_000, day=day)
+    transfers = [schedule(customer, account, 1_000, day=day, hour=8 + index) for index in range(5)]
+    assert scheduled.transfers_execute_due(day=day, limit=2).executed == 2  # the worker dies here
+
+    calls = []
+    original = scheduled.journal_post
+
+    def dying(**kwargs):
+        calls.append(kwargs["idempotency_key"])
+        raise SystemExit("killed mid-transfer")
+
+    scheduled.journal_post = dying
+    try:
+        with pytest.raises(SystemExit):
+            scheduled.transfers_execute_due(day=day)
+    finally:
+        scheduled.journal_post = original
+    assert Transfer.objects.filter(status=Transfer.Status.SCHEDULED).count() == 3  # rolled back
+    call_command("transfers_execute", "--date", day.isoformat())
+    assert {t.status for t in Transfer.objects.filter(pk__in=[t.pk for t in transfers])} == {"executed"}
+    assert Entry.objects.filter(account=account, amount__lt=0).count() == 10  # 5 × (amount + fee)
+    assert OutboxMessage.objects.filter(customer=customer, event="transfer_executed").count() == 5
+    assert AuditEvent.objects.filter(action="transfer_batch", actor="manage.py").count() == 1
+
+
+def test_the_command_refuses_a_future_date():
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("transfers_execute", "--date", "2999-01-04")
+    with pytest.raises(CommandError):
+        call_command("transfers_execute", "--date", "x" * 5000)
+
+
+def test_a_same_day_transfer_is_not_counted_as_taken_by_the_scheduled_ones():
+    day = past_business_day()
+    customer, account = funded_payer(100_000, day=day)
+    transfer = schedule(customer, account, 30_000, day=day)
+    assert scheduled.funds_for(transfer) == 100_000
+    summary = scheduled.batch_summary(day)
+    assert [(row["status"], row["count"]) for row in summary] == [("scheduled", 1)]
+
+
+# --- staff ----------------------------------------------------------------------------------
+
+
+def test_staff_see_the_days_summary_and_rerun_a_day_safely_audited(staff_client):
+    day = past_business_day()
+    customer, account = funded_payer(20_000, day=day)
+    funded = schedule(customer, account, 10_000, day=day, hour=9)
+    short = schedule(customer, account, 10_000, day=day, hour=10)  # 10,330 × 2 > 20,000
+    page = staff_client.get(f"/admin/transfers/scheduledtransfer/?summary_date={day.isoformat()}").content.decode()
+    assert "予約中" in page and "20,000円" in page
+    assert staff_client.get("/admin/transfers/scheduledtransfer/run/").status_code == 200
+    for _ in range(2):  # re-running is safe
+        response = staff_client.post("/admin/transfers/scheduledtransfer/run/", {"day": day.isoformat()})
+        assert response.status_code == 302
+    funded.refresh_from_db()
+    short.refresh_from_db()
+    assert (funded.status, short.status, short.unprocessed_reason) == ("executed", "unprocessed", "insufficient_funds")
+    assert Entry.objects.filter(account=account, amount__lt=0).count() == 2
+    events = AuditEvent.objects.filter(action="transfer_batch", actor="staff-t").order_by("id")
+    assert [event.summary.split(" ", 2)[2] for event in events] == ["振込済 1件 未処理 1件", "振込済 0件 未処理 0件"]
+    page = staff_client.get(f"/admin/transfers/scheduledtransfer/?summary_date={day.isoformat()}").content.decode()
+    assert "振込済" in page and "残高不足" in page
+    assert staff_client.post(f"/admin/transfers/scheduledtransfer/{funded.pk}/delete/").status_code == 403

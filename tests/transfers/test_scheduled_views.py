@@ -1,0 +1,125 @@
+"""The 予約振込 pages with the Django test client (XFER-5, XFER-6): the date in the flow
+(refusals with reasons, typed on a phone, a picker on a PC), 振込予約取消 with the step-up,
+and 予約状況."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+import time_machine
+from django.urls import reverse
+
+from accounts.models import Account
+from security.models import AuditEvent
+from tests.transfers.scheduled_support import at
+from tests.transfers.support import payer
+from tests.transfers.test_views import _card, _to_details
+from transfers import scheduled
+from transfers.models import Transfer
+
+pytestmark = pytest.mark.django_db
+
+MONDAY = dt.date(2026, 12, 7)
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+
+
+@pytest.fixture
+def signed_in(client):
+    """Signed in on Monday 2026-12-07 10:00 (the clock runs on from there)."""
+    with time_machine.travel(at(MONDAY), tick=True):
+        customer, debit = payer()
+        response = client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+        assert response.status_code == 302
+        yield client, customer, debit
+
+
+def _details(client, **values):
+    return client.post(reverse("transfers:details"), {"amount": "10000", "sender_name": "ﾔﾏﾀﾞ ﾀﾛｳ", **values})
+
+
+def test_schedule_cancel_and_history_pages(signed_in):
+    client, customer, debit = signed_in
+    if True:
+        _to_details(client, debit)
+        page = client.get(reverse("transfers:details")).content.decode()
+        assert 'type="date"' in page and 'min="2026-12-07"' in page and 'max="2027-02-05"' in page
+        for typed, fragment in [("2026/12/12", "土曜日"), ("２０２６－１２－３１", "年末年始"),
+                                ("2027-02-08", "60日後"), ("2026-12-06", "過去"), ("12/08", "年・月・日"),
+                                ("2026-02-30", "存在しない"), ("2026\x00", "年・月・日"), ("9" * 3000, "年・月・日")]:
+            response = _details(client, transfer_date=typed)
+            assert response.status_code == 200, typed
+            assert fragment in response.content.decode(), typed
+        assert not Transfer.objects.exists()
+        response = _details(client, amount="2000000", transfer_date="2026/12/08")  # over the limit of that day
+        assert "12月08日の振込の合計（予約分を含む）" in response.content.decode()
+        response = _details(client, transfer_date="２０２６／１２／０８")
+        assert response.url == reverse("transfers:confirm")
+        page = client.get(response.url).content.decode()
+        assert "2026年12月8日" in page
+        confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+        response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+        transfer = Transfer.objects.get(customer=customer)
+        assert response.url == reverse("transfers:done", args=[transfer.pk])
+        assert transfer.status == Transfer.Status.SCHEDULED and transfer.transfer_date == dt.date(2026, 12, 8)
+        assert "振込予約を受け付けました" in client.get(response.url).content.decode()
+        debit.refresh_from_db()
+        assert debit.balance == 1_000_000  # nothing debited yet
+
+        # 振込予約取消: listed with date, payee, amount and fee; cancel with the image card
+        page = client.get(reverse("transfers:scheduled")).content.decode()
+        assert "2026年12月8日" in page and "ﾀﾅｶ ﾊﾅｺ" in page and "10,000円" in page and "330円" in page
+        response = client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]))
+        assert response.url == reverse("transfers:scheduled_cancel")
+        page = client.get(response.url).content.decode()
+        assert "予約を取り消す" in page
+        response = client.post(reverse("transfers:scheduled_cancel"), _card(customer))
+        assert response.url == reverse("transfers:scheduled")
+        transfer.refresh_from_db()
+        assert transfer.status == Transfer.Status.CANCELLED
+        assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
+        # a replay of the cancel posts nothing more
+        client.post(reverse("transfers:scheduled_cancel"), _card(customer))
+        assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
+        page = client.get(reverse("transfers:scheduled_history")).content.decode()
+        assert "取消済" in page
+
+
+def test_on_the_day_it_is_listed_but_not_cancellable_and_history_shows_the_reason(signed_in):
+    client, customer, debit = signed_in
+    if True:
+        _to_details(client, debit)
+        response = _details(client, transfer_date="2026-12-08")
+        confirmation = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+        client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    transfer = Transfer.objects.get(customer=customer)
+    with time_machine.travel(at(dt.date(2026, 12, 8), 0, 2), tick=True):
+        client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+        page = client.get(reverse("transfers:scheduled")).content.decode()
+        assert scheduled.CANCEL_ON_THE_DAY in page and "この予約を取り消す" not in page
+        response = client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]), follow=True)
+        assert scheduled.CANCEL_ON_THE_DAY in response.content.decode()
+    Transfer.objects.filter(pk=transfer.pk).update(status=Transfer.Status.UNPROCESSED,
+                                                   unprocessed_reason=Transfer.Reason.INSUFFICIENT_FUNDS)
+    with time_machine.travel(at(dt.date(2026, 12, 8), 10), tick=True):
+        client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+        page = client.get(reverse("transfers:scheduled_history")).content.decode()
+    assert "未処理（残高不足）" in page
+
+
+def test_phone_types_the_date_without_a_picker_and_menu_and_settings_link_it(signed_in):
+    client, customer, debit = signed_in
+    if True:
+        _to_details(client, debit)
+        page = client.get(reverse("transfers:details"), HTTP_USER_AGENT=IPHONE).content.decode()
+        assert 'type="date"' not in page and 'inputmode="numeric"' in page
+        assert reverse("transfers:scheduled") in client.get(reverse("security:settings")).content.decode()
+
+
+def test_another_customers_scheduled_transfer_is_404(signed_in):
+    client, customer, debit = signed_in
+    response = client.post(reverse("transfers:scheduled_cancel_start", args=[999_999]))
+    assert response.status_code == 404
+    assert Account.objects.filter(pk=debit.pk).exists()

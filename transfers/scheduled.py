@@ -1,0 +1,333 @@
+"""予約振込 (XFER-5, XFER-6, issue 9): making, cancelling and executing scheduled transfers.
+
+A scheduled transfer is a ``Transfer`` with a future ``transfer_date`` and status
+``scheduled``; nothing is posted until its day. The day's batch (``transfers_execute_due``,
+run by the periodic job ``transfers.scheduled_execute`` and ``manage.py transfers_execute``)
+executes each due transfer exactly once, whatever the number of workers:
+
+* claim: ``SELECT … FOR UPDATE SKIP LOCKED`` of the earliest due transfer *and* its
+  customer's ``TransferLimit`` row (the customer's lock of services.py), so one customer's
+  transfers are taken one at a time in the defined order (date, 受付日時, id) while other
+  workers take other customers;
+* one transaction per transfer: the posting (idempotency key ``scheduled-transfer:<id>``),
+  the state change by one conditional UPDATE (``status = 'scheduled'`` → executed /
+  unprocessed), the audit row and the mail commit together or not at all. A worker killed
+  mid-batch loses only its uncommitted transfer, which stays ``scheduled`` for the next run.
+
+The funds rule (docs/architecture.md): the balance at the end of the day before the
+transfer's date − the account's holds now − what the account's scheduled transfers dated
+that day or earlier took since that day began must cover amount + fee (the debited
+amount); the ledger's own check (balance − holds now) must pass too.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import Count, F, Q, Sum
+from django.utils import timezone
+
+from accounts.errors import AccountClosed, AccountFrozen, InsufficientFunds, LedgerError
+from accounts.models import Account, Customer, Journal
+from accounts.selectors import account_balance_at
+from accounts.services import journal_post
+from cosei_ib import bankcalendar
+from notifications.services import notice_enqueue
+from security.audit import audit_record
+
+from .errors import TransferRefused
+from .models import Transfer, TransferLimit
+from .services import (
+    ACCOUNT_NOT_USABLE,
+    OUTSIDE_HOURS,
+    _outgoing_record,
+    _transfer_notice,
+    confirmed_content_check,
+    transfer_from_content,
+    transfer_lines,
+)
+
+logger = logging.getLogger(__name__)
+
+DATE_NOT_BUSINESS_DAY = "{day:%Y年%m月%d日}は{why}のため、振込日に指定できません。営業日を指定してください。"
+DATE_PAST = "振込日に過去の日付は指定できません。"
+DATE_TOO_FAR = "振込日は{last:%Y年%m月%d日}（{days}日後）までの営業日を指定してください。"
+DATE_HINT = ("本日のお振込みは空欄のまま。予約する場合は翌営業日から{last:%Y年%m月%d日}までの営業日を"
+             "「2026/03/05」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
+CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
+CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
+SCHEDULE_DAY_PASSED = "振込日が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
+
+BATCH_WAIT_SECONDS = 0.05
+BATCH_WAIT_ROUNDS = 200  # ≈ 10 s waiting for a transfer another session holds
+
+
+# --- the date (XFER-5) ---------------------------------------------------------------------
+
+
+def horizon_days() -> int:
+    return settings.TRANSFERS_SCHEDULE_HORIZON_DAYS
+
+
+def _closed_reason(day: dt.date) -> str:
+    if day.weekday() == 5:
+        return "土曜日"
+    if day.weekday() == 6:
+        return "日曜日"
+    if (day.month, day.day) in bankcalendar.YEAR_END_CLOSING:
+        return "年末年始（12月31日～1月3日）の休業日"
+    return "祝日"
+
+
+def schedule_date_problem(day: dt.date, *, today: dt.date) -> str:
+    """Why ``day`` cannot be a transfer date ('' when it can): today is a same-day transfer;
+    a past day, a bank holiday or a day beyond the horizon is refused with its reason."""
+    if day < today:
+        return DATE_PAST
+    if day == today:
+        return ""
+    last = today + dt.timedelta(days=horizon_days())
+    if day > last:
+        return DATE_TOO_FAR.format(last=last, days=horizon_days())
+    if bankcalendar.is_bank_holiday(day):
+        return DATE_NOT_BUSINESS_DAY.format(day=day, why=_closed_reason(day))
+    return ""
+
+
+# --- making one (XFER-5) -------------------------------------------------------------------
+
+
+def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict,
+                              ip: str | None = None) -> Transfer:
+    """Record a confirmed scheduled transfer (nothing is debited). Runs in the caller's
+    transaction (the one consuming the step-up), under the customer's lock: the date is
+    checked again, and the limit in force on that date against the transfers already
+    executed or scheduled for it. Audited (振込予約) and mailed (振込予約受付)."""
+    if not bankcalendar.is_service_open("default"):
+        raise TransferRefused(OUTSIDE_HOURS.format(hours=bankcalendar.hours_text()))
+    today = bankcalendar.local_now().date()
+    day = dt.date.fromisoformat(content["transfer_date"])
+    if day <= today:
+        raise TransferRefused(SCHEDULE_DAY_PASSED)
+    problem = schedule_date_problem(day, today=today)
+    if problem:
+        raise TransferRefused(problem)
+    with transaction.atomic():
+        debit, schedule = confirmed_content_check(customer=customer, content=content, day=day)
+        if debit.status != Account.Status.OPEN:
+            raise TransferRefused(ACCOUNT_NOT_USABLE)
+        transfer = transfer_from_content(customer=customer, content=content, debit=debit, schedule=schedule,
+                                         status=Transfer.Status.SCHEDULED, stepup_id=stepup_id)
+        transfer.save(force_insert=True)
+        audit_record(action="transfer_schedule", outcome="success", customer=customer, ip=ip,
+                     summary=f"{_summary(transfer)} 振込日{day:%Y-%m-%d}")
+        notice_enqueue(customer=customer, event="transfer_scheduled",
+                       lines=["お振込みのご予約を受け付けました。", ""] + _transfer_notice(transfer, debit)[2:]
+                       + ["", "振込指定日の前日までに、ご指定の口座の残高を確保しておいてください。"])
+    logger.info("transfer %s scheduled for %s customer=%s", transfer.pk, day, customer.contract_id)
+    return transfer
+
+
+def _summary(transfer: Transfer) -> str:
+    return (f"#{transfer.pk} {transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+            f"{transfer.account_number} {transfer.holder_kana} {transfer.amount:,}円 手数料{transfer.fee:,}円")
+
+
+# --- 振込予約取消 (XFER-6) -------------------------------------------------------------------
+
+
+def scheduled_transfer_cancel_problem(transfer: Transfer, *, today: dt.date) -> str:
+    if transfer.status != Transfer.Status.SCHEDULED:
+        return CANCEL_NOT_SCHEDULED
+    if transfer.transfer_date <= today:
+        return CANCEL_ON_THE_DAY
+    return ""
+
+
+def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str | None = None) -> Transfer:
+    """Cancel a scheduled transfer until the day before its date: one conditional UPDATE
+    (still scheduled, date after today, the customer's own), so a cancel racing the batch
+    either wins before the claim or finds the transfer already taken. Audited and mailed."""
+    today = bankcalendar.local_now().date()
+    with transaction.atomic():
+        changed = (Transfer.objects.filter(pk=transfer_id, customer=customer, status=Transfer.Status.SCHEDULED,
+                                           transfer_date__gt=today)
+                   .update(status=Transfer.Status.CANCELLED, cancelled_at=timezone.now()))
+        transfer = Transfer.objects.select_related("debit_account__branch").get(pk=transfer_id, customer=customer)
+        if not changed:
+            problem = scheduled_transfer_cancel_problem(transfer, today=today) or CANCEL_NOT_SCHEDULED
+            audit_record(action="transfer_cancel", outcome="refused", customer=customer, ip=ip,
+                         summary=f"#{transfer.pk} {problem}"[:200])
+        else:
+            audit_record(action="transfer_cancel", outcome="success", customer=customer, ip=ip,
+                         summary=f"{_summary(transfer)} 振込日{transfer.transfer_date:%Y-%m-%d}")
+            notice_enqueue(customer=customer, event="transfer_cancelled",
+                           lines=["お振込みのご予約を取り消しました。", ""]
+                           + _transfer_notice(transfer, transfer.debit_account)[2:])
+    if not changed:
+        raise TransferRefused(problem)
+    return transfer
+
+
+# --- the batch (XFER-5) --------------------------------------------------------------------
+
+
+@dataclass
+class BatchResult:
+    executed: int = 0
+    unprocessed: int = 0
+    reasons: dict[str, int] = field(default_factory=dict)
+
+    def add(self, transfer: Transfer) -> None:
+        if transfer.status == Transfer.Status.EXECUTED:
+            self.executed += 1
+        else:
+            self.unprocessed += 1
+            self.reasons[transfer.unprocessed_reason] = self.reasons.get(transfer.unprocessed_reason, 0) + 1
+
+
+def _claim(day: dt.date) -> Transfer | None:
+    """The earliest due transfer whose row and customer lock no one else holds."""
+    return (Transfer.objects.select_for_update(skip_locked=True, of=("self", "customer__transfer_limit"))
+            .select_related("customer__transfer_limit", "debit_account__branch", "credit_account")
+            .filter(status=Transfer.Status.SCHEDULED, transfer_date__lte=day,
+                    customer__transfer_limit__isnull=False)  # an inner join: the lock row exists
+            .order_by("transfer_date", "created_at", "id")
+            .first())
+
+
+def funds_for(transfer: Transfer) -> int:
+    """What the account may pay for ``transfer`` under the previous-day rule: the balance at
+    the end of the day before its date − holds − what scheduled transfers of the account
+    took since that day began."""
+    closing = account_balance_at(account=transfer.debit_account_id,
+                                 moment=bankcalendar.start_of_day(transfer.transfer_date))
+    taken = _taken_by_scheduled(transfer)
+    return closing - transfer.debit_account.hold_amount - taken
+
+
+def _scheduled_for(day: dt.date) -> Q:
+    """Transfers of ``day`` that were scheduled (accepted before that day began)."""
+    return Q(transfer_date=day, created_at__lt=bankcalendar.start_of_day(day))
+
+
+def _taken_by_scheduled(transfer: Transfer) -> int:
+    """Amount + fee the account's scheduled transfers dated this day or earlier have taken
+    since this day began: today's earlier ones, and on a catch-up the earlier days' ones
+    (posted after the closing balance the rule starts from)."""
+    day = transfer.transfer_date
+    taken = (Transfer.objects.filter(debit_account_id=transfer.debit_account_id, status=Transfer.Status.EXECUTED,
+                                     transfer_date__lte=day, executed_at__gte=bankcalendar.start_of_day(day),
+                                     created_at__date__lt=F("transfer_date"))
+             .aggregate(amount=Sum("amount"), fee=Sum("fee", filter=Q(fee_borne_by_payee=False))))
+    return (taken["amount"] or 0) + (taken["fee"] or 0)
+
+
+def scheduled_transfer_execute(transfer: Transfer) -> Transfer:
+    """Execute one claimed transfer (call inside the claim's transaction)."""
+    customer, debit = transfer.customer, transfer.debit_account
+    limit: TransferLimit = customer.transfer_limit
+    reason = ""
+    if debit.status == Account.Status.CLOSED:
+        reason = Transfer.Reason.ACCOUNT_CLOSED
+    elif debit.status != Account.Status.OPEN:
+        reason = Transfer.Reason.ACCOUNT_FROZEN
+    elif funds_for(transfer) < transfer.debited_amount:
+        reason = Transfer.Reason.INSUFFICIENT_FUNDS
+    elif _executed_day_total(transfer) + transfer.amount > limit.limit_on(transfer.transfer_date):
+        reason = Transfer.Reason.OVER_LIMIT
+    journal = None
+    if not reason:
+        try:
+            journal = journal_post(lines=transfer_lines(transfer), kind=Journal.Kind.TRANSFER,
+                                   description=f"振込 {transfer.holder_kana}"[:64],
+                                   idempotency_key=f"scheduled-transfer:{transfer.pk}")
+        except InsufficientFunds:
+            reason = Transfer.Reason.INSUFFICIENT_FUNDS
+        except (AccountClosed, AccountFrozen) as refused:
+            if refused.account_id not in (None, debit.pk):
+                reason = Transfer.Reason.PAYEE_UNAVAILABLE
+            elif isinstance(refused, AccountClosed):
+                reason = Transfer.Reason.ACCOUNT_CLOSED
+            else:
+                reason = Transfer.Reason.ACCOUNT_FROZEN
+    now = timezone.now()
+    if journal is not None:
+        changed = (Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.SCHEDULED)
+                   .update(status=Transfer.Status.EXECUTED, journal_id=journal.pk, executed_at=now))
+        transfer.status, transfer.journal_id, transfer.executed_at = Transfer.Status.EXECUTED, journal.pk, now
+        if transfer.route == Transfer.Route.OTHER_BANK:
+            # settles on its date, or — executed late — on the first business day from today
+            outgoing = _outgoing_record(transfer, max(transfer.transfer_date, bankcalendar.local_now().date()))
+            outgoing.transfer = transfer
+            outgoing.save(force_insert=True)
+    else:
+        changed = (Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.SCHEDULED)
+                   .update(status=Transfer.Status.UNPROCESSED, unprocessed_reason=reason, executed_at=now))
+        transfer.status, transfer.unprocessed_reason, transfer.executed_at = Transfer.Status.UNPROCESSED, reason, now
+    if changed != 1:  # cannot happen under the row lock; never post twice if it did
+        raise LedgerError(f"scheduled transfer {transfer.pk} changed under its lock")
+    lines = _transfer_notice(transfer, debit)[2:]
+    if journal is not None:
+        audit_record(action="transfer", outcome="success", customer=customer, actor="batch",
+                     summary=f"予約振込実行 {_summary(transfer)}"[:200])
+        notice_enqueue(customer=customer, event="transfer_executed",
+                       lines=["ご予約のお振込みを実行しました。", ""] + lines)
+    else:
+        label = transfer.get_unprocessed_reason_display()
+        audit_record(action="transfer", outcome="failure", customer=customer, actor="batch",
+                     summary=f"予約振込未処理（{label}） {_summary(transfer)}"[:200])
+        notice_enqueue(customer=customer, event="transfer_unprocessed", lines=[f"理由：{label}", ""] + lines)
+    return transfer
+
+
+def _executed_day_total(transfer: Transfer) -> int:
+    """振込金額 already executed for the transfer's date (same-day transfers and earlier
+    scheduled ones) — still-waiting scheduled transfers do not count at execution."""
+    return (Transfer.objects.filter(customer_id=transfer.customer_id, transfer_date=transfer.transfer_date,
+                                    status=Transfer.Status.EXECUTED)
+            .aggregate(total=Sum("amount"))["total"] or 0)
+
+
+def transfers_execute_due(*, day: dt.date | None = None, limit: int | None = None,
+                          wait_for_others: bool = True) -> BatchResult:
+    """Execute every scheduled transfer dated ``day`` (default today) or earlier, one
+    transaction each, claimed with SKIP LOCKED (safe with several workers and re-runs).
+    ``limit`` stops after that many (tests simulate a killed worker with it). When only
+    transfers held by another session remain, waits for them briefly (a customer busy
+    with a same-day transfer holds the customer lock for milliseconds)."""
+    day = day or bankcalendar.local_now().date()
+    result = BatchResult()
+    waited = 0
+    while limit is None or result.executed + result.unprocessed < limit:
+        with transaction.atomic():
+            transfer = _claim(day)
+            if transfer is not None:
+                result.add(scheduled_transfer_execute(transfer))
+                waited = 0
+                continue
+        if not wait_for_others or waited >= BATCH_WAIT_ROUNDS or not _due_exists(day):
+            break
+        waited += 1
+        time.sleep(BATCH_WAIT_SECONDS)
+    return result
+
+
+def _due_exists(day: dt.date) -> bool:
+    return Transfer.objects.filter(status=Transfer.Status.SCHEDULED, transfer_date__lte=day).exists()
+
+
+def batch_summary(day: dt.date) -> list[dict]:
+    """The day's batch in figures (staff): count and amount by state and 未処理 reason."""
+    rows = (Transfer.objects.filter(_scheduled_for(day))
+            .values("status", "unprocessed_reason").annotate(count=Count("id"), amount=Sum("amount"))
+            .order_by("status", "unprocessed_reason"))
+    statuses, reasons = dict(Transfer.Status.choices), dict(Transfer.Reason.choices)
+    return [{**row, "status_label": statuses.get(row["status"], row["status"]),
+             "reason_label": reasons.get(row["unprocessed_reason"], "")} for row in rows]

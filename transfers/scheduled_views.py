@@ -1,0 +1,76 @@
+"""振込予約取消 and 予約状況 pages (XFER-6, issue 9), PC and phone, no JavaScript needed.
+
+The list shows the customer's scheduled transfers; each not yet due has a 取消 button that
+starts a step-up for exactly that transfer (``stepup_pending_start``); the confirm page
+cancels it once (``scheduled_transfer_cancel``: one conditional UPDATE)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters
+from django.views.decorators.http import require_http_methods, require_POST
+
+from cosei_ib.bankcalendar import local_now
+from security.audit import client_ip
+from security.decorators import customer_required
+from security.errors import AuthFactorError
+from security.stepup_flow import stepup_pending_confirm, stepup_pending_start
+
+from . import scheduled, selectors
+
+PENDING_CANCEL = "cosei_pending_transfer_cancel"
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD"])
+def scheduled_list(request):
+    today = local_now().date()
+    rows = [{"transfer": transfer, "problem": scheduled.scheduled_transfer_cancel_problem(transfer, today=today)}
+            for transfer in selectors.scheduled_list_for_customer(customer=request.customer)]
+    return render(request, "transfers/scheduled_list.html", {"rows": rows, "today": today})
+
+
+@customer_required
+@require_POST
+def scheduled_cancel_start(request, transfer_id: int):
+    transfer = selectors.transfer_get_for_customer(request.customer, transfer_id)
+    problem = scheduled.scheduled_transfer_cancel_problem(transfer, today=local_now().date())
+    if problem:
+        messages.error(request, problem)
+        return redirect("transfers:scheduled")
+    content = {"operation": "transfer_cancel", "transfer_id": transfer.pk,
+               "transfer_date": transfer.transfer_date.isoformat(), "amount": transfer.amount}
+    try:
+        stepup_pending_start(request, session_key=PENDING_CANCEL, kind="transfer_cancel", content=content)
+    except AuthFactorError as refused:
+        messages.error(request, refused.message)
+        return redirect("transfers:scheduled")
+    return redirect("transfers:scheduled_cancel")
+
+
+@sensitive_post_parameters("otp", "card_1", "card_2")
+@customer_required
+@require_http_methods(["GET", "HEAD", "POST"])
+def scheduled_cancel(request):
+    pending = request.session.get(PENDING_CANCEL)
+    form, _stepup, finished = stepup_pending_confirm(
+        request, session_key=PENDING_CANCEL,
+        execute=lambda customer, content: scheduled.scheduled_transfer_cancel(
+            customer=customer, transfer_id=content["transfer_id"], ip=client_ip(request)),
+    )
+    if form is None:
+        return redirect("transfers:scheduled")
+    if finished:
+        messages.success(request, "お振込みのご予約を取り消しました。")
+        return redirect("transfers:scheduled")
+    transfer = selectors.transfer_get_for_customer(request.customer, pending["content"]["transfer_id"])
+    return render(request, "transfers/scheduled_cancel.html", {"form": form, "transfer": transfer})
+
+
+@customer_required
+@require_http_methods(["GET", "HEAD"])
+def scheduled_history(request):
+    return render(request, "transfers/scheduled_history.html", {
+        "transfers": selectors.scheduled_history_for_customer(customer=request.customer)})
+
