@@ -8,6 +8,7 @@ import datetime as dt
 
 import pytest
 
+from tests.browser.layout import no_horizontal_overflow
 from tests.browser.test_ib_suspend import _pick_pictures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -22,9 +23,6 @@ def frozen_clock():
     with time_machine.travel(start, tick=False):
         yield
 
-
-def no_horizontal_overflow(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def _payer(balance=100_000):

@@ -7,13 +7,12 @@ import datetime as dt
 import io
 
 import pytest
+
+from tests.browser.layout import no_horizontal_overflow
 from playwright.sync_api import expect
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
-
-def no_horizontal_overflow(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def test_balances_statements_and_csv(page, device):

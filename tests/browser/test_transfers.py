@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.browser.layout import no_horizontal_overflow
 from tests.browser.test_security_flows import _answer_card_challenge, _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -33,9 +34,6 @@ def banks():
     reference_ensure()
     interbank_accounts_ensure()
 
-
-def no_horizontal_overflow(page) -> bool:
-    return page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
 def _menu(page, label):
