@@ -112,7 +112,7 @@ def page_artifacts_keep(page, nodeid: str) -> list[Path]:
     """Issue 14: a failed browser test leaves the screenshot and the HTML of its page in
     test-artifacts/ (CI keeps the folder), named after the test and the device."""
     ARTIFACTS.mkdir(exist_ok=True)
-    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.split("::", 1)[-1])[:150]
+    stem = re.sub(r"[^A-Za-z0-9_.-]+", "_", nodeid.removeprefix("tests/").replace(".py::", "__")).strip("_")[:150]
     saved = []
     shot = ARTIFACTS / f"{stem}.png"
     try:
