@@ -346,14 +346,16 @@ def scenario_postgres(env, worker: subprocess.Popen, seconds: float = 12) -> sub
     status, page = browser.get("/accounts/balances/")
     check(status == 200 and "残高" in page, f"the same gunicorn serves the balance page (HTTP {status}), "
                                             f"health 200 {serving_after:.1f} s after the restart")
-    # the worker: still alive and sending without a restart
+    # the worker: sending again (the transfers above queued hundreds of notices; a new one
+    # waits behind them, so "sending again" is the count of sent mail growing)
     extra = factories.customer(email="faults-after-restart@example.jp")
-    message = notice_enqueue(customer=extra, event="unlock", lines=["ロックを解除しました。"])
-    worker_survived = True
+    notice_enqueue(customer=extra, event="unlock", lines=["ロックを解除しました。"])
+    sent_at_restart = OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT).count()
+    worker_survived, exited_after, sent_after = True, None, None
     began = time.monotonic()
-    exited_after = None
-    while time.monotonic() - began < 240:
-        if OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.SENT).exists():
+    while time.monotonic() - began < 150:
+        if OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT).count() > sent_at_restart:
+            sent_after = time.monotonic() - began
             break
         time.sleep(1)
         if worker.poll() is not None:  # procrastinate's worker exits when its database goes
@@ -362,16 +364,16 @@ def scenario_postgres(env, worker: subprocess.Popen, seconds: float = 12) -> sub
                   "restart; its supervisor starts it again", flush=True)
             worker_survived = False
             worker = worker_start(env)
-    sent_after = time.monotonic() - began
-    sent = OutboxMessage.objects.filter(pk=message.pk, status=OutboxMessage.Status.SENT).exists()
-    check(sent, f"a notice enqueued after the restart was sent {sent_after:.0f} s later "
-                f"(worker {'kept running' if worker_survived else 'restarted by its supervisor'})")
+    backlog = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).count()
+    check(sent_after is not None, f"the worker sends again {sent_after or 0:.0f} s after the restart "
+                                  f"(worker {'kept running' if worker_survived else 'restarted by its supervisor'}; "
+                                  f"{backlog} notices still queued, sent {50} a run)")
     FIGURES["postgres"] = (f"{len(attempts)} transfer attempts on 8 threads over {seconds:.0f} s, "
                            f"{len(interrupted)} interrupted ({committed_unseen} committed before the drop), "
                            f"0 half-posted; database back in {up_after:.1f} s, web serving "
                            f"{serving_after:.1f} s later; the job worker "
                            f"{'kept running' if worker_survived else f'exited {exited_after:.0f} s later and was restarted (supervisor)'}, "
-                           f"a new notice sent {sent_after:.0f} s after")
+                           f"sending again {sent_after or 0:.0f} s after, {backlog} notices still queued")
     return worker
 
 

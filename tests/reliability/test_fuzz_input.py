@@ -177,8 +177,6 @@ CUSTOMER_PAGES = [
                          ids=[f"{page[0]} {page[1]}" for page in CUSTOMER_PAGES])
 def test_customer_pages_survive_bad_input(request, customer_client, method, url, fields, examples, setup):
     client = customer_client
-    if url.startswith("/transfers/"):
-        request.getfixturevalue("transfers_reference")
     if setup in ("transfer", "transfer-confirm"):
         _transfer_wizard(client)
     if setup == "transfer-confirm":
@@ -195,18 +193,7 @@ def test_customer_pages_survive_bad_input(request, customer_client, method, url,
     fuzz(client, request, method, url, fields, examples)
 
 
-@pytest.fixture
-def transfers_reference(request):
-    from tests.transfers.conftest import TEST_BANKS
-    from transfers.banks import zengin_load
-    from transfers.demo import interbank_accounts_ensure, reference_ensure
-
-    zengin_load(codes=TEST_BANKS)
-    reference_ensure()
-    interbank_accounts_ensure()
-
-
-def test_path_segments_survive_bad_input(request, customer_client, transfers_reference):
+def test_path_segments_survive_bad_input(request, customer_client):
     """The bank and branch codes and the ids in the paths."""
     client = customer_client
     CASES[request.node.nodeid] = 0
