@@ -240,7 +240,7 @@ def scenario_worker(env, count: int = 300) -> subprocess.Popen:
         sent = OutboxMessage.objects.filter(id__in=ids, status=OutboxMessage.Status.SENT).count()
         if sent == len(ids):
             break
-        if kills < 2 and sent >= last_kill_sent + count // 4:  # it is sending: kill it
+        if kills < 2 and sent >= last_kill_sent + count // 10:  # it is sending: kill it
             os.killpg(worker.pid, signal.SIGKILL)
             worker.wait()
             kills, last_kill_sent = kills + 1, sent
