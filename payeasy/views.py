@@ -293,7 +293,9 @@ def simulator_biller_view(request, number: str):
     (no login); off unless ``PAYEASY_SIMULATOR_PAGES``."""
     if not settings.PAYEASY_SIMULATOR_PAGES:
         raise Http404("simulator pages are off")
-    biller = Biller.objects.filter(number=number, is_active=True).exclude(link_secret="").first()
+    # only digits reach the query: a NUL in the path was a database error (a 500)
+    biller = (Biller.objects.filter(number=number, is_active=True).exclude(link_secret="").first()
+              if number.isascii() and number.isdigit() and len(number) <= 5 else None)
     if biller is None:
         raise Http404("no such biller")
     today = bankcalendar.local_now().date()

@@ -1,0 +1,167 @@
+"""Issue 14, load (SPEC LEDGER-3, XFER-8, PAY-1): thousands of concurrent transfers and
+Pay-easy payments through the real services — each thread with its own database
+connection —, one hot account on both sides of many of them, and every bill paid by two
+threads at once. Afterwards: no account below zero, every accepted operation posted exactly
+once and every refused one not at all, no deadlock (SQLSTATE 40P01), ``ledger_check`` clean.
+
+CI runs a small round (``COSEI_LOAD_OPS``, default 600 operations); the full round of the
+issue (10,000 and more) is ``COSEI_LOAD_OPS=10000 python3 dev.py test tests/reliability/test_load.py``
+(docs/testing.md has its figures)."""
+
+from __future__ import annotations
+
+import os
+import random
+import threading
+import time
+import uuid
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from django.db import OperationalError, connections
+from django.db.models import Count, Sum
+
+from accounts import errors
+from accounts.ledger_check import ledger_check
+from accounts.models import Account, Entry, Journal
+from payeasy import services as payeasy_services
+from payeasy.models import Bill, Payment
+from tests.payeasy import support as payeasy_support
+from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer
+from transfers import services as transfer_services
+from transfers.models import Transfer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+OPS = int(os.environ.get("COSEI_LOAD_OPS", "600"))
+THREADS = int(os.environ.get("COSEI_LOAD_THREADS", "8"))
+CUSTOMERS = max(8, min(200, OPS // 40))
+HOT_BALANCE = 300_000
+
+
+def _outcome(job):
+    try:
+        return ("ok", job())
+    except (errors.LedgerError, transfer_services.TransferRefused, payeasy_services.PayeasyRefused) as refused:
+        return ("refused", type(refused).__name__, getattr(refused, "message", str(refused)))
+    except OperationalError as exc:  # a deadlock (40P01) or serialization failure is a bug here
+        return ("error", getattr(exc.__cause__, "sqlstate", None) or repr(exc))
+    except Exception as exc:  # noqa: BLE001 - anything else fails the test too
+        return ("error", repr(exc))
+
+
+def _run(jobs):
+    """The jobs on THREADS threads, each thread on its own connection (closed at the end)."""
+    results = [None] * len(jobs)
+    cursor = iter(range(len(jobs)))
+    lock = threading.Lock()
+    start = threading.Barrier(THREADS)
+
+    def worker():
+        try:
+            start.wait()
+            while True:
+                with lock:
+                    index = next(cursor, None)
+                if index is None:
+                    return
+                results[index] = _outcome(jobs[index])
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=worker) for _ in range(THREADS)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def _bills(count: int) -> list[tuple]:
+    """``count`` fixed-amount city bills (the demo biller 27100), each a lookup key."""
+    payeasy_support.seeded()
+    biller = payeasy_support.biller(payeasy_support.CITY)
+    template = Bill.objects.filter(biller=biller).first()
+    rows = [Bill(biller=biller, number=f"2719{index:010d}", confirmation=f"{index % 1_000_000:06d}", category="",
+                 description="負荷試験", payer_name="ﾌｶ ｼｹﾝ", amount=100 + index % 900,
+                 due_date=template.due_date, status=Bill.Status.OPEN)
+            for index in range(count)]
+    Bill.objects.bulk_create(rows, batch_size=1000)
+    return [(payeasy_support.CITY, row.number, row.confirmation, "") for row in rows]
+
+
+def test_concurrent_transfers_and_payments_with_a_hot_account(capsys):
+    rng = random.Random(14)
+    customers = [payer(balance=2_000_000, email=f"load{index}@example.jp") for index in range(CUSTOMERS)]
+    hot_customer, hot = payer(balance=HOT_BALANCE, email="hot@example.jp")
+    transfer_services.transfer_limit_change(customer=hot_customer, new_limit=transfer_services.bank_max_daily_limit())
+    hot_in = our_payee(hot)
+    payees = [our_payee(account) for _, account in customers[: CUSTOMERS // 2]]
+    bill_count = max(THREADS, OPS // 5 // 2)
+    bills = _bills(bill_count)
+    baseline_journals = Journal.objects.count()
+
+    units = []  # each a list of (kind, job) started one after the other
+
+    def transfer_job(customer, debit, payee, amount):
+        return lambda: execute(customer, content_for(customer, debit, payee, amount))
+
+    def pay_job(customer, account, key):
+        def job():
+            bill = payeasy_support.lookup(customer, key)
+            return payeasy_support.pay(customer, account, key, bill, acknowledged=True)
+        return job
+
+    for _ in range(OPS - 2 * bill_count):
+        customer, account = customers[rng.randrange(CUSTOMERS)]
+        amount = rng.randint(1, 3_000)
+        roll = rng.random()
+        if roll < 0.25:  # the hot account pays out, more than it has
+            units.append([("hot-out", transfer_job(hot_customer, hot, other_bank_payee(), rng.randint(5_000, 20_000)))])
+        elif roll < 0.5:  # …and receives from everyone
+            units.append([("hot-in", transfer_job(customer, account, hot_in, amount))])
+        elif roll < 0.75:
+            units.append([("ours", transfer_job(customer, account, rng.choice(payees), amount))])
+        else:
+            units.append([("interbank", transfer_job(customer, account, other_bank_payee(), amount))])
+    for key in bills:  # every bill paid by two threads at once (adjacent jobs): one payment
+        customer, account = customers[rng.randrange(CUSTOMERS)]
+        units.append([("payeasy", pay_job(customer, account, key))] * 2)
+    rng.shuffle(units)
+    kinds = [kind for unit in units for kind, _ in unit]
+    jobs = [job for unit in units for _, job in unit]
+
+    began = time.monotonic()
+    results = _run(jobs)
+    elapsed = time.monotonic() - began
+
+    tally = Counter((kind, result[0]) for kind, result in zip(kinds, results))
+    refused_kinds = {kind for kind, result in zip(kinds, results) if result[0] == "refused"}
+    assert refused_kinds <= {"hot-out", "payeasy"}, (refused_kinds, tally)  # only those may be refused
+    failures = [(kind, result) for kind, result in zip(kinds, results) if result[0] == "error"]
+    assert not failures, failures[:10]  # no deadlock, no other error
+    refusals = Counter(result[1] for result in results if result[0] == "refused")
+
+    # every accepted transfer posted once, the refused ones not at all
+    ok_transfers = [result[1] for result in results if result[0] == "ok" and isinstance(result[1], Transfer)]
+    assert Transfer.objects.count() == len(ok_transfers) == len({t.pk for t in ok_transfers})
+    assert Transfer.objects.filter(journal__isnull=True).count() == 0
+    # each bill paid exactly once (the second thread refused), each payment one journal
+    assert Payment.objects.count() == bill_count
+    assert not Payment.objects.values("biller", "bill_id").annotate(n=Count("id")).filter(n__gt=1).exists()
+    assert Payment.objects.filter(journal__isnull=True).count() == 0
+    assert tally[("payeasy", "ok")] == bill_count
+    assert Journal.objects.count() - baseline_journals == len(ok_transfers) + bill_count
+
+    # no overdraft, and every balance is the sum of its entries
+    assert not Account.objects.filter(purpose=Account.Purpose.CUSTOMER, balance__lt=0).exists()
+    hot.refresh_from_db()
+    assert hot.balance == (Entry.objects.filter(account=hot).aggregate(total=Sum("amount"))["total"] or 0)
+    assert tally[("hot-out", "refused")] > 0, "the hot account never ran dry: the test lost its point"
+    assert all(result.ok for result in ledger_check())
+
+    with capsys.disabled():
+        print(f"\nload: {len(jobs)} operations on {THREADS} threads in {elapsed:.1f} s "
+              f"({len(jobs) / elapsed:.0f}/s); {len(ok_transfers)} transfers and {bill_count} payments posted; "
+              f"refused {dict(refusals)}; by kind {dict(sorted(tally.items()))}; hot balance {hot.balance:,}")
