@@ -19,6 +19,7 @@ import hmac
 import logging
 import re
 import secrets
+import time
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -191,13 +192,29 @@ def posting_notices_process(*, limit: int = 200) -> int:
     return len(pending)
 
 
+# At most one wake-up per process this often. A wake-up is a job INSERT and, when the
+# worker has already taken the last one, its own commit with a WAL flush: once per posting
+# it cost about as much as the posting itself (bench/ledger_pgbench.py). A worker that is
+# woken drains every queued notice, including those committed meanwhile.
+WAKE_INTERVAL = 1.0
+_last_wake = -WAKE_INTERVAL
+
+
 def _wake_sender() -> None:
-    """Ask the worker to send now rather than at its next periodic sweep."""
+    """Ask the worker to send now rather than at its next periodic sweep — unless this
+    process did so less than ``WAKE_INTERVAL`` ago: that job is still queued or running
+    and takes this posting's notice too (or, in the rare case it had just finished, the
+    next wake-up or the per-minute sweep does)."""
+    global _last_wake
     from .tasks import outbox_send
 
+    now = time.monotonic()
+    if now - _last_wake < WAKE_INTERVAL:
+        return
+    _last_wake = now
     try:
         outbox_send.defer()
-    except Exception:  # noqa: BLE001 - the periodic sweep sends it anyway
+    except Exception:  # noqa: BLE001 - already queued (queueing lock), or the sweep sends it
         pass
 
 

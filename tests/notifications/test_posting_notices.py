@@ -115,6 +115,30 @@ def test_the_ledger_post_wakes_the_sender_after_commit(django_capture_on_commit_
     assert any(getattr(cb, "__name__", "") == "_wake_sender" for cb in callbacks)
 
 
+def test_postings_in_quick_succession_wake_the_sender_once(monkeypatch, django_capture_on_commit_callbacks):
+    """Issue 14: a wake-up is a job INSERT (and a commit when the worker already took the
+    last one); once per posting it halved the ledger's throughput. One per process per
+    WAKE_INTERVAL; the woken job drains every queued notice."""
+    from notifications import services
+
+    wakes = []
+    monkeypatch.setattr(outbox_send, "defer", lambda **kwargs: wakes.append(kwargs))
+    monkeypatch.setattr(services, "_last_wake", -services.WAKE_INTERVAL)
+    target = factories.account(owner=factories.customer(email="w@example.jp"))
+
+    def post() -> int:
+        with django_capture_on_commit_callbacks(execute=True):
+            factories.deposit(target, 100)
+        return len(wakes)
+
+    assert post() == 1, "the first posting wakes the sender"
+    assert post() == 1, "the next one within the interval does not"
+    monkeypatch.setattr(services, "_last_wake", services._last_wake - services.WAKE_INTERVAL)
+    assert post() == 2, "after the interval a posting wakes it again"
+    outbox_send()  # the real job: every queued notice, the un-woken one too
+    assert OutboxMessage.objects.filter(customer=target.customer, event="deposit").count() == 3
+
+
 def test_a_backdated_posting_is_queued_but_not_mailed():
     target = factories.account(owner=factories.customer(email="g@example.jp"))
     factories.deposit(target, 100, posted_at=dt.datetime(2020, 1, 1, tzinfo=dt.UTC))
