@@ -344,7 +344,8 @@ def command_bench(options: argparse.Namespace) -> int:
         host = urls["DATABASE_URL"].split("@", 1)[1].rsplit("/", 1)[0]
         env["BENCH_ADMIN_URL"] = f"postgresql://postgres@{host}/cosei_ib_bench"
     migrate({key: env[key] for key in ("DATABASE_URL", "DATABASE_OWNER_URL")}, env)
-    names = options.names or sorted(p.stem for p in (ROOT / "bench").glob("[a-z]*.py"))
+    helpers = {"_setup", "bench_settings", "bench_urls", "pages_settings", "pages_urls"}  # not benchmarks
+    names = options.names or sorted(p.stem for p in (ROOT / "bench").glob("[a-z]*.py") if p.stem not in helpers)
     status = 0
     for name in names:
         say(f"bench {name}")

@@ -48,14 +48,24 @@ def account_list_for_customer(*, customer: Customer) -> QuerySet[Account]:
     )
 
 
-def account_get_for_customer(customer: Customer, account_id) -> Account:
+def account_get_for_customer(
+    customer: Customer, account_id, *, accounts: list[Account] | None = None
+) -> Account:
     """The customer's account with ``account_id``; Http404 for anything else (another
     customer's account, an internal account, a malformed or unknown id) — the same answer
-    for all of them, so ids cannot be probed (ACCT-5)."""
+    for all of them, so ids cannot be probed (ACCT-5).
+
+    ``accounts``: the customer's accounts as ``account_list_for_customer`` has just read
+    them for the same page; the account is then taken from that list (no second query)."""
     if not isinstance(account_id, int):
         # length before int(): thousands of digits are no id (and no 500)
         account_id = ascii_int(str(account_id or ""), max_digits=18)
     if account_id is None:
+        raise Http404("no such account")
+    if accounts is not None:
+        for account in accounts:
+            if account.pk == account_id and account.customer_id == customer.pk:
+                return account
         raise Http404("no such account")
     try:
         return account_list_for_customer(customer=customer).get(pk=account_id)

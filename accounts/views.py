@@ -26,11 +26,12 @@ MESSAGE_NO_DOWNLOAD_ON_SMARTPHONE = (
 )
 
 
-def _account_or_404(request, account_id) -> Account:
-    """The customer's account, or a 404 that is also written to the audit log (ACCT-5,
-    SEC-13): a foreign id in a URL is somebody probing."""
+def _account_or_404(request, account_id, accounts: list[Account]) -> Account:
+    """The customer's account (from ``accounts``, the customer's own as the page has read
+    them), or a 404 that is also written to the audit log (ACCT-5, SEC-13): a foreign id in
+    a URL is somebody probing."""
     try:
-        return selectors.account_get_for_customer(request.customer, account_id)
+        return selectors.account_get_for_customer(request.customer, account_id, accounts=accounts)
     except Http404:
         audit_record(
             action="access_refused", outcome="refused", customer=request.customer,
@@ -67,7 +68,7 @@ def statements(request):
     today = local_now().date()
     smartphone = is_smartphone(request)
     accounts = list(selectors.account_list_for_customer(customer=request.customer))
-    account = _account_or_404(request, request.GET["account"]) if "account" in request.GET else None
+    account = _account_or_404(request, request.GET["account"], accounts) if "account" in request.GET else None
     bound = account is not None and "mode" in request.GET
     form = StatementForm(
         request.GET if bound else None,
@@ -120,8 +121,8 @@ def statements_csv(request):
         return render(request, "accounts/refused.html",
                       {"message": MESSAGE_NO_DOWNLOAD_ON_SMARTPHONE}, status=403)
     today = local_now().date()
-    account = _account_or_404(request, request.GET.get("account"))
     accounts = list(selectors.account_list_for_customer(customer=request.customer))
+    account = _account_or_404(request, request.GET.get("account"), accounts)
     form = StatementDownloadForm(request.GET, accounts=accounts, today=today, smartphone=False)
     if not form.is_valid():
         return render(request, "accounts/statements.html", {

@@ -45,7 +45,8 @@ class CustomerSessionMiddleware:
             if user.is_authenticated and user.is_staff:
                 return self._staff_response(request)
             return self.get_response(request)
-        reason = customer_session.session_expired_reason(request)
+        now = time.time()
+        reason = customer_session.session_expired_reason(request, now)
         if reason is not None:
             audit_record(action="timeout", outcome=AuditEvent.Outcome.SUCCESS,
                          customer=customer, summary=summary_label(reason), ip=client_ip(request))
@@ -57,7 +58,7 @@ class CustomerSessionMiddleware:
                          ip=client_ip(request))
             customer_session.session_end(request)
             return redirect("security:login")
-        request.session[customer_session.SEEN_AT] = int(time.time())
+        customer_session.session_seen(request, now=now)
         if customer_session.session_stage(request) == customer_session.STAGE_COMPLETE:
             request.customer = customer
         return self.get_response(request)
@@ -65,12 +66,12 @@ class CustomerSessionMiddleware:
     def _staff_response(self, request):
         """Staff in admin get the same idle and absolute limits as customers (the guide's
         15 minutes); their clock starts at the first request after the admin login."""
-        now = int(time.time())
-        request.session.setdefault(customer_session.AUTH_AT, now)
-        if customer_session.session_expired_reason(request) is not None:
+        now = time.time()
+        request.session.setdefault(customer_session.AUTH_AT, int(now))
+        if customer_session.session_expired_reason(request, now) is not None:
             audit_record(action="staff_timeout", outcome=AuditEvent.Outcome.SUCCESS,
                          actor=request.user.get_username(), ip=client_ip(request))
             customer_session.session_end(request)
             return redirect(f"{reverse('admin:login')}?next={reverse('admin:index')}")
-        request.session[customer_session.SEEN_AT] = now
+        customer_session.session_seen(request, now=now)
         return self.get_response(request)

@@ -22,6 +22,15 @@ STAGE_OTP = "otp"
 STAGE_PASSKEY = "passkey"
 STAGE_COMPLETE = "complete"
 
+# SEC-9: a page view (GET/HEAD) stores its time as the session's last-seen time only when
+# the stored one is more than this many seconds old; every other request stores it always.
+# Browsing then costs no session UPDATE and COMMIT per page. The stored time is at most
+# this much older than the last request, so the idle logout comes 14.5 to 15 minutes after
+# the last page view — never later than SESSION_IDLE_SECONDS — and 「ログインを継続する」
+# (a POST) resets the clock exactly.
+SEEN_AT_WRITE_AFTER_SECONDS = 30
+READ_METHODS = frozenset({"GET", "HEAD"})
+
 
 def session_start(request, customer: Customer, *, stage: str) -> None:
     """Log the customer in with a fresh session key (no fixation) at ``stage``."""
@@ -94,6 +103,15 @@ def session_expired_reason(request, now: float | None = None) -> str | None:
     if now - started > settings.SESSION_ABSOLUTE_SECONDS:
         return "absolute"
     return None
+
+
+def session_seen(request, *, now: float) -> None:
+    """Note a request of a live session for the idle logout (SEC-9); writes the session
+    only when the stored time is stale (SEEN_AT_WRITE_AFTER_SECONDS) or the request is not
+    a read."""
+    seen = request.session.get(SEEN_AT)
+    if request.method not in READ_METHODS or seen is None or now - seen > SEEN_AT_WRITE_AFTER_SECONDS:
+        request.session[SEEN_AT] = int(now)
 
 
 def session_end(request) -> None:

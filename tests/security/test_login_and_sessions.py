@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
+import time_machine
 from django.contrib.sessions.models import Session
-from django.db import connections
+from django.db import connection, connections
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 
 from notifications.models import OutboxMessage
 from security.models import AuditEvent, Credential, CustomerSession
@@ -181,6 +184,60 @@ def test_idle_logout_after_15_minutes(client, settings):
     assert response.status_code == 302 and "reason=timeout" in response.url
     assert client.get("/").url == "/login/"
     assert AuditEvent.objects.filter(customer=customer, action="timeout").exists()
+
+
+MONDAY_MORNING = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)  # 10:00 in Tokyo
+
+
+def stored_seen_at(client) -> int:
+    """The last-seen time as the server has it (not the test client's copy)."""
+    return Session.objects.get(session_key=client.session.session_key).get_decoded()["cosei_seen_at"]
+
+
+def test_page_views_within_30_seconds_do_not_write_the_session(client):
+    """SEC-9 without an UPDATE and a COMMIT per page view: a GET stores its time only when
+    the stored one is more than 30 s old; a POST (「ログインを継続する」) always does."""
+    customer = make_customer()
+    with time_machine.travel(MONDAY_MORNING, tick=False) as clock:
+        login(client, customer.contract_id, "Pass1234")
+        logged_in_at = stored_seen_at(client)
+        assert logged_in_at == int(time.time())
+        for shift, path in ((20, "/"), (10, "/accounts/balances/")):  # 20 s, then 30 s after it
+            clock.shift(shift)
+            with CaptureQueriesContext(connection) as queries:
+                assert client.get(path).status_code == 200
+            assert not [q for q in queries.captured_queries if not q["sql"].startswith("SELECT")]
+            assert stored_seen_at(client) == logged_in_at
+        clock.shift(1)  # 31 s: stale, so this view writes
+        assert client.get("/").status_code == 200
+        assert stored_seen_at(client) == logged_in_at + 31
+        clock.shift(5)
+        assert client.post("/session/ping/").status_code == 204
+        assert stored_seen_at(client) == logged_in_at + 36
+
+
+def test_idle_logout_still_comes_within_15_minutes_of_the_last_page_view(client, settings):
+    customer = make_customer()
+    with time_machine.travel(MONDAY_MORNING, tick=False) as clock:
+        login(client, customer.contract_id, "Pass1234")
+        # A customer who views a page every 25 s (for 19.6 minutes) is never logged out,
+        # and the stored time is never more than 30 s behind the last request.
+        for _ in range(47):
+            clock.shift(25)
+            assert client.get("/accounts/balances/").status_code == 200
+            assert time.time() - 30 <= stored_seen_at(client) <= time.time()
+        # The last view did not write (25 s after the one that did); the idle clock runs
+        # from the stored time, so the logout comes before 15 minutes after that view.
+        last_view = time.time()
+        assert stored_seen_at(client) == last_view - 25
+        key = client.session.session_key
+        clock.shift(settings.SESSION_IDLE_SECONDS - 24)
+        response = client.get("/accounts/balances/")
+        assert response.status_code == 302 and "reason=timeout" in response.url
+        assert time.time() - last_view < settings.SESSION_IDLE_SECONDS
+    assert not Session.objects.filter(session_key=key).exists()  # ended on the server
+    assert client.get("/").url == "/login/"
+    assert AuditEvent.objects.filter(customer=customer, action="timeout").count() == 1
 
 
 def test_absolute_session_limit(client, settings):
