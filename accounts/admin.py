@@ -13,6 +13,7 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -128,11 +129,13 @@ class AccountAdminForm(forms.ModelForm):
 
 @admin.register(Account)
 class AccountAdmin(admin.ModelAdmin):
-    list_display = ["__str__", "customer", "purpose", "status", "balance_yen", "hold_amount_yen"]
+    list_display = ["__str__", "customer", "purpose", "status", "balance_yen", "ledger_balance_yen",
+                    "hold_amount_yen"]
     list_filter = ["purpose", "status", "type", "branch"]
     search_fields = ["number", "holder_kana", "customer__contract_id", "customer__name_kanji"]
-    readonly_fields = ["branch", "customer", "purpose", "type", "number", "holder_kana", "name",
-                       "balance_yen", "last_entry_at", "opened_at", "deposit_link", "hold_amount_yen"]
+    readonly_fields = ["branch", "customer", "purpose", "stripe_of", "type", "number", "holder_kana", "name",
+                       "balance_yen", "ledger_balance_yen", "last_entry_at", "opened_at", "deposit_link",
+                       "hold_amount_yen"]
     fields = readonly_fields[:-1] + ["status", "hold_amount"]
 
     def get_fields(self, request, obj=None):
@@ -144,6 +147,18 @@ class AccountAdmin(admin.ModelAdmin):
     @admin.display(description="残高", ordering="balance")
     def balance_yen(self, account):
         return yen(account.balance)
+
+    def get_queryset(self, request):
+        stripes = (Account.objects.filter(stripe_of=OuterRef("pk")).order_by()
+                   .values("stripe_of").annotate(total=Sum("balance")).values("total"))
+        return super().get_queryset(request).annotate(stripes_balance=Subquery(stripes))
+
+    @admin.display(description="勘定残高（分割勘定を含む）")
+    def ledger_balance_yen(self, account):
+        """A hot internal account's postings land on its stripes (issue 14): the bank's
+        figure for it is its own balance plus theirs."""
+        stripes_balance = getattr(account, "stripes_balance", None)
+        return "—" if stripes_balance is None else yen(account.balance + stripes_balance)
 
     @admin.display(description="拘束額", ordering="hold_amount")
     def hold_amount_yen(self, account):

@@ -80,6 +80,16 @@ CHECKS = [
         """,
     ),
     (
+        # ledger_post() never stripes a customer account (issue 14); a stripe row that
+        # points at one is a misconfiguration staff should see
+        "every stripe belongs to an internal account",
+        """
+        SELECT s.id, 'stripe of ' || p.purpose || ' account ' || p.id
+          FROM accounts_account s JOIN accounts_account p ON p.id = s.stripe_of_id
+         WHERE p.purpose IN ('customer', 'stripe')
+        """,
+    ),
+    (
         "no customer account is below zero",
         "SELECT id, 'balance ' || balance FROM accounts_account"
         " WHERE purpose = 'customer' AND balance < 0",

@@ -101,6 +101,8 @@ class Account(models.Model):
         ZENGIN_SETTLEMENT = "zengin_settlement", "為替決済（全銀）"
         PAYEASY_COLLECTION = "payeasy_collection", "ペイジー収納"
         CASH = "cash", "現金（窓口）"
+        # one of the stripes of a hot internal account (``stripe_of``): see below
+        STRIPE = "stripe", "分割勘定"
 
     class Status(models.TextChoices):
         OPEN = "open", "有効"
@@ -125,6 +127,12 @@ class Account(models.Model):
     # Set by the database (ledger_account_guard) whenever the status changes.
     status_changed_at = models.DateTimeField("状態変更日時", null=True, blank=True, editable=False)
     opened_at = models.DateTimeField("開設日時", auto_now_add=True)
+    # A hot internal account (fee income, Pay-easy collection: one side of nearly every
+    # posting) is split into stripes, so concurrent postings do not all queue on its one
+    # row lock (issue 14). ledger_post() puts a line on such an account on one of its open
+    # stripes; the account's balance is its own plus its stripes' (selectors.internal_balance).
+    stripe_of = models.ForeignKey("self", on_delete=models.PROTECT, null=True, blank=True,
+                                  related_name="stripes", verbose_name="分割元の口座")
 
     class Meta:
         ordering = ["branch__code", "type", "number"]
@@ -149,6 +157,11 @@ class Account(models.Model):
             models.CheckConstraint(
                 condition=~Q(purpose="customer") | Q(balance__gte=models.F("hold_amount")),
                 name="account_customer_balance_covers_hold",
+            ),
+            models.CheckConstraint(
+                condition=Q(purpose="stripe", stripe_of__isnull=False)
+                | (~Q(purpose="stripe") & Q(stripe_of__isnull=True)),
+                name="account_stripe_iff_stripe_purpose",
             ),
             # a closed account takes no postings, so money left in it would be stranded
             models.CheckConstraint(

@@ -17,6 +17,21 @@ INTERNAL_ACCOUNTS = [
     ("payeasy_collection", "9000004", "ペイジー収納", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ﾍﾟｲｼﾞｰ"),
 ]
 
+# The hot internal accounts, split into this many stripes (Account.stripe_of, issue 14):
+# one side of nearly every transfer (its fee) and every Pay-easy payment. Stripe i of
+# account 900000d is numbered 9d0000i. More stripes than concurrent posting connections
+# keeps two connections off the same row lock.
+STRIPES = {"fee_income": 16, "payeasy_collection": 16}
+
+
+def stripe_rows() -> list[tuple[str, str, str, str]]:
+    """(parent number, stripe number, name, holder_kana) of every stripe."""
+    return [
+        (number, f"9{number[-1]}{index:05d}", f"{name}（分割{index}）", holder)
+        for purpose, number, name, holder in INTERNAL_ACCOUNTS
+        for index in range(1, STRIPES.get(purpose, 0) + 1)
+    ]
+
 
 def ensure_reference_data(Branch, Account, using: str = "default") -> None:  # noqa: N803 - model classes
     """On the database ``using`` (a migration passes its own connection: the owner's)."""
@@ -24,7 +39,9 @@ def ensure_reference_data(Branch, Account, using: str = "default") -> None:  # n
 
     branches, accounts = Branch.objects.db_manager(using), Account.objects.db_manager(using)
 
-    numbers = [row[1] for row in INTERNAL_ACCOUNTS]
+    # the historical models of migrations before 0012 have no stripes yet
+    stripes = stripe_rows() if any(f.name == "stripe_of" for f in Account._meta.get_fields()) else []
+    numbers = [row[1] for row in INTERNAL_ACCOUNTS] + [row[1] for row in stripes]
     if branches.exists() and accounts.filter(number__in=numbers).count() == len(numbers):
         return
     bank = zengin_code.Bank.all[BANK_CODE]
@@ -38,4 +55,11 @@ def ensure_reference_data(Branch, Account, using: str = "default") -> None:  # n
             branch=head_office,
             number=number,
             defaults={"purpose": purpose, "name": name, "holder_kana": holder, "type": "1"},
+        )
+    for parent_number, number, name, holder in stripes:
+        accounts.get_or_create(
+            branch=head_office,
+            number=number,
+            defaults={"purpose": "stripe", "name": name, "holder_kana": holder, "type": "1",
+                      "stripe_of": accounts.get(branch=head_office, number=parent_number)},
         )

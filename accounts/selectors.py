@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Value
+from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 
@@ -305,3 +305,12 @@ def _stream(sql: str, params, using: str) -> Iterator[tuple]:
         cursor.execute(sql, params)
         while rows := cursor.fetchmany(CSV_CHUNK_SIZE):
             yield from rows
+
+
+def internal_balance(account: Account | int) -> int:
+    """The balance of an internal account as the bank reads it: its own plus that of its
+    stripes (Account.stripe_of, issue 14), where ledger_post() puts most of its lines."""
+    account_id = account.pk if isinstance(account, Account) else account
+    total = (Account.objects.filter(Q(pk=account_id) | Q(stripe_of_id=account_id))
+             .aggregate(total=Coalesce(Sum("balance"), 0))["total"])
+    return int(total)

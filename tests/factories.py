@@ -24,6 +24,12 @@ def internal(purpose: str) -> Account:
     return Account.objects.get(purpose=purpose)
 
 
+def ledger_account_id(entry) -> int:
+    """The account an entry belongs to as the bank reads it: a stripe's entry is its hot
+    internal account's (Account.stripe_of, issue 14)."""
+    return entry.account.stripe_of_id or entry.account_id
+
+
 def customer(*, contract_id: str | None = None, name_kanji: str = "山田太郎",
              name_kana: str = "ﾔﾏﾀﾞ ﾀﾛｳ", password: str = "Init1234", email: str = "") -> Customer:
     contract_id = contract_id or f"5{next(_sequence):09d}"

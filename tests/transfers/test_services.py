@@ -10,10 +10,12 @@ from django.test import override_settings
 
 from accounts import errors
 from accounts.models import Account, Entry
+from accounts.selectors import internal_balance
 from cosei_ib.bankcalendar import local_now
 from notifications.models import OutboxMessage
 from security.models import AuditEvent
 from tests import factories
+from tests.factories import ledger_account_id
 from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer
 from transfers import services
 from transfers.directory import ACCOUNT_CLOSED, ACCOUNT_FROZEN, ACCOUNT_UNKNOWN, PayeeAccountError
@@ -23,6 +25,9 @@ pytestmark = pytest.mark.django_db
 
 
 def balance(account) -> int:
+    """An internal account's figure includes its stripes (issue 14)."""
+    if account.is_internal:
+        return internal_balance(account)
     account.refresh_from_db()
     return account.balance
 
@@ -48,8 +53,8 @@ def test_fee_for_each_case_and_the_journal_legs(where, amount, fee):
     assert balance(debit) == 1_000_000 - amount - fee
     assert balance(target) == target_before + amount
     assert balance(fee_income) == income_before + fee
-    legs = list(Entry.objects.filter(journal_id=transfer.journal_id).order_by("id")
-                .values_list("account_id", "amount", "description"))
+    legs = [(ledger_account_id(leg), leg.amount, leg.description)
+            for leg in Entry.objects.filter(journal_id=transfer.journal_id).select_related("account").order_by("id")]
     expected = [(debit.pk, -amount, "振込 " + payee["holder_kana"])]
     if fee:
         expected.append((debit.pk, -fee, "振込手数料"))

@@ -1,0 +1,150 @@
+"""Issue 14 (LEDGER-3, LEDGER-4): the hot internal accounts — fee income, Pay-easy
+collection — are split into stripes so that postings touching them do not all queue on
+one row lock. ledger_post() puts such a line on one of the account's open stripes; the
+bank's figure for the account is its own balance plus its stripes'. Everything else of
+the ledger holds as before: idempotency, status checks, ledger_check, no deadlock."""
+
+from __future__ import annotations
+
+import pytest
+from django.db import IntegrityError, connections, transaction
+
+from accounts import errors
+from accounts.ledger_check import ledger_check
+from accounts.models import Account, Entry, Journal
+from accounts.reference_data import STRIPES
+from accounts.selectors import internal_balance
+from accounts.services import PostingLine, journal_post
+from tests import factories
+from tests.accounts.test_concurrency import run_concurrently
+
+
+def fee_income() -> Account:
+    return factories.internal(Account.Purpose.FEE_INCOME)
+
+
+def fee_posting(payer: Account, amount: int, key: str | None = None) -> Journal:
+    return journal_post(lines=[PostingLine(payer, -amount, "振込手数料"), PostingLine(fee_income(), amount)],
+                        kind=Journal.Kind.TRANSFER_FEE, description="振込手数料",
+                        idempotency_key=key or factories.unique("test-fee-"))
+
+
+def fee_entry(journal: Journal) -> Entry:
+    return Entry.objects.select_related("account").get(journal_id=journal.pk, amount__gt=0)
+
+
+def assert_ledger_clean() -> None:
+    assert all(result.ok for result in ledger_check()), [r for r in ledger_check() if not r.ok]
+
+
+@pytest.mark.django_db
+def test_the_hot_internal_accounts_have_their_stripes():
+    for purpose, count in STRIPES.items():
+        parent = factories.internal(purpose)
+        stripes = Account.objects.filter(stripe_of=parent)
+        assert stripes.count() == count
+        assert set(stripes.values_list("purpose", "status", "branch_id")) == {
+            ("stripe", "open", parent.branch_id)}
+    # customer accounts and the other internal accounts are never split
+    assert not Account.objects.filter(stripe_of__purpose__in=["customer", "cash", "zengin_settlement"]).exists()
+
+
+@pytest.mark.django_db
+def test_a_stripe_needs_its_account_and_only_a_stripe_has_one():
+    parent = fee_income()
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.create(branch=parent.branch, purpose="stripe", number="9199999", holder_kana="X")
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.create(branch=parent.branch, purpose="cash", number="9199998", holder_kana="X",
+                               stripe_of=parent)
+
+
+@pytest.mark.django_db
+def test_a_line_on_the_fee_income_lands_on_a_stripe_and_the_account_adds_up():
+    payer = factories.account(balance=10_000)
+    parent = fee_income()
+    before = internal_balance(parent)
+    journal = fee_posting(payer, 330)
+    entry = fee_entry(journal)
+    assert entry.account.stripe_of_id == parent.pk and entry.account.purpose == "stripe"
+    assert entry.balance_after == entry.account.balance
+    parent.refresh_from_db()
+    assert parent.balance == 0, "the account itself is not touched"
+    assert internal_balance(parent) == before + 330
+    payer.refresh_from_db()
+    assert payer.balance == 10_000 - 330
+    assert_ledger_clean()
+
+
+@pytest.mark.django_db
+def test_a_replay_is_the_same_journal_and_other_content_is_refused():
+    payer = factories.account(balance=10_000)
+    first = fee_posting(payer, 220, key="fee-replay-1")
+    again = fee_posting(payer, 220, key="fee-replay-1")
+    assert (again.pk, again.created) == (first.pk, False)
+    assert Entry.objects.filter(journal_id=first.pk).count() == 2
+    with pytest.raises(errors.IdempotencyConflict):
+        fee_posting(payer, 110, key="fee-replay-1")
+    assert internal_balance(fee_income()) == 220
+
+
+@pytest.mark.django_db
+def test_a_frozen_or_closed_account_is_not_walked_around_through_its_stripes():
+    payer = factories.account(balance=10_000)
+    parent = fee_income()
+    Account.objects.filter(pk=parent.pk).update(status=Account.Status.FROZEN)
+    with pytest.raises(errors.AccountFrozen):  # a debit of the frozen account itself
+        journal_post(lines=[PostingLine(parent, -10), PostingLine(payer, 10)], kind=Journal.Kind.DEPOSIT,
+                     description="返金", idempotency_key=factories.unique("test-refund-"))
+    Account.objects.filter(pk=parent.pk).update(status=Account.Status.CLOSED)
+    with pytest.raises(errors.AccountClosed):
+        fee_posting(payer, 110)
+    assert internal_balance(parent) == 0
+
+
+@pytest.mark.django_db
+def test_a_frozen_stripe_takes_nothing():
+    payer = factories.account(balance=100_000)
+    parent = fee_income()
+    keep = Account.objects.filter(stripe_of=parent).order_by("id").last()
+    Account.objects.filter(stripe_of=parent).exclude(pk=keep.pk).update(status=Account.Status.FROZEN)
+    for _ in range(3):
+        assert fee_entry(fee_posting(payer, 110)).account_id == keep.pk
+
+
+@pytest.mark.django_db
+def test_a_customer_account_is_never_striped():
+    """Its funds check needs the one row: a stripe row pointing at it is ignored."""
+    payer = factories.account(balance=1_000)
+    target = factories.account()
+    Account.objects.create(branch=target.branch, purpose="stripe", number="9199997", holder_kana="X",
+                           stripe_of=target)
+    journal = factories.transfer(payer, target, 500)
+    assert Entry.objects.get(journal_id=journal.pk, amount=500).account_id == target.pk
+    target.refresh_from_db()
+    assert target.balance == 500
+    problems = {r.name: r.violations for r in ledger_check()}["every stripe belongs to an internal account"]
+    assert [pk for pk, _ in problems] == [Account.objects.get(stripe_of=target).pk]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_fee_postings_spread_over_the_stripes_exactly_once():
+    """Eight connections crediting the fee income at once: no deadlock, no lost posting,
+    the stripes share the load, the account adds up, ledger_check is clean."""
+    payers = [factories.account(balance=100_000) for _ in range(8)]
+    rounds = 15
+
+    def job(payer):
+        def run():
+            for n in range(rounds):
+                fee_posting(payer, 110, key=f"fee-load-{payer.pk}-{n}")
+        return run
+
+    run_concurrently([job(payer) for payer in payers])
+    parent = fee_income()
+    assert internal_balance(parent) == 8 * rounds * 110
+    used = set(Entry.objects.filter(journal__kind=Journal.Kind.TRANSFER_FEE, amount__gt=0)
+               .values_list("account_id", flat=True))
+    assert len(used) > 1 and all(Account.objects.get(pk=pk).stripe_of_id == parent.pk for pk in used)
+    assert_ledger_clean()
+    connections.close_all()
