@@ -7,7 +7,8 @@ by the same gunicorn, 8 keep-alive connections. Prints requests/s of each, the r
 Every full-view request needs its own pending confirmation (a confirmation executes once),
 so each one is prepared beforehand in its own logged-in session of its own customer (the
 image-card challenge is per customer) through the real pages with Django's test client;
-only the confirm POSTs are timed."""
+only the confirm POSTs are timed. Before the timed rounds, one request of each view is sent
+in-process and its SQL statements and commits are counted (printed with the figures)."""
 
 from __future__ import annotations
 
@@ -20,12 +21,16 @@ import sys
 import threading
 import time
 import urllib.parse
+from contextlib import contextmanager
+from unittest import mock
 
 from _setup import ROOT, django_setup
 
 django_setup()
 
 from django.conf import settings  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import override_settings  # noqa: E402
 
 from accounts.services import PostingLine, journal_post  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -64,6 +69,40 @@ def prepare(index: int) -> tuple[str, bytes]:
                                    "challenge": challenge.pk, "card_1": answers[0], "card_2": answers[1]})
     cookie = f"{settings.SESSION_COOKIE_NAME}={session}; {settings.CSRF_COOKIE_NAME}={csrf}"
     return cookie, body.encode(), customer.pk, account.pk
+
+
+@contextmanager
+def statements_counted():
+    """Counts the statements and the commits on this process's connection while the block
+    runs: outermost atomic blocks, and writes in autocommit (also a SELECT of a writing
+    function: procrastinate's defer, the worker's wake-up after a posting)."""
+    counted = {"queries": 0, "commits": 0}
+
+    def count(execute, sql, params, many, context):
+        counted["queries"] += 1
+        reads = sql.lstrip().upper().startswith("SELECT") and "procrastinate_defer" not in sql \
+            and "ledger_post(" not in sql
+        if not connection.in_atomic_block and not reads:
+            counted["commits"] += 1
+        return execute(sql, params, many, context)
+
+    real_commit = connection.commit
+
+    def commit():
+        counted["commits"] += 1
+        return real_commit()
+
+    with connection.execute_wrapper(count), mock.patch.object(connection, "commit", commit):
+        yield counted
+
+
+def profile(path: str, body: bytes, cookie: str = "") -> dict:
+    """One request of a view in-process (Django's test client): statements and commits."""
+    client = Client(HTTP_COOKIE=cookie) if cookie else Client()
+    with override_settings(ROOT_URLCONF="bench_urls"), statements_counted() as counted:
+        response = client.post(path, body, content_type="application/x-www-form-urlencoded")
+    assert response.status_code in (200, 302), response.status_code
+    return counted
 
 
 def run(requests_per_connection: list[list[tuple[str, bytes, dict]]], expect: int):
@@ -136,6 +175,10 @@ def main() -> None:
     prepared = [[prepare(c * (PER_CONNECTION + warm) + i) for i in range(PER_CONNECTION + warm)]
                 for c in range(CONNECTIONS)]
     warm_up, prepared = [row[:warm] for row in prepared], [row[warm:] for row in prepared]
+    cookie, body, customer, account = prepare(CONNECTIONS * (PER_CONNECTION + warm))
+    full_counted = profile("/transfers/confirm/", body, cookie)
+    minimal_counted = profile("/bench/minimal-transfer/",
+                              urllib.parse.urlencode({"customer": customer, "account": account}).encode())
     server = serve()
     try:
         minimal = [[("/bench/minimal-transfer/", urllib.parse.urlencode(
@@ -167,6 +210,8 @@ def main() -> None:
     print(f"  full confirm view        {full_rate:8.1f} req/s   p99 {p99(full_latencies):6.1f} ms (goal < 100 ms)")
     print(f"  minimal ORM view         {minimal_rate:8.1f} req/s   p99 {p99(minimal_latencies):6.1f} ms")
     print(f"  ratio full/minimal       {full_rate / minimal_rate:8.0%}   (goal >= 75%)")
+    print(f"  per request: full view {full_counted['queries']} statements, {full_counted['commits']} commits;"
+          f" minimal view {minimal_counted['queries']} statements, {minimal_counted['commits']} commits")
 
 
 if __name__ == "__main__":

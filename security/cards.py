@@ -21,6 +21,7 @@ from collections.abc import Sequence
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
+from django.db.models import Exists
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
@@ -226,11 +227,14 @@ def image_card_challenge_current(*, customer: Customer) -> ImageCardChallenge:
     """The customer's open challenge, created when there is none (SEC-5). Sticky: the same
     cells and candidates until answered correctly or locked. Raises AuthFactorError
     (CARD_LOCKED, CARD_MISSING)."""
-    credential = Credential.objects.filter(customer=customer, kind=Credential.Kind.IMAGE_CARD).first()
-    if credential is not None and credential.is_locked:
-        raise AuthFactorError(CARD_LOCKED, field="card", locked=True)
+    card_locked = Credential.objects.filter(customer=customer, kind=Credential.Kind.IMAGE_CARD,
+                                            locked_at__isnull=False)
+    # the open challenge and the lock in one query (a page view or a POST of the confirm page)
     challenge = (ImageCardChallenge.objects.select_related("card")
-                 .filter(customer=customer, closed_at__isnull=True).first())
+                 .filter(customer=customer, closed_at__isnull=True)
+                 .annotate(card_locked=Exists(card_locked)).first())
+    if challenge.card_locked if challenge is not None else card_locked.exists():
+        raise AuthFactorError(CARD_LOCKED, field="card", locked=True)
     if challenge is not None and challenge.card.is_active:
         return challenge
     card = image_card_active(customer)

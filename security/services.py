@@ -41,8 +41,12 @@ def _dummy_hash() -> str:
 
 
 def credential_for_update(customer: Customer, kind: str) -> Credential:
-    """The customer's credential row, locked FOR UPDATE (created on first use)."""
-    Credential.objects.get_or_create(customer=customer, kind=kind)
+    """The customer's credential row, locked FOR UPDATE (created on first use: INSERT … ON
+    CONFLICT DO NOTHING, so two first requests agree). One query once the row exists."""
+    locked = Credential.objects.select_for_update().filter(customer=customer, kind=kind).first()
+    if locked is not None:
+        return locked
+    Credential.objects.bulk_create([Credential(customer=customer, kind=kind)], ignore_conflicts=True)
     return Credential.objects.select_for_update().get(customer=customer, kind=kind)
 
 

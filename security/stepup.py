@@ -14,16 +14,18 @@ What the customer confirmed is what executes:
    in the caller's transaction, next to the operation itself: a replayed or
    double-submitted confirmation executes nothing.
 
-Usage in a view (confirm page POST)::
+``stepup_verify_execute`` does 2 and 3 and the operation in one durable transaction (one
+commit; the confirm page of ``stepup_flow`` uses it): the operation runs under a
+savepoint, so its refusal leaves the verification committed exactly as 2 then 3 would.
 
-    form = StepUpForm(request.POST, customer=request.customer)
+Usage in a view (confirm page POST; ``stepup_flow.stepup_pending_confirm`` does this)::
+
+    form = StepUpForm.for_stepup(stepup, request.POST)
     if form.is_valid():
         try:
-            stepup_verify(customer=request.customer, stepup_id=stepup.id, content=pending,
-                          ip=client_ip(request), **form.answer())
-            with transaction.atomic():
-                stepup_consume(customer=request.customer, stepup_id=stepup.id, content=pending)
-                do_the_operation(...)
+            stepup_verify_execute(customer=request.customer, stepup_id=stepup.id, content=pending,
+                                  ip=client_ip(request), execute=lambda: do_the_operation(...),
+                                  **form.answer())
         except (StepUpError, AuthFactorError) as refused:
             form.add_refusal(refused)
 """
@@ -34,11 +36,13 @@ import datetime as dt
 import hashlib
 import json
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import TypeVar
 
 from django.conf import settings
 from django.core.serializers.json import DjangoJSONEncoder
 from django.db import transaction
+from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -46,9 +50,11 @@ from accounts.models import Customer
 from .audit import ACTION_LABELS, audit_record
 from .cards import CARD_LOCKED, image_card_challenge_current, image_card_check
 from .errors import AuthFactorError
-from .models import AuditEvent, StepUp
+from .models import AuditEvent, OtpToken, Passkey, StepUp
 from .otp import OTP_LOCKED, otp_check, otp_token_active
 from .passkeys import PASSKEY_LOCKED, customer_has_passkey, passkey_check
+
+T = TypeVar("T")
 
 STEPUP_SECONDS = getattr(settings, "SECURITY_STEPUP_SECONDS", 10 * 60)
 
@@ -101,13 +107,20 @@ def stepup_method(customer: Customer) -> str:
     return StepUp.Method.PASSKEY if customer_has_passkey(customer) else stepup_guide_method(customer)
 
 
-def stepup_methods_allowed(customer: Customer) -> set[str]:
+def stepup_methods_allowed(customer: Customer, *, has_passkey: bool | None = None,
+                           otp_active: bool | None = None) -> set[str]:
     """With 「パスキーでのみログイン」 only the passkey; otherwise the guide's factor, and
-    the passkey when the customer has one."""
-    has_passkey = customer_has_passkey(customer)
+    the passkey when the customer has one. ``has_passkey`` and ``otp_active`` are read
+    here unless the caller already read them (``stepup_verify``: with the step-up's lock)."""
+    if has_passkey is None:
+        has_passkey = customer_has_passkey(customer)
     if customer.passkey_only and has_passkey:
         return {StepUp.Method.PASSKEY}
-    return {stepup_guide_method(customer)} | ({StepUp.Method.PASSKEY} if has_passkey else set())
+    if otp_active is None:
+        guide = stepup_guide_method(customer)
+    else:
+        guide = StepUp.Method.OTP if otp_active else StepUp.Method.IMAGE_CARD
+    return {guide} | ({StepUp.Method.PASSKEY} if has_passkey else set())
 
 
 def stepup_use_guide_factor(*, customer: Customer, stepup: StepUp) -> StepUp:
@@ -149,50 +162,116 @@ def stepup_verify(*, customer: Customer, stepup_id: uuid.UUID | str, content: di
     ``content`` that differs from what was confirmed; with AuthFactorError a wrong,
     reused or locked answer. A step-up already verified and not yet consumed (the
     operation failed after verification) is returned without asking again."""
-    error: AuthFactorError | None = None
     with transaction.atomic(durable=True):
-        stepup = (StepUp.objects.select_for_update()
-                  .filter(pk=_uuid(stepup_id), customer=customer).first())
-        if stepup is None:
-            raise StepUpError(STEPUP_NOT_FOUND)
-        now = timezone.now()
-        summary = ACTION_LABELS.get(stepup.kind, stepup.kind)
-        if stepup.used_at is not None:
-            error = StepUpError(STEPUP_USED)
-        elif stepup.expires_at <= now:
-            error = StepUpError(STEPUP_EXPIRED)
-        elif content_hash(_canonical(content)) != stepup.content_hash:
-            error = StepUpError(STEPUP_CONTENT_CHANGED)
-        elif stepup.verified_at is not None:
-            return stepup
-        elif stepup.method not in stepup_methods_allowed(customer):
-            error = StepUpError(STEPUP_METHOD_CHANGED)
-        elif stepup.method == StepUp.Method.PASSKEY:
-            message = passkey_check(customer=customer, response_json=passkey_response,
-                                    origins=list(origins), ip=ip, stepup=stepup)
-            if message:
-                error = AuthFactorError(message, field="passkey", locked=message == PASSKEY_LOCKED)
-        elif stepup.method == StepUp.Method.OTP:
-            message = otp_check(customer=customer, token=otp_token_active(customer), code=otp, ip=ip)
-            if message:
-                error = AuthFactorError(message, field="otp", locked=message == OTP_LOCKED)
-        else:
-            message = image_card_check(customer=customer, challenge_id=challenge_id,
-                                       answers=card_answers, ip=ip)
-            if message:
-                error = AuthFactorError(message, field="card", locked=message == CARD_LOCKED)
-        if error is None:
-            stepup.verified_at = now
+        stepup, error = _stepup_check(
+            customer=customer, stepup_id=stepup_id, content=content, ip=ip, otp=otp,
+            challenge_id=challenge_id, card_answers=card_answers,
+            passkey_response=passkey_response, origins=origins)
+        if error is None and stepup.verified_at is None:
+            stepup.verified_at = timezone.now()
             stepup.save(update_fields=["verified_at"])
-        audit_record(action="step_up", customer=customer, ip=ip,
-                     outcome=(AuditEvent.Outcome.SUCCESS if error is None
-                              else AuditEvent.Outcome.REFUSED if isinstance(error, StepUpError)
-                              else AuditEvent.Outcome.FAILURE),
-                     summary=f"{summary} {stepup.get_method_display()}"
-                     + ("" if error is None else f" {_refusal_label(error)}"))
     if error is not None:
         raise error
     return stepup
+
+
+def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict,
+                          ip: str | None, execute: Callable[[], T], otp: str = "",
+                          challenge_id: int | None = None, card_answers: Sequence[int] | None = None,
+                          passkey_response: str = "", origins: Sequence[str] = ()) -> T:
+    """``stepup_verify``, then ``stepup_consume`` and ``execute()``, in one durable
+    transaction: one commit for the whole confirmation, the same guarantees.
+
+    The answer is checked under the same locks and refusals as ``stepup_verify`` (a wrong
+    answer is counted and committed, then AuthFactorError is raised; ``execute`` is not
+    called). When it is right, a savepoint holds the consumption — one conditional UPDATE
+    that sets ``verified_at`` and ``used_at`` together, only while the step-up is unused,
+    unexpired and for this content — and the operation. When the operation raises, only
+    the savepoint rolls back: the step-up is then marked verified (not used), and that, the
+    closed challenge, the factor's counters and the audit row commit, exactly as after
+    ``stepup_verify`` and a failed transaction of the operation; then the exception is
+    raised. Do not call it inside an atomic block."""
+    failure: Exception | None = None
+    with transaction.atomic(durable=True):
+        stepup, error = _stepup_check(
+            customer=customer, stepup_id=stepup_id, content=content, ip=ip, otp=otp,
+            challenge_id=challenge_id, card_answers=card_answers,
+            passkey_response=passkey_response, origins=origins)
+        if error is None:
+            now = timezone.now()
+            try:
+                with transaction.atomic():
+                    _stepup_mark_used(customer=customer, stepup_id=stepup.pk, content=content, now=now,
+                                      verified_at=stepup.verified_at or now)
+                    result = execute()
+            except Exception as refused:  # noqa: BLE001 - raised again below, after the commit
+                failure = refused
+                if stepup.verified_at is None:  # the verification stands without the operation
+                    stepup.verified_at = now
+                    stepup.save(update_fields=["verified_at"])
+    if error is not None:
+        raise error
+    if failure is not None:
+        raise failure
+    return result
+
+
+def _stepup_for_update(customer: Customer, stepup_id) -> StepUp | None:
+    """The customer's step-up locked FOR UPDATE, with what decides the methods allowed now
+    (``has_passkey``, ``otp_active``) read in the same statement."""
+    return (StepUp.objects.select_for_update(of=("self",))
+            .filter(pk=_uuid(stepup_id), customer=customer)
+            .annotate(has_passkey=Exists(Passkey.objects.filter(customer=OuterRef("customer_id"))),
+                      otp_active=Exists(OtpToken.objects.filter(customer=OuterRef("customer_id"),
+                                                                activated_at__isnull=False)))
+            .first())
+
+
+def _stepup_check(*, customer: Customer, stepup_id, content: dict, ip: str | None, otp: str,
+                  challenge_id: int | None, card_answers: Sequence[int] | None,
+                  passkey_response: str, origins: Sequence[str]) -> tuple[StepUp, AuthFactorError | None]:
+    """Inside the caller's durable transaction: lock the step-up, refuse what
+    ``stepup_verify`` refuses, check the answer against the factor (counting failures) and
+    write the ``step_up`` audit row. Returns the step-up and the refusal (None: right, or
+    already verified). Raises StepUpError STEPUP_NOT_FOUND before anything is written."""
+    error: AuthFactorError | None = None
+    stepup = _stepup_for_update(customer, stepup_id)
+    if stepup is None:
+        raise StepUpError(STEPUP_NOT_FOUND)
+    now = timezone.now()
+    summary = ACTION_LABELS.get(stepup.kind, stepup.kind)
+    if stepup.used_at is not None:
+        error = StepUpError(STEPUP_USED)
+    elif stepup.expires_at <= now:
+        error = StepUpError(STEPUP_EXPIRED)
+    elif content_hash(_canonical(content)) != stepup.content_hash:
+        error = StepUpError(STEPUP_CONTENT_CHANGED)
+    elif stepup.verified_at is not None:
+        return stepup, None
+    elif stepup.method not in stepup_methods_allowed(customer, has_passkey=stepup.has_passkey,
+                                                     otp_active=stepup.otp_active):
+        error = StepUpError(STEPUP_METHOD_CHANGED)
+    elif stepup.method == StepUp.Method.PASSKEY:
+        message = passkey_check(customer=customer, response_json=passkey_response,
+                                origins=list(origins), ip=ip, stepup=stepup)
+        if message:
+            error = AuthFactorError(message, field="passkey", locked=message == PASSKEY_LOCKED)
+    elif stepup.method == StepUp.Method.OTP:
+        message = otp_check(customer=customer, token=otp_token_active(customer), code=otp, ip=ip)
+        if message:
+            error = AuthFactorError(message, field="otp", locked=message == OTP_LOCKED)
+    else:
+        message = image_card_check(customer=customer, challenge_id=challenge_id,
+                                   answers=card_answers, ip=ip)
+        if message:
+            error = AuthFactorError(message, field="card", locked=message == CARD_LOCKED)
+    audit_record(action="step_up", customer=customer, ip=ip,
+                 outcome=(AuditEvent.Outcome.SUCCESS if error is None
+                          else AuditEvent.Outcome.REFUSED if isinstance(error, StepUpError)
+                          else AuditEvent.Outcome.FAILURE),
+                 summary=f"{summary} {stepup.get_method_display()}"
+                 + ("" if error is None else f" {_refusal_label(error)}"))
+    return stepup, error
 
 
 def stepup_consume(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict) -> StepUp:
@@ -200,13 +279,24 @@ def stepup_consume(*, customer: Customer, stepup_id: uuid.UUID | str, content: d
     NULL AND verified AND not expired AND same content``. Call it inside the transaction of
     the operation, so the operation and the consumption commit or roll back together.
     Raises StepUpError (STEPUP_USED on a replay)."""
-    now = timezone.now()
-    updated = StepUp.objects.filter(
-        pk=_uuid(stepup_id), customer=customer, used_at__isnull=True, verified_at__isnull=False,
-        expires_at__gt=now, content_hash=content_hash(_canonical(content)),
-    ).update(used_at=now)
+    _stepup_mark_used(customer=customer, stepup_id=stepup_id, content=content, now=timezone.now())
+    return StepUp.objects.get(pk=_uuid(stepup_id))
+
+
+def _stepup_mark_used(*, customer: Customer, stepup_id, content: dict, now: dt.datetime,
+                      verified_at: dt.datetime | None = None) -> None:
+    """The one conditional UPDATE that uses a step-up (with ``verified_at``: also marks it
+    verified, for ``stepup_verify_execute``, which has just checked the answer under the
+    row's lock; without it the step-up must already be verified). Raises StepUpError
+    when no row qualified, naming why."""
+    unused = StepUp.objects.filter(pk=_uuid(stepup_id), customer=customer, used_at__isnull=True,
+                                   expires_at__gt=now, content_hash=content_hash(_canonical(content)))
+    if verified_at is None:
+        updated = unused.filter(verified_at__isnull=False).update(used_at=now)
+    else:
+        updated = unused.update(used_at=now, verified_at=verified_at)
     if updated == 1:
-        return StepUp.objects.get(pk=_uuid(stepup_id))
+        return
     stepup = StepUp.objects.filter(pk=_uuid(stepup_id), customer=customer).first()
     if stepup is None:
         raise StepUpError(STEPUP_NOT_FOUND)

@@ -1,8 +1,9 @@
 """The two-page confirm-with-step-up pattern every transaction view uses (SEC-7, SEC-14).
 
     入力画面 → ``stepup_pending_start`` holds the exact operation on the server
-    確認画面 → ``stepup_pending_confirm`` verifies the answer (image card or OTP), then in
-               one transaction consumes the step-up and runs the operation
+    確認画面 → ``stepup_pending_confirm`` verifies the answer (image card or OTP), consumes
+               the step-up and runs the operation, in one transaction (the operation under
+               a savepoint: its refusal leaves the verification committed)
 
 So a view says only what to execute::
 
@@ -14,8 +15,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.db import transaction
-
 from accounts.models import Customer
 
 from . import selectors
@@ -24,7 +23,7 @@ from .errors import AuthFactorError
 from .forms import StepUpForm
 from .models import StepUp
 from .passkeys import passkey_origins
-from .stepup import stepup_begin, stepup_consume, stepup_use_guide_factor, stepup_verify
+from .stepup import stepup_begin, stepup_use_guide_factor, stepup_verify_execute
 
 # the confirm page's 「画像認証カード・ワンタイムパスワードで認証する」 button (SEC-16)
 OTHER_FACTOR = "stepup_other_factor"
@@ -42,7 +41,9 @@ def stepup_pending(request, session_key: str) -> tuple[StepUp, dict] | None:
     pending = request.session.get(session_key)
     if not pending:
         return None
-    return selectors.stepup_get_for_customer(request.customer, pending["stepup"]), pending["content"]
+    stepup = selectors.stepup_get_for_customer(request.customer, pending["stepup"])
+    stepup.customer = request.customer  # the same row (the selector filtered by it): not read again
+    return stepup, pending["content"]
 
 
 def stepup_pending_confirm(
@@ -75,19 +76,17 @@ def stepup_pending_confirm(
         return form, stepup, False
     customer = request.customer
     try:
-        # its own transaction: a wrong answer is counted even though we refuse
-        stepup_verify(customer=customer, stepup_id=stepup.pk, content=content,
-                      ip=client_ip(request), origins=passkey_origins(request), **form.answer())
-        with transaction.atomic():
-            stepup_consume(customer=customer, stepup_id=stepup.pk, content=content)
-            execute(customer, content)
+        # one transaction; a wrong answer is counted (committed) even though we refuse
+        stepup_verify_execute(customer=customer, stepup_id=stepup.pk, content=content,
+                              ip=client_ip(request), origins=passkey_origins(request),
+                              execute=lambda: execute(customer, content), **form.answer())
     except AuthFactorError as refused:
         form.add_refusal(refused)
         return form, stepup, False
     except Exception as refused:  # domain errors of the operation carry a Japanese message
         if not hasattr(refused, "message"):
             raise
-        # The operation's transaction rolled back (and with it any row it wrote); the
+        # The operation's savepoint rolled back (and with it any row it wrote); the
         # refusal itself is still part of the customer's history (ACCT-4, SEC-13).
         audit_record(action=stepup.kind, outcome="failure", customer=customer,
                      summary=str(refused.message), ip=client_ip(request))

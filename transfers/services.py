@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.templatetags.accounts_format import account_label
@@ -237,11 +237,11 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
     if day != today:
         raise TransferRefused(NOT_TODAY)
     with transaction.atomic():
-        debit, schedule = confirmed_content_check(customer=customer, content=content, day=day)
+        debit, schedule, internal = _confirmed_content_check(customer=customer, content=content, day=day)
         transfer = transfer_from_content(customer=customer, content=content, debit=debit, schedule=schedule,
                                          status=Transfer.Status.EXECUTED, stepup_id=stepup_id)
         amount, fee, borne, holder = transfer.amount, transfer.fee, transfer.fee_borne_by_payee, transfer.holder_kana
-        lines = transfer_lines(transfer)
+        lines = transfer_lines(transfer, internal=internal)
         outgoing = _outgoing_record(transfer, today) if content["route"] == Transfer.Route.OTHER_BANK else None
         # Audit row and mail first: everything below the posting runs while the shared
         # internal accounts (fee income, 為替決済) are locked, so keep that part short.
@@ -266,10 +266,17 @@ def confirmed_content_check(*, customer: Customer, content: dict, day: dt.date) 
     is the customer's, the fee row and fee are what was confirmed, 先方負担 leaves
     something, and the amount fits the limit of ``day``. Returns the debit account and the
     fee row; raises TransferRefused."""
+    debit, schedule, _internal = _confirmed_content_check(customer=customer, content=content, day=day)
+    return debit, schedule
+
+
+def _confirmed_content_check(*, customer: Customer, content: dict,
+                             day: dt.date) -> tuple[Account, FeeSchedule, dict[str, Account]]:
+    """``confirmed_content_check``, also returning the internal accounts of
+    ``transfer_lines`` (read in the same query as the debit account)."""
     amount, fee = int(content["amount"]), int(content["fee"])
     limit = _customer_lock(customer)
-    debit = (Account.objects.select_related("branch")
-             .filter(pk=content["debit_account_id"], customer=customer, purpose=Account.Purpose.CUSTOMER).first())
+    debit, internal = _transfer_accounts(customer=customer, debit_account_id=content["debit_account_id"])
     if debit is None:
         raise TransferRefused(ACCOUNT_NOT_USABLE)
     schedule = FeeSchedule.objects.filter(pk=content["fee_schedule_id"]).first()
@@ -280,7 +287,25 @@ def confirmed_content_check(*, customer: Customer, content: dict, day: dt.date) 
     problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
     if problem:
         raise TransferRefused(problem)
-    return debit, schedule
+    return debit, schedule, internal
+
+
+# The internal accounts a transfer credits (LEDGER-4): 為替決済 for another bank, fee income.
+TRANSFER_INTERNAL_PURPOSES = (Account.Purpose.ZENGIN_SETTLEMENT, Account.Purpose.FEE_INCOME)
+
+
+def _transfer_accounts(*, customer: Customer, debit_account_id) -> tuple[Account | None, dict[str, Account]]:
+    """In one query: the customer's own account ``debit_account_id`` (None when it is not
+    theirs), with its branch, and the internal accounts of a transfer by purpose."""
+    debit, internal = None, {}
+    for account in Account.objects.select_related("branch").filter(
+            Q(pk=debit_account_id, customer=customer, purpose=Account.Purpose.CUSTOMER)
+            | Q(purpose__in=TRANSFER_INTERNAL_PURPOSES)):
+        if account.purpose == Account.Purpose.CUSTOMER:
+            debit = account
+        else:
+            internal[account.purpose] = account
+    return debit, internal
 
 
 def transfer_from_content(*, customer: Customer, content: dict, debit: Account, schedule: FeeSchedule,
@@ -300,19 +325,24 @@ def transfer_from_content(*, customer: Customer, content: dict, debit: Account, 
     )
 
 
-def transfer_lines(transfer: Transfer) -> list[PostingLine]:
+def transfer_lines(transfer: Transfer, *, internal: dict[str, Account] | None = None) -> list[PostingLine]:
     """The journal of a transfer: debit the customer (amount, and the fee as its own line
     unless 先方負担), credit the payee's account at our bank or 為替決済 for another bank,
-    and the fee to fee income. Used for today's transfer and by the scheduled batch."""
+    and the fee to fee income. Used for today's transfer and by the scheduled batch.
+    ``internal``: the internal accounts by purpose when the caller has read them already."""
+    if internal is None:
+        internal = {account.purpose: account
+                    for account in Account.objects.filter(purpose__in=TRANSFER_INTERNAL_PURPOSES)}
     debit, amount, fee = transfer.debit_account, transfer.amount, transfer.fee
-    credit_target = (transfer.credit_account if transfer.route != Transfer.Route.OTHER_BANK
-                     else Account.objects.get(purpose=Account.Purpose.ZENGIN_SETTLEMENT))
+    # an id is all the posting needs: the payee's account at our bank is not read here
+    credit_target = (transfer.credit_account_id if transfer.route != Transfer.Route.OTHER_BANK
+                     else internal[Account.Purpose.ZENGIN_SETTLEMENT])
     lines = [PostingLine(debit, -amount, f"振込 {transfer.holder_kana}"[:64])]
     if fee and not transfer.fee_borne_by_payee:
         lines.append(PostingLine(debit, -fee, "振込手数料"))
     lines.append(PostingLine(credit_target, transfer.credited_amount, f"振込 {transfer.sender_name}"[:64]))
     if fee:
-        lines.append(PostingLine(Account.objects.get(purpose=Account.Purpose.FEE_INCOME), fee,
+        lines.append(PostingLine(internal[Account.Purpose.FEE_INCOME], fee,
                                  f"振込手数料 {transfer.customer.contract_id}"))
     return lines
 
@@ -327,8 +357,9 @@ def _outgoing_record(transfer: Transfer, today: dt.date) -> OutgoingTransfer:
     """The Zengin 総合振込 data record (unsaved); a transfer made on a bank holiday settles on
     the next business day (the payee's bank credits it then)."""
     settlement = today if bankcalendar.is_business_day(today) else bankcalendar.next_business_day(today)
-    bank = Bank.objects.filter(code=transfer.bank_code).first()
-    branch = BankBranch.objects.filter(bank=bank, code=transfer.branch_code).first() if bank else None
+    branch = (BankBranch.objects.select_related("bank")
+              .filter(bank__code=transfer.bank_code, code=transfer.branch_code).first())
+    bank = branch.bank if branch else Bank.objects.filter(code=transfer.bank_code).first()
     return OutgoingTransfer(
         bank_code=transfer.bank_code, bank_kana=zengin_kana(bank.kana if bank else "")[:15],
         branch_code=transfer.branch_code, branch_kana=zengin_kana(branch.kana if branch else "")[:15],

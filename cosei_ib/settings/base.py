@@ -271,3 +271,11 @@ MIDDLEWARE.insert(
 # --- Scheduled transfers (transfers, issue 9) ---------------------------------------------
 # XFER-5: a scheduled transfer's date may be at most this many days after today.
 TRANSFERS_SCHEDULE_HORIZON_DAYS = 60
+# --- Authentication backends (issue 14) ----------------------------------------------------
+# ModelBackend first, as Django's default: it alone authenticates (staff in admin), and the
+# sessions that name it keep working. CustomerSessionBackend only loads the user of a
+# session that names it, with the customer in the same query (security/backends.py).
+AUTHENTICATION_BACKENDS = [
+    "django.contrib.auth.backends.ModelBackend",
+    "security.backends.CustomerSessionBackend",
+]

@@ -1,0 +1,77 @@
+"""Issue 14: what one 振込 confirm POST costs the database — statements and commits — with
+a ceiling, so that no change adds a query or a commit to every transfer unnoticed (its
+speed is measured by bench/transfer_confirm.py, never here). Lower the ceilings when a
+change saves one.
+
+Transactional: the commits are the point. The confirmation is one transaction — step-up
+verification, consumption, posting, Transfer, Zengin record, audit and mail — and the
+session is saved in a second one; the worker's wake-ups after the commit are procrastinate
+defers in autocommit."""
+
+import re
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from accounts.models import Account
+from security import cards
+from security.models import AuditEvent, Credential, StepUp
+from tests.security.secondfactor import card_post, right_answers
+from tests.transfers.support import payer
+from transfers.models import OutgoingTransfer, Transfer
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+# Every statement the POST sends, BEGIN, COMMIT and savepoints included (2026-12: 48 and 3
+# commits before issue 14's work). The first step-up also creates the image-card
+# credential's row (2 statements more).
+MAX_STATEMENTS_FIRST = 37
+MAX_STATEMENTS_LATER = 35
+MAX_COMMITS = 2
+
+
+def _to_confirm(client, debit, amount: str) -> str:
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    client.post(reverse("transfers:account", args=["0161", "002"]), {"account_type": "1", "account_number": "12345"})
+    response = client.post(reverse("transfers:details"), {"amount": amount, "sender_name": "ﾔﾏﾀﾞ ﾀﾛｳ"})
+    assert response.url == reverse("transfers:confirm")
+    return re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+
+
+def _confirm_counted(client, customer, confirmation: str):
+    challenge = cards.image_card_challenge_current(customer=customer)
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(reverse("transfers:confirm"),
+                               {"confirmation": confirmation, **card_post(challenge, right_answers(challenge))})
+    return response, [query["sql"] for query in captured.captured_queries]
+
+
+def _listing(statements: list[str]) -> str:
+    return "\n".join(f"{index:2} {sql[:110]}" for index, sql in enumerate(statements))
+
+
+def test_confirm_post_statements_and_commits(client):
+    customer, debit = payer()
+    assert client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}).status_code == 302
+
+    for amount, ceiling in ((10_000, MAX_STATEMENTS_FIRST), (20_000, MAX_STATEMENTS_LATER)):
+        confirmation = _to_confirm(client, debit, str(amount))
+        response, statements = _confirm_counted(client, customer, confirmation)
+
+        transfer = Transfer.objects.get(customer=customer, stepup_id=confirmation)
+        assert response.url == reverse("transfers:done", args=[transfer.pk])
+        assert transfer.status == Transfer.Status.EXECUTED and transfer.amount == amount
+        assert OutgoingTransfer.objects.filter(transfer=transfer, amount=amount).exists()
+        stepup = StepUp.objects.get(pk=confirmation)
+        assert stepup.verified_at is not None and stepup.used_at is not None
+        assert len(statements) <= ceiling, _listing(statements)
+        assert statements.count("COMMIT") <= MAX_COMMITS, _listing(statements)
+
+    debit.refresh_from_db()
+    assert debit.balance == 1_000_000 - (10_000 + 330) - (20_000 + 330)
+    assert Credential.objects.get(customer=customer, kind=Credential.Kind.IMAGE_CARD).failures == 0
+    assert AuditEvent.objects.filter(customer=customer, action="step_up", outcome="success").count() == 2
+    assert AuditEvent.objects.filter(customer=customer, action="transfer", outcome="success").count() == 2
+    assert Account.objects.get(purpose=Account.Purpose.ZENGIN_SETTLEMENT).balance == 30_000
