@@ -278,19 +278,22 @@ def _execution_state(transfer: Transfer) -> ExecutionState:
     payee's account at our bank and the figures of the funds rule and the limit for
     ``transfer``; the objects are attached to ``transfer`` (so the posting, the audit row
     and the mail read none of them again).
+
     Call after the claim: the statement's snapshot then holds every transfer of the customer
-    committed before this worker took the customer's lock."""
+    committed before this worker took the customer's lock (in the claim itself it would
+    not: its snapshot predates the lock)."""
     account_names, branch_names, customer_names, sql = _state_sql()
     day = transfer.transfer_date
+    params = {"day": day, "day_start": bankcalendar.start_of_day(day), "executed": Transfer.Status.EXECUTED,
+              "zone": timezone.get_current_timezone_name(), "customer": transfer.customer_id,
+              "account": transfer.debit_account_id, "credit": transfer.credit_account_id}
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"day": day, "day_start": bankcalendar.start_of_day(day), "executed": Transfer.Status.EXECUTED,
-                             "zone": timezone.get_current_timezone_name(),
-                             "customer": transfer.customer_id, "account": transfer.debit_account_id,
-                             "credit": transfer.credit_account_id})
+        cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:  # the PROTECT foreign keys make this impossible; never guess funds
         raise LedgerError(f"scheduled transfer {transfer.pk}: debit account or customer missing")
-    ends = list(itertools.accumulate(map(len, (account_names, branch_names, customer_names, account_names))))
+    sizes = (len(account_names), len(branch_names), len(customer_names), len(account_names))
+    ends = list(itertools.accumulate(sizes))
     debit = Account.from_db(connection.alias, account_names, row[:ends[0]])
     debit.branch = Branch.from_db(connection.alias, branch_names, row[ends[0]:ends[1]])
     transfer.debit_account = debit

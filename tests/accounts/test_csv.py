@@ -206,7 +206,8 @@ def random_rows(rng, count: int) -> list[tuple]:
             description = "".join(rng.choices(ALPHABET, k=rng.randint(0, 40)))
         amount = rng.choice([0, 1, -1, 1_000, -1_500, rng.randint(-10**12, 10**12)])
         balance += amount
-        rows.append((dt.date(2020, 1, 1) + dt.timedelta(days=rng.randint(0, 4000)), description, amount, balance))
+        day = dt.date(2020, 1, 1) + dt.timedelta(days=rng.randint(0, 4000))
+        rows.append((day, description, amount, balance))
     return rows
 
 
