@@ -18,6 +18,8 @@ import datetime as dt
 import io
 import unicodedata
 from collections.abc import Iterable, Iterator
+from itertools import islice
+from operator import itemgetter
 from urllib.parse import quote
 
 from .selectors import MODE_COUNT, MODE_DATE, StatementQuery
@@ -40,42 +42,74 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(FORMULA_TRIGGERS) or probe.startswith(FORMULA_TRIGGERS) else cell
 
 
+# About 80 KB a chunk: larger blocks measured no faster and cost memory (8,000 rows: +5 MB RSS).
 ROWS_PER_BLOCK = 2000
+MEMO_LIMIT = 4096  # texts kept per column between blocks
+
+
+_DAY, _DESCRIPTION, _AMOUNT = itemgetter(0), itemgetter(1), itemgetter(2)
+
+
+def _memo_cover(memo: dict, keys: Iterable, render) -> None:
+    """Give every key of a block its text in ``memo``, so the lines are then made with
+    plain dictionary hits. Statements repeat their dates (hundreds of rows a day),
+    descriptions (カード, 給与, the same payees) and amounts, so most keys are there
+    already; the memo is emptied when it would pass MEMO_LIMIT, so memory stays flat."""
+    keys = set(keys)
+    missing = keys.difference(memo)
+    if len(memo) + len(missing) > MEMO_LIMIT:
+        memo.clear()
+        missing = keys
+    for key in missing:
+        memo[key] = render(key)
+
+
+def _date_text(day: dt.date) -> str:
+    return day.isoformat().replace("-", "/")
+
+
+def _description_text(description: str) -> str:
+    """The 摘要 cell as the csv module writes it (QUOTE_MINIMAL of the excel dialect:
+    quoted when it holds a comma, a quote or a line break, quotes doubled), neutralised."""
+    cell = neutralise(description)
+    if "," in cell or '"' in cell or "\r" in cell or "\n" in cell:
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def _amount_text(amount: int) -> str:
+    """お引出し and お預入れ, each followed by its comma: a debit in the first column, a
+    credit in the second, positive yen."""
+    if amount < 0:
+        return f"{-amount},,"
+    if amount > 0:
+        return f",{amount},"
+    return ",,"
 
 
 def statement_csv(rows: Iterable[tuple], *, encoding: str = "sjis") -> Iterator[bytes]:
     """Header and one line per (date, description, amount, balance_after) row, encoded.
 
     A generator: nothing is read from ``rows`` until the response is being sent. Rows are
-    formatted by the C csv writer and encoded ROWS_PER_BLOCK at a time; both codecs are
-    stateless and ``errors="replace"`` works character by character, so the bytes are the
-    same as encoding row by row — at 2.5 times the speed."""
+    taken ROWS_PER_BLOCK at a time; each column's distinct values are rendered once into a
+    bounded memo (``_memo_cover``), the block's lines are made by one f-string per row and
+    one join, and the block is encoded at once. Both codecs are stateless and
+    ``errors="replace"`` works character by character, so the bytes are those of the csv
+    module writing and encoding row by row (tests/accounts/test_csv.py compares them on
+    random rows), at about four times the speed (Issue 14: the CSV against COPY)."""
     codec, bom = ENCODINGS[encoding]
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(HEADER)
+    csv.writer(buffer).writerow(HEADER)
     yield bom + buffer.getvalue().encode(codec, errors="replace")
-    block = []
-    for day, description, amount, balance_after in rows:
-        block.append((
-            day.isoformat().replace("-", "/"),
-            neutralise(description),
-            -amount if amount < 0 else "",
-            amount if amount > 0 else "",
-            balance_after,
-        ))
-        if len(block) == ROWS_PER_BLOCK:
-            yield _encode(writer, buffer, block, codec)
-            block = []
-    if block:
-        yield _encode(writer, buffer, block, codec)
-
-
-def _encode(writer, buffer: io.StringIO, block: list[tuple], codec: str) -> bytes:
-    buffer.seek(0)
-    buffer.truncate()
-    writer.writerows(block)
-    return buffer.getvalue().encode(codec, errors="replace")
+    dates, descriptions, amounts = {}, {}, {}
+    rows = iter(rows)
+    while block := list(islice(rows, ROWS_PER_BLOCK)):
+        _memo_cover(dates, map(_DAY, block), _date_text)
+        _memo_cover(descriptions, map(_DESCRIPTION, block), _description_text)
+        _memo_cover(amounts, map(_AMOUNT, block), _amount_text)
+        text = "".join([f"{dates[day]},{descriptions[description]},{amounts[amount]}{balance_after}\r\n"
+                        for day, description, amount, balance_after in block])
+        yield text.encode(codec, errors="replace")
 
 
 def statement_csv_filenames(query: StatementQuery, today: dt.date) -> tuple[str, str]:

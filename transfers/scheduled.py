@@ -23,19 +23,20 @@ amount); the ledger's own check (balance − holds now) must pass too.
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import itertools
 import logging
 import time
 import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import Count, F, Q, Sum
+from django.db import connection, transaction
+from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
 from accounts.errors import AccountClosed, AccountFrozen, InsufficientFunds, LedgerError
-from accounts.models import Account, Customer, Journal
-from accounts.selectors import account_balance_at
+from accounts.models import Account, Branch, Customer, Journal
 from accounts.services import journal_post
 from cosei_ib import bankcalendar
 from notifications.services import notice_enqueue
@@ -192,24 +193,122 @@ class BatchResult:
             self.reasons[transfer.unprocessed_reason] = self.reasons.get(transfer.unprocessed_reason, 0) + 1
 
 
-def _claim(day: dt.date) -> Transfer | None:
-    """The earliest due transfer whose row and customer lock no one else holds."""
-    return (Transfer.objects.select_for_update(skip_locked=True, of=("self", "customer__transfer_limit"))
-            .select_related("customer__transfer_limit", "debit_account__branch", "credit_account")
-            .filter(status=Transfer.Status.SCHEDULED, transfer_date__lte=day,
-                    customer__transfer_limit__isnull=False)  # an inner join: the lock row exists
-            .order_by("transfer_date", "created_at", "id")
-            .first())
+# The batch reads with hand-written SQL: the ORM's claim (six tables joined for
+# select_related) cost the planner about 6 ms per transfer, and the four reads of the
+# funds rule and the limit were four round trips; here they are two statements (Issue 14).
+
+def _columns(model, alias: str) -> tuple[list[str], str]:
+    """(attribute names, SQL column list) of ``model``'s concrete fields, for ``from_db``."""
+    fields = model._meta.concrete_fields
+    return [f.attname for f in fields], ", ".join(f'{alias}."{f.column}"' for f in fields)
+
+
+@functools.cache
+def _claim_sql() -> tuple[list[str], list[str], str]:
+    transfer_names, transfer_columns = _columns(Transfer, "t")
+    limit_names, limit_columns = _columns(TransferLimit, "l")
+    # The limit row joined by customer_id alone: an inner join, so the lock row exists.
+    sql = (f"SELECT {transfer_columns}, {limit_columns} FROM transfers_transfer t"
+           " JOIN transfers_transferlimit l ON l.customer_id = t.customer_id"
+           " WHERE t.status = %s AND t.transfer_date <= %s"
+           " ORDER BY t.transfer_date, t.created_at, t.id LIMIT 1 FOR UPDATE OF t, l SKIP LOCKED")
+    return transfer_names, limit_names, sql
+
+
+def _claim(day: dt.date) -> tuple[Transfer, TransferLimit] | None:
+    """The earliest due transfer whose row and customer lock (its ``TransferLimit`` row) no
+    one else holds, with that limit row: both locked."""
+    transfer_names, limit_names, sql = _claim_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [Transfer.Status.SCHEDULED, day])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    split = len(transfer_names)
+    return (Transfer.from_db(connection.alias, transfer_names, row[:split]),
+            TransferLimit.from_db(connection.alias, limit_names, row[split:]))
+
+
+@dataclass(frozen=True)
+class ExecutionState:
+    """What the funds rule and the limit look at, read in one statement under the locks."""
+
+    closing: int  # the balance at the end of the day before the transfer's date
+    hold: int  # the account's holds now
+    taken: int  # what the account's scheduled transfers took since that day began
+    day_total: int  # 振込金額 already executed for that date (the customer's)
+
+    @property
+    def funds(self) -> int:
+        return self.closing - self.hold - self.taken
+
+
+@functools.cache
+def _state_sql() -> tuple[list[str], list[str], list[str], str]:
+    account_names, account_columns = _columns(Account, "a")
+    branch_names, branch_columns = _columns(Branch, "b")
+    customer_names, customer_columns = _columns(Customer, "c")
+    _, credit_columns = _columns(Account, "p")
+    sql = (
+        f"SELECT {account_columns}, {branch_columns}, {customer_columns}, {credit_columns},"
+        # the last entry before 00:00 of the date carries the closing balance (0 before any)
+        "  COALESCE((SELECT e.balance_after FROM accounts_entry e"
+        "             WHERE e.account_id = a.id AND e.posted_at < %(day_start)s"
+        "             ORDER BY e.posted_at DESC, e.id DESC LIMIT 1), 0),"
+        # amount + fee (unless 先方負担) of the account's scheduled transfers (accepted before
+        # their date) dated this day or earlier and executed since this day began
+        "  (SELECT COALESCE(SUM(s.amount), 0) + COALESCE(SUM(s.fee) FILTER (WHERE NOT s.fee_borne_by_payee), 0)"
+        "     FROM transfers_transfer s"
+        "   WHERE s.debit_account_id = a.id AND s.status = %(executed)s AND s.transfer_date <= %(day)s"
+        "      AND s.executed_at >= %(day_start)s"
+        "      AND (s.created_at AT TIME ZONE %(zone)s)::date < s.transfer_date),"
+        # the customer's 振込金額 executed for the date (still-waiting ones do not count)
+        "  (SELECT COALESCE(SUM(d.amount), 0) FROM transfers_transfer d"
+        "   WHERE d.customer_id = c.id AND d.transfer_date = %(day)s AND d.status = %(executed)s)"
+        " FROM accounts_account a JOIN accounts_branch b ON b.id = a.branch_id"
+        " JOIN accounts_customer c ON c.id = %(customer)s"
+        " LEFT JOIN accounts_account p ON p.id = %(credit)s"  # the payee's account at our bank
+        " WHERE a.id = %(account)s"
+    )
+    return account_names, branch_names, customer_names, sql
+
+
+def _execution_state(transfer: Transfer) -> ExecutionState:
+    """Read, in one statement, the debit account (with its branch), the customer, the
+    payee's account at our bank and the figures of the funds rule and the limit for
+    ``transfer``; the objects are attached to ``transfer`` (so the posting, the audit row
+    and the mail read none of them again).
+
+    Call after the claim: the statement's snapshot then holds every transfer of the customer
+    committed before this worker took the customer's lock (in the claim itself it would
+    not: its snapshot predates the lock)."""
+    account_names, branch_names, customer_names, sql = _state_sql()
+    day = transfer.transfer_date
+    params = {"day": day, "day_start": bankcalendar.start_of_day(day), "executed": Transfer.Status.EXECUTED,
+              "zone": timezone.get_current_timezone_name(), "customer": transfer.customer_id,
+              "account": transfer.debit_account_id, "credit": transfer.credit_account_id}
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:  # the PROTECT foreign keys make this impossible; never guess funds
+        raise LedgerError(f"scheduled transfer {transfer.pk}: debit account or customer missing")
+    sizes = (len(account_names), len(branch_names), len(customer_names), len(account_names))
+    ends = list(itertools.accumulate(sizes))
+    debit = Account.from_db(connection.alias, account_names, row[:ends[0]])
+    debit.branch = Branch.from_db(connection.alias, branch_names, row[ends[0]:ends[1]])
+    transfer.debit_account = debit
+    transfer.customer = Customer.from_db(connection.alias, customer_names, row[ends[1]:ends[2]])
+    if transfer.credit_account_id is not None:
+        transfer.credit_account = Account.from_db(connection.alias, account_names, row[ends[2]:ends[3]])
+    closing, taken, day_total = row[ends[3]:]
+    return ExecutionState(closing=closing, hold=debit.hold_amount, taken=taken, day_total=day_total)
 
 
 def funds_for(transfer: Transfer) -> int:
     """What the account may pay for ``transfer`` under the previous-day rule: the balance at
     the end of the day before its date − holds − what scheduled transfers of the account
     took since that day began."""
-    closing = account_balance_at(account=transfer.debit_account_id,
-                                 moment=bankcalendar.start_of_day(transfer.transfer_date))
-    taken = _taken_by_scheduled(transfer)
-    return closing - transfer.debit_account.hold_amount - taken
+    return _execution_state(transfer).funds
 
 
 def _scheduled_for(day: dt.date) -> Q:
@@ -217,30 +316,19 @@ def _scheduled_for(day: dt.date) -> Q:
     return Q(transfer_date=day, created_at__lt=bankcalendar.start_of_day(day))
 
 
-def _taken_by_scheduled(transfer: Transfer) -> int:
-    """Amount + fee the account's scheduled transfers dated this day or earlier have taken
-    since this day began: today's earlier ones, and on a catch-up the earlier days' ones
-    (posted after the closing balance the rule starts from)."""
-    day = transfer.transfer_date
-    taken = (Transfer.objects.filter(debit_account_id=transfer.debit_account_id, status=Transfer.Status.EXECUTED,
-                                     transfer_date__lte=day, executed_at__gte=bankcalendar.start_of_day(day),
-                                     created_at__date__lt=F("transfer_date"))
-             .aggregate(amount=Sum("amount"), fee=Sum("fee", filter=Q(fee_borne_by_payee=False))))
-    return (taken["amount"] or 0) + (taken["fee"] or 0)
-
-
-def scheduled_transfer_execute(transfer: Transfer) -> Transfer:
-    """Execute one claimed transfer (call inside the claim's transaction)."""
+def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Transfer:
+    """Execute one claimed transfer with its customer's locked limit row (call inside the
+    claim's transaction)."""
+    state = _execution_state(transfer)
     customer, debit = transfer.customer, transfer.debit_account
-    limit: TransferLimit = customer.transfer_limit
     reason = ""
     if debit.status == Account.Status.CLOSED:
         reason = Transfer.Reason.ACCOUNT_CLOSED
     elif debit.status != Account.Status.OPEN:
         reason = Transfer.Reason.ACCOUNT_FROZEN
-    elif funds_for(transfer) < transfer.debited_amount:
+    elif state.funds < transfer.debited_amount:
         reason = Transfer.Reason.INSUFFICIENT_FUNDS
-    elif _executed_day_total(transfer) + transfer.amount > limit.limit_on(transfer.transfer_date):
+    elif state.day_total + transfer.amount > limit.limit_on(transfer.transfer_date):
         reason = Transfer.Reason.OVER_LIMIT
     journal = None
     if not reason:
@@ -287,14 +375,6 @@ def scheduled_transfer_execute(transfer: Transfer) -> Transfer:
     return transfer
 
 
-def _executed_day_total(transfer: Transfer) -> int:
-    """振込金額 already executed for the transfer's date (same-day transfers and earlier
-    scheduled ones) — still-waiting scheduled transfers do not count at execution."""
-    return (Transfer.objects.filter(customer_id=transfer.customer_id, transfer_date=transfer.transfer_date,
-                                    status=Transfer.Status.EXECUTED)
-            .aggregate(total=Sum("amount"))["total"] or 0)
-
-
 def transfers_execute_due(*, day: dt.date | None = None, limit: int | None = None,
                           wait_for_others: bool = True) -> BatchResult:
     """Execute every scheduled transfer dated ``day`` (default today) or earlier, one
@@ -307,9 +387,9 @@ def transfers_execute_due(*, day: dt.date | None = None, limit: int | None = Non
     waited = 0
     while limit is None or result.executed + result.unprocessed < limit:
         with transaction.atomic():
-            transfer = _claim(day)
-            if transfer is not None:
-                result.add(scheduled_transfer_execute(transfer))
+            claimed = _claim(day)
+            if claimed is not None:
+                result.add(scheduled_transfer_execute(*claimed))
                 waited = 0
                 continue
         if not wait_for_others or waited >= BATCH_WAIT_ROUNDS or not _due_exists(day):

@@ -330,10 +330,11 @@ def transfer_lines(transfer: Transfer, *, internal: dict[str, Account] | None = 
     unless 先方負担), credit the payee's account at our bank or 為替決済 for another bank,
     and the fee to fee income. Used for today's transfer and by the scheduled batch.
     ``internal``: the internal accounts by purpose when the caller has read them already."""
-    if internal is None:
+    debit, amount, fee = transfer.debit_account, transfer.amount, transfer.fee
+    if internal is None and (fee or transfer.route == Transfer.Route.OTHER_BANK):
+        # read only when a line needs one: a same-bank transfer without a fee does not
         internal = {account.purpose: account
                     for account in Account.objects.filter(purpose__in=TRANSFER_INTERNAL_PURPOSES)}
-    debit, amount, fee = transfer.debit_account, transfer.amount, transfer.fee
     # an id is all the posting needs: the payee's account at our bank is not read here
     credit_target = (transfer.credit_account_id if transfer.route != Transfer.Route.OTHER_BANK
                      else internal[Account.Purpose.ZENGIN_SETTLEMENT])

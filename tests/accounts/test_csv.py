@@ -172,23 +172,67 @@ def test_export_rows_stream_through_a_server_side_cursor(account, monkeypatch):
     assert names and all(name for name in names)
 
 
-def test_blocks_give_the_same_bytes_as_row_by_row_encoding():
+def reference_csv(rows, encoding: str) -> bytes:
+    """The straightforward rendering the export must equal byte for byte: the csv module
+    writing one row at a time, each row encoded on its own (cp932 with ``?`` for what it
+    cannot hold; UTF-8 behind a BOM)."""
+    codec = {"sjis": "cp932", "utf8": "utf-8"}[encoding]
+    out = [codecs.BOM_UTF8 if encoding == "utf8" else b""]
+    for row in [HEADER] + [(day.isoformat().replace("-", "/"), neutralise(description),
+                            -amount if amount < 0 else "", amount if amount > 0 else "", balance)
+                           for day, description, amount, balance in rows]:
+        line = io.StringIO(newline="")
+        csv.writer(line).writerow(row)
+        out.append(line.getvalue().encode(codec, errors="replace"))
+    return b"".join(out)
+
+
+# Characters that matter to the CSV (separators, quotes, line breaks, formula triggers in
+# ASCII, full-width and compatibility forms, blanks a spreadsheet may trim, combining
+# marks) and to cp932 (half-width kana, kanji outside it, emoji), plus ordinary text.
+ALPHABET = (list("abcXYZ019 ,\"'=+-@\t\r\n\x0b\x0c") + list("＝＋－＠﹦⁼₊﹢﹣＂，\u3000\u00a0\u0338\u0301")
+            + list("振込給与カードヤマダﾀﾛｳｶﾞﾊﾟ円𠮷🍣髙﨑①"))
+
+
+def random_rows(rng, count: int) -> list[tuple]:
     import datetime as dt
 
-    rows = [(dt.date(2026, 3, 1), f"{'𠮷' if i % 7 == 0 else '振込'} {i}", -i if i % 2 else i, i * 10)
-            for i in range(1, 4_500)]
-    for encoding, codec in (("sjis", "cp932"), ("utf8", "utf-8")):
-        expected = io.StringIO(newline="")
-        writer = csv.writer(expected)
-        writer.writerow(HEADER)
-        for day, description, amount, balance in rows:
-            writer.writerow((f"{day:%Y/%m/%d}", description, -amount if amount < 0 else "",
-                             amount if amount > 0 else "", balance))
-        chunks = list(statement_csv(iter(rows), encoding=encoding))
-        assert len(chunks) == 1 + 3  # header, then blocks of 2,000 rows
-        body = b"".join(chunks)
-        assert body == (codecs.BOM_UTF8 if encoding == "utf8" else b"") + expected.getvalue().encode(
-            codec, errors="replace")
+    repeated = ["".join(rng.choices(ALPHABET, k=rng.randint(0, 12))) for _ in range(50)]
+    rows, balance = [], 0
+    for _ in range(count):
+        if rng.random() < 0.5:
+            description = rng.choice(repeated)
+        else:  # mostly unique: more of them than the memo keeps
+            description = "".join(rng.choices(ALPHABET, k=rng.randint(0, 40)))
+        amount = rng.choice([0, 1, -1, 1_000, -1_500, rng.randint(-10**12, 10**12)])
+        balance += amount
+        day = dt.date(2020, 1, 1) + dt.timedelta(days=rng.randint(0, 4000))
+        rows.append((day, description, amount, balance))
+    return rows
+
+
+@pytest.mark.parametrize("encoding", ["sjis", "utf8"])
+def test_random_rows_give_the_same_bytes_as_the_csv_module_row_by_row(encoding):
+    import random
+
+    from accounts.csv_export import MEMO_LIMIT, ROWS_PER_BLOCK
+
+    rng = random.Random(14)
+    rows = random_rows(rng, 10 * ROWS_PER_BLOCK + 1_234)
+    assert len({description for _, description, _, _ in rows}) > MEMO_LIMIT  # the memo empties
+    chunks = list(statement_csv(iter(rows), encoding=encoding))
+    assert len(chunks) == 1 + 11  # the header, then blocks of ROWS_PER_BLOCK rows
+    assert b"".join(chunks) == reference_csv(rows, encoding)
+    for count in (0, 1, ROWS_PER_BLOCK):  # block edges
+        assert b"".join(statement_csv(iter(rows[:count]), encoding=encoding)) == reference_csv(
+            rows[:count], encoding)
+
+
+def test_the_fixture_rows_give_the_reference_bytes(account):
+    query = selectors.StatementQuery(account=account, mode="count", count=100, newest_first=False)
+    rows = list(selectors.statement_rows_for_export(query=query, today=NOW.date()))
+    for encoding in ("sjis", "utf8"):
+        assert b"".join(statement_csv(iter(rows), encoding=encoding)) == reference_csv(rows, encoding)
 
 
 @pytest.mark.parametrize("cell", ["＝HYPERLINK(\"http://x\")", "＋１", "－１＋２", "＠SUM(A1)",

@@ -18,7 +18,7 @@ from security.models import AuditEvent
 from tests import factories
 from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
 from tests.transfers.scheduled_support import at, funded_payer, past_business_day, schedule
-from tests.transfers.support import content_for, other_bank_payee, payer
+from tests.transfers.support import content_for, other_bank_payee, our_payee, payer
 from transfers import scheduled, services
 from transfers.models import OutgoingTransfer, Transfer
 
@@ -265,6 +265,20 @@ def test_a_batch_killed_after_some_commits_and_rerun_executes_each_once():
     assert Entry.objects.filter(account=account, amount__lt=0).count() == 10  # 5 × (amount + fee)
     assert OutboxMessage.objects.filter(customer=customer, event="transfer_executed").count() == 5
     assert AuditEvent.objects.filter(action="transfer_batch", actor="manage.py").count() == 1
+
+
+def test_one_transfer_costs_a_bounded_number_of_statements(django_assert_max_num_queries):
+    """Issue 14: the claim (transfer + customer lock), one read of the accounts and the
+    figures of the funds rule and the limit, the posting (in its savepoint), the
+    conditional UPDATE, the audit row and the mail — and the test's own savepoint pair."""
+    day = past_business_day()
+    customer, account = funded_payer(100_000, day=day)
+    _, target = payer(balance=0, email="payee@example.jp")
+    schedule(customer, account, 30_000, day=day, payee=our_payee(target))
+    with django_assert_max_num_queries(10):
+        assert scheduled.transfers_execute_due(day=day, limit=1).executed == 1
+    target.refresh_from_db()
+    assert target.balance == 30_000
 
 
 def test_the_command_refuses_a_future_date():

@@ -8,14 +8,14 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 
 from accounts.ledger_check import ledger_check
 from accounts.models import Entry, Journal
 from notifications.models import OutboxMessage
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 from transfers import scheduled
-from transfers.models import Transfer
+from transfers.models import Transfer, TransferLimit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -62,4 +62,46 @@ def test_two_workers_execute_each_of_many_transfers_exactly_once():
     # the job run again by two workers: nothing more
     again = run_workers(2, lambda: scheduled.transfers_execute_due(day=day))
     assert sum(r.executed + r.unprocessed for r in again) == 0
+    assert all(result.ok for result in ledger_check())
+
+
+@pytest.mark.parametrize("held", ["customer_lock", "transfer_row"])
+def test_a_transfer_whose_customer_lock_or_row_another_session_holds_is_skipped_then_taken(held):
+    """The claim locks the transfer and its customer's limit row with SKIP LOCKED: while a
+    same-day transfer (or a cancel) of that customer holds either, the batch takes the next
+    customer's transfer and leaves this one scheduled for a later claim."""
+    day = past_business_day()
+    first_customer, first_account = funded_payer(50_000, day=day, email="first@example.jp")
+    second_customer, second_account = funded_payer(50_000, day=day, email="second@example.jp")
+    first = schedule(first_customer, first_account, 10_000, day=day, hour=8)  # earliest in the order
+    second = schedule(second_customer, second_account, 10_000, day=day, hour=9)
+    locked, release = threading.Event(), threading.Event()
+
+    def holder():
+        try:
+            with transaction.atomic():
+                if held == "customer_lock":
+                    TransferLimit.objects.select_for_update().get(customer=first_customer)
+                else:
+                    Transfer.objects.select_for_update().get(pk=first.pk)
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    thread = threading.Thread(target=holder)
+    thread.start()
+    try:
+        assert locked.wait(timeout=30)
+        result = scheduled.transfers_execute_due(day=day, wait_for_others=False)
+        assert (result.executed, result.unprocessed) == (1, 0)
+        first.refresh_from_db()
+        second.refresh_from_db()
+        assert (first.status, second.status) == (Transfer.Status.SCHEDULED, Transfer.Status.EXECUTED)
+    finally:
+        release.set()
+        thread.join()
+    assert scheduled.transfers_execute_due(day=day).executed == 1
+    first.refresh_from_db()
+    assert first.status == Transfer.Status.EXECUTED
     assert all(result.ok for result in ledger_check())
