@@ -1,0 +1,153 @@
+"""Issue 14: the job worker comes back without manual steps (XFER-5, NOTE-3).
+
+``manage.py jobs_worker`` restarts a worker that died, and the periodic
+``accounts.jobs_retry_stalled`` puts back in the queue the job the dead worker had claimed:
+real processes on the test database — the supervisor, its worker killed with SIGKILL in the
+middle of the scheduled batch, the batch finished by the worker started in its place, each
+transfer executed exactly once."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from urllib.parse import quote
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from procrastinate import exceptions as procrastinate_exceptions
+
+from accounts.ledger_check import ledger_check
+from accounts.management.commands.jobs_worker import restart_delay, supervise
+from accounts.models import Journal
+from accounts.tasks import jobs_retry_stalled
+from notifications.models import OutboxMessage
+from tests.reliability.processes import children_of
+from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
+from transfers.models import Transfer
+from transfers.tasks import scheduled_execute
+
+SCHEDULED = 300
+PATIENCE = 180  # seconds a step may take on a loaded machine before the test gives up
+
+
+def _until(condition, what: str, log: Path | None = None):
+    began = time.monotonic()
+    while time.monotonic() - began < PATIENCE:
+        value = condition()
+        if value:
+            return value
+        time.sleep(0.02)
+    pytest.fail(f"{what} did not happen within {PATIENCE} s" + (f"\n{log.read_text()[-4000:]}" if log else ""))
+
+
+def _worker_env() -> dict[str, str]:
+    """The worker's environment: the app's role on this test database, never the owner."""
+    db = connection.settings_dict
+    port = f":{db['PORT']}" if db["PORT"] else ""
+    url = (f"postgresql://{quote(db['USER'], safe='')}:{quote(db['PASSWORD'], safe='')}"
+           f"@{quote(db['HOST'], safe='')}{port}/{db['NAME']}")
+    env = {key: value for key, value in os.environ.items() if key != "DATABASE_OWNER_URL"}
+    env.update(DATABASE_URL=url, DJANGO_SETTINGS_MODULE="cosei_ib.settings.test", PYTHONUNBUFFERED="1")
+    return env
+
+
+def _job(job_id: int) -> tuple[str, int | None, int]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT status, worker_id, attempts FROM procrastinate_jobs WHERE id = %s", [job_id])
+        return cursor.fetchone()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_worker_killed_mid_batch_is_restarted_and_the_batch_finished_exactly_once(tmp_path):
+    day = past_business_day()
+    payers = [funded_payer(5_000_000, day=day, email=f"supervised{index}@example.jp") for index in range(20)]
+    ids = [schedule(*payers[index % len(payers)], 1_000 + index, day=day).pk for index in range(SCHEDULED)]
+    log = tmp_path / "jobs_worker.log"
+    with open(log, "wb") as output:
+        supervisor = subprocess.Popen([sys.executable, "manage.py", "jobs_worker"], cwd=settings.BASE_DIR,
+                                      env=_worker_env(), stdout=output, stderr=output, start_new_session=True)
+    try:
+        first = _until(lambda: children_of(supervisor.pid), "the worker's start", log)[0]
+        job_id = scheduled_execute.defer()
+        pending = Transfer.objects.filter(pk__in=ids, status=Transfer.Status.SCHEDULED)
+        _until(lambda: pending.count() <= SCHEDULED - 30, "the batch's progress", log)
+        os.kill(first, signal.SIGKILL)  # in the middle of the batch
+        done_at_kill = SCHEDULED - pending.count()
+        status, dead_worker, _ = _job(job_id)
+        assert status == "doing" and dead_worker is not None  # claimed by the dead worker, for ever
+        second = _until(lambda: [pid for pid in children_of(supervisor.pid) if pid != first],
+                        "the supervisor's restart", log)[0]
+        # the dead worker's heartbeat stopped; the 30 s after which it counts as dead pass
+        # here at once (its last beat moved back), then the minute's periodic run comes
+        with connection.cursor() as cursor:
+            cursor.execute("UPDATE procrastinate_workers SET last_heartbeat = now() - interval '5 minutes' "
+                           "WHERE id = %s", [dead_worker])
+        try:
+            jobs_retry_stalled.defer()
+        except procrastinate_exceptions.AlreadyEnqueued:
+            pass  # this minute's periodic run is queued already: it does the same
+        _until(lambda: _job(job_id)[0] == "succeeded", "the batch's retry", log)
+        assert _job(job_id)[2] == 2  # two attempts: the one cut off, the retry that finished it
+        assert supervisor.poll() is None and second != first
+    finally:
+        supervisor.send_signal(signal.SIGTERM)
+        try:
+            stopped = supervisor.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            os.killpg(supervisor.pid, signal.SIGKILL)
+            stopped = None
+    assert stopped == 0, log.read_text()[-4000:]  # SIGTERM: the worker and its supervisor stop cleanly
+    assert not children_of(supervisor.pid)
+    assert 0 < done_at_kill < SCHEDULED, "the kill came after the batch: the test lost its point"
+    assert "exited with status -9" in log.read_text()
+
+    transfers = Transfer.objects.filter(pk__in=ids)
+    assert transfers.filter(status=Transfer.Status.EXECUTED).count() == SCHEDULED
+    keys = list(Journal.objects.filter(idempotency_key__startswith="scheduled-transfer:")
+                .values_list("idempotency_key", flat=True))
+    assert sorted(keys) == sorted(f"scheduled-transfer:{pk}" for pk in ids)  # each once, none twice
+    assert set(transfers.values_list("journal__idempotency_key", flat=True)) == set(keys)
+    assert OutboxMessage.objects.filter(event="transfer_executed").count() == SCHEDULED
+    assert all(result.ok for result in ledger_check())
+
+
+def test_the_back_off_doubles_from_one_second_to_a_minute():
+    assert [restart_delay(failures) for failures in range(1, 9)] == [1, 2, 4, 8, 16, 32, 60, 60]
+    assert restart_delay(1000) == 60
+
+
+def test_supervise_restarts_after_an_error_exit_and_a_kill_and_ends_on_a_clean_exit(tmp_path):
+    runs = tmp_path / "runs"
+    # run 1 exits 3, run 2 is killed with SIGKILL, run 3 exits 0
+    script = ("import os, pathlib, signal, sys; p = pathlib.Path(sys.argv[1]); "
+              "n = len(p.read_text()) if p.exists() else 0; p.write_text('x' * (n + 1)); "
+              "n == 1 and os.kill(os.getpid(), signal.SIGKILL); sys.exit(3 if n == 0 else 0)")
+    started = []
+    status = supervise([sys.executable, "-c", script, str(runs)], stop=threading.Event(), first=0.01,
+                       on_start=started.append)
+    assert status == 0
+    assert runs.read_text() == "xxx"
+    assert [child.returncode for child in started] == [3, -signal.SIGKILL, 0]
+
+
+def test_supervise_stops_the_worker_gracefully_when_asked(tmp_path):
+    ready = tmp_path / "ready"
+    script = ("import pathlib, signal, sys, time; "
+              "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
+              f"pathlib.Path({str(ready)!r}).touch(); time.sleep(120); sys.exit(5)")
+    stop = threading.Event()
+
+    def stop_when_ready(_child):
+        def wait():
+            while not ready.exists():
+                time.sleep(0.01)
+            stop.set()
+        threading.Thread(target=wait, daemon=True).start()
+
+    assert supervise([sys.executable, "-c", script], stop=stop, on_start=stop_when_ready) == 0
