@@ -8,6 +8,7 @@ transfer executed exactly once."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -19,7 +20,8 @@ from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from asgiref.sync import sync_to_async
+from django.db import connection, connections
 from procrastinate import exceptions as procrastinate_exceptions
 
 from accounts.ledger_check import ledger_check
@@ -27,6 +29,7 @@ from accounts.management.commands.jobs_worker import restart_delay, supervise
 from accounts.models import Journal
 from accounts.tasks import jobs_retry_stalled
 from notifications.models import OutboxMessage
+from notifications.tasks import outbox_send
 from tests.reliability.processes import children_of
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 from transfers.models import Transfer
@@ -63,7 +66,21 @@ def _job(job_id: int) -> tuple[str, int | None, int]:
         return cursor.fetchone()
 
 
+@pytest.fixture
+def leaves_no_queued_jobs(transactional_db):
+    """procrastinate's tables are not flushed between tests: the jobs this test's workers
+    queued (their periodic runs) must not wait for a later test's worker."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT coalesce(max(id), 0) FROM procrastinate_jobs")
+        before = cursor.fetchone()[0]
+    yield
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE procrastinate_periodic_defers SET job_id = NULL WHERE job_id > %s", [before])
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE id > %s AND status <> 'doing'", [before])
+
+
 @pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("leaves_no_queued_jobs")
 def test_a_worker_killed_mid_batch_is_restarted_and_the_batch_finished_exactly_once(tmp_path):
     day = past_business_day()
     payers = [funded_payer(5_000_000, day=day, email=f"supervised{index}@example.jp") for index in range(20)]
@@ -151,3 +168,39 @@ def test_supervise_stops_the_worker_gracefully_when_asked(tmp_path):
         threading.Thread(target=wait, daemon=True).start()
 
     assert supervise([sys.executable, "-c", script], stop=stop, on_start=stop_when_ready) == 0
+
+
+def _doing_job_of_a_dead_worker(task_name: str, queueing_lock: str) -> int:
+    """A job left ``doing`` by a worker that is gone (its row pruned: worker_id NULL)."""
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args, status) "
+                       "VALUES ('default', %s, %s, '{}', 'doing') RETURNING id", [task_name, queueing_lock])
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.usefixtures("leaves_no_queued_jobs")
+def test_a_stalled_job_is_queued_again_unless_a_queued_copy_will_do_its_work():
+    alone = _doing_job_of_a_dead_worker("transfers.scheduled_execute", "stalled-test-batch")
+    twin = _doing_job_of_a_dead_worker("notifications.outbox_send", "outbox_send")
+    try:
+        outbox_send.defer()  # the next run, queued under the same queueing_lock
+    except procrastinate_exceptions.AlreadyEnqueued:
+        pass  # a periodic run is queued already
+    retried = _retry_stalled()
+    assert alone in retried and twin not in retried
+    assert _job(alone)[0] == "todo"  # a worker takes it again
+    assert _job(twin)[0] == "failed"  # closed: the queued copy sends the same outbox
+    assert _retry_stalled() == []  # nothing stalled any more
+
+
+def _retry_stalled() -> list[int]:
+    """The periodic task's body, as the worker runs it (its queries on asgiref's thread,
+    whose connection is closed afterwards)."""
+    async def run():
+        try:
+            return await jobs_retry_stalled.func()
+        finally:
+            await sync_to_async(connections.close_all)()
+
+    return asyncio.run(run())
