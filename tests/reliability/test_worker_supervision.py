@@ -139,18 +139,39 @@ def test_the_back_off_doubles_from_one_second_to_a_minute():
     assert restart_delay(1000) == 60
 
 
-def test_supervise_restarts_after_an_error_exit_and_a_kill_and_ends_on_a_clean_exit(tmp_path):
-    runs = tmp_path / "runs"
-    # run 1 exits 3, run 2 is killed with SIGKILL, run 3 exits 0
-    script = ("import os, pathlib, signal, sys; p = pathlib.Path(sys.argv[1]); "
-              "n = len(p.read_text()) if p.exists() else 0; p.write_text('x' * (n + 1)); "
-              "n == 1 and os.kill(os.getpid(), signal.SIGKILL); sys.exit(3 if n == 0 else 0)")
+def _stop_when_ready(ready: Path, stop: threading.Event, *, on_run: int = 1):
+    """An on_start hook: set ``stop`` once the ``on_run``-th child says it is ready."""
     started = []
-    status = supervise([sys.executable, "-c", script, str(runs)], stop=threading.Event(), first=0.01,
-                       on_start=started.append)
-    assert status == 0
-    assert runs.read_text() == "xxx"
-    assert [child.returncode for child in started] == [3, -signal.SIGKILL, 0]
+
+    def on_start(child):
+        started.append(child)
+        if len(started) == on_run:
+            def wait():
+                while not ready.exists():
+                    time.sleep(0.01)
+                stop.set()
+            threading.Thread(target=wait, daemon=True).start()
+
+    on_start.started = started
+    return on_start
+
+
+def test_supervise_restarts_after_an_error_a_kill_and_an_unasked_clean_exit(tmp_path):
+    runs, ready = tmp_path / "runs", tmp_path / "ready"
+    # run 1 exits 3, run 2 is killed with SIGKILL, run 3 exits 0 by itself (as procrastinate's
+    # worker does when its database goes); run 4 waits until the supervisor is stopped
+    script = ("import os, pathlib, signal, sys, time; p = pathlib.Path(sys.argv[1]); "
+              "n = len(p.read_text()) if p.exists() else 0; p.write_text('x' * (n + 1)); "
+              "n == 1 and os.kill(os.getpid(), signal.SIGKILL); n == 0 and sys.exit(3); n == 2 and sys.exit(0); "
+              "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); pathlib.Path(sys.argv[2]).touch(); "
+              "time.sleep(120); sys.exit(5)")
+    stop = threading.Event()
+    on_start = _stop_when_ready(ready, stop, on_run=4)
+    status = supervise([sys.executable, "-c", script, str(runs), str(ready)], stop=stop, first=0.01,
+                       on_start=on_start)
+    assert status == 0  # the fourth stopped gracefully by the supervisor's SIGTERM
+    assert runs.read_text() == "xxxx"
+    assert [child.returncode for child in on_start.started] == [3, -signal.SIGKILL, 0, 0]
 
 
 def test_supervise_stops_the_worker_gracefully_when_asked(tmp_path):
@@ -159,15 +180,9 @@ def test_supervise_stops_the_worker_gracefully_when_asked(tmp_path):
               "signal.signal(signal.SIGTERM, lambda *_: sys.exit(0)); "
               f"pathlib.Path({str(ready)!r}).touch(); time.sleep(120); sys.exit(5)")
     stop = threading.Event()
-
-    def stop_when_ready(_child):
-        def wait():
-            while not ready.exists():
-                time.sleep(0.01)
-            stop.set()
-        threading.Thread(target=wait, daemon=True).start()
-
-    assert supervise([sys.executable, "-c", script], stop=stop, on_start=stop_when_ready) == 0
+    on_start = _stop_when_ready(ready, stop)
+    assert supervise([sys.executable, "-c", script], stop=stop, on_start=on_start) == 0
+    assert len(on_start.started) == 1
 
 
 def _doing_job_of_a_dead_worker(task_name: str, queueing_lock: str) -> int:

@@ -6,9 +6,11 @@ it again, after 1, 2, 4 … seconds (at most a minute) while it keeps failing, a
 second again once it has run for a minute. Options after ``--`` go to
 ``procrastinate worker`` unchanged (``manage.py jobs_worker -- --concurrency 2``).
 
-SIGTERM or SIGINT stops the worker gracefully (it finishes its current jobs) and then the
-supervisor, with the worker's status. A worker that exits 0 by itself was stopped on
-purpose (an operator's SIGTERM): the supervisor ends too. Above it, compose's
+SIGTERM or SIGINT to the supervisor stops the worker gracefully (it finishes its current
+jobs) and then the supervisor, with the worker's status. Any other exit of the worker is
+started again, status 0 included: procrastinate 3.10's worker exits 0 when its database
+connection goes (tests/reliability/faults.py saw it). Stop it through the supervisor
+(compose and systemd signal the supervisor, not the worker). Above it, compose's
 ``restart: unless-stopped`` or systemd's ``Restart=always`` restart the supervisor itself
 (docs/operations.md). Jobs the dead worker had claimed are put back in the queue by the
 periodic ``accounts.jobs_retry_stalled`` (accounts/tasks.py).
@@ -54,9 +56,9 @@ def _die_with_parent() -> None:
 def supervise(argv: list[str], *, stop: threading.Event, first: float = FIRST_DELAY,
               maximum: float = MAX_DELAY, stable_after: float = STABLE_AFTER,
               on_start: Callable[[subprocess.Popen], None] | None = None) -> int:
-    """Run ``argv`` until ``stop`` is set or it exits 0; start it again after each abnormal
-    exit (non-zero status or killed by a signal), with ``restart_delay`` between. Returns
-    the last status (0 when stopped on purpose)."""
+    """Run ``argv`` until ``stop`` is set, then SIGTERM it and return its status. Whenever
+    it exits before that — a non-zero status, killed by a signal, or 0 (procrastinate's
+    worker exits 0 when its database goes) — start it again after ``restart_delay``."""
     failures = 0
     while not stop.is_set():
         began = time.monotonic()
@@ -71,9 +73,6 @@ def supervise(argv: list[str], *, stop: threading.Event, first: float = FIRST_DE
                 child.send_signal(signal.SIGTERM)
                 return child.wait()
         status = child.returncode
-        if status == 0:
-            logger.info("job worker (pid %s) stopped", child.pid)
-            return 0
         failures = 1 if time.monotonic() - began >= stable_after else failures + 1
         delay = restart_delay(failures, first=first, maximum=maximum)
         logger.error("job worker (pid %s) exited with status %s (failure %s in a row); starting it again "
