@@ -29,6 +29,9 @@ def worker_heartbeat(timestamp: int | None = None) -> None:
 # A worker sends a heartbeat every 10 s (procrastinate's update_heartbeat_interval); one
 # silent for 30 s (its stalled_worker_timeout) is dead — killed, its machine gone.
 STALLED_AFTER_SECONDS = 30
+# a job that has taken its worker down this often is killing it (out of memory, a crash in
+# a library): stop retrying, close it as failed and say so in the log
+STALLED_MAX_ATTEMPTS = 5
 
 
 @app.periodic(cron="* * * * *", periodic_id="jobs_retry_stalled")
@@ -46,9 +49,16 @@ async def jobs_retry_stalled(timestamp: int | None = None,
 
     A job whose ``queueing_lock`` is already held by a waiting copy (the next periodic run
     of the same task was queued meanwhile) is not queued a second time: the copy does the
-    same work, so the stalled one is closed as failed. Returns the ids retried."""
+    same work, so the stalled one is closed as failed; so is one that has stalled
+    ``STALLED_MAX_ATTEMPTS`` times already (it is what kills its workers). Returns the ids
+    retried."""
     retried = []
     for job in await app.job_manager.get_stalled_jobs(seconds_since_heartbeat=seconds_since_heartbeat):
+        if job.attempts >= STALLED_MAX_ATTEMPTS:
+            logger.error("stalled job %s (%s) stalled %s times: closed as failed, not retried",
+                         job.id, job.task_name, job.attempts)
+            await app.job_manager.finish_job(job, status=jobs.Status.FAILED, delete_job=False)
+            continue
         try:
             await app.job_manager.retry_job(job)
         except exceptions.UniqueViolation:

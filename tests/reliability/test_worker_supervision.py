@@ -27,7 +27,7 @@ from procrastinate import exceptions as procrastinate_exceptions
 from accounts.ledger_check import ledger_check
 from accounts.management.commands.jobs_worker import restart_delay, supervise
 from accounts.models import Journal
-from accounts.tasks import jobs_retry_stalled
+from accounts.tasks import STALLED_MAX_ATTEMPTS, jobs_retry_stalled
 from notifications.models import OutboxMessage
 from notifications.tasks import outbox_send
 from tests.reliability.processes import children_of
@@ -185,27 +185,32 @@ def test_supervise_stops_the_worker_gracefully_when_asked(tmp_path):
     assert len(on_start.started) == 1
 
 
-def _doing_job_of_a_dead_worker(task_name: str, queueing_lock: str) -> int:
+def _doing_job_of_a_dead_worker(task_name: str, queueing_lock: str, attempts: int = 0) -> int:
     """A job left ``doing`` by a worker that is gone (its row pruned: worker_id NULL)."""
     with connection.cursor() as cursor:
-        cursor.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args, status) "
-                       "VALUES ('default', %s, %s, '{}', 'doing') RETURNING id", [task_name, queueing_lock])
+        cursor.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, queueing_lock, args, status, attempts) "
+                       "VALUES ('default', %s, %s, '{}', 'doing', %s) RETURNING id",
+                       [task_name, queueing_lock, attempts])
         return cursor.fetchone()[0]
 
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.usefixtures("leaves_no_queued_jobs")
-def test_a_stalled_job_is_queued_again_unless_a_queued_copy_will_do_its_work():
+def test_a_stalled_job_is_queued_again_unless_a_queued_copy_will_do_its_work_or_it_kills_workers():
     alone = _doing_job_of_a_dead_worker("transfers.scheduled_execute", "stalled-test-batch")
     twin = _doing_job_of_a_dead_worker("notifications.outbox_send", "outbox_send")
+    # stalled as often as STALLED_MAX_ATTEMPTS allows: it is what kills its workers
+    killer = _doing_job_of_a_dead_worker("transfers.scheduled_execute", "stalled-test-killer",
+                                         attempts=STALLED_MAX_ATTEMPTS)
     try:
         outbox_send.defer()  # the next run, queued under the same queueing_lock
     except procrastinate_exceptions.AlreadyEnqueued:
         pass  # a periodic run is queued already
     retried = _retry_stalled()
-    assert alone in retried and twin not in retried
+    assert alone in retried and twin not in retried and killer not in retried
     assert _job(alone)[0] == "todo"  # a worker takes it again
     assert _job(twin)[0] == "failed"  # closed: the queued copy sends the same outbox
+    assert _job(killer)[0] == "failed"  # closed, not retried for ever
     assert _retry_stalled() == []  # nothing stalled any more
 
 

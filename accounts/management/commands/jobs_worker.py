@@ -82,7 +82,7 @@ def supervise(argv: list[str], *, stop: threading.Event, first: float = FIRST_DE
 
 
 class Command(BaseCommand):
-    help = "ジョブワーカー（procrastinate worker）を起動し、異常終了したら再起動する"
+    help = "ジョブワーカー（procrastinate worker）を起動し、止まったら待ち時間を延ばしながら再起動する"
 
     def add_arguments(self, parser):
         parser.add_argument("worker_options", nargs="*", help="procrastinate worker に渡すオプション")
