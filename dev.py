@@ -254,8 +254,9 @@ def command_run(options: argparse.Namespace) -> int:
     manage("seed_demo", env=env)
     manage("mail_setup", env=env)  # notifications: S/MIME pair + where .eml mail goes
     children = [
+        # the job worker under its supervisor: restarted with back-off if it dies (issue 14)
         subprocess.Popen(
-            [sys.executable, "manage.py", "procrastinate", "worker"],
+            [sys.executable, "manage.py", "jobs_worker"],
             env=env, cwd=ROOT, start_new_session=True,
         ),
         subprocess.Popen(

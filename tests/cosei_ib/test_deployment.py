@@ -72,7 +72,19 @@ def test_the_stack_has_every_service(services):
     assert services["mailpit"]["image"].startswith("axllent/mailpit")
     # two job workers (the batch is safe on several: SKIP LOCKED)
     assert services["worker"]["deploy"]["replicas"] == 2
-    assert services["worker"]["command"][-2:] == ["procrastinate", "worker"]
+    assert services["worker"]["command"] == ["python", "manage.py", "jobs_worker"]
+
+
+def test_long_running_services_come_back_by_themselves(services):
+    """Issue 14: the app serves again without manual steps — a web or worker container
+    that dies is started again (and jobs_worker restarts the worker process inside it);
+    the one-shot jobs are never restarted."""
+    for name in ("db", "db-replica", "web-1", "web-2", "worker", "proxy", "mailpit"):
+        assert services[name]["restart"] == "unless-stopped", name
+    for name in ("migrate", "ledger-check", "backup"):
+        assert services[name]["restart"] == "no", name
+    assert "jobs_worker" in (ROOT / "docs" / "operations.md").read_text()
+    assert "Restart=always" in (ROOT / "docs" / "operations.md").read_text()
 
 
 def test_app_services_run_the_production_profile_as_the_app_role(services):

@@ -12,7 +12,7 @@ from django.core.mail import EmailMessage
 
 from notifications.models import OutboxMessage
 from notifications.services import notice_enqueue
-from notifications.tasks import MAX_ATTEMPTS, outbox_send_pending, retry_delay
+from notifications.tasks import BATCH, MAX_ATTEMPTS, outbox_drain, outbox_send, outbox_send_pending, retry_delay
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -128,3 +128,31 @@ def test_a_healthy_run_sends_everything_due_oldest_first():
         assert outbox_send_pending() == 2
     assert [m.to for m in mail.outbox] == [["a@example.jp"], ["b@example.jp"]]
     assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def _many_notices(count: int) -> None:
+    customers = [factories.customer(email=f"many{index}@example.jp") for index in range(count)]
+    with time_machine.travel(START, tick=False):
+        for customer in customers:
+            notice_enqueue(customer=customer, event="password_change", lines=["ログインパスワードが変更されました。"])
+
+
+def test_one_run_drains_the_outbox_not_only_one_batch():
+    # the 0:05 batch queues thousands of notices: a run sends them all, batch after batch
+    _many_notices(2 * BATCH + 7)
+    outbox_send()
+    assert len(mail.outbox) == 2 * BATCH + 7
+    assert set(OutboxMessage.objects.values_list("status", flat=True)) == {"sent"}
+
+
+def test_a_run_stops_when_its_time_is_up_after_at_least_one_batch():
+    _many_notices(BATCH + 3)
+    assert outbox_drain(seconds=0) == BATCH  # the rest waits for the next run
+    assert OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).count() == 3
+    assert outbox_drain(seconds=0) == 3
+
+
+def test_a_failure_ends_the_drain_too(mail_server_down):
+    _many_notices(BATCH + 3)
+    assert outbox_drain() == 0
+    assert len(mail_server_down) == 1  # one attempt against the dead server, not one a batch

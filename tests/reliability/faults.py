@@ -8,19 +8,26 @@ checked. Not part of the test suite (it takes minutes and starts servers); run i
 It uses its own embedded PostgreSQL in .dev/faults/pgdata (made afresh on every run, with
 fsync, synchronous_commit and full_page_writes ON — never the developer's .pgdata), a
 gunicorn on 127.0.0.1:8931 (one worker, the dev profile with DEBUG and service hours off)
-and the procrastinate job worker, and runs three scenarios:
+and the job worker as production runs it (``manage.py jobs_worker``: the supervisor that
+starts ``procrastinate worker`` again when it dies — nothing is restarted by hand here), and
+runs four scenarios:
 
 1. gunicorn: a transfer confirm POST while its worker is killed with SIGKILL at a random
    moment; the master starts a new worker; the customer submits the same confirmation again.
    Each round must end with exactly one transfer, posted once.
-2. job worker: SIGKILL of the worker while it sends a few hundred notices, twice; it is
-   started again (as its supervisor — compose's restart policy, systemd — would) and the
-   periodic sweep resumes the sending. No notice may be lost (delivery is at least once:
-   duplicates are counted, not refused).
-3. PostgreSQL: ``pg_ctl stop -m immediate`` then start, while threads post transfers through
+2. job worker during the outbox send: SIGKILL of the worker while it sends a few hundred
+   notices, twice; its supervisor starts it again and the periodic sweep resumes the
+   sending. No notice may be lost (delivery is at least once: duplicates are counted, not
+   refused).
+3. job worker during the scheduled batch (XFER-5): 300 scheduled transfers due, the worker
+   running the batch killed with SIGKILL twice mid-run; its supervisor starts it again and
+   the periodic ``accounts.jobs_retry_stalled`` queues the dead worker's batch again (after
+   the 30 s a silent worker takes to count as dead). Every transfer executed exactly once
+   or 未処理, none half-posted, each notice queued once and sent.
+4. PostgreSQL: ``pg_ctl stop -m immediate`` then start, while threads post transfers through
    the service and the web serves pages. Each interrupted transfer is all or nothing; the web
    serves again without being restarted. procrastinate's worker exits when its database
-   connection goes (seen here): its supervisor starts it again, and then it sends.
+   connection goes: its supervisor starts it again, and then it sends.
 
 Each scenario ends with ``ledger_check``. The figures are printed; docs/testing.md keeps
 those of the last run. Exit status 0 when every check held.
@@ -42,11 +49,13 @@ import urllib.error
 import urllib.parse
 import urllib.request
 import uuid
+from collections import Counter
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import dev  # noqa: E402 - the embedded PostgreSQL helpers, pointed at our own folder
+from tests.reliability.processes import children_of  # noqa: E402
 
 WORK = ROOT / ".dev" / "faults"
 PORT = 8931
@@ -70,7 +79,7 @@ def database_start() -> dict[str, str]:
     WORK.mkdir(parents=True)
     dev.PGDATA = WORK / "pgdata"
     dev.ROLES_FILE = dev.PGDATA / "cosei_roles.json"
-    urls = dev.embedded_database_urls("cosei_faults")
+    urls = dev.embedded_database_urls("cosei_faults", pgdata=dev.PGDATA)  # not the default: .pgdata
     import psycopg
 
     host = urls["DATABASE_URL"].split("@", 1)[1].rsplit("/", 1)[0]
@@ -102,22 +111,34 @@ def gunicorn_start(env) -> subprocess.Popen:
 
 
 def worker_start(env) -> subprocess.Popen:
+    """The job worker as production runs it: ``manage.py jobs_worker``, the supervisor that
+    starts ``procrastinate worker`` again whenever it dies. Nobody restarts anything here."""
     log = open(WORK / "worker.log", "ab")
-    return subprocess.Popen([sys.executable, "manage.py", "procrastinate", "worker"], env=env, cwd=ROOT,
-                            stdout=log, stderr=log, start_new_session=True)
+    supervisor = subprocess.Popen([sys.executable, "manage.py", "jobs_worker"], env=env, cwd=ROOT,
+                                  stdout=log, stderr=log, start_new_session=True)
+    worker_pid(supervisor)
+    return supervisor
 
 
-def children_of(pid: int) -> list[int]:
-    found = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit():
-            try:
-                fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
-            except OSError:
-                continue
-            if int(fields[1]) == pid:
-                found.append(int(entry.name))
-    return found
+def worker_pid(supervisor: subprocess.Popen, *, not_pid: int | None = None, timeout: float = 120) -> int:
+    """The pid of the procrastinate worker under ``supervisor`` (another than ``not_pid``)."""
+    began = time.monotonic()
+    while time.monotonic() - began < timeout:
+        found = [pid for pid in children_of(supervisor.pid) if pid != not_pid]
+        if found:
+            return found[0]
+        if supervisor.poll() is not None:
+            raise RuntimeError(f"the supervisor exited ({supervisor.returncode})")
+        time.sleep(0.05)
+    raise RuntimeError("the supervisor started no worker within two minutes")
+
+
+def worker_kill(supervisor: subprocess.Popen) -> int:
+    """SIGKILL of the procrastinate worker (not its supervisor); returns the new worker's pid
+    once the supervisor has started it — by itself."""
+    pid = worker_pid(supervisor)
+    os.kill(pid, signal.SIGKILL)
+    return worker_pid(supervisor, not_pid=pid)
 
 
 def wait_serving(timeout: float = 60) -> float:
@@ -230,7 +251,6 @@ def scenario_worker(env, count: int = 300) -> subprocess.Popen:
     mail = WORK / "mail"
     customers = [factories.customer(email=f"faults-mail-{index:04d}@example.jp") for index in range(count)]
     worker = worker_start(env)
-    time.sleep(3)
     for customer in customers:  # each enqueue wakes the worker (a deferred outbox_send)
         notice_enqueue(customer=customer, event="unlock", lines=["ロックを解除しました。"])
     ids = list(OutboxMessage.objects.filter(customer__in=customers).values_list("id", flat=True))
@@ -241,11 +261,10 @@ def scenario_worker(env, count: int = 300) -> subprocess.Popen:
         if sent == len(ids):
             break
         if kills < 2 and sent >= last_kill_sent + count // 10:  # it is sending: kill it
-            os.killpg(worker.pid, signal.SIGKILL)
-            worker.wait()
+            worker_kill(worker)
             kills, last_kill_sent = kills + 1, sent
-            print(f"  killed the worker with {sent} of {len(ids)} sent; starting it again", flush=True)
-            worker = worker_start(env)
+            print(f"  killed the worker with {sent} of {len(ids)} sent; its supervisor started it again",
+                  flush=True)
         time.sleep(0.05 if kills < 2 else 1)
     elapsed = time.monotonic() - began
     statuses = dict(OutboxMessage.objects.filter(id__in=ids).values_list("status").annotate(
@@ -266,7 +285,100 @@ def scenario_worker(env, count: int = 300) -> subprocess.Popen:
     return worker
 
 
-# --- 3. PostgreSQL stopped with -m immediate and started again -----------------------------
+# --- 3. kill -9 of the job worker in the middle of the scheduled batch ---------------------
+
+def batch_prepare(count: int = 300, payers_count: int = 30) -> tuple[list, list[int]]:
+    """The scheduled transfers of scenario 3, made first: they are dated a past business day
+    and the payers funded before it (tests/transfers/scheduled_support.py), and the ledger
+    takes a backdated deposit only while the cash account has no later entry."""
+    from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
+
+    day = past_business_day()
+    # the first payer can pay only some of its transfers: the rest must end 未処理, not lost
+    payers = [funded_payer(8_000 if index == 0 else 5_000_000, day=day, email=f"faults-batch-{index:02d}@example.jp")
+              for index in range(payers_count)]
+    ids = [schedule(*payers[index % payers_count], 1_000 + index, day=day).pk for index in range(count)]
+    return [customer for customer, _ in payers], ids
+
+
+def scenario_batch(worker: subprocess.Popen, customers: list, ids: list[int]) -> None:
+    from accounts.ledger_check import ledger_check
+    from accounts.models import Journal
+    from notifications.models import OutboxMessage
+    from transfers.models import Transfer
+    from transfers.tasks import scheduled_execute
+
+    print("3. kill -9 of the job worker in the middle of the scheduled batch", flush=True)
+    count = len(ids)
+    job_id = scheduled_execute.defer()
+    pending = Transfer.objects.filter(pk__in=ids, status=Transfer.Status.SCHEDULED)
+    kills, done_at_kills = 0, []
+    began = time.monotonic()
+    while time.monotonic() - began < 600:
+        left = pending.count()
+        if not left:
+            break
+        if kills < 2 and count - left >= (kills + 1) * count // 4:  # a quarter, then half done
+            worker_kill(worker)
+            kills += 1
+            done_at_kills.append(count - left)
+            print(f"  killed the worker with {count - left} of {count} done; its supervisor started it "
+                  "again", flush=True)
+        time.sleep(0.02)
+    elapsed = time.monotonic() - began
+    with connection_cursor() as cursor:
+        cursor.execute("SELECT status, attempts FROM procrastinate_jobs WHERE id = %s", [job_id])
+        job_status, job_attempts = cursor.fetchone()
+    transfers = Transfer.objects.filter(pk__in=ids)
+    executed = set(transfers.filter(status=Transfer.Status.EXECUTED).values_list("pk", flat=True))
+    unprocessed = transfers.filter(status=Transfer.Status.UNPROCESSED)
+    keys = list(Journal.objects.filter(idempotency_key__startswith="scheduled-transfer:")
+                .values_list("idempotency_key", flat=True))
+    check(kills == 2 and all(0 < done < count for done in done_at_kills),
+          f"the worker was killed {kills} times mid-batch (at {done_at_kills} of {count} done)")
+    check(not pending.exists(), f"no transfer left scheduled after {elapsed:.0f} s "
+                                f"(the batch's job {job_status}, attempts {job_attempts})")
+    check(len(executed) + unprocessed.count() == count and not unprocessed.filter(unprocessed_reason="").exists(),
+          f"{len(executed)} executed + {unprocessed.count()} 未処理 with a reason = {count}")
+    check(sorted(keys) == sorted(f"scheduled-transfer:{pk}" for pk in executed)
+          and not transfers.filter(status=Transfer.Status.EXECUTED, journal__isnull=True).exists()
+          and not unprocessed.filter(journal__isnull=False).exists(),
+          f"each executed transfer posted exactly once ({len(keys)} journals), none half-posted")
+    notices = OutboxMessage.objects.filter(customer__in=customers, event__in=["transfer_executed",
+                                                                            "transfer_unprocessed"])
+    check(notices.count() == count, f"one 実行/未処理 notice queued per transfer ({notices.count()})")
+    mail = WORK / "mail"
+    waited = time.monotonic()
+    theirs = OutboxMessage.objects.filter(customer__in=customers)  # 予約受付, 入出金 and the batch's
+    while theirs.exclude(status=OutboxMessage.Status.SENT).exists() and time.monotonic() - waited < 300:
+        time.sleep(1)
+    rows, files = Counter(), Counter()
+    for to in theirs.values_list("to", flat=True):
+        rows[re.search(r"faults-batch-(\d{2})", str(to))[1]] += 1
+    for path in mail.glob("*.eml"):
+        match = re.search(r"faults-batch-(\d{2})", path.name)
+        if match:
+            files[match[1]] += 1
+    unsent = theirs.exclude(status=OutboxMessage.Status.SENT).count()
+    lost = sum(max(rows[key] - files[key], 0) for key in rows)
+    duplicates = sum(max(files[key] - rows[key], 0) for key in rows)
+    check(unsent == 0 and lost == 0, f"every notice of these customers sent ({sum(rows.values())} messages, "
+                                     f"{lost} lost, {duplicates} sent twice), {time.monotonic() - waited:.0f} s after")
+    check(all(result.ok for result in ledger_check()), "ledger_check clean")
+    FIGURES["batch"] = (f"{count} scheduled transfers, the worker killed twice mid-batch (at {done_at_kills} done): "
+                        f"{len(executed)} executed once, {unprocessed.count()} 未処理 (insufficient funds), 0 "
+                        f"half-posted, 0 twice; batch finished {elapsed:.0f} s after it began (job retried "
+                        f"{job_attempts} times by jobs_retry_stalled); {sum(rows.values())} notices, {lost} lost, "
+                        f"{duplicates} duplicated")
+
+
+def connection_cursor():
+    from django.db import connection
+
+    return connection.cursor()
+
+
+# --- 4. PostgreSQL stopped with -m immediate and started again -----------------------------
 
 def scenario_postgres(env, worker: subprocess.Popen, seconds: float = 12) -> subprocess.Popen:
     from django.db import OperationalError, connections
@@ -281,7 +393,8 @@ def scenario_postgres(env, worker: subprocess.Popen, seconds: float = 12) -> sub
     from transfers import services
     from transfers.models import Transfer
 
-    print("3. pg_ctl stop -m immediate and start, mid-run", flush=True)
+    print("4. pg_ctl stop -m immediate and start, mid-run", flush=True)
+    worker_before = worker_pid(worker)
     people = [payer(balance=5_000_000, email=f"faults-pg-{index}@example.jp") for index in range(8)]
     stop_at = time.monotonic() + seconds
     attempts: list[tuple[str, str]] = []  # (step-up id, outcome)
@@ -351,28 +464,27 @@ def scenario_postgres(env, worker: subprocess.Popen, seconds: float = 12) -> sub
     extra = factories.customer(email="faults-after-restart@example.jp")
     notice_enqueue(customer=extra, event="unlock", lines=["ロックを解除しました。"])
     sent_at_restart = OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT).count()
-    worker_survived, exited_after, sent_after = True, None, None
+    sent_after = None
     began = time.monotonic()
-    while time.monotonic() - began < 150:
+    while time.monotonic() - began < 150 and worker.poll() is None:
         if OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT).count() > sent_at_restart:
             sent_after = time.monotonic() - began
             break
         time.sleep(1)
-        if worker.poll() is not None:  # procrastinate's worker exits when its database goes
-            exited_after = time.monotonic() - began
-            print(f"  the worker exited (status {worker.returncode}) {exited_after:.0f} s after the "
-                  "restart; its supervisor starts it again", flush=True)
-            worker_survived = False
-            worker = worker_start(env)
+    # procrastinate's worker exits when its database goes; jobs_worker starts it again
+    worker_now = children_of(worker.pid)
+    worker_survived = worker_before in worker_now
+    check(worker.poll() is None and len(worker_now) == 1,
+          f"the job worker's supervisor kept running, its worker {'kept running' if worker_survived else 'restarted by it'}")
     backlog = OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING).count()
     check(sent_after is not None, f"the worker sends again {sent_after or 0:.0f} s after the restart "
-                                  f"(worker {'kept running' if worker_survived else 'restarted by its supervisor'}; "
-                                  f"{backlog} notices still queued, sent {50} a run)")
+                                  f"(worker {'kept running' if worker_survived else 'restarted by jobs_worker'}; "
+                                  f"{backlog} notices still queued)")
     FIGURES["postgres"] = (f"{len(attempts)} transfer attempts on 8 threads over {seconds:.0f} s, "
                            f"{len(interrupted)} interrupted ({committed_unseen} committed before the drop), "
                            f"0 half-posted; database back in {up_after:.1f} s, web serving "
                            f"{serving_after:.1f} s later; the job worker "
-                           f"{'kept running' if worker_survived else f'exited {exited_after:.0f} s later and was restarted (supervisor)'}, "
+                           f"{'kept running' if worker_survived else 'exited and was restarted by jobs_worker'}, "
                            f"sending again {sent_after or 0:.0f} s after, {backlog} notices still queued")
     return worker
 
@@ -398,11 +510,13 @@ def main() -> int:
     reference_ensure()
     interbank_accounts_ensure()
 
+    batch_customers, batch_ids = batch_prepare()
     web = gunicorn_start(env)
     worker = None
     try:
         scenario_gunicorn(web)
         worker = scenario_worker(env)
+        scenario_batch(worker, batch_customers, batch_ids)
         worker = scenario_postgres(env, worker)
     finally:
         for process in (web, worker):
