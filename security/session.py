@@ -36,7 +36,8 @@ def session_start(request, customer: Customer, *, stage: str) -> None:
     """Log the customer in with a fresh session key (no fixation) at ``stage``."""
     from .services import session_register
 
-    login(request, customer.user, backend="django.contrib.auth.backends.ModelBackend")
+    # the user and its customer in one query on every later request (security/backends.py)
+    login(request, customer.user, backend="security.backends.CustomerSessionBackend")
     now = int(time.time())
     request.session[STAGE] = stage
     request.session[AUTH_AT] = now

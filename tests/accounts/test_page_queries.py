@@ -22,8 +22,9 @@ pytestmark = pytest.mark.django_db
 
 NOW = tokyo(2026, 3, 20, 10)
 
-# Middleware: the session, the user, the customer (SEC-9/12) — then the page's own reads.
-MIDDLEWARE_TABLES = ["django_session", "auth_user", "accounts_customer"]
+# Middleware: the session, then the user with its customer in one query
+# (security.backends.CustomerSessionBackend; SEC-9/12) — then the page's own reads.
+MIDDLEWARE_TABLES = ["django_session", "auth_user"]
 
 
 def tables(queries) -> list[str]:

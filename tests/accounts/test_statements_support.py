@@ -48,7 +48,7 @@ def post(account: Account, amount: int, when: dt.datetime, description: str | No
 
 def login(client, customer, *, user_agent: str = DESKTOP_UA) -> None:
     """A complete customer session (as after password and, if any, OTP)."""
-    client.force_login(customer.user)
+    client.force_login(customer.user, backend="security.backends.CustomerSessionBackend")  # as session_start
     session = client.session
     now = int(time.time())
     session[customer_session.STAGE] = customer_session.STAGE_COMPLETE
