@@ -9,6 +9,7 @@ transfer executed exactly once."""
 from __future__ import annotations
 
 import asyncio
+from concurrent.futures import ThreadPoolExecutor
 import os
 import signal
 import subprocess
@@ -223,4 +224,7 @@ def _retry_stalled() -> list[int]:
         finally:
             await sync_to_async(connections.close_all)()
 
-    return asyncio.run(run())
+    # on a thread of its own: in the whole suite the browser tests' Playwright keeps an
+    # event loop running on this one, and asyncio.run() refuses to nest
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, run()).result()
