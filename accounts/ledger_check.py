@@ -80,13 +80,31 @@ CHECKS = [
         """,
     ),
     (
-        # ledger_post() never stripes a customer account (issue 14); a stripe row that
-        # points at one is a misconfiguration staff should see
-        "every stripe belongs to an internal account",
+        # ledger_post() stripes only these two (issue 14, reference_data.STRIPES); a stripe
+        # row pointing at any other account is ignored by it, and staff should see it
+        "every stripe belongs to the fee income or the Pay-easy collection account",
         """
         SELECT s.id, 'stripe of ' || p.purpose || ' account ' || p.id
           FROM accounts_account s JOIN accounts_account p ON p.id = s.stripe_of_id
-         WHERE p.purpose IN ('customer', 'stripe')
+         WHERE p.purpose NOT IN ('fee_income', 'payeasy_collection')
+        """,
+    ),
+    (
+        "no stripe of a frozen account was debited since the account was frozen",
+        """
+        SELECT e.id, 'debit ' || e.amount || ' on stripe ' || s.id || ' of frozen account ' || p.id
+          FROM accounts_account p
+          JOIN accounts_account s ON s.stripe_of_id = p.id
+          JOIN accounts_entry e ON e.account_id = s.id AND e.posted_at >= p.status_changed_at
+         WHERE p.status = 'frozen' AND e.amount < 0
+        """,
+    ),
+    (
+        "no closed account has a stripe that still holds money",
+        """
+        SELECT s.id, 'stripe of closed account ' || p.id || ' holds ' || s.balance
+          FROM accounts_account p JOIN accounts_account s ON s.stripe_of_id = p.id
+         WHERE p.status = 'closed' AND s.balance <> 0
         """,
     ),
     (

@@ -57,9 +57,11 @@ def ensure_reference_data(Branch, Account, using: str = "default") -> None:  # n
             defaults={"purpose": purpose, "name": name, "holder_kana": holder, "type": "1"},
         )
     for parent_number, number, name, holder in stripes:
-        accounts.get_or_create(
+        stripe, _ = accounts.get_or_create(
             branch=head_office,
             number=number,
             defaults={"purpose": "stripe", "name": name, "holder_kana": holder, "type": "1",
                       "stripe_of": accounts.get(branch=head_office, number=parent_number)},
         )
+        if stripe.purpose != "stripe":  # a number taken by another account: stop, loudly
+            raise RuntimeError(f"account {head_office.code}-{number} exists and is not a stripe")

@@ -216,6 +216,9 @@ def account_admin_change_problem(*, account: Account, status: str, hold_amount: 
         return HOLD_ABOVE_BALANCE.format(balance=account.balance)
     if status == Account.Status.CLOSED and (account.balance != 0 or hold_amount != 0):
         return ACCOUNT_CLOSE_NOT_EMPTY
+    if (status == Account.Status.CLOSED and account.is_internal
+            and Account.objects.filter(stripe_of=account.pk).exclude(balance=0).exists()):
+        return ACCOUNT_CLOSE_NOT_EMPTY  # its stripes hold its money (issue 14)
     return ""
 
 
@@ -238,6 +241,9 @@ def account_admin_change(*, account: Account, changed: Sequence[str], actor: str
         return
     with transaction.atomic():
         current = Account.objects.select_for_update().get(pk=account.pk)
+        # and its stripes (issue 14): a posting holding one finishes first, and every later
+        # one sees the new status (ledger_post checks a stripe's account after its locks)
+        list(Account.objects.select_for_update().filter(stripe_of=account.pk).order_by("id"))
         problem = account_admin_change_problem(account=current, status=account.status,
                                                hold_amount=account.hold_amount)
         if problem:

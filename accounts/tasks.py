@@ -26,9 +26,12 @@ def worker_heartbeat(timestamp: int | None = None) -> None:
     WorkerHeartbeat.objects.filter(beat_at__lt=now - HEARTBEAT_KEEP).delete()
 
 
-# A worker sends a heartbeat every 10 s (procrastinate's update_heartbeat_interval); one
-# silent for 30 s (its stalled_worker_timeout) is dead — killed, its machine gone.
-STALLED_AFTER_SECONDS = 30
+# A worker sends a heartbeat every 10 s (procrastinate's update_heartbeat_interval). One
+# silent for 120 s is dead — killed, its machine gone. Not procrastinate's 30 s: a worker
+# that is stopping gracefully stops its heartbeat first and then finishes its running job
+# (up to the 60 s the systemd unit and compose give it, docs/operations.md); retrying that
+# job meanwhile would run it twice at once.
+STALLED_AFTER_SECONDS = 120
 # a job that has taken its worker down this often is killing it (out of memory, a crash in
 # a library): stop retrying, close it as failed and say so in the log
 STALLED_MAX_ATTEMPTS = 5

@@ -1,5 +1,7 @@
 from django.conf import settings
 
+from security.session import session_idle_remaining
+
 from .devices import is_smartphone
 from .menu import main_menu
 
@@ -11,7 +13,9 @@ def bank(request):
         "BANK_NAME": settings.BANK_NAME,
         "customer": customer,
         "main_menu": main_menu(request.path) if customer is not None else [],
-        "session_idle_seconds": settings.SESSION_IDLE_SECONDS,
+        # SEC-9: what is left of the idle time by the server's clock (security/session.py)
+        "session_idle_seconds": (session_idle_remaining(request) if customer is not None
+                                 else settings.SESSION_IDLE_SECONDS),
         "session_warning_seconds": settings.SESSION_WARNING_SECONDS,
         # UI-1: features the guide does not offer on smartphones are not rendered at all.
         "is_smartphone": is_smartphone(request),

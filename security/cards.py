@@ -74,6 +74,9 @@ def image_card_issue(*, customer: Customer, actor: str = "") -> ImageCard:
     for the customer or the demo loader). The lockout counter is not touched: a lock is
     lifted only by the unlock action (SEC-8)."""
     with transaction.atomic():
+        # the step-up's lock order (the card credential first, then challenge and card), so
+        # a reissue racing a card-confirmed operation waits for it instead of deadlocking
+        credential_for_update(customer, Credential.Kind.IMAGE_CARD)
         previous = list(ImageCard.objects.select_for_update()
                         .filter(customer=customer, is_active=True).order_by("id"))
         now = timezone.now()

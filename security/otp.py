@@ -274,10 +274,17 @@ def otp_token_revoke(*, customer: Customer, actor: str, reason: str = "") -> boo
     """Staff: end the customer's software token (lost phone); the customer then uses the
     image card again and may start OTP anew. Returns False when there was none."""
     with transaction.atomic():
-        token = OtpToken.objects.select_for_update().filter(customer=customer).first()
+        # Locks in the step-up's order — the OTP credential, the device, then the token — so
+        # a revoke racing the customer's OTP-confirmed operation (which holds the first two
+        # until it commits, then updates the token) waits for it instead of deadlocking.
+        credential_for_update(customer, Credential.Kind.OTP)
+        device_id = OtpToken.objects.filter(customer=customer).values_list("device_id", flat=True).first()
+        if device_id is None:
+            return False
+        list(TOTPDevice.objects.select_for_update().filter(pk=device_id))
+        token = OtpToken.objects.select_for_update().filter(customer=customer, device_id=device_id).first()
         if token is None:
             return False
-        device_id = token.device_id
         token.delete()
         TOTPDevice.objects.filter(pk=device_id).delete()
         audit_record(action="otp_revoke", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,

@@ -115,5 +115,16 @@ def session_seen(request, *, now: float) -> None:
         request.session[SEEN_AT] = int(now)
 
 
+def session_idle_remaining(request, now: float | None = None) -> int:
+    """Seconds until the idle logout as the server counts them: from the stored last-seen
+    time, which a page view may have left up to SEEN_AT_WRITE_AFTER_SECONDS old. The
+    page's warning timer starts from this, so 「ログインを継続する」 gets its whole minute."""
+    now = now or time.time()
+    seen = request.session.get(SEEN_AT)
+    if seen is None:
+        return settings.SESSION_IDLE_SECONDS
+    return max(int(settings.SESSION_IDLE_SECONDS - (now - seen)), 0)
+
+
 def session_end(request) -> None:
     logout(request)  # flushes the server-side session

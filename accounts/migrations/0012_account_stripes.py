@@ -28,8 +28,13 @@ def stripes_create(apps, schema_editor):
 
 
 def stripes_delete(apps, schema_editor):
+    """Reversible only while no stripe has an entry: dropping the column would otherwise
+    leave the fee income and the collections on orphaned accounts."""
     Account = apps.get_model("accounts", "Account")
-    Account.objects.using(schema_editor.connection.alias).filter(purpose="stripe", entries__isnull=True).delete()
+    stripes = Account.objects.using(schema_editor.connection.alias).filter(purpose="stripe")
+    if stripes.filter(entries__isnull=False).exists():
+        raise RuntimeError("stripes hold entries: post them back to their accounts before reversing 0012")
+    stripes.delete()
 
 
 class Migration(migrations.Migration):

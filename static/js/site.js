@@ -37,7 +37,8 @@
         method: "POST", credentials: "same-origin",
         headers: { "X-CSRFToken": csrfToken() }
       }).then(function (response) {
-        if (response.ok) { dialog.hidden = true; schedule(); }
+        // an ended session answers with a redirect to the logged-out page
+        if (response.ok && !response.redirected) { dialog.hidden = true; schedule(); }
         else { window.location.href = body.getAttribute("data-logout-url"); }
       });
     });

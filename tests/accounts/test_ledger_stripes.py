@@ -123,7 +123,8 @@ def test_a_customer_account_is_never_striped():
     assert Entry.objects.get(journal_id=journal.pk, amount=500).account_id == target.pk
     target.refresh_from_db()
     assert target.balance == 500
-    problems = {r.name: r.violations for r in ledger_check()}["every stripe belongs to an internal account"]
+    problems = {r.name: r.violations for r in ledger_check()}[
+        "every stripe belongs to the fee income or the Pay-easy collection account"]
     assert [pk for pk, _ in problems] == [Account.objects.get(stripe_of=target).pk]
 
 
@@ -148,3 +149,49 @@ def test_concurrent_fee_postings_spread_over_the_stripes_exactly_once():
     assert len(used) > 1 and all(Account.objects.get(pk=pk).stripe_of_id == parent.pk for pk in used)
     assert_ledger_clean()
     connections.close_all()
+
+
+@pytest.mark.django_db
+def test_only_the_two_hot_accounts_are_striped_whatever_rows_are_added():
+    """A stripe row someone adds to another internal account is ignored by ledger_post()
+    and reported by ledger_check."""
+    from accounts.services import counter_deposit
+
+    cash = factories.internal(Account.Purpose.CASH)
+    extra = Account.objects.create(branch=cash.branch, purpose="stripe", number="9199996", holder_kana="X",
+                                   stripe_of=cash)
+    target = factories.account()
+    journal = counter_deposit(account=target, amount=1_000, reference="S-1", actor="staff")
+    assert Entry.objects.get(journal_id=journal.pk, amount=-1_000).account_id == cash.pk
+    problems = {r.name: r.violations for r in ledger_check()}[
+        "every stripe belongs to the fee income or the Pay-easy collection account"]
+    assert [pk for pk, _ in problems] == [extra.pk]
+
+
+@pytest.mark.django_db
+def test_a_stripe_answers_for_its_frozen_account_after_the_locks():
+    """The account's status is checked again after the locks: a line put on a stripe
+    before staff froze the account (here: named directly) is refused as frozen."""
+    payer = factories.account(balance=10_000)
+    parent = fee_income()
+    stripe = Account.objects.filter(stripe_of=parent).first()
+    fee_posting(payer, 500)  # money on some stripe
+    Account.objects.filter(pk=parent.pk).update(status=Account.Status.FROZEN)
+    with pytest.raises(errors.AccountFrozen):
+        journal_post(lines=[PostingLine(stripe, -10), PostingLine(payer, 10)], kind=Journal.Kind.DEPOSIT,
+                     description="返金", idempotency_key=factories.unique("test-refund-"))
+    assert_ledger_clean()
+
+
+@pytest.mark.django_db
+def test_staff_cannot_close_an_account_whose_stripes_hold_its_money():
+    from accounts.services import ACCOUNT_CLOSE_NOT_EMPTY, account_admin_change_problem
+
+    payer = factories.account(balance=10_000)
+    parent = fee_income()
+    fee_posting(payer, 330)
+    parent.refresh_from_db()
+    assert parent.balance == 0 and internal_balance(parent) == 330
+    assert account_admin_change_problem(account=parent, status=Account.Status.CLOSED,
+                                        hold_amount=0) == ACCOUNT_CLOSE_NOT_EMPTY
+    assert account_admin_change_problem(account=parent, status=Account.Status.FROZEN, hold_amount=0) == ""

@@ -216,6 +216,29 @@ def test_page_views_within_30_seconds_do_not_write_the_session(client):
         assert stored_seen_at(client) == logged_in_at + 36
 
 
+def test_the_page_warning_counts_from_the_stored_time_so_continue_gets_its_minute(client, settings):
+    """SEC-9: the page's timer starts from what is left by the server's clock. A view that
+    did not write (the stored time 25 s old) gets 25 s less, so the warning still comes a
+    full minute before the server would end the session; a ping into an ended session is
+    a redirect, which the page treats as logged out (static/js/site.js)."""
+    import re
+
+    def idle_left(response) -> int:
+        return int(re.search(r'data-idle-seconds="(\d+)"', response.content.decode()).group(1))
+
+    customer = make_customer()
+    with time_machine.travel(MONDAY_MORNING, tick=False) as clock:
+        login(client, customer.contract_id, "Pass1234")
+        assert idle_left(client.get("/accounts/balances/")) == settings.SESSION_IDLE_SECONDS
+        clock.shift(25)
+        assert idle_left(client.get("/accounts/balances/")) == settings.SESSION_IDLE_SECONDS - 25
+        clock.shift(settings.SESSION_IDLE_SECONDS - 25 - settings.SESSION_WARNING_SECONDS)
+        # the warning shows now, by that page's timer: a minute is left on the server too
+        assert client.post("/session/ping/").status_code == 204
+        clock.shift(settings.SESSION_IDLE_SECONDS + 1)
+        assert client.post("/session/ping/").status_code == 302  # ended: the page logs out
+
+
 def test_idle_logout_still_comes_within_15_minutes_of_the_last_page_view(client, settings):
     customer = make_customer()
     with time_machine.travel(MONDAY_MORNING, tick=False) as clock:

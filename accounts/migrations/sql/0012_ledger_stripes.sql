@@ -48,10 +48,13 @@ BEGIN
     END IF;
 
     -- Hot internal accounts are split into stripes (Account.stripe_of, issue 14): a line
-    -- on an open internal account that has open stripes goes to one of them, chosen by
-    -- this connection's backend pid, so concurrent postings do not all queue on one row
-    -- lock. Customer accounts are never striped (their funds check needs the one row).
-    -- The request hash above is over the lines as asked, so a replay still matches.
+    -- on the open fee income or Pay-easy collection account (reference_data.STRIPES) goes
+    -- to one of its open stripes, chosen by this connection's backend pid, so concurrent
+    -- postings do not all queue on one row lock. No other account is ever striped:
+    -- customer accounts need their one row for the funds check, and a stripe row someone
+    -- adds to any other account is ignored. The request hash above is over the lines as
+    -- asked, so a replay still matches. The account's own status is checked again below,
+    -- after the locks (staff lock the stripes when they change it).
     SELECT array_agg(coalesce(s.id, l.acc) ORDER BY l.ord) INTO v_accounts
       FROM unnest(p_accounts) WITH ORDINALITY AS l(acc, ord)
       LEFT JOIN LATERAL (
@@ -60,7 +63,7 @@ BEGIN
                       FROM public.accounts_account p
                       JOIN public.accounts_account st
                         ON st.stripe_of_id = p.id AND st.purpose = 'stripe' AND st.status = 'open'
-                     WHERE p.id = l.acc AND p.purpose NOT IN ('customer', 'stripe') AND p.status = 'open') AS x
+                     WHERE p.id = l.acc AND p.purpose IN ('fee_income', 'payeasy_collection') AND p.status = 'open') AS x
              WHERE x.n = pg_backend_pid() % x.k) AS s ON true;
 
     PERFORM 1 FROM public.accounts_account a WHERE a.id = ANY (v_accounts) ORDER BY a.id FOR UPDATE;
@@ -74,10 +77,19 @@ BEGIN
         RETURN;
     END IF;
 
+    -- A stripe takes the status of its account when that is worse (frozen or closed
+    -- since the line was put on the stripe).
     SELECT a.id, a.status, a.purpose, a.balance, a.hold_amount, d.delta, d.acc INTO v_bad
       FROM (SELECT l.acc, sum(l.amt) AS delta
               FROM unnest(v_accounts, p_amounts) AS l(acc, amt) GROUP BY l.acc) AS d
-      LEFT JOIN public.accounts_account a ON a.id = d.acc
+      LEFT JOIN LATERAL (
+            SELECT s.id, s.purpose, s.balance, s.hold_amount,
+                   CASE WHEN 'closed' IN (s.status, p.status) THEN 'closed'
+                        WHEN 'frozen' IN (s.status, p.status) THEN 'frozen'
+                        ELSE s.status END AS status
+              FROM public.accounts_account s
+              LEFT JOIN public.accounts_account p ON p.id = s.stripe_of_id
+             WHERE s.id = d.acc) AS a ON true
      WHERE a.id IS NULL
         OR a.status = 'closed'
         OR (a.status = 'frozen' AND d.delta < 0)
