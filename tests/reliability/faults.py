@@ -22,7 +22,7 @@ runs four scenarios:
 3. job worker during the scheduled batch (XFER-5): 300 scheduled transfers due, the worker
    running the batch killed with SIGKILL twice mid-run; its supervisor starts it again and
    the periodic ``accounts.jobs_retry_stalled`` queues the dead worker's batch again (after
-   the 30 s a silent worker takes to count as dead). Every transfer executed exactly once
+   the 120 s a silent worker takes to count as dead). Every transfer executed exactly once
    or 未処理, none half-posted, each notice queued once and sent.
 4. PostgreSQL: ``pg_ctl stop -m immediate`` then start, while threads post transfers through
    the service and the web serves pages. Each interrupted transfer is all or nothing; the web
