@@ -21,6 +21,14 @@ from .models import AuditEvent
 
 HISTORY_DAYS = 92  # 過去３ヶ月分
 PAGE_SIZE = 50
+# The operations whose summary, when they succeed, is the customer's own content — what
+# was sent where, paid to whom, registered or changed (written by transfers and payeasy
+# from the customer's confirmed input; the scheduled batch's rows say which reservation
+# ran). Any other success's summary may be a staff note and stays in admin.
+CONTENT_ACTIONS = frozenset({
+    "transfer", "transfer_schedule", "transfer_cancel", "payeasy",
+    "payee_register", "payee_rename", "payee_delete", "limit_change",
+})
 
 
 def audit_history_for_customer(*, customer: Customer, now: dt.datetime | None = None,
@@ -31,6 +39,14 @@ def audit_history_for_customer(*, customer: Customer, now: dt.datetime | None = 
     return AuditEvent.objects.using(using).filter(customer=customer, created_at__gte=since).order_by("-created_at", "-id")
 
 
+def _detail(event: AuditEvent) -> str:
+    """What was refused or failed (「アクセス拒否」 alone says nothing), and what a money or
+    payee operation did; nothing else (CONTENT_ACTIONS)."""
+    if event.outcome != AuditEvent.Outcome.SUCCESS:
+        return summary_label(event.summary)
+    return event.summary if event.action in CONTENT_ACTIONS else ""
+
+
 @customer_required
 def history_view(request):
     paginator = Paginator(audit_history_for_customer(customer=request.customer,
@@ -39,9 +55,7 @@ def history_view(request):
     rows = [
         {"at": audit_local_time(event), "label": action_label(event.action),
          "outcome": event.get_outcome_display(), "ok": event.outcome == AuditEvent.Outcome.SUCCESS,
-         # what was refused or failed (「アクセス拒否」 alone says nothing); a success's
-         # summary may be a staff note, so it stays in admin
-         "detail": "" if event.outcome == AuditEvent.Outcome.SUCCESS else summary_label(event.summary),
+         "detail": _detail(event),
          "ip": event.client_ip or ("当金庫窓口" if event.actor else "")}
         for event in page.object_list
     ]

@@ -59,6 +59,22 @@ def test_history_says_what_was_refused_in_local_time():
     assert account.number not in html
 
 
+def test_history_says_what_a_money_operation_did_but_not_staff_notes():
+    """ACCT-4: a transfer's or payment's row names its content (the customer's own input);
+    a staff action on the customer shows only that it happened."""
+    me = active_customer()
+    audit_record(action="transfer", outcome="success", customer=me, ip="192.0.2.1",
+                 summary="池田泉州銀行 貝塚支店 普通 0012345 ﾀﾅｶ ﾊﾅｺ 50,000円 手数料550円")
+    audit_record(action="payeasy", outcome="success", customer=me, ip="192.0.2.1",
+                 summary="58002 コウセイモバイル株式会社 6,980円 受付番号26120554682611")
+    audit_record(action="unlock", outcome="success", customer=me, actor="staff01",
+                 summary="ログインパスワード：本人確認済み（電話）")
+    html = logged_in(me).get("/history/").content.decode()
+    assert "ﾀﾅｶ ﾊﾅｺ 50,000円 手数料550円" in html
+    assert "コウセイモバイル株式会社 6,980円 受付番号26120554682611" in html
+    assert "本人確認済み" not in html and "当金庫窓口" in html
+
+
 def test_history_is_in_the_menu():
     client = logged_in(active_customer())
     assert 'href="/history/"' in client.get("/").content.decode()
