@@ -59,6 +59,16 @@ def test_admin_needs_password_and_otp(staff):
     assert client.get("/admin/").status_code == 200
 
 
+def test_admin_pages_carry_the_bank_icon_and_title(staff_client):
+    """Every admin page (the login page too) names the bank's icon: without it the browser
+    asked for /favicon.ico on each page and got a 404 (found walking the demo)."""
+    for client, path in ((Client(), "/admin/login/"), (staff_client, "/admin/"),
+                         (staff_client, "/admin/accounts/account/")):
+        html = client.get(path).content.decode()
+        assert 'rel="icon" href="/static/img/favicon' in html, path
+        assert "<title>" in html and "</title>" in html
+
+
 @pytest.mark.parametrize("next_url", ["https://evil.example/", "//evil.example/admin/", "/", "", "/admin/security/"])
 def test_admin_login_with_an_unsafe_next_lands_in_admin(staff, next_url):
     """Issue 7: an unsafe ``next`` ended on /accounts/profile/ (404); off-admin ones on a
