@@ -10,6 +10,8 @@ import threading
 
 import pytest
 
+from tests.browser.layout import choices_sit_beside_their_labels
+
 from tests.browser.test_security_flows import _answer_card_challenge, _customer, _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -56,6 +58,7 @@ def test_change_the_address_with_step_up_and_the_mailed_code(page, device, setti
     page.get_by_role("link", name="Ｅメール設定").click()
     page.wait_for_url("**/settings/email/")
     page.get_by_text("必ずお送りするお知らせ").wait_for()
+    assert choices_sit_beside_their_labels(page)
     page.get_by_role("link", name="アドレスを変更する").click()
     page.get_by_label("新しいＥメールアドレス", exact=True).fill(new_address)
     page.get_by_label("新しいＥメールアドレス（確認用）").fill("other@example.jp")

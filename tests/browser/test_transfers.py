@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.layout import no_horizontal_overflow
+from tests.browser.layout import choices_sit_beside_their_labels, no_horizontal_overflow
 from tests.browser.test_security_flows import _answer_card_challenge, _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -80,6 +80,7 @@ def test_new_payee_by_kana_with_card_then_registered_payee_with_otp(page, device
     page.wait_for_url("**/transfers/details/")
     assert page.locator('[data-figure="holder"]').inner_text() == "ﾀﾅｶ ﾊﾅｺ"
     assert page.get_by_label("依頼人名（カナ）").input_value() == "ﾔﾏﾀﾞ ﾀﾛｳ"
+    assert choices_sit_beside_their_labels(page)  # 先方負担 beside its box
     page.get_by_label("振込金額（円）").fill("50,000")
     page.get_by_role("button", name="次へ（確認画面へ）").click()
     # 6. 確認 + 画像認証
