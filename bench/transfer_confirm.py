@@ -8,11 +8,17 @@ Every full-view request needs its own pending confirmation (a confirmation execu
 so each one is prepared beforehand in its own logged-in session of its own customer (the
 image-card challenge is per customer) through the real pages with Django's test client;
 only the confirm POSTs are timed. Before the timed rounds, one request of each view is sent
-in-process and its SQL statements and commits are counted (printed with the figures)."""
+in-process and its SQL statements and commits are counted, then ``BENCH_IN_PROCESS``
+(default 10) more of each are sent in-process and their CPU is measured: this process's
+(Python) and the PostgreSQL backend's (from /proc), per request — steadier than requests/s
+on a shared machine. ``BENCH_IN_PROCESS_ONLY=1`` stops there; ``BENCH_CPROFILE=<file>``
+also writes a cProfile of the full view's in-process requests to that file."""
 
 from __future__ import annotations
 
+import cProfile
 import http.client
+import logging
 import os
 import re
 import statistics
@@ -27,6 +33,7 @@ from unittest import mock
 from _setup import ROOT, django_setup
 
 django_setup()
+logging.getLogger("transfers").setLevel(logging.WARNING)  # a line per transfer, as _setup quiets the others
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -45,6 +52,7 @@ CONNECTIONS = 8
 PER_CONNECTION = int(os.environ.get("BENCH_TRANSFERS_PER_CONNECTION", "30"))
 PORT = int(os.environ.get("BENCH_PORT", "8197"))
 ROUNDS = 5
+IN_PROCESS = int(os.environ.get("BENCH_IN_PROCESS", "10"))
 
 
 def prepare(index: int) -> tuple[str, bytes]:
@@ -103,6 +111,39 @@ def profile(path: str, body: bytes, cookie: str = "") -> dict:
         response = client.post(path, body, content_type="application/x-www-form-urlencoded")
     assert response.status_code in (200, 302), response.status_code
     return counted
+
+
+def _backend_cpu_seconds() -> float:
+    """CPU time (user + system) of this connection's PostgreSQL backend so far, from
+    /proc (the bench's cluster runs on this machine)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_request(requests: list[tuple[str, bytes, str]], profile_to: str = "") -> tuple[float, float]:
+    """Sends ``requests`` in-process one after another; returns the mean milliseconds of
+    CPU per request of this process (Python, the test client's share included) and of the
+    PostgreSQL backend (its connection stays open between requests: CONN_MAX_AGE)."""
+    clients = [(path, body, Client(HTTP_COOKIE=cookie) if cookie else Client()) for path, body, cookie in requests]
+    profiler = cProfile.Profile() if profile_to else None
+    with override_settings(ROOT_URLCONF="bench_urls"):
+        connection.ensure_connection()
+        backend, python = _backend_cpu_seconds(), time.process_time()
+        for path, body, client in clients:
+            if profiler:
+                profiler.enable()
+            response = client.post(path, body, content_type="application/x-www-form-urlencoded")
+            if profiler:
+                profiler.disable()
+            assert response.status_code in (200, 302), response.status_code
+        python = time.process_time() - python
+        backend = _backend_cpu_seconds() - backend
+    if profiler:
+        profiler.dump_stats(profile_to)
+    return python * 1000 / len(requests), backend * 1000 / len(requests)
 
 
 def run(requests_per_connection: list[list[tuple[str, bytes, dict]]], expect: int):
@@ -171,14 +212,28 @@ def main() -> None:
     zengin_load(codes={"1633", "0161"})
     reference_ensure()
     interbank_accounts_ensure()
-    warm = 2  # per connection, for the full view's own warm-up (templates, code paths)
-    prepared = [[prepare(c * (PER_CONNECTION + warm) + i) for i in range(PER_CONNECTION + warm)]
-                for c in range(CONNECTIONS)]
-    warm_up, prepared = [row[:warm] for row in prepared], [row[warm:] for row in prepared]
-    cookie, body, customer, account = prepare(CONNECTIONS * (PER_CONNECTION + warm))
+    # One request of each view counted (and the in-process warm-up), then the CPU of more.
+    in_process = [prepare(i) for i in range(IN_PROCESS + 1)]
+    cookie, body, customer, account = in_process.pop()
     full_counted = profile("/transfers/confirm/", body, cookie)
     minimal_counted = profile("/bench/minimal-transfer/",
                               urllib.parse.urlencode({"customer": customer, "account": account}).encode())
+    full_cpu = cpu_per_request([("/transfers/confirm/", body, cookie) for cookie, body, _c, _a in in_process],
+                               profile_to=os.environ.get("BENCH_CPROFILE", ""))
+    minimal_cpu = cpu_per_request([("/bench/minimal-transfer/", urllib.parse.urlencode(
+        {"customer": customer, "account": account}).encode(), "") for _c, _b, customer, account in in_process])
+    counts_line = (f"  per request: full view {full_counted['queries']} statements, {full_counted['commits']} commits;"
+                   f" minimal view {minimal_counted['queries']} statements, {minimal_counted['commits']} commits")
+    cpu_line = (f"  in-process CPU per request ({IN_PROCESS} each): full view {full_cpu[0]:.1f} ms Python +"
+                f" {full_cpu[1]:.1f} ms PostgreSQL; minimal view {minimal_cpu[0]:.1f} ms + {minimal_cpu[1]:.1f} ms")
+    if os.environ.get("BENCH_IN_PROCESS_ONLY") == "1":
+        print(f"transfer_confirm, in-process only\n{counts_line}\n{cpu_line}")
+        return
+    warm = 2  # per connection, for the full view's own warm-up (templates, code paths)
+    base = IN_PROCESS + 1
+    prepared = [[prepare(base + c * (PER_CONNECTION + warm) + i) for i in range(PER_CONNECTION + warm)]
+                for c in range(CONNECTIONS)]
+    warm_up, prepared = [row[:warm] for row in prepared], [row[warm:] for row in prepared]
     server = serve()
     try:
         minimal = [[("/bench/minimal-transfer/", urllib.parse.urlencode(
@@ -210,8 +265,8 @@ def main() -> None:
     print(f"  full confirm view        {full_rate:8.1f} req/s   p99 {p99(full_latencies):6.1f} ms (goal < 100 ms)")
     print(f"  minimal ORM view         {minimal_rate:8.1f} req/s   p99 {p99(minimal_latencies):6.1f} ms")
     print(f"  ratio full/minimal       {full_rate / minimal_rate:8.0%}   (goal >= 75%)")
-    print(f"  per request: full view {full_counted['queries']} statements, {full_counted['commits']} commits;"
-          f" minimal view {minimal_counted['queries']} statements, {minimal_counted['commits']} commits")
+    print(counts_line)
+    print(cpu_line)
 
 
 if __name__ == "__main__":
