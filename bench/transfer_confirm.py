@@ -9,7 +9,7 @@ so each one is prepared beforehand in its own logged-in session of its own custo
 image-card challenge is per customer) through the real pages with Django's test client;
 only the confirm POSTs are timed. Before the timed rounds, one request of each view is sent
 in-process and its SQL statements and commits are counted, then ``BENCH_IN_PROCESS``
-(default 10) more of each are sent in-process and their CPU is measured: this process's
+(default 20) more of each are sent in-process and their CPU is measured: this process's
 (Python) and the PostgreSQL backend's (from /proc), per request — steadier than requests/s
 on a shared machine. ``BENCH_IN_PROCESS_ONLY=1`` stops there; ``BENCH_CPROFILE=<file>``
 also writes a cProfile of the full view's in-process requests to that file."""
@@ -38,6 +38,7 @@ logging.getLogger("transfers").setLevel(logging.WARNING)  # a line per transfer,
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
+from django.urls import reverse  # noqa: E402
 
 from accounts.services import PostingLine, journal_post  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -52,7 +53,7 @@ CONNECTIONS = 8
 PER_CONNECTION = int(os.environ.get("BENCH_TRANSFERS_PER_CONNECTION", "30"))
 PORT = int(os.environ.get("BENCH_PORT", "8197"))
 ROUNDS = 5
-IN_PROCESS = int(os.environ.get("BENCH_IN_PROCESS", "10"))
+IN_PROCESS = int(os.environ.get("BENCH_IN_PROCESS", "20"))
 
 
 def prepare(index: int) -> tuple[str, bytes]:
@@ -123,27 +124,38 @@ def _backend_cpu_seconds() -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def cpu_per_request(requests: list[tuple[str, bytes, str]], profile_to: str = "") -> tuple[float, float]:
-    """Sends ``requests`` in-process one after another; returns the mean milliseconds of
-    CPU per request of this process (Python, the test client's share included) and of the
-    PostgreSQL backend (its connection stays open between requests: CONN_MAX_AGE)."""
-    clients = [(path, body, Client(HTTP_COOKIE=cookie) if cookie else Client()) for path, body, cookie in requests]
+def cpu_per_request(views: dict[str, list[tuple[str, bytes, str]]], profile: str = "",
+                    profile_to: str = "") -> dict[str, tuple[float, float]]:
+    """Sends each view's requests in-process, the views interleaved in ``ROUNDS`` rounds
+    (load from elsewhere hits them alike); returns per view the mean milliseconds of CPU
+    per request of this process (Python, the test client's share included) and of the
+    PostgreSQL backend (its connection stays open between requests: CONN_MAX_AGE).
+    ``profile_to``: a cProfile of view ``profile``'s requests is written there."""
+    spent = {name: [0.0, 0.0] for name in views}
     profiler = cProfile.Profile() if profile_to else None
     with override_settings(ROOT_URLCONF="bench_urls"):
         connection.ensure_connection()
-        backend, python = _backend_cpu_seconds(), time.process_time()
-        for path, body, client in clients:
-            if profiler:
-                profiler.enable()
-            response = client.post(path, body, content_type="application/x-www-form-urlencoded")
-            if profiler:
-                profiler.disable()
-            assert response.status_code in (200, 302), response.status_code
-        python = time.process_time() - python
-        backend = _backend_cpu_seconds() - backend
+        reverse("transfers:start")  # the resolver of this URLconf, built before timing
+        step = max(min(len(requests) for requests in views.values()) // ROUNDS, 1)
+        for start in range(0, max(len(requests) for requests in views.values()), step):
+            for name, requests in views.items():
+                clients = [(path, body, Client(HTTP_COOKIE=cookie) if cookie else Client())
+                           for path, body, cookie in requests[start:start + step]]
+                profiling = profiler if name == profile else None
+                backend, python = _backend_cpu_seconds(), time.process_time()
+                for path, body, client in clients:
+                    if profiling:
+                        profiling.enable()
+                    response = client.post(path, body, content_type="application/x-www-form-urlencoded")
+                    if profiling:
+                        profiling.disable()
+                    assert response.status_code in (200, 302), response.status_code
+                spent[name][0] += time.process_time() - python
+                spent[name][1] += _backend_cpu_seconds() - backend
     if profiler:
         profiler.dump_stats(profile_to)
-    return python * 1000 / len(requests), backend * 1000 / len(requests)
+    return {name: (python * 1000 / len(views[name]), backend * 1000 / len(views[name]))
+            for name, (python, backend) in spent.items()}
 
 
 def run(requests_per_connection: list[list[tuple[str, bytes, dict]]], expect: int):
@@ -218,14 +230,17 @@ def main() -> None:
     full_counted = profile("/transfers/confirm/", body, cookie)
     minimal_counted = profile("/bench/minimal-transfer/",
                               urllib.parse.urlencode({"customer": customer, "account": account}).encode())
-    full_cpu = cpu_per_request([("/transfers/confirm/", body, cookie) for cookie, body, _c, _a in in_process],
-                               profile_to=os.environ.get("BENCH_CPROFILE", ""))
-    minimal_cpu = cpu_per_request([("/bench/minimal-transfer/", urllib.parse.urlencode(
-        {"customer": customer, "account": account}).encode(), "") for _c, _b, customer, account in in_process])
+    cpu = cpu_per_request({
+        "full": [("/transfers/confirm/", body, cookie) for cookie, body, _c, _a in in_process],
+        "minimal": [("/bench/minimal-transfer/", urllib.parse.urlencode(
+            {"customer": customer, "account": account}).encode(), "") for _c, _b, customer, account in in_process],
+    }, profile="full", profile_to=os.environ.get("BENCH_CPROFILE", ""))
+    (full_python, full_backend), (minimal_python, minimal_backend) = cpu["full"], cpu["minimal"]
     counts_line = (f"  per request: full view {full_counted['queries']} statements, {full_counted['commits']} commits;"
                    f" minimal view {minimal_counted['queries']} statements, {minimal_counted['commits']} commits")
-    cpu_line = (f"  in-process CPU per request ({IN_PROCESS} each): full view {full_cpu[0]:.1f} ms Python +"
-                f" {full_cpu[1]:.1f} ms PostgreSQL; minimal view {minimal_cpu[0]:.1f} ms + {minimal_cpu[1]:.1f} ms")
+    cpu_line = (f"  in-process CPU per request ({IN_PROCESS} each, interleaved): full view {full_python:.1f} ms Python"
+                f" + {full_backend:.1f} ms PostgreSQL; minimal view {minimal_python:.1f} ms + {minimal_backend:.1f} ms;"
+                f" Python {full_python / minimal_python:.1f}x, both {(full_python + full_backend) / (minimal_python + minimal_backend):.1f}x")
     if os.environ.get("BENCH_IN_PROCESS_ONLY") == "1":
         print(f"transfer_confirm, in-process only\n{counts_line}\n{cpu_line}")
         return
