@@ -8,11 +8,17 @@ Every full-view request needs its own pending confirmation (a confirmation execu
 so each one is prepared beforehand in its own logged-in session of its own customer (the
 image-card challenge is per customer) through the real pages with Django's test client;
 only the confirm POSTs are timed. Before the timed rounds, one request of each view is sent
-in-process and its SQL statements and commits are counted (printed with the figures)."""
+in-process and its SQL statements and commits are counted, then ``BENCH_IN_PROCESS``
+(default 20) more of each are sent in-process and their CPU is measured: this process's
+(Python) and the PostgreSQL backend's (from /proc), per request — steadier than requests/s
+on a shared machine. ``BENCH_IN_PROCESS_ONLY=1`` stops there; ``BENCH_CPROFILE=<file>``
+also writes a cProfile of the full view's in-process requests to that file."""
 
 from __future__ import annotations
 
+import cProfile
 import http.client
+import logging
 import os
 import re
 import statistics
@@ -27,10 +33,12 @@ from unittest import mock
 from _setup import ROOT, django_setup
 
 django_setup()
+logging.getLogger("transfers").setLevel(logging.WARNING)  # a line per transfer, as _setup quiets the others
 
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.test.utils import override_settings  # noqa: E402
+from django.urls import reverse  # noqa: E402
 
 from accounts.services import PostingLine, journal_post  # noqa: E402
 from django.test import Client  # noqa: E402
@@ -45,6 +53,7 @@ CONNECTIONS = 8
 PER_CONNECTION = int(os.environ.get("BENCH_TRANSFERS_PER_CONNECTION", "30"))
 PORT = int(os.environ.get("BENCH_PORT", "8197"))
 ROUNDS = 5
+IN_PROCESS = int(os.environ.get("BENCH_IN_PROCESS", "20"))
 
 
 def prepare(index: int) -> tuple[str, bytes]:
@@ -103,6 +112,50 @@ def profile(path: str, body: bytes, cookie: str = "") -> dict:
         response = client.post(path, body, content_type="application/x-www-form-urlencoded")
     assert response.status_code in (200, 302), response.status_code
     return counted
+
+
+def _backend_cpu_seconds() -> float:
+    """CPU time (user + system) of this connection's PostgreSQL backend so far, from
+    /proc (the bench's cluster runs on this machine)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_per_request(views: dict[str, list[tuple[str, bytes, str]]], profile: str = "",
+                    profile_to: str = "") -> dict[str, tuple[float, float]]:
+    """Sends each view's requests in-process, the views interleaved in ``ROUNDS`` rounds
+    (load from elsewhere hits them alike); returns per view the mean milliseconds of CPU
+    per request of this process (Python, the test client's share included) and of the
+    PostgreSQL backend (its connection stays open between requests: CONN_MAX_AGE).
+    ``profile_to``: a cProfile of view ``profile``'s requests is written there."""
+    spent = {name: [0.0, 0.0] for name in views}
+    profiler = cProfile.Profile(time.process_time) if profile_to else None  # CPU, not waits
+    with override_settings(ROOT_URLCONF="bench_urls"):
+        connection.ensure_connection()
+        reverse("transfers:start")  # the resolver of this URLconf, built before timing
+        step = max(min(len(requests) for requests in views.values()) // ROUNDS, 1)
+        for start in range(0, max(len(requests) for requests in views.values()), step):
+            for name, requests in views.items():
+                clients = [(path, body, Client(HTTP_COOKIE=cookie) if cookie else Client())
+                           for path, body, cookie in requests[start:start + step]]
+                profiling = profiler if name == profile else None
+                backend, python = _backend_cpu_seconds(), time.process_time()
+                for path, body, client in clients:
+                    if profiling:
+                        profiling.enable()
+                    response = client.post(path, body, content_type="application/x-www-form-urlencoded")
+                    if profiling:
+                        profiling.disable()
+                    assert response.status_code in (200, 302), response.status_code
+                spent[name][0] += time.process_time() - python
+                spent[name][1] += _backend_cpu_seconds() - backend
+    if profiler:
+        profiler.dump_stats(profile_to)
+    return {name: (python * 1000 / len(views[name]), backend * 1000 / len(views[name]))
+            for name, (python, backend) in spent.items()}
 
 
 def run(requests_per_connection: list[list[tuple[str, bytes, dict]]], expect: int):
@@ -171,14 +224,31 @@ def main() -> None:
     zengin_load(codes={"1633", "0161"})
     reference_ensure()
     interbank_accounts_ensure()
-    warm = 2  # per connection, for the full view's own warm-up (templates, code paths)
-    prepared = [[prepare(c * (PER_CONNECTION + warm) + i) for i in range(PER_CONNECTION + warm)]
-                for c in range(CONNECTIONS)]
-    warm_up, prepared = [row[:warm] for row in prepared], [row[warm:] for row in prepared]
-    cookie, body, customer, account = prepare(CONNECTIONS * (PER_CONNECTION + warm))
+    # One request of each view counted (and the in-process warm-up), then the CPU of more.
+    in_process = [prepare(i) for i in range(IN_PROCESS + 1)]
+    cookie, body, customer, account = in_process.pop()
     full_counted = profile("/transfers/confirm/", body, cookie)
     minimal_counted = profile("/bench/minimal-transfer/",
                               urllib.parse.urlencode({"customer": customer, "account": account}).encode())
+    cpu = cpu_per_request({
+        "full": [("/transfers/confirm/", body, cookie) for cookie, body, _c, _a in in_process],
+        "minimal": [("/bench/minimal-transfer/", urllib.parse.urlencode(
+            {"customer": customer, "account": account}).encode(), "") for _c, _b, customer, account in in_process],
+    }, profile="full", profile_to=os.environ.get("BENCH_CPROFILE", ""))
+    (full_python, full_backend), (minimal_python, minimal_backend) = cpu["full"], cpu["minimal"]
+    counts_line = (f"  per request: full view {full_counted['queries']} statements, {full_counted['commits']} commits;"
+                   f" minimal view {minimal_counted['queries']} statements, {minimal_counted['commits']} commits")
+    cpu_line = (f"  in-process CPU per request ({IN_PROCESS} each, interleaved): full view {full_python:.1f} ms Python"
+                f" + {full_backend:.1f} ms PostgreSQL; minimal view {minimal_python:.1f} ms + {minimal_backend:.1f} ms;"
+                f" Python {full_python / minimal_python:.1f}x, both {(full_python + full_backend) / (minimal_python + minimal_backend):.1f}x")
+    if os.environ.get("BENCH_IN_PROCESS_ONLY") == "1":
+        print(f"transfer_confirm, in-process only\n{counts_line}\n{cpu_line}")
+        return
+    warm = 2  # per connection, for the full view's own warm-up (templates, code paths)
+    base = IN_PROCESS + 1
+    prepared = [[prepare(base + c * (PER_CONNECTION + warm) + i) for i in range(PER_CONNECTION + warm)]
+                for c in range(CONNECTIONS)]
+    warm_up, prepared = [row[:warm] for row in prepared], [row[warm:] for row in prepared]
     server = serve()
     try:
         minimal = [[("/bench/minimal-transfer/", urllib.parse.urlencode(
@@ -210,8 +280,8 @@ def main() -> None:
     print(f"  full confirm view        {full_rate:8.1f} req/s   p99 {p99(full_latencies):6.1f} ms (goal < 100 ms)")
     print(f"  minimal ORM view         {minimal_rate:8.1f} req/s   p99 {p99(minimal_latencies):6.1f} ms")
     print(f"  ratio full/minimal       {full_rate / minimal_rate:8.0%}   (goal >= 75%)")
-    print(f"  per request: full view {full_counted['queries']} statements, {full_counted['commits']} commits;"
-          f" minimal view {minimal_counted['queries']} statements, {minimal_counted['commits']} commits")
+    print(counts_line)
+    print(cpu_line)
 
 
 if __name__ == "__main__":

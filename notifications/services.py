@@ -99,6 +99,13 @@ def preference_for(customer: Customer) -> NoticePreference:
     return found or NoticePreference(customer=customer)
 
 
+def preference_chosen(customer: Customer, field: str) -> bool:
+    """One of the customer's choices (``postings``, ``receipts``, ``login``): the one
+    column, its default when never changed."""
+    chosen = NoticePreference.objects.filter(customer=customer).values_list(field, flat=True).first()
+    return NoticePreference._meta.get_field(field).default if chosen is None else chosen
+
+
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
@@ -128,7 +135,7 @@ def _outbox_write(*, customer: Customer, event: str, lines: list[str], context: 
                   to: str | None) -> OutboxMessage:
     address = customer.email if to is None else to
     optional = event_is_optional(event)
-    chosen = optional is None or getattr(preference_for(customer), optional)
+    chosen = optional is None or preference_chosen(customer, optional)
     sendable = address_is_sendable(address)
     if address and not sendable:
         logger.warning("notice %s for customer %s not sent: unusable address", event, customer.pk)
@@ -401,7 +408,7 @@ def notice_preference_change(*, customer: Customer, choices: dict, ip: str | Non
 def login_notice(*, customer: Customer, ip: str | None) -> None:
     """The ログインのお知らせ, only if the customer chose it (no row otherwise: logins are
     many, and a skipped row for each would bury the outbox)."""
-    if not preference_for(customer).login:
+    if not preference_chosen(customer, "login"):
         return
     _outbox_write(customer=customer, event="login", to=None, context={},
                   lines=[f"接続元IPアドレス：{ip}"] if ip else [])

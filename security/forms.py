@@ -101,7 +101,9 @@ class ChallengeFormMixin:
     positions. ``challenge_cells`` is what the include renders."""
 
     def add_challenge_fields(self, challenge) -> None:
-        from django.urls import reverse
+        # lazy: the 16 image URLs are built only when the page is rendered, not on the
+        # POST that answers correctly and redirects (issue 14)
+        from django.urls import reverse_lazy
 
         from .cards import image_card_challenge_cells
 
@@ -119,8 +121,8 @@ class ChallengeFormMixin:
             self.challenge_cells.append({
                 "label": cell["label"], "name": name,
                 "candidates": [
-                    (str(index), label, reverse("security:card_image",
-                                                args=[challenge.pk, cell["position"], index]))
+                    (str(index), label, reverse_lazy("security:card_image",
+                                                     args=[challenge.pk, cell["position"], index]))
                     for index, label in cell["candidates"]
                 ],
             })

@@ -294,11 +294,18 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
 TRANSFER_INTERNAL_PURPOSES = (Account.Purpose.ZENGIN_SETTLEMENT, Account.Purpose.FEE_INCOME)
 
 
+# What a transfer uses of its accounts: the ids, the debit account's status (a scheduled
+# transfer refuses a frozen one) and its label in the notice. The ledger re-reads the rest
+# under its own locks.
+_TRANSFER_ACCOUNT_FIELDS = ("id", "purpose", "customer", "status", "type", "number", "branch", "branch__code",
+                            "branch__name")
+
+
 def _transfer_accounts(*, customer: Customer, debit_account_id) -> tuple[Account | None, dict[str, Account]]:
     """In one query: the customer's own account ``debit_account_id`` (None when it is not
     theirs), with its branch, and the internal accounts of a transfer by purpose."""
     debit, internal = None, {}
-    for account in Account.objects.select_related("branch").filter(
+    for account in Account.objects.select_related("branch").only(*_TRANSFER_ACCOUNT_FIELDS).filter(
             Q(pk=debit_account_id, customer=customer, purpose=Account.Purpose.CUSTOMER)
             | Q(purpose__in=TRANSFER_INTERNAL_PURPOSES)):
         if account.purpose == Account.Purpose.CUSTOMER:
@@ -358,12 +365,13 @@ def _outgoing_record(transfer: Transfer, today: dt.date) -> OutgoingTransfer:
     """The Zengin 総合振込 data record (unsaved); a transfer made on a bank holiday settles on
     the next business day (the payee's bank credits it then)."""
     settlement = today if bankcalendar.is_business_day(today) else bankcalendar.next_business_day(today)
-    branch = (BankBranch.objects.select_related("bank")
-              .filter(bank__code=transfer.bank_code, code=transfer.branch_code).first())
-    bank = branch.bank if branch else Bank.objects.filter(code=transfer.bank_code).first()
+    bank_kana, branch_kana = (BankBranch.objects.filter(bank__code=transfer.bank_code, code=transfer.branch_code)
+                              .values_list("bank__kana", "kana").first()
+                              or (Bank.objects.filter(code=transfer.bank_code).values_list("kana", flat=True).first(),
+                                  ""))
     return OutgoingTransfer(
-        bank_code=transfer.bank_code, bank_kana=zengin_kana(bank.kana if bank else "")[:15],
-        branch_code=transfer.branch_code, branch_kana=zengin_kana(branch.kana if branch else "")[:15],
+        bank_code=transfer.bank_code, bank_kana=zengin_kana(bank_kana or "")[:15],
+        branch_code=transfer.branch_code, branch_kana=zengin_kana(branch_kana)[:15],
         account_type=transfer.account_type, account_number=transfer.account_number,
         payee_kana=transfer.holder_kana[:30], amount=transfer.credited_amount,
         sender_name=transfer.sender_name[:40], edi="", settlement_date=settlement,
