@@ -15,14 +15,14 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from django.db import connections
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 
 from cosei_ib.bankcalendar import local_now, previous_business_day, start_of_day
 from cosei_ib.textinput import ascii_int
 
-from .models import Account, Customer, Entry
+from .models import Account, Branch, Customer, Entry
 
 # 明細の保存期間: statements reach back this many months from today (docs/devices.md).
 STATEMENT_RETENTION_MONTHS = 13
@@ -75,16 +75,6 @@ def account_get_for_customer(
 
 # --- balances (残高照会) -------------------------------------------------------------------
 
-def _balance_before(moment: dt.datetime):
-    """The account's balance just before ``moment``: one backward index descent."""
-    last = (
-        Entry.objects.filter(account_id=OuterRef("pk"), posted_at__lt=moment)
-        .order_by("-posted_at", "-id")
-        .values("balance_after")[:1]
-    )
-    return Coalesce(Subquery(last), Value(0))
-
-
 def account_balance_at(*, account: Account | int, moment: dt.datetime) -> int:
     """Balance at ``moment`` (entries posted strictly before it); 0 before the first."""
     account_id = account if isinstance(account, int) else account.pk
@@ -136,6 +126,28 @@ class BalanceSummary:
     accounts: list[AccountBalances]
 
 
+# 残高照会 in one statement, written once: the ORM would rebuild and compile this query
+# (two correlated subqueries, the branch join) on every page view, ~2 ms of Python CPU,
+# more than the rest of the page's reads together (bench/pages_profile.py, issue 14). The
+# same rows as account_list_for_customer() in the same order; each past balance is one
+# backward descent of entry_account_time_idx. tests/accounts/test_balances.py and
+# test_page_queries.py hold it to the figures and to this one query.
+_BALANCE_SUMMARY_SQL = """
+    SELECT account.*,
+           COALESCE((SELECT entry.balance_after FROM accounts_entry entry
+                     WHERE entry.account_id = account.id AND entry.posted_at < %(previous_day_close)s
+                     ORDER BY entry.posted_at DESC, entry.id DESC LIMIT 1), 0) AS previous_day_balance,
+           COALESCE((SELECT entry.balance_after FROM accounts_entry entry
+                     WHERE entry.account_id = account.id AND entry.posted_at < %(previous_month_close)s
+                     ORDER BY entry.posted_at DESC, entry.id DESC LIMIT 1), 0) AS previous_month_end_balance,
+           branch.code AS branch_code, branch.name AS branch_name, branch.name_kana AS branch_name_kana
+    FROM accounts_account account
+    JOIN accounts_branch branch ON branch.id = account.branch_id
+    WHERE account.customer_id = %(customer_id)s AND account.purpose = %(purpose)s
+    ORDER BY branch.code, account.type, account.number
+"""
+
+
 def balance_summary_for_customer(
     *, customer: Customer, now: dt.datetime | None = None
 ) -> BalanceSummary:
@@ -144,24 +156,24 @@ def balance_summary_for_customer(
     index lookups each (前日残高, 前月末残高); the current balance is the cached one."""
     now = now or local_now()
     cutoffs = balance_cutoffs(now.date())
-    rows = account_list_for_customer(customer=customer).annotate(
-        previous_day_balance=_balance_before(cutoffs.previous_day_close),
-        previous_month_end_balance=_balance_before(cutoffs.previous_month_close),
-    )
-    return BalanceSummary(
-        as_of=now,
-        cutoffs=cutoffs,
-        accounts=[
-            AccountBalances(
-                account=account,
-                balance=account.balance,
-                previous_day_balance=account.previous_day_balance,
-                previous_month_end_balance=account.previous_month_end_balance,
-                available_amount=account.available_amount,
-            )
-            for account in rows
-        ],
-    )
+    rows = Account.objects.raw(_BALANCE_SUMMARY_SQL, {
+        "previous_day_close": cutoffs.previous_day_close,
+        "previous_month_close": cutoffs.previous_month_close,
+        "customer_id": customer.pk,
+        "purpose": Account.Purpose.CUSTOMER.value,
+    })
+    accounts = []
+    for account in rows:
+        account.branch = Branch.from_db(account._state.db, ["id", "code", "name", "name_kana"], (
+            account.branch_id, account.branch_code, account.branch_name, account.branch_name_kana))
+        accounts.append(AccountBalances(
+            account=account,
+            balance=account.balance,
+            previous_day_balance=account.previous_day_balance,
+            previous_month_end_balance=account.previous_month_end_balance,
+            available_amount=account.available_amount,
+        ))
+    return BalanceSummary(as_of=now, cutoffs=cutoffs, accounts=accounts)
 
 
 # --- statements (入出金明細照会) -------------------------------------------------------------
