@@ -184,3 +184,11 @@ def test_summary_lists_exactly_the_customers_accounts_in_passbook_order(django_a
     assert listed == [(account.pk, account.branch.code, account.branch.name) for account in expected]
     assert len(listed) == 3 and listed[-1][1:] == ("900", other_branch.name)
     assert all(item.account.customer_id == owner.pk for item in summary.accounts)
+    # the statement pages' list: the same rows, the same fields, the branch in the same query
+    with django_assert_num_queries(1):
+        accounts = selectors.accounts_for_customer(customer=owner)
+        assert [(account.pk, account.branch.name) for account in accounts] == [
+            (account.pk, account.branch.name) for account in expected]
+    fields = [field.attname for field in Account._meta.concrete_fields]
+    assert [[getattr(account, name) for name in fields] for account in accounts] == [
+        [getattr(account, name) for name in fields] for account in expected]
