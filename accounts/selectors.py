@@ -13,6 +13,7 @@ import calendar
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from textwrap import dedent
 
 from django.db import connections
 from django.db.models import Q, QuerySet, Subquery, Sum
@@ -148,8 +149,8 @@ _PAST_BALANCE_COLUMNS = """,
            COALESCE((SELECT entry.balance_after FROM accounts_entry entry
                      WHERE entry.account_id = account.id AND entry.posted_at < %(previous_month_close)s
                      ORDER BY entry.posted_at DESC, entry.id DESC LIMIT 1), 0) AS previous_month_end_balance"""
-_ACCOUNTS_QUERY = _ACCOUNTS_SQL.format(columns="")
-_BALANCE_SUMMARY_QUERY = _ACCOUNTS_SQL.format(columns=_PAST_BALANCE_COLUMNS)
+_ACCOUNTS_QUERY = dedent(_ACCOUNTS_SQL.format(columns="")).strip()
+_BALANCE_SUMMARY_QUERY = dedent(_ACCOUNTS_SQL.format(columns=_PAST_BALANCE_COLUMNS)).strip()
 
 
 def _accounts_with_branch(sql: str, *, customer: Customer, **params) -> list[Account]:
