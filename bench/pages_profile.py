@@ -104,7 +104,7 @@ def parts(client: Client, urls: dict[str, str]) -> list[tuple[str, float]]:
     response = client.get(urls["statement page 1"])
     request, context = response.wsgi_request, response.context
     figures.append(("statements: account list",
-                    cpu_ms(lambda: list(selectors.account_list_for_customer(customer=customer)))))
+                    cpu_ms(lambda: selectors.accounts_for_customer(customer=customer))))
     figures.append(("statements: statement_page",
                     cpu_ms(lambda: selectors.statement_page(query=context["query"], today=local_now().date()))))
     flat = {key: context[key] for key in ("form", "accounts", "account", "query", "page", "is_first_page",
