@@ -13,6 +13,7 @@ import unicodedata
 
 from django import forms
 
+from cosei_ib.form_renderer import widget_renderer
 from cosei_ib.textinput import ascii_int
 
 from .selectors import (
@@ -91,6 +92,8 @@ class StatementForm(forms.Form):
     """The query of 入出金明細照会. ``account`` is resolved by the view (which refuses,
     with a 404 and an audit row, an id that is not the customer's); here it is a choice
     among the customer's accounts for the select box."""
+
+    default_renderer = widget_renderer  # its widgets without the widget templates (issue 14)
 
     account = forms.TypedChoiceField(label="口座", coerce=int)
     mode = forms.ChoiceField(label="照会方法", choices=MODE_CHOICES, widget=forms.RadioSelect,

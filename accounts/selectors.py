@@ -13,16 +13,17 @@ import calendar
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from textwrap import dedent
 
 from django.db import connections
-from django.db.models import OuterRef, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 
 from cosei_ib.bankcalendar import local_now, previous_business_day, start_of_day
 from cosei_ib.textinput import ascii_int
 
-from .models import Account, Customer, Entry
+from .models import Account, Branch, Customer, Entry
 
 # 明細の保存期間: statements reach back this many months from today (docs/devices.md).
 STATEMENT_RETENTION_MONTHS = 13
@@ -75,16 +76,6 @@ def account_get_for_customer(
 
 # --- balances (残高照会) -------------------------------------------------------------------
 
-def _balance_before(moment: dt.datetime):
-    """The account's balance just before ``moment``: one backward index descent."""
-    last = (
-        Entry.objects.filter(account_id=OuterRef("pk"), posted_at__lt=moment)
-        .order_by("-posted_at", "-id")
-        .values("balance_after")[:1]
-    )
-    return Coalesce(Subquery(last), Value(0))
-
-
 def account_balance_at(*, account: Account | int, moment: dt.datetime) -> int:
     """Balance at ``moment`` (entries posted strictly before it); 0 before the first."""
     account_id = account if isinstance(account, int) else account.pk
@@ -136,6 +127,48 @@ class BalanceSummary:
     accounts: list[AccountBalances]
 
 
+# The customer's accounts with their branches, as account_list_for_customer() reads them
+# (same rows, same order), in SQL written once: the pages that show them on every view
+# would otherwise have the ORM rebuild and compile the query each time — ~0.7 ms of Python
+# CPU for the list, ~2.3 ms with 残高照会's two past balances, more than the rest of the
+# page's reads together (bench/pages_profile.py, issue 14). {columns}: extra columns.
+# tests/accounts/test_balances.py and test_page_queries.py hold both to the ORM's rows.
+_ACCOUNTS_SQL = """
+    SELECT account.*, branch.code AS branch_code, branch.name AS branch_name,
+           branch.name_kana AS branch_name_kana{columns}
+    FROM accounts_account account
+    JOIN accounts_branch branch ON branch.id = account.branch_id
+    WHERE account.customer_id = %(customer_id)s AND account.purpose = %(purpose)s
+    ORDER BY branch.code, account.type, account.number
+"""
+# 前日残高 and 前月末残高: each one backward descent of entry_account_time_idx.
+_PAST_BALANCE_COLUMNS = """,
+           COALESCE((SELECT entry.balance_after FROM accounts_entry entry
+                     WHERE entry.account_id = account.id AND entry.posted_at < %(previous_day_close)s
+                     ORDER BY entry.posted_at DESC, entry.id DESC LIMIT 1), 0) AS previous_day_balance,
+           COALESCE((SELECT entry.balance_after FROM accounts_entry entry
+                     WHERE entry.account_id = account.id AND entry.posted_at < %(previous_month_close)s
+                     ORDER BY entry.posted_at DESC, entry.id DESC LIMIT 1), 0) AS previous_month_end_balance"""
+_ACCOUNTS_QUERY = dedent(_ACCOUNTS_SQL.format(columns="")).strip()
+_BALANCE_SUMMARY_QUERY = dedent(_ACCOUNTS_SQL.format(columns=_PAST_BALANCE_COLUMNS)).strip()
+
+
+def _accounts_with_branch(sql: str, *, customer: Customer, **params) -> list[Account]:
+    accounts = list(Account.objects.raw(sql, {
+        "customer_id": customer.pk, "purpose": Account.Purpose.CUSTOMER.value, **params,
+    }))
+    for account in accounts:  # the branch from the same row, as select_related("branch")
+        account.branch = Branch.from_db(account._state.db, ["id", "code", "name", "name_kana"], (
+            account.branch_id, account.branch_code, account.branch_name, account.branch_name_kana))
+    return accounts
+
+
+def accounts_for_customer(*, customer: Customer) -> list[Account]:
+    """The rows of ``account_list_for_customer()`` as a list, read with one statement whose
+    SQL is not rebuilt per call: for the pages that list them on every view."""
+    return _accounts_with_branch(_ACCOUNTS_QUERY, customer=customer)
+
+
 def balance_summary_for_customer(
     *, customer: Customer, now: dt.datetime | None = None
 ) -> BalanceSummary:
@@ -144,24 +177,20 @@ def balance_summary_for_customer(
     index lookups each (前日残高, 前月末残高); the current balance is the cached one."""
     now = now or local_now()
     cutoffs = balance_cutoffs(now.date())
-    rows = account_list_for_customer(customer=customer).annotate(
-        previous_day_balance=_balance_before(cutoffs.previous_day_close),
-        previous_month_end_balance=_balance_before(cutoffs.previous_month_close),
-    )
-    return BalanceSummary(
-        as_of=now,
-        cutoffs=cutoffs,
-        accounts=[
-            AccountBalances(
-                account=account,
-                balance=account.balance,
-                previous_day_balance=account.previous_day_balance,
-                previous_month_end_balance=account.previous_month_end_balance,
-                available_amount=account.available_amount,
-            )
-            for account in rows
-        ],
-    )
+    accounts = [
+        AccountBalances(
+            account=account,
+            balance=account.balance,
+            previous_day_balance=account.previous_day_balance,
+            previous_month_end_balance=account.previous_month_end_balance,
+            available_amount=account.available_amount,
+        )
+        for account in _accounts_with_branch(
+            _BALANCE_SUMMARY_QUERY, customer=customer,
+            previous_day_close=cutoffs.previous_day_close, previous_month_close=cutoffs.previous_month_close,
+        )
+    ]
+    return BalanceSummary(as_of=now, cutoffs=cutoffs, accounts=accounts)
 
 
 # --- statements (入出金明細照会) -------------------------------------------------------------

@@ -67,7 +67,7 @@ def statements(request):
     """入出金明細照会: the query form, and one page of rows once an account is chosen."""
     today = local_now().date()
     smartphone = is_smartphone(request)
-    accounts = list(selectors.account_list_for_customer(customer=request.customer))
+    accounts = selectors.accounts_for_customer(customer=request.customer)
     account = _account_or_404(request, request.GET["account"], accounts) if "account" in request.GET else None
     bound = account is not None and "mode" in request.GET
     form = StatementForm(
@@ -121,7 +121,7 @@ def statements_csv(request):
         return render(request, "accounts/refused.html",
                       {"message": MESSAGE_NO_DOWNLOAD_ON_SMARTPHONE}, status=403)
     today = local_now().date()
-    accounts = list(selectors.account_list_for_customer(customer=request.customer))
+    accounts = selectors.accounts_for_customer(customer=request.customer)
     account = _account_or_404(request, request.GET.get("account"), accounts)
     form = StatementDownloadForm(request.GET, accounts=accounts, today=today, smartphone=False)
     if not form.is_valid():

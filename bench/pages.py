@@ -63,8 +63,6 @@ def wrk_ensure() -> str:
                      "       Install it as root with `apt-get install wrk` (Debian) and run the benchmark again.")
 
 
-WRK = wrk_ensure()  # before the slow set-up: no point preparing customers without it
-
 # This process prepares the customers (test settings, same database); the server runs the
 # production profile. Both sign with the same, fresh secret key.
 os.environ["DJANGO_SECRET_KEY"] = SECRET_KEY = secrets.token_urlsafe(50)
@@ -257,8 +255,8 @@ def serve(port: int, logs: Path) -> subprocess.Popen:
 
 # --- load ------------------------------------------------------------------------------------
 
-def wrk_run(port: int, target: Target, seconds: int) -> dict:
-    command = [WRK, "-t", str(CONNECTIONS), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--timeout", "10s",
+def wrk_run(wrk: str, port: int, target: Target, seconds: int) -> dict:
+    command = [wrk, "-t", str(CONNECTIONS), "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--timeout", "10s",
                "-s", str(LUA), f"http://127.0.0.1:{port}/", "--", target.marker, str(target.rows),
                *("\t".join(connection_) for connection_ in target.connections)]
     finished = subprocess.run(command, capture_output=True, text=True, timeout=seconds + 120)
@@ -287,10 +285,10 @@ def summary(target: Target) -> dict:
     }
 
 
-def versions() -> str:
+def versions(wrk: str) -> str:
     import gunicorn
 
-    wrk_version = subprocess.run([WRK, "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
+    wrk_version = subprocess.run([wrk, "-v"], capture_output=True, text=True).stdout.split("[")[0].strip()
     with connection.cursor() as cursor:
         cursor.execute("SHOW server_version")
         postgres = cursor.fetchone()[0]
@@ -299,6 +297,7 @@ def versions() -> str:
 
 
 def main() -> None:
+    wrk = wrk_ensure()  # before the slow set-up: no point preparing customers without it
     load_before = os.getloadavg()
     customers = customers_prepare()
     port = int(os.environ.get("BENCH_PORT") or free_port())
@@ -320,10 +319,10 @@ def main() -> None:
                      f"&date_to={today:%Y-%m-%d}", c.cookie, f"{c.name} 様") for c in customers]),
         ]
         for target in targets:  # warm-up: every worker's connection, templates, code paths
-            wrk_run(port, target, WARM_UP_SECONDS)
+            wrk_run(wrk, port, target, WARM_UP_SECONDS)
         for _round in range(ROUNDS):
             for target in targets:
-                target.rounds.append(wrk_run(port, target, SECONDS))
+                target.rounds.append(wrk_run(wrk, port, target, SECONDS))
     finally:
         server.terminate()
         server.wait(timeout=30)
@@ -332,7 +331,7 @@ def main() -> None:
     print(f"pages: gunicorn {WORKERS} sync workers (production profile, pages_settings.py), wrk {CONNECTIONS} "
           f"connections ({CONNECTIONS} threads), {ROUNDS} interleaved rounds of {SECONDS} s per page, "
           f"{os.cpu_count()} cores")
-    print(f"  {versions()}")
+    print(f"  {versions(wrk)}")
     print(f"  load average before {load_before[0]:.2f} {load_before[1]:.2f} {load_before[2]:.2f}, "
           f"after {load_after[0]:.2f} {load_after[1]:.2f} {load_after[2]:.2f}")
     print(f"  {'':22} {'req/s':>8} {'p50':>8} {'p99':>8}  {'vs bare':>7}   per round (req/s)")

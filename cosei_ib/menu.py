@@ -3,7 +3,9 @@ the menu grows as the apps land (link only what exists)."""
 
 from __future__ import annotations
 
-from django.urls import NoReverseMatch, reverse
+from functools import lru_cache
+
+from django.urls import NoReverseMatch, get_resolver, get_script_prefix, get_urlconf, reverse
 
 MAIN_MENU = [
     ("残高照会", "accounts:balances"),
@@ -16,12 +18,21 @@ MAIN_MENU = [
 ]
 
 
-def main_menu(current_path: str = "") -> list[dict]:
-    items = []
+@lru_cache(maxsize=16)
+def _menu_links(resolver, script_prefix: str) -> tuple[tuple[str, str], ...]:
+    """(label, URL) of the items whose page exists. Every customer page shows the menu;
+    the URLs depend only on the URL configuration (the resolver, which Django replaces
+    when the configuration changes) and the script prefix, so they are reversed once per
+    process, not seven times per page."""
+    links = []
     for label, name in MAIN_MENU:
         try:
-            url = reverse(name)
+            links.append((label, reverse(name, urlconf=resolver.urlconf_name)))
         except NoReverseMatch:
             continue
-        items.append({"label": label, "url": url, "current": current_path.startswith(url)})
-    return items
+    return tuple(links)
+
+
+def main_menu(current_path: str = "") -> list[dict]:
+    return [{"label": label, "url": url, "current": current_path.startswith(url)}
+            for label, url in _menu_links(get_resolver(get_urlconf()), get_script_prefix())]

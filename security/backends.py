@@ -23,6 +23,11 @@ class CustomerSessionBackend(ModelBackend):
         return None
 
     def get_user(self, user_id):
-        user = (get_user_model()._default_manager.select_related("customer")
-                .filter(pk=user_id).first())
-        return user if user is not None and self.user_can_authenticate(user) else None
+        # get(), as ModelBackend: first() would add an ORDER BY to build and send on
+        # every request (~0.2 ms of CPU, issue 14) for a primary key
+        user_model = get_user_model()
+        try:
+            user = user_model._default_manager.select_related("customer").get(pk=user_id)
+        except user_model.DoesNotExist:
+            return None
+        return user if self.user_can_authenticate(user) else None

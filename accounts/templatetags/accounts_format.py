@@ -19,3 +19,17 @@ def branch_label(branch) -> str:
 def account_label(account) -> str:
     """「大淀支店 普通 ***4567」: branch, type and the masked number (last four digits)."""
     return f"{branch_label(account.branch)} {account.get_type_display()} {account.masked_number}"
+
+
+@register.filter(is_safe=True)
+def yen(amount: int) -> str:
+    """「1,234,567円」: integer yen with thousands separators, as ``intcomma`` writes them
+    for Japanese, without the locale machinery (called for every figure of a statement)."""
+    return f"{amount:,}円"
+
+
+@register.filter(is_safe=True, expects_localtime=True)
+def slash_date(moment) -> str:
+    """「2026/03/05」, the statement's date column: the local date (the template engine
+    converts an aware datetime to the local time first, as for ``date``)."""
+    return f"{moment:%Y/%m/%d}"

@@ -163,3 +163,32 @@ def test_print_button_on_pc_only(client):
     assert 'data-action="print"' in client.get(reverse("accounts:balances")).content.decode()
     login(client, account.customer, user_agent=IPHONE_UA)
     assert 'data-action="print"' not in client.get(reverse("accounts:balances")).content.decode()
+
+
+def test_summary_lists_exactly_the_customers_accounts_in_passbook_order(django_assert_num_queries):
+    """The summary's hand-written query (one statement, issue 14) answers the same rows as
+    account_list_for_customer(): own customer accounts only, by branch, type and number,
+    each with its branch — read in the same query."""
+    from accounts.models import Account, Branch
+
+    owner = factories.customer()
+    other_branch = Branch.objects.create(code="900", name="梅田", name_kana="ｳﾒﾀﾞ")
+    factories.account(owner=owner, branch_code="900", number="0000001")
+    factories.account(owner=owner, number="0000009", type=Account.Type.SAVINGS)
+    factories.account(owner=owner, number="0000005")
+    factories.account()  # somebody else's
+    expected = list(selectors.account_list_for_customer(customer=owner))
+    with django_assert_num_queries(1):
+        summary = selectors.balance_summary_for_customer(customer=owner)
+        listed = [(item.account.pk, item.account.branch.code, item.account.branch.name) for item in summary.accounts]
+    assert listed == [(account.pk, account.branch.code, account.branch.name) for account in expected]
+    assert len(listed) == 3 and listed[-1][1:] == ("900", other_branch.name)
+    assert all(item.account.customer_id == owner.pk for item in summary.accounts)
+    # the statement pages' list: the same rows, the same fields, the branch in the same query
+    with django_assert_num_queries(1):
+        accounts = selectors.accounts_for_customer(customer=owner)
+        assert [(account.pk, account.branch.name) for account in accounts] == [
+            (account.pk, account.branch.name) for account in expected]
+    fields = [field.attname for field in Account._meta.concrete_fields]
+    assert [[getattr(account, name) for name in fields] for account in accounts] == [
+        [getattr(account, name) for name in fields] for account in expected]

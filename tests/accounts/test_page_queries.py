@@ -34,7 +34,7 @@ def tables(queries) -> list[str]:
     for query in queries.captured_queries:
         sql = query["sql"]
         verb = sql.split(None, 1)[0].upper()
-        result.append(re.findall(r'FROM "(\w+)"', sql)[-1] if verb == "SELECT" else verb)
+        result.append(re.findall(r'FROM "?(\w+)', sql)[-1] if verb == "SELECT" else verb)
     return result
 
 
