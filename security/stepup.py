@@ -164,8 +164,8 @@ def stepup_verify(*, customer: Customer, stepup_id: uuid.UUID | str, content: di
     operation failed after verification) is returned without asking again."""
     with transaction.atomic(durable=True):
         stepup, error = _stepup_check(
-            customer=customer, stepup_id=stepup_id, content=content, ip=ip, otp=otp,
-            challenge_id=challenge_id, card_answers=card_answers,
+            customer=customer, stepup_id=stepup_id, digest=content_hash(_canonical(content)), ip=ip,
+            otp=otp, challenge_id=challenge_id, card_answers=card_answers,
             passkey_response=passkey_response, origins=origins)
         if error is None and stepup.verified_at is None:
             stepup.verified_at = timezone.now()
@@ -192,17 +192,19 @@ def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, con
     ``stepup_verify`` and a failed transaction of the operation; then the exception is
     raised. Do not call it inside an atomic block."""
     failure: Exception | None = None
+    # The hash of the content about to execute, computed once: compared with the row's
+    # under its lock (_stepup_check), and again by the consuming UPDATE's condition.
+    digest = content_hash(_canonical(content))
     with transaction.atomic(durable=True):
         stepup, error = _stepup_check(
-            customer=customer, stepup_id=stepup_id, content=content, ip=ip, otp=otp,
+            customer=customer, stepup_id=stepup_id, digest=digest, ip=ip, otp=otp,
             challenge_id=challenge_id, card_answers=card_answers,
             passkey_response=passkey_response, origins=origins)
         if error is None:
             now = timezone.now()
             try:
                 with transaction.atomic():
-                    # _stepup_check compared the content's hash with the row's
-                    _stepup_mark_used(customer=customer, stepup_id=stepup.pk, digest=stepup.content_hash,
+                    _stepup_mark_used(customer=customer, stepup_id=stepup.pk, digest=digest,
                                       now=now, verified_at=stepup.verified_at or now)
                     result = execute()
             except Exception as refused:  # noqa: BLE001 - raised again below, after the commit
@@ -234,13 +236,13 @@ def _stepup_for_update(customer: Customer, stepup_id) -> StepUp | None:
     return _STEPUP_FOR_UPDATE.filter(pk=_uuid(stepup_id), customer=customer).first()
 
 
-def _stepup_check(*, customer: Customer, stepup_id, content: dict, ip: str | None, otp: str,
+def _stepup_check(*, customer: Customer, stepup_id, digest: str, ip: str | None, otp: str,
                   challenge_id: int | None, card_answers: Sequence[int] | None,
                   passkey_response: str, origins: Sequence[str]) -> tuple[StepUp, AuthFactorError | None]:
     """Inside the caller's durable transaction: lock the step-up, refuse what
     ``stepup_verify`` refuses, check the answer against the factor (counting failures) and
-    write the ``step_up`` audit row. Returns the step-up and the refusal (None: right, or
-    already verified). Raises StepUpError STEPUP_NOT_FOUND before anything is written."""
+    write the ``step_up`` audit row. ``digest``: the content hash of what is about to
+    execute. Returns the step-up and the refusal (None: right, or already verified). Raises StepUpError STEPUP_NOT_FOUND before anything is written."""
     error: AuthFactorError | None = None
     stepup = _stepup_for_update(customer, stepup_id)
     if stepup is None:
@@ -251,7 +253,7 @@ def _stepup_check(*, customer: Customer, stepup_id, content: dict, ip: str | Non
         error = StepUpError(STEPUP_USED)
     elif stepup.expires_at <= now:
         error = StepUpError(STEPUP_EXPIRED)
-    elif content_hash(_canonical(content)) != stepup.content_hash:
+    elif digest != stepup.content_hash:
         error = StepUpError(STEPUP_CONTENT_CHANGED)
     elif stepup.verified_at is not None:
         return stepup, None

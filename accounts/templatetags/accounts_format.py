@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import template
 
 register = template.Library()
@@ -24,12 +26,14 @@ def account_label(account) -> str:
 @register.filter(is_safe=True)
 def yen(amount: int) -> str:
     """「1,234,567円」: integer yen with thousands separators, as ``intcomma`` writes them
-    for Japanese, without the locale machinery (called for every figure of a statement)."""
-    return f"{amount:,}円"
+    for Japanese, without the locale machinery (called for every figure of a statement).
+    Anything but an int (None, a string) renders as nothing rather than failing the page."""
+    return f"{amount:,}円" if isinstance(amount, int) else ""
 
 
 @register.filter(is_safe=True, expects_localtime=True)
 def slash_date(moment) -> str:
     """「2026/03/05」, the statement's date column: the local date (the template engine
-    converts an aware datetime to the local time first, as for ``date``)."""
-    return f"{moment:%Y/%m/%d}"
+    converts an aware datetime to the local time first, as for ``date``). Anything but a
+    date renders as nothing, as ``date`` does."""
+    return f"{moment:%Y/%m/%d}" if isinstance(moment, dt.date) else ""

@@ -100,3 +100,24 @@ def test_refused_operation_rolls_back_alone_and_the_verification_stands(error):
         _verify_execute(customer, pending, lambda: _audit_row(customer, "limit_change"))
     assert AuditEvent.objects.filter(action="limit_change").count() == 1
     assert StepUp.objects.get(pk=pending.pk).used_at == pending.used_at
+
+
+@pytest.mark.parametrize("verified_first", [False, True], ids=["fresh", "verified-not-used"])
+def test_changed_content_is_refused_and_nothing_runs(verified_first):
+    """SEC-14 on the path every confirm page takes: content that differs from what was
+    confirmed (a second tab, a replayed form) executes nothing and uses nothing — whether
+    the step-up is fresh or was verified before an operation that failed."""
+    customer = customer_with_card()
+    pending = stepup.stepup_begin(customer=customer, kind="limit_change", content=CONTENT)
+    if verified_first:
+        with pytest.raises(Refused):
+            _verify_execute(customer, pending, lambda: (_ for _ in ()).throw(Refused()), **_answer(customer))
+    seen = []
+    with pytest.raises(stepup.StepUpError) as refused:
+        stepup.stepup_verify_execute(customer=customer, stepup_id=pending.pk,
+                                     content={**CONTENT, "limit": 3_000_000}, ip="10.0.0.1",
+                                     execute=lambda: seen.append(1), **_answer(customer))
+    assert refused.value.message == stepup.STEPUP_CONTENT_CHANGED and seen == []
+    pending.refresh_from_db()
+    assert pending.used_at is None
+    assert (pending.verified_at is not None) == verified_first
