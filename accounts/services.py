@@ -7,6 +7,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import psycopg
 from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
@@ -142,12 +143,40 @@ def journal_post(
     return journal
 
 
+# The casts pin the parameter types, whatever integer type psycopg picks for a list.
+LEDGER_POST_SQL = ("SELECT journal_id, created, posted_at FROM ledger_post("
+                   "%s, %s, %s, %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz)")
+
+
+# Django turns psycopg's automatic preparing off (prepare_threshold None, for connection
+# poolers); journal_post turns it on for its own statement only: nothing else asks for it,
+# and Django's client-side cursors never prepare, whatever the threshold.
+ONLY_WHEN_ASKED = 2**31 - 1
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """Server-side binding, prepared on first use per connection: the server parses and
+    plans the call once, not on every posting. A pooler in front of the primary must keep
+    prepared statements (PgBouncer ≥ 1.21 with max_prepared_statements;
+    docs/architecture.md)."""
+
+    def execute(self, query, params=None, **kwargs):
+        kwargs["prepare"] = True
+        return super().execute(query, params, **kwargs)
+
+
 def _call_ledger_post(arguments: list) -> tuple[int, bool, dt.datetime]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT journal_id, created, posted_at FROM ledger_post(%s, %s, %s, %s, %s, %s, %s)",
-            arguments,
-        )
+    # what connection.cursor() does, with a cursor of our own class; Django's wrapper
+    # keeps query logging, execute wrappers and the mapping of errors (DatabaseError)
+    connection.close_if_health_check_failed()
+    connection.ensure_connection()
+    connection.validate_thread_sharing()
+    if connection.connection.prepare_threshold is None:
+        connection.connection.prepare_threshold = ONLY_WHEN_ASKED
+    raw = _PreparedCursor(connection.connection)
+    cursor = connection.make_debug_cursor(raw) if connection.queries_logged else connection.make_cursor(raw)
+    with cursor:
+        cursor.execute(LEDGER_POST_SQL, arguments)
         return cursor.fetchone()
 
 
