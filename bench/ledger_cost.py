@@ -59,7 +59,7 @@ def pairs(ids: list[int], seed: int) -> list[tuple[int, int]]:
     return [tuple(rng.sample(ids, 2)) for _ in range(POSTINGS)]
 
 
-def via_journal_post(ids: list[int]) -> None:
+def via_journal_post(ids: list[int], round_: int) -> None:
     connection.ensure_connection()
     pid = connection.connection.info.backend_pid
     todo = pairs(ids, 1)
@@ -68,19 +68,19 @@ def via_journal_post(ids: list[int]) -> None:
         for n, (source, target) in enumerate(todo):
             journal_post(lines=[PostingLine(source, -1, "振込"), PostingLine(target, 1, "振込")],
                          kind=Journal.Kind.TRANSFER, description="振込",
-                         idempotency_key=f"bench-cost-{RUN}-dj-{n}")
+                         idempotency_key=f"bench-cost-{RUN}-dj-{round_}-{n}")
 
     measure("journal_post (Django)", pid, run)
 
 
-def via_raw_call(ids: list[int], dsn: dict) -> None:
+def via_raw_call(ids: list[int], dsn: dict, round_: int) -> None:
     todo = pairs(ids, 2)
     with psycopg.connect(**dsn, autocommit=True) as conn:
         pid = conn.info.backend_pid
 
         def run():
             for n, (source, target) in enumerate(todo):
-                conn.execute(LEDGER_POST_SQL, ["transfer", "振込", f"bench-cost-{RUN}-raw-{n}",
+                conn.execute(LEDGER_POST_SQL, ["transfer", "振込", f"bench-cost-{RUN}-raw-{round_}-{n}",
                                                [source, target], [-1, 1], ["振込", "振込"], None],
                              prepare=True).fetchone()
 
@@ -132,9 +132,9 @@ def main() -> None:
     ids = bench_accounts()
     pgbench_prepare(admin_url, {"host": params["host"]})
     print(f"ledger_cost: {POSTINGS:,} transactions per figure, one client; CPU per transaction")
-    for _ in range(2):  # the first round warms caches and plans
-        via_journal_post(ids)
-        via_raw_call(ids, dsn)
+    for round_ in range(2):  # the first round warms caches and plans
+        via_journal_post(ids, round_)
+        via_raw_call(ids, dsn, round_)
         via_tpcb(admin_url)
     function_times(ids, admin_url)
 

@@ -1,7 +1,8 @@
 """Issue 14: a posting made cheap for the database with every ledger rule kept
 (sql/0013_ledger_set_based.sql says what changed and why): entries applied and checked
 per statement instead of per row, the account guard called only when a change needs it,
-ledger_post() on generic plans with one idempotency look-up. Reversible to 0012."""
+ledger_post() on generic plans with one idempotency look-up, the 入出金 notices queued per
+statement. Reversible to 0012 (and notifications 0004's row trigger)."""
 
 from pathlib import Path
 
@@ -32,7 +33,8 @@ def reverse_sql() -> list[str]:
 
 
 class Migration(migrations.Migration):
-    dependencies = [("accounts", "0012_account_stripes")]
+    # the 入出金 notice trigger it makes per statement is notifications 0004's
+    dependencies = [("accounts", "0012_account_stripes"), ("notifications", "0004_posting_notice_trigger")]
 
     operations = [
         migrations.RunSQL(sql=(SQL_DIR / "0013_ledger_set_based.sql").read_text(), reverse_sql=reverse_sql()),

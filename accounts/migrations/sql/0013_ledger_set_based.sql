@@ -7,8 +7,9 @@
 --
 -- * ledger_post() uses generic plans (plan_cache_mode, every query is a key look-up),
 --   asks for the idempotency key once (its journal INSERT … ON CONFLICT, after the locks),
---   and inlines the request hash (ledger_request_hash loses its SET clause, which made
---   it a function call of its own; its body names only pg_catalog functions).
+--   and inlines the request hash (ledger_request_hash, now STABLE and without its SET
+--   clause, either of which made it a function call of its own; its body names only
+--   pg_catalog functions).
 -- * Entries are applied per statement, not per row: ledger_entries_apply, an AFTER INSERT
 --   statement trigger over the inserted rows (a transition table), checks every rule of
 --   the old row trigger for all of them in one query, moves each account's balance and
@@ -19,12 +20,15 @@
 --   WHEN clause that lets through exactly the changes ledger_entries_apply announced
 --   (cosei.ledger_applying now lists every account of the statement) and calls the
 --   function for anything else (CI103) and for status changes (status_changed_at).
+-- * The 入出金 notices are queued per statement too (one INSERT … SELECT).
 -- * A leg added to a journal of another transaction is refused at once (CI106) by
 --   ledger_entries_apply, so the deferred per-entry balance check is gone; the deferred
 --   per-journal check (ledger_journal_balanced, at commit) stays.
 -- The reverse (0013_ledger_set_based_reverse.sql and the migration) restores 0012's state.
 
-ALTER FUNCTION ledger_request_hash(text, text, bigint[], bigint[], text[], timestamptz) RESET search_path;
+-- STABLE, as its body is (to_jsonb and jsonb_build_array are), and without a SET clause:
+-- the two things that kept it from being inlined into ledger_post().
+ALTER FUNCTION ledger_request_hash(text, text, bigint[], bigint[], text[], timestamptz) STABLE RESET search_path;
 
 CREATE FUNCTION ledger_entries_apply() RETURNS trigger
 LANGUAGE plpgsql SET search_path = pg_catalog, public, pg_temp AS $$
@@ -120,6 +124,27 @@ CREATE TRIGGER ledger_entries_apply
 DROP TRIGGER ledger_entry_journal_balanced ON accounts_entry;
 DROP FUNCTION ledger_entry_journal_balanced();
 
+-- NOTE-1's 入出金 notices (notifications migration 0004): the same rows — one per entry on
+-- a customer account, in the posting's transaction, whoever inserts the entries — queued
+-- by one INSERT … SELECT per statement instead of a trigger call and an INSERT per entry.
+-- Same names, so that a later change of the notifications app to its row version fails
+-- loudly rather than being silently ignored.
+CREATE OR REPLACE FUNCTION public.notifications_entry_notice() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    INSERT INTO public.notifications_postingnotice (entry_id, account_id, amount, created_at)
+    SELECT n.id, n.account_id, n.amount, clock_timestamp()
+      FROM new_entries n JOIN public.accounts_account a ON a.id = n.account_id
+     WHERE a.purpose = 'customer'
+     ORDER BY n.id;
+    RETURN NULL;
+END $$;
+
+DROP TRIGGER notifications_entry_notice ON public.accounts_entry;
+CREATE TRIGGER notifications_entry_notice
+    AFTER INSERT ON public.accounts_entry
+    REFERENCING NEW TABLE AS new_entries
+    FOR EACH STATEMENT EXECUTE FUNCTION public.notifications_entry_notice();
+
 -- Balance and last entry time move only by what ledger_entries_apply announced; the time
 -- of the last status change is kept by this trigger alone (ledger_check reads it).
 CREATE OR REPLACE FUNCTION ledger_account_guard() RETURNS trigger
@@ -146,8 +171,10 @@ BEGIN
 END $$;
 
 -- Whether ledger_entries_apply announced this change of an account's balance and last
--- entry time (the guard function's test; its trigger's WHEN clause spells the same test
--- out, because a function there is inlined by parsing its body again on every UPDATE).
+-- entry time (the guard function's test). Its trigger's WHEN clause spells the same test
+-- out, with text casts: a WHEN clause is planned again for every UPDATE statement, and a
+-- SQL function there — this one, or the || of text and a number — is inlined by parsing
+-- its body again each time.
 CREATE FUNCTION ledger_account_change_announced(p_account bigint, p_delta bigint, p_last_at timestamptz)
 RETURNS boolean LANGUAGE sql STABLE AS $$
     SELECT strpos(coalesce(pg_catalog.current_setting('cosei.ledger_applying', true), ''),
@@ -167,7 +194,8 @@ CREATE TRIGGER ledger_account_guard
           OR NEW.status_changed_at IS DISTINCT FROM OLD.status_changed_at
           OR ((NEW.balance IS DISTINCT FROM OLD.balance OR NEW.last_entry_at IS DISTINCT FROM OLD.last_entry_at)
               AND strpos(coalesce(current_setting('cosei.ledger_applying', true), ''),
-                         ',' || OLD.id || ':' || (NEW.balance - OLD.balance) || ':' || NEW.last_entry_at || ',') = 0))
+                         ',' || OLD.id::text || ':' || (NEW.balance - OLD.balance)::text || ':'
+                         || NEW.last_entry_at::text || ',') = 0))
     EXECUTE FUNCTION ledger_account_guard();
 
 -- The posting service in one round trip (accounts.services.journal_post): as in 0012, with
