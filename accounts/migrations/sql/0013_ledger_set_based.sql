@@ -1,6 +1,6 @@
 -- Issue 14: a posting made cheap for the database, every rule of 0002/0010/0012 kept.
--- Measured on 0012 (bench/ledger_cost.py, RESULTS.md): ~1.6 ms of server CPU per posting
--- against ~0.3 ms for pgbench's TPC-B transaction — half of it re-planning the
+-- Measured on 0012 (bench/ledger_cost.py, RESULTS.md): 1.6-2.4 ms of server CPU per
+-- posting against 0.3-0.6 ms for pgbench's TPC-B transaction — half of it re-planning the
 -- function's queries on every call (custom plans: an array parameter makes the generic
 -- plan look dearer), the rest one PL/pgSQL trigger call per entry (each with 6 statements
 -- and an UPDATE that fired the account guard) and a deferred check per entry.
