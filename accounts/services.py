@@ -7,7 +7,8 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from django.db import DatabaseError, connection, transaction
+import psycopg
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
 from django.utils import timezone
 
 from . import errors
@@ -35,6 +36,8 @@ _SQLSTATE_ERRORS: dict[str, type[errors.LedgerError]] = {
 
 # Far beyond any real amount, well inside bigint: sums of a few lines cannot overflow.
 MAX_AMOUNT = 10**15
+# Journal.Kind.values builds its list again on every access (~25 µs a posting).
+JOURNAL_KINDS = frozenset(Journal.Kind.values)
 
 
 @dataclass(frozen=True)
@@ -57,7 +60,7 @@ class PostingLine:
 
 def _validate(lines: Sequence[PostingLine], kind: str, description: str, key: str,
               posted_at: dt.datetime | None) -> None:
-    if kind not in Journal.Kind.values:
+    if kind not in JOURNAL_KINDS:
         raise errors.InvalidPosting(f"unknown journal kind {kind!r}")
     if not key or len(key) > 128:
         raise errors.InvalidPosting("idempotency key must be 1-128 characters")
@@ -117,14 +120,17 @@ def journal_post(
         [line.description or description for line in lines],
         posted_at,
     ]
+    # The connection itself, not django.db.connection: every attribute read through that
+    # proxy is a context-local look-up (~5 µs each, eight of them a posting).
+    db = connections[DEFAULT_DB_ALIAS]
     try:
-        if connection.in_atomic_block:
+        if db.in_atomic_block:
             # A savepoint, so that a refusal (say, insufficient funds) leaves the caller's
             # transaction usable: the scheduled-transfer job records 未処理 in it.
             with transaction.atomic():
-                journal_id, created, when = _call_ledger_post(arguments)
+                journal_id, created, when = _call_ledger_post(db, arguments)
         else:
-            journal_id, created, when = _call_ledger_post(arguments)
+            journal_id, created, when = _call_ledger_post(db, arguments)
     except DatabaseError as exc:
         raise _domain_error(exc) from exc
     journal = Journal(
@@ -142,12 +148,41 @@ def journal_post(
     return journal
 
 
-def _call_ledger_post(arguments: list) -> tuple[int, bool, dt.datetime]:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT journal_id, created, posted_at FROM ledger_post(%s, %s, %s, %s, %s, %s, %s)",
-            arguments,
-        )
+# The casts pin the parameter types, whatever integer type psycopg picks for a list.
+LEDGER_POST_SQL = ("SELECT journal_id, created, posted_at FROM ledger_post("
+                   "%s, %s, %s, %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz)")
+
+
+# Django turns psycopg's automatic preparing off (prepare_threshold None, for connection
+# poolers); journal_post turns it on for its own statement only: nothing else asks for it,
+# and Django's client-side cursors never prepare, whatever the threshold.
+ONLY_WHEN_ASKED = 2**31 - 1
+
+
+class _PreparedCursor(psycopg.Cursor):
+    """Server-side binding, prepared on first use per connection: the server parses and
+    plans the call once, not on every posting. A pooler in front of the primary must keep
+    prepared statements (PgBouncer ≥ 1.21 with max_prepared_statements;
+    docs/architecture.md)."""
+
+    def execute(self, query, params=None, **kwargs):
+        kwargs["prepare"] = True
+        return super().execute(query, params, **kwargs)
+
+
+def _call_ledger_post(db, arguments: list) -> tuple[int, bool, dt.datetime]:
+    # what db.cursor() does, with a cursor of our own class; Django's wrapper keeps query
+    # logging, execute wrappers (the notice sender's wake-up) and the mapping of errors
+    db.close_if_health_check_failed()
+    db.ensure_connection()
+    db.validate_thread_sharing()
+    raw_connection = db.connection
+    if raw_connection.prepare_threshold is None:
+        raw_connection.prepare_threshold = ONLY_WHEN_ASKED
+    raw = _PreparedCursor(raw_connection)
+    cursor = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
+    with cursor:
+        cursor.execute(LEDGER_POST_SQL, arguments)
         return cursor.fetchone()
 
 
