@@ -5,14 +5,16 @@ A scheduled transfer is a ``Transfer`` with a future ``transfer_date`` and statu
 run by the periodic job ``transfers.scheduled_execute`` and ``manage.py transfers_execute``)
 executes each due transfer exactly once, whatever the number of workers:
 
-* claim: ``SELECT … FOR UPDATE SKIP LOCKED`` of the earliest due transfer *and* its
-  customer's ``TransferLimit`` row (the customer's lock of services.py), so one customer's
-  transfers are taken one at a time in the defined order (date, 受付日時, id) while other
-  workers take other customers;
-* one transaction per transfer: the posting (idempotency key ``scheduled-transfer:<id>``),
-  the state change by one conditional UPDATE (``status = 'scheduled'`` → executed /
-  unprocessed), the audit row and the mail commit together or not at all. A worker killed
-  mid-batch loses only its uncommitted transfer, which stays ``scheduled`` for the next run.
+* claim: ``SELECT … FOR UPDATE SKIP LOCKED`` of each customer's earliest due transfer
+  *and* that customer's ``TransferLimit`` row (the customer's lock of services.py), so one
+  customer's transfers are taken one at a time in the defined order (date, 受付日時, id)
+  while other workers take other customers;
+* each transfer's posting (idempotency key ``scheduled-transfer:<id>``), state change by
+  a conditional UPDATE (``status = 'scheduled'`` → executed / unprocessed), audit row and
+  mail commit together or not at all — in chunks of up to ``BATCH_CHUNK`` transfers of
+  different customers per transaction, their accounts locked first in id order (below,
+  and docs/transfers.md "The batch in chunks"). A worker killed mid-batch loses only its
+  uncommitted chunk, whose transfers stay ``scheduled`` for the next run.
 
 The funds rule (docs/architecture.md): the balance at the end of the day before the
 transfer's date − the account's holds now − what the account's scheduled transfers dated
