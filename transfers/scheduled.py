@@ -475,7 +475,7 @@ _CHUNK_LOCK_SQL = (
     "                       WHERE p.id = l.acc AND p.purpose IN ('fee_income', 'payeasy_collection')"
     "                         AND p.status = 'open') AS x"
     "     WHERE x.n = pg_backend_pid() %% x.k) AS s ON true)"
-    " SELECT a.id, a.balance - a.hold_amount, a.status FROM accounts_account a"
+    " SELECT a.id, a.balance - a.hold_amount, a.status, current_setting('lock_timeout') FROM accounts_account a"
     " WHERE a.id = ANY(%(accounts)s::bigint[]) OR a.id IN (SELECT id FROM internal)"
     " ORDER BY a.id FOR UPDATE OF a"
 )
@@ -494,11 +494,9 @@ def _chunk_lock(transfers: list[Transfer], internal: dict[str, Account]) -> tupl
             needed.add(internal[Account.Purpose.FEE_INCOME].pk)
     with connection.cursor() as cursor:
         cursor.execute(_CHUNK_LOCK_SQL, {"accounts": sorted(accounts), "internal": sorted(needed)})
-        locked = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-        cursor.execute("SELECT current_setting('lock_timeout'), set_config('lock_timeout', %s, true)",
-                       [CHUNK_LOCK_WAIT])
-        usual = cursor.fetchone()[0]
-    return locked, usual
+        rows = cursor.fetchall()
+        cursor.execute("SELECT set_config('lock_timeout', %s, true)", [CHUNK_LOCK_WAIT])
+    return {row[0]: (row[1], row[2]) for row in rows}, rows[0][3]
 
 
 def _chunk_execute(chunk: list[tuple[Transfer, TransferLimit]], internal: dict[str, Account]) -> list[Transfer]:
