@@ -39,6 +39,7 @@ from transfers.scheduled import transfers_execute_due  # noqa: E402
 
 COUNT = int(os.environ.get("BENCH_SCHEDULED_TRANSFERS", "2000"))
 CUSTOMERS = int(os.environ.get("BENCH_SCHEDULED_CUSTOMERS", "100"))
+FEE = int(os.environ.get("BENCH_SCHEDULED_FEE", "0"))  # e.g. 110: each chunk then locks a fee stripe too
 RAW_SECONDS = 5.0
 
 
@@ -54,7 +55,7 @@ def prepare(pairs, day: dt.date) -> None:
             customer_id=source.customer_id, debit_account=source, credit_account=target,
             route=Transfer.Route.SAME_BRANCH, bank_code="1633", bank_name="bench", branch_code="001",
             branch_name="bench", account_type=target.type, account_number=target.number,
-            holder_kana="ﾍﾞﾝﾁ", amount=100, fee=0, fee_schedule=schedule, sender_name="ﾍﾞﾝﾁ",
+            holder_kana="ﾍﾞﾝﾁ", amount=100, fee=FEE, fee_schedule=schedule, sender_name="ﾍﾞﾝﾁ",
             transfer_date=day, status=Transfer.Status.SCHEDULED, stepup_id=uuid.uuid4()))
     Transfer.objects.bulk_create(rows, batch_size=2000)
 
