@@ -96,7 +96,7 @@ def main() -> None:
     for label, times in sorted(STATEMENTS.items(), key=lambda item: -sum(item[1])):
         print(f"    {sum(times) / done * 1000:6.3f} ms  {len(times) / done:5.2f}×  {label}")
     if profiler:
-        pstats.Stats(profiler).sort_stats("cumulative").print_stats(45)
+        pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(45)
 
 
 if __name__ == "__main__":
