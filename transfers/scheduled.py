@@ -507,24 +507,29 @@ def _chunk_execute(chunk: list[tuple[Transfer, TransferLimit]], internal: dict[s
     transfers = [transfer for transfer, _ in chunk]
     locked, usual_lock_wait = _chunk_lock(transfers, internal)
     states = _execution_states(transfers)
-    now = timezone.now()
-    outgoing = []
+    outcomes: list[Journal | str] = []  # each transfer's journal, or its 未処理 reason
     for (transfer, limit), state in zip(chunk, states, strict=True):
         reason = _refusal(transfer, state, limit)
         credit = locked.get(transfer.credit_account_id)
+        if not reason and credit is not None and credit[1] == Account.Status.CLOSED:
+            # the ledger would refuse it for the debit or the payee, whichever has the lower
+            # id: the one-transfer path gives that answer
+            raise _ChunkAbandoned(f"payee account of transfer {transfer.pk} closed")
         if not reason and locked[transfer.debit_account_id][0] < transfer.debited_amount:
             reason = Transfer.Reason.INSUFFICIENT_FUNDS  # the ledger's own check, balance − holds now
-        if reason or (credit is not None and credit[1] == Account.Status.CLOSED):
-            if not reason:  # the payee's account closed: the single path's answer (ledger order)
-                raise _ChunkAbandoned(f"payee account of transfer {transfer.pk} closed")
-            _unprocessed(transfer, reason, now)
+        if reason:
+            outcomes.append(reason)
             continue
         try:
-            journal = _post(transfer, internal)
+            outcomes.append(_post(transfer, internal))
         except LedgerError as refused:
             raise _ChunkAbandoned(f"transfer {transfer.pk}: {refused}") from refused
-        record = _executed(transfer, journal, now)
-        if record is not None:
+    now = timezone.now()  # after the postings, as on the one-transfer path
+    outgoing = []
+    for transfer, outcome in zip(transfers, outcomes, strict=True):
+        if isinstance(outcome, str):
+            _unprocessed(transfer, outcome, now)
+        elif (record := _executed(transfer, outcome, now)) is not None:
             outgoing.append(record)
     with connection.cursor() as cursor:
         # the rows below wait as any other write would (a customer row another request
