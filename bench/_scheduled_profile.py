@@ -10,6 +10,7 @@ is left — Python. ``BENCH_PROFILE=1`` adds cProfile's top functions by cumulat
 from __future__ import annotations
 
 import cProfile
+import multiprocessing
 import datetime as dt
 import os
 import pstats
@@ -63,6 +64,9 @@ def main() -> None:
     TransferLimit.objects.filter(customer_id__in=ids).update(daily_limit=10**15)
     day = bankcalendar.local_now().date() + dt.timedelta(days=400 + int(scheduled_batch.RUN[-6:]) % 10_000 * 2)
     scheduled_batch.prepare(pairs, day)
+    workers = int(os.environ.get("BENCH_PROFILE_WORKERS", "0"))
+    if workers:
+        return sample_workers(workers, day)
     connection.ensure_connection()
     commits: list[float] = []
     inner = connection._commit
@@ -97,6 +101,35 @@ def main() -> None:
         print(f"    {sum(times) / done * 1000:6.3f} ms  {len(times) / done:5.2f}×  {label}")
     if profiler:
         pstats.Stats(profiler).sort_stats(os.environ.get("BENCH_PROFILE_SORT", "cumulative")).print_stats(45)
+
+
+def sample_workers(workers: int, day: dt.date) -> None:
+    """``BENCH_PROFILE_WORKERS=N``: N worker processes instead, while this process samples
+    what their database sessions wait for (pg_stat_activity) every few milliseconds."""
+    from collections import Counter
+
+    from django.db import connections
+
+    connections.close_all()
+    processes = [multiprocessing.get_context("fork").Process(target=scheduled_batch._worker, args=(day,))
+                 for _ in range(workers)]
+    started = time.perf_counter()
+    for process in processes:
+        process.start()
+    seen: Counter = Counter()
+    with connection.cursor() as cursor:
+        while any(process.is_alive() for process in processes):
+            cursor.execute("SELECT coalesce(wait_event_type || ':' || wait_event, 'on CPU') || ' ' || state"
+                           " FROM pg_stat_activity WHERE backend_type = 'client backend'"
+                           " AND datname = current_database() AND pid <> pg_backend_pid() AND state <> 'idle'")
+            seen.update(row[0] for row in cursor.fetchall())
+            time.sleep(0.005)
+    elapsed = time.perf_counter() - started
+    print(f"{workers} workers: {scheduled_batch.COUNT / elapsed:.0f} transfers/s "
+          f"(load average {os.getloadavg()[0]:.1f}); their sessions, sampled:")
+    total = sum(seen.values())
+    for what, count in seen.most_common(12):
+        print(f"  {count / total:6.1%}  {what}")
 
 
 if __name__ == "__main__":
