@@ -105,3 +105,75 @@ def test_a_transfer_whose_customer_lock_or_row_another_session_holds_is_skipped_
     first.refresh_from_db()
     assert first.status == Transfer.Status.EXECUTED
     assert all(result.ok for result in ledger_check())
+
+
+def test_chunks_beside_online_postings_on_the_same_accounts_never_deadlock(caplog):
+    """Issue 14: a chunk holds its accounts until it commits. Two batch workers run while
+    two online clients post between the same accounts (each posting also crediting the fee
+    income, as a transfer with a fee does, so the stripes are shared): no deadlock, no
+    error, no chunk rolled back (the chunk locks what ledger_post() will lock, in id order,
+    before its first posting), every transfer executed once."""
+    import random
+
+    from accounts import errors
+    from accounts.models import Account
+    from accounts.services import PostingLine, journal_post
+    from tests.transfers.support import our_payee
+
+    day = past_business_day()
+    payers = [funded_payer(1_000_000, day=day, email=f"d{index}@example.jp") for index in range(10)]
+    accounts = [account for _, account in payers]
+    for index, (customer, account) in enumerate(payers):
+        neighbour = accounts[(index + 1) % len(accounts)]
+        for hour in range(3):
+            payee = our_payee(neighbour) if hour % 2 == 0 else None
+            schedule(customer, account, 1_000, day=day, payee=payee, hour=8 + hour)
+    fee_income = Account.objects.get(purpose=Account.Purpose.FEE_INCOME)
+    batch_done = threading.Event()
+    batches_left = [2]
+    count_lock = threading.Lock()
+    online_errors, online_posted = [], []
+
+    def online(index):
+        rng = random.Random(index)
+        posted = 0
+        while not batch_done.wait(0):
+            source, target = rng.sample(accounts, 2)
+            try:
+                journal_post(lines=[PostingLine(source, -3), PostingLine(target, 2), PostingLine(fee_income, 1)],
+                             kind=Journal.Kind.TRANSFER, description="振込",
+                             idempotency_key=f"online-{index}-{posted}")
+                posted += 1
+            except errors.LedgerError as refused:
+                online_errors.append(refused)
+        online_posted.append(posted)
+        return None
+
+    barrier = threading.Barrier(4)
+
+    def run(job_index):
+        try:
+            barrier.wait()
+            if job_index < 2:
+                return online(job_index)
+            return scheduled.transfers_execute_due(day=day)
+        finally:
+            if job_index >= 2:
+                with count_lock:
+                    batches_left[0] -= 1
+                    if not batches_left[0]:
+                        batch_done.set()  # the online clients stop once both workers are done
+            connections.close_all()
+
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        futures = [pool.submit(run, index) for index in range(4)]
+        results = [future.result() for future in futures[2:]]
+        for future in futures[:2]:
+            future.result()
+    assert online_errors == []
+    assert sum(online_posted) > 0
+    assert sum(r.executed for r in results) == 30 and sum(r.unprocessed for r in results) == 0
+    assert not Transfer.objects.filter(status=Transfer.Status.SCHEDULED).exists()
+    assert Journal.objects.filter(idempotency_key__startswith="scheduled-transfer:").count() == 30
+    assert "rolled back" not in caplog.text
+    assert all(result.ok for result in ledger_check())
