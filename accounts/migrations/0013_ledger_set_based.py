@@ -4,6 +4,7 @@ per statement instead of per row, the account guard called only when a change ne
 ledger_post() on generic plans with one idempotency look-up, the 入出金 notices queued per
 statement. Reversible to 0012 (and notifications 0004's row trigger)."""
 
+import importlib
 from pathlib import Path
 
 from django.db import migrations
@@ -29,6 +30,10 @@ def reverse_sql() -> list[str]:
         function_sql("0002_ledger.sql", "CREATE FUNCTION ledger_entry_journal_balanced()"),
         function_sql("0012_ledger_stripes.sql", "CREATE OR REPLACE FUNCTION ledger_post("),
         triggers,
+        # the 入出金 notices' row trigger, as notifications 0004 wrote it (its function is
+        # replaced; its trigger was dropped above)
+        importlib.import_module("notifications.migrations.0004_posting_notice_trigger").FORWARD
+        .replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1),
     ]
 
 

@@ -16,13 +16,10 @@ from accounts.ledger_check import ledger_check
 from accounts.models import Account, Entry
 from notifications.models import PostingNotice
 from tests import factories
+from tests.accounts.test_ledger_invariants import journal
 
 pytestmark = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 
-JOURNAL_INSERT = (
-    "INSERT INTO accounts_journal (kind, description, idempotency_key, request_hash,"
-    " posted_at, created_at) VALUES ('adjustment', 'x', %s, '', %s, now()) RETURNING id, posted_at"
-)
 LEGS_INSERT = (
     "INSERT INTO accounts_entry (journal_id, account_id, amount, balance_after, description, posted_at)"
     " VALUES (%s, %s, %s, %s, 'x', %s), (%s, %s, %s, %s, 'x', %s), (%s, %s, %s, %s, 'x', %s)"
@@ -32,8 +29,7 @@ LEGS_INSERT = (
 def post_legs(key: str, legs: list[tuple[Account, int, int]], at=None) -> None:
     """One journal whose legs (account, amount, balance_after) go in one INSERT statement."""
     with transaction.atomic(using="owner"), connections["owner"].cursor() as cursor:
-        cursor.execute(JOURNAL_INSERT, [key, at or timezone.now()])
-        journal_id, posted_at = cursor.fetchone()
+        journal_id, posted_at = journal(cursor, key, at=at)
         params = []
         for account, amount, balance_after in legs:
             params += [journal_id, account.id, amount, balance_after, posted_at]

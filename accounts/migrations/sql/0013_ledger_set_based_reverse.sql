@@ -11,21 +11,9 @@ ALTER FUNCTION ledger_request_hash(text, text, bigint[], bigint[], text[], times
 
 -- @triggers
 
--- notifications migration 0004's row trigger, as it wrote it
+-- notifications migration 0004's row trigger: dropped here, written again by the
+-- migration from 0004's own text
 DROP TRIGGER notifications_entry_notice ON public.accounts_entry;
-CREATE OR REPLACE FUNCTION public.notifications_entry_notice() RETURNS trigger LANGUAGE plpgsql AS $$
-BEGIN
-    IF EXISTS (SELECT 1 FROM public.accounts_account a
-                WHERE a.id = NEW.account_id AND a.purpose = 'customer') THEN
-        INSERT INTO public.notifications_postingnotice (entry_id, account_id, amount, created_at)
-        VALUES (NEW.id, NEW.account_id, NEW.amount, clock_timestamp());
-    END IF;
-    RETURN NULL;
-END $$;
-CREATE TRIGGER notifications_entry_notice
-    AFTER INSERT ON public.accounts_entry
-    FOR EACH ROW EXECUTE FUNCTION public.notifications_entry_notice();
-
 DROP FUNCTION ledger_account_change_announced(bigint, bigint, timestamptz);
 CREATE TRIGGER ledger_entry_apply
     BEFORE INSERT ON accounts_entry
