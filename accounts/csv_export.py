@@ -3,7 +3,7 @@
 * cp932 (Shift_JIS as Windows and Excel in Japan read it) by default, UTF-8 with a BOM
   (so Excel detects it) on request; a character cp932 cannot hold (𠮷, emoji) becomes
   ``?`` — text is encoded with ``errors="replace"``, so no input can make a 500.
-* Streamed: a generator over a server-side cursor, rows formatted and sent in blocks of
+* Streamed: a generator over rows the server sends in chunks, formatted and sent in blocks of
   2,000 (about 80 KB), so memory stays flat for any number of rows.
 * A text cell starting with ``= + - @``, TAB or CR is prefixed with ``'`` so that a
   spreadsheet shows it as text instead of running it as a formula (OWASP "CSV injection").

@@ -152,24 +152,45 @@ def test_another_customers_account_is_404_and_audited(client, account):
     assert (event.customer, event.outcome) == (intruder.customer, "refused")
 
 
-def test_export_rows_stream_through_a_server_side_cursor(account, monkeypatch):
-    from django.db import connection
+def test_export_rows_are_streamed_in_chunks_by_one_query(account, monkeypatch):
+    """ACCT-3: the rows come from one SELECT streamed in chunks of CSV_CHUNK_SIZE (memory
+    flat for any length), not fetched at once, and not through a WITH HOLD cursor that
+    makes the server store the whole result first."""
+    import psycopg
 
-    names = []
-    create_cursor = connection.create_cursor
+    calls = []
+    stream = psycopg.Cursor.stream
 
-    def spy(name=None):
-        names.append(name)
-        return create_cursor(name)
+    def spy(self, query, params=None, **kwargs):
+        calls.append(kwargs.get("size"))
+        return stream(self, query, params, **kwargs)
 
-    monkeypatch.setattr(connection, "create_cursor", spy)
+    monkeypatch.setattr(psycopg.Cursor, "stream", spy)
     query = selectors.StatementQuery(account=account, mode="count", count=100, newest_first=False)
     rows = selectors.statement_rows_for_export(query=query, today=NOW.date())
     assert inspect.isgenerator(rows)
+    assert calls == []  # nothing is read before the response is sent
     first, rest = next(rows), list(rows)
     assert first[0].isoformat() == "2026-03-02" and len(rest) == 5
-    # A named (server-side) cursor: rows arrive in chunks, never all at once.
-    assert names and all(name for name in names)
+    assert calls == [selectors.CSV_CHUNK_SIZE]
+
+
+@pytest.mark.django_db(transaction=True)  # autocommit, as the download runs in production
+def test_an_abandoned_download_leaves_the_connection_usable(account, monkeypatch):
+    """A customer who closes the tab mid-download closes the generator half-way: the query
+    is cancelled and the connection is idle again for the next request (ACCT-3)."""
+    import psycopg
+    from django.db import connection
+
+    monkeypatch.setattr(selectors, "CSV_CHUNK_SIZE", 2)
+    query = selectors.StatementQuery(account=account, mode="count", count=100, newest_first=False)
+    rows = selectors.statement_rows_for_export(query=query, today=NOW.date())
+    next(rows)
+    rows.close()
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM accounts_entry WHERE account_id = %s", [account.pk])
+        assert cursor.fetchone()[0] == 6
+    assert connection.connection.info.transaction_status == psycopg.pq.TransactionStatus.IDLE
 
 
 def reference_csv(rows, encoding: str) -> bytes:
