@@ -175,3 +175,24 @@ def test_a_posting_line_with_a_wrong_account_is_an_invalid_posting():
     with pytest.raises(errors.InvalidPosting):
         journal_post(lines=[PostingLine("5", -1), PostingLine(1, 1)], kind=Journal.Kind.TRANSFER,
                      description="x", idempotency_key="bad-account")
+
+
+@pytest.mark.parametrize("posted_at", ["-infinity", "0100-01-01 00:00:00+00 BC", "1899-12-31 23:59:59+09"])
+def test_a_posting_cannot_be_dated_before_the_bank_existed(funded, posted_at):
+    """LEDGER-7: ledger_post() refused only a future time. At -infinity or before year 1,
+    on two accounts without entries (the app's role opens accounts), the entries could not
+    be read back by psycopg (DataError: no Python datetime): the customer's statement
+    failed, and the 入出金 notice queued for the entry made every posting_notices_process()
+    batch fail and roll back, so no customer got a notice any more."""
+    with pytest.raises(errors.InvalidPosting):
+        post(funded, 100, key="ancient-service",
+             posted_at=dt.datetime(1899, 12, 31, tzinfo=dt.UTC))
+    # a second cash account of the attacker's, so that neither side has an earlier entry
+    cash = Account.objects.create(branch=funded.branch, purpose=Account.Purpose.CASH,
+                                  number="9299999", holder_kana="ｹﾞﾝｷﾝ")
+    target = factories.account()
+    assert refused(
+        "SELECT * FROM ledger_post('deposit', '入金', 'ancient', %s, %s, %s, %s::timestamptz)",
+        [[cash.id, target.id], [-100, 100], ["入金", "入金"], posted_at],
+    ) == "CI013"
+
