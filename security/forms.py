@@ -187,6 +187,13 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
             return {"passkey_response": self.cleaned_data["passkey_response"]}
         return self.challenge_answer()
 
+    def add_page_error(self, message: str) -> None:
+        """A refusal of the page, not of an answer: also on an unbound form (nothing was
+        checked), which has no ``cleaned_data`` for ``add_error``."""
+        if not hasattr(self, "cleaned_data"):
+            self.cleaned_data = {}
+        self.add_error(None, message)
+
     def add_refusal(self, refused) -> None:
         for field, message in refused.errors.items():
             self.add_error("otp" if field == "otp" and "otp" in self.fields else None, message)

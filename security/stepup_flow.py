@@ -68,7 +68,7 @@ def stepup_pending_confirm(
             stepup = stepup_use_guide_factor(customer=request.customer, stepup=stepup)
         except AuthFactorError as refused:
             form = StepUpForm.for_stepup(stepup)
-            form.add_error(None, refused.message)
+            form.add_page_error(refused.message)
             return form, stepup, False
         return StepUpForm.for_stepup(stepup), stepup, False
     form = StepUpForm.for_stepup(stepup, request.POST or None)
