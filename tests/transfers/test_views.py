@@ -191,6 +191,24 @@ def test_limit_change_page_with_stepup(signed_in):
     assert "10,000,000円以内" in page
 
 
+def test_a_limit_page_left_open_in_another_tab_changes_nothing(signed_in):
+    """SEC-14, XFER-8: tab A confirms a limit of 100,000円; tab B (same session) asks for
+    5,000,000円. Submitting tab A must not set 5,000,000円, which it never showed."""
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:limit"), {"new_limit": "100000"})
+    tab_a = client.get(reverse("transfers:limit_confirm")).content.decode()
+    assert "100,000円" in tab_a
+    shown = re.search(r'name="stepup" value="([^"]+)"', tab_a)
+    assert shown, "the confirm page does not name the operation it shows"
+    client.post(reverse("transfers:limit"), {"new_limit": "5000000"})  # tab B
+    response = client.post(reverse("transfers:limit_confirm"), {"stepup": shown[1], **_card(customer)})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "別の画面で新しいお手続きが始まった" in page and "5,000,000円" in page
+    assert not AuditEvent.objects.filter(action="limit_change").exists()
+    assert "5,000,000円" not in client.get(reverse("transfers:limit")).content.decode()
+
+
 def test_settings_page_links_payees_and_limit(signed_in):
     client, customer, debit = signed_in
     page = client.get(reverse("security:settings")).content.decode()
