@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from security import cards
-from security.models import AuditEvent
+from security.models import AuditEvent, StepUp
 from tests.security.secondfactor import card_post, right_answers
 from tests.transfers.support import payer
 from transfers.models import Payee, Transfer
@@ -131,6 +131,23 @@ def test_bad_sender_name_and_account_number(signed_in):
     _to_details(client, debit)
     page = client.post(reverse("transfers:details"), {"amount": "1000", "sender_name": "山田"}).content.decode()
     assert "依頼人名に使用できない文字「山」" in page
+
+
+def test_the_debit_account_itself_is_refused_as_the_payee(signed_in):
+    """XFER-1, XFER-3: 振込先 = the debit account itself (our bank, same branch, type and
+    number) went through to 完了: a Transfer, a journal debiting and crediting the same
+    account, the day's limit used (and a fee, if staff set one for 同一店宛). Refused at
+    振込内容の入力 with a message; nothing is written."""
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    response = client.post(reverse("transfers:account", args=["1633", debit.branch.code]),
+                           {"account_type": debit.type, "account_number": debit.number})
+    assert response.url == reverse("transfers:details")
+    response = client.post(reverse("transfers:details"), {"amount": "1000", "sender_name": "ﾔﾏﾀﾞ"})
+    assert response.status_code == 200
+    assert "引落口座と同じ口座にはお振込みできません" in response.content.decode()
+    assert not Transfer.objects.exists()
+    assert not StepUp.objects.filter(customer=customer, kind="transfer").exists()
 
 
 def test_two_tabs_the_older_confirmation_executes_nothing(signed_in):
