@@ -169,13 +169,14 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
             # SEC-16: another factor is offered unless the passkey is the only one accepted
             form.other_factor_allowed = len(stepup_methods_allowed(stepup.customer)) > 1
             return form
+        shown = {"stepup_id": stepup.pk}  # posted back: the operation this page shows (SEC-14)
         if stepup.method == "otp":
-            return cls(data, method="otp")
+            return cls(data, method="otp", initial=shown)
         try:
             challenge = image_card_challenge_current(customer=stepup.customer)
         except AuthFactorError as refused:
-            return cls(data, method="image_card", unavailable=refused.message)
-        return cls(data, method="image_card", challenge=challenge)
+            return cls(data, method="image_card", unavailable=refused.message, initial=shown)
+        return cls(data, method="image_card", challenge=challenge, initial=shown)
 
     def is_valid(self) -> bool:
         return not self.unavailable and super().is_valid()
@@ -186,6 +187,13 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
         if self.method == "passkey":
             return {"passkey_response": self.cleaned_data["passkey_response"]}
         return self.challenge_answer()
+
+    def add_page_error(self, message: str) -> None:
+        """A refusal of the page, not of an answer: also on an unbound form (nothing was
+        checked), which has no ``cleaned_data`` for ``add_error``."""
+        if not hasattr(self, "cleaned_data"):
+            self.cleaned_data = {}
+        self.add_error(None, message)
 
     def add_refusal(self, refused) -> None:
         for field, message in refused.errors.items():

@@ -27,6 +27,10 @@ from .stepup import stepup_begin, stepup_use_guide_factor, stepup_verify_execute
 
 # the confirm page's 「画像認証カード・ワンタイムパスワードで認証する」 button (SEC-16)
 OTHER_FACTOR = "stepup_other_factor"
+# the hidden field of the step-up form: the step-up of the operation the page showed
+SHOWN = "stepup"
+STEPUP_REPLACED = ("別の画面で新しいお手続きが始まったため、この画面のお手続きは実行しませんでした。"
+                   "表示中の内容をご確認のうえ、もう一度認証してください。")
 
 
 def stepup_pending_start(request, *, session_key: str, kind: str, content: dict) -> StepUp:
@@ -62,13 +66,20 @@ def stepup_pending_confirm(
     if found is None:
         return None, None, False
     stepup, content = found
+    shown = request.POST.get(SHOWN) if request.method == "POST" else None
+    if shown is not None and shown != str(stepup.pk):
+        # another tab of this session started another operation since this page was
+        # shown: what this page showed is not what would execute, so nothing is checked
+        form = StepUpForm.for_stepup(stepup)
+        form.add_page_error(STEPUP_REPLACED)
+        return form, stepup, False
     if request.method == "POST" and OTHER_FACTOR in request.POST:
         # no passkey on this device: the same operation, answered with the guide's factor
         try:
             stepup = stepup_use_guide_factor(customer=request.customer, stepup=stepup)
         except AuthFactorError as refused:
             form = StepUpForm.for_stepup(stepup)
-            form.add_error(None, refused.message)
+            form.add_page_error(refused.message)
             return form, stepup, False
         return StepUpForm.for_stepup(stepup), stepup, False
     form = StepUpForm.for_stepup(stepup, request.POST or None)

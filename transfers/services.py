@@ -58,6 +58,7 @@ OVER_LIMIT = "本日の振込の合計が1日の利用限度額（{limit:,}円�
 OVER_LIMIT_ON = ("{day:%m月%d日}の振込の合計（予約分を含む）が1日の利用限度額（{limit:,}円）を超えます。"
                  "この日はあと{rest:,}円までお振込みできます。")
 OVER_BALANCE = "振込金額と手数料の合計（{total:,}円）がお支払可能額（{available:,}円）を超えています。"
+SAME_ACCOUNT = "引落口座と同じ口座にはお振込みできません。振込先の口座をご確認ください。"
 NOT_TODAY = "日付が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
 OUTSIDE_HOURS = bankcalendar.MESSAGE_OUTSIDE_HOURS
 ACCOUNT_NOT_USABLE = "引落口座はお取引できない状態です。"
@@ -170,15 +171,17 @@ class TransferQuote:
 
 
 def transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str, branch_code: str,
-                   amount: int, fee_borne_by_payee: bool, day: dt.date, ip: str | None = None) -> TransferQuote:
-    """The fee and the checks a customer sees before 確認 (XFER-9 messages): 先方負担 with a
-    fee ≥ amount, over the balance, over the day's limit. Raises TransferRefused, written
+                   amount: int, fee_borne_by_payee: bool, day: dt.date, ip: str | None = None,
+                   credit_account_id: int | None = None) -> TransferQuote:
+    """The fee and the checks a customer sees before 確認 (XFER-9 messages): the payee is
+    the debit account itself (``credit_account_id``: the payee's account at our bank), 先方負担
+    with a fee ≥ amount, over the balance, over the day's limit. Raises TransferRefused, written
     to the audit log (取引履歴照会). Nothing is locked: ``transfer_execute`` checks it all
     again under the locks."""
     try:
         return _transfer_quote(customer=customer, debit_account=debit_account, bank_code=bank_code,
                                branch_code=branch_code, amount=amount, fee_borne_by_payee=fee_borne_by_payee,
-                               day=day)
+                               day=day, credit_account_id=credit_account_id)
     except TransferRefused as refused:
         audit_record(action="transfer", outcome="refused", customer=customer, ip=ip,
                      summary=f"{bank_code}-{branch_code} {amount:,}円 {refused.message}")
@@ -186,7 +189,10 @@ def transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str
 
 
 def _transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str, branch_code: str,
-                    amount: int, fee_borne_by_payee: bool, day: dt.date) -> TransferQuote:
+                    amount: int, fee_borne_by_payee: bool, day: dt.date,
+                    credit_account_id: int | None = None) -> TransferQuote:
+    if credit_account_id is not None and credit_account_id == debit_account.pk:
+        raise TransferRefused(SAME_ACCOUNT)
     route = transfer_route(debit_account=debit_account, bank_code=bank_code, branch_code=branch_code)
     schedule = fee_schedule_on(day)
     fee = fee_from(schedule, route=route, amount=amount)

@@ -203,7 +203,8 @@ def details(request):
                 quote = services.transfer_quote(
                     customer=request.customer, debit_account=debit, bank_code=payee["bank_code"],
                     branch_code=payee["branch_code"], amount=data["amount"],
-                    fee_borne_by_payee=data["fee_borne_by_payee"], day=day, ip=client_ip(request))
+                    fee_borne_by_payee=data["fee_borne_by_payee"], day=day, ip=client_ip(request),
+                    credit_account_id=payee.get("credit_account_id"))
                 content = services.transfer_content(
                     debit_account=debit, payee=payee, amount=data["amount"],
                     fee_borne_by_payee=data["fee_borne_by_payee"], sender_name=data["sender_name"],

@@ -170,6 +170,30 @@ def test_remove_says_where_notices_go_and_tells_the_old_address():
     assert "登録されていません" in client.get("/settings/email/").content.decode()
 
 
+def test_a_confirm_page_left_open_in_another_tab_executes_nothing():
+    """SEC-14, NOTE-2: tab A confirms removing the address; tab B (same session) asks to
+    change it to another address. Submitting tab A must not send a code to the address
+    only tab B showed (nor remove anything): the page shows B's change with a message."""
+    customer = customer_with_card(email="old@example.jp")
+    client = _logged_in(customer)
+    client.post("/settings/email/", {"operation": "remove"})
+    tab_a = client.get("/settings/email/confirm/").content.decode()
+    assert "削除するＥメールアドレス" in tab_a
+    shown = re.search(r'name="stepup" value="([^"]+)"', tab_a)
+    assert shown, "the confirm page does not name the operation it shows"
+    client.post("/settings/email/address/", {"email": "new@example.jp", "email_again": "new@example.jp"})
+    challenge = cards.image_card_challenge_current(customer=customer)
+    response = client.post("/settings/email/confirm/",
+                           {"stepup": shown[1], **card_post(challenge, right_answers(challenge))})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "別の画面で新しいお手続きが始まった" in page and "new@example.jp" in page
+    assert not EmailChangeRequest.objects.exists()
+    assert not OutboxMessage.objects.filter(event__in=("email_verify", "email_change")).exists()
+    customer.refresh_from_db()
+    assert customer.email == "old@example.jp"
+
+
 def test_choosing_notices_needs_step_up_and_is_audited_and_mailed():
     customer = customer_with_card(email="me@example.jp")
     client = _logged_in(customer)

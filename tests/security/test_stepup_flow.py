@@ -63,3 +63,26 @@ def test_executes_exactly_once():
         replay, session_key="pending", execute=lambda c, content: runs.append(content))
     assert form is None and not done and runs == [{"limit": 7}]
     assert StepUp.objects.get(customer=customer).used_at is not None
+
+
+def test_other_factor_with_the_image_card_locked_shows_why(client):
+    """SEC-16, SEC-8: a customer with a passkey presses 「画像認証カード・ワンタイムパスワード
+    で認証する」 on a confirm page (here 利用限度額変更) while the image card is locked: a
+    page saying so, not a 500; nothing changes."""
+    from django.utils import timezone
+
+    from security.models import Credential
+    from tests.security.test_passkeys import registered
+
+    customer = customer_with_card()
+    registered(customer)
+    assert client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}).status_code == 302
+    client.post("/login/passkey/", {"login_other_factor": "1"}, HTTP_HOST="localhost")
+    assert client.post("/transfers/limit/", {"new_limit": "100000"}).url == "/transfers/limit/confirm/"
+    Credential.objects.update_or_create(customer=customer, kind=Credential.Kind.IMAGE_CARD,
+                                        defaults={"locked_at": timezone.now()})
+    response = client.post("/transfers/limit/confirm/", {"stepup_other_factor": "1"})
+    assert response.status_code == 200
+    assert cards.CARD_LOCKED in response.content.decode()
+    assert StepUp.objects.get(customer=customer).method == StepUp.Method.PASSKEY
+    assert not AuditEvent.objects.filter(action="limit_change").exists()

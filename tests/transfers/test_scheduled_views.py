@@ -123,3 +123,41 @@ def test_another_customers_scheduled_transfer_is_404(signed_in):
     response = client.post(reverse("transfers:scheduled_cancel_start", args=[999_999]))
     assert response.status_code == 404
     assert Account.objects.filter(pk=debit.pk).exists()
+
+
+def _shown_stepup(page: str) -> str:
+    """The operation a confirm page shows, as its form posts it back (SEC-14)."""
+    shown = re.search(r'name="stepup" value="([^"]+)"', page)
+    assert shown, "the confirm page does not name the operation it shows"
+    return shown[1]
+
+
+def test_a_cancel_page_left_open_in_another_tab_cancels_nothing(signed_in):
+    """SEC-14, XFER-6: tab A shows 取消 of transfer X; tab B (same session) starts 取消 of
+    Y. Submitting tab A must not cancel Y, which tab A never showed; the page then shows
+    Y with a message, and Y is cancelled only when confirmed from that page."""
+    client, customer, debit = signed_in
+    made = []
+    for day, amount in (("2026-12-08", "10000"), ("2026-12-09", "20000")):
+        _to_details(client, debit)
+        response = _details(client, amount=amount, transfer_date=day)
+        confirmation = re.search(r'name="confirmation" value="([^"]+)"',
+                                 client.get(response.url).content.decode())[1]
+        client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+        made.append(Transfer.objects.filter(customer=customer).latest("pk"))
+    x, y = made
+    client.post(reverse("transfers:scheduled_cancel_start", args=[x.pk]))
+    tab_a = client.get(reverse("transfers:scheduled_cancel")).content.decode()
+    assert "10,000円" in tab_a
+    client.post(reverse("transfers:scheduled_cancel_start", args=[y.pk]))  # tab B
+    response = client.post(reverse("transfers:scheduled_cancel"),
+                           {"stepup": _shown_stepup(tab_a), **_card(customer)})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "別の画面で新しいお手続きが始まった" in page and "20,000円" in page
+    assert set(Transfer.objects.values_list("status", flat=True)) == {Transfer.Status.SCHEDULED}
+    assert not AuditEvent.objects.filter(action="transfer_cancel").exists()
+    response = client.post(reverse("transfers:scheduled_cancel"), {"stepup": _shown_stepup(page), **_card(customer)})
+    assert response.url == reverse("transfers:scheduled")
+    x.refresh_from_db(), y.refresh_from_db()
+    assert (x.status, y.status) == (Transfer.Status.SCHEDULED, Transfer.Status.CANCELLED)

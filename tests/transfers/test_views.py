@@ -11,7 +11,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from security import cards
-from security.models import AuditEvent
+from security.models import AuditEvent, StepUp
 from tests.security.secondfactor import card_post, right_answers
 from tests.transfers.support import payer
 from transfers.models import Payee, Transfer
@@ -133,6 +133,23 @@ def test_bad_sender_name_and_account_number(signed_in):
     assert "依頼人名に使用できない文字「山」" in page
 
 
+def test_the_debit_account_itself_is_refused_as_the_payee(signed_in):
+    """XFER-1, XFER-3: 振込先 = the debit account itself (our bank, same branch, type and
+    number) went through to 完了: a Transfer, a journal debiting and crediting the same
+    account, the day's limit used (and a fee, if staff set one for 同一店宛). Refused at
+    振込内容の入力 with a message; nothing is written."""
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    response = client.post(reverse("transfers:account", args=["1633", debit.branch.code]),
+                           {"account_type": debit.type, "account_number": debit.number})
+    assert response.url == reverse("transfers:details")
+    response = client.post(reverse("transfers:details"), {"amount": "1000", "sender_name": "ﾔﾏﾀﾞ"})
+    assert response.status_code == 200
+    assert "引落口座と同じ口座にはお振込みできません" in response.content.decode()
+    assert not Transfer.objects.exists()
+    assert not StepUp.objects.filter(customer=customer, kind="transfer").exists()
+
+
 def test_two_tabs_the_older_confirmation_executes_nothing(signed_in):
     client, customer, debit = signed_in
     _to_details(client, debit)
@@ -189,6 +206,24 @@ def test_limit_change_page_with_stepup(signed_in):
     assert AuditEvent.objects.filter(customer=customer, action="limit_change", outcome="success").exists()
     page = client.post(reverse("transfers:limit"), {"new_limit": "20000000"}).content.decode()
     assert "10,000,000円以内" in page
+
+
+def test_a_limit_page_left_open_in_another_tab_changes_nothing(signed_in):
+    """SEC-14, XFER-8: tab A confirms a limit of 100,000円; tab B (same session) asks for
+    5,000,000円. Submitting tab A must not set 5,000,000円, which it never showed."""
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:limit"), {"new_limit": "100000"})
+    tab_a = client.get(reverse("transfers:limit_confirm")).content.decode()
+    assert "100,000円" in tab_a
+    shown = re.search(r'name="stepup" value="([^"]+)"', tab_a)
+    assert shown, "the confirm page does not name the operation it shows"
+    client.post(reverse("transfers:limit"), {"new_limit": "5000000"})  # tab B
+    response = client.post(reverse("transfers:limit_confirm"), {"stepup": shown[1], **_card(customer)})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert "別の画面で新しいお手続きが始まった" in page and "5,000,000円" in page
+    assert not AuditEvent.objects.filter(action="limit_change").exists()
+    assert "5,000,000円" not in client.get(reverse("transfers:limit")).content.decode()
 
 
 def test_settings_page_links_payees_and_limit(signed_in):
