@@ -153,6 +153,26 @@ def test_an_incoming_file_credits_two_accounts_and_lists_one_that_cannot_be_cred
     assert Account.objects.get(pk=first.pk).balance == 31_000
 
 
+@pytest.mark.parametrize("resent", ["LF", "no line breaks", "no final CRLF"])
+def test_the_same_file_with_other_line_breaks_is_not_credited_again(resent):
+    """XFER-12 (review, session 19): the file was unique by the SHA-256 of its bytes, so the
+    same 被仕向 file sent again with LF line ends (an editor, a transfer in text mode) or
+    with no line breaks — both read as the same records — was a new file and credited every
+    record a second time. Now the digest is over the records as read (each + CRLF)."""
+    first, second, _ = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    interbank.incoming_file_upload(data=data, filename="nyukin.txt", staff="madoguchi")
+    journals = Journal.objects.count()
+    again = {"LF": data.replace(b"\r\n", b"\n"), "no line breaks": data.replace(b"\r\n", b""),
+             "no final CRLF": data[:-2]}[resent]
+    result = interbank.incoming_file_upload(data=again, filename="nyukin-copy.txt", staff="madoguchi")
+    assert result.already_done and result.credited == 0
+    assert Journal.objects.count() == journals
+    assert Account.objects.get(pk=first.pk).balance == 31_000
+    assert Account.objects.get(pk=second.pk).balance == 45_000
+    assert InterbankIncomingFile.objects.count() == 1
+
+
 def test_missing_and_closed_accounts_are_not_credited():
     first, second, third = _customers()
     Account.objects.filter(pk=third.pk).update(status=Account.Status.CLOSED)

@@ -7,7 +7,8 @@ Exactly once, in the database:
   one file) and marks them sent; a concurrent download skips them (or gets nothing).
 * 返却: one ``InterbankReturn`` per transfer (one-to-one) and the journal key
   ``interbank-return:<outgoing id>``.
-* 被仕向: the file row is unique by SHA-256; each record is handled in its own transaction
+* 被仕向: the file row is unique by the SHA-256 of its records (``file_canonical``: line
+  ends do not count); each record is handled in its own transaction
   under the file row's lock, (file, line) unique, journal key ``interbank-in:<sha>:<line>``;
   an interrupted upload repeated completes the rest, a finished one posts nothing.
 """
@@ -40,7 +41,15 @@ from transfers.models import (
 )
 from transfers.zengin import zengin_normalize
 
-from .zengin_file import DataRecord, Header, ZenginFieldError, ZenginFileError, file_build, file_read
+from .zengin_file import (
+    DataRecord,
+    Header,
+    ZenginFieldError,
+    ZenginFileError,
+    file_build,
+    file_canonical,
+    file_read,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -205,7 +214,8 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
         audit_record(action="interbank_incoming", outcome="refused", actor=staff,
                      summary=f"{filename[:60]} {error.message[:120]}")
         raise
-    digest = hashlib.sha256(data).hexdigest()
+    # of the records, not the raw bytes: the same file with other line ends credits nothing again
+    digest = hashlib.sha256(file_canonical(data)).hexdigest()
     filename = "".join(char for char in filename if char.isprintable())[:200] or "upload.txt"
     InterbankIncomingFile.objects.bulk_create([InterbankIncomingFile(
         sha256=digest, filename=filename[:200], content=data, remitter_kana=parsed.header.requester_name[:40],

@@ -180,6 +180,13 @@ def _lines(data: bytes) -> list[bytes]:
     return lines
 
 
+def file_canonical(data: bytes) -> bytes:
+    """The file's records as ``file_read`` reads them, each + CRLF: the same file sent with
+    LF, with no line breaks or without the last CRLF gives the same bytes (a CRLF file is
+    unchanged), so a digest of this names the file whatever its line ends."""
+    return b"".join(line + CRLF for line in _lines(data))
+
+
 def _fields(line: bytes, number: int, layout) -> dict:
     text = line.decode("shift_jis")  # every byte is single-byte JIS X 0201 (checked before)
     values, position = {}, 0
