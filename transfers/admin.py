@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib import admin
+from django.contrib.admin.utils import unquote
 from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin
@@ -112,7 +113,9 @@ class TransferAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        transfer = Transfer.objects.filter(pk=object_id).select_related("customer").first()
+        # Django's own look-up: None for a missing id and for one that is no number at all
+        # (a raw filter(pk="abc") raised ValueError: a 500 before admin's own answer)
+        transfer = self.get_object(request, unquote(object_id))
         audit_record(action="staff_transfer_view", outcome="success", actor=request.user.get_username(),
                      customer=transfer.customer if transfer else None, summary=f"振込 #{str(object_id)[:20]}")
         return super().change_view(request, object_id, form_url, extra_context)
