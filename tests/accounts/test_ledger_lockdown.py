@@ -196,3 +196,25 @@ def test_a_posting_cannot_be_dated_before_the_bank_existed(funded, posted_at):
         [[cash.id, target.id], [-100, 100], ["入金", "入金"], posted_at],
     ) == "CI013"
 
+
+
+def test_a_striped_account_cannot_be_closed_while_its_stripes_hold_money():
+    """LEDGER-7, LEDGER-5: the database refuses to close an account that still holds money
+    (CHECK account_closed_is_empty), but the fee income's money is on its stripes, and only
+    the admin service looked at them: the app's role closed the account with one UPDATE,
+    stranding the money (ledger_post() refuses every line on a stripe of a closed account)
+    and failing ledger_check."""
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+    payer = factories.account(balance=1_000)
+    journal_post(lines=[PostingLine(payer, -330, "振込手数料"), PostingLine(fee_income, 330)],
+                 kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="fee-stranded")
+    fee_income.refresh_from_db()
+    assert fee_income.balance == 0
+    assert refused("UPDATE accounts_account SET status = 'closed' WHERE id = %s", [fee_income.id]) == "CI107"
+    fee_income.refresh_from_db()
+    assert fee_income.status == Account.Status.OPEN
+    # an account whose stripes are empty still closes (and reopens)
+    empty = factories.internal(Account.Purpose.PAYEASY_COLLECTION)
+    Account.objects.filter(pk=empty.pk).update(status=Account.Status.CLOSED)
+    Account.objects.filter(pk=empty.pk).update(status=Account.Status.OPEN)
+    assert all(result.ok for result in ledger_check())
