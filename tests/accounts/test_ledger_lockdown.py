@@ -218,3 +218,25 @@ def test_a_striped_account_cannot_be_closed_while_its_stripes_hold_money():
     Account.objects.filter(pk=empty.pk).update(status=Account.Status.CLOSED)
     Account.objects.filter(pk=empty.pk).update(status=Account.Status.OPEN)
     assert all(result.ok for result in ledger_check())
+
+
+@pytest.mark.parametrize("change", [
+    "customer_id = %(thief_customer)s",
+    "number = '9399999'",  # the thief's account then takes the victim's number
+    "branch_id = %(branch)s",
+    "purpose = 'cash', customer_id = NULL",
+    "type = '4'",
+])
+def test_an_account_cannot_change_hands(funded, change):
+    """LEDGER-7: the app's role could UPDATE an account's owner, number, branch, purpose and
+    type, which nothing in the app changes after opening (admin shows them read-only; staff
+    change status and hold only). One UPDATE handed a customer's account and its balance to
+    another customer, or its number to an account of the thief's (an incoming credit follows
+    the number), with no journal, no entry and a clean ledger_check; purpose 'cash' took
+    the funds check off it."""
+    thief = factories.account()
+    assert refused(f"UPDATE accounts_account SET {change} WHERE id = %(victim)s", {
+        "thief_customer": thief.customer_id, "branch": funded.branch_id, "victim": funded.id,
+    }) == INSUFFICIENT_PRIVILEGE
+    funded.refresh_from_db()
+    assert (funded.customer_id, funded.number, funded.purpose) != (thief.customer_id, "9399999", "cash")
