@@ -172,8 +172,10 @@ class Account(models.Model):
 
     # The fields the app's database role may UPDATE (LEDGER-7, granted by db_roles.py):
     # balance, last_entry_at and status_changed_at are the database's, opened_at is fixed.
-    APP_UPDATABLE_FIELDS = ("branch", "customer", "purpose", "type", "number", "holder_kana",
-                            "name", "status", "hold_amount")
+    # LEDGER-7: owner, number, branch, purpose and type are set when the account is opened
+    # and never change (admin shows them read-only): an UPDATE of one moved an account, or
+    # the credits that follow its number, to another customer without a journal.
+    APP_UPDATABLE_FIELDS = ("holder_kana", "name", "status", "hold_amount")
 
     def __str__(self) -> str:
         return f"{self.branch.code}-{self.get_type_display()}-{self.number} {self.holder_kana}"

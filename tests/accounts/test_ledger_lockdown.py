@@ -196,3 +196,47 @@ def test_a_posting_cannot_be_dated_before_the_bank_existed(funded, posted_at):
         [[cash.id, target.id], [-100, 100], ["入金", "入金"], posted_at],
     ) == "CI013"
 
+
+
+def test_a_striped_account_cannot_be_closed_while_its_stripes_hold_money():
+    """LEDGER-7, LEDGER-5: the database refuses to close an account that still holds money
+    (CHECK account_closed_is_empty), but the fee income's money is on its stripes, and only
+    the admin service looked at them: the app's role closed the account with one UPDATE,
+    stranding the money (ledger_post() refuses every line on a stripe of a closed account)
+    and failing ledger_check."""
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+    payer = factories.account(balance=1_000)
+    journal_post(lines=[PostingLine(payer, -330, "振込手数料"), PostingLine(fee_income, 330)],
+                 kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="fee-stranded")
+    fee_income.refresh_from_db()
+    assert fee_income.balance == 0
+    assert refused("UPDATE accounts_account SET status = 'closed' WHERE id = %s", [fee_income.id]) == "CI107"
+    fee_income.refresh_from_db()
+    assert fee_income.status == Account.Status.OPEN
+    # an account whose stripes are empty still closes (and reopens)
+    empty = factories.internal(Account.Purpose.PAYEASY_COLLECTION)
+    Account.objects.filter(pk=empty.pk).update(status=Account.Status.CLOSED)
+    Account.objects.filter(pk=empty.pk).update(status=Account.Status.OPEN)
+    assert all(result.ok for result in ledger_check())
+
+
+@pytest.mark.parametrize("change", [
+    "customer_id = %(thief_customer)s",
+    "number = '9399999'",  # the thief's account then takes the victim's number
+    "branch_id = %(branch)s",
+    "purpose = 'cash', customer_id = NULL",
+    "type = '4'",
+])
+def test_an_account_cannot_change_hands(funded, change):
+    """LEDGER-7: the app's role could UPDATE an account's owner, number, branch, purpose and
+    type, which nothing in the app changes after opening (admin shows them read-only; staff
+    change status and hold only). One UPDATE handed a customer's account and its balance to
+    another customer, or its number to an account of the thief's (an incoming credit follows
+    the number), with no journal, no entry and a clean ledger_check; purpose 'cash' took
+    the funds check off it."""
+    thief = factories.account()
+    assert refused(f"UPDATE accounts_account SET {change} WHERE id = %(victim)s", {
+        "thief_customer": thief.customer_id, "branch": funded.branch_id, "victim": funded.id,
+    }) == INSUFFICIENT_PRIVILEGE
+    funded.refresh_from_db()
+    assert (funded.customer_id, funded.number, funded.purpose) != (thief.customer_id, "9399999", "cash")
