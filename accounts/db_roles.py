@@ -59,6 +59,9 @@ def grants_statements(*, database: str, role: str) -> list[str]:
         f"GRANT UPDATE ({', '.join(account_updatable_columns())}) ON accounts_account TO {app}",
         f"REVOKE EXECUTE ON FUNCTION {LEDGER_POST_SIGNATURE} FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION {LEDGER_POST_SIGNATURE} TO {app}",
+        # The audit log (取引履歴, staff actions) is the evidence of who did what: the app
+        # adds rows and never changes or removes one (SEC-11).
+        f"REVOKE UPDATE, DELETE, TRUNCATE ON security_auditevent FROM {app}",
     ]
 
 

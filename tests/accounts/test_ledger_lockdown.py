@@ -240,3 +240,21 @@ def test_an_account_cannot_change_hands(funded, change):
     }) == INSUFFICIENT_PRIVILEGE
     funded.refresh_from_db()
     assert (funded.customer_id, funded.number, funded.purpose) != (thief.customer_id, "9399999", "cash")
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE security_auditevent SET outcome = 'success'",
+    "UPDATE security_auditevent SET created_at = created_at - interval '1 year'",
+    "DELETE FROM security_auditevent",
+    "TRUNCATE security_auditevent",
+])
+def test_the_audit_log_cannot_be_rewritten(statement):
+    """SEC-11, LEDGER-7 (DB review, session 19): the app's role adds audit rows (取引履歴,
+    staff actions) but may neither change nor remove one — it could before."""
+    from security.audit import audit_record
+    from security.models import AuditEvent
+
+    customer = factories.customer()
+    audit_record(action="transfer", outcome="refused", customer=customer, summary="evidence")
+    assert refused(statement) == INSUFFICIENT_PRIVILEGE
+    assert AuditEvent.objects.filter(customer=customer, outcome="refused", summary="evidence").count() == 1

@@ -3,11 +3,11 @@
 import datetime as dt
 
 import pytest
+import time_machine
 from django.test import Client
 from django.utils import timezone
 
 from security.audit import audit_record
-from security.models import AuditEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -29,8 +29,8 @@ def active_customer(**kwargs):
 
 def test_history_shows_own_operations_of_three_months_only():
     me, other = active_customer(), active_customer()
-    old = audit_record(action="password_change", outcome="success", customer=me)
-    AuditEvent.objects.filter(pk=old.pk).update(created_at=timezone.now() - dt.timedelta(days=120))
+    with time_machine.travel(timezone.now() - dt.timedelta(days=120)):  # the app may not backdate a row
+        audit_record(action="password_change", outcome="success", customer=me)
     audit_record(action="ib_suspend", outcome="success", customer=other)  # not mine
     client = logged_in(me)
     client.post("/settings/password/", {"current_password": "wrong", "new_password": "x",
@@ -47,12 +47,12 @@ def test_history_says_what_was_refused_in_local_time():
     me = active_customer()
     account = factories.account(owner=me)
     foreign = factories.account()
-    client = logged_in(me)
-    assert client.get("/accounts/statements/", {"account": foreign.pk}).status_code == 404
-    AuditEvent.objects.filter(action="access_refused").update(
-        created_at=dt.datetime(2026, 11, 26, 1, 2, 3, tzinfo=dt.timezone.utc))
-    audit_record(action="step_up", outcome="success", customer=me, summary="staff note", actor="")
-    html = client.get("/history/").content.decode()
+    # the refusal happens at 01:02:03 UTC (the app may not backdate an audit row: SEC-11)
+    with time_machine.travel(dt.datetime(2026, 11, 26, 1, 2, 3, tzinfo=dt.timezone.utc), tick=False):
+        client = logged_in(me)
+        assert client.get("/accounts/statements/", {"account": foreign.pk}).status_code == 404
+        audit_record(action="step_up", outcome="success", customer=me, summary="staff note", actor="")
+        html = client.get("/history/").content.decode()
     assert "2026/11/26 10:02:03" in html  # 01:02:03 UTC
     assert "アクセス拒否" in html and f"照会できない口座の指定（入出金明細照会、口座 id={foreign.pk}）" in html
     assert "staff note" not in html  # a success's summary stays with staff
