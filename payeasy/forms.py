@@ -107,7 +107,9 @@ class AmountForm(forms.Form):
     def clean_amount(self) -> int:
         from .services import PayeasyRefused, amount_check
 
-        text = digits_only(self.cleaned_data["amount"]).replace(",", "").removesuffix("円")
+        # blanks and commas only: a dash is no separator in an amount (「-1」 is not 1円)
+        text = unicodedata.normalize("NFKC", self.cleaned_data["amount"])
+        text = re.sub(r"[\s,]", "", text).removesuffix("円")
         if not re.fullmatch(r"[0-9]{1,13}", text) or int(text) == 0:
             raise forms.ValidationError(AMOUNT_DIGITS, code="digits")
         amount = int(text)

@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "security.middleware.CustomerSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "cosei_ib.method_not_allowed.MethodNotAllowedPageMiddleware",
 ]
 
 ROOT_URLCONF = "cosei_ib.urls"

@@ -123,6 +123,20 @@ def test_open_amount_page_and_the_back_button_keeps_the_input():
     assert Payment.objects.get().amount == 12_345
 
 
+@pytest.mark.parametrize("typed", ["-1", "−5", "－１，０００", "ー500", "1-000"])
+def test_a_negative_open_amount_is_refused_not_made_positive(typed):
+    """PAY-1, XFER-9: the minus sign of an open amount was dropped with the separators of
+    the numbers (「-1」 became a confirm page for 1円); a dash in an amount is refused."""
+    customer, account = support.payer()
+    client = support.logged_in(customer)
+    client.post("/payeasy/", {"account": account.pk, "biller": "00100"})
+    client.post("/payeasy/numbers/", {"number": "1234567890123457", "confirmation": "234567", "category": "102"})
+    response = client.post("/payeasy/bill/", {"amount": typed})
+    assert response.status_code == 200
+    assert "払込金額は1円以上の金額を数字で入力してください。" in response.content.decode()
+    assert not StepUp.objects.filter(customer=customer, kind="payeasy").exists()
+
+
 def test_duplicate_must_be_acknowledged_on_the_confirm_page():
     customer, account = support.payer()
     client = support.logged_in(customer)

@@ -226,6 +226,21 @@ def test_a_limit_page_left_open_in_another_tab_changes_nothing(signed_in):
     assert "5,000,000円" not in client.get(reverse("transfers:limit")).content.decode()
 
 
+def test_a_wrong_method_gets_a_japanese_page(signed_in):
+    """XFER-6, UI-1: a bookmarked or typed POST-only address (振込予約取消's 取消 button,
+    a payee's 削除) opened with GET, or a PUT on a confirm page, was a blank 405 page; it
+    is a page in Japanese with the way back, and the Allow header stays."""
+    client, customer, debit = signed_in
+    for method, url in [("GET", "/transfers/scheduled/1/cancel/"), ("PUT", reverse("transfers:confirm")),
+                        ("DELETE", reverse("transfers:limit_confirm")), ("PATCH", "/payeasy/confirm/")]:
+        response = client.generic(method, url)
+        assert response.status_code == 405, (method, url)
+        assert response["Allow"]
+        page = response.content.decode()
+        assert "この操作は受け付けられません" in page and reverse("home") in page, (method, url)
+    assert not Transfer.objects.exists()
+
+
 def test_settings_page_links_payees_and_limit(signed_in):
     client, customer, debit = signed_in
     page = client.get(reverse("security:settings")).content.decode()
