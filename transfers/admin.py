@@ -10,6 +10,7 @@ from django.contrib import admin
 from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin
+from cosei_ib.textinput import ascii_int
 from security.audit import audit_record
 
 from .models import Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, Transfer, TransferSettings
@@ -112,7 +113,11 @@ class TransferAdmin(ReadOnlyAdmin):
         return super().changelist_view(request, extra_context)
 
     def change_view(self, request, object_id, form_url="", extra_context=None):
-        transfer = Transfer.objects.filter(pk=object_id).select_related("customer").first()
+        # the raw URL segment: only digits may reach the query (``abc`` was a ValueError, a
+        # 500); anything else is a missing transfer, which Django's view then answers
+        transfer_id = ascii_int(object_id, max_digits=18)
+        transfer = (Transfer.objects.filter(pk=transfer_id).select_related("customer").first()
+                    if transfer_id is not None else None)
         audit_record(action="staff_transfer_view", outcome="success", actor=request.user.get_username(),
                      customer=transfer.customer if transfer else None, summary=f"振込 #{str(object_id)[:20]}")
         return super().change_view(request, object_id, form_url, extra_context)

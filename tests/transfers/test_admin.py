@@ -58,3 +58,17 @@ def test_transfer_list_is_read_only_filtered_and_audited(staff_client):
     assert staff_client.post(f"/admin/transfers/transfer/{transfer.pk}/delete/").status_code == 403
     assert staff_client.get("/admin/transfers/transfer/add/").status_code == 403
     assert AuditEvent.objects.filter(action="staff_transfer_view", actor="staff-t").count() == 2
+
+
+@pytest.mark.parametrize("object_id", ["abc", "1.5", "0x10", "1e3", "%E2%80%AE", "%FF", "9" * 30])
+def test_a_transfer_id_that_is_no_number_is_not_a_500(staff_client, object_id):
+    """STAFF-1, SEC-11 (review, session 19): the transfer page's audit look-up ran
+    ``filter(pk=object_id)`` on the raw URL segment before Django's own checks, so
+    /admin/transfers/transfer/abc/change/ was a 500 (ValueError). It now answers as
+    Django admin does for any missing object (back to the list with a message), and the
+    look is still audited."""
+    staff_client.raise_request_exception = False
+    response = staff_client.get(f"/admin/transfers/transfer/{object_id}/change/")
+    assert response.status_code == 302 and response.url == "/admin/"
+    event = AuditEvent.objects.get(action="staff_transfer_view")
+    assert event.customer is None and event.actor == "staff-t"
