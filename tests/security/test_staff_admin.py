@@ -305,7 +305,12 @@ def test_superuser_account_changes_are_audited():
 
 @pytest.fixture
 def superuser_client():
-    admin = get_user_model().objects.create_superuser("root-c", password="x")
+    return superuser_signed_in("root-c")
+
+
+def superuser_signed_in(username: str) -> Client:
+    """A client signed in to admin as a new superuser (password and OTP done)."""
+    admin = get_user_model().objects.create_superuser(username, password="x")
     client = Client()
     client.force_login(admin)
     session = client.session
