@@ -24,6 +24,7 @@ from cosei_ib.textinput import ascii_int, normalise_digits
 from . import errors
 from .models import Account, Branch, Customer, Entry, Journal
 from .services import (
+    ACCOUNT_CHANGED_MEANWHILE,
     MAX_COUNTER_DEPOSIT,
     AccountChangeRefused,
     account_admin_change,
@@ -113,12 +114,33 @@ class CounterDepositForm(forms.Form):
 
 
 class AccountAdminForm(forms.ModelForm):
+    # What the page showed (hidden): a save made on a page opened before another staff
+    # member's save is refused, instead of undoing a hold or a freeze nobody saw.
+    status_seen = forms.CharField(label="表示時の状態", required=False, max_length=16, widget=forms.HiddenInput)
+    hold_amount_seen = forms.CharField(label="表示時の拘束額", required=False, max_length=20,
+                                       widget=forms.HiddenInput)
+
     class Meta:
         model = Account
         fields = ["status", "hold_amount"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["status_seen"].initial = self.instance.status
+        self.fields["hold_amount_seen"].initial = str(self.instance.hold_amount)
+
+    def seen(self) -> tuple[str, int] | None:
+        """(status, hold) as the page showed them; None for a post without them."""
+        status = self.cleaned_data.get("status_seen")
+        hold = ascii_int(self.cleaned_data.get("hold_amount_seen") or "", max_digits=18)
+        return None if not status or hold is None else (status, hold)
+
     def clean(self):
         data = super().clean()
+        seen = self.seen()
+        if self.instance.pk and seen is not None and seen != (self.instance.status, self.instance.hold_amount):
+            raise forms.ValidationError(ACCOUNT_CHANGED_MEANWHILE.format(
+                status=self.instance.get_status_display(), hold=self.instance.hold_amount))
         if "status" in data and data.get("hold_amount") is not None:
             problem = account_admin_change_problem(account=self.instance, status=data["status"],
                                                    hold_amount=data["hold_amount"])
@@ -136,13 +158,14 @@ class AccountAdmin(admin.ModelAdmin):
     readonly_fields = ["branch", "customer", "purpose", "stripe_of", "type", "number", "holder_kana", "name",
                        "balance_yen", "ledger_balance_yen", "last_entry_at", "opened_at", "deposit_link",
                        "hold_amount_yen"]
-    fields = readonly_fields[:-1] + ["status", "hold_amount"]
+    fields = readonly_fields[:-1] + ["status", "hold_amount", "status_seen", "hold_amount_seen"]
 
     def get_fields(self, request, obj=None):
         """Whoever may not change the account reads the hold as 「1,234円」 too."""
         if self.has_change_permission(request, obj):
             return self.fields
-        return [("hold_amount_yen" if name == "hold_amount" else name) for name in self.fields]
+        return [("hold_amount_yen" if name == "hold_amount" else name) for name in self.fields
+                if not name.endswith("_seen")]
 
     @admin.display(description="残高", ordering="balance")
     def balance_yen(self, account):
@@ -175,7 +198,8 @@ class AccountAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change):
         """Status and holds change only through the service that audits them."""
         try:
-            account_admin_change(account=obj, changed=form.changed_data, actor=request.user.get_username())
+            account_admin_change(account=obj, changed=form.changed_data, actor=request.user.get_username(),
+                                 seen=form.seen())
         except AccountChangeRefused as refused:  # changed meanwhile (the form checked first)
             self.message_user(request, refused.message, level=messages.ERROR)
 

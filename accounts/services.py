@@ -257,17 +257,26 @@ def account_admin_change_problem(*, account: Account, status: str, hold_amount: 
     return ""
 
 
+ACCOUNT_CHANGED_MEANWHILE = ("他の担当者がこの口座を変更しました（状態：{status}、拘束額：{hold:,}円）。"
+                             "画面を開き直して内容を確認してから、もう一度操作してください。")
+
+
 class AccountChangeRefused(Exception):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
 
 
-def account_admin_change(*, account: Account, changed: Sequence[str], actor: str) -> None:
+def account_admin_change(*, account: Account, changed: Sequence[str], actor: str,
+                         seen: tuple[str, int] | None = None) -> None:
     """Save what staff changed on an account in admin — status and hold amount only (the
     ledger fields are read-only there and guarded by the database) — under the account's
     row lock, with an audit row and a notice to the customer. Closing needs an empty
-    account: a closed account takes no postings, so money left in it would be stranded."""
+    account: a closed account takes no postings, so money left in it would be stranded.
+
+    ``seen``: the (status, hold) the staff member's page showed; when the account no longer
+    has them (another staff member saved meanwhile) the change is refused, so a save never
+    undoes a hold or a freeze its author did not see."""
     from notifications.services import notice_enqueue
     from security.audit import audit_record
 
@@ -279,6 +288,9 @@ def account_admin_change(*, account: Account, changed: Sequence[str], actor: str
         # and its stripes (issue 14): a posting holding one finishes first, and every later
         # one sees the new status (ledger_post checks a stripe's account after its locks)
         list(Account.objects.select_for_update().filter(stripe_of=account.pk).order_by("id"))
+        if seen is not None and (current.status, current.hold_amount) != tuple(seen):
+            raise AccountChangeRefused(ACCOUNT_CHANGED_MEANWHILE.format(
+                status=current.get_status_display(), hold=current.hold_amount))
         problem = account_admin_change_problem(account=current, status=account.status,
                                                hold_amount=account.hold_amount)
         if problem:

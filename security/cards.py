@@ -65,13 +65,14 @@ def cell_labels() -> list[str]:
 # --- issue -----------------------------------------------------------------------------
 
 
-def image_card_issue(*, customer: Customer, actor: str = "") -> ImageCard:
+def image_card_issue(*, customer: Customer, actor: str = "", reason: str = "") -> ImageCard:
     """Issue a new card (first issue or reissue, 再発行) with a layout from ``secrets``.
 
     The previous active card is kept but deactivated, and its open challenge closed, so
     only the new card answers from now on. Writes the audit row ``card_issue`` and queues
     a notice to the customer, in one transaction. ``actor`` is the staff username (empty
-    for the customer or the demo loader). The lockout counter is not touched: a lock is
+    for the customer or the demo loader); ``reason`` is what staff typed (本人確認の方法 …),
+    kept in the audit row. The lockout counter is not touched: a lock is
     lifted only by the unlock action (SEC-8)."""
     with transaction.atomic():
         # the step-up's lock order (the card credential first, then challenge and card), so
@@ -88,8 +89,9 @@ def image_card_issue(*, customer: Customer, actor: str = "") -> ImageCard:
         card = ImageCard.objects.create(
             customer=customer, layout=_random.sample(pictograms.CODES, CELLS), issued_by=actor[:64],
         )
+        summary = "再発行" if previous else "発行"
         audit_record(action="card_issue", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
-                     summary="再発行" if previous else "発行", actor=actor)
+                     summary=f"{summary}：{reason.strip()}" if reason.strip() else summary, actor=actor)
         notice_enqueue(customer=customer, event="card_issue", lines=[
             "画像認証カードを" + ("再発行しました。以前のカードはご利用いただけなくなりました。"
                                   if previous else "発行しました。"),

@@ -290,7 +290,8 @@ class CustomerAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             if not self._nonce_consume(request, "card_issue", customer):
                 return self._already_issued(request, customer)
-            card = image_card_issue(customer=customer, actor=request.user.get_username())
+            card = image_card_issue(customer=customer, actor=request.user.get_username(),
+                                    reason=form.cleaned_data["reason"])
             request.session[self.CARD_PRINT_SESSION_KEY] = card.pk
             messages.success(request, "画像認証カードを発行しました。以前のカードは使えなくなりました。")
             return redirect("admin:accounts_customer_card_print", customer.pk)

@@ -6,6 +6,7 @@ from accounts.models import Account
 from accounts.services import AccountChangeRefused, account_admin_change
 from security.models import AuditEvent
 from tests import factories
+from tests.security.test_staff_admin import superuser_signed_in
 
 pytestmark = pytest.mark.django_db
 
@@ -32,3 +33,53 @@ def test_saving_a_loaded_account_leaves_the_ledger_columns_alone():
     stale.save()
     account.refresh_from_db()
     assert (account.name, account.balance) == ("生活費", 750)
+
+
+def _form_as_shown(client, url) -> dict:
+    """What the browser posts back: every input of the change form as the page filled it."""
+    import re
+
+    page = client.get(url).content.decode()
+    form = {name: value for name, value in re.findall(r'<input[^>]*name="([^"]+)"[^>]*value="([^"]*)"', page)}
+    form.pop("csrfmiddlewaretoken", None)
+    form["status"] = re.search(r'<option value="([a-z]+)" selected>', page).group(1)
+    return form
+
+
+def test_a_second_staff_member_cannot_undo_a_hold_they_did_not_see():
+    """LEDGER-7, STAFF-1 (review, session 19): two staff open the same account; the first
+    puts a 拘束 of 5,000円, the second — whose page still shows 0円 — freezes the account.
+    The second save sent 拘束額=0 as 'changed' and silently lifted the first one's hold
+    (audited as 拘束額=0円, but nobody meant it). A save now carries what its page showed
+    and is refused when the account changed meanwhile; nothing is written."""
+    account = factories.account(balance=10_000)
+    url = f"/admin/accounts/account/{account.pk}/change/"
+    first, second = superuser_signed_in("root-1"), superuser_signed_in("root-2")
+    first_form, second_form = _form_as_shown(first, url), _form_as_shown(second, url)
+    assert first_form["status"] == "open" and first_form["hold_amount"] == "0"
+    assert first.post(url, {**first_form, "hold_amount": "5000"}).status_code == 302
+    response = second.post(url, {**second_form, "status": "frozen"})
+    assert response.status_code == 200
+    assert "他の担当者がこの口座を変更しました" in response.content.decode()
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount) == ("open", 5_000)
+    assert list(AuditEvent.objects.filter(action="account_change").values_list("actor", flat=True)) == ["root-1"]
+    # opened again, the second staff member sees the hold and may freeze the account
+    again = _form_as_shown(second, url)
+    assert again["hold_amount"] == "5000"
+    assert second.post(url, {**again, "status": "frozen"}).status_code == 302
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount) == ("frozen", 5_000)
+
+
+def test_the_service_refuses_a_change_made_on_a_stale_page_under_the_lock():
+    account = factories.account(balance=10_000)
+    Account.objects.filter(pk=account.pk).update(hold_amount=5_000)  # by someone else, meanwhile
+    account.status = Account.Status.FROZEN
+    with pytest.raises(AccountChangeRefused) as refused:
+        account_admin_change(account=account, changed=["status"], actor="madoguchi",
+                             seen=(Account.Status.OPEN, 0))
+    assert "他の担当者がこの口座を変更しました" in refused.value.message
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount) == ("open", 5_000)
+    assert not AuditEvent.objects.filter(action="account_change").exists()

@@ -213,6 +213,21 @@ def test_staff_cannot_see_otp_keys(staff_client):
     assert staff_client.get("/admin/otp_totp/totpdevice/").status_code == 403
 
 
+def test_the_card_issue_keeps_the_reason_staff_typed(staff_client):
+    """STAFF-1, SEC-13 (review, session 19): 画像認証カード発行 asks for a reason (本人確認の
+    方法) like every other staff operation, but the service was never given it: the audit
+    row said only 「発行」/「再発行」 and the reason was lost. It is in the row now."""
+    customer = factories.customer()
+    url = f"/admin/accounts/customer/{customer.pk}/card/issue/"
+    for reason in ("初回発行（来店・運転免許証）", "紛失による再発行（マイナンバーカード）"):
+        assert staff_client.post(url, {"reason": reason, "nonce": _nonce(staff_client, url)}).status_code == 302
+    assert list(AuditEvent.objects.filter(customer=customer, action="card_issue").order_by("id")
+                .values_list("summary", "actor")) == [
+        ("発行：初回発行（来店・運転免許証）", "staff-t"),
+        ("再発行：紛失による再発行（マイナンバーカード）", "staff-t"),
+    ]
+
+
 def test_staff_issues_and_prints_the_image_card_once(staff_client):
     from security.models import ImageCard
 
@@ -290,7 +305,12 @@ def test_superuser_account_changes_are_audited():
 
 @pytest.fixture
 def superuser_client():
-    admin = get_user_model().objects.create_superuser("root-c", password="x")
+    return superuser_signed_in("root-c")
+
+
+def superuser_signed_in(username: str) -> Client:
+    """A client signed in to admin as a new superuser (password and OTP done)."""
+    admin = get_user_model().objects.create_superuser(username, password="x")
     client = Client()
     client.force_login(admin)
     session = client.session
