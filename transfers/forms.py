@@ -31,10 +31,14 @@ MAX_DIGITS = 12
 
 def parse_yen(value: str, *, required: str, negative: str, not_number: str, too_large: str) -> int:
     """An amount of yen typed by a person: full-width digits, commas, a trailing 円 and
-    blanks accepted. Length is checked before int() (no huge-number CPU burn)."""
-    text = half_width_digits(value).replace(",", "").replace("円", "").replace(" ", "").replace("\x00", "?")
+    blanks around it accepted. A blank between digits is refused, not closed up: 「1　1000」
+    is a slip, and joining it would make 11,000円 of it. Length is checked before int()
+    (no huge-number CPU burn)."""
+    text = half_width_digits(value).replace(",", "").replace("円", "").strip().replace("\x00", "?")
     if not text:
         raise forms.ValidationError(required)
+    if " " in text:
+        raise forms.ValidationError(not_number)
     if text.startswith(("-", "−", "▲")):
         raise forms.ValidationError(negative)
     if not re.fullmatch(r"[0-9]+", text, flags=re.ASCII):

@@ -99,6 +99,9 @@ def test_registered_payee_skips_bank_and_branch_but_shows_the_name(signed_in):
     ("1e5", "振込金額は数字（円単位）で入力してください。"),
     ("9" * 25, "振込金額が大きすぎます。"),
     ("1\x00", "振込金額は数字（円単位）で入力してください。"),
+    # a blank between digits is a slip, not a separator: joined, 「1　1000」 was 11,000円 (review)
+    ("1\u30001000", "振込金額は数字（円単位）で入力してください。"),
+    ("1 000", "振込金額は数字（円単位）で入力してください。"),
     ("１，５００，０００", "振込金額と手数料の合計（1,500,550円）がお支払可能額（1,000,000円）を超えています。"),
     ("999,999", "振込金額と手数料の合計（1,000,549円）がお支払可能額（1,000,000円）を超えています。"),
 ])
@@ -108,6 +111,14 @@ def test_amount_messages(signed_in, typed, message):
     page = client.post(reverse("transfers:details"), {"amount": typed, "sender_name": "ﾔﾏﾀﾞ"}).content.decode()
     assert message in page
     assert not Transfer.objects.exists()
+
+
+def test_blanks_around_an_amount_are_fine(signed_in):
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    response = client.post(reverse("transfers:details"), {"amount": "　１，０００円 ", "sender_name": "ﾔﾏﾀﾞ"})
+    assert response.url == reverse("transfers:confirm")
+    assert "1,000円" in client.get(response.url).content.decode()
 
 
 def test_over_limit_message(signed_in):
