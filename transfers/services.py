@@ -21,6 +21,7 @@ from django.db.models import Max, Q
 from django.utils import timezone
 
 from accounts.templatetags.accounts_format import account_label
+from accounts.errors import AccountClosed
 from accounts.models import Account, Customer, Journal
 from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
@@ -62,6 +63,7 @@ SAME_ACCOUNT = "引落口座と同じ口座にはお振込みできません。�
 NOT_TODAY = "日付が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
 OUTSIDE_HOURS = bankcalendar.MESSAGE_OUTSIDE_HOURS
 ACCOUNT_NOT_USABLE = "引落口座はお取引できない状態です。"
+PAYEE_ACCOUNT_CLOSED = "振込先の口座は解約済みのため、お振込みできません。振込先をご確認ください。"
 NO_FEE_SCHEDULE = "振込手数料が設定されていないため、お取引できません。当金庫までお問い合わせください。"
 FEE_CHANGED = "振込手数料が変更されたため、最初から操作をやり直してください。"
 PAYEES_FULL = "振込先は最大99件まで登録できます。不要な振込先を削除してから登録してください。"
@@ -256,8 +258,15 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
                    + ("（先方負担）" if borne else ""))
         audit_record(action="transfer", outcome="success", customer=customer, ip=ip, summary=summary)
         notice_enqueue(customer=customer, event="transfer_accepted", lines=_transfer_notice(transfer, debit))
-        journal = journal_post(lines=lines, kind=Journal.Kind.TRANSFER, description=f"振込 {holder}"[:64],
-                               idempotency_key=f"transfer:{stepup_id}")
+        try:
+            journal = journal_post(lines=lines, kind=Journal.Kind.TRANSFER, description=f"振込 {holder}"[:64],
+                                   idempotency_key=f"transfer:{stepup_id}")
+        except AccountClosed as closed:
+            # the payee's account at our bank was closed after 口座名義確認: say whose it is
+            # (the ledger's own message reads as if it were the customer's)
+            if closed.account_id is not None and closed.account_id == transfer.credit_account_id:
+                raise TransferRefused(PAYEE_ACCOUNT_CLOSED) from closed
+            raise
         transfer.journal_id, transfer.executed_at = journal.pk, timezone.now()
         transfer.save(force_insert=True)
         if outgoing is not None:

@@ -293,3 +293,18 @@ def test_same_stepup_posts_once():
     with pytest.raises(Exception):
         execute(customer, content, stepup_id)
     assert balance(debit) == 1_000_000 - 1_330
+
+
+def test_a_payee_account_closed_after_the_name_check_is_named_as_the_payee_s():
+    """XFER-1, XFER-9 (review, session 19): the payee's account at our bank closed between
+    口座名義確認 and 確認 — the refusal says it is the payee's account, not the customer's,
+    and nothing is posted or recorded."""
+    customer, debit = payer()
+    payee_account = factories.account(balance=0)
+    content = content_for(customer, debit, our_payee(payee_account), 5_000)
+    Account.objects.filter(pk=payee_account.pk).update(status=Account.Status.CLOSED)
+    with pytest.raises(services.TransferRefused) as refused:
+        execute(customer, content)
+    assert refused.value.message == services.PAYEE_ACCOUNT_CLOSED
+    debit.refresh_from_db()
+    assert debit.balance == 1_000_000 and not Transfer.objects.exists()
