@@ -107,9 +107,10 @@ class AmountForm(forms.Form):
     def clean_amount(self) -> int:
         from .services import PayeasyRefused, amount_check
 
-        # blanks and commas only: a dash is no separator in an amount (「-1」 is not 1円)
+        # commas only, and blanks around it: a dash is no separator in an amount (「-1」 is
+        # not 1円), nor is a blank between digits (「1　1000」 is a slip, not 11,000円)
         text = unicodedata.normalize("NFKC", self.cleaned_data["amount"])
-        text = re.sub(r"[\s,]", "", text).removesuffix("円")
+        text = text.replace(",", "").strip().removesuffix("円").rstrip()
         if not re.fullmatch(r"[0-9]{1,13}", text) or int(text) == 0:
             raise forms.ValidationError(AMOUNT_DIGITS, code="digits")
         amount = int(text)
