@@ -25,7 +25,9 @@ from . import errors
 from .models import Account, Branch, Customer, Entry, Journal
 from .services import (
     ACCOUNT_CHANGED_MEANWHILE,
+    HOLD_OUT_OF_RANGE,
     MAX_COUNTER_DEPOSIT,
+    MAX_HOLD,
     AccountChangeRefused,
     account_admin_change,
     account_admin_change_problem,
@@ -134,6 +136,14 @@ class AccountAdminForm(forms.ModelForm):
         status = self.cleaned_data.get("status_seen")
         hold = ascii_int(self.cleaned_data.get("hold_amount_seen") or "", max_digits=18)
         return None if not status or hold is None else (status, hold)
+
+    def clean_hold_amount(self):
+        # the range on the field itself: Django then leaves out the model's CHECK on the
+        # hold, whose message would name the constraint (「制約 "account_hold_not_negative"…」)
+        hold = self.cleaned_data.get("hold_amount")
+        if hold is not None and not 0 <= hold <= MAX_HOLD:
+            raise forms.ValidationError(HOLD_OUT_OF_RANGE)
+        return hold
 
     def clean(self):
         data = super().clean()

@@ -83,3 +83,22 @@ def test_the_service_refuses_a_change_made_on_a_stale_page_under_the_lock():
     account.refresh_from_db()
     assert (account.status, account.hold_amount) == ("open", 5_000)
     assert not AuditEvent.objects.filter(action="account_change").exists()
+
+
+@pytest.mark.parametrize(("hold", "message"), [
+    ("-1", "拘束額は0円以上、1兆円以下で入力してください。"),
+    ("10001", "拘束額は口座の残高（10,000円）以下で入力してください。"),
+])
+def test_a_refused_hold_says_why_once_and_in_japanese_only(hold, message):
+    """STAFF-1, UI-1 (review, session 19): a negative hold got the Japanese message and
+    Django's own 「制約 "account_hold_not_negative" に違反しています」 beside it — the
+    database's constraint name is no message for branch staff."""
+    account = factories.account(balance=10_000)
+    url = f"/admin/accounts/account/{account.pk}/change/"
+    client = superuser_signed_in("root-1")
+    page = client.post(url, {**_form_as_shown(client, url), "hold_amount": hold}).content.decode()
+    assert page.count(message) == 1
+    assert "制約" not in page
+    assert "account_hold_not_negative" not in page and "account_customer_balance_covers_hold" not in page
+    account.refresh_from_db()
+    assert account.hold_amount == 0
