@@ -211,7 +211,21 @@ class AccountAdmin(admin.ModelAdmin):
             account_admin_change(account=obj, changed=form.changed_data, actor=request.user.get_username(),
                                  seen=form.seen())
         except AccountChangeRefused as refused:  # changed meanwhile (the form checked first)
-            self.message_user(request, refused.message, level=messages.ERROR)
+            request.account_change_refused = refused.message
+
+    def log_change(self, request, obj, message):
+        if getattr(request, "account_change_refused", None):
+            return None  # nothing changed: no 「変更しました」 in admin's history either
+        return super().log_change(request, obj, message)
+
+    def response_change(self, request, obj):
+        """A save the service refused under the lock says so, alone, on the same page
+        (Django would add its 「…を変更しました」 beside it)."""
+        refused = getattr(request, "account_change_refused", None)
+        if refused:
+            self.message_user(request, refused, level=messages.ERROR)
+            return redirect(request.path)
+        return super().response_change(request, obj)
 
     @admin.display(description="窓口入金")
     def deposit_link(self, account):

@@ -102,3 +102,34 @@ def test_a_refused_hold_says_why_once_and_in_japanese_only(hold, message):
     assert "account_hold_not_negative" not in page and "account_customer_balance_covers_hold" not in page
     account.refresh_from_db()
     assert account.hold_amount == 0
+
+
+def test_a_save_refused_under_the_lock_reports_only_the_refusal(monkeypatch):
+    """STAFF-1 (review, session 19): when another staff member's save lands between the
+    form's check and the service's (a true race), the service refuses under the row lock
+    — and admin said 「変更しました」 beside the error and logged a change that never
+    happened. Now the page shows the refusal alone and admin's history has no entry."""
+    from django.contrib.admin.models import LogEntry
+
+    from accounts import admin as account_admin
+
+    account = factories.account(balance=10_000)
+    url = f"/admin/accounts/account/{account.pk}/change/"
+    client = superuser_signed_in("root-2")
+    form = _form_as_shown(client, url)
+    real_change = account_admin.account_admin_change
+
+    def another_save_lands_first(**kwargs):  # the other staff member's save, committed first
+        other = Account.objects.get(pk=account.pk)
+        other.hold_amount = 3_000
+        real_change(account=other, changed=["hold_amount"], actor="root-1", seen=("open", 0))
+        return real_change(**kwargs)
+
+    monkeypatch.setattr(account_admin, "account_admin_change", another_save_lands_first)
+    response = client.post(url, {**form, "status": "frozen"}, follow=True)
+    page = response.content.decode()
+    assert "他の担当者がこの口座を変更しました" in page
+    assert "を変更しました" not in page.replace("他の担当者がこの口座を変更しました", "")
+    assert not LogEntry.objects.filter(object_id=str(account.pk)).exists()
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount) == ("open", 3_000)
