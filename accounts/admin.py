@@ -110,7 +110,7 @@ class CounterDepositForm(forms.Form):
         """The slip number is the idempotency key, so 「Ａ－１」, 「a-1」 and 「A-1」 must be
         the same slip: NFKC, upper case, and only letters, digits and hyphens."""
         raw = normalise_digits(self.cleaned_data["reference"]).upper().replace(" ", "")
-        if not re.fullmatch(r"[0-9A-Z-]{1,32}", raw):
+        if not re.fullmatch(r"[0-9A-Z-]{1,32}", raw) or not re.search(r"[0-9A-Z]", raw):  # not 「-」 alone
             raise forms.ValidationError("伝票番号は英数字とハイフンで入力してください。")
         return raw
 

@@ -281,6 +281,12 @@ def test_counter_deposit_slip_numbers_are_normalised_and_odd_digits_refused(staf
         staff_client.post(url, {"amount": "1000", "reference": reference})
     account.refresh_from_db()
     assert account.balance == 2_000  # one slip, one deposit
+    # a slip number needs a letter or a digit: 「-」 alone is no slip (review, session 19)
+    for reference in ("-", "--", "ー"):
+        page = staff_client.post(url, {"amount": "1000", "reference": reference}).content.decode()
+        assert "伝票番号は英数字とハイフンで入力してください。" in page
+    account.refresh_from_db()
+    assert account.balance == 2_000
 
 
 def test_superuser_account_changes_are_audited():
