@@ -58,6 +58,7 @@ FEE_NOT_BELOW_AMOUNT = "先方負担の場合、振込金額は手数料（{fee:
 OVER_LIMIT = "本日の振込の合計が1日の利用限度額（{limit:,}円）を超えます。本日あと{rest:,}円までお振込みできます。"
 OVER_LIMIT_ON = ("{day:%m月%d日}の振込の合計（予約分を含む）が1日の利用限度額（{limit:,}円）を超えます。"
                  "この日はあと{rest:,}円までお振込みできます。")
+RAISE_NOT_YET = ("引き上げた利用限度額は明日0時から適用され、本日のご予約には現在の利用限度額が適用されます。")
 OVER_BALANCE = "振込金額と手数料の合計（{total:,}円）がお支払可能額（{available:,}円）を超えています。"
 SAME_ACCOUNT = "引落口座と同じ口座にはお振込みできません。振込先の口座をご確認ください。"
 NOT_TODAY = "日付が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
@@ -88,11 +89,20 @@ def _customer_lock(customer: Customer) -> TransferLimit:
 
 
 def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.date, amount: int) -> str:
+    """Why ``amount`` does not fit the limit of ``day`` (empty: it fits). A booking for a
+    later day (XFER-5) fits that day's limit and, while a raise is not yet in force, today's
+    as well: a raise counts from 0:00 tomorrow for what is booked too, so a stolen session
+    can neither raise and spend nor raise and book (XFER-8)."""
+    today = bankcalendar.local_now().date()
     daily = limit.limit_on(day) if limit is not None else default_daily_limit()
+    raise_pending = False
+    if limit is not None and day > today and limit.limit_on(today) < daily:
+        daily, raise_pending = limit.limit_on(today), True
     used = transfer_day_total(customer=customer, day=day)
     if used + amount > daily:
-        if day > bankcalendar.local_now().date():  # a scheduled transfer (XFER-5): that day's limit
-            return OVER_LIMIT_ON.format(day=day, limit=daily, rest=max(daily - used, 0))
+        if day > today:  # a scheduled transfer (XFER-5)
+            message = OVER_LIMIT_ON.format(day=day, limit=daily, rest=max(daily - used, 0))
+            return message + RAISE_NOT_YET if raise_pending else message
         return OVER_LIMIT.format(limit=daily, rest=max(daily - used, 0))
     return ""
 

@@ -84,6 +84,28 @@ def test_a_scheduled_transfer_may_exceed_todays_balance_but_not_that_days_limit(
     assert Transfer.objects.filter(status=Transfer.Status.SCHEDULED).count() == 2
 
 
+def test_a_raise_not_yet_in_force_does_not_count_for_a_booking_made_today():
+    """XFER-8, XFER-5 (review, session 19): a raise applies from 0:00 tomorrow — to what is
+    booked, too. A stolen session that raised the limit and booked a transfer for tomorrow
+    over the old limit got it executed at the morning's batch. Booked today, a transfer fits
+    today's limit as well; booked tomorrow, the raise counts."""
+    customer, account = payer(balance=10_000_000)
+    day = dt.date(2026, 12, 9)  # a Wednesday
+    with time_machine.travel(at(dt.date(2026, 12, 7), 12), tick=False):
+        services.transfer_limit_change(customer=customer, new_limit=100_000)  # a cut: at once
+        services.transfer_limit_change(customer=customer, new_limit=3_000_000)  # a raise: from the 8th
+        content = content_for(customer, account, other_bank_payee(), 2_000_000, day=day, check=False)
+        with pytest.raises(services.TransferRefused) as refused:
+            scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=content)
+        assert "1日の利用限度額（100,000円）" in refused.value.message
+        assert "明日0時から適用" in refused.value.message
+        schedule_small = content_for(customer, account, other_bank_payee(), 90_000, day=day, check=False)
+        scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=schedule_small)
+    with time_machine.travel(at(dt.date(2026, 12, 8), 12), tick=False):  # the raise is in force
+        scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=content)
+    assert sorted(Transfer.objects.values_list("amount", flat=True)) == [90_000, 2_000_000]
+
+
 # --- 振込予約取消 ------------------------------------------------------------------------------
 
 
