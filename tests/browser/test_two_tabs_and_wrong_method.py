@@ -1,0 +1,56 @@
+"""Session 19's review findings in a real browser, desktop and iPhone: a confirm page left
+open in another tab does not run the other tab's operation (SEC-14, XFER-8), and an
+address opened with the wrong method answers with a Japanese page (UI-1)."""
+
+import pytest
+
+from tests.browser.layout import no_horizontal_overflow
+from tests.browser.test_ib_suspend import _pick_pictures
+from tests.browser.test_security_flows import _customer, _login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def _limit_confirm_page(page, amount: str) -> None:
+    page.goto("/transfers/limit/")
+    page.get_by_label("変更後の1日の利用限度額（円）").fill(amount)
+    page.get_by_role("button", name="次へ（認証へ）").click()
+    page.wait_for_url("**/transfers/limit/confirm/")
+
+
+def test_a_confirm_page_in_another_tab_changes_nothing(page, device):
+    from transfers.models import TransferLimit
+
+    customer = _customer()
+    _login(page, customer)
+    page.wait_for_url("**/")
+    _limit_confirm_page(page, "100000")  # tab A shows 100,000円
+    other = page.context.new_page()  # tab B, same session, starts another change
+    _limit_confirm_page(other, "200000")
+    _pick_pictures(page, customer)
+    page.get_by_role("button", name="変更する").click()
+    page.get_by_text("別の画面で新しいお手続きが始まったため").first.wait_for()
+    assert page.locator('[data-figure="limit-new"]').inner_text() == "200,000円"  # what would run now
+    assert not TransferLimit.objects.filter(customer=customer, daily_limit=100_000).exists()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/two-tabs-refused-{device}.png", full_page=True)
+    _pick_pictures(other, customer)  # tab B's own page still confirms
+    other.get_by_role("button", name="変更する").click()
+    other.wait_for_url("**/transfers/limit/done/")
+    limit = TransferLimit.objects.get(customer=customer)
+    assert 200_000 in (limit.daily_limit, limit.pending_limit)
+
+
+def test_a_post_only_address_opened_by_a_link_says_so_in_japanese(page, device):
+    customer = _customer()
+    _login(page, customer)
+    page.wait_for_url("**/")
+    response = page.goto("/logout/")
+    assert response.status == 405
+    assert page.locator("h1").inner_text() == "この操作は受け付けられません"
+    assert "画面のボタンからお手続きください" in page.get_by_role("alert").inner_text()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/method-not-allowed-{device}.png", full_page=True)
+    page.get_by_role("link", name="メイン画面へ").click()
+    page.wait_for_url("**/")
+    assert f"{customer.name_kanji} 様" in page.locator(".who-name").inner_text()  # still signed in
