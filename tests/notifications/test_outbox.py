@@ -120,6 +120,35 @@ def test_a_failure_stops_the_run(mail_server_down):
     assert second.status == OutboxMessage.Status.PENDING
 
 
+def test_one_customers_refused_address_does_not_hold_back_the_others(monkeypatch):
+    """NOTE-3 (review, session 19): the server answered but refused one recipient (a dead
+    address): that message is retried later as any failure, but the run goes on — the
+    other customers' notices are not held behind it until the next sweep."""
+    import smtplib
+
+    send = EmailMessage.send
+    tried = []
+
+    def refuse_one(self, fail_silently=False):
+        tried.append(self.to)
+        if self.to == ["gone@example.jp"]:
+            raise smtplib.SMTPRecipientsRefused({"gone@example.jp": (550, b"5.1.1 user unknown")})
+        return send(self, fail_silently)
+
+    monkeypatch.setattr(EmailMessage, "send", refuse_one)
+    with time_machine.travel(START, tick=False):
+        gone = _notice("gone@example.jp")
+    with time_machine.travel(START + dt.timedelta(seconds=1), tick=False):
+        _notice("b@example.jp")
+        _notice("c@example.jp")
+        assert outbox_send_pending() == 2
+    assert tried == [["gone@example.jp"], ["b@example.jp"], ["c@example.jp"]]
+    assert sorted(message.to[0] for message in mail.outbox) == ["b@example.jp", "c@example.jp"]
+    gone.refresh_from_db()
+    assert (gone.status, gone.attempts) == (OutboxMessage.Status.PENDING, 1)
+    assert gone.next_attempt_at == START + dt.timedelta(seconds=1) + retry_delay(1)  # from the run
+
+
 def test_a_healthy_run_sends_everything_due_oldest_first():
     with time_machine.travel(START, tick=False):
         _notice("a@example.jp")
