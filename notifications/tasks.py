@@ -46,6 +46,16 @@ def retry_delay(attempts: int) -> dt.timedelta:
     return min(FIRST_RETRY * 2 ** min(attempts - 1, 16), MAX_RETRY)
 
 
+def _refused_by_a_live_server(failure: Exception) -> bool:
+    """The server answered and refused this one message: its recipient (a dead address) or,
+    at DATA, its content or policy with a permanent 5xx (a carrier's filter). The server is
+    up, so the other messages are still worth trying. 421 and the like (the server closing
+    or overloaded) and a connection failure mean it is not."""
+    if isinstance(failure, smtplib.SMTPRecipientsRefused):
+        return True
+    return isinstance(failure, smtplib.SMTPDataError) and 500 <= failure.smtp_code < 600
+
+
 def outbox_send_pending(*, limit: int = BATCH) -> int:
     """Send up to ``limit`` messages that are due (``pending`` and ``next_attempt_at`` has
     come), oldest due first; returns how many were sent.
@@ -58,9 +68,9 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
     attempt and moves ``next_attempt_at`` by ``retry_delay``; after ``MAX_ATTEMPTS`` the
     message is ``failed``. A failure also ends this run: the server is probably down, and
     trying the rest of the batch against it would only spend their attempts too — except
-    when the server answered and refused this message's recipient (one customer's dead
-    address): the server is up, so the others are sent in the same run instead of waiting
-    behind it."""
+    when the server answered and refused this message (one customer's dead address, or
+    its DATA with a permanent 5xx): the server is up, so the others are sent in the same
+    run instead of waiting behind it."""
     sent = 0
     for _ in range(limit):
         with transaction.atomic():
@@ -79,7 +89,7 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
                 SignedEmailMessage(message.subject, message.body,
                                    from_email=settings.NOTIFICATIONS_FROM_EMAIL, to=message.to).send()
             except Exception as failure:  # noqa: BLE001 - any mail failure is retried later
-                server_up = isinstance(failure, smtplib.SMTPRecipientsRefused)
+                server_up = _refused_by_a_live_server(failure)
                 if message.attempts >= MAX_ATTEMPTS:
                     message.status = OutboxMessage.Status.FAILED
                     logger.exception("mail %s failed for good after %s attempts",

@@ -149,6 +149,35 @@ def test_one_customers_refused_address_does_not_hold_back_the_others(monkeypatch
     assert gone.next_attempt_at == START + dt.timedelta(seconds=1) + retry_delay(1)  # from the run
 
 
+@pytest.mark.parametrize(("code", "goes_on"), [(554, True), (550, True), (421, False)])
+def test_a_message_the_server_refuses_at_data_does_not_hold_back_the_others(monkeypatch, code, goes_on):
+    """NOTE-3 (review2, session 19): a poison message — the server is up but refuses this
+    one mail at DATA (554 content rejected by a carrier's filter, 550 policy) — is retried
+    with the back-off, but the run goes on: with a few such messages due first, every run
+    ended at the first of them and the other customers' notices waited minute after minute.
+    421 (the server closing the connection) still ends the run."""
+    import smtplib
+
+    send = EmailMessage.send
+    tried = []
+
+    def refuse_one(self, fail_silently=False):
+        tried.append(self.to)
+        if self.to == ["poison@example.jp"]:
+            raise smtplib.SMTPDataError(code, b"5.7.1 message rejected")
+        return send(self, fail_silently)
+
+    monkeypatch.setattr(EmailMessage, "send", refuse_one)
+    with time_machine.travel(START, tick=False):
+        poison = _notice("poison@example.jp")
+    with time_machine.travel(START + dt.timedelta(seconds=1), tick=False):
+        _notice("b@example.jp")
+        assert outbox_send_pending() == (1 if goes_on else 0)
+    assert tried == ([["poison@example.jp"], ["b@example.jp"]] if goes_on else [["poison@example.jp"]])
+    poison.refresh_from_db()
+    assert (poison.status, poison.attempts) == (OutboxMessage.Status.PENDING, 1)
+
+
 def test_a_healthy_run_sends_everything_due_oldest_first():
     with time_machine.travel(START, tick=False):
         _notice("a@example.jp")
