@@ -78,7 +78,8 @@ def test_login_assertion_is_verified_and_counts_up():
 
 
 @pytest.mark.parametrize("attack", ["wrong_origin", "wrong_rp_id", "replayed_challenge",
-                                    "sign_count_regression", "wrong_user", "garbage"])
+                                    "sign_count_regression", "wrong_user", "deleted_passkey",
+                                    "garbage"])
 def test_bad_assertions_are_refused_and_counted(attack):
     customer = secondfactor.customer_with_card()
     authenticator = registered(customer)
@@ -99,6 +100,11 @@ def test_bad_assertions_are_refused_and_counted(attack):
         # another customer's passkey answering this customer's challenge
         other = secondfactor.customer_with_card()
         response = registered(other).assertion(options)
+    elif attack == "deleted_passkey":
+        # deleted after the options named it (another tab, or a lost phone removed): its
+        # still valid signature on a still unused challenge is refused (review2)
+        response = authenticator.assertion(options)
+        passkeys.passkey_delete(customer=customer, passkey_id=Passkey.objects.get(customer=customer).pk, ip=None)
     else:
         response = json.dumps({"id": "x", "rawId": "x", "response": {"clientDataJSON": "%%%"}}) + "\x00"
     with pytest.raises(passkeys.PasskeyError):
