@@ -37,6 +37,8 @@ BRANCH_STAFF_PERMISSIONS = [
     # issue 9: 予約振込 by date and state, and the (safe, audited) re-run of a day
     ("transfers", "view_scheduledtransfer"),
     ("transfers", "run_transfer_batch"),
+    # SEC-10/XFER-6: a suspended customer cannot log in to cancel; the branch cancels for them
+    ("transfers", "cancel_scheduled_transfer"),
 ]
 
 

@@ -41,6 +41,7 @@ ACTION_LABELS = {
     "transfer": "振込",
     "transfer_schedule": "振込予約",
     "transfer_cancel": "振込予約取消",
+    "transfer_cancel_staff": "振込予約取消（窓口）",
     "transfer_batch": "予約振込の一括実行",
     "transfer_lookup": "口座名義確認",
     "payee_register": "振込先登録",

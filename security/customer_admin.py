@@ -129,6 +129,9 @@ class CustomerAdmin(admin.ModelAdmin):
         links += [
             (reverse(base + "initial_password", args=[customer.pk]), "初回パスワード再発行"),
             (reverse(base + "card_issue", args=[customer.pk]), "画像認証カード発行・再発行"),
+            # SEC-10/XFER-6: after IB取引中止 the customer cannot cancel a scheduled transfer themselves
+            (reverse("admin:transfers_scheduledtransfer_changelist")
+             + f"?customer__id__exact={customer.pk}&status__exact=scheduled", "予約中の振込（取消）"),
             (reverse("admin:security_auditevent_changelist") + f"?customer__id__exact={customer.pk}",
              "取引履歴（操作ログ）"),
         ]

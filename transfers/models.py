@@ -285,7 +285,8 @@ class ScheduledTransfer(Transfer):
         proxy = True
         verbose_name = "予約振込"
         verbose_name_plural = "予約振込"
-        permissions = [("run_transfer_batch", "予約振込の一括実行（再実行）ができる")]
+        permissions = [("run_transfer_batch", "予約振込の一括実行（再実行）ができる"),
+                       ("cancel_scheduled_transfer", "お客様のお申し出により予約振込を取り消せる")]
 
 
 class OutgoingTransfer(models.Model):

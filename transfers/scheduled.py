@@ -67,6 +67,7 @@ DATE_HINT = ("本日のお振込みは空欄のまま。予約する場合は翌
              "「2026/03/05」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
+STAFF_CANCEL_REASON_REQUIRED = "理由を入力してください。"
 SCHEDULE_DAY_PASSED = "振込日が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
 
 BATCH_WAIT_SECONDS = 0.05
@@ -177,6 +178,36 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
                            + _transfer_notice(transfer, transfer.debit_account)[2:])
     if not changed:
         raise TransferRefused(problem)
+    return transfer
+
+
+def scheduled_transfer_staff_cancel(*, transfer_id: int, reason: str, actor: str) -> Transfer:
+    """Branch staff, at the customer's request — typically after IB取引中止 (SEC-10), when
+    the customer can no longer log in to cancel it themselves (XFER-6): cancel a transfer
+    still waiting for the batch, also on its date if the batch has not taken it yet. The
+    same conditional UPDATE as the customer's cancel: the batch holds the row locked while
+    it executes, so a cancel racing it waits and then finds it taken. Audited with the
+    staff user and the reason; the customer is mailed."""
+    reason = reason.strip()
+    if not reason:
+        raise TransferRefused(STAFF_CANCEL_REASON_REQUIRED)
+    with transaction.atomic():
+        changed = (Transfer.objects.filter(pk=transfer_id, status=Transfer.Status.SCHEDULED)
+                   .update(status=Transfer.Status.CANCELLED, cancelled_at=timezone.now()))
+        transfer = (Transfer.objects.select_related("customer", "debit_account__branch")
+                    .get(pk=transfer_id))
+        if not changed:
+            audit_record(action="transfer_cancel_staff", outcome="refused", customer=transfer.customer, actor=actor,
+                         summary=f"#{transfer.pk} {transfer.get_status_display()} 理由：{reason}")
+        else:
+            audit_record(action="transfer_cancel_staff", outcome="success", customer=transfer.customer,
+                         actor=actor, summary=f"#{transfer.pk} 振込日{transfer.transfer_date:%Y-%m-%d} "
+                                              f"{transfer.amount:,}円 理由：{reason}")
+            notice_enqueue(customer=transfer.customer, event="transfer_cancelled",
+                           lines=["お申し出により、当金庫でお振込みのご予約を取り消しました。", ""]
+                           + _transfer_notice(transfer, transfer.debit_account)[2:])
+    if not changed:
+        raise TransferRefused(CANCEL_NOT_SCHEDULED)
     return transfer
 
 

@@ -7,19 +7,28 @@ from __future__ import annotations
 import datetime as dt
 
 from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
 from django.db.models import F
+from django.http import Http404
 from django.shortcuts import redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils.html import format_html
 
 from accounts.admin import ReadOnlyAdmin
 from cosei_ib import bankcalendar
 from security.audit import audit_record
 
-from .models import ScheduledTransfer
-from .scheduled import batch_summary, transfers_execute_due
+from security.customer_admin import ReasonForm
+
+from .errors import TransferRefused
+from .models import ScheduledTransfer, Transfer
+from .scheduled import batch_summary, scheduled_transfer_staff_cancel, transfers_execute_due
 
 RUN_PERMISSION = "transfers.run_transfer_batch"
+CANCEL_PERMISSION = "transfers.cancel_scheduled_transfer"
+CANCEL_NOTE = ("お客様のお申し出（IB取引中止の後など、お客様がログインして取り消せない場合）により、"
+               "この予約振込を取り消します。お客様にはEメールでお知らせします。")
 
 
 def _day_from(text: str, today: dt.date) -> dt.date:
@@ -32,20 +41,62 @@ def _day_from(text: str, today: dt.date) -> dt.date:
 @admin.register(ScheduledTransfer)
 class ScheduledTransferAdmin(ReadOnlyAdmin):
     list_display = ["id", "transfer_date", "status", "unprocessed_reason", "customer", "bank_name",
-                    "holder_kana", "amount", "fee", "created_at", "executed_at"]
+                    "holder_kana", "amount", "fee", "created_at", "executed_at", "cancel_link"]
     list_filter = ["status", "unprocessed_reason", "transfer_date"]
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"
     list_select_related = ["customer"]
-    readonly_fields = [field.name for field in ScheduledTransfer._meta.fields]
+    readonly_fields = [field.name for field in ScheduledTransfer._meta.fields] + ["cancel_link"]
     change_list_template = "admin/transfers/scheduledtransfer/change_list.html"
+
+    def get_urls(self):
+        return [path("run/", self.admin_site.admin_view(self.run_view), name="transfers_scheduled_run"),
+                path("<path:object_id>/cancel/", self.admin_site.admin_view(self.cancel_view),
+                     name="transfers_scheduled_cancel"),
+                *super().get_urls()]
+
+    @admin.display(description="窓口での取消")
+    def cancel_link(self, transfer):
+        """Only on a transfer still waiting (the view checks the permission and the state)."""
+        if transfer.status != Transfer.Status.SCHEDULED:
+            return "—"
+        return format_html('<a href="{}">取消</a>', reverse("admin:transfers_scheduled_cancel", args=[transfer.pk]))
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(created_at__date__lt=F("transfer_date"))
 
-    def get_urls(self):
-        return [path("run/", self.admin_site.admin_view(self.run_view), name="transfers_scheduled_run"),
-                *super().get_urls()]
+    def cancel_view(self, request, object_id):
+        """GET: the transfer and a reason; POST: cancel it (audited, mailed to the customer)."""
+        if not request.user.has_perm(CANCEL_PERMISSION):
+            messages.error(request, "予約振込の取消の権限がありません。")
+            return redirect("admin:transfers_scheduledtransfer_changelist")
+        transfer = self.get_object(request, unquote(object_id))
+        if transfer is None:
+            raise Http404("予約振込が見つかりません。")
+        change_url = reverse("admin:transfers_scheduledtransfer_change", args=[transfer.pk])
+        form = ReasonForm(request.POST if request.method == "POST" else None)
+        if transfer.status != Transfer.Status.SCHEDULED:
+            messages.error(request, f"#{transfer.pk} は{transfer.get_status_display()}のため、取消できません。")
+            return redirect(change_url)
+        if form.is_valid():
+            try:
+                scheduled_transfer_staff_cancel(transfer_id=transfer.pk, reason=form.cleaned_data["reason"],
+                                                actor=request.user.get_username())
+            except TransferRefused as refused:
+                messages.error(request, refused.message)
+            else:
+                messages.success(request, f"予約振込 #{transfer.pk}（振込日 {transfer.transfer_date:%Y年%-m月%-d日}、"
+                                          f"{transfer.amount:,}円）を取り消しました。お客様にEメールでお知らせします。")
+            return redirect(change_url)
+        return TemplateResponse(request, "admin/accounts/customer/staff_action.html", {
+            **self.admin_site.each_context(request), "title": "予約振込の取消（窓口）",
+            "customer": transfer.customer, "note": CANCEL_NOTE, "form": form, "button": "予約振込を取り消す",
+            "change_url": change_url, "opts": self.model._meta, "details": [
+                f"予約振込 #{transfer.pk}　振込日 {transfer.transfer_date:%Y年%-m月%-d日}",
+                f"振込先 {transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+                f"{transfer.account_number} {transfer.holder_kana}",
+                f"振込金額 {transfer.amount:,}円　手数料 {transfer.fee:,}円"],
+        })
 
     def changelist_view(self, request, extra_context=None):
         today = bankcalendar.local_now().date()

@@ -10,6 +10,15 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def _staff_login(page, code):
+    page.goto("/admin/")
+    page.get_by_label("ユーザー名").fill("madoguchi")
+    page.get_by_label("パスワード:", exact=True).fill("Staff-pass-1")
+    page.get_by_label("ワンタイムパスワード").fill(code)
+    page.get_by_role("button", name="ログイン").click()
+    page.wait_for_url("**/admin/")
+
+
 def test_staff_signs_in_with_otp_and_unlocks(page, device):
     from django.contrib.auth import get_user_model
     from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -26,12 +35,7 @@ def test_staff_signs_in_with_otp_and_unlocks(page, device):
     Credential.objects.create(customer=customer, kind="password", failures=5,
                               locked_at="2026-01-01T00:00:00+09:00")
 
-    page.goto("/admin/")
-    page.get_by_label("ユーザー名").fill("madoguchi")
-    page.get_by_label("パスワード:", exact=True).fill("Staff-pass-1")
-    page.get_by_label("ワンタイムパスワード").fill(code)
-    page.get_by_role("button", name="ログイン").click()
-    page.wait_for_url("**/admin/")
+    _staff_login(page, code)
     assert page.get_by_role("link", name="契約者").first.is_visible()
     page.goto("/admin/accounts/customer/?q=施錠")
     page.get_by_role("link", name=customer.contract_id).click()
@@ -56,3 +60,48 @@ def test_staff_signs_in_with_otp_and_unlocks(page, device):
     assert "この発行は処理済みです" in page.locator("ul.messagelist").inner_text()
     customer.user.refresh_from_db()
     assert customer.user.check_password(password)
+
+
+def test_staff_cancel_a_suspended_customers_scheduled_transfer(page, device):
+    """SEC-10, XFER-6: the customer stopped IB and phoned the branch; staff find the customer,
+    open 予約中の振込（取消）, cancel the transfer with a reason; the customer is mailed."""
+    import datetime as dt
+
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import Customer
+    from accounts.roles import branch_staff_group_ensure
+    from notifications.models import OutboxMessage
+    from tests.transfers.scheduled_support import schedule
+    from tests.transfers.support import payer
+    from transfers.banks import zengin_load
+    from transfers.demo import reference_ensure
+    from transfers.models import Transfer
+
+    zengin_load(codes={"1633", "0161"})
+    reference_ensure()  # the fee table (a transactional test starts without the migrations' data)
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1", is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    customer, account = payer(balance=100_000)
+    day = dt.date.today() + dt.timedelta(days=30)
+    while day.weekday() >= 5:
+        day += dt.timedelta(days=1)
+    transfer = schedule(customer, account, 12_345, day=day)
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+    page.goto(f"/admin/accounts/customer/?q={customer.contract_id}")
+    page.get_by_role("link", name=customer.contract_id).click()
+    page.get_by_role("link", name="予約中の振込（取消）").click()
+    page.get_by_role("link", name="取消", exact=True).click()
+    expect(page.get_by_text("振込金額 12,345円")).to_be_visible()
+    page.get_by_label("理由（本人確認の方法など）").fill("IB取引中止の後、電話で本人確認")
+    page.screenshot(path=f"test-artifacts/admin-scheduled-cancel-{device}.png", full_page=True)
+    page.get_by_role("button", name="予約振込を取り消す").click()
+    expect(page.locator("ul.messagelist")).to_contain_text("を取り消しました")
+    page.screenshot(path=f"test-artifacts/admin-scheduled-cancel-done-{device}.png", full_page=True)
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.CANCELLED
+    assert OutboxMessage.objects.filter(customer=customer, event="transfer_cancelled").exists()

@@ -344,3 +344,86 @@ def test_staff_see_the_days_summary_and_rerun_a_day_safely_audited(staff_client)
     page = staff_client.get(f"/admin/transfers/scheduledtransfer/?summary_date={day.isoformat()}").content.decode()
     assert "振込済" in page and "残高不足" in page
     assert staff_client.post(f"/admin/transfers/scheduledtransfer/{funded.pk}/delete/").status_code == 403
+
+
+def test_staff_cancel_a_suspended_customers_transfer_with_a_reason_audited_and_mailed(staff_client):
+    """SEC-10, XFER-6: after IB取引中止 the customer cannot log in to cancel; the page sends
+    them to the branch, and the branch cancels it — also on its date while the batch has not
+    taken it — with a reason, audited with the staff user, mailed; never one already done."""
+    from accounts.models import Customer
+
+    day = past_business_day()
+    customer, account = funded_payer(50_000, day=day)
+    waiting = schedule(customer, account, 10_000, day=day)
+    done = schedule(customer, account, 20_000, day=day, hour=11)
+    with time_machine.travel(at(day - dt.timedelta(days=1), 12), tick=False):  # the customer cancelled it
+        scheduled.scheduled_transfer_cancel(customer=customer, transfer_id=done.pk)
+    OutboxMessage.objects.all().delete()
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+
+    customer_page = staff_client.get(f"/admin/accounts/customer/{customer.pk}/change/").content.decode()
+    listed = f"/admin/transfers/scheduledtransfer/?customer__id__exact={customer.pk}&amp;status__exact=scheduled"
+    assert "予約中の振込（取消）" in customer_page and listed in customer_page
+    page = staff_client.get(listed.replace("&amp;", "&")).content.decode()
+    assert f"/admin/transfers/scheduledtransfer/{waiting.pk}/cancel/" in page
+    assert f"/admin/transfers/scheduledtransfer/{done.pk}/cancel/" not in page
+
+    form = staff_client.get(f"/admin/transfers/scheduledtransfer/{waiting.pk}/cancel/").content.decode()
+    assert "10,000円" in form and "予約振込を取り消す" in form
+    blank = staff_client.post(f"/admin/transfers/scheduledtransfer/{waiting.pk}/cancel/", {"reason": "  "})
+    assert "理由を入力してください。" in blank.content.decode()
+    waiting.refresh_from_db()
+    assert waiting.status == Transfer.Status.SCHEDULED
+
+    cancel = staff_client.post(f"/admin/transfers/scheduledtransfer/{waiting.pk}/cancel/",
+                               {"reason": "IB取引中止の後、電話で本人確認"})
+    assert cancel.status_code == 302
+    waiting.refresh_from_db()
+    assert waiting.status == Transfer.Status.CANCELLED and waiting.cancelled_at is not None
+    event = AuditEvent.objects.get(action="transfer_cancel_staff", outcome="success")
+    assert event.actor == "staff-t" and event.customer_id == customer.pk and "電話で本人確認" in event.summary
+    mail = OutboxMessage.objects.get(customer=customer, event="transfer_cancelled")
+    assert "お申し出により" in mail.body and "10,000円" in mail.body
+    # the batch finds nothing to do for it; nothing was debited
+    scheduled.transfers_execute_due(day=day)
+    waiting.refresh_from_db()
+    assert waiting.status == Transfer.Status.CANCELLED
+    assert not Entry.objects.filter(account=account, amount__lt=0).exists()
+
+    # a second cancel (the back button, another staff member) and one already executed: refused, no mail
+    for transfer in (waiting, done):
+        again = staff_client.post(f"/admin/transfers/scheduledtransfer/{transfer.pk}/cancel/",
+                                  {"reason": "再送"}, follow=True)
+        assert "のため、取消できません。" in again.content.decode()
+    assert OutboxMessage.objects.filter(customer=customer, event="transfer_cancelled").count() == 1
+    assert staff_client.get("/admin/transfers/scheduledtransfer/abc/cancel/").status_code == 404
+
+
+def test_the_staff_cancel_loses_cleanly_to_the_batch_that_took_the_transfer():
+    """XFER-5/6: a cancel after the batch executed the transfer changes nothing and says so."""
+    day = past_business_day()
+    customer, account = funded_payer(50_000, day=day)
+    transfer = schedule(customer, account, 10_000, day=day)
+    scheduled.transfers_execute_due(day=day)
+    with pytest.raises(services.TransferRefused) as refused:
+        scheduled.scheduled_transfer_staff_cancel(transfer_id=transfer.pk, reason="本人から電話", actor="staff-t")
+    assert refused.value.message == scheduled.CANCEL_NOT_SCHEDULED
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.EXECUTED
+    assert AuditEvent.objects.get(action="transfer_cancel_staff").outcome == "refused"
+    assert not OutboxMessage.objects.filter(event="transfer_cancelled").exists()
+
+
+def test_staff_without_the_permission_cannot_cancel(staff_client, staff):
+    from django.contrib.auth.models import Permission
+
+    customer, account = payer()
+    transfer = schedule(customer, account, 10_000, day=dt.date(2026, 12, 8))
+    user, _ = staff
+    user.groups.clear()
+    user.user_permissions.add(Permission.objects.get(codename="view_scheduledtransfer"))
+    response = staff_client.post(f"/admin/transfers/scheduledtransfer/{transfer.pk}/cancel/", {"reason": "x"},
+                                 follow=True)
+    assert "予約振込の取消の権限がありません。" in response.content.decode()
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.SCHEDULED
