@@ -69,6 +69,7 @@ class Customer(models.Model):
         permissions = [
             ("unlock_credential", "ロックを解除できる"),
             ("resume_ib", "IB取引を再開できる"),
+            ("suspend_ib", "お客様のお申し出によりIB取引を中止できる"),
             ("issue_initial_password", "初回ログインパスワードを再発行できる"),
             ("issue_image_card", "画像認証カードを発行・印刷できる"),
         ]

@@ -8,6 +8,7 @@ BRANCH_STAFF_PERMISSIONS = [
     ("accounts", "view_customer"),
     ("accounts", "unlock_credential"),
     ("accounts", "resume_ib"),
+    ("accounts", "suspend_ib"),  # SEC-10: a customer who phones the branch (guide: 「…当金庫までご連絡ください」)
     ("accounts", "issue_initial_password"),
     ("accounts", "issue_image_card"),
     ("accounts", "view_account"),

@@ -32,6 +32,7 @@ from .services import (
     StaffActionError,
     credential_unlock,
     customer_ib_resume,
+    customer_ib_suspend,
     ib_resume_guesses,
     initial_password_issue,
 )
@@ -126,6 +127,8 @@ class CustomerAdmin(admin.ModelAdmin):
             links.append((reverse(base + "unlock", args=[customer.pk]), "ロック解除"))
         if customer.status == Customer.Status.SUSPENDED:
             links.append((reverse(base + "resume", args=[customer.pk]), "IB取引再開"))
+        if customer.status == Customer.Status.ACTIVE:
+            links.append((reverse(base + "suspend", args=[customer.pk]), "IB取引中止（お申し出）"))
         links += [
             (reverse(base + "initial_password", args=[customer.pk]), "初回パスワード再発行"),
             (reverse(base + "card_issue", args=[customer.pk]), "画像認証カード発行・再発行"),
@@ -142,6 +145,7 @@ class CustomerAdmin(admin.ModelAdmin):
         custom = [
             path("<int:pk>/unlock/", wrap(self.unlock_view), name="accounts_customer_unlock"),
             path("<int:pk>/resume/", wrap(self.resume_view), name="accounts_customer_resume"),
+            path("<int:pk>/suspend/", wrap(self.suspend_view), name="accounts_customer_suspend"),
             path("<int:pk>/initial-password/", wrap(self.initial_password_view),
                  name="accounts_customer_initial_password"),
             path("<int:pk>/card/issue/", wrap(self.card_issue_view), name="accounts_customer_card_issue"),
@@ -263,6 +267,26 @@ class CustomerAdmin(admin.ModelAdmin):
         else:
             note = "IB取引中止中のログインパスワードの誤入力はありません。"
         return self._render(request, customer, form, "IB取引再開", "再開する", {"note": note})
+
+    def suspend_view(self, request, pk):
+        """IB取引中止 for a customer who phoned or came in (SEC-10; the guide tells them to
+        suspend themselves or contact the bank at once): sessions end at once; the customer
+        is mailed; then staff look at the scheduled transfers."""
+        customer = self._customer(request, pk, "suspend_ib")
+        form = ReasonForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                customer_ib_suspend(customer=customer, ip=None, actor=request.user.get_username(),
+                                    reason=form.cleaned_data["reason"])
+            except StaffActionError as refused:
+                form.add_error(None, refused.message)
+            else:
+                messages.success(request, "IB取引を中止しました（ログイン中の操作も終了しました）。お客様にメールでお知らせします。"
+                                          "予約中の振込は「予約中の振込（取消）」から取り消せます。")
+                return redirect("admin:accounts_customer_change", customer.pk)
+        return self._render(request, customer, form, "IB取引中止（お客様のお申し出）", "IB取引を中止する", {
+            "note": "インターネットバンキングのご利用をすべて停止します（ログイン中の操作も終了します）。"
+                    "再開は「IB取引再開」から。予約中の振込は自動では取り消されません。"})
 
     def initial_password_view(self, request, pk):
         """Shows the new initial password once, on a printable slip; never stored in clear."""

@@ -294,9 +294,13 @@ def credential_unlock(*, customer: Customer, kind: str, reason: str, actor: str)
     return credential
 
 
-def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "") -> None:
-    """IB取引中止 (SEC-10): the customer stops their own IB use; sessions end; only staff
-    can resume. The caller has verified the step-up."""
+def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "", reason: str = "") -> None:
+    """IB取引中止 (SEC-10): the customer stops their own IB use (the caller has verified
+    the step-up), or branch staff stop it for a customer who phoned in (the guide: 「IB取引中止」
+    操作またはすみやかに当金庫までご連絡ください) — then ``actor`` and ``reason`` are the
+    staff user and how they identified the customer. Sessions end; only staff can resume."""
+    if actor and not reason.strip():
+        raise StaffActionError(REASON_REQUIRED)
     with transaction.atomic():
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.status != Customer.Status.ACTIVE:
@@ -307,9 +311,9 @@ def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "") 
             failures_while_suspended=0)  # counts this suspension's guesses only
         sessions_end_for_customer(customer)
         audit_record(action="ib_suspend", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
-                     ip=ip, actor=actor)
+                     ip=ip, actor=actor, summary=f"窓口：{reason.strip()}" if actor else "")
         notice_enqueue(customer=customer, event="ib_suspend", lines=[
-            "インターネットバンキングのご利用を停止しました（IB取引中止）。",
+            ("お申し出により、当金庫で" if actor else "") + "インターネットバンキングのご利用を停止しました（IB取引中止）。",
             "ご利用の再開には当金庫所定の手続きが必要です。お取引店までご連絡ください。",
         ])
 

@@ -62,9 +62,10 @@ def test_staff_signs_in_with_otp_and_unlocks(page, device):
     assert customer.user.check_password(password)
 
 
-def test_staff_cancel_a_suspended_customers_scheduled_transfer(page, device):
-    """SEC-10, XFER-6: the customer stopped IB and phoned the branch; staff find the customer,
-    open 予約中の振込（取消）, cancel the transfer with a reason; the customer is mailed."""
+def test_staff_suspend_ib_and_cancel_a_scheduled_transfer(page, device):
+    """SEC-10, XFER-6: the customer phoned the branch (their password leaked); staff find the
+    customer, stop IB for them, open 予約中の振込（取消）, cancel the transfer with a reason;
+    the customer is mailed."""
     import datetime as dt
 
     from django.contrib.auth import get_user_model
@@ -89,11 +90,16 @@ def test_staff_cancel_a_suspended_customers_scheduled_transfer(page, device):
     while day.weekday() >= 5:
         day += dt.timedelta(days=1)
     transfer = schedule(customer, account, 12_345, day=day)
-    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
 
     _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
     page.goto(f"/admin/accounts/customer/?q={customer.contract_id}")
     page.get_by_role("link", name=customer.contract_id).click()
+    page.get_by_role("link", name="IB取引中止（お申し出）").click()
+    page.get_by_label("理由（本人確認の方法など）").fill("本人から電話、生年月日で確認")
+    page.get_by_role("button", name="IB取引を中止する").click()
+    expect(page.locator("ul.messagelist")).to_contain_text("IB取引を中止しました")
+    customer.refresh_from_db()
+    assert customer.status == Customer.Status.SUSPENDED
     page.get_by_role("link", name="予約中の振込（取消）").click()
     page.get_by_role("link", name="取消", exact=True).click()
     expect(page.get_by_text("振込金額 12,345円")).to_be_visible()

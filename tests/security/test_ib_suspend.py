@@ -11,6 +11,7 @@ from security import cards
 from security.models import AuditEvent, StepUp
 from security.services import LOGIN_FAILED, LOGIN_SUSPENDED
 from tests.security.secondfactor import card_post, customer_with_card, right_answers, wrong_answers
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
 
 pytestmark = pytest.mark.django_db
 
@@ -96,3 +97,45 @@ def test_guessing_a_suspended_contract_learns_nothing_and_is_counted():
     refused = AuditEvent.objects.filter(customer=customer, action="login", outcome="refused")
     assert list(refused.order_by("id").values_list("summary", flat=True)) == [
         "IB取引中止中", "ロック中・IB取引中止中"]
+
+
+def test_staff_suspend_for_a_customer_who_phoned_in(staff_client):
+    """SEC-10: the guide tells a customer who fears a leak to suspend IB themselves 「または
+    すみやかに当金庫までご連絡ください」 — staff stop it from admin with a reason: the
+    customer's sessions end at once, the audit names the staff user, the customer is mailed,
+    and the customer's own 取引履歴 does not show the staff note."""
+    customer = customer_with_card(email="s@example.jp")
+    session = logged_in(customer)
+    assert session.get("/").status_code == 200
+    url = f"/admin/accounts/customer/{customer.pk}/suspend/"
+    assert url in staff_client.get(f"/admin/accounts/customer/{customer.pk}/change/").content.decode()
+    blank = staff_client.post(url, {"reason": " "})
+    assert "理由を入力してください。" in blank.content.decode()
+    customer.refresh_from_db()
+    assert customer.status == "active"
+
+    done = staff_client.post(url, {"reason": "本人から電話、生年月日で確認"}, follow=True)
+    assert "IB取引を中止しました" in done.content.decode()
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
+    assert session.get("/").status_code == 302  # the session the customer had is over
+    event = AuditEvent.objects.get(customer=customer, action="ib_suspend")
+    assert event.actor == "staff-t" and "生年月日で確認" in event.summary
+    mail = OutboxMessage.objects.get(customer=customer, event="ib_suspend")
+    assert "お申し出により、当金庫でインターネットバンキングのご利用を停止しました" in mail.body
+    # the page offers 再開 now, not a second 中止; a stale form posted again changes nothing
+    page = staff_client.get(f"/admin/accounts/customer/{customer.pk}/change/").content.decode()
+    assert "IB取引再開" in page and url not in page
+    again = staff_client.post(url, {"reason": "二度目"})
+    assert "すでにご利用を停止しています。" in again.content.decode()
+    assert AuditEvent.objects.filter(customer=customer, action="ib_suspend").count() == 1
+
+
+def test_staff_without_the_permission_cannot_suspend(staff_client, staff):
+    customer = customer_with_card(email="s@example.jp")
+    user, _ = staff
+    user.groups.clear()
+    response = staff_client.post(f"/admin/accounts/customer/{customer.pk}/suspend/", {"reason": "x"})
+    assert response.status_code == 403
+    customer.refresh_from_db()
+    assert customer.status == "active"
