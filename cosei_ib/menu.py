@@ -34,5 +34,9 @@ def _menu_links(resolver, script_prefix: str) -> tuple[tuple[str, str], ...]:
 
 
 def main_menu(current_path: str = "") -> list[dict]:
-    return [{"label": label, "url": url, "current": current_path.startswith(url)}
-            for label, url in _menu_links(get_resolver(get_urlconf()), get_script_prefix())]
+    """The items, the current one marked: the item whose URL is the longest prefix of the
+    path (振込予約取消's /transfers/scheduled/ lies under 振込's /transfers/; only one item
+    is the current page)."""
+    links = _menu_links(get_resolver(get_urlconf()), get_script_prefix())
+    current = max((url for _, url in links if current_path.startswith(url)), key=len, default=None)
+    return [{"label": label, "url": url, "current": url == current} for label, url in links]

@@ -23,6 +23,14 @@ def test_menu_marks_the_current_page():
     assert next(item for item in menu if item["current"])["url"] == "/accounts/balances/"
 
 
+def test_only_the_deepest_matching_item_is_current():
+    """UI-1: on /transfers/scheduled/ only 振込予約取消 is current, not 振込 (/transfers/)
+    too — two items marked aria-current="page" (found walking the demo)."""
+    for path, label in (("/transfers/scheduled/", "振込予約取消"), ("/transfers/scheduled/history/", "振込予約取消"),
+                        ("/transfers/", "振込"), ("/transfers/payees/", "振込")):
+        assert [item["label"] for item in main_menu(path) if item["current"]] == [label], path
+
+
 def test_menu_follows_a_changed_url_configuration_and_script_prefix():
     complete = main_menu()
     with override_settings(ROOT_URLCONF=__name__):
