@@ -1,7 +1,7 @@
 """Input for 入出金明細照会 (ACCT-2) and its CSV download (ACCT-3).
 
 Dates and counts may be typed in full-width digits (on a smartphone the date is a text
-field): input is NFKC-normalised first, then parsed. Every refusal is a Japanese message
+field): full-width input is made half-width first, then parsed. Every refusal is a Japanese message
 on the field, never a 500.
 """
 
@@ -9,12 +9,11 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import unicodedata
 
 from django import forms
 
 from cosei_ib.form_renderer import widget_renderer
-from cosei_ib.textinput import ascii_int
+from cosei_ib.textinput import ascii_int, normalise_digits
 
 from .selectors import (
     MODE_COUNT,
@@ -52,7 +51,7 @@ _PHONE_DATE_PATTERN = r"[0-9０-９\/／\-－.．]{8,10}"
 
 def normalise(value: str) -> str:
     """Full-width digits and punctuation → ASCII; surrounding spaces dropped."""
-    return unicodedata.normalize("NFKC", value or "").strip()
+    return normalise_digits(value)
 
 
 def format_japanese_date(day: dt.date) -> str:

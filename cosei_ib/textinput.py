@@ -3,12 +3,14 @@ one way to turn digits into an int that never meets Python's int-string limit.""
 
 from __future__ import annotations
 
-import unicodedata
+import jaconv
 
 
 def normalise_digits(value: str) -> str:
-    """Full-width digits and spaces → half-width, surrounding blanks removed."""
-    return unicodedata.normalize("NFKC", value or "").strip()
+    """Full-width (全角) digits, letters, punctuation and the ideographic space → ASCII,
+    surrounding blanks removed. Only the full-width forms: NFKC also read ⑤ as 5, ² as 2
+    and ¹⁰ as 10, so 「⑤000円」 paid 5,000円 (review); those stay and are refused."""
+    return jaconv.z2h(value or "", kana=False, ascii=True, digit=True).strip()
 
 
 def ascii_int(text: str, *, max_digits: int) -> int | None:

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from django import forms
+
+from cosei_ib.textinput import normalise_digits
 
 from .services import address_is_sendable
 
@@ -15,7 +16,7 @@ EMAIL_INVALID = "Ｅメールアドレスを正しく入力してください（
 
 def _normalise(value: str) -> str:
     """Full-width letters and ＠ become half-width; blanks around are dropped."""
-    return unicodedata.normalize("NFKC", value or "").strip()
+    return normalise_digits(value)
 
 
 class EmailAddressForm(forms.Form):

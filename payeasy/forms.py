@@ -1,16 +1,16 @@
 """Input of the Pay-easy pages (PAY-1). Numbers may be typed in full-width digits and with
-hyphens or spaces; they are normalised (NFKC, separators dropped) and checked for length
+hyphens or spaces; they are normalised (full-width → half-width, separators dropped) and checked for length
 BEFORE anything is converted, and every wrong field gets its own Japanese message."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 
 from accounts.templatetags.accounts_format import account_label
+from cosei_ib.textinput import normalise_digits
 
 # hyphens, dashes, the long-vowel mark and spaces people type inside long numbers
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―ー−ｰ]")
@@ -24,7 +24,7 @@ DUPLICATE_ACK = "以前の払込みと二重になっていないことを確認
 
 
 def digits_only(value: str) -> str:
-    return _SEPARATORS.sub("", unicodedata.normalize("NFKC", value or ""))
+    return _SEPARATORS.sub("", normalise_digits(value))
 
 
 class DigitsField(forms.CharField):
@@ -109,7 +109,7 @@ class AmountForm(forms.Form):
 
         # commas only, and blanks around it: a dash is no separator in an amount (「-1」 is
         # not 1円), nor is a blank between digits (「1　1000」 is a slip, not 11,000円)
-        text = unicodedata.normalize("NFKC", self.cleaned_data["amount"])
+        text = normalise_digits(self.cleaned_data["amount"])
         text = text.replace(",", "").strip().removesuffix("円").rstrip()
         if not re.fullmatch(r"[0-9]{1,13}", text) or int(text) == 0:
             raise forms.ValidationError(AMOUNT_DIGITS, code="digits")

@@ -19,6 +19,8 @@ import unicodedata
 
 import jaconv
 
+from cosei_ib.textinput import normalise_digits
+
 SMALL_KANA = str.maketrans("ｧｨｩｪｫｬｭｮｯ", "ｱｲｳｴｵﾔﾕﾖﾂ")
 DASHES = "ｰー－‐‑‒–—―−﹣~～〜"
 _DASH_TABLE = str.maketrans({char: "-" for char in DASHES})
@@ -76,4 +78,4 @@ def zengin_kana(text: str) -> str:
 
 def half_width_digits(value: str) -> str:
     """Full-width digits, commas and spaces → half-width; blanks trimmed."""
-    return unicodedata.normalize("NFKC", value or "").strip()
+    return normalise_digits(value)

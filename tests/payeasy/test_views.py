@@ -123,7 +123,8 @@ def test_open_amount_page_and_the_back_button_keeps_the_input():
     assert Payment.objects.get().amount == 12_345
 
 
-@pytest.mark.parametrize("typed", ["-1", "−5", "－１，０００", "ー500", "1-000", "1　1000", "1 000", "12\t345"])
+@pytest.mark.parametrize("typed", ["-1", "−5", "－１，０００", "ー500", "1-000", "1　1000", "1 000", "12\t345",
+                                   "⑤000", "¹⁰000"])
 def test_a_negative_open_amount_is_refused_not_made_positive(typed):
     """PAY-1, XFER-9: the minus sign of an open amount was dropped with the separators of
     the numbers (「-1」 became a confirm page for 1円); a dash in an amount is refused, and

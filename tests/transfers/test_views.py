@@ -102,6 +102,9 @@ def test_registered_payee_skips_bank_and_branch_but_shows_the_name(signed_in):
     # a blank between digits is a slip, not a separator: joined, 「1　1000」 was 11,000円 (review)
     ("1\u30001000", "振込金額は数字（円単位）で入力してください。"),
     ("1 000", "振込金額は数字（円単位）で入力してください。"),
+    # only full-width digits are digits: NFKC read ⑤ as 5 and ¹⁰ as 10 (review)
+    ("⑤000", "振込金額は数字（円単位）で入力してください。"),
+    ("¹⁰000", "振込金額は数字（円単位）で入力してください。"),
     ("１，５００，０００", "振込金額と手数料の合計（1,500,550円）がお支払可能額（1,000,000円）を超えています。"),
     ("999,999", "振込金額と手数料の合計（1,000,549円）がお支払可能額（1,000,000円）を超えています。"),
 ])
