@@ -107,6 +107,9 @@ def _payee_confirm(request, *, form, payee_id=None, **account) -> bool:
     except TransferError as refused:
         form.add_error(None, refused.message)
         return False
+    if found.credit_account is not None and found.credit_account.pk == _wizard(request).get("debit_account_id"):
+        form.add_error(None, services.SAME_ACCOUNT)  # said here, not only after the amount (XFER-1)
+        return False
     payee = {**account, "holder_kana": found.holder_kana, "payee_id": payee_id,
              "credit_account_id": found.credit_account.pk if found.credit_account else None}
     kept = _wizard(request).get("payee") or {}

@@ -150,16 +150,24 @@ def test_bad_sender_name_and_account_number(signed_in):
 def test_the_debit_account_itself_is_refused_as_the_payee(signed_in):
     """XFER-1, XFER-3: 振込先 = the debit account itself (our bank, same branch, type and
     number) went through to 完了: a Transfer, a journal debiting and crediting the same
-    account, the day's limit used (and a fee, if staff set one for 同一店宛). Refused at
-    振込内容の入力 with a message; nothing is written."""
+    account, the day's limit used (and a fee, if staff set one for 同一店宛). Refused as soon
+    as the account is entered (口座名義確認), not only after the amount; and the quote, which
+    the confirm re-checks, refuses it too (a wizard that got past the entry some other way).
+    Nothing is written."""
+    from transfers import services
+
     client, customer, debit = signed_in
     client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
     response = client.post(reverse("transfers:account", args=["1633", debit.branch.code]),
                            {"account_type": debit.type, "account_number": debit.number})
-    assert response.url == reverse("transfers:details")
-    response = client.post(reverse("transfers:details"), {"amount": "1000", "sender_name": "ﾔﾏﾀﾞ"})
     assert response.status_code == 200
     assert "引落口座と同じ口座にはお振込みできません" in response.content.decode()
+    assert client.get(reverse("transfers:details")).url == reverse("transfers:start")  # no payee kept
+    with pytest.raises(services.TransferRefused) as refused:
+        services.transfer_quote(customer=customer, debit_account=debit, bank_code="1633",
+                                branch_code=debit.branch.code, amount=1000, fee_borne_by_payee=False,
+                                day=dt.date.today(), credit_account_id=debit.pk)
+    assert refused.value.message == services.SAME_ACCOUNT
     assert not Transfer.objects.exists()
     assert not StepUp.objects.filter(customer=customer, kind="transfer").exists()
 
