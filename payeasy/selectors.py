@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import uuid
+
 from django.db.models import QuerySet
 from django.http import Http404
 
 from accounts.models import Customer
+from security.models import StepUp
 
 from .models import Biller, Payment
 
@@ -22,3 +25,20 @@ def payment_get_for_customer(customer: Customer, reference: str) -> Payment:
     if payment is None:
         raise Http404("no such payment")
     return payment
+
+
+def payment_of_used_stepup(customer: Customer, stepup_id: str) -> Payment | None:
+    """The payment a confirmed (used) step-up of the customer made, or None: a second submit
+    of the same confirm page (double click, back button, another tab) then shows the first
+    one's receipt instead of an error (PAY-1). A bill is paid once (``payment_bill_once``),
+    so the step-up's biller and bill name the payment."""
+    try:
+        key = uuid.UUID(str(stepup_id))
+    except ValueError:
+        return None
+    content = (StepUp.objects.filter(pk=key, customer=customer, kind="payeasy", used_at__isnull=False)
+               .values_list("content", flat=True).first())
+    if not content:
+        return None
+    return Payment.objects.filter(customer=customer, biller__number=content.get("biller"),
+                                  bill_id=content.get("bill_id")).first()

@@ -172,12 +172,35 @@ def bill_view(request):
 
 
 @sensitive_post_parameters("otp", "card_1", "card_2")
+def _receipt(request, payment):
+    request.session.pop(WIZARD, None)
+    link = request.session.pop(LINK, None) or {}
+    request.session[DONE] = {"reference": payment.reference, "return_url": link.get("return_url", "")}
+    return redirect("payeasy:done")
+
+
+def _already_paid(request, stepup_id: str):
+    payment = selectors.payment_of_used_stepup(request.customer, stepup_id)
+    if payment is None:
+        return None
+    if str((request.session.get(PENDING) or {}).get("stepup")) == stepup_id:
+        request.session.pop(PENDING, None)
+    return _receipt(request, payment)
+
+
 @payeasy_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm_view(request):
     """確認 + step-up. A payment cannot be cancelled (the page says so); a payment to the
-    same number within three months must be acknowledged first (PAY-3)."""
+    same number within three months must be acknowledged first (PAY-3). A second submit of
+    a confirmation that already paid (double click, back button, another tab) shows that
+    payment's receipt."""
     found = stepup_pending(request, PENDING)
+    posted = request.POST.get("pending", "") if request.method == "POST" else ""
+    if posted and (found is None or posted != str(found[0].pk)):
+        already = _already_paid(request, posted)
+        if already is not None:
+            return already
     if found is None:
         return redirect("payeasy:start")
     _stepup, content = found
@@ -207,10 +230,11 @@ def confirm_view(request):
     if form is None:
         return redirect("payeasy:start")
     if done:
-        request.session.pop(WIZARD, None)
-        link = request.session.pop(LINK, None) or {}
-        request.session[DONE] = {"reference": paid[0].reference, "return_url": link.get("return_url", "")}
-        return redirect("payeasy:done")
+        return _receipt(request, paid[0])
+    if request.method == "POST":  # refused as already used: the request that won paid it
+        already = _already_paid(request, str(_stepup.pk))
+        if already is not None:
+            return already
     biller = Biller.objects.filter(number=content["biller"]).first()
     account = account_list_for_customer(customer=request.customer).filter(pk=content["account"]).first()
     bill = _wizard(request).get("bill")

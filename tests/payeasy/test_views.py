@@ -73,9 +73,11 @@ def test_pay_a_tax_with_full_width_digits_and_the_image_card():
     account.refresh_from_db()
     assert account.balance == 200_000 - 48_000
 
-    # submitted again (double click, browser back + resubmit): nothing more happens
+    # submitted again (double click, browser back + resubmit): nothing more happens, and
+    # the customer sees the receipt of the payment made, not the start page
     again = answer_card(client, customer)
-    assert again.url == "/payeasy/"
+    assert again.url == "/payeasy/done/"
+    assert payment.reference in client.get("/payeasy/done/").content.decode()
     assert Payment.objects.count() == 1
     assert Journal.objects.filter(kind=Journal.Kind.PAYEASY).count() == 1
     history = client.get("/history/").content.decode()
@@ -216,3 +218,23 @@ def test_payeasy_hours(settings, moment, open_):
                 assert response.status_code == 503
                 page = response.content.decode()
                 assert "平日 7:00～21:45、土曜・日曜・祝日 8:00～20:45" in page
+
+
+def test_the_losing_request_of_a_double_click_shows_the_receipt_not_an_error():
+    """PAY-1: two submits of one confirm page at once — both loaded the session with the
+    pending payment; the first pays, the second finds the step-up used. It showed
+    「このお取引は既に処理されています」 on the confirm page; it shows the first one's receipt."""
+    customer, account = support.payer()
+    client = support.logged_in(customer)
+    to_confirm(client, account, "00100", {"number": "1234567890123456", "confirmation": "123456", "category": "101"})
+    pending = client.session["cosei_pending_payeasy"]
+    assert answer_card(client, customer).url == "/payeasy/done/"
+    session = client.session
+    session["cosei_pending_payeasy"] = pending  # as the loser's request still saw it
+    session.save()
+    loser = answer_card(client, customer)
+    assert loser.url == "/payeasy/done/"
+    payment = Payment.objects.get()
+    assert payment.reference in client.get("/payeasy/done/").content.decode()
+    assert "cosei_pending_payeasy" not in client.session
+    assert Journal.objects.filter(kind=Journal.Kind.PAYEASY).count() == 1
