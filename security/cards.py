@@ -11,6 +11,7 @@ credential's row lock. Answers never reach a log, an audit row or a URL (SEC-13)
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import hmac
 import io
@@ -32,7 +33,12 @@ from . import pictograms
 from .audit import audit_record
 from .errors import AuthFactorError
 from .models import AuditEvent, Credential, ImageCard, ImageCardChallenge
-from .services import credential_for_update, credential_register_failure, credential_register_success
+from .services import (
+    IssuedMeanwhile,
+    credential_for_update,
+    credential_register_failure,
+    credential_register_success,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -65,7 +71,8 @@ def cell_labels() -> list[str]:
 # --- issue -----------------------------------------------------------------------------
 
 
-def image_card_issue(*, customer: Customer, actor: str = "", reason: str = "") -> ImageCard:
+def image_card_issue(*, customer: Customer, actor: str = "", reason: str = "",
+                     form_shown_at: dt.datetime | None = None) -> ImageCard:
     """Issue a new card (first issue or reissue, 再発行) with a layout from ``secrets``.
 
     The previous active card is kept but deactivated, and its open challenge closed, so
@@ -73,13 +80,16 @@ def image_card_issue(*, customer: Customer, actor: str = "", reason: str = "") -
     a notice to the customer, in one transaction. ``actor`` is the staff username (empty
     for the customer or the demo loader); ``reason`` is what staff typed (本人確認の方法 …),
     kept in the audit row. The lockout counter is not touched: a lock is
-    lifted only by the unlock action (SEC-8)."""
+    lifted only by the unlock action (SEC-8). ``form_shown_at``: when staff's form was
+    shown; IssuedMeanwhile if a card was issued since (the other of two requests at once)."""
     with transaction.atomic():
         # the step-up's lock order (the card credential first, then challenge and card), so
         # a reissue racing a card-confirmed operation waits for it instead of deadlocking
         credential_for_update(customer, Credential.Kind.IMAGE_CARD)
         previous = list(ImageCard.objects.select_for_update()
                         .filter(customer=customer, is_active=True).order_by("id"))
+        if form_shown_at is not None and any(card.issued_at >= form_shown_at for card in previous):
+            raise IssuedMeanwhile
         now = timezone.now()
         if previous:
             ImageCardChallenge.objects.filter(customer=customer, closed_at__isnull=True).update(

@@ -7,6 +7,7 @@ stay ``admin:accounts_customer_*`` (the model's admin namespace)."""
 from __future__ import annotations
 
 import base64
+import datetime as dt
 import secrets
 import unicodedata
 
@@ -29,6 +30,7 @@ from .audit import audit_record
 from .cards import image_card_issue, image_card_render_pdf, image_card_render_png
 from .models import Credential, ImageCard
 from .services import (
+    IssuedMeanwhile,
     StaffActionError,
     credential_unlock,
     customer_ib_resume,
@@ -174,20 +176,26 @@ class CustomerAdmin(admin.ModelAdmin):
     ISSUE_NONCE_SESSION_KEY = "staff_issue_nonces"
     ISSUE_NONCE_LIMIT = 20  # open forms (tabs) remembered per staff session
 
+    # Two POSTs of one form at once (a double click) both find the nonce in the session
+    # each loaded; so the nonce also keeps when its form was shown, and the issue itself
+    # refuses, under the credential's row lock, when anything was issued since (SEC-3).
+
     def _nonce_new(self, request, purpose: str, customer) -> str:
         nonces = dict(request.session.get(self.ISSUE_NONCE_SESSION_KEY, {}))
         nonce = secrets.token_urlsafe(16)
-        nonces[nonce] = f"{purpose}:{customer.pk}"
+        nonces[nonce] = {"for": f"{purpose}:{customer.pk}", "shown": timezone.now().isoformat()}
         request.session[self.ISSUE_NONCE_SESSION_KEY] = dict(list(nonces.items())[-self.ISSUE_NONCE_LIMIT:])
         return nonce
 
-    def _nonce_consume(self, request, purpose: str, customer) -> bool:
+    def _nonce_consume(self, request, purpose: str, customer) -> dt.datetime | None:
+        """When the form of the posted nonce was shown, or None (no such form: issue nothing)."""
         nonces = dict(request.session.get(self.ISSUE_NONCE_SESSION_KEY, {}))
-        if nonces.pop(request.POST.get("nonce", ""), None) != f"{purpose}:{customer.pk}":
-            return False
+        kept = nonces.pop(request.POST.get("nonce", ""), None)
+        if not isinstance(kept, dict) or kept.get("for") != f"{purpose}:{customer.pk}":
+            return None
         request.session[self.ISSUE_NONCE_SESSION_KEY] = nonces
         request.session.save()  # before the issue: a parallel re-POST finds it gone sooner
-        return True
+        return dt.datetime.fromisoformat(kept["shown"])
 
     def _already_issued(self, request, customer):
         messages.error(request, ALREADY_ISSUED)
@@ -205,11 +213,14 @@ class CustomerAdmin(admin.ModelAdmin):
             if kind == Credential.Kind.PASSWORD:
                 if not request.user.has_perm("accounts.issue_initial_password"):
                     raise PermissionDenied
-                if not self._nonce_consume(request, "unlock", customer):
+                shown = self._nonce_consume(request, "unlock", customer)
+                if shown is None:
                     return self._already_issued(request, customer)
                 try:
                     password = initial_password_issue(customer=customer, reason=reason, unlock=True,
-                                                      actor=request.user.get_username())
+                                                      actor=request.user.get_username(), form_shown_at=shown)
+                except IssuedMeanwhile:
+                    return self._already_issued(request, customer)
                 except StaffActionError as refused:
                     form.add_error(None, refused.message)
                 else:
@@ -293,11 +304,14 @@ class CustomerAdmin(admin.ModelAdmin):
         customer = self._customer(request, pk, "issue_initial_password")
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            if not self._nonce_consume(request, "initial_password", customer):
+            shown = self._nonce_consume(request, "initial_password", customer)
+            if shown is None:
                 return self._already_issued(request, customer)
             try:
                 password = initial_password_issue(customer=customer, reason=form.cleaned_data["reason"],
-                                                  actor=request.user.get_username())
+                                                  actor=request.user.get_username(), form_shown_at=shown)
+            except IssuedMeanwhile:
+                return self._already_issued(request, customer)
             except StaffActionError as refused:
                 form.add_error(None, refused.message)
             else:
@@ -315,10 +329,14 @@ class CustomerAdmin(admin.ModelAdmin):
         customer = self._customer(request, pk, "issue_image_card")
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            if not self._nonce_consume(request, "card_issue", customer):
+            shown = self._nonce_consume(request, "card_issue", customer)
+            if shown is None:
                 return self._already_issued(request, customer)
-            card = image_card_issue(customer=customer, actor=request.user.get_username(),
-                                    reason=form.cleaned_data["reason"])
+            try:
+                card = image_card_issue(customer=customer, actor=request.user.get_username(),
+                                        reason=form.cleaned_data["reason"], form_shown_at=shown)
+            except IssuedMeanwhile:
+                return self._already_issued(request, customer)
             request.session[self.CARD_PRINT_SESSION_KEY] = card.pk
             messages.success(request, "画像認証カードを発行しました。以前のカードは使えなくなりました。")
             return redirect("admin:accounts_customer_card_print", customer.pk)

@@ -3,6 +3,7 @@ in the same transaction as its change."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import re
 from dataclasses import dataclass
@@ -274,6 +275,15 @@ class StaffActionError(Exception):
 REASON_REQUIRED = "理由を入力してください。"
 
 
+class IssuedMeanwhile(StaffActionError):
+    """Staff's issue form was posted twice at once (a double click): the other request
+    issued after this form was shown, so this one issues nothing — its slip would carry a
+    password (or card) the other one had already replaced (SEC-3, SEC-5)."""
+
+    def __init__(self) -> None:
+        super().__init__("この発行は処理済みです（二重発行はしていません）。")
+
+
 def credential_unlock(*, customer: Customer, kind: str, reason: str, actor: str) -> Credential:
     """Lift a lock (branch staff only, with a reason; audited; the customer is emailed)."""
     if not reason.strip():
@@ -382,7 +392,8 @@ def initial_password_generate(length: int = 10) -> str:
             return candidate
 
 
-def initial_password_issue(*, customer: Customer, reason: str, actor: str, unlock: bool = False) -> str:
+def initial_password_issue(*, customer: Customer, reason: str, actor: str, unlock: bool = False,
+                           form_shown_at: dt.datetime | None = None) -> str:
     """Issue a new initial password (SEC-3): returned once for the printed slip, never
     stored in clear; the customer must change it at the next login. Ends the customer's
     sessions and lifts a password lock (the branch checked the customer's identity).
@@ -391,12 +402,16 @@ def initial_password_issue(*, customer: Customer, reason: str, actor: str, unloc
     page still tells the right password apart during a lock (guide Q3), so a password
     guessed then must die with the lock: unlocking always means a new password. Raises
     StaffActionError, under the row lock, when the password is not locked; writes an
-    ``unlock`` audit row besides the issue row."""
+    ``unlock`` audit row besides the issue row. ``form_shown_at``: when staff's form was
+    shown; IssuedMeanwhile if a password was issued since (the other of two requests)."""
     if not reason.strip():
         raise StaffActionError(REASON_REQUIRED)
     password = initial_password_generate()
     with transaction.atomic():
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
+        if form_shown_at is not None and AuditEvent.objects.filter(
+                customer=customer, action="initial_password_issue", created_at__gte=form_shown_at).exists():
+            raise IssuedMeanwhile
         if unlock and not credential.is_locked:
             raise StaffActionError(f"{credential.get_kind_display()}はロックされていません。")
         user = customer.user

@@ -758,3 +758,36 @@ def test_nul_byte_in_an_admin_form_is_a_400(staff_client):
     assert response.status_code == 400
     customer.refresh_from_db()
     assert customer.status == "suspended"
+
+
+@pytest.mark.parametrize("path", ["initial-password", "unlock", "card/issue"])
+def test_a_double_click_on_an_issue_form_issues_once(staff_client, path):
+    """SEC-3, SEC-5: two POSTs of one issue form at once both loaded the staff session while
+    it still held the form's nonce, so both issued — and the slip the browser showed could
+    carry the password (or card) the other request had already replaced. The second now
+    finds, under the credential's row lock, that something was issued after its form was
+    shown: nothing more is issued, and staff see 「処理済み」. Simulated in order: the second
+    request's session is the one from before the first consumed the nonce."""
+    from security.models import ImageCard
+
+    customer = factories.customer()
+    Credential.objects.create(customer=customer, kind="password", failures=5,
+                              locked_at="2026-01-01T00:00:00+09:00")
+    url = f"/admin/accounts/customer/{customer.pk}/{path}/"
+    data = {"kind": "password", "reason": "失念", "nonce": _nonce(staff_client, url)}
+    session = staff_client.session
+    nonces_before = dict(session["staff_issue_nonces"])
+    first = staff_client.post(url, data)
+    assert first.status_code in (200, 302)
+    session = staff_client.session
+    session["staff_issue_nonces"] = nonces_before  # what the parallel request had loaded
+    session.save()
+    second = staff_client.post(url, data)
+    assert second.status_code == 302 and second.url == f"/admin/accounts/customer/{customer.pk}/change/"
+    assert "処理済み" in staff_client.get(second.url).content.decode()
+    if path == "card/issue":
+        assert ImageCard.objects.filter(customer=customer).count() == 1
+    else:
+        customer.user.refresh_from_db()
+        assert customer.user.check_password(_slip_password(first))  # the slip shown first still holds
+        assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
