@@ -274,6 +274,37 @@ def test_admin_changelists_survive_bad_filters_and_search(request, staff_client)
     case()
 
 
+def test_staff_action_forms_survive_bad_input(request, staff_client):  # noqa: F811
+    """The staff's reason forms (SEC-10 IB取引中止（お申し出） and 再開, XFER-6 予約振込の取消):
+    never a 5xx, whatever the reason or the raw body (an accepted reason acts; the state
+    then changes which of them refuse)."""
+    from tests.transfers.scheduled_support import schedule
+    from tests.transfers.support import payer
+
+    customer, account = payer()
+    transfer = schedule(customer, account, 10_000, day=_a_business_day_ahead())
+    CASES[request.node.nodeid] = 0
+    urls = [f"/admin/accounts/customer/{customer.pk}/suspend/", f"/admin/accounts/customer/{customer.pk}/resume/",
+            f"/admin/transfers/scheduledtransfer/{transfer.pk}/cancel/"]
+
+    @settings(max_examples=max(1, int(300 * SCALE)))
+    @given(url=st.sampled_from(urls), data=form_of("reason", "guesses_seen"),
+           raw=st.one_of(st.none(), raw_query(["reason", "guesses_seen"])))
+    def case(url, data, raw):
+        CASES[request.node.nodeid] += 1
+        send(staff_client, "POST", url, data, raw)
+
+    case()
+
+
+def _a_business_day_ahead():
+    import datetime as dt
+
+    from cosei_ib import bankcalendar
+
+    return bankcalendar.next_business_day(dt.date.today() + dt.timedelta(days=20))
+
+
 def test_zz_enough_cases_ran():
     """The whole module (as CI runs it) tries at least 10,000 inputs."""
     if len(CASES) < len(CUSTOMER_PAGES) + len(LOGIN_PAGES) + 3:
