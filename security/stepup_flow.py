@@ -23,7 +23,7 @@ from .errors import AuthFactorError
 from .forms import StepUpForm
 from .models import StepUp
 from .passkeys import passkey_origins
-from .stepup import stepup_begin, stepup_use_guide_factor, stepup_verify_execute
+from .stepup import STEPUP_USED, stepup_begin, stepup_use_guide_factor, stepup_verify_execute
 
 # the confirm page's 「画像認証カード・ワンタイムパスワードで認証する」 button (SEC-16)
 OTHER_FACTOR = "stepup_other_factor"
@@ -55,13 +55,19 @@ def stepup_pending_confirm(
     *,
     session_key: str,
     execute: Callable[[Customer, dict], object],
+    repeat_is_done: bool = False,
 ) -> tuple[StepUpForm | None, StepUp | None, bool]:
     """Handle the confirm page. Returns ``(form, stepup, done)``; ``form`` is None when
     nothing is pending (redirect to the input page). ``execute(customer, content)`` runs
     in the same transaction as the consumption of the step-up: it executes exactly what
     was confirmed, once. A refusal (an error with a Japanese ``message``) becomes a form
     error, leaves nothing done (the step-up stays verified, so the customer may retry
-    until it expires) and is written to the audit log."""
+    until it expires) and is written to the audit log.
+
+    ``repeat_is_done``: for a view whose done page does not depend on ``execute``'s result —
+    the loser of two submits of the page at once (a double click: both loaded the session
+    with the pending step-up) finds the step-up used, which only a success does; it is told
+    done, like the winner, instead of 「既に処理されています」 on the confirm page."""
     found = stepup_pending(request, session_key)
     if found is None:
         return None, None, False
@@ -92,6 +98,9 @@ def stepup_pending_confirm(
                               ip=client_ip(request), origins=passkey_origins(request),
                               execute=lambda: execute(customer, content), **form.answer())
     except AuthFactorError as refused:
+        if repeat_is_done and refused.message == STEPUP_USED:
+            request.session.pop(session_key, None)
+            return form, stepup, True
         form.add_refusal(refused)
         return form, stepup, False
     except Exception as refused:  # domain errors of the operation carry a Japanese message

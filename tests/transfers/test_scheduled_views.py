@@ -75,6 +75,7 @@ def test_schedule_cancel_and_history_pages(signed_in):
         assert response.url == reverse("transfers:scheduled_cancel")
         page = client.get(response.url).content.decode()
         assert "予約を取り消す" in page
+        pending = client.session["cosei_pending_transfer_cancel"]
         response = client.post(reverse("transfers:scheduled_cancel"), _card(customer))
         assert response.url == reverse("transfers:scheduled")
         transfer.refresh_from_db()
@@ -82,6 +83,15 @@ def test_schedule_cancel_and_history_pages(signed_in):
         assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
         # a replay of the cancel posts nothing more
         client.post(reverse("transfers:scheduled_cancel"), _card(customer))
+        assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
+        # the loser of a double click (its session still held the pending cancel) is told
+        # done like the winner, not 「既に処理されています」 (SEC-14)
+        session = client.session
+        session["cosei_pending_transfer_cancel"] = pending
+        session.save()
+        loser = client.post(reverse("transfers:scheduled_cancel"), _card(customer))
+        assert loser.status_code == 302 and loser.url == reverse("transfers:scheduled")
+        assert "cosei_pending_transfer_cancel" not in client.session
         assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
         page = client.get(reverse("transfers:scheduled_history")).content.decode()
         assert "取消済" in page

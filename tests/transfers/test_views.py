@@ -230,6 +230,24 @@ def test_limit_change_page_with_stepup(signed_in):
     assert "10,000,000円以内" in page
 
 
+def test_the_loser_of_a_double_click_on_the_limit_confirm_is_told_done(signed_in):
+    """XFER-8, SEC-14: two submits of the confirm at once both loaded the session holding
+    the pending change; the second found the step-up used and showed 「既に処理されています」
+    on the confirm page. It is sent to the done page like the first; one change."""
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:limit"), {"new_limit": "500000"})
+    pending = client.session["cosei_pending_limit_change"]
+    client.get(reverse("transfers:limit_confirm"))
+    assert client.post(reverse("transfers:limit_confirm"), _card(customer)).url == reverse("transfers:limit_done")
+    session = client.session
+    session["cosei_pending_limit_change"] = pending  # what the loser's request had loaded
+    session.save()
+    loser = client.post(reverse("transfers:limit_confirm"), _card(customer))
+    assert loser.status_code == 302 and loser.url == reverse("transfers:limit_done")
+    assert "cosei_pending_limit_change" not in client.session
+    assert AuditEvent.objects.filter(customer=customer, action="limit_change", outcome="success").count() == 1
+
+
 def test_a_limit_page_left_open_in_another_tab_changes_nothing(signed_in):
     """SEC-14, XFER-8: tab A confirms a limit of 100,000円; tab B (same session) asks for
     5,000,000円. Submitting tab A must not set 5,000,000円, which it never showed."""
