@@ -40,8 +40,9 @@ def _day_from(text: str, today: dt.date) -> dt.date:
 
 @admin.register(ScheduledTransfer)
 class ScheduledTransferAdmin(ReadOnlyAdmin):
-    list_display = ["id", "transfer_date", "status", "unprocessed_reason", "customer", "bank_name",
-                    "holder_kana", "amount", "fee", "created_at", "executed_at", "cancel_link"]
+    # 取消 beside the state: at the end it sat past the table's right edge (scrolled away)
+    list_display = ["id", "transfer_date", "status", "cancel_link", "unprocessed_reason", "customer", "bank_name",
+                    "holder_kana", "amount", "fee", "created_at", "executed_at"]
     list_filter = ["status", "unprocessed_reason", "transfer_date"]
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"
