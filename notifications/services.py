@@ -61,6 +61,7 @@ SUBJECTS = {
     "transfer_accepted": "振込受付のお知らせ",
     "transfer_scheduled": "振込予約受付のお知らせ",
     "transfer_cancelled": "振込予約取消のお知らせ",
+    "transfer_cancelled_staff": "振込予約取消（窓口）のお知らせ",
     "payeasy_accepted": "税金・各種料金の払込み受付のお知らせ",
     "login": "ログインのお知らせ",
     "transfer_returned": "振込資金返却のお知らせ",
@@ -78,7 +79,7 @@ RECEIPT_EVENTS = frozenset({"transfer_accepted", "transfer_scheduled", "transfer
 SECURITY_NOTICE_LABELS = [
     "ログインパスワードの変更", "暗証番号等の不一致によるロック・ロック解除", "IB取引中止・再開",
     "利用限度額の変更", "Ｅメール設定の変更", "ワンタイムパスワードの利用開始", "画像認証カードの発行",
-    "予約振込の実行・未処理", "パスキーの登録・削除・設定変更",
+    "予約振込の実行・未処理", "窓口での振込予約の取消", "パスキーの登録・削除・設定変更",
 ]
 
 

@@ -203,7 +203,9 @@ def scheduled_transfer_staff_cancel(*, transfer_id: int, reason: str, actor: str
             audit_record(action="transfer_cancel_staff", outcome="success", customer=transfer.customer,
                          actor=actor, summary=f"#{transfer.pk} 振込日{transfer.transfer_date:%Y-%m-%d} "
                                               f"{transfer.amount:,}円 理由：{reason}")
-            notice_enqueue(customer=transfer.customer, event="transfer_cancelled",
+            # always sent, whatever the customer chose for receipts: a cancel done by staff
+            # is told to the customer even if someone at the bank did it without asking
+            notice_enqueue(customer=transfer.customer, event="transfer_cancelled_staff",
                            lines=["お申し出により、当金庫でお振込みのご予約を取り消しました。", ""]
                            + _transfer_notice(transfer, transfer.debit_account)[2:])
     if not changed:

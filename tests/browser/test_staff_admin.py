@@ -110,4 +110,4 @@ def test_staff_suspend_ib_and_cancel_a_scheduled_transfer(page, device):
     page.screenshot(path=f"test-artifacts/admin-scheduled-cancel-done-{device}.png", full_page=True)
     transfer.refresh_from_db()
     assert transfer.status == Transfer.Status.CANCELLED
-    assert OutboxMessage.objects.filter(customer=customer, event="transfer_cancelled").exists()
+    assert OutboxMessage.objects.filter(customer=customer, event="transfer_cancelled_staff").exists()
