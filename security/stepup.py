@@ -46,6 +46,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from accounts.models import Customer
+from cosei_ib.queries import unique_or_none
 
 from .audit import ACTION_LABELS, audit_record
 from .cards import CARD_LOCKED, image_card_challenge_current, image_card_check
@@ -233,7 +234,7 @@ _STEPUP_FOR_UPDATE = (
 
 def _stepup_for_update(customer: Customer, stepup_id) -> StepUp | None:
     """The customer's step-up locked FOR UPDATE, with ``has_passkey`` and ``otp_active``."""
-    return _STEPUP_FOR_UPDATE.filter(pk=_uuid(stepup_id), customer=customer).first()
+    return unique_or_none(_STEPUP_FOR_UPDATE.filter(pk=_uuid(stepup_id), customer=customer))
 
 
 def _stepup_check(*, customer: Customer, stepup_id, digest: str, ip: str | None, otp: str,

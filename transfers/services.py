@@ -26,6 +26,7 @@ from accounts.models import Account, Customer, Journal
 from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
 from cosei_ib import bankcalendar
+from cosei_ib.queries import unique_or_none
 from notifications.services import notice_enqueue
 from security.audit import audit_record
 
@@ -80,7 +81,7 @@ LIMIT_SAME = "現在の利用限度額と同じです。"
 def _customer_lock(customer: Customer) -> TransferLimit:
     """The customer's limit row, locked FOR UPDATE (call inside a transaction); created
     first when missing (INSERT … ON CONFLICT DO NOTHING, so two first requests agree)."""
-    locked = TransferLimit.objects.select_for_update().filter(customer=customer).first()
+    locked = unique_or_none(TransferLimit.objects.select_for_update().filter(customer=customer))
     if locked is not None:
         return locked
     TransferLimit.objects.bulk_create(
@@ -304,7 +305,7 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
     debit, internal = _transfer_accounts(customer=customer, debit_account_id=content["debit_account_id"])
     if debit is None:
         raise TransferRefused(ACCOUNT_NOT_USABLE)
-    schedule = FeeSchedule.objects.filter(pk=content["fee_schedule_id"]).first()
+    schedule = unique_or_none(FeeSchedule.objects.filter(pk=content["fee_schedule_id"]))
     if schedule is None or fee_from(schedule, route=content["route"], amount=amount) != fee:
         raise TransferRefused(FEE_CHANGED)
     if content["fee_borne_by_payee"] and fee >= amount:
@@ -390,8 +391,9 @@ def _outgoing_record(transfer: Transfer, today: dt.date) -> OutgoingTransfer:
     """The Zengin 総合振込 data record (unsaved); a transfer made on a bank holiday settles on
     the next business day (the payee's bank credits it then)."""
     settlement = today if bankcalendar.is_business_day(today) else bankcalendar.next_business_day(today)
-    bank_kana, branch_kana = (BankBranch.objects.filter(bank__code=transfer.bank_code, code=transfer.branch_code)
-                              .values_list("bank__kana", "kana").first()
+    bank_kana, branch_kana = (unique_or_none(BankBranch.objects.filter(bank__code=transfer.bank_code,
+                                                                       code=transfer.branch_code)
+                                             .values_list("bank__kana", "kana"))
                               or (Bank.objects.filter(code=transfer.bank_code).values_list("kana", flat=True).first(),
                                   ""))
     return OutgoingTransfer(
