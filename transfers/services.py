@@ -270,8 +270,9 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
         audit_record(action="transfer", outcome="success", customer=customer, ip=ip, summary=summary)
         notice_enqueue(customer=customer, event="transfer_accepted", lines=_transfer_notice(transfer, debit))
         try:
+            # this atomic block is the posting's savepoint: a refusal rolls it all back
             journal = journal_post(lines=lines, kind=Journal.Kind.TRANSFER, description=f"振込 {holder}"[:64],
-                                   idempotency_key=f"transfer:{stepup_id}")
+                                   idempotency_key=f"transfer:{stepup_id}", savepoint=False)
         except AccountClosed as closed:
             # the payee's account at our bank was closed after 口座名義確認: say whose it is
             # (the ledger's own message reads as if it were the customer's)
