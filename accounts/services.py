@@ -90,6 +90,7 @@ def journal_post(
     description: str,
     idempotency_key: str,
     posted_at: dt.datetime | None = None,
+    savepoint: bool = True,
 ) -> Journal:
     """Post one balanced journal, exactly once per ``idempotency_key``.
 
@@ -109,6 +110,12 @@ def journal_post(
 
     ``posted_at`` backdates the posting (demo history, migrations of old data); it may
     never be earlier than an account's last entry, nor in the future.
+
+    Inside a transaction the call has a savepoint of its own, so that the caller's
+    transaction stays usable after a refusal. ``savepoint=False`` leaves it out where the
+    caller's own ``atomic()`` block encloses the call and lets the refusal through, so
+    that nothing runs in the aborted transaction (``transfer_execute``): two statements
+    fewer per posting.
     """
     _validate(lines, kind, description, idempotency_key, posted_at)
     arguments = [
@@ -124,7 +131,7 @@ def journal_post(
     # proxy is a context-local look-up (~5 µs each, eight of them a posting).
     db = connections[DEFAULT_DB_ALIAS]
     try:
-        if db.in_atomic_block:
+        if db.in_atomic_block and savepoint:
             # A savepoint, so that a refusal (say, insufficient funds) leaves the caller's
             # transaction usable: the scheduled-transfer job records 未処理 in it.
             with transaction.atomic():

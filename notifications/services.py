@@ -29,6 +29,7 @@ from django.template.loader import select_template
 from django.utils import timezone
 
 from accounts.models import Customer
+from cosei_ib.queries import unique_or_none
 from security.audit import audit_record
 
 from .models import EmailChangeRequest, NoticePreference, OutboxMessage, PostingNotice
@@ -103,7 +104,7 @@ def preference_for(customer: Customer) -> NoticePreference:
 def preference_chosen(customer: Customer, field: str) -> bool:
     """One of the customer's choices (``postings``, ``receipts``, ``login``): the one
     column, its default when never changed."""
-    chosen = NoticePreference.objects.filter(customer=customer).values_list(field, flat=True).first()
+    chosen = unique_or_none(NoticePreference.objects.filter(customer=customer).values_list(field, flat=True))
     return NoticePreference._meta.get_field(field).default if chosen is None else chosen
 
 

@@ -27,6 +27,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import Customer
+from cosei_ib.queries import unique_or_none
 from notifications.services import notice_enqueue
 
 from . import pictograms
@@ -252,7 +253,7 @@ def image_card_challenge_current(*, customer: Customer) -> ImageCardChallenge:
     cells and candidates until answered correctly or locked. Raises AuthFactorError
     (CARD_LOCKED, CARD_MISSING)."""
     # the open challenge and the lock in one query (a page view or a POST of the confirm page)
-    challenge = _OPEN_CHALLENGE_WITH_LOCK.filter(customer=customer).first()
+    challenge = unique_or_none(_OPEN_CHALLENGE_WITH_LOCK.filter(customer=customer))  # one open per customer
     if challenge.card_locked if challenge is not None else _CARD_LOCKED.filter(customer=customer).exists():
         raise AuthFactorError(CARD_LOCKED, field="card", locked=True)
     if challenge is not None and challenge.card.is_active:
@@ -300,8 +301,8 @@ def image_card_check(*, customer: Customer, challenge_id: int | None,
     credential = credential_for_update(customer, Credential.Kind.IMAGE_CARD)
     if credential.is_locked:
         return CARD_LOCKED
-    challenge = (ImageCardChallenge.objects.select_for_update().select_related("card")
-                 .filter(customer=customer, closed_at__isnull=True).first())
+    challenge = unique_or_none(ImageCardChallenge.objects.select_for_update().select_related("card")
+                               .filter(customer=customer, closed_at__isnull=True))
     if challenge is None or not challenge.card.is_active:
         return CARD_MISSING if image_card_active(customer) is None else CARD_CHALLENGE_CHANGED
     if challenge_id is None or challenge.pk != int(challenge_id):

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from accounts.models import Customer
+from cosei_ib.queries import unique_or_none
 
 from . import session as customer_session
 from .models import ImageCardChallenge, StepUp
@@ -35,7 +36,7 @@ def stepup_get_for_customer(customer: Customer, stepup_id) -> StepUp:
 
     from .stepup import _uuid
 
-    stepup = StepUp.objects.filter(pk=_uuid(stepup_id), customer=customer).first()
+    stepup = unique_or_none(StepUp.objects.filter(pk=_uuid(stepup_id), customer=customer))
     if stepup is None:
         raise Http404
     return stepup

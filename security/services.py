@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from accounts.models import Customer
+from cosei_ib.queries import unique_or_none
 from notifications.services import login_notice, notice_enqueue
 
 from .audit import audit_contract_id_typed, audit_record
@@ -44,7 +45,7 @@ def _dummy_hash() -> str:
 def credential_for_update(customer: Customer, kind: str) -> Credential:
     """The customer's credential row, locked FOR UPDATE (created on first use: INSERT … ON
     CONFLICT DO NOTHING, so two first requests agree). One query once the row exists."""
-    locked = Credential.objects.select_for_update().filter(customer=customer, kind=kind).first()
+    locked = unique_or_none(Credential.objects.select_for_update().filter(customer=customer, kind=kind))
     if locked is not None:
         return locked
     Credential.objects.bulk_create([Credential(customer=customer, kind=kind)], ignore_conflicts=True)

@@ -132,3 +132,36 @@ def test_otp_replaces_the_image_card_after_activation():
     with pytest.raises(AuthFactorError) as refused:
         stepup.stepup_verify(customer=customer, stepup_id=second.pk, content=CONTENT, ip=None, otp=code)
     assert refused.value.message == otp.OTP_USED
+
+
+def test_the_step_up_lock_reads_what_the_orm_would():
+    """Issue 14: ``_stepup_for_update`` is SQL written out; it returns the customer's own
+    step-up only, every column but the content (deferred), and ``has_passkey`` /
+    ``otp_active`` as the ORM's EXISTS would, here with and without each."""
+    from django.db.models import Exists, OuterRef
+
+    from security.models import OtpToken, Passkey
+
+    def orm(customer, pk):
+        return (StepUp.objects.filter(pk=pk, customer=customer)
+                .annotate(has_passkey=Exists(Passkey.objects.filter(customer=OuterRef("customer_id"))),
+                          otp_active=Exists(OtpToken.objects.filter(customer=OuterRef("customer_id"),
+                                                                    activated_at__isnull=False)))).get()
+
+    customer, other = customer_with_card(), customer_with_card()
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    columns = [field.attname for field in StepUp._meta.concrete_fields if field.name != "content"]
+    for step in ("none", "otp", "passkey"):
+        if step == "otp":
+            activate_otp(customer)
+        if step == "passkey":
+            Passkey.objects.create(customer=customer, name="鍵", credential_id=b"id", public_key=b"key")
+        with transaction.atomic():
+            locked = stepup._stepup_for_update(customer, str(pending.pk))
+            expected = orm(customer, pending.pk)
+            assert [getattr(locked, name) for name in columns] == [getattr(expected, name) for name in columns]
+            assert (locked.has_passkey, locked.otp_active) == (expected.has_passkey, expected.otp_active)
+            assert (locked.has_passkey, locked.otp_active) == (step == "passkey", step != "none")
+            assert "content" in locked.get_deferred_fields()
+            assert stepup._stepup_for_update(other, pending.pk) is None
+            assert stepup._stepup_for_update(customer, "not-a-uuid") is None

@@ -11,6 +11,7 @@ from django.test import override_settings
 from accounts import errors
 from accounts.models import Account, Entry
 from accounts.selectors import internal_balance
+from accounts.templatetags.accounts_format import account_label
 from cosei_ib.bankcalendar import local_now
 from notifications.models import OutboxMessage
 from security.models import AuditEvent
@@ -308,3 +309,36 @@ def test_a_payee_account_closed_after_the_name_check_is_named_as_the_payee_s():
     assert refused.value.message == services.PAYEE_ACCOUNT_CLOSED
     debit.refresh_from_db()
     assert debit.balance == 1_000_000 and not Transfer.objects.exists()
+
+
+def test_the_transfer_accounts_read_what_the_orm_would():
+    """Issue 14: ``_transfer_accounts`` is SQL written out; it finds the customer's own
+    account with its branch (None for another customer's or an internal one), and the
+    internal accounts of a transfer, with the columns the ORM's query read."""
+    from django.db.models import Q
+
+    customer, debit = payer()
+    _other, foreign = payer()
+    fields = ("id", "purpose", "customer_id", "status", "type", "number", "branch_id")
+
+    def orm(account_id):
+        return list(Account.objects.select_related("branch").filter(
+            Q(pk=account_id, customer=customer, purpose=Account.Purpose.CUSTOMER)
+            | Q(purpose__in=services.TRANSFER_INTERNAL_PURPOSES)))
+
+    for account_id, expected_debit in ((debit.pk, debit), (foreign.pk, None),
+                                       (factories.internal(Account.Purpose.CASH).pk, None), (None, None)):
+        found, internal = services._transfer_accounts(customer=customer, debit_account_id=account_id)
+        rows = orm(account_id)
+        assert [row.pk for row in rows if row.purpose == Account.Purpose.CUSTOMER] == \
+            ([expected_debit.pk] if expected_debit else [])
+        assert {purpose: account.pk for purpose, account in internal.items()} == \
+            {row.purpose: row.pk for row in rows if row.purpose != Account.Purpose.CUSTOMER}
+        assert set(internal) == set(services.TRANSFER_INTERNAL_PURPOSES)
+        for account in ([found] if found else []) + list(internal.values()):
+            expected = next(row for row in rows if row.pk == account.pk)
+            assert [getattr(account, name) for name in fields] == [getattr(expected, name) for name in fields]
+            assert (account.branch.code, account.branch.name) == (expected.branch.code, expected.branch.name)
+        assert (found is None) == (expected_debit is None)
+        if found:
+            assert account_label(found) == account_label(debit)
