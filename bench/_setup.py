@@ -24,3 +24,17 @@ def django_setup() -> None:
 
     # as the owner, who then grants the app's role (LEDGER-7); dev.py bench gives both URLs
     call_command("migrate", "--no-input", database="owner", verbosity=0)
+
+
+def account_number_unused() -> str:
+    """A 7-digit account number no account in the bench database has. Earlier runs' rows
+    stay, and a number from the microsecond clock modulo 10**7 repeats every 10 seconds:
+    runs started close together collided on ``account_number_per_branch``."""
+    import secrets
+
+    from accounts.models import Account
+
+    while True:
+        number = f"{secrets.randbelow(10**7):07d}"
+        if not Account.objects.filter(number=number).exists():
+            return number

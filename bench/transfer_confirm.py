@@ -30,7 +30,7 @@ import urllib.parse
 from contextlib import contextmanager
 from unittest import mock
 
-from _setup import ROOT, django_setup
+from _setup import ROOT, account_number_unused, django_setup
 
 django_setup()
 logging.getLogger("transfers").setLevel(logging.WARNING)  # a line per transfer, as _setup quiets the others
@@ -60,7 +60,7 @@ def prepare(index: int) -> tuple[str, bytes]:
     """One customer at the confirm page: the Cookie header and the confirm POST body."""
     unique = time.time_ns() // 1000 + index  # the bench database keeps earlier runs' rows
     customer = customer_with_card(password="Pass1234", contract_id=f"{unique % 10**10:010d}")
-    account = factories.account(owner=customer, number=f"{unique % 10**7:07d}")
+    account = factories.account(owner=customer, number=account_number_unused())
     journal_post(lines=[PostingLine(factories.internal("cash"), -10_000_000), PostingLine(account, 10_000_000)],
                  kind="deposit", description="bench", idempotency_key=f"bench-confirm-seed-{unique}")
     client = Client()
