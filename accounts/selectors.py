@@ -19,11 +19,13 @@ from django.db import connections
 from django.db.models import Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
+from django.utils import timezone
 
 from cosei_ib.bankcalendar import local_now, previous_business_day, start_of_day
 from cosei_ib.textinput import ascii_int
 
 from .models import Account, Branch, Customer, Entry
+from .templatetags.accounts_format import slash_date, yen
 
 # 明細の保存期間: statements reach back this many months from today (docs/devices.md).
 STATEMENT_RETENTION_MONTHS = 13
@@ -299,7 +301,11 @@ def statement_page(
     using: str = "default",
 ) -> StatementPage:
     """One page of a statement (one query): up to ``page_size`` rows after ``cursor``,
-    each with ``withdrawal`` (お引出し) / ``deposit`` (お預入れ) as positive yen."""
+    each with ``withdrawal`` (お引出し) / ``deposit`` (お預入れ) as positive yen, and
+    the table's cells as the page writes them (``date_text``, ``withdrawal_text``,
+    ``deposit_text``, ``balance_text``: |slash_date of the local date and |yen, empty
+    for no amount), formatted once here rather than through a filter and an {% if %} per
+    cell of every row in the template (issue 14)."""
     today = today or local_now().date()
     entries = _statement_queryset(query, today, using)
     if cursor is not None:
@@ -312,6 +318,10 @@ def statement_page(
     for row in rows:
         row["withdrawal"] = -row["amount"] if row["amount"] < 0 else None
         row["deposit"] = row["amount"] if row["amount"] > 0 else None
+        row["date_text"] = slash_date(timezone.localtime(row["posted_at"]))
+        row["withdrawal_text"] = yen(row["withdrawal"])
+        row["deposit_text"] = yen(row["deposit"])
+        row["balance_text"] = yen(row["balance_after"])
     return StatementPage(rows=rows, next_cursor=next_cursor, retention_start=retention_start(today))
 
 

@@ -41,3 +41,26 @@ def test_slash_date_writes_what_date_wrote_in_tokyo(moment):
 @pytest.mark.parametrize("value", [None, "", "2026-03-05"])
 def test_slash_date_renders_nothing_for_what_is_not_a_date(value):
     assert _render("[{{ v|slash_date }}]", v=value) == "[]"
+
+
+JAPANESE_DATE_FILTERS = [("japanese_date", "Y年n月j日"), ("japanese_minute", "Y年n月j日 H:i"), ("month_day", "n月j日")]
+
+
+@pytest.mark.parametrize("name, date_format", JAPANESE_DATE_FILTERS)
+@pytest.mark.parametrize("value", [
+    dt.date(2026, 3, 5), dt.date(2026, 12, 31), dt.date(987, 1, 1),
+    dt.datetime(2026, 3, 5, 0, 0, tzinfo=TOKYO),
+    dt.datetime(2026, 3, 5, 9, 5, tzinfo=TOKYO),
+    dt.datetime(2026, 12, 31, 15, 30, tzinfo=dt.timezone.utc),  # 2027-01-01 00:30 in Tokyo
+    dt.datetime(2026, 11, 10, 23, 59, 59, tzinfo=TOKYO),
+    None, "", "2026-03-05", 20260305,
+])
+def test_japanese_dates_write_what_date_wrote_in_tokyo(name, date_format, value):
+    """ACCT-1/2, issue 14: 残高照会's, the statement's and the layout's dates."""
+    if name == "japanese_minute" and type(value) is dt.date:
+        # ``date`` raises TypeError (a time format on a date) and fails the page
+        assert _render("[{{ v|japanese_minute }}]", v=value) == "[]"
+        return
+    with timezone.override(TOKYO):
+        assert (_render(f"[{{{{ v|{name} }}}}]", v=value)
+                == _render(f'[{{{{ v|date:"{date_format}" }}}}]', v=value))

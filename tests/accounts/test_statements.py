@@ -11,6 +11,7 @@ import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from accounts import selectors
 from accounts.forms import StatementForm
@@ -103,6 +104,11 @@ def test_by_count(client, history, travel):
     page = selectors.statement_page(query=oldest_first, today=NOW.date())
     assert [row["description"] for row in page.rows] == ["公共料金 デンキ", "利息", "ATM"]
     assert page.rows[0]["withdrawal"] == 7_000 and page.rows[0]["deposit"] is None
+    # the cells as the page writes them, formatted by the selector (issue 14)
+    first = page.rows[0]
+    assert (first["withdrawal_text"], first["deposit_text"]) == ("7,000円", "")
+    assert first["balance_text"] == f"{first['balance_after']:,}円"
+    assert first["date_text"] == f"{timezone.localtime(first['posted_at']):%Y/%m/%d}"
 
 
 def test_keyset_pagination_over_several_pages_with_ties(client, travel):

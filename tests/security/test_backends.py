@@ -29,6 +29,22 @@ def test_get_user_brings_the_customer_in_the_same_query(django_assert_num_querie
         assert user.customer.contract_id == customer.contract_id
 
 
+def test_get_user_reads_every_field_as_the_orm_does():
+    """The user and customer of the query written once (issue 14) equal the ORM's
+    select_related("customer"), field by field, and know each other."""
+    customer = customer_with_card()
+    customer.email, customer.status = "yamada@example.jp", "active"
+    customer.save()
+    user = CustomerSessionBackend().get_user(customer.user.pk)
+    expected = get_user_model().objects.select_related("customer").get(pk=customer.user.pk)
+    for model_user, model_expected in ((user, expected), (user.customer, expected.customer)):
+        assert type(model_user) is type(model_expected) and model_user._state.db == "default"
+        for field in model_expected._meta.concrete_fields:
+            assert getattr(model_user, field.attname) == getattr(model_expected, field.attname), field.name
+    assert user.customer.user is user
+    assert not user._state.adding and not user.customer._state.adding
+
+
 def test_get_user_of_staff_without_customer_and_of_inactive_users(django_assert_num_queries):
     staff = get_user_model().objects.create_user(username="staff-b", password="Staff-pass-1", is_staff=True)
     with django_assert_num_queries(1):
