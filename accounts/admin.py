@@ -12,6 +12,8 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404, redirect
@@ -43,8 +45,23 @@ def yen_signed(amount: int | None) -> str:
     return "—" if amount is None else f"{amount:+,}円"
 
 
+class DateBoundedChangeList(ChangeList):
+    """Django's ChangeList computes the end of a ``date_hierarchy`` period outside its
+    guard: year 9999 (or 20 digits) raised ValueError/OverflowError, a 500 (STAFF-1).
+    Here it is the admin's own answer to a filter it cannot use (``?e=1``)."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Viewable with the view permission; nobody adds, changes or deletes here."""
+
+    def get_changelist(self, request, **kwargs):
+        return DateBoundedChangeList
 
     def has_add_permission(self, request, obj=None):
         return False
