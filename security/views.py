@@ -471,4 +471,8 @@ def ib_suspend_confirm_view(request):
 
 
 def ib_suspend_done_view(request):
+    """完了画面 after the suspension, which ended the session. A customer still logged in
+    has not suspended: the page would tell them otherwise (SEC-10)."""
+    if request.customer is not None:
+        return redirect("security:settings")
     return render(request, "security/ib_suspend_done.html")
