@@ -143,6 +143,17 @@ def test_invalid_query_is_a_message_not_a_file(client, account):
     assert response.status_code == 400
 
 
+def test_unknown_encoding_says_why(client, account):
+    """ACCT-3: an encoding the download does not offer (a tampered or stale link) was a 400
+    with the query form and no message at all: the page renders no 文字コード field, so the
+    field's error was never shown. Now the page says what was wrong, in Japanese."""
+    login(client, account.customer)
+    for encoding in ("latin-1", "%FF", "\x00", "ｓｊｉｓ"):
+        response = download(client, account, encoding=encoding)
+        assert response.status_code == 400 and not response.streaming
+        assert "文字コードの指定が正しくありません。" in response.content.decode(), encoding
+
+
 def test_another_customers_account_is_404_and_audited(client, account):
     intruder = factories.account()
     login(client, intruder.customer)
