@@ -69,6 +69,7 @@ NO_FEE_SCHEDULE = "振込手数料が設定されていないため、お取引�
 FEE_CHANGED = "振込手数料が変更されたため、最初から操作をやり直してください。"
 PAYEES_FULL = "振込先は最大99件まで登録できます。不要な振込先を削除してから登録してください。"
 PAYEE_EXISTS = "この振込先は既に登録されています。"
+PAYEE_GONE = "この振込先は既に削除されています。"
 LIMIT_OVER_MAX = "1日の利用限度額は{maximum:,}円以内で指定してください。"
 LIMIT_NEGATIVE = "1日の利用限度額は0円以上で指定してください。"
 LIMIT_SAME = "現在の利用限度額と同じです。"
@@ -450,7 +451,8 @@ def payee_register(*, customer: Customer, transfer: Transfer, ip: str | None = N
 
 def payee_rename(*, customer: Customer, payee: Payee, nickname: str, ip: str | None = None) -> Payee:
     with transaction.atomic():
-        Payee.objects.filter(pk=payee.pk, customer=customer).update(nickname=nickname)
+        if not Payee.objects.filter(pk=payee.pk, customer=customer).update(nickname=nickname):
+            raise TransferRefused(PAYEE_GONE)  # deleted in another tab since the page was read
         payee.nickname = nickname
         audit_record(action="payee_rename", outcome="success", customer=customer, ip=ip,
                      summary=f"{_payee_summary(payee)} 登録名「{nickname}」")
@@ -459,7 +461,9 @@ def payee_rename(*, customer: Customer, payee: Payee, nickname: str, ip: str | N
 
 def payee_delete(*, customer: Customer, payee: Payee, ip: str | None = None) -> None:
     with transaction.atomic():
-        Payee.objects.filter(pk=payee.pk, customer=customer).delete()
+        deleted, _ = Payee.objects.filter(pk=payee.pk, customer=customer).delete()
+        if not deleted:  # a second click or another tab got there first: already done
+            return
         audit_record(action="payee_delete", outcome="success", customer=customer, ip=ip,
                      summary=_payee_summary(payee))
 

@@ -335,9 +335,13 @@ def payee_rename(request, payee_id: int):
     payee = selectors.payee_get_for_customer(request.customer, payee_id)
     form = NicknameForm(request.POST or None, initial={"nickname": payee.nickname})
     if request.method == "POST" and form.is_valid():
-        services.payee_rename(customer=request.customer, payee=payee, nickname=form.cleaned_data["nickname"],
-                              ip=client_ip(request))
-        messages.success(request, "登録名を変更しました。")
+        try:
+            services.payee_rename(customer=request.customer, payee=payee, nickname=form.cleaned_data["nickname"],
+                                  ip=client_ip(request))
+        except services.TransferRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, "登録名を変更しました。")
         return redirect("transfers:payees")
     return render(request, "transfers/payee_rename.html", {"form": form, "payee": payee})
 
