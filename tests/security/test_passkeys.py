@@ -191,6 +191,21 @@ def test_deleting_the_last_passkey_ends_passkey_only():
     assert OutboxMessage.objects.filter(customer=customer, event="passkey_remove").exists()
 
 
+def test_deleting_the_last_passkey_ends_passkey_only_set_in_another_tab():
+    """SEC-16: the delete read 「パスキーでのみログイン」 from the customer as the request had
+    loaded it. Set in another tab after that (its step-up committed first), the delete of
+    the last passkey kept it on: no passkey and passkey-only — locked out until branch
+    staff reset it. The delete reads the setting under the customer's row lock."""
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    stale = type(customer).objects.get(pk=customer.pk)  # the delete's request, loaded first
+    passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)  # the other tab
+    passkeys.passkey_delete(customer=stale, passkey_id=Passkey.objects.get(customer=customer).pk, ip=None)
+    customer.refresh_from_db()
+    assert not customer.passkey_only
+    assert "パスキーでのみログインを解除" in AuditEvent.objects.get(customer=customer, action="passkey_delete").summary
+
+
 def test_passkey_only_needs_a_passkey():
     customer = secondfactor.customer_with_card()
     with pytest.raises(passkeys.PasskeyError):
