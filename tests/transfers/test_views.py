@@ -306,6 +306,21 @@ def test_payee_management_pages_rename_and_delete(signed_in):
             .order_by("id")] == ["payee_rename", "payee_delete"]
 
 
+@pytest.mark.parametrize("nickname", ["\u202eさこなは", "はな\u200bこ", "はな\x85こ", "はな\x9bこ", "\ufeffはなこ"])
+def test_a_nickname_with_invisible_or_direction_characters_is_refused(signed_in, nickname):
+    """XFER-7: the 登録名 refused only ASCII control characters; U+202E (right-to-left
+    override) turned 「さこなは」 into 「はなこさ」 on the payee list and the transfer's
+    payee choice, and zero-width or C1 characters made two nicknames look alike. The same
+    rule as a passkey's name: no control or format characters."""
+    client, customer, debit = signed_in
+    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                                 branch_name="貝塚", account_type="1", account_number="0012345",
+                                 holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    page = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": nickname}).content.decode()
+    assert "登録名に使用できない文字が含まれています。" in page
+    assert Payee.objects.get(pk=payee.pk).nickname == ""
+
+
 def test_kana_screens_take_odd_input_without_error(signed_in):
     client, customer, debit = signed_in
     client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
