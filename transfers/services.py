@@ -493,6 +493,7 @@ def transfer_limit_change(*, customer: Customer, new_limit: int, ip: str | None 
             limit.daily_limit, limit.pending_limit, limit.pending_from = limit.pending_limit, None, None
         if new_limit == current and limit.pending_limit is None:
             raise TransferRefused(LIMIT_SAME)
+        waiting = limit.pending_limit  # a raise not yet in force: dropped or replaced below
         if new_limit <= current:
             limit.daily_limit, limit.pending_limit, limit.pending_from = new_limit, None, None
             when = "本日より"
@@ -505,5 +506,7 @@ def transfer_limit_change(*, customer: Customer, new_limit: int, ip: str | None 
                      summary=f"{current:,}円 → {new_limit:,}円（{when}）")
         notice_enqueue(customer=customer, event="limit_change", lines=[
             f"1日の振込利用限度額を{current:,}円から{new_limit:,}円に変更しました（{when}適用）。",
+            *([f"予定していた{waiting:,}円への引き上げは取り消しました。"]
+              if waiting is not None and waiting != new_limit else []),
         ])
     return limit

@@ -400,9 +400,15 @@ def limit_confirm(request):
         return redirect("transfers:limit_done")
     content = pending["content"]
     raise_later = content["new_limit"] > content["current"]
-    tomorrow = local_now().date() + dt.timedelta(days=1)
+    today = local_now().date()
+    tomorrow = today + dt.timedelta(days=1)
+    # a raise waiting for tomorrow is dropped (or replaced) by this change: say so (XFER-8)
+    waiting = selectors.transfer_limit_view(customer=request.customer, today=today)["pending"]
+    if waiting is not None and waiting["amount"] == content["new_limit"]:
+        waiting = None
     return render(request, "transfers/limit_confirm.html",
-                  {"form": form, "content": content, "raise_later": raise_later, "tomorrow": tomorrow})
+                  {"form": form, "content": content, "raise_later": raise_later, "tomorrow": tomorrow,
+                   "waiting": waiting})
 
 
 @customer_required

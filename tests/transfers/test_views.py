@@ -230,6 +230,26 @@ def test_limit_change_page_with_stepup(signed_in):
     assert "10,000,000円以内" in page
 
 
+def test_a_cut_says_it_drops_the_raise_waiting_for_tomorrow(signed_in):
+    """XFER-8: with a raise to 2,000,000円 waiting for 0:00 tomorrow, a cut (or the current
+    figure again, to call the raise off) drops it — but the confirm page and the mail said
+    only 「1,000,000円 から 1,000,000円 に変更します／しました」: the customer could not
+    tell that tomorrow's raise was gone. Both now say so."""
+    from notifications.models import OutboxMessage
+    from transfers import services
+
+    client, customer, debit = signed_in
+    services.transfer_limit_change(customer=customer, new_limit=2_000_000)  # waits for tomorrow
+    for new_limit in ("1000000", "300000"):
+        assert client.post(reverse("transfers:limit"), {"new_limit": new_limit}).url == reverse(
+            "transfers:limit_confirm")
+        page = client.get(reverse("transfers:limit_confirm")).content.decode()
+        assert "2,000,000円への引き上げは取り消されます" in page, new_limit
+    assert client.post(reverse("transfers:limit_confirm"), _card(customer)).url == reverse("transfers:limit_done")
+    notice = OutboxMessage.objects.filter(customer=customer, event="limit_change").order_by("id").last()
+    assert "2,000,000円への引き上げは取り消しました" in notice.body
+
+
 def test_the_loser_of_a_double_click_on_the_limit_confirm_is_told_done(signed_in):
     """XFER-8, SEC-14: two submits of the confirm at once both loaded the session holding
     the pending change; the second found the step-up used and showed 「既に処理されています」
