@@ -108,9 +108,13 @@ class CustomerAccountInline(admin.TabularInline):
 
 class CounterDepositForm(forms.Form):
     amount = forms.CharField(label="入金額（円）", max_length=16,
-                             error_messages={"required": "入金額を入力してください。"})
+                             error_messages={"required": "入金額を入力してください。",
+                                             "max_length": "入金額は数字で入力してください。",
+                                             "null_characters_not_allowed": "入金額は数字で入力してください。"})
     reference = forms.CharField(label="伝票番号", max_length=32,
-                                error_messages={"required": "伝票番号を入力してください。"})
+                                error_messages={"required": "伝票番号を入力してください。",
+                                                "max_length": "伝票番号は32文字以内で入力してください。",
+                                                "null_characters_not_allowed": "伝票番号に使用できない文字が含まれています。"})
 
     def clean_amount(self) -> int:
         raw = normalise_digits(self.cleaned_data["amount"]).replace(",", "")

@@ -11,13 +11,17 @@ from django.test import Client
 
 from notifications.forms import EmailAddressForm, EmailCodeForm
 from security.forms import LoginForm, OtpLoginForm, OtpRegisterForm, PasskeyNameForm, PasswordChangeForm
+from accounts.admin import CounterDepositForm
+from security.customer_admin import ReasonForm, ResumeForm, UnlockForm
 from transfers.forms import NicknameForm
 
 pytestmark = pytest.mark.django_db
 
 DJANGO_DEFAULTS = ("何か文字を入力してください", "文字以下でなければなりません", "文字になっています")
 FORMS = [LoginForm, PasswordChangeForm, PasskeyNameForm, OtpLoginForm, OtpRegisterForm, EmailAddressForm,
-         EmailCodeForm, NicknameForm]
+         EmailCodeForm, NicknameForm,
+         # branch staff's forms (STAFF-1): the same Django messages reached them
+         ReasonForm, ResumeForm, UnlockForm, CounterDepositForm]
 
 
 @pytest.mark.parametrize("value", ["\x00", "12\x0034", "1" * 10_000, "ア" * 300])
