@@ -401,7 +401,10 @@ def otp_login_setting_view(request):
         request.POST or None,
         initial={"required_at_login": "1" if token and token.required_at_login else "0"},
     )
-    if token is not None and request.method == "POST" and form.is_valid():
+    if (token is not None and request.method == "POST" and form.is_valid()
+            and form.cleaned_data["required_at_login"] == token.required_at_login):
+        form.add_error(None, "現在の設定と同じです。")  # no step-up, no notice of a change
+    elif token is not None and request.method == "POST" and form.is_valid():
         content = {"required_at_login": form.cleaned_data["required_at_login"]}
         try:
             stepup_pending_start(request, session_key=PENDING_OTP_LOGIN_SETTING,
