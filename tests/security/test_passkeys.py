@@ -206,6 +206,20 @@ def test_deleting_the_last_passkey_ends_passkey_only_set_in_another_tab():
     assert "パスキーでのみログインを解除" in AuditEvent.objects.get(customer=customer, action="passkey_delete").summary
 
 
+def test_passkey_only_to_the_value_in_force_is_said_before_any_step_up(client):
+    """SEC-16: the page's button always offers the other value, but a page left open in
+    another tab offers the value set since: it asked for a step-up, then said and mailed
+    「設定を変更しました」 though nothing changed. The page says it is the current setting."""
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    passkeys.passkey_only_set(customer=customer, enabled=False, ip=None)
+    client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}, HTTP_HOST="localhost")
+    client.post("/login/passkey/", {"login_other_factor": "1"}, HTTP_HOST="localhost")
+    response = client.post("/settings/passkeys/", {"passkey_only": "0"}, HTTP_HOST="localhost", follow=True)
+    assert "現在の設定と同じです。" in response.content.decode()
+    assert not StepUp.objects.filter(customer=customer, kind="passkey_only").exists()
+
+
 def test_passkey_only_needs_a_passkey():
     customer = secondfactor.customer_with_card()
     with pytest.raises(passkeys.PasskeyError):
