@@ -163,6 +163,16 @@ def test_another_customers_account_is_404_and_audited(client, account):
     assert (event.customer, event.outcome) == (intruder.customer, "refused")
 
 
+def test_a_download_link_without_an_account_shows_no_none_in_the_history(client, account):
+    """ACCT-4, ACCT-5: /accounts/statements/csv/ with no account (a truncated link) was
+    refused and audited as 「口座 id=None」 — Python's None in the customer's 取引履歴."""
+    login(client, account.customer)
+    assert client.get("/accounts/statements/csv/").status_code == 404
+    event = AuditEvent.objects.get(action="access_refused")
+    assert "None" not in event.summary and "口座の指定なし" in event.summary
+    assert "None" not in client.get("/history/").content.decode().split("<main", 1)[-1]
+
+
 def test_export_rows_are_streamed_in_chunks_by_one_query(account, monkeypatch):
     """ACCT-3: the rows come from one SELECT streamed in chunks of CSV_CHUNK_SIZE (memory
     flat for any length), not fetched at once, and not through a WITH HOLD cursor that
