@@ -12,6 +12,8 @@ import re
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import PermissionDenied
 from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404, redirect
@@ -43,8 +45,23 @@ def yen_signed(amount: int | None) -> str:
     return "—" if amount is None else f"{amount:+,}円"
 
 
+class DateBoundedChangeList(ChangeList):
+    """Django's ChangeList computes the end of a ``date_hierarchy`` period outside its
+    guard: year 9999 (or 20 digits) raised ValueError/OverflowError, a 500 (STAFF-1).
+    Here it is the admin's own answer to a filter it cannot use (``?e=1``)."""
+
+    def get_filters(self, request):
+        try:
+            return super().get_filters(request)
+        except (ValueError, OverflowError) as error:
+            raise IncorrectLookupParameters(error) from error
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Viewable with the view permission; nobody adds, changes or deletes here."""
+
+    def get_changelist(self, request, **kwargs):
+        return DateBoundedChangeList
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -91,9 +108,13 @@ class CustomerAccountInline(admin.TabularInline):
 
 class CounterDepositForm(forms.Form):
     amount = forms.CharField(label="入金額（円）", max_length=16,
-                             error_messages={"required": "入金額を入力してください。"})
+                             error_messages={"required": "入金額を入力してください。",
+                                             "max_length": "入金額は数字で入力してください。",
+                                             "null_characters_not_allowed": "入金額は数字で入力してください。"})
     reference = forms.CharField(label="伝票番号", max_length=32,
-                                error_messages={"required": "伝票番号を入力してください。"})
+                                error_messages={"required": "伝票番号を入力してください。",
+                                                "max_length": "伝票番号は32文字以内で入力してください。",
+                                                "null_characters_not_allowed": "伝票番号に使用できない文字が含まれています。"})
 
     def clean_amount(self) -> int:
         raw = normalise_digits(self.cleaned_data["amount"]).replace(",", "")

@@ -185,3 +185,12 @@ class StatementDownloadForm(StatementForm):
 
     def clean_encoding(self) -> str:
         return self.cleaned_data.get("encoding") or "sjis"
+
+    def clean(self):
+        """The page shows no 文字コード field (the choice sits beside the download button):
+        a refused encoding is said at the top, or the customer would see no reason."""
+        cleaned = super().clean()
+        if "encoding" in self._errors:
+            del self._errors["encoding"]
+            self.add_error(None, MESSAGE_CHOICE.format(label="文字コード"))
+        return cleaned

@@ -59,10 +59,13 @@ def email_settings_view(request):
     if request.method == "POST":
         operation = request.POST.get("operation")
         if operation == "preferences" and form.is_valid():
-            response = _start(request, {"operation": "preferences",
-                                        **{f: bool(form.cleaned_data[f]) for f in PREFERENCE_LABELS}})
-            if response:
-                return response
+            chosen = {f: bool(form.cleaned_data[f]) for f in PREFERENCE_LABELS}
+            if all(chosen[f] == bool(getattr(preference, f)) for f in PREFERENCE_LABELS):
+                form.add_error(None, "お知らせの選択に変更がありません。")
+            else:
+                response = _start(request, {"operation": "preferences", **chosen})
+                if response:
+                    return response
         elif operation == "remove":
             if not customer.email:
                 messages.error(request, "Ｅメールアドレスは登録されていません。")

@@ -50,16 +50,22 @@ UNLOCK_HELP = ("ログインパスワードのロック解除では、新しい�
 
 
 
+# Django's own Japanese for a NUL is 「何か文字を入力してください。」 (wrong: staff typed
+# something) and for length the technical 「この値は 100 文字以下でなければなりません…」.
+REASON_MESSAGES = {"required": "理由を入力してください。", "max_length": "理由は100文字以内で入力してください。",
+                   "null_characters_not_allowed": "理由に使用できない文字が含まれています。"}
+
+
 class UnlockForm(forms.Form):
     kind = forms.ChoiceField(label="ロックを解除する認証情報", choices=Credential.Kind.choices,
                              help_text=UNLOCK_HELP)
     reason = forms.CharField(label="理由（本人確認の方法など）", max_length=100,
-                             error_messages={"required": "理由を入力してください。"})
+                             error_messages=REASON_MESSAGES)
 
 
 class ReasonForm(forms.Form):
     reason = forms.CharField(label="理由（本人確認の方法など）", max_length=100,
-                             error_messages={"required": "理由を入力してください。"})
+                             error_messages=REASON_MESSAGES)
 
 
 class ResumeForm(ReasonForm):

@@ -10,18 +10,29 @@ from cosei_ib.textinput import normalise_digits
 
 from .otp import OTP_FORMAT
 
+# Django's own messages for these are wrong or technical in Japanese: a NUL got
+# 「何か文字を入力してください。」, a long value 「この値は 64 文字以下でなければなりません…」.
+CONTRACT_ID_FORMAT = "契約者IDは10桁の数字で入力してください。"
+
+
+def _unusable(label: str) -> dict:
+    """The messages of a password-like field for a NUL and for a value past max_length."""
+    return {"null_characters_not_allowed": f"{label}に使用できない文字が含まれています。",
+            "max_length": f"{label}が長すぎます。"}
+
 
 class LoginForm(forms.Form):
     contract_id = forms.CharField(
         label="契約者ID", max_length=20,
         widget=forms.TextInput(attrs={"autocomplete": "username", "inputmode": "numeric"}),
-        error_messages={"required": "契約者IDを入力してください。"},
+        error_messages={"required": "契約者IDを入力してください。", "max_length": CONTRACT_ID_FORMAT,
+                        "null_characters_not_allowed": CONTRACT_ID_FORMAT},
     )
     password = forms.CharField(
         label="ログインパスワード", max_length=64, strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password",
                                           "data-soft-keyboard": "1"}),
-        error_messages={"required": "ログインパスワードを入力してください。"},
+        error_messages={"required": "ログインパスワードを入力してください。", **_unusable("ログインパスワード")},
     )
 
     def clean_contract_id(self) -> str:
@@ -33,19 +44,22 @@ class PasswordChangeForm(forms.Form):
         label="現在のログインパスワード", max_length=64, strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "current-password",
                                           "data-soft-keyboard": "1"}),
-        error_messages={"required": "現在のログインパスワードを入力してください。"},
+        error_messages={"required": "現在のログインパスワードを入力してください。",
+                        **_unusable("現在のログインパスワード")},
     )
     new_password = forms.CharField(
         label="新しいログインパスワード", max_length=64, strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password",
                                           "data-soft-keyboard": "1"}),
-        error_messages={"required": "新しいログインパスワードを入力してください。"},
+        error_messages={"required": "新しいログインパスワードを入力してください。",
+                        **_unusable("新しいログインパスワード")},
     )
     new_password_again = forms.CharField(
         label="新しいログインパスワード（確認用）", max_length=64, strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password",
                                           "data-soft-keyboard": "1"}),
-        error_messages={"required": "確認のため、新しいログインパスワードをもう一度入力してください。"},
+        error_messages={"required": "確認のため、新しいログインパスワードをもう一度入力してください。",
+                        **_unusable("新しいログインパスワード（確認用）")},
     )
 
     def clean(self):
@@ -71,7 +85,8 @@ class OtpField(forms.CharField):
             label="ワンタイムパスワード", max_length=16,
             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
                                           "pattern": "[0-9０-９]*", "size": "8", "class": "otp-input"}),
-            error_messages={"required": "ワンタイムパスワードを入力してください。"}, **kwargs)
+            error_messages={"required": "ワンタイムパスワードを入力してください。", "max_length": OTP_FORMAT,
+                            "null_characters_not_allowed": OTP_FORMAT}, **kwargs)
 
     def clean(self, value) -> str:
         code = normalise_digits(super().clean(value))
@@ -220,7 +235,8 @@ class PasskeyNameForm(forms.Form):
     name = forms.CharField(
         label="パスキーの名前（例：私のスマートフォン）", max_length=32,
         error_messages={"required": "パスキーの名前を入力してください。",
-                        "max_length": "パスキーの名前は32文字以内で入力してください。"},
+                        "max_length": "パスキーの名前は32文字以内で入力してください。",
+                        "null_characters_not_allowed": "パスキーの名前に使えない文字が含まれています。"},
     )
 
     def clean_name(self) -> str:
@@ -251,7 +267,9 @@ class OtpRegisterForm(ChallengeFormMixin, forms.Form):
     serial = forms.CharField(
         label="シリアル番号", max_length=16,
         widget=forms.TextInput(attrs={"autocomplete": "off", "autocapitalize": "characters"}),
-        error_messages={"required": "シリアル番号を入力してください。"},
+        error_messages={"required": "シリアル番号を入力してください。",
+                        "max_length": "シリアル番号を正しく入力してください。",
+                        "null_characters_not_allowed": "シリアル番号を正しく入力してください。"},
     )
     otp = _otp_field()
     required_at_login = forms.TypedChoiceField(

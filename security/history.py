@@ -42,6 +42,8 @@ def audit_history_for_customer(*, customer: Customer, now: dt.datetime | None = 
 def _detail(event: AuditEvent) -> str:
     """What was refused or failed (「アクセス拒否」 alone says nothing), and what a money or
     payee operation did; nothing else (CONTENT_ACTIONS)."""
+    if event.actor and event.action not in CONTENT_ACTIONS:
+        return ""  # branch staff's action: that it happened, never their note (the reason)
     if event.outcome != AuditEvent.Outcome.SUCCESS:
         return summary_label(event.summary)
     return event.summary if event.action in CONTENT_ACTIONS else ""

@@ -153,8 +153,11 @@ def passkeys_view(request):
             return _passkey_pending_start(request, {"operation": "passkey_delete",
                                                     "passkey_id": chosen.pk, "name": chosen.name})
         if "passkey_only" in request.POST:
-            return _passkey_pending_start(request, {"operation": "passkey_only",
-                                                    "enabled": request.POST["passkey_only"] == "1"})
+            enabled = request.POST["passkey_only"] == "1"
+            if enabled == customer.passkey_only:  # a page from before a change in another tab
+                messages.error(request, "現在の設定と同じです。")
+                return redirect("security:passkeys")
+            return _passkey_pending_start(request, {"operation": "passkey_only", "enabled": enabled})
     return render(request, "security/passkeys.html", {
         "passkeys": passkeys, "name_form": name_form, "limit_reached": len(passkeys) >= settings.PASSKEYS_PER_CUSTOMER,
         "address_problem": passkey_address_problem(request),

@@ -304,12 +304,15 @@ def passkey_verify_login(*, customer: Customer, response_json: str, origins: lis
 def passkey_delete(*, customer: Customer, passkey_id: int, ip: str | None) -> None:
     """Delete one of the customer's passkeys (after a step-up). Deleting the last one
     also ends 「パスキーでのみログイン」 (it would otherwise lock the customer out)."""
+    # the customer's row first: 「パスキーでのみログイン」 as it is now, not as this request
+    # loaded it (another tab may have set it since), and no set racing this delete
+    passkey_only = Customer.objects.select_for_update().values_list("passkey_only", flat=True).get(pk=customer.pk)
     passkey = Passkey.objects.select_for_update().filter(customer=customer, pk=passkey_id).first()
     if passkey is None:
         raise PasskeyError("このパスキーは既に削除されています。")
     passkey.delete()
     summary = passkey.name
-    if not Passkey.objects.filter(customer=customer).exists() and customer.passkey_only:
+    if not Passkey.objects.filter(customer=customer).exists() and passkey_only:
         Customer.objects.filter(pk=customer.pk).update(passkey_only=False)
         customer.passkey_only = False
         summary += "（パスキーでのみログインを解除）"
@@ -322,6 +325,7 @@ def passkey_delete(*, customer: Customer, passkey_id: int, ip: str | None) -> No
 
 def passkey_only_set(*, customer: Customer, enabled: bool, ip: str | None) -> None:
     """Turn 「パスキーでのみログイン」 on (a passkey must exist) or off (after a step-up)."""
+    Customer.objects.select_for_update().filter(pk=customer.pk).first()  # serialised with passkey_delete
     if enabled and not customer_has_passkey(customer):
         raise PasskeyError(PASSKEY_NONE_FOR_ONLY)
     Customer.objects.filter(pk=customer.pk).update(passkey_only=enabled)

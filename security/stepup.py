@@ -203,6 +203,7 @@ def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, con
             now = timezone.now()
             try:
                 with transaction.atomic():
+                    _contract_active_check(customer)
                     _stepup_mark_used(customer=customer, stepup_id=stepup.pk, digest=digest,
                                       now=now, verified_at=stepup.verified_at or now)
                     result = execute()
@@ -216,6 +217,20 @@ def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, con
     if failure is not None:
         raise failure
     return result
+
+
+STEPUP_CONTRACT_INACTIVE = ("IB取引中止のお手続きにより、インターネットバンキングのご利用を停止しています。"
+                            "このお手続きは実行していません。")
+
+
+def _contract_active_check(customer: Customer) -> None:
+    """The contract as it is now, not as the request loaded it (SEC-10): IB取引中止 by
+    branch staff while a confirmation is on its way must stop it. The row lock orders this
+    with customer_ib_suspend's FOR UPDATE (NO KEY: inserts referencing the customer go on)."""
+    status = (Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk)
+              .values_list("status", flat=True).first())
+    if status != Customer.Status.ACTIVE:
+        raise AuthFactorError(STEPUP_CONTRACT_INACTIVE)
 
 
 # The step-up locked FOR UPDATE with what decides the methods allowed now (``has_passkey``,

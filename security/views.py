@@ -401,7 +401,10 @@ def otp_login_setting_view(request):
         request.POST or None,
         initial={"required_at_login": "1" if token and token.required_at_login else "0"},
     )
-    if token is not None and request.method == "POST" and form.is_valid():
+    if (token is not None and request.method == "POST" and form.is_valid()
+            and form.cleaned_data["required_at_login"] == token.required_at_login):
+        form.add_error(None, "現在の設定と同じです。")  # no step-up, no notice of a change
+    elif token is not None and request.method == "POST" and form.is_valid():
         content = {"required_at_login": form.cleaned_data["required_at_login"]}
         try:
             stepup_pending_start(request, session_key=PENDING_OTP_LOGIN_SETTING,
@@ -471,4 +474,8 @@ def ib_suspend_confirm_view(request):
 
 
 def ib_suspend_done_view(request):
+    """完了画面 after the suspension, which ended the session. A customer still logged in
+    has not suspended: the page would tell them otherwise (SEC-10)."""
+    if request.customer is not None:
+        return redirect("security:settings")
     return render(request, "security/ib_suspend_done.html")

@@ -4,6 +4,7 @@ value a Japanese message; lengths are checked before anything is converted to in
 from __future__ import annotations
 
 import re
+import unicodedata
 
 from django import forms
 
@@ -133,7 +134,8 @@ class NicknameForm(forms.Form):
         value = self.cleaned_data["nickname"].strip()
         if len(value) > 20:
             raise forms.ValidationError(NICKNAME_TOO_LONG)
-        if any(ord(char) < 0x20 or ord(char) == 0x7F for char in value):
+        # control and format characters (C0, C1, U+202E, zero-width …), as a passkey's name
+        if any(unicodedata.category(char).startswith("C") for char in value):
             raise forms.ValidationError(NICKNAME_BAD)
         return value
 

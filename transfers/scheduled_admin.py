@@ -124,7 +124,8 @@ class ScheduledTransferAdmin(ReadOnlyAdmin):
                 **self.admin_site.each_context(request), "today": today, "title": "予約振込の再実行"})
         day = min(_day_from(request.POST.get("day", ""), today), today)
         result = transfers_execute_due(day=day)
-        summary = (f"{day:%Y-%m-%d} 以前を再実行: 振込済 {result.executed}件 未処理 {result.unprocessed}件")
+        # isoformat, not %Y: year 26 prints as "26" with %Y, which the list cannot read back
+        summary = (f"{day.isoformat()} 以前を再実行: 振込済 {result.executed}件 未処理 {result.unprocessed}件")
         audit_record(action="transfer_batch", outcome="success", actor=request.user.get_username(), summary=summary)
         messages.success(request, summary)
-        return redirect(reverse("admin:transfers_scheduledtransfer_changelist") + f"?summary_date={day:%Y-%m-%d}")
+        return redirect(reverse("admin:transfers_scheduledtransfer_changelist") + f"?summary_date={day.isoformat()}")

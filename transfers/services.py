@@ -70,6 +70,7 @@ NO_FEE_SCHEDULE = "振込手数料が設定されていないため、お取引�
 FEE_CHANGED = "振込手数料が変更されたため、最初から操作をやり直してください。"
 PAYEES_FULL = "振込先は最大99件まで登録できます。不要な振込先を削除してから登録してください。"
 PAYEE_EXISTS = "この振込先は既に登録されています。"
+PAYEE_GONE = "この振込先は既に削除されています。"
 LIMIT_OVER_MAX = "1日の利用限度額は{maximum:,}円以内で指定してください。"
 LIMIT_NEGATIVE = "1日の利用限度額は0円以上で指定してください。"
 LIMIT_SAME = "現在の利用限度額と同じです。"
@@ -468,7 +469,8 @@ def payee_register(*, customer: Customer, transfer: Transfer, ip: str | None = N
 
 def payee_rename(*, customer: Customer, payee: Payee, nickname: str, ip: str | None = None) -> Payee:
     with transaction.atomic():
-        Payee.objects.filter(pk=payee.pk, customer=customer).update(nickname=nickname)
+        if not Payee.objects.filter(pk=payee.pk, customer=customer).update(nickname=nickname):
+            raise TransferRefused(PAYEE_GONE)  # deleted in another tab since the page was read
         payee.nickname = nickname
         audit_record(action="payee_rename", outcome="success", customer=customer, ip=ip,
                      summary=f"{_payee_summary(payee)} 登録名「{nickname}」")
@@ -477,7 +479,9 @@ def payee_rename(*, customer: Customer, payee: Payee, nickname: str, ip: str | N
 
 def payee_delete(*, customer: Customer, payee: Payee, ip: str | None = None) -> None:
     with transaction.atomic():
-        Payee.objects.filter(pk=payee.pk, customer=customer).delete()
+        deleted, _ = Payee.objects.filter(pk=payee.pk, customer=customer).delete()
+        if not deleted:  # a second click or another tab got there first: already done
+            return
         audit_record(action="payee_delete", outcome="success", customer=customer, ip=ip,
                      summary=_payee_summary(payee))
 
@@ -507,6 +511,7 @@ def transfer_limit_change(*, customer: Customer, new_limit: int, ip: str | None 
             limit.daily_limit, limit.pending_limit, limit.pending_from = limit.pending_limit, None, None
         if new_limit == current and limit.pending_limit is None:
             raise TransferRefused(LIMIT_SAME)
+        waiting = limit.pending_limit  # a raise not yet in force: dropped or replaced below
         if new_limit <= current:
             limit.daily_limit, limit.pending_limit, limit.pending_from = new_limit, None, None
             when = "本日より"
@@ -519,5 +524,7 @@ def transfer_limit_change(*, customer: Customer, new_limit: int, ip: str | None 
                      summary=f"{current:,}円 → {new_limit:,}円（{when}）")
         notice_enqueue(customer=customer, event="limit_change", lines=[
             f"1日の振込利用限度額を{current:,}円から{new_limit:,}円に変更しました（{when}適用）。",
+            *([f"予定していた{waiting:,}円への引き上げは取り消しました。"]
+              if waiting is not None and waiting != new_limit else []),
         ])
     return limit

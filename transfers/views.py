@@ -335,9 +335,13 @@ def payee_rename(request, payee_id: int):
     payee = selectors.payee_get_for_customer(request.customer, payee_id)
     form = NicknameForm(request.POST or None, initial={"nickname": payee.nickname})
     if request.method == "POST" and form.is_valid():
-        services.payee_rename(customer=request.customer, payee=payee, nickname=form.cleaned_data["nickname"],
-                              ip=client_ip(request))
-        messages.success(request, "登録名を変更しました。")
+        try:
+            services.payee_rename(customer=request.customer, payee=payee, nickname=form.cleaned_data["nickname"],
+                                  ip=client_ip(request))
+        except services.TransferRefused as refused:
+            messages.error(request, refused.message)
+        else:
+            messages.success(request, "登録名を変更しました。")
         return redirect("transfers:payees")
     return render(request, "transfers/payee_rename.html", {"form": form, "payee": payee})
 
@@ -396,9 +400,15 @@ def limit_confirm(request):
         return redirect("transfers:limit_done")
     content = pending["content"]
     raise_later = content["new_limit"] > content["current"]
-    tomorrow = local_now().date() + dt.timedelta(days=1)
+    today = local_now().date()
+    tomorrow = today + dt.timedelta(days=1)
+    # a raise waiting for tomorrow is dropped (or replaced) by this change: say so (XFER-8)
+    waiting = selectors.transfer_limit_view(customer=request.customer, today=today)["pending"]
+    if waiting is not None and waiting["amount"] == content["new_limit"]:
+        waiting = None
     return render(request, "transfers/limit_confirm.html",
-                  {"form": form, "content": content, "raise_later": raise_later, "tomorrow": tomorrow})
+                  {"form": form, "content": content, "raise_later": raise_later, "tomorrow": tomorrow,
+                   "waiting": waiting})
 
 
 @customer_required

@@ -143,6 +143,17 @@ def test_invalid_query_is_a_message_not_a_file(client, account):
     assert response.status_code == 400
 
 
+def test_unknown_encoding_says_why(client, account):
+    """ACCT-3: an encoding the download does not offer (a tampered or stale link) was a 400
+    with the query form and no message at all: the page renders no 文字コード field, so the
+    field's error was never shown. Now the page says what was wrong, in Japanese."""
+    login(client, account.customer)
+    for encoding in ("latin-1", "%FF", "\x00", "ｓｊｉｓ"):
+        response = download(client, account, encoding=encoding)
+        assert response.status_code == 400 and not response.streaming
+        assert "文字コードの指定が正しくありません。" in response.content.decode(), encoding
+
+
 def test_another_customers_account_is_404_and_audited(client, account):
     intruder = factories.account()
     login(client, intruder.customer)
@@ -150,6 +161,16 @@ def test_another_customers_account_is_404_and_audited(client, account):
     assert response.status_code == 404
     event = AuditEvent.objects.get(action="access_refused")
     assert (event.customer, event.outcome) == (intruder.customer, "refused")
+
+
+def test_a_download_link_without_an_account_shows_no_none_in_the_history(client, account):
+    """ACCT-4, ACCT-5: /accounts/statements/csv/ with no account (a truncated link) was
+    refused and audited as 「口座 id=None」 — Python's None in the customer's 取引履歴."""
+    login(client, account.customer)
+    assert client.get("/accounts/statements/csv/").status_code == 404
+    event = AuditEvent.objects.get(action="access_refused")
+    assert "None" not in event.summary and "口座の指定なし" in event.summary
+    assert "None" not in client.get("/history/").content.decode().split("<main", 1)[-1]
 
 
 def test_export_rows_are_streamed_in_chunks_by_one_query(account, monkeypatch):

@@ -22,6 +22,7 @@ from notifications.services import (
     email_change_confirm,
     email_change_request,
     email_remove,
+    preference_for,
 )
 from security import cards
 from security.models import AuditEvent
@@ -208,6 +209,22 @@ def test_choosing_notices_needs_step_up_and_is_audited_and_mailed():
     assert "入出金のお知らせ：受け取らない" in message.body
     assert AuditEvent.objects.filter(customer=customer, action="email_change",
                                      summary__contains="入出金=受け取らない").exists()
+
+
+def test_choosing_the_notices_already_chosen_is_said_before_any_step_up():
+    """NOTE-2: 「変更する」 with the choices as they are asked for the image card and then
+    mailed 「お知らせの選択を次のとおり変更しました」 — nothing had changed. As for the
+    address (「現在ご登録のアドレスと同じです」) and the limit, the page says so first."""
+    customer = customer_with_card(email="me@example.jp")
+    client = _logged_in(customer)
+    current = preference_for(customer)
+    chosen = {"operation": "preferences", **{field: "on" for field in ("postings", "receipts", "login")
+                                             if getattr(current, field)}}
+    response = client.post("/settings/email/", chosen)
+    assert response.status_code == 200
+    assert "お知らせの選択に変更がありません。" in response.content.decode()
+    assert "cosei_pending_email_setting" not in client.session
+    assert not OutboxMessage.objects.filter(event="email_change").exists()
 
 
 def test_the_help_page_explains_secure_mail():

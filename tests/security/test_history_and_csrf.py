@@ -98,3 +98,15 @@ def test_csrf_is_enforced_on_every_post(path, data):
     assert response.status_code == 403
     customer.user.refresh_from_db()
     assert customer.user.check_password("Pass1234")  # nothing changed
+
+
+def test_a_refused_staff_action_does_not_show_the_staffs_note():
+    """ACCT-4: a staff action on the customer shows only that it happened. A refused one
+    (two staff posts of 予約振込の取消 at once: the loser's audit row) showed its summary,
+    staff's reason included — 「理由：電話、生年月日で本人確認」 in the customer's 取引履歴."""
+    me = active_customer()
+    audit_record(action="transfer_cancel_staff", outcome="refused", customer=me, actor="staff01",
+                 summary="#12 取消済 理由：電話、生年月日で本人確認")
+    html = logged_in(me).get("/history/").content.decode()
+    assert "振込予約取消（窓口）" in html and "当金庫窓口" in html
+    assert "生年月日" not in html and "理由" not in html

@@ -139,3 +139,17 @@ def test_staff_without_the_permission_cannot_suspend(staff_client, staff):
     assert response.status_code == 403
     customer.refresh_from_db()
     assert customer.status == "active"
+
+
+def test_done_page_does_not_tell_a_logged_in_customer_ib_was_suspended():
+    """SEC-10: 「ご利用を停止しました。ログアウトしました。」 only follows a suspension (which
+    ends every session). A customer still logged in who opens the done page's address (a
+    bookmark, the history, the back button) was told their IB was stopped and they were
+    logged out — neither was true. They go to 各種設定 instead; nothing changes."""
+    customer = customer_with_card()
+    client = logged_in(customer)
+    response = client.get("/settings/suspend/done/")
+    assert response.status_code == 302 and response.url == "/settings/"
+    customer.refresh_from_db()
+    assert customer.status == "active"
+    assert client.get("/").status_code == 200  # still logged in

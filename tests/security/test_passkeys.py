@@ -191,6 +191,35 @@ def test_deleting_the_last_passkey_ends_passkey_only():
     assert OutboxMessage.objects.filter(customer=customer, event="passkey_remove").exists()
 
 
+def test_deleting_the_last_passkey_ends_passkey_only_set_in_another_tab():
+    """SEC-16: the delete read 「パスキーでのみログイン」 from the customer as the request had
+    loaded it. Set in another tab after that (its step-up committed first), the delete of
+    the last passkey kept it on: no passkey and passkey-only — locked out until branch
+    staff reset it. The delete reads the setting under the customer's row lock."""
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    stale = type(customer).objects.get(pk=customer.pk)  # the delete's request, loaded first
+    passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)  # the other tab
+    passkeys.passkey_delete(customer=stale, passkey_id=Passkey.objects.get(customer=customer).pk, ip=None)
+    customer.refresh_from_db()
+    assert not customer.passkey_only
+    assert "パスキーでのみログインを解除" in AuditEvent.objects.get(customer=customer, action="passkey_delete").summary
+
+
+def test_passkey_only_to_the_value_in_force_is_said_before_any_step_up(client):
+    """SEC-16: the page's button always offers the other value, but a page left open in
+    another tab offers the value set since: it asked for a step-up, then said and mailed
+    「設定を変更しました」 though nothing changed. The page says it is the current setting."""
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    passkeys.passkey_only_set(customer=customer, enabled=False, ip=None)
+    client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}, HTTP_HOST="localhost")
+    client.post("/login/passkey/", {"login_other_factor": "1"}, HTTP_HOST="localhost")
+    response = client.post("/settings/passkeys/", {"passkey_only": "0"}, HTTP_HOST="localhost", follow=True)
+    assert "現在の設定と同じです。" in response.content.decode()
+    assert not StepUp.objects.filter(customer=customer, kind="passkey_only").exists()
+
+
 def test_passkey_only_needs_a_passkey():
     customer = secondfactor.customer_with_card()
     with pytest.raises(passkeys.PasskeyError):

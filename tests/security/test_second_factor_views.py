@@ -30,6 +30,18 @@ def logged_in(customer, password="Pass1234", **kwargs) -> Client:
     return client
 
 
+def test_choosing_the_otp_at_login_setting_already_in_force_is_said_before_any_step_up():
+    """SEC-6, SEC-7: 「次へ」 with the setting as it is asked for the OTP and then said
+    「設定を変更しました」 and mailed a change — nothing had changed. The page says so first."""
+    customer = customer_with_card(email="me@example.jp")
+    activate_otp(customer, required_at_login=False)
+    client = logged_in(customer)
+    response = client.post("/settings/otp-login/", {"required_at_login": "0"})
+    assert response.status_code == 200
+    assert "現在の設定と同じです。" in response.content.decode()
+    assert not StepUp.objects.filter(customer=customer, kind="otp_login_setting").exists()
+
+
 def test_settings_page_changes_otp_at_login_with_step_up():
     customer = customer_with_card()
     token = activate_otp(customer, required_at_login=False)

@@ -121,3 +121,20 @@ def test_changed_content_is_refused_and_nothing_runs(verified_first):
     pending.refresh_from_db()
     assert pending.used_at is None
     assert (pending.verified_at is not None) == verified_first
+
+
+def test_nothing_executes_once_ib_was_suspended_meanwhile():
+    """SEC-10: the customer phones the branch (their session was stolen); staff suspend IB
+    while the thief's confirmation is already past the middleware's status check. It then
+    executed: the operation checked nothing of the contract. Now the confirmation reads the
+    customer's status under the row lock the suspension takes, and refuses."""
+    customer = customer_with_card()  # as the request loaded it: active
+    pending = stepup.stepup_begin(customer=customer, kind="limit_change", content=CONTENT)
+    answer = _answer(customer)
+    type(customer).objects.filter(pk=customer.pk).update(status="suspended")  # staff, meanwhile
+    seen = []
+    with pytest.raises(AuthFactorError) as refused:
+        _verify_execute(customer, pending, lambda: seen.append(1), **answer)
+    assert "IB取引中止" in refused.value.message and seen == []
+    pending.refresh_from_db()
+    assert pending.used_at is None

@@ -346,6 +346,17 @@ def test_staff_see_the_days_summary_and_rerun_a_day_safely_audited(staff_client)
     assert staff_client.post(f"/admin/transfers/scheduledtransfer/{funded.pk}/delete/").status_code == 403
 
 
+def test_a_rerun_for_a_year_before_1000_names_that_day_and_shows_its_summary(staff_client):
+    """XFER-5: a typo like 0026-12-05 in 再実行 ran the batch for that day (nothing) but the
+    message read 「26-12-05 以前を再実行」 and the list then showed today's summary (the
+    short year did not parse back): staff read that today's re-run found nothing to do."""
+    response = staff_client.post("/admin/transfers/scheduledtransfer/run/", {"day": "0026-12-05"})
+    assert response.url.endswith("?summary_date=0026-12-05")
+    page = staff_client.get(response.url).content.decode()
+    assert "0026-12-05 以前を再実行" in page
+    assert AuditEvent.objects.filter(action="transfer_batch", summary__startswith="0026-12-05 ").exists()
+
+
 def test_staff_cancel_a_suspended_customers_transfer_with_a_reason_audited_and_mailed(staff_client):
     """SEC-10, XFER-6: after IB取引中止 the customer cannot log in to cancel; the page sends
     them to the branch, and the branch cancels it — also on its date while the batch has not

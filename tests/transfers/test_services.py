@@ -342,3 +342,22 @@ def test_the_transfer_accounts_read_what_the_orm_would():
         assert (found is None) == (expected_debit is None)
         if found:
             assert account_label(found) == account_label(debit)
+
+
+def test_a_payee_deleted_meanwhile_is_not_deleted_or_renamed_twice():
+    """XFER-7: two tabs, or a double click on 削除する — both requests read the payee
+    before either deletes it. The loser deleted nothing yet wrote a second 「振込先削除
+    正常」 to the customer's 取引履歴; a rename that lost to a delete renamed nothing, wrote
+    「振込先登録名変更 正常」 and told the customer 「登録名を変更しました」. Now the loser
+    writes no audit row, and the rename is refused in Japanese."""
+    customer, _debit = payer()
+    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行",
+                                 branch_code="002", branch_name="貝塚", account_type="1",
+                                 account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    stale = Payee.objects.get(pk=payee.pk)  # what the second request read
+    services.payee_delete(customer=customer, payee=payee)
+    services.payee_delete(customer=customer, payee=stale)
+    assert AuditEvent.objects.filter(customer=customer, action="payee_delete").count() == 1
+    with pytest.raises(services.TransferRefused, match="削除されています"):
+        services.payee_rename(customer=customer, payee=stale, nickname="ハナコさん")
+    assert not AuditEvent.objects.filter(customer=customer, action="payee_rename").exists()

@@ -230,6 +230,26 @@ def test_limit_change_page_with_stepup(signed_in):
     assert "10,000,000円以内" in page
 
 
+def test_a_cut_says_it_drops_the_raise_waiting_for_tomorrow(signed_in):
+    """XFER-8: with a raise to 2,000,000円 waiting for 0:00 tomorrow, a cut (or the current
+    figure again, to call the raise off) drops it — but the confirm page and the mail said
+    only 「1,000,000円 から 1,000,000円 に変更します／しました」: the customer could not
+    tell that tomorrow's raise was gone. Both now say so."""
+    from notifications.models import OutboxMessage
+    from transfers import services
+
+    client, customer, debit = signed_in
+    services.transfer_limit_change(customer=customer, new_limit=2_000_000)  # waits for tomorrow
+    for new_limit in ("1000000", "300000"):
+        assert client.post(reverse("transfers:limit"), {"new_limit": new_limit}).url == reverse(
+            "transfers:limit_confirm")
+        page = client.get(reverse("transfers:limit_confirm")).content.decode()
+        assert "2,000,000円への引き上げは取り消されます" in page, new_limit
+    assert client.post(reverse("transfers:limit_confirm"), _card(customer)).url == reverse("transfers:limit_done")
+    notice = OutboxMessage.objects.filter(customer=customer, event="limit_change").order_by("id").last()
+    assert "2,000,000円への引き上げは取り消しました" in notice.body
+
+
 def test_the_loser_of_a_double_click_on_the_limit_confirm_is_told_done(signed_in):
     """XFER-8, SEC-14: two submits of the confirm at once both loaded the session holding
     the pending change; the second found the step-up used and showed 「既に処理されています」
@@ -304,6 +324,21 @@ def test_payee_management_pages_rename_and_delete(signed_in):
     assert not Payee.objects.filter(customer=customer).exists()
     assert [event.action for event in AuditEvent.objects.filter(customer=customer, action__startswith="payee_")
             .order_by("id")] == ["payee_rename", "payee_delete"]
+
+
+@pytest.mark.parametrize("nickname", ["\u202eさこなは", "はな\u200bこ", "はな\x85こ", "はな\x9bこ", "\ufeffはなこ"])
+def test_a_nickname_with_invisible_or_direction_characters_is_refused(signed_in, nickname):
+    """XFER-7: the 登録名 refused only ASCII control characters; U+202E (right-to-left
+    override) turned 「さこなは」 into 「はなこさ」 on the payee list and the transfer's
+    payee choice, and zero-width or C1 characters made two nicknames look alike. The same
+    rule as a passkey's name: no control or format characters."""
+    client, customer, debit = signed_in
+    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                                 branch_name="貝塚", account_type="1", account_number="0012345",
+                                 holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    page = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": nickname}).content.decode()
+    assert "登録名に使用できない文字が含まれています。" in page
+    assert Payee.objects.get(pk=payee.pk).nickname == ""
 
 
 def test_kana_screens_take_odd_input_without_error(signed_in):
