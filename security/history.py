@@ -11,6 +11,7 @@ import datetime as dt
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
+from django.views.decorators.http import require_http_methods
 
 from accounts.models import Customer
 from cosei_ib.replica import read_alias
@@ -50,6 +51,7 @@ def _detail(event: AuditEvent) -> str:
 
 
 @customer_required
+@require_http_methods(["GET", "HEAD"])
 def history_view(request):
     paginator = Paginator(audit_history_for_customer(customer=request.customer,
                                                      using=read_alias(request)), PAGE_SIZE)

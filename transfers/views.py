@@ -322,6 +322,7 @@ def done(request, transfer_id: int):
 
 
 @customer_required
+@require_http_methods(["GET", "HEAD"])
 def payees(request):
     return render(request, "transfers/payees.html", {
         "payees": selectors.payee_list_for_customer(customer=request.customer),

@@ -292,7 +292,9 @@ def test_a_wrong_method_gets_a_japanese_page(signed_in):
     is a page in Japanese with the way back, and the Allow header stays."""
     client, customer, debit = signed_in
     for method, url in [("GET", "/transfers/scheduled/1/cancel/"), ("PUT", reverse("transfers:confirm")),
-                        ("DELETE", reverse("transfers:limit_confirm")), ("PATCH", "/payeasy/confirm/")]:
+                        ("DELETE", reverse("transfers:limit_confirm")), ("PATCH", "/payeasy/confirm/"),
+                        # read-only lists answered a POST with the page (review3)
+                        ("POST", reverse("transfers:payees")), ("POST", "/history/")]:
         response = client.generic(method, url)
         assert response.status_code == 405, (method, url)
         assert response["Allow"]
