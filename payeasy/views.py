@@ -171,7 +171,6 @@ def bill_view(request):
                                                  "account": account, "step": 3})
 
 
-@sensitive_post_parameters("otp", "card_1", "card_2")
 def _receipt(request, payment):
     request.session.pop(WIZARD, None)
     link = request.session.pop(LINK, None) or {}
@@ -188,6 +187,7 @@ def _already_paid(request, stepup_id: str):
     return _receipt(request, payment)
 
 
+@sensitive_post_parameters("otp", "card_1", "card_2")
 @payeasy_page
 @require_http_methods(["GET", "HEAD", "POST"])
 def confirm_view(request):

@@ -305,8 +305,10 @@ def passkey_delete(*, customer: Customer, passkey_id: int, ip: str | None) -> No
     """Delete one of the customer's passkeys (after a step-up). Deleting the last one
     also ends 「パスキーでのみログイン」 (it would otherwise lock the customer out)."""
     # the customer's row first: 「パスキーでのみログイン」 as it is now, not as this request
-    # loaded it (another tab may have set it since), and no set racing this delete
-    passkey_only = Customer.objects.select_for_update().values_list("passkey_only", flat=True).get(pk=customer.pk)
+    # loaded it (another tab may have set it since), and no set racing this delete. NO KEY:
+    # a passkey login holding this passkey's row still inserts its audit row (its key
+    # share on the customer) and finishes; FOR UPDATE waited for it both ways (deadlock)
+    passkey_only = Customer.objects.select_for_update(no_key=True).values_list("passkey_only", flat=True).get(pk=customer.pk)
     passkey = Passkey.objects.select_for_update().filter(customer=customer, pk=passkey_id).first()
     if passkey is None:
         raise PasskeyError("このパスキーは既に削除されています。")

@@ -313,6 +313,9 @@ def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "", 
     if actor and not reason.strip():
         raise StaffActionError(REASON_REQUIRED)
     with transaction.atomic():
+        # the password credential first, as the login (it locks the credential, then its
+        # audit row takes a key share on the customer's row): a guess meanwhile waits
+        credential_for_update(customer, Credential.Kind.PASSWORD)
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.status != Customer.Status.ACTIVE:
             raise StaffActionError("すでにご利用を停止しています。")
@@ -347,14 +350,14 @@ def customer_ib_resume(*, customer: Customer, reason: str, actor: str,
     issues a new initial password (the old one dies, ``initial_password_issue``'s audit
     and mail). ``guesses_seen`` is the count staff were shown; if more attempts came
     meanwhile the resume is refused, so staff never resume on a count they did not see.
-    Everything happens under the customer's and the credential's row locks."""
+    Everything happens under the credential's and the customer's row locks (that order)."""
     if not reason.strip():
         raise StaffActionError(REASON_REQUIRED)
     with transaction.atomic():
+        credential = credential_for_update(customer, Credential.Kind.PASSWORD)  # first, as the login
         locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.status != Customer.Status.SUSPENDED:
             raise StaffActionError("この契約者はIB取引中止の状態ではありません。")
-        credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         guesses = credential.failures_while_suspended
         if guesses != guesses_seen:
             raise StaffActionError(IB_RESUME_GUESSES_CHANGED)

@@ -195,6 +195,9 @@ def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, con
     # under its lock (_stepup_check), and again by the consuming UPDATE's condition.
     digest = content_hash(_canonical(content))
     with transaction.atomic(durable=True):
+        # the customer's row before the step-up's and the factor's (a passkey's): an
+        # operation run here may lock the customer, then a passkey (passkey_delete)
+        active = _contract_active_lock(customer)
         stepup, error = _stepup_check(
             customer=customer, stepup_id=stepup_id, digest=digest, ip=ip, otp=otp,
             challenge_id=challenge_id, card_answers=card_answers,
@@ -203,7 +206,8 @@ def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, con
             now = timezone.now()
             try:
                 with transaction.atomic():
-                    _contract_active_check(customer)
+                    if not active:
+                        raise AuthFactorError(STEPUP_CONTRACT_INACTIVE)
                     _stepup_mark_used(customer=customer, stepup_id=stepup.pk, digest=digest,
                                       now=now, verified_at=stepup.verified_at or now)
                     result = execute()
@@ -223,14 +227,14 @@ STEPUP_CONTRACT_INACTIVE = ("IB取引中止のお手続きにより、インタ�
                             "このお手続きは実行していません。")
 
 
-def _contract_active_check(customer: Customer) -> None:
-    """The contract as it is now, not as the request loaded it (SEC-10): IB取引中止 by
-    branch staff while a confirmation is on its way must stop it. The row lock orders this
-    with customer_ib_suspend's FOR UPDATE (NO KEY: inserts referencing the customer go on)."""
+def _contract_active_lock(customer: Customer) -> bool:
+    """Whether the contract is active as it is now, not as the request loaded it (SEC-10):
+    IB取引中止 by branch staff while a confirmation is on its way must stop it. The row
+    lock, held to the commit, orders this with customer_ib_suspend's FOR UPDATE (NO KEY:
+    inserts referencing the customer go on)."""
     status = (Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk)
               .values_list("status", flat=True).first())
-    if status != Customer.Status.ACTIVE:
-        raise AuthFactorError(STEPUP_CONTRACT_INACTIVE)
+    return status == Customer.Status.ACTIVE
 
 
 # The step-up locked FOR UPDATE with what decides the methods allowed now (``has_passkey``,

@@ -238,3 +238,20 @@ def test_the_losing_request_of_a_double_click_shows_the_receipt_not_an_error():
     assert payment.reference in client.get("/payeasy/done/").content.decode()
     assert "cosei_pending_payeasy" not in client.session
     assert Journal.objects.filter(kind=Journal.Kind.PAYEASY).count() == 1
+
+
+def test_card_answers_posted_to_the_confirm_page_are_hidden_from_error_reports():
+    """SEC-13: the confirm page's card answers and OTP never reach an error report. The
+    decorator that says so sat above a helper added before the view (the receipt of a
+    double submit), so the view's POST was reported with the answers in clear."""
+    from django.views.debug import SafeExceptionReporterFilter
+
+    customer, account = support.payer()
+    client = support.logged_in(customer)
+    to_confirm(client, account, "58002", {"number": "09012345678"})
+    challenge = cards.image_card_challenge_current(customer=customer)
+    response = client.post("/payeasy/confirm/", {**card_post(challenge, wrong_answers(challenge)),
+                                                 "pending": pending_id(customer)})
+    assert response.status_code == 200 and not Payment.objects.exists()
+    reported = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
+    assert reported["card_1"].startswith("*") and reported["card_2"].startswith("*")
