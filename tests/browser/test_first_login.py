@@ -42,7 +42,18 @@ def test_first_login_change_logout_login(page, device):
     page.get_by_label("ログインパスワード").fill("Kosei2026x")
     page.get_by_role("button", name="ログイン", exact=True).click()
     page.wait_for_url("**/")
+    from security.models import AuditEvent
+    AuditEvent.objects.create(customer=customer, contract_id=customer.contract_id, action="payeasy",
+                              outcome="success", client_ip="2001:db8:85a3::8a2e:370:7334",
+                              summary="58002 コウセイモバイル株式会社 6,980円 受付番号 26120662702756")
     page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="取引履歴照会").click()
     history = page.locator("table.history").inner_text()
     assert "ログインパスワード変更" in history and "ログアウト" in history
+    # UI-1: on a phone too each row reads whole — the お取引 name was squeezed to one
+    # character per line and the 接続元 sat off-screen in the table's sideways scroll
+    # (walk of session 20)
+    assert page.evaluate("""() => [...document.querySelectorAll('table.history tbody td')].every(td => {
+      const r = td.getBoundingClientRect();
+      return r.right <= window.innerWidth + 1 && (td.cellIndex !== 1 || r.width >= 64);
+    })""")
     page.screenshot(path=f"test-artifacts/history-{device}.png", full_page=True)

@@ -125,6 +125,17 @@ def test_staff_resumes_suspended_ib(staff_client):
     assert customer.user.check_password("Init1234")  # nobody guessed: the password stays
 
 
+def test_resume_page_shows_no_label_for_its_hidden_count(staff_client):
+    """STAFF-1, UI-1: the IB取引再開 page is all Japanese — the hidden count of wrong
+    passwords the page showed carried Django's English label 「Guesses seen:」 as a row of
+    its own (walk of session 20)."""
+    customer = suspended_customer()
+    page = staff_client.get(f"/admin/accounts/customer/{customer.pk}/resume/").content.decode()
+    assert 'name="guesses_seen"' in page
+    assert "Guesses" not in page and 'for="id_guesses_seen"' not in page
+    assert "理由（本人確認の方法など）" in page
+
+
 def test_resume_after_guesses_during_the_suspension_issues_a_new_password(staff_client):
     """SEC-8/SEC-10: wrong passwords typed while suspended are counted, staff see the count
     before resuming, and the resume then issues a new initial password on a slip."""
