@@ -267,6 +267,8 @@ def confirm(request):
     return render(request, "transfers/confirm.html", {
         "form": form, "content": _content_view(pending["content"]), "debit": account,
         "confirmation": stepup_id,
+        # a later date is a reservation (XFER-5): the page and its button say so
+        "scheduled": pending["content"]["transfer_date"] > local_now().date().isoformat(),
     })
 
 

@@ -27,7 +27,11 @@ def test_only_the_deepest_matching_item_is_current():
     """UI-1: on /transfers/scheduled/ only 振込予約取消 is current, not 振込 (/transfers/)
     too — two items marked aria-current="page" (found walking the demo)."""
     for path, label in (("/transfers/scheduled/", "振込予約取消"), ("/transfers/scheduled/history/", "振込予約取消"),
-                        ("/transfers/", "振込"), ("/transfers/payees/", "振込")):
+                        ("/transfers/", "振込"), ("/transfers/details/", "振込"),
+                        # opened from 各種設定 (walk20): 利用限度額変更, 振込先の管理
+                        ("/transfers/limit/", "各種設定"), ("/transfers/limit/confirm/", "各種設定"),
+                        ("/transfers/payees/", "各種設定"), ("/transfers/payees/3/rename/", "各種設定"),
+                        ("/settings/", "各種設定")):
         assert [item["label"] for item in main_menu(path) if item["current"]] == [label], path
 
 

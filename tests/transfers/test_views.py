@@ -55,6 +55,7 @@ def test_new_payee_flow_with_full_width_input_and_kept_input(signed_in):
     assert response.url == reverse("transfers:confirm")
     page = client.get(response.url).content.decode()
     assert "50,000円" in page and "550円" in page and "50,550円" in page and "ﾔﾏﾀﾞ ﾀﾛｳ" in page
+    assert "振込を実行する" in page and "振込を予約する" not in page  # today's: executed at once
     # 戻る keeps what was typed
     page = client.get(reverse("transfers:details")).content.decode()
     assert 'value="５０，０００"' in page
