@@ -13,6 +13,7 @@ from django.utils import timezone
 from accounts.admin import ReadOnlyAdmin
 from security.audit import audit_record
 
+from .admin_display import TransferYenMixin, transfer_fields
 from .models import Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, Transfer, TransferSettings
 
 FEE_DATE_IN_PAST = "適用開始日は本日以降の日付を指定してください（適用済みの手数料は変更できません）。"
@@ -97,14 +98,14 @@ class TransferSettingsAdmin(_AuditedAdmin):
 
 
 @admin.register(Transfer)
-class TransferAdmin(ReadOnlyAdmin):
+class TransferAdmin(TransferYenMixin, ReadOnlyAdmin):
     list_display = ["id", "created_at", "customer", "transfer_date", "status", "bank_name", "branch_name",
-                    "account_number", "holder_kana", "amount", "fee", "fee_borne_by_payee"]
+                    "account_number", "holder_kana", "amount_yen", "fee_yen", "fee_borne_by_payee"]
     list_filter = ["status", "transfer_date", "route"]
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"
     list_select_related = ["customer"]
-    readonly_fields = [field.name for field in Transfer._meta.fields]
+    fields = readonly_fields = transfer_fields()
 
     def changelist_view(self, request, extra_context=None):
         query = "&".join(f"{key}={value}" for key, value in request.GET.items())

@@ -21,6 +21,7 @@ from security.audit import audit_record
 
 from security.customer_admin import ReasonForm
 
+from .admin_display import TransferYenMixin, transfer_fields
 from .errors import TransferRefused
 from .models import ScheduledTransfer, Transfer
 from .scheduled import batch_summary, scheduled_transfer_staff_cancel, transfers_execute_due
@@ -39,15 +40,15 @@ def _day_from(text: str, today: dt.date) -> dt.date:
 
 
 @admin.register(ScheduledTransfer)
-class ScheduledTransferAdmin(ReadOnlyAdmin):
+class ScheduledTransferAdmin(TransferYenMixin, ReadOnlyAdmin):
     # 取消 beside the state: at the end it sat past the table's right edge (scrolled away)
     list_display = ["id", "transfer_date", "status", "cancel_link", "unprocessed_reason", "customer", "bank_name",
-                    "holder_kana", "amount", "fee", "created_at", "executed_at"]
+                    "holder_kana", "amount_yen", "fee_yen", "created_at", "executed_at"]
     list_filter = ["status", "unprocessed_reason", "transfer_date"]
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"
     list_select_related = ["customer"]
-    readonly_fields = [field.name for field in ScheduledTransfer._meta.fields] + ["cancel_link"]
+    fields = readonly_fields = transfer_fields(extra=("cancel_link",))
     change_list_template = "admin/transfers/scheduledtransfer/change_list.html"
 
     def get_urls(self):
@@ -58,7 +59,10 @@ class ScheduledTransferAdmin(ReadOnlyAdmin):
 
     @admin.display(description="窓口での取消")
     def cancel_link(self, transfer):
-        """Only on a transfer still waiting (the view checks the permission and the state)."""
+        """Only on a transfer still waiting (the view checks the permission and the state);
+        a cancelled one says so (「—」 there read as "not cancelled")."""
+        if transfer.status == Transfer.Status.CANCELLED:
+            return "取消済"
         if transfer.status != Transfer.Status.SCHEDULED:
             return "—"
         return format_html('<a href="{}">取消</a>', reverse("admin:transfers_scheduled_cancel", args=[transfer.pk]))

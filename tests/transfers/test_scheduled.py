@@ -378,6 +378,7 @@ def test_staff_cancel_a_suspended_customers_transfer_with_a_reason_audited_and_m
     page = staff_client.get(listed.replace("&amp;", "&")).content.decode()
     assert f"/admin/transfers/scheduledtransfer/{waiting.pk}/cancel/" in page
     assert f"/admin/transfers/scheduledtransfer/{done.pk}/cancel/" not in page
+    assert "10,000円" in page  # amounts as staff read them, not 10000 (walk20)
 
     form = staff_client.get(f"/admin/transfers/scheduledtransfer/{waiting.pk}/cancel/").content.decode()
     assert "10,000円" in form and "予約振込を取り消す" in form
@@ -392,6 +393,8 @@ def test_staff_cancel_a_suspended_customers_transfer_with_a_reason_audited_and_m
     cancel = staff_client.post(f"/admin/transfers/scheduledtransfer/{waiting.pk}/cancel/",
                                {"reason": "IB取引中止の後、電話で本人確認"})
     assert cancel.status_code == 302
+    detail = staff_client.get(cancel.url).content.decode()
+    assert "10,000円" in detail and "取消済" in detail.split("窓口での取消")[1][:200]
     waiting.refresh_from_db()
     assert waiting.status == Transfer.Status.CANCELLED and waiting.cancelled_at is not None
     event = AuditEvent.objects.get(action="transfer_cancel_staff", outcome="success")
