@@ -120,22 +120,30 @@ def test_a_failure_stops_the_run(mail_server_down):
     assert second.status == OutboxMessage.Status.PENDING
 
 
+def _server_refusing(monkeypatch, address: str, error: Exception) -> list:
+    """The SMTP server's answer for one address is ``error``; every other mail is sent (to
+    the test outbox). Returns the list of recipients tried, in order."""
+    send = EmailMessage.send
+    tried = []
+
+    def refuse_one(self, fail_silently=False):
+        tried.append(self.to)
+        if self.to == [address]:
+            raise error
+        return send(self, fail_silently)
+
+    monkeypatch.setattr(EmailMessage, "send", refuse_one)
+    return tried
+
+
 def test_one_customers_refused_address_does_not_hold_back_the_others(monkeypatch):
     """NOTE-3 (review, session 19): the server answered but refused one recipient (a dead
     address): that message is retried later as any failure, but the run goes on — the
     other customers' notices are not held behind it until the next sweep."""
     import smtplib
 
-    send = EmailMessage.send
-    tried = []
-
-    def refuse_one(self, fail_silently=False):
-        tried.append(self.to)
-        if self.to == ["gone@example.jp"]:
-            raise smtplib.SMTPRecipientsRefused({"gone@example.jp": (550, b"5.1.1 user unknown")})
-        return send(self, fail_silently)
-
-    monkeypatch.setattr(EmailMessage, "send", refuse_one)
+    tried = _server_refusing(monkeypatch, "gone@example.jp",
+                             smtplib.SMTPRecipientsRefused({"gone@example.jp": (550, b"5.1.1 user unknown")}))
     with time_machine.travel(START, tick=False):
         gone = _notice("gone@example.jp")
     with time_machine.travel(START + dt.timedelta(seconds=1), tick=False):
@@ -158,16 +166,7 @@ def test_a_message_the_server_refuses_at_data_does_not_hold_back_the_others(monk
     421 (the server closing the connection) still ends the run."""
     import smtplib
 
-    send = EmailMessage.send
-    tried = []
-
-    def refuse_one(self, fail_silently=False):
-        tried.append(self.to)
-        if self.to == ["poison@example.jp"]:
-            raise smtplib.SMTPDataError(code, b"5.7.1 message rejected")
-        return send(self, fail_silently)
-
-    monkeypatch.setattr(EmailMessage, "send", refuse_one)
+    tried = _server_refusing(monkeypatch, "poison@example.jp", smtplib.SMTPDataError(code, b"5.7.1 message rejected"))
     with time_machine.travel(START, tick=False):
         poison = _notice("poison@example.jp")
     with time_machine.travel(START + dt.timedelta(seconds=1), tick=False):
