@@ -31,6 +31,7 @@ from django.utils import timezone
 from accounts.models import Customer
 from cosei_ib.queries import unique_or_none
 from security.audit import audit_record
+from security.locks import customer_for_update
 
 from .models import EmailChangeRequest, NoticePreference, OutboxMessage, PostingNotice
 
@@ -281,7 +282,7 @@ def email_change_request(*, customer: Customer, new_email: str, ip: str | None) 
     if not address_is_sendable(new_email):
         raise EmailSettingError("Ｅメールアドレスの形式が正しくありません。")
     with transaction.atomic():
-        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        locked = customer_for_update(customer)
         if locked.email == new_email:
             raise EmailSettingError(EMAIL_SAME)
         code = f"{secrets.randbelow(10**6):06d}"
@@ -329,10 +330,12 @@ def email_change_confirm(*, customer: Customer, code: str, ip: str | None) -> st
     if refusal is not None:
         raise EmailSettingError(refusal)  # after commit: the failure count stays
     with transaction.atomic():
+        # the customer's row before the request's (security.locks): a removal or a new
+        # request after a step-up holds the customer, then drops the request
+        locked = customer_for_update(customer)
         request = EmailChangeRequest.objects.select_for_update().filter(pk=request.pk).first()
-        if request is None:  # a concurrent confirmation won
+        if request is None:  # a concurrent confirmation or a removal won
             raise EmailSettingError(EMAIL_CODE_NONE)
-        locked = Customer.objects.select_for_update().get(pk=customer.pk)
         old_email, new_email = locked.email, request.new_email
         Customer.objects.filter(pk=customer.pk).update(email=new_email)
         customer.email = new_email
@@ -361,7 +364,7 @@ def email_remove(*, customer: Customer, email: str, ip: str | None) -> None:
     meanwhile (another tab). The old address is told; any pending change is dropped."""
 
     with transaction.atomic():
-        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        locked = customer_for_update(customer)
         if not locked.email:
             raise EmailSettingError(EMAIL_NONE_TO_REMOVE)
         if locked.email != email:
@@ -390,7 +393,7 @@ def notice_preference_change(*, customer: Customer, choices: dict, ip: str | Non
     current address, whatever the new choices)."""
 
     with transaction.atomic():
-        Customer.objects.select_for_update().get(pk=customer.pk)
+        customer_for_update(customer)
         preference, _ = NoticePreference.objects.get_or_create(customer=customer)
         for field in PREFERENCE_LABELS:
             setattr(preference, field, bool(choices[field]))

@@ -33,6 +33,7 @@ from notifications.services import notice_enqueue
 from . import pictograms
 from .audit import audit_record
 from .errors import AuthFactorError
+from .locks import customer_for_update
 from .models import AuditEvent, Credential, ImageCard, ImageCardChallenge
 from .services import (
     IssuedMeanwhile,
@@ -84,8 +85,9 @@ def image_card_issue(*, customer: Customer, actor: str = "", reason: str = "",
     lifted only by the unlock action (SEC-8). ``form_shown_at``: when staff's form was
     shown; IssuedMeanwhile if a card was issued since (the other of two requests at once)."""
     with transaction.atomic():
-        # the step-up's lock order (the card credential first, then challenge and card), so
-        # a reissue racing a card-confirmed operation waits for it instead of deadlocking
+        # the step-up's lock order (``locks``: the customer, the card credential, then
+        # challenge and card), so a reissue racing a card-confirmed operation waits for it
+        customer_for_update(customer)
         credential_for_update(customer, Credential.Kind.IMAGE_CARD)
         previous = list(ImageCard.objects.select_for_update()
                         .filter(customer=customer, is_active=True).order_by("id"))

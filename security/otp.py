@@ -34,6 +34,7 @@ from notifications.services import notice_enqueue
 from .audit import audit_record
 from .cards import CARD_LOCKED, image_card_challenge_close, image_card_check
 from .errors import AuthFactorError
+from .locks import customer_for_update
 from .models import AuditEvent, Credential, ImageCardChallenge, OtpToken
 from .services import credential_for_update, credential_register_failure, credential_register_success
 
@@ -75,8 +76,7 @@ def otp_token_issue(*, customer: Customer) -> OtpToken:
     registers later (SEC-6). Serialised on the customer's row (parallel checks: the last
     one wins, each shown its own key). Raises AuthFactorError(OTP_ALREADY_ACTIVE)."""
     with transaction.atomic():
-        Customer.objects.select_for_update().filter(pk=customer.pk).first()
-        # Lock order: customer → token → device (otp_activate: token → … → device).
+        customer_for_update(customer)  # the lock order (``locks``): the customer first
         pending = OtpToken.objects.select_for_update().filter(customer=customer).first()
         if pending is not None:
             if pending.is_active:
@@ -209,16 +209,20 @@ def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
     counts its own failures (card 3, OTP 5). Only when all are right: the code is consumed,
     the challenge closed, the device confirmed; audit ``otp_activate`` and a notice. A
     token replaced by a later identity check (``otp_token_issue``) is refused before
-    anything is counted, under its row lock. Raises AuthFactorError."""
+    anything is counted. Raises AuthFactorError.
+
+    Locks (``locks``): the customer's row, then the card's credential and challenge, then
+    the OTP credential and device; the token is written last."""
     token = otp_token_pending_get(customer=customer, token_id=token_id)
     if (serial or "").strip().upper() != token.serial:
         raise AuthFactorError(OTP_SERIAL_WRONG, field="serial")
     errors: dict[str, str] = {}
     with transaction.atomic(durable=True):
-        # Fixed lock order: token first (otp_token_issue replaces it under this lock).
-        if not OtpToken.objects.select_for_update().filter(pk=token.pk, activated_at__isnull=True).exists():
+        # The customer's row first: otp_token_issue replaces and otp_token_revoke deletes a
+        # token only under it, so the token read here stays as read until the commit.
+        customer_for_update(customer)
+        if not OtpToken.objects.filter(pk=token.pk, activated_at__isnull=True).exists():
             raise AuthFactorError(OTP_ACTIVATION_REPLACED)
-        # then, everywhere: image_card credential → challenge → otp credential → device.
         card_error = image_card_check(customer=customer, challenge_id=challenge_id,
                                       answers=card_answers, ip=ip, close=False)
         # The code is consumed only when the card answer is right too (a code not accepted
@@ -274,9 +278,10 @@ def otp_token_revoke(*, customer: Customer, actor: str, reason: str = "") -> boo
     """Staff: end the customer's software token (lost phone); the customer then uses the
     image card again and may start OTP anew. Returns False when there was none."""
     with transaction.atomic():
-        # Locks in the step-up's order — the OTP credential, the device, then the token — so
-        # a revoke racing the customer's OTP-confirmed operation (which holds the first two
-        # until it commits, then updates the token) waits for it instead of deadlocking.
+        # The step-up's order (``locks``) — the customer, the OTP credential, the device, then
+        # the token — so a revoke racing the customer's OTP-confirmed operation or 利用開始
+        # waits for it instead of deadlocking.
+        customer_for_update(customer)
         credential_for_update(customer, Credential.Kind.OTP)
         device_id = OtpToken.objects.filter(customer=customer).values_list("device_id", flat=True).first()
         if device_id is None:

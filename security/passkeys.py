@@ -42,6 +42,7 @@ from notifications.services import notice_enqueue
 
 from .audit import audit_record
 from .errors import AuthFactorError
+from .locks import customer_for_update
 from .models import AuditEvent, Credential, Passkey, StepUp, WebAuthnChallenge
 from .services import credential_for_update, credential_register_failure, credential_register_success
 
@@ -152,7 +153,7 @@ def _parse(response_json: str) -> tuple[dict, bytes, bytes]:
 def passkey_registration_authorise(*, customer: Customer, name: str) -> WebAuthnChallenge:
     """After the step-up (run inside its transaction): allow one registration ceremony for
     ``name`` within CHALLENGE_SECONDS. Refuses a sixth passkey."""
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()
+    customer_for_update(customer)  # the count holds until the commit (passkey_register)
     if Passkey.objects.filter(customer=customer).count() >= settings.PASSKEYS_PER_CUSTOMER:
         raise PasskeyError(PASSKEY_LIMIT.format(limit=settings.PASSKEYS_PER_CUSTOMER))
     return _challenge_create(customer=customer, purpose=WebAuthnChallenge.Purpose.REGISTER, name=name)
@@ -190,9 +191,11 @@ def passkey_registration_pending(*, customer: Customer, registration_id) -> WebA
 def passkey_register(*, customer: Customer, response_json: str, origins: list[str],
                      ip: str | None) -> Passkey:
     """Verify a registration response against its (single-use) challenge and store the
-    passkey, with an audit row and a notice. Raises PasskeyError."""
+    passkey, with an audit row and a notice. Raises PasskeyError. Locks the customer's row
+    before using the challenge (``locks``); the count of passkeys is read under it."""
     try:
         with transaction.atomic():
+            customer_for_update(customer)
             data, _credential_id, challenge = _parse(response_json)
             registration = _challenge_consume(customer=customer, challenge=challenge,
                                               purpose=WebAuthnChallenge.Purpose.REGISTER)
@@ -203,7 +206,6 @@ def passkey_register(*, customer: Customer, response_json: str, origins: list[st
                 expected_rp_id=settings.WEBAUTHN_RP_ID, expected_origin=origins,
                 require_user_verification=True,
             )
-            Customer.objects.select_for_update().filter(pk=customer.pk).first()
             if Passkey.objects.filter(customer=customer).count() >= settings.PASSKEYS_PER_CUSTOMER:
                 raise PasskeyError(PASSKEY_LIMIT.format(limit=settings.PASSKEYS_PER_CUSTOMER))
             transports = data.get("response", {}).get("transports") or []
@@ -304,11 +306,11 @@ def passkey_verify_login(*, customer: Customer, response_json: str, origins: lis
 def passkey_delete(*, customer: Customer, passkey_id: int, ip: str | None) -> None:
     """Delete one of the customer's passkeys (after a step-up). Deleting the last one
     also ends 「パスキーでのみログイン」 (it would otherwise lock the customer out)."""
-    # the customer's row first: 「パスキーでのみログイン」 as it is now, not as this request
-    # loaded it (another tab may have set it since), and no set racing this delete. NO KEY:
-    # a passkey login holding this passkey's row still inserts its audit row (its key
-    # share on the customer) and finishes; FOR UPDATE waited for it both ways (deadlock)
-    passkey_only = Customer.objects.select_for_update(no_key=True).values_list("passkey_only", flat=True).get(pk=customer.pk)
+    # the customer's row first (``locks``): 「パスキーでのみログイン」 as it is now, not as this
+    # request loaded it (another tab may have set it since), and no set racing this delete.
+    # NO KEY: a passkey login holding this passkey's row still inserts its audit row (its
+    # key share on the customer) and finishes; FOR UPDATE waited for it both ways (deadlock)
+    passkey_only = customer_for_update(customer).passkey_only
     passkey = Passkey.objects.select_for_update().filter(customer=customer, pk=passkey_id).first()
     if passkey is None:
         raise PasskeyError("このパスキーは既に削除されています。")
@@ -327,7 +329,7 @@ def passkey_delete(*, customer: Customer, passkey_id: int, ip: str | None) -> No
 
 def passkey_only_set(*, customer: Customer, enabled: bool, ip: str | None) -> None:
     """Turn 「パスキーでのみログイン」 on (a passkey must exist) or off (after a step-up)."""
-    Customer.objects.select_for_update().filter(pk=customer.pk).first()  # serialised with passkey_delete
+    customer_for_update(customer)  # serialised with passkey_delete
     if enabled and not customer_has_passkey(customer):
         raise PasskeyError(PASSKEY_NONE_FOR_ONLY)
     Customer.objects.filter(pk=customer.pk).update(passkey_only=enabled)
@@ -344,8 +346,10 @@ def passkey_only_set(*, customer: Customer, enabled: bool, ip: str | None) -> No
 
 def passkeys_staff_reset(*, customer: Customer, reason: str, actor: str) -> int:
     """Branch staff, for a customer who lost every passkey (as for a lost card): delete all
-    passkeys and end 「パスキーでのみログイン」; audited with the reason, mailed."""
+    passkeys and end 「パスキーでのみログイン」; audited with the reason, mailed. The
+    customer's row first (``locks``), as the customer's own deletion after a step-up."""
     with transaction.atomic():
+        customer_for_update(customer)
         count, _ = Passkey.objects.filter(customer=customer).delete()
         Customer.objects.filter(pk=customer.pk).update(passkey_only=False)
         audit_record(action="passkey_reset", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,

@@ -20,6 +20,7 @@ from cosei_ib.queries import unique_or_none
 from notifications.services import login_notice, notice_enqueue
 
 from .audit import audit_contract_id_typed, audit_record
+from .locks import customer_for_update
 from .models import AuditEvent, Credential, CustomerSession
 
 logger = logging.getLogger(__name__)
@@ -44,7 +45,8 @@ def _dummy_hash() -> str:
 
 def credential_for_update(customer: Customer, kind: str) -> Credential:
     """The customer's credential row, locked FOR UPDATE (created on first use: INSERT … ON
-    CONFLICT DO NOTHING, so two first requests agree). One query once the row exists."""
+    CONFLICT DO NOTHING, so two first requests agree). One query once the row exists.
+    After the customer's row, when the caller takes that (``locks``: the lock order)."""
     locked = unique_or_none(Credential.objects.select_for_update().filter(customer=customer, kind=kind))
     if locked is not None:
         return locked
@@ -99,6 +101,12 @@ def login_authenticate(*, contract_id: str, password: str, ip: str | None,
     contract's state — so guesses made during a lock or an IB取引中止 show in admin, lock
     the password at the threshold (and mail the customer), and, during a suspension, make
     the resume issue a new initial password (``customer_ib_resume``).
+
+    Locks (``locks``): the customer's row, then the password credential — the order of
+    every other path, so a login meeting the customer's own IB取引中止 or staff's 初回パスワード
+    再発行 waits instead of deadlocking. The hasher runs before either lock: guesses do
+    not hold the customer's row (which the customer's confirmations wait for) while it
+    runs; the password is checked again under the locks only if it changed meanwhile.
     """
     with transaction.atomic():
         customer = (
@@ -112,8 +120,16 @@ def login_authenticate(*, contract_id: str, password: str, ip: str | None,
                          contract_id=audit_contract_id_typed(contract_id), summary="契約者ID不明",
                          ip=ip)
             return LoginOutcome(None, LOGIN_FAILED)
+        checked_hash, rehash = customer.user.password, []
+        correct = check_password(password, checked_hash, setter=rehash.append)
+        customer = customer_for_update(customer, with_user=True)
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
-        correct = customer.user.check_password(password)
+        if customer.user.password != checked_hash:  # changed before the locks: the current one
+            rehash.clear()
+            correct = check_password(password, customer.user.password, setter=rehash.append)
+        if correct and rehash:  # an older hasher's hash: stored anew, as User.check_password does
+            customer.user.set_password(password)
+            customer.user.save(update_fields=["password"])
         suspended = customer.status != Customer.Status.ACTIVE
         state = "ロック中・" if credential.is_locked else ""
         state += {Customer.Status.SUSPENDED: "IB取引中止中・", Customer.Status.CLOSED: "解約済み・"}.get(
@@ -188,11 +204,13 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
     the credential is locked nothing is checked or counted and the answer is LOGIN_LOCKED.
     A wrong current password is counted — that count commits even though the change fails
     — and the failure that locks also ends every session of the customer, this one too
-    (``sessions_ended``): a session cannot go on guessing, nor use a lucky guess."""
+    (``sessions_ended``): a session cannot go on guessing, nor use a lucky guess. Locks the
+    customer's row, then the credential (``locks``)."""
     refusal: list[str] = []
     refused_field: str | None = "new_password"
     sessions_ended = False
     with transaction.atomic():
+        customer_for_update(customer)
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         if credential.is_locked:
             audit_record(action="password_change", outcome=AuditEvent.Outcome.REFUSED,
@@ -286,10 +304,12 @@ class IssuedMeanwhile(StaffActionError):
 
 
 def credential_unlock(*, customer: Customer, kind: str, reason: str, actor: str) -> Credential:
-    """Lift a lock (branch staff only, with a reason; audited; the customer is emailed)."""
+    """Lift a lock (branch staff only, with a reason; audited; the customer is emailed).
+    Locks the customer's row, then the credential (``locks``)."""
     if not reason.strip():
         raise StaffActionError(REASON_REQUIRED)
     with transaction.atomic():
+        customer_for_update(customer)
         credential = credential_for_update(customer, kind)
         if not credential.is_locked:
             raise StaffActionError(f"{credential.get_kind_display()}はロックされていません。")
@@ -309,14 +329,15 @@ def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "", 
     """IB取引中止 (SEC-10): the customer stops their own IB use (the caller has verified
     the step-up), or branch staff stop it for a customer who phoned in (the guide: 「IB取引中止」
     操作またはすみやかに当金庫までご連絡ください) — then ``actor`` and ``reason`` are the
-    staff user and how they identified the customer. Sessions end; only staff can resume."""
+    staff user and how they identified the customer. Sessions end; only staff can resume.
+
+    Locks the customer's row, then the password credential (``locks``), as the login and
+    the step-up that runs this for the customer: whichever of them comes second waits."""
     if actor and not reason.strip():
         raise StaffActionError(REASON_REQUIRED)
     with transaction.atomic():
-        # the password credential first, as the login (it locks the credential, then its
-        # audit row takes a key share on the customer's row): a guess meanwhile waits
+        locked = customer_for_update(customer)
         credential_for_update(customer, Credential.Kind.PASSWORD)
-        locked = Customer.objects.select_for_update().get(pk=customer.pk)
         if locked.status != Customer.Status.ACTIVE:
             raise StaffActionError("すでにご利用を停止しています。")
         Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
@@ -350,12 +371,13 @@ def customer_ib_resume(*, customer: Customer, reason: str, actor: str,
     issues a new initial password (the old one dies, ``initial_password_issue``'s audit
     and mail). ``guesses_seen`` is the count staff were shown; if more attempts came
     meanwhile the resume is refused, so staff never resume on a count they did not see.
-    Everything happens under the credential's and the customer's row locks (that order)."""
+    Everything happens under the customer's and the credential's row locks (that order:
+    ``locks``)."""
     if not reason.strip():
         raise StaffActionError(REASON_REQUIRED)
     with transaction.atomic():
-        credential = credential_for_update(customer, Credential.Kind.PASSWORD)  # first, as the login
-        locked = Customer.objects.select_for_update().get(pk=customer.pk)
+        locked = customer_for_update(customer)
+        credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         if locked.status != Customer.Status.SUSPENDED:
             raise StaffActionError("この契約者はIB取引中止の状態ではありません。")
         guesses = credential.failures_while_suspended
@@ -407,11 +429,13 @@ def initial_password_issue(*, customer: Customer, reason: str, actor: str, unloc
     guessed then must die with the lock: unlocking always means a new password. Raises
     StaffActionError, under the row lock, when the password is not locked; writes an
     ``unlock`` audit row besides the issue row. ``form_shown_at``: when staff's form was
-    shown; IssuedMeanwhile if a password was issued since (the other of two requests)."""
+    shown; IssuedMeanwhile if a password was issued since (the other of two requests).
+    Locks the customer's row, then the credential, then writes the user's (``locks``)."""
     if not reason.strip():
         raise StaffActionError(REASON_REQUIRED)
     password = initial_password_generate()
     with transaction.atomic():
+        customer_for_update(customer)
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         if form_shown_at is not None and AuditEvent.objects.filter(
                 customer=customer, action="initial_password_issue", created_at__gte=form_shown_at).exists():

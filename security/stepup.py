@@ -195,8 +195,8 @@ def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, con
     # under its lock (_stepup_check), and again by the consuming UPDATE's condition.
     digest = content_hash(_canonical(content))
     with transaction.atomic(durable=True):
-        # the customer's row before the step-up's and the factor's (a passkey's): an
-        # operation run here may lock the customer, then a passkey (passkey_delete)
+        # the customer's row before the step-up's and the factor's (``locks``): what the
+        # operation run here locks next depends on it (the password credential, a passkey)
         active = _contract_active_lock(customer)
         stepup, error = _stepup_check(
             customer=customer, stepup_id=stepup_id, digest=digest, ip=ip, otp=otp,
@@ -230,8 +230,9 @@ STEPUP_CONTRACT_INACTIVE = ("IB取引中止のお手続きにより、インタ�
 def _contract_active_lock(customer: Customer) -> bool:
     """Whether the contract is active as it is now, not as the request loaded it (SEC-10):
     IB取引中止 by branch staff while a confirmation is on its way must stop it. The row
-    lock, held to the commit, orders this with customer_ib_suspend's FOR UPDATE (NO KEY:
-    inserts referencing the customer go on)."""
+    lock, held to the commit, is the first of everything the confirmation locks (the
+    order of ``locks``; NO KEY: inserts referencing the customer go on), so it serialises
+    this with every other write of the customer's, customer_ib_suspend's too."""
     status = (Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk)
               .values_list("status", flat=True).first())
     return status == Customer.Status.ACTIVE

@@ -13,8 +13,9 @@ from accounts.models import Customer
 from security import services
 from security.models import Credential
 from security.services import LOGIN_FAILED, customer_ib_resume, customer_ib_suspend, login_authenticate
+from tests.lockrace import race
 from tests.security.secondfactor import customer_with_card
-from tests.security.test_passkey_lock_order import _race
+from tests.security.test_passkey_lock_order import BEFORE_THE_AUDIT_ROW
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,20 +31,21 @@ def _guess(customer):
     return lambda: login_authenticate(contract_id=customer.contract_id, password="Wrong999", ip="203.0.113.9").error
 
 
-def test_a_wrong_login_password_during_the_staff_suspension_does_not_deadlock(monkeypatch):
+def test_a_wrong_login_password_during_the_staff_suspension_does_not_deadlock():
     customer = _customer()
-    outcomes = _race(monkeypatch, services, _guess(customer),
-                     lambda: customer_ib_suspend(customer=customer, ip=None, actor="staff-t", reason="本人から電話"))
-    assert outcomes == {"first": ("ok", LOGIN_FAILED), "second": ("ok", None)}, outcomes
+    outcomes = race(_guess(customer),
+                    lambda: customer_ib_suspend(customer=customer, ip=None, actor="staff-t", reason="本人から電話"),
+                    pause_before=BEFORE_THE_AUDIT_ROW)
+    assert outcomes == {"paused": True, "first": ("ok", LOGIN_FAILED), "second": ("ok", None)}, outcomes
     customer.refresh_from_db()
     assert customer.status == Customer.Status.SUSPENDED
 
 
-def test_a_wrong_login_password_during_the_resume_does_not_deadlock(monkeypatch):
+def test_a_wrong_login_password_during_the_resume_does_not_deadlock():
     customer = _customer()
     customer_ib_suspend(customer=customer, ip=None, actor="staff-t", reason="本人から電話")
-    outcomes = _race(monkeypatch, services, _guess(customer),
-                     lambda: customer_ib_resume(customer=customer, reason="本人来店", actor="staff-t"))
+    outcomes = race(_guess(customer), lambda: customer_ib_resume(customer=customer, reason="本人来店", actor="staff-t"),
+                    pause_before=BEFORE_THE_AUDIT_ROW)
     assert outcomes["first"] == ("ok", LOGIN_FAILED), outcomes
     # the guess came first: the resume, shown no guesses, is refused in Japanese, no deadlock
     assert outcomes["second"][0] == "error" and isinstance(outcomes["second"][1], services.StaffActionError), outcomes

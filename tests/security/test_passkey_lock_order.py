@@ -7,15 +7,13 @@ the other — a deadlock (SQLSTATE 40P01), a 500 for one of the two customers' r
 
 from __future__ import annotations
 
-import threading
-import time
-
 import pytest
 from django.conf import settings
-from django.db import connection, connections, transaction
+from django.db import transaction
 
 from security import cards, passkeys, stepup
 from security.models import Passkey
+from tests.lockrace import inserting, race
 from tests.security import secondfactor
 from tests.security.webauthn_authenticator import SoftAuthenticator
 
@@ -35,57 +33,8 @@ def _registered(customer) -> SoftAuthenticator:
     return authenticator
 
 
-def _waiting_for_a_lock(pid: int) -> bool:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
-
-
-def _race(monkeypatch, module, first, second):
-    """Run ``first`` until its audit row (its passkey row locked by then); then ``second``
-    until it waits for a lock; then let ``first`` go on. Returns both outcomes."""
-    holding, second_pid = threading.Event(), []
-    original = module.audit_record
-    first_thread = []
-
-    def audit_then_wait(**kwargs):
-        if threading.current_thread() is first_thread[0] and not holding.is_set():
-            holding.set()
-            deadline = time.monotonic() + 10
-            while not second_pid and time.monotonic() < deadline:
-                time.sleep(0.01)
-            while second_pid and not _waiting_for_a_lock(second_pid[0]) and time.monotonic() < deadline:
-                time.sleep(0.02)
-        return original(**kwargs)
-
-    monkeypatch.setattr(module, "audit_record", audit_then_wait)
-    outcomes = {}
-
-    def run(name, job, before=None):
-        try:
-            if before:
-                before()
-            outcomes[name] = ("ok", job())
-        except Exception as exc:  # noqa: BLE001 - a deadlock must show
-            outcomes[name] = ("error", exc)
-        finally:
-            connections.close_all()
-
-    def second_started():
-        holding.wait(10)
-        with connections["default"].cursor() as cursor:
-            cursor.execute("SELECT pg_backend_pid()")
-            second_pid.append(cursor.fetchone()[0])
-
-    one = threading.Thread(target=run, args=("first", first))
-    two = threading.Thread(target=run, args=("second", second, second_started))
-    first_thread.append(one)
-    one.start()
-    two.start()
-    one.join(30)
-    two.join(30)
-    return outcomes
+# the first transaction has locked its rows and is about to write its audit row
+BEFORE_THE_AUDIT_ROW = inserting("security_auditevent")
 
 
 def _card_stepup_deleting(customer, passkey_id):
@@ -102,7 +51,7 @@ def _card_stepup_deleting(customer, passkey_id):
     return delete
 
 
-def test_a_passkey_step_up_and_a_card_step_up_deleting_that_passkey_do_not_deadlock(monkeypatch):
+def test_a_passkey_step_up_and_a_card_step_up_deleting_that_passkey_do_not_deadlock():
     customer = secondfactor.customer_with_card()
     authenticator = _registered(customer)
     passkey_id = Passkey.objects.get(customer=customer).pk
@@ -114,13 +63,13 @@ def test_a_passkey_step_up_and_a_card_step_up_deleting_that_passkey_do_not_deadl
         return stepup.stepup_verify_execute(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
                                             passkey_response=response, origins=ORIGINS, execute=lambda: "done")
 
-    outcomes = _race(monkeypatch, stepup, with_passkey, delete)
+    outcomes = race(with_passkey, delete, pause_before=BEFORE_THE_AUDIT_ROW)
     assert outcomes["first"] == ("ok", "done"), outcomes
     assert outcomes["second"][0] == "ok", outcomes
     assert not Passkey.objects.filter(pk=passkey_id).exists()
 
 
-def test_a_passkey_login_and_a_card_step_up_deleting_that_passkey_do_not_deadlock(monkeypatch):
+def test_a_passkey_login_and_a_card_step_up_deleting_that_passkey_do_not_deadlock():
     customer = secondfactor.customer_with_card()
     authenticator = _registered(customer)
     passkey_id = Passkey.objects.get(customer=customer).pk
@@ -130,7 +79,7 @@ def test_a_passkey_login_and_a_card_step_up_deleting_that_passkey_do_not_deadloc
     def login():
         return passkeys.passkey_verify_login(customer=customer, response_json=response, origins=ORIGINS, ip=None)
 
-    outcomes = _race(monkeypatch, passkeys, login, delete)
+    outcomes = race(login, delete, pause_before=BEFORE_THE_AUDIT_ROW)
     assert outcomes["first"] == ("ok", None), outcomes
     assert outcomes["second"][0] == "ok", outcomes
     assert not Passkey.objects.filter(pk=passkey_id).exists()
