@@ -1,5 +1,6 @@
 """XFER-12 under real concurrency: two staff download the day's 仕向 file at the same
-moment; every transfer ends up in exactly one file."""
+moment; every transfer ends up in exactly one file. A 資金返却 and an incoming credit to the
+same account at once both post, without a deadlock."""
 
 from __future__ import annotations
 
@@ -8,10 +9,12 @@ import datetime as dt
 import pytest
 import time_machine
 
+from accounts.models import Account
+from tests.lockrace import race
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
 from tests.transfers.test_concurrency import run_concurrently
 from transfers.interbank import services as interbank
-from transfers.models import InterbankOutgoingFile, InterbankOutgoingItem, OutgoingTransfer
+from transfers.models import InterbankIncomingRecord, InterbankOutgoingFile, InterbankOutgoingItem, OutgoingTransfer
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FRIDAY = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
@@ -39,7 +42,6 @@ def test_the_same_incoming_file_uploaded_twice_at_once_credits_once():
     from accounts.models import Account, Journal
     from tests import factories
     from tests.transfers.test_interbank_services import incoming_file
-    from transfers.models import InterbankIncomingRecord
 
     accounts = [factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ")) for _ in range(3)]
     data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 10_000 * (index + 1)) for index, account in enumerate(accounts)])
@@ -52,3 +54,28 @@ def test_the_same_incoming_file_uploaded_twice_at_once_credits_once():
     assert Journal.objects.count() == journals + 3
     assert InterbankIncomingRecord.objects.filter(status="credited").count() == 3
     assert [Account.objects.get(pk=account.pk).balance for account in accounts] == [10_000, 20_000, 30_000]
+
+
+def test_a_return_while_an_incoming_file_credits_the_same_account_does_not_deadlock():
+    """The return locked its transfer, the customer and the debit account with its own row
+    (a FOR UPDATE over the joined rows), then the posting locked the 為替決済 account; the
+    incoming credit locks the 為替決済 account, then the customer's (ledger_post: id order,
+    and the internal accounts are the oldest): each waited for the other (40P01). The
+    return now locks its own row only; the posting takes the accounts in id order."""
+    from tests.transfers.test_interbank_services import incoming_file
+
+    with time_machine.travel(FRIDAY, tick=False):
+        customer, debit = payer(balance=5_000_000)
+        sent = execute(customer, content_for(customer, debit, other_bank_payee(), 50_000))
+        interbank.outgoing_file_create(day=FRIDAY.date(), staff="staff-a")
+        data = incoming_file([(debit, debit.holder_kana, 10_000)])
+        before = Account.objects.get(pk=debit.pk).balance
+        outcomes = race(
+            lambda: interbank.outgoing_return(outgoing=sent.outgoing, reason="no_account", staff="staff-a").amount,
+            lambda: interbank.incoming_file_upload(data=data, filename="in.txt", staff="staff-b").credited,
+            pause_before=lambda sql, params: "ledger_post(" in sql)
+    # the deadlock did not show as an error: the ledger's refusal made the record 入金不能
+    # (「システムエラー…」), the money left unapplied
+    assert outcomes == {"paused": True, "first": ("ok", 50_000), "second": ("ok", 1)}, (
+        outcomes, list(InterbankIncomingRecord.objects.values_list("reason", flat=True)))
+    assert Account.objects.get(pk=debit.pk).balance == before + 60_000

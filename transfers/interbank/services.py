@@ -156,8 +156,12 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
     為替決済 account holds for it (the amount the file carried; the fee is not returned,
     docs/interbank.md), mail them, audit it. Once per transfer."""
     with transaction.atomic():
-        locked = (OutgoingTransfer.objects.select_for_update().select_related("transfer__customer",
-                                                                              "transfer__debit_account")
+        # this row only (``of``): the posting locks the accounts in id order (ledger_post), and
+        # the customer's row is none of this return's (security.locks) — locked here with
+        # the debit account, before the 為替決済 account, they closed a cycle with an incoming
+        # credit to the same account (為替決済 first: the older id)
+        locked = (OutgoingTransfer.objects.select_for_update(of=("self",))
+                  .select_related("transfer__customer", "transfer__debit_account")
                   .get(pk=outgoing.pk))
         if locked.status != OutgoingTransfer.Status.SENT:
             raise TransferRefused(NOT_SENT)
