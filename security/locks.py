@@ -7,7 +7,7 @@ Every transaction takes the rows it locks or writes in this order, never back up
    (the password hash);
 3. the step-up (``stepup._stepup_for_update``);
 4. one factor after another — image card, OTP, passkey — each its credential first, then
-   its rows: the open challenge (and the cards, on issue); the device, then the token;
+   its rows: the open challenge and its card; the device, then the token;
    the WebAuthn challenge, then the passkey;
 5. the operation's rows: the transfer limit (``transfers.services._customer_lock``), then
    accounts in id order (``journal_post``); payees, transfers, the e-mail change request,
