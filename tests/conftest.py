@@ -9,6 +9,9 @@ from pathlib import Path
 import pytest
 from hypothesis import HealthCheck, settings as hypothesis_settings
 
+from tests.browser.accessibility import (accessibility_check_install, accessibility_check_wait,
+                                         accessibility_violations_text)
+
 # Issue 14, fuzzing (tests/reliability): CI runs a fixed set of examples (derandomize: the
 # seed comes from each test's name), so a red run is red again on a developer's machine.
 # COSEI_FUZZ_PROFILE=long draws new random examples on every run, ten times as many
@@ -136,6 +139,7 @@ def page(request, playwright, browser, device, live_server):
     options.update(locale="ja-JP", timezone_id="Asia/Tokyo", base_url=live_server.url)
     context = browser.new_context(**options)
     context.set_default_timeout(10_000)
+    inaccessible = accessibility_check_install(context)  # UI-1: axe on every page
     page = context.new_page()
     page.device = device
     yield page
@@ -143,7 +147,12 @@ def page(request, playwright, browser, device, live_server):
     if report is not None and report.failed:
         for path in page_artifacts_keep(page, request.node.nodeid):
             print(f"kept {path}")
+    else:
+        accessibility_check_wait(page)
     context.close()
+    found = [(url, violations) for url, violations in inaccessible if violations]
+    if found and report is not None and report.passed:
+        pytest.fail(f"accessibility (axe-core, {device}):\n{accessibility_violations_text(found)}", pytrace=False)
 
 
 @pytest.fixture(autouse=True)
