@@ -42,7 +42,13 @@ from .models import (
     Transfer,
     TransferLimit,
 )
-from .selectors import bank_max_daily_limit, default_daily_limit, transfer_day_total
+from .selectors import (
+    bank_max_daily_limit,
+    daily_limit_in_force,
+    default_daily_limit,
+    transfer_day_total,
+    transfer_limits_with_maximum,
+)
 from .zengin import zengin_kana
 
 logger = logging.getLogger(__name__)
@@ -82,12 +88,12 @@ LIMIT_SAME = "現在の利用限度額と同じです。"
 def _customer_lock(customer: Customer) -> TransferLimit:
     """The customer's limit row, locked FOR UPDATE (call inside a transaction); created
     first when missing (INSERT … ON CONFLICT DO NOTHING, so two first requests agree)."""
-    locked = unique_or_none(TransferLimit.objects.select_for_update().filter(customer=customer))
+    locked = unique_or_none(transfer_limits_with_maximum().select_for_update(of=("self",)).filter(customer=customer))
     if locked is not None:
         return locked
     TransferLimit.objects.bulk_create(
         [TransferLimit(customer=customer, daily_limit=default_daily_limit())], ignore_conflicts=True)
-    return TransferLimit.objects.select_for_update().get(customer=customer)
+    return transfer_limits_with_maximum().select_for_update(of=("self",)).get(customer=customer)
 
 
 def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.date, amount: int) -> str:
@@ -96,10 +102,11 @@ def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.da
     as well: a raise counts from 0:00 tomorrow for what is booked too, so a stolen session
     can neither raise and spend nor raise and book (XFER-8)."""
     today = bankcalendar.local_now().date()
-    daily = limit.limit_on(day) if limit is not None else default_daily_limit()
+    # the bank maximum, lowered by staff, caps a limit chosen above it
+    daily = daily_limit_in_force(limit, day)
     raise_pending = False
-    if limit is not None and day > today and limit.limit_on(today) < daily:
-        daily, raise_pending = limit.limit_on(today), True
+    if limit is not None and day > today and daily_limit_in_force(limit, today) < daily:
+        daily, raise_pending = daily_limit_in_force(limit, today), True
     used = transfer_day_total(customer=customer, day=day)
     if used + amount > daily:
         if day > today:  # a scheduled transfer (XFER-5)
@@ -217,7 +224,7 @@ def _transfer_quote(*, customer: Customer, debit_account: Account, bank_code: st
     # a scheduled transfer needs its funds the day before its date, not now (XFER-5)
     if day <= bankcalendar.local_now().date() and total > debit_account.available_amount:
         raise TransferRefused(OVER_BALANCE.format(total=total, available=debit_account.available_amount))
-    limit = TransferLimit.objects.filter(customer=customer).first()
+    limit = transfer_limits_with_maximum().filter(customer=customer).first()
     problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
     if problem:
         raise TransferRefused(problem)
@@ -506,7 +513,7 @@ def transfer_limit_change(*, customer: Customer, new_limit: int, ip: str | None 
     today = bankcalendar.local_now().date()
     with transaction.atomic():
         limit = _customer_lock(customer)
-        current = limit.limit_on(today)
+        current = daily_limit_in_force(limit, today, maximum=maximum)
         if limit.pending_limit is not None and limit.pending_from <= today:
             limit.daily_limit, limit.pending_limit, limit.pending_from = limit.pending_limit, None, None
         if new_limit == current and limit.pending_limit is None:

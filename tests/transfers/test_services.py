@@ -178,6 +178,30 @@ def test_limit_change_within_the_bank_maximum():
     services.transfer_limit_change(customer=customer, new_limit=10_000_000)
 
 
+def test_a_lowered_bank_maximum_caps_the_limit_of_a_customer_above_it():
+    """XFER-8 (review5): the bank maximum (振込の設定, 金庫所定の上限) bounded only the limit a
+    customer could choose. Staff who lowered it — against a wave of fraud, say — left every
+    customer who had chosen more transferring up to their old limit, and the 利用限度額変更
+    page still showed that limit as in force, above the maximum beside it."""
+    from transfers.models import TransferLimit, TransferSettings
+    from transfers.selectors import transfer_limit_view
+
+    customer, debit = payer(balance=5_000_000)
+    TransferLimit.objects.create(customer=customer, daily_limit=3_000_000)
+    TransferSettings.objects.filter(pk=1).update(bank_max_daily_limit=1_000_000)
+    with pytest.raises(services.TransferRefused) as refused:
+        content_for(customer, debit, other_bank_payee(), 1_000_001)
+    assert refused.value.message == services.OVER_LIMIT.format(limit=1_000_000, rest=1_000_000)
+    with pytest.raises(services.TransferRefused):
+        execute(customer, content_for(customer, debit, other_bank_payee(), 1_000_001, check=False))
+    assert not Transfer.objects.exists()
+    assert transfer_limit_view(customer=customer, today=local_now().date())["current"] == 1_000_000
+    with pytest.raises(services.TransferRefused, match="現在の利用限度額と同じです"):
+        services.transfer_limit_change(customer=customer, new_limit=1_000_000)  # what is in force
+    execute(customer, content_for(customer, debit, other_bank_payee(), 1_000_000))  # the maximum itself
+    assert services.transfer_day_total(customer=customer, day=local_now().date()) == 1_000_000
+
+
 def test_our_bank_names_unknown_closed_and_frozen_accounts():
     customer, _debit = payer()
     target = factories.account()
