@@ -335,6 +335,22 @@ def test_a_payee_account_closed_after_the_name_check_is_named_as_the_payee_s():
     assert debit.balance == 1_000_000 and not Transfer.objects.exists()
 
 
+def test_a_payee_account_frozen_after_the_name_check_is_not_credited():
+    """XFER-3 (review5): 口座名義確認 refuses a frozen account at our bank (お取引が停止),
+    and an incoming Zengin credit to one is 入金不能 — but the ledger refuses only debits
+    of a frozen account, so one frozen (a fraud account, say) between the name check and
+    確認 was credited. Now refused as the payee's, nothing posted or recorded."""
+    customer, debit = payer()
+    payee_account = factories.account(balance=0)
+    content = content_for(customer, debit, our_payee(payee_account), 5_000)
+    Account.objects.filter(pk=payee_account.pk).update(status=Account.Status.FROZEN)
+    with pytest.raises(services.TransferRefused) as refused:
+        execute(customer, content)
+    assert refused.value.message == services.PAYEE_ACCOUNT_FROZEN
+    assert balance(debit) == 1_000_000 and balance(payee_account) == 0
+    assert not Transfer.objects.exists()
+
+
 def test_the_transfer_accounts_read_what_the_orm_would():
     """Issue 14: ``_transfer_accounts`` is SQL written out; it finds the customer's own
     account with its branch (None for another customer's or an internal one), and the
@@ -352,7 +368,7 @@ def test_the_transfer_accounts_read_what_the_orm_would():
 
     for account_id, expected_debit in ((debit.pk, debit), (foreign.pk, None),
                                        (factories.internal(Account.Purpose.CASH).pk, None), (None, None)):
-        found, internal = services._transfer_accounts(customer=customer, debit_account_id=account_id)
+        found, internal, _credit = services._transfer_accounts(customer=customer, debit_account_id=account_id)
         rows = orm(account_id)
         assert [row.pk for row in rows if row.purpose == Account.Purpose.CUSTOMER] == \
             ([expected_debit.pk] if expected_debit else [])
