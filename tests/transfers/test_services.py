@@ -320,33 +320,23 @@ def test_same_stepup_posts_once():
     assert balance(debit) == 1_000_000 - 1_330
 
 
-def test_a_payee_account_closed_after_the_name_check_is_named_as_the_payee_s():
+@pytest.mark.parametrize(("status", "message"), [
+    (Account.Status.CLOSED, services.PAYEE_ACCOUNT_CLOSED),
+    (Account.Status.FROZEN, services.PAYEE_ACCOUNT_FROZEN),
+])
+def test_a_payee_account_closed_or_frozen_after_the_name_check_is_named_as_the_payee_s(status, message):
     """XFER-1, XFER-9 (review, session 19): the payee's account at our bank closed between
     口座名義確認 and 確認 — the refusal says it is the payee's account, not the customer's,
-    and nothing is posted or recorded."""
+    and nothing is posted or recorded. XFER-3 (review5): the same for one frozen then (a
+    fraud account, say): the name check refuses a frozen account and an incoming Zengin
+    credit to one is 入金不能, but the ledger refuses only its debits, so it was credited."""
     customer, debit = payer()
     payee_account = factories.account(balance=0)
     content = content_for(customer, debit, our_payee(payee_account), 5_000)
-    Account.objects.filter(pk=payee_account.pk).update(status=Account.Status.CLOSED)
+    Account.objects.filter(pk=payee_account.pk).update(status=status)
     with pytest.raises(services.TransferRefused) as refused:
         execute(customer, content)
-    assert refused.value.message == services.PAYEE_ACCOUNT_CLOSED
-    debit.refresh_from_db()
-    assert debit.balance == 1_000_000 and not Transfer.objects.exists()
-
-
-def test_a_payee_account_frozen_after_the_name_check_is_not_credited():
-    """XFER-3 (review5): 口座名義確認 refuses a frozen account at our bank (お取引が停止),
-    and an incoming Zengin credit to one is 入金不能 — but the ledger refuses only debits
-    of a frozen account, so one frozen (a fraud account, say) between the name check and
-    確認 was credited. Now refused as the payee's, nothing posted or recorded."""
-    customer, debit = payer()
-    payee_account = factories.account(balance=0)
-    content = content_for(customer, debit, our_payee(payee_account), 5_000)
-    Account.objects.filter(pk=payee_account.pk).update(status=Account.Status.FROZEN)
-    with pytest.raises(services.TransferRefused) as refused:
-        execute(customer, content)
-    assert refused.value.message == services.PAYEE_ACCOUNT_FROZEN
+    assert refused.value.message == message
     assert balance(debit) == 1_000_000 and balance(payee_account) == 0
     assert not Transfer.objects.exists()
 
