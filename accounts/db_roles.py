@@ -62,6 +62,9 @@ def grants_statements(*, database: str, role: str) -> list[str]:
         # The audit log (取引履歴, staff actions) is the evidence of who did what: the app
         # adds rows and never changes or removes one (SEC-11).
         f"REVOKE UPDATE, DELETE, TRUNCATE ON security_auditevent FROM {app}",
+        # The record by which the owner's migrate decides what is applied: a row the app
+        # added would make a deploy skip a migration (a future ledger guard) unannounced.
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON django_migrations FROM {app}",
     ]
 
 

@@ -58,7 +58,8 @@ class Biller(models.Model):
         verbose_name = "収納機関"
         verbose_name_plural = "収納機関"
         constraints = [
-            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{5}$"), name="biller_number_5_digits"),
+            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{5}$"), name="biller_number_5_digits",
+                                   violation_error_message="収納機関番号は5桁の数字で入力してください。"),
         ]
 
     def __str__(self) -> str:
@@ -72,6 +73,10 @@ class Biller(models.Model):
     def number_label(self) -> str:
         """What the customer's number is called for this biller (the guide's words)."""
         return "納付番号" if self.is_public else "お客様番号"
+
+
+BILL_AMOUNT_RULE = ("請求金額（固定の請求）か、下限金額と上限金額の両方（金額入力の請求）のどちらか一方を"
+                    "入力してください。金額は1円以上、上限金額は下限金額以上です。")
 
 
 class Bill(models.Model):
@@ -103,14 +108,22 @@ class Bill(models.Model):
         verbose_name = "請求（シミュレーター）"
         verbose_name_plural = "請求（シミュレーター）"
         constraints = [
-            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{1,20}$"), name="bill_number_digits"),
+            models.CheckConstraint(condition=Q(number__regex=r"^[0-9]{1,20}$"), name="bill_number_digits",
+                                   violation_error_message="お客様番号・納付番号は20桁以内の数字で入力してください。"),
             models.CheckConstraint(condition=Q(confirmation__regex=r"^[0-9]{0,6}$"),
-                                   name="bill_confirmation_digits"),
-            models.CheckConstraint(condition=Q(category__regex=r"^[0-9]{0,3}$"), name="bill_category_digits"),
+                                   name="bill_confirmation_digits",
+                                   violation_error_message="確認番号は6桁以内の数字で入力してください。"),
+            models.CheckConstraint(condition=Q(category__regex=r"^[0-9]{0,3}$"), name="bill_category_digits",
+                                   violation_error_message="納付区分は3桁以内の数字で入力してください。"),
+            # Every operand is tested for NULL: a CHECK passes when it is NULL, and with
+            # ``amount__gt=0`` alone a bill with no amount and no bounds was NULL, not false
+            # — stored from admin, it gave the payer a 500 (TypeError on None <= int).
             models.CheckConstraint(
-                condition=(Q(amount__gt=0, min_amount__isnull=True, max_amount__isnull=True)
-                           | Q(amount__isnull=True, min_amount__gt=0, max_amount__gte=models.F("min_amount"))),
+                condition=(Q(amount__isnull=False, amount__gt=0, min_amount__isnull=True, max_amount__isnull=True)
+                           | Q(amount__isnull=True, min_amount__isnull=False, max_amount__isnull=False,
+                               min_amount__gt=0, max_amount__gte=models.F("min_amount"))),
                 name="bill_fixed_or_bounded_amount",
+                violation_error_message=BILL_AMOUNT_RULE,
             ),
         ]
 

@@ -95,6 +95,7 @@ class FeeSchedule(models.Model):
                             other_branch_under__gte=0, other_branch_over__gte=0,
                             other_bank_under__gte=0, other_bank_over__gte=0),
                 name="fee_schedule_not_negative",
+                violation_error_message="金額区分は1円以上、手数料は0円以上で入力してください。",
             ),
         ]
 
@@ -113,7 +114,8 @@ class TransferSettings(models.Model):
         verbose_name_plural = "振込の設定"
         permissions = [("manage_transfer_limit", "利用限度額の上限を変更できる")]
         constraints = [models.CheckConstraint(condition=Q(bank_max_daily_limit__gt=0),
-                                              name="bank_max_limit_positive")]
+                                              name="bank_max_limit_positive",
+                                              violation_error_message="利用限度額の上限は1円以上で入力してください。")]
 
     def __str__(self) -> str:
         return f"利用限度額の上限 {self.bank_max_daily_limit:,}円"

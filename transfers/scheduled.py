@@ -377,6 +377,9 @@ def _refusal(transfer: Transfer, state: ExecutionState, limit: TransferLimit) ->
         return Transfer.Reason.INSUFFICIENT_FUNDS
     if state.day_total + transfer.amount > limit.limit_on(transfer.transfer_date):
         return Transfer.Reason.OVER_LIMIT
+    if transfer.credit_account_id is not None and transfer.credit_account.status == Account.Status.FROZEN:
+        # frozen since it was booked (口座名義確認 refuses one): the ledger refuses only debits
+        return Transfer.Reason.PAYEE_UNAVAILABLE
     return ""
 
 

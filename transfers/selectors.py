@@ -6,7 +6,8 @@ import datetime as dt
 
 import jaconv
 from django.conf import settings
-from django.db.models import F, Q, QuerySet, Sum
+from django.db.models import F, Q, QuerySet, Subquery, Sum, Value
+from django.db.models.functions import Coalesce
 from django.http import Http404
 
 from accounts.models import Customer
@@ -102,6 +103,26 @@ def default_daily_limit() -> int:
     return min(settings.TRANSFERS_DEFAULT_DAILY_LIMIT, bank_max_daily_limit())
 
 
+def transfer_limits_with_maximum() -> QuerySet[TransferLimit]:
+    """Limit rows, each with the bank maximum as ``bank_maximum`` — read in the same query
+    (the confirm POST's statement budget, issue 14)."""
+    maximum = TransferSettings.objects.filter(pk=1).values("bank_max_daily_limit")
+    return TransferLimit.objects.annotate(
+        bank_maximum=Coalesce(Subquery(maximum), Value(settings.TRANSFERS_BANK_MAX_DAILY_LIMIT)))
+
+
+def daily_limit_in_force(limit: TransferLimit | None, day: dt.date, *, maximum: int | None = None) -> int:
+    """The limit of ``day``: the customer's (or the default), never above the bank maximum
+    — staff who lower the maximum lower every limit above it at once. The maximum is the
+    row's ``bank_maximum`` (transfer_limits_with_maximum) unless given, else read."""
+    if maximum is None:
+        maximum = getattr(limit, "bank_maximum", None)
+    if maximum is None:
+        maximum = bank_max_daily_limit()
+    own = limit.limit_on(day) if limit is not None else default_daily_limit()
+    return min(own, maximum)
+
+
 def transfer_day_total(*, customer: Customer, day: dt.date) -> int:
     """振込金額 of the customer's transfers counted against the limit of ``day``."""
     return (Transfer.objects.filter(customer=customer, transfer_date=day,
@@ -111,13 +132,14 @@ def transfer_day_total(*, customer: Customer, day: dt.date) -> int:
 
 def transfer_limit_view(*, customer: Customer, today: dt.date) -> dict:
     """The 利用限度額変更 page's figures: in force today, and a raise waiting for tomorrow."""
-    limit = TransferLimit.objects.filter(customer=customer).first()
-    current = limit.limit_on(today) if limit else default_daily_limit()
+    limit = transfer_limits_with_maximum().filter(customer=customer).first()
+    maximum = limit.bank_maximum if limit is not None else bank_max_daily_limit()
+    current = daily_limit_in_force(limit, today, maximum=maximum)
     pending = None
     if limit and limit.pending_limit is not None and limit.pending_from > today:
         pending = {"amount": limit.pending_limit, "from": limit.pending_from}
     used = transfer_day_total(customer=customer, day=today)
-    return {"current": current, "pending": pending, "maximum": bank_max_daily_limit(),
+    return {"current": current, "pending": pending, "maximum": maximum,
             "used": used, "rest": max(current - used, 0)}
 
 

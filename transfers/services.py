@@ -42,7 +42,13 @@ from .models import (
     Transfer,
     TransferLimit,
 )
-from .selectors import bank_max_daily_limit, default_daily_limit, transfer_day_total
+from .selectors import (
+    bank_max_daily_limit,
+    daily_limit_in_force,
+    default_daily_limit,
+    transfer_day_total,
+    transfer_limits_with_maximum,
+)
 from .zengin import zengin_kana
 
 logger = logging.getLogger(__name__)
@@ -66,6 +72,7 @@ NOT_TODAY = "日付が変わったため、このお取引は実行できませ�
 OUTSIDE_HOURS = bankcalendar.MESSAGE_OUTSIDE_HOURS
 ACCOUNT_NOT_USABLE = "引落口座はお取引できない状態です。"
 PAYEE_ACCOUNT_CLOSED = "振込先の口座は解約済みのため、お振込みできません。振込先をご確認ください。"
+PAYEE_ACCOUNT_FROZEN = "振込先の口座はお取引が停止されているため、お振込みできません。振込先をご確認ください。"
 NO_FEE_SCHEDULE = "振込手数料が設定されていないため、お取引できません。当金庫までお問い合わせください。"
 FEE_CHANGED = "振込手数料が変更されたため、最初から操作をやり直してください。"
 PAYEES_FULL = "振込先は最大99件まで登録できます。不要な振込先を削除してから登録してください。"
@@ -82,12 +89,12 @@ LIMIT_SAME = "現在の利用限度額と同じです。"
 def _customer_lock(customer: Customer) -> TransferLimit:
     """The customer's limit row, locked FOR UPDATE (call inside a transaction); created
     first when missing (INSERT … ON CONFLICT DO NOTHING, so two first requests agree)."""
-    locked = unique_or_none(TransferLimit.objects.select_for_update().filter(customer=customer))
+    locked = unique_or_none(transfer_limits_with_maximum().select_for_update(of=("self",)).filter(customer=customer))
     if locked is not None:
         return locked
     TransferLimit.objects.bulk_create(
         [TransferLimit(customer=customer, daily_limit=default_daily_limit())], ignore_conflicts=True)
-    return TransferLimit.objects.select_for_update().get(customer=customer)
+    return transfer_limits_with_maximum().select_for_update(of=("self",)).get(customer=customer)
 
 
 def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.date, amount: int) -> str:
@@ -96,10 +103,11 @@ def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.da
     as well: a raise counts from 0:00 tomorrow for what is booked too, so a stolen session
     can neither raise and spend nor raise and book (XFER-8)."""
     today = bankcalendar.local_now().date()
-    daily = limit.limit_on(day) if limit is not None else default_daily_limit()
+    # the bank maximum, lowered by staff, caps a limit chosen above it
+    daily = daily_limit_in_force(limit, day)
     raise_pending = False
-    if limit is not None and day > today and limit.limit_on(today) < daily:
-        daily, raise_pending = limit.limit_on(today), True
+    if limit is not None and day > today and daily_limit_in_force(limit, today) < daily:
+        daily, raise_pending = daily_limit_in_force(limit, today), True
     used = transfer_day_total(customer=customer, day=day)
     if used + amount > daily:
         if day > today:  # a scheduled transfer (XFER-5)
@@ -217,7 +225,7 @@ def _transfer_quote(*, customer: Customer, debit_account: Account, bank_code: st
     # a scheduled transfer needs its funds the day before its date, not now (XFER-5)
     if day <= bankcalendar.local_now().date() and total > debit_account.available_amount:
         raise TransferRefused(OVER_BALANCE.format(total=total, available=debit_account.available_amount))
-    limit = TransferLimit.objects.filter(customer=customer).first()
+    limit = transfer_limits_with_maximum().filter(customer=customer).first()
     problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
     if problem:
         raise TransferRefused(problem)
@@ -304,7 +312,9 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
     ``transfer_lines`` (read in the same query as the debit account)."""
     amount, fee = int(content["amount"]), int(content["fee"])
     limit = _customer_lock(customer)
-    debit, internal = _transfer_accounts(customer=customer, debit_account_id=content["debit_account_id"])
+    credit_account_id = content.get("credit_account_id") if content["route"] != Transfer.Route.OTHER_BANK else None
+    debit, internal, credit = _transfer_accounts(customer=customer, debit_account_id=content["debit_account_id"],
+                                                 credit_account_id=credit_account_id)
     if debit is None:
         raise TransferRefused(ACCOUNT_NOT_USABLE)
     schedule = unique_or_none(FeeSchedule.objects.filter(pk=content["fee_schedule_id"]))
@@ -315,6 +325,9 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
     problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
     if problem:
         raise TransferRefused(problem)
+    if credit is not None and credit.status == Account.Status.FROZEN:
+        # frozen since 口座名義確認 (which refuses one): the ledger refuses only its debits
+        raise TransferRefused(PAYEE_ACCOUNT_FROZEN)
     return debit, schedule, internal
 
 
@@ -336,26 +349,31 @@ _TRANSFER_ACCOUNTS_SQL = """
      WHERE (account.id = %(debit_account_id)s AND account.customer_id = %(customer_id)s
             AND account.purpose = %(customer_purpose)s)
         OR account.purpose IN (%(settlement_purpose)s, %(fee_income_purpose)s)
+        OR account.id = %(credit_account_id)s
      ORDER BY branch.code, account.type, account.number"""
 
 
-def _transfer_accounts(*, customer: Customer, debit_account_id) -> tuple[Account | None, dict[str, Account]]:
+def _transfer_accounts(*, customer: Customer, debit_account_id, credit_account_id=None,
+                       ) -> tuple[Account | None, dict[str, Account], Account | None]:
     """In one query: the customer's own account ``debit_account_id`` (None when it is not
-    theirs), with its branch, and the internal accounts of a transfer by purpose."""
-    debit, internal = None, {}
+    theirs), with its branch, the internal accounts of a transfer by purpose, and the
+    payee's account at our bank ``credit_account_id`` (None when not given)."""
+    debit, internal, credit = None, {}, None
     for account in Account.objects.raw(_TRANSFER_ACCOUNTS_SQL, {
             "debit_account_id": debit_account_id, "customer_id": customer.pk,
             "customer_purpose": Account.Purpose.CUSTOMER.value,
             "settlement_purpose": Account.Purpose.ZENGIN_SETTLEMENT.value,
-            "fee_income_purpose": Account.Purpose.FEE_INCOME.value}):
+            "fee_income_purpose": Account.Purpose.FEE_INCOME.value, "credit_account_id": credit_account_id}):
         # the branch from the same row, as select_related("branch")
         account.branch = Branch.from_db(account._state.db, ["id", "code", "name"],
                                         (account.branch_id, account.branch_code, account.branch_name))
-        if account.purpose == Account.Purpose.CUSTOMER:
-            debit = account
-        else:
+        if account.pk == credit_account_id:
+            credit = account
+        if account.purpose != Account.Purpose.CUSTOMER:
             internal[account.purpose] = account
-    return debit, internal
+        elif account.customer_id == customer.pk and str(account.pk) == str(debit_account_id):
+            debit = account
+    return debit, internal, credit
 
 
 def transfer_from_content(*, customer: Customer, content: dict, debit: Account, schedule: FeeSchedule,
@@ -506,7 +524,7 @@ def transfer_limit_change(*, customer: Customer, new_limit: int, ip: str | None 
     today = bankcalendar.local_now().date()
     with transaction.atomic():
         limit = _customer_lock(customer)
-        current = limit.limit_on(today)
+        current = daily_limit_in_force(limit, today, maximum=maximum)
         if limit.pending_limit is not None and limit.pending_from <= today:
             limit.daily_limit, limit.pending_limit, limit.pending_from = limit.pending_limit, None, None
         if new_limit == current and limit.pending_limit is None:

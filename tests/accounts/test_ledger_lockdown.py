@@ -258,3 +258,23 @@ def test_the_audit_log_cannot_be_rewritten(statement):
     audit_record(action="transfer", outcome="refused", customer=customer, summary="evidence")
     assert refused(statement) == INSUFFICIENT_PRIVILEGE
     assert AuditEvent.objects.filter(customer=customer, outcome="refused", summary="evidence").count() == 1
+
+
+@pytest.mark.parametrize("statement", [
+    "INSERT INTO django_migrations (app, name, applied) VALUES ('accounts', '9999_a_future_ledger_guard', now())",
+    "UPDATE django_migrations SET name = name || '_' WHERE app = 'accounts'",
+    "DELETE FROM django_migrations WHERE app = 'accounts'",
+    "TRUNCATE django_migrations",
+])
+def test_the_migration_record_cannot_be_forged(funded, statement):
+    """LEDGER-7 (review5): the app's role could write django_migrations, the record by which
+    the owner's ``migrate`` decides what is applied. One INSERT marked a migration that is
+    not yet deployed — a future ledger guard, say — as applied, so the owner's deploy would
+    skip it without a word; a DELETE made migrate run applied ones again. The app's role
+    reads the record (runserver's and check's unapplied-migrations warning) and never
+    writes it: migrations run as the owner."""
+    from django.db.migrations.recorder import MigrationRecorder
+
+    before = set(MigrationRecorder(connection).applied_migrations())
+    assert refused(statement) == INSUFFICIENT_PRIVILEGE
+    assert set(MigrationRecorder(connection).applied_migrations()) == before

@@ -771,6 +771,25 @@ def test_nul_byte_in_an_admin_form_is_a_400(staff_client):
     assert customer.status == "suspended"
 
 
+def test_staff_refused_in_admin_are_led_back_to_admin_not_to_the_customer_login(staff, staff_client):
+    """STAFF-1, UI-1 (review5): the 400 page (a NUL in a search) and the 403 page (a page
+    of the exchange without its permission) told branch staff 「お手数ですが、ログイン画面
+    からやり直してください」 with a button to the customers' login page, where their staff
+    user cannot sign in; they now lead back to 管理画面."""
+    user, _device = staff
+    user.groups.clear()  # no 為替 permission: the exchange page is a 403
+    for url, status in (("/admin/accounts/customer/?q=%00", 400),
+                        ("/admin/transfers/interbankoutgoingfile/exchange/", 403)):
+        response = staff_client.get(url)
+        page = response.content.decode()
+        assert response.status_code == status, url
+        assert 'href="/admin/"' in page and "管理画面へ" in page, url
+        assert 'href="/login/"' not in page and "ログイン画面" not in page, url
+    # anyone else is still sent to the customers' login page
+    page = Client().get("/no-such-page/").content.decode()
+    assert 'href="/login/"' in page and 'href="/admin/"' not in page
+
+
 @pytest.mark.parametrize("path", ["initial-password", "unlock", "card/issue"])
 def test_a_double_click_on_an_issue_form_issues_once(staff_client, path):
     """SEC-3, SEC-5: two POSTs of one issue form at once both loaded the staff session while

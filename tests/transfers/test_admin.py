@@ -49,6 +49,32 @@ def test_staff_change_the_bank_maximum(staff_client):
         services.transfer_limit_change(customer=customer, new_limit=6_000_000)
 
 
+@pytest.mark.parametrize(("url", "fields", "message"), [
+    ("/admin/transfers/feeschedule/add/",
+     {"threshold": 30000, "same_branch_under": -1, "same_branch_over": 0, "other_branch_under": 110,
+      "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550},
+     "金額区分は1円以上、手数料は0円以上で入力してください。"),
+    ("/admin/transfers/feeschedule/add/",
+     {"threshold": 0, "same_branch_under": 0, "same_branch_over": 0, "other_branch_under": 110,
+      "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550},
+     "金額区分は1円以上、手数料は0円以上で入力してください。"),
+    ("/admin/transfers/transfersettings/1/change/", {"bank_max_daily_limit": 0},
+     "利用限度額の上限は1円以上で入力してください。"),
+])
+def test_a_negative_fee_or_a_zero_maximum_is_said_in_words_not_by_constraint_name(staff_client, url, fields,
+                                                                                   message):
+    """STAFF-1 (review5): a fee of -1円 or a bank maximum of 0円 was refused with
+    「制約 “fee_schedule_not_negative” に違反しています。」, the database constraint's name."""
+    before = (FeeSchedule.objects.count(), TransferSettings.objects.get(pk=1).bank_max_daily_limit)
+    fields = {"effective_from": (timezone.localdate() + dt.timedelta(days=3)).isoformat(), **fields}
+    response = staff_client.post(url, fields)
+    page = response.content.decode()
+    assert response.status_code == 200 and message in page
+    assert "に違反しています" not in page and "fee_schedule_not_negative" not in page
+    assert "bank_max_limit_positive" not in page
+    assert (FeeSchedule.objects.count(), TransferSettings.objects.get(pk=1).bank_max_daily_limit) == before
+
+
 def test_transfer_list_is_read_only_filtered_and_audited(staff_client):
     customer, debit = payer()
     transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 1_000))

@@ -12,6 +12,7 @@ from transfers.interbank.zengin_file import (
     Header,
     ZenginFileError,
     file_build,
+    file_canonical,
     file_read,
 )
 
@@ -86,3 +87,30 @@ def test_records_for_another_bank_are_refused_when_reading_incoming_files():
 def test_lf_and_unbroken_files_read_the_same():
     lines = _golden_lines()
     assert file_read(b"".join(lines)).total == file_read(b"\n".join(lines) + b"\n").total == 1_284_567
+
+
+@pytest.mark.parametrize("ending", [b"\r\n", b"\r\n\r\n", b"\n\n", b"\x1a", b"\r\n\x1a", b"\r\n\r\n\x1a"])
+def test_blank_lines_and_an_eof_mark_after_the_end_record_are_not_records(ending):
+    """XFER-12 (review5): a file whose editor or transfer program left an empty line or the
+    DOS end-of-file mark (Ctrl-Z, 0x1A) after the end record was refused — 「5行目: レコード長が
+    0バイトです」 or 「全銀協の文字…以外の文字（1桁目）」 for a byte staff cannot see. They are
+    not records: the file reads as without them and is the same file (its digest too)."""
+    clean = GOLDEN.read_bytes()
+    assert file_read(clean[:-2] + ending).records == file_read(clean).records
+    assert file_canonical(clean[:-2] + ending) == file_canonical(clean)
+    unbroken = b"".join(_golden_lines())
+    assert file_canonical(unbroken + ending.replace(b"\r\n", b"").replace(b"\n", b"")) == file_canonical(clean)
+
+
+@pytest.mark.parametrize("data", [b"\r\n", b"\n\n", b"\x1a", b"\r\n\x1a"])
+def test_a_file_of_blank_lines_is_empty(data):
+    with pytest.raises(ZenginFileError) as refused:
+        file_read(data)
+    assert refused.value.message == "ファイルが空です。"
+
+
+def test_data_after_an_eof_mark_is_still_refused():
+    lines = _golden_lines()
+    with pytest.raises(ZenginFileError) as refused:
+        file_read(_join(lines) + b"\x1a" + _join(lines[1:2]))
+    assert "6行目" in refused.value.message

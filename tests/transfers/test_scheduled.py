@@ -229,6 +229,23 @@ def test_a_limit_cut_after_scheduling_leaves_it_unprocessed_over_the_limit():
     assert transfer.unprocessed_reason == Transfer.Reason.OVER_LIMIT
 
 
+def test_a_payee_account_frozen_after_scheduling_leaves_it_unprocessed():
+    """XFER-5 (review5): a 予約振込 to an account at our bank that was frozen after it was
+    booked (口座名義確認 refuses a frozen one) was executed and credited it: the ledger
+    refuses only debits of a frozen account. Now 未処理, 振込先口座お取扱不可."""
+    day = past_business_day()
+    customer, account = funded_payer(50_000, day=day)
+    payee_account = factories.account(balance=0)
+    transfer = schedule(customer, account, 10_000, day=day, payee=our_payee(payee_account))
+    Account.objects.filter(pk=payee_account.pk).update(status=Account.Status.FROZEN)
+    scheduled.transfers_execute_due(day=day)
+    transfer.refresh_from_db()
+    assert (transfer.status, transfer.unprocessed_reason) == (Transfer.Status.UNPROCESSED,
+                                                              Transfer.Reason.PAYEE_UNAVAILABLE)
+    assert Account.objects.get(pk=payee_account.pk).balance == 0
+    assert Account.objects.get(pk=account.pk).balance == 50_000
+
+
 def test_a_closed_account_leaves_it_unprocessed():
     day = past_business_day()
     customer, account = funded_payer(50_000, day=day)

@@ -178,6 +178,30 @@ def test_limit_change_within_the_bank_maximum():
     services.transfer_limit_change(customer=customer, new_limit=10_000_000)
 
 
+def test_a_lowered_bank_maximum_caps_the_limit_of_a_customer_above_it():
+    """XFER-8 (review5): the bank maximum (振込の設定, 金庫所定の上限) bounded only the limit a
+    customer could choose. Staff who lowered it — against a wave of fraud, say — left every
+    customer who had chosen more transferring up to their old limit, and the 利用限度額変更
+    page still showed that limit as in force, above the maximum beside it."""
+    from transfers.models import TransferLimit, TransferSettings
+    from transfers.selectors import transfer_limit_view
+
+    customer, debit = payer(balance=5_000_000)
+    TransferLimit.objects.create(customer=customer, daily_limit=3_000_000)
+    TransferSettings.objects.filter(pk=1).update(bank_max_daily_limit=1_000_000)
+    with pytest.raises(services.TransferRefused) as refused:
+        content_for(customer, debit, other_bank_payee(), 1_000_001)
+    assert refused.value.message == services.OVER_LIMIT.format(limit=1_000_000, rest=1_000_000)
+    with pytest.raises(services.TransferRefused):
+        execute(customer, content_for(customer, debit, other_bank_payee(), 1_000_001, check=False))
+    assert not Transfer.objects.exists()
+    assert transfer_limit_view(customer=customer, today=local_now().date())["current"] == 1_000_000
+    with pytest.raises(services.TransferRefused, match="現在の利用限度額と同じです"):
+        services.transfer_limit_change(customer=customer, new_limit=1_000_000)  # what is in force
+    execute(customer, content_for(customer, debit, other_bank_payee(), 1_000_000))  # the maximum itself
+    assert services.transfer_day_total(customer=customer, day=local_now().date()) == 1_000_000
+
+
 def test_our_bank_names_unknown_closed_and_frozen_accounts():
     customer, _debit = payer()
     target = factories.account()
@@ -296,19 +320,25 @@ def test_same_stepup_posts_once():
     assert balance(debit) == 1_000_000 - 1_330
 
 
-def test_a_payee_account_closed_after_the_name_check_is_named_as_the_payee_s():
+@pytest.mark.parametrize(("status", "message"), [
+    (Account.Status.CLOSED, services.PAYEE_ACCOUNT_CLOSED),
+    (Account.Status.FROZEN, services.PAYEE_ACCOUNT_FROZEN),
+])
+def test_a_payee_account_closed_or_frozen_after_the_name_check_is_named_as_the_payee_s(status, message):
     """XFER-1, XFER-9 (review, session 19): the payee's account at our bank closed between
     口座名義確認 and 確認 — the refusal says it is the payee's account, not the customer's,
-    and nothing is posted or recorded."""
+    and nothing is posted or recorded. XFER-3 (review5): the same for one frozen then (a
+    fraud account, say): the name check refuses a frozen account and an incoming Zengin
+    credit to one is 入金不能, but the ledger refuses only its debits, so it was credited."""
     customer, debit = payer()
     payee_account = factories.account(balance=0)
     content = content_for(customer, debit, our_payee(payee_account), 5_000)
-    Account.objects.filter(pk=payee_account.pk).update(status=Account.Status.CLOSED)
+    Account.objects.filter(pk=payee_account.pk).update(status=status)
     with pytest.raises(services.TransferRefused) as refused:
         execute(customer, content)
-    assert refused.value.message == services.PAYEE_ACCOUNT_CLOSED
-    debit.refresh_from_db()
-    assert debit.balance == 1_000_000 and not Transfer.objects.exists()
+    assert refused.value.message == message
+    assert balance(debit) == 1_000_000 and balance(payee_account) == 0
+    assert not Transfer.objects.exists()
 
 
 def test_the_transfer_accounts_read_what_the_orm_would():
@@ -328,7 +358,7 @@ def test_the_transfer_accounts_read_what_the_orm_would():
 
     for account_id, expected_debit in ((debit.pk, debit), (foreign.pk, None),
                                        (factories.internal(Account.Purpose.CASH).pk, None), (None, None)):
-        found, internal = services._transfer_accounts(customer=customer, debit_account_id=account_id)
+        found, internal, _credit = services._transfer_accounts(customer=customer, debit_account_id=account_id)
         rows = orm(account_id)
         assert [row.pk for row in rows if row.purpose == Account.Purpose.CUSTOMER] == \
             ([expected_debit.pk] if expected_debit else [])

@@ -21,6 +21,7 @@ from transfers.zengin import ALLOWED, zengin_normalize
 RECORD_LENGTH = 120
 KIND_SOGO = "21"
 CRLF = b"\r\n"
+EOF_MARK = b"\x1a"
 
 # (name, width, "N" numeric | "C" text) — the data record; the others follow the same form
 HEADER_FIELDS = [("data_kind", 1, "N"), ("kind_code", 2, "N"), ("code_kind", 1, "N"),
@@ -171,11 +172,14 @@ _BYTE_OK = re.compile(rb"[\x20-\x7e\xa1-\xdf]*")
 
 
 def _lines(data: bytes) -> list[bytes]:
-    """Records split on CRLF (or LF); a file without line breaks is cut every 120 bytes."""
+    """Records split on CRLF (or LF); a file without line breaks is cut every 120 bytes.
+    The DOS end-of-file mark (Ctrl-Z, 0x1A) that some transfer programs append, and blank
+    lines after the last record, are not records: staff could not see them to remove them."""
+    data = data.removesuffix(EOF_MARK)
     if b"\n" not in data and b"\r" not in data:
         return [data[i:i + RECORD_LENGTH] for i in range(0, len(data), RECORD_LENGTH)]
     lines = data.replace(CRLF, b"\n").split(b"\n")
-    if lines and lines[-1] == b"":
+    while lines and lines[-1] == b"":
         lines.pop()
     return lines
 
@@ -217,9 +221,9 @@ class ParsedFile:
 def file_read(data: bytes, *, bank_code: str | None = None) -> ParsedFile:
     """Validate and read a 総合振込 file. Every data record must be for ``bank_code`` when
     given. Raises ZenginFileError (line, Japanese reason) on the first problem."""
-    if not data:
-        raise ZenginFileError(FILE_EMPTY)
     lines = _lines(data)
+    if not lines:
+        raise ZenginFileError(FILE_EMPTY)
     parsed: list[tuple[int, str, dict]] = []
     for number, line in enumerate(lines, start=1):
         bad = _BYTE_OK.match(line).end()
