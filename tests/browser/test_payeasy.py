@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from tests.browser.layout import no_horizontal_overflow
+from tests.browser.layout import lines_of_phrase, no_horizontal_overflow
 from tests.browser.test_ib_suspend import _pick_pictures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -81,6 +81,7 @@ def test_pay_a_utility_bill_with_the_image_card_and_see_it_in_the_statement(page
     payment = Payment.objects.get(customer=customer)
     assert page.locator('[data-field="reference"]').inner_text() == payment.reference
     assert no_horizontal_overflow(page)
+    assert lines_of_phrase(page, "（受付完了）") == [1]  # UI-1: 「（受付完 / 了）」 on a phone
     page.screenshot(path=f"test-artifacts/payeasy-done-{device}.png", full_page=True)
     if device == "desktop":
         assert page.get_by_role("button", name="印刷").is_visible()

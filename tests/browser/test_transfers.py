@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.browser.layout import choices_sit_beside_their_labels, no_horizontal_overflow
+from tests.browser.layout import choices_sit_beside_their_labels, lines_of_elements, no_horizontal_overflow
 from tests.browser.test_security_flows import _answer_card_challenge, _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -87,6 +87,7 @@ def test_new_payee_by_kana_with_card_then_registered_payee_with_otp(page, device
     page.wait_for_url("**/transfers/confirm/")
     assert page.locator('[data-figure="fee"]').inner_text() == "550円"
     assert page.locator('[data-figure="debited"]').inner_text() == "50,550円"
+    assert {text for text, lines in lines_of_elements(page, ".xfer-summary dt").items() if lines != 1} == set()
     _answer_card_challenge(page, customer)
     assert no_horizontal_overflow(page)
     page.screenshot(path=f"test-artifacts/transfer-confirm-card-{device}.png", full_page=True)
