@@ -55,3 +55,23 @@ def test_limit_pages_and_the_debit_account_choice_keep_their_labels_whole(page):
 
     page.goto("/settings/otp-login/")
     assert lines_of_phrase(page, "ログイン時認証設定") == [1]
+
+
+def test_the_payee_actions_are_buttons_a_finger_can_hit(page):
+    """UI-1: 登録名変更 and 削除 were two words of link text side by side (about 20 pixels
+    high), easy to hit the wrong one on a phone. They are buttons of at least 44 pixels,
+    apart from each other."""
+    from transfers.models import Payee
+    from tests.security.secondfactor import customer_with_card
+
+    customer = customer_with_card(password="Pass1234")
+    Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                         branch_name="貝塚", account_type="1", account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    _login(page, customer)
+    page.wait_for_url("**/")
+    page.goto("/transfers/payees/")
+    rename = page.get_by_role("link", name="登録名変更").bounding_box()
+    delete = page.get_by_role("link", name="削除").bounding_box()
+    assert rename["height"] >= 44 and delete["height"] >= 44
+    assert delete["x"] >= rename["x"] + rename["width"] + 4 or delete["y"] >= rename["y"] + rename["height"]
+    assert no_horizontal_overflow(page)
