@@ -42,6 +42,23 @@ def banks():
 
 
 
+ERROR_IN_VIEW = """() => {
+  const box = document.querySelector('.form-errors')?.getBoundingClientRect();
+  return box !== undefined && box.top >= 0 && box.bottom <= window.innerHeight;
+}"""
+
+
+def _pick_wrong_pictures(page, customer):
+    from security import cards, pictograms
+    from security.models import ImageCardChallenge
+
+    challenge = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+    for cell in challenge.cells:
+        right = pictograms.pictogram_name(challenge.card.layout[cell])
+        group = page.locator(f'fieldset.card-cell[data-cell="{cards.cell_label(cell)}"]')
+        group.locator(f'img:not([alt="{right}"])').first.click()
+
+
 def _menu(page, label):
     page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name=label, exact=True).click()
 
@@ -95,6 +112,10 @@ def test_new_payee_by_kana_with_card_then_registered_payee_with_otp(page, device
     assert page.locator('[data-figure="fee"]').inner_text() == "550円"
     assert page.locator('[data-figure="debited"]').inner_text() == "50,550円"
     assert {text for text, lines in lines_of_elements(page, ".xfer-summary dt").items() if lines != 1} == set()
+    # UI-1: a wrong answer's message is brought into view (on a phone it sat below the screen)
+    _pick_wrong_pictures(page, customer)
+    page.get_by_role("button", name="振込を実行する").click()
+    page.wait_for_function(ERROR_IN_VIEW)
     _answer_card_challenge(page, customer)
     assert no_horizontal_overflow(page)
     page.screenshot(path=f"test-artifacts/transfer-confirm-card-{device}.png", full_page=True)
