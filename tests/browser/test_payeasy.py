@@ -104,6 +104,11 @@ def test_pay_a_tax_through_a_link_from_the_biller_page_with_the_otp(page, device
     token = activate_otp(customer, required_at_login=False)
     page.goto("/payeasy/simulator/00100/")
     assert "国税（大阪北税務署）" in page.locator("h1").inner_text()
+    # UI-1: on a phone the bill's table squeezed 内容 to one character per line and the
+    # button sat off-screen, in the table's sideways scroll; each bill is a block now
+    button = page.locator('a[data-bill="1234567890123456"]').bounding_box()
+    assert button["x"] >= 0 and button["x"] + button["width"] <= page.viewport_size["width"]
+    assert lines_of_phrase(page, "申告所得税") == [1]
     page.locator('a[data-bill="1234567890123456"]').click()
     page.wait_for_url("**/login/")
     assert "ログインしてください" in page.locator(".messages").inner_text()
