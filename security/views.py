@@ -425,6 +425,7 @@ def otp_login_setting_confirm_view(request):
         request, session_key=PENDING_OTP_LOGIN_SETTING,
         execute=lambda customer, content: otp_login_setting_change(
             customer=customer, ip=client_ip(request), required_at_login=content["required_at_login"]),
+        repeat_is_done=True,  # the loser of a double submit is told the setting changed
     )
     if form is None:
         return redirect("security:otp_login_setting")
