@@ -113,8 +113,9 @@ def email_confirm_view(request):
     """確認画面 + step-up (SEC-7): exactly the change confirmed executes, once."""
     found = stepup_pending(request, PENDING_EMAIL)
     content = found[1] if found else None
+    # the loser of a double submit is told what the winner did: the change is the same
     form, _stepup, done = stepup_pending_confirm(request, session_key=PENDING_EMAIL,
-                                                 execute=_execute(request))
+                                                 execute=_execute(request), repeat_is_done=True)
     if form is None:
         return redirect("notifications:email_settings")
     if done:

@@ -26,6 +26,7 @@ from .passkeys import (
     passkey_origins,
     passkey_register,
     passkey_registration_authorise,
+    passkey_registration_latest,
     passkey_registration_options,
     passkey_registration_pending,
     passkey_verify_login,
@@ -178,15 +179,24 @@ def _passkey_execute(request, customer, content: dict) -> None:
 @customer_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def passkey_confirm_view(request):
+    executed = []
     form, stepup, done = stepup_pending_confirm(
         request, session_key=PENDING_PASSKEY,
-        execute=lambda customer, content: _passkey_execute(request, customer, content),
+        execute=lambda customer, content: executed.append(_passkey_execute(request, customer, content)),
+        repeat_is_done=True,
     )
     if form is None:
         return redirect("security:passkeys")
     if done:
         operation = stepup.content["operation"]
         if operation == "passkey_register":
+            if not executed:
+                # the loser of a double submit: the winner authorised the ceremony, and its
+                # session (saved before or after this one) may not keep the registration
+                registration = passkey_registration_latest(customer=request.customer,
+                                                           name=stepup.content["name"])
+                if registration is not None:
+                    request.session[REGISTRATION] = str(registration.pk)
             return redirect("security:passkey_register")
         messages.success(request, "パスキーを削除しました。" if operation == "passkey_delete"
                          else "「パスキーでのみログイン」の設定を変更しました。")

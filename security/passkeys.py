@@ -188,6 +188,15 @@ def passkey_registration_pending(*, customer: Customer, registration_id) -> WebA
     ).first()
 
 
+def passkey_registration_latest(*, customer: Customer, name: str) -> WebAuthnChallenge | None:
+    """The customer's newest registration ceremony for ``name`` still open (the one a
+    step-up just authorised, found by the other request of a double submit)."""
+    return WebAuthnChallenge.objects.filter(
+        customer=customer, purpose=WebAuthnChallenge.Purpose.REGISTER, name=name,
+        used_at__isnull=True, expires_at__gt=timezone.now(),
+    ).order_by("-created_at").first()
+
+
 def passkey_register(*, customer: Customer, response_json: str, origins: list[str],
                      ip: str | None) -> Passkey:
     """Verify a registration response against its (single-use) challenge and store the

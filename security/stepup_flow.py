@@ -64,10 +64,13 @@ def stepup_pending_confirm(
     error, leaves nothing done (the step-up stays verified, so the customer may retry
     until it expires) and is written to the audit log.
 
-    ``repeat_is_done``: for a view whose done page does not depend on ``execute``'s result —
-    the loser of two submits of the page at once (a double click: both loaded the session
-    with the pending step-up) finds the step-up used, which only a success does; it is told
-    done, like the winner, instead of 「既に処理されています」 on the confirm page."""
+    ``repeat_is_done``: for a view whose done page does not depend on ``execute``'s result
+    (or that finds the result itself: the passkey registration looks up the ceremony the
+    winner opened) — the loser of two submits of the page at once (a double click: both
+    loaded the session with the pending step-up) finds the step-up used, which only a
+    success does; it is told done, like the winner, instead of 「既に処理されています」 on
+    the confirm page. Its session may have been saved by the winner meanwhile (or ended, by
+    IB取引中止): what the done page shows must come from the database."""
     found = stepup_pending(request, session_key)
     if found is None:
         return None, None, False

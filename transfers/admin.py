@@ -13,7 +13,7 @@ from django.utils import timezone
 from accounts.admin import ReadOnlyAdmin
 from security.audit import audit_record
 
-from .admin_display import TransferYenMixin, transfer_fields
+from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields, transfer_fieldsets
 from .models import Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, Transfer, TransferSettings
 
 FEE_DATE_IN_PAST = "適用開始日は本日以降の日付を指定してください（適用済みの手数料は変更できません）。"
@@ -98,14 +98,16 @@ class TransferSettingsAdmin(_AuditedAdmin):
 
 
 @admin.register(Transfer)
-class TransferAdmin(TransferYenMixin, ReadOnlyAdmin):
+class TransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
     list_display = ["id", "created_at", "customer", "transfer_date", "status", "bank_name", "branch_name",
                     "account_number", "holder_kana", "amount_yen", "fee_yen", "fee_borne_by_payee"]
     list_filter = ["status", "transfer_date", "route"]
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"
     list_select_related = ["customer"]
-    fields = readonly_fields = transfer_fields()
+    search_help_text = "契約者ID・受取人名（カナ）・口座番号・確認IDで検索"
+    fieldsets = transfer_fieldsets()
+    readonly_fields = transfer_fields() + TRACING_FIELDS
 
     def changelist_view(self, request, extra_context=None):
         query = "&".join(f"{key}={value}" for key, value in request.GET.items())

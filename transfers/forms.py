@@ -7,6 +7,7 @@ import re
 import unicodedata
 
 from django import forms
+from django.utils.html import format_html
 
 from accounts.forms import JapaneseDateField, _date_widget
 from accounts.models import Account
@@ -66,9 +67,12 @@ class StartForm(forms.Form):
 
     def __init__(self, data=None, *, accounts, payees, **kwargs):
         super().__init__(data, **kwargs)
+        # the amount as one piece: on a phone it broke mid-word (「お支払可 / 能額」); one
+        # span for the whole text, as the label is a flex row beside its radio (UI-1)
         self.fields["debit_account"].choices = [
-            (account.pk, f"{account.branch.name} {account.get_type_display()} {account.number}"
-                         f"（お支払可能額 {account.available_amount:,}円）") for account in accounts]
+            (account.pk, format_html('<span>{} {} {}<span class="keep-together">（お支払可能額 {}円）</span></span>',
+                                     account.branch.name, account.get_type_display(), account.number,
+                                     f"{account.available_amount:,}")) for account in accounts]
         self.fields["payee"].choices = [
             (payee.pk, f"{payee.label}（{payee.bank_name} {payee.branch_name} "
                        f"{payee.get_account_type_display()} {payee.account_number}）") for payee in payees]

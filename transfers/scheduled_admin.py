@@ -21,7 +21,7 @@ from security.audit import audit_record
 
 from security.customer_admin import ReasonForm
 
-from .admin_display import TransferYenMixin, transfer_fields
+from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields, transfer_fieldsets
 from .errors import TransferRefused
 from .models import ScheduledTransfer, Transfer
 from .scheduled import batch_summary, scheduled_transfer_staff_cancel, transfers_execute_due
@@ -40,7 +40,7 @@ def _day_from(text: str, today: dt.date) -> dt.date:
 
 
 @admin.register(ScheduledTransfer)
-class ScheduledTransferAdmin(TransferYenMixin, ReadOnlyAdmin):
+class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
     # 取消 beside the state: at the end it sat past the table's right edge (scrolled away)
     list_display = ["id", "transfer_date", "status", "cancel_link", "unprocessed_reason", "customer", "bank_name",
                     "holder_kana", "amount_yen", "fee_yen", "created_at", "executed_at"]
@@ -48,7 +48,9 @@ class ScheduledTransferAdmin(TransferYenMixin, ReadOnlyAdmin):
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"
     list_select_related = ["customer"]
-    fields = readonly_fields = transfer_fields(extra=("cancel_link",))
+    search_help_text = "契約者ID・受取人名（カナ）・口座番号・確認IDで検索"
+    fieldsets = transfer_fieldsets(extra=("cancel_link",))
+    readonly_fields = transfer_fields(extra=("cancel_link",)) + TRACING_FIELDS
     change_list_template = "admin/transfers/scheduledtransfer/change_list.html"
 
     def get_urls(self):

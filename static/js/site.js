@@ -45,7 +45,18 @@
     schedule();
   }
 
+  // UI-1: a refused form comes back from the top of the page; on a phone its message (a
+  // wrong image-card answer under the transfer's details) sat below the screen, unseen.
+  function showFirstError() {
+    var error = document.querySelector("main .form-errors, main .field-error");
+    if (!error) { return; }
+    var box = error.getBoundingClientRect();
+    if (box.top >= 0 && box.bottom <= window.innerHeight) { return; }
+    error.scrollIntoView({ block: "center" });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     idleWarning();
+    showFirstError();
   });
 })();

@@ -3,8 +3,10 @@ register a passkey (after the image-card step-up), log out, log in with it, conf
 transfer with it, then turn 「パスキーでのみログイン」 on with it."""
 
 import pytest
+from django.utils import timezone
 from playwright.sync_api import expect
 
+from tests.browser.layout import lines_of_phrase, no_horizontal_overflow
 from tests.browser.test_security_flows import _answer_card_challenge, _customer, _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -60,6 +62,10 @@ def test_register_a_passkey_log_in_with_it_and_confirm_a_transfer_with_it(page, 
     expect(page.get_by_role("cell", name="テスト端末")).to_be_visible()
     page.screenshot(path=f"test-artifacts/passkeys-{device}.png", full_page=True)
     assert Passkey.objects.filter(customer=customer, name="テスト端末").count() == 1
+    # UI-1: on a phone each passkey is a block; as a table its date broke 「2026年 / 12月6 / 日」
+    made = timezone.localtime(Passkey.objects.get(customer=customer).created_at)
+    assert lines_of_phrase(page, f"{made.year}年{made.month}月{made.day}日") == [1]
+    assert no_horizontal_overflow(page)
 
     page.get_by_role("button", name="ログアウト").click()
     page.wait_for_url("**/logged-out/")

@@ -8,7 +8,7 @@ import datetime as dt
 
 import pytest
 
-from tests.browser.layout import no_horizontal_overflow
+from tests.browser.layout import lines_of_phrase, no_horizontal_overflow
 from tests.browser.test_ib_suspend import _pick_pictures
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -81,6 +81,7 @@ def test_pay_a_utility_bill_with_the_image_card_and_see_it_in_the_statement(page
     payment = Payment.objects.get(customer=customer)
     assert page.locator('[data-field="reference"]').inner_text() == payment.reference
     assert no_horizontal_overflow(page)
+    assert lines_of_phrase(page, "（受付完了）") == [1]  # UI-1: 「（受付完 / 了）」 on a phone
     page.screenshot(path=f"test-artifacts/payeasy-done-{device}.png", full_page=True)
     if device == "desktop":
         assert page.get_by_role("button", name="印刷").is_visible()
@@ -103,6 +104,11 @@ def test_pay_a_tax_through_a_link_from_the_biller_page_with_the_otp(page, device
     token = activate_otp(customer, required_at_login=False)
     page.goto("/payeasy/simulator/00100/")
     assert "国税（大阪北税務署）" in page.locator("h1").inner_text()
+    # UI-1: on a phone the bill's table squeezed 内容 to one character per line and the
+    # button sat off-screen, in the table's sideways scroll; each bill is a block now
+    button = page.locator('a[data-bill="1234567890123456"]').bounding_box()
+    assert button["x"] >= 0 and button["x"] + button["width"] <= page.viewport_size["width"]
+    assert lines_of_phrase(page, "申告所得税") == [1]
     page.locator('a[data-bill="1234567890123456"]').click()
     page.wait_for_url("**/login/")
     assert "ログインしてください" in page.locator(".messages").inner_text()

@@ -11,6 +11,8 @@ import pyotp
 import pytest
 from playwright.sync_api import expect
 
+from tests.browser.layout import lines_of_phrase
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -79,6 +81,10 @@ def test_otp_activation_then_login_and_step_up_with_otp(page, device):
         # on a phone the key is shown at once, with a link that opens the authenticator app
         assert manual.get_attribute("open") is not None
         assert page.get_by_role("link", name="認証アプリに登録する").get_attribute("href").startswith("otpauth://totp/")
+        # UI-1: the title and the key's summary break before their 「（…）」, not inside
+        # 「（トークンの設 / 定）」 or 「（手入力用のキ / ー）」
+        assert lines_of_phrase(page, "（トークンの設定）") == [1]
+        assert lines_of_phrase(page, "（手入力用のキー）") == [1]
     else:
         assert page.get_by_role("link", name="認証アプリに登録する").count() == 0
         page.get_by_text("QRコードを読み取れない場合").click()

@@ -6,8 +6,14 @@ both with their fees."""
 from __future__ import annotations
 
 import pytest
+from django.utils import timezone
 
-from tests.browser.layout import choices_sit_beside_their_labels, no_horizontal_overflow
+from tests.browser.layout import (
+    choices_sit_beside_their_labels,
+    lines_of_elements,
+    lines_of_phrase,
+    no_horizontal_overflow,
+)
 from tests.browser.test_security_flows import _answer_card_challenge, _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -34,6 +40,23 @@ def banks():
     reference_ensure()
     interbank_accounts_ensure()
 
+
+
+ERROR_IN_VIEW = """() => {
+  const box = document.querySelector('.form-errors')?.getBoundingClientRect();
+  return box !== undefined && box.top >= 0 && box.bottom <= window.innerHeight;
+}"""
+
+
+def _pick_wrong_pictures(page, customer):
+    from security import cards, pictograms
+    from security.models import ImageCardChallenge
+
+    challenge = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+    for cell in challenge.cells:
+        right = pictograms.pictogram_name(challenge.card.layout[cell])
+        group = page.locator(f'fieldset.card-cell[data-cell="{cards.cell_label(cell)}"]')
+        group.locator(f'img:not([alt="{right}"])').first.click()
 
 
 def _menu(page, label):
@@ -81,12 +104,18 @@ def test_new_payee_by_kana_with_card_then_registered_payee_with_otp(page, device
     assert page.locator('[data-figure="holder"]').inner_text() == "ﾀﾅｶ ﾊﾅｺ"
     assert page.get_by_label("依頼人名（カナ）").input_value() == "ﾔﾏﾀﾞ ﾀﾛｳ"
     assert choices_sit_beside_their_labels(page)  # 先方負担 beside its box
+    assert lines_of_phrase(page, "お支払可能額") == [1]  # UI-1: 「お支払 / 可能額」 on a phone
     page.get_by_label("振込金額（円）").fill("50,000")
     page.get_by_role("button", name="次へ（確認画面へ）").click()
     # 6. 確認 + 画像認証
     page.wait_for_url("**/transfers/confirm/")
     assert page.locator('[data-figure="fee"]').inner_text() == "550円"
     assert page.locator('[data-figure="debited"]').inner_text() == "50,550円"
+    assert {text for text, lines in lines_of_elements(page, ".xfer-summary dt").items() if lines != 1} == set()
+    # UI-1: a wrong answer's message is brought into view (on a phone it sat below the screen)
+    _pick_wrong_pictures(page, customer)
+    page.get_by_role("button", name="振込を実行する").click()
+    page.wait_for_function(ERROR_IN_VIEW)
     _answer_card_challenge(page, customer)
     assert no_horizontal_overflow(page)
     page.screenshot(path=f"test-artifacts/transfer-confirm-card-{device}.png", full_page=True)
@@ -94,6 +123,9 @@ def test_new_payee_by_kana_with_card_then_registered_payee_with_otp(page, device
     # 7. 完了 → 今回の振込先を登録
     page.wait_for_url("**/transfers/done/*/")
     page.get_by_text("振込手続きが完了しました。").wait_for()
+    received = timezone.localtime(Transfer.objects.get().created_at)
+    # UI-1: the 受付 time broke 「（2026 / 年12月6日 11:55）」 on a phone
+    assert lines_of_phrase(page, f"（{received.year}年{received.month}月{received.day}日 {received:%H:%M}）") == [1]
     page.get_by_role("button", name="今回の振込先を登録").click()
     page.get_by_text("振込先を登録しました").wait_for()
     payee = Payee.objects.get(customer=customer)

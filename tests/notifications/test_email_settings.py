@@ -233,3 +233,44 @@ def test_the_help_page_explains_secure_mail():
     assert "/settings/email/secure-mail/" in client.get("/settings/email/").content.decode()
     page = client.get("/settings/email/secure-mail/").content.decode()
     assert "電子証明書を利用した電子署名" in page and "smime.p7s" in page
+
+
+def _double_submit(client, customer):
+    """Two submits of one confirm page at once (a double click): both requests loaded the
+    session with the pending change; the first executes it, the second finds the step-up
+    used. Returns both responses (the second: what the customer's browser shows)."""
+    pending = client.session["cosei_pending_email_setting"]
+    challenge = cards.image_card_challenge_current(customer=customer)
+    answer = card_post(challenge, right_answers(challenge))
+    winner = client.post("/settings/email/confirm/", answer)
+    session = client.session
+    session["cosei_pending_email_setting"] = pending  # as the loser's request still saw it
+    session.save()
+    loser = client.post("/settings/email/confirm/", answer)
+    assert "cosei_pending_email_setting" not in client.session
+    return winner, loser
+
+
+@pytest.mark.parametrize("operation", ["address", "remove", "preferences"])
+def test_the_loser_of_a_double_click_is_shown_what_was_done(operation):
+    """SEC-14, NOTE-2: the second submit showed 「このお取引は既に処理されています」 on the
+    confirm page; it is told what the first one did, like the winner, and nothing more is
+    sent or written."""
+    customer = customer_with_card(email="old@example.jp")
+    client = _logged_in(customer)
+    if operation == "address":
+        client.post("/settings/email/address/", {"email": "new@example.jp", "email_again": "new@example.jp"})
+    else:
+        client.post("/settings/email/", {"operation": operation, "receipts": "on"})
+    winner, loser = _double_submit(client, customer)
+    assert loser.status_code == 302 and loser.url == winner.url
+    page = client.get(loser.url).content.decode()
+    assert "既に処理されています" not in page
+    if operation == "address":
+        assert "new@example.jp" in page  # the code's page, for the address the winner asked for
+        assert EmailChangeRequest.objects.filter(customer=customer).count() == 1
+        assert OutboxMessage.objects.filter(event="email_verify").count() == 1
+    else:
+        assert ("Ｅメールアドレスを削除しました。" if operation == "remove" else "お知らせの選択を変更しました。") in page
+        assert OutboxMessage.objects.filter(event="email_change").count() == 1
+    assert AuditEvent.objects.filter(customer=customer, action="email_change", outcome="success").count() == 1

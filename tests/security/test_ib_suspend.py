@@ -153,3 +153,70 @@ def test_done_page_does_not_tell_a_logged_in_customer_ib_was_suspended():
     customer.refresh_from_db()
     assert customer.status == "active"
     assert client.get("/").status_code == 200  # still logged in
+
+
+def _backends_waiting_for_a_lock() -> int:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")  # else one snapshot per transaction
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()"
+                       " AND wait_event_type = 'Lock' AND pid <> pg_backend_pid()")
+        return cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_loser_of_a_double_click_sees_the_done_page_and_is_logged_out():
+    """SEC-10, SEC-14: two submits of the confirm page at once (a double click). Both passed
+    the login check before the first ended every session; the second then found the step-up
+    used and showed 「このお取引は既に処理されています」 on the confirm page — with the
+    menu, as if still logged in. It shows the done page and ends its session, like the
+    first. Real requests on two connections, held at the customer's row lock until both
+    wait there."""
+    import threading
+    import time
+
+    from django.db import connections, transaction
+
+    from accounts.models import Customer
+
+    customer = customer_with_card()
+    first = logged_in(customer)
+    first.post("/settings/suspend/")
+    second = Client()  # the same browser: the same session cookie
+    for name, morsel in first.cookies.items():
+        second.cookies[name] = morsel.value
+    challenge = cards.image_card_challenge_current(customer=customer)
+    answer = card_post(challenge, right_answers(challenge))
+    responses = {}
+
+    def submit(name, client):
+        try:
+            responses[name] = client.post("/settings/suspend/confirm/", answer)
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=submit, args=("first", first)),
+               threading.Thread(target=submit, args=("second", second))]
+    with transaction.atomic():
+        # the confirmations lock the customer's row (NO KEY) before the step-up's
+        Customer.objects.select_for_update(no_key=True).get(pk=customer.pk)
+        for thread in threads:
+            thread.start()
+        deadline = time.monotonic() + 10
+        while _backends_waiting_for_a_lock() < 2 and time.monotonic() < deadline:
+            time.sleep(0.02)
+        waiting = _backends_waiting_for_a_lock()
+    for thread in threads:
+        thread.join(30)
+    assert waiting == 2, responses
+
+    assert {name: (r.status_code, r.get("Location")) for name, r in responses.items()} == {
+        "first": (302, "/settings/suspend/done/"), "second": (302, "/settings/suspend/done/")}
+    page = second.get("/settings/suspend/done/").content.decode()
+    assert "ご利用を停止しました" in page
+    customer.refresh_from_db()
+    assert customer.status == "suspended"
+    assert AuditEvent.objects.filter(customer=customer, action="ib_suspend", outcome="success").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="ib_suspend").count() == 1
+    assert second.get("/").status_code == 302  # no session left

@@ -11,7 +11,7 @@ from django.conf import settings
 from notifications.models import OutboxMessage
 from security import passkeys, stepup
 from security.errors import AuthFactorError
-from security.models import AuditEvent, Credential, Passkey, StepUp
+from security.models import AuditEvent, Credential, Passkey, StepUp, WebAuthnChallenge
 from tests.security import secondfactor
 from tests.security.webauthn_authenticator import SoftAuthenticator
 
@@ -311,3 +311,59 @@ def test_branch_staff_reset_a_customers_passkeys_in_admin_with_a_reason():
     customer.refresh_from_db()
     assert not customer.passkey_only and not Passkey.objects.filter(customer=customer).exists()
     assert AuditEvent.objects.get(customer=customer, action="passkey_reset").actor == "madoguchi"
+
+
+# --- a double submit of the confirm page (SEC-14) ---------------------------------------
+
+def _double_submit(client, customer, *, forget=()):
+    """Two submits of one confirm page at once (a double click): both requests loaded the
+    session with the pending operation; the first runs it, the second finds the step-up
+    used. ``forget``: session keys the winner set that the loser's session lacked (it was
+    loaded before, and may be saved after). Returns both responses."""
+    from security import cards
+
+    pending = client.session["cosei_pending_passkey"]
+    challenge = cards.image_card_challenge_current(customer=customer)
+    answer = secondfactor.card_post(challenge, secondfactor.right_answers(challenge))
+    winner = client.post("/settings/passkeys/confirm/", answer, HTTP_HOST="localhost")
+    session = client.session
+    session["cosei_pending_passkey"] = pending
+    for key in forget:
+        session.pop(key, None)
+    session.save()
+    loser = client.post("/settings/passkeys/confirm/", answer, HTTP_HOST="localhost")
+    assert "cosei_pending_passkey" not in client.session
+    return winner, loser
+
+
+def test_the_loser_of_a_double_click_on_register_goes_on_to_the_registration(client):
+    """It showed 「このお取引は既に処理されています」; it goes on to the registration the
+    first one authorised, even when its session was saved last without it."""
+    customer = secondfactor.customer_with_card()
+    _password_login(client, customer)
+    response = client.post("/settings/passkeys/", {"register": "1", "name": "私のiPhone"}, HTTP_HOST="localhost")
+    assert response.url == "/settings/passkeys/confirm/"
+    winner, loser = _double_submit(client, customer, forget=["cosei_passkey_registration"])
+    assert winner.url == loser.url == "/settings/passkeys/register/"
+    page = client.get("/settings/passkeys/register/", HTTP_HOST="localhost").content.decode()
+    assert "私のiPhone" in page and "有効時間が過ぎました" not in page
+    registration = WebAuthnChallenge.objects.get(customer=customer, purpose="register")
+    assert client.session["cosei_passkey_registration"] == str(registration.pk)
+
+
+def test_the_loser_of_a_double_click_on_delete_is_told_it_was_deleted(client):
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    _password_login(client, customer)
+    client.post("/login/passkey/", {"login_other_factor": "1"}, HTTP_HOST="localhost")
+    passkey = Passkey.objects.get(customer=customer)
+    assert client.post("/settings/passkeys/", {"delete": str(passkey.pk)},
+                       HTTP_HOST="localhost").url == "/settings/passkeys/confirm/"
+    client.post("/settings/passkeys/confirm/", {"stepup_other_factor": "1", "stepup": str(
+        client.session["cosei_pending_passkey"]["stepup"])}, HTTP_HOST="localhost")  # no passkey here: the card
+    winner, loser = _double_submit(client, customer)
+    assert winner.url == loser.url == "/settings/passkeys/"
+    page = client.get("/settings/passkeys/", HTTP_HOST="localhost").content.decode()
+    assert "パスキーを削除しました。" in page and "既に処理されています" not in page
+    assert not Passkey.objects.filter(customer=customer).exists()
+    assert AuditEvent.objects.filter(customer=customer, action="passkey_delete").count() == 1

@@ -264,3 +264,27 @@ def test_a_wrong_card_answer_clears_the_selections_and_the_otp_field():
     page = response.content.decode()
     assert response.status_code == 200 and "checked" not in page.split("画像認証")[-1]
     assert not re.search(r'name="otp"[^>]*value=', page) and f'value="{token.serial}"' in page
+
+
+def test_the_loser_of_a_double_click_on_the_otp_login_setting_is_told_it_changed():
+    """SEC-14: two submits of the confirm page at once (a double click): both requests
+    loaded the session with the pending change; the second found the step-up used and
+    showed 「このお取引は既に処理されています」. It is told the setting changed, like the
+    first; nothing more is written or mailed."""
+    customer = customer_with_card()
+    token = activate_otp(customer, required_at_login=False)
+    client = logged_in(customer)
+    client.post("/settings/otp-login/", {"required_at_login": "1"})
+    held = client.session["cosei_pending_otp_login_setting"]
+    code = code_at_next_step(token)
+    assert client.post("/settings/otp-login/confirm/", {"otp": code}).url == "/settings/"
+    session = client.session
+    session["cosei_pending_otp_login_setting"] = held  # as the loser's request still saw it
+    session.save()
+    loser = client.post("/settings/otp-login/confirm/", {"otp": code})
+    assert loser.status_code == 302 and loser.url == "/settings/"
+    page = client.get("/settings/").content.decode()
+    assert "ログイン時のワンタイムパスワード認証の設定を変更しました。" in page and "既に処理されています" not in page
+    assert "cosei_pending_otp_login_setting" not in client.session
+    assert AuditEvent.objects.filter(customer=customer, action="otp_login_setting").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="otp_login_setting").count() == 1

@@ -98,3 +98,36 @@ def test_a_transfer_id_that_is_no_number_is_not_a_500(staff_client, object_id):
     assert response.status_code == 302 and response.url == "/admin/"
     event = AuditEvent.objects.get(action="staff_transfer_view")
     assert event.customer is None and event.actor == "staff-t"
+
+
+def test_the_transfer_page_labels_and_explains_the_confirmation_id_and_finds_it(staff_client):
+    """STAFF-1: the detail page showed 確認ID as a bare UUID among the transfer's fields. It
+    sits under 「取引認証（追跡用）」 with how and when the customer confirmed and what the
+    ID is for, in full (a trace needs every character); typed in the list's search box it
+    finds the transfer."""
+    from security.models import StepUp
+    from security.stepup import stepup_begin
+    from transfers.admin_display import CONFIRMATION_HELP
+
+    customer, debit = payer()
+    content = content_for(customer, debit, other_bank_payee(), 1_000)
+    stepup = stepup_begin(customer=customer, kind="transfer", content=content)
+    confirmed = timezone.make_aware(dt.datetime(2026, 12, 4, 10, 15, 30))
+    StepUp.objects.filter(pk=stepup.pk).update(verified_at=confirmed, used_at=confirmed)
+    transfer = execute(customer, content, stepup_id=stepup.pk)
+    other = execute(customer, content_for(customer, debit, other_bank_payee(), 2_000))
+
+    for url in (f"/admin/transfers/transfer/{transfer.pk}/change/",):
+        page = staff_client.get(url).content.decode()
+        assert "取引認証（追跡用）" in page and CONFIRMATION_HELP in page
+        assert f'<code class="confirmation-id">{stepup.pk}</code>' in page
+        assert f"{stepup.get_method_display()}（2026/12/04 10:15:30）" in page
+        assert page.count(str(stepup.pk)) == 1  # once, in its section: not also as a bare field
+    # a transfer whose step-up row is gone (kept longer than step-ups) still shows its ID
+    assert str(other.stepup_id) in staff_client.get(f"/admin/transfers/transfer/{other.pk}/change/").content.decode()
+
+    listed = staff_client.get("/admin/transfers/transfer/", {"q": f" {str(stepup.pk).upper()} "}).content.decode()
+    assert f"/admin/transfers/transfer/{transfer.pk}/change/" in listed
+    assert f"/admin/transfers/transfer/{other.pk}/change/" not in listed
+    listed = staff_client.get("/admin/transfers/transfer/", {"q": customer.contract_id}).content.decode()
+    assert f"/admin/transfers/transfer/{other.pk}/change/" in listed  # the usual search as before

@@ -412,6 +412,8 @@ def test_staff_cancel_a_suspended_customers_transfer_with_a_reason_audited_and_m
     assert cancel.status_code == 302
     detail = staff_client.get(cancel.url).content.decode()
     assert "10,000円" in detail and "取消済" in detail.split("窓口での取消")[1][:200]
+    # the 確認ID in its own, explained section (STAFF-1), as on the transfer page
+    assert "取引認証（追跡用）" in detail and f'<code class="confirmation-id">{waiting.stepup_id}</code>' in detail
     waiting.refresh_from_db()
     assert waiting.status == Transfer.Status.CANCELLED and waiting.cancelled_at is not None
     event = AuditEvent.objects.get(action="transfer_cancel_staff", outcome="success")

@@ -1,0 +1,77 @@
+"""UI-1 on an iPhone 13 (390×844): labels and titles never break inside a word. Japanese
+text may break between any two characters, so a label squeezed into a narrow column broke
+mid-word — 「現在の1日の利用限 / 度額」 on 利用限度額変更, 「お支払可 / 能額」 under 振込's
+引落口座, 「（受付完 / 了）」 in Pay-easy's title."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.layout import lines_of_elements, lines_of_phrase, no_horizontal_overflow
+from tests.browser.test_security_flows import _answer_card_challenge, _login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def device():
+    return "iphone"
+
+
+def _on_one_line(lines: dict[str, int]) -> dict[str, int]:
+    """The entries that take more than one line (none, when all is well)."""
+    return {text: count for text, count in lines.items() if count != 1}
+
+
+def test_limit_pages_and_the_debit_account_choice_keep_their_labels_whole(page):
+    from tests import factories
+    from tests.security.secondfactor import customer_with_card
+
+    customer = customer_with_card(password="Pass1234")
+    factories.account(owner=customer, balance=2_000_600)
+    _login(page, customer)
+    page.wait_for_url("**/")
+
+    page.goto("/settings/")
+    page.get_by_role("link", name="利用限度額変更").click()
+    page.wait_for_url("**/transfers/limit/")
+    assert lines_of_elements(page, ".xfer-summary dt")  # the figures are there
+    assert _on_one_line(lines_of_elements(page, ".xfer-summary dt")) == {}
+    assert lines_of_phrase(page, "現在の1日の利用限度額") == [1]
+    assert no_horizontal_overflow(page)
+    page.get_by_label("変更後の1日の利用限度額（円）").fill("500000")
+    page.get_by_role("button", name="次へ（認証へ）").click()
+    page.wait_for_url("**/transfers/limit/confirm/")
+    _answer_card_challenge(page, customer)
+    page.locator("main form button[type=submit]").last.click()
+    page.wait_for_url("**/transfers/limit/done/")
+    assert _on_one_line(lines_of_elements(page, ".xfer-summary dt")) == {}
+    assert no_horizontal_overflow(page)
+
+    page.goto("/transfers/")
+    assert lines_of_phrase(page, "お支払可能額") == [1]
+    assert _on_one_line(lines_of_elements(page, ".choice .keep-together")) == {}
+    assert no_horizontal_overflow(page)
+
+    page.goto("/settings/otp-login/")
+    assert lines_of_phrase(page, "ログイン時認証設定") == [1]
+
+
+def test_the_payee_actions_are_buttons_a_finger_can_hit(page):
+    """UI-1: 登録名変更 and 削除 were two words of link text side by side (about 20 pixels
+    high), easy to hit the wrong one on a phone. They are buttons of at least 44 pixels,
+    apart from each other."""
+    from transfers.models import Payee
+    from tests.security.secondfactor import customer_with_card
+
+    customer = customer_with_card(password="Pass1234")
+    Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                         branch_name="貝塚", account_type="1", account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    _login(page, customer)
+    page.wait_for_url("**/")
+    page.goto("/transfers/payees/")
+    rename = page.get_by_role("link", name="登録名変更").bounding_box()
+    delete = page.get_by_role("link", name="削除").bounding_box()
+    assert rename["height"] >= 44 and delete["height"] >= 44
+    assert delete["x"] >= rename["x"] + rename["width"] + 4 or delete["y"] >= rename["y"] + rename["height"]
+    assert no_horizontal_overflow(page)
