@@ -21,7 +21,9 @@ registration, deletion and 「パスキーでのみ」, the e-mail changes. So t
 customer run one after the other, whatever rows they touch below. A transaction may
 start lower — the login's second factor (``otp_verify``, ``image_card_verify``,
 ``passkey_verify_login``) locks one factor's rows only, the transfer batch the limit and
-accounts — as long as it never takes a row above one it holds.
+accounts — as long as it never takes a row above one it holds. (The customer's own
+IB取引中止 takes (2) after its step-up's (3) and (4): safe only because every transaction
+that takes (2) holds (1) first.)
 
 NO KEY, never plain FOR UPDATE: no key of a customer ever changes, and FOR UPDATE would
 also block every insert that references the customer (an audit row, a mail, a step-up) —
