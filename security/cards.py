@@ -89,7 +89,9 @@ def image_card_issue(*, customer: Customer, actor: str = "", reason: str = "",
         # challenge and card), so a reissue racing a card-confirmed operation waits for it
         customer_for_update(customer)
         credential_for_update(customer, Credential.Kind.IMAGE_CARD)
-        previous = list(ImageCard.objects.select_for_update()
+        # NO KEY (no key of a card changes): a page creating a challenge on the card takes
+        # a key share of it (the foreign key) and may hold the challenge this closes next
+        previous = list(ImageCard.objects.select_for_update(no_key=True)
                         .filter(customer=customer, is_active=True).order_by("id"))
         if form_shown_at is not None and any(card.issued_at >= form_shown_at for card in previous):
             raise IssuedMeanwhile

@@ -21,7 +21,9 @@ registration, deletion and 「パスキーでのみ」, the e-mail changes. So t
 customer run one after the other, whatever rows they touch below. A transaction may
 start lower — the login's second factor (``otp_verify``, ``image_card_verify``,
 ``passkey_verify_login``) locks one factor's rows only, the transfer batch the limit and
-accounts — as long as it never takes a row above one it holds.
+accounts — as long as it never takes a row above one it holds. (The customer's own
+IB取引中止 takes (2) after its step-up's (3) and (4): safe only because every transaction
+that takes (2) holds (1) first.)
 
 NO KEY, never plain FOR UPDATE: no key of a customer ever changes, and FOR UPDATE would
 also block every insert that references the customer (an audit row, a mail, a step-up) —
@@ -37,14 +39,22 @@ then locks depends on the operation. The login's hasher runs before any lock
 
 from __future__ import annotations
 
+from django.contrib.auth import get_user_model
+
 from accounts.models import Customer
 
 
 def customer_for_update(customer: Customer, *, with_user: bool = False) -> Customer:
     """The customer's row as it is now, locked FOR NO KEY UPDATE until the commit (call
     inside a transaction, before any other row of the customer: the module's order).
-    ``with_user``: the user's row comes along in the same query (read, not locked)."""
-    rows = Customer.objects.select_for_update(no_key=True, of=("self",))
+    ``with_user``: the user's row too (read, not locked), as committed once the lock is
+    held — so the password hash is the current one: every path that writes it holds this
+    lock (SEC-3)."""
+    locked = Customer.objects.select_for_update(no_key=True, of=("self",)).get(pk=customer.pk)
     if with_user:
-        rows = rows.select_related("user")
-    return rows.get(pk=customer.pk)
+        # A statement of its own, after the lock. Joined to the locking query, the user's
+        # row was the one that query's snapshot saw before it waited: PostgreSQL re-reads
+        # only the rows it locks once the holder commits, so a login that had waited for a
+        # password change checked the old hash — the old password logged in, the new not.
+        locked.user = get_user_model()._default_manager.get(pk=locked.user_id)
+    return locked

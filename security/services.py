@@ -210,13 +210,15 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
     refused_field: str | None = "new_password"
     sessions_ended = False
     with transaction.atomic():
-        customer_for_update(customer)
+        # the hash as it is under the lock, not as the request loaded it: a change or
+        # staff's 初回パスワード再発行 may have committed since (another tab, the branch)
+        locked = customer_for_update(customer, with_user=True)
         credential = credential_for_update(customer, Credential.Kind.PASSWORD)
         if credential.is_locked:
             audit_record(action="password_change", outcome=AuditEvent.Outcome.REFUSED,
                          customer=customer, summary="ロック中", ip=ip)
             refusal, refused_field = [LOGIN_LOCKED], None
-        elif not customer.user.check_password(current_password):
+        elif not locked.user.check_password(current_password):
             just_locked = credential_register_failure(credential, ip=ip)
             audit_record(action="password_change", outcome=AuditEvent.Outcome.FAILURE,
                          customer=customer, summary="現在のパスワード誤り", ip=ip)
@@ -227,7 +229,7 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
                 refusal = ["現在のログインパスワードが正しくありません。"]
                 refused_field = "current_password"
         else:
-            refusal = password_rule_errors(customer=customer, new_password=new_password)
+            refusal = password_rule_errors(customer=locked, new_password=new_password)
             if not refusal:
                 _password_set(customer, new_password, ip=ip, keep_session_key=keep_session_key,
                               credential=credential)

@@ -100,10 +100,13 @@ def staff_login_authenticate(*, request, username: str, password: str,
 
 
 def staff_login_unlock(*, counter: StaffLoginCounter, by: str, ip: str | None) -> None:
-    """Lift a staff user's admin login lock (superusers, from admin) and audit who did it."""
+    """Lift a staff user's admin login lock (superusers, from admin) and audit who did it.
+    Locks the counter only, as the staff login does first (it may then write the user's
+    row): the user's row is read for its name, not locked — every row referring to the
+    user (the admin log of their own work, an OTP device) would have waited for it."""
     with transaction.atomic():
-        counter = StaffLoginCounter.objects.select_for_update().select_related("user").get(
-            pk=counter.pk)
+        counter = (StaffLoginCounter.objects.select_for_update(of=("self",)).select_related("user")
+                   .get(pk=counter.pk))
         summary = f"{counter.user.get_username()}（連続失敗{counter.failures}回）"
         counter.failures = 0
         counter.locked_at = None

@@ -568,8 +568,9 @@ def _chunk_execute(chunk: list[tuple[Transfer, TransferLimit]], internal: dict[s
         elif (record := _executed(transfer, outcome, now)) is not None:
             outgoing.append(record)
     with connection.cursor() as cursor:
-        # the rows below wait as any other write would (a customer row another request
-        # holds FOR UPDATE delays the mail's foreign-key check; no account is locked anew)
+        # the rows below wait as any other write would (no account is locked anew; the
+        # audit rows' and mails' foreign-key checks take a key share of each customer's
+        # row, which a request holding it FOR NO KEY UPDATE does not block: security.locks)
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [usual_lock_wait])
         cursor.execute(
             "UPDATE transfers_transfer t SET status = v.status, unprocessed_reason = v.reason,"

@@ -1,11 +1,13 @@
 """Writes of the transfers app: name look-ups, transfers, payees and the daily limit.
 
-Every write of a customer takes that customer's ``TransferLimit`` row FOR UPDATE first
-(``_customer_lock``): the day's total against the limit, the count of name look-ups and
-the count of payees are each checked and changed one request at a time, so concurrent
-requests cannot both pass a limit (XFER-7/8/11). The ledger then locks the accounts in
-id order inside ``journal_post`` (LEDGER-3); the order customer → accounts is the same
-everywhere, so no deadlock.
+Every write of a customer takes that customer's ``TransferLimit`` row FOR UPDATE before
+any other row of this app (``_customer_lock``): the day's total against the limit, the
+count of name look-ups and the count of payees are each checked and changed one request
+at a time, so concurrent requests cannot both pass a limit (XFER-7/8/11). The ledger then
+locks the accounts in id order inside ``journal_post`` (LEDGER-3). A confirmed operation
+has taken the customer's row, the step-up and its factor before the limit row
+(``security.locks``); the order customer → limit → accounts is the same everywhere, so
+no deadlock.
 """
 
 from __future__ import annotations

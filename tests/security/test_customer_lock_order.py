@@ -214,3 +214,45 @@ def test_a_password_changed_while_the_login_hashed_is_checked_again_under_the_lo
     outcome = login_authenticate(contract_id=customer.contract_id, password="Newpass5678", ip=None)
     assert outcome.ok, outcome
     assert Credential.objects.get(customer=customer, kind=Credential.Kind.PASSWORD).failures == 0
+
+
+# --- the password credential is never taken without the customer's row -----------------------
+
+
+def test_every_path_that_locks_the_password_credential_holds_the_customers_row_first():
+    """The customer's own IB取引中止 takes the password credential after its step-up's factor
+    (``locks``: the one path that goes back up). That is safe only while every transaction
+    that locks the password credential has taken the customer's row before it."""
+    from django.db import connection
+    from django.utils import timezone
+
+    from security.services import credential_unlock, customer_ib_resume
+
+    customer = _customer()
+    sent: list[str] = []
+
+    def record(execute, sql, params, many, context):
+        sent.append(sql)
+        return execute(sql, params, many, context)
+
+    paths = {
+        "login, wrong": lambda: login_authenticate(contract_id=customer.contract_id, password="Wrong999", ip=None),
+        "login": lambda: login_authenticate(contract_id=customer.contract_id, password="Pass1234", ip=None),
+        "password change": lambda: password_change(customer=customer, current_password="Pass1234",
+                                                   new_password="Newpass5678", ip=None, keep_session_key=None),
+        "initial password": lambda: initial_password_issue(customer=customer, reason="本人来店", actor="staff-t"),
+        "unlock": lambda: (  # a lock to lift first
+            Credential.objects.filter(customer=customer, kind=Credential.Kind.PASSWORD).update(
+                failures=5, locked_at=timezone.now()),
+            credential_unlock(customer=customer, kind=Credential.Kind.PASSWORD, reason="本人来店",
+                              actor="staff-t")),
+        "IB取引中止": lambda: customer_ib_suspend(customer=customer, ip=None, actor="staff-t", reason="本人から電話"),
+        "IB取引再開": lambda: customer_ib_resume(customer=customer, reason="本人来店", actor="staff-t"),
+    }
+    for name, path in paths.items():
+        sent.clear()
+        with connection.execute_wrapper(record):
+            path()
+        locks = [sql for sql in sent if "FOR " in sql and "UPDATE" in sql.rsplit("FOR ", 1)[1]]
+        credential = next(i for i, sql in enumerate(locks) if 'FROM "security_credential"' in sql)
+        assert any('FROM "accounts_customer"' in sql for sql in locks[:credential]), (name, locks)
