@@ -101,6 +101,16 @@ def test_the_days_limit_starts_again_at_midnight_jst_not_utc():
     assert (first.transfer_date, second.transfer_date) == (dt.date(2027, 3, 1), dt.date(2027, 3, 2))
 
 
+def test_a_raise_made_at_the_last_second_of_the_day_counts_from_midnight_jst():
+    customer, account = payer(balance=5_000_000)
+    with time_machine.travel(JST_MIDNIGHT - dt.timedelta(seconds=1), tick=False):
+        services.transfer_limit_change(customer=customer, new_limit=3_000_000)
+        with pytest.raises(services.TransferRefused):
+            content_for(customer, account, other_bank_payee(), 1_000_001)
+    with time_machine.travel(JST_MIDNIGHT, tick=False):
+        execute(customer, content_for(customer, account, other_bank_payee(), 3_000_000))
+
+
 def test_a_same_day_transfer_confirmed_before_midnight_is_refused_after_it():
     customer, account = payer(balance=100_000)
     with time_machine.travel(JST_MIDNIGHT - dt.timedelta(seconds=1), tick=False):
