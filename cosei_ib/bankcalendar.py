@@ -9,6 +9,7 @@ and are checked only when ``settings.SERVICE_HOURS_ENFORCED`` is true (productio
 from __future__ import annotations
 
 import datetime as dt
+import zoneinfo
 from dataclasses import dataclass
 
 import jpholiday
@@ -100,3 +101,15 @@ def is_service_open(service: str = "default", at: dt.datetime | None = None) -> 
 def start_of_day(day: dt.date) -> dt.datetime:
     """00:00 of ``day`` in the bank's time zone, as an aware datetime."""
     return timezone.make_aware(dt.datetime.combine(day, dt.time.min))
+
+
+def daily_cron(hour: int, minute: int) -> str:
+    """The cron line of a job run every day at ``hour``:``minute`` of the bank's clock.
+    procrastinate reads cron lines in UTC, so "5 0 * * *" would run at 9:05 in Tokyo;
+    Asia/Tokyo keeps no summer time, so one offset holds all year."""
+    zone = zoneinfo.ZoneInfo(settings.TIME_ZONE)
+    local = dt.datetime(2000, 1, 1, hour, minute, tzinfo=zone)
+    if local.utcoffset() != dt.datetime(2000, 7, 1, tzinfo=zone).utcoffset():
+        raise ValueError(f"{settings.TIME_ZONE} changes its offset in the year: no fixed UTC cron line")
+    moment = local.astimezone(dt.UTC)
+    return f"{moment.minute} {moment.hour} * * *"

@@ -65,7 +65,8 @@ class FeeScheduleForm(forms.ModelForm):
 @admin.register(FeeSchedule)
 class FeeScheduleAdmin(_AuditedAdmin):
     """A fee row in force (effective today or earlier) is read-only: transfers confirmed
-    under it keep its id, and the past stays as it was. A change is a new row with a date."""
+    under it keep its id, and the past stays as it was. A change is a new row with a date.
+    So is a future row a 予約振込 was confirmed under: its fee is the one charged."""
 
     audit_action = "staff_fee_change"
     manage_permission = "transfers.manage_fees"
@@ -74,7 +75,8 @@ class FeeScheduleAdmin(_AuditedAdmin):
                     "other_branch_over", "other_bank_under", "other_bank_over"]
 
     def _in_force(self, obj) -> bool:
-        return obj is not None and obj.effective_from <= timezone.localdate()
+        return obj is not None and (obj.effective_from <= timezone.localdate()
+                                    or Transfer.objects.filter(fee_schedule=obj).exists())
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and not self._in_force(obj)

@@ -47,6 +47,7 @@ from security.audit import audit_record
 from .errors import TransferRefused
 from .models import OutgoingTransfer, Transfer, TransferLimit
 from .scheduled_records import audit_records, notices_enqueue
+from .selectors import daily_limit_in_force
 from .services import (
     ACCOUNT_NOT_USABLE,
     OUTSIDE_HOURS,
@@ -248,7 +249,12 @@ def _claim_sql() -> tuple[list[str], list[str], str]:
     # Only each customer's earliest due transfer (in this statement's snapshot) is taken:
     # a claim never locks a transfer it will not execute, so a worker that finds one of
     # them locked can never take the customer's next one in its place.
-    sql = (f"SELECT {transfer_columns}, {limit_columns} FROM transfers_transfer t"
+    # The bank maximum (振込の設定) rides along: a cut since the booking caps its limit
+    # (XFER-8, as for new transfers), at no extra statement.
+    sql = (f"SELECT {transfer_columns}, {limit_columns},"
+           "  COALESCE((SELECT s.bank_max_daily_limit FROM transfers_transfersettings s WHERE s.id = 1),"
+           "           %(fallback_maximum)s)"
+           " FROM transfers_transfer t"
            " JOIN transfers_transferlimit l ON l.customer_id = t.customer_id"
            " WHERE t.status = %(scheduled)s AND t.transfer_date <= %(day)s"
            "   AND NOT EXISTS (SELECT 1 FROM transfers_transfer e WHERE e.customer_id = t.customer_id"
@@ -261,14 +267,20 @@ def _claim_sql() -> tuple[list[str], list[str], str]:
 def _claim(day: dt.date, size: int = 1) -> list[tuple[Transfer, TransferLimit]]:
     """The earliest due transfer of up to ``size`` customers whose transfer row and
     customer lock (their ``TransferLimit`` row) no one else holds, in the batch's order,
-    each with its limit row: all locked until the transaction ends."""
+    each with its limit row (carrying the bank maximum as ``bank_maximum``, as
+    ``transfer_limits_with_maximum`` does): all locked until the transaction ends."""
     transfer_names, limit_names, sql = _claim_sql()
     with connection.cursor() as cursor:
-        cursor.execute(sql, {"scheduled": Transfer.Status.SCHEDULED, "day": day, "size": size})
+        cursor.execute(sql, {"scheduled": Transfer.Status.SCHEDULED, "day": day, "size": size,
+                             "fallback_maximum": settings.TRANSFERS_BANK_MAX_DAILY_LIMIT})
         rows = cursor.fetchall()
     split = len(transfer_names)
-    return [(Transfer.from_db(connection.alias, transfer_names, row[:split]),
-             TransferLimit.from_db(connection.alias, limit_names, row[split:])) for row in rows]
+    claimed = []
+    for row in rows:
+        limit = TransferLimit.from_db(connection.alias, limit_names, row[split:-1])
+        limit.bank_maximum = row[-1]
+        claimed.append((Transfer.from_db(connection.alias, transfer_names, row[:split]), limit))
+    return claimed
 
 
 @dataclass(frozen=True)
@@ -375,7 +387,8 @@ def _refusal(transfer: Transfer, state: ExecutionState, limit: TransferLimit) ->
         return Transfer.Reason.ACCOUNT_FROZEN
     if state.funds < transfer.debited_amount:
         return Transfer.Reason.INSUFFICIENT_FUNDS
-    if state.day_total + transfer.amount > limit.limit_on(transfer.transfer_date):
+    # the limit in force: the customer's, capped by the bank maximum as it is now (XFER-8)
+    if state.day_total + transfer.amount > daily_limit_in_force(limit, transfer.transfer_date):
         return Transfer.Reason.OVER_LIMIT
     if transfer.credit_account_id is not None and transfer.credit_account.status == Account.Status.FROZEN:
         # frozen since it was booked (口座名義確認 refuses one): the ledger refuses only debits

@@ -192,3 +192,26 @@ def test_summary_lists_exactly_the_customers_accounts_in_passbook_order(django_a
     fields = [field.attname for field in Account._meta.concrete_fields]
     assert [[getattr(account, name) for name in fields] for account in accounts] == [
         [getattr(account, name) for name in fields] for account in expected]
+
+
+def test_leap_day_is_the_month_end_of_february_and_a_statement_day_of_its_own():
+    """ACCT-1, ACCT-2 (review6): 前月末残高 on 1 March of a leap year is the close of 29
+    February; a statement of 29 February holds exactly 00:00:00–23:59:59 JST of that day;
+    the oldest statement day from 2029-03-29 is 2028-02-29. (Postings cannot be dated in
+    the future: the ledger figures use 2024.)"""
+    account = factories.account()
+    post(account, 1_000, tokyo(2024, 2, 28, 23, 59, 59))
+    post(account, 20_000, tokyo(2024, 2, 29, 0, 0, 0))
+    post(account, 300_000, tokyo(2024, 2, 29, 23, 59, 59))
+    post(account, 4_000_000, tokyo(2024, 3, 1, 0, 0, 0))
+    with time_machine.travel(tokyo(2024, 3, 1, 10), tick=False):
+        (item,) = selectors.balance_summary_for_customer(customer=account.customer).accounts
+        cutoffs = selectors.balance_cutoffs(tokyo(2024, 3, 1).date())
+        page = selectors.statement_page(query=selectors.StatementQuery(
+            account=account, mode="period", start=tokyo(2024, 2, 29).date(), end=tokyo(2024, 2, 29).date()))
+    assert cutoffs.previous_month_end.isoformat() == cutoffs.previous_business_day.isoformat() == "2024-02-29"
+    assert item.previous_month_end_balance == item.previous_day_balance == 321_000
+    assert sorted(row["deposit"] for row in page.rows) == [20_000, 300_000]
+    assert selectors.retention_start(tokyo(2029, 3, 29).date()).isoformat() == "2028-02-29"
+    assert selectors.retention_start(tokyo(2029, 3, 31).date()).isoformat() == "2028-02-29"
+    assert selectors.retention_start(tokyo(2028, 2, 29).date()).isoformat() == "2027-01-29"

@@ -131,3 +131,27 @@ def test_the_transfer_page_labels_and_explains_the_confirmation_id_and_finds_it(
     assert f"/admin/transfers/transfer/{other.pk}/change/" not in listed
     listed = staff_client.get("/admin/transfers/transfer/", {"q": customer.contract_id}).content.decode()
     assert f"/admin/transfers/transfer/{other.pk}/change/" in listed  # the usual search as before
+
+
+def test_a_future_fee_row_a_booking_was_confirmed_under_can_no_longer_be_changed_or_deleted(staff_client):
+    """XFER-4 (review6): a future fee row stayed editable after a 予約振込 for its dates was
+    confirmed under it, so the booking's 適用手数料表 could come to say 440円 for a fee the
+    customer confirmed and will be charged at 330円. A row a transfer refers to is now read-only."""
+    import uuid
+
+    from cosei_ib import bankcalendar
+    from transfers import scheduled
+
+    day = bankcalendar.next_business_day(bankcalendar.next_business_day(timezone.localdate()))
+    row = FeeSchedule.objects.create(effective_from=day, other_bank_under=330)
+    customer, account = payer()
+    content = content_for(customer, account, other_bank_payee(), 10_000, day=day, check=False)
+    booked = scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=content)
+    assert (booked.fee_schedule_id, booked.fee) == (row.pk, 330)
+    response = staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/change/", {
+        "effective_from": day.isoformat(), "threshold": 30000, "same_branch_under": 0, "same_branch_over": 0,
+        "other_branch_under": 110, "other_branch_over": 220, "other_bank_under": 440, "other_bank_over": 660})
+    assert response.status_code == 403
+    assert staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    row.refresh_from_db()
+    assert row.other_bank_under == 330

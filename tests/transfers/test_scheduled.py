@@ -229,6 +229,38 @@ def test_a_limit_cut_after_scheduling_leaves_it_unprocessed_over_the_limit():
     assert transfer.unprocessed_reason == Transfer.Reason.OVER_LIMIT
 
 
+@pytest.mark.parametrize("customers", [1, 2])  # one transfer alone, and a chunk of two
+def test_a_bank_maximum_lowered_after_booking_leaves_a_transfer_above_it_unprocessed(customers):
+    """XFER-8 (review6): staff who lowered the bank maximum (振込の設定) capped the limit of
+    new transfers and bookings (327828d), but the batch checked a booking made before the
+    cut against the customer's own limit only, and executed 3,000,000円 against a maximum
+    of 1,000,000円. Now 未処理, 限度額超過, mailed; one at the maximum itself executes."""
+    from transfers.models import TransferLimit, TransferSettings
+
+    day = past_business_day()
+    over, at_max = [], []
+    for n in range(customers):
+        customer, account = funded_payer(5_000_000, day=day, email=f"payer{n}@example.jp")
+        TransferLimit.objects.create(customer=customer, daily_limit=3_000_000)
+        over.append(schedule(customer, account, 3_000_000, day=day))
+        other, other_account = funded_payer(5_000_000, day=day, email=f"other{n}@example.jp")
+        TransferLimit.objects.create(customer=other, daily_limit=3_000_000)
+        at_max.append(schedule(other, other_account, 1_000_000, day=day))
+    TransferSettings.objects.filter(pk=1).update(bank_max_daily_limit=1_000_000)
+    result = scheduled.transfers_execute_due(day=day)
+    assert (result.executed, result.unprocessed) == (customers, customers)
+    for transfer in over:
+        transfer.refresh_from_db()
+        assert (transfer.status, transfer.unprocessed_reason) == (Transfer.Status.UNPROCESSED,
+                                                                  Transfer.Reason.OVER_LIMIT)
+        assert not Entry.objects.filter(account=transfer.debit_account, amount__lt=0).exists()
+        mail = OutboxMessage.objects.get(customer=transfer.customer, event="transfer_unprocessed")
+        assert "理由：限度額超過" in mail.body
+    for transfer in at_max:
+        transfer.refresh_from_db()
+        assert transfer.status == Transfer.Status.EXECUTED
+
+
 def test_a_payee_account_frozen_after_scheduling_leaves_it_unprocessed():
     """XFER-5 (review5): a 予約振込 to an account at our bank that was frozen after it was
     booked (口座名義確認 refuses a frozen one) was executed and credited it: the ledger
