@@ -3,7 +3,9 @@
 a page on a value they were not meant for."""
 
 import datetime as dt
+import re
 import zoneinfo
+from pathlib import Path
 
 import pytest
 from django.template import Context, Template
@@ -64,3 +66,18 @@ def test_japanese_dates_write_what_date_wrote_in_tokyo(name, date_format, value)
     with timezone.override(TOKYO):
         assert (_render(f"[{{{{ v|{name} }}}}]", v=value)
                 == _render(f'[{{{{ v|date:"{date_format}" }}}}]', v=value))
+
+
+def test_no_code_writes_a_zero_padded_japanese_date():
+    """UI-1: mails, messages and 取引履歴 wrote 「2026年12月07日」 (``%m月%d日``) while every
+    page writes 「2026年12月7日」; Python code writes a Japanese date with ``japanese_date``
+    or ``month_day`` (and ``%-m`` is glibc's only)."""
+    root = Path(__file__).resolve().parents[2]
+    padded = re.compile(r"%-?[md][月日]")
+    packages = ("accounts", "cosei_ib", "notifications", "payeasy", "security", "transfers")
+    found = [f"{path.relative_to(root)}:{number}"
+             for package in packages
+             for path in sorted((root / package).rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if padded.search(line)]
+    assert found == []
