@@ -81,3 +81,15 @@ def test_no_code_writes_a_zero_padded_japanese_date():
              for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
              if padded.search(line)]
     assert found == []
+
+
+@pytest.mark.parametrize("value, rendered", [
+    ("50,000円 → 2,000,000円（2026年12月07日 0:00より）",
+     '50,000円 → 2,000,000円<span class="keep-together">（2026年12月7日 0:00より）</span>'),
+    ("<b>振込日 2027年2月5日</b>",
+     '&lt;b&gt;振込日 <span class="keep-together">2027年2月5日</span>&lt;/b&gt;'),
+    ("ログイン", "ログイン"), ("", ""), (None, ""),
+])
+def test_dates_kept_whole_escapes_the_text_and_writes_dates_as_japanese_date(value, rendered):
+    """UI-1: 取引履歴's 内容 keeps a date on one line and unpads the rows written before."""
+    assert _render("{{ v|dates_kept_whole }}", v=value) == rendered
