@@ -24,7 +24,7 @@ from .selectors import (
     StatementCursor,
     retention_start,
 )
-from .templatetags.accounts_format import account_label
+from .templatetags.accounts_format import account_label, japanese_date
 
 MESSAGE_REQUIRED = "{label}を入力してください。"
 MESSAGE_DATE_FORMAT = "{label}は「2026/03/05」のように年・月・日を数字で入力してください。"
@@ -52,10 +52,6 @@ _PHONE_DATE_PATTERN = r"[0-9０-９\/／\-－.．]{8,10}"
 def normalise(value: str) -> str:
     """Full-width digits and punctuation → ASCII; surrounding spaces dropped."""
     return normalise_digits(value)
-
-
-def format_japanese_date(day: dt.date) -> str:
-    return f"{day.year}年{day.month}月{day.day}日"
 
 
 class JapaneseDateField(forms.Field):
@@ -158,7 +154,7 @@ class StatementForm(forms.Form):
             self.add_error(name, MESSAGE_DATE_FUTURE.format(label=label))
         elif day < retention_start(self.today):
             self.add_error(name, MESSAGE_DATE_TOO_OLD.format(
-                label=label, start=format_japanese_date(retention_start(self.today)),
+                label=label, start=japanese_date(retention_start(self.today)),
                 months=STATEMENT_RETENTION_MONTHS,
             ))
 

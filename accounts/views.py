@@ -16,8 +16,9 @@ from security.decorators import customer_required
 
 from . import selectors
 from .csv_export import content_disposition, statement_csv, statement_csv_filenames
-from .forms import StatementDownloadForm, StatementForm, format_japanese_date
+from .forms import StatementDownloadForm, StatementForm
 from .models import Account
+from .templatetags.accounts_format import japanese_date
 
 logger = logging.getLogger(__name__)
 
@@ -108,7 +109,7 @@ def statements(request):
         "download_params": [(key, value) for key in download for value in download.getlist(key)
                             if key != "encoding"],
         "as_of": local_now(),
-        "retention_start": format_japanese_date(selectors.retention_start(today)),
+        "retention_start": japanese_date(selectors.retention_start(today)),
         "retention_months": selectors.STATEMENT_RETENTION_MONTHS,
         "page_size": selectors.STATEMENT_PAGE_SIZE,
     })
@@ -128,7 +129,7 @@ def statements_csv(request):
     if not form.is_valid():
         return render(request, "accounts/statements.html", {
             "form": form, "accounts": accounts, "account": account, "as_of": local_now(),
-            "retention_start": format_japanese_date(selectors.retention_start(today)),
+            "retention_start": japanese_date(selectors.retention_start(today)),
             "retention_months": selectors.STATEMENT_RETENTION_MONTHS,
             "page_size": selectors.STATEMENT_PAGE_SIZE,
         }, status=400)

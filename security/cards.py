@@ -27,6 +27,7 @@ from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import Customer
+from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib.queries import unique_or_none
 from notifications.services import notice_enqueue
 
@@ -182,7 +183,7 @@ def _render_front(card: ImageCard, width: int) -> Image.Image:
                 font=pictograms.japanese_font(48), fill=(0, 0, 0))
     canvas.text((_PAD, 330), "このカードは通帳・印鑑と同様に大切に保管し、他人に見せないでください。",
                 font=pictograms.japanese_font(24), fill=(80, 80, 80))
-    canvas.text((_PAD, 366), f"発行日 {timezone.localtime(card.issued_at):%Y年%m月%d日}",
+    canvas.text((_PAD, 366), f"発行日 {japanese_date(timezone.localtime(card.issued_at))}",
                 font=pictograms.japanese_font(24), fill=(80, 80, 80))
     return image
 

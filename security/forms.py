@@ -155,7 +155,8 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
 
     Build it with ``StepUpForm.for_stepup(stepup, data)``; render it with
     ``{% include "security/includes/stepup_challenge.html" with stepup_form=form %}``; pass
-    ``**form.answer()`` to ``stepup_verify``; show refusals with ``form.add_refusal(error)``.
+    ``**form.answer()`` to ``stepup_verify_execute``; show refusals with
+    ``form.add_refusal(error)``.
     ``form.unavailable`` holds the message when the factor is locked or missing.
     """
 

@@ -7,16 +7,16 @@ What the customer confirmed is what executes:
    (SEC-16; the assertion's challenge is derived from the content hash), else OTP when
    the customer has activated a software token, else the image card (SEC-6: OTP replaces
    the card for transactions).
-2. ``stepup_verify`` checks the answer (image-card challenge or OTP, counting failures
-   toward the lockout) *and* that the content the caller is about to execute hashes to
-   what was confirmed; it expires after ``STEPUP_SECONDS``.
-3. ``stepup_consume`` marks it used with one conditional UPDATE (``used_at IS NULL``)
-   in the caller's transaction, next to the operation itself: a replayed or
-   double-submitted confirmation executes nothing.
-
-``stepup_verify_execute`` does 2 and 3 and the operation in one durable transaction (one
-commit; the confirm page of ``stepup_flow`` uses it): the operation runs under a
-savepoint, so its refusal leaves the verification committed exactly as 2 then 3 would.
+2. ``stepup_verify_execute``, in one durable transaction (one commit; the confirm page
+   of ``stepup_flow`` uses it), locks the customer's row, then the step-up's (reading
+   under it what decides the methods allowed now), and checks the answer (image-card
+   challenge, OTP or passkey, counting failures toward the lockout) *and* that the
+   content the caller is about to execute hashes to what was confirmed; it expires after
+   ``STEPUP_SECONDS``.
+3. When the answer is right, one conditional UPDATE (``used_at IS NULL``) marks it used
+   next to the operation itself, under a savepoint: a replayed or double-submitted
+   confirmation executes nothing, and a refused operation leaves the verification
+   committed (``stepup_consume`` then uses it, in the caller's transaction).
 
 Usage in a view (confirm page POST; ``stepup_flow.stepup_pending_confirm`` does this)::
 
@@ -110,7 +110,7 @@ def stepup_methods_allowed(customer: Customer, *, has_passkey: bool | None = Non
                            otp_active: bool | None = None) -> set[str]:
     """With 「パスキーでのみログイン」 only the passkey; otherwise the guide's factor, and
     the passkey when the customer has one. ``has_passkey`` and ``otp_active`` are read
-    here unless the caller already read them (``stepup_verify``: with the step-up's lock)."""
+    here unless the caller already read them (``_stepup_check``: with the step-up's lock)."""
     if has_passkey is None:
         has_passkey = customer_has_passkey(customer)
     if customer.passkey_only and has_passkey:
@@ -150,46 +150,25 @@ def stepup_begin(*, customer: Customer, kind: str, content: dict) -> StepUp:
     )
 
 
-def stepup_verify(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict,
-                  ip: str | None, otp: str = "", challenge_id: int | None = None,
-                  card_answers: Sequence[int] | None = None, passkey_response: str = "",
-                  origins: Sequence[str] = ()) -> StepUp:
-    """Verify the answer for one pending operation, in its own durable transaction (so a
-    wrong answer is counted even though this raises; do not call it inside an atomic
-    block). Locks the step-up row, then the factor's credential (SEC-8). Refuses, with
-    StepUpError, an unknown/foreign id, a used or expired one, a changed method, or
-    ``content`` that differs from what was confirmed; with AuthFactorError a wrong,
-    reused or locked answer. A step-up already verified and not yet consumed (the
-    operation failed after verification) is returned without asking again."""
-    with transaction.atomic(durable=True):
-        stepup, error = _stepup_check(
-            customer=customer, stepup_id=stepup_id, digest=content_hash(_canonical(content)), ip=ip,
-            otp=otp, challenge_id=challenge_id, card_answers=card_answers,
-            passkey_response=passkey_response, origins=origins)
-        if error is None and stepup.verified_at is None:
-            stepup.verified_at = timezone.now()
-            stepup.save(update_fields=["verified_at"])
-    if error is not None:
-        raise error
-    return stepup
-
-
 def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict,
                           ip: str | None, execute: Callable[[], T], otp: str = "",
                           challenge_id: int | None = None, card_answers: Sequence[int] | None = None,
                           passkey_response: str = "", origins: Sequence[str] = ()) -> T:
-    """``stepup_verify``, then ``stepup_consume`` and ``execute()``, in one durable
-    transaction: one commit for the whole confirmation, the same guarantees.
+    """Verify the answer for one pending operation, consume the step-up and ``execute()``,
+    in one durable transaction: one commit for the whole confirmation.
 
-    The answer is checked under the same locks and refusals as ``stepup_verify`` (a wrong
-    answer is counted and committed, then AuthFactorError is raised; ``execute`` is not
-    called). When it is right, a savepoint holds the consumption — one conditional UPDATE
-    that sets ``verified_at`` and ``used_at`` together, only while the step-up is unused,
-    unexpired and for this content — and the operation. When the operation raises, only
-    the savepoint rolls back: the step-up is then marked verified (not used), and that, the
-    closed challenge, the factor's counters and the audit row commit, exactly as after
-    ``stepup_verify`` and a failed transaction of the operation; then the exception is
-    raised. Do not call it inside an atomic block."""
+    Locks the customer's row, then the step-up's, then the factor's credential (SEC-8).
+    Refuses, with StepUpError, an unknown/foreign id, a used or expired one, a changed
+    method, or ``content`` that differs from what was confirmed; with AuthFactorError a
+    wrong, reused or locked answer (counted and committed, then raised; ``execute`` is not
+    called). A step-up already verified and not yet consumed (the operation failed after
+    verification) is not asked again. When the answer is right, a savepoint holds the
+    consumption — one conditional UPDATE that sets ``verified_at`` and ``used_at``
+    together, only while the step-up is unused, unexpired and for this content — and the
+    operation. When the operation raises, only the savepoint rolls back: the step-up is then
+    marked verified (not used), and that, the closed challenge, the factor's counters and
+    the audit row commit, exactly as after a verification and a failed transaction of the
+    operation; then the exception is raised. Do not call it inside an atomic block."""
     failure: Exception | None = None
     # The hash of the content about to execute, computed once: compared with the row's
     # under its lock (_stepup_check), and again by the consuming UPDATE's condition.
@@ -268,7 +247,7 @@ def _stepup_check(*, customer: Customer, stepup_id, digest: str, ip: str | None,
                   challenge_id: int | None, card_answers: Sequence[int] | None,
                   passkey_response: str, origins: Sequence[str]) -> tuple[StepUp, AuthFactorError | None]:
     """Inside the caller's durable transaction: lock the step-up, refuse what
-    ``stepup_verify`` refuses, check the answer against the factor (counting failures) and
+    ``stepup_verify_execute`` refuses, check the answer against the factor (counting failures) and
     write the ``step_up`` audit row. ``digest``: the content hash of what is about to
     execute. Returns the step-up and the refusal (None: right, or already verified). Raises StepUpError STEPUP_NOT_FOUND before anything is written."""
     error: AuthFactorError | None = None

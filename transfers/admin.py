@@ -101,8 +101,11 @@ class TransferSettingsAdmin(_AuditedAdmin):
 
 @admin.register(Transfer)
 class TransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
-    list_display = ["id", "created_at", "customer", "transfer_date", "status", "bank_name", "branch_name",
-                    "account_number", "holder_kana", "amount_yen", "fee_yen", "fee_borne_by_payee"]
+    # Seven columns, so that beside the navigation sidebar and the filters (1280 pixels)
+    # none is squeezed and the list does not scroll sideways: the payee's bank, branch,
+    # account and name in one column, the fee with who bears it; 受付日時 on the detail page.
+    list_display = ["id", "customer", "transfer_date", "status", "payee_account", "amount_yen",
+                    "fee_and_bearer"]
     list_filter = ["status", "transfer_date", "route"]
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"

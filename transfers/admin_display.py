@@ -46,6 +46,17 @@ class TransferDisplayMixin:
     def fee_yen(self, transfer):
         return yen(transfer.fee)
 
+    @admin.display(description="振込先")
+    def payee_account(self, transfer):
+        return " ".join((transfer.bank_name, transfer.branch_name, transfer.get_account_type_display(),
+                         transfer.account_number, transfer.holder_kana))
+
+    @admin.display(description="手数料", ordering="fee")
+    def fee_and_bearer(self, transfer):
+        if transfer.fee_borne_by_payee:  # on its own line: the column stays narrow
+            return format_html("{}<br>（先方負担）", yen(transfer.fee))
+        return yen(transfer.fee)
+
     @admin.display(description="認証方法・認証日時")
     def stepup_summary(self, transfer):
         stepup = StepUp.objects.filter(pk=transfer.stepup_id).only("method", "verified_at").first()

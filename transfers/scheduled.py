@@ -40,6 +40,7 @@ from django.utils import timezone
 from accounts.errors import AccountClosed, AccountFrozen, InsufficientFunds, LedgerError
 from accounts.models import Account, Branch, Customer, Journal
 from accounts.services import journal_post
+from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib import bankcalendar
 from notifications.services import notice_enqueue
 from security.audit import audit_record
@@ -61,10 +62,10 @@ from .services import (
 
 logger = logging.getLogger(__name__)
 
-DATE_NOT_BUSINESS_DAY = "{day:%Y年%m月%d日}は{why}のため、振込日に指定できません。営業日を指定してください。"
+DATE_NOT_BUSINESS_DAY = "{day}は{why}のため、振込日に指定できません。営業日を指定してください。"
 DATE_PAST = "振込日に過去の日付は指定できません。"
-DATE_TOO_FAR = "振込日は{last:%Y年%m月%d日}（{days}日後）までの営業日を指定してください。"
-DATE_HINT = ("本日のお振込みは空欄のまま。予約する場合は翌営業日から{last:%Y年%m月%d日}までの営業日を"
+DATE_TOO_FAR = "振込日は{last}（{days}日後）までの営業日を指定してください。"
+DATE_HINT = ("本日のお振込みは空欄のまま。予約する場合は翌営業日から{last}までの営業日を"
              "「2026/03/05」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
@@ -101,9 +102,9 @@ def schedule_date_problem(day: dt.date, *, today: dt.date) -> str:
         return ""
     last = today + dt.timedelta(days=horizon_days())
     if day > last:
-        return DATE_TOO_FAR.format(last=last, days=horizon_days())
+        return DATE_TOO_FAR.format(last=japanese_date(last), days=horizon_days())
     if bankcalendar.is_bank_holiday(day):
-        return DATE_NOT_BUSINESS_DAY.format(day=day, why=_closed_reason(day))
+        return DATE_NOT_BUSINESS_DAY.format(day=japanese_date(day), why=_closed_reason(day))
     return ""
 
 

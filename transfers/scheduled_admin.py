@@ -16,6 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.admin import ReadOnlyAdmin
+from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib import bankcalendar
 from security.audit import audit_record
 
@@ -92,14 +93,15 @@ class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
             except TransferRefused as refused:
                 messages.error(request, refused.message)
             else:
-                messages.success(request, f"予約振込 #{transfer.pk}（振込日 {transfer.transfer_date:%Y年%-m月%-d日}、"
-                                          f"{transfer.amount:,}円）を取り消しました。お客様にEメールでお知らせします。")
+                day = japanese_date(transfer.transfer_date)
+                messages.success(request, f"予約振込 #{transfer.pk}（振込日 {day}、{transfer.amount:,}円）"
+                                          "を取り消しました。お客様にEメールでお知らせします。")
             return redirect(change_url)
         return TemplateResponse(request, "admin/accounts/customer/staff_action.html", {
             **self.admin_site.each_context(request), "title": "予約振込の取消（窓口）",
             "customer": transfer.customer, "note": CANCEL_NOTE, "form": form, "button": "予約振込を取り消す",
             "change_url": change_url, "opts": self.model._meta, "details": [
-                f"予約振込 #{transfer.pk}　振込日 {transfer.transfer_date:%Y年%-m月%-d日}",
+                f"予約振込 #{transfer.pk}　振込日 {japanese_date(transfer.transfer_date)}",
                 f"振込先 {transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
                 f"{transfer.account_number} {transfer.holder_kana}",
                 f"振込金額 {transfer.amount:,}円　手数料 {transfer.fee:,}円"],

@@ -22,7 +22,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.templatetags.accounts_format import account_label
+from accounts.templatetags.accounts_format import account_label, japanese_date, month_day
 from accounts.errors import AccountClosed
 from accounts.models import Account, Branch, Customer, Journal
 from accounts.reference_data import BANK_CODE
@@ -65,7 +65,7 @@ LOOKUP_THROTTLED = ("口座名義の確認が一定回数を超えたため、�
                     "1時間ほど経ってから、またはお振込みを完了してから再度お試しください。")
 FEE_NOT_BELOW_AMOUNT = "先方負担の場合、振込金額は手数料（{fee:,}円）より大きい金額を入力してください。"
 OVER_LIMIT = "本日の振込の合計が1日の利用限度額（{limit:,}円）を超えます。本日あと{rest:,}円までお振込みできます。"
-OVER_LIMIT_ON = ("{day:%m月%d日}の振込の合計（予約分を含む）が1日の利用限度額（{limit:,}円）を超えます。"
+OVER_LIMIT_ON = ("{day}の振込の合計（予約分を含む）が1日の利用限度額（{limit:,}円）を超えます。"
                  "この日はあと{rest:,}円までお振込みできます。")
 RAISE_NOT_YET = ("引き上げた利用限度額は明日0時から適用され、本日のご予約には現在の利用限度額が適用されます。")
 OVER_BALANCE = "振込金額と手数料の合計（{total:,}円）がお支払可能額（{available:,}円）を超えています。"
@@ -113,7 +113,8 @@ def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.da
     used = transfer_day_total(customer=customer, day=day)
     if used + amount > daily:
         if day > today:  # a scheduled transfer (XFER-5)
-            message = OVER_LIMIT_ON.format(day=day, limit=daily, rest=max(daily - used, 0))
+            message = OVER_LIMIT_ON.format(day=month_day(day), limit=daily,
+                                           rest=max(daily - used, 0))
             return message + RAISE_NOT_YET if raise_pending else message
         return OVER_LIMIT.format(limit=daily, rest=max(daily - used, 0))
     return ""
@@ -450,7 +451,7 @@ def _transfer_notice(transfer: Transfer, debit: Account) -> list[str]:
         f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
         f"{transfer.account_number}",
         f"受取人名：{transfer.holder_kana}",
-        f"振込日：{transfer.transfer_date:%Y年%m月%d日}",
+        f"振込日：{japanese_date(transfer.transfer_date)}",
         f"振込金額：{transfer.amount:,}円",
         f"振込手数料：{transfer.fee:,}円" + ("（先方負担）" if transfer.fee_borne_by_payee else ""),
         f"引落金額：{transfer.debited_amount:,}円",
@@ -538,7 +539,7 @@ def transfer_limit_change(*, customer: Customer, new_limit: int, ip: str | None 
         else:
             tomorrow = today + dt.timedelta(days=1)
             limit.pending_limit, limit.pending_from = new_limit, tomorrow
-            when = f"{tomorrow:%Y年%m月%d日} 0:00より"
+            when = f"{japanese_date(tomorrow)} 0:00より"
         limit.save()
         audit_record(action="limit_change", outcome="success", customer=customer, ip=ip,
                      summary=f"{current:,}円 → {new_limit:,}円（{when}）")

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
 from accounts.selectors import account_get_for_customer, account_list_for_customer
+from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib.bankcalendar import local_now
 from cosei_ib.devices import is_smartphone
 from security.audit import client_ip
@@ -219,7 +220,7 @@ def details(request):
                 return redirect("transfers:confirm")
     return render(request, "transfers/details.html", {
         "form": form, "payee": payee, "debit": debit, "today": today,
-        "date_hint": scheduled.DATE_HINT.format(last=last_day),
+        "date_hint": scheduled.DATE_HINT.format(last=japanese_date(last_day)),
         "type_label": dict(Account.Type.choices).get(payee["account_type"], ""),
     })
 

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django import template
+from django.utils.html import conditional_escape, format_html
+from django.utils.safestring import mark_safe
 
 register = template.Library()
 
@@ -63,3 +66,25 @@ def japanese_minute(moment) -> str:
 def month_day(moment) -> str:
     """「3月5日」."""
     return f"{moment.month}月{moment.day}日" if isinstance(moment, dt.date) else ""
+
+
+_DATE_IN_TEXT = re.compile(r"(（?)(\d{4})年(\d{1,2})月(\d{1,2})日( \d{1,2}:\d{2}(?:より|から)?)?(）?)")
+
+
+@register.filter(needs_autoescape=True)
+def dates_kept_whole(text, autoescape=True) -> str:
+    """``text`` (an audit summary) with each Japanese date in it — with its time
+    「 0:00より」 and its brackets 「（…）」 — kept on one line (``.keep-together``): a
+    narrow column broke 「2026年12 / 月7日」 (UI-1). A date written zero-padded, as rows
+    before session 21 were, reads 「2026年12月7日」 like ``japanese_date``'s."""
+    escape = conditional_escape if autoescape else str
+    text = "" if text is None else str(text)
+    parts, at = [], 0
+    for match in _DATE_IN_TEXT.finditer(text):
+        opening, year, month, day, time, closing = match.groups()
+        parts.append(escape(text[at:match.start()]))
+        parts.append(format_html('<span class="keep-together">{}{}年{}月{}日{}{}</span>',
+                                 opening, year, int(month), int(day), time or "", closing))
+        at = match.end()
+    parts.append(escape(text[at:]))
+    return mark_safe("".join(parts))  # noqa: S308 - every part escaped above

@@ -3,7 +3,9 @@
 a page on a value they were not meant for."""
 
 import datetime as dt
+import re
 import zoneinfo
+from pathlib import Path
 
 import pytest
 from django.template import Context, Template
@@ -64,3 +66,30 @@ def test_japanese_dates_write_what_date_wrote_in_tokyo(name, date_format, value)
     with timezone.override(TOKYO):
         assert (_render(f"[{{{{ v|{name} }}}}]", v=value)
                 == _render(f'[{{{{ v|date:"{date_format}" }}}}]', v=value))
+
+
+def test_no_code_writes_a_zero_padded_japanese_date():
+    """UI-1: mails, messages and 取引履歴 wrote 「2026年12月07日」 (``%m月%d日``) while every
+    page writes 「2026年12月7日」; Python code writes a Japanese date with ``japanese_date``
+    or ``month_day`` (and ``%-m`` is glibc's only)."""
+    root = Path(__file__).resolve().parents[2]
+    padded = re.compile(r"%-?[md][月日]")
+    packages = ("accounts", "cosei_ib", "notifications", "payeasy", "security", "transfers")
+    found = [f"{path.relative_to(root)}:{number}"
+             for package in packages
+             for path in sorted((root / package).rglob("*.py"))
+             for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if padded.search(line)]
+    assert found == []
+
+
+@pytest.mark.parametrize("value, rendered", [
+    ("50,000円 → 2,000,000円（2026年12月07日 0:00より）",
+     '50,000円 → 2,000,000円<span class="keep-together">（2026年12月7日 0:00より）</span>'),
+    ("<b>振込日 2027年2月5日</b>",
+     '&lt;b&gt;振込日 <span class="keep-together">2027年2月5日</span>&lt;/b&gt;'),
+    ("ログイン", "ログイン"), ("", ""), (None, ""),
+])
+def test_dates_kept_whole_escapes_the_text_and_writes_dates_as_japanese_date(value, rendered):
+    """UI-1: 取引履歴's 内容 keeps a date on one line and unpads the rows written before."""
+    assert _render("{{ v|dates_kept_whole }}", v=value) == rendered

@@ -75,3 +75,28 @@ def test_the_payee_actions_are_buttons_a_finger_can_hit(page):
     assert rename["height"] >= 44 and delete["height"] >= 44
     assert delete["x"] >= rename["x"] + rename["width"] + 4 or delete["y"] >= rename["y"] + rename["height"]
     assert no_horizontal_overflow(page)
+
+
+def test_the_history_keeps_each_date_on_one_line(page):
+    """UI-1: 取引履歴照会's 内容 of a limit raise ends 「（2026年12月7日 0:00より）」; on a
+    phone the stacked row broke inside the date (「2026年12 / 月7日」). A row written with
+    the old zero-padded date reads as the pages write dates too."""
+    from security.models import AuditEvent
+    from tests.security.secondfactor import customer_with_card
+
+    customer = customer_with_card(password="Pass1234")
+    for summary in ("1,000,000円 → 2,000,000円（2026年12月7日 0:00より）",
+                    "50,000円 → 3,000,000円（2026年12月08日 0:00より）"):
+        AuditEvent.objects.create(customer=customer, contract_id=customer.contract_id,
+                                  action="limit_change", outcome="success",
+                                  client_ip="2001:db8:85a3::8a2e:370:7334", summary=summary)
+    _login(page, customer)
+    page.wait_for_url("**/")
+    page.goto("/history/")
+    assert lines_of_phrase(page, "（2026年12月7日 0:00より）") == [1]
+    assert lines_of_phrase(page, "（2026年12月8日 0:00より）") == [1]
+    assert "12月08日" not in page.locator("table.history").inner_text()
+    stamps = lines_of_elements(page, "table.history td[data-label=日時] .keep-together")
+    assert stamps and _on_one_line(stamps) == {}
+    assert no_horizontal_overflow(page)
+    page.screenshot(path="test-artifacts/history-dates-iphone.png", full_page=True)

@@ -132,6 +132,11 @@ def test_five_failures_lock_the_passkey():
 CONTENT = {"operation": "transfer", "amount": 10_000, "payee": "ﾔﾏﾀﾞ ﾀﾛｳ"}
 
 
+def _verify(customer, pending, content=CONTENT, *, execute, **answer):
+    return stepup.stepup_verify_execute(customer=customer, stepup_id=pending.pk, content=content,
+                                        ip=None, execute=execute, **answer)
+
+
 def test_stepup_with_a_passkey_is_bound_to_the_confirmed_content():
     customer = secondfactor.customer_with_card()
     authenticator = registered(customer)
@@ -141,11 +146,12 @@ def test_stepup_with_a_passkey_is_bound_to_the_confirmed_content():
     response = authenticator.assertion(options)
     # the same signature offered for other content: refused before the signature counts
     with pytest.raises(AuthFactorError):
-        stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content={**CONTENT, "amount": 99_999},
-                             ip=None, passkey_response=response, origins=ORIGINS)
-    verified = stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
-                                    passkey_response=response, origins=ORIGINS)
-    assert verified.verified_at is not None
+        _verify(customer, pending, {**CONTENT, "amount": 99_999}, execute=pytest.fail,
+                passkey_response=response, origins=ORIGINS)
+    assert _verify(customer, pending, execute=lambda: "done",
+                   passkey_response=response, origins=ORIGINS) == "done"
+    pending.refresh_from_db()
+    assert pending.verified_at is not None and pending.used_at is not None
 
 
 def test_an_assertion_for_another_operation_is_refused():
@@ -156,8 +162,8 @@ def test_an_assertion_for_another_operation_is_refused():
     response_for_second = authenticator.assertion(
         passkeys.passkey_authentication_options(customer=customer, stepup=second))
     with pytest.raises(AuthFactorError) as refused:
-        stepup.stepup_verify(customer=customer, stepup_id=first.pk, content=CONTENT, ip=None,
-                             passkey_response=response_for_second, origins=ORIGINS)
+        _verify(customer, first, execute=pytest.fail, passkey_response=response_for_second,
+                origins=ORIGINS)
     assert refused.value.message == passkeys.PASSKEY_WRONG
     first.refresh_from_db()
     assert first.verified_at is None
@@ -173,8 +179,7 @@ def test_passkey_only_refuses_a_correct_otp():
     assert relayed.method == StepUp.Method.OTP
     passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
     with pytest.raises(stepup.StepUpError) as refused:
-        stepup.stepup_verify(customer=customer, stepup_id=relayed.pk, content=CONTENT, ip=None,
-                             otp=secondfactor.totp_for(token).now())
+        _verify(customer, relayed, execute=pytest.fail, otp=secondfactor.totp_for(token).now())
     assert refused.value.message == stepup.STEPUP_METHOD_CHANGED
     fresh = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
     stepup.stepup_use_guide_factor(customer=customer, stepup=fresh)

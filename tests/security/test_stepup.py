@@ -39,23 +39,38 @@ def test_begin_holds_content_hash_and_method():
     assert pending.expires_at > timezone.now() + dt.timedelta(minutes=9)
 
 
+def _verify(customer, pending, content=CONTENT, *, execute=lambda: None, ip=None, **answer):
+    return stepup.stepup_verify_execute(customer=customer, stepup_id=pending.pk, content=content,
+                                        ip=ip, execute=execute, **answer)
+
+
+class Refused(Exception):
+    pass
+
+
+def _refuse():
+    raise Refused
+
+
+def test_there_is_no_verification_without_the_customers_lock():
+    """SEC-8: ``stepup_verify`` (used only by tests) read ``has_passkey`` / ``otp_active``
+    without the customer's lock, so it could decide on stale values; every verification
+    goes through ``stepup_verify_execute``, which locks the customer's row first."""
+    assert not hasattr(stepup, "stepup_verify")
+
+
 def test_verify_and_consume_once_with_the_image_card():
     customer = customer_with_card()
     pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
-    verified = stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT,
-                                    ip="10.0.0.1", **_card_answer(customer))
-    assert verified.verified_at is not None
-    with transaction.atomic():
-        stepup.stepup_consume(customer=customer, stepup_id=pending.pk, content=CONTENT)
+    _verify(customer, pending, ip="10.0.0.1", **_card_answer(customer))
     pending.refresh_from_db()
-    assert pending.used_at is not None
+    assert pending.verified_at is not None and pending.used_at is not None
     # Replaying the confirmation executes nothing: both verify and consume refuse.
     with pytest.raises(stepup.StepUpError) as refused:
         stepup.stepup_consume(customer=customer, stepup_id=pending.pk, content=CONTENT)
     assert refused.value.message == stepup.STEPUP_USED
     with pytest.raises(stepup.StepUpError) as refused:
-        stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
-                             **_card_answer(customer))
+        _verify(customer, pending, execute=pytest.fail, **_card_answer(customer))
     assert refused.value.message == stepup.STEPUP_USED
     assert list(AuditEvent.objects.filter(customer=customer, action="step_up")
                 .values_list("outcome", flat=True)) == ["refused", "success"]
@@ -66,16 +81,16 @@ def test_different_content_is_refused_and_counts_nothing():
     pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
     changed = {**CONTENT, "amount": 99999}
     with pytest.raises(stepup.StepUpError) as refused:
-        stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=changed, ip=None,
-                             **_card_answer(customer))
+        _verify(customer, pending, changed, execute=pytest.fail, **_card_answer(customer))
     assert refused.value.message == stepup.STEPUP_CONTENT_CHANGED
-    stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
-                         **_card_answer(customer))
+    assert Credential.objects.get(customer=customer, kind="image_card").failures == 0
+    with pytest.raises(Refused):  # verified; the operation refused
+        _verify(customer, pending, execute=_refuse, **_card_answer(customer))
     with pytest.raises(stepup.StepUpError) as refused:
         stepup.stepup_consume(customer=customer, stepup_id=pending.pk, content=changed)
     assert refused.value.message == stepup.STEPUP_CONTENT_CHANGED
     pending.refresh_from_db()
-    assert pending.used_at is None
+    assert pending.verified_at is not None and pending.used_at is None
 
 
 def test_consume_without_verify_is_refused():
@@ -91,8 +106,7 @@ def test_expired_step_up_is_refused():
     pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
     with time_machine.travel(timezone.now() + dt.timedelta(minutes=11)):
         with pytest.raises(stepup.StepUpError) as refused:
-            stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
-                                 **_card_answer(customer))
+            _verify(customer, pending, execute=pytest.fail, **_card_answer(customer))
     assert refused.value.message == stepup.STEPUP_EXPIRED
 
 
@@ -100,11 +114,11 @@ def test_another_customers_step_up_is_not_found():
     owner, other = customer_with_card(), customer_with_card()
     pending = stepup.stepup_begin(customer=owner, kind="transfer", content=CONTENT)
     with pytest.raises(stepup.StepUpError) as refused:
-        stepup.stepup_verify(customer=other, stepup_id=pending.pk, content=CONTENT, ip=None,
-                             **_card_answer(other))
+        _verify(other, pending, execute=pytest.fail, **_card_answer(other))
     assert refused.value.message == stepup.STEPUP_NOT_FOUND
     with pytest.raises(stepup.StepUpError):
-        stepup.stepup_verify(customer=owner, stepup_id="not-a-uuid", content=CONTENT, ip=None)
+        stepup.stepup_verify_execute(customer=owner, stepup_id="not-a-uuid", content=CONTENT,
+                                     ip=None, execute=pytest.fail)
 
 
 def test_wrong_card_answer_counts_toward_the_lock():
@@ -112,8 +126,8 @@ def test_wrong_card_answer_counts_toward_the_lock():
     pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
     challenge = cards.image_card_challenge_current(customer=customer)
     with pytest.raises(AuthFactorError) as refused:
-        stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None,
-                             challenge_id=challenge.pk, card_answers=wrong_answers(challenge))
+        _verify(customer, pending, execute=pytest.fail,
+                challenge_id=challenge.pk, card_answers=wrong_answers(challenge))
     assert refused.value.message == cards.CARD_WRONG and not isinstance(refused.value, stepup.StepUpError)
     assert Credential.objects.get(customer=customer, kind="image_card").failures == 1
     pending.refresh_from_db()
@@ -126,11 +140,10 @@ def test_otp_replaces_the_image_card_after_activation():
     pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
     assert pending.method == StepUp.Method.OTP
     code = code_at_next_step(token)
-    stepup.stepup_verify(customer=customer, stepup_id=pending.pk, content=CONTENT, ip=None, otp=code)
-    stepup.stepup_consume(customer=customer, stepup_id=pending.pk, content=CONTENT)
+    _verify(customer, pending, otp=code)
     second = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
     with pytest.raises(AuthFactorError) as refused:
-        stepup.stepup_verify(customer=customer, stepup_id=second.pk, content=CONTENT, ip=None, otp=code)
+        _verify(customer, second, execute=pytest.fail, otp=code)
     assert refused.value.message == otp.OTP_USED
 
 

@@ -1,6 +1,6 @@
 """SEC-7/8/14, issue 14: ``stepup_verify_execute`` verifies, consumes and executes in one
-transaction, and leaves exactly what ``stepup_verify`` followed by a separate transaction
-of the operation left: a wrong answer is counted and nothing runs; a refused operation
+transaction, and leaves exactly what a verification followed by a separate transaction
+of the operation would leave: a wrong answer is counted and nothing runs; a refused operation
 rolls back alone while the verification stands; a confirmation executes once.
 Transactional, because what is committed is the point."""
 

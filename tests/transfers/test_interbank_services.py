@@ -74,7 +74,7 @@ def test_the_days_file_holds_every_pending_transfer_once_and_marks_them_sent():
 def test_a_transfer_of_another_day_is_not_in_the_file():
     customer, debit = payer()
     execute(customer, content_for(customer, debit, other_bank_payee(), 10_000))
-    with pytest.raises(TransferRefused):
+    with pytest.raises(TransferRefused, match="^2026年12月7日決済の"):
         interbank.outgoing_file_create(day=DAY + dt.timedelta(days=3), staff="madoguchi")
     assert OutgoingTransfer.objects.get().status == "pending"
 
@@ -93,7 +93,7 @@ def test_a_refused_transfer_is_returned_to_the_customer_once_with_a_mail():
     assert entry.description == "振込資金返却 ﾅﾆﾜ ｼﾞﾛｳ" and entry.amount == 19_670
     assert Entry.objects.get(journal=returned.journal, account=interbank.settlement_account()).amount == -19_670
     mail = OutboxMessage.objects.get(customer=customer, event="transfer_returned")
-    assert "名義相違" in mail.body and "19,670円" in mail.body
+    assert "名義相違" in mail.body and "19,670円" in mail.body and "振込日：2026年12月4日\n" in mail.body
     assert AuditEvent.objects.filter(action="interbank_return", customer=customer, actor="madoguchi").exists()
     with pytest.raises(TransferRefused, match="既に返却済み"):
         interbank.outgoing_return(outgoing=second.outgoing, reason="name_mismatch", staff="madoguchi")

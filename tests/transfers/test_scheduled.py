@@ -36,7 +36,7 @@ MONDAY = dt.date(2026, 12, 7)  # today in the date tests (a business day)
     (dt.date(2027, 1, 11), "祝日"),  # 成人の日
     (dt.date(2026, 12, 31), "年末年始"),
     (dt.date(2027, 1, 4) - dt.timedelta(days=1), "年末年始"),  # Jan 3 (a Sunday too: 日曜日 first)
-    (dt.date(2027, 2, 8), "2027年02月05日（60日後）まで"),
+    (dt.date(2027, 2, 8), "2027年2月5日（60日後）まで"),
     (dt.date(2026, 12, 6), "過去の日付"),
 ])
 def test_a_date_that_is_no_business_day_or_too_far_is_refused_with_its_reason(day, fragment):
@@ -78,7 +78,7 @@ def test_a_scheduled_transfer_may_exceed_todays_balance_but_not_that_days_limit(
         services.transfer_quote(customer=customer, debit_account=account, bank_code="0161", branch_code="002",
                                 amount=600_000, fee_borne_by_payee=False, day=day)  # no balance refusal
     schedule(customer, account, 600_000, day=day)
-    with pytest.raises(services.TransferRefused, match="12月08日の振込の合計（予約分を含む）"):
+    with pytest.raises(services.TransferRefused, match="12月8日の振込の合計（予約分を含む）"):
         schedule(customer, account, 400_001, day=day)  # with the first: over 1,000,000
     schedule(customer, account, 400_000, day=day)
     assert Transfer.objects.filter(status=Transfer.Status.SCHEDULED).count() == 2

@@ -54,7 +54,7 @@ def test_schedule_cancel_and_history_pages(signed_in):
             assert fragment in response.content.decode(), typed
         assert not Transfer.objects.exists()
         response = _details(client, amount="2000000", transfer_date="2026/12/08")  # over the limit of that day
-        assert "12月08日の振込の合計（予約分を含む）" in response.content.decode()
+        assert "12月8日の振込の合計（予約分を含む）" in response.content.decode()
         response = _details(client, transfer_date="２０２６／１２／０８")
         assert response.url == reverse("transfers:confirm")
         page = client.get(response.url).content.decode()

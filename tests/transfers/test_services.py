@@ -116,11 +116,14 @@ def test_other_bank_record_has_every_zengin_field_and_settles_next_business_day_
 
 def test_transfer_writes_audit_and_mail_in_its_transaction():
     customer, debit = payer()
-    transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 5_000))
+    friday = dt.datetime(2026, 12, 4, 10, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    with time_machine.travel(friday, tick=False):
+        transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 5_000))
     event = AuditEvent.objects.get(customer=customer, action="transfer")
     assert event.outcome == "success" and "ﾀﾅｶ ﾊﾅｺ 5,000円 手数料330円" in event.summary
     mail = OutboxMessage.objects.get(customer=customer, event="transfer_accepted")
     assert "振込金額：5,000円" in mail.body and "引落金額：5,330円" in mail.body
+    assert "振込日：2026年12月4日\n" in mail.body  # as every page writes it, not 12月04日
     assert mail.subject.endswith("振込受付のお知らせ")
     assert transfer.status == Transfer.Status.EXECUTED
 
@@ -167,7 +170,7 @@ def test_cut_at_once_raise_from_tomorrow_with_mail():
     bodies = [mail.body for mail in mails]
     assert len(bodies) == 2
     assert "1日の振込利用限度額を1,000,000円から50,000円に変更しました（本日より適用）。" in bodies[0]
-    assert "1日の振込利用限度額を50,000円から2,000,000円に変更しました（2026年12月04日 0:00より適用）。" in bodies[1]
+    assert "1日の振込利用限度額を50,000円から2,000,000円に変更しました（2026年12月4日 0:00より適用）。" in bodies[1]
     assert AuditEvent.objects.filter(customer=customer, action="limit_change").count() == 2
 
 

@@ -27,6 +27,7 @@ from accounts.errors import LedgerError
 from accounts.models import Account, Entry, Journal
 from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
+from accounts.templatetags.accounts_format import japanese_date
 from notifications.services import notice_enqueue
 from security.audit import audit_record
 from transfers.errors import TransferRefused
@@ -53,7 +54,7 @@ from .zengin_file import (
 
 logger = logging.getLogger(__name__)
 
-NOTHING_TO_SEND = "{day:%Y年%m月%d日}決済の未送信の他行宛振込はありません。"
+NOTHING_TO_SEND = "{day}決済の未送信の他行宛振込はありません。"
 SETTLEMENT_MISMATCH = ("為替決済勘定への入金額（{settled:,}円）とファイルの合計（{total:,}円）が一致しません。"
                        "ファイルは作成していません。システム担当者に連絡してください。")
 UNWRITABLE = "全銀形式で書けないデータがあるため、ファイルは作成していません（{problem}）。システム担当者に連絡してください。"
@@ -115,7 +116,7 @@ def outgoing_file_create(*, day: dt.date, staff: str) -> InterbankOutgoingFile:
         outgoing = list(outgoing_pending(day).select_related("transfer")
                         .select_for_update(skip_locked=True, of=("self",)).order_by("id"))
         if not outgoing:
-            raise TransferRefused(NOTHING_TO_SEND.format(day=day))
+            raise TransferRefused(NOTHING_TO_SEND.format(day=japanese_date(day)))
         try:
             content = file_build(_our_header(day), [_data_record(record) for record in outgoing])
         except ZenginFieldError as error:
@@ -185,7 +186,7 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
         notice_enqueue(customer=transfer.customer, event="transfer_returned", lines=[
             "お振込みが振込先の金融機関から返却されたため、ご依頼人の口座にご入金しました。",
             "",
-            f"振込日：{transfer.transfer_date:%Y年%m月%d日}",
+            f"振込日：{japanese_date(transfer.transfer_date)}",
             f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
             f"{transfer.account_number}",
             f"受取人名：{locked.payee_kana}",

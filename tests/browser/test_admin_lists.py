@@ -1,0 +1,71 @@
+"""STAFF-1, UI-1: staff's change lists on a 1280-pixel screen with the navigation sidebar
+open read whole — 取引履歴's 操作 was squeezed to one character per line and 振込's 状態
+broke 「振込 / 済」 — without the list scrolling sideways."""
+
+import base64
+
+import pyotp
+import pytest
+
+from tests.browser.layout import lines_of_elements, lines_of_phrase
+from tests.browser.test_phone_labels import _on_one_line
+from tests.browser.test_staff_admin import _staff_login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+@pytest.fixture
+def device():
+    return "desktop"
+
+
+def _list_scrolls_sideways(page) -> bool:
+    return page.evaluate("""() => {
+      const results = document.querySelector('#changelist .results');
+      return results.scrollWidth > results.clientWidth + 1
+        || document.documentElement.scrollWidth > window.innerWidth + 1;
+    }""")
+
+
+def test_audit_and_transfer_lists_keep_short_columns_whole_beside_the_sidebar(page, device):
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+    from security.models import AuditEvent
+    from tests.transfers.support import content_for, execute, other_bank_payee, payer
+    from transfers.demo import reference_ensure
+
+    reference_ensure()  # the fee table (a transactional test starts without the migrations' data)
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
+                                                 is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    customer, debit = payer(balance=1_000_000)
+    execute(customer, content_for(customer, debit, other_bank_payee(), 12_345))
+    AuditEvent.objects.create(customer=customer, contract_id=customer.contract_id,
+                              action="limit_change", outcome="success",
+                              client_ip="2001:db8:85a3::8a2e:370:7334",
+                              summary="1,000,000円 → 2,000,000円（2026年12月7日 0:00より）")
+
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+    page.goto("/admin/security/auditevent/")
+    assert page.locator("#nav-sidebar").is_visible()
+    page.screenshot(path="test-artifacts/admin-auditevent-list-desktop.png", full_page=True)
+    actions = lines_of_elements(page, "#result_list td.field-action_label")
+    assert "利用限度額変更" in actions
+    assert actions.pop("管理画面ログイン（職員）") == 2  # at the bracket, not inside a word
+    assert _on_one_line(actions) == {}
+    assert _on_one_line(lines_of_elements(page, "#result_list .field-outcome")) == {}
+    # the sorted 日時 header breaks before its bracket, not inside 日本時間
+    for header in ("日本時間", "契約者ID", "操作者・IPアドレス"):
+        assert set(lines_of_phrase(page, header)) == {1}, header
+    assert not _list_scrolls_sideways(page)
+
+    page.goto("/admin/transfers/transfer/")
+    page.screenshot(path="test-artifacts/admin-transfer-list-desktop.png", full_page=True)
+    states = lines_of_elements(page, "#result_list td.field-status")
+    assert "振込済" in states and _on_one_line(states) == {}
+    figures = lines_of_elements(page, "#result_list .field-fee_and_bearer, #result_list .field-amount_yen")
+    assert _on_one_line(figures) == {}
+    assert not _list_scrolls_sideways(page)
