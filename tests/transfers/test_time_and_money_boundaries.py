@@ -71,7 +71,7 @@ def test_the_sixtieth_day_may_be_booked_and_the_sixty_first_not():
         last = today + dt.timedelta(days=60)
     assert scheduled.schedule_date_problem(last, today=today) == ""
     assert scheduled.schedule_date_problem(last + dt.timedelta(days=1), today=today) == \
-        scheduled.DATE_TOO_FAR.format(last=last, days=60)
+        f"振込日は{last.year}年{last.month}月{last.day}日（60日後）までの営業日を指定してください。"
 
 
 def test_a_booking_confirmed_after_midnight_for_that_day_is_refused_not_made_a_same_day_transfer():
