@@ -48,7 +48,10 @@ def yen_signed(amount: int | None) -> str:
 class DateBoundedChangeList(ChangeList):
     """Django's ChangeList computes the end of a ``date_hierarchy`` period outside its
     guard: year 9999 (or 20 digits) raised ValueError/OverflowError, a 500 (STAFF-1).
-    Here it is the admin's own answer to a filter it cannot use (``?e=1``)."""
+    So did a year out of range typed as a filter of any date column
+    (``?created_at__year=0``): the ORM works out the year's bounds only when the list is
+    counted, after the admin's guard. Both are here the admin's own answer to a filter it
+    cannot use (``?e=1``)."""
 
     def get_filters(self, request):
         try:
@@ -56,12 +59,25 @@ class DateBoundedChangeList(ChangeList):
         except (ValueError, OverflowError) as error:
             raise IncorrectLookupParameters(error) from error
 
+    def get_queryset(self, request, exclude_parameters=None):
+        queryset = super().get_queryset(request, exclude_parameters)
+        try:  # the SQL only, not run: the lookups' values are converted here
+            queryset.query.get_compiler(queryset.db, elide_empty=False).as_sql()
+        except (ValueError, OverflowError) as error:
+            raise IncorrectLookupParameters(error) from error
+        return queryset
 
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable with the view permission; nobody adds, changes or deletes here."""
+
+class StaffModelAdmin(admin.ModelAdmin):
+    """Every staff list of this project: filters it cannot use are the admin's ``?e=1``,
+    never a 500 (``DateBoundedChangeList``)."""
 
     def get_changelist(self, request, **kwargs):
         return DateBoundedChangeList
+
+
+class ReadOnlyAdmin(StaffModelAdmin):
+    """Viewable with the view permission; nobody adds, changes or deletes here."""
 
     def has_add_permission(self, request, obj=None):
         return False
@@ -181,7 +197,7 @@ class AccountAdminForm(forms.ModelForm):
 
 
 @admin.register(Account)
-class AccountAdmin(admin.ModelAdmin):
+class AccountAdmin(StaffModelAdmin):
     list_display = ["__str__", "customer", "purpose", "status", "balance_yen", "ledger_balance_yen",
                     "hold_amount_yen"]
     list_filter = ["purpose", "status", "type", "branch"]

@@ -83,6 +83,12 @@ class Customer(models.Model):
         return f"{self.contract_id} {self.name_kanji}"
 
 
+
+def account_number_masked(number: str) -> str:
+    """「***4567」: the last four digits of an account number, as mails and pages write any
+    account (the customer's own or a payee's) — never the whole number (NOTE-1)."""
+    return "***" + number[-4:]
+
 class Account(models.Model):
     """A deposit account (口座) of a customer, or an internal account of the bank.
 
@@ -197,7 +203,7 @@ class Account(models.Model):
 
     @property
     def masked_number(self) -> str:
-        return "***" + self.number[-4:]
+        return account_number_masked(self.number)
 
 
 class Journal(models.Model):

@@ -112,10 +112,17 @@ def preference_chosen(customer: Customer, field: str) -> bool:
 _CONTROL = re.compile(r"[\x00-\x1f\x7f\u2028\u2029]")
 
 
+# SMTP's limit of a mailbox name (RFC 5321 4.5.3.1.1): a longer one no server accepts
+MAX_LOCAL_PART = 64
+
+
 def address_is_sendable(address: str) -> bool:
     """A plain ASCII address with no CR/LF or other control characters (no header
-    injection; we never put a display name in a header)."""
+    injection; we never put a display name in a header), whose mailbox name a mail server
+    can take (at most ``MAX_LOCAL_PART`` characters)."""
     if not address or _CONTROL.search(address) or not address.isascii():
+        return False
+    if len(address.rpartition("@")[0]) > MAX_LOCAL_PART:
         return False
     try:
         validate_email(address)

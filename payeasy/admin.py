@@ -3,13 +3,13 @@ payments are read-only (a payment is never changed or cancelled)."""
 
 from django.contrib import admin
 
-from accounts.admin import ReadOnlyAdmin
+from accounts.admin import ReadOnlyAdmin, StaffModelAdmin
 
 from .models import Bill, Biller, EntryFailureCounter, LinkNonce, Payment
 
 
 @admin.register(Biller)
-class BillerAdmin(admin.ModelAdmin):
+class BillerAdmin(StaffModelAdmin):
     list_display = ["number", "name", "kind", "uses_confirmation", "uses_category", "amount_type",
                     "simulation", "is_active"]
     list_filter = ["kind", "is_active", "simulation"]
@@ -26,7 +26,7 @@ class BillerAdmin(admin.ModelAdmin):
 
 
 @admin.register(Bill)
-class BillAdmin(admin.ModelAdmin):
+class BillAdmin(StaffModelAdmin):
     list_display = ["biller", "number", "category", "description", "amount", "min_amount", "max_amount",
                     "due_date", "status"]
     list_filter = ["status", "biller"]

@@ -172,9 +172,18 @@ def bill_view(request):
 
 
 def _receipt(request, payment):
+    """The receipt of ``payment``. The 情報リンク in the session is used up, and its return
+    address offered, only when this payment paid that link's bill: a link left unpaid (the
+    customer typed another bill's numbers instead) keeps waiting and lends its biller's
+    「戻る」 to no other receipt (PAY-4)."""
     request.session.pop(WIZARD, None)
-    link = request.session.pop(LINK, None) or {}
-    request.session[DONE] = {"reference": payment.reference, "return_url": link.get("return_url", "")}
+    link = request.session.get(LINK) or {}
+    paid_link = (payment.via_link and link.get("biller_number") == payment.biller.number
+                 and link.get("number") == payment.number)
+    if paid_link:
+        request.session.pop(LINK, None)
+    request.session[DONE] = {"reference": payment.reference,
+                             "return_url": link.get("return_url", "") if paid_link else ""}
     return redirect("payeasy:done")
 
 

@@ -23,7 +23,7 @@ from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
 
-from accounts.admin import CustomerAccountInline
+from accounts.admin import CustomerAccountInline, StaffModelAdmin
 from accounts.models import Customer
 
 from .audit import audit_record
@@ -74,7 +74,7 @@ class ResumeForm(ReasonForm):
                                       widget=forms.HiddenInput)
 
 
-class CustomerAdmin(admin.ModelAdmin):
+class CustomerAdmin(StaffModelAdmin):
     list_display = ["contract_id", "name_kanji", "name_kana", "status", "lock_summary", "last_login_at"]
     list_filter = ["status"]
     search_fields = ["contract_id", "name_kanji", "name_kana"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 
 from django import forms
@@ -21,6 +22,18 @@ def _unusable(label: str) -> dict:
             "max_length": f"{label}が長すぎます。"}
 
 
+def _typed_password(label: str, value: str) -> str:
+    """A login password is half-width letters and digits (SEC-2), so one with anything
+    outside printable ASCII — full-width letters or digits (the IME left on), a blank, an
+    emoji — can never be right: a format error said as such, never checked or counted as
+    a guess toward the lock (SEC-8), as a mistyped OTP is not. The message is the same
+    for every contract ID."""
+    if not re.fullmatch(r"[\x21-\x7e]*", value):
+        raise forms.ValidationError(f"{label}は半角英数字で入力してください（全角文字・空白などが含まれています）。",
+                                    code="format")
+    return value
+
+
 class LoginForm(forms.Form):
     contract_id = forms.CharField(
         label="契約者ID", max_length=20,
@@ -37,6 +50,9 @@ class LoginForm(forms.Form):
 
     def clean_contract_id(self) -> str:
         return normalise_digits(self.cleaned_data["contract_id"])
+
+    def clean_password(self) -> str:
+        return _typed_password("ログインパスワード", self.cleaned_data["password"])
 
 
 class PasswordChangeForm(forms.Form):
@@ -61,6 +77,9 @@ class PasswordChangeForm(forms.Form):
         error_messages={"required": "確認のため、新しいログインパスワードをもう一度入力してください。",
                         **_unusable("新しいログインパスワード（確認用）")},
     )
+
+    def clean_current_password(self) -> str:
+        return _typed_password("現在のログインパスワード", self.cleaned_data["current_password"])
 
     def clean(self):
         data = super().clean()

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from functools import wraps
 
 from django import forms
+from django.contrib import admin
 from django.contrib.auth import authenticate, get_user_model
 from django.core.exceptions import SuspiciousOperation
 from django.http import HttpResponseRedirect
@@ -187,6 +188,17 @@ class StaffAdminSite(OTPAdminSite):
                 and not response.url.startswith(index)):
             return HttpResponseRedirect(index)
         return response
+
+    def get_urls(self):
+        """Django's own lists here (users, groups, OTP devices) get the project's
+        changelist too (``accounts.admin.StaffModelAdmin``): a filter a list cannot use,
+        such as a year out of range on a date column, is the admin's ``?e=1``, not a 500."""
+        from accounts.admin import DateBoundedChangeList
+
+        for model_admin in self._registry.values():
+            if type(model_admin).get_changelist is admin.ModelAdmin.get_changelist:
+                model_admin.get_changelist = lambda request, **kwargs: DateBoundedChangeList
+        return super().get_urls()
 
     def admin_view(self, view, cacheable=False):
         """Every admin page (changelists and their filters, search, change pages, the

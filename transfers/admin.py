@@ -10,7 +10,7 @@ from django.contrib import admin
 from django.contrib.admin.utils import unquote
 from django.utils import timezone
 
-from accounts.admin import ReadOnlyAdmin
+from accounts.admin import ReadOnlyAdmin, StaffModelAdmin
 from security.audit import audit_record
 
 from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields, transfer_fieldsets
@@ -19,7 +19,7 @@ from .models import Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, T
 FEE_DATE_IN_PAST = "適用開始日は本日以降の日付を指定してください（適用済みの手数料は変更できません）。"
 
 
-class _AuditedAdmin(admin.ModelAdmin):
+class _AuditedAdmin(StaffModelAdmin):
     audit_action = ""
     # branch staff hold a custom "manage" permission instead of add/change/delete (roles.py)
     manage_permission = ""

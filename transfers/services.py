@@ -24,7 +24,7 @@ from django.utils import timezone
 
 from accounts.templatetags.accounts_format import account_label, japanese_date, month_day
 from accounts.errors import AccountClosed
-from accounts.models import Account, Branch, Customer, Journal
+from accounts.models import Account, Branch, Customer, Journal, account_number_masked
 from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
 from cosei_ib import bankcalendar
@@ -449,7 +449,7 @@ def _transfer_notice(transfer: Transfer, debit: Account) -> list[str]:
         "",
         f"引落口座：{account_label(debit)}",
         f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
-        f"{transfer.account_number}",
+        f"{account_number_masked(transfer.account_number)}",
         f"受取人名：{transfer.holder_kana}",
         f"振込日：{japanese_date(transfer.transfer_date)}",
         f"振込金額：{transfer.amount:,}円",

@@ -101,3 +101,12 @@ def test_real_security_events_reach_the_outbox():
                                         reason="本人確認済", actor="staff01")
     events = list(OutboxMessage.objects.order_by("id").values_list("event", flat=True))
     assert events == ["card_issue", "ib_suspend", "ib_resume", "lockout", "unlock"]
+    # each mail says each thing once: a template's own sentence is not repeated by the
+    # lines the event passes (the lockout mail said 「ロックの解除には…」 twice)
+    for message in OutboxMessage.objects.order_by("id"):
+        said = [line for line in message.body.splitlines() if line.strip(" ─")]  # not the rules
+        assert len(said) == len(set(said)), (message.event, message.body)
+        # nor in a longer line (IB取引中止 said 「ご利用の再開には…」 twice, once with more)
+        sentences = [line for line in said if line.endswith("。")]
+        assert not [(a, b) for a in sentences for b in sentences if a != b and b.startswith(a)], (
+            message.event, message.body)

@@ -143,3 +143,22 @@ def test_after_login_only_goes_to_a_local_path():
 def test_link_query_is_parsed_like_a_biller_sends_it():
     fields = signed_link()
     assert dict(parse_qsl(urlsplit(link_url(fields)).query)) == fields
+
+
+def test_a_link_left_unpaid_does_not_put_its_billers_return_button_on_another_payment():
+    """The customer follows a tax office's link, then leaves it and pays the power company
+    by typing its numbers: that receipt has no 「収納機関のページに戻る」 to the tax office's
+    site (it would send them to a biller they did not just pay)."""
+    from tests.payeasy.test_views import to_confirm
+
+    customer, account = support.payer()
+    client = support.logged_in(customer)
+    assert client.get(link_url(signed_link())).url == "/payeasy/link/bill/"
+    _biller, number, _confirmation, _category = support.POWER_BILL
+    to_confirm(client, account, support.POWER, {"number": number})
+    assert answer_card(client, customer).url == "/payeasy/done/"
+    done = client.get("/payeasy/done/").content.decode()
+    assert Payment.objects.get().biller.number == support.POWER
+    assert "収納機関のページに戻る" not in done and "/payeasy/simulator/00100/" not in done
+    # the tax office's link is still there to pay
+    assert "48,000円" in client.get("/payeasy/link/bill/").content.decode()

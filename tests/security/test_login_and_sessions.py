@@ -441,3 +441,25 @@ def test_login_page_has_a_meta_description(client):
     descriptions = re.findall(r'<meta name="description" content="([^"]+)">', html)
     assert len(descriptions) == 1 and "大阪厚生信用金庫のインターネットバンキング" in descriptions[0]
     assert html.index('name="description"') < html.index("</head>")
+
+
+@pytest.mark.parametrize("typed", ["Ｐａｓｓ１２３４", "Pass 1234", "Pass1234　", "Pass1234😀"])
+def test_a_password_typed_with_the_ime_on_is_a_format_error_not_a_guess(client, typed):
+    """SEC-2, SEC-8: a login password is half-width letters and digits, so one typed in
+    full-width (the IME left on), with a blank or an emoji can never be right. It is
+    refused with a message saying so and is not counted: five of them no longer lock the
+    customer out until a visit to the branch. The same on the password change."""
+    customer = make_customer()
+    for _ in range(5):
+        response = login(client, customer.contract_id, typed)
+        assert response.status_code == 200
+        assert "半角英数字で入力してください" in response.content.decode()
+    # nothing counted (the credential row is made at the first counted failure)
+    assert not Credential.objects.filter(customer=customer, kind="password", failures__gt=0).exists()
+    assert login(client, customer.contract_id, "Pass1234").status_code == 302
+    for _ in range(5):
+        response = client.post("/settings/password/", {"current_password": typed, "new_password": "Abcd5678",
+                                                        "new_password_again": "Abcd5678"})
+        assert "半角英数字で入力してください" in response.content.decode()
+    assert not Credential.objects.filter(customer=customer, kind="password", failures__gt=0).exists()
+    assert "_auth_user_id" in client.session

@@ -24,7 +24,7 @@ from django.db import transaction
 from django.db.models import Sum
 
 from accounts.errors import LedgerError
-from accounts.models import Account, Entry, Journal
+from accounts.models import Account, Entry, Journal, account_number_masked
 from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
 from accounts.templatetags.accounts_format import japanese_date
@@ -188,7 +188,7 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
             "",
             f"振込日：{japanese_date(transfer.transfer_date)}",
             f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
-            f"{transfer.account_number}",
+            f"{account_number_masked(transfer.account_number)}",
             f"受取人名：{locked.payee_kana}",
             f"返却理由：{label}",
             f"返却金額：{locked.amount:,}円（振込手数料は返却されません）",

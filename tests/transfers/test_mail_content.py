@@ -1,0 +1,65 @@
+"""NOTE-1: a mail about a transfer names the payee's account by its last four digits, as it
+names the customer's own (「***2345」): a mail travels in clear over the internet and sits
+in mailboxes, so no account number is written out in full."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+import time_machine
+
+from notifications.models import OutboxMessage
+from tests.transfers.scheduled_support import past_business_day, schedule
+from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from transfers import scheduled
+from transfers.interbank import services as interbank
+
+pytestmark = pytest.mark.django_db
+JST = dt.timezone(dt.timedelta(hours=9))
+FRIDAY = dt.datetime(2026, 12, 4, 12, 0, tzinfo=JST)
+PAYEE = "0012345"
+
+
+def _assert_masked(mail: OutboxMessage, debit) -> None:
+    assert PAYEE not in mail.body
+    assert debit.number not in mail.body
+    assert "***2345" in mail.body  # still recognisable: the last four digits
+
+
+def test_transfer_accepted_and_returned_mails_do_not_carry_the_payees_full_number():
+    customer, debit = payer()
+    with time_machine.travel(FRIDAY, tick=False):
+        transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 5_000))
+        _assert_masked(OutboxMessage.objects.get(customer=customer, event="transfer_accepted"), debit)
+        interbank.outgoing_file_create(day=FRIDAY.date(), staff="madoguchi")
+        interbank.outgoing_return(outgoing=transfer.outgoing, reason="no_account", staff="madoguchi")
+    _assert_masked(OutboxMessage.objects.get(customer=customer, event="transfer_returned"), debit)
+
+
+def test_scheduled_and_cancelled_mails_do_not_carry_the_payees_full_number():
+    day = past_business_day()
+    customer, debit = payer()
+    transfer = schedule(customer, debit, 5_000, day=day)
+    _assert_masked(OutboxMessage.objects.get(customer=customer, event="transfer_scheduled"), debit)
+    scheduled.scheduled_transfer_staff_cancel(transfer_id=transfer.pk, reason="お客様のお申し出", actor="madoguchi")
+    _assert_masked(OutboxMessage.objects.get(customer=customer, event="transfer_cancelled_staff"), debit)
+
+
+def test_the_batchs_mails_say_when_it_ran_as_the_processing_time_not_a_reception_time():
+    """XFER-5: the 実行 / 未処理 mail of a scheduled transfer is written by the night's batch;
+    its time is when the batch ran (処理日時), not when anything was received — the
+    reservation was received the day before, as the 予約受付 mail said."""
+    from tests.transfers.scheduled_support import at, funded_payer
+
+    day = past_business_day()
+    rich, rich_debit = funded_payer(100_000, day=day, email="rich@example.jp")
+    poor, poor_debit = funded_payer(1_000, day=day, email="poor@example.jp")
+    schedule(rich, rich_debit, 5_000, day=day)
+    schedule(poor, poor_debit, 5_000, day=day)
+    with time_machine.travel(at(day, 0, 10), tick=False):
+        scheduled.transfers_execute_due(day=day)
+    for customer, event in [(rich, "transfer_executed"), (poor, "transfer_unprocessed")]:
+        body = OutboxMessage.objects.get(customer=customer, event=event).body
+        assert f"処理日時：{day.year}年{day.month}月{day.day}日 00時10分" in body, body
+        assert "受付日時" not in body
