@@ -69,3 +69,41 @@ def test_audit_and_transfer_lists_keep_short_columns_whole_beside_the_sidebar(pa
     figures = lines_of_elements(page, "#result_list .field-fee_and_bearer, #result_list .field-amount_yen")
     assert _on_one_line(figures) == {}
     assert not _list_scrolls_sideways(page)
+
+
+def test_scheduled_transfer_list_keeps_every_column_and_its_cancel_in_view(page, device):
+    """STAFF-1, XFER-6, UI-1: 予約振込's list, where staff cancel a transfer for a customer
+    who phoned in, had twelve columns and scrolled 466 pixels sideways at 1280 pixels with
+    the demo data — 金融機関 onwards out of sight; the 取消 link sits under 予約中."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+    from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
+    from transfers import scheduled
+    from transfers.demo import reference_ensure
+
+    reference_ensure()
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
+                                                 is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    day = past_business_day()
+    customer, account = funded_payer(100_000, day=day)
+    waiting = schedule(customer, account, 12_000, day=day)
+    cancelled = schedule(customer, account, 12_345, day=day, hour=11)
+    scheduled.scheduled_transfer_staff_cancel(transfer_id=cancelled.pk, reason="電話", actor="madoguchi")
+
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+    page.goto("/admin/transfers/scheduledtransfer/")
+    assert page.locator("#nav-sidebar").is_visible()
+    page.screenshot(path="test-artifacts/admin-scheduledtransfer-list-desktop.png", full_page=True)
+    assert not _list_scrolls_sideways(page)
+    states = lines_of_elements(page, "#result_list td.field-status_and_cancel")
+    assert states == {"予約中\n取消": 2, "取消済": 1}
+    link = page.locator(f'#result_list a[href$="/scheduledtransfer/{waiting.pk}/cancel/"]')
+    assert link.inner_text() == "取消" and link.is_visible()
+    assert page.locator(f'#result_list a[href$="/scheduledtransfer/{cancelled.pk}/cancel/"]').count() == 0
+    figures = lines_of_elements(page, "#result_list td.field-amount_and_fee")
+    assert figures == {"12,000円\n（手数料 330円）": 2, "12,345円\n（手数料 330円）": 2}
+    assert page.locator("#result_list").get_by_text("池田泉州銀行").first.is_visible()
