@@ -107,3 +107,45 @@ def test_scheduled_transfer_list_keeps_every_column_and_its_cancel_in_view(page,
     figures = lines_of_elements(page, "#result_list td.field-amount_and_fee")
     assert figures == {"12,000円\n（手数料 330円）": 2, "12,345円\n（手数料 330円）": 2}
     assert page.locator("#result_list").get_by_text("池田泉州銀行").first.is_visible()
+
+
+def test_interbank_lists_read_whole_with_amounts_in_yen(page, device):
+    """XFER-12, STAFF-1, UI-1: 他行宛振込データ (ten columns, 157 pixels sideways, the amount
+    50000) and 仕向ファイル (the file name in every row's button, 297 pixels sideways) read
+    whole at 1280 pixels beside the sidebar."""
+    import datetime as dt
+
+    import time_machine
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+    from tests.transfers.support import content_for, execute, other_bank_payee, payer
+    from transfers.demo import reference_ensure
+    from transfers.interbank import services
+
+    reference_ensure()
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
+                                                 is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    friday = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    with time_machine.travel(friday, tick=False):
+        customer, debit = payer(balance=1_000_000)
+        execute(customer, content_for(customer, debit, other_bank_payee(), 50_000))
+        execute(customer, content_for(customer, debit, other_bank_payee(holder_kana="ﾔﾏﾓﾄ ｼﾞﾛｳ"), 12_345))
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+
+    page.goto("/admin/transfers/outgoingtransfer/")
+    page.screenshot(path="test-artifacts/admin-outgoingtransfer-list-desktop.png", full_page=True)
+    assert not _list_scrolls_sideways(page)
+    amounts = lines_of_elements(page, "#result_list td.field-amount_yen")
+    assert amounts == {"50,000円": 1, "12,345円": 1}
+
+    services.outgoing_file_create(day=dt.date(2026, 12, 4), staff="madoguchi")
+    page.goto("/admin/transfers/interbankoutgoingfile/")
+    page.screenshot(path="test-artifacts/admin-outgoingfile-list-desktop.png", full_page=True)
+    assert not _list_scrolls_sideways(page)
+    figures = lines_of_elements(page, "#result_list td.field-total_yen, #result_list td.field-download_button")
+    assert figures == {"62,345円": 1, "ダウンロード": 1}  # not 「62,345 / 円」, 「ダウンロー / ド」
+    assert page.locator("#result_list").get_by_role("link", name="ダウンロード").is_visible()

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.admin import ReadOnlyAdmin, yen
+from accounts.admin import ReadOnlyAdmin, yen_column
 from cosei_ib import bankcalendar
 from transfers.errors import TransferRefused
 from transfers.models import (
@@ -39,30 +39,28 @@ def _context(model_admin, request, title: str, **extra) -> dict:
             **extra}
 
 
-def _yen_column(model, field: str):
-    """A list and detail column showing ``field`` as staff read amounts, 「50,000円」 (the
-    raw 50000 read as a count)."""
-    @admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)
-    def column(self, obj):
-        return yen(getattr(obj, field))
-    return column
-
-
 @admin.register(InterbankOutgoingFile)
 class InterbankOutgoingFileAdmin(ReadOnlyAdmin):
+    # on the list the button without the file name, and 作成日時 on the page only, so that
+    # the list does not scroll sideways beside the sidebar at 1280 pixels (it did, 297 pixels)
     list_display = ["id", "business_day", "record_count", "total_yen", "settlement_yen", "created_by",
-                    "created_at", "download_link"]
+                    "download_button"]
     list_filter = ["business_day"]
     fields = ["id", "business_day", "record_count", "total_yen", "settlement_yen", "sha256", "created_by",
               "created_at", "download_link"]
     readonly_fields = fields
     change_list_template = "admin/transfers/interbank/outgoing_change_list.html"
-    total_yen = _yen_column(InterbankOutgoingFile, "total_amount")
-    settlement_yen = _yen_column(InterbankOutgoingFile, "settlement_amount")
+    total_yen = yen_column(InterbankOutgoingFile, "total_amount")
+    settlement_yen = yen_column(InterbankOutgoingFile, "settlement_amount")
 
     @admin.display(description="ダウンロード")
     def download_link(self, file):
         return format_html('<a class="button" href="{}">ダウンロード（{}）</a>',
+                           reverse("admin:transfers_interbank_download", args=[file.pk]), file.filename)
+
+    @admin.display(description="ダウンロード")
+    def download_button(self, file):
+        return format_html('<a class="button" href="{}" title="{}">ダウンロード</a>',
                            reverse("admin:transfers_interbank_download", args=[file.pk]), file.filename)
 
     def get_urls(self):
@@ -130,7 +128,7 @@ class InterbankReturnAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "outgoing", "reason", "amount_yen", "created_by"]
     list_filter = ["reason"]
     fields = readonly_fields = ["outgoing", "reason", "amount_yen", "journal", "created_by", "created_at"]
-    amount_yen = _yen_column(InterbankReturn, "amount")
+    amount_yen = yen_column(InterbankReturn, "amount")
     change_list_template = "admin/transfers/interbank/return_change_list.html"
 
 
@@ -140,7 +138,7 @@ class InterbankIncomingFileAdmin(ReadOnlyAdmin):
                     "total_yen", "status", "uploaded_by", "records_link"]
     fields = ["id", "filename", "sha256", "remitter_kana", "sending_bank_code", "record_count", "total_yen",
               "status", "uploaded_by", "created_at", "records_link"]
-    total_yen = _yen_column(InterbankIncomingFile, "total_amount")
+    total_yen = yen_column(InterbankIncomingFile, "total_amount")
     readonly_fields = fields
     change_list_template = "admin/transfers/interbank/incoming_change_list.html"
 
@@ -186,7 +184,7 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     list_select_related = ["file", "account"]
     fields = readonly_fields = ["file", "line", "branch_code", "account_type", "account_number", "payee_kana",
                                 "amount_yen", "account", "status", "reason", "journal", "returned_by", "created_at"]
-    amount_yen = _yen_column(InterbankIncomingRecord, "amount")
+    amount_yen = yen_column(InterbankIncomingRecord, "amount")
     actions = ["mark_returned"]
 
     @admin.display(description="被仕向ファイル", ordering="file")
