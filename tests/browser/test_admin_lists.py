@@ -149,3 +149,31 @@ def test_interbank_lists_read_whole_with_amounts_in_yen(page, device):
     figures = lines_of_elements(page, "#result_list td.field-total_yen, #result_list td.field-download_button")
     assert figures == {"62,345円": 1, "ダウンロード": 1}  # not 「62,345 / 円」, 「ダウンロー / ド」
     assert page.locator("#result_list").get_by_role("link", name="ダウンロード").is_visible()
+
+
+def test_outbox_list_keeps_the_kind_of_mail_whole(page, device):
+    """NOTE-3, STAFF-1, UI-1: 送信メール's list squeezed 種類 and 氏名 to one character per
+    line and scrolled 182 pixels sideways at 1280 pixels beside the sidebar."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+    from notifications.services import notice_enqueue
+    from tests import factories
+
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
+                                                 is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    customer = factories.customer(email="yamada.taro.long-address@example.jp", name_kanji="山田 太郎")
+    notice_enqueue(customer=customer, event="password_change", lines=["変更しました。"])
+    notice_enqueue(customer=customer, event="transfer_cancelled_staff", lines=["取り消しました。"])
+
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+    page.goto("/admin/notifications/outboxmessage/")
+    page.screenshot(path="test-artifacts/admin-outbox-list-desktop.png", full_page=True)
+    assert not _list_scrolls_sideways(page)
+    kinds = lines_of_elements(page, "#result_list td.field-event_label")
+    assert "ログインパスワード変更のお知らせ" in kinds and max(kinds.values()) <= 2
+    who = lines_of_elements(page, "#result_list td.field-contract_id_and_name")
+    assert who == {f"{customer.contract_id}\n山田 太郎": 2}
