@@ -41,6 +41,15 @@ def yen(amount: int | None) -> str:
     return "—" if amount is None else f"{amount:,}円"
 
 
+def yen_column(model, field: str):
+    """A list and detail column showing ``field`` as staff read amounts, 「50,000円」 (the
+    raw 50000 read as a count)."""
+    @admin.display(description=model._meta.get_field(field).verbose_name, ordering=field)
+    def column(self, obj):
+        return yen(getattr(obj, field))
+    return column
+
+
 def yen_signed(amount: int | None) -> str:
     return "—" if amount is None else f"{amount:+,}円"
 

@@ -2,6 +2,7 @@
 event, read-only; failed ones can be sent again (audited)."""
 
 from django.contrib import admin, messages
+from django.utils.html import format_html
 
 from accounts.admin import ReadOnlyAdmin
 
@@ -24,8 +25,10 @@ class EventFilter(admin.SimpleListFilter):
 
 @admin.register(OutboxMessage)
 class OutboxMessageAdmin(ReadOnlyAdmin):
-    list_display = ["created_at", "contract_id", "customer_name", "event_label", "to", "status",
-                    "attempts", "sent_at"]
+    # Five columns, so that beside the navigation sidebar and the filters (1280 pixels) 種類
+    # is not squeezed to one character per line and the list does not scroll sideways (eight
+    # did both, 182 pixels): who in one column; 送信試行回数 and 送信日時 on the message's page
+    list_display = ["created_at", "contract_id_and_name", "event_label", "to", "status"]
     list_filter = ["status", EventFilter]
     list_select_related = ["customer"]
     search_fields = ["customer__contract_id"]
@@ -37,13 +40,9 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
     readonly_fields = fields
     actions = ["retry_failed"]
 
-    @admin.display(description="契約者ID", ordering="customer__contract_id")
-    def contract_id(self, message):
-        return message.customer.contract_id
-
-    @admin.display(description="氏名")
-    def customer_name(self, message):
-        return message.customer.name_kanji
+    @admin.display(description="契約者", ordering="customer__contract_id")
+    def contract_id_and_name(self, message):
+        return format_html("{}<br>{}", message.customer.contract_id, message.customer.name_kanji)
 
     @admin.display(description="種類", ordering="event")
     def event_label(self, message):

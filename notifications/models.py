@@ -17,17 +17,19 @@ class OutboxMessage(models.Model):
         FAILED = "failed", "送信失敗"
         SKIPPED = "skipped", "送信対象外"
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="outbox")
-    event = models.CharField(max_length=48)
-    to = models.EmailField(blank=True)
-    subject = models.CharField(max_length=128)
-    body = models.TextField()
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.PENDING)
-    attempts = models.PositiveIntegerField(default=0)
+    # Japanese names: staff read them as the admin's column and field labels (UI-1)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="outbox",
+                                 verbose_name="契約者")
+    event = models.CharField("種類", max_length=48)
+    to = models.EmailField("宛先", blank=True)
+    subject = models.CharField("件名", max_length=128)
+    body = models.TextField("本文")
+    status = models.CharField("状態", max_length=16, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveIntegerField("送信試行回数", default=0)
     # when the worker may try (again): now for a new message, later after a failed send
-    next_attempt_at = models.DateTimeField(default=timezone.now)
-    created_at = models.DateTimeField(auto_now_add=True)
-    sent_at = models.DateTimeField(null=True, blank=True)
+    next_attempt_at = models.DateTimeField("次回送信予定", default=timezone.now)
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+    sent_at = models.DateTimeField("送信日時", null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

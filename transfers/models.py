@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 
 from accounts.models import Account, Customer, Journal
+from accounts.templatetags.accounts_format import japanese_date
 
 ACCOUNT_TYPE_CHOICES = Account.Type.choices
 
@@ -381,7 +382,7 @@ class InterbankOutgoingFile(models.Model):
                                               name="interbank_file_settlement_matches")]
 
     def __str__(self) -> str:
-        return f"仕向 第{self.pk}号 {self.business_day:%Y-%m-%d} {self.record_count}件 {self.total_amount:,}円"
+        return f"仕向 第{self.pk}号 {japanese_date(self.business_day)} {self.record_count}件 {self.total_amount:,}円"
 
     @property
     def filename(self) -> str:

@@ -134,7 +134,7 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
                                          status=Transfer.Status.SCHEDULED, stepup_id=stepup_id)
         transfer.save(force_insert=True)
         audit_record(action="transfer_schedule", outcome="success", customer=customer, ip=ip,
-                     summary=f"{_summary(transfer)} 振込日{day:%Y-%m-%d}")
+                     summary=f"{_summary(transfer)} 振込日{japanese_date(day)}")
         notice_enqueue(customer=customer, event="transfer_scheduled",
                        lines=["お振込みのご予約を受け付けました。", ""] + _transfer_notice(transfer, debit)[2:]
                        + ["", "振込指定日の前日までに、ご指定の口座の残高を確保しておいてください。"])
@@ -174,7 +174,7 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
                          summary=f"#{transfer.pk} {problem}"[:200])
         else:
             audit_record(action="transfer_cancel", outcome="success", customer=customer, ip=ip,
-                         summary=f"{_summary(transfer)} 振込日{transfer.transfer_date:%Y-%m-%d}")
+                         summary=f"{_summary(transfer)} 振込日{japanese_date(transfer.transfer_date)}")
             notice_enqueue(customer=customer, event="transfer_cancelled",
                            lines=["お振込みのご予約を取り消しました。", ""]
                            + _transfer_notice(transfer, transfer.debit_account)[2:])
@@ -203,7 +203,7 @@ def scheduled_transfer_staff_cancel(*, transfer_id: int, reason: str, actor: str
                          summary=f"#{transfer.pk} {transfer.get_status_display()} 理由：{reason}")
         else:
             audit_record(action="transfer_cancel_staff", outcome="success", customer=transfer.customer,
-                         actor=actor, summary=f"#{transfer.pk} 振込日{transfer.transfer_date:%Y-%m-%d} "
+                         actor=actor, summary=f"#{transfer.pk} 振込日{japanese_date(transfer.transfer_date)} "
                                               f"{transfer.amount:,}円 理由：{reason}")
             # always sent, whatever the customer chose for receipts: a cancel done by staff
             # is told to the customer even if someone at the bank did it without asking

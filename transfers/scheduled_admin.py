@@ -15,7 +15,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.admin import ReadOnlyAdmin
+from accounts.admin import ReadOnlyAdmin, yen
 from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib import bankcalendar
 from security.audit import audit_record
@@ -42,9 +42,13 @@ def _day_from(text: str, today: dt.date) -> dt.date:
 
 @admin.register(ScheduledTransfer)
 class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
-    # 取消 beside the state: at the end it sat past the table's right edge (scrolled away)
-    list_display = ["id", "transfer_date", "status", "cancel_link", "unprocessed_reason", "customer", "bank_name",
-                    "holder_kana", "amount_yen", "fee_yen", "created_at", "executed_at"]
+    # 取消 beside the state: at the end it sat past the table's right edge (scrolled away).
+    # Seven columns, so that beside the navigation sidebar and the filters (1280 pixels) the
+    # list does not scroll sideways (twelve pushed 金融機関 onwards 466 pixels out of sight):
+    # the state with 取消 under it, the payee in one column as on 振込's list, the fee under
+    # the amount; 受付日時 and 実行日時 on the detail page.
+    list_display = ["id", "transfer_date", "status_and_cancel", "unprocessed_reason", "customer",
+                    "payee_account", "amount_and_fee"]
     list_filter = ["status", "unprocessed_reason", "transfer_date"]
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"
@@ -69,6 +73,18 @@ class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
         if transfer.status != Transfer.Status.SCHEDULED:
             return "—"
         return format_html('<a href="{}">取消</a>', reverse("admin:transfers_scheduled_cancel", args=[transfer.pk]))
+
+    @admin.display(description="状態", ordering="status")
+    def status_and_cancel(self, transfer):
+        """The state, and under a transfer still waiting its 取消 link (a column of its own
+        said 「取消済」 again beside 「取消済」)."""
+        if transfer.status != Transfer.Status.SCHEDULED:
+            return transfer.get_status_display()
+        return format_html("{}<br>{}", transfer.get_status_display(), self.cancel_link(transfer))
+
+    @admin.display(description="振込金額・手数料", ordering="amount")
+    def amount_and_fee(self, transfer):
+        return format_html("{}<br>（手数料 {}）", yen(transfer.amount), yen(transfer.fee))
 
     def get_queryset(self, request):
         return super().get_queryset(request).filter(created_at__date__lt=F("transfer_date"))

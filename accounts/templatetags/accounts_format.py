@@ -68,6 +68,7 @@ def month_day(moment) -> str:
     return f"{moment.month}月{moment.day}日" if isinstance(moment, dt.date) else ""
 
 
+_ISO_DATE_IN_TEXT = re.compile(r"(?<![\d-])(\d{4})-(\d{2})-(\d{2})(?![\d-])")
 _DATE_IN_TEXT = re.compile(r"(（?)(\d{4})年(\d{1,2})月(\d{1,2})日( \d{1,2}:\d{2}(?:より|から)?)?(）?)")
 
 
@@ -76,9 +77,10 @@ def dates_kept_whole(text, autoescape=True) -> str:
     """``text`` (an audit summary) with each Japanese date in it — with its time
     「 0:00より」 and its brackets 「（…）」 — kept on one line (``.keep-together``): a
     narrow column broke 「2026年12 / 月7日」 (UI-1). A date written zero-padded, as rows
-    before session 21 were, reads 「2026年12月7日」 like ``japanese_date``'s."""
+    before session 21 were, reads 「2026年12月7日」 like ``japanese_date``'s, and so does one
+    written 「2026-12-07」 (振込予約 and its cancels until session 21: 「振込日2026-12-08」)."""
     escape = conditional_escape if autoescape else str
-    text = "" if text is None else str(text)
+    text = _ISO_DATE_IN_TEXT.sub(r"\1年\2月\3日", "" if text is None else str(text))
     parts, at = [], 0
     for match in _DATE_IN_TEXT.finditer(text):
         opening, year, month, day, time, closing = match.groups()

@@ -112,6 +112,7 @@ LANGUAGE_CODE = "ja"
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
 USE_TZ = True
+FORMAT_MODULE_PATH = ["cosei_ib.formats"]  # 「2026年12月6日 13:14」 in admin, as on the customer pages
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -88,6 +88,9 @@ def test_no_code_writes_a_zero_padded_japanese_date():
      '50,000円 → 2,000,000円<span class="keep-together">（2026年12月7日 0:00より）</span>'),
     ("<b>振込日 2027年2月5日</b>",
      '&lt;b&gt;振込日 <span class="keep-together">2027年2月5日</span>&lt;/b&gt;'),
+    ("#3 ｻﾄｳ ﾊﾅｺ 12,345円 振込日2026-12-08",
+     '#3 ｻﾄｳ ﾊﾅｺ 12,345円 振込日<span class="keep-together">2026年12月8日</span>'),
+    ("確認ID dd9d1216-1b3b-4918-abc8-9c38e2ea8505", "確認ID dd9d1216-1b3b-4918-abc8-9c38e2ea8505"),
     ("ログイン", "ログイン"), ("", ""), (None, ""),
 ])
 def test_dates_kept_whole_escapes_the_text_and_writes_dates_as_japanese_date(value, rendered):

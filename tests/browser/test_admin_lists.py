@@ -69,3 +69,111 @@ def test_audit_and_transfer_lists_keep_short_columns_whole_beside_the_sidebar(pa
     figures = lines_of_elements(page, "#result_list .field-fee_and_bearer, #result_list .field-amount_yen")
     assert _on_one_line(figures) == {}
     assert not _list_scrolls_sideways(page)
+
+
+def test_scheduled_transfer_list_keeps_every_column_and_its_cancel_in_view(page, device):
+    """STAFF-1, XFER-6, UI-1: 予約振込's list, where staff cancel a transfer for a customer
+    who phoned in, had twelve columns and scrolled 466 pixels sideways at 1280 pixels with
+    the demo data — 金融機関 onwards out of sight; the 取消 link sits under 予約中."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+    from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
+    from transfers import scheduled
+    from transfers.demo import reference_ensure
+
+    reference_ensure()
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
+                                                 is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    day = past_business_day()
+    customer, account = funded_payer(100_000, day=day)
+    waiting = schedule(customer, account, 12_000, day=day)
+    cancelled = schedule(customer, account, 12_345, day=day, hour=11)
+    scheduled.scheduled_transfer_staff_cancel(transfer_id=cancelled.pk, reason="電話", actor="madoguchi")
+
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+    page.goto("/admin/transfers/scheduledtransfer/")
+    assert page.locator("#nav-sidebar").is_visible()
+    page.screenshot(path="test-artifacts/admin-scheduledtransfer-list-desktop.png", full_page=True)
+    assert not _list_scrolls_sideways(page)
+    states = lines_of_elements(page, "#result_list td.field-status_and_cancel")
+    assert states == {"予約中\n取消": 2, "取消済": 1}
+    link = page.locator(f'#result_list a[href$="/scheduledtransfer/{waiting.pk}/cancel/"]')
+    assert link.inner_text() == "取消" and link.is_visible()
+    assert page.locator(f'#result_list a[href$="/scheduledtransfer/{cancelled.pk}/cancel/"]').count() == 0
+    figures = lines_of_elements(page, "#result_list td.field-amount_and_fee")
+    assert figures == {"12,000円\n（手数料 330円）": 2, "12,345円\n（手数料 330円）": 2}
+    assert page.locator("#result_list").get_by_text("池田泉州銀行").first.is_visible()
+
+
+def test_interbank_lists_read_whole_with_amounts_in_yen(page, device):
+    """XFER-12, STAFF-1, UI-1: 他行宛振込データ (ten columns, 157 pixels sideways, the amount
+    50000) and 仕向ファイル (the file name in every row's button, 297 pixels sideways) read
+    whole at 1280 pixels beside the sidebar."""
+    import datetime as dt
+
+    import time_machine
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+    from tests.transfers.support import content_for, execute, other_bank_payee, payer
+    from transfers.demo import reference_ensure
+    from transfers.interbank import services
+
+    reference_ensure()
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
+                                                 is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    friday = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    with time_machine.travel(friday, tick=False):
+        customer, debit = payer(balance=1_000_000)
+        execute(customer, content_for(customer, debit, other_bank_payee(), 50_000))
+        execute(customer, content_for(customer, debit, other_bank_payee(holder_kana="ﾔﾏﾓﾄ ｼﾞﾛｳ"), 12_345))
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+
+    page.goto("/admin/transfers/outgoingtransfer/")
+    page.screenshot(path="test-artifacts/admin-outgoingtransfer-list-desktop.png", full_page=True)
+    assert not _list_scrolls_sideways(page)
+    amounts = lines_of_elements(page, "#result_list td.field-amount_yen")
+    assert amounts == {"50,000円": 1, "12,345円": 1}
+
+    services.outgoing_file_create(day=dt.date(2026, 12, 4), staff="madoguchi")
+    page.goto("/admin/transfers/interbankoutgoingfile/")
+    page.screenshot(path="test-artifacts/admin-outgoingfile-list-desktop.png", full_page=True)
+    assert not _list_scrolls_sideways(page)
+    figures = lines_of_elements(page, "#result_list td.field-total_yen, #result_list td.field-download_button")
+    assert figures == {"62,345円": 1, "ダウンロード": 1}  # not 「62,345 / 円」, 「ダウンロー / ド」
+    assert page.locator("#result_list").get_by_role("link", name="ダウンロード").is_visible()
+
+
+def test_outbox_list_keeps_the_kind_of_mail_whole(page, device):
+    """NOTE-3, STAFF-1, UI-1: 送信メール's list squeezed 種類 and 氏名 to one character per
+    line and scrolled 182 pixels sideways at 1280 pixels beside the sidebar."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+    from notifications.services import notice_enqueue
+    from tests import factories
+
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
+                                                 is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    customer = factories.customer(email="yamada.taro.long-address@example.jp", name_kanji="山田 太郎")
+    notice_enqueue(customer=customer, event="password_change", lines=["変更しました。"])
+    notice_enqueue(customer=customer, event="transfer_cancelled_staff", lines=["取り消しました。"])
+
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+    page.goto("/admin/notifications/outboxmessage/")
+    page.screenshot(path="test-artifacts/admin-outbox-list-desktop.png", full_page=True)
+    assert not _list_scrolls_sideways(page)
+    kinds = lines_of_elements(page, "#result_list td.field-event_label")
+    assert "ログインパスワード変更のお知らせ" in kinds and max(kinds.values()) <= 2
+    who = lines_of_elements(page, "#result_list td.field-contract_id_and_name")
+    assert who == {f"{customer.contract_id}\n山田 太郎": 2}

@@ -100,3 +100,32 @@ def test_the_history_keeps_each_date_on_one_line(page):
     assert stamps and _on_one_line(stamps) == {}
     assert no_horizontal_overflow(page)
     page.screenshot(path="test-artifacts/history-dates-iphone.png", full_page=True)
+
+
+@pytest.mark.parametrize("device", ["desktop", "iphone"])
+def test_service_tiles_stay_whole_and_balances_keep_their_amounts_at_the_right(page, device):
+    """UI-1: the home page's tile broke 「税金・各種料金の払 / 込み」 on a desktop, and on an
+    iPhone 13 残高照会's 前月末残高 amount, wrapped under its long label, sat at the left
+    edge under the label while every other amount sat at the right."""
+    from tests import factories
+    from tests.security.secondfactor import customer_with_card
+
+    import datetime as dt
+
+    from django.utils import timezone
+
+    customer = customer_with_card(password="Pass1234")
+    account = factories.account(owner=customer)
+    last_month = timezone.localtime().replace(day=1) - dt.timedelta(days=5)
+    factories.deposit(account, 2_338_290, posted_at=last_month)  # a 前月末残高 as long as the demo's
+    _login(page, customer)
+    page.wait_for_url("**/")
+    tiles = lines_of_elements(page, ".service-tile")
+    assert "税金・各種料金の払込み" in tiles and _on_one_line(tiles) == {}
+    assert no_horizontal_overflow(page)
+
+    page.goto("/accounts/balances/")
+    offsets = page.evaluate("""[...document.querySelectorAll('.figure')].map(figure =>
+      Math.round(figure.getBoundingClientRect().right - figure.querySelector('dd').getBoundingClientRect().right))""")
+    assert len(offsets) == 4 and set(offsets) == {0}
+    assert no_horizontal_overflow(page)

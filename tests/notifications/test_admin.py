@@ -48,3 +48,21 @@ def test_staff_list_read_only_bodies_and_retry_a_failed_message(staff_client):
     mail.outbox.clear()
     outbox_send_pending()
     assert sorted(m.to[0] for m in mail.outbox) == ["a@example.jp", "b@example.jp"]  # retried + code
+
+
+def test_the_outbox_list_and_page_label_every_column_and_field_in_japanese(staff_client):
+    """UI-1, STAFF-1: the list's headings read CREATED AT, TO, STATUS, ATTEMPTS, SENT AT and
+    the message's page To:, Subject:, Next attempt at: (the fields had no Japanese name)."""
+    import re
+
+    customer = factories.customer(email="a@example.jp")
+    message = notice_enqueue(customer=customer, event="password_change", lines=["変更しました。"])
+    listing = staff_client.get("/admin/notifications/outboxmessage/").content.decode()
+    headings = re.findall(r'<div class="text">(?:<a [^>]*>|<span>)([^<]*)<', listing)
+    for label in ("作成日時", "契約者", "種類", "宛先", "状態"):  # 送信試行回数・送信日時 on the page
+        assert label in headings
+    assert "status で絞り込む" not in listing and "状態 で絞り込む" in listing
+    detail = staff_client.get(f"/admin/notifications/outboxmessage/{message.pk}/change/").content.decode()
+    labels = re.findall(r"<label>([^<]*):</label>", detail)
+    assert {"契約者", "宛先", "件名", "本文", "状態", "送信試行回数", "次回送信予定", "作成日時", "送信日時"} <= set(labels)
+    assert not [label for label in labels if re.fullmatch(r"[A-Za-z ]+", label)]

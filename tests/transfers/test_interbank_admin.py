@@ -31,6 +31,13 @@ def test_staff_create_download_and_return_in_admin(staff_client):
         response = staff_client.post("/admin/transfers/interbankoutgoingfile/exchange/", {"day": "2026-12-04"})
         file = InterbankOutgoingFile.objects.get()
         assert response.status_code == 302
+        # the created file's page: the message and amounts as staff read them, not
+        # 「2026-12-04」 and 50000 (walk21)
+        created = staff_client.get(response["Location"]).content.decode()
+        assert f"仕向 第{file.pk}号 2026年12月4日 1件 50,000円を作成しました" in created
+        assert created.count("50,000円") >= 2 and "50000<" not in created
+        listed = staff_client.get("/admin/transfers/interbankoutgoingfile/").content.decode()
+        assert listed.count("50,000円") == 2
         download = staff_client.get(f"/admin/transfers/interbankoutgoingfile/{file.pk}/download/")
         assert download.content == bytes(file.content)
         assert download["Content-Disposition"] == 'attachment; filename="sogo21_20261204_%06d.txt"' % file.pk
@@ -44,6 +51,7 @@ def test_staff_create_download_and_return_in_admin(staff_client):
                                      {"number": str(transfer.outgoing.pk), "reason": "no_account"})
         assert response.status_code == 302
         assert InterbankReturn.objects.get().amount == 50_000
+        assert "50,000円" in staff_client.get("/admin/transfers/interbankreturn/").content.decode()
         assert AuditEvent.objects.filter(action="interbank_download", actor="staff-t").exists()
 
 
@@ -54,6 +62,9 @@ def test_staff_upload_an_incoming_file_and_return_what_cannot_be_credited(staff_
                                  {"file": SimpleUploadedFile("in.txt", data)}, follow=True)
     page = response.content.decode()
     assert "入金 1件、入金不能 1件" in page and "口座なし" in page
+    assert "30,000円" in page and "1,000円" in page  # the records' amounts
+    files = staff_client.get("/admin/transfers/interbankincomingfile/").content.decode()
+    assert "31,000円" in files
     assert Account.objects.get(pk=account.pk).balance == 30_000
     response = staff_client.post("/admin/transfers/interbankincomingfile/upload/",
                                  {"file": SimpleUploadedFile("again.txt", data)}, follow=True)

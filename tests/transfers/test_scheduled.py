@@ -67,7 +67,9 @@ def test_scheduling_debits_nothing_is_audited_and_mailed():
     account.refresh_from_db()
     assert account.balance == 50_000 and transfer.journal_id is None
     assert transfer.status == Transfer.Status.SCHEDULED and transfer.fee == 550
-    assert AuditEvent.objects.filter(action="transfer_schedule", outcome="success").count() == 1
+    event = AuditEvent.objects.get(action="transfer_schedule", outcome="success")
+    # UI-1: the customer reads it in 取引履歴照会, as every page writes a date (was 2026-12-08)
+    assert event.summary.endswith(" 振込日2026年12月8日")
     assert OutboxMessage.objects.filter(customer=customer, event="transfer_scheduled").count() == 1
 
 
@@ -116,7 +118,8 @@ def test_cancel_the_day_before_is_allowed_audited_and_mailed():
         scheduled.scheduled_transfer_cancel(customer=customer, transfer_id=transfer.pk)
     transfer.refresh_from_db()
     assert transfer.status == Transfer.Status.CANCELLED and transfer.cancelled_at is not None
-    assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
+    assert AuditEvent.objects.get(action="transfer_cancel", outcome="success").summary.endswith(
+        " 振込日2026年12月8日")
     assert OutboxMessage.objects.filter(customer=customer, event="transfer_cancelled").count() == 1
     # cancelled: no longer counts toward that day's limit
     assert services.transfer_day_total(customer=customer, day=transfer.transfer_date) == 0
@@ -450,6 +453,7 @@ def test_staff_cancel_a_suspended_customers_transfer_with_a_reason_audited_and_m
     assert waiting.status == Transfer.Status.CANCELLED and waiting.cancelled_at is not None
     event = AuditEvent.objects.get(action="transfer_cancel_staff", outcome="success")
     assert event.actor == "staff-t" and event.customer_id == customer.pk and "電話で本人確認" in event.summary
+    assert f"振込日{waiting.transfer_date.year}年{waiting.transfer_date.month}月{waiting.transfer_date.day}日 " in event.summary
     mail = OutboxMessage.objects.get(customer=customer, event="transfer_cancelled_staff")
     assert "お申し出により" in mail.body and "10,000円" in mail.body
     assert mail.status == OutboxMessage.Status.PENDING  # a security notice: sent even with receipts off

@@ -12,7 +12,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from accounts.admin import ReadOnlyAdmin
+from accounts.admin import ReadOnlyAdmin, yen_column
 from cosei_ib import bankcalendar
 from transfers.errors import TransferRefused
 from transfers.models import (
@@ -41,17 +41,26 @@ def _context(model_admin, request, title: str, **extra) -> dict:
 
 @admin.register(InterbankOutgoingFile)
 class InterbankOutgoingFileAdmin(ReadOnlyAdmin):
-    list_display = ["id", "business_day", "record_count", "total_amount", "settlement_amount", "created_by",
-                    "created_at", "download_link"]
+    # on the list the button without the file name, and 作成日時 on the page only, so that
+    # the list does not scroll sideways beside the sidebar at 1280 pixels (it did, 297 pixels)
+    list_display = ["id", "business_day", "record_count", "total_yen", "settlement_yen", "created_by",
+                    "download_button"]
     list_filter = ["business_day"]
-    fields = ["id", "business_day", "record_count", "total_amount", "settlement_amount", "sha256", "created_by",
+    fields = ["id", "business_day", "record_count", "total_yen", "settlement_yen", "sha256", "created_by",
               "created_at", "download_link"]
     readonly_fields = fields
     change_list_template = "admin/transfers/interbank/outgoing_change_list.html"
+    total_yen = yen_column(InterbankOutgoingFile, "total_amount")
+    settlement_yen = yen_column(InterbankOutgoingFile, "settlement_amount")
 
     @admin.display(description="ダウンロード")
     def download_link(self, file):
         return format_html('<a class="button" href="{}">ダウンロード（{}）</a>',
+                           reverse("admin:transfers_interbank_download", args=[file.pk]), file.filename)
+
+    @admin.display(description="ダウンロード")
+    def download_button(self, file):
+        return format_html('<a class="button" href="{}" title="{}">ダウンロード</a>',
                            reverse("admin:transfers_interbank_download", args=[file.pk]), file.filename)
 
     def get_urls(self):
@@ -116,18 +125,20 @@ class InterbankOutgoingFileAdmin(ReadOnlyAdmin):
 
 @admin.register(InterbankReturn)
 class InterbankReturnAdmin(ReadOnlyAdmin):
-    list_display = ["id", "created_at", "outgoing", "reason", "amount", "created_by"]
+    list_display = ["id", "created_at", "outgoing", "reason", "amount_yen", "created_by"]
     list_filter = ["reason"]
-    readonly_fields = ["outgoing", "reason", "amount", "journal", "created_by", "created_at"]
+    fields = readonly_fields = ["outgoing", "reason", "amount_yen", "journal", "created_by", "created_at"]
+    amount_yen = yen_column(InterbankReturn, "amount")
     change_list_template = "admin/transfers/interbank/return_change_list.html"
 
 
 @admin.register(InterbankIncomingFile)
 class InterbankIncomingFileAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "filename", "remitter_kana", "sending_bank_code", "record_count",
-                    "total_amount", "status", "uploaded_by", "records_link"]
-    fields = ["id", "filename", "sha256", "remitter_kana", "sending_bank_code", "record_count", "total_amount",
+                    "total_yen", "status", "uploaded_by", "records_link"]
+    fields = ["id", "filename", "sha256", "remitter_kana", "sending_bank_code", "record_count", "total_yen",
               "status", "uploaded_by", "created_at", "records_link"]
+    total_yen = yen_column(InterbankIncomingFile, "total_amount")
     readonly_fields = fields
     change_list_template = "admin/transfers/interbank/incoming_change_list.html"
 
@@ -168,11 +179,12 @@ class InterbankIncomingFileAdmin(ReadOnlyAdmin):
 @admin.register(InterbankIncomingRecord)
 class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     list_display = ["file_number", "line", "branch_code", "account_type", "account_number", "payee_kana",
-                    "amount", "status", "reason", "account"]
+                    "amount_yen", "status", "reason", "account"]
     list_filter = ["status", "file"]
     list_select_related = ["file", "account"]
-    readonly_fields = ["file", "line", "branch_code", "account_type", "account_number", "payee_kana", "amount",
-                       "account", "status", "reason", "journal", "returned_by", "created_at"]
+    fields = readonly_fields = ["file", "line", "branch_code", "account_type", "account_number", "payee_kana",
+                                "amount_yen", "account", "status", "reason", "journal", "returned_by", "created_at"]
+    amount_yen = yen_column(InterbankIncomingRecord, "amount")
     actions = ["mark_returned"]
 
     @admin.display(description="被仕向ファイル", ordering="file")
