@@ -101,7 +101,7 @@ class FeeSchedule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.effective_from:%Y-%m-%d} から"
+        return f"{japanese_date(self.effective_from)}から"  # as every date staff and customers read (UI-1)
 
 
 class TransferSettings(models.Model):

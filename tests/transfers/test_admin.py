@@ -18,6 +18,8 @@ def test_staff_add_a_future_fee_row_but_never_change_one_in_force(staff_client):
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     in_force = FeeSchedule.objects.get(effective_from=dt.date(2000, 1, 1))
     assert staff_client.get(f"/admin/transfers/feeschedule/{in_force.pk}/change/").status_code == 200
+    # UI-1: named as staff read every date (it said 「2000-01-01 から」)
+    assert "2000年1月1日から" in staff_client.get("/admin/transfers/feeschedule/").content.decode()
     response = staff_client.post(f"/admin/transfers/feeschedule/{in_force.pk}/change/", {
         "effective_from": "2000-01-01", "threshold": 30000, "same_branch_under": 0, "same_branch_over": 0,
         "other_branch_under": 1, "other_branch_over": 1, "other_bank_under": 1, "other_bank_over": 1})
