@@ -1,10 +1,15 @@
 from __future__ import annotations
 
+import datetime as dt
+from dataclasses import dataclass
+
+from django.db.models import Count, Max, Min, Q
+
 from accounts.models import Customer
 from cosei_ib.queries import unique_or_none
 
 from . import session as customer_session
-from .models import ImageCardChallenge, StepUp
+from .models import AuditEvent, ImageCardChallenge, StepUp
 
 
 def login_next_stage(customer: Customer, *, passkey: bool = True) -> str:
@@ -52,3 +57,70 @@ def image_card_challenge_get_for_customer(customer: Customer, challenge_id: int)
     if challenge is None:
         raise Http404
     return challenge
+
+
+# --- password spraying (SEC-8's blind spot) ------------------------------------------------
+
+# The audit actions of the two doors that check a contract ID with its login password:
+# the login and the OTP activation's identity check (SEC-1, SEC-6).
+PASSWORD_CHECK_ACTIONS = ("login", "otp_activate_identify")
+
+
+@dataclass(frozen=True)
+class LoginSpraySource:
+    """One client address that failed password checks against many contract IDs."""
+
+    client_ip: str
+    failures: int  # failed or refused password checks from the address in the window
+    contract_ids: list[str]  # distinct IDs tried (known, or the digits typed for an unknown one)
+    first_at: dt.datetime
+    last_at: dt.datetime
+    # contracts whose password was accepted from the address in the window — the
+    # spray may have found one (a 'refused' right password on a locked contract included)
+    accepted_contract_ids: list[str]
+
+
+def _password_check_rows(since: dt.datetime):
+    """(the failed, the accepted) password checks since ``since``.
+    A 'refused' row of a known contract is the right password on a locked or suspended
+    contract (``login_authenticate``): failed as a login, but a hit for a sprayer. The
+    outside-hours refusal (no contract attached) checked no password and is no attempt."""
+    checks = AuditEvent.objects.filter(action__in=PASSWORD_CHECK_ACTIONS, created_at__gte=since)
+    right_but_refused = Q(outcome=AuditEvent.Outcome.REFUSED, customer__isnull=False)
+    failed = checks.filter(Q(outcome=AuditEvent.Outcome.FAILURE) | right_but_refused)
+    accepted = checks.filter(Q(outcome=AuditEvent.Outcome.SUCCESS) | right_but_refused)
+    return failed, accepted
+
+
+def login_spray_sources(*, since: dt.datetime, threshold: int) -> list[LoginSpraySource]:
+    """Client addresses whose failed password checks since ``since`` name at least
+    ``threshold`` distinct contract IDs — one password tried against many contracts,
+    which the per-contract lockout (SEC-8: 5 in a row on *one* contract) never sees.
+    Reads the audit rows only (SEC-13: they hold no password); rows without an address
+    cannot be attributed and are left out (``login_failures_without_address`` counts
+    them). Most distinct IDs first."""
+    failed, accepted = _password_check_rows(since)
+    known_id = ~Q(contract_id="")
+    sources = (failed.filter(client_ip__isnull=False).values("client_ip")
+               .annotate(failures=Count("id"),
+                         distinct_ids=Count("contract_id", distinct=True, filter=known_id),
+                         first_at=Min("created_at"), last_at=Max("created_at"))
+               .filter(distinct_ids__gte=threshold)
+               .order_by("-distinct_ids", "-failures", "client_ip"))
+    return [LoginSpraySource(client_ip=source["client_ip"], failures=source["failures"],
+                             contract_ids=_contract_ids(failed, source["client_ip"]),
+                             first_at=source["first_at"], last_at=source["last_at"],
+                             accepted_contract_ids=_contract_ids(accepted, source["client_ip"]))
+            for source in sources]
+
+
+def _contract_ids(rows, address: str) -> list[str]:
+    return sorted(set(rows.filter(client_ip=address).exclude(contract_id="")
+                      .values_list("contract_id", flat=True)))
+
+
+def login_failures_without_address(*, since: dt.datetime) -> int:
+    """Failed password checks since ``since`` that have no client address: they cannot
+    be attributed to a source (a wrong SECURITY_TRUSTED_PROXY_COUNT hides sprayers)."""
+    failed, _accepted = _password_check_rows(since)
+    return failed.filter(client_ip__isnull=True).count()
