@@ -113,6 +113,14 @@ def otp_token_pending_get(*, customer: Customer, token_id) -> OtpToken:
     raise AuthFactorError(OTP_ACTIVATION_REPLACED)
 
 
+def otp_activation_completed(*, customer: Customer, token_id) -> bool:
+    """Whether the token issued to this activation (its id from the activation session)
+    is the one now registered: a second submit of the 登録 page (a double click) meets
+    the first one's result, not a replaced key (SEC-6, SEC-14)."""
+    return OtpToken.objects.filter(pk=token_id if isinstance(token_id, int) else None,
+                                   customer=customer, activated_at__isnull=False).exists()
+
+
 def otp_secret_base32(token: OtpToken) -> str:
     """The key in base32 (what authenticator apps accept for manual entry)."""
     return base64.b32encode(token.device.bin_key).decode("ascii").rstrip("=")

@@ -33,6 +33,7 @@ from .models import AuditEvent
 from .otp import (
     OTP_ACTIVATION_REPLACED,
     otp_activate,
+    otp_activation_completed,
     otp_config_uri,
     otp_login_setting_change,
     otp_qr_svg,
@@ -303,6 +304,24 @@ def _activation_ended(request, message: str):
     return redirect("security:otp_activate" if message == OTP_ACTIVATION_REPLACED else "security:login")
 
 
+def _activation_finished(request):
+    """The end of an activation whose token is registered: the state goes, the pre-login
+    session gets a new key, and the done page may be shown once."""
+    request.session.pop(ACTIVATION, None)
+    request.session.cycle_key()
+    request.session[ACTIVATION_DONE] = True
+    return redirect("security:otp_activate_done")
+
+
+def _activation_done_meanwhile(request, customer: Customer):
+    """For a refused activation step: the done page when the refusal is this activation's
+    own success — the loser of a double click on 登録, whichever check it met — else None."""
+    token_id = request.session.get(ACTIVATION, {}).get("token")
+    if otp_activation_completed(customer=customer, token_id=token_id):
+        return _activation_finished(request)
+    return None
+
+
 def _activation_state(request):
     """(customer, token) of this session's activation, or the redirect that ends it."""
     customer = _activation_customer(request)
@@ -311,7 +330,8 @@ def _activation_state(request):
     try:
         return customer, _activation_token(request, customer)
     except AuthFactorError as refused:
-        return _activation_ended(request, refused.message)
+        return (_activation_done_meanwhile(request, customer)
+                or _activation_ended(request, refused.message))
 
 
 @require_safe
@@ -351,12 +371,12 @@ def otp_activate_register_view(request):
                          required_at_login=form.cleaned_data["required_at_login"],
                          ip=client_ip(request), **form.challenge_answer())
         except AuthFactorError as refused:
+            finished = _activation_done_meanwhile(request, customer)
+            if finished is not None:
+                return finished
             form.add_refusal(refused)
         else:
-            request.session.pop(ACTIVATION, None)
-            request.session.cycle_key()
-            request.session[ACTIVATION_DONE] = True
-            return redirect("security:otp_activate_done")
+            return _activation_finished(request)
     return render(request, "security/otp_activate_register.html",
                   {"form": form, "token": token if not form.unavailable else None})
 

@@ -354,3 +354,53 @@ def test_otp_login_refused_for_a_suspended_contract():
     assert response.status_code == 302 and response.url == "/login/"
     Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)  # staff resume
     assert client.get("/").url == "/login/"  # the half-way session did not survive
+
+
+def _activation_ready(customer) -> tuple[Client, dict]:
+    """A client at the register page of its activation, and the right post for it."""
+    client = Client()
+    client.post("/otp/activate/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+    client.get("/otp/activate/token/")
+    client.get("/otp/activate/register/")
+    token = OtpToken.objects.get(customer=customer)
+    challenge = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+    return client, {"serial": token.serial, "otp": totp_for(token).now(), "required_at_login": "1",
+                    **card_post(challenge, right_answers(challenge))}
+
+
+def _registered_once(customer) -> None:
+    """One activation happened: one token, one success row, one mail, nothing counted."""
+    assert OtpToken.objects.get(customer=customer).is_active
+    rows = AuditEvent.objects.filter(customer=customer, action="otp_activate")
+    assert list(rows.values_list("outcome", flat=True)) == ["success"]
+    assert OutboxMessage.objects.filter(customer=customer, event="otp_activate").count() == 1
+    assert not Credential.objects.filter(customer=customer, failures__gt=0).exists()
+
+
+@pytest.mark.parametrize("race", [False, True])
+def test_the_loser_of_a_double_click_on_register_is_told_it_is_done(race, monkeypatch):
+    """SEC-6, SEC-14: two submits of the 登録 page at once (a double click) both loaded the
+    session with this activation; the first registers the token. The second registers
+    nothing more and is shown the done page like the first — it was told 「既に利用開始の
+    お手続きが完了しています」 on the login page, or (when it had read the token before the
+    first committed) that the key was replaced by a later activation, which never happened.
+    ``race``: the loser read the pending token before the winner committed."""
+    customer = customer_with_card()
+    client, data = _activation_ready(customer)
+    state = client.session["cosei_otp_activation"]
+    stale_token = OtpToken.objects.select_related("device", "customer").get(customer=customer)
+    winner = client.post("/otp/activate/register/", data)
+    assert winner.url == "/otp/activate/done/"
+    session = client.session
+    session["cosei_otp_activation"] = state  # as the loser's request still saw it
+    session.save()
+    if race:
+        from security import views
+
+        monkeypatch.setattr(views, "_activation_token", lambda request, customer: stale_token)
+    loser = client.post("/otp/activate/register/", data)
+    assert loser.status_code == 302 and loser.url == "/otp/activate/done/"
+    page = client.get(loser.url).content.decode()
+    assert "ワンタイムパスワードの利用開始が完了しました" in page
+    assert "cosei_otp_activation" not in client.session
+    _registered_once(customer)
