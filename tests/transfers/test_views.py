@@ -359,3 +359,19 @@ def test_kana_screens_take_odd_input_without_error(signed_in):
     assert "貝塚" in client.get(reverse("transfers:branch", args=["0161"]), {"q": "ｶｲﾂﾞｶ"}).content.decode()
     assert client.get(reverse("transfers:branch", args=["9999"])).status_code == 404
     assert client.get(reverse("transfers:account", args=["0161", "999"])).status_code == 404
+
+
+def test_odd_bank_and_branch_codes_in_the_path_are_404(signed_in):
+    """XFER-1, XFER-2: a bank or branch code in the URL that is not 4 / 3 ASCII digits
+    names no bank — NUL reached PostgreSQL as a text parameter (DataError, a 500)."""
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    for path in ("/transfers/new/bank/%00/", "/transfers/new/bank/0161%00/", "/transfers/new/bank/%00/002/",
+                 "/transfers/new/bank/0161/%00/", "/transfers/new/bank/0161/002%00/",
+                 "/transfers/new/bank/０１６１/", "/transfers/new/bank/0161/００２/",
+                 "/transfers/new/bank/" + "9" * 5000 + "/", "/transfers/new/bank/0161/" + "9" * 5000 + "/",
+                 "/transfers/new/bank/%E2%80%AE0161/"):
+        assert client.get(path).status_code == 404, path
+        assert client.post(path, {"account_type": "1", "account_number": "1"}).status_code == 404, path
+    assert client.get("/transfers/new/bank/0161/002/").status_code == 200
+    assert not Payee.objects.exists() and not Transfer.objects.exists()
