@@ -255,6 +255,26 @@ def test_our_bank_names_unknown_closed_and_frozen_accounts():
     assert AuditEvent.objects.filter(customer=customer, action="transfer_lookup", outcome="failure").count() == 3
 
 
+def test_another_banks_holder_name_is_normalised_or_refused_before_the_transfer():
+    """XFER-3, XFER-10, XFER-12: the directory's holder name goes into the 総合振込 file. A
+    decomposed dakuten is normalised to ｶﾞ; a name the Zengin set cannot carry is refused
+    at 口座名義確認 with a message — it was kept as-is and broke the day's file later."""
+    from transfers.directory import HOLDER_NOT_ZENGIN
+    from transfers.models import InterbankDemoAccount
+
+    customer, _debit = payer()
+    lookup = dict(customer=customer, bank_code="0161", branch_code="002", account_type="1")
+    InterbankDemoAccount.objects.create(bank_code="0161", branch_code="002", account_type="1",
+                                        account_number="0000777", holder_kana="ナカ\u3099ノ ショウコ")
+    InterbankDemoAccount.objects.create(bank_code="0161", branch_code="002", account_type="1",
+                                        account_number="0000778", holder_kana="髙橋 ﾊﾅｺ")
+    assert services.name_lookup(account_number="0000777", **lookup).holder_kana == "ﾅｶﾞﾉ ｼﾖｳｺ"
+    with pytest.raises(PayeeAccountError) as refused:
+        services.name_lookup(account_number="0000778", **lookup)
+    assert refused.value.message == HOLDER_NOT_ZENGIN
+    assert AuditEvent.objects.filter(customer=customer, action="transfer_lookup", outcome="failure").count() == 1
+
+
 def test_other_bank_names_from_the_simulated_directory():
     customer, _debit = payer()
     found = services.name_lookup(customer=customer, bank_code="0161", branch_code="002", account_type="1",
