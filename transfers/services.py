@@ -333,6 +333,10 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
     if credit is not None and credit.status == Account.Status.FROZEN:
         # frozen since 口座名義確認 (which refuses one): the ledger refuses only its debits
         raise TransferRefused(PAYEE_ACCOUNT_FROZEN)
+    if credit is not None and credit.status == Account.Status.CLOSED:
+        # closed since 口座名義確認: a same-day transfer met the ledger's refusal, but a
+        # 予約振込 posts nothing now and was booked, to become 未処理 on its date (XFER-5)
+        raise TransferRefused(PAYEE_ACCOUNT_CLOSED)
     return debit, schedule, internal
 
 
