@@ -19,6 +19,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_safe, require_http_methods
 
+from accounts.models import Account
 from accounts.selectors import account_list_for_customer
 from cosei_ib import bankcalendar
 from security import session as customer_session
@@ -51,6 +52,12 @@ def _save(request, wizard: dict) -> None:
     request.session[WIZARD] = wizard
 
 
+def _payable_accounts(request):
+    """お支払口座 offered and accepted: the customer's open accounts only — a closed or
+    frozen one named in a POST is the field's 「お支払口座の指定が正しくありません」."""
+    return account_list_for_customer(customer=request.customer).filter(status=Account.Status.OPEN)
+
+
 def _blocked(request):
     until = services.payeasy_blocked_until(customer=request.customer)
     if until is None:
@@ -66,7 +73,7 @@ def start_view(request):
     if blocked:
         return blocked
     wizard = _wizard(request)
-    accounts = account_list_for_customer(customer=request.customer)
+    accounts = _payable_accounts(request)
     initial = {"account": wizard.get("account"), "biller": wizard.get("biller", "")}
     form = StartForm(request.POST or None, accounts=accounts, initial=initial)
     if request.method == "POST" and form.is_valid():
@@ -302,7 +309,7 @@ def link_resume_view(request):
     except services.PayeasyRefused as refused:
         request.session.pop(LINK, None)
         return render(request, "payeasy/link_refused.html", {"message": refused.message}, status=400)
-    accounts = account_list_for_customer(customer=request.customer)
+    accounts = _payable_accounts(request)
     wizard = _wizard(request)
     initial = {"account": wizard.get("account")} if wizard.get("via_link") else {}
     form = LinkAccountForm(request.POST or None, accounts=accounts, initial=initial)

@@ -23,11 +23,13 @@ from accounts.reference_data import BANK_CODE
 
 from .errors import PayeeAccountError
 from .models import InterbankDemoAccount
-from .zengin import zengin_kana
+from .zengin import ZenginNameError, zengin_kana, zengin_name
 
 ACCOUNT_UNKNOWN = "入力された口座は見つかりませんでした。金融機関・支店・科目・口座番号をご確認ください。"
 ACCOUNT_CLOSED = "入力された口座は解約済みのため、お振込みできません。"
 ACCOUNT_FROZEN = "入力された口座はお取引が停止されているため、お振込みできません。"
+HOLDER_NOT_ZENGIN = ("振込先の口座名義に全銀協の規定で送れない文字が含まれているため、お振込みできません。"
+                     "当金庫までお問い合わせください。")
 
 
 @dataclass(frozen=True)
@@ -78,4 +80,9 @@ def payee_account_resolve(*, bank_code: str, branch_code: str, account_type: str
         return PayeeAccount(holder_kana=zengin_kana(account.holder_kana), credit_account=account)
     holder = interbank_directory().holder(bank_code=bank_code, branch_code=branch_code,
                                           account_type=account_type, account_number=account_number)
-    return PayeeAccount(holder_kana=zengin_kana(holder))
+    try:
+        # the name travels in the 総合振込 file (XFER-12): what the set cannot carry stops here,
+        # not when the day's file is built after the money has left the customer's account
+        return PayeeAccount(holder_kana=zengin_name(holder))
+    except ZenginNameError:
+        raise PayeeAccountError(HOLDER_NOT_ZENGIN) from None

@@ -52,8 +52,17 @@ def bank_search(*, bank_type: str = "", row: str = "", letter: str = "", query: 
     return _kana_or_search(banks, row=row, letter=letter, query=query, code_digits=4)
 
 
+def _zengin_code(code: str, digits: int) -> str:
+    """A bank (4) or branch (3) code from a URL: exactly that many ASCII digits, else 404
+    before any query — PostgreSQL refuses NUL in a text parameter (a DataError, a 500),
+    and 「０１６１」 or 9×5000 name no bank either."""
+    if len(code) != digits or not (code.isascii() and code.isdigit()):
+        raise Http404("not a Zengin code")
+    return code
+
+
 def bank_get(code: str) -> Bank:
-    bank = Bank.objects.filter(code=code).first()
+    bank = Bank.objects.filter(code=_zengin_code(code, 4)).first()
     if bank is None:
         raise Http404("no such bank")
     return bank
@@ -68,7 +77,7 @@ def branch_search(*, bank: Bank, row: str = "", letter: str = "", query: str = "
 
 
 def branch_get(bank: Bank, code: str) -> BankBranch:
-    branch = bank.branches.filter(code=code).first()
+    branch = bank.branches.filter(code=_zengin_code(code, 3)).first()
     if branch is None:
         raise Http404("no such branch")
     return branch

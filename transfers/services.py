@@ -83,6 +83,8 @@ PAYEE_GONE = "この振込先は既に削除されています。"
 LIMIT_OVER_MAX = "1日の利用限度額は{maximum:,}円以内で指定してください。"
 LIMIT_NEGATIVE = "1日の利用限度額は0円以上で指定してください。"
 LIMIT_SAME = "現在の利用限度額と同じです。"
+LIMIT_CHANGED = ("入力画面を表示した後に利用限度額（現在の限度額・引き上げ予定・当金庫の上限額）が変更されたため、"
+                 "変更しませんでした。現在の内容をご確認のうえ、もう一度入力してください。")
 
 
 # --- the customer's lock and limit --------------------------------------------------------
@@ -331,6 +333,10 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
     if credit is not None and credit.status == Account.Status.FROZEN:
         # frozen since 口座名義確認 (which refuses one): the ledger refuses only its debits
         raise TransferRefused(PAYEE_ACCOUNT_FROZEN)
+    if credit is not None and credit.status == Account.Status.CLOSED:
+        # closed since 口座名義確認: a same-day transfer met the ledger's refusal, but a
+        # 予約振込 posts nothing now and was booked, to become 未処理 on its date (XFER-5)
+        raise TransferRefused(PAYEE_ACCOUNT_CLOSED)
     return debit, schedule, internal
 
 
@@ -515,10 +521,26 @@ def _payee_summary(payee: Payee) -> str:
 # --- 利用限度額変更 (XFER-8) ------------------------------------------------------------------
 
 
-def transfer_limit_change(*, customer: Customer, new_limit: int, ip: str | None = None) -> TransferLimit:
+@dataclass(frozen=True)
+class LimitShown:
+    """The figures the 利用限度額変更 input page showed (XFER-8): in force today, a raise
+    waiting for tomorrow (None: none), the bank maximum."""
+
+    current: int
+    pending: int | None
+    maximum: int
+
+
+def transfer_limit_change(*, customer: Customer, new_limit: int, shown: LimitShown | None = None,
+                          ip: str | None = None) -> TransferLimit:
     """Change the customer's daily limit within the bank maximum, under the customer's
     lock. A cut applies at once (and drops a waiting raise); a raise applies from 0:00 of
-    the next day. Audited and mailed in the same transaction. Raises TransferRefused."""
+    the next day. Audited and mailed in the same transaction. Raises TransferRefused.
+
+    ``shown``: the figures the customer chose ``new_limit`` against; when any differs under
+    the lock (another session changed the limit, staff changed the maximum, a raise came
+    into force at 0:00), nothing changes (LIMIT_CHANGED) — a cut the customer saw could
+    otherwise apply as a raise, or drop a raise the confirm page did not mention (SEC-14)."""
     maximum = bank_max_daily_limit()
     if new_limit < 0:
         raise TransferRefused(LIMIT_NEGATIVE)
@@ -528,6 +550,9 @@ def transfer_limit_change(*, customer: Customer, new_limit: int, ip: str | None 
     with transaction.atomic():
         limit = _customer_lock(customer)
         current = daily_limit_in_force(limit, today, maximum=maximum)
+        waiting_now = limit.pending_limit if limit.pending_limit is not None and limit.pending_from > today else None
+        if shown is not None and shown != LimitShown(current=current, pending=waiting_now, maximum=maximum):
+            raise TransferRefused(LIMIT_CHANGED)
         if limit.pending_limit is not None and limit.pending_from <= today:
             limit.daily_limit, limit.pending_limit, limit.pending_from = limit.pending_limit, None, None
         if new_limit == current and limit.pending_limit is None:

@@ -377,7 +377,10 @@ def limit(request):
         elif new_limit == figures["current"] and figures["pending"] is None:
             form.add_error("new_limit", services.LIMIT_SAME)
         else:
-            content = {"operation": "limit_change", "new_limit": new_limit, "current": figures["current"]}
+            # what the page showed goes with the change: the confirm applies it against these only
+            content = {"operation": "limit_change", "new_limit": new_limit, "current": figures["current"],
+                       "maximum": figures["maximum"],
+                       "pending": figures["pending"]["amount"] if figures["pending"] else None}
             try:
                 stepup_pending_start(request, session_key=PENDING_LIMIT, kind="limit_change", content=content)
             except AuthFactorError as refused:
@@ -385,6 +388,13 @@ def limit(request):
             else:
                 return redirect("transfers:limit_confirm")
     return render(request, "transfers/limit.html", {"form": form, "figures": figures, "today": today})
+
+
+def _limit_shown(content: dict) -> services.LimitShown | None:
+    """The figures the input page showed (None: a change begun before they were kept)."""
+    if "maximum" not in content:
+        return None
+    return services.LimitShown(current=content["current"], pending=content["pending"], maximum=content["maximum"])
 
 
 @sensitive_post_parameters("otp", "card_1", "card_2")
@@ -395,7 +405,7 @@ def limit_confirm(request):
     form, _stepup, finished = stepup_pending_confirm(
         request, session_key=PENDING_LIMIT,
         execute=lambda customer, content: services.transfer_limit_change(
-            customer=customer, new_limit=content["new_limit"], ip=client_ip(request)),
+            customer=customer, new_limit=content["new_limit"], shown=_limit_shown(content), ip=client_ip(request)),
         repeat_is_done=True,  # 利用限度額 done shows the limits as they are
     )
     if form is None:
@@ -406,8 +416,14 @@ def limit_confirm(request):
     raise_later = content["new_limit"] > content["current"]
     today = local_now().date()
     tomorrow = today + dt.timedelta(days=1)
+    figures = selectors.transfer_limit_view(customer=request.customer, today=today)
+    shown = _limit_shown(content)
+    if request.method != "POST" and shown is not None and shown != services.LimitShown(
+            current=figures["current"], pending=figures["pending"] and figures["pending"]["amount"],
+            maximum=figures["maximum"]):
+        form.add_page_error(services.LIMIT_CHANGED)  # said before the answer is typed; the service refuses too
     # a raise waiting for tomorrow is dropped (or replaced) by this change: say so (XFER-8)
-    waiting = selectors.transfer_limit_view(customer=request.customer, today=today)["pending"]
+    waiting = figures["pending"]
     if waiting is not None and waiting["amount"] == content["new_limit"]:
         waiting = None
     return render(request, "transfers/limit_confirm.html",

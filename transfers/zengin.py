@@ -3,8 +3,11 @@
 The set is half-width katakana (with ﾞ ﾟ), A–Z, 0–9, space and ``( ) - . /``. Input is
 normalised first, in this order:
 
-1. hiragana → katakana, full-width → half-width (``jaconv``: kana, letters, digits, space);
-2. small kana ｧｨｩｪｫｬｭｮｯ → ｱｲｳｴｵﾔﾕﾖﾂ;
+1. voiced kana split into kana and mark (NFD): ガ, カ + U+3099 (a macOS file name, a
+   copied PDF) and ｶﾞ all end as ｶﾞ; the marks left over (U+3099/U+309A, the spacing
+   ゛ ゜) become the half-width ﾞ ﾟ the set has;
+2. hiragana → katakana, small kana → large (ァ ｧ ぁ ヵ … → ｱ ｶ, ``jaconv.enlarge_smallkana``),
+   full-width → half-width (``jaconv``: kana, letters, digits, space);
 3. lower case → upper case;
 4. long-vowel marks and dash forms (ｰ ー － ‐ ‑ ‒ – — ― − ～ …) → ``-``;
 5. runs of spaces → one space, trimmed.
@@ -21,7 +24,9 @@ import jaconv
 
 from cosei_ib.textinput import normalise_digits
 
-SMALL_KANA = str.maketrans("ｧｨｩｪｫｬｭｮｯ", "ｱｲｳｴｵﾔﾕﾖﾂ")
+# the voicing marks NFD leaves, and the spacing ones typed alone (NFKC would make ゛ a
+# space + U+3099): the set carries each as the half-width mark after its kana
+VOICED_MARKS = str.maketrans({"\u3099": "ﾞ", "\u309b": "ﾞ", "\u309a": "ﾟ", "\u309c": "ﾟ"})
 DASHES = "ｰー－‐‑‒–—―−﹣~～〜"
 _DASH_TABLE = str.maketrans({char: "-" for char in DASHES})
 ALLOWED = re.compile(r"[ｦｱ-ﾝﾞﾟA-Z0-9 ().\-/]")
@@ -39,10 +44,12 @@ class ZenginNameError(ValueError):
 
 
 def _convert(text: str) -> str:
-    value = jaconv.hira2kata(text)
+    value = unicodedata.normalize("NFD", text)
+    # half-width small kana (ｧ) made full-width first: the library enlarges full-width ones
+    value = jaconv.enlarge_smallkana(jaconv.hira2kata(jaconv.h2z(value, kana=True)))
     value = jaconv.z2h(value, kana=True, ascii=True, digit=True)
-    value = value.replace("\u3000", " ")
-    return value.translate(SMALL_KANA).upper().translate(_DASH_TABLE)
+    value = value.replace("\u3000", " ").translate(VOICED_MARKS)
+    return value.upper().translate(_DASH_TABLE)
 
 
 def zengin_normalize(text: str) -> str:

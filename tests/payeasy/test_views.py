@@ -10,7 +10,7 @@ import pytest
 import time_machine
 from django.utils import timezone
 
-from accounts.models import Journal
+from accounts.models import Account, Journal
 from payeasy.models import Payment
 from security import cards
 from security.models import AuditEvent, StepUp
@@ -82,6 +82,32 @@ def test_pay_a_tax_with_full_width_digits_and_the_image_card():
     assert Journal.objects.filter(kind=Journal.Kind.PAYEASY).count() == 1
     history = client.get("/history/").content.decode()
     assert "税金・各種料金の払込み" in history
+
+
+@pytest.mark.parametrize("status", [Account.Status.CLOSED, Account.Status.FROZEN])
+def test_only_open_accounts_are_offered_and_accepted(status):
+    """PAY-1, ACCT-5: お支払口座 listed the customer's closed and frozen accounts too; one
+    posted got as far as the confirm. Only open accounts are offered; a POST naming
+    another is a form error on the first page — no wizard, no step-up, no payment."""
+    from payeasy.forms import ACCOUNT_INVALID
+    from tests import factories
+    from tests.payeasy.test_link import link_url, signed_link
+
+    customer, account = support.payer()
+    other = factories.account(owner=customer, balance=0 if status == Account.Status.CLOSED else 50_000)
+    Account.objects.filter(pk=other.pk).update(status=status)
+    client = support.logged_in(customer)
+    page = client.get("/payeasy/").content.decode()
+    assert f'value="{account.pk}"' in page and f'value="{other.pk}"' not in page
+    response = client.post("/payeasy/", {"account": other.pk, "biller": "00100"})
+    assert response.status_code == 200 and ACCOUNT_INVALID in response.content.decode()
+    assert "cosei_payeasy" not in client.session
+    assert client.get(link_url(signed_link())).url == "/payeasy/link/bill/"  # 情報リンク: the same choice
+    assert f'value="{other.pk}"' not in client.get("/payeasy/link/bill/").content.decode()
+    response = client.post("/payeasy/link/bill/", {"account": other.pk})
+    assert response.status_code == 200 and ACCOUNT_INVALID in response.content.decode()
+    assert not StepUp.objects.filter(customer=customer, kind="payeasy").exists()
+    assert not Payment.objects.exists() and not Journal.objects.filter(kind=Journal.Kind.PAYEASY).exists()
 
 
 def test_each_wrong_field_has_its_own_message():

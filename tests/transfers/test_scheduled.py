@@ -281,6 +281,29 @@ def test_a_payee_account_frozen_after_scheduling_leaves_it_unprocessed():
     assert Account.objects.get(pk=account.pk).balance == 50_000
 
 
+def test_a_reservation_to_our_account_closed_after_booking_fails_on_its_day_with_notice():
+    """XFER-5, NOTE-1: booked to an account at our bank that is closed before the date —
+    未処理 (振込先口座お取扱不可), nothing posted, the customer mailed the reason; booking
+    it once the account is closed is refused (the confirm's check)."""
+    day = past_business_day()
+    customer, account = funded_payer(50_000, day=day)
+    payee_account = factories.account(balance=0)
+    payee = our_payee(payee_account)  # 口座名義確認 while it was open
+    transfer = schedule(customer, account, 10_000, day=day, payee=payee)
+    Account.objects.filter(pk=payee_account.pk).update(status=Account.Status.CLOSED)
+    with pytest.raises(services.TransferRefused) as refused:
+        schedule(customer, account, 10_000, day=day, payee=payee)
+    assert refused.value.message == services.PAYEE_ACCOUNT_CLOSED
+    scheduled.transfers_execute_due(day=day)
+    transfer.refresh_from_db()
+    assert (transfer.status, transfer.unprocessed_reason) == (Transfer.Status.UNPROCESSED,
+                                                              Transfer.Reason.PAYEE_UNAVAILABLE)
+    assert Account.objects.get(pk=account.pk).balance == 50_000
+    mail = OutboxMessage.objects.get(customer=customer, event="transfer_unprocessed")
+    assert "理由：振込先口座お取扱不可" in mail.body
+    assert AuditEvent.objects.filter(customer=customer, action="transfer", outcome="failure", actor="batch").exists()
+
+
 def test_a_closed_account_leaves_it_unprocessed():
     day = past_business_day()
     customer, account = funded_payer(50_000, day=day)

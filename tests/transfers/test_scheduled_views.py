@@ -173,3 +173,31 @@ def test_a_cancel_page_left_open_in_another_tab_cancels_nothing(signed_in):
     assert response.url == reverse("transfers:scheduled")
     x.refresh_from_db(), y.refresh_from_db()
     assert (x.status, y.status) == (Transfer.Status.SCHEDULED, Transfer.Status.CANCELLED)
+
+
+def test_a_reservation_to_our_account_closed_before_the_confirm_is_refused_there(signed_in):
+    """XFER-5, XFER-3: the payee's account at our bank is closed between 口座名義確認 and the
+    確認 of a 予約振込. The reservation was accepted (nothing is debited until its date, so
+    the ledger never saw the closed account) and failed only on the day. The confirm now
+    refuses it with the reason, and nothing is booked, audited as done or mailed."""
+    from notifications.models import OutboxMessage
+    from tests import factories
+    from transfers.services import PAYEE_ACCOUNT_CLOSED
+
+    client, customer, debit = signed_in
+    payee_account = factories.account(balance=0)
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    response = client.post(reverse("transfers:account", args=["1633", payee_account.branch.code]),
+                           {"account_type": payee_account.type, "account_number": payee_account.number})
+    assert response.url == reverse("transfers:details")
+    assert _details(client, transfer_date="2026-12-08").url == reverse("transfers:confirm")
+    page = client.get(reverse("transfers:confirm")).content.decode()
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+    Account.objects.filter(pk=payee_account.pk).update(status=Account.Status.CLOSED)
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    assert response.status_code == 200
+    assert PAYEE_ACCOUNT_CLOSED in response.content.decode()
+    assert not Transfer.objects.exists()
+    assert not AuditEvent.objects.filter(action="transfer_schedule", outcome="success").exists()
+    assert AuditEvent.objects.filter(action="transfer", outcome="failure", summary=PAYEE_ACCOUNT_CLOSED).exists()
+    assert not OutboxMessage.objects.filter(customer=customer, event="transfer_scheduled").exists()

@@ -181,6 +181,33 @@ def test_limit_change_within_the_bank_maximum():
     services.transfer_limit_change(customer=customer, new_limit=10_000_000)
 
 
+def test_a_limit_change_applies_only_against_the_figures_shown():
+    """XFER-8, SEC-14: ``shown`` is what the input page showed; a raise that came into
+    force at 0:00 since (or any other difference) refuses the change, and nothing moves."""
+    from transfers.models import TransferLimit
+
+    customer, _debit = payer()
+    noon = dt.datetime(2026, 12, 3, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    with time_machine.travel(noon, tick=False):
+        services.transfer_limit_change(customer=customer, new_limit=2_000_000)  # waits for the 4th
+        shown = services.LimitShown(current=1_000_000, pending=2_000_000, maximum=10_000_000)
+        with pytest.raises(services.TransferRefused) as refused:
+            services.transfer_limit_change(customer=customer, new_limit=1_500_000,
+                                           shown=services.LimitShown(current=1_000_000, pending=None,
+                                                                     maximum=10_000_000))
+        assert refused.value.message == services.LIMIT_CHANGED
+    with time_machine.travel(noon + dt.timedelta(hours=12, minutes=1), tick=False):  # the raise is in force
+        with pytest.raises(services.TransferRefused, match="入力画面を表示した後に利用限度額"):
+            services.transfer_limit_change(customer=customer, new_limit=1_500_000, shown=shown)
+        limit = TransferLimit.objects.get(customer=customer)
+        assert (limit.daily_limit, limit.pending_limit) == (1_000_000, 2_000_000)  # untouched
+        services.transfer_limit_change(customer=customer, new_limit=1_500_000, shown=services.LimitShown(
+            current=2_000_000, pending=None, maximum=10_000_000))
+        limit.refresh_from_db()
+        assert (limit.daily_limit, limit.pending_limit) == (1_500_000, None)
+    assert OutboxMessage.objects.filter(customer=customer, event="limit_change").count() == 2
+
+
 def test_a_lowered_bank_maximum_caps_the_limit_of_a_customer_above_it():
     """XFER-8 (review5): the bank maximum (振込の設定, 金庫所定の上限) bounded only the limit a
     customer could choose. Staff who lowered it — against a wave of fraud, say — left every
@@ -226,6 +253,26 @@ def test_our_bank_names_unknown_closed_and_frozen_accounts():
                              account_number=empty.number)
     assert refused.value.message == ACCOUNT_CLOSED
     assert AuditEvent.objects.filter(customer=customer, action="transfer_lookup", outcome="failure").count() == 3
+
+
+def test_another_banks_holder_name_is_normalised_or_refused_before_the_transfer():
+    """XFER-3, XFER-10, XFER-12: the directory's holder name goes into the 総合振込 file. A
+    decomposed dakuten is normalised to ｶﾞ; a name the Zengin set cannot carry is refused
+    at 口座名義確認 with a message — it was kept as-is and broke the day's file later."""
+    from transfers.directory import HOLDER_NOT_ZENGIN
+    from transfers.models import InterbankDemoAccount
+
+    customer, _debit = payer()
+    lookup = dict(customer=customer, bank_code="0161", branch_code="002", account_type="1")
+    InterbankDemoAccount.objects.create(bank_code="0161", branch_code="002", account_type="1",
+                                        account_number="0000777", holder_kana="ナカ\u3099ノ ショウコ")
+    InterbankDemoAccount.objects.create(bank_code="0161", branch_code="002", account_type="1",
+                                        account_number="0000778", holder_kana="髙橋 ﾊﾅｺ")
+    assert services.name_lookup(account_number="0000777", **lookup).holder_kana == "ﾅｶﾞﾉ ｼﾖｳｺ"
+    with pytest.raises(PayeeAccountError) as refused:
+        services.name_lookup(account_number="0000778", **lookup)
+    assert refused.value.message == HOLDER_NOT_ZENGIN
+    assert AuditEvent.objects.filter(customer=customer, action="transfer_lookup", outcome="failure").count() == 1
 
 
 def test_other_bank_names_from_the_simulated_directory():

@@ -287,6 +287,44 @@ def test_a_limit_page_left_open_in_another_tab_changes_nothing(signed_in):
     assert "5,000,000円" not in client.get(reverse("transfers:limit")).content.decode()
 
 
+def test_a_limit_changed_elsewhere_after_the_input_page_is_refused_at_confirm(signed_in):
+    """XFER-8, SEC-14: the customer asks for a cut to 500,000円 (the page showed 1,000,000円
+    in force); before the confirm, another session cuts to 200,000円. The confirm applied
+    500,000円 anyway — as a raise from tomorrow, which no page showed. It refuses now, on
+    the page and in the service, and nothing changes."""
+    from notifications.models import OutboxMessage
+    from transfers import services
+    from transfers.models import TransferLimit
+
+    client, customer, debit = signed_in
+    assert client.post(reverse("transfers:limit"), {"new_limit": "500000"}).url == reverse("transfers:limit_confirm")
+    assert services.LIMIT_CHANGED not in client.get(reverse("transfers:limit_confirm")).content.decode()
+    services.transfer_limit_change(customer=customer, new_limit=200_000)  # the other session
+    assert services.LIMIT_CHANGED in client.get(reverse("transfers:limit_confirm")).content.decode()
+    response = client.post(reverse("transfers:limit_confirm"), _card(customer))
+    assert response.status_code == 200 and services.LIMIT_CHANGED in response.content.decode()
+    limit = TransferLimit.objects.get(customer=customer)
+    assert (limit.daily_limit, limit.pending_limit) == (200_000, None)
+    assert AuditEvent.objects.filter(customer=customer, action="limit_change", outcome="success").count() == 1
+    assert AuditEvent.objects.filter(customer=customer, action="limit_change", outcome="failure").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="limit_change").count() == 1
+
+
+def test_a_bank_maximum_changed_after_the_input_page_is_refused_at_confirm(signed_in):
+    """XFER-8: staff raise the bank maximum while the customer is between input (which
+    showed 10,000,000円 as the most) and confirm: the change is refused, not applied
+    against figures the customer did not see."""
+    from transfers import services
+    from transfers.models import TransferLimit, TransferSettings
+
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:limit"), {"new_limit": "3000000"})
+    TransferSettings.objects.update_or_create(pk=1, defaults={"bank_max_daily_limit": 20_000_000})
+    response = client.post(reverse("transfers:limit_confirm"), _card(customer))
+    assert response.status_code == 200 and services.LIMIT_CHANGED in response.content.decode()
+    assert not TransferLimit.objects.filter(customer=customer, pending_limit__isnull=False).exists()
+
+
 def test_a_wrong_method_gets_a_japanese_page(signed_in):
     """XFER-6, UI-1: a bookmarked or typed POST-only address (振込予約取消's 取消 button,
     a payee's 削除) opened with GET, or a PUT on a confirm page, was a blank 405 page; it
@@ -359,3 +397,19 @@ def test_kana_screens_take_odd_input_without_error(signed_in):
     assert "貝塚" in client.get(reverse("transfers:branch", args=["0161"]), {"q": "ｶｲﾂﾞｶ"}).content.decode()
     assert client.get(reverse("transfers:branch", args=["9999"])).status_code == 404
     assert client.get(reverse("transfers:account", args=["0161", "999"])).status_code == 404
+
+
+def test_odd_bank_and_branch_codes_in_the_path_are_404(signed_in):
+    """XFER-1, XFER-2: a bank or branch code in the URL that is not 4 / 3 ASCII digits
+    names no bank — NUL reached PostgreSQL as a text parameter (DataError, a 500)."""
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    for path in ("/transfers/new/bank/%00/", "/transfers/new/bank/0161%00/", "/transfers/new/bank/%00/002/",
+                 "/transfers/new/bank/0161/%00/", "/transfers/new/bank/0161/002%00/",
+                 "/transfers/new/bank/０１６１/", "/transfers/new/bank/0161/００２/",
+                 "/transfers/new/bank/" + "9" * 5000 + "/", "/transfers/new/bank/0161/" + "9" * 5000 + "/",
+                 "/transfers/new/bank/%E2%80%AE0161/"):
+        assert client.get(path).status_code == 404, path
+        assert client.post(path, {"account_type": "1", "account_number": "1"}).status_code == 404, path
+    assert client.get("/transfers/new/bank/0161/002/").status_code == 200
+    assert not Payee.objects.exists() and not Transfer.objects.exists()
