@@ -6,8 +6,11 @@ user as actor."""
 from __future__ import annotations
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.db import DatabaseError
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin, StaffModelAdmin, yen_column
@@ -17,6 +20,11 @@ from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields
 from .models import Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, Transfer, TransferSettings
 
 FEE_DATE_IN_PAST = "適用開始日は本日以降の日付を指定してください（適用済みの手数料は変更できません）。"
+FEE_ROW_HELD = ("この手数料は適用中、または振込に使われているため、変更・削除できません。"
+                "手数料を変えるときは、新しい適用開始日の手数料を追加してください。")
+# the database's refusal of such a change (transfers 0007), should one get past the checks
+# below: the row came into force, or a transfer was confirmed under it, meanwhile
+FEE_ROW_HELD_SQLSTATE = "CI203"
 
 
 class _AuditedAdmin(StaffModelAdmin):
@@ -83,6 +91,40 @@ class FeeScheduleAdmin(_AuditedAdmin):
 
     def has_delete_permission(self, request, obj=None):
         return super().has_delete_permission(request, obj) and not self._in_force(obj)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._held_said(request, object_id, lambda: super(FeeScheduleAdmin, self).changeform_view(
+            request, object_id, form_url, extra_context))
+
+    def delete_view(self, request, object_id, extra_context=None):
+        return self._held_said(request, object_id, lambda: super(FeeScheduleAdmin, self).delete_view(
+            request, object_id, extra_context), deleting=True)
+
+    def _held_said(self, request, object_id, view, *, deleting=False):
+        """A held row (XFER-4) is shown read-only with FEE_ROW_HELD, to staff who may manage
+        fees: a change or delete sent for it (a form opened while it was still future) and
+        the database's own refusal are that message on its page, never a 403 or a 500."""
+        if object_id is None or not self._may_manage(request):
+            return view()
+        obj = self.get_object(request, unquote(object_id))
+        if self._in_force(obj):
+            if request.method == "POST" or deleting:
+                return self._held_answer(request, obj)
+            queued = messages.get_messages(request)
+            if FEE_ROW_HELD not in [message.message for message in queued]:  # not twice after a redirect
+                messages.warning(request, FEE_ROW_HELD)
+            queued.used = False
+            return view()
+        try:
+            return view()
+        except DatabaseError as refused:
+            if getattr(refused.__cause__, "sqlstate", None) != FEE_ROW_HELD_SQLSTATE:
+                raise
+            return self._held_answer(request, obj)
+
+    def _held_answer(self, request, obj):
+        messages.error(request, FEE_ROW_HELD)
+        return HttpResponseRedirect(reverse("admin:transfers_feeschedule_change", args=[obj.pk]))
 
 
 @admin.register(TransferSettings)

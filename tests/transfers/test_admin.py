@@ -4,11 +4,13 @@ transfer list is read-only with filters; everything audited."""
 import datetime as dt
 
 import pytest
+import time_machine
 from django.utils import timezone
 
 from security.models import AuditEvent
 from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from transfers.admin import FEE_ROW_HELD
 from transfers.models import FeeSchedule, TransferSettings
 
 pytestmark = pytest.mark.django_db
@@ -17,13 +19,19 @@ pytestmark = pytest.mark.django_db
 def test_staff_add_a_future_fee_row_but_never_change_one_in_force(staff_client):
     tomorrow = timezone.localdate() + dt.timedelta(days=1)
     in_force = FeeSchedule.objects.get(effective_from=dt.date(2000, 1, 1))
-    assert staff_client.get(f"/admin/transfers/feeschedule/{in_force.pk}/change/").status_code == 200
+    page = staff_client.get(f"/admin/transfers/feeschedule/{in_force.pk}/change/")
+    assert page.status_code == 200 and FEE_ROW_HELD in page.content.decode()  # read-only, and why
     # UI-1: named as staff read every date (it said 「2000-01-01 から」)
     assert "2000年1月1日から" in staff_client.get("/admin/transfers/feeschedule/").content.decode()
     response = staff_client.post(f"/admin/transfers/feeschedule/{in_force.pk}/change/", {
         "effective_from": "2000-01-01", "threshold": 30000, "same_branch_under": 0, "same_branch_over": 0,
-        "other_branch_under": 1, "other_branch_over": 1, "other_bank_under": 1, "other_bank_over": 1})
-    assert response.status_code == 403
+        "other_branch_under": 1, "other_branch_over": 1, "other_bank_under": 1, "other_bank_over": 1},
+        follow=True)
+    # a form opened before it came into force: its page again, saying why (it was a bare 403)
+    assert response.redirect_chain[-1][0] == f"/admin/transfers/feeschedule/{in_force.pk}/change/"
+    assert response.content.decode().count(FEE_ROW_HELD) == 1
+    in_force.refresh_from_db()
+    assert in_force.other_bank_under == 330
     fields = {"threshold": 30000, "same_branch_under": 0, "same_branch_over": 0, "other_branch_under": 110,
               "other_branch_over": 220, "other_bank_under": 440, "other_bank_over": 660}
     page = staff_client.post("/admin/transfers/feeschedule/add/",
@@ -153,7 +161,30 @@ def test_a_future_fee_row_a_booking_was_confirmed_under_can_no_longer_be_changed
     response = staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/change/", {
         "effective_from": day.isoformat(), "threshold": 30000, "same_branch_under": 0, "same_branch_over": 0,
         "other_branch_under": 110, "other_branch_over": 220, "other_bank_under": 440, "other_bank_over": 660})
-    assert response.status_code == 403
-    assert staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/delete/", {"post": "yes"}).status_code == 403
+    assert (response.status_code, response.url) == (302, f"/admin/transfers/feeschedule/{row.pk}/change/")
+    deleted = staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/delete/", {"post": "yes"}, follow=True)
+    assert FEE_ROW_HELD in deleted.content.decode()
     row.refresh_from_db()
     assert row.other_bank_under == 330
+    assert not AuditEvent.objects.filter(action="staff_fee_change").exists()
+
+
+def test_a_fee_row_that_comes_into_force_while_its_form_is_open_is_a_message_not_a_500(staff_client):
+    """XFER-4: the admin's own check passes (the row is still future to it) and the database
+    refuses (transfers 0007, CI203: it is in force by the bank's day): the row's page with
+    FEE_ROW_HELD, nothing changed or audited — it was an unhandled DatabaseError, a 500."""
+    today = timezone.localdate()
+    row = FeeSchedule.objects.create(effective_from=today, other_bank_under=330)
+    fields = {"effective_from": today.isoformat(), "threshold": 30000, "same_branch_under": 0,
+              "same_branch_over": 0, "other_branch_under": 110, "other_branch_over": 220,
+              "other_bank_under": 440, "other_bank_over": 660}
+    with time_machine.travel(timezone.now() - dt.timedelta(days=1)):  # the admin's clock: yesterday
+        changed = staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/change/", fields, follow=True)
+        deleted = staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/delete/", {"post": "yes"},
+                                    follow=True)
+    for response in (changed, deleted):
+        assert response.redirect_chain[-1][0] == f"/admin/transfers/feeschedule/{row.pk}/change/"
+        assert FEE_ROW_HELD in response.content.decode()
+    row.refresh_from_db()
+    assert row.other_bank_under == 330
+    assert not AuditEvent.objects.filter(action="staff_fee_change").exists()

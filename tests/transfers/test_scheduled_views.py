@@ -113,8 +113,10 @@ def test_on_the_day_it_is_listed_but_not_cancellable_and_history_shows_the_reaso
         assert scheduled.CANCEL_ON_THE_DAY in page and "この予約を取り消す" not in page
         response = client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]), follow=True)
         assert scheduled.CANCEL_ON_THE_DAY in response.content.decode()
+    # the batch's step, with its time (the database refuses a 未処理 without one: CI202)
     Transfer.objects.filter(pk=transfer.pk).update(status=Transfer.Status.UNPROCESSED,
-                                                   unprocessed_reason=Transfer.Reason.INSUFFICIENT_FUNDS)
+                                                   unprocessed_reason=Transfer.Reason.INSUFFICIENT_FUNDS,
+                                                   executed_at=at(dt.date(2026, 12, 8), 9))
     with time_machine.travel(at(dt.date(2026, 12, 8), 10), tick=True):
         client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
         page = client.get(reverse("transfers:scheduled_history")).content.decode()

@@ -6,19 +6,21 @@ import uuid
 
 import pytest
 import time_machine
+from django.db import DatabaseError, transaction
 from django.test import override_settings
 
 from accounts import errors
 from accounts.models import Account, Entry
 from accounts.selectors import internal_balance
 from accounts.templatetags.accounts_format import account_label
-from cosei_ib.bankcalendar import local_now
+from cosei_ib.bankcalendar import local_now, next_business_day
 from notifications.models import OutboxMessage
 from security.models import AuditEvent
 from tests import factories
 from tests.factories import ledger_account_id
 from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer
 from transfers import services
+from transfers.scheduled import scheduled_transfer_create
 from transfers.directory import ACCOUNT_CLOSED, ACCOUNT_FROZEN, ACCOUNT_UNKNOWN, PayeeAccountError
 from transfers.models import FeeSchedule, OutgoingTransfer, Payee, Transfer
 
@@ -93,11 +95,17 @@ def test_a_fee_change_applies_from_its_date_and_never_to_a_confirmed_transfer():
     FeeSchedule.objects.create(effective_from=today + dt.timedelta(days=1), other_bank_under=990)
     assert execute(customer, confirmed).fee == 330  # what was confirmed
     assert content_for(customer, debit, other_bank_payee(), 10_000)["fee"] == 440
-    # a row edited in place after confirmation: the content no longer matches, refused
-    again = content_for(customer, debit, other_bank_payee(), 10_000)
-    FeeSchedule.objects.filter(effective_from=today).update(other_bank_under=500)
+    # a row in force is never edited in place: the database refuses it (CI203)
+    with pytest.raises(DatabaseError, match="in force"), transaction.atomic():
+        FeeSchedule.objects.filter(effective_from=today).update(other_bank_under=500)
+    # a future row still is, until a transfer refers to it: a booking confirmed before the
+    # edit no longer matches its row, refused
+    day = next_business_day(next_business_day(today))
+    FeeSchedule.objects.create(effective_from=day, other_bank_under=660)
+    booking = content_for(customer, debit, other_bank_payee(), 10_000, day=day, check=False)
+    FeeSchedule.objects.filter(effective_from=day).update(other_bank_under=770)
     with pytest.raises(services.TransferRefused, match="手数料が変更"):
-        execute(customer, again)
+        scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=booking)
 
 
 def test_other_bank_record_has_every_zengin_field_and_settles_next_business_day_on_a_holiday():

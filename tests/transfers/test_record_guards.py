@@ -1,0 +1,168 @@
+"""XFER-1, XFER-4, XFER-5/6, LEDGER-7: the outside review's rewrites of a confirmed transfer
+and of the fee table, repeated as the app's own database role (the role every test connects
+as): the database refuses each (transfers 0007), and every step the services take still
+passes."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+
+from cosei_ib import bankcalendar
+from tests.accounts.test_ledger_lockdown import refused
+from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
+from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from transfers import scheduled, services
+from transfers.models import FeeSchedule, Payee, Transfer
+
+pytestmark = pytest.mark.django_db
+
+CONTENT, STATE, FEE_ROW = "CI201", "CI202", "CI203"
+
+
+@pytest.fixture(autouse=True)
+def as_the_app_role():
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_user")
+        assert cursor.fetchone()[0] == settings.DATABASES["default"]["USER"]
+    assert settings.DATABASES["default"]["USER"] != settings.DATABASES["owner"]["USER"]
+
+
+@pytest.fixture
+def executed():
+    customer, debit = payer()
+    return execute(customer, content_for(customer, debit, other_bank_payee(), 10_000))
+
+
+def future_day() -> dt.date:
+    return bankcalendar.next_business_day(bankcalendar.next_business_day(timezone.localdate()))
+
+
+@pytest.mark.parametrize("assignment", [
+    "amount = 1", "fee = 0", "fee_borne_by_payee = NOT fee_borne_by_payee", "account_number = '7654321'",
+    "holder_kana = 'ｱﾀｯｸ'", "bank_code = '0001'", "transfer_date = transfer_date - 1",
+    "created_at = created_at - interval '1 day'", "sender_name = 'x'", "stepup_id = gen_random_uuid()",
+    "debit_account_id = credit_account_id", "customer_id = customer_id + 1", "route = 'same_branch'",
+    "fee_schedule_id = fee_schedule_id + 1",
+])
+def test_the_confirmed_content_of_a_transfer_is_never_rewritten(executed, assignment):
+    assert refused(f"UPDATE transfers_transfer SET {assignment} WHERE id = %s", [executed.pk]) == CONTENT
+    assert Transfer.objects.get(pk=executed.pk).amount == 10_000
+
+
+def test_a_transfer_is_never_deleted(executed):
+    assert refused("DELETE FROM transfers_transfer WHERE id = %s", [executed.pk]) == CONTENT
+    assert Transfer.objects.filter(pk=executed.pk).exists()
+
+
+@pytest.mark.parametrize("assignment", [
+    "status = 'scheduled', journal_id = NULL, executed_at = NULL",
+    "status = 'cancelled', journal_id = NULL, executed_at = NULL, cancelled_at = now()",
+    "executed_at = executed_at - interval '1 day'",
+    "unprocessed_reason = 'insufficient_funds'",
+])
+def test_an_executed_transfer_keeps_its_result(executed, assignment):
+    assert refused(f"UPDATE transfers_transfer SET {assignment} WHERE id = %s", [executed.pk]) == STATE
+
+
+@pytest.mark.parametrize("assignment", [
+    "status = 'executed', executed_at = now()",                   # no journal: money never moved
+    "status = 'unprocessed', executed_at = now()",                # no reason
+    "status = 'cancelled'",                                       # no time
+    "status = 'unprocessed', unprocessed_reason = 'over_limit', executed_at = now(), cancelled_at = now()",
+    "status = 'bogus'",
+    "executed_at = now()",                                        # a result without its step
+])
+def test_a_scheduled_transfer_moves_only_along_the_state_machine(assignment):
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    assert refused(f"UPDATE transfers_transfer SET {assignment} WHERE id = %s", [booked.pk]) == STATE
+    booked.refresh_from_db()
+    assert (booked.status, booked.executed_at) == (Transfer.Status.SCHEDULED, None)
+
+
+def test_a_cancelled_transfer_is_never_revived():
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    scheduled.scheduled_transfer_cancel(customer=customer, transfer_id=booked.pk)
+    assert refused("UPDATE transfers_transfer SET status = 'scheduled', cancelled_at = NULL WHERE id = %s",
+                   [booked.pk]) == STATE
+
+
+def test_the_payee_link_is_only_the_customers_own_payee_of_that_account(executed):
+    stranger, _ = payer(email="stranger@example.jp")
+    theirs = Payee.objects.create(customer=stranger, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                                  branch_name="貝塚", account_type="1", account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    other_account = Payee.objects.create(customer=executed.customer, bank_code="0161", bank_name="池田泉州銀行",
+                                         branch_code="002", branch_name="貝塚", account_type="1",
+                                         account_number="0099999", holder_kana="ﾍﾞﾂ")
+    for payee in (theirs, other_account):
+        assert refused("UPDATE transfers_transfer SET payee_id = %s WHERE id = %s",
+                       [payee.pk, executed.pk]) == CONTENT
+
+
+def test_every_step_of_the_services_still_passes():
+    """Same-day 振込, 振込先登録 and its deletion (the link cleared), 予約 → 取消 by the
+    customer and by staff, 予約 → 振込済 and → 未処理 by the batch (first: it posts backdated)."""
+    day = past_business_day()
+    rich, rich_account = funded_payer(50_000, day=day, email="rich@example.jp")
+    poor, poor_account = funded_payer(1_000, day=day, email="poor@example.jp")
+    paid = schedule(rich, rich_account, 10_000, day=day)
+    short = schedule(poor, poor_account, 10_000, day=day)
+    result = scheduled.transfers_execute_due(day=day)
+    assert (result.executed, result.unprocessed) == (1, 1)
+
+    customer, debit = payer()
+    done = execute(customer, content_for(customer, debit, other_bank_payee(), 10_000))
+    payee = services.payee_register(customer=customer, transfer=done)
+    assert Transfer.objects.get(pk=done.pk).payee_id == payee.pk
+    services.payee_delete(customer=customer, payee=payee)
+    assert Transfer.objects.get(pk=done.pk).payee_id is None
+
+    later = future_day()
+    cancelled = schedule(customer, debit, 1_000, day=later)
+    staff_cancelled = schedule(customer, debit, 2_000, day=later, hour=11)
+    scheduled.scheduled_transfer_cancel(customer=customer, transfer_id=cancelled.pk)
+    scheduled.scheduled_transfer_staff_cancel(transfer_id=staff_cancelled.pk, reason="お申し出", actor="staff-t")
+    states = dict(Transfer.objects.values_list("pk", "status"))
+    assert (states[cancelled.pk], states[staff_cancelled.pk], states[paid.pk], states[short.pk]) == (
+        "cancelled", "cancelled", "executed", "unprocessed")
+
+
+# --- 振込手数料 (XFER-4) ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE transfers_feeschedule SET other_bank_under = 1 WHERE id = %s",
+    "UPDATE transfers_feeschedule SET effective_from = '2999-01-01' WHERE id = %s",
+    "DELETE FROM transfers_feeschedule WHERE id = %s",
+])
+def test_a_fee_row_in_force_is_never_changed_or_deleted(statement):
+    in_force = FeeSchedule.objects.get(effective_from=dt.date(2000, 1, 1))
+    assert refused(statement, [in_force.pk]) == FEE_ROW
+    assert FeeSchedule.objects.get(pk=in_force.pk).other_bank_under == 330
+
+
+def test_a_future_fee_row_a_booking_was_confirmed_under_is_held_too():
+    day = future_day()
+    row = FeeSchedule.objects.create(effective_from=day, other_bank_under=330)
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=day)
+    assert booked.fee_schedule_id == row.pk
+    assert refused("UPDATE transfers_feeschedule SET other_bank_under = 440 WHERE id = %s", [row.pk]) == FEE_ROW
+    assert refused("DELETE FROM transfers_feeschedule WHERE id = %s", [row.pk]) == FEE_ROW
+
+
+def test_a_future_fee_row_nobody_used_stays_editable_but_is_not_dated_back():
+    day = future_day()
+    row = FeeSchedule.objects.create(effective_from=day, other_bank_under=330)
+    FeeSchedule.objects.filter(pk=row.pk).update(other_bank_under=440)
+    assert FeeSchedule.objects.get(pk=row.pk).other_bank_under == 440
+    assert refused("UPDATE transfers_feeschedule SET effective_from = %s WHERE id = %s",
+                   [timezone.localdate() - dt.timedelta(days=1), row.pk]) == FEE_ROW
+    FeeSchedule.objects.filter(pk=row.pk).delete()
+    assert not FeeSchedule.objects.filter(pk=row.pk).exists()
