@@ -26,8 +26,8 @@ from .models import InterbankDemoAccount
 from .zengin import zengin_kana
 
 ACCOUNT_UNKNOWN = "入力された口座は見つかりませんでした。金融機関・支店・科目・口座番号をご確認ください。"
-ACCOUNT_CLOSED = "入力された口座は解約済みのため、お振込みできません。"
-ACCOUNT_FROZEN = "入力された口座はお取引が停止されているため、お振込みできません。"
+ACCOUNT_CLOSED = "入力された口座は解約済みのため、お振込できません。"
+ACCOUNT_FROZEN = "入力された口座はお取引が停止されているため、お振込できません。"
 
 
 @dataclass(frozen=True)

@@ -65,7 +65,7 @@ logger = logging.getLogger(__name__)
 DATE_NOT_BUSINESS_DAY = "{day}は{why}のため、振込日に指定できません。営業日を指定してください。"
 DATE_PAST = "振込日に過去の日付は指定できません。"
 DATE_TOO_FAR = "振込日は{last}（{days}日後）までの営業日を指定してください。"
-DATE_HINT = ("本日のお振込みは空欄のまま。予約する場合は翌営業日から{last}までの営業日を"
+DATE_HINT = ("本日のお振込は空欄のまま。予約する場合は翌営業日から{last}までの営業日を"
              "「2026/03/05」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
@@ -136,7 +136,7 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
         audit_record(action="transfer_schedule", outcome="success", customer=customer, ip=ip,
                      summary=f"{_summary(transfer)} 振込日{japanese_date(day)}")
         notice_enqueue(customer=customer, event="transfer_scheduled",
-                       lines=["お振込みのご予約を受け付けました。", ""] + _transfer_notice(transfer, debit)[2:]
+                       lines=["お振込のご予約を受け付けました。", ""] + _transfer_notice(transfer, debit)[2:]
                        + ["", "振込指定日の前日までに、ご指定の口座の残高を確保しておいてください。"])
     logger.info("transfer %s scheduled for %s customer=%s", transfer.pk, day, customer.contract_id)
     return transfer
@@ -176,7 +176,7 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
             audit_record(action="transfer_cancel", outcome="success", customer=customer, ip=ip,
                          summary=f"{_summary(transfer)} 振込日{japanese_date(transfer.transfer_date)}")
             notice_enqueue(customer=customer, event="transfer_cancelled",
-                           lines=["お振込みのご予約を取り消しました。", ""]
+                           lines=["お振込のご予約を取り消しました。", ""]
                            + _transfer_notice(transfer, transfer.debit_account)[2:])
     if not changed:
         raise TransferRefused(problem)
@@ -208,7 +208,7 @@ def scheduled_transfer_staff_cancel(*, transfer_id: int, reason: str, actor: str
             # always sent, whatever the customer chose for receipts: a cancel done by staff
             # is told to the customer even if someone at the bank did it without asking
             notice_enqueue(customer=transfer.customer, event="transfer_cancelled_staff",
-                           lines=["お申し出により、当金庫でお振込みのご予約を取り消しました。", ""]
+                           lines=["お申し出により、当金庫でお振込のご予約を取り消しました。", ""]
                            + _transfer_notice(transfer, transfer.debit_account)[2:])
     if not changed:
         raise TransferRefused(CANCEL_NOT_SCHEDULED)
@@ -423,7 +423,7 @@ def _told(transfer: Transfer) -> tuple[str, str, str, list[str]]:
     lines = _transfer_notice(transfer, transfer.debit_account)[2:]
     if transfer.status == Transfer.Status.EXECUTED:
         return ("success", f"予約振込実行 {_summary(transfer)}"[:200], "transfer_executed",
-                ["ご予約のお振込みを実行しました。", ""] + lines)
+                ["ご予約のお振込を実行しました。", ""] + lines)
     label = transfer.get_unprocessed_reason_display()
     return ("failure", f"予約振込未処理（{label}） {_summary(transfer)}"[:200], "transfer_unprocessed",
             [f"理由：{label}", ""] + lines)

@@ -63,7 +63,7 @@ def scheduled_cancel(request):
     if form is None:
         return redirect("transfers:scheduled")
     if finished:
-        messages.success(request, "お振込みのご予約を取り消しました。")
+        messages.success(request, "お振込のご予約を取り消しました。")
         return redirect("transfers:scheduled")
     transfer = selectors.transfer_get_for_customer(request.customer, pending["content"]["transfer_id"])
     return render(request, "transfers/scheduled_cancel.html", {"form": form, "transfer": transfer})

@@ -45,7 +45,7 @@ def test_schedule_see_and_cancel_with_the_image_card(page, device):
     page.get_by_role("button", name="次へ（確認画面へ）").click()
     page.wait_for_url("**/transfers/confirm/")
     page.get_by_text(f"{day.year}年{day.month}月{day.day}日").first.wait_for()
-    page.get_by_text("以下の内容で振込を予約します").wait_for()  # not 「お振込みします」 (walk20)
+    page.get_by_text("以下の内容で振込を予約します").wait_for()  # not 「お振込します」 (walk20)
     _answer_card_challenge(page, customer)
     page.get_by_role("button", name="振込を予約する").click()
     page.wait_for_url("**/transfers/done/*/")
@@ -66,7 +66,7 @@ def test_schedule_see_and_cancel_with_the_image_card(page, device):
     _answer_card_challenge(page, customer)
     page.get_by_role("button", name="予約を取り消す").click()
     page.wait_for_url("**/transfers/scheduled/")
-    page.get_by_text("お振込みのご予約を取り消しました").wait_for()
+    page.get_by_text("お振込のご予約を取り消しました").wait_for()
     transfer.refresh_from_db()
     assert transfer.status == "cancelled"
     page.get_by_role("link", name="予約状況（実行結果）").click()

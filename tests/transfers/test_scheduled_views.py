@@ -59,7 +59,7 @@ def test_schedule_cancel_and_history_pages(signed_in):
         assert response.url == reverse("transfers:confirm")
         page = client.get(response.url).content.decode()
         assert "2026年12月8日" in page
-        # XFER-5: a reservation's confirm says so (it said 「お振込みします」「振込を実行する」)
+        # XFER-5: a reservation's confirm says so (it said 「お振込します」「振込を実行する」)
         assert "以下の内容で振込を予約します" in page and "振込を予約する" in page and "振込を実行する" not in page
         confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
         response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})

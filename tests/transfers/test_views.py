@@ -162,7 +162,7 @@ def test_the_debit_account_itself_is_refused_as_the_payee(signed_in):
     response = client.post(reverse("transfers:account", args=["1633", debit.branch.code]),
                            {"account_type": debit.type, "account_number": debit.number})
     assert response.status_code == 200
-    assert "引落口座と同じ口座にはお振込みできません" in response.content.decode()
+    assert "引落口座と同じ口座にはお振込できません" in response.content.decode()
     assert client.get(reverse("transfers:details")).url == reverse("transfers:start")  # no payee kept
     with pytest.raises(services.TransferRefused) as refused:
         services.transfer_quote(customer=customer, debit_account=debit, bank_code="1633",

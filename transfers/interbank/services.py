@@ -184,7 +184,7 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
         audit_record(action="interbank_return", outcome="success", actor=staff, customer=transfer.customer,
                      summary=f"振込#{transfer.pk} {locked.payee_kana} {locked.amount:,}円 {label}")
         notice_enqueue(customer=transfer.customer, event="transfer_returned", lines=[
-            "お振込みが振込先の金融機関から返却されたため、ご依頼人の口座にご入金しました。",
+            "お振込が振込先の金融機関から返却されたため、ご依頼人の口座にご入金しました。",
             "",
             f"振込日：{japanese_date(transfer.transfer_date)}",
             f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
