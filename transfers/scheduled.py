@@ -66,7 +66,7 @@ DATE_NOT_BUSINESS_DAY = "{day}は{why}のため、振込日に指定できませ
 DATE_PAST = "振込日に過去の日付は指定できません。"
 DATE_TOO_FAR = "振込日は{last}（{days}日後）までの営業日を指定してください。"
 DATE_HINT = ("本日のお振込は空欄のまま。予約する場合は翌営業日から{last}までの営業日を"
-             "「2026/03/05」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
+             "「{example}」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
 STAFF_CANCEL_REASON_REQUIRED = "理由を入力してください。"
@@ -91,6 +91,12 @@ def _closed_reason(day: dt.date) -> str:
     if (day.month, day.day) in bankcalendar.YEAR_END_CLOSING:
         return "年末年始（12月31日～1月3日）の休業日"
     return "祝日"
+
+
+def date_example(*, today: dt.date) -> str:
+    """The example date of the transfer-date field: the next business day, the first date
+    a reservation can take — a fixed or calendar date could be one the bank refuses."""
+    return f"{bankcalendar.next_business_day(today):%Y/%m/%d}"
 
 
 def schedule_date_problem(day: dt.date, *, today: dt.date) -> str:

@@ -130,6 +130,27 @@ def test_phone_types_the_date_without_a_picker_and_menu_and_settings_link_it(sig
         assert reverse("transfers:scheduled") in client.get(reverse("security:settings")).content.decode()
 
 
+@pytest.mark.parametrize(("today", "example"), [
+    (dt.date(2026, 12, 30), "2027/01/04"),  # the year-end closing: Dec 31 – Jan 3 is no transfer date
+    (dt.date(2027, 1, 8), "2027/01/12"),    # Friday before 成人の日 (Mon Jan 11)
+    (MONDAY, "2026/12/08"),
+])
+def test_the_date_example_is_the_next_business_day_on_pc_and_phone(client, today, example):
+    """XFER-5, XFER-11, UI-1: the transfer date's example is the first date a reservation can
+    take; it was a fixed 「2026/03/05」, a day in the past or a holiday (walk22)."""
+    with time_machine.travel(at(today), tick=True):
+        customer, debit = payer()
+        client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+        _to_details(client, debit)
+        page = client.get(reverse("transfers:details")).content.decode()
+        assert f"までの営業日を「{example}」のように入力してください" in page
+        assert "2026/03/05" not in page
+        phone = client.get(reverse("transfers:details"), HTTP_USER_AGENT=IPHONE).content.decode()
+        assert f'placeholder="例：{example}"' in phone
+        refused = _details(client, transfer_date="12/08").content.decode()
+        assert f"振込日は「{example}」のように年・月・日を数字で入力してください。" in refused
+
+
 def test_another_customers_scheduled_transfer_is_404(signed_in):
     client, customer, debit = signed_in
     response = client.post(reverse("transfers:scheduled_cancel_start", args=[999_999]))
