@@ -428,7 +428,7 @@ def _own_payee_id(customer: Customer, payee_id) -> int | None:
 def _outgoing_record(transfer: Transfer, today: dt.date) -> OutgoingTransfer:
     """The Zengin 総合振込 data record (unsaved); a transfer made on a bank holiday settles on
     the next business day (the payee's bank credits it then)."""
-    settlement = today if bankcalendar.is_business_day(today) else bankcalendar.next_business_day(today)
+    settlement = bankcalendar.settlement_day(today)
     bank_kana, branch_kana = (unique_or_none(BankBranch.objects.filter(bank__code=transfer.bank_code,
                                                                        code=transfer.branch_code)
                                              .values_list("bank__kana", "kana"))
