@@ -43,7 +43,7 @@ from accounts.services import journal_post
 from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib import bankcalendar
 from notifications.services import notice_enqueue
-from security.audit import audit_record
+from security.audit import audit_record, reference_text
 
 from .errors import TransferRefused
 from .models import OutgoingTransfer, Transfer, TransferLimit
@@ -149,7 +149,7 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
 
 
 def _summary(transfer: Transfer) -> str:
-    return (f"#{transfer.pk} {transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+    return (f"{reference_text(transfer.pk)} {transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
             f"{transfer.account_number} {transfer.holder_kana} {transfer.amount:,}円 手数料{transfer.fee:,}円")
 
 
@@ -177,7 +177,7 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
         if not changed:
             problem = scheduled_transfer_cancel_problem(transfer, today=today) or CANCEL_NOT_SCHEDULED
             audit_record(action="transfer_cancel", outcome="refused", customer=customer, ip=ip,
-                         summary=f"#{transfer.pk} {problem}"[:200])
+                         summary=f"{reference_text(transfer.pk)} {problem}"[:200])
         else:
             audit_record(action="transfer_cancel", outcome="success", customer=customer, ip=ip,
                          summary=f"{_summary(transfer)} 振込日{japanese_date(transfer.transfer_date)}")
@@ -206,10 +206,10 @@ def scheduled_transfer_staff_cancel(*, transfer_id: int, reason: str, actor: str
                     .get(pk=transfer_id))
         if not changed:
             audit_record(action="transfer_cancel_staff", outcome="refused", customer=transfer.customer, actor=actor,
-                         summary=f"#{transfer.pk} {transfer.get_status_display()} 理由：{reason}")
+                         summary=f"{reference_text(transfer.pk)} {transfer.get_status_display()} 理由：{reason}")
         else:
             audit_record(action="transfer_cancel_staff", outcome="success", customer=transfer.customer,
-                         actor=actor, summary=f"#{transfer.pk} 振込日{japanese_date(transfer.transfer_date)} "
+                         actor=actor, summary=f"{reference_text(transfer.pk)} 振込日{japanese_date(transfer.transfer_date)} "
                                               f"{transfer.amount:,}円 理由：{reason}")
             # always sent, whatever the customer chose for receipts: a cancel done by staff
             # is told to the customer even if someone at the bank did it without asking

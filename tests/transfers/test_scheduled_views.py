@@ -97,6 +97,10 @@ def test_schedule_cancel_and_history_pages(signed_in):
         assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
         page = client.get(reverse("transfers:scheduled_history")).content.decode()
         assert "取消済" in page
+        # 取引履歴: the reservation and its cancel name it 「受付番号 N」 like the done page
+        # (they wrote 「#N」; walk22)
+        history = client.get(reverse("history")).content.decode()
+        assert history.count(f"受付番号 {transfer.pk} ") == 2 and f"#{transfer.pk}" not in history
 
 
 def test_on_the_day_it_is_listed_but_not_cancellable_and_history_shows_the_reason(signed_in):

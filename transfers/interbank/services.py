@@ -29,7 +29,7 @@ from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
 from accounts.templatetags.accounts_format import japanese_date
 from notifications.services import notice_enqueue
-from security.audit import audit_record
+from security.audit import audit_record, reference_text
 from transfers.errors import TransferRefused
 from transfers.models import (
     Bank,
@@ -182,7 +182,7 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
         returned = InterbankReturn.objects.create(outgoing=locked, reason=reason, amount=locked.amount,
                                                   journal=journal, created_by=staff)
         audit_record(action="interbank_return", outcome="success", actor=staff, customer=transfer.customer,
-                     summary=f"振込#{transfer.pk} {locked.payee_kana} {locked.amount:,}円 {label}")
+                     summary=f"振込 {reference_text(transfer.pk)} {locked.payee_kana} {locked.amount:,}円 {label}")
         notice_enqueue(customer=transfer.customer, event="transfer_returned", lines=[
             "お振込が振込先の金融機関から返却されたため、ご依頼人の口座にご入金しました。",
             "",
