@@ -73,3 +73,15 @@ def test_schedule_see_and_cancel_with_the_image_card(page, device):
     page.wait_for_url("**/transfers/scheduled/history/")
     assert "取消済" in page.locator(f"#scheduled-{transfer.pk}").inner_text()
     assert no_horizontal_overflow(page)
+    # opened from the menu: no 「各種設定に戻る」 to a page the customer never saw (walk22)
+    assert page.get_by_role("link", name="各種設定に戻る").count() == 0
+
+    # opened from 各種設定: its back link returns there, also from 予約状況 (XFER-6, UI-1)
+    _menu(page, "各種設定")
+    page.wait_for_url("**/settings/")
+    page.get_by_role("link", name="振込予約取消", exact=True).last.click()
+    page.wait_for_url("**/transfers/scheduled/?from=settings")
+    page.get_by_role("link", name="予約状況（実行結果）").click()
+    page.wait_for_url("**/transfers/scheduled/history/?from=settings")
+    page.get_by_role("link", name="各種設定に戻る").click()
+    page.wait_for_url("**/settings/")

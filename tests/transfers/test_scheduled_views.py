@@ -155,6 +155,49 @@ def test_the_date_example_is_the_next_business_day_on_pc_and_phone(client, today
         assert f"振込日は「{example}」のように年・月・日を数字で入力してください。" in refused
 
 
+def _schedule_one(client, customer, debit) -> Transfer:
+    _to_details(client, debit)
+    response = _details(client, transfer_date="2026-12-08")
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+    client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    return Transfer.objects.get(customer=customer)
+
+
+def test_cancel_returns_where_the_customer_came_from(signed_in):
+    """XFER-6, UI-1: 振込予約取消 and 予約状況 lead back to the page they were opened from —
+    各種設定 or 取引履歴照会 (?from=, a key of a fixed table) — and offer no 「各種設定に戻る」
+    when opened from the menu or the done page; they always did (walk22)."""
+    client, customer, debit = signed_in
+    transfer = _schedule_one(client, customer, debit)
+    settings_url, history_url = reverse("security:settings"), reverse("history")
+    scheduled_url = reverse("transfers:scheduled")
+    assert f'href="{scheduled_url}?from=settings"' in client.get(settings_url).content.decode()
+    assert f'href="{scheduled_url}?from=history"' in client.get(history_url).content.decode()
+
+    for page_name in ("transfers:scheduled", "transfers:scheduled_history"):
+        page = client.get(reverse(page_name) + "?from=settings").content.decode()
+        assert f'<a href="{settings_url}">各種設定に戻る</a>' in page and "?from=settings" in page
+        page = client.get(reverse(page_name) + "?from=history").content.decode()
+        assert f'<a href="{history_url}">取引履歴照会に戻る</a>' in page and "各種設定に戻る" not in page
+        for origin in ("", "?from=https://evil.example/", "?from=//evil.example", "?from=settings%0A"):
+            page = client.get(reverse(page_name) + origin).content.decode()
+            assert "に戻る" not in page and "evil" not in page and "from=" not in page, origin
+
+    # through the cancel: start, confirm page, done — the origin is kept
+    response = client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]) + "?from=settings")
+    assert response.url == reverse("transfers:scheduled_cancel") + "?from=settings"
+    page = client.get(response.url).content.decode()
+    assert f'<a href="{scheduled_url}?from=settings">戻る</a>' in page
+    response = client.post(reverse("transfers:scheduled_cancel") + "?from=settings", _card(customer))
+    assert response.url == scheduled_url + "?from=settings"
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.CANCELLED
+    assert "各種設定に戻る" in client.get(response.url).content.decode()
+    # a hostile origin on the cancel is no origin: back to the list itself
+    response = client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]) + "?from=//evil.example")
+    assert response.url == scheduled_url
+
+
 def test_another_customers_scheduled_transfer_is_404(signed_in):
     client, customer, debit = signed_in
     response = client.post(reverse("transfers:scheduled_cancel_start", args=[999_999]))
