@@ -28,7 +28,7 @@ from accounts.models import Account, Entry, Journal, account_number_masked
 from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
 from accounts.templatetags.accounts_format import japanese_date
-from notifications.services import notice_enqueue
+from notifications.services import RETURN_DESCRIPTION, notice_enqueue
 from security.audit import audit_record, reference_text
 from transfers.errors import TransferRefused
 from transfers.models import (
@@ -170,7 +170,7 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
             raise TransferRefused(ALREADY_RETURNED)
         transfer = locked.transfer
         label = InterbankReturn.Reason(reason).label
-        description = f"振込資金返却 {locked.payee_kana}"[:64]
+        description = f"{RETURN_DESCRIPTION} {locked.payee_kana}"[:64]
         try:
             journal = journal_post(
                 lines=[PostingLine(settlement_account(), -locked.amount, f"振込資金返却 {label}"),
