@@ -50,6 +50,11 @@ def test_schedule_see_and_cancel_with_the_image_card(page, device):
     page.get_by_role("button", name="振込を予約する").click()
     page.wait_for_url("**/transfers/done/*/")
     page.get_by_text("振込予約を受け付けました").wait_for()
+    # XFER-5: titled for what happened, with お受取金額 and 依頼人名 as on the confirm page (walk22)
+    assert page.get_by_role("heading", level=1).inner_text() == "振込予約の受付完了"
+    assert page.title().startswith("振込予約の受付完了")
+    assert page.locator('[data-figure="credited"]').inner_text() == "20,000円"
+    assert page.locator('[data-figure="sender"]').is_visible()
     transfer = Transfer.objects.get(customer=customer)
     assert transfer.status == "scheduled" and transfer.transfer_date == day
     account.refresh_from_db()

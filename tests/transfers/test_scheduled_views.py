@@ -163,6 +163,22 @@ def _schedule_one(client, customer, debit) -> Transfer:
     return Transfer.objects.get(customer=customer)
 
 
+def test_the_reservation_done_page_says_so_and_shows_what_the_payee_receives(signed_in):
+    """XFER-1, XFER-5: the done page of a reservation is titled 「振込予約の受付完了」 (it
+    said 振込完了, for a transfer not made yet) and, like the confirm page, shows お受取金額
+    and 依頼人名 (walk22)."""
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    response = _details(client, transfer_date="2026-12-08", fee_borne_by_payee="on")
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    page = client.get(response.url).content.decode()
+    assert "<title>振込予約の受付完了" in page and "<h1>振込予約の受付完了</h1>" in page and "振込完了" not in page
+    assert re.search(r'<dt>お受取金額</dt><dd data-figure="credited">9,670円</dd>', page)
+    assert re.search(r'<dt>お引落金額</dt><dd data-figure="debited">10,000円</dd>', page)
+    assert re.search(r'<dt>依頼人名</dt><dd data-figure="sender">ﾔﾏﾀﾞ ﾀﾛｳ</dd>', page)
+
+
 def test_cancel_returns_where_the_customer_came_from(signed_in):
     """XFER-6, UI-1: 振込予約取消 and 予約状況 lead back to the page they were opened from —
     各種設定 or 取引履歴照会 (?from=, a key of a fixed table) — and offer no 「各種設定に戻る」
