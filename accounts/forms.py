@@ -27,7 +27,8 @@ from .selectors import (
 from .templatetags.accounts_format import account_label, japanese_date
 
 MESSAGE_REQUIRED = "{label}を入力してください。"
-MESSAGE_DATE_FORMAT = "{label}は「2026/03/05」のように年・月・日を数字で入力してください。"
+MESSAGE_DATE_FORMAT = "{label}は「{example}」のように年・月・日を数字で入力してください。"
+DATE_EXAMPLE = "2026/03/05"
 MESSAGE_DATE_NONEXISTENT = "{label}に存在しない日付が入力されています。"
 MESSAGE_DATE_FUTURE = "{label}に未来の日付は指定できません。"
 MESSAGE_DATE_TOO_OLD = "{label}には{start}以降の日付を指定してください（照会できるのは{months}か月前までです）。"
@@ -55,7 +56,10 @@ def normalise(value: str) -> str:
 
 
 class JapaneseDateField(forms.Field):
-    """A calendar date typed or picked; YYYY-MM-DD, YYYY/M/D or YYYYMMDD, any width."""
+    """A calendar date typed or picked; YYYY-MM-DD, YYYY/M/D or YYYYMMDD, any width.
+    ``example`` is the date the format message shows (a form may name a date that fits it)."""
+
+    example = DATE_EXAMPLE
 
     def to_python(self, value):
         text = normalise(value if isinstance(value, str) else "")
@@ -63,7 +67,8 @@ class JapaneseDateField(forms.Field):
             return None
         match = _DATE_SEPARATED.fullmatch(text) or _DATE_COMPACT.fullmatch(text)
         if match is None:
-            raise forms.ValidationError(MESSAGE_DATE_FORMAT.format(label=self.label), code="format")
+            raise forms.ValidationError(MESSAGE_DATE_FORMAT.format(label=self.label, example=self.example),
+                                        code="format")
         try:
             return dt.date(*(int(part) for part in match.groups()))
         except ValueError:  # 2026-02-30, month 13 …
@@ -72,11 +77,11 @@ class JapaneseDateField(forms.Field):
             ) from None
 
 
-def _date_widget(smartphone: bool) -> forms.Widget:
+def _date_widget(smartphone: bool, *, example: str = DATE_EXAMPLE) -> forms.Widget:
     if smartphone:
         # shown as the hint asks the customer to type it: 2026/03/05
         return forms.DateInput(format="%Y/%m/%d", attrs={
-            "inputmode": "numeric", "autocomplete": "off", "placeholder": "例：2026/03/05",
+            "inputmode": "numeric", "autocomplete": "off", "placeholder": f"例：{example}",
             "pattern": _PHONE_DATE_PATTERN, "maxlength": "10",
         })
     # PC: the browser's calendar picker. The value it submits is YYYY-MM-DD.

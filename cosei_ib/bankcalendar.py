@@ -42,6 +42,13 @@ def next_business_day(day: dt.date) -> dt.date:
     return candidate
 
 
+def settlement_day(day: dt.date) -> dt.date:
+    """The business day a transaction of ``day`` settles on: ``day`` itself, or on a bank
+    holiday the next business day (a transfer to another bank made on a Sunday leaves in
+    Monday's 仕向 file)."""
+    return day if is_business_day(day) else next_business_day(day)
+
+
 def previous_business_day(day: dt.date) -> dt.date:
     """The last business day strictly before ``day``."""
     candidate = day - dt.timedelta(days=1)

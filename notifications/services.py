@@ -175,6 +175,16 @@ def notice_enqueue(*, customer: Customer, event: str, lines: list[str] | None = 
                          context=dict(context or {}), to=to)
 
 
+# The 摘要 of the credit that gives back a transfer the payee's bank returned (written by
+# transfers.interbank): its time is when the bank processed the return, so its ご入金 mail
+# names it 処理日時 like the 振込資金返却 mail, not 取引日時 (walk22).
+RETURN_DESCRIPTION = "振込資金返却"
+
+
+def _posting_time_label(description: str) -> str | None:
+    return "処理日時" if description.startswith(RETURN_DESCRIPTION) else None
+
+
 # A posting dated this much before it was written is loaded history, not an event to tell.
 BACKDATED_HISTORY = dt.timedelta(hours=1)
 
@@ -202,7 +212,8 @@ def posting_notices_process(*, limit: int = 200) -> int:
                 lines=[],
                 context={"account": notice.account, "amount": f"{abs(notice.amount):,}",
                          "description": entry.description, "posted_at": timezone.localtime(entry.posted_at),
-                         "kind": entry.journal.get_kind_display()},
+                         "kind": entry.journal.get_kind_display(),
+                         "when_label": _posting_time_label(entry.description)},
                 to=None,
             )
         PostingNotice.objects.bulk_update(pending, ["message", "processed_at"])

@@ -26,7 +26,7 @@ from accounts.services import PostingLine, journal_post
 from cosei_ib.bankcalendar import local_now, start_of_day
 from accounts.templatetags.accounts_format import account_label
 from notifications.services import notice_enqueue
-from security.audit import audit_record
+from security.audit import audit_record, reference_text
 from security.models import AuditEvent
 
 from .gateway import BillInfo, GatewayUnavailable, gateway
@@ -265,7 +265,7 @@ def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, numb
         Payment.objects.filter(pk=payment.pk).update(journal_id=journal.pk)
         payment.journal_id = journal.pk
         audit_record(action="payeasy", outcome=AuditEvent.Outcome.SUCCESS, customer=customer, ip=ip,
-                     summary=f"{biller.number} {biller.name} {amount:,}円 受付番号{reference}"
+                     summary=f"{biller.number} {biller.name} {amount:,}円 {reference_text(reference)}"
                      + (" 情報リンク" if via_link else ""))
         notice_enqueue(customer=customer, event="payeasy_accepted", lines=[
             "税金・各種料金の払込み（ペイジー）を受け付けました。",

@@ -77,12 +77,23 @@ ACTION_LABELS = {
 SUMMARY_LABELS = {"idle": "15分間操作がなかったため", "absolute": "ログインから所定の時間が経過したため"}
 
 
+# A transfer's or payment's 受付番号 reads 「受付番号 3」 in every summary (the done pages'
+# style). Older rows wrote 「#3」 (transfers) and 「受付番号26120554682611」 (Pay-easy): shown
+# the same way (walk22); audit rows are never rewritten.
+_OLD_REFERENCE = re.compile(r"受付番号(?=[0-9A-Za-z])|(?:^|(?<=\s))#(?=\d)")
+
+
+def reference_text(reference) -> str:
+    """「受付番号 3」: how an audit summary names a transfer or payment."""
+    return f"受付番号 {reference}"
+
+
 def action_label(action: str) -> str:
     return ACTION_LABELS.get(action, action)
 
 
 def summary_label(summary: str) -> str:
-    return SUMMARY_LABELS.get(summary, summary)
+    return _OLD_REFERENCE.sub("受付番号 ", SUMMARY_LABELS.get(summary, summary))
 
 
 def audit_local_time(event: AuditEvent) -> str:

@@ -47,7 +47,7 @@ def _detail(event: AuditEvent) -> str:
         return ""  # branch staff's action: that it happened, never their note (the reason)
     if event.outcome != AuditEvent.Outcome.SUCCESS:
         return summary_label(event.summary)
-    return event.summary if event.action in CONTENT_ACTIONS else ""
+    return summary_label(event.summary) if event.action in CONTENT_ACTIONS else ""
 
 
 @customer_required

@@ -26,9 +26,9 @@ from .models import InterbankDemoAccount
 from .zengin import ZenginNameError, zengin_kana, zengin_name
 
 ACCOUNT_UNKNOWN = "入力された口座は見つかりませんでした。金融機関・支店・科目・口座番号をご確認ください。"
-ACCOUNT_CLOSED = "入力された口座は解約済みのため、お振込みできません。"
-ACCOUNT_FROZEN = "入力された口座はお取引が停止されているため、お振込みできません。"
-HOLDER_NOT_ZENGIN = ("振込先の口座名義に全銀協の規定で送れない文字が含まれているため、お振込みできません。"
+ACCOUNT_CLOSED = "入力された口座は解約済みのため、お振込できません。"
+ACCOUNT_FROZEN = "入力された口座はお取引が停止されているため、お振込できません。"
+HOLDER_NOT_ZENGIN = ("振込先の口座名義に全銀協の規定で送れない文字が含まれているため、お振込できません。"
                      "当金庫までお問い合わせください。")
 
 

@@ -109,9 +109,12 @@ class DetailsForm(forms.Form):
     # 予約振込 (XFER-5): empty = today; typed on a phone (UI-1), a picker on a PC
     transfer_date = JapaneseDateField(label="振込日", required=False)
 
-    def __init__(self, data=None, *, smartphone: bool = False, today=None, last_day=None, **kwargs):
+    def __init__(self, data=None, *, smartphone: bool = False, today=None, last_day=None,
+                 date_example: str | None = None, **kwargs):
         super().__init__(data, **kwargs)
-        self.fields["transfer_date"].widget = _date_widget(smartphone)
+        if date_example:  # the next business day, a date the customer could really give (walk22)
+            self.fields["transfer_date"].example = date_example
+        self.fields["transfer_date"].widget = _date_widget(smartphone, example=self.fields["transfer_date"].example)
         if not smartphone and today is not None:
             self.fields["transfer_date"].widget.attrs.update(min=today.isoformat(), max=last_day.isoformat())
 

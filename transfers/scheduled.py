@@ -43,7 +43,7 @@ from accounts.services import journal_post
 from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib import bankcalendar
 from notifications.services import notice_enqueue
-from security.audit import audit_record
+from security.audit import audit_record, reference_text
 
 from .errors import TransferRefused
 from .models import OutgoingTransfer, Transfer, TransferLimit
@@ -65,8 +65,8 @@ logger = logging.getLogger(__name__)
 DATE_NOT_BUSINESS_DAY = "{day}は{why}のため、振込日に指定できません。営業日を指定してください。"
 DATE_PAST = "振込日に過去の日付は指定できません。"
 DATE_TOO_FAR = "振込日は{last}（{days}日後）までの営業日を指定してください。"
-DATE_HINT = ("本日のお振込みは空欄のまま。予約する場合は翌営業日から{last}までの営業日を"
-             "「2026/03/05」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
+DATE_HINT = ("本日のお振込は空欄のまま。予約する場合は翌営業日から{last}までの営業日を"
+             "「{example}」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
 STAFF_CANCEL_REASON_REQUIRED = "理由を入力してください。"
@@ -91,6 +91,12 @@ def _closed_reason(day: dt.date) -> str:
     if (day.month, day.day) in bankcalendar.YEAR_END_CLOSING:
         return "年末年始（12月31日～1月3日）の休業日"
     return "祝日"
+
+
+def date_example(*, today: dt.date) -> str:
+    """The example date of the transfer-date field: the next business day, the first date
+    a reservation can take — a fixed or calendar date could be one the bank refuses."""
+    return f"{bankcalendar.next_business_day(today):%Y/%m/%d}"
 
 
 def schedule_date_problem(day: dt.date, *, today: dt.date) -> str:
@@ -136,14 +142,14 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
         audit_record(action="transfer_schedule", outcome="success", customer=customer, ip=ip,
                      summary=f"{_summary(transfer)} 振込日{japanese_date(day)}")
         notice_enqueue(customer=customer, event="transfer_scheduled",
-                       lines=["お振込みのご予約を受け付けました。", ""] + _transfer_notice(transfer, debit)[2:]
+                       lines=["お振込のご予約を受け付けました。", ""] + _transfer_notice(transfer, debit)[2:]
                        + ["", "振込指定日の前日までに、ご指定の口座の残高を確保しておいてください。"])
     logger.info("transfer %s scheduled for %s customer=%s", transfer.pk, day, customer.contract_id)
     return transfer
 
 
 def _summary(transfer: Transfer) -> str:
-    return (f"#{transfer.pk} {transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+    return (f"{reference_text(transfer.pk)} {transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
             f"{transfer.account_number} {transfer.holder_kana} {transfer.amount:,}円 手数料{transfer.fee:,}円")
 
 
@@ -171,12 +177,12 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
         if not changed:
             problem = scheduled_transfer_cancel_problem(transfer, today=today) or CANCEL_NOT_SCHEDULED
             audit_record(action="transfer_cancel", outcome="refused", customer=customer, ip=ip,
-                         summary=f"#{transfer.pk} {problem}"[:200])
+                         summary=f"{reference_text(transfer.pk)} {problem}"[:200])
         else:
             audit_record(action="transfer_cancel", outcome="success", customer=customer, ip=ip,
                          summary=f"{_summary(transfer)} 振込日{japanese_date(transfer.transfer_date)}")
             notice_enqueue(customer=customer, event="transfer_cancelled",
-                           lines=["お振込みのご予約を取り消しました。", ""]
+                           lines=["お振込のご予約を取り消しました。", ""]
                            + _transfer_notice(transfer, transfer.debit_account)[2:])
     if not changed:
         raise TransferRefused(problem)
@@ -200,15 +206,15 @@ def scheduled_transfer_staff_cancel(*, transfer_id: int, reason: str, actor: str
                     .get(pk=transfer_id))
         if not changed:
             audit_record(action="transfer_cancel_staff", outcome="refused", customer=transfer.customer, actor=actor,
-                         summary=f"#{transfer.pk} {transfer.get_status_display()} 理由：{reason}")
+                         summary=f"{reference_text(transfer.pk)} {transfer.get_status_display()} 理由：{reason}")
         else:
             audit_record(action="transfer_cancel_staff", outcome="success", customer=transfer.customer,
-                         actor=actor, summary=f"#{transfer.pk} 振込日{japanese_date(transfer.transfer_date)} "
+                         actor=actor, summary=f"{reference_text(transfer.pk)} 振込日{japanese_date(transfer.transfer_date)} "
                                               f"{transfer.amount:,}円 理由：{reason}")
             # always sent, whatever the customer chose for receipts: a cancel done by staff
             # is told to the customer even if someone at the bank did it without asking
             notice_enqueue(customer=transfer.customer, event="transfer_cancelled_staff",
-                           lines=["お申し出により、当金庫でお振込みのご予約を取り消しました。", ""]
+                           lines=["お申し出により、当金庫でお振込のご予約を取り消しました。", ""]
                            + _transfer_notice(transfer, transfer.debit_account)[2:])
     if not changed:
         raise TransferRefused(CANCEL_NOT_SCHEDULED)
@@ -423,7 +429,7 @@ def _told(transfer: Transfer) -> tuple[str, str, str, list[str]]:
     lines = _transfer_notice(transfer, transfer.debit_account)[2:]
     if transfer.status == Transfer.Status.EXECUTED:
         return ("success", f"予約振込実行 {_summary(transfer)}"[:200], "transfer_executed",
-                ["ご予約のお振込みを実行しました。", ""] + lines)
+                ["ご予約のお振込を実行しました。", ""] + lines)
     label = transfer.get_unprocessed_reason_display()
     return ("failure", f"予約振込未処理（{label}） {_summary(transfer)}"[:200], "transfer_unprocessed",
             [f"理由：{label}", ""] + lines)

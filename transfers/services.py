@@ -62,19 +62,19 @@ MAX_PAYEES = 99
 MAX_AMOUNT = 999_999_999_999  # 12 digits: the largest amount the amount field accepts
 
 LOOKUP_THROTTLED = ("口座名義の確認が一定回数を超えたため、しばらくご利用いただけません。"
-                    "1時間ほど経ってから、またはお振込みを完了してから再度お試しください。")
+                    "1時間ほど経ってから、またはお振込を完了してから再度お試しください。")
 FEE_NOT_BELOW_AMOUNT = "先方負担の場合、振込金額は手数料（{fee:,}円）より大きい金額を入力してください。"
-OVER_LIMIT = "本日の振込の合計が1日の利用限度額（{limit:,}円）を超えます。本日あと{rest:,}円までお振込みできます。"
+OVER_LIMIT = "本日の振込の合計が1日の利用限度額（{limit:,}円）を超えます。本日あと{rest:,}円までお振込できます。"
 OVER_LIMIT_ON = ("{day}の振込の合計（予約分を含む）が1日の利用限度額（{limit:,}円）を超えます。"
-                 "この日はあと{rest:,}円までお振込みできます。")
+                 "この日はあと{rest:,}円までお振込できます。")
 RAISE_NOT_YET = ("引き上げた利用限度額は明日0時から適用され、本日のご予約には現在の利用限度額が適用されます。")
 OVER_BALANCE = "振込金額と手数料の合計（{total:,}円）がお支払可能額（{available:,}円）を超えています。"
-SAME_ACCOUNT = "引落口座と同じ口座にはお振込みできません。振込先の口座をご確認ください。"
+SAME_ACCOUNT = "引落口座と同じ口座にはお振込できません。振込先の口座をご確認ください。"
 NOT_TODAY = "日付が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
 OUTSIDE_HOURS = bankcalendar.MESSAGE_OUTSIDE_HOURS
 ACCOUNT_NOT_USABLE = "引落口座はお取引できない状態です。"
-PAYEE_ACCOUNT_CLOSED = "振込先の口座は解約済みのため、お振込みできません。振込先をご確認ください。"
-PAYEE_ACCOUNT_FROZEN = "振込先の口座はお取引が停止されているため、お振込みできません。振込先をご確認ください。"
+PAYEE_ACCOUNT_CLOSED = "振込先の口座は解約済みのため、お振込できません。振込先をご確認ください。"
+PAYEE_ACCOUNT_FROZEN = "振込先の口座はお取引が停止されているため、お振込できません。振込先をご確認ください。"
 NO_FEE_SCHEDULE = "振込手数料が設定されていないため、お取引できません。当金庫までお問い合わせください。"
 FEE_CHANGED = "振込手数料が変更されたため、最初から操作をやり直してください。"
 PAYEES_FULL = "振込先は最大99件まで登録できます。不要な振込先を削除してから登録してください。"
@@ -434,7 +434,7 @@ def _own_payee_id(customer: Customer, payee_id) -> int | None:
 def _outgoing_record(transfer: Transfer, today: dt.date) -> OutgoingTransfer:
     """The Zengin 総合振込 data record (unsaved); a transfer made on a bank holiday settles on
     the next business day (the payee's bank credits it then)."""
-    settlement = today if bankcalendar.is_business_day(today) else bankcalendar.next_business_day(today)
+    settlement = bankcalendar.settlement_day(today)
     bank_kana, branch_kana = (unique_or_none(BankBranch.objects.filter(bank__code=transfer.bank_code,
                                                                        code=transfer.branch_code)
                                              .values_list("bank__kana", "kana"))
@@ -451,7 +451,7 @@ def _outgoing_record(transfer: Transfer, today: dt.date) -> OutgoingTransfer:
 
 def _transfer_notice(transfer: Transfer, debit: Account) -> list[str]:
     return [
-        "お振込みを受け付けました。",
+        "お振込を受け付けました。",
         "",
         f"引落口座：{account_label(debit)}",
         f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "

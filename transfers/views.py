@@ -188,8 +188,9 @@ def details(request):
                "sender_name": kept.get("sender_name") or request.customer.name_kana,
                "transfer_date": kept.get("transfer_date", "")}
     last_day = today + dt.timedelta(days=scheduled.horizon_days())
+    example = scheduled.date_example(today=today)
     form = DetailsForm(request.POST or None, initial=initial, smartphone=is_smartphone(request), today=today,
-                       last_day=last_day)
+                       last_day=last_day, date_example=example)
     if request.method == "POST":
         _wizard_save(request, details={
             "amount": request.POST.get("amount", "")[:30],
@@ -220,7 +221,7 @@ def details(request):
                 return redirect("transfers:confirm")
     return render(request, "transfers/details.html", {
         "form": form, "payee": payee, "debit": debit, "today": today,
-        "date_hint": scheduled.DATE_HINT.format(last=japanese_date(last_day)),
+        "date_hint": scheduled.DATE_HINT.format(last=japanese_date(last_day), example=example),
         "type_label": dict(Account.Type.choices).get(payee["account_type"], ""),
     })
 

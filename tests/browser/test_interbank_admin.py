@@ -49,6 +49,9 @@ def test_staff_download_the_days_file_and_upload_an_incoming_file(page, device, 
     _staff_login(page)
     page.goto("/admin/transfers/interbankoutgoingfile/")
     page.get_by_role("link", name="仕向ファイルを作成").click()
+    # the page opens on the day the transfers of today settle (on a holiday, the next
+    # business day — docs/interbank.md; walk22)
+    assert page.get_by_label("決済日（営業日）").input_value() == day.isoformat()
     page.get_by_label("決済日（営業日）").fill(day.isoformat())
     page.get_by_role("button", name="表示").click()
     check = page.locator("#interbank-check").inner_text()

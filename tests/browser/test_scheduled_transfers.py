@@ -45,11 +45,16 @@ def test_schedule_see_and_cancel_with_the_image_card(page, device):
     page.get_by_role("button", name="次へ（確認画面へ）").click()
     page.wait_for_url("**/transfers/confirm/")
     page.get_by_text(f"{day.year}年{day.month}月{day.day}日").first.wait_for()
-    page.get_by_text("以下の内容で振込を予約します").wait_for()  # not 「お振込みします」 (walk20)
+    page.get_by_text("以下の内容で振込を予約します").wait_for()  # not 「お振込します」 (walk20)
     _answer_card_challenge(page, customer)
     page.get_by_role("button", name="振込を予約する").click()
     page.wait_for_url("**/transfers/done/*/")
     page.get_by_text("振込予約を受け付けました").wait_for()
+    # XFER-5: titled for what happened, with お受取金額 and 依頼人名 as on the confirm page (walk22)
+    assert page.get_by_role("heading", level=1).inner_text() == "振込予約の受付完了"
+    assert page.title().startswith("振込予約の受付完了")
+    assert page.locator('[data-figure="credited"]').inner_text() == "20,000円"
+    assert page.locator('[data-figure="sender"]').is_visible()
     transfer = Transfer.objects.get(customer=customer)
     assert transfer.status == "scheduled" and transfer.transfer_date == day
     account.refresh_from_db()
@@ -66,10 +71,22 @@ def test_schedule_see_and_cancel_with_the_image_card(page, device):
     _answer_card_challenge(page, customer)
     page.get_by_role("button", name="予約を取り消す").click()
     page.wait_for_url("**/transfers/scheduled/")
-    page.get_by_text("お振込みのご予約を取り消しました").wait_for()
+    page.get_by_text("お振込のご予約を取り消しました").wait_for()
     transfer.refresh_from_db()
     assert transfer.status == "cancelled"
     page.get_by_role("link", name="予約状況（実行結果）").click()
     page.wait_for_url("**/transfers/scheduled/history/")
     assert "取消済" in page.locator(f"#scheduled-{transfer.pk}").inner_text()
     assert no_horizontal_overflow(page)
+    # opened from the menu: no 「各種設定に戻る」 to a page the customer never saw (walk22)
+    assert page.get_by_role("link", name="各種設定に戻る").count() == 0
+
+    # opened from 各種設定: its back link returns there, also from 予約状況 (XFER-6, UI-1)
+    _menu(page, "各種設定")
+    page.wait_for_url("**/settings/")
+    page.get_by_role("link", name="振込予約取消", exact=True).last.click()
+    page.wait_for_url("**/transfers/scheduled/?from=settings")
+    page.get_by_role("link", name="予約状況（実行結果）").click()
+    page.wait_for_url("**/transfers/scheduled/history/?from=settings")
+    page.get_by_role("link", name="各種設定に戻る").click()
+    page.wait_for_url("**/settings/")

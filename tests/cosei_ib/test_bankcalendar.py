@@ -14,6 +14,15 @@ def test_year_end_closing_next_business_day():
     assert bankcalendar.next_business_day(D(2026, 12, 30)) == D(2027, 1, 4)
 
 
+@pytest.mark.parametrize(("day", "settles"), [
+    (D(2026, 12, 4), D(2026, 12, 4)), (D(2026, 12, 6), D(2026, 12, 7)),
+    (D(2026, 12, 31), D(2027, 1, 4)), (D(2027, 1, 11), D(2027, 1, 12)),
+])
+def test_settlement_day_is_the_day_or_on_a_holiday_the_next_business_day(day, settles):
+    """XFER-12: the 決済日 of a day's transfers to other banks (docs/interbank.md)."""
+    assert bankcalendar.settlement_day(day) == settles
+
+
 @pytest.mark.parametrize("day", [
     D(2026, 1, 1), D(2026, 1, 12), D(2026, 2, 11), D(2026, 2, 23), D(2026, 3, 20),
     D(2026, 4, 29), D(2026, 5, 6), D(2026, 7, 20), D(2026, 9, 21), D(2026, 9, 22),

@@ -156,3 +156,18 @@ def test_the_counter_deposit_through_admin_produces_its_notice(staff_client):
     posting_notices_process()
     message = OutboxMessage.objects.get(customer=customer)
     assert message.event == "deposit" and "50,000円" in message.body and "窓口入金" in message.body
+
+
+def test_the_deposit_mail_of_a_returned_transfer_names_the_processing_time():
+    """NOTE-1, XFER-12: the credit of a 振込資金返却 (docs/interbank.md) is told with
+    「処理日時」, the time the bank processed the return, like the 振込資金返却 mail; any
+    other ご入金 keeps 「取引日時」 (walk22)."""
+    customer = factories.customer(email="r@example.jp")
+    account = factories.account(owner=customer)
+    factories.deposit(account, 19_670, description="振込資金返却 ﾅﾆﾜ ｼﾞﾛｳ")
+    factories.deposit(account, 5_000)
+    posting_notices_process()
+    returned, plain = OutboxMessage.objects.filter(customer=customer, event="deposit").order_by("id")
+    assert "摘要　　：振込資金返却 ﾅﾆﾜ ｼﾞﾛｳ" in returned.body
+    assert "処理日時：" in returned.body and "取引日時" not in returned.body and "受付日時" not in returned.body
+    assert "取引日時：" in plain.body and "処理日時" not in plain.body

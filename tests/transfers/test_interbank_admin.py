@@ -55,6 +55,19 @@ def test_staff_create_download_and_return_in_admin(staff_client):
         assert AuditEvent.objects.filter(action="interbank_download", actor="staff-t").exists()
 
 
+def test_on_a_holiday_the_exchange_page_opens_on_the_next_business_day(staff_client):
+    """XFER-12, STAFF-1: docs/interbank.md — a transfer made on a holiday settles on the next
+    business day, so that is the 決済日 the page opens on; it opened on the calendar day (a
+    Sunday), an empty list under 「この日は営業日ではありません」 (walk22)."""
+    sunday = dt.datetime(2026, 12, 6, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    with time_machine.travel(sunday, tick=False):
+        customer, debit = payer()
+        execute(customer, content_for(customer, debit, other_bank_payee(), 50_000))
+        page = staff_client.get("/admin/transfers/interbankoutgoingfile/exchange/").content.decode()
+    assert 'value="2026-12-07"' in page and "2026年12月7日決済の未送信の他行宛振込" in page
+    assert "ﾀﾅｶ ﾊﾅｺ" in page and "50,000円" in page and "この日は営業日ではありません" not in page
+
+
 def test_staff_upload_an_incoming_file_and_return_what_cannot_be_credited(staff_client):
     account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
     data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (None, "ﾀﾞﾚｶ", 1_000)])

@@ -94,6 +94,8 @@ def test_a_refused_transfer_is_returned_to_the_customer_once_with_a_mail():
     assert Entry.objects.get(journal=returned.journal, account=interbank.settlement_account()).amount == -19_670
     mail = OutboxMessage.objects.get(customer=customer, event="transfer_returned")
     assert "名義相違" in mail.body and "19,670円" in mail.body and "振込日：2026年12月4日\n" in mail.body
+    # NOTE-1: the time is when the bank processed the return — 処理日時, not 受付日時 (walk22)
+    assert "処理日時：" in mail.body and "受付日時" not in mail.body
     assert AuditEvent.objects.filter(action="interbank_return", customer=customer, actor="madoguchi").exists()
     with pytest.raises(TransferRefused, match="既に返却済み"):
         interbank.outgoing_return(outgoing=second.outgoing, reason="name_mismatch", staff="madoguchi")

@@ -26,7 +26,7 @@ pytestmark = pytest.mark.django_db
 
 OUTBOX_FIELDS = ("customer_id", "event", "to", "subject", "body", "status")
 AUDIT_FIELDS = ("customer_id", "contract_id", "action", "outcome", "summary", "client_ip", "actor")
-LINES = ["ご予約のお振込みを実行しました。", "", "引落口座：本店 普通 ****567", "振込先：池田泉州銀行 貝塚 普通 0012345",
+LINES = ["ご予約のお振込を実行しました。", "", "引落口座：本店 普通 ****567", "振込先：池田泉州銀行 貝塚 普通 0012345",
          "受取人名：ﾀﾅｶ ﾊﾅｺ", "", "", "", "振込金額：10,000円"]
 
 

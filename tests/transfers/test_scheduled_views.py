@@ -59,7 +59,7 @@ def test_schedule_cancel_and_history_pages(signed_in):
         assert response.url == reverse("transfers:confirm")
         page = client.get(response.url).content.decode()
         assert "2026年12月8日" in page
-        # XFER-5: a reservation's confirm says so (it said 「お振込みします」「振込を実行する」)
+        # XFER-5: a reservation's confirm says so (it said 「お振込します」「振込を実行する」)
         assert "以下の内容で振込を予約します" in page and "振込を予約する" in page and "振込を実行する" not in page
         confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
         response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
@@ -97,6 +97,10 @@ def test_schedule_cancel_and_history_pages(signed_in):
         assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
         page = client.get(reverse("transfers:scheduled_history")).content.decode()
         assert "取消済" in page
+        # 取引履歴: the reservation and its cancel name it 「受付番号 N」 like the done page
+        # (they wrote 「#N」; walk22)
+        history = client.get(reverse("history")).content.decode()
+        assert history.count(f"受付番号 {transfer.pk} ") == 2 and f"#{transfer.pk}" not in history
 
 
 def test_on_the_day_it_is_listed_but_not_cancellable_and_history_shows_the_reason(signed_in):
@@ -130,6 +134,86 @@ def test_phone_types_the_date_without_a_picker_and_menu_and_settings_link_it(sig
         page = client.get(reverse("transfers:details"), HTTP_USER_AGENT=IPHONE).content.decode()
         assert 'type="date"' not in page and 'inputmode="numeric"' in page
         assert reverse("transfers:scheduled") in client.get(reverse("security:settings")).content.decode()
+
+
+@pytest.mark.parametrize(("today", "example"), [
+    (dt.date(2026, 12, 30), "2027/01/04"),  # the year-end closing: Dec 31 – Jan 3 is no transfer date
+    (dt.date(2027, 1, 8), "2027/01/12"),    # Friday before 成人の日 (Mon Jan 11)
+    (MONDAY, "2026/12/08"),
+])
+def test_the_date_example_is_the_next_business_day_on_pc_and_phone(client, today, example):
+    """XFER-5, XFER-11, UI-1: the transfer date's example is the first date a reservation can
+    take; it was a fixed 「2026/03/05」, a day in the past or a holiday (walk22)."""
+    with time_machine.travel(at(today), tick=True):
+        customer, debit = payer()
+        client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+        _to_details(client, debit)
+        page = client.get(reverse("transfers:details")).content.decode()
+        assert f"までの営業日を「{example}」のように入力してください" in page
+        assert "2026/03/05" not in page
+        phone = client.get(reverse("transfers:details"), HTTP_USER_AGENT=IPHONE).content.decode()
+        assert f'placeholder="例：{example}"' in phone
+        refused = _details(client, transfer_date="12/08").content.decode()
+        assert f"振込日は「{example}」のように年・月・日を数字で入力してください。" in refused
+
+
+def _schedule_one(client, customer, debit) -> Transfer:
+    _to_details(client, debit)
+    response = _details(client, transfer_date="2026-12-08")
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+    client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    return Transfer.objects.get(customer=customer)
+
+
+def test_the_reservation_done_page_says_so_and_shows_what_the_payee_receives(signed_in):
+    """XFER-1, XFER-5: the done page of a reservation is titled 「振込予約の受付完了」 (it
+    said 振込完了, for a transfer not made yet) and, like the confirm page, shows お受取金額
+    and 依頼人名 (walk22)."""
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    response = _details(client, transfer_date="2026-12-08", fee_borne_by_payee="on")
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    page = client.get(response.url).content.decode()
+    assert "<title>振込予約の受付完了" in page and "<h1>振込予約の受付完了</h1>" in page and "振込完了" not in page
+    assert re.search(r'<dt>お受取金額</dt><dd data-figure="credited">9,670円</dd>', page)
+    assert re.search(r'<dt>お引落金額</dt><dd data-figure="debited">10,000円</dd>', page)
+    assert re.search(r'<dt>依頼人名</dt><dd data-figure="sender">ﾔﾏﾀﾞ ﾀﾛｳ</dd>', page)
+
+
+def test_cancel_returns_where_the_customer_came_from(signed_in):
+    """XFER-6, UI-1: 振込予約取消 and 予約状況 lead back to the page they were opened from —
+    各種設定 or 取引履歴照会 (?from=, a key of a fixed table) — and offer no 「各種設定に戻る」
+    when opened from the menu or the done page; they always did (walk22)."""
+    client, customer, debit = signed_in
+    transfer = _schedule_one(client, customer, debit)
+    settings_url, history_url = reverse("security:settings"), reverse("history")
+    scheduled_url = reverse("transfers:scheduled")
+    assert f'href="{scheduled_url}?from=settings"' in client.get(settings_url).content.decode()
+    assert f'href="{scheduled_url}?from=history"' in client.get(history_url).content.decode()
+
+    for page_name in ("transfers:scheduled", "transfers:scheduled_history"):
+        page = client.get(reverse(page_name) + "?from=settings").content.decode()
+        assert f'<a href="{settings_url}">各種設定に戻る</a>' in page and "?from=settings" in page
+        page = client.get(reverse(page_name) + "?from=history").content.decode()
+        assert f'<a href="{history_url}">取引履歴照会に戻る</a>' in page and "各種設定に戻る" not in page
+        for origin in ("", "?from=https://evil.example/", "?from=//evil.example", "?from=settings%0A"):
+            page = client.get(reverse(page_name) + origin).content.decode()
+            assert "に戻る" not in page and "evil" not in page and "from=" not in page, origin
+
+    # through the cancel: start, confirm page, done — the origin is kept
+    response = client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]) + "?from=settings")
+    assert response.url == reverse("transfers:scheduled_cancel") + "?from=settings"
+    page = client.get(response.url).content.decode()
+    assert f'<a href="{scheduled_url}?from=settings">戻る</a>' in page
+    response = client.post(reverse("transfers:scheduled_cancel") + "?from=settings", _card(customer))
+    assert response.url == scheduled_url + "?from=settings"
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.CANCELLED
+    assert "各種設定に戻る" in client.get(response.url).content.decode()
+    # a hostile origin on the cancel is no origin: back to the list itself
+    response = client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]) + "?from=//evil.example")
+    assert response.url == scheduled_url
 
 
 def test_another_customers_scheduled_transfer_is_404(signed_in):

@@ -72,6 +72,10 @@ def test_new_payee_flow_with_full_width_input_and_kept_input(signed_in):
     assert Transfer.objects.count() == 1
     # register the payee on the done page, once
     page = client.get(again.url).content.decode()
+    # XFER-1: the done page shows what the confirm page did: お受取金額 and 依頼人名 (walk22)
+    assert "<h1>振込完了</h1>" in page and "振込予約の受付完了" not in page
+    assert '<dt>お受取金額</dt><dd data-figure="credited">50,000円</dd>' in page
+    assert '<dt>依頼人名</dt><dd data-figure="sender">ﾔﾏﾀﾞ ﾀﾛｳ</dd>' in page
     assert "今回の振込先を登録" in page
     client.post(again.url)
     client.post(again.url)
@@ -162,7 +166,7 @@ def test_the_debit_account_itself_is_refused_as_the_payee(signed_in):
     response = client.post(reverse("transfers:account", args=["1633", debit.branch.code]),
                            {"account_type": debit.type, "account_number": debit.number})
     assert response.status_code == 200
-    assert "引落口座と同じ口座にはお振込みできません" in response.content.decode()
+    assert "引落口座と同じ口座にはお振込できません" in response.content.decode()
     assert client.get(reverse("transfers:details")).url == reverse("transfers:start")  # no payee kept
     with pytest.raises(services.TransferRefused) as refused:
         services.transfer_quote(customer=customer, debit_account=debit, bank_code="1633",

@@ -74,8 +74,10 @@ class InterbankOutgoingFileAdmin(ReadOnlyAdmin):
     def exchange_view(self, request):
         """仕向: the day's pending transfers with the 為替決済 check; POST writes the file."""
         _require(request)
-        today = bankcalendar.local_now().date()
-        form = BusinessDayForm(request.POST if request.method == "POST" else (request.GET or {"day": today}))
+        # on a holiday the day's transfers settle on the next business day (docs/interbank.md):
+        # that file is the one staff can make, not an empty list for the holiday (walk22)
+        settles = bankcalendar.settlement_day(bankcalendar.local_now().date())
+        form = BusinessDayForm(request.POST if request.method == "POST" else (request.GET or {"day": settles}))
         pending, total, settled = [], 0, 0
         if form.is_valid():
             day = form.cleaned_data["day"]

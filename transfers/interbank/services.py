@@ -28,8 +28,8 @@ from accounts.models import Account, Entry, Journal, account_number_masked
 from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
 from accounts.templatetags.accounts_format import japanese_date
-from notifications.services import notice_enqueue
-from security.audit import audit_record
+from notifications.services import RETURN_DESCRIPTION, notice_enqueue
+from security.audit import audit_record, reference_text
 from transfers.errors import TransferRefused
 from transfers.models import (
     Bank,
@@ -170,7 +170,7 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
             raise TransferRefused(ALREADY_RETURNED)
         transfer = locked.transfer
         label = InterbankReturn.Reason(reason).label
-        description = f"振込資金返却 {locked.payee_kana}"[:64]
+        description = f"{RETURN_DESCRIPTION} {locked.payee_kana}"[:64]
         try:
             journal = journal_post(
                 lines=[PostingLine(settlement_account(), -locked.amount, f"振込資金返却 {label}"),
@@ -182,9 +182,9 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
         returned = InterbankReturn.objects.create(outgoing=locked, reason=reason, amount=locked.amount,
                                                   journal=journal, created_by=staff)
         audit_record(action="interbank_return", outcome="success", actor=staff, customer=transfer.customer,
-                     summary=f"振込#{transfer.pk} {locked.payee_kana} {locked.amount:,}円 {label}")
+                     summary=f"振込 {reference_text(transfer.pk)} {locked.payee_kana} {locked.amount:,}円 {label}")
         notice_enqueue(customer=transfer.customer, event="transfer_returned", lines=[
-            "お振込みが振込先の金融機関から返却されたため、ご依頼人の口座にご入金しました。",
+            "お振込が振込先の金融機関から返却されたため、ご依頼人の口座にご入金しました。",
             "",
             f"振込日：{japanese_date(transfer.transfer_date)}",
             f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
