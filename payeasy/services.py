@@ -188,8 +188,30 @@ def duplicate_summary(payment: Payment | None) -> dict | None:
 
 
 def _new_reference() -> str:
-    # 受付番号: date + 8 random digits; unique in the table (a collision fails loudly).
+    # 受付番号: date + 8 random digits, unique in the table (_payment_insert draws again)
     return f"{local_now():%y%m%d}{secrets.randbelow(10**8):08d}"
+
+
+# 10**8 numbers a day: two of 10,000 payments share one with odds near 40 %
+REFERENCE_DRAWS = 5
+
+
+def _payment_insert(**fields) -> Payment:
+    """Insert the payment under a fresh 受付番号, drawn again when the number is taken (the
+    unique index decides, also against a concurrent payment). A second payment of the same
+    bill is refused (payment_bill_once)."""
+    draws_left = REFERENCE_DRAWS
+    while True:
+        try:
+            with transaction.atomic():
+                return Payment.objects.create(reference=_new_reference(), paid_at=timezone.now(), **fields)
+        except IntegrityError as exc:
+            constraint = getattr(getattr(exc.__cause__, "diag", None), "constraint_name", None)
+            if constraint == "payment_bill_once":
+                raise PayeasyRefused(BILL_PAID) from None
+            draws_left -= 1
+            if constraint != "payeasy_payment_reference_key" or not draws_left:
+                raise
 
 
 def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, number: str,
@@ -226,19 +248,10 @@ def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, numb
         if earlier is not None and not duplicate_acknowledged:
             summary = duplicate_summary(earlier)
             raise PayeasyRefused(DUPLICATE_NOT_ACKNOWLEDGED.format(date=summary["date"], amount=earlier.amount))
-        reference = _new_reference()
-        try:
-            with transaction.atomic():
-                payment = Payment.objects.create(
-                    reference=reference, customer=customer, account=account, biller=biller,
-                    bill_id=bill.bill_id, number=number, category=category,
-                    description=bill.description[:48], amount=amount, via_link=via_link,
-                    paid_at=timezone.now(),
-                )
-        except IntegrityError as exc:
-            if "payment_bill_once" in str(exc):
-                raise PayeasyRefused(BILL_PAID) from None
-            raise
+        payment = _payment_insert(customer=customer, account=account, biller=biller, bill_id=bill.bill_id,
+                                  number=number, category=category, description=bill.description[:48],
+                                  amount=amount, via_link=via_link)
+        reference = payment.reference
         collection = Account.objects.get(purpose=Account.Purpose.PAYEASY_COLLECTION)
         label = f"ペイジー {biller.name}"[:64]
         try:

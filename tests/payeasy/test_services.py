@@ -4,6 +4,7 @@ gateway failure — asserting balances, entries, payments, audit rows and mail."
 from __future__ import annotations
 
 import pytest
+from django.db import IntegrityError
 
 from accounts.models import Account, Entry, Journal
 from accounts.selectors import internal_balance
@@ -217,3 +218,36 @@ def test_another_customers_account_cannot_pay():
     bill = support.lookup(customer, CITY_BILL)
     with pytest.raises(services.PayeasyRefused, match="お支払口座"):
         support.pay(customer, stranger_account, CITY_BILL, bill)
+
+
+def test_a_taken_reference_is_drawn_again_not_a_500(monkeypatch):
+    """PAY-1: the 受付番号 is date + 8 random digits, unique in the table; of 10,000
+    payments in a day two share a number with odds near 40 %. A taken number is drawn
+    again (the unique index decides) instead of failing the customer's payment."""
+    customer, account = support.payer(balance=200_000)
+    first = support.pay(customer, account, CITY_BILL, support.lookup(customer, CITY_BILL))
+    draws = iter([first.reference, first.reference, "26120600000042"])
+    monkeypatch.setattr(services, "_new_reference", lambda: next(draws))
+
+    second = support.pay(customer, account, TAX_BILL, support.lookup(customer, TAX_BILL))
+
+    assert second.reference == "26120600000042"
+    assert Payment.objects.filter(reference=first.reference).get() == first
+    account.refresh_from_db()
+    assert account.balance == 200_000 - 23_500 - 48_000
+    assert AuditEvent.objects.filter(action="payeasy", outcome="success", summary__contains="26120600000042").exists()
+
+
+def test_a_reference_taken_every_draw_fails_whole(monkeypatch):
+    """The draws are bounded: a generator that never finds a free number is a bug and fails
+    loudly, with nothing paid or posted."""
+    customer, account = support.payer(balance=200_000)
+    first = support.pay(customer, account, CITY_BILL, support.lookup(customer, CITY_BILL))
+    monkeypatch.setattr(services, "_new_reference", lambda: first.reference)
+
+    with pytest.raises(IntegrityError):
+        support.pay(customer, account, TAX_BILL, support.lookup(customer, TAX_BILL))
+
+    assert Payment.objects.count() == 1
+    account.refresh_from_db()
+    assert account.balance == 200_000 - 23_500
