@@ -89,8 +89,10 @@ class AccountEntryForm(forms.Form):
                         "null_characters_not_allowed": NUMBER_NOT_DIGITS})
 
     def clean_account_number(self) -> str:
-        """Up to 7 digits (full-width accepted), zero-padded on the left (XFER-10)."""
-        text = half_width_digits(self.cleaned_data["account_number"]).replace(" ", "").replace("-", "")
+        """Up to 7 digits (full-width accepted), zero-padded on the left (XFER-10); blanks
+        and hyphens between digits are dropped, a sign (「-1」) is not a number."""
+        text = half_width_digits(self.cleaned_data["account_number"]).replace(" ", "")
+        text = re.sub(r"(?<=[0-9])-(?=[0-9])", "", text, flags=re.ASCII)
         if not re.fullmatch(r"[0-9]{1,7}", text, flags=re.ASCII):
             raise forms.ValidationError(NUMBER_NOT_DIGITS)
         return text.zfill(7)

@@ -499,8 +499,10 @@ def payee_rename(*, customer: Customer, payee: Payee, nickname: str, ip: str | N
         if not Payee.objects.filter(pk=payee.pk, customer=customer).update(nickname=nickname):
             raise TransferRefused(PAYEE_GONE)  # deleted in another tab since the page was read
         payee.nickname = nickname
+        # an empty name clears it: the list shows the holder's name again
+        renamed = f"登録名「{nickname}」" if nickname else "登録名を削除"
         audit_record(action="payee_rename", outcome="success", customer=customer, ip=ip,
-                     summary=f"{_payee_summary(payee)} 登録名「{nickname}」")
+                     summary=f"{_payee_summary(payee)} {renamed}")
     return payee
 
 

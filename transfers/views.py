@@ -15,6 +15,7 @@ import unicodedata
 import uuid
 
 from django.contrib import messages
+from django.http import Http404
 from django.shortcuts import redirect, render
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
@@ -337,7 +338,9 @@ def payees(request):
 @customer_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def payee_rename(request, payee_id: int):
-    payee = selectors.payee_get_for_customer(request.customer, payee_id)
+    payee = _payee_or_gone(request, payee_id)
+    if payee is None:
+        return redirect("transfers:payees")
     form = NicknameForm(request.POST or None, initial={"nickname": payee.nickname})
     if request.method == "POST" and form.is_valid():
         try:
@@ -354,12 +357,26 @@ def payee_rename(request, payee_id: int):
 @customer_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def payee_delete(request, payee_id: int):
-    payee = selectors.payee_get_for_customer(request.customer, payee_id)
+    payee = _payee_or_gone(request, payee_id)
+    if payee is None:
+        return redirect("transfers:payees")
     if request.method == "POST":
         services.payee_delete(customer=request.customer, payee=payee, ip=client_ip(request))
         messages.success(request, "振込先を削除しました。")
         return redirect("transfers:payees")
     return render(request, "transfers/payee_delete.html", {"payee": payee})
+
+
+def _payee_or_gone(request, payee_id: int):
+    """The customer's payee; on a POST for one already deleted (the second click, another
+    tab) None with 「既に削除されています」 for the list — a GET of it stays a 404."""
+    try:
+        return selectors.payee_get_for_customer(request.customer, payee_id)
+    except Http404:
+        if request.method != "POST":
+            raise
+        messages.info(request, services.PAYEE_GONE)
+        return None
 
 
 # --- 利用限度額変更 (XFER-8) -----------------------------------------------------------------

@@ -147,6 +147,9 @@ def test_bad_sender_name_and_account_number(signed_in):
     assert "口座番号は数字7桁以内で入力してください。" in page
     page = _to_details(client, debit, number="7654321").content.decode()
     assert "入力された口座は見つかりませんでした" in page
+    for signed in ("-1", "1-", "－１", "12--34"):  # a sign or a stray hyphen is no number (walk23)
+        page = _to_details(client, debit, number=signed).content.decode()
+        assert "口座番号は数字7桁以内で入力してください。" in page, signed
     _to_details(client, debit)
     page = client.post(reverse("transfers:details"), {"amount": "1000", "sender_name": "山田"}).content.decode()
     assert "依頼人名に使用できない文字「山」" in page
@@ -198,7 +201,10 @@ def test_foreign_transfer_and_payee_are_404(signed_in, django_user_model):
     payee = Payee.objects.create(customer=other, bank_code="0161", bank_name="x", branch_code="002",
                                  branch_name="y", account_type="1", account_number="0000001", holder_kana="ｱ")
     assert client.get(reverse("transfers:payee_rename", args=[payee.pk])).status_code == 404
-    assert client.post(reverse("transfers:payee_delete", args=[payee.pk])).status_code == 404
+    # a POST for it is told what a POST for a deleted payee is (its existence not told) and changes nothing
+    response = client.post(reverse("transfers:payee_delete", args=[payee.pk]), follow=True)
+    assert "この振込先は既に削除されています。" in response.content.decode()
+    assert Payee.objects.filter(pk=payee.pk, customer=other).exists()
     assert client.get(reverse("transfers:done", args=[999999])).status_code == 404
     response = client.post(reverse("transfers:start"), {"debit_account": other_debit.pk, "mode": "new"})
     assert "引落口座を選択してください" in response.content.decode()
@@ -365,10 +371,33 @@ def test_payee_management_pages_rename_and_delete(signed_in):
     assert response.url == reverse("transfers:payees")
     assert "はなこさん" in client.get(response.url).content.decode()
     assert "削除します" in client.get(reverse("transfers:payee_delete", args=[payee.pk])).content.decode()
+    response = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": ""})
+    assert "ﾀﾅｶ ﾊﾅｺ" in client.get(response.url).content.decode()  # cleared: the holder's name again
     client.post(reverse("transfers:payee_delete", args=[payee.pk]))
     assert not Payee.objects.filter(customer=customer).exists()
-    assert [event.action for event in AuditEvent.objects.filter(customer=customer, action__startswith="payee_")
-            .order_by("id")] == ["payee_rename", "payee_delete"]
+    assert [(event.action, event.summary.rsplit(" ", 1)[-1]) for event in AuditEvent.objects.filter(
+        customer=customer, action__startswith="payee_").order_by("id")] == [
+        ("payee_rename", "登録名「はなこさん」"), ("payee_rename", "登録名を削除"), ("payee_delete", "ﾊﾅｺ")]
+
+
+@pytest.mark.parametrize("url", ["transfers:payee_delete", "transfers:payee_rename"])
+def test_a_payee_deleted_in_another_tab_is_said_so_not_a_404(signed_in, url):
+    """XFER-7, SEC-14: the second click of 削除 (or a rename in a tab opened before the
+    delete) posted for a payee already gone and got the 404 page; it is told 「既に削除
+    されています」 on the list, and nothing is written. A GET of a gone payee stays a 404."""
+    client, customer, debit = signed_in
+    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                                 branch_name="貝塚", account_type="1", account_number="0012345",
+                                 holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    client.post(reverse("transfers:payee_delete", args=[payee.pk]))
+    events = AuditEvent.objects.count()
+
+    response = client.post(reverse(url, args=[payee.pk]), {"nickname": "はなこ"}, follow=True)
+
+    assert response.redirect_chain == [(reverse("transfers:payees"), 302)]
+    assert "この振込先は既に削除されています。" in response.content.decode()
+    assert AuditEvent.objects.count() == events
+    assert client.get(reverse(url, args=[payee.pk])).status_code == 404
 
 
 @pytest.mark.parametrize("nickname", ["\u202eさこなは", "はな\u200bこ", "はな\x85こ", "はな\x9bこ", "\ufeffはなこ"])
