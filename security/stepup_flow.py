@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from django.contrib import messages
+
 from accounts.models import Customer
 
 from . import selectors
@@ -29,6 +31,8 @@ from .stepup import STEPUP_USED, stepup_begin, stepup_use_guide_factor, stepup_v
 OTHER_FACTOR = "stepup_other_factor"
 # the hidden field of the step-up form: the step-up of the operation the page showed
 SHOWN = "stepup"
+NOTHING_PENDING = ("このお手続きは、既に完了したか別の画面で中止されたため、実行しませんでした。"
+                   "結果は取引履歴照会でご確認ください。")
 STEPUP_REPLACED = ("別の画面で新しいお手続きが始まったため、この画面のお手続きは実行しませんでした。"
                    "表示中の内容をご確認のうえ、もう一度認証してください。")
 
@@ -58,7 +62,7 @@ def stepup_pending_confirm(
     repeat_is_done: bool = False,
 ) -> tuple[StepUpForm | None, StepUp | None, bool]:
     """Handle the confirm page. Returns ``(form, stepup, done)``; ``form`` is None when
-    nothing is pending (redirect to the input page). ``execute(customer, content)`` runs
+    nothing is pending (redirect to the input page; a POST is told why). ``execute(customer, content)`` runs
     in the same transaction as the consumption of the step-up: it executes exactly what
     was confirmed, once. A refusal (an error with a Japanese ``message``) becomes a form
     error, leaves nothing done (the step-up stays verified, so the customer may retry
@@ -73,6 +77,8 @@ def stepup_pending_confirm(
     IB取引中止): what the done page shows must come from the database."""
     found = stepup_pending(request, session_key)
     if found is None:
+        if request.method == "POST":  # done or given up in another tab, or a resubmit after 完了
+            messages.info(request, NOTHING_PENDING, fail_silently=True)
         return None, None, False
     stepup, content = found
     shown = request.POST.get(SHOWN) if request.method == "POST" else None

@@ -83,8 +83,11 @@ def test_schedule_cancel_and_history_pages(signed_in):
         transfer.refresh_from_db()
         assert transfer.status == Transfer.Status.CANCELLED
         assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
-        # a replay of the cancel posts nothing more
-        client.post(reverse("transfers:scheduled_cancel"), _card(customer))
+        # a replay of the cancel (a tab left on the confirm page) posts nothing more and
+        # says why — it landed on the list without a word (walk23)
+        replay = client.post(reverse("transfers:scheduled_cancel"), _card(customer), follow=True)
+        assert replay.redirect_chain == [(reverse("transfers:scheduled"), 302)]
+        assert "このお手続きは、既に完了したか別の画面で中止されたため、実行しませんでした。" in replay.content.decode()
         assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
         # the loser of a double click (its session still held the pending cancel) is told
         # done like the winner, not 「既に処理されています」 (SEC-14)
