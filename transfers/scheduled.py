@@ -58,6 +58,7 @@ from .services import (
     confirmed_content_check,
     transfer_from_content,
     transfer_lines,
+    transfer_summary,
 )
 
 logger = logging.getLogger(__name__)
@@ -140,17 +141,12 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
                                          status=Transfer.Status.SCHEDULED, stepup_id=stepup_id)
         transfer.save(force_insert=True)
         audit_record(action="transfer_schedule", outcome="success", customer=customer, ip=ip,
-                     summary=f"{_summary(transfer)} 振込日{japanese_date(day)}")
+                     summary=f"{transfer_summary(transfer)} 振込日{japanese_date(day)}")
         notice_enqueue(customer=customer, event="transfer_scheduled",
                        lines=["お振込のご予約を受け付けました。", ""] + _transfer_notice(transfer, debit)[2:]
                        + ["", "振込指定日の前日までに、ご指定の口座の残高を確保しておいてください。"])
     logger.info("transfer %s scheduled for %s customer=%s", transfer.pk, day, customer.contract_id)
     return transfer
-
-
-def _summary(transfer: Transfer) -> str:
-    return (f"{reference_text(transfer.pk)} {transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
-            f"{transfer.account_number} {transfer.holder_kana} {transfer.amount:,}円 手数料{transfer.fee:,}円")
 
 
 # --- 振込予約取消 (XFER-6) -------------------------------------------------------------------
@@ -180,7 +176,7 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
                          summary=f"{reference_text(transfer.pk)} {problem}"[:200])
         else:
             audit_record(action="transfer_cancel", outcome="success", customer=customer, ip=ip,
-                         summary=f"{_summary(transfer)} 振込日{japanese_date(transfer.transfer_date)}")
+                         summary=f"{transfer_summary(transfer)} 振込日{japanese_date(transfer.transfer_date)}")
             notice_enqueue(customer=customer, event="transfer_cancelled",
                            lines=["お振込のご予約を取り消しました。", ""]
                            + _transfer_notice(transfer, transfer.debit_account)[2:])
@@ -428,10 +424,10 @@ def _told(transfer: Transfer) -> tuple[str, str, str, list[str]]:
     """(audit outcome, audit summary, mail event, mail lines) of an executed or 未処理 transfer."""
     lines = _transfer_notice(transfer, transfer.debit_account)[2:]
     if transfer.status == Transfer.Status.EXECUTED:
-        return ("success", f"予約振込実行 {_summary(transfer)}"[:200], "transfer_executed",
+        return ("success", f"予約振込実行 {transfer_summary(transfer)}"[:200], "transfer_executed",
                 ["ご予約のお振込を実行しました。", ""] + lines)
     label = transfer.get_unprocessed_reason_display()
-    return ("failure", f"予約振込未処理（{label}） {_summary(transfer)}"[:200], "transfer_unprocessed",
+    return ("failure", f"予約振込未処理（{label}） {transfer_summary(transfer)}"[:200], "transfer_unprocessed",
             [f"理由：{label}", ""] + lines)
 
 
