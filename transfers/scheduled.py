@@ -40,7 +40,7 @@ from django.utils import timezone
 from accounts.errors import AccountClosed, AccountFrozen, InsufficientFunds, LedgerError
 from accounts.models import Account, Branch, Customer, Journal
 from accounts.services import journal_post
-from accounts.templatetags.accounts_format import japanese_date
+from accounts.templatetags.accounts_format import japanese_date, slash_date
 from cosei_ib import bankcalendar
 from notifications.services import notice_enqueue
 from security.audit import audit_record, reference_text
@@ -97,7 +97,7 @@ def _closed_reason(day: dt.date) -> str:
 def date_example(*, today: dt.date) -> str:
     """The example date of the transfer-date field: the next business day, the first date
     a reservation can take — a fixed or calendar date could be one the bank refuses."""
-    return f"{bankcalendar.next_business_day(today):%Y/%m/%d}"
+    return slash_date(bankcalendar.next_business_day(today))
 
 
 def schedule_date_problem(day: dt.date, *, today: dt.date) -> str:
