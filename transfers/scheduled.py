@@ -66,7 +66,8 @@ logger = logging.getLogger(__name__)
 DATE_NOT_BUSINESS_DAY = "{day}は{why}のため、振込日に指定できません。営業日を指定してください。"
 DATE_PAST = "振込日に過去の日付は指定できません。"
 DATE_TOO_FAR = "振込日は{last}（{days}日後）までの営業日を指定してください。"
-DATE_HINT = ("本日のお振込は空欄のまま。予約する場合は翌営業日から{last}までの営業日を"
+# Today, left empty or given (the picker's min), is a same-day transfer (schedule_date_problem).
+DATE_HINT = ("空欄または本日の日付で本日のお振込になります。予約する場合は翌営業日から{last}までの営業日を"
              "「{example}」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
