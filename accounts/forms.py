@@ -12,6 +12,7 @@ import re
 
 from django import forms
 
+from cosei_ib import bankcalendar
 from cosei_ib.form_renderer import widget_renderer
 from cosei_ib.textinput import ascii_int, normalise_digits
 
@@ -24,11 +25,10 @@ from .selectors import (
     StatementCursor,
     retention_start,
 )
-from .templatetags.accounts_format import account_label, japanese_date
+from .templatetags.accounts_format import account_label, japanese_date, slash_date
 
 MESSAGE_REQUIRED = "{label}を入力してください。"
 MESSAGE_DATE_FORMAT = "{label}は「{example}」のように年・月・日を数字で入力してください。"
-DATE_EXAMPLE = "2026/03/05"
 MESSAGE_DATE_NONEXISTENT = "{label}に存在しない日付が入力されています。"
 MESSAGE_DATE_FUTURE = "{label}に未来の日付は指定できません。"
 MESSAGE_DATE_TOO_OLD = "{label}には{start}以降の日付を指定してください（照会できるのは{months}か月前までです）。"
@@ -57,9 +57,19 @@ def normalise(value: str) -> str:
 
 class JapaneseDateField(forms.Field):
     """A calendar date typed or picked; YYYY-MM-DD, YYYY/M/D or YYYYMMDD, any width.
-    ``example`` is the date the format message shows (a form may name a date that fits it)."""
+    ``example`` is the date the format message (and a phone's placeholder and hint) shows,
+    as it is typed: a form names a date that fits it, else today — never a fixed date,
+    which is soon in the past (walk22)."""
 
-    example = DATE_EXAMPLE
+    _example = ""
+
+    @property
+    def example(self) -> str:
+        return self._example or slash_date(bankcalendar.local_now().date())
+
+    @example.setter
+    def example(self, value: str) -> None:
+        self._example = value
 
     def to_python(self, value):
         text = normalise(value if isinstance(value, str) else "")
@@ -77,9 +87,9 @@ class JapaneseDateField(forms.Field):
             ) from None
 
 
-def _date_widget(smartphone: bool, *, example: str = DATE_EXAMPLE) -> forms.Widget:
+def _date_widget(smartphone: bool, *, example: str) -> forms.Widget:
     if smartphone:
-        # shown as the hint asks the customer to type it: 2026/03/05
+        # shown as the hint asks the customer to type it: 2026/03/05 (``example``)
         return forms.DateInput(format="%Y/%m/%d", attrs={
             "inputmode": "numeric", "autocomplete": "off", "placeholder": f"例：{example}",
             "pattern": _PHONE_DATE_PATTERN, "maxlength": "10",
@@ -113,7 +123,8 @@ class StatementForm(forms.Form):
             (a.pk, account_label(a)) for a in accounts
         ]
         for name in ("date", "date_from", "date_to"):
-            self.fields[name].widget = _date_widget(smartphone)
+            self.fields[name].example = slash_date(today)  # a date the query accepts
+            self.fields[name].widget = _date_widget(smartphone, example=self.fields[name].example)
             if not smartphone:
                 self.fields[name].widget.attrs.update(
                     min=retention_start(today).isoformat(), max=today.isoformat()

@@ -40,7 +40,7 @@ from django.utils import timezone
 from accounts.errors import AccountClosed, AccountFrozen, InsufficientFunds, LedgerError
 from accounts.models import Account, Branch, Customer, Journal
 from accounts.services import journal_post
-from accounts.templatetags.accounts_format import japanese_date
+from accounts.templatetags.accounts_format import japanese_date, slash_date
 from cosei_ib import bankcalendar
 from notifications.services import notice_enqueue
 from security.audit import audit_record, reference_text
@@ -58,6 +58,7 @@ from .services import (
     confirmed_content_check,
     transfer_from_content,
     transfer_lines,
+    transfer_summary,
 )
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,8 @@ logger = logging.getLogger(__name__)
 DATE_NOT_BUSINESS_DAY = "{day}は{why}のため、振込日に指定できません。営業日を指定してください。"
 DATE_PAST = "振込日に過去の日付は指定できません。"
 DATE_TOO_FAR = "振込日は{last}（{days}日後）までの営業日を指定してください。"
-DATE_HINT = ("本日のお振込は空欄のまま。予約する場合は翌営業日から{last}までの営業日を"
+# Today, left empty or given (the picker's min), is a same-day transfer (schedule_date_problem).
+DATE_HINT = ("空欄または本日の日付で本日のお振込になります。予約する場合は翌営業日から{last}までの営業日を"
              "「{example}」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
@@ -96,7 +98,7 @@ def _closed_reason(day: dt.date) -> str:
 def date_example(*, today: dt.date) -> str:
     """The example date of the transfer-date field: the next business day, the first date
     a reservation can take — a fixed or calendar date could be one the bank refuses."""
-    return f"{bankcalendar.next_business_day(today):%Y/%m/%d}"
+    return slash_date(bankcalendar.next_business_day(today))
 
 
 def schedule_date_problem(day: dt.date, *, today: dt.date) -> str:
@@ -140,17 +142,12 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
                                          status=Transfer.Status.SCHEDULED, stepup_id=stepup_id)
         transfer.save(force_insert=True)
         audit_record(action="transfer_schedule", outcome="success", customer=customer, ip=ip,
-                     summary=f"{_summary(transfer)} 振込日{japanese_date(day)}")
+                     summary=f"{transfer_summary(transfer)} 振込日{japanese_date(day)}")
         notice_enqueue(customer=customer, event="transfer_scheduled",
                        lines=["お振込のご予約を受け付けました。", ""] + _transfer_notice(transfer, debit)[2:]
                        + ["", "振込指定日の前日までに、ご指定の口座の残高を確保しておいてください。"])
     logger.info("transfer %s scheduled for %s customer=%s", transfer.pk, day, customer.contract_id)
     return transfer
-
-
-def _summary(transfer: Transfer) -> str:
-    return (f"{reference_text(transfer.pk)} {transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
-            f"{transfer.account_number} {transfer.holder_kana} {transfer.amount:,}円 手数料{transfer.fee:,}円")
 
 
 # --- 振込予約取消 (XFER-6) -------------------------------------------------------------------
@@ -180,7 +177,7 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
                          summary=f"{reference_text(transfer.pk)} {problem}"[:200])
         else:
             audit_record(action="transfer_cancel", outcome="success", customer=customer, ip=ip,
-                         summary=f"{_summary(transfer)} 振込日{japanese_date(transfer.transfer_date)}")
+                         summary=f"{transfer_summary(transfer)} 振込日{japanese_date(transfer.transfer_date)}")
             notice_enqueue(customer=customer, event="transfer_cancelled",
                            lines=["お振込のご予約を取り消しました。", ""]
                            + _transfer_notice(transfer, transfer.debit_account)[2:])
@@ -428,10 +425,10 @@ def _told(transfer: Transfer) -> tuple[str, str, str, list[str]]:
     """(audit outcome, audit summary, mail event, mail lines) of an executed or 未処理 transfer."""
     lines = _transfer_notice(transfer, transfer.debit_account)[2:]
     if transfer.status == Transfer.Status.EXECUTED:
-        return ("success", f"予約振込実行 {_summary(transfer)}"[:200], "transfer_executed",
+        return ("success", f"予約振込実行 {transfer_summary(transfer)}"[:200], "transfer_executed",
                 ["ご予約のお振込を実行しました。", ""] + lines)
     label = transfer.get_unprocessed_reason_display()
-    return ("failure", f"予約振込未処理（{label}） {_summary(transfer)}"[:200], "transfer_unprocessed",
+    return ("failure", f"予約振込未処理（{label}） {transfer_summary(transfer)}"[:200], "transfer_unprocessed",
             [f"理由：{label}", ""] + lines)
 
 

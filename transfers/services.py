@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -30,7 +30,7 @@ from accounts.services import PostingLine, journal_post
 from cosei_ib import bankcalendar
 from cosei_ib.queries import unique_or_none
 from notifications.services import notice_enqueue
-from security.audit import audit_record
+from security.audit import audit_record, reference_text
 
 from .directory import PayeeAccount, payee_account_resolve
 from .errors import PayeeAccountError, TransferRefused
@@ -273,19 +273,17 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
         debit, schedule, internal = _confirmed_content_check(customer=customer, content=content, day=day)
         transfer = transfer_from_content(customer=customer, content=content, debit=debit, schedule=schedule,
                                          status=Transfer.Status.EXECUTED, stepup_id=stepup_id)
-        amount, fee, borne, holder = transfer.amount, transfer.fee, transfer.fee_borne_by_payee, transfer.holder_kana
         lines = transfer_lines(transfer, internal=internal)
         outgoing = _outgoing_record(transfer, today) if content["route"] == Transfer.Route.OTHER_BANK else None
         # Audit row and mail first: everything below the posting runs while the shared
-        # internal accounts (fee income, 為替決済) are locked, so keep that part short.
-        summary = (f"{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
-                   f"{transfer.account_number} {holder} {amount:,}円 手数料{fee:,}円"
-                   + ("（先方負担）" if borne else ""))
-        audit_record(action="transfer", outcome="success", customer=customer, ip=ip, summary=summary)
+        # internal accounts (fee income, 為替決済) are locked, so keep that part short. The
+        # id is taken from its sequence now so that the row names the 受付番号 (ACCT-4).
+        transfer.pk = _transfer_id_reserve()
+        audit_record(action="transfer", outcome="success", customer=customer, ip=ip, summary=transfer_summary(transfer))
         notice_enqueue(customer=customer, event="transfer_accepted", lines=_transfer_notice(transfer, debit))
         try:
             # this atomic block is the posting's savepoint: a refusal rolls it all back
-            journal = journal_post(lines=lines, kind=Journal.Kind.TRANSFER, description=f"振込 {holder}"[:64],
+            journal = journal_post(lines=lines, kind=Journal.Kind.TRANSFER, description=f"振込 {transfer.holder_kana}"[:64],
                                    idempotency_key=f"transfer:{stepup_id}", savepoint=False)
         except AccountClosed as closed:
             # the payee's account at our bank was closed after 口座名義確認: say whose it is
@@ -300,6 +298,21 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
             outgoing.save(force_insert=True)
     logger.info("transfer %s executed customer=%s journal=%s", transfer.pk, customer.contract_id, journal.pk)
     return transfer
+
+
+def _transfer_id_reserve() -> int:
+    """The next Transfer id from the table's own sequence (the row is inserted with it)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT nextval(pg_get_serial_sequence(%s, 'id'))", [Transfer._meta.db_table])
+        return cursor.fetchone()[0]
+
+
+def transfer_summary(transfer: Transfer) -> str:
+    """How an audit row names a transfer: 「受付番号 3」 as on the done page, then what was
+    sent where (取引履歴照会, ACCT-4)."""
+    return (f"{reference_text(transfer.pk)} {transfer.bank_name} {transfer.branch_name} "
+            f"{transfer.get_account_type_display()} {transfer.account_number} {transfer.holder_kana} "
+            f"{transfer.amount:,}円 手数料{transfer.fee:,}円" + ("（先方負担）" if transfer.fee_borne_by_payee else ""))
 
 
 def confirmed_content_check(*, customer: Customer, content: dict, day: dt.date) -> tuple[Account, FeeSchedule]:

@@ -8,13 +8,14 @@ from html import unescape
 
 import pytest
 import time_machine
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.forms import StatementForm
+from accounts.forms import JapaneseDateField, StatementForm
 from security.models import AuditEvent
 from tests import factories
 from tests.accounts.test_statements_support import IPHONE_UA, login, post, tokyo
@@ -191,9 +192,9 @@ def test_statement_page_query_count_is_constant(client, travel, django_assert_nu
      "開始日には2025年2月20日以降の日付を指定してください（照会できるのは13か月前までです）。"),
     ({"mode": "date", "date": "2026-02-30"}, "照会日に存在しない日付が入力されています。"),
     ({"mode": "date", "date": "2026/13/01"}, "照会日に存在しない日付が入力されています。"),
-    ({"mode": "date", "date": "きのう"}, "照会日は「2026/03/05」のように年・月・日を数字で入力してください。"),
+    ({"mode": "date", "date": "きのう"}, "照会日は「2026/03/20」のように年・月・日を数字で入力してください。"),
     ({"mode": "period", "date_from": "abc", "date_to": "2026-03-02"},
-     "開始日は「2026/03/05」のように年・月・日を数字で入力してください。"),
+     "開始日は「2026/03/20」のように年・月・日を数字で入力してください。"),
     ({"mode": "period", "date_to": "2026-03-02"}, "開始日を入力してください。"),
     ({"mode": "date", "date": ""}, "照会日を入力してください。"),
     ({"mode": "count", "count": "ten"}, "件数は10・20・50・100件のいずれかを選択してください。"),
@@ -296,6 +297,11 @@ def test_smartphone_gets_no_calendar_no_print_no_download(client, history, trave
     assert len(rows_of(html)) == 7
     assert 'type="date"' not in html
     assert 'inputmode="numeric"' in html
+    # UI-1, ACCT-2: the typing example is a real date the query takes (today), the same in
+    # the hint and the placeholders; it was a fixed 「2026/03/05」, soon in the past (walk22)
+    assert "日付は「2026/03/20」のように入力してください。" in html
+    assert html.count('placeholder="例：2026/03/20"') == 3
+    assert "2026/03/05」のように" not in html and "例：2026/03/05" not in html
     assert 'data-action="print"' not in html
     assert 'data-action="download"' not in html and reverse("accounts:statements_csv") not in html
 
@@ -306,6 +312,13 @@ def test_form_widget_is_decided_server_side():
     phone = StatementForm(accounts=[], today=today, smartphone=True)
     assert pc.fields["date"].widget.input_type == "date"
     assert phone.fields["date"].widget.input_type == "text"
+
+
+def test_a_date_field_without_a_form_example_shows_today(travel):
+    """UI-1: a date field no form names an example for still shows a real date — today."""
+    with pytest.raises(ValidationError) as refused:
+        JapaneseDateField(label="日付").clean("あした")
+    assert refused.value.messages == ["日付は「2026/03/20」のように年・月・日を数字で入力してください。"]
 
 
 def test_form_without_query_shows_the_form_only(client, history, travel):

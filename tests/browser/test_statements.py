@@ -50,6 +50,10 @@ def test_balances_statements_and_csv(page, device):
     page.get_by_role("link", name="入出金明細を見る").click()
     page.wait_for_url("**/accounts/statements/?account=*")
     page.get_by_label("期間指定").check()
+    # ACCT-2, UI-1: 開始日 and 終了日 are the same width (on an iPhone 13 the 「～」 between
+    # them used to stay on 開始日's line and narrow it)
+    start_box, end_box = page.get_by_label("開始日").bounding_box(), page.get_by_label("終了日").bounding_box()
+    assert abs(start_box["width"] - end_box["width"]) < 1, (start_box, end_box)
     if device == "desktop":
         assert page.locator('input[type="date"]').count() == 3
         page.get_by_label("開始日").fill(first_day.isoformat())

@@ -139,6 +139,19 @@ def test_phone_types_the_date_without_a_picker_and_menu_and_settings_link_it(sig
         assert reverse("transfers:scheduled") in client.get(reverse("security:settings")).content.decode()
 
 
+def test_todays_date_given_is_a_same_day_transfer_as_the_hint_and_the_pickers_min_say(signed_in):
+    """XFER-5, UI-1: the picker starts at today and today, typed or picked, is a same-day
+    transfer; the hint said 「本日のお振込は空欄のまま」 as if only an empty field meant today."""
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    page = client.get(reverse("transfers:details")).content.decode()
+    assert 'min="2026-12-07"' in page and "空欄または本日の日付で本日のお振込になります。" in page
+    response = _details(client, transfer_date="2026/12/07")
+    assert response.url == reverse("transfers:confirm")
+    page = client.get(response.url).content.decode()
+    assert "振込を実行する" in page and "振込を予約する" not in page
+
+
 @pytest.mark.parametrize(("today", "example"), [
     (dt.date(2026, 12, 30), "2027/01/04"),  # the year-end closing: Dec 31 – Jan 3 is no transfer date
     (dt.date(2027, 1, 8), "2027/01/12"),    # Friday before 成人の日 (Mon Jan 11)

@@ -129,6 +129,8 @@ def test_transfer_writes_audit_and_mail_in_its_transaction():
         transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 5_000))
     event = AuditEvent.objects.get(customer=customer, action="transfer")
     assert event.outcome == "success" and "ﾀﾅｶ ﾊﾅｺ 5,000円 手数料330円" in event.summary
+    # the row names the 受付番号 the transfer was stored with (ACCT-4)
+    assert event.summary.startswith(f"受付番号 {Transfer.objects.get(customer=customer).pk} ")
     mail = OutboxMessage.objects.get(customer=customer, event="transfer_accepted")
     assert "振込金額：5,000円" in mail.body and "引落金額：5,330円" in mail.body
     assert "振込日：2026年12月4日\n" in mail.body  # as every page writes it, not 12月04日

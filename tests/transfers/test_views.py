@@ -77,6 +77,11 @@ def test_new_payee_flow_with_full_width_input_and_kept_input(signed_in):
     assert '<dt>お受取金額</dt><dd data-figure="credited">50,000円</dd>' in page
     assert '<dt>依頼人名</dt><dd data-figure="sender">ﾔﾏﾀﾞ ﾀﾛｳ</dd>' in page
     assert "今回の振込先を登録" in page
+    # ACCT-4, XFER-1: 取引履歴 names the transfer by the 受付番号 of its done page, as it
+    # does reservations, cancels and Pay-easy payments
+    assert f"受付番号 {transfer.pk}</span>" in page
+    history = client.get(reverse("history")).content.decode()
+    assert f"受付番号 {transfer.pk} 池田泉州銀行 貝塚 普通 0012345 ﾀﾅｶ ﾊﾅｺ 50,000円 手数料550円" in history
     client.post(again.url)
     client.post(again.url)
     assert Payee.objects.filter(customer=customer).count() == 1
