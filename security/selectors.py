@@ -114,6 +114,23 @@ def login_spray_sources(*, since: dt.datetime, threshold: int) -> list[LoginSpra
             for source in sources]
 
 
+@dataclass(frozen=True)
+class LoginFailureSpread:
+    """Failed password checks in a window over all addresses together: a spray spread
+    over many addresses (a botnet) stays under the per-address threshold but not here."""
+
+    contract_ids: int  # distinct contract IDs with a failure
+    addresses: int  # distinct client addresses they came from
+    failures: int
+
+
+def login_failure_spread(*, since: dt.datetime) -> LoginFailureSpread:
+    failed, _accepted = _password_check_rows(since)
+    spread = failed.aggregate(contract_ids=Count("contract_id", distinct=True, filter=~Q(contract_id="")),
+                              addresses=Count("client_ip", distinct=True), failures=Count("id"))
+    return LoginFailureSpread(**spread)
+
+
 def _contract_ids(rows, address: str) -> list[str]:
     return sorted(set(rows.filter(client_ip=address).exclude(contract_id="")
                       .values_list("contract_id", flat=True)))

@@ -153,7 +153,28 @@ def test_a_long_list_of_ids_is_cut_and_counted(capsys):
     assert "4000000020 (+5 more)" in out and "4000000021" not in out
 
 
-@pytest.mark.parametrize("args", [["--minutes", "0"], ["--threshold", "1"]])
+def test_a_spray_spread_over_many_addresses_is_found_by_the_total(capsys):
+    """SEC-8, SEC-13: a botnet tries the password once per contract, each contract from
+    another address — under every per-address threshold; the total of distinct contracts
+    failing over all addresses together is a finding at --wide-threshold, and the passing
+    line prints that total so the bank can set the threshold above its normal peak."""
+    for number in range(1, 13):
+        login_from(f"198.51.100.{number}", f"50000000{number:02d}", SPRAYED)
+
+    below = spray_check(capsys, "--wide-threshold", "13")
+    status, out, err = spray_check(capsys, "--wide-threshold", "12")
+
+    assert below[0] == 0
+    assert "all addresses together failed on 12 contract IDs (finding at 13)" in below[1]
+    assert status == 1
+    assert "[SPRAY] " not in out  # no single address reached --threshold
+    assert "[SPRAY-WIDE] contract_ids=12 addresses=12 failures=12" in out
+    assert "login spray check FAILED: all addresses together failed on 12 contract IDs (>= 12)" in err
+    assert SPRAYED not in out + err
+
+
+@pytest.mark.parametrize("args", [["--minutes", "0"], ["--threshold", "1"],
+                                  ["--threshold", "20", "--wide-threshold", "19"]])
 def test_nonsense_options_are_refused(args):
     with pytest.raises(CommandError):
         call_command("login_spray_check", *args)
