@@ -3,7 +3,8 @@ never rewritten nor removed; only its delivery state moves (notifications 0007, 
 
 import pytest
 
-from notifications.models import OutboxMessage
+from accounts.models import Account, Entry
+from notifications.models import OutboxMessage, PostingNotice
 from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
 
@@ -30,3 +31,38 @@ def test_only_the_delivery_moves_and_a_sent_notice_never_again(mail):
     OutboxMessage.objects.filter(pk=mail.pk).update(attempts=0, status="pending")  # staff 再送
     OutboxMessage.objects.filter(pk=mail.pk).update(attempts=1, status="sent", sent_at="2026-12-06T00:00Z")
     assert refused("UPDATE notifications_outboxmessage SET status = 'pending' WHERE id = %s", [mail.pk]) == "CI204"
+
+
+@pytest.mark.parametrize("status, attempts, sent_at", [
+    ("sent", 1, "2026-11-06T00:00Z"), ("sent", 0, None), ("failed", 3, None), ("pending", 2, None),
+    ("pending", 0, "2026-11-06T00:00Z"),
+])
+def test_a_mail_is_not_born_tried_or_sent(status, attempts, sent_at):
+    """NOTE-1, LEDGER-7 (notifications 0008): the app's role inserted a mail already 送信済
+    a month back — evidence of a notice never sent. A new row is pending or skipped, never
+    tried; what the services write still goes in."""
+    customer = factories.customer()
+    assert refused(
+        "INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
+        " next_attempt_at, created_at, sent_at) VALUES (%s, 'transfer_accepted', 'a@example.jp', 's', 'b',"
+        " %s, %s, now(), now() - interval '30 days', %s)", [customer.pk, status, attempts, sent_at]) == "CI204"
+    for allowed in ("pending", "skipped"):
+        OutboxMessage.objects.create(customer=customer, event="transfer_accepted", to="a@example.jp",
+                                     subject="s", body="b", status=allowed)
+
+
+def test_a_posting_notice_is_only_the_one_the_ledger_writes():
+    """NOTE-1, LEDGER-7 (notifications 0008): the app's role inserted a 入出金 notice of
+    9,999,999円 on a customer's account, naming an entry of another account. A notice must
+    be its entry's — account, amount, a customer account, unprocessed — and each entry has
+    one already (the ledger's trigger), so the app adds none."""
+    customer_account = factories.account(owner=factories.customer(email="a@example.jp"), balance=10_000)
+    ledger_notice = PostingNotice.objects.get(account=customer_account)
+    cash_entry = Entry.objects.exclude(account__purpose=Account.Purpose.CUSTOMER).latest("id")
+    insert = ("INSERT INTO notifications_postingnotice (entry_id, account_id, amount, created_at)"
+              " VALUES (%s, %s, %s, now())")
+    assert refused(insert, [cash_entry.pk, customer_account.pk, 9_999_999]) == "CI204"
+    assert refused(insert, [cash_entry.pk, cash_entry.account_id, cash_entry.amount]) == "CI204"
+    assert refused(insert, [ledger_notice.entry_id, customer_account.pk, 9_999_999]) == "CI204"
+    assert refused(insert, [ledger_notice.entry_id, customer_account.pk, ledger_notice.amount]) == "23505"
+    assert PostingNotice.objects.count() == 1
