@@ -76,6 +76,42 @@ def test_verify_and_consume_once_with_the_image_card():
                 .values_list("outcome", flat=True)) == ["refused", "success"]
 
 
+@pytest.mark.parametrize("assignment", [
+    "used_at = NULL, expires_at = now() + interval '1 hour'",  # revive a consumed step-up
+    "used_at = NULL", "used_at = now()", "verified_at = NULL", "verified_at = now() - interval '1 day'",
+    "content = '{\"amount\": 99999999}'::jsonb", "content_hash = repeat('0', 64)",
+    "expires_at = now() + interval '1 day'", "customer_id = customer_id + 1", "method = 'otp'",
+])
+def test_a_used_step_up_is_never_revived_or_rewritten(assignment):
+    """SEC-14, LEDGER-7 (security 0008): the app's role set a consumed step-up's used_at
+    back to NULL with a later expiry — the confirmation could be replayed — or could
+    rewrite what it authorised; the database refuses (CI301), and never deletes it."""
+    from tests.accounts.test_ledger_lockdown import refused
+
+    customer = customer_with_card()
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    _verify(customer, pending, **_card_answer(customer))
+    assert refused(f"UPDATE security_stepup SET {assignment} WHERE id = %s", [pending.pk]) == "CI301"
+    assert refused("DELETE FROM security_stepup WHERE id = %s", [pending.pk]) == "CI301"
+
+
+def test_an_unused_step_up_moves_only_forward():
+    """What the code does still goes: the method changes before verification, a step-up
+    is verified then used; it is not used unverified, and an unused one may go."""
+    from tests.accounts.test_ledger_lockdown import refused
+
+    customer = customer_with_card()
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    assert refused("UPDATE security_stepup SET used_at = now() WHERE id = %s", [pending.pk]) == "CI301"
+    StepUp.objects.filter(pk=pending.pk).update(method=StepUp.Method.OTP)
+    StepUp.objects.filter(pk=pending.pk).update(method=StepUp.Method.IMAGE_CARD)
+    StepUp.objects.filter(pk=pending.pk).update(verified_at=timezone.now())
+    assert refused("UPDATE security_stepup SET method = 'otp' WHERE id = %s", [pending.pk]) == "CI301"
+    StepUp.objects.filter(pk=pending.pk).update(used_at=timezone.now())
+    unused = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    StepUp.objects.filter(pk=unused.pk).delete()
+
+
 def test_different_content_is_refused_and_counts_nothing():
     customer = customer_with_card()
     pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
