@@ -239,6 +239,7 @@ def test_a_record_is_added_only_to_a_file_being_processed_and_credited_only_by_i
     assert refused(statement, [processing.pk, 2, 30_000, third.pk, "credited", "", credited.journal_id]) == INCOMING
     assert refused(statement, [processing.pk, 2, 30_000, third.pk, "credited", "", None]) == INCOMING
     assert refused(statement, [processing.pk, 2, 30_000, None, "returned", "x", None]) == INCOMING
+    assert refused(statement, [processing.pk, 3, 30_000, None, "unapplied", "x", None]) == INCOMING  # no line 3
     # done only with all its records
     assert refused("UPDATE transfers_interbankincomingfile SET status = 'done' WHERE id = %s",
                    [processing.pk]) == INCOMING

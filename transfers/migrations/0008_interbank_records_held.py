@@ -25,7 +25,8 @@ take (transfers.interbank.services, transfers.services, transfers.scheduled) and
 
 * ``transfers_interbankincomingfile``: made 処理中; then only 処理中 → 処理済, when its
   records are all there (件数 and 合計金額); never changed otherwise nor deleted.
-* ``transfers_interbankincomingrecord``: added only to a file 処理中; 入金済 with the journal
+* ``transfers_interbankincomingrecord``: added only to a file 処理中, on one of its data
+  lines (2 … 件数 + 1); 入金済 with the journal
   its upload posts (key ``interbank-in:<sha>:<line>``: 為替決済 → its account, its amount,
   nothing else), or 入金不能 with a reason and no journal; then only 入金不能 → 返却済 with
   who returned it; never changed otherwise nor deleted.
@@ -267,7 +268,8 @@ BEGIN
         RETURN NEW;
     END IF;
     SELECT * INTO f FROM public.transfers_interbankincomingfile WHERE id = NEW.file_id;
-    IF NOT FOUND OR f.status <> 'processing' OR NEW.line < 2 OR NEW.amount <= 0 OR NEW.returned_by <> ''
+    IF NOT FOUND OR f.status <> 'processing' OR NEW.line NOT BETWEEN 2 AND f.record_count + 1
+       OR NEW.amount <= 0 OR NEW.returned_by <> ''
        OR NOT (CASE NEW.status
            WHEN 'credited' THEN NEW.reason = '' AND NEW.account_id IS NOT NULL
                                 AND public.transfers_interbank_journal_moves(
