@@ -166,3 +166,19 @@ def test_a_future_fee_row_nobody_used_stays_editable_but_is_not_dated_back():
                    [timezone.localdate() - dt.timedelta(days=1), row.pk]) == FEE_ROW
     FeeSchedule.objects.filter(pk=row.pk).delete()
     assert not FeeSchedule.objects.filter(pk=row.pk).exists()
+
+
+def test_a_new_fee_row_is_not_dated_back():
+    """XFER-4 (review, M2): a row inserted with 適用開始日 yesterday became the fee in force
+    (330 → 5,000円) — the UPDATE/DELETE guard did not look at an INSERT. Today (as the admin's
+    form allows) and later still may be; transfers 0008, CI203."""
+    today = timezone.localdate()
+    statement = ("INSERT INTO transfers_feeschedule (effective_from, threshold, same_branch_under, same_branch_over,"
+                 " other_branch_under, other_branch_over, other_bank_under, other_bank_over, created_at)"
+                 " VALUES (%s, 30000, 5000, 5000, 5000, 5000, 5000, 5000, now())")
+    for day in (today - dt.timedelta(days=1), dt.date(2001, 1, 1)):
+        assert refused(statement, [day]) == FEE_ROW
+    assert services.fee_schedule_on(today).other_bank_under == 330
+    FeeSchedule.objects.create(effective_from=today, other_bank_under=440)
+    FeeSchedule.objects.create(effective_from=future_day(), other_bank_under=550)
+    assert services.fee_schedule_on(today).other_bank_under == 440

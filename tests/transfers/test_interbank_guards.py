@@ -1,0 +1,267 @@
+"""XFER-12, LEDGER-7: the outside review's rewrites of the 為替 records, repeated as the app's
+own database role (the role every test connects as, tests/conftest.py): the database refuses
+each (transfers 0008 — CI206 仕向, CI207 被仕向), and every step the services take still
+passes, including the file's check at commit (``SET CONSTRAINTS ALL IMMEDIATE`` runs it here:
+a test's transaction is never committed)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+
+import pytest
+import time_machine
+from django.db import DatabaseError, connection, transaction
+
+from accounts.models import Account, Journal
+from accounts.services import PostingLine, journal_post
+from tests import factories
+from tests.accounts.test_ledger_lockdown import refused
+from tests.transfers.scheduled_support import schedule
+from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from tests.transfers.test_record_guards import as_the_app_role  # noqa: F401 - the fixture
+from tests.transfers.test_interbank_services import DAY, FRIDAY, _customers, _two_outgoing, incoming_file
+from transfers.interbank import services as interbank
+from transfers.interbank.zengin_file import DataRecord, file_build
+from transfers.models import (
+    InterbankIncomingFile,
+    InterbankIncomingRecord,
+    InterbankOutgoingFile,
+    InterbankOutgoingItem,
+    InterbankReturn,
+    OutgoingTransfer,
+)
+
+pytestmark = pytest.mark.django_db
+OUTGOING, INCOMING = "CI206", "CI207"
+
+
+@pytest.fixture(autouse=True)
+def as_the_app_role_on_friday_noon(as_the_app_role):
+    with time_machine.travel(FRIDAY, tick=False):
+        yield
+
+
+def at_commit() -> None:
+    """Run the checks deferred to commit now (the test's transaction is rolled back)."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+
+
+def refused_at_commit(write) -> str | None:
+    with pytest.raises(DatabaseError) as caught, transaction.atomic():
+        write()
+        at_commit()
+    return getattr(caught.value.__cause__, "sqlstate", None)
+
+
+@pytest.fixture
+def pending():
+    customer, debit = payer()
+    return execute(customer, content_for(customer, debit, other_bank_payee(), 12_000)).outgoing
+
+
+@pytest.fixture
+def sent():
+    _, _, first, second = _two_outgoing()
+    file = interbank.outgoing_file_create(day=DAY, staff="madoguchi")
+    at_commit()
+    return file, OutgoingTransfer.objects.get(pk=first.outgoing.pk), OutgoingTransfer.objects.get(pk=second.outgoing.pk)
+
+
+# --- 仕向 ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("assignment", [
+    "bank_code = '0005', branch_code = '001', account_number = '7777777', payee_kana = 'ｱﾀｯｶｰ'",
+    "account_number = '7777777'", "payee_kana = 'ｱﾀｯｶｰ'", "amount = amount + 1", "edi = 'X'",
+    "settlement_date = settlement_date + 1", "sender_name = 'ﾆｾ'", "bank_kana = 'ﾆｾ'",
+    "status = 'sent'",                                          # sent without a file line
+])
+def test_a_pending_outgoing_record_is_never_rewritten_nor_sent_without_a_file(pending, assignment):
+    """H1: the record rewritten to the attacker's account went into the 全銀 file."""
+    assert refused(f"UPDATE transfers_outgoingtransfer SET {assignment} WHERE id = %s", [pending.pk]) == OUTGOING
+    assert refused("DELETE FROM transfers_outgoingtransfer WHERE id = %s", [pending.pk]) == OUTGOING
+    file = interbank.outgoing_file_create(day=DAY, staff="madoguchi")
+    at_commit()
+    assert b"0012345" in bytes(file.content) and b"7777777" not in bytes(file.content)
+
+
+@pytest.mark.parametrize("values", [
+    "'0005', '001', '1', '7777777', 'ｱﾀｯｶｰ', 12000, 'ﾔﾏﾀﾞ ﾀﾛｳ', %s",      # another account
+    "'0161', '002', '1', '0012345', 'ﾀﾅｶ ﾊﾅｺ', 99999, 'ﾔﾏﾀﾞ ﾀﾛｳ', %s",     # another amount
+    "'0161', '002', '1', '0012345', 'ﾀﾅｶ ﾊﾅｺ', 12000, 'ﾔﾏﾀﾞ ﾀﾛｳ', %s - 1",  # dated before the 振込日
+])
+def test_an_outgoing_record_is_made_only_for_an_executed_transfer_and_as_it_says(pending, values):
+    customer, debit = payer(email="scheduled@example.jp")
+    booked = schedule(customer, debit, 12_000, day=DAY + dt.timedelta(days=3))
+    for transfer in (pending.transfer, booked):
+        statement = ("INSERT INTO transfers_outgoingtransfer (bank_code, branch_code, account_type, account_number,"
+                     " payee_kana, amount, sender_name, settlement_date, bank_kana, branch_kana, edi, status,"
+                     f" created_at, transfer_id) VALUES ({values}, 'x', 'x', '', 'pending', now(), %s)")
+        assert refused(statement, [transfer.transfer_date, transfer.pk]) == OUTGOING
+
+
+def test_a_sent_record_is_never_queued_again_nor_its_file_line_removed(sent):
+    """H1: the file line deleted and the record set back to 未送信 built a second file: paid twice."""
+    file, first, _ = sent
+    assert refused("DELETE FROM transfers_interbankoutgoingitem WHERE outgoing_id = %s", [first.pk]) == OUTGOING
+    assert refused("UPDATE transfers_interbankoutgoingitem SET line = line + 10 WHERE outgoing_id = %s",
+                   [first.pk]) == OUTGOING
+    assert refused("UPDATE transfers_outgoingtransfer SET status = 'pending' WHERE id = %s", [first.pk]) == OUTGOING
+    assert refused("UPDATE transfers_outgoingtransfer SET status = 'pending', settlement_date = settlement_date + 1"
+                   " WHERE id = %s", [first.pk]) == OUTGOING
+    for statement in ("UPDATE transfers_interbankoutgoingfile SET content = '\\x00'::bytea WHERE id = %s",
+                      "UPDATE transfers_interbankoutgoingfile SET total_amount = 0, settlement_amount = 0 WHERE id = %s",
+                      "DELETE FROM transfers_interbankoutgoingfile WHERE id = %s"):
+        assert refused(statement, [file.pk]) == OUTGOING
+    assert OutgoingTransfer.objects.get(pk=first.pk).status == "sent" and file.items.count() == 2
+
+
+def test_a_file_is_never_added_to(sent, pending):
+    """A pending record put on a line of a file already made (it would never be sent)."""
+    file, _, _ = sent
+    assert refused("INSERT INTO transfers_interbankoutgoingitem (file_id, outgoing_id, line) VALUES (%s, %s, 4)",
+                   [file.pk, pending.pk]) == OUTGOING
+
+
+def _forged_file(outgoing: OutgoingTransfer, record: DataRecord, **overrides) -> None:
+    content = file_build(interbank._our_header(DAY), [record])
+    fields = dict(business_day=DAY, record_count=1, total_amount=outgoing.amount, settlement_amount=outgoing.amount,
+                  sha256=hashlib.sha256(content).hexdigest(), content=content, created_by="x")
+    file = InterbankOutgoingFile.objects.create(**{**fields, **overrides})
+    InterbankOutgoingItem.objects.create(file=file, outgoing=outgoing, line=2)
+    OutgoingTransfer.objects.filter(pk=outgoing.pk).update(status="sent")
+
+
+def test_a_file_whose_bytes_are_not_its_records_is_refused_at_commit(pending):
+    """The bytes staff download and send are the records': a file written by hand that pays
+    the attacker (with the record's id, amount and totals right) does not commit."""
+    honest = interbank._data_record(pending)
+    attacker = DataRecord(**{**honest.__dict__, "bank_code": "0005", "branch_code": "001",
+                             "account_number": "7777777", "payee_kana": "ｱﾀｯｶｰ"})
+    assert refused_at_commit(lambda: _forged_file(pending, attacker)) == OUTGOING
+    assert refused_at_commit(lambda: _forged_file(pending, honest, total_amount=1, settlement_amount=1)) == OUTGOING
+    assert refused_at_commit(lambda: _forged_file(pending, honest, sha256="0" * 64)) == OUTGOING
+    # the honest bytes with the journal's 為替決済 amount: what the service itself writes
+    with transaction.atomic():
+        _forged_file(pending, honest)
+        at_commit()
+
+
+def test_a_return_carries_the_journal_the_return_posts(sent, pending):
+    """H1: a 資金返却 row inserted pointing at an unrelated journal (a credit of the amount to
+    the customer's account under the return's own key is all it may point at)."""
+    _, first, second = sent
+    debit = first.transfer.debit_account
+    statement = ("INSERT INTO transfers_interbankreturn (reason, amount, created_by, created_at, journal_id, outgoing_id)"
+                 " VALUES ('other', %s, 'x', now(), %s, %s)")
+    assert refused(statement, [first.amount, first.transfer.journal_id, first.pk]) == OUTGOING
+    attacker = factories.account(balance=0)
+    with transaction.atomic():
+        keyed = journal_post(lines=[PostingLine(interbank.settlement_account(), -first.amount, "x"),
+                                    PostingLine(attacker, first.amount, "x")],
+                             kind=Journal.Kind.TRANSFER, description="x", idempotency_key=f"interbank-return:{first.pk}")
+        assert refused(statement, [first.amount, keyed.pk, first.pk]) == OUTGOING
+        transaction.set_rollback(True)
+    assert refused(statement, [pending.amount, pending.transfer.journal_id, pending.pk]) == OUTGOING  # not sent
+    returned = interbank.outgoing_return(outgoing=second, reason="name_mismatch", staff="madoguchi")
+    assert refused("UPDATE transfers_interbankreturn SET amount = amount + 1 WHERE id = %s", [returned.pk]) == OUTGOING
+    assert refused("DELETE FROM transfers_interbankreturn WHERE id = %s", [returned.pk]) == OUTGOING
+    assert Account.objects.get(pk=debit.pk).balance > 0 and InterbankReturn.objects.count() == 1
+
+
+# --- 被仕向 ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def uploaded():
+    first, second, third = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000), (third, "ﾀﾅｶ ｼﾞﾛｳ", 5_000)])
+    result = interbank.incoming_file_upload(data=data, filename="nyukin.txt", staff="madoguchi")
+    records = {record.status: record for record in result.file.records.all()}
+    return result.file, records["credited"], records["unapplied"], third
+
+
+@pytest.mark.parametrize("assignment", [
+    "amount = 1", "status = 'unapplied', journal_id = NULL", "account_id = NULL", "line = line + 10",
+    "reason = 'x'", "returned_by = 'x'", "status = 'returned', returned_by = 'x'", "payee_kana = 'ｱﾀｯｶｰ'",
+])
+def test_a_credited_record_is_never_rewritten(uploaded, assignment):
+    """H2: a credited record's amount, state and account were changed."""
+    _, credited, _, _ = uploaded
+    assert refused(f"UPDATE transfers_interbankincomingrecord SET {assignment} WHERE id = %s",
+                   [credited.pk]) == INCOMING
+
+
+def test_an_incoming_file_and_its_records_are_never_rewritten_nor_removed(uploaded):
+    """H2: the file's original bytes and total overwritten, its records and the file deleted."""
+    file, credited, unapplied, _ = uploaded
+    for statement in ("UPDATE transfers_interbankincomingfile SET content = 'x'::bytea, total_amount = 0 WHERE id = %s",
+                      "UPDATE transfers_interbankincomingfile SET status = 'processing' WHERE id = %s",
+                      "DELETE FROM transfers_interbankincomingfile WHERE id = %s"):
+        assert refused(statement, [file.pk]) == INCOMING
+    for record in (credited, unapplied):
+        assert refused("DELETE FROM transfers_interbankincomingrecord WHERE id = %s", [record.pk]) == INCOMING
+
+
+def test_an_unapplied_record_is_only_returned(uploaded):
+    """H2: money waiting on 為替決済 to go back was relabelled credited with an unrelated
+    journal, off the return to-do list. Returned (by staff) is its only step."""
+    _, credited, unapplied, third = uploaded
+    for assignment, params in [
+        ("status = 'credited', journal_id = %s, reason = '', account_id = %s", [credited.journal_id, third.pk]),
+        ("status = 'credited', journal_id = %s", [credited.journal_id]),
+        ("status = 'returned'", []),                                        # nobody returned it
+        ("amount = 1", []),
+    ]:
+        assert refused(f"UPDATE transfers_interbankincomingrecord SET {assignment} WHERE id = %s",
+                       [*params, unapplied.pk]) == INCOMING
+    returned = interbank.incoming_record_return(record=unapplied, staff="madoguchi")
+    assert returned.status == "returned"
+    assert refused("UPDATE transfers_interbankincomingrecord SET status = 'unapplied', returned_by = '' WHERE id = %s",
+                   [unapplied.pk]) == INCOMING
+
+
+def test_a_record_is_added_only_to_a_file_being_processed_and_credited_only_by_its_journal(uploaded):
+    file, credited, _, third = uploaded
+    statement = ("INSERT INTO transfers_interbankincomingrecord (file_id, line, branch_code, account_type,"
+                 " account_number, payee_kana, amount, account_id, status, reason, journal_id, returned_by, created_at)"
+                 " VALUES (%s, %s, '001', '1', '0000001', 'ｱﾀｯｶｰ', %s, %s, %s, %s, %s, '', now())")
+    # to a file done
+    assert refused(statement, [file.pk, 9, 5_000, None, "unapplied", "x", None]) == INCOMING
+    # to a file being processed: credited with another record's journal, or with none
+    InterbankIncomingFile.objects.bulk_create([InterbankIncomingFile(
+        sha256="f" * 64, filename="x", content=b"x", remitter_kana="x", sending_bank_code="0161",
+        record_count=1, total_amount=30_000, uploaded_by="x")])
+    processing = InterbankIncomingFile.objects.get(sha256="f" * 64)
+    assert refused(statement, [processing.pk, 2, 30_000, third.pk, "credited", "", credited.journal_id]) == INCOMING
+    assert refused(statement, [processing.pk, 2, 30_000, third.pk, "credited", "", None]) == INCOMING
+    assert refused(statement, [processing.pk, 2, 30_000, None, "returned", "x", None]) == INCOMING
+    assert refused(statement, [processing.pk, 3, 30_000, None, "unapplied", "x", None]) == INCOMING  # no line 3
+    # done only with all its records
+    assert refused("UPDATE transfers_interbankincomingfile SET status = 'done' WHERE id = %s",
+                   [processing.pk]) == INCOMING
+    assert refused("INSERT INTO transfers_interbankincomingfile (sha256, filename, content, remitter_kana,"
+                   " sending_bank_code, record_count, total_amount, status, uploaded_by, created_at)"
+                   " VALUES (%s, 'x', 'x', 'x', '0161', 1, 1, 'done', 'x', now())", ["e" * 64]) == INCOMING
+
+
+def test_every_step_of_the_interbank_services_still_passes():
+    """仕向 file (two records, one 先方負担), 資金返却, 被仕向 file with an 入金不能 record
+    returned, the same file again, and an interrupted upload completed — each committed."""
+    _, _, first, second = _two_outgoing()
+    file = interbank.outgoing_file_create(day=DAY, staff="madoguchi")
+    at_commit()
+    interbank.outgoing_return(outgoing=first.outgoing, reason="no_account", staff="madoguchi")
+    at_commit()
+    assert file.record_count == 2 and InterbankReturn.objects.get().amount == 50_000
+
+    a, b, c = _customers()
+    data = incoming_file([(a, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (b, "ｻﾄｳ ﾊﾅｺ", 45_000), (c, "ﾀﾅｶ ｼﾞﾛｳ", 5_000)])
+    result = interbank.incoming_file_upload(data=data, filename="x.txt", staff="madoguchi")
+    interbank.incoming_record_return(record=InterbankIncomingRecord.objects.get(status="unapplied"), staff="m")
+    assert interbank.incoming_file_upload(data=data, filename="x.txt", staff="madoguchi").already_done
+    at_commit()
+    assert (result.credited, result.unapplied, result.file.status) == (2, 1, "done")
