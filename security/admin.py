@@ -48,7 +48,7 @@ class AuditEventAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     show_full_result_count = False
     fields = ["local_time", "customer", "contract_id", "action_label", "outcome", "summary_text", "actor",
-              "client_ip"]
+              "client_ip", "recorded_at"]
     readonly_fields = fields
 
     @admin.display(description="日時（日本時間）", ordering="created_at")

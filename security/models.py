@@ -65,6 +65,10 @@ class AuditEvent(models.Model):
     client_ip = models.GenericIPAddressField("IPアドレス", null=True, blank=True)
     actor = models.CharField("操作者", max_length=64, blank=True)  # staff username, if any
     created_at = models.DateTimeField("日時", auto_now_add=True, db_index=True)
+    # when the database wrote the row (its clock, set by a trigger whatever the INSERT
+    # says; security 0009): a row dated back by whoever holds the app's role stands out
+    # (manage.py audit_check). Empty on rows written before the column.
+    recorded_at = models.DateTimeField("記録日時（データベース）", null=True, editable=False)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -3,7 +3,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from django.db.models import Count, Max, Min, Q
+from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q
 
 from accounts.models import Customer
 from cosei_ib.queries import unique_or_none
@@ -141,3 +141,13 @@ def login_failures_without_address(*, since: dt.datetime) -> int:
     be attributed to a source (a wrong SECURITY_TRUSTED_PROXY_COUNT hides sprayers)."""
     failed, _accepted = _password_check_rows(since)
     return failed.filter(client_ip__isnull=True).count()
+
+
+def audit_rows_dated_apart(*, minutes: int) -> list[AuditEvent]:
+    """Audit rows whose 日時 differs from the database's ``recorded_at`` by more than
+    ``minutes`` (rows written before security 0009 have none and are not judged), oldest
+    first."""
+    apart = dt.timedelta(minutes=minutes)
+    drift = ExpressionWrapper(F("created_at") - F("recorded_at"), output_field=DurationField())
+    return list(AuditEvent.objects.filter(recorded_at__isnull=False).annotate(drift=drift)
+                .filter(Q(drift__gt=apart) | Q(drift__lt=-apart)).order_by("recorded_at", "id"))

@@ -14,6 +14,7 @@ from django.test import Client
 from security.audit import audit_record
 from security.models import AuditEvent
 from tests import factories
+from tests.commands import command_run
 
 pytestmark = pytest.mark.django_db
 
@@ -42,14 +43,7 @@ def unknown_id_failures(*, action: str, first_digit: str, count: int, ip: str | 
 
 
 def spray_check(capsys, *args: str) -> tuple[int, str, str]:
-    """(exit status, stdout, stderr) of the command."""
-    try:
-        call_command("login_spray_check", *args)
-        status = 0
-    except SystemExit as exited:
-        status = exited.code
-    out, err = capsys.readouterr()
-    return status, out, err
+    return command_run(capsys, "login_spray_check", *args)
 
 
 def test_one_address_on_many_contracts_is_reported_with_the_contract_it_got_into(capsys):
