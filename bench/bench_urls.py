@@ -30,11 +30,12 @@ def minimal_transfer(request):
     customer_id, account_id = int(request.POST["customer"]), int(request.POST["account"])
     settlement = Account.objects.only("id").get(purpose="zengin_settlement").pk
     fee_income = Account.objects.only("id").get(purpose="fee_income").pk
+    stepup_id = uuid.uuid4()
     with transaction.atomic():
         with connection.cursor() as cursor:  # InsufficientFunds etc. would be a 500: the bench seeds enough
             cursor.execute(
                 "SELECT journal_id, posted_at FROM ledger_post(%s, %s, %s, %s, %s, %s, %s)",
-                ["transfer", "振込 ﾀﾅｶ ﾊﾅｺ", f"bench-minimal:{uuid.uuid4()}",
+                ["transfer", "振込 ﾀﾅｶ ﾊﾅｺ", f"transfer:{stepup_id}",  # the key transfers 0009 holds it to
                  [account_id, account_id, settlement, fee_income], [-AMOUNT, -FEE, AMOUNT, FEE],
                  ["振込 ﾀﾅｶ ﾊﾅｺ", "振込手数料", "振込", "振込手数料"], None])
             journal_id, now = cursor.fetchone()
@@ -43,7 +44,7 @@ def minimal_transfer(request):
             bank_name="池田泉州銀行", branch_code="002", branch_name="貝塚", account_type="1",
             account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ", amount=AMOUNT, fee=FEE,
             fee_schedule=FeeSchedule.objects.order_by("-effective_from").first(), sender_name="ﾍﾞﾝﾁ",
-            transfer_date=timezone.localdate(), status="executed", stepup_id=uuid.uuid4(), journal_id=journal_id,
+            transfer_date=timezone.localdate(), status="executed", stepup_id=stepup_id, journal_id=journal_id,
             executed_at=now)
         OutgoingTransfer.objects.create(transfer=transfer, bank_code="0161", bank_kana="ｲｹﾀﾞｾﾝｼﾕｳ",
                                         branch_code="002", branch_kana="ｶｲﾂﾞｶ", account_type="1",

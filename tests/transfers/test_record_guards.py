@@ -105,6 +105,33 @@ def test_the_payee_link_is_only_the_customers_own_payee_of_that_account(executed
                        [payee.pk, executed.pk]) == CONTENT
 
 
+def test_a_transfer_records_only_its_own_posting(executed):
+    """XFER-1, XFER-5, LEDGER-7 (transfers 0009): the app's role inserted a transfer already
+    振込済 with another customer's incoming credit as its journal, backdated, or already
+    取消済, and 予約中 → 振込済 took any journal. A transfer is born 予約中 or 振込済, and a
+    振込済 one's journal is posted under its key, debiting its 引落口座 by its amount."""
+    customer, account = payer(email="booker@example.jp")
+    booked = schedule(customer, account, 10_000, day=future_day())
+    stranger, stranger_account = payer(email="stranger@example.jp")  # its deposit: someone else's credit
+    foreign = stranger_account.entries.latest("id").journal_id
+    assert refused("UPDATE transfers_transfer SET status = 'executed', journal_id = %s, executed_at = now()"
+                   " WHERE id = %s", [foreign, booked.pk]) == STATE
+    assert refused("UPDATE transfers_transfer SET status = 'executed', journal_id = %s, executed_at = now()"
+                   " WHERE id = %s", [executed.journal_id, booked.pk]) == STATE  # another transfer's posting
+    columns = [field.column for field in Transfer._meta.concrete_fields if field.column != "id"]
+    copy = (f"INSERT INTO transfers_transfer ({', '.join(columns)}) SELECT "
+            + ", ".join({"stepup_id": "gen_random_uuid()", "status": "%s", "journal_id": "%s",
+                         "executed_at": "%s", "cancelled_at": "%s",
+                         "created_at": "created_at - interval '5 days'"}.get(column, column) for column in columns)
+            + " FROM transfers_transfer WHERE id = %s")
+    for status, journal, executed_at, cancelled_at in (
+            ("executed", foreign, timezone.now(), None),              # any journal
+            ("executed", executed.journal_id, timezone.now(), None),  # its key is transfer:<its own 確認ID>
+            ("cancelled", None, None, timezone.now()), ("unprocessed", None, timezone.now(), None)):
+        assert refused(copy, [status, journal, executed_at, cancelled_at, executed.pk]) == STATE, status
+    assert Transfer.objects.count() == 2
+
+
 def test_every_step_of_the_services_still_passes():
     """Same-day 振込, 振込先登録 and its deletion (the link cleared), 予約 → 取消 by the
     customer and by staff, 予約 → 振込済 and → 未処理 by the batch (first: it posts backdated)."""
