@@ -16,6 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from django.contrib import messages
+from django.utils import timezone
 
 from accounts.models import Customer
 
@@ -25,7 +26,7 @@ from .errors import AuthFactorError
 from .forms import StepUpForm
 from .models import StepUp
 from .passkeys import passkey_origins
-from .stepup import STEPUP_USED, stepup_begin, stepup_use_guide_factor, stepup_verify_execute
+from .stepup import STEPUP_EXPIRED, STEPUP_USED, stepup_begin, stepup_use_guide_factor, stepup_verify_execute
 
 # the confirm page's 「画像認証カード・ワンタイムパスワードで認証する」 button (SEC-16)
 OTHER_FACTOR = "stepup_other_factor"
@@ -54,6 +55,15 @@ def stepup_pending(request, session_key: str) -> tuple[StepUp, dict] | None:
     return stepup, pending["content"]
 
 
+def _expired(request, session_key: str) -> tuple[None, None, bool]:
+    """The confirm page outlived its step-up: the pending operation is dropped and the
+    customer, sent back to the input page, is told to start again — the page offered the
+    same expired confirmation at every retry, each using up an OTP (walk24)."""
+    request.session.pop(session_key, None)
+    messages.error(request, STEPUP_EXPIRED, fail_silently=True)
+    return None, None, False
+
+
 def stepup_pending_confirm(
     request,
     *,
@@ -62,7 +72,8 @@ def stepup_pending_confirm(
     repeat_is_done: bool = False,
 ) -> tuple[StepUpForm | None, StepUp | None, bool]:
     """Handle the confirm page. Returns ``(form, stepup, done)``; ``form`` is None when
-    nothing is pending (redirect to the input page; a POST is told why). ``execute(customer, content)`` runs
+    nothing is pending or the step-up expired (redirect to the input page; a POST is told
+    why, an expired one too). ``execute(customer, content)`` runs
     in the same transaction as the consumption of the step-up: it executes exactly what
     was confirmed, once. A refusal (an error with a Japanese ``message``) becomes a form
     error, leaves nothing done (the step-up stays verified, so the customer may retry
@@ -81,6 +92,8 @@ def stepup_pending_confirm(
             messages.info(request, NOTHING_PENDING, fail_silently=True)
         return None, None, False
     stepup, content = found
+    if request.method != "POST" and stepup.used_at is None and stepup.expires_at <= timezone.now():
+        return _expired(request, session_key)
     shown = request.POST.get(SHOWN) if request.method == "POST" else None
     if shown is not None and shown != str(stepup.pk):
         # another tab of this session started another operation since this page was
@@ -110,6 +123,8 @@ def stepup_pending_confirm(
         if repeat_is_done and refused.message == STEPUP_USED:
             request.session.pop(session_key, None)
             return form, stepup, True
+        if refused.message == STEPUP_EXPIRED:
+            return _expired(request, session_key)
         form.add_refusal(refused)
         return form, stepup, False
     except Exception as refused:  # domain errors of the operation carry a Japanese message

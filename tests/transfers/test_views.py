@@ -200,6 +200,31 @@ def test_two_tabs_the_older_confirmation_executes_nothing(signed_in):
     assert Transfer.objects.get().amount == 2000
 
 
+@pytest.mark.parametrize("method", ["post", "get"])
+def test_an_expired_confirm_page_sends_the_customer_back_to_start_once(signed_in, method):
+    """SEC-14, XFER-1: a confirm page left open past its step-up's 10 minutes answered every
+    retry with 「確認画面の有効時間が過ぎました…最初から」 on the same page — the same
+    expired confirmation, a live OTP box, one more code used at each try (walk24). The
+    pending operation is dropped and the customer lands on the start page, told once."""
+    from security.stepup import STEPUP_EXPIRED
+
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    client.post(reverse("transfers:details"), {"amount": "1000", "sender_name": "ﾔﾏﾀﾞ"})
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"',
+                             client.get(reverse("transfers:confirm")).content.decode())[1]
+    with time_machine.travel(dt.datetime.now(dt.timezone.utc) + dt.timedelta(minutes=11)):
+        if method == "post":
+            response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)},
+                                   follow=True)
+        else:
+            response = client.get(reverse("transfers:confirm"), follow=True)
+        assert response.redirect_chain[-1][0] == reverse("transfers:start")
+        assert response.content.decode().count(STEPUP_EXPIRED) == 1
+        assert client.get(reverse("transfers:confirm")).url == reverse("transfers:start")  # nothing pending
+    assert not Transfer.objects.exists()
+
+
 def test_foreign_transfer_and_payee_are_404(signed_in, django_user_model):
     client, customer, debit = signed_in
     other, other_debit = payer(email="")
