@@ -348,8 +348,9 @@ def payee_rename(request, payee_id: int):
                                   ip=client_ip(request))
         except services.TransferRefused as refused:
             messages.error(request, refused.message)
-        else:
-            messages.success(request, "登録名を変更しました。")
+        else:  # an empty name clears it (XFER-7): the list shows the holder's name again
+            messages.success(request, "登録名を変更しました。" if form.cleaned_data["nickname"]
+                             else "登録名を削除しました。受取人名で表示します。")
         return redirect("transfers:payees")
     return render(request, "transfers/payee_rename.html", {"form": form, "payee": payee})
 

@@ -401,8 +401,9 @@ def test_payee_management_pages_rename_and_delete(signed_in):
     assert response.url == reverse("transfers:payees")
     assert "はなこさん" in client.get(response.url).content.decode()
     assert "削除します" in client.get(reverse("transfers:payee_delete", args=[payee.pk])).content.decode()
-    response = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": ""})
-    assert "ﾀﾅｶ ﾊﾅｺ" in client.get(response.url).content.decode()  # cleared: the holder's name again
+    response = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": "　 "})
+    page = client.get(response.url).content.decode()  # cleared: the holder's name again, and said so (walk24)
+    assert "ﾀﾅｶ ﾊﾅｺ" in page and "登録名を削除しました。受取人名で表示します。" in page
     client.post(reverse("transfers:payee_delete", args=[payee.pk]))
     assert not Payee.objects.filter(customer=customer).exists()
     assert [(event.action, event.summary.rsplit(" ", 1)[-1]) for event in AuditEvent.objects.filter(
