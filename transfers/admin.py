@@ -8,6 +8,7 @@ from __future__ import annotations
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
+from django.core.validators import MaxValueValidator
 from django.db import DatabaseError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -57,17 +58,55 @@ class _AuditedAdmin(StaffModelAdmin):
         super().delete_model(request, obj)
 
 
+# Sanity bounds of a staff entry (walk24: 他行宛 9,999,999,999円 was saved for today and
+# refused every transfer of 3万円 or more until the next day — a row in force is never
+# changed). A bank's fee is hundreds of yen; the 金額区分 is tens of thousands.
+FEE_MAX = 10_000
+THRESHOLD_MAX = 100_000_000
+FEE_TOO_LARGE = f"手数料は{FEE_MAX:,}円以下で入力してください。"
+THRESHOLD_TOO_LARGE = f"金額区分は{THRESHOLD_MAX:,}円以下で入力してください。"
+FEE_NOT_NUMBER = "金額は半角数字（円）で入力してください。"
+FEE_TODAY_UNCONFIRMED = ("本日から適用する手数料は、保存した時点からすべてのお振込にかかり、本日中は変更・削除できません。"
+                         "内容を確かめて「本日から適用する」にチェックしてください。")
+FEE_FIELDS = ("same_branch_under", "same_branch_over", "other_branch_under", "other_branch_over",
+              "other_bank_under", "other_bank_over")
+
+
 class FeeScheduleForm(forms.ModelForm):
+    apply_today = forms.BooleanField(
+        label="本日から適用する", required=False,
+        help_text="適用開始日が本日のときだけ必要です。保存した時点から適用され、本日中は変更・削除できません。")
+
     class Meta:
         model = FeeSchedule
-        fields = ["effective_from", "threshold", "same_branch_under", "same_branch_over",
-                  "other_branch_under", "other_branch_over", "other_bank_under", "other_bank_over"]
+        fields = ["effective_from", "threshold", *FEE_FIELDS]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        bounds = {name: (FEE_MAX, FEE_TOO_LARGE) for name in FEE_FIELDS}
+        bounds["threshold"] = (THRESHOLD_MAX, THRESHOLD_TOO_LARGE)
+        for name, (maximum, message) in bounds.items():
+            field = self.fields.get(name)
+            if field is None:  # a held row's page shows it read-only
+                continue
+            # the model field's own bound is int64's (「9223372036854775807 以下」): staff read ours
+            field.validators = [validator for validator in field.validators
+                                if not isinstance(validator, MaxValueValidator)]
+            field.validators.append(MaxValueValidator(maximum, message=message))
+            field.widget.attrs["max"] = maximum
+            field.error_messages["invalid"] = FEE_NOT_NUMBER
 
     def clean_effective_from(self):
         day = self.cleaned_data["effective_from"]
         if day < timezone.localdate():
             raise forms.ValidationError(FEE_DATE_IN_PAST)
         return day
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("effective_from") == timezone.localdate() and not cleaned.get("apply_today"):
+            self.add_error("apply_today", FEE_TODAY_UNCONFIRMED)
+        return cleaned
 
 
 @admin.register(FeeSchedule)
@@ -79,6 +118,9 @@ class FeeScheduleAdmin(_AuditedAdmin):
     audit_action = "staff_fee_change"
     manage_permission = "transfers.manage_fees"
     form = FeeScheduleForm
+    # Django's bulk delete said 「…削除する権限がありません: 振込手数料 / 振込」 for a row in
+    # force (walk24): a future row is deleted from its own page, a held one says why there
+    actions = None
     list_display = ["effective_from", "threshold", "same_branch_under", "same_branch_over", "other_branch_under",
                     "other_branch_over", "other_bank_under", "other_bank_over"]
 

@@ -22,7 +22,7 @@ def test_staff_add_a_future_fee_row_but_never_change_one_in_force(staff_client):
     page = staff_client.get(f"/admin/transfers/feeschedule/{in_force.pk}/change/")
     assert page.status_code == 200 and FEE_ROW_HELD in page.content.decode()  # read-only, and why
     # UI-1: named as staff read every date (it said 「2000-01-01 から」)
-    assert "2000年1月1日から" in staff_client.get("/admin/transfers/feeschedule/").content.decode()
+    assert "2000年1月1日から" in page.content.decode()
     response = staff_client.post(f"/admin/transfers/feeschedule/{in_force.pk}/change/", {
         "effective_from": "2000-01-01", "threshold": 30000, "same_branch_under": 0, "same_branch_over": 0,
         "other_branch_under": 1, "other_branch_over": 1, "other_bank_under": 1, "other_bank_over": 1},
@@ -43,6 +43,45 @@ def test_staff_add_a_future_fee_row_but_never_change_one_in_force(staff_client):
     assert FeeSchedule.objects.get(effective_from=tomorrow).other_bank_under == 440
     event = AuditEvent.objects.get(action="staff_fee_change")
     assert event.actor == "staff-t" and "追加" in event.summary
+
+
+FEE_FIELDS = {"threshold": 30000, "same_branch_under": 0, "same_branch_over": 0, "other_branch_under": 110,
+              "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550}
+
+
+@pytest.mark.parametrize(("typed", "message"), [
+    ({"other_bank_over": 9_999_999_999}, "手数料は10,000円以下で入力してください。"),
+    ({"same_branch_under": 10_001}, "手数料は10,000円以下で入力してください。"),
+    ({"threshold": 99_999_999_999_999_999_999}, "金額区分は100,000,000円以下で入力してください。"),
+    ({"other_bank_under": "３３０円"}, "金額は半角数字（円）で入力してください。"),
+])
+def test_a_fee_typo_is_caught_in_words_before_it_is_saved(staff_client, typed, message):
+    """XFER-4, STAFF-1 (walk24): 他行宛 9,999,999,999円 was saved for today and refused every
+    transfer of 3万円 or more — a row in force never changes, so until the next day; a
+    huge 金額区分 said 「この値は 9223372036854775807 以下…」. Sanity bounds, in words."""
+    day = (timezone.localdate() + dt.timedelta(days=2)).isoformat()
+    response = staff_client.post("/admin/transfers/feeschedule/add/", {"effective_from": day, **FEE_FIELDS, **typed})
+    page = response.content.decode()
+    assert response.status_code == 200 and message in page
+    assert "9223372036854775807" not in page
+    assert not FeeSchedule.objects.filter(effective_from=day).exists()
+
+
+def test_a_fee_row_for_today_is_saved_only_when_staff_confirm_it_applies_at_once(staff_client):
+    """XFER-4, STAFF-1 (walk24): a row dated today applies from the moment it is saved and
+    is held all day; staff tick 「本日から適用する」 for it (a later date needs nothing),
+    and the bulk delete, which refused a row in force with a misleading 「権限がありません:
+    振込手数料 / 振込」, is gone — a future row is deleted from its page."""
+    today = timezone.localdate().isoformat()
+    page = staff_client.post("/admin/transfers/feeschedule/add/",
+                             {"effective_from": today, **FEE_FIELDS}).content.decode()
+    assert "「本日から適用する」にチェックしてください" in page
+    assert not FeeSchedule.objects.filter(effective_from=today).exists()
+    response = staff_client.post("/admin/transfers/feeschedule/add/",
+                                 {"effective_from": today, **FEE_FIELDS, "apply_today": "on"})
+    assert response.status_code == 302
+    assert FeeSchedule.objects.get(effective_from=today).other_bank_over == 550
+    assert 'name="action"' not in staff_client.get("/admin/transfers/feeschedule/").content.decode()
 
 
 def test_staff_change_the_bank_maximum(staff_client):
