@@ -271,12 +271,20 @@ EMAIL_CODE_TOO_MANY = ("確認コードを所定の回数誤って入力され�
 EMAIL_SAME = "現在ご登録のアドレスと同じです。"
 EMAIL_NONE_TO_REMOVE = "Ｅメールアドレスは登録されていません。"
 EMAIL_CHANGED_MEANWHILE = "ご登録のアドレスが変更されています。お手数ですが、最初からやり直してください。"
+EMAIL_ALREADY_CHANGED = "Ｅメールアドレスは既に {email} に変更されています。"
 
 
 class EmailSettingError(Exception):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
+
+
+class EmailAlreadyChanged(EmailSettingError):
+    """The code was entered on another page (tab) first: the change went through."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(EMAIL_ALREADY_CHANGED.format(email=email))
 
 
 def email_masked(address: str) -> str:
@@ -319,15 +327,18 @@ def email_change_request(*, customer: Customer, new_email: str, ip: str | None) 
     return request
 
 
-def email_change_confirm(*, customer: Customer, code: str, ip: str | None) -> str:
+def email_change_confirm(*, customer: Customer, code: str, ip: str | None, new_email: str = "") -> str:
     """Apply the pending address once its code is entered: under the request's row lock,
     once. A wrong code counts (at ``NOTIFICATIONS_EMAIL_CODE_MAX_FAILURES`` the request
     dies); an expired one ends the request. The old address (if any) and the new one are
-    told. Returns the new address."""
+    told. Returns the new address. ``new_email``: the address the page asked the code
+    for; with no request left and that address already the customer's, raises
+    EmailAlreadyChanged (the code was entered in another tab first)."""
 
     with transaction.atomic():
         request = EmailChangeRequest.objects.select_for_update().filter(customer=customer).first()
         if request is None:
+            _already_changed_check(customer, new_email)
             raise EmailSettingError(EMAIL_CODE_NONE)
         refusal = None
         if request.expires_at <= timezone.now():
@@ -353,6 +364,7 @@ def email_change_confirm(*, customer: Customer, code: str, ip: str | None) -> st
         locked = customer_for_update(customer)
         request = EmailChangeRequest.objects.select_for_update().filter(pk=request.pk).first()
         if request is None:  # a concurrent confirmation or a removal won
+            _already_changed_check(customer, new_email)
             raise EmailSettingError(EMAIL_CODE_NONE)
         old_email, new_email = locked.email, request.new_email
         Customer.objects.filter(pk=customer.pk).update(email=new_email)
@@ -369,6 +381,11 @@ def email_change_confirm(*, customer: Customer, code: str, ip: str | None) -> st
             "このアドレスをインターネットバンキングのお知らせの送信先に登録しました。",
         ])
     return new_email
+
+
+def _already_changed_check(customer: Customer, new_email: str) -> None:
+    if new_email and Customer.objects.filter(pk=customer.pk, email=new_email).exists():
+        raise EmailAlreadyChanged(new_email)
 
 
 def _code_matches(request: EmailChangeRequest, customer: Customer, code: str) -> bool:
