@@ -33,41 +33,10 @@ from cosei_ib.queries import unique_or_none
 from security.audit import audit_record
 from security.locks import customer_for_update
 
-from .models import EmailChangeRequest, NoticePreference, OutboxMessage, PostingNotice
+from .models import SUBJECTS, EmailChangeRequest, NoticePreference, OutboxMessage, PostingNotice
 
 logger = logging.getLogger(__name__)
 
-# event -> subject (NOTE-1). The body says what happened and when, never a secret.
-SUBJECTS = {
-    "password_change": "ログインパスワード変更のお知らせ",
-    "lockout": "お取引ロックのお知らせ",
-    "unlock": "ロック解除のお知らせ",
-    "ib_suspend": "IB取引中止のお知らせ",
-    "ib_resume": "IB取引再開のお知らせ",
-    "otp_activate": "ワンタイムパスワード利用開始のお知らせ",
-    "otp_login_setting": "ワンタイムパスワードのログイン時認証設定変更のお知らせ",
-    "otp_revoke": "ワンタイムパスワード利用停止のお知らせ",
-    "card_issue": "画像認証カード発行のお知らせ",
-    "initial_password_issue": "初回ログインパスワード再発行のお知らせ",
-    "deposit": "ご入金のお知らせ",
-    "withdrawal": "お引出しのお知らせ",
-    "limit_change": "利用限度額変更のお知らせ",
-    "account_change": "口座の状態変更のお知らせ",
-    "email_change": "Ｅメール設定変更のお知らせ",
-    "email_verify": "Ｅメールアドレス確認コードのお知らせ",
-    "transfer_executed": "予約振込実行のお知らせ",
-    "transfer_unprocessed": "予約振込未処理のお知らせ",
-    "passkey_add": "パスキー登録のお知らせ",
-    "passkey_remove": "パスキー削除のお知らせ",
-    "passkey_only": "パスキーでのみログインの設定変更のお知らせ",
-    "transfer_accepted": "振込受付のお知らせ",
-    "transfer_scheduled": "振込予約受付のお知らせ",
-    "transfer_cancelled": "振込予約取消のお知らせ",
-    "transfer_cancelled_staff": "振込予約取消（窓口）のお知らせ",
-    "payeasy_accepted": "税金・各種料金の払込み受付のお知らせ",
-    "login": "ログインのお知らせ",
-    "transfer_returned": "振込資金返却のお知らせ",
-}
 
 # The optional notices the customer chooses on Ｅメール設定 (NOTE-2), by preference field.
 POSTING_EVENTS = frozenset({"deposit", "withdrawal"})
@@ -467,7 +436,7 @@ def outbox_retry(*, messages, actor: str) -> int:
             message.next_attempt_at = timezone.now()
             message.save(update_fields=["status", "attempts", "next_attempt_at"])
             audit_record(action="outbox_retry", outcome="success", customer=message.customer,
-                         actor=actor, summary=f"通知メール#{message.pk} {SUBJECTS.get(message.event, message.event)}")
+                         actor=actor, summary=f"通知メール#{message.pk} {message.event_label}")
             retried += 1
         if retried:
             transaction.on_commit(_wake_sender)
