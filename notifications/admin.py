@@ -46,7 +46,7 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
     @admin.display(description="種類", ordering="event")
     def event_label(self, message):
-        return SUBJECTS.get(message.event, message.event)
+        return message.event_label
 
     @admin.display(description="本文")
     def body_shown(self, message):

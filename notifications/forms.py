@@ -54,6 +54,12 @@ class EmailAddressForm(forms.Form):
         return data
 
 
+class _PageAddressField(forms.CharField):
+    def clean(self, value) -> str:
+        value = self.to_python(value)
+        return value if len(value) <= 254 and "\x00" not in value else ""
+
+
 class EmailCodeForm(forms.Form):
     code = forms.CharField(
         label="確認コード（6桁）", max_length=32,
@@ -62,6 +68,9 @@ class EmailCodeForm(forms.Form):
                         "max_length": "確認コードは6桁の数字で入力してください。",
                         "null_characters_not_allowed": "確認コードは6桁の数字で入力してください。"},
     )
+    # the address the page asked the code for: a second tab can then say the change went
+    # through in the first one (NOTE-2); anything odd in it is ignored, never an error
+    new_email = _PageAddressField(widget=forms.HiddenInput, required=False)
 
     def clean_code(self) -> str:
         value = re.sub(r"[\s\-]", "", _normalise(self.cleaned_data["code"]))

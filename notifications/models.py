@@ -9,6 +9,38 @@ from django.utils import timezone
 
 from accounts.models import Customer
 
+# event -> subject (NOTE-1). The body says what happened and when, never a secret.
+SUBJECTS = {
+    "password_change": "ログインパスワード変更のお知らせ",
+    "lockout": "お取引ロックのお知らせ",
+    "unlock": "ロック解除のお知らせ",
+    "ib_suspend": "IB取引中止のお知らせ",
+    "ib_resume": "IB取引再開のお知らせ",
+    "otp_activate": "ワンタイムパスワード利用開始のお知らせ",
+    "otp_login_setting": "ワンタイムパスワードのログイン時認証設定変更のお知らせ",
+    "otp_revoke": "ワンタイムパスワード利用停止のお知らせ",
+    "card_issue": "画像認証カード発行のお知らせ",
+    "initial_password_issue": "初回ログインパスワード再発行のお知らせ",
+    "deposit": "ご入金のお知らせ",
+    "withdrawal": "お引出しのお知らせ",
+    "limit_change": "利用限度額変更のお知らせ",
+    "account_change": "口座の状態変更のお知らせ",
+    "email_change": "Ｅメール設定変更のお知らせ",
+    "email_verify": "Ｅメールアドレス確認コードのお知らせ",
+    "transfer_executed": "予約振込実行のお知らせ",
+    "transfer_unprocessed": "予約振込未処理のお知らせ",
+    "passkey_add": "パスキー登録のお知らせ",
+    "passkey_remove": "パスキー削除のお知らせ",
+    "passkey_only": "パスキーでのみログインの設定変更のお知らせ",
+    "transfer_accepted": "振込受付のお知らせ",
+    "transfer_scheduled": "振込予約受付のお知らせ",
+    "transfer_cancelled": "振込予約取消のお知らせ",
+    "transfer_cancelled_staff": "振込予約取消（窓口）のお知らせ",
+    "payeasy_accepted": "税金・各種料金の払込み受付のお知らせ",
+    "login": "ログインのお知らせ",
+    "transfer_returned": "振込資金返却のお知らせ",
+}
+
 
 class OutboxMessage(models.Model):
     class Status(models.TextChoices):
@@ -42,8 +74,13 @@ class OutboxMessage(models.Model):
                          condition=models.Q(status="pending")),
         ]
 
+    @property
+    def event_label(self) -> str:
+        return SUBJECTS.get(self.event, self.event)
+
     def __str__(self) -> str:
-        return f"{self.event} → {self.customer.contract_id} ({self.status})"
+        # staff read it as the message page's title and in the list's labels (STAFF-1)
+        return f"{self.event_label} → {self.customer.contract_id}（{self.get_status_display()}）"
 
 
 class NoticePreference(models.Model):

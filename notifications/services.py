@@ -33,41 +33,10 @@ from cosei_ib.queries import unique_or_none
 from security.audit import audit_record
 from security.locks import customer_for_update
 
-from .models import EmailChangeRequest, NoticePreference, OutboxMessage, PostingNotice
+from .models import SUBJECTS, EmailChangeRequest, NoticePreference, OutboxMessage, PostingNotice
 
 logger = logging.getLogger(__name__)
 
-# event -> subject (NOTE-1). The body says what happened and when, never a secret.
-SUBJECTS = {
-    "password_change": "ログインパスワード変更のお知らせ",
-    "lockout": "お取引ロックのお知らせ",
-    "unlock": "ロック解除のお知らせ",
-    "ib_suspend": "IB取引中止のお知らせ",
-    "ib_resume": "IB取引再開のお知らせ",
-    "otp_activate": "ワンタイムパスワード利用開始のお知らせ",
-    "otp_login_setting": "ワンタイムパスワードのログイン時認証設定変更のお知らせ",
-    "otp_revoke": "ワンタイムパスワード利用停止のお知らせ",
-    "card_issue": "画像認証カード発行のお知らせ",
-    "initial_password_issue": "初回ログインパスワード再発行のお知らせ",
-    "deposit": "ご入金のお知らせ",
-    "withdrawal": "お引出しのお知らせ",
-    "limit_change": "利用限度額変更のお知らせ",
-    "account_change": "口座の状態変更のお知らせ",
-    "email_change": "Ｅメール設定変更のお知らせ",
-    "email_verify": "Ｅメールアドレス確認コードのお知らせ",
-    "transfer_executed": "予約振込実行のお知らせ",
-    "transfer_unprocessed": "予約振込未処理のお知らせ",
-    "passkey_add": "パスキー登録のお知らせ",
-    "passkey_remove": "パスキー削除のお知らせ",
-    "passkey_only": "パスキーでのみログインの設定変更のお知らせ",
-    "transfer_accepted": "振込受付のお知らせ",
-    "transfer_scheduled": "振込予約受付のお知らせ",
-    "transfer_cancelled": "振込予約取消のお知らせ",
-    "transfer_cancelled_staff": "振込予約取消（窓口）のお知らせ",
-    "payeasy_accepted": "税金・各種料金の払込み受付のお知らせ",
-    "login": "ログインのお知らせ",
-    "transfer_returned": "振込資金返却のお知らせ",
-}
 
 # The optional notices the customer chooses on Ｅメール設定 (NOTE-2), by preference field.
 POSTING_EVENTS = frozenset({"deposit", "withdrawal"})
@@ -271,12 +240,20 @@ EMAIL_CODE_TOO_MANY = ("確認コードを所定の回数誤って入力され�
 EMAIL_SAME = "現在ご登録のアドレスと同じです。"
 EMAIL_NONE_TO_REMOVE = "Ｅメールアドレスは登録されていません。"
 EMAIL_CHANGED_MEANWHILE = "ご登録のアドレスが変更されています。お手数ですが、最初からやり直してください。"
+EMAIL_ALREADY_CHANGED = "Ｅメールアドレスは既に {email} に変更されています。"
 
 
 class EmailSettingError(Exception):
     def __init__(self, message: str) -> None:
         self.message = message
         super().__init__(message)
+
+
+class EmailAlreadyChanged(EmailSettingError):
+    """The code was entered on another page (tab) first: the change went through."""
+
+    def __init__(self, email: str) -> None:
+        super().__init__(EMAIL_ALREADY_CHANGED.format(email=email))
 
 
 def email_masked(address: str) -> str:
@@ -319,15 +296,18 @@ def email_change_request(*, customer: Customer, new_email: str, ip: str | None) 
     return request
 
 
-def email_change_confirm(*, customer: Customer, code: str, ip: str | None) -> str:
+def email_change_confirm(*, customer: Customer, code: str, ip: str | None, new_email: str = "") -> str:
     """Apply the pending address once its code is entered: under the request's row lock,
     once. A wrong code counts (at ``NOTIFICATIONS_EMAIL_CODE_MAX_FAILURES`` the request
     dies); an expired one ends the request. The old address (if any) and the new one are
-    told. Returns the new address."""
+    told. Returns the new address. ``new_email``: the address the page asked the code
+    for; with no request left and that address already the customer's, raises
+    EmailAlreadyChanged (the code was entered in another tab first)."""
 
     with transaction.atomic():
         request = EmailChangeRequest.objects.select_for_update().filter(customer=customer).first()
         if request is None:
+            _already_changed_check(customer, new_email)
             raise EmailSettingError(EMAIL_CODE_NONE)
         refusal = None
         if request.expires_at <= timezone.now():
@@ -353,6 +333,7 @@ def email_change_confirm(*, customer: Customer, code: str, ip: str | None) -> st
         locked = customer_for_update(customer)
         request = EmailChangeRequest.objects.select_for_update().filter(pk=request.pk).first()
         if request is None:  # a concurrent confirmation or a removal won
+            _already_changed_check(customer, new_email)
             raise EmailSettingError(EMAIL_CODE_NONE)
         old_email, new_email = locked.email, request.new_email
         Customer.objects.filter(pk=customer.pk).update(email=new_email)
@@ -369,6 +350,11 @@ def email_change_confirm(*, customer: Customer, code: str, ip: str | None) -> st
             "このアドレスをインターネットバンキングのお知らせの送信先に登録しました。",
         ])
     return new_email
+
+
+def _already_changed_check(customer: Customer, new_email: str) -> None:
+    if new_email and Customer.objects.filter(pk=customer.pk, email=new_email).exists():
+        raise EmailAlreadyChanged(new_email)
 
 
 def _code_matches(request: EmailChangeRequest, customer: Customer, code: str) -> bool:
@@ -450,7 +436,7 @@ def outbox_retry(*, messages, actor: str) -> int:
             message.next_attempt_at = timezone.now()
             message.save(update_fields=["status", "attempts", "next_attempt_at"])
             audit_record(action="outbox_retry", outcome="success", customer=message.customer,
-                         actor=actor, summary=f"通知メール#{message.pk} {SUBJECTS.get(message.event, message.event)}")
+                         actor=actor, summary=f"通知メール#{message.pk} {message.event_label}")
             retried += 1
         if retried:
             transaction.on_commit(_wake_sender)

@@ -17,6 +17,7 @@ from .models import EmailChangeRequest
 from .services import (
     PREFERENCE_LABELS,
     SECURITY_NOTICE_LABELS,
+    EmailAlreadyChanged,
     EmailSettingError,
     email_change_confirm,
     email_change_request,
@@ -135,14 +136,19 @@ def email_confirm_view(request):
 def email_verify_view(request):
     """確認コード入力: the code sent to the new address makes the change take effect."""
     pending = _pending_request(request.customer)
-    form = EmailCodeForm(request.POST or None)
+    form = EmailCodeForm(request.POST or None, initial={"new_email": pending.new_email if pending else ""})
     if request.method == "POST" and form.is_valid():
         try:
             email_change_confirm(customer=request.customer, code=form.cleaned_data["code"],
-                                 ip=client_ip(request))
+                                 new_email=form.cleaned_data["new_email"], ip=client_ip(request))
+        except EmailAlreadyChanged as done:  # in another tab, first
+            messages.success(request, done.message)
+            return redirect("notifications:email_settings")
         except EmailSettingError as refused:
-            form.add_error("code" if pending else None, refused.message)
+            # by the code field only while it is still shown: an expired or used-up
+            # request is gone, and its reason must not go with the field
             pending = _pending_request(request.customer)
+            form.add_error("code" if pending else None, refused.message)
         else:
             messages.success(request, "Ｅメールアドレスを変更しました。")
             return redirect("notifications:email_settings")

@@ -11,6 +11,7 @@ from django.core.validators import ProhibitNullCharactersValidator
 
 from accounts.templatetags.accounts_format import account_label
 from cosei_ib.textinput import normalise_digits
+from transfers.forms import parse_yen
 
 # hyphens, dashes, the long-vowel mark and spaces people type inside long numbers
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―ー−ｰ]")
@@ -97,23 +98,25 @@ class AmountForm(forms.Form):
         "inputmode": "numeric", "autocomplete": "off"}))
 
     def __init__(self, *args, bill, **kwargs):
+        from .services import amount_range_text
+
         super().__init__(*args, **kwargs)
         self.bill = bill
         self.fields["amount"].error_messages["required"] = REQUIRED.format(label="払込金額")
-        self.fields["amount"].error_messages["max_length"] = AMOUNT_DIGITS
+        # too many digits is too large: the bill's range says what is payable (PAY-2)
+        self.fields["amount"].error_messages["max_length"] = amount_range_text(bill)
         self.fields["amount"].validators = [v for v in self.fields["amount"].validators
                                             if not isinstance(v, ProhibitNullCharactersValidator)]
 
     def clean_amount(self) -> int:
-        from .services import PayeasyRefused, amount_check
+        from .services import PayeasyRefused, amount_check, amount_range_text
 
-        # commas only, and blanks around it: a dash is no separator in an amount (「-1」 is
-        # not 1円), nor is a blank between digits (「1　1000」 is a slip, not 11,000円)
-        text = normalise_digits(self.cleaned_data["amount"])
-        text = text.replace(",", "").strip().removesuffix("円").rstrip()
-        if not re.fullmatch(r"[0-9]{1,13}", text) or int(text) == 0:
+        # as a transfer's amount: commas, 円 and blanks around it; a dash is no separator
+        # (「-1」 is not 1円), nor is a blank between digits (「1　1000」 is not 11,000円)
+        amount = parse_yen(self.cleaned_data["amount"], required=AMOUNT_DIGITS, negative=AMOUNT_DIGITS,
+                           not_number=AMOUNT_DIGITS, too_large=amount_range_text(self.bill))
+        if amount == 0:
             raise forms.ValidationError(AMOUNT_DIGITS, code="digits")
-        amount = int(text)
         try:
             amount_check(self.bill, amount)
         except PayeasyRefused as refused:

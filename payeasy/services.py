@@ -161,12 +161,16 @@ def _bill_refusal(bill: BillInfo) -> PayeasyRefused | None:
     return None
 
 
+def amount_range_text(bill: BillInfo) -> str:
+    """「払込金額は1円以上1,000,000円以下で入力してください。」 for an open-amount bill."""
+    return AMOUNT_OUT_OF_RANGE.format(min=bill.min_amount, max=bill.max_amount)
+
+
 def amount_check(bill: BillInfo, amount: int) -> None:
     """The payable amount: the bill's own, or within an open bill's bounds."""
     if bill.is_open_amount:
         if not bill.min_amount <= amount <= bill.max_amount:
-            raise PayeasyRefused(AMOUNT_OUT_OF_RANGE.format(min=bill.min_amount, max=bill.max_amount),
-                                 field="amount")
+            raise PayeasyRefused(amount_range_text(bill), field="amount")
     elif amount != bill.amount:
         raise PayeasyRefused(AMOUNT_MISMATCH, field="amount")
 

@@ -28,6 +28,7 @@ from accounts.models import Customer
 
 from .audit import audit_record
 from .cards import image_card_issue, image_card_render_pdf, image_card_render_png
+from .forms import choice_messages
 from .models import Credential, ImageCard
 from .services import (
     IssuedMeanwhile,
@@ -58,7 +59,9 @@ REASON_MESSAGES = {"required": "理由を入力してください。", "max_leng
 
 class UnlockForm(forms.Form):
     kind = forms.ChoiceField(label="ロックを解除する認証情報", choices=Credential.Kind.choices,
-                             help_text=UNLOCK_HELP)
+                             help_text=UNLOCK_HELP,
+                             error_messages=choice_messages("ロックを解除する認証情報を選択してください。",
+                                                            "ロックを解除する認証情報"))
     reason = forms.CharField(label="理由（本人確認の方法など）", max_length=100,
                              error_messages=REASON_MESSAGES)
 

@@ -92,6 +92,13 @@ class PasswordChangeForm(forms.Form):
 # --- SEC-5 / 6 / 7: second factors -------------------------------------------------------
 
 OTP_LOGIN_CHOICES = [("1", "認証する（ログイン時も利用）"), ("0", "認証しない（ログイン時は不要）")]
+# Django's own 「正しく選択してください。 %(value)s は候補にありません。」 echoed what was
+# posted (a NUL byte, markup) back to the customer (UI-1): a fixed message, no value
+CHOICE_INVALID = "{label}の選択が正しくありません。もう一度選択してください。"
+
+
+def choice_messages(required: str, label: str) -> dict:
+    return {"required": required, "invalid_choice": CHOICE_INVALID.format(label=label)}
 
 
 class OtpField(forms.CharField):
@@ -150,7 +157,8 @@ class ChallengeFormMixin:
                 label=f"マス目 {cell['label']} の画像", coerce=int,
                 choices=[(str(index), label) for index, label in cell["candidates"]],
                 widget=forms.RadioSelect,
-                error_messages={"required": f"マス目 {cell['label']} の認証用画像を選択してください。"},
+                error_messages=choice_messages(f"マス目 {cell['label']} の認証用画像を選択してください。",
+                                               f"マス目 {cell['label']} の認証用画像"),
             )
             self.challenge_cells.append({
                 "label": cell["label"], "name": name,
@@ -295,7 +303,7 @@ class OtpRegisterForm(ChallengeFormMixin, forms.Form):
     required_at_login = forms.TypedChoiceField(
         label="ログイン時のワンタイムパスワード認証", choices=OTP_LOGIN_CHOICES,
         coerce=lambda value: value == "1", widget=forms.RadioSelect,
-        error_messages={"required": "ログイン時の認証要否を選択してください。"},
+        error_messages=choice_messages("ログイン時の認証要否を選択してください。", "ログイン時の認証要否"),
     )
 
     def __init__(self, data=None, *, challenge=None, unavailable: str = "", **kwargs):
@@ -322,5 +330,5 @@ class OtpLoginSettingForm(forms.Form):
     required_at_login = forms.TypedChoiceField(
         label="ログイン時のワンタイムパスワード認証", choices=OTP_LOGIN_CHOICES,
         coerce=lambda value: value == "1", widget=forms.RadioSelect,
-        error_messages={"required": "ログイン時の認証要否を選択してください。"},
+        error_messages=choice_messages("ログイン時の認証要否を選択してください。", "ログイン時の認証要否"),
     )

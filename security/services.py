@@ -173,6 +173,10 @@ def password_rule_errors(*, customer: Customer, new_password: str) -> list[str]:
     problems = []
     if not re.fullmatch(r"[A-Za-z0-9]*", new_password):
         problems.append("半角英数字のみ使用できます（記号・全角文字・空白は使用できません）。")
+        if not re.fullmatch(r"[\x21-\x7e]*", new_password):
+            # full-width (the IME left on), a blank, an emoji: 「ｐａｓｓ２０２７ab」 has
+            # digits to its typist, so 「数字を1文字以上…」 beside this would mislead
+            return problems
     if not low <= len(new_password) <= high:
         problems.append(f"{low}～{high}桁で入力してください（入力は{len(new_password)}桁です）。")
     if not re.search(r"[A-Za-z]", new_password):

@@ -31,12 +31,34 @@
       authenticatorAttachment: credential.authenticatorAttachment || undefined
     };
   }
+  // The customer reads Japanese (UI-1): a browser's own error text (DOMException.message,
+  // in the browser's language — "The user attempted to register an authenticator that
+  // contains one of the credentials already registered …") is never shown. Only our own
+  // server's Japanese refusal is shown as it is; everything else by the error's name.
+  var GENERIC = "パスキーを利用できませんでした。しばらくしてからもう一度お試しください。";
+  var BY_NAME = {
+    NotAllowedError: "パスキーの確認が取り消されたか、時間切れになりました。もう一度お試しください。",
+    AbortError: "パスキーの確認が中断されました。もう一度お試しください。",
+    SecurityError: "このアドレスではパスキーを利用できません。当金庫のインターネットバンキングのアドレスからご利用ください。",
+    NotSupportedError: "お使いの端末またはブラウザは、このパスキーの方式に対応していません。",
+    ConstraintError: "お使いの端末で本人確認（指紋・顔認証・画面ロック）ができないため、パスキーを利用できません。"
+  };
+  var ON_CREATE = { InvalidStateError: "この端末のパスキーは登録済みです。" };
+  var NETWORK = "通信できませんでした。通信環境をご確認のうえ、もう一度お試しください。";
+  function Refusal(message) { this.name = "Refusal"; this.message = message; }
+  function errorText(error, creating) {
+    if (error instanceof Refusal) { return error.message; }
+    var name = error && error.name;
+    return (creating && ON_CREATE[name]) || BY_NAME[name] || GENERIC;
+  }
   function fetchOptions(url, form) {
     var token = form.querySelector("input[name=csrfmiddlewaretoken]").value;
     return fetch(url, { method: "POST", credentials: "same-origin", headers: { "X-CSRFToken": token } })
+      .catch(function () { throw new Refusal(NETWORK); })
       .then(function (answer) {
-        return answer.json().then(function (data) {
-          if (!answer.ok) { throw new Error(data.error || "パスキーを利用できません。"); }
+        return answer.json().catch(function () { return {}; }).then(function (data) {
+          // our views refuse in Japanese ({"error": …}); a proxy's or CSRF page is not JSON
+          if (!answer.ok) { throw new Refusal(typeof data.error === "string" && data.error ? data.error : GENERIC); }
           return data;
         });
       });
@@ -62,9 +84,7 @@
         if (form.requestSubmit) { form.requestSubmit(submit || undefined); } else { form.submit(); }
       }).catch(function (error) {
         button.disabled = false;
-        status.textContent = error && error.name === "NotAllowedError"
-          ? "パスキーの確認が取り消されたか、時間切れになりました。もう一度お試しください。"
-          : (error && error.message) || "パスキーを利用できませんでした。";
+        status.textContent = errorText(error, button.dataset.passkey === "create");
       });
     });
   });

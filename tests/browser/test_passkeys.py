@@ -105,3 +105,72 @@ def test_register_a_passkey_log_in_with_it_and_confirm_a_transfer_with_it(page, 
     customer.refresh_from_db()
     assert customer.passkey_only
     assert Passkey.objects.get(customer=customer).sign_count >= 3
+
+
+def _register_passkey(page, customer, name):
+    from security.models import Passkey
+
+    page.goto("/settings/passkeys/")
+    page.get_by_label("パスキーの名前（例：私のスマートフォン）").fill(name)
+    page.get_by_role("button", name="確認画面へ").click()
+    page.wait_for_url("**/settings/passkeys/confirm/")
+    if Passkey.objects.filter(customer=customer).exists():  # the step-up is then with it
+        page.get_by_role("button", name="パスキーで認証").click()
+    else:
+        _answer_card_challenge(page, customer)
+        page.get_by_role("button", name="実行").click()
+    page.wait_for_url("**/settings/passkeys/register/")
+    page.get_by_role("button", name="パスキーを作成").click()
+
+
+# what a browser says in English (Chromium's DOMException messages), never shown (UI-1)
+_STUBBED_FAILURES = {
+    "SecurityError": "このアドレスではパスキーを利用できません。",
+    "NotSupportedError": "このパスキーの方式に対応していません。",
+    "AbortError": "パスキーの確認が中断されました。",
+    "NotAllowedError": "パスキーの確認が取り消されたか、時間切れになりました。",
+    "ConstraintError": "本人確認（指紋・顔認証・画面ロック）ができないため",
+    "UnknownError": "パスキーを利用できませんでした。",
+    "TypeError": "パスキーを利用できませんでした。",
+}
+
+
+def test_registering_the_same_authenticator_twice_says_so_in_japanese(page, device):
+    """SEC-16, UI-1: the browser refuses a second passkey on an authenticator that holds
+    one of the customer's (excludeCredentials) with an English InvalidStateError text; the
+    customer reads 「この端末のパスキーは登録済みです。」, and no other browser error text
+    (whatever its message) reaches the page either; a refusal of our server stays as it is."""
+    from security.models import Passkey
+
+    customer = _customer()
+    _virtual_authenticator(page)
+    _login(page, customer)
+    page.wait_for_url("**/")
+    _register_passkey(page, customer, "テスト端末")
+    page.wait_for_url("**/settings/passkeys/")
+    _register_passkey(page, customer, "二台目")
+    status = page.locator("[data-passkey-status]")
+    expect(status).to_have_text("この端末のパスキーは登録済みです。")
+    expect(page.get_by_role("button", name="パスキーを作成")).to_be_enabled()
+    assert list(Passkey.objects.filter(customer=customer).values_list("name", flat=True)) == ["テスト端末"]
+
+    for name, japanese in _STUBBED_FAILURES.items():
+        page.evaluate("""([name]) => {
+            const failure = name === "TypeError" ? new TypeError("Failed to read the 'publicKey' property")
+                : new DOMException("The operation either timed out or was not allowed. See: https://www.w3.org/TR/webauthn-2/", name);
+            navigator.credentials.create = () => Promise.reject(failure);
+        }""", [name])
+        page.get_by_role("button", name="パスキーを作成").click()
+        expect(status).to_contain_text(japanese)
+        assert "operation" not in status.inner_text() and "publicKey" not in status.inner_text(), name
+
+    # the options refused by our server (its Japanese text) or by something in between (not JSON)
+    page.route("**/settings/passkeys/register/options/", lambda route: route.fulfill(
+        status=400, content_type="application/json", body='{"error": "パスキー登録の有効時間が過ぎました。もう一度やり直してください。"}'))
+    page.get_by_role("button", name="パスキーを作成").click()
+    expect(status).to_have_text("パスキー登録の有効時間が過ぎました。もう一度やり直してください。")
+    page.unroute("**/settings/passkeys/register/options/")
+    page.route("**/settings/passkeys/register/options/", lambda route: route.fulfill(
+        status=403, content_type="text/html", body="<h1>403 Forbidden</h1>"))
+    page.get_by_role("button", name="パスキーを作成").click()
+    expect(status).to_have_text("パスキーを利用できませんでした。しばらくしてからもう一度お試しください。")

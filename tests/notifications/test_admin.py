@@ -66,3 +66,20 @@ def test_the_outbox_list_and_page_label_every_column_and_field_in_japanese(staff
     labels = re.findall(r"<label>([^<]*):</label>", detail)
     assert {"契約者", "宛先", "件名", "本文", "状態", "送信試行回数", "次回送信予定", "作成日時", "送信日時"} <= set(labels)
     assert not [label for label in labels if re.fullmatch(r"[A-Za-z ]+", label)]
+
+
+def test_a_message_is_named_in_japanese_on_its_page_and_in_the_list(staff_client):
+    """NOTE-3, STAFF-1: the message's page was titled 「email_verify → 1000000001 (sent)」
+    (and the list's checkboxes labelled so): its kind, 契約者ID and 状態 in Japanese."""
+    customer = factories.customer(email="a@example.jp")
+    email_change_request(customer=customer, new_email="b@example.jp", ip=None)
+    message = OutboxMessage.objects.get(event="email_verify")
+    OutboxMessage.objects.filter(pk=message.pk).update(status="sent")
+    message.refresh_from_db()
+    name = f"Ｅメールアドレス確認コードのお知らせ → {customer.contract_id}（送信済）"
+    assert str(message) == name
+    detail = staff_client.get(f"/admin/notifications/outboxmessage/{message.pk}/change/").content.decode()
+    assert name in detail and "email_verify →" not in detail and "(sent)" not in detail
+    listing = staff_client.get("/admin/notifications/outboxmessage/").content.decode()
+    assert f'aria-label="アクション用にこのオブジェクトを選択 - {name}"' in listing
+    assert "email_verify →" not in listing and "(sent)" not in listing

@@ -279,3 +279,60 @@ def test_the_loser_of_a_double_click_is_shown_what_was_done(operation):
         assert ("Ｅメールアドレスを削除しました。" if operation == "remove" else "お知らせの選択を変更しました。") in page
         assert OutboxMessage.objects.filter(event="email_change").count() == 1
     assert AuditEvent.objects.filter(customer=customer, action="email_change", outcome="success").count() == 1
+
+
+def _verify_page_in_two_tabs(address="new@example.jp"):
+    customer = customer_with_card(email="old@example.jp")
+    client = _logged_in(customer)
+    client.post("/settings/email/address/", {"email": address, "email_again": address})
+    assert _step_up(client, customer).url == "/settings/email/verify/"
+    page = client.get("/settings/email/verify/").content.decode()  # tab B shows the same page
+    assert re.search(rf'<input type="hidden" name="new_email" value="{re.escape(address)}"', page)
+    assert client.post("/settings/email/verify/", {"code": _code_for(address), "new_email": address}).url \
+        == "/settings/email/"  # tab A
+    return customer, client
+
+
+def test_the_code_entered_again_in_another_tab_says_the_change_went_through():
+    """NOTE-2: the code entered in tab A and then in tab B said 「確認待ちのアドレス変更は
+    ありません。」 twice and not that the address had changed; tab B now says so."""
+    customer, client = _verify_page_in_two_tabs()
+    response = client.post("/settings/email/verify/", {"code": _code_for("new@example.jp"),
+                                                        "new_email": "new@example.jp"}, follow=True)
+    assert response.redirect_chain == [("/settings/email/", 302)]
+    page = response.content.decode()
+    assert "Ｅメールアドレスは既に new@example.jp に変更されています。" in page
+    assert "確認待ちのアドレス変更はありません" not in page
+    customer.refresh_from_db()
+    assert customer.email == "new@example.jp"
+    assert OutboxMessage.objects.filter(event="email_change").count() == 2  # told once, not again
+    assert AuditEvent.objects.filter(customer=customer, action="email_change", outcome="success").count() == 2
+
+
+@pytest.mark.parametrize("page_address", ["", "other@example.jp", "new@example.jp\x00", "x" * 300])
+def test_no_pending_change_is_said_once(page_address):
+    """NOTE-2: without a request, and the page's address not the customer's, the refusal
+    is said once (not once in the text and again as the error); a posted odd address is
+    ignored, never shown."""
+    _customer, client = _verify_page_in_two_tabs()
+    response = client.post("/settings/email/verify/", {"code": "123456", "new_email": page_address})
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("確認待ちのアドレス変更はありません") == 1 and EMAIL_CODE_NONE in page
+    assert "変更されています" not in page and "\x00" not in page and "x" * 300 not in page
+
+
+def test_the_last_wrong_code_is_told_why_the_change_ended(settings):
+    """NOTE-2: the reason of a refusal that ends the request (too many wrong codes) went
+    with the code field, which is no longer shown once the request is gone: the page said
+    only 「確認待ちのアドレス変更はありません。」."""
+    customer = customer_with_card(email="old@example.jp")
+    client = _logged_in(customer)
+    client.post("/settings/email/address/", {"email": "new@example.jp", "email_again": "new@example.jp"})
+    _step_up(client, customer)
+    wrong = "000000" if _code_for("new@example.jp") != "000000" else "111111"
+    for _ in range(settings.NOTIFICATIONS_EMAIL_CODE_MAX_FAILURES - 1):
+        assert EMAIL_CODE_WRONG in client.post("/settings/email/verify/", {"code": wrong}).content.decode()
+    page = client.post("/settings/email/verify/", {"code": wrong}).content.decode()
+    assert EMAIL_CODE_TOO_MANY in page and "確認待ちのアドレス変更はありません" not in page
+    assert not EmailChangeRequest.objects.filter(customer=customer).exists()

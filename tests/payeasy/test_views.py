@@ -151,19 +151,30 @@ def test_open_amount_page_and_the_back_button_keeps_the_input():
     assert Payment.objects.get().amount == 12_345
 
 
-@pytest.mark.parametrize("typed", ["-1", "−5", "－１，０００", "ー500", "1-000", "1　1000", "1 000", "12\t345",
-                                   "⑤000", "¹⁰000"])
-def test_a_negative_open_amount_is_refused_not_made_positive(typed):
+RANGE = "払込金額は1円以上1,000,000円以下で入力してください。"
+NOT_DIGITS = "払込金額は1円以上の金額を数字で入力してください。"
+
+
+@pytest.mark.parametrize(("typed", "told"), [
+    *[(typed, NOT_DIGITS) for typed in ["-1", "−5", "－１，０００", "ー500", "1-000", "1　1000", "1 000",
+                                        "12\t345", "⑤000", "¹⁰000", "0", "０００", "1\x002"]],
+    *[(typed, RANGE) for typed in ["99999999999999999999", "１" * 13, "9" * 41, "1,000,001円"]],
+])
+def test_a_wrong_open_amount_is_refused_with_its_reason(typed, told):
     """PAY-1, XFER-9: the minus sign of an open amount was dropped with the separators of
     the numbers (「-1」 became a confirm page for 1円); a dash in an amount is refused, and
-    so is a blank between digits (「1　1000」 was 11,000円)."""
+    so is a blank between digits (「1　1000」 was 11,000円). PAY-2: 20 nines were told
+    「…1円以上の金額を数字で…」 — wrong for digits ≥ 1; a too-large amount is told the
+    bill's range, as the transfer form tells it (transfers.forms.parse_yen)."""
     customer, account = support.payer()
     client = support.logged_in(customer)
     client.post("/payeasy/", {"account": account.pk, "biller": "00100"})
     client.post("/payeasy/numbers/", {"number": "1234567890123457", "confirmation": "234567", "category": "102"})
     response = client.post("/payeasy/bill/", {"amount": typed})
     assert response.status_code == 200
-    assert "払込金額は1円以上の金額を数字で入力してください。" in response.content.decode()
+    page = response.content.decode()
+    other = NOT_DIGITS if told == RANGE else RANGE
+    assert told in page and other not in page
     assert not StepUp.objects.filter(customer=customer, kind="payeasy").exists()
 
 

@@ -150,6 +150,24 @@ def test_first_login_forces_password_change_before_anything_else(client):
     assert client.get("/").status_code == 200
 
 
+@pytest.mark.parametrize("typed", ["ｐａｓｓ２０２７ab", "pass２０２７", "ＰＡＳＳＷＯＲＤ", "pass 2027", "pässwörd1"])
+def test_a_new_password_with_full_width_or_blanks_is_told_only_its_format(client, typed):
+    """SEC-2: 「ｐａｓｓ２０２７ab」 (the IME left on) was told 「数字を1文字以上含めてください。」
+    beside the full-width message — misleading, the customer did type digits; a password
+    with characters that are not half-width letters and digits is told only that."""
+    customer = factories.customer(password="Init1234")
+    login(client, customer.contract_id, "Init1234")
+    response = client.post("/password/initial/", {
+        "current_password": "Init1234", "new_password": typed, "new_password_again": typed})
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert html.count("半角英数字のみ使用できます（記号・全角文字・空白は使用できません）。") == 1
+    for other in ("数字を1文字以上", "英字を1文字以上", "桁で入力してください"):
+        assert other not in html
+    customer.user.refresh_from_db()
+    assert customer.user.check_password("Init1234")
+
+
 def test_password_change_ends_other_sessions_and_sends_notice():
     customer = make_customer()
     first, second = Client(), Client()
