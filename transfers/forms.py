@@ -36,7 +36,9 @@ def parse_yen(value: str, *, required: str, negative: str, not_number: str, too_
     blanks around it accepted. A blank between digits is refused, not closed up: 「1　1000」
     is a slip, and joining it would make 11,000円 of it. Length is checked before int()
     (no huge-number CPU burn)."""
-    text = half_width_digits(value).replace(",", "").replace("円", "").strip().replace("\x00", "?")
+    text = half_width_digits(value).replace(",", "").strip().replace("\x00", "?")
+    if text.endswith("円"):  # only a trailing one: 「12円345」 is no amount, not 12,345円
+        text = text[:-1].rstrip()
     if not text:
         raise forms.ValidationError(required)
     if " " in text:
