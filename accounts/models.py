@@ -175,6 +175,9 @@ class Account(models.Model):
                 condition=~Q(status="closed") | (Q(balance=0) & Q(hold_amount=0)),
                 name="account_closed_is_empty",
             ),
+            # LEDGER-7: ledger_post() knows these three; any other word was taken for open
+            models.CheckConstraint(condition=Q(status__in=["open", "frozen", "closed"]),
+                                   name="account_status_known"),
         ]
 
     # The fields the app's database role may UPDATE (LEDGER-7, granted by db_roles.py):
