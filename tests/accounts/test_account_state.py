@@ -5,14 +5,15 @@ the outside review's M5 and H3."""
 from __future__ import annotations
 
 import pytest
+from django.db import transaction
 
 from accounts import errors
 from accounts.ledger_check import ledger_check
-from accounts.models import Account, Journal
+from accounts.models import Account, AccountStateChange, Journal
 from accounts.services import (ACCOUNT_CLOSED_FINAL, PostingLine, account_admin_change_problem,
                                journal_post)
 from tests import factories
-from tests.accounts.test_ledger_lockdown import refused
+from tests.accounts.test_ledger_lockdown import INSUFFICIENT_PRIVILEGE, refused
 
 pytestmark = pytest.mark.django_db
 
@@ -51,3 +52,100 @@ def test_freeze_unfreeze_and_close_still_work():
     account.refresh_from_db()
     assert account.status == Account.Status.CLOSED
     assert all(result.ok for result in ledger_check())
+
+
+def failures() -> dict[str, list]:
+    return {result.name: result.violations for result in ledger_check() if not result.ok}
+
+
+def status_set(account: Account, status: str) -> None:
+    Account.objects.filter(pk=account.pk).update(status=status)
+
+
+def hold_set(account: Account, hold: int) -> None:
+    Account.objects.filter(pk=account.pk).update(hold_amount=hold)
+
+
+@pytest.mark.django_db(transaction=True)  # each step commits, as in production
+def test_a_freeze_lifted_for_a_debit_and_put_back_in_one_transaction_is_found():
+    """H3: as the app's role, one transaction set a frozen account open, drained it with
+    ledger_post() and froze it again; ledger_check passed (its rule only looked at debits
+    after status_changed_at, which the refreeze moved)."""
+    victim = factories.account(balance=952_300)
+    thief = factories.account()
+    status_set(victim, Account.Status.FROZEN)  # a court order, committed
+    assert not failures()
+    with transaction.atomic():
+        status_set(victim, Account.Status.OPEN)
+        drain = factories.transfer(victim, thief, 952_300)
+        status_set(victim, Account.Status.FROZEN)
+    found = failures()
+    assert list(found) == ["no debit was made while its account was frozen or closed or beyond its hold"]
+    [(entry_id, detail)] = found[list(found)[0]]
+    assert entry_id == drain.entries.get(account=victim).id
+    assert "lifted frozen" in detail and "put back frozen" in detail
+
+
+@pytest.mark.django_db(transaction=True)  # each step commits, as in production
+def test_a_hold_lowered_for_a_debit_and_put_back_in_one_transaction_is_found():
+    """H3: the hold set to 0, the held money debited, the hold set back (the balance made
+    good for the CHECK by a credit from elsewhere)."""
+    victim = factories.account(balance=10_000, hold_amount=9_000)
+    thief = factories.account(balance=4_000)
+    with transaction.atomic():
+        hold_set(victim, 0)
+        factories.transfer(victim, thief, 5_000)
+        factories.transfer(thief, victim, 4_000)
+        hold_set(victim, 9_000)
+    assert list(failures()) == ["no debit was made while its account was frozen or closed or beyond its hold"]
+
+
+@pytest.mark.django_db(transaction=True)  # each step commits, as in production
+def test_the_legitimate_paths_pass():
+    """Freeze and unfreeze by staff, a debit while open, a hold released and spent, and an
+    account paid out and closed in one transaction are all allowed."""
+    account = factories.account(balance=10_000, hold_amount=3_000)
+    other = factories.account()
+    status_set(account, Account.Status.FROZEN)
+    status_set(account, Account.Status.OPEN)
+    factories.transfer(account, other, 7_000)  # down to the hold: allowed
+    hold_set(account, 0)
+    factories.transfer(account, other, 1_000)
+    status_set(account, Account.Status.FROZEN)
+    with transaction.atomic():  # a debit, then a freeze, in one transaction
+        status_set(account, Account.Status.OPEN)
+        factories.transfer(account, other, 500)
+    status_set(account, Account.Status.FROZEN)
+    with transaction.atomic():
+        factories.transfer(other, account, 100)  # credits a frozen account may take
+    status_set(account, Account.Status.OPEN)
+    with transaction.atomic():  # paid out and closed at once
+        factories.transfer(account, other, 1_600)
+        status_set(account, Account.Status.CLOSED)
+    assert not failures()
+
+
+def test_the_history_is_written_by_the_database_and_only_read_by_the_app():
+    account = factories.account(balance=5_000)
+    before = AccountStateChange.objects.count()
+    with transaction.atomic():
+        status_set(account, Account.Status.FROZEN)
+        hold_set(account, 2_000)
+        Account.objects.filter(pk=account.pk).update(name="名称だけの変更")  # not a state change
+    rows = list(AccountStateChange.objects.filter(account=account).order_by("id"))
+    # the account's opening, its deposit (no state change), the freeze and the hold
+    assert [(r.old_status, r.new_status, r.old_hold_amount, r.new_hold_amount) for r in rows[:1]] == [
+        ("", "open", None, 0)]
+    assert [(r.old_status, r.new_status, r.old_hold_amount, r.new_hold_amount) for r in rows[1:]] == [
+        ("open", "frozen", 0, 0), ("frozen", "frozen", 0, 2_000)]
+    assert rows[1].xact_id == rows[2].xact_id and rows[1].xact_started_at == rows[2].xact_started_at
+    assert rows[1].changed_at <= rows[2].changed_at
+    assert AccountStateChange.objects.count() == before + 2
+    for statement in ("INSERT INTO accounts_accountstatechange (account_id, old_status, new_status,"
+                      " new_hold_amount, changed_at, xact_id, xact_started_at, last_entry_id, db_user)"
+                      " VALUES (%s, 'frozen', 'open', 0, now(), 1, now(), 0, 'x')",
+                      "UPDATE accounts_accountstatechange SET new_status = 'open' WHERE account_id = %s",
+                      "DELETE FROM accounts_accountstatechange WHERE account_id = %s",
+                      "TRUNCATE accounts_accountstatechange"):
+        assert refused(statement, [account.id] if "%s" in statement else None) == INSUFFICIENT_PRIVILEGE
+    assert AccountStateChange.objects.count() == before + 2
