@@ -247,6 +247,7 @@ class AccountStateChange(models.Model):
 class Journal(models.Model):
     """One posting (仕訳): a balanced set of entries, written once, never changed."""
 
+    # ledger_post() refuses any other kind (accounts 0019): a new one needs a migration
     class Kind(models.TextChoices):
         TRANSFER = "transfer", "振込"
         TRANSFER_FEE = "transfer_fee", "振込手数料"

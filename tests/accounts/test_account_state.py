@@ -149,3 +149,16 @@ def test_the_history_is_written_by_the_database_and_only_read_by_the_app():
                       "TRUNCATE accounts_accountstatechange"):
         assert refused(statement, [account.id] if "%s" in statement else None) == INSUFFICIENT_PRIVILEGE
     assert AccountStateChange.objects.count() == before + 2
+
+
+def test_ledger_post_refuses_a_kind_outside_the_model_and_takes_every_kind_of_it():
+    """M4: the app's role posted a journal of kind 'bogus_kind' through ledger_post()."""
+    source = factories.account(balance=100_000)
+    cash = factories.internal(Account.Purpose.CASH)
+    assert refused("SELECT * FROM ledger_post('bogus_kind', 'x', 'bogus', %s, %s, %s)",
+                   [[source.id, cash.id], [-1, 1], ["x", "x"]]) == "CI010"
+    for kind in Journal.Kind.values:  # a kind added to the model needs ledger_post() to know it
+        journal_post(lines=[PostingLine(source, -1), PostingLine(cash, 1)], kind=kind, description="x",
+                     idempotency_key=factories.unique(f"kind-{kind}-"))
+    source.refresh_from_db()
+    assert source.balance == 100_000 - len(Journal.Kind.values)
