@@ -21,12 +21,16 @@ KIND_CHECK = """    IF p_kind <> ALL (ARRAY[{kinds}]) THEN
 """.format(kinds=", ".join(f"'{kind}'" for kind in KINDS))
 
 
+def check_inserted(source: str, *, after: str, check: str) -> str:
+    """``source`` (an earlier migration's ledger_post()) with ``check`` right after the
+    one block ``after``; loud when an edit of that migration moved it."""
+    if source.count(after) != 1:
+        raise RuntimeError(f"ledger_post() has no single block to follow:\n{after}")
+    return source.replace(after, after + check)
+
+
 def ledger_post_with_kind_check() -> str:
-    source = ledger_0014.ledger_post_with_floor()
-    anchor = ledger_0014.PAST_CHECK
-    if source.count(anchor) != 1:
-        raise RuntimeError("0014's ledger_post() has no single posting-date floor to follow")
-    return source.replace(anchor, anchor + KIND_CHECK)
+    return check_inserted(ledger_0014.ledger_post_with_floor(), after=ledger_0014.PAST_CHECK, check=KIND_CHECK)
 
 
 class Migration(migrations.Migration):

@@ -4,8 +4,11 @@ the outside review's M5 and H3."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 from django.db import transaction
+from django.utils import timezone
 
 from accounts import errors
 from accounts.ledger_check import ledger_check
@@ -162,3 +165,38 @@ def test_ledger_post_refuses_a_kind_outside_the_model_and_takes_every_kind_of_it
                      idempotency_key=factories.unique(f"kind-{kind}-"))
     source.refresh_from_db()
     assert source.balance == 100_000 - len(Journal.Kind.values)
+
+
+def yesterday():
+    return timezone.now() - dt.timedelta(days=1)
+
+
+@pytest.mark.django_db(transaction=True)  # the accounts exist before the posting's transaction
+def test_a_posting_dated_before_the_bank_day_is_refused_on_existing_accounts():
+    """M4: the app's role posted a journal dated inside statements customers had seen
+    (after the accounts' last entries, which was the only floor)."""
+    old = factories.account()
+    other = factories.account()
+    with pytest.raises(errors.InvalidPosting):
+        factories.deposit(old, 1_000, posted_at=yesterday())
+    cash, zengin = factories.internal(Account.Purpose.CASH), factories.internal(Account.Purpose.ZENGIN_SETTLEMENT)
+    assert refused("SELECT * FROM ledger_post('transfer', 'x', 'old-internal', %s, %s, %s, %s)",
+                   [[cash.id, zengin.id], [-1, 1], ["x", "x"], yesterday()]) == "CI013"
+    with transaction.atomic():  # a new account in the same transaction does not open the door
+        fresh = factories.account()
+        with pytest.raises(errors.InvalidPosting):
+            journal_post(lines=[PostingLine(cash, -5), PostingLine(fresh, 3), PostingLine(old, 2)],
+                         kind=Journal.Kind.DEPOSIT, description="入金", idempotency_key="old-mixed",
+                         posted_at=yesterday())
+    # an account opened in the posting's transaction has no statement anyone saw (the demo
+    # history, seed_demo; the cash account's entries must still not go back in time, CI101)
+    with transaction.atomic():
+        new = factories.account()
+        factories.deposit(new, 700, posted_at=yesterday() - dt.timedelta(days=30))
+    # earlier today is today's bank day
+    bank_day_start = timezone.localtime().replace(hour=0, minute=0, second=0, microsecond=0)
+    factories.deposit(other, 500, posted_at=max(bank_day_start, timezone.now() - dt.timedelta(seconds=1)))
+    new.refresh_from_db()
+    old.refresh_from_db()
+    assert (new.balance, old.balance) == (700, 0)
+    assert not failures()
