@@ -7,7 +7,9 @@ transaction, and status_changed_at only moved. The database writes every change 
 and hold into accounts_accountstatechange (trigger ledger_account_state_record, owned by
 the owner; the app may only read the table). STATE_HISTORY_CHECK judges every debit
 against that history: it must have been allowed by the state in force when it was written,
-and a transaction that lifted a freeze or hold, debited and put it back is found too.
+and a transaction that lifted a freeze or hold, debited and put it back is found too (the
+database also refuses such a transaction, CI109, accounts 0021: detection and prevention
+both, because the owner can switch a trigger off and auditors want the proof from data).
 What it cannot tell: a freeze lifted and committed, then set again by a later transaction
 — a real, recorded unfreeze, which staff reconcile with the admin's audit rows
 (docs/operations.md)."""

@@ -7,12 +7,12 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import transaction
+from django.db import DatabaseError, connection, connections, transaction
 from django.utils import timezone
 
 from accounts import errors
 from accounts.ledger_check import ledger_check
-from accounts.models import Account, AccountStateChange, Journal
+from accounts.models import Account, AccountStateChange, Entry, Journal
 from accounts.services import (ACCOUNT_CLOSED_FINAL, PostingLine, account_admin_change_problem,
                                journal_post)
 from tests import factories
@@ -69,38 +69,66 @@ def hold_set(account: Account, hold: int) -> None:
     Account.objects.filter(pk=account.pk).update(hold_amount=hold)
 
 
+FREEZE_COVER = ["UPDATE accounts_account SET status = 'open' WHERE id = %(victim)s",
+                "SELECT journal_id FROM ledger_post('transfer', '振込', 'drain', ARRAY[%(victim)s, %(thief)s]::bigint[],"
+                " ARRAY[-952300, 952300]::bigint[], ARRAY['振込', '振込入金'])",
+                "UPDATE accounts_account SET status = 'frozen' WHERE id = %(victim)s"]
+HOLD_COVER = ["UPDATE accounts_account SET hold_amount = 0 WHERE id = %(victim)s",
+              "SELECT journal_id FROM ledger_post('transfer', '振込', 'drain', ARRAY[%(victim)s, %(thief)s]::bigint[],"
+              " ARRAY[-5000, 5000]::bigint[], ARRAY['振込', '振込入金'])",
+              "SELECT journal_id FROM ledger_post('transfer', '振込', 'refill', ARRAY[%(thief)s, %(victim)s]::bigint[],"
+              " ARRAY[-4000, 4000]::bigint[], ARRAY['振込', '振込入金'])",
+              "UPDATE accounts_account SET hold_amount = 9000 WHERE id = %(victim)s"]
+
+
+def cover_accounts(steps):
+    """The victim (frozen, or with a hold of 9,000円, committed before the attack) and the thief."""
+    if steps is FREEZE_COVER:
+        victim = factories.account(balance=952_300)
+        status_set(victim, Account.Status.FROZEN)  # a court order, committed
+    else:
+        victim = factories.account(balance=10_000, hold_amount=9_000)
+    return victim, factories.account(balance=4_000)
+
+
+@pytest.mark.parametrize("steps", [FREEZE_COVER, HOLD_COVER], ids=["freeze", "hold"])
 @pytest.mark.django_db(transaction=True)  # each step commits, as in production
-def test_a_freeze_lifted_for_a_debit_and_put_back_in_one_transaction_is_found():
+def test_a_freeze_or_hold_lifted_for_a_debit_is_not_put_back_in_the_same_transaction(steps):
     """H3: as the app's role, one transaction set a frozen account open, drained it with
-    ledger_post() and froze it again; ledger_check passed (its rule only looked at debits
-    after status_changed_at, which the refreeze moved)."""
-    victim = factories.account(balance=952_300)
-    thief = factories.account()
-    status_set(victim, Account.Status.FROZEN)  # a court order, committed
+    ledger_post() and froze it again (or set the hold to 0, debited and set it back, the
+    balance made good for the CHECK from elsewhere); ledger_check passed. The database now
+    refuses the step that covers the debit (CI109), and nothing has moved."""
+    victim, thief = cover_accounts(steps)
+    before = Account.objects.get(pk=victim.pk)
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
+        for sql in steps:
+            cursor.execute(sql, {"victim": victim.id, "thief": thief.id})
+    assert caught.value.__cause__.sqlstate == "CI109"
+    after = Account.objects.get(pk=victim.pk)
+    assert (after.balance, after.status, after.hold_amount) == (before.balance, before.status, before.hold_amount)
     assert not failures()
-    with transaction.atomic():
-        status_set(victim, Account.Status.OPEN)
-        drain = factories.transfer(victim, thief, 952_300)
-        status_set(victim, Account.Status.FROZEN)
+
+
+@pytest.mark.parametrize("steps", [FREEZE_COVER, HOLD_COVER], ids=["freeze", "hold"])
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_ledger_check_finds_a_covered_debit_from_the_history(steps):
+    """H3: the same attack by the owner with the refusal switched off (the owner can; the
+    app's role cannot): ledger_check, as the app's role, finds the debit in the history
+    the database wrote — its old rule (debits after status_changed_at) passed it."""
+    victim, thief = cover_accounts(steps)
+    with connections["owner"].cursor() as cursor:  # autocommit: DISABLE, the attack, ENABLE
+        cursor.execute("ALTER TABLE accounts_account DISABLE TRIGGER ledger_account_no_cover")
+        try:
+            with transaction.atomic(using="owner"):
+                for sql in steps:
+                    cursor.execute(sql, {"victim": victim.id, "thief": thief.id})
+        finally:
+            cursor.execute("ALTER TABLE accounts_account ENABLE TRIGGER ledger_account_no_cover")
     found = failures()
     assert list(found) == ["no debit was made while its account was frozen or closed or beyond its hold"]
     [(entry_id, detail)] = found[list(found)[0]]
-    assert entry_id == drain.entries.get(account=victim).id
-    assert "lifted frozen" in detail and "put back frozen" in detail
-
-
-@pytest.mark.django_db(transaction=True)  # each step commits, as in production
-def test_a_hold_lowered_for_a_debit_and_put_back_in_one_transaction_is_found():
-    """H3: the hold set to 0, the held money debited, the hold set back (the balance made
-    good for the CHECK by a credit from elsewhere)."""
-    victim = factories.account(balance=10_000, hold_amount=9_000)
-    thief = factories.account(balance=4_000)
-    with transaction.atomic():
-        hold_set(victim, 0)
-        factories.transfer(victim, thief, 5_000)
-        factories.transfer(thief, victim, 4_000)
-        hold_set(victim, 9_000)
-    assert list(failures()) == ["no debit was made while its account was frozen or closed or beyond its hold"]
+    assert entry_id == Entry.objects.get(journal__idempotency_key="drain", account=victim).id
+    assert "in the transaction that lifted" in detail
 
 
 @pytest.mark.django_db(transaction=True)  # each step commits, as in production
