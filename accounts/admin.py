@@ -24,7 +24,7 @@ from django.utils.html import format_html
 from cosei_ib.textinput import ascii_int, normalise_digits
 
 from . import errors
-from .models import Account, Branch, Customer, Entry, Journal
+from .models import Account, AccountStateChange, Branch, Customer, Entry, Journal
 from .services import (
     ACCOUNT_CHANGED_MEANWHILE,
     HOLD_OUT_OF_RANGE,
@@ -351,3 +351,16 @@ class EntryAdmin(EntryAmountsMixin, ReadOnlyAdmin):
     search_fields = ["account__number"]
     list_select_related = ["journal", "account", "account__branch"]
     show_full_result_count = False
+
+
+@admin.register(AccountStateChange)
+class AccountStateChangeAdmin(ReadOnlyAdmin):
+    """LEDGER-7 (review H3): the database's own history of status and hold — reconcile an
+    unfreeze here with the staff member's account_change audit row (docs/operations.md)."""
+
+    list_display = ["id", "account", "old_status", "new_status", "old_hold_amount", "new_hold_amount",
+                    "changed_at", "db_user", "xact_id"]
+    search_fields = ["account__number"]
+    list_select_related = ["account", "account__branch"]
+    show_full_result_count = False
+

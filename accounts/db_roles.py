@@ -17,7 +17,8 @@ from django.db import connections
 
 logger = logging.getLogger(__name__)
 
-LEDGER_TABLES = ("accounts_journal", "accounts_entry")
+# the ledger, and the history of account status and hold that proves it (ledger_check)
+LEDGER_TABLES = ("accounts_journal", "accounts_entry", "accounts_accountstatechange")
 
 
 def account_updatable_columns() -> list[str]:
@@ -39,9 +40,12 @@ def app_role_name(using: str = "owner") -> str | None:
     return role
 
 
-def grants_statements(*, database: str, role: str) -> list[str]:
+def grants_statements(*, database: str, role: str, tables: set[str] | None = None) -> list[str]:
+    """``tables``: the tables that exist (a migrate back to before the ledger's history
+    table, accounts 0018, leaves it out); None: all of LEDGER_TABLES."""
     quote = connections["default"].ops.quote_name
     app, db = quote(role), quote(database)
+    ledger = [name for name in LEDGER_TABLES if tables is None or name in tables]
     return [
         # No TEMP (a temp table's trigger was the way around the balance guard) and no
         # CREATE anywhere the app can reach.
@@ -54,7 +58,7 @@ def grants_statements(*, database: str, role: str) -> list[str]:
         f"GRANT USAGE, SELECT ON ALL SEQUENCES IN SCHEMA public TO {app}",
         f"REVOKE TRUNCATE, REFERENCES, TRIGGER ON ALL TABLES IN SCHEMA public FROM {app}",
         # The ledger: read, and write only through ledger_post().
-        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {', '.join(LEDGER_TABLES)} FROM {app}",
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {', '.join(ledger)} FROM {app}",
         f"REVOKE UPDATE, DELETE, TRUNCATE ON accounts_account FROM {app}",
         f"GRANT UPDATE ({', '.join(account_updatable_columns())}) ON accounts_account TO {app}",
         f"REVOKE EXECUTE ON FUNCTION {LEDGER_POST_SIGNATURE} FROM PUBLIC",
@@ -77,7 +81,8 @@ def database_grants_apply(*, using: str) -> bool:
         return False
     connection = connections[using]
     with connection.cursor() as cursor:
-        for statement in grants_statements(database=connection.settings_dict["NAME"], role=role):
+        tables = set(connection.introspection.table_names(cursor))
+        for statement in grants_statements(database=connection.settings_dict["NAME"], role=role, tables=tables):
             cursor.execute(statement)
     return True
 

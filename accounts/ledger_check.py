@@ -1,10 +1,74 @@
-"""LEDGER-5: prove the ledger invariants on a live database."""
+"""LEDGER-5: prove the ledger invariants on a live database.
+
+Frozen accounts and holds (LEDGER-7, review H3): the app's role may change an account's
+status and hold (staff do, in admin), so the account row alone cannot show that a freeze
+held — a compromised web server lifted one, debited and froze the account again in one
+transaction, and status_changed_at only moved. The database writes every change of status
+and hold into accounts_accountstatechange (trigger ledger_account_state_record, owned by
+the owner; the app may only read the table). STATE_HISTORY_CHECK judges every debit
+against that history: it must have been allowed by the state in force when it was written,
+and a transaction that lifted a freeze or hold, debited and put it back is found too (the
+database also refuses such a transaction, CI109, accounts 0021: detection and prevention
+both, because the owner can switch a trigger off and auditors want the proof from data).
+What it cannot tell: a freeze lifted and committed, then set again by a later transaction
+— a real, recorded unfreeze, which staff reconcile with the admin's audit rows
+(docs/operations.md)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from django.db import connection
+
+# Each debit entry against the history of its account's status and hold (and, for a
+# stripe, of the account it is a stripe of; a hold binds customer accounts only). A state
+# forbids the debit when it is frozen or closed, or when the entry's balance after is below
+# its hold. "at": the last change before the entry (history rows with a lower
+# last_entry_id). When the same transaction changed the account again after the entry
+# (its last change there has last_entry_id >= the entry's id), the entry was that
+# transaction's own — the account's row stays locked from a change to the end of its
+# transaction — and the state it found (old values of its first change) and the state it
+# left (new values of its last change) both forbidding the debit means the freeze or hold
+# was lifted for this debit and put back: a violation, whatever the state "at" says.
+# Only accounts whose history ever shows a freeze, closing or hold are read.
+STATE_HISTORY_CHECK = """
+WITH debit AS (
+    SELECT e.id, e.amount, e.balance_after, g.account_id, g.hold_binds
+      FROM accounts_entry e
+      JOIN accounts_account a ON a.id = e.account_id
+     CROSS JOIN LATERAL (VALUES (a.id, a.purpose = 'customer'), (a.stripe_of_id, false)) AS g(account_id, hold_binds)
+     WHERE e.amount < 0
+       AND g.account_id IN (SELECT h.account_id FROM accounts_accountstatechange h
+                             WHERE h.new_status <> 'open' OR h.new_hold_amount > 0)
+), judged AS (
+    SELECT d.*, s_at.new_status AS at_status, s_at.new_hold_amount AS at_hold,
+           s_first.old_status AS found_status, s_first.old_hold_amount AS found_hold,
+           s_last.new_status AS left_status, s_last.new_hold_amount AS left_hold,
+           s_last.last_entry_id >= d.id AS inside
+      FROM debit d
+      JOIN LATERAL (SELECT h.* FROM accounts_accountstatechange h
+                     WHERE h.account_id = d.account_id AND h.last_entry_id < d.id
+                     ORDER BY h.last_entry_id DESC, h.id DESC LIMIT 1) s_at ON true
+      JOIN LATERAL (SELECT h.old_status, h.old_hold_amount FROM accounts_accountstatechange h
+                     WHERE h.account_id = d.account_id AND h.xact_id = s_at.xact_id
+                       AND h.xact_started_at = s_at.xact_started_at
+                     ORDER BY h.id LIMIT 1) s_first ON true
+      JOIN LATERAL (SELECT h.new_status, h.new_hold_amount, h.last_entry_id FROM accounts_accountstatechange h
+                     WHERE h.account_id = d.account_id AND h.xact_id = s_at.xact_id
+                       AND h.xact_started_at = s_at.xact_started_at
+                     ORDER BY h.id DESC LIMIT 1) s_last ON true
+)
+SELECT id, 'debit ' || amount || ' (balance after ' || balance_after || ') of account ' || account_id
+           || CASE WHEN at_status IN ('frozen', 'closed') OR (hold_binds AND balance_after < at_hold)
+                   THEN ' while ' || at_status || ', hold ' || at_hold
+                   ELSE ' in the transaction that lifted ' || found_status || ', hold ' || found_hold
+                        || ' and put back ' || left_status || ', hold ' || left_hold END
+  FROM judged
+ WHERE at_status IN ('frozen', 'closed') OR (hold_binds AND balance_after < at_hold)
+    OR (inside
+        AND (found_status IN ('frozen', 'closed') OR (hold_binds AND balance_after < coalesce(found_hold, 0)))
+        AND (left_status IN ('frozen', 'closed') OR (hold_binds AND balance_after < left_hold)))
+"""
 
 # (name, SQL returning offending rows as (id, detail)). Each query reads the whole ledger
 # once; run it off-peak on a replica of a large bank.
@@ -78,6 +142,12 @@ CHECKS = [
           JOIN accounts_entry e ON e.account_id = a.id AND e.posted_at >= a.status_changed_at
          WHERE a.status = 'frozen' AND e.amount < 0
         """,
+    ),
+    (
+        # LEDGER-7 (review H3), from the database's own history of status and hold
+        # (accounts_accountstatechange, written by trigger only; see the module docstring)
+        "no debit was made while its account was frozen or closed or beyond its hold",
+        STATE_HISTORY_CHECK,
     ),
     (
         # ledger_post() stripes only these two (issue 14, reference_data.STRIPES); a stripe

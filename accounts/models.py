@@ -175,6 +175,9 @@ class Account(models.Model):
                 condition=~Q(status="closed") | (Q(balance=0) & Q(hold_amount=0)),
                 name="account_closed_is_empty",
             ),
+            # LEDGER-7: ledger_post() knows these three; any other word was taken for open
+            models.CheckConstraint(condition=Q(status__in=["open", "frozen", "closed"]),
+                                   name="account_status_known"),
         ]
 
     # The fields the app's database role may UPDATE (LEDGER-7, granted by db_roles.py):
@@ -206,9 +209,45 @@ class Account(models.Model):
         return account_number_masked(self.number)
 
 
+class AccountStateChange(models.Model):
+    """LEDGER-7 (review H3): one row per change of an account's status or hold (and one per
+    new account), written by the database alone — trigger ``ledger_account_state_record``,
+    owned by the owner, SECURITY DEFINER — and never changed or removed; the app's role may
+    only read it (db_roles.py). ``ledger_check`` proves from it that no debit was made
+    while the account was frozen or closed or beyond its hold, even when the same
+    transaction lifted the freeze for the debit and put it back (see there).
+
+    ``last_entry_id``: the highest entry id visible when the change was made. The account's
+    row is locked from the change until its transaction ends, and ledger_post() takes entry
+    ids only after locking the account, so this account's entries with a higher id were
+    written after the change, the others before it."""
+
+    account = models.ForeignKey(Account, on_delete=models.PROTECT, related_name="state_changes",
+                                db_index=False, verbose_name="口座")
+    old_status = models.CharField("変更前の状態", max_length=16, blank=True)  # "" for a new account
+    new_status = models.CharField("変更後の状態", max_length=16)
+    old_hold_amount = models.BigIntegerField("変更前の拘束額", null=True, blank=True)
+    new_hold_amount = models.BigIntegerField("変更後の拘束額")
+    changed_at = models.DateTimeField("変更日時")  # clock_timestamp()
+    xact_id = models.BigIntegerField("トランザクションID")  # pg_current_xact_id()
+    xact_started_at = models.DateTimeField("トランザクション開始日時")  # now()
+    last_entry_id = models.BigIntegerField("直前の明細ID")
+    db_user = models.CharField("DBユーザー", max_length=64)  # session_user
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "口座状態の変更履歴"
+        verbose_name_plural = "口座状態の変更履歴"
+        indexes = [models.Index(fields=["account", "last_entry_id", "id"], name="account_state_change_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.account_id} {self.old_status}→{self.new_status} {self.old_hold_amount}→{self.new_hold_amount}"
+
+
 class Journal(models.Model):
     """One posting (仕訳): a balanced set of entries, written once, never changed."""
 
+    # ledger_post() refuses any other kind (accounts 0019): a new one needs a migration
     class Kind(models.TextChoices):
         TRANSFER = "transfer", "振込"
         TRANSFER_FEE = "transfer_fee", "振込手数料"

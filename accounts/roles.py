@@ -16,6 +16,7 @@ BRANCH_STAFF_PERMISSIONS = [
     ("accounts", "view_branch"),
     ("accounts", "view_journal"),
     ("accounts", "view_entry"),
+    ("accounts", "view_accountstatechange"),  # LEDGER-7: who froze and unfroze, from the database
     ("security", "view_auditevent"),
     ("security", "view_passkey"),
     ("security", "reset_passkeys"),

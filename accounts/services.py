@@ -109,7 +109,9 @@ def journal_post(
     (all ``LedgerError``, with a Japanese ``message``).
 
     ``posted_at`` backdates the posting (demo history, migrations of old data); it may
-    never be earlier than an account's last entry, nor in the future.
+    never be earlier than an account's last entry, nor in the future, and before the
+    current bank day only onto customer accounts opened in the same transaction — no
+    customer has seen their statements (accounts 0020, LEDGER-7).
 
     Inside a transaction the call has a savepoint of its own, so that the caller's
     transaction stays usable after a refusal. ``savepoint=False`` leaves it out where the
@@ -245,12 +247,15 @@ def counter_deposit(*, account: Account, amount: int, reference: str, actor: str
 ACCOUNT_CLOSE_NOT_EMPTY = "残高または拘束額が残っている口座は解約できません。残高を払い出し、拘束を解除してから解約してください。"
 HOLD_OUT_OF_RANGE = "拘束額は0円以上、1兆円以下で入力してください。"
 HOLD_ABOVE_BALANCE = "拘束額は口座の残高（{balance:,}円）以下で入力してください。"
+ACCOUNT_CLOSED_FINAL = "解約済みの口座は状態を変更できません。新しい口座を開設してください。"
 MAX_HOLD = 10**12
 
 
 def account_admin_change_problem(*, account: Account, status: str, hold_amount: int) -> str:
     """Why staff may not save this status and hold (empty: they may). Shared by the admin
     form (a message on the page) and the service (the same rule under the row lock)."""
+    if account.status == Account.Status.CLOSED and status != Account.Status.CLOSED:
+        return ACCOUNT_CLOSED_FINAL  # the database refuses it too (CI108, LEDGER-7)
     if not 0 <= hold_amount <= MAX_HOLD:
         return HOLD_OUT_OF_RANGE
     if not account.is_internal and hold_amount > account.balance:

@@ -72,7 +72,7 @@ from _setup import ROOT, django_setup  # noqa: E402
 django_setup()
 
 import django  # noqa: E402
-from django.db import connection  # noqa: E402
+from django.db import connection, transaction  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from accounts.models import Account, Journal  # noqa: E402
@@ -103,6 +103,7 @@ class Target:
 
 # --- customers, history, logins -------------------------------------------------------------
 
+@transaction.atomic  # ledger_post() backdates only onto accounts opened in the same transaction
 def customers_prepare() -> list[BenchCustomer]:
     """CONNECTIONS customers with an image card and the OTP at login, each with an ordinary
     account of 40 entries over the last 45 days (more than a statement page in the last 30)

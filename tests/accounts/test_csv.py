@@ -11,6 +11,7 @@ from urllib.parse import quote
 
 import pytest
 import time_machine
+from django.db import transaction
 from django.http import StreamingHttpResponse
 
 from accounts import selectors
@@ -26,6 +27,7 @@ NOW = tokyo(2026, 3, 20, 10)
 
 
 @pytest.fixture
+@transaction.atomic  # backdated postings go only onto an account opened with them (LEDGER-7)
 def account():
     account = factories.account(number="0124567")
     post(account, 250_000, tokyo(2026, 3, 2, 9), "給与 コウセイシヨウジ")

@@ -16,6 +16,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
 def test_balances_statements_and_csv(page, device):
+    from django.db import transaction
+
     from cosei_ib.bankcalendar import local_now, start_of_day
     from tests import factories
     from tests.accounts.test_statements_support import post
@@ -23,13 +25,14 @@ def test_balances_statements_and_csv(page, device):
     customer = factories.customer(password="Pass1234")
     customer.password_is_initial = False
     customer.save()
-    account = factories.account(owner=customer)
     today = local_now().date()
     first_day = today - dt.timedelta(days=6)
-    post(account, 300_000, start_of_day(first_day) + dt.timedelta(hours=9), "給与 コウセイシヨウジ")
-    post(account, -12_345, start_of_day(first_day) + dt.timedelta(hours=15), "振込 ヤマダ タロウ")
-    post(account, -678, start_of_day(first_day + dt.timedelta(days=2)) + dt.timedelta(hours=10),
-         "=カード 𠮷野家")
+    with transaction.atomic():  # backdated postings only onto an account opened with them (LEDGER-7)
+        account = factories.account(owner=customer)
+        post(account, 300_000, start_of_day(first_day) + dt.timedelta(hours=9), "給与 コウセイシヨウジ")
+        post(account, -12_345, start_of_day(first_day) + dt.timedelta(hours=15), "振込 ヤマダ タロウ")
+        post(account, -678, start_of_day(first_day + dt.timedelta(days=2)) + dt.timedelta(hours=10),
+             "=カード 𠮷野家")
 
     page.goto("/login/")
     page.get_by_label("契約者ID").fill(customer.contract_id)

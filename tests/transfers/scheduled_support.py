@@ -11,6 +11,7 @@ import datetime as dt
 import uuid
 
 import time_machine
+from django.db import transaction
 
 from cosei_ib import bankcalendar
 from tests import factories
@@ -29,9 +30,12 @@ def at(day: dt.date, hour: int = 10, minute: int = 0) -> dt.datetime:
 
 def funded_payer(balance: int, *, day: dt.date, email: str = "payer@example.jp"):
     """A customer whose account got ``balance`` two days before ``day`` (backdated)."""
-    customer, account = payer(balance=0, email=email)
-    if balance:
-        factories.deposit(account, balance, posted_at=at(day - dt.timedelta(days=2), 12))
+    # one transaction: ledger_post() backdates only onto accounts opened with the posting
+    # (LEDGER-7; a transactional test commits each statement otherwise)
+    with transaction.atomic():
+        customer, account = payer(balance=0, email=email)
+        if balance:
+            factories.deposit(account, balance, posted_at=at(day - dt.timedelta(days=2), 12))
     account.refresh_from_db()
     return customer, account
 
