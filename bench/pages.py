@@ -103,26 +103,30 @@ class Target:
 
 # --- customers, history, logins -------------------------------------------------------------
 
-@transaction.atomic  # ledger_post() backdates only onto accounts opened in the same transaction
 def customers_prepare() -> list[BenchCustomer]:
     """CONNECTIONS customers with an image card and the OTP at login, each with an ordinary
     account of 40 entries over the last 45 days (more than a statement page in the last 30)
     and a savings account of 3. The postings go through journal_post against a counter
-    account of this run (backdated postings need a counter account without later entries)."""
+    account of this run (backdated postings need a counter account without later entries).
+    The customers and their OTP first (its activation is a transaction of its own), then
+    the accounts and their history in one: ledger_post() backdates only onto accounts
+    opened in the same transaction (accounts 0020)."""
     unique = time.time_ns() // 1000  # the bench database keeps earlier runs' rows
-    branch = factories.branch()
-    counter = Account.objects.create(branch=branch, purpose=Account.Purpose.PAYEASY_COLLECTION,
-                                     number=f"{unique % 10**7:07d}", name=f"ベンチ相手勘定 pages {unique}",
-                                     holder_kana="ﾍﾞﾝﾁ ｱｲﾃ")
-    now = local_now()
-    prepared, postings = [], []
+    names = [f"負荷{'一二三四五六七八'[index]}郎" for index in range(CONNECTIONS)]
     # the server hashes with Argon2 (production); this process's test profile uses MD5
     with override_settings(PASSWORD_HASHERS=["django.contrib.auth.hashers.Argon2PasswordHasher"]):
-        for index in range(CONNECTIONS):
-            name = f"負荷{'一二三四五六七八'[index]}郎"
-            customer = customer_with_card(password=PASSWORD, contract_id=f"{(unique + index) % 10**10:010d}",
-                                          name_kanji=name, name_kana="ﾌｶ ﾀﾛｳ")
-            token = activate_otp(customer, required_at_login=True)
+        customers = [customer_with_card(password=PASSWORD, contract_id=f"{(unique + index) % 10**10:010d}",
+                                        name_kanji=name, name_kana="ﾌｶ ﾀﾛｳ")
+                     for index, name in enumerate(names)]
+    tokens = [activate_otp(customer, required_at_login=True) for customer in customers]
+    with transaction.atomic():
+        branch = factories.branch()
+        counter = Account.objects.create(branch=branch, purpose=Account.Purpose.PAYEASY_COLLECTION,
+                                         number=f"{unique % 10**7:07d}", name=f"ベンチ相手勘定 pages {unique}",
+                                         holder_kana="ﾍﾞﾝﾁ ｱｲﾃ")
+        now = local_now()
+        prepared, postings = [], []
+        for index, (name, customer, token) in enumerate(zip(names, customers, tokens)):
             main = factories.account(owner=customer, number=f"{(unique + 1 + 2 * index) % 10**7:07d}")
             savings = factories.account(owner=customer, number=f"{(unique + 2 + 2 * index) % 10**7:07d}",
                                         type=Account.Type.SAVINGS)
@@ -134,12 +138,12 @@ def customers_prepare() -> list[BenchCustomer]:
                 postings.append((now - dt.timedelta(days=days, minutes=index), savings, 50_000))
             prepared.append(BenchCustomer(name=name, contract_id=customer.contract_id, main=main,
                                           otp_code=code_at_next_step(token)))
-    for number, (when, account, amount) in enumerate(sorted(postings, key=lambda posting: posting[0])):
-        description = "給与 コウセイシヨウジ" if amount > 0 else "カード"
-        journal_post(lines=[PostingLine(counter, -amount), PostingLine(account, amount, description)],
-                     kind=Journal.Kind.DEPOSIT if amount > 0 else Journal.Kind.WITHDRAWAL,
-                     description=description, idempotency_key=f"bench-pages-{unique}-{number}",
-                     posted_at=when)
+        for number, (when, account, amount) in enumerate(sorted(postings, key=lambda posting: posting[0])):
+            description = "給与 コウセイシヨウジ" if amount > 0 else "カード"
+            journal_post(lines=[PostingLine(counter, -amount), PostingLine(account, amount, description)],
+                         kind=Journal.Kind.DEPOSIT if amount > 0 else Journal.Kind.WITHDRAWAL,
+                         description=description, idempotency_key=f"bench-pages-{unique}-{number}",
+                         posted_at=when)
     return prepared
 
 
