@@ -277,3 +277,18 @@ def test_the_migration_record_cannot_be_forged(funded, statement):
     before = set(MigrationRecorder(connection).applied_migrations())
     assert refused(statement) == INSUFFICIENT_PRIVILEGE
     assert set(MigrationRecorder(connection).applied_migrations()) == before
+
+
+def test_every_function_of_ours_runs_with_a_pinned_search_path():
+    """LEDGER-7 (outside review): 0002's ledger functions ran with the caller's search_path
+    (accounts 0022 pins them); a function added later without ``SET search_path`` fails
+    here. procrastinate's own functions are the library's; the two SQL helpers are inlined
+    into their callers (a SET clause would stop that: 0013) and qualify what they call."""
+    with connection.cursor() as cursor:
+        cursor.execute("""
+            SELECT p.oid::regprocedure::text FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+              JOIN pg_language l ON l.oid = p.prolang
+             WHERE n.nspname = 'public' AND p.proname NOT LIKE 'procrastinate%%' AND l.lanname = 'plpgsql'
+               AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search_path=%%')
+             ORDER BY 1""")
+        assert [row[0] for row in cursor.fetchall()] == []
