@@ -77,12 +77,12 @@ class FeeSchedule(models.Model):
 
     effective_from = models.DateField("適用開始日", unique=True)
     threshold = models.BigIntegerField("金額区分（この金額以上は高い方）", default=30_000)
-    same_branch_under = models.BigIntegerField("同一店宛 3万円未満", default=0)
-    same_branch_over = models.BigIntegerField("同一店宛 3万円以上", default=0)
-    other_branch_under = models.BigIntegerField("当金庫本支店宛 3万円未満", default=110)
-    other_branch_over = models.BigIntegerField("当金庫本支店宛 3万円以上", default=220)
-    other_bank_under = models.BigIntegerField("他行宛 3万円未満", default=330)
-    other_bank_over = models.BigIntegerField("他行宛 3万円以上", default=550)
+    same_branch_under = models.BigIntegerField("同一店宛 金額区分未満", default=0)
+    same_branch_over = models.BigIntegerField("同一店宛 金額区分以上", default=0)
+    other_branch_under = models.BigIntegerField("当金庫本支店宛 金額区分未満", default=110)
+    other_branch_over = models.BigIntegerField("当金庫本支店宛 金額区分以上", default=220)
+    other_bank_under = models.BigIntegerField("他行宛 金額区分未満", default=330)
+    other_bank_over = models.BigIntegerField("他行宛 金額区分以上", default=550)
     created_at = models.DateTimeField("登録日時", auto_now_add=True)
 
     class Meta:

@@ -76,6 +76,8 @@ def test_a_fee_row_for_today_is_saved_only_when_staff_confirm_it_applies_at_once
     page = staff_client.post("/admin/transfers/feeschedule/add/",
                              {"effective_from": today, **FEE_FIELDS}).content.decode()
     assert "「本日から適用する」にチェックしてください" in page
+    # the bands follow the 金額区分 staff set: the labels said 「3万円未満／以上」 whatever it was
+    assert "他行宛 金額区分以上" in page and "3万円" not in page
     assert not FeeSchedule.objects.filter(effective_from=today).exists()
     response = staff_client.post("/admin/transfers/feeschedule/add/",
                                  {"effective_from": today, **FEE_FIELDS, "apply_today": "on"})
