@@ -402,6 +402,7 @@ class InterbankOutgoingItem(models.Model):
         ordering = ["file", "line"]
         verbose_name = "仕向ファイルの明細"
         verbose_name_plural = "仕向ファイルの明細"
+        constraints = [models.UniqueConstraint(fields=["file", "line"], name="outgoing_item_line_once")]
 
 
 class InterbankReturn(models.Model):

@@ -122,8 +122,11 @@ def test_a_sent_record_is_never_queued_again_nor_its_file_line_removed(sent):
 def test_a_file_is_never_added_to(sent, pending):
     """A pending record put on a line of a file already made (it would never be sent)."""
     file, _, _ = sent
-    assert refused("INSERT INTO transfers_interbankoutgoingitem (file_id, outgoing_id, line) VALUES (%s, %s, 4)",
-                   [file.pk, pending.pk]) == OUTGOING
+    insert = "INSERT INTO transfers_interbankoutgoingitem (file_id, outgoing_id, line) VALUES (%s, %s, %s)"
+    for line in (4, 1, 0):  # not one of its data lines (the header is line 1)
+        assert refused(insert, [file.pk, pending.pk, line]) == OUTGOING
+    # its data line is taken: once per file (transfers 0011, no per-line count of the file)
+    assert refused(insert, [file.pk, pending.pk, 2]) == "23505"
 
 
 def _forged_file(outgoing: OutgoingTransfer, record: DataRecord, **overrides) -> None:
