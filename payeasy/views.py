@@ -26,7 +26,7 @@ from security import session as customer_session
 from security.audit import client_ip
 from security.decorators import customer_required
 from security.errors import AuthFactorError
-from security.stepup_flow import stepup_pending, stepup_pending_confirm, stepup_pending_start
+from security.stepup_flow import NOTHING_PENDING, stepup_pending, stepup_pending_confirm, stepup_pending_start
 from security.forms import StepUpForm
 
 from . import selectors, services
@@ -218,6 +218,8 @@ def confirm_view(request):
         if already is not None:
             return already
     if found is None:
+        if request.method == "POST":  # done or given up in another tab, or expired
+            messages.info(request, NOTHING_PENDING)
         return redirect("payeasy:start")
     _stepup, content = found
     duplicate = content.get("duplicate")

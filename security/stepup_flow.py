@@ -92,7 +92,7 @@ def stepup_pending_confirm(
             messages.info(request, NOTHING_PENDING, fail_silently=True)
         return None, None, False
     stepup, content = found
-    if request.method != "POST" and stepup.used_at is None and stepup.expires_at <= timezone.now():
+    if request.method == "GET" and stepup.used_at is None and stepup.expires_at <= timezone.now():
         return _expired(request, session_key)
     shown = request.POST.get(SHOWN) if request.method == "POST" else None
     if shown is not None and shown != str(stepup.pk):

@@ -28,7 +28,7 @@ from cosei_ib.devices import is_smartphone
 from security.audit import client_ip
 from security.decorators import customer_required
 from security.errors import AuthFactorError
-from security.stepup_flow import stepup_pending_confirm, stepup_pending_start
+from security.stepup_flow import NOTHING_PENDING, stepup_pending_confirm, stepup_pending_start
 
 from . import scheduled, selectors, services
 from .banks import KANA_ROWS
@@ -293,8 +293,13 @@ def _already_done(request, stepup_id: str):
 
 
 def _replaced(request):
-    messages.error(request, CONFIRM_REPLACED)
-    return redirect("transfers:confirm" if request.session.get(PENDING) else "transfers:start")
+    if request.session.get(PENDING):  # another tab entered other content since this page
+        messages.error(request, CONFIRM_REPLACED)
+        return redirect("transfers:confirm")
+    # nothing pending: done or given up elsewhere, or expired (review: said 「別の画面で新しい
+    # 振込内容が入力された」, which nobody had)
+    messages.info(request, NOTHING_PENDING)
+    return redirect("transfers:start")
 
 
 def _uuid_or_none(value: str):

@@ -12,6 +12,7 @@ from django.utils import timezone
 
 from accounts.models import Account, Journal
 from payeasy.models import Payment
+from payeasy.views import PENDING
 from security import cards
 from security.models import AuditEvent, StepUp
 from tests.payeasy import support
@@ -212,6 +213,24 @@ def test_a_confirm_page_left_open_in_another_tab_pays_nothing():
     assert not Payment.objects.exists()
     assert answer_card(client, customer).url == "/payeasy/done/"
     assert Payment.objects.get().amount == 23_500
+
+
+def test_a_confirm_posted_when_nothing_is_pending_says_why():
+    """SEC-14, PAY-1: a confirm page whose payment was given up (or expired) elsewhere,
+    posted, landed on the start page without a word; it is told, and nothing is paid."""
+    customer, account = support.payer()
+    client = support.logged_in(customer)
+    to_confirm(client, account, "58002", {"number": "09012345678"})
+    tab_a = pending_id(customer)
+    session = client.session
+    session.pop(PENDING)  # what the other tab's 中止 or the expiry left
+    session.save()
+    challenge = cards.image_card_challenge_current(customer=customer)
+    response = client.post("/payeasy/confirm/", {**card_post(challenge, right_answers(challenge)),
+                                                 "pending": tab_a}, follow=True)
+    assert response.redirect_chain[-1][0].startswith("/payeasy/")
+    assert "既に完了したか別の画面で中止されたため" in response.content.decode()
+    assert not Payment.objects.exists()
 
 
 def test_refusal_at_payment_is_shown_and_audited():

@@ -226,6 +226,10 @@ def test_an_expired_confirm_page_sends_the_customer_back_to_start_once(signed_in
         assert response.redirect_chain[-1][0] == reverse("transfers:start")
         assert response.content.decode().count(STEPUP_EXPIRED) == 1
         assert client.get(reverse("transfers:confirm")).url == reverse("transfers:start")  # nothing pending
+        # the same page left open in another tab: not 「別の画面で新しい振込内容が入力された」
+        other_tab = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)},
+                                follow=True).content.decode()
+        assert "既に完了したか別の画面で中止されたため" in other_tab and "新しい振込内容" not in other_tab
     assert not Transfer.objects.exists()
 
 
