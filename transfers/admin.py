@@ -135,8 +135,24 @@ class FeeScheduleAdmin(_AuditedAdmin):
         return super().has_delete_permission(request, obj) and not self._in_force(obj)
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
-        return self._held_said(request, object_id, lambda: super(FeeScheduleAdmin, self).changeform_view(
-            request, object_id, form_url, extra_context))
+        def view():
+            return super(FeeScheduleAdmin, self).changeform_view(request, object_id, form_url, extra_context)
+
+        if object_id is None:
+            return self._added_or_said(request, view)
+        return self._held_said(request, object_id, view)
+
+    def _added_or_said(self, request, view):
+        """A new row the form took for today that the database dates in the past — saved
+        across midnight, or with the app's clock behind the database's: the database
+        refuses it (CI203, transfers 0008) and staff read why, never a 500."""
+        try:
+            return view()
+        except DatabaseError as refused:
+            if getattr(refused.__cause__, "sqlstate", None) != FEE_ROW_HELD_SQLSTATE:
+                raise
+            messages.error(request, FEE_DATE_IN_PAST)
+            return HttpResponseRedirect(reverse("admin:transfers_feeschedule_add"))
 
     def delete_view(self, request, object_id, extra_context=None):
         return self._held_said(request, object_id, lambda: super(FeeScheduleAdmin, self).delete_view(

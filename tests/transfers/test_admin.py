@@ -86,6 +86,21 @@ def test_a_fee_row_for_today_is_saved_only_when_staff_confirm_it_applies_at_once
     assert 'name="action"' not in staff_client.get("/admin/transfers/feeschedule/").content.decode()
 
 
+def test_a_new_row_the_database_dates_in_the_past_is_a_message_not_a_500(staff_client):
+    """XFER-4, STAFF-1: a row the form took for today (its clock) that the database dates
+    before its today — saved across midnight, or an app clock behind the database's — was
+    refused by the insert guard (CI203) as a 500; staff read 「適用開始日は本日以降…」."""
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    with time_machine.travel(timezone.now() - dt.timedelta(days=1)):
+        response = staff_client.post("/admin/transfers/feeschedule/add/",
+                                     {"effective_from": yesterday.isoformat(), **FEE_FIELDS, "apply_today": "on"},
+                                     follow=True)
+    assert response.status_code == 200
+    assert response.redirect_chain[-1][0] == "/admin/transfers/feeschedule/add/"
+    assert "適用開始日は本日以降の日付を指定してください" in response.content.decode()
+    assert not FeeSchedule.objects.filter(effective_from=yesterday).exists()
+
+
 def test_staff_change_the_bank_maximum(staff_client):
     row = TransferSettings.objects.get(pk=1)
     response = staff_client.post(f"/admin/transfers/transfersettings/{row.pk}/change/",
