@@ -74,7 +74,9 @@ class AuditEvent(models.Model):
         ordering = ["-created_at", "-id"]
         verbose_name = "取引履歴"
         verbose_name_plural = "取引履歴"
-        indexes = [models.Index(fields=["customer", "-created_at"], name="audit_customer_time_idx")]
+        indexes = [models.Index(fields=["customer", "-created_at"], name="audit_customer_time_idx"),
+                   # audit_check's nightly window
+                   models.Index(fields=["recorded_at"], name="audit_recorded_idx")]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.contract_id} {self.action} {self.outcome}"

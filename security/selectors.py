@@ -143,11 +143,12 @@ def login_failures_without_address(*, since: dt.datetime) -> int:
     return failed.filter(client_ip__isnull=True).count()
 
 
-def audit_rows_dated_apart(*, minutes: int) -> list[AuditEvent]:
-    """Audit rows whose 日時 differs from the database's ``recorded_at`` by more than
-    ``minutes`` (rows written before security 0009 have none and are not judged), oldest
-    first."""
+def audit_rows_dated_apart(*, minutes: int, since: dt.datetime | None = None) -> list[AuditEvent]:
+    """Audit rows (recorded since ``since``, if given) whose 日時 differs from the
+    database's ``recorded_at`` by more than ``minutes`` (rows written before security 0009
+    have none and are not judged), oldest first."""
     apart = dt.timedelta(minutes=minutes)
     drift = ExpressionWrapper(F("created_at") - F("recorded_at"), output_field=DurationField())
-    return list(AuditEvent.objects.filter(recorded_at__isnull=False).annotate(drift=drift)
+    recorded = Q(recorded_at__gte=since) if since is not None else Q(recorded_at__isnull=False)
+    return list(AuditEvent.objects.filter(recorded).annotate(drift=drift)
                 .filter(Q(drift__gt=apart) | Q(drift__lt=-apart)).order_by("recorded_at", "id"))

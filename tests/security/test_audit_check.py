@@ -65,6 +65,21 @@ def test_a_row_names_its_customers_contract_id():
     assert AuditEvent.objects.get(pk=filled).contract_id == other.contract_id
 
 
-def test_nonsense_minutes_are_refused():
+def test_a_finding_is_reported_the_night_after_not_for_ever(capsys):
+    """The check reads the rows recorded in the last --hours (26: nightly with overlap),
+    so a row found once does not fail every night after; --hours 0 reads the whole log."""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO security_auditevent (contract_id, action, outcome, summary, actor, created_at)"
+                       " VALUES ('', 'unlock', 'success', '', 'staff01', now() - interval '400 days') RETURNING id")
+        forged = cursor.fetchone()[0]
+    assert audit_check(capsys)[0] == 1
+    with time_machine.travel(timezone.now() + dt.timedelta(hours=27)):
+        assert audit_check(capsys)[0] == 0
+        status, out, _err = audit_check(capsys, "--hours", "0")
+    assert status == 1 and f"[DATED] id {forged}: " in out
+
+
+@pytest.mark.parametrize("args", [["--minutes", "0"], ["--hours", "-1"]])
+def test_nonsense_options_are_refused(args):
     with pytest.raises(CommandError):
-        call_command("audit_check", "--minutes", "0")
+        call_command("audit_check", *args)
