@@ -436,6 +436,12 @@ def limit_confirm(request):
         return redirect("transfers:limit")
     if finished:
         return redirect("transfers:limit_done")
+    if request.method == "POST" and services.LIMIT_CHANGED in form.non_field_errors():
+        # what this change was judged against is gone: every retry here was refused the
+        # same way; the input page shows the figures as they are now (review)
+        request.session.pop(PENDING_LIMIT, None)
+        messages.error(request, services.LIMIT_CHANGED)
+        return redirect("transfers:limit")
     content = pending["content"]
     raise_later = content["new_limit"] > content["current"]
     today = local_now().date()
