@@ -178,6 +178,10 @@ class Account(models.Model):
             # LEDGER-7: ledger_post() knows these three; any other word was taken for open
             models.CheckConstraint(condition=Q(status__in=["open", "frozen", "closed"]),
                                    name="account_status_known"),
+            # the bank's one 為替決済 and one fee income (striped by its stripes): the code and
+            # the interbank guards read each as a single row (a second would fail them all)
+            models.UniqueConstraint(fields=["purpose"], condition=Q(purpose__in=["zengin_settlement", "fee_income"]),
+                                    name="account_single_internal"),
         ]
 
     # The fields the app's database role may UPDATE (LEDGER-7, granted by db_roles.py):

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.db import DatabaseError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 from accounts import errors
@@ -292,3 +292,14 @@ def test_every_function_of_ours_runs_with_a_pinned_search_path():
                AND NOT EXISTS (SELECT 1 FROM unnest(coalesce(p.proconfig, '{}')) c WHERE c LIKE 'search_path=%%')
              ORDER BY 1""")
         assert [row[0] for row in cursor.fetchall()] == []
+
+
+@pytest.mark.parametrize("purpose", [Account.Purpose.ZENGIN_SETTLEMENT, Account.Purpose.FEE_INCOME])
+def test_the_bank_has_one_settlement_and_one_fee_income_account(purpose):
+    """XFER-4, XFER-12 (accounts 0023): the services and the interbank guards read each as
+    one row; a second would fail every transfer, return and incoming credit."""
+    existing = Account.objects.get(purpose=purpose)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        Account.objects.create(branch=existing.branch, purpose=purpose, number="9199990", holder_kana="X",
+                               name="二つ目")
+    assert Account.objects.filter(purpose=purpose).count() == 1
