@@ -96,6 +96,16 @@ DATABASES = {
         conn_health_checks=True,
     )
 }
+# dbprobe25 F6: a transaction left open by a hung request or job (a bug, a stuck outside
+# call) would hold its row locks — on 為替決済 or the fee table, every posting waits. The
+# server ends such a session after this long idle inside a transaction; no request, job or
+# batch chunk of the app waits that long between two statements (docs/operations.md).
+DATABASE_IDLE_IN_TRANSACTION_SECONDS = 60
+_options = DATABASES["default"].setdefault("OPTIONS", {})
+_options["options"] = " ".join(filter(None, [
+    _options.get("options"),
+    f"-c idle_in_transaction_session_timeout={DATABASE_IDLE_IN_TRANSACTION_SECONDS * 1000}",
+]))
 if env("DATABASE_OWNER_URL"):
     DATABASES["owner"] = dj_database_url.parse(env("DATABASE_OWNER_URL"), conn_max_age=0)
 # The role the owner grants to after migrate (accounts/db_roles.py); default: the user of
