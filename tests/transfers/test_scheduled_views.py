@@ -303,3 +303,25 @@ def test_a_reservation_to_our_account_closed_before_the_confirm_is_refused_there
     assert not AuditEvent.objects.filter(action="transfer_schedule", outcome="success").exists()
     assert AuditEvent.objects.filter(action="transfer", outcome="failure", summary=PAYEE_ACCOUNT_CLOSED).exists()
     assert not OutboxMessage.objects.filter(customer=customer, event="transfer_scheduled").exists()
+
+
+def test_a_cancel_confirm_posted_again_after_it_went_through_says_it_was_cancelled(signed_in):
+    """XFER-5, SEC-14: the 取消 confirm page in a second tab (or its POST replayed) after
+    the first submit cancelled the reservation landed on the list with 「既に完了したか別の
+    画面で中止された」; the page posts the step-up it showed, and a used one of the
+    customer's 取消 is told 「取り消しました」 like the first. Nothing is written twice."""
+    client, customer, debit = signed_in
+    transfer = _schedule_one(client, customer, debit)
+    client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]) + "?from=settings")
+    page = client.get(reverse("transfers:scheduled_cancel") + "?from=settings").content.decode()
+    answer = {"stepup": _shown_stepup(page), **_card(customer)}
+    url = reverse("transfers:scheduled_cancel") + "?from=settings"
+    assert client.post(url, answer).url == reverse("transfers:scheduled") + "?from=settings"
+    replay = client.post(url, answer, follow=True)
+    assert replay.redirect_chain == [(reverse("transfers:scheduled") + "?from=settings", 302)]
+    page = replay.content.decode()
+    assert "お振込のご予約を取り消しました。" in page and "既に完了した" not in page
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.CANCELLED
+    assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
+    assert not AuditEvent.objects.filter(action="transfer_cancel").exclude(outcome="success").exists()
