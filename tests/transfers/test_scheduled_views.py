@@ -325,3 +325,30 @@ def test_a_cancel_confirm_posted_again_after_it_went_through_says_it_was_cancell
     assert transfer.status == Transfer.Status.CANCELLED
     assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
     assert not AuditEvent.objects.filter(action="transfer_cancel").exclude(outcome="success").exists()
+
+
+def test_the_own_account_is_shown_as_on_every_page_and_the_payee_in_full(signed_in):
+    """UI-1 (walk24): the customer's own account is written 「支店 科目 ***下4桁」
+    (``account_label``) on every page — 残高照会, 入出金明細 and Pay-easy did, while the 振込
+    pages showed the 引落口座's whole number. The payee's number, which the customer types
+    and checks, stays whole. docs/transfers.md has the rule."""
+    from accounts.templatetags.accounts_format import account_label
+
+    client, customer, debit = signed_in
+    own = account_label(debit)
+    pages = {"start": client.get(reverse("transfers:start")).content.decode()}
+    _to_details(client, debit)
+    pages["details"] = client.get(reverse("transfers:details")).content.decode()
+    confirm = client.get(_details(client, transfer_date="2026-12-08").url).content.decode()
+    pages["confirm"] = confirm
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', confirm)[1]
+    done = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    pages["done"] = client.get(done.url).content.decode()
+    pages["scheduled"] = client.get(reverse("transfers:scheduled")).content.decode()
+    transfer = Transfer.objects.get(customer=customer)
+    client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]))
+    pages["cancel"] = client.get(reverse("transfers:scheduled_cancel")).content.decode()
+    for name, page in pages.items():
+        assert own in page and debit.number not in page, name
+        if name != "start":
+            assert "0012345" in page, name  # the payee's account number, whole
