@@ -115,14 +115,19 @@ def email_confirm_view(request):
     found = stepup_pending(request, PENDING_EMAIL)
     content = found[1] if found else None
     # the loser of a double submit is told what the winner did: the change is the same
-    form, _stepup, done = stepup_pending_confirm(request, session_key=PENDING_EMAIL,
-                                                 execute=_execute(request), repeat_is_done=True)
+    form, stepup, done = stepup_pending_confirm(request, session_key=PENDING_EMAIL,
+                                                execute=_execute(request), repeat_is_done=(STEPUP_KIND,))
     if form is None:
         return redirect("notifications:email_settings")
-    if done:
-        if content["operation"] == "address":
+    if done:  # what was done: the step-up's (a later tab's session holds no pending change)
+        operation = stepup.content["operation"]
+        if operation == "address":
+            if _pending_request(request.customer) is None and request.customer.email == stepup.content["email"]:
+                # posted again after the code was entered, too: the change is in force
+                messages.success(request, EmailAlreadyChanged(stepup.content["email"]).message)
+                return redirect("notifications:email_settings")
             return redirect("notifications:email_verify")
-        messages.success(request, "Ｅメールアドレスを削除しました。" if content["operation"] == "remove"
+        messages.success(request, "Ｅメールアドレスを削除しました。" if operation == "remove"
                          else "お知らせの選択を変更しました。")
         return redirect("notifications:email_settings")
     return render(request, "notifications/email_confirm.html", {

@@ -25,6 +25,7 @@ from .passkeys import (
     passkey_only_set,
     passkey_origins,
     passkey_register,
+    passkey_registered_since,
     passkey_registration_authorise,
     passkey_registration_latest,
     passkey_registration_options,
@@ -183,7 +184,7 @@ def passkey_confirm_view(request):
     form, stepup, done = stepup_pending_confirm(
         request, session_key=PENDING_PASSKEY,
         execute=lambda customer, content: executed.append(_passkey_execute(request, customer, content)),
-        repeat_is_done=True,
+        repeat_is_done=("passkey_register", "passkey_delete", "passkey_only"),
     )
     if form is None:
         return redirect("security:passkeys")
@@ -197,6 +198,11 @@ def passkey_confirm_view(request):
                                                            name=stepup.content["name"])
                 if registration is not None:
                     request.session[REGISTRATION] = str(registration.pk)
+                elif passkey_registered_since(customer=request.customer, name=stepup.content["name"],
+                                              since=stepup.used_at):
+                    # a confirm posted again after the ceremony ended: it went through (SEC-14)
+                    messages.success(request, f"パスキー「{stepup.content['name']}」を登録しました。")
+                    return redirect("security:passkeys")
             return redirect("security:passkey_register")
         messages.success(request, "パスキーを削除しました。" if operation == "passkey_delete"
                          else "「パスキーでのみログイン」の設定を変更しました。")

@@ -197,6 +197,13 @@ def passkey_registration_latest(*, customer: Customer, name: str) -> WebAuthnCha
     ).order_by("-created_at").first()
 
 
+def passkey_registered_since(*, customer: Customer, name: str, since) -> Passkey | None:
+    """The customer's passkey ``name`` registered at or after ``since`` (the step-up that
+    authorised its ceremony), or None."""
+    return (Passkey.objects.filter(customer=customer, name=name, created_at__gte=since)
+            .order_by("-created_at").first())
+
+
 def passkey_register(*, customer: Customer, response_json: str, origins: list[str],
                      ip: str | None) -> Passkey:
     """Verify a registration response against its (single-use) challenge and store the

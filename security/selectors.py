@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 from django.db.models import Count, DurationField, ExpressionWrapper, F, Max, Min, Q
@@ -45,6 +46,19 @@ def stepup_get_for_customer(customer: Customer, stepup_id) -> StepUp:
     if stepup is None:
         raise Http404
     return stepup
+
+
+def stepup_used_get_for_customer(customer: Customer, stepup_id, *, kinds: Collection[str]) -> StepUp | None:
+    """The customer's step-up ``stepup_id`` of one of ``kinds`` whose operation executed
+    (``used_at`` is set only in the transaction of a success), else None — for anybody
+    else's, another kind, an unused or an invalid id alike."""
+    from .stepup import _uuid
+
+    key = _uuid(stepup_id)
+    if key is None or not kinds:
+        return None
+    return unique_or_none(StepUp.objects.filter(pk=key, customer=customer, kind__in=kinds,
+                                                used_at__isnull=False))
 
 
 def image_card_challenge_get_for_customer(customer: Customer, challenge_id: int) -> ImageCardChallenge:

@@ -13,7 +13,7 @@ So a view says only what to execute::
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 
 from django.contrib import messages
 from django.utils import timezone
@@ -64,12 +64,24 @@ def _expired(request, session_key: str) -> tuple[None, None, bool]:
     return None, None, False
 
 
+def _done_elsewhere(request, found: tuple[StepUp, dict] | None, kinds: Collection[str]) -> StepUp | None:
+    """The used step-up of ``kinds`` a POST names, when it is not the one pending: the
+    confirmation this page showed went through in another request (or None)."""
+    shown = request.POST.get(SHOWN) if request.method == "POST" and kinds else None
+    if not shown or (found is not None and shown == str(found[0].pk)):
+        return None
+    stepup = selectors.stepup_used_get_for_customer(request.customer, shown, kinds=kinds)
+    if stepup is not None:
+        stepup.customer = request.customer  # the same row (the selector filtered by it)
+    return stepup
+
+
 def stepup_pending_confirm(
     request,
     *,
     session_key: str,
     execute: Callable[[Customer, dict], object],
-    repeat_is_done: bool = False,
+    repeat_is_done: Collection[str] = (),
 ) -> tuple[StepUpForm | None, StepUp | None, bool]:
     """Handle the confirm page. Returns ``(form, stepup, done)``; ``form`` is None when
     nothing is pending or the step-up expired (redirect to the input page; a POST is told
@@ -79,14 +91,23 @@ def stepup_pending_confirm(
     error, leaves nothing done (the step-up stays verified, so the customer may retry
     until it expires) and is written to the audit log.
 
-    ``repeat_is_done``: for a view whose done page does not depend on ``execute``'s result
-    (or that finds the result itself: the passkey registration looks up the ceremony the
-    winner opened) — the loser of two submits of the page at once (a double click: both
-    loaded the session with the pending step-up) finds the step-up used, which only a
-    success does; it is told done, like the winner, instead of 「既に処理されています」 on
-    the confirm page. Its session may have been saved by the winner meanwhile (or ended, by
-    IB取引中止): what the done page shows must come from the database."""
+    ``repeat_is_done``: the step-up kinds the page confirms, for a view whose done page
+    does not depend on ``execute``'s result (or that finds the result itself: the passkey
+    registration looks up the ceremony the winner opened) — the loser of two submits of
+    the page at once (a double click: both loaded the session with the pending step-up)
+    finds the step-up used, which only a success does; it is told done, like the winner,
+    instead of 「既に処理されています」 on the confirm page. So is a submit that comes after
+    the winner's session was saved (a second tab, a replayed POST): nothing, or another
+    operation, is pending then, but the page posted the step-up it showed (``SHOWN``), and
+    when that is the customer's, of these kinds and used, the loser gets ``(form,
+    that step-up, True)`` and the pending operation, if any, stays — instead of
+    「既に完了したか…」 on the input page (SEC-14). Its session may have been saved by the
+    winner meanwhile (or ended, by IB取引中止): what the done page shows must come from the
+    database — ``stepup.content``, not the session."""
     found = stepup_pending(request, session_key)
+    done_elsewhere = _done_elsewhere(request, found, repeat_is_done)
+    if done_elsewhere is not None:
+        return StepUpForm(method=done_elsewhere.method), done_elsewhere, True
     if found is None:
         if request.method == "POST":  # done or given up in another tab, or a resubmit after 完了
             messages.info(request, NOTHING_PENDING, fail_silently=True)

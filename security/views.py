@@ -445,7 +445,7 @@ def otp_login_setting_confirm_view(request):
         request, session_key=PENDING_OTP_LOGIN_SETTING,
         execute=lambda customer, content: otp_login_setting_change(
             customer=customer, ip=client_ip(request), required_at_login=content["required_at_login"]),
-        repeat_is_done=True,  # the loser of a double submit is told the setting changed
+        repeat_is_done=("otp_login_setting",),  # the loser of a double submit is told the setting changed
     )
     if form is None:
         return redirect("security:otp_login_setting")
@@ -487,7 +487,7 @@ def ib_suspend_confirm_view(request):
         execute=lambda customer, content: customer_ib_suspend(customer=customer, ip=client_ip(request)),
         # the loser of a double submit (it passed the login check before the winner ended
         # every session) ends its own session too and shows the done page, not an error
-        repeat_is_done=True,
+        repeat_is_done=("ib_suspend",),
     )
     if form is None:
         return redirect("security:ib_suspend")

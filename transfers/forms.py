@@ -11,6 +11,7 @@ from django.utils.html import format_html
 
 from accounts.forms import JapaneseDateField, _date_widget
 from accounts.models import Account
+from accounts.templatetags.accounts_format import account_label
 
 from .zengin import ZenginNameError, half_width_digits, zengin_name
 
@@ -72,9 +73,9 @@ class StartForm(forms.Form):
         # the amount as one piece: on a phone it broke mid-word (「お支払可 / 能額」); one
         # span for the whole text, as the label is a flex row beside its radio (UI-1)
         self.fields["debit_account"].choices = [
-            (account.pk, format_html('<span>{} {} {}<span class="keep-together">（お支払可能額 {}円）</span></span>',
-                                     account.branch.name, account.get_type_display(), account.number,
-                                     f"{account.available_amount:,}")) for account in accounts]
+            (account.pk, format_html('<span>{}<span class="keep-together">（お支払可能額 {}円）</span></span>',
+                                     account_label(account), f"{account.available_amount:,}"))
+            for account in accounts]
         self.fields["payee"].choices = [
             (payee.pk, f"{payee.label}（{payee.bank_name} {payee.branch_name} "
                        f"{payee.get_account_type_display()} {payee.account_number}）") for payee in payees]

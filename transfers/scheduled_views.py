@@ -87,7 +87,7 @@ def scheduled_cancel(request):
         request, session_key=PENDING_CANCEL,
         execute=lambda customer, content: scheduled.scheduled_transfer_cancel(
             customer=customer, transfer_id=content["transfer_id"], ip=client_ip(request)),
-        repeat_is_done=True,
+        repeat_is_done=("transfer_cancel",),
     )
     if form is None:
         return redirect(_url("transfers:scheduled", origin))

@@ -430,7 +430,7 @@ def limit_confirm(request):
         request, session_key=PENDING_LIMIT,
         execute=lambda customer, content: services.transfer_limit_change(
             customer=customer, new_limit=content["new_limit"], shown=_limit_shown(content), ip=client_ip(request)),
-        repeat_is_done=True,  # 利用限度額 done shows the limits as they are
+        repeat_is_done=("limit_change",),  # 利用限度額 done shows the limits as they are
     )
     if form is None:
         return redirect("transfers:limit")

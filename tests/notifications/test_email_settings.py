@@ -240,6 +240,17 @@ def test_the_help_page_explains_secure_mail():
     assert "電子証明書を利用した電子署名" in page and "smime.p7s" in page
 
 
+def _confirm_pending(operation: str):
+    """A customer (old@example.jp) logged in, with ``operation`` waiting on the confirm page."""
+    customer = customer_with_card(email="old@example.jp")
+    client = _logged_in(customer)
+    if operation == "address":
+        client.post("/settings/email/address/", {"email": "new@example.jp", "email_again": "new@example.jp"})
+    else:
+        client.post("/settings/email/", {"operation": operation, "receipts": "on"})
+    return customer, client
+
+
 def _double_submit(client, customer):
     """Two submits of one confirm page at once (a double click): both requests loaded the
     session with the pending change; the first executes it, the second finds the step-up
@@ -261,12 +272,7 @@ def test_the_loser_of_a_double_click_is_shown_what_was_done(operation):
     """SEC-14, NOTE-2: the second submit showed 「このお取引は既に処理されています」 on the
     confirm page; it is told what the first one did, like the winner, and nothing more is
     sent or written."""
-    customer = customer_with_card(email="old@example.jp")
-    client = _logged_in(customer)
-    if operation == "address":
-        client.post("/settings/email/address/", {"email": "new@example.jp", "email_again": "new@example.jp"})
-    else:
-        client.post("/settings/email/", {"operation": operation, "receipts": "on"})
+    customer, client = _confirm_pending(operation)
     winner, loser = _double_submit(client, customer)
     assert loser.status_code == 302 and loser.url == winner.url
     page = client.get(loser.url).content.decode()
@@ -336,3 +342,40 @@ def test_the_last_wrong_code_is_told_why_the_change_ended(settings):
     page = client.post("/settings/email/verify/", {"code": wrong}).content.decode()
     assert EMAIL_CODE_TOO_MANY in page and "確認待ちのアドレス変更はありません" not in page
     assert not EmailChangeRequest.objects.filter(customer=customer).exists()
+
+
+@pytest.mark.parametrize("operation", ["address", "remove", "preferences"])
+def test_a_confirm_posted_again_after_it_went_through_is_shown_what_was_done(operation):
+    """SEC-14, NOTE-2: the confirm page in a second tab (or its POST replayed) after the
+    first submit went through landed on the settings page with 「既に完了したか別の画面で
+    中止された」. The page posts the step-up it showed: a used one of the customer's is shown
+    what the first did; nothing more is sent or written."""
+    customer, client = _confirm_pending(operation)
+    page = client.get("/settings/email/confirm/").content.decode()
+    challenge = cards.image_card_challenge_current(customer=customer)
+    answer = {"stepup": re.search(r'name="stepup" value="([^"]+)"', page)[1],
+              **card_post(challenge, right_answers(challenge))}
+    winner = client.post("/settings/email/confirm/", answer)
+    client.get(winner.url)  # the first one's page (and message), read
+    replay = client.post("/settings/email/confirm/", answer)
+    assert replay.status_code == 302 and replay.url == winner.url
+    page = client.get(replay.url).content.decode()
+    assert "既に完了した" not in page
+    if operation == "address":
+        assert "new@example.jp" in page  # the code's page, for the address the first one asked for
+        assert EmailChangeRequest.objects.filter(customer=customer).count() == 1
+        assert OutboxMessage.objects.filter(event="email_verify").count() == 1
+        assert AuditEvent.objects.filter(customer=customer, action="email_change", outcome="success").count() == 1
+        # and once the code was entered (its own audit row), posted again it says the
+        # address is changed
+        assert client.post("/settings/email/verify/", {"code": _code_for("new@example.jp"),
+                                                       "new_email": "new@example.jp"}).url == "/settings/email/"
+        client.get("/settings/email/")
+        replay = client.post("/settings/email/confirm/", answer, follow=True)
+        assert replay.redirect_chain == [("/settings/email/", 302)]
+        assert "Ｅメールアドレスは既に new@example.jp に変更されています。" in replay.content.decode()
+        assert AuditEvent.objects.filter(customer=customer, action="email_change", outcome="success").count() == 2
+    else:
+        assert ("Ｅメールアドレスを削除しました。" if operation == "remove" else "お知らせの選択を変更しました。") in page
+        assert OutboxMessage.objects.filter(event="email_change").count() == 1
+        assert AuditEvent.objects.filter(customer=customer, action="email_change", outcome="success").count() == 1

@@ -311,3 +311,22 @@ def test_card_answers_posted_to_the_confirm_page_are_hidden_from_error_reports()
     assert response.status_code == 200 and not Payment.objects.exists()
     reported = SafeExceptionReporterFilter().get_post_parameters(response.wsgi_request)
     assert reported["card_1"].startswith("*") and reported["card_2"].startswith("*")
+
+
+def test_the_paying_account_is_shown_as_on_every_page():
+    """PAY-1, UI-1 (walk24): the customer's own account (お支払口座) is written 「支店 科目
+    ***下4桁」 (``account_label``) on the input, bill, confirm and done pages, as on the
+    振込 pages and 残高照会 — never its whole number. docs/transfers.md has the rule."""
+    from accounts.templatetags.accounts_format import account_label
+
+    customer, account = support.payer()
+    client = support.logged_in(customer)
+    pages = {"start": client.get("/payeasy/").content.decode()}
+    to_confirm(client, account, "00100", {"number": "1234567890123456", "confirmation": "123456",
+                                          "category": "101"})
+    pages["bill"] = client.get("/payeasy/bill/").content.decode()
+    pages["confirm"] = client.get("/payeasy/confirm/").content.decode()
+    assert answer_card(client, customer).url == "/payeasy/done/"
+    pages["done"] = client.get("/payeasy/done/").content.decode()
+    for name, page in pages.items():
+        assert account_label(account) in page and account.number not in page, name

@@ -7,6 +7,7 @@ import json
 
 import pytest
 from django.conf import settings
+from django.utils import timezone
 
 from notifications.models import OutboxMessage
 from security import passkeys, stepup
@@ -372,3 +373,68 @@ def test_the_loser_of_a_double_click_on_delete_is_told_it_was_deleted(client):
     assert "パスキーを削除しました。" in page and "既に処理されています" not in page
     assert not Passkey.objects.filter(customer=customer).exists()
     assert AuditEvent.objects.filter(customer=customer, action="passkey_delete").count() == 1
+
+
+def _shown_answer(client, customer) -> dict:
+    """The confirm page's post: the step-up it shows and the image card's right answer."""
+    import re
+
+    from security import cards
+
+    page = client.get("/settings/passkeys/confirm/", HTTP_HOST="localhost").content.decode()
+    challenge = cards.image_card_challenge_current(customer=customer)
+    return {"stepup": re.search(r'name="stepup" value="([^"]+)"', page)[1],
+            **secondfactor.card_post(challenge, secondfactor.right_answers(challenge))}
+
+
+@pytest.mark.parametrize("operation", ["passkey_only", "passkey_delete"])
+def test_a_confirm_posted_again_after_it_went_through_is_told_what_was_done(client, operation):
+    """SEC-14, SEC-16: the confirm page in a second tab (or its POST replayed) after the
+    first submit went through landed on the passkey page with 「既に完了したか別の画面で
+    中止された」. The page posts the step-up it showed: a used one of the customer's is told
+    what the first did; nothing is done twice."""
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    _password_login(client, customer)
+    client.post("/login/passkey/", {"login_other_factor": "1"}, HTTP_HOST="localhost")
+    passkey = Passkey.objects.get(customer=customer)
+    form = {"delete": str(passkey.pk)} if operation == "passkey_delete" else {"passkey_only": "1"}
+    assert client.post("/settings/passkeys/", form, HTTP_HOST="localhost").url == "/settings/passkeys/confirm/"
+    client.post("/settings/passkeys/confirm/", {"stepup_other_factor": "1", "stepup": str(
+        client.session["cosei_pending_passkey"]["stepup"])}, HTTP_HOST="localhost")  # no passkey here: the card
+    answer = _shown_answer(client, customer)
+    assert client.post("/settings/passkeys/confirm/", answer, HTTP_HOST="localhost").url == "/settings/passkeys/"
+    client.get("/settings/passkeys/", HTTP_HOST="localhost")  # the first one's message, read
+    replay = client.post("/settings/passkeys/confirm/", answer, HTTP_HOST="localhost", follow=True)
+    assert replay.redirect_chain == [("/settings/passkeys/", 302)]
+    page = replay.content.decode()
+    assert ("パスキーを削除しました。" if operation == "passkey_delete"
+            else "「パスキーでのみログイン」の設定を変更しました。") in page and "既に完了した" not in page
+    assert AuditEvent.objects.filter(customer=customer, action=operation, outcome="success").count() == 1
+
+
+def test_a_register_confirm_posted_again_goes_on_to_the_registration_or_says_it_is_registered(client):
+    """SEC-14, SEC-16: posted again after the first submit authorised the ceremony, the
+    confirm goes on to that ceremony; posted again after the passkey was registered, it
+    says so — not 「既に完了したか…」, nor that the registration expired."""
+    customer = secondfactor.customer_with_card()
+    _password_login(client, customer)
+    client.post("/settings/passkeys/", {"register": "1", "name": "私のiPhone"}, HTTP_HOST="localhost")
+    answer = _shown_answer(client, customer)
+    url = "/settings/passkeys/confirm/"
+    assert client.post(url, answer, HTTP_HOST="localhost").url == "/settings/passkeys/register/"
+    registration = client.session["cosei_passkey_registration"]
+    session = client.session
+    del session["cosei_passkey_registration"]  # the other tab's session never had it
+    session.save()
+    assert client.post(url, answer, HTTP_HOST="localhost").url == "/settings/passkeys/register/"
+    assert client.session["cosei_passkey_registration"] == registration
+    assert WebAuthnChallenge.objects.filter(customer=customer, purpose="register").count() == 1
+    # the ceremony ends with the passkey registered; the same post once more
+    registered(customer, name="私のiPhone")
+    WebAuthnChallenge.objects.filter(pk=registration).update(used_at=timezone.now())
+    replay = client.post(url, answer, HTTP_HOST="localhost", follow=True)
+    assert replay.redirect_chain == [("/settings/passkeys/", 302)]
+    page = replay.content.decode()
+    assert "パスキー「私のiPhone」を登録しました。" in page and "有効時間が過ぎました" not in page
+    assert AuditEvent.objects.filter(customer=customer, action="passkey_register", outcome="success").count() == 1

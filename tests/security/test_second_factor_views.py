@@ -288,3 +288,26 @@ def test_the_loser_of_a_double_click_on_the_otp_login_setting_is_told_it_changed
     assert "cosei_pending_otp_login_setting" not in client.session
     assert AuditEvent.objects.filter(customer=customer, action="otp_login_setting").count() == 1
     assert OutboxMessage.objects.filter(customer=customer, event="otp_login_setting").count() == 1
+
+
+def test_the_otp_login_setting_confirm_posted_again_after_it_went_through_says_it_changed():
+    """SEC-14: the confirm page in a second tab (or its POST replayed) after the first
+    submit changed the setting landed on the input page with 「既に完了したか別の画面で
+    中止された」. The page posts the step-up it showed: a used one of the customer's is told
+    the setting changed, like the first; nothing more is written or mailed."""
+    import re
+
+    customer = customer_with_card()
+    token = activate_otp(customer, required_at_login=False)
+    client = logged_in(customer)
+    client.post("/settings/otp-login/", {"required_at_login": "1"})
+    page = client.get("/settings/otp-login/confirm/").content.decode()
+    answer = {"stepup": re.search(r'name="stepup" value="([^"]+)"', page)[1], "otp": code_at_next_step(token)}
+    assert client.post("/settings/otp-login/confirm/", answer).url == "/settings/"
+    client.get("/settings/")  # the first one's message, read
+    replay = client.post("/settings/otp-login/confirm/", answer)
+    assert replay.status_code == 302 and replay.url == "/settings/"
+    page = client.get("/settings/").content.decode()
+    assert "ログイン時のワンタイムパスワード認証の設定を変更しました。" in page and "既に完了した" not in page
+    assert AuditEvent.objects.filter(customer=customer, action="otp_login_setting").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="otp_login_setting").count() == 1

@@ -303,3 +303,52 @@ def test_a_reservation_to_our_account_closed_before_the_confirm_is_refused_there
     assert not AuditEvent.objects.filter(action="transfer_schedule", outcome="success").exists()
     assert AuditEvent.objects.filter(action="transfer", outcome="failure", summary=PAYEE_ACCOUNT_CLOSED).exists()
     assert not OutboxMessage.objects.filter(customer=customer, event="transfer_scheduled").exists()
+
+
+def test_a_cancel_confirm_posted_again_after_it_went_through_says_it_was_cancelled(signed_in):
+    """XFER-5, SEC-14: the 取消 confirm page in a second tab (or its POST replayed) after
+    the first submit cancelled the reservation landed on the list with 「既に完了したか別の
+    画面で中止された」; the page posts the step-up it showed, and a used one of the
+    customer's 取消 is told 「取り消しました」 like the first. Nothing is written twice."""
+    client, customer, debit = signed_in
+    transfer = _schedule_one(client, customer, debit)
+    client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]) + "?from=settings")
+    page = client.get(reverse("transfers:scheduled_cancel") + "?from=settings").content.decode()
+    answer = {"stepup": _shown_stepup(page), **_card(customer)}
+    url = reverse("transfers:scheduled_cancel") + "?from=settings"
+    assert client.post(url, answer).url == reverse("transfers:scheduled") + "?from=settings"
+    replay = client.post(url, answer, follow=True)
+    assert replay.redirect_chain == [(reverse("transfers:scheduled") + "?from=settings", 302)]
+    page = replay.content.decode()
+    assert "お振込のご予約を取り消しました。" in page and "既に完了した" not in page
+    transfer.refresh_from_db()
+    assert transfer.status == Transfer.Status.CANCELLED
+    assert AuditEvent.objects.filter(action="transfer_cancel", outcome="success").count() == 1
+    assert not AuditEvent.objects.filter(action="transfer_cancel").exclude(outcome="success").exists()
+
+
+def test_the_own_account_is_shown_as_on_every_page_and_the_payee_in_full(signed_in):
+    """UI-1 (walk24): the customer's own account is written 「支店 科目 ***下4桁」
+    (``account_label``) on every page — 残高照会, 入出金明細 and Pay-easy did, while the 振込
+    pages showed the 引落口座's whole number. The payee's number, which the customer types
+    and checks, stays whole. docs/transfers.md has the rule."""
+    from accounts.templatetags.accounts_format import account_label
+
+    client, customer, debit = signed_in
+    own = account_label(debit)
+    pages = {"start": client.get(reverse("transfers:start")).content.decode()}
+    _to_details(client, debit)
+    pages["details"] = client.get(reverse("transfers:details")).content.decode()
+    confirm = client.get(_details(client, transfer_date="2026-12-08").url).content.decode()
+    pages["confirm"] = confirm
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', confirm)[1]
+    done = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    pages["done"] = client.get(done.url).content.decode()
+    pages["scheduled"] = client.get(reverse("transfers:scheduled")).content.decode()
+    transfer = Transfer.objects.get(customer=customer)
+    client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]))
+    pages["cancel"] = client.get(reverse("transfers:scheduled_cancel")).content.decode()
+    for name, page in pages.items():
+        assert own in page and debit.number not in page, name
+        if name != "start":
+            assert "0012345" in page, name  # the payee's account number, whole

@@ -490,3 +490,49 @@ def test_odd_bank_and_branch_codes_in_the_path_are_404(signed_in):
         assert client.post(path, {"account_type": "1", "account_number": "1"}).status_code == 404, path
     assert client.get("/transfers/new/bank/0161/002/").status_code == 200
     assert not Payee.objects.exists() and not Transfer.objects.exists()
+
+
+@pytest.mark.parametrize("replaced", [False, True])
+def test_a_limit_confirm_posted_again_after_it_went_through_shows_the_done_page(signed_in, replaced):
+    """XFER-8, SEC-14: the confirm page in a second tab (or the same POST replayed) after
+    the first submit changed the limit: nothing was pending any more, and the customer
+    landed on the input page with 「既に完了したか別の画面で中止された」, not told the
+    change went through. The page posts the step-up it showed; a used one of the
+    customer's of this kind is the done page (no second change). ``replaced``: another
+    change was started in between (it stays pending)."""
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:limit"), {"new_limit": "500000"})
+    page = client.get(reverse("transfers:limit_confirm")).content.decode()
+    answer = {"stepup": re.search(r'name="stepup" value="([^"]+)"', page)[1], **_card(customer)}
+    assert client.post(reverse("transfers:limit_confirm"), answer).url == reverse("transfers:limit_done")
+    if replaced:
+        client.post(reverse("transfers:limit"), {"new_limit": "300000"})
+    replay = client.post(reverse("transfers:limit_confirm"), answer)
+    assert replay.status_code == 302 and replay.url == reverse("transfers:limit_done")
+    page = client.get(replay.url).content.decode()
+    assert "既に完了した" not in page and "500,000円" in page
+    assert ("cosei_pending_limit_change" in client.session) is replaced
+    assert AuditEvent.objects.filter(customer=customer, action="limit_change", outcome="success").count() == 1
+
+
+def test_a_limit_confirm_names_only_a_used_step_up_of_the_customers_own_limit_change(signed_in):
+    """SEC-14: a posted step-up that is not this customer's used 利用限度額変更 (another
+    customer's, another kind, one not used) is not taken as done: nothing pending stays
+    「既に完了したか…」 and nothing else is disclosed."""
+    from tests.security.secondfactor import customer_with_card
+
+    client, customer, debit = signed_in
+    other = customer_with_card()
+    foreign = StepUp.objects.create(customer=other, kind="limit_change", content={}, content_hash="x",
+                                    method="image_card", expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
+                                    used_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+    own_other_kind = StepUp.objects.create(customer=customer, kind="transfer_cancel", content={},
+                                           content_hash="x", method="image_card",
+                                           expires_at=foreign.expires_at, used_at=foreign.used_at)
+    own_unused = StepUp.objects.create(customer=customer, kind="limit_change", content={}, content_hash="x",
+                                       method="image_card", expires_at=foreign.expires_at)
+    for stepup in (foreign, own_other_kind, own_unused, "not-a-uuid"):
+        response = client.post(reverse("transfers:limit_confirm"), {"stepup": str(getattr(stepup, "pk", stepup))},
+                               follow=True)
+        assert response.redirect_chain == [(reverse("transfers:limit"), 302)]
+        assert "既に完了したか別の画面で中止されたため" in response.content.decode()
