@@ -43,9 +43,67 @@ def test_a_payment_records_only_its_own_posting_as_journal():
     fields = [customer.pk, account.pk, paid.biller_id]
     assert refused(insert, ["26120600000001", *fields, foreign_journal]) == "CI205"
     assert refused(insert, ["26120600000002", *fields, paid.journal_id]) == "CI205"
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:  # confirmed by its customer (payeasy 0005)
+        _confirmation(customer, account, "B-FAKE", "123", 5000)
         cursor.execute(f"{insert} RETURNING id", ["26120600000003", *fields, None])  # born without one
         fake = cursor.fetchone()[0]
     for journal in (foreign_journal, paid.journal_id):  # not its posting: key, account, amount
         assert refused("UPDATE payeasy_payment SET journal_id = %s WHERE id = %s", [journal, fake]) == "CI205"
     assert Payment.objects.get(pk=paid.pk).journal_id == paid.journal_id
+
+
+def _confirmation(customer, account, bill_id: str, number: str, amount: int, *, biller: str = support.CITY):
+    """A step-up of ``customer`` confirming that payment, used by the caller's transaction."""
+    from security.stepup import stepup_seed_used
+
+    return stepup_seed_used(customer=customer, kind="payeasy", content={
+        "operation": "payeasy", "account": account.pk, "biller": biller, "number": number, "category": "",
+        "confirmation": "", "bill_id": bill_id, "amount": amount, "via_link": False})
+
+
+INSERT = ("INSERT INTO payeasy_payment (reference, customer_id, account_id, biller_id, bill_id, number, category,"
+          " description, amount, via_link, paid_at) VALUES (%s, %s, %s, %s, %s, '123', '', 'x', %s, false, %s)")
+
+
+def test_a_payment_row_is_its_customers_confirmed_payment_from_their_own_account():
+    """PAY-1, SEC-14, LEDGER-7 (dbprobe25 F10, payeasy 0005): the app's role INSERTed a
+    payment of customer 1 from customer 2's account, dated 2020-01-01, with no confirmation.
+    The お支払口座 is an open account of the row's customer, the 受付日時 is not dated back,
+    and a step-up of that customer confirming exactly it was used by the same transaction
+    (CI205); with all three the row goes in."""
+    from django.utils import timezone
+
+    support.seeded()
+    customer, account = support.payer()
+    stranger = factories.account(balance=5_000)
+    biller = support.biller(support.CITY)
+    now = timezone.now()
+    # the reviewer's row: another customer's account, dated 2020-01-01, nothing confirmed
+    assert refused(INSERT, ["26120600000011", customer.pk, stranger.pk, biller.pk, "B-1", 48_000,
+                            "2020-01-01 00:00+09"]) == "CI205"
+    _confirmation(customer, stranger, "B-1", "123", 48_000)  # even "confirmed": not their account
+    assert refused(INSERT, ["26120600000012", customer.pk, stranger.pk, biller.pk, "B-1", 48_000, now]) == "CI205"
+    assert refused(INSERT, ["26120600000013", customer.pk, account.pk, biller.pk, "B-2", 48_000, now]) == "CI205"
+    _confirmation(customer, account, "B-2", "123", 48_000)
+    assert refused(INSERT, ["26120600000014", customer.pk, account.pk, biller.pk, "B-2", 48_000,
+                            "2020-01-01 00:00+09"]) == "CI205"   # confirmed, but dated back
+    assert refused(INSERT, ["26120600000015", customer.pk, account.pk, biller.pk, "B-2", 99_000, now]) == "CI205"
+    assert refused(INSERT, ["26120600000016", customer.pk, account.pk, biller.pk, "B-3", 48_000, now]) == "CI205"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(INSERT, ["26120600000017", customer.pk, account.pk, biller.pk, "B-2", 48_000, now])
+    assert list(Payment.objects.values_list("reference", flat=True)) == ["26120600000017"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_up_used_by_an_earlier_transaction_pays_nothing_now():
+    """(dbprobe25 F10) The step-up's use must be the payment's own transaction's."""
+    from django.utils import timezone
+
+    support.seeded()
+    customer, account = support.payer()
+    with transaction.atomic():
+        _confirmation(customer, account, "B-9", "123", 1_000)
+    assert refused(INSERT, ["26120600000021", customer.pk, account.pk, support.biller(support.CITY).pk, "B-9",
+                            1_000, timezone.now()]) == "CI205"
+    assert not Payment.objects.exists()
+

@@ -13,6 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from cosei_ib import bankcalendar
+from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
@@ -209,3 +210,97 @@ def test_a_new_fee_row_is_not_dated_back():
     FeeSchedule.objects.create(effective_from=today, other_bank_under=440)
     FeeSchedule.objects.create(effective_from=future_day(), other_bank_under=550)
     assert services.fee_schedule_on(today).other_bank_under == 440
+
+
+# --- the row's root: whose account, and the customer's confirmation (dbprobe25 F10) ----------
+
+
+def _copy_of(booked: Transfer, **overrides) -> tuple[str, list]:
+    """INSERT a copy of ``booked`` with ``overrides`` (column → SQL value with %s params)."""
+    columns = [field.column for field in Transfer._meta.concrete_fields if field.column != "id"]
+    chosen = {"stepup_id": ("gen_random_uuid()", [])} | overrides
+    values, params = [], []
+    for column in columns:
+        sql, extra = chosen.get(column, (column, []))
+        values.append(sql)
+        params.extend(extra)
+    return (f"INSERT INTO transfers_transfer ({', '.join(columns)}) SELECT {', '.join(values)}"
+            " FROM transfers_transfer WHERE id = %s", [*params, booked.pk])
+
+
+def _stepup_for(customer, booked: Transfer, *, used: bool = True, kind: str = "transfer", **changes):
+    """A step-up of ``customer`` confirming ``booked``'s content (with ``changes``)."""
+    from security.models import StepUp
+    from security.stepup import stepup_begin
+
+    content = {"operation": "transfer", "debit_account_id": booked.debit_account_id, "route": booked.route,
+               "bank_code": booked.bank_code, "bank_name": booked.bank_name, "branch_code": booked.branch_code,
+               "branch_name": booked.branch_name, "account_type": booked.account_type,
+               "account_number": booked.account_number, "holder_kana": booked.holder_kana,
+               "credit_account_id": booked.credit_account_id, "payee_id": None, "amount": booked.amount,
+               "fee": booked.fee, "fee_schedule_id": booked.fee_schedule_id,
+               "fee_borne_by_payee": booked.fee_borne_by_payee, "sender_name": booked.sender_name,
+               "transfer_date": booked.transfer_date.isoformat()} | changes
+    stepup = stepup_begin(customer=customer, kind=kind, content=content)
+    if used:
+        StepUp.objects.filter(pk=stepup.pk).update(verified_at=timezone.now(), used_at=timezone.now())
+    return stepup
+
+
+def test_a_transfer_row_debits_only_its_own_customers_account():
+    """XFER-1, XFER-5, SEC-14, LEDGER-7 (dbprobe25 F10, transfers 0012): the app's role
+    INSERTed a 予約中 transfer of customer 1 debiting customer 2's account, with a random
+    確認ID; the real batch paid it out to another bank. The 引落口座 is an open account of the
+    row's customer (CI202), and nothing moves."""
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    stranger, stranger_account = payer(email="stranger@example.jp")
+    for debit in (stranger_account.pk, factories.internal("zengin_settlement").pk):
+        sql, params = _copy_of(booked, debit_account_id=("%s", [debit]))
+        assert refused(sql, params) == STATE
+    # the reviewer's statement, as written (customer 1, customer 2's account, a random 確認ID)
+    assert refused(
+        "INSERT INTO transfers_transfer (bank_code, bank_name, branch_code, branch_name, account_type, account_number,"
+        " holder_kana, route, amount, fee, fee_borne_by_payee, sender_name, transfer_date, status, stepup_id,"
+        " created_at, customer_id, debit_account_id, fee_schedule_id, unprocessed_reason)"
+        " VALUES ('0161', '池田泉州銀行', '002', '貝塚', '1', '7654321', 'ﾜﾙｲﾋﾄ', 'other_bank', 500000, 330, false,"
+        " 'ﾔﾏﾀﾞ ﾀﾛｳ', %s, 'scheduled', gen_random_uuid(), '2026-12-06 00:00+00', %s, %s, %s, '')",
+        [future_day(), customer.pk, stranger_account.pk, booked.fee_schedule_id]) == STATE
+    assert Transfer.objects.count() == 1
+
+
+def test_a_transfer_row_needs_a_step_up_of_its_customer_confirming_it_used_with_it():
+    """(dbprobe25 F10) With the customer's own account, a row still needs its confirmation:
+    a step-up of that customer, kind 振込, verified and used by this transaction, whose
+    content is the row (CI202). A 確認ID names one transfer (UNIQUE)."""
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    stranger, _ = payer(email="stranger@example.jp")
+    for stepup in (None,                                                      # a random 確認ID
+                   _stepup_for(stranger, booked),                             # another customer's
+                   _stepup_for(customer, booked, used=False),                 # not used
+                   _stepup_for(customer, booked, kind="limit_change"),        # another operation
+                   _stepup_for(customer, booked, amount=9_999),               # another amount
+                   _stepup_for(customer, booked, account_number="7654321"),   # another payee
+                   _stepup_for(customer, booked, transfer_date="2099-01-05")):
+        sql, params = _copy_of(booked, **({} if stepup is None else {"stepup_id": ("%s", [stepup.pk])}))
+        assert refused(sql, params) == STATE, stepup and stepup.content
+    sql, params = _copy_of(booked, stepup_id=("stepup_id", []))  # the booking's own, again
+    assert refused(sql, params) == "23505"
+    sql, params = _copy_of(booked, stepup_id=("%s", [_stepup_for(customer, booked).pk]))
+    with connection.cursor() as cursor:  # its own confirmation, used here: a second booking
+        cursor.execute(sql, params)
+    assert Transfer.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_up_used_by_an_earlier_transaction_confirms_nothing_now():
+    """(dbprobe25 F10) The step-up's use is the row's own transaction's: one used (committed)
+    before confirms no row inserted later — the used mark cannot be reused for a copy."""
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    stepup = _stepup_for(customer, booked)  # committed (autocommit)
+    sql, params = _copy_of(booked, stepup_id=("%s", [stepup.pk]))
+    assert refused(sql, params) == STATE
+    assert Transfer.objects.count() == 1
+
