@@ -304,3 +304,25 @@ def test_a_step_up_used_by_an_earlier_transaction_confirms_nothing_now():
     assert refused(sql, params) == STATE
     assert Transfer.objects.count() == 1
 
+
+@pytest.mark.parametrize("column, value", [
+    ("threshold", 100_000_001), ("same_branch_under", 10_001), ("same_branch_over", 10_001),
+    ("other_branch_under", 10_001), ("other_branch_over", 10_001), ("other_bank_under", 10_001),
+    ("other_bank_over", 9_999_999_999)])
+def test_a_fee_row_is_within_the_admin_forms_caps(column, value):
+    """XFER-4, LEDGER-7 (dbprobe25 F9, transfers 0013): a row dated today with 9,999,999,999円
+    fees went in (the caps were the admin form's only) and, in force, could not be undone
+    until the next day. The database refuses it (23514, fee_schedule_within_caps: the form's
+    FEE_MAX and THRESHOLD_MAX); the caps themselves go in."""
+    from transfers.models import FEE_MAX, THRESHOLD_MAX
+
+    today = timezone.localdate()
+    row = {"threshold": 30_000, "same_branch_under": 0, "same_branch_over": 0, "other_branch_under": 110,
+           "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550}
+    statement = ("INSERT INTO transfers_feeschedule (effective_from, created_at, " + ", ".join(row)
+                 + ") VALUES (%s, now(), " + ", ".join(["%s"] * len(row)) + ")")
+    assert refused(statement, [today, *(row | {column: value}).values()]) == "23514"
+    assert services.fee_schedule_on(today).other_bank_under == 330
+    FeeSchedule.objects.create(effective_from=today, **(row | {column: THRESHOLD_MAX if column == "threshold"
+                                                               else FEE_MAX}))
+
