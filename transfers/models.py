@@ -229,6 +229,9 @@ class Transfer(PayeeAccountFields):
         ACCOUNT_CLOSED = "account_closed", "口座解約"
         ACCOUNT_FROZEN = "account_frozen", "口座お取引停止"
         PAYEE_UNAVAILABLE = "payee_unavailable", "振込先口座お取扱不可"
+        # the ledger refused the posting for a reason of the bank's own (its key already
+        # taken by another journal, CI005: dbprobe25 F4) — the transfer alone, not the batch
+        POSTING_REFUSED = "posting_refused", "当金庫でのお取扱不可（お問い合わせください）"
 
     class Route(models.TextChoices):
         SAME_BRANCH = "same_branch", "同一店宛"

@@ -9,7 +9,7 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cosei_ib import bankcalendar
@@ -159,6 +159,8 @@ def test_every_step_of_the_services_still_passes():
     states = dict(Transfer.objects.values_list("pk", "status"))
     assert (states[cancelled.pk], states[staff_cancelled.pk], states[paid.pk], states[short.pk]) == (
         "cancelled", "cancelled", "executed", "unprocessed")
+    with connection.cursor() as cursor:  # the commit's checks (payeasy 0006: each key its record's)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 # --- 振込手数料 (XFER-4) ----------------------------------------------------------------------
@@ -325,4 +327,65 @@ def test_a_fee_row_is_within_the_admin_forms_caps(column, value):
     assert services.fee_schedule_on(today).other_bank_under == 330
     FeeSchedule.objects.create(effective_from=today, **(row | {column: THRESHOLD_MAX if column == "threshold"
                                                                else FEE_MAX}))
+
+
+# --- a service's key is its record's own posting (dbprobe25 F4) --------------------------------
+
+SQUAT = ("SELECT journal_id FROM ledger_post('adjustment', 'x', %s, ARRAY[%s, %s]::bigint[],"
+         " ARRAY[-1, 1]::bigint[], ARRAY['x', 'x'])")
+
+
+def _two_fee_stripes() -> list[int]:
+    from accounts.models import Account
+
+    return list(Account.objects.filter(purpose="stripe", stripe_of__purpose="fee_income")
+                .order_by("id").values_list("id", flat=True)[:2])
+
+
+def test_a_squatted_scheduled_key_makes_that_transfer_unprocessed_and_the_batch_goes_on():
+    """XFER-5, LEDGER-7 (dbprobe25 F4 b): the app's role posted an adjustment under the key
+    ``scheduled-transfer:<id>`` of a booking before its date; the batch met CI005 on it, the
+    whole run crashed, every run, and no later booking executed. That transfer alone is now
+    未処理 (当金庫でのお取扱不可), with its audit row and mail; the others execute."""
+    from notifications.models import OutboxMessage
+    from security.models import AuditEvent
+
+    day = past_business_day()
+    first, first_account = funded_payer(50_000, day=day, email="first@example.jp")
+    second, second_account = funded_payer(50_000, day=day, email="second@example.jp")
+    poisoned = schedule(first, first_account, 10_000, day=day)
+    later = schedule(second, second_account, 10_000, day=day, hour=11)
+    # a squat from before payeasy 0006 (which refuses it at commit: rolled back below, so
+    # the test's own commit-time check passes)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(SQUAT, [f"scheduled-transfer:{poisoned.pk}", *_two_fee_stripes()])
+        result = scheduled.transfers_execute_due(day=day)
+        assert (result.executed, result.unprocessed) == (1, 1)
+        poisoned.refresh_from_db()
+        later.refresh_from_db()
+        assert (poisoned.status, poisoned.unprocessed_reason, later.status) == (
+            "unprocessed", Transfer.Reason.POSTING_REFUSED, "executed")
+        first_account.refresh_from_db()
+        assert first_account.balance == 50_000
+        assert OutboxMessage.objects.filter(customer=first, event="transfer_unprocessed").count() == 1
+        assert AuditEvent.objects.filter(customer=first, action="transfer", outcome="failure").count() == 1
+        transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("prefix", ["scheduled-transfer:{id}", "transfer:{stepup}", "payeasy:26120600000001",
+                                    "interbank-return:1", "interbank-in:" + "ab" * 32 + ":2"])
+def test_a_service_key_is_only_its_records_own_posting(prefix):
+    """LEDGER-7 (dbprobe25 F4 a, payeasy 0006): a journal under a service's key that no record
+    of that service names as its posting is refused at commit (CI005) — the squat of a future
+    key never commits."""
+    from django.db import DatabaseError
+
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    key = prefix.format(id=booked.pk + 1, stepup=booked.stepup_id)
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(SQUAT, [key, *_two_fee_stripes()])
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what the commit would check
+    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI005"
 
