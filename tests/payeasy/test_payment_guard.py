@@ -107,3 +107,35 @@ def test_a_step_up_used_by_an_earlier_transaction_pays_nothing_now():
                             1_000, timezone.now()]) == "CI205"
     assert not Payment.objects.exists()
 
+
+def test_a_payment_records_only_a_journal_of_exactly_its_lines():
+    """PAY-1, LEDGER-7 (dbprobe25 F3, payeasy 0007): a journal under ``payeasy:<受付番号>``
+    that took 100,000円 more from the payer and credited another customer was recorded as
+    the 48,000円 payment's. The whole journal is the payment's two lines (CI205)."""
+    from django.utils import timezone
+
+    from accounts.models import Account
+
+    support.seeded()
+    customer, account = support.payer()
+    stranger = factories.account(balance=5_000)
+    collection = Account.objects.get(purpose="payeasy_collection").pk
+    reference = "PROBE0000000001"
+    with connection.cursor() as cursor:
+        _confirmation(customer, account, "B-1", "123", 48_000)
+        cursor.execute(INSERT + " RETURNING id", [reference, customer.pk, account.pk, support.biller(support.CITY).pk,
+                                                  "B-1", 48_000, timezone.now()])
+        payment = cursor.fetchone()[0]
+    post = "SELECT journal_id FROM ledger_post('payeasy', 'ペイジー', %s, %s::bigint[], %s::bigint[], %s::text[])"
+    for accounts, amounts in (([account.pk, account.pk, stranger.pk], [-48_000, -100_000, 148_000]),
+                              ([account.pk, stranger.pk], [-48_000, 48_000]),
+                              ([account.pk, account.pk, collection], [-48_000, -1, 48_001])):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(post, [f"payeasy:{reference}", accounts, amounts, ["x"] * len(accounts)])
+                journal = cursor.fetchone()[0]
+            assert refused("UPDATE payeasy_payment SET journal_id = %s WHERE id = %s", [journal, payment]) == "CI205"
+            transaction.set_rollback(True)
+    with connection.cursor() as cursor:
+        cursor.execute(post, [f"payeasy:{reference}", [account.pk, collection], [-48_000, 48_000], ["x", "x"]])
+        cursor.execute("UPDATE payeasy_payment SET journal_id = %s WHERE id = %s", [cursor.fetchone()[0], payment])

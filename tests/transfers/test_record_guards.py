@@ -389,3 +389,45 @@ def test_a_service_key_is_only_its_records_own_posting(prefix):
         cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what the commit would check
     assert getattr(caught.value.__cause__, "sqlstate", None) == "CI005"
 
+
+# --- a transfer's journal is its whole posting (dbprobe25 F3) ---------------------------------
+
+POST = "SELECT journal_id FROM ledger_post('transfer', '振込 x', %s, %s::bigint[], %s::bigint[], %s::text[])"
+
+
+def test_a_transfer_records_only_a_journal_of_exactly_its_lines():
+    """XFER-1, XFER-5, LEDGER-7 (dbprobe25 F3, transfers 0015): a journal under
+    ``scheduled-transfer:<id>`` debiting the customer 12,000 + 50,000 and crediting another
+    customer 62,000 was recorded as the 12,000円 transfer's (0009 looked at the principal's
+    line only). The whole journal must be the transfer's lines (CI202): a missing fee line,
+    an extra debit, another credit account all refused."""
+    from accounts.models import Account
+
+    customer, account = payer()
+    booked = schedule(customer, account, 12_000, day=future_day())
+    _, stranger_account = payer(email="stranger@example.jp")
+    settlement = Account.objects.get(purpose="zengin_settlement").pk
+    fee_income = Account.objects.get(purpose="fee_income").pk
+    fee = booked.fee
+    key = f"scheduled-transfer:{booked.pk}"
+    wrong = [
+        ([account.pk, account.pk, stranger_account.pk], [-12_000, -50_000, 62_000]),   # the reviewer's
+        ([account.pk, settlement], [-12_000, 12_000]),                                  # no fee taken
+        ([account.pk, account.pk, settlement, stranger_account.pk], [-12_000, -fee, 12_000, fee]),
+        ([account.pk, account.pk, account.pk, settlement, fee_income], [-12_000, -fee, -1, 12_001, fee]),
+    ]
+    for accounts, amounts in wrong:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(POST, [key, accounts, amounts, ["x"] * len(accounts)])
+                journal = cursor.fetchone()[0]
+            assert refused("UPDATE transfers_transfer SET status = 'executed', journal_id = %s, executed_at = now()"
+                           " WHERE id = %s", [journal, booked.pk]) == STATE, amounts
+            transaction.set_rollback(True)
+    with connection.cursor() as cursor:  # its own lines, as the batch posts them, pass
+        cursor.execute(POST, [key, [account.pk, account.pk, settlement, fee_income], [-12_000, -fee, 12_000, fee],
+                              ["x"] * 4])
+        journal = cursor.fetchone()[0]
+        cursor.execute("UPDATE transfers_transfer SET status = 'executed', journal_id = %s, executed_at = now()"
+                       " WHERE id = %s", [journal, booked.pk])
+
