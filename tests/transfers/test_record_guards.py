@@ -431,3 +431,15 @@ def test_a_transfer_records_only_a_journal_of_exactly_its_lines():
         cursor.execute("UPDATE transfers_transfer SET status = 'executed', journal_id = %s, executed_at = now()"
                        " WHERE id = %s", [journal, booked.pk])
 
+
+@pytest.mark.parametrize("assignment", [
+    "account_number = '7654321'", "bank_code = '0001'", "branch_code = '001'", "account_type = '2'",
+    "holder_kana = 'ｱﾀｯｸ'", "bank_name = 'x'", "customer_id = customer_id + 1", "created_at = now()"])
+def test_a_registered_payee_is_never_repointed(executed, assignment):
+    """XFER-7, LEDGER-7 (dbprobe25 F13, transfers 0016): the app's role repointed 「田中さん」
+    to another account number; only the 登録名 of a payee changes (CI201)."""
+    payee = services.payee_register(customer=executed.customer, transfer=executed)
+    assert refused(f"UPDATE transfers_payee SET {assignment} WHERE id = %s", [payee.pk]) == CONTENT
+    services.payee_rename(customer=executed.customer, payee=payee, nickname="田中さん")
+    payee.refresh_from_db()
+    assert (payee.nickname, payee.account_number) == ("田中さん", "0012345")
