@@ -1,14 +1,13 @@
 """The application's URLs plus ``/bench/minimal-transfer/``: the baseline of
 transfer_confirm.py — the writes of a transfer to another bank done with plain Django ORM
 in one transaction (the posting, transfer, Zengin record, audit row, outbox row), without
-session, step-up or any of the service's checks.
+session, step-up check or any of the service's checks (a step-up is written and used with
+it: the database asks for one, transfers 0012).
 
 Since LEDGER-7 the app's role cannot INSERT journals or entries: the posting is one call
 of the database function ``ledger_post()`` (lock in id order, funds check, journal + four
 entries, balances), the least any transfer can do — without ``journal_post``'s Python
 validation and savepoint."""
-
-import uuid
 
 from django.db import connection, transaction
 from django.http import HttpResponse
@@ -16,10 +15,11 @@ from django.urls import path
 from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
-from accounts.models import Account
+from accounts.models import Account, Customer
 from cosei_ib.urls import urlpatterns as application_urlpatterns
 from notifications.models import OutboxMessage
 from security.models import AuditEvent
+from security.stepup import stepup_seed_used
 from transfers.models import FeeSchedule, OutgoingTransfer, Transfer
 
 AMOUNT, FEE = 1, 330
@@ -30,8 +30,14 @@ def minimal_transfer(request):
     customer_id, account_id = int(request.POST["customer"]), int(request.POST["account"])
     settlement = Account.objects.only("id").get(purpose="zengin_settlement").pk
     fee_income = Account.objects.only("id").get(purpose="fee_income").pk
-    stepup_id = uuid.uuid4()
+    fee_schedule = FeeSchedule.objects.order_by("-effective_from").first()
     with transaction.atomic():
+        # the customer's confirmation, used with the transfer (transfers 0012)
+        stepup_id = stepup_seed_used(customer=Customer(pk=customer_id), kind="transfer", content={
+            "debit_account_id": account_id, "route": "other_bank", "bank_code": "0161", "branch_code": "002",
+            "account_type": "1", "account_number": "0012345", "holder_kana": "ﾀﾅｶ ﾊﾅｺ", "amount": AMOUNT,
+            "fee": FEE, "fee_borne_by_payee": False, "fee_schedule_id": fee_schedule.pk, "sender_name": "ﾍﾞﾝﾁ",
+            "transfer_date": timezone.localdate().isoformat()}).pk
         with connection.cursor() as cursor:  # InsufficientFunds etc. would be a 500: the bench seeds enough
             cursor.execute(
                 "SELECT journal_id, posted_at FROM ledger_post(%s, %s, %s, %s, %s, %s, %s)",
@@ -43,7 +49,7 @@ def minimal_transfer(request):
             customer_id=customer_id, debit_account_id=account_id, route="other_bank", bank_code="0161",
             bank_name="池田泉州銀行", branch_code="002", branch_name="貝塚", account_type="1",
             account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ", amount=AMOUNT, fee=FEE,
-            fee_schedule=FeeSchedule.objects.order_by("-effective_from").first(), sender_name="ﾍﾞﾝﾁ",
+            fee_schedule=fee_schedule, sender_name="ﾍﾞﾝﾁ",
             transfer_date=timezone.localdate(), status="executed", stepup_id=stepup_id, journal_id=journal_id,
             executed_at=now)
         OutgoingTransfer.objects.create(transfer=transfer, bank_code="0161", bank_kana="ｲｹﾀﾞｾﾝｼﾕｳ",

@@ -30,10 +30,12 @@ import uuid
 import psycopg
 from ledger_post import RUN, make_pair  # sets Django up
 
-from django.db import connections  # noqa: E402
+from django.db import connections, transaction  # noqa: E402
+from django.utils import timezone  # noqa: E402
 
 from accounts.models import Account  # noqa: E402
 from cosei_ib import bankcalendar  # noqa: E402
+from security.models import StepUp  # noqa: E402
 from transfers.models import FeeSchedule, Transfer, TransferLimit  # noqa: E402
 from transfers.scheduled import transfers_execute_due  # noqa: E402
 
@@ -48,7 +50,8 @@ def prepare(pairs, day: dt.date) -> None:
     transfer is scheduled, so this is what the pages would have left)."""
     schedule = FeeSchedule.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
     accounts = Account.objects.in_bulk([account for pair in pairs for account in pair])
-    rows = []
+    rows, stepups = [], []
+    now = timezone.now()
     for n in range(COUNT):
         source, target = (accounts[pk] for pk in pairs[n % len(pairs)])
         rows.append(Transfer(
@@ -57,7 +60,24 @@ def prepare(pairs, day: dt.date) -> None:
             branch_name="bench", account_type=target.type, account_number=target.number,
             holder_kana="ﾍﾞﾝﾁ", amount=100, fee=FEE, fee_schedule=schedule, sender_name="ﾍﾞﾝﾁ",
             transfer_date=day, status=Transfer.Status.SCHEDULED, stepup_id=uuid.uuid4()))
-    Transfer.objects.bulk_create(rows, batch_size=2000)
+        # each booking's confirmation, used with it (transfers 0012)
+        stepups.append(StepUp(id=rows[-1].stepup_id, customer_id=source.customer_id, kind="transfer",
+                              content=_content(rows[-1]), content_hash="bench", method=StepUp.Method.OTP,
+                              expires_at=now + dt.timedelta(minutes=10)))
+    with transaction.atomic():
+        StepUp.objects.bulk_create(stepups, batch_size=2000)
+        StepUp.objects.filter(pk__in=[row.stepup_id for row in rows]).update(verified_at=now, used_at=now)
+        Transfer.objects.bulk_create(rows, batch_size=2000)
+
+
+def _content(transfer: Transfer) -> dict:
+    """What a booking's step-up confirmed (the columns transfers 0012 compares)."""
+    return {"debit_account_id": transfer.debit_account_id, "credit_account_id": transfer.credit_account_id,
+            "route": transfer.route, "bank_code": transfer.bank_code, "branch_code": transfer.branch_code,
+            "account_type": transfer.account_type, "account_number": transfer.account_number,
+            "holder_kana": transfer.holder_kana, "amount": transfer.amount, "fee": transfer.fee,
+            "fee_borne_by_payee": False, "fee_schedule_id": transfer.fee_schedule_id,
+            "sender_name": transfer.sender_name, "transfer_date": transfer.transfer_date.isoformat()}
 
 
 def _worker(day: dt.date) -> None:

@@ -150,6 +150,21 @@ def stepup_begin(*, customer: Customer, kind: str, content: dict) -> StepUp:
     )
 
 
+def stepup_seed_used(*, customer: Customer, kind: str, content: dict) -> StepUp:
+    """Demo data and tests only: a step-up of ``customer`` for ``content``, marked verified
+    and used by the one conditional UPDATE (``_stepup_mark_used``) in the caller's
+    transaction — the mark the transfers and Pay-easy guards ask of a record inserted by
+    that transaction (transfers 0012, payeasy 0005). A customer's confirmation goes
+    through ``stepup_verify_execute``."""
+    canonical = _canonical(content)
+    now = timezone.now()
+    stepup = StepUp.objects.create(customer=customer, kind=kind[:32], content=canonical,
+                                   content_hash=content_hash(canonical), method=StepUp.Method.OTP,
+                                   expires_at=now + dt.timedelta(seconds=STEPUP_SECONDS))
+    _stepup_mark_used(customer=customer, stepup_id=stepup.pk, digest=stepup.content_hash, now=now, verified_at=now)
+    return stepup
+
+
 def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict,
                           ip: str | None, execute: Callable[[], T], otp: str = "",
                           challenge_id: int | None = None, card_answers: Sequence[int] | None = None,

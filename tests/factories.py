@@ -78,3 +78,16 @@ def transfer(source: Account, target: Account, amount: int, *, key: str | None =
         description="振込",
         idempotency_key=key or unique("test-transfer-"),
     )
+
+
+
+def confirmed(customer: Customer, kind: str, content: dict, run):
+    """``run(stepup_id)`` in one transaction with a step-up of ``customer`` confirming
+    ``content``, verified and used there (``stepup_seed_used``) — as
+    ``stepup_verify_execute`` leaves it around the operation (transfers 0012, payeasy 0005)."""
+    from django.db import transaction
+
+    from security.stepup import stepup_seed_used
+
+    with transaction.atomic():
+        return run(stepup_seed_used(customer=customer, kind=kind, content=content).pk)

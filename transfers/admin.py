@@ -18,7 +18,8 @@ from accounts.admin import ReadOnlyAdmin, StaffModelAdmin, yen_column
 from security.audit import audit_record
 
 from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields, transfer_fieldsets
-from .models import Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, Transfer, TransferSettings
+from .models import (FEE_MAX, THRESHOLD_MAX, Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, Transfer,
+                     TransferSettings)
 
 FEE_DATE_IN_PAST = "適用開始日は本日以降の日付を指定してください（適用済みの手数料は変更できません）。"
 FEE_ROW_HELD = ("この手数料は適用中、または振込に使われているため、変更・削除できません。"
@@ -60,9 +61,7 @@ class _AuditedAdmin(StaffModelAdmin):
 
 # Sanity bounds of a staff entry (walk24: 他行宛 9,999,999,999円 was saved for today and
 # refused every transfer of 3万円 or more until the next day — a row in force is never
-# changed). A bank's fee is hundreds of yen; the 金額区分 is tens of thousands.
-FEE_MAX = 10_000
-THRESHOLD_MAX = 100_000_000
+# changed); the database holds the same (FeeSchedule, fee_schedule_within_caps).
 FEE_TOO_LARGE = f"手数料は{FEE_MAX:,}円以下で入力してください。"
 THRESHOLD_TOO_LARGE = f"金額区分は{THRESHOLD_MAX:,}円以下で入力してください。"
 FEE_NOT_NUMBER = "金額は半角数字（円）で入力してください。"

@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-import uuid
-
 from .banks import zengin_load
 from .models import Bank, FeeSchedule, InterbankDemoAccount, Transfer, TransferLimit, TransferSettings
 
@@ -51,8 +49,13 @@ def scheduled_demo_ensure() -> None:
     """予約振込 (issue 9): the first demo customer has one transfer waiting for the next
     business day (to 池田泉州 貝塚 ﾀﾅｶ ﾊﾅｺ), so 振込予約取消 has something to show. Made only
     when the customer has nothing waiting; nothing is posted until the batch runs."""
+    from django.db import transaction
+
     from accounts.models import Account, Customer
     from cosei_ib import bankcalendar
+    from security.stepup import stepup_seed_used
+
+    from .services import TransferQuote, transfer_content, transfer_from_content
 
     customer = Customer.objects.filter(contract_id="1000000001").first()
     if customer is None or Transfer.objects.filter(customer=customer, status=Transfer.Status.SCHEDULED).exists():
@@ -63,9 +66,13 @@ def scheduled_demo_ensure() -> None:
     if account is None or schedule is None:
         return
     TransferLimit.objects.get_or_create(customer=customer, defaults={"daily_limit": 1_000_000})
-    Transfer.objects.create(
-        customer=customer, debit_account=account, route=Transfer.Route.OTHER_BANK, bank_code="0161",
-        bank_name="池田泉州銀行", branch_code="002", branch_name="貝塚", account_type="1",
-        account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ", amount=12_000, fee=schedule.other_bank_under,
-        fee_schedule=schedule, sender_name=customer.name_kana[:48], status=Transfer.Status.SCHEDULED,
-        transfer_date=bankcalendar.next_business_day(bankcalendar.local_now().date()), stepup_id=uuid.uuid4())
+    payee = {"bank_code": "0161", "bank_name": "池田泉州銀行", "branch_code": "002", "branch_name": "貝塚",
+             "account_type": "1", "account_number": "0012345", "holder_kana": "ﾀﾅｶ ﾊﾅｺ"}
+    day = bankcalendar.next_business_day(bankcalendar.local_now().date())
+    quote = TransferQuote(route=Transfer.Route.OTHER_BANK, fee=schedule.other_bank_under, fee_schedule_id=schedule.pk)
+    content = transfer_content(debit_account=account, payee=payee, amount=12_000, fee_borne_by_payee=False,
+                               sender_name=customer.name_kana[:48], day=day, quote=quote)
+    with transaction.atomic():  # the step-up used with the row it confirms (transfers 0012)
+        stepup = stepup_seed_used(customer=customer, kind="transfer", content=content)
+        transfer_from_content(customer=customer, content=content, debit=account, schedule=schedule,
+                              status=Transfer.Status.SCHEDULED, stepup_id=stepup.pk).save(force_insert=True)

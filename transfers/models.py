@@ -71,6 +71,14 @@ class BankBranch(models.Model):
         return f"{self.code} {self.name}"
 
 
+# Sanity bounds of a fee row (walk24, dbprobe25 F9): a bank's fee is hundreds of yen, the
+# 金額区分 tens of thousands. The admin form says them field by field; the database holds
+# them (fee_schedule_within_caps), since a row in force is never changed (CI203) and an
+# absurd one would refuse every transfer until the next day's row.
+FEE_MAX = 10_000
+THRESHOLD_MAX = 100_000_000
+
+
 class FeeSchedule(models.Model):
     """振込手数料 (XFER-4): one row per effective date; the row in force on a transfer's
     date applies, so a change never alters a transfer already confirmed."""
@@ -97,6 +105,14 @@ class FeeSchedule(models.Model):
                             other_bank_under__gte=0, other_bank_over__gte=0),
                 name="fee_schedule_not_negative",
                 violation_error_message="金額区分は1円以上、手数料は0円以上で入力してください。",
+            ),
+            models.CheckConstraint(
+                condition=Q(threshold__lte=THRESHOLD_MAX, same_branch_under__lte=FEE_MAX,
+                            same_branch_over__lte=FEE_MAX, other_branch_under__lte=FEE_MAX,
+                            other_branch_over__lte=FEE_MAX, other_bank_under__lte=FEE_MAX,
+                            other_bank_over__lte=FEE_MAX),
+                name="fee_schedule_within_caps",
+                violation_error_message=f"手数料は{FEE_MAX:,}円以下、金額区分は{THRESHOLD_MAX:,}円以下で入力してください。",
             ),
         ]
 
@@ -213,6 +229,9 @@ class Transfer(PayeeAccountFields):
         ACCOUNT_CLOSED = "account_closed", "口座解約"
         ACCOUNT_FROZEN = "account_frozen", "口座お取引停止"
         PAYEE_UNAVAILABLE = "payee_unavailable", "振込先口座お取扱不可"
+        # the ledger refused the posting for a reason of the bank's own (its key already
+        # taken by another journal, CI005: dbprobe25 F4) — the transfer alone, not the batch
+        POSTING_REFUSED = "posting_refused", "当金庫でのお取扱不可（お問い合わせください）"
 
     class Route(models.TextChoices):
         SAME_BRANCH = "same_branch", "同一店宛"

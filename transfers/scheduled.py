@@ -37,7 +37,7 @@ from django.db import connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
-from accounts.errors import AccountClosed, AccountFrozen, InsufficientFunds, LedgerError
+from accounts.errors import AccountClosed, AccountFrozen, IdempotencyConflict, InsufficientFunds, LedgerError
 from accounts.models import Account, Branch, Customer, Journal
 from accounts.services import journal_post
 from accounts.templatetags.accounts_format import japanese_date, slash_date
@@ -444,6 +444,12 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
             journal = _post(transfer)
         except InsufficientFunds:
             reason = Transfer.Reason.INSUFFICIENT_FUNDS
+        except IdempotencyConflict:
+            # its key ``scheduled-transfer:<id>`` already names another journal (squatted
+            # before payeasy 0006 held the service keys): this transfer cannot be posted
+            # under it — 未処理 and told, and the batch goes on (dbprobe25 F4)
+            logger.error("scheduled transfer %s: its posting key is taken by another journal", transfer.pk)
+            reason = Transfer.Reason.POSTING_REFUSED
         except (AccountClosed, AccountFrozen) as refused:
             if refused.account_id not in (None, transfer.debit_account_id):
                 reason = Transfer.Reason.PAYEE_UNAVAILABLE

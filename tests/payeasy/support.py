@@ -56,10 +56,15 @@ def pay(customer, account, key, bill: BillInfo, *, amount=None, acknowledged=Fal
     from payeasy.services import payeasy_pay
 
     number, bill_number, confirmation, category = key
-    return payeasy_pay(customer=customer, account_id=account.pk, biller_number=number, number=bill_number,
-                       confirmation=None if via_link else confirmation, category=category,
-                       bill_id=bill.bill_id, amount=amount if amount is not None else bill.amount,
-                       via_link=via_link, duplicate_acknowledged=acknowledged, ip="127.0.0.1")
+    amount = amount if amount is not None else bill.amount
+    content = {"operation": "payeasy", "account": account.pk, "biller": number, "number": bill_number,
+               "category": category, "confirmation": None if via_link else confirmation,
+               "bill_id": bill.bill_id, "amount": amount, "via_link": via_link}
+    # confirmed by a step-up of the customer, used with the payment (payeasy 0005)
+    return factories.confirmed(customer, "payeasy", content, lambda _stepup_id: payeasy_pay(
+        customer=customer, account_id=account.pk, biller_number=number, number=bill_number,
+        confirmation=None if via_link else confirmation, category=category, bill_id=bill.bill_id,
+        amount=amount, via_link=via_link, duplicate_acknowledged=acknowledged, ip="127.0.0.1"))
 
 
 def logged_in(customer) -> Client:

@@ -43,9 +43,99 @@ def test_a_payment_records_only_its_own_posting_as_journal():
     fields = [customer.pk, account.pk, paid.biller_id]
     assert refused(insert, ["26120600000001", *fields, foreign_journal]) == "CI205"
     assert refused(insert, ["26120600000002", *fields, paid.journal_id]) == "CI205"
-    with transaction.atomic(), connection.cursor() as cursor:
+    with transaction.atomic(), connection.cursor() as cursor:  # confirmed by its customer (payeasy 0005)
+        _confirmation(customer, account, "B-FAKE", "123", 5000)
         cursor.execute(f"{insert} RETURNING id", ["26120600000003", *fields, None])  # born without one
         fake = cursor.fetchone()[0]
     for journal in (foreign_journal, paid.journal_id):  # not its posting: key, account, amount
         assert refused("UPDATE payeasy_payment SET journal_id = %s WHERE id = %s", [journal, fake]) == "CI205"
     assert Payment.objects.get(pk=paid.pk).journal_id == paid.journal_id
+
+
+def _confirmation(customer, account, bill_id: str, number: str, amount: int, *, biller: str = support.CITY):
+    """A step-up of ``customer`` confirming that payment, used by the caller's transaction."""
+    from security.stepup import stepup_seed_used
+
+    return stepup_seed_used(customer=customer, kind="payeasy", content={
+        "operation": "payeasy", "account": account.pk, "biller": biller, "number": number, "category": "",
+        "confirmation": "", "bill_id": bill_id, "amount": amount, "via_link": False})
+
+
+INSERT = ("INSERT INTO payeasy_payment (reference, customer_id, account_id, biller_id, bill_id, number, category,"
+          " description, amount, via_link, paid_at) VALUES (%s, %s, %s, %s, %s, '123', '', 'x', %s, false, %s)")
+
+
+def test_a_payment_row_is_its_customers_confirmed_payment_from_their_own_account():
+    """PAY-1, SEC-14, LEDGER-7 (dbprobe25 F10, payeasy 0005): the app's role INSERTed a
+    payment of customer 1 from customer 2's account, dated 2020-01-01, with no confirmation.
+    The お支払口座 is an open account of the row's customer, the 受付日時 is not dated back,
+    and a step-up of that customer confirming exactly it was used by the same transaction
+    (CI205); with all three the row goes in."""
+    from django.utils import timezone
+
+    support.seeded()
+    customer, account = support.payer()
+    stranger = factories.account(balance=5_000)
+    biller = support.biller(support.CITY)
+    now = timezone.now()
+    # the reviewer's row: another customer's account, dated 2020-01-01, nothing confirmed
+    assert refused(INSERT, ["26120600000011", customer.pk, stranger.pk, biller.pk, "B-1", 48_000,
+                            "2020-01-01 00:00+09"]) == "CI205"
+    _confirmation(customer, stranger, "B-1", "123", 48_000)  # even "confirmed": not their account
+    assert refused(INSERT, ["26120600000012", customer.pk, stranger.pk, biller.pk, "B-1", 48_000, now]) == "CI205"
+    assert refused(INSERT, ["26120600000013", customer.pk, account.pk, biller.pk, "B-2", 48_000, now]) == "CI205"
+    _confirmation(customer, account, "B-2", "123", 48_000)
+    assert refused(INSERT, ["26120600000014", customer.pk, account.pk, biller.pk, "B-2", 48_000,
+                            "2020-01-01 00:00+09"]) == "CI205"   # confirmed, but dated back
+    assert refused(INSERT, ["26120600000015", customer.pk, account.pk, biller.pk, "B-2", 99_000, now]) == "CI205"
+    assert refused(INSERT, ["26120600000016", customer.pk, account.pk, biller.pk, "B-3", 48_000, now]) == "CI205"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(INSERT, ["26120600000017", customer.pk, account.pk, biller.pk, "B-2", 48_000, now])
+    assert list(Payment.objects.values_list("reference", flat=True)) == ["26120600000017"]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_up_used_by_an_earlier_transaction_pays_nothing_now():
+    """(dbprobe25 F10) The step-up's use must be the payment's own transaction's."""
+    from django.utils import timezone
+
+    support.seeded()
+    customer, account = support.payer()
+    with transaction.atomic():
+        _confirmation(customer, account, "B-9", "123", 1_000)
+    assert refused(INSERT, ["26120600000021", customer.pk, account.pk, support.biller(support.CITY).pk, "B-9",
+                            1_000, timezone.now()]) == "CI205"
+    assert not Payment.objects.exists()
+
+
+def test_a_payment_records_only_a_journal_of_exactly_its_lines():
+    """PAY-1, LEDGER-7 (dbprobe25 F3, payeasy 0007): a journal under ``payeasy:<受付番号>``
+    that took 100,000円 more from the payer and credited another customer was recorded as
+    the 48,000円 payment's. The whole journal is the payment's two lines (CI205)."""
+    from django.utils import timezone
+
+    from accounts.models import Account
+
+    support.seeded()
+    customer, account = support.payer()
+    stranger = factories.account(balance=5_000)
+    collection = Account.objects.get(purpose="payeasy_collection").pk
+    reference = "PROBE0000000001"
+    with connection.cursor() as cursor:
+        _confirmation(customer, account, "B-1", "123", 48_000)
+        cursor.execute(INSERT + " RETURNING id", [reference, customer.pk, account.pk, support.biller(support.CITY).pk,
+                                                  "B-1", 48_000, timezone.now()])
+        payment = cursor.fetchone()[0]
+    post = "SELECT journal_id FROM ledger_post('payeasy', 'ペイジー', %s, %s::bigint[], %s::bigint[], %s::text[])"
+    for accounts, amounts in (([account.pk, account.pk, stranger.pk], [-48_000, -100_000, 148_000]),
+                              ([account.pk, stranger.pk], [-48_000, 48_000]),
+                              ([account.pk, account.pk, collection], [-48_000, -1, 48_001])):
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(post, [f"payeasy:{reference}", accounts, amounts, ["x"] * len(accounts)])
+                journal = cursor.fetchone()[0]
+            assert refused("UPDATE payeasy_payment SET journal_id = %s WHERE id = %s", [journal, payment]) == "CI205"
+            transaction.set_rollback(True)
+    with connection.cursor() as cursor:
+        cursor.execute(post, [f"payeasy:{reference}", [account.pk, collection], [-48_000, 48_000], ["x", "x"]])
+        cursor.execute("UPDATE payeasy_payment SET journal_id = %s WHERE id = %s", [cursor.fetchone()[0], payment])

@@ -48,7 +48,6 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -404,10 +403,15 @@ def scenario_postgres(env, worker: subprocess.Popen, seconds: float = 12) -> sub
         customer, debit = people[index]
         payee = our_payee(people[(index + 1) % len(people)][1]) if index % 2 else other_bank_payee()
         while time.monotonic() < stop_at:
-            stepup = str(uuid.uuid4())
+            used: list = []  # the step-up the attempt consumed (transfers 0012: one per transfer)
+
+            def run(stepup_id, customer=customer):
+                used.append(stepup_id)
+                return services.transfer_execute(customer=customer, stepup_id=stepup_id, content=content)
+
             try:
                 content = content_for(customer, debit, payee, 100 + index)
-                services.transfer_execute(customer=customer, stepup_id=stepup, content=content)
+                factories.confirmed(customer, "transfer", content, run)
                 outcome = "ok"
             except OperationalError:
                 outcome = "interrupted"
@@ -418,7 +422,7 @@ def scenario_postgres(env, worker: subprocess.Popen, seconds: float = 12) -> sub
                 connections.close_all()
                 time.sleep(0.2)
             with lock:
-                attempts.append((stepup, outcome))
+                attempts.append((str(used[-1]) if used else "", outcome))
         connections.close_all()
 
     threads = [threading.Thread(target=poster, args=(index,)) for index in range(len(people))]

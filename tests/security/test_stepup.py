@@ -214,3 +214,18 @@ def test_the_step_up_lock_reads_what_the_orm_would():
             assert "content" in locked.get_deferred_fields()
             assert stepup._stepup_for_update(other, pending.pk) is None
             assert stepup._stepup_for_update(customer, "not-a-uuid") is None
+
+
+@pytest.mark.parametrize("columns", ["verified_at", "used_at", "verified_at, used_at"])
+def test_a_step_up_is_born_unanswered(columns):
+    """SEC-14, LEDGER-7 (dbprobe25 F12, security 0011): the app's role INSERTed a step-up
+    already verified and used — what the transfers and Pay-easy guards take for a
+    confirmation (transfers 0012, payeasy 0005). It is born unanswered (CI301)."""
+    from tests.accounts.test_ledger_lockdown import refused
+
+    customer = customer_with_card()
+    values = ", ".join("now()" for _ in columns.split(","))
+    assert refused("INSERT INTO security_stepup (id, kind, content, content_hash, method, created_at, expires_at,"
+                   f" customer_id, {columns}) VALUES (gen_random_uuid(), 'transfer', '{{}}', 'x', 'otp',"
+                   f" '2020-01-01', '2099-01-01', %s, {values})", [customer.pk]) == "CI301"
+    assert not StepUp.objects.filter(customer=customer).exists()

@@ -8,7 +8,6 @@ missed day, which the batch catches up with the same rule)."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import time_machine
 from django.db import transaction
@@ -44,4 +43,10 @@ def schedule(customer, account, amount: int, *, day: dt.date, payee: dict | None
     """Schedule a transfer for ``day``, made at ``hour`` o'clock the day before."""
     with time_machine.travel(at(day - dt.timedelta(days=1), hour), tick=False):
         content = content_for(customer, account, payee or other_bank_payee(), amount, day=day, check=False)
-        return scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=content)
+        return book(customer, content)
+
+
+def book(customer, content: dict):
+    """``scheduled_transfer_create`` confirmed by a step-up of ``customer`` (transfers 0012)."""
+    return factories.confirmed(customer, "transfer", content, lambda stepup_id: scheduled.scheduled_transfer_create(
+        customer=customer, stepup_id=stepup_id, content=content))

@@ -4,7 +4,6 @@ through the service as a confirmed step-up would."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 from accounts.models import Account
 from cosei_ib.bankcalendar import local_now
@@ -54,4 +53,9 @@ def content_for(customer, debit: Account, payee: dict, amount: int, *, borne: bo
 
 
 def execute(customer, content: dict, stepup_id=None):
-    return services.transfer_execute(customer=customer, stepup_id=stepup_id or uuid.uuid4(), content=content)
+    """A same-day transfer confirmed by a step-up of ``customer`` (transfers 0012; or by
+    ``stepup_id``, verified and used by the caller's transaction)."""
+    if stepup_id is not None:
+        return services.transfer_execute(customer=customer, stepup_id=stepup_id, content=content)
+    return factories.confirmed(customer, "transfer", content, lambda stepup_id: services.transfer_execute(
+        customer=customer, stepup_id=stepup_id, content=content))

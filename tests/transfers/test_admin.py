@@ -203,16 +203,14 @@ def test_a_future_fee_row_a_booking_was_confirmed_under_can_no_longer_be_changed
     """XFER-4 (review6): a future fee row stayed editable after a 予約振込 for its dates was
     confirmed under it, so the booking's 適用手数料表 could come to say 440円 for a fee the
     customer confirmed and will be charged at 330円. A row a transfer refers to is now read-only."""
-    import uuid
-
     from cosei_ib import bankcalendar
-    from transfers import scheduled
+    from tests.transfers.scheduled_support import book
 
     day = bankcalendar.next_business_day(bankcalendar.next_business_day(timezone.localdate()))
     row = FeeSchedule.objects.create(effective_from=day, other_bank_under=330)
     customer, account = payer()
     content = content_for(customer, account, other_bank_payee(), 10_000, day=day, check=False)
-    booked = scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=content)
+    booked = book(customer, content)
     assert (booked.fee_schedule_id, booked.fee) == (row.pk, 330)
     response = staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/change/", {
         "effective_from": day.isoformat(), "threshold": 30000, "same_branch_under": 0, "same_branch_over": 0,

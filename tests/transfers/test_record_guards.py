@@ -9,10 +9,11 @@ import datetime as dt
 
 import pytest
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
 from django.utils import timezone
 
 from cosei_ib import bankcalendar
+from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
@@ -158,6 +159,8 @@ def test_every_step_of_the_services_still_passes():
     states = dict(Transfer.objects.values_list("pk", "status"))
     assert (states[cancelled.pk], states[staff_cancelled.pk], states[paid.pk], states[short.pk]) == (
         "cancelled", "cancelled", "executed", "unprocessed")
+    with connection.cursor() as cursor:  # the commit's checks (payeasy 0006: each key its record's)
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
 # --- 振込手数料 (XFER-4) ----------------------------------------------------------------------
@@ -209,3 +212,234 @@ def test_a_new_fee_row_is_not_dated_back():
     FeeSchedule.objects.create(effective_from=today, other_bank_under=440)
     FeeSchedule.objects.create(effective_from=future_day(), other_bank_under=550)
     assert services.fee_schedule_on(today).other_bank_under == 440
+
+
+# --- the row's root: whose account, and the customer's confirmation (dbprobe25 F10) ----------
+
+
+def _copy_of(booked: Transfer, **overrides) -> tuple[str, list]:
+    """INSERT a copy of ``booked`` with ``overrides`` (column → SQL value with %s params)."""
+    columns = [field.column for field in Transfer._meta.concrete_fields if field.column != "id"]
+    chosen = {"stepup_id": ("gen_random_uuid()", [])} | overrides
+    values, params = [], []
+    for column in columns:
+        sql, extra = chosen.get(column, (column, []))
+        values.append(sql)
+        params.extend(extra)
+    return (f"INSERT INTO transfers_transfer ({', '.join(columns)}) SELECT {', '.join(values)}"
+            " FROM transfers_transfer WHERE id = %s", [*params, booked.pk])
+
+
+def _stepup_for(customer, booked: Transfer, *, used: bool = True, kind: str = "transfer", **changes):
+    """A step-up of ``customer`` confirming ``booked``'s content (with ``changes``)."""
+    from security.models import StepUp
+    from security.stepup import stepup_begin
+
+    content = {"operation": "transfer", "debit_account_id": booked.debit_account_id, "route": booked.route,
+               "bank_code": booked.bank_code, "bank_name": booked.bank_name, "branch_code": booked.branch_code,
+               "branch_name": booked.branch_name, "account_type": booked.account_type,
+               "account_number": booked.account_number, "holder_kana": booked.holder_kana,
+               "credit_account_id": booked.credit_account_id, "payee_id": None, "amount": booked.amount,
+               "fee": booked.fee, "fee_schedule_id": booked.fee_schedule_id,
+               "fee_borne_by_payee": booked.fee_borne_by_payee, "sender_name": booked.sender_name,
+               "transfer_date": booked.transfer_date.isoformat()} | changes
+    stepup = stepup_begin(customer=customer, kind=kind, content=content)
+    if used:
+        StepUp.objects.filter(pk=stepup.pk).update(verified_at=timezone.now(), used_at=timezone.now())
+    return stepup
+
+
+def test_a_transfer_row_debits_only_its_own_customers_account():
+    """XFER-1, XFER-5, SEC-14, LEDGER-7 (dbprobe25 F10, transfers 0012): the app's role
+    INSERTed a 予約中 transfer of customer 1 debiting customer 2's account, with a random
+    確認ID; the real batch paid it out to another bank. The 引落口座 is an open account of the
+    row's customer (CI202), and nothing moves."""
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    stranger, stranger_account = payer(email="stranger@example.jp")
+    for debit in (stranger_account.pk, factories.internal("zengin_settlement").pk):
+        sql, params = _copy_of(booked, debit_account_id=("%s", [debit]))
+        assert refused(sql, params) == STATE
+    # the reviewer's statement, as written (customer 1, customer 2's account, a random 確認ID)
+    assert refused(
+        "INSERT INTO transfers_transfer (bank_code, bank_name, branch_code, branch_name, account_type, account_number,"
+        " holder_kana, route, amount, fee, fee_borne_by_payee, sender_name, transfer_date, status, stepup_id,"
+        " created_at, customer_id, debit_account_id, fee_schedule_id, unprocessed_reason)"
+        " VALUES ('0161', '池田泉州銀行', '002', '貝塚', '1', '7654321', 'ﾜﾙｲﾋﾄ', 'other_bank', 500000, 330, false,"
+        " 'ﾔﾏﾀﾞ ﾀﾛｳ', %s, 'scheduled', gen_random_uuid(), '2026-12-06 00:00+00', %s, %s, %s, '')",
+        [future_day(), customer.pk, stranger_account.pk, booked.fee_schedule_id]) == STATE
+    assert Transfer.objects.count() == 1
+
+
+def test_a_transfer_row_needs_a_step_up_of_its_customer_confirming_it_used_with_it():
+    """(dbprobe25 F10) With the customer's own account, a row still needs its confirmation:
+    a step-up of that customer, kind 振込, verified and used by this transaction, whose
+    content is the row (CI202). A 確認ID names one transfer (UNIQUE)."""
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    stranger, _ = payer(email="stranger@example.jp")
+    for stepup in (None,                                                      # a random 確認ID
+                   _stepup_for(stranger, booked),                             # another customer's
+                   _stepup_for(customer, booked, used=False),                 # not used
+                   _stepup_for(customer, booked, kind="limit_change"),        # another operation
+                   _stepup_for(customer, booked, amount=9_999),               # another amount
+                   _stepup_for(customer, booked, account_number="7654321"),   # another payee
+                   _stepup_for(customer, booked, transfer_date="2099-01-05")):
+        sql, params = _copy_of(booked, **({} if stepup is None else {"stepup_id": ("%s", [stepup.pk])}))
+        assert refused(sql, params) == STATE, stepup and stepup.content
+    sql, params = _copy_of(booked, stepup_id=("stepup_id", []))  # the booking's own, again
+    assert refused(sql, params) == "23505"
+    sql, params = _copy_of(booked, stepup_id=("%s", [_stepup_for(customer, booked).pk]))
+    with connection.cursor() as cursor:  # its own confirmation, used here: a second booking
+        cursor.execute(sql, params)
+    assert Transfer.objects.count() == 2
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_step_up_used_by_an_earlier_transaction_confirms_nothing_now():
+    """(dbprobe25 F10) The step-up's use is the row's own transaction's: one used (committed)
+    before confirms no row inserted later — the used mark cannot be reused for a copy."""
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    stepup = _stepup_for(customer, booked)  # committed (autocommit)
+    sql, params = _copy_of(booked, stepup_id=("%s", [stepup.pk]))
+    assert refused(sql, params) == STATE
+    assert Transfer.objects.count() == 1
+
+
+@pytest.mark.parametrize("column, value", [
+    ("threshold", 100_000_001), ("same_branch_under", 10_001), ("same_branch_over", 10_001),
+    ("other_branch_under", 10_001), ("other_branch_over", 10_001), ("other_bank_under", 10_001),
+    ("other_bank_over", 9_999_999_999)])
+def test_a_fee_row_is_within_the_admin_forms_caps(column, value):
+    """XFER-4, LEDGER-7 (dbprobe25 F9, transfers 0013): a row dated today with 9,999,999,999円
+    fees went in (the caps were the admin form's only) and, in force, could not be undone
+    until the next day. The database refuses it (23514, fee_schedule_within_caps: the form's
+    FEE_MAX and THRESHOLD_MAX); the caps themselves go in."""
+    from transfers.models import FEE_MAX, THRESHOLD_MAX
+
+    today = timezone.localdate()
+    row = {"threshold": 30_000, "same_branch_under": 0, "same_branch_over": 0, "other_branch_under": 110,
+           "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550}
+    statement = ("INSERT INTO transfers_feeschedule (effective_from, created_at, " + ", ".join(row)
+                 + ") VALUES (%s, now(), " + ", ".join(["%s"] * len(row)) + ")")
+    assert refused(statement, [today, *(row | {column: value}).values()]) == "23514"
+    assert services.fee_schedule_on(today).other_bank_under == 330
+    FeeSchedule.objects.create(effective_from=today, **(row | {column: THRESHOLD_MAX if column == "threshold"
+                                                               else FEE_MAX}))
+
+
+# --- a service's key is its record's own posting (dbprobe25 F4) --------------------------------
+
+SQUAT = ("SELECT journal_id FROM ledger_post('adjustment', 'x', %s, ARRAY[%s, %s]::bigint[],"
+         " ARRAY[-1, 1]::bigint[], ARRAY['x', 'x'])")
+
+
+def _two_fee_stripes() -> list[int]:
+    from accounts.models import Account
+
+    return list(Account.objects.filter(purpose="stripe", stripe_of__purpose="fee_income")
+                .order_by("id").values_list("id", flat=True)[:2])
+
+
+def test_a_squatted_scheduled_key_makes_that_transfer_unprocessed_and_the_batch_goes_on():
+    """XFER-5, LEDGER-7 (dbprobe25 F4 b): the app's role posted an adjustment under the key
+    ``scheduled-transfer:<id>`` of a booking before its date; the batch met CI005 on it, the
+    whole run crashed, every run, and no later booking executed. That transfer alone is now
+    未処理 (当金庫でのお取扱不可), with its audit row and mail; the others execute."""
+    from notifications.models import OutboxMessage
+    from security.models import AuditEvent
+
+    day = past_business_day()
+    first, first_account = funded_payer(50_000, day=day, email="first@example.jp")
+    second, second_account = funded_payer(50_000, day=day, email="second@example.jp")
+    poisoned = schedule(first, first_account, 10_000, day=day)
+    later = schedule(second, second_account, 10_000, day=day, hour=11)
+    # a squat from before payeasy 0006 (which refuses it at commit: rolled back below, so
+    # the test's own commit-time check passes)
+    with transaction.atomic():
+        with connection.cursor() as cursor:
+            cursor.execute(SQUAT, [f"scheduled-transfer:{poisoned.pk}", *_two_fee_stripes()])
+        result = scheduled.transfers_execute_due(day=day)
+        assert (result.executed, result.unprocessed) == (1, 1)
+        poisoned.refresh_from_db()
+        later.refresh_from_db()
+        assert (poisoned.status, poisoned.unprocessed_reason, later.status) == (
+            "unprocessed", Transfer.Reason.POSTING_REFUSED, "executed")
+        first_account.refresh_from_db()
+        assert first_account.balance == 50_000
+        assert OutboxMessage.objects.filter(customer=first, event="transfer_unprocessed").count() == 1
+        assert AuditEvent.objects.filter(customer=first, action="transfer", outcome="failure").count() == 1
+        transaction.set_rollback(True)
+
+
+@pytest.mark.parametrize("prefix", ["scheduled-transfer:{id}", "transfer:{stepup}", "payeasy:26120600000001",
+                                    "interbank-return:1", "interbank-in:" + "ab" * 32 + ":2"])
+def test_a_service_key_is_only_its_records_own_posting(prefix):
+    """LEDGER-7 (dbprobe25 F4 a, payeasy 0006): a journal under a service's key that no record
+    of that service names as its posting is refused at commit (CI005) — the squat of a future
+    key never commits."""
+    from django.db import DatabaseError
+
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    key = prefix.format(id=booked.pk + 1, stepup=booked.stepup_id)
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(SQUAT, [key, *_two_fee_stripes()])
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # what the commit would check
+    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI005"
+
+
+# --- a transfer's journal is its whole posting (dbprobe25 F3) ---------------------------------
+
+POST = "SELECT journal_id FROM ledger_post('transfer', '振込 x', %s, %s::bigint[], %s::bigint[], %s::text[])"
+
+
+def test_a_transfer_records_only_a_journal_of_exactly_its_lines():
+    """XFER-1, XFER-5, LEDGER-7 (dbprobe25 F3, transfers 0015): a journal under
+    ``scheduled-transfer:<id>`` debiting the customer 12,000 + 50,000 and crediting another
+    customer 62,000 was recorded as the 12,000円 transfer's (0009 looked at the principal's
+    line only). The whole journal must be the transfer's lines (CI202): a missing fee line,
+    an extra debit, another credit account all refused."""
+    from accounts.models import Account
+
+    customer, account = payer()
+    booked = schedule(customer, account, 12_000, day=future_day())
+    _, stranger_account = payer(email="stranger@example.jp")
+    settlement = Account.objects.get(purpose="zengin_settlement").pk
+    fee_income = Account.objects.get(purpose="fee_income").pk
+    fee = booked.fee
+    key = f"scheduled-transfer:{booked.pk}"
+    wrong = [
+        ([account.pk, account.pk, stranger_account.pk], [-12_000, -50_000, 62_000]),   # the reviewer's
+        ([account.pk, settlement], [-12_000, 12_000]),                                  # no fee taken
+        ([account.pk, account.pk, settlement, stranger_account.pk], [-12_000, -fee, 12_000, fee]),
+        ([account.pk, account.pk, account.pk, settlement, fee_income], [-12_000, -fee, -1, 12_001, fee]),
+    ]
+    for accounts, amounts in wrong:
+        with transaction.atomic():
+            with connection.cursor() as cursor:
+                cursor.execute(POST, [key, accounts, amounts, ["x"] * len(accounts)])
+                journal = cursor.fetchone()[0]
+            assert refused("UPDATE transfers_transfer SET status = 'executed', journal_id = %s, executed_at = now()"
+                           " WHERE id = %s", [journal, booked.pk]) == STATE, amounts
+            transaction.set_rollback(True)
+    with connection.cursor() as cursor:  # its own lines, as the batch posts them, pass
+        cursor.execute(POST, [key, [account.pk, account.pk, settlement, fee_income], [-12_000, -fee, 12_000, fee],
+                              ["x"] * 4])
+        journal = cursor.fetchone()[0]
+        cursor.execute("UPDATE transfers_transfer SET status = 'executed', journal_id = %s, executed_at = now()"
+                       " WHERE id = %s", [journal, booked.pk])
+
+
+@pytest.mark.parametrize("assignment", [
+    "account_number = '7654321'", "bank_code = '0001'", "branch_code = '001'", "account_type = '2'",
+    "holder_kana = 'ｱﾀｯｸ'", "bank_name = 'x'", "customer_id = customer_id + 1", "created_at = now()"])
+def test_a_registered_payee_is_never_repointed(executed, assignment):
+    """XFER-7, LEDGER-7 (dbprobe25 F13, transfers 0016): the app's role repointed 「田中さん」
+    to another account number; only the 登録名 of a payee changes (CI201)."""
+    payee = services.payee_register(customer=executed.customer, transfer=executed)
+    assert refused(f"UPDATE transfers_payee SET {assignment} WHERE id = %s", [payee.pk]) == CONTENT
+    services.payee_rename(customer=executed.customer, payee=payee, nickname="田中さん")
+    payee.refresh_from_db()
+    assert (payee.nickname, payee.account_number) == ("田中さん", "0012345")

@@ -17,7 +17,7 @@ from notifications.models import OutboxMessage
 from security.models import AuditEvent
 from tests import factories
 from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
-from tests.transfers.scheduled_support import at, funded_payer, past_business_day, schedule
+from tests.transfers.scheduled_support import at, book, funded_payer, past_business_day, schedule
 from tests.transfers.support import content_for, other_bank_payee, our_payee, payer
 from transfers import scheduled, services
 from transfers.models import OutgoingTransfer, Transfer
@@ -102,9 +102,9 @@ def test_a_raise_not_yet_in_force_does_not_count_for_a_booking_made_today():
         assert "1日の利用限度額（100,000円）" in refused.value.message
         assert "明日0時から適用" in refused.value.message
         schedule_small = content_for(customer, account, other_bank_payee(), 90_000, day=day, check=False)
-        scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=schedule_small)
+        book(customer, schedule_small)
     with time_machine.travel(at(dt.date(2026, 12, 8), 12), tick=False):  # the raise is in force
-        scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=content)
+        book(customer, content)
     assert sorted(Transfer.objects.values_list("amount", flat=True)) == [90_000, 2_000_000]
 
 

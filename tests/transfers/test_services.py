@@ -16,6 +16,7 @@ from accounts.templatetags.accounts_format import account_label
 from cosei_ib.bankcalendar import local_now, next_business_day
 from notifications.models import OutboxMessage
 from security.models import AuditEvent
+from security.stepup import stepup_seed_used
 from tests import factories
 from tests.factories import ledger_account_id
 from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer
@@ -372,8 +373,8 @@ def test_a_confirmation_from_yesterday_is_refused():
 
 def test_same_stepup_posts_once():
     customer, debit = payer()
-    stepup_id = uuid.uuid4()
     content = content_for(customer, debit, other_bank_payee(), 1_000)
+    stepup_id = stepup_seed_used(customer=customer, kind="transfer", content=content).pk
     execute(customer, content, stepup_id)
     with pytest.raises(Exception):
         execute(customer, content, stepup_id)
