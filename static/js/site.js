@@ -4,6 +4,19 @@
 
   // SEC-9: warn shortly before the server-side idle logout. The timer only informs;
   // the server decides. "Continue" sends one request, which resets the server's clock.
+  // Every tab of the session shares the latest deadline (localStorage): a tab left open
+  // on 残高照会 must not log out a customer who is working in another tab (walk25 F24).
+  var DEADLINE_KEY = "cosei-ib.idle-deadline";
+
+  function sharedDeadline(candidate) {
+    // the later of this tab's deadline and the one other tabs stored (no storage: this tab's)
+    try {
+      var stored = parseInt(window.localStorage.getItem(DEADLINE_KEY), 10) || 0;
+      if (candidate > stored) { window.localStorage.setItem(DEADLINE_KEY, String(candidate)); }
+      return Math.max(candidate, stored);
+    } catch (e) { return candidate; }
+  }
+
   function idleWarning() {
     var body = document.body;
     var idle = parseInt(body.getAttribute("data-idle-seconds"), 10);
@@ -11,18 +24,31 @@
     var warnBefore = parseInt(body.getAttribute("data-warning-seconds"), 10) || 60;
     var dialog = document.getElementById("idle-warning");
     var button = document.getElementById("idle-continue");
-    var warnTimer, endTimer;
+    var warnTimer, endTimer, deadline = 0;
     function csrfToken() {
       var match = document.cookie.match(/(?:^|;\s*)(?:__Host-)?csrftoken=([^;]+)/);
       if (match) { return match[1]; }
       var input = document.querySelector("input[name=csrfmiddlewaretoken]");
       return input ? input.value : "";
     }
-    function schedule() {
+    function movedOn() {
+      // another tab made a request since: follow its deadline instead of acting
+      var latest = sharedDeadline(deadline);
+      if (latest <= deadline) { return false; }
+      dialog.hidden = true;
+      schedule(latest);
+      return true;
+    }
+    function schedule(until) {
       clearTimeout(warnTimer); clearTimeout(endTimer);
-      warnTimer = setTimeout(function () { dialog.hidden = false; button.focus(); },
-                             Math.max(idle - warnBefore, 1) * 1000);
+      deadline = until;
+      var left = deadline - Date.now();
+      warnTimer = setTimeout(function () {
+        if (movedOn()) { return; }
+        dialog.hidden = false; button.focus();
+      }, Math.max(left - warnBefore * 1000, 1000));
       endTimer = setTimeout(function () {
+        if (movedOn()) { return; }
         // End the session on the server too (POST with the CSRF token), then show why.
         var form = document.querySelector("form.logout-form");
         if (!form) { window.location.href = body.getAttribute("data-logout-url"); return; }
@@ -30,7 +56,7 @@
         reason.type = "hidden"; reason.name = "reason"; reason.value = "timeout";
         form.appendChild(reason);
         form.submit();
-      }, (idle + 2) * 1000);
+      }, Math.max(left, 0) + 2000);
     }
     button.addEventListener("click", function () {
       fetch(body.getAttribute("data-ping-url"), {
@@ -38,11 +64,16 @@
         headers: { "X-CSRFToken": csrfToken() }
       }).then(function (response) {
         // an ended session answers with a redirect to the logged-out page
-        if (response.ok && !response.redirected) { dialog.hidden = true; schedule(); }
+        if (response.ok && !response.redirected) {
+          dialog.hidden = true; schedule(sharedDeadline(Date.now() + idle * 1000));
+        }
         else { window.location.href = body.getAttribute("data-logout-url"); }
       });
     });
-    schedule();
+    window.addEventListener("storage", function (event) {
+      if (event.key === DEADLINE_KEY) { movedOn(); }
+    });
+    schedule(sharedDeadline(Date.now() + idle * 1000));
   }
 
   // UI-1: a refused form comes back from the top of the page; on a phone its message (a

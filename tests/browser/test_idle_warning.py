@@ -39,3 +39,44 @@ def test_idle_warning_continue_and_logout(page, device, settings):
     assert logged_in == []  # ended on the server, not only on the screen
     page.goto("/")
     assert page.url.endswith("/login/")
+
+
+def test_a_tab_left_open_does_not_log_out_a_customer_working_in_another(page, device, settings):
+    """walk25 F24, SEC-9: the session ends after 15 minutes without a request — not 15
+    minutes after the load of whichever tab the customer left open. Tab A shows 残高照会;
+    ten minutes later the customer works in tab B; when tab A's own 15 minutes pass it
+    follows tab B's deadline (shared by the tabs) instead of logging out, and the logout
+    comes 15 minutes after tab B's request."""
+    from django.contrib.sessions.models import Session
+
+    from tests import factories
+
+    customer = factories.customer(password="Pass1234")
+    customer.password_is_initial = False
+    customer.save()
+    page.clock.install()
+    page.goto("/login/")
+    page.get_by_label("契約者ID").fill(customer.contract_id)
+    page.get_by_label("ログインパスワード").fill("Pass1234")
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.wait_for_url("**/")
+
+    idle = settings.SESSION_IDLE_SECONDS
+    page.clock.fast_forward(600 * 1000)
+    other = page.context.new_page()
+    other.goto("/accounts/balances/")  # a request: the server's idle clock starts again
+    page.clock.fast_forward((idle - 600 + 5) * 1000)  # tab A's own deadline has passed
+    page.wait_for_timeout(300)
+    assert "/logged-out/" not in page.url and "/logged-out/" not in other.url
+    assert not page.get_by_role("alertdialog").is_visible()
+    logged_in = [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id")]
+    assert len(logged_in) == 1
+
+    other.close()
+    page.clock.fast_forward((600 - 20) * 1000)  # tab B's deadline is near: tab A warns
+    page.get_by_role("alertdialog").wait_for(state="visible")
+    assert "/logged-out/" not in page.url
+    page.clock.fast_forward(25 * 1000)  # 15 minutes after tab B's request
+    page.wait_for_url("**/logged-out/?reason=timeout")
+    logged_in = [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id")]
+    assert logged_in == []
