@@ -7,9 +7,8 @@ import pytest
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
-def test_idle_warning_continue_and_logout(page, device, settings):
-    from django.contrib.sessions.models import Session
-
+def _logged_in_with_clock(page):
+    """A customer logged in on ``page``, whose timers Playwright's clock drives."""
     from tests import factories
 
     customer = factories.customer(password="Pass1234")
@@ -21,6 +20,13 @@ def test_idle_warning_continue_and_logout(page, device, settings):
     page.get_by_label("ログインパスワード").fill("Pass1234")
     page.get_by_role("button", name="ログイン", exact=True).click()
     page.wait_for_url("**/")
+    return customer
+
+
+def test_idle_warning_continue_and_logout(page, device, settings):
+    from django.contrib.sessions.models import Session
+
+    customer = _logged_in_with_clock(page)
     warning = page.get_by_role("alertdialog")
     assert not warning.is_visible()
 
@@ -49,17 +55,7 @@ def test_a_tab_left_open_does_not_log_out_a_customer_working_in_another(page, de
     comes 15 minutes after tab B's request."""
     from django.contrib.sessions.models import Session
 
-    from tests import factories
-
-    customer = factories.customer(password="Pass1234")
-    customer.password_is_initial = False
-    customer.save()
-    page.clock.install()
-    page.goto("/login/")
-    page.get_by_label("契約者ID").fill(customer.contract_id)
-    page.get_by_label("ログインパスワード").fill("Pass1234")
-    page.get_by_role("button", name="ログイン", exact=True).click()
-    page.wait_for_url("**/")
+    _logged_in_with_clock(page)
 
     idle = settings.SESSION_IDLE_SECONDS
     page.clock.fast_forward(600 * 1000)
