@@ -184,12 +184,53 @@ class FeeScheduleAdmin(_AuditedAdmin):
         return HttpResponseRedirect(reverse("admin:transfers_feeschedule_change", args=[obj.pk]))
 
 
+# XFER-8 (walk25 F27): the bank maximum caps every customer's daily limit at once, so a
+# typo (100 for 10000000) stopped every customer's transfers with no warning. A sane range,
+# and lowering it names how many customers it lowers and asks for a tick.
+BANK_MAX_MIN = 100_000
+BANK_MAX_MAX = 1_000_000_000
+BANK_MAX_OUT_OF_RANGE = (f"1日の利用限度額の上限は{BANK_MAX_MIN:,}円以上、{BANK_MAX_MAX:,}円以下の"
+                         "半角数字（円）で入力してください。")
+BANK_MAX_LOWER_UNCONFIRMED = ("この変更で、{count:,}人のお客さまの1日の利用限度額が新しい上限（{new:,}円）まで"
+                              "すぐに下がります（予約中の引き上げも上限までになります）。内容を確かめて"
+                              "「上限の引き下げを確認しました」にチェックしてください。")
+
+
+class TransferSettingsForm(forms.ModelForm):
+    bank_max_daily_limit = forms.IntegerField(
+        label="1日の利用限度額の上限（金庫所定）", min_value=BANK_MAX_MIN, max_value=BANK_MAX_MAX,
+        error_messages={key: BANK_MAX_OUT_OF_RANGE for key in ("required", "invalid", "min_value", "max_value")},
+        help_text=f"{BANK_MAX_MIN:,}円～{BANK_MAX_MAX:,}円。お客さまの利用限度額はこの金額を超えられません。")
+    confirm_lower = forms.BooleanField(label="上限の引き下げを確認しました", required=False)
+
+    class Meta:
+        model = TransferSettings
+        fields = ["bank_max_daily_limit"]
+
+    def clean(self):
+        cleaned = super().clean()
+        new = cleaned.get("bank_max_daily_limit")
+        old = self.instance.bank_max_daily_limit if self.instance.pk else None
+        if new is None or old is None or new >= old or cleaned.get("confirm_lower"):
+            return cleaned
+        from .selectors import customers_above_limit_count
+
+        self.add_error("confirm_lower", BANK_MAX_LOWER_UNCONFIRMED.format(
+            count=customers_above_limit_count(new), new=new))
+        return cleaned
+
+
 @admin.register(TransferSettings)
 class TransferSettingsAdmin(_AuditedAdmin):
     audit_action = "staff_transfer_settings"
     manage_permission = "transfers.manage_transfer_limit"
-    list_display = ["bank_max_daily_limit", "updated_at"]
-    fields = ["bank_max_daily_limit"]
+    form = TransferSettingsForm
+    list_display = ["bank_max_daily_limit_yen", "updated_at"]
+    fields = ["bank_max_daily_limit", "confirm_lower"]
+
+    @admin.display(description="1日の利用限度額の上限（金庫所定）", ordering="bank_max_daily_limit")
+    def bank_max_daily_limit_yen(self, obj):
+        return f"{obj.bank_max_daily_limit:,}円"
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not TransferSettings.objects.exists()

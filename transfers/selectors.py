@@ -107,6 +107,15 @@ def bank_max_daily_limit() -> int:
     return row.bank_max_daily_limit if row else settings.TRANSFERS_BANK_MAX_DAILY_LIMIT
 
 
+def customers_above_limit_count(maximum: int) -> int:
+    """How many customers a bank maximum of ``maximum`` would lower (walk25 F27): their
+    limit, or the raise they await, is above it — customers without a row have the default."""
+    rows = TransferLimit.objects.filter(Q(daily_limit__gt=maximum) | Q(pending_limit__gt=maximum)).count()
+    if settings.TRANSFERS_DEFAULT_DAILY_LIMIT > maximum:
+        rows += Customer.objects.filter(transfer_limit__isnull=True).count()
+    return rows
+
+
 def default_daily_limit() -> int:
     """The limit a customer has before changing it (never above the bank maximum)."""
     return min(settings.TRANSFERS_DEFAULT_DAILY_LIMIT, bank_max_daily_limit())
@@ -146,7 +155,10 @@ def transfer_limit_view(*, customer: Customer, today: dt.date) -> dict:
     current = daily_limit_in_force(limit, today, maximum=maximum)
     pending = None
     if limit and limit.pending_limit is not None and limit.pending_from > today:
-        pending = {"amount": limit.pending_limit, "from": limit.pending_from}
+        # never announce a raise above the bank maximum (staff lowered it meanwhile)
+        amount = min(limit.pending_limit, maximum)
+        if amount > current:
+            pending = {"amount": amount, "from": limit.pending_from}
     used = transfer_day_total(customer=customer, day=today)
     return {"current": current, "pending": pending, "maximum": maximum,
             "used": used, "rest": max(current - used, 0)}

@@ -104,7 +104,7 @@ def test_a_new_row_the_database_dates_in_the_past_is_a_message_not_a_500(staff_c
 def test_staff_change_the_bank_maximum(staff_client):
     row = TransferSettings.objects.get(pk=1)
     response = staff_client.post(f"/admin/transfers/transfersettings/{row.pk}/change/",
-                                 {"bank_max_daily_limit": 5_000_000})
+                                 {"bank_max_daily_limit": 5_000_000, "confirm_lower": "on"})
     assert response.status_code == 302
     assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 5_000_000
     assert AuditEvent.objects.filter(action="staff_transfer_settings", actor="staff-t").exists()
@@ -125,7 +125,7 @@ def test_staff_change_the_bank_maximum(staff_client):
       "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550},
      "金額区分は1円以上、手数料は0円以上で入力してください。"),
     ("/admin/transfers/transfersettings/1/change/", {"bank_max_daily_limit": 0},
-     "利用限度額の上限は1円以上で入力してください。"),
+     "1日の利用限度額の上限は100,000円以上、1,000,000,000円以下の半角数字（円）で入力してください。"),
 ])
 def test_a_negative_fee_or_a_zero_maximum_is_said_in_words_not_by_constraint_name(staff_client, url, fields,
                                                                                    message):
@@ -139,6 +139,48 @@ def test_a_negative_fee_or_a_zero_maximum_is_said_in_words_not_by_constraint_nam
     assert "に違反しています" not in page and "fee_schedule_not_negative" not in page
     assert "bank_max_limit_positive" not in page
     assert (FeeSchedule.objects.count(), TransferSettings.objects.get(pk=1).bank_max_daily_limit) == before
+
+
+@pytest.mark.parametrize("typed", ["100", "99999999999999999999", "-1", "1e7", "１０万", ""])
+def test_a_bank_maximum_out_of_range_is_refused_in_words(staff_client, typed):
+    """XFER-8, STAFF-1 (walk25 F27): 100 typed for 10000000 was saved and stopped every
+    customer's transfers at once; 99999999999999999999 got Django's raw 「この値は
+    9223372036854775807 以下…」."""
+    response = staff_client.post("/admin/transfers/transfersettings/1/change/",
+                                 {"bank_max_daily_limit": typed, "confirm_lower": "on"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "1日の利用限度額の上限は100,000円以上、1,000,000,000円以下の半角数字（円）で入力してください。" in page
+    assert "9223372036854775807" not in page
+    assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 10_000_000
+
+
+def test_lowering_the_bank_maximum_names_the_customers_it_lowers_and_asks_for_a_tick(staff_client):
+    """XFER-8 (walk25 F27): lowering the maximum lowers every limit above it at once — staff
+    are told how many customers, and it is saved only with 「上限の引き下げを確認しました」."""
+    from transfers.models import TransferLimit
+
+    above, _debit = payer()
+    TransferLimit.objects.update_or_create(customer=above, defaults={"daily_limit": 3_000_000})
+    below, _debit = payer()
+    TransferLimit.objects.update_or_create(customer=below, defaults={"daily_limit": 500_000})
+    response = staff_client.post("/admin/transfers/transfersettings/1/change/", {"bank_max_daily_limit": 2_000_000})
+    page = response.content.decode()
+    assert response.status_code == 200
+    from transfers.selectors import customers_above_limit_count
+
+    count = customers_above_limit_count(2_000_000)
+    assert count >= 1
+    assert f"この変更で、{count:,}人のお客さまの1日の利用限度額が新しい上限（2,000,000円）まで" in page
+    assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 10_000_000
+    response = staff_client.post("/admin/transfers/transfersettings/1/change/",
+                                 {"bank_max_daily_limit": 2_000_000, "confirm_lower": "on"})
+    assert response.status_code == 302
+    assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 2_000_000
+    # raising it again needs no tick
+    response = staff_client.post("/admin/transfers/transfersettings/1/change/", {"bank_max_daily_limit": 10_000_000})
+    assert response.status_code == 302
+    assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 10_000_000
 
 
 def test_transfer_list_is_read_only_filtered_and_audited(staff_client):

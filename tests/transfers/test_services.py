@@ -243,6 +243,25 @@ def test_a_lowered_bank_maximum_caps_the_limit_of_a_customer_above_it():
     assert services.transfer_day_total(customer=customer, day=local_now().date()) == 1_000_000
 
 
+def test_a_raise_awaited_above_a_lowered_bank_maximum_is_announced_up_to_the_maximum():
+    """XFER-8 (walk25 F27): after staff lowered the maximum, the 利用限度額変更 page still
+    announced 「変更後の利用限度額 5,000,000円（明日から）」 above the new maximum."""
+    import datetime as dt
+
+    from transfers.models import TransferLimit, TransferSettings
+    from transfers.selectors import transfer_limit_view
+
+    customer, _debit = payer()
+    today = local_now().date()
+    TransferLimit.objects.create(customer=customer, daily_limit=500_000, pending_limit=5_000_000,
+                                 pending_from=today + dt.timedelta(days=1))
+    assert transfer_limit_view(customer=customer, today=today)["pending"]["amount"] == 5_000_000
+    TransferSettings.objects.filter(pk=1).update(bank_max_daily_limit=2_000_000)
+    assert transfer_limit_view(customer=customer, today=today)["pending"]["amount"] == 2_000_000
+    TransferSettings.objects.filter(pk=1).update(bank_max_daily_limit=500_000)
+    assert transfer_limit_view(customer=customer, today=today)["pending"] is None  # no raise left
+
+
 def test_our_bank_names_unknown_closed_and_frozen_accounts():
     customer, _debit = payer()
     target = factories.account()

@@ -524,11 +524,12 @@ def test_a_limit_confirm_names_only_a_used_step_up_of_the_customers_own_limit_ch
     client, customer, debit = signed_in
     other = customer_with_card()
     foreign = StepUp.objects.create(customer=other, kind="limit_change", content={}, content_hash="x",
-                                    method="image_card", expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC),
-                                    used_at=dt.datetime(2026, 1, 1, tzinfo=dt.UTC))
+                                    method="image_card", expires_at=dt.datetime(2030, 1, 1, tzinfo=dt.UTC))
     own_other_kind = StepUp.objects.create(customer=customer, kind="transfer_cancel", content={},
-                                           content_hash="x", method="image_card",
-                                           expires_at=foreign.expires_at, used_at=foreign.used_at)
+                                           content_hash="x", method="image_card", expires_at=foreign.expires_at)
+    # born unanswered (security 0011), then answered and used once, as the flow does
+    used = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
+    StepUp.objects.filter(pk__in=[foreign.pk, own_other_kind.pk]).update(verified_at=used, used_at=used)
     own_unused = StepUp.objects.create(customer=customer, kind="limit_change", content={}, content_hash="x",
                                        method="image_card", expires_at=foreign.expires_at)
     for stepup in (foreign, own_other_kind, own_unused, "not-a-uuid"):
