@@ -41,6 +41,15 @@ BRANCH_STAFF_PERMISSIONS = [
     ("transfers", "run_transfer_batch"),
     # SEC-10/XFER-6: a suspended customer cannot log in to cancel; the branch cancels for them
     ("transfers", "cancel_scheduled_transfer"),
+    # PAY-2/STAFF-1: billers and the simulator's bills are staff-editable; nothing of Pay-easy
+    # is deleted (a biller with payments must stay) and payments are read-only
+    ("payeasy", "view_biller"),
+    ("payeasy", "add_biller"),
+    ("payeasy", "change_biller"),
+    ("payeasy", "view_bill"),
+    ("payeasy", "add_bill"),
+    ("payeasy", "change_bill"),
+    ("payeasy", "view_payment"),
 ]
 
 
