@@ -17,6 +17,11 @@ BRANCH_STAFF_PERMISSIONS = [
     ("accounts", "view_journal"),
     ("accounts", "view_entry"),
     ("accounts", "view_accountstatechange"),  # LEDGER-7: who froze and unfroze, from the database
+    # LEDGER-6/STAFF-1: the bank's own closing days (臨時休業日); a future one may be deleted,
+    # none changed (BankClosingDayAdmin)
+    ("accounts", "view_bankclosingday"),
+    ("accounts", "add_bankclosingday"),
+    ("accounts", "delete_bankclosingday"),
     ("security", "view_auditevent"),
     ("security", "view_passkey"),
     ("security", "reset_passkeys"),

@@ -8,15 +8,12 @@ import datetime as dt
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.test import Client
-from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
-from accounts.roles import branch_staff_group_ensure
 from payeasy.models import Bill, Biller
 from security.models import AuditEvent
 from tests.payeasy import support
-from tests.security.test_staff_admin import superuser_client, staff, staff_client  # noqa: F401 - fixtures
+from tests.security.test_staff_admin import staff, staff_client, staff_signed_in, superuser_client  # noqa: F401
 
 pytestmark = pytest.mark.django_db
 
@@ -63,11 +60,7 @@ def test_branch_staff_open_and_change_a_biller(staff_client):  # noqa: F811
 def test_staff_without_the_group_get_403_on_billers():
     support.seeded()
     user = get_user_model().objects.create_user(username="nogroup", password="x", is_staff=True)
-    client = Client()
-    client.force_login(user)
-    session = client.session
-    session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=user, name="t", confirmed=True).persistent_id
-    session.save()
+    client = staff_signed_in(user, TOTPDevice.objects.create(user=user, name="t", confirmed=True))
     biller = support.biller(support.MOBILE)
     assert client.get("/admin/payeasy/biller/").status_code == 403
     assert client.get(f"/admin/payeasy/biller/{biller.pk}/change/").status_code == 403
