@@ -194,6 +194,19 @@ def test_the_admin_refuses_a_duplicate_in_japanese(staff_client):  # noqa: F811
     assert BankClosingDay.objects.count() == 1
 
 
+def test_a_duplicate_this_process_has_not_seen_yet_is_said_not_a_500(staff_client):  # noqa: F811
+    """Another process added the day less than a minute ago: the form's check reads the
+    old copy, the unique index refuses, staff read the same message on the add page."""
+    closed()
+    bankcalendar.closing_days_prime({})
+    response = _add(staff_client, "2026-12-10", "二重")
+    assert response.status_code == 302 and response.url == ADD
+    page = staff_client.get(ADD).content.decode()
+    assert "2026年12月10日はすでに臨時休業日に登録されています。" in page
+    assert list(BankClosingDay.objects.values_list("name", flat=True)) == ["システム更改"]
+    assert AuditEvent.objects.filter(action="staff_closing_day").count() == 1
+
+
 def test_a_future_closing_day_is_deleted_a_past_one_is_not(staff):  # noqa: F811
     day = closed()
     with time_machine.travel(at(THURSDAY), tick=True):
