@@ -21,20 +21,26 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from cosei_ib import bankcalendar
 from cosei_ib.textinput import ascii_int, normalise_digits
 
 from . import errors
-from .models import Account, AccountStateChange, Branch, Customer, Entry, Journal
+from .forms import BankClosingDayForm
+from .models import Account, AccountStateChange, BankClosingDay, Branch, Customer, Entry, Journal
 from .services import (
     ACCOUNT_CHANGED_MEANWHILE,
     HOLD_OUT_OF_RANGE,
     MAX_COUNTER_DEPOSIT,
     MAX_HOLD,
     AccountChangeRefused,
+    ClosingDayRefused,
     account_admin_change,
     account_admin_change_problem,
+    bank_closing_day_add,
+    bank_closing_day_delete,
     counter_deposit,
 )
+from .templatetags.accounts_format import japanese_date
 
 
 def yen(amount: int | None) -> str:
@@ -364,3 +370,78 @@ class AccountStateChangeAdmin(ReadOnlyAdmin):
     list_select_related = ["account", "account__branch"]
     show_full_result_count = False
 
+
+
+# What a new 臨時休業日 meets, told to staff on save (docs/operations.md "Closing days"): the
+# batch runs every day at 0:05 and executes what is dated that day or earlier, closed or
+# not — as a same-day transfer on a holiday is debited at once — so a 予約 keeps its date.
+CLOSING_DAY_SCHEDULED = ("この日を振込指定日とする予約中の振込が{count}件あります。これらは予約どおりこの日の0時5分からの"
+                         "一括実行で処理されます（残高は前日の最終残高で判定。他行宛は翌営業日{next}の仕向ファイルで決済）。"
+                         "日付の変更をご希望のお客様は、「予約振込」の画面からお客様のご依頼による取消を行い、"
+                         "営業日での再予約をご案内してください。")
+CLOSING_DAY_OUTGOING = ("この日を決済日とする未送信の他行宛振込（仕向）が{count}件あります。決済日は自動では変わりません。"
+                        "「仕向ファイルの作成」で決済日にこの日付を指定して作成してください。")
+CLOSING_DAY_SUBTITLE = ("土曜・日曜・祝日（国民の祝日・振替休日）と年末年始（12月31日～1月3日）は組み込みの休業日です。"
+                        "ここにはそれ以外に当金庫が休業する日を登録します。他の処理（サーバー）には1分以内に反映されます。")
+
+
+@admin.register(BankClosingDay)
+class BankClosingDayAdmin(StaffModelAdmin):
+    """臨時休業日 (STAFF-1, LEDGER-6): added and, while still in the future, deleted —
+    never changed (delete and add again). Writes go through the services (audit row)."""
+
+    form = BankClosingDayForm
+    list_display = ["date", "name", "created_by", "created_at"]
+    fields = ["date", "name"]
+    actions = None  # one day at a time, from its own page: a bulk delete would skip the date rule
+    date_hierarchy = "date"
+    search_fields = ["name"]
+
+    def has_change_permission(self, request, obj=None):
+        return obj is None and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None):
+        return super().has_delete_permission(request, obj) and (
+            obj is None or obj.date > bankcalendar.local_now().date())
+
+    def get_readonly_fields(self, request, obj=None):
+        return ["date", "name", "created_by", "created_at"] if obj is not None else []
+
+    def get_fields(self, request, obj=None):
+        return self.get_readonly_fields(request, obj) or self.fields
+
+    def changelist_view(self, request, extra_context=None):
+        return super().changelist_view(request, {"subtitle": CLOSING_DAY_SUBTITLE, **(extra_context or {})})
+
+    def add_view(self, request, form_url="", extra_context=None):
+        try:
+            return super().add_view(request, form_url, extra_context)
+        except ClosingDayRefused as refused:  # another staff member added the day meanwhile
+            messages.error(request, refused.message)
+            return redirect("admin:accounts_bankclosingday_add")
+
+    def delete_view(self, request, object_id, extra_context=None):
+        try:
+            return super().delete_view(request, object_id, extra_context)
+        except ClosingDayRefused as refused:  # the day began while the page was open
+            messages.error(request, refused.message)
+            return redirect("admin:accounts_bankclosingday_changelist")
+
+    def save_model(self, request, obj, form, change):
+        saved = bank_closing_day_add(day=obj.date, name=obj.name, actor=request.user.get_username())
+        obj.pk, obj.created_by, obj.created_at = saved.pk, saved.created_by, saved.created_at
+        self._tell_what_it_meets(request, saved.date)
+
+    def delete_model(self, request, obj):
+        bank_closing_day_delete(closing_day=obj, actor=request.user.get_username())
+
+    def _tell_what_it_meets(self, request, day):
+        # transfers builds on accounts: its read is imported here, not at module level
+        from transfers.selectors import closing_day_impact
+
+        scheduled, outgoing = closing_day_impact(day)
+        if scheduled:
+            messages.warning(request, CLOSING_DAY_SCHEDULED.format(
+                count=scheduled, next=japanese_date(bankcalendar.next_business_day(day))))
+        if outgoing:
+            messages.warning(request, CLOSING_DAY_OUTGOING.format(count=outgoing))

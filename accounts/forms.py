@@ -16,6 +16,7 @@ from cosei_ib import bankcalendar
 from cosei_ib.form_renderer import widget_renderer
 from cosei_ib.textinput import ascii_int, normalise_digits
 
+from .models import BankClosingDay
 from .selectors import (
     MODE_COUNT,
     MODE_DATE,
@@ -25,6 +26,7 @@ from .selectors import (
     StatementCursor,
     retention_start,
 )
+from .services import bank_closing_day_problem
 from .templatetags.accounts_format import account_label, japanese_date, slash_date
 
 MESSAGE_REQUIRED = "{label}を入力してください。"
@@ -206,3 +208,38 @@ class StatementDownloadForm(StatementForm):
             del self._errors["encoding"]
             self.add_error(None, MESSAGE_CHOICE.format(label="文字コード"))
         return cleaned
+
+
+class BankClosingDayForm(forms.ModelForm):
+    """A 臨時休業日 staff add in admin (STAFF-1, LEDGER-6): a future day within about two
+    years that is not already closed (``services.bank_closing_day_problem``)."""
+
+    date = JapaneseDateField(
+        label="日付", widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+        error_messages={"required": "日付を入力してください。"},
+        help_text="土曜・日曜・祝日（国民の祝日・振替休日）と年末年始（12月31日～1月3日）は"
+                  "組み込みの休業日です。ここにはそれ以外に当金庫が休業する日を登録します。",
+    )
+
+    class Meta:
+        model = BankClosingDay
+        fields = ["date", "name"]
+        error_messages = {"name": {"required": "名称・理由を入力してください。",
+                                   "max_length": "名称・理由は64文字以内で入力してください。"}}
+
+    def clean_date(self):
+        day = self.cleaned_data["date"]
+        problem = bank_closing_day_problem(day, today=bankcalendar.local_now().date())
+        if problem:
+            raise forms.ValidationError(problem, code="closing_day")
+        return day
+
+    def clean_name(self):
+        name = " ".join(self.cleaned_data["name"].split())
+        if not name:
+            raise forms.ValidationError("名称・理由を入力してください。", code="required")
+        return name
+
+    def validate_unique(self):
+        """The date's uniqueness is ``clean_date``'s (its message names the day) and, for
+        two staff at once, the unique index's (the service says the same)."""

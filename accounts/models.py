@@ -329,3 +329,27 @@ class WorkerHeartbeat(models.Model):
     class Meta:
         ordering = ["-beat_at"]
         get_latest_by = "beat_at"
+
+
+class BankClosingDay(models.Model):
+    """A day the bank itself is closed (臨時休業日, LEDGER-6, STAFF-1) on top of the built-in
+    calendar (weekends, national holidays, Dec 31 – Jan 3). Staff add these in admin;
+    ``cosei_ib.bankcalendar`` reads them (cached per process, see there)."""
+
+    date = models.DateField("日付", unique=True)
+    name = models.CharField("名称・理由", max_length=64)
+    created_by = models.CharField("登録者", max_length=150, editable=False)
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = "臨時休業日"
+        verbose_name_plural = "臨時休業日"
+        constraints = [
+            # a day with no name would show staff and customers an empty reason
+            models.CheckConstraint(condition=~Q(name=""), name="bank_closing_day_named",
+                                   violation_error_message="名称・理由を入力してください。"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.date:%Y/%m/%d} {self.name}"

@@ -17,6 +17,11 @@ BRANCH_STAFF_PERMISSIONS = [
     ("accounts", "view_journal"),
     ("accounts", "view_entry"),
     ("accounts", "view_accountstatechange"),  # LEDGER-7: who froze and unfroze, from the database
+    # LEDGER-6/STAFF-1: the bank's own closing days (臨時休業日); a future one may be deleted,
+    # none changed (BankClosingDayAdmin)
+    ("accounts", "view_bankclosingday"),
+    ("accounts", "add_bankclosingday"),
+    ("accounts", "delete_bankclosingday"),
     ("security", "view_auditevent"),
     ("security", "view_passkey"),
     ("security", "reset_passkeys"),
@@ -41,6 +46,15 @@ BRANCH_STAFF_PERMISSIONS = [
     ("transfers", "run_transfer_batch"),
     # SEC-10/XFER-6: a suspended customer cannot log in to cancel; the branch cancels for them
     ("transfers", "cancel_scheduled_transfer"),
+    # PAY-2/STAFF-1: billers and the simulator's bills are staff-editable; nothing of Pay-easy
+    # is deleted (a biller with payments must stay) and payments are read-only
+    ("payeasy", "view_biller"),
+    ("payeasy", "add_biller"),
+    ("payeasy", "change_biller"),
+    ("payeasy", "view_bill"),
+    ("payeasy", "add_bill"),
+    ("payeasy", "change_bill"),
+    ("payeasy", "view_payment"),
 ]
 
 

@@ -8,11 +8,14 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import psycopg
-from django.db import DEFAULT_DB_ALIAS, DatabaseError, connections, transaction
+from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 from django.utils import timezone
 
+from cosei_ib import bankcalendar
+
 from . import errors
-from .models import Account, Journal
+from .models import Account, BankClosingDay, Journal
+from .templatetags.accounts_format import japanese_date
 
 logger = logging.getLogger(__name__)
 
@@ -318,3 +321,72 @@ def account_admin_change(*, account: Account, changed: Sequence[str], actor: str
             notice_enqueue(customer=account.customer, event="account_change", lines=[
                 f"口座（{account.get_type_display()} {account.masked_number}）の{summary}に変更しました。",
             ])
+
+
+# --- the bank's own closing days (臨時休業日, LEDGER-6, STAFF-1) ------------------------------
+
+CLOSING_DAY_HORIZON_DAYS = 731  # about two years: a typo (2207 for 2027) is refused
+CLOSING_DAY_NOT_FUTURE = "臨時休業日には明日以降の日付を指定してください（本日・過去の日付は登録できません）。"
+CLOSING_DAY_TOO_FAR = "臨時休業日は{last}（約2年後）までの日付を指定してください。"
+CLOSING_DAY_ALREADY_CLOSED = "{day}は{why}のため、もともと休業日です（登録の必要はありません）。"
+CLOSING_DAY_DUPLICATE = "{day}はすでに臨時休業日に登録されています。"
+CLOSING_DAY_PAST_HELD = "本日・過去の臨時休業日は削除できません（その日の取引は休業日として扱われています）。"
+
+
+class ClosingDayRefused(Exception):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        super().__init__(message)
+
+
+def bank_closing_day_problem(day: dt.date, *, today: dt.date) -> str:
+    """Why ``day`` cannot become a 臨時休業日 ('' when it can): only a future day (today's
+    and earlier business is done or under way), within about two years, that is not
+    already closed (weekend, national holiday, year-end, an existing closing day)."""
+    if day <= today:
+        return CLOSING_DAY_NOT_FUTURE
+    last = today + dt.timedelta(days=CLOSING_DAY_HORIZON_DAYS)
+    if day > last:
+        return CLOSING_DAY_TOO_FAR.format(last=japanese_date(last))
+    if bankcalendar.closing_day_name(day):
+        return CLOSING_DAY_DUPLICATE.format(day=japanese_date(day))
+    why = bankcalendar.closed_reason(day)
+    if why:
+        return CLOSING_DAY_ALREADY_CLOSED.format(day=japanese_date(day), why=why)
+    return ""
+
+
+def bank_closing_day_add(*, day: dt.date, name: str, actor: str) -> BankClosingDay:
+    """Add a 臨時休業日 with its audit row (one transaction). Raises ``ClosingDayRefused``
+    with the Japanese reason; two staff adding the same day at once: the unique index
+    refuses the second, with the same message. Every process counts it within
+    ``bankcalendar.CLOSING_DAYS_REFRESH_SECONDS`` (this one at once, accounts.signals)."""
+    from security.audit import audit_record
+
+    problem = bank_closing_day_problem(day, today=bankcalendar.local_now().date())
+    if problem:
+        raise ClosingDayRefused(problem)
+    try:
+        with transaction.atomic():
+            closing_day = BankClosingDay.objects.create(date=day, name=name, created_by=actor)
+            audit_record(action="staff_closing_day", outcome="success", actor=actor,
+                         summary=f"臨時休業日追加 {closing_day}")
+    except IntegrityError:
+        raise ClosingDayRefused(CLOSING_DAY_DUPLICATE.format(day=japanese_date(day))) from None
+    return closing_day
+
+
+def bank_closing_day_delete(*, closing_day: BankClosingDay, actor: str) -> None:
+    """Delete a future 臨時休業日 with its audit row; today's and past ones stay (the
+    day's business was done as a closed day). Raises ``ClosingDayRefused``."""
+    from security.audit import audit_record
+
+    with transaction.atomic():
+        current = BankClosingDay.objects.select_for_update().filter(pk=closing_day.pk).first()
+        if current is None:
+            return
+        if current.date <= bankcalendar.local_now().date():
+            raise ClosingDayRefused(CLOSING_DAY_PAST_HELD)
+        audit_record(action="staff_closing_day", outcome="success", actor=actor,
+                     summary=f"臨時休業日削除 {current}")
+        current.delete()

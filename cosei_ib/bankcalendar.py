@@ -1,14 +1,23 @@
 """Business days and service hours (LEDGER-6).
 
 A business day (営業日) is not a Saturday or Sunday, not a Japanese national holiday
-(``jpholiday``, which also knows substitute and citizens' holidays) and not in the bank's
-year-end closing from Dec 31 to Jan 3. Service hours come from ``settings.SERVICE_HOURS``
+(``jpholiday``, which also knows substitute and citizens' holidays), not in the bank's
+year-end closing from Dec 31 to Jan 3, and not one of the bank's own closing days
+(臨時休業日, ``accounts.BankClosingDay``, added by staff in admin — STAFF-1).
+
+The closing days are read from the database once per process and kept for at most
+``CLOSING_DAYS_REFRESH_SECONDS``: ``is_bank_holiday`` runs in loops (next_business_day, the
+date check of a 予約, the batch) and must not query each time. A save or delete in admin
+clears this process's copy at once (``accounts.signals``); other workers see the change
+within a minute (docs/operations.md). Service hours come from ``settings.SERVICE_HOURS``
 and are checked only when ``settings.SERVICE_HOURS_ENFORCED`` is true (production always).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 import zoneinfo
 from dataclasses import dataclass
 
@@ -21,13 +30,65 @@ YEAR_END_CLOSING = {(12, 31), (1, 1), (1, 2), (1, 3)}
 MESSAGE_OUTSIDE_HOURS = "ただいまの時間はご利用いただけません。ご利用時間：{hours}"
 
 
+CLOSING_DAYS_REFRESH_SECONDS = 60
+
+_clock = time.monotonic  # tests move it
+_closing_lock = threading.Lock()
+_closing: dict = {"days": None, "loaded_at": 0.0}
+
+
+def closing_days() -> dict[dt.date, str]:
+    """The bank's own closing days (date → 名称・理由), at most a minute old."""
+    days, loaded_at = _closing["days"], _closing["loaded_at"]
+    now = _clock()
+    if days is not None and now - loaded_at < CLOSING_DAYS_REFRESH_SECONDS:
+        return days
+    from accounts.models import BankClosingDay
+
+    with _closing_lock:
+        days = dict(BankClosingDay.objects.values_list("date", "name"))
+        _closing["days"], _closing["loaded_at"] = days, now
+    return days
+
+
+def closing_days_clear(**_kwargs) -> None:
+    """Forget this process's copy: the next look reads the table again (signals, tests)."""
+    _closing["days"] = None
+
+
+def closing_days_prime(days: dict[dt.date, str]) -> None:
+    """Take ``days`` as freshly loaded (tests without a database)."""
+    _closing["days"], _closing["loaded_at"] = dict(days), _clock()
+
+
+def closing_day_name(day: dt.date) -> str:
+    """The 名称・理由 of ``day`` if it is one of the bank's own closing days, else ''."""
+    return closing_days().get(day, "")
+
+
 def is_bank_holiday(day: dt.date) -> bool:
-    """True on weekends, national holidays and Dec 31 – Jan 3 (days the bank is closed)."""
+    """True on weekends, national holidays, Dec 31 – Jan 3 and the bank's own closing days
+    (days the bank is closed)."""
     return (
         day.weekday() >= 5
         or (day.month, day.day) in YEAR_END_CLOSING
         or jpholiday.is_holiday(day)
+        or day in closing_days()
     )
+
+
+def closed_reason(day: dt.date) -> str:
+    """Why the bank is closed on ``day``, in the customer's words ('' on a business day)."""
+    if day.weekday() == 5:
+        return "土曜日"
+    if day.weekday() == 6:
+        return "日曜日"
+    if (day.month, day.day) in YEAR_END_CLOSING:
+        return "年末年始（12月31日～1月3日）の休業日"
+    if jpholiday.is_holiday(day):
+        return "祝日"
+    name = closing_day_name(day)
+    return f"当金庫の臨時休業日（{name}）" if name else ""
 
 
 def is_business_day(day: dt.date) -> bool:

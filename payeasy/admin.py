@@ -1,15 +1,81 @@
-"""Staff admin for Pay-easy (PAY-2): billers and the simulator's bills are editable;
-payments are read-only (a payment is never changed or cancelled)."""
+"""Staff admin for Pay-easy (PAY-2, STAFF-1): branch staff add and edit billers and the
+simulator's bills (accounts.roles); nothing here is deleted — a biller with payments must
+stay (取扱中 off stops it), a paid bill is what a payment refers to — and payments are
+read-only (a payment is never changed or cancelled)."""
 
+from django import forms
 from django.contrib import admin
+from django.core.validators import MaxValueValidator, MinValueValidator
 
 from accounts.admin import ReadOnlyAdmin, StaffModelAdmin
+from cosei_ib.textinput import normalise_digits
+from security.audit import audit_record
 
 from .models import Bill, Biller, EntryFailureCounter, LinkNonce, Payment
 
+# A bill's amount in yen: far above any tax or fee, far below int64 (the model field's own
+# bound, 「9223372036854775807 以下」, was what staff read)
+BILL_AMOUNT_MAX = 10**12
+BILL_AMOUNT_TOO_LARGE = f"金額は{BILL_AMOUNT_MAX:,}円以下で入力してください。"
+BILL_AMOUNT_NOT_NUMBER = "金額は半角数字（円）で入力してください。"
+
+
+class BillerForm(forms.ModelForm):
+    """A 収納機関番号 typed in full-width digits is taken as its half-width digits; anything
+    else that is not five digits gets the constraint's Japanese message."""
+
+    class Meta:
+        model = Biller
+        fields = "__all__"
+
+    def clean_number(self):
+        return normalise_digits(self.cleaned_data["number"])
+
+
+class BillForm(forms.ModelForm):
+    """Numbers typed in full-width digits are normalised; an amount beyond what a bill can be
+    (or int64) is refused in Japanese, not with the database's bound."""
+
+    class Meta:
+        model = Bill
+        fields = "__all__"
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        for name in ("amount", "min_amount", "max_amount"):
+            field = self.fields[name]
+            field.validators = [v for v in field.validators if not isinstance(v, (MaxValueValidator, MinValueValidator))]
+            field.validators.append(MaxValueValidator(BILL_AMOUNT_MAX, message=BILL_AMOUNT_TOO_LARGE))
+            field.error_messages["invalid"] = BILL_AMOUNT_NOT_NUMBER
+            field.widget.attrs["max"] = BILL_AMOUNT_MAX
+
+    def clean(self):
+        for name in ("number", "confirmation", "category"):
+            if isinstance(self.cleaned_data.get(name), str):
+                self.cleaned_data[name] = normalise_digits(self.cleaned_data[name])
+        return super().clean()
+
+
+class _StaffEdited:
+    """Never deleted (no bulk delete either); every add and change is audited with the staff
+    member as actor, as a fee change is (transfers.admin)."""
+
+    actions = None
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def save_model(self, request, obj, form, change):
+        super().save_model(request, obj, form, change)
+        changed = "、".join(f"{form.fields[name].label}={form.cleaned_data[name]}" for name in form.changed_data
+                           if name != "link_secret")  # the HMAC key stays out of the log
+        audit_record(action="staff_biller_change", outcome="success", actor=request.user.get_username(),
+                     summary=f"{'変更' if change else '追加'} {obj._meta.verbose_name} {obj} {changed}")
+
 
 @admin.register(Biller)
-class BillerAdmin(StaffModelAdmin):
+class BillerAdmin(_StaffEdited, StaffModelAdmin):
+    form = BillerForm
     list_display = ["number", "name", "kind", "uses_confirmation", "uses_category", "amount_type",
                     "simulation", "is_active"]
     list_filter = ["kind", "is_active", "simulation"]
@@ -26,7 +92,8 @@ class BillerAdmin(StaffModelAdmin):
 
 
 @admin.register(Bill)
-class BillAdmin(StaffModelAdmin):
+class BillAdmin(_StaffEdited, StaffModelAdmin):
+    form = BillForm
     list_display = ["biller", "number", "category", "description", "amount", "min_amount", "max_amount",
                     "due_date", "status"]
     list_filter = ["status", "biller"]

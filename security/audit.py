@@ -51,6 +51,8 @@ ACTION_LABELS = {
     "staff_transfer_settings": "利用限度額の上限の変更（職員）",
     "staff_transfer_view": "振込の照会（職員）",
     "staff_interbank_demo": "他行口座シミュレータの変更（職員）",
+    "staff_closing_day": "臨時休業日の登録・削除（職員）",
+    "staff_biller_change": "収納機関・請求の登録・変更（職員）",
     "payeasy": "税金・各種料金の払込み",
     "payeasy_lookup": "税金・各種料金の払込み（請求の照会）",
     "payeasy_block": "税金・各種料金の払込みの利用停止（番号の誤入力）",

@@ -167,3 +167,17 @@ def reference_data(request):
     from accounts.reference_data import ensure_reference_data
 
     ensure_reference_data(Branch, Account)
+
+
+@pytest.fixture(autouse=True)
+def bank_closing_days():
+    """The bank's closing days are cached per process (cosei_ib.bankcalendar): each test
+    starts with none, as loaded (a test without the database must not query, and a page's
+    query count leaves out the load a process does once a minute); a closing day saved or
+    deleted clears the copy (accounts.signals), and a test's rolled-back rows do not
+    outlive it."""
+    from cosei_ib import bankcalendar
+
+    bankcalendar.closing_days_prime({})
+    yield
+    bankcalendar.closing_days_clear()

@@ -68,7 +68,7 @@ DATE_PAST = "振込日に過去の日付は指定できません。"
 DATE_TOO_FAR = "振込日は{last}（{days}日後）までの営業日を指定してください。"
 # Today, left empty or given (the picker's min), is a same-day transfer (schedule_date_problem).
 DATE_HINT = ("空欄または本日の日付で本日のお振込になります。予約する場合は翌営業日から{last}までの営業日を"
-             "「{example}」のように入力してください（土日・祝日・12月31日～1月3日は指定できません）。")
+             "「{example}」のように入力してください（土日・祝日・12月31日～1月3日・当金庫の休業日は指定できません）。")
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
 STAFF_CANCEL_REASON_REQUIRED = "理由を入力してください。"
@@ -83,16 +83,6 @@ BATCH_WAIT_ROUNDS = 200  # ≈ 10 s waiting for a transfer another session holds
 
 def horizon_days() -> int:
     return settings.TRANSFERS_SCHEDULE_HORIZON_DAYS
-
-
-def _closed_reason(day: dt.date) -> str:
-    if day.weekday() == 5:
-        return "土曜日"
-    if day.weekday() == 6:
-        return "日曜日"
-    if (day.month, day.day) in bankcalendar.YEAR_END_CLOSING:
-        return "年末年始（12月31日～1月3日）の休業日"
-    return "祝日"
 
 
 def date_example(*, today: dt.date) -> str:
@@ -112,7 +102,7 @@ def schedule_date_problem(day: dt.date, *, today: dt.date) -> str:
     if day > last:
         return DATE_TOO_FAR.format(last=japanese_date(last), days=horizon_days())
     if bankcalendar.is_bank_holiday(day):
-        return DATE_NOT_BUSINESS_DAY.format(day=japanese_date(day), why=_closed_reason(day))
+        return DATE_NOT_BUSINESS_DAY.format(day=japanese_date(day), why=bankcalendar.closed_reason(day))
     return ""
 
 

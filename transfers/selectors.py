@@ -14,7 +14,7 @@ from accounts.models import Customer
 from cosei_ib.textinput import normalise_digits
 
 from .banks import KANA_ROWS
-from .models import Bank, BankBranch, Payee, Transfer, TransferLimit, TransferSettings
+from .models import Bank, BankBranch, OutgoingTransfer, Payee, Transfer, TransferLimit, TransferSettings
 
 SEARCH_MAX = 100
 
@@ -182,3 +182,11 @@ def scheduled_history_for_customer(*, customer: Customer) -> QuerySet[Transfer]:
             .exclude(status=Transfer.Status.SCHEDULED)
             .select_related("debit_account__branch")
             .order_by("-transfer_date", "-created_at", "-id")[:SCHEDULED_HISTORY_MAX])
+
+
+def closing_day_impact(day: dt.date) -> tuple[int, int]:
+    """What a new 臨時休業日 on ``day`` meets (STAFF-1, XFER-5, XFER-12): the 予約中 transfers
+    dated ``day`` and the 未送信 records to other banks that settle on it."""
+    scheduled = Transfer.objects.filter(status=Transfer.Status.SCHEDULED, transfer_date=day).count()
+    outgoing = OutgoingTransfer.objects.filter(status=OutgoingTransfer.Status.PENDING, settlement_date=day).count()
+    return scheduled, outgoing

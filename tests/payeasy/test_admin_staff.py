@@ -1,0 +1,142 @@
+"""PAY-2, STAFF-1 (walk25 F1): branch staff (営業店担当者) add and edit billers and the
+simulator's bills in admin; nobody deletes them (a biller with payments must stay), and odd
+input gets a Japanese message, never a 500."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from django.contrib.auth import get_user_model
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from payeasy.models import Bill, Biller
+from security.models import AuditEvent
+from tests.payeasy import support
+from tests.security.test_staff_admin import staff, staff_client, staff_signed_in, superuser_client  # noqa: F401
+
+pytestmark = pytest.mark.django_db
+
+
+def _biller_data(biller: Biller, **changes) -> dict:
+    data = {"number": biller.number, "name": biller.name, "kind": biller.kind,
+            "is_active": "on" if biller.is_active else "", "uses_confirmation": "on" if biller.uses_confirmation else "",
+            "uses_category": "on" if biller.uses_category else "", "amount_type": biller.amount_type,
+            "link_secret": biller.link_secret, "simulation": biller.simulation}
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
+
+
+def _errors(response, message: str) -> str:
+    """The page staff read: the form again with ``message``, or — for a NUL byte anywhere in
+    an admin request — the site's 400 page (security.staff_admin), never a 500."""
+    if message == NUL:
+        assert response.status_code == 400 and "管理画面へ" in response.content.decode()
+        return message
+    assert response.status_code == 200, response.status_code
+    return response.content.decode()
+
+
+NUL = "(NUL: the admin's 400 page)"
+
+
+def test_branch_staff_open_and_change_a_biller(staff_client):  # noqa: F811
+    support.seeded()
+    biller = support.biller(support.MOBILE)
+    assert staff_client.get("/admin/payeasy/biller/").status_code == 200
+    url = f"/admin/payeasy/biller/{biller.pk}/change/"
+    assert "収納機関名" in staff_client.get(url).content.decode()
+    response = staff_client.post(url, _biller_data(biller, name="携帯電話料金（新）"))
+    assert response.status_code == 302
+    biller.refresh_from_db()
+    assert biller.name == "携帯電話料金（新）"
+    event = AuditEvent.objects.get(action="staff_biller_change")
+    assert event.actor == "staff-t" and "収納機関名=携帯電話料金（新）" in event.summary
+    assert staff_client.get("/admin/payeasy/bill/").status_code == 200
+    assert staff_client.get("/admin/payeasy/payment/").status_code == 200
+    assert staff_client.get("/admin/payeasy/payment/add/").status_code == 403
+
+
+def test_staff_without_the_group_get_403_on_billers():
+    support.seeded()
+    user = get_user_model().objects.create_user(username="nogroup", password="x", is_staff=True)
+    client = staff_signed_in(user, TOTPDevice.objects.create(user=user, name="t", confirmed=True))
+    biller = support.biller(support.MOBILE)
+    assert client.get("/admin/payeasy/biller/").status_code == 403
+    assert client.get(f"/admin/payeasy/biller/{biller.pk}/change/").status_code == 403
+
+
+def test_billers_and_bills_are_never_deleted_even_by_a_superuser(superuser_client, staff_client):  # noqa: F811
+    support.seeded()
+    biller = support.biller(support.TAX)
+    bill = Bill.objects.filter(biller=biller).first()
+    for client in (superuser_client, staff_client):
+        assert client.post(f"/admin/payeasy/biller/{biller.pk}/delete/", {"post": "yes"}).status_code == 403
+        assert client.post(f"/admin/payeasy/bill/{bill.pk}/delete/", {"post": "yes"}).status_code == 403
+        listing = client.get("/admin/payeasy/biller/").content.decode()
+        assert "delete_selected" not in listing
+        response = client.post("/admin/payeasy/biller/", {"action": "delete_selected",
+                                                          "_selected_action": [biller.pk], "post": "yes"})
+        assert response.status_code in (200, 302)
+    assert Biller.objects.filter(pk=biller.pk).exists() and Bill.objects.filter(pk=bill.pk).exists()
+
+
+def test_a_biller_number_typed_in_full_width_digits_is_taken(staff_client):  # noqa: F811
+    support.seeded()
+    response = staff_client.post("/admin/payeasy/biller/add/", {
+        "number": "９１２３４", "name": "テスト収納機関", "kind": "private", "amount_type": "fixed",
+        "simulation": "normal", "is_active": "on"})
+    assert response.status_code == 302
+    assert Biller.objects.filter(number="91234").exists()
+
+
+@pytest.mark.parametrize(("field", "value", "message"), [
+    ("number", "1234", "収納機関番号は5桁の数字で入力してください。"),
+    ("number", "12a45", "収納機関番号は5桁の数字で入力してください。"),
+    ("number", "1\x0045", NUL),
+    ("name", "名\x00前", NUL),
+    ("name", "あ" * 49, "48 文字以下"),
+    ("number", "9" * 5000, "5 文字以下"),
+])
+def test_odd_biller_input_gets_a_japanese_message(staff_client, field, value, message):  # noqa: F811
+    support.seeded()
+    biller = support.biller(support.MOBILE)
+    before = Biller.objects.get(pk=biller.pk)
+    page = _errors(staff_client.post(f"/admin/payeasy/biller/{biller.pk}/change/",
+                                     _biller_data(biller, **{field: value})), message)
+    assert message in page
+    assert Biller.objects.get(pk=biller.pk).__dict__ | {"_state": None} == before.__dict__ | {"_state": None}
+
+
+def _bill_data(biller: Biller, **changes) -> dict:
+    data = {"biller": biller.pk, "number": "12345", "confirmation": "", "category": "", "description": "テスト請求",
+            "payer_name": "テスト", "amount": "1000", "due_date": "2027-03-31", "status": "open"}
+    data.update(changes)
+    return {key: value for key, value in data.items() if value != ""}
+
+
+@pytest.mark.parametrize(("changes", "message"), [
+    ({"amount": "9" * 30}, "金額は1,000,000,000,000円以下で入力してください。"),
+    ({"amount": "9" * 5000}, "金額は半角数字（円）で入力してください。"),
+    ({"amount": "12a"}, "金額は半角数字（円）で入力してください。"),
+    ({"amount": "0"}, "金額は1円以上"),
+    ({"number": "12\x0034"}, NUL),
+    ({"description": "\x00"}, NUL),
+    ({"number": "1" * 21}, "20 文字以下"),
+    ({"due_date": "99999-01-01"}, "日付を正しく入力してください"),
+])
+def test_odd_bill_input_gets_a_japanese_message(staff_client, changes, message):  # noqa: F811
+    support.seeded()
+    biller = support.biller(support.MOBILE)
+    count = Bill.objects.count()
+    assert message in _errors(staff_client.post("/admin/payeasy/bill/add/", _bill_data(biller, **changes)), message)
+    assert Bill.objects.count() == count
+
+
+def test_a_bill_typed_in_full_width_digits_is_taken(staff_client):  # noqa: F811
+    support.seeded()
+    biller = support.biller(support.MOBILE)
+    response = staff_client.post("/admin/payeasy/bill/add/", _bill_data(biller, number="５５５６６", amount="２０００"))
+    assert response.status_code == 302
+    bill = Bill.objects.get(biller=biller, number="55566")
+    assert bill.amount == 2000 and bill.due_date == dt.date(2027, 3, 31)
