@@ -20,16 +20,50 @@ BILL_AMOUNT_TOO_LARGE = f"金額は{BILL_AMOUNT_MAX:,}円以下で入力して�
 BILL_AMOUNT_NOT_NUMBER = "金額は半角数字（円）で入力してください。"
 
 
+LINK_SECRET_MIN_LENGTH = 16
+LINK_SECRET_SET = "設定済みです（表示しません）。変更するときだけ新しい鍵を入力してください。空欄のままなら今の鍵を使います。"
+LINK_SECRET_UNSET = "未設定です（この収納機関は情報リンクを受け付けません）。"
+LINK_SECRET_TOO_SHORT = f"署名鍵は{LINK_SECRET_MIN_LENGTH}文字以上で入力してください。"
+
+
 class BillerForm(forms.ModelForm):
     """A 収納機関番号 typed in full-width digits is taken as its half-width digits; anything
-    else that is not five digits gets the constraint's Japanese message."""
+    else that is not five digits gets the constraint's Japanese message.
+
+    The 情報リンク signing key is write-only (SEC-13, PAY-4; walk25 F25): whoever reads it can
+    sign a 情報リンク for the biller, which is trusted without 確認番号, so the page never
+    shows it — left empty it stays as it is, 「署名鍵を削除する」 removes it."""
+
+    link_secret = forms.CharField(label="情報リンク署名鍵（HMAC）", required=False, max_length=128, strip=True,
+                                  widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}))
+    link_secret_remove = forms.BooleanField(label="署名鍵を削除する（情報リンクを受け付けない）", required=False)
 
     class Meta:
         model = Biller
         fields = "__all__"
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["link_secret"].help_text = LINK_SECRET_SET if self.instance.link_secret else LINK_SECRET_UNSET
+
     def clean_number(self):
         return normalise_digits(self.cleaned_data["number"])
+
+    def clean_link_secret(self):
+        typed = self.cleaned_data["link_secret"]
+        if not typed:
+            return self.instance.link_secret  # unchanged: the page never had it
+        if len(typed) < LINK_SECRET_MIN_LENGTH:
+            raise forms.ValidationError(LINK_SECRET_TOO_SHORT)
+        return typed
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("link_secret_remove"):
+            cleaned["link_secret"] = ""
+        # for the audit row, which never carries the key (the instance is not updated yet)
+        self.secret_changed = "link_secret" in cleaned and cleaned["link_secret"] != self.instance.link_secret
+        return cleaned
 
 
 class BillForm(forms.ModelForm):
@@ -67,8 +101,9 @@ class _StaffEdited:
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        changed = "、".join(f"{form.fields[name].label}={form.cleaned_data[name]}" for name in form.changed_data
-                           if name != "link_secret")  # the HMAC key stays out of the log
+        changed = "、".join([f"{form.fields[name].label}={form.cleaned_data[name]}" for name in form.changed_data
+                            if name not in ("link_secret", "link_secret_remove")]  # the HMAC key stays out of the log
+                           + (["署名鍵=変更"] if getattr(form, "secret_changed", False) else []))
         audit_record(action="staff_biller_change", outcome="success", actor=request.user.get_username(),
                      summary=f"{'変更' if change else '追加'} {obj._meta.verbose_name} {obj} {changed}")
 
@@ -83,7 +118,7 @@ class BillerAdmin(_StaffEdited, StaffModelAdmin):
     fieldsets = [
         (None, {"fields": ["number", "name", "kind", "is_active"]}),
         ("お客様が入力する項目", {"fields": ["uses_confirmation", "uses_category", "amount_type"]}),
-        ("情報リンク・シミュレーター", {"fields": ["link_secret", "simulation"]}),
+        ("情報リンク・シミュレーター", {"fields": ["link_secret", "link_secret_remove", "simulation"]}),
     ]
 
     def get_readonly_fields(self, request, obj=None):

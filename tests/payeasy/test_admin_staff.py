@@ -22,7 +22,7 @@ def _biller_data(biller: Biller, **changes) -> dict:
     data = {"number": biller.number, "name": biller.name, "kind": biller.kind,
             "is_active": "on" if biller.is_active else "", "uses_confirmation": "on" if biller.uses_confirmation else "",
             "uses_category": "on" if biller.uses_category else "", "amount_type": biller.amount_type,
-            "link_secret": biller.link_secret, "simulation": biller.simulation}
+            "link_secret": "", "simulation": biller.simulation}  # the page never shows the key
     data.update(changes)
     return {key: value for key, value in data.items() if value != ""}
 
@@ -55,6 +55,32 @@ def test_branch_staff_open_and_change_a_biller(staff_client):  # noqa: F811
     assert staff_client.get("/admin/payeasy/bill/").status_code == 200
     assert staff_client.get("/admin/payeasy/payment/").status_code == 200
     assert staff_client.get("/admin/payeasy/payment/add/").status_code == 403
+
+
+def test_the_link_signing_key_is_never_shown_and_kept_unless_replaced(staff_client):  # noqa: F811
+    """SEC-13, PAY-4 (walk25 F25): the biller page rendered the 情報リンク HMAC key in clear
+    (value="demo-link-secret-…"); whoever saw it could sign a 情報リンク for that biller,
+    trusted without 確認番号. It is write-only: empty keeps it, a new one replaces it (16
+    characters at least), 「署名鍵を削除する」 removes it — and the audit row never carries it."""
+    support.seeded()
+    biller = support.biller(support.MOBILE)
+    Biller.objects.filter(pk=biller.pk).update(link_secret="old-secret-0123456789")
+    url = f"/admin/payeasy/biller/{biller.pk}/change/"
+    page = staff_client.get(url).content.decode()
+    assert "old-secret-0123456789" not in page and "設定済みです（表示しません）" in page
+    assert staff_client.post(url, _biller_data(biller, name="名称だけ変更")).status_code == 302
+    assert Biller.objects.get(pk=biller.pk).link_secret == "old-secret-0123456789"
+    response = staff_client.post(url, _biller_data(biller, link_secret="short"))
+    assert "署名鍵は16文字以上で入力してください。" in response.content.decode()
+    assert Biller.objects.get(pk=biller.pk).link_secret == "old-secret-0123456789"
+    assert staff_client.post(url, _biller_data(biller, link_secret="new-secret-9876543210")).status_code == 302
+    assert Biller.objects.get(pk=biller.pk).link_secret == "new-secret-9876543210"
+    assert staff_client.post(url, _biller_data(biller, link_secret_remove="on")).status_code == 302
+    assert Biller.objects.get(pk=biller.pk).link_secret == ""
+    assert "未設定です" in staff_client.get(url).content.decode()
+    summaries = " ".join(AuditEvent.objects.filter(action="staff_biller_change").values_list("summary", flat=True))
+    assert "署名鍵=変更" in summaries
+    assert "secret-" not in summaries
 
 
 def test_staff_without_the_group_get_403_on_billers():
