@@ -256,3 +256,28 @@ def test_a_record_the_format_cannot_hold_refuses_the_file_and_sends_nothing(monk
         interbank.outgoing_file_create(day=DAY, staff="madoguchi")
     assert OutgoingTransfer.objects.get().status == "pending" and not InterbankOutgoingFile.objects.exists()
 
+
+
+def _swapped(data: bytes, *, ending: bytes = b"\r\n") -> bytes:
+    """The same file with its first two data records in the other order (header, trailer
+    and end unchanged)."""
+    lines = data.split(b"\r\n")[:-1]
+    return b"".join(line + ending for line in [lines[0], lines[2], lines[1], *lines[3:]])
+
+
+@pytest.mark.parametrize("ending", [b"\r\n", b"\n"])
+def test_the_same_file_with_its_records_in_another_order_is_not_credited_again(ending):
+    """XFER-12 (walk25 F8): the file's identity was the SHA-256 of its records in file
+    order, so the same 被仕向 file with records 1 and 2 swapped (a file the sending bank
+    regenerates, or staff re-save) was a new file and credited both customers a second
+    time. The identity is now over the header, the sorted data records and the trailer."""
+    first, second, _ = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    interbank.incoming_file_upload(data=data, filename="nyukin.txt", staff="madoguchi")
+    journals = Journal.objects.count()
+    again = interbank.incoming_file_upload(data=_swapped(data, ending=ending), filename="nyukin-v3.txt",
+                                           staff="madoguchi")
+    assert again.already_done and again.credited == 0
+    assert Journal.objects.count() == journals and InterbankIncomingFile.objects.count() == 1
+    assert Account.objects.get(pk=first.pk).balance == 31_000
+    assert Account.objects.get(pk=second.pk).balance == 45_000

@@ -7,8 +7,8 @@ Exactly once, in the database:
   one file) and marks them sent; a concurrent download skips them (or gets nothing).
 * 返却: one ``InterbankReturn`` per transfer (one-to-one) and the journal key
   ``interbank-return:<outgoing id>``.
-* 被仕向: the file row is unique by the SHA-256 of its records (``file_canonical``: line
-  ends do not count); each record is handled in its own transaction
+* 被仕向: the file row is unique by the SHA-256 of its header, sorted data records and
+  trailer (``file_identity``: line ends and the records' order do not count); each record is handled in its own transaction
   under the file row's lock, (file, line) unique, journal key ``interbank-in:<sha>:<line>``;
   an interrupted upload repeated completes the rest, a finished one posts nothing.
 """
@@ -49,6 +49,7 @@ from .zengin_file import (
     ZenginFileError,
     file_build,
     file_canonical,
+    file_identity,
     file_read,
 )
 
@@ -219,14 +220,18 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
         audit_record(action="interbank_incoming", outcome="refused", actor=staff,
                      summary=f"{filename[:60]} {error.message[:120]}")
         raise
-    # of the records, not the raw bytes: the same file with other line ends credits nothing again
-    digest = hashlib.sha256(file_canonical(data)).hexdigest()
-    filename = "".join(char for char in filename if char.isprintable())[:200] or "upload.txt"
-    InterbankIncomingFile.objects.bulk_create([InterbankIncomingFile(
-        sha256=digest, filename=filename[:200], content=data, remitter_kana=parsed.header.requester_name[:40],
-        sending_bank_code=parsed.header.bank_code, record_count=len(parsed.records), total_amount=parsed.total,
-        uploaded_by=staff)], ignore_conflicts=True)
-    file = InterbankIncomingFile.objects.get(sha256=digest)
+    # of the records, not the raw bytes: the same file with other line ends or its data
+    # records in another order credits nothing again (walk25 F8)
+    digest = file_identity(data)
+    # a file stored before transfers 0017 is named by its records in file order
+    file = InterbankIncomingFile.objects.filter(sha256=hashlib.sha256(file_canonical(data)).hexdigest()).first()
+    if file is None:
+        filename = "".join(char for char in filename if char.isprintable())[:200] or "upload.txt"
+        InterbankIncomingFile.objects.bulk_create([InterbankIncomingFile(
+            sha256=digest, filename=filename[:200], content=data, remitter_kana=parsed.header.requester_name[:40],
+            sending_bank_code=parsed.header.bank_code, record_count=len(parsed.records),
+            total_amount=parsed.total, uploaded_by=staff)], ignore_conflicts=True)
+        file = InterbankIncomingFile.objects.get(sha256=digest)
     if file.status == InterbankIncomingFile.Status.DONE:
         audit_record(action="interbank_incoming", outcome="refused", actor=staff,
                      summary=f"{file} 取込済みのファイル（入金なし）")

@@ -13,6 +13,7 @@ with CRLF (the common PC form). Layout: docs/interbank.md.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
 from dataclasses import dataclass
 
@@ -187,8 +188,19 @@ def _lines(data: bytes) -> list[bytes]:
 def file_canonical(data: bytes) -> bytes:
     """The file's records as ``file_read`` reads them, each + CRLF: the same file sent with
     LF, with no line breaks or without the last CRLF gives the same bytes (a CRLF file is
-    unchanged), so a digest of this names the file whatever its line ends."""
+    unchanged)."""
     return b"".join(line + CRLF for line in _lines(data))
+
+
+def file_identity(data: bytes) -> str:
+    """The SHA-256 (hex) naming a file whatever its line ends and the order of its data
+    records: the header, the data records sorted (as bytes), the trailer and the end record,
+    each + CRLF. For a file ``file_read`` accepts (header, data…, trailer, end); the
+    database computes the same from the stored bytes (transfers 0018,
+    ``transfers_incoming_identity``)."""
+    lines = _lines(data)
+    canonical = [lines[0], *sorted(lines[1:-2]), *lines[-2:]]
+    return hashlib.sha256(b"".join(line + CRLF for line in canonical)).hexdigest()
 
 
 def _fields(line: bytes, number: int, layout) -> dict:
