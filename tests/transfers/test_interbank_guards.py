@@ -268,3 +268,23 @@ def test_every_step_of_the_interbank_services_still_passes():
     assert interbank.incoming_file_upload(data=data, filename="x.txt", staff="madoguchi").already_done
     at_commit()
     assert (result.credited, result.unapplied, result.file.status) == (2, 1, "done")
+
+
+def test_a_held_record_is_only_released_with_its_journal_or_returned(uploaded):
+    """XFER-12 (walk25 F8): 入金保留 → 入金済 only with the journal of its own key and who
+    released it; → 返却済 with who returned it; nothing else."""
+    file, credited, _, _ = uploaded
+    first = credited.account
+    again = interbank.incoming_file_upload(data=incoming_file([(first, credited.payee_kana, credited.amount)]),
+                                           filename="again.txt", staff="madoguchi")
+    held = InterbankIncomingRecord.objects.get(file=again.file)
+    assert held.status == "held"
+    for assignment, params in [
+        ("status = 'credited', journal_id = %s, reason = '', released_by = 'x'", [credited.journal_id]),
+        ("status = 'credited', reason = '', released_by = 'x'", []),
+        ("reason = 'x'", []), ("status = 'returned'", []),
+    ]:
+        assert refused(f"UPDATE transfers_interbankincomingrecord SET {assignment} WHERE id = %s",
+                       [*params, held.pk]) == INCOMING
+    assert interbank.incoming_record_release(record=held, staff="kakarisho").status == "credited"
+    at_commit()

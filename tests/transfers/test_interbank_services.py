@@ -189,10 +189,10 @@ def test_an_interrupted_upload_repeated_completes_the_rest(monkeypatch):
     data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
     real = interbank._incoming_record
 
-    def crash_on_the_second(file, line, record):
+    def crash_on_the_second(file, line, record, key):
         if line == 3:
             raise RuntimeError("connection lost")
-        return real(file, line, record)
+        return real(file, line, record, key)
 
     monkeypatch.setattr(interbank, "_incoming_record", crash_on_the_second)
     with pytest.raises(RuntimeError):
@@ -281,3 +281,41 @@ def test_the_same_file_with_its_records_in_another_order_is_not_credited_again(e
     assert Journal.objects.count() == journals and InterbankIncomingFile.objects.count() == 1
     assert Account.objects.get(pk=first.pk).balance == 31_000
     assert Account.objects.get(pk=second.pk).balance == 45_000
+
+
+def test_each_record_is_credited_once_whatever_file_it_comes_in():
+    """XFER-12 (walk25 F8, per record): the same 為替 in another file — the file again with
+    one extra record, or its records split over two files — is 入金保留 naming the record it
+    repeats; only the new record is credited. Staff release a held record that the sending
+    bank confirms is a payment of its own (credited once, with the upload's key), or return it."""
+    first, second, third = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    original = interbank.incoming_file_upload(data=data, filename="nyukin.txt", staff="madoguchi")
+    extra = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000),
+                           (third, "ｽｽﾞｷ ｲﾁﾛｳ", 5_000)])
+    result = interbank.incoming_file_upload(data=extra, filename="nyukin-2.txt", staff="madoguchi")
+    assert (result.credited, result.unapplied) == (1, 0)
+    assert [(line, earlier.file_id, earlier.line) for line, earlier in result.held] == [
+        (2, original.file.pk, 2), (3, original.file.pk, 3)]
+    held = InterbankIncomingRecord.objects.filter(file=result.file, status="held").order_by("line")
+    assert [record.reason for record in held] == [f"二重の疑い：第{original.file.pk}号 2行目と同じ振込",
+                                                  f"二重の疑い：第{original.file.pk}号 3行目と同じ振込"]
+    split = incoming_file([(second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    assert len(interbank.incoming_file_upload(data=split, filename="part.txt", staff="madoguchi").held) == 1
+    assert Account.objects.get(pk=first.pk).balance == 31_000
+    assert Account.objects.get(pk=second.pk).balance == 45_000
+    assert Account.objects.get(pk=third.pk).balance == 5_000
+
+    # a record twice in one file is two payments (its occurrence is part of its identity)
+    twice = incoming_file([(third, "ｽｽﾞｷ ｲﾁﾛｳ", 7_000), (third, "ｽｽﾞｷ ｲﾁﾛｳ", 7_000)])
+    assert interbank.incoming_file_upload(data=twice, filename="twice.txt", staff="madoguchi").credited == 2
+
+    released = interbank.incoming_record_release(record=held[0], staff="kakarisho")
+    assert (released.status, released.released_by, released.reason) == ("credited", "kakarisho", "")
+    assert released.journal.idempotency_key == f"interbank-in:{result.file.sha256}:2"
+    assert Account.objects.get(pk=first.pk).balance == 61_000
+    with pytest.raises(TransferRefused, match="入金保留の明細だけ"):
+        interbank.incoming_record_release(record=held[0], staff="kakarisho")
+    assert interbank.incoming_record_return(record=held[1], staff="madoguchi").status == "returned"
+    assert Account.objects.get(pk=second.pk).balance == 45_000
+    assert AuditEvent.objects.filter(action="interbank_incoming_release", actor="kakarisho").exists()

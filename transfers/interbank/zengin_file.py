@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from transfers.zengin import ALLOWED, zengin_normalize
@@ -283,6 +284,25 @@ def file_read(data: bytes, *, bank_code: str | None = None) -> ParsedFile:
         branch_code=header_values["branch_code"], branch_kana=header_values["branch_kana"],
         account_type=header_values["account_type"], account_number=header_values["account_number"])
     return ParsedFile(header=header, records=records, total=total)
+
+
+def record_keys(parsed: ParsedFile) -> list[str]:
+    """Each data record's own identity, in file order (docs/interbank.md, 「一件ごと」): the
+    総合振込 record carries no number of its own, so one 為替 is named by the sending bank
+    and branch, the 振込指定日, the remitter (依頼人コード, 依頼人名, account), the payee's
+    branch, 科目 and number, the amount, 顧客コード1・2 and 識別表示 — SHA-256 of these —
+    and, for records alike in all of them, which occurrence in the file it is (``#1``, ``#2``…).
+    The 受取人名 is not part of it: a file re-sent with the name corrected is the same 為替."""
+    header, seen, keys = parsed.header, Counter(), []
+    for _, record in parsed.records:
+        fields = (header.bank_code, header.branch_code, f"{header.transfer_day:%m%d}" if header.transfer_day else "",
+                  header.requester_code, header.requester_name, header.account_type, header.account_number,
+                  record.branch_code, record.account_type, record.account_number, str(record.amount),
+                  record.customer_code1, record.customer_code2, record.edi_mark)
+        digest = hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+        seen[digest] += 1
+        keys.append(f"{digest}#{seen[digest]}")
+    return keys
 
 
 def _day(mmdd: str) -> dt.date | None:
