@@ -309,8 +309,10 @@ def rolled_back():
 
 def _keyed_credit(file: InterbankIncomingFile, line: int, account: Account, amount: int) -> Journal:
     """What the app's role can post: the record's own key, 為替決済 → ``account``."""
-    return journal_post(lines=[PostingLine(interbank.settlement_account(), -amount, "x"), PostingLine(account, amount, "x")],
-                        kind=Journal.Kind.TRANSFER, description="x", idempotency_key=f"interbank-in:{file.sha256}:{line}")
+    return journal_post(lines=[PostingLine(interbank.settlement_account(), -amount, "x"),
+                               PostingLine(account, amount, "x")],
+                        kind=Journal.Kind.TRANSFER, description="x",
+                        idempotency_key=f"interbank-in:{file.sha256}:{line}")
 
 
 RECORD_INSERT = ("INSERT INTO transfers_interbankincomingrecord (file_id, line, branch_code, account_type,"

@@ -184,9 +184,8 @@ def test_missing_and_closed_accounts_are_not_credited():
     assert not Entry.objects.filter(account=third).exists()
 
 
-def test_an_interrupted_upload_repeated_completes_the_rest(monkeypatch):
-    first, second, _ = _customers()
-    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+def _interrupted_on_line_3(monkeypatch, data: bytes) -> None:
+    """An upload of ``data`` that stops (connection lost) after its line 2."""
     real = interbank._incoming_record
 
     def crash_on_the_second(file, line, record, key):
@@ -197,9 +196,15 @@ def test_an_interrupted_upload_repeated_completes_the_rest(monkeypatch):
     monkeypatch.setattr(interbank, "_incoming_record", crash_on_the_second)
     with pytest.raises(RuntimeError):
         interbank.incoming_file_upload(data=data, filename="x.txt", staff="madoguchi")
+    monkeypatch.setattr(interbank, "_incoming_record", real)
+
+
+def test_an_interrupted_upload_repeated_completes_the_rest(monkeypatch):
+    first, second, _ = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    _interrupted_on_line_3(monkeypatch, data)
     assert Account.objects.get(pk=first.pk).balance == 31_000
     assert InterbankIncomingFile.objects.get().status == "processing"
-    monkeypatch.setattr(interbank, "_incoming_record", real)
     result = interbank.incoming_file_upload(data=data, filename="x.txt", staff="madoguchi")
     assert (result.credited, result.already_done) == (1, False)
     assert Account.objects.get(pk=first.pk).balance == 31_000
@@ -319,3 +324,16 @@ def test_each_record_is_credited_once_whatever_file_it_comes_in():
     assert interbank.incoming_record_return(record=held[1], staff="madoguchi").status == "returned"
     assert Account.objects.get(pk=second.pk).balance == 45_000
     assert AuditEvent.objects.filter(action="interbank_incoming_release", actor="kakarisho").exists()
+
+
+def test_an_interrupted_upload_completed_from_a_reordered_copy_credits_each_record_once(monkeypatch):
+    """XFER-12 (walk25 F8): the copy with its records in another order is the same file; an
+    upload of it that completes an interrupted one handles the STORED file's lines (line 3 of
+    the copy is line 2 of the file: it was credited under line 2, not again under line 3)."""
+    first, second, _ = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    _interrupted_on_line_3(monkeypatch, data)
+    result = interbank.incoming_file_upload(data=_swapped(data), filename="x-v2.txt", staff="madoguchi")
+    assert (result.credited, result.held, result.file.status) == (1, [], "done")
+    assert Account.objects.get(pk=first.pk).balance == 31_000
+    assert Account.objects.get(pk=second.pk).balance == 45_000

@@ -242,6 +242,11 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
         audit_record(action="interbank_incoming", outcome="refused", actor=staff,
                      summary=f"{file} 取込済みのファイル（入金なし）")
         return IncomingResult(file=file, credited=0, unapplied=0, already_done=True)
+    stored = bytes(file.content)
+    if stored != data:
+        # another copy (line ends, the records' order) of a file stored first: its lines are
+        # the stored file's, so a record is never handled under two line numbers
+        parsed = file_read(stored, bank_code=BANK_CODE)
     credited = unapplied = 0
     held = []
     for (line, record), key in zip(parsed.records, record_keys(parsed), strict=True):
@@ -284,12 +289,12 @@ def _named_account(branch_code: str, account_type: str, number: str) -> Account 
     return Account.objects.filter(branch__code=branch_code, type=account_type, number=number).first()
 
 
-def _same_elsewhere(file: InterbankIncomingFile, key: str) -> InterbankIncomingRecord | None:
-    """The record of another file that is the same 為替 (not returned), under a lock on the
-    identity: two files uploaded at once do not both credit it."""
+def _same_elsewhere(file: InterbankIncomingFile, line: int, key: str) -> InterbankIncomingRecord | None:
+    """The record of another file (or line) that is the same 為替 (not returned), under a
+    lock on the identity: two files uploaded at once do not both credit it."""
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"interbank-in:{key}"])
-    return (InterbankIncomingRecord.objects.filter(record_key=key).exclude(file=file)
+    return (InterbankIncomingRecord.objects.filter(record_key=key).exclude(file=file, line=line)
             .exclude(status=InterbankIncomingRecord.Status.RETURNED).order_by("id").first())
 
 
@@ -307,7 +312,7 @@ def _incoming_record(file: InterbankIncomingFile, line: int, record: DataRecord,
     """The record handled: credited, 入金不能, or 入金保留 with the record of another file it repeats."""
     account = _named_account(record.branch_code, record.account_type, record.account_number)
     reason = _unapplied_reason(account, record)
-    earlier = _same_elsewhere(file, key)
+    earlier = _same_elsewhere(file, line, key)
     row = InterbankIncomingRecord(file=file, line=line, branch_code=record.branch_code,
                                   account_type=record.account_type, account_number=record.account_number,
                                   payee_kana=record.payee_kana, amount=record.amount, record_key=key,
