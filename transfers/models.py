@@ -478,11 +478,14 @@ class InterbankIncomingFile(models.Model):
 
 class InterbankIncomingRecord(models.Model):
     """One data record of an incoming file: credited, or 入金不能 (listed for staff) and
-    later returned. (file, line) is unique: a record is handled once."""
+    later returned, or 入金保留 — the same 為替 as a record of another file (``record_key``) —
+    until staff release it (credited) or return it. (file, line) is unique: a record is
+    handled once."""
 
     class Status(models.TextChoices):
         CREDITED = "credited", "入金済"
         UNAPPLIED = "unapplied", "入金不能"
+        HELD = "held", "入金保留"
         RETURNED = "returned", "返却済"
 
     file = models.ForeignKey(InterbankIncomingFile, on_delete=models.PROTECT, related_name="records",
@@ -500,6 +503,9 @@ class InterbankIncomingRecord(models.Model):
     journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                    verbose_name="仕訳")
     returned_by = models.CharField("返却登録者", max_length=150, blank=True)
+    # the record's own identity (zengin_file.record_keys): a record alike in another file is 入金保留
+    record_key = models.CharField("明細の識別", max_length=80, blank=True, db_index=True)
+    released_by = models.CharField("入金保留の解除者", max_length=150, blank=True)
     created_at = models.DateTimeField("処理日時", auto_now_add=True)
 
     class Meta:

@@ -122,3 +122,23 @@ def test_the_customer_statement_shows_the_return_and_the_incoming_credit(client)
     html = client.get("/accounts/statements/", {"account": debit.pk, "mode": "date",
                                                 "date": posted.isoformat()}).content.decode()
     assert "振込資金返却 ﾀﾅｶ ﾊﾅｺ" in html and "振込入金 ｶ)ﾅﾆﾜｼﾖｳｼﾞ" in html
+
+
+def test_staff_are_told_which_lines_are_held_and_release_one(staff_client):
+    """XFER-12 (walk25 F8): a record already credited from another file is 入金保留; the message
+    names its line and the record it repeats; staff release it after checking (or return it)."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    staff_client.post("/admin/transfers/interbankincomingfile/upload/",
+                      {"file": SimpleUploadedFile("in.txt", incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000)]))})
+    first = InterbankIncomingRecord.objects.get()
+    data = incoming_file([(None, "ﾀﾞﾚｶ", 1_000), (account, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000)])
+    page = staff_client.post("/admin/transfers/interbankincomingfile/upload/",
+                             {"file": SimpleUploadedFile("in-2.txt", data)}, follow=True).content.decode()
+    assert "入金 0件、入金不能 1件、入金保留 1件" in page
+    assert f"3行目（第{first.file_id}号 2行目、入金済）" in page and "入金保留" in page
+    assert Account.objects.get(pk=account.pk).balance == 30_000
+    held = InterbankIncomingRecord.objects.get(status="held")
+    staff_client.post("/admin/transfers/interbankincomingrecord/",
+                      {"action": "release_held", "_selected_action": [held.pk]})
+    assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "credited"
+    assert Account.objects.get(pk=account.pk).balance == 60_000

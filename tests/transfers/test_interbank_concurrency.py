@@ -14,7 +14,13 @@ from tests.lockrace import race
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
 from tests.transfers.test_concurrency import run_concurrently
 from transfers.interbank import services as interbank
-from transfers.models import InterbankIncomingRecord, InterbankOutgoingFile, InterbankOutgoingItem, OutgoingTransfer
+from transfers.models import (
+    InterbankIncomingFile,
+    InterbankIncomingRecord,
+    InterbankOutgoingFile,
+    InterbankOutgoingItem,
+    OutgoingTransfer,
+)
 
 pytestmark = pytest.mark.django_db(transaction=True)
 FRIDAY = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
@@ -79,3 +85,26 @@ def test_a_return_while_an_incoming_file_credits_the_same_account_does_not_deadl
     assert outcomes == {"paused": True, "first": ("ok", 50_000), "second": ("ok", 1)}, (
         outcomes, list(InterbankIncomingRecord.objects.values_list("reason", flat=True)))
     assert Account.objects.get(pk=debit.pk).balance == before + 60_000
+
+
+def test_two_files_with_the_same_records_uploaded_at_once_credit_each_record_once():
+    """XFER-12 (walk25 F8): the file and the file with its records in another order, uploaded
+    at the same moment, are one file (one identity): each record is credited once, under the
+    stored file's line (the second upload handles the stored lines, not its own order)."""
+    from accounts.models import Account, Journal
+    from tests import factories
+    from tests.transfers.test_interbank_services import _swapped, incoming_file
+
+    accounts = [factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ")) for _ in range(3)]
+    data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 10_000 * (index + 1)) for index, account in enumerate(accounts)])
+    journals = Journal.objects.count()
+    outcomes = run_concurrently([
+        lambda staff=staff, content=content: interbank.incoming_file_upload(data=content, filename="in.txt",
+                                                                             staff=staff)
+        for staff, content in (("staff-a", data), ("staff-b", _swapped(data)))])
+    results = [value for kind, value in outcomes if kind == "ok"]
+    assert len(results) == 2, outcomes
+    assert sum(result.credited for result in results) == 3 and not any(result.held for result in results)
+    assert InterbankIncomingFile.objects.get().status == "done"
+    assert Journal.objects.count() == journals + 3
+    assert [Account.objects.get(pk=account.pk).balance for account in accounts] == [10_000, 20_000, 30_000]

@@ -6,6 +6,7 @@ a test's transaction is never committed)."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import hashlib
 
@@ -22,7 +23,7 @@ from tests.transfers.support import content_for, execute, other_bank_payee, paye
 from tests.transfers.test_record_guards import as_the_app_role  # noqa: F401 - the fixture
 from tests.transfers.test_interbank_services import DAY, FRIDAY, _customers, _two_outgoing, incoming_file
 from transfers.interbank import services as interbank
-from transfers.interbank.zengin_file import DataRecord, file_build
+from transfers.interbank.zengin_file import DataRecord, file_build, file_identity, file_read
 from transfers.models import (
     InterbankIncomingFile,
     InterbankIncomingRecord,
@@ -187,6 +188,15 @@ def uploaded():
     return result.file, records["credited"], records["unapplied"], third
 
 
+def _processing_file(data: bytes) -> InterbankIncomingFile:
+    """A file row as an upload stores it (its identity that of its bytes), nothing handled yet."""
+    parsed = file_read(data)
+    InterbankIncomingFile.objects.bulk_create([InterbankIncomingFile(
+        sha256=file_identity(data), filename="x", content=data, remitter_kana="x", sending_bank_code="0161",
+        record_count=len(parsed.records), total_amount=parsed.total, uploaded_by="x")])
+    return InterbankIncomingFile.objects.get(sha256=file_identity(data))
+
+
 @pytest.mark.parametrize("assignment", [
     "amount = 1", "status = 'unapplied', journal_id = NULL", "account_id = NULL", "line = line + 10",
     "reason = 'x'", "returned_by = 'x'", "status = 'returned', returned_by = 'x'", "payee_kana = 'ｱﾀｯｶｰ'",
@@ -235,10 +245,7 @@ def test_a_record_is_added_only_to_a_file_being_processed_and_credited_only_by_i
     # to a file done
     assert refused(statement, [file.pk, 9, 5_000, None, "unapplied", "x", None]) == INCOMING
     # to a file being processed: credited with another record's journal, or with none
-    InterbankIncomingFile.objects.bulk_create([InterbankIncomingFile(
-        sha256="f" * 64, filename="x", content=b"x", remitter_kana="x", sending_bank_code="0161",
-        record_count=1, total_amount=30_000, uploaded_by="x")])
-    processing = InterbankIncomingFile.objects.get(sha256="f" * 64)
+    processing = _processing_file(incoming_file([(third, "ｽｽﾞｷ ｲﾁﾛｳ", 30_000)]))
     assert refused(statement, [processing.pk, 2, 30_000, third.pk, "credited", "", credited.journal_id]) == INCOMING
     assert refused(statement, [processing.pk, 2, 30_000, third.pk, "credited", "", None]) == INCOMING
     assert refused(statement, [processing.pk, 2, 30_000, None, "returned", "x", None]) == INCOMING
@@ -268,3 +275,116 @@ def test_every_step_of_the_interbank_services_still_passes():
     assert interbank.incoming_file_upload(data=data, filename="x.txt", staff="madoguchi").already_done
     at_commit()
     assert (result.credited, result.unapplied, result.file.status) == (2, 1, "done")
+
+
+def test_a_held_record_is_only_released_with_its_journal_or_returned(uploaded):
+    """XFER-12 (walk25 F8): 入金保留 → 入金済 only with the journal of its own key and who
+    released it; → 返却済 with who returned it; nothing else."""
+    file, credited, _, _ = uploaded
+    first = credited.account
+    again = interbank.incoming_file_upload(data=incoming_file([(first, credited.payee_kana, credited.amount)]),
+                                           filename="again.txt", staff="madoguchi")
+    held = InterbankIncomingRecord.objects.get(file=again.file)
+    assert held.status == "held"
+    for assignment, params in [
+        ("status = 'credited', journal_id = %s, reason = '', released_by = 'x'", [credited.journal_id]),
+        ("status = 'credited', reason = '', released_by = 'x'", []),
+        ("reason = 'x'", []), ("status = 'returned'", []),
+    ]:
+        assert refused(f"UPDATE transfers_interbankincomingrecord SET {assignment} WHERE id = %s",
+                       [*params, held.pk]) == INCOMING
+    assert interbank.incoming_record_release(record=held, staff="kakarisho").status == "credited"
+    at_commit()
+
+
+
+@contextlib.contextmanager
+def rolled_back():
+    """The app's role's own postings, undone (a journal under a record's key must be that
+    record's at commit: payeasy 0006)."""
+    with transaction.atomic():
+        yield
+        transaction.set_rollback(True)
+
+
+def _keyed_credit(file: InterbankIncomingFile, line: int, account: Account, amount: int) -> Journal:
+    """What the app's role can post: the record's own key, 為替決済 → ``account``."""
+    return journal_post(lines=[PostingLine(interbank.settlement_account(), -amount, "x"),
+                               PostingLine(account, amount, "x")],
+                        kind=Journal.Kind.TRANSFER, description="x",
+                        idempotency_key=f"interbank-in:{file.sha256}:{line}")
+
+
+RECORD_INSERT = ("INSERT INTO transfers_interbankincomingrecord (file_id, line, branch_code, account_type,"
+                 " account_number, payee_kana, amount, account_id, status, reason, journal_id, returned_by,"
+                 " record_key, released_by, created_at)"
+                 " VALUES (%s, 2, %s, '1', %s, 'ﾔﾏﾀﾞ ﾀﾛｳ', %s, %s, 'credited', '', %s, '', '', '', now())")
+
+
+def test_a_record_is_credited_only_to_the_customer_account_it_names(uploaded):
+    """dbprobe25 F8: a record naming 001-1234567 was marked 入金済 with the money (under its
+    own key) on another customer's account; a held record released the same way."""
+    _, credited, _, third = uploaded
+    first = credited.account
+    processing = _processing_file(incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 10_000)]))
+    with rolled_back():
+        journal = _keyed_credit(processing, 2, third, 10_000)
+        assert refused(RECORD_INSERT, [processing.pk, first.branch.code, first.number, 10_000, third.pk,
+                                       journal.pk]) == INCOMING
+        # naming the other account's number but credited to the first: refused too
+        assert refused(RECORD_INSERT, [processing.pk, third.branch.code, third.number, 10_000, first.pk,
+                                       journal.pk]) == INCOMING
+    again = interbank.incoming_file_upload(data=incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", credited.amount)]),
+                                           filename="again.txt", staff="madoguchi")
+    held = InterbankIncomingRecord.objects.get(file=again.file)
+    with rolled_back():
+        elsewhere = _keyed_credit(again.file, 2, third, credited.amount)
+        assert refused("UPDATE transfers_interbankincomingrecord SET status = 'credited', journal_id = %s,"
+                       " account_id = %s, reason = '', released_by = 'x' WHERE id = %s",
+                       [elsewhere.pk, third.pk, held.pk]) == INCOMING
+    # the customer account it names, with its journal: what the upload does
+    with rolled_back():
+        honest = _keyed_credit(processing, 2, first, 10_000)
+        with connection.cursor() as cursor:
+            cursor.execute(RECORD_INSERT, [processing.pk, first.branch.code, first.number, 10_000, first.pk,
+                                           honest.pk])
+        at_commit()
+
+
+def test_money_on_a_stripe_is_not_the_payees():
+    """dbprobe25 F8: the journal check took a stripe for its account (coalesce on both sides):
+    only the 為替決済 side may be a stripe. Fee income is striped (accounts 0012): a journal
+    under a record's key that puts the money on one of its stripes does not move it to fee
+    income's own account."""
+    fee_income = Account.objects.get(purpose="fee_income")
+    with rolled_back(), connection.cursor() as cursor:
+        journal = journal_post(lines=[PostingLine(interbank.settlement_account(), -5_000, "x"),
+                                      PostingLine(fee_income, 5_000, "x")],
+                               kind=Journal.Kind.TRANSFER, description="x", idempotency_key="interbank-in:probe:2")
+        assert journal.entries.get(amount=5_000).account.stripe_of_id == fee_income.pk  # posted on a stripe
+        cursor.execute("SELECT transfers_interbank_journal_moves(%s, 'interbank-in:probe:2', %s, 5000)",
+                       [journal.pk, fee_income.pk])
+        assert cursor.fetchone()[0] is False
+
+
+def test_a_file_row_names_the_bytes_it_stores():
+    """dbprobe25 F8: a file row with any SHA-256 and any content was accepted. Its SHA-256 is
+    the identity the database computes from its bytes, the same as the upload's
+    (``file_identity``) whatever the line ends and the records' order."""
+    first, second, _ = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    lines = data.split(b"\r\n")[:-1]
+    swapped = b"".join(line + b"\r\n" for line in [lines[0], lines[2], lines[1], *lines[3:]])
+    variants = [data, data.replace(b"\r\n", b"\n"), data.replace(b"\r\n", b""), data[:-2], data + b"\x1a",
+                data + b"\r\n\r\n", swapped, swapped.replace(b"\r\n", b"\n") + b"\n\x1a"]
+    with connection.cursor() as cursor:
+        for variant in variants:
+            cursor.execute("SELECT transfers_incoming_identity(%s)", [variant])
+            assert cursor.fetchone()[0] == file_identity(variant) == file_identity(data)
+    insert = ("INSERT INTO transfers_interbankincomingfile (sha256, filename, content, remitter_kana,"
+              " sending_bank_code, record_count, total_amount, status, uploaded_by, created_at)"
+              " VALUES (%s, 'x.txt', %s, 'x', '0161', 2, 75000, 'processing', 'x', now())")
+    for sha256, content in [("ab" * 32, b"\x00"), ("ab" * 32, data), (hashlib.sha256(swapped).hexdigest(), swapped),
+                            (file_identity(data), data[:-122])]:
+        assert refused(insert, [sha256, content]) == INCOMING
+    assert _processing_file(swapped).sha256 == file_identity(data)

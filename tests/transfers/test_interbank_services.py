@@ -184,22 +184,27 @@ def test_missing_and_closed_accounts_are_not_credited():
     assert not Entry.objects.filter(account=third).exists()
 
 
-def test_an_interrupted_upload_repeated_completes_the_rest(monkeypatch):
-    first, second, _ = _customers()
-    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+def _interrupted_on_line_3(monkeypatch, data: bytes) -> None:
+    """An upload of ``data`` that stops (connection lost) after its line 2."""
     real = interbank._incoming_record
 
-    def crash_on_the_second(file, line, record):
+    def crash_on_the_second(file, line, record, key):
         if line == 3:
             raise RuntimeError("connection lost")
-        return real(file, line, record)
+        return real(file, line, record, key)
 
     monkeypatch.setattr(interbank, "_incoming_record", crash_on_the_second)
     with pytest.raises(RuntimeError):
         interbank.incoming_file_upload(data=data, filename="x.txt", staff="madoguchi")
+    monkeypatch.setattr(interbank, "_incoming_record", real)
+
+
+def test_an_interrupted_upload_repeated_completes_the_rest(monkeypatch):
+    first, second, _ = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    _interrupted_on_line_3(monkeypatch, data)
     assert Account.objects.get(pk=first.pk).balance == 31_000
     assert InterbankIncomingFile.objects.get().status == "processing"
-    monkeypatch.setattr(interbank, "_incoming_record", real)
     result = interbank.incoming_file_upload(data=data, filename="x.txt", staff="madoguchi")
     assert (result.credited, result.already_done) == (1, False)
     assert Account.objects.get(pk=first.pk).balance == 31_000
@@ -256,3 +261,79 @@ def test_a_record_the_format_cannot_hold_refuses_the_file_and_sends_nothing(monk
         interbank.outgoing_file_create(day=DAY, staff="madoguchi")
     assert OutgoingTransfer.objects.get().status == "pending" and not InterbankOutgoingFile.objects.exists()
 
+
+
+def _swapped(data: bytes, *, ending: bytes = b"\r\n") -> bytes:
+    """The same file with its first two data records in the other order (header, trailer
+    and end unchanged)."""
+    lines = data.split(b"\r\n")[:-1]
+    return b"".join(line + ending for line in [lines[0], lines[2], lines[1], *lines[3:]])
+
+
+@pytest.mark.parametrize("ending", [b"\r\n", b"\n"])
+def test_the_same_file_with_its_records_in_another_order_is_not_credited_again(ending):
+    """XFER-12 (walk25 F8): the file's identity was the SHA-256 of its records in file
+    order, so the same 被仕向 file with records 1 and 2 swapped (a file the sending bank
+    regenerates, or staff re-save) was a new file and credited both customers a second
+    time. The identity is now over the header, the sorted data records and the trailer."""
+    first, second, _ = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    interbank.incoming_file_upload(data=data, filename="nyukin.txt", staff="madoguchi")
+    journals = Journal.objects.count()
+    again = interbank.incoming_file_upload(data=_swapped(data, ending=ending), filename="nyukin-v3.txt",
+                                           staff="madoguchi")
+    assert again.already_done and again.credited == 0
+    assert Journal.objects.count() == journals and InterbankIncomingFile.objects.count() == 1
+    assert Account.objects.get(pk=first.pk).balance == 31_000
+    assert Account.objects.get(pk=second.pk).balance == 45_000
+
+
+def test_each_record_is_credited_once_whatever_file_it_comes_in():
+    """XFER-12 (walk25 F8, per record): the same 為替 in another file — the file again with
+    one extra record, or its records split over two files — is 入金保留 naming the record it
+    repeats; only the new record is credited. Staff release a held record that the sending
+    bank confirms is a payment of its own (credited once, with the upload's key), or return it."""
+    first, second, third = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    original = interbank.incoming_file_upload(data=data, filename="nyukin.txt", staff="madoguchi")
+    extra = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000),
+                           (third, "ｽｽﾞｷ ｲﾁﾛｳ", 5_000)])
+    result = interbank.incoming_file_upload(data=extra, filename="nyukin-2.txt", staff="madoguchi")
+    assert (result.credited, result.unapplied) == (1, 0)
+    assert [(line, earlier.file_id, earlier.line) for line, earlier in result.held] == [
+        (2, original.file.pk, 2), (3, original.file.pk, 3)]
+    held = InterbankIncomingRecord.objects.filter(file=result.file, status="held").order_by("line")
+    assert [record.reason for record in held] == [f"二重の疑い：第{original.file.pk}号 2行目と同じ振込",
+                                                  f"二重の疑い：第{original.file.pk}号 3行目と同じ振込"]
+    split = incoming_file([(second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    assert len(interbank.incoming_file_upload(data=split, filename="part.txt", staff="madoguchi").held) == 1
+    assert Account.objects.get(pk=first.pk).balance == 31_000
+    assert Account.objects.get(pk=second.pk).balance == 45_000
+    assert Account.objects.get(pk=third.pk).balance == 5_000
+
+    # a record twice in one file is two payments (its occurrence is part of its identity)
+    twice = incoming_file([(third, "ｽｽﾞｷ ｲﾁﾛｳ", 7_000), (third, "ｽｽﾞｷ ｲﾁﾛｳ", 7_000)])
+    assert interbank.incoming_file_upload(data=twice, filename="twice.txt", staff="madoguchi").credited == 2
+
+    released = interbank.incoming_record_release(record=held[0], staff="kakarisho")
+    assert (released.status, released.released_by, released.reason) == ("credited", "kakarisho", "")
+    assert released.journal.idempotency_key == f"interbank-in:{result.file.sha256}:2"
+    assert Account.objects.get(pk=first.pk).balance == 61_000
+    with pytest.raises(TransferRefused, match="入金保留の明細だけ"):
+        interbank.incoming_record_release(record=held[0], staff="kakarisho")
+    assert interbank.incoming_record_return(record=held[1], staff="madoguchi").status == "returned"
+    assert Account.objects.get(pk=second.pk).balance == 45_000
+    assert AuditEvent.objects.filter(action="interbank_incoming_release", actor="kakarisho").exists()
+
+
+def test_an_interrupted_upload_completed_from_a_reordered_copy_credits_each_record_once(monkeypatch):
+    """XFER-12 (walk25 F8): the copy with its records in another order is the same file; an
+    upload of it that completes an interrupted one handles the STORED file's lines (line 3 of
+    the copy is line 2 of the file: it was credited under line 2, not again under line 3)."""
+    first, second, _ = _customers()
+    data = incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (second, "ｻﾄｳ ﾊﾅｺ", 45_000)])
+    _interrupted_on_line_3(monkeypatch, data)
+    result = interbank.incoming_file_upload(data=_swapped(data), filename="x-v2.txt", staff="madoguchi")
+    assert (result.credited, result.held, result.file.status) == (1, [], "done")
+    assert Account.objects.get(pk=first.pk).balance == 31_000
+    assert Account.objects.get(pk=second.pk).balance == 45_000

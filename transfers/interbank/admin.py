@@ -27,6 +27,9 @@ from .forms import BusinessDayForm, IncomingUploadForm, OutgoingReturnForm
 from .zengin_file import ZenginFileError
 
 PERMISSION = "transfers.exchange_interbank"
+HELD_MESSAGE = ("他のファイルで取り込んだ振込と同じ明細があるため、入金せずに入金保留にしました"
+                "（二重入金の防止）。仕向金融機関に確認のうえ、別の振込であれば振込入金明細で"
+                "「選択した入金保留の明細を入金する」、同じ振込の重複であれば「返却済にする」を選んでください：")
 
 
 def _require(request) -> None:
@@ -168,9 +171,14 @@ class InterbankIncomingFileAdmin(ReadOnlyAdmin):
                 if result.already_done:
                     messages.warning(request, f"{result.file}は取込済みです。入金はしていません（二重入金はしません）。")
                 else:
-                    level = messages.WARNING if result.unapplied else messages.SUCCESS
+                    level = messages.WARNING if result.unapplied or result.held else messages.SUCCESS
                     messages.add_message(request, level, f"{result.file}を取り込みました："
-                                         f"入金 {result.credited}件、入金不能 {result.unapplied}件。")
+                                         f"入金 {result.credited}件、入金不能 {result.unapplied}件"
+                                         f"{'、入金保留 ' + str(len(result.held)) + '件' if result.held else ''}。")
+                    if result.held:
+                        messages.warning(request, HELD_MESSAGE + "".join(
+                            f"{line}行目（第{earlier.file_id}号 {earlier.line}行目、{earlier.get_status_display()}）"
+                            for line, earlier in result.held[:20]) + ("ほか。" if len(result.held) > 20 else "。"))
                 url = reverse("admin:transfers_interbankincomingrecord_changelist")
                 return redirect(f"{url}?file__id__exact={result.file.pk}")
         context = _context(self, request, "被仕向ファイルの取込（振込入金）", form=form, button="取り込む",
@@ -185,9 +193,10 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     list_filter = ["status", "file"]
     list_select_related = ["file", "account"]
     fields = readonly_fields = ["file", "line", "branch_code", "account_type", "account_number", "payee_kana",
-                                "amount_yen", "account", "status", "reason", "journal", "returned_by", "created_at"]
+                                "amount_yen", "account", "status", "reason", "journal", "returned_by", "released_by",
+                                "created_at"]
     amount_yen = yen_column(InterbankIncomingRecord, "amount")
-    actions = ["mark_returned"]
+    actions = ["mark_returned", "release_held"]
 
     @admin.display(description="被仕向ファイル", ordering="file")
     def file_number(self, record):
@@ -196,13 +205,20 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     def has_return_permission(self, request) -> bool:
         return request.user.has_perm(PERMISSION)
 
-    @admin.action(description="選択した入金不能の明細を返却済にする", permissions=["return"])
-    def mark_returned(self, request, queryset):
+    def _each(self, request, queryset, step, done_text: str) -> None:
         done = 0
         for record in queryset:
             try:
-                services.incoming_record_return(record=record, staff=request.user.get_username())
+                step(record=record, staff=request.user.get_username())
                 done += 1
             except TransferRefused as refused:
                 self.message_user(request, f"{record}: {refused.message}", level=messages.WARNING)
-        self.message_user(request, f"{done}件を返却済にしました。")
+        self.message_user(request, done_text.format(done=done))
+
+    @admin.action(description="選択した入金不能・入金保留の明細を返却済にする", permissions=["return"])
+    def mark_returned(self, request, queryset):
+        self._each(request, queryset, services.incoming_record_return, "{done}件を返却済にしました。")
+
+    @admin.action(description="選択した入金保留の明細を入金する（仕向金融機関に確認済み）", permissions=["return"])
+    def release_held(self, request, queryset):
+        self._each(request, queryset, services.incoming_record_release, "{done}件を入金しました。")

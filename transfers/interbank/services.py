@@ -7,8 +7,8 @@ Exactly once, in the database:
   one file) and marks them sent; a concurrent download skips them (or gets nothing).
 * 返却: one ``InterbankReturn`` per transfer (one-to-one) and the journal key
   ``interbank-return:<outgoing id>``.
-* 被仕向: the file row is unique by the SHA-256 of its records (``file_canonical``: line
-  ends do not count); each record is handled in its own transaction
+* 被仕向: the file row is unique by the SHA-256 of its header, sorted data records and
+  trailer (``file_identity``: line ends and the records' order do not count); each record is handled in its own transaction
   under the file row's lock, (file, line) unique, journal key ``interbank-in:<sha>:<line>``;
   an interrupted upload repeated completes the rest, a finished one posts nothing.
 """
@@ -20,7 +20,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Sum
 
 from accounts.errors import LedgerError
@@ -49,7 +49,9 @@ from .zengin_file import (
     ZenginFileError,
     file_build,
     file_canonical,
+    file_identity,
     file_read,
+    record_keys,
 )
 
 logger = logging.getLogger(__name__)
@@ -61,7 +63,9 @@ UNWRITABLE = "全銀形式で書けないデータがあるため、ファイル
 NOT_SENT = "送信済みの他行宛振込だけを返却できます。"
 ALREADY_RETURNED = "この振込は既に返却済みです。"
 RETURN_LEDGER = "返却できませんでした：{message}"
-RECORD_NOT_UNAPPLIED = "入金不能の明細だけを返却済みにできます。"
+RECORD_NOT_UNAPPLIED = "入金不能・入金保留の明細だけを返却済みにできます。"
+RECORD_NOT_HELD = "入金保留の明細だけを入金できます。"
+RELEASE_REFUSED = "入金できません（{reason}）。返却済にしてください。"
 FILE_TOO_LARGE = "ファイルが大きすぎます（{limit:,}バイトまで）。"
 MAX_FILE_BYTES = 2_000_000
 
@@ -71,6 +75,8 @@ ACCOUNT_CLOSED = "解約済"
 ACCOUNT_FROZEN = "支払停止・取引停止中"
 NAME_MISMATCH = "名義相違"
 NOT_CUSTOMER = "お客様口座ではない"
+# 入金保留: the same 為替 as a record of another file (docs/interbank.md)
+HELD_SAME = "二重の疑い：第{file}号 {line}行目と同じ振込"
 
 
 def settlement_account() -> Account:
@@ -205,6 +211,7 @@ class IncomingResult:
     credited: int
     unapplied: int
     already_done: bool
+    held: list[tuple[int, InterbankIncomingRecord]] = ()  # (line, the record of another file it repeats)
 
 
 def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingResult:
@@ -219,33 +226,45 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
         audit_record(action="interbank_incoming", outcome="refused", actor=staff,
                      summary=f"{filename[:60]} {error.message[:120]}")
         raise
-    # of the records, not the raw bytes: the same file with other line ends credits nothing again
-    digest = hashlib.sha256(file_canonical(data)).hexdigest()
-    filename = "".join(char for char in filename if char.isprintable())[:200] or "upload.txt"
-    InterbankIncomingFile.objects.bulk_create([InterbankIncomingFile(
-        sha256=digest, filename=filename[:200], content=data, remitter_kana=parsed.header.requester_name[:40],
-        sending_bank_code=parsed.header.bank_code, record_count=len(parsed.records), total_amount=parsed.total,
-        uploaded_by=staff)], ignore_conflicts=True)
-    file = InterbankIncomingFile.objects.get(sha256=digest)
+    # of the records, not the raw bytes: the same file with other line ends or its data
+    # records in another order credits nothing again (walk25 F8)
+    digest = file_identity(data)
+    # a file stored before transfers 0017 is named by its records in file order
+    file = InterbankIncomingFile.objects.filter(sha256=hashlib.sha256(file_canonical(data)).hexdigest()).first()
+    if file is None:
+        filename = "".join(char for char in filename if char.isprintable())[:200] or "upload.txt"
+        InterbankIncomingFile.objects.bulk_create([InterbankIncomingFile(
+            sha256=digest, filename=filename[:200], content=data, remitter_kana=parsed.header.requester_name[:40],
+            sending_bank_code=parsed.header.bank_code, record_count=len(parsed.records),
+            total_amount=parsed.total, uploaded_by=staff)], ignore_conflicts=True)
+        file = InterbankIncomingFile.objects.get(sha256=digest)
     if file.status == InterbankIncomingFile.Status.DONE:
         audit_record(action="interbank_incoming", outcome="refused", actor=staff,
                      summary=f"{file} 取込済みのファイル（入金なし）")
         return IncomingResult(file=file, credited=0, unapplied=0, already_done=True)
+    stored = bytes(file.content)
+    if stored != data:
+        # another copy (line ends, the records' order) of a file stored first: its lines are
+        # the stored file's, so a record is never handled under two line numbers
+        parsed = file_read(stored, bank_code=BANK_CODE)
     credited = unapplied = 0
-    for line, record in parsed.records:
+    held = []
+    for (line, record), key in zip(parsed.records, record_keys(parsed), strict=True):
         with transaction.atomic():
             locked = InterbankIncomingFile.objects.select_for_update().get(pk=file.pk)
             if locked.records.filter(line=line).exists():
                 continue
-            row = _incoming_record(locked, line, record)
+            row, earlier = _incoming_record(locked, line, record, key)
             credited += row.status == InterbankIncomingRecord.Status.CREDITED
             unapplied += row.status == InterbankIncomingRecord.Status.UNAPPLIED
+            if earlier is not None:
+                held.append((line, earlier))
     with transaction.atomic():
         InterbankIncomingFile.objects.filter(pk=file.pk).update(status=InterbankIncomingFile.Status.DONE)
         audit_record(action="interbank_incoming", outcome="success", actor=staff,
-                     summary=f"{file} 入金{credited}件 入金不能{unapplied}件")
+                     summary=f"{file} 入金{credited}件 入金不能{unapplied}件 入金保留{len(held)}件")
     file.refresh_from_db()
-    return IncomingResult(file=file, credited=credited, unapplied=unapplied, already_done=False)
+    return IncomingResult(file=file, credited=credited, unapplied=unapplied, already_done=False, held=held)
 
 
 def _names_match(expected: str, holder: str) -> bool:
@@ -266,31 +285,54 @@ def _unapplied_reason(account: Account | None, record: DataRecord) -> str:
     return ""
 
 
-def _incoming_record(file: InterbankIncomingFile, line: int, record: DataRecord) -> InterbankIncomingRecord:
-    account = (Account.objects.filter(branch__code=record.branch_code, type=record.account_type,
-                                      number=record.account_number).first())
+def _named_account(branch_code: str, account_type: str, number: str) -> Account | None:
+    return Account.objects.filter(branch__code=branch_code, type=account_type, number=number).first()
+
+
+def _same_elsewhere(file: InterbankIncomingFile, line: int, key: str) -> InterbankIncomingRecord | None:
+    """The record of another file (or line) that is the same 為替 (not returned), under a
+    lock on the identity: two files uploaded at once do not both credit it."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_advisory_xact_lock(hashtextextended(%s, 0))", [f"interbank-in:{key}"])
+    return (InterbankIncomingRecord.objects.filter(record_key=key).exclude(file=file, line=line)
+            .exclude(status=InterbankIncomingRecord.Status.RETURNED).order_by("id").first())
+
+
+def _credit(file: InterbankIncomingFile, line: int, account: Account, amount: int) -> Journal:
+    remitter = file.remitter_kana or "ﾌﾘｺﾐ"
+    return journal_post(
+        lines=[PostingLine(settlement_account(), -amount, f"被仕向 第{file.pk}号 {line}行目"),
+               PostingLine(account, amount, f"振込入金 {remitter}"[:64])],
+        kind=Journal.Kind.TRANSFER, description=f"振込入金 {remitter}"[:64],
+        idempotency_key=f"interbank-in:{file.sha256}:{line}")
+
+
+def _incoming_record(file: InterbankIncomingFile, line: int, record: DataRecord,
+                     key: str) -> tuple[InterbankIncomingRecord, InterbankIncomingRecord | None]:
+    """The record handled: credited, 入金不能, or 入金保留 with the record of another file it repeats."""
+    account = _named_account(record.branch_code, record.account_type, record.account_number)
     reason = _unapplied_reason(account, record)
+    earlier = _same_elsewhere(file, line, key)
     row = InterbankIncomingRecord(file=file, line=line, branch_code=record.branch_code,
                                   account_type=record.account_type, account_number=record.account_number,
-                                  payee_kana=record.payee_kana, amount=record.amount,
+                                  payee_kana=record.payee_kana, amount=record.amount, record_key=key,
                                   account=account if not reason or reason == NAME_MISMATCH else None)
-    if not reason:
-        remitter = file.remitter_kana or "ﾌﾘｺﾐ"
+    status = InterbankIncomingRecord.Status.UNAPPLIED
+    if earlier is not None:
+        status, reason = InterbankIncomingRecord.Status.HELD, HELD_SAME.format(file=earlier.file_id, line=earlier.line)
+    elif not reason:
         try:
-            row.journal = journal_post(
-                lines=[PostingLine(settlement_account(), -record.amount, f"被仕向 第{file.pk}号 {line}行目"),
-                       PostingLine(account, record.amount, f"振込入金 {remitter}"[:64])],
-                kind=Journal.Kind.TRANSFER, description=f"振込入金 {remitter}"[:64],
-                idempotency_key=f"interbank-in:{file.sha256}:{line}")
+            row.journal = _credit(file, line, account, record.amount)
+            status = InterbankIncomingRecord.Status.CREDITED
         except LedgerError as error:  # closed or frozen between the check and the lock
             reason = error.message[:64]
-    row.status = InterbankIncomingRecord.Status.UNAPPLIED if reason else InterbankIncomingRecord.Status.CREDITED
-    row.reason = reason
+    row.status, row.reason = status, reason[:64]
     row.save(force_insert=True)
     if reason:
         audit_record(action="interbank_incoming", outcome="failure", actor=file.uploaded_by,
-                     summary=f"{file.pk}-{line} {record.branch_code}-{record.account_number} 入金不能 {reason}")
-    return row
+                     summary=f"{file.pk}-{line} {record.branch_code}-{record.account_number} "
+                             f"{row.get_status_display()} {reason}")
+    return row, earlier
 
 
 def incoming_record_return(*, record: InterbankIncomingRecord, staff: str) -> InterbankIncomingRecord:
@@ -298,10 +340,39 @@ def incoming_record_return(*, record: InterbankIncomingRecord, staff: str) -> In
     nothing posts here: the money goes back on the interbank side)."""
     with transaction.atomic():
         locked = InterbankIncomingRecord.objects.select_for_update().get(pk=record.pk)
-        if locked.status != InterbankIncomingRecord.Status.UNAPPLIED:
+        if locked.status not in (InterbankIncomingRecord.Status.UNAPPLIED, InterbankIncomingRecord.Status.HELD):
             raise TransferRefused(RECORD_NOT_UNAPPLIED)
         locked.status, locked.returned_by = InterbankIncomingRecord.Status.RETURNED, staff
         locked.save(update_fields=["status", "returned_by"])
         audit_record(action="interbank_incoming_return", outcome="success", actor=staff,
                      summary=f"{locked} {locked.reason}")
+    return locked
+
+
+def incoming_record_release(*, record: InterbankIncomingRecord, staff: str) -> InterbankIncomingRecord:
+    """入金保留 → credited: staff checked with the sending bank that the record is a payment of
+    its own (the same payer, payee, amount and day again), not the same 為替 sent twice. The
+    account is checked again as on upload; the journal is the one the upload would have posted
+    (key ``interbank-in:<file>:<line>``)."""
+    with transaction.atomic():
+        locked = InterbankIncomingRecord.objects.select_for_update().select_related("file").get(pk=record.pk)
+        if locked.status != InterbankIncomingRecord.Status.HELD:
+            raise TransferRefused(RECORD_NOT_HELD)
+        account = _named_account(locked.branch_code, locked.account_type, locked.account_number)
+        reason = _unapplied_reason(account, DataRecord(
+            bank_code=BANK_CODE, bank_kana="", branch_code=locked.branch_code, branch_kana="",
+            account_type=locked.account_type, account_number=locked.account_number, payee_kana=locked.payee_kana))
+        if reason:
+            raise TransferRefused(RELEASE_REFUSED.format(reason=reason))
+        try:
+            journal = _credit(locked.file, locked.line, account, locked.amount)
+        except LedgerError as error:
+            raise TransferRefused(RELEASE_REFUSED.format(reason=error.message)) from error
+        released = locked.reason
+        locked.status, locked.journal, locked.account, locked.reason = (
+            InterbankIncomingRecord.Status.CREDITED, journal, account, "")
+        locked.released_by = staff
+        locked.save(update_fields=["status", "journal", "account", "reason", "released_by"])
+        audit_record(action="interbank_incoming_release", outcome="success", actor=staff,
+                     summary=f"{locked} 入金保留を解除（{released}）")
     return locked

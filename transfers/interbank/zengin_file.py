@@ -13,7 +13,9 @@ with CRLF (the common PC form). Layout: docs/interbank.md.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import re
+from collections import Counter
 from dataclasses import dataclass
 
 from transfers.zengin import ALLOWED, zengin_normalize
@@ -187,8 +189,19 @@ def _lines(data: bytes) -> list[bytes]:
 def file_canonical(data: bytes) -> bytes:
     """The file's records as ``file_read`` reads them, each + CRLF: the same file sent with
     LF, with no line breaks or without the last CRLF gives the same bytes (a CRLF file is
-    unchanged), so a digest of this names the file whatever its line ends."""
+    unchanged)."""
     return b"".join(line + CRLF for line in _lines(data))
+
+
+def file_identity(data: bytes) -> str:
+    """The SHA-256 (hex) naming a file whatever its line ends and the order of its data
+    records: the header, the data records sorted (as bytes), the trailer and the end record,
+    each + CRLF. For a file ``file_read`` accepts (header, data…, trailer, end); the
+    database computes the same from the stored bytes (transfers 0018,
+    ``transfers_incoming_identity``)."""
+    lines = _lines(data)
+    canonical = [lines[0], *sorted(lines[1:-2]), *lines[-2:]]
+    return hashlib.sha256(b"".join(line + CRLF for line in canonical)).hexdigest()
 
 
 def _fields(line: bytes, number: int, layout) -> dict:
@@ -271,6 +284,25 @@ def file_read(data: bytes, *, bank_code: str | None = None) -> ParsedFile:
         branch_code=header_values["branch_code"], branch_kana=header_values["branch_kana"],
         account_type=header_values["account_type"], account_number=header_values["account_number"])
     return ParsedFile(header=header, records=records, total=total)
+
+
+def record_keys(parsed: ParsedFile) -> list[str]:
+    """Each data record's own identity, in file order (docs/interbank.md, 「一件ごと」): the
+    総合振込 record carries no number of its own, so one 為替 is named by the sending bank
+    and branch, the 振込指定日, the remitter (依頼人コード, 依頼人名, account), the payee's
+    branch, 科目 and number, the amount, 顧客コード1・2 and 識別表示 — SHA-256 of these —
+    and, for records alike in all of them, which occurrence in the file it is (``#1``, ``#2``…).
+    The 受取人名 is not part of it: a file re-sent with the name corrected is the same 為替."""
+    header, seen, keys = parsed.header, Counter(), []
+    for _, record in parsed.records:
+        fields = (header.bank_code, header.branch_code, f"{header.transfer_day:%m%d}" if header.transfer_day else "",
+                  header.requester_code, header.requester_name, header.account_type, header.account_number,
+                  record.branch_code, record.account_type, record.account_number, str(record.amount),
+                  record.customer_code1, record.customer_code2, record.edi_mark)
+        digest = hashlib.sha256("\x1f".join(fields).encode()).hexdigest()
+        seen[digest] += 1
+        keys.append(f"{digest}#{seen[digest]}")
+    return keys
 
 
 def _day(mmdd: str) -> dt.date | None:
