@@ -17,6 +17,7 @@ from django.contrib.admin.options import IncorrectLookupParameters
 from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.admin.views.main import ChangeList
 from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db.models.constants import LOOKUP_SEP
 from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404, redirect
@@ -193,6 +194,19 @@ class CounterDepositForm(forms.Form):
         return raw
 
 
+def amount_field_bound(field, *, minimum: int, maximum: int, message: str, invalid: str) -> None:
+    """A yen amount's form field (a BigIntegerField's) bounded in the project's words: the
+    model field's own bounds are int64's — 「この値は 9223372036854775807 以下…」 and an input
+    with min/max of ±9223372036854775807 (walk25 F4). One message for a value out of range,
+    the page's ``message``; the input's min and max are the real ones."""
+    field.validators = [validator for validator in field.validators
+                        if not isinstance(validator, (MinValueValidator, MaxValueValidator))]
+    field.validators += [MinValueValidator(minimum, message=message), MaxValueValidator(maximum, message=message)]
+    field.min_value, field.max_value = minimum, maximum
+    field.widget.attrs.update(min=minimum, max=maximum)
+    field.error_messages["invalid"] = invalid
+
+
 class AccountAdminForm(forms.ModelForm):
     # What the page showed (hidden): a save made on a page opened before another staff
     # member's save is refused, instead of undoing a hold or a freeze nobody saw.
@@ -206,6 +220,11 @@ class AccountAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "hold_amount" in self.fields:
+            # the range on the field itself: Django then leaves out the model's CHECK on the
+            # hold, whose message would name the constraint (「制約 "account_hold_not_negative"…」)
+            amount_field_bound(self.fields["hold_amount"], minimum=0, maximum=MAX_HOLD, message=HOLD_OUT_OF_RANGE,
+                               invalid=HOLD_OUT_OF_RANGE)
         self.fields["status_seen"].initial = self.instance.status
         self.fields["hold_amount_seen"].initial = str(self.instance.hold_amount)
 
@@ -214,14 +233,6 @@ class AccountAdminForm(forms.ModelForm):
         status = self.cleaned_data.get("status_seen")
         hold = ascii_int(self.cleaned_data.get("hold_amount_seen") or "", max_digits=18)
         return None if not status or hold is None else (status, hold)
-
-    def clean_hold_amount(self):
-        # the range on the field itself: Django then leaves out the model's CHECK on the
-        # hold, whose message would name the constraint (「制約 "account_hold_not_negative"…」)
-        hold = self.cleaned_data.get("hold_amount")
-        if hold is not None and not 0 <= hold <= MAX_HOLD:
-            raise forms.ValidationError(HOLD_OUT_OF_RANGE)
-        return hold
 
     def clean(self):
         data = super().clean()
