@@ -46,3 +46,50 @@ def test_a_threshold_too_large_says_one_message(staff_client):  # noqa: F811
         "effective_from": day, **FEE_FIELDS, "threshold": 999_999_999_999}).content.decode()
     assert html.count(THRESHOLD_TOO_LARGE) == 1
     assert len(_errors(html)) == 1, _errors(html)
+
+
+@pytest.mark.parametrize(("route", "name"), [("same_branch", "同一店宛"), ("other_branch", "当金庫本支店宛"),
+                                             ("other_bank", "他行宛")])
+def test_an_inverted_fee_pair_is_refused_naming_the_route(staff_client, route, name):  # noqa: F811
+    """XFER-4 (walk25 F5): 同一店宛 未満 500 / 以上 0 was saved."""
+    from transfers.models import FeeSchedule
+
+    day = timezone.localdate() + dt.timedelta(days=5)
+    html = staff_client.post("/admin/transfers/feeschedule/add/", {
+        "effective_from": day.isoformat(), **FEE_FIELDS, f"{route}_under": 500, f"{route}_over": 0}).content.decode()
+    assert f"{name}の手数料が、金額区分以上（0円）の方が金額区分未満（500円）より低くなっています。" in html
+    assert not FeeSchedule.objects.filter(effective_from=day).exists()
+    # equal is fine (同一店宛 0 / 0 is the default)
+    response = staff_client.post("/admin/transfers/feeschedule/add/", {
+        "effective_from": day.isoformat(), **FEE_FIELDS, f"{route}_under": 500, f"{route}_over": 500})
+    assert response.status_code == 302
+
+
+def test_a_start_date_more_than_two_years_ahead_is_refused(staff_client):  # noqa: F811
+    from transfers.models import FeeSchedule
+
+    html = staff_client.post("/admin/transfers/feeschedule/add/", {
+        "effective_from": "9999-12-31", **FEE_FIELDS}).content.decode()
+    assert "までの日付を指定してください（2年先まで）" in html
+    assert not FeeSchedule.objects.filter(effective_from=dt.date(9999, 12, 31)).exists()
+
+
+@pytest.mark.parametrize("shape", ["{y}/{m}/{d}", "{y}/{m2}/{d2}", "FULL"])
+def test_a_start_date_typed_with_slashes_or_full_width_is_read(staff_client, shape):  # noqa: F811
+    from transfers.models import FeeSchedule
+
+    day = timezone.localdate() + dt.timedelta(days=40)
+    if shape == "FULL":
+        typed = day.isoformat().translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789-"})
+    else:
+        typed = shape.format(y=day.year, m=day.month, d=day.day, m2=f"{day.month:02d}", d2=f"{day.day:02d}")
+    response = staff_client.post("/admin/transfers/feeschedule/add/", {"effective_from": typed, **FEE_FIELDS})
+    assert response.status_code == 302, typed
+    assert FeeSchedule.objects.filter(effective_from=day).exists()
+
+
+def test_a_start_date_in_another_form_says_the_expected_form(staff_client):  # noqa: F811
+    html = staff_client.post("/admin/transfers/feeschedule/add/", {
+        "effective_from": "来月1日", **FEE_FIELDS}).content.decode()
+    example = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    assert f"適用開始日は {example} の形で入力してください。" in html
