@@ -166,8 +166,26 @@ class FeeScheduleAdmin(_AuditedAdmin):
     # Django's bulk delete said 「…削除する権限がありません: 振込手数料 / 振込」 for a row in
     # force (walk24): a future row is deleted from its own page, a held one says why there
     actions = None
-    list_display = ["effective_from", "threshold", "same_branch_under", "same_branch_over", "other_branch_under",
-                    "other_branch_over", "other_bank_under", "other_bank_over"]
+    # amounts as staff read them elsewhere, 「30,000円」 (walk25 F6: the raw 30000)
+    list_display = ["effective_from", *(f"{name}_yen" for name in ("threshold", *FEE_FIELDS))]
+    threshold_yen = yen_column(FeeSchedule, "threshold")
+    same_branch_under_yen = yen_column(FeeSchedule, "same_branch_under")
+    same_branch_over_yen = yen_column(FeeSchedule, "same_branch_over")
+    other_branch_under_yen = yen_column(FeeSchedule, "other_branch_under")
+    other_branch_over_yen = yen_column(FeeSchedule, "other_branch_over")
+    other_bank_under_yen = yen_column(FeeSchedule, "other_bank_under")
+    other_bank_over_yen = yen_column(FeeSchedule, "other_bank_over")
+
+    def get_fields(self, request, obj=None):
+        """A row staff may not change (in force, or only viewable) shows 「30,000円」 too."""
+        if obj is None or self.has_change_permission(request, obj):
+            return ["effective_from", "threshold", *FEE_FIELDS, "apply_today"]
+        return ["effective_from", *(f"{name}_yen" for name in ("threshold", *FEE_FIELDS))]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None or self.has_change_permission(request, obj):
+            return super().get_readonly_fields(request, obj)
+        return self.get_fields(request, obj)
 
     def _in_force(self, obj) -> bool:
         return obj is not None and (obj.effective_from <= timezone.localdate()
@@ -234,7 +252,8 @@ class FeeScheduleAdmin(_AuditedAdmin):
 class TransferSettingsAdmin(_AuditedAdmin):
     audit_action = "staff_transfer_settings"
     manage_permission = "transfers.manage_transfer_limit"
-    list_display = ["bank_max_daily_limit", "updated_at"]
+    list_display = ["bank_max_daily_limit_yen", "updated_at"]
+    bank_max_daily_limit_yen = yen_column(TransferSettings, "bank_max_daily_limit")
     fields = ["bank_max_daily_limit"]
 
     def has_add_permission(self, request):

@@ -93,3 +93,17 @@ def test_a_start_date_in_another_form_says_the_expected_form(staff_client):  # n
         "effective_from": "来月1日", **FEE_FIELDS}).content.decode()
     example = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
     assert f"適用開始日は {example} の形で入力してください。" in html
+
+
+def test_the_fee_list_the_held_fee_page_and_the_settings_show_yen(staff_client):  # noqa: F811
+    """STAFF-1, LEDGER-1 (walk25 F6): 30000 and 10000000 were shown raw."""
+    from transfers.models import FeeSchedule, TransferSettings
+
+    html = staff_client.get("/admin/transfers/feeschedule/").content.decode()
+    assert "30,000円" in html and "550円" in html and ">30000<" not in html
+    in_force = FeeSchedule.objects.get(effective_from=dt.date(2000, 1, 1))
+    html = staff_client.get(f"/admin/transfers/feeschedule/{in_force.pk}/change/").content.decode()
+    assert "30,000円" in html and "330円" in html
+    TransferSettings.objects.update_or_create(pk=1, defaults={"bank_max_daily_limit": 10_000_000})
+    html = staff_client.get("/admin/transfers/transfersettings/").content.decode()
+    assert "10,000,000円" in html and ">10000000<" not in html
