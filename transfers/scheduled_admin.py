@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from accounts.admin import ReadOnlyAdmin, yen
 from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib import bankcalendar
+from cosei_ib.textinput import typed_date
 from security.audit import audit_record
 
 from security.customer_admin import ReasonForm
@@ -33,11 +34,11 @@ CANCEL_NOTE = ("お客様のお申し出（IB取引中止の後など、お客�
                "この予約振込を取り消します。お客様にはEメールでお知らせします。")
 
 
+RUN_DAY_REFUSED = "振込日には本日以前の日付を {example} の形で入力してください（何も実行していません）。"
+
+
 def _day_from(text: str, today: dt.date) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text[:10]) if text else today
-    except ValueError:
-        return today
+    return typed_date(text) or today
 
 
 @admin.register(ScheduledTransfer)
@@ -146,7 +147,12 @@ class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
         if request.method != "POST":
             return TemplateResponse(request, "admin/transfers/scheduledtransfer/run.html", {
                 **self.admin_site.each_context(request), "today": today, "title": "予約振込の再実行"})
-        day = min(_day_from(request.POST.get("day", ""), today), today)
+        day = typed_date(request.POST.get("day", ""))
+        if day is None or day > today:
+            # walk25 F17: abc, 9999-12-31, tomorrow or nothing ran today and reported that
+            # as a success, with no word that the typed date was not used
+            messages.error(request, RUN_DAY_REFUSED.format(example=today.isoformat()))
+            return redirect("admin:transfers_scheduled_run")
         result = transfers_execute_due(day=day)
         # isoformat, not %Y: year 26 prints as "26" with %Y, which the list cannot read back
         summary = (f"{day.isoformat()} 以前を再実行: 振込済 {result.executed}件 未処理 {result.unprocessed}件")

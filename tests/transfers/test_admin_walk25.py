@@ -107,3 +107,29 @@ def test_the_fee_list_the_held_fee_page_and_the_settings_show_yen(staff_client):
     TransferSettings.objects.update_or_create(pk=1, defaults={"bank_max_daily_limit": 10_000_000})
     html = staff_client.get("/admin/transfers/transfersettings/").content.decode()
     assert "10,000,000円" in html and ">10000000<" not in html
+
+
+@pytest.mark.parametrize("typed", ["abc", "9999-12-31", "TOMORROW", "", "2026-02-30"])
+def test_a_rerun_for_a_day_it_will_not_use_is_refused_and_runs_nothing(staff_client, typed):  # noqa: F811
+    """STAFF-1, XFER-5 (walk25 F17): such a day was silently replaced with today, and the
+    page reported 「<today> 以前を再実行: 振込済 0件…」 as a success."""
+    from cosei_ib import bankcalendar
+    from security.models import AuditEvent
+
+    today = bankcalendar.local_now().date()
+    if typed == "TOMORROW":
+        typed = (today + dt.timedelta(days=1)).isoformat()
+    response = staff_client.post("/admin/transfers/scheduledtransfer/run/", {"day": typed}, follow=True)
+    html = response.content.decode()
+    assert f"振込日には本日以前の日付を {today.isoformat()} の形で入力してください" in html
+    assert "以前を再実行" not in html
+    assert not AuditEvent.objects.filter(action="transfer_batch").exists()
+
+
+def test_a_rerun_for_today_typed_in_full_width_runs_today(staff_client):  # noqa: F811
+    from cosei_ib import bankcalendar
+
+    today = bankcalendar.local_now().date()
+    typed = today.isoformat().translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789-"})
+    response = staff_client.post("/admin/transfers/scheduledtransfer/run/", {"day": typed})
+    assert response.url.endswith(f"?summary_date={today.isoformat()}")
