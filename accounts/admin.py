@@ -9,7 +9,6 @@ one way, security → accounts, never the other way."""
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from django import forms
 from django.contrib import admin, messages
@@ -113,9 +112,11 @@ class StaffModelAdmin(admin.ModelAdmin):
         return DateBoundedChangeList
 
     def get_search_results(self, request, queryset, search_term):
-        """The term NFKC-normalised (walk25 F3): staff with the IME on type 「１２３４５６７」
-        for an account number, 「ＡＢＣ」 for a code; the data keeps half-width digits."""
-        return super().get_search_results(request, queryset, unicodedata.normalize("NFKC", search_term))
+        """Full-width digits and letters read as half-width (walk25 F3): staff with the IME
+        on type 「１２３４５６７」 for an account number, 「ＡＢＣ」 for a code; the data keeps
+        half-width. Kana is left as typed (NFKC would turn ｻﾄｳ, which the customer list
+        searches for too, back into サトウ)."""
+        return super().get_search_results(request, queryset, normalise_digits(search_term))
 
 
 class ReadOnlyAdmin(StaffModelAdmin):
