@@ -165,6 +165,10 @@ class CustomerAccountInline(admin.TabularInline):
         return format_html('<a href="{}">窓口入金</a>', reverse("admin:accounts_account_deposit", args=[account.pk]))
 
 
+# a slip number is the counter deposit's idempotency key at its branch
+SLIP_USED_OTHERWISE = "この伝票番号は別の金額または別の口座で記帳済みです。伝票番号をご確認ください。"
+
+
 class CounterDepositForm(forms.Form):
     amount = forms.CharField(label="入金額（円）", max_length=16,
                              error_messages={"required": "入金額を入力してください。",
@@ -340,6 +344,8 @@ class AccountAdmin(StaffModelAdmin):
                 journal = counter_deposit(account=account, amount=form.cleaned_data["amount"],
                                           reference=form.cleaned_data["reference"],
                                           actor=request.user.get_username())
+            except errors.IdempotencyConflict:  # staff's words, not the customer's (walk25 F7)
+                form.add_error(None, SLIP_USED_OTHERWISE)
             except errors.LedgerError as refused:
                 form.add_error(None, refused.message)
             else:

@@ -44,6 +44,9 @@ from .services import (
 # one-time nonce of that form was used, so nothing is issued twice.
 ALREADY_ISSUED = ("この発行は処理済みです（二重発行はしていません）。"
                   "パスワードを紛失した場合は、あらためて再発行してください。")
+# the same for the image card (walk25 F18: it said パスワード on the card's page)
+CARD_ALREADY_ISSUED = ("この発行は処理済みです（二重発行はしていません）。"
+                       "カードを紛失した場合は、あらためて再発行してください。")
 CARD_SHOWN_ONCE = "カード画像は発行直後に一度だけ表示されます。必要な場合は再発行してください。"
 UNLOCK_HELP = ("ログインパスワードのロック解除では、新しい初回ログインパスワードを発行し、通知書を印刷します"
                "（ロック中に推測されたパスワードを使わせないため。以前のパスワードは使えなくなります）。"
@@ -220,8 +223,8 @@ class CustomerAdmin(StaffModelAdmin):
         request.session.save()  # before the issue: a parallel re-POST finds it gone sooner
         return dt.datetime.fromisoformat(kept["shown"])
 
-    def _already_issued(self, request, customer):
-        messages.error(request, ALREADY_ISSUED)
+    def _already_issued(self, request, customer, message=ALREADY_ISSUED):
+        messages.error(request, message)
         return redirect("admin:accounts_customer_change", customer.pk)
 
     def unlock_view(self, request, pk):
@@ -354,12 +357,12 @@ class CustomerAdmin(StaffModelAdmin):
         if request.method == "POST" and form.is_valid():
             shown = self._nonce_consume(request, "card_issue", customer)
             if shown is None:
-                return self._already_issued(request, customer)
+                return self._already_issued(request, customer, CARD_ALREADY_ISSUED)
             try:
                 card = image_card_issue(customer=customer, actor=request.user.get_username(),
                                         reason=form.cleaned_data["reason"], form_shown_at=shown)
             except IssuedMeanwhile:
-                return self._already_issued(request, customer)
+                return self._already_issued(request, customer, CARD_ALREADY_ISSUED)
             request.session[self.CARD_PRINT_SESSION_KEY] = card.pk
             messages.success(request, "画像認証カードを発行しました。以前のカードは使えなくなりました。")
             return redirect("admin:accounts_customer_card_print", customer.pk)
