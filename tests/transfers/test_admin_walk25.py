@@ -133,3 +133,40 @@ def test_a_rerun_for_today_typed_in_full_width_runs_today(staff_client):  # noqa
     typed = today.isoformat().translate({ord(c): ord(c) + 0xFEE0 for c in "0123456789-"})
     response = staff_client.post("/admin/transfers/scheduledtransfer/run/", {"day": typed})
     assert response.url.endswith(f"?summary_date={today.isoformat()}")
+
+
+def test_the_scheduled_list_filters_by_tomorrow_and_the_next_seven_days(staff_client, rf):  # noqa: F811
+    """STAFF-1 (walk25 F10): the 振込日 filter offered only 今日 / 過去7日間 / 今月 / 今年 for
+    transfers that are by definition ahead."""
+    import time_machine
+    from django.contrib import admin
+
+    from cosei_ib import bankcalendar
+    from tests.transfers.scheduled_support import at, funded_payer, schedule
+    from transfers.models import ScheduledTransfer
+    from transfers.scheduled_admin import TransferDayFilter
+
+    html = staff_client.get("/admin/transfers/scheduledtransfer/").content.decode()
+    for label, value in (("明日", "tomorrow"), ("今後7日間", "next7"), ("今日", "today")):
+        assert f"?transfer_day={value}" in html and label in html
+    assert staff_client.get("/admin/transfers/scheduledtransfer/?transfer_day=zzz").status_code in (200, 302)
+
+    near = bankcalendar.next_business_day(dt.date(2027, 3, 2))
+    later = bankcalendar.next_business_day(near + dt.timedelta(days=3))
+    far = bankcalendar.next_business_day(near + dt.timedelta(days=12))
+    customer, account = funded_payer(0, day=near)
+    booked = {day: schedule(customer, account, 1_000, day=day, hour=9 + n).pk
+              for n, day in enumerate((near, later, far))}
+    model_admin = admin.site._registry[ScheduledTransfer]
+
+    def shown(value):
+        chosen = TransferDayFilter(rf.get("/"), {"transfer_day": [value]}, ScheduledTransfer, model_admin)
+        return set(chosen.queryset(None, ScheduledTransfer.objects.all()).values_list("pk", flat=True))
+
+    with time_machine.travel(at(near - dt.timedelta(days=1), 15), tick=False):
+        assert shown("tomorrow") == {booked[near]}
+        assert shown("next7") == {booked[near], booked[later]}
+        assert shown("today") == set()
+    with time_machine.travel(at(far, 15), tick=False):
+        assert shown("today") == {booked[far]}
+        assert shown("past7") == {booked[far]} | ({booked[later]} if (far - later).days <= 7 else set())
