@@ -13,8 +13,11 @@ import re
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import NotRelationField, get_fields_from_path
 from django.contrib.admin.views.main import ChangeList
-from django.core.exceptions import PermissionDenied
+from django.core.exceptions import FieldDoesNotExist, PermissionDenied
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db.models.constants import LOOKUP_SEP
 from django.db.models import OuterRef, Subquery, Sum
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -60,6 +63,29 @@ def yen_signed(amount: int | None) -> str:
     return "—" if amount is None else f"{amount:+,}円"
 
 
+def choices_refuse_unknown(model, params) -> None:
+    """A filter on a column with fixed choices (``?status=zzz``) names one of them, or the
+    list refuses it as the admin's ``?e=1`` (walk25 F2): on a PostgreSQL enum column — the
+    job queue's ``status`` — an unknown value was the database's error, a 500."""
+    for key, values in params.items():
+        parts = key.split(LOOKUP_SEP)
+        if parts[-1] in ("exact", "in"):
+            lookup, parts = parts[-1], parts[:-1]
+        else:
+            lookup = "exact"
+        try:
+            field = get_fields_from_path(model, LOOKUP_SEP.join(parts))[-1]
+        except (FieldDoesNotExist, NotRelationField, LookupError):
+            continue  # not a plain column: Django's own checks answer
+        if field.is_relation or not getattr(field, "flatchoices", None):
+            continue
+        allowed = {str(value) for value, _label in field.flatchoices}
+        for value in values if isinstance(values, list) else [values]:
+            for one in (value.split(",") if lookup == "in" else [value]):
+                if one not in allowed:
+                    raise IncorrectLookupParameters(f"{key}: not one of the choices")
+
+
 class DateBoundedChangeList(ChangeList):
     """Django's ChangeList computes the end of a ``date_hierarchy`` period outside its
     guard: year 9999 (or 20 digits) raised ValueError/OverflowError, a 500 (STAFF-1).
@@ -69,6 +95,7 @@ class DateBoundedChangeList(ChangeList):
     cannot use (``?e=1``)."""
 
     def get_filters(self, request):
+        choices_refuse_unknown(self.model, self.get_filters_params())
         try:
             return super().get_filters(request)
         except (ValueError, OverflowError) as error:
@@ -89,6 +116,13 @@ class StaffModelAdmin(admin.ModelAdmin):
 
     def get_changelist(self, request, **kwargs):
         return DateBoundedChangeList
+
+    def get_search_results(self, request, queryset, search_term):
+        """Full-width digits and letters read as half-width (walk25 F3): staff with the IME
+        on type 「１２３４５６７」 for an account number, 「ＡＢＣ」 for a code; the data keeps
+        half-width. Kana is left as typed (NFKC would turn ｻﾄｳ, which the customer list
+        searches for too, back into サトウ)."""
+        return super().get_search_results(request, queryset, normalise_digits(search_term))
 
 
 class ReadOnlyAdmin(StaffModelAdmin):
@@ -137,6 +171,10 @@ class CustomerAccountInline(admin.TabularInline):
         return format_html('<a href="{}">窓口入金</a>', reverse("admin:accounts_account_deposit", args=[account.pk]))
 
 
+# a slip number is the counter deposit's idempotency key at its branch
+SLIP_USED_OTHERWISE = "この伝票番号は別の金額または別の口座で記帳済みです。伝票番号をご確認ください。"
+
+
 class CounterDepositForm(forms.Form):
     amount = forms.CharField(label="入金額（円）", max_length=16,
                              error_messages={"required": "入金額を入力してください。",
@@ -167,6 +205,19 @@ class CounterDepositForm(forms.Form):
         return raw
 
 
+def amount_field_bound(field, *, minimum: int, maximum: int, message: str, invalid: str) -> None:
+    """A yen amount's form field (a BigIntegerField's) bounded in the project's words: the
+    model field's own bounds are int64's — 「この値は 9223372036854775807 以下…」 and an input
+    with min/max of ±9223372036854775807 (walk25 F4). One message for a value out of range,
+    the page's ``message``; the input's min and max are the real ones."""
+    field.validators = [validator for validator in field.validators
+                        if not isinstance(validator, (MinValueValidator, MaxValueValidator))]
+    field.validators += [MinValueValidator(minimum, message=message), MaxValueValidator(maximum, message=message)]
+    field.min_value, field.max_value = minimum, maximum
+    field.widget.attrs.update(min=minimum, max=maximum)
+    field.error_messages["invalid"] = invalid
+
+
 class AccountAdminForm(forms.ModelForm):
     # What the page showed (hidden): a save made on a page opened before another staff
     # member's save is refused, instead of undoing a hold or a freeze nobody saw.
@@ -180,6 +231,11 @@ class AccountAdminForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        if "hold_amount" in self.fields:
+            # the range on the field itself: Django then leaves out the model's CHECK on the
+            # hold, whose message would name the constraint (「制約 "account_hold_not_negative"…」)
+            amount_field_bound(self.fields["hold_amount"], minimum=0, maximum=MAX_HOLD, message=HOLD_OUT_OF_RANGE,
+                               invalid=HOLD_OUT_OF_RANGE)
         self.fields["status_seen"].initial = self.instance.status
         self.fields["hold_amount_seen"].initial = str(self.instance.hold_amount)
 
@@ -188,14 +244,6 @@ class AccountAdminForm(forms.ModelForm):
         status = self.cleaned_data.get("status_seen")
         hold = ascii_int(self.cleaned_data.get("hold_amount_seen") or "", max_digits=18)
         return None if not status or hold is None else (status, hold)
-
-    def clean_hold_amount(self):
-        # the range on the field itself: Django then leaves out the model's CHECK on the
-        # hold, whose message would name the constraint (「制約 "account_hold_not_negative"…」)
-        hold = self.cleaned_data.get("hold_amount")
-        if hold is not None and not 0 <= hold <= MAX_HOLD:
-            raise forms.ValidationError(HOLD_OUT_OF_RANGE)
-        return hold
 
     def clean(self):
         data = super().clean()
@@ -302,6 +350,8 @@ class AccountAdmin(StaffModelAdmin):
                 journal = counter_deposit(account=account, amount=form.cleaned_data["amount"],
                                           reference=form.cleaned_data["reference"],
                                           actor=request.user.get_username())
+            except errors.IdempotencyConflict:  # staff's words, not the customer's (walk25 F7)
+                form.add_error(None, SLIP_USED_OTHERWISE)
             except errors.LedgerError as refused:
                 form.add_error(None, refused.message)
             else:

@@ -3,6 +3,9 @@ one way to turn digits into an int that never meets Python's int-string limit.""
 
 from __future__ import annotations
 
+import datetime as dt
+import re
+
 import jaconv
 
 
@@ -20,3 +23,15 @@ def ascii_int(text: str, *, max_digits: int) -> int | None:
     if not text or len(text) > max_digits or not (text.isascii() and text.isdigit()):
         return None
     return int(text)
+
+
+def typed_date(text: str | None) -> dt.date | None:
+    """A date staff typed: 「2027-06-01」, 「2027/6/1」, 「2027.06.01」 or the same in
+    full-width (「２０２７－０６－０１」); None for anything else (no such day, other forms)."""
+    match = re.fullmatch(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})", normalise_digits(text or ""))
+    if match is None:
+        return None
+    try:
+        return dt.date(int(match[1]), int(match[3]), int(match[4]))
+    except ValueError:
+        return None

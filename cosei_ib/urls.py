@@ -12,6 +12,8 @@ admin.site.site_header = "大阪厚生信用金庫 インターネットバン�
 admin.site.site_title = "IB 営業店管理"
 admin.site.index_title = "営業店の業務"
 
+handler403 = views.permission_denied
+
 urlpatterns = [
     path("", views.home, name="home"),
     path("health/", views.health, name="health"),

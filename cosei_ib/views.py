@@ -1,9 +1,12 @@
+from django.contrib import admin
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
+from django.views.defaults import permission_denied as django_permission_denied
 
 from security.decorators import customer_required
 
@@ -27,3 +30,12 @@ def health(request):
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     worker_age = int((timezone.now() - last_beat).total_seconds()) if last_beat else None
     return JsonResponse({"status": "ok", "database": "ok", "worker_last_beat_seconds": worker_age})
+
+
+def permission_denied(request, exception=None):
+    """A 403 in the staff admin is an admin page (STAFF-1, walk25 F20): the customer
+    site's page there showed the customer call centre's number to staff."""
+    if request.path.startswith(reverse("admin:index")):
+        return render(request, "admin/403.html", {**admin.site.each_context(request), "title": "アクセスできません"},
+                      status=403)
+    return django_permission_denied(request, exception)

@@ -44,6 +44,9 @@ from .services import (
 # one-time nonce of that form was used, so nothing is issued twice.
 ALREADY_ISSUED = ("この発行は処理済みです（二重発行はしていません）。"
                   "パスワードを紛失した場合は、あらためて再発行してください。")
+# the same for the image card (walk25 F18: it said パスワード on the card's page)
+CARD_ALREADY_ISSUED = ("この発行は処理済みです（二重発行はしていません）。"
+                       "カードを紛失した場合は、あらためて再発行してください。")
 CARD_SHOWN_ONCE = "カード画像は発行直後に一度だけ表示されます。必要な場合は再発行してください。"
 UNLOCK_HELP = ("ログインパスワードのロック解除では、新しい初回ログインパスワードを発行し、通知書を印刷します"
                "（ロック中に推測されたパスワードを使わせないため。以前のパスワードは使えなくなります）。"
@@ -128,28 +131,42 @@ class CustomerAdmin(StaffModelAdmin):
                 for c in customer.credentials.all()]
         return "／".join(rows) or "—"
 
+    def get_object(self, request, object_id, from_field=None):
+        customer = super().get_object(request, object_id, from_field)
+        if customer is not None:  # the 窓口での操作 column offers what this staff user may do
+            customer.staff_user = request.user
+        return customer
+
     @admin.display(description="窓口での操作")
     def staff_actions(self, customer):
         """Only what applies now: ロック解除 while something is locked, IB取引再開 while
-        suspended (the views refuse the rest anyway)."""
+        suspended (the views refuse the rest anyway) — and only what the staff user may do
+        (walk25 F20: a view-only user saw five links that each led to a 403)."""
+        user = getattr(customer, "staff_user", None)
+        if user is None:
+            return "—"
         base = "admin:accounts_customer_"
-        links = []
+        actions = []
         if any(c.is_locked for c in customer.credentials.all()):
-            links.append((reverse(base + "unlock", args=[customer.pk]), "ロック解除"))
+            actions.append(("accounts.unlock_credential", reverse(base + "unlock", args=[customer.pk]), "ロック解除"))
         if customer.status == Customer.Status.SUSPENDED:
-            links.append((reverse(base + "resume", args=[customer.pk]), "IB取引再開"))
+            actions.append(("accounts.resume_ib", reverse(base + "resume", args=[customer.pk]), "IB取引再開"))
         if customer.status == Customer.Status.ACTIVE:
-            links.append((reverse(base + "suspend", args=[customer.pk]), "IB取引中止（お申し出）"))
-        links += [
-            (reverse(base + "initial_password", args=[customer.pk]), "初回パスワード再発行"),
-            (reverse(base + "card_issue", args=[customer.pk]), "画像認証カード発行・再発行"),
+            actions.append(("accounts.suspend_ib", reverse(base + "suspend", args=[customer.pk]),
+                            "IB取引中止（お申し出）"))
+        actions += [
+            ("accounts.issue_initial_password", reverse(base + "initial_password", args=[customer.pk]),
+             "初回パスワード再発行"),
+            ("accounts.issue_image_card", reverse(base + "card_issue", args=[customer.pk]), "画像認証カード発行・再発行"),
             # SEC-10/XFER-6: after IB取引中止 the customer cannot cancel a scheduled transfer themselves
-            (reverse("admin:transfers_scheduledtransfer_changelist")
+            ("transfers.view_scheduledtransfer", reverse("admin:transfers_scheduledtransfer_changelist")
              + f"?customer__id__exact={customer.pk}&status__exact=scheduled", "予約中の振込（取消）"),
-            (reverse("admin:security_auditevent_changelist") + f"?customer__id__exact={customer.pk}",
+            ("security.view_auditevent",
+             reverse("admin:security_auditevent_changelist") + f"?customer__id__exact={customer.pk}",
              "取引履歴（操作ログ）"),
         ]
-        return format_html_join(" ｜ ", '<a href="{}">{}</a>', links)
+        links = [(url, label) for permission, url, label in actions if user.has_perm(permission)]
+        return format_html_join(" ｜ ", '<a href="{}">{}</a>', links) if links else "—"
 
     def get_urls(self):
         wrap = self.admin_site.admin_view
@@ -206,8 +223,8 @@ class CustomerAdmin(StaffModelAdmin):
         request.session.save()  # before the issue: a parallel re-POST finds it gone sooner
         return dt.datetime.fromisoformat(kept["shown"])
 
-    def _already_issued(self, request, customer):
-        messages.error(request, ALREADY_ISSUED)
+    def _already_issued(self, request, customer, message=ALREADY_ISSUED):
+        messages.error(request, message)
         return redirect("admin:accounts_customer_change", customer.pk)
 
     def unlock_view(self, request, pk):
@@ -340,12 +357,12 @@ class CustomerAdmin(StaffModelAdmin):
         if request.method == "POST" and form.is_valid():
             shown = self._nonce_consume(request, "card_issue", customer)
             if shown is None:
-                return self._already_issued(request, customer)
+                return self._already_issued(request, customer, CARD_ALREADY_ISSUED)
             try:
                 card = image_card_issue(customer=customer, actor=request.user.get_username(),
                                         reason=form.cleaned_data["reason"], form_shown_at=shown)
             except IssuedMeanwhile:
-                return self._already_issued(request, customer)
+                return self._already_issued(request, customer, CARD_ALREADY_ISSUED)
             request.session[self.CARD_PRINT_SESSION_KEY] = card.pk
             messages.success(request, "画像認証カードを発行しました。以前のカードは使えなくなりました。")
             return redirect("admin:accounts_customer_card_print", customer.pk)

@@ -331,6 +331,9 @@ def credential_unlock(*, customer: Customer, kind: str, reason: str, actor: str)
     return credential
 
 
+STAFF_ALREADY_SUSPENDED = "この契約者はすでにIB取引中止の状態です。"
+
+
 def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "", reason: str = "") -> None:
     """IB取引中止 (SEC-10): the customer stops their own IB use (the caller has verified
     the step-up), or branch staff stop it for a customer who phoned in (the guide: 「IB取引中止」
@@ -344,8 +347,8 @@ def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "", 
     with transaction.atomic():
         locked = customer_for_update(customer)
         credential_for_update(customer, Credential.Kind.PASSWORD)
-        if locked.status != Customer.Status.ACTIVE:
-            raise StaffActionError("すでにご利用を停止しています。")
+        if locked.status != Customer.Status.ACTIVE:  # staff read it of the customer (walk25 F7)
+            raise StaffActionError(STAFF_ALREADY_SUSPENDED if actor else "すでにご利用を停止しています。")
         Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
         customer.status = Customer.Status.SUSPENDED
         Credential.objects.filter(customer=customer, kind=Credential.Kind.PASSWORD).update(

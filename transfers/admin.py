@@ -5,6 +5,8 @@ user as actor."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -15,6 +17,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin, StaffModelAdmin, yen_column
+from accounts.templatetags.accounts_format import japanese_date
+from cosei_ib.textinput import typed_date
 from security.audit import audit_record
 
 from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields, transfer_fieldsets
@@ -69,6 +73,32 @@ FEE_TODAY_UNCONFIRMED = ("本日から適用する手数料は、保存した時
                          "内容を確かめて「本日から適用する」にチェックしてください。")
 FEE_FIELDS = ("same_branch_under", "same_branch_over", "other_branch_under", "other_branch_over",
               "other_bank_under", "other_bank_over")
+FEE_ROUTES = {"same_branch": "同一店宛", "other_branch": "当金庫本支店宛", "other_bank": "他行宛"}
+FEE_TIERS_INVERTED = ("{route}の手数料が、金額区分以上（{over:,}円）の方が金額区分未満（{under:,}円）より低くなっています。"
+                      "未満と以上が入れ替わっていないかご確認ください。")
+FEE_HORIZON_YEARS = 2
+FEE_DATE_TOO_FAR = "適用開始日は{limit}までの日付を指定してください（{years}年先まで）。"
+FEE_DATE_FORM = "適用開始日は {example} の形で入力してください。"
+
+
+class TypedDateField(forms.DateField):
+    """A date typed as 「2027-06-01」, 「2027/6/1」 or in full-width (``typed_date``); any
+    other text is the field's ``invalid`` message, which shows the expected form."""
+
+    def to_python(self, value):
+        if isinstance(value, str) and value.strip():
+            day = typed_date(value)
+            if day is None:
+                raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
+            return day
+        return super().to_python(value)
+
+
+def years_ahead(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # 29 February
+        return day.replace(year=day.year + years, day=28)
 
 
 class FeeScheduleForm(forms.ModelForm):
@@ -94,17 +124,33 @@ class FeeScheduleForm(forms.ModelForm):
             field.validators.append(MaxValueValidator(maximum, message=message))
             field.widget.attrs["max"] = maximum
             field.error_messages["invalid"] = FEE_NOT_NUMBER
+        typed = self.fields.get("effective_from")
+        if typed is not None:  # walk25 F5: 「2027/06/01」 and full-width were 「日付を正しく入力してください。」
+            example = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+            self.fields["effective_from"] = TypedDateField(
+                label=typed.label, widget=typed.widget, help_text=typed.help_text,
+                error_messages={"required": "適用開始日を入力してください。",
+                                "invalid": FEE_DATE_FORM.format(example=example)})
 
     def clean_effective_from(self):
         day = self.cleaned_data["effective_from"]
-        if day < timezone.localdate():
+        today = timezone.localdate()
+        if day < today:
             raise forms.ValidationError(FEE_DATE_IN_PAST)
+        limit = years_ahead(today, FEE_HORIZON_YEARS)
+        if day > limit:  # walk25 F5: 9999-12-31 was saved — a typo of the year, not a plan
+            raise forms.ValidationError(FEE_DATE_TOO_FAR.format(limit=japanese_date(limit), years=FEE_HORIZON_YEARS))
         return day
 
     def clean(self):
         cleaned = super().clean()
         if cleaned.get("effective_from") == timezone.localdate() and not cleaned.get("apply_today"):
             self.add_error("apply_today", FEE_TODAY_UNCONFIRMED)
+        for route, name in FEE_ROUTES.items():
+            # XFER-4 (walk25 F5): 同一店宛 500 / 0 was saved — the pair typed the wrong way round
+            under, over = cleaned.get(f"{route}_under"), cleaned.get(f"{route}_over")
+            if under is not None and over is not None and over < under:
+                self.add_error(f"{route}_over", FEE_TIERS_INVERTED.format(route=name, over=over, under=under))
         return cleaned
 
 
@@ -120,8 +166,26 @@ class FeeScheduleAdmin(_AuditedAdmin):
     # Django's bulk delete said 「…削除する権限がありません: 振込手数料 / 振込」 for a row in
     # force (walk24): a future row is deleted from its own page, a held one says why there
     actions = None
-    list_display = ["effective_from", "threshold", "same_branch_under", "same_branch_over", "other_branch_under",
-                    "other_branch_over", "other_bank_under", "other_bank_over"]
+    # amounts as staff read them elsewhere, 「30,000円」 (walk25 F6: the raw 30000)
+    list_display = ["effective_from", *(f"{name}_yen" for name in ("threshold", *FEE_FIELDS))]
+    threshold_yen = yen_column(FeeSchedule, "threshold")
+    same_branch_under_yen = yen_column(FeeSchedule, "same_branch_under")
+    same_branch_over_yen = yen_column(FeeSchedule, "same_branch_over")
+    other_branch_under_yen = yen_column(FeeSchedule, "other_branch_under")
+    other_branch_over_yen = yen_column(FeeSchedule, "other_branch_over")
+    other_bank_under_yen = yen_column(FeeSchedule, "other_bank_under")
+    other_bank_over_yen = yen_column(FeeSchedule, "other_bank_over")
+
+    def get_fields(self, request, obj=None):
+        """A row staff may not change (in force, or only viewable) shows 「30,000円」 too."""
+        if obj is None or self.has_change_permission(request, obj):
+            return ["effective_from", "threshold", *FEE_FIELDS, "apply_today"]
+        return ["effective_from", *(f"{name}_yen" for name in ("threshold", *FEE_FIELDS))]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None or self.has_change_permission(request, obj):
+            return super().get_readonly_fields(request, obj)
+        return self.get_fields(request, obj)
 
     def _in_force(self, obj) -> bool:
         return obj is not None and (obj.effective_from <= timezone.localdate()
@@ -226,11 +290,8 @@ class TransferSettingsAdmin(_AuditedAdmin):
     manage_permission = "transfers.manage_transfer_limit"
     form = TransferSettingsForm
     list_display = ["bank_max_daily_limit_yen", "updated_at"]
+    bank_max_daily_limit_yen = yen_column(TransferSettings, "bank_max_daily_limit")
     fields = ["bank_max_daily_limit", "confirm_lower"]
-
-    @admin.display(description="1日の利用限度額の上限（金庫所定）", ordering="bank_max_daily_limit")
-    def bank_max_daily_limit_yen(self, obj):
-        return f"{obj.bank_max_daily_limit:,}円"
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not TransferSettings.objects.exists()

@@ -18,6 +18,7 @@ from django.utils.html import format_html
 from accounts.admin import ReadOnlyAdmin, yen
 from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib import bankcalendar
+from cosei_ib.textinput import typed_date
 from security.audit import audit_record
 
 from security.customer_admin import ReasonForm
@@ -33,11 +34,31 @@ CANCEL_NOTE = ("お客様のお申し出（IB取引中止の後など、お客�
                "この予約振込を取り消します。お客様にはEメールでお知らせします。")
 
 
+RUN_DAY_REFUSED = "振込日には本日以前の日付を {example} の形で入力してください（何も実行していません）。"
+
+
 def _day_from(text: str, today: dt.date) -> dt.date:
-    try:
-        return dt.date.fromisoformat(text[:10]) if text else today
-    except ValueError:
-        return today
+    return typed_date(text) or today
+
+
+class TransferDayFilter(admin.SimpleListFilter):
+    """振込日 for transfers that are by definition ahead (walk25 F10): Django's date filter
+    offered only 今日 / 過去7日間 / 今月 / 今年."""
+
+    title = "振込日"
+    parameter_name = "transfer_day"
+    DAYS = {"today": (0, 1), "tomorrow": (1, 2), "next7": (0, 8), "past7": (-7, 1)}
+
+    def lookups(self, request, model_admin):
+        return [("today", "今日"), ("tomorrow", "明日"), ("next7", "今後7日間"), ("past7", "過去7日間")]
+
+    def queryset(self, request, queryset):
+        if self.value() not in self.DAYS:
+            return queryset
+        start, end = self.DAYS[self.value()]
+        today = bankcalendar.local_now().date()
+        return queryset.filter(transfer_date__gte=today + dt.timedelta(days=start),
+                               transfer_date__lt=today + dt.timedelta(days=end))
 
 
 @admin.register(ScheduledTransfer)
@@ -49,7 +70,7 @@ class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
     # the amount; 受付日時 and 実行日時 on the detail page.
     list_display = ["id", "transfer_date", "status_and_cancel", "unprocessed_reason", "customer",
                     "payee_account", "amount_and_fee"]
-    list_filter = ["status", "unprocessed_reason", "transfer_date"]
+    list_filter = ["status", "unprocessed_reason", TransferDayFilter]
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"
     list_select_related = ["customer"]
@@ -146,7 +167,12 @@ class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
         if request.method != "POST":
             return TemplateResponse(request, "admin/transfers/scheduledtransfer/run.html", {
                 **self.admin_site.each_context(request), "today": today, "title": "予約振込の再実行"})
-        day = min(_day_from(request.POST.get("day", ""), today), today)
+        day = typed_date(request.POST.get("day", ""))
+        if day is None or day > today:
+            # walk25 F17: abc, 9999-12-31, tomorrow or nothing ran today and reported that
+            # as a success, with no word that the typed date was not used
+            messages.error(request, RUN_DAY_REFUSED.format(example=today.isoformat()))
+            return redirect("admin:transfers_scheduled_run")
         result = transfers_execute_due(day=day)
         # isoformat, not %Y: year 26 prints as "26" with %Y, which the list cannot read back
         summary = (f"{day.isoformat()} 以前を再実行: 振込済 {result.executed}件 未処理 {result.unprocessed}件")

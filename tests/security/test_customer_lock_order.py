@@ -109,7 +109,7 @@ def test_staff_ib_suspension_during_the_customers_own_does_not_deadlock():
     _suspended_by_the_customer(outcomes, customer)
     assert outcomes["second"][0] == "error", outcomes
     assert isinstance(outcomes["second"][1], StaffActionError), outcomes
-    assert outcomes["second"][1].message == "すでにご利用を停止しています。"
+    assert outcomes["second"][1].message == "この契約者はすでにIB取引中止の状態です。"
 
 
 def test_staff_otp_revoke_during_the_otp_activation_does_not_deadlock():

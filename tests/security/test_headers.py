@@ -189,12 +189,12 @@ def test_error_pages_with_debug_off_for_a_customer_staff_and_nobody(settings):
         (signed_in.get("/accounts/statements/", {"account": foreign.pk}), 404, "お探しのページが見つかりません",
          "メイン画面へ"),
         (staff_client.get(f"/admin/accounts/customer/{customer.pk}/unlock/"), 403,
-         "この画面を表示する権限がありません", "管理画面へ"),  # staff: back to admin (review5)
+         "この操作の権限がありません", "管理画面へ"),  # staff: an admin page, back to admin (review5, walk25 F20)
         (_client_with_failing_views(settings).get("/e500/"), 500, "障害が発生しています", 'href="/login/"'),
     ]
     for response, status, text, link in cases:
         html = response.content.decode()
         assert response.status_code == status, (status, text)
-        assert text in html and link in html and '<html lang="ja">' in html
+        assert text in html and link in html and '<html lang="ja"' in html
         assert not [marker for marker in DEBUG_MARKERS if marker in html], (status, html[:300])
         assert_headers(response)

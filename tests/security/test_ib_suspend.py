@@ -127,7 +127,7 @@ def test_staff_suspend_for_a_customer_who_phoned_in(staff_client):
     page = staff_client.get(f"/admin/accounts/customer/{customer.pk}/change/").content.decode()
     assert "IB取引再開" in page and url not in page
     again = staff_client.post(url, {"reason": "二度目"})
-    assert "すでにご利用を停止しています。" in again.content.decode()
+    assert "この契約者はすでにIB取引中止の状態です。" in again.content.decode()  # staff wording (walk25 F7)
     assert AuditEvent.objects.filter(customer=customer, action="ib_suspend").count() == 1
 
 

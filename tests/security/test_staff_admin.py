@@ -632,7 +632,10 @@ def test_card_issue_is_not_repeated_by_a_second_post(staff_client):
     card = ImageCard.objects.get(customer=customer, is_active=True)
     again = staff_client.post(url, data)
     assert again.url == f"/admin/accounts/customer/{customer.pk}/change/"
-    assert ALREADY_ISSUED in staff_client.get(again.url).content.decode()
+    page = staff_client.get(again.url).content.decode()
+    # of the card, not a password (walk25 F18)
+    assert "この発行は処理済みです（二重発行はしていません）。カードを紛失した場合は、あらためて再発行してください。" in page
+    assert "パスワードを紛失" not in page
     assert list(ImageCard.objects.filter(customer=customer)) == [card]
 
 
