@@ -536,3 +536,32 @@ def test_a_limit_confirm_names_only_a_used_step_up_of_the_customers_own_limit_ch
                                follow=True)
         assert response.redirect_chain == [(reverse("transfers:limit"), 302)]
         assert "既に完了したか別の画面で中止されたため" in response.content.decode()
+
+
+def test_debit_frozen_after_the_right_answer_keeps_the_answer_and_shows_no_challenge(signed_in):
+    """SEC-14, XFER-1 (walk25 F11): staff froze the 引落口座 while the customer was on the
+    confirm page. The right answer is refused by the freeze: the page comes back with the
+    message and the button only — no image-card challenge (its challenge is closed, its 16
+    images would 404) — and says the answer stands. After the unfreeze the button alone
+    executes, without a new answer and without a counted failure."""
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    response = client.post(reverse("transfers:details"), {"amount": "50000", "sender_name": "ﾔﾏﾀﾞ ﾀﾛｳ"})
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+    Account.objects.filter(pk=debit.pk).update(status=Account.Status.FROZEN)
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    page = response.content.decode()
+    assert response.status_code == 200 and "お支払いが停止されているため" in page
+    assert "/image-auth/" not in page and 'name="card_1"' not in page
+    assert "本人認証は完了しています" in page and "振込を実行する" in page
+    stepup = re.search(r'name="stepup" value="([^"]+)"', page)[1]
+    # a reload of the page shows the same: no new challenge either
+    page = client.get(reverse("transfers:confirm")).content.decode()
+    assert "/image-auth/" not in page and "本人認証は完了しています" in page
+    Account.objects.filter(pk=debit.pk).update(status=Account.Status.OPEN)
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, "stepup": stepup})
+    transfer = Transfer.objects.get(customer=customer)
+    assert response.url == reverse("transfers:done", args=[transfer.pk])
+    debit.refresh_from_db()
+    assert debit.balance == 1_000_000 - 50_550
+    assert not AuditEvent.objects.filter(action="step_up", outcome="failure").exists()
