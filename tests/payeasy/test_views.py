@@ -100,11 +100,16 @@ def test_only_open_accounts_are_offered_and_accepted(status):
     client = support.logged_in(customer)
     page = client.get("/payeasy/").content.decode()
     assert f'value="{account.pk}"' in page and f'value="{other.pk}"' not in page
+    # walk25 F16: a frozen one is named as not usable now (it vanished without a word); a closed one is not
+    stopped = "は、現在お取引を停止しているためご利用いただけません。詳しくはお取引店にお問い合わせください。"
+    assert (stopped in page) == (status == Account.Status.FROZEN)
+    assert (f"***{other.number[-4:]}は" in page) == (status == Account.Status.FROZEN)
     response = client.post("/payeasy/", {"account": other.pk, "biller": "00100"})
     assert response.status_code == 200 and ACCOUNT_INVALID in response.content.decode()
     assert "cosei_payeasy" not in client.session
     assert client.get(link_url(signed_link())).url == "/payeasy/link/bill/"  # 情報リンク: the same choice
-    assert f'value="{other.pk}"' not in client.get("/payeasy/link/bill/").content.decode()
+    page = client.get("/payeasy/link/bill/").content.decode()
+    assert f'value="{other.pk}"' not in page and (stopped in page) == (status == Account.Status.FROZEN)
     response = client.post("/payeasy/link/bill/", {"account": other.pk})
     assert response.status_code == 200 and ACCOUNT_INVALID in response.content.decode()
     assert not StepUp.objects.filter(customer=customer, kind="payeasy").exists()

@@ -565,3 +565,21 @@ def test_debit_frozen_after_the_right_answer_keeps_the_answer_and_shows_no_chall
     debit.refresh_from_db()
     assert debit.balance == 1_000_000 - 50_550
     assert not AuditEvent.objects.filter(action="step_up", outcome="failure").exists()
+
+
+def test_start_page_names_a_frozen_debit_account(signed_in):
+    """XFER-1, ACCT-1 (walk25 F16): the 振込 start page dropped a frozen 引落口座 without a
+    word. It is still not offered, and one line says it cannot be used now and to ask the
+    branch — no internal reason."""
+    client, customer, debit = signed_in
+    from tests import factories
+
+    frozen = factories.account(owner=customer, balance=50_000)
+    Account.objects.filter(pk=frozen.pk).update(status=Account.Status.FROZEN)
+    page = client.get(reverse("transfers:start")).content.decode()
+    assert f'value="{debit.pk}"' in page and f'value="{frozen.pk}"' not in page
+    assert (f"***{frozen.number[-4:]}は、現在お取引を停止しているためご利用いただけません。"
+            "詳しくはお取引店にお問い合わせください。") in page
+    assert "支払停止" not in page
+    Account.objects.filter(pk=frozen.pk).update(status=Account.Status.OPEN)
+    assert "お取引を停止している" not in client.get(reverse("transfers:start")).content.decode()
