@@ -1,6 +1,7 @@
 from django.db import connection
 from django.http import JsonResponse
 from django.shortcuts import render
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -27,3 +28,17 @@ def health(request):
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     worker_age = int((timezone.now() - last_beat).total_seconds()) if last_beat else None
     return JsonResponse({"status": "ok", "database": "ok", "worker_last_beat_seconds": worker_age})
+
+
+@never_cache
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW (SEC-9): a form posted without a valid token. Mostly a tab left
+    open after 「ログアウト」 in another tab or the idle logout — the session is gone, so
+    the customer is told that, not 「不正な操作の可能性」, which alarmed a customer who had
+    only logged out (walk25 F12). A mismatch within a live session keeps that wording."""
+    live = request.user.is_authenticated
+    staff_page = request.path.startswith(reverse("admin:index"))
+    return render(request, "403_csrf.html", {
+        "session_live": live,
+        "login_url": reverse("admin:login") if staff_page else reverse("security:login"),
+    }, status=403)
