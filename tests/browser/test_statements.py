@@ -129,3 +129,28 @@ def test_frozen_account_on_balances_transfer_and_payeasy(page, device):
         expect(page.get_by_text(line)).to_be_visible()
         assert no_horizontal_overflow(page)
         page.screenshot(path=f"test-artifacts/stopped-line-{url.strip('/')}-{device}.png", full_page=True)
+
+
+def test_history_names_a_refused_account_without_its_id(page, device):
+    """ACCT-4 (walk25 F13), desktop and iPhone 13: after ?account=<another customer's id>
+    and ?account=99999999999999999999, 取引履歴照会 says 「照会できない口座の指定（入出金明細
+    照会）」 — no internal id, no echo of the value."""
+    from tests import factories
+
+    customer = factories.customer(password="Pass1234")
+    customer.password_is_initial = False
+    customer.save()
+    factories.account(owner=customer)
+    foreign = factories.account()
+    page.goto("/login/")
+    page.get_by_label("契約者ID").fill(customer.contract_id)
+    page.get_by_label("ログインパスワード").fill("Pass1234")
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.wait_for_url("**/")
+    for value in (str(foreign.pk), "99999999999999999999"):
+        assert page.goto(f"/accounts/statements/?account={value}").status == 404
+    page.goto("/history/")
+    expect(page.get_by_text("照会できない口座の指定（入出金明細照会）")).to_have_count(2)
+    text = page.locator("main").inner_text()
+    assert "99999999999999999999" not in text and f"id={foreign.pk}" not in text
+    assert no_horizontal_overflow(page)
