@@ -163,7 +163,8 @@ NOT_DIGITS = "払込金額は1円以上の金額を数字で入力してくだ�
 
 @pytest.mark.parametrize(("typed", "told"), [
     *[(typed, NOT_DIGITS) for typed in ["-1", "−5", "－１，０００", "ー500", "1-000", "1　1000", "1 000",
-                                        "12\t345", "⑤000", "¹⁰000", "0", "０００", "1\x002"]],
+                                        "12\t345", "⑤000", "¹⁰000", "0", "０００", "1\x002",
+                                        "1,00,0", "1,00,00", "10000,000"]],  # walk25 F15
     *[(typed, RANGE) for typed in ["99999999999999999999", "１" * 13, "9" * 41, "1,000,001円"]],
 ])
 def test_a_wrong_open_amount_is_refused_with_its_reason(typed, told):

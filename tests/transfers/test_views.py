@@ -118,6 +118,9 @@ def test_registered_payee_skips_bank_and_branch_but_shows_the_name(signed_in):
     # only a trailing 円 is dropped: 「12円345」 was read as 12,345円 (walkfix)
     ("12円345", "振込金額は数字（円単位）で入力してください。"),
     ("円1000", "振込金額は数字（円単位）で入力してください。"),
+    # commas only in thousands groups: 「1,00,0」 was 1,000円, 「1,00,00」 10,000円 (walk25 F15)
+    *[(typed, "振込金額は数字（円単位）で入力してください。")
+      for typed in ["1,00,0", "1,00,00", "10000,000", ",1000", "1000,", "1,,000", "１，００，０", ","]],
     ("1,500,000 円", "振込金額と手数料の合計（1,500,550円）がお支払可能額（1,000,000円）を超えています。"),
     ("１，５００，０００", "振込金額と手数料の合計（1,500,550円）がお支払可能額（1,000,000円）を超えています。"),
     ("999,999", "振込金額と手数料の合計（1,000,549円）がお支払可能額（1,000,000円）を超えています。"),
@@ -267,6 +270,9 @@ def test_limit_change_page_with_stepup(signed_in):
     client, customer, debit = signed_in
     page = client.get(reverse("transfers:limit")).content.decode()
     assert "1,000,000円" in page and "10,000,000円" in page
+    # XFER-9 (walk25 F15): a misplaced comma is refused, not dropped (2,00,000 was 200,000円)
+    page = client.post(reverse("transfers:limit"), {"new_limit": "2,00,000"}).content.decode()
+    assert "利用限度額は数字（円単位）で入力してください。" in page
     response = client.post(reverse("transfers:limit"), {"new_limit": "２，０００，０００"})
     assert response.url == reverse("transfers:limit_confirm")
     assert "0:00から適用" in client.get(response.url).content.decode()
