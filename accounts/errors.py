@@ -18,6 +18,7 @@ class InsufficientFunds(LedgerError):
 
 class AccountClosed(LedgerError):
     message = "この口座は解約済みのため、お取引できません。"
+    final = True  # a closed account never reopens: the confirmation cannot be retried
 
 
 class AccountFrozen(LedgerError):

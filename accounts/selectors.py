@@ -51,6 +51,23 @@ def account_list_for_customer(*, customer: Customer) -> QuerySet[Account]:
     )
 
 
+@dataclass(frozen=True)
+class DebitAccounts:
+    payable: list[Account]  # offered as 引落口座 / お支払口座
+    stopped: list[Account]  # 支払停止 (frozen): named on the page, not offered (ACCT-1)
+
+
+def debit_accounts_for_customer(*, customer: Customer) -> DebitAccounts:
+    """The customer's accounts a payment may come from, and the frozen ones the page says
+    cannot be used now (walk25 F16: a frozen account silently vanished from 引落口座).
+    One query; a closed account is neither."""
+    accounts = list(account_list_for_customer(customer=customer)
+                    .exclude(status=Account.Status.CLOSED))
+    return DebitAccounts(
+        payable=[account for account in accounts if account.status == Account.Status.OPEN],
+        stopped=[account for account in accounts if account.status == Account.Status.FROZEN])
+
+
 def account_get_for_customer(
     customer: Customer, account_id, *, accounts: list[Account] | None = None
 ) -> Account:
@@ -119,7 +136,8 @@ class AccountBalances:
     balance: int  # 現在残高
     previous_day_balance: int  # 前日残高
     previous_month_end_balance: int  # 前月末残高
-    available_amount: int  # 支払可能額 = balance − holds, not below 0
+    available_amount: int  # 支払可能額 = balance − holds, not below 0; 0 when payments are stopped
+    stopped: bool = False  # 支払停止 (frozen by the branch): shown as 「お取引停止中」 (ACCT-1)
 
 
 @dataclass(frozen=True)
@@ -185,7 +203,10 @@ def balance_summary_for_customer(
             balance=account.balance,
             previous_day_balance=account.previous_day_balance,
             previous_month_end_balance=account.previous_month_end_balance,
-            available_amount=account.available_amount,
+            # a frozen account pays nothing (LEDGER-2 refuses every debit): its 支払可能額
+            # is 0, not the balance (walk25 F16); the status is on the row already
+            available_amount=account.available_amount if account.status == Account.Status.OPEN else 0,
+            stopped=account.status == Account.Status.FROZEN,
         )
         for account in _accounts_with_branch(
             _BALANCE_SUMMARY_QUERY, customer=customer,

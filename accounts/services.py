@@ -318,8 +318,11 @@ def account_admin_change(*, account: Account, changed: Sequence[str], actor: str
         audit_record(action="account_change", outcome="success", customer=account.customer,
                      summary=f"{account.number} {summary}", actor=actor)
         if account.customer is not None:
+            # a sentence, not the audit's 「状態=支払停止」, which read like a log line (walk25 F21)
+            told = "、".join(f"状態を「{account.get_status_display()}」に" if name == "status"
+                            else f"拘束額を{account.hold_amount:,}円に" for name in fields)
             notice_enqueue(customer=account.customer, event="account_change", lines=[
-                f"口座（{account.get_type_display()} {account.masked_number}）の{summary}に変更しました。",
+                f"口座（{account.get_type_display()} {account.masked_number}）の{told}変更しました。",
             ])
 
 

@@ -36,8 +36,10 @@ def _account_or_404(request, account_id, accounts: list[Account]) -> Account:
     except Http404:
         audit_record(
             action="access_refused", outcome="refused", customer=request.customer,
-            summary=(f"照会できない口座の指定（入出金明細照会、口座 id={str(account_id)[:32]}）"
-                     if account_id is not None else "照会できない口座の指定（入出金明細照会、口座の指定なし）"),
+            summary="照会できない口座の指定（入出金明細照会）",
+            # what was asked for, for staff only: the customer read an internal id, or any
+            # text put in ?account= (walk25 F13)
+            staff_detail=f"口座 id={str(account_id)[:32]}" if account_id is not None else "口座の指定なし",
             ip=client_ip(request),
         )
         raise

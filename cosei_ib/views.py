@@ -39,3 +39,17 @@ def permission_denied(request, exception=None):
         return render(request, "admin/403.html", {**admin.site.each_context(request), "title": "アクセスできません"},
                       status=403)
     return django_permission_denied(request, exception)
+
+
+@never_cache
+def csrf_failure(request, reason: str = ""):
+    """CSRF_FAILURE_VIEW (SEC-9): a form posted without a valid token. Mostly a tab left
+    open after 「ログアウト」 in another tab or the idle logout — the session is gone, so
+    the customer is told that, not 「不正な操作の可能性」, which alarmed a customer who had
+    only logged out (walk25 F12). A mismatch within a live session keeps that wording."""
+    live = request.user.is_authenticated
+    staff_page = request.path.startswith(reverse("admin:index"))
+    return render(request, "403_csrf.html", {
+        "session_live": live,
+        "login_url": reverse("admin:login") if staff_page else reverse("security:login"),
+    }, status=403)

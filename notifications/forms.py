@@ -8,7 +8,7 @@ from django import forms
 
 from cosei_ib.textinput import normalise_digits
 
-from .services import address_is_sendable
+from .services import address_is_sendable, address_same
 
 MAX_EMAIL = 254
 EMAIL_INVALID = "Ｅメールアドレスを正しく入力してください（半角英数字、例：taro@example.jp）。"
@@ -47,10 +47,8 @@ class EmailAddressForm(forms.Form):
         data = super().clean()
         email = data.get("email")
         again = _normalise(data.get("email_again") or "")
-        if email and again:
-            local, _, domain = again.rpartition("@")
-            if (f"{local}@{domain.lower()}" if local else again) != email:
-                self.add_error("email_again", "確認用のＥメールアドレスが一致しません。")
+        if email and again and not address_same(again, email):  # 全角 and case are no mismatch
+            self.add_error("email_again", "確認用のＥメールアドレスが一致しません。")
         return data
 
 

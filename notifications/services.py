@@ -100,6 +100,15 @@ def address_is_sendable(address: str) -> bool:
     return True
 
 
+def address_same(first: str, second: str) -> bool:
+    """Whether two (normalised, half-width) addresses name the same mailbox as a customer
+    sees it: the domain is case-insensitive (RFC 5321), and so is the mailbox name at
+    every provider a customer uses — 「Yamada@Example.JP」 is 「yamada@example.jp」 (walk25
+    F14). For the confirmation field and 「現在ご登録のアドレスと同じです。」; the address
+    is stored as typed (domain lower-cased)."""
+    return first.lower() == second.lower()
+
+
 def _render(event: str, customer: Customer, lines: list[str], context: dict) -> str:
     template = select_template([f"notifications/mail/{event}.txt", "notifications/mail/generic.txt"])
     body = template.render({
@@ -278,7 +287,7 @@ def email_change_request(*, customer: Customer, new_email: str, ip: str | None) 
         raise EmailSettingError("Ｅメールアドレスの形式が正しくありません。")
     with transaction.atomic():
         locked = customer_for_update(customer)
-        if locked.email == new_email:
+        if address_same(locked.email, new_email):
             raise EmailSettingError(EMAIL_SAME)
         code = f"{secrets.randbelow(10**6):06d}"
         expires_at = timezone.now() + dt.timedelta(seconds=settings.NOTIFICATIONS_EMAIL_CODE_SECONDS)

@@ -15,10 +15,12 @@ from security.stepup_flow import stepup_pending, stepup_pending_confirm, stepup_
 from .forms import EmailAddressForm, EmailCodeForm, NoticePreferenceForm
 from .models import EmailChangeRequest
 from .services import (
+    EMAIL_SAME,
     PREFERENCE_LABELS,
     SECURITY_NOTICE_LABELS,
     EmailAlreadyChanged,
     EmailSettingError,
+    address_same,
     email_change_confirm,
     email_change_request,
     email_remove,
@@ -86,8 +88,8 @@ def email_address_view(request):
     """入力画面: the new address, typed twice."""
     form = EmailAddressForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        if form.cleaned_data["email"] == request.customer.email:
-            form.add_error("email", "現在ご登録のアドレスと同じです。")
+        if request.customer.email and address_same(form.cleaned_data["email"], request.customer.email):
+            form.add_error("email", EMAIL_SAME)
         else:
             response = _start(request, {"operation": "address", "email": form.cleaned_data["email"]}, form)
             if response:

@@ -19,8 +19,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_safe, require_http_methods
 
-from accounts.models import Account
-from accounts.selectors import account_list_for_customer
+from accounts.selectors import account_list_for_customer, debit_accounts_for_customer
 from cosei_ib import bankcalendar
 from security import session as customer_session
 from security.audit import client_ip
@@ -54,8 +53,9 @@ def _save(request, wizard: dict) -> None:
 
 def _payable_accounts(request):
     """お支払口座 offered and accepted: the customer's open accounts only — a closed or
-    frozen one named in a POST is the field's 「お支払口座の指定が正しくありません」."""
-    return account_list_for_customer(customer=request.customer).filter(status=Account.Status.OPEN)
+    frozen one named in a POST is the field's 「お支払口座の指定が正しくありません」.
+    The frozen ones (``stopped``) are named on the page as not usable now (walk25 F16)."""
+    return debit_accounts_for_customer(customer=request.customer)
 
 
 def _blocked(request):
@@ -75,7 +75,7 @@ def start_view(request):
     wizard = _wizard(request)
     accounts = _payable_accounts(request)
     initial = {"account": wizard.get("account"), "biller": wizard.get("biller", "")}
-    form = StartForm(request.POST or None, accounts=accounts, initial=initial)
+    form = StartForm(request.POST or None, accounts=accounts.payable, initial=initial)
     if request.method == "POST" and form.is_valid():
         try:
             biller = services.biller_for_entry(form.cleaned_data["biller"])
@@ -87,7 +87,7 @@ def start_view(request):
             wizard.update(account=form.cleaned_data["account"], biller=biller.number)
             _save(request, wizard)
             return redirect("payeasy:numbers")
-    return render(request, "payeasy/start.html", {"form": form, "step": 1,
+    return render(request, "payeasy/start.html", {"form": form, "step": 1, "stopped_accounts": accounts.stopped,
                                                   "payeasy_hours": bankcalendar.hours_text("payeasy")})
 
 
@@ -314,7 +314,7 @@ def link_resume_view(request):
     accounts = _payable_accounts(request)
     wizard = _wizard(request)
     initial = {"account": wizard.get("account")} if wizard.get("via_link") else {}
-    form = LinkAccountForm(request.POST or None, accounts=accounts, initial=initial)
+    form = LinkAccountForm(request.POST or None, accounts=accounts.payable, initial=initial)
     if request.method == "POST" and form.is_valid():
         wizard = {"account": form.cleaned_data["account"], "biller": biller.number, "via_link": True,
                   "entry": {"number": bill.number, "category": bill.category, "confirmation": ""},
@@ -323,7 +323,8 @@ def link_resume_view(request):
         if response is not None:
             return response
     return render(request, "payeasy/link_resume.html", {"form": form, "biller": biller, "bill": bill,
-                                                        "amount": link.amount, "step": 3})
+                                                        "amount": link.amount, "step": 3,
+                                                        "stopped_accounts": accounts.stopped})
 
 
 # --- the biller simulator's own page (PAY-2, PAY-4 demo) ------------------------------------

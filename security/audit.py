@@ -98,6 +98,18 @@ def summary_label(summary: str) -> str:
     return _OLD_REFERENCE.sub("受付番号 ", SUMMARY_LABELS.get(summary, summary))
 
 
+# Between a row's summary and its staff-only detail (``audit_record(staff_detail=…)``):
+# admin shows the whole text, the customer's 取引履歴照会 only what comes before it.
+STAFF_DETAIL_MARK = " ／当金庫記録："
+
+
+def summary_for_customer(summary: str) -> str:
+    """The part of a summary the customer may read: without the staff-only detail — an
+    internal id, or text the request chose (an ``?account=`` value), meaningless or
+    misleading to the customer (walk25 F13)."""
+    return summary_label(summary.split(STAFF_DETAIL_MARK, 1)[0])
+
+
 def audit_local_time(event: AuditEvent) -> str:
     """The event's time in the bank's zone (Asia/Tokyo), to the second, for staff and
     customers alike."""
@@ -172,10 +184,15 @@ def audit_record(
     summary: str = "",
     ip: str | None = None,
     actor: str = "",
+    staff_detail: str = "",
 ) -> AuditEvent:
     """Write one audit row (in the caller's transaction) and log the decision in English.
     Every text is passed through ``audit_text`` first: a row or log line can neither be
-    forged by a newline nor fail on a NUL byte, whatever a caller puts in ``summary``."""
+    forged by a newline nor fail on a NUL byte, whatever a caller puts in ``summary``.
+    ``staff_detail`` is kept after ``summary`` for staff (admin) and never shown to the
+    customer (``summary_for_customer``); it comes last, so the cut keeps it out."""
+    if staff_detail:
+        summary = f"{summary}{STAFF_DETAIL_MARK}{staff_detail}"
     contract_id = customer.contract_id if customer is not None else contract_id
     contract_id = audit_text(contract_id, _LIMITS["contract_id"])
     action = audit_text(action, _LIMITS["action"])

@@ -187,14 +187,18 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
     ``form.unavailable`` holds the message when the factor is locked or missing.
     """
 
-    def __init__(self, data=None, *, method: str, challenge=None, unavailable: str = "", **kwargs):
+    def __init__(self, data=None, *, method: str, challenge=None, unavailable: str = "",
+                 verified: bool = False, **kwargs):
         super().__init__(data, **kwargs)
         self.method = method
         self.unavailable = unavailable
+        self.verified = verified
         self.challenge_cells = []
         self.stepup_id = kwargs.get("initial", {}).get("stepup_id")
         self.other_factor_allowed = False
-        if method == "otp":
+        if verified:
+            pass  # no answer fields: stepup_verify_execute does not ask a verified step-up again
+        elif method == "otp":
             self.fields["otp"] = _otp_field()
         elif method == "passkey":
             self.fields["passkey_response"] = passkey_response_field()
@@ -207,6 +211,10 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
         from .errors import AuthFactorError
         from .stepup import stepup_methods_allowed
 
+        if stepup.verified_at is not None:
+            # answered right, then the operation was refused (a frozen account): the answer
+            # stands until the step-up expires, so nothing is asked — only the button (walk25 F11)
+            return cls(data, method=stepup.method, verified=True, initial={"stepup_id": stepup.pk})
         if stepup.method == "passkey":
             form = cls(data, method="passkey", initial={"stepup_id": stepup.pk})
             # SEC-16: another factor is offered unless the passkey is the only one accepted
@@ -225,6 +233,8 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
         return not self.unavailable and super().is_valid()
 
     def answer(self) -> dict:
+        if self.verified:
+            return {}
         if self.method == "otp":
             return {"otp": self.cleaned_data["otp"]}
         if self.method == "passkey":

@@ -16,7 +16,7 @@ from django.views.decorators.http import require_http_methods
 from accounts.models import Customer
 from cosei_ib.replica import read_alias
 
-from .audit import action_label, audit_local_time, summary_label
+from .audit import action_label, audit_local_time, summary_for_customer
 from .decorators import customer_required
 from .models import AuditEvent
 
@@ -46,8 +46,8 @@ def _detail(event: AuditEvent) -> str:
     if event.actor and event.action not in CONTENT_ACTIONS:
         return ""  # branch staff's action: that it happened, never their note (the reason)
     if event.outcome != AuditEvent.Outcome.SUCCESS:
-        return summary_label(event.summary)
-    return summary_label(event.summary) if event.action in CONTENT_ACTIONS else ""
+        return summary_for_customer(event.summary)
+    return summary_for_customer(event.summary) if event.action in CONTENT_ACTIONS else ""
 
 
 @customer_required

@@ -162,9 +162,12 @@ def login_authenticate(*, contract_id: str, password: str, ip: str | None,
 
 PASSWORD_RULE_TEXT = (
     "{min}～{max}桁の半角英数字で、英字と数字をそれぞれ1文字以上使用してください"
-    "（英字は大文字・小文字を区別します）。契約者IDや現在のパスワードと同じものは使用できません。"
+    "（英字は大文字・小文字を区別します）。契約者IDを含むものや現在のパスワードと同じものは使用できません。"
     "安全のため、最大桁数（{max}桁）での設定をお奨めします。"
 )
+
+
+PASSWORD_CONTAINS_CONTRACT_ID = "契約者IDを含むパスワードは使用できません。"
 
 
 def password_rule_errors(*, customer: Customer, new_password: str) -> list[str]:
@@ -183,8 +186,10 @@ def password_rule_errors(*, customer: Customer, new_password: str) -> list[str]:
         problems.append("英字を1文字以上含めてください。")
     if not re.search(r"[0-9]", new_password):
         problems.append("数字を1文字以上含めてください。")
-    if new_password == customer.contract_id:
-        problems.append("契約者IDと同じパスワードは使用できません。")
+    if customer.contract_id and customer.contract_id in new_password:
+        # not only equal (SEC-2's letter): 「1000000002a」 is the ID and one letter, the
+        # first thing tried against it (walk25 F19; docs/security.md SEC-15)
+        problems.append(PASSWORD_CONTAINS_CONTRACT_ID)
     if customer.user.check_password(new_password):
         problems.append("現在のパスワードと同じパスワードは使用できません。")
     return problems

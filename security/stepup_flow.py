@@ -89,7 +89,10 @@ def stepup_pending_confirm(
     in the same transaction as the consumption of the step-up: it executes exactly what
     was confirmed, once. A refusal (an error with a Japanese ``message``) becomes a form
     error, leaves nothing done (the step-up stays verified, so the customer may retry
-    until it expires) and is written to the audit log.
+    until it expires) and is written to the audit log; the page then shows no challenge
+    (the answer stands). A refusal marked ``final`` (it can never succeed: the 予約 is no
+    longer 予約中) drops the pending operation and returns ``(None, None, False)`` with the
+    message, as for nothing pending.
 
     ``repeat_is_done``: the step-up kinds the page confirms, for a view whose done page
     does not depend on ``execute``'s result (or that finds the result itself: the passkey
@@ -155,7 +158,19 @@ def stepup_pending_confirm(
         # refusal itself is still part of the customer's history (ACCT-4, SEC-13).
         audit_record(action=stepup.kind, outcome="failure", customer=customer,
                      summary=str(refused.message), ip=client_ip(request))
-        form.add_error(None, refused.message)
+        if getattr(refused, "final", False):
+            # it can never succeed now (the 予約 was cancelled by the branch meanwhile):
+            # back to the input page with why, as after a success — not the confirm page
+            # with a button that can only fail again (walk25 F11)
+            request.session.pop(session_key, None)
+            messages.error(request, refused.message, fail_silently=True)
+            return None, None, False
+        # the right answer stands (stepup_verify_execute marked it verified; the image-card
+        # challenge it answered is closed and its images are gone): the page comes back
+        # with the refusal and the button only, not a challenge to answer again (walk25 F11)
+        stepup.verified_at = stepup.verified_at or timezone.now()
+        form = StepUpForm.for_stepup(stepup)
+        form.add_page_error(refused.message)
         return form, stepup, False
     request.session.pop(session_key, None)
     return form, stepup, True

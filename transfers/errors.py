@@ -4,8 +4,13 @@ from __future__ import annotations
 
 
 class TransferError(Exception):
-    def __init__(self, message: str) -> None:
+    """``final``: the confirmed operation can never succeed any more (the 予約 is no longer
+    予約中, its day has passed), so the confirm page is not shown again to be retried:
+    the customer goes back to the input page with the message (security.stepup_flow)."""
+
+    def __init__(self, message: str, *, final: bool = False) -> None:
         self.message = message
+        self.final = final
         super().__init__(message)
 
 

@@ -120,7 +120,7 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
     today = bankcalendar.local_now().date()
     day = dt.date.fromisoformat(content["transfer_date"])
     if day <= today:
-        raise TransferRefused(SCHEDULE_DAY_PASSED)
+        raise TransferRefused(SCHEDULE_DAY_PASSED, final=True)
     problem = schedule_date_problem(day, today=today)
     if problem:
         raise TransferRefused(problem)
@@ -171,8 +171,8 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
             notice_enqueue(customer=customer, event="transfer_cancelled",
                            lines=["お振込のご予約を取り消しました。", ""]
                            + _transfer_notice(transfer, transfer.debit_account)[2:])
-    if not changed:
-        raise TransferRefused(problem)
+    if not changed:  # not 予約中 any more, or its day has come: retrying cannot help (walk25 F11)
+        raise TransferRefused(problem, final=True)
     return transfer
 
 

@@ -21,7 +21,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
 from accounts.models import Account
-from accounts.selectors import account_get_for_customer, account_list_for_customer
+from accounts.selectors import account_get_for_customer, debit_accounts_for_customer
 from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib.bankcalendar import local_now
 from cosei_ib.devices import is_smartphone
@@ -74,7 +74,8 @@ def _debit_account(request) -> Account | None:
 @customer_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def start(request):
-    accounts = list(account_list_for_customer(customer=request.customer).filter(status=Account.Status.OPEN))
+    debit_accounts = debit_accounts_for_customer(customer=request.customer)
+    accounts = debit_accounts.payable
     payees = list(selectors.payee_list_for_customer(customer=request.customer))
     wizard = _wizard(request)
     initial = {"debit_account": wizard.get("debit_account_id") or (accounts[0].pk if accounts else None)}
@@ -95,7 +96,8 @@ def start(request):
         else:
             _wizard_save(request, debit_account_id=account_id)
             return redirect("transfers:bank")
-    return render(request, "transfers/start.html", {"form": form, "payees": payees, "accounts": accounts})
+    return render(request, "transfers/start.html", {"form": form, "payees": payees, "accounts": accounts,
+                                                    "stopped_accounts": debit_accounts.stopped})
 
 
 def _payee_confirm(request, *, form, payee_id=None, **account) -> bool:

@@ -138,6 +138,7 @@ SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"
+CSRF_FAILURE_VIEW = "cosei_ib.views.csrf_failure"  # Japanese, and says why (SEC-9, walk25 F12)
 
 # --- The bank -----------------------------------------------------------------------
 BANK_CODE = "1633"  # Zengin code of 大阪厚生信用金庫

@@ -133,3 +133,23 @@ def test_a_save_refused_under_the_lock_reports_only_the_refusal(monkeypatch):
     assert not LogEntry.objects.filter(object_id=str(account.pk)).exists()
     account.refresh_from_db()
     assert (account.status, account.hold_amount) == ("open", 3_000)
+
+
+def test_the_customer_is_told_the_change_in_a_sentence():
+    """NOTE-1, LEDGER-7 (walk25 F21): the notice read 「口座（普通 ***4567）の状態=支払停止に
+    変更しました。」, a log line. It says 「状態を「支払停止」に」 / 「拘束額を1,000円に」."""
+    from notifications.models import OutboxMessage
+
+    account = factories.account(balance=5_000)
+    masked = f"***{account.number[-4:]}"
+    account.status = Account.Status.FROZEN
+    account_admin_change(account=account, changed=["status"], actor="madoguchi")
+    account.hold_amount = 1_000
+    account_admin_change(account=account, changed=["hold_amount"], actor="madoguchi")
+    account.status, account.hold_amount = Account.Status.OPEN, 0
+    account_admin_change(account=account, changed=["status", "hold_amount"], actor="madoguchi")
+    bodies = [message.body for message in OutboxMessage.objects.filter(event="account_change").order_by("id")]
+    assert f"口座（普通 {masked}）の状態を「支払停止」に変更しました。" in bodies[0]
+    assert f"口座（普通 {masked}）の拘束額を1,000円に変更しました。" in bodies[1]
+    assert f"口座（普通 {masked}）の状態を「有効」に、拘束額を0円に変更しました。" in bodies[2]
+    assert not any("=" in body.split("変更しました")[0].rsplit("\n", 1)[-1] for body in bodies)

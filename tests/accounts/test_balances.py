@@ -215,3 +215,25 @@ def test_leap_day_is_the_month_end_of_february_and_a_statement_day_of_its_own():
     assert selectors.retention_start(tokyo(2029, 3, 29).date()).isoformat() == "2028-02-29"
     assert selectors.retention_start(tokyo(2029, 3, 31).date()).isoformat() == "2028-02-29"
     assert selectors.retention_start(tokyo(2028, 2, 29).date()).isoformat() == "2027-01-29"
+
+
+def test_frozen_account_says_so_and_pays_nothing_without_another_query(client, django_assert_num_queries):
+    """ACCT-1, LEDGER-2 (walk25 F16): a 支払停止 account looked normal — 支払可能額 = the
+    balance, no status. It reads 「お取引停止中」 and 支払可能額 0円 (the balance stays);
+    a hold still counts on an open account; the page reads no more for it (the status is
+    on the account row)."""
+    owner = factories.customer()
+    held = factories.account(owner=owner, balance=5_000, hold_amount=1_000)
+    login(client, owner)
+    with CaptureQueriesContext(connection) as open_only:
+        client.get(reverse("accounts:balances"))
+    frozen = factories.account(owner=owner, balance=2_381_030)
+    Account.objects.filter(pk=frozen.pk).update(status=Account.Status.FROZEN)
+    with django_assert_num_queries(len(open_only.captured_queries)):
+        html = client.get(reverse("accounts:balances")).content.decode()
+    assert figures(html, frozen.pk)["balance"] == 2_381_030 and figures(html, frozen.pk)["available"] == 0
+    assert figures(html, held.pk)["available"] == 4_000
+    frozen_card = html.split(f'id="account-{frozen.pk}"', 1)[1].split("</section>", 1)[0]
+    held_card = html.split(f'id="account-{held.pk}"', 1)[1].split("</section>", 1)[0]
+    assert "お取引停止中" in frozen_card and "お取引停止中" not in held_card
+    assert "支払停止" not in html  # the internal status name is not the customer's wording

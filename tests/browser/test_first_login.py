@@ -25,6 +25,12 @@ def test_first_login_change_logout_login(page, device):
     page.get_by_label("新しいログインパスワード（確認用）").fill("abcdef")
     page.get_by_role("button", name="変更", exact=True).click()
     page.get_by_text("数字を1文字以上含めてください。").first.wait_for()
+    # SEC-2 (walk25 F19): the contract ID and a letter is refused, said in Japanese
+    page.get_by_label("現在のログインパスワード").fill("Init1234")
+    page.get_by_label("新しいログインパスワード", exact=True).fill(f"{customer.contract_id}a")
+    page.get_by_label("新しいログインパスワード（確認用）").fill(f"{customer.contract_id}a")
+    page.get_by_role("button", name="変更", exact=True).click()
+    page.get_by_text("契約者IDを含むパスワードは使用できません。").first.wait_for()
     page.get_by_label("現在のログインパスワード").fill("Init1234")
     page.get_by_label("新しいログインパスワード", exact=True).fill("Kosei2026x")
     page.get_by_label("新しいログインパスワード（確認用）").fill("Kosei2026x")

@@ -12,6 +12,16 @@ from tests.browser.test_transfers import _menu, banks, frozen_clock, no_horizont
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
+def _to_details(page):
+    """From 振込 to the details of a new payee (池田泉州銀行 貝塚 普通 12345)."""
+    page.goto("/transfers/")
+    page.get_by_role("button", name="新しい振込先に振り込む").click()
+    page.goto("/transfers/new/bank/0161/002/")
+    page.get_by_label("口座番号").fill("12345")
+    page.get_by_role("button", name="次へ（口座名義の確認）").click()
+    page.wait_for_url("**/transfers/details/")
+
+
 def test_schedule_see_and_cancel_with_the_image_card(page, device):
     from cosei_ib import bankcalendar
     from tests import factories
@@ -26,11 +36,7 @@ def test_schedule_see_and_cancel_with_the_image_card(page, device):
 
     _menu(page, "振込")
     page.wait_for_url("**/transfers/")
-    page.get_by_role("button", name="新しい振込先に振り込む").click()
-    page.goto("/transfers/new/bank/0161/002/")
-    page.get_by_label("口座番号").fill("12345")
-    page.get_by_role("button", name="次へ（口座名義の確認）").click()
-    page.wait_for_url("**/transfers/details/")
+    _to_details(page)
     page.get_by_label("振込金額（円）").fill("20000")
     date_input = page.get_by_label("振込日")
     if device == "iphone":
@@ -90,3 +96,62 @@ def test_schedule_see_and_cancel_with_the_image_card(page, device):
     page.wait_for_url("**/transfers/scheduled/history/?from=settings")
     page.get_by_role("link", name="各種設定に戻る").click()
     page.wait_for_url("**/settings/")
+
+
+BROKEN_IMAGES = "() => [...document.images].filter(img => !img.complete || img.naturalWidth === 0).length"
+
+
+def test_refused_after_the_right_answer_no_broken_images(page, device):
+    """XFER-6, SEC-14 (walk25 F11), desktop and iPhone 13: the 引落口座 frozen by staff while
+    the customer answers the card on the 振込 confirm page → the message, the button, 「本人
+    認証は完了しています」 and no (broken) challenge images; after the unfreeze the button alone
+    executes. Then the branch cancels a 予約 while the customer is on 振込予約取消（確認）→
+    back on the list with 「予約中ではないため」, as after a cancel."""
+    from accounts.models import Account
+    from cosei_ib import bankcalendar
+    from tests import factories
+    from tests.security.secondfactor import customer_with_card
+    from transfers import scheduled
+    from transfers.models import Transfer
+
+    customer = customer_with_card(password="Pass1234", email="s@example.jp")
+    account = factories.account(owner=customer, balance=100_000)
+    day = bankcalendar.next_business_day(bankcalendar.local_now().date())
+    _login(page, customer)
+    page.wait_for_url("**/")
+    _to_details(page)
+    page.get_by_label("振込金額（円）").fill("20000")
+    page.get_by_role("button", name="次へ（確認画面へ）").click()
+    page.wait_for_url("**/transfers/confirm/")
+    Account.objects.filter(pk=account.pk).update(status=Account.Status.FROZEN)
+    _answer_card_challenge(page, customer)
+    page.get_by_role("button", name="振込を実行する").click()
+    page.get_by_text("お支払いが停止されているため").wait_for()
+    page.get_by_text("本人認証は完了しています").wait_for()
+    assert page.locator("fieldset.card-cell").count() == 0
+    assert page.evaluate(BROKEN_IMAGES) == 0
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/confirm-verified-refused-{device}.png", full_page=True)
+    Account.objects.filter(pk=account.pk).update(status=Account.Status.OPEN)
+    page.get_by_role("button", name="振込を実行する").click()
+    page.wait_for_url("**/transfers/done/*/")
+    assert Transfer.objects.get(customer=customer).status == Transfer.Status.EXECUTED
+
+    _to_details(page)
+    page.get_by_label("振込金額（円）").fill("10000")
+    page.get_by_label("振込日").fill(day.isoformat() if device != "iphone" else f"{day:%Y/%m/%d}")
+    page.get_by_role("button", name="次へ（確認画面へ）").click()
+    page.wait_for_url("**/transfers/confirm/")
+    _answer_card_challenge(page, customer)
+    page.get_by_role("button", name="振込を予約する").click()
+    page.wait_for_url("**/transfers/done/*/")
+    reserved = Transfer.objects.get(customer=customer, status=Transfer.Status.SCHEDULED)
+    page.goto("/transfers/scheduled/")
+    page.locator(f"#scheduled-{reserved.pk}").get_by_role("button", name="この予約を取り消す").click()
+    page.wait_for_url("**/transfers/scheduled/cancel/")
+    scheduled.scheduled_transfer_staff_cancel(transfer_id=reserved.pk, reason="お申し出", actor="staff01")
+    _answer_card_challenge(page, customer)
+    page.get_by_role("button", name="予約を取り消す").click()
+    page.wait_for_url("**/transfers/scheduled/")
+    page.get_by_text("このお振込は予約中ではないため、取消できません。").wait_for()
+    assert page.evaluate(BROKEN_IMAGES) == 0

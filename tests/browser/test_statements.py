@@ -94,3 +94,63 @@ def test_balances_statements_and_csv(page, device):
         assert page.locator('[data-action="print"]').count() == 0
         assert page.locator('[data-action="download"]').count() == 0
         assert page.locator('form[action$="/statements/csv/"]').count() == 0
+
+
+def test_frozen_account_on_balances_transfer_and_payeasy(page, device):
+    """ACCT-1, LEDGER-2 (walk25 F16), desktop and iPhone 13: a 支払停止 account reads
+    「お取引停止中」 with 支払可能額 0円 on 残高照会, and the 振込 and Pay-easy start pages
+    say in one line that it cannot be used now (it vanished from the choice silently)."""
+    from accounts.models import Account
+    from tests import factories
+    from tests.security.secondfactor import customer_with_card
+
+    customer = customer_with_card(password="Pass1234")
+    usable = factories.account(owner=customer, balance=10_000)
+    frozen = factories.account(owner=customer, balance=2_381_030)
+    Account.objects.filter(pk=frozen.pk).update(status=Account.Status.FROZEN)
+    page.goto("/login/")
+    page.get_by_label("契約者ID").fill(customer.contract_id)
+    page.get_by_label("ログインパスワード").fill("Pass1234")
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.wait_for_url("**/")
+    page.goto("/accounts/balances/")
+    card = page.locator("section.balance-card", has=page.locator(f"#account-{frozen.pk}"))
+    expect(card.get_by_text("お取引停止中")).to_be_visible()
+    expect(card.locator('[data-figure="available"]')).to_have_text("0円")
+    expect(card.locator('[data-figure="balance"]')).to_have_text("2,381,030円")
+    other = page.locator("section.balance-card", has=page.locator(f"#account-{usable.pk}"))
+    expect(other.locator('[data-figure="available"]')).to_have_text("10,000円")
+    assert other.get_by_text("お取引停止中").count() == 0
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/balances-frozen-{device}.png", full_page=True)
+    line = f"***{frozen.number[-4:]}は、現在お取引を停止しているためご利用いただけません。"
+    for url in ("/transfers/", "/payeasy/"):
+        page.goto(url)
+        expect(page.get_by_text(line)).to_be_visible()
+        assert no_horizontal_overflow(page)
+        page.screenshot(path=f"test-artifacts/stopped-line-{url.strip('/')}-{device}.png", full_page=True)
+
+
+def test_history_names_a_refused_account_without_its_id(page, device):
+    """ACCT-4 (walk25 F13), desktop and iPhone 13: after ?account=<another customer's id>
+    and ?account=99999999999999999999, 取引履歴照会 says 「照会できない口座の指定（入出金明細
+    照会）」 — no internal id, no echo of the value."""
+    from tests import factories
+
+    customer = factories.customer(password="Pass1234")
+    customer.password_is_initial = False
+    customer.save()
+    factories.account(owner=customer)
+    foreign = factories.account()
+    page.goto("/login/")
+    page.get_by_label("契約者ID").fill(customer.contract_id)
+    page.get_by_label("ログインパスワード").fill("Pass1234")
+    page.get_by_role("button", name="ログイン", exact=True).click()
+    page.wait_for_url("**/")
+    for value in (str(foreign.pk), "99999999999999999999"):
+        assert page.goto(f"/accounts/statements/?account={value}").status == 404
+    page.goto("/history/")
+    expect(page.get_by_text("照会できない口座の指定（入出金明細照会）")).to_have_count(2)
+    text = page.locator("main").inner_text()
+    assert "99999999999999999999" not in text and f"id={foreign.pk}" not in text
+    assert no_horizontal_overflow(page)

@@ -54,3 +54,28 @@ def test_a_post_only_address_opened_by_a_link_says_so_in_japanese(page, device):
     page.get_by_role("link", name="メイン画面へ").click()
     page.wait_for_url("**/")
     assert f"{customer.name_kanji} 様" in page.locator(".who-name").inner_text()  # still signed in
+
+
+def test_a_form_left_open_after_logout_in_another_tab_says_logged_out(page, device):
+    """SEC-9 (walk25 F12): 「ログアウト」 in tab B, then tab A's 利用限度額 input posted → not
+    「…不正な操作の可能性があります。」 but why the page no longer works, with the login link;
+    nothing started."""
+    from security.models import StepUp
+
+    customer = _customer()
+    _login(page, customer)
+    page.wait_for_url("**/")
+    page.goto("/transfers/limit/")
+    page.get_by_label("変更後の1日の利用限度額（円）").fill("100000")
+    other = page.context.new_page()
+    other.goto("/")
+    other.evaluate("document.querySelector('form.logout-form').submit()")  # its ログアウト button
+    other.wait_for_url("**/logged-out/**")
+    page.get_by_role("button", name="次へ（認証へ）").click()
+    page.get_by_text("ログアウトしたか、一定時間操作がなかったため、この画面は使えなくなりました。").wait_for()
+    assert "不正な操作" not in page.content()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/post-after-logout-{device}.png", full_page=True)
+    assert not StepUp.objects.filter(customer=customer).exists()
+    page.get_by_role("link", name="ログイン画面へ").click()
+    page.wait_for_url("**/login/")

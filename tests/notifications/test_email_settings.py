@@ -89,6 +89,9 @@ def test_mismatched_or_bad_addresses_are_refused_with_a_message():
         ({"email": "x" * 5000 + "@example.jp", "email_again": "a@example.jp"}, "長すぎます"),
         ({"email": "山田@example.jp", "email_again": "山田@example.jp"}, "正しく入力"),
         ({"email": "old@example.jp", "email_again": "old@example.jp"}, "同じです"),
+        # walk25 F14: the current address in full-width capitals is no change
+        ({"email": "ＯＬＤ＠ｅｘａｍｐｌｅ．ｊｐ", "email_again": "old@example.jp"}, "同じです"),
+        ({"email": "Old@Example.JP", "email_again": "old@example.jp"}, "同じです"),
         # within 254 in all, but a mailbox name past SMTP's 64 octets (RFC 5321 4.5.3.1.1):
         # no mail server takes it, so the code could never arrive
         ({"email": "x" * 65 + "@example.jp", "email_again": "x" * 65 + "@example.jp"}, "正しく入力"),
@@ -379,3 +382,22 @@ def test_a_confirm_posted_again_after_it_went_through_is_shown_what_was_done(ope
         assert ("Ｅメールアドレスを削除しました。" if operation == "remove" else "お知らせの選択を変更しました。") in page
         assert OutboxMessage.objects.filter(event="email_change").count() == 1
         assert AuditEvent.objects.filter(customer=customer, action="email_change", outcome="success").count() == 1
+
+
+def test_the_confirmation_compares_as_the_customer_reads_an_address():
+    """NOTE-2 (walk25 F14): 「Yamada@Example.JP」 confirmed as 「yamada@example.jp」 (or in
+    full-width) got 「確認用のＥメールアドレスが一致しません。」. Case and 全角 are no
+    mismatch; the address goes on as typed, its domain lower-cased. The service refuses a
+    change to the same mailbox in another case too."""
+    from notifications.services import EMAIL_SAME
+
+    customer = customer_with_card(email="old@example.jp")
+    client = _logged_in(customer)
+    response = client.post("/settings/email/address/", {"email": "Yamada@Example.JP",
+                                                         "email_again": "ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｊｐ"})
+    assert response.status_code == 302, response.content.decode()
+    assert client.session["cosei_pending_email_setting"]["content"]["email"] == "Yamada@example.jp"
+    with pytest.raises(EmailSettingError) as refused:
+        email_change_request(customer=customer, new_email="OLD@example.jp", ip=None)
+    assert refused.value.message == EMAIL_SAME
+    assert not EmailChangeRequest.objects.exists()

@@ -100,11 +100,16 @@ def test_only_open_accounts_are_offered_and_accepted(status):
     client = support.logged_in(customer)
     page = client.get("/payeasy/").content.decode()
     assert f'value="{account.pk}"' in page and f'value="{other.pk}"' not in page
+    # walk25 F16: a frozen one is named as not usable now (it vanished without a word); a closed one is not
+    stopped = "は、現在お取引を停止しているためご利用いただけません。詳しくはお取引店にお問い合わせください。"
+    assert (stopped in page) == (status == Account.Status.FROZEN)
+    assert (f"***{other.number[-4:]}は" in page) == (status == Account.Status.FROZEN)
     response = client.post("/payeasy/", {"account": other.pk, "biller": "00100"})
     assert response.status_code == 200 and ACCOUNT_INVALID in response.content.decode()
     assert "cosei_payeasy" not in client.session
     assert client.get(link_url(signed_link())).url == "/payeasy/link/bill/"  # 情報リンク: the same choice
-    assert f'value="{other.pk}"' not in client.get("/payeasy/link/bill/").content.decode()
+    page = client.get("/payeasy/link/bill/").content.decode()
+    assert f'value="{other.pk}"' not in page and (stopped in page) == (status == Account.Status.FROZEN)
     response = client.post("/payeasy/link/bill/", {"account": other.pk})
     assert response.status_code == 200 and ACCOUNT_INVALID in response.content.decode()
     assert not StepUp.objects.filter(customer=customer, kind="payeasy").exists()
@@ -158,7 +163,8 @@ NOT_DIGITS = "払込金額は1円以上の金額を数字で入力してくだ�
 
 @pytest.mark.parametrize(("typed", "told"), [
     *[(typed, NOT_DIGITS) for typed in ["-1", "−5", "－１，０００", "ー500", "1-000", "1　1000", "1 000",
-                                        "12\t345", "⑤000", "¹⁰000", "0", "０００", "1\x002"]],
+                                        "12\t345", "⑤000", "¹⁰000", "0", "０００", "1\x002",
+                                        "1,00,0", "1,00,00", "10000,000"]],  # walk25 F15
     *[(typed, RANGE) for typed in ["99999999999999999999", "１" * 13, "9" * 41, "1,000,001円"]],
 ])
 def test_a_wrong_open_amount_is_refused_with_its_reason(typed, told):

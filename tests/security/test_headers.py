@@ -131,15 +131,53 @@ def test_404_of_an_unknown_url_is_japanese():
     assert response.status_code == 404 and "お探しのページが見つかりません" in response.content.decode()
 
 
+CSRF_NO_SESSION = ("ログアウトしたか、一定時間操作がなかったため、この画面は使えなくなりました。"
+                   "もう一度ログインしてください。")
+CSRF_MISMATCH = ("画面の有効期限が切れたか、不正な操作の可能性があります。"
+                 "お手数ですがログイン画面からやり直してください。")
+
+
 def test_csrf_failure_is_japanese_with_a_link_to_login():
     response = Client(enforce_csrf_checks=True).post("/login/", {"contract_id": "1", "password": "x"})
     assert response.status_code == 403
     html = response.content.decode()
-    assert ("画面の有効期限が切れたか、不正な操作の可能性があります。"
-            "お手数ですがログイン画面からやり直してください。") in html
+    assert CSRF_NO_SESSION in html and CSRF_MISMATCH not in html
     assert 'href="/login/"' in html and "CSRF" not in html
     assert_headers(response)
     assert_no_store(response)
+
+
+def test_csrf_failure_after_logout_in_another_tab_says_logged_out():
+    """SEC-9, SEC-11 (walk25 F12): a form posted from a tab left open after 「ログアウト」 in
+    another tab got 「…不正な操作の可能性があります。」, which alarms a customer who only
+    logged out. With no live session it says so, with the login link, and nothing runs; a
+    bad token within a live session keeps the warning."""
+    import re
+
+    from security.models import StepUp
+    from tests.security.secondfactor import customer_with_card
+
+    customer = customer_with_card()
+    client = Client(enforce_csrf_checks=True)
+    page = client.get("/login/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    response = client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234",
+                                       "csrfmiddlewaretoken": token})
+    assert response.status_code == 302
+    page = client.get("/transfers/limit/").content.decode()
+    token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    # within the live session, a wrong token: the warning stays
+    response = client.post("/transfers/limit/", {"daily_limit": "100000", "csrfmiddlewaretoken": "x" * 64})
+    assert response.status_code == 403 and CSRF_MISMATCH in response.content.decode()
+    # the other tab logs out (the cookies cleared, as Clear-Site-Data does in a browser)
+    other_tab = client.post("/logout/", {"csrfmiddlewaretoken": token})
+    assert other_tab.status_code == 302
+    client.cookies.clear()
+    response = client.post("/transfers/limit/", {"daily_limit": "100000", "csrfmiddlewaretoken": token})
+    html = response.content.decode()
+    assert response.status_code == 403 and CSRF_NO_SESSION in html and CSRF_MISMATCH not in html
+    assert 'href="/login/"' in html
+    assert not StepUp.objects.filter(customer=customer).exists()  # nothing started
 
 
 def test_500_page_renders_without_a_request_or_context():

@@ -8,6 +8,7 @@ from django.test import Client
 from django.utils import timezone
 
 from security.audit import audit_record
+from security.models import AuditEvent
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -54,7 +55,11 @@ def test_history_says_what_was_refused_in_local_time():
         audit_record(action="step_up", outcome="success", customer=me, summary="staff note", actor="")
         html = client.get("/history/").content.decode()
     assert "2026/11/26 10:02:03" in html  # 01:02:03 UTC
-    assert "アクセス拒否" in html and f"照会できない口座の指定（入出金明細照会、口座 id={foreign.pk}）" in html
+    # ACCT-4 (walk25 F13): no internal id, nothing the request chose; staff keep the id
+    assert "アクセス拒否" in html and "照会できない口座の指定（入出金明細照会）" in html
+    assert f"id={foreign.pk}" not in html and "当金庫記録" not in html
+    assert AuditEvent.objects.get(action="access_refused").summary == (
+        f"照会できない口座の指定（入出金明細照会） ／当金庫記録：口座 id={foreign.pk}")
     assert "staff note" not in html  # a success's summary stays with staff
     assert account.number not in html
 
@@ -114,3 +119,19 @@ def test_a_refused_staff_action_does_not_show_the_staffs_note():
     html = logged_in(me).get("/history/").content.decode()
     assert "振込予約取消（窓口）" in html and "当金庫窓口" in html
     assert "生年月日" not in html and "理由" not in html
+
+
+def test_history_does_not_echo_what_the_request_chose():
+    """ACCT-4, SEC-13 (walk25 F13): ?account=99999999999999999999 (or markup) was echoed to
+    the customer as 「口座 id=99999999999999999999」. The row says what was refused; the
+    value stays with staff (admin), escaped and cut as every audit text."""
+    me = active_customer()
+    factories.account(owner=me)
+    client = logged_in(me)
+    for typed in ("99999999999999999999", "<b>x</b>"):
+        assert client.get("/accounts/statements/", {"account": typed}).status_code == 404
+    html = client.get("/history/").content.decode()
+    assert html.count("照会できない口座の指定（入出金明細照会）") == 2
+    assert "99999999999999999999" not in html and "&lt;b&gt;" not in html and "<b>x" not in html
+    summaries = set(AuditEvent.objects.filter(action="access_refused").values_list("summary", flat=True))
+    assert "照会できない口座の指定（入出金明細照会） ／当金庫記録：口座 id=99999999999999999999" in summaries

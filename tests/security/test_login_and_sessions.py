@@ -168,6 +168,36 @@ def test_a_new_password_with_full_width_or_blanks_is_told_only_its_format(client
     assert customer.user.check_password("Init1234")
 
 
+def test_password_containing_the_contract_id_is_refused(client):
+    """SEC-2, SEC-15 (walk25 F19): 「1000000002a」 — the contract ID and one letter — was
+    accepted at the first-login change. A password containing the ID is refused with its
+    own message, at the first-login change and in 各種設定; the password stays."""
+    customer = factories.customer(password="Init1234")
+    login(client, customer.contract_id, "Init1234")
+    contract_id = customer.contract_id
+    for typed in (f"{contract_id}a", f"a{contract_id}", f"x{contract_id}Y"):
+        response = client.post("/password/initial/", {
+            "current_password": "Init1234", "new_password": typed, "new_password_again": typed})
+        assert response.status_code == 200, typed
+        assert "契約者IDを含むパスワードは使用できません。" in response.content.decode(), typed
+    customer.user.refresh_from_db()
+    assert customer.user.check_password("Init1234")
+    assert "契約者IDを含むもの" in client.get("/password/initial/").content.decode()  # the rule says so
+    response = client.post("/password/initial/", {
+        "current_password": "Init1234", "new_password": "Real5678", "new_password_again": "Real5678"})
+    assert response.status_code == 302
+    typed = f"{contract_id[:9]}b"  # part of the ID is fine
+    response = client.post("/settings/password/", {
+        "current_password": "Real5678", "new_password": f"{contract_id}z", "new_password_again": f"{contract_id}z"})
+    assert response.status_code == 200
+    assert "契約者IDを含むパスワードは使用できません。" in response.content.decode()
+    response = client.post("/settings/password/", {
+        "current_password": "Real5678", "new_password": typed, "new_password_again": typed})
+    assert response.status_code == 302
+    customer.user.refresh_from_db()
+    assert customer.user.check_password(typed)
+
+
 def test_password_change_ends_other_sessions_and_sends_notice():
     customer = make_customer()
     first, second = Client(), Client()

@@ -352,3 +352,26 @@ def test_the_own_account_is_shown_as_on_every_page_and_the_payee_in_full(signed_
         assert own in page and debit.number not in page, name
         if name != "start":
             assert "0012345" in page, name  # the payee's account number, whole
+
+
+def test_cancel_refused_after_the_right_answer_goes_back_to_the_list(signed_in):
+    """XFER-6, SEC-14 (walk25 F11): the branch cancelled the 予約 while the customer was on
+    振込予約取消（確認）. The customer's right answer then meets 「予約中ではない」: that can
+    never succeed, so the customer is back on the list with the message (as after a
+    cancel) — not on the confirm page with a button and a closed challenge's images."""
+    client, customer, debit = signed_in
+    with time_machine.travel(at(MONDAY), tick=True):
+        _to_details(client, debit)
+        response = _details(client, transfer_date="2026-12-08")
+        page = client.get(response.url).content.decode()
+        confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+        client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+        transfer = Transfer.objects.get(customer=customer)
+        client.post(reverse("transfers:scheduled_cancel_start", args=[transfer.pk]))
+        assert "予約を取り消す" in client.get(reverse("transfers:scheduled_cancel")).content.decode()
+        scheduled.scheduled_transfer_staff_cancel(transfer_id=transfer.pk, reason="お申し出", actor="staff01")
+        response = client.post(reverse("transfers:scheduled_cancel"), _card(customer), follow=True)
+        assert response.redirect_chain == [(reverse("transfers:scheduled"), 302)]
+        assert scheduled.CANCEL_NOT_SCHEDULED in response.content.decode()
+        assert "cosei_pending_transfer_cancel" not in client.session
+        assert AuditEvent.objects.filter(action="transfer_cancel", outcome="failure").count() == 1

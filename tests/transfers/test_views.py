@@ -118,6 +118,9 @@ def test_registered_payee_skips_bank_and_branch_but_shows_the_name(signed_in):
     # only a trailing 円 is dropped: 「12円345」 was read as 12,345円 (walkfix)
     ("12円345", "振込金額は数字（円単位）で入力してください。"),
     ("円1000", "振込金額は数字（円単位）で入力してください。"),
+    # commas only in thousands groups: 「1,00,0」 was 1,000円, 「1,00,00」 10,000円 (walk25 F15)
+    *[(typed, "振込金額は数字（円単位）で入力してください。")
+      for typed in ["1,00,0", "1,00,00", "10000,000", ",1000", "1000,", "1,,000", "１，００，０", ","]],
     ("1,500,000 円", "振込金額と手数料の合計（1,500,550円）がお支払可能額（1,000,000円）を超えています。"),
     ("１，５００，０００", "振込金額と手数料の合計（1,500,550円）がお支払可能額（1,000,000円）を超えています。"),
     ("999,999", "振込金額と手数料の合計（1,000,549円）がお支払可能額（1,000,000円）を超えています。"),
@@ -267,6 +270,9 @@ def test_limit_change_page_with_stepup(signed_in):
     client, customer, debit = signed_in
     page = client.get(reverse("transfers:limit")).content.decode()
     assert "1,000,000円" in page and "10,000,000円" in page
+    # XFER-9 (walk25 F15): a misplaced comma is refused, not dropped (2,00,000 was 200,000円)
+    page = client.post(reverse("transfers:limit"), {"new_limit": "2,00,000"}).content.decode()
+    assert "利用限度額は数字（円単位）で入力してください。" in page
     response = client.post(reverse("transfers:limit"), {"new_limit": "２，０００，０００"})
     assert response.url == reverse("transfers:limit_confirm")
     assert "0:00から適用" in client.get(response.url).content.decode()
@@ -537,3 +543,50 @@ def test_a_limit_confirm_names_only_a_used_step_up_of_the_customers_own_limit_ch
                                follow=True)
         assert response.redirect_chain == [(reverse("transfers:limit"), 302)]
         assert "既に完了したか別の画面で中止されたため" in response.content.decode()
+
+
+def test_debit_frozen_after_the_right_answer_keeps_the_answer_and_shows_no_challenge(signed_in):
+    """SEC-14, XFER-1 (walk25 F11): staff froze the 引落口座 while the customer was on the
+    confirm page. The right answer is refused by the freeze: the page comes back with the
+    message and the button only — no image-card challenge (its challenge is closed, its 16
+    images would 404) — and says the answer stands. After the unfreeze the button alone
+    executes, without a new answer and without a counted failure."""
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    response = client.post(reverse("transfers:details"), {"amount": "50000", "sender_name": "ﾔﾏﾀﾞ ﾀﾛｳ"})
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+    Account.objects.filter(pk=debit.pk).update(status=Account.Status.FROZEN)
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    page = response.content.decode()
+    assert response.status_code == 200 and "お支払いが停止されているため" in page
+    assert "/image-auth/" not in page and 'name="card_1"' not in page
+    assert "本人認証は完了しています" in page and "振込を実行する" in page
+    stepup = re.search(r'name="stepup" value="([^"]+)"', page)[1]
+    # a reload of the page shows the same: no new challenge either
+    page = client.get(reverse("transfers:confirm")).content.decode()
+    assert "/image-auth/" not in page and "本人認証は完了しています" in page
+    Account.objects.filter(pk=debit.pk).update(status=Account.Status.OPEN)
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, "stepup": stepup})
+    transfer = Transfer.objects.get(customer=customer)
+    assert response.url == reverse("transfers:done", args=[transfer.pk])
+    debit.refresh_from_db()
+    assert debit.balance == 1_000_000 - 50_550
+    assert not AuditEvent.objects.filter(action="step_up", outcome="failure").exists()
+
+
+def test_start_page_names_a_frozen_debit_account(signed_in):
+    """XFER-1, ACCT-1 (walk25 F16): the 振込 start page dropped a frozen 引落口座 without a
+    word. It is still not offered, and one line says it cannot be used now and to ask the
+    branch — no internal reason."""
+    client, customer, debit = signed_in
+    from tests import factories
+
+    frozen = factories.account(owner=customer, balance=50_000)
+    Account.objects.filter(pk=frozen.pk).update(status=Account.Status.FROZEN)
+    page = client.get(reverse("transfers:start")).content.decode()
+    assert f'value="{debit.pk}"' in page and f'value="{frozen.pk}"' not in page
+    assert (f"***{frozen.number[-4:]}は、現在お取引を停止しているためご利用いただけません。"
+            "詳しくはお取引店にお問い合わせください。") in page
+    assert "支払停止" not in page
+    Account.objects.filter(pk=frozen.pk).update(status=Account.Status.OPEN)
+    assert "お取引を停止している" not in client.get(reverse("transfers:start")).content.decode()
