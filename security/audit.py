@@ -72,6 +72,7 @@ ACTION_LABELS = {
     "interbank_return": "振込資金返却（職員）",
     "interbank_incoming": "被仕向ファイル取込（職員）",
     "interbank_incoming_return": "入金不能明細の返却（職員）",
+    "interbank_incoming_release": "入金保留明細の入金（職員）",
 }
 
 
