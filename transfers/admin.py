@@ -18,8 +18,8 @@ from accounts.admin import ReadOnlyAdmin, StaffModelAdmin, yen_column
 from security.audit import audit_record
 
 from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields, transfer_fieldsets
-from .models import (FEE_MAX, THRESHOLD_MAX, Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, Transfer,
-                     TransferSettings)
+from .models import (BANK_MAX_MAX, BANK_MAX_MIN, FEE_MAX, THRESHOLD_MAX, Bank, FeeSchedule, InterbankDemoAccount,
+                     OutgoingTransfer, Transfer, TransferSettings)
 
 FEE_DATE_IN_PAST = "適用開始日は本日以降の日付を指定してください（適用済みの手数料は変更できません）。"
 FEE_ROW_HELD = ("この手数料は適用中、または振込に使われているため、変更・削除できません。"
@@ -185,10 +185,9 @@ class FeeScheduleAdmin(_AuditedAdmin):
 
 
 # XFER-8 (walk25 F27): the bank maximum caps every customer's daily limit at once, so a
-# typo (100 for 10000000) stopped every customer's transfers with no warning. A sane range,
-# and lowering it names how many customers it lowers and asks for a tick.
-BANK_MAX_MIN = 100_000
-BANK_MAX_MAX = 1_000_000_000
+# typo (100 for 10000000) stopped every customer's transfers with no warning. A sane range
+# (BANK_MAX_MIN…BANK_MAX_MAX, held by the database too), and lowering it names how many
+# customers it lowers and asks for a tick.
 BANK_MAX_OUT_OF_RANGE = (f"1日の利用限度額の上限は{BANK_MAX_MIN:,}円以上、{BANK_MAX_MAX:,}円以下の"
                          "半角数字（円）で入力してください。")
 BANK_MAX_LOWER_UNCONFIRMED = ("この変更で、{count:,}人のお客さまの1日の利用限度額が新しい上限（{new:,}円）まで"

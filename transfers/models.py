@@ -120,6 +120,13 @@ class FeeSchedule(models.Model):
         return f"{japanese_date(self.effective_from)}から"  # as every date staff and customers read (UI-1)
 
 
+# XFER-8 (walk25 F27): the bank maximum caps every customer's daily limit at once, so a
+# typo (100 for 10000000) stops every customer's transfers. The admin form says the range;
+# the database holds it (bank_max_limit_within_bounds), as the app's role could set 1.
+BANK_MAX_MIN = 100_000
+BANK_MAX_MAX = 1_000_000_000
+
+
 class TransferSettings(models.Model):
     """Bank-wide transfer settings staff may change (one row, pk=1)."""
 
@@ -132,7 +139,12 @@ class TransferSettings(models.Model):
         permissions = [("manage_transfer_limit", "利用限度額の上限を変更できる")]
         constraints = [models.CheckConstraint(condition=Q(bank_max_daily_limit__gt=0),
                                               name="bank_max_limit_positive",
-                                              violation_error_message="利用限度額の上限は1円以上で入力してください。")]
+                                              violation_error_message="利用限度額の上限は1円以上で入力してください。"),
+                       models.CheckConstraint(
+                           condition=Q(bank_max_daily_limit__gte=BANK_MAX_MIN, bank_max_daily_limit__lte=BANK_MAX_MAX),
+                           name="bank_max_limit_within_bounds",
+                           violation_error_message=(f"1日の利用限度額の上限は{BANK_MAX_MIN:,}円以上、"
+                                                    f"{BANK_MAX_MAX:,}円以下で入力してください。"))]
 
     def __str__(self) -> str:
         return f"利用限度額の上限 {self.bank_max_daily_limit:,}円"
