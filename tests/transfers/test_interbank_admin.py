@@ -136,6 +136,27 @@ def test_staff_upload_an_incoming_file_and_return_what_cannot_be_credited(staff_
     assert InterbankIncomingRecord.objects.get(pk=record.pk).status == "returned"
 
 
+def test_the_account_column_names_only_an_account_credited(staff_client):
+    """XFER-12 (walk25 F28): 振込入金明細 showed 「入金口座 003-普通-… ｽｽﾞｷ ｲﾁﾛｳ」 on a 入金不能
+    名義相違 row — nothing was credited there. 入金口座 is 「—」 unless the record is 入金済;
+    the record's page shows the account its number matched as 照合した口座."""
+    suzuki = factories.account(owner=factories.customer(name_kana="ｽｽﾞｷ ｲﾁﾛｳ"))
+    yamada = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+        "in.txt", incoming_file([(suzuki, "ﾀﾅｶ ｼﾞﾛｳ", 5_000), (yamada, "ﾔﾏﾀﾞ ﾀﾛｳ", 7_000)]))})
+    unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
+    assert unapplied.account_id == suzuki.pk and unapplied.reason == "名義相違"
+    listed = staff_client.get("/admin/transfers/interbankincomingrecord/").content.decode()
+    assert str(yamada) in listed and str(suzuki) not in listed
+    assert '<td class="field-credited_account">—</td>' in listed
+    page = staff_client.get(f"/admin/transfers/interbankincomingrecord/{unapplied.pk}/change/").content.decode()
+    assert "照合した口座" in page and str(suzuki) in page
+    staff_client.post("/admin/transfers/interbankincomingrecord/",
+                      {"action": "mark_returned", "_selected_action": [unapplied.pk]})
+    listed = staff_client.get("/admin/transfers/interbankincomingrecord/?status__exact=returned").content.decode()
+    assert str(suzuki) not in listed and '<td class="field-credited_account">—</td>' in listed
+
+
 def test_staff_without_the_exchange_permission_are_refused(staff, staff_client):
     user, _device = staff
     user.groups.clear()
