@@ -26,9 +26,12 @@ PAGE_SIZE = 50
 # was sent where, paid to whom, registered or changed (written by transfers and payeasy
 # from the customer's confirmed input; the scheduled batch's rows say which reservation
 # ran). Any other success's summary may be a staff note and stays in admin.
+# 振込資金返却 is staff's, but its summary is the record's own (受付番号, payee, amount and
+# the reason chosen from InterbankReturn.Reason — no note): the customer reads which
+# transfer came back and why (walk25 F22: the row said nothing).
 CONTENT_ACTIONS = frozenset({
     "transfer", "transfer_schedule", "transfer_cancel", "payeasy",
-    "payee_register", "payee_rename", "payee_delete", "limit_change",
+    "payee_register", "payee_rename", "payee_delete", "limit_change", "interbank_return",
 })
 
 

@@ -22,8 +22,8 @@ from cosei_ib.textinput import typed_date
 from security.audit import audit_record
 
 from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields, transfer_fieldsets
-from .models import (FEE_MAX, THRESHOLD_MAX, Bank, FeeSchedule, InterbankDemoAccount, OutgoingTransfer, Transfer,
-                     TransferSettings)
+from .models import (BANK_MAX_MAX, BANK_MAX_MIN, FEE_MAX, RETURN_RELATED, THRESHOLD_MAX, Bank, FeeSchedule,
+                     InterbankDemoAccount, OutgoingTransfer, Transfer, TransferSettings)
 
 FEE_DATE_IN_PAST = "適用開始日は本日以降の日付を指定してください（適用済みの手数料は変更できません）。"
 FEE_ROW_HELD = ("この手数料は適用中、または振込に使われているため、変更・削除できません。"
@@ -249,10 +249,9 @@ class FeeScheduleAdmin(_AuditedAdmin):
 
 
 # XFER-8 (walk25 F27): the bank maximum caps every customer's daily limit at once, so a
-# typo (100 for 10000000) stopped every customer's transfers with no warning. A sane range,
-# and lowering it names how many customers it lowers and asks for a tick.
-BANK_MAX_MIN = 100_000
-BANK_MAX_MAX = 1_000_000_000
+# typo (100 for 10000000) stopped every customer's transfers with no warning. A sane range
+# (BANK_MAX_MIN…BANK_MAX_MAX, held by the database too), and lowering it names how many
+# customers it lowers and asks for a tick.
 BANK_MAX_OUT_OF_RANGE = (f"1日の利用限度額の上限は{BANK_MAX_MIN:,}円以上、{BANK_MAX_MAX:,}円以下の"
                          "半角数字（円）で入力してください。")
 BANK_MAX_LOWER_UNCONFIRMED = ("この変更で、{count:,}人のお客さまの1日の利用限度額が新しい上限（{new:,}円）まで"
@@ -305,12 +304,12 @@ class TransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
     # Seven columns, so that beside the navigation sidebar and the filters (1280 pixels)
     # none is squeezed and the list does not scroll sideways: the payee's bank, branch,
     # account and name in one column, the fee with who bears it; 受付日時 on the detail page.
-    list_display = ["id", "customer", "transfer_date", "status", "payee_account", "amount_yen",
+    list_display = ["id", "customer", "transfer_date", "status_text", "payee_account", "amount_yen",
                     "fee_and_bearer"]
     list_filter = ["status", "transfer_date", "route"]
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"
-    list_select_related = ["customer"]
+    list_select_related = ["customer", RETURN_RELATED]
     search_help_text = "契約者ID・受取人名（カナ）・口座番号・確認IDで検索"
     fieldsets = transfer_fieldsets()
     readonly_fields = transfer_fields() + TRACING_FIELDS
@@ -334,10 +333,17 @@ class TransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
 class OutgoingTransferAdmin(ReadOnlyAdmin):
     # Six columns, so that beside the navigation sidebar and the filters (1280 pixels) the
     # list does not scroll sideways (ten scrolled 157 pixels); the amount as 50,000円
-    list_display = ["id", "settlement_date", "status", "payee_account", "amount_yen", "sender_name"]
+    list_display = ["id", "settlement_date", "status_text", "payee_account", "amount_yen", "sender_name"]
     list_filter = ["status", "settlement_date"]
-    readonly_fields = [field.name for field in OutgoingTransfer._meta.fields]
+    list_select_related = ["interbank_return"]
+    # the state with its 振込資金返却 (walk25 F22: 「送信済」 alone read on after the return)
+    fields = readonly_fields = [("status_text" if field.name == "status" else field.name)
+                                for field in OutgoingTransfer._meta.fields]
     amount_yen = yen_column(OutgoingTransfer, "amount")
+
+    @admin.display(description="状態", ordering="status")
+    def status_text(self, outgoing):
+        return outgoing.status_label
 
     @admin.display(description="被仕向")
     def payee_account(self, outgoing):

@@ -16,7 +16,8 @@ from security.models import StepUp
 
 from .models import Transfer
 
-_AS_YEN = {"amount": "amount_yen", "fee": "fee_yen"}
+# amounts as yen; the state with a 振込資金返却 (walk25 F22: 「振込済」 read on after the return)
+_AS_SHOWN = {"amount": "amount_yen", "fee": "fee_yen", "status": "status_text"}
 TRACING_FIELDS = ["stepup_summary", "confirmation_id"]  # 取引認証 and its 確認ID, in their own section
 CONFIRMATION_HELP = ("お客様が確認画面で行った取引認証です。確認IDは、この振込を操作ログやシステム部門への照会で"
                      "特定するための番号です（お客様にお伝えする番号ではありません）。一覧の検索欄に確認IDを"
@@ -26,7 +27,7 @@ CONFIRMATION_HELP = ("お客様が確認画面で行った取引認証です。�
 def transfer_fields(*, extra: tuple[str, ...] = ()) -> list[str]:
     """Every field of a transfer, in the model's order, the amounts as yen, the 確認ID
     (a UUID) left to its own section (``transfer_fieldsets``)."""
-    return [_AS_YEN.get(field.name, field.name) for field in Transfer._meta.fields
+    return [_AS_SHOWN.get(field.name, field.name) for field in Transfer._meta.fields
             if field.name != "stepup_id"] + list(extra)
 
 
@@ -45,6 +46,10 @@ class TransferDisplayMixin:
     @admin.display(description="手数料", ordering="fee")
     def fee_yen(self, transfer):
         return yen(transfer.fee)
+
+    @admin.display(description="状態", ordering="status")
+    def status_text(self, transfer):
+        return transfer.status_text(with_reason=False)
 
     @admin.display(description="振込先")
     def payee_account(self, transfer):

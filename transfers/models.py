@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import datetime as dt
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from accounts.models import Account, Customer, Journal
 from accounts.templatetags.accounts_format import japanese_date
@@ -120,6 +122,13 @@ class FeeSchedule(models.Model):
         return f"{japanese_date(self.effective_from)}から"  # as every date staff and customers read (UI-1)
 
 
+# XFER-8 (walk25 F27): the bank maximum caps every customer's daily limit at once, so a
+# typo (100 for 10000000) stops every customer's transfers. The admin form says the range;
+# the database holds it (bank_max_limit_within_bounds), as the app's role could set 1.
+BANK_MAX_MIN = 100_000
+BANK_MAX_MAX = 1_000_000_000
+
+
 class TransferSettings(models.Model):
     """Bank-wide transfer settings staff may change (one row, pk=1)."""
 
@@ -132,7 +141,12 @@ class TransferSettings(models.Model):
         permissions = [("manage_transfer_limit", "利用限度額の上限を変更できる")]
         constraints = [models.CheckConstraint(condition=Q(bank_max_daily_limit__gt=0),
                                               name="bank_max_limit_positive",
-                                              violation_error_message="利用限度額の上限は1円以上で入力してください。")]
+                                              violation_error_message="利用限度額の上限は1円以上で入力してください。"),
+                       models.CheckConstraint(
+                           condition=Q(bank_max_daily_limit__gte=BANK_MAX_MIN, bank_max_daily_limit__lte=BANK_MAX_MAX),
+                           name="bank_max_limit_within_bounds",
+                           violation_error_message=(f"1日の利用限度額の上限は{BANK_MAX_MIN:,}円以上、"
+                                                    f"{BANK_MAX_MAX:,}円以下で入力してください。"))]
 
     def __str__(self) -> str:
         return f"利用限度額の上限 {self.bank_max_daily_limit:,}円"
@@ -288,6 +302,35 @@ class Transfer(PayeeAccountFields):
     def __str__(self) -> str:
         return f"#{self.pk} {self.holder_kana} {self.amount:,}円"
 
+    def interbank_returned(self) -> InterbankReturn | None:
+        """The 振込資金返却 of a transfer to another bank the receiving bank refused (XFER-12),
+        or None. Its status stays 振込済 (the transfer was made; the return is a record of
+        its own, transfers 0007 keep an executed transfer's result): what staff and the
+        customer read is derived from it (``status_label``). Lists select_related
+        ``outgoing__interbank_return`` (RETURN_RELATED)."""
+        if self.route != self.Route.OTHER_BANK or self.status != self.Status.EXECUTED:
+            return None
+        try:
+            return self.outgoing.interbank_return
+        except ObjectDoesNotExist:
+            return None
+
+    def status_text(self, *, with_reason: bool = True) -> str:
+        """「振込済」, 「未処理（残高不足）」, 「振込済（資金返却：名義相違、2026年12月7日）」: the
+        status as the customer's pages and admin show it (walk25 F22); without the 未処理
+        reason where a column of its own shows it."""
+        label = self.get_status_display()
+        returned = self.interbank_returned()
+        if returned is not None:
+            return f"{label}（{returned.label}）"
+        if self.unprocessed_reason and with_reason:
+            return f"{label}（{self.get_unprocessed_reason_display()}）"
+        return label
+
+    @property
+    def status_label(self) -> str:
+        return self.status_text()
+
     @property
     def credited_amount(self) -> int:
         """What the payee receives (先方負担: the amount less the fee)."""
@@ -297,6 +340,10 @@ class Transfer(PayeeAccountFields):
     def debited_amount(self) -> int:
         """What leaves the customer's account."""
         return self.amount if self.fee_borne_by_payee else self.amount + self.fee
+
+
+# what a list of transfers selects so that ``Transfer.status_label`` asks nothing more
+RETURN_RELATED = "outgoing__interbank_return"
 
 
 class ScheduledTransfer(Transfer):
@@ -341,6 +388,19 @@ class OutgoingTransfer(models.Model):
         verbose_name = "他行宛振込データ"
         verbose_name_plural = "他行宛振込データ"
         indexes = [models.Index(fields=["status", "settlement_date"], name="outgoing_pending_idx")]
+
+    def __str__(self) -> str:
+        return f"データ番号 {self.pk} {self.payee_kana} {self.amount:,}円"
+
+    @property
+    def status_label(self) -> str:
+        """「送信済（資金返却：名義相違、2026年12月7日）」 once returned (walk25 F22): the record
+        stays 送信済 — it was sent; the return is its own row."""
+        try:
+            returned = self.interbank_return
+        except ObjectDoesNotExist:
+            return self.get_status_display()
+        return f"{self.get_status_display()}（{returned.label}）"
 
 
 class NameLookup(models.Model):
@@ -447,6 +507,14 @@ class InterbankReturn(models.Model):
         ordering = ["-id"]
         verbose_name = "振込資金返却"
         verbose_name_plural = "振込資金返却"
+
+    def __str__(self) -> str:
+        return f"振込資金返却 データ番号 {self.outgoing_id} {self.amount:,}円 {self.get_reason_display()}"
+
+    @property
+    def label(self) -> str:
+        """「資金返却：名義相違、2026年12月7日」: what a returned transfer's status adds."""
+        return f"資金返却：{self.get_reason_display()}、{japanese_date(timezone.localdate(self.created_at))}"
 
 
 class InterbankIncomingFile(models.Model):

@@ -25,7 +25,7 @@ from security.customer_admin import ReasonForm
 
 from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields, transfer_fieldsets
 from .errors import TransferRefused
-from .models import ScheduledTransfer, Transfer
+from .models import RETURN_RELATED, ScheduledTransfer, Transfer
 from .scheduled import batch_summary, scheduled_transfer_staff_cancel, transfers_execute_due
 
 RUN_PERMISSION = "transfers.run_transfer_batch"
@@ -73,7 +73,7 @@ class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
     list_filter = ["status", "unprocessed_reason", TransferDayFilter]
     search_fields = ["customer__contract_id", "holder_kana", "account_number"]
     date_hierarchy = "transfer_date"
-    list_select_related = ["customer"]
+    list_select_related = ["customer", RETURN_RELATED]
     search_help_text = "契約者ID・受取人名（カナ）・口座番号・確認IDで検索"
     fieldsets = transfer_fieldsets(extra=("cancel_link",))
     readonly_fields = transfer_fields(extra=("cancel_link",)) + TRACING_FIELDS
@@ -100,7 +100,7 @@ class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
         """The state, and under a transfer still waiting its 取消 link (a column of its own
         said 「取消済」 again beside 「取消済」)."""
         if transfer.status != Transfer.Status.SCHEDULED:
-            return transfer.get_status_display()
+            return self.status_text(transfer)  # with its 振込資金返却 (walk25 F22)
         return format_html("{}<br>{}", transfer.get_status_display(), self.cancel_link(transfer))
 
     @admin.display(description="振込金額・手数料", ordering="amount")

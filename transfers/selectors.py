@@ -14,7 +14,8 @@ from accounts.models import Customer
 from cosei_ib.textinput import normalise_digits
 
 from .banks import KANA_ROWS
-from .models import Bank, BankBranch, OutgoingTransfer, Payee, Transfer, TransferLimit, TransferSettings
+from .models import (RETURN_RELATED, Bank, BankBranch, OutgoingTransfer, Payee, Transfer, TransferLimit,
+                     TransferSettings)
 
 SEARCH_MAX = 100
 
@@ -96,7 +97,8 @@ def payee_get_for_customer(customer: Customer, payee_id) -> Payee:
 
 def transfer_get_for_customer(customer: Customer, transfer_id) -> Transfer:
     try:
-        return Transfer.objects.select_related("debit_account__branch").get(pk=int(transfer_id), customer=customer)
+        return (Transfer.objects.select_related("debit_account__branch", RETURN_RELATED)
+                .get(pk=int(transfer_id), customer=customer))
     except (TypeError, ValueError, Transfer.DoesNotExist):
         raise Http404("no such transfer") from None
 
@@ -180,7 +182,7 @@ def scheduled_history_for_customer(*, customer: Customer) -> QuerySet[Transfer]:
     its reason, 取消済), newest date first; a scheduled one was accepted before its date."""
     return (Transfer.objects.filter(customer=customer, created_at__date__lt=F("transfer_date"))
             .exclude(status=Transfer.Status.SCHEDULED)
-            .select_related("debit_account__branch")
+            .select_related("debit_account__branch", RETURN_RELATED)
             .order_by("-transfer_date", "-created_at", "-id")[:SCHEDULED_HISTORY_MAX])
 
 

@@ -64,7 +64,7 @@ def test_audit_and_transfer_lists_keep_short_columns_whole_beside_the_sidebar(pa
 
     page.goto("/admin/transfers/transfer/")
     page.screenshot(path="test-artifacts/admin-transfer-list-desktop.png", full_page=True)
-    states = lines_of_elements(page, "#result_list td.field-status")
+    states = lines_of_elements(page, "#result_list td.field-status_text")
     assert "振込済" in states and _on_one_line(states) == {}
     figures = lines_of_elements(page, "#result_list .field-fee_and_bearer, #result_list .field-amount_yen")
     assert _on_one_line(figures) == {}
@@ -123,6 +123,7 @@ def test_interbank_lists_read_whole_with_amounts_in_yen(page, device):
     from tests.transfers.support import content_for, execute, other_bank_payee, payer
     from transfers.demo import reference_ensure
     from transfers.interbank import services
+    from transfers.models import OutgoingTransfer
 
     reference_ensure()
     staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
@@ -149,6 +150,15 @@ def test_interbank_lists_read_whole_with_amounts_in_yen(page, device):
     figures = lines_of_elements(page, "#result_list td.field-total_yen, #result_list td.field-download_button")
     assert figures == {"62,345円": 1, "ダウンロード": 1}  # not 「62,345 / 円」, 「ダウンロー / ド」
     assert page.locator("#result_list").get_by_role("link", name="ダウンロード").is_visible()
+
+    # walk25 F22: a returned record says so in its state, and the list still reads whole
+    returned = services.outgoing_return(outgoing=OutgoingTransfer.objects.get(amount=12_345),
+                                        reason="name_mismatch", staff="madoguchi")
+    page.goto("/admin/transfers/outgoingtransfer/")
+    page.screenshot(path="test-artifacts/admin-outgoingtransfer-returned-desktop.png", full_page=True)
+    assert not _list_scrolls_sideways(page)
+    states = page.locator("#result_list td.field-status_text").all_inner_texts()
+    assert sorted(state.replace("\n", "") for state in states) == ["送信済", f"送信済（{returned.label}）"]
 
 
 def test_outbox_list_keeps_the_kind_of_mail_whole(page, device):

@@ -55,6 +55,50 @@ def test_staff_create_download_and_return_in_admin(staff_client):
         assert AuditEvent.objects.filter(action="interbank_download", actor="staff-t").exists()
 
 
+def test_a_returned_transfer_says_so_to_the_customer_and_to_staff(staff_client, client):
+    """XFER-12, ACCT-4 (walk25 F22): after a 振込資金返却 the customer's money came back, but
+    the done page and admin's 振込 said 「振込済」, the 他行宛振込データ 「送信済」, the
+    customer's 取引履歴照会 row said nothing (no 受付番号, amount or reason), and admin
+    titled the records 「OutgoingTransfer object (1)」. The state stays 振込済 / 送信済 (it
+    was made and sent); the return is read from its own record everywhere."""
+    from django.utils import timezone
+
+    from accounts.templatetags.accounts_format import japanese_date
+    from tests.accounts.test_statements_support import login
+    from transfers.interbank import services as interbank
+
+    with time_machine.travel(FRIDAY, tick=False):
+        customer, debit = payer()
+        transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 30_000))
+        kept = execute(customer, content_for(customer, debit, other_bank_payee(account_number="7654321"), 10_000))
+        interbank.outgoing_file_create(day=transfer.outgoing.settlement_date, staff="madoguchi")
+        login(client, customer)
+        assert "<dd>振込済</dd>" in client.get(f"/transfers/done/{transfer.pk}/").content.decode()
+        response = staff_client.post("/admin/transfers/interbankoutgoingfile/return/",
+                                     {"number": str(transfer.outgoing.pk), "reason": "name_mismatch"})
+        assert response.status_code == 302
+        returned = InterbankReturn.objects.get()
+        said = f"資金返却：名義相違、{japanese_date(timezone.localdate(returned.created_at))}"
+        done = client.get(f"/transfers/done/{transfer.pk}/").content.decode()
+        assert f"<dd>振込済（{said}）</dd>" in done
+        assert "<dd>振込済</dd>" in client.get(f"/transfers/done/{kept.pk}/").content.decode()
+        history = client.get("/history/").content.decode()
+        assert f"受付番号 {transfer.pk} ﾀﾅｶ ﾊﾅｺ 返却金額 30,000円 返却理由：名義相違" in history
+        transfers = staff_client.get("/admin/transfers/transfer/").content.decode()
+        assert f"振込済（{said}）" in transfers and transfers.count("（資金返却") == 1
+        page = staff_client.get(f"/admin/transfers/transfer/{transfer.pk}/change/").content.decode()
+        assert f"振込済（{said}）" in page
+        outgoing = staff_client.get("/admin/transfers/outgoingtransfer/").content.decode()
+        assert f"送信済（{said}）" in outgoing and outgoing.count("（資金返却") == 1
+        detail = staff_client.get(f"/admin/transfers/outgoingtransfer/{transfer.outgoing.pk}/change/")
+        assert f"送信済（{said}）" in detail.content.decode() and "object (" not in detail.content.decode()
+        returns = staff_client.get("/admin/transfers/interbankreturn/").content.decode()
+        assert f"データ番号 {transfer.outgoing.pk} ﾀﾅｶ ﾊﾅｺ 30,000円" in returns and "object (" not in returns
+        page = staff_client.get(f"/admin/transfers/interbankreturn/{returned.pk}/change/").content.decode()
+        assert f"振込資金返却 データ番号 {transfer.outgoing.pk} 30,000円 名義相違" in page
+        assert "object (" not in page
+
+
 def test_on_a_holiday_the_exchange_page_opens_on_the_next_business_day(staff_client):
     """XFER-12, STAFF-1: docs/interbank.md — a transfer made on a holiday settles on the next
     business day, so that is the 決済日 the page opens on; it opened on the calendar day (a
@@ -90,6 +134,27 @@ def test_staff_upload_an_incoming_file_and_return_what_cannot_be_credited(staff_
     staff_client.post("/admin/transfers/interbankincomingrecord/",
                       {"action": "mark_returned", "_selected_action": [record.pk]})
     assert InterbankIncomingRecord.objects.get(pk=record.pk).status == "returned"
+
+
+def test_the_account_column_names_only_an_account_credited(staff_client):
+    """XFER-12 (walk25 F28): 振込入金明細 showed 「入金口座 003-普通-… ｽｽﾞｷ ｲﾁﾛｳ」 on a 入金不能
+    名義相違 row — nothing was credited there. 入金口座 is 「—」 unless the record is 入金済;
+    the record's page shows the account its number matched as 照合した口座."""
+    suzuki = factories.account(owner=factories.customer(name_kana="ｽｽﾞｷ ｲﾁﾛｳ"))
+    yamada = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+        "in.txt", incoming_file([(suzuki, "ﾀﾅｶ ｼﾞﾛｳ", 5_000), (yamada, "ﾔﾏﾀﾞ ﾀﾛｳ", 7_000)]))})
+    unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
+    assert unapplied.account_id == suzuki.pk and unapplied.reason == "名義相違"
+    listed = staff_client.get("/admin/transfers/interbankincomingrecord/").content.decode()
+    assert str(yamada) in listed and str(suzuki) not in listed
+    assert '<td class="field-credited_account">—</td>' in listed
+    page = staff_client.get(f"/admin/transfers/interbankincomingrecord/{unapplied.pk}/change/").content.decode()
+    assert "照合した口座" in page and str(suzuki) in page
+    staff_client.post("/admin/transfers/interbankincomingrecord/",
+                      {"action": "mark_returned", "_selected_action": [unapplied.pk]})
+    listed = staff_client.get("/admin/transfers/interbankincomingrecord/?status__exact=returned").content.decode()
+    assert str(suzuki) not in listed and '<td class="field-credited_account">—</td>' in listed
 
 
 def test_staff_without_the_exchange_permission_are_refused(staff, staff_client):

@@ -329,6 +329,23 @@ def test_a_fee_row_is_within_the_admin_forms_caps(column, value):
                                                                else FEE_MAX}))
 
 
+@pytest.mark.parametrize("value", [1, 99_999, 1_000_000_001])
+def test_the_bank_maximum_daily_limit_is_within_the_admin_forms_range(value):
+    """XFER-8, LEDGER-7 (walk25 F27 follow-up, transfers 0019): only > 0 was checked, so the
+    app's role set the bank maximum to 1円 and every customer's limit was capped to it — no
+    transfer for anyone. The database refuses it (23514, bank_max_limit_within_bounds: the
+    form's BANK_MAX_MIN and BANK_MAX_MAX); the bounds themselves go in."""
+    from transfers.models import BANK_MAX_MAX, BANK_MAX_MIN, TransferSettings
+
+    TransferSettings.objects.update_or_create(pk=1, defaults={"bank_max_daily_limit": 10_000_000})
+    statement = "UPDATE transfers_transfersettings SET bank_max_daily_limit = %s WHERE id = 1"
+    assert refused(statement, [value]) == "23514"
+    assert services.bank_max_daily_limit() == 10_000_000
+    for bound in (BANK_MAX_MIN, BANK_MAX_MAX):
+        TransferSettings.objects.filter(pk=1).update(bank_max_daily_limit=bound)
+        assert services.bank_max_daily_limit() == bound
+
+
 # --- a service's key is its record's own posting (dbprobe25 F4) --------------------------------
 
 SQUAT = ("SELECT journal_id FROM ledger_post('adjustment', 'x', %s, ARRAY[%s, %s]::bigint[],"

@@ -189,14 +189,25 @@ class InterbankIncomingFileAdmin(ReadOnlyAdmin):
 @admin.register(InterbankIncomingRecord)
 class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     list_display = ["file_number", "line", "branch_code", "account_type", "account_number", "payee_kana",
-                    "amount_yen", "status", "reason", "account"]
+                    "amount_yen", "status", "reason", "credited_account"]
     list_filter = ["status", "file"]
-    list_select_related = ["file", "account"]
+    list_select_related = ["file", "account__branch"]
     fields = readonly_fields = ["file", "line", "branch_code", "account_type", "account_number", "payee_kana",
-                                "amount_yen", "account", "status", "reason", "journal", "returned_by", "released_by",
-                                "created_at"]
+                                "amount_yen", "credited_account", "matched_account", "status", "reason", "journal",
+                                "returned_by", "released_by", "created_at"]
     amount_yen = yen_column(InterbankIncomingRecord, "amount")
     actions = ["mark_returned", "release_held"]
+
+    # walk25 F28: 「入金口座 003-普通-6789012 ｽｽﾞｷ ｲﾁﾛｳ」 on a 入金不能 (名義相違) row read as
+    # credited to Suzuki. 入金口座 is the account only once credited (入金済); the account
+    # the record's number matched stands apart, as 照合した口座, on the record's page.
+    @admin.display(description="入金口座", ordering="account")
+    def credited_account(self, record):
+        return str(record.account) if record.status == record.Status.CREDITED and record.account else "—"
+
+    @admin.display(description="照合した口座（入金済でなければ入金していません）")
+    def matched_account(self, record):
+        return str(record.account) if record.account else "—"
 
     @admin.display(description="被仕向ファイル", ordering="file")
     def file_number(self, record):

@@ -188,7 +188,8 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
         returned = InterbankReturn.objects.create(outgoing=locked, reason=reason, amount=locked.amount,
                                                   journal=journal, created_by=staff)
         audit_record(action="interbank_return", outcome="success", actor=staff, customer=transfer.customer,
-                     summary=f"振込 {reference_text(transfer.pk)} {locked.payee_kana} {locked.amount:,}円 {label}")
+                     summary=f"振込 {reference_text(transfer.pk)} {locked.payee_kana} "
+                             f"返却金額 {locked.amount:,}円 返却理由：{label}")
         notice_enqueue(customer=transfer.customer, event="transfer_returned", lines=[
             "お振込が振込先の金融機関から返却されたため、ご依頼人の口座にご入金しました。",
             "",
