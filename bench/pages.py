@@ -67,7 +67,7 @@ def wrk_ensure() -> str:
 # production profile. Both sign with the same, fresh secret key.
 os.environ["DJANGO_SECRET_KEY"] = SECRET_KEY = secrets.token_urlsafe(50)
 
-from _setup import ROOT, django_setup  # noqa: E402
+from _setup import ROOT, counter_account_open, django_setup  # noqa: E402
 
 django_setup()
 
@@ -107,10 +107,11 @@ def customers_prepare() -> list[BenchCustomer]:
     """CONNECTIONS customers with an image card and the OTP at login, each with an ordinary
     account of 40 entries over the last 45 days (more than a statement page in the last 30)
     and a savings account of 3. The postings go through journal_post against a counter
-    account of this run (backdated postings need a counter account without later entries).
-    The customers and their OTP first (its activation is a transaction of its own), then
-    the accounts and their history in one: ledger_post() backdates only onto accounts
-    opened in the same transaction (accounts 0020)."""
+    account of this run (backdated postings need a counter account without later entries),
+    opened by the owner (bench/_setup.py). The customers and their OTP first (its
+    activation is a transaction of its own), then the accounts and their history in one:
+    ledger_post() backdates only onto customer accounts opened in the same transaction
+    (accounts 0020) and internal ones without an earlier entry."""
     unique = time.time_ns() // 1000  # the bench database keeps earlier runs' rows
     names = [f"負荷{'一二三四五六七八'[index]}郎" for index in range(CONNECTIONS)]
     # the server hashes with Argon2 (production); this process's test profile uses MD5
@@ -119,11 +120,9 @@ def customers_prepare() -> list[BenchCustomer]:
                                         name_kanji=name, name_kana="ﾌｶ ﾀﾛｳ")
                      for index, name in enumerate(names)]
     tokens = [activate_otp(customer, required_at_login=True) for customer in customers]
+    # the counter account is the owner's (committed before the history, without entries)
+    counter = counter_account_open(number=f"{unique % 10**7:07d}", name=f"ベンチ相手勘定 pages {unique}")
     with transaction.atomic():
-        branch = factories.branch()
-        counter = Account.objects.create(branch=branch, purpose=Account.Purpose.PAYEASY_COLLECTION,
-                                         number=f"{unique % 10**7:07d}", name=f"ベンチ相手勘定 pages {unique}",
-                                         holder_kana="ﾍﾞﾝﾁ ｱｲﾃ")
         now = local_now()
         prepared, postings = [], []
         for index, (name, customer, token) in enumerate(zip(names, customers, tokens)):

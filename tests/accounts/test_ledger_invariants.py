@@ -220,3 +220,26 @@ def test_legs_cannot_be_added_to_a_committed_journal():
     assert sqlstate(caught.value) in {"CI106", "CI101"}
     target.refresh_from_db()
     assert target.balance == 1_000 and old.entries.count() == 2
+
+
+OPEN_INTERNAL = (
+    "INSERT INTO accounts_account (purpose, type, number, holder_kana, name, status, balance, hold_amount,"
+    " opened_at, branch_id) VALUES (%s, '1', '9000099', 'X', 'dup', 'closed', 0, 0, now(), %s)"
+)
+
+
+@pytest.mark.parametrize("purpose", ["payeasy_collection", "cash", "zengin_settlement", "fee_income"])
+def test_the_owner_opens_no_second_single_internal_account(purpose):
+    """PAY-1, XFER-4 (dbprobe25 F1, accounts 0024): the services read each of these with
+    .get(); a second row, closed even, failed every payment, 窓口入金 or transfer. The owner
+    — who opens the bank's own accounts — is held by the index too."""
+    with pytest.raises(IntegrityError) as caught, owner_cursor() as cursor:
+        cursor.execute(OPEN_INTERNAL, [purpose, factories.branch().id])
+    assert sqlstate(caught.value) == "23505"
+    assert Account.objects.filter(purpose=purpose).count() == 1
+
+
+def test_an_account_purpose_is_one_of_the_models():
+    with pytest.raises(IntegrityError) as caught, owner_cursor() as cursor:
+        cursor.execute(OPEN_INTERNAL, ["bogus", factories.branch().id])
+    assert sqlstate(caught.value) == "23514"

@@ -187,13 +187,12 @@ def test_a_posting_cannot_be_dated_before_the_bank_existed(funded, posted_at):
     with pytest.raises(errors.InvalidPosting):
         post(funded, 100, key="ancient-service",
              posted_at=dt.datetime(1899, 12, 31, tzinfo=dt.UTC))
-    # a second cash account of the attacker's, so that neither side has an earlier entry
-    cash = Account.objects.create(branch=funded.branch, purpose=Account.Purpose.CASH,
-                                  number="9299999", holder_kana="ｹﾞﾝｷﾝ")
+    # the fee income and a new account: neither side has an earlier entry
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
     target = factories.account()
     assert refused(
         "SELECT * FROM ledger_post('deposit', '入金', 'ancient', %s, %s, %s, %s::timestamptz)",
-        [[cash.id, target.id], [-100, 100], ["入金", "入金"], posted_at],
+        [[fee_income.id, target.id], [-100, 100], ["入金", "入金"], posted_at],
     ) == "CI013"
 
 
@@ -294,12 +293,43 @@ def test_every_function_of_ours_runs_with_a_pinned_search_path():
         assert [row[0] for row in cursor.fetchall()] == []
 
 
-@pytest.mark.parametrize("purpose", [Account.Purpose.ZENGIN_SETTLEMENT, Account.Purpose.FEE_INCOME])
-def test_the_bank_has_one_settlement_and_one_fee_income_account(purpose):
-    """XFER-4, XFER-12 (accounts 0023): the services and the interbank guards read each as
-    one row; a second would fail every transfer, return and incoming credit."""
-    existing = Account.objects.get(purpose=purpose)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.create(branch=existing.branch, purpose=purpose, number="9199990", holder_kana="X",
-                               name="二つ目")
-    assert Account.objects.filter(purpose=purpose).count() == 1
+OPEN_ACCOUNT = (
+    "INSERT INTO accounts_account (purpose, type, number, holder_kana, name, status, balance, hold_amount,"
+    " opened_at, branch_id, stripe_of_id) VALUES (%s, '1', %s, 'X', 'dup', %s, 0, 0, now(), %s, %s)"
+)
+
+
+@pytest.mark.parametrize("purpose", ["payeasy_collection", "cash", "zengin_settlement", "fee_income", "bogus"])
+@pytest.mark.parametrize("status", ["closed", "open"])
+def test_the_app_role_cannot_open_a_second_internal_account(purpose, status):
+    """LEDGER-7, PAY-1, XFER-4 (dbprobe25 F1, accounts 0024): one INSERT of a second Pay-easy
+    collection or cash account (closed, even) made payeasy_pay() and counter_deposit() fail
+    with MultipleObjectsReturned — a 500 for every payment and 窓口入金 — and nobody could
+    remove it. The bank's own accounts are the owner's to open (CI110); the services still
+    find their one row."""
+    from accounts.services import counter_deposit
+
+    target = factories.account()
+    assert refused(OPEN_ACCOUNT, [purpose, "9000099", status, target.branch_id, None]) == "CI110"
+    for single in ("payeasy_collection", "cash", "zengin_settlement", "fee_income"):
+        Account.objects.get(purpose=single)  # the one row the services read
+    assert counter_deposit(account=target, amount=1_000, reference="F1", actor="staff").created
+    target.refresh_from_db()
+    assert target.balance == 1_000
+
+
+def test_the_app_role_cannot_add_stripes(funded):
+    """LEDGER-7 (dbprobe25 F14, accounts 0024): 200,000 stripes the app's role inserted under
+    the fee income made every fee posting 40 times slower, for good (ledger_post numbers the
+    open stripes of the account on every call; the app can neither delete nor close them)."""
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+    stripes = Account.objects.filter(stripe_of=fee_income).count()
+    assert refused(
+        "INSERT INTO accounts_account (purpose, type, number, holder_kana, name, status, balance, hold_amount,"
+        " opened_at, branch_id, stripe_of_id)"
+        " SELECT 'stripe', '1', lpad((2000000 + g)::text, 7, '0'), 'X', 's', 'open', 0, 0, now(), %s, %s"
+        "   FROM generate_series(1, 1000) g", [funded.branch_id, fee_income.id]) == "CI110"
+    assert refused(OPEN_ACCOUNT, ["stripe", "9199999", "open", funded.branch_id, funded.id]) == "CI110"
+    assert Account.objects.filter(stripe_of=fee_income).count() == stripes
+    # a customer account is still the app's to open
+    factories.account()

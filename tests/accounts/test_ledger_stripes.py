@@ -49,14 +49,22 @@ def test_the_hot_internal_accounts_have_their_stripes():
     assert not Account.objects.filter(stripe_of__purpose__in=["customer", "cash", "zengin_settlement"]).exists()
 
 
-@pytest.mark.django_db
+# The bank's own accounts, stripes too, are opened by the owner only (accounts 0024): the
+# tests that add one do it on the owner's connection, so they commit (transaction=True).
+AS_OWNER = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+
+
+def owner_opens(**fields) -> Account:
+    return Account.objects.using("owner").create(holder_kana="X", **fields)
+
+
+@AS_OWNER
 def test_a_stripe_needs_its_account_and_only_a_stripe_has_one():
     parent = fee_income()
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.create(branch=parent.branch, purpose="stripe", number="9199999", holder_kana="X")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.create(branch=parent.branch, purpose="cash", number="9199998", holder_kana="X",
-                               stripe_of=parent)
+    with pytest.raises(IntegrityError), transaction.atomic(using="owner"):
+        owner_opens(branch_id=parent.branch_id, purpose="stripe", number="9199999")
+    with pytest.raises(IntegrityError), transaction.atomic(using="owner"):
+        owner_opens(branch_id=parent.branch_id, purpose="cash", number="9199998", stripe_of_id=parent.pk)
 
 
 @pytest.mark.django_db
@@ -112,13 +120,12 @@ def test_a_frozen_stripe_takes_nothing():
         assert fee_entry(fee_posting(payer, 110)).account_id == keep.pk
 
 
-@pytest.mark.django_db
+@AS_OWNER
 def test_a_customer_account_is_never_striped():
     """Its funds check needs the one row: a stripe row pointing at it is ignored."""
     payer = factories.account(balance=1_000)
     target = factories.account()
-    Account.objects.create(branch=target.branch, purpose="stripe", number="9199997", holder_kana="X",
-                           stripe_of=target)
+    owner_opens(branch_id=target.branch_id, purpose="stripe", number="9199997", stripe_of_id=target.pk)
     journal = factories.transfer(payer, target, 500)
     assert Entry.objects.get(journal_id=journal.pk, amount=500).account_id == target.pk
     target.refresh_from_db()
@@ -151,15 +158,14 @@ def test_concurrent_fee_postings_spread_over_the_stripes_exactly_once():
     connections.close_all()
 
 
-@pytest.mark.django_db
+@AS_OWNER
 def test_only_the_two_hot_accounts_are_striped_whatever_rows_are_added():
     """A stripe row someone adds to another internal account is ignored by ledger_post()
     and reported by ledger_check."""
     from accounts.services import counter_deposit
 
     cash = factories.internal(Account.Purpose.CASH)
-    extra = Account.objects.create(branch=cash.branch, purpose="stripe", number="9199996", holder_kana="X",
-                                   stripe_of=cash)
+    extra = owner_opens(branch_id=cash.branch_id, purpose="stripe", number="9199996", stripe_of_id=cash.pk)
     target = factories.account()
     journal = counter_deposit(account=target, amount=1_000, reference="S-1", actor="staff")
     assert Entry.objects.get(journal_id=journal.pk, amount=-1_000).account_id == cash.pk
