@@ -248,12 +248,16 @@ ACCOUNT_CLOSE_NOT_EMPTY = "残高または拘束額が残っている口座は�
 HOLD_OUT_OF_RANGE = "拘束額は0円以上、1兆円以下で入力してください。"
 HOLD_ABOVE_BALANCE = "拘束額は口座の残高（{balance:,}円）以下で入力してください。"
 ACCOUNT_CLOSED_FINAL = "解約済みの口座は状態を変更できません。新しい口座を開設してください。"
+INTERNAL_ACCOUNT_OWNER_ONLY = ("当金庫の勘定（お客様口座以外）の状態と拘束額は、管理画面では変更できません。"
+                               "データベース管理者に依頼してください。")
 MAX_HOLD = 10**12
 
 
 def account_admin_change_problem(*, account: Account, status: str, hold_amount: int) -> str:
     """Why staff may not save this status and hold (empty: they may). Shared by the admin
     form (a message on the page) and the service (the same rule under the row lock)."""
+    if account.is_internal and (status, hold_amount) != (account.status, account.hold_amount):
+        return INTERNAL_ACCOUNT_OWNER_ONLY  # the owner's alone (CI111, accounts 0025)
     if account.status == Account.Status.CLOSED and status != Account.Status.CLOSED:
         return ACCOUNT_CLOSED_FINAL  # the database refuses it too (CI108, LEDGER-7)
     if not 0 <= hold_amount <= MAX_HOLD:
@@ -263,9 +267,6 @@ def account_admin_change_problem(*, account: Account, status: str, hold_amount: 
         return HOLD_ABOVE_BALANCE.format(balance=account.balance)
     if status == Account.Status.CLOSED and (account.balance != 0 or hold_amount != 0):
         return ACCOUNT_CLOSE_NOT_EMPTY
-    if (status == Account.Status.CLOSED and account.is_internal
-            and Account.objects.filter(stripe_of=account.pk).exclude(balance=0).exists()):
-        return ACCOUNT_CLOSE_NOT_EMPTY  # its stripes hold its money (issue 14)
     return ""
 
 

@@ -243,3 +243,33 @@ def test_an_account_purpose_is_one_of_the_models():
     with pytest.raises(IntegrityError) as caught, owner_cursor() as cursor:
         cursor.execute(OPEN_INTERNAL, ["bogus", factories.branch().id])
     assert sqlstate(caught.value) == "23514"
+
+
+def test_a_striped_account_cannot_be_closed_while_its_stripes_hold_money():
+    """LEDGER-7, LEDGER-5: the database refuses to close an account that still holds money
+    (CHECK account_closed_is_empty), but the fee income's money is on its stripes, and only
+    the admin service looked at them: the account was closed with one UPDATE, stranding the
+    money (ledger_post() refuses every line on a stripe of a closed account) and failing
+    ledger_check. Since accounts 0025 only the owner changes the status of the bank's own
+    accounts (the app's role: CI111, test_ledger_lockdown.py); the owner is held by CI107."""
+    from accounts.ledger_check import ledger_check
+    from accounts.services import PostingLine, journal_post
+
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+    payer = factories.account(balance=1_000)
+    journal_post(lines=[PostingLine(payer, -330, "振込手数料"), PostingLine(fee_income, 330)],
+                 kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="fee-stranded")
+    fee_income.refresh_from_db()
+    assert fee_income.balance == 0
+    with pytest.raises(DatabaseError) as caught, owner_cursor() as cursor:
+        cursor.execute("UPDATE accounts_account SET status = 'closed' WHERE id = %s", [fee_income.id])
+    assert sqlstate(caught.value) == "CI107"
+    fee_income.refresh_from_db()
+    assert fee_income.status == Account.Status.OPEN
+    # an account whose stripes are empty still closes (and stays closed: CI108)
+    empty = factories.internal(Account.Purpose.PAYEASY_COLLECTION)
+    Account.objects.using("owner").filter(pk=empty.pk).update(status=Account.Status.CLOSED)
+    with pytest.raises(DatabaseError) as caught, owner_cursor() as cursor:
+        cursor.execute("UPDATE accounts_account SET status = 'open' WHERE id = %s", [empty.id])
+    assert sqlstate(caught.value) == "CI108"
+    assert all(result.ok for result in ledger_check())

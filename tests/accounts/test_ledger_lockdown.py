@@ -197,25 +197,22 @@ def test_a_posting_cannot_be_dated_before_the_bank_existed(funded, posted_at):
 
 
 
-def test_a_striped_account_cannot_be_closed_while_its_stripes_hold_money():
-    """LEDGER-7, LEDGER-5: the database refuses to close an account that still holds money
-    (CHECK account_closed_is_empty), but the fee income's money is on its stripes, and only
-    the admin service looked at them: the app's role closed the account with one UPDATE,
-    stranding the money (ledger_post() refuses every line on a stripe of a closed account)
-    and failing ledger_check."""
-    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+@pytest.mark.parametrize("purpose", ["payeasy_collection", "zengin_settlement", "fee_income", "cash", "stripe"])
+@pytest.mark.parametrize("assignment", ["status = 'closed'", "status = 'frozen'", "hold_amount = 1"])
+def test_the_app_role_cannot_stop_a_payment_channel(purpose, assignment):
+    """LEDGER-7, PAY-1, XFER-4 (dbprobe25 F2, accounts 0025): the app's role closed the empty
+    Pay-easy collection account with one UPDATE — every Pay-easy payment was refused for
+    good (CI108), the customer told their own account was closed — or froze 為替決済 (every
+    被仕向 credit refused). The status and hold of the bank's own accounts are the owner's
+    (CI111); the channel still posts."""
+    account = Account.objects.filter(purpose=purpose).order_by("id").first()
+    assert refused(f"UPDATE accounts_account SET {assignment} WHERE id = %s", [account.id]) == "CI111"
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount) == (Account.Status.OPEN, 0)
     payer = factories.account(balance=1_000)
-    journal_post(lines=[PostingLine(payer, -330, "振込手数料"), PostingLine(fee_income, 330)],
-                 kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="fee-stranded")
-    fee_income.refresh_from_db()
-    assert fee_income.balance == 0
-    assert refused("UPDATE accounts_account SET status = 'closed' WHERE id = %s", [fee_income.id]) == "CI107"
-    fee_income.refresh_from_db()
-    assert fee_income.status == Account.Status.OPEN
-    # an account whose stripes are empty still closes (and stays closed: CI108)
-    empty = factories.internal(Account.Purpose.PAYEASY_COLLECTION)
-    Account.objects.filter(pk=empty.pk).update(status=Account.Status.CLOSED)
-    assert all(result.ok for result in ledger_check())
+    collection = factories.internal(Account.Purpose.PAYEASY_COLLECTION)
+    journal_post(lines=[PostingLine(payer, -500, "ペイジー"), PostingLine(collection, 500)],
+                 kind=Journal.Kind.PAYEASY, description="ペイジー", idempotency_key=factories.unique("f2-"))
 
 
 @pytest.mark.parametrize("change", [
