@@ -111,7 +111,8 @@ def journal_post(
     ``posted_at`` backdates the posting (demo history, migrations of old data); it may
     never be earlier than an account's last entry, nor in the future, and before the
     current bank day only onto customer accounts opened in the same transaction — no
-    customer has seen their statements (accounts 0020, LEDGER-7).
+    customer has seen their statements (accounts 0020, LEDGER-7) — and internal accounts
+    without an entry from before it (accounts 0026).
 
     Inside a transaction the call has a savepoint of its own, so that the caller's
     transaction stays usable after a refusal. ``savepoint=False`` leaves it out where the
