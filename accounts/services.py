@@ -32,10 +32,13 @@ _SQLSTATE_ERRORS: dict[str, type[errors.LedgerError]] = {
     "CI012": errors.InvalidPosting,
     "CI013": errors.InvalidPosting,
     "CI014": errors.InvalidPosting,
+    "CI015": errors.InvalidPosting,  # a line beyond MAX_AMOUNT (accounts 0027)
 }
 
-# Far beyond any real amount, well inside bigint: sums of a few lines cannot overflow.
-MAX_AMOUNT = 10**15
+# 一兆円 a line, either way: ledger_post() refuses more (CI015, accounts 0027), as it is the
+# cap of a hold (MAX_HOLD); far beyond any real amount (the 振込 amount field stops at
+# 999,999,999,999), and a balance is 9 million postings away from bigint's end.
+MAX_AMOUNT = 10**12
 # Journal.Kind.values builds its list again on every access (~25 µs a posting).
 JOURNAL_KINDS = frozenset(Journal.Kind.values)
 

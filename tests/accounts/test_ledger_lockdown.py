@@ -330,3 +330,35 @@ def test_the_app_role_cannot_add_stripes(funded):
     assert Account.objects.filter(stripe_of=fee_income).count() == stripes
     # a customer account is still the app's to open
     factories.account()
+
+
+def test_a_line_beyond_a_trillion_yen_is_refused(monkeypatch):
+    """LEDGER-7, LEDGER-1 (dbprobe25 F11, accounts 0027): two lines of ±9.2·10^18 through
+    ledger_post() pushed 為替決済 to the bigint floor, and every later posting on it failed
+    with 22003, a code the app does not map (a 500 for every 被仕向 credit). A line is at
+    most 10^12 yen either way (CI015, InvalidPosting); 10^12 itself still posts."""
+    from accounts import services
+
+    zengin, cash = (factories.internal(purpose) for purpose in (Account.Purpose.ZENGIN_SETTLEMENT,
+                                                                Account.Purpose.CASH))
+    for amount in (9_223_372_036_854_775_807 - 11_489_040, 10**12 + 1):
+        assert refused("SELECT * FROM ledger_post('adjustment', 'x', 'probe-big-1', %s, %s, %s)",
+                       [[zengin.id, cash.id], [-amount, amount], ["x", "x"]]) == "CI015"
+    assert refused("SELECT * FROM ledger_post('adjustment', 'x', 'probe-big-2', %s, %s, %s)",
+                   [[zengin.id, cash.id, cash.id], [-(2**63 - 1) - 1, 2**62, 2**62], ["x", "x", "x"]]) == "CI015"
+    zengin.refresh_from_db()
+    assert zengin.balance == 0
+    # the service refuses it first; past that check the database's answer is a domain error
+    with pytest.raises(errors.InvalidPosting):
+        journal_post(lines=[PostingLine(zengin, -(10**12 + 1)), PostingLine(cash, 10**12 + 1)],
+                     kind=Journal.Kind.ADJUSTMENT, description="x", idempotency_key="big-service")
+    monkeypatch.setattr(services, "MAX_AMOUNT", 10**15)
+    with pytest.raises(errors.InvalidPosting) as caught:
+        journal_post(lines=[PostingLine(zengin, -(10**12 + 1)), PostingLine(cash, 10**12 + 1)],
+                     kind=Journal.Kind.ADJUSTMENT, description="x", idempotency_key="big-database")
+    assert str(caught.value).startswith("CI015")
+    # the largest line anyone posts (bench/ledger_post.py's seed) is exactly 10^12
+    journal_post(lines=[PostingLine(zengin, -(10**12)), PostingLine(cash, 10**12)],
+                 kind=Journal.Kind.ADJUSTMENT, description="x", idempotency_key="big-allowed")
+    zengin.refresh_from_db()
+    assert zengin.balance == -(10**12)
