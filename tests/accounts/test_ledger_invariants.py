@@ -273,3 +273,35 @@ def test_a_striped_account_cannot_be_closed_while_its_stripes_hold_money():
         cursor.execute("UPDATE accounts_account SET status = 'open' WHERE id = %s", [empty.id])
     assert sqlstate(caught.value) == "CI108"
     assert all(result.ok for result in ledger_check())
+
+
+def test_a_freeze_lifted_around_a_debit_of_a_stripe_is_not_put_back():
+    """LEDGER-7 (dbprobe25 F16, accounts 0028): CI109 read the account's own entries only —
+    lifting the fee income's freeze, debiting one of its stripes (where its money is) and
+    freezing it again was one accepted transaction, seen by ledger_check the next night. The
+    app's role is stopped at the first step (CI111, accounts 0025); the owner by CI109."""
+    from django.db import connection
+
+    from accounts.services import PostingLine, journal_post
+
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+    zengin = factories.internal(Account.Purpose.ZENGIN_SETTLEMENT)
+    payer = factories.account(balance=1_000)
+    fee = journal_post(lines=[PostingLine(payer, -330, "振込手数料"), PostingLine(fee_income, 330)],
+                       kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="f16-fee")
+    stripe = Entry.objects.get(journal_id=fee.id, amount=330).account
+    Account.objects.using("owner").filter(pk=fee_income.pk).update(status=Account.Status.FROZEN)
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_account SET status = 'open' WHERE id = %s", [fee_income.id])
+    assert sqlstate(caught.value) == "CI111"
+    with pytest.raises(DatabaseError) as caught:
+        with as_owner(), owner_cursor() as cursor:
+            cursor.execute("UPDATE accounts_account SET status = 'open' WHERE id = %s", [fee_income.id])
+            cursor.execute("SELECT journal_id FROM ledger_post('adjustment', 'x', 'probe-stf-1', %s, %s, %s)",
+                           [[stripe.id, zengin.id], [-10, 10], ["x", "x"]])
+            cursor.execute("UPDATE accounts_account SET status = 'frozen' WHERE id = %s", [fee_income.id])
+    assert sqlstate(caught.value) == "CI109"
+    stripe.refresh_from_db()
+    fee_income.refresh_from_db()
+    assert (stripe.balance, fee_income.status) == (330, Account.Status.FROZEN)
+    assert not Journal.objects.filter(idempotency_key="probe-stf-1").exists()
