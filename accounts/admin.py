@@ -300,6 +300,13 @@ class AccountAdmin(StaffModelAdmin):
     def has_add_permission(self, request):
         return False
 
+    def has_change_permission(self, request, obj=None):
+        """The bank's own accounts are shown, never changed here: their status and hold are
+        the owner's (CI111, accounts 0025; docs/operations.md)."""
+        if obj is not None and obj.is_internal:
+            return False
+        return super().has_change_permission(request, obj)
+
     def has_delete_permission(self, request, obj=None):
         return False
 

@@ -178,10 +178,18 @@ class Account(models.Model):
             # LEDGER-7: ledger_post() knows these three; any other word was taken for open
             models.CheckConstraint(condition=Q(status__in=["open", "frozen", "closed"]),
                                    name="account_status_known"),
-            # the bank's one 為替決済 and one fee income (striped by its stripes): the code and
-            # the interbank guards read each as a single row (a second would fail them all)
-            models.UniqueConstraint(fields=["purpose"], condition=Q(purpose__in=["zengin_settlement", "fee_income"]),
+            # the bank's one 為替決済, fee income (striped by its stripes), Pay-easy collection and
+            # cash account: the code reads each with .get() and the interbank guards with a
+            # scalar subquery, so a second row, even a closed one, would fail them all
+            models.UniqueConstraint(fields=["purpose"],
+                                    condition=Q(purpose__in=["zengin_settlement", "fee_income",
+                                                             "payeasy_collection", "cash"]),
                                     name="account_single_internal"),
+            # LEDGER-7: ledger_post() and the guards know these purposes; any other word was
+            # an account nothing reads
+            models.CheckConstraint(condition=Q(purpose__in=["customer", "fee_income", "zengin_settlement",
+                                                            "payeasy_collection", "cash", "stripe"]),
+                                   name="account_purpose_known"),
         ]
 
     # The fields the app's database role may UPDATE (LEDGER-7, granted by db_roles.py):

@@ -12,8 +12,9 @@ INTERNAL_ACCOUNTS = [
     ("fee_income", "9000001", "手数料収入", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ﾃｽｳﾘﾖｳ"),
     ("zengin_settlement", "9000002", "為替決済（全銀）", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ｶﾜｾｹｯｻｲ"),
     ("cash", "9000003", "現金（窓口）", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ｹﾞﾝｷﾝ"),
-    # Pay-easy collections are held here until settled with each biller (LEDGER-4); the
-    # Pay-easy app may add one account per biller beside it.
+    # Pay-easy collections are held here until settled with each biller (LEDGER-4). One
+    # only (accounts 0024): payeasy_pay() reads it with .get(); an account per biller
+    # would need that and the index account_single_internal changed first.
     ("payeasy_collection", "9000004", "ペイジー収納", "ｵｵｻｶｺｳｾｲｼﾝｷﾝ ﾍﾟｲｼﾞｰ"),
 ]
 

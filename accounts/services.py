@@ -35,10 +35,13 @@ _SQLSTATE_ERRORS: dict[str, type[errors.LedgerError]] = {
     "CI012": errors.InvalidPosting,
     "CI013": errors.InvalidPosting,
     "CI014": errors.InvalidPosting,
+    "CI015": errors.InvalidPosting,  # a line beyond MAX_AMOUNT (accounts 0027)
 }
 
-# Far beyond any real amount, well inside bigint: sums of a few lines cannot overflow.
-MAX_AMOUNT = 10**15
+# 一兆円 a line, either way: ledger_post() refuses more (CI015, accounts 0027), as it is the
+# cap of a hold (MAX_HOLD); far beyond any real amount (the 振込 amount field stops at
+# 999,999,999,999), and a balance is 9 million postings away from bigint's end.
+MAX_AMOUNT = 10**12
 # Journal.Kind.values builds its list again on every access (~25 µs a posting).
 JOURNAL_KINDS = frozenset(Journal.Kind.values)
 
@@ -114,7 +117,8 @@ def journal_post(
     ``posted_at`` backdates the posting (demo history, migrations of old data); it may
     never be earlier than an account's last entry, nor in the future, and before the
     current bank day only onto customer accounts opened in the same transaction — no
-    customer has seen their statements (accounts 0020, LEDGER-7).
+    customer has seen their statements (accounts 0020, LEDGER-7) — and internal accounts
+    without an entry from before it (accounts 0026).
 
     Inside a transaction the call has a savepoint of its own, so that the caller's
     transaction stays usable after a refusal. ``savepoint=False`` leaves it out where the
@@ -251,12 +255,16 @@ ACCOUNT_CLOSE_NOT_EMPTY = "残高または拘束額が残っている口座は�
 HOLD_OUT_OF_RANGE = "拘束額は0円以上、1兆円以下で入力してください。"
 HOLD_ABOVE_BALANCE = "拘束額は口座の残高（{balance:,}円）以下で入力してください。"
 ACCOUNT_CLOSED_FINAL = "解約済みの口座は状態を変更できません。新しい口座を開設してください。"
+INTERNAL_ACCOUNT_OWNER_ONLY = ("当金庫の勘定（お客様口座以外）の状態と拘束額は、管理画面では変更できません。"
+                               "データベース管理者に依頼してください。")
 MAX_HOLD = 10**12
 
 
 def account_admin_change_problem(*, account: Account, status: str, hold_amount: int) -> str:
     """Why staff may not save this status and hold (empty: they may). Shared by the admin
     form (a message on the page) and the service (the same rule under the row lock)."""
+    if account.is_internal and (status, hold_amount) != (account.status, account.hold_amount):
+        return INTERNAL_ACCOUNT_OWNER_ONLY  # the owner's alone (CI111, accounts 0025)
     if account.status == Account.Status.CLOSED and status != Account.Status.CLOSED:
         return ACCOUNT_CLOSED_FINAL  # the database refuses it too (CI108, LEDGER-7)
     if not 0 <= hold_amount <= MAX_HOLD:
@@ -266,9 +274,6 @@ def account_admin_change_problem(*, account: Account, status: str, hold_amount: 
         return HOLD_ABOVE_BALANCE.format(balance=account.balance)
     if status == Account.Status.CLOSED and (account.balance != 0 or hold_amount != 0):
         return ACCOUNT_CLOSE_NOT_EMPTY
-    if (status == Account.Status.CLOSED and account.is_internal
-            and Account.objects.filter(stripe_of=account.pk).exclude(balance=0).exists()):
-        return ACCOUNT_CLOSE_NOT_EMPTY  # its stripes hold its money (issue 14)
     return ""
 
 

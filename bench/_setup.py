@@ -38,3 +38,18 @@ def account_number_unused() -> str:
         number = f"{secrets.randbelow(10**7):07d}"
         if not Account.objects.filter(number=number).exists():
             return number
+
+
+def counter_account_open(*, number: str, name: str):
+    """A bench-only counter account for postings with a history (a backdated posting needs
+    a counter account without later entries): opened by the owner, since the app's role may
+    not open the bank's own accounts (accounts 0024), as a stripe of the cash account —
+    ledger_post() never picks it for a line on another account (only the fee income's and
+    the Pay-easy collection's stripes take their lines); ledger_check reports it, and only
+    the bench database has it."""
+    from accounts.models import Account, Branch
+
+    cash = Account.objects.get(purpose=Account.Purpose.CASH)
+    return Account.objects.using("owner").create(
+        branch_id=Branch.objects.get(code="001").pk, purpose=Account.Purpose.STRIPE, stripe_of_id=cash.pk,
+        number=number, name=name, holder_kana="ﾍﾞﾝﾁ ｱｲﾃ")

@@ -41,7 +41,7 @@ def _bench_database_only() -> None:
 
 _bench_database_only()
 
-from _setup import django_setup  # noqa: E402
+from _setup import counter_account_open, django_setup  # noqa: E402
 
 django_setup()
 
@@ -81,10 +81,7 @@ def history_account(size: int) -> Account:
                                        name_kana="ﾍﾞﾝﾁ", password_is_initial=False)
     number = f"{size % 10_000_000:07d}" if size < 10_000_000 else "0000000"
     account = Account.objects.create(branch=branch, customer=customer, number=number, holder_kana="ﾍﾞﾝﾁ")
-    counter = Account.objects.create(
-        branch=branch, purpose=Account.Purpose.PAYEASY_COLLECTION, number=f"89{size % 100_000:05d}",
-        name=f"ベンチ相手勘定 {size}", holder_kana="ﾍﾞﾝﾁ ｱｲﾃ",
-    )
+    counter = counter_account_open(number=f"89{size % 100_000:05d}", name=f"ベンチ相手勘定 {size}")
     # Switching the triggers off takes the superuser (BENCH_ADMIN_URL, given by dev.py for
     # the bench database only): neither the app's role nor the owner can (LEDGER-7).
     import psycopg

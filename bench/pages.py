@@ -67,16 +67,16 @@ def wrk_ensure() -> str:
 # production profile. Both sign with the same, fresh secret key.
 os.environ["DJANGO_SECRET_KEY"] = SECRET_KEY = secrets.token_urlsafe(50)
 
-from _setup import ROOT, django_setup  # noqa: E402
+from _setup import ROOT, counter_account_open, django_setup  # noqa: E402
 
 django_setup()
 
 import django  # noqa: E402
-from django.db import connection, transaction  # noqa: E402
+from django.db import connection, connections, transaction  # noqa: E402
 from django.test import override_settings  # noqa: E402
 
 from accounts.models import Account, Journal  # noqa: E402
-from accounts.services import PostingLine, journal_post  # noqa: E402
+from accounts.services import LEDGER_POST_SQL  # noqa: E402
 from cosei_ib.bankcalendar import local_now  # noqa: E402
 from tests import factories  # noqa: E402
 from tests.security.secondfactor import activate_otp, code_at_next_step, customer_with_card  # noqa: E402
@@ -106,11 +106,12 @@ class Target:
 def customers_prepare() -> list[BenchCustomer]:
     """CONNECTIONS customers with an image card and the OTP at login, each with an ordinary
     account of 40 entries over the last 45 days (more than a statement page in the last 30)
-    and a savings account of 3. The postings go through journal_post against a counter
-    account of this run (backdated postings need a counter account without later entries).
-    The customers and their OTP first (its activation is a transaction of its own), then
-    the accounts and their history in one: ledger_post() backdates only onto accounts
-    opened in the same transaction (accounts 0020)."""
+    and a savings account of 3. The postings go through ledger_post() against a counter
+    account of this run (backdated postings need a counter account without later entries),
+    opened by the owner (bench/_setup.py). The customers and their OTP first (its
+    activation is a transaction of its own), then the accounts, then their history as the
+    owner (the app's role backdates only onto customer accounts opened in the same
+    transaction and internal ones of which no account has an earlier entry, accounts 0026)."""
     unique = time.time_ns() // 1000  # the bench database keeps earlier runs' rows
     names = [f"負荷{'一二三四五六七八'[index]}郎" for index in range(CONNECTIONS)]
     # the server hashes with Argon2 (production); this process's test profile uses MD5
@@ -119,11 +120,9 @@ def customers_prepare() -> list[BenchCustomer]:
                                         name_kanji=name, name_kana="ﾌｶ ﾀﾛｳ")
                      for index, name in enumerate(names)]
     tokens = [activate_otp(customer, required_at_login=True) for customer in customers]
+    # the counter account is the owner's (committed before the history, without entries)
+    counter = counter_account_open(number=f"{unique % 10**7:07d}", name=f"ベンチ相手勘定 pages {unique}")
     with transaction.atomic():
-        branch = factories.branch()
-        counter = Account.objects.create(branch=branch, purpose=Account.Purpose.PAYEASY_COLLECTION,
-                                         number=f"{unique % 10**7:07d}", name=f"ベンチ相手勘定 pages {unique}",
-                                         holder_kana="ﾍﾞﾝﾁ ｱｲﾃ")
         now = local_now()
         prepared, postings = [], []
         for index, (name, customer, token) in enumerate(zip(names, customers, tokens)):
@@ -138,12 +137,16 @@ def customers_prepare() -> list[BenchCustomer]:
                 postings.append((now - dt.timedelta(days=days, minutes=index), savings, 50_000))
             prepared.append(BenchCustomer(name=name, contract_id=customer.contract_id, main=main,
                                           otp_code=code_at_next_step(token)))
+    # the history as the owner, who loads old data: ledger_post() backdates onto the bank's
+    # own accounts for the app's role only while none of their family has an entry
+    # (accounts 0026), and the cash account's has
+    with transaction.atomic(using="owner"), connections["owner"].cursor() as cursor:
         for number, (when, account, amount) in enumerate(sorted(postings, key=lambda posting: posting[0])):
             description = "給与 コウセイシヨウジ" if amount > 0 else "カード"
-            journal_post(lines=[PostingLine(counter, -amount), PostingLine(account, amount, description)],
-                         kind=Journal.Kind.DEPOSIT if amount > 0 else Journal.Kind.WITHDRAWAL,
-                         description=description, idempotency_key=f"bench-pages-{unique}-{number}",
-                         posted_at=when)
+            cursor.execute(LEDGER_POST_SQL, [
+                Journal.Kind.DEPOSIT if amount > 0 else Journal.Kind.WITHDRAWAL, description,
+                f"bench-pages-{unique}-{number}", [counter.pk, account.pk], [-amount, amount],
+                [description, description], when])
     return prepared
 
 

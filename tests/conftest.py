@@ -158,7 +158,9 @@ def page(request, playwright, browser, device, live_server):
 @pytest.fixture(autouse=True)
 def reference_data(request):
     """Branches and internal accounts come from a data migration; a transactional test's
-    flush removes them, so put them back for every test that uses the database."""
+    flush removes them and puts them back as the owner (cosei_ib.testing's flush: the app's
+    role may not open the bank's own accounts, accounts 0024). Here only a check that
+    they are there (with a single role, the set-up without an owner, it puts them back)."""
     marker = request.node.get_closest_marker("django_db")
     if marker is None and "live_server" not in request.fixturenames:
         return

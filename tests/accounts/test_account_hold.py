@@ -153,3 +153,22 @@ def test_the_customer_is_told_the_change_in_a_sentence():
     assert f"口座（普通 {masked}）の拘束額を1,000円に変更しました。" in bodies[1]
     assert f"口座（普通 {masked}）の状態を「有効」に、拘束額を0円に変更しました。" in bodies[2]
     assert not any("=" in body.split("変更しました")[0].rsplit("\n", 1)[-1] for body in bodies)
+
+
+@pytest.mark.parametrize("purpose", ["payeasy_collection", "fee_income", "stripe"])
+def test_staff_see_the_banks_own_accounts_read_only(purpose):
+    """LEDGER-7, STAFF-1 (dbprobe25 F2, accounts 0025): their status and hold are the owner's
+    (CI111): the page shows them without a form, a POST changes nothing (403, not a 500),
+    and the service says why."""
+    account = Account.objects.filter(purpose=purpose).order_by("id").first()
+    url = f"/admin/accounts/account/{account.pk}/change/"
+    staff = superuser_signed_in("root-internal")
+    page = staff.get(url)
+    assert page.status_code == 200 and 'name="status"' not in page.content.decode()
+    assert staff.post(url, {"status": "closed", "hold_amount": "0"}).status_code == 403
+    account.status = Account.Status.CLOSED
+    with pytest.raises(AccountChangeRefused) as refused:
+        account_admin_change(account=account, changed=["status"], actor="madoguchi")
+    assert "管理画面では変更できません" in refused.value.message
+    account.refresh_from_db()
+    assert account.status == Account.Status.OPEN

@@ -228,3 +228,31 @@ def test_a_posting_dated_before_the_bank_day_is_refused_on_existing_accounts():
     old.refresh_from_db()
     assert (new.balance, old.balance) == (700, 0)
     assert not failures()
+
+
+@pytest.mark.django_db(transaction=True)  # the bank's accounts have entries from before the attack
+def test_a_new_account_does_not_open_the_past_of_the_banks_own_accounts():
+    """LEDGER-7 (dbprobe25 F7, accounts 0026): a customer account opened in the transaction
+    let the app's role backdate onto the cash account and a stripe of the fee income too —
+    days whose books were closed. The demo's way (history onto new accounts against internal
+    accounts nobody had posted to) still works; once they have entries, no more."""
+    cash = factories.internal(Account.Purpose.CASH)
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+    month_ago = timezone.now() - dt.timedelta(days=30)
+    with transaction.atomic():  # seed_demo on a fresh database
+        saver = factories.account()
+        factories.deposit(saver, 5_000, posted_at=month_ago)
+        journal_post(lines=[PostingLine(fee_income, -7), PostingLine(saver, 7, "ﾘｿｸ")], kind=Journal.Kind.INTEREST,
+                     description="ﾘｿｸ", idempotency_key="f7-demo-interest", posted_at=month_ago)
+    stripe = Entry.objects.get(journal__idempotency_key="f7-demo-interest", amount=-7).account
+    assert stripe.stripe_of_id == fee_income.pk
+    unused = Account.objects.filter(stripe_of=fee_income).exclude(pk=stripe.pk).first()  # no entry yet
+    with transaction.atomic():
+        planted = factories.account(owner=saver.customer)  # a new account of a real customer
+        for counter in (cash, fee_income, stripe, unused):
+            assert refused("SELECT * FROM ledger_post('deposit', '窓口入金', %s, %s, %s, %s, %s)",
+                           [f"f7-{counter.pk}", [counter.id, planted.id], [-700, 700], ["x", "x"],
+                            yesterday()]) == "CI013"
+    assert not Entry.objects.filter(posted_at__gt=month_ago + dt.timedelta(minutes=1),
+                                    posted_at__lt=timezone.now() - dt.timedelta(hours=1)).exists()
+    assert not failures()

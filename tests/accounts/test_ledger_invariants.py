@@ -220,3 +220,88 @@ def test_legs_cannot_be_added_to_a_committed_journal():
     assert sqlstate(caught.value) in {"CI106", "CI101"}
     target.refresh_from_db()
     assert target.balance == 1_000 and old.entries.count() == 2
+
+
+OPEN_INTERNAL = (
+    "INSERT INTO accounts_account (purpose, type, number, holder_kana, name, status, balance, hold_amount,"
+    " opened_at, branch_id) VALUES (%s, '1', '9000099', 'X', 'dup', 'closed', 0, 0, now(), %s)"
+)
+
+
+@pytest.mark.parametrize("purpose", ["payeasy_collection", "cash", "zengin_settlement", "fee_income"])
+def test_the_owner_opens_no_second_single_internal_account(purpose):
+    """PAY-1, XFER-4 (dbprobe25 F1, accounts 0024): the services read each of these with
+    .get(); a second row, closed even, failed every payment, 窓口入金 or transfer. The owner
+    — who opens the bank's own accounts — is held by the index too."""
+    with pytest.raises(IntegrityError) as caught, owner_cursor() as cursor:
+        cursor.execute(OPEN_INTERNAL, [purpose, factories.branch().id])
+    assert sqlstate(caught.value) == "23505"
+    assert Account.objects.filter(purpose=purpose).count() == 1
+
+
+def test_an_account_purpose_is_one_of_the_models():
+    with pytest.raises(IntegrityError) as caught, owner_cursor() as cursor:
+        cursor.execute(OPEN_INTERNAL, ["bogus", factories.branch().id])
+    assert sqlstate(caught.value) == "23514"
+
+
+def test_a_striped_account_cannot_be_closed_while_its_stripes_hold_money():
+    """LEDGER-7, LEDGER-5: the database refuses to close an account that still holds money
+    (CHECK account_closed_is_empty), but the fee income's money is on its stripes, and only
+    the admin service looked at them: the account was closed with one UPDATE, stranding the
+    money (ledger_post() refuses every line on a stripe of a closed account) and failing
+    ledger_check. Since accounts 0025 only the owner changes the status of the bank's own
+    accounts (the app's role: CI111, test_ledger_lockdown.py); the owner is held by CI107."""
+    from accounts.ledger_check import ledger_check
+    from accounts.services import PostingLine, journal_post
+
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+    payer = factories.account(balance=1_000)
+    journal_post(lines=[PostingLine(payer, -330, "振込手数料"), PostingLine(fee_income, 330)],
+                 kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="fee-stranded")
+    fee_income.refresh_from_db()
+    assert fee_income.balance == 0
+    with pytest.raises(DatabaseError) as caught, owner_cursor() as cursor:
+        cursor.execute("UPDATE accounts_account SET status = 'closed' WHERE id = %s", [fee_income.id])
+    assert sqlstate(caught.value) == "CI107"
+    fee_income.refresh_from_db()
+    assert fee_income.status == Account.Status.OPEN
+    # an account whose stripes are empty still closes (and stays closed: CI108)
+    empty = factories.internal(Account.Purpose.PAYEASY_COLLECTION)
+    Account.objects.using("owner").filter(pk=empty.pk).update(status=Account.Status.CLOSED)
+    with pytest.raises(DatabaseError) as caught, owner_cursor() as cursor:
+        cursor.execute("UPDATE accounts_account SET status = 'open' WHERE id = %s", [empty.id])
+    assert sqlstate(caught.value) == "CI108"
+    assert all(result.ok for result in ledger_check())
+
+
+def test_a_freeze_lifted_around_a_debit_of_a_stripe_is_not_put_back():
+    """LEDGER-7 (dbprobe25 F16, accounts 0028): CI109 read the account's own entries only —
+    lifting the fee income's freeze, debiting one of its stripes (where its money is) and
+    freezing it again was one accepted transaction, seen by ledger_check the next night. The
+    app's role is stopped at the first step (CI111, accounts 0025); the owner by CI109."""
+    from django.db import connection
+
+    from accounts.services import PostingLine, journal_post
+
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+    zengin = factories.internal(Account.Purpose.ZENGIN_SETTLEMENT)
+    payer = factories.account(balance=1_000)
+    fee = journal_post(lines=[PostingLine(payer, -330, "振込手数料"), PostingLine(fee_income, 330)],
+                       kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="f16-fee")
+    stripe = Entry.objects.get(journal_id=fee.id, amount=330).account
+    Account.objects.using("owner").filter(pk=fee_income.pk).update(status=Account.Status.FROZEN)
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("UPDATE accounts_account SET status = 'open' WHERE id = %s", [fee_income.id])
+    assert sqlstate(caught.value) == "CI111"
+    with pytest.raises(DatabaseError) as caught:
+        with as_owner(), owner_cursor() as cursor:
+            cursor.execute("UPDATE accounts_account SET status = 'open' WHERE id = %s", [fee_income.id])
+            cursor.execute("SELECT journal_id FROM ledger_post('adjustment', 'x', 'probe-stf-1', %s, %s, %s)",
+                           [[stripe.id, zengin.id], [-10, 10], ["x", "x"]])
+            cursor.execute("UPDATE accounts_account SET status = 'frozen' WHERE id = %s", [fee_income.id])
+    assert sqlstate(caught.value) == "CI109"
+    stripe.refresh_from_db()
+    fee_income.refresh_from_db()
+    assert (stripe.balance, fee_income.status) == (330, Account.Status.FROZEN)
+    assert not Journal.objects.filter(idempotency_key="probe-stf-1").exists()

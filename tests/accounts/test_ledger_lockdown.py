@@ -187,36 +187,32 @@ def test_a_posting_cannot_be_dated_before_the_bank_existed(funded, posted_at):
     with pytest.raises(errors.InvalidPosting):
         post(funded, 100, key="ancient-service",
              posted_at=dt.datetime(1899, 12, 31, tzinfo=dt.UTC))
-    # a second cash account of the attacker's, so that neither side has an earlier entry
-    cash = Account.objects.create(branch=funded.branch, purpose=Account.Purpose.CASH,
-                                  number="9299999", holder_kana="ｹﾞﾝｷﾝ")
+    # the fee income and a new account: neither side has an earlier entry
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
     target = factories.account()
     assert refused(
         "SELECT * FROM ledger_post('deposit', '入金', 'ancient', %s, %s, %s, %s::timestamptz)",
-        [[cash.id, target.id], [-100, 100], ["入金", "入金"], posted_at],
+        [[fee_income.id, target.id], [-100, 100], ["入金", "入金"], posted_at],
     ) == "CI013"
 
 
 
-def test_a_striped_account_cannot_be_closed_while_its_stripes_hold_money():
-    """LEDGER-7, LEDGER-5: the database refuses to close an account that still holds money
-    (CHECK account_closed_is_empty), but the fee income's money is on its stripes, and only
-    the admin service looked at them: the app's role closed the account with one UPDATE,
-    stranding the money (ledger_post() refuses every line on a stripe of a closed account)
-    and failing ledger_check."""
-    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+@pytest.mark.parametrize("purpose", ["payeasy_collection", "zengin_settlement", "fee_income", "cash", "stripe"])
+@pytest.mark.parametrize("assignment", ["status = 'closed'", "status = 'frozen'", "hold_amount = 1"])
+def test_the_app_role_cannot_stop_a_payment_channel(purpose, assignment):
+    """LEDGER-7, PAY-1, XFER-4 (dbprobe25 F2, accounts 0025): the app's role closed the empty
+    Pay-easy collection account with one UPDATE — every Pay-easy payment was refused for
+    good (CI108), the customer told their own account was closed — or froze 為替決済 (every
+    被仕向 credit refused). The status and hold of the bank's own accounts are the owner's
+    (CI111); the channel still posts."""
+    account = Account.objects.filter(purpose=purpose).order_by("id").first()
+    assert refused(f"UPDATE accounts_account SET {assignment} WHERE id = %s", [account.id]) == "CI111"
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount) == (Account.Status.OPEN, 0)
     payer = factories.account(balance=1_000)
-    journal_post(lines=[PostingLine(payer, -330, "振込手数料"), PostingLine(fee_income, 330)],
-                 kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="fee-stranded")
-    fee_income.refresh_from_db()
-    assert fee_income.balance == 0
-    assert refused("UPDATE accounts_account SET status = 'closed' WHERE id = %s", [fee_income.id]) == "CI107"
-    fee_income.refresh_from_db()
-    assert fee_income.status == Account.Status.OPEN
-    # an account whose stripes are empty still closes (and stays closed: CI108)
-    empty = factories.internal(Account.Purpose.PAYEASY_COLLECTION)
-    Account.objects.filter(pk=empty.pk).update(status=Account.Status.CLOSED)
-    assert all(result.ok for result in ledger_check())
+    collection = factories.internal(Account.Purpose.PAYEASY_COLLECTION)
+    journal_post(lines=[PostingLine(payer, -500, "ペイジー"), PostingLine(collection, 500)],
+                 kind=Journal.Kind.PAYEASY, description="ペイジー", idempotency_key=factories.unique("f2-"))
 
 
 @pytest.mark.parametrize("change", [
@@ -294,12 +290,75 @@ def test_every_function_of_ours_runs_with_a_pinned_search_path():
         assert [row[0] for row in cursor.fetchall()] == []
 
 
-@pytest.mark.parametrize("purpose", [Account.Purpose.ZENGIN_SETTLEMENT, Account.Purpose.FEE_INCOME])
-def test_the_bank_has_one_settlement_and_one_fee_income_account(purpose):
-    """XFER-4, XFER-12 (accounts 0023): the services and the interbank guards read each as
-    one row; a second would fail every transfer, return and incoming credit."""
-    existing = Account.objects.get(purpose=purpose)
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.create(branch=existing.branch, purpose=purpose, number="9199990", holder_kana="X",
-                               name="二つ目")
-    assert Account.objects.filter(purpose=purpose).count() == 1
+OPEN_ACCOUNT = (
+    "INSERT INTO accounts_account (purpose, type, number, holder_kana, name, status, balance, hold_amount,"
+    " opened_at, branch_id, stripe_of_id) VALUES (%s, '1', %s, 'X', 'dup', %s, 0, 0, now(), %s, %s)"
+)
+
+
+@pytest.mark.parametrize("purpose", ["payeasy_collection", "cash", "zengin_settlement", "fee_income", "bogus"])
+@pytest.mark.parametrize("status", ["closed", "open"])
+def test_the_app_role_cannot_open_a_second_internal_account(purpose, status):
+    """LEDGER-7, PAY-1, XFER-4 (dbprobe25 F1, accounts 0024): one INSERT of a second Pay-easy
+    collection or cash account (closed, even) made payeasy_pay() and counter_deposit() fail
+    with MultipleObjectsReturned — a 500 for every payment and 窓口入金 — and nobody could
+    remove it. The bank's own accounts are the owner's to open (CI110); the services still
+    find their one row."""
+    from accounts.services import counter_deposit
+
+    target = factories.account()
+    assert refused(OPEN_ACCOUNT, [purpose, "9000099", status, target.branch_id, None]) == "CI110"
+    for single in ("payeasy_collection", "cash", "zengin_settlement", "fee_income"):
+        Account.objects.get(purpose=single)  # the one row the services read
+    assert counter_deposit(account=target, amount=1_000, reference="F1", actor="staff").created
+    target.refresh_from_db()
+    assert target.balance == 1_000
+
+
+def test_the_app_role_cannot_add_stripes(funded):
+    """LEDGER-7 (dbprobe25 F14, accounts 0024): 200,000 stripes the app's role inserted under
+    the fee income made every fee posting 40 times slower, for good (ledger_post numbers the
+    open stripes of the account on every call; the app can neither delete nor close them)."""
+    fee_income = factories.internal(Account.Purpose.FEE_INCOME)
+    stripes = Account.objects.filter(stripe_of=fee_income).count()
+    assert refused(
+        "INSERT INTO accounts_account (purpose, type, number, holder_kana, name, status, balance, hold_amount,"
+        " opened_at, branch_id, stripe_of_id)"
+        " SELECT 'stripe', '1', lpad((2000000 + g)::text, 7, '0'), 'X', 's', 'open', 0, 0, now(), %s, %s"
+        "   FROM generate_series(1, 1000) g", [funded.branch_id, fee_income.id]) == "CI110"
+    assert refused(OPEN_ACCOUNT, ["stripe", "9199999", "open", funded.branch_id, funded.id]) == "CI110"
+    assert Account.objects.filter(stripe_of=fee_income).count() == stripes
+    # a customer account is still the app's to open
+    factories.account()
+
+
+def test_a_line_beyond_a_trillion_yen_is_refused(monkeypatch):
+    """LEDGER-7, LEDGER-1 (dbprobe25 F11, accounts 0027): two lines of ±9.2·10^18 through
+    ledger_post() pushed 為替決済 to the bigint floor, and every later posting on it failed
+    with 22003, a code the app does not map (a 500 for every 被仕向 credit). A line is at
+    most 10^12 yen either way (CI015, InvalidPosting); 10^12 itself still posts."""
+    from accounts import services
+
+    zengin, cash = (factories.internal(purpose) for purpose in (Account.Purpose.ZENGIN_SETTLEMENT,
+                                                                Account.Purpose.CASH))
+    for amount in (9_223_372_036_854_775_807 - 11_489_040, 10**12 + 1):
+        assert refused("SELECT * FROM ledger_post('adjustment', 'x', 'probe-big-1', %s, %s, %s)",
+                       [[zengin.id, cash.id], [-amount, amount], ["x", "x"]]) == "CI015"
+    assert refused("SELECT * FROM ledger_post('adjustment', 'x', 'probe-big-2', %s, %s, %s)",
+                   [[zengin.id, cash.id, cash.id], [-(2**63 - 1) - 1, 2**62, 2**62], ["x", "x", "x"]]) == "CI015"
+    zengin.refresh_from_db()
+    assert zengin.balance == 0
+    # the service refuses it first; past that check the database's answer is a domain error
+    with pytest.raises(errors.InvalidPosting):
+        journal_post(lines=[PostingLine(zengin, -(10**12 + 1)), PostingLine(cash, 10**12 + 1)],
+                     kind=Journal.Kind.ADJUSTMENT, description="x", idempotency_key="big-service")
+    monkeypatch.setattr(services, "MAX_AMOUNT", 10**15)
+    with pytest.raises(errors.InvalidPosting) as caught:
+        journal_post(lines=[PostingLine(zengin, -(10**12 + 1)), PostingLine(cash, 10**12 + 1)],
+                     kind=Journal.Kind.ADJUSTMENT, description="x", idempotency_key="big-database")
+    assert str(caught.value).startswith("CI015")
+    # the largest line anyone posts (bench/ledger_post.py's seed) is exactly 10^12
+    journal_post(lines=[PostingLine(zengin, -(10**12)), PostingLine(cash, 10**12)],
+                 kind=Journal.Kind.ADJUSTMENT, description="x", idempotency_key="big-allowed")
+    zengin.refresh_from_db()
+    assert zengin.balance == -(10**12)

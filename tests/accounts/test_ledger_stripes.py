@@ -49,14 +49,22 @@ def test_the_hot_internal_accounts_have_their_stripes():
     assert not Account.objects.filter(stripe_of__purpose__in=["customer", "cash", "zengin_settlement"]).exists()
 
 
-@pytest.mark.django_db
+# The bank's own accounts, stripes too, are opened by the owner only (accounts 0024): the
+# tests that add one do it on the owner's connection, so they commit (transaction=True).
+AS_OWNER = pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+
+
+def owner_opens(**fields) -> Account:
+    return Account.objects.using("owner").create(holder_kana="X", **fields)
+
+
+@AS_OWNER
 def test_a_stripe_needs_its_account_and_only_a_stripe_has_one():
     parent = fee_income()
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.create(branch=parent.branch, purpose="stripe", number="9199999", holder_kana="X")
-    with pytest.raises(IntegrityError), transaction.atomic():
-        Account.objects.create(branch=parent.branch, purpose="cash", number="9199998", holder_kana="X",
-                               stripe_of=parent)
+    with pytest.raises(IntegrityError), transaction.atomic(using="owner"):
+        owner_opens(branch_id=parent.branch_id, purpose="stripe", number="9199999")
+    with pytest.raises(IntegrityError), transaction.atomic(using="owner"):
+        owner_opens(branch_id=parent.branch_id, purpose="cash", number="9199998", stripe_of_id=parent.pk)
 
 
 @pytest.mark.django_db
@@ -88,37 +96,41 @@ def test_a_replay_is_the_same_journal_and_other_content_is_refused():
     assert internal_balance(fee_income()) == 220
 
 
-@pytest.mark.django_db
+def owner_sets(accounts, **fields) -> None:
+    """The status of the bank's own accounts is the owner's to change (accounts 0025)."""
+    Account.objects.using("owner").filter(pk__in=[account.pk for account in accounts]).update(**fields)
+
+
+@AS_OWNER
 def test_a_frozen_or_closed_account_is_not_walked_around_through_its_stripes():
     payer = factories.account(balance=10_000)
     parent = fee_income()
-    Account.objects.filter(pk=parent.pk).update(status=Account.Status.FROZEN)
+    owner_sets([parent], status=Account.Status.FROZEN)
     with pytest.raises(errors.AccountFrozen):  # a debit of the frozen account itself
         journal_post(lines=[PostingLine(parent, -10), PostingLine(payer, 10)], kind=Journal.Kind.DEPOSIT,
                      description="返金", idempotency_key=factories.unique("test-refund-"))
-    Account.objects.filter(pk=parent.pk).update(status=Account.Status.CLOSED)
+    owner_sets([parent], status=Account.Status.CLOSED)
     with pytest.raises(errors.AccountClosed):
         fee_posting(payer, 110)
     assert internal_balance(parent) == 0
 
 
-@pytest.mark.django_db
+@AS_OWNER
 def test_a_frozen_stripe_takes_nothing():
     payer = factories.account(balance=100_000)
     parent = fee_income()
     keep = Account.objects.filter(stripe_of=parent).order_by("id").last()
-    Account.objects.filter(stripe_of=parent).exclude(pk=keep.pk).update(status=Account.Status.FROZEN)
+    owner_sets(Account.objects.filter(stripe_of=parent).exclude(pk=keep.pk), status=Account.Status.FROZEN)
     for _ in range(3):
         assert fee_entry(fee_posting(payer, 110)).account_id == keep.pk
 
 
-@pytest.mark.django_db
+@AS_OWNER
 def test_a_customer_account_is_never_striped():
     """Its funds check needs the one row: a stripe row pointing at it is ignored."""
     payer = factories.account(balance=1_000)
     target = factories.account()
-    Account.objects.create(branch=target.branch, purpose="stripe", number="9199997", holder_kana="X",
-                           stripe_of=target)
+    owner_opens(branch_id=target.branch_id, purpose="stripe", number="9199997", stripe_of_id=target.pk)
     journal = factories.transfer(payer, target, 500)
     assert Entry.objects.get(journal_id=journal.pk, amount=500).account_id == target.pk
     target.refresh_from_db()
@@ -151,15 +163,14 @@ def test_concurrent_fee_postings_spread_over_the_stripes_exactly_once():
     connections.close_all()
 
 
-@pytest.mark.django_db
+@AS_OWNER
 def test_only_the_two_hot_accounts_are_striped_whatever_rows_are_added():
     """A stripe row someone adds to another internal account is ignored by ledger_post()
     and reported by ledger_check."""
     from accounts.services import counter_deposit
 
     cash = factories.internal(Account.Purpose.CASH)
-    extra = Account.objects.create(branch=cash.branch, purpose="stripe", number="9199996", holder_kana="X",
-                                   stripe_of=cash)
+    extra = owner_opens(branch_id=cash.branch_id, purpose="stripe", number="9199996", stripe_of_id=cash.pk)
     target = factories.account()
     journal = counter_deposit(account=target, amount=1_000, reference="S-1", actor="staff")
     assert Entry.objects.get(journal_id=journal.pk, amount=-1_000).account_id == cash.pk
@@ -168,7 +179,7 @@ def test_only_the_two_hot_accounts_are_striped_whatever_rows_are_added():
     assert [pk for pk, _ in problems] == [extra.pk]
 
 
-@pytest.mark.django_db
+@AS_OWNER
 def test_a_stripe_answers_for_its_frozen_account_after_the_locks():
     """The account's status is checked again after the locks: a line put on a stripe
     before staff froze the account (here: named directly) is refused as frozen."""
@@ -176,7 +187,7 @@ def test_a_stripe_answers_for_its_frozen_account_after_the_locks():
     parent = fee_income()
     stripe = Account.objects.filter(stripe_of=parent).first()
     fee_posting(payer, 500)  # money on some stripe
-    Account.objects.filter(pk=parent.pk).update(status=Account.Status.FROZEN)
+    owner_sets([parent], status=Account.Status.FROZEN)
     with pytest.raises(errors.AccountFrozen):
         journal_post(lines=[PostingLine(stripe, -10), PostingLine(payer, 10)], kind=Journal.Kind.DEPOSIT,
                      description="返金", idempotency_key=factories.unique("test-refund-"))
@@ -184,14 +195,13 @@ def test_a_stripe_answers_for_its_frozen_account_after_the_locks():
 
 
 @pytest.mark.django_db
-def test_staff_cannot_close_an_account_whose_stripes_hold_its_money():
-    from accounts.services import ACCOUNT_CLOSE_NOT_EMPTY, account_admin_change_problem
+def test_staff_change_no_internal_account():
+    """dbprobe25 F2 (accounts 0025): the status and hold of the bank's own accounts are the
+    owner's; admin shows them read-only and the service refuses them with a message."""
+    from accounts.services import INTERNAL_ACCOUNT_OWNER_ONLY, account_admin_change_problem
 
-    payer = factories.account(balance=10_000)
     parent = fee_income()
-    fee_posting(payer, 330)
-    parent.refresh_from_db()
-    assert parent.balance == 0 and internal_balance(parent) == 330
-    assert account_admin_change_problem(account=parent, status=Account.Status.CLOSED,
-                                        hold_amount=0) == ACCOUNT_CLOSE_NOT_EMPTY
-    assert account_admin_change_problem(account=parent, status=Account.Status.FROZEN, hold_amount=0) == ""
+    for status, hold in ((Account.Status.CLOSED, 0), (Account.Status.FROZEN, 0), (Account.Status.OPEN, 1)):
+        assert account_admin_change_problem(account=parent, status=status,
+                                            hold_amount=hold) == INTERNAL_ACCOUNT_OWNER_ONLY
+    assert account_admin_change_problem(account=parent, status=parent.status, hold_amount=parent.hold_amount) == ""

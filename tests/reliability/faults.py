@@ -290,12 +290,15 @@ def batch_prepare(count: int = 300, payers_count: int = 30) -> tuple[list, list[
     """The scheduled transfers of scenario 3, made first: they are dated a past business day
     and the payers funded before it (tests/transfers/scheduled_support.py), and the ledger
     takes a backdated deposit only while the cash account has no later entry."""
+    from django.db import transaction
+
     from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 
     day = past_business_day()
     # the first payer can pay only some of its transfers: the rest must end 未処理, not lost
-    payers = [funded_payer(8_000 if index == 0 else 5_000_000, day=day, email=f"faults-batch-{index:02d}@example.jp")
-              for index in range(payers_count)]
+    with transaction.atomic():  # the backdated deposits in one transaction (scheduled_support)
+        payers = [funded_payer(8_000 if index == 0 else 5_000_000, day=day,
+                               email=f"faults-batch-{index:02d}@example.jp") for index in range(payers_count)]
     ids = [schedule(*payers[index % payers_count], 1_000 + index, day=day).pk for index in range(count)]
     return [customer for customer, _ in payers], ids
 

@@ -28,7 +28,7 @@ from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
-from django.db import OperationalError, connections
+from django.db import OperationalError, connections, transaction
 from django.db.models import Count, Sum
 
 from accounts import errors
@@ -130,8 +130,9 @@ def _scheduled_transfers(rng, day, customers, hot_customer, hot, hot_in, payees)
 def test_concurrent_transfers_scheduled_executions_and_payments_with_a_hot_account(capsys):
     rng = random.Random(14)
     day = past_business_day()
-    customers = [funded_payer(2_000_000, day=day, email=f"load{index}@example.jp") for index in range(CUSTOMERS)]
-    hot_customer, hot = funded_payer(HOT_BALANCE, day=day, email="hot@example.jp")
+    with transaction.atomic():  # the backdated deposits in one transaction (scheduled_support)
+        customers = [funded_payer(2_000_000, day=day, email=f"load{index}@example.jp") for index in range(CUSTOMERS)]
+        hot_customer, hot = funded_payer(HOT_BALANCE, day=day, email="hot@example.jp")
     transfer_services.transfer_limit_change(customer=hot_customer, new_limit=transfer_services.bank_max_daily_limit())
     hot_in = our_payee(hot)
     payees = [our_payee(account) for _, account in customers[: CUSTOMERS // 2]]

@@ -22,7 +22,7 @@ from urllib.parse import quote
 import pytest
 from django.conf import settings
 from asgiref.sync import sync_to_async
-from django.db import connection, connections
+from django.db import connection, connections, transaction
 from procrastinate import exceptions as procrastinate_exceptions
 
 from accounts.ledger_check import ledger_check
@@ -84,7 +84,8 @@ def leaves_no_queued_jobs(transactional_db):
 @pytest.mark.usefixtures("leaves_no_queued_jobs")
 def test_a_worker_killed_mid_batch_is_restarted_and_the_batch_finished_exactly_once(tmp_path):
     day = past_business_day()
-    payers = [funded_payer(5_000_000, day=day, email=f"supervised{index}@example.jp") for index in range(20)]
+    with transaction.atomic():  # the backdated deposits in one transaction (scheduled_support)
+        payers = [funded_payer(5_000_000, day=day, email=f"supervised{index}@example.jp") for index in range(20)]
     ids = [schedule(*payers[index % len(payers)], 1_000 + index, day=day).pk for index in range(SCHEDULED)]
     log = tmp_path / "jobs_worker.log"
     with open(log, "wb") as output:

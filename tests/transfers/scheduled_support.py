@@ -28,7 +28,10 @@ def at(day: dt.date, hour: int = 10, minute: int = 0) -> dt.datetime:
 
 
 def funded_payer(balance: int, *, day: dt.date, email: str = "payer@example.jp"):
-    """A customer whose account got ``balance`` two days before ``day`` (backdated)."""
+    """A customer whose account got ``balance`` two days before ``day`` (backdated), from
+    the cash account. Several payers in a transactional test: call it for all of them inside
+    one ``transaction.atomic()`` — a backdated posting may not touch the cash account once
+    it has an entry from another transaction (accounts 0026)."""
     # one transaction: ledger_post() backdates only onto accounts opened with the posting
     # (LEDGER-7; a transactional test commits each statement otherwise)
     with transaction.atomic():

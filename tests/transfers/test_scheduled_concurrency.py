@@ -37,9 +37,10 @@ def run_workers(count: int, job):
 def test_two_workers_execute_each_of_many_transfers_exactly_once():
     day = past_business_day()
     accounts = []
-    for index in range(12):
+    with transaction.atomic():  # the backdated deposits in one transaction (scheduled_support)
         # each customer can pay 4 of its 5 transfers (10,330 each): one 未処理 per customer
-        customer, account = funded_payer(4 * 10_330 + 100, day=day, email=f"c{index}@example.jp")
+        payers = [funded_payer(4 * 10_330 + 100, day=day, email=f"c{index}@example.jp") for index in range(12)]
+    for customer, account in payers:
         accounts.append(account)
         for hour in range(5):
             schedule(customer, account, 10_000, day=day, hour=8 + hour)
@@ -71,8 +72,9 @@ def test_a_transfer_whose_customer_lock_or_row_another_session_holds_is_skipped_
     same-day transfer (or a cancel) of that customer holds either, the batch takes the next
     customer's transfer and leaves this one scheduled for a later claim."""
     day = past_business_day()
-    first_customer, first_account = funded_payer(50_000, day=day, email="first@example.jp")
-    second_customer, second_account = funded_payer(50_000, day=day, email="second@example.jp")
+    with transaction.atomic():  # the backdated deposits in one transaction (scheduled_support)
+        first_customer, first_account = funded_payer(50_000, day=day, email="first@example.jp")
+        second_customer, second_account = funded_payer(50_000, day=day, email="second@example.jp")
     first = schedule(first_customer, first_account, 10_000, day=day, hour=8)  # earliest in the order
     second = schedule(second_customer, second_account, 10_000, day=day, hour=9)
     locked, release = threading.Event(), threading.Event()
@@ -121,7 +123,8 @@ def test_chunks_beside_online_postings_on_the_same_accounts_never_deadlock(caplo
     from tests.transfers.support import our_payee
 
     day = past_business_day()
-    payers = [funded_payer(1_000_000, day=day, email=f"d{index}@example.jp") for index in range(10)]
+    with transaction.atomic():  # the backdated deposits in one transaction (scheduled_support)
+        payers = [funded_payer(1_000_000, day=day, email=f"d{index}@example.jp") for index in range(10)]
     accounts = [account for _, account in payers]
     for index, (customer, account) in enumerate(payers):
         neighbour = accounts[(index + 1) % len(accounts)]
