@@ -54,7 +54,11 @@ def bench_accounts() -> list[int]:
         user = get_user_model().objects.create_user(username=f"bench{CONTRACT_ID}")
         customer = Customer.objects.create(user=user, contract_id=CONTRACT_ID,
                                            name_kanji="ベンチ", name_kana="ﾍﾞﾝﾁ")
-    existing = set(Account.objects.filter(customer=customer).values_list("number", flat=True))
+    # the numbers of its range already taken — by earlier runs, or by another benchmark's
+    # random account (pages, transfer_confirm) that fell in it: skip those
+    existing = set(Account.objects.filter(branch=branch, number__gte=f"{NUMBER_BASE:07d}",
+                                          number__lt=f"{NUMBER_BASE + ACCOUNTS:07d}")
+                   .values_list("number", flat=True))
     Account.objects.bulk_create([
         Account(branch=branch, customer=customer, number=f"{NUMBER_BASE + i:07d}", holder_kana="ﾍﾞﾝﾁ")
         for i in range(ACCOUNTS) if f"{NUMBER_BASE + i:07d}" not in existing
