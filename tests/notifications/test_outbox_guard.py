@@ -66,3 +66,50 @@ def test_a_posting_notice_is_only_the_one_the_ledger_writes():
     assert refused(insert, [ledger_notice.entry_id, customer_account.pk, 9_999_999]) == "CI204"
     assert refused(insert, [ledger_notice.entry_id, customer_account.pk, ledger_notice.amount]) == "23505"
     assert PostingNotice.objects.count() == 1
+
+
+@pytest.fixture
+def credit_notice():
+    """The ledger's 入出金 notice of a 10,000円 credit to a customer who gets its mail."""
+    owner = factories.customer(email="owner@example.jp")
+    return PostingNotice.objects.get(account=factories.account(owner=owner, balance=10_000))
+
+
+def _mail(customer, event, to, status="pending"):
+    return OutboxMessage.objects.create(customer=customer, event=event, to=to, subject="s", body="b",
+                                        status=status).pk
+
+
+PROCESS = "UPDATE notifications_postingnotice SET processed_at = now(), message_id = %s WHERE id = %s"
+
+
+def test_a_posting_notice_is_processed_only_into_its_own_mail(credit_notice):
+    """NOTE-1, NOTE-3, LEDGER-7 (notifications 0009, dbprobe25 F5): the app's role marked a
+    pending 入出金 notice processed with no mail, or with a skipped 'login' mail of another
+    customer — the customer's fraud alarm gone without a trace. The mail a notice names is
+    its customer's, of its event (ご入金 for a credit), addressed as the service does,
+    and written with it; no mail only for loaded history."""
+    owner = credit_notice.account.customer
+    other = factories.customer(email="other@example.jp")
+    assert refused(PROCESS, [None, credit_notice.pk]) == "CI204"
+    for mail in (_mail(other, "login", "attacker@example.jp", "skipped"),
+                 _mail(other, "deposit", "other@example.jp"),
+                 _mail(owner, "withdrawal", "owner@example.jp"),
+                 _mail(owner, "login", "owner@example.jp"),
+                 _mail(owner, "deposit", "attacker@example.jp"),
+                 _mail(owner, "deposit", "owner@example.jp", "skipped"),  # 入出金のお知らせ is on
+                 _mail(owner, "deposit", "")):
+        assert refused(PROCESS, [mail, credit_notice.pk]) == "CI204", mail
+    own_mail = _mail(owner, "deposit", "owner@example.jp")
+    PostingNotice.objects.filter(pk=credit_notice.pk).update(processed_at="2026-12-06T00:00Z", message=own_mail)
+    second = PostingNotice.objects.get(entry__in=Entry.objects.filter(
+        account=factories.account(owner=owner, balance=5_000)))
+    assert refused(PROCESS, [own_mail, second.pk]) == "CI204", "one mail told two postings"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_posting_notice_mail_is_written_with_its_processing(credit_notice):
+    """NOTE-3 (notifications 0009, dbprobe25 F5): a mail committed earlier — already sent,
+    or queued for another posting — is not the mail of this notice's processing."""
+    earlier = _mail(credit_notice.account.customer, "deposit", "owner@example.jp")
+    assert refused(PROCESS, [earlier, credit_notice.pk]) == "CI204"
