@@ -140,3 +140,26 @@ class PostingNotice(models.Model):
             models.Index(fields=["id"], name="posting_notice_pending_idx",
                          condition=models.Q(processed_at__isnull=True)),
         ]
+
+
+class EmailAddressChange(models.Model):
+    """NOTE-1, NOTE-2 (dbprobe25 F5): one row per change of a customer's registered
+    address, written by the database alone (trigger ``notifications_email_change_record``
+    on accounts_customer, SECURITY DEFINER, migration 0010) and never changed or removed;
+    the app's role may only read it (accounts/db_roles.py). It is the trace of an address
+    changed behind the customer's back, and what lets the outbox guard accept the one mail
+    that goes to an address the customer no longer has: the notice of the change (or
+    removal) to the OLD address, written by the same transaction (``xact_id``)."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                 verbose_name="契約者")
+    old_email = models.CharField("変更前のアドレス", max_length=254, blank=True)
+    new_email = models.CharField("変更後のアドレス", max_length=254, blank=True)
+    changed_at = models.DateTimeField("変更日時")  # clock_timestamp()
+    xact_id = models.BigIntegerField("トランザクションID")  # pg_current_xact_id()
+    db_user = models.CharField("DBユーザー", max_length=64)  # session_user
+
+    class Meta:
+        verbose_name = "アドレス変更履歴"
+        verbose_name_plural = "アドレス変更履歴"
+        indexes = [models.Index(fields=["customer", "xact_id"], name="email_change_customer_xact_idx")]

@@ -18,9 +18,9 @@ When the app's role marks a notice processed (CI204, as 0007), either
 The owner (a DBA loading records) is bound by 0007's rules only, as in transfers 0012.
 """
 
-from pathlib import Path
-
 from django.db import migrations
+
+from ._function_text import extended, function_of
 
 # what 0009 adds to 0007's guard, after its checks and before its last RETURN
 DECLARATIONS = """    v_customer bigint;
@@ -62,25 +62,11 @@ CHECKS = """    IF session_user = pg_get_userbyid((SELECT c.relowner FROM pg_cat
 """
 
 
-def _guard_of_0007() -> str:
-    """0007's text of the function, as it was (the reverse, and the base of the forward)."""
-    source = (Path(__file__).with_name("0007_sent_notices_held.py")).read_text()
-    start = source.index("CREATE FUNCTION public.notifications_posting_notice_guard()")
-    end = source.index("END $$;", start) + len("END $$;")
-    return source[start:end].replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
-
-
-def _guard_of_0009() -> str:
-    guard = _guard_of_0007()
-    declared = "BEGIN\n    IF TG_OP = 'DELETE'"
-    last = "    RETURN NEW;\nEND $$;"
-    assert guard.count(declared) == 1 and guard.endswith(last), "0007's guard is not as 0009 expects"
-    guard = guard.replace(declared, DECLARATIONS + declared)
-    return guard[: -len(last)] + CHECKS + last
+GUARD = function_of("0007_sent_notices_held.py", "notifications_posting_notice_guard")
 
 
 class Migration(migrations.Migration):
 
     dependencies = [("notifications", "0008_notice_inserts_held"), ("transfers", "0012_transfer_confirmed_by_its_customer")]
 
-    operations = [migrations.RunSQL(_guard_of_0009(), _guard_of_0007())]
+    operations = [migrations.RunSQL(extended(GUARD, declarations=DECLARATIONS, checks=CHECKS), GUARD)]

@@ -2,9 +2,11 @@
 never rewritten nor removed; only its delivery state moves (notifications 0007, CI204)."""
 
 import pytest
+from django.db import connection
 
-from accounts.models import Account, Entry
-from notifications.models import OutboxMessage, PostingNotice
+from accounts.models import Account, Customer, Entry
+from notifications import services
+from notifications.models import EmailAddressChange, OutboxMessage, PostingNotice
 from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
 
@@ -13,7 +15,7 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def mail():
-    return OutboxMessage.objects.create(customer=factories.customer(), event="transfer_accepted",
+    return OutboxMessage.objects.create(customer=factories.customer(email="payer@example.jp"), event="transfer_accepted",
                                         to="payer@example.jp", subject="振込受付", body="振込金額：10,000円")
 
 
@@ -41,7 +43,7 @@ def test_a_mail_is_not_born_tried_or_sent(status, attempts, sent_at):
     """NOTE-1, LEDGER-7 (notifications 0008): the app's role inserted a mail already 送信済
     a month back — evidence of a notice never sent. A new row is pending or skipped, never
     tried; what the services write still goes in."""
-    customer = factories.customer()
+    customer = factories.customer(email="a@example.jp")
     assert refused(
         "INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
         " next_attempt_at, created_at, sent_at) VALUES (%s, 'transfer_accepted', 'a@example.jp', 's', 'b',"
@@ -92,11 +94,10 @@ def test_a_posting_notice_is_processed_only_into_its_own_mail(credit_notice):
     owner = credit_notice.account.customer
     other = factories.customer(email="other@example.jp")
     assert refused(PROCESS, [None, credit_notice.pk]) == "CI204"
-    for mail in (_mail(other, "login", "attacker@example.jp", "skipped"),
+    for mail in (_mail(other, "login", "other@example.jp", "skipped"),
                  _mail(other, "deposit", "other@example.jp"),
                  _mail(owner, "withdrawal", "owner@example.jp"),
                  _mail(owner, "login", "owner@example.jp"),
-                 _mail(owner, "deposit", "attacker@example.jp"),
                  _mail(owner, "deposit", "owner@example.jp", "skipped"),  # 入出金のお知らせ is on
                  _mail(owner, "deposit", "")):
         assert refused(PROCESS, [mail, credit_notice.pk]) == "CI204", mail
@@ -113,3 +114,58 @@ def test_a_posting_notice_mail_is_written_with_its_processing(credit_notice):
     or queued for another posting — is not the mail of this notice's processing."""
     earlier = _mail(credit_notice.account.customer, "deposit", "owner@example.jp")
     assert refused(PROCESS, [earlier, credit_notice.pk]) == "CI204"
+
+
+INSERT_MAIL = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
+               " next_attempt_at, created_at) VALUES (%s, %s, %s, 's', 'b', 'pending', 0, now(), now())")
+
+
+def test_a_mail_goes_to_its_customer_address():
+    """NOTE-1, NOTE-2 (notifications 0010, dbprobe25 F5): the app's role inserted a ご入金
+    mail of a customer addressed to attacker@evil.example. A mail goes to its customer's
+    address or to no one; only the code of an address change goes to the new address of
+    the request written with it, and the notice of a change to the address the same
+    transaction changed away from."""
+    customer = factories.customer(email="owner@example.jp")
+    for event in ("deposit", "email_verify", "email_change", "password_change"):
+        assert refused(INSERT_MAIL, [customer.pk, event, "attacker@example.jp"]) == "CI204", event
+    with connection.cursor() as cursor:
+        for to in ("owner@example.jp", ""):
+            cursor.execute(INSERT_MAIL, [customer.pk, "deposit", to])
+    other = factories.customer(email="other@example.jp")
+    services.email_change_request(customer=other, new_email="attacker@example.jp", ip=None)
+    assert refused(INSERT_MAIL, [customer.pk, "email_verify", "attacker@example.jp"]) == "CI204", "not its request"
+    assert refused(INSERT_MAIL, [other.pk, "email_change", "attacker@example.jp"]) == "CI204", "not a change"
+
+
+def test_an_address_change_is_recorded_by_the_database():
+    """NOTE-2, LEDGER-7 (notifications 0010, dbprobe25 F5): the app's role changed a
+    customer's address with no trace. Every change is in the history, which the app's
+    role only reads; the notice of the change goes to the old address (the service's own
+    confirmation), and a later transaction cannot send to that address any more."""
+    customer = factories.customer(email="old@example.jp")
+    request = services.email_change_request(customer=customer, new_email="new@example.jp", ip=None)
+    assert OutboxMessage.objects.get(customer=customer, event="email_verify").to == "new@example.jp"
+    code = "000000"
+    request.code_hash = services._code_hash(customer, "new@example.jp", code)
+    request.save(update_fields=["code_hash"])
+    services.email_change_confirm(customer=customer, code=code, ip=None)
+    assert sorted(OutboxMessage.objects.filter(customer=customer, event="email_change").values_list("to", flat=True)) \
+        == ["new@example.jp", "old@example.jp"]
+    change = EmailAddressChange.objects.get(customer=customer)
+    assert (change.old_email, change.new_email) == ("old@example.jp", "new@example.jp")
+    for statement in ("UPDATE notifications_emailaddresschange SET old_email = 'x' WHERE id = %s",
+                      "DELETE FROM notifications_emailaddresschange WHERE id = %s"):
+        assert refused(statement, [change.pk]) == "42501"
+    assert refused("INSERT INTO notifications_emailaddresschange (customer_id, old_email, new_email, changed_at,"
+                   " xact_id, db_user) VALUES (%s, 'attacker@example.jp', '', now(), 0, 'x')",
+                   [customer.pk]) == "42501"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_old_address_is_told_only_by_the_transaction_that_changed_it():
+    """NOTE-2 (notifications 0010): a change committed earlier does not open the old
+    address to later mails."""
+    customer = factories.customer(email="old@example.jp")
+    Customer.objects.filter(pk=customer.pk).update(email="new@example.jp")
+    assert refused(INSERT_MAIL, [customer.pk, "email_change", "old@example.jp"]) == "CI204"
