@@ -408,7 +408,9 @@ class JournalAdmin(ReadOnlyAdmin):
 
 @admin.register(Entry)
 class EntryAdmin(EntryAmountsMixin, ReadOnlyAdmin):
-    list_display = ["id", "journal", "account", "amount_yen", "balance_after_yen", "description", "posted_at"]
+    # 取引日時 was out of sight at 1280 beside the sidebar (walk25 F23): it comes after the
+    # ID, and the journal and the account break between their words (admin.css)
+    list_display = ["id", "posted_at", "account", "amount_yen", "balance_after_yen", "description", "journal"]
     fields = ["journal", "account", "amount_yen", "balance_after_yen", "description", "posted_at"]
     readonly_fields = fields
     search_fields = ["account__number"]
@@ -421,11 +423,26 @@ class AccountStateChangeAdmin(ReadOnlyAdmin):
     """LEDGER-7 (review H3): the database's own history of status and hold — reconcile an
     unfreeze here with the staff member's account_change audit row (docs/operations.md)."""
 
-    list_display = ["id", "account", "old_status", "new_status", "old_hold_amount", "new_hold_amount",
-                    "changed_at", "db_user", "xact_id"]
+    # nine columns scrolled the list 167 pixels sideways at 1280 beside the sidebar (walk25
+    # F23): the state reads 「有効 → 支払停止」 in one column, the hold in yen in another
+    list_display = ["id", "account", "status_change", "hold_change", "changed_at", "db_user_and_xact"]
     search_fields = ["account__number"]
     list_select_related = ["account", "account__branch"]
     show_full_result_count = False
+
+    @admin.display(description="状態（変更前 → 変更後）", ordering="new_status")
+    def status_change(self, change):
+        labels = dict(Account.Status.choices)
+        before = labels.get(change.old_status, change.old_status) or "—"
+        return f"{before} → {labels.get(change.new_status, change.new_status)}"
+
+    @admin.display(description="拘束額（変更前 → 変更後）", ordering="new_hold_amount")
+    def hold_change(self, change):
+        return f"{yen(change.old_hold_amount)} → {yen(change.new_hold_amount)}"
+
+    @admin.display(description="DBユーザー・トランザクションID", ordering="xact_id")
+    def db_user_and_xact(self, change):
+        return f"{change.db_user} #{change.xact_id}"
 
 
 

@@ -16,7 +16,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 from django.utils import timezone
 
-from accounts.admin import ReadOnlyAdmin, StaffModelAdmin, yen_column
+from accounts.admin import ReadOnlyAdmin, StaffModelAdmin, yen, yen_column
 from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib.textinput import typed_date
 from security.audit import audit_record
@@ -154,6 +154,11 @@ class FeeScheduleForm(forms.ModelForm):
         return cleaned
 
 
+def _fee_pair(row: FeeSchedule, route: str) -> str:
+    """A route's fees below and from the 金額区分, 「330円／550円」."""
+    return f"{yen(getattr(row, f'{route}_under'))}／{yen(getattr(row, f'{route}_over'))}"
+
+
 @admin.register(FeeSchedule)
 class FeeScheduleAdmin(_AuditedAdmin):
     """A fee row in force (effective today or earlier) is read-only: transfers confirmed
@@ -166,8 +171,11 @@ class FeeScheduleAdmin(_AuditedAdmin):
     # Django's bulk delete said 「…削除する権限がありません: 振込手数料 / 振込」 for a row in
     # force (walk24): a future row is deleted from its own page, a held one says why there
     actions = None
-    # amounts as staff read them elsewhere, 「30,000円」 (walk25 F6: the raw 30000)
-    list_display = ["effective_from", *(f"{name}_yen" for name in ("threshold", *FEE_FIELDS))]
+    # amounts as staff read them elsewhere, 「30,000円」 (walk25 F6: the raw 30000); a route's
+    # two fees share a column, 「330円／550円」 — seven columns scrolled the list 257 pixels
+    # sideways at 1280 beside the sidebar, 他行宛 (the most used) out of sight (walk25 F23)
+    list_display = ["effective_from", "threshold_short_yen", "same_branch_fees", "other_branch_fees",
+                    "other_bank_fees"]
     threshold_yen = yen_column(FeeSchedule, "threshold")
     same_branch_under_yen = yen_column(FeeSchedule, "same_branch_under")
     same_branch_over_yen = yen_column(FeeSchedule, "same_branch_over")
@@ -175,6 +183,22 @@ class FeeScheduleAdmin(_AuditedAdmin):
     other_branch_over_yen = yen_column(FeeSchedule, "other_branch_over")
     other_bank_under_yen = yen_column(FeeSchedule, "other_bank_under")
     other_bank_over_yen = yen_column(FeeSchedule, "other_bank_over")
+
+    @admin.display(description="金額区分", ordering="threshold")
+    def threshold_short_yen(self, row):
+        return yen(row.threshold)
+
+    @admin.display(description="同一店宛（未満／以上）", ordering="same_branch_under")
+    def same_branch_fees(self, row):
+        return _fee_pair(row, "same_branch")
+
+    @admin.display(description="当金庫本支店宛（未満／以上）", ordering="other_branch_under")
+    def other_branch_fees(self, row):
+        return _fee_pair(row, "other_branch")
+
+    @admin.display(description="他行宛（未満／以上）", ordering="other_bank_under")
+    def other_bank_fees(self, row):
+        return _fee_pair(row, "other_bank")
 
     def get_fields(self, request, obj=None):
         """A row staff may not change (in force, or only viewable) shows 「30,000円」 too."""

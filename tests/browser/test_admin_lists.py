@@ -27,20 +27,38 @@ def _list_scrolls_sideways(page) -> bool:
     }""")
 
 
-def test_audit_and_transfer_lists_keep_short_columns_whole_beside_the_sidebar(page, device):
+def _branch_staff_device():
+    """A branch staff member (営業店担当者), madoguchi, and the TOTP device to log in with."""
     from django.contrib.auth import get_user_model
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
     from accounts.roles import branch_staff_group_ensure
+
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
+                                                 is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    return TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+
+
+def _log_in(page, totp_device) -> None:
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+
+
+def _list_opened_whole(page, url: str, name: str) -> None:
+    """The list at ``url``, beside the sidebar, saved as a screenshot: it never scrolls sideways."""
+    page.goto(url)
+    assert page.locator("#nav-sidebar").is_visible()
+    page.screenshot(path=f"test-artifacts/admin-{name}-list-desktop.png", full_page=True)
+    assert not _list_scrolls_sideways(page)
+
+
+def test_audit_and_transfer_lists_keep_short_columns_whole_beside_the_sidebar(page, device):
     from security.models import AuditEvent
     from tests.transfers.support import content_for, execute, other_bank_payee, payer
     from transfers.demo import reference_ensure
 
     reference_ensure()  # the fee table (a transactional test starts without the migrations' data)
-    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
-                                                 is_staff=True)
-    staff.groups.add(branch_staff_group_ensure())
-    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    totp_device = _branch_staff_device()
     customer, debit = payer(balance=1_000_000)
     execute(customer, content_for(customer, debit, other_bank_payee(), 12_345))
     AuditEvent.objects.create(customer=customer, contract_id=customer.contract_id,
@@ -48,7 +66,7 @@ def test_audit_and_transfer_lists_keep_short_columns_whole_beside_the_sidebar(pa
                               client_ip="2001:db8:85a3::8a2e:370:7334",
                               summary="1,000,000円 → 2,000,000円（2026年12月7日 0:00より）")
 
-    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+    _log_in(page, totp_device)
     page.goto("/admin/security/auditevent/")
     assert page.locator("#nav-sidebar").is_visible()
     page.screenshot(path="test-artifacts/admin-auditevent-list-desktop.png", full_page=True)
@@ -75,30 +93,20 @@ def test_scheduled_transfer_list_keeps_every_column_and_its_cancel_in_view(page,
     """STAFF-1, XFER-6, UI-1: 予約振込's list, where staff cancel a transfer for a customer
     who phoned in, had twelve columns and scrolled 466 pixels sideways at 1280 pixels with
     the demo data — 金融機関 onwards out of sight; the 取消 link sits under 予約中."""
-    from django.contrib.auth import get_user_model
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from accounts.roles import branch_staff_group_ensure
     from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
     from transfers import scheduled
     from transfers.demo import reference_ensure
 
     reference_ensure()
-    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
-                                                 is_staff=True)
-    staff.groups.add(branch_staff_group_ensure())
-    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    totp_device = _branch_staff_device()
     day = past_business_day()
     customer, account = funded_payer(100_000, day=day)
     waiting = schedule(customer, account, 12_000, day=day)
     cancelled = schedule(customer, account, 12_345, day=day, hour=11)
     scheduled.scheduled_transfer_staff_cancel(transfer_id=cancelled.pk, reason="電話", actor="madoguchi")
 
-    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
-    page.goto("/admin/transfers/scheduledtransfer/")
-    assert page.locator("#nav-sidebar").is_visible()
-    page.screenshot(path="test-artifacts/admin-scheduledtransfer-list-desktop.png", full_page=True)
-    assert not _list_scrolls_sideways(page)
+    _log_in(page, totp_device)
+    _list_opened_whole(page, "/admin/transfers/scheduledtransfer/", "scheduledtransfer")
     states = lines_of_elements(page, "#result_list td.field-status_and_cancel")
     assert states == {"予約中\n取消": 2, "取消済": 1}
     link = page.locator(f'#result_list a[href$="/scheduledtransfer/{waiting.pk}/cancel/"]')
@@ -116,37 +124,27 @@ def test_interbank_lists_read_whole_with_amounts_in_yen(page, device):
     import datetime as dt
 
     import time_machine
-    from django.contrib.auth import get_user_model
-    from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from accounts.roles import branch_staff_group_ensure
     from tests.transfers.support import content_for, execute, other_bank_payee, payer
     from transfers.demo import reference_ensure
     from transfers.interbank import services
     from transfers.models import OutgoingTransfer
 
     reference_ensure()
-    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
-                                                 is_staff=True)
-    staff.groups.add(branch_staff_group_ensure())
-    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    totp_device = _branch_staff_device()
     friday = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
     with time_machine.travel(friday, tick=False):
         customer, debit = payer(balance=1_000_000)
         execute(customer, content_for(customer, debit, other_bank_payee(), 50_000))
         execute(customer, content_for(customer, debit, other_bank_payee(holder_kana="ﾔﾏﾓﾄ ｼﾞﾛｳ"), 12_345))
-    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+    _log_in(page, totp_device)
 
-    page.goto("/admin/transfers/outgoingtransfer/")
-    page.screenshot(path="test-artifacts/admin-outgoingtransfer-list-desktop.png", full_page=True)
-    assert not _list_scrolls_sideways(page)
+    _list_opened_whole(page, "/admin/transfers/outgoingtransfer/", "outgoingtransfer")
     amounts = lines_of_elements(page, "#result_list td.field-amount_yen")
     assert amounts == {"50,000円": 1, "12,345円": 1}
 
     services.outgoing_file_create(day=dt.date(2026, 12, 4), staff="madoguchi")
-    page.goto("/admin/transfers/interbankoutgoingfile/")
-    page.screenshot(path="test-artifacts/admin-outgoingfile-list-desktop.png", full_page=True)
-    assert not _list_scrolls_sideways(page)
+    _list_opened_whole(page, "/admin/transfers/interbankoutgoingfile/", "outgoingfile")
     figures = lines_of_elements(page, "#result_list td.field-total_yen, #result_list td.field-download_button")
     assert figures == {"62,345円": 1, "ダウンロード": 1}  # not 「62,345 / 円」, 「ダウンロー / ド」
     assert page.locator("#result_list").get_by_role("link", name="ダウンロード").is_visible()
@@ -164,26 +162,71 @@ def test_interbank_lists_read_whole_with_amounts_in_yen(page, device):
 def test_outbox_list_keeps_the_kind_of_mail_whole(page, device):
     """NOTE-3, STAFF-1, UI-1: 送信メール's list squeezed 種類 and 氏名 to one character per
     line and scrolled 182 pixels sideways at 1280 pixels beside the sidebar."""
-    from django.contrib.auth import get_user_model
-    from django_otp.plugins.otp_totp.models import TOTPDevice
-
-    from accounts.roles import branch_staff_group_ensure
     from notifications.services import notice_enqueue
     from tests import factories
 
-    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1",
-                                                 is_staff=True)
-    staff.groups.add(branch_staff_group_ensure())
-    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    totp_device = _branch_staff_device()
     customer = factories.customer(email="yamada.taro.long-address@example.jp", name_kanji="山田 太郎")
     notice_enqueue(customer=customer, event="password_change", lines=["変更しました。"])
     notice_enqueue(customer=customer, event="transfer_cancelled_staff", lines=["取り消しました。"])
 
-    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
-    page.goto("/admin/notifications/outboxmessage/")
-    page.screenshot(path="test-artifacts/admin-outbox-list-desktop.png", full_page=True)
-    assert not _list_scrolls_sideways(page)
+    _log_in(page, totp_device)
+    _list_opened_whole(page, "/admin/notifications/outboxmessage/", "outbox")
     kinds = lines_of_elements(page, "#result_list td.field-event_label")
     assert "ログインパスワード変更のお知らせ" in kinds and max(kinds.values()) <= 2
     who = lines_of_elements(page, "#result_list td.field-contract_id_and_name")
     assert who == {f"{customer.contract_id}\n山田 太郎": 2}
+
+
+
+def test_fee_incoming_entry_and_state_history_lists_read_whole_beside_the_sidebar(page, device):
+    """STAFF-1, UI-1 (walk25 F23): 振込手数料 (1158 pixels in a 901-pixel box, 他行宛 未満/以上 —
+    the most used — out of sight), 振込入金明細 (入金口座 out of sight), 明細 (取引日時) and
+    口座状態の変更履歴 scrolled sideways at 1280 pixels beside the sidebar."""
+    from django.db import transaction
+
+    from accounts.models import Account
+    from tests import factories
+    from tests.transfers.test_interbank_services import incoming_file
+    from transfers.demo import reference_ensure
+    from transfers.interbank import services
+
+    reference_ensure()
+    totp_device = _branch_staff_device()
+    suzuki = factories.account(owner=factories.customer(name_kana="ｽｽﾞｷ ｲﾁﾛｳ"))
+    yamada = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    services.incoming_file_upload(data=incoming_file([(suzuki, "ﾀﾅｶ ｼﾞﾛｳ", 5_000),
+                                                      (yamada, "ﾔﾏﾀﾞ ﾀﾛｳ", 1_234_567)]),
+                                  filename="nyukin.txt", staff="madoguchi")
+    with transaction.atomic():
+        Account.objects.filter(pk=suzuki.pk).update(status=Account.Status.FROZEN)
+        Account.objects.filter(pk=yamada.pk).update(hold_amount=1_234_567)
+    _log_in(page, totp_device)
+
+    def in_view(selector: str) -> bool:
+        box = page.locator(selector).first.bounding_box()
+        return box is not None and box["x"] + box["width"] <= 1280
+
+    _list_opened_whole(page, "/admin/transfers/feeschedule/", "feeschedule")
+    fees = lines_of_elements(page, "#result_list td.field-other_bank_fees, #result_list td.field-same_branch_fees")
+    assert fees == {"330円／550円": 1, "0円／0円": 1}
+    assert in_view("#result_list td.field-other_bank_fees")
+
+    _list_opened_whole(page, "/admin/transfers/interbankincomingrecord/", "incomingrecord")
+    assert lines_of_elements(page, "#result_list td.field-payee_account_and_name") == {
+        f"{suzuki.branch.code}-普通-{suzuki.number}\nﾀﾅｶ ｼﾞﾛｳ": 2,
+        f"{yamada.branch.code}-普通-{yamada.number}\nﾔﾏﾀﾞ ﾀﾛｳ": 2}
+    assert _on_one_line(lines_of_elements(page, "#result_list td.field-amount_yen")) == {}
+    states = page.locator("#result_list td.field-status_and_reason").all_inner_texts()
+    assert sorted(state.replace("\n", "") for state in states) == ["入金不能（名義相違）", "入金済"]
+    assert in_view("#result_list td.field-credited_account")
+
+    _list_opened_whole(page, "/admin/accounts/entry/", "entry")
+    assert in_view("#result_list td.field-posted_at") and in_view("#result_list td.field-journal")
+    figures = lines_of_elements(page, "#result_list td.field-amount_yen, #result_list td.field-balance_after_yen")
+    assert "1,234,567円" in figures and _on_one_line(figures) == {}
+
+    _list_opened_whole(page, "/admin/accounts/accountstatechange/", "accountstatechange")
+    changes = lines_of_elements(page, "#result_list td.field-status_change, #result_list td.field-hold_change")
+    assert {"有効 → 支払停止", "0円 → 1,234,567円"} <= set(changes) and _on_one_line(changes) == {}
+    assert in_view("#result_list td.field-db_user_and_xact")
