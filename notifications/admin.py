@@ -1,12 +1,13 @@
 """Staff view of customer mail (NOTE-3, STAFF-1): every outbox message by customer and
-event, read-only; failed ones can be sent again (audited)."""
+event, read-only; failed ones can be sent again (audited); and the database's record of
+every change of a customer's registered address (NOTE-2), read-only."""
 
 from django.contrib import admin, messages
 from django.utils.html import format_html
 
 from accounts.admin import ReadOnlyAdmin
 
-from .models import OutboxMessage
+from .models import EmailAddressChange, OutboxMessage
 from .services import SUBJECTS, outbox_retry
 
 HIDDEN_BODY = "（確認コードを含むため表示しません）"
@@ -63,3 +64,20 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
             self.message_user(request, f"{count}件のメールを再送します。", messages.SUCCESS)
         else:
             self.message_user(request, "再送できるのは「送信失敗」のメールだけです。", messages.WARNING)
+
+
+@admin.register(EmailAddressChange)
+class EmailAddressChangeAdmin(ReadOnlyAdmin):
+    """アドレス変更履歴 (NOTE-2, dbprobe25 F5): what the database recorded at each change of a
+    customer's address — through Ｅメール設定 or not (the DB user and transaction say which
+    connection) — for a customer who phones that mail goes elsewhere."""
+
+    list_display = ["changed_at", "contract_id_and_name", "old_email", "new_email", "db_user"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__contract_id"]
+    search_help_text = "契約者IDで検索"
+    date_hierarchy = "changed_at"
+    show_full_result_count = False
+    fields = ["customer", "old_email", "new_email", "changed_at", "db_user", "xact_id"]
+    readonly_fields = fields
+    contract_id_and_name = OutboxMessageAdmin.contract_id_and_name

@@ -83,3 +83,24 @@ def test_a_message_is_named_in_japanese_on_its_page_and_in_the_list(staff_client
     listing = staff_client.get("/admin/notifications/outboxmessage/").content.decode()
     assert f'aria-label="アクション用にこのオブジェクトを選択 - {name}"' in listing
     assert "email_verify →" not in listing and "(sent)" not in listing
+
+
+def test_staff_read_the_address_history_the_database_recorded(staff_client):
+    """NOTE-2, STAFF-1 (dbprobe25 F5): every change of a registered address is recorded by
+    the database (notifications 0010); branch staff read it, read-only — also a change made
+    outside Ｅメール設定, which the customer never asked for."""
+    from accounts.models import Customer
+
+    customer = factories.customer(email="before@example.jp", name_kanji="履歴 花子")
+    Customer.objects.filter(pk=customer.pk).update(email="after@example.jp")
+    listing = staff_client.get(f"/admin/notifications/emailaddresschange/?q={customer.contract_id}")
+    page = listing.content.decode()
+    assert listing.status_code == 200
+    assert "履歴 花子" in page and "before@example.jp" in page and "after@example.jp" in page
+    assert staff_client.get("/admin/notifications/emailaddresschange/add/").status_code == 403
+    from notifications.models import EmailAddressChange
+
+    row = EmailAddressChange.objects.get(customer=customer, new_email="after@example.jp")
+    detail = staff_client.get(f"/admin/notifications/emailaddresschange/{row.pk}/change/")
+    assert detail.status_code == 200 and 'name="new_email"' not in detail.content.decode()
+    assert staff_client.post(f"/admin/notifications/emailaddresschange/{row.pk}/delete/").status_code == 403
