@@ -179,6 +179,25 @@ def test_outbox_list_keeps_the_kind_of_mail_whole(page, device):
 
 
 
+def test_address_history_list_reads_whole_for_branch_staff(page, device):
+    """NOTE-2, STAFF-1, UI-1 (dbprobe25 F5): branch staff read アドレス変更履歴 — what the
+    database recorded at each change of a customer's address — beside the sidebar."""
+    from accounts.models import Customer
+    from tests import factories
+
+    totp_device = _branch_staff_device()
+    customer = factories.customer(email="yamada.taro.before-the-change@example.jp", name_kanji="山田 太郎")
+    Customer.objects.filter(pk=customer.pk).update(email="yamada.taro.after-the-change@example.jp")
+
+    _log_in(page, totp_device)
+    page.get_by_role("link", name="アドレス変更履歴").click()
+    page.wait_for_url("**/admin/notifications/emailaddresschange/")
+    _list_opened_whole(page, "/admin/notifications/emailaddresschange/", "emailaddresschange")
+    row = page.locator("#result_list tbody tr").first.inner_text()
+    assert "yamada.taro.before-the-change@example.jp" in row and "yamada.taro.after-the-change@example.jp" in row
+    who = lines_of_elements(page, "#result_list td.field-contract_id_and_name")
+    assert who == {f"{customer.contract_id}\n山田 太郎": 2}
+
 def test_fee_incoming_entry_and_state_history_lists_read_whole_beside_the_sidebar(page, device):
     """STAFF-1, UI-1 (walk25 F23): 振込手数料 (1158 pixels in a 901-pixel box, 他行宛 未満/以上 —
     the most used — out of sight), 振込入金明細 (入金口座 out of sight), 明細 (取引日時) and
