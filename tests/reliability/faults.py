@@ -54,7 +54,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import dev  # noqa: E402 - the embedded PostgreSQL helpers, pointed at our own folder
-from tests.reliability.processes import children_of  # noqa: E402
+from tests.reliability.processes import children_of, job_workers_of  # noqa: E402
 
 WORK = ROOT / ".dev" / "faults"
 PORT = 8931
@@ -123,7 +123,7 @@ def worker_pid(supervisor: subprocess.Popen, *, not_pid: int | None = None, time
     """The pid of the procrastinate worker under ``supervisor`` (another than ``not_pid``)."""
     began = time.monotonic()
     while time.monotonic() - began < timeout:
-        found = [pid for pid in children_of(supervisor.pid) if pid != not_pid]
+        found = [pid for pid in job_workers_of(supervisor.pid) if pid != not_pid]
         if found:
             return found[0]
         if supervisor.poll() is not None:
@@ -479,7 +479,7 @@ def scenario_postgres(env, worker: subprocess.Popen, seconds: float = 12) -> sub
             break
         time.sleep(1)
     # procrastinate's worker exits when its database goes; jobs_worker starts it again
-    worker_now = children_of(worker.pid)
+    worker_now = job_workers_of(worker.pid)
     worker_survived = worker_before in worker_now
     check(worker.poll() is None and len(worker_now) == 1,
           f"the job worker's supervisor kept running, its worker {'kept running' if worker_survived else 'restarted by it'}")

@@ -6,15 +6,27 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def children_of(pid: int) -> list[int]:
-    """The live processes whose parent is ``pid`` (from /proc; Linux)."""
+def children_of(pid: int, *, running: str | None = None) -> list[int]:
+    """The live processes whose parent is ``pid`` (from /proc; Linux), those whose command
+    line contains ``running`` if given. A supervisor has short-lived children of its own
+    too: croniter, imported with procrastinate, runs ``file -b python`` while Django starts
+    (``platform.architecture()``) — a test that took that for the worker killed nothing."""
     found = []
     for entry in Path("/proc").iterdir():
         if entry.name.isdigit():
             try:
                 fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
+                if int(fields[1]) != pid or fields[0] == "Z":
+                    continue
+                if running is not None and running not in (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"):
+                    continue
             except OSError:
                 continue
-            if int(fields[1]) == pid and fields[0] != "Z":
-                found.append(int(entry.name))
+            found.append(int(entry.name))
     return found
+
+
+def job_workers_of(supervisor_pid: int) -> list[int]:
+    """The procrastinate workers ``manage.py jobs_worker`` runs (``manage.py procrastinate
+    worker``), not its other children."""
+    return children_of(supervisor_pid, running="procrastinate worker")

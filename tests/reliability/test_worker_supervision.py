@@ -31,7 +31,7 @@ from accounts.models import Journal
 from accounts.tasks import STALLED_MAX_ATTEMPTS, jobs_retry_stalled
 from notifications.models import OutboxMessage
 from notifications.tasks import outbox_send
-from tests.reliability.processes import children_of
+from tests.reliability.processes import children_of, job_workers_of
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 from transfers.models import Transfer
 from transfers.tasks import scheduled_execute
@@ -92,7 +92,7 @@ def test_a_worker_killed_mid_batch_is_restarted_and_the_batch_finished_exactly_o
         supervisor = subprocess.Popen([sys.executable, "manage.py", "jobs_worker"], cwd=settings.BASE_DIR,
                                       env=_worker_env(), stdout=output, stderr=output, start_new_session=True)
     try:
-        first = _until(lambda: children_of(supervisor.pid), "the worker's start", log)[0]
+        first = _until(lambda: job_workers_of(supervisor.pid), "the worker's start", log)[0]
         job_id = scheduled_execute.defer()
         pending = Transfer.objects.filter(pk__in=ids, status=Transfer.Status.SCHEDULED)
         _until(lambda: pending.count() <= SCHEDULED - 30, "the batch's progress", log)
@@ -100,7 +100,7 @@ def test_a_worker_killed_mid_batch_is_restarted_and_the_batch_finished_exactly_o
         done_at_kill = SCHEDULED - pending.count()
         status, dead_worker, _ = _job(job_id)
         assert status == "doing" and dead_worker is not None  # claimed by the dead worker, for ever
-        second = _until(lambda: [pid for pid in children_of(supervisor.pid) if pid != first],
+        second = _until(lambda: [pid for pid in job_workers_of(supervisor.pid) if pid != first],
                         "the supervisor's restart", log)[0]
         # the dead worker's heartbeat stopped; the 30 s after which it counts as dead pass
         # here at once (its last beat moved back), then the minute's periodic run comes
