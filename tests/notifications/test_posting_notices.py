@@ -8,10 +8,8 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
-from django.core.management import call_command
 from django.db import transaction
 
-from accounts.models import Account, Entry
 from accounts.services import counter_deposit
 from accounts.templatetags.accounts_format import account_label
 from notifications.models import NoticePreference, OutboxMessage, PostingNotice
@@ -25,10 +23,6 @@ pytestmark = pytest.mark.django_db
 
 class Rollback(Exception):
     pass
-
-
-def _customer_entries():
-    return Entry.objects.filter(account__purpose=Account.Purpose.CUSTOMER)
 
 
 def test_journal_post_queues_one_notice_per_customer_leg_only():
@@ -85,16 +79,7 @@ def test_the_customers_choice_switches_posting_notices_off_but_keeps_the_row():
     assert (message.event, message.status) == ("deposit", OutboxMessage.Status.SKIPPED)
 
 
-def test_the_seed_posts_history_that_is_queued_but_not_mailed():
-    call_command("seed_demo", stdout=open("/dev/null", "w"))
-    entries = _customer_entries().count()
-    assert entries > 100
-    assert PostingNotice.objects.count() == entries  # every seeded entry passed the trigger
-    while posting_notices_process():
-        pass
-    assert not PostingNotice.objects.filter(processed_at__isnull=True).exists()
-    # 18 months of backdated history is not news: no mail for it
-    assert not OutboxMessage.objects.filter(event__in=["deposit", "withdrawal"]).exists()
+# The demo seed's notices (queued, not mailed): tests/accounts/test_ledger_check_and_demo.py
 
 
 def test_the_worker_sends_posting_notices_signed_and_once(mailoutbox):

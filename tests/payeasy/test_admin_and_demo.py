@@ -4,7 +4,6 @@ read-only; the demo billers and bills are seeded idempotently."""
 from __future__ import annotations
 
 import pytest
-from django.core.management import call_command
 
 from payeasy.models import Bill, Biller, Payment
 from tests.payeasy import support
@@ -24,9 +23,7 @@ def test_demo_billers_and_bills_are_seeded_once():
     assert any(bill.due_date < bill.issued_at.date() for bill in Bill.objects.all())  # an expired one
 
 
-def test_seed_demo_command_loads_the_billers(capsys):
-    call_command("seed_demo")
-    assert Biller.objects.filter(number="00100").exists()
+# seed_demo loads the billers: tests/accounts/test_ledger_check_and_demo.py
 
 
 def test_admin_edits_billers_and_shows_payments_read_only(superuser_client):  # noqa: F811
