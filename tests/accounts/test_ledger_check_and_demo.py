@@ -11,6 +11,7 @@ from accounts.ledger_check import ledger_check
 from notifications.models import OutboxMessage, PostingNotice
 from notifications.services import posting_notices_process
 from payeasy.models import Biller
+from tests import factories
 
 # transactional: the seed really commits, so the deferred ledger triggers run on it
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -42,8 +43,9 @@ def test_demo_seed_is_idempotent_and_passes_ledger_check(capsys):
 
 @pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 def test_ledger_check_fails_after_a_tampered_balance(capsys):
-    call_command("seed_demo")
-    victim = Account.objects.get(number="1234567")
+    victim = factories.account(balance=50_000)
+    factories.deposit(factories.account(), 1_000)
+    call_command("ledger_check")  # clean before the tampering
     with transaction.atomic(using="owner"), connections["owner"].cursor() as cursor:
         # The owner of the tables (not the app's role) can switch triggers off; the
         # check still notices.
