@@ -56,6 +56,16 @@ def _refused_by_a_live_server(failure: Exception) -> bool:
     return isinstance(failure, smtplib.SMTPDataError) and 500 <= failure.smtp_code < 600
 
 
+def _message_cannot_be_built(failure: Exception) -> bool:
+    """The mail could not be made from the row: a header with a line break
+    (``BadHeaderError``), text the encoder refuses — a ``ValueError`` or ``TypeError``,
+    never a network failure (``smtplib``'s errors and the socket's are ``OSError``). The
+    same row fails the same way at every attempt, so retrying it only delays it; and it
+    says nothing about the server (dbprobe26 F3: twenty such rows due first ended every run
+    before a customer's notice was tried)."""
+    return isinstance(failure, (ValueError, TypeError)) and not isinstance(failure, OSError)
+
+
 def outbox_send_pending(*, limit: int = BATCH) -> int:
     """Send up to ``limit`` messages that are due (``pending`` and ``next_attempt_at`` has
     come), oldest due first; returns how many were sent.
@@ -70,7 +80,8 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
     trying the rest of the batch against it would only spend their attempts too — except
     when the server answered and refused this message (one customer's dead address, or
     its DATA with a permanent 5xx): the server is up, so the others are sent in the same
-    run instead of waiting behind it."""
+    run instead of waiting behind it. A message that cannot be built at all is ``failed``
+    at once, logged, and the run goes on."""
     sent = 0
     for _ in range(limit):
         with transaction.atomic():
@@ -89,8 +100,12 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
                 SignedEmailMessage(message.subject, message.body,
                                    from_email=settings.NOTIFICATIONS_FROM_EMAIL, to=message.to).send()
             except Exception as failure:  # noqa: BLE001 - any mail failure is retried later
-                server_up = _refused_by_a_live_server(failure)
-                if message.attempts >= MAX_ATTEMPTS:
+                unbuildable = _message_cannot_be_built(failure)
+                server_up = unbuildable or _refused_by_a_live_server(failure)
+                if unbuildable:
+                    message.status = OutboxMessage.Status.FAILED
+                    logger.exception("mail %s cannot be built; failed without retry", message.id)
+                elif message.attempts >= MAX_ATTEMPTS:
                     message.status = OutboxMessage.Status.FAILED
                     logger.exception("mail %s failed for good after %s attempts",
                                      message.id, message.attempts)
