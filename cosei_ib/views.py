@@ -10,6 +10,8 @@ from django.views.defaults import permission_denied as django_permission_denied
 
 from security.decorators import customer_required
 
+from .bankcalendar import local_now
+
 
 @customer_required
 def home(request):
@@ -21,15 +23,22 @@ def home(request):
 @never_cache
 @require_safe
 def health(request):
-    """Load-balancer check: 200 when PostgreSQL answers; reports the worker's last beat."""
+    """Load-balancer check: 200 when PostgreSQL answers; reports the worker's last beat and
+    how many 予約中 transfers are dated before today — the 0:05 batch pays each on its
+    date, so any such transfer means the batch did not run or skipped it (dbprobe26 F12:
+    the job tables, writable by the app role, can silence the batch without an error).
+    One look-up in the partial index of the batch's own claim."""
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT max(beat_at) FROM accounts_workerheartbeat")
-            (last_beat,) = cursor.fetchone()
+            cursor.execute("SELECT (SELECT max(beat_at) FROM accounts_workerheartbeat), "
+                           "(SELECT count(*) FROM transfers_transfer WHERE status = 'scheduled' "
+                           "AND transfer_date < %s)", [local_now().date()])
+            last_beat, overdue = cursor.fetchone()
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     worker_age = int((timezone.now() - last_beat).total_seconds()) if last_beat else None
-    return JsonResponse({"status": "ok", "database": "ok", "worker_last_beat_seconds": worker_age})
+    return JsonResponse({"status": "ok", "database": "ok", "worker_last_beat_seconds": worker_age,
+                         "scheduled_transfers_overdue": overdue})
 
 
 def permission_denied(request, exception=None):

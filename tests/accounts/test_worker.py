@@ -41,3 +41,4 @@ def test_health_endpoint_checks_database(client):
     assert response.status_code == 200
     assert response.json()["database"] == "ok"
     assert "no-store" in response["Cache-Control"] or "max-age=0" in response["Cache-Control"]
+

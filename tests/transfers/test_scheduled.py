@@ -522,3 +522,15 @@ def test_staff_without_the_permission_cannot_cancel(staff_client, staff):
     assert "予約振込の取消の権限がありません。" in response.content.decode()
     transfer.refresh_from_db()
     assert transfer.status == Transfer.Status.SCHEDULED
+
+
+def test_health_counts_scheduled_transfers_the_batch_left_behind(client):
+    """XFER-5, dbprobe26 F12: a 予約中 transfer dated before today was not paid on its
+    date — the batch did not run or skipped it; /health/ says how many, for the alert."""
+    assert client.get("/health/").json()["scheduled_transfers_overdue"] == 0
+    day = past_business_day()
+    payer_and_account = funded_payer(100_000, day=day, email="overdue@example.jp")
+    schedule(*payer_and_account, 1_000, day=day)
+    assert client.get("/health/").json()["scheduled_transfers_overdue"] == 1
+    scheduled.transfers_execute_due()
+    assert client.get("/health/").json()["scheduled_transfers_overdue"] == 0
