@@ -33,7 +33,15 @@ from cosei_ib.queries import unique_or_none
 from security.audit import audit_record
 from security.locks import customer_for_update
 
-from .models import SUBJECTS, EmailChangeRequest, NoticePreference, OutboxMessage, PostingNotice
+from .models import (
+    PREFERENCE_LABELS,
+    SUBJECTS,
+    EmailChangeRequest,
+    NoticePreference,
+    OutboxMessage,
+    PostingNotice,
+    choice_said,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -394,13 +402,6 @@ def email_remove(*, customer: Customer, email: str, ip: str | None) -> None:
         ])
 
 
-def _yes_no(value: bool) -> str:
-    return "受け取る" if value else "受け取らない"
-
-
-PREFERENCE_LABELS = {"postings": "入出金", "receipts": "振込・ペイジーの受付", "login": "ログイン"}
-
-
 def notice_preference_change(*, customer: Customer, choices: dict, ip: str | None) -> NoticePreference:
     """Save the optional notices chosen (after the step-up); audited and mailed (to the
     current address, whatever the new choices)."""
@@ -411,13 +412,13 @@ def notice_preference_change(*, customer: Customer, choices: dict, ip: str | Non
         for field in PREFERENCE_LABELS:
             setattr(preference, field, bool(choices[field]))
         preference.save()
-        summary = "、".join(f"{label}={_yes_no(getattr(preference, field))}"
+        summary = "、".join(f"{label}={choice_said(getattr(preference, field))}"
                            for field, label in PREFERENCE_LABELS.items())
         audit_record(action="email_change", outcome="success", customer=customer, ip=ip,
                      summary=f"通知の選択 {summary}")
         _outbox_write(customer=customer, event="email_change", to=None, context={}, lines=[
             "お知らせの選択を次のとおり変更しました。",
-            *(f"・{label}のお知らせ：{_yes_no(getattr(preference, field))}"
+            *(f"・{label}のお知らせ：{choice_said(getattr(preference, field))}"
               for field, label in PREFERENCE_LABELS.items()),
         ])
     return preference

@@ -6,7 +6,7 @@ from django.db import connection
 
 from accounts.models import Account, Customer, Entry
 from notifications import services
-from notifications.models import EmailAddressChange, OutboxMessage, PostingNotice
+from notifications.models import EmailAddressChange, NoticePreference, NoticePreferenceChange, OutboxMessage, PostingNotice
 from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
 
@@ -160,6 +160,42 @@ def test_an_address_change_is_recorded_by_the_database():
     assert refused("INSERT INTO notifications_emailaddresschange (customer_id, old_email, new_email, changed_at,"
                    " xact_id, db_user) VALUES (%s, 'attacker@example.jp', '', now(), 0, 'x')",
                    [customer.pk]) == "42501"
+
+
+def _choices(change: NoticePreferenceChange) -> tuple:
+    return (change.postings_before, change.postings_after, change.receipts_before, change.receipts_after,
+            change.login_before, change.login_after)
+
+
+def test_a_change_of_the_notices_chosen_is_recorded_by_the_database():
+    """NOTE-1, NOTE-2, LEDGER-7 (notifications 0011, dbprobe25 F5): the app's role turned off
+    入出金のお知らせ and nothing recorded it. Every change — through Ｅメール設定 or a bare
+    UPDATE — is in the history, which the app's role only reads (42501 for a write)."""
+    customer = factories.customer(email="payer@example.jp")
+    NoticePreference.objects.create(customer=customer)  # the defaults: nothing changed
+    assert not NoticePreferenceChange.objects.filter(customer=customer).exists()
+    services.notice_preference_change(customer=customer, choices={"postings": True, "receipts": False, "login": True},
+                                      ip=None)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE notifications_noticepreference SET postings = false WHERE customer_id = %s",
+                       [customer.pk])
+        cursor.execute("SELECT session_user")
+        app_role = cursor.fetchone()[0]
+    service, behind = NoticePreferenceChange.objects.filter(customer=customer).order_by("id")
+    assert _choices(service) == (True, True, True, False, False, True)
+    assert _choices(behind) == (True, False, False, False, True, True) and behind.db_user == app_role
+    assert behind.changes() == ["入出金のお知らせ：受け取る → 受け取らない"]
+    # removed: back to the defaults, recorded too
+    NoticePreference.objects.filter(customer=customer).delete()
+    assert _choices(NoticePreferenceChange.objects.filter(customer=customer).latest("id")) \
+        == (False, True, False, True, True, False)
+    for statement in ("UPDATE notifications_noticepreferencechange SET postings_after = true WHERE id = %s",
+                      "DELETE FROM notifications_noticepreferencechange WHERE id = %s"):
+        assert refused(statement, [behind.pk]) == "42501"
+    assert refused("INSERT INTO notifications_noticepreferencechange (customer_id, postings_before, postings_after,"
+                   " receipts_before, receipts_after, login_before, login_after, changed_at, xact_id, db_user)"
+                   " VALUES (%s, false, true, true, true, false, false, now(), 0, 'x')", [customer.pk]) == "42501"
+    assert NoticePreferenceChange.objects.filter(customer=customer).count() == 3
 
 
 @pytest.mark.django_db(transaction=True)
