@@ -171,8 +171,14 @@ def _posting_time_label(description: str) -> str | None:
     return "処理日時" if description.startswith(RETURN_DESCRIPTION) else None
 
 
-# A posting dated this much before it was written is loaded history, not an event to tell.
-BACKDATED_HISTORY = dt.timedelta(hours=1)
+def loaded_history(entry) -> bool:
+    """A posting dated to an earlier bank day than the day the ledger wrote it (its
+    journal's ``created_at``, the database's clock) is loaded history — the demo seed,
+    migrated records — not an event to tell. Not "over an hour back": the app's role may
+    date a posting back within today, and a debit so dated went unmailed (dbprobe25 F5;
+    the database holds the same rule, notifications 0012)."""
+    bank = timezone.get_default_timezone()  # Asia/Tokyo, whatever zone a request activated
+    return timezone.localdate(entry.posted_at, bank) < timezone.localdate(entry.journal.created_at, bank)
 
 
 def posting_notices_process(*, limit: int = 200) -> int:
@@ -190,7 +196,7 @@ def posting_notices_process(*, limit: int = 200) -> int:
         for notice in pending:
             entry = notice.entry
             notice.processed_at = now
-            if entry.journal.created_at - entry.posted_at > BACKDATED_HISTORY:
+            if loaded_history(entry):
                 continue  # history loaded after the fact (demo data, migrated records): no news
             notice.message = _outbox_write(
                 customer=notice.account.customer,

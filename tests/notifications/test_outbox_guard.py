@@ -1,11 +1,16 @@
 """NOTE-1, NOTE-3, LEDGER-7: as the app's own role (every test's), a notice's content is
 never rewritten nor removed; only its delivery state moves (notifications 0007, CI204)."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from accounts.models import Account, Customer, Entry
+from accounts.models import Account, Customer, Entry, Journal
+from accounts.services import PostingLine, journal_post
 from notifications import services
+from notifications.services import posting_notices_process
 from notifications.models import EmailAddressChange, NoticePreference, NoticePreferenceChange, OutboxMessage, PostingNotice
 from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
@@ -106,6 +111,35 @@ def test_a_posting_notice_is_processed_only_into_its_own_mail(credit_notice):
     second = PostingNotice.objects.get(entry__in=Entry.objects.filter(
         account=factories.account(owner=owner, balance=5_000)))
     assert refused(PROCESS, [own_mail, second.pk]) == "CI204", "one mail told two postings"
+
+
+
+def test_a_debit_dated_back_within_today_is_told():
+    """NOTE-1, LEDGER-7 (notifications 0012, dbprobe25 F5 remainder): the app's role dated a
+    debit back 61 minutes — within today, which the bank-day floor allows — and as "loaded
+    history" it got no ご出金 mail, by the service's rule and the guard's. Loaded history is a
+    posting dated to an earlier bank day than the ledger wrote it: this debit is told, and
+    marking its notice processed with no mail is refused (CI204)."""
+    now = timezone.localtime()
+    if now - now.replace(hour=0, minute=0, second=0, microsecond=0) < dt.timedelta(minutes=90):
+        pytest.skip("no moment over an hour back within today in Tokyo yet (the database's clock is real)")
+    # an earlier bank day is still loaded history (posted first: entries go in time order)
+    history = factories.account(owner=factories.customer(email="history@example.jp"))
+    factories.deposit(history, 500, posted_at=now - dt.timedelta(days=1))
+    target = factories.account(owner=factories.customer(email="owner@example.jp"))
+    factories.deposit(target, 10_000, posted_at=now - dt.timedelta(minutes=80))
+    journal_post(lines=[PostingLine(target, -3_000), PostingLine(factories.internal(Account.Purpose.CASH), 3_000)],
+                 kind=Journal.Kind.WITHDRAWAL, description="出金", idempotency_key="test-backdated-debit",
+                 posted_at=now - dt.timedelta(minutes=61))
+    debit = PostingNotice.objects.get(account=target, amount=-3_000)
+    assert refused(PROCESS, [None, debit.pk]) == "CI204"
+    posting_notices_process()
+    debit.refresh_from_db()
+    assert debit.message.event == "withdrawal" and debit.message.to == "owner@example.jp"
+    assert "3,000円" in debit.message.body
+    loaded = PostingNotice.objects.get(account=history)
+    assert loaded.processed_at is not None and loaded.message is None  # processed, not mailed
+    assert not OutboxMessage.objects.filter(customer=history.customer).exists()
 
 
 @pytest.mark.django_db(transaction=True)
