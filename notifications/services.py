@@ -29,6 +29,7 @@ from django.template.loader import select_template
 from django.utils import timezone
 
 from accounts.models import Customer
+from accounts.templatetags.accounts_format import account_label
 from cosei_ib.queries import unique_or_none
 from security.audit import audit_record
 from security.locks import customer_for_update
@@ -117,10 +118,18 @@ def address_same(first: str, second: str) -> bool:
     return first.lower() == second.lower()
 
 
+def one_line(text: str) -> str:
+    """``text`` with its line breaks made spaces: a value put into a mail stays on its line,
+    so a name or a 摘要 never adds a line of its own (a second 「金額」 line — notifications
+    0013 holds the 入出金 mail to exactly one, its entry's)."""
+    return re.sub(r"[\r\n]+", " ", text)
+
+
 def _render(event: str, customer: Customer, lines: list[str], context: dict) -> str:
     template = select_template([f"notifications/mail/{event}.txt", "notifications/mail/generic.txt"])
     body = template.render({
-        "customer": customer, "lines": lines, "now": timezone.localtime(),
+        "customer": customer, "customer_name": one_line(customer.name_kanji), "lines": lines,
+        "now": timezone.localtime(),
         "bank_name": settings.BANK_NAME, **context,
     })
     # templates keep their tags on lines of their own; drop the blank runs that leaves
@@ -202,8 +211,9 @@ def posting_notices_process(*, limit: int = 200) -> int:
                 customer=notice.account.customer,
                 event="deposit" if notice.amount > 0 else "withdrawal",
                 lines=[],
-                context={"account": notice.account, "amount": f"{abs(notice.amount):,}",
-                         "description": entry.description, "posted_at": timezone.localtime(entry.posted_at),
+                context={"account": notice.account, "account_text": one_line(account_label(notice.account)),
+                         "amount": f"{abs(notice.amount):,}",
+                         "description": one_line(entry.description), "posted_at": timezone.localtime(entry.posted_at),
                          "kind": entry.journal.get_kind_display(),
                          "when_label": _posting_time_label(entry.description)},
                 to=None,

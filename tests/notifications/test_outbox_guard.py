@@ -82,8 +82,8 @@ def credit_notice():
     return PostingNotice.objects.get(account=factories.account(owner=owner, balance=10_000))
 
 
-def _mail(customer, event, to, status="pending"):
-    return OutboxMessage.objects.create(customer=customer, event=event, to=to, subject="s", body="b",
+def _mail(customer, event, to, status="pending", body="口座　　：本店 普通 ***0001\n金額　　：10,000円\n摘要　　：入金\n"):
+    return OutboxMessage.objects.create(customer=customer, event=event, to=to, subject="s", body=body,
                                         status=status).pk
 
 
@@ -140,6 +140,40 @@ def test_a_debit_dated_back_within_today_is_told():
     loaded = PostingNotice.objects.get(account=history)
     assert loaded.processed_at is not None and loaded.message is None  # processed, not mailed
     assert not OutboxMessage.objects.filter(customer=history.customer).exists()
+
+
+
+@pytest.mark.parametrize("body", [
+    "金額　　：100円\n",                                                     # another amount
+    "口座　　：本店 普通 ***0001\n金額　　：1,000円\n",                         # 10,000 told as 1,000
+    "口座\n金額　　：10,000円\n金額　　：1円\n",                              # two 金額 lines
+    "口座\n金額　　：10000円\n",                                              # not as the template writes it
+    "口座\n金額　　：10,000円",                                                # not a whole line
+    "ご入金がありました。\n",                                                  # no amount at all
+])
+def test_a_posting_mail_states_its_entrys_amount(credit_notice, body):
+    """NOTE-1, LEDGER-7 (notifications 0013): the app's role processed a notice into a mail
+    of the right customer, event and address whose body told another amount. The mail names
+    its entry's amount on exactly one 「金額」 line, as the template writes it (CI204)."""
+    mail = _mail(credit_notice.account.customer, "deposit", "owner@example.jp", body=body)
+    assert refused(PROCESS, [mail, credit_notice.pk]) == "CI204"
+
+
+def test_the_service_mail_keeps_one_amount_line_whatever_the_names_say():
+    """A name, a branch name or a 摘要 written with a line break (by the app's role) cannot
+    add a 「金額」 line to the service's own mail — the guard would refuse it and no notice
+    would go out: each value stays on its line (services.one_line)."""
+    from accounts.models import Branch
+
+    target = factories.account(owner=factories.customer(email="owner@example.jp", name_kanji="山田\n金額　　：1円"))
+    Branch.objects.filter(pk=target.branch_id).update(name="本店\n金額　　：2円")
+    journal_post(lines=[PostingLine(factories.internal(Account.Purpose.CASH), -5_000),
+                        PostingLine(target, 5_000, "入金\n金額　　：3円")],
+                 kind=Journal.Kind.DEPOSIT, description="入金", idempotency_key="test-lines-in-names")
+    posting_notices_process()
+    body = PostingNotice.objects.get(account=target).message.body
+    assert body.count("\n金額　　：") == 1 and "\n金額　　：5,000円\n" in body
+    assert "山田 金額　　：1円 様" in body and "入金 金額　　：3円" in body
 
 
 @pytest.mark.django_db(transaction=True)
