@@ -18,10 +18,10 @@ from django.db import connections
 logger = logging.getLogger(__name__)
 
 # the ledger, and the history of account status and hold that proves it (ledger_check);
-# and the history of customers' addresses (notifications 0010): tables the database alone
-# writes, which the app's role only reads
+# and the history of customers' addresses (notifications 0010) and of their choice of
+# notices (notifications 0011): tables the database alone writes, which the app's role only reads
 LEDGER_TABLES = ("accounts_journal", "accounts_entry", "accounts_accountstatechange",
-                 "notifications_emailaddresschange")
+                 "notifications_emailaddresschange", "notifications_noticepreferencechange")
 
 
 def account_updatable_columns() -> list[str]:
@@ -45,7 +45,7 @@ def app_role_name(using: str = "owner") -> str | None:
 
 def grants_statements(*, database: str, role: str, tables: set[str] | None = None) -> list[str]:
     """``tables``: the tables that exist (a migrate back to before the ledger's history
-    table, accounts 0018, or notifications 0010, leaves it out); None: all of LEDGER_TABLES."""
+    table, accounts 0018, or notifications 0010/0011, leaves it out); None: all of LEDGER_TABLES."""
     quote = connections["default"].ops.quote_name
     app, db = quote(role), quote(database)
     ledger = [name for name in LEDGER_TABLES if tables is None or name in tables]

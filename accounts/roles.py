@@ -28,6 +28,7 @@ BRANCH_STAFF_PERMISSIONS = [
     ("notifications", "view_outboxmessage"),
     ("notifications", "retry_outboxmessage"),
     ("notifications", "view_emailaddresschange"),  # NOTE-2: who changed an address, from the database
+    ("notifications", "view_noticepreferencechange"),  # NOTE-2: who turned a notice off, from the database
     # XFER-4/8: fees and the bank maximum are managed by branch staff; transfers are read-only
     ("transfers", "view_feeschedule"),
     ("transfers", "manage_fees"),

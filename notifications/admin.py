@@ -1,13 +1,15 @@
 """Staff view of customer mail (NOTE-3, STAFF-1): every outbox message by customer and
 event, read-only; failed ones can be sent again (audited); and the database's record of
-every change of a customer's registered address (NOTE-2), read-only."""
+every change of a customer's registered address and of the notices chosen (NOTE-2),
+read-only."""
 
 from django.contrib import admin, messages
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from accounts.admin import ReadOnlyAdmin
 
-from .models import EmailAddressChange, OutboxMessage
+from .models import EmailAddressChange, NoticePreferenceChange, OutboxMessage
 from .services import SUBJECTS, outbox_retry
 
 HIDDEN_BODY = "（確認コードを含むため表示しません）"
@@ -81,3 +83,27 @@ class EmailAddressChangeAdmin(ReadOnlyAdmin):
     fields = ["customer", "old_email", "new_email", "changed_at", "db_user", "xact_id"]
     readonly_fields = fields
     contract_id_and_name = OutboxMessageAdmin.contract_id_and_name
+
+
+@admin.register(NoticePreferenceChange)
+class NoticePreferenceChangeAdmin(ReadOnlyAdmin):
+    """通知設定の変更履歴 (NOTE-2, dbprobe25 F5): what the database recorded at each change of
+    the notices a customer chose — 入出金のお知らせ turned off through Ｅメール設定 or not (the
+    DB user and transaction say which connection) — for a customer who phones that a
+    withdrawal came with no mail. Beside アドレス変更履歴, read-only."""
+
+    list_display = ["changed_at", "contract_id_and_name", "changes_shown", "db_user"]
+    ordering = ["-changed_at", "-id"]
+    list_select_related = ["customer"]
+    search_fields = ["customer__contract_id"]
+    search_help_text = "契約者IDで検索"
+    date_hierarchy = "changed_at"
+    show_full_result_count = False
+    fields = ["customer", "changes_shown", "postings_before", "postings_after", "receipts_before",
+              "receipts_after", "login_before", "login_after", "changed_at", "db_user", "xact_id"]
+    readonly_fields = fields
+    contract_id_and_name = OutboxMessageAdmin.contract_id_and_name
+
+    @admin.display(description="変更内容")
+    def changes_shown(self, change):
+        return format_html_join(mark_safe("<br>"), "{}", ((line,) for line in change.changes()))  # noqa: S308 - a constant

@@ -142,7 +142,29 @@ class PostingNotice(models.Model):
         ]
 
 
-class EmailAddressChange(models.Model):
+# NOTE-2: the customer's choices of optional notices, in the customer's and staff's words
+PREFERENCE_LABELS = {"postings": "入出金", "receipts": "振込・ペイジーの受付", "login": "ログイン"}
+
+
+def choice_said(value: bool) -> str:
+    return "受け取る" if value else "受け取らない"
+
+
+class DatabaseWrittenChange(models.Model):
+    """A row of a history the database alone writes (a SECURITY DEFINER trigger) and never
+    changes: whose, when by the database's clock, in which transaction, by which DB user."""
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False,
+                                 verbose_name="契約者")
+    changed_at = models.DateTimeField("変更日時")  # clock_timestamp()
+    xact_id = models.BigIntegerField("トランザクションID")  # pg_current_xact_id()
+    db_user = models.CharField("DBユーザー", max_length=64)  # session_user
+
+    class Meta:
+        abstract = True
+
+
+class EmailAddressChange(DatabaseWrittenChange):
     """NOTE-1, NOTE-2 (dbprobe25 F5): one row per change of a customer's registered
     address, written by the database alone (trigger ``notifications_email_change_record``
     on accounts_customer, SECURITY DEFINER, migration 0010) and never changed or removed;
@@ -151,15 +173,40 @@ class EmailAddressChange(models.Model):
     that goes to an address the customer no longer has: the notice of the change (or
     removal) to the OLD address, written by the same transaction (``xact_id``)."""
 
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="+", db_index=False,
-                                 verbose_name="契約者")
     old_email = models.CharField("変更前のアドレス", max_length=254, blank=True)
     new_email = models.CharField("変更後のアドレス", max_length=254, blank=True)
-    changed_at = models.DateTimeField("変更日時")  # clock_timestamp()
-    xact_id = models.BigIntegerField("トランザクションID")  # pg_current_xact_id()
-    db_user = models.CharField("DBユーザー", max_length=64)  # session_user
 
     class Meta:
         verbose_name = "アドレス変更履歴"
         verbose_name_plural = "アドレス変更履歴"
         indexes = [models.Index(fields=["customer", "xact_id"], name="email_change_customer_xact_idx")]
+
+
+class NoticePreferenceChange(DatabaseWrittenChange):
+    """NOTE-1, NOTE-2 (dbprobe25 F5): one row per change of a customer's choice of optional
+    notices (入出金・受付・ログインのお知らせ), written by the database alone (trigger
+    ``notifications_preference_change_record`` on notifications_noticepreference, SECURITY
+    DEFINER, migration 0011) and never changed or removed; the app's role may only read it
+    (accounts/db_roles.py). 入出金のお知らせ turned off behind the customer's back — no mail
+    for the withdrawals that follow — leaves this trace. No preference row means the
+    defaults (入出金 and 受付 on, ログイン off): a first row or a removed one is told against
+    them."""
+
+    postings_before = models.BooleanField("入出金のお知らせ（変更前）")
+    postings_after = models.BooleanField("入出金のお知らせ（変更後）")
+    receipts_before = models.BooleanField("振込・ペイジーの受付のお知らせ（変更前）")
+    receipts_after = models.BooleanField("振込・ペイジーの受付のお知らせ（変更後）")
+    login_before = models.BooleanField("ログインのお知らせ（変更前）")
+    login_after = models.BooleanField("ログインのお知らせ（変更後）")
+
+    class Meta:
+        verbose_name = "通知設定の変更履歴"
+        verbose_name_plural = "通知設定の変更履歴"
+        indexes = [models.Index(fields=["customer", "changed_at"], name="preference_change_customer_idx")]
+
+    def changes(self) -> list[str]:
+        """What changed, in staff's words: 「入出金のお知らせ：受け取る → 受け取らない」."""
+        return [f"{label}のお知らせ：{choice_said(getattr(self, f'{field}_before'))} → "
+                f"{choice_said(getattr(self, f'{field}_after'))}"
+                for field, label in PREFERENCE_LABELS.items()
+                if getattr(self, f"{field}_before") != getattr(self, f"{field}_after")]

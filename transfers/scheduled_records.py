@@ -34,6 +34,7 @@ from notifications.services import (
     _wake_sender,
     address_is_sendable,
     event_is_optional,
+    one_line,
     preference_for,
 )
 from security.audit import audit_text
@@ -66,7 +67,7 @@ def audit_records(*, action: str, actor: str, events: Sequence[tuple[Customer, s
 
 
 def _body(template_text: str, customer: Customer, lines: list[str]) -> str:
-    values = {_NAME: customer.name_kanji, _LINES: "\n".join(lines)}
+    values = {_NAME: one_line(customer.name_kanji), _LINES: "\n".join(lines)}
     text = _PLACEHOLDER.sub(lambda match: values[match[0]], template_text)
     # as notifications.services._render: templates keep their tags on lines of their own
     return re.sub(r"\n{3,}", "\n\n", text).strip() + "\n"
@@ -84,7 +85,7 @@ def notices_enqueue(notices: Sequence[tuple[Customer, str, list[str]]]) -> list[
             raise ValueError("notices_enqueue needs the event's lines")  # the placeholder stands for them
         if event not in rendered:
             template = select_template([f"notifications/mail/{event}.txt", "notifications/mail/generic.txt"])
-            rendered[event] = template.render({"customer": {"name_kanji": _NAME}, "lines": [_LINES], "now": now,
+            rendered[event] = template.render({"customer_name": _NAME, "lines": [_LINES], "now": now,
                                                "bank_name": settings.BANK_NAME})
         address = customer.email
         optional = event_is_optional(event)

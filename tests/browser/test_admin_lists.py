@@ -198,6 +198,29 @@ def test_address_history_list_reads_whole_for_branch_staff(page, device):
     who = lines_of_elements(page, "#result_list td.field-contract_id_and_name")
     assert who == {f"{customer.contract_id}\n山田 太郎": 2}
 
+
+def test_notice_choice_history_list_reads_whole_for_branch_staff(page, device):
+    """NOTE-2, STAFF-1, UI-1 (dbprobe25 F5): branch staff reach 通知設定の変更履歴 — what the
+    database recorded at each change of the notices a customer chose — from the admin
+    index, beside アドレス変更履歴, and read it whole beside the sidebar."""
+    from notifications.models import NoticePreference
+    from tests import factories
+
+    totp_device = _branch_staff_device()
+    customer = factories.customer(email="yamada@example.jp", name_kanji="山田 太郎")
+    NoticePreference.objects.create(customer=customer, postings=False, login=True)
+
+    _log_in(page, totp_device)
+    assert page.get_by_role("link", name="アドレス変更履歴").is_visible()
+    page.get_by_role("link", name="通知設定の変更履歴").click()
+    page.wait_for_url("**/admin/notifications/noticepreferencechange/")
+    _list_opened_whole(page, "/admin/notifications/noticepreferencechange/", "noticepreferencechange")
+    changes = lines_of_elements(page, "#result_list td.field-changes_shown")
+    assert changes == {"入出金のお知らせ：受け取る → 受け取らない\nログインのお知らせ：受け取らない → 受け取る": 2}
+    who = lines_of_elements(page, "#result_list td.field-contract_id_and_name")
+    assert who == {f"{customer.contract_id}\n山田 太郎": 2}
+    assert page.locator("#changelist-form input[type=checkbox]").count() == 0  # nothing to act on
+
 def test_fee_incoming_entry_and_state_history_lists_read_whole_beside_the_sidebar(page, device):
     """STAFF-1, UI-1 (walk25 F23): 振込手数料 (1158 pixels in a 901-pixel box, 他行宛 未満/以上 —
     the most used — out of sight), 振込入金明細 (入金口座 out of sight), 明細 (取引日時) and

@@ -104,3 +104,26 @@ def test_staff_read_the_address_history_the_database_recorded(staff_client):
     detail = staff_client.get(f"/admin/notifications/emailaddresschange/{row.pk}/change/")
     assert detail.status_code == 200 and 'name="new_email"' not in detail.content.decode()
     assert staff_client.post(f"/admin/notifications/emailaddresschange/{row.pk}/delete/").status_code == 403
+
+
+def test_staff_read_the_history_of_notices_chosen_the_database_recorded(staff_client):
+    """NOTE-2, STAFF-1 (dbprobe25 F5): 入出金のお知らせ turned off — through Ｅメール設定 or
+    behind the customer's back — is recorded by the database (notifications 0011); branch
+    staff read it beside アドレス変更履歴, read-only."""
+    from notifications.models import NoticePreference, NoticePreferenceChange
+
+    customer = factories.customer(email="a@example.jp", name_kanji="設定 花子")
+    NoticePreference.objects.create(customer=customer, postings=False)
+    index = staff_client.get("/admin/").content.decode()
+    assert "通知設定の変更履歴" in index and "アドレス変更履歴" in index
+    listing = staff_client.get(f"/admin/notifications/noticepreferencechange/?q={customer.contract_id}")
+    page = listing.content.decode()
+    assert listing.status_code == 200
+    assert "設定 花子" in page and "入出金のお知らせ：受け取る → 受け取らない" in page
+    assert "変更内容" in page and "DBユーザー" in page
+    assert staff_client.get("/admin/notifications/noticepreferencechange/add/").status_code == 403
+    row = NoticePreferenceChange.objects.get(customer=customer)
+    detail = staff_client.get(f"/admin/notifications/noticepreferencechange/{row.pk}/change/")
+    assert detail.status_code == 200 and 'name="postings_after"' not in detail.content.decode()
+    assert staff_client.post(f"/admin/notifications/noticepreferencechange/{row.pk}/delete/").status_code == 403
+    assert NoticePreferenceChange.objects.filter(pk=row.pk).exists()

@@ -1,12 +1,17 @@
 """NOTE-1, NOTE-3, LEDGER-7: as the app's own role (every test's), a notice's content is
 never rewritten nor removed; only its delivery state moves (notifications 0007, CI204)."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection
+from django.utils import timezone
 
-from accounts.models import Account, Customer, Entry
+from accounts.models import Account, Customer, Entry, Journal
+from accounts.services import PostingLine, journal_post
 from notifications import services
-from notifications.models import EmailAddressChange, OutboxMessage, PostingNotice
+from notifications.services import posting_notices_process
+from notifications.models import EmailAddressChange, NoticePreference, NoticePreferenceChange, OutboxMessage, PostingNotice
 from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
 
@@ -77,8 +82,8 @@ def credit_notice():
     return PostingNotice.objects.get(account=factories.account(owner=owner, balance=10_000))
 
 
-def _mail(customer, event, to, status="pending"):
-    return OutboxMessage.objects.create(customer=customer, event=event, to=to, subject="s", body="b",
+def _mail(customer, event, to, status="pending", body="口座　　：本店 普通 ***0001\n金額　　：10,000円\n摘要　　：入金\n"):
+    return OutboxMessage.objects.create(customer=customer, event=event, to=to, subject="s", body=body,
                                         status=status).pk
 
 
@@ -106,6 +111,69 @@ def test_a_posting_notice_is_processed_only_into_its_own_mail(credit_notice):
     second = PostingNotice.objects.get(entry__in=Entry.objects.filter(
         account=factories.account(owner=owner, balance=5_000)))
     assert refused(PROCESS, [own_mail, second.pk]) == "CI204", "one mail told two postings"
+
+
+
+def test_a_debit_dated_back_within_today_is_told():
+    """NOTE-1, LEDGER-7 (notifications 0012, dbprobe25 F5 remainder): the app's role dated a
+    debit back 61 minutes — within today, which the bank-day floor allows — and as "loaded
+    history" it got no ご出金 mail, by the service's rule and the guard's. Loaded history is a
+    posting dated to an earlier bank day than the ledger wrote it: this debit is told, and
+    marking its notice processed with no mail is refused (CI204)."""
+    now = timezone.localtime()
+    if now - now.replace(hour=0, minute=0, second=0, microsecond=0) < dt.timedelta(minutes=90):
+        pytest.skip("no moment over an hour back within today in Tokyo yet (the database's clock is real)")
+    # an earlier bank day is still loaded history (posted first: entries go in time order)
+    history = factories.account(owner=factories.customer(email="history@example.jp"))
+    factories.deposit(history, 500, posted_at=now - dt.timedelta(days=1))
+    target = factories.account(owner=factories.customer(email="owner@example.jp"))
+    factories.deposit(target, 10_000, posted_at=now - dt.timedelta(minutes=80))
+    journal_post(lines=[PostingLine(target, -3_000), PostingLine(factories.internal(Account.Purpose.CASH), 3_000)],
+                 kind=Journal.Kind.WITHDRAWAL, description="出金", idempotency_key="test-backdated-debit",
+                 posted_at=now - dt.timedelta(minutes=61))
+    debit = PostingNotice.objects.get(account=target, amount=-3_000)
+    assert refused(PROCESS, [None, debit.pk]) == "CI204"
+    posting_notices_process()
+    debit.refresh_from_db()
+    assert debit.message.event == "withdrawal" and debit.message.to == "owner@example.jp"
+    assert "3,000円" in debit.message.body
+    loaded = PostingNotice.objects.get(account=history)
+    assert loaded.processed_at is not None and loaded.message is None  # processed, not mailed
+    assert not OutboxMessage.objects.filter(customer=history.customer).exists()
+
+
+
+@pytest.mark.parametrize("body", [
+    "金額　　：100円\n",                                                     # another amount
+    "口座　　：本店 普通 ***0001\n金額　　：1,000円\n",                         # 10,000 told as 1,000
+    "口座\n金額　　：10,000円\n金額　　：1円\n",                              # two 金額 lines
+    "口座\n金額　　：10000円\n",                                              # not as the template writes it
+    "口座\n金額　　：10,000円",                                                # not a whole line
+    "ご入金がありました。\n",                                                  # no amount at all
+])
+def test_a_posting_mail_states_its_entrys_amount(credit_notice, body):
+    """NOTE-1, LEDGER-7 (notifications 0013): the app's role processed a notice into a mail
+    of the right customer, event and address whose body told another amount. The mail names
+    its entry's amount on exactly one 「金額」 line, as the template writes it (CI204)."""
+    mail = _mail(credit_notice.account.customer, "deposit", "owner@example.jp", body=body)
+    assert refused(PROCESS, [mail, credit_notice.pk]) == "CI204"
+
+
+def test_the_service_mail_keeps_one_amount_line_whatever_the_names_say():
+    """A name, a branch name or a 摘要 written with a line break (by the app's role) cannot
+    add a 「金額」 line to the service's own mail — the guard would refuse it and no notice
+    would go out: each value stays on its line (services.one_line)."""
+    from accounts.models import Branch
+
+    target = factories.account(owner=factories.customer(email="owner@example.jp", name_kanji="山田\n金額　　：1円"))
+    Branch.objects.filter(pk=target.branch_id).update(name="本店\n金額　　：2円")
+    journal_post(lines=[PostingLine(factories.internal(Account.Purpose.CASH), -5_000),
+                        PostingLine(target, 5_000, "入金\n金額　　：3円")],
+                 kind=Journal.Kind.DEPOSIT, description="入金", idempotency_key="test-lines-in-names")
+    posting_notices_process()
+    body = PostingNotice.objects.get(account=target).message.body
+    assert body.count("\n金額　　：") == 1 and "\n金額　　：5,000円\n" in body
+    assert "山田 金額　　：1円 様" in body and "入金 金額　　：3円" in body
 
 
 @pytest.mark.django_db(transaction=True)
@@ -160,6 +228,42 @@ def test_an_address_change_is_recorded_by_the_database():
     assert refused("INSERT INTO notifications_emailaddresschange (customer_id, old_email, new_email, changed_at,"
                    " xact_id, db_user) VALUES (%s, 'attacker@example.jp', '', now(), 0, 'x')",
                    [customer.pk]) == "42501"
+
+
+def _choices(change: NoticePreferenceChange) -> tuple:
+    return (change.postings_before, change.postings_after, change.receipts_before, change.receipts_after,
+            change.login_before, change.login_after)
+
+
+def test_a_change_of_the_notices_chosen_is_recorded_by_the_database():
+    """NOTE-1, NOTE-2, LEDGER-7 (notifications 0011, dbprobe25 F5): the app's role turned off
+    入出金のお知らせ and nothing recorded it. Every change — through Ｅメール設定 or a bare
+    UPDATE — is in the history, which the app's role only reads (42501 for a write)."""
+    customer = factories.customer(email="payer@example.jp")
+    NoticePreference.objects.create(customer=customer)  # the defaults: nothing changed
+    assert not NoticePreferenceChange.objects.filter(customer=customer).exists()
+    services.notice_preference_change(customer=customer, choices={"postings": True, "receipts": False, "login": True},
+                                      ip=None)
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE notifications_noticepreference SET postings = false WHERE customer_id = %s",
+                       [customer.pk])
+        cursor.execute("SELECT session_user")
+        app_role = cursor.fetchone()[0]
+    service, behind = NoticePreferenceChange.objects.filter(customer=customer).order_by("id")
+    assert _choices(service) == (True, True, True, False, False, True)
+    assert _choices(behind) == (True, False, False, False, True, True) and behind.db_user == app_role
+    assert behind.changes() == ["入出金のお知らせ：受け取る → 受け取らない"]
+    # removed: back to the defaults, recorded too
+    NoticePreference.objects.filter(customer=customer).delete()
+    assert _choices(NoticePreferenceChange.objects.filter(customer=customer).latest("id")) \
+        == (False, True, False, True, True, False)
+    for statement in ("UPDATE notifications_noticepreferencechange SET postings_after = true WHERE id = %s",
+                      "DELETE FROM notifications_noticepreferencechange WHERE id = %s"):
+        assert refused(statement, [behind.pk]) == "42501"
+    assert refused("INSERT INTO notifications_noticepreferencechange (customer_id, postings_before, postings_after,"
+                   " receipts_before, receipts_after, login_before, login_after, changed_at, xact_id, db_user)"
+                   " VALUES (%s, false, true, true, true, false, false, now(), 0, 'x')", [customer.pk]) == "42501"
+    assert NoticePreferenceChange.objects.filter(customer=customer).count() == 3
 
 
 @pytest.mark.django_db(transaction=True)

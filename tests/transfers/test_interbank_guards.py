@@ -23,7 +23,7 @@ from tests.transfers.support import content_for, execute, other_bank_payee, paye
 from tests.transfers.test_record_guards import as_the_app_role  # noqa: F401 - the fixture
 from tests.transfers.test_interbank_services import DAY, FRIDAY, _customers, _two_outgoing, incoming_file
 from transfers.interbank import services as interbank
-from transfers.interbank.zengin_file import DataRecord, file_build, file_identity, file_read
+from transfers.interbank.zengin_file import DataRecord, file_build, file_identity, file_read, record_keys
 from transfers.models import (
     InterbankIncomingFile,
     InterbankIncomingRecord,
@@ -318,7 +318,45 @@ def _keyed_credit(file: InterbankIncomingFile, line: int, account: Account, amou
 RECORD_INSERT = ("INSERT INTO transfers_interbankincomingrecord (file_id, line, branch_code, account_type,"
                  " account_number, payee_kana, amount, account_id, status, reason, journal_id, returned_by,"
                  " record_key, released_by, created_at)"
-                 " VALUES (%s, 2, %s, '1', %s, 'ﾔﾏﾀﾞ ﾀﾛｳ', %s, %s, 'credited', '', %s, '', '', '', now())")
+                 " VALUES (%s, 2, %s, '1', %s, 'ﾔﾏﾀﾞ ﾀﾛｳ', %s, %s, 'credited', '', %s, '', %s, '', now())")
+
+
+def _key_of(file: InterbankIncomingFile, line: int = 2) -> str:
+    """The identity of the record on ``line`` of ``file``, as the upload computes it."""
+    parsed = file_read(bytes(file.content))
+    return dict(zip((number for number, _ in parsed.records), record_keys(parsed), strict=True))[line]
+
+
+def test_a_record_already_credited_is_credited_again_only_by_staff_release(uploaded):
+    """XFER-12 (walk25 F8 remainder, transfers 0021): the hold of a repeated 為替 was the
+    service's alone — the app's role added a second record of an identity already credited,
+    入金済 with the journal of its own key, and the payee was paid twice. The database refuses
+    it (CI207): the record is added 入金保留 and is credited only by staff's release; a record
+    without its identity is refused too."""
+    _, credited, _, third = uploaded
+    first = credited.account
+    # the same 為替 again, beside a new one, in a file being processed: line 2 repeats it
+    processing = _processing_file(incoming_file([(first, credited.payee_kana, credited.amount),
+                                                 (third, "ｽｽﾞｷ ｲﾁﾛｳ", 7_000)]))
+    assert _key_of(processing) == credited.record_key
+    balance = Account.objects.get(pk=first.pk).balance
+    with rolled_back():
+        journal = _keyed_credit(processing, 2, first, credited.amount)
+        for key, why in ((credited.record_key, "already in another record"), ("", "carries its identity")):
+            with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
+                cursor.execute(RECORD_INSERT, [processing.pk, first.branch.code, first.number, credited.amount,
+                                               first.pk, journal.pk, key])
+            assert caught.value.__cause__.sqlstate == INCOMING and why in str(caught.value)
+    assert Account.objects.get(pk=first.pk).balance == balance
+    assert not processing.records.exists()
+    # what the upload does with it: 入金保留, then staff release it (or return it)
+    interbank.incoming_file_upload(data=bytes(processing.content), filename="again.txt", staff="madoguchi")
+    held = processing.records.get(line=2)
+    assert (held.status, held.record_key) == ("held", credited.record_key)
+    released = interbank.incoming_record_release(record=held, staff="kakarisho")
+    assert (released.status, released.released_by) == ("credited", "kakarisho")
+    assert Account.objects.get(pk=first.pk).balance == balance + credited.amount
+    at_commit()
 
 
 def test_a_record_is_credited_only_to_the_customer_account_it_names(uploaded):
@@ -330,10 +368,10 @@ def test_a_record_is_credited_only_to_the_customer_account_it_names(uploaded):
     with rolled_back():
         journal = _keyed_credit(processing, 2, third, 10_000)
         assert refused(RECORD_INSERT, [processing.pk, first.branch.code, first.number, 10_000, third.pk,
-                                       journal.pk]) == INCOMING
+                                       journal.pk, _key_of(processing)]) == INCOMING
         # naming the other account's number but credited to the first: refused too
         assert refused(RECORD_INSERT, [processing.pk, third.branch.code, third.number, 10_000, first.pk,
-                                       journal.pk]) == INCOMING
+                                       journal.pk, _key_of(processing)]) == INCOMING
     again = interbank.incoming_file_upload(data=incoming_file([(first, "ﾔﾏﾀﾞ ﾀﾛｳ", credited.amount)]),
                                            filename="again.txt", staff="madoguchi")
     held = InterbankIncomingRecord.objects.get(file=again.file)
@@ -347,7 +385,7 @@ def test_a_record_is_credited_only_to_the_customer_account_it_names(uploaded):
         honest = _keyed_credit(processing, 2, first, 10_000)
         with connection.cursor() as cursor:
             cursor.execute(RECORD_INSERT, [processing.pk, first.branch.code, first.number, 10_000, first.pk,
-                                           honest.pk])
+                                           honest.pk, _key_of(processing)])
         at_commit()
 
 

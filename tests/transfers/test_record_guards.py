@@ -214,6 +214,31 @@ def test_a_new_fee_row_is_not_dated_back():
     assert services.fee_schedule_on(today).other_bank_under == 440
 
 
+FEE_GUARDS = ("transfers_feeschedule_guard", "transfers_feeschedule_insert_guard")
+
+
+def test_the_fee_guards_take_the_bank_day_from_the_clock_in_tokyo():
+    """XFER-4, LEDGER-7 (dbprobe25 F15, transfers 0020): a transaction held open across
+    midnight in Tokyo saw yesterday in the fee guards (``now()`` is the transaction's start)
+    and could change the row in force since 0:00. The guards read ``transfers_bank_day()``,
+    the wall clock in Asia/Tokyo — the day the admin's form takes (``timezone.localdate()``).
+    The database's clock cannot be moved in a test, so the guards' text is read from the
+    catalogue: no transaction-start time in them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT public.transfers_bank_day(), provolatile FROM pg_proc"
+                       " WHERE proname = 'transfers_bank_day'")
+        day, volatility = cursor.fetchone()
+        assert (day, volatility) == (timezone.localdate(), "v")  # volatile: read each time, never cached
+        cursor.execute("SELECT proname, lower(prosrc) FROM pg_proc WHERE proname = ANY(%s)", [list(FEE_GUARDS)])
+        guards = dict(cursor.fetchall())
+    assert sorted(guards) == sorted(FEE_GUARDS)
+    for name, source in guards.items():
+        assert "transfers_bank_day()" in source, name
+        for transaction_time in ("now()", "current_date", "current_timestamp", "transaction_timestamp",
+                                 "localtimestamp", "statement_timestamp"):
+            assert transaction_time not in source, (name, transaction_time)
+
+
 # --- the row's root: whose account, and the customer's confirmation (dbprobe25 F10) ----------
 
 
