@@ -19,9 +19,9 @@ pytestmark = pytest.mark.django_db
 def test_staff_list_read_only_bodies_and_retry_a_failed_message(staff_client):
     customer = factories.customer(email="a@example.jp", name_kanji="通知 花子")
     failed = notice_enqueue(customer=customer, event="password_change", lines=["変更しました。"])
-    OutboxMessage.objects.filter(pk=failed.pk).update(status="failed", attempts=10)
+    OutboxMessage.objects.filter(pk=failed.pk).update(status="failed", attempts=1)
     sent = notice_enqueue(customer=customer, event="ib_resume", lines=["再開しました。"])
-    OutboxMessage.objects.filter(pk=sent.pk).update(status="sent")
+    OutboxMessage.objects.filter(pk=sent.pk).update(status="sent", attempts=1)
     email_change_request(customer=customer, new_email="b@example.jp", ip=None)
     verify = OutboxMessage.objects.get(event="email_verify")
 
@@ -74,7 +74,7 @@ def test_a_message_is_named_in_japanese_on_its_page_and_in_the_list(staff_client
     customer = factories.customer(email="a@example.jp")
     email_change_request(customer=customer, new_email="b@example.jp", ip=None)
     message = OutboxMessage.objects.get(event="email_verify")
-    OutboxMessage.objects.filter(pk=message.pk).update(status="sent")
+    OutboxMessage.objects.filter(pk=message.pk).update(status="sent", attempts=1)
     message.refresh_from_db()
     name = f"Ｅメールアドレス確認コードのお知らせ → {customer.contract_id}（送信済）"
     assert str(message) == name

@@ -104,6 +104,10 @@ def test_mismatched_or_bad_addresses_are_refused_with_a_message():
                                                     "email_again": "x" * 64 + "@example.jp"}).status_code == 302
 
 
+# transactional: the request ends after its code mail, as in production, in a transaction
+# of its own — in one test transaction the code mail's request would be gone at the end
+# (notifications 0014 checks it at the commit; Django's test teardown checks deferred rules)
+@pytest.mark.django_db(transaction=True)
 def test_a_wrong_code_counts_and_too_many_end_the_request(settings):
     customer = customer_with_card(email="")
     email_change_request(customer=customer, new_email="n@example.jp", ip=None)
@@ -123,6 +127,10 @@ def test_a_wrong_code_counts_and_too_many_end_the_request(settings):
     assert customer.email == ""
 
 
+# transactional: the request ends after its code mail, as in production, in a transaction
+# of its own — in one test transaction the code mail's request would be gone at the end
+# (notifications 0014 checks it at the commit; Django's test teardown checks deferred rules)
+@pytest.mark.django_db(transaction=True)
 def test_an_expired_code_is_refused():
     customer = customer_with_card(email="old@example.jp")
     start = dt.datetime(2026, 12, 1, 10, 0, tzinfo=dt.UTC)
@@ -137,6 +145,10 @@ def test_an_expired_code_is_refused():
     assert customer.email == "old@example.jp"
 
 
+# transactional: the request ends after its code mail, as in production, in a transaction
+# of its own — in one test transaction the code mail's request would be gone at the end
+# (notifications 0014 checks it at the commit; Django's test teardown checks deferred rules)
+@pytest.mark.django_db(transaction=True)
 def test_the_code_of_another_address_is_refused():
     customer = customer_with_card(email="old@example.jp")
     email_change_request(customer=customer, new_email="first@example.jp", ip=None)
@@ -331,6 +343,10 @@ def test_no_pending_change_is_said_once(page_address):
     assert "変更されています" not in page and "\x00" not in page and "x" * 300 not in page
 
 
+# transactional: the request ends after its code mail, as in production, in a transaction
+# of its own — in one test transaction the code mail's request would be gone at the end
+# (notifications 0014 checks it at the commit; Django's test teardown checks deferred rules)
+@pytest.mark.django_db(transaction=True)
 def test_the_last_wrong_code_is_told_why_the_change_ended(settings):
     """NOTE-2: the reason of a refusal that ends the request (too many wrong codes) went
     with the code field, which is no longer shown once the request is gone: the page said

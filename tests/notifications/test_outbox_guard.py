@@ -2,9 +2,11 @@
 never rewritten nor removed; only its delivery state moves (notifications 0007, CI204)."""
 
 import datetime as dt
+import importlib
+import re
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, Customer, Entry, Journal
@@ -273,3 +275,81 @@ def test_the_old_address_is_told_only_by_the_transaction_that_changed_it():
     customer = factories.customer(email="old@example.jp")
     Customer.objects.filter(pk=customer.pk).update(email="new@example.jp")
     assert refused(INSERT_MAIL, [customer.pk, "email_change", "old@example.jp"]) == "CI204"
+
+
+def test_a_debit_notice_goes_unsent_only_for_a_customer_with_no_address(credit_notice):
+    """NOTE-1, LEDGER-7 (notifications 0014, dbprobe26 F2): the app's role processed a
+    notice into a 送信対象外 mail to no one although the customer had an address the
+    service sends to — the ご入金／ご出金 alarm gone. A mail to no one is the notice's only
+    when the address is one the service would not send to."""
+    owner = credit_notice.account.customer
+    assert refused(PROCESS, [_mail(owner, "deposit", "", "skipped"), credit_notice.pk]) == "CI204"
+    for unusable in ("", "taro..yamada.@docomo.ne.jp", "山田@example.jp"):  # none of which the service sends to
+        Customer.objects.filter(pk=owner.pk).update(email=unusable)
+        assert not services.address_is_sendable(unusable)
+        with transaction.atomic():
+            notice = PostingNotice.objects.get(entry__in=Entry.objects.filter(
+                account=factories.account(owner=owner, balance=10_000)))
+            PostingNotice.objects.filter(pk=notice.pk).update(
+                processed_at=timezone.now(), message=_mail(owner, "deposit", "", "skipped"))
+
+
+def test_the_service_never_leaves_unsent_a_mail_the_guard_wants_sent():
+    """NOTE-1 (notifications 0014): the guard's pattern of a sendable address is inside the
+    service's: every address the database would want mailed, the service mails — else the
+    guard would refuse the service's own 送信対象外 mail and stop the notices behind it."""
+    pattern = re.compile(importlib.import_module("notifications.migrations.0014_mail_delivery_held").SENDABLE)
+    for address in ("a@example.jp", "taro.yamada+ib@docomo.ne.jp", "x_y%z@sub-1.example.co.jp", "A-B@EXAMPLE.COM",
+                    f"{'a' * 64}@example.jp", "a@b.cd"):
+        assert pattern.match(address) and services.address_is_sendable(address), address
+
+
+def test_a_try_moves_the_attempts_by_one_and_the_next_try_stays_near(mail):
+    """NOTE-3, LEDGER-7 (notifications 0014, dbprobe26 F3): the app's role parked a mail for
+    ever (next try 'infinity') and kept its tries at 0. A try adds one; staff's 再送 alone
+    puts them back to 0; the next try is at most an hour ahead of the database's clock."""
+    update = "UPDATE notifications_outboxmessage SET attempts = %s WHERE id = %s"
+    assert refused(update, [5, mail.pk]) == "CI204"
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE notifications_outboxmessage SET attempts = 1, next_attempt_at = 'infinity'"
+                       " WHERE id = %s", [mail.pk])
+    assert refused(update, [0, mail.pk]) == "CI204"
+    assert refused("UPDATE notifications_outboxmessage SET status = 'sent' WHERE id = %s", [mail.pk]) == "CI204"
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT next_attempt_at <= clock_timestamp() + interval '1 hour' FROM"
+                       " notifications_outboxmessage WHERE id = %s", [mail.pk])
+        assert cursor.fetchone()[0]
+
+
+def test_a_new_mail_is_due_now_and_has_no_control_characters():
+    """NOTE-3 (notifications 0014, dbprobe26 F3): a mail inserted with its first try in
+    'infinity' is due now; a subject with a line break (it stopped every outbox run) or an
+    address with one is refused."""
+    customer = factories.customer(email="a@example.jp")
+    insert = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
+              " next_attempt_at, created_at) VALUES (%s, 'transfer_accepted', %s, %s, 'b', 'pending', 0, %s, now())"
+              " RETURNING next_attempt_at <= clock_timestamp()")
+    assert refused(insert, [customer.pk, "a@example.jp", "お知らせ\nBcc: x@example.com", "now"]) == "CI204"
+    assert refused(insert, [customer.pk, "a@example.jp\r", "お知らせ", "now"]) == "CI204"
+    with connection.cursor() as cursor:
+        cursor.execute(insert, [customer.pk, "a@example.jp", "お知らせ", "infinity"])
+        assert cursor.fetchone()[0]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_mail_needs_its_request_at_commit():
+    """NOTE-2, LEDGER-7 (notifications 0014, dbprobe26 F11): the app's role wrote an
+    address-change request, a signed 確認コード mail with any body to its address, and
+    deleted the request — a bank mail to anyone, with no trace. At the commit the request
+    the code mail belongs to must still be there."""
+    customer = factories.customer(email="owner@example.jp")
+    with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute("INSERT INTO notifications_emailchangerequest (customer_id, new_email, code_hash, failures,"
+                       " expires_at, created_at) VALUES (%s, 'victim@example.com', 'x', 0, now() + interval '1 hour',"
+                       " now())", [customer.pk])
+        cursor.execute(INSERT_MAIL, [customer.pk, "email_verify", "victim@example.com"])
+        cursor.execute("DELETE FROM notifications_emailchangerequest WHERE customer_id = %s", [customer.pk])
+    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI204"
+    assert not OutboxMessage.objects.filter(to="victim@example.com").exists()
+    services.email_change_request(customer=customer, new_email="new@example.jp", ip=None)  # the service's own
+    assert OutboxMessage.objects.filter(event="email_verify", to="new@example.jp").exists()
