@@ -24,7 +24,7 @@ import time
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
-from django.db import transaction
+from django.db import InterfaceError, OperationalError, transaction
 from django.template.loader import select_template
 from django.utils import timezone
 
@@ -190,36 +190,83 @@ def loaded_history(entry) -> bool:
     return timezone.localdate(entry.posted_at, bank) < timezone.localdate(entry.journal.created_at, bank)
 
 
+# Notices whose processing failed in this process, and when: left out of the claim for
+# NOTICE_RETRY_SECONDS, so one row that cannot be processed does not hold back the others.
+NOTICE_RETRY_SECONDS = 600
+_notices_failing: dict[int, float] = {}
+
+
+def _notice_process(notice: PostingNotice, now: dt.datetime) -> None:
+    entry = notice.entry
+    notice.processed_at = now
+    if loaded_history(entry):
+        return  # history loaded after the fact (demo data, migrated records): no news
+    notice.message = _outbox_write(
+        customer=notice.account.customer,
+        event="deposit" if notice.amount > 0 else "withdrawal",
+        lines=[],
+        context={"account": notice.account, "account_text": one_line(account_label(notice.account)),
+                 "amount": f"{abs(notice.amount):,}",
+                 "description": one_line(entry.description), "posted_at": timezone.localtime(entry.posted_at),
+                 "kind": entry.journal.get_kind_display(),
+                 "when_label": _posting_time_label(entry.description)},
+        to=None,
+    )
+
+
+def _notices_claim(failing: list[int]):
+    return (PostingNotice.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(processed_at__isnull=True).exclude(pk__in=failing)
+            .select_related("entry__journal", "account__branch", "account__customer")
+            .order_by("id"))
+
+
 def posting_notices_process(*, limit: int = 200) -> int:
     """Turn queued entries (written by the ledger trigger) into 入出金 notices, oldest
     first, each exactly once: rows are claimed ``FOR UPDATE SKIP LOCKED`` and marked in
-    the same transaction as their outbox message. Returns how many were processed."""
+    the same transaction as their outbox message. Returns how many were processed.
+
+    A batch that fails (a row the database or Python cannot take — dbprobe26 F6: a
+    timestamp Python cannot read stopped every mail of the bank) is done again a row at
+    a time; a row that fails alone is logged as an error and left out of this process's
+    claims for ``NOTICE_RETRY_SECONDS``, while the others go on."""
+    clock = time.monotonic()
+    for notice_id, failed_at in list(_notices_failing.items()):
+        if clock - failed_at > NOTICE_RETRY_SECONDS:
+            del _notices_failing[notice_id]
+    failing = list(_notices_failing)
+    try:
+        with transaction.atomic():
+            pending = list(_notices_claim(failing)[:limit])
+            now = timezone.now()
+            for notice in pending:
+                _notice_process(notice, now)
+            PostingNotice.objects.bulk_update(pending, ["message", "processed_at"])
+        return len(pending)
+    except (OperationalError, InterfaceError):
+        raise  # the database is gone: every row would fail alike, none is to blame
+    except Exception:  # noqa: BLE001 - one bad row must not stop every notice
+        logger.exception("posting notices: a batch failed; processing its rows one at a time")
     with transaction.atomic():
-        pending = list(
-            PostingNotice.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(processed_at__isnull=True)
-            .select_related("entry__journal", "account__branch", "account__customer")
-            .order_by("id")[:limit]
-        )
-        now = timezone.now()
-        for notice in pending:
-            entry = notice.entry
-            notice.processed_at = now
-            if loaded_history(entry):
-                continue  # history loaded after the fact (demo data, migrated records): no news
-            notice.message = _outbox_write(
-                customer=notice.account.customer,
-                event="deposit" if notice.amount > 0 else "withdrawal",
-                lines=[],
-                context={"account": notice.account, "account_text": one_line(account_label(notice.account)),
-                         "amount": f"{abs(notice.amount):,}",
-                         "description": one_line(entry.description), "posted_at": timezone.localtime(entry.posted_at),
-                         "kind": entry.journal.get_kind_display(),
-                         "when_label": _posting_time_label(entry.description)},
-                to=None,
-            )
-        PostingNotice.objects.bulk_update(pending, ["message", "processed_at"])
-    return len(pending)
+        ids = list(PostingNotice.objects.filter(processed_at__isnull=True).exclude(pk__in=failing)
+                   .order_by("id").values_list("id", flat=True)[:limit])
+    processed = 0
+    for notice_id in ids:
+        try:
+            with transaction.atomic():
+                notice = _notices_claim(failing).filter(pk=notice_id).first()
+                if notice is None:
+                    continue  # taken by another worker meanwhile
+                _notice_process(notice, timezone.now())
+                notice.save(update_fields=["message", "processed_at"])
+                processed += 1
+        except (OperationalError, InterfaceError):
+            raise
+        except Exception:  # noqa: BLE001
+            _notices_failing[notice_id] = time.monotonic()
+            logger.exception("posting notice %s cannot be processed; retried in %s s", notice_id,
+                             NOTICE_RETRY_SECONDS)
+    return processed
 
 
 # At most one wake-up per process this often. A wake-up is a job INSERT and, when the

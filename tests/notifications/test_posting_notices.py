@@ -156,3 +156,35 @@ def test_the_deposit_mail_of_a_returned_transfer_names_the_processing_time():
     assert "摘要　　：振込資金返却 ﾅﾆﾜ ｼﾞﾛｳ" in returned.body
     assert "処理日時：" in returned.body and "取引日時" not in returned.body and "受付日時" not in returned.body
     assert "取引日時：" in plain.body and "処理日時" not in plain.body
+
+
+def test_one_notice_that_cannot_be_processed_does_not_stop_the_others(monkeypatch):
+    """NOTE-1, NOTE-3 (dbprobe26 F6): one customer row Python could not read (a timestamp
+    of 'infinity') made every batch of 入出金 notices fail — no mail at all left the bank.
+    A failed batch is done again a row at a time: the bad row is logged and left out for a
+    while; every other notice becomes its mail."""
+    from notifications import services
+
+    poisoned = factories.customer(email="poisoned@example.jp")
+    factories.account(owner=poisoned, balance=1_000)
+    others = [factories.account(owner=factories.customer(email=f"fine{index}@example.jp"), balance=2_000)
+              for index in range(3)]
+    write = services._outbox_write
+
+    def failing_for_one(*, customer, **kwargs):
+        if customer.pk == poisoned.pk:
+            raise ValueError("a row Python cannot take")
+        return write(customer=customer, **kwargs)
+
+    monkeypatch.setattr(services, "_outbox_write", failing_for_one)
+    monkeypatch.setattr(services, "_notices_failing", {})
+    assert posting_notices_process() == 3
+    assert posting_notices_process() == 0  # the bad row is left out for now, not retried at once
+    told = set(OutboxMessage.objects.filter(event="deposit").values_list("to", flat=True))
+    assert told == {f"fine{index}@example.jp" for index in range(3)}
+    assert PostingNotice.objects.get(account__customer=poisoned).processed_at is None  # not lost: waiting
+    assert all(PostingNotice.objects.get(account=account).message_id for account in others)
+    monkeypatch.setattr(services, "_outbox_write", write)
+    services._notices_failing.clear()  # its time out has passed
+    assert posting_notices_process() == 1
+    assert OutboxMessage.objects.filter(event="deposit", to="poisoned@example.jp").exists()
