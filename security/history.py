@@ -35,12 +35,24 @@ CONTENT_ACTIONS = frozenset({
 })
 
 
+# Staff's own work on a customer that changes nothing of the customer's (walk26 F5): a
+# look at their transfers in admin, the printing of the card staff issued (the issue is
+# shown: 画像認証カード発行), a notice mail sent again. Shown under 「お心当たりのない操作が
+# ある場合は、至急当金庫までご連絡ください」 they only made customers call; staff read them in
+# admin (操作ログ). Every staff action that changes the customer's state stays: 窓口入金,
+# 口座の状態・拘束額の変更, ロック解除, IB取引中止／再開, 初回パスワード再発行, 画像認証カード発行,
+# パスキーの一括削除, 振込予約取消（窓口）, 振込資金の返却 (docs/security.md).
+STAFF_ONLY_ACTIONS = frozenset({"staff_transfer_view", "card_print", "outbox_retry"})
+
+
 def audit_history_for_customer(*, customer: Customer, now: dt.datetime | None = None,
                                using: str = "default"):
     """The customer's own audit rows since three months ago, newest first (from ``using``:
-    the replica unless the customer just wrote, cosei_ib.replica)."""
+    the replica unless the customer just wrote, cosei_ib.replica), without staff's own work
+    (``STAFF_ONLY_ACTIONS``)."""
     since = (now or timezone.now()) - dt.timedelta(days=HISTORY_DAYS)
-    return AuditEvent.objects.using(using).filter(customer=customer, created_at__gte=since).order_by("-created_at", "-id")
+    return (AuditEvent.objects.using(using).filter(customer=customer, created_at__gte=since)
+            .exclude(action__in=STAFF_ONLY_ACTIONS).order_by("-created_at", "-id"))
 
 
 def _detail(event: AuditEvent) -> str:

@@ -84,6 +84,28 @@ def test_history_says_what_a_money_operation_did_but_not_staff_notes():
     assert "本人確認済み" not in html and "当金庫窓口" in html
 
 
+def test_history_leaves_out_staff_work_that_changed_nothing_of_the_customers():
+    """walk26 F5, ACCT-4: staff opening the customer's transfer in admin wrote
+    「振込の照会（職員） 正常 当金庫窓口」 into the customer's 取引履歴, under 「お心当たりのない
+    操作がある場合は、至急当金庫までご連絡ください」. Staff's views, card printing and mail
+    resends stay in admin; staff actions that change the customer's state stay listed."""
+    from security.history import STAFF_ONLY_ACTIONS
+
+    me = active_customer()
+    for action in sorted(STAFF_ONLY_ACTIONS):
+        audit_record(action=action, outcome="success", customer=me, actor="staff01", summary="x")
+    audit_record(action="unlock", outcome="success", customer=me, actor="staff01",
+                 summary="画像認証：本人確認済み")
+    audit_record(action="transfer_cancel_staff", outcome="success", customer=me, actor="staff01",
+                 summary="受付番号 3 取消 理由：電話")
+    audit_record(action="counter_deposit", outcome="success", customer=me, actor="staff01", summary="1 10,000円")
+    html = logged_in(me).get("/history/").content.decode()
+    assert "振込の照会" not in html and "画像認証カード印刷" not in html and "通知メールの再送" not in html
+    assert "ロック解除" in html and "振込予約取消（窓口）" in html and "窓口入金" in html
+    assert html.count("<tr>") - 1 == 4  # the login and the three state changes
+    assert AuditEvent.objects.filter(customer=me, action="staff_transfer_view").exists()  # staff still read it
+
+
 def test_history_is_in_the_menu():
     client = logged_in(active_customer())
     assert 'href="/history/"' in client.get("/").content.decode()
