@@ -168,10 +168,10 @@ def name_lookup(*, customer: Customer, bank_code: str, branch_code: str, account
     with transaction.atomic():
         _customer_lock(customer)
         registered = Payee.objects.filter(customer=customer, **key).exists()
-        target = f"{bank_code}-{branch_code} {account_type}-{account_number}"
+        codes = f"{bank_code}-{branch_code} {account_type}-{account_number}"  # staff's, in admin
         if not registered and _lookups_since_last_transfer(customer, window_start) >= settings.TRANSFERS_LOOKUPS_PER_HOUR:
             audit_record(action="transfer_lookup", outcome="refused", customer=customer, ip=ip,
-                         summary=f"{target} 回数超過")
+                         summary=f"{_payee_place(**key)} 口座名義の確認回数の上限超過", staff_detail=codes)
             has_payees = Payee.objects.filter(customer=customer).exists()
             error = TransferRefused(LOOKUP_THROTTLED + (LOOKUP_THROTTLED_PAYEES if has_payees else ""))
         else:
@@ -185,10 +185,23 @@ def name_lookup(*, customer: Customer, bank_code: str, branch_code: str, account
                                           account_number=account_number, found=found is not None)
             if error is not None:
                 audit_record(action="transfer_lookup", outcome="failure", customer=customer, ip=ip,
-                             summary=f"{target} {error.message[:40]}")
+                             summary=f"{_payee_place(**key)} {error.message[:40]}", staff_detail=codes)
     if error is not None:
         raise error
     return found
+
+
+def _payee_place(*, bank_code: str, branch_code: str, account_type: str | None = None,
+                 account_number: str | None = None) -> str:
+    """How a refusal's audit row names the payee for the customer's 取引履歴 (walk26 F15):
+    「池田泉州銀行 貝塚 普通 0012345」 as the done page and 振込先の管理 do — the bank and
+    branch by name where the tables know them, by code otherwise. Only refusals ask."""
+    branch = (BankBranch.objects.select_related("bank").filter(bank__code=bank_code, code=branch_code)
+              .only("name", "bank__name", "bank__type").first())
+    place = f"{branch.bank.display_name} {branch.name}" if branch else f"{bank_code}-{branch_code}"
+    if account_number is None:
+        return place
+    return f"{place} {dict(Account.Type.choices).get(account_type, account_type)} {account_number}"
 
 
 def _lookups_since_last_transfer(customer: Customer, window_start: dt.datetime) -> int:
@@ -227,7 +240,8 @@ def transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str
                                day=day, credit_account_id=credit_account_id)
     except TransferRefused as refused:
         audit_record(action="transfer", outcome="refused", customer=customer, ip=ip,
-                     summary=f"{bank_code}-{branch_code} {amount:,}円 {refused.message}")
+                     summary=f"{_payee_place(bank_code=bank_code, branch_code=branch_code)} {amount:,}円 "
+                             f"{refused.message}", staff_detail=f"{bank_code}-{branch_code}")
         raise
 
 
