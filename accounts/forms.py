@@ -113,10 +113,15 @@ class StatementForm(forms.Form):
     date = JapaneseDateField(label="照会日", required=False)
     date_from = JapaneseDateField(label="開始日", required=False)
     date_to = JapaneseDateField(label="終了日", required=False)
+    # a NUL in a parameter says what the field's own check says (walk26 F11: Django's
+    # Japanese for it is 「何か文字を入力してください。」)
     count = forms.CharField(label="件数", required=False,
-                            widget=forms.Select(choices=[(n, f"最新{n}件") for n in STATEMENT_COUNTS]))
+                            widget=forms.Select(choices=[(n, f"最新{n}件") for n in STATEMENT_COUNTS]),
+                            error_messages={"null_characters_not_allowed":
+                                            MESSAGE_COUNT.format(choices=COUNT_CHOICES_TEXT)})
     order = forms.ChoiceField(label="並び順", choices=ORDER_CHOICES, initial="desc", required=False)
-    cursor = forms.CharField(required=False, widget=forms.HiddenInput)
+    cursor = forms.CharField(required=False, widget=forms.HiddenInput,
+                             error_messages={"null_characters_not_allowed": MESSAGE_CURSOR})
 
     def __init__(self, *args, accounts, today: dt.date, smartphone: bool, **kwargs):
         super().__init__(*args, **kwargs)

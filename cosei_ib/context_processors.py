@@ -1,6 +1,6 @@
 from django.conf import settings
 
-from security.session import session_idle_remaining
+from security.session import SEEN_AT_WRITE_AFTER_SECONDS, session_idle_remaining
 
 from .devices import is_smartphone
 from .menu import main_menu
@@ -17,6 +17,8 @@ def bank(request):
         "session_idle_seconds": (session_idle_remaining(request) if customer is not None
                                  else settings.SESSION_IDLE_SECONDS),
         "session_warning_seconds": settings.SESSION_WARNING_SECONDS,
+        # what a request that loads no page (a CSV download) leaves at the least (site.js)
+        "session_request_idle_seconds": settings.SESSION_IDLE_SECONDS - SEEN_AT_WRITE_AFTER_SECONDS,
         # UI-1: features the guide does not offer on smartphones are not rendered at all.
         "is_smartphone": is_smartphone(request),
     }

@@ -55,10 +55,17 @@ def csrf_failure(request, reason: str = ""):
     """CSRF_FAILURE_VIEW (SEC-9): a form posted without a valid token. Mostly a tab left
     open after 「ログアウト」 in another tab or the idle logout — the session is gone, so
     the customer is told that, not 「不正な操作の可能性」, which alarmed a customer who had
-    only logged out (walk25 F12). A mismatch within a live session keeps that wording."""
+    only logged out (walk25 F12). A mismatch within a live session keeps that wording; a
+    customer (or staff member) still logged in is sent on from メイン画面 (the admin index),
+    not to log in again while the header shows their name and ログアウト (walk26 F14). A
+    session half-way through the login goes back to the login page."""
     live = request.user.is_authenticated
     staff_page = request.path.startswith(reverse("admin:index"))
+    logged_in = getattr(request, "customer", None) is not None or (live and staff_page and request.user.is_staff)
     return render(request, "403_csrf.html", {
         "session_live": live,
+        "logged_in": logged_in,
+        "staff_page": staff_page,
+        "continue_url": reverse("admin:index") if staff_page else reverse("home"),
         "login_url": reverse("admin:login") if staff_page else reverse("security:login"),
     }, status=403)

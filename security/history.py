@@ -18,7 +18,7 @@ from cosei_ib.replica import read_alias
 
 from .audit import action_label, audit_local_time, summary_for_customer
 from .decorators import customer_required
-from .models import AuditEvent
+from .models import AuditEvent, Credential
 
 HISTORY_DAYS = 92  # 過去３ヶ月分
 PAGE_SIZE = 50
@@ -35,17 +35,49 @@ CONTENT_ACTIONS = frozenset({
 })
 
 
+# Staff's own work on a customer that changes nothing of the customer's (walk26 F5): a
+# look at their transfers in admin, the printing of the card staff issued (the issue is
+# shown: 画像認証カード発行), a notice mail sent again. Shown under 「お心当たりのない操作が
+# ある場合は、至急当金庫までご連絡ください」 they only made customers call; staff read them in
+# admin (操作ログ). Every staff action that changes the customer's state stays: 窓口入金,
+# 口座の状態・拘束額の変更, ロック解除, IB取引中止／再開, 初回パスワード再発行, 画像認証カード発行,
+# パスキーの一括削除, 振込予約取消（窓口）, 振込資金の返却 (docs/security.md).
+STAFF_ONLY_ACTIONS = frozenset({"staff_transfer_view", "card_print", "outbox_retry"})
+
+
 def audit_history_for_customer(*, customer: Customer, now: dt.datetime | None = None,
                                using: str = "default"):
     """The customer's own audit rows since three months ago, newest first (from ``using``:
-    the replica unless the customer just wrote, cosei_ib.replica)."""
+    the replica unless the customer just wrote, cosei_ib.replica), without staff's own work
+    (``STAFF_ONLY_ACTIONS``)."""
     since = (now or timezone.now()) - dt.timedelta(days=HISTORY_DAYS)
-    return AuditEvent.objects.using(using).filter(customer=customer, created_at__gte=since).order_by("-created_at", "-id")
+    return (AuditEvent.objects.using(using).filter(customer=customer, created_at__gte=since)
+            .exclude(action__in=STAFF_ONLY_ACTIONS).order_by("-created_at", "-id"))
+
+
+# The customer's words for staff's actions they see (walk26 F15): 「（職員）」 is admin's.
+CUSTOMER_ACTION_LABELS = {"interbank_return": "振込資金の返却（当金庫）"}
+# Who acted, where the row has no client address: the branch, or the bank's own jobs (the
+# scheduled batch executing the customer's 予約 is no 窓口).
+SYSTEM_ACTORS = frozenset({"batch", "manage.py"})
+
+
+def customer_action_label(action: str) -> str:
+    return CUSTOMER_ACTION_LABELS.get(action) or action_label(action).replace("（職員）", "（当金庫）")
+
+
+def _credential_named(summary: str) -> str:
+    """The credential a staff unlock was for (「ログインパスワード」, 「画像認証」 …): the
+    summary's head before the staff's reason, only when it is one of the credentials' names."""
+    head = summary.split("：", 1)[0]
+    return head if any(head.startswith(label) for label in Credential.Kind.labels) else ""
 
 
 def _detail(event: AuditEvent) -> str:
     """What was refused or failed (「アクセス拒否」 alone says nothing), and what a money or
     payee operation did; nothing else (CONTENT_ACTIONS)."""
+    if event.actor and event.action == "unlock":
+        return _credential_named(event.summary)  # which lock was lifted, never staff's reason
     if event.actor and event.action not in CONTENT_ACTIONS:
         return ""  # branch staff's action: that it happened, never their note (the reason)
     if event.outcome != AuditEvent.Outcome.SUCCESS:
@@ -60,10 +92,11 @@ def history_view(request):
                                                      using=read_alias(request)), PAGE_SIZE)
     page = paginator.get_page(request.GET.get("page"))
     rows = [
-        {"at": audit_local_time(event), "label": action_label(event.action),
+        {"at": audit_local_time(event), "label": customer_action_label(event.action),
          "outcome": event.get_outcome_display(), "ok": event.outcome == AuditEvent.Outcome.SUCCESS,
          "detail": _detail(event),
-         "ip": event.client_ip or ("当金庫窓口" if event.actor else "")}
+         "ip": event.client_ip or ("当金庫（自動処理）" if event.actor in SYSTEM_ACTORS
+                                   else "当金庫窓口" if event.actor else "")}
         for event in page.object_list
     ]
     return render(request, "history/history.html", {"page": page, "rows": rows, "days": HISTORY_DAYS})

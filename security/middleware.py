@@ -44,6 +44,11 @@ class CustomerSessionMiddleware:
         if customer is None:
             if user.is_authenticated and user.is_staff:
                 return self._staff_response(request)
+            if (not user.is_authenticated and request.session.get(customer_session.ENDED)
+                    and request.path != reverse("security:login")):
+                # ended from elsewhere (a password change on another device): the login
+                # page says why (walk26 F9)
+                return redirect("security:login")
             return self.get_response(request)
         now = time.time()
         reason = customer_session.session_expired_reason(request, now)

@@ -253,7 +253,7 @@ def _password_set(customer: Customer, new_password: str, *, ip, keep_session_key
     user.save(update_fields=["password"])
     Customer.objects.filter(pk=customer.pk).update(password_is_initial=False)
     customer.password_is_initial = False
-    sessions_end_for_customer(customer, keep_session_key=keep_session_key)
+    sessions_end_for_customer(customer, keep_session_key=keep_session_key, reason="password_change")
     audit_record(action="password_change", outcome=AuditEvent.Outcome.SUCCESS,
                  customer=customer, ip=ip)
     notice_enqueue(customer=customer, event="password_change",
@@ -282,15 +282,29 @@ def login_refusal(*, customer: Customer) -> str | None:
     return None
 
 
-def sessions_end_for_customer(customer: Customer, *, keep_session_key: str | None = None) -> int:
-    """Delete the customer's server-side sessions except ``keep_session_key`` (SEC-12)."""
+def sessions_end_for_customer(customer: Customer, *, keep_session_key: str | None = None,
+                              reason: str = "") -> int:
+    """Delete the customer's server-side sessions except ``keep_session_key`` (SEC-12).
+
+    ``reason`` (a key of ``session.ENDED_MESSAGES``): each live session ended is replaced
+    by one under the same key that holds nothing but why it ended, so the browser that held
+    it is told on its next request (walk26 F9: it landed on the login page with no word).
+    That session is anonymous — no user, not indexed; should a request of the old session
+    still in flight write its data back over it, Django's check of the password hash ends
+    it on its next request all the same."""
     keys = list(
         CustomerSession.objects.filter(customer=customer)
         .exclude(session_key=keep_session_key or "")
         .values_list("session_key", flat=True)
     )
+    live = list(Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
+                .values_list("session_key", flat=True)) if reason else []
     Session.objects.filter(session_key__in=keys).delete()
     CustomerSession.objects.filter(customer=customer, session_key__in=keys).delete()
+    if live:
+        from .session import session_ended_markers
+
+        Session.objects.bulk_create(session_ended_markers(live, reason=reason))
     return len(keys)
 
 

@@ -128,3 +128,36 @@ def session_idle_remaining(request, now: float | None = None) -> int:
 
 def session_end(request) -> None:
     logout(request)  # flushes the server-side session
+
+
+# Why the customer's session was ended from elsewhere (walk26 F9), told once on the login
+# page, where ``CustomerSessionMiddleware`` sends the next request of the browser that held it.
+ENDED = "cosei_ended"
+ENDED_MESSAGES = {
+    "password_change": ("ログインパスワードが変更されたため、ログアウトしました。新しいログインパスワードで"
+                        "ログインしてください。お心当たりのない場合は、至急当金庫までご連絡ください。"),
+}
+
+
+def session_ended_markers(session_keys: list[str], *, reason: str) -> list:
+    """Session rows under ``session_keys`` holding only why they ended (no user): for
+    ``services.sessions_end_for_customer`` to write in place of the ended sessions."""
+    import datetime as dt
+
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.contrib.sessions.models import Session
+    from django.utils import timezone
+
+    data = SessionStore().encode({ENDED: reason})
+    expires = timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE)
+    return [Session(session_key=key, session_data=data, expire_date=expires) for key in session_keys]
+
+
+def session_ended_message(request) -> str | None:
+    """The message for a browser whose session was ended from elsewhere, once: the marker
+    session is flushed (a new key, nothing in it)."""
+    reason = request.session.get(ENDED)
+    if reason is None:
+        return None
+    request.session.flush()
+    return ENDED_MESSAGES.get(reason)

@@ -81,6 +81,7 @@ def _closed_refusal(request, form, *, contract_id: str, action: str) -> None:
 def login_view(request):
     if request.customer is not None:
         return redirect("home")
+    ended = customer_session.session_ended_message(request)  # ended from elsewhere: why (walk26 F9)
     form = LoginForm(request.POST or None)
     hours = _service_hours(request)
     if request.method == "POST" and form.is_valid() and not hours["service_open"]:
@@ -97,7 +98,7 @@ def login_view(request):
             customer_session.session_start(request, customer, stage=stage)
             return redirect(customer_session.after_login_url(request))
         form.add_error(None, outcome.error)
-    return render(request, "security/login.html", {"form": form, **hours})
+    return render(request, "security/login.html", {"form": form, "ended": ended, **hours})
 
 
 @require_POST

@@ -61,8 +61,11 @@ __all__ = ["TransferRefused", "bank_max_daily_limit", "transfer_day_total"]
 MAX_PAYEES = 99
 MAX_AMOUNT = 999_999_999_999  # 12 digits: the largest amount the amount field accepts
 
-LOOKUP_THROTTLED = ("口座名義の確認が一定回数を超えたため、しばらくご利用いただけません。"
-                    "1時間ほど経ってから、またはお振込を完了してから再度お試しください。")
+# only what the customer can do: wait, or use a payee they registered (not throttled); a
+# transfer would reset the count, but every transfer to a new payee needs a look-up (walk26 F1)
+LOOKUP_THROTTLED = ("口座名義の確認が一定回数を超えたため、新しい振込先の口座名義の確認はしばらくご利用いただけません。"
+                    "1時間ほど経ってから再度お試しください。")
+LOOKUP_THROTTLED_PAYEES = "登録済みの振込先へのお振込は、引き続きご利用いただけます。"
 FEE_NOT_BELOW_AMOUNT = "先方負担の場合、振込金額は手数料（{fee:,}円）より大きい金額を入力してください。"
 OVER_LIMIT = "本日の振込の合計が1日の利用限度額（{limit:,}円）を超えます。本日あと{rest:,}円までお振込できます。"
 OVER_LIMIT_ON = ("{day}の振込の合計（予約分を含む）が1日の利用限度額（{limit:,}円）を超えます。"
@@ -152,36 +155,62 @@ def name_lookup(*, customer: Customer, bank_code: str, branch_code: str, account
                 account_number: str, ip: str | None = None) -> PayeeAccount:
     """Resolve the payee's holder name, counting the look-up. More than
     ``TRANSFERS_LOOKUPS_PER_HOUR`` look-ups in the last hour since the customer's last
-    completed transfer are refused (TransferRefused LOOKUP_THROTTLED, audited). An unknown,
-    closed or frozen account raises PayeeAccountError; the look-up still counts."""
+    completed transfer or 予約 (any Transfer: each is a confirmed step-up) are refused
+    (TransferRefused LOOKUP_THROTTLED, audited). An account the customer registered as a
+    payee is neither counted nor throttled: it was looked up and transferred to before
+    (``payee_register`` takes a transfer), so its look-up tells nothing new (walk26 F1,
+    docs/transfers.md). An unknown, closed or frozen account raises PayeeAccountError; the
+    look-up still counts."""
     window_start = timezone.now() - dt.timedelta(hours=1)
     error: Exception | None = None
+    key = dict(bank_code=bank_code, branch_code=branch_code, account_type=account_type,
+               account_number=account_number)
     with transaction.atomic():
         _customer_lock(customer)
-        last_transfer = (Transfer.objects.filter(customer=customer, status=Transfer.Status.EXECUTED)
-                         .aggregate(at=Max("created_at"))["at"])
-        since = max(window_start, last_transfer) if last_transfer else window_start
-        count = NameLookup.objects.filter(customer=customer, created_at__gt=since).count()
-        target = f"{bank_code}-{branch_code} {account_type}-{account_number}"
-        if count >= settings.TRANSFERS_LOOKUPS_PER_HOUR:
+        registered = Payee.objects.filter(customer=customer, **key).exists()
+        codes = f"{bank_code}-{branch_code} {account_type}-{account_number}"  # staff's, in admin
+        if not registered and _lookups_since_last_transfer(customer, window_start) >= settings.TRANSFERS_LOOKUPS_PER_HOUR:
             audit_record(action="transfer_lookup", outcome="refused", customer=customer, ip=ip,
-                         summary=f"{target} 回数超過")
-            error = TransferRefused(LOOKUP_THROTTLED)
+                         summary=f"{_payee_place(**key)} 口座名義の確認回数の上限超過", staff_detail=codes)
+            has_payees = Payee.objects.filter(customer=customer).exists()
+            error = TransferRefused(LOOKUP_THROTTLED + (LOOKUP_THROTTLED_PAYEES if has_payees else ""))
         else:
             try:
-                found = payee_account_resolve(bank_code=bank_code, branch_code=branch_code,
-                                              account_type=account_type, account_number=account_number)
+                found = payee_account_resolve(**key)
             except PayeeAccountError as refused:
                 error = refused
                 found = None
-            NameLookup.objects.create(customer=customer, bank_code=bank_code, branch_code=branch_code,
-                                      account_number=account_number, found=found is not None)
+            if not registered:
+                NameLookup.objects.create(customer=customer, bank_code=bank_code, branch_code=branch_code,
+                                          account_number=account_number, found=found is not None)
             if error is not None:
                 audit_record(action="transfer_lookup", outcome="failure", customer=customer, ip=ip,
-                             summary=f"{target} {error.message[:40]}")
+                             summary=f"{_payee_place(**key)} {error.message[:40]}", staff_detail=codes)
     if error is not None:
         raise error
     return found
+
+
+def _payee_place(*, bank_code: str, branch_code: str, account_type: str | None = None,
+                 account_number: str | None = None) -> str:
+    """How a refusal's audit row names the payee for the customer's 取引履歴 (walk26 F15):
+    「池田泉州銀行 貝塚 普通 0012345」 as the done page and 振込先の管理 do — the bank and
+    branch by name where the tables know them, by code otherwise. Only refusals ask."""
+    branch = (BankBranch.objects.select_related("bank").filter(bank__code=bank_code, code=branch_code)
+              .only("name", "bank__name", "bank__type").first())
+    place = f"{branch.bank.display_name} {branch.name}" if branch else f"{bank_code}-{branch_code}"
+    if account_number is None:
+        return place
+    return f"{place} {dict(Account.Type.choices).get(account_type, account_type)} {account_number}"
+
+
+def _lookups_since_last_transfer(customer: Customer, window_start: dt.datetime) -> int:
+    """Look-ups of new accounts in the hour, counted from the customer's last confirmed
+    transfer or 予約 when that is later — whatever became of it since (executed, 未処理,
+    取消済): a booking reset the count as a same-day transfer does (walk26 F1)."""
+    last_transfer = Transfer.objects.filter(customer=customer).aggregate(at=Max("created_at"))["at"]
+    since = max(window_start, last_transfer) if last_transfer else window_start
+    return NameLookup.objects.filter(customer=customer, created_at__gt=since).count()
 
 
 # --- the transfer (XFER-1, XFER-4, XFER-8, LEDGER-3) --------------------------------------
@@ -211,7 +240,8 @@ def transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str
                                day=day, credit_account_id=credit_account_id)
     except TransferRefused as refused:
         audit_record(action="transfer", outcome="refused", customer=customer, ip=ip,
-                     summary=f"{bank_code}-{branch_code} {amount:,}円 {refused.message}")
+                     summary=f"{_payee_place(bank_code=bank_code, branch_code=branch_code)} {amount:,}円 "
+                             f"{refused.message}", staff_detail=f"{bank_code}-{branch_code}")
         raise
 
 

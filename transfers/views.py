@@ -17,6 +17,7 @@ import uuid
 from django.contrib import messages
 from django.http import Http404
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
@@ -311,6 +312,32 @@ def _uuid_or_none(value: str):
         return None
 
 
+DONE_NOT_REGISTRABLE = "実行されなかったお振込の振込先は、ここでは登録できません。"
+
+
+def _done_state(transfer: Transfer) -> dict:
+    """The done page's heading and sentence for the transfer as it is now (walk26 F2): an
+    old confirmation replayed after the 予約 was cancelled or became 未処理 said
+    「振込完了／振込手続きが完了しました」. A payee is offered for registration only after a
+    transfer made or booked (``registrable``)."""
+    status = transfer.status
+    booked = timezone.localtime(transfer.created_at).date() < transfer.transfer_date
+    if status == Transfer.Status.SCHEDULED:
+        return {"heading": "振込予約の受付完了", "registrable": True,
+                "text": "振込予約を受け付けました。振込指定日に実行します（前日までに残高をご確保ください）。"}
+    if status == Transfer.Status.EXECUTED:
+        return {"heading": "振込完了" if not booked else "振込予約（振込済）", "registrable": True,
+                "text": "振込手続きが完了しました。" if not booked else "ご予約のお振込は振込指定日に実行しました。"}
+    if status == Transfer.Status.UNPROCESSED:
+        reason = transfer.get_unprocessed_reason_display()
+        return {"heading": "振込予約（未処理）", "registrable": False,
+                "text": (f"ご予約のお振込は、{reason}のため振込指定日に実行できませんでした（未処理）。"
+                         if reason else "ご予約のお振込は振込指定日に実行できませんでした（未処理）。")
+                + "お振込は行われていません。"}
+    return {"heading": "振込予約（取消済）", "registrable": False,
+            "text": "ご予約のお振込は取り消されています。お振込は行われていません。"}
+
+
 @customer_required
 @require_http_methods(["GET", "HEAD", "POST"])
 def done(request, transfer_id: int):
@@ -318,6 +345,10 @@ def done(request, transfer_id: int):
     registered = selectors.payee_list_for_customer(customer=request.customer).filter(
         bank_code=transfer.bank_code, branch_code=transfer.branch_code, account_type=transfer.account_type,
         account_number=transfer.account_number).first()
+    state = _done_state(transfer)
+    if request.method == "POST" and registered is None and not state["registrable"]:
+        messages.error(request, DONE_NOT_REGISTRABLE)  # a page shown before it was cancelled
+        return redirect("transfers:done", transfer_id=transfer.pk)
     if request.method == "POST" and registered is None:
         try:
             registered = services.payee_register(customer=request.customer, transfer=transfer,
@@ -327,7 +358,7 @@ def done(request, transfer_id: int):
         else:
             messages.success(request, "振込先を登録しました。次回から「登録済みの振込先」から選べます。")
         return redirect("transfers:done", transfer_id=transfer.pk)
-    return render(request, "transfers/done.html", {"transfer": transfer, "registered": registered})
+    return render(request, "transfers/done.html", {"transfer": transfer, "registered": registered, "state": state})
 
 
 # --- 振込先の管理 (XFER-7) ------------------------------------------------------------------

@@ -121,6 +121,8 @@ PASSWORD_HASHERS = [
 LANGUAGE_CODE = "ja"
 TIME_ZONE = "Asia/Tokyo"
 USE_I18N = True
+# corrections to Django's own Japanese (locale/ja/LC_MESSAGES/django.po)
+LOCALE_PATHS = [BASE_DIR / "locale"]
 USE_TZ = True
 FORMAT_MODULE_PATH = ["cosei_ib.formats"]  # 「2026年12月6日 13:14」 in admin, as on the customer pages
 

@@ -205,6 +205,10 @@ def test_statement_page_query_count_is_constant(client, travel, django_assert_nu
      "ページの指定が正しくありません。最初のページから照会してください。"),
     ({"mode": "count", "count": "10", "cursor": "99999999999999999999999.1"},
      "ページの指定が正しくありません。最初のページから照会してください。"),
+    # walk26 F11: a NUL got Django's 「何か文字を入力してください。」
+    ({"mode": "count", "count": "10", "order": "desc", "cursor": "garbage\x00"},
+     "ページの指定が正しくありません。最初のページから照会してください。"),
+    ({"mode": "count", "count": "10\x00"}, "件数は10・20・50・100件のいずれかを選択してください。"),
 ])
 def test_invalid_input_gets_a_japanese_message(client, history, travel, params, message):
     login(client, history.customer)
@@ -213,6 +217,7 @@ def test_invalid_input_gets_a_japanese_message(client, history, travel, params, 
     html = response.content.decode()
     assert message in unescape(html)
     assert "<tbody>" not in html  # no statement for an invalid query
+    assert "何か文字を入力してください" not in html
 
 
 def test_full_width_digits_are_normalised_and_accepted(client, history, travel):

@@ -76,3 +76,40 @@ def test_a_tab_left_open_does_not_log_out_a_customer_working_in_another(page, de
     page.wait_for_url("**/logged-out/?reason=timeout")
     logged_in = [s for s in Session.objects.all() if s.get_decoded().get("_auth_user_id")]
     assert logged_in == []
+
+
+def test_a_csv_download_in_another_tab_moves_the_shared_deadline(page, device, settings):
+    """walk26 F10, SEC-9: a CSV download is a request (the server's idle clock starts
+    again) but loads no page, so the tabs kept the old deadline: tab A 残高照会, tab B
+    入出金明細; ten minutes later a download in tab B; five and a half minutes after that both
+    tabs logged out. The download moves the shared deadline; on a phone there is no
+    download (UI-1) and nothing to move it."""
+    from tests import factories
+    from security.session import SEEN_AT_WRITE_AFTER_SECONDS
+
+    customer = _logged_in_with_clock(page)
+    account = factories.account(owner=customer, balance=50_000)
+    page.goto("/accounts/balances/")
+    idle = settings.SESSION_IDLE_SECONDS
+    other = page.context.new_page()
+    other.goto(f"/accounts/statements/?account={account.pk}&mode=count&count=10&order=desc")
+    if device == "iphone":
+        assert other.locator("form.download-form").count() == 0
+        return
+    page.clock.fast_forward(600 * 1000)
+    with other.expect_download() as download:
+        other.get_by_role("button", name="CSVダウンロード").click()
+    assert download.value.suggested_filename.endswith(".csv")
+    assert other.url.endswith("count=10&order=desc")  # no page load
+    page.clock.fast_forward((idle - 600 + 5) * 1000)  # the page loads' own deadline has passed
+    page.wait_for_timeout(300)
+    assert "/logged-out/" not in page.url and "/logged-out/" not in other.url
+    assert not page.get_by_role("alertdialog").is_visible()
+
+    # the deadline counted from the download, as the server guarantees it at the least
+    left = (idle - SEEN_AT_WRITE_AFTER_SECONDS) - (idle - 600 + 5)
+    page.clock.fast_forward((left - 30) * 1000)
+    page.get_by_role("alertdialog").wait_for(state="visible")
+    other.get_by_role("alertdialog").wait_for(state="visible")
+    page.clock.fast_forward(35 * 1000)
+    page.wait_for_url("**/logged-out/?reason=timeout")

@@ -155,3 +155,51 @@ def test_refused_after_the_right_answer_no_broken_images(page, device):
     page.wait_for_url("**/transfers/scheduled/")
     page.get_by_text("このお振込は予約中ではないため、取消できません。").wait_for()
     assert page.evaluate(BROKEN_IMAGES) == 0
+
+
+def test_a_replayed_confirmation_of_a_cancelled_booking_says_cancelled(page, device):
+    """walk26 F2: the old confirmation of a 予約 since cancelled, posted again, led to
+    「振込完了／振込手続きが完了しました」 with 「今回の振込先を登録」. The page now says what
+    became of it and offers no registration."""
+    from django.utils import timezone
+
+    from cosei_ib import bankcalendar
+    from tests import factories
+    from tests.security.secondfactor import customer_with_card
+    from transfers.models import Transfer
+
+    customer = customer_with_card(password="Pass1234", email="s@example.jp")
+    factories.account(owner=customer, balance=100_000)
+    day = bankcalendar.next_business_day(bankcalendar.local_now().date())
+    _login(page, customer)
+    page.wait_for_url("**/")
+    _to_details(page)
+    page.get_by_label("振込金額（円）").fill("20000")
+    page.get_by_label("振込日").fill(f"{day:%Y/%m/%d}" if device == "iphone" else day.isoformat())
+    page.get_by_role("button", name="次へ（確認画面へ）").click()
+    page.wait_for_url("**/transfers/confirm/")
+    _answer_card_challenge(page, customer)
+    page.get_by_role("button", name="振込を予約する").click()
+    page.wait_for_url("**/transfers/done/*/")
+    assert page.get_by_role("button", name="今回の振込先を登録").is_visible()
+    transfer = Transfer.objects.get(customer=customer)
+    Transfer.objects.filter(pk=transfer.pk).update(status=Transfer.Status.CANCELLED, cancelled_at=timezone.now())
+
+    # the confirm page's POST again (a resent form, an old tab): its result is shown
+    page.evaluate("""([confirmation, token]) => {
+        const form = document.createElement("form");
+        form.method = "post"; form.action = "/transfers/confirm/";
+        for (const [name, value] of [["confirmation", confirmation], ["csrfmiddlewaretoken", token]]) {
+            const input = document.createElement("input");
+            input.type = "hidden"; input.name = name; input.value = value; form.appendChild(input);
+        }
+        document.body.appendChild(form); form.submit();
+    }""", [str(transfer.stepup_id), page.locator("input[name=csrfmiddlewaretoken]").first.input_value()])
+    page.wait_for_load_state()
+    page.get_by_text("ご予約のお振込は取り消されています。お振込は行われていません。").wait_for()
+    assert page.url.endswith(f"/transfers/done/{transfer.pk}/")
+    assert page.get_by_role("heading", level=1).inner_text() == "振込予約（取消済）"
+    assert page.title().startswith("振込予約（取消済）")
+    assert page.get_by_role("button", name="今回の振込先を登録").count() == 0
+    assert "振込完了" not in page.content() and "振込手続きが完了しました" not in page.content()
+    assert no_horizontal_overflow(page)

@@ -1,6 +1,7 @@
 """ACCT-4 取引履歴照会 and CSRF on every customer POST."""
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -82,6 +83,73 @@ def test_history_says_what_a_money_operation_did_but_not_staff_notes():
     assert "コウセイモバイル株式会社 6,980円 受付番号 26120554682611" in html
     assert "受付番号 3 池田泉州銀行 貝塚支店" in html and "#3" not in html
     assert "本人確認済み" not in html and "当金庫窓口" in html
+
+
+def test_history_leaves_out_staff_work_that_changed_nothing_of_the_customers():
+    """walk26 F5, ACCT-4: staff opening the customer's transfer in admin wrote
+    「振込の照会（職員） 正常 当金庫窓口」 into the customer's 取引履歴, under 「お心当たりのない
+    操作がある場合は、至急当金庫までご連絡ください」. Staff's views, card printing and mail
+    resends stay in admin; staff actions that change the customer's state stay listed."""
+    from security.history import STAFF_ONLY_ACTIONS
+
+    me = active_customer()
+    for action in sorted(STAFF_ONLY_ACTIONS):
+        audit_record(action=action, outcome="success", customer=me, actor="staff01", summary="x")
+    audit_record(action="unlock", outcome="success", customer=me, actor="staff01",
+                 summary="画像認証：本人確認済み")
+    audit_record(action="transfer_cancel_staff", outcome="success", customer=me, actor="staff01",
+                 summary="受付番号 3 取消 理由：電話")
+    audit_record(action="counter_deposit", outcome="success", customer=me, actor="staff01", summary="1 10,000円")
+    html = logged_in(me).get("/history/").content.decode()
+    assert "振込の照会" not in html and "画像認証カード印刷" not in html and "通知メールの再送" not in html
+    assert "ロック解除" in html and "振込予約取消（窓口）" in html and "窓口入金" in html
+    assert html.count("<tr>") - 1 == 4  # the login and the three state changes
+    assert AuditEvent.objects.filter(customer=me, action="staff_transfer_view").exists()  # staff still read it
+
+
+def test_history_speaks_to_the_customer_not_staff():
+    """walk26 F15, ACCT-4: the customer read 「振込資金返却（職員）」, refusals named the
+    payee by codes (「1633-002 110円 …」, 「1633-002 1-3456789 回数超過」), a staff unlock did
+    not say which credential, and the batch's execution of a 予約 came 「当金庫窓口」. Staff
+    keep the codes in admin."""
+    from django.test import override_settings
+
+    from tests.transfers.support import payer
+    from transfers import services
+    from transfers.banks import zengin_load
+    from transfers.directory import PayeeAccountError
+
+    zengin_load(codes={"0161"})
+    me, debit = payer()
+    me.user.set_password("Pass1234")
+    me.user.save()
+    audit_record(action="interbank_return", outcome="success", customer=me, actor="staff01",
+                 summary="受付番号 5 池田泉州銀行 貝塚 普通 0012345 ﾀﾅｶ ﾊﾅｺ 10,000円 名義相違")
+    audit_record(action="unlock", outcome="success", customer=me, actor="staff01",
+                 summary="画像認証：電話で本人確認済み")
+    audit_record(action="transfer", outcome="success", customer=me, actor="batch", summary="受付番号 6 …")
+    with pytest.raises(services.TransferRefused):
+        services.transfer_quote(customer=me, debit_account=debit, bank_code="0161", branch_code="002",
+                                amount=100, fee_borne_by_payee=True, day=timezone.localdate())
+    with override_settings(TRANSFERS_LOOKUPS_PER_HOUR=1):
+        with pytest.raises(PayeeAccountError):
+            services.name_lookup(customer=me, bank_code="0161", branch_code="002", account_type="1",
+                                 account_number="7654321")
+        with pytest.raises(services.TransferRefused):
+            services.name_lookup(customer=me, bank_code="0161", branch_code="002", account_type="1",
+                                 account_number="3456789")
+    html = logged_in(me).get("/history/").content.decode()
+    assert "（職員）" not in html and "振込資金の返却（当金庫）" in html
+    assert "0161-002" not in html
+    assert "池田泉州銀行 貝塚 100円 先方負担の場合" in html
+    assert "池田泉州銀行 貝塚 普通 7654321" in html
+    assert "池田泉州銀行 貝塚 普通 3456789 口座名義の確認回数の上限超過" in html
+    assert re.search(r"ロック解除</td>.*?<td data-label=\"内容\">画像認証</td>", html)
+    assert "電話で本人確認済み" not in html
+    assert "当金庫（自動処理）" in html
+    # staff keep the codes (admin shows the whole summary)
+    refused = AuditEvent.objects.get(customer=me, action="transfer_lookup", outcome="refused")
+    assert refused.summary.endswith("／当金庫記録：0161-002 1-3456789")
 
 
 def test_history_is_in_the_menu():

@@ -211,6 +211,41 @@ def test_password_change_ends_other_sessions_and_sends_notice():
     assert OutboxMessage.objects.filter(customer=customer, event="password_change").count() == 1
 
 
+def test_the_other_device_is_told_its_session_ended_by_a_password_change():
+    """walk26 F9, SEC-12: after a password change on device A, device B's next page went
+    to the login page without a word. It says why, once; the ended session grants nothing
+    (no user in it, not indexed), and the session of a plain logout or an IB取引中止 says
+    nothing of the kind."""
+    from security.session import ENDED_MESSAGES
+
+    customer = make_customer()
+    first, second = Client(), Client()
+    login(first, customer.contract_id, "Pass1234")
+    login(second, customer.contract_id, "Pass1234")
+    ended_key = first.session.session_key
+    second.post("/settings/password/", {
+        "current_password": "Pass1234", "new_password": "Next5678", "new_password_again": "Next5678"})
+    marker = Session.objects.get(session_key=ended_key).get_decoded()
+    assert marker == {"cosei_ended": "password_change"}  # no user, nothing else
+    assert not CustomerSession.objects.filter(session_key=ended_key).exists()
+
+    response = first.get("/transfers/")
+    assert response.status_code == 302 and response.url == "/login/"
+    page = first.get(response.url).content.decode()
+    assert ENDED_MESSAGES["password_change"] in page
+    assert "ログインパスワードが変更されたため、ログアウトしました。" in page
+    assert not Session.objects.filter(session_key=ended_key).exists()  # told once, then gone
+    assert ENDED_MESSAGES["password_change"] not in first.get("/login/").content.decode()
+    assert first.get("/").status_code == 302 and second.get("/").status_code == 200
+    login(first, customer.contract_id, "Next5678")
+    assert first.get("/").status_code == 200
+
+    other = Client()
+    login(other, customer.contract_id, "Next5678")
+    other.post("/logout/")
+    assert "パスワードが変更された" not in other.get("/login/").content.decode()
+
+
 def test_session_key_changes_at_login_no_fixation(client):
     customer = make_customer()
     client.get("/login/")

@@ -197,6 +197,50 @@ def test_the_reservation_done_page_says_so_and_shows_what_the_payee_receives(sig
     assert re.search(r'<dt>依頼人名</dt><dd data-figure="sender">ﾔﾏﾀﾞ ﾀﾛｳ</dd>', page)
 
 
+def test_the_done_page_says_what_became_of_the_booking(signed_in):
+    """walk26 F2, XFER-5/6: an old confirmation replayed after its 予約 was cancelled led
+    to a page titled 「振込完了」 saying 「振込手続きが完了しました」 with 取消済 below and
+    「今回の振込先を登録」; the same for 未処理. The heading and sentence follow the state,
+    and a payee is offered only after a transfer made or booked."""
+    from django.utils import timezone
+
+    from transfers.models import Payee
+
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    response = _details(client, transfer_date="2026-12-08")
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+    client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    transfer = Transfer.objects.get(customer=customer)
+    done = reverse("transfers:done", args=[transfer.pk])
+    page = client.get(done).content.decode()
+    assert "<h1>振込予約の受付完了</h1>" in page and "今回の振込先を登録" in page
+
+    Transfer.objects.filter(pk=transfer.pk).update(status=Transfer.Status.CANCELLED, cancelled_at=timezone.now())
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    assert response.url == done  # the replayed confirmation shows its result
+    page = client.get(done).content.decode()
+    assert "<title>振込予約（取消済）" in page and "<h1>振込予約（取消済）</h1>" in page
+    assert "ご予約のお振込は取り消されています。お振込は行われていません。" in page
+    assert "振込完了" not in page and "振込手続きが完了しました" not in page and "今回の振込先を登録" not in page
+    response = client.post(done)  # the button of a page shown before the cancel
+    assert response.url == done and not Payee.objects.filter(customer=customer).exists()
+    assert "実行されなかったお振込の振込先は、ここでは登録できません。" in client.get(done).content.decode()
+
+    _to_details(client, debit)
+    response = _details(client, transfer_date="2026-12-09")
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', client.get(response.url).content.decode())[1]
+    client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    unprocessed = Transfer.objects.get(customer=customer, status=Transfer.Status.SCHEDULED)
+    Transfer.objects.filter(pk=unprocessed.pk).update(
+        status=Transfer.Status.UNPROCESSED, executed_at=timezone.now(),
+        unprocessed_reason=Transfer.Reason.INSUFFICIENT_FUNDS)
+    page = client.get(reverse("transfers:done", args=[unprocessed.pk])).content.decode()
+    assert "<h1>振込予約（未処理）</h1>" in page
+    assert "ご予約のお振込は、残高不足のため振込指定日に実行できませんでした（未処理）。" in page
+    assert "振込完了" not in page and "今回の振込先を登録" not in page
+
+
 def test_cancel_returns_where_the_customer_came_from(signed_in):
     """XFER-6, UI-1: 振込予約取消 and 予約状況 lead back to the page they were opened from —
     各種設定 or 取引履歴照会 (?from=, a key of a fixed table) — and offer no 「各種設定に戻る」

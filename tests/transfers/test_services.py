@@ -344,6 +344,49 @@ def test_lookups_are_throttled_until_an_hour_passes_or_a_transfer_completes():
         services.name_lookup(account_number="0012345", **lookup)  # a completed transfer resets the count
 
 
+@override_settings(TRANSFERS_LOOKUPS_PER_HOUR=3)
+def test_a_booking_resets_the_lookup_count_and_a_registered_payee_is_never_throttled():
+    """walk26 F1, XFER-11: ten 予約 in a row left every transfer blocked for an hour — a
+    completed booking did not reset the count as a same-day transfer does, and the look-up
+    of a registered payee was throttled (and counted) like a new account. The refusal then
+    advised 「お振込を完了してから」, which no new payee could."""
+    from tests.transfers.scheduled_support import at, past_business_day, schedule
+    from transfers.models import NameLookup
+
+    customer, debit = payer()
+    day = past_business_day()
+    before = day - dt.timedelta(days=1)
+    lookup = dict(customer=customer, bank_code="0161", branch_code="002", account_type="1")
+    with time_machine.travel(at(before, 9, 30), tick=False):
+        for attempt in range(3):
+            with pytest.raises(PayeeAccountError):
+                services.name_lookup(account_number=f"{attempt:07d}", **lookup)
+        with pytest.raises(services.TransferRefused) as refused:
+            services.name_lookup(account_number="0012345", **lookup)
+        # no registered payee: the message offers none, nor a transfer it cannot make
+        assert refused.value.message == services.LOOKUP_THROTTLED
+        assert "お振込を完了してから" not in refused.value.message
+    booking = schedule(customer, debit, 1_000, day=day, hour=10)  # booked at 10:00, not executed
+    assert booking.status == Transfer.Status.SCHEDULED
+    with time_machine.travel(at(before, 10, 5), tick=False):
+        services.name_lookup(account_number="0012345", **lookup)  # the booking reset the count
+        Transfer.objects.filter(pk=booking.pk).update(status=Transfer.Status.CANCELLED, cancelled_at=dt.datetime.now(dt.timezone.utc))
+        services.name_lookup(account_number="0012345", **lookup)  # cancelled since: still a booking made
+        with pytest.raises(PayeeAccountError):
+            services.name_lookup(account_number="0000001", **lookup)
+        with pytest.raises(services.TransferRefused):
+            services.name_lookup(account_number="0012345", **lookup)
+        services.payee_register(customer=customer, transfer=booking)
+        counted = NameLookup.objects.filter(customer=customer).count()
+        for _again in range(5):  # the registered payee: neither refused nor counted
+            assert services.name_lookup(account_number="0012345", **lookup).holder_kana == "ﾀﾅｶ ﾊﾅｺ"
+        assert NameLookup.objects.filter(customer=customer).count() == counted
+        with pytest.raises(services.TransferRefused) as refused:
+            services.name_lookup(account_number="0000002", **lookup)
+        assert refused.value.message == services.LOOKUP_THROTTLED + services.LOOKUP_THROTTLED_PAYEES
+    assert AuditEvent.objects.filter(customer=customer, action="transfer_lookup", outcome="refused").count() == 3
+
+
 def test_99_payees_and_the_100th_refused():
     customer, debit = payer(balance=10_000_000)
     for number in range(99):

@@ -101,6 +101,25 @@ def test_registered_payee_skips_bank_and_branch_but_shows_the_name(signed_in):
     assert "ﾀﾅｶ ﾊﾅｺ" in client.get(response.url).content.decode()
 
 
+@override_settings(TRANSFERS_LOOKUPS_PER_HOUR=2)
+def test_a_registered_payee_is_chosen_while_new_look_ups_are_throttled(signed_in):
+    """walk26 F1: after the look-ups of new accounts ran out, 登録済みの振込先 was refused
+    with the same message; it goes on, and the refusal of a new payee says so."""
+    client, customer, debit = signed_in
+    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                                 branch_name="貝塚", account_type="1", account_number="0012345",
+                                 holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    for number in ("1111111", "2222222"):
+        _to_details(client, debit, number=number)
+    page = _to_details(client, debit, number="3333333").content.decode()
+    assert "新しい振込先の口座名義の確認はしばらくご利用いただけません" in page
+    assert "登録済みの振込先へのお振込は、引き続きご利用いただけます。" in page and "お振込を完了してから" not in page
+    response = client.post(reverse("transfers:start"),
+                           {"debit_account": debit.pk, "mode": "registered", "payee": payee.pk})
+    assert response.status_code == 302 and response.url == reverse("transfers:details")
+    assert "ﾀﾅｶ ﾊﾅｺ" in client.get(response.url).content.decode()
+
+
 @pytest.mark.parametrize(("typed", "message"), [
     ("", "振込金額を入力してください。"),
     ("0", "振込金額は1円以上で入力してください。"),
