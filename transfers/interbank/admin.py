@@ -11,10 +11,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from accounts.admin import ReadOnlyAdmin, yen_column
 from accounts.models import Account
 from cosei_ib import bankcalendar
+from cosei_ib.textinput import ascii_int
 from transfers.errors import TransferRefused
 from transfers.models import (
     InterbankIncomingFile,
@@ -24,13 +26,22 @@ from transfers.models import (
 )
 
 from . import services
-from .forms import BusinessDayForm, IncomingUploadForm, OutgoingReturnForm
+from .forms import (
+    BusinessDayForm,
+    IncomingUploadForm,
+    OutgoingReturnConfirmForm,
+    OutgoingReturnForm,
+    return_confirm_token,
+)
 from .zengin_file import ZenginFileError
 
 PERMISSION = "transfers.exchange_interbank"
 HELD_MESSAGE = ("他のファイルで取り込んだ振込と同じ明細があるため、入金せずに入金保留にしました"
                 "（二重入金の防止）。仕向金融機関に確認のうえ、別の振込であれば振込入金明細で"
                 "「選択した入金保留の明細を入金する」、同じ振込の重複であれば「返却済にする」を選んでください：")
+RETURN_DONE = ("振込資金返却を登録しました：データ番号 {number}（{customer}、受取人 {payee}）の{amount:,}円を"
+               "ご依頼人の口座 {account} に入金しました（返却理由：{reason}）。")
+RETURN_TWICE = "この振込は既に返却済みです。二重には返却していません（登録済みの返却を表示しています）。"
 
 
 def _require(request) -> None:
@@ -111,22 +122,69 @@ class InterbankOutgoingFileAdmin(ReadOnlyAdmin):
         return response
 
     def return_view(self, request):
-        """振込資金返却: the receiving bank refused a transfer (口座なし, 名義相違 …)."""
+        """振込資金返却: the receiving bank refused a transfer (口座なし, 名義相違 …). A return
+        credits the customer for good and is one per record, so a typed データ番号 first shows
+        the record (customer, 受取人, 振込先, 決済日, amount, reason); only the confirm page's
+        own submit, bound to that record (OutgoingReturnConfirmForm), posts (walk26 F3)."""
         _require(request)
-        form = OutgoingReturnForm(request.POST or None)
+        staff = request.user.get_username()
+        if request.method == "POST" and "token" in request.POST:
+            return self._return_confirmed(request, staff)
+        form = OutgoingReturnForm(request.POST or None, initial=request.GET.dict())
         if request.method == "POST" and form.is_valid():
-            try:
-                returned = services.outgoing_return(outgoing=form.cleaned_data["number"],
-                                                    reason=form.cleaned_data["reason"],
-                                                    staff=request.user.get_username())
-            except TransferRefused as refused:
-                form.add_error(None, refused.message)
-            else:
-                messages.success(request, f"{returned.amount:,}円を返却しました（{returned.get_reason_display()}）。")
-                return redirect("admin:transfers_interbankreturn_changelist")
-        context = _context(self, request, "振込資金返却の登録", form=form, button="返却する",
+            outgoing, reason = form.cleaned_data["number"], form.cleaned_data["reason"]
+            confirm = OutgoingReturnConfirmForm(staff=staff, initial={
+                "number": outgoing.pk, "reason": reason,
+                "token": return_confirm_token(outgoing=outgoing, reason=reason, staff=staff)})
+            return self._return_confirm_page(request, confirm, outgoing, reason)
+        return self._return_input_page(request, form)
+
+    def _return_input_page(self, request, form):
+        context = _context(self, request, "振込資金返却の登録", form=form, button="確認画面へ",
+                           note="次の画面で返却する振込の内容（お客さま・受取人・振込先・決済日・金額）を確認してから登録します。",
                            change_url=reverse("admin:transfers_interbankreturn_changelist"))
         return TemplateResponse(request, "admin/accounts/customer/staff_action.html", context)
+
+    def _return_confirm_page(self, request, confirm, outgoing, reason):
+        context = _context(self, request, "振込資金返却の確認", form=confirm, outgoing=outgoing,
+                           transfer=outgoing.transfer, reason_label=InterbankReturn.Reason(reason).label,
+                           account_type=dict(Account.Type.choices).get(outgoing.account_type, outgoing.account_type),
+                           back_url=reverse("admin:transfers_interbank_return") + "?" + urlencode(
+                               {"number": outgoing.pk, "reason": reason}))
+        return TemplateResponse(request, "admin/transfers/interbank/return_confirm.html", context)
+
+    def _return_confirmed(self, request, staff):
+        confirm = OutgoingReturnConfirmForm(request.POST, staff=staff)
+        if not confirm.is_valid():
+            if confirm.has_error("number", code="returned"):  # a replay, or the other tab was first
+                return self._already_returned(request, confirm.data.get("number"))
+            form = OutgoingReturnForm(initial={"number": confirm.data.get("number"), "reason": confirm.data.get("reason")})
+            for error in confirm.errors.values():
+                for message in error:
+                    messages.error(request, message)
+            return self._return_input_page(request, form)
+        outgoing, reason = confirm.cleaned_data["number"], confirm.cleaned_data["reason"]
+        try:
+            returned = services.outgoing_return(outgoing=outgoing, reason=reason, staff=staff)
+        except TransferRefused as refused:
+            if refused.message == services.ALREADY_RETURNED:
+                return self._already_returned(request, outgoing.pk)
+            messages.error(request, refused.message)
+            return self._return_confirm_page(request, confirm, outgoing, reason)
+        transfer = outgoing.transfer
+        messages.success(request, RETURN_DONE.format(
+            number=outgoing.pk, customer=transfer.customer, payee=outgoing.payee_kana, amount=returned.amount,
+            account=transfer.debit_account, reason=returned.get_reason_display()))
+        return redirect("admin:transfers_interbankreturn_change", returned.pk)
+
+    def _already_returned(self, request, number):
+        """The record's return, shown with RETURN_TWICE: what was done, once."""
+        pk = number if isinstance(number, int) else ascii_int(number or "", max_digits=10)
+        returned = InterbankReturn.objects.filter(outgoing_id=pk).first() if pk is not None else None
+        messages.error(request, RETURN_TWICE)
+        if returned is None:
+            return redirect("admin:transfers_interbank_return")
+        return redirect("admin:transfers_interbankreturn_change", returned.pk)
 
 
 @admin.register(InterbankReturn)
