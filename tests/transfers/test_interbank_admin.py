@@ -215,10 +215,34 @@ def test_staff_are_told_which_lines_are_held_and_release_one(staff_client):
     assert f"3行目（第{first.file_id}号 2行目、入金済）" in page and "入金保留" in page
     assert Account.objects.get(pk=account.pk).balance == 30_000
     held = InterbankIncomingRecord.objects.get(status="held")
-    staff_client.post("/admin/transfers/interbankincomingrecord/",
-                      {"action": "release_held", "_selected_action": [held.pk]})
+    unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
+    # walk26 F4: the action first lists what it would credit, and credits nothing
+    chosen = {"action": "release_held", "_selected_action": [held.pk, unapplied.pk]}
+    shown = staff_client.post("/admin/transfers/interbankincomingrecord/", chosen)
+    page = shown.content.decode()
+    assert shown.status_code == 200 and "まだ入金していません" in page
+    assert "入金 1件　合計 30,000円" in page and "入金する（1件 30,000円）" in page
+    rows = re.findall(r"<tr>\s*<td>(.*?)</tr>", page, re.S)
+    assert len(rows) == 2
+    held_row = next(row for row in rows if f"第{held.file_id}号 {held.line}行目" in row)
+    assert str(account) in held_row and "30,000円" in held_row
+    assert f"第{first.file_id}号 {first.line}行目 入金済" in held_row
+    other_row = next(row for row in rows if row is not held_row)
+    assert "入金不能のため入金しません" in other_row and "1,000円" in other_row
+    assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "held"
+    assert Account.objects.get(pk=account.pk).balance == 30_000
+    hidden = dict(re.findall(r'<input type="hidden" name="(action|post)" value="([^"]*)"', page))
+    assert hidden == {"action": "release_held", "post": "yes"}
+    assert set(re.findall(r'name="_selected_action" value="(\d+)"', page)) == {str(held.pk), str(unapplied.pk)}
+    done = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"}, follow=True)
+    assert "1件を入金しました。" in done.content.decode() and "入金保留の明細だけを入金できます" in done.content.decode()
     assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "credited"
     assert Account.objects.get(pk=account.pk).balance == 60_000
+    # the confirm page posted again (a replay, another tab) credits nothing more
+    again = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"}, follow=True)
+    assert "0件を入金しました。" in again.content.decode()
+    assert Account.objects.get(pk=account.pk).balance == 60_000
+    assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
 
 
 def test_a_return_shows_the_record_and_posts_only_on_the_confirm_pages_submit(staff_client):

@@ -5,6 +5,7 @@ actions need ``transfers.exchange_interbank``; each is audited by its service.""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
@@ -26,6 +27,7 @@ from transfers.models import (
 )
 
 from . import services
+from .selectors import held_release_list
 from .forms import (
     BusinessDayForm,
     IncomingUploadForm,
@@ -304,4 +306,16 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
 
     @admin.action(description="選択した入金保留の明細を入金する（仕向金融機関に確認済み）", permissions=["return"])
     def release_held(self, request, queryset):
+        """入金保留 → 入金 credits for good, so it first lists what it would credit — each
+        record's account and amount and the record it repeats — like Django's delete
+        confirmation; its 「入金する」 (``post=yes``) credits (walk26 F4). The service checks
+        each record again under its lock: one released meanwhile is said, not credited twice."""
+        if request.POST.get("post") != "yes":
+            releases = held_release_list(queryset)
+            held = [release for release in releases if release.releasable]
+            context = _context(self, request, "入金保留の明細の入金（確認）", releases=releases,
+                               held_count=len(held), held_total=sum(release.record.amount for release in held),
+                               action_checkbox_name=ACTION_CHECKBOX_NAME,
+                               changelist_url=reverse("admin:transfers_interbankincomingrecord_changelist"))
+            return TemplateResponse(request, "admin/transfers/interbank/release_confirm.html", context)
         self._each(request, queryset, services.incoming_record_release, "{done}件を入金しました。")
