@@ -302,3 +302,26 @@ def test_a_return_shows_the_record_and_posts_only_on_the_confirm_pages_submit(st
         late = staff_client.post(RETURN_URL, stale)
         assert RETURN_CONFIRM_STALE in late.content.decode() and InterbankReturn.objects.count() == 1
         assert AuditEvent.objects.filter(action="interbank_return").count() == 1
+
+
+def test_the_outgoing_record_and_the_return_read_as_staff_read_them(staff_client):
+    """XFER-12, STAFF-1 (walk26 F13): the 他行宛振込データ page showed 振込金額 「49450」 and
+    預金種目 「1」 raw; the 振込資金返却 page labelled its journal 「振込」 (the ledger's kind)."""
+    from transfers.interbank import services as interbank
+
+    with time_machine.travel(FRIDAY, tick=False):
+        customer, debit = payer()
+        transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 49_450))
+        interbank.outgoing_file_create(day=transfer.outgoing.settlement_date, staff="madoguchi")
+        returned = interbank.outgoing_return(outgoing=transfer.outgoing, reason="closed", staff="madoguchi")
+    page = staff_client.get(f"/admin/transfers/outgoingtransfer/{transfer.outgoing.pk}/change/").content.decode()
+    amount = re.search(r'field-amount_yen.*?<div class="readonly">(.*?)</div>', page, re.S)
+    kind = re.search(r'field-account_type_text.*?<div class="readonly">(.*?)</div>', page, re.S)
+    assert amount[1] == "49,450円" and kind[1] == "普通" and ">49450<" not in page
+    listed = staff_client.get("/admin/transfers/outgoingtransfer/").content.decode()
+    assert "普通-0012345" in listed and "49,450円" in listed
+    page = staff_client.get(f"/admin/transfers/interbankreturn/{returned.pk}/change/").content.decode()
+    journal = re.search(r'field-journal_text.*?<div class="readonly">(.*?)</div>', page, re.S)[1]
+    assert f"仕訳 #{returned.journal_id} 振込資金返却 ﾀﾅｶ ﾊﾅｺ" in journal and " 振込 " not in journal
+    assert f"/admin/accounts/journal/{returned.journal_id}/change/" in journal
+    assert staff_client.get(f"/admin/accounts/journal/{returned.journal_id}/change/").status_code == 200

@@ -193,8 +193,16 @@ class InterbankOutgoingFileAdmin(ReadOnlyAdmin):
 class InterbankReturnAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "outgoing", "reason", "amount_yen", "created_by"]
     list_filter = ["reason"]
-    fields = readonly_fields = ["outgoing", "reason", "amount_yen", "journal", "created_by", "created_at"]
+    fields = readonly_fields = ["outgoing", "reason", "amount_yen", "journal_text", "created_by", "created_at"]
     amount_yen = yen_column(InterbankReturn, "amount")
+
+    # walk26 F13: the journal's own label said 「#21 振込 振込資金返却 …」 (its kind is the
+    # ledger's 振込); what it is here is the return's credit, linked to the journal
+    @admin.display(description="仕訳（返却の入金）")
+    def journal_text(self, returned):
+        return format_html('<a href="{}">仕訳 #{} {}</a>',
+                           reverse("admin:accounts_journal_change", args=[returned.journal_id]),
+                           returned.journal_id, returned.journal.description)
     change_list_template = "admin/transfers/interbank/return_change_list.html"
 
 
