@@ -14,7 +14,7 @@ from django import forms
 
 from cosei_ib import bankcalendar
 from cosei_ib.form_renderer import widget_renderer
-from cosei_ib.textinput import ascii_int, normalise_digits
+from cosei_ib.textinput import ascii_int, customer_text, normalise_digits
 
 from .models import BankClosingDay
 from .selectors import (
@@ -249,7 +249,7 @@ class BankClosingDayForm(forms.ModelForm):
         name = " ".join(self.cleaned_data["name"].split())
         if not name:
             raise forms.ValidationError(CLOSING_DAY_NAME_REQUIRED, code="required")
-        return name
+        return customer_text(name, label=CLOSING_DAY_NAME_LABEL)  # walk26 F7: page, mail, CSV
 
     def validate_unique(self):
         """The date's uniqueness is ``clean_date``'s (its message names the day) and, for

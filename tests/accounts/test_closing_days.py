@@ -179,6 +179,9 @@ def test_staff_add_a_closing_day_in_admin(staff_client):  # noqa: F811
     ("2026-12-10", "", "お客さま向けの名称を入力してください。"),
     ("2026-12-10", "　 ", "お客さま向けの名称を入力してください。"),
     ("2026-12-10", "あ" * 65, "64文字以内"),
+    # walk26 F7: customers read it on pages, in mail and in the Shift_JIS CSV
+    ("2026-12-10", "システム\x07更改", "お客さま向けの名称に使用できない文字（制御文字 U+0007）が含まれています。"),
+    ("2026-12-10", "システム更改🙂", "お客さま向けの名称に使用できない文字「🙂」が含まれています。"),
 ])
 def test_the_admin_refuses_odd_dates_and_names_in_japanese(staff_client, date, name, message):  # noqa: F811
     response = _add(staff_client, date, name)
