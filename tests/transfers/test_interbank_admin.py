@@ -325,3 +325,20 @@ def test_the_outgoing_record_and_the_return_read_as_staff_read_them(staff_client
     assert f"仕訳 #{returned.journal_id} 振込資金返却 ﾀﾅｶ ﾊﾅｺ" in journal and " 振込 " not in journal
     assert f"/admin/accounts/journal/{returned.journal_id}/change/" in journal
     assert staff_client.get(f"/admin/accounts/journal/{returned.journal_id}/change/").status_code == 200
+
+
+@pytest.mark.parametrize("posted", [
+    {"token": "", "number": "1", "reason": "closed"},
+    {"token": "x:y:z", "number": "abc", "reason": "closed"},
+    {"token": "あ" * 300, "number": "１", "reason": "zzz"},
+    {"token": "\x00", "number": "9" * 5000, "reason": ""},
+    {"token": "eyJ9:1:2"},
+])
+def test_an_odd_confirm_submit_returns_nothing_and_says_why(staff_client, posted):
+    """walk26 F3: whatever the confirm form carries, nothing is returned and staff read a
+    Japanese message on the page — never a 500."""
+    response = staff_client.post(RETURN_URL, posted)
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert "振込資金返却の登録" in response.content.decode()
+    assert not InterbankReturn.objects.exists()
