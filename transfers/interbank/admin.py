@@ -27,7 +27,6 @@ from transfers.models import (
 )
 
 from . import services
-from .selectors import held_release_list
 from .forms import (
     BusinessDayForm,
     IncomingUploadForm,
@@ -35,6 +34,7 @@ from .forms import (
     OutgoingReturnForm,
     return_confirm_token,
 )
+from .selectors import held_release_list
 from .zengin_file import ZenginFileError
 
 PERMISSION = "transfers.exchange_interbank"
@@ -195,6 +195,7 @@ class InterbankReturnAdmin(ReadOnlyAdmin):
     list_filter = ["reason"]
     fields = readonly_fields = ["outgoing", "reason", "amount_yen", "journal_text", "created_by", "created_at"]
     amount_yen = yen_column(InterbankReturn, "amount")
+    change_list_template = "admin/transfers/interbank/return_change_list.html"
 
     # walk26 F13: the journal's own label said 「#21 振込 振込資金返却 …」 (its kind is the
     # ledger's 振込); what it is here is the return's credit, linked to the journal
@@ -203,7 +204,6 @@ class InterbankReturnAdmin(ReadOnlyAdmin):
         return format_html('<a href="{}">仕訳 #{} {}</a>',
                            reverse("admin:accounts_journal_change", args=[returned.journal_id]),
                            returned.journal_id, returned.journal.description)
-    change_list_template = "admin/transfers/interbank/return_change_list.html"
 
 
 @admin.register(InterbankIncomingFile)
