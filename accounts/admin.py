@@ -28,7 +28,7 @@ from cosei_ib import bankcalendar
 from cosei_ib.textinput import ascii_int, normalise_digits
 
 from . import errors
-from .forms import BankClosingDayForm
+from .forms import CLOSING_DAY_NAME_LABEL, BankClosingDayForm
 from .models import Account, AccountStateChange, BankClosingDay, Branch, Customer, Entry, Journal
 from .services import (
     ACCOUNT_CHANGED_MEANWHILE,
@@ -465,7 +465,7 @@ class BankClosingDayAdmin(StaffModelAdmin):
     never changed (delete and add again). Writes go through the services (audit row)."""
 
     form = BankClosingDayForm
-    list_display = ["date", "name", "created_by", "created_at"]
+    list_display = ["date", "customer_name", "created_by", "created_at"]
     fields = ["date", "name"]
     actions = None  # one day at a time, from its own page: a bulk delete would skip the date rule
     date_hierarchy = "date"
@@ -479,7 +479,12 @@ class BankClosingDayAdmin(StaffModelAdmin):
             obj is None or obj.date > bankcalendar.local_now().date())
 
     def get_readonly_fields(self, request, obj=None):
-        return ["date", "name", "created_by", "created_at"] if obj is not None else []
+        return ["date", "customer_name", "created_by", "created_at"] if obj is not None else []
+
+    @admin.display(description=CLOSING_DAY_NAME_LABEL, ordering="name")
+    def customer_name(self, day):
+        """walk26 F8: the name as what customers read, on the list and the day's page too."""
+        return day.name
 
     def get_fields(self, request, obj=None):
         return self.get_readonly_fields(request, obj) or self.fields

@@ -14,7 +14,7 @@ from django import forms
 
 from cosei_ib import bankcalendar
 from cosei_ib.form_renderer import widget_renderer
-from cosei_ib.textinput import ascii_int, normalise_digits
+from cosei_ib.textinput import ascii_int, customer_text, normalise_digits
 
 from .models import BankClosingDay
 from .selectors import (
@@ -215,6 +215,13 @@ class StatementDownloadForm(StatementForm):
         return cleaned
 
 
+CLOSING_DAY_NAME_LABEL = "お客さま向けの名称"
+CLOSING_DAY_NAME_HELP = ("お客さまの画面にそのまま表示されます（例：「2026年12月10日は当金庫の臨時休業日（システム更改）の"
+                         "ため、振込日に指定できません。」）。お客さまにお見せできる名称だけを入力し、社内の事情やメモは"
+                         "書かないでください。")
+CLOSING_DAY_NAME_REQUIRED = f"{CLOSING_DAY_NAME_LABEL}を入力してください。"
+
+
 class BankClosingDayForm(forms.ModelForm):
     """A 臨時休業日 staff add in admin (STAFF-1, LEDGER-6): a future day within about two
     years that is not already closed (``services.bank_closing_day_problem``)."""
@@ -229,8 +236,12 @@ class BankClosingDayForm(forms.ModelForm):
     class Meta:
         model = BankClosingDay
         fields = ["date", "name"]
-        error_messages = {"name": {"required": "名称・理由を入力してください。",
-                                   "max_length": "名称・理由は64文字以内で入力してください。"}}
+        # walk26 F8: customers read the name word for word (「2026年12月10日は当金庫の臨時休業日
+        # （<名称>）のため…」, bankcalendar.closed_reason); 「名称・理由」 invited internal notes
+        labels = {"name": CLOSING_DAY_NAME_LABEL}
+        help_texts = {"name": CLOSING_DAY_NAME_HELP}
+        error_messages = {"name": {"required": CLOSING_DAY_NAME_REQUIRED,
+                                   "max_length": f"{CLOSING_DAY_NAME_LABEL}は64文字以内で入力してください。"}}
 
     def clean_date(self):
         day = self.cleaned_data["date"]
@@ -242,8 +253,8 @@ class BankClosingDayForm(forms.ModelForm):
     def clean_name(self):
         name = " ".join(self.cleaned_data["name"].split())
         if not name:
-            raise forms.ValidationError("名称・理由を入力してください。", code="required")
-        return name
+            raise forms.ValidationError(CLOSING_DAY_NAME_REQUIRED, code="required")
+        return customer_text(name, label=CLOSING_DAY_NAME_LABEL)  # walk26 F7: page, mail, CSV
 
     def validate_unique(self):
         """The date's uniqueness is ``clean_date``'s (its message names the day) and, for

@@ -1,12 +1,15 @@
-"""Typed input shared by every app's forms: one normalisation of digits (全角 → 半角), and
-one way to turn digits into an int that never meets Python's int-string limit."""
+"""Typed input shared by every app's forms: one normalisation of digits (全角 → 半角), one
+way to turn digits into an int that never meets Python's int-string limit, and one check
+of the text staff type for customers to read."""
 
 from __future__ import annotations
 
 import datetime as dt
 import re
+import unicodedata
 
 import jaconv
+from django.core.exceptions import ValidationError
 
 
 def normalise_digits(value: str) -> str:
@@ -35,3 +38,32 @@ def typed_date(text: str | None) -> dt.date | None:
         return dt.date(int(match[1]), int(match[3]), int(match[4]))
     except ValueError:
         return None
+
+
+# Text staff type that customers read (収納機関名, 請求内容, お名前, 臨時休業日の名称) goes
+# to their pages, their mail and the statement CSV, which is cp932 (Shift_JIS): a control
+# character (BEL reached a mail body, walk26 F7) or one cp932 cannot hold (an emoji became
+# 「?」 in the CSV) is refused. The Unicode forms that JIS-minded input methods give for
+# characters cp932 holds under another code point (〜 for ～, − for －) are taken as cp932's.
+CUSTOMER_TEXT_CONTROL = "{label}に使用できない文字（制御文字 {code}）が含まれています。"
+CUSTOMER_TEXT_NOT_CP932 = ("{label}に使用できない文字「{char}」が含まれています。絵文字や一部の漢字・記号など、"
+                           "Shift_JIS（CSV）で表せない文字は使えません。")
+_CP932_FORMS = str.maketrans({"\u301c": "\uff5e", "\u2212": "\uff0d", "\u2016": "\u2225", "\u2014": "\u2015",
+                              "\u00a2": "\uffe0", "\u00a3": "\uffe1", "\u00ac": "\uffe2"})
+
+
+def customer_text(value: str, *, label: str) -> str:
+    """``value`` (NFC, cp932's forms of 〜 − ‖ — ¢ £ ¬) when every character can be shown to
+    customers in page, mail and Shift_JIS CSV alike; else ValidationError naming the first
+    character that cannot, in Japanese."""
+    text = unicodedata.normalize("NFC", value or "").translate(_CP932_FORMS)
+    for char in text:
+        if unicodedata.category(char)[0] == "C" or unicodedata.category(char) in ("Zl", "Zp"):
+            raise ValidationError(CUSTOMER_TEXT_CONTROL.format(label=label, code=f"U+{ord(char):04X}"),
+                                  code="customer_text")
+        try:
+            char.encode("cp932")
+        except UnicodeEncodeError:
+            raise ValidationError(CUSTOMER_TEXT_NOT_CP932.format(label=label, char=char),
+                                  code="customer_text") from None
+    return text

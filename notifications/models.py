@@ -160,8 +160,16 @@ class DatabaseWrittenChange(models.Model):
     xact_id = models.BigIntegerField("トランザクションID")  # pg_current_xact_id()
     db_user = models.CharField("DBユーザー", max_length=64)  # session_user
 
+    # what the row records, in its admin page's title (walk26 F12: 「EmailAddressChange object (1)」)
+    history_label = ""
+
     class Meta:
         abstract = True
+
+    def __str__(self) -> str:
+        when = timezone.localtime(self.changed_at)
+        return (f"{self.customer.contract_id} {self.history_label}"
+                f"（{when.year}年{when.month}月{when.day}日 {when:%H:%M:%S}）")
 
 
 class EmailAddressChange(DatabaseWrittenChange):
@@ -175,6 +183,8 @@ class EmailAddressChange(DatabaseWrittenChange):
 
     old_email = models.CharField("変更前のアドレス", max_length=254, blank=True)
     new_email = models.CharField("変更後のアドレス", max_length=254, blank=True)
+
+    history_label = "アドレス変更"
 
     class Meta:
         verbose_name = "アドレス変更履歴"
@@ -198,6 +208,8 @@ class NoticePreferenceChange(DatabaseWrittenChange):
     receipts_after = models.BooleanField("振込・ペイジーの受付のお知らせ（変更後）")
     login_before = models.BooleanField("ログインのお知らせ（変更前）")
     login_after = models.BooleanField("ログインのお知らせ（変更後）")
+
+    history_label = "通知設定の変更"
 
     class Meta:
         verbose_name = "通知設定の変更履歴"

@@ -8,7 +8,7 @@ from django.contrib import admin
 from django.core.validators import MaxValueValidator, MinValueValidator
 
 from accounts.admin import ReadOnlyAdmin, StaffModelAdmin
-from cosei_ib.textinput import normalise_digits
+from cosei_ib.textinput import customer_text, normalise_digits
 from security.audit import audit_record
 
 from .models import Bill, Biller, EntryFailureCounter, LinkNonce, Payment
@@ -49,6 +49,10 @@ class BillerForm(forms.ModelForm):
     def clean_number(self):
         return normalise_digits(self.cleaned_data["number"])
 
+    def clean_name(self):
+        # customers read it on their pages, in mail and in the Shift_JIS CSV (walk26 F7)
+        return customer_text(self.cleaned_data["name"], label=self.fields["name"].label)
+
     def clean_link_secret(self):
         typed = self.cleaned_data["link_secret"]
         if not typed:
@@ -82,6 +86,13 @@ class BillForm(forms.ModelForm):
             field.validators.append(MaxValueValidator(BILL_AMOUNT_MAX, message=BILL_AMOUNT_TOO_LARGE))
             field.error_messages["invalid"] = BILL_AMOUNT_NOT_NUMBER
             field.widget.attrs["max"] = BILL_AMOUNT_MAX
+
+    def clean_description(self):
+        # what customers read of a bill (walk26 F7), as a biller's name
+        return customer_text(self.cleaned_data["description"], label=self.fields["description"].label)
+
+    def clean_payer_name(self):
+        return customer_text(self.cleaned_data["payer_name"], label=self.fields["payer_name"].label)
 
     def clean(self):
         for name in ("number", "confirmation", "category"):

@@ -22,7 +22,7 @@ from cosei_ib.textinput import typed_date
 from security.audit import audit_record
 
 from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields, transfer_fieldsets
-from .models import (BANK_MAX_MAX, BANK_MAX_MIN, FEE_MAX, RETURN_RELATED, THRESHOLD_MAX, Bank, FeeSchedule,
+from .models import (ACCOUNT_TYPE_CHOICES, BANK_MAX_MAX, BANK_MAX_MIN, FEE_MAX, RETURN_RELATED, THRESHOLD_MAX, Bank, FeeSchedule,
                      InterbankDemoAccount, OutgoingTransfer, Transfer, TransferSettings)
 
 FEE_DATE_IN_PAST = "適用開始日は本日以降の日付を指定してください（適用済みの手数料は変更できません）。"
@@ -279,7 +279,9 @@ class FeeScheduleAdmin(_AuditedAdmin):
 BANK_MAX_OUT_OF_RANGE = (f"1日の利用限度額の上限は{BANK_MAX_MIN:,}円以上、{BANK_MAX_MAX:,}円以下の"
                          "半角数字（円）で入力してください。")
 BANK_MAX_LOWER_UNCONFIRMED = ("この変更で、{count:,}人のお客さまの1日の利用限度額が新しい上限（{new:,}円）まで"
-                              "すぐに下がります（予約中の引き上げも上限までになります）。内容を確かめて"
+                              "すぐに下がります（予約中の引き上げも上限までになります）。お客さまへの個別のメールは"
+                              "送られません（利用限度額変更の画面に上限額が適用されていることを表示します。"
+                              "お知らせでのご案内が必要です）。内容を確かめて"
                               "「上限の引き下げを確認しました」にチェックしてください。")
 
 
@@ -353,6 +355,9 @@ class TransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
         return super().change_view(request, object_id, form_url, extra_context)
 
 
+OUTGOING_DETAIL_SHOWN = {"status": "status_text", "amount": "amount_yen", "account_type": "account_type_text"}
+
+
 @admin.register(OutgoingTransfer)
 class OutgoingTransferAdmin(ReadOnlyAdmin):
     # Six columns, so that beside the navigation sidebar and the filters (1280 pixels) the
@@ -360,8 +365,9 @@ class OutgoingTransferAdmin(ReadOnlyAdmin):
     list_display = ["id", "settlement_date", "status_text", "payee_account", "amount_yen", "sender_name"]
     list_filter = ["status", "settlement_date"]
     list_select_related = ["interbank_return"]
-    # the state with its 振込資金返却 (walk25 F22: 「送信済」 alone read on after the return)
-    fields = readonly_fields = [("status_text" if field.name == "status" else field.name)
+    # the state with its 振込資金返却 (walk25 F22: 「送信済」 alone read on after the return);
+    # the amount as 49,450円 and 預金種目 as 普通 on the record's page (walk26 F13: 49450, 1)
+    fields = readonly_fields = [OUTGOING_DETAIL_SHOWN.get(field.name, field.name)
                                 for field in OutgoingTransfer._meta.fields]
     amount_yen = yen_column(OutgoingTransfer, "amount")
 
@@ -369,10 +375,19 @@ class OutgoingTransferAdmin(ReadOnlyAdmin):
     def status_text(self, outgoing):
         return outgoing.status_label
 
+    @admin.display(description=OutgoingTransfer._meta.get_field("account_type").verbose_name)
+    def account_type_text(self, outgoing):
+        return account_type_label(outgoing.account_type)
+
     @admin.display(description="被仕向")
     def payee_account(self, outgoing):
         return (f"{outgoing.bank_code} {outgoing.bank_kana} / {outgoing.branch_code} {outgoing.branch_kana} "
-                f"{outgoing.account_type}-{outgoing.account_number} {outgoing.payee_kana}")
+                f"{account_type_label(outgoing.account_type)}-{outgoing.account_number} {outgoing.payee_kana}")
+
+
+def account_type_label(code: str) -> str:
+    """「普通」 for the Zengin 預金種目 code 1 (an unknown code as it is)."""
+    return dict(ACCOUNT_TYPE_CHOICES).get(code, code)
 
 
 @admin.register(Bank)

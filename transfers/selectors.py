@@ -119,8 +119,11 @@ def customers_above_limit_count(maximum: int) -> int:
 
 
 def default_daily_limit() -> int:
-    """The limit a customer has before changing it (never above the bank maximum)."""
-    return min(settings.TRANSFERS_DEFAULT_DAILY_LIMIT, bank_max_daily_limit())
+    """The limit a customer has chosen before changing it: the bank's default. The bank
+    maximum caps it where a limit applies (``daily_limit_in_force``), not here: a limit row
+    made at a customer's first transfer keeps the default as their choice, which counts
+    again in full when the maximum rises, as a choice of their own does (walk26 F6)."""
+    return settings.TRANSFERS_DEFAULT_DAILY_LIMIT
 
 
 def transfer_limits_with_maximum() -> QuerySet[TransferLimit]:
@@ -151,7 +154,8 @@ def transfer_day_total(*, customer: Customer, day: dt.date) -> int:
 
 
 def transfer_limit_view(*, customer: Customer, today: dt.date) -> dict:
-    """The 利用限度額変更 page's figures: in force today, and a raise waiting for tomorrow."""
+    """The 利用限度額変更 page's figures: in force today, the customer's own choice (capped
+    when above the bank maximum), and a raise waiting for tomorrow."""
     limit = transfer_limits_with_maximum().filter(customer=customer).first()
     maximum = limit.bank_maximum if limit is not None else bank_max_daily_limit()
     current = daily_limit_in_force(limit, today, maximum=maximum)
@@ -162,8 +166,11 @@ def transfer_limit_view(*, customer: Customer, today: dt.date) -> dict:
         if amount > current:
             pending = {"amount": amount, "from": limit.pending_from}
     used = transfer_day_total(customer=customer, day=today)
-    return {"current": current, "pending": pending, "maximum": maximum,
-            "used": used, "rest": max(current - used, 0)}
+    # the customer's own choice, above what is in force when the bank maximum caps it
+    # (walk26 F6): the page says so, and the same figure typed again lowers the choice
+    chosen = limit.limit_on(today) if limit is not None else default_daily_limit()
+    return {"current": current, "pending": pending, "maximum": maximum, "chosen": chosen,
+            "capped": chosen > current, "used": used, "rest": max(current - used, 0)}
 
 
 # --- 予約振込 (XFER-5, XFER-6) ----------------------------------------------------------------

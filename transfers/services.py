@@ -576,6 +576,12 @@ class LimitShown:
     maximum: int
 
 
+def limit_before_text(*, current: int, chosen: int) -> str:
+    """「800,000円」, or 「1,000,000円（当金庫の上限により800,000円）」 while the bank maximum
+    caps the customer's choice (walk26 F6)."""
+    return f"{current:,}円" if chosen <= current else f"{chosen:,}円（当金庫の上限により{current:,}円）"
+
+
 def transfer_limit_change(*, customer: Customer, new_limit: int, shown: LimitShown | None = None,
                           ip: str | None = None) -> TransferLimit:
     """Change the customer's daily limit within the bank maximum, under the customer's
@@ -600,7 +606,10 @@ def transfer_limit_change(*, customer: Customer, new_limit: int, shown: LimitSho
             raise TransferRefused(LIMIT_CHANGED)
         if limit.pending_limit is not None and limit.pending_from <= today:
             limit.daily_limit, limit.pending_limit, limit.pending_from = limit.pending_limit, None, None
-        if new_limit == current and limit.pending_limit is None:
+        # the customer's own choice, above ``current`` while the bank maximum caps it: the
+        # capped figure typed again lowers the choice to it (walk26 F6), it is no 「同じ」
+        chosen = limit.daily_limit
+        if new_limit == current and limit.pending_limit is None and chosen <= current:
             raise TransferRefused(LIMIT_SAME)
         waiting = limit.pending_limit  # a raise not yet in force: dropped or replaced below
         if new_limit <= current:
@@ -611,10 +620,11 @@ def transfer_limit_change(*, customer: Customer, new_limit: int, shown: LimitSho
             limit.pending_limit, limit.pending_from = new_limit, tomorrow
             when = f"{japanese_date(tomorrow)} 0:00より"
         limit.save()
+        before = limit_before_text(current=current, chosen=chosen)
         audit_record(action="limit_change", outcome="success", customer=customer, ip=ip,
-                     summary=f"{current:,}円 → {new_limit:,}円（{when}）")
+                     summary=f"{before} → {new_limit:,}円（{when}）")
         notice_enqueue(customer=customer, event="limit_change", lines=[
-            f"1日の振込利用限度額を{current:,}円から{new_limit:,}円に変更しました（{when}適用）。",
+            f"1日の振込利用限度額を{before}から{new_limit:,}円に変更しました（{when}適用）。",
             *([f"予定していた{waiting:,}円への引き上げは取り消しました。"]
               if waiting is not None and waiting != new_limit else []),
         ])

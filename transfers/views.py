@@ -431,12 +431,12 @@ def limit(request):
         new_limit = form.cleaned_data["new_limit"]
         if new_limit > figures["maximum"]:
             form.add_error("new_limit", services.LIMIT_OVER_MAX.format(maximum=figures["maximum"]))
-        elif new_limit == figures["current"] and figures["pending"] is None:
+        elif new_limit == figures["current"] and figures["pending"] is None and not figures["capped"]:
             form.add_error("new_limit", services.LIMIT_SAME)
         else:
             # what the page showed goes with the change: the confirm applies it against these only
             content = {"operation": "limit_change", "new_limit": new_limit, "current": figures["current"],
-                       "maximum": figures["maximum"],
+                       "maximum": figures["maximum"], "chosen": figures["chosen"],
                        "pending": figures["pending"]["amount"] if figures["pending"] else None}
             try:
                 stepup_pending_start(request, session_key=PENDING_LIMIT, kind="limit_change", content=content)
@@ -489,9 +489,10 @@ def limit_confirm(request):
     waiting = figures["pending"]
     if waiting is not None and waiting["amount"] == content["new_limit"]:
         waiting = None
+    before = services.limit_before_text(current=content["current"], chosen=content.get("chosen", content["current"]))
     return render(request, "transfers/limit_confirm.html",
                   {"form": form, "content": content, "raise_later": raise_later, "tomorrow": tomorrow,
-                   "waiting": waiting})
+                   "waiting": waiting, "before": before})
 
 
 @customer_required

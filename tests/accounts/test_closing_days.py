@@ -176,9 +176,12 @@ def test_staff_add_a_closing_day_in_admin(staff_client):  # noqa: F811
     ("99999-01-01", "x", "年・月・日を数字で入力してください"),
     ("9" * 5000, "x", "年・月・日を数字で入力してください"),
     ("", "x", "日付を入力してください。"),
-    ("2026-12-10", "", "名称・理由を入力してください。"),
-    ("2026-12-10", "　 ", "名称・理由を入力してください。"),
+    ("2026-12-10", "", "お客さま向けの名称を入力してください。"),
+    ("2026-12-10", "　 ", "お客さま向けの名称を入力してください。"),
     ("2026-12-10", "あ" * 65, "64文字以内"),
+    # walk26 F7: customers read it on pages, in mail and in the Shift_JIS CSV
+    ("2026-12-10", "システム\x07更改", "お客さま向けの名称に使用できない文字（制御文字 U+0007）が含まれています。"),
+    ("2026-12-10", "システム更改🙂", "お客さま向けの名称に使用できない文字「🙂」が含まれています。"),
 ])
 def test_the_admin_refuses_odd_dates_and_names_in_japanese(staff_client, date, name, message):  # noqa: F811
     response = _add(staff_client, date, name)
@@ -251,3 +254,16 @@ def test_staff_are_told_of_the_outgoing_records_settling_on_a_new_closing_day(st
         page = client.get(response.url).content.decode()
     assert "この日を決済日とする未送信の他行宛振込（仕向）が1件あります。" in page
     assert "予約中の振込" not in page
+
+
+def test_the_name_is_said_to_be_what_customers_read(staff_client):  # noqa: F811
+    """STAFF-1, LEDGER-6 (walk26 F8): customers read the name word for word (「…当金庫の臨時
+    休業日（<名称>）のため…」) and the form said 「名称・理由」, inviting internal notes."""
+    page = staff_client.get(ADD).content.decode()
+    assert "お客さま向けの名称" in page and "名称・理由" not in page
+    assert "お客さまの画面にそのまま表示されます" in page and "社内の事情やメモは書かないでください" in page
+    day = closed()
+    listing = staff_client.get("/admin/accounts/bankclosingday/").content.decode()
+    assert "お客さま向けの名称" in listing and "名称・理由" not in listing and "システム更改" in listing
+    detail = staff_client.get(f"/admin/accounts/bankclosingday/{day.pk}/change/").content.decode()
+    assert "お客さま向けの名称" in detail and "システム更改" in detail

@@ -24,7 +24,9 @@ def test_staff_add_a_closing_day(page, device):
     assert "組み込みの休業日" in page.content()
     page.goto("/admin/accounts/bankclosingday/add/")
     page.get_by_label("日付").fill(today.isoformat())
-    page.get_by_label("名称・理由").fill("システム更改")
+    # walk26 F8: the field says customers read it
+    page.get_by_label("お客さま向けの名称").fill("システム更改")
+    assert "お客さまの画面にそのまま表示されます" in page.locator(".field-name").inner_text()
     page.get_by_role("button", name="保存", exact=True).click()
     assert "臨時休業日には明日以降の日付を指定してください" in page.locator(".errorlist").first.inner_text()
     page.get_by_label("日付").fill(day.isoformat())

@@ -57,6 +57,31 @@ def test_limit_pages_and_the_debit_account_choice_keep_their_labels_whole(page):
     assert lines_of_phrase(page, "ログイン時認証設定") == [1]
 
 
+def test_a_limit_capped_by_the_bank_maximum_keeps_its_labels_whole(page):
+    """XFER-8, UI-1 (walk26 F6): the page names the customer's choice beside the capped
+    limit; on a phone the added row and note keep their labels whole and nothing overflows."""
+    from tests import factories
+    from tests.security.secondfactor import customer_with_card
+    from transfers.models import TransferSettings
+
+    customer = customer_with_card(password="Pass1234")
+    factories.account(owner=customer, balance=100_000)
+    TransferSettings.objects.update_or_create(pk=1, defaults={"bank_max_daily_limit": 800_000})
+    _login(page, customer)
+    page.wait_for_url("**/")
+    page.goto("/transfers/limit/")
+    summary = page.locator(".xfer-summary").inner_text()
+    assert "800,000円（当金庫の上限額）" in summary and "お客さまのご設定" in summary and "1,000,000円" in summary
+    assert _on_one_line(lines_of_elements(page, ".xfer-summary dt")) == {}
+    assert no_horizontal_overflow(page)
+    page.screenshot(path="test-artifacts/limit-capped-iphone.png", full_page=True)
+    page.get_by_label("変更後の1日の利用限度額（円）").fill("800000")
+    page.get_by_role("button", name="次へ（認証へ）").click()
+    page.wait_for_url("**/transfers/limit/confirm/")
+    assert "1,000,000円（当金庫の上限により800,000円）" in page.locator("main").inner_text()
+    assert no_horizontal_overflow(page)
+
+
 def test_the_payee_actions_are_buttons_a_finger_can_hit(page):
     """UI-1: 登録名変更 and 削除 were two words of link text side by side (about 20 pixels
     high), easy to hit the wrong one on a phone. They are buttons of at least 44 pixels,

@@ -103,6 +103,9 @@ def test_staff_read_the_address_history_the_database_recorded(staff_client):
     row = EmailAddressChange.objects.get(customer=customer, new_email="after@example.jp")
     detail = staff_client.get(f"/admin/notifications/emailaddresschange/{row.pk}/change/")
     assert detail.status_code == 200 and 'name="new_email"' not in detail.content.decode()
+    # walk26 F12: titled by whose change and when, not 「EmailAddressChange object (1)」
+    assert f"<h2>{changed_title(row, 'アドレス変更')}</h2>" in detail.content.decode()
+    assert "object (" not in detail.content.decode()
     assert staff_client.post(f"/admin/notifications/emailaddresschange/{row.pk}/delete/").status_code == 403
 
 
@@ -125,5 +128,18 @@ def test_staff_read_the_history_of_notices_chosen_the_database_recorded(staff_cl
     row = NoticePreferenceChange.objects.get(customer=customer)
     detail = staff_client.get(f"/admin/notifications/noticepreferencechange/{row.pk}/change/")
     assert detail.status_code == 200 and 'name="postings_after"' not in detail.content.decode()
+    assert f"<h2>{changed_title(row, '通知設定の変更')}</h2>" in detail.content.decode()
+    assert "object (" not in detail.content.decode()
     assert staff_client.post(f"/admin/notifications/noticepreferencechange/{row.pk}/delete/").status_code == 403
     assert NoticePreferenceChange.objects.filter(pk=row.pk).exists()
+
+
+
+def changed_title(row, label: str) -> str:
+    """「1000000001 アドレス変更（2026年12月7日 19:15:02）」: the 契約者ID, what, and when by
+    the database's clock in Japan time (walk26 F12)."""
+    from django.utils import timezone
+
+    when = timezone.localtime(row.changed_at)
+    assert when.utcoffset().total_seconds() == 9 * 3600
+    return f"{row.customer.contract_id} {label}（{when:%Y}年{when.month}月{when.day}日 {when:%H:%M:%S}）"

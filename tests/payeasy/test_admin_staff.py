@@ -123,6 +123,12 @@ def test_a_biller_number_typed_in_full_width_digits_is_taken(staff_client):  # n
     ("name", "名\x00前", NUL),
     ("name", "あ" * 49, "48 文字以下"),
     ("number", "9" * 5000, "5 文字以下"),
+    # walk26 F7: BEL reached the mail body, an emoji became 「?」 in the Shift_JIS CSV
+    ("name", "<b>テスト</b>\x07", "収納機関名に使用できない文字（制御文字 U+0007）が含まれています。"),
+    ("name", "テスト\u202e料金", "収納機関名に使用できない文字（制御文字 U+202E）が含まれています。"),
+    ("name", "料金\u2028お知らせ", "収納機関名に使用できない文字（制御文字 U+2028）が含まれています。"),
+    ("name", "<b>テスト</b>🙂", "収納機関名に使用できない文字「🙂」が含まれています。"),
+    ("name", "𠮷野家", "収納機関名に使用できない文字「𠮷」が含まれています。"),
 ])
 def test_odd_biller_input_gets_a_japanese_message(staff_client, field, value, message):  # noqa: F811
     support.seeded()
@@ -150,6 +156,10 @@ def _bill_data(biller: Biller, **changes) -> dict:
     ({"description": "\x00"}, NUL),
     ({"number": "1" * 21}, "20 文字以下"),
     ({"due_date": "99999-01-01"}, "日付を正しく入力してください"),
+    ({"description": "水道料金\x1b[31m"}, "請求内容に使用できない文字（制御文字 U+001B）が含まれています。"),
+    ({"description": "水道料金💧"}, "請求内容に使用できない文字「💧」が含まれています。"),
+    ({"payer_name": "山田\u200d太郎"}, "お名前に使用できない文字（制御文字 U+200D）が含まれています。"),
+    ({"payer_name": "髙橋𠮷子"}, "お名前に使用できない文字「𠮷」が含まれています。"),
 ])
 def test_odd_bill_input_gets_a_japanese_message(staff_client, changes, message):  # noqa: F811
     support.seeded()
@@ -166,3 +176,22 @@ def test_a_bill_typed_in_full_width_digits_is_taken(staff_client):  # noqa: F811
     assert response.status_code == 302
     bill = Bill.objects.get(biller=biller, number="55566")
     assert bill.amount == 2000 and bill.due_date == dt.date(2027, 3, 31)
+
+
+def test_what_customers_read_is_taken_in_cp932s_own_forms(staff_client):  # noqa: F811
+    """PAY-2, STAFF-1 (walk26 F7): names and bill text staff type go to customers' pages,
+    mail and the Shift_JIS CSV. Text cp932 holds is taken — 髙 and ① are in it, and 〜 −
+    (what a Mac or a JIS-minded input method gives) are stored as cp932's ～ －, so the
+    CSV shows them, not 「?」; HTML-like text is only text (the pages escape it)."""
+    support.seeded()
+    biller = support.biller(support.MOBILE)
+    url = f"/admin/payeasy/biller/{biller.pk}/change/"
+    assert staff_client.post(url, _biller_data(biller, name="<b>テスト</b>料金〜①")).status_code == 302
+    assert Biller.objects.get(pk=biller.pk).name == "<b>テスト</b>料金～①"
+    response = staff_client.post("/admin/payeasy/bill/add/", _bill_data(
+        biller, description="12月分−基本料金", payer_name="髙橋 花子"))
+    assert response.status_code == 302
+    bill = Bill.objects.get(biller=biller, number="12345")
+    assert (bill.description, bill.payer_name) == ("12月分－基本料金", "髙橋 花子")
+    for text in (bill.description, bill.payer_name, Biller.objects.get(pk=biller.pk).name):
+        assert text.encode("cp932").decode("cp932") == text

@@ -172,6 +172,7 @@ def test_lowering_the_bank_maximum_names_the_customers_it_lowers_and_asks_for_a_
     count = customers_above_limit_count(2_000_000)
     assert count >= 1
     assert f"この変更で、{count:,}人のお客さまの1日の利用限度額が新しい上限（2,000,000円）まで" in page
+    assert "お客さまへの個別のメールは送られません" in page  # walk26 F6, docs/transfers.md
     assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 10_000_000
     response = staff_client.post("/admin/transfers/transfersettings/1/change/",
                                  {"bank_max_daily_limit": 2_000_000, "confirm_lower": "on"})

@@ -4,6 +4,7 @@ day's 仕向 file, register a return, upload a 被仕向 file and return a 入�
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -19,6 +20,19 @@ from transfers.models import InterbankIncomingRecord, InterbankOutgoingFile, Int
 
 pytestmark = pytest.mark.django_db
 FRIDAY = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+RETURN_URL = "/admin/transfers/interbankoutgoingfile/return/"
+
+
+def confirm_fields(html: str) -> dict:
+    """The hidden fields of a confirm page's form (walk26 F3: number, reason, token)."""
+    return dict(re.findall(r'<input type="hidden" name="(number|reason|token)" value="([^"]*)"', html))
+
+
+def return_in_admin(staff_client, number, reason: str):
+    """振込資金返却 as staff do it: the データ番号 and reason, then the confirm page's submit."""
+    shown = staff_client.post(RETURN_URL, {"number": str(number), "reason": reason})
+    assert shown.status_code == 200 and not InterbankReturn.objects.filter(outgoing_id=number).exists()
+    return staff_client.post(RETURN_URL, confirm_fields(shown.content.decode()))
 
 
 def test_staff_create_download_and_return_in_admin(staff_client):
@@ -47,8 +61,7 @@ def test_staff_create_download_and_return_in_admin(staff_client):
         bad = staff_client.post("/admin/transfers/interbankoutgoingfile/return/",
                                 {"number": "9" * 30, "reason": "no_account"}).content.decode()
         assert "20 文字以下" in bad or "10桁以内" in bad
-        response = staff_client.post("/admin/transfers/interbankoutgoingfile/return/",
-                                     {"number": str(transfer.outgoing.pk), "reason": "no_account"})
+        response = return_in_admin(staff_client, transfer.outgoing.pk, "no_account")
         assert response.status_code == 302
         assert InterbankReturn.objects.get().amount == 50_000
         assert "50,000円" in staff_client.get("/admin/transfers/interbankreturn/").content.decode()
@@ -74,8 +87,7 @@ def test_a_returned_transfer_says_so_to_the_customer_and_to_staff(staff_client, 
         interbank.outgoing_file_create(day=transfer.outgoing.settlement_date, staff="madoguchi")
         login(client, customer)
         assert "<dd>振込済</dd>" in client.get(f"/transfers/done/{transfer.pk}/").content.decode()
-        response = staff_client.post("/admin/transfers/interbankoutgoingfile/return/",
-                                     {"number": str(transfer.outgoing.pk), "reason": "name_mismatch"})
+        response = return_in_admin(staff_client, transfer.outgoing.pk, "name_mismatch")
         assert response.status_code == 302
         returned = InterbankReturn.objects.get()
         said = f"資金返却：名義相違、{japanese_date(timezone.localdate(returned.created_at))}"
@@ -203,7 +215,130 @@ def test_staff_are_told_which_lines_are_held_and_release_one(staff_client):
     assert f"3行目（第{first.file_id}号 2行目、入金済）" in page and "入金保留" in page
     assert Account.objects.get(pk=account.pk).balance == 30_000
     held = InterbankIncomingRecord.objects.get(status="held")
-    staff_client.post("/admin/transfers/interbankincomingrecord/",
-                      {"action": "release_held", "_selected_action": [held.pk]})
+    unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
+    # walk26 F4: the action first lists what it would credit, and credits nothing
+    chosen = {"action": "release_held", "_selected_action": [held.pk, unapplied.pk]}
+    shown = staff_client.post("/admin/transfers/interbankincomingrecord/", chosen)
+    page = shown.content.decode()
+    assert shown.status_code == 200 and "まだ入金していません" in page
+    assert "入金 1件　合計 30,000円" in page and "入金する（1件 30,000円）" in page
+    rows = re.findall(r"<tr>\s*<td>(.*?)</tr>", page, re.S)
+    assert len(rows) == 2
+    held_row = next(row for row in rows if f"第{held.file_id}号 {held.line}行目" in row)
+    assert str(account) in held_row and "30,000円" in held_row
+    assert f"第{first.file_id}号 {first.line}行目 入金済" in held_row
+    other_row = next(row for row in rows if row is not held_row)
+    assert "入金不能のため入金しません" in other_row and "1,000円" in other_row
+    assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "held"
+    assert Account.objects.get(pk=account.pk).balance == 30_000
+    hidden = dict(re.findall(r'<input type="hidden" name="(action|post)" value="([^"]*)"', page))
+    assert hidden == {"action": "release_held", "post": "yes"}
+    assert set(re.findall(r'name="_selected_action" value="(\d+)"', page)) == {str(held.pk), str(unapplied.pk)}
+    done = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"}, follow=True)
+    assert "1件を入金しました。" in done.content.decode() and "入金保留の明細だけを入金できます" in done.content.decode()
     assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "credited"
     assert Account.objects.get(pk=account.pk).balance == 60_000
+    # the confirm page posted again (a replay, another tab) credits nothing more
+    again = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"}, follow=True)
+    assert "0件を入金しました。" in again.content.decode()
+    assert Account.objects.get(pk=account.pk).balance == 60_000
+    assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
+
+
+def test_a_return_shows_the_record_and_posts_only_on_the_confirm_pages_submit(staff_client):
+    """XFER-12, STAFF-1 (walk26 F3): a typed データ番号 (full-width too) and 返却理由 credited
+    the customer at once — a typo credited the wrong customer for good. The first submit
+    shows the record; only the confirm page's own submit, bound to that record, reason and
+    staff member by a signed token, posts. A replay, or two tabs, returns once."""
+    from transfers.interbank import services as interbank
+    from transfers.interbank.forms import RETURN_CONFIRM_STALE
+
+    with time_machine.travel(FRIDAY, tick=False) as traveller:
+        customer, debit = payer()
+        transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 50_000))
+        other = execute(customer, content_for(customer, debit, other_bank_payee(account_number="7654321"), 20_000))
+        interbank.outgoing_file_create(day=transfer.outgoing.settlement_date, staff="madoguchi")
+        balance = Account.objects.get(pk=debit.pk).balance
+        number = transfer.outgoing.pk
+        typed = str(number).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+        shown = staff_client.post(RETURN_URL, {"number": typed, "reason": "name_mismatch"})
+        page = shown.content.decode()
+        assert shown.status_code == 200 and "振込資金返却の確認" in page and "まだ返却していません" in page
+        for said in (f"{customer.contract_id} {customer.name_kanji}", str(debit), "ﾀﾅｶ ﾊﾅｺ", "0161", "0012345",
+                     "普通", "2026年12月4日", "50,000円", "名義相違", f"データ番号 {number}"):
+            assert said in page, said
+        assert not InterbankReturn.objects.exists() and Account.objects.get(pk=debit.pk).balance == balance
+        fields = confirm_fields(page)
+        assert fields["number"] == str(number) and fields["reason"] == "name_mismatch" and fields["token"]
+        # the token names this record and reason: another record or reason under it posts nothing
+        for tampered in ({**fields, "number": str(other.outgoing.pk)}, {**fields, "reason": "no_account"},
+                         {**fields, "token": fields["token"][:-2] + "xx"}):
+            refused = staff_client.post(RETURN_URL, tampered)
+            assert refused.status_code == 200 and RETURN_CONFIRM_STALE in refused.content.decode()
+        assert not InterbankReturn.objects.exists()
+        # two tabs: the same record confirmed twice
+        second_tab = confirm_fields(staff_client.post(RETURN_URL, {"number": str(number),
+                                                                   "reason": "name_mismatch"}).content.decode())
+        done = staff_client.post(RETURN_URL, fields)
+        returned = InterbankReturn.objects.get()
+        assert done.status_code == 302 and done["Location"].endswith(f"/interbankreturn/{returned.pk}/change/")
+        result = staff_client.get(done["Location"]).content.decode()
+        assert (f"振込資金返却を登録しました：データ番号 {number}（{customer}、受取人 ﾀﾅｶ ﾊﾅｺ）の50,000円を"
+                f"ご依頼人の口座 {debit} に入金しました（返却理由：名義相違）。") in result
+        assert Account.objects.get(pk=debit.pk).balance == balance + 50_000
+        for again in (fields, second_tab):  # a replay of the POST, and the other tab
+            twice = staff_client.post(RETURN_URL, again)
+            assert twice["Location"].endswith(f"/interbankreturn/{returned.pk}/change/")
+            assert "既に返却済みです。二重には返却していません" in staff_client.get(twice["Location"]).content.decode()
+        assert InterbankReturn.objects.count() == 1 and Account.objects.get(pk=debit.pk).balance == balance + 50_000
+        # the first step already says a record is returned, before any confirm page
+        said = staff_client.post(RETURN_URL, {"number": str(number), "reason": "no_account"}).content.decode()
+        assert "この振込は既に返却済みです。" in said and "まだ返却していません" not in said
+        stale = confirm_fields(staff_client.post(RETURN_URL, {"number": str(other.outgoing.pk),
+                                                              "reason": "closed"}).content.decode())
+        for minutes in (14, 14, 3):  # staff active in another tab; the confirm page left open
+            traveller.shift(dt.timedelta(minutes=minutes))
+            assert staff_client.get("/admin/").status_code == 200
+        late = staff_client.post(RETURN_URL, stale)
+        assert RETURN_CONFIRM_STALE in late.content.decode() and InterbankReturn.objects.count() == 1
+        assert AuditEvent.objects.filter(action="interbank_return").count() == 1
+
+
+def test_the_outgoing_record_and_the_return_read_as_staff_read_them(staff_client):
+    """XFER-12, STAFF-1 (walk26 F13): the 他行宛振込データ page showed 振込金額 「49450」 and
+    預金種目 「1」 raw; the 振込資金返却 page labelled its journal 「振込」 (the ledger's kind)."""
+    from transfers.interbank import services as interbank
+
+    with time_machine.travel(FRIDAY, tick=False):
+        customer, debit = payer()
+        transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 49_450))
+        interbank.outgoing_file_create(day=transfer.outgoing.settlement_date, staff="madoguchi")
+        returned = interbank.outgoing_return(outgoing=transfer.outgoing, reason="closed", staff="madoguchi")
+    page = staff_client.get(f"/admin/transfers/outgoingtransfer/{transfer.outgoing.pk}/change/").content.decode()
+    amount = re.search(r'field-amount_yen.*?<div class="readonly">(.*?)</div>', page, re.S)
+    kind = re.search(r'field-account_type_text.*?<div class="readonly">(.*?)</div>', page, re.S)
+    assert amount[1] == "49,450円" and kind[1] == "普通" and ">49450<" not in page
+    listed = staff_client.get("/admin/transfers/outgoingtransfer/").content.decode()
+    assert "普通-0012345" in listed and "49,450円" in listed
+    page = staff_client.get(f"/admin/transfers/interbankreturn/{returned.pk}/change/").content.decode()
+    journal = re.search(r'field-journal_text.*?<div class="readonly">(.*?)</div>', page, re.S)[1]
+    assert f"仕訳 #{returned.journal_id} 振込資金返却 ﾀﾅｶ ﾊﾅｺ" in journal and " 振込 " not in journal
+    assert f"/admin/accounts/journal/{returned.journal_id}/change/" in journal
+    assert staff_client.get(f"/admin/accounts/journal/{returned.journal_id}/change/").status_code == 200
+
+
+@pytest.mark.parametrize("posted", [
+    {"token": "", "number": "1", "reason": "closed"},
+    {"token": "x:y:z", "number": "abc", "reason": "closed"},
+    {"token": "あ" * 300, "number": "１", "reason": "zzz"},
+    {"token": "\x00", "number": "9" * 5000, "reason": ""},
+    {"token": "eyJ9:1:2"},
+])
+def test_an_odd_confirm_submit_returns_nothing_and_says_why(staff_client, posted):
+    """walk26 F3: whatever the confirm form carries, nothing is returned and staff read a
+    Japanese message on the page — never a 500."""
+    response = staff_client.post(RETURN_URL, posted)
+    assert response.status_code in (200, 400)
+    if response.status_code == 200:
+        assert "振込資金返却の登録" in response.content.decode()
+    assert not InterbankReturn.objects.exists()

@@ -237,8 +237,14 @@ def test_a_lowered_bank_maximum_caps_the_limit_of_a_customer_above_it():
         execute(customer, content_for(customer, debit, other_bank_payee(), 1_000_001, check=False))
     assert not Transfer.objects.exists()
     assert transfer_limit_view(customer=customer, today=local_now().date())["current"] == 1_000_000
+    # walk26 F6: the capped figure typed again lowers the customer's own choice to it (it
+    # was 「現在の利用限度額と同じです。」, the 3,000,000円 kept, back in full if the maximum rose)
+    services.transfer_limit_change(customer=customer, new_limit=1_000_000)
+    assert TransferLimit.objects.get(customer=customer).daily_limit == 1_000_000
+    assert AuditEvent.objects.get(customer=customer, action="limit_change").summary == (
+        "3,000,000円（当金庫の上限により1,000,000円） → 1,000,000円（本日より）")
     with pytest.raises(services.TransferRefused, match="現在の利用限度額と同じです"):
-        services.transfer_limit_change(customer=customer, new_limit=1_000_000)  # what is in force
+        services.transfer_limit_change(customer=customer, new_limit=1_000_000)  # what is chosen and in force
     execute(customer, content_for(customer, debit, other_bank_payee(), 1_000_000))  # the maximum itself
     assert services.transfer_day_total(customer=customer, day=local_now().date()) == 1_000_000
 

@@ -13,7 +13,7 @@ from accounts.models import Account
 from security import cards
 from security.models import AuditEvent, StepUp
 from tests.security.secondfactor import card_post, right_answers
-from tests.transfers.support import payer
+from tests.transfers.support import content_for, execute, other_bank_payee, payer
 from transfers.models import Payee, Transfer
 
 pytestmark = pytest.mark.django_db
@@ -609,3 +609,37 @@ def test_start_page_names_a_frozen_debit_account(signed_in):
     assert "支払停止" not in page
     Account.objects.filter(pk=frozen.pk).update(status=Account.Status.OPEN)
     assert "お取引を停止している" not in client.get(reverse("transfers:start")).content.decode()
+
+
+def test_a_limit_capped_by_the_bank_maximum_says_so_and_the_capped_figure_lowers_the_choice(signed_in):
+    """XFER-8 (walk26 F6): with the bank maximum lowered to 800,000円, the page said only
+    「現在の1日の利用限度額 800,000円」 — no hint that the bank capped it — and 800,000 was
+    refused 「現在の利用限度額と同じです。」 though the customer's choice (1,000,000円, the
+    default) stayed and came back in full when the maximum rose. The page names the choice
+    and the cap; the capped figure typed again lowers the choice to it."""
+    from notifications.models import OutboxMessage
+    from transfers.models import TransferLimit, TransferSettings
+
+    client, customer, debit = signed_in
+    # the first transfer makes the limit row: it keeps the default as the customer's choice
+    execute(customer, content_for(customer, debit, other_bank_payee(), 1_000))
+    assert TransferLimit.objects.get(customer=customer).daily_limit == 1_000_000
+    TransferSettings.objects.filter(pk=1).update(bank_max_daily_limit=800_000)
+    page = client.get(reverse("transfers:limit")).content.decode()
+    assert 'data-figure="limit-current">800,000円（当金庫の上限額）' in page
+    assert 'data-figure="limit-chosen">1,000,000円（当金庫の上限額800,000円を超えるため' in page
+    assert "ご設定の1,000,000円ではなく800,000円が適用されています" in page
+    response = client.post(reverse("transfers:limit"), {"new_limit": "800,000"})
+    assert response.status_code == 302 and response.url == reverse("transfers:limit_confirm")
+    page = client.get(response.url).content.decode()
+    assert "1,000,000円（当金庫の上限により800,000円）</strong> から" in page and "本日から適用されます" in page
+    assert client.post(reverse("transfers:limit_confirm"), _card(customer)).url == reverse("transfers:limit_done")
+    assert TransferLimit.objects.get(customer=customer).daily_limit == 800_000
+    notice = OutboxMessage.objects.filter(customer=customer, event="limit_change").latest("id")
+    assert "1日の振込利用限度額を1,000,000円（当金庫の上限により800,000円）から800,000円に変更しました" in notice.body
+    page = client.get(reverse("transfers:limit")).content.decode()
+    assert 'data-figure="limit-current">800,000円</dd>' in page and "limit-chosen" not in page
+    assert "現在の利用限度額と同じです。" in client.post(reverse("transfers:limit"),
+                                                        {"new_limit": "800000"}).content.decode()
+    TransferSettings.objects.filter(pk=1).update(bank_max_daily_limit=10_000_000)  # the choice holds
+    assert 'data-figure="limit-current">800,000円</dd>' in client.get(reverse("transfers:limit")).content.decode()

@@ -5,16 +5,19 @@ actions need ``transfers.exchange_interbank``; each is audited by its service.""
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from accounts.admin import ReadOnlyAdmin, yen_column
 from accounts.models import Account
 from cosei_ib import bankcalendar
+from cosei_ib.textinput import ascii_int
 from transfers.errors import TransferRefused
 from transfers.models import (
     InterbankIncomingFile,
@@ -24,13 +27,23 @@ from transfers.models import (
 )
 
 from . import services
-from .forms import BusinessDayForm, IncomingUploadForm, OutgoingReturnForm
+from .forms import (
+    BusinessDayForm,
+    IncomingUploadForm,
+    OutgoingReturnConfirmForm,
+    OutgoingReturnForm,
+    return_confirm_token,
+)
+from .selectors import held_release_list
 from .zengin_file import ZenginFileError
 
 PERMISSION = "transfers.exchange_interbank"
 HELD_MESSAGE = ("他のファイルで取り込んだ振込と同じ明細があるため、入金せずに入金保留にしました"
                 "（二重入金の防止）。仕向金融機関に確認のうえ、別の振込であれば振込入金明細で"
                 "「選択した入金保留の明細を入金する」、同じ振込の重複であれば「返却済にする」を選んでください：")
+RETURN_DONE = ("振込資金返却を登録しました：データ番号 {number}（{customer}、受取人 {payee}）の{amount:,}円を"
+               "ご依頼人の口座 {account} に入金しました（返却理由：{reason}）。")
+RETURN_TWICE = "この振込は既に返却済みです。二重には返却していません（登録済みの返却を表示しています）。"
 
 
 def _require(request) -> None:
@@ -111,31 +124,86 @@ class InterbankOutgoingFileAdmin(ReadOnlyAdmin):
         return response
 
     def return_view(self, request):
-        """振込資金返却: the receiving bank refused a transfer (口座なし, 名義相違 …)."""
+        """振込資金返却: the receiving bank refused a transfer (口座なし, 名義相違 …). A return
+        credits the customer for good and is one per record, so a typed データ番号 first shows
+        the record (customer, 受取人, 振込先, 決済日, amount, reason); only the confirm page's
+        own submit, bound to that record (OutgoingReturnConfirmForm), posts (walk26 F3)."""
         _require(request)
-        form = OutgoingReturnForm(request.POST or None)
+        staff = request.user.get_username()
+        if request.method == "POST" and "token" in request.POST:
+            return self._return_confirmed(request, staff)
+        form = OutgoingReturnForm(request.POST or None, initial=request.GET.dict())
         if request.method == "POST" and form.is_valid():
-            try:
-                returned = services.outgoing_return(outgoing=form.cleaned_data["number"],
-                                                    reason=form.cleaned_data["reason"],
-                                                    staff=request.user.get_username())
-            except TransferRefused as refused:
-                form.add_error(None, refused.message)
-            else:
-                messages.success(request, f"{returned.amount:,}円を返却しました（{returned.get_reason_display()}）。")
-                return redirect("admin:transfers_interbankreturn_changelist")
-        context = _context(self, request, "振込資金返却の登録", form=form, button="返却する",
+            outgoing, reason = form.cleaned_data["number"], form.cleaned_data["reason"]
+            confirm = OutgoingReturnConfirmForm(staff=staff, initial={
+                "number": outgoing.pk, "reason": reason,
+                "token": return_confirm_token(outgoing=outgoing, reason=reason, staff=staff)})
+            return self._return_confirm_page(request, confirm, outgoing, reason)
+        return self._return_input_page(request, form)
+
+    def _return_input_page(self, request, form):
+        context = _context(self, request, "振込資金返却の登録", form=form, button="確認画面へ",
+                           note="次の画面で返却する振込の内容（お客さま・受取人・振込先・決済日・金額）を確認してから登録します。",
                            change_url=reverse("admin:transfers_interbankreturn_changelist"))
         return TemplateResponse(request, "admin/accounts/customer/staff_action.html", context)
+
+    def _return_confirm_page(self, request, confirm, outgoing, reason):
+        context = _context(self, request, "振込資金返却の確認", form=confirm, outgoing=outgoing,
+                           transfer=outgoing.transfer, reason_label=InterbankReturn.Reason(reason).label,
+                           account_type=dict(Account.Type.choices).get(outgoing.account_type, outgoing.account_type),
+                           back_url=reverse("admin:transfers_interbank_return") + "?" + urlencode(
+                               {"number": outgoing.pk, "reason": reason}))
+        return TemplateResponse(request, "admin/transfers/interbank/return_confirm.html", context)
+
+    def _return_confirmed(self, request, staff):
+        confirm = OutgoingReturnConfirmForm(request.POST, staff=staff)
+        if not confirm.is_valid():
+            if confirm.has_error("number", code="returned"):  # a replay, or the other tab was first
+                return self._already_returned(request, confirm.data.get("number"))
+            form = OutgoingReturnForm(initial={"number": confirm.data.get("number"), "reason": confirm.data.get("reason")})
+            for error in confirm.errors.values():
+                for message in error:
+                    messages.error(request, message)
+            return self._return_input_page(request, form)
+        outgoing, reason = confirm.cleaned_data["number"], confirm.cleaned_data["reason"]
+        try:
+            returned = services.outgoing_return(outgoing=outgoing, reason=reason, staff=staff)
+        except TransferRefused as refused:
+            if refused.message == services.ALREADY_RETURNED:
+                return self._already_returned(request, outgoing.pk)
+            messages.error(request, refused.message)
+            return self._return_confirm_page(request, confirm, outgoing, reason)
+        transfer = outgoing.transfer
+        messages.success(request, RETURN_DONE.format(
+            number=outgoing.pk, customer=transfer.customer, payee=outgoing.payee_kana, amount=returned.amount,
+            account=transfer.debit_account, reason=returned.get_reason_display()))
+        return redirect("admin:transfers_interbankreturn_change", returned.pk)
+
+    def _already_returned(self, request, number):
+        """The record's return, shown with RETURN_TWICE: what was done, once."""
+        pk = number if isinstance(number, int) else ascii_int(number or "", max_digits=10)
+        returned = InterbankReturn.objects.filter(outgoing_id=pk).first() if pk is not None else None
+        messages.error(request, RETURN_TWICE)
+        if returned is None:
+            return redirect("admin:transfers_interbank_return")
+        return redirect("admin:transfers_interbankreturn_change", returned.pk)
 
 
 @admin.register(InterbankReturn)
 class InterbankReturnAdmin(ReadOnlyAdmin):
     list_display = ["id", "created_at", "outgoing", "reason", "amount_yen", "created_by"]
     list_filter = ["reason"]
-    fields = readonly_fields = ["outgoing", "reason", "amount_yen", "journal", "created_by", "created_at"]
+    fields = readonly_fields = ["outgoing", "reason", "amount_yen", "journal_text", "created_by", "created_at"]
     amount_yen = yen_column(InterbankReturn, "amount")
     change_list_template = "admin/transfers/interbank/return_change_list.html"
+
+    # walk26 F13: the journal's own label said 「#21 振込 振込資金返却 …」 (its kind is the
+    # ledger's 振込); what it is here is the return's credit, linked to the journal
+    @admin.display(description="仕訳（返却の入金）")
+    def journal_text(self, returned):
+        return format_html('<a href="{}">仕訳 #{} {}</a>',
+                           reverse("admin:accounts_journal_change", args=[returned.journal_id]),
+                           returned.journal_id, returned.journal.description)
 
 
 @admin.register(InterbankIncomingFile)
@@ -246,4 +314,16 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
 
     @admin.action(description="選択した入金保留の明細を入金する（仕向金融機関に確認済み）", permissions=["return"])
     def release_held(self, request, queryset):
+        """入金保留 → 入金 credits for good, so it first lists what it would credit — each
+        record's account and amount and the record it repeats — like Django's delete
+        confirmation; its 「入金する」 (``post=yes``) credits (walk26 F4). The service checks
+        each record again under its lock: one released meanwhile is said, not credited twice."""
+        if request.POST.get("post") != "yes":
+            releases = held_release_list(queryset)
+            held = [release for release in releases if release.releasable]
+            context = _context(self, request, "入金保留の明細の入金（確認）", releases=releases,
+                               held_count=len(held), held_total=sum(release.record.amount for release in held),
+                               action_checkbox_name=ACTION_CHECKBOX_NAME,
+                               changelist_url=reverse("admin:transfers_interbankincomingrecord_changelist"))
+            return TemplateResponse(request, "admin/transfers/interbank/release_confirm.html", context)
         self._each(request, queryset, services.incoming_record_release, "{done}件を入金しました。")

@@ -3,15 +3,21 @@
 from __future__ import annotations
 
 from django import forms
+from django.core import signing
 
 from transfers.models import InterbankReturn, OutgoingTransfer
 from transfers.zengin import half_width_digits
 
-from .services import MAX_FILE_BYTES
+from .services import ALREADY_RETURNED, MAX_FILE_BYTES, NOT_SENT
 
 NUMBER_FORMAT = "データ番号（顧客コード1）は10桁以内の数字で入力してください。"
 NUMBER_UNKNOWN = "このデータ番号の他行宛振込はありません。"
 FILE_TOO_LARGE = f"ファイルが大きすぎます（{MAX_FILE_BYTES:,}バイトまで）。"
+# walk26 F3: the confirm page's second submit is bound to the record it showed
+RETURN_CONFIRM_MINUTES = 30
+RETURN_CONFIRM_STALE = (f"確認画面の有効期限（{RETURN_CONFIRM_MINUTES}分）が過ぎたか、確認画面の内容と一致しないため、"
+                        "返却していません。もう一度データ番号を入力してください。")
+RETURN_CONFIRM_SALT = "transfers.interbank.return-confirm"
 
 
 class BusinessDayForm(forms.Form):
@@ -29,10 +35,51 @@ class OutgoingReturnForm(forms.Form):
         value = half_width_digits(self.cleaned_data["number"]).lstrip("0") or "0"
         if len(value) > 10 or not value.isascii() or not value.isdigit():
             raise forms.ValidationError(NUMBER_FORMAT)
-        outgoing = OutgoingTransfer.objects.filter(pk=int(value)).first()
+        outgoing = (OutgoingTransfer.objects.select_related("transfer__customer", "transfer__debit_account__branch")
+                    .filter(pk=int(value)).first())
         if outgoing is None:
             raise forms.ValidationError(NUMBER_UNKNOWN)
+        # said before the confirm page (the service refuses the same under the row's lock)
+        if outgoing.status != OutgoingTransfer.Status.SENT:
+            raise forms.ValidationError(NOT_SENT)
+        if InterbankReturn.objects.filter(outgoing=outgoing).exists():
+            raise forms.ValidationError(ALREADY_RETURNED, code="returned")
         return outgoing
+
+
+def return_confirm_token(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> str:
+    """What the confirm page's form carries: the record, the reason and the staff member it
+    was shown to, signed with a time (walk26 F3)."""
+    return signing.dumps({"outgoing": outgoing.pk, "reason": reason, "staff": staff}, salt=RETURN_CONFIRM_SALT)
+
+
+class OutgoingReturnConfirmForm(OutgoingReturnForm):
+    """The second submit (walk26 F3): the record and reason again, as hidden fields checked
+    like the first submit, and a signed token naming the same record, reason and staff
+    member within RETURN_CONFIRM_MINUTES — so it returns only what the page showed. A
+    replay, or the same record confirmed in two tabs, is refused by the database (one
+    return per record) and said as ALREADY_RETURNED."""
+
+    token = forms.CharField(widget=forms.HiddenInput)
+
+    def __init__(self, *args, staff: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.staff = staff
+        for name in ("number", "reason"):
+            self.fields[name].widget = forms.HiddenInput()
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        try:
+            signed = signing.loads(cleaned.get("token", ""), salt=RETURN_CONFIRM_SALT,
+                                   max_age=RETURN_CONFIRM_MINUTES * 60)
+        except signing.BadSignature:
+            signed = None
+        if signed != {"outgoing": cleaned["number"].pk, "reason": cleaned["reason"], "staff": self.staff}:
+            raise forms.ValidationError(RETURN_CONFIRM_STALE, code="stale")
+        return cleaned
 
 
 class IncomingUploadForm(forms.Form):

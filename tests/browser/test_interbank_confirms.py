@@ -1,0 +1,75 @@
+"""XFER-12, STAFF-1 in a real browser, desktop and iPhone 13 (walk26 F3, F4): 振込資金返却
+and the release of a 入金保留 record each show what they would credit first, and credit
+only from that page's own button."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.browser.layout import no_horizontal_overflow
+from tests.browser.test_interbank_admin import _staff_login
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+
+def test_staff_confirm_a_return_and_a_held_release_before_money_moves(page, device):
+    from accounts.models import Account
+    from tests import factories
+    from tests.transfers.support import content_for, execute, other_bank_payee, payer
+    from tests.transfers.test_interbank_services import incoming_file
+    from transfers.banks import zengin_load
+    from transfers.demo import interbank_accounts_ensure, reference_ensure
+    from transfers.interbank import services as interbank
+    from transfers.models import InterbankIncomingRecord, InterbankReturn
+
+    zengin_load(codes={"1633", "0161"})
+    reference_ensure()
+    interbank_accounts_ensure()
+    customer, debit = payer()
+    transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 43_210))
+    interbank.outgoing_file_create(day=transfer.outgoing.settlement_date, staff="madoguchi")
+    balance = Account.objects.get(pk=debit.pk).balance
+    receiver = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    interbank.incoming_file_upload(data=incoming_file([(receiver, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000)]), filename="a.txt",
+                                   staff="madoguchi")
+    interbank.incoming_file_upload(data=incoming_file([(None, "ﾀﾞﾚｶ", 1_000), (receiver, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000)]),
+                                   filename="b.txt", staff="madoguchi")
+    held = InterbankIncomingRecord.objects.get(status="held")
+
+    _staff_login(page)
+    second_tab = page.context.new_page()
+    for tab in (page, second_tab):  # 振込資金返却: the number typed in full-width digits shows the record
+        tab.goto("/admin/transfers/interbankreturn/")
+        tab.get_by_role("link", name="振込資金返却を登録").click()
+        typed = str(transfer.outgoing.pk).translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+        tab.get_by_label("データ番号（顧客コード1）").fill(typed)
+        tab.get_by_label("返却理由").select_option(label="名義相違")
+        tab.get_by_role("button", name="確認画面へ").click()
+    shown = page.locator("#interbank-return-confirm").inner_text()
+    for said in (customer.contract_id, customer.name_kanji, "ﾀﾅｶ ﾊﾅｺ", "0012345", "43,210円", "名義相違"):
+        assert said in shown, said
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/admin-return-confirm-{device}.png", full_page=True)
+    assert not InterbankReturn.objects.exists()
+    page.get_by_role("button", name="返却する（入金する）").click()
+    assert "振込資金返却を登録しました" in page.locator("ul.messagelist").inner_text()
+    assert "43,210円" in page.locator("#content").inner_text()
+    assert Account.objects.get(pk=debit.pk).balance == balance + 43_210
+    second_tab.get_by_role("button", name="返却する（入金する）").click()  # the other tab's confirm page
+    assert "既に返却済みです" in second_tab.locator("ul.messagelist").inner_text()
+    second_tab.close()
+    assert InterbankReturn.objects.count() == 1 and Account.objects.get(pk=debit.pk).balance == balance + 43_210
+
+    # 入金保留: the action lists the account, amount and the record it repeats first
+    page.goto("/admin/transfers/interbankincomingrecord/?status__exact=held")
+    page.locator(f'input[name="_selected_action"][value="{held.pk}"]').check()
+    page.locator('select[name="action"]').select_option("release_held")
+    page.get_by_role("button", name="実行").click()
+    listed = page.locator("#interbank-release-confirm").inner_text()
+    assert str(receiver) in listed and "30,000円" in listed and "入金済" in listed
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/admin-release-confirm-{device}.png", full_page=True)
+    assert Account.objects.get(pk=receiver.pk).balance == 30_000
+    page.get_by_role("button", name="入金する（1件 30,000円）").click()
+    assert "1件を入金しました。" in page.locator("ul.messagelist").inner_text()
+    assert Account.objects.get(pk=receiver.pk).balance == 60_000
