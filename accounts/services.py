@@ -339,6 +339,12 @@ CLOSING_DAY_TOO_FAR = "臨時休業日は{last}（約2年後）までの日付�
 CLOSING_DAY_ALREADY_CLOSED = "{day}は{why}のため、もともと休業日です（登録の必要はありません）。"
 CLOSING_DAY_DUPLICATE = "{day}はすでに臨時休業日に登録されています。"
 CLOSING_DAY_PAST_HELD = "本日・過去の臨時休業日は削除できません（その日の取引は休業日として扱われています）。"
+# dbprobe26 F14: the database holds at most this many days dated from a year ago on, each
+# within a year back and three years ahead (accounts 0030, CI112); admin says so first
+CLOSING_DAYS_MAX = 100
+CLOSING_DAY_LIMIT = ("臨時休業日は1年前以降の日付で{max}日まで登録できます。"
+                     "すでに{max}日登録されているため、これ以上は登録できません。")
+CLOSING_DAY_REFUSED = "この日付は臨時休業日に登録できません。明日から約2年後までの日付を指定してください。"
 
 
 class ClosingDayRefused(Exception):
@@ -356,6 +362,8 @@ def bank_closing_day_problem(day: dt.date, *, today: dt.date) -> str:
     last = today + dt.timedelta(days=CLOSING_DAY_HORIZON_DAYS)
     if day > last:
         return CLOSING_DAY_TOO_FAR.format(last=japanese_date(last))
+    if BankClosingDay.objects.filter(date__gte=bankcalendar.closing_days_window(today)[0]).count() >= CLOSING_DAYS_MAX:
+        return CLOSING_DAY_LIMIT.format(max=CLOSING_DAYS_MAX)
     if bankcalendar.closing_day_name(day):
         return CLOSING_DAY_DUPLICATE.format(day=japanese_date(day))
     why = bankcalendar.closed_reason(day)
@@ -381,6 +389,13 @@ def bank_closing_day_add(*, day: dt.date, name: str, actor: str) -> BankClosingD
                          summary=f"臨時休業日追加 {closing_day}")
     except IntegrityError:
         raise ClosingDayRefused(CLOSING_DAY_DUPLICATE.format(day=japanese_date(day))) from None
+    except DatabaseError as refused:  # the database's window or count (CI112), e.g. its clock
+        if getattr(refused.__cause__, "sqlstate", None) != "CI112":
+            raise
+        first = bankcalendar.closing_days_window(bankcalendar.local_now().date())[0]
+        over = BankClosingDay.objects.filter(date__gte=first).count() >= CLOSING_DAYS_MAX
+        raise ClosingDayRefused(CLOSING_DAY_LIMIT.format(max=CLOSING_DAYS_MAX) if over
+                                else CLOSING_DAY_REFUSED) from None
     return closing_day
 
 
