@@ -2,7 +2,9 @@
 2.9 million 臨時休業日 up to 9999-12-31 — every process's calendar read took 9.7 s and
 2.3 GB, next_business_day ran 547 s into an OverflowError. The database keeps the dates
 within today − 1 year … today + 3 years (its clock, Tokyo) and at most 100 in force
-(CI112); the calendar reads a bounded window and its walks stop (bankcalendar)."""
+(CI112); the calendar reads a bounded window and its walks stop (bankcalendar). The window
+widens by cosei_clock_slack() (accounts 0031): 100 years in the tests that travel in time,
+five minutes here where it is tested (``database_clock_strict``)."""
 
 from __future__ import annotations
 
@@ -29,7 +31,7 @@ def db_today() -> dt.date:
         return cursor.fetchone()[0]
 
 
-def test_the_probes_rows_to_9999_are_refused_by_the_database():
+def test_the_probes_rows_to_9999_are_refused_by_the_database(database_clock_strict):
     today = db_today()
     assert refused("INSERT INTO accounts_bankclosingday (date, name, created_by, created_at)"
                    " SELECT d::date, '臨時休業', 'staff01', now()"

@@ -1,6 +1,8 @@
 """PAY-1, LEDGER-7: as the app's own role (every test's), a payment is never rewritten nor
 removed; only its journal is recorded once, and only its own posting (payeasy 0003/0004, CI205)."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection, transaction
 
@@ -139,3 +141,21 @@ def test_a_payment_records_only_a_journal_of_exactly_its_lines():
     with connection.cursor() as cursor:
         cursor.execute(post, [f"payeasy:{reference}", [account.pk, collection], [-48_000, 48_000], ["x", "x"]])
         cursor.execute("UPDATE payeasy_payment SET journal_id = %s WHERE id = %s", [cursor.fetchone()[0], payment])
+
+
+@pytest.mark.parametrize("paid_at", ["infinity", "9999-12-31 23:00+00", "2999-01-01 00:00+09", "ahead"])
+def test_a_payment_is_not_dated_ahead(paid_at, database_clock_strict):
+    """PAY-1 (dbprobe26 F6, payeasy 0008): a payment dated 'infinity' stopped every page
+    listing the payer's payments. Its 受付日時 is at most five minutes past the database's
+    clock (CI205), and within the years 1900–8999 (CHECK payeasy_payment_paid_at_loadable)."""
+    from django.utils import timezone
+
+    if paid_at == "ahead":
+        paid_at = timezone.now() + dt.timedelta(hours=1)
+    support.seeded()
+    customer, account = support.payer()
+    biller = support.biller(support.CITY).pk
+    _confirmation(customer, account, "B-5", "123", 48_000)
+    assert refused(INSERT, ["26120600000031", customer.pk, account.pk, biller, "B-5", 48_000, paid_at]) == "CI205"
+    assert not Payment.objects.exists()
+
