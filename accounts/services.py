@@ -36,7 +36,10 @@ _SQLSTATE_ERRORS: dict[str, type[errors.LedgerError]] = {
     "CI013": errors.InvalidPosting,
     "CI014": errors.InvalidPosting,
     "CI015": errors.InvalidPosting,  # a line beyond MAX_AMOUNT (accounts 0027)
+    "CI016": errors.InvalidPosting,  # a call beyond MAX_LINES or MAX_AMOUNT net an account (accounts 0032)
 }
+# CHECK account_balance_bounded (accounts 0032): a balance beyond 10^15 yen is no lack of funds
+BALANCE_BOUNDED = "account_balance_bounded"
 
 # 一兆円 a line, either way: ledger_post() refuses more (CI015, accounts 0027), as it is the
 # cap of a hold (MAX_HOLD); far beyond any real amount (the 振込 amount field stops at
@@ -208,6 +211,8 @@ def _domain_error(exc: DatabaseError) -> errors.LedgerError:
     detail = getattr(getattr(cause, "diag", None), "message_detail", None)
     account_id = int(detail) if detail and detail.isdigit() else None
     error_class = _SQLSTATE_ERRORS.get(sqlstate or "", errors.LedgerIntegrityError)
+    if getattr(getattr(cause, "diag", None), "constraint_name", None) == BALANCE_BOUNDED:
+        error_class = errors.LedgerIntegrityError
     if error_class is errors.LedgerIntegrityError:
         logger.error("ledger refused a posting: sqlstate=%s %s", sqlstate, exc)
     return error_class(f"{sqlstate}: {getattr(cause, 'diag', None) and cause.diag.message_primary}",
