@@ -101,15 +101,11 @@ def _at(day: dt.date, hour: int, minute: int = 0) -> dt.datetime:
 
 
 def _business_day_on_or_before(day: dt.date) -> dt.date:
-    while bankcalendar.is_bank_holiday(day):
-        day -= dt.timedelta(days=1)
-    return day
+    return day if bankcalendar.is_business_day(day) else bankcalendar.previous_business_day(day)
 
 
 def _business_day_on_or_after(day: dt.date) -> dt.date:
-    while bankcalendar.is_bank_holiday(day):
-        day += dt.timedelta(days=1)
-    return day
+    return bankcalendar.settlement_day(day)
 
 
 def _months(start: dt.date, end: dt.date):

@@ -36,7 +36,10 @@ _SQLSTATE_ERRORS: dict[str, type[errors.LedgerError]] = {
     "CI013": errors.InvalidPosting,
     "CI014": errors.InvalidPosting,
     "CI015": errors.InvalidPosting,  # a line beyond MAX_AMOUNT (accounts 0027)
+    "CI016": errors.InvalidPosting,  # a call beyond MAX_LINES or MAX_AMOUNT net an account (accounts 0032)
 }
+# CHECK account_balance_bounded (accounts 0032): a balance beyond 10^15 yen is no lack of funds
+BALANCE_BOUNDED = "account_balance_bounded"
 
 # 一兆円 a line, either way: ledger_post() refuses more (CI015, accounts 0027), as it is the
 # cap of a hold (MAX_HOLD); far beyond any real amount (the 振込 amount field stops at
@@ -208,6 +211,8 @@ def _domain_error(exc: DatabaseError) -> errors.LedgerError:
     detail = getattr(getattr(cause, "diag", None), "message_detail", None)
     account_id = int(detail) if detail and detail.isdigit() else None
     error_class = _SQLSTATE_ERRORS.get(sqlstate or "", errors.LedgerIntegrityError)
+    if getattr(getattr(cause, "diag", None), "constraint_name", None) == BALANCE_BOUNDED:
+        error_class = errors.LedgerIntegrityError
     if error_class is errors.LedgerIntegrityError:
         logger.error("ledger refused a posting: sqlstate=%s %s", sqlstate, exc)
     return error_class(f"{sqlstate}: {getattr(cause, 'diag', None) and cause.diag.message_primary}",
@@ -339,6 +344,12 @@ CLOSING_DAY_TOO_FAR = "臨時休業日は{last}（約2年後）までの日付�
 CLOSING_DAY_ALREADY_CLOSED = "{day}は{why}のため、もともと休業日です（登録の必要はありません）。"
 CLOSING_DAY_DUPLICATE = "{day}はすでに臨時休業日に登録されています。"
 CLOSING_DAY_PAST_HELD = "本日・過去の臨時休業日は削除できません（その日の取引は休業日として扱われています）。"
+# dbprobe26 F14: the database holds at most this many days dated from a year ago on, each
+# within a year back and three years ahead (accounts 0030, CI112); admin says so first
+CLOSING_DAYS_MAX = 100
+CLOSING_DAY_LIMIT = ("臨時休業日は1年前以降の日付で{max}日まで登録できます。"
+                     "すでに{max}日登録されているため、これ以上は登録できません。")
+CLOSING_DAY_REFUSED = "この日付は臨時休業日に登録できません。明日から約2年後までの日付を指定してください。"
 
 
 class ClosingDayRefused(Exception):
@@ -356,6 +367,8 @@ def bank_closing_day_problem(day: dt.date, *, today: dt.date) -> str:
     last = today + dt.timedelta(days=CLOSING_DAY_HORIZON_DAYS)
     if day > last:
         return CLOSING_DAY_TOO_FAR.format(last=japanese_date(last))
+    if BankClosingDay.objects.filter(date__gte=bankcalendar.closing_days_window(today)[0]).count() >= CLOSING_DAYS_MAX:
+        return CLOSING_DAY_LIMIT.format(max=CLOSING_DAYS_MAX)
     if bankcalendar.closing_day_name(day):
         return CLOSING_DAY_DUPLICATE.format(day=japanese_date(day))
     why = bankcalendar.closed_reason(day)
@@ -381,6 +394,13 @@ def bank_closing_day_add(*, day: dt.date, name: str, actor: str) -> BankClosingD
                          summary=f"臨時休業日追加 {closing_day}")
     except IntegrityError:
         raise ClosingDayRefused(CLOSING_DAY_DUPLICATE.format(day=japanese_date(day))) from None
+    except DatabaseError as refused:  # the database's window or count (CI112), e.g. its clock
+        if getattr(refused.__cause__, "sqlstate", None) != "CI112":
+            raise
+        first = bankcalendar.closing_days_window(bankcalendar.local_now().date())[0]
+        over = BankClosingDay.objects.filter(date__gte=first).count() >= CLOSING_DAYS_MAX
+        raise ClosingDayRefused(CLOSING_DAY_LIMIT.format(max=CLOSING_DAYS_MAX) if over
+                                else CLOSING_DAY_REFUSED) from None
     return closing_day
 
 

@@ -6,7 +6,11 @@ year-end closing from Dec 31 to Jan 3, and not one of the bank's own closing day
 (臨時休業日, ``accounts.BankClosingDay``, added by staff in admin — STAFF-1).
 
 The closing days are read from the database once per process and kept for at most
-``CLOSING_DAYS_REFRESH_SECONDS``: ``is_bank_holiday`` runs in loops (next_business_day, the
+``CLOSING_DAYS_REFRESH_SECONDS``, and only those of a bounded window around today
+(``closing_days_window``: the database takes days from a year back to three years ahead,
+at most 100 of them, accounts 0030 — dbprobe26 F14: 2.9 million rows to 9999-12-31 took
+9.7 s and 2.3 GB a read). The walks to the next or previous business day stop after
+``MAX_CLOSED_RUN`` days (``NoBusinessDay``) instead of running to the end of the calendar: ``is_bank_holiday`` runs in loops (next_business_day, the
 date check of a 予約, the batch) and must not query each time. A save or delete in admin
 clears this process's copy at once (``accounts.signals``); other workers see the change
 within a minute (docs/operations.md). Service hours come from ``settings.SERVICE_HOURS``
@@ -31,6 +35,27 @@ MESSAGE_OUTSIDE_HOURS = "ただいまの時間はご利用いただけません�
 
 
 CLOSING_DAYS_REFRESH_SECONDS = 60
+CLOSING_DAYS_PAST_YEARS = 1    # the database's window (accounts 0030), by its clock in Tokyo
+CLOSING_DAYS_FUTURE_YEARS = 3
+CLOSING_DAYS_READ_SLACK = dt.timedelta(days=31)  # this process's clock against the database's
+CLOSING_DAYS_READ_MAX = 1000  # more than the database's 100 in force: a read stays small
+MAX_CLOSED_RUN = 400  # no run of closed days is longer: the walks below stop there
+
+
+class NoBusinessDay(ValueError):
+    """No business day within ``MAX_CLOSED_RUN`` days (or before the calendar's end)."""
+
+
+def _years_from(day: dt.date, years: int) -> dt.date:
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:  # Feb 29 → Feb 28, or past the calendar's end
+        return dt.date(min(max(day.year + years, dt.MINYEAR), dt.MAXYEAR), day.month, 28)
+
+
+def closing_days_window(today: dt.date) -> tuple[dt.date, dt.date]:
+    """The first and last day the database lets a 臨時休業日 be, seen from ``today``."""
+    return _years_from(today, -CLOSING_DAYS_PAST_YEARS), _years_from(today, CLOSING_DAYS_FUTURE_YEARS)
 
 _clock = time.monotonic  # tests move it
 _closing_lock = threading.Lock()
@@ -45,8 +70,12 @@ def closing_days() -> dict[dt.date, str]:
         return days
     from accounts.models import BankClosingDay
 
+    first, last = closing_days_window(local_now().date())
     with _closing_lock:
-        days = dict(BankClosingDay.objects.values_list("date", "name"))
+        rows = (BankClosingDay.objects.filter(date__gte=first - CLOSING_DAYS_READ_SLACK,
+                                              date__lte=last + CLOSING_DAYS_READ_SLACK)
+                .order_by("date").values_list("date", "name")[:CLOSING_DAYS_READ_MAX])
+        days = dict(rows)
         _closing["days"], _closing["loaded_at"] = days, now
     return days
 
@@ -95,12 +124,23 @@ def is_business_day(day: dt.date) -> bool:
     return not is_bank_holiday(day)
 
 
+def _business_day_walk(day: dt.date, step: int) -> dt.date:
+    """The first business day from ``day`` on in direction ``step`` (+1/−1), ``day``
+    excluded; ``NoBusinessDay`` after ``MAX_CLOSED_RUN`` closed days or at the calendar's end."""
+    candidate = day
+    for _ in range(MAX_CLOSED_RUN):
+        try:
+            candidate += dt.timedelta(days=step)
+        except OverflowError:
+            break
+        if not is_bank_holiday(candidate):
+            return candidate
+    raise NoBusinessDay(f"no business day within {MAX_CLOSED_RUN} days of {day} (step {step})")
+
+
 def next_business_day(day: dt.date) -> dt.date:
     """The first business day strictly after ``day``."""
-    candidate = day + dt.timedelta(days=1)
-    while is_bank_holiday(candidate):
-        candidate += dt.timedelta(days=1)
-    return candidate
+    return _business_day_walk(day, 1)
 
 
 def settlement_day(day: dt.date) -> dt.date:
@@ -112,10 +152,7 @@ def settlement_day(day: dt.date) -> dt.date:
 
 def previous_business_day(day: dt.date) -> dt.date:
     """The last business day strictly before ``day``."""
-    candidate = day - dt.timedelta(days=1)
-    while is_bank_holiday(candidate):
-        candidate -= dt.timedelta(days=1)
-    return candidate
+    return _business_day_walk(day, -1)
 
 
 def local_now() -> dt.datetime:

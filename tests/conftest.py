@@ -43,6 +43,35 @@ CHROMIUM_ARGS = [
 ]
 
 
+# How far the app's clock may be from the database's (``cosei_clock_slack()``, accounts
+# 0031): five minutes in production. The tests travel in time with the app's clock
+# (time_machine) while the database's stays now, so the test database takes 100 years;
+# the tests of the rules that read it put five minutes back (``database_clock_strict``).
+CLOCK_SLACK_TRAVEL = "100 years"
+CLOCK_SLACK_PRODUCTION = "5 minutes"
+
+
+def clock_slack_sql(slack: str) -> str:
+    return ("CREATE OR REPLACE FUNCTION public.cosei_clock_slack() RETURNS interval LANGUAGE plpgsql VOLATILE"
+            f" SET search_path = pg_catalog AS $$ BEGIN RETURN interval '{slack}'; END $$")
+
+
+@pytest.fixture
+def database_clock_strict():
+    """The production slack (five minutes) for one test, set by the owner on its own
+    connection (committed: the test's own transaction sees it), then the travel slack again."""
+    import psycopg
+    from django.db import connections
+
+    def slack(value: str) -> None:
+        with psycopg.connect(**connections["owner"].get_connection_params(), autocommit=True) as conn:
+            conn.execute(clock_slack_sql(value))
+
+    slack(CLOCK_SLACK_PRODUCTION)
+    yield
+    slack(CLOCK_SLACK_TRAVEL)
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
     """LEDGER-7: the owner creates and migrates the test database (and grants the app's
@@ -62,6 +91,8 @@ def django_db_setup(django_test_environment, django_db_blocker):
         app.close()
         app.settings_dict["NAME"] = owner.creation._get_test_db_name()
         owner.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
+        with owner.cursor() as cursor:
+            cursor.execute(clock_slack_sql(CLOCK_SLACK_TRAVEL))
     yield
     with django_db_blocker.unblock():
         app.close()

@@ -1,6 +1,8 @@
 """PAY-1, LEDGER-7: as the app's own role (every test's), a payment is never rewritten nor
 removed; only its journal is recorded once, and only its own posting (payeasy 0003/0004, CI205)."""
 
+import datetime as dt
+
 import pytest
 from django.db import connection, transaction
 
@@ -43,12 +45,14 @@ def test_a_payment_records_only_its_own_posting_as_journal():
     fields = [customer.pk, account.pk, paid.biller_id]
     assert refused(insert, ["26120600000001", *fields, foreign_journal]) == "CI205"
     assert refused(insert, ["26120600000002", *fields, paid.journal_id]) == "CI205"
-    with transaction.atomic(), connection.cursor() as cursor:  # confirmed by its customer (payeasy 0005)
-        _confirmation(customer, account, "B-FAKE", "123", 5000)
-        cursor.execute(f"{insert} RETURNING id", ["26120600000003", *fields, None])  # born without one
-        fake = cursor.fetchone()[0]
-    for journal in (foreign_journal, paid.journal_id):  # not its posting: key, account, amount
-        assert refused("UPDATE payeasy_payment SET journal_id = %s WHERE id = %s", [journal, fake]) == "CI205"
+    with transaction.atomic():  # rolled back: a payment with no journal never commits (payeasy 0009)
+        with connection.cursor() as cursor:  # confirmed by its customer (payeasy 0005)
+            _confirmation(customer, account, "B-FAKE", "123", 5000)
+            cursor.execute(f"{insert} RETURNING id", ["26120600000003", *fields, None])  # born without one
+            fake = cursor.fetchone()[0]
+        for journal in (foreign_journal, paid.journal_id):  # not its posting: key, account, amount
+            assert refused("UPDATE payeasy_payment SET journal_id = %s WHERE id = %s", [journal, fake]) == "CI205"
+        transaction.set_rollback(True)
     assert Payment.objects.get(pk=paid.pk).journal_id == paid.journal_id
 
 
@@ -89,9 +93,11 @@ def test_a_payment_row_is_its_customers_confirmed_payment_from_their_own_account
                             "2020-01-01 00:00+09"]) == "CI205"   # confirmed, but dated back
     assert refused(INSERT, ["26120600000015", customer.pk, account.pk, biller.pk, "B-2", 99_000, now]) == "CI205"
     assert refused(INSERT, ["26120600000016", customer.pk, account.pk, biller.pk, "B-3", 48_000, now]) == "CI205"
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(INSERT, ["26120600000017", customer.pk, account.pk, biller.pk, "B-2", 48_000, now])
-    assert list(Payment.objects.values_list("reference", flat=True)) == ["26120600000017"]
+    with transaction.atomic():  # rolled back: it has no posting, which its commit needs (payeasy 0009)
+        with connection.cursor() as cursor:
+            cursor.execute(INSERT, ["26120600000017", customer.pk, account.pk, biller.pk, "B-2", 48_000, now])
+        assert list(Payment.objects.values_list("reference", flat=True)) == ["26120600000017"]
+        transaction.set_rollback(True)
 
 
 @pytest.mark.django_db(transaction=True)
@@ -139,3 +145,81 @@ def test_a_payment_records_only_a_journal_of_exactly_its_lines():
     with connection.cursor() as cursor:
         cursor.execute(post, [f"payeasy:{reference}", [account.pk, collection], [-48_000, 48_000], ["x", "x"]])
         cursor.execute("UPDATE payeasy_payment SET journal_id = %s WHERE id = %s", [cursor.fetchone()[0], payment])
+
+
+@pytest.mark.parametrize("paid_at", ["infinity", "9999-12-31 23:00+00", "2999-01-01 00:00+09", "ahead"])
+def test_a_payment_is_not_dated_ahead(paid_at, database_clock_strict):
+    """PAY-1 (dbprobe26 F6, payeasy 0008): a payment dated 'infinity' stopped every page
+    listing the payer's payments. Its 受付日時 is at most five minutes past the database's
+    clock (CI205), and within the years 1900–8999 (CHECK payeasy_payment_paid_at_loadable)."""
+    from django.utils import timezone
+
+    if paid_at == "ahead":
+        paid_at = timezone.now() + dt.timedelta(hours=1)
+    support.seeded()
+    customer, account = support.payer()
+    biller = support.biller(support.CITY).pk
+    _confirmation(customer, account, "B-5", "123", 48_000)
+    assert refused(INSERT, ["26120600000031", customer.pk, account.pk, biller, "B-5", 48_000, paid_at]) == "CI205"
+    assert not Payment.objects.exists()
+
+
+def _at_commit(statements) -> str | None:
+    """Run ``statements`` ([(sql, params)]) and the checks of their commit (SET CONSTRAINTS
+    ALL IMMEDIATE) in a savepoint, as the app's role; the SQLSTATE they failed with."""
+    from django.db import DatabaseError
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            for sql, params in statements:
+                cursor.execute(sql, params)
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute("SET CONSTRAINTS ALL DEFERRED")
+    except DatabaseError as error:
+        return getattr(error.__cause__, "sqlstate", None)
+    return None
+
+
+def test_a_payment_has_its_posting_and_the_bills_amount_by_commit():
+    """PAY-1 (dbprobe26 F7, payeasy 0009): the app's role INSERTed a 1円 payment of the
+    48,000円 bill with a step-up of its own and no posting: the bill's owner was refused
+    「支払済」. By commit a payment has its journal, and its amount is the bill's (CI205)."""
+    from django.utils import timezone
+
+    from accounts.models import Account
+    from payeasy.models import Bill
+
+    support.seeded()
+    customer, account = support.payer(balance=2_000_000)
+    fixed = Bill.objects.get(biller__number=support.TAX, number=support.TAX_BILL[1])
+    open_bill = Bill.objects.get(biller__number=support.TAX, number=support.TAX_OPEN[1])
+    tax = support.biller(support.TAX)
+    collection = Account.objects.get(purpose="payeasy_collection").pk
+    post = "SELECT ledger_post('payeasy', 'ペイジー', %s, %s::bigint[], %s::bigint[], ARRAY['x', 'x'])"
+    record = ("UPDATE payeasy_payment SET journal_id = (SELECT id FROM accounts_journal WHERE idempotency_key = %s)"
+              " WHERE reference = %s")
+
+    def attempt(reference: str, bill: Bill, amount: int, *, posted: bool) -> str | None:
+        def confirm():
+            _confirmation(customer, account, str(bill.pk), bill.number, amount, biller=support.TAX)
+        steps = [(INSERT.replace("'123'", "%s"), [reference, customer.pk, account.pk, tax.pk, str(bill.pk),
+                                                   bill.number, amount, timezone.now()])]
+        if posted:
+            steps += [(post, [f"payeasy:{reference}", [account.pk, collection], [-amount, amount]]),
+                      (record, [f"payeasy:{reference}", reference])]
+        with transaction.atomic():
+            confirm()
+            code = _at_commit(steps)
+            transaction.set_rollback(True)
+        return code
+
+    assert attempt("PROBE26000000001", fixed, 1, posted=False) == "CI205"          # the probe
+    assert attempt("PROBE26000000002", fixed, 48_000, posted=False) == "CI205"     # no posting
+    assert attempt("PROBE26000000003", fixed, 1, posted=True) == "CI205"           # not the bill's
+    assert attempt("PROBE26000000004", open_bill, open_bill.max_amount + 1, posted=True) == "CI205"
+    assert attempt("PROBE26000000005", fixed, 48_000, posted=True) is None
+    assert attempt("PROBE26000000006", open_bill, open_bill.min_amount, posted=True) is None
+    assert not Payment.objects.exists()
+    paid = support.pay(customer, account, support.TAX_BILL, support.lookup(customer, support.TAX_BILL),
+                       acknowledged=True)  # the service's payment passes its commit checks
+    assert _at_commit([]) is None and paid.journal_id is not None
