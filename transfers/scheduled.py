@@ -447,6 +447,11 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
                 reason = Transfer.Reason.ACCOUNT_CLOSED
             else:
                 reason = Transfer.Reason.ACCOUNT_FROZEN
+        except LedgerError as refused:
+            # any other refusal of the ledger (a line it cannot post, a bound it holds):
+            # this transfer alone is 未処理, the batch goes on (dbprobe26 F4)
+            logger.error("scheduled transfer %s: the ledger refused its posting: %s", transfer.pk, refused)
+            reason = Transfer.Reason.POSTING_REFUSED
     now = timezone.now()
     if journal is not None:
         changed = (Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.SCHEDULED)
