@@ -13,6 +13,7 @@ from django.db import connection, transaction
 
 from accounts.errors import InvalidPosting
 from tests.accounts.test_ledger_lockdown import refused
+from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 from tests.transfers.support import payer
 from tests.transfers.test_record_guards import _copy_of, _stepup_for, future_day
@@ -116,4 +117,85 @@ def test_a_transfer_the_ledger_refuses_is_unprocessed_and_the_batch_goes_on(monk
     first_account.refresh_from_db()
     assert first_account.balance == 50_000
     assert OutboxMessage.objects.filter(customer=first, event="transfer_unprocessed").count() == 1
+
+
+# --- F5: a 仕向 record the day's 全銀 file cannot carry ------------------------------------------
+
+NAMES = "CI212"
+
+
+def _other_bank_executed(amount: int = 10_000, *, email: str = "payer@example.jp"):
+    from tests.transfers.support import content_for, execute, other_bank_payee
+
+    customer, debit = payer(email=email)
+    return execute(customer, content_for(customer, debit, other_bank_payee(), amount))
+
+
+@pytest.mark.parametrize("column, value", [
+    ("bank_kana", "三菱"), ("branch_kana", "本店"), ("bank_kana", "ﾐﾂﾋﾞｼ,"),
+])
+def test_an_outgoing_record_names_its_bank_in_zengin_characters(column, value):
+    """dbprobe26 F5 (transfers 0021): the app's role stored a 仕向 record of its own
+    executed other-bank transfer with 被仕向金融機関名 '三菱'; the day's file refused to be
+    written. A record's names are in the Zengin characters (CI212)."""
+    from transfers.models import OutgoingTransfer
+
+    executed = _other_bank_executed()
+    record = OutgoingTransfer.objects.get(transfer=executed)
+    assert record.bank_kana and record.branch_kana  # the directory's, as the file writes them
+    columns = [field.column for field in OutgoingTransfer._meta.concrete_fields if field.column != "id"]
+    values = ["%s" if name == column else name for name in columns]
+    assert refused(f"INSERT INTO transfers_outgoingtransfer ({', '.join(columns)}) SELECT {', '.join(values)}"
+                   " FROM transfers_outgoingtransfer WHERE id = %s", [value, record.pk]) == NAMES
+
+
+@pytest.mark.parametrize("column, value", [("holder_kana", "田中 花子"), ("sender_name", "ﾔﾏﾀﾞ､ﾀﾛｳ")])
+def test_a_transfer_names_its_payee_and_sender_in_zengin_characters(column, value):
+    """(transfers 0021) The transfer's 受取人名 and 依頼人名 — what its 仕向 record copies —
+    are in the Zengin characters, as the form and 口座名義確認 give them (CI212)."""
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    stepup = _stepup_for(customer, booked, **{column: value})
+    sql, params = _copy_of(booked, stepup_id=("%s", [stepup.pk]), **{column: ("%s", [value])})
+    assert refused(sql, params) == NAMES
+
+
+def test_a_record_the_file_cannot_write_is_held_back_not_the_days_file(monkeypatch, staff_client):
+    """dbprobe26 F5: a record stored before transfers 0021 that the file cannot carry (here
+    its bank name made unwritable in memory) is held back — it stays 未送信, the failure is
+    audited, and staff read which record and why in Japanese — while the day's other records
+    go into the file."""
+    from security.models import AuditEvent
+    from transfers.interbank import services as interbank
+    from transfers.models import InterbankOutgoingFile, OutgoingTransfer
+
+    bad = _other_bank_executed(10_000, email="bad@example.jp").outgoing
+    good = _other_bank_executed(20_000, email="good@example.jp").outgoing
+    data_record = interbank._data_record
+
+    def planted(record):
+        written = data_record(record)
+        if record.pk == bad.pk:
+            from dataclasses import replace
+            return replace(written, bank_kana="三菱")
+        return written
+
+    monkeypatch.setattr(interbank, "_data_record", planted)
+    day = bad.settlement_date
+    page = staff_client.get("/admin/transfers/interbankoutgoingfile/exchange/", {"day": day.isoformat()})
+    assert f"データ番号 {bad.pk}（ﾀﾅｶ ﾊﾅｺ 10,000円）は全銀形式で書けないため" in page.content.decode()
+    response = staff_client.post("/admin/transfers/interbankoutgoingfile/exchange/", {"day": day.isoformat()})
+    assert response.status_code == 302
+    file = InterbankOutgoingFile.objects.get()
+    assert (file.record_count, file.total_amount) == (1, 20_000)
+    shown = staff_client.get(response["Location"]).content.decode()
+    assert f"データ番号 {bad.pk}（ﾀﾅｶ ﾊﾅｺ 10,000円）は全銀形式で書けないため" in shown
+    assert "未送信のまま残ります" in shown and "全銀協の文字にない「三」" in shown
+    assert OutgoingTransfer.objects.get(pk=bad.pk).status == "pending"
+    assert OutgoingTransfer.objects.get(pk=good.pk).status == "sent"
+    assert AuditEvent.objects.filter(action="interbank_outgoing", outcome="failure").exists()
+    # the held record alone: no file, the reason said
+    with pytest.raises(interbank.TransferRefused) as caught:
+        interbank.outgoing_file_create(day=day, staff="staff-t")
+    assert "全銀形式で書けない" in caught.value.message and InterbankOutgoingFile.objects.count() == 1
 
