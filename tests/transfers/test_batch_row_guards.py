@@ -199,3 +199,40 @@ def test_a_record_the_file_cannot_write_is_held_back_not_the_days_file(monkeypat
         interbank.outgoing_file_create(day=day, staff="staff-t")
     assert "全銀形式で書けない" in caught.value.message and InterbankOutgoingFile.objects.count() == 1
 
+
+# --- F8: a registered payee repointed by DELETE + INSERT ----------------------------------------
+
+PAYEE = "CI213"
+
+
+def test_a_payee_is_registered_only_after_a_transfer_to_its_account():
+    """dbprobe26 F8 (transfers 0022): 0016 refused repointing 「田中さん」 by UPDATE; the
+    reviewer deleted it and inserted it again with another 口座番号 in one statement. A payee
+    names an account the customer has a transfer to (XFER-7: registered after a transfer),
+    so the copy is refused (CI213); deleting a payee (振込先の管理) and registering it again
+    after its transfer still work."""
+    from tests.transfers.support import content_for, execute, other_bank_payee
+    from transfers import services
+    from transfers.models import Payee
+
+    customer, debit = payer()
+    executed = execute(customer, content_for(customer, debit, other_bank_payee(), 10_000))
+    payee = services.payee_register(customer=customer, transfer=executed)
+    services.payee_rename(customer=customer, payee=payee, nickname="田中さん")
+    assert refused(
+        "WITH d AS (DELETE FROM transfers_payee WHERE customer_id = %s AND nickname = '田中さん' RETURNING *)"
+        " INSERT INTO transfers_payee (bank_code, bank_name, branch_code, branch_name, account_type, account_number,"
+        " holder_kana, nickname, created_at, customer_id)"
+        " SELECT bank_code, bank_name, branch_code, branch_name, account_type, '0099999', holder_kana, nickname,"
+        " created_at, customer_id FROM d", [customer.pk]) == PAYEE
+    stranger, _ = payer(email="stranger@example.jp")
+    for customer_id, number in ((customer.pk, "0099999"), (stranger.pk, "0012345")):  # no transfer of theirs to it
+        assert refused("INSERT INTO transfers_payee (bank_code, bank_name, branch_code, branch_name, account_type,"
+                       " account_number, holder_kana, nickname, created_at, customer_id)"
+                       " VALUES ('0161', '池田泉州銀行', '002', '貝塚', '1', %s, 'ﾀﾅｶ ﾊﾅｺ', '', now(), %s)",
+                       [number, customer_id]) == PAYEE
+    assert list(Payee.objects.values_list("account_number", "nickname")) == [("0012345", "田中さん")]
+    services.payee_delete(customer=customer, payee=payee)
+    again = services.payee_register(customer=customer, transfer=executed)
+    assert (again.account_number, Payee.objects.count()) == ("0012345", 1)
+

@@ -16,7 +16,7 @@ from cosei_ib import bankcalendar
 from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
-from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from tests.transfers.support import content_for, execute, other_bank_payee, payer, registered_payee
 from transfers import scheduled, services
 from transfers.models import FeeSchedule, Payee, Transfer
 
@@ -96,11 +96,11 @@ def test_a_cancelled_transfer_is_never_revived():
 
 def test_the_payee_link_is_only_the_customers_own_payee_of_that_account(executed):
     stranger, _ = payer(email="stranger@example.jp")
-    theirs = Payee.objects.create(customer=stranger, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
-                                  branch_name="貝塚", account_type="1", account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
-    other_account = Payee.objects.create(customer=executed.customer, bank_code="0161", bank_name="池田泉州銀行",
-                                         branch_code="002", branch_name="貝塚", account_type="1",
-                                         account_number="0099999", holder_kana="ﾍﾞﾂ")
+    theirs = registered_payee(stranger, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                              branch_name="貝塚", account_type="1", account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    other_account = registered_payee(executed.customer, bank_code="0161", bank_name="池田泉州銀行",
+                                     branch_code="002", branch_name="貝塚", account_type="1",
+                                     account_number="0099999", holder_kana="ﾍﾞﾂ")
     for payee in (theirs, other_account):
         assert refused("UPDATE transfers_transfer SET payee_id = %s WHERE id = %s",
                        [payee.pk, executed.pk]) == CONTENT
