@@ -236,3 +236,46 @@ def test_a_payee_is_registered_only_after_a_transfer_to_its_account():
     again = services.payee_register(customer=customer, transfer=executed)
     assert (again.account_number, Payee.objects.count()) == ("0012345", 1)
 
+
+# --- F13: a customer's limit row deleted: the batch skipped their 予約振込 ------------------------
+
+LIMIT = "CI214"
+
+
+def test_a_customers_limit_row_is_never_deleted_nor_moved():
+    """dbprobe26 F13 (transfers 0023): the row is the customer's lock, which the batch's
+    claim takes with the transfer; deleted, that customer's 予約振込 were skipped without a
+    word. For the app's role it is never deleted nor given to another customer (CI214);
+    利用限度額変更 still changes it."""
+    from transfers import services
+    from transfers.models import TransferLimit
+
+    customer, account = payer()
+    schedule(customer, account, 10_000, day=future_day())
+    stranger, _ = payer(email="stranger@example.jp")
+    assert refused("DELETE FROM transfers_transferlimit WHERE customer_id = %s", [customer.pk]) == LIMIT
+    assert refused("UPDATE transfers_transferlimit SET customer_id = %s WHERE customer_id = %s",
+                   [stranger.pk, customer.pk]) == LIMIT
+    services.transfer_limit_change(customer=customer, new_limit=500_000)
+    assert TransferLimit.objects.get(customer=customer).daily_limit == 500_000
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_the_batch_does_not_skip_a_customer_whose_limit_row_is_gone():
+    """(dbprobe26 F13) A row only the owner can now remove: the batch makes the default row
+    for a customer with a due transfer before it claims, and executes the transfer."""
+    from django.db import connections
+
+    from transfers.models import TransferLimit
+
+    day = past_business_day()
+    customer, account = funded_payer(50_000, day=day)
+    booked = schedule(customer, account, 10_000, day=day)
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("DELETE FROM transfers_transferlimit WHERE customer_id = %s", [customer.pk])
+    assert not TransferLimit.objects.filter(customer=customer).exists()
+    result = scheduled.transfers_execute_due(day=day)
+    assert (result.executed, result.unprocessed) == (1, 0)
+    booked.refresh_from_db()
+    assert booked.status == "executed"
+    assert TransferLimit.objects.filter(customer=customer).exists()
