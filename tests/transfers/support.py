@@ -68,7 +68,11 @@ def registered_payee(customer, *, debit: Account | None = None, nickname: str = 
     to that account): a 予約 to ``other_bank_payee(**fields)`` booked for a coming business
     day (nothing is debited), then 「今回の振込先を登録」 and the 登録名."""
     from tests.transfers.scheduled_support import schedule
+    from transfers.demo import reference_ensure
+    from transfers.models import FeeSchedule
 
+    if not FeeSchedule.objects.exists():
+        reference_ensure()  # a transactional (browser) test starts without the migrations' fee table
     debit = debit or (Account.objects.filter(customer=customer, purpose=Account.Purpose.CUSTOMER,
                                              status=Account.Status.OPEN).order_by("id").first()
                       or factories.account(owner=customer))
