@@ -16,7 +16,7 @@ from tests.accounts.test_ledger_lockdown import refused
 from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 from tests.transfers.support import payer
-from tests.transfers.test_record_guards import _copy_of, _stepup_for, future_day
+from tests.transfers.test_record_guards import _copy_of, _stepup_for, future_day, refused_alone_by_the_batch
 from transfers import scheduled
 from transfers.models import Transfer
 
@@ -92,8 +92,6 @@ def test_a_transfer_the_ledger_refuses_is_unprocessed_and_the_batch_goes_on(monk
     """dbprobe26 F4: any LedgerError of one transfer's posting (here InvalidPosting, as the
     planted 同一店宛 row without an account gave) makes that transfer 未処理 「当金庫でのお取扱
     不可」 with its audit row and mail; the other customers' transfers execute."""
-    from notifications.models import OutboxMessage
-
     day = past_business_day()
     with transaction.atomic():
         first, first_account = funded_payer(50_000, day=day, email="first@example.jp")
@@ -108,15 +106,7 @@ def test_a_transfer_the_ledger_refuses_is_unprocessed_and_the_batch_goes_on(monk
         return post(transfer, internal)
 
     monkeypatch.setattr(scheduled, "_post", refusing)
-    result = scheduled.transfers_execute_due(day=day)
-    assert (result.executed, result.unprocessed) == (1, 1)
-    poisoned.refresh_from_db()
-    later.refresh_from_db()
-    assert (poisoned.status, poisoned.unprocessed_reason, later.status) == (
-        "unprocessed", Transfer.Reason.POSTING_REFUSED, "executed")
-    first_account.refresh_from_db()
-    assert first_account.balance == 50_000
-    assert OutboxMessage.objects.filter(customer=first, event="transfer_unprocessed").count() == 1
+    refused_alone_by_the_batch(day, poisoned, later, first_account)
 
 
 # --- F5: a 仕向 record the day's 全銀 file cannot carry ------------------------------------------

@@ -364,9 +364,6 @@ def test_a_squatted_scheduled_key_makes_that_transfer_unprocessed_and_the_batch_
     ``scheduled-transfer:<id>`` of a booking before its date; the batch met CI005 on it, the
     whole run crashed, every run, and no later booking executed. That transfer alone is now
     未処理 (当金庫でのお取扱不可), with its audit row and mail; the others execute."""
-    from notifications.models import OutboxMessage
-    from security.models import AuditEvent
-
     day = past_business_day()
     first, first_account = funded_payer(50_000, day=day, email="first@example.jp")
     second, second_account = funded_payer(50_000, day=day, email="second@example.jp")
@@ -377,17 +374,26 @@ def test_a_squatted_scheduled_key_makes_that_transfer_unprocessed_and_the_batch_
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(SQUAT, [f"scheduled-transfer:{poisoned.pk}", *_two_fee_stripes()])
-        result = scheduled.transfers_execute_due(day=day)
-        assert (result.executed, result.unprocessed) == (1, 1)
-        poisoned.refresh_from_db()
-        later.refresh_from_db()
-        assert (poisoned.status, poisoned.unprocessed_reason, later.status) == (
-            "unprocessed", Transfer.Reason.POSTING_REFUSED, "executed")
-        first_account.refresh_from_db()
-        assert first_account.balance == 50_000
-        assert OutboxMessage.objects.filter(customer=first, event="transfer_unprocessed").count() == 1
-        assert AuditEvent.objects.filter(customer=first, action="transfer", outcome="failure").count() == 1
+        refused_alone_by_the_batch(day, poisoned, later, first_account)
         transaction.set_rollback(True)
+
+
+def refused_alone_by_the_batch(day, poisoned: Transfer, later: Transfer, account) -> None:
+    """The batch of ``day`` made ``poisoned`` (of ``account``'s customer, 50,000円) alone
+    未処理 「当金庫でのお取扱不可」, with its audit row and mail, and executed ``later``."""
+    from notifications.models import OutboxMessage
+    from security.models import AuditEvent
+
+    result = scheduled.transfers_execute_due(day=day)
+    assert (result.executed, result.unprocessed) == (1, 1)
+    poisoned.refresh_from_db()
+    later.refresh_from_db()
+    assert (poisoned.status, poisoned.unprocessed_reason, later.status) == (
+        "unprocessed", Transfer.Reason.POSTING_REFUSED, "executed")
+    account.refresh_from_db()
+    assert account.balance == 50_000
+    assert OutboxMessage.objects.filter(customer=account.customer, event="transfer_unprocessed").count() == 1
+    assert AuditEvent.objects.filter(customer=account.customer, action="transfer", outcome="failure").count() == 1
 
 
 @pytest.mark.parametrize("prefix", ["scheduled-transfer:{id}", "transfer:{stepup}", "payeasy:26120600000001",
