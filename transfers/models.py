@@ -226,6 +226,18 @@ class Payee(PayeeAccountFields):
         return self.nickname or self.holder_kana
 
 
+# Dates and times Python can load (dbprobe26 F4/F6): no BC date, no infinity.
+YEAR_FIRST = dt.date(1900, 1, 1)
+YEAR_LAST = dt.date(9999, 12, 31)
+TIME_FIRST = dt.datetime(1900, 1, 2, tzinfo=dt.UTC)
+TIME_LAST = dt.datetime(9999, 12, 30, tzinfo=dt.UTC)
+
+
+def _time_loadable(field: str, *, nullable: bool) -> Q:
+    within = Q(**{f"{field}__gte": TIME_FIRST, f"{field}__lte": TIME_LAST})
+    return Q(**{f"{field}__isnull": True}) | within if nullable else within
+
+
 class Transfer(PayeeAccountFields):
     """One confirmed transfer. ``transfer_date`` is today for a same-day transfer (posted
     at once, status executed); a later date is the scheduled transfer of XFER-5."""
@@ -297,6 +309,21 @@ class Transfer(PayeeAccountFields):
                                    name="transfer_payee_fee_below_amount"),
             models.CheckConstraint(condition=~Q(status="executed") | Q(journal__isnull=False),
                                    name="transfer_executed_has_journal"),
+            # dbprobe26 F4: a row the batch can post and load (transfers 0020)
+            models.CheckConstraint(condition=Q(route__in=["same_branch", "other_branch", "other_bank"]),
+                                   name="transfer_route_known"),
+            models.CheckConstraint(condition=Q(route="other_bank", credit_account__isnull=True)
+                                   | Q(route__in=["same_branch", "other_branch"], credit_account__isnull=False),
+                                   name="transfer_credit_account_by_route"),
+            models.CheckConstraint(condition=Q(bank_code__regex=r"^[0-9]{4}$", branch_code__regex=r"^[0-9]{3}$",
+                                               account_number__regex=r"^[0-9]{7}$",
+                                               account_type__in=["1", "2", "4"]),
+                                   name="transfer_payee_codes_digits"),
+            models.CheckConstraint(condition=Q(transfer_date__gte=YEAR_FIRST, transfer_date__lte=YEAR_LAST)
+                                   & _time_loadable("created_at", nullable=False)
+                                   & _time_loadable("executed_at", nullable=True)
+                                   & _time_loadable("cancelled_at", nullable=True),
+                                   name="transfer_times_loadable"),
         ]
 
     def __str__(self) -> str:

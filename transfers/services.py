@@ -51,6 +51,7 @@ from .selectors import (
     transfer_day_total,
     transfer_limits_with_maximum,
 )
+from .zengin import ALLOWED as ZENGIN_ALLOWED
 from .zengin import zengin_kana
 
 logger = logging.getLogger(__name__)
@@ -484,12 +485,20 @@ def _outgoing_record(transfer: Transfer, today: dt.date) -> OutgoingTransfer:
                               or (Bank.objects.filter(code=transfer.bank_code).values_list("kana", flat=True).first(),
                                   ""))
     return OutgoingTransfer(
-        bank_code=transfer.bank_code, bank_kana=zengin_kana(bank_kana or "")[:15],
-        branch_code=transfer.branch_code, branch_kana=zengin_kana(branch_kana)[:15],
+        bank_code=transfer.bank_code, bank_kana=_directory_kana(bank_kana),
+        branch_code=transfer.branch_code, branch_kana=_directory_kana(branch_kana),
         account_type=transfer.account_type, account_number=transfer.account_number,
         payee_kana=transfer.holder_kana[:30], amount=transfer.credited_amount,
         sender_name=transfer.sender_name[:40], edi="", settlement_date=settlement,
     )
+
+
+def _directory_kana(kana: str | None) -> str:
+    """A bank or branch name of the directory as the 全銀 record carries it (15 characters),
+    or blank (the field is optional) when it has a character outside the Zengin set: the
+    database refuses such a record (transfers 0021), and the transfer must still go."""
+    value = zengin_kana(kana or "")[:15]
+    return value if all(ZENGIN_ALLOWED.fullmatch(char) for char in value) else ""
 
 
 def _transfer_notice(transfer: Transfer, debit: Account) -> list[str]:

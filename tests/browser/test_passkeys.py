@@ -38,14 +38,16 @@ def test_register_a_passkey_log_in_with_it_and_confirm_a_transfer_with_it(page, 
     from accounts.selectors import internal_balance
     from security.models import AuditEvent, Passkey
     from tests import factories
-    from transfers.models import Payee, Transfer
+    from tests.transfers.support import registered_payee
+    from transfers.models import Transfer
 
     customer = _customer()
     debit = factories.account(owner=customer, balance=100_000)
     payee_account = factories.account(owner=factories.customer(name_kana="ｻﾄｳ ﾊﾅｺ"), branch_code="001")
-    Payee.objects.create(customer=customer, bank_code="1633", bank_name="大阪厚生信金",
-                         branch_code="001", branch_name=payee_account.branch.name,
-                         account_type="1", account_number=payee_account.number, holder_kana="ｻﾄｳ ﾊﾅｺ")
+    registered_payee(customer, bank_code="1633", bank_name="大阪厚生信金",
+                     branch_code="001", branch_name=payee_account.branch.name,
+                     account_type="1", account_number=payee_account.number, holder_kana="ｻﾄｳ ﾊﾅｺ",
+                     credit_account_id=payee_account.pk)
     _virtual_authenticator(page)
     _login(page, customer)
     page.wait_for_url("**/")
@@ -88,7 +90,7 @@ def test_register_a_passkey_log_in_with_it_and_confirm_a_transfer_with_it(page, 
     page.get_by_role("button", name="パスキーで認証").click()
     page.wait_for_url("**/transfers/done/*/")
     page.get_by_text("振込手続きが完了しました。").wait_for()
-    transfer = Transfer.objects.get(customer=customer)
+    transfer = Transfer.objects.get(customer=customer, status="executed")  # not the 予約 the payee came from
     assert transfer.amount == 12_000
     debit.refresh_from_db()
     payee_account.refresh_from_db()

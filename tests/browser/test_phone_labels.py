@@ -86,12 +86,12 @@ def test_the_payee_actions_are_buttons_a_finger_can_hit(page):
     """UI-1: 登録名変更 and 削除 were two words of link text side by side (about 20 pixels
     high), easy to hit the wrong one on a phone. They are buttons of at least 44 pixels,
     apart from each other."""
-    from transfers.models import Payee
     from tests.security.secondfactor import customer_with_card
+    from tests.transfers.support import registered_payee
 
     customer = customer_with_card(password="Pass1234")
-    Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
-                         branch_name="貝塚", account_type="1", account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    registered_payee(customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                     branch_name="貝塚", account_type="1", account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
     _login(page, customer)
     page.wait_for_url("**/")
     page.goto("/transfers/payees/")

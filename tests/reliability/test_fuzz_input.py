@@ -28,7 +28,8 @@ from tests import factories
 from tests.payeasy import support as payeasy_support
 from tests.security.secondfactor import customer_with_card
 from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
-from transfers.models import Payee, Transfer
+from tests.transfers.support import registered_payee
+from transfers.models import Transfer
 
 pytestmark = pytest.mark.django_db
 
@@ -182,9 +183,9 @@ def test_customer_pages_survive_bad_input(request, customer_client, method, url,
     if setup == "transfer-confirm":
         assert client.post("/transfers/details/", {"amount": "1000", "sender_name": "ﾔﾏﾀﾞ ﾀﾛｳ"}).status_code == 302
     if setup == "payee":
-        payee = Payee.objects.create(customer=client.customer, bank_code="0161", bank_name="池田泉州銀行",
-                                     branch_code="002", branch_name="貝塚", account_type="1",
-                                     account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
+        payee = registered_payee(client.customer, bank_code="0161", bank_name="池田泉州銀行",
+                                 branch_code="002", branch_name="貝塚", account_type="1",
+                                 account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
         url = url.format(payee=payee.pk)
     if setup == "payeasy-start":
         client.post("/payeasy/", {"account": client.account.pk, "biller": "00100"})

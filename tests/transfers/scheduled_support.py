@@ -11,6 +11,7 @@ import datetime as dt
 
 import time_machine
 from django.db import transaction
+from django.utils import timezone
 
 from cosei_ib import bankcalendar
 from tests import factories
@@ -43,8 +44,14 @@ def funded_payer(balance: int, *, day: dt.date, email: str = "payer@example.jp")
 
 
 def schedule(customer, account, amount: int, *, day: dt.date, payee: dict | None = None, hour: int = 10):
-    """Schedule a transfer for ``day``, made at ``hour`` o'clock the day before."""
-    with time_machine.travel(at(day - dt.timedelta(days=1), hour), tick=False):
+    """Schedule a transfer for ``day``, made at ``hour`` o'clock the day before — or now, when
+    that is still to come and ``day`` within the booking horizon from now: the database
+    takes a booking made now, or before (the tests' past days), of an account opened
+    earlier (transfers 0020: a transactional test's)."""
+    when = at(day - dt.timedelta(days=1), hour)
+    if when > timezone.now() and day <= timezone.localdate() + dt.timedelta(days=scheduled.horizon_days()):
+        when = timezone.now()
+    with time_machine.travel(when, tick=False):
         content = content_for(customer, account, payee or other_bank_payee(), amount, day=day, check=False)
         return book(customer, content)
 

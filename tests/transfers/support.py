@@ -6,11 +6,13 @@ from __future__ import annotations
 import datetime as dt
 
 from accounts.models import Account
+from cosei_ib import bankcalendar
 from cosei_ib.bankcalendar import local_now
 from tests import factories
 from tests.security.secondfactor import customer_with_card
 from transfers import services
 from transfers.directory import payee_account_resolve
+from transfers.models import Payee
 
 
 def payer(balance: int = 1_000_000, *, branch_code: str = "001", email: str = "payer@example.jp"):
@@ -59,3 +61,24 @@ def execute(customer, content: dict, stepup_id=None):
         return services.transfer_execute(customer=customer, stepup_id=stepup_id, content=content)
     return factories.confirmed(customer, "transfer", content, lambda stepup_id: services.transfer_execute(
         customer=customer, stepup_id=stepup_id, content=content))
+
+
+def registered_payee(customer, *, debit: Account | None = None, nickname: str = "", **fields) -> Payee:
+    """A payee registered as the services do (XFER-7, transfers 0022: only after a transfer
+    to that account): a 予約 to ``other_bank_payee(**fields)`` booked for a coming business
+    day (nothing is debited), then 「今回の振込先を登録」 and the 登録名."""
+    from tests.transfers.scheduled_support import schedule
+    from transfers.demo import reference_ensure
+    from transfers.models import FeeSchedule
+
+    if not FeeSchedule.objects.exists():
+        reference_ensure()  # a transactional (browser) test starts without the migrations' fee table
+    debit = debit or (Account.objects.filter(customer=customer, purpose=Account.Purpose.CUSTOMER,
+                                             status=Account.Status.OPEN).order_by("id").first()
+                      or factories.account(owner=customer))
+    day = bankcalendar.next_business_day(bankcalendar.next_business_day(local_now().date()))
+    transfer = schedule(customer, debit, 1_000, day=day, payee=other_bank_payee(**fields))
+    payee = services.payee_register(customer=customer, transfer=transfer)
+    if nickname:
+        payee = services.payee_rename(customer=customer, payee=payee, nickname=nickname)
+    return payee

@@ -16,7 +16,7 @@ from cosei_ib import bankcalendar
 from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
-from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from tests.transfers.support import content_for, execute, other_bank_payee, payer, registered_payee
 from transfers import scheduled, services
 from transfers.models import FeeSchedule, Payee, Transfer
 
@@ -96,11 +96,11 @@ def test_a_cancelled_transfer_is_never_revived():
 
 def test_the_payee_link_is_only_the_customers_own_payee_of_that_account(executed):
     stranger, _ = payer(email="stranger@example.jp")
-    theirs = Payee.objects.create(customer=stranger, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
-                                  branch_name="貝塚", account_type="1", account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
-    other_account = Payee.objects.create(customer=executed.customer, bank_code="0161", bank_name="池田泉州銀行",
-                                         branch_code="002", branch_name="貝塚", account_type="1",
-                                         account_number="0099999", holder_kana="ﾍﾞﾂ")
+    theirs = registered_payee(stranger, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                              branch_name="貝塚", account_type="1", account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    other_account = registered_payee(executed.customer, bank_code="0161", bank_name="池田泉州銀行",
+                                     branch_code="002", branch_name="貝塚", account_type="1",
+                                     account_number="0099999", holder_kana="ﾍﾞﾂ")
     for payee in (theirs, other_account):
         assert refused("UPDATE transfers_transfer SET payee_id = %s WHERE id = %s",
                        [payee.pk, executed.pk]) == CONTENT
@@ -389,9 +389,6 @@ def test_a_squatted_scheduled_key_makes_that_transfer_unprocessed_and_the_batch_
     ``scheduled-transfer:<id>`` of a booking before its date; the batch met CI005 on it, the
     whole run crashed, every run, and no later booking executed. That transfer alone is now
     未処理 (当金庫でのお取扱不可), with its audit row and mail; the others execute."""
-    from notifications.models import OutboxMessage
-    from security.models import AuditEvent
-
     day = past_business_day()
     first, first_account = funded_payer(50_000, day=day, email="first@example.jp")
     second, second_account = funded_payer(50_000, day=day, email="second@example.jp")
@@ -402,17 +399,26 @@ def test_a_squatted_scheduled_key_makes_that_transfer_unprocessed_and_the_batch_
     with transaction.atomic():
         with connection.cursor() as cursor:
             cursor.execute(SQUAT, [f"scheduled-transfer:{poisoned.pk}", *_two_fee_stripes()])
-        result = scheduled.transfers_execute_due(day=day)
-        assert (result.executed, result.unprocessed) == (1, 1)
-        poisoned.refresh_from_db()
-        later.refresh_from_db()
-        assert (poisoned.status, poisoned.unprocessed_reason, later.status) == (
-            "unprocessed", Transfer.Reason.POSTING_REFUSED, "executed")
-        first_account.refresh_from_db()
-        assert first_account.balance == 50_000
-        assert OutboxMessage.objects.filter(customer=first, event="transfer_unprocessed").count() == 1
-        assert AuditEvent.objects.filter(customer=first, action="transfer", outcome="failure").count() == 1
+        refused_alone_by_the_batch(day, poisoned, later, first_account)
         transaction.set_rollback(True)
+
+
+def refused_alone_by_the_batch(day, poisoned: Transfer, later: Transfer, account) -> None:
+    """The batch of ``day`` made ``poisoned`` (of ``account``'s customer, 50,000円) alone
+    未処理 「当金庫でのお取扱不可」, with its audit row and mail, and executed ``later``."""
+    from notifications.models import OutboxMessage
+    from security.models import AuditEvent
+
+    result = scheduled.transfers_execute_due(day=day)
+    assert (result.executed, result.unprocessed) == (1, 1)
+    poisoned.refresh_from_db()
+    later.refresh_from_db()
+    assert (poisoned.status, poisoned.unprocessed_reason, later.status) == (
+        "unprocessed", Transfer.Reason.POSTING_REFUSED, "executed")
+    account.refresh_from_db()
+    assert account.balance == 50_000
+    assert OutboxMessage.objects.filter(customer=account.customer, event="transfer_unprocessed").count() == 1
+    assert AuditEvent.objects.filter(customer=account.customer, action="transfer", outcome="failure").count() == 1
 
 
 @pytest.mark.parametrize("prefix", ["scheduled-transfer:{id}", "transfer:{stepup}", "payeasy:26120600000001",

@@ -19,7 +19,7 @@ from security.models import AuditEvent
 from security.stepup import stepup_seed_used
 from tests import factories
 from tests.factories import ledger_account_id
-from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer
+from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer, registered_payee
 from transfers import services
 from transfers.scheduled import scheduled_transfer_create
 from transfers.directory import ACCOUNT_CLOSED, ACCOUNT_FROZEN, ACCOUNT_UNKNOWN, PayeeAccountError
@@ -395,11 +395,8 @@ def test_a_booking_resets_the_lookup_count_and_a_registered_payee_is_never_throt
 
 def test_99_payees_and_the_100th_refused():
     customer, debit = payer(balance=10_000_000)
-    for number in range(99):
-        transfer = Transfer(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
-                            branch_name="貝塚", account_type="1", account_number=f"{number:07d}",
-                            holder_kana="ﾃｽﾄ")
-        services.payee_register(customer=customer, transfer=transfer)
+    for number in range(99):  # each after a transfer to it (transfers 0022)
+        registered_payee(customer, debit=debit, account_number=f"{number:07d}", holder_kana="ﾃｽﾄ")
     assert Payee.objects.filter(customer=customer).count() == 99
     last = execute(customer, content_for(customer, debit, other_bank_payee(), 1_000))
     with pytest.raises(services.TransferRefused) as refused:
@@ -510,9 +507,9 @@ def test_a_payee_deleted_meanwhile_is_not_deleted_or_renamed_twice():
     「振込先登録名変更 正常」 and told the customer 「登録名を変更しました」. Now the loser
     writes no audit row, and the rename is refused in Japanese."""
     customer, _debit = payer()
-    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行",
-                                 branch_code="002", branch_name="貝塚", account_type="1",
-                                 account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    payee = registered_payee(customer, bank_code="0161", bank_name="池田泉州銀行",
+                             branch_code="002", branch_name="貝塚", account_type="1",
+                             account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
     stale = Payee.objects.get(pk=payee.pk)  # what the second request read
     services.payee_delete(customer=customer, payee=payee)
     services.payee_delete(customer=customer, payee=stale)

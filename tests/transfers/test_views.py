@@ -13,7 +13,7 @@ from accounts.models import Account
 from security import cards
 from security.models import AuditEvent, StepUp
 from tests.security.secondfactor import card_post, right_answers
-from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from tests.transfers.support import content_for, execute, other_bank_payee, payer, registered_payee
 from transfers.models import Payee, Transfer
 
 pytestmark = pytest.mark.django_db
@@ -90,9 +90,9 @@ def test_new_payee_flow_with_full_width_input_and_kept_input(signed_in):
 
 def test_registered_payee_skips_bank_and_branch_but_shows_the_name(signed_in):
     client, customer, debit = signed_in
-    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
-                                 branch_name="貝塚", account_type="1", account_number="0012345",
-                                 holder_kana="ﾀﾅｶ ﾊﾅｺ", nickname="はなこ")
+    payee = registered_payee(customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                             branch_name="貝塚", account_type="1", account_number="0012345",
+                             holder_kana="ﾀﾅｶ ﾊﾅｺ", nickname="はなこ")
     page = client.get(reverse("transfers:start")).content.decode()
     assert "はなこ" in page
     response = client.post(reverse("transfers:start"),
@@ -106,9 +106,7 @@ def test_a_registered_payee_is_chosen_while_new_look_ups_are_throttled(signed_in
     """walk26 F1: after the look-ups of new accounts ran out, 登録済みの振込先 was refused
     with the same message; it goes on, and the refusal of a new payee says so."""
     client, customer, debit = signed_in
-    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
-                                 branch_name="貝塚", account_type="1", account_number="0012345",
-                                 holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    payee = registered_payee(customer, debit=debit)  # 池田泉州銀行 貝塚 普通 0012345 ﾀﾅｶ ﾊﾅｺ
     for number in ("1111111", "2222222"):
         _to_details(client, debit, number=number)
     page = _to_details(client, debit, number="3333333").content.decode()
@@ -258,8 +256,8 @@ def test_an_expired_confirm_page_sends_the_customer_back_to_start_once(signed_in
 def test_foreign_transfer_and_payee_are_404(signed_in, django_user_model):
     client, customer, debit = signed_in
     other, other_debit = payer(email="")
-    payee = Payee.objects.create(customer=other, bank_code="0161", bank_name="x", branch_code="002",
-                                 branch_name="y", account_type="1", account_number="0000001", holder_kana="ｱ")
+    payee = registered_payee(other, bank_code="0161", bank_name="x", branch_code="002",
+                             branch_name="y", account_type="1", account_number="0000001", holder_kana="ｱ")
     assert client.get(reverse("transfers:payee_rename", args=[payee.pk])).status_code == 404
     # a POST for it is told what a POST for a deleted payee is (its existence not told) and changes nothing
     response = client.post(reverse("transfers:payee_delete", args=[payee.pk]), follow=True)
@@ -429,9 +427,9 @@ def test_settings_page_links_payees_and_limit(signed_in):
 
 def test_payee_management_pages_rename_and_delete(signed_in):
     client, customer, debit = signed_in
-    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
-                                 branch_name="貝塚", account_type="1", account_number="0012345",
-                                 holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    payee = registered_payee(customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                             branch_name="貝塚", account_type="1", account_number="0012345",
+                             holder_kana="ﾀﾅｶ ﾊﾅｺ")
     assert "ﾀﾅｶ ﾊﾅｺ" in client.get(reverse("transfers:payees")).content.decode()
     page = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": "あ" * 21}).content.decode()
     assert "登録名は20文字以内" in page
@@ -446,6 +444,7 @@ def test_payee_management_pages_rename_and_delete(signed_in):
     assert not Payee.objects.filter(customer=customer).exists()
     assert [(event.action, event.summary.rsplit(" ", 1)[-1]) for event in AuditEvent.objects.filter(
         customer=customer, action__startswith="payee_").order_by("id")] == [
+        ("payee_register", "ﾊﾅｺ"),  # registered after a transfer, as the database holds (transfers 0022)
         ("payee_rename", "登録名「はなこさん」"), ("payee_rename", "登録名を削除"), ("payee_delete", "ﾊﾅｺ")]
 
 
@@ -455,9 +454,9 @@ def test_a_payee_deleted_in_another_tab_is_said_so_not_a_404(signed_in, url):
     delete) posted for a payee already gone and got the 404 page; it is told 「既に削除
     されています」 on the list, and nothing is written. A GET of a gone payee stays a 404."""
     client, customer, debit = signed_in
-    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
-                                 branch_name="貝塚", account_type="1", account_number="0012345",
-                                 holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    payee = registered_payee(customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                             branch_name="貝塚", account_type="1", account_number="0012345",
+                             holder_kana="ﾀﾅｶ ﾊﾅｺ")
     client.post(reverse("transfers:payee_delete", args=[payee.pk]))
     events = AuditEvent.objects.count()
 
@@ -476,9 +475,9 @@ def test_a_nickname_with_invisible_or_direction_characters_is_refused(signed_in,
     payee choice, and zero-width or C1 characters made two nicknames look alike. The same
     rule as a passkey's name: no control or format characters."""
     client, customer, debit = signed_in
-    payee = Payee.objects.create(customer=customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
-                                 branch_name="貝塚", account_type="1", account_number="0012345",
-                                 holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    payee = registered_payee(customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                             branch_name="貝塚", account_type="1", account_number="0012345",
+                             holder_kana="ﾀﾅｶ ﾊﾅｺ")
     page = client.post(reverse("transfers:payee_rename", args=[payee.pk]), {"nickname": nickname}).content.decode()
     assert "登録名に使用できない文字が含まれています。" in page
     assert Payee.objects.get(pk=payee.pk).nickname == ""

@@ -105,8 +105,12 @@ class InterbankOutgoingFileAdmin(ReadOnlyAdmin):
                     messages.error(request, refused.message)
                 else:
                     messages.success(request, f"{file}を作成しました。ダウンロードしてください。")
+                    for held in services.outgoing_held_messages(services.outgoing_pending(day)):
+                        messages.warning(request, held)
                     return redirect("admin:transfers_interbankoutgoingfile_change", file.pk)
             pending = list(services.outgoing_pending(day).select_related("transfer"))
+            for held in services.outgoing_held_messages(pending) if request.method == "GET" else ():
+                messages.warning(request, held)
             total = sum(record.amount for record in pending)
             settled = services._settled_amount(pending)
         context = _context(self, request, "仕向ファイルの作成（他行宛振込）", form=form, pending=pending, total=total,

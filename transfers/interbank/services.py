@@ -47,6 +47,7 @@ from .zengin_file import (
     Header,
     ZenginFieldError,
     ZenginFileError,
+    data_line,
     file_build,
     file_canonical,
     file_identity,
@@ -60,6 +61,9 @@ NOTHING_TO_SEND = "{day}決済の未送信の他行宛振込はありません�
 SETTLEMENT_MISMATCH = ("為替決済勘定への入金額（{settled:,}円）とファイルの合計（{total:,}円）が一致しません。"
                        "ファイルは作成していません。システム担当者に連絡してください。")
 UNWRITABLE = "全銀形式で書けないデータがあるため、ファイルは作成していません（{problem}）。システム担当者に連絡してください。"
+# a record the file cannot carry is held back, not the day's file (dbprobe26 F5)
+HELD_BACK = ("データ番号 {id}（{payee} {amount:,}円）は全銀形式で書けないため（{problem}）、ファイルに含めていません。"
+             "未送信のまま残ります。システム担当者に連絡してください。")
 NOT_SENT = "送信済みの他行宛振込だけを返却できます。"
 ALREADY_RETURNED = "この振込は既に返却済みです。"
 RETURN_LEDGER = "返却できませんでした：{message}"
@@ -114,15 +118,46 @@ def outgoing_pending(day: dt.date):
     return OutgoingTransfer.objects.filter(status=OutgoingTransfer.Status.PENDING, settlement_date=day)
 
 
+def outgoing_unwritable(records) -> dict[int, str]:
+    """The records a 全銀 file cannot carry (a name outside the Zengin characters, a number
+    too long), by id, with why. Transfers 0021 refuses such a record on INSERT; one stored
+    before is held back from the day's file instead of refusing the file (dbprobe26 F5)."""
+    held = {}
+    for record in records:
+        try:
+            data_line(_data_record(record))
+        except ZenginFieldError as error:
+            held[record.pk] = str(error)
+    return held
+
+
+def outgoing_held_messages(records) -> list[str]:
+    """What staff read about each held-back record of ``records`` (``HELD_BACK``)."""
+    problems = outgoing_unwritable(records)
+    return [HELD_BACK.format(id=record.pk, payee=record.payee_kana, amount=record.amount, problem=problems[record.pk])
+            for record in records if record.pk in problems]
+
+
 def outgoing_file_create(*, day: dt.date, staff: str) -> InterbankOutgoingFile:
     """The file of ``day``'s pending outgoing transfers, written and recorded, and the
-    transfers marked sent, in one transaction. Raises TransferRefused when there is nothing
-    to send or when the 為替決済 postings do not add up to the file's total."""
+    transfers marked sent, in one transaction. A record the file cannot carry is held back
+    (stays 未送信, audited; ``outgoing_held_messages`` says why). Raises TransferRefused when
+    there is nothing (writable) to send or when the 為替決済 postings do not add up to the
+    file's total."""
     with transaction.atomic():
         outgoing = list(outgoing_pending(day).select_related("transfer")
                         .select_for_update(skip_locked=True, of=("self",)).order_by("id"))
         if not outgoing:
             raise TransferRefused(NOTHING_TO_SEND.format(day=japanese_date(day)))
+        held = outgoing_unwritable(outgoing)
+        if held:
+            # each stays 未送信 (its row is never changed): staff read why on the page
+            audit_record(action="interbank_outgoing", outcome="failure", actor=staff,
+                         summary=f"{day:%Y-%m-%d} 全銀形式で書けない明細を保留 データ番号 {', '.join(map(str, held))}"[:200])
+            logger.error("interbank outgoing %s: records held back (not writable): %s", day, held)
+            outgoing = [record for record in outgoing if record.pk not in held]
+            if not outgoing:
+                raise TransferRefused(UNWRITABLE.format(problem="; ".join(held.values())))
         try:
             content = file_build(_our_header(day), [_data_record(record) for record in outgoing])
         except ZenginFieldError as error:

@@ -146,6 +146,17 @@ class DataRecord(_BankAccount):
     edi_mark: str = ""
 
 
+def data_line(record: DataRecord) -> bytes:
+    """One data record (without CRLF); ZenginFieldError when a field cannot be written."""
+    return record_build(DATA_FIELDS, {
+        "data_kind": 2, "bank_code": record.bank_code, "bank_kana": record.bank_kana,
+        "branch_code": record.branch_code, "branch_kana": record.branch_kana, "clearing_house": 0,
+        "account_type": record.account_type, "account_number": record.account_number,
+        "payee_kana": record.payee_kana, "amount": record.amount, "new_code": 0,
+        "customer_code1": record.customer_code1, "customer_code2": record.customer_code2,
+        "transfer_kind": record.transfer_kind, "edi_mark": record.edi_mark})
+
+
 def file_build(header: Header, records: list[DataRecord]) -> bytes:
     """The whole file: header, data, trailer, end, each record + CRLF."""
     lines = [record_build(HEADER_FIELDS, {
@@ -154,14 +165,7 @@ def file_build(header: Header, records: list[DataRecord]) -> bytes:
         "bank_code": header.bank_code, "bank_kana": header.bank_kana, "branch_code": header.branch_code,
         "branch_kana": header.branch_kana, "account_type": header.account_type,
         "account_number": header.account_number})]
-    for record in records:
-        lines.append(record_build(DATA_FIELDS, {
-            "data_kind": 2, "bank_code": record.bank_code, "bank_kana": record.bank_kana,
-            "branch_code": record.branch_code, "branch_kana": record.branch_kana, "clearing_house": 0,
-            "account_type": record.account_type, "account_number": record.account_number,
-            "payee_kana": record.payee_kana, "amount": record.amount, "new_code": 0,
-            "customer_code1": record.customer_code1, "customer_code2": record.customer_code2,
-            "transfer_kind": record.transfer_kind, "edi_mark": record.edi_mark}))
+    lines.extend(data_line(record) for record in records)
     lines.append(record_build(TRAILER_FIELDS, {"data_kind": 8, "count": len(records),
                                                "total": sum(record.amount for record in records)}))
     lines.append(record_build(END_FIELDS, {"data_kind": 9}))
