@@ -348,12 +348,13 @@ def image_card_verify(*, customer: Customer, challenge_id: int | None,
         audit_record(action=action, customer=customer, ip=ip,
                      outcome=AuditEvent.Outcome.SUCCESS if error is None else AuditEvent.Outcome.FAILURE,
                      summary=f"画像認証 {summary}".strip() if error is None
-                     else f"画像認証 {_reason(error)} {summary}".strip())
+                     else f"画像認証 {card_refusal_label(error)} {summary}".strip())
     if error is not None:
         raise AuthFactorError(error, field="card", locked=error == CARD_LOCKED)
 
 
-def _reason(error: str) -> str:
-    """The short Japanese word for the audit summary (取引履歴)."""
+def card_refusal_label(error: str) -> str:
+    """The short Japanese word for the audit summary (取引履歴): 指定マス変更 is a page left
+    stale (another tab answered its challenge), not a wrong answer."""
     return {CARD_WRONG: "誤り", CARD_LOCKED: "ロック", CARD_MISSING: "カード未発行",
             CARD_CHALLENGE_CHANGED: "指定マス変更"}.get(error, "拒否")

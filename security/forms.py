@@ -133,7 +133,19 @@ def answers_clear(form) -> None:
     data = form.data.copy()
     for name in names:
         data.pop(name, None)
+    challenge = getattr(form, "challenge", None)
+    if challenge is not None:
+        # the hidden id goes with the cells the page shows now: after 「認証用画像の指定が
+        # 変わりました」 the bound field re-rendered the stale id it was posted with, under
+        # the new challenge's cells, and every right answer was refused again (walk27 F1)
+        data["challenge"] = str(challenge.pk)
     form.data = data
+
+
+def _challenge_changed(refused) -> bool:
+    from .cards import CARD_CHALLENGE_CHANGED
+
+    return CARD_CHALLENGE_CHANGED in refused.errors.values()
 
 
 class ChallengeFormMixin:
@@ -168,6 +180,23 @@ class ChallengeFormMixin:
                     for index, label in cell["candidates"]
                 ],
             })
+
+    def challenge_refresh(self) -> None:
+        """After 「認証用画像の指定が変わりました」: the cells of the customer's open
+        challenge as it is now — the one this form was built with may itself have been
+        answered in another tab meanwhile (walk27 F1). A lock or a missing card is told by
+        the next page view; the cells shown stay."""
+        from .cards import image_card_challenge_current
+        from .errors import AuthFactorError
+
+        try:
+            challenge = image_card_challenge_current(customer=self.challenge.customer)
+        except AuthFactorError:
+            return
+        if challenge.pk != self.challenge.pk:
+            for cell in self.challenge_cells:
+                self.fields.pop(cell["name"], None)
+            self.add_challenge_fields(challenge)
 
     def challenge_answer(self) -> dict:
         return {"challenge_id": self.cleaned_data["challenge"],
@@ -251,6 +280,8 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
     def add_refusal(self, refused) -> None:
         for field, message in refused.errors.items():
             self.add_error("otp" if field == "otp" and "otp" in self.fields else None, message)
+        if self.challenge_cells and _challenge_changed(refused):
+            self.challenge_refresh()
         answers_clear(self)
 
 
@@ -333,6 +364,8 @@ class OtpRegisterForm(ChallengeFormMixin, forms.Form):
     def add_refusal(self, refused) -> None:
         for field, message in refused.errors.items():
             self.add_error(field if field in ("otp", "serial") else None, message)
+        if self.challenge_cells and _challenge_changed(refused):
+            self.challenge_refresh()
         answers_clear(self)
 
 

@@ -32,7 +32,7 @@ from accounts.models import Customer
 from notifications.services import notice_enqueue
 
 from .audit import audit_record
-from .cards import CARD_LOCKED, image_card_challenge_close, image_card_check
+from .cards import CARD_LOCKED, card_refusal_label, image_card_challenge_close, image_card_check
 from .errors import AuthFactorError
 from .locks import customer_for_update
 from .models import AuditEvent, Credential, ImageCardChallenge, OtpToken
@@ -255,7 +255,8 @@ def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
         audit_record(action="otp_activate", customer=customer, ip=ip,
                      outcome=AuditEvent.Outcome.SUCCESS if not errors else AuditEvent.Outcome.FAILURE,
                      summary=token.serial if not errors else " ".join(
-                         f"{_FACTOR_LABELS.get(field, field)}：{_reason(message) if field == 'otp' else '誤り'}"
+                         f"{_FACTOR_LABELS.get(field, field)}："
+                         f"{_reason(message) if field == 'otp' else card_refusal_label(message)}"
                          for field, message in errors.items()))
     if errors:
         # Report the card first: its lock is the harsher one (3 tries).

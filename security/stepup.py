@@ -47,7 +47,13 @@ from django.utils import timezone
 from accounts.models import Customer
 
 from .audit import ACTION_LABELS, audit_record
-from .cards import CARD_LOCKED, image_card_challenge_current, image_card_check
+from .cards import (
+    CARD_CHALLENGE_CHANGED,
+    CARD_LOCKED,
+    card_refusal_label,
+    image_card_challenge_current,
+    image_card_check,
+)
 from .errors import AuthFactorError
 from .models import AuditEvent, StepUp
 from .otp import OTP_LOCKED, otp_check, otp_token_active
@@ -80,7 +86,18 @@ def _refusal_label(error: AuthFactorError) -> str:
     """The short Japanese word for the audit summary (取引履歴), never the answer."""
     if isinstance(error, StepUpError):
         return _REFUSAL_LABELS.get(error.message, "拒否")
+    if error.message == CARD_CHALLENGE_CHANGED:
+        # a page left stale by another tab: no guess, nothing counted (walk27 F1)
+        return card_refusal_label(error.message)
     return "ロック" if error.locked else "認証誤り"
+
+
+def _refusal_outcome(error: AuthFactorError) -> str:
+    """拒否 for what is not an answer checked (the operation's state, a stale page: nothing
+    was counted), 失敗 for a wrong or locked answer."""
+    if isinstance(error, StepUpError) or error.message == CARD_CHALLENGE_CHANGED:
+        return AuditEvent.Outcome.REFUSED
+    return AuditEvent.Outcome.FAILURE
 
 
 def content_hash(content: dict) -> str:
@@ -297,9 +314,7 @@ def _stepup_check(*, customer: Customer, stepup_id, digest: str, ip: str | None,
         if message:
             error = AuthFactorError(message, field="card", locked=message == CARD_LOCKED)
     audit_record(action="step_up", customer=customer, ip=ip,
-                 outcome=(AuditEvent.Outcome.SUCCESS if error is None
-                          else AuditEvent.Outcome.REFUSED if isinstance(error, StepUpError)
-                          else AuditEvent.Outcome.FAILURE),
+                 outcome=AuditEvent.Outcome.SUCCESS if error is None else _refusal_outcome(error),
                  summary=f"{summary} {stepup.get_method_display()}"
                  + ("" if error is None else f" {_refusal_label(error)}"))
     return stepup, error

@@ -79,3 +79,37 @@ def test_a_form_left_open_after_logout_in_another_tab_says_logged_out(page, devi
     assert not StepUp.objects.filter(customer=customer).exists()
     page.get_by_role("link", name="ログイン画面へ").click()
     page.wait_for_url("**/login/")
+
+
+def test_after_the_cells_changed_in_another_tab_the_right_answer_passes(page, device):
+    """SEC-5, SEC-7 (walk27 F1): tab A (利用限度額) and tab B (IB取引中止) show the same
+    challenge; A answers it. B's answer is refused — 「認証用画像の指定が変わりました」 —
+    and B shows new cells, whose right answer then passes (it was refused again and again:
+    the hidden id stayed the stale one). Nothing counted, no 「認証誤り」 in the history."""
+    from security.models import AuditEvent, Credential, ImageCardChallenge
+
+    customer = _customer()
+    _login(page, customer)
+    page.wait_for_url("**/")
+    _limit_confirm_page(page, "100000")
+    other = page.context.new_page()
+    other.goto("/settings/suspend/")
+    other.get_by_role("button", name="次へ（認証へ）").click()
+    other.wait_for_url("**/settings/suspend/confirm/")
+    first = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+    _pick_pictures(page, customer)
+    _pick_pictures(other, customer)  # the same cells, picked before A sends its answer
+    page.get_by_role("button", name="変更する").click()
+    page.wait_for_url("**/transfers/limit/done/")
+    other.get_by_role("button", name="利用を停止する").click()
+    other.get_by_text("認証用画像の指定が変わりました").first.wait_for()
+    second = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+    assert second.pk != first.pk
+    assert other.locator('input[name="challenge"]').input_value() == str(second.pk)
+    assert no_horizontal_overflow(other)
+    other.screenshot(path=f"test-artifacts/cells-changed-{device}.png", full_page=True)
+    _pick_pictures(other, customer)
+    other.get_by_role("button", name="利用を停止する").click()
+    other.wait_for_url("**/settings/suspend/done/")
+    assert Credential.objects.get(customer=customer, kind="image_card").failures == 0
+    assert not AuditEvent.objects.filter(customer=customer, summary__contains="認証誤り").exists()
