@@ -232,7 +232,7 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
             audit_record(action="password_change", outcome=AuditEvent.Outcome.FAILURE,
                          customer=customer, summary="現在のパスワード誤り", ip=ip)
             if just_locked:
-                sessions_end_for_customer(customer)
+                sessions_end_for_customer(customer, reason="password_locked")
                 refusal, refused_field, sessions_ended = [LOGIN_LOCKED], None, True
             else:
                 refusal = ["現在のログインパスワードが正しくありません。"]
@@ -282,23 +282,25 @@ def login_refusal(*, customer: Customer) -> str | None:
     return None
 
 
-def sessions_end_for_customer(customer: Customer, *, keep_session_key: str | None = None,
-                              reason: str = "") -> int:
+def sessions_end_for_customer(customer: Customer, *, reason: str,
+                              keep_session_key: str | None = None) -> int:
     """Delete the customer's server-side sessions except ``keep_session_key`` (SEC-12).
 
-    ``reason`` (a key of ``session.ENDED_MESSAGES``): each live session ended is replaced
-    by one under the same key that holds nothing but why it ended, so the browser that held
-    it is told on its next request (walk26 F9: it landed on the login page with no word).
-    That session is anonymous — no user, not indexed; should a request of the old session
-    still in flight write its data back over it, Django's check of the password hash ends
-    it on its next request all the same."""
+    ``reason`` (a key of ``session.ENDED_MESSAGES``, required: walk27 F5): each live
+    session ended is replaced by one under the same key that holds nothing but why it
+    ended, so the browser that held it is told on its next request (walk26 F9: it landed
+    on the login page with no word). That session is anonymous — no user, not indexed;
+    should a request of the old session still in flight write its data back over it,
+    Django's check of the password hash (a password change, 初回パスワード再発行) or the
+    middleware's of the contract's status (IB取引中止) ends it on its next request all the
+    same."""
     keys = list(
         CustomerSession.objects.filter(customer=customer)
         .exclude(session_key=keep_session_key or "")
         .values_list("session_key", flat=True)
     )
     live = list(Session.objects.filter(session_key__in=keys, expire_date__gt=timezone.now())
-                .values_list("session_key", flat=True)) if reason else []
+                .values_list("session_key", flat=True))
     Session.objects.filter(session_key__in=keys).delete()
     CustomerSession.objects.filter(customer=customer, session_key__in=keys).delete()
     if live:
@@ -372,7 +374,7 @@ def customer_ib_suspend(*, customer: Customer, ip: str | None, actor: str = "", 
         customer.status = Customer.Status.SUSPENDED
         Credential.objects.filter(customer=customer, kind=Credential.Kind.PASSWORD).update(
             failures_while_suspended=0)  # counts this suspension's guesses only
-        sessions_end_for_customer(customer)
+        sessions_end_for_customer(customer, reason="ib_suspend")
         audit_record(action="ib_suspend", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
                      ip=ip, actor=actor, summary=f"窓口：{reason.strip()}" if actor else "")
         notice_enqueue(customer=customer, event="ib_suspend", lines=[
@@ -480,7 +482,7 @@ def initial_password_issue(*, customer: Customer, reason: str, actor: str, unloc
             credential.locked_at = None
             credential.unlocked_at = timezone.now()
             credential.save(update_fields=["failures", "locked_at", "unlocked_at"])
-        sessions_end_for_customer(customer)
+        sessions_end_for_customer(customer, reason="initial_password")
         if unlock:
             audit_record(action="unlock", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
                          summary=f"{credential.get_kind_display()}（初回パスワード再発行）：{reason.strip()}",

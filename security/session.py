@@ -133,9 +133,21 @@ def session_end(request) -> None:
 # Why the customer's session was ended from elsewhere (walk26 F9), told once on the login
 # page, where ``CustomerSessionMiddleware`` sends the next request of the browser that held it.
 ENDED = "cosei_ended"
+# Every call of ``sessions_end_for_customer`` names its reason (walk27 F5: IB取引中止 on one
+# device sent the other, half-way through a transfer, to the login page without a word).
+# Ended in the middle of a confirm page, the pending operation went with the session.
+NOT_EXECUTED = "お手続き中のお取引は実行されていません。"
 ENDED_MESSAGES = {
     "password_change": ("ログインパスワードが変更されたため、ログアウトしました。新しいログインパスワードで"
                         "ログインしてください。お心当たりのない場合は、至急当金庫までご連絡ください。"),
+    "password_locked": ("ログインパスワードが所定の回数連続して誤って入力されたため、お取引をロックし、"
+                        f"ログアウトしました。{NOT_EXECUTED}ロックの解除には当金庫所定の手続きが必要です。"
+                        "お取引店またはお問い合わせ窓口までご連絡ください。"),
+    "ib_suspend": (f"IB取引中止のお手続きによりログアウトしました。{NOT_EXECUTED}"
+                   "ご利用の再開には当金庫所定の手続きが必要です。お取引店までご連絡ください。"),
+    "initial_password": ("当金庫で初回ログインパスワードを再発行したため、ログアウトしました。"
+                         f"{NOT_EXECUTED}当金庫からお届けする初回ログインパスワードでログインしてください。"
+                         "お心当たりのない場合は、至急当金庫までご連絡ください。"),
 }
 
 

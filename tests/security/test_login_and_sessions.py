@@ -214,8 +214,8 @@ def test_password_change_ends_other_sessions_and_sends_notice():
 def test_the_other_device_is_told_its_session_ended_by_a_password_change():
     """walk26 F9, SEC-12: after a password change on device A, device B's next page went
     to the login page without a word. It says why, once; the ended session grants nothing
-    (no user in it, not indexed), and the session of a plain logout or an IB取引中止 says
-    nothing of the kind."""
+    (no user in it, not indexed), and the session of a plain logout says nothing of the
+    kind (an IB取引中止 says its own, walk27 F5)."""
     from security.session import ENDED_MESSAGES
 
     customer = make_customer()
@@ -244,6 +244,88 @@ def test_the_other_device_is_told_its_session_ended_by_a_password_change():
     login(other, customer.contract_id, "Next5678")
     other.post("/logout/")
     assert "パスワードが変更された" not in other.get("/login/").content.decode()
+
+
+def _told_on_the_login_page(client, reason: str) -> None:
+    """The ended session's next page is the login page, which says why, once."""
+    from security.session import ENDED_MESSAGES
+
+    response = client.get("/transfers/")
+    assert response.status_code == 302 and response.url == "/login/"
+    assert ENDED_MESSAGES[reason] in client.get(response.url).content.decode()
+    assert ENDED_MESSAGES[reason] not in client.get("/login/").content.decode()
+
+
+def test_ib_suspend_on_another_device_is_told_and_the_confirm_page_there_did_nothing():
+    """walk27 F5, SEC-10, SEC-12: device B on the 利用限度額 confirm page; device A (the
+    customer's own IB取引中止) ends every session. B's answer lands on the login page —
+    which says why and that the operation was not executed — and nothing changed."""
+    from security import cards
+    from security.services import customer_ib_suspend
+    from security.session import ENDED_MESSAGES
+    from tests.security.secondfactor import card_post, customer_with_card, right_answers
+    from transfers.models import TransferLimit
+
+    customer = customer_with_card()
+    device_b = Client()
+    login(device_b, customer.contract_id, "Pass1234")
+    assert device_b.post("/transfers/limit/", {"new_limit": "100000"}).url == "/transfers/limit/confirm/"
+    challenge = cards.image_card_challenge_current(customer=customer)
+    customer_ib_suspend(customer=customer, ip="192.0.2.1")  # device A, after its step-up
+    response = device_b.post("/transfers/limit/confirm/", card_post(challenge, right_answers(challenge)))
+    assert response.status_code == 302 and response.url == "/login/"
+    page = device_b.get("/login/").content.decode()
+    assert ENDED_MESSAGES["ib_suspend"] in page and "お手続き中のお取引は実行されていません。" in page
+    assert not TransferLimit.objects.filter(customer=customer, daily_limit=100_000).exists()
+    assert not TransferLimit.objects.filter(customer=customer, pending_limit=100_000).exists()
+
+
+@pytest.mark.parametrize("reason", ["ib_suspend", "initial_password"])
+def test_staff_ending_the_sessions_is_told(reason):
+    """walk27 F5 and the walk26 leftover: staff's IB取引中止 and 初回パスワード再発行 end the
+    customer's sessions; the browser that held one is told why."""
+    from security.services import customer_ib_suspend, initial_password_issue
+
+    customer = make_customer()
+    device = Client()
+    login(device, customer.contract_id, "Pass1234")
+    if reason == "ib_suspend":
+        customer_ib_suspend(customer=customer, ip=None, actor="staff01", reason="電話で本人確認")
+    else:
+        initial_password_issue(customer=customer, reason="窓口で本人確認", actor="staff01")
+    _told_on_the_login_page(device, reason)
+
+
+def test_the_password_lock_from_another_device_is_told():
+    """walk27 F5, SEC-8: wrong current passwords on device A's パスワード変更 lock the
+    password and end every session; device B is told why."""
+    from django.conf import settings
+
+    customer = make_customer()
+    device_a, device_b = Client(), Client()
+    login(device_a, customer.contract_id, "Pass1234")
+    login(device_b, customer.contract_id, "Pass1234")
+    for _ in range(settings.SECURITY_LOCKOUT_THRESHOLDS["password"]):
+        device_a.post("/settings/password/", {"current_password": "Wrong999", "new_password": "Next5678",
+                                              "new_password_again": "Next5678"})
+    assert Credential.objects.get(customer=customer, kind="password").is_locked
+    _told_on_the_login_page(device_b, "password_locked")
+
+
+def test_every_reason_sessions_are_ended_for_has_a_message():
+    """walk27 F5: a reason without a message would send the browser to the login page
+    without a word again."""
+    import re
+    from pathlib import Path
+
+    import security
+    from security.session import ENDED_MESSAGES
+
+    source = "\n".join(path.read_text() for path in Path(security.__file__).parent.glob("*.py"))
+    reasons = set(re.findall(r"sessions_end_for_customer\([^)]*reason=\"(\w+)\"", source))
+    assert reasons == {"password_change", "password_locked", "ib_suspend", "initial_password"}
+    assert reasons <= ENDED_MESSAGES.keys()
+    assert source.count("sessions_end_for_customer(") == len(reasons) + 1  # + the definition
 
 
 def test_session_key_changes_at_login_no_fixation(client):
@@ -473,7 +555,8 @@ def test_session_after_password_change_ends_with_suspension_and_stays_ended_afte
     key = client.session.session_key
     assert CustomerSession.objects.filter(customer=customer, session_key=key).exists()
     customer_ib_suspend(customer=customer, ip=None)
-    assert not Session.objects.filter(session_key=key).exists()
+    # only why it ended is left under the key (walk27 F5): no user
+    assert Session.objects.get(session_key=key).get_decoded() == {"cosei_ended": "ib_suspend"}
     customer_ib_resume(customer=customer, reason="本人確認済み", actor="staff01")
     assert client.get("/").url == "/login/"
 
