@@ -1,5 +1,3 @@
-import unicodedata
-
 from django.contrib import admin, messages
 from django.template.response import TemplateResponse
 from django.utils.html import format_html_join
@@ -9,7 +7,7 @@ from accounts.admin import ReadOnlyAdmin
 from accounts.models import Customer
 
 from .audit import ACTION_LABELS, action_label, audit_local_time, client_ip, summary_label
-from .customer_admin import CustomerAdmin
+from .customer_admin import CustomerAdmin, ReasonForm
 from .models import AuditEvent, Passkey, StaffLoginCounter
 from .passkeys import passkeys_staff_reset
 from .staff_admin import staff_login_unlock
@@ -92,9 +90,6 @@ class StaffLoginCounterAdmin(ReadOnlyAdmin):
         self.message_user(request, f"{len(counters)}件のロックを解除しました。", messages.SUCCESS)
 
 
-PASSKEY_RESET_REASON_REQUIRED = "理由（本人確認の方法など）を100文字以内で入力してください。"
-
-
 @admin.register(Passkey)
 class PasskeyAdmin(ReadOnlyAdmin):
     """Customers' passkeys (SEC-16), read-only — no key material is shown. A customer who
@@ -117,10 +112,11 @@ class PasskeyAdmin(ReadOnlyAdmin):
         reason = request.POST.get("reason", "").strip()
         error = ""
         if "apply" in request.POST:
-            if not reason or len(reason) > 100 or any(
-                    unicodedata.category(char).startswith("C") for char in reason):
-                error = PASSKEY_RESET_REASON_REQUIRED
+            form = ReasonForm({"reason": reason})  # the check of every staff reason (walk27 F6)
+            if not form.is_valid():
+                error = form.errors["reason"][0]
             else:
+                reason = form.cleaned_data["reason"]
                 for customer in customers:
                     passkeys_staff_reset(customer=customer, reason=reason, actor=request.user.get_username())
                 self.message_user(request, f"{len(customers)}名のお客様のパスキーを削除しました。",

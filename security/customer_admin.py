@@ -25,6 +25,7 @@ from django.utils.html import format_html_join
 
 from accounts.admin import CustomerAccountInline, StaffModelAdmin
 from accounts.models import Customer
+from cosei_ib.textinput import customer_text
 
 from .audit import audit_record
 from .cards import image_card_issue, image_card_render_pdf, image_card_render_png
@@ -60,18 +61,32 @@ REASON_MESSAGES = {"required": "理由を入力してください。", "max_leng
                    "null_characters_not_allowed": "理由に使用できない文字が含まれています。"}
 
 
+class ReasonField(forms.CharField):
+    """理由（本人確認の方法など） of a staff action on a customer, written to the 取引履歴 in
+    admin: the check of every text staff type (``customer_text``) — a lone BEL passed as
+    the required reason and showed as 「\\x07」 in the 操作ログ (walk27 F6)."""
+
+    def __init__(self, **kwargs):
+        super().__init__(label="理由（本人確認の方法など）", max_length=100,
+                         error_messages=REASON_MESSAGES, **kwargs)
+
+    def clean(self, value) -> str:
+        return customer_text(super().clean(value), label="理由")
+
+
 class UnlockForm(forms.Form):
     kind = forms.ChoiceField(label="ロックを解除する認証情報", choices=Credential.Kind.choices,
                              help_text=UNLOCK_HELP,
                              error_messages=choice_messages("ロックを解除する認証情報を選択してください。",
                                                             "ロックを解除する認証情報"))
-    reason = forms.CharField(label="理由（本人確認の方法など）", max_length=100,
-                             error_messages=REASON_MESSAGES)
+    reason = ReasonField()
 
 
 class ReasonForm(forms.Form):
-    reason = forms.CharField(label="理由（本人確認の方法など）", max_length=100,
-                             error_messages=REASON_MESSAGES)
+    """The reason alone: IB取引中止・再開, 初回パスワード再発行, 画像認証カード発行, 予約取消（窓口）,
+    パスキーの一括削除."""
+
+    reason = ReasonField()
 
 
 class ResumeForm(ReasonForm):

@@ -310,7 +310,9 @@ def test_branch_staff_reset_a_customers_passkeys_in_admin_with_a_reason():
     page = client.post("/admin/security/passkey/", chosen)
     assert "パスキーの一括削除" in page.content.decode() and customer.contract_id in page.content.decode()
     refused = client.post("/admin/security/passkey/", {**chosen, "apply": "1", "reason": "\x07" + "あ" * 120})
-    assert "理由（本人確認の方法など）を100文字以内" in refused.content.decode()
+    assert "理由は100文字以内で入力してください。" in refused.content.decode()
+    refused = client.post("/admin/security/passkey/", {**chosen, "apply": "1", "reason": "\x07"})
+    assert "理由に使用できない文字（制御文字 U+0007）が含まれています。" in refused.content.decode()
     assert Passkey.objects.filter(customer=customer).exists()
     done = client.post("/admin/security/passkey/", {**chosen, "apply": "1", "reason": "紛失 運転免許証で確認"})
     assert done.status_code == 302

@@ -3,6 +3,8 @@ actions with reasons, ledger read-only."""
 
 from __future__ import annotations
 
+import re
+
 import pyotp
 import pytest
 from django.contrib.auth import get_user_model
@@ -115,6 +117,29 @@ def test_staff_finds_and_unlocks_with_a_reason(staff_client):
     event = AuditEvent.objects.get(customer=customer, action="unlock")
     assert event.actor == "staff-t" and "運転免許証" in event.summary
     assert OutboxMessage.objects.filter(customer=customer, event="unlock").exists()
+
+
+@pytest.mark.parametrize("reason", ["\x07", " \x07 ", "\u200b", "本人確認\x1b[2J"])
+@pytest.mark.parametrize("action", ["unlock", "suspend", "resume", "initial-password", "card/issue"])
+def test_a_reason_of_control_characters_is_refused(staff_client, action, reason):
+    """STAFF-1 (walk27 F6): a lone BEL passed as the required reason — the lock was lifted,
+    a password issued, and the 操作ログ read 「\\x07」. Every staff reason is checked as the
+    other staff text (cosei_ib/textinput.py): refused with the character named, nothing done."""
+    customer = suspended_customer() if action == "resume" else factories.customer()
+    if action == "unlock":
+        Credential.objects.create(customer=customer, kind="password", failures=5,
+                                  locked_at="2026-01-01T00:00:00+09:00")
+    url = f"/admin/accounts/customer/{customer.pk}/{action}/"
+    page = staff_client.get(url).content.decode()
+    nonce = re.search(r'name="nonce" value="([^"]+)"', page)
+    written = AuditEvent.objects.filter(customer=customer).count()
+    response = staff_client.post(url, {"kind": "password", "reason": reason,
+                                       **({"nonce": nonce[1]} if nonce else {})})
+    assert response.status_code == 200
+    assert "理由に使用できない文字（制御文字 U+" in response.content.decode()
+    assert AuditEvent.objects.filter(customer=customer).count() == written  # nothing done
+    customer.refresh_from_db()
+    assert customer.status == ("suspended" if action == "resume" else "active")
 
 
 def suspended_customer(**kwargs) -> Customer:
