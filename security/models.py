@@ -79,7 +79,13 @@ class AuditEvent(models.Model):
                    models.Index(fields=["recorded_at"], name="audit_recorded_idx")]
 
     def __str__(self) -> str:
-        return f"{self.created_at:%Y-%m-%d %H:%M} {self.contract_id} {self.action} {self.outcome}"
+        """The admin page's title, as the page itself shows the row: Japan time to the
+        second, the action's and the outcome's Japanese labels (walk27 F7: UTC and codes,
+        「2026-12-07 03:41 1000000002 initial_password_issue success」)."""
+        from .audit import action_label, audit_local_time
+
+        return " ".join(part for part in (audit_local_time(self), self.contract_id, action_label(self.action),
+                                          self.get_outcome_display()) if part)
 
 
 class CustomerSession(models.Model):
