@@ -7,13 +7,14 @@ written by every service through ``security.audit.audit_record``.
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 from django.core.paginator import Paginator
 from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from accounts.models import Customer
+from accounts.models import Customer, account_number_masked
 from cosei_ib.replica import read_alias
 
 from .audit import action_label, audit_local_time, summary_for_customer
@@ -29,10 +30,23 @@ PAGE_SIZE = 50
 # 振込資金返却 is staff's, but its summary is the record's own (受付番号, payee, amount and
 # the reason chosen from InterbankReturn.Reason — no note): the customer reads which
 # transfer came back and why (walk25 F22: the row said nothing).
+# Eメール設定's are the customer's own, addresses masked: 「アドレス変更受付（確認コード
+# 送信先 …）」 then 「アドレス変更 … → …」 (walk27 F8: two identical empty rows did not tell
+# the request from the completion).
 CONTENT_ACTIONS = frozenset({
     "transfer", "transfer_schedule", "transfer_cancel", "payeasy",
     "payee_register", "payee_rename", "payee_delete", "limit_change", "interbank_return",
+    "email_change",
 })
+# 窓口入金's summary is staff's: 「<口座番号> <金額>円 伝票<伝票番号>」 (the shape the ledger's
+# key guard asks of it, payeasy 0010). The customer reads the account, masked, and the
+# amount — never the full number or the slip (walk27 F8: four identical empty rows).
+_COUNTER_DEPOSIT = re.compile(r"(\d{4,}) (?:.* )?([\d,]+円) 伝票")
+
+
+def _counter_deposit_detail(summary: str) -> str:
+    deposit = _COUNTER_DEPOSIT.match(summary)
+    return f"口座 {account_number_masked(deposit[1])} {deposit[2]}" if deposit else ""
 
 
 # Staff's own work on a customer that changes nothing of the customer's (walk26 F5): a
@@ -76,6 +90,8 @@ def _credential_named(summary: str) -> str:
 def _detail(event: AuditEvent) -> str:
     """What was refused or failed (「アクセス拒否」 alone says nothing), and what a money or
     payee operation did; nothing else (CONTENT_ACTIONS)."""
+    if event.action == "counter_deposit":
+        return _counter_deposit_detail(event.summary)
     if event.actor and event.action == "unlock":
         return _credential_named(event.summary)  # which lock was lifted, never staff's reason
     if event.actor and event.action not in CONTENT_ACTIONS:

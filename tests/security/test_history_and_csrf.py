@@ -203,3 +203,32 @@ def test_history_does_not_echo_what_the_request_chose():
     assert "99999999999999999999" not in html and "&lt;b&gt;" not in html and "<b>x" not in html
     summaries = set(AuditEvent.objects.filter(action="access_refused").values_list("summary", flat=True))
     assert "照会できない口座の指定（入出金明細照会） ／当金庫記録：口座 id=99999999999999999999" in summaries
+
+
+def test_history_says_what_a_counter_deposit_and_an_email_change_did():
+    """walk27 F8, ACCT-4: four 窓口入金 were four identical rows with an empty 内容, and an
+    address change's request and completion two identical empty rows. The 窓口入金 row
+    names the account (masked) and the amount — never the full number or the slip, which
+    stay staff's; the address rows say which step, addresses masked."""
+    from accounts.services import counter_deposit
+    from notifications.models import OutboxMessage
+    from notifications.services import email_change_confirm, email_change_request
+
+    me = active_customer(email="old-address@example.jp")
+    account = factories.account(owner=me, number="7654321")
+    counter_deposit(account=account, amount=12_345, reference="S-3", actor="staff01")
+    audit_record(action="counter_deposit", outcome="success", customer=me, actor="staff01",
+                 summary="staff's own note")  # not the service's shape: nothing shown
+    email_change_request(customer=me, new_email="new-address@example.jp", ip="192.0.2.1")
+    mail = OutboxMessage.objects.filter(event="email_verify").latest("id")
+    email_change_confirm(customer=me, code=re.search(r"確認コード：(\d{6})", mail.body)[1], ip="192.0.2.1")
+
+    html = logged_in(me).get("/history/").content.decode()
+    assert re.search(r"窓口入金</td>\s*<td[^>]*>[^<]*</td>\s*<td data-label=\"内容\">口座 \*\*\*4321 12,345円</td>",
+                     html), html
+    assert "7654321" not in html and "伝票" not in html and "S-3" not in html and "own note" not in html
+    assert "アドレス変更受付（確認コード送信先 ne***@example.jp）" in html
+    assert "アドレス変更 ol***@example.jp → ne***@example.jp" in html
+    assert "old-address" not in html and "new-address" not in html
+    # staff keep the account number and the slip
+    assert AuditEvent.objects.filter(customer=me, action="counter_deposit", summary="7654321 12,345円 伝票S-3").exists()
