@@ -222,6 +222,11 @@ def _domain_error(exc: DatabaseError) -> errors.LedgerError:
 MAX_COUNTER_DEPOSIT = 100_000_000
 
 
+def counter_deposit_key(*, account: Account, reference: str) -> str:
+    """The counter deposit's idempotency key: one posting per slip number at its branch."""
+    return f"counter-deposit:{account.branch.code}:{reference}"
+
+
 def counter_deposit(*, account: Account, amount: int, reference: str, actor: str) -> Journal:
     """A cash deposit at the branch counter (窓口入金), posted by staff in admin (STAFF-1).
 
@@ -244,7 +249,7 @@ def counter_deposit(*, account: Account, amount: int, reference: str, actor: str
             ],
             kind=Journal.Kind.DEPOSIT,
             description="窓口入金",
-            idempotency_key=f"counter-deposit:{account.branch.code}:{reference}",
+            idempotency_key=counter_deposit_key(account=account, reference=reference),
         )
         if journal.created:
             audit_record(action="counter_deposit", outcome="success", customer=account.customer,
