@@ -238,9 +238,12 @@ def test_staff_are_told_which_lines_are_held_and_release_one(staff_client):
     assert "1件を入金しました。" in done.content.decode() and "入金保留の明細だけを入金できます" in done.content.decode()
     assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "credited"
     assert Account.objects.get(pk=account.pk).balance == 60_000
-    # the confirm page posted again (a replay, another tab) credits nothing more
-    again = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"}, follow=True)
-    assert "0件を入金しました。" in again.content.decode()
+    # the confirm page posted again (a replay, another tab) credits nothing more, and says
+    # why — not 「0件を入金しました。」 (walk27 F4)
+    again = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"},
+                              follow=True).content.decode()
+    assert (f"第{held.file_id}号 {held.line}行目は既に入金済みです（何もしていません。二重には入金していません）。"
+            in again) and "0件" not in again and "入金保留の明細だけを入金できます" in again
     assert Account.objects.get(pk=account.pk).balance == 60_000
     assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
 
@@ -342,3 +345,32 @@ def test_an_odd_confirm_submit_returns_nothing_and_says_why(staff_client, posted
     if response.status_code == 200:
         assert "振込資金返却の登録" in response.content.decode()
     assert not InterbankReturn.objects.exists()
+
+
+def test_two_tabs_releasing_one_held_record_say_the_second_did_nothing(staff_client):
+    """walk27 F4: two tabs release the same 入金保留 record; the second said
+    「0件を入金しました。」, which read as a failure. It says the record is already credited;
+    a second 返却済にする likewise."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    for name, other_amount in (("a.txt", 1_000), ("b.txt", 2_000)):
+        staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+            name, incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (None, "ﾀﾞﾚｶ", other_amount)]))})
+    held = InterbankIncomingRecord.objects.get(status="held")
+    release = {"action": "release_held", "_selected_action": [held.pk], "post": "yes"}
+    url = "/admin/transfers/interbankincomingrecord/"
+    first = staff_client.post(url, release, follow=True).content.decode()
+    assert "1件を入金しました。" in first
+    second = staff_client.post(url, release, follow=True).content.decode()
+    assert f"第{held.file_id}号 {held.line}行目は既に入金済みです（何もしていません。二重には入金していません）。" in second
+    assert "0件" not in second and "入金した明細はありません" not in second
+    assert Account.objects.get(pk=account.pk).balance == 60_000
+    assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
+    unapplied = list(InterbankIncomingRecord.objects.filter(status="unapplied").order_by("id"))
+    returned = {"action": "mark_returned", "_selected_action": [unapplied[0].pk]}
+    assert "1件を返却済にしました。" in staff_client.post(url, returned, follow=True).content.decode()
+    again = staff_client.post(url, returned, follow=True).content.decode()
+    assert "は既に返却済です（何もしていません）。" in again and "0件" not in again
+    # a record that cannot be released and was not released meanwhile: said, and nothing done
+    other = unapplied[1]
+    page = staff_client.post(url, {**release, "_selected_action": [other.pk]}, follow=True).content.decode()
+    assert "入金保留の明細だけを入金できます" in page and "入金した明細はありません。" in page

@@ -43,6 +43,9 @@ HELD_MESSAGE = ("他のファイルで取り込んだ振込と同じ明細があ
                 "「選択した入金保留の明細を入金する」、同じ振込の重複であれば「返却済にする」を選んでください：")
 RETURN_DONE = ("振込資金返却を登録しました：データ番号 {number}（{customer}、受取人 {payee}）の{amount:,}円を"
                "ご依頼人の口座 {account} に入金しました（返却理由：{reason}）。")
+# walk27 F4: the second of two tabs releasing (or returning) the same record
+ALREADY_CREDITED_RECORDS = "{records}は既に入金済みです（{nothing}。二重には入金していません）。"
+ALREADY_RETURNED_RECORDS = "{records}は既に返却済です（{nothing}）。"
 RETURN_TWICE = "この振込は既に返却済みです。二重には返却していません（登録済みの返却を表示しています）。"
 
 
@@ -302,19 +305,34 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     def has_return_permission(self, request) -> bool:
         return request.user.has_perm(PERMISSION)
 
-    def _each(self, request, queryset, step, done_text: str) -> None:
-        done = 0
+    def _each(self, request, queryset, step, *, done_text: str, none_text: str, already_status: str,
+              already_text: str) -> None:
+        """``step`` for each chosen record. One another tab (or another staff member) did
+        meanwhile — its state is now ``already_status`` — is said as such, not as a failure:
+        「0件を入金しました。」 read as one (walk27 F4)."""
+        done, already = 0, []
         for record in queryset:
             try:
                 step(record=record, staff=request.user.get_username())
                 done += 1
             except TransferRefused as refused:
-                self.message_user(request, f"{record}: {refused.message}", level=messages.WARNING)
-        self.message_user(request, done_text.format(done=done))
+                if InterbankIncomingRecord.objects.filter(pk=record.pk, status=already_status).exists():
+                    already.append(f"第{record.file_id}号 {record.line}行目")
+                else:
+                    self.message_user(request, f"{record}: {refused.message}", level=messages.WARNING)
+        if already:
+            nothing = "この明細には何もしていません" if done else "何もしていません"
+            self.message_user(request, already_text.format(records="、".join(already), nothing=nothing),
+                              level=messages.WARNING)
+        if done or not already:
+            self.message_user(request, done_text.format(done=done) if done else none_text,
+                              level=messages.SUCCESS if done else messages.WARNING)
 
     @admin.action(description="選択した入金不能・入金保留の明細を返却済にする", permissions=["return"])
     def mark_returned(self, request, queryset):
-        self._each(request, queryset, services.incoming_record_return, "{done}件を返却済にしました。")
+        self._each(request, queryset, services.incoming_record_return, done_text="{done}件を返却済にしました。",
+                   none_text="返却済にした明細はありません。", already_status=InterbankIncomingRecord.Status.RETURNED,
+                   already_text=ALREADY_RETURNED_RECORDS)
 
     @admin.action(description="選択した入金保留の明細を入金する（仕向金融機関に確認済み）", permissions=["return"])
     def release_held(self, request, queryset):
@@ -330,4 +348,6 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
                                action_checkbox_name=ACTION_CHECKBOX_NAME,
                                changelist_url=reverse("admin:transfers_interbankincomingrecord_changelist"))
             return TemplateResponse(request, "admin/transfers/interbank/release_confirm.html", context)
-        self._each(request, queryset, services.incoming_record_release, "{done}件を入金しました。")
+        self._each(request, queryset, services.incoming_record_release, done_text="{done}件を入金しました。",
+                   none_text="入金した明細はありません。", already_status=InterbankIncomingRecord.Status.CREDITED,
+                   already_text=ALREADY_CREDITED_RECORDS)
