@@ -4,6 +4,7 @@ actions need ``transfers.exchange_interbank``; each is audited by its service.""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
@@ -41,6 +42,9 @@ PERMISSION = "transfers.exchange_interbank"
 HELD_MESSAGE = ("他のファイルで取り込んだ振込と同じ明細があるため、入金せずに入金保留にしました"
                 "（二重入金の防止）。仕向金融機関に確認のうえ、別の振込であれば振込入金明細で"
                 "「選択した入金保留の明細を入金する」、同じ振込の重複であれば「返却済にする」を選んでください：")
+HELD_LARGE_MESSAGE = ("{limit:,}円を超える振込は、入金せずに入金保留にしました（大口の確認）。仕向金融機関に金額と受取人を"
+                      "確認のうえ、正しければ振込入金明細で「選択した入金保留の明細を入金する」、誤りであれば"
+                      "「返却済にする」を選んでください：")
 RETURN_DONE = ("振込資金返却を登録しました：データ番号 {number}（{customer}、受取人 {payee}）の{amount:,}円を"
                "ご依頼人の口座 {account} に入金しました（返却理由：{reason}）。")
 # walk27 F4: the second of two tabs releasing (or returning) the same record
@@ -247,14 +251,20 @@ class InterbankIncomingFileAdmin(ReadOnlyAdmin):
                 if result.already_done:
                     messages.warning(request, f"{result.file}は取込済みです。入金はしていません（二重入金はしません）。")
                 else:
-                    level = messages.WARNING if result.unapplied or result.held else messages.SUCCESS
+                    held = len(result.held) + len(result.held_large)
+                    level = messages.WARNING if result.unapplied or held else messages.SUCCESS
                     messages.add_message(request, level, f"{result.file}を取り込みました："
                                          f"入金 {result.credited}件、入金不能 {result.unapplied}件"
-                                         f"{'、入金保留 ' + str(len(result.held)) + '件' if result.held else ''}。")
+                                         f"{'、入金保留 ' + str(held) + '件' if held else ''}。")
                     if result.held:
                         messages.warning(request, HELD_MESSAGE + "".join(
                             f"{line}行目（第{earlier.file_id}号 {earlier.line}行目、{earlier.get_status_display()}）"
                             for line, earlier in result.held[:20]) + ("ほか。" if len(result.held) > 20 else "。"))
+                    if result.held_large:
+                        messages.warning(request, HELD_LARGE_MESSAGE.format(
+                            limit=settings.TRANSFERS_INCOMING_HOLD_ABOVE) + "、".join(
+                            f"{line}行目（{amount:,}円）" for line, amount in result.held_large[:20])
+                            + ("ほか。" if len(result.held_large) > 20 else "。"))
                 url = reverse("admin:transfers_interbankincomingrecord_changelist")
                 return redirect(f"{url}?file__id__exact={result.file.pk}")
         context = _context(self, request, "被仕向ファイルの取込（振込入金）", form=form, button="取り込む",
