@@ -15,7 +15,7 @@ from cosei_ib import bankcalendar
 
 from . import errors
 from .models import Account, BankClosingDay, Journal
-from .templatetags.accounts_format import japanese_date
+from .templatetags.accounts_format import account_label, japanese_date
 
 logger = logging.getLogger(__name__)
 
@@ -255,7 +255,7 @@ def counter_deposit(*, account: Account, amount: int, reference: str, actor: str
             audit_record(action="counter_deposit", outcome="success", customer=account.customer,
                          summary=f"{account.number} {amount:,}円 伝票{reference}", actor=actor)
             notice_enqueue(customer=account.customer, event="deposit", lines=[
-                f"口座（{account.branch.name}支店 {account.get_type_display()} {account.masked_number}）に"
+                f"口座（{account_label(account)}）に"
                 f"{amount:,}円のご入金がありました（窓口入金）。",
             ])
     return journal

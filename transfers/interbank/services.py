@@ -28,7 +28,7 @@ from accounts.errors import LedgerError
 from accounts.models import Account, Entry, Journal, account_number_masked
 from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
-from accounts.templatetags.accounts_format import japanese_date
+from accounts.templatetags.accounts_format import japanese_date, payee_place
 from notifications.services import RETURN_DESCRIPTION, notice_enqueue
 from security.audit import audit_record, reference_text
 from transfers.errors import TransferRefused
@@ -232,7 +232,7 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
             "お振込が振込先の金融機関から返却されたため、ご依頼人の口座にご入金しました。",
             "",
             f"振込日：{japanese_date(transfer.transfer_date)}",
-            f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+            f"振込先：{payee_place(transfer.bank_name, transfer.branch_name)} {transfer.get_account_type_display()} "
             f"{account_number_masked(transfer.account_number)}",
             f"受取人名：{locked.payee_kana}",
             f"返却理由：{label}",
