@@ -23,8 +23,10 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
+from django.utils.http import urlencode
 
 from cosei_ib import bankcalendar
+from cosei_ib.staff_confirm import CONFIRM_MINUTES, confirm_token, confirm_token_matches
 from cosei_ib.textinput import ascii_int, normalise_digits
 
 from . import errors
@@ -43,6 +45,7 @@ from .services import (
     bank_closing_day_delete,
     counter_deposit,
 )
+from .selectors import counter_deposit_slip_used
 from .templatetags.accounts_format import japanese_date
 
 
@@ -173,6 +176,12 @@ class CustomerAccountInline(admin.TabularInline):
 
 # a slip number is the counter deposit's idempotency key at its branch
 SLIP_USED_OTHERWISE = "この伝票番号は別の金額または別の口座で記帳済みです。伝票番号をご確認ください。"
+SLIP_POSTED = "この伝票番号の入金は記帳済みです（二重記帳はしていません）。"
+DEPOSIT_NEGATIVE = "入金額にマイナスの金額は指定できません。"
+# walk27 F2: the confirm page's second submit is bound to the account, amount and slip it showed
+DEPOSIT_CONFIRM_SALT = "accounts.counter-deposit-confirm"
+DEPOSIT_CONFIRM_STALE = (f"確認画面の有効期限（{CONFIRM_MINUTES}分）が過ぎたか、確認画面の内容と一致しないため、"
+                         "記帳していません。もう一度入金額と伝票番号を入力してください。")
 
 
 class CounterDepositForm(forms.Form):
@@ -187,6 +196,8 @@ class CounterDepositForm(forms.Form):
 
     def clean_amount(self) -> int:
         raw = normalise_digits(self.cleaned_data["amount"]).replace(",", "")
+        if raw.startswith(("-", "−", "▲")):  # walk27 F9: not 「数字で入力してください」
+            raise forms.ValidationError(DEPOSIT_NEGATIVE)
         amount = ascii_int(raw, max_digits=16)
         if amount is None:
             raise forms.ValidationError("入金額は数字で入力してください。")
@@ -203,6 +214,36 @@ class CounterDepositForm(forms.Form):
         if not re.fullmatch(r"[0-9A-Z-]{1,32}", raw) or not re.search(r"[0-9A-Z]", raw):  # not 「-」 alone
             raise forms.ValidationError("伝票番号は英数字とハイフンで入力してください。")
         return raw
+
+
+class CounterDepositConfirmForm(CounterDepositForm):
+    """The confirm page's submit (walk27 F2): the amount and slip again, as hidden fields
+    checked like the first submit, and a signed token naming the same account, amount, slip
+    and staff member within CONFIRM_MINUTES — so it posts only what the page showed. A
+    replay, or the same slip confirmed in two tabs, posts once: the slip is the deposit's
+    idempotency key (counter_deposit)."""
+
+    token = forms.CharField(widget=forms.HiddenInput, error_messages={"required": DEPOSIT_CONFIRM_STALE})
+
+    def __init__(self, *args, account: Account, staff: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.account, self.staff = account, staff
+        for name in ("amount", "reference"):
+            self.fields[name].widget = forms.HiddenInput()
+
+    @staticmethod
+    def token_for(*, account: Account, amount: int, reference: str, staff: str) -> str:
+        return confirm_token(salt=DEPOSIT_CONFIRM_SALT, account=account.pk, amount=amount, reference=reference,
+                             staff=staff)
+
+    def clean(self):
+        cleaned = super().clean()
+        if self.errors:
+            return cleaned
+        if not confirm_token_matches(cleaned.get("token", ""), salt=DEPOSIT_CONFIRM_SALT, account=self.account.pk,
+                                     amount=cleaned["amount"], reference=cleaned["reference"], staff=self.staff):
+            raise forms.ValidationError(DEPOSIT_CONFIRM_STALE, code="stale")
+        return cleaned
 
 
 def amount_field_bound(field, *, minimum: int, maximum: int, message: str, invalid: str) -> None:
@@ -347,30 +388,69 @@ class AccountAdmin(StaffModelAdmin):
         return custom + super().get_urls()
 
     def deposit_view(self, request, pk):
+        """窓口入金 (STAFF-1): a typed amount posts for good — an entry is never changed and
+        admin has no reversal — and mails the customer. So the first submit shows 契約者,
+        口座, 金額 and 伝票番号; only the confirm page's own submit, bound to them by a
+        signed token (CounterDepositConfirmForm), posts (walk27 F2)."""
         if not request.user.has_perm("accounts.post_counter_deposit"):
             raise PermissionDenied
         account = get_object_or_404(Account.objects.select_related("branch", "customer"), pk=pk,
                                     purpose=Account.Purpose.CUSTOMER)
-        form = CounterDepositForm(request.POST or None)
+        staff = request.user.get_username()
+        if request.method == "POST" and "token" in request.POST:
+            return self._deposit_confirmed(request, account, staff)
+        form = CounterDepositForm(request.POST or None, initial={  # 「修正する」 from the confirm page
+            name: request.GET[name][:32] for name in ("amount", "reference") if name in request.GET})
         if request.method == "POST" and form.is_valid():
-            try:
-                journal = counter_deposit(account=account, amount=form.cleaned_data["amount"],
-                                          reference=form.cleaned_data["reference"],
-                                          actor=request.user.get_username())
-            except errors.IdempotencyConflict:  # staff's words, not the customer's (walk25 F7)
-                form.add_error(None, SLIP_USED_OTHERWISE)
-            except errors.LedgerError as refused:
-                form.add_error(None, refused.message)
+            amount, reference = form.cleaned_data["amount"], form.cleaned_data["reference"]
+            used = counter_deposit_slip_used(account=account, amount=amount, reference=reference)
+            if used:
+                form.add_error("reference", SLIP_POSTED if used == "same" else SLIP_USED_OTHERWISE)
             else:
-                if journal.created:
-                    messages.success(request, f"{form.cleaned_data['amount']:,}円の窓口入金を記帳しました。")
-                else:
-                    messages.warning(request, "この伝票番号の入金は記帳済みです（二重記帳はしていません）。")
-                return redirect("admin:accounts_account_change", account.pk)
+                confirm = CounterDepositConfirmForm(account=account, staff=staff, initial={
+                    "amount": amount, "reference": reference,
+                    "token": CounterDepositConfirmForm.token_for(account=account, amount=amount,
+                                                                 reference=reference, staff=staff)})
+                return self._deposit_confirm_page(request, account, confirm, amount, reference)
+        return self._deposit_input_page(request, account, form)
+
+    def _deposit_input_page(self, request, account, form):
         context = {**self.admin_site.each_context(request), "title": "窓口入金", "customer": account.customer,
-                   "account": account, "form": form, "button": "記帳する", "opts": self.model._meta,
+                   "account": account, "form": form, "button": "確認画面へ", "opts": self.model._meta,
+                   "note": "次の画面で契約者・口座・入金額・伝票番号を確認してから記帳します。",
                    "change_url": reverse("admin:accounts_account_change", args=[account.pk])}
         return TemplateResponse(request, "admin/accounts/customer/staff_action.html", context)
+
+    def _deposit_confirm_page(self, request, account, confirm, amount, reference):
+        context = {**self.admin_site.each_context(request), "title": "窓口入金の確認", "customer": account.customer,
+                   "account": account, "form": confirm, "amount": amount, "reference": reference,
+                   "opts": self.model._meta,
+                   "back_url": reverse("admin:accounts_account_deposit", args=[account.pk]) + "?" + urlencode(
+                       {"amount": amount, "reference": reference})}
+        return TemplateResponse(request, "admin/accounts/account/deposit_confirm.html", context)
+
+    def _deposit_confirmed(self, request, account, staff):
+        confirm = CounterDepositConfirmForm(request.POST, account=account, staff=staff)
+        if not confirm.is_valid():
+            form = CounterDepositForm()
+            for errors_of_field in confirm.errors.values():
+                for message in errors_of_field:
+                    messages.error(request, message)
+            return self._deposit_input_page(request, account, form)
+        amount, reference = confirm.cleaned_data["amount"], confirm.cleaned_data["reference"]
+        try:
+            journal = counter_deposit(account=account, amount=amount, reference=reference, actor=staff)
+        except errors.IdempotencyConflict:  # staff's words, not the customer's (walk25 F7)
+            messages.error(request, SLIP_USED_OTHERWISE)
+            return self._deposit_input_page(request, account, CounterDepositForm(initial={"amount": amount}))
+        except errors.LedgerError as refused:
+            confirm.add_error(None, refused.message)
+            return self._deposit_confirm_page(request, account, confirm, amount, reference)
+        if journal.created:
+            messages.success(request, f"{amount:,}円の窓口入金を記帳しました（伝票番号 {reference}）。")
+        else:  # a replay, or the other tab was first
+            messages.warning(request, SLIP_POSTED)
+        return redirect("admin:accounts_account_change", account.pk)
 
 
 class EntryAmountsMixin:

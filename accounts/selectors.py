@@ -24,7 +24,8 @@ from django.utils import timezone
 from cosei_ib.bankcalendar import local_now, previous_business_day, start_of_day
 from cosei_ib.textinput import ascii_int
 
-from .models import Account, Branch, Customer, Entry
+from .models import Account, Branch, Customer, Entry, Journal
+from .services import counter_deposit_key
 from .templatetags.accounts_format import slash_date, yen
 
 # 明細の保存期間: statements reach back this many months from today (docs/devices.md).
@@ -381,3 +382,15 @@ def internal_balance(account: Account | int) -> int:
     total = (Account.objects.filter(Q(pk=account_id) | Q(stripe_of_id=account_id))
              .aggregate(total=Coalesce(Sum("balance"), 0))["total"])
     return int(total)
+
+
+def counter_deposit_slip_used(*, account: Account, amount: int, reference: str) -> str:
+    """Whether a 窓口入金 slip number is used at the account's branch, said before the
+    confirm page (walk27 F2; counter_deposit refuses the same under its lock): ``""`` —
+    not yet; ``"same"`` — posted with this account and amount; ``"other"`` — another
+    account or amount."""
+    journal = Journal.objects.filter(idempotency_key=counter_deposit_key(account=account, reference=reference)).first()
+    if journal is None:
+        return ""
+    same = Entry.objects.filter(journal=journal, account=account, amount=amount).exists()
+    return "same" if same else "other"

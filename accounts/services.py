@@ -15,7 +15,7 @@ from cosei_ib import bankcalendar
 
 from . import errors
 from .models import Account, BankClosingDay, Journal
-from .templatetags.accounts_format import japanese_date
+from .templatetags.accounts_format import account_label, japanese_date
 
 logger = logging.getLogger(__name__)
 
@@ -222,6 +222,11 @@ def _domain_error(exc: DatabaseError) -> errors.LedgerError:
 MAX_COUNTER_DEPOSIT = 100_000_000
 
 
+def counter_deposit_key(*, account: Account, reference: str) -> str:
+    """The counter deposit's idempotency key: one posting per slip number at its branch."""
+    return f"counter-deposit:{account.branch.code}:{reference}"
+
+
 def counter_deposit(*, account: Account, amount: int, reference: str, actor: str) -> Journal:
     """A cash deposit at the branch counter (窓口入金), posted by staff in admin (STAFF-1).
 
@@ -244,13 +249,13 @@ def counter_deposit(*, account: Account, amount: int, reference: str, actor: str
             ],
             kind=Journal.Kind.DEPOSIT,
             description="窓口入金",
-            idempotency_key=f"counter-deposit:{account.branch.code}:{reference}",
+            idempotency_key=counter_deposit_key(account=account, reference=reference),
         )
         if journal.created:
             audit_record(action="counter_deposit", outcome="success", customer=account.customer,
                          summary=f"{account.number} {amount:,}円 伝票{reference}", actor=actor)
             notice_enqueue(customer=account.customer, event="deposit", lines=[
-                f"口座（{account.branch.name}支店 {account.get_type_display()} {account.masked_number}）に"
+                f"口座（{account_label(account)}）に"
                 f"{amount:,}円のご入金がありました（窓口入金）。",
             ])
     return journal

@@ -10,7 +10,7 @@ import datetime as dt
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
-from django.core.validators import MaxValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import DatabaseError
 from django.http import HttpResponseRedirect
 from django.urls import reverse
@@ -69,6 +69,10 @@ class _AuditedAdmin(StaffModelAdmin):
 FEE_TOO_LARGE = f"手数料は{FEE_MAX:,}円以下で入力してください。"
 THRESHOLD_TOO_LARGE = f"金額区分は{THRESHOLD_MAX:,}円以下で入力してください。"
 FEE_NOT_NUMBER = "金額は半角数字（円）で入力してください。"
+# walk27 F9: 「-1」 got FEE_TIERS_INVERTED (or the table's constraint message) — the sign first
+FEE_NEGATIVE = "手数料にマイナスの金額は指定できません。"
+THRESHOLD_NEGATIVE = "金額区分にマイナスの金額は指定できません。"
+THRESHOLD_ZERO = "金額区分は1円以上で入力してください。"
 FEE_TODAY_UNCONFIRMED = ("本日から適用する手数料は、保存した時点からすべてのお振込にかかり、本日中は変更・削除できません。"
                          "内容を確かめて「本日から適用する」にチェックしてください。")
 FEE_FIELDS = ("same_branch_under", "same_branch_over", "other_branch_under", "other_branch_over",
@@ -101,6 +105,16 @@ def years_ahead(day: dt.date, years: int) -> dt.date:
         return day.replace(year=day.year + years, day=28)
 
 
+def _not_below(minimum: int):
+    """A fee (``minimum`` 0) or the 金額区分 (1) below its floor, a negative said as such."""
+    def validate(value: int) -> None:
+        if value < 0:
+            raise forms.ValidationError(FEE_NEGATIVE if minimum == 0 else THRESHOLD_NEGATIVE, code="min_value")
+        if value < minimum:
+            raise forms.ValidationError(THRESHOLD_ZERO, code="min_value")
+    return validate
+
+
 class FeeScheduleForm(forms.ModelForm):
     apply_today = forms.BooleanField(
         label="本日から適用する", required=False,
@@ -112,17 +126,17 @@ class FeeScheduleForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        bounds = {name: (FEE_MAX, FEE_TOO_LARGE) for name in FEE_FIELDS}
-        bounds["threshold"] = (THRESHOLD_MAX, THRESHOLD_TOO_LARGE)
-        for name, (maximum, message) in bounds.items():
+        bounds = {name: (0, FEE_MAX, FEE_TOO_LARGE) for name in FEE_FIELDS}
+        bounds["threshold"] = (1, THRESHOLD_MAX, THRESHOLD_TOO_LARGE)
+        for name, (minimum, maximum, message) in bounds.items():
             field = self.fields.get(name)
             if field is None:  # a held row's page shows it read-only
                 continue
             # the model field's own bound is int64's (「9223372036854775807 以下」): staff read ours
             field.validators = [validator for validator in field.validators
-                                if not isinstance(validator, MaxValueValidator)]
-            field.validators.append(MaxValueValidator(maximum, message=message))
-            field.widget.attrs["max"] = maximum
+                                if not isinstance(validator, (MinValueValidator, MaxValueValidator))]
+            field.validators += [_not_below(minimum), MaxValueValidator(maximum, message=message)]
+            field.widget.attrs.update(min=minimum, max=maximum)
             field.error_messages["invalid"] = FEE_NOT_NUMBER
         typed = self.fields.get("effective_from")
         if typed is not None:  # walk25 F5: 「2027/06/01」 and full-width were 「日付を正しく入力してください。」

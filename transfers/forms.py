@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from accounts.forms import JapaneseDateField, _date_widget
 from accounts.models import Account
-from accounts.templatetags.accounts_format import account_label
+from accounts.templatetags.accounts_format import account_label, payee_place
 
 from .zengin import ZenginNameError, half_width_digits, zengin_name
 
@@ -85,7 +85,7 @@ class StartForm(forms.Form):
                                      account_label(account), f"{account.available_amount:,}"))
             for account in accounts]
         self.fields["payee"].choices = [
-            (payee.pk, f"{payee.label}（{payee.bank_name} {payee.branch_name} "
+            (payee.pk, f"{payee.label}（{payee_place(payee.bank_name, payee.branch_name)} "
                        f"{payee.get_account_type_display()} {payee.account_number}）") for payee in payees]
 
 

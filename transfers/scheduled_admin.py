@@ -16,7 +16,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from accounts.admin import ReadOnlyAdmin, yen
-from accounts.templatetags.accounts_format import japanese_date
+from accounts.templatetags.accounts_format import japanese_date, payee_place
 from cosei_ib import bankcalendar
 from cosei_ib.textinput import typed_date
 from security.audit import audit_record
@@ -139,7 +139,7 @@ class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
             "customer": transfer.customer, "note": CANCEL_NOTE, "form": form, "button": "予約振込を取り消す",
             "change_url": change_url, "opts": self.model._meta, "details": [
                 f"予約振込 #{transfer.pk}　振込日 {japanese_date(transfer.transfer_date)}",
-                f"振込先 {transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+                f"振込先 {payee_place(transfer.bank_name, transfer.branch_name)} {transfer.get_account_type_display()} "
                 f"{transfer.account_number} {transfer.holder_kana}",
                 f"振込金額 {transfer.amount:,}円　手数料 {transfer.fee:,}円"],
         })

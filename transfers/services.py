@@ -22,7 +22,7 @@ from django.db import connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from accounts.templatetags.accounts_format import account_label, japanese_date, month_day
+from accounts.templatetags.accounts_format import account_label, japanese_date, month_day, payee_place
 from accounts.errors import AccountClosed
 from accounts.models import Account, Branch, Customer, Journal, account_number_masked
 from accounts.reference_data import BANK_CODE
@@ -195,11 +195,11 @@ def name_lookup(*, customer: Customer, bank_code: str, branch_code: str, account
 def _payee_place(*, bank_code: str, branch_code: str, account_type: str | None = None,
                  account_number: str | None = None) -> str:
     """How a refusal's audit row names the payee for the customer's 取引履歴 (walk26 F15):
-    「池田泉州銀行 貝塚 普通 0012345」 as the done page and 振込先の管理 do — the bank and
+    「池田泉州銀行 貝塚支店 普通 0012345」 as the mails do (walk27 F11) — the bank and
     branch by name where the tables know them, by code otherwise. Only refusals ask."""
     branch = (BankBranch.objects.select_related("bank").filter(bank__code=bank_code, code=branch_code)
               .only("name", "bank__name", "bank__type").first())
-    place = f"{branch.bank.display_name} {branch.name}" if branch else f"{bank_code}-{branch_code}"
+    place = payee_place(branch.bank.display_name, branch.name) if branch else f"{bank_code}-{branch_code}"
     if account_number is None:
         return place
     return f"{place} {dict(Account.Type.choices).get(account_type, account_type)} {account_number}"
@@ -341,7 +341,7 @@ def _transfer_id_reserve() -> int:
 def transfer_summary(transfer: Transfer) -> str:
     """How an audit row names a transfer: 「受付番号 3」 as on the done page, then what was
     sent where (取引履歴照会, ACCT-4)."""
-    return (f"{reference_text(transfer.pk)} {transfer.bank_name} {transfer.branch_name} "
+    return (f"{reference_text(transfer.pk)} {payee_place(transfer.bank_name, transfer.branch_name)} "
             f"{transfer.get_account_type_display()} {transfer.account_number} {transfer.holder_kana} "
             f"{transfer.amount:,}円 手数料{transfer.fee:,}円" + ("（先方負担）" if transfer.fee_borne_by_payee else ""))
 
@@ -506,7 +506,7 @@ def _transfer_notice(transfer: Transfer, debit: Account) -> list[str]:
         "お振込を受け付けました。",
         "",
         f"引落口座：{account_label(debit)}",
-        f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+        f"振込先：{payee_place(transfer.bank_name, transfer.branch_name)} {transfer.get_account_type_display()} "
         f"{account_number_masked(transfer.account_number)}",
         f"受取人名：{transfer.holder_kana}",
         f"振込日：{japanese_date(transfer.transfer_date)}",
@@ -568,7 +568,7 @@ def payee_delete(*, customer: Customer, payee: Payee, ip: str | None = None) -> 
 
 
 def _payee_summary(payee: Payee) -> str:
-    return (f"{payee.bank_name} {payee.branch_name} {payee.get_account_type_display()} "
+    return (f"{payee_place(payee.bank_name, payee.branch_name)} {payee.get_account_type_display()} "
             f"{payee.account_number} {payee.holder_kana}")
 
 

@@ -20,6 +20,14 @@ def branch_label(branch) -> str:
     return name if name.endswith(("部", "店", "支所", "出張所")) else f"{name}支店"
 
 
+def payee_place(bank_name: str, branch_name: str) -> str:
+    """「池田泉州銀行 貝塚支店」, 「大阪厚生信金 大淀支店」: a payee's bank and branch as the
+    stored transfer or payee names them, the branch spelled as ``branch_label`` spells ours
+    (walk27 F11: the payer read 「大淀」 where the payee's notice and the balances read
+    「大淀支店」)."""
+    return f"{bank_name} {branch_label(branch_name)}"
+
+
 @register.filter
 def account_label(account) -> str:
     """「大淀支店 普通 ***4567」: branch, type and the masked number (last four digits)."""

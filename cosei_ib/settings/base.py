@@ -265,6 +265,10 @@ TRANSFERS_DEFAULT_DAILY_LIMIT = 1_000_000
 TRANSFERS_BANK_MAX_DAILY_LIMIT = 10_000_000
 # XFER-11: name look-ups allowed per hour without a completed transfer.
 TRANSFERS_LOOKUPS_PER_HOUR = 10
+# XFER-12 (walk27 F3): a 被仕向 record of more than this many yen is not credited on upload
+# but held (入金保留) until staff, having checked with the sending bank, release it
+# (docs/interbank.md). The counter deposit's own cap is 1億円 a slip.
+TRANSFERS_INCOMING_HOLD_ABOVE = int(env("DJANGO_TRANSFERS_INCOMING_HOLD_ABOVE", "10000000"))
 # XFER-3: the interbank name-enquiry adapter (a documented simulator until the network).
 TRANSFERS_INTERBANK_DIRECTORY = "transfers.directory.SimulatedInterbankDirectory"
 # --- Read scale-out (operations; cosei_ib/replica.py, docs/operations.md) ----------------

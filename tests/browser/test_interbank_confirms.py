@@ -1,4 +1,4 @@
-"""XFER-12, STAFF-1 in a real browser, desktop and iPhone 13 (walk26 F3, F4): 振込資金返却
+"""XFER-12, STAFF-1 in a real browser, desktop and iPhone 13 (walk26 F3, F4; walk27 F2): 振込資金返却, 窓口入金
 and the release of a 入金保留 record each show what they would credit first, and credit
 only from that page's own button."""
 
@@ -73,3 +73,35 @@ def test_staff_confirm_a_return_and_a_held_release_before_money_moves(page, devi
     page.get_by_role("button", name="入金する（1件 30,000円）").click()
     assert "1件を入金しました。" in page.locator("ul.messagelist").inner_text()
     assert Account.objects.get(pk=receiver.pk).balance == 60_000
+
+
+def test_staff_confirm_a_counter_deposit_before_it_posts(page, device):
+    """STAFF-1 (walk27 F2): 窓口入金 posted on one submit. The amount (full-width) and slip
+    show 契約者, 口座, 入金額 and 伝票番号 first; 記帳する on that page posts; the same slip's
+    confirm page in another tab posts nothing more."""
+    from accounts.models import Account
+    from tests import factories
+
+    customer = factories.customer(name_kanji="窓口 花子")
+    account = factories.account(owner=customer, balance=2_000)
+    _staff_login(page)
+    second_tab = page.context.new_page()
+    for tab in (page, second_tab):
+        tab.goto(f"/admin/accounts/customer/{customer.pk}/change/")
+        tab.locator(f'a[href="/admin/accounts/account/{account.pk}/deposit/"]').first.click()
+        tab.get_by_label("入金額（円）").fill("１２，３４５")
+        tab.get_by_label("伝票番号").fill("s3")
+        tab.get_by_role("button", name="確認画面へ").click()
+    shown = page.locator("#counter-deposit-confirm").inner_text()
+    for said in (customer.contract_id, "窓口 花子", account.number, account.holder_kana, "12,345円", "S3"):
+        assert said in shown, said
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/admin-counter-deposit-confirm-{device}.png", full_page=True)
+    assert Account.objects.get(pk=account.pk).balance == 2_000
+    page.get_by_role("button", name="記帳する（入金する）").click()
+    assert "12,345円の窓口入金を記帳しました（伝票番号 S3）。" in page.locator("ul.messagelist").inner_text()
+    assert Account.objects.get(pk=account.pk).balance == 14_345
+    second_tab.get_by_role("button", name="記帳する（入金する）").click()
+    assert "この伝票番号の入金は記帳済みです" in second_tab.locator("ul.messagelist").inner_text()
+    second_tab.close()
+    assert Account.objects.get(pk=account.pk).balance == 14_345

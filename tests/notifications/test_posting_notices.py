@@ -16,7 +16,11 @@ from notifications.models import NoticePreference, OutboxMessage, PostingNotice
 from notifications.services import posting_notices_process
 from notifications.tasks import outbox_send
 from tests import factories
-from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - the branch staff's admin session
+from tests.security.test_staff_admin import (  # noqa: F401 - the branch staff's admin session
+    counter_deposit_confirm_fields,
+    staff,
+    staff_client,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -136,8 +140,10 @@ def test_the_counter_deposit_through_admin_produces_its_notice(staff_client):
     customer = factories.customer(email="adm@example.jp")
     account = factories.account(owner=customer)
     url = f"/admin/accounts/account/{account.pk}/deposit/"
-    staff_client.post(url, {"amount": "５０，０００", "reference": "A1"})
-    staff_client.post(url, {"amount": "50000", "reference": "A1"})  # double submit: one posting
+    fields = counter_deposit_confirm_fields(
+        staff_client.post(url, {"amount": "５０，０００", "reference": "A1"}).content.decode())
+    staff_client.post(url, fields)
+    staff_client.post(url, fields)  # double submit of the confirm page: one posting
     posting_notices_process()
     message = OutboxMessage.objects.get(customer=customer)
     assert message.event == "deposit" and "50,000円" in message.body and "窓口入金" in message.body

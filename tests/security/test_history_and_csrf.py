@@ -141,9 +141,10 @@ def test_history_speaks_to_the_customer_not_staff():
     html = logged_in(me).get("/history/").content.decode()
     assert "（職員）" not in html and "振込資金の返却（当金庫）" in html
     assert "0161-002" not in html
-    assert "池田泉州銀行 貝塚 100円 先方負担の場合" in html
-    assert "池田泉州銀行 貝塚 普通 7654321" in html
-    assert "池田泉州銀行 貝塚 普通 3456789 口座名義の確認回数の上限超過" in html
+    # walk27 F11: the branch as the mails and the balances spell branches, 「貝塚支店」
+    assert "池田泉州銀行 貝塚支店 100円 先方負担の場合" in html
+    assert "池田泉州銀行 貝塚支店 普通 7654321" in html
+    assert "池田泉州銀行 貝塚支店 普通 3456789 口座名義の確認回数の上限超過" in html
     assert re.search(r"ロック解除</td>.*?<td data-label=\"内容\">画像認証</td>", html)
     assert "電話で本人確認済み" not in html
     assert "当金庫（自動処理）" in html

@@ -225,13 +225,28 @@ def test_new_initial_password_is_shown_once_and_forces_change(staff_client):
     assert password not in str(list(AuditEvent.objects.values_list("summary", flat=True)))
 
 
+def counter_deposit_confirm_fields(html: str) -> dict:
+    """The hidden fields of the 窓口入金 confirm page's form (walk27 F2)."""
+    return dict(re.findall(r'<input type="hidden" name="(amount|reference|token)" value="([^"]*)"', html))
+
+
+def counter_deposit_in_admin(client, account, amount: str, reference: str):
+    """窓口入金 as staff do it (walk27 F2): the amount and slip, then the confirm page's submit."""
+    url = f"/admin/accounts/account/{account.pk}/deposit/"
+    shown = client.post(url, {"amount": amount, "reference": reference}).content.decode()
+    fields = counter_deposit_confirm_fields(shown)
+    assert "token" in fields and "窓口入金の確認" in shown, shown
+    return client.post(url, fields)
+
+
 def test_counter_deposit_posts_once_per_slip(staff_client):
     account = factories.account(balance=1_000)
     url = f"/admin/accounts/account/{account.pk}/deposit/"
     assert "1円以上" in staff_client.post(url, {"amount": "0", "reference": "A1"}).content.decode()
     assert "数字で" in staff_client.post(url, {"amount": "abc", "reference": "A1"}).content.decode()
-    staff_client.post(url, {"amount": "５０，０００", "reference": "A1"})
-    staff_client.post(url, {"amount": "50000", "reference": "A1"})  # double submit
+    assert counter_deposit_in_admin(staff_client, account, "５０，０００", "A1").status_code == 302
+    again = staff_client.post(url, {"amount": "50000", "reference": "A1"})  # the same slip again
+    assert "この伝票番号の入金は記帳済みです" in again.content.decode() and 'name="token"' not in again.content.decode()
     account.refresh_from_db()
     assert account.balance == 51_000
     assert AuditEvent.objects.filter(action="counter_deposit", actor="staff-t").count() == 1
@@ -322,8 +337,10 @@ def test_counter_deposit_slip_numbers_are_normalised_and_odd_digits_refused(staf
     account = factories.account(balance=1_000)
     url = f"/admin/accounts/account/{account.pk}/deposit/"
     assert "数字で" in staff_client.post(url, {"amount": "፩", "reference": "B-1"}).content.decode()
-    for reference in ("B-1", "Ｂ－１", " b-1 "):
-        staff_client.post(url, {"amount": "1000", "reference": reference})
+    counter_deposit_in_admin(staff_client, account, "1000", "B-1")
+    for reference in ("Ｂ－１", " b-1 "):  # the same slip: said at once, no confirm page
+        page = staff_client.post(url, {"amount": "1000", "reference": reference}).content.decode()
+        assert "この伝票番号の入金は記帳済みです" in page
     account.refresh_from_db()
     assert account.balance == 2_000  # one slip, one deposit
     # a slip number needs a letter or a digit: 「-」 alone is no slip (review, session 19)

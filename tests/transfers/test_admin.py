@@ -119,11 +119,15 @@ def test_staff_change_the_bank_maximum(staff_client):
     ("/admin/transfers/feeschedule/add/",
      {"threshold": 30000, "same_branch_under": -1, "same_branch_over": 0, "other_branch_under": 110,
       "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550},
-     "金額区分は1円以上、手数料は0円以上で入力してください。"),
+     "手数料にマイナスの金額は指定できません。"),
     ("/admin/transfers/feeschedule/add/",
      {"threshold": 0, "same_branch_under": 0, "same_branch_over": 0, "other_branch_under": 110,
       "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550},
-     "金額区分は1円以上、手数料は0円以上で入力してください。"),
+     "金額区分は1円以上で入力してください。"),
+    ("/admin/transfers/feeschedule/add/",
+     {"threshold": -30000, "same_branch_under": 0, "same_branch_over": 0, "other_branch_under": 110,
+      "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550},
+     "金額区分にマイナスの金額は指定できません。"),
     ("/admin/transfers/transfersettings/1/change/", {"bank_max_daily_limit": 0},
      "1日の利用限度額の上限は100,000円以上、1,000,000,000円以下の半角数字（円）で入力してください。"),
 ])
@@ -139,6 +143,20 @@ def test_a_negative_fee_or_a_zero_maximum_is_said_in_words_not_by_constraint_nam
     assert "に違反しています" not in page and "fee_schedule_not_negative" not in page
     assert "bank_max_limit_positive" not in page
     assert (FeeSchedule.objects.count(), TransferSettings.objects.get(pk=1).bank_max_daily_limit) == before
+
+
+@pytest.mark.parametrize("field", ["same_branch_over", "other_branch_over", "other_bank_over", "other_bank_under"])
+def test_a_negative_fee_is_called_negative_not_a_swapped_pair(staff_client, field):
+    """XFER-4, STAFF-1 (walk27 F9): 他行宛 金額区分以上 -1 read 「…金額区分以上（-1円）の方が
+    金額区分未満（330円）より低くなっています。未満と以上が入れ替わっていないか…」."""
+    fields = {"effective_from": (timezone.localdate() + dt.timedelta(days=3)).isoformat(), "threshold": 30000,
+              "same_branch_under": 0, "same_branch_over": 0, "other_branch_under": 110, "other_branch_over": 220,
+              "other_bank_under": 330, "other_bank_over": 550, field: -1}
+    before = FeeSchedule.objects.count()
+    page = staff_client.post("/admin/transfers/feeschedule/add/", fields).content.decode()
+    assert page.count("手数料にマイナスの金額は指定できません。") == 1
+    assert "入れ替わっていないか" not in page and "手数料は0円以上" not in page
+    assert FeeSchedule.objects.count() == before
 
 
 @pytest.mark.parametrize("typed", ["100", "99999999999999999999", "-1", "1e7", "１０万", ""])

@@ -238,9 +238,12 @@ def test_staff_are_told_which_lines_are_held_and_release_one(staff_client):
     assert "1件を入金しました。" in done.content.decode() and "入金保留の明細だけを入金できます" in done.content.decode()
     assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "credited"
     assert Account.objects.get(pk=account.pk).balance == 60_000
-    # the confirm page posted again (a replay, another tab) credits nothing more
-    again = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"}, follow=True)
-    assert "0件を入金しました。" in again.content.decode()
+    # the confirm page posted again (a replay, another tab) credits nothing more, and says
+    # why — not 「0件を入金しました。」 (walk27 F4)
+    again = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"},
+                              follow=True).content.decode()
+    assert (f"第{held.file_id}号 {held.line}行目は既に入金済みです（何もしていません。二重には入金していません）。"
+            in again) and "0件" not in again and "入金保留の明細だけを入金できます" in again
     assert Account.objects.get(pk=account.pk).balance == 60_000
     assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
 
@@ -342,3 +345,88 @@ def test_an_odd_confirm_submit_returns_nothing_and_says_why(staff_client, posted
     if response.status_code == 200:
         assert "振込資金返却の登録" in response.content.decode()
     assert not InterbankReturn.objects.exists()
+
+
+def test_two_tabs_releasing_one_held_record_say_the_second_did_nothing(staff_client):
+    """walk27 F4: two tabs release the same 入金保留 record; the second said
+    「0件を入金しました。」, which read as a failure. It says the record is already credited;
+    a second 返却済にする likewise."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    for name, other_amount in (("a.txt", 1_000), ("b.txt", 2_000)):
+        staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+            name, incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (None, "ﾀﾞﾚｶ", other_amount)]))})
+    held = InterbankIncomingRecord.objects.get(status="held")
+    release = {"action": "release_held", "_selected_action": [held.pk], "post": "yes"}
+    url = "/admin/transfers/interbankincomingrecord/"
+    first = staff_client.post(url, release, follow=True).content.decode()
+    assert "1件を入金しました。" in first
+    second = staff_client.post(url, release, follow=True).content.decode()
+    assert f"第{held.file_id}号 {held.line}行目は既に入金済みです（何もしていません。二重には入金していません）。" in second
+    assert "0件" not in second and "入金した明細はありません" not in second
+    assert Account.objects.get(pk=account.pk).balance == 60_000
+    assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
+    unapplied = list(InterbankIncomingRecord.objects.filter(status="unapplied").order_by("id"))
+    returned = {"action": "mark_returned", "_selected_action": [unapplied[0].pk]}
+    assert "1件を返却済にしました。" in staff_client.post(url, returned, follow=True).content.decode()
+    again = staff_client.post(url, returned, follow=True).content.decode()
+    assert "は既に返却済です（何もしていません）。" in again and "0件" not in again
+    # a record that cannot be released and was not released meanwhile: said, and nothing done
+    other = unapplied[1]
+    page = staff_client.post(url, {**release, "_selected_action": [other.pk]}, follow=True).content.decode()
+    assert "入金保留の明細だけを入金できます" in page and "入金した明細はありません。" in page
+
+
+def test_a_large_incoming_record_is_held_until_staff_release_it(staff_client, settings):
+    """XFER-12 (walk27 F3): a 被仕向 record of 9,999,999,999円 was credited at once. A record
+    above TRANSFERS_INCOMING_HOLD_ABOVE (10,000,000円) is 入金保留 with its reason, nothing
+    credited nor mailed; staff release it from the confirm page after checking with the
+    sending bank. The limit itself is credited."""
+    from notifications.models import PostingNotice
+    from transfers.interbank.services import HELD_LARGE
+
+    assert settings.TRANSFERS_INCOMING_HOLD_ABOVE == 10_000_000
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"), balance=1_000)
+    notices = PostingNotice.objects.filter(account=account).count()
+    data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 9_999_999_999), (account, "ﾔﾏﾀﾞ ﾀﾛｳ", 10_000_000),
+                          (account, "ﾔﾏﾀﾞ ﾀﾛｳ", 10_000_001)])
+    page = staff_client.post("/admin/transfers/interbankincomingfile/upload/",
+                             {"file": SimpleUploadedFile("big.txt", data)}, follow=True).content.decode()
+    assert "入金 1件、入金不能 0件、入金保留 2件" in page
+    assert ("10,000,000円を超える振込は、入金せずに入金保留にしました（大口の確認）" in page
+            and "2行目（9,999,999,999円）、4行目（10,000,001円）。" in page)
+    assert "二重入金の防止" not in page
+    assert Account.objects.get(pk=account.pk).balance == 10_001_000
+    held = list(InterbankIncomingRecord.objects.filter(status="held").order_by("line"))
+    assert [record.amount for record in held] == [9_999_999_999, 10_000_001]
+    reason = HELD_LARGE.format(limit=10_000_000)
+    assert all(record.reason == reason and record.account_id == account.pk and record.journal_id is None
+               for record in held)
+    assert PostingNotice.objects.filter(account=account).count() == notices + 1  # the 10,000,000円 only
+    listed = staff_client.get("/admin/transfers/interbankincomingrecord/?status__exact=held").content.decode()
+    assert f"入金保留（{reason}）" in listed
+    chosen = {"action": "release_held", "_selected_action": [held[1].pk]}
+    shown = staff_client.post("/admin/transfers/interbankincomingrecord/", chosen).content.decode()
+    assert "まだ入金していません" in shown and reason in shown and "10,000,001円" in shown
+    assert Account.objects.get(pk=account.pk).balance == 10_001_000
+    done = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"},
+                             follow=True).content.decode()
+    assert "1件を入金しました。" in done
+    assert Account.objects.get(pk=account.pk).balance == 20_001_001
+    assert InterbankIncomingRecord.objects.get(pk=held[1].pk).status == "credited"
+    assert InterbankIncomingRecord.objects.get(pk=held[0].pk).status == "held"
+    assert AuditEvent.objects.filter(action="interbank_incoming_release", actor="staff-t").count() == 1
+
+
+def test_the_large_incoming_hold_follows_its_setting(staff_client, settings):
+    """XFER-12 (walk27 F3): the limit is settings.TRANSFERS_INCOMING_HOLD_ABOVE; a record
+    that cannot be credited anyway stays 入金不能 with its own reason."""
+    from transfers.interbank import services as interbank
+
+    settings.TRANSFERS_INCOMING_HOLD_ABOVE = 50_000
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"), balance=0)
+    result = interbank.incoming_file_upload(data=incoming_file([
+        (account, "ﾔﾏﾀﾞ ﾀﾛｳ", 50_000), (account, "ﾔﾏﾀﾞ ﾀﾛｳ", 50_001), (None, "ﾀﾞﾚｶ", 900_000)]),
+        filename="s.txt", staff="madoguchi")
+    assert (result.credited, result.unapplied, result.held_large, list(result.held)) == (1, 1, [(3, 50_001)], [])
+    assert Account.objects.get(pk=account.pk).balance == 50_000
+    assert InterbankIncomingRecord.objects.get(line=4).reason == "口座なし"

@@ -63,3 +63,33 @@ def test_the_batchs_mails_say_when_it_ran_as_the_processing_time_not_a_reception
         body = OutboxMessage.objects.get(customer=customer, event=event).body
         assert f"処理日時：{day.year}年{day.month}月{day.day}日 00時10分" in body, body
         assert "受付日時" not in body
+
+
+def test_one_branch_is_spelled_one_way_in_the_payers_and_the_payees_mail():
+    """NOTE-1 (walk27 F11): the payer's mail read 「大阪厚生信金 大淀 普通 ***6789」, the payee's
+    ご入金のお知らせ 「大淀支店 普通 ***6789」 and the balances 「大淀支店」. Every text the code
+    builds spells a branch as ``branch_label`` does: 大淀支店, 貝塚支店, but 本店営業部."""
+    from accounts.models import Account
+    from notifications.services import posting_notices_process
+    from tests import factories
+    from tests.transfers.support import our_payee
+
+    customer, debit = payer()  # 本店営業部 (001)
+    receiver = factories.account(owner=factories.customer(name_kana="ｻﾄｳ ﾊﾅｺ", email="payee@example.jp"),
+                                 branch_code="002")
+    assert receiver.branch.name == "大淀"
+    with time_machine.travel(FRIDAY, tick=False):
+        execute(customer, content_for(customer, debit, our_payee(receiver), 3_000))
+        execute(customer, content_for(customer, debit, other_bank_payee(), 4_000))
+        factories.deposit(Account.objects.get(pk=debit.pk), 1_000)
+    posting_notices_process()
+    mails = [mail.body for mail in OutboxMessage.objects.filter(customer=customer, event="transfer_accepted")
+             .order_by("id")]
+    assert f"振込先：大阪厚生信金 大淀支店 普通 ***{receiver.number[-4:]}" in mails[0]
+    assert "振込先：池田泉州銀行 貝塚支店 普通 ***2345" in mails[1]
+    assert all("引落口座：本店営業部 普通" in mail for mail in mails)
+    credited = OutboxMessage.objects.get(customer=receiver.customer, event="deposit").body
+    assert f"大淀支店 普通 ***{receiver.number[-4:]}" in credited
+    for mail in OutboxMessage.objects.filter(customer__in=[customer, receiver.customer]):
+        assert "大淀 " not in mail.body and "本店営業部支店" not in mail.body, mail.body
+

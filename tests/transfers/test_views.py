@@ -81,7 +81,7 @@ def test_new_payee_flow_with_full_width_input_and_kept_input(signed_in):
     # does reservations, cancels and Pay-easy payments
     assert f"受付番号 {transfer.pk}</span>" in page
     history = client.get(reverse("history")).content.decode()
-    assert f"受付番号 {transfer.pk} 池田泉州銀行 貝塚 普通 0012345 ﾀﾅｶ ﾊﾅｺ 50,000円 手数料550円" in history
+    assert f"受付番号 {transfer.pk} 池田泉州銀行 貝塚支店 普通 0012345 ﾀﾅｶ ﾊﾅｺ 50,000円 手数料550円" in history
     client.post(again.url)
     client.post(again.url)
     assert Payee.objects.filter(customer=customer).count() == 1

@@ -4,6 +4,7 @@ actions need ``transfers.exchange_interbank``; each is audited by its service.""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
@@ -41,8 +42,14 @@ PERMISSION = "transfers.exchange_interbank"
 HELD_MESSAGE = ("他のファイルで取り込んだ振込と同じ明細があるため、入金せずに入金保留にしました"
                 "（二重入金の防止）。仕向金融機関に確認のうえ、別の振込であれば振込入金明細で"
                 "「選択した入金保留の明細を入金する」、同じ振込の重複であれば「返却済にする」を選んでください：")
+HELD_LARGE_MESSAGE = ("{limit:,}円を超える振込は、入金せずに入金保留にしました（大口の確認）。仕向金融機関に金額と受取人を"
+                      "確認のうえ、正しければ振込入金明細で「選択した入金保留の明細を入金する」、誤りであれば"
+                      "「返却済にする」を選んでください：")
 RETURN_DONE = ("振込資金返却を登録しました：データ番号 {number}（{customer}、受取人 {payee}）の{amount:,}円を"
                "ご依頼人の口座 {account} に入金しました（返却理由：{reason}）。")
+# walk27 F4: the second of two tabs releasing (or returning) the same record
+ALREADY_CREDITED_RECORDS = "{records}は既に入金済みです（{nothing}。二重には入金していません）。"
+ALREADY_RETURNED_RECORDS = "{records}は既に返却済です（{nothing}）。"
 RETURN_TWICE = "この振込は既に返却済みです。二重には返却していません（登録済みの返却を表示しています）。"
 
 
@@ -244,14 +251,20 @@ class InterbankIncomingFileAdmin(ReadOnlyAdmin):
                 if result.already_done:
                     messages.warning(request, f"{result.file}は取込済みです。入金はしていません（二重入金はしません）。")
                 else:
-                    level = messages.WARNING if result.unapplied or result.held else messages.SUCCESS
+                    held = len(result.held) + len(result.held_large)
+                    level = messages.WARNING if result.unapplied or held else messages.SUCCESS
                     messages.add_message(request, level, f"{result.file}を取り込みました："
                                          f"入金 {result.credited}件、入金不能 {result.unapplied}件"
-                                         f"{'、入金保留 ' + str(len(result.held)) + '件' if result.held else ''}。")
+                                         f"{'、入金保留 ' + str(held) + '件' if held else ''}。")
                     if result.held:
                         messages.warning(request, HELD_MESSAGE + "".join(
                             f"{line}行目（第{earlier.file_id}号 {earlier.line}行目、{earlier.get_status_display()}）"
                             for line, earlier in result.held[:20]) + ("ほか。" if len(result.held) > 20 else "。"))
+                    if result.held_large:
+                        messages.warning(request, HELD_LARGE_MESSAGE.format(
+                            limit=settings.TRANSFERS_INCOMING_HOLD_ABOVE) + "、".join(
+                            f"{line}行目（{amount:,}円）" for line, amount in result.held_large[:20])
+                            + ("ほか。" if len(result.held_large) > 20 else "。"))
                 url = reverse("admin:transfers_interbankincomingrecord_changelist")
                 return redirect(f"{url}?file__id__exact={result.file.pk}")
         context = _context(self, request, "被仕向ファイルの取込（振込入金）", form=form, button="取り込む",
@@ -302,19 +315,34 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     def has_return_permission(self, request) -> bool:
         return request.user.has_perm(PERMISSION)
 
-    def _each(self, request, queryset, step, done_text: str) -> None:
-        done = 0
+    def _each(self, request, queryset, step, *, done_text: str, none_text: str, already_status: str,
+              already_text: str) -> None:
+        """``step`` for each chosen record. One another tab (or another staff member) did
+        meanwhile — its state is now ``already_status`` — is said as such, not as a failure:
+        「0件を入金しました。」 read as one (walk27 F4)."""
+        done, already = 0, []
         for record in queryset:
             try:
                 step(record=record, staff=request.user.get_username())
                 done += 1
             except TransferRefused as refused:
-                self.message_user(request, f"{record}: {refused.message}", level=messages.WARNING)
-        self.message_user(request, done_text.format(done=done))
+                if InterbankIncomingRecord.objects.filter(pk=record.pk, status=already_status).exists():
+                    already.append(f"第{record.file_id}号 {record.line}行目")
+                else:
+                    self.message_user(request, f"{record}: {refused.message}", level=messages.WARNING)
+        if already:
+            nothing = "この明細には何もしていません" if done else "何もしていません"
+            self.message_user(request, already_text.format(records="、".join(already), nothing=nothing),
+                              level=messages.WARNING)
+        if done or not already:
+            self.message_user(request, done_text.format(done=done) if done else none_text,
+                              level=messages.SUCCESS if done else messages.WARNING)
 
     @admin.action(description="選択した入金不能・入金保留の明細を返却済にする", permissions=["return"])
     def mark_returned(self, request, queryset):
-        self._each(request, queryset, services.incoming_record_return, "{done}件を返却済にしました。")
+        self._each(request, queryset, services.incoming_record_return, done_text="{done}件を返却済にしました。",
+                   none_text="返却済にした明細はありません。", already_status=InterbankIncomingRecord.Status.RETURNED,
+                   already_text=ALREADY_RETURNED_RECORDS)
 
     @admin.action(description="選択した入金保留の明細を入金する（仕向金融機関に確認済み）", permissions=["return"])
     def release_held(self, request, queryset):
@@ -330,4 +358,6 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
                                action_checkbox_name=ACTION_CHECKBOX_NAME,
                                changelist_url=reverse("admin:transfers_interbankincomingrecord_changelist"))
             return TemplateResponse(request, "admin/transfers/interbank/release_confirm.html", context)
-        self._each(request, queryset, services.incoming_record_release, "{done}件を入金しました。")
+        self._each(request, queryset, services.incoming_record_release, done_text="{done}件を入金しました。",
+                   none_text="入金した明細はありません。", already_status=InterbankIncomingRecord.Status.CREDITED,
+                   already_text=ALREADY_CREDITED_RECORDS)

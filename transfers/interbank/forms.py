@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from django import forms
-from django.core import signing
 
+from cosei_ib.staff_confirm import CONFIRM_MINUTES, confirm_token, confirm_token_matches
 from transfers.models import InterbankReturn, OutgoingTransfer
 from transfers.zengin import half_width_digits
 
@@ -14,7 +14,7 @@ NUMBER_FORMAT = "データ番号（顧客コード1）は10桁以内の数字で
 NUMBER_UNKNOWN = "このデータ番号の他行宛振込はありません。"
 FILE_TOO_LARGE = f"ファイルが大きすぎます（{MAX_FILE_BYTES:,}バイトまで）。"
 # walk26 F3: the confirm page's second submit is bound to the record it showed
-RETURN_CONFIRM_MINUTES = 30
+RETURN_CONFIRM_MINUTES = CONFIRM_MINUTES
 RETURN_CONFIRM_STALE = (f"確認画面の有効期限（{RETURN_CONFIRM_MINUTES}分）が過ぎたか、確認画面の内容と一致しないため、"
                         "返却していません。もう一度データ番号を入力してください。")
 RETURN_CONFIRM_SALT = "transfers.interbank.return-confirm"
@@ -50,7 +50,7 @@ class OutgoingReturnForm(forms.Form):
 def return_confirm_token(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> str:
     """What the confirm page's form carries: the record, the reason and the staff member it
     was shown to, signed with a time (walk26 F3)."""
-    return signing.dumps({"outgoing": outgoing.pk, "reason": reason, "staff": staff}, salt=RETURN_CONFIRM_SALT)
+    return confirm_token(salt=RETURN_CONFIRM_SALT, outgoing=outgoing.pk, reason=reason, staff=staff)
 
 
 class OutgoingReturnConfirmForm(OutgoingReturnForm):
@@ -72,12 +72,8 @@ class OutgoingReturnConfirmForm(OutgoingReturnForm):
         cleaned = super().clean()
         if self.errors:
             return cleaned
-        try:
-            signed = signing.loads(cleaned.get("token", ""), salt=RETURN_CONFIRM_SALT,
-                                   max_age=RETURN_CONFIRM_MINUTES * 60)
-        except signing.BadSignature:
-            signed = None
-        if signed != {"outgoing": cleaned["number"].pk, "reason": cleaned["reason"], "staff": self.staff}:
+        if not confirm_token_matches(cleaned.get("token", ""), salt=RETURN_CONFIRM_SALT,
+                                     outgoing=cleaned["number"].pk, reason=cleaned["reason"], staff=self.staff):
             raise forms.ValidationError(RETURN_CONFIRM_STALE, code="stale")
         return cleaned
 

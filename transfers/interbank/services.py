@@ -20,6 +20,7 @@ import hashlib
 import logging
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
 
@@ -27,7 +28,7 @@ from accounts.errors import LedgerError
 from accounts.models import Account, Entry, Journal, account_number_masked
 from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
-from accounts.templatetags.accounts_format import japanese_date
+from accounts.templatetags.accounts_format import japanese_date, payee_place
 from notifications.services import RETURN_DESCRIPTION, notice_enqueue
 from security.audit import audit_record, reference_text
 from transfers.errors import TransferRefused
@@ -81,6 +82,8 @@ NAME_MISMATCH = "名義相違"
 NOT_CUSTOMER = "お客様口座ではない"
 # 入金保留: the same 為替 as a record of another file (docs/interbank.md)
 HELD_SAME = "二重の疑い：第{file}号 {line}行目と同じ振込"
+# 入金保留: a record above settings.TRANSFERS_INCOMING_HOLD_ABOVE (walk27 F3)
+HELD_LARGE = "大口：{limit:,}円を超える振込（仕向金融機関に確認）"
 
 
 def settlement_account() -> Account:
@@ -229,7 +232,7 @@ def outgoing_return(*, outgoing: OutgoingTransfer, reason: str, staff: str) -> I
             "お振込が振込先の金融機関から返却されたため、ご依頼人の口座にご入金しました。",
             "",
             f"振込日：{japanese_date(transfer.transfer_date)}",
-            f"振込先：{transfer.bank_name} {transfer.branch_name} {transfer.get_account_type_display()} "
+            f"振込先：{payee_place(transfer.bank_name, transfer.branch_name)} {transfer.get_account_type_display()} "
             f"{account_number_masked(transfer.account_number)}",
             f"受取人名：{locked.payee_kana}",
             f"返却理由：{label}",
@@ -248,6 +251,7 @@ class IncomingResult:
     unapplied: int
     already_done: bool
     held: list[tuple[int, InterbankIncomingRecord]] = ()  # (line, the record of another file it repeats)
+    held_large: list[tuple[int, int]] = ()  # (line, amount): above TRANSFERS_INCOMING_HOLD_ABOVE
 
 
 def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingResult:
@@ -284,7 +288,7 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
         # the stored file's, so a record is never handled under two line numbers
         parsed = file_read(stored, bank_code=BANK_CODE)
     credited = unapplied = 0
-    held = []
+    held, held_large = [], []
     for (line, record), key in zip(parsed.records, record_keys(parsed), strict=True):
         with transaction.atomic():
             locked = InterbankIncomingFile.objects.select_for_update().get(pk=file.pk)
@@ -295,12 +299,15 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
             unapplied += row.status == InterbankIncomingRecord.Status.UNAPPLIED
             if earlier is not None:
                 held.append((line, earlier))
+            elif row.status == InterbankIncomingRecord.Status.HELD:
+                held_large.append((line, row.amount))
     with transaction.atomic():
         InterbankIncomingFile.objects.filter(pk=file.pk).update(status=InterbankIncomingFile.Status.DONE)
         audit_record(action="interbank_incoming", outcome="success", actor=staff,
-                     summary=f"{file} 入金{credited}件 入金不能{unapplied}件 入金保留{len(held)}件")
+                     summary=f"{file} 入金{credited}件 入金不能{unapplied}件 入金保留{len(held) + len(held_large)}件")
     file.refresh_from_db()
-    return IncomingResult(file=file, credited=credited, unapplied=unapplied, already_done=False, held=held)
+    return IncomingResult(file=file, credited=credited, unapplied=unapplied, already_done=False, held=held,
+                          held_large=held_large)
 
 
 def _names_match(expected: str, holder: str) -> bool:
@@ -345,7 +352,9 @@ def _credit(file: InterbankIncomingFile, line: int, account: Account, amount: in
 
 def _incoming_record(file: InterbankIncomingFile, line: int, record: DataRecord,
                      key: str) -> tuple[InterbankIncomingRecord, InterbankIncomingRecord | None]:
-    """The record handled: credited, 入金不能, or 入金保留 with the record of another file it repeats."""
+    """The record handled: credited, 入金不能, or 入金保留 — with the record of another file it
+    repeats, or (none) above settings.TRANSFERS_INCOMING_HOLD_ABOVE: a file can name any
+    amount up to 10桁, and a mistyped or forged one credited at once was for good (walk27 F3)."""
     account = _named_account(record.branch_code, record.account_type, record.account_number)
     reason = _unapplied_reason(account, record)
     earlier = _same_elsewhere(file, line, key)
@@ -354,8 +363,11 @@ def _incoming_record(file: InterbankIncomingFile, line: int, record: DataRecord,
                                   payee_kana=record.payee_kana, amount=record.amount, record_key=key,
                                   account=account if not reason or reason == NAME_MISMATCH else None)
     status = InterbankIncomingRecord.Status.UNAPPLIED
+    limit = settings.TRANSFERS_INCOMING_HOLD_ABOVE
     if earlier is not None:
         status, reason = InterbankIncomingRecord.Status.HELD, HELD_SAME.format(file=earlier.file_id, line=earlier.line)
+    elif not reason and record.amount > limit:
+        status, reason = InterbankIncomingRecord.Status.HELD, HELD_LARGE.format(limit=limit)
     elif not reason:
         try:
             row.journal = _credit(file, line, account, record.amount)
