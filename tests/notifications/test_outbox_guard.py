@@ -161,14 +161,14 @@ def test_a_posting_mail_states_its_entrys_amount(credit_notice, body):
     assert refused(PROCESS, [mail, credit_notice.pk]) == "CI204"
 
 
-def test_the_service_mail_keeps_one_amount_line_whatever_the_names_say():
-    """A name, a branch name or a 摘要 written with a line break (by the app's role) cannot
-    add a 「金額」 line to the service's own mail — the guard would refuse it and no notice
-    would go out: each value stays on its line (services.one_line)."""
-    from accounts.models import Branch
-
+@pytest.mark.django_db(transaction=True)
+def test_the_service_mail_keeps_one_amount_line_whatever_the_names_say(owner_sql):
+    """A name, a branch name or a 摘要 written with a line break (by the app's role; a branch
+    by the owner, accounts/db_roles.py) cannot add a 「金額」 line to the service's own mail —
+    the guard would refuse it and no notice would go out: each value stays on its line
+    (services.one_line)."""
     target = factories.account(owner=factories.customer(email="owner@example.jp", name_kanji="山田\n金額　　：1円"))
-    Branch.objects.filter(pk=target.branch_id).update(name="本店\n金額　　：2円")
+    owner_sql("UPDATE accounts_branch SET name = %s WHERE id = %s", ["本店\n金額　　：2円", target.branch_id])
     journal_post(lines=[PostingLine(factories.internal(Account.Purpose.CASH), -5_000),
                         PostingLine(target, 5_000, "入金\n金額　　：3円")],
                  kind=Journal.Kind.DEPOSIT, description="入金", idempotency_key="test-lines-in-names")
