@@ -237,10 +237,12 @@ def _choices(change: NoticePreferenceChange) -> tuple:
             change.login_before, change.login_after)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_change_of_the_notices_chosen_is_recorded_by_the_database():
     """NOTE-1, NOTE-2, LEDGER-7 (notifications 0011, dbprobe25 F5): the app's role turned off
     入出金のお知らせ and nothing recorded it. Every change — through Ｅメール設定 or a bare
-    UPDATE — is in the history, which the app's role only reads (42501 for a write)."""
+    UPDATE — is in the history, which the app's role only reads (42501 for a write). Each its
+    own transaction: changes that end where they began in one are refused (notifications 0015)."""
     customer = factories.customer(email="payer@example.jp")
     NoticePreference.objects.create(customer=customer)  # the defaults: nothing changed
     assert not NoticePreferenceChange.objects.filter(customer=customer).exists()
