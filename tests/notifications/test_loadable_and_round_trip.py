@@ -162,3 +162,58 @@ def test_a_choice_of_notices_changed_and_changed_back_in_one_transaction_is_refu
     notice_preference_change(customer=customer, choices={"postings": False, "receipts": True, "login": False}, ip=None)
     notice_preference_change(customer=customer, choices={"postings": True, "receipts": True, "login": False}, ip=None)
 
+
+# --- F6b: an address-change request is never deleted, only ended (notifications 0016) ------
+
+REQUEST = ("INSERT INTO notifications_emailchangerequest (customer_id, new_email, code_hash, failures, expires_at,"
+           " created_at, ended_at, outcome) VALUES (%s, %s, 'x', %s, now() + interval '10 minutes', now(), %s, %s)"
+           " RETURNING id")
+CODE_MAIL = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
+             " next_attempt_at, created_at) VALUES (%s, 'email_verify', %s, 's', 'any text, signed by the bank',"
+             " 'pending', 0, now(), now())")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_request_of_a_code_mail_stays():
+    """F6b: the app's role wrote a request and a code mail with any text to its address,
+    committed, and deleted the request next — no trace but the mail. The request stays."""
+    customer = factories.customer(email="owner@example.jp")
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(REQUEST, [customer.pk, "someone@elsewhere.example", 0, None, ""])
+        request_id = cursor.fetchone()[0]
+        cursor.execute(CODE_MAIL, [customer.pk, "someone@elsewhere.example"])
+    assert refused("DELETE FROM notifications_emailchangerequest WHERE id = %s", [request_id]) == "CI221"
+    for change in ("new_email = 'other@example.jp'", "code_hash = 'y'", "failures = 3", "created_at = now()",
+                   "expires_at = now() + interval '1 day'", "ended_at = now()", "outcome = 'confirmed'",
+                   "outcome = 'mine', ended_at = now()"):
+        assert refused(f"UPDATE notifications_emailchangerequest SET {change} WHERE id = %s", [request_id]) == "CI221"
+    with connection.cursor() as cursor:  # a wrong code, then its end
+        cursor.execute("UPDATE notifications_emailchangerequest SET failures = 1 WHERE id = %s", [request_id])
+        cursor.execute("UPDATE notifications_emailchangerequest SET ended_at = '2000-01-01', outcome = 'expired'"
+                       " WHERE id = %s RETURNING abs(extract(epoch FROM ended_at - clock_timestamp())) < 60",
+                       [request_id])
+        assert cursor.fetchone()[0]  # dated by the database
+    assert refused("UPDATE notifications_emailchangerequest SET failures = 2 WHERE id = %s", [request_id]) == "CI221"
+    assert refused("DELETE FROM notifications_emailchangerequest WHERE id = %s", [request_id]) == "CI221"
+    # born open, and a code mail only to an open one's address
+    for ended_at, outcome, failures in ((None, "", 1), ("now", "replaced", 0), (None, "expired", 0)):
+        assert committed_refusal((REQUEST, [customer.pk, "n@example.jp", failures, ended_at, outcome])) == "CI221"
+    assert committed_refusal((CODE_MAIL, [customer.pk, "someone@elsewhere.example"])) == "CI204"
+
+
+def test_the_services_end_a_request_and_keep_it():
+    from notifications.models import EmailChangeRequest
+    from notifications.services import EmailSettingError, email_change_confirm, email_change_request, email_remove
+
+    customer = factories.customer(email="old@example.jp")
+    email_change_request(customer=customer, new_email="first@example.jp", ip=None)
+    email_change_request(customer=customer, new_email="second@example.jp", ip=None)
+    with pytest.raises(EmailSettingError):
+        email_change_confirm(customer=customer, code="000000x", ip=None)
+    email_change_request(customer=customer, new_email="third@example.jp", ip=None)
+    email_remove(customer=customer, email="old@example.jp", ip=None)
+    kept = list(EmailChangeRequest.objects.filter(customer=customer).order_by("id").values_list(
+        "new_email", "outcome", "failures"))
+    assert kept == [("first@example.jp", "replaced", 0), ("second@example.jp", "replaced", 1),
+                    ("third@example.jp", "removed", 0)]
+    assert not EmailChangeRequest.objects.open().exists()
