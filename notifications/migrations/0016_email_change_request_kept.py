@@ -109,6 +109,9 @@ class Migration(migrations.Migration):
             name='customer',
             field=models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='email_change_requests', to='accounts.customer'),
         ),
+        # back to one request per customer: the ended ones go (a schema that cannot hold them)
+        migrations.RunSQL(migrations.RunSQL.noop,
+                          "DELETE FROM public.notifications_emailchangerequest WHERE ended_at IS NOT NULL;"),
         migrations.AddConstraint(
             model_name='emailchangerequest',
             constraint=models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('customer',), name='email_change_request_one_open'),
