@@ -217,3 +217,27 @@ def test_the_services_end_a_request_and_keep_it():
     assert kept == [("first@example.jp", "replaced", 0), ("second@example.jp", "replaced", 1),
                     ("third@example.jp", "removed", 0)]
     assert not EmailChangeRequest.objects.open().exists()
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("to", "status"), [("", "skipped"), ("collector@attacker.example", "pending")])
+def test_a_debit_notice_is_not_silenced_or_sent_elsewhere_by_a_round_trip(to, status):
+    """F6c, F6d: in the posting's transaction the address was set to none (or the
+    attacker's), the ご出金 notice processed into a 送信対象外 mail (or a mail to that
+    address), and the address put back."""
+    owner = factories.customer(email="yamada@example.jp")
+    account = factories.account(owner=owner, balance=10_000)
+    with pytest.raises(DatabaseError) as caught, transaction.atomic():
+        journal_post(lines=[PostingLine(account, -1_000), PostingLine(factories.internal(Account.Purpose.CASH), 1_000)],
+                     kind=Journal.Kind.WITHDRAWAL, description="ATM出金", idempotency_key=factories.unique("f6c-"))
+        notice = PostingNotice.objects.get(account=account, amount=-1_000)
+        with connection.cursor() as cursor:
+            cursor.execute(SET_EMAIL, [to, owner.pk])
+            cursor.execute("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status,"
+                           " attempts, next_attempt_at, created_at) VALUES (%s, 'withdrawal', %s, 'ご出金のお知らせ',"
+                           " %s, %s, 0, now(), now()) RETURNING id", [owner.pk, to, "x\n金額　　：1,000円\n", status])
+            cursor.execute("UPDATE notifications_postingnotice SET processed_at = now(), message_id = %s WHERE id = %s",
+                           [cursor.fetchone()[0], notice.pk])
+            cursor.execute(SET_EMAIL, ["yamada@example.jp", owner.pk])
+    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI220"
+    assert not PostingNotice.objects.filter(account=account, amount=-1_000).exists()  # the posting went too
