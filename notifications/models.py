@@ -105,7 +105,7 @@ class EmailChangeRequestQuerySet(models.QuerySet):
         return self.filter(ended_at__isnull=True)
 
     def end(self, outcome: str) -> int:
-        """End the open ones among these (they stay, CI221) with ``outcome`` (an Outcome but
+        """End the open ones among these (they stay, CI241) with ``outcome`` (an Outcome but
         OPEN); the database dates the end."""
         return self.open().update(ended_at=timezone.now(), outcome=outcome)
 

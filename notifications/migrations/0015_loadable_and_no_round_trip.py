@@ -19,11 +19,11 @@ customer's choice of 入出金のお知らせ) with the customer's of the moment
 changed it and changed it back inside one transaction: a bank-signed mail to any address
 (F6a), a ご出金 notice made 送信対象外 (F6c) or sent to another address (F6d).
 
-* ``notifications_email_no_round_trip`` (deferred to the commit, CI220): for the app's role,
+* ``notifications_email_no_round_trip`` (deferred to the commit, CI240): for the app's role,
   a transaction whose changes of a customer's address (notifications_emailaddresschange, the
   database's own record, one ``xact_id``) end where they began is refused — the service
   changes an address once per transaction (``email_change_confirm``, ``email_remove``);
-* ``notifications_preference_no_round_trip`` (the same, CI220): a transaction whose changes
+* ``notifications_preference_no_round_trip`` (the same, CI240): a transaction whose changes
   of a customer's choice of notices (notifications_noticepreferencechange) end where they
   began (the preference row, or the defaults when it was removed).
 
@@ -73,7 +73,7 @@ BEGIN
     IF EXISTS (SELECT 1 FROM public.accounts_customer c
                 WHERE c.id = NEW.customer_id AND c.email IS NOT DISTINCT FROM v_first) THEN
         RAISE EXCEPTION 'customer %: an address changed and changed back to % in one transaction',
-            NEW.customer_id, v_first USING ERRCODE = 'CI220';
+            NEW.customer_id, v_first USING ERRCODE = 'CI240';
     END IF;
     RETURN NULL;
 END $$;
@@ -103,7 +103,7 @@ BEGIN
     END IF;
     IF v_now = ARRAY[v_first.postings_before, v_first.receipts_before, v_first.login_before] THEN
         RAISE EXCEPTION 'customer %: a choice of notices changed and changed back in one transaction',
-            NEW.customer_id USING ERRCODE = 'CI220';
+            NEW.customer_id USING ERRCODE = 'CI240';
     END IF;
     RETURN NULL;
 END $$;

@@ -4,7 +4,7 @@ commit; the app's role wrote a request and a mail with any text to its address, 
 deleted the request in its next transaction — a bank-signed mail to anyone, with no trace but
 the mail row.
 
-A request is never deleted now, only ended (CI221, the app's role; ``EmailChangeRequest.Outcome``:
+A request is never deleted now, only ended (CI241, the app's role; ``EmailChangeRequest.Outcome``:
 変更済, 新しい申込みで無効, 期限切れ, 誤り回数超過, アドレス削除で無効 — the services end it where
 they deleted it):
 
@@ -43,12 +43,12 @@ BEGIN
     END IF;
     IF TG_OP = 'DELETE' THEN
         RAISE EXCEPTION 'address-change request % is never deleted: it is the proof of its code mail', OLD.id
-            USING ERRCODE = 'CI221';
+            USING ERRCODE = 'CI241';
     END IF;
     IF TG_OP = 'INSERT' THEN
         IF NEW.ended_at IS NOT NULL OR NEW.outcome <> '' OR NEW.failures <> 0 THEN
             RAISE EXCEPTION 'a new address-change request of customer % is open, with no failures', NEW.customer_id
-                USING ERRCODE = 'CI221';
+                USING ERRCODE = 'CI241';
         END IF;
         RETURN NEW;
     END IF;
@@ -61,7 +61,7 @@ BEGIN
        OR (NEW.ended_at IS NULL) <> (NEW.outcome = '')
        OR NEW.outcome NOT IN ({OUTCOMES}) THEN
         RAISE EXCEPTION 'address-change request %: only its failures move and it ends once', OLD.id
-            USING ERRCODE = 'CI221';
+            USING ERRCODE = 'CI241';
     END IF;
     IF NEW.ended_at IS NOT NULL THEN
         NEW.ended_at := clock_timestamp();

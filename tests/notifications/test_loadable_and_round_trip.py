@@ -132,9 +132,9 @@ def test_an_address_changed_and_changed_back_in_one_transaction_is_refused():
             " now(), now())")
     assert committed_refusal((SET_EMAIL, ["anyone@attacker.example", customer.pk]),
                              (mail, [customer.pk, "anyone@attacker.example"]),
-                             (SET_EMAIL, ["yamada@example.jp", customer.pk])) == "CI220"
+                             (SET_EMAIL, ["yamada@example.jp", customer.pk])) == "CI240"
     assert committed_refusal((SET_EMAIL, ["", customer.pk]), (SET_EMAIL, ["x@example.jp", customer.pk]),
-                             (SET_EMAIL, ["yamada@example.jp", customer.pk])) == "CI220"
+                             (SET_EMAIL, ["yamada@example.jp", customer.pk])) == "CI240"
     assert not OutboxMessage.objects.filter(to="anyone@attacker.example").exists()
     customer.refresh_from_db()
     assert customer.email == "yamada@example.jp"
@@ -155,10 +155,10 @@ def test_a_choice_of_notices_changed_and_changed_back_in_one_transaction_is_refu
     """The F6 variant dbprobe27 read in the notice guard: 入出金のお知らせ off, a notice
     processed into a 送信対象外 mail, and on again."""
     customer = factories.customer(email="yamada@example.jp")
-    assert committed_refusal((SET_CHOICE, [customer.pk, False]), (SET_CHOICE, [customer.pk, True])) == "CI220"
+    assert committed_refusal((SET_CHOICE, [customer.pk, False]), (SET_CHOICE, [customer.pk, True])) == "CI240"
     assert committed_refusal(
         (SET_CHOICE, [customer.pk, False]),
-        ("DELETE FROM notifications_noticepreference WHERE customer_id = %s", [customer.pk])) == "CI220"
+        ("DELETE FROM notifications_noticepreference WHERE customer_id = %s", [customer.pk])) == "CI240"
     notice_preference_change(customer=customer, choices={"postings": False, "receipts": True, "login": False}, ip=None)
     notice_preference_change(customer=customer, choices={"postings": True, "receipts": True, "login": False}, ip=None)
 
@@ -182,22 +182,22 @@ def test_the_request_of_a_code_mail_stays():
         cursor.execute(REQUEST, [customer.pk, "someone@elsewhere.example", 0, None, ""])
         request_id = cursor.fetchone()[0]
         cursor.execute(CODE_MAIL, [customer.pk, "someone@elsewhere.example"])
-    assert refused("DELETE FROM notifications_emailchangerequest WHERE id = %s", [request_id]) == "CI221"
+    assert refused("DELETE FROM notifications_emailchangerequest WHERE id = %s", [request_id]) == "CI241"
     for change in ("new_email = 'other@example.jp'", "code_hash = 'y'", "failures = 3", "created_at = now()",
                    "expires_at = now() + interval '1 day'", "ended_at = now()", "outcome = 'confirmed'",
                    "outcome = 'mine', ended_at = now()"):
-        assert refused(f"UPDATE notifications_emailchangerequest SET {change} WHERE id = %s", [request_id]) == "CI221"
+        assert refused(f"UPDATE notifications_emailchangerequest SET {change} WHERE id = %s", [request_id]) == "CI241"
     with connection.cursor() as cursor:  # a wrong code, then its end
         cursor.execute("UPDATE notifications_emailchangerequest SET failures = 1 WHERE id = %s", [request_id])
         cursor.execute("UPDATE notifications_emailchangerequest SET ended_at = '2000-01-01', outcome = 'expired'"
                        " WHERE id = %s RETURNING abs(extract(epoch FROM ended_at - clock_timestamp())) < 60",
                        [request_id])
         assert cursor.fetchone()[0]  # dated by the database
-    assert refused("UPDATE notifications_emailchangerequest SET failures = 2 WHERE id = %s", [request_id]) == "CI221"
-    assert refused("DELETE FROM notifications_emailchangerequest WHERE id = %s", [request_id]) == "CI221"
+    assert refused("UPDATE notifications_emailchangerequest SET failures = 2 WHERE id = %s", [request_id]) == "CI241"
+    assert refused("DELETE FROM notifications_emailchangerequest WHERE id = %s", [request_id]) == "CI241"
     # born open, and a code mail only to an open one's address
     for ended_at, outcome, failures in ((None, "", 1), ("now", "replaced", 0), (None, "expired", 0)):
-        assert committed_refusal((REQUEST, [customer.pk, "n@example.jp", failures, ended_at, outcome])) == "CI221"
+        assert committed_refusal((REQUEST, [customer.pk, "n@example.jp", failures, ended_at, outcome])) == "CI241"
     assert committed_refusal((CODE_MAIL, [customer.pk, "someone@elsewhere.example"])) == "CI204"
 
 
@@ -239,5 +239,5 @@ def test_a_debit_notice_is_not_silenced_or_sent_elsewhere_by_a_round_trip(to, st
             cursor.execute("UPDATE notifications_postingnotice SET processed_at = now(), message_id = %s WHERE id = %s",
                            [cursor.fetchone()[0], notice.pk])
             cursor.execute(SET_EMAIL, ["yamada@example.jp", owner.pk])
-    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI220"
+    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI240"
     assert not PostingNotice.objects.filter(account=account, amount=-1_000).exists()  # the posting went too

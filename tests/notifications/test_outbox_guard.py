@@ -350,8 +350,8 @@ def test_a_code_mail_needs_its_request_at_commit():
                        " now())", [customer.pk])
         cursor.execute(INSERT_MAIL, [customer.pk, "email_verify", "victim@example.com"])
         cursor.execute("DELETE FROM notifications_emailchangerequest WHERE customer_id = %s", [customer.pk])
-    # refused at once now: a request is never deleted (CI221, notifications 0016, dbprobe27 F6b)
-    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI221"
+    # refused at once now: a request is never deleted (CI241, notifications 0016, dbprobe27 F6b)
+    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI241"
     assert not OutboxMessage.objects.filter(to="victim@example.com").exists()
     services.email_change_request(customer=customer, new_email="new@example.jp", ip=None)  # the service's own
     assert OutboxMessage.objects.filter(event="email_verify", to="new@example.jp").exists()
