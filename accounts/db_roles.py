@@ -63,6 +63,9 @@ def grants_statements(*, database: str, role: str, tables: set[str] | None = Non
         # The ledger: read, and write only through ledger_post().
         f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON {', '.join(ledger)} FROM {app}",
         f"REVOKE UPDATE, DELETE, TRUNCATE ON accounts_account FROM {app}",
+        # Our branches are reference data the migrations write (accounts 0003, 0033): the
+        # 全銀 file's header and the payee guards read them (dbprobe27 F1, F5).
+        f"REVOKE INSERT, UPDATE, DELETE, TRUNCATE ON accounts_branch FROM {app}",
         f"GRANT UPDATE ({', '.join(account_updatable_columns())}) ON accounts_account TO {app}",
         f"REVOKE EXECUTE ON FUNCTION {LEDGER_POST_SIGNATURE} FROM PUBLIC",
         f"GRANT EXECUTE ON FUNCTION {LEDGER_POST_SIGNATURE} TO {app}",

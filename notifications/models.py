@@ -99,21 +99,53 @@ class NoticePreference(models.Model):
         verbose_name_plural = "通知の選択"
 
 
+class EmailChangeRequestQuerySet(models.QuerySet):
+    def open(self):
+        """The requests still waiting for their code (at most one per customer)."""
+        return self.filter(ended_at__isnull=True)
+
+    def end(self, outcome: str) -> int:
+        """End the open ones among these (they stay, CI241) with ``outcome`` (an Outcome but
+        OPEN); the database dates the end."""
+        return self.open().update(ended_at=timezone.now(), outcome=outcome)
+
+
 class EmailChangeRequest(models.Model):
     """A registration or change of the address waiting for the code sent to the new
-    address (NOTE-2). At most one per customer: a new request replaces the old one, so a
-    code sent to an earlier address no longer works. Only an HMAC of the code is kept."""
+    address (NOTE-2). At most one open per customer: a new request ends the old one, so a
+    code sent to an earlier address no longer works. Only an HMAC of the code is kept.
 
-    customer = models.OneToOneField(Customer, on_delete=models.CASCADE, related_name="email_change_request")
+    A request is never deleted, only ended (notifications 0016, dbprobe27 F6b): it is the
+    proof that the 確認コード mail to its address was the service's — the app's role wrote a
+    request, a mail with any text to its address, and deleted the request after the commit."""
+
+    class Outcome(models.TextChoices):
+        OPEN = "", "確認待ち"
+        CONFIRMED = "confirmed", "変更済"
+        REPLACED = "replaced", "新しい申込みで無効"
+        EXPIRED = "expired", "期限切れ"
+        TOO_MANY = "too_many", "誤り回数超過"
+        REMOVED = "removed", "アドレス削除で無効"
+
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="email_change_requests")
     new_email = models.EmailField("新しいアドレス")
     code_hash = models.CharField(max_length=64)
     failures = models.PositiveSmallIntegerField(default=0)
     expires_at = models.DateTimeField()
     created_at = models.DateTimeField(auto_now_add=True)
+    ended_at = models.DateTimeField("終了日時", null=True, blank=True)  # the database's clock
+    outcome = models.CharField("結果", max_length=16, choices=Outcome.choices, default=Outcome.OPEN,
+                               db_default=Outcome.OPEN, blank=True)
+
+    objects = EmailChangeRequestQuerySet.as_manager()
 
     class Meta:
         verbose_name = "アドレス確認待ち"
         verbose_name_plural = "アドレス確認待ち"
+        constraints = [
+            models.UniqueConstraint(fields=["customer"], condition=models.Q(ended_at__isnull=True),
+                                    name="email_change_request_one_open"),
+        ]
 
 
 class PostingNotice(models.Model):

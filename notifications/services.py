@@ -362,7 +362,7 @@ def email_change_request(*, customer: Customer, new_email: str, ip: str | None) 
             raise EmailSettingError(EMAIL_SAME)
         code = f"{secrets.randbelow(10**6):06d}"
         expires_at = timezone.now() + dt.timedelta(seconds=settings.NOTIFICATIONS_EMAIL_CODE_SECONDS)
-        EmailChangeRequest.objects.filter(customer=customer).delete()
+        EmailChangeRequest.objects.filter(customer=customer).end(EmailChangeRequest.Outcome.REPLACED)
         request = EmailChangeRequest.objects.create(
             customer=customer, new_email=new_email, code_hash=_code_hash(customer, new_email, code),
             expires_at=expires_at,
@@ -385,7 +385,7 @@ def email_change_confirm(*, customer: Customer, code: str, ip: str | None, new_e
     EmailAlreadyChanged (the code was entered in another tab first)."""
 
     with transaction.atomic():
-        request = EmailChangeRequest.objects.select_for_update().filter(customer=customer).first()
+        request = EmailChangeRequest.objects.open().select_for_update().filter(customer=customer).first()
         if request is None:
             _already_changed_check(customer, new_email)
             raise EmailSettingError(EMAIL_CODE_NONE)
@@ -398,10 +398,12 @@ def email_change_confirm(*, customer: Customer, code: str, ip: str | None, new_e
             if request.failures >= settings.NOTIFICATIONS_EMAIL_CODE_MAX_FAILURES:
                 refusal = EMAIL_CODE_TOO_MANY
         if refusal is not None:
-            if refusal == EMAIL_CODE_WRONG:
+            if refusal != EMAIL_CODE_EXPIRED:
                 request.save(update_fields=["failures"])
-            else:
-                request.delete()
+            if refusal != EMAIL_CODE_WRONG:  # ended, and kept (notifications 0016)
+                EmailChangeRequest.objects.filter(pk=request.pk).end(
+                    EmailChangeRequest.Outcome.EXPIRED if refusal == EMAIL_CODE_EXPIRED
+                    else EmailChangeRequest.Outcome.TOO_MANY)
             audit_record(action="email_change", outcome="failure", customer=customer, ip=ip,
                          summary=f"確認コード不一致・期限切れ（{request.failures}回目）"
                          if refusal != EMAIL_CODE_EXPIRED else "確認コード期限切れ")
@@ -409,16 +411,16 @@ def email_change_confirm(*, customer: Customer, code: str, ip: str | None, new_e
         raise EmailSettingError(refusal)  # after commit: the failure count stays
     with transaction.atomic():
         # the customer's row before the request's (security.locks): a removal or a new
-        # request after a step-up holds the customer, then drops the request
+        # request after a step-up holds the customer, then ends the request
         locked = customer_for_update(customer)
-        request = EmailChangeRequest.objects.select_for_update().filter(pk=request.pk).first()
+        request = EmailChangeRequest.objects.open().select_for_update().filter(pk=request.pk).first()
         if request is None:  # a concurrent confirmation or a removal won
             _already_changed_check(customer, new_email)
             raise EmailSettingError(EMAIL_CODE_NONE)
         old_email, new_email = locked.email, request.new_email
         Customer.objects.filter(pk=customer.pk).update(email=new_email)
         customer.email = new_email
-        request.delete()
+        EmailChangeRequest.objects.filter(pk=request.pk).end(EmailChangeRequest.Outcome.CONFIRMED)
         audit_record(action="email_change", outcome="success", customer=customer, ip=ip,
                      summary=f"アドレス変更 {email_masked(old_email)} → {email_masked(new_email)}")
         if old_email:
@@ -456,7 +458,7 @@ def email_remove(*, customer: Customer, email: str, ip: str | None) -> None:
         old_email = locked.email
         Customer.objects.filter(pk=customer.pk).update(email="")
         customer.email = ""
-        EmailChangeRequest.objects.filter(customer=customer).delete()
+        EmailChangeRequest.objects.filter(customer=customer).end(EmailChangeRequest.Outcome.REMOVED)
         audit_record(action="email_change", outcome="success", customer=customer, ip=ip,
                      summary=f"アドレス削除 {email_masked(old_email)}")
         _outbox_write(customer=customer, event="email_change", to=old_email, context={}, lines=[

@@ -24,7 +24,8 @@ import smtplib
 import time
 
 from django.conf import settings
-from django.db import transaction
+from django.db import DataError, transaction
+from django.db.models import F
 from django.utils import timezone
 from procrastinate.contrib.django import app
 
@@ -81,19 +82,25 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
     when the server answered and refused this message (one customer's dead address, or
     its DATA with a permanent 5xx): the server is up, so the others are sent in the same
     run instead of waiting behind it. A message that cannot be built at all is ``failed``
-    at once, logged, and the run goes on."""
+    at once, logged, and the run goes on; so is one that cannot even be loaded (dbprobe27
+    F2a: a mail dated 'infinity' due first stopped every run) — the due ids are read first,
+    then each mail on its own."""
     sent = 0
-    for _ in range(limit):
+    for message_id in _due_ids(limit):
         with transaction.atomic():
             now = timezone.now()
-            message = (
-                OutboxMessage.objects.select_for_update(skip_locked=True)
-                .filter(status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
-                .order_by("next_attempt_at", "id")
-                .first()
-            )
+            try:
+                with transaction.atomic():
+                    message = (
+                        OutboxMessage.objects.select_for_update(skip_locked=True)
+                        .filter(pk=message_id, status=OutboxMessage.Status.PENDING, next_attempt_at__lte=now)
+                        .first()
+                    )
+            except DataError:
+                _unloadable_fail(message_id)
+                continue
             if message is None:
-                break
+                continue  # sent or taken by another worker meanwhile
             message.attempts += 1
             try:
                 # NOTE-4: signed here, at each attempt (a renewed certificate is used)
@@ -123,6 +130,24 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
             message.save(update_fields=["attempts", "status", "sent_at"])
             sent += 1
     return sent
+
+
+def _due_ids(limit: int) -> list[int]:
+    """The ids of up to ``limit`` due mails, oldest due first — ids only: a row Python cannot
+    load (a date out of its range, dbprobe27 F2a) is met when it is loaded, alone."""
+    return list(OutboxMessage.objects.filter(status=OutboxMessage.Status.PENDING,
+                                             next_attempt_at__lte=timezone.now())
+                .order_by("next_attempt_at", "id").values_list("id", flat=True)[:limit])
+
+
+def _unloadable_fail(message_id: int) -> None:
+    """A due mail that cannot be loaded is 送信失敗 at once (one try), as a failed build is:
+    it would fail the same way at every run. Only its state is written (a try, as the outbox
+    guard allows); staff see it in 送信メール once its row is repaired."""
+    failed = (OutboxMessage.objects.filter(pk=message_id, status=OutboxMessage.Status.PENDING)
+              .update(status=OutboxMessage.Status.FAILED, attempts=F("attempts") + 1))
+    logger.error("mail %s cannot be loaded (a value out of range); %s", message_id,
+                 "failed without retry" if failed else "left as it is")
 
 
 def outbox_drain(*, seconds: float = RUN_SECONDS) -> int:

@@ -33,7 +33,7 @@ STEPUP_KIND = "email_change"
 
 
 def _pending_request(customer) -> EmailChangeRequest | None:
-    return EmailChangeRequest.objects.filter(customer=customer, expires_at__gt=timezone.now()).first()
+    return EmailChangeRequest.objects.open().filter(customer=customer, expires_at__gt=timezone.now()).first()
 
 
 def _start(request, content: dict, form=None):

@@ -72,6 +72,25 @@ def database_clock_strict():
     slack(CLOCK_SLACK_TRAVEL)
 
 
+@pytest.fixture
+def owner_sql(request):
+    """``run(sql, params)``: a statement the app's role may not run (reference data: our
+    branches, accounts/db_roles.py), run and committed by the owner on its own connection as
+    a DBA would. Transactional tests only: their flush (as the owner) empties the tables and
+    puts the reference data back, so nothing outlives the test."""
+    import psycopg
+    from django.db import connections
+
+    marker = request.node.get_closest_marker("django_db")
+    assert marker is not None and marker.kwargs.get("transaction"), "owner_sql needs django_db(transaction=True)"
+
+    def run(sql: str, params=None) -> None:
+        with psycopg.connect(**connections["owner"].get_connection_params(), autocommit=True) as conn:
+            conn.execute(sql, params)
+
+    return run
+
+
 @pytest.fixture(scope="session")
 def django_db_setup(django_test_environment, django_db_blocker):
     """LEDGER-7: the owner creates and migrates the test database (and grants the app's

@@ -165,14 +165,16 @@ def test_print_button_on_pc_only(client):
     assert 'data-action="print"' not in client.get(reverse("accounts:balances")).content.decode()
 
 
-def test_summary_lists_exactly_the_customers_accounts_in_passbook_order(django_assert_num_queries):
+@pytest.mark.django_db(transaction=True)
+def test_summary_lists_exactly_the_customers_accounts_in_passbook_order(django_assert_num_queries, owner_sql):
     """The summary's hand-written query (one statement, issue 14) answers the same rows as
     account_list_for_customer(): own customer accounts only, by branch, type and number,
-    each with its branch — read in the same query."""
+    each with its branch — read in the same query. (A branch is the owner's to add.)"""
     from accounts.models import Account, Branch
 
     owner = factories.customer()
-    other_branch = Branch.objects.create(code="900", name="梅田", name_kana="ｳﾒﾀﾞ")
+    owner_sql("INSERT INTO accounts_branch (code, name, name_kana) VALUES ('900', '梅田', 'ｳﾒﾀﾞ')")
+    other_branch = Branch.objects.get(code="900")
     factories.account(owner=owner, branch_code="900", number="0000001")
     factories.account(owner=owner, number="0000009", type=Account.Type.SAVINGS)
     factories.account(owner=owner, number="0000005")

@@ -161,14 +161,14 @@ def test_a_posting_mail_states_its_entrys_amount(credit_notice, body):
     assert refused(PROCESS, [mail, credit_notice.pk]) == "CI204"
 
 
-def test_the_service_mail_keeps_one_amount_line_whatever_the_names_say():
-    """A name, a branch name or a 摘要 written with a line break (by the app's role) cannot
-    add a 「金額」 line to the service's own mail — the guard would refuse it and no notice
-    would go out: each value stays on its line (services.one_line)."""
-    from accounts.models import Branch
-
+@pytest.mark.django_db(transaction=True)
+def test_the_service_mail_keeps_one_amount_line_whatever_the_names_say(owner_sql):
+    """A name, a branch name or a 摘要 written with a line break (by the app's role; a branch
+    by the owner, accounts/db_roles.py) cannot add a 「金額」 line to the service's own mail —
+    the guard would refuse it and no notice would go out: each value stays on its line
+    (services.one_line)."""
     target = factories.account(owner=factories.customer(email="owner@example.jp", name_kanji="山田\n金額　　：1円"))
-    Branch.objects.filter(pk=target.branch_id).update(name="本店\n金額　　：2円")
+    owner_sql("UPDATE accounts_branch SET name = %s WHERE id = %s", ["本店\n金額　　：2円", target.branch_id])
     journal_post(lines=[PostingLine(factories.internal(Account.Purpose.CASH), -5_000),
                         PostingLine(target, 5_000, "入金\n金額　　：3円")],
                  kind=Journal.Kind.DEPOSIT, description="入金", idempotency_key="test-lines-in-names")
@@ -214,11 +214,10 @@ def test_an_address_change_is_recorded_by_the_database():
     role only reads; the notice of the change goes to the old address (the service's own
     confirmation), and a later transaction cannot send to that address any more."""
     customer = factories.customer(email="old@example.jp")
-    request = services.email_change_request(customer=customer, new_email="new@example.jp", ip=None)
-    assert OutboxMessage.objects.get(customer=customer, event="email_verify").to == "new@example.jp"
-    code = "000000"
-    request.code_hash = services._code_hash(customer, "new@example.jp", code)
-    request.save(update_fields=["code_hash"])
+    services.email_change_request(customer=customer, new_email="new@example.jp", ip=None)
+    code_mail = OutboxMessage.objects.get(customer=customer, event="email_verify")
+    assert code_mail.to == "new@example.jp"
+    code = re.search(r"確認コード：(\d{6})", code_mail.body).group(1)
     services.email_change_confirm(customer=customer, code=code, ip=None)
     assert sorted(OutboxMessage.objects.filter(customer=customer, event="email_change").values_list("to", flat=True)) \
         == ["new@example.jp", "old@example.jp"]
@@ -237,10 +236,12 @@ def _choices(change: NoticePreferenceChange) -> tuple:
             change.login_before, change.login_after)
 
 
+@pytest.mark.django_db(transaction=True)
 def test_a_change_of_the_notices_chosen_is_recorded_by_the_database():
     """NOTE-1, NOTE-2, LEDGER-7 (notifications 0011, dbprobe25 F5): the app's role turned off
     入出金のお知らせ and nothing recorded it. Every change — through Ｅメール設定 or a bare
-    UPDATE — is in the history, which the app's role only reads (42501 for a write)."""
+    UPDATE — is in the history, which the app's role only reads (42501 for a write). Each its
+    own transaction: changes that end where they began in one are refused (notifications 0015)."""
     customer = factories.customer(email="payer@example.jp")
     NoticePreference.objects.create(customer=customer)  # the defaults: nothing changed
     assert not NoticePreferenceChange.objects.filter(customer=customer).exists()
@@ -349,7 +350,8 @@ def test_a_code_mail_needs_its_request_at_commit():
                        " now())", [customer.pk])
         cursor.execute(INSERT_MAIL, [customer.pk, "email_verify", "victim@example.com"])
         cursor.execute("DELETE FROM notifications_emailchangerequest WHERE customer_id = %s", [customer.pk])
-    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI204"
+    # refused at once now: a request is never deleted (CI241, notifications 0016, dbprobe27 F6b)
+    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI241"
     assert not OutboxMessage.objects.filter(to="victim@example.com").exists()
     services.email_change_request(customer=customer, new_email="new@example.jp", ip=None)  # the service's own
     assert OutboxMessage.objects.filter(event="email_verify", to="new@example.jp").exists()
