@@ -9,6 +9,7 @@ from django.views.decorators.http import require_safe
 from django.views.defaults import permission_denied as django_permission_denied
 
 from security.decorators import customer_required
+from transfers.selectors import overdue_counts
 
 from .bankcalendar import local_now
 
@@ -23,22 +24,21 @@ def home(request):
 @never_cache
 @require_safe
 def health(request):
-    """Load-balancer check: 200 when PostgreSQL answers; reports the worker's last beat and
-    how many 予約中 transfers are dated before today — the 0:05 batch pays each on its
-    date, so any such transfer means the batch did not run or skipped it (dbprobe26 F12:
-    the job tables, writable by the app role, can silence the batch without an error).
-    One look-up in the partial index of the batch's own claim."""
+    """Load-balancer check: 200 when PostgreSQL answers; reports the worker's last beat,
+    how many 予約中 transfers are dated before today and how many 未送信 records to other
+    banks settle before today (``transfers.selectors.overdue_counts``: the batch or the
+    day's 仕向 file did not take them — dbprobe26 F12: the job tables, writable by the app
+    role, can silence the batch without an error; dbprobe27 F3)."""
     try:
         with connection.cursor() as cursor:
-            cursor.execute("SELECT (SELECT max(beat_at) FROM accounts_workerheartbeat), "
-                           "(SELECT count(*) FROM transfers_transfer WHERE status = 'scheduled' "
-                           "AND transfer_date < %s)", [local_now().date()])
-            last_beat, overdue = cursor.fetchone()
+            cursor.execute("SELECT max(beat_at) FROM accounts_workerheartbeat")
+            last_beat = cursor.fetchone()[0]
+        overdue, outgoing_overdue = overdue_counts(local_now().date())
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     worker_age = int((timezone.now() - last_beat).total_seconds()) if last_beat else None
     return JsonResponse({"status": "ok", "database": "ok", "worker_last_beat_seconds": worker_age,
-                         "scheduled_transfers_overdue": overdue})
+                         "scheduled_transfers_overdue": overdue, "outgoing_records_overdue": outgoing_overdue})
 
 
 def permission_denied(request, exception=None):
