@@ -10,7 +10,7 @@ import datetime as dt
 
 import pytest
 import time_machine
-from django.db import DatabaseError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from accounts.models import Account, BankClosingDay
@@ -19,6 +19,8 @@ from tests.accounts.test_ledger_lockdown import refused
 from tests.conftest import clock_strict
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
+from tests.transfers.test_batch_row_guards import _tokyo_today
+from tests.transfers.test_interbank_guards import at_commit, refused_at_commit
 from tests.transfers.test_interbank_services import FRIDAY, _customers, incoming_file
 from tests.transfers.test_record_guards import POST, as_the_app_role, future_day  # noqa: F401 - the fixture
 from transfers import scheduled
@@ -28,26 +30,6 @@ from transfers.models import InterbankIncomingRecord, OutgoingTransfer, Transfer
 pytestmark = pytest.mark.django_db
 
 SETTLES, RECORD_BY_COMMIT, ON_ITS_DAY = "CI221", "CI222", "CI223"
-
-
-def _tokyo_today() -> dt.date:
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT (clock_timestamp() AT TIME ZONE 'Asia/Tokyo')::date")
-        return cursor.fetchone()[0]
-
-
-def _at_commit() -> None:
-    """Run the checks deferred to commit now (the test's transaction is rolled back)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
-
-
-def _refused_at_commit(write) -> str | None:
-    with pytest.raises(DatabaseError) as caught, transaction.atomic():
-        write()
-        _at_commit()
-    return getattr(caught.value.__cause__, "sqlstate", None)
 
 
 # --- F2: a time Python cannot load --------------------------------------------------------------
@@ -113,7 +95,7 @@ def test_the_interbank_rows_and_payees_take_the_databases_clock():
             [transfer.outgoing.pk, file.pk])
         assert cursor.fetchone()[0] is True
     assert InterbankIncomingRecord.objects.filter(status="unapplied").count() == 1  # the list loads
-    _at_commit()
+    at_commit()
 
 
 # --- F3: a 仕向 record settles on its transfer's settlement day, and exists --------------------
@@ -191,16 +173,16 @@ def test_an_executed_transfer_to_another_bank_has_its_record_by_commit(monkeypat
     customer, debit = payer()
     with monkeypatch.context() as patched:
         patched.setattr(OutgoingTransfer, "save", lambda self, *args, **kwargs: None)
-        assert _refused_at_commit(lambda: execute(customer, content_for(
+        assert refused_at_commit(lambda: execute(customer, content_for(
             customer, debit, other_bank_payee(), 2_000))) == RECORD_BY_COMMIT
     executed = scheduled._executed
     with monkeypatch.context() as patched:
         patched.setattr(scheduled, "_executed", lambda *args: executed(*args) and None)
-        assert _refused_at_commit(lambda: scheduled.transfers_execute_due(day=day)) == RECORD_BY_COMMIT
+        assert refused_at_commit(lambda: scheduled.transfers_execute_due(day=day)) == RECORD_BY_COMMIT
     assert Transfer.objects.get(pk=booked.pk).status == Transfer.Status.SCHEDULED
     execute(customer, content_for(customer, debit, other_bank_payee(), 2_000))
     assert scheduled.transfers_execute_due(day=day).executed == 1
-    _at_commit()
+    at_commit()
 
 
 def test_health_counts_the_records_no_file_took(client):
@@ -276,4 +258,4 @@ def test_the_batch_executes_a_transfer_on_its_date():
     with clock_strict():
         result = scheduled.transfers_execute_due(day=day)
         assert (result.executed, result.unprocessed) == (1, 1)
-        _at_commit()
+        at_commit()
