@@ -34,7 +34,7 @@ BEGIN
        AND (NEW.executed_at IS NULL
             OR NEW.executed_at NOT BETWEEN v_now - public.cosei_clock_slack() AND v_now + public.cosei_clock_slack()
             OR (NEW.executed_at AT TIME ZONE 'Asia/Tokyo')::date < NEW.transfer_date) THEN
-        RAISE EXCEPTION 'transfer %: a 予約 dated % is executed on or after its date, now (実行日時 %)',
+        RAISE EXCEPTION 'transfer %: a 予約 dated % is executed on that day or later, at the database''s time (not %)',
             NEW.id, NEW.transfer_date, NEW.executed_at USING ERRCODE = 'CI223';
     END IF;
     RETURN NEW;
