@@ -16,6 +16,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from accounts.models import Account, Customer
+from cosei_ib import bankcalendar
 from cosei_ib.urls import urlpatterns as application_urlpatterns
 from notifications.models import OutboxMessage
 from security.models import AuditEvent
@@ -55,7 +56,9 @@ def minimal_transfer(request):
         OutgoingTransfer.objects.create(transfer=transfer, bank_code="0161", bank_kana="ｲｹﾀﾞｾﾝｼﾕｳ",
                                         branch_code="002", branch_kana="ｶｲﾂﾞｶ", account_type="1",
                                         account_number="0012345", payee_kana="ﾀﾅｶ ﾊﾅｺ", amount=AMOUNT,
-                                        sender_name="ﾍﾞﾝﾁ", settlement_date=timezone.localdate())
+                                        sender_name="ﾍﾞﾝﾁ",
+                                        # its settlement day, as the service takes it (transfers 0026)
+                                        settlement_date=bankcalendar.settlement_day(timezone.localdate()))
         AuditEvent.objects.create(customer_id=customer_id, action="transfer", outcome="success",
                                   summary="振込 1円")
         OutboxMessage.objects.create(customer_id=customer_id, event="transfer", to="", subject="振込",

@@ -10,6 +10,7 @@ from django.views.decorators.http import require_safe
 from django.views.defaults import permission_denied as django_permission_denied
 
 from security.decorators import customer_required
+from transfers.selectors import overdue_counts
 
 from .bankcalendar import local_now
 
@@ -29,11 +30,11 @@ BEAT_AHEAD_TOLERANCE = dt.timedelta(seconds=1)
 @never_cache
 @require_safe
 def health(request):
-    """Load-balancer check: 200 when PostgreSQL answers; reports the worker's last beat and
-    how many 予約中 transfers are dated before today — the 0:05 batch pays each on its
-    date, so any such transfer means the batch did not run or skipped it (dbprobe26 F12:
-    the job tables, writable by the app role, can silence the batch without an error).
-    One look-up in the partial index of the batch's own claim.
+    """Load-balancer check: 200 when PostgreSQL answers; reports the worker's last beat,
+    how many 予約中 transfers are dated before today and how many 未送信 records to other
+    banks settle before today (``transfers.selectors.overdue_counts``: the batch or the
+    day's 仕向 file did not take them — dbprobe26 F12: the job tables, writable by the app
+    role, can silence the batch without an error; dbprobe27 F3).
 
     The worker's age is the database's clock minus the last beat not ahead of it (the app's
     role's beats are dated by that clock, accounts 0033); a beat ahead of it (dbprobe27 F9: one
@@ -43,16 +44,15 @@ def health(request):
         with connection.cursor() as cursor:
             cursor.execute("SELECT floor(extract(epoch FROM clock_timestamp() - max(beat_at)"
                            " FILTER (WHERE beat_at <= clock_timestamp())))::bigint,"
-                           " count(*) FILTER (WHERE beat_at > clock_timestamp() + %s),"
-                           " (SELECT count(*) FROM transfers_transfer WHERE status = 'scheduled'"
-                           " AND transfer_date < %s) FROM accounts_workerheartbeat",
-                           [BEAT_AHEAD_TOLERANCE, local_now().date()])
-            worker_age, beats_ahead, overdue = cursor.fetchone()
+                           " count(*) FILTER (WHERE beat_at > clock_timestamp() + %s)"
+                           " FROM accounts_workerheartbeat", [BEAT_AHEAD_TOLERANCE])
+            worker_age, beats_ahead = cursor.fetchone()
+        overdue, outgoing_overdue = overdue_counts(local_now().date())
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     return JsonResponse({"status": "error" if beats_ahead else "ok", "database": "ok",
                          "worker_last_beat_seconds": worker_age, "worker_beats_ahead_of_clock": beats_ahead,
-                         "scheduled_transfers_overdue": overdue})
+                         "scheduled_transfers_overdue": overdue, "outgoing_records_overdue": outgoing_overdue})
 
 
 def permission_denied(request, exception=None):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 from pathlib import Path
@@ -56,10 +57,11 @@ def clock_slack_sql(slack: str) -> str:
             f" SET search_path = pg_catalog AS $$ BEGIN RETURN interval '{slack}'; END $$")
 
 
-@pytest.fixture
-def database_clock_strict():
-    """The production slack (five minutes) for one test, set by the owner on its own
-    connection (committed: the test's own transaction sees it), then the travel slack again."""
+@contextlib.contextmanager
+def clock_strict():
+    """The production slack (five minutes), set by the owner on its own connection
+    (committed: the test's own transaction sees it), then the travel slack again — for the
+    part of a test after it travelled in time (a booking made the day before)."""
     import psycopg
     from django.db import connections
 
@@ -68,8 +70,17 @@ def database_clock_strict():
             conn.execute(clock_slack_sql(value))
 
     slack(CLOCK_SLACK_PRODUCTION)
-    yield
-    slack(CLOCK_SLACK_TRAVEL)
+    try:
+        yield
+    finally:
+        slack(CLOCK_SLACK_TRAVEL)
+
+
+@pytest.fixture
+def database_clock_strict():
+    """The production slack for one whole test (``clock_strict``)."""
+    with clock_strict():
+        yield
 
 
 @pytest.fixture

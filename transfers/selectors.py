@@ -1,4 +1,5 @@
-"""Reads of the transfers app: the bank directory's kana screens, payees, limits."""
+"""Reads of the transfers app: the bank directory's kana screens, payees, limits, and what
+/health/ counts."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 
 import jaconv
 from django.conf import settings
+from django.db import connection
 from django.db.models import F, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
@@ -198,4 +200,20 @@ def closing_day_impact(day: dt.date) -> tuple[int, int]:
     dated ``day`` and the 未送信 records to other banks that settle on it."""
     scheduled = Transfer.objects.filter(status=Transfer.Status.SCHEDULED, transfer_date=day).count()
     outgoing = OutgoingTransfer.objects.filter(status=OutgoingTransfer.Status.PENDING, settlement_date=day).count()
+    return scheduled, outgoing
+
+
+def overdue_counts(today: dt.date) -> tuple[int, int]:
+    """What /health/ reports (cosei_ib.views.health), in one query on the two partial or
+    status indexes: the 予約中 transfers dated before ``today`` — the 0:05 batch pays each
+    on its date, so any such transfer means the batch did not run or skipped it (dbprobe26
+    F12) — and the 未送信 records to other banks that settle before ``today`` — the day's
+    仕向 file carries each on its 決済日, so any such record is money held in 為替決済
+    that no file took (dbprobe27 F3: a record dated far ahead or back; the file not made)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT (SELECT count(*) FROM {Transfer._meta.db_table} WHERE status = %s AND transfer_date < %s),"
+            f" (SELECT count(*) FROM {OutgoingTransfer._meta.db_table} WHERE status = %s AND settlement_date < %s)",
+            [Transfer.Status.SCHEDULED, today, OutgoingTransfer.Status.PENDING, today])
+        scheduled, outgoing = cursor.fetchone()
     return scheduled, outgoing

@@ -476,8 +476,13 @@ def test_a_transfer_records_only_a_journal_of_exactly_its_lines():
         cursor.execute(POST, [key, [account.pk, account.pk, settlement, fee_income], [-12_000, -fee, 12_000, fee],
                               ["x"] * 4])
         journal = cursor.fetchone()[0]
-        cursor.execute("UPDATE transfers_transfer SET status = 'executed', journal_id = %s, executed_at = now()"
-                       " WHERE id = %s", [journal, booked.pk])
+        # on its date, as the batch executes it (transfers 0027, CI223), with its 仕向 record (CI222)
+        cursor.execute("UPDATE transfers_transfer SET status = 'executed', journal_id = %s,"
+                       " executed_at = (%s::date + time '00:05') AT TIME ZONE 'Asia/Tokyo' WHERE id = %s",
+                       [journal, booked.transfer_date, booked.pk])
+    record = services._outgoing_record(booked, booked.transfer_date)
+    record.transfer = booked
+    record.save(force_insert=True)
 
 
 @pytest.mark.parametrize("assignment", [
