@@ -1,0 +1,136 @@
+"""XFER-2, XFER-4, XFER-5, XFER-8, XFER-12, LEDGER-7 (dbprobe27 F1, F2c, F4, F8): rows the
+outside review wrote as the app's own database role (the role every test connects as) — a
+transfer with a fee its fee row does not give, a fee row for today or dated 'infinity', a
+transfer over the customer's daily limit, our bank's Zengin kana the 全銀 header cannot
+write. The database refuses each (transfers 0025–0027), and the app's own flows pass."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pytest
+from django.db import DatabaseError, connection, connections, transaction
+from django.utils import timezone
+
+from accounts.reference_data import BANK_CODE
+from tests.accounts.test_ledger_lockdown import refused
+from tests.transfers.test_batch_row_guards import _tokyo_today, as_the_app_role  # noqa: F401 - autouse fixture
+from tests.transfers.scheduled_support import book, funded_payer, past_business_day, schedule
+from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer
+from tests.transfers.test_record_guards import _copy_of, _stepup_for, future_day
+from transfers import scheduled, services
+from transfers.models import Bank, FeeSchedule, Transfer, TransferLimit
+
+pytestmark = pytest.mark.django_db
+
+FEE = "CI221"
+LIMIT = "CI222"
+OUR_BANK = "CI223"
+FEE_ROW = "CI203"
+
+
+def _copy(customer, booked: Transfer, **changes):
+    """INSERT a copy of ``booked`` with ``changes``, confirmed by a step-up of its customer
+    naming exactly that (so the confirmation rule, CI202, passes); the SQLSTATE, or None."""
+    stepup = _stepup_for(customer, booked, **changes)
+    sql, params = _copy_of(booked, stepup_id=("%s", [stepup.pk]),
+                           **{column: ("%s", [value]) for column, value in changes.items()})
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    except DatabaseError as error:
+        return getattr(error.__cause__, "sqlstate", None)
+    return None
+
+
+# --- F4: a transfer's fee is its fee row's ----------------------------------------------------
+
+
+@pytest.mark.parametrize("name, route, payee_kind, amount, fee", [
+    # the review's: 同一店宛 1,000円 with 9,999円 (the row says 0円)
+    ("same branch 9,999円", "same_branch", "ours", 1_000, 9_999),
+    ("other bank 0円", "other_bank", "other", 10_000, 0),
+    ("other bank, the lower band from the 金額区分", "other_bank", "other", 30_000, 330),
+    ("other bank, the higher band below it", "other_bank", "other", 29_999, 550),
+])
+def test_a_transfer_whose_fee_is_not_its_fee_rows_is_refused(name, route, payee_kind, amount, fee):
+    """dbprobe27 F4 (transfers 0025): the fee is the row's ``<route>_under`` below the
+    金額区分 (30,000円), ``<route>_over`` from it — ``services.fee_from`` — whatever the
+    step-up says (CI221); the fee the row gives for the same row passes."""
+    customer, account = payer()
+    payee = our_payee(payer(email="payee@example.jp")[1]) if payee_kind == "ours" else other_bank_payee()
+    booked = schedule(customer, account, 10_000, day=future_day(), payee=payee)
+    assert booked.route == route
+    assert _copy(customer, booked, amount=amount, fee=fee) == FEE, name
+    right = services.fee_from(FeeSchedule.objects.get(pk=booked.fee_schedule_id), route=route, amount=amount)
+    assert _copy(customer, booked, amount=amount, fee=right) is None
+    assert Transfer.objects.filter(customer=customer).count() == 2
+
+
+def test_a_transfer_names_the_fee_row_in_force_on_its_date():
+    """(transfers 0025) The 適用手数料表 is the row in force on the 振込日 — the latest
+    適用開始日 on or before it, as ``fee_schedule_on`` picks it: not a row of a later date,
+    nor an older one a newer row replaced (CI221). And the services refuse a booking whose
+    row was replaced for its date after the confirm page (FEE_CHANGED), before the database."""
+    customer, account = payer()
+    day = future_day()
+    booked = schedule(customer, account, 10_000, day=day)
+    old = booked.fee_schedule_id
+    later = FeeSchedule.objects.create(effective_from=day + dt.timedelta(days=1), other_bank_under=330)
+    assert _copy(customer, booked, fee_schedule_id=later.pk) == FEE  # not yet in force on the date
+    confirmed = content_for(customer, account, other_bank_payee(), 10_000, day=day, check=False)
+    newer = FeeSchedule.objects.create(effective_from=day, other_bank_under=330)
+    assert _copy(customer, booked, fee_schedule_id=old) == FEE  # replaced on the date
+    assert _copy(customer, booked, fee_schedule_id=newer.pk) is None
+    with pytest.raises(services.TransferRefused, match="手数料が変更"):
+        book(customer, confirmed)
+
+
+def test_a_new_fee_row_of_the_app_starts_tomorrow_with_the_databases_time():
+    """dbprobe27 F4, F2c (transfers 0025): the app's role — staff's admin too — adds a fee
+    row from tomorrow (the bank's day in Tokyo) while a fee is in force, and moves no future
+    row to today (CI203): today's fees never change. A row's 登録日時 is the database's clock
+    ('infinity' stopped every quote), and no role stores one Python cannot load (23514)."""
+    today = _tokyo_today()
+    columns = ("threshold, same_branch_under, same_branch_over, other_branch_under, other_branch_over,"
+               " other_bank_under, other_bank_over")
+    statement = (f"INSERT INTO transfers_feeschedule (effective_from, created_at, {columns})"
+                 " VALUES (%s, %s, 30000, 0, 0, 110, 220, 330, 550)")
+    assert refused(statement, [today, "now"]) == FEE_ROW  # the review's: today, changing today's fees
+    assert refused(statement, [today - dt.timedelta(days=1), "now"]) == FEE_ROW
+    assert refused(statement, ["infinity", "now"]) == "23514"
+    with connection.cursor() as cursor:
+        cursor.execute(statement + " RETURNING created_at, clock_timestamp()",
+                       [today + dt.timedelta(days=1), "infinity"])
+        created_at, clock = cursor.fetchone()
+    assert abs(clock - created_at) < dt.timedelta(seconds=5)
+    row = FeeSchedule.objects.get(effective_from=today + dt.timedelta(days=1))
+    row.refresh_from_db()
+    assert refused("UPDATE transfers_feeschedule SET effective_from = %s WHERE id = %s", [today, row.pk]) == FEE_ROW
+    with connection.cursor() as cursor:  # a future row stays editable, its 登録日時 its own
+        cursor.execute("UPDATE transfers_feeschedule SET other_bank_under = 440, created_at = 'infinity'"
+                       " WHERE id = %s RETURNING created_at", [row.pk])
+        assert cursor.fetchone()[0] == row.created_at
+    assert services.fee_schedule_on(today).effective_from == dt.date(2000, 1, 1)
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_the_owner_still_dates_a_fee_row_today_but_never_infinity():
+    """(transfers 0025) The owner — a DBA — keeps 0008's rule (not dated back, today
+    allowed); the 登録日時 CHECK binds every role."""
+    from transfers.demo import reference_ensure
+
+    reference_ensure()  # a transactional test starts without the migrations' fee table
+    today = _tokyo_today()
+    statement = ("INSERT INTO transfers_feeschedule (effective_from, created_at, threshold, same_branch_under,"
+                 " same_branch_over, other_branch_under, other_branch_over, other_bank_under, other_bank_over)"
+                 " VALUES (%s, %s, 30000, 0, 0, 110, 220, 330, 550)")
+    with connections["owner"].cursor() as cursor:
+        with pytest.raises(DatabaseError) as caught, transaction.atomic(using="owner"):
+            cursor.execute(statement, [today + dt.timedelta(days=3), "infinity"])
+        assert caught.value.__cause__.sqlstate == "23514"
+        cursor.execute(statement, [today, "now"])
+    assert services.fee_schedule_on(today).effective_from == today
+
+
