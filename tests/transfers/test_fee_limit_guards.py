@@ -134,3 +134,98 @@ def test_the_owner_still_dates_a_fee_row_today_but_never_infinity():
     assert services.fee_schedule_on(today).effective_from == today
 
 
+# --- F8: the day's limit, in the database too -------------------------------------------------
+
+
+def test_a_booking_over_the_days_limit_is_refused_at_the_limit_accepted():
+    """dbprobe27 F8 (transfers 0026): the customer's 振込金額 executed or scheduled for the
+    date plus this one is at most the limit in force (1,000,000円, the default): one yen over
+    is refused (CI222) under the customer's lock, the limit itself accepted — the figure
+    ``limit_problem`` takes."""
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    assert TransferLimit.objects.get(customer=customer).daily_limit == 1_000_000
+    assert _copy(customer, booked, amount=990_001, fee=550) == LIMIT
+    assert _copy(customer, booked, amount=990_000, fee=550) is None
+    assert _copy(customer, booked, amount=1, fee=330) == LIMIT
+    # the bank maximum caps the customer's limit; a cancelled booking no longer counts
+    customer2, account2 = payer(email="two@example.jp")
+    TransferLimit.objects.create(customer=customer2, daily_limit=50_000_000)
+    booked2 = schedule(customer2, account2, 10_000, day=future_day())
+    assert _copy(customer2, booked2, amount=9_990_001, fee=550) == LIMIT
+    Transfer.objects.filter(pk=booked2.pk).update(status="cancelled", cancelled_at=timezone.now())
+    assert _copy(customer2, booked2, amount=10_000_000, fee=550, status="scheduled", cancelled_at=None) is None
+
+
+def test_a_raise_waiting_for_tomorrow_does_not_count_for_a_booking_made_today():
+    """(transfers 0026) A raise counts from 0:00 of its day for bookings too (XFER-8): a
+    booking for a later day fits that day's limit and today's, as ``limit_problem`` says."""
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    TransferLimit.objects.filter(customer=customer).update(
+        pending_limit=3_000_000, pending_from=timezone.localdate() + dt.timedelta(days=1))
+    assert _copy(customer, booked, amount=990_001, fee=550) == LIMIT
+    TransferLimit.objects.filter(customer=customer).update(daily_limit=3_000_000)
+    assert _copy(customer, booked, amount=990_001, fee=550) is None
+
+
+def test_a_same_day_transfer_over_the_limit_has_a_backstop_for_a_python_bug(monkeypatch):
+    """dbprobe27 F8: the review's same-day 1,500,000円 over a 1,000,000円 limit. With the
+    services' own limit rule switched off (a bug), the database refuses the transfer and
+    nothing is posted (CI222); within the limit it goes."""
+    customer, account = payer(balance=3_000_000)
+    monkeypatch.setattr(services, "limit_problem", lambda **kwargs: "")
+    with pytest.raises(DatabaseError) as caught:
+        execute(customer, content_for(customer, account, other_bank_payee(), 1_500_000, check=False))
+    assert caught.value.__cause__.sqlstate == LIMIT
+    account.refresh_from_db()
+    assert (account.balance, Transfer.objects.filter(customer=customer).count()) == (3_000_000, 0)
+    assert execute(customer, content_for(customer, account, other_bank_payee(), 1_000_000)).status == "executed"
+
+
+def test_the_batch_executes_nothing_over_the_limit_in_force_on_the_day(monkeypatch):
+    """dbprobe27 F8 (transfers 0026): scheduled → executed is checked again under the
+    customer's lock against what is executed for the date and the limit in force on it —
+    the batch's 限度額超過 (``scheduled._refusal``). A limit cut since the booking makes the
+    transfer 未処理; with that rule switched off (a bug) the database refuses the posting's
+    state change and the transfer stays 予約中, nothing posted."""
+    day = past_business_day()
+    customer, account = funded_payer(1_000_000, day=day)
+    booked = schedule(customer, account, 600_000, day=day)
+    services.transfer_limit_change(customer=customer, new_limit=500_000)
+    refusal = scheduled._refusal
+    monkeypatch.setattr(scheduled, "_refusal", lambda transfer, state, limit: "")
+    with pytest.raises(DatabaseError) as caught, transaction.atomic():
+        scheduled.transfers_execute_due(day=day, wait_for_others=False)
+    assert caught.value.__cause__.sqlstate == LIMIT
+    booked.refresh_from_db()
+    assert (booked.status, booked.journal_id) == ("scheduled", None)
+    monkeypatch.setattr(scheduled, "_refusal", refusal)
+    assert scheduled.transfers_execute_due(day=day, wait_for_others=False).unprocessed == 1
+    booked.refresh_from_db()
+    assert (booked.status, booked.unprocessed_reason) == ("unprocessed", "over_limit")
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_a_transfer_without_its_customers_lock_row_is_refused():
+    """(transfers 0026) The limit is checked under the customer's lock row, which the
+    services create first: a transfer of a customer without one (the owner removed it) is
+    refused (CI222)."""
+    customer, account = payer()
+    booked = schedule(customer, account, 10_000, day=future_day())
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("DELETE FROM transfers_transferlimit WHERE customer_id = %s", [customer.pk])
+    with transaction.atomic():
+        assert _copy(customer, booked) == LIMIT
+
+
+
+def test_the_new_rules_are_the_app_roles_own_triggers():
+    """The fee and limit rules are triggers of their own (not folded into the insert guard
+    other migrations replace), after it by name, so a stranger's row is still CI202 first."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT tgname FROM pg_trigger WHERE tgrelid = 'transfers_transfer'::regclass"
+                       " AND NOT tgisinternal AND tgtype & 4 = 4 ORDER BY tgname")  # BEFORE/AFTER INSERT
+        names = [row[0] for row in cursor.fetchall()]
+    assert names.index("transfers_transfer_insert_guard") < names.index("transfers_transfer_priced") \
+        < names.index("transfers_transfer_within_limit")
