@@ -219,6 +219,70 @@ def test_a_transfer_without_its_customers_lock_row_is_refused():
         assert _copy(customer, booked) == LIMIT
 
 
+# --- F1: our bank's row of the directory, the 全銀 header's --------------------------------------
+
+
+@pytest.mark.parametrize("statement", [
+    "UPDATE transfers_bank SET kana = 'ｵｵｻｶ漢' WHERE code = '{ours}'",  # the review's
+    "UPDATE transfers_bank SET kana = 'オオサカ①' WHERE code = '{ours}'",
+    "UPDATE transfers_bank SET kana = '　' WHERE code = '{ours}'",
+    "UPDATE transfers_bank SET code = '1634' WHERE code = '{ours}'",
+    "UPDATE transfers_bank SET code = '{ours}' WHERE code = '0161'",
+    "DELETE FROM transfers_bank WHERE code = '{ours}'",
+])
+def test_our_banks_row_keeps_its_code_and_a_kana_the_header_writes(statement):
+    """dbprobe27 F1 (transfers 0027): the app's role set our bank's kana to 'ｵｵｻｶ漢' and no
+    仕向 file could be written on any day. Our row (1633) keeps its code, stays, and its kana
+    is one ``zengin_kana`` turns into the Zengin characters (CI223)."""
+    assert refused(statement.format(ours=BANK_CODE)) == OUR_BANK
+    assert Bank.objects.get(code=BANK_CODE).kana == "オオサカコウセイシンキン"
+
+
+def test_zengin_load_still_writes_our_banks_row():
+    """(transfers 0027) ``zengin_load`` writes the directory as the app's role: our row,
+    changed to another kana the header can write, is put back from the package."""
+    from transfers.banks import zengin_load
+
+    Bank.objects.filter(code=BANK_CODE).update(kana="オオサカ ｼﾝｷﾝ（テスト）")
+    zengin_load(codes={BANK_CODE, "0161"})
+    assert Bank.objects.get(code=BANK_CODE).kana == "オオサカコウセイシンキン"
+
+
+def test_every_character_of_our_banks_kana_rule_is_one_the_header_writes():
+    """(transfers 0027) Each character the database takes in our kana converts, by
+    ``zengin_kana``, into the Zengin characters the file writer takes (no false accept)."""
+    import importlib
+
+    from transfers.zengin import ALLOWED, zengin_kana
+
+    bracket = importlib.import_module("transfers.migrations.0027_our_bank_row_held").OUR_KANA
+    taken = set()
+    for start, end in re.findall(r"(.)(?:-(.))?", bracket):
+        taken.update(chr(code) for code in range(ord(start), ord(end or start) + 1))
+    assert {"ｵ", "オ", "ガ", "ヴ", "Ａ", "０", "　", "(", "-", "－"} <= taken
+    for char in taken:
+        assert all(ALLOWED.fullmatch(converted) for converted in zengin_kana(char)), char
+
+
+def test_a_header_the_file_cannot_write_is_named_as_the_header(monkeypatch):
+    """dbprobe27 F1: when our own part of the file — the header — cannot be written, staff
+    read that it is the header (our bank, the 為替決済 account's branch) and that no day's
+    file can go, not a 支店名 that looks like a record's."""
+    from dataclasses import replace
+
+    from transfers.interbank import services as interbank
+    from transfers.models import InterbankOutgoingFile, OutgoingTransfer
+
+    customer, debit = payer()
+    record = execute(customer, content_for(customer, debit, other_bank_payee(), 1_234)).outgoing
+    header = interbank._our_header
+    monkeypatch.setattr(interbank, "_our_header", lambda day: replace(header(day), branch_kana="本店営業部"))
+    with pytest.raises(interbank.TransferRefused) as caught:
+        interbank.outgoing_file_create(day=record.settlement_date, staff="staff-t")
+    assert caught.value.message.startswith("当金庫の情報（ヘッダー・レコードの支店名: 全銀協の文字にない「本」）")
+    assert not InterbankOutgoingFile.objects.exists()
+    assert OutgoingTransfer.objects.get(pk=record.pk).status == "pending"
+
 
 def test_the_new_rules_are_the_app_roles_own_triggers():
     """The fee and limit rules are triggers of their own (not folded into the insert guard
