@@ -368,7 +368,7 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
         raise TransferRefused(ACCOUNT_NOT_USABLE)
     # the row in force on the date, as the quote took it: one added for that date since the
     # confirm page was shown (a 予約's date) is a changed fee too — the database holds the
-    # same (transfers 0025, CI221)
+    # same (transfers 0025, CI224)
     schedule = fee_schedule_on(day)
     if (str(schedule.pk) != str(content["fee_schedule_id"])
             or fee_from(schedule, route=content["route"], amount=amount) != fee):

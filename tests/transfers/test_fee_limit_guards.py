@@ -24,9 +24,9 @@ from transfers.models import Bank, FeeSchedule, Transfer, TransferLimit
 
 pytestmark = pytest.mark.django_db
 
-FEE = "CI221"
-LIMIT = "CI222"
-OUR_BANK = "CI223"
+FEE = "CI224"
+LIMIT = "CI225"
+OUR_BANK = "CI226"
 FEE_ROW = "CI203"
 
 
@@ -57,7 +57,7 @@ def _copy(customer, booked: Transfer, **changes):
 def test_a_transfer_whose_fee_is_not_its_fee_rows_is_refused(name, route, payee_kind, amount, fee):
     """dbprobe27 F4 (transfers 0025): the fee is the row's ``<route>_under`` below the
     金額区分 (30,000円), ``<route>_over`` from it — ``services.fee_from`` — whatever the
-    step-up says (CI221); the fee the row gives for the same row passes."""
+    step-up says (CI224); the fee the row gives for the same row passes."""
     customer, account = payer()
     payee = our_payee(payer(email="payee@example.jp")[1]) if payee_kind == "ours" else other_bank_payee()
     booked = schedule(customer, account, 10_000, day=future_day(), payee=payee)
@@ -71,7 +71,7 @@ def test_a_transfer_whose_fee_is_not_its_fee_rows_is_refused(name, route, payee_
 def test_a_transfer_names_the_fee_row_in_force_on_its_date():
     """(transfers 0025) The 適用手数料表 is the row in force on the 振込日 — the latest
     適用開始日 on or before it, as ``fee_schedule_on`` picks it: not a row of a later date,
-    nor an older one a newer row replaced (CI221). And the services refuse a booking whose
+    nor an older one a newer row replaced (CI224). And the services refuse a booking whose
     row was replaced for its date after the confirm page (FEE_CHANGED), before the database."""
     customer, account = payer()
     day = future_day()
@@ -140,7 +140,7 @@ def test_the_owner_still_dates_a_fee_row_today_but_never_infinity():
 def test_a_booking_over_the_days_limit_is_refused_at_the_limit_accepted():
     """dbprobe27 F8 (transfers 0026): the customer's 振込金額 executed or scheduled for the
     date plus this one is at most the limit in force (1,000,000円, the default): one yen over
-    is refused (CI222) under the customer's lock, the limit itself accepted — the figure
+    is refused (CI225) under the customer's lock, the limit itself accepted — the figure
     ``limit_problem`` takes."""
     customer, account = payer()
     booked = schedule(customer, account, 10_000, day=future_day())
@@ -172,7 +172,7 @@ def test_a_raise_waiting_for_tomorrow_does_not_count_for_a_booking_made_today():
 def test_a_same_day_transfer_over_the_limit_has_a_backstop_for_a_python_bug(monkeypatch):
     """dbprobe27 F8: the review's same-day 1,500,000円 over a 1,000,000円 limit. With the
     services' own limit rule switched off (a bug), the database refuses the transfer and
-    nothing is posted (CI222); within the limit it goes."""
+    nothing is posted (CI225); within the limit it goes."""
     customer, account = payer(balance=3_000_000)
     monkeypatch.setattr(services, "limit_problem", lambda **kwargs: "")
     with pytest.raises(DatabaseError) as caught:
@@ -210,7 +210,7 @@ def test_the_batch_executes_nothing_over_the_limit_in_force_on_the_day(monkeypat
 def test_a_transfer_without_its_customers_lock_row_is_refused():
     """(transfers 0026) The limit is checked under the customer's lock row, which the
     services create first: a transfer of a customer without one (the owner removed it) is
-    refused (CI222)."""
+    refused (CI225)."""
     customer, account = payer()
     booked = schedule(customer, account, 10_000, day=future_day())
     with connections["owner"].cursor() as cursor:
@@ -233,7 +233,7 @@ def test_a_transfer_without_its_customers_lock_row_is_refused():
 def test_our_banks_row_keeps_its_code_and_a_kana_the_header_writes(statement):
     """dbprobe27 F1 (transfers 0027): the app's role set our bank's kana to 'ｵｵｻｶ漢' and no
     仕向 file could be written on any day. Our row (1633) keeps its code, stays, and its kana
-    is one ``zengin_kana`` turns into the Zengin characters (CI223)."""
+    is one ``zengin_kana`` turns into the Zengin characters (CI226)."""
     assert refused(statement.format(ours=BANK_CODE)) == OUR_BANK
     assert Bank.objects.get(code=BANK_CODE).kana == "オオサカコウセイシンキン"
 

@@ -11,7 +11,7 @@ A row dated today was accepted too, changing today's fees at once.
   in force on the 振込日 — the latest 適用開始日 on or before it, as ``fee_schedule_on(day)``
   picks it — and the fee is that row's ``<route>_under`` when the 振込金額 is below its
   金額区分, ``<route>_over`` otherwise, exactly ``services.fee_from`` (there is no fee-free
-  case: 同一店宛 is 0円 by the table). CI221. A future row is still editable until a
+  case: 同一店宛 is 0円 by the table). CI224. A future row is still editable until a
   transfer names it (CI203), so the trigger reads such a row FOR SHARE: an edit waits for the
   booking and then finds it referenced.
 * ``transfers_feeschedule_insert_guard`` (replaces 0020's): for the app's role, while a fee
@@ -96,14 +96,14 @@ BEGIN
        OR EXISTS (SELECT 1 FROM public.transfers_feeschedule g
                    WHERE g.effective_from > f.effective_from AND g.effective_from <= NEW.transfer_date) THEN
         RAISE EXCEPTION 'transfer: fee schedule % is not the one in force on %', NEW.fee_schedule_id,
-            NEW.transfer_date USING ERRCODE = 'CI221';
+            NEW.transfer_date USING ERRCODE = 'CI224';
     END IF;
     IF NEW.fee IS DISTINCT FROM (CASE NEW.route
             WHEN 'same_branch' THEN {_band("same_branch")}
             WHEN 'other_branch' THEN {_band("other_branch")}
             WHEN 'other_bank' THEN {_band("other_bank")} END) THEN
         RAISE EXCEPTION 'transfer: fee % yen is not fee schedule %''s for % of % yen', NEW.fee, f.id,
-            NEW.route, NEW.amount USING ERRCODE = 'CI221';
+            NEW.route, NEW.amount USING ERRCODE = 'CI224';
     END IF;
     RETURN NEW;
 END $$;

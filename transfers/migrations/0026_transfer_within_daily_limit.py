@@ -22,7 +22,7 @@ and costs no wait; a transfer without that row is refused (the services create i
   (not this row), plus this one, is at most the limit in force on the 振込日 capped by the
   bank maximum now — ``scheduled._refusal``'s 限度額超過, which the batch gives first.
 
-One indexed aggregate (``transfer_day_idx``: customer, 振込日, status). CI222.
+One indexed aggregate (``transfer_day_idx``: customer, 振込日, status). CI225.
 
 SQL functions/triggers: CREATE FUNCTION public.transfers_transfer_within_limit(), CREATE
 TRIGGER transfers_transfer_within_limit. Nothing replaced.
@@ -66,7 +66,7 @@ BEGIN
       FROM public.transfers_transferlimit t WHERE t.customer_id = NEW.customer_id FOR UPDATE;
     IF NOT FOUND THEN
         RAISE EXCEPTION 'transfer: customer % has no transfer limit row (the customer''s lock)', NEW.customer_id
-            USING ERRCODE = 'CI222';
+            USING ERRCODE = 'CI225';
     END IF;
     v_limit := least({_limit_on("NEW.transfer_date")},
                      coalesce((SELECT s.bank_max_daily_limit FROM public.transfers_transfersettings s WHERE s.id = 1),
@@ -86,7 +86,7 @@ BEGIN
     END IF;
     IF v_used + NEW.amount > v_limit THEN
         RAISE EXCEPTION 'transfer: % yen on % over customer %''s daily limit (% yen, % yen already)',
-            NEW.amount, NEW.transfer_date, NEW.customer_id, v_limit, v_used USING ERRCODE = 'CI222';
+            NEW.amount, NEW.transfer_date, NEW.customer_id, v_limit, v_used USING ERRCODE = 'CI225';
     END IF;
     RETURN NEW;
 END $$;

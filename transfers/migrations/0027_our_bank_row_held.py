@@ -7,7 +7,7 @@ transfer could leave, and staff cannot repair the row (the Bank admin is read-on
 
 ``transfers_bank_ours_held`` (new trigger, BEFORE INSERT OR UPDATE OR DELETE ON
 transfers_bank; the app's role — ``zengin_load`` writes the table as the app and keeps
-working: it writes our row with the package's kana; the owner is not bound), CI223:
+working: it writes our row with the package's kana; the owner is not bound), CI226:
 
 * our bank's row (code 1633) is never deleted, keeps its code, and no other row takes it;
 * its kana (a new row of code 1633, or a change) is in the characters the header writer
@@ -40,16 +40,16 @@ BEGIN
     END IF;
     IF TG_OP = 'DELETE' THEN
         IF OLD.code = '{BANK_CODE}' THEN
-            RAISE EXCEPTION 'bank %: our bank''s row is never deleted', OLD.code USING ERRCODE = 'CI223';
+            RAISE EXCEPTION 'bank %: our bank''s row is never deleted', OLD.code USING ERRCODE = 'CI226';
         END IF;
         RETURN OLD;
     END IF;
     IF TG_OP = 'UPDATE' AND NEW.code IS DISTINCT FROM OLD.code AND '{BANK_CODE}' IN (OLD.code, NEW.code) THEN
-        RAISE EXCEPTION 'bank %: our bank''s row keeps its code (%)', OLD.code, '{BANK_CODE}' USING ERRCODE = 'CI223';
+        RAISE EXCEPTION 'bank %: our bank''s row keeps its code (%)', OLD.code, '{BANK_CODE}' USING ERRCODE = 'CI226';
     END IF;
     IF NEW.code = '{BANK_CODE}' AND NOT (NEW.kana ~ '^[{OUR_KANA}]+$' AND NEW.kana ~ '[^ 　]') THEN
         RAISE EXCEPTION 'bank %: our bank''s kana (the 全銀 file header) in the Zengin characters only', NEW.code
-            USING ERRCODE = 'CI223';
+            USING ERRCODE = 'CI226';
     END IF;
     RETURN NEW;
 END $$;
