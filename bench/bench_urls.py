@@ -21,7 +21,7 @@ from cosei_ib.urls import urlpatterns as application_urlpatterns
 from notifications.models import OutboxMessage
 from security.models import AuditEvent
 from security.stepup import stepup_seed_used
-from transfers.models import FeeSchedule, OutgoingTransfer, Transfer
+from transfers.models import FeeSchedule, OutgoingTransfer, Transfer, TransferLimit
 
 AMOUNT, FEE = 1, 330
 
@@ -31,8 +31,13 @@ def minimal_transfer(request):
     customer_id, account_id = int(request.POST["customer"]), int(request.POST["account"])
     settlement = Account.objects.only("id").get(purpose="zengin_settlement").pk
     fee_income = Account.objects.only("id").get(purpose="fee_income").pk
-    fee_schedule = FeeSchedule.objects.order_by("-effective_from").first()
+    fee_schedule = FeeSchedule.objects.filter(effective_from__lte=timezone.localdate()).order_by("-effective_from").first()
     with transaction.atomic():
+        # the customer's lock first, as the services take it (transfers 0026 checks the
+        # day's limit under it and refuses a transfer without it)
+        TransferLimit.objects.bulk_create([TransferLimit(customer_id=customer_id, daily_limit=10**9)],
+                                          ignore_conflicts=True)
+        list(TransferLimit.objects.select_for_update().filter(customer_id=customer_id).values_list("pk", flat=True))
         # the customer's confirmation, used with the transfer (transfers 0012)
         stepup_id = stepup_seed_used(customer=Customer(pk=customer_id), kind="transfer", content={
             "debit_account_id": account_id, "route": "other_bank", "bank_code": "0161", "branch_code": "002",

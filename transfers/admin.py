@@ -25,7 +25,9 @@ from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields
 from .models import (ACCOUNT_TYPE_CHOICES, BANK_MAX_MAX, BANK_MAX_MIN, FEE_MAX, RETURN_RELATED, THRESHOLD_MAX, Bank, FeeSchedule,
                      InterbankDemoAccount, OutgoingTransfer, Transfer, TransferSettings)
 
-FEE_DATE_IN_PAST = "適用開始日は本日以降の日付を指定してください（適用済みの手数料は変更できません）。"
+# XFER-4 (dbprobe27 F4): a new fee applies from 0:00 of a later day, never from the moment it
+# is saved — the database refuses a row of today for the app's role (CI203, transfers 0025)
+FEE_DATE_IN_PAST = "適用開始日は明日以降の日付を指定してください（本日までの手数料は変更できません）。"
 FEE_ROW_HELD = ("この手数料は適用中、または振込に使われているため、変更・削除できません。"
                 "手数料を変えるときは、新しい適用開始日の手数料を追加してください。")
 # the database's refusal of such a change (transfers 0007), should one get past the checks
@@ -73,8 +75,6 @@ FEE_NOT_NUMBER = "金額は半角数字（円）で入力してください。"
 FEE_NEGATIVE = "手数料にマイナスの金額は指定できません。"
 THRESHOLD_NEGATIVE = "金額区分にマイナスの金額は指定できません。"
 THRESHOLD_ZERO = "金額区分は1円以上で入力してください。"
-FEE_TODAY_UNCONFIRMED = ("本日から適用する手数料は、保存した時点からすべてのお振込にかかり、本日中は変更・削除できません。"
-                         "内容を確かめて「本日から適用する」にチェックしてください。")
 FEE_FIELDS = ("same_branch_under", "same_branch_over", "other_branch_under", "other_branch_over",
               "other_bank_under", "other_bank_over")
 FEE_ROUTES = {"same_branch": "同一店宛", "other_branch": "当金庫本支店宛", "other_bank": "他行宛"}
@@ -116,10 +116,6 @@ def _not_below(minimum: int):
 
 
 class FeeScheduleForm(forms.ModelForm):
-    apply_today = forms.BooleanField(
-        label="本日から適用する", required=False,
-        help_text="適用開始日が本日のときだけ必要です。保存した時点から適用され、本日中は変更・削除できません。")
-
     class Meta:
         model = FeeSchedule
         fields = ["effective_from", "threshold", *FEE_FIELDS]
@@ -149,7 +145,7 @@ class FeeScheduleForm(forms.ModelForm):
     def clean_effective_from(self):
         day = self.cleaned_data["effective_from"]
         today = timezone.localdate()
-        if day < today:
+        if day <= today:
             raise forms.ValidationError(FEE_DATE_IN_PAST)
         limit = years_ahead(today, FEE_HORIZON_YEARS)
         if day > limit:  # walk25 F5: 9999-12-31 was saved — a typo of the year, not a plan
@@ -158,8 +154,6 @@ class FeeScheduleForm(forms.ModelForm):
 
     def clean(self):
         cleaned = super().clean()
-        if cleaned.get("effective_from") == timezone.localdate() and not cleaned.get("apply_today"):
-            self.add_error("apply_today", FEE_TODAY_UNCONFIRMED)
         for route, name in FEE_ROUTES.items():
             # XFER-4 (walk25 F5): 同一店宛 500 / 0 was saved — the pair typed the wrong way round
             under, over = cleaned.get(f"{route}_under"), cleaned.get(f"{route}_over")
@@ -217,7 +211,7 @@ class FeeScheduleAdmin(_AuditedAdmin):
     def get_fields(self, request, obj=None):
         """A row staff may not change (in force, or only viewable) shows 「30,000円」 too."""
         if obj is None or self.has_change_permission(request, obj):
-            return ["effective_from", "threshold", *FEE_FIELDS, "apply_today"]
+            return ["effective_from", "threshold", *FEE_FIELDS]
         return ["effective_from", *(f"{name}_yen" for name in ("threshold", *FEE_FIELDS))]
 
     def get_readonly_fields(self, request, obj=None):
@@ -244,9 +238,9 @@ class FeeScheduleAdmin(_AuditedAdmin):
         return self._held_said(request, object_id, view)
 
     def _added_or_said(self, request, view):
-        """A new row the form took for today that the database dates in the past — saved
-        across midnight, or with the app's clock behind the database's: the database
-        refuses it (CI203, transfers 0008) and staff read why, never a 500."""
+        """A new row the form took for tomorrow that the database dates today or earlier —
+        saved across midnight, or with the app's clock behind the database's: the database
+        refuses it (CI203, transfers 0008/0025) and staff read why, never a 500."""
         try:
             return view()
         except DatabaseError as refused:

@@ -62,13 +62,14 @@ def scheduled_demo_ensure() -> None:
         return
     account = (Account.objects.filter(customer=customer, purpose=Account.Purpose.CUSTOMER, status=Account.Status.OPEN)
                .order_by("id").first())
-    schedule = FeeSchedule.objects.order_by("-effective_from").first()
+    day = bankcalendar.next_business_day(bankcalendar.local_now().date())
+    # the row in force on its date (transfers 0025: the database takes no other)
+    schedule = FeeSchedule.objects.filter(effective_from__lte=day).order_by("-effective_from").first()
     if account is None or schedule is None:
         return
     TransferLimit.objects.get_or_create(customer=customer, defaults={"daily_limit": 1_000_000})
     payee = {"bank_code": "0161", "bank_name": "池田泉州銀行", "branch_code": "002", "branch_name": "貝塚",
              "account_type": "1", "account_number": "0012345", "holder_kana": "ﾀﾅｶ ﾊﾅｺ"}
-    day = bankcalendar.next_business_day(bankcalendar.local_now().date())
     quote = TransferQuote(route=Transfer.Route.OTHER_BANK, fee=schedule.other_bank_under, fee_schedule_id=schedule.pk)
     content = transfer_content(debit_account=account, payee=payee, amount=12_000, fee_borne_by_payee=False,
                                sender_name=customer.name_kana[:48], day=day, quote=quote)

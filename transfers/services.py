@@ -366,8 +366,12 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
                                                  credit_account_id=credit_account_id)
     if debit is None:
         raise TransferRefused(ACCOUNT_NOT_USABLE)
-    schedule = unique_or_none(FeeSchedule.objects.filter(pk=content["fee_schedule_id"]))
-    if schedule is None or fee_from(schedule, route=content["route"], amount=amount) != fee:
+    # the row in force on the date, as the quote took it: one added for that date since the
+    # confirm page was shown (a 予約's date) is a changed fee too — the database holds the
+    # same (transfers 0025, CI224)
+    schedule = fee_schedule_on(day)
+    if (str(schedule.pk) != str(content["fee_schedule_id"])
+            or fee_from(schedule, route=content["route"], amount=amount) != fee):
         raise TransferRefused(FEE_CHANGED)
     if content["fee_borne_by_payee"] and fee >= amount:
         raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))

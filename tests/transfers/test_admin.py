@@ -36,7 +36,7 @@ def test_staff_add_a_future_fee_row_but_never_change_one_in_force(staff_client):
               "other_branch_over": 220, "other_bank_under": 440, "other_bank_over": 660}
     page = staff_client.post("/admin/transfers/feeschedule/add/",
                              {"effective_from": "2001-01-01", **fields}).content.decode()
-    assert "適用開始日は本日以降" in page
+    assert "適用開始日は明日以降" in page
     response = staff_client.post("/admin/transfers/feeschedule/add/",
                                  {"effective_from": tomorrow.isoformat(), **fields})
     assert response.status_code == 302
@@ -67,38 +67,38 @@ def test_a_fee_typo_is_caught_in_words_before_it_is_saved(staff_client, typed, m
     assert not FeeSchedule.objects.filter(effective_from=day).exists()
 
 
-def test_a_fee_row_for_today_is_saved_only_when_staff_confirm_it_applies_at_once(staff_client):
-    """XFER-4, STAFF-1 (walk24): a row dated today applies from the moment it is saved and
-    is held all day; staff tick 「本日から適用する」 for it (a later date needs nothing),
-    and the bulk delete, which refused a row in force with a misleading 「権限がありません:
-    振込手数料 / 振込」, is gone — a future row is deleted from its page."""
+def test_a_fee_row_for_today_is_refused_in_words(staff_client):
+    """XFER-4, STAFF-1 (walk24, dbprobe27 F4): a row dated today applied from the moment it
+    was saved (walk24 asked staff to tick 「本日から適用する」); since transfers 0025 the
+    database takes a new row from tomorrow only, and the form says so. The bulk delete,
+    which refused a row in force with a misleading 「権限がありません: 振込手数料 / 振込」, is
+    gone — a future row is deleted from its page."""
     today = timezone.localdate().isoformat()
     page = staff_client.post("/admin/transfers/feeschedule/add/",
-                             {"effective_from": today, **FEE_FIELDS}).content.decode()
-    assert "「本日から適用する」にチェックしてください" in page
+                             {"effective_from": today, **FEE_FIELDS, "apply_today": "on"}).content.decode()
+    assert "適用開始日は明日以降の日付を指定してください" in page and "本日から適用する" not in page
     # the bands follow the 金額区分 staff set: the labels said 「3万円未満／以上」 whatever it was
     assert "他行宛 金額区分以上" in page and "3万円" not in page
     assert not FeeSchedule.objects.filter(effective_from=today).exists()
-    response = staff_client.post("/admin/transfers/feeschedule/add/",
-                                 {"effective_from": today, **FEE_FIELDS, "apply_today": "on"})
+    tomorrow = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
+    response = staff_client.post("/admin/transfers/feeschedule/add/", {"effective_from": tomorrow, **FEE_FIELDS})
     assert response.status_code == 302
-    assert FeeSchedule.objects.get(effective_from=today).other_bank_over == 550
+    assert FeeSchedule.objects.get(effective_from=tomorrow).other_bank_over == 550
     assert 'name="action"' not in staff_client.get("/admin/transfers/feeschedule/").content.decode()
 
 
 def test_a_new_row_the_database_dates_in_the_past_is_a_message_not_a_500(staff_client):
-    """XFER-4, STAFF-1: a row the form took for today (its clock) that the database dates
-    before its today — saved across midnight, or an app clock behind the database's — was
-    refused by the insert guard (CI203) as a 500; staff read 「適用開始日は本日以降…」."""
-    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    """XFER-4, STAFF-1: a row the form took for tomorrow (its clock) that the database dates
+    today or earlier — saved across midnight, or an app clock behind the database's — was
+    refused by the insert guard (CI203) as a 500; staff read 「適用開始日は明日以降…」."""
+    today = timezone.localdate()
     with time_machine.travel(timezone.now() - dt.timedelta(days=1)):
         response = staff_client.post("/admin/transfers/feeschedule/add/",
-                                     {"effective_from": yesterday.isoformat(), **FEE_FIELDS, "apply_today": "on"},
-                                     follow=True)
+                                     {"effective_from": today.isoformat(), **FEE_FIELDS}, follow=True)
     assert response.status_code == 200
     assert response.redirect_chain[-1][0] == "/admin/transfers/feeschedule/add/"
-    assert "適用開始日は本日以降の日付を指定してください" in response.content.decode()
-    assert not FeeSchedule.objects.filter(effective_from=yesterday).exists()
+    assert "適用開始日は明日以降の日付を指定してください" in response.content.decode()
+    assert not FeeSchedule.objects.filter(effective_from=today).exists()
 
 
 def test_staff_change_the_bank_maximum(staff_client):
@@ -284,12 +284,20 @@ def test_a_future_fee_row_a_booking_was_confirmed_under_can_no_longer_be_changed
     assert not AuditEvent.objects.filter(action="staff_fee_change").exists()
 
 
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 def test_a_fee_row_that_comes_into_force_while_its_form_is_open_is_a_message_not_a_500(staff_client):
     """XFER-4: the admin's own check passes (the row is still future to it) and the database
     refuses (transfers 0007, CI203: it is in force by the bank's day): the row's page with
-    FEE_ROW_HELD, nothing changed or audited — it was an unhandled DatabaseError, a 500."""
+    FEE_ROW_HELD, nothing changed or audited — it was an unhandled DatabaseError, a 500.
+    A row of today is the owner's since transfers 0025 (the app's start tomorrow)."""
+    from django.db import connections
+
     today = timezone.localdate()
-    row = FeeSchedule.objects.create(effective_from=today, other_bank_under=330)
+    with connections["owner"].cursor() as cursor:
+        cursor.execute("INSERT INTO transfers_feeschedule (effective_from, threshold, same_branch_under,"
+                       " same_branch_over, other_branch_under, other_branch_over, other_bank_under,"
+                       " other_bank_over, created_at) VALUES (%s, 30000, 0, 0, 110, 220, 330, 550, now())", [today])
+    row = FeeSchedule.objects.get(effective_from=today)
     fields = {"effective_from": today.isoformat(), "threshold": 30000, "same_branch_under": 0,
               "same_branch_over": 0, "other_branch_under": 110, "other_branch_over": 220,
               "other_bank_under": 440, "other_bank_over": 660}

@@ -200,18 +200,20 @@ def test_a_future_fee_row_nobody_used_stays_editable_but_is_not_dated_back():
 
 def test_a_new_fee_row_is_not_dated_back():
     """XFER-4 (review, M2): a row inserted with 適用開始日 yesterday became the fee in force
-    (330 → 5,000円) — the UPDATE/DELETE guard did not look at an INSERT. Today (as the admin's
-    form allows) and later still may be; transfers 0008, CI203."""
+    (330 → 5,000円) — the UPDATE/DELETE guard did not look at an INSERT; transfers 0008,
+    CI203. Since transfers 0025 (dbprobe27 F4) the app's role — the admin's form too — adds a
+    row from tomorrow: a row of today changed today's fees at once."""
     today = timezone.localdate()
     statement = ("INSERT INTO transfers_feeschedule (effective_from, threshold, same_branch_under, same_branch_over,"
                  " other_branch_under, other_branch_over, other_bank_under, other_bank_over, created_at)"
                  " VALUES (%s, 30000, 5000, 5000, 5000, 5000, 5000, 5000, now())")
-    for day in (today - dt.timedelta(days=1), dt.date(2001, 1, 1)):
+    for day in (today, today - dt.timedelta(days=1), dt.date(2001, 1, 1)):
         assert refused(statement, [day]) == FEE_ROW
     assert services.fee_schedule_on(today).other_bank_under == 330
-    FeeSchedule.objects.create(effective_from=today, other_bank_under=440)
-    FeeSchedule.objects.create(effective_from=future_day(), other_bank_under=550)
-    assert services.fee_schedule_on(today).other_bank_under == 440
+    FeeSchedule.objects.create(effective_from=today + dt.timedelta(days=1), other_bank_under=440)
+    FeeSchedule.objects.create(effective_from=future_day() + dt.timedelta(days=1), other_bank_under=550)
+    assert services.fee_schedule_on(today).other_bank_under == 330
+    assert services.fee_schedule_on(today + dt.timedelta(days=1)).other_bank_under == 440
 
 
 FEE_GUARDS = ("transfers_feeschedule_guard", "transfers_feeschedule_insert_guard")
@@ -344,14 +346,15 @@ def test_a_fee_row_is_within_the_admin_forms_caps(column, value):
     from transfers.models import FEE_MAX, THRESHOLD_MAX
 
     today = timezone.localdate()
+    tomorrow = today + dt.timedelta(days=1)  # the app's first day for a new row (transfers 0025)
     row = {"threshold": 30_000, "same_branch_under": 0, "same_branch_over": 0, "other_branch_under": 110,
            "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550}
     statement = ("INSERT INTO transfers_feeschedule (effective_from, created_at, " + ", ".join(row)
                  + ") VALUES (%s, now(), " + ", ".join(["%s"] * len(row)) + ")")
-    assert refused(statement, [today, *(row | {column: value}).values()]) == "23514"
-    assert services.fee_schedule_on(today).other_bank_under == 330
-    FeeSchedule.objects.create(effective_from=today, **(row | {column: THRESHOLD_MAX if column == "threshold"
-                                                               else FEE_MAX}))
+    assert refused(statement, [tomorrow, *(row | {column: value}).values()]) == "23514"
+    assert services.fee_schedule_on(tomorrow).other_bank_under == 330
+    FeeSchedule.objects.create(effective_from=tomorrow, **(row | {column: THRESHOLD_MAX if column == "threshold"
+                                                                  else FEE_MAX}))
 
 
 @pytest.mark.parametrize("value", [1, 99_999, 1_000_000_001])

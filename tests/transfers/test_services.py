@@ -92,13 +92,15 @@ def test_a_fee_change_applies_from_its_date_and_never_to_a_confirmed_transfer():
     customer, debit = payer()
     today = local_now().date()
     confirmed = content_for(customer, debit, other_bank_payee(), 10_000)
-    FeeSchedule.objects.create(effective_from=today, other_bank_under=440)
+    # a new row starts tomorrow at the earliest (transfers 0025, dbprobe27 F4): today's stays
     FeeSchedule.objects.create(effective_from=today + dt.timedelta(days=1), other_bank_under=990)
     assert execute(customer, confirmed).fee == 330  # what was confirmed
-    assert content_for(customer, debit, other_bank_payee(), 10_000)["fee"] == 440
+    assert content_for(customer, debit, other_bank_payee(), 10_000)["fee"] == 330
+    tomorrow = today + dt.timedelta(days=1)
+    assert content_for(customer, debit, other_bank_payee(), 10_000, day=tomorrow, check=False)["fee"] == 990
     # a row in force is never edited in place: the database refuses it (CI203)
     with pytest.raises(DatabaseError, match="in force"), transaction.atomic():
-        FeeSchedule.objects.filter(effective_from=today).update(other_bank_under=500)
+        FeeSchedule.objects.filter(effective_from__lte=today).update(other_bank_under=500)
     # a future row still is, until a transfer refers to it: a booking confirmed before the
     # edit no longer matches its row, refused
     day = next_business_day(next_business_day(today))

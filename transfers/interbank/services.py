@@ -53,6 +53,7 @@ from .zengin_file import (
     file_canonical,
     file_identity,
     file_read,
+    header_line,
     record_keys,
 )
 
@@ -62,6 +63,10 @@ NOTHING_TO_SEND = "{day}決済の未送信の他行宛振込はありません�
 SETTLEMENT_MISMATCH = ("為替決済勘定への入金額（{settled:,}円）とファイルの合計（{total:,}円）が一致しません。"
                        "ファイルは作成していません。システム担当者に連絡してください。")
 UNWRITABLE = "全銀形式で書けないデータがあるため、ファイルは作成していません（{problem}）。システム担当者に連絡してください。"
+# the header (our bank, the 為替決済 account's branch) is in every file: no record is to blame
+# (dbprobe27 F1)
+UNWRITABLE_HEADER = ("当金庫の情報（ヘッダー・レコードの{problem}）が全銀形式で書けないため、ファイルは作成していません。"
+                     "どの日の振込も送れない状態です。システム担当者に連絡してください。")
 # a record the file cannot carry is held back, not the day's file (dbprobe26 F5)
 HELD_BACK = ("データ番号 {id}（{payee} {amount:,}円）は全銀形式で書けないため（{problem}）、ファイルに含めていません。"
              "未送信のまま残ります。システム担当者に連絡してください。")
@@ -152,6 +157,12 @@ def outgoing_file_create(*, day: dt.date, staff: str) -> InterbankOutgoingFile:
                         .select_for_update(skip_locked=True, of=("self",)).order_by("id"))
         if not outgoing:
             raise TransferRefused(NOTHING_TO_SEND.format(day=japanese_date(day)))
+        header = _our_header(day)
+        try:
+            header_line(header)
+        except ZenginFieldError as error:
+            logger.error("interbank outgoing %s: the header cannot be written: %s", day, error)
+            raise TransferRefused(UNWRITABLE_HEADER.format(problem=error)) from error
         held = outgoing_unwritable(outgoing)
         if held:
             # each stays 未送信 (its row is never changed): staff read why on the page
@@ -162,7 +173,7 @@ def outgoing_file_create(*, day: dt.date, staff: str) -> InterbankOutgoingFile:
             if not outgoing:
                 raise TransferRefused(UNWRITABLE.format(problem="; ".join(held.values())))
         try:
-            content = file_build(_our_header(day), [_data_record(record) for record in outgoing])
+            content = file_build(header, [_data_record(record) for record in outgoing])
         except ZenginFieldError as error:
             raise TransferRefused(UNWRITABLE.format(problem=error)) from error
         total = sum(record.amount for record in outgoing)

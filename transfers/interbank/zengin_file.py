@@ -157,14 +157,19 @@ def data_line(record: DataRecord) -> bytes:
         "transfer_kind": record.transfer_kind, "edi_mark": record.edi_mark})
 
 
-def file_build(header: Header, records: list[DataRecord]) -> bytes:
-    """The whole file: header, data, trailer, end, each record + CRLF."""
-    lines = [record_build(HEADER_FIELDS, {
+def header_line(header: Header) -> bytes:
+    """The header record (without CRLF); ZenginFieldError when a field cannot be written."""
+    return record_build(HEADER_FIELDS, {
         "data_kind": 1, "kind_code": KIND_SOGO, "code_kind": 0, "requester_code": header.requester_code,
         "requester_name": header.requester_name, "transfer_day": header.transfer_day.strftime("%m%d") if header.transfer_day else "",
         "bank_code": header.bank_code, "bank_kana": header.bank_kana, "branch_code": header.branch_code,
         "branch_kana": header.branch_kana, "account_type": header.account_type,
-        "account_number": header.account_number})]
+        "account_number": header.account_number})
+
+
+def file_build(header: Header, records: list[DataRecord]) -> bytes:
+    """The whole file: header, data, trailer, end, each record + CRLF."""
+    lines = [header_line(header)]
     lines.extend(data_line(record) for record in records)
     lines.append(record_build(TRAILER_FIELDS, {"data_kind": 8, "count": len(records),
                                                "total": sum(record.amount for record in records)}))
