@@ -14,6 +14,10 @@ Two differences from Django's engine are closed here:
 - Django calls a callable it is given; Jinja2 would print ``<bound method …>``. A callable
   reaching the output is refused (``TypeError``), so a forgotten ``()`` fails the tests
   instead of reaching a customer.
+
+One difference is left to the templates: Jinja2 looks ``x.name`` up as an attribute first,
+Django as a key first. A form field whose name is also an attribute of its form (the
+step-up form's ``challenge``) is written ``form["challenge"]``.
 """
 
 from __future__ import annotations
@@ -66,7 +70,7 @@ def _refuse_callables(value):
 
 def environment(**options) -> Environment:
     options.setdefault("undefined", ChainableUndefined)
-    env = Environment(finalize=_refuse_callables, trim_blocks=False, **options)
+    env = Environment(finalize=_refuse_callables, keep_trailing_newline=True, **options)
     env.globals.update(url=url, static=static)
     env.filters.update(
         yen=accounts_format.yen,
