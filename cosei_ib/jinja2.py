@@ -29,7 +29,7 @@ from django.template.defaultfilters import date as django_date
 from django.templatetags.static import static as django_static
 from django.urls import get_script_prefix, get_urlconf, reverse
 from django.utils.timezone import template_localtime
-from jinja2 import ChainableUndefined, Environment
+from jinja2 import ChainableUndefined, Environment, Undefined
 
 from accounts.templatetags import accounts_format
 
@@ -63,7 +63,7 @@ def _local(filter_function):
 
 
 def _refuse_callables(value):
-    if callable(value) and not isinstance(value, str):
+    if callable(value) and not isinstance(value, (str, Undefined)):  # Undefined is callable too
         raise TypeError(f"a template printed a callable without calling it: {value!r}")
     return value
 
