@@ -69,7 +69,7 @@ def _refuse_callables(value):
 
 
 def environment(**options) -> Environment:
-    options.setdefault("undefined", ChainableUndefined)
+    options["undefined"] = ChainableUndefined  # Django's backend passes Undefined (DebugUndefined with DEBUG)
     env = Environment(finalize=_refuse_callables, keep_trailing_newline=True, **options)
     env.globals.update(url=url, static=static)
     env.filters.update(
