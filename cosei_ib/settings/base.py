@@ -68,7 +68,24 @@ MIDDLEWARE = [
 ROOT_URLCONF = "cosei_ib.urls"
 WSGI_APPLICATION = "cosei_ib.wsgi.application"
 
+# Customer pages: Jinja2 (jinja2/, cosei_ib/jinja2.py — issue 14: Django's engine cost a
+# customer page as much CPU as the rest of its request). Django admin and the mail bodies:
+# Django's engine (templates/). A name is looked up in jinja2/ first.
 TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.jinja2.Jinja2",
+        "DIRS": [BASE_DIR / "jinja2"],
+        "APP_DIRS": False,
+        "OPTIONS": {
+            "environment": "cosei_ib.jinja2.environment",
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "cosei_ib.context_processors.bank",
+            ],
+        },
+    },
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
         "DIRS": [BASE_DIR / "templates"],

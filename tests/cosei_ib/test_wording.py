@@ -5,7 +5,7 @@ messages said 「お振込み」 in some places and 「お振込」 in others (w
 import pathlib
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-APP_DIRS = ("accounts", "cosei_ib", "notifications", "payeasy", "security", "transfers", "templates")
+APP_DIRS = ("accounts", "cosei_ib", "notifications", "payeasy", "security", "transfers", "templates", "jinja2")
 SUFFIXES = {".py", ".html", ".txt"}
 
 

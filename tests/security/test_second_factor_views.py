@@ -100,6 +100,8 @@ def test_image_card_step_up_form_renders_cells_and_refuses_wrong_answers():
     html = render_to_string("security/includes/stepup_challenge.html", {"stepup_form": form})
     challenge = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
     assert html.count('type="radio"') == 16
+    # the challenge id goes back with the answer (Jinja2 once printed the model instead)
+    assert f'<input type="hidden" name="challenge" value="{challenge.pk}" id="id_challenge">' in html
     for cell in challenge.cells:
         assert cards.cell_label(cell) in html
     for code in challenge.candidates[0]:
