@@ -57,6 +57,7 @@ from .services import (
     _transfer_notice,
     confirmed_content_check,
     transfer_from_content,
+    transfer_row_insert,
     transfer_lines,
     transfer_summary,
 )
@@ -130,7 +131,7 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
             raise TransferRefused(ACCOUNT_NOT_USABLE)
         transfer = transfer_from_content(customer=customer, content=content, debit=debit, schedule=schedule,
                                          status=Transfer.Status.SCHEDULED, stepup_id=stepup_id)
-        transfer.save(force_insert=True)
+        transfer_row_insert(transfer)
         audit_record(action="transfer_schedule", outcome="success", customer=customer, ip=ip,
                      summary=f"{transfer_summary(transfer)} 振込日{japanese_date(day)}")
         notice_enqueue(customer=customer, event="transfer_scheduled",

@@ -18,7 +18,7 @@ import uuid
 from dataclasses import dataclass
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Max
 from django.utils import timezone
 
@@ -87,6 +87,8 @@ PAYEE_GONE = "この振込先は既に削除されています。"
 LIMIT_OVER_MAX = "1日の利用限度額は{maximum:,}円以内で指定してください。"
 LIMIT_NEGATIVE = "1日の利用限度額は0円以上で指定してください。"
 LIMIT_SAME = "現在の利用限度額と同じです。"
+LIMIT_CHANGED_MEANWHILE = ("お手続きの間に1日の利用限度額（当金庫の上限額）が変更されたため、お取扱いできませんでした。"
+                           "お振込は行われていません。利用限度額をご確認のうえ、最初から操作をやり直してください。")
 LIMIT_CHANGED = ("入力画面を表示した後に利用限度額（現在の限度額・引き上げ予定・当金庫の上限額）が変更されたため、"
                  "変更しませんでした。現在の内容をご確認のうえ、もう一度入力してください。")
 
@@ -323,7 +325,7 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
                 raise TransferRefused(PAYEE_ACCOUNT_CLOSED) from closed
             raise
         transfer.journal_id, transfer.executed_at = journal.pk, timezone.now()
-        transfer.save(force_insert=True)
+        transfer_row_insert(transfer)
         if outgoing is not None:
             outgoing.transfer = transfer
             outgoing.save(force_insert=True)
@@ -431,6 +433,24 @@ def _transfer_accounts(*, customer: Customer, debit_account_id, credit_account_i
         elif account.customer_id == customer.pk and str(account.pk) == str(debit_account_id):
             debit = account
     return debit, internal, credit
+
+
+# The database's own checks of a transfer row (transfers 0025 CI224: the fee is its
+# schedule's; 0026 CI225: the day's total within the limit) repeat the checks made above
+# under the customer's lock. They differ only when staff changed the fee table or lowered
+# the bank maximum in between: the customer is told, as by the checks, not shown a 500.
+_ROW_REFUSALS = {"CI224": FEE_CHANGED, "CI225": LIMIT_CHANGED_MEANWHILE}
+
+
+def transfer_row_insert(transfer: Transfer) -> None:
+    """INSERT ``transfer`` (inside the caller's atomic block, which a refusal rolls back)."""
+    try:
+        transfer.save(force_insert=True)
+    except DatabaseError as refused:
+        message = _ROW_REFUSALS.get(getattr(refused.__cause__, "sqlstate", None))
+        if message is None:
+            raise
+        raise TransferRefused(message) from refused
 
 
 def transfer_from_content(*, customer: Customer, content: dict, debit: Account, schedule: FeeSchedule,

@@ -20,6 +20,7 @@ from tests.transfers.scheduled_support import book, funded_payer, past_business_
 from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer
 from tests.transfers.test_record_guards import _copy_of, _stepup_for, future_day
 from transfers import scheduled, services
+from transfers.errors import TransferRefused
 from transfers.models import Bank, FeeSchedule, Transfer, TransferLimit
 
 pytestmark = pytest.mark.django_db
@@ -85,6 +86,28 @@ def test_a_transfer_names_the_fee_row_in_force_on_its_date():
     assert _copy(customer, booked, fee_schedule_id=newer.pk) is None
     with pytest.raises(services.TransferRefused, match="手数料が変更"):
         book(customer, confirmed)
+
+
+def test_a_fee_row_added_while_a_booking_is_confirmed_is_said_not_a_500(monkeypatch):
+    """(guards27t2's race) Staff add the fee row for a 振込日 between the services' fee
+    check under the customer's lock and the transfer's INSERT: the database refuses the row
+    (CI224) and the customer reads FEE_CHANGED, as from the check itself; nothing is booked."""
+    customer, account = payer()
+    day = future_day()
+    confirmed = content_for(customer, account, other_bank_payee(), 10_000, day=day, check=False)
+    check = services._confirmed_content_check
+
+    def check_then_staff_add_a_row(**kwargs):
+        checked = check(**kwargs)
+        FeeSchedule.objects.create(effective_from=day, other_bank_under=330)  # staff, meanwhile
+        return checked
+
+    monkeypatch.setattr(services, "_confirmed_content_check", check_then_staff_add_a_row)
+    with pytest.raises(TransferRefused) as caught:
+        book(customer, confirmed)
+    assert str(caught.value) == services.FEE_CHANGED
+    assert caught.value.__cause__.__cause__.sqlstate == FEE
+    assert not Transfer.objects.filter(customer=customer).exists()
 
 
 def test_a_new_fee_row_of_the_app_starts_tomorrow_with_the_databases_time():
@@ -172,12 +195,14 @@ def test_a_raise_waiting_for_tomorrow_does_not_count_for_a_booking_made_today():
 def test_a_same_day_transfer_over_the_limit_has_a_backstop_for_a_python_bug(monkeypatch):
     """dbprobe27 F8: the review's same-day 1,500,000円 over a 1,000,000円 limit. With the
     services' own limit rule switched off (a bug), the database refuses the transfer and
-    nothing is posted (CI225); within the limit it goes."""
+    nothing is posted (CI225); within the limit it goes. The customer reads why, not a 500
+    (the same refusal meets a bank maximum lowered by staff during the confirm)."""
     customer, account = payer(balance=3_000_000)
     monkeypatch.setattr(services, "limit_problem", lambda **kwargs: "")
-    with pytest.raises(DatabaseError) as caught:
+    with pytest.raises(TransferRefused) as caught:
         execute(customer, content_for(customer, account, other_bank_payee(), 1_500_000, check=False))
-    assert caught.value.__cause__.sqlstate == LIMIT
+    assert str(caught.value) == services.LIMIT_CHANGED_MEANWHILE
+    assert caught.value.__cause__.__cause__.sqlstate == LIMIT
     account.refresh_from_db()
     assert (account.balance, Transfer.objects.filter(customer=customer).count()) == (3_000_000, 0)
     assert execute(customer, content_for(customer, account, other_bank_payee(), 1_000_000)).status == "executed"
