@@ -27,7 +27,9 @@ from functools import lru_cache
 from django.contrib.humanize.templatetags.humanize import intcomma
 from django.template.defaultfilters import date as django_date
 from django.templatetags.static import static as django_static
-from django.urls import get_script_prefix, get_urlconf, reverse
+from django.core.signals import setting_changed
+from django.dispatch import receiver
+from django.urls import get_resolver, get_script_prefix, get_urlconf, reverse
 from django.utils.timezone import template_localtime
 from jinja2 import ChainableUndefined, Environment, Undefined
 
@@ -35,16 +37,17 @@ from accounts.templatetags import accounts_format
 
 
 @lru_cache(maxsize=256)
-def _reversed(name: str, urlconf, script_prefix: str) -> str:
-    return reverse(name, urlconf=urlconf)
+def _reversed(name: str, resolver, script_prefix: str) -> str:
+    return reverse(name, urlconf=resolver.urlconf_name)
 
 
 def url(name: str, *args, **kwargs) -> str:
-    """``{% url %}``: a URL without arguments is reversed once per URL configuration and
-    script prefix (the layout names five on every page)."""
+    """``{% url %}``: a URL without arguments is reversed once per URL configuration (the
+    resolver, which Django replaces when the configuration changes, as cosei_ib/menu.py
+    keys its links) and script prefix (the layout names five on every page)."""
     if args or kwargs:
         return reverse(name, args=args or None, kwargs=kwargs or None)
-    return _reversed(name, get_urlconf(), get_script_prefix())
+    return _reversed(name, get_resolver(get_urlconf()), get_script_prefix())
 
 
 @lru_cache(maxsize=256)
@@ -52,6 +55,13 @@ def static(path: str) -> str:
     """``{% static %}``: the hashed name from the manifest is looked up once per process
     (the manifest does not change while a process runs)."""
     return django_static(path)
+
+
+@receiver(setting_changed)
+def _static_urls_forget(*, setting, **kwargs):
+    """A test that changes where static files live reads the new names."""
+    if setting in {"STATIC_URL", "STORAGES", "STATIC_ROOT"}:
+        static.cache_clear()
 
 
 def _local(filter_function):

@@ -210,7 +210,7 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
     """The step-up answer (SEC-7): the OTP field, or the two image-card cells.
 
     Build it with ``StepUpForm.for_stepup(stepup, data)``; render it with
-    ``{% include "security/includes/stepup_challenge.html" with stepup_form=form %}``; pass
+    ``{% with stepup_form=form %}{% include "security/includes/stepup_challenge.html" %}{% endwith %}`` (Jinja2); pass
     ``**form.answer()`` to ``stepup_verify_execute``; show refusals with
     ``form.add_refusal(error)``.
     ``form.unavailable`` holds the message when the factor is locked or missing.

@@ -65,3 +65,16 @@ def test_text_is_escaped_and_safe_html_is_not():
 def test_url_and_static_as_in_django_templates():
     assert jinja("{{ url('accounts:statements') }}") == django("{% url 'accounts:statements' %}")
     assert jinja("{{ static('css/site.css') }}") == Template("{% load static %}{% static 'css/site.css' %}").render(Context())
+
+
+def test_cached_urls_follow_the_configuration_and_static_settings(settings):
+    """``url()`` and ``static()`` are looked up once per process — but a changed URL
+    configuration or static location is read again, as Django's own tags would."""
+    before = jinja("{{ static('css/site.css') }}")
+    settings.STORAGES = {**settings.STORAGES,
+                         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"}}
+    settings.STATIC_URL = "/assets/"
+    assert jinja("{{ static('css/site.css') }}") == "/assets/css/site.css" != before
+    assert jinja("{{ url('home') }}") == "/"
+    settings.ROOT_URLCONF = "tests.cosei_ib.jinja2_urls"
+    assert jinja("{{ url('home') }}") == "/elsewhere/"
