@@ -13,20 +13,22 @@ import calendar
 import datetime as dt
 from collections.abc import Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from textwrap import dedent
+from typing import NamedTuple
 
-from django.db import connections
+from django.conf import settings
+from django.db import DEFAULT_DB_ALIAS, connections
 from django.db.models import Q, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
-from django.utils import timezone
 
 from cosei_ib.bankcalendar import local_now, previous_business_day, start_of_day
 from cosei_ib.textinput import ascii_int
 
 from .models import Account, Branch, Customer, Entry, Journal
 from .services import counter_deposit_key
-from .templatetags.accounts_format import slash_date, yen
+from .templatetags.accounts_format import yen
 
 # 明細の保存期間: statements reach back this many months from today (docs/devices.md).
 STATEMENT_RETENTION_MONTHS = 13
@@ -152,10 +154,13 @@ class BalanceSummary:
 # (same rows, same order), in SQL written once: the pages that show them on every view
 # would otherwise have the ORM rebuild and compile the query each time — ~0.7 ms of Python
 # CPU for the list, ~2.3 ms with 残高照会's two past balances, more than the rest of the
-# page's reads together (bench/pages_profile.py, issue 14). {columns}: extra columns.
+# page's reads together (bench/pages_profile.py, issue 14). The rows become models through
+# ``from_db`` straight from the cursor, as the ORM does, without ``raw()``'s per-query
+# column mapping (~0.2 ms more per page). {account_columns}: the account's columns in the
+# order of its concrete fields; {columns}: extra columns after the branch's.
 # tests/accounts/test_balances.py and test_page_queries.py hold both to the ORM's rows.
 _ACCOUNTS_SQL = """
-    SELECT account.*, branch.code AS branch_code, branch.name AS branch_name,
+    SELECT {account_columns}, branch.code AS branch_code, branch.name AS branch_name,
            branch.name_kana AS branch_name_kana{columns}
     FROM accounts_account account
     JOIN accounts_branch branch ON branch.id = account.branch_id
@@ -170,24 +175,41 @@ _PAST_BALANCE_COLUMNS = """,
            COALESCE((SELECT entry.balance_after FROM accounts_entry entry
                      WHERE entry.account_id = account.id AND entry.posted_at < %(previous_month_close)s
                      ORDER BY entry.posted_at DESC, entry.id DESC LIMIT 1), 0) AS previous_month_end_balance"""
-_ACCOUNTS_QUERY = dedent(_ACCOUNTS_SQL.format(columns="")).strip()
-_BALANCE_SUMMARY_QUERY = dedent(_ACCOUNTS_SQL.format(columns=_PAST_BALANCE_COLUMNS)).strip()
+_BRANCH_NAMES = ("id", "code", "name", "name_kana")
 
 
-def _accounts_with_branch(sql: str, *, customer: Customer, **params) -> list[Account]:
-    accounts = list(Account.objects.raw(sql, {
-        "customer_id": customer.pk, "purpose": Account.Purpose.CUSTOMER.value, **params,
-    }))
-    for account in accounts:  # the branch from the same row, as select_related("branch")
-        account.branch = Branch.from_db(account._state.db, ["id", "code", "name", "name_kana"], (
-            account.branch_id, account.branch_code, account.branch_name, account.branch_name_kana))
+@lru_cache(maxsize=None)
+def _accounts_query(columns: str) -> tuple[str, tuple[str, ...]]:
+    """The SQL of the account list with ``columns`` after the branch's, and the account's
+    attribute names in the order of its columns (written once per process: the models'
+    fields do not change while it runs)."""
+    fields = Account._meta.concrete_fields
+    account_columns = ", ".join(f'account."{field.column}"' for field in fields)
+    sql = dedent(_ACCOUNTS_SQL.format(account_columns=account_columns, columns=columns)).strip()
+    return sql, tuple(field.attname for field in fields)
+
+
+def _accounts_with_branch(columns: str, *, customer: Customer, **params) -> list[tuple[Account, tuple]]:
+    """The customer's accounts, each with its branch set (as select_related("branch"))
+    and the values of ``columns``. The columns are text, integers and timestamps, which
+    the driver returns as the ORM would (no field of Account or Branch converts them)."""
+    sql, names = _accounts_query(columns)
+    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        cursor.execute(sql, {"customer_id": customer.pk, "purpose": Account.Purpose.CUSTOMER.value, **params})
+        rows = cursor.fetchall()
+    width = len(names)
+    accounts = []
+    for row in rows:
+        account = Account.from_db(DEFAULT_DB_ALIAS, names, row[:width])
+        account.branch = Branch.from_db(DEFAULT_DB_ALIAS, _BRANCH_NAMES, (account.branch_id, *row[width:width + 3]))
+        accounts.append((account, row[width + 3:]))
     return accounts
 
 
 def accounts_for_customer(*, customer: Customer) -> list[Account]:
     """The rows of ``account_list_for_customer()`` as a list, read with one statement whose
     SQL is not rebuilt per call: for the pages that list them on every view."""
-    return _accounts_with_branch(_ACCOUNTS_QUERY, customer=customer)
+    return [account for account, _ in _accounts_with_branch("", customer=customer)]
 
 
 def balance_summary_for_customer(
@@ -202,15 +224,15 @@ def balance_summary_for_customer(
         AccountBalances(
             account=account,
             balance=account.balance,
-            previous_day_balance=account.previous_day_balance,
-            previous_month_end_balance=account.previous_month_end_balance,
+            previous_day_balance=previous_day_balance,
+            previous_month_end_balance=previous_month_end_balance,
             # a frozen account pays nothing (LEDGER-2 refuses every debit): its 支払可能額
             # is 0, not the balance (walk25 F16); the status is on the row already
             available_amount=account.available_amount if account.status == Account.Status.OPEN else 0,
             stopped=account.status == Account.Status.FROZEN,
         )
-        for account in _accounts_with_branch(
-            _BALANCE_SUMMARY_QUERY, customer=customer,
+        for account, (previous_day_balance, previous_month_end_balance) in _accounts_with_branch(
+            _PAST_BALANCE_COLUMNS, customer=customer,
             previous_day_close=cutoffs.previous_day_close, previous_month_close=cutoffs.previous_month_close,
         )
     ]
@@ -264,9 +286,29 @@ class StatementCursor:
         return cls(posted_at=posted_at, entry_id=entry_id)
 
 
+class StatementRow(NamedTuple):
+    """One row of a statement page: ``withdrawal`` (お引出し) / ``deposit`` (お預入れ) as
+    positive yen or None, and the table's cells as the page writes them (``date_text``:
+    the local date as |slash_date writes it; the amounts as |yen writes them, empty for no
+    amount), formatted once here rather than through a filter and an {% if %} per cell of
+    every row in the template (issue 14)."""
+
+    id: int
+    posted_at: dt.datetime
+    description: str
+    amount: int
+    balance_after: int
+    withdrawal: int | None
+    deposit: int | None
+    date_text: str
+    withdrawal_text: str
+    deposit_text: str
+    balance_text: str
+
+
 @dataclass(frozen=True)
 class StatementPage:
-    rows: list[dict]
+    rows: list[StatementRow]
     next_cursor: StatementCursor | None
     retention_start: dt.date
 
@@ -274,8 +316,10 @@ class StatementPage:
 def _statement_queryset(
     query: StatementQuery, today: dt.date, using: str = "default"
 ) -> QuerySet[Entry]:
-    """The entries of ``query``, ordered, unsliced: shared by the page and the CSV. Read
-    from ``using``: the view passes ``cosei_ib.replica.read_alias(request)``."""
+    """The entries of ``query``, ordered, unsliced: the CSV's rows (statement_page() reads
+    the same rows with SQL of its own; tests/accounts/test_statements.py holds the two
+    to each other). Read from ``using``: the view passes
+    ``cosei_ib.replica.read_alias(request)``."""
     entries = Entry.objects.using(using).filter(
         account_id=query.account.pk, posted_at__gte=start_of_day(retention_start(today))
     )
@@ -300,18 +344,43 @@ def _statement_queryset(
     return entries.order_by("posted_at", "id")
 
 
-def _after(
-    entries: QuerySet[Entry], cursor: StatementCursor, newest_first: bool
-) -> QuerySet[Entry]:
-    """Rows strictly after ``cursor`` in the page order. The redundant bound on posted_at
-    alone keeps the index range tight; the OR resolves ties on the same instant."""
-    p, i = cursor.posted_at, cursor.entry_id
-    if newest_first:
-        return entries.filter(Q(posted_at__lt=p) | Q(posted_at=p, id__lt=i), posted_at__lte=p)
-    return entries.filter(Q(posted_at__gt=p) | Q(posted_at=p, id__gt=i), posted_at__gte=p)
+# A statement page in SQL written once per shape (mode, order, with or without a cursor):
+# the same rows, in the same order, as _statement_queryset() sliced after the cursor. The
+# ORM built and compiled that query on every page view — 0.4 ms of Python CPU, and as much
+# again for its rows, most of the page's own work (bench/pages_profile.py, issue 14). The
+# local date is written by the database (to_char in the bank's time zone, the page's
+# |slash_date). Keyset pagination on (posted_at, id) along entry_account_time_idx; the
+# redundant bound on posted_at alone keeps the index range tight, the OR resolves ties on
+# the same instant.
+_STATEMENT_PAGE_SQL = """
+    SELECT entry.id, entry.posted_at, entry.description, entry.amount, entry.balance_after,
+           to_char(entry.posted_at AT TIME ZONE %(zone)s, 'YYYY/MM/DD')
+    FROM accounts_entry entry
+    WHERE entry.account_id = %(account_id)s AND entry.posted_at >= %(retention_start)s{range}{after}
+    ORDER BY entry.posted_at {direction}, entry.id {direction}
+    LIMIT %(limit)s
+"""
+_STATEMENT_RANGES = {
+    MODE_DATE: " AND entry.posted_at >= %(start)s AND entry.posted_at < %(end)s",
+    MODE_PERIOD: " AND entry.posted_at >= %(start)s AND entry.posted_at < %(end)s",
+    # the latest N (N ≤ 100): a bounded backward index scan, then page within it
+    MODE_COUNT: """ AND entry.id IN (SELECT latest.id FROM accounts_entry latest
+                                 WHERE latest.account_id = %(account_id)s
+                                 ORDER BY latest.posted_at DESC, latest.id DESC LIMIT %(count)s)""",
+}
+_STATEMENT_AFTER = {  # by newest_first
+    True: " AND entry.posted_at <= %(after_at)s AND (entry.posted_at < %(after_at)s OR entry.id < %(after_id)s)",
+    False: " AND entry.posted_at >= %(after_at)s AND (entry.posted_at > %(after_at)s OR entry.id > %(after_id)s)",
+}
 
 
-_ROW_FIELDS = ("id", "posted_at", "description", "amount", "balance_after")
+@lru_cache(maxsize=None)
+def _statement_page_sql(mode: str, newest_first: bool, after: bool) -> str:
+    if mode not in _STATEMENT_RANGES:
+        raise ValueError(f"unknown statement mode {mode!r}")
+    return dedent(_STATEMENT_PAGE_SQL.format(
+        range=_STATEMENT_RANGES[mode], after=_STATEMENT_AFTER[newest_first] if after else "",
+        direction="DESC" if newest_first else "ASC")).strip()
 
 
 def statement_page(
@@ -322,29 +391,33 @@ def statement_page(
     today: dt.date | None = None,
     using: str = "default",
 ) -> StatementPage:
-    """One page of a statement (one query): up to ``page_size`` rows after ``cursor``,
-    each with ``withdrawal`` (お引出し) / ``deposit`` (お預入れ) as positive yen, and
-    the table's cells as the page writes them (``date_text``, ``withdrawal_text``,
-    ``deposit_text``, ``balance_text``: |slash_date of the local date and |yen, empty
-    for no amount), formatted once here rather than through a filter and an {% if %} per
-    cell of every row in the template (issue 14)."""
+    """One page of a statement (one query): up to ``page_size`` rows after ``cursor``."""
     today = today or local_now().date()
-    entries = _statement_queryset(query, today, using)
+    oldest = retention_start(today)
+    params = {"zone": settings.TIME_ZONE, "account_id": query.account.pk,
+              "retention_start": start_of_day(oldest), "limit": page_size + 1}
+    if query.mode in (MODE_DATE, MODE_PERIOD):
+        end = query.end if query.mode == MODE_PERIOD else query.start
+        params.update(start=start_of_day(query.start), end=start_of_day(end + dt.timedelta(days=1)))
+    elif query.mode == MODE_COUNT:
+        params["count"] = query.count
     if cursor is not None:
-        entries = _after(entries, cursor, query.newest_first)
-    rows = list(entries.values(*_ROW_FIELDS)[: page_size + 1])
+        params.update(after_at=cursor.posted_at, after_id=cursor.entry_id)
+    sql = _statement_page_sql(query.mode, query.newest_first, cursor is not None)
+    with connections[using].cursor() as db_cursor:
+        db_cursor.execute(sql, params)
+        found = db_cursor.fetchall()
     next_cursor = None
-    if len(rows) > page_size:
-        rows = rows[:page_size]
-        next_cursor = StatementCursor(posted_at=rows[-1]["posted_at"], entry_id=rows[-1]["id"])
-    for row in rows:
-        row["withdrawal"] = -row["amount"] if row["amount"] < 0 else None
-        row["deposit"] = row["amount"] if row["amount"] > 0 else None
-        row["date_text"] = slash_date(timezone.localtime(row["posted_at"]))
-        row["withdrawal_text"] = yen(row["withdrawal"])
-        row["deposit_text"] = yen(row["deposit"])
-        row["balance_text"] = yen(row["balance_after"])
-    return StatementPage(rows=rows, next_cursor=next_cursor, retention_start=retention_start(today))
+    if len(found) > page_size:
+        found = found[:page_size]
+        next_cursor = StatementCursor(posted_at=found[-1][1], entry_id=found[-1][0])
+    rows = [
+        StatementRow(entry_id, posted_at, description, amount, balance_after,
+                     -amount if amount < 0 else None, amount if amount > 0 else None, date_text,
+                     yen(-amount) if amount < 0 else "", yen(amount) if amount > 0 else "", yen(balance_after))
+        for entry_id, posted_at, description, amount, balance_after, date_text in found
+    ]
+    return StatementPage(rows=rows, next_cursor=next_cursor, retention_start=oldest)
 
 
 def statement_rows_for_export(

@@ -213,7 +213,7 @@ def test_leap_day_is_the_month_end_of_february_and_a_statement_day_of_its_own():
             account=account, mode="period", start=tokyo(2024, 2, 29).date(), end=tokyo(2024, 2, 29).date()))
     assert cutoffs.previous_month_end.isoformat() == cutoffs.previous_business_day.isoformat() == "2024-02-29"
     assert item.previous_month_end_balance == item.previous_day_balance == 321_000
-    assert sorted(row["deposit"] for row in page.rows) == [20_000, 300_000]
+    assert sorted(row.deposit for row in page.rows) == [20_000, 300_000]
     assert selectors.retention_start(tokyo(2029, 3, 29).date()).isoformat() == "2028-02-29"
     assert selectors.retention_start(tokyo(2029, 3, 31).date()).isoformat() == "2028-02-29"
     assert selectors.retention_start(tokyo(2028, 2, 29).date()).isoformat() == "2027-01-29"

@@ -100,16 +100,49 @@ def test_by_count(client, history, travel):
     assert len(rows_of(html)) == 7
     query = selectors.StatementQuery(account=history, mode="count", count=3)
     page = selectors.statement_page(query=query, today=NOW.date())
-    assert [row["description"] for row in page.rows] == ["ATM", "利息", "公共料金 デンキ"]
+    assert [row.description for row in page.rows] == ["ATM", "利息", "公共料金 デンキ"]
     oldest_first = selectors.StatementQuery(account=history, mode="count", count=3, newest_first=False)
     page = selectors.statement_page(query=oldest_first, today=NOW.date())
-    assert [row["description"] for row in page.rows] == ["公共料金 デンキ", "利息", "ATM"]
-    assert page.rows[0]["withdrawal"] == 7_000 and page.rows[0]["deposit"] is None
+    assert [row.description for row in page.rows] == ["公共料金 デンキ", "利息", "ATM"]
+    assert page.rows[0].withdrawal == 7_000 and page.rows[0].deposit is None
     # the cells as the page writes them, formatted by the selector (issue 14)
     first = page.rows[0]
-    assert (first["withdrawal_text"], first["deposit_text"]) == ("7,000円", "")
-    assert first["balance_text"] == f"{first['balance_after']:,}円"
-    assert first["date_text"] == f"{timezone.localtime(first['posted_at']):%Y/%m/%d}"
+    assert (first.withdrawal_text, first.deposit_text) == ("7,000円", "")
+    assert first.balance_text == f"{first.balance_after:,}円"
+    assert first.date_text == f"{timezone.localtime(first.posted_at):%Y/%m/%d}"
+
+
+@pytest.mark.parametrize("mode", ["date", "period", "count"])
+@pytest.mark.parametrize("newest_first", [True, False])
+def test_page_sql_reads_the_rows_of_the_orm_query_in_every_shape(travel, mode, newest_first):
+    """ACCT-2 (issue 14): statement_page() reads with SQL of its own, written once per
+    shape; page after page it returns exactly the rows of _statement_queryset() (what the
+    CSV reads), in its order — ties on one instant, the day's edges in local time (00:00
+    and 23:59:59.999999 JST), an entry older than the retention period — and the date
+    cell is the local date |slash_date writes."""
+    account = factories.account()
+    post(account, 5_000, tokyo(2025, 2, 1, 9), "保存期間外")  # before retention_start
+    post(account, 1_000, tokyo(2026, 3, 3, 0, 0, 0), "零時")
+    for index in range(9):  # three instants, three entries each
+        post(account, 10 + index, tokyo(2026, 3, 3, 12, index // 3), f"同時{index}")
+    post(account, 2_000, tokyo(2026, 3, 3, 23, 59, 59).replace(microsecond=999_999), "日末")
+    post(account, 3_000, tokyo(2026, 3, 4, 0, 0, 0), "翌日")
+    start, end = tokyo(2026, 3, 3).date(), tokyo(2026, 3, 4).date()
+    query = selectors.StatementQuery(
+        account=account, mode=mode, start=start if mode != "count" else None,
+        end=end if mode == "period" else None, count=10 if mode == "count" else None, newest_first=newest_first)
+    expected = list(selectors._statement_queryset(query, NOW.date()).values_list("id", flat=True))
+    assert len(expected) == {"date": 11, "period": 12, "count": 10}[mode]
+    cursor, seen = None, []
+    while True:
+        page = selectors.statement_page(query=query, cursor=cursor, today=NOW.date(), page_size=4)
+        seen += page.rows
+        if page.next_cursor is None:
+            break
+        cursor = selectors.StatementCursor.decode(page.next_cursor.encode())
+    assert [row.id for row in seen] == expected
+    assert all(row.date_text == f"{timezone.localtime(row.posted_at):%Y/%m/%d}" for row in seen)
+    assert {row.date_text for row in seen if row.description in ("零時", "日末")} <= {"2026/03/03"}
 
 
 def test_keyset_pagination_over_several_pages_with_ties(client, travel):
@@ -142,7 +175,7 @@ def test_keyset_pagination_over_several_pages_with_ties(client, travel):
     cursor, collected = None, []
     while True:
         page = selectors.statement_page(query=query, cursor=cursor, today=NOW.date(), page_size=10)
-        collected += [row["id"] for row in page.rows]
+        collected += [row.id for row in page.rows]
         if page.next_cursor is None:
             break
         cursor = selectors.StatementCursor.decode(page.next_cursor.encode())
@@ -251,7 +284,7 @@ def test_count_mode_never_reaches_beyond_retention(travel):
     post(account, 2_000, tokyo(2026, 3, 1))
     page = selectors.statement_page(query=selectors.StatementQuery(account=account, mode="count", count=10),
                                     today=NOW.date())
-    assert [row["deposit"] for row in page.rows] == [2_000]
+    assert [row.deposit for row in page.rows] == [2_000]
 
 
 def test_another_customers_account_is_404_and_audited(client, history, travel):
