@@ -10,6 +10,7 @@ import pytest
 from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.safestring import mark_safe
+from django.utils.translation import gettext_lazy
 
 from accounts.forms import StatementForm
 from accounts.models import Account, Branch
@@ -25,7 +26,8 @@ class Everything(forms.Form):
     day = forms.DateField(required=False, widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"))
     hidden = forms.CharField(required=False, widget=forms.HiddenInput)
     number = forms.IntegerField(required=False)  # number.html: left to the templates
-    choice = forms.ChoiceField(choices=[("a", HOSTILE), ("b", mark_safe("<b>安全</b>")), (3, "三")])
+    choice = forms.ChoiceField(choices=[("a", HOSTILE), ("b", mark_safe("<b>安全</b>")), (3, "三"),
+                                        ("l", gettext_lazy("<遅延>&'"))])  # a lazy string: escaped
     grouped = forms.ChoiceField(required=False, choices=[("組", [("x", "X"), ("y", "Y")]), ("z", "Z")])
     radio = forms.ChoiceField(widget=forms.RadioSelect, choices=[("1", "一"), ("2", HOSTILE)])
     many = forms.MultipleChoiceField(required=False, choices=[("p", "P"), ("q", "Q")])
