@@ -24,6 +24,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 
 from cosei_ib.bankcalendar import local_now, previous_business_day, start_of_day
+from cosei_ib.queries import prepared_cursor
 from cosei_ib.textinput import ascii_int
 
 from .models import Account, Branch, Customer, Entry, Journal
@@ -194,7 +195,7 @@ def _accounts_with_branch(columns: str, *, customer: Customer, **params) -> list
     and the values of ``columns``. The columns are text, integers and timestamps, which
     the driver returns as the ORM would (no field of Account or Branch converts them)."""
     sql, names = _accounts_query(columns)
-    with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+    with prepared_cursor() as cursor:
         cursor.execute(sql, {"customer_id": customer.pk, "purpose": Account.Purpose.CUSTOMER.value, **params})
         rows = cursor.fetchall()
     width = len(names)
@@ -404,7 +405,7 @@ def statement_page(
     if cursor is not None:
         params.update(after_at=cursor.posted_at, after_id=cursor.entry_id)
     sql = _statement_page_sql(query.mode, query.newest_first, cursor is not None)
-    with connections[using].cursor() as db_cursor:
+    with prepared_cursor(using) as db_cursor:
         db_cursor.execute(sql, params)
         found = db_cursor.fetchall()
     next_cursor = None

@@ -7,11 +7,11 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-import psycopg
 from django.db import DEFAULT_DB_ALIAS, DatabaseError, IntegrityError, connections, transaction
 from django.utils import timezone
 
 from cosei_ib import bankcalendar
+from cosei_ib.queries import prepared_cursor
 
 from . import errors
 from .models import Account, BankClosingDay, Journal
@@ -172,35 +172,9 @@ LEDGER_POST_SQL = ("SELECT journal_id, created, posted_at FROM ledger_post("
                    "%s, %s, %s, %s::bigint[], %s::bigint[], %s::text[], %s::timestamptz)")
 
 
-# Django turns psycopg's automatic preparing off (prepare_threshold None, for connection
-# poolers); journal_post turns it on for its own statement only: nothing else asks for it,
-# and Django's client-side cursors never prepare, whatever the threshold.
-ONLY_WHEN_ASKED = 2**31 - 1
-
-
-class _PreparedCursor(psycopg.Cursor):
-    """Server-side binding, prepared on first use per connection: the server parses and
-    plans the call once, not on every posting. A pooler in front of the primary must keep
-    prepared statements (PgBouncer ≥ 1.21 with max_prepared_statements;
-    docs/architecture.md)."""
-
-    def execute(self, query, params=None, **kwargs):
-        kwargs["prepare"] = True
-        return super().execute(query, params, **kwargs)
-
-
 def _call_ledger_post(db, arguments: list) -> tuple[int, bool, dt.datetime]:
-    # what db.cursor() does, with a cursor of our own class; Django's wrapper keeps query
-    # logging, execute wrappers (the notice sender's wake-up) and the mapping of errors
-    db.close_if_health_check_failed()
-    db.ensure_connection()
-    db.validate_thread_sharing()
-    raw_connection = db.connection
-    if raw_connection.prepare_threshold is None:
-        raw_connection.prepare_threshold = ONLY_WHEN_ASKED
-    raw = _PreparedCursor(raw_connection)
-    cursor = db.make_debug_cursor(raw) if db.queries_logged else db.make_cursor(raw)
-    with cursor:
+    # prepared: the server parses and plans the call once per connection, not per posting
+    with prepared_cursor(db.alias) as cursor:
         cursor.execute(LEDGER_POST_SQL, arguments)
         return cursor.fetchone()
 

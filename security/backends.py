@@ -18,9 +18,10 @@ from functools import lru_cache
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.backends import ModelBackend
-from django.db import DEFAULT_DB_ALIAS, connections
+from django.db import DEFAULT_DB_ALIAS
 
 from accounts.models import Customer
+from cosei_ib.queries import prepared_cursor
 
 
 @lru_cache(maxsize=1)
@@ -55,7 +56,7 @@ class CustomerSessionBackend(ModelBackend):
             user_id = int(user_id)
         except (TypeError, ValueError):
             return None
-        with connections[DEFAULT_DB_ALIAS].cursor() as cursor:
+        with prepared_cursor() as cursor:
             cursor.execute(sql, [user_id])
             row = cursor.fetchone()
         if row is None:
