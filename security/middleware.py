@@ -4,15 +4,40 @@ from __future__ import annotations
 
 import time
 
+from django.contrib import auth
+from django.contrib.auth import middleware as auth_middleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.functional import SimpleLazyObject
 
 from accounts.models import Customer
 
 from . import session as customer_session
 from .audit import audit_record, client_ip, summary_label
+from .backends import request_session
 from .models import AuditEvent
+
+
+class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
+    """Django's, with the request's session known to ``CustomerSessionBackend`` while
+    Django loads the user, so that the backend can take the user the session store read
+    with the session (security/session_store.py; issue 14)."""
+
+    def process_request(self, request):
+        super().process_request(request)
+        request.user = SimpleLazyObject(lambda: _user_of(request))
+
+
+def _user_of(request):
+    """Django's ``get_user`` of the middleware (cached on the request, as Django's)."""
+    if not hasattr(request, "_cached_user"):
+        token = request_session.set(request.session)
+        try:
+            request._cached_user = auth.get_user(request)
+        finally:
+            request_session.reset(token)
+    return request._cached_user
 
 
 class CustomerSessionMiddleware:

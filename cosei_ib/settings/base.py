@@ -57,7 +57,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "security.middleware.AuthenticationMiddleware",  # Django's, + the user read with the session
     "django_otp.middleware.OTPMiddleware",
     "security.middleware.CustomerSessionMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -154,6 +154,9 @@ X_FRAME_OPTIONS = "DENY"
 SECURE_CONTENT_TYPE_NOSNIFF = True
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+# Django's database sessions; a customer's session is read with its user in one
+# statement (security/session_store.py, issue 14).
+SESSION_ENGINE = "security.session_store"
 SESSION_COOKIE_HTTPONLY = True
 SESSION_COOKIE_SAMESITE = "Lax"
 CSRF_COOKIE_SAMESITE = "Lax"

@@ -24,7 +24,8 @@ NOW = tokyo(2026, 3, 20, 10)
 
 # Middleware: the session, then the user with its customer in one query
 # (security.backends.CustomerSessionBackend; SEC-9/12) — then the page's own reads.
-MIDDLEWARE_TABLES = ["django_session", "auth_user"]
+# the session, read with its customer's user in the same statement (security/session_store.py)
+MIDDLEWARE_TABLES = ["django_session"]
 
 
 def tables(queries) -> list[str]:

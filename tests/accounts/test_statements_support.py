@@ -13,6 +13,7 @@ import zoneinfo
 from accounts.models import Account, Journal
 from accounts.services import PostingLine, journal_post
 from security import session as customer_session
+from security.services import session_register
 from tests import factories
 
 TOKYO = zoneinfo.ZoneInfo("Asia/Tokyo")
@@ -55,4 +56,5 @@ def login(client, customer, *, user_agent: str = DESKTOP_UA) -> None:
     session[customer_session.AUTH_AT] = now
     session[customer_session.SEEN_AT] = now
     session.save()
+    session_register(customer=customer, session_key=session.session_key)  # as session_start
     client.defaults["HTTP_USER_AGENT"] = user_agent

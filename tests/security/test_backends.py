@@ -1,5 +1,6 @@
-"""Issue 14: CustomerSessionBackend loads a session's user with its customer in one query,
-and never authenticates (customers log in through login_authenticate, staff through
+"""Issue 14: CustomerSessionBackend loads a session's user with its customer in one query
+— or takes it from the session store, which reads it with a customer's session — and never
+authenticates (customers log in through login_authenticate, staff through
 ModelBackend, as before)."""
 
 import time
@@ -7,10 +8,15 @@ import time
 import pytest
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from accounts.models import Customer
 from security import session as customer_session
 from security.backends import CustomerSessionBackend
+from security.models import CustomerSession
+from security.services import session_register
 from tests.security.secondfactor import customer_with_card
 
 pytestmark = pytest.mark.django_db
@@ -71,3 +77,87 @@ def test_a_customer_session_naming_it_serves_customer_pages(client):
     session.save()
     response = client.get(reverse("home"))
     assert response.status_code == 200 and customer.name_kanji in response.content.decode()
+
+
+def complete_session(client, customer, *, register=True):
+    """A complete customer session, indexed as session_start indexes it."""
+    client.force_login(customer.user, backend=BACKEND)
+    session = client.session
+    now = int(time.time())
+    session.update({customer_session.STAGE: customer_session.STAGE_COMPLETE,
+                    customer_session.AUTH_AT: now, customer_session.SEEN_AT: now})
+    session.save()
+    if register:
+        session_register(customer=customer, session_key=session.session_key)
+    return session.session_key
+
+
+def user_queries(queries) -> list[str]:
+    """The backend's own reads of a user (its SQL begins with the user's columns)."""
+    return [q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "user"."id"')]
+
+
+def test_a_customer_page_reads_its_session_and_user_in_one_statement(client):
+    """Issue 14: the session store reads the customer's user with the session; the
+    backend takes it and reads nothing more."""
+    customer = customer_with_card()
+    complete_session(client, customer)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("home"))
+    assert response.status_code == 200 and customer.name_kanji in response.content.decode()
+    session_reads = [q["sql"] for q in queries.captured_queries if "django_session" in q["sql"]]
+    assert len(session_reads) == 1 and "accounts_customer" in session_reads[0]
+    assert user_queries(queries) == []
+
+
+def test_the_user_read_with_the_session_is_taken_only_if_it_is_the_sessions_user(client):
+    """SEC-12: the index row of the session names another customer (a row written wrong,
+    or by an attacker with the app's role): the page is the session's own customer's, as
+    Django's get_user reads it — the other customer's user is never taken."""
+    customer, other = customer_with_card(), customer_with_card()
+    key = complete_session(client, customer, register=False)
+    CustomerSession.objects.create(customer=other, session_key=key)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("home"))
+    assert response.status_code == 200
+    assert response.wsgi_request.customer.pk == customer.pk and response.wsgi_request.user.pk == customer.user.pk
+    assert len(user_queries(queries)) == 1  # read again, by the session's user id
+
+
+def test_a_session_without_index_row_reads_its_user_as_before(client):
+    customer = customer_with_card()
+    complete_session(client, customer, register=False)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("home"))
+    assert response.status_code == 200 and customer.name_kanji in response.content.decode()
+    assert len(user_queries(queries)) == 1
+
+
+def test_the_user_read_with_the_session_is_current_and_still_checked(client):
+    """SEC-9, SEC-12: the user read with the session is the row as it is now — a
+    contract stopped (IB取引中止) ends the session on the next page, a changed password
+    hash (Django's session check) logs out — as with the user read on its own."""
+    customer = customer_with_card()
+    complete_session(client, customer)
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+    response = client.get(reverse("home"))
+    assert response.status_code == 302 and response["Location"] == reverse("security:login")
+    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
+    complete_session(client, customer)
+    user = customer.user
+    user.set_password("Another-pass-2026")
+    user.save()
+    response = client.get(reverse("home"))
+    assert response.status_code == 302
+    assert not client.session.get("_auth_user_id")
+
+
+def test_a_staff_session_reads_its_user_as_before(client):
+    staff = get_user_model().objects.create_user(username="staff-c", password="Staff-pass-1", is_staff=True)
+    client.force_login(staff)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(reverse("admin:index"))
+    assert response.wsgi_request.user == staff and response.wsgi_request.customer is None
+    session_reads = [q["sql"] for q in queries.captured_queries
+                     if q["sql"].startswith("SELECT") and "django_session" in q["sql"]]
+    assert len(session_reads) == 1
