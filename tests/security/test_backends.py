@@ -69,12 +69,7 @@ def test_it_never_authenticates():
 
 def test_a_customer_session_naming_it_serves_customer_pages(client):
     customer = customer_with_card()
-    client.force_login(customer.user, backend=BACKEND)
-    session = client.session
-    now = int(time.time())
-    session.update({customer_session.STAGE: customer_session.STAGE_COMPLETE,
-                    customer_session.AUTH_AT: now, customer_session.SEEN_AT: now})
-    session.save()
+    complete_session(client, customer, register=False)
     response = client.get(reverse("home"))
     assert response.status_code == 200 and customer.name_kanji in response.content.decode()
 
