@@ -25,8 +25,9 @@ LEDGER_TABLES = ("accounts_journal", "accounts_entry", "accounts_accountstatecha
 
 
 def account_updatable_columns() -> list[str]:
-    """Columns of accounts_account the app may UPDATE (status and holds by staff, names…);
-    balance, last_entry_at and status_changed_at are the database's alone."""
+    """Columns of accounts_account the app may UPDATE: status and hold (staff's freeze, hold
+    and close); balance, last_entry_at and status_changed_at are the database's alone, and
+    the names are written once, when the account is opened (dbprobe28 F8, accounts 0034)."""
     from .models import Account
 
     return [Account._meta.get_field(name).column for name in Account.APP_UPDATABLE_FIELDS]
