@@ -19,9 +19,11 @@ logger = logging.getLogger(__name__)
 
 # the ledger, and the history of account status and hold that proves it (ledger_check);
 # and the history of customers' addresses (notifications 0010) and of their choice of
-# notices (notifications 0011): tables the database alone writes, which the app's role only reads
+# notices (notifications 0011), and of credentials' locks (security 0013, dbprobe28 F5): tables
+# the database alone writes, which the app's role only reads
 LEDGER_TABLES = ("accounts_journal", "accounts_entry", "accounts_accountstatechange",
-                 "notifications_emailaddresschange", "notifications_noticepreferencechange")
+                 "notifications_emailaddresschange", "notifications_noticepreferencechange",
+                 "security_credentiallockchange")
 
 
 # the apps whose tables take their ids from their sequence alone (dbprobe28 F7); the
