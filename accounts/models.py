@@ -196,8 +196,10 @@ class Account(models.Model):
     # balance, last_entry_at and status_changed_at are the database's, opened_at is fixed.
     # LEDGER-7: owner, number, branch, purpose and type are set when the account is opened
     # and never change (admin shows them read-only): an UPDATE of one moved an account, or
-    # the credits that follow its number, to another customer without a journal.
-    APP_UPDATABLE_FIELDS = ("holder_kana", "name", "status", "hold_amount")
+    # the credits that follow its number, to another customer without a journal. The names
+    # too (dbprobe28 F8, accounts 0034): holder_kana is the 全銀 header's 依頼人名 (為替決済)
+    # and the name incoming credits are matched against; no service changes a name.
+    APP_UPDATABLE_FIELDS = ("status", "hold_amount")
 
     def __str__(self) -> str:
         return f"{self.branch.code}-{self.get_type_display()}-{self.number} {self.holder_kana}"

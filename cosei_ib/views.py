@@ -25,6 +25,15 @@ def home(request):
 # a beat this far ahead of the database's clock is not the worker's (an owner's row, a clock
 # set back): reported, never taken as a live worker
 BEAT_AHEAD_TOLERANCE = dt.timedelta(seconds=1)
+# a job due this long and still waiting: the worker does not take jobs (dbprobe28 F1), whatever
+# its own beat says — the beat is one job of many, and got through a worker restarted every minute
+JOB_WAIT_LIMIT = dt.timedelta(minutes=3)
+# when a waiting job became due: its scheduled time, or its latest event (deferred, retried …)
+OLDEST_WAITING_JOB = """
+SELECT floor(extract(epoch FROM clock_timestamp() - min(
+           GREATEST(j.scheduled_at, (SELECT max(e.at) FROM procrastinate_events e WHERE e.job_id = j.id)))))::bigint
+  FROM procrastinate_jobs j
+ WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= clock_timestamp())"""
 
 
 @never_cache
@@ -39,7 +48,12 @@ def health(request):
     The worker's age is the database's clock minus the last beat not ahead of it (the app's
     role's beats are dated by that clock, accounts 0033); a beat ahead of it (dbprobe27 F9: one
     dated 8999 reported a live worker for ever, -220048690614 s) is counted and makes the
-    status ``error`` — the page still answers 200: the web itself is fine."""
+    status ``error`` — the page still answers 200: the web itself is fine.
+
+    ``jobs_oldest_waiting_seconds``: how long the longest-waiting job that is due has waited
+    (None: none waits). Over ``JOB_WAIT_LIMIT`` the status is ``error`` (dbprobe28 F1: a stream
+    of NOTIFYs kept the worker restarting, one job a minute; the mail and the batch waited while
+    /health/ said ``ok``)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT floor(extract(epoch FROM clock_timestamp() - max(beat_at)"
@@ -47,11 +61,15 @@ def health(request):
                            " count(*) FILTER (WHERE beat_at > clock_timestamp() + %s)"
                            " FROM accounts_workerheartbeat", [BEAT_AHEAD_TOLERANCE])
             worker_age, beats_ahead = cursor.fetchone()
+            cursor.execute(OLDEST_WAITING_JOB)
+            job_wait = cursor.fetchone()[0]
         overdue, outgoing_overdue = overdue_counts(local_now().date())
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-    return JsonResponse({"status": "error" if beats_ahead else "ok", "database": "ok",
+    jobs_late = job_wait is not None and job_wait > JOB_WAIT_LIMIT.total_seconds()
+    return JsonResponse({"status": "error" if beats_ahead or jobs_late else "ok", "database": "ok",
                          "worker_last_beat_seconds": worker_age, "worker_beats_ahead_of_clock": beats_ahead,
+                         "jobs_oldest_waiting_seconds": job_wait,
                          "scheduled_transfers_overdue": overdue, "outgoing_records_overdue": outgoing_overdue})
 
 

@@ -8,6 +8,7 @@ from django.conf import settings
 from django.db import models
 
 from accounts.models import Customer
+from notifications.models import DatabaseWrittenChange
 
 
 class Credential(models.Model):
@@ -43,6 +44,25 @@ class Credential(models.Model):
     @property
     def is_locked(self) -> bool:
         return self.locked_at is not None
+
+
+class CredentialLockChange(DatabaseWrittenChange):
+    """SEC-8, SEC-13 (outside review dbprobe28 F5): one row per lock and per lift of a
+    customer's credential (a ``locked_at`` set or cleared, or a locked row removed), written
+    by the database alone (trigger ``security_credential_lock_record``, SECURITY DEFINER,
+    security 0013) and never changed or removed; the app's role may only read it
+    (accounts/db_roles.py). A lock or an unlock the services did not make (no ``lockout`` or
+    ``unlock`` audit row beside it) leaves this trace."""
+
+    kind = models.CharField("種類", max_length=16, choices=Credential.Kind.choices)
+    locked = models.BooleanField("ロック")  # False: the lock lifted
+    failures = models.PositiveIntegerField("連続失敗回数")  # after the change
+
+    history_label = "ロック・ロック解除"
+
+    class Meta:
+        verbose_name = "ロック履歴"
+        verbose_name_plural = "ロック履歴"
 
 
 class AuditEvent(models.Model):

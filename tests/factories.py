@@ -91,3 +91,21 @@ def confirmed(customer: Customer, kind: str, content: dict, run):
 
     with transaction.atomic():
         return run(stepup_seed_used(customer=customer, kind=kind, content=content).pk)
+
+
+def credential_locked(customer: Customer, kind: str = "password", *, locked_at=None):
+    """A locked credential, made as the app's role may make one (SEC-8, security 0013,
+    dbprobe28 F5): one failure at a time up to the kind's limit, the lock with the last."""
+    from django.conf import settings
+    from django.db.models import F
+    from django.utils import timezone
+
+    from security.models import Credential
+
+    Credential.objects.bulk_create([Credential(customer=customer, kind=kind)], ignore_conflicts=True)
+    limit = settings.SECURITY_LOCKOUT_THRESHOLDS[kind]
+    rows = Credential.objects.filter(customer=customer, kind=kind)
+    while rows.filter(failures__lt=limit - 1).update(failures=F("failures") + 1):
+        pass
+    rows.update(failures=F("failures") + 1, locked_at=locked_at or timezone.now())
+    return rows.get()

@@ -178,6 +178,9 @@ SERVICE_HOURS_ENFORCED = True
 
 # --- Background worker (procrastinate) -----------------------------------------------
 PROCRASTINATE_AUTODISCOVER_MODULE_NAME = "tasks"
+# dbprobe28 F1: a NOTIFY on procrastinate's channel that is not its JSON is logged and
+# dropped, not the end of the worker's listener (accounts/job_listener.py)
+PROCRASTINATE_ON_APP_READY = "accounts.job_listener.on_app_ready"
 # NOTE-3: the outbox worker holds the message's row lock while it talks to the mail
 # server; a hung server must not hold it (and the worker) for minutes.
 EMAIL_TIMEOUT = 10

@@ -25,14 +25,15 @@ def test_staff_cannot_hold_more_than_the_balance():
 
 
 def test_saving_a_loaded_account_leaves_the_ledger_columns_alone():
-    """The app's role may not UPDATE balance (LEDGER-7): save() writes the other columns."""
+    """The app's role may not UPDATE balance (LEDGER-7): save() writes the columns it may,
+    status and hold (the names neither: dbprobe28 F8)."""
     account = factories.account(balance=500)
     stale = Account.objects.get(pk=account.pk)
     factories.deposit(account, 250)
-    stale.name = "生活費"
+    stale.hold_amount = 100
     stale.save()
     account.refresh_from_db()
-    assert (account.name, account.balance) == ("生活費", 750)
+    assert (account.hold_amount, account.balance) == (100, 750)
 
 
 def _form_as_shown(client, url) -> dict:

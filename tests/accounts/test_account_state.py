@@ -162,7 +162,7 @@ def test_the_history_is_written_by_the_database_and_only_read_by_the_app():
     with transaction.atomic():
         status_set(account, Account.Status.FROZEN)
         hold_set(account, 2_000)
-        Account.objects.filter(pk=account.pk).update(name="名称だけの変更")  # not a state change
+        Account.objects.filter(pk=account.pk).update(hold_amount=2_000)  # the same again: not a change
     rows = list(AccountStateChange.objects.filter(account=account).order_by("id"))
     # the account's opening, its deposit (no state change), the freeze and the hold
     assert [(r.old_status, r.new_status, r.old_hold_amount, r.new_hold_amount) for r in rows[:1]] == [

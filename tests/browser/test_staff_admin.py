@@ -32,8 +32,7 @@ def test_staff_signs_in_with_otp_and_unlocks(page, device):
     totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
     code = pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now()
     customer = factories.customer(name_kanji="施錠 花子")
-    Credential.objects.create(customer=customer, kind="password", failures=5,
-                              locked_at="2026-01-01T00:00:00+09:00")
+    factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
 
     _staff_login(page, code)
     assert page.get_by_role("link", name="契約者").first.is_visible()

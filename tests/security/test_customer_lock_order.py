@@ -21,6 +21,7 @@ from notifications.models import EmailChangeRequest, OutboxMessage
 from notifications.services import EmailSettingError, email_change_confirm, email_change_request, email_remove
 from security import cards, otp, passkeys, stepup
 from security.models import Credential, OtpToken, Passkey
+from tests import factories
 from security.services import (
     StaffActionError,
     customer_ib_suspend,
@@ -224,7 +225,6 @@ def test_every_path_that_locks_the_password_credential_holds_the_customers_row_f
     (``locks``: the one path that goes back up). That is safe only while every transaction
     that locks the password credential has taken the customer's row before it."""
     from django.db import connection
-    from django.utils import timezone
 
     from security.services import credential_unlock, customer_ib_resume
 
@@ -242,8 +242,7 @@ def test_every_path_that_locks_the_password_credential_holds_the_customers_row_f
                                                    new_password="Newpass5678", ip=None, keep_session_key=None),
         "initial password": lambda: initial_password_issue(customer=customer, reason="本人来店", actor="staff-t"),
         "unlock": lambda: (  # a lock to lift first
-            Credential.objects.filter(customer=customer, kind=Credential.Kind.PASSWORD).update(
-                failures=5, locked_at=timezone.now()),
+            factories.credential_locked(customer, Credential.Kind.PASSWORD),
             credential_unlock(customer=customer, kind=Credential.Kind.PASSWORD, reason="本人来店",
                               actor="staff-t")),
         "IB取引中止": lambda: customer_ib_suspend(customer=customer, ip=None, actor="staff-t", reason="本人から電話"),

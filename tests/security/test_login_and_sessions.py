@@ -54,8 +54,7 @@ def test_successful_login_shows_name_and_previous_login(client):
 def test_unknown_id_wrong_password_and_locked_look_the_same(client, monkeypatch):
     customer = make_customer()
     locked = make_customer()
-    Credential.objects.create(customer=locked, kind="password", failures=5,
-                              locked_at="2026-01-01T00:00:00+09:00")
+    factories.credential_locked(locked, "password", locked_at="2026-01-01T00:00:00+09:00")
     hashed = []
     from django.contrib.auth import hashers
 
@@ -508,13 +507,11 @@ def test_password_change_lock_stops_the_guessing_and_ends_the_sessions():
 
 
 def test_password_change_refused_while_locked_and_counts_nothing_more():
-    from django.utils import timezone
-
     customer = make_customer()
     client = Client()
     login(client, customer.contract_id, "Pass1234")
     # locked meanwhile by somebody guessing at the login page
-    Credential.objects.filter(customer=customer, kind="password").update(failures=5, locked_at=timezone.now())
+    factories.credential_locked(customer, "password")
     for current in ("Pass1234", "Wrong111"):
         response = change_password(client, "/settings/password/", current)
         assert LOGIN_LOCKED in response.content.decode()

@@ -14,6 +14,7 @@ from notifications.models import OutboxMessage
 from security import cards, otp, selectors
 from security.errors import AuthFactorError
 from security.models import AuditEvent, Credential, ImageCardChallenge, OtpToken
+from tests import factories
 from tests.security.secondfactor import (
     activate_otp,
     card_post,
@@ -318,7 +319,6 @@ def test_activation_service_refuses_a_replaced_token():
 
 
 def test_otp_login_refused_when_the_password_was_locked_meanwhile():
-    from django.utils import timezone
 
     from security.services import LOGIN_LOCKED
 
@@ -328,7 +328,7 @@ def test_otp_login_refused_when_the_password_was_locked_meanwhile():
     _login(client, customer)
     assert client.get("/").url == "/login/otp/"
     key = client.session.session_key
-    Credential.objects.filter(customer=customer, kind="password").update(failures=5, locked_at=timezone.now())
+    factories.credential_locked(customer, "password")
     response = client.post("/login/otp/", {"otp": code_at_next_step(token)})
     assert response.status_code == 302 and response.url == "/login/"
     assert LOGIN_LOCKED in client.get("/login/").content.decode()

@@ -102,8 +102,7 @@ def test_branch_staff_group_has_exactly_its_permissions():
 
 def test_staff_finds_and_unlocks_with_a_reason(staff_client):
     customer = factories.customer(name_kanji="検索 太郎", email="k@example.jp")
-    Credential.objects.create(customer=customer, kind="image_card", failures=3,
-                              locked_at="2026-01-01T00:00:00+09:00")
+    factories.credential_locked(customer, "image_card", locked_at="2026-01-01T00:00:00+09:00")
     found = staff_client.get("/admin/accounts/customer/?q=検索").content.decode()
     assert customer.contract_id in found
     url = f"/admin/accounts/customer/{customer.pk}/unlock/"
@@ -127,8 +126,7 @@ def test_a_reason_of_control_characters_is_refused(staff_client, action, reason)
     other staff text (cosei_ib/textinput.py): refused with the character named, nothing done."""
     customer = suspended_customer() if action == "resume" else factories.customer()
     if action == "unlock":
-        Credential.objects.create(customer=customer, kind="password", failures=5,
-                                  locked_at="2026-01-01T00:00:00+09:00")
+        factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
     url = f"/admin/accounts/customer/{customer.pk}/{action}/"
     page = staff_client.get(url).content.decode()
     nonce = re.search(r'name="nonce" value="([^"]+)"', page)
@@ -591,8 +589,7 @@ def test_unlocking_the_login_password_issues_a_new_initial_password(staff_client
     from security.services import login_authenticate
 
     customer = factories.customer(password="Guessed1", email="u@example.jp")
-    Credential.objects.create(customer=customer, kind="password", failures=5,
-                              locked_at="2026-01-01T00:00:00+09:00")
+    factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
     url = f"/admin/accounts/customer/{customer.pk}/unlock/"
     form = staff_client.get(url).content.decode()
     assert "新しい初回ログインパスワードを発行し" in form  # the form says what will happen
@@ -628,8 +625,7 @@ def test_reloading_the_slip_issues_nothing(staff_client, path):
     """The slip is the POST response; a browser reload posts the same form again. The
     nonce was consumed by the first issue, so the second gets an admin message instead."""
     customer = factories.customer()
-    Credential.objects.create(customer=customer, kind="password", failures=5,
-                              locked_at="2026-01-01T00:00:00+09:00")
+    factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
     url = f"/admin/accounts/customer/{customer.pk}/{path}/"
     data = {"kind": "password", "reason": "失念", "nonce": _nonce(staff_client, url)}
     password = _slip_password(staff_client.post(url, data))
@@ -689,12 +685,13 @@ def test_login_audit_summaries_are_japanese():
     customer = factories.customer(password="Right123")
     login_authenticate(contract_id="9999999999", password="x", ip=None)
     login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
-    Credential.objects.filter(customer=customer).update(locked_at="2026-01-01T00:00:00+09:00")
+    factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
     login_authenticate(contract_id=customer.contract_id, password="Right123", ip=None)
     summaries = list(AuditEvent.objects.filter(action="login").order_by("id").values_list("summary", flat=True))
     assert summaries == ["契約者ID不明", "パスワード誤り（連続1回目）", "ロック中"]
     login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
-    assert AuditEvent.objects.filter(action="login").latest("id").summary == "ロック中・パスワード誤り（連続2回目）"
+    # locked at the limit (5; security 0013: the only way a lock comes), this is the 6th
+    assert AuditEvent.objects.filter(action="login").latest("id").summary == "ロック中・パスワード誤り（連続6回目）"
 
 
 def test_admin_pages_speak_japanese(staff_client, superuser_client):
@@ -794,7 +791,7 @@ def test_customer_page_offers_only_applicable_actions(staff_client):
     html = staff_client.get(url).content.decode()
     assert f"/{customer.pk}/unlock/" not in html and f"/{customer.pk}/resume/" not in html
     assert f"/admin/accounts/account/{account.pk}/deposit/" in html and ">窓口入金<" in html
-    Credential.objects.create(customer=customer, kind="otp", failures=5, locked_at="2026-01-01T00:00:00+09:00")
+    factories.credential_locked(customer, "otp", locked_at="2026-01-01T00:00:00+09:00")
     customer.status = "suspended"
     customer.save()
     html = staff_client.get(url).content.decode()
@@ -869,8 +866,7 @@ def test_a_double_click_on_an_issue_form_issues_once(staff_client, path):
     from security.models import ImageCard
 
     customer = factories.customer()
-    Credential.objects.create(customer=customer, kind="password", failures=5,
-                              locked_at="2026-01-01T00:00:00+09:00")
+    factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
     url = f"/admin/accounts/customer/{customer.pk}/{path}/"
     data = {"kind": "password", "reason": "失念", "nonce": _nonce(staff_client, url)}
     session = staff_client.session

@@ -8,6 +8,7 @@ from django.test import RequestFactory
 from security import cards
 from security.models import AuditEvent, StepUp
 from security.stepup_flow import stepup_pending_confirm, stepup_pending_start
+from tests import factories
 from tests.security.secondfactor import card_post, customer_with_card, right_answers
 
 pytestmark = pytest.mark.django_db
@@ -69,7 +70,6 @@ def test_other_factor_with_the_image_card_locked_shows_why(client):
     """SEC-16, SEC-8: a customer with a passkey presses 「画像認証カード・ワンタイムパスワード
     で認証する」 on a confirm page (here 利用限度額変更) while the image card is locked: a
     page saying so, not a 500; nothing changes."""
-    from django.utils import timezone
 
     from security.models import Credential
     from tests.security.test_passkeys import registered
@@ -79,8 +79,7 @@ def test_other_factor_with_the_image_card_locked_shows_why(client):
     assert client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}).status_code == 302
     client.post("/login/passkey/", {"login_other_factor": "1"}, HTTP_HOST="localhost")
     assert client.post("/transfers/limit/", {"new_limit": "100000"}).url == "/transfers/limit/confirm/"
-    Credential.objects.update_or_create(customer=customer, kind=Credential.Kind.IMAGE_CARD,
-                                        defaults={"locked_at": timezone.now()})
+    factories.credential_locked(customer, Credential.Kind.IMAGE_CARD)
     response = client.post("/transfers/limit/confirm/", {"stepup_other_factor": "1"})
     assert response.status_code == 200
     assert cards.CARD_LOCKED in response.content.decode()

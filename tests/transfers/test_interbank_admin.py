@@ -191,7 +191,7 @@ def test_the_customer_statement_shows_the_return_and_the_incoming_credit(client)
     transfer = execute(customer, content_for(customer, debit, other_bank_payee(), 50_000))
     interbank.outgoing_file_create(day=transfer.outgoing.settlement_date, staff="madoguchi")
     interbank.outgoing_return(outgoing=transfer.outgoing, reason="no_account", staff="madoguchi")
-    Account.objects.filter(pk=debit.pk).update(holder_kana="ﾔﾏﾀﾞ ﾀﾛｳ")
+    assert debit.holder_kana == "ﾔﾏﾀﾞ ﾀﾛｳ"  # the name the incoming record carries (set at opening)
     interbank.incoming_file_upload(data=incoming_file([(debit, "ﾔﾏﾀﾞ ﾀﾛｳ", 7_000)]), filename="in.txt",
                                    staff="madoguchi")
     login(client, customer)

@@ -1,0 +1,118 @@
+"""SEC-8, SEC-13, LEDGER-7 (outside review dbprobe28 F5; security 0013): as the app's role,
+a credential's failures move by one or back to 0, a lock comes only with the failure that
+reaches the limit, and every lock and lift is written to a history the database alone
+writes. The services' lockout, staff's ロック解除 and 初回パスワード再発行 still work."""
+
+from __future__ import annotations
+
+import pytest
+from django.conf import settings
+from django.db import connection
+
+from notifications.models import OutboxMessage
+from security.models import AuditEvent, Credential, CredentialLockChange
+from security.services import credential_unlock, initial_password_issue, login_authenticate
+from tests import factories
+from tests.accounts.test_ledger_lockdown import refused
+
+pytestmark = pytest.mark.django_db
+
+INSUFFICIENT_PRIVILEGE = "42501"
+UPSERT = ("INSERT INTO security_credential (customer_id, kind, failures, locked_at, unlocked_at,"
+          " failures_while_suspended) VALUES (%s, 'password', %s, %s, NULL, 0)"
+          " ON CONFLICT (customer_id, kind) DO UPDATE SET failures = EXCLUDED.failures, locked_at = EXCLUDED.locked_at")
+
+
+def test_the_database_knows_the_lockout_limits_of_the_settings():
+    with connection.cursor() as cursor:
+        for kind, limit in settings.SECURITY_LOCKOUT_THRESHOLDS.items():
+            cursor.execute("SELECT security_lockout_threshold(%s)", [kind])
+            assert cursor.fetchone()[0] == limit, kind
+    assert set(settings.SECURITY_LOCKOUT_THRESHOLDS) == set(Credential.Kind.values)
+
+
+def test_one_statement_no_longer_locks_a_customer_out():
+    """The repro of F5: failures 5 and a lock written at once, for a row new or existing."""
+    customer = factories.customer(password="Right123")
+    assert refused(UPSERT, [customer.pk, 5, "now"]) == "CI304"
+    Credential.objects.create(customer=customer, kind="password")
+    assert refused(UPSERT, [customer.pk, 5, "now"]) == "CI304"
+    assert login_authenticate(contract_id=customer.contract_id, password="Right123", ip=None).ok
+    assert not CredentialLockChange.objects.filter(customer=customer).exists()
+
+
+@pytest.mark.parametrize(("failures", "change"), [
+    (0, "failures = 2"),                                   # more than one at a time
+    (3, "failures = 1"),                                   # lowered under guessing, never locking
+    (3, "locked_at = now()"),                              # a lock below the limit
+    (4, "failures = 5"),                                   # the limit reached, left unlocked
+    (0, "failures_while_suspended = 7"),
+    (0, "unlocked_at = now(), failures = 1"),
+    (0, "kind = 'otp'"),
+])
+def test_failures_move_by_one_and_lock_only_at_the_limit(failures, change):
+    customer = factories.customer()
+    credential = Credential.objects.create(customer=customer, kind="password")
+    for _ in range(failures):
+        Credential.objects.filter(pk=credential.pk).update(failures=credential.failures + 1)
+        credential.refresh_from_db()
+    assert refused(f"UPDATE security_credential SET {change} WHERE id = %s", [credential.pk]) == "CI304"
+
+
+@pytest.mark.parametrize("change", ["failures = 3", "locked_at = NULL", "locked_at = now() - interval '1 day'",
+                                    "failures = 0"])
+def test_a_lock_is_lifted_whole_or_not_at_all(change):
+    customer = factories.customer()
+    credential = factories.credential_locked(customer, "password")
+    assert refused(f"UPDATE security_credential SET {change} WHERE id = %s", [credential.pk]) == "CI304"
+
+
+def test_a_row_is_born_with_no_failures_and_no_lock():
+    customer = factories.customer()
+    for born in ("1, NULL, NULL, 0", "0, now(), NULL, 0", "0, NULL, now(), 0", "0, NULL, NULL, 1"):
+        assert refused("INSERT INTO security_credential (customer_id, kind, failures, locked_at, unlocked_at,"
+                       f" failures_while_suspended) VALUES (%s, 'otp', {born})", [customer.pk]) == "CI304"
+
+
+def test_the_history_is_the_databases_alone():
+    customer = factories.customer()
+    factories.credential_locked(customer, "password")
+    row = CredentialLockChange.objects.get(customer=customer)
+    for statement in ("INSERT INTO security_credentiallockchange (customer_id, kind, locked, failures, changed_at,"
+                      " xact_id, db_user) VALUES (%s, 'password', false, 0, now(), 1, 'x')",
+                      "UPDATE security_credentiallockchange SET locked = false WHERE customer_id = %s",
+                      "DELETE FROM security_credentiallockchange WHERE customer_id = %s"):
+        assert refused(statement, [customer.pk]) == INSUFFICIENT_PRIVILEGE
+    assert (row.kind, row.locked, row.failures) == ("password", True, 5)
+
+
+def test_the_services_lock_and_staff_unlock_as_before_and_each_is_recorded():
+    customer = factories.customer(password="Right123", email="lock@example.jp")
+    limit = settings.SECURITY_LOCKOUT_THRESHOLDS["password"]
+    login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
+    assert login_authenticate(contract_id=customer.contract_id, password="Right123", ip=None).ok  # back to 0
+    for _ in range(limit + 1):  # the limit locks it, one more is counted on the locked row
+        login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
+    credential = Credential.objects.get(customer=customer, kind="password")
+    assert credential.is_locked and credential.failures == limit + 1
+    assert AuditEvent.objects.filter(customer=customer, action="lockout").count() == 1
+    credential_unlock(customer=customer, kind="password", reason="本人確認済み", actor="staff01")
+    credential.refresh_from_db()
+    assert (credential.failures, credential.locked_at) == (0, None) and credential.unlocked_at is not None
+    for _ in range(limit):
+        login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
+    initial_password_issue(customer=customer, reason="失念", actor="staff01", unlock=True)
+    assert not Credential.objects.get(customer=customer, kind="password").is_locked
+    history = list(CredentialLockChange.objects.filter(customer=customer).order_by("id").values_list(
+        "kind", "locked", "failures", "db_user"))
+    role = connection.settings_dict["USER"]
+    assert history == [("password", True, limit, role), ("password", False, 0, role),
+                       ("password", True, limit, role), ("password", False, 0, role)]
+    assert OutboxMessage.objects.filter(customer=customer, event="lockout").count() == 2
+
+
+def test_the_image_card_locks_at_its_own_limit():
+    customer = factories.customer()
+    credential = factories.credential_locked(customer, "image_card")
+    assert (credential.failures, credential.is_locked) == (settings.SECURITY_LOCKOUT_THRESHOLDS["image_card"], True)
+    credential_unlock(customer=customer, kind="image_card", reason="再発行", actor="staff01")
