@@ -34,7 +34,9 @@ def health(request):
     how many 予約中 transfers are dated before today and how many 未送信 records to other
     banks settle before today (``transfers.selectors.overdue_counts``: the batch or the
     day's 仕向 file did not take them — dbprobe26 F12: the job tables, writable by the app
-    role, can silence the batch without an error; dbprobe27 F3).
+    role, can silence the batch without an error; dbprobe27 F3) and how many 送信済 records
+    are in a file of another 決済日 (``outgoing_records_misfiled``: no file of their day
+    carried them; dbprobe28 F6 — the status is then ``error``).
 
     The worker's age is the database's clock minus the last beat not ahead of it (the app's
     role's beats are dated by that clock, accounts 0033); a beat ahead of it (dbprobe27 F9: one
@@ -47,12 +49,13 @@ def health(request):
                            " count(*) FILTER (WHERE beat_at > clock_timestamp() + %s)"
                            " FROM accounts_workerheartbeat", [BEAT_AHEAD_TOLERANCE])
             worker_age, beats_ahead = cursor.fetchone()
-        overdue, outgoing_overdue = overdue_counts(local_now().date())
+        overdue, outgoing_overdue, misfiled = overdue_counts(local_now().date())
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
-    return JsonResponse({"status": "error" if beats_ahead else "ok", "database": "ok",
+    return JsonResponse({"status": "error" if beats_ahead or misfiled else "ok", "database": "ok",
                          "worker_last_beat_seconds": worker_age, "worker_beats_ahead_of_clock": beats_ahead,
-                         "scheduled_transfers_overdue": overdue, "outgoing_records_overdue": outgoing_overdue})
+                         "scheduled_transfers_overdue": overdue, "outgoing_records_overdue": outgoing_overdue,
+                         "outgoing_records_misfiled": misfiled})
 
 
 def permission_denied(request, exception=None):
