@@ -46,7 +46,7 @@ from notifications.services import notice_enqueue
 from security.audit import audit_record, reference_text
 
 from .errors import TransferRefused
-from .models import OutgoingTransfer, Transfer, TransferLimit
+from .models import FeeSchedule, OutgoingTransfer, Transfer, TransferLimit
 from .scheduled_records import audit_records, notices_enqueue
 from .selectors import daily_limit_in_force, default_daily_limit
 from .services import (
@@ -56,6 +56,7 @@ from .services import (
     _outgoing_record,
     _transfer_notice,
     confirmed_content_check,
+    fee_from,
     transfer_from_content,
     transfer_row_insert,
     transfer_lines,
@@ -74,6 +75,8 @@ CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消でき�
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
 STAFF_CANCEL_REASON_REQUIRED = "理由を入力してください。"
 SCHEDULE_DAY_PASSED = "振込日が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
+# the 予約's fee row was corrected before its date (dbprobe28 F4): the lower fee is charged
+FEE_REPRICED = "振込手数料は、手数料表の訂正により、ご予約時の{booked:,}円から{fee:,}円になりました。"
 
 BATCH_WAIT_SECONDS = 0.05
 BATCH_WAIT_ROUNDS = 200  # ≈ 10 s waiting for a transfer another session holds
@@ -361,6 +364,21 @@ def _execution_states(transfers: list[Transfer]) -> list[ExecutionState]:
     return states
 
 
+def _repriced(transfers: list[Transfer]) -> None:
+    """Each 予約 charged the lower of the fee it was confirmed with and the fee its row gives
+    now (dbprobe28 F4, transfers 0033): staff may correct a row until it is in force, also
+    one a 予約 was booked under (a planted 10,000円 row), and the customer never pays more
+    than the confirm page said. At execution the row is in force, so frozen. The confirmed
+    fee is kept as ``booked_fee`` when it changes (the mail says so)."""
+    rows = FeeSchedule.objects.in_bulk({transfer.fee_schedule_id for transfer in transfers})
+    for transfer in transfers:
+        row = rows.get(transfer.fee_schedule_id)
+        fee = transfer.fee if row is None else min(transfer.fee, fee_from(row, route=transfer.route,
+                                                                          amount=transfer.amount))
+        if fee != transfer.fee:
+            transfer.booked_fee, transfer.fee = transfer.fee, fee
+
+
 def funds_for(transfer: Transfer) -> int:
     """What the account may pay for ``transfer`` under the previous-day rule: the balance at
     the end of the day before its date − holds − what scheduled transfers of the account
@@ -416,8 +434,10 @@ def _told(transfer: Transfer) -> tuple[str, str, str, list[str]]:
     """(audit outcome, audit summary, mail event, mail lines) of an executed or 未処理 transfer."""
     lines = _transfer_notice(transfer, transfer.debit_account)[2:]
     if transfer.status == Transfer.Status.EXECUTED:
+        booked = getattr(transfer, "booked_fee", None)
+        repriced = [] if booked is None else ["", FEE_REPRICED.format(booked=booked, fee=transfer.fee)]
         return ("success", f"予約振込実行 {transfer_summary(transfer)}"[:200], "transfer_executed",
-                ["ご予約のお振込を実行しました。", ""] + lines)
+                ["ご予約のお振込を実行しました。", ""] + lines + repriced)
     label = transfer.get_unprocessed_reason_display()
     return ("failure", f"予約振込未処理（{label}） {transfer_summary(transfer)}"[:200], "transfer_unprocessed",
             [f"理由：{label}", ""] + lines)
@@ -428,6 +448,7 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
     claim's transaction). The batch's path for a transfer alone; ``_chunk_execute`` does
     the same for several in one transaction."""
     state = _execution_states([transfer])[0]
+    _repriced([transfer])
     reason = _refusal(transfer, state, limit)
     journal = None
     if not reason:
@@ -456,13 +477,14 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
     now = timezone.now()
     if journal is not None:
         changed = (Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.SCHEDULED)
-                   .update(status=Transfer.Status.EXECUTED, journal_id=journal.pk, executed_at=now))
+                   .update(status=Transfer.Status.EXECUTED, journal_id=journal.pk, executed_at=now, fee=transfer.fee))
         outgoing = _executed(transfer, journal, now)
         if outgoing is not None:
             outgoing.save(force_insert=True)
     else:
         changed = (Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.SCHEDULED)
-                   .update(status=Transfer.Status.UNPROCESSED, unprocessed_reason=reason, executed_at=now))
+                   .update(status=Transfer.Status.UNPROCESSED, unprocessed_reason=reason, executed_at=now,
+                           fee=transfer.fee))
         _unprocessed(transfer, reason, now)
     if changed != 1:  # cannot happen under the row lock; never post twice if it did
         raise LedgerError(f"scheduled transfer {transfer.pk} changed under its lock")
@@ -562,6 +584,7 @@ def _chunk_execute(chunk: list[tuple[Transfer, TransferLimit]], internal: dict[s
     transfers = [transfer for transfer, _ in chunk]
     locked, usual_lock_wait = _chunk_lock(transfers, internal)
     states = _execution_states(transfers)
+    _repriced(transfers)
     outcomes: list[Journal | str] = []  # each transfer's journal, or its 未処理 reason
     for (transfer, limit), state in zip(chunk, states, strict=True):
         reason = _refusal(transfer, state, limit)
@@ -593,12 +616,13 @@ def _chunk_execute(chunk: list[tuple[Transfer, TransferLimit]], internal: dict[s
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [usual_lock_wait])
         cursor.execute(
             "UPDATE transfers_transfer t SET status = v.status, unprocessed_reason = v.reason,"
-            " journal_id = v.journal, executed_at = %s"
-            " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v(id, status, reason, journal)"
+            " journal_id = v.journal, executed_at = %s, fee = v.fee"
+            " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[])"
+            " AS v(id, status, reason, journal, fee)"
             " WHERE t.id = v.id AND t.status = %s",
             [now, [t.pk for t in transfers], [t.status for t in transfers],
              [t.unprocessed_reason for t in transfers], [t.journal_id for t in transfers],
-             Transfer.Status.SCHEDULED])
+             [t.fee for t in transfers], Transfer.Status.SCHEDULED])
         if cursor.rowcount != len(transfers):  # cannot happen under the row locks
             raise LedgerError(f"scheduled transfers {[t.pk for t in transfers]} changed under their locks")
     if outgoing:

@@ -1,6 +1,7 @@
 """LEDGER-7 (outside review dbprobe28 F3, F9, F7; transfers 0030–0032), as the app's own
 role: a transfer is dated by the database's clock (CI228), a 予約 is cancelled only with its
-audit row and mail (CI229), and a row's id is its sequence's (CI231). Each rule's test runs
+audit row and mail (CI229), a future fee row a 予約 names can be corrected and the batch
+charges the lower fee (F4, transfers 0033, CI203/CI230), and a row's id is its sequence's (CI231). Each rule's test runs
 with the production clock slack (``database_clock_strict``); the services' flows still pass."""
 
 from __future__ import annotations
@@ -8,25 +9,28 @@ from __future__ import annotations
 import datetime as dt
 
 import pytest
+import time_machine
 from django.db import connection, transaction
 from django.utils import timezone
 
-from accounts.models import Journal
+from accounts.models import Entry, Journal
 from accounts.services import journal_post
+from notifications.models import OutboxMessage
 from notifications.services import notice_enqueue
 from security.audit import audit_record, reference_text
 from tests.accounts.test_ledger_lockdown import refused
 from tests.conftest import clock_strict
-from tests.transfers.scheduled_support import schedule
-from tests.transfers.support import content_for, execute, our_payee, payer
+from tests.transfers.scheduled_support import at, book, schedule
+from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer
 from tests.transfers.test_interbank_guards import at_commit, refused_at_commit
 from tests.transfers.test_record_guards import _copy_of, _stepup_for, future_day
 from tests import factories
 from transfers import scheduled, services
-from transfers.models import Transfer
+from transfers.admin import FEE_FIELDS
+from transfers.models import FeeSchedule, Transfer
 
 pytestmark = pytest.mark.django_db
-DATED, CANCEL, SEQUENCE = "CI228", "CI229", "CI231"
+DATED, CANCEL, REPRICE, SEQUENCE = "CI228", "CI229", "CI230", "CI231"
 
 
 def _same_bank():
@@ -156,3 +160,50 @@ def test_an_id_not_taken_from_its_sequence_is_refused(database_clock_strict):
                        " created_at) SELECT %s, '0005', '001', '1234567', true, now() FROM generate_series(1, 3)",
                        [customer.pk])
         assert cursor.rowcount == 3
+
+
+# --- F4: a future fee row named by a 予約 is corrected, the 予約 charged the lower fee ---------
+
+
+def _planted_row_and_booking(fee: int):
+    """The review's repro: a row for a coming business day at ``fee`` for every route, and a
+    予約 of 10,000円 to another bank for that day naming it."""
+    day = future_day()
+    row = FeeSchedule.objects.create(effective_from=day, **{name: fee for name in FEE_FIELDS})
+    customer, account = payer()
+    booked = book(customer, content_for(customer, account, other_bank_payee(), 10_000, day=day, check=False))
+    assert (booked.fee_schedule_id, booked.fee) == (row.pk, fee)
+    return day, row, customer, booked
+
+
+def test_a_future_fee_row_named_by_a_booking_is_corrected_not_moved_or_deleted():
+    day, row, customer, booked = _planted_row_and_booking(10_000)
+    assert refused("UPDATE transfers_feeschedule SET effective_from = effective_from + 1 WHERE id = %s",
+                   [row.pk]) == "CI203"
+    assert refused("DELETE FROM transfers_feeschedule WHERE id = %s", [row.pk]) == "CI203"
+    # the fee column of the booking itself moves only as the batch reprices it
+    assert refused("UPDATE transfers_transfer SET fee = 0 WHERE id = %s", [booked.pk]) == REPRICE
+    with connection.cursor() as cursor:  # staff's correction (the fee admin writes as the app's role)
+        cursor.execute("UPDATE transfers_feeschedule SET other_bank_under = 330, other_bank_over = 550"
+                       " WHERE id = %s", [row.pk])
+    with time_machine.travel(at(day, 0, 5), tick=False):
+        result = scheduled.transfers_execute_due(day=day)
+    assert result.executed == 1
+    done = Transfer.objects.get(pk=booked.pk)
+    assert (done.status, done.fee) == (Transfer.Status.EXECUTED, 330)
+    assert Entry.objects.filter(journal_id=done.journal_id, amount=-330).exists()
+    mail = OutboxMessage.objects.filter(customer=customer, event="transfer_executed").get()
+    assert scheduled.FEE_REPRICED.format(booked=10_000, fee=330) in mail.body
+
+
+def test_a_booking_is_never_charged_more_than_it_confirmed():
+    """A row raised after the booking (330円 → 440円): the batch charges the confirmed 330円;
+    two customers, so the chunked path (``_chunk_execute``) takes them."""
+    day, row, customer, booked = _planted_row_and_booking(330)
+    other, other_account = payer(email="other@example.jp")
+    other_booked = book(other, content_for(other, other_account, other_bank_payee(), 20_000, day=day, check=False))
+    FeeSchedule.objects.filter(pk=row.pk).update(**{name: 440 for name in FEE_FIELDS})
+    with time_machine.travel(at(day, 0, 5), tick=False):
+        assert scheduled.transfers_execute_due(day=day).executed == 2
+    assert sorted(Transfer.objects.filter(pk__in=[booked.pk, other_booked.pk]).values_list("fee", flat=True)) == [330, 330]
+    assert not OutboxMessage.objects.filter(body__contains="手数料表の訂正").exists()
