@@ -46,7 +46,7 @@ from notifications.services import notice_enqueue
 from security.audit import audit_record, reference_text
 
 from .errors import TransferRefused
-from .models import FeeSchedule, OutgoingTransfer, Transfer, TransferLimit
+from .models import OutgoingTransfer, Transfer, TransferLimit
 from .scheduled_records import audit_records, notices_enqueue
 from .selectors import daily_limit_in_force, default_daily_limit
 from .services import (
@@ -56,7 +56,6 @@ from .services import (
     _outgoing_record,
     _transfer_notice,
     confirmed_content_check,
-    fee_from,
     transfer_from_content,
     transfer_row_insert,
     transfer_lines,
@@ -289,6 +288,7 @@ class ExecutionState:
     hold: int  # the account's holds now
     taken: int  # what the account's scheduled transfers took since that day began
     day_total: int  # 振込金額 already executed for that date (the customer's)
+    fee: int  # the fee to charge: the lower of the confirmed one and its row's now (transfers_fee_repriced)
 
     @property
     def funds(self) -> int:
@@ -316,11 +316,14 @@ def _state_sql() -> tuple[list[str], list[str], list[str], str]:
         "      AND (s.created_at AT TIME ZONE %(zone)s)::date < s.transfer_date),"
         # the customer's 振込金額 executed for the date (still-waiting ones do not count)
         "  (SELECT COALESCE(SUM(d.amount), 0) FROM transfers_transfer d"
-        "   WHERE d.customer_id = c.id AND d.transfer_date = q.day AND d.status = %(executed)s)"
+        "   WHERE d.customer_id = c.id AND d.transfer_date = q.day AND d.status = %(executed)s),"
+        # the fee to charge (dbprobe28 F4, transfers 0033): the database's own rule, which the
+        # transfer guard holds the state change to
+        "  (SELECT public.transfers_fee_repriced(r) FROM transfers_transfer r WHERE r.id = q.transfer)"
         # one row per transfer asked about, in the order asked
         " FROM unnest(%(accounts)s::bigint[], %(customers)s::bigint[], %(credits)s::bigint[],"
-        "             %(days)s::date[], %(starts)s::timestamptz[])"
-        "      WITH ORDINALITY AS q(account, customer, credit, day, day_start, ord)"
+        "             %(days)s::date[], %(starts)s::timestamptz[], %(transfers)s::bigint[])"
+        "      WITH ORDINALITY AS q(account, customer, credit, day, day_start, transfer, ord)"
         " JOIN accounts_account a ON a.id = q.account JOIN accounts_branch b ON b.id = a.branch_id"
         " JOIN accounts_customer c ON c.id = q.customer"
         " LEFT JOIN accounts_account p ON p.id = q.credit"  # the payee's account at our bank
@@ -343,7 +346,8 @@ def _execution_states(transfers: list[Transfer]) -> list[ExecutionState]:
     params = {"executed": Transfer.Status.EXECUTED, "zone": timezone.get_current_timezone_name(),
               "accounts": [t.debit_account_id for t in transfers], "customers": [t.customer_id for t in transfers],
               "credits": [t.credit_account_id for t in transfers], "days": [t.transfer_date for t in transfers],
-              "starts": [bankcalendar.start_of_day(t.transfer_date) for t in transfers]}
+              "starts": [bankcalendar.start_of_day(t.transfer_date) for t in transfers],
+              "transfers": [t.pk for t in transfers]}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -359,24 +363,21 @@ def _execution_states(transfers: list[Transfer]) -> list[ExecutionState]:
         transfer.customer = Customer.from_db(connection.alias, customer_names, row[ends[1]:ends[2]])
         if transfer.credit_account_id is not None:
             transfer.credit_account = Account.from_db(connection.alias, account_names, row[ends[2]:ends[3]])
-        closing, taken, day_total = row[ends[3]:]
-        states.append(ExecutionState(closing=closing, hold=debit.hold_amount, taken=taken, day_total=day_total))
+        closing, taken, day_total, fee = row[ends[3]:]
+        states.append(ExecutionState(closing=closing, hold=debit.hold_amount, taken=taken, day_total=day_total,
+                                     fee=transfer.fee if fee is None else fee))
     return states
 
 
-def _repriced(transfers: list[Transfer]) -> None:
+def _repriced(transfers: list[Transfer], states: list[ExecutionState]) -> None:
     """Each 予約 charged the lower of the fee it was confirmed with and the fee its row gives
-    now (dbprobe28 F4, transfers 0033): staff may correct a row until it is in force, also
-    one a 予約 was booked under (a planted 10,000円 row), and the customer never pays more
-    than the confirm page said. At execution the row is in force, so frozen. The confirmed
-    fee is kept as ``booked_fee`` when it changes (the mail says so)."""
-    rows = FeeSchedule.objects.in_bulk({transfer.fee_schedule_id for transfer in transfers})
-    for transfer in transfers:
-        row = rows.get(transfer.fee_schedule_id)
-        fee = transfer.fee if row is None else min(transfer.fee, fee_from(row, route=transfer.route,
-                                                                          amount=transfer.amount))
-        if fee != transfer.fee:
-            transfer.booked_fee, transfer.fee = transfer.fee, fee
+    now (``ExecutionState.fee``; dbprobe28 F4, transfers 0033): staff may correct a row until
+    it is in force, also one a 予約 was booked under (a planted 10,000円 row), and the customer
+    never pays more than the confirm page said. At execution the row is in force, so frozen.
+    The confirmed fee is kept as ``booked_fee`` when it changes (the mail says so)."""
+    for transfer, state in zip(transfers, states, strict=True):
+        if state.fee != transfer.fee:
+            transfer.booked_fee, transfer.fee = transfer.fee, state.fee
 
 
 def funds_for(transfer: Transfer) -> int:
@@ -448,7 +449,7 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
     claim's transaction). The batch's path for a transfer alone; ``_chunk_execute`` does
     the same for several in one transaction."""
     state = _execution_states([transfer])[0]
-    _repriced([transfer])
+    _repriced([transfer], [state])
     reason = _refusal(transfer, state, limit)
     journal = None
     if not reason:
@@ -584,7 +585,7 @@ def _chunk_execute(chunk: list[tuple[Transfer, TransferLimit]], internal: dict[s
     transfers = [transfer for transfer, _ in chunk]
     locked, usual_lock_wait = _chunk_lock(transfers, internal)
     states = _execution_states(transfers)
-    _repriced(transfers)
+    _repriced(transfers, states)
     outcomes: list[Journal | str] = []  # each transfer's journal, or its 未処理 reason
     for (transfer, limit), state in zip(chunk, states, strict=True):
         reason = _refusal(transfer, state, limit)

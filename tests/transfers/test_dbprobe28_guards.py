@@ -182,7 +182,9 @@ def test_a_future_fee_row_named_by_a_booking_is_corrected_not_moved_or_deleted()
                    [row.pk]) == "CI203"
     assert refused("DELETE FROM transfers_feeschedule WHERE id = %s", [row.pk]) == "CI203"
     # the fee column of the booking itself moves only as the batch reprices it
-    assert refused("UPDATE transfers_transfer SET fee = 0 WHERE id = %s", [booked.pk]) == REPRICE
+    assert refused("UPDATE transfers_transfer SET fee = 0 WHERE id = %s", [booked.pk]) == "CI201"
+    assert refused("UPDATE transfers_transfer SET status = 'unprocessed', unprocessed_reason = 'x',"
+                   " executed_at = now(), fee = 0 WHERE id = %s", [booked.pk]) == REPRICE
     with connection.cursor() as cursor:  # staff's correction (the fee admin writes as the app's role)
         cursor.execute("UPDATE transfers_feeschedule SET other_bank_under = 330, other_bank_over = 550"
                        " WHERE id = %s", [row.pk])

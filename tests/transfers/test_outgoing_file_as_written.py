@@ -75,3 +75,25 @@ def test_the_services_file_still_commits_and_health_counts_nothing_misfiled(pend
     assert file.record_count == 1 and overdue_counts(DAY) == (0, 0, 0)
     health = Client().get("/health/").json()
     assert health["outgoing_records_misfiled"] == 0 and health["status"] == "ok"
+
+
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
+def test_health_reports_a_record_sent_in_a_file_of_another_day(pending):
+    """/health/ counts 送信済 records in a file whose 決済日 is not theirs — a file the rule
+    cannot refuse any more (an owner's load, or one written before transfers 0029): the
+    status is ``error``."""
+    import psycopg
+    from django.db import connections
+
+    fields = _file_of(pending, day=DAY + dt.timedelta(days=3))
+    with psycopg.connect(**connections["owner"].get_connection_params()) as conn, conn.transaction():
+        file_id = conn.execute(
+            "INSERT INTO transfers_interbankoutgoingfile (business_day, record_count, total_amount, sha256, content,"
+            " settlement_amount, created_by, created_at) VALUES (%s, 1, %s, %s, %s, %s, 'dba', now()) RETURNING id",
+            [fields["business_day"], pending.amount, fields["sha256"], fields["content"], pending.amount]).fetchone()[0]
+        conn.execute("INSERT INTO transfers_interbankoutgoingitem (file_id, outgoing_id, line) VALUES (%s, %s, 2)",
+                     [file_id, pending.pk])
+        conn.execute("UPDATE transfers_outgoingtransfer SET status = 'sent' WHERE id = %s", [pending.pk])
+    assert overdue_counts(DAY) == (0, 0, 1)
+    health = Client().get("/health/").json()
+    assert (health["outgoing_records_misfiled"], health["status"]) == (1, "error")

@@ -20,8 +20,9 @@ force, so frozen: the batch reads a fee that can no longer move.)
 * ``transfers_fee_repriced(transfer)`` (new): the lower of the transfer's ``fee`` and its
   row's fee for its route and amount (``fee_from``).
 * ``transfers_transfer_guard`` (replaces 0007's): the confirmed content never changes
-  (CI201), except the fee on 予約中 → 振込済 / 未処理, and only to
-  ``transfers_fee_repriced(OLD)`` (CI230). The journal guard (0009/0015) holds the posting to
+  (CI201), except the fee on 予約中 → 振込済 / 未処理, and then only to
+  ``transfers_fee_repriced(OLD)`` (CI230; the batch reads that same function with the funds
+  figures, ``transfers.scheduled._state_sql``). The journal guard (0009/0015) holds the posting to
   the row's fee as before.
 
 SQL functions/triggers: CREATE OR REPLACE FUNCTION public.transfers_feeschedule_guard(),
@@ -62,11 +63,13 @@ CONTENT = """    IF to_jsonb(NEW) - v_state - 'fee' IS DISTINCT FROM to_jsonb(OL
         RAISE EXCEPTION 'transfer %: the confirmed content never changes', OLD.id USING ERRCODE = 'CI201';
     END IF;
     -- dbprobe28 F4: the batch charges a 予約 the lower of its fee and its row's (corrected) fee
-    IF NEW.fee IS DISTINCT FROM OLD.fee
-       AND NOT (OLD.status = 'scheduled' AND NEW.status IN ('executed', 'unprocessed')
-                AND NEW.fee = public.transfers_fee_repriced(OLD)) THEN
-        RAISE EXCEPTION 'transfer %: its fee % changes only to its row''s lower fee when the batch takes it, not %',
-            OLD.id, OLD.fee, NEW.fee USING ERRCODE = 'CI230';
+    IF NEW.fee IS DISTINCT FROM OLD.fee THEN
+        IF NOT (OLD.status = 'scheduled' AND NEW.status IN ('executed', 'unprocessed')) THEN
+            RAISE EXCEPTION 'transfer %: the confirmed content never changes', OLD.id USING ERRCODE = 'CI201';
+        ELSIF NEW.fee IS DISTINCT FROM public.transfers_fee_repriced(OLD) THEN
+            RAISE EXCEPTION 'transfer %: its fee % changes only to its row''s lower fee when the batch takes it, not %',
+                OLD.id, OLD.fee, NEW.fee USING ERRCODE = 'CI230';
+        END IF;
     END IF;
 """
 assert TRANSFER_GUARD_0007.count(CONTENT_0007) == 1, "not 0007's transfers_transfer_guard()"
