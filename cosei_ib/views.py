@@ -43,7 +43,9 @@ def health(request):
     how many 予約中 transfers are dated before today and how many 未送信 records to other
     banks settle before today (``transfers.selectors.overdue_counts``: the batch or the
     day's 仕向 file did not take them — dbprobe26 F12: the job tables, writable by the app
-    role, can silence the batch without an error; dbprobe27 F3).
+    role, can silence the batch without an error; dbprobe27 F3) and how many 送信済 records
+    are in a file of another 決済日 (``outgoing_records_misfiled``: no file of their day
+    carried them; dbprobe28 F6 — the status is then ``error``).
 
     The worker's age is the database's clock minus the last beat not ahead of it (the app's
     role's beats are dated by that clock, accounts 0033); a beat ahead of it (dbprobe27 F9: one
@@ -63,14 +65,15 @@ def health(request):
             worker_age, beats_ahead = cursor.fetchone()
             cursor.execute(OLDEST_WAITING_JOB)
             job_wait = cursor.fetchone()[0]
-        overdue, outgoing_overdue = overdue_counts(local_now().date())
+        overdue, outgoing_overdue, misfiled = overdue_counts(local_now().date())
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     jobs_late = job_wait is not None and job_wait > JOB_WAIT_LIMIT.total_seconds()
-    return JsonResponse({"status": "error" if beats_ahead or jobs_late else "ok", "database": "ok",
+    return JsonResponse({"status": "error" if beats_ahead or jobs_late or misfiled else "ok", "database": "ok",
                          "worker_last_beat_seconds": worker_age, "worker_beats_ahead_of_clock": beats_ahead,
                          "jobs_oldest_waiting_seconds": job_wait,
-                         "scheduled_transfers_overdue": overdue, "outgoing_records_overdue": outgoing_overdue})
+                         "scheduled_transfers_overdue": overdue, "outgoing_records_overdue": outgoing_overdue,
+                         "outgoing_records_misfiled": misfiled})
 
 
 def permission_denied(request, exception=None):

@@ -30,6 +30,11 @@ from .models import (ACCOUNT_TYPE_CHOICES, BANK_MAX_MAX, BANK_MAX_MIN, FEE_MAX, 
 FEE_DATE_IN_PAST = "適用開始日は明日以降の日付を指定してください（本日までの手数料は変更できません）。"
 FEE_ROW_HELD = ("この手数料は適用中、または振込に使われているため、変更・削除できません。"
                 "手数料を変えるときは、新しい適用開始日の手数料を追加してください。")
+# a future row a 予約 was booked under (dbprobe28 F4, transfers 0033): its fees may be corrected
+# until it is in force, never its date nor the row removed
+FEE_ROW_BOOKED = ("この手数料は振込の予約に使われているため、削除や適用開始日の変更はできません。"
+                  "手数料額は適用開始日の前日まで訂正できます（予約の振込手数料は、予約時の額と訂正後の額の"
+                  "低い方になります）。")
 # the database's refusal of such a change (transfers 0007), should one get past the checks
 # below: the row came into force, or a transfer was confirmed under it, meanwhile
 FEE_ROW_HELD_SQLSTATE = "CI203"
@@ -171,7 +176,10 @@ def _fee_pair(row: FeeSchedule, route: str) -> str:
 class FeeScheduleAdmin(_AuditedAdmin):
     """A fee row in force (effective today or earlier) is read-only: transfers confirmed
     under it keep its id, and the past stays as it was. A change is a new row with a date.
-    So is a future row a 予約振込 was confirmed under: its fee is the one charged."""
+    A future row a 予約振込 was confirmed under keeps its date and is never deleted, but its
+    fees may be corrected until it is in force (dbprobe28 F4: a planted row could not be
+    repaired): the batch charges such a 予約 the lower of its confirmed fee and the row's
+    (FEE_ROW_BOOKED, transfers 0033)."""
 
     audit_action = "staff_fee_change"
     manage_permission = "transfers.manage_fees"
@@ -216,18 +224,23 @@ class FeeScheduleAdmin(_AuditedAdmin):
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None or self.has_change_permission(request, obj):
+            if self._booked_under(obj):
+                return ["effective_from"]
             return super().get_readonly_fields(request, obj)
         return self.get_fields(request, obj)
 
     def _in_force(self, obj) -> bool:
-        return obj is not None and (obj.effective_from <= timezone.localdate()
-                                    or Transfer.objects.filter(fee_schedule=obj).exists())
+        return obj is not None and obj.effective_from <= timezone.localdate()
+
+    def _booked_under(self, obj) -> bool:
+        return obj is not None and Transfer.objects.filter(fee_schedule=obj).exists()
 
     def has_change_permission(self, request, obj=None):
         return super().has_change_permission(request, obj) and not self._in_force(obj)
 
     def has_delete_permission(self, request, obj=None):
-        return super().has_delete_permission(request, obj) and not self._in_force(obj)
+        return (super().has_delete_permission(request, obj) and not self._in_force(obj)
+                and not self._booked_under(obj))
 
     def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
         def view():
@@ -260,23 +273,32 @@ class FeeScheduleAdmin(_AuditedAdmin):
         if object_id is None or not self._may_manage(request):
             return view()
         obj = self.get_object(request, unquote(object_id))
-        if self._in_force(obj):
+        held = FEE_ROW_HELD if self._in_force(obj) else FEE_ROW_BOOKED if self._booked_under(obj) else None
+        if held is not None and (held == FEE_ROW_HELD or deleting):
             if request.method == "POST" or deleting:
-                return self._held_answer(request, obj)
-            queued = messages.get_messages(request)
-            if FEE_ROW_HELD not in [message.message for message in queued]:  # not twice after a redirect
-                messages.warning(request, FEE_ROW_HELD)
-            queued.used = False
+                return self._held_answer(request, obj, held)
+            self._warn_once(request, held)
             return view()
+        if held is not None and request.method != "POST":  # booked under: its fees may still be corrected
+            self._warn_once(request, held)
         try:
             return view()
         except DatabaseError as refused:
             if getattr(refused.__cause__, "sqlstate", None) != FEE_ROW_HELD_SQLSTATE:
                 raise
-            return self._held_answer(request, obj)
+            # in force by the database's day (its clock may be past midnight) unless only booked under
+            booked = not self._in_force(obj) and self._booked_under(obj)
+            return self._held_answer(request, obj, FEE_ROW_BOOKED if booked else FEE_ROW_HELD)
 
-    def _held_answer(self, request, obj):
-        messages.error(request, FEE_ROW_HELD)
+    @staticmethod
+    def _warn_once(request, message: str) -> None:
+        queued = messages.get_messages(request)
+        if message not in [queued_message.message for queued_message in queued]:  # not twice after a redirect
+            messages.warning(request, message)
+        queued.used = False
+
+    def _held_answer(self, request, obj, message: str = FEE_ROW_HELD):
+        messages.error(request, message)
         return HttpResponseRedirect(reverse("admin:transfers_feeschedule_change", args=[obj.pk]))
 
 

@@ -74,6 +74,8 @@ CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消でき�
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
 STAFF_CANCEL_REASON_REQUIRED = "理由を入力してください。"
 SCHEDULE_DAY_PASSED = "振込日が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
+# the 予約's fee row was corrected before its date (dbprobe28 F4): the lower fee is charged
+FEE_REPRICED = "振込手数料は、手数料表の訂正により、ご予約時の{booked:,}円から{fee:,}円になりました。"
 
 BATCH_WAIT_SECONDS = 0.05
 BATCH_WAIT_ROUNDS = 200  # ≈ 10 s waiting for a transfer another session holds
@@ -286,6 +288,7 @@ class ExecutionState:
     hold: int  # the account's holds now
     taken: int  # what the account's scheduled transfers took since that day began
     day_total: int  # 振込金額 already executed for that date (the customer's)
+    fee: int  # the fee to charge: the lower of the confirmed one and its row's now (transfers_fee_repriced)
 
     @property
     def funds(self) -> int:
@@ -313,11 +316,14 @@ def _state_sql() -> tuple[list[str], list[str], list[str], str]:
         "      AND (s.created_at AT TIME ZONE %(zone)s)::date < s.transfer_date),"
         # the customer's 振込金額 executed for the date (still-waiting ones do not count)
         "  (SELECT COALESCE(SUM(d.amount), 0) FROM transfers_transfer d"
-        "   WHERE d.customer_id = c.id AND d.transfer_date = q.day AND d.status = %(executed)s)"
+        "   WHERE d.customer_id = c.id AND d.transfer_date = q.day AND d.status = %(executed)s),"
+        # the fee to charge (dbprobe28 F4, transfers 0033): the database's own rule, which the
+        # transfer guard holds the state change to
+        "  (SELECT public.transfers_fee_repriced(r) FROM transfers_transfer r WHERE r.id = q.transfer)"
         # one row per transfer asked about, in the order asked
         " FROM unnest(%(accounts)s::bigint[], %(customers)s::bigint[], %(credits)s::bigint[],"
-        "             %(days)s::date[], %(starts)s::timestamptz[])"
-        "      WITH ORDINALITY AS q(account, customer, credit, day, day_start, ord)"
+        "             %(days)s::date[], %(starts)s::timestamptz[], %(transfers)s::bigint[])"
+        "      WITH ORDINALITY AS q(account, customer, credit, day, day_start, transfer, ord)"
         " JOIN accounts_account a ON a.id = q.account JOIN accounts_branch b ON b.id = a.branch_id"
         " JOIN accounts_customer c ON c.id = q.customer"
         " LEFT JOIN accounts_account p ON p.id = q.credit"  # the payee's account at our bank
@@ -340,7 +346,8 @@ def _execution_states(transfers: list[Transfer]) -> list[ExecutionState]:
     params = {"executed": Transfer.Status.EXECUTED, "zone": timezone.get_current_timezone_name(),
               "accounts": [t.debit_account_id for t in transfers], "customers": [t.customer_id for t in transfers],
               "credits": [t.credit_account_id for t in transfers], "days": [t.transfer_date for t in transfers],
-              "starts": [bankcalendar.start_of_day(t.transfer_date) for t in transfers]}
+              "starts": [bankcalendar.start_of_day(t.transfer_date) for t in transfers],
+              "transfers": [t.pk for t in transfers]}
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
@@ -356,9 +363,21 @@ def _execution_states(transfers: list[Transfer]) -> list[ExecutionState]:
         transfer.customer = Customer.from_db(connection.alias, customer_names, row[ends[1]:ends[2]])
         if transfer.credit_account_id is not None:
             transfer.credit_account = Account.from_db(connection.alias, account_names, row[ends[2]:ends[3]])
-        closing, taken, day_total = row[ends[3]:]
-        states.append(ExecutionState(closing=closing, hold=debit.hold_amount, taken=taken, day_total=day_total))
+        closing, taken, day_total, fee = row[ends[3]:]
+        states.append(ExecutionState(closing=closing, hold=debit.hold_amount, taken=taken, day_total=day_total,
+                                     fee=transfer.fee if fee is None else fee))
     return states
+
+
+def _repriced(transfers: list[Transfer], states: list[ExecutionState]) -> None:
+    """Each 予約 charged the lower of the fee it was confirmed with and the fee its row gives
+    now (``ExecutionState.fee``; dbprobe28 F4, transfers 0033): staff may correct a row until
+    it is in force, also one a 予約 was booked under (a planted 10,000円 row), and the customer
+    never pays more than the confirm page said. At execution the row is in force, so frozen.
+    The confirmed fee is kept as ``booked_fee`` when it changes (the mail says so)."""
+    for transfer, state in zip(transfers, states, strict=True):
+        if state.fee != transfer.fee:
+            transfer.booked_fee, transfer.fee = transfer.fee, state.fee
 
 
 def funds_for(transfer: Transfer) -> int:
@@ -416,8 +435,10 @@ def _told(transfer: Transfer) -> tuple[str, str, str, list[str]]:
     """(audit outcome, audit summary, mail event, mail lines) of an executed or 未処理 transfer."""
     lines = _transfer_notice(transfer, transfer.debit_account)[2:]
     if transfer.status == Transfer.Status.EXECUTED:
+        booked = getattr(transfer, "booked_fee", None)
+        repriced = [] if booked is None else ["", FEE_REPRICED.format(booked=booked, fee=transfer.fee)]
         return ("success", f"予約振込実行 {transfer_summary(transfer)}"[:200], "transfer_executed",
-                ["ご予約のお振込を実行しました。", ""] + lines)
+                ["ご予約のお振込を実行しました。", ""] + lines + repriced)
     label = transfer.get_unprocessed_reason_display()
     return ("failure", f"予約振込未処理（{label}） {transfer_summary(transfer)}"[:200], "transfer_unprocessed",
             [f"理由：{label}", ""] + lines)
@@ -428,6 +449,7 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
     claim's transaction). The batch's path for a transfer alone; ``_chunk_execute`` does
     the same for several in one transaction."""
     state = _execution_states([transfer])[0]
+    _repriced([transfer], [state])
     reason = _refusal(transfer, state, limit)
     journal = None
     if not reason:
@@ -456,13 +478,14 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
     now = timezone.now()
     if journal is not None:
         changed = (Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.SCHEDULED)
-                   .update(status=Transfer.Status.EXECUTED, journal_id=journal.pk, executed_at=now))
+                   .update(status=Transfer.Status.EXECUTED, journal_id=journal.pk, executed_at=now, fee=transfer.fee))
         outgoing = _executed(transfer, journal, now)
         if outgoing is not None:
             outgoing.save(force_insert=True)
     else:
         changed = (Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.SCHEDULED)
-                   .update(status=Transfer.Status.UNPROCESSED, unprocessed_reason=reason, executed_at=now))
+                   .update(status=Transfer.Status.UNPROCESSED, unprocessed_reason=reason, executed_at=now,
+                           fee=transfer.fee))
         _unprocessed(transfer, reason, now)
     if changed != 1:  # cannot happen under the row lock; never post twice if it did
         raise LedgerError(f"scheduled transfer {transfer.pk} changed under its lock")
@@ -562,6 +585,7 @@ def _chunk_execute(chunk: list[tuple[Transfer, TransferLimit]], internal: dict[s
     transfers = [transfer for transfer, _ in chunk]
     locked, usual_lock_wait = _chunk_lock(transfers, internal)
     states = _execution_states(transfers)
+    _repriced(transfers, states)
     outcomes: list[Journal | str] = []  # each transfer's journal, or its 未処理 reason
     for (transfer, limit), state in zip(chunk, states, strict=True):
         reason = _refusal(transfer, state, limit)
@@ -593,12 +617,13 @@ def _chunk_execute(chunk: list[tuple[Transfer, TransferLimit]], internal: dict[s
         cursor.execute("SELECT set_config('lock_timeout', %s, true)", [usual_lock_wait])
         cursor.execute(
             "UPDATE transfers_transfer t SET status = v.status, unprocessed_reason = v.reason,"
-            " journal_id = v.journal, executed_at = %s"
-            " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[]) AS v(id, status, reason, journal)"
+            " journal_id = v.journal, executed_at = %s, fee = v.fee"
+            " FROM unnest(%s::bigint[], %s::text[], %s::text[], %s::bigint[], %s::bigint[])"
+            " AS v(id, status, reason, journal, fee)"
             " WHERE t.id = v.id AND t.status = %s",
             [now, [t.pk for t in transfers], [t.status for t in transfers],
              [t.unprocessed_reason for t in transfers], [t.journal_id for t in transfers],
-             Transfer.Status.SCHEDULED])
+             [t.fee for t in transfers], Transfer.Status.SCHEDULED])
         if cursor.rowcount != len(transfers):  # cannot happen under the row locks
             raise LedgerError(f"scheduled transfers {[t.pk for t in transfers]} changed under their locks")
     if outgoing:

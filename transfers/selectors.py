@@ -16,7 +16,8 @@ from accounts.models import Customer
 from cosei_ib.textinput import normalise_digits
 
 from .banks import KANA_ROWS
-from .models import (RETURN_RELATED, Bank, BankBranch, OutgoingTransfer, Payee, Transfer, TransferLimit,
+from .models import (RETURN_RELATED, Bank, BankBranch, InterbankOutgoingFile, InterbankOutgoingItem,
+                     OutgoingTransfer, Payee, Transfer, TransferLimit,
                      TransferSettings)
 
 SEARCH_MAX = 100
@@ -203,17 +204,23 @@ def closing_day_impact(day: dt.date) -> tuple[int, int]:
     return scheduled, outgoing
 
 
-def overdue_counts(today: dt.date) -> tuple[int, int]:
+def overdue_counts(today: dt.date) -> tuple[int, int, int]:
     """What /health/ reports (cosei_ib.views.health), in one query on the two partial or
     status indexes: the 予約中 transfers dated before ``today`` — the 0:05 batch pays each
     on its date, so any such transfer means the batch did not run or skipped it (dbprobe26
-    F12) — and the 未送信 records to other banks that settle before ``today`` — the day's
+    F12) — the 未送信 records to other banks that settle before ``today`` — the day's
     仕向 file carries each on its 決済日, so any such record is money held in 為替決済
-    that no file took (dbprobe27 F3: a record dated far ahead or back; the file not made)."""
+    that no file took (dbprobe27 F3: a record dated far ahead or back; the file not made) —
+    and the 送信済 records in a file of another 決済日 than theirs: a file nobody
+    transmits can carry them (dbprobe28 F6; transfers 0029 refuses a new one, CI227)."""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT (SELECT count(*) FROM {Transfer._meta.db_table} WHERE status = %s AND transfer_date < %s),"
-            f" (SELECT count(*) FROM {OutgoingTransfer._meta.db_table} WHERE status = %s AND settlement_date < %s)",
+            f" (SELECT count(*) FROM {OutgoingTransfer._meta.db_table} WHERE status = %s AND settlement_date < %s),"
+            f" (SELECT count(*) FROM {OutgoingTransfer._meta.db_table} o"
+            f"    JOIN {InterbankOutgoingItem._meta.db_table} i ON i.outgoing_id = o.id"
+            f"    JOIN {InterbankOutgoingFile._meta.db_table} f ON f.id = i.file_id"
+            f"   WHERE f.business_day <> o.settlement_date)",
             [Transfer.Status.SCHEDULED, today, OutgoingTransfer.Status.PENDING, today])
-        scheduled, outgoing = cursor.fetchone()
-    return scheduled, outgoing
+        scheduled, outgoing, misfiled = cursor.fetchone()
+    return scheduled, outgoing, misfiled

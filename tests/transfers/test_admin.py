@@ -260,12 +260,15 @@ def test_the_transfer_page_labels_and_explains_the_confirmation_id_and_finds_it(
     assert f"/admin/transfers/transfer/{other.pk}/change/" in listed  # the usual search as before
 
 
-def test_a_future_fee_row_a_booking_was_confirmed_under_can_no_longer_be_changed_or_deleted(staff_client):
-    """XFER-4 (review6): a future fee row stayed editable after a 予約振込 for its dates was
-    confirmed under it, so the booking's 適用手数料表 could come to say 440円 for a fee the
-    customer confirmed and will be charged at 330円. A row a transfer refers to is now read-only."""
+def test_a_future_fee_row_a_booking_was_confirmed_under_keeps_its_date_but_its_fees_are_corrected(staff_client):
+    """XFER-4 (review6; dbprobe28 F4): a future fee row a 予約振込 was confirmed under keeps
+    its 適用開始日 and is never deleted (the booking names it), but its fees may be corrected
+    until it is in force — a planted 10,000円 row could not be repaired. The batch then charges
+    the booking the lower of its confirmed fee and the row's (transfers 0033; the tests of
+    tests/transfers/test_dbprobe28_guards.py)."""
     from cosei_ib import bankcalendar
     from tests.transfers.scheduled_support import book
+    from transfers.admin import FEE_ROW_BOOKED
 
     day = bankcalendar.next_business_day(bankcalendar.next_business_day(timezone.localdate()))
     row = FeeSchedule.objects.create(effective_from=day, other_bank_under=330)
@@ -273,15 +276,19 @@ def test_a_future_fee_row_a_booking_was_confirmed_under_can_no_longer_be_changed
     content = content_for(customer, account, other_bank_payee(), 10_000, day=day, check=False)
     booked = book(customer, content)
     assert (booked.fee_schedule_id, booked.fee) == (row.pk, 330)
+    page = staff_client.get(f"/admin/transfers/feeschedule/{row.pk}/change/").content.decode()
+    assert FEE_ROW_BOOKED in page and 'name="effective_from"' not in page and 'name="other_bank_under"' in page
     response = staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/change/", {
-        "effective_from": day.isoformat(), "threshold": 30000, "same_branch_under": 0, "same_branch_over": 0,
-        "other_branch_under": 110, "other_branch_over": 220, "other_bank_under": 440, "other_bank_over": 660})
-    assert (response.status_code, response.url) == (302, f"/admin/transfers/feeschedule/{row.pk}/change/")
-    deleted = staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/delete/", {"post": "yes"}, follow=True)
-    assert FEE_ROW_HELD in deleted.content.decode()
+        "effective_from": (day + dt.timedelta(days=1)).isoformat(), "threshold": 30000, "same_branch_under": 0,
+        "same_branch_over": 0, "other_branch_under": 110, "other_branch_over": 220, "other_bank_under": 220,
+        "other_bank_over": 440})
+    assert (response.status_code, response.url) == (302, "/admin/transfers/feeschedule/")
     row.refresh_from_db()
-    assert row.other_bank_under == 330
-    assert not AuditEvent.objects.filter(action="staff_fee_change").exists()
+    assert (row.effective_from, row.other_bank_under) == (day, 220)  # the date stays: read-only
+    assert AuditEvent.objects.filter(action="staff_fee_change").count() == 1
+    deleted = staff_client.post(f"/admin/transfers/feeschedule/{row.pk}/delete/", {"post": "yes"}, follow=True)
+    assert FEE_ROW_BOOKED in deleted.content.decode()
+    assert FeeSchedule.objects.filter(pk=row.pk).exists()
 
 
 @pytest.mark.django_db(transaction=True, databases=["default", "owner"])

@@ -176,7 +176,8 @@ def test_a_booking_over_the_days_limit_is_refused_at_the_limit_accepted():
     TransferLimit.objects.create(customer=customer2, daily_limit=50_000_000)
     booked2 = schedule(customer2, account2, 10_000, day=future_day())
     assert _copy(customer2, booked2, amount=9_990_001, fee=550) == LIMIT
-    Transfer.objects.filter(pk=booked2.pk).update(status="cancelled", cancelled_at=timezone.now())
+    # cancelled as the customer cancels (transfers 0031: with its audit row and mail)
+    scheduled.scheduled_transfer_cancel(customer=customer2, transfer_id=booked2.pk)
     assert _copy(customer2, booked2, amount=10_000_000, fee=550, status="scheduled", cancelled_at=None) is None
 
 

@@ -177,14 +177,19 @@ def test_a_fee_row_in_force_is_never_changed_or_deleted(statement):
     assert FeeSchedule.objects.get(pk=in_force.pk).other_bank_under == 330
 
 
-def test_a_future_fee_row_a_booking_was_confirmed_under_is_held_too():
+def test_a_future_fee_row_a_booking_was_confirmed_under_keeps_its_day_and_stays():
+    """Its fees may be corrected until it is in force (dbprobe28 F4, transfers 0033: the
+    batch charges the lower fee), never its date nor the row removed."""
     day = future_day()
     row = FeeSchedule.objects.create(effective_from=day, other_bank_under=330)
     customer, account = payer()
     booked = schedule(customer, account, 10_000, day=day)
     assert booked.fee_schedule_id == row.pk
-    assert refused("UPDATE transfers_feeschedule SET other_bank_under = 440 WHERE id = %s", [row.pk]) == FEE_ROW
+    assert refused("UPDATE transfers_feeschedule SET effective_from = effective_from + 1 WHERE id = %s",
+                   [row.pk]) == FEE_ROW
     assert refused("DELETE FROM transfers_feeschedule WHERE id = %s", [row.pk]) == FEE_ROW
+    FeeSchedule.objects.filter(pk=row.pk).update(other_bank_under=220)
+    assert FeeSchedule.objects.get(pk=row.pk).other_bank_under == 220
 
 
 def test_a_future_fee_row_nobody_used_stays_editable_but_is_not_dated_back():

@@ -21,7 +21,7 @@ from tests import factories
 from tests.factories import ledger_account_id
 from tests.transfers.support import content_for, execute, other_bank_payee, our_payee, payer, registered_payee
 from transfers import services
-from transfers.scheduled import scheduled_transfer_create
+from transfers.scheduled import scheduled_transfer_cancel, scheduled_transfer_create
 from transfers.directory import ACCOUNT_CLOSED, ACCOUNT_FROZEN, ACCOUNT_UNKNOWN, PayeeAccountError
 from transfers.models import FeeSchedule, OutgoingTransfer, Payee, Transfer
 
@@ -378,7 +378,8 @@ def test_a_booking_resets_the_lookup_count_and_a_registered_payee_is_never_throt
     assert booking.status == Transfer.Status.SCHEDULED
     with time_machine.travel(at(before, 10, 5), tick=False):
         services.name_lookup(account_number="0012345", **lookup)  # the booking reset the count
-        Transfer.objects.filter(pk=booking.pk).update(status=Transfer.Status.CANCELLED, cancelled_at=dt.datetime.now(dt.timezone.utc))
+        # cancelled as the customer cancels (transfers 0031: with its audit row and mail)
+        scheduled_transfer_cancel(customer=customer, transfer_id=booking.pk)
         services.name_lookup(account_number="0012345", **lookup)  # cancelled since: still a booking made
         with pytest.raises(PayeeAccountError):
             services.name_lookup(account_number="0000001", **lookup)
