@@ -5,7 +5,6 @@ takes jobs. /health/ reports an error when a due job has waited more than a few 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 import signal
@@ -20,7 +19,7 @@ from django.db import connection
 from accounts import job_listener
 from accounts.tasks import worker_heartbeat
 from cosei_ib.views import JOB_WAIT_LIMIT
-from tests.reliability.processes import children_of, job_workers_of
+from tests.reliability.processes import children_of, job_workers_of, run_on_own_thread
 from tests.reliability.test_worker_supervision import _until, _worker_env, leaves_no_queued_jobs  # noqa: F401
 
 BAD = ["x", "", "[]", "null", "42", '"job_inserted"', "{}", '{"type": "other"}', '{"type": "abort_job_requested"}',
@@ -55,7 +54,7 @@ def test_the_listener_drops_a_bad_payload_and_logs_it_at_most_once_a_minute(capl
     clock = iter([0.0] * len(BAD) + [61.0] * len(BAD))
     listen = job_listener.tolerant_listen_for_jobs(Manager, job_listener.BadPayloads(clock=lambda: next(clock)))
     with caplog.at_level(logging.WARNING, logger="accounts.job_listener"):
-        asyncio.run(listen(on_notification=on_notification, queues=None))
+        run_on_own_thread(listen(on_notification=on_notification, queues=None))  # Playwright's loop may run on this one
     assert received == ["job_inserted", "abort_job_requested"]
     lines = [record.getMessage() for record in caplog.records]
     assert len(lines) == 2 and lines[0].startswith("job listener: 1 notification(s)")

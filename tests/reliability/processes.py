@@ -3,6 +3,8 @@ children (the gunicorn worker under its master, the job worker under ``jobs_work
 
 from __future__ import annotations
 
+import asyncio
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 
@@ -30,3 +32,11 @@ def job_workers_of(supervisor_pid: int) -> list[int]:
     """The procrastinate workers ``manage.py jobs_worker`` runs (``manage.py procrastinate
     worker``), not its other children."""
     return children_of(supervisor_pid, running="procrastinate worker")
+
+
+def run_on_own_thread(coroutine):
+    """``asyncio.run(coroutine)`` on a thread of its own: in the whole suite the browser
+    tests' Playwright keeps an event loop running on the main thread, and asyncio.run()
+    refuses to nest."""
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        return pool.submit(asyncio.run, coroutine).result()

@@ -8,8 +8,6 @@ transfer executed exactly once."""
 
 from __future__ import annotations
 
-import asyncio
-from concurrent.futures import ThreadPoolExecutor
 import os
 import signal
 import subprocess
@@ -31,7 +29,7 @@ from accounts.models import Journal
 from accounts.tasks import STALLED_MAX_ATTEMPTS, jobs_retry_stalled
 from notifications.models import OutboxMessage
 from notifications.tasks import outbox_send
-from tests.reliability.processes import children_of, job_workers_of
+from tests.reliability.processes import children_of, job_workers_of, run_on_own_thread
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 from transfers.models import Transfer
 from transfers.tasks import scheduled_execute
@@ -225,7 +223,4 @@ def _retry_stalled() -> list[int]:
         finally:
             await sync_to_async(connections.close_all)()
 
-    # on a thread of its own: in the whole suite the browser tests' Playwright keeps an
-    # event loop running on this one, and asyncio.run() refuses to nest
-    with ThreadPoolExecutor(max_workers=1) as pool:
-        return pool.submit(asyncio.run, run()).result()
+    return run_on_own_thread(run())
