@@ -10,12 +10,15 @@ import base64
 import datetime as dt
 import secrets
 import unicodedata
+from contextlib import contextmanager
+from importlib import import_module
 
 import jaconv
 from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied
+from django.db import transaction
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -30,6 +33,8 @@ from cosei_ib.textinput import customer_text
 from .audit import audit_record
 from .cards import image_card_issue, image_card_render_pdf, image_card_render_png
 from .forms import choice_messages
+from .issue_slips import SLIP_SESSION_KEY, slip_keep, slip_kept
+from .locks import customer_for_update
 from .models import Credential, ImageCard
 from .services import (
     IssuedMeanwhile,
@@ -48,6 +53,10 @@ ALREADY_ISSUED = ("この発行は処理済みです（二重発行はしてい�
 # the same for the image card (walk25 F18: it said パスワード on the card's page)
 CARD_ALREADY_ISSUED = ("この発行は処理済みです（二重発行はしていません）。"
                        "カードを紛失した場合は、あらためて再発行してください。")
+# walk28 F2: the other submit of a double click shows what the first issued (its slip, the card)
+SLIP_AGAIN = ("ボタンが二度押されたため、先に発行した初回ログインパスワードの通知書をもう一度表示しています"
+              "（二重発行はしていません）。")
+CARD_AGAIN = "ボタンが二度押されたため、先に発行したカードを表示しています（二重発行はしていません）。"
 CARD_SHOWN_ONCE = "カード画像は発行直後に一度だけ表示されます。必要な場合は再発行してください。"
 UNLOCK_HELP = ("ログインパスワードのロック解除では、新しい初回ログインパスワードを発行し、通知書を印刷します"
                "（ロック中に推測されたパスワードを使わせないため。以前のパスワードは使えなくなります）。"
@@ -220,6 +229,30 @@ class CustomerAdmin(StaffModelAdmin):
     # Two POSTs of one form at once (a double click) both find the nonce in the session
     # each loaded; so the nonce also keeps when its form was shown, and the issue itself
     # refuses, under the credential's row lock, when anything was issued since (SEC-3).
+    # The browser shows only the last response of the two (walk28 F2): the POSTs of an
+    # issue take their turns (_issue_turn), and the later one of a double click shows what
+    # the first issued — its slip (issue_slips), or the card to print.
+
+    @contextmanager
+    def _issue_turn(self, request, customer):
+        """One issue at a time for the customer, in one transaction with the staff session's
+        nonces and kept slip: the customer's row is locked (the issue's own first lock),
+        then those session keys are read again as committed — the other request of a double
+        click has finished by then, and its consumed nonce, kept slip and card to print
+        are seen. Yields whether the session, as this request loaded it, still held the
+        posted nonce: then this request was sent before the other had finished — a double
+        click, not a reload of the slip (which the nonce alone refuses)."""
+        posted = request.POST.get("nonce", "")
+        loaded_with_nonce = bool(posted) and posted in request.session.get(self.ISSUE_NONCE_SESSION_KEY, {})
+        with transaction.atomic():
+            customer_for_update(customer)
+            stored = import_module(settings.SESSION_ENGINE).SessionStore(request.session.session_key).load()
+            for key in (self.ISSUE_NONCE_SESSION_KEY, SLIP_SESSION_KEY, self.CARD_PRINT_SESSION_KEY):
+                if key in stored:
+                    request.session[key] = stored[key]
+                else:
+                    request.session.pop(key, None)
+            yield loaded_with_nonce
 
     def _nonce_new(self, request, purpose: str, customer) -> str:
         nonces = dict(request.session.get(self.ISSUE_NONCE_SESSION_KEY, {}))
@@ -235,12 +268,30 @@ class CustomerAdmin(StaffModelAdmin):
         if not isinstance(kept, dict) or kept.get("for") != f"{purpose}:{customer.pk}":
             return None
         request.session[self.ISSUE_NONCE_SESSION_KEY] = nonces
-        request.session.save()  # before the issue: a parallel re-POST finds it gone sooner
+        request.session.save()  # in _issue_turn's transaction: committed with the issue
         return dt.datetime.fromisoformat(kept["shown"])
 
     def _already_issued(self, request, customer, message=ALREADY_ISSUED):
         messages.error(request, message)
         return redirect("admin:accounts_customer_change", customer.pk)
+
+    def _slip_again(self, request, customer, purpose: str, double_click: bool):
+        """The posted nonce was used: on a double click, the slip the other request issued
+        (never shown: the browser dropped that response); otherwise 「処理済み」."""
+        kept = slip_kept(request.session, nonce=request.POST.get("nonce", ""), purpose=f"{purpose}:{customer.pk}")
+        if not double_click or kept is None:
+            return self._already_issued(request, customer)
+        password, issued_at = kept
+        return self._password_slip(request, customer, password, issued_at=issued_at, again=True)
+
+    def _issued_slip(self, request, customer, purpose: str, password: str):
+        """The slip of a password just issued, kept for the other submit of a double click
+        (saved in _issue_turn's transaction, so that request reads it once it has its turn)."""
+        issued_at = timezone.now()
+        slip_keep(request.session, nonce=request.POST.get("nonce", ""), purpose=f"{purpose}:{customer.pk}",
+                  password=password, issued_at=issued_at)
+        request.session.save()
+        return self._password_slip(request, customer, password, issued_at=issued_at)
 
     def unlock_view(self, request, pk):
         """Image card and OTP: the lock is lifted. Login password (SEC-8): a new initial
@@ -254,18 +305,19 @@ class CustomerAdmin(StaffModelAdmin):
             if kind == Credential.Kind.PASSWORD:
                 if not request.user.has_perm("accounts.issue_initial_password"):
                     raise PermissionDenied
-                shown = self._nonce_consume(request, "unlock", customer)
-                if shown is None:
-                    return self._already_issued(request, customer)
-                try:
-                    password = initial_password_issue(customer=customer, reason=reason, unlock=True,
-                                                      actor=request.user.get_username(), form_shown_at=shown)
-                except IssuedMeanwhile:
-                    return self._already_issued(request, customer)
-                except StaffActionError as refused:
-                    form.add_error(None, refused.message)
-                else:
-                    return self._password_slip(request, customer, password)
+                with self._issue_turn(request, customer) as double_click:
+                    shown = self._nonce_consume(request, "unlock", customer)
+                    if shown is None:
+                        return self._slip_again(request, customer, "unlock", double_click)
+                    try:
+                        password = initial_password_issue(customer=customer, reason=reason, unlock=True,
+                                                          actor=request.user.get_username(), form_shown_at=shown)
+                    except IssuedMeanwhile:
+                        return self._already_issued(request, customer)
+                    except StaffActionError as refused:
+                        form.add_error(None, refused.message)
+                    else:
+                        return self._issued_slip(request, customer, "unlock", password)
             else:
                 try:
                     credential_unlock(customer=customer, kind=kind, reason=reason,
@@ -278,12 +330,15 @@ class CustomerAdmin(StaffModelAdmin):
         return self._render(request, customer, form, "ロック解除", "ロックを解除する",
                             {"nonce": self._nonce_new(request, "unlock", customer)})
 
-    def _password_slip(self, request, customer, password):
+    def _password_slip(self, request, customer, password, *, issued_at=None, again: bool = False):
         """初回ログインパスワード通知書: the POST response itself, never cached; the
-        password is in no session, log or database row."""
+        password is in no log or database row, nor in clear in the session (issue_slips).
+        ``again``: the other submit of a double click shows the same slip."""
+        if again:
+            messages.warning(request, SLIP_AGAIN)
         context = {**self.admin_site.each_context(request), "title": "初回ログインパスワード通知書",
                    "customer": customer, "password": password, "opts": self.model._meta,
-                   "bank_name": settings.BANK_NAME, "issued_at": timezone.localtime(),
+                   "bank_name": settings.BANK_NAME, "issued_at": timezone.localtime(issued_at),
                    "staff_name": request.user.get_full_name() or request.user.get_username(),
                    "change_url": reverse("admin:accounts_customer_change", args=[customer.pk])}
         response = TemplateResponse(request, "admin/accounts/customer/initial_password_slip.html", context)
@@ -345,18 +400,19 @@ class CustomerAdmin(StaffModelAdmin):
         customer = self._customer(request, pk, "issue_initial_password")
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            shown = self._nonce_consume(request, "initial_password", customer)
-            if shown is None:
-                return self._already_issued(request, customer)
-            try:
-                password = initial_password_issue(customer=customer, reason=form.cleaned_data["reason"],
-                                                  actor=request.user.get_username(), form_shown_at=shown)
-            except IssuedMeanwhile:
-                return self._already_issued(request, customer)
-            except StaffActionError as refused:
-                form.add_error(None, refused.message)
-            else:
-                return self._password_slip(request, customer, password)
+            with self._issue_turn(request, customer) as double_click:
+                shown = self._nonce_consume(request, "initial_password", customer)
+                if shown is None:
+                    return self._slip_again(request, customer, "initial_password", double_click)
+                try:
+                    password = initial_password_issue(customer=customer, reason=form.cleaned_data["reason"],
+                                                      actor=request.user.get_username(), form_shown_at=shown)
+                except IssuedMeanwhile:
+                    return self._already_issued(request, customer)
+                except StaffActionError as refused:
+                    form.add_error(None, refused.message)
+                else:
+                    return self._issued_slip(request, customer, "initial_password", password)
         return self._render(request, customer, form, "初回ログインパスワード再発行", "再発行する",
                             {"note": "新しい初回ログインパスワードは一度だけ表示されます。印刷してお客様にお渡しください。",
                              "nonce": self._nonce_new(request, "initial_password", customer)})
@@ -370,15 +426,20 @@ class CustomerAdmin(StaffModelAdmin):
         customer = self._customer(request, pk, "issue_image_card")
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            shown = self._nonce_consume(request, "card_issue", customer)
-            if shown is None:
-                return self._already_issued(request, customer, CARD_ALREADY_ISSUED)
-            try:
-                card = image_card_issue(customer=customer, actor=request.user.get_username(),
-                                        reason=form.cleaned_data["reason"], form_shown_at=shown)
-            except IssuedMeanwhile:
-                return self._already_issued(request, customer, CARD_ALREADY_ISSUED)
-            request.session[self.CARD_PRINT_SESSION_KEY] = card.pk
+            with self._issue_turn(request, customer) as double_click:
+                shown = self._nonce_consume(request, "card_issue", customer)
+                if shown is None:
+                    if double_click and self._card_to_print(request, customer) is not None:
+                        messages.warning(request, CARD_AGAIN)
+                        return redirect("admin:accounts_customer_card_print", customer.pk)
+                    return self._already_issued(request, customer, CARD_ALREADY_ISSUED)
+                try:
+                    card = image_card_issue(customer=customer, actor=request.user.get_username(),
+                                            reason=form.cleaned_data["reason"], form_shown_at=shown)
+                except IssuedMeanwhile:
+                    return self._already_issued(request, customer, CARD_ALREADY_ISSUED)
+                request.session[self.CARD_PRINT_SESSION_KEY] = card.pk
+                request.session.save()  # in the turn's transaction: the double click's other submit sees it
             messages.success(request, "画像認証カードを発行しました。以前のカードは使えなくなりました。")
             return redirect("admin:accounts_customer_card_print", customer.pk)
         return self._render(request, customer, form, "画像認証カード発行・再発行", "発行する",

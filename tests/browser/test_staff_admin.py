@@ -2,6 +2,7 @@
 locked customer and unlock with a reason."""
 
 import base64
+import threading
 
 import pyotp
 import pytest
@@ -59,6 +60,75 @@ def test_staff_signs_in_with_otp_and_unlocks(page, device):
     assert "この発行は処理済みです" in page.locator("ul.messagelist").inner_text()
     customer.user.refresh_from_db()
     assert customer.user.check_password(password)
+
+
+def test_a_double_click_on_unlock_sends_one_request_and_shows_the_slip(page, device, monkeypatch):
+    """walk28 F2: a double tap on ロックを解除する sent two POSTs; the browser showed the
+    second's 「処理済み」 and the one-time 初回ログインパスワード通知書 was lost. The button
+    now sends the form once (admin_submit_once.js): disabled after the first click, and a
+    second submit of the form is cancelled while the first request is under way."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.roles import branch_staff_group_ensure
+    from security import customer_admin
+    from security.models import AuditEvent, Credential
+    from tests import factories
+
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1", is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    customer = factories.customer(name_kanji="二度 押子")
+    Credential.objects.create(customer=customer, kind="password", failures=5,
+                              locked_at="2026-01-01T00:00:00+09:00")
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+    url = f"/admin/accounts/customer/{customer.pk}/unlock/"
+    page.goto(url)
+    page.get_by_label("理由（本人確認の方法など）").fill("運転免許証で本人確認")
+    # the live server answers in a thread of this process: the issue waits there until the
+    # second click is done, as a slow server would
+    second_click_done = threading.Event()
+    real_issue = customer_admin.initial_password_issue
+
+    def slow_issue(**kwargs):
+        second_click_done.wait(10)
+        return real_issue(**kwargs)
+
+    monkeypatch.setattr(customer_admin, "initial_password_issue", slow_issue)
+    posts = []
+    page.on("request", lambda request: posts.append(request.url) if request.method == "POST" else None)
+    # what the page looks like just after the first submit, kept across the navigation (Playwright's
+    # locators wait for a pending navigation): the button, and whether another submit is cancelled
+    page.evaluate("""() => {
+        const form = document.querySelector("form[data-submit-once]");
+        let seen = false;
+        form.addEventListener("submit", () => {
+            if (seen) { return; }
+            seen = true;
+            setTimeout(() => {
+                const again = new Event("submit", {cancelable: true});
+                form.dispatchEvent(again);
+                sessionStorage.setItem("after-first-submit", JSON.stringify({
+                    disabled: form.querySelector("[type=submit]").disabled, cancelled: again.defaultPrevented}));
+            }, 0);
+        });
+    }""")
+    box = page.get_by_role("button", name="ロックを解除する").bounding_box()
+    try:
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+        page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the double click
+    finally:
+        second_click_done.set()
+    slip = page.locator(".print-slip")
+    slip.wait_for()
+    password = slip.locator(".initial-password").inner_text()
+    assert [posted for posted in posts if posted.endswith(url)] == [page.url]
+    assert page.evaluate("() => JSON.parse(sessionStorage.getItem('after-first-submit'))") == {
+        "disabled": True, "cancelled": True}
+    customer.user.refresh_from_db()
+    assert customer.user.check_password(password)
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
+    assert not Credential.objects.get(customer=customer, kind="password").is_locked
 
 
 def test_staff_suspend_ib_and_cancel_a_scheduled_transfer(page, device):

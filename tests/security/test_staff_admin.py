@@ -885,3 +885,87 @@ def test_a_double_click_on_an_issue_form_issues_once(staff_client, path):
         customer.user.refresh_from_db()
         assert customer.user.check_password(_slip_password(first))  # the slip shown first still holds
         assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["initial-password", "unlock", "card/issue"])
+def test_the_other_submit_of_a_double_click_shows_what_the_first_issued(staff, path, monkeypatch):
+    """walk28 F2: a double click sent two POSTs of one issue form; the browser shows only the
+    last response. One request issued and rendered the slip nobody saw, the other said
+    「処理済み」 (and, read before the first had committed, still showed ロック中): the
+    password was lost and staff had to issue another. With real threads: the second
+    request loads the staff session while the first is issuing; it then waits its turn and
+    shows the same slip (the card's print page), and nothing is issued twice."""
+    import threading
+
+    from django.db import connection
+
+    from security import customer_admin
+    from security.models import ImageCard
+
+    customer = factories.customer()
+    Credential.objects.create(customer=customer, kind="password", failures=5,
+                              locked_at="2026-01-01T00:00:00+09:00")
+    url = f"/admin/accounts/customer/{customer.pk}/{path}/"
+    first_client = staff_signed_in(*staff)
+    data = {"kind": "password", "reason": "失念", "nonce": _nonce(first_client, url)}
+    second_client = Client()
+    second_client.cookies = first_client.cookies  # the same browser: one staff session
+    issuing, second_arrived = threading.Event(), threading.Event()
+    calls = []
+    real_customer = customer_admin.CustomerAdmin._customer
+
+    def arriving(self, request, pk, permission):  # each view's first step, the session loaded
+        calls.append(pk)
+        if len(calls) == 2:
+            second_arrived.set()
+        return real_customer(self, request, pk, permission)
+
+    def slow(real):
+        def issue(**kwargs):
+            issuing.set()
+            assert second_arrived.wait(10)  # the double click's other POST has started
+            return real(**kwargs)
+        return issue
+
+    monkeypatch.setattr(customer_admin.CustomerAdmin, "_customer", arriving)
+    monkeypatch.setattr(customer_admin, "initial_password_issue", slow(customer_admin.initial_password_issue))
+    monkeypatch.setattr(customer_admin, "image_card_issue", slow(customer_admin.image_card_issue))
+    responses = {}
+
+    def post(name, client):
+        try:
+            responses[name] = client.post(url, data)
+        finally:
+            connection.close()
+
+    first = threading.Thread(target=post, args=("first", first_client))
+    second = threading.Thread(target=post, args=("second", second_client))
+    first.start()
+    assert issuing.wait(10)
+    second.start()
+    first.join(20)
+    second.join(20)
+    if path == "card/issue":
+        assert ImageCard.objects.filter(customer=customer).count() == 1
+        for name in ("first", "second"):
+            assert responses[name].status_code == 302, name
+            assert responses[name].url == f"/admin/accounts/customer/{customer.pk}/card/print/", name
+        page = second_client.get(f"/admin/accounts/customer/{customer.pk}/card/print/").content.decode()
+        assert "画像認証カード印刷" in page and "先に発行したカードを表示しています（二重発行はしていません）" in page
+        return
+    assert responses["first"].status_code == 200 and responses["second"].status_code == 200
+    password = _slip_password(responses["first"])
+    assert _slip_password(responses["second"]) == password
+    assert "先に発行した初回ログインパスワードの通知書をもう一度表示しています" in responses["second"].content.decode()
+    assert "no-store" in responses["second"]["Cache-Control"]
+    customer.user.refresh_from_db()
+    assert customer.user.check_password(password)
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
+    assert not Credential.objects.get(customer=customer, kind="password").is_locked
+    # the session keeps no password in clear; a later reload of the slip shows nothing
+    from django.contrib.sessions.models import Session
+
+    assert all(password not in str(row.get_decoded()) for row in Session.objects.all())
+    reload = first_client.post(url, data)
+    assert reload.status_code == 302 and reload.url == f"/admin/accounts/customer/{customer.pk}/change/"

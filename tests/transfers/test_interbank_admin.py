@@ -376,6 +376,41 @@ def test_two_tabs_releasing_one_held_record_say_the_second_did_nothing(staff_cli
     assert "入金保留の明細だけを入金できます" in page and "入金した明細はありません。" in page
 
 
+def test_two_tabs_on_the_held_list_say_the_second_did_nothing(staff_client):
+    """walk28 F1: the same two tabs, started from the 入金保留 list staff are sent to
+    (``?status__exact=held``). Django narrows the action's records by that filter, so the
+    record tab 1 credited dropped out of tab 2's action, which said only
+    「入金した明細はありません。」; a confirm page opened after the credit listed nothing."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+        "big.txt", incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 150_000_000), (None, "ﾀﾞﾚｶ", 1_000)]))})
+    held = InterbankIncomingRecord.objects.get(status="held")
+    url = "/admin/transfers/interbankincomingrecord/?status__exact=held"
+    chosen = {"action": "release_held", "_selected_action": [held.pk]}
+    for tab in (1, 2):
+        shown = staff_client.post(url, chosen).content.decode()
+        assert "まだ入金していません" in shown and "150,000,000円" in shown
+    first = staff_client.post(url, {**chosen, "post": "yes"}, follow=True).content.decode()
+    assert "1件を入金しました。" in first
+    second = staff_client.post(url, {**chosen, "post": "yes"}, follow=True).content.decode()
+    assert f"第{held.file_id}号 {held.line}行目は既に入金済みです（何もしていません。二重には入金していません）。" in second
+    assert "入金した明細はありません" not in second and "0件" not in second
+    assert Account.objects.get(pk=account.pk).balance == 150_000_000
+    assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
+    # a confirm page opened after the credit lists the record as credited, and offers no 入金する
+    late = staff_client.post(url, chosen).content.decode()
+    assert f"第{held.file_id}号 {held.line}行目" in late and "—（入金済のため入金しません）" in late
+    assert "入金 0件" in late and 'value="入金する' not in late
+    # 返却済にする on the filtered list, for the credited record: the service's reason, not silence
+    unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
+    returned = staff_client.post(url, {"action": "mark_returned", "_selected_action": [held.pk, unapplied.pk]},
+                                 follow=True).content.decode()
+    assert "1件を返却済にしました。" in returned
+    assert f"{held}: 入金不能・入金保留の明細だけを返却済みにできます。" in returned
+    assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "credited"
+    assert Account.objects.get(pk=account.pk).balance == 150_000_000
+
+
 def test_a_large_incoming_record_is_held_until_staff_release_it(staff_client, settings):
     """XFER-12 (walk27 F3): a 被仕向 record of 9,999,999,999円 was credited at once. A record
     above TRANSFERS_INCOMING_HOLD_ABOVE (10,000,000円) is 入金保留 with its reason, nothing

@@ -483,6 +483,28 @@ def test_a_nickname_with_invisible_or_direction_characters_is_refused(signed_in,
     assert Payee.objects.get(pk=payee.pk).nickname == ""
 
 
+def test_the_bank_type_links_carry_the_row_url_encoded(signed_in):
+    """XFER-1 (walk28 F3): the 種類 links echoed ``row`` into their query unencoded:
+    ``row=カ&type=shinkin`` made every link carry a second ``type``, and ``row=%2541#frag``
+    sent ``row=A`` and cut the rest off as a fragment."""
+    import html
+    from urllib.parse import parse_qs, urlsplit
+
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    for row in ("カ&type=shinkin", "%41#frag", "ア"):
+        page = client.get(reverse("transfers:bank"), {"type": "bank", "row": row}).content.decode()
+        type_list = page.split('<ul class="type-list">', 1)[1].split("</ul>", 1)[0]  # the 種類 links only
+        links = [html.unescape(href) for href in re.findall(r'<a href="(\?type=[^"]*)"', type_list)]
+        assert len(links) >= 3, page
+        for link in links:
+            parts = urlsplit(link)
+            assert parts.fragment == "" and parse_qs(parts.query)["row"] == [row], link
+            assert len(parse_qs(parts.query)["type"]) == 1, link
+    assert '<a href="?type=shinkin&amp;row=%E3%82%AB' in client.get(
+        reverse("transfers:bank"), {"row": "カ&type=x"}).content.decode()
+
+
 def test_kana_screens_take_odd_input_without_error(signed_in):
     client, customer, debit = signed_in
     client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})

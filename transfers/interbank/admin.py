@@ -8,6 +8,7 @@ from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.core.exceptions import PermissionDenied
+from django.db.models import Q, QuerySet
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
@@ -315,13 +316,23 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     def has_return_permission(self, request) -> bool:
         return request.user.has_perm(PERMISSION)
 
+    def _chosen(self, request, queryset) -> QuerySet[InterbankIncomingRecord]:
+        """The records staff ticked, whatever their state now. Django narrows an action's
+        queryset by the list's filters, so on the 入金保留 list (``?status__exact=held``) a
+        record another tab credited meanwhile dropped out before it could be said to be
+        already credited (walk28 F1); the ticked ids are looked up without the filters. Each
+        service checks the record's state again under its lock."""
+        ticked = request.POST.getlist(ACTION_CHECKBOX_NAME)
+        return (self.get_queryset(request).filter(Q(pk__in=queryset.values("pk")) | Q(pk__in=ticked))
+                .order_by("file", "line"))
+
     def _each(self, request, queryset, step, *, done_text: str, none_text: str, already_status: str,
               already_text: str) -> None:
         """``step`` for each chosen record. One another tab (or another staff member) did
         meanwhile — its state is now ``already_status`` — is said as such, not as a failure:
         「0件を入金しました。」 read as one (walk27 F4)."""
         done, already = 0, []
-        for record in queryset:
+        for record in self._chosen(request, queryset):
             try:
                 step(record=record, staff=request.user.get_username())
                 done += 1
@@ -351,7 +362,7 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
         confirmation; its 「入金する」 (``post=yes``) credits (walk26 F4). The service checks
         each record again under its lock: one released meanwhile is said, not credited twice."""
         if request.POST.get("post") != "yes":
-            releases = held_release_list(queryset)
+            releases = held_release_list(self._chosen(request, queryset))
             held = [release for release in releases if release.releasable]
             context = _context(self, request, "入金保留の明細の入金（確認）", releases=releases,
                                held_count=len(held), held_total=sum(release.record.amount for release in held),
