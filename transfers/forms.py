@@ -28,6 +28,7 @@ NICKNAME_BAD = "登録名に使用できない文字が含まれています。"
 LIMIT_REQUIRED = "変更後の利用限度額を入力してください。"
 LIMIT_NOT_NUMBER = "利用限度額は数字（円単位）で入力してください。"
 LIMIT_TOO_LARGE = "利用限度額が大きすぎます。"
+LIMIT_NEGATIVE = "1日の利用限度額は0円以上で指定してください。"  # as the service says it (walk28 F6)
 
 MAX_DIGITS = 12
 
@@ -165,5 +166,5 @@ class LimitForm(forms.Form):
                           not_number=LIMIT_NOT_NUMBER)
 
     def clean_new_limit(self) -> int:
-        return parse_yen(self.cleaned_data["new_limit"], required=LIMIT_REQUIRED, negative=LIMIT_NOT_NUMBER,
+        return parse_yen(self.cleaned_data["new_limit"], required=LIMIT_REQUIRED, negative=LIMIT_NEGATIVE,
                          not_number=LIMIT_NOT_NUMBER, too_large=LIMIT_TOO_LARGE)

@@ -34,6 +34,7 @@ from security.audit import audit_record, reference_text
 
 from .directory import PayeeAccount, payee_account_resolve
 from .errors import PayeeAccountError, TransferRefused
+from .forms import LIMIT_NEGATIVE
 from .models import (
     Bank,
     BankBranch,
@@ -85,7 +86,6 @@ PAYEES_FULL = "振込先は最大99件まで登録できます。不要な振込
 PAYEE_EXISTS = "この振込先は既に登録されています。"
 PAYEE_GONE = "この振込先は既に削除されています。"
 LIMIT_OVER_MAX = "1日の利用限度額は{maximum:,}円以内で指定してください。"
-LIMIT_NEGATIVE = "1日の利用限度額は0円以上で指定してください。"
 LIMIT_SAME = "現在の利用限度額と同じです。"
 LIMIT_CHANGED_MEANWHILE = ("お手続きの間に1日の利用限度額（当金庫の上限額）が変更されたため、お取扱いできませんでした。"
                            "お振込は行われていません。利用限度額をご確認のうえ、最初から操作をやり直してください。")

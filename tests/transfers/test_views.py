@@ -300,6 +300,9 @@ def test_limit_change_page_with_stepup(signed_in):
     assert AuditEvent.objects.filter(customer=customer, action="limit_change", outcome="success").exists()
     page = client.post(reverse("transfers:limit"), {"new_limit": "20000000"}).content.decode()
     assert "10,000,000円以内" in page
+    for negative in ("-1", "－１", "▲1000"):  # walk28 F6: it was told 数字で入力
+        page = client.post(reverse("transfers:limit"), {"new_limit": negative}).content.decode()
+        assert "1日の利用限度額は0円以上で指定してください。" in page, negative
 
 
 def test_a_cut_says_it_drops_the_raise_waiting_for_tomorrow(signed_in):
