@@ -54,6 +54,7 @@ from .services import (
     OUTSIDE_HOURS,
     TRANSFER_INTERNAL_PURPOSES,
     _outgoing_record,
+    _transfer_details,
     _transfer_notice,
     confirmed_content_check,
     transfer_from_content,
@@ -154,6 +155,15 @@ def scheduled_transfer_cancel_problem(transfer: Transfer, *, today: dt.date) -> 
     return ""
 
 
+CANCEL_NOTHING_DEBITED = "このお振込は行われず、口座からのお引落し（振込金額・振込手数料）もありません。"
+
+
+def _cancel_notice(opening: str, transfer: Transfer) -> list[str]:
+    """A cancelled 予約's mail: nothing was or will be debited, so no 手数料 / 引落金額 lines
+    that read like a debit that happened (walk28 F5)."""
+    return [opening, CANCEL_NOTHING_DEBITED, "", *_transfer_details(transfer, transfer.debit_account)]
+
+
 def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str | None = None) -> Transfer:
     """Cancel a scheduled transfer until the day before its date: one conditional UPDATE
     (still scheduled, date after today, the customer's own), so a cancel racing the batch
@@ -172,8 +182,7 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
             audit_record(action="transfer_cancel", outcome="success", customer=customer, ip=ip,
                          summary=f"{transfer_summary(transfer)} 振込日{japanese_date(transfer.transfer_date)}")
             notice_enqueue(customer=customer, event="transfer_cancelled",
-                           lines=["お振込のご予約を取り消しました。", ""]
-                           + _transfer_notice(transfer, transfer.debit_account)[2:])
+                           lines=_cancel_notice("お振込のご予約を取り消しました。", transfer))
     if not changed:  # not 予約中 any more, or its day has come: retrying cannot help (walk25 F11)
         raise TransferRefused(problem, final=True)
     return transfer
@@ -204,8 +213,7 @@ def scheduled_transfer_staff_cancel(*, transfer_id: int, reason: str, actor: str
             # always sent, whatever the customer chose for receipts: a cancel done by staff
             # is told to the customer even if someone at the bank did it without asking
             notice_enqueue(customer=transfer.customer, event="transfer_cancelled_staff",
-                           lines=["お申し出により、当金庫でお振込のご予約を取り消しました。", ""]
-                           + _transfer_notice(transfer, transfer.debit_account)[2:])
+                           lines=_cancel_notice("お申し出により、当金庫でお振込のご予約を取り消しました。", transfer))
     if not changed:
         raise TransferRefused(CANCEL_NOT_SCHEDULED)
     return transfer

@@ -525,16 +525,23 @@ def _directory_kana(kana: str | None) -> str:
     return value if all(ZENGIN_ALLOWED.fullmatch(char) for char in value) else ""
 
 
-def _transfer_notice(transfer: Transfer, debit: Account) -> list[str]:
+def _transfer_details(transfer: Transfer, debit: Account) -> list[str]:
+    """What the transfer is — from, to, when, how much — without what it takes from the account."""
     return [
-        "お振込を受け付けました。",
-        "",
         f"引落口座：{account_label(debit)}",
         f"振込先：{payee_place(transfer.bank_name, transfer.branch_name)} {transfer.get_account_type_display()} "
         f"{account_number_masked(transfer.account_number)}",
         f"受取人名：{transfer.holder_kana}",
         f"振込日：{japanese_date(transfer.transfer_date)}",
         f"振込金額：{transfer.amount:,}円",
+    ]
+
+
+def _transfer_notice(transfer: Transfer, debit: Account) -> list[str]:
+    return [
+        "お振込を受け付けました。",
+        "",
+        *_transfer_details(transfer, debit),
         f"振込手数料：{transfer.fee:,}円" + ("（先方負担）" if transfer.fee_borne_by_payee else ""),
         f"引落金額：{transfer.debited_amount:,}円",
     ]

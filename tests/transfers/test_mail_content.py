@@ -10,7 +10,7 @@ import pytest
 import time_machine
 
 from notifications.models import OutboxMessage
-from tests.transfers.scheduled_support import past_business_day, schedule
+from tests.transfers.scheduled_support import at, past_business_day, schedule
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
 from transfers import scheduled
 from transfers.interbank import services as interbank
@@ -44,6 +44,23 @@ def test_scheduled_and_cancelled_mails_do_not_carry_the_payees_full_number():
     _assert_masked(OutboxMessage.objects.get(customer=customer, event="transfer_scheduled"), debit)
     scheduled.scheduled_transfer_staff_cancel(transfer_id=transfer.pk, reason="お客様のお申し出", actor="madoguchi")
     _assert_masked(OutboxMessage.objects.get(customer=customer, event="transfer_cancelled_staff"), debit)
+
+
+def test_a_cancelled_reservations_mail_says_nothing_is_debited_and_lists_no_debit():
+    """NOTE-1, XFER-6 (walk28 F5): the cancel mails, the customer's and the branch's, listed
+    「引落金額：5,330円」 as if money had been taken; a 予約 is debited only on its day."""
+    day = dt.date(2026, 12, 8)
+    customer, debit = payer()
+    mine, staffs = schedule(customer, debit, 5_000, day=day), schedule(customer, debit, 7_000, day=day)
+    with time_machine.travel(at(day - dt.timedelta(days=1), 23, 59), tick=False):  # the day before
+        scheduled.scheduled_transfer_cancel(customer=customer, transfer_id=mine.pk)
+    scheduled.scheduled_transfer_staff_cancel(transfer_id=staffs.pk, reason="お客様のお申し出", actor="madoguchi")
+    for event, amount in (("transfer_cancelled", "5,000円"), ("transfer_cancelled_staff", "7,000円")):
+        body = OutboxMessage.objects.get(customer=customer, event=event).body
+        assert scheduled.CANCEL_NOTHING_DEBITED in body and f"振込金額：{amount}" in body, event
+        assert "引落金額" not in body and "振込手数料：" not in body, event
+    booked = OutboxMessage.objects.filter(customer=customer, event="transfer_scheduled").first().body
+    assert "引落金額" in booked  # the booking's mail still says what will be debited on the day
 
 
 def test_the_batchs_mails_say_when_it_ran_as_the_processing_time_not_a_reception_time():
