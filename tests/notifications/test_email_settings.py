@@ -95,6 +95,13 @@ def test_mismatched_or_bad_addresses_are_refused_with_a_message():
         # within 254 in all, but a mailbox name past SMTP's 64 octets (RFC 5321 4.5.3.1.1):
         # no mail server takes it, so the code could never arrive
         ({"email": "x" * 65 + "@example.jp", "email_again": "x" * 65 + "@example.jp"}, "正しく入力"),
+        # walk28 F4: a quoted mailbox name (RFC 5322, which validate_email takes) and the
+        # other symbols no carrier issues — the hint says 半角英数字
+        ({"email": '"<script>alert(1)</script>"@example.jp', "email_again": '"<script>alert(1)</script>"@example.jp'},
+         "正しく入力"),
+        ({"email": '"taro yamada"@example.jp', "email_again": '"taro yamada"@example.jp'}, "正しく入力"),
+        ({"email": "o'brien@example.jp", "email_again": "o'brien@example.jp"}, "正しく入力"),
+        ({"email": "a{b}@example.jp", "email_again": "a{b}@example.jp"}, "正しく入力"),
     ]:
         response = client.post("/settings/email/address/", data)
         assert response.status_code == 200, data
@@ -102,6 +109,10 @@ def test_mismatched_or_bad_addresses_are_refused_with_a_message():
     assert not EmailChangeRequest.objects.open().exists()
     assert client.post("/settings/email/address/", {"email": "x" * 64 + "@example.jp",
                                                     "email_again": "x" * 64 + "@example.jp"}).status_code == 302
+    for usual in ("taro.yamada+ib@docomo.ne.jp", "t_y-2%x@ezweb.ne.jp"):  # what carriers and mail services issue
+        client.get("/settings/email/address/")
+        response = client.post("/settings/email/address/", {"email": usual, "email_again": usual})
+        assert response.status_code == 302, usual
 
 
 # transactional: the request ends after its code mail, as in production, in a transaction
