@@ -79,8 +79,7 @@ def test_a_double_click_on_unlock_sends_one_request_and_shows_the_slip(page, dev
     staff.groups.add(branch_staff_group_ensure())
     totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
     customer = factories.customer(name_kanji="二度 押子")
-    Credential.objects.create(customer=customer, kind="password", failures=5,
-                              locked_at="2026-01-01T00:00:00+09:00")
+    factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
     _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
     url = f"/admin/accounts/customer/{customer.pk}/unlock/"
     page.goto(url)

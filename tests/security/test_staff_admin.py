@@ -904,8 +904,7 @@ def test_the_other_submit_of_a_double_click_shows_what_the_first_issued(staff, p
     from security.models import ImageCard
 
     customer = factories.customer()
-    Credential.objects.create(customer=customer, kind="password", failures=5,
-                              locked_at="2026-01-01T00:00:00+09:00")
+    factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
     url = f"/admin/accounts/customer/{customer.pk}/{path}/"
     first_client = staff_signed_in(*staff)
     data = {"kind": "password", "reason": "失念", "nonce": _nonce(first_client, url)}
