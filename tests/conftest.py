@@ -84,6 +84,17 @@ def database_clock_strict():
 
 
 @pytest.fixture
+def no_job_waiting():
+    """No due job waits in procrastinate's queue (rolled back with a non-transactional
+    test): a test of /health/'s ``ok`` must not read the jobs other tests of a long suite
+    committed and left queued — past ``JOB_WAIT_LIMIT`` they make the status ``error``."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM procrastinate_jobs WHERE status = 'todo'")
+
+
+@pytest.fixture
 def owner_sql(request):
     """``run(sql, params)``: a statement the app's role may not run (reference data: our
     branches, accounts/db_roles.py), run and committed by the owner on its own connection as

@@ -81,7 +81,7 @@ def test_a_worker_beat_of_the_app_role_is_dated_by_the_database(value):
     WorkerHeartbeat.objects.get(pk=beat_id)  # it loads
 
 
-def test_health_reports_a_beat_ahead_of_the_clock_as_an_error(client, owner_sql_committed):
+def test_health_reports_a_beat_ahead_of_the_clock_as_an_error(client, owner_sql_committed, no_job_waiting):
     WorkerHeartbeat.objects.create(beat_at=dt.datetime(2000, 1, 1, tzinfo=dt.UTC), note="periodic")
     health = client.get("/health/").json()
     assert health["status"] == "ok" and 0 <= health["worker_last_beat_seconds"] < 60
@@ -93,7 +93,7 @@ def test_health_reports_a_beat_ahead_of_the_clock_as_an_error(client, owner_sql_
     assert health["worker_beats_ahead_of_clock"] == 1 and 0 <= health["worker_last_beat_seconds"] < 60
 
 
-def test_health_without_a_beat(client):
+def test_health_without_a_beat(client, no_job_waiting):
     health = client.get("/health/").json()
     assert health["status"] == "ok" and health["worker_last_beat_seconds"] is None
 

@@ -111,9 +111,7 @@ def test_the_worker_survives_a_bad_notify_and_still_runs_a_job(tmp_path):
 
 
 @pytest.mark.django_db
-def test_health_reports_a_job_waiting_too_long(client):
-    with connection.cursor() as cursor:
-        cursor.execute("DELETE FROM procrastinate_jobs WHERE status = 'todo'")  # rolled back with the test
+def test_health_reports_a_job_waiting_too_long(client, no_job_waiting):
     health = client.get("/health/").json()
     assert health["status"] == "ok" and health["jobs_oldest_waiting_seconds"] is None
     with connection.cursor() as cursor:

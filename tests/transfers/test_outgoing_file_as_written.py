@@ -69,7 +69,7 @@ def test_a_line_without_its_payees_name_is_refused(pending):
         assert refused_at_commit(lambda: _forged_file(pending, record, **_file_of(pending, record=record))) == AS_WRITTEN
 
 
-def test_the_services_file_still_commits_and_health_counts_nothing_misfiled(pending):
+def test_the_services_file_still_commits_and_health_counts_nothing_misfiled(pending, no_job_waiting):
     file = interbank.outgoing_file_create(day=DAY, staff="madoguchi")
     at_commit()
     assert file.record_count == 1 and overdue_counts(DAY) == (0, 0, 0)
