@@ -285,7 +285,10 @@ def test_a_debit_notice_goes_unsent_only_for_a_customer_with_no_address(credit_n
     when the address is one the service would not send to."""
     owner = credit_notice.account.customer
     assert refused(PROCESS, [_mail(owner, "deposit", "", "skipped"), credit_notice.pk]) == "CI204"
-    for unusable in ("", "taro..yamada.@docomo.ne.jp", "山田@example.jp"):  # none of which the service sends to
+    for unusable in ("taro..yamada.@docomo.ne.jp", "山田@example.jp"):  # none of which the service sends to,
+        assert not services.address_is_sendable(unusable)  # nor the database stores (accounts 0035, dbprobe29 F8)
+        assert refused("UPDATE accounts_customer SET email = %s WHERE id = %s", [unusable, owner.pk]) == "23514"
+    for unusable in ("",):
         Customer.objects.filter(pk=owner.pk).update(email=unusable)
         assert not services.address_is_sendable(unusable)
         with transaction.atomic():

@@ -92,7 +92,8 @@ def test_a_name_with_cr_lf_cannot_add_headers():
 
 
 def test_an_address_with_cr_lf_is_never_used():
-    customer = factories.customer(email="a@example.jp\r\nBcc: evil@example.com")
+    customer = factories.customer()
+    customer.email = "a@example.jp\r\nBcc: evil@example.com"  # the database stores none such (accounts 0035)
     message = notice_enqueue(customer=customer, event="password_change", lines=["x"])
     assert message.status == OutboxMessage.Status.SKIPPED and message.to == ""
     assert outbox_send_pending() == 0
