@@ -36,7 +36,8 @@ def _rows(queryset, fields):
 
 @pytest.mark.parametrize("email", ["payer@example.jp", "", "bad address@example.jp"])
 def test_the_batch_mail_rows_are_those_notice_enqueue_writes(email):
-    customer, _ = payer(email=email)
+    customer, _ = payer(email="" if " " in email else email)
+    customer.email = email  # "bad address …": no stored address since accounts 0035 (23514), the object in hand only
     notices = [(customer, "transfer_executed", LINES), (customer, "transfer_unprocessed", ["理由：残高不足", ""] + LINES)]
     with time_machine.travel(dt.datetime(2026, 12, 7, 0, 5, 30, tzinfo=dt.UTC), tick=False):
         for _, event, lines in notices:
