@@ -861,7 +861,7 @@ def test_a_double_click_on_an_issue_form_issues_once(staff_client, path):
     it still held the form's nonce, so both issued — and the slip the browser showed could
     carry the password (or card) the other request had already replaced. The second now
     finds, under the credential's row lock, that something was issued after its form was
-    shown: nothing more is issued, and staff see 「処理済み」. Simulated in order: the second
+    shown: nothing more is issued, and staff are told it was issued elsewhere. Simulated in order: the second
     request's session is the one from before the first consumed the nonce."""
     from security.models import ImageCard
 
@@ -878,7 +878,10 @@ def test_a_double_click_on_an_issue_form_issues_once(staff_client, path):
     session.save()
     second = staff_client.post(url, data)
     assert second.status_code == 302 and second.url == f"/admin/accounts/customer/{customer.pk}/change/"
-    assert "処理済み" in staff_client.get(second.url).content.decode()
+    told = staff_client.get(second.url).content.decode()
+    # walk29 F6: what another tab or staff member did is said as such — not 「処理済み…あらためて
+    # 再発行してください」, whose advice would void the slip (card) the other one handed over
+    assert "別の画面（または別の職員）で" in told and "ここでは発行していません" in told and "あらためて再発行" not in told
     if path == "card/issue":
         assert ImageCard.objects.filter(customer=customer).count() == 1
     else:
