@@ -164,6 +164,7 @@ def test_the_account_column_names_only_an_account_credited(staff_client):
     assert '<td class="field-credited_account">—</td>' in listed
     page = staff_client.get(f"/admin/transfers/interbankincomingrecord/{unapplied.pk}/change/").content.decode()
     assert "照合した口座" in page and str(suzuki) in page
+    assert re.search(r"預金種目[^<]*</label>\s*<div class=\"readonly\">普通</div>", page)  # not 「1」 (walk29 F7)
     staff_client.post("/admin/transfers/interbankincomingrecord/",
                       {"action": "mark_returned", "_selected_action": [unapplied.pk], "post": "yes", "reason": RECORD_RETURN_REASON})
     listed = staff_client.get("/admin/transfers/interbankincomingrecord/?status__exact=returned").content.decode()

@@ -62,10 +62,13 @@ def _require(request) -> None:
         raise PermissionDenied
 
 
+def _account_type_name(record: InterbankIncomingRecord) -> str:
+    return dict(Account.Type.choices).get(record.account_type, record.account_type)
+
+
 def _payee_account(record: InterbankIncomingRecord) -> str:
     """「003-普通-1234567」: the account a 被仕向 record names, its 預金種目 in words."""
-    kind = dict(Account.Type.choices).get(record.account_type, record.account_type)
-    return f"{record.branch_code}-{kind}-{record.account_number}"
+    return f"{record.branch_code}-{_account_type_name(record)}-{record.account_number}"
 
 
 def _context(model_admin, request, title: str, **extra) -> dict:
@@ -291,11 +294,15 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
                     "credited_account"]
     list_filter = ["status", "file"]
     list_select_related = ["file", "account__branch"]
-    fields = readonly_fields = ["file", "line", "branch_code", "account_type", "account_number", "payee_kana",
+    fields = readonly_fields = ["file", "line", "branch_code", "account_type_name", "account_number", "payee_kana",
                                 "amount_yen", "credited_account", "matched_account", "status", "reason", "journal",
                                 "returned_by", "released_by", "created_at"]
     amount_yen = yen_column(InterbankIncomingRecord, "amount")
     actions = ["mark_returned", "release_held"]
+
+    @admin.display(description="預金種目")
+    def account_type_name(self, record):  # 「普通」, not the file's code 「1」 (walk29 F7)
+        return _account_type_name(record)
 
     # walk25 F28: 「入金口座 003-普通-6789012 ｽｽﾞｷ ｲﾁﾛｳ」 on a 入金不能 (名義相違) row read as
     # credited to Suzuki. 入金口座 is the account only once credited (入金済); the account
