@@ -191,10 +191,15 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"without_traceback": {"()": "cosei_ib.log_filters.WithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console_one_line": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["without_traceback"]},
     },
     "loggers": {
+        # a request Django refused as suspicious (400): one line each, no traceback (walk29 F8)
+        "django.security": {"handlers": ["console_one_line"], "level": "WARNING", "propagate": False},
         "cosei_ib": {"handlers": ["console"], "level": "INFO"},
         "accounts": {"handlers": ["console"], "level": "INFO"},
         "security": {"handlers": ["console"], "level": "INFO"},
