@@ -418,6 +418,8 @@ def test_cancel_refused_after_the_right_answer_goes_back_to_the_list(signed_in):
         scheduled.scheduled_transfer_staff_cancel(transfer_id=transfer.pk, reason="お申し出", actor="staff01")
         response = client.post(reverse("transfers:scheduled_cancel"), _card(customer), follow=True)
         assert response.redirect_chain == [(reverse("transfers:scheduled"), 302)]
-        assert scheduled.CANCEL_NOT_SCHEDULED in response.content.decode()
+        # walk29 F5: said as cancelled by the branch, not 「予約中ではないため」
+        assert scheduled.CANCEL_ALREADY_BY_BANK in response.content.decode()
+        assert scheduled.CANCEL_NOT_SCHEDULED not in response.content.decode()
         assert "cosei_pending_transfer_cancel" not in client.session
         assert AuditEvent.objects.filter(action="transfer_cancel", outcome="failure").count() == 1
