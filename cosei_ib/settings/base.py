@@ -59,8 +59,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "security.middleware.AuthenticationMiddleware",  # Django's, + the user read with the session
     "django_otp.middleware.OTPMiddleware",
-    "security.middleware.CustomerSessionMiddleware",
+    # before the customer-session checks: the admin login after an automatic logout says why (walk29 F4)
     "django.contrib.messages.middleware.MessageMiddleware",
+    "security.middleware.CustomerSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cosei_ib.method_not_allowed.MethodNotAllowedPageMiddleware",
 ]
