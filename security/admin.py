@@ -68,6 +68,19 @@ class AuditEventAdmin(ReadOnlyAdmin):
         return summary_label(event.summary)
 
 
+class LockedFilter(admin.SimpleListFilter):
+    """変更 in staff's words (not はい／いいえ of a boolean)."""
+
+    title = "変更"
+    parameter_name = "locked"
+
+    def lookups(self, request, model_admin):
+        return [("1", "ロック"), ("0", "ロック解除")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(locked=self.value() == "1") if self.value() in ("0", "1") else queryset
+
+
 @admin.register(CredentialLockChange)
 class CredentialLockChangeAdmin(ReadOnlyAdmin):
     """ロック履歴 (SEC-8, SEC-13, dbprobe29 F7): what the database recorded at each lock and
@@ -77,7 +90,7 @@ class CredentialLockChangeAdmin(ReadOnlyAdmin):
 
     list_display = ["changed_at", "contract_id_and_name", "kind", "locked_label", "failures", "db_user"]
     list_select_related = ["customer"]
-    list_filter = ["kind", "locked"]
+    list_filter = ["kind", LockedFilter]
     search_fields = ["customer__contract_id"]
     search_help_text = "契約者IDで検索"
     date_hierarchy = "changed_at"

@@ -979,6 +979,8 @@ def test_staff_read_the_lock_history_read_only(staff_client):
     assert listing.status_code == 200
     page = listing.content.decode()
     assert "施錠 太郎" in page and "ログインパスワード" in page and "DBユーザー" in page
+    unlocked = staff_client.get(f"/admin/security/credentiallockchange/?q={customer.contract_id}&locked=0")
+    assert "施錠 太郎" not in unlocked.content.decode()  # 変更: ロック解除 only
     row = CredentialLockChange.objects.get(customer=customer)
     detail = staff_client.get(f"/admin/security/credentiallockchange/{row.pk}/change/")
     assert detail.status_code == 200 and "DBユーザー" in detail.content.decode()
