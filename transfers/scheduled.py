@@ -468,6 +468,14 @@ def _told(transfer: Transfer) -> tuple[str, str, str, list[str]]:
             [f"理由：{label}", ""] + lines)
 
 
+def result_told(transfer: Transfer) -> None:
+    """The batch's audit row and the customer's mail of an executed or 未処理 transfer, in the
+    caller's transaction: the database refuses the step without them (transfers 0034, CI232)."""
+    outcome, summary, event, lines = _told(transfer)
+    audit_record(action="transfer", outcome=outcome, customer=transfer.customer, actor="batch", summary=summary)
+    notice_enqueue(customer=transfer.customer, event=event, lines=lines)
+
+
 def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Transfer:
     """Execute one claimed transfer with its customer's locked limit row (call inside the
     claim's transaction). The batch's path for a transfer alone; ``_chunk_execute`` does
@@ -513,9 +521,7 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
         _unprocessed(transfer, reason, now)
     if changed != 1:  # cannot happen under the row lock; never post twice if it did
         raise LedgerError(f"scheduled transfer {transfer.pk} changed under its lock")
-    outcome, summary, event, lines = _told(transfer)
-    audit_record(action="transfer", outcome=outcome, customer=transfer.customer, actor="batch", summary=summary)
-    notice_enqueue(customer=transfer.customer, event=event, lines=lines)
+    result_told(transfer)
     return transfer
 
 
