@@ -23,6 +23,7 @@ BRANCH_STAFF_PERMISSIONS = [
     ("accounts", "add_bankclosingday"),
     ("accounts", "delete_bankclosingday"),
     ("security", "view_auditevent"),
+    ("security", "view_credentiallockchange"),  # SEC-8: who locked and unlocked, from the database
     ("security", "view_passkey"),
     ("security", "reset_passkeys"),
     ("notifications", "view_outboxmessage"),

@@ -7,7 +7,7 @@ from django import forms
 from django.contrib import admin
 from django.core.validators import MaxValueValidator, MinValueValidator
 
-from accounts.admin import ReadOnlyAdmin, StaffModelAdmin
+from accounts.admin import ReadOnlyAdmin, StaffModelAdmin, yen_column
 from cosei_ib.textinput import customer_text, normalise_digits
 from security.audit import audit_record
 
@@ -140,21 +140,28 @@ class BillerAdmin(_StaffEdited, StaffModelAdmin):
 @admin.register(Bill)
 class BillAdmin(_StaffEdited, StaffModelAdmin):
     form = BillForm
-    list_display = ["biller", "number", "category", "description", "amount", "min_amount", "max_amount",
-                    "due_date", "status"]
+    # amounts as staff read them, 「48,000円」 (walk29 F7: 48000 read as a count)
+    list_display = ["biller", "number", "category", "description", "amount_yen", "min_amount_yen",
+                    "max_amount_yen", "due_date", "status"]
     list_filter = ["status", "biller"]
     search_fields = ["number", "description", "payer_name"]
     list_select_related = ["biller"]
+    amount_yen = yen_column(Bill, "amount")
+    min_amount_yen = yen_column(Bill, "min_amount")
+    max_amount_yen = yen_column(Bill, "max_amount")
 
 
 @admin.register(Payment)
 class PaymentAdmin(ReadOnlyAdmin):
-    list_display = ["reference", "paid_at", "customer", "biller", "number", "description", "amount",
+    list_display = ["reference", "paid_at", "customer", "biller", "number", "description", "amount_yen",
                     "via_link"]
     list_filter = ["biller", "via_link"]
     search_fields = ["reference", "customer__contract_id", "number"]
     date_hierarchy = "paid_at"
     list_select_related = ["customer", "biller"]
+    fields = readonly_fields = ["reference", "paid_at", "customer", "account", "biller", "bill_id", "number",
+                                "category", "description", "amount_yen", "journal", "via_link"]
+    amount_yen = yen_column(Payment, "amount")
 
 
 @admin.register(EntryFailureCounter)

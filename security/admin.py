@@ -5,10 +5,11 @@ from django.utils.safestring import mark_safe
 
 from accounts.admin import ReadOnlyAdmin
 from accounts.models import Customer
+from notifications.admin import OutboxMessageAdmin
 
 from .audit import ACTION_LABELS, action_label, audit_local_time, client_ip, summary_label
 from .customer_admin import CustomerAdmin, ReasonForm
-from .models import AuditEvent, Passkey, StaffLoginCounter
+from .models import AuditEvent, CredentialLockChange, Passkey, StaffLoginCounter
 from .passkeys import passkeys_staff_reset
 from .staff_admin import staff_login_unlock
 
@@ -65,6 +66,42 @@ class AuditEventAdmin(ReadOnlyAdmin):
     @admin.display(description="内容", ordering="summary")
     def summary_text(self, event):
         return summary_label(event.summary)
+
+
+class LockedFilter(admin.SimpleListFilter):
+    """変更 in staff's words (not はい／いいえ of a boolean)."""
+
+    title = "変更"
+    parameter_name = "locked"
+
+    def lookups(self, request, model_admin):
+        return [("1", "ロック"), ("0", "ロック解除")]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(locked=self.value() == "1") if self.value() in ("0", "1") else queryset
+
+
+@admin.register(CredentialLockChange)
+class CredentialLockChangeAdmin(ReadOnlyAdmin):
+    """ロック履歴 (SEC-8, SEC-13, dbprobe29 F7): what the database recorded at each lock and
+    lift of a customer's credential (security 0013) — by the services or not (the DB user
+    and transaction say which connection; the 操作ログ of that time shows the lockout or
+    unlock beside it) — for a customer who phones that they were locked out."""
+
+    list_display = ["changed_at", "contract_id_and_name", "kind", "locked_label", "failures", "db_user"]
+    list_select_related = ["customer"]
+    list_filter = ["kind", LockedFilter]
+    search_fields = ["customer__contract_id"]
+    search_help_text = "契約者IDで検索"
+    date_hierarchy = "changed_at"
+    show_full_result_count = False
+    fields = ["customer", "kind", "locked_label", "failures", "changed_at", "db_user", "xact_id"]
+    readonly_fields = fields
+    contract_id_and_name = OutboxMessageAdmin.contract_id_and_name
+
+    @admin.display(description="変更", ordering="locked")
+    def locked_label(self, change):
+        return "ロック" if change.locked else "ロック解除"
 
 
 @admin.register(StaffLoginCounter)

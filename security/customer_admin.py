@@ -53,6 +53,14 @@ ALREADY_ISSUED = ("この発行は処理済みです（二重発行はしてい�
 # the same for the image card (walk25 F18: it said パスワード on the card's page)
 CARD_ALREADY_ISSUED = ("この発行は処理済みです（二重発行はしていません）。"
                        "カードを紛失した場合は、あらためて再発行してください。")
+# walk29 F6: a form shown before another tab or staff member issued (IssuedMeanwhile): this
+# request issued nothing, and re-issuing would void the slip or card the other one handed over
+ISSUED_MEANWHILE = ("この画面を表示した後に、別の画面（または別の職員）で初回ログインパスワードが発行されています。"
+                    "ここでは発行していません。お客様には、その発行の通知書をお渡しください"
+                    "（発行日時と職員は操作ログで確認できます）。")
+CARD_ISSUED_MEANWHILE = ("この画面を表示した後に、別の画面（または別の職員）で画像認証カードが発行されています。"
+                         "ここでは発行していません。お客様には、そのカードをお渡しください"
+                         "（発行日時と職員は操作ログで確認できます）。")
 # walk28 F2: the other submit of a double click shows what the first issued (its slip, the card)
 SLIP_AGAIN = ("ボタンが二度押されたため、先に発行した初回ログインパスワードの通知書をもう一度表示しています"
               "（二重発行はしていません）。")
@@ -313,7 +321,7 @@ class CustomerAdmin(StaffModelAdmin):
                         password = initial_password_issue(customer=customer, reason=reason, unlock=True,
                                                           actor=request.user.get_username(), form_shown_at=shown)
                     except IssuedMeanwhile:
-                        return self._already_issued(request, customer)
+                        return self._already_issued(request, customer, ISSUED_MEANWHILE)
                     except StaffActionError as refused:
                         form.add_error(None, refused.message)
                     else:
@@ -408,7 +416,7 @@ class CustomerAdmin(StaffModelAdmin):
                     password = initial_password_issue(customer=customer, reason=form.cleaned_data["reason"],
                                                       actor=request.user.get_username(), form_shown_at=shown)
                 except IssuedMeanwhile:
-                    return self._already_issued(request, customer)
+                    return self._already_issued(request, customer, ISSUED_MEANWHILE)
                 except StaffActionError as refused:
                     form.add_error(None, refused.message)
                 else:
@@ -437,7 +445,7 @@ class CustomerAdmin(StaffModelAdmin):
                     card = image_card_issue(customer=customer, actor=request.user.get_username(),
                                             reason=form.cleaned_data["reason"], form_shown_at=shown)
                 except IssuedMeanwhile:
-                    return self._already_issued(request, customer, CARD_ALREADY_ISSUED)
+                    return self._already_issued(request, customer, CARD_ISSUED_MEANWHILE)
                 request.session[self.CARD_PRINT_SESSION_KEY] = card.pk
                 request.session.save()  # in the turn's transaction: the double click's other submit sees it
             messages.success(request, "画像認証カードを発行しました。以前のカードは使えなくなりました。")

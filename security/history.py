@@ -94,6 +94,9 @@ def _detail(event: AuditEvent) -> str:
         return _counter_deposit_detail(event.summary)
     if event.actor and event.action == "unlock":
         return _credential_named(event.summary)  # which lock was lifted, never staff's reason
+    if event.actor and event.action == "transfer_cancel_staff" and event.outcome == AuditEvent.Outcome.SUCCESS:
+        # which 予約 the branch cancelled (受付番号, 振込日, 金額), never staff's reason (walk29 F5)
+        return summary_for_customer(event.summary.split(" 理由：", 1)[0])
     if event.actor and event.action not in CONTENT_ACTIONS:
         return ""  # branch staff's action: that it happened, never their note (the reason)
     if event.outcome != AuditEvent.Outcome.SUCCESS:

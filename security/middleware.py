@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 
-from django.contrib import auth
+from django.contrib import auth, messages
 from django.contrib.auth import middleware as auth_middleware
 from django.shortcuts import redirect
 from django.urls import reverse
@@ -17,6 +17,11 @@ from . import session as customer_session
 from .audit import audit_record, client_ip, summary_label
 from .backends import request_session
 from .models import AuditEvent
+
+# walk29 F4: the admin login page after the automatic logout says why, and that nothing was done
+STAFF_ENDED_WHY = {"idle": "一定時間操作がなかったため", "absolute": "ログインから一定時間が経過したため"}
+STAFF_SESSION_ENDED = ("{why}、安全のためログアウトしました。ログアウト後に送信された操作（入金・発行・取消など）は"
+                       "実行していません。再度ログインして、必要な操作をやり直してください。")
 
 
 class AuthenticationMiddleware(auth_middleware.AuthenticationMiddleware):
@@ -81,7 +86,9 @@ class CustomerSessionMiddleware:
             audit_record(action="timeout", outcome=AuditEvent.Outcome.SUCCESS,
                          customer=customer, summary=summary_label(reason), ip=client_ip(request))
             customer_session.session_end(request)
-            return redirect(f"{reverse('security:logged_out')}?reason=timeout")
+            # the logged-out page says which limit ended it (walk29 F3: 2 hours read as idleness)
+            said = "expired" if reason == "absolute" else "timeout"
+            return redirect(f"{reverse('security:logged_out')}?reason={said}")
         if customer.status != Customer.Status.ACTIVE:
             audit_record(action="access_refused", outcome=AuditEvent.Outcome.REFUSED,
                          customer=customer, summary=f"{customer.get_status_display()}の契約でのアクセス",
@@ -98,10 +105,14 @@ class CustomerSessionMiddleware:
         15 minutes); their clock starts at the first request after the admin login."""
         now = time.time()
         request.session.setdefault(customer_session.AUTH_AT, int(now))
-        if customer_session.session_expired_reason(request, now) is not None:
+        reason = customer_session.session_expired_reason(request, now)
+        if reason is not None:
             audit_record(action="staff_timeout", outcome=AuditEvent.Outcome.SUCCESS,
                          actor=request.user.get_username(), ip=client_ip(request))
             customer_session.session_end(request)
+            # the login page says why, and that the form sent was not carried out (walk29 F4:
+            # a bare login page after 記帳する on the 窓口入金 confirm)
+            messages.warning(request, STAFF_SESSION_ENDED.format(why=STAFF_ENDED_WHY[reason]))
             return redirect(f"{reverse('admin:login')}?next={reverse('admin:index')}")
         customer_session.session_seen(request, now=now)
         return self.get_response(request)

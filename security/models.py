@@ -51,8 +51,9 @@ class CredentialLockChange(DatabaseWrittenChange):
     customer's credential (a ``locked_at`` set or cleared, or a locked row removed), written
     by the database alone (trigger ``security_credential_lock_record``, SECURITY DEFINER,
     security 0013) and never changed or removed; the app's role may only read it
-    (accounts/db_roles.py). A lock or an unlock the services did not make (no ``lockout`` or
-    ``unlock`` audit row beside it) leaves this trace."""
+    (accounts/db_roles.py). Since security 0014 (CI305) a lock or an unlock needs its
+    service's audit row and mail in its transaction; branch staff read this history in
+    admin as ロック履歴 (``CredentialLockChangeAdmin``, read-only)."""
 
     kind = models.CharField("種類", max_length=16, choices=Credential.Kind.choices)
     locked = models.BooleanField("ロック")  # False: the lock lifted

@@ -115,8 +115,12 @@ def logout_view(request):
 
 
 def logged_out_view(request):
-    return render(request, "security/logged_out.html",
-                  {"timeout": request.GET.get("reason") == "timeout"})
+    """ログアウト, or the automatic one (SEC-9, SEC-12): ``?reason=timeout`` after the idle
+    limit, ``?reason=expired`` after the absolute one (walk29 F3: both read as idleness)."""
+    reason = request.GET.get("reason")
+    return render(request, "security/logged_out.html", {
+        "timeout": reason in ("timeout", "expired"), "expired": reason == "expired",
+        "absolute_hours": settings.SESSION_ABSOLUTE_SECONDS // 3600})
 
 
 def _session_refused(request, message: str):

@@ -62,18 +62,39 @@ def clock_strict():
     """The production slack (five minutes), set by the owner on its own connection
     (committed: the test's own transaction sees it), then the travel slack again — for the
     part of a test after it travelled in time (a booking made the day before)."""
-    import psycopg
-    from django.db import connections
-
-    def slack(value: str) -> None:
-        with psycopg.connect(**connections["owner"].get_connection_params(), autocommit=True) as conn:
-            conn.execute(clock_slack_sql(value))
-
-    slack(CLOCK_SLACK_PRODUCTION)
+    owner_commits(clock_slack_sql(CLOCK_SLACK_PRODUCTION))
     try:
         yield
     finally:
-        slack(CLOCK_SLACK_TRAVEL)
+        owner_commits(clock_slack_sql(CLOCK_SLACK_TRAVEL))
+
+
+def owner_commits(sql: str) -> None:
+    """``sql`` run and committed by the owner on a connection of its own (the test's own
+    transaction sees a function it replaced)."""
+    import psycopg
+    from django.db import connections
+
+    with psycopg.connect(**connections["owner"].get_connection_params(), autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def mail_delivered_apart_sql(held: bool) -> str:
+    """notifications 0018 (CI242): a mail leaves its state only after the commit that wrote it.
+    The test database relaxes it: a test sends, in its one transaction, the mail it wrote."""
+    return ("CREATE OR REPLACE FUNCTION public.notifications_mail_delivered_apart_held() RETURNS boolean"
+            f" LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$ BEGIN RETURN {held}; END $$")
+
+
+@pytest.fixture
+def mail_delivered_apart_strict():
+    """The production rule (CI242) for one test, set by the owner on its own connection
+    (committed, as ``clock_strict``), then relaxed again."""
+    owner_commits(mail_delivered_apart_sql(True))
+    try:
+        yield
+    finally:
+        owner_commits(mail_delivered_apart_sql(False))
 
 
 @pytest.fixture
@@ -134,6 +155,7 @@ def django_db_setup(django_test_environment, django_db_blocker):
         owner.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
         with owner.cursor() as cursor:
             cursor.execute(clock_slack_sql(CLOCK_SLACK_TRAVEL))
+            cursor.execute(mail_delivered_apart_sql(False))
     yield
     with django_db_blocker.unblock():
         app.close()

@@ -95,17 +95,27 @@ def confirmed(customer: Customer, kind: str, content: dict, run):
 
 def credential_locked(customer: Customer, kind: str = "password", *, locked_at=None):
     """A locked credential, made as the app's role may make one (SEC-8, security 0013,
-    dbprobe28 F5): one failure at a time up to the kind's limit, the lock with the last."""
+    dbprobe28 F5): one failure at a time up to the kind's limit, the lock with the last, and
+    the service's lockout audit row and mail (security 0014, dbprobe29 F7)."""
     from django.conf import settings
     from django.db.models import F
     from django.utils import timezone
 
     from security.models import Credential
 
+    from django.db import transaction
+
+    from notifications.services import notice_enqueue
+    from security.audit import audit_record
+
     Credential.objects.bulk_create([Credential(customer=customer, kind=kind)], ignore_conflicts=True)
     limit = settings.SECURITY_LOCKOUT_THRESHOLDS[kind]
     rows = Credential.objects.filter(customer=customer, kind=kind)
     while rows.filter(failures__lt=limit - 1).update(failures=F("failures") + 1):
         pass
-    rows.update(failures=F("failures") + 1, locked_at=locked_at or timezone.now())
-    return rows.get()
+    with transaction.atomic():  # the lock with its lockout audit row and mail, as one commit (CI305)
+        rows.update(failures=F("failures") + 1, locked_at=locked_at or timezone.now())
+        credential = rows.get()
+        audit_record(action="lockout", outcome="refused", customer=customer, summary=credential.get_kind_display())
+        notice_enqueue(customer=customer, event="lockout", lines=["お取引をロックしました。"])
+    return credential

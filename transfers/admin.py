@@ -315,19 +315,39 @@ BANK_MAX_LOWER_UNCONFIRMED = ("この変更で、{count:,}人のお客さまの1
                               "「上限の引き下げを確認しました」にチェックしてください。")
 
 
+BANK_MAX_CHANGED_MEANWHILE = ("この画面を表示した後に、別の画面（または別の職員）で上限が変更されています"
+                              "（{at:%Y/%m/%d %H:%M} 更新、現在 {value:,}円）。変更していません。"
+                              "一覧から開き直して、現在の内容を確かめてから変更してください。")
+
+
 class TransferSettingsForm(forms.ModelForm):
     bank_max_daily_limit = forms.IntegerField(
         label="1日の利用限度額の上限（金庫所定）", min_value=BANK_MAX_MIN, max_value=BANK_MAX_MAX,
         error_messages={key: BANK_MAX_OUT_OF_RANGE for key in ("required", "invalid", "min_value", "max_value")},
         help_text=f"{BANK_MAX_MIN:,}円～{BANK_MAX_MAX:,}円。お客さまの利用限度額はこの金額を超えられません。")
     confirm_lower = forms.BooleanField(label="上限の引き下げを確認しました", required=False)
+    # when the row was last changed as this form showed it (walk29 F2: a second staff member's
+    # stale form silently put back the maximum the first had just lowered)
+    seen = forms.CharField(widget=forms.HiddenInput, required=False)
 
     class Meta:
         model = TransferSettings
         fields = ["bank_max_daily_limit"]
 
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.fields["seen"].initial = self.instance.updated_at.isoformat()
+
     def clean(self):
         cleaned = super().clean()
+        if self.instance.pk:
+            # under the row's lock, in the admin's transaction: a save of another staff member
+            # since this form was shown — or at this moment — is found, not overwritten
+            current = TransferSettings.objects.select_for_update().get(pk=self.instance.pk)
+            if cleaned.get("seen") != current.updated_at.isoformat():
+                raise forms.ValidationError(BANK_MAX_CHANGED_MEANWHILE.format(
+                    at=timezone.localtime(current.updated_at), value=current.bank_max_daily_limit))
         new = cleaned.get("bank_max_daily_limit")
         old = self.instance.bank_max_daily_limit if self.instance.pk else None
         if new is None or old is None or new >= old or cleaned.get("confirm_lower"):
@@ -346,7 +366,7 @@ class TransferSettingsAdmin(_AuditedAdmin):
     form = TransferSettingsForm
     list_display = ["bank_max_daily_limit_yen", "updated_at"]
     bank_max_daily_limit_yen = yen_column(TransferSettings, "bank_max_daily_limit")
-    fields = ["bank_max_daily_limit", "confirm_lower"]
+    fields = ["bank_max_daily_limit", "confirm_lower", "seen"]
 
     def has_add_permission(self, request):
         return super().has_add_permission(request) and not TransferSettings.objects.exists()

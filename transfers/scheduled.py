@@ -44,6 +44,7 @@ from accounts.templatetags.accounts_format import japanese_date, slash_date
 from cosei_ib import bankcalendar
 from notifications.services import notice_enqueue
 from security.audit import audit_record, reference_text
+from security.models import AuditEvent
 
 from .errors import TransferRefused
 from .models import OutgoingTransfer, Transfer, TransferLimit
@@ -73,6 +74,10 @@ DATE_HINT = ("空欄または本日の日付で本日のお振込になります
              "「{example}」のように入力してください（土日・祝日・12月31日～1月3日・当金庫の休業日は指定できません）。")
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
+# walk29 F5: a 予約 already cancelled is said as such, not as 「予約中ではない」
+CANCEL_ALREADY = "このご予約は既に取り消されています。お振込・お引落しは行われません。"
+CANCEL_ALREADY_BY_BANK = ("このご予約は、当金庫窓口で既に取り消されています。お振込・お引落しは行われません"
+                          "（取消のお知らせをＥメールでお送りしています）。")
 STAFF_CANCEL_REASON_REQUIRED = "理由を入力してください。"
 SCHEDULE_DAY_PASSED = "振込日が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
 # the 予約's fee row was corrected before its date (dbprobe28 F4): the lower fee is charged
@@ -148,6 +153,8 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
 
 
 def scheduled_transfer_cancel_problem(transfer: Transfer, *, today: dt.date) -> str:
+    if transfer.status == Transfer.Status.CANCELLED:
+        return CANCEL_ALREADY
     if transfer.status != Transfer.Status.SCHEDULED:
         return CANCEL_NOT_SCHEDULED
     if transfer.transfer_date <= today:
@@ -176,6 +183,8 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
         transfer = Transfer.objects.select_related("debit_account__branch").get(pk=transfer_id, customer=customer)
         if not changed:
             problem = scheduled_transfer_cancel_problem(transfer, today=today) or CANCEL_NOT_SCHEDULED
+            if problem == CANCEL_ALREADY and _cancelled_by_the_bank(transfer):
+                problem = CANCEL_ALREADY_BY_BANK
             audit_record(action="transfer_cancel", outcome="refused", customer=customer, ip=ip,
                          summary=f"{reference_text(transfer.pk)} {problem}"[:200])
         else:
@@ -186,6 +195,13 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
     if not changed:  # not 予約中 any more, or its day has come: retrying cannot help (walk25 F11)
         raise TransferRefused(problem, final=True)
     return transfer
+
+
+def _cancelled_by_the_bank(transfer: Transfer) -> bool:
+    """Whether branch staff cancelled ``transfer`` (their audit row; the transfer row does not
+    say who cancelled it)."""
+    return AuditEvent.objects.filter(customer_id=transfer.customer_id, action="transfer_cancel_staff",
+                                     outcome="success", summary__startswith=f"{reference_text(transfer.pk)} ").exists()
 
 
 def scheduled_transfer_staff_cancel(*, transfer_id: int, reason: str, actor: str) -> Transfer:
@@ -452,6 +468,14 @@ def _told(transfer: Transfer) -> tuple[str, str, str, list[str]]:
             [f"理由：{label}", ""] + lines)
 
 
+def result_told(transfer: Transfer) -> None:
+    """The batch's audit row and the customer's mail of an executed or 未処理 transfer, in the
+    caller's transaction: the database refuses the step without them (transfers 0034, CI232)."""
+    outcome, summary, event, lines = _told(transfer)
+    audit_record(action="transfer", outcome=outcome, customer=transfer.customer, actor="batch", summary=summary)
+    notice_enqueue(customer=transfer.customer, event=event, lines=lines)
+
+
 def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Transfer:
     """Execute one claimed transfer with its customer's locked limit row (call inside the
     claim's transaction). The batch's path for a transfer alone; ``_chunk_execute`` does
@@ -497,9 +521,7 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
         _unprocessed(transfer, reason, now)
     if changed != 1:  # cannot happen under the row lock; never post twice if it did
         raise LedgerError(f"scheduled transfer {transfer.pk} changed under its lock")
-    outcome, summary, event, lines = _told(transfer)
-    audit_record(action="transfer", outcome=outcome, customer=transfer.customer, actor="batch", summary=summary)
-    notice_enqueue(customer=transfer.customer, event=event, lines=lines)
+    result_told(transfer)
     return transfer
 
 

@@ -59,8 +59,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "security.middleware.AuthenticationMiddleware",  # Django's, + the user read with the session
     "django_otp.middleware.OTPMiddleware",
-    "security.middleware.CustomerSessionMiddleware",
+    # before the customer-session checks: the admin login after an automatic logout says why (walk29 F4)
     "django.contrib.messages.middleware.MessageMiddleware",
+    "security.middleware.CustomerSessionMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "cosei_ib.method_not_allowed.MethodNotAllowedPageMiddleware",
 ]
@@ -191,10 +192,15 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
+    "filters": {"without_traceback": {"()": "cosei_ib.log_filters.WithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "console_one_line": {"class": "logging.StreamHandler", "formatter": "plain",
+                             "filters": ["without_traceback"]},
     },
     "loggers": {
+        # a request Django refused as suspicious (400): one line each, no traceback (walk29 F8)
+        "django.security": {"handlers": ["console_one_line"], "level": "WARNING", "propagate": False},
         "cosei_ib": {"handlers": ["console"], "level": "INFO"},
         "accounts": {"handlers": ["console"], "level": "INFO"},
         "security": {"handlers": ["console"], "level": "INFO"},

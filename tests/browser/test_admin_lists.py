@@ -221,6 +221,27 @@ def test_notice_choice_history_list_reads_whole_for_branch_staff(page, device):
     assert who == {f"{customer.contract_id}\n山田 太郎": 2}
     assert page.locator("#changelist-form input[type=checkbox]").count() == 0  # nothing to act on
 
+def test_lock_history_list_reads_whole_for_branch_staff(page, device):
+    """SEC-8, STAFF-1, UI-1 (dbprobe29 F7): branch staff read ロック履歴 — what the database
+    recorded at each lock and lift of a customer's credential — beside the sidebar."""
+    from security.services import credential_unlock
+    from tests import factories
+
+    totp_device = _branch_staff_device()
+    customer = factories.customer(name_kanji="山田 太郎")
+    factories.credential_locked(customer, "image_card")
+    credential_unlock(customer=customer, kind="image_card", reason="本人確認済み", actor="madoguchi")
+
+    _log_in(page, totp_device)
+    page.get_by_role("link", name="ロック履歴").click()
+    page.wait_for_url("**/admin/security/credentiallockchange/")
+    _list_opened_whole(page, "/admin/security/credentiallockchange/", "credentiallockchange")
+    assert lines_of_elements(page, "#result_list td.field-locked_label") == {"ロック解除": 1, "ロック": 1}
+    who = lines_of_elements(page, "#result_list td.field-contract_id_and_name")
+    assert who == {f"{customer.contract_id}\n山田 太郎": 2}
+    assert page.locator("#changelist-form input[type=checkbox]").count() == 0  # nothing to act on
+
+
 def test_fee_incoming_entry_and_state_history_lists_read_whole_beside_the_sidebar(page, device):
     """STAFF-1, UI-1 (walk25 F23): 振込手数料 (1158 pixels in a 901-pixel box, 他行宛 未満/以上 —
     the most used — out of sight), 振込入金明細 (入金口座 out of sight), 明細 (取引日時) and

@@ -1,6 +1,6 @@
 """XFER-12, STAFF-1 in a real browser, desktop and iPhone 13 (walk26 F3, F4; walk27 F2): 振込資金返却, 窓口入金
 and the release of a 入金保留 record each show what they would credit first, and credit
-only from that page's own button."""
+only from that page's own button; 返却済にする shows the records and asks for a reason (walk29 F1)."""
 
 from __future__ import annotations
 
@@ -73,6 +73,21 @@ def test_staff_confirm_a_return_and_a_held_release_before_money_moves(page, devi
     page.get_by_role("button", name="入金する（1件 30,000円）").click()
     assert "1件を入金しました。" in page.locator("ul.messagelist").inner_text()
     assert Account.objects.get(pk=receiver.pk).balance == 60_000
+
+    # 入金不能 → 返却済 cannot be undone: the record and a 返却理由 first (walk29 F1)
+    unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
+    page.goto("/admin/transfers/interbankincomingrecord/")
+    page.locator(f'input[name="_selected_action"][value="{unapplied.pk}"]').check()
+    page.locator('select[name="action"]').select_option("mark_returned")
+    page.get_by_role("button", name="実行").click()
+    listed = page.locator("#interbank-record-return-confirm").inner_text()
+    assert "ﾀﾞﾚｶ" in listed and "1,000円" in listed and "まだ返却済にしていません" in page.locator("#content").inner_text()
+    assert no_horizontal_overflow(page)
+    assert InterbankIncomingRecord.objects.get(pk=unapplied.pk).status == "unapplied"
+    page.get_by_label("返却理由（仕向金融機関への連絡内容など）").fill("口座なし。仕向金融機関に連絡済み")
+    page.get_by_role("button", name="返却済にする（1件 1,000円）").click()
+    assert "1件を返却済にしました。" in page.locator("ul.messagelist").inner_text()
+    assert InterbankIncomingRecord.objects.get(pk=unapplied.pk).status == "returned"
 
 
 def test_staff_confirm_a_counter_deposit_before_it_posts(page, device):

@@ -15,6 +15,8 @@ from notifications import services
 from notifications.services import posting_notices_process
 from notifications.models import EmailAddressChange, NoticePreference, NoticePreferenceChange, OutboxMessage, PostingNotice
 from tests import factories
+from notifications.tasks import outbox_send_pending
+from tests.accounts.test_counter_deposit_key import at_commit
 from tests.accounts.test_ledger_lockdown import refused
 
 pytestmark = pytest.mark.django_db
@@ -358,3 +360,43 @@ def test_a_code_mail_needs_its_request_at_commit():
     assert not OutboxMessage.objects.filter(to="victim@example.com").exists()
     services.email_change_request(customer=customer, new_email="new@example.jp", ip=None)  # the service's own
     assert OutboxMessage.objects.filter(event="email_verify", to="new@example.jp").exists()
+
+
+@pytest.mark.parametrize("delivery", [
+    "status = 'sent', attempts = 1, sent_at = now()",   # the probe's: 送信済 at once
+    "status = 'failed', attempts = 1",                  # 送信失敗 at once
+    "attempts = 1",                                     # a failed try
+])
+def test_a_mail_leaves_its_state_only_after_the_commit_that_wrote_it(delivery, mail_delivered_apart_strict):
+    """NOTE-1, LEDGER-7 (notifications 0018, dbprobe29 F6): the app's role wrote a 予約
+    取消 mail and marked it 送信済 in the same transaction — CI229's "the customer was told"
+    kept, the mail never sent. Only the sender moves a mail, in a transaction of its own."""
+    customer = factories.customer(email="owner@example.jp")
+    insert = (INSERT_MAIL, [customer.pk, "transfer_cancelled", "owner@example.jp"])
+    move = (f"UPDATE notifications_outboxmessage SET {delivery} WHERE id = currval('notifications_outboxmessage_id_seq')",
+            None)
+    assert at_commit([insert, move]) == "CI242"
+    assert at_commit([("SAVEPOINT s", None), insert, ("RELEASE SAVEPOINT s", None), move]) == "CI242"
+    assert at_commit([insert]) is None
+
+
+def test_a_mail_born_skipped_still_commits(mail_delivered_apart_strict):
+    """notifications 0014: without a sendable address the service writes the mail 送信対象外
+    at once — the state it is written in, kept at the commit."""
+    nobody = factories.customer(email="")
+    assert at_commit([(INSERT_MAIL.replace("'pending'", "'skipped'"), [nobody.pk, "transfer_cancelled", ""])]) is None
+    with transaction.atomic(), connection.cursor() as cursor:
+        mail = services.notice_enqueue(customer=nobody, event="transfer_cancelled", lines=["取消"])
+        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+        transaction.set_rollback(True)
+    assert mail.status == OutboxMessage.Status.SKIPPED
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_sender_sends_a_mail_of_an_earlier_transaction(mail_delivered_apart_strict):
+    """The real path commits: the service writes the mail, the sender sends it after."""
+    customer = factories.customer(email="owner@example.jp")
+    mail = services.notice_enqueue(customer=customer, event="transfer_cancelled", lines=["取消"])
+    assert outbox_send_pending() == 1
+    mail.refresh_from_db()
+    assert (mail.status, mail.attempts) == (OutboxMessage.Status.SENT, 1)

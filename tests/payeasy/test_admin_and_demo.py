@@ -34,9 +34,14 @@ def test_admin_edits_billers_and_shows_payments_read_only(superuser_client):  # 
     assert superuser_client.get("/admin/payeasy/biller/").status_code == 200
     page = superuser_client.get(f"/admin/payeasy/biller/{biller.pk}/change/").content.decode()
     assert "情報リンク署名鍵" in page and "確認番号を使う" in page
-    assert superuser_client.get("/admin/payeasy/bill/").status_code == 200
-    assert superuser_client.get("/admin/payeasy/payment/").status_code == 200
-    assert payment.reference in superuser_client.get("/admin/payeasy/payment/").content.decode()
+    bills = superuser_client.get("/admin/payeasy/bill/").content.decode()
+    # walk29 F7: amounts as staff read them, 「48,000円」, not 48000
+    bill = Bill.objects.filter(amount__gte=1000).first()
+    assert f"{bill.amount:,}円" in bills and f">{bill.amount}<" not in bills
+    listed = superuser_client.get("/admin/payeasy/payment/").content.decode()
+    assert payment.reference in listed and f"{payment.amount:,}円" in listed and f">{payment.amount}<" not in listed
+    detail = superuser_client.get(f"/admin/payeasy/payment/{payment.pk}/change/").content.decode()
+    assert f"{payment.amount:,}円" in detail and payment.reference in detail and f">{payment.amount}<" not in detail
     assert superuser_client.get("/admin/payeasy/payment/add/").status_code == 403
     response = superuser_client.post(f"/admin/payeasy/payment/{payment.pk}/delete/", {"post": "yes"})
     assert response.status_code == 403

@@ -13,6 +13,7 @@ from notifications.models import OutboxMessage
 from security.models import AuditEvent, Credential, CredentialLockChange
 from security.services import credential_unlock, initial_password_issue, login_authenticate
 from tests import factories
+from tests.accounts.test_counter_deposit_key import at_commit
 from tests.accounts.test_ledger_lockdown import refused
 
 pytestmark = pytest.mark.django_db
@@ -116,3 +117,90 @@ def test_the_image_card_locks_at_its_own_limit():
     credential = factories.credential_locked(customer, "image_card")
     assert (credential.failures, credential.is_locked) == (settings.SECURITY_LOCKOUT_THRESHOLDS["image_card"], True)
     credential_unlock(customer=customer, kind="image_card", reason="再発行", actor="staff01")
+
+
+# --- security 0014 (dbprobe29 F7): each change is taken by its service, at the commit ---
+
+STEP = "UPDATE security_credential SET failures = failures + 1 WHERE customer_id = %s AND kind = 'password'"
+AUDIT = ("INSERT INTO security_auditevent (contract_id, action, outcome, summary, actor, created_at, customer_id)"
+         " VALUES ('', %s, %s, '', %s, now(), %s)")
+MAIL = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
+        " next_attempt_at, created_at) VALUES (%s, %s, '', 's', 'b', 'skipped', 0, now(), now())")
+
+
+def _lock_statements(customer):
+    limit = settings.SECURITY_LOCKOUT_THRESHOLDS["password"]
+    return [(STEP, [customer.pk])] * (limit - 1) + [(STEP.replace("+ 1", "+ 1, locked_at = now()"), [customer.pk])]
+
+
+def test_a_lock_comes_with_the_lockout_audit_row_and_mail():
+    """The repro of F7: five failures, the last with the lock, and no lockout row nor mail."""
+    customer = factories.customer()
+    Credential.objects.create(customer=customer, kind="password")
+    lock = _lock_statements(customer)
+    assert at_commit(lock) == "CI305"
+    assert at_commit(lock + [(AUDIT, ["lockout", "refused", "", customer.pk])]) == "CI305", "no mail"
+    assert at_commit(lock + [(MAIL, [customer.pk, "lockout"])]) == "CI305", "no audit row"
+    other = factories.customer()
+    assert at_commit(lock + [(AUDIT, ["lockout", "refused", "", other.pk]), (MAIL, [other.pk, "lockout"])]) == "CI305"
+    assert at_commit(lock + [(AUDIT, ["lockout", "refused", "", customer.pk]), (MAIL, [customer.pk, "lockout"])]) is None
+
+
+def test_a_lock_is_lifted_by_staff_with_the_unlock_row_and_mail():
+    customer = factories.customer()
+    factories.credential_locked(customer, "password")
+    lift = ("UPDATE security_credential SET failures = 0, locked_at = NULL, unlocked_at = now()"
+            " WHERE customer_id = %s AND kind = 'password'", [customer.pk])
+    assert at_commit([lift]) == "CI305"
+    assert at_commit([lift, (AUDIT, ["unlock", "success", "", customer.pk]), (MAIL, [customer.pk, "unlock"])]) == "CI305"
+    assert at_commit([lift, (AUDIT, ["unlock", "success", "staff01", customer.pk])]) == "CI305", "no mail"
+    assert at_commit([lift, (AUDIT, ["login", "success", "", customer.pk]), (MAIL, [customer.pk, "login"])]) == "CI305"
+    for action in ("unlock", "initial_password_issue"):
+        assert at_commit([lift, (AUDIT, [action, "success", "staff01", customer.pk]),
+                          (MAIL, [customer.pk, action])]) is None, action
+
+
+def test_failures_go_back_to_0_only_with_the_success_that_does_it():
+    """Guesses kept from ever locking: failures put back to 0 on an unlocked row."""
+    customer = factories.customer()
+    Credential.objects.create(customer=customer, kind="password")
+    reset = ("UPDATE security_credential SET failures = 0 WHERE customer_id = %s AND kind = 'password'", [customer.pk])
+    guesses = [(STEP, [customer.pk])] * 3
+    assert at_commit([*guesses, reset]) == "CI305"  # each row version's OLD: 3 -> 0
+    with connection.cursor() as cursor:
+        for _ in range(3):
+            cursor.execute(STEP, [customer.pk])
+    assert at_commit([reset]) == "CI305"
+    assert at_commit([reset, (AUDIT, ["login", "failure", "", customer.pk])]) == "CI305"
+    assert at_commit([reset, (AUDIT, ["login", "success", "", customer.pk])]) is None
+    suspended = ("UPDATE security_credential SET failures_while_suspended = failures_while_suspended + 1"
+                 " WHERE customer_id = %s AND kind = 'password'", [customer.pk])
+    with connection.cursor() as cursor:
+        cursor.execute(*suspended)
+    forget = ("UPDATE security_credential SET failures_while_suspended = 0 WHERE customer_id = %s", [customer.pk])
+    assert at_commit([forget]) == "CI305"
+    assert at_commit([forget, (AUDIT, ["ib_resume", "success", "staff01", customer.pk])]) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_every_service_path_commits_under_the_rule():
+    """Login (failures, the lock, a right password), staff's ロック解除 and 初回パスワード再発行
+    each commit with its own audit row and mail (SEC-8)."""
+    customer = factories.customer(password="Right123", email="lock@example.jp")
+    limit = settings.SECURITY_LOCKOUT_THRESHOLDS["password"]
+    login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
+    assert login_authenticate(contract_id=customer.contract_id, password="Right123", ip=None).ok
+    for _ in range(limit):
+        login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
+    assert Credential.objects.get(customer=customer, kind="password").is_locked
+    credential_unlock(customer=customer, kind="password", reason="本人確認済み", actor="staff01")
+    for _ in range(limit):
+        login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
+    initial_password_issue(customer=customer, reason="失念", actor="staff01", unlock=True)
+    login_authenticate(contract_id=customer.contract_id, password="Wrong123", ip=None)
+    initial_password_issue(customer=customer, reason="再発行", actor="staff01")
+    credential = Credential.objects.get(customer=customer, kind="password")
+    assert (credential.failures, credential.locked_at) == (0, None)
+    assert [change.locked for change in CredentialLockChange.objects.filter(customer=customer).order_by("id")] == [
+        True, False, True, False]
+

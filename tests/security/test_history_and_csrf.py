@@ -98,12 +98,14 @@ def test_history_leaves_out_staff_work_that_changed_nothing_of_the_customers():
     audit_record(action="unlock", outcome="success", customer=me, actor="staff01",
                  summary="画像認証：本人確認済み")
     audit_record(action="transfer_cancel_staff", outcome="success", customer=me, actor="staff01",
-                 summary="受付番号 3 取消 理由：電話")
+                 summary="受付番号 3 振込日2026年12月8日 12,000円 理由：電話")
     audit_record(action="counter_deposit", outcome="success", customer=me, actor="staff01", summary="1 10,000円")
     html = logged_in(me).get("/history/").content.decode()
     assert "振込の照会" not in html and "画像認証カード印刷" not in html and "通知メールの再送" not in html
     assert "ロック解除" in html and "振込予約取消（窓口）" in html and "窓口入金" in html
     assert html.count("<tr>") - 1 == 4  # the login and the three state changes
+    # which 予約 the branch cancelled, without staff's reason (walk29 F5: the row was empty)
+    assert "受付番号 3 振込日" in html and "2026年12月8日" in html and "12,000円" in html and "電話" not in html
     assert AuditEvent.objects.filter(customer=me, action="staff_transfer_view").exists()  # staff still read it
 
 

@@ -433,7 +433,14 @@ def test_absolute_session_limit(client, settings):
     session = client.session
     session["cosei_auth_at"] = int(time.time()) - settings.SESSION_ABSOLUTE_SECONDS - 1
     session.save()
-    assert "reason=timeout" in client.get("/").url
+    # walk29 F3: said as the 2-hour limit, not as idleness; and that nothing in progress ran
+    url = client.get("/").url
+    assert url.endswith("?reason=expired")
+    page = client.get(url).content.decode()
+    assert "ログインから2時間が経過したため" in page and "一定時間操作がなかった" not in page
+    assert "お手続き中のお取引は実行されていません" in page
+    idle = client.get("/logged-out/?reason=timeout").content.decode()
+    assert "一定時間操作がなかったため" in idle and "お手続き中のお取引は実行されていません" in idle
 
 
 def test_logout_ends_the_server_session_and_back_button_shows_nothing(client):
@@ -594,6 +601,10 @@ def test_staff_admin_sessions_also_end_after_15_idle_minutes(settings):
     assert response.status_code == 302 and "/admin/login/" in response.url
     assert "_auth_user_id" not in client.session
     assert AuditEvent.objects.filter(action="staff_timeout", actor="idle-staff").exists()
+    # walk29 F4: the login page says why, and that what was sent was not done
+    login_page = client.get(response.url).content.decode()
+    assert "一定時間操作がなかったため、安全のためログアウトしました" in login_page
+    assert "実行していません" in login_page
 
 
 def test_login_page_has_a_meta_description(client):

@@ -16,7 +16,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from accounts.models import Account, Customer, Entry, Journal
 from accounts.roles import BRANCH_STAFF_GROUP, BRANCH_STAFF_PERMISSIONS, branch_staff_group_ensure
 from notifications.models import OutboxMessage
-from security.models import AuditEvent, Credential
+from security.models import AuditEvent, Credential, CredentialLockChange
 from tests import factories
 
 pytestmark = pytest.mark.django_db
@@ -861,7 +861,7 @@ def test_a_double_click_on_an_issue_form_issues_once(staff_client, path):
     it still held the form's nonce, so both issued — and the slip the browser showed could
     carry the password (or card) the other request had already replaced. The second now
     finds, under the credential's row lock, that something was issued after its form was
-    shown: nothing more is issued, and staff see 「処理済み」. Simulated in order: the second
+    shown: nothing more is issued, and staff are told it was issued elsewhere. Simulated in order: the second
     request's session is the one from before the first consumed the nonce."""
     from security.models import ImageCard
 
@@ -878,7 +878,10 @@ def test_a_double_click_on_an_issue_form_issues_once(staff_client, path):
     session.save()
     second = staff_client.post(url, data)
     assert second.status_code == 302 and second.url == f"/admin/accounts/customer/{customer.pk}/change/"
-    assert "処理済み" in staff_client.get(second.url).content.decode()
+    told = staff_client.get(second.url).content.decode()
+    # walk29 F6: what another tab or staff member did is said as such — not 「処理済み…あらためて
+    # 再発行してください」, whose advice would void the slip (card) the other one handed over
+    assert "別の画面（または別の職員）で" in told and "ここでは発行していません" in told and "あらためて再発行" not in told
     if path == "card/issue":
         assert ImageCard.objects.filter(customer=customer).count() == 1
     else:
@@ -968,3 +971,21 @@ def test_the_other_submit_of_a_double_click_shows_what_the_first_issued(staff, p
     assert all(password not in str(row.get_decoded()) for row in Session.objects.all())
     reload = first_client.post(url, data)
     assert reload.status_code == 302 and reload.url == f"/admin/accounts/customer/{customer.pk}/change/"
+
+
+def test_staff_read_the_lock_history_read_only(staff_client):
+    """SEC-8, STAFF-1 (dbprobe29 F7): ロック履歴 is read by someone — branch staff, read-only."""
+    customer = factories.customer(name_kanji="施錠 太郎")
+    factories.credential_locked(customer, "password")
+    assert "ロック履歴" in staff_client.get("/admin/").content.decode()
+    listing = staff_client.get(f"/admin/security/credentiallockchange/?q={customer.contract_id}")
+    assert listing.status_code == 200
+    page = listing.content.decode()
+    assert "施錠 太郎" in page and "ログインパスワード" in page and "DBユーザー" in page
+    unlocked = staff_client.get(f"/admin/security/credentiallockchange/?q={customer.contract_id}&locked=0")
+    assert "施錠 太郎" not in unlocked.content.decode()  # 変更: ロック解除 only
+    row = CredentialLockChange.objects.get(customer=customer)
+    detail = staff_client.get(f"/admin/security/credentiallockchange/{row.pk}/change/")
+    assert detail.status_code == 200 and "DBユーザー" in detail.content.decode()
+    assert staff_client.get("/admin/security/credentiallockchange/add/").status_code == 403
+    assert staff_client.post(f"/admin/security/credentiallockchange/{row.pk}/delete/").status_code == 403

@@ -60,3 +60,11 @@ def book(customer, content: dict):
     """``scheduled_transfer_create`` confirmed by a step-up of ``customer`` (transfers 0012)."""
     return factories.confirmed(customer, "transfer", content, lambda stepup_id: scheduled.scheduled_transfer_create(
         customer=customer, stepup_id=stepup_id, content=content))
+
+
+def told_as_the_batch(transfer_id: int) -> None:
+    """The batch's audit row and mail of a 予約 a test moved to 未処理 or 振込済 itself, as
+    the batch writes them with the step (transfers 0034, CI232)."""
+    from transfers.models import Transfer
+
+    scheduled.result_told(Transfer.objects.select_related("customer", "debit_account").get(pk=transfer_id))

@@ -2,6 +2,8 @@
 transfer list is read-only with filters; everything audited."""
 
 import datetime as dt
+import html
+import re
 
 import pytest
 import time_machine
@@ -101,10 +103,19 @@ def test_a_new_row_the_database_dates_in_the_past_is_a_message_not_a_500(staff_c
     assert not FeeSchedule.objects.filter(effective_from=today).exists()
 
 
+SETTINGS_URL = "/admin/transfers/transfersettings/1/change/"
+
+
+def settings_post(staff_client, data: dict):
+    """The bank maximum's form as staff send it: opened, then saved with what it showed
+    (its hidden ``seen``, walk29 F2)."""
+    shown = staff_client.get(SETTINGS_URL).content.decode()
+    seen = re.search(r'name="seen" value="([^"]*)"', shown)[1]
+    return staff_client.post(SETTINGS_URL, {"seen": html.unescape(seen), **data})
+
+
 def test_staff_change_the_bank_maximum(staff_client):
-    row = TransferSettings.objects.get(pk=1)
-    response = staff_client.post(f"/admin/transfers/transfersettings/{row.pk}/change/",
-                                 {"bank_max_daily_limit": 5_000_000, "confirm_lower": "on"})
+    response = settings_post(staff_client, {"bank_max_daily_limit": 5_000_000, "confirm_lower": "on"})
     assert response.status_code == 302
     assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 5_000_000
     assert AuditEvent.objects.filter(action="staff_transfer_settings", actor="staff-t").exists()
@@ -182,7 +193,7 @@ def test_lowering_the_bank_maximum_names_the_customers_it_lowers_and_asks_for_a_
     TransferLimit.objects.update_or_create(customer=above, defaults={"daily_limit": 3_000_000})
     below, _debit = payer()
     TransferLimit.objects.update_or_create(customer=below, defaults={"daily_limit": 500_000})
-    response = staff_client.post("/admin/transfers/transfersettings/1/change/", {"bank_max_daily_limit": 2_000_000})
+    response = settings_post(staff_client, {"bank_max_daily_limit": 2_000_000})
     page = response.content.decode()
     assert response.status_code == 200
     from transfers.selectors import customers_above_limit_count
@@ -192,12 +203,11 @@ def test_lowering_the_bank_maximum_names_the_customers_it_lowers_and_asks_for_a_
     assert f"この変更で、{count:,}人のお客さまの1日の利用限度額が新しい上限（2,000,000円）まで" in page
     assert "お客さまへの個別のメールは送られません" in page  # walk26 F6, docs/transfers.md
     assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 10_000_000
-    response = staff_client.post("/admin/transfers/transfersettings/1/change/",
-                                 {"bank_max_daily_limit": 2_000_000, "confirm_lower": "on"})
+    response = settings_post(staff_client, {"bank_max_daily_limit": 2_000_000, "confirm_lower": "on"})
     assert response.status_code == 302
     assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 2_000_000
     # raising it again needs no tick
-    response = staff_client.post("/admin/transfers/transfersettings/1/change/", {"bank_max_daily_limit": 10_000_000})
+    response = settings_post(staff_client, {"bank_max_daily_limit": 10_000_000})
     assert response.status_code == 302
     assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 10_000_000
 
@@ -318,3 +328,22 @@ def test_a_fee_row_that_comes_into_force_while_its_form_is_open_is_a_message_not
     row.refresh_from_db()
     assert row.other_bank_under == 330
     assert not AuditEvent.objects.filter(action="staff_fee_change").exists()
+
+
+def test_a_form_shown_before_another_change_of_the_maximum_changes_nothing(staff_client):
+    """XFER-8, STAFF-1 (walk29 F2): two staff opened 振込の設定 at 10,000,000円; A lowered it to
+    800,000円; B pressed 保存 on the unchanged form and silently put 10,000,000円 back. The
+    form keeps when the row was last changed as it showed it; a save since is said, and B's
+    form changes nothing. Opened again, it saves."""
+    first = staff_client.get(SETTINGS_URL).content.decode()
+    stale = html.unescape(re.search(r'name="seen" value="([^"]*)"', first)[1])
+    assert settings_post(staff_client, {"bank_max_daily_limit": 800_000, "confirm_lower": "on"}).status_code == 302
+    page = staff_client.post(SETTINGS_URL, {"seen": stale, "bank_max_daily_limit": 10_000_000}).content.decode()
+    assert "別の画面（または別の職員）で上限が変更されています" in page and "現在 800,000円" in page
+    assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 800_000
+    for forged in ("", "x", "2000-01-01T00:00:00+00:00"):  # a form without (or with a made-up) one
+        page = staff_client.post(SETTINGS_URL, {"seen": forged, "bank_max_daily_limit": 10_000_000}).content.decode()
+        assert "変更していません" in page, forged
+    assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 800_000
+    assert settings_post(staff_client, {"bank_max_daily_limit": 10_000_000}).status_code == 302
+    assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 10_000_000

@@ -21,6 +21,7 @@ from transfers.models import InterbankIncomingRecord, InterbankOutgoingFile, Int
 pytestmark = pytest.mark.django_db
 FRIDAY = dt.datetime(2026, 12, 4, 12, 0, tzinfo=dt.timezone(dt.timedelta(hours=9)))
 RETURN_URL = "/admin/transfers/interbankoutgoingfile/return/"
+RECORD_RETURN_REASON = "受取人口座なし。仕向金融機関に電話で連絡済み"
 
 
 def confirm_fields(html: str) -> dict:
@@ -144,7 +145,7 @@ def test_staff_upload_an_incoming_file_and_return_what_cannot_be_credited(staff_
     assert "取り込めません" in refused and "エンド・レコード" in refused
     record = InterbankIncomingRecord.objects.get(status="unapplied")
     staff_client.post("/admin/transfers/interbankincomingrecord/",
-                      {"action": "mark_returned", "_selected_action": [record.pk]})
+                      {"action": "mark_returned", "_selected_action": [record.pk], "post": "yes", "reason": RECORD_RETURN_REASON})
     assert InterbankIncomingRecord.objects.get(pk=record.pk).status == "returned"
 
 
@@ -163,8 +164,9 @@ def test_the_account_column_names_only_an_account_credited(staff_client):
     assert '<td class="field-credited_account">—</td>' in listed
     page = staff_client.get(f"/admin/transfers/interbankincomingrecord/{unapplied.pk}/change/").content.decode()
     assert "照合した口座" in page and str(suzuki) in page
+    assert re.search(r"預金種目[^<]*</label>\s*<div class=\"readonly\">普通</div>", page)  # not 「1」 (walk29 F7)
     staff_client.post("/admin/transfers/interbankincomingrecord/",
-                      {"action": "mark_returned", "_selected_action": [unapplied.pk]})
+                      {"action": "mark_returned", "_selected_action": [unapplied.pk], "post": "yes", "reason": RECORD_RETURN_REASON})
     listed = staff_client.get("/admin/transfers/interbankincomingrecord/?status__exact=returned").content.decode()
     assert str(suzuki) not in listed and '<td class="field-credited_account">—</td>' in listed
 
@@ -366,7 +368,7 @@ def test_two_tabs_releasing_one_held_record_say_the_second_did_nothing(staff_cli
     assert Account.objects.get(pk=account.pk).balance == 60_000
     assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
     unapplied = list(InterbankIncomingRecord.objects.filter(status="unapplied").order_by("id"))
-    returned = {"action": "mark_returned", "_selected_action": [unapplied[0].pk]}
+    returned = {"action": "mark_returned", "_selected_action": [unapplied[0].pk], "post": "yes", "reason": RECORD_RETURN_REASON}
     assert "1件を返却済にしました。" in staff_client.post(url, returned, follow=True).content.decode()
     again = staff_client.post(url, returned, follow=True).content.decode()
     assert "は既に返却済です（何もしていません）。" in again and "0件" not in again
@@ -403,7 +405,7 @@ def test_two_tabs_on_the_held_list_say_the_second_did_nothing(staff_client):
     assert "入金 0件" in late and 'value="入金する' not in late
     # 返却済にする on the filtered list, for the credited record: the service's reason, not silence
     unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
-    returned = staff_client.post(url, {"action": "mark_returned", "_selected_action": [held.pk, unapplied.pk]},
+    returned = staff_client.post(url, {"action": "mark_returned", "_selected_action": [held.pk, unapplied.pk], "post": "yes", "reason": RECORD_RETURN_REASON},
                                  follow=True).content.decode()
     assert "1件を返却済にしました。" in returned
     assert f"{held}: 入金不能・入金保留の明細だけを返却済みにできます。" in returned
@@ -465,3 +467,36 @@ def test_the_large_incoming_hold_follows_its_setting(staff_client, settings):
     assert (result.credited, result.unapplied, result.held_large, list(result.held)) == (1, 1, [(3, 50_001)], [])
     assert Account.objects.get(pk=account.pk).balance == 50_000
     assert InterbankIncomingRecord.objects.get(line=4).reason == "口座なし"
+
+
+def test_returning_records_asks_first_and_needs_a_reason(staff_client):
+    """XFER-12, STAFF-1 (walk29 F1): 「返却済にする」, just above 「入金する」, returned the
+    ticked records at once — a 150,000,000円 record held as 大口 could never be credited
+    after a slip of the finger. It now lists what it would return (account, amount, state)
+    and asks for the 返却理由; without one, or with a control character only, nothing is
+    returned. The reason is in the audit row."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+        "big.txt", incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 150_000_000), (account, "ﾔﾏﾀﾞ ﾀﾛｳ", 5_000)]))})
+    held = InterbankIncomingRecord.objects.get(status="held")
+    credited = InterbankIncomingRecord.objects.get(status="credited")
+    url = "/admin/transfers/interbankincomingrecord/?status__exact=held"
+    chosen = {"action": "mark_returned", "_selected_action": [held.pk, credited.pk]}
+    page = staff_client.post(url, chosen).content.decode()
+    assert "まだ返却済にしていません" in page and "返却 1件　合計 150,000,000円" in page
+    assert f"{account.branch.code}-普通-{account.number}" in page and "—（入金済のため返却しません）" in page
+    assert "返却理由" in page and 'value="返却済にする（1件 150,000,000円）"' in page
+    for reason in ("", "   ", "\x07"):
+        again = staff_client.post(url, {**chosen, "post": "yes", "reason": reason}).content.decode()
+        assert "まだ返却済にしていません" in again and 'class="errorlist"' in again, repr(reason)
+    assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "held"
+    done = staff_client.post(url, {**chosen, "post": "yes", "reason": RECORD_RETURN_REASON},
+                             follow=True).content.decode()
+    assert "1件を返却済にしました。" in done
+    assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "returned"
+    assert InterbankIncomingRecord.objects.get(pk=credited.pk).status == "credited"
+    event = AuditEvent.objects.get(action="interbank_incoming_return")
+    assert event.summary.endswith(f"返却理由：{RECORD_RETURN_REASON}") and event.actor
+    # nothing left to return: the page says so and offers no button
+    late = staff_client.post(url, chosen).content.decode()
+    assert "返却済にするものはありません" in late and 'value="返却済にする' not in late

@@ -15,7 +15,7 @@ from django.utils import timezone
 from cosei_ib import bankcalendar
 from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
-from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
+from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule, told_as_the_batch
 from tests.transfers.support import content_for, execute, other_bank_payee, payer, registered_payee
 from transfers import scheduled, services
 from transfers.models import FeeSchedule, Payee, Transfer
@@ -488,6 +488,7 @@ def test_a_transfer_records_only_a_journal_of_exactly_its_lines():
         cursor.execute("UPDATE transfers_transfer SET status = 'executed', journal_id = %s,"
                        " executed_at = (%s::date + time '00:05') AT TIME ZONE 'Asia/Tokyo' WHERE id = %s",
                        [journal, booked.transfer_date, booked.pk])
+    told_as_the_batch(booked.pk)  # (transfers 0034, CI232)
     record = services._outgoing_record(booked, booked.transfer_date)
     record.transfer = booked
     record.save(force_insert=True)

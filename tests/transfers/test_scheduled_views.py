@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from accounts.models import Account
 from security.models import AuditEvent
-from tests.transfers.scheduled_support import at
+from tests.transfers.scheduled_support import at, told_as_the_batch
 from tests.transfers.support import payer
 from tests.transfers.test_views import _card, _to_details
 from transfers import scheduled
@@ -124,6 +124,7 @@ def test_on_the_day_it_is_listed_but_not_cancellable_and_history_shows_the_reaso
     Transfer.objects.filter(pk=transfer.pk).update(status=Transfer.Status.UNPROCESSED,
                                                    unprocessed_reason=Transfer.Reason.INSUFFICIENT_FUNDS,
                                                    executed_at=at(dt.date(2026, 12, 8), 9))
+    told_as_the_batch(transfer.pk)
     with time_machine.travel(at(dt.date(2026, 12, 8), 10), tick=True):
         client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
         page = client.get(reverse("transfers:scheduled_history")).content.decode()
@@ -237,6 +238,7 @@ def test_the_done_page_says_what_became_of_the_booking(signed_in):
     Transfer.objects.filter(pk=unprocessed.pk).update(  # by the batch on its date (transfers 0027, CI223)
         status=Transfer.Status.UNPROCESSED, executed_at=timezone.make_aware(dt.datetime(2026, 12, 9, 0, 5)),
         unprocessed_reason=Transfer.Reason.INSUFFICIENT_FUNDS)
+    told_as_the_batch(unprocessed.pk)
     page = client.get(reverse("transfers:done", args=[unprocessed.pk])).content.decode()
     assert "<h1>振込予約（未処理）</h1>" in page
     assert "ご予約のお振込は、残高不足のため振込指定日に実行できませんでした（未処理）。" in page
@@ -418,6 +420,8 @@ def test_cancel_refused_after_the_right_answer_goes_back_to_the_list(signed_in):
         scheduled.scheduled_transfer_staff_cancel(transfer_id=transfer.pk, reason="お申し出", actor="staff01")
         response = client.post(reverse("transfers:scheduled_cancel"), _card(customer), follow=True)
         assert response.redirect_chain == [(reverse("transfers:scheduled"), 302)]
-        assert scheduled.CANCEL_NOT_SCHEDULED in response.content.decode()
+        # walk29 F5: said as cancelled by the branch, not 「予約中ではないため」
+        assert scheduled.CANCEL_ALREADY_BY_BANK in response.content.decode()
+        assert scheduled.CANCEL_NOT_SCHEDULED not in response.content.decode()
         assert "cosei_pending_transfer_cancel" not in client.session
         assert AuditEvent.objects.filter(action="transfer_cancel", outcome="failure").count() == 1

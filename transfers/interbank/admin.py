@@ -4,6 +4,8 @@ actions need ``transfers.exchange_interbank``; each is audited by its service.""
 
 from __future__ import annotations
 
+from functools import partial
+
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
@@ -20,6 +22,7 @@ from accounts.admin import ReadOnlyAdmin, yen_column
 from accounts.models import Account
 from cosei_ib import bankcalendar
 from cosei_ib.textinput import ascii_int
+from security.customer_admin import ReasonForm
 from transfers.errors import TransferRefused
 from transfers.models import (
     InterbankIncomingFile,
@@ -57,6 +60,15 @@ RETURN_TWICE = "この振込は既に返却済みです。二重には返却し�
 def _require(request) -> None:
     if not request.user.has_perm(PERMISSION):
         raise PermissionDenied
+
+
+def _account_type_name(record: InterbankIncomingRecord) -> str:
+    return dict(Account.Type.choices).get(record.account_type, record.account_type)
+
+
+def _payee_account(record: InterbankIncomingRecord) -> str:
+    """「003-普通-1234567」: the account a 被仕向 record names, its 預金種目 in words."""
+    return f"{record.branch_code}-{_account_type_name(record)}-{record.account_number}"
 
 
 def _context(model_admin, request, title: str, **extra) -> dict:
@@ -282,11 +294,15 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
                     "credited_account"]
     list_filter = ["status", "file"]
     list_select_related = ["file", "account__branch"]
-    fields = readonly_fields = ["file", "line", "branch_code", "account_type", "account_number", "payee_kana",
+    fields = readonly_fields = ["file", "line", "branch_code", "account_type_name", "account_number", "payee_kana",
                                 "amount_yen", "credited_account", "matched_account", "status", "reason", "journal",
                                 "returned_by", "released_by", "created_at"]
     amount_yen = yen_column(InterbankIncomingRecord, "amount")
     actions = ["mark_returned", "release_held"]
+
+    @admin.display(description="預金種目")
+    def account_type_name(self, record):  # 「普通」, not the file's code 「1」 (walk29 F7)
+        return _account_type_name(record)
 
     # walk25 F28: 「入金口座 003-普通-6789012 ｽｽﾞｷ ｲﾁﾛｳ」 on a 入金不能 (名義相違) row read as
     # credited to Suzuki. 入金口座 is the account only once credited (入金済); the account
@@ -305,8 +321,7 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
 
     @admin.display(description="受取口座・受取人名", ordering="account_number")
     def payee_account_and_name(self, record):
-        kind = dict(Account.Type.choices).get(record.account_type, record.account_type)
-        return format_html("{}-{}-{}<br>{}", record.branch_code, kind, record.account_number, record.payee_kana)
+        return format_html("{}<br>{}", _payee_account(record), record.payee_kana)
 
     @admin.display(description="状態", ordering="status")
     def status_and_reason(self, record):
@@ -351,9 +366,26 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
 
     @admin.action(description="選択した入金不能・入金保留の明細を返却済にする", permissions=["return"])
     def mark_returned(self, request, queryset):
-        self._each(request, queryset, services.incoming_record_return, done_text="{done}件を返却済にしました。",
-                   none_text="返却済にした明細はありません。", already_status=InterbankIncomingRecord.Status.RETURNED,
-                   already_text=ALREADY_RETURNED_RECORDS)
+        """入金不能・入金保留 → 返却済 cannot be undone (the record is never credited; the money
+        goes back to the sending bank), and the entry sits just above 「入金する」, so it first
+        lists what it would return and asks for the 返却理由, as 入金する confirms (walk29 F1);
+        its 「返却済にする」 (``post=yes`` with a reason) returns. The service checks each
+        record again under its lock."""
+        form = ReasonForm(request.POST if request.POST.get("post") == "yes" else None)
+        if form.is_bound and form.is_valid():
+            self._each(request, queryset, partial(services.incoming_record_return, reason=form.cleaned_data["reason"]),
+                       done_text="{done}件を返却済にしました。", none_text="返却済にした明細はありません。",
+                       already_status=InterbankIncomingRecord.Status.RETURNED, already_text=ALREADY_RETURNED_RECORDS)
+            return None
+        records = list(self._chosen(request, queryset))
+        returnable = [record for record in records if record.status in services.RETURNABLE]
+        context = _context(self, request, "入金不能・入金保留の明細の返却（確認）", form=form,
+                           rows=[(record, _payee_account(record)) for record in records],
+                           returnable=services.RETURNABLE, returnable_count=len(returnable),
+                           returnable_total=sum(record.amount for record in returnable),
+                           action_checkbox_name=ACTION_CHECKBOX_NAME,
+                           changelist_url=reverse("admin:transfers_interbankincomingrecord_changelist"))
+        return TemplateResponse(request, "admin/transfers/interbank/incoming_return_confirm.html", context)
 
     @admin.action(description="選択した入金保留の明細を入金する（仕向金融機関に確認済み）", permissions=["return"])
     def release_held(self, request, queryset):

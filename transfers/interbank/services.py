@@ -394,17 +394,22 @@ def _incoming_record(file: InterbankIncomingFile, line: int, record: DataRecord,
     return row, earlier
 
 
-def incoming_record_return(*, record: InterbankIncomingRecord, staff: str) -> InterbankIncomingRecord:
+# what 返却済にする takes: a record nothing was credited for
+RETURNABLE = (InterbankIncomingRecord.Status.UNAPPLIED, InterbankIncomingRecord.Status.HELD)
+
+
+def incoming_record_return(*, record: InterbankIncomingRecord, staff: str, reason: str = "") -> InterbankIncomingRecord:
     """Mark a 入金不能 record returned to the remitting bank (nothing was credited, so
-    nothing posts here: the money goes back on the interbank side)."""
+    nothing posts here: the money goes back on the interbank side). ``reason``: the 返却理由
+    staff typed on the confirm page (walk29 F1), in the audit row."""
     with transaction.atomic():
         locked = InterbankIncomingRecord.objects.select_for_update().get(pk=record.pk)
-        if locked.status not in (InterbankIncomingRecord.Status.UNAPPLIED, InterbankIncomingRecord.Status.HELD):
+        if locked.status not in RETURNABLE:
             raise TransferRefused(RECORD_NOT_UNAPPLIED)
         locked.status, locked.returned_by = InterbankIncomingRecord.Status.RETURNED, staff
         locked.save(update_fields=["status", "returned_by"])
         audit_record(action="interbank_incoming_return", outcome="success", actor=staff,
-                     summary=f"{locked} {locked.reason}")
+                     summary=f"{locked} {locked.reason}" + (f" 返却理由：{reason}" if reason else ""))
     return locked
 
 
