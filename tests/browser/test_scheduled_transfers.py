@@ -106,7 +106,7 @@ def test_refused_after_the_right_answer_no_broken_images(page, device):
     the customer answers the card on the 振込 confirm page → the message, the button, 「本人
     認証は完了しています」 and no (broken) challenge images; after the unfreeze the button alone
     executes. Then the branch cancels a 予約 while the customer is on 振込予約取消（確認）→
-    back on the list with 「予約中ではないため」, as after a cancel."""
+    back on the list with 「当金庫窓口で既に取り消されています」, as after a cancel."""
     from accounts.models import Account
     from cosei_ib import bankcalendar
     from tests import factories
@@ -153,7 +153,7 @@ def test_refused_after_the_right_answer_no_broken_images(page, device):
     _answer_card_challenge(page, customer)
     page.get_by_role("button", name="予約を取り消す").click()
     page.wait_for_url("**/transfers/scheduled/")
-    page.get_by_text("このお振込は予約中ではないため、取消できません。").wait_for()
+    page.get_by_text(scheduled.CANCEL_ALREADY_BY_BANK).wait_for()  # not 「予約中ではないため」 (walk29 F5)
     assert page.evaluate(BROKEN_IMAGES) == 0
 
 
