@@ -301,6 +301,25 @@ class CustomerAdmin(StaffModelAdmin):
         request.session.save()
         return self._password_slip(request, customer, password, issued_at=issued_at)
 
+    def _password_issue(self, request, customer, form, *, purpose: str, reason: str, unlock: bool):
+        """A new initial password from the form ``purpose`` (「unlock」 or 「initial_password」),
+        in its issue turn: the slip, the slip again for a double click's other submit, or
+        「発行されています」 for a form shown before another issue; None with the service's
+        refusal put on ``form``."""
+        with self._issue_turn(request, customer) as double_click:
+            shown = self._nonce_consume(request, purpose, customer)
+            if shown is None:
+                return self._slip_again(request, customer, purpose, double_click)
+            try:
+                password = initial_password_issue(customer=customer, reason=reason, unlock=unlock,
+                                                  actor=request.user.get_username(), form_shown_at=shown)
+            except IssuedMeanwhile:
+                return self._already_issued(request, customer, ISSUED_MEANWHILE)
+            except StaffActionError as refused:
+                form.add_error(None, refused.message)
+                return None
+            return self._issued_slip(request, customer, purpose, password)
+
     def unlock_view(self, request, pk):
         """Image card and OTP: the lock is lifted. Login password (SEC-8): a new initial
         password is issued and printed, since a password guessed during the lock must not
@@ -313,19 +332,9 @@ class CustomerAdmin(StaffModelAdmin):
             if kind == Credential.Kind.PASSWORD:
                 if not request.user.has_perm("accounts.issue_initial_password"):
                     raise PermissionDenied
-                with self._issue_turn(request, customer) as double_click:
-                    shown = self._nonce_consume(request, "unlock", customer)
-                    if shown is None:
-                        return self._slip_again(request, customer, "unlock", double_click)
-                    try:
-                        password = initial_password_issue(customer=customer, reason=reason, unlock=True,
-                                                          actor=request.user.get_username(), form_shown_at=shown)
-                    except IssuedMeanwhile:
-                        return self._already_issued(request, customer, ISSUED_MEANWHILE)
-                    except StaffActionError as refused:
-                        form.add_error(None, refused.message)
-                    else:
-                        return self._issued_slip(request, customer, "unlock", password)
+                issued = self._password_issue(request, customer, form, purpose="unlock", reason=reason, unlock=True)
+                if issued is not None:
+                    return issued
             else:
                 try:
                     credential_unlock(customer=customer, kind=kind, reason=reason,
@@ -408,19 +417,10 @@ class CustomerAdmin(StaffModelAdmin):
         customer = self._customer(request, pk, "issue_initial_password")
         form = ReasonForm(request.POST or None)
         if request.method == "POST" and form.is_valid():
-            with self._issue_turn(request, customer) as double_click:
-                shown = self._nonce_consume(request, "initial_password", customer)
-                if shown is None:
-                    return self._slip_again(request, customer, "initial_password", double_click)
-                try:
-                    password = initial_password_issue(customer=customer, reason=form.cleaned_data["reason"],
-                                                      actor=request.user.get_username(), form_shown_at=shown)
-                except IssuedMeanwhile:
-                    return self._already_issued(request, customer, ISSUED_MEANWHILE)
-                except StaffActionError as refused:
-                    form.add_error(None, refused.message)
-                else:
-                    return self._issued_slip(request, customer, "initial_password", password)
+            issued = self._password_issue(request, customer, form, purpose="initial_password",
+                                          reason=form.cleaned_data["reason"], unlock=False)
+            if issued is not None:
+                return issued
         return self._render(request, customer, form, "初回ログインパスワード再発行", "再発行する",
                             {"note": "新しい初回ログインパスワードは一度だけ表示されます。印刷してお客様にお渡しください。",
                              "nonce": self._nonce_new(request, "initial_password", customer)})
