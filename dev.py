@@ -326,8 +326,21 @@ def command_test(options: argparse.Namespace) -> int:
               f"  Install it with: apt-get install chromium fonts-ipafont-gothic\n{banner}\n",
               flush=True)
         env["COSEI_SKIP_BROWSER"] = "1"
-    result = subprocess.call([sys.executable, "-m", "pytest", *options.pytest_args], env=env, cwd=ROOT)
+    result = subprocess.call([sys.executable, "-m", "pytest", *test_workers(options.pytest_args),
+                              *options.pytest_args], env=env, cwd=ROOT)
     return result
+
+
+def test_workers(pytest_args: list[str]) -> list[str]:
+    """pytest-xdist's options unless the caller chose (``-n 0`` runs in one process): one
+    worker per core, at most four (each has its own test database, cosei_ib/settings/test.py),
+    a test file kept on one worker (its module fixtures are built once).
+    COSEI_TEST_WORKERS overrides the count."""
+    if any(arg in ("-n", "--numprocesses", "-p no:xdist") or arg.startswith(("-n", "--numprocesses="))
+           for arg in pytest_args) or "no:xdist" in pytest_args:
+        return []
+    workers = os.environ.get("COSEI_TEST_WORKERS") or str(min(os.cpu_count() or 1, 4))
+    return ["-n", workers, "--dist", "loadfile"]
 
 
 def command_bench(options: argparse.Namespace) -> int:

@@ -1,5 +1,7 @@
 """Test profile: fast hasher, in-memory mail, service hours off unless a test turns them on."""
 
+import os
+
 from .base import *  # noqa: F401,F403
 from .base import env
 
@@ -17,8 +19,10 @@ STORAGES = {
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 
-# Parallel test runs on one server (several developers or helpers) need their own test DB.
-TEST_DATABASE_NAME = env("COSEI_TEST_DB_NAME", "test_cosei_ib")
+# Parallel test runs on one server (several developers or helpers) need their own test DB,
+# and so does each pytest-xdist worker of one run (dev.py test runs two or more: gw0, gw1 …).
+TEST_DATABASE_NAME = env("COSEI_TEST_DB_NAME", "test_cosei_ib") + (
+    f"_{os.environ['PYTEST_XDIST_WORKER']}" if os.environ.get("PYTEST_XDIST_WORKER") else "")
 DATABASES["default"]["TEST"] = {"NAME": TEST_DATABASE_NAME}  # noqa: F405
 # Tests run as the app's role (LEDGER-7). The owner creates and migrates the test database
 # (tests/conftest.py) and empties it between transactional tests (cosei_ib.testing's
