@@ -6,6 +6,7 @@ the services' own paths still commit."""
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 
 import pytest
@@ -17,17 +18,22 @@ from accounts.models import Journal
 from accounts.services import journal_post
 from notifications.services import notice_enqueue
 from security.audit import audit_record
+from tests import factories
+from tests.accounts.test_ledger_lockdown import refused
+from tests.security.secondfactor import customer_with_card
 from tests.transfers.scheduled_support import funded_payer, schedule
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
 from tests.transfers.test_interbank_guards import at_commit, refused_at_commit
+from tests.transfers.test_dbprobe28_guards import _same_bank
 from tests.transfers.test_interbank_services import DAY, FRIDAY
+from tests.transfers.test_record_guards import _copy_of, _stepup_for
 from transfers import scheduled, services
 from transfers.interbank import services as interbank
 from transfers.interbank.zengin_file import DataRecord, ZenginFieldError, data_line, file_build
-from transfers.models import InterbankOutgoingFile, InterbankOutgoingItem, OutgoingTransfer, Transfer
+from transfers.models import InterbankOutgoingFile, InterbankOutgoingItem, OutgoingTransfer, Transfer, TransferLimit
 
 pytestmark = pytest.mark.django_db
-TOLD = "CI232"
+TOLD, SEED = "CI232", "CI234"
 
 
 # --- F4: 未処理 / 振込済 told and audited as the batch does it (CI232) -----------------------
@@ -270,3 +276,57 @@ def test_the_sql_data_line_is_pythons(fields):
             [values["bank_code"], values["bank_kana"], values["branch_code"], values["branch_kana"],
              values["account_type"], values["account_number"], values["payee_kana"], values["amount"]]).fetchone()[0]
     assert sql == python
+
+
+# --- F3: the seed's exemption only for a customer created whole here (CI234) ---------------
+
+
+def _confirmed_from(customer, opened, done: Transfer, day):
+    """A step-up and a journal for a copy of ``done`` debiting ``opened`` of ``customer``,
+    dated ``day``: what CI202 wants before the date rules look at the row."""
+    stepup = _stepup_for(customer, done, transfer_date=day.isoformat(), debit_account_id=opened.pk)
+    theirs = Transfer.objects.get(pk=done.pk)
+    theirs.customer_id, theirs.debit_account_id = customer.pk, opened.pk
+    journal = journal_post(lines=services.transfer_lines(theirs), kind=Journal.Kind.TRANSFER, description="x",
+                           idempotency_key=f"transfer:{stepup.pk}")
+    return stepup, journal
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_transfer_from_an_account_opened_here_for_an_older_customer_is_refused(database_clock_strict):
+    """The review's path: a new account for a customer who already has one, funded from it,
+    then an executed 振込 dated back from the new account — which the seed's exemption let
+    past CI211's dates and CI228, so CI225 counted it on another day. Now CI234; nothing stays."""
+    customer, debit, payee = _same_bank()
+    done = execute(customer, content_for(customer, debit, payee, 10_000))  # the service's: passes
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    with transaction.atomic():
+        opened = factories.account(owner=customer, balance=900_000)
+        stepup, journal = _confirmed_from(customer, opened, done, yesterday)
+        sql, params = _copy_of(done, stepup_id=("%s", [stepup.pk]), debit_account_id=("%s", [opened.pk]),
+                               journal_id=("%s", [journal.pk]), transfer_date=("%s", [yesterday]),
+                               created_at=("%s", [timezone.now() - dt.timedelta(days=1)]))
+        assert refused(sql, params) == SEED
+        transaction.set_rollback(True)
+    assert Transfer.objects.filter(customer=customer).count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_customer_created_whole_in_one_transaction_keeps_the_seeds_exemption(database_clock_strict):
+    """The demo's seed (accounts.demo.seed_demo): a new customer, their accounts and their
+    past 振込 in one transaction still commit — the exemption CI234 narrows, not removes."""
+    customer, debit, payee = _same_bank()
+    done = execute(customer, content_for(customer, debit, payee, 10_000))
+    yesterday = timezone.localdate() - dt.timedelta(days=1)
+    with transaction.atomic():
+        newcomer = customer_with_card(email="newcomer@example.jp")
+        opened = factories.account(owner=newcomer, balance=900_000)
+        TransferLimit.objects.create(customer=newcomer, daily_limit=1_000_000)  # the customer's lock
+        stepup, journal = _confirmed_from(newcomer, opened, done, yesterday)
+        sql, params = _copy_of(done, stepup_id=("%s", [stepup.pk]), debit_account_id=("%s", [opened.pk]),
+                               customer_id=("%s", [newcomer.pk]), journal_id=("%s", [journal.pk]),
+                               transfer_date=("%s", [yesterday]),
+                               created_at=("%s", [timezone.now() - dt.timedelta(days=1)]))
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+        transaction.set_rollback(True)
