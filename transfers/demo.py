@@ -21,11 +21,11 @@ DEMO_INTERBANK_ACCOUNTS = [
 ]
 
 
-def reference_ensure() -> None:
-    """The default fee table and the bank maximum (also made by migration 0002; tests
-    that flush the database call this)."""
-    FeeSchedule.objects.get_or_create(effective_from=dt.date(2000, 1, 1))
-    TransferSettings.objects.get_or_create(pk=1)
+def reference_ensure(*, using: str = "default") -> None:
+    """The default fee table and the bank maximum (also made by migration 0002; the test
+    profile's flush puts them back as the owner, cosei_ib.testing)."""
+    FeeSchedule.objects.using(using).get_or_create(effective_from=dt.date(2000, 1, 1))
+    TransferSettings.objects.using(using).get_or_create(pk=1)
 
 
 def interbank_accounts_ensure() -> None:

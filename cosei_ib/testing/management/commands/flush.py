@@ -3,7 +3,10 @@
 ledger (LEDGER-7). The same statements run as the owner instead, as a DBA would, on a
 connection of their own (a test may not use the ``owner`` alias itself). The owner then
 puts back the reference data of the migrations (branches, the bank's internal accounts
-and their stripes): the app's role may not open the bank's own accounts (accounts 0024)."""
+and their stripes: the app's role may not open the bank's own accounts, accounts 0024; the
+default fee table and the transfer settings row, transfers 0002). Every test then starts
+from the migrated database, whichever test ran before it on its worker (pytest-xdist: a
+worker runs one file's transactional tests before the next file's others)."""
 
 import psycopg
 from django.core.management.commands.flush import Command as DjangoFlush
@@ -45,11 +48,13 @@ def reference_data_restore() -> None:
     fly)."""
     from accounts.models import Account, Branch
     from accounts.reference_data import ensure_reference_data
+    from transfers.demo import reference_ensure
 
     owner = connections["owner"]
     connections[RESTORE_ALIAS] = owner.__class__(dict(owner.settings_dict), alias=RESTORE_ALIAS)
     try:
         ensure_reference_data(Branch, Account, using=RESTORE_ALIAS)
+        reference_ensure(using=RESTORE_ALIAS)
     finally:
         connections[RESTORE_ALIAS].close()
         del connections[RESTORE_ALIAS]
