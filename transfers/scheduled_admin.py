@@ -37,6 +37,10 @@ CANCEL_NOTE = ("お客様のお申し出（IB取引中止の後など、お客�
 RUN_DAY_REFUSED = "振込日には本日以前の日付を {example} の形で入力してください（何も実行していません）。"
 
 
+SUMMARY_DAY_UNREAD = ("指定された振込日は日付として読み取れないため、本日（{today}）の実行結果を表示しています。"
+                      "振込日は 2026-12-07 のように年-月-日で指定してください。")
+
+
 def _day_from(text: str, today: dt.date) -> dt.date:
     return typed_date(text) or today
 
@@ -146,7 +150,10 @@ class ScheduledTransferAdmin(TransferDisplayMixin, ReadOnlyAdmin):
 
     def changelist_view(self, request, extra_context=None):
         today = bankcalendar.local_now().date()
-        day = _day_from(request.GET.get("summary_date", ""), today)
+        typed = request.GET.get("summary_date", "")
+        day = _day_from(typed, today)
+        if typed and typed_date(typed) is None:  # walk29: 2026-02-30 silently showed today's
+            messages.warning(request, SUMMARY_DAY_UNREAD.format(today=today.isoformat()))
         if "summary_date" in request.GET:  # ours, not a filter of the list (admin refuses those)
             query = request.GET.copy()
             query.pop("summary_date")

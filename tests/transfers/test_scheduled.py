@@ -432,6 +432,25 @@ def test_a_rerun_for_a_year_before_1000_names_that_day_and_shows_its_summary(sta
     assert AuditEvent.objects.filter(action="transfer_batch", summary__startswith="0026-12-05 ").exists()
 
 
+@pytest.mark.parametrize("typed", ["2026-02-30", "0000-01-01", "abc", "2026-13-01"])
+def test_a_summary_date_that_is_no_day_is_told_not_shown_as_today_silently(staff_client, typed):
+    """XFER-5 (walk29 note): an impossible 振込日 in the list's URL showed today's summary
+    with no word that the typed date was not used. Now a warning says so, names today, and
+    the summary is today's (nothing is run: the list only reads)."""
+    from django.utils.http import urlencode
+
+    today = bankcalendar.local_now().date()
+    page = staff_client.get("/admin/transfers/scheduledtransfer/?" + urlencode({"summary_date": typed}))
+    assert page.status_code == 200
+    text = page.content.decode()
+    assert f"指定された振込日は日付として読み取れないため、本日（{today.isoformat()}）の実行結果を表示しています。" in text
+    assert f'name="summary_date" value="{today.isoformat()}"' in text
+    plain = staff_client.get(f"/admin/transfers/scheduledtransfer/?summary_date={today.isoformat()}")
+    assert "日付として読み取れない" not in plain.content.decode()
+    fullwidth = staff_client.get("/admin/transfers/scheduledtransfer/?" + urlencode({"summary_date": "２０２６－１２－０７"}))
+    assert "日付として読み取れない" not in fullwidth.content.decode()
+
+
 def test_staff_cancel_a_suspended_customers_transfer_with_a_reason_audited_and_mailed(staff_client):
     """SEC-10, XFER-6: after IB取引中止 the customer cannot log in to cancel; the page sends
     them to the branch, and the branch cancels it — also on its date while the batch has not
