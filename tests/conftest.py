@@ -57,11 +57,26 @@ def clock_slack_sql(slack: str) -> str:
             f" SET search_path = pg_catalog AS $$ BEGIN RETURN interval '{slack}'; END $$")
 
 
+def near_midnight_in_tokyo(margin_minutes: int = 6) -> bool:
+    """True within ``margin_minutes`` either side of 0:00 in Tokyo by the real clock (the
+    database's): there the five-minute slack makes yesterday or tomorrow the day too."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    now = dt.datetime.now(ZoneInfo("Asia/Tokyo"))
+    minutes = now.hour * 60 + now.minute
+    return minutes < margin_minutes or minutes >= 24 * 60 - margin_minutes
+
+
 @contextlib.contextmanager
 def clock_strict():
     """The production slack (five minutes), set by the owner on its own connection
     (committed: the test's own transaction sees it), then the travel slack again — for the
-    part of a test after it travelled in time (a booking made the day before)."""
+    part of a test after it travelled in time (a booking made the day before). Within the
+    slack of 0:00 in Tokyo the rules rightly take two days as today, so the tests of them
+    are skipped there (a CI run at 15:00 UTC failed them once) rather than made weaker."""
+    if near_midnight_in_tokyo():
+        pytest.skip("within the five-minute clock slack of 0:00 in Tokyo: the day rules take two days then")
     owner_commits(clock_slack_sql(CLOCK_SLACK_PRODUCTION))
     try:
         yield
