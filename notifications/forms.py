@@ -12,6 +12,11 @@ from .services import address_is_sendable, address_same
 
 MAX_EMAIL = 254
 EMAIL_INVALID = "Ｅメールアドレスを正しく入力してください（半角英数字、例：taro@example.jp）。"
+# walk29 note: older carrier addresses (taro..yamada@…, taro.@…) break RFC 5321's dot rules;
+# mail servers refuse them, so the code and the notices could never arrive. The customer is
+# told why, not only 「正しく入力」 for an address they use every day (docs/notifications.md).
+EMAIL_DOTS = ("「.」が続く、または「@」の直前・先頭に「.」があるＥメールアドレスには、メールを正しくお届けできないため"
+              "ご登録いただけません。別のアドレス（携帯電話会社で変更したアドレスなど）をご登録ください。")
 
 
 def _normalise(value: str) -> str:
@@ -40,6 +45,10 @@ class EmailAddressForm(forms.Form):
         local, _, domain = value.rpartition("@")
         value = f"{local}@{domain.lower()}" if local else value
         if len(value) > MAX_EMAIL or not address_is_sendable(value):
+            dotted = local.replace(".", "a") if local else ""
+            if local and (".." in local or local[0] == "." or local[-1] == ".") and address_is_sendable(
+                    f"{dotted}@{domain.lower()}"):
+                raise forms.ValidationError(EMAIL_DOTS)
             raise forms.ValidationError(EMAIL_INVALID)
         return value
 

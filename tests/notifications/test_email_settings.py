@@ -102,6 +102,16 @@ def test_mismatched_or_bad_addresses_are_refused_with_a_message():
         ({"email": '"taro yamada"@example.jp', "email_again": '"taro yamada"@example.jp'}, "正しく入力"),
         ({"email": "o'brien@example.jp", "email_again": "o'brien@example.jp"}, "正しく入力"),
         ({"email": "a{b}@example.jp", "email_again": "a{b}@example.jp"}, "正しく入力"),
+        # walk29 note: an older carrier address with dots out of place is told why, not
+        # only 「正しく入力」 (the mail could never arrive: RFC 5321's dot-atoms)
+        ({"email": "taro..yamada@docomo.ne.jp", "email_again": "taro..yamada@docomo.ne.jp"}, "「.」が続く"),
+        ({"email": "taro.@ezweb.ne.jp", "email_again": "taro.@ezweb.ne.jp"}, "「.」が続く"),
+        ({"email": ".taro@ezweb.ne.jp", "email_again": ".taro@ezweb.ne.jp"}, "「.」が続く"),
+        ({"email": "ｔａｒｏ．．ｙａｍａｄａ＠ｄｏｃｏｍｏ．ｎｅ．ｊｐ", "email_again": "taro..yamada@docomo.ne.jp"},
+         "「.」が続く"),
+        # dots out of place and something else wrong: the general message
+        ({"email": "taro..山田@docomo.ne.jp", "email_again": "taro..山田@docomo.ne.jp"}, "正しく入力"),
+        ({"email": "taro..yamada@docomo", "email_again": "taro..yamada@docomo"}, "正しく入力"),
     ]:
         response = client.post("/settings/email/address/", data)
         assert response.status_code == 200, data
