@@ -336,8 +336,7 @@ def test_workers(pytest_args: list[str]) -> list[str]:
     worker per core, at most four (each has its own test database, cosei_ib/settings/test.py),
     a test file kept on one worker (its module fixtures are built once).
     COSEI_TEST_WORKERS overrides the count."""
-    if any(arg in ("-n", "--numprocesses", "-p no:xdist") or arg.startswith(("-n", "--numprocesses="))
-           for arg in pytest_args) or "no:xdist" in pytest_args:
+    if "no:xdist" in pytest_args or any(arg.startswith(("-n", "--numprocesses")) for arg in pytest_args):
         return []
     workers = os.environ.get("COSEI_TEST_WORKERS") or str(min(os.cpu_count() or 1, 4))
     return ["-n", workers, "--dist", "loadfile"]
