@@ -57,6 +57,7 @@ def test_a_mail_is_not_born_tried_or_sent(status, attempts, sent_at):
         "INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
         " next_attempt_at, created_at, sent_at) VALUES (%s, 'transfer_accepted', 'a@example.jp', 's', 'b',"
         " %s, %s, now(), now() - interval '30 days', %s)", [customer.pk, status, attempts, sent_at]) == "CI204"
+    NoticePreference.objects.create(customer=customer, receipts=False)  # skipped only when off (0019, CI243)
     for allowed in ("pending", "skipped"):
         OutboxMessage.objects.create(customer=customer, event="transfer_accepted", to="a@example.jp",
                                      subject="s", body="b", status=allowed)
@@ -106,10 +107,12 @@ def test_a_posting_notice_is_processed_only_into_its_own_mail(credit_notice):
     for mail in (_mail(other, "login", "other@example.jp", "skipped"),
                  _mail(other, "deposit", "other@example.jp"),
                  _mail(owner, "withdrawal", "owner@example.jp"),
-                 _mail(owner, "login", "owner@example.jp"),
-                 _mail(owner, "deposit", "owner@example.jp", "skipped"),  # 入出金のお知らせ is on
-                 _mail(owner, "deposit", "")):
+                 _mail(owner, "login", "owner@example.jp")):
         assert refused(PROCESS, [mail, credit_notice.pk]) == "CI204", mail
+    # 入出金のお知らせ is on, and the owner has an address: such a mail is not even written
+    # (notifications 0019, CI243 — before 0019 its processing was refused, CI204)
+    assert refused(INSERT_SKIPPED, [owner.pk, "deposit", "owner@example.jp"]) == SKIPPED
+    assert refused(INSERT_SKIPPED, [owner.pk, "deposit", ""]) == SKIPPED
     own_mail = _mail(owner, "deposit", "owner@example.jp")
     PostingNotice.objects.filter(pk=credit_notice.pk).update(processed_at="2026-12-06T00:00Z", message=own_mail)
     second = PostingNotice.objects.get(entry__in=Entry.objects.filter(
@@ -286,7 +289,8 @@ def test_a_debit_notice_goes_unsent_only_for_a_customer_with_no_address(credit_n
     service sends to — the ご入金／ご出金 alarm gone. A mail to no one is the notice's only
     when the address is one the service would not send to."""
     owner = credit_notice.account.customer
-    assert refused(PROCESS, [_mail(owner, "deposit", "", "skipped"), credit_notice.pk]) == "CI204"
+    # such a mail is not even written since notifications 0019 (CI243, dbprobe30 F2)
+    assert refused(INSERT_SKIPPED, [owner.pk, "deposit", ""]) == SKIPPED
     for unusable in ("taro..yamada.@docomo.ne.jp", "山田@example.jp"):  # none of which the service sends to,
         assert not services.address_is_sendable(unusable)  # nor the database stores (accounts 0035, dbprobe29 F8)
         assert refused("UPDATE accounts_customer SET email = %s WHERE id = %s", [unusable, owner.pk]) == "23514"
@@ -400,3 +404,49 @@ def test_the_sender_sends_a_mail_of_an_earlier_transaction(mail_delivered_apart_
     assert outbox_send_pending() == 1
     mail.refresh_from_db()
     assert (mail.status, mail.attempts) == (OutboxMessage.Status.SENT, 1)
+
+
+# --- dbprobe30 F2: 送信対象外 only where the service skips (notifications 0019, CI243) -------
+
+SKIPPED = "CI243"
+INSERT_SKIPPED = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
+                  " next_attempt_at, created_at) VALUES (%s, %s, %s, 's', 'b', 'skipped', 0, now(), now())")
+
+
+@pytest.mark.parametrize("event", ["transfer_cancelled", "transfer_unprocessed", "lockout", "unlock", "ib_resume"])
+def test_a_notice_is_not_written_unsent_to_no_one_for_a_customer_with_an_address(event):
+    """The review's path: the mail CI229/CI232/CI305 ask for, written 送信対象外 to '' for a
+    customer with an address — the step kept on paper, the customer never told."""
+    customer = factories.customer(email="yamada@example.jp")
+    assert refused(INSERT_SKIPPED, [customer.pk, event, ""]) == SKIPPED
+    assert refused(INSERT_SKIPPED, [customer.pk, event, "yamada@example.jp"]) == SKIPPED  # a security notice
+    assert not OutboxMessage.objects.filter(customer=customer).exists()
+
+
+def test_an_optional_notice_is_written_unsent_only_while_switched_off():
+    customer = factories.customer(email="yamada@example.jp")
+    for event in ("transfer_accepted", "payeasy_accepted", "withdrawal"):  # on by default
+        assert refused(INSERT_SKIPPED, [customer.pk, event, "yamada@example.jp"]) == SKIPPED, event
+    with connection.cursor() as cursor:  # ログインのお知らせ is off by default
+        cursor.execute(INSERT_SKIPPED, [customer.pk, "login", "yamada@example.jp"])
+    NoticePreference.objects.create(customer=customer, postings=False, receipts=False, login=True)
+    assert refused(INSERT_SKIPPED, [customer.pk, "login", "yamada@example.jp"]) == SKIPPED
+    with connection.cursor() as cursor:
+        for event in ("transfer_accepted", "withdrawal"):
+            cursor.execute(INSERT_SKIPPED, [customer.pk, event, "yamada@example.jp"])
+    assert OutboxMessage.objects.filter(customer=customer, status="skipped").count() == 3
+
+
+def test_the_services_skips_still_go_in():
+    """Without an address every notice is 送信対象外 to no one; with one, a notice switched
+    off is 送信対象外 to it; the address-change mails to an unusable other address too."""
+    nowhere = factories.customer(email="")
+    assert services.notice_enqueue(customer=nowhere, event="lockout", lines=["x"]).status == "skipped"
+    customer = factories.customer(email="yamada@example.jp")
+    NoticePreference.objects.create(customer=customer, receipts=False)
+    skipped = services.notice_enqueue(customer=customer, event="transfer_accepted", lines=["x"])
+    assert (skipped.status, skipped.to) == ("skipped", "yamada@example.jp")
+    sent = services.notice_enqueue(customer=customer, event="lockout", lines=["x"])
+    assert (sent.status, sent.to) == ("pending", "yamada@example.jp")
+    with connection.cursor() as cursor:
+        cursor.execute(INSERT_SKIPPED, [customer.pk, "email_change", ""])
