@@ -35,6 +35,24 @@ SELECT floor(extract(epoch FROM clock_timestamp() - min(
   FROM procrastinate_jobs j
  WHERE j.status = 'todo' AND (j.scheduled_at IS NULL OR j.scheduled_at <= clock_timestamp())"""
 
+# dbprobe30 F3: a job holding one of the app's queueing locks (``outbox_send``,
+# ``scheduled_transfers`` …) but scheduled ahead keeps every later copy out — procrastinate
+# refuses a second waiting job under the lock — while never being due itself. The app never
+# schedules a locked job ahead (its periodic defers are due at once), so any is reported.
+LOCKED_AHEAD = dt.timedelta(minutes=1)
+JOBS_LOCKED_AHEAD = """
+SELECT count(*) FROM procrastinate_jobs j
+ WHERE j.status = 'todo' AND j.queueing_lock IS NOT NULL AND j.scheduled_at > clock_timestamp() + %s"""
+# a mail due this long and still 未送信, or a posting notice not yet made its mail: the sender
+# does not run (dbprobe30 F3: every mail held back while /health/ said ``ok``). The sender is
+# woken at each commit and sweeps every minute, so minutes mean it is stuck.
+MAIL_WAIT_LIMIT = dt.timedelta(minutes=5)
+OLDEST_WAITING_MAIL = """
+SELECT floor(extract(epoch FROM clock_timestamp() - least(
+           (SELECT min(m.next_attempt_at) FROM notifications_outboxmessage m
+             WHERE m.status = 'pending' AND m.next_attempt_at <= clock_timestamp()),
+           (SELECT min(n.created_at) FROM notifications_postingnotice n WHERE n.processed_at IS NULL))))::bigint"""
+
 
 @never_cache
 @require_safe
@@ -55,7 +73,10 @@ def health(request):
     ``jobs_oldest_waiting_seconds``: how long the longest-waiting job that is due has waited
     (None: none waits). Over ``JOB_WAIT_LIMIT`` the status is ``error`` (dbprobe28 F1: a stream
     of NOTIFYs kept the worker restarting, one job a minute; the mail and the batch waited while
-    /health/ said ``ok``)."""
+    /health/ said ``ok``). ``jobs_locked_ahead``: jobs holding a queueing lock of the app's but
+    scheduled ahead (``JOBS_LOCKED_AHEAD``), and ``mail_oldest_waiting_seconds``: how long the
+    oldest due 未送信 mail or unprocessed 入出金 notice has waited — either over its limit
+    makes the status ``error`` (dbprobe30 F3)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT floor(extract(epoch FROM clock_timestamp() - max(beat_at)"
@@ -65,13 +86,20 @@ def health(request):
             worker_age, beats_ahead = cursor.fetchone()
             cursor.execute(OLDEST_WAITING_JOB)
             job_wait = cursor.fetchone()[0]
+            cursor.execute(JOBS_LOCKED_AHEAD, [LOCKED_AHEAD])
+            locked_ahead = cursor.fetchone()[0]
+            cursor.execute(OLDEST_WAITING_MAIL)
+            mail_wait = cursor.fetchone()[0]
         overdue, outgoing_overdue, misfiled = overdue_counts(local_now().date())
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     jobs_late = job_wait is not None and job_wait > JOB_WAIT_LIMIT.total_seconds()
-    return JsonResponse({"status": "error" if beats_ahead or jobs_late or misfiled else "ok", "database": "ok",
+    mail_late = mail_wait is not None and mail_wait > MAIL_WAIT_LIMIT.total_seconds()
+    failing = beats_ahead or jobs_late or misfiled or locked_ahead or mail_late
+    return JsonResponse({"status": "error" if failing else "ok", "database": "ok",
                          "worker_last_beat_seconds": worker_age, "worker_beats_ahead_of_clock": beats_ahead,
-                         "jobs_oldest_waiting_seconds": job_wait,
+                         "jobs_oldest_waiting_seconds": job_wait, "jobs_locked_ahead": locked_ahead,
+                         "mail_oldest_waiting_seconds": mail_wait,
                          "scheduled_transfers_overdue": overdue, "outgoing_records_overdue": outgoing_overdue,
                          "outgoing_records_misfiled": misfiled})
 

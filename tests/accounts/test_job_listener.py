@@ -129,3 +129,47 @@ def test_health_reports_a_job_waiting_too_long(client, no_job_waiting):
     health = response.json()
     assert response.status_code == 200 and health["status"] == "error"
     assert health["jobs_oldest_waiting_seconds"] > JOB_WAIT_LIMIT.total_seconds()
+
+
+@pytest.mark.django_db
+def test_health_reports_a_job_holding_a_lock_of_the_app_ahead(client, no_job_waiting):
+    """NOTE-1, XFER-5 (dbprobe30 F3): one job under ``outbox_send``'s queueing lock, scheduled
+    for 2999, kept every later send out — procrastinate refuses a second waiting job under the
+    lock — while /health/ said ``ok``: it was never due, so never "waiting"."""
+    with connection.cursor() as cursor:  # due now, as the app's periodic defers are: not reported
+        cursor.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, queueing_lock)"
+                       " VALUES ('default', 'accounts.worker_heartbeat', '{}', 'todo', 'worker_heartbeat')")
+        cursor.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, scheduled_at)"
+                       " VALUES ('default', 'accounts.worker_heartbeat', '{}', 'todo', '2999-01-01')")  # no lock
+    health = client.get("/health/").json()
+    assert (health["status"], health["jobs_locked_ahead"]) == ("ok", 0)
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO procrastinate_jobs (queue_name, task_name, args, status, scheduled_at,"
+                       " queueing_lock) VALUES ('default', 'notifications.outbox_send', '{}', 'todo', '2999-01-01',"
+                       " 'outbox_send')")
+    response = client.get("/health/")
+    assert response.status_code == 200
+    assert (response.json()["status"], response.json()["jobs_locked_ahead"]) == ("error", 1)
+
+
+@pytest.mark.django_db
+def test_health_reports_mail_the_sender_left_waiting(client, no_job_waiting):
+    """NOTE-1 (dbprobe30 F3): mail and 入出金 notices held back for minutes are an error, fresh
+    ones and a retry not yet due are not."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from cosei_ib.views import MAIL_WAIT_LIMIT
+    from notifications.models import OutboxMessage
+    from tests import factories
+
+    customer = factories.customer(email="yamada@example.jp")
+    factories.account(owner=customer, balance=10_000)  # its ご入金 notice, unprocessed, fresh
+    OutboxMessage.objects.create(customer=customer, event="lockout", to="yamada@example.jp", subject="s", body="b")
+    health = client.get("/health/").json()
+    assert health["status"] == "ok" and 0 <= health["mail_oldest_waiting_seconds"] < 60
+    OutboxMessage.objects.create(customer=customer, event="lockout", to="yamada@example.jp", subject="s", body="b",
+                                 next_attempt_at=timezone.now() - MAIL_WAIT_LIMIT - dt.timedelta(minutes=1))
+    health = client.get("/health/").json()
+    assert health["status"] == "error" and health["mail_oldest_waiting_seconds"] > MAIL_WAIT_LIMIT.total_seconds()
