@@ -28,9 +28,14 @@ MAIL = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", su
         " next_attempt_at, created_at) VALUES (%s, %s, %s, 's', %s, %s, 0, now(), now()) RETURNING id")
 
 
-@pytest.mark.parametrize(("to", "status"), [("collector@attacker.example", "pending"), ("", "skipped")])
-def test_a_debit_notice_is_not_sent_elsewhere_by_a_round_trip_in_other_letter_case(to, status):
-    """The repro of F2 (and of dbprobe27 F6c with an address of '' on the way)."""
+@pytest.mark.parametrize(("to", "status", "code"), [
+    ("collector@attacker.example", "pending", "CI244"),  # since notifications 0020: the mail itself
+    ("", "skipped", "CI240"),
+])
+def test_a_debit_notice_is_not_sent_elsewhere_by_a_round_trip_in_other_letter_case(to, status, code):
+    """The repro of F2 (and of dbprobe27 F6c with an address of '' on the way). Since
+    notifications 0020 (dbprobe30 F7) the mail to the attacker's address is refused as it is
+    written (CI244); the round trip itself stays CI240."""
     owner = factories.customer(email="yamada@example.jp")
     account = factories.account(owner=owner, balance=50_000)
     assert address_same("Yamada@example.jp", owner.email)
@@ -44,7 +49,7 @@ def test_a_debit_notice_is_not_sent_elsewhere_by_a_round_trip_in_other_letter_ca
             cursor.execute("UPDATE notifications_postingnotice SET processed_at = now(), message_id = %s WHERE id = %s",
                            [cursor.fetchone()[0], notice.pk])
             cursor.execute(SET_EMAIL, ["Yamada@example.jp", owner.pk])
-    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI240"
+    assert getattr(caught.value.__cause__, "sqlstate", None) == code
     owner.refresh_from_db()
     assert owner.email == "yamada@example.jp" and not OutboxMessage.objects.filter(to=to, customer=owner).exists()
 
@@ -54,6 +59,8 @@ def test_an_address_is_not_changed_to_itself_in_other_letter_case(back):
     owner = factories.customer(email="yamada@example.jp")
     assert committed_refusal((SET_EMAIL, ["anyone@attacker.example", owner.pk]),
                              (MAIL, [owner.pk, "login", "anyone@attacker.example", "https://evil.example/", "pending"]),
+                             (SET_EMAIL, [back, owner.pk])) == "CI244"  # the mail (0020)
+    assert committed_refusal((SET_EMAIL, ["anyone@attacker.example", owner.pk]),
                              (SET_EMAIL, [back, owner.pk])) == "CI240"
     assert committed_refusal((SET_EMAIL, [back, owner.pk])) == "CI240"
 
@@ -87,3 +94,26 @@ def test_the_service_still_changes_an_address_and_sends_the_notices():
                  kind=Journal.Kind.WITHDRAWAL, description="ATM出金", idempotency_key=factories.unique("f2-svc-"))
     posting_notices_process()
     assert OutboxMessage.objects.filter(event="withdrawal", to=owner.email).exists()
+
+
+@pytest.mark.parametrize("back", ["yamada+ib@example.jp", "taro@example.jp"])
+def test_no_notice_goes_to_an_address_this_transaction_set(back):
+    """dbprobe30 F7: address → the attacker's, a ご出金 mail to it, then "back" to
+    yamada+ib@example.jp — no round trip for CI240 (another string), the customer's inbox at
+    most providers, and the worker sent the mail to the attacker. The mail is refused as it
+    is written (CI244), whatever address follows; the service's own address change (its
+    code and its 変更 mails) still commits."""
+    owner = factories.customer(email="yamada@example.jp")
+    assert committed_refusal((SET_EMAIL, ["collector@attacker.example", owner.pk]),
+                             (MAIL, [owner.pk, "withdrawal", "collector@attacker.example", "x", "pending"]),
+                             (SET_EMAIL, [back, owner.pk])) == "CI244"
+    assert committed_refusal((SET_EMAIL, ["Collector@Attacker.example", owner.pk]),
+                             (MAIL, [owner.pk, "login", "collector@attacker.example", "x", "pending"])) == "CI244"
+    owner.refresh_from_db()
+    assert owner.email == "yamada@example.jp" and not OutboxMessage.objects.filter(customer=owner).exists()
+    email_change_request(customer=owner, new_email="yamada+ib@example.jp", ip=None)
+    code = re.search(r"確認コード：(\d{6})", OutboxMessage.objects.get(customer=owner, event="email_verify").body)[1]
+    email_change_confirm(customer=owner, code=code, ip=None)
+    owner.refresh_from_db()
+    assert owner.email == "yamada+ib@example.jp"
+    assert OutboxMessage.objects.filter(customer=owner, event="email_change").count() == 2
