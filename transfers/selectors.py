@@ -8,7 +8,7 @@ import datetime as dt
 import jaconv
 from django.conf import settings
 from django.db import connection
-from django.db.models import F, Q, QuerySet, Subquery, Sum, Value
+from django.db.models import CharField, F, Func, Q, QuerySet, Subquery, Sum, Value
 from django.db.models.functions import Coalesce
 from django.http import Http404
 
@@ -23,9 +23,44 @@ from .models import (RETURN_RELATED, Bank, BankBranch, InterbankOutgoingFile, In
 SEARCH_MAX = 100
 
 
+# Zengin writes names without small kana (イケダセンシユウ, ユウチヨ): a query folds them too
+_SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
+# what customers type after the name, which the list shows as the bank's type (walk30 F1):
+# 「みずほ銀行」 is the bank named みずほ; readings in katakana (the kana query is katakana)
+_TYPE_WORDS = ("銀行", "信用金庫", "信金", "信用組合", "信組", "労働金庫", "労金", "農業協同組合", "農協",
+               "漁業協同組合", "漁協", "ギンコウ", "シンヨウキンコ", "シンキン", "シンヨウクミアイ", "シンクミ",
+               "ロウドウキンコ", "ロウキン", "ノウギヨウキヨウドウクミアイ", "ノウキヨウ")
+# full-width letters and digits of the stored names (三菱ＵＦＪ, ＰａｙＰａｙ) compared as ASCII,
+# in any letter case: PostgreSQL's upper() does not fold full-width letters in every locale
+_FULL_WIDTH_ALNUM = "".join(chr(code) for code in range(0xFF10, 0xFF1A)) + "".join(
+    chr(code) for code in range(0xFF21, 0xFF3B)) + "".join(chr(code) for code in range(0xFF41, 0xFF5B))
+_ASCII_ALNUM = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def _without_type(text: str) -> str:
+    for word in _TYPE_WORDS:
+        if text.endswith(word) and len(text) > len(word):
+            return text[: -len(word)]
+    return text
+
+
 def _kana_query(text: str) -> str:
-    """What a customer types (hiragana, half-width kana) as full-width katakana."""
-    return jaconv.h2z(jaconv.hira2kata(text), kana=True, ascii=False, digit=False)
+    """What a customer types (hiragana, half-width kana, small kana) as the full-width
+    katakana of Zengin's names, without a trailing 銀行／ぎんこう … (walk30 F1)."""
+    return _without_type(jaconv.h2z(jaconv.hira2kata(text), kana=True, ascii=False, digit=False)
+                         .translate(_SMALL_KANA))
+
+
+def _name_condition(query: str) -> Q:
+    """Part of the name, as typed (kanji, full- or half-width letters, any case), without a
+    trailing 銀行／信用金庫 …; and the kana, where ズ also finds Zengin's ヅ (かいずか, カイヅカ)."""
+    name = _without_type(jaconv.z2h(query, kana=False, ascii=True, digit=True))
+    kana = _kana_query(query)
+    condition = Q(name_ascii__icontains=name) | Q(kana__contains=kana)
+    for plain, zengin in (("ズ", "ヅ"), ("ジ", "ヂ")):
+        if plain in kana:
+            condition |= Q(kana__contains=kana.replace(plain, zengin))
+    return condition
 
 
 def featured_banks() -> QuerySet[Bank]:
@@ -37,11 +72,13 @@ def _kana_or_search(queryset, *, row: str, letter: str, query: str, code_digits:
     given, else by the kana letter or row; None when nothing was asked."""
     query = query.strip()[:30]
     if query:
-        condition = Q(name__icontains=query) | Q(kana__contains=_kana_query(query))
+        condition = _name_condition(query)
         digits = normalise_digits(query)  # 「００１」 is the code 001 (XFER-9: full-width accepted)
         if digits.isascii() and digits.isdigit() and len(digits) <= code_digits:
             condition |= Q(code=digits.zfill(code_digits))
-        return queryset.filter(condition).order_by("kana")[:SEARCH_MAX]
+        named = queryset.annotate(name_ascii=Func(F("name"), Value(_FULL_WIDTH_ALNUM), Value(_ASCII_ALNUM),
+                                                  function="translate", output_field=CharField()))
+        return named.filter(condition).order_by("kana")[:SEARCH_MAX]
     if letter and any(letter in initials for initials in KANA_ROWS.values()):
         return queryset.filter(initial=letter).order_by("kana")
     if row in KANA_ROWS:

@@ -525,6 +525,29 @@ def test_kana_screens_take_odd_input_without_error(signed_in):
     assert client.get(reverse("transfers:account", args=["0161", "999"])).status_code == 404
 
 
+@pytest.mark.parametrize(("query", "found"), [
+    ("いけだせんしゅう", "池田泉州銀行"), ("ｲｹﾀﾞｾﾝｼｭｳ", "池田泉州銀行"), ("センシュウ", "池田泉州銀行"),
+    ("ユウチョ", "ゆうちょ銀行"), ("みずほ銀行", "みずほ銀行"), ("みずほぎんこう", "みずほ銀行"),
+    ("三菱UFJ", "三菱ＵＦＪ銀行"), ("三菱ufj銀行", "三菱ＵＦＪ銀行"), ("ミツビシ", "三菱ＵＦＪ銀行"),
+])
+def test_the_bank_search_finds_what_customers_type(signed_in, query, found):
+    """XFER-9 (walk30 F1): small kana, the name with its 銀行 / ぎんこう, ASCII letters —
+    each found nothing, while the search box asks for 「金融機関名の一部」. The query is
+    folded as Zengin writes names (no small kana; the type shown apart; letters full-width)."""
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    assert found in client.get(reverse("transfers:bank"), {"q": query}).content.decode()
+
+
+def test_the_branch_search_finds_zu_for_zengins_du(signed_in):
+    """walk30 F1: customers write かいずか for 貝塚 (Zengin カイヅカ), and しゅう for シユウ."""
+    client, customer, debit = signed_in
+    client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
+    for query in ("かいずか", "かいづか", "カイズカ"):
+        assert "貝塚" in client.get(reverse("transfers:branch", args=["0161"]), {"q": query}).content.decode(), query
+    assert "該当する" in client.get(reverse("transfers:bank"), {"q": "存在しない銀行"}).content.decode()
+
+
 def test_odd_bank_and_branch_codes_in_the_path_are_404(signed_in):
     """XFER-1, XFER-2: a bank or branch code in the URL that is not 4 / 3 ASCII digits
     names no bank — NUL reached PostgreSQL as a text parameter (DataError, a 500)."""
