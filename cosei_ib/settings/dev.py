@@ -12,3 +12,9 @@ SERVICE_HOURS_ENFORCED = env_bool("DJANGO_SERVICE_HOURS_ENFORCED", True)
 # notifications: one signed .eml file per message under NOTIFICATIONS_EML_DIR; dev S/MIME pair
 EMAIL_BACKEND = "notifications.backends.EmlFileBackend"
 NOTIFICATIONS_SMIME_SELF_SIGNED = True
+# `dev.py run` serves with runserver, one thread per request: a persistent connection per
+# thread outlives its thread until garbage-collected, and a step-up page's 16 card images at
+# once ran the embedded PostgreSQL out of connection slots (walk30 F5: two 500s). Django's
+# advice for the development server: no persistent connections. (Production: gunicorn
+# workers keep theirs, base.py.)
+DATABASES["default"]["CONN_MAX_AGE"] = 0  # noqa: F405
