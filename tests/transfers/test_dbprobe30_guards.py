@@ -15,6 +15,7 @@ from accounts.models import Account, Journal
 from cosei_ib import bankcalendar
 from notifications.models import OutboxMessage
 from security.models import AuditEvent
+from tests.accounts.closing_support import closing_days_audited
 from tests.conftest import clock_strict
 from tests.transfers.scheduled_support import funded_payer, schedule
 from tests.transfers.test_batch_row_guards import _tokyo_today, as_the_app_role  # noqa: F401 - autouse fixture
@@ -30,8 +31,8 @@ pytestmark = pytest.mark.django_db
 
 
 def _closed_for_months() -> None:
-    """The review's INSERT: 100 weekdays closed from today (the app's role; the test's
-    transaction never commits, so the staff audit row CI114 asks for is not needed here)."""
+    """The review's INSERT: 100 weekdays closed from today (the app's role, under the
+    tests' clock slack; with the staff audit rows CI114 asks for by commit)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "INSERT INTO accounts_bankclosingday (date, name, created_by, created_at)"
@@ -39,6 +40,7 @@ def _closed_for_months() -> None:
             "   FROM generate_series((clock_timestamp() AT TIME ZONE 'Asia/Tokyo')::date,"
             "                        (clock_timestamp() AT TIME ZONE 'Asia/Tokyo')::date + 200, interval '1 day') d"
             "  WHERE extract(isodow FROM d) < 6 LIMIT 100")
+    closing_days_audited()
     bankcalendar.closing_days_clear()
 
 
