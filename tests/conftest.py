@@ -112,6 +112,32 @@ def mail_delivered_apart_strict():
         owner_commits(mail_delivered_apart_sql(False))
 
 
+def limit_rules_sql(held: bool) -> str:
+    """transfers 0037 (CI235, CI236): the daily limit and the bank maximum move only as their
+    services move them. The test database relaxes it: tests set a customer's limit or the
+    bank maximum directly, as a DBA would, in their one transaction."""
+    return ("CREATE OR REPLACE FUNCTION public.transfers_limit_rules_held() RETURNS boolean"
+            f" LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$ BEGIN RETURN {held}; END $$")
+
+
+@contextlib.contextmanager
+def limit_rules_held():
+    """The production rules of transfers 0037 (set by the owner, committed, as
+    ``clock_strict``), then relaxed again."""
+    owner_commits(limit_rules_sql(True))
+    try:
+        yield
+    finally:
+        owner_commits(limit_rules_sql(False))
+
+
+@pytest.fixture
+def limit_rules_strict():
+    """``limit_rules_held`` for one whole test."""
+    with limit_rules_held():
+        yield
+
+
 @pytest.fixture
 def database_clock_strict():
     """The production slack for one whole test (``clock_strict``)."""
@@ -171,6 +197,7 @@ def django_db_setup(django_test_environment, django_db_blocker):
         with owner.cursor() as cursor:
             cursor.execute(clock_slack_sql(CLOCK_SLACK_TRAVEL))
             cursor.execute(mail_delivered_apart_sql(False))
+            cursor.execute(limit_rules_sql(False))
     yield
     with django_db_blocker.unblock():
         app.close()

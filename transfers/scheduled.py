@@ -33,7 +33,7 @@ import uuid
 from dataclasses import dataclass, field
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Count, Q, Sum
 from django.utils import timezone
 
@@ -59,6 +59,7 @@ from .services import (
     _transfer_notice,
     confirmed_content_check,
     transfer_from_content,
+    row_refusal,
     transfer_row_insert,
     transfer_lines,
     transfer_summary,
@@ -434,10 +435,10 @@ def _refusal(transfer: Transfer, state: ExecutionState, limit: TransferLimit) ->
     return ""
 
 
-def _post(transfer: Transfer, internal: dict[str, Account] | None = None) -> Journal:
+def _post(transfer: Transfer, internal: dict[str, Account] | None = None, *, savepoint: bool = True) -> Journal:
     return journal_post(lines=transfer_lines(transfer, internal=internal), kind=Journal.Kind.TRANSFER,
                         description=f"振込 {transfer.holder_kana}"[:64],
-                        idempotency_key=f"scheduled-transfer:{transfer.pk}")
+                        idempotency_key=f"scheduled-transfer:{transfer.pk}", savepoint=savepoint)
 
 
 def _executed(transfer: Transfer, journal: Journal, now: dt.datetime) -> OutgoingTransfer | None:
@@ -483,10 +484,20 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
     state = _execution_states([transfer])[0]
     _repriced([transfer], [state])
     reason = _refusal(transfer, state, limit)
-    journal = None
+    journal, changed = None, 0
     if not reason:
         try:
-            journal = _post(transfer)
+            # the posting's savepoint holds the 仕向 record too: one refused (CI221, below)
+            # takes the posting back with it
+            with transaction.atomic():
+                journal = _post(transfer, savepoint=False)
+                now = timezone.now()
+                changed = (Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.SCHEDULED)
+                           .update(status=Transfer.Status.EXECUTED, journal_id=journal.pk, executed_at=now,
+                                   fee=transfer.fee))
+                outgoing = _executed(transfer, journal, now)
+                if outgoing is not None:
+                    transfer_row_insert(outgoing)
         except InsufficientFunds:
             reason = Transfer.Reason.INSUFFICIENT_FUNDS
         except IdempotencyConflict:
@@ -507,14 +518,15 @@ def scheduled_transfer_execute(transfer: Transfer, limit: TransferLimit) -> Tran
             # this transfer alone is 未処理, the batch goes on (dbprobe26 F4)
             logger.error("scheduled transfer %s: the ledger refused its posting: %s", transfer.pk, refused)
             reason = Transfer.Reason.POSTING_REFUSED
-    now = timezone.now()
-    if journal is not None:
-        changed = (Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.SCHEDULED)
-                   .update(status=Transfer.Status.EXECUTED, journal_id=journal.pk, executed_at=now, fee=transfer.fee))
-        outgoing = _executed(transfer, journal, now)
-        if outgoing is not None:
-            outgoing.save(force_insert=True)
-    else:
+        except TransferRefused as refused:
+            # the 仕向 record's 決済日 refused (CI221, dbprobe30 F6: closing days run on for
+            # weeks): nothing posted, 未処理 and told, and the batch goes on
+            logger.error("scheduled transfer %s: its 仕向 record was refused: %s", transfer.pk, refused.__cause__)
+            reason = Transfer.Reason.POSTING_REFUSED
+        if reason:
+            journal, changed, transfer.journal_id = None, 0, None
+    if journal is None:
+        now = timezone.now()
         changed = (Transfer.objects.filter(pk=transfer.pk, status=Transfer.Status.SCHEDULED)
                    .update(status=Transfer.Status.UNPROCESSED, unprocessed_reason=reason, executed_at=now,
                            fee=transfer.fee))
@@ -657,7 +669,13 @@ def _chunk_execute(chunk: list[tuple[Transfer, TransferLimit]], internal: dict[s
         if cursor.rowcount != len(transfers):  # cannot happen under the row locks
             raise LedgerError(f"scheduled transfers {[t.pk for t in transfers]} changed under their locks")
     if outgoing:
-        OutgoingTransfer.objects.bulk_create(outgoing)
+        try:
+            OutgoingTransfer.objects.bulk_create(outgoing)
+        except DatabaseError as refused:
+            if row_refusal(refused) is None:
+                raise
+            # a 決済日 refused (CI221, dbprobe30 F6): the one-transfer path makes that one 未処理
+            raise _ChunkAbandoned(f"a 仕向 record refused: {refused}") from refused
     told = [(transfer, *_told(transfer)) for transfer in transfers]
     audit_records(action="transfer", actor="batch",
                   events=[(t.customer, outcome, summary) for t, outcome, summary, _, _ in told])

@@ -89,6 +89,8 @@ LIMIT_OVER_MAX = "1日の利用限度額は{maximum:,}円以内で指定して�
 LIMIT_SAME = "現在の利用限度額と同じです。"
 LIMIT_CHANGED_MEANWHILE = ("お手続きの間に1日の利用限度額（当金庫の上限額）が変更されたため、お取扱いできませんでした。"
                            "お振込は行われていません。利用限度額をご確認のうえ、最初から操作をやり直してください。")
+SETTLEMENT_UNAVAILABLE = ("当金庫の臨時休業日が続くため、他行宛のお振込の決済日を定められず、お取扱いできませんでした。"
+                          "お振込は行われていません。当金庫までお問い合わせください。")
 LIMIT_CHANGED = ("入力画面を表示した後に利用限度額（現在の限度額・引き上げ予定・当金庫の上限額）が変更されたため、"
                  "変更しませんでした。現在の内容をご確認のうえ、もう一度入力してください。")
 
@@ -328,7 +330,7 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
         transfer_row_insert(transfer)
         if outgoing is not None:
             outgoing.transfer = transfer
-            outgoing.save(force_insert=True)
+            transfer_row_insert(outgoing)  # CI221 refused: rolled back whole with this atomic block
     logger.info("transfer %s executed customer=%s journal=%s", transfer.pk, customer.contract_id, journal.pk)
     return transfer
 
@@ -439,15 +441,24 @@ def _transfer_accounts(*, customer: Customer, debit_account_id, credit_account_i
 # schedule's; 0026 CI225: the day's total within the limit) repeat the checks made above
 # under the customer's lock. They differ only when staff changed the fee table or lowered
 # the bank maximum in between: the customer is told, as by the checks, not shown a 500.
-_ROW_REFUSALS = {"CI224": FEE_CHANGED, "CI225": LIMIT_CHANGED_MEANWHILE}
+# The 仕向 record's (transfers 0026 CI221: its 決済日 within 14 days and one per closing
+# day) differs when the bank's closing days run on for weeks (dbprobe30 F6).
+_ROW_REFUSALS = {"CI224": FEE_CHANGED, "CI225": LIMIT_CHANGED_MEANWHILE, "CI221": SETTLEMENT_UNAVAILABLE}
 
 
-def transfer_row_insert(transfer: Transfer) -> None:
-    """INSERT ``transfer`` (inside the caller's atomic block, which a refusal rolls back)."""
+def row_refusal(error: DatabaseError) -> str | None:
+    """The customer's message for a refusal of the database's own checks of a transfer's
+    rows (``_ROW_REFUSALS``); None for any other error."""
+    return _ROW_REFUSALS.get(getattr(error.__cause__, "sqlstate", None))
+
+
+def transfer_row_insert(row: Transfer | OutgoingTransfer) -> None:
+    """INSERT ``row``, a transfer or its 仕向 record (inside the caller's atomic block,
+    which a refusal rolls back); a refusal of ``_ROW_REFUSALS`` becomes TransferRefused."""
     try:
-        transfer.save(force_insert=True)
+        row.save(force_insert=True)
     except DatabaseError as refused:
-        message = _ROW_REFUSALS.get(getattr(refused.__cause__, "sqlstate", None))
+        message = row_refusal(refused)
         if message is None:
             raise
         raise TransferRefused(message) from refused

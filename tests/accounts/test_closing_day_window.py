@@ -17,6 +17,7 @@ from django.db import connection
 from accounts.models import BankClosingDay
 from accounts.services import CLOSING_DAYS_MAX, ClosingDayRefused, bank_closing_day_add
 from cosei_ib import bankcalendar
+from tests.accounts.closing_support import closing_days_audited
 from tests.accounts.test_ledger_lockdown import refused
 from tests.transfers.scheduled_support import at
 
@@ -40,12 +41,14 @@ def test_the_probes_rows_to_9999_are_refused_by_the_database(database_clock_stri
                 today.replace(year=today.year - 1) - dt.timedelta(days=1), dt.date(1, 1, 1)):
         assert refused(INSERT, [day]) == "CI112", day
     assert not BankClosingDay.objects.exists()
-    with connection.cursor() as cursor:  # the window's ends go in
+    with connection.cursor() as cursor:  # the window's far end goes in
         cursor.execute(INSERT + " RETURNING id", [today.replace(year=today.year + 3)])
         last = cursor.fetchone()[0]
-        cursor.execute(INSERT, [today.replace(year=today.year - 1)])
+    # its near end is the past: only the owner writes one there (accounts 0036, CI114)
+    assert refused(INSERT, [today.replace(year=today.year - 1)]) == "CI114"
     assert refused("UPDATE accounts_bankclosingday SET date = '9999-12-31' WHERE id = %s", [last]) == "CI112"
-    assert BankClosingDay.objects.count() == 2
+    assert BankClosingDay.objects.count() == 1
+    closing_days_audited()
 
 
 def test_at_most_100_closing_days_in_force_and_admin_says_so():
@@ -59,12 +62,14 @@ def test_at_most_100_closing_days_in_force_and_admin_says_so():
     with time_machine.travel(at(today), tick=False), pytest.raises(ClosingDayRefused, match="100日まで登録できます"):
         bank_closing_day_add(day=today + dt.timedelta(days=3), name="システム更改", actor="staff-t")
     assert BankClosingDay.objects.count() == CLOSING_DAYS_MAX
+    closing_days_audited()
 
 
 def test_the_calendar_reads_only_the_window_around_today(django_assert_num_queries):
     today = db_today()
     with connection.cursor() as cursor:
         cursor.execute(INSERT, [today + dt.timedelta(days=10)])
+    closing_days_audited()
     day = today + dt.timedelta(days=10)
     bankcalendar.closing_days_clear()
     assert bankcalendar.closing_day_name(day) == "x"

@@ -18,6 +18,7 @@ from accounts.roles import BRANCH_STAFF_GROUP, branch_staff_group_ensure
 from accounts.services import ClosingDayRefused, bank_closing_day_add, bank_closing_day_delete
 from cosei_ib import bankcalendar
 from security.models import AuditEvent
+from tests.accounts.closing_support import closing_days_audited, staff_user
 from tests.security.test_staff_admin import staff, staff_signed_in  # noqa: F401 - fixture
 from tests.transfers.scheduled_support import at, schedule
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
@@ -32,6 +33,7 @@ FRIDAY = dt.date(2026, 12, 11)
 
 
 def closed(day: dt.date = THURSDAY, name: str = "システム更改") -> BankClosingDay:
+    staff_user("staff-t")  # the audit row's actor is a staff user (CI114)
     with time_machine.travel(at(MONDAY), tick=False):
         return bank_closing_day_add(day=day, name=name, actor="staff-t")
 
@@ -68,6 +70,7 @@ def test_the_calendar_reads_the_table_once_and_again_after_a_minute(django_asser
             bankcalendar.is_bank_holiday(MONDAY + dt.timedelta(days=offset))
     # another process adds a day: this one does not see it until its copy is a minute old
     BankClosingDay.objects.bulk_create([BankClosingDay(date=THURSDAY, name="他の処理で登録", created_by="x")])
+    closing_days_audited()
     now[0] += bankcalendar.CLOSING_DAYS_REFRESH_SECONDS - 1
     with django_assert_num_queries(0):
         assert bankcalendar.is_business_day(THURSDAY)
@@ -267,3 +270,88 @@ def test_the_name_is_said_to_be_what_customers_read(staff_client):  # noqa: F811
     assert "お客さま向けの名称" in listing and "名称・理由" not in listing and "システム更改" in listing
     detail = staff_client.get(f"/admin/accounts/bankclosingday/{day.pk}/change/").content.decode()
     assert "お客さま向けの名称" in detail and "システム更改" in detail
+
+
+# --- dbprobe30 F6: written by staff, ahead of the day (accounts 0036, CI114) ------------------
+
+CLOSING_DAY_RULE = "CI114"
+
+
+def _sql(sql: str, params=None):
+    from django.db import connection
+
+    def write():
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+    return write
+
+
+def _insert(day: dt.date, created_by: str = "staff-t"):
+    return _sql("INSERT INTO accounts_bankclosingday (date, name, created_by, created_at) VALUES (%s, '臨時休業', %s, now())",
+                [day, created_by])
+
+
+def test_closing_days_written_by_sql_are_refused(staff):  # noqa: F811
+    """dbprobe30 F6, as the app's role: the review's 100 weekdays from today; a future day
+    with no staff audit row, or with one of no staff user; a DELETE with none; a day of
+    today deleted; any UPDATE — each refused (CI114). The service with a staff user passes."""
+    from security.audit import audit_record
+    from tests.accounts.test_ledger_lockdown import refused
+    from tests.conftest import clock_strict
+    from tests.transfers.test_batch_row_guards import _tokyo_today
+    from tests.transfers.test_interbank_guards import at_commit, refused_at_commit
+
+    today = _tokyo_today()
+    ahead = today + dt.timedelta(days=20)
+    _insert(today)()  # before the strict clock: the travel slack takes it
+    closing_days_audited()
+    todays = BankClosingDay.objects.get(date=today)
+    with clock_strict():
+        assert refused("INSERT INTO accounts_bankclosingday (date, name, created_by, created_at)"
+                       " SELECT d::date, '臨時休業', 'staff01', now() FROM generate_series("
+                       "(clock_timestamp() AT TIME ZONE 'Asia/Tokyo')::date,"
+                       " (clock_timestamp() AT TIME ZONE 'Asia/Tokyo')::date + 200, interval '1 day') d"
+                       " WHERE extract(isodow FROM d) < 6 LIMIT 100") == CLOSING_DAY_RULE
+        assert refused_at_commit(_insert(ahead)) == CLOSING_DAY_RULE
+
+        def forged(actor):
+            def write():
+                _insert(ahead, actor)()
+                audit_record(action="staff_closing_day", outcome="success", actor=actor,
+                             summary=f"臨時休業日追加 {ahead:%Y/%m/%d} 臨時休業")
+            return write
+        assert refused_at_commit(forged("staff01")) == CLOSING_DAY_RULE  # no such staff user
+        assert refused("DELETE FROM accounts_bankclosingday WHERE id = %s", [todays.pk]) == CLOSING_DAY_RULE
+        assert refused("UPDATE accounts_bankclosingday SET name = 'x' WHERE id = %s", [todays.pk]) == CLOSING_DAY_RULE
+        day = bank_closing_day_add(day=_weekday_after(ahead), name="システム更改", actor="staff-t")
+        at_commit()  # the service's own write, with a staff user's audit row, passes
+        assert refused_at_commit(_sql("DELETE FROM accounts_bankclosingday WHERE id = %s", [day.pk])) == CLOSING_DAY_RULE
+        bank_closing_day_delete(closing_day=day, actor="staff-t")
+        at_commit()
+    assert not BankClosingDay.objects.filter(pk=day.pk).exists()
+
+
+def _weekday_after(day: dt.date) -> dt.date:
+    day += dt.timedelta(days=1)
+    while not bankcalendar.is_business_day(day):
+        day += dt.timedelta(days=1)
+    return day
+
+
+def test_staff_add_and_delete_a_closing_day_in_admin_and_it_commits(staff):  # noqa: F811
+    """dbprobe30 F6: the admin's add and delete (the audit row of the signed-in staff user)
+    pass the database's rule at commit (CI114)."""
+    from tests.conftest import clock_strict
+    from tests.transfers.test_batch_row_guards import _tokyo_today
+    from tests.transfers.test_interbank_guards import at_commit
+
+    day = _weekday_after(_tokyo_today() + dt.timedelta(days=3))
+    with clock_strict():
+        client = signed_in(staff)
+        assert _add(client, day.isoformat()).status_code == 302
+        at_commit()
+        added = BankClosingDay.objects.get(date=day)
+        assert added.created_by == "staff-t"
+        assert client.post(f"/admin/accounts/bankclosingday/{added.pk}/delete/", {"post": "yes"}).status_code == 302
+        at_commit()
+    assert not BankClosingDay.objects.exists()

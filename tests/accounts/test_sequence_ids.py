@@ -26,6 +26,7 @@ from security.audit import audit_record
 from security.models import AuditEvent, Credential
 from security.services import credential_for_update, login_authenticate
 from tests import factories
+from tests.accounts.closing_support import closing_days_audited
 from tests.accounts.test_ledger_lockdown import refused
 
 pytestmark = pytest.mark.django_db
@@ -118,6 +119,7 @@ def test_every_insert_of_the_app_takes_its_id_from_the_sequence():
     credential_for_update(customer, Credential.Kind.OTP)  # bulk_create … ignore_conflicts
     BankClosingDay.objects.bulk_create([BankClosingDay(date=dt.date.today() + dt.timedelta(days=30), name="臨時休業",
                                                        created_by="staff01")])
+    closing_days_audited()
     heartbeat = WorkerHeartbeat.objects.create(beat_at=dt.datetime.now(dt.UTC), note="test")
     heartbeat.note = "saved"
     heartbeat.save()  # an UPDATE of every column but the id

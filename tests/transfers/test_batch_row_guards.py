@@ -100,10 +100,10 @@ def test_a_transfer_the_ledger_refuses_is_unprocessed_and_the_batch_goes_on(monk
     later = schedule(second, second_account, 10_000, day=day, hour=11)
     post = scheduled._post
 
-    def refusing(transfer, internal=None):
+    def refusing(transfer, internal=None, **options):
         if transfer.pk == poisoned.pk:
             raise InvalidPosting("a line without an account")
-        return post(transfer, internal)
+        return post(transfer, internal, **options)
 
     monkeypatch.setattr(scheduled, "_post", refusing)
     refused_alone_by_the_batch(day, poisoned, later, first_account)
