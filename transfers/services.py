@@ -376,7 +376,7 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
     schedule = fee_schedule_on(day)
     if (str(schedule.pk) != str(content["fee_schedule_id"])
             or fee_from(schedule, route=content["route"], amount=amount) != fee):
-        raise TransferRefused(FEE_CHANGED)
+        raise TransferRefused(FEE_CHANGED, final=True)  # the confirmed fee can never hold again (walk30 F3)
     if content["fee_borne_by_payee"] and fee >= amount:
         raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
     problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
@@ -444,6 +444,10 @@ def _transfer_accounts(*, customer: Customer, debit_account_id, credit_account_i
 # The 仕向 record's (transfers 0026 CI221: its 決済日 within 14 days and one per closing
 # day) differs when the bank's closing days run on for weeks (dbprobe30 F6).
 _ROW_REFUSALS = {"CI224": FEE_CHANGED, "CI225": LIMIT_CHANGED_MEANWHILE, "CI221": SETTLEMENT_UNAVAILABLE}
+# those the confirmed content can never pass again: back to the start with the message, not a
+# confirm page whose button can only fail the same way (walk30 F3); a limit or a closing day
+# may change back, so those keep the button
+_FINAL_ROW_REFUSALS = {"CI224"}
 
 
 def row_refusal(error: DatabaseError) -> str | None:
@@ -461,7 +465,8 @@ def transfer_row_insert(row: Transfer | OutgoingTransfer) -> None:
         message = row_refusal(refused)
         if message is None:
             raise
-        raise TransferRefused(message) from refused
+        final = getattr(refused.__cause__, "sqlstate", None) in _FINAL_ROW_REFUSALS
+        raise TransferRefused(message, final=final) from refused
 
 
 def transfer_from_content(*, customer: Customer, content: dict, debit: Account, schedule: FeeSchedule,

@@ -548,6 +548,34 @@ def test_the_branch_search_finds_zu_for_zengins_du(signed_in):
     assert "該当する" in client.get(reverse("transfers:bank"), {"q": "存在しない銀行"}).content.decode()
 
 
+def test_a_fee_changed_after_the_confirm_page_sends_the_customer_back_to_start(signed_in):
+    """XFER-4, XFER-5 (walk30 F3): staff changed the fee row of the 振込日 while the 予約
+    confirm page was open. The refusal came back with 「本人認証は完了しています」 and the
+    予約する button, which could only fail the same way, every time. It is final now: back to
+    the start with the message, nothing booked; the next confirm page shows the new fee."""
+    from tests.transfers.test_record_guards import future_day
+    from transfers.models import FeeSchedule
+    from transfers.services import FEE_CHANGED
+
+    day = future_day()  # by the real clock: the fee table's own rule reads the database's
+    booking = {"amount": "10000", "sender_name": "ﾔﾏﾀﾞ ﾀﾛｳ", "transfer_date": day.isoformat()}
+
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    assert client.post(reverse("transfers:details"), booking).url == reverse("transfers:confirm")
+    page = client.get(reverse("transfers:confirm")).content.decode()
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+    FeeSchedule.objects.create(effective_from=day, other_bank_under=990, other_bank_over=990)
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    assert response.status_code == 302 and response.url == reverse("transfers:start")
+    assert FEE_CHANGED in client.get(response.url).content.decode()
+    assert not Transfer.objects.exists()
+    assert client.get(reverse("transfers:confirm")).url == reverse("transfers:start")  # no dead-end page left
+    _to_details(client, debit)
+    assert client.post(reverse("transfers:details"), booking).url == reverse("transfers:confirm")
+    assert "990円" in client.get(reverse("transfers:confirm")).content.decode()
+
+
 def test_odd_bank_and_branch_codes_in_the_path_are_404(signed_in):
     """XFER-1, XFER-2: a bank or branch code in the URL that is not 4 / 3 ASCII digits
     names no bank — NUL reached PostgreSQL as a text parameter (DataError, a 500)."""
