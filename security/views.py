@@ -101,6 +101,11 @@ def login_view(request):
     return render(request, "security/login.html", {"form": form, "ended": ended, **hours})
 
 
+# what the end of a session clears in the browser (SEC-9): the tabs still open lose the
+# session and the CSRF cookie with it
+CLEAR_SITE_DATA = '"cache", "cookies", "storage"'
+
+
 @require_POST
 def logout_view(request):
     customer = getattr(request.user, "customer", None) if request.user.is_authenticated else None
@@ -110,7 +115,7 @@ def logout_view(request):
     customer_session.session_end(request)
     timed_out = request.POST.get("reason") == "timeout"  # the page's idle timer (SEC-9)
     response = redirect(reverse("security:logged_out") + ("?reason=timeout" if timed_out else ""))
-    response["Clear-Site-Data"] = '"cache", "cookies", "storage"'
+    response["Clear-Site-Data"] = CLEAR_SITE_DATA
     return response
 
 
@@ -498,7 +503,11 @@ def ib_suspend_confirm_view(request):
         return redirect("security:ib_suspend")
     if done:
         customer_session.session_end(request)
-        return redirect("security:ib_suspend_done")
+        response = redirect("security:ib_suspend_done")
+        # as ログアウト does: a confirm page left open in another tab then gets the CSRF page
+        # 「…この画面で入力・送信した内容は実行されていません」, not a bare login page (walk30 F2)
+        response["Clear-Site-Data"] = CLEAR_SITE_DATA
+        return response
     return render(request, "security/ib_suspend_confirm.html", {"form": form})
 
 

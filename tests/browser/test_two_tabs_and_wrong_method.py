@@ -81,6 +81,33 @@ def test_a_form_left_open_after_logout_in_another_tab_says_logged_out(page, devi
     page.wait_for_url("**/login/")
 
 
+def test_a_confirm_page_left_open_after_ib_suspend_in_another_tab_says_nothing_ran(page, device):
+    """SEC-7, SEC-9 (walk30 F2): IB取引中止 in tab B, then tab A's 利用限度額 confirm posted —
+    a bare login page before, now the page that says the session ended and nothing sent
+    from this screen ran, as after ログアウト; nothing changed."""
+    from transfers.models import TransferLimit
+
+    customer = _customer()
+    _login(page, customer)
+    page.wait_for_url("**/")
+    _limit_confirm_page(page, "100000")  # tab A
+    other = page.context.new_page()
+    other.goto("/settings/suspend/")
+    other.get_by_role("button", name="次へ（認証へ）").click()
+    other.wait_for_url("**/settings/suspend/confirm/")
+    _pick_pictures(other, customer)
+    other.get_by_role("button", name="利用を停止する").click()
+    other.wait_for_url("**/settings/suspend/done/")
+    page.locator("fieldset.card-cell img").first.wait_for()
+    page.get_by_role("button", name="変更する").click()
+    page.get_by_text("ログアウトしたか、一定時間操作がなかったため、この画面は使えなくなりました。").wait_for()
+    assert "実行されていません" in page.content()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/post-after-ib-suspend-{device}.png", full_page=True)
+    assert not TransferLimit.objects.filter(customer=customer, daily_limit=100_000).exists()
+    assert not TransferLimit.objects.filter(customer=customer, pending_limit=100_000).exists()
+
+
 def test_after_the_cells_changed_in_another_tab_the_right_answer_passes(page, device):
     """SEC-5, SEC-7 (walk27 F1): tab A (利用限度額) and tab B (IB取引中止) show the same
     challenge; A answers it. B's answer is refused — 「認証用画像の指定が変わりました」 —
