@@ -378,6 +378,29 @@ def test_two_tabs_releasing_one_held_record_say_the_second_did_nothing(staff_cli
     assert "入金保留の明細だけを入金できます" in page and "入金した明細はありません。" in page
 
 
+def test_a_release_that_lost_to_a_return_says_it_was_returned_and_by_whom(staff_client):
+    """walk30 F4: tab A's 入金する confirm, tab B's 返却済にする of the same 入金保留 record
+    first; tab A then read only 「入金保留の明細だけを入金できます」. It says the record was
+    returned meanwhile, by whom, and that nothing was done; nothing is credited."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    for name, other_amount in (("a.txt", 1_000), ("b.txt", 2_000)):
+        staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+            name, incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (None, "ﾀﾞﾚｶ", other_amount)]))})
+    held = InterbankIncomingRecord.objects.get(status="held")
+    url = "/admin/transfers/interbankincomingrecord/"
+    returned = {"action": "mark_returned", "_selected_action": [held.pk], "post": "yes", "reason": RECORD_RETURN_REASON}
+    assert "1件を返却済にしました。" in staff_client.post(url, returned, follow=True).content.decode()
+    balance = Account.objects.get(pk=account.pk).balance
+    lost = staff_client.post(url, {"action": "release_held", "_selected_action": [held.pk], "post": "yes"},
+                             follow=True).content.decode()
+    who = InterbankIncomingRecord.objects.get(pk=held.pk).returned_by
+    assert who
+    assert (f"第{held.file_id}号 {held.line}行目は、別の画面（または別の職員）で既に返却済に"
+            f"なっています（{who}）。この明細には何もしていません。") in lost
+    assert "入金保留の明細だけを入金できます" not in lost
+    assert Account.objects.get(pk=account.pk).balance == balance
+
+
 def test_two_tabs_on_the_held_list_say_the_second_did_nothing(staff_client):
     """walk28 F1: the same two tabs, started from the 入金保留 list staff are sent to
     (``?status__exact=held``). Django narrows the action's records by that filter, so the
@@ -408,7 +431,9 @@ def test_two_tabs_on_the_held_list_say_the_second_did_nothing(staff_client):
     returned = staff_client.post(url, {"action": "mark_returned", "_selected_action": [held.pk, unapplied.pk], "post": "yes", "reason": RECORD_RETURN_REASON},
                                  follow=True).content.decode()
     assert "1件を返却済にしました。" in returned
-    assert f"{held}: 入金不能・入金保留の明細だけを返却済みにできます。" in returned
+    # credited by the release meanwhile (walk30 F4): said as such, with who released it
+    assert (f"第{held.file_id}号 {held.line}行目は、別の画面（または別の職員）で既に入金済になっています"
+            f"（{InterbankIncomingRecord.objects.get(pk=held.pk).released_by}）。この明細には何もしていません。") in returned
     assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "credited"
     assert Account.objects.get(pk=account.pk).balance == 150_000_000
 

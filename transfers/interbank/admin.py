@@ -55,6 +55,15 @@ RETURN_DONE = ("振込資金返却を登録しました：データ番号 {numbe
 ALREADY_CREDITED_RECORDS = "{records}は既に入金済みです（{nothing}。二重には入金していません）。"
 ALREADY_RETURNED_RECORDS = "{records}は既に返却済です（{nothing}）。"
 RETURN_TWICE = "この振込は既に返却済みです。二重には返却していません（登録済みの返却を表示しています）。"
+# walk30 F4: the other of 入金する / 返却済にする won the race (another tab or staff member)
+ENDED_OTHERWISE = "{record}は、別の画面（または別の職員）で既に{status}になっています（{who}）。この明細には何もしていません。"
+
+
+def _ended_by_staff(record: InterbankIncomingRecord) -> str:
+    """Who returned the record, or released it from 入金保留 (credited at upload: '')."""
+    if record.status == InterbankIncomingRecord.Status.RETURNED:
+        return record.returned_by
+    return record.released_by if record.status == InterbankIncomingRecord.Status.CREDITED else ""
 
 
 def _require(request) -> None:
@@ -352,8 +361,13 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
                 step(record=record, staff=request.user.get_username())
                 done += 1
             except TransferRefused as refused:
-                if InterbankIncomingRecord.objects.filter(pk=record.pk, status=already_status).exists():
+                now = InterbankIncomingRecord.objects.get(pk=record.pk)
+                if now.status == already_status:
                     already.append(f"第{record.file_id}号 {record.line}行目")
+                elif who := _ended_by_staff(now):
+                    self.message_user(request, ENDED_OTHERWISE.format(
+                        record=f"第{record.file_id}号 {record.line}行目", status=now.get_status_display(), who=who),
+                        level=messages.WARNING)
                 else:
                     self.message_user(request, f"{record}: {refused.message}", level=messages.WARNING)
         if already:
