@@ -119,3 +119,37 @@ def credential_locked(customer: Customer, kind: str = "password", *, locked_at=N
         audit_record(action="lockout", outcome="refused", customer=customer, summary=credential.get_kind_display())
         notice_enqueue(customer=customer, event="lockout", lines=["お取引をロックしました。"])
     return credential
+
+
+def suspended(customer: Customer) -> Customer:
+    """The customer's IB取引中止 as the app's role may write it (SEC-10, security 0015, CI308):
+    the status with the ``ib_suspend`` audit row and mail in one transaction — without the
+    service's session clean-up, for tests of what a session meets after the fact."""
+    from django.db import transaction
+
+    from notifications.services import notice_enqueue
+    from security.audit import audit_record
+
+    with transaction.atomic():
+        Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+        audit_record(action="ib_suspend", outcome="success", customer=customer)
+        notice_enqueue(customer=customer, event="ib_suspend", lines=["ご利用を停止しました。"])
+    return customer
+
+
+def card_replaced(customer: Customer, card) -> object:
+    """A new active card with ``card``'s layout, ``card`` deactivated and its open challenge
+    left open — a race's leftover — written as the app's role may write it (SEC-5, security
+    0015, CI306): with the ``card_issue`` audit row and mail in the same transaction."""
+    from django.db import transaction
+
+    from notifications.services import notice_enqueue
+    from security.audit import audit_record
+    from security.models import ImageCard
+
+    with transaction.atomic():
+        ImageCard.objects.filter(pk=card.pk).update(is_active=False)
+        active = ImageCard.objects.create(customer=customer, layout=list(card.layout))
+        audit_record(action="card_issue", outcome="success", customer=customer, summary="再発行")
+        notice_enqueue(customer=customer, event="card_issue", lines=["画像認証カードを再発行しました。"])
+    return active

@@ -12,11 +12,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from accounts.models import Customer
 from security import session as customer_session
 from security.backends import CustomerSessionBackend
 from security.models import CustomerSession
-from security.services import session_register
+from security.services import customer_ib_resume, session_register
+from tests import factories
 from tests.security.secondfactor import customer_with_card
 
 pytestmark = pytest.mark.django_db
@@ -134,10 +134,10 @@ def test_the_user_read_with_the_session_is_current_and_still_checked(client):
     hash (Django's session check) logs out — as with the user read on its own."""
     customer = customer_with_card()
     complete_session(client, customer)
-    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+    factories.suspended(customer)  # by staff, with no session clean-up
     response = client.get(reverse("home"))
     assert response.status_code == 302 and response["Location"] == reverse("security:login")
-    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
+    customer_ib_resume(customer=customer, reason="本人確認済み", actor="staff01")
     complete_session(client, customer)
     user = customer.user
     user.set_password("Another-pass-2026")

@@ -9,7 +9,8 @@ from django.test import Client
 from notifications.models import OutboxMessage
 from security import cards
 from security.models import AuditEvent, StepUp
-from security.services import LOGIN_FAILED, LOGIN_SUSPENDED
+from security.services import LOGIN_FAILED, LOGIN_SUSPENDED, customer_ib_resume
+from tests import factories
 from tests.security.secondfactor import card_post, customer_with_card, right_answers, wrong_answers
 from tests.security.test_staff_admin import staff, staff_client  # noqa: F401 - fixtures
 
@@ -62,9 +63,8 @@ def test_replayed_confirmation_does_nothing_more():
     challenge = cards.image_card_challenge_current(customer=customer)
     data = card_post(challenge, right_answers(challenge))
     client.post("/settings/suspend/confirm/", data)
+    customer_ib_resume(customer=customer, reason="本人確認済み", actor="staff01")  # staff resumed
     customer.refresh_from_db()
-    customer.status = "active"  # staff resumed
-    customer.save()
     again = logged_in(customer)
     response = again.post("/settings/suspend/confirm/", data)
     assert response.status_code == 302 and response.url == "/settings/suspend/"  # no pending operation
@@ -77,11 +77,10 @@ def test_guessing_a_suspended_contract_learns_nothing_and_is_counted():
     """The review's finding: ~40 guesses on a suspended contract were not counted and the
     right password got its own message. Now every attempt gets one page, every wrong one
     counts (and locks at five, with the lockout mail), and the resume will see them."""
-    from accounts.models import Customer
     from security.models import Credential
 
     customer = customer_with_card(email="g@example.jp")
-    Customer.objects.filter(pk=customer.pk).update(status="suspended")
+    factories.suspended(customer)
     pages = set()
     for attempt in range(40):
         password = "Pass1234" if attempt in (2, 39) else f"Guess{attempt:03d}"

@@ -16,6 +16,7 @@ import pytest
 from security import cards
 from security.errors import AuthFactorError
 from security.models import ImageCard, ImageCardChallenge
+from tests import factories
 from tests.lockrace import race, writing
 from tests.security import secondfactor
 
@@ -31,8 +32,7 @@ def test_a_challenge_page_during_a_reissue_does_not_deadlock():
     reissue now holds the card FOR NO KEY UPDATE (it changes no key)."""
     customer = secondfactor.customer_with_card()
     stale = cards.image_card_challenge_current(customer=customer)
-    ImageCard.objects.filter(pk=stale.card_id).update(is_active=False)  # the race's leftover
-    active = ImageCard.objects.create(customer=customer, layout=list(stale.card.layout))
+    active = factories.card_replaced(customer, stale.card)  # the race's leftover
 
     outcomes = race(lambda: cards.image_card_issue(customer=customer, actor="staff-t", reason="紛失").pk,
                     lambda: cards.image_card_challenge_current(customer=customer).card_id,
@@ -84,8 +84,7 @@ def test_a_card_answer_on_a_deactivated_card_and_a_challenge_page_do_not_deadloc
     one, whose leftover challenge the page closes first — so it waits holding nothing."""
     customer = secondfactor.customer_with_card()
     stale = cards.image_card_challenge_current(customer=customer)
-    ImageCard.objects.filter(pk=stale.card_id).update(is_active=False)  # the race's leftover
-    active = ImageCard.objects.create(customer=customer, layout=list(stale.card.layout))
+    active = factories.card_replaced(customer, stale.card)  # the race's leftover
     outcomes = race(_answer(customer, stale, secondfactor.right_answers(stale)),
                     lambda: cards.image_card_challenge_current(customer=customer).card_id,
                     pause_before=lambda sql, params: sql.startswith('INSERT INTO "security_auditevent"'))

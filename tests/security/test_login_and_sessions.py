@@ -565,20 +565,20 @@ def test_session_after_password_change_ends_with_suspension_and_stays_ended_afte
     assert client.get("/").url == "/login/"
 
 
-def test_a_session_of_a_contract_no_longer_active_is_ended():
-    from accounts.models import Customer
-
+@pytest.mark.django_db(transaction=True)
+def test_a_session_of_a_contract_no_longer_active_is_ended(owner_sql):
     customer = make_customer()
     client = Client()
     login(client, customer.contract_id, "Pass1234")
     key = client.session.session_key
-    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.CLOSED)  # no session clean-up
+    # 解約 by the back office (the owner: the app's role closes no contract, CI308); no session clean-up
+    owner_sql("UPDATE accounts_customer SET status = 'closed' WHERE id = %s", [customer.pk])
     response = client.get("/accounts/balances/")
     assert response.status_code == 302 and response.url == "/login/"
     assert "no-store" in response["Cache-Control"]
     assert not Session.objects.filter(session_key=key).exists()
     assert AuditEvent.objects.filter(customer=customer, action="access_refused", summary="解約の契約でのアクセス").exists()
-    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)
+    owner_sql("UPDATE accounts_customer SET status = 'active' WHERE id = %s", [customer.pk])
     assert client.get("/").url == "/login/"
 
 

@@ -340,19 +340,18 @@ def test_otp_login_refused_when_the_password_was_locked_meanwhile():
 
 
 def test_otp_login_refused_for_a_suspended_contract():
-    from accounts.models import Customer
-    from security.services import LOGIN_SUSPENDED, login_refusal
+    from security.services import LOGIN_SUSPENDED, customer_ib_resume, login_refusal
 
     customer = customer_with_card()
     token = activate_otp(customer)
     client = Client()
     _login(client, customer)
-    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+    factories.suspended(customer)
     customer.refresh_from_db()
     assert login_refusal(customer=customer) == LOGIN_SUSPENDED
     response = client.post("/login/otp/", {"otp": code_at_next_step(token)})
     assert response.status_code == 302 and response.url == "/login/"
-    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.ACTIVE)  # staff resume
+    customer_ib_resume(customer=customer, reason="本人確認済み", actor="staff01")  # staff resume
     assert client.get("/").url == "/login/"  # the half-way session did not survive
 
 

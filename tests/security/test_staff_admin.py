@@ -141,8 +141,7 @@ def test_a_reason_of_control_characters_is_refused(staff_client, action, reason)
 
 
 def suspended_customer(**kwargs) -> Customer:
-    customer = factories.customer(**kwargs)
-    Customer.objects.filter(pk=customer.pk).update(status="suspended")
+    customer = factories.suspended(factories.customer(**kwargs))
     customer.refresh_from_db()
     return customer
 
@@ -792,8 +791,7 @@ def test_customer_page_offers_only_applicable_actions(staff_client):
     assert f"/{customer.pk}/unlock/" not in html and f"/{customer.pk}/resume/" not in html
     assert f"/admin/accounts/account/{account.pk}/deposit/" in html and ">窓口入金<" in html
     factories.credential_locked(customer, "otp", locked_at="2026-01-01T00:00:00+09:00")
-    customer.status = "suspended"
-    customer.save()
+    factories.suspended(customer)
     html = staff_client.get(url).content.decode()
     assert f"/{customer.pk}/unlock/" in html and f"/{customer.pk}/resume/" in html
 

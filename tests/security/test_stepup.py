@@ -190,6 +190,7 @@ def test_the_step_up_lock_reads_what_the_orm_would():
     from django.db.models import Exists, OuterRef
 
     from security.models import OtpToken, Passkey
+    from tests.security.test_passkeys import registered
 
     def orm(customer, pk):
         return (StepUp.objects.filter(pk=pk, customer=customer)
@@ -204,7 +205,7 @@ def test_the_step_up_lock_reads_what_the_orm_would():
         if step == "otp":
             activate_otp(customer)
         if step == "passkey":
-            Passkey.objects.create(customer=customer, name="鍵", credential_id=b"id", public_key=b"key")
+            registered(customer, name="鍵")  # with its service's rows (CI306)
         with transaction.atomic():
             locked = stepup._stepup_for_update(customer, str(pending.pk))
             expected = orm(customer, pending.pk)

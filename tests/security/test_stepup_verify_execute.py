@@ -12,6 +12,7 @@ from django.db import connection
 from security import cards, stepup
 from security.errors import AuthFactorError
 from security.models import AuditEvent, Credential, ImageCardChallenge, StepUp
+from tests import factories
 from tests.security.secondfactor import customer_with_card, right_answers, wrong_answers
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -131,7 +132,7 @@ def test_nothing_executes_once_ib_was_suspended_meanwhile():
     customer = customer_with_card()  # as the request loaded it: active
     pending = stepup.stepup_begin(customer=customer, kind="limit_change", content=CONTENT)
     answer = _answer(customer)
-    type(customer).objects.filter(pk=customer.pk).update(status="suspended")  # staff, meanwhile
+    factories.suspended(customer)  # staff, meanwhile
     seen = []
     with pytest.raises(AuthFactorError) as refused:
         _verify_execute(customer, pending, lambda: seen.append(1), **answer)

@@ -455,15 +455,13 @@ def test_staff_cancel_a_suspended_customers_transfer_with_a_reason_audited_and_m
     """SEC-10, XFER-6: after IB取引中止 the customer cannot log in to cancel; the page sends
     them to the branch, and the branch cancels it — also on its date while the batch has not
     taken it — with a reason, audited with the staff user, mailed; never one already done."""
-    from accounts.models import Customer
-
     day = past_business_day()
     customer, account = funded_payer(50_000, day=day)
     waiting = schedule(customer, account, 10_000, day=day)
     done = schedule(customer, account, 20_000, day=day, hour=11)
     with time_machine.travel(at(day - dt.timedelta(days=1), 12), tick=False):  # the customer cancelled it
         scheduled.scheduled_transfer_cancel(customer=customer, transfer_id=done.pk)
-    Customer.objects.filter(pk=customer.pk).update(status=Customer.Status.SUSPENDED)
+    factories.suspended(customer)
 
     customer_page = staff_client.get(f"/admin/accounts/customer/{customer.pk}/change/").content.decode()
     listed = f"/admin/transfers/scheduledtransfer/?customer__id__exact={customer.pk}&amp;status__exact=scheduled"
