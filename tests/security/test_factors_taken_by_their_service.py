@@ -25,6 +25,9 @@ from tests.security.test_passkeys import ORIGINS, login_options, registered
 pytestmark = pytest.mark.django_db
 
 TAKEN, HELD, STATUS = "CI306", "CI307", "CI308"
+# a mail written 送信対象外 to no one for a customer with an address is refused as it is written
+# (notifications 0019, dbprobe30 F2), before these rules count it at the commit
+UNSENT = "CI243"
 AUDIT = ("INSERT INTO security_auditevent (contract_id, action, outcome, summary, actor, created_at, customer_id)"
          " VALUES ('', %s, 'success', '', %s, now(), %s)")
 MAIL = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
@@ -67,7 +70,7 @@ def test_a_planted_passkey_is_refused_at_the_commit():
     assert at_commit([plant, challenge, mail(customer, "passkey_add")]) == TAKEN, "no audit row"
     assert at_commit([plant, *register]) == TAKEN, "no register challenge used"
     assert at_commit([plant, challenge, audit(customer, "passkey_register"),
-                      mail(customer, "passkey_add", skipped=True, to="")]) == TAKEN, "skipped, to no one"
+                      mail(customer, "passkey_add", skipped=True, to="")]) == UNSENT, "skipped, to no one"
     other = with_address()
     assert at_commit([plant, (CHALLENGE, [other.pk]), *told(other, "passkey_register", "passkey_add")]) == TAKEN
     assert at_commit([plant, challenge, *register]) is None
@@ -86,7 +89,7 @@ def test_passkey_only_is_switched_on_by_its_service():
     assert at_commit([switch]) == TAKEN
     assert at_commit([switch, audit(customer, "passkey_only")]) == TAKEN
     assert at_commit([switch, audit(customer, "passkey_only"), mail(customer, "passkey_only", skipped=True, to="")]) \
-        == TAKEN
+        == UNSENT
     assert at_commit([switch, *told(customer, "passkey_register", "passkey_add")]) == TAKEN
     assert at_commit([switch, *told(customer, "passkey_only")]) is None
 
@@ -206,7 +209,7 @@ def test_ib_suspend_is_taken_by_its_service():
     assert at_commit([stop]) == STATUS
     assert at_commit([stop, audit(customer, "ib_suspend")]) == STATUS, "no mail"
     assert at_commit([stop, audit(customer, "ib_suspend"), mail(customer, "ib_suspend", skipped=True, to="")]) \
-        == STATUS
+        == UNSENT
     assert at_commit([stop, *told(customer, "ib_suspend")]) is None
 
 
