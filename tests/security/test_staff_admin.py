@@ -525,7 +525,10 @@ def test_a_superuser_unlocks_a_staff_user_and_it_is_audited(staff, superuser_cli
     from security.models import StaffLoginCounter
 
     user, device = staff
-    counter = StaffLoginCounter.objects.create(user=user, failures=5, locked_at="2026-01-01T00:00:00+09:00")
+    for _ in range(5):  # locked as the login locks (security 0016: a counter moves only so)
+        _staff_login(Client(), "staff-t", "wrong-pass-1", _code(device))
+    counter = StaffLoginCounter.objects.get(user=user)
+    assert counter.locked_at is not None
     changelist = "/admin/security/stafflogincounter/"
     # branch staff cannot see or lift it (they could unlock each other)
     assert staff_client.get(changelist).status_code == 403

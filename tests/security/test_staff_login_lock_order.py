@@ -18,7 +18,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.test import RequestFactory
 
 from security.models import AuditEvent, StaffLoginCounter
-from security.staff_admin import staff_login_authenticate, staff_login_unlock
+from security.staff_admin import StaffLoginFailed, staff_login_authenticate, staff_login_unlock
 from tests.lockrace import inserting, race, writing
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -28,7 +28,12 @@ def _staff(*, failures: int = 2):
     user = get_user_model().objects.create_user(username="staff-t", is_staff=True)
     # an MD5 hash with a short salt: the hasher asks for it to be stored anew (must_update)
     get_user_model().objects.filter(pk=user.pk).update(password=make_password("Staff-pass-1", salt="ab"))
-    counter = StaffLoginCounter.objects.create(user=user, failures=failures)
+    for _ in range(failures):  # counted as the login counts (security 0016, CI309)
+        with pytest.raises(StaffLoginFailed):
+            staff_login_authenticate(request=RequestFactory().post("/admin/login/"), username="staff-t",
+                                     password="wrong-pass-1", second_factor=lambda user: None)
+    counter = StaffLoginCounter.objects.get(user=user)
+    assert counter.failures == failures
     return user, counter
 
 
