@@ -111,6 +111,29 @@ def test_a_passkey_takes_only_its_counter_and_last_use(change):
                        " WHERE customer_id = %s", [customer.pk])
 
 
+def test_a_passkey_is_removed_only_by_its_services_and_never_leaves_passkey_only_alone():
+    """security 0017 (what 0015 left of F1): the app's role deleted a customer's passkeys and
+    left 「パスキーでのみログイン」 on — the customer, after the right password, was sent to a
+    passkey they no longer had — with no audit row or mail."""
+    customer = secondfactor.customer_with_card(email=f"{factories.unique('p')}@example.jp".lower())
+    registered(customer)
+    remove = ("DELETE FROM security_passkey WHERE customer_id = %s", [customer.pk])
+    assert at_commit([remove]) == TAKEN
+    assert at_commit([remove, audit(customer, "passkey_delete")]) == TAKEN, "no mail"
+    assert at_commit([remove, mail(customer, "passkey_remove")]) == TAKEN, "no audit row"
+    assert at_commit([remove, audit(customer, "passkey_reset"), mail(customer, "passkey_remove")]) == TAKEN, \
+        "a reset without the staff user"
+    assert at_commit([remove, *told(customer, "passkey_delete", "passkey_remove")]) is None
+    assert at_commit([remove, audit(customer, "passkey_reset", actor="staff-t"), mail(customer, "passkey_remove")]) \
+        is None
+    passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
+    assert at_commit([remove, *told(customer, "passkey_delete", "passkey_remove")]) == TAKEN, "passkey_only left on"
+    passkeys.passkey_delete(customer=customer, passkey_id=Passkey.objects.get(customer=customer).pk, ip=None)
+    assert at_commit([]) is None  # the service's own delete ends パスキーでのみログイン with it
+    customer.refresh_from_db()
+    assert not customer.passkey_only and not Passkey.objects.filter(customer=customer).exists()
+
+
 # --- F1: the image card and the OTP token -------------------------------------------------
 
 def test_an_image_card_is_issued_by_its_service():
