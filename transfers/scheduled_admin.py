@@ -38,7 +38,7 @@ RUN_DAY_REFUSED = "振込日には本日以前の日付を {example} の形で�
 
 
 SUMMARY_DAY_UNREAD = ("指定された振込日は日付として読み取れないため、本日（{today}）の実行結果を表示しています。"
-                      "振込日は 2026-12-07 のように年-月-日で指定してください。")
+                      "振込日は {today} のように年-月-日で指定してください。")
 
 
 def _day_from(text: str, today: dt.date) -> dt.date:

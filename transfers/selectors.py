@@ -26,10 +26,13 @@ SEARCH_MAX = 100
 # Zengin writes names without small kana (イケダセンシユウ, ユウチヨ): a query folds them too
 _SMALL_KANA = str.maketrans("ァィゥェォッャュョヮヵヶ", "アイウエオツヤユヨワカケ")
 # what customers type after the name, which the list shows as the bank's type (walk30 F1):
-# 「みずほ銀行」 is the bank named みずほ; readings in katakana (the kana query is katakana)
+# 「みずほ銀行」 is the bank named みずほ, 「貝塚支店」 the branch 貝塚; readings in katakana
+# (the kana query is katakana)
 _TYPE_WORDS = ("銀行", "信用金庫", "信金", "信用組合", "信組", "労働金庫", "労金", "農業協同組合", "農協",
                "漁業協同組合", "漁協", "ギンコウ", "シンヨウキンコ", "シンキン", "シンヨウクミアイ", "シンクミ",
-               "ロウドウキンコ", "ロウキン", "ノウギヨウキヨウドウクミアイ", "ノウキヨウ")
+               "ロウドウキンコ", "ロウキン", "ノウギヨウキヨウドウクミアイ", "ノウキヨウ",
+               # and after a branch's name, which Zengin writes bare (貝塚, not 貝塚支店)
+               "支店", "シテン")
 # full-width letters and digits of the stored names (三菱ＵＦＪ, ＰａｙＰａｙ) compared as ASCII,
 # in any letter case: PostgreSQL's upper() does not fold full-width letters in every locale
 _FULL_WIDTH_ALNUM = "".join(chr(code) for code in range(0xFF10, 0xFF1A)) + "".join(

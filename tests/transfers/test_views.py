@@ -543,7 +543,7 @@ def test_the_branch_search_finds_zu_for_zengins_du(signed_in):
     """walk30 F1: customers write かいずか for 貝塚 (Zengin カイヅカ), and しゅう for シユウ."""
     client, customer, debit = signed_in
     client.post(reverse("transfers:start"), {"debit_account": debit.pk, "mode": "new"})
-    for query in ("かいずか", "かいづか", "カイズカ"):
+    for query in ("かいずか", "かいづか", "カイズカ", "貝塚支店", "かいづかしてん"):
         assert "貝塚" in client.get(reverse("transfers:branch", args=["0161"]), {"q": query}).content.decode(), query
     assert "該当する" in client.get(reverse("transfers:bank"), {"q": "存在しない銀行"}).content.decode()
 
