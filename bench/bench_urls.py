@@ -35,7 +35,9 @@ def minimal_transfer(request):
     with transaction.atomic():
         # the customer's lock first, as the services take it (transfers 0026 checks the
         # day's limit under it and refuses a transfer without it)
-        TransferLimit.objects.bulk_create([TransferLimit(customer_id=customer_id, daily_limit=10**9)],
+        # the bank's default limit: a new row may hold no more for the app's role (transfers
+        # 0037, CI235), and 1円 transfers stay far below it
+        TransferLimit.objects.bulk_create([TransferLimit(customer_id=customer_id, daily_limit=1_000_000)],
                                           ignore_conflicts=True)
         list(TransferLimit.objects.select_for_update().filter(customer_id=customer_id).values_list("pk", flat=True))
         # the customer's confirmation, used with the transfer (transfers 0012)

@@ -146,9 +146,11 @@ def main() -> None:
     dsn = {key: value for key, value in params.items() if key in {"host", "port", "dbname", "user", "password"}}
     pairs = [make_pair(index) for index in range(CUSTOMERS + 1)]
     customers = Account.objects.filter(pk__in=[pair[0] for pair in pairs]).values_list("customer_id", flat=True)
-    TransferLimit.objects.bulk_create([TransferLimit(customer_id=pk, daily_limit=10**15) for pk in customers],
-                                      ignore_conflicts=True)
-    TransferLimit.objects.filter(customer_id__in=list(customers)).update(daily_limit=10**15)
+    # loaded as the owner, as a DBA would: the app's role raises a limit only through its
+    # service, a day ahead (transfers 0037, CI235)
+    TransferLimit.objects.using("owner").bulk_create(
+        [TransferLimit(customer_id=pk, daily_limit=10**15) for pk in customers], ignore_conflicts=True)
+    TransferLimit.objects.using("owner").filter(customer_id__in=list(customers)).update(daily_limit=10**15)
     # Dates after today: the previous-day balance then holds the money deposited just now.
     # A fresh pair of dates for each run (the bench database keeps earlier runs' rows).
     base = bankcalendar.local_now().date() + dt.timedelta(days=400 + int(RUN[-6:]) % 10_000 * 2)
