@@ -598,6 +598,12 @@ class InterbankIncomingRecord(models.Model):
     journal = models.OneToOneField(Journal, on_delete=models.PROTECT, null=True, blank=True, related_name="+",
                                    verbose_name="仕訳")
     returned_by = models.CharField("返却登録者", max_length=150, blank=True)
+    # walk30 F4: why and when it went back, and when it was released — on the record staff
+    # answer the 仕向金融機関 from, not only in the 操作ログ; the times are the database's
+    # (transfers 0038 stamps them at the step)
+    return_reason = models.CharField("返却理由", max_length=100, blank=True, db_default="")
+    returned_at = models.DateTimeField("返却日時", null=True, blank=True)
+    released_at = models.DateTimeField("入金保留の解除日時", null=True, blank=True)
     # the record's own identity (zengin_file.record_keys): a record alike in another file is 入金保留
     record_key = models.CharField("明細の識別", max_length=80, blank=True, db_index=True)
     released_by = models.CharField("入金保留の解除者", max_length=150, blank=True)

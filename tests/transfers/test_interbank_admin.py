@@ -9,6 +9,7 @@ import re
 import pytest
 import time_machine
 from django.core.files.uploadedfile import SimpleUploadedFile
+from django.utils import timezone
 
 from accounts.models import Account
 from security.models import AuditEvent
@@ -75,7 +76,6 @@ def test_a_returned_transfer_says_so_to_the_customer_and_to_staff(staff_client, 
     customer's 取引履歴照会 row said nothing (no 受付番号, amount or reason), and admin
     titled the records 「OutgoingTransfer object (1)」. The state stays 振込済 / 送信済 (it
     was made and sent); the return is read from its own record everywhere."""
-    from django.utils import timezone
 
     from accounts.templatetags.accounts_format import japanese_date
     from tests.accounts.test_statements_support import login
@@ -183,7 +183,6 @@ def test_staff_without_the_exchange_permission_are_refused(staff, staff_client):
 
 def test_the_customer_statement_shows_the_return_and_the_incoming_credit(client):
     """Real clock here: the ledger stamps postings with the database's clock."""
-    from django.utils import timezone
 
     from accounts.models import Entry
     from tests.accounts.test_statements_support import login
@@ -393,11 +392,16 @@ def test_a_release_that_lost_to_a_return_says_it_was_returned_and_by_whom(staff_
     balance = Account.objects.get(pk=account.pk).balance
     lost = staff_client.post(url, {"action": "release_held", "_selected_action": [held.pk], "post": "yes"},
                              follow=True).content.decode()
-    who = InterbankIncomingRecord.objects.get(pk=held.pk).returned_by
-    assert who
+    now = InterbankIncomingRecord.objects.get(pk=held.pk)
+    assert now.returned_by and now.return_reason == RECORD_RETURN_REASON and now.returned_at is not None
+    when = timezone.localtime(now.returned_at)
     assert (f"第{held.file_id}号 {held.line}行目は、別の画面（または別の職員）で既に返却済に"
-            f"なっています（{who}）。この明細には何もしていません。") in lost
+            f"なっています（{now.returned_by}、{when.year}年{when.month}月{when.day}日 {when:%H:%M}）。"
+            "この明細には何もしていません。") in lost
     assert "入金保留の明細だけを入金できます" not in lost
+    # the record's page says why and when it went back (walk30 F4), not only the 操作ログ
+    page = staff_client.get(f"{url}{held.pk}/change/").content.decode()
+    assert "返却理由" in page and RECORD_RETURN_REASON in page and "返却日時" in page
     assert Account.objects.get(pk=account.pk).balance == balance
 
 
@@ -432,8 +436,11 @@ def test_two_tabs_on_the_held_list_say_the_second_did_nothing(staff_client):
                                  follow=True).content.decode()
     assert "1件を返却済にしました。" in returned
     # credited by the release meanwhile (walk30 F4): said as such, with who released it
+    released = InterbankIncomingRecord.objects.get(pk=held.pk)
+    when = timezone.localtime(released.released_at)
     assert (f"第{held.file_id}号 {held.line}行目は、別の画面（または別の職員）で既に入金済になっています"
-            f"（{InterbankIncomingRecord.objects.get(pk=held.pk).released_by}）。この明細には何もしていません。") in returned
+            f"（{released.released_by}、{when.year}年{when.month}月{when.day}日 {when:%H:%M}）。"
+            "この明細には何もしていません。") in returned
     assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "credited"
     assert Account.objects.get(pk=account.pk).balance == 150_000_000
 

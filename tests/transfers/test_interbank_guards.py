@@ -231,10 +231,52 @@ def test_an_unapplied_record_is_only_returned(uploaded):
     ]:
         assert refused(f"UPDATE transfers_interbankincomingrecord SET {assignment} WHERE id = %s",
                        [*params, unapplied.pk]) == INCOMING
-    returned = interbank.incoming_record_return(record=unapplied, staff="madoguchi")
-    assert returned.status == "returned"
-    assert refused("UPDATE transfers_interbankincomingrecord SET status = 'unapplied', returned_by = '' WHERE id = %s",
-                   [unapplied.pk]) == INCOMING
+    # returned by staff without why (walk30 F4: the 返却理由 is kept on the record)
+    assert refused("UPDATE transfers_interbankincomingrecord SET status = 'returned', returned_by = 'x'"
+                   " WHERE id = %s", [unapplied.pk]) == INCOMING
+    assert refused("UPDATE transfers_interbankincomingrecord SET status = 'returned', returned_by = 'x',"
+                   " return_reason = '  ' WHERE id = %s", [unapplied.pk]) == INCOMING
+    before = _database_clock()
+    returned = interbank.incoming_record_return(record=unapplied, staff="madoguchi", reason=" 口座なし ")
+    assert (returned.status, returned.return_reason) == ("returned", "口座なし")
+    assert before <= returned.returned_at <= _database_clock()
+    stored = InterbankIncomingRecord.objects.get(pk=unapplied.pk)
+    assert (stored.return_reason, stored.returned_at) == ("口座なし", returned.returned_at)
+    for assignment in ("status = 'unapplied', returned_by = ''", "return_reason = 'x'",
+                       "returned_at = now() - interval '1 day'", "returned_at = NULL"):
+        assert refused(f"UPDATE transfers_interbankincomingrecord SET {assignment} WHERE id = %s",
+                       [unapplied.pk]) == INCOMING
+
+
+def test_the_return_time_is_the_databases_own(uploaded):
+    """walk30 F4, CI207: 返却日時 is stamped by the database at the return, whatever the
+    UPDATE says, and a record is added with no 返却理由 nor times."""
+    file, _, unapplied, _ = uploaded
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE transfers_interbankincomingrecord SET status = 'returned', returned_by = 'x',"
+                       " return_reason = '名義相違', returned_at = '2000-01-01' WHERE id = %s"
+                       " RETURNING returned_at > now() - interval '1 minute'", [unapplied.pk])
+        assert cursor.fetchone() == (True,)
+    processing = _processing_file(incoming_file([(None, "ﾀﾞﾚｶ", 1_000)]))
+    insert = ("INSERT INTO transfers_interbankincomingrecord (file_id, line, branch_code, account_type,"
+              " account_number, payee_kana, amount, status, reason, returned_by, released_by, record_key,"
+              " created_at{column}) VALUES (%s, 2, '001', '1', '0000001', 'ﾀﾞﾚｶ', 1000, 'unapplied', 'x', '', '',"
+              " 'k', now(){value})")
+    with contextlib.suppress(_RolledBack), transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(insert.format(column="", value=""), [processing.pk])  # the record as an upload adds it
+        raise _RolledBack
+    for column, value in (("return_reason", "x"), ("returned_at", "2026-01-01"), ("released_at", "2026-01-01")):
+        assert refused(insert.format(column=f", {column}", value=", %s"), [processing.pk, value]) == INCOMING
+
+
+class _RolledBack(Exception):
+    pass
+
+
+def _database_clock() -> dt.datetime:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT clock_timestamp()")
+        return cursor.fetchone()[0]
 
 
 def test_a_record_is_added_only_to_a_file_being_processed_and_credited_only_by_its_journal(uploaded):
@@ -271,7 +313,8 @@ def test_every_step_of_the_interbank_services_still_passes():
     a, b, c = _customers()
     data = incoming_file([(a, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (b, "ｻﾄｳ ﾊﾅｺ", 45_000), (c, "ﾀﾅｶ ｼﾞﾛｳ", 5_000)])
     result = interbank.incoming_file_upload(data=data, filename="x.txt", staff="madoguchi")
-    interbank.incoming_record_return(record=InterbankIncomingRecord.objects.get(status="unapplied"), staff="m")
+    interbank.incoming_record_return(record=InterbankIncomingRecord.objects.get(status="unapplied"), staff="m",
+                                     reason="口座なし")
     assert interbank.incoming_file_upload(data=data, filename="x.txt", staff="madoguchi").already_done
     at_commit()
     assert (result.credited, result.unapplied, result.file.status) == (2, 1, "done")

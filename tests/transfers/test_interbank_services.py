@@ -142,10 +142,10 @@ def test_an_incoming_file_credits_two_accounts_and_lists_one_that_cannot_be_cred
     assert (unapplied.line, unapplied.reason, unapplied.amount) == (4, "名義相違", 5_000)
     assert result.file.status == "done" and result.file.remitter_kana == "ｶ)ﾅﾆﾜｼﾖｳｼﾞ"
     # the 入金不能 record is returned by staff (nothing posts: it was never credited)
-    interbank.incoming_record_return(record=unapplied, staff="madoguchi")
+    interbank.incoming_record_return(record=unapplied, staff="madoguchi", reason="口座なし（仕向金融機関に連絡済）")
     assert InterbankIncomingRecord.objects.get(pk=unapplied.pk).status == "returned"
     with pytest.raises(TransferRefused):
-        interbank.incoming_record_return(record=unapplied, staff="madoguchi")
+        interbank.incoming_record_return(record=unapplied, staff="madoguchi", reason="口座なし（仕向金融機関に連絡済）")
 
     # the same file again: nothing posts
     journals = Journal.objects.count()
@@ -324,7 +324,7 @@ def test_each_record_is_credited_once_whatever_file_it_comes_in():
     assert Account.objects.get(pk=first.pk).balance == 61_000
     with pytest.raises(TransferRefused, match="入金保留の明細だけ"):
         interbank.incoming_record_release(record=held[0], staff="kakarisho")
-    assert interbank.incoming_record_return(record=held[1], staff="madoguchi").status == "returned"
+    assert interbank.incoming_record_return(record=held[1], staff="madoguchi", reason="二重送信").status == "returned"
     assert Account.objects.get(pk=second.pk).balance == 45_000
     assert AuditEvent.objects.filter(action="interbank_incoming_release", actor="kakarisho").exists()
 

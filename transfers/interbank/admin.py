@@ -15,11 +15,13 @@ from django.http import HttpResponse
 from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from accounts.admin import ReadOnlyAdmin, yen_column
 from accounts.models import Account
+from accounts.templatetags.accounts_format import japanese_minute
 from cosei_ib import bankcalendar
 from cosei_ib.textinput import ascii_int
 from security.customer_admin import ReasonForm
@@ -60,10 +62,17 @@ ENDED_OTHERWISE = "{record}は、別の画面（または別の職員）で既�
 
 
 def _ended_by_staff(record: InterbankIncomingRecord) -> str:
-    """Who returned the record, or released it from 入金保留 (credited at upload: '')."""
+    """Who returned the record, or released it from 入金保留, and when (「staff01、2026年12月8日
+    00:27」; credited at upload: '')."""
     if record.status == InterbankIncomingRecord.Status.RETURNED:
-        return record.returned_by
-    return record.released_by if record.status == InterbankIncomingRecord.Status.CREDITED else ""
+        who, when = record.returned_by, record.returned_at
+    elif record.status == InterbankIncomingRecord.Status.CREDITED:
+        who, when = record.released_by, record.released_at
+    else:
+        return ""
+    if who and when is not None:  # returned or released before transfers 0038: no time kept
+        return f"{who}、{japanese_minute(timezone.localtime(when))}"
+    return who
 
 
 def _require(request) -> None:
@@ -305,7 +314,8 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     list_select_related = ["file", "account__branch"]
     fields = readonly_fields = ["file", "line", "branch_code", "account_type_name", "account_number", "payee_kana",
                                 "amount_yen", "credited_account", "matched_account", "status", "reason", "journal",
-                                "returned_by", "released_by", "created_at"]
+                                "returned_by", "return_reason", "returned_at", "released_by", "released_at",
+                                "created_at"]
     amount_yen = yen_column(InterbankIncomingRecord, "amount")
     actions = ["mark_returned", "release_held"]
 

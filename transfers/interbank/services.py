@@ -75,6 +75,7 @@ ALREADY_RETURNED = "この振込は既に返却済みです。"
 RETURN_LEDGER = "返却できませんでした：{message}"
 RECORD_NOT_UNAPPLIED = "入金不能・入金保留の明細だけを返却済みにできます。"
 RECORD_NOT_HELD = "入金保留の明細だけを入金できます。"
+RETURN_REASON_REQUIRED = "返却理由を入力してください。"
 RELEASE_REFUSED = "入金できません（{reason}）。返却済にしてください。"
 FILE_TOO_LARGE = "ファイルが大きすぎます（{limit:,}バイトまで）。"
 MAX_FILE_BYTES = 2_000_000
@@ -398,18 +399,24 @@ def _incoming_record(file: InterbankIncomingFile, line: int, record: DataRecord,
 RETURNABLE = (InterbankIncomingRecord.Status.UNAPPLIED, InterbankIncomingRecord.Status.HELD)
 
 
-def incoming_record_return(*, record: InterbankIncomingRecord, staff: str, reason: str = "") -> InterbankIncomingRecord:
+def incoming_record_return(*, record: InterbankIncomingRecord, staff: str, reason: str) -> InterbankIncomingRecord:
     """Mark a 入金不能 record returned to the remitting bank (nothing was credited, so
     nothing posts here: the money goes back on the interbank side). ``reason``: the 返却理由
-    staff typed on the confirm page (walk29 F1), in the audit row."""
+    staff typed on the confirm page (walk29 F1), kept on the record with the time the
+    database stamps (walk30 F4) and in the audit row."""
+    reason = reason.strip()
+    if not reason:
+        raise TransferRefused(RETURN_REASON_REQUIRED)
     with transaction.atomic():
         locked = InterbankIncomingRecord.objects.select_for_update().get(pk=record.pk)
         if locked.status not in RETURNABLE:
             raise TransferRefused(RECORD_NOT_UNAPPLIED)
-        locked.status, locked.returned_by = InterbankIncomingRecord.Status.RETURNED, staff
-        locked.save(update_fields=["status", "returned_by"])
+        locked.status, locked.returned_by, locked.return_reason = (
+            InterbankIncomingRecord.Status.RETURNED, staff, reason)
+        locked.save(update_fields=["status", "returned_by", "return_reason"])
+        locked.refresh_from_db(fields=["returned_at"])  # the database's clock (transfers 0038)
         audit_record(action="interbank_incoming_return", outcome="success", actor=staff,
-                     summary=f"{locked} {locked.reason}" + (f" 返却理由：{reason}" if reason else ""))
+                     summary=f"{locked} {locked.reason} 返却理由：{reason}")
     return locked
 
 
@@ -437,6 +444,7 @@ def incoming_record_release(*, record: InterbankIncomingRecord, staff: str) -> I
             InterbankIncomingRecord.Status.CREDITED, journal, account, "")
         locked.released_by = staff
         locked.save(update_fields=["status", "journal", "account", "reason", "released_by"])
+        locked.refresh_from_db(fields=["released_at"])  # the database's clock (transfers 0038)
         audit_record(action="interbank_incoming_release", outcome="success", actor=staff,
                      summary=f"{locked} 入金保留を解除（{released}）")
     return locked
