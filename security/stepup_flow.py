@@ -155,9 +155,11 @@ def stepup_pending_confirm(
         if not hasattr(refused, "message"):
             raise
         # The operation's savepoint rolled back (and with it any row it wrote); the
-        # refusal itself is still part of the customer's history (ACCT-4, SEC-13).
-        audit_record(action=stepup.kind, outcome="failure", customer=customer,
-                     summary=str(refused.message), ip=client_ip(request))
+        # refusal itself is still part of the customer's history (ACCT-4, SEC-13): as the
+        # operation words it, with its 受付番号 (拒否), else its message (失敗).
+        summary = getattr(refused, "audit_summary", "")
+        audit_record(action=stepup.kind, outcome="refused" if summary else "failure", customer=customer,
+                     summary=summary or str(refused.message), ip=client_ip(request))
         if getattr(refused, "final", False):
             # it can never succeed now (the 予約 was cancelled by the branch meanwhile):
             # back to the input page with why, as after a success — not the confirm page

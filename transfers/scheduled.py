@@ -186,15 +186,16 @@ def scheduled_transfer_cancel(*, customer: Customer, transfer_id: int, ip: str |
             problem = scheduled_transfer_cancel_problem(transfer, today=today) or CANCEL_NOT_SCHEDULED
             if problem == CANCEL_ALREADY and _cancelled_by_the_bank(transfer):
                 problem = CANCEL_ALREADY_BY_BANK
-            audit_record(action="transfer_cancel", outcome="refused", customer=customer, ip=ip,
-                         summary=f"{reference_text(transfer.pk)} {problem}"[:200])
+            refused = f"{reference_text(transfer.pk)} {problem}"[:200]
+            audit_record(action="transfer_cancel", outcome="refused", customer=customer, ip=ip, summary=refused)
         else:
             audit_record(action="transfer_cancel", outcome="success", customer=customer, ip=ip,
                          summary=f"{transfer_summary(transfer)} 振込日{japanese_date(transfer.transfer_date)}")
             notice_enqueue(customer=customer, event="transfer_cancelled",
                            lines=_cancel_notice("お振込のご予約を取り消しました。", transfer))
     if not changed:  # not 予約中 any more, or its day has come: retrying cannot help (walk25 F11)
-        raise TransferRefused(problem, final=True)
+        # the step-up's transaction rolls back the row above: it writes this one instead
+        raise TransferRefused(problem, final=True, audit_summary=refused)
     return transfer
 
 

@@ -12,6 +12,7 @@ import time_machine
 from django.urls import reverse
 
 from accounts.models import Account
+from security.audit import reference_text
 from security.models import AuditEvent
 from tests.transfers.scheduled_support import at, told_as_the_batch
 from tests.transfers.support import payer
@@ -424,4 +425,9 @@ def test_cancel_refused_after_the_right_answer_goes_back_to_the_list(signed_in):
         assert scheduled.CANCEL_ALREADY_BY_BANK in response.content.decode()
         assert scheduled.CANCEL_NOT_SCHEDULED not in response.content.decode()
         assert "cosei_pending_transfer_cancel" not in client.session
-        assert AuditEvent.objects.filter(action="transfer_cancel", outcome="failure").count() == 1
+        # walk29 F5's leftover: the customer's own 取引履歴 row is the cancel's refusal with
+        # its 受付番号 (拒否), not a bare 「失敗」 that names no 予約
+        row = AuditEvent.objects.get(action="transfer_cancel", customer=customer)
+        assert row.outcome == "refused"
+        assert row.summary == f"{reference_text(transfer.pk)} {scheduled.CANCEL_ALREADY_BY_BANK}"[:200]
+        assert reference_text(transfer.pk) in client.get(reverse("history")).content.decode()
