@@ -12,7 +12,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from notifications.services import notice_enqueue
 from security import session as customer_session
+from security.audit import audit_record
 from security.backends import CustomerSessionBackend
 from security.models import CustomerSession
 from security.services import customer_ib_resume, session_register
@@ -140,8 +142,10 @@ def test_the_user_read_with_the_session_is_current_and_still_checked(client):
     customer_ib_resume(customer=customer, reason="本人確認済み", actor="staff01")
     complete_session(client, customer)
     user = customer.user
-    user.set_password("Another-pass-2026")
-    user.save()
+    user.set_password("Another-pass-2026")  # as password_change writes it (security 0018), without
+    user.save()                             # its session clean-up
+    audit_record(action="password_change", outcome="success", customer=customer)
+    notice_enqueue(customer=customer, event="password_change", lines=["パスワードが変更されました。"])
     response = client.get(reverse("home"))
     assert response.status_code == 302
     assert not client.session.get("_auth_user_id")

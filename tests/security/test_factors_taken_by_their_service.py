@@ -15,7 +15,13 @@ from accounts.models import Customer
 from notifications.models import OutboxMessage
 from security import cards, otp, passkeys
 from security.models import AuditEvent, Credential, ImageCard, OtpToken, Passkey
-from security.services import customer_ib_resume, customer_ib_suspend, login_authenticate
+from security.services import (
+    customer_ib_resume,
+    customer_ib_suspend,
+    initial_password_issue,
+    login_authenticate,
+    password_change,
+)
 from tests import factories
 from tests.accounts.test_counter_deposit_key import at_commit
 from tests.accounts.test_ledger_lockdown import refused
@@ -159,7 +165,13 @@ def test_a_deactivated_card_is_never_active_again():
     customer = secondfactor.customer_with_card()
     first = ImageCard.objects.get(customer=customer)
     cards.image_card_issue(customer=customer, actor="staff01", reason="紛失")
-    ImageCard.objects.filter(customer=customer, is_active=True).delete()
+    # the new card off too (as its own reissue's row and mail allow; a card is never deleted,
+    # security 0018), so that the old one's reactivation meets only CI307
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE security_imagecard SET is_active = false, deactivated_at = now()"
+                       " WHERE customer_id = %s AND is_active", [customer.pk])
+        for sql, params in told(customer, "card_issue"):
+            cursor.execute(sql, params)
     assert refused("UPDATE security_imagecard SET is_active = true WHERE id = %s", [first.pk]) == HELD
 
 
@@ -268,6 +280,73 @@ def test_a_contract_is_not_closed_nor_reopened_by_the_app(change):
 
 
 # --- every service path commits -----------------------------------------------------------
+
+# --- security 0018: a factor's removal and a customer's password -----------------------------
+
+def test_an_active_otp_token_is_ended_only_by_the_branchs_revoke():
+    """dbprobe30 (what 0015 left): DELETE of an active token took the customer's ワンタイムパスワード
+    and ログイン時認証 away with no trace. Only ``otp_token_revoke`` — staff's row and the mail."""
+    customer = secondfactor.customer_with_card(email=f"{factories.unique('o')}@example.jp".lower())
+    token = secondfactor.activate_otp(customer)
+    remove = ("DELETE FROM security_otptoken WHERE id = %s", [token.pk])
+    assert at_commit([remove]) == TAKEN
+    assert at_commit([remove, *told(customer, "otp_revoke")]) == TAKEN, "no staff user"
+    assert at_commit([remove, audit(customer, "otp_revoke", actor="staff-t")]) == TAKEN, "no mail"
+    assert at_commit([remove, *told(customer, "otp_revoke", actor="staff-t")]) is None
+    pending = secondfactor.customer_with_card()
+    issued = otp.otp_token_issue(customer=pending)
+    assert at_commit([("DELETE FROM security_otptoken WHERE id = %s", [issued.pk])]) is None  # 利用開始 anew
+
+
+def test_an_image_card_is_never_deleted():
+    """dbprobe30: DELETE of the card left the customer nothing to answer a step-up with."""
+    customer = secondfactor.customer_with_card(email=f"{factories.unique('c')}@example.jp".lower())
+    remove = ("DELETE FROM security_imagecard WHERE customer_id = %s", [customer.pk])
+    assert at_commit([remove]) == HELD
+    assert at_commit([remove, *told(customer, "card_issue")]) == HELD
+
+
+def test_a_customers_password_is_set_only_by_its_services():
+    """dbprobe30: ``UPDATE auth_user SET password`` planted a password the attacker knows."""
+    customer = with_address()
+    stored = get_user_model().objects.get(pk=customer.user_id).password
+    kind = stored.rsplit("$", 2)[0]
+    planted = ("UPDATE auth_user SET password = %s WHERE id = %s", [f"{kind}$attacker$0123", customer.user_id])
+    assert at_commit([planted]) == TAKEN
+    assert at_commit([planted, audit(customer, "password_change")]) == TAKEN, "no mail"
+    assert at_commit([planted, *told(customer, "password_change")]) is None
+    assert at_commit([planted, *told(customer, "initial_password_issue")]) == TAKEN, "no staff user"
+    assert at_commit([planted, *told(customer, "initial_password_issue", actor="staff-t")]) is None
+    # a login's re-hash: an older hasher's hash stored anew changes the algorithm or its parameters
+    assert at_commit([planted, audit(customer, "login")]) == TAKEN, "the same kind of hash: no re-hash"
+    rehashed = ("UPDATE auth_user SET password = %s WHERE id = %s",
+                ["pbkdf2_sha256$1000000$salt$digest", customer.user_id])
+    assert at_commit([rehashed]) == TAKEN
+    assert at_commit([rehashed, audit(customer, "login")]) is None
+    assert at_commit([rehashed, audit(customer, "otp_activate_identify")]) is None
+    assert at_commit([rehashed, audit(with_address(), "login")]) == TAKEN, "another customer's login"
+    staff = get_user_model().objects.create_user(username=factories.unique("staff"), password="Staff-pass-1")
+    assert at_commit([("UPDATE auth_user SET password = 'x' WHERE id = %s", [staff.pk])]) is None
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_password_and_removal_services_commit_under_the_rules(settings):
+    """security 0018: password_change, initial_password_issue, otp_token_revoke and a login
+    that re-hashes an older hasher's hash all commit as the app's role."""
+    customer = secondfactor.customer_with_card(password="Right123", email="pw@example.jp")
+    password_change(customer=customer, current_password="Right123", new_password="Newpass2027",
+                    ip=None, keep_session_key=None)
+    initial_password_issue(customer=customer, reason="来店", actor="staff01")
+    secondfactor.activate_otp(customer)
+    assert otp.otp_token_revoke(customer=customer, actor="staff01", reason="紛失")
+    again = secondfactor.customer_with_card(password="Right123")
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.PBKDF2PasswordHasher", *settings.PASSWORD_HASHERS]
+    assert login_authenticate(contract_id=again.contract_id, password="Right123", ip=None).ok
+    assert get_user_model().objects.get(pk=again.user_id).password.startswith("pbkdf2_sha256$")
+    assert not OtpToken.objects.filter(customer=customer).exists()
+    assert {"password_change", "initial_password_issue", "otp_revoke"} <= set(
+        AuditEvent.objects.filter(customer=customer, outcome="success").values_list("action", flat=True))
+
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("email", ["svc@example.jp", ""])

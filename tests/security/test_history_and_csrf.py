@@ -122,9 +122,7 @@ def test_history_speaks_to_the_customer_not_staff():
     from transfers.directory import PayeeAccountError
 
     zengin_load(codes={"0161"})
-    me, debit = payer()
-    me.user.set_password("Pass1234")
-    me.user.save()
+    me, debit = payer()  # password Pass1234
     audit_record(action="interbank_return", outcome="success", customer=me, actor="staff01",
                  summary="受付番号 5 池田泉州銀行 貝塚 普通 0012345 ﾀﾅｶ ﾊﾅｺ 10,000円 名義相違")
     audit_record(action="unlock", outcome="success", customer=me, actor="staff01",
