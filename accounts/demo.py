@@ -73,6 +73,9 @@ DEMO_CUSTOMERS = [
 
 STAFF_USERNAME = "staff01"
 STAFF_PASSWORD = "Staff-2026-demo"
+# the branch's 役席 (supervisor): also freezes accounts and sets holds (accounts.roles)
+SUPERVISOR_USERNAME = "yakuseki01"
+SUPERVISOR_PASSWORD = "Yakuseki-2026-demo"
 
 # (description seen by the customer, journal kind, counterparty purpose, day of month,
 #  low, high): monthly items. Amounts are drawn from a fixed-seed RNG (demo data only).
@@ -194,9 +197,11 @@ def seed_demo(*, today: dt.date | None = None, stdout=None) -> list[DemoCustomer
             ]
             events.extend(_history(demo, accounts, today))
             created.append(demo)
-        staff_totp_secret = None
-        if not user_model.objects.filter(username=STAFF_USERNAME).exists():
-            staff_totp_secret = _staff_create()
+        staff_totp_secrets = {
+            username: _staff_create(username, password, group, name)
+            for username, password, group, name in _demo_staff()
+            if not user_model.objects.filter(username=username).exists()
+        }
         counterparties = {account.purpose: account for account in Account.objects.exclude(purpose="customer")}
         for event in sorted(events):
             other = counterparties[event.counterparty]
@@ -209,30 +214,37 @@ def seed_demo(*, today: dt.date | None = None, stdout=None) -> list[DemoCustomer
                 )
             except InsufficientFunds:
                 continue  # the ATM said no that day; history goes on
-    return DemoResult(created, staff_totp_secret)
+    return DemoResult(created, staff_totp_secrets)
 
 
 @dataclass(frozen=True)
 class DemoResult:
     customers: list[DemoCustomer]
-    staff_totp_secret: str | None  # base32, shown once when the staff user is created
+    # {staff username: base32 TOTP key}, shown once when the staff user is created
+    staff_totp_secrets: dict[str, str]
 
 
-def _staff_create() -> str:
-    """The demo branch-staff user, in the branch staff group, with a TOTP device for the
-    admin's second factor. Returns the base32 secret (to print once)."""
+def _demo_staff() -> list[tuple[str, str, str, tuple[str, str]]]:
+    from .roles import BRANCH_STAFF_GROUP, SUPERVISOR_GROUP
+
+    return [(STAFF_USERNAME, STAFF_PASSWORD, BRANCH_STAFF_GROUP, ("窓口", "担当")),
+            (SUPERVISOR_USERNAME, SUPERVISOR_PASSWORD, SUPERVISOR_GROUP, ("役席", "課長"))]
+
+
+def _staff_create(username: str, password: str, group: str, name: tuple[str, str]) -> str:
+    """A demo staff user in ``group``, with a TOTP device for the admin's second factor.
+    Returns the base32 secret (to print once)."""
     import base64
 
     from django.contrib.auth.models import Group
     from django_otp.plugins.otp_totp.models import TOTPDevice
 
-    from .roles import BRANCH_STAFF_GROUP, branch_staff_group_ensure
+    from .roles import branch_staff_group_ensure
 
     staff = get_user_model().objects.create_user(
-        username=STAFF_USERNAME, password=STAFF_PASSWORD, is_staff=True,
-        first_name="窓口", last_name="担当",
+        username=username, password=password, is_staff=True, first_name=name[0], last_name=name[1],
     )
     branch_staff_group_ensure()
-    staff.groups.add(Group.objects.get(name=BRANCH_STAFF_GROUP))
+    staff.groups.add(Group.objects.get(name=group))
     device = TOTPDevice.objects.create(user=staff, name="営業店端末", confirmed=True)
     return base64.b32encode(device.bin_key).decode()

@@ -1,8 +1,11 @@
-"""The "branch staff" group (STAFF-1): exactly the permissions a branch needs."""
+"""The branch's groups (STAFF-1): exactly the permissions each needs — 営業店担当者 (every
+branch member) and 営業店役席者 (the branch's supervisors: also 口座の状態・拘束額, a freeze
+or a hold on a court order or a fraud report, which a bank leaves to a 役席)."""
 
 from __future__ import annotations
 
 BRANCH_STAFF_GROUP = "営業店担当者"
+SUPERVISOR_GROUP = "営業店役席者"
 
 BRANCH_STAFF_PERMISSIONS = [
     ("accounts", "view_customer"),
@@ -61,16 +64,25 @@ BRANCH_STAFF_PERMISSIONS = [
 ]
 
 
+# walk30 note: nobody in the demo could freeze an account; 役席 do (docs/operations.md)
+SUPERVISOR_PERMISSIONS = [*BRANCH_STAFF_PERMISSIONS, ("accounts", "change_account")]
+
+
 def branch_staff_group_ensure(using: str = "default", **_kwargs):
-    """Create or correct the group (post_migrate, on the database being migrated): its
-    permissions are exactly the list."""
+    """Create or correct both groups (post_migrate, on the database being migrated): their
+    permissions are exactly their lists. Returns the branch staff group."""
     from django.contrib.auth.models import Group, Permission
 
-    group, _ = Group.objects.using(using).get_or_create(name=BRANCH_STAFF_GROUP)
-    wanted = []
-    for app_label, codename in BRANCH_STAFF_PERMISSIONS:
-        permission = Permission.objects.using(using).filter(content_type__app_label=app_label, codename=codename).first()
-        if permission is not None:
-            wanted.append(permission)
-    group.permissions.set(wanted)
-    return group
+    groups = {}
+    for name, permissions in ((BRANCH_STAFF_GROUP, BRANCH_STAFF_PERMISSIONS),
+                              (SUPERVISOR_GROUP, SUPERVISOR_PERMISSIONS)):
+        group, _ = Group.objects.using(using).get_or_create(name=name)
+        wanted = []
+        for app_label, codename in permissions:
+            permission = (Permission.objects.using(using)
+                          .filter(content_type__app_label=app_label, codename=codename).first())
+            if permission is not None:
+                wanted.append(permission)
+        group.permissions.set(wanted)
+        groups[name] = group
+    return groups[BRANCH_STAFF_GROUP]

@@ -3,6 +3,7 @@ and queues its backdated history's notices without mailing them (NOTE-1). One se
 all three: it is the suite's slowest setup."""
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.management import call_command
 from django.db import connections, transaction
 
@@ -30,6 +31,14 @@ def test_demo_seed_is_idempotent_and_passes_ledger_check(capsys):
     assert not PostingNotice.objects.filter(processed_at__isnull=True).exists()
     # 18 months of backdated history is not news: no mail for it
     assert not OutboxMessage.objects.filter(event__in=["deposit", "withdrawal"]).exists()
+    # STAFF-1 (walk30 note): a branch member, and a 役席 who may also freeze an account
+    staff = {user.username: user for user in get_user_model().objects.filter(is_staff=True)}
+    assert not staff["staff01"].has_perm("accounts.change_account")
+    assert staff["staff01"].has_perm("accounts.unlock_credential")
+    assert staff["yakuseki01"].has_perm("accounts.change_account")
+    assert staff["yakuseki01"].check_password("Yakuseki-2026-demo")
+    first = capsys.readouterr().out
+    assert "yakuseki01" in first and "otpauth://totp/cosei-ib:yakuseki01" in first
     call_command("seed_demo")
     assert (Customer.objects.count(), Journal.objects.count()) == (customers, journals)
     assert "1000000001" in capsys.readouterr().out

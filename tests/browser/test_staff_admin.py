@@ -179,3 +179,43 @@ def test_staff_suspend_ib_and_cancel_a_scheduled_transfer(page, device):
     transfer.refresh_from_db()
     assert transfer.status == Transfer.Status.CANCELLED
     assert OutboxMessage.objects.filter(customer=customer, event="transfer_cancelled_staff").exists()
+
+
+def test_a_supervisor_freezes_an_account_and_branch_staff_cannot(page, device):
+    """STAFF-1, LEDGER-7 (walk30 note): the demo had nobody who could freeze an account. The
+    branch's 役席 (group 営業店役席者, demo ``yakuseki01``) sets 支払停止 and a 拘束額 on the
+    account's page, audited; a member of 営業店担当者 reads the same page without the fields."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.auth.models import Group
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import Account
+    from accounts.roles import SUPERVISOR_GROUP, branch_staff_group_ensure
+    from security.models import AuditEvent
+    from tests import factories
+
+    users = get_user_model().objects
+    branch_staff_group_ensure()
+    supervisor = users.create_user(username="madoguchi", password="Staff-pass-1", is_staff=True)
+    supervisor.groups.add(Group.objects.get(name=SUPERVISOR_GROUP))
+    code = pyotp.TOTP(base64.b32encode(
+        TOTPDevice.objects.create(user=supervisor, name="端末", confirmed=True).bin_key).decode()).now()
+    account = factories.account(owner=factories.customer(name_kanji="凍結 一郎"), balance=50_000)
+
+    _staff_login(page, code)
+    page.goto(f"/admin/accounts/account/{account.pk}/change/")
+    page.get_by_label("状態").select_option(label="支払停止")
+    page.get_by_label("拘束額").fill("12000")
+    page.get_by_role("button", name="保存", exact=True).click()
+    page.locator("ul.messagelist").wait_for()
+    page.screenshot(path=f"test-artifacts/admin-freeze-{device}.png", full_page=True)
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount, account.balance) == ("frozen", 12_000, 50_000)
+    assert "支払停止" in AuditEvent.objects.get(action="account_change", actor="madoguchi").summary
+
+    # a branch member (営業店担当者) sees the state but cannot change it
+    supervisor.groups.set([branch_staff_group_ensure()])
+    page.goto(f"/admin/accounts/account/{account.pk}/change/")
+    page.get_by_text("支払停止").first.wait_for()
+    assert page.locator('select[name="status"]').count() == 0
+    assert page.locator('input[name="hold_amount"]').count() == 0

@@ -28,10 +28,11 @@ class Command(BaseCommand):
                 f"  契約者ID {customer.contract_id}  パスワード {customer.password}"
                 f"  {customer.name_kanji}（{customer.note}）"
             )
-        self.stdout.write(f"  管理画面 /admin/  {demo.STAFF_USERNAME} / {demo.STAFF_PASSWORD}")
-        if result.staff_totp_secret:
-            self.stdout.write("  管理画面のワンタイムパスワード（この一度だけ表示）: 認証アプリに次の鍵を登録")
-            self.stdout.write(f"    {result.staff_totp_secret}")
-            self.stdout.write("    otpauth://totp/cosei-ib:staff01?secret="
-                              f"{result.staff_totp_secret}&issuer=cosei-ib")
+        self.stdout.write(f"  管理画面 /admin/  {demo.STAFF_USERNAME} / {demo.STAFF_PASSWORD}（営業店担当者）")
+        self.stdout.write(f"  管理画面 /admin/  {demo.SUPERVISOR_USERNAME} / {demo.SUPERVISOR_PASSWORD}"
+                          "（営業店役席者：口座の支払停止・拘束額も）")
+        for username, secret in result.staff_totp_secrets.items():
+            self.stdout.write(f"  {username} の管理画面のワンタイムパスワード（この一度だけ表示）: 認証アプリに次の鍵を登録")
+            self.stdout.write(f"    {secret}")
+            self.stdout.write(f"    otpauth://totp/cosei-ib:{username}?secret={secret}&issuer=cosei-ib")
         self.stdout.write("=" * 77)
