@@ -23,7 +23,7 @@ ACTION_LABELS = {
     "password_change": "ログインパスワード変更",
     "lockout": "ロック",
     "unlock": "ロック解除",
-    "timeout": "強制ログアウト",
+    "timeout": "自動ログアウト",  # idle or 2 hours: the customer did nothing wrong (walk30 note)
     "otp_activate": "ワンタイムパスワード利用開始",
     "otp_activate_identify": "ワンタイムパスワード利用開始（利用者認証）",
     "otp_login_setting": "ワンタイムパスワードのログイン時認証設定",
@@ -36,7 +36,7 @@ ACTION_LABELS = {
     "card_print": "画像認証カード印刷",
     "initial_password_issue": "初回パスワード再発行",
     "counter_deposit": "窓口入金",
-    "staff_timeout": "管理画面の強制ログアウト",
+    "staff_timeout": "管理画面の自動ログアウト",
     "account_change": "口座の状態・拘束額の変更",
     "transfer": "振込",
     "transfer_schedule": "振込予約",

@@ -37,6 +37,7 @@ CONTENT_ACTIONS = frozenset({
     "transfer", "transfer_schedule", "transfer_cancel", "payeasy",
     "payee_register", "payee_rename", "payee_delete", "limit_change", "interbank_return",
     "email_change",
+    "timeout",  # which limit ended the session (「15分間操作がなかったため」), written by the middleware
 })
 # 窓口入金's summary is staff's: 「<口座番号> <金額>円 伝票<伝票番号>」 (the shape the ledger's
 # key guard asks of it, payeasy 0010). The customer reads the account, masked, and the

@@ -348,6 +348,13 @@ def test_idle_logout_after_15_minutes(client, settings):
     assert response.status_code == 302 and "reason=timeout" in response.url
     assert client.get("/").url == "/login/"
     assert AuditEvent.objects.filter(customer=customer, action="timeout").exists()
+    # the customer's 取引履歴 says what happened, not 「強制ログアウト」 (walk30 note): nothing
+    # the customer did wrong ended the session
+    from tests.security.test_history_and_csrf import logged_in
+
+    history = logged_in(customer).get("/history/").content.decode()
+    assert "自動ログアウト" in history and "15分間操作がなかったため" in history
+    assert "強制ログアウト" not in history
 
 
 MONDAY_MORNING = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)  # 10:00 in Tokyo

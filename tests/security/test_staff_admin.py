@@ -748,11 +748,11 @@ def test_audit_pages_show_tokyo_time_and_japanese_labels(staff_client):
     listing = staff_client.get("/admin/security/auditevent/").content.decode()
     detail = staff_client.get(f"/admin/security/auditevent/{event.pk}/change/").content.decode()
     for html in (listing, detail):
-        assert "2026/11/26 10:02:03" in html and "強制ログアウト" in html
+        assert "2026/11/26 10:02:03" in html and "自動ログアウト" in html
         assert "15分間操作がなかったため" in html
         assert ">timeout<" not in html and ">idle<" not in html
     # walk27 F7: the detail page's title too, not 「2026-11-26 01:02 … timeout success」 (UTC, codes)
-    title = f"2026/11/26 10:02:03 {customer.contract_id} 強制ログアウト 正常"
+    title = f"2026/11/26 10:02:03 {customer.contract_id} 自動ログアウト 正常"
     assert str(event) == title and f"<h2>{title}</h2>" in detail
     assert "timeout success" not in detail and "01:02" not in detail
     # every action code written anywhere in the code has its Japanese label
