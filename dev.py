@@ -82,6 +82,7 @@ def ensure_venv() -> None:
 
 OWNER_ROLE = "cosei_owner"  # owns the tables and functions, runs migrations (LEDGER-7)
 APP_ROLE = "cosei_app"  # what the web, the worker and the tests connect as
+APP_TEMP_FILE_LIMIT = "2GB"  # the most temp files one session of the app may write (dbprobe31 F7)
 ROLES_FILE = PGDATA / "cosei_roles.json"  # the local roles' passwords (0600)
 HBA_MARK = "# cosei-ib: password logins for the app and owner roles"
 
@@ -127,6 +128,11 @@ def _ensure_roles(conn, passwords: dict[str, str]) -> None:
         conn.execute(sql.SQL("{} ROLE {} LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS "
                              + extra + " PASSWORD {}").format(
             sql.SQL(verb), sql.Identifier(role), sql.Literal(passwords[role])))
+    # dbprobe31 F7: one SELECT of the app's (a read-only injection is enough) wrote 49 GB of
+    # temp files in 5 minutes; a full disk stops every write of the bank. A superuser's
+    # setting: the app's role cannot lift it (deploy/postgres/10-cosei-roles.sh does the same).
+    conn.execute(sql.SQL("ALTER ROLE {} SET temp_file_limit = {}").format(
+        sql.Identifier(APP_ROLE), sql.Literal(APP_TEMP_FILE_LIMIT)))
 
 
 def _ensure_database(conn, name: str) -> None:

@@ -183,7 +183,23 @@ def database_grants_apply(*, using: str) -> bool:
         for statement in grants_statements(database=connection.settings_dict["NAME"], role=role,
                                            catalogue=catalogue):
             cursor.execute(statement)
+        for statement in narrow_sequence_revokes(cursor, role=role):
+            cursor.execute(statement)
     return True
+
+
+def narrow_sequence_revokes(cursor, *, role: str) -> list[str]:
+    """No privilege on the ``integer`` sequences (dbprobe31 F6): Django's own tables' ids
+    (auth_user, django_admin_log, otp_totp_totpdevice …) stop at 2,147,483,647, and one
+    read-only ``SELECT nextval(…) FROM generate_series(…)`` of the app's ran one to its end in
+    27 minutes — every admin save and every new user (customers included) then failed. Their
+    ids are identity columns: an INSERT takes the next value without any privilege on the
+    sequence, which the app never calls itself. The bigint sequences stay granted (the
+    transfers tables' guards read ``currval``; nobody exhausts 9.2 × 10^18)."""
+    quote = connections["default"].ops.quote_name
+    cursor.execute("SELECT sequencename FROM pg_catalog.pg_sequences"
+                   " WHERE schemaname = 'public' AND data_type = 'integer'::regtype ORDER BY 1")
+    return [f"REVOKE ALL ON SEQUENCE {quote(name)} FROM {quote(role)}" for (name,) in cursor.fetchall()]
 
 
 def grants_after_migrate(sender, using: str, **kwargs) -> None:

@@ -10,6 +10,8 @@ CREATE ROLE cosei_owner LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS
     PASSWORD :'owner_password';
 CREATE ROLE cosei_app LOGIN NOSUPERUSER NOCREATEROLE NOREPLICATION NOBYPASSRLS NOCREATEDB
     PASSWORD :'app_password';
+-- dbprobe31 F7: one SELECT must not fill the disk with temp files (superuser-only setting)
+ALTER ROLE cosei_app SET temp_file_limit = '2GB';
 CREATE DATABASE cosei_ib OWNER cosei_owner;
 REVOKE ALL ON DATABASE cosei_ib FROM PUBLIC;
 SQL
