@@ -4,8 +4,12 @@ after commit loses none."""
 
 from __future__ import annotations
 
+import json
+
+from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from accounts.models import Customer
 
@@ -62,6 +66,12 @@ class OutboxMessage(models.Model):
     next_attempt_at = models.DateTimeField("次回送信予定", default=timezone.now)
     created_at = models.DateTimeField("作成日時", auto_now_add=True)
     sent_at = models.DateTimeField("送信日時", null=True, blank=True)
+    # dbprobe31 F1: the app's role wrote a mail of its own choosing (a phishing link, from the
+    # bank's signed sender) with one INSERT. The app's writers seal what they write with a
+    # key from SECRET_KEY, which the database never holds; the worker signs and sends only
+    # a mail whose seal is right (``sealed``).
+    seal = models.CharField("封緘", max_length=64, blank=True, db_default="")
+    SEAL_SALT = "cosei_ib.notifications.OutboxMessage.seal"
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -73,6 +83,22 @@ class OutboxMessage(models.Model):
             models.Index(fields=["next_attempt_at", "id"], name="outbox_pending_idx",
                          condition=models.Q(status="pending")),
         ]
+
+    def seal_for(self, secret: str | None = None) -> str:
+        """The seal of what this mail says and to whom (``secret``: SECRET_KEY unless given)."""
+        content = json.dumps([self.customer_id, self.event, self.to, self.subject, self.body], ensure_ascii=False)
+        return salted_hmac(self.SEAL_SALT, content, secret=secret, algorithm="sha256").hexdigest()
+
+    def sealed_now(self) -> OutboxMessage:
+        """This mail with its seal set (the writers call it before the INSERT)."""
+        self.seal = self.seal_for()
+        return self
+
+    def is_sealed(self) -> bool:
+        """Whether the app wrote this mail as it stands: its seal under SECRET_KEY or one of
+        SECRET_KEY_FALLBACKS (a key being rotated out still lets its pending mails go)."""
+        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        return bool(self.seal) and any(constant_time_compare(self.seal, self.seal_for(secret)) for secret in secrets)
 
     @property
     def event_label(self) -> str:

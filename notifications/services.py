@@ -158,14 +158,15 @@ def _outbox_write(*, customer: Customer, event: str, lines: list[str], context: 
     sendable = address_is_sendable(address)
     if address and not sendable:
         logger.warning("notice %s for customer %s not sent: unusable address", event, customer.pk)
-    message = OutboxMessage.objects.create(
+    message = OutboxMessage(
         customer=customer,
         event=event,
         to=address if sendable else "",
         subject=f"【{settings.BANK_SHORT_NAME}】{SUBJECTS.get(event, 'お知らせ')}",
         body=_render(event, customer, lines, context),
         status=OutboxMessage.Status.PENDING if sendable and chosen else OutboxMessage.Status.SKIPPED,
-    )
+    ).sealed_now()
+    message.save(force_insert=True)
     if message.status == OutboxMessage.Status.PENDING:
         transaction.on_commit(_wake_sender)
     return message

@@ -102,6 +102,13 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
             if message is None:
                 continue  # sent or taken by another worker meanwhile
             message.attempts += 1
+            if not message.is_sealed():
+                # not written by the app as it stands (dbprobe31 F1): never signed nor sent
+                message.status = OutboxMessage.Status.FAILED
+                message.save(update_fields=["attempts", "status"])
+                logger.error("mail %s to customer %s is not sealed by the app (written by SQL?): not sent",
+                             message.id, message.customer_id)
+                continue
             try:
                 # NOTE-4: signed here, at each attempt (a renewed certificate is used)
                 SignedEmailMessage(message.subject, message.body,

@@ -97,7 +97,8 @@ def notices_enqueue(notices: Sequence[tuple[Customer, str, list[str]]]) -> list[
             customer=customer, event=event, to=address if sendable else "",
             subject=f"【{settings.BANK_SHORT_NAME}】{SUBJECTS.get(event, 'お知らせ')}",
             body=_body(rendered[event], customer, lines),
-            status=OutboxMessage.Status.PENDING if sendable and chosen else OutboxMessage.Status.SKIPPED))
+            status=OutboxMessage.Status.PENDING if sendable and chosen else OutboxMessage.Status.SKIPPED,
+        ).sealed_now())
     OutboxMessage.objects.bulk_create(rows)
     if any(row.status == OutboxMessage.Status.PENDING for row in rows):
         transaction.on_commit(_wake_sender)

@@ -189,11 +189,14 @@ def test_a_message_that_cannot_be_built_fails_alone_and_the_run_goes_on():
     poison = []
     for index in range(3):
         customer = factories.customer(email=f"poison{index}@example.jp")
+        subject = "お知らせ\nBcc: x@example.com"
+        seal = OutboxMessage(customer_id=customer.pk, event="password_change", to=customer.email, subject=subject,
+                             body="本文").seal_for()  # sealed: it fails as unbuildable, not as unsealed
         with connections["owner"].cursor() as cursor:
             cursor.execute("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status,"
-                           " attempts, next_attempt_at, created_at) VALUES (%s, 'password_change', %s,"
-                           " %s, '本文', 'pending', 0, %s, now()) RETURNING id",
-                           [customer.pk, customer.email, "お知らせ\nBcc: x@example.com", START])
+                           " attempts, next_attempt_at, created_at, seal) VALUES (%s, 'password_change', %s,"
+                           " %s, '本文', 'pending', 0, %s, now(), %s) RETURNING id",
+                           [customer.pk, customer.email, subject, START, seal])
             poison.append(cursor.fetchone()[0])
     with time_machine.travel(START + dt.timedelta(seconds=1), tick=False):
         _notice("b@example.jp")
@@ -239,3 +242,49 @@ def test_a_failure_ends_the_drain_too(mail_server_down):
     _many_notices(BATCH + 3)
     assert outbox_drain() == 0
     assert len(mail_server_down) == 1  # one attempt against the dead server, not one a batch
+
+
+# --- dbprobe31 F1: only the app's own mails are signed and sent --------------------------------
+
+PLANTED = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
+           " next_attempt_at, created_at, seal) VALUES (%s, 'login', %s, %s, %s, 'pending', 0, %s, now(), %s)"
+           " RETURNING id")
+
+
+def test_a_mail_the_app_did_not_write_is_never_signed_nor_sent(caplog):
+    """F1: one INSERT as the app's role put a phishing mail in the outbox, and the worker
+    signed it as the bank and sent it to the customer's real address. Without the app's
+    seal — none, or one copied from a real mail of the same customer onto another body —
+    it is 送信失敗 with an error in the log; the app's own notice beside it goes out."""
+    from django.db import connection
+
+    with time_machine.travel(START, tick=False):
+        real = _notice("victim@example.jp")
+    planted = []
+    with connection.cursor() as cursor:
+        for seal in ("", real.seal, "0" * 64):
+            cursor.execute(PLANTED, [real.customer_id, "victim@example.jp", real.subject,
+                                     "パスワードの再設定はこちら https://evil.example/", START, seal])
+            planted.append(cursor.fetchone()[0])
+    with time_machine.travel(START + dt.timedelta(seconds=1), tick=False):
+        assert outbox_send_pending() == 1
+    assert [message.body for message in mail.outbox] == [real.body]
+    assert set(OutboxMessage.objects.filter(pk__in=planted).values_list("status", "sent_at")) == {
+        (OutboxMessage.Status.FAILED, None)}
+    assert "is not sealed by the app" in caplog.text
+
+
+def test_every_writer_seals_and_a_rotated_key_still_sends(settings):
+    """The app's writers seal what they write (the notices of the scheduled batch too); a
+    mail sealed under a key being rotated out (SECRET_KEY_FALLBACKS) still goes, one under
+    a key no longer known does not."""
+    from transfers.scheduled_records import notices_enqueue
+
+    customer = factories.customer(email="seal@example.jp")
+    written = [_notice("one@example.jp"), *notices_enqueue([(customer, "transfer_executed", ["受付番号 1"])])]
+    assert all(message.is_sealed() for message in written)
+    old_key = settings.SECRET_KEY
+    settings.SECRET_KEY, settings.SECRET_KEY_FALLBACKS = "a-new-key-" + "x" * 50, [old_key]
+    assert all(OutboxMessage.objects.get(pk=message.pk).is_sealed() for message in written)
+    settings.SECRET_KEY_FALLBACKS = []
+    assert not any(OutboxMessage.objects.get(pk=message.pk).is_sealed() for message in written)
