@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from urllib.parse import urlencode
 
 from django.http import Http404, StreamingHttpResponse
 from django.shortcuts import render
@@ -16,7 +17,7 @@ from security.decorators import customer_required
 
 from . import selectors
 from .csv_export import content_disposition, statement_csv, statement_csv_filenames
-from .forms import StatementDownloadForm, StatementForm
+from .forms import StatementDownloadInput, StatementQueryInput
 from .models import Account
 from .templatetags.accounts_format import japanese_date
 
@@ -45,18 +46,6 @@ def _account_or_404(request, account_id, accounts: list[Account]) -> Account:
         raise
 
 
-def _statement_query(account: Account, data: dict) -> selectors.StatementQuery:
-    mode = data["mode"]
-    return selectors.StatementQuery(
-        account=account,
-        mode=mode,
-        start={selectors.MODE_DATE: data["date"], selectors.MODE_PERIOD: data["date_from"]}.get(mode),
-        end=data["date_to"] if mode == selectors.MODE_PERIOD else None,
-        count=data["count"] if mode == selectors.MODE_COUNT else None,
-        newest_first=data["order"],
-    )
-
-
 @require_safe
 @customer_required
 def balances(request):
@@ -69,36 +58,29 @@ def balances(request):
 @customer_required
 def statements(request):
     """入出金明細照会: the query form, and one page of rows once an account is chosen."""
-    today = local_now().date()
+    now = local_now()
+    today = now.date()
     smartphone = is_smartphone(request)
     accounts = selectors.accounts_for_customer(customer=request.customer)
     account = _account_or_404(request, request.GET["account"], accounts) if "account" in request.GET else None
     bound = account is not None and "mode" in request.GET
-    form = StatementForm(
-        request.GET if bound else None,
-        accounts=accounts, today=today, smartphone=smartphone,
-        initial={
-            "account": account.pk if account else (accounts[0].pk if accounts else None),
-            "date": today, "date_from": today.replace(day=1), "date_to": today, "count": 10,
-        },
-    )
+    form = StatementQueryInput(request.GET if bound else None, accounts=accounts, today=today,
+                               smartphone=smartphone, account=account)
     page = query = None
-    if bound and form.is_valid():
-        query = _statement_query(account, form.cleaned_data)
+    if form.is_valid():
+        query = form.query(account)
         page = selectors.statement_page(
-            query=query, cursor=form.cleaned_data["cursor"], today=today,
+            query=query, cursor=form.cleaned["cursor"], today=today,
             using=read_alias(request),  # the replica unless the customer just wrote
         )
+    # the query as sent without its page (the cursor), for the pager's and the download's
+    # links: read off the QueryDict, not through its copy() (a deep copy; issue 14)
+    kept = [(key, value) for key, values in request.GET.lists() if key != "cursor" for value in values]
     next_url = first_url = None
     if page is not None:
-        params = request.GET.copy()
-        params.pop("cursor", None)
-        first_url = "?" + params.urlencode()
+        first_url = "?" + urlencode(kept)
         if page.next_cursor is not None:
-            params["cursor"] = page.next_cursor.encode()
-            next_url = "?" + params.urlencode()
-    download = request.GET.copy()
-    download.pop("cursor", None)
+            next_url = "?" + urlencode([*kept, ("cursor", page.next_cursor.encode())])
     return render(request, "accounts/statements.html", {
         "form": form,
         "accounts": accounts,
@@ -108,10 +90,9 @@ def statements(request):
         "is_first_page": bound and not request.GET.get("cursor"),
         "next_url": next_url,
         "first_url": first_url,
-        "download_params": [(key, value) for key in download for value in download.getlist(key)
-                            if key != "encoding"],
-        "as_of": local_now(),
-        "retention_start": japanese_date(selectors.retention_start(today)),
+        "download_params": [(key, value) for key, value in kept if key != "encoding"],
+        "as_of": now,
+        "retention_start": japanese_date(form.oldest),
         "retention_months": selectors.STATEMENT_RETENTION_MONTHS,
         "page_size": selectors.STATEMENT_PAGE_SIZE,
     })
@@ -127,7 +108,7 @@ def statements_csv(request):
     today = local_now().date()
     accounts = selectors.accounts_for_customer(customer=request.customer)
     account = _account_or_404(request, request.GET.get("account"), accounts)
-    form = StatementDownloadForm(request.GET, accounts=accounts, today=today, smartphone=False)
+    form = StatementDownloadInput(request.GET, accounts=accounts, today=today, smartphone=False)
     if not form.is_valid():
         return render(request, "accounts/statements.html", {
             "form": form, "accounts": accounts, "account": account, "as_of": local_now(),
@@ -135,8 +116,8 @@ def statements_csv(request):
             "retention_months": selectors.STATEMENT_RETENTION_MONTHS,
             "page_size": selectors.STATEMENT_PAGE_SIZE,
         }, status=400)
-    query = _statement_query(account, form.cleaned_data)
-    encoding = form.cleaned_data["encoding"]
+    query = form.query(account)
+    encoding = form.cleaned["encoding"]
     rows = selectors.statement_rows_for_export(query=query, today=today, using=read_alias(request))
     response = StreamingHttpResponse(
         statement_csv(rows, encoding=encoding),

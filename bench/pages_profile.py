@@ -90,7 +90,7 @@ def parts(client: Client, urls: dict[str, str]) -> list[tuple[str, float]]:
     processors) of the template, on the request of a real answer."""
     from django.shortcuts import render
 
-    from accounts import selectors, views
+    from accounts import forms, selectors, views
 
     figures = []
     response = client.get(urls["balances"])
@@ -119,8 +119,10 @@ def parts(client: Client, urls: dict[str, str]) -> list[tuple[str, float]]:
                                           "next_url", "first_url", "download_params", "as_of",
                                           "retention_start", "retention_months", "page_size")}
     figures.append(("statements: render", cpu_ms(lambda: render(request, "accounts/statements.html", flat))))
-    figures.append(("statements: the query form's fields", cpu_ms(
-        lambda: [str(field) for field in flat["form"]])))
+    form = flat["form"]
+    figures.append(("statements: the query's parsing", cpu_ms(
+        lambda: forms.StatementQueryInput(request.GET, accounts=flat["accounts"], today=form.today,
+                                          smartphone=form.smartphone))))
     figures.append(("statements: whole view", cpu_ms(lambda: views.statements(request))))
     return figures
 

@@ -28,10 +28,22 @@ def payee_place(bank_name: str, branch_name: str) -> str:
     return f"{bank_name} {branch_label(branch_name)}"
 
 
+_TYPE_LABELS: dict[str, str] = {}
+
+
+def account_type_label(account) -> str:
+    """「普通」: ``account.get_type_display()``, looked up once per type — Django rebuilds the
+    field's choices on every call, ~10 µs of ``account_label``'s ~13 µs (issue 14)."""
+    try:
+        return _TYPE_LABELS[account.type]
+    except KeyError:
+        return _TYPE_LABELS.setdefault(account.type, account.get_type_display())
+
+
 @register.filter
 def account_label(account) -> str:
     """「大淀支店 普通 ***4567」: branch, type and the masked number (last four digits)."""
-    return f"{branch_label(account.branch)} {account.get_type_display()} {account.masked_number}"
+    return f"{branch_label(account.branch)} {account_type_label(account)} {account.masked_number}"
 
 
 @register.filter(is_safe=True)

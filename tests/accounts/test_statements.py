@@ -10,12 +10,14 @@ import pytest
 import time_machine
 from django.core.exceptions import ValidationError
 from django.db import connection
+from django.http import QueryDict
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
 
 from accounts import selectors
-from accounts.forms import JapaneseDateField, StatementForm
+from accounts.models import Account, Branch
+from accounts.forms import JapaneseDateField, StatementDownloadInput, StatementQueryInput
 from security.models import AuditEvent
 from tests import factories
 from tests.accounts.test_statements_support import IPHONE_UA, login, post, tokyo
@@ -24,6 +26,9 @@ pytestmark = pytest.mark.django_db
 
 NOW = tokyo(2026, 3, 20, 10)
 URL = "/accounts/statements/"
+UNSAVED_ACCOUNTS = [Account(id=7 + index, branch=Branch(id=1, code="001", name="本店営業部"),
+                            type=Account.Type.ORDINARY, number=f"123456{index}", customer_id=1)
+                    for index in range(2)]
 
 
 def rows_of(html: str) -> list[tuple[str, str, str, str, str]]:
@@ -344,12 +349,20 @@ def test_smartphone_gets_no_calendar_no_print_no_download(client, history, trave
     assert 'data-action="download"' not in html and reverse("accounts:statements_csv") not in html
 
 
-def test_form_widget_is_decided_server_side():
+def test_the_first_view_shows_the_defaults_as_each_device_types_them():
+    """UI-1: the first view (no query yet) shows the first account, 期間指定 from the 1st
+    to today, 10件 and 新しい順; a date as the PC's calendar sends it (2026-03-20) or as
+    the smartphone's hint asks it typed (2026/03/20)."""
     today = NOW.date()
-    pc = StatementForm(accounts=[], today=today, smartphone=False)
-    phone = StatementForm(accounts=[], today=today, smartphone=True)
-    assert pc.fields["date"].widget.input_type == "date"
-    assert phone.fields["date"].widget.input_type == "text"
+    accounts = UNSAVED_ACCOUNTS
+    pc = StatementQueryInput(accounts=accounts, today=today, smartphone=False)
+    phone = StatementQueryInput(accounts=accounts, today=today, smartphone=True, account=accounts[1])
+    assert not pc.is_bound and not pc.is_valid() and not pc.errors
+    assert pc.values == {"account": "7", "mode": "period", "date": "2026-03-20", "date_from": "2026-03-01",
+                         "date_to": "2026-03-20", "count": "10", "order": "desc", "cursor": None}
+    assert phone.values["account"] == "8"
+    assert (phone.values["date"], phone.values["date_from"]) == ("2026/03/20", "2026/03/01")
+    assert StatementQueryInput(accounts=[], today=today, smartphone=False).values["account"] is None
 
 
 def test_a_date_field_without_a_form_example_shows_today(travel):
@@ -366,3 +379,118 @@ def test_form_without_query_shows_the_form_only(client, history, travel):
     assert response.status_code == 200 and "<tbody>" not in html
     assert f'<option value="{history.pk}" selected>' in html
     assert history.masked_number in html
+
+
+COUNT_MESSAGE = "件数は10・20・50・100件のいずれかを選択してください。"
+CURSOR_MESSAGE = "ページの指定が正しくありません。最初のページから照会してください。"
+
+
+@pytest.mark.parametrize(("query", "errors", "cleaned"), [
+    ("account=7&mode=period&date_from=2026-03-01&date_to=2026-03-20", {},
+     {"account": 7, "mode": "period", "date_from": tokyo(2026, 3, 1).date(), "date_to": NOW.date(), "date": None,
+      "count": None, "order": True, "cursor": None}),
+    # full width, surrounding blanks, the 8-digit form, another separator; ｃount's blanks
+    ("account=8&mode=date&date=%E3%80%80%EF%BC%92%EF%BC%90%EF%BC%92%EF%BC%96%EF%BC%8F%EF%BC%90%EF%BC%93%EF%BC%8F"
+     "%EF%BC%90%EF%BC%95&count=%20%EF%BC%95%EF%BC%90%20&order=asc&cursor=%201772000000000000.5%20", {},
+     {"account": 8, "mode": "date", "date": tokyo(2026, 3, 5).date(), "count": 50, "order": False}),
+    # every field is parsed whatever the mode: a bad 照会日 refuses a 件数指定 too (as the form did)
+    ("account=7&mode=count&count=20&date=abc",
+     {"date": "照会日は「2026/03/20」のように年・月・日を数字で入力してください。"}, {"count": 20}),
+    # a parameter given twice counts with its last value
+    ("account=7&mode=count&count=7&count=10&order=asc&order=x", {"order": "並び順の指定が正しくありません。"},
+     {"count": 10}),
+    # the account id exactly as the select box writes it (the view took 007 as 7; the form never did)
+    ("account=007&mode=count&count=10", {"account": "口座の指定が正しくありません。"}, {}),
+    ("account=9&mode=count&count=10", {"account": "口座の指定が正しくありません。"}, {}),
+    ("account=&mode=", {"account": "口座を選択してください。", "mode": "照会方法を選択してください。"}, {}),
+    ("account=7&mode=%20count&count=10", {"mode": "照会方法の指定が正しくありません。"}, {}),
+    ("account=7&mode=%00", {"mode": "照会方法の指定が正しくありません。"}, {}),
+    ("account=7&mode=count", {"count": COUNT_MESSAGE}, {}),
+    ("account=7&mode=count&count=%E3%80%80", {"count": COUNT_MESSAGE}, {}),
+    ("account=7&mode=count&count=" + "9" * 5000, {"count": COUNT_MESSAGE}, {}),
+    ("account=7&mode=count&count=010", {}, {"count": 10}),
+    ("account=7&mode=count&count=0100", {"count": COUNT_MESSAGE}, {}),
+    ("account=7&mode=count&count=10%00", {"count": COUNT_MESSAGE}, {}),
+    ("account=7&mode=count&count=10&cursor=1.1%00", {"cursor": CURSOR_MESSAGE}, {}),
+    ("account=7&mode=count&count=10&cursor=" + "9" * 5000 + ".1", {"cursor": CURSOR_MESSAGE}, {}),
+    ("account=7&mode=period&date_from=2026-03-21&date_to=2026-03-02",
+     {"date_from": "開始日に未来の日付は指定できません。"}, {"date_to": tokyo(2026, 3, 2).date()}),
+    ("account=7&mode=period&date_from=2026-03-10&date_to=2026-03-02",
+     {"date_to": "終了日には開始日以降の日付を指定してください。"}, {"date_from": tokyo(2026, 3, 10).date()}),
+    ("account=7&mode=period&date_from=2025-02-19&date_to=2026-02-30",
+     {"date_from": "開始日には2025年2月20日以降の日付を指定してください（照会できるのは13か月前までです）。",
+      "date_to": "終了日に存在しない日付が入力されています。"}, {}),
+    ("account=7&mode=period", {"date_from": "開始日を入力してください。", "date_to": "終了日を入力してください。"}, {}),
+    ("account=7&mode=date&date=2026-03-21&date_from=x",
+     {"date": "照会日に未来の日付は指定できません。",
+      "date_from": "開始日は「2026/03/20」のように年・月・日を数字で入力してください。"}, {}),
+])
+def test_the_query_input_rules(query, errors, cleaned):
+    """ACCT-2, SEC-14: StatementQueryInput refuses exactly what StatementForm refused, with
+    the same message per field (issue 14 replaced the Django form for speed)."""
+    parsed = StatementQueryInput(QueryDict(query), accounts=UNSAVED_ACCOUNTS, today=NOW.date(), smartphone=False)
+    assert dict(parsed.errors) == errors
+    assert parsed.is_valid() is not errors
+    assert {name: parsed.cleaned.get(name, "missing") for name in cleaned} == cleaned
+    assert not set(parsed.errors) & set(parsed.cleaned)  # a refused field has no value
+
+
+def test_the_download_refuses_an_unknown_encoding_above_the_form():
+    for encoding, expected in (("", "sjis"), ("sjis", "sjis"), ("utf8", "utf8")):
+        parsed = StatementDownloadInput(QueryDict(f"account=7&mode=count&count=10&encoding={encoding}"),
+                                        accounts=UNSAVED_ACCOUNTS, today=NOW.date(), smartphone=False)
+        assert parsed.is_valid() and parsed.cleaned["encoding"] == expected
+    for encoding in ("latin-1", "%00", "%EF%BD%93jis", "%20sjis"):
+        parsed = StatementDownloadInput(QueryDict(f"account=7&mode=count&count=10&encoding={encoding}"),
+                                        accounts=UNSAVED_ACCOUNTS, today=NOW.date(), smartphone=False)
+        assert not parsed.is_valid() and not parsed.errors
+        assert parsed.top_errors == ["文字コードの指定が正しくありません。"]
+
+
+def field_tags(html: str) -> dict[str, str]:
+    """The opening tag of each field of the query form, by its id."""
+    form = html.split('<section class="panel statement-query', 1)[1].split("</form>", 1)[0]
+    return {match[1]: match[0] for match in re.finditer(r'<(?:input|select)\b[^>]*\bid="([^"]+)"[^>]*>', form)}
+
+
+@pytest.mark.parametrize("user_agent", [None, IPHONE_UA])
+def test_the_query_form_markup(client, history, travel, user_agent):
+    """UI-1, accessibility (issue 14, the form written in the template): every field has
+    its label, shows what was sent, and a refused one is aria-invalid and described by
+    its message (the element aria-describedby names exists); the mode's radios share the
+    mode's message in the fieldset."""
+    login(client, history.customer, **({"user_agent": user_agent} if user_agent else {}))
+    html = get(client, history, mode="date", date="<b>&", date_from="2026-03-21", count="7", order="asc",
+               cursor="zz").content.decode()
+    tags = field_tags(html)
+    assert sorted(tags) == ["id_account", "id_count", "id_date", "id_date_from", "id_date_to", "id_mode_0",
+                            "id_mode_1", "id_mode_2", "id_order"]
+    for field_id, tag in tags.items():
+        if not field_id.startswith("id_mode_"):
+            assert f'<label for="{field_id}">' in html
+        name = re.search(r'name="([^"]+)"', tag)[1]
+        assert name == ("mode" if field_id.startswith("id_mode_") else field_id[3:])
+    assert 'value="&lt;b&gt;&amp;"' in tags["id_date"] and 'value="2026-03-21"' in tags["id_date_from"]
+    for field_id, message in (("id_date", "照会日は「2026/03/20」のように年・月・日を数字で入力してください。"),
+                              ("id_count", COUNT_MESSAGE)):
+        assert 'aria-invalid="true"' in tags[field_id]
+        assert f'aria-describedby="{field_id}_error"' in tags[field_id]
+        assert f'<p class="field-error" id="{field_id}_error" role="alert">{message}</p>' in html
+    for field_id in ("id_account", "id_date_from", "id_date_to", "id_order", "id_mode_0"):
+        assert "aria-invalid" not in tags[field_id] and "aria-describedby" not in tags[field_id]
+    assert "checked" in tags["id_mode_0"] and "checked" not in tags["id_mode_1"]
+    assert all(" required" in tags[f"id_mode_{index}"] for index in range(3))
+    assert '<option value="asc" selected>古い順</option>' in html
+    assert f'<option value="{history.pk}" selected>' in html
+    assert 'selected>最新' not in html  # 7 is no choice: none is selected
+    assert f'<div class="form-errors" role="alert"><p>{CURSOR_MESSAGE}</p></div>' in html
+    if user_agent:
+        assert 'type="text"' in tags["id_date"] and 'inputmode="numeric"' in tags["id_date"]
+        assert 'placeholder="例：2026/03/20"' in tags["id_date"] and 'maxlength="10"' in tags["id_date"]
+        assert 'pattern="[0-9０-９\\/／\\-－.．]{8,10}"' in tags["id_date"]
+    else:
+        assert 'type="date"' in tags["id_date"]
+        assert 'min="2025-02-20" max="2026-03-20"' in tags["id_date"]
+    html = get(client, history, mode="weekly").content.decode()
+    assert '<p class="field-error" role="alert">照会方法の指定が正しくありません。</p>' in html
+    assert all('aria-invalid="true"' in field_tags(html)[f"id_mode_{index}"] for index in range(3))

@@ -77,6 +77,18 @@ def test_balances_statements_and_csv(page, device):
     assert no_horizontal_overflow(page)
     page.screenshot(path=f"test-artifacts/statements-{device}.png", full_page=True)
 
+    # ACCT-2, UI-1 (issue 14, the query form written in the template): a refused date is
+    # said on its field, which a screen reader announces with its message (axe checks the page)
+    page.goto(f"/accounts/statements/?account={account.pk}&mode=period&date_from={today:%Y-%m-%d}"
+              f"&date_to={first_day:%Y-%m-%d}")
+    end = page.get_by_label("終了日")
+    expect(end).to_have_attribute("aria-invalid", "true")
+    expect(end).to_have_accessible_description("終了日には開始日以降の日付を指定してください。")
+    expect(page.get_by_label("開始日")).not_to_have_attribute("aria-invalid", "true")
+    assert page.locator("table.statement-table").count() == 0
+    page.go_back()
+    page.wait_for_selector("table.statement-table")
+
     if device == "desktop":
         expect(page.get_by_role("button", name="印刷")).to_be_visible()  # shown by JS after load
         with page.expect_download() as info:

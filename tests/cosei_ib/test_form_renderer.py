@@ -4,16 +4,12 @@ it leaves to the templates."""
 
 from __future__ import annotations
 
-import datetime as dt
-
 import pytest
 from django import forms
 from django.forms.renderers import DjangoTemplates
 from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy
 
-from accounts.forms import StatementForm
-from accounts.models import Account, Branch
 from cosei_ib.form_renderer import widget_renderer
 
 TEMPLATES = DjangoTemplates()
@@ -44,18 +40,6 @@ def rendered(form: forms.Form) -> list[str]:
     return html
 
 
-STATEMENT_ACCOUNTS = [Account(id=7 + index, branch=Branch(id=1, code="001", name="本店営業部"),
-                              type=Account.Type.ORDINARY, number=f"123456{index}", customer_id=1)
-                      for index in range(2)]
-
-
-def statement_form(data, *, smartphone, renderer):
-    today = dt.date(2026, 3, 20)
-    return StatementForm(data, accounts=STATEMENT_ACCOUNTS, today=today, smartphone=smartphone, renderer=renderer,
-                         initial={"account": 7, "date": today, "date_from": today.replace(day=1), "date_to": today,
-                                  "count": 10})
-
-
 @pytest.mark.parametrize("data", [
     None,
     {"text": HOSTILE, "day": "2026-03-05", "hidden": HOSTILE, "number": "1", "choice": "b", "grouped": "y",
@@ -64,19 +48,3 @@ def statement_form(data, *, smartphone, renderer):
 ])
 def test_same_markup_as_the_widget_templates(data):
     assert rendered(Everything(data, renderer=widget_renderer)) == rendered(Everything(data, renderer=TEMPLATES))
-
-
-@pytest.mark.parametrize("smartphone", [False, True])
-@pytest.mark.parametrize("data", [
-    None,
-    {"account": "8", "mode": "period", "date_from": "2026-03-01", "date_to": "2026-03-20", "order": "asc"},
-    {"account": "8", "mode": "date", "date": "２０２６/13/01", "count": "7", "order": "x", "cursor": "zz"},
-    {"account": "99", "mode": HOSTILE, "date_from": HOSTILE, "date_to": "", "count": "50"},
-])
-def test_the_statement_query_form_is_rendered_as_before(data, smartphone):
-    fast = statement_form(data, smartphone=smartphone, renderer=None)
-    assert fast.renderer is widget_renderer
-    slow = statement_form(data, smartphone=smartphone, renderer=TEMPLATES)
-    if data is not None:
-        assert fast.is_valid() == slow.is_valid()
-    assert rendered(fast) == rendered(slow)
