@@ -223,3 +223,21 @@ def test_a_payment_has_its_posting_and_the_bills_amount_by_commit():
     paid = support.pay(customer, account, support.TAX_BILL, support.lookup(customer, support.TAX_BILL),
                        acknowledged=True)  # the service's payment passes its commit checks
     assert _at_commit([]) is None and paid.journal_id is not None
+
+
+@pytest.mark.parametrize("spelling", ["0{id}", "00{id}", " {id}", "{id} ", "+{id}"])
+def test_a_bill_is_paid_once_however_its_id_is_spelled(spelling):
+    """dbprobe31 F8: bill 1 was paid as '1' and again as '01' (UNIQUE compares the text).
+    A payment of one of the simulator's bills names it as its id is spelled (CI205); the
+    service's own payment, which writes ``str(bill.pk)``, goes."""
+    support.seeded()
+    customer, account = support.payer()
+    key = (support.CITY, *support.biller(support.CITY).bills.values_list("number", "confirmation").first(), "")
+    paid = support.pay(customer, account, key, support.lookup(customer, key), acknowledged=True)
+    assert paid.bill_id == str(int(paid.bill_id))
+    columns = ("reference, customer_id, account_id, biller_id, bill_id, number, category, description,"
+               " amount, via_link, paid_at, journal_id")
+    insert = (f"INSERT INTO payeasy_payment ({columns}) VALUES"
+              " ('26120600000009', %s, %s, %s, %s, %s, '', '二重', %s, false, now(), NULL)")
+    assert refused(insert, [customer.pk, account.pk, paid.biller_id, spelling.format(id=paid.bill_id),
+                            paid.number, paid.amount]) == "CI205"
