@@ -12,7 +12,8 @@ in-process and its SQL statements and commits are counted, then ``BENCH_IN_PROCE
 (default 20) more of each are sent in-process and their CPU is measured: this process's
 (Python) and the PostgreSQL backend's (from /proc), per request — steadier than requests/s
 on a shared machine. ``BENCH_IN_PROCESS_ONLY=1`` stops there; ``BENCH_CPROFILE=<file>``
-also writes a cProfile of the full view's in-process requests to that file."""
+also writes a cProfile of the full view's in-process requests to that file;
+``BENCH_STATEMENTS=1`` prints the statements counted."""
 
 from __future__ import annotations
 
@@ -86,9 +87,12 @@ def statements_counted():
     runs: outermost atomic blocks, and writes in autocommit (also a SELECT of a writing
     function: procrastinate's defer, the worker's wake-up after a posting)."""
     counted = {"queries": 0, "commits": 0}
+    listing = os.environ.get("BENCH_STATEMENTS") == "1"  # print each statement counted
 
     def count(execute, sql, params, many, context):
         counted["queries"] += 1
+        if listing:
+            print(f"  {counted['queries']:2} {' '.join(sql.split())[:100]}")
         reads = sql.lstrip().upper().startswith("SELECT") and "procrastinate_defer" not in sql \
             and "ledger_post(" not in sql
         if not connection.in_atomic_block and not reads:
@@ -99,6 +103,8 @@ def statements_counted():
 
     def commit():
         counted["commits"] += 1
+        if listing:
+            print("     COMMIT")
         return real_commit()
 
     with connection.execute_wrapper(count), mock.patch.object(connection, "commit", commit):

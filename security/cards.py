@@ -62,6 +62,15 @@ CARD_CHALLENGE_CHANGED = "認証用画像の指定が変わりました。画面
 _random = secrets.SystemRandom()
 
 
+class AnswerStale(Exception):
+    """A confirm page's answer was shaped without reading the rows it answers (issue 14:
+    the POST checks it under the confirmation's locks instead), and the rows locked now
+    ask for another form of it — another factor, a locked or missing card, another
+    challenge, other cells: the page's form, built from the database, is what must judge
+    it. Raised before anything is written or counted; the caller rolls back and builds
+    that form."""
+
+
 def cell_label(index: int) -> str:
     """Grid index 0–49 → ``A1`` … ``A0``, ``B1`` … ``E0``."""
     return f"{ROWS[index // len(COLUMNS)]}{COLUMNS[index % len(COLUMNS)]}"
@@ -298,16 +307,30 @@ def image_card_challenge_cells(challenge: ImageCardChallenge) -> list[dict]:
 
 
 def image_card_check(*, customer: Customer, challenge_id: int | None,
-                     answers: Sequence[int] | None, ip: str | None, close: bool = True) -> str | None:
+                     answers: Sequence[int] | None, ip: str | None, close: bool = True,
+                     shaped: bool = False, seen: dict | None = None) -> str | None:
     """Check an answer inside the caller's transaction (which must commit, so that the
     failure counts): locks the ``image_card`` credential, then the challenge. Returns
     None when right (the challenge is closed unless ``close`` is False), else the Japanese
-    message. Counts the failure and locks at the threshold (closing the challenge)."""
+    message. Counts the failure and locks at the threshold (closing the challenge).
+
+    ``shaped``: the answer was not checked against a form of this challenge (a confirm
+    POST, ``StepUpForm.answer_shaped``): raises AnswerStale, before anything is counted,
+    when that form would not have taken it as it stands — a locked credential, no open
+    challenge on an active card, another challenge's id, answers that do not fit the
+    cells. ``seen`` gets the challenge locked (the page's form is built from it)."""
     credential = credential_for_update(customer, Credential.Kind.IMAGE_CARD)
     if credential.is_locked:
+        if shaped:
+            raise AnswerStale
         return CARD_LOCKED
     challenge = unique_or_none(ImageCardChallenge.objects.select_for_update().select_related("card")
                                .filter(customer=customer, closed_at__isnull=True))
+    if shaped and (challenge is None or not challenge.card.is_active or challenge_id is None
+                   or challenge.pk != int(challenge_id) or not _answers_fit(challenge, answers)):
+        raise AnswerStale
+    if seen is not None:
+        seen["challenge"] = challenge
     if challenge is None or not challenge.card.is_active:
         return CARD_MISSING if image_card_active(customer) is None else CARD_CHALLENGE_CHANGED
     if challenge_id is None or challenge.pk != int(challenge_id):
@@ -330,6 +353,14 @@ def image_card_check(*, customer: Customer, challenge_id: int | None,
         image_card_challenge_close(challenge, reason=ImageCardChallenge.Closed.LOCKED)
         return CARD_LOCKED
     return CARD_WRONG
+
+
+def _answers_fit(challenge: ImageCardChallenge, answers: Sequence[int] | None) -> bool:
+    """One answer per cell, each a candidate's index: what the form of the challenge takes."""
+    answers = list(answers or [])
+    return len(answers) == len(challenge.cells) and all(
+        isinstance(answer, int) and 0 <= answer < len(offered)
+        for answer, offered in zip(answers, challenge.candidates))
 
 
 def image_card_challenge_close(challenge: ImageCardChallenge, *, reason: str) -> None:

@@ -258,6 +258,26 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
             return cls(data, method="image_card", unavailable=refused.message, initial=shown)
         return cls(data, method="image_card", challenge=challenge, initial=shown)
 
+    @classmethod
+    def answer_shaped(cls, data) -> tuple[str, dict] | None:
+        """A confirm POST's answer, for ``stepup_verify_execute(answered=…)``, without
+        reading the step-up or its challenge (issue 14: they are read under the
+        confirmation's locks, and the form built from them only when it is refused):
+        ``(method, answer)``, or None when the POST is not a whole answer of one factor —
+        the form read from the database then judges it. Takes only what that form would
+        take as it stands; whether it fits the rows is checked under their locks
+        (AnswerStale otherwise)."""
+        from .cards import CHALLENGE_CELLS
+
+        if "otp" in data or "passkey_response" in data:
+            form = cls(data, method="otp" if "otp" in data else "passkey")
+            return (form.method, form.answer()) if form.is_valid() else None
+        challenge = _digits(data.get("challenge"), 18)
+        answers = [_digits(data.get(f"card_{position + 1}"), 1) for position in range(CHALLENGE_CELLS)]
+        if challenge is None or None in answers:
+            return None
+        return "image_card", {"challenge_id": challenge, "card_answers": answers}
+
     def is_valid(self) -> bool:
         return not self.unavailable and super().is_valid()
 
@@ -283,6 +303,14 @@ class StepUpForm(ChallengeFormMixin, forms.Form):
         if self.challenge_cells and _challenge_changed(refused):
             self.challenge_refresh()
         answers_clear(self)
+
+
+def _digits(value, most: int) -> int | None:
+    """``value`` as an integer when it is 1 to ``most`` ASCII digits and nothing else —
+    less than the form's fields take (their errors come from the form itself)."""
+    if not value or len(value) > most or not (value.isascii() and value.isdigit()):
+        return None
+    return int(value)
 
 
 PASSKEY_REQUIRED = "パスキーによる認証を行ってください（「パスキーで認証」ボタン）。"

@@ -17,6 +17,7 @@ from functools import lru_cache
 
 from django.contrib.auth import get_user_model
 from django.contrib.sessions.backends import db
+from django.db import connections, router
 from django.utils import timezone
 
 from accounts.models import Customer
@@ -41,6 +42,37 @@ def _session_with_user_query() -> str:
 
 class SessionStore(db.SessionStore):
     prefetched_user = None  # the customer's user, read with the session (see above)
+    _written = None  # (key, serialized data) of ``save_in_transaction``
+
+    def save_in_transaction(self) -> bool:
+        """Write the session now, in the caller's open transaction, as Django's save would
+        (the data and the expiry, the row by its key) but without a savepoint of its own.
+        The confirm pages save the session with the operation they executed: one commit
+        fewer (issue 14). The response's ``save`` then writes nothing while the session
+        is what was written here; anything changed since is saved as always. False, and
+        nothing written, when the row is gone (the session ended meanwhile): the
+        response's save fails then, as it did."""
+        if self.session_key is None:
+            return False
+        data = self._get_session()
+        connection = connections[router.db_for_write(self.model)]
+        with connection.cursor() as cursor:
+            cursor.execute(f'UPDATE "{self.model._meta.db_table}" SET session_data = %s, expire_date = %s '
+                           'WHERE session_key = %s',
+                           [self.encode(data), self.get_expiry_date(), self.session_key])
+            if cursor.rowcount != 1:
+                return False
+        written = (self.session_key, self.serializer().dumps(data))
+        # only once it is committed: a rollback (of the operation's savepoint too) drops it
+        connection.on_commit(lambda: setattr(self, "_written", written))
+        return True
+
+    def save(self, must_create=False):
+        written, self._written = self._written, None
+        if not must_create and written is not None \
+                and written == (self.session_key, self.serializer().dumps(self._get_session())):
+            return  # written by save_in_transaction, committed with the operation
+        super().save(must_create=must_create)
 
     def _get_session_from_db(self):
         """What Django's store reads (the unexpired session under this key, else no key),

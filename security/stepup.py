@@ -49,6 +49,7 @@ from accounts.models import Customer
 from .audit import ACTION_LABELS, audit_record
 from .cards import (
     CARD_CHALLENGE_CHANGED,
+    AnswerStale,
     CARD_LOCKED,
     card_refusal_label,
     image_card_challenge_current,
@@ -110,6 +111,9 @@ def content_hash(content: dict) -> str:
 def _canonical(content: dict) -> dict:
     """The content as stored in JSON (dates, Decimals … become strings)."""
     return json.loads(json.dumps(content, cls=DjangoJSONEncoder))
+
+
+stepup_content_canonical = _canonical  # what a step-up's ``content`` holds for this content
 
 
 def stepup_guide_method(customer: Customer) -> str:
@@ -185,7 +189,8 @@ def stepup_seed_used(*, customer: Customer, kind: str, content: dict) -> StepUp:
 def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict,
                           ip: str | None, execute: Callable[[], T], otp: str = "",
                           challenge_id: int | None = None, card_answers: Sequence[int] | None = None,
-                          passkey_response: str = "", origins: Sequence[str] = ()) -> T:
+                          passkey_response: str = "", origins: Sequence[str] = (),
+                          answered: str | None = None, seen: dict | None = None) -> T:
     """Verify the answer for one pending operation, consume the step-up and ``execute()``,
     in one durable transaction: one commit for the whole confirmation.
 
@@ -212,7 +217,7 @@ def stepup_verify_execute(*, customer: Customer, stepup_id: uuid.UUID | str, con
         stepup, error = _stepup_check(
             customer=customer, stepup_id=stepup_id, digest=digest, ip=ip, otp=otp,
             challenge_id=challenge_id, card_answers=card_answers,
-            passkey_response=passkey_response, origins=origins)
+            passkey_response=passkey_response, origins=origins, answered=answered, seen=seen)
         if error is None:
             now = timezone.now()
             try:
@@ -277,7 +282,8 @@ def _stepup_for_update(customer: Customer, stepup_id) -> StepUp | None:
 
 def _stepup_check(*, customer: Customer, stepup_id, digest: str, ip: str | None, otp: str,
                   challenge_id: int | None, card_answers: Sequence[int] | None,
-                  passkey_response: str, origins: Sequence[str]) -> tuple[StepUp, AuthFactorError | None]:
+                  passkey_response: str, origins: Sequence[str], answered: str | None = None,
+                  seen: dict | None = None) -> tuple[StepUp, AuthFactorError | None]:
     """Inside the caller's durable transaction: lock the step-up, refuse what
     ``stepup_verify_execute`` refuses, check the answer against the factor (counting failures) and
     write the ``step_up`` audit row. ``digest``: the content hash of what is about to
@@ -287,6 +293,17 @@ def _stepup_check(*, customer: Customer, stepup_id, digest: str, ip: str | None,
     if stepup is None:
         raise StepUpError(STEPUP_NOT_FOUND)
     now = timezone.now()
+    if answered is not None and stepup.verified_at is None and (
+            stepup.method != answered
+            # the image card's form takes an answer only while the card can be answered:
+            # a refusal found before the card's rows are read is left to that form
+            or answered == StepUp.Method.IMAGE_CARD and (
+                stepup.used_at is not None or stepup.expires_at <= now or digest != stepup.content_hash
+                or stepup.method not in stepup_methods_allowed(customer, has_passkey=stepup.has_passkey,
+                                                               otp_active=stepup.otp_active))):
+        raise AnswerStale  # nothing written: the page's form, read from the database, judges it
+    if seen is not None:
+        seen["stepup"] = stepup
     summary = ACTION_LABELS.get(stepup.kind, stepup.kind)
     if stepup.used_at is not None:
         error = StepUpError(STEPUP_USED)
@@ -310,7 +327,7 @@ def _stepup_check(*, customer: Customer, stepup_id, digest: str, ip: str | None,
             error = AuthFactorError(message, field="otp", locked=message == OTP_LOCKED)
     else:
         message = image_card_check(customer=customer, challenge_id=challenge_id,
-                                   answers=card_answers, ip=ip)
+                                   answers=card_answers, ip=ip, shaped=answered is not None, seen=seen)
         if message:
             error = AuthFactorError(message, field="card", locked=message == CARD_LOCKED)
     audit_record(action="step_up", customer=customer, ip=ip,

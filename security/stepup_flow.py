@@ -22,11 +22,20 @@ from accounts.models import Customer
 
 from . import selectors
 from .audit import audit_record, client_ip
+from .cards import AnswerStale
 from .errors import AuthFactorError
 from .forms import StepUpForm
 from .models import StepUp
 from .passkeys import passkey_origins
-from .stepup import STEPUP_EXPIRED, STEPUP_USED, stepup_begin, stepup_use_guide_factor, stepup_verify_execute
+from .stepup import (
+    STEPUP_EXPIRED,
+    STEPUP_NOT_FOUND,
+    STEPUP_USED,
+    stepup_begin,
+    stepup_content_canonical,
+    stepup_use_guide_factor,
+    stepup_verify_execute,
+)
 
 # the confirm page's 「画像認証カード・ワンタイムパスワードで認証する」 button (SEC-16)
 OTHER_FACTOR = "stepup_other_factor"
@@ -82,6 +91,7 @@ def stepup_pending_confirm(
     session_key: str,
     execute: Callable[[Customer, dict], object],
     repeat_is_done: Collection[str] = (),
+    session_saved_with: Collection[str] | None = None,
 ) -> tuple[StepUpForm | None, StepUp | None, bool]:
     """Handle the confirm page. Returns ``(form, stepup, done)``; ``form`` is None when
     nothing is pending or the step-up expired (redirect to the input page; a POST is told
@@ -106,7 +116,24 @@ def stepup_pending_confirm(
     that step-up, True)`` and the pending operation, if any, stays — instead of
     「既に完了したか…」 on the input page (SEC-14). Its session may have been saved by the
     winner meanwhile (or ended, by IB取引中止): what the done page shows must come from the
-    database — ``stepup.content``, not the session."""
+    database — ``stepup.content``, not the session.
+
+    ``session_saved_with``: for a view that changes nothing in the session after a success
+    but these keys (popped with the pending operation): the session is saved in the
+    confirmation's transaction, after the operation — one commit fewer (issue 14); a
+    refusal leaves it to the response, as always.
+
+    A POST that is a whole answer (``StepUpForm.answer_shaped``) is checked without
+    reading the step-up and its challenge first: the confirmation reads them under its
+    locks, and the page's form is built from those rows only when it is refused (issue
+    14). Whenever those rows ask for another form of answer (AnswerStale: nothing was
+    written) or the step-up is not found, the POST is judged as below: the form read from
+    the database first, as a page view does."""
+    if request.method == "POST":
+        answered = _answered(request, session_key=session_key, execute=execute,
+                             repeat_is_done=repeat_is_done, session_saved_with=session_saved_with)
+        if answered is not None:
+            return answered
     found = stepup_pending(request, session_key)
     done_elsewhere = _done_elsewhere(request, found, repeat_is_done)
     if done_elsewhere is not None:
@@ -137,13 +164,82 @@ def stepup_pending_confirm(
     form = StepUpForm.for_stepup(stepup, request.POST or None)
     if request.method != "POST" or not form.is_valid():
         return form, stepup, False
+    return _verify_execute(request, session_key=session_key, stepup_id=stepup.pk, content=content,
+                           answer=form.answer(), execute=execute, repeat_is_done=repeat_is_done,
+                           session_saved_with=session_saved_with, stepup=stepup, form=form)
+
+
+def _answered(request, *, session_key: str, execute, repeat_is_done: Collection[str],
+              session_saved_with: Collection[str] | None):
+    """The POST of a whole answer for the operation pending, checked with the rows locked
+    in the confirmation's transaction; None: judge it with the form read first."""
+    pending = request.session.get(session_key)
+    if not pending or OTHER_FACTOR in request.POST:
+        return None
+    shown = request.POST.get(SHOWN)
+    if shown is not None and shown != pending["stepup"]:
+        return None  # another operation than the page showed: said by the form's page
+    shaped = StepUpForm.answer_shaped(request.POST)
+    if shaped is None:
+        return None
+    method, answer = shaped
+    return _verify_execute(request, session_key=session_key, stepup_id=pending["stepup"],
+                           content=pending["content"], answer=answer, execute=execute,
+                           repeat_is_done=repeat_is_done, session_saved_with=session_saved_with,
+                           answered=method)
+
+
+def _refused_form(request, session_key: str, seen: dict) -> tuple[StepUp, StepUpForm]:
+    """After a refusal of a shaped answer: the step-up and the page's form from the rows
+    the confirmation locked — what a form read just before the transaction would have
+    shown — bound to the POST as that form was (its ``content`` is read when used)."""
+    stepup = seen.get("stepup")
+    if stepup is None:
+        stepup, _content = stepup_pending(request, session_key)
+    stepup.customer = request.customer  # the same row (locked by it)
+    challenge = seen.get("challenge")
+    if stepup.verified_at is None and stepup.method == StepUp.Method.IMAGE_CARD and challenge is not None:
+        form = StepUpForm(request.POST, method=stepup.method, challenge=challenge,
+                          initial={"stepup_id": stepup.pk})
+    else:
+        form = StepUpForm.for_stepup(stepup, request.POST)
+    form.is_valid()
+    return stepup, form
+
+
+def _verify_execute(request, *, session_key: str, stepup_id, content: dict, answer: dict, execute,
+                    repeat_is_done: Collection[str], session_saved_with: Collection[str] | None,
+                    stepup: StepUp | None = None, form: StepUpForm | None = None,
+                    answered: str | None = None):
+    """``stepup_verify_execute`` and what its outcome means for the page. ``stepup`` and
+    ``form``: as read before the transaction; None with ``answered`` (the method of a
+    shaped answer), when they come from the rows it locked (None returned: judge the POST
+    with the form read first; nothing was written)."""
     customer = request.customer
+    seen: dict = {}
+
+    def operation():
+        result = execute(customer, content)
+        if session_saved_with is not None:
+            for key in (session_key, *session_saved_with):
+                request.session.pop(key, None)
+            save = getattr(request.session, "save_in_transaction", None)
+            if save is not None:
+                save()
+        return result
+
     try:
         # one transaction; a wrong answer is counted (committed) even though we refuse
-        stepup_verify_execute(customer=customer, stepup_id=stepup.pk, content=content,
+        stepup_verify_execute(customer=customer, stepup_id=stepup_id, content=content,
                               ip=client_ip(request), origins=passkey_origins(request),
-                              execute=lambda: execute(customer, content), **form.answer())
+                              execute=operation, answered=answered, seen=seen, **answer)
+    except AnswerStale:
+        return None
     except AuthFactorError as refused:
+        if stepup is None:
+            if refused.message == STEPUP_NOT_FOUND and "stepup" not in seen:
+                return None  # raised before anything was written: the form's read says 404
+            stepup, form = _refused_form(request, session_key, seen)
         if repeat_is_done and refused.message == STEPUP_USED:
             request.session.pop(session_key, None)
             return form, stepup, True
@@ -154,6 +250,8 @@ def stepup_pending_confirm(
     except Exception as refused:  # domain errors of the operation carry a Japanese message
         if not hasattr(refused, "message"):
             raise
+        if stepup is None:
+            stepup, form = _refused_form(request, session_key, seen)
         # The operation's savepoint rolled back (and with it any row it wrote); the
         # refusal itself is still part of the customer's history (ACCT-4, SEC-13): as the
         # operation words it, with its 受付番号 (拒否), else its message (失敗).
@@ -174,5 +272,9 @@ def stepup_pending_confirm(
         form = StepUpForm.for_stepup(stepup)
         form.add_page_error(refused.message)
         return form, stepup, False
+    if stepup is None:  # the row locked, with the content it was confirmed with
+        stepup = seen["stepup"]
+        stepup.customer, stepup.content = customer, stepup_content_canonical(content)
+        form = StepUpForm(method=stepup.method)
     request.session.pop(session_key, None)
     return form, stepup, True

@@ -109,18 +109,21 @@ def _customer_lock(customer: Customer) -> TransferLimit:
     return transfer_limits_with_maximum().select_for_update(of=("self",)).get(customer=customer)
 
 
-def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.date, amount: int) -> str:
+def limit_problem(*, limit: TransferLimit | None, customer: Customer, day: dt.date, amount: int,
+                  used: int | None = None) -> str:
     """Why ``amount`` does not fit the limit of ``day`` (empty: it fits). A booking for a
     later day (XFER-5) fits that day's limit and, while a raise is not yet in force, today's
     as well: a raise counts from 0:00 tomorrow for what is booked too, so a stolen session
-    can neither raise and spend nor raise and book (XFER-8)."""
+    can neither raise and spend nor raise and book (XFER-8). ``used``: the day's total, when
+    the caller read it (after the customer's lock); read here otherwise."""
     today = bankcalendar.local_now().date()
     # the bank maximum, lowered by staff, caps a limit chosen above it
     daily = daily_limit_in_force(limit, day)
     raise_pending = False
     if limit is not None and day > today and daily_limit_in_force(limit, today) < daily:
         daily, raise_pending = daily_limit_in_force(limit, today), True
-    used = transfer_day_total(customer=customer, day=day)
+    if used is None:
+        used = transfer_day_total(customer=customer, day=day)
     if used + amount > daily:
         if day > today:  # a scheduled transfer (XFER-5)
             message = OVER_LIMIT_ON.format(day=month_day(day), limit=daily,
@@ -366,8 +369,11 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
     amount, fee = int(content["amount"]), int(content["fee"])
     limit = _customer_lock(customer)
     credit_account_id = content.get("credit_account_id") if content["route"] != Transfer.Route.OTHER_BANK else None
-    debit, internal, credit = _transfer_accounts(customer=customer, debit_account_id=content["debit_account_id"],
-                                                 credit_account_id=credit_account_id)
+    # the day's total with the accounts: a statement after the lock's, so its snapshot has
+    # every transfer committed by whoever held the lock before (issue 14: one read fewer)
+    debit, internal, credit, used = _transfer_accounts(
+        customer=customer, debit_account_id=content["debit_account_id"],
+        credit_account_id=credit_account_id, day=day)
     if debit is None:
         raise TransferRefused(ACCOUNT_NOT_USABLE)
     # the row in force on the date, as the quote took it: one added for that date since the
@@ -379,7 +385,7 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
         raise TransferRefused(FEE_CHANGED, final=True)  # the confirmed fee can never hold again (walk30 F3)
     if content["fee_borne_by_payee"] and fee >= amount:
         raise TransferRefused(FEE_NOT_BELOW_AMOUNT.format(fee=fee))
-    problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount)
+    problem = limit_problem(limit=limit, customer=customer, day=day, amount=amount, used=used)
     if problem:
         raise TransferRefused(problem)
     if credit is not None and credit.status == Account.Status.FROZEN:
@@ -404,7 +410,10 @@ TRANSFER_INTERNAL_PURPOSES = (Account.Purpose.ZENGIN_SETTLEMENT, Account.Purpose
 # ORM's rows. Ordered as the model's ordering.
 _TRANSFER_ACCOUNTS_SQL = """
     SELECT account.id, account.purpose, account.customer_id, account.status, account.type, account.number,
-           account.branch_id, branch.code AS branch_code, branch.name AS branch_name
+           account.branch_id, branch.code AS branch_code, branch.name AS branch_name,
+           (SELECT COALESCE(SUM(transfer.amount), 0) FROM transfers_transfer AS transfer
+             WHERE transfer.customer_id = %(customer_id)s AND transfer.transfer_date = %(day)s
+               AND transfer.status IN (%(executed)s, %(scheduled)s)) AS day_total
       FROM accounts_account AS account
       JOIN accounts_branch AS branch ON branch.id = account.branch_id
      WHERE (account.id = %(debit_account_id)s AND account.customer_id = %(customer_id)s
@@ -415,16 +424,23 @@ _TRANSFER_ACCOUNTS_SQL = """
 
 
 def _transfer_accounts(*, customer: Customer, debit_account_id, credit_account_id=None,
-                       ) -> tuple[Account | None, dict[str, Account], Account | None]:
+                       day: dt.date | None = None,
+                       ) -> tuple[Account | None, dict[str, Account], Account | None, int | None]:
     """In one query: the customer's own account ``debit_account_id`` (None when it is not
     theirs), with its branch, the internal accounts of a transfer by purpose, and the
-    payee's account at our bank ``credit_account_id`` (None when not given)."""
-    debit, internal, credit = None, {}, None
+    payee's account at our bank ``credit_account_id`` (None when not given), and the
+    customer's transfers counted against the limit of ``day`` (``transfer_day_total``;
+    None without a day or without a row)."""
+    debit, internal, credit, used = None, {}, None, None
     for account in Account.objects.raw(_TRANSFER_ACCOUNTS_SQL, {
             "debit_account_id": debit_account_id, "customer_id": customer.pk,
             "customer_purpose": Account.Purpose.CUSTOMER.value,
             "settlement_purpose": Account.Purpose.ZENGIN_SETTLEMENT.value,
-            "fee_income_purpose": Account.Purpose.FEE_INCOME.value, "credit_account_id": credit_account_id}):
+            "fee_income_purpose": Account.Purpose.FEE_INCOME.value, "credit_account_id": credit_account_id,
+            "day": day, "executed": Transfer.Status.EXECUTED.value,
+            "scheduled": Transfer.Status.SCHEDULED.value}):
+        if day is not None:
+            used = int(account.day_total)
         # the branch from the same row, as select_related("branch")
         account.branch = Branch.from_db(account._state.db, ["id", "code", "name"],
                                         (account.branch_id, account.branch_code, account.branch_name))
@@ -434,7 +450,7 @@ def _transfer_accounts(*, customer: Customer, debit_account_id, credit_account_i
             internal[account.purpose] = account
         elif account.customer_id == customer.pk and str(account.pk) == str(debit_account_id):
             debit = account
-    return debit, internal, credit
+    return debit, internal, credit, used
 
 
 # The database's own checks of a transfer row (transfers 0025 CI224: the fee is its

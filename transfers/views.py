@@ -259,6 +259,8 @@ def confirm(request):
         request, session_key=PENDING,
         execute=lambda customer, content: executed.append(_execute_or_schedule(
             customer=customer, stepup_id=stepup_id, content=content, ip=client_ip(request))),
+        # the wizard goes with the pending transfer, saved with the transfer (issue 14)
+        session_saved_with=(WIZARD,),
     )
     if form is None:
         return redirect("transfers:start")

@@ -487,7 +487,7 @@ def test_the_transfer_accounts_read_what_the_orm_would():
 
     for account_id, expected_debit in ((debit.pk, debit), (foreign.pk, None),
                                        (factories.internal(Account.Purpose.CASH).pk, None), (None, None)):
-        found, internal, _credit = services._transfer_accounts(customer=customer, debit_account_id=account_id)
+        found, internal, _credit, _used = services._transfer_accounts(customer=customer, debit_account_id=account_id)
         rows = orm(account_id)
         assert [row.pk for row in rows if row.purpose == Account.Purpose.CUSTOMER] == \
             ([expected_debit.pk] if expected_debit else [])
@@ -501,6 +501,27 @@ def test_the_transfer_accounts_read_what_the_orm_would():
         assert (found is None) == (expected_debit is None)
         if found:
             assert account_label(found) == account_label(debit)
+
+
+def test_the_transfer_accounts_read_the_days_total_as_the_orm_would():
+    """Issue 14: the day's total counted against the limit is read with the transfer's
+    accounts (after the customer's lock, in the same statement): what
+    ``transfer_day_total`` sums — the day's executed and scheduled transfers, not a
+    cancelled one nor another day's."""
+    from tests.transfers.scheduled_support import schedule
+    from transfers.selectors import transfer_day_total
+
+    customer, debit = payer()
+    today = local_now().date()
+    later = next_business_day(next_business_day(today))
+    execute(customer, content_for(customer, debit, other_bank_payee(), 1_000))
+    schedule(customer, debit, 2_000, day=later)
+    cancelled = schedule(customer, debit, 4_000, day=later)
+    scheduled_transfer_cancel(customer=customer, transfer_id=cancelled.pk, ip=None)
+    for day, expected in ((today, 1_000), (later, 2_000), (later + dt.timedelta(days=1), 0)):
+        _found, _internal, _credit, used = services._transfer_accounts(
+            customer=customer, debit_account_id=debit.pk, day=day)
+        assert used == transfer_day_total(customer=customer, day=day) == expected
 
 
 def test_a_payee_deleted_meanwhile_is_not_deleted_or_renamed_twice():
