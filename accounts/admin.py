@@ -27,7 +27,7 @@ from django.utils.http import urlencode
 
 from cosei_ib import bankcalendar
 from cosei_ib.staff_confirm import CONFIRM_MINUTES, confirm_token, confirm_token_matches
-from cosei_ib.textinput import ascii_int, normalise_digits
+from cosei_ib.textinput import ascii_int, customer_text, normalise_digits
 
 from . import errors
 from .forms import CLOSING_DAY_NAME_LABEL, BankClosingDayForm
@@ -259,12 +259,22 @@ def amount_field_bound(field, *, minimum: int, maximum: int, message: str, inval
     field.error_messages["invalid"] = invalid
 
 
+ACCOUNT_CHANGE_REASON_LABEL = "理由（裁判所の命令・不正利用の届出・お客さまのお申し出など）"
+ACCOUNT_CHANGE_REASON_REQUIRED = "状態・拘束額を変更する理由を入力してください。"
+
+
 class AccountAdminForm(forms.ModelForm):
     # What the page showed (hidden): a save made on a page opened before another staff
     # member's save is refused, instead of undoing a hold or a freeze nobody saw.
     status_seen = forms.CharField(label="表示時の状態", required=False, max_length=16, widget=forms.HiddenInput)
     hold_amount_seen = forms.CharField(label="表示時の拘束額", required=False, max_length=20,
                                        widget=forms.HiddenInput)
+    # walk31 F1: a freeze or a hold names why, as every other staff step on a customer does;
+    # staff only (the 操作ログ), never the customer's 取引履歴 nor mail
+    reason = forms.CharField(label=ACCOUNT_CHANGE_REASON_LABEL, required=False, max_length=100,
+                             widget=forms.TextInput(attrs={"size": 60, "autocomplete": "off"}),
+                             error_messages={"max_length": "理由は100文字以内で入力してください。",
+                                             "null_characters_not_allowed": "理由に使用できない文字が含まれています。"})
 
     class Meta:
         model = Account
@@ -286,8 +296,14 @@ class AccountAdminForm(forms.ModelForm):
         hold = ascii_int(self.cleaned_data.get("hold_amount_seen") or "", max_digits=18)
         return None if not status or hold is None else (status, hold)
 
+    def clean_reason(self) -> str:
+        return customer_text(self.cleaned_data.get("reason") or "", label="理由").strip()
+
     def clean(self):
         data = super().clean()
+        if {"status", "hold_amount"} & set(self.changed_data) and not data.get("reason") \
+                and "reason" not in self.errors:
+            self.add_error("reason", ACCOUNT_CHANGE_REASON_REQUIRED)
         seen = self.seen()
         if self.instance.pk and seen is not None and seen != (self.instance.status, self.instance.hold_amount):
             raise forms.ValidationError(ACCOUNT_CHANGED_MEANWHILE.format(
@@ -309,14 +325,14 @@ class AccountAdmin(StaffModelAdmin):
     readonly_fields = ["branch", "customer", "purpose", "stripe_of", "type", "number", "holder_kana", "name",
                        "balance_yen", "ledger_balance_yen", "last_entry_at", "opened_at", "deposit_link",
                        "hold_amount_yen"]
-    fields = readonly_fields[:-1] + ["status", "hold_amount", "status_seen", "hold_amount_seen"]
+    fields = readonly_fields[:-1] + ["status", "hold_amount", "reason", "status_seen", "hold_amount_seen"]
 
     def get_fields(self, request, obj=None):
         """Whoever may not change the account reads the hold as 「1,234円」 too."""
         if self.has_change_permission(request, obj):
             return self.fields
         return [("hold_amount_yen" if name == "hold_amount" else name) for name in self.fields
-                if not name.endswith("_seen")]
+                if not name.endswith("_seen") and name != "reason"]
 
     @admin.display(description="残高", ordering="balance")
     def balance_yen(self, account):
@@ -357,7 +373,7 @@ class AccountAdmin(StaffModelAdmin):
         """Status and holds change only through the service that audits them."""
         try:
             account_admin_change(account=obj, changed=form.changed_data, actor=request.user.get_username(),
-                                 seen=form.seen())
+                                 seen=form.seen(), reason=form.cleaned_data.get("reason", ""))
         except AccountChangeRefused as refused:  # changed meanwhile (the form checked first)
             request.account_change_refused = refused.message
 

@@ -272,7 +272,7 @@ class AccountChangeRefused(Exception):
 
 
 def account_admin_change(*, account: Account, changed: Sequence[str], actor: str,
-                         seen: tuple[str, int] | None = None) -> None:
+                         seen: tuple[str, int] | None = None, reason: str = "") -> None:
     """Save what staff changed on an account in admin — status and hold amount only (the
     ledger fields are read-only there and guarded by the database) — under the account's
     row lock, with an audit row and a notice to the customer. Closing needs an empty
@@ -280,7 +280,9 @@ def account_admin_change(*, account: Account, changed: Sequence[str], actor: str
 
     ``seen``: the (status, hold) the staff member's page showed; when the account no longer
     has them (another staff member saved meanwhile) the change is refused, so a save never
-    undoes a hold or a freeze its author did not see."""
+    undoes a hold or a freeze its author did not see. ``reason``: why (admin asks for it,
+    walk31 F1), in the 操作ログ with the state before; the customer's mail and 取引履歴 name
+    neither."""
     from notifications.services import notice_enqueue
     from security.audit import audit_record
 
@@ -304,8 +306,10 @@ def account_admin_change(*, account: Account, changed: Sequence[str], actor: str
             f"状態={account.get_status_display()}" if name == "status" else f"拘束額={account.hold_amount:,}円"
             for name in fields
         )
+        before = f"変更前：状態={current.get_status_display()}、拘束額={current.hold_amount:,}円"
         audit_record(action="account_change", outcome="success", customer=account.customer,
-                     summary=f"{account.number} {summary}", actor=actor)
+                     summary=f"{account.number} {summary}（{before}）" + (f" 理由：{reason}" if reason else ""),
+                     actor=actor)
         if account.customer is not None:
             # a sentence, not the audit's 「状態=支払停止」, which read like a log line (walk25 F21)
             told = "、".join(f"状態を「{account.get_status_display()}」に" if name == "status"

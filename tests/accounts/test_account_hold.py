@@ -58,8 +58,8 @@ def test_a_second_staff_member_cannot_undo_a_hold_they_did_not_see():
     first, second = superuser_signed_in("root-1"), superuser_signed_in("root-2")
     first_form, second_form = _form_as_shown(first, url), _form_as_shown(second, url)
     assert first_form["status"] == "open" and first_form["hold_amount"] == "0"
-    assert first.post(url, {**first_form, "hold_amount": "5000"}).status_code == 302
-    response = second.post(url, {**second_form, "status": "frozen"})
+    assert first.post(url, {**first_form, "hold_amount": "5000", "reason": "差押命令"}).status_code == 302
+    response = second.post(url, {**second_form, "status": "frozen", "reason": "不正利用の届出"})
     assert response.status_code == 200
     assert "他の担当者がこの口座を変更しました" in response.content.decode()
     account.refresh_from_db()
@@ -68,7 +68,7 @@ def test_a_second_staff_member_cannot_undo_a_hold_they_did_not_see():
     # opened again, the second staff member sees the hold and may freeze the account
     again = _form_as_shown(second, url)
     assert again["hold_amount"] == "5000"
-    assert second.post(url, {**again, "status": "frozen"}).status_code == 302
+    assert second.post(url, {**again, "status": "frozen", "reason": "不正利用の届出"}).status_code == 302
     account.refresh_from_db()
     assert (account.status, account.hold_amount) == ("frozen", 5_000)
 
@@ -127,7 +127,7 @@ def test_a_save_refused_under_the_lock_reports_only_the_refusal(monkeypatch):
         return real_change(**kwargs)
 
     monkeypatch.setattr(account_admin, "account_admin_change", another_save_lands_first)
-    response = client.post(url, {**form, "status": "frozen"}, follow=True)
+    response = client.post(url, {**form, "status": "frozen", "reason": "不正利用の届出"}, follow=True)
     page = response.content.decode()
     assert "他の担当者がこの口座を変更しました" in page
     assert "を変更しました" not in page.replace("他の担当者がこの口座を変更しました", "")

@@ -206,12 +206,14 @@ def test_a_supervisor_freezes_an_account_and_branch_staff_cannot(page, device):
     page.goto(f"/admin/accounts/account/{account.pk}/change/")
     page.get_by_label("状態").select_option(label="支払停止")
     page.get_by_label("拘束額").fill("12000")
+    page.get_by_label("理由（裁判所の命令・不正利用の届出・お客さまのお申し出など）").fill("警察からの凍結依頼")
     page.get_by_role("button", name="保存", exact=True).click()
     page.locator("ul.messagelist").wait_for()
     page.screenshot(path=f"test-artifacts/admin-freeze-{device}.png", full_page=True)
     account.refresh_from_db()
     assert (account.status, account.hold_amount, account.balance) == ("frozen", 12_000, 50_000)
-    assert "支払停止" in AuditEvent.objects.get(action="account_change", actor="madoguchi").summary
+    assert AuditEvent.objects.get(action="account_change", actor="madoguchi").summary.endswith(
+        "理由：警察からの凍結依頼")
 
     # a branch member (営業店担当者) sees the state but cannot change it
     supervisor.groups.set([branch_staff_group_ensure()])

@@ -360,11 +360,19 @@ def test_superuser_account_changes_are_audited():
     session.save()
     response = client.post(f"/admin/accounts/account/{account.pk}/change/",
                            {"status": "frozen", "hold_amount": "300"})
+    assert "状態・拘束額を変更する理由を入力してください。" in response.content.decode()  # walk31 F1
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount) == ("open", 0)
+    response = client.post(f"/admin/accounts/account/{account.pk}/change/",
+                           {"status": "frozen", "hold_amount": "300", "reason": "裁判所の差押命令"})
     assert response.status_code == 302
     account.refresh_from_db()
     assert (account.status, account.hold_amount, account.balance) == ("frozen", 300, 1_000)
     event = AuditEvent.objects.get(action="account_change", actor="root-a")
     assert "支払停止" in event.summary and "300円" in event.summary
+    assert "変更前：状態=有効、拘束額=0円" in event.summary and event.summary.endswith(" 理由：裁判所の差押命令")
+    # staff's reason stays in the 操作ログ: the customer's mail does not name it
+    assert "差押" not in OutboxMessage.objects.get(customer=account.customer, event="account_change").body
     assert AccountModel.objects.get(pk=account.pk).balance == 1_000
 
 
@@ -387,9 +395,9 @@ def superuser_signed_in(username: str) -> Client:
 def test_an_account_with_money_cannot_be_closed(superuser_client):
     account = factories.account(balance=1_000)
     url = f"/admin/accounts/account/{account.pk}/change/"
-    response = superuser_client.post(url, {"status": "closed", "hold_amount": "0"})
+    response = superuser_client.post(url, {"status": "closed", "hold_amount": "0", "reason": "解約のお申し出"})
     assert "残高または拘束額が残っている口座は解約できません" in response.content.decode()
-    response = superuser_client.post(url, {"status": "open", "hold_amount": "-5"})
+    response = superuser_client.post(url, {"status": "open", "hold_amount": "-5", "reason": "x"})
     assert "拘束額は0円以上" in response.content.decode()
     account.refresh_from_db()
     assert (account.status, account.hold_amount) == ("open", 0)
@@ -399,7 +407,7 @@ def test_an_account_with_money_cannot_be_closed(superuser_client):
 def test_an_empty_account_can_be_closed_and_the_customer_is_told(superuser_client):
     account = factories.account()
     response = superuser_client.post(f"/admin/accounts/account/{account.pk}/change/",
-                                     {"status": "closed", "hold_amount": "0"})
+                                     {"status": "closed", "hold_amount": "0", "reason": "解約のお申し出"})
     assert response.status_code == 302
     account.refresh_from_db()
     assert account.status == "closed"
