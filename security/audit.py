@@ -77,7 +77,12 @@ ACTION_LABELS = {
 
 
 # Summaries older rows were written with as codes (the session's end reason), in Japanese.
-SUMMARY_LABELS = {"idle": "15分間操作がなかったため", "absolute": "ログインから所定の時間が経過したため"}
+def _timeout_labels() -> dict[str, str]:
+    """Why a session was ended, in the limits as configured (walk31 F7: 「所定の時間」 where
+    the logged-out page says 「2時間」)."""
+    idle, absolute = settings.SESSION_IDLE_SECONDS, settings.SESSION_ABSOLUTE_SECONDS
+    after = f"{absolute // 3600}時間" if absolute % 3600 == 0 else f"{absolute // 60}分"
+    return {"idle": f"{idle // 60}分間操作がなかったため", "absolute": f"ログインから{after}が経過したため"}
 
 
 # A transfer's or payment's 受付番号 reads 「受付番号 3」 in every summary (the done pages'
@@ -96,7 +101,7 @@ def action_label(action: str) -> str:
 
 
 def summary_label(summary: str) -> str:
-    return _OLD_REFERENCE.sub("受付番号 ", SUMMARY_LABELS.get(summary, summary))
+    return _OLD_REFERENCE.sub("受付番号 ", _timeout_labels().get(summary, summary))
 
 
 # Between a row's summary and its staff-only detail (``audit_record(staff_detail=…)``):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 
 from django.contrib import auth, messages
@@ -9,9 +10,11 @@ from django.contrib.auth import middleware as auth_middleware
 from django.shortcuts import redirect
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils import timezone
 from django.utils.functional import SimpleLazyObject
 
 from accounts.models import Customer
+from accounts.templatetags.accounts_format import japanese_minute
 
 from . import session as customer_session
 from .audit import audit_record, client_ip, summary_label
@@ -83,8 +86,11 @@ class CustomerSessionMiddleware:
         now = time.time()
         reason = customer_session.session_expired_reason(request, now)
         if reason is not None:
-            audit_record(action="timeout", outcome=AuditEvent.Outcome.SUCCESS,
-                         customer=customer, summary=summary_label(reason), ip=client_ip(request))
+            ended = timezone.localtime(dt.datetime.fromtimestamp(
+                customer_session.session_ended_at(request, reason), tz=dt.timezone.utc))
+            audit_record(action="timeout", outcome=AuditEvent.Outcome.SUCCESS, customer=customer,
+                         summary=f"{summary_label(reason)}（{japanese_minute(ended)}に終了）",
+                         ip=client_ip(request))
             customer_session.session_end(request)
             # the logged-out page says which limit ended it (walk29 F3: 2 hours read as idleness)
             said = "expired" if reason == "absolute" else "timeout"

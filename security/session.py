@@ -106,6 +106,15 @@ def session_expired_reason(request, now: float | None = None) -> str | None:
     return None
 
 
+def session_ended_at(request, reason: str) -> float:
+    """When the limit named by ``reason`` (session_expired_reason's) ended the session, as a
+    Unix time: the customer's 取引履歴 row is written when they come back, which may be
+    hours later (walk31 F7)."""
+    if reason == "idle":
+        return request.session[SEEN_AT] + settings.SESSION_IDLE_SECONDS
+    return request.session[AUTH_AT] + settings.SESSION_ABSOLUTE_SECONDS
+
+
 def session_seen(request, *, now: float) -> None:
     """Note a request of a live session for the idle logout (SEC-9); writes the session
     only when the stored time is stale (SEEN_AT_WRITE_AFTER_SECONDS) or the request is not

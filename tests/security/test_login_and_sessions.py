@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -14,6 +15,7 @@ from django.contrib.sessions.models import Session
 from django.db import connection, connections
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from notifications.models import OutboxMessage
 from security.models import AuditEvent, Credential, CustomerSession
@@ -342,7 +344,7 @@ def test_idle_logout_after_15_minutes(client, settings):
     customer = make_customer()
     login(client, customer.contract_id, "Pass1234")
     session = client.session
-    session["cosei_seen_at"] = int(time.time()) - settings.SESSION_IDLE_SECONDS - 1
+    seen = session["cosei_seen_at"] = int(time.time()) - settings.SESSION_IDLE_SECONDS - 1
     session.save()
     response = client.get("/")
     assert response.status_code == 302 and "reason=timeout" in response.url
@@ -355,6 +357,10 @@ def test_idle_logout_after_15_minutes(client, settings):
     history = logged_in(customer).get("/history/").content.decode()
     assert "自動ログアウト" in history and "15分間操作がなかったため" in history
     assert "強制ログアウト" not in history
+    # when it ended, not when the customer came back (walk31 F7): the last request + 15 minutes
+    ended = timezone.localtime(dt.datetime.fromtimestamp(seen + settings.SESSION_IDLE_SECONDS, tz=dt.timezone.utc))
+    text = re.sub(r"<[^>]+>", "", history)  # dates are kept whole in a span of their own
+    assert f"{ended.year}年{ended.month}月{ended.day}日 {ended:%H:%M}に終了" in text
 
 
 MONDAY_MORNING = dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc)  # 10:00 in Tokyo
@@ -448,6 +454,9 @@ def test_absolute_session_limit(client, settings):
     assert "お手続き中のお取引は実行されていません" in page
     idle = client.get("/logged-out/?reason=timeout").content.decode()
     assert "一定時間操作がなかったため" in idle and "お手続き中のお取引は実行されていません" in idle
+    # the 取引履歴 row says the same limit (walk31 F7: it said 「所定の時間」)
+    assert AuditEvent.objects.get(customer=customer, action="timeout").summary.startswith(
+        "ログインから2時間が経過したため（")
 
 
 def test_logout_ends_the_server_session_and_back_button_shows_nothing(client):

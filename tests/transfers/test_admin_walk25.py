@@ -34,7 +34,7 @@ def test_a_hold_out_of_range_says_the_projects_message_once(typed):
     page = client.get(url).content.decode()
     assert "9223372036854775807" not in page and "-9223372036854775808" not in page
     html = client.post(url, {"status": account.status, "hold_amount": typed, "status_seen": account.status,
-                             "hold_amount_seen": "0"}).content.decode()
+                             "hold_amount_seen": "0", "reason": "差押命令"}).content.decode()
     assert html.count(HOLD_OUT_OF_RANGE) == 1, _errors(html)
     assert len(_errors(html)) == 1, _errors(html)
     assert "9223372036854775807" not in html

@@ -402,6 +402,8 @@ def test_a_release_that_lost_to_a_return_says_it_was_returned_and_by_whom(staff_
     # the record's page says why and when it went back (walk30 F4), not only the 操作ログ
     page = staff_client.get(f"{url}{held.pk}/change/").content.decode()
     assert "返却理由" in page and RECORD_RETURN_REASON in page and "返却日時" in page
+    listed = staff_client.get(f"{url}?status__exact=returned").content.decode()
+    assert f"返却済（返却理由：{RECORD_RETURN_REASON}）" in listed  # the list says why too (walk31 F5)
     assert Account.objects.get(pk=account.pk).balance == balance
 
 

@@ -345,6 +345,8 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     @admin.display(description="状態", ordering="status")
     def status_and_reason(self, record):
         label = record.get_status_display()
+        if record.status == record.Status.RETURNED and record.return_reason:
+            return f"{label}（返却理由：{record.return_reason}）"  # why it went back (walk31 F5)
         return f"{label}（{record.reason}）" if record.reason else label
 
     def has_return_permission(self, request) -> bool:
