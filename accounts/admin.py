@@ -261,6 +261,10 @@ def amount_field_bound(field, *, minimum: int, maximum: int, message: str, inval
 
 ACCOUNT_CHANGE_REASON_LABEL = "理由（裁判所の命令・不正利用の届出・お客さまのお申し出など）"
 ACCOUNT_CHANGE_REASON_REQUIRED = "状態・拘束額を変更する理由を入力してください。"
+# walk31 F6: 「١٢」, 「1_000」 and 「+100」 passed Python's int(), and a letter got the range message
+HOLD_FORMAT = "拘束額は数字（円単位）で入力してください。"
+# walk31 F6: a save without what its page showed skipped the stale-page check
+ACCOUNT_PAGE_NOT_SHOWN = "変更前の表示内容を確認できませんでした。口座の画面を開き直してから変更してください。"
 
 
 class AccountAdminForm(forms.ModelForm):
@@ -286,7 +290,7 @@ class AccountAdminForm(forms.ModelForm):
             # the range on the field itself: Django then leaves out the model's CHECK on the
             # hold, whose message would name the constraint (「制約 "account_hold_not_negative"…」)
             amount_field_bound(self.fields["hold_amount"], minimum=0, maximum=MAX_HOLD, message=HOLD_OUT_OF_RANGE,
-                               invalid=HOLD_OUT_OF_RANGE)
+                               invalid=HOLD_FORMAT)
         self.fields["status_seen"].initial = self.instance.status
         self.fields["hold_amount_seen"].initial = str(self.instance.hold_amount)
 
@@ -299,12 +303,22 @@ class AccountAdminForm(forms.ModelForm):
     def clean_reason(self) -> str:
         return customer_text(self.cleaned_data.get("reason") or "", label="理由").strip()
 
+    def clean_hold_amount(self):
+        """Digits as typed (full-width made half-width), nothing else int() would also take:
+        another script's digits, ``_``, a sign."""
+        typed = normalise_digits(str(self.data.get(self.add_prefix("hold_amount"), "")))
+        if not re.fullmatch(r"[0-9]+", typed):
+            raise forms.ValidationError(HOLD_FORMAT, code="invalid")
+        return self.cleaned_data["hold_amount"]
+
     def clean(self):
         data = super().clean()
         if {"status", "hold_amount"} & set(self.changed_data) and not data.get("reason") \
                 and "reason" not in self.errors:
             self.add_error("reason", ACCOUNT_CHANGE_REASON_REQUIRED)
         seen = self.seen()
+        if self.instance.pk and seen is None and {"status", "hold_amount"} & set(self.changed_data):
+            raise forms.ValidationError(ACCOUNT_PAGE_NOT_SHOWN)
         if self.instance.pk and seen is not None and seen != (self.instance.status, self.instance.hold_amount):
             raise forms.ValidationError(ACCOUNT_CHANGED_MEANWHILE.format(
                 status=self.instance.get_status_display(), hold=self.instance.hold_amount))

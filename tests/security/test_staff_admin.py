@@ -348,6 +348,10 @@ def test_counter_deposit_slip_numbers_are_normalised_and_odd_digits_refused(staf
     assert account.balance == 2_000
 
 
+# what the account's change page showed: 有効, no hold (walk31 F6: a save without it is refused)
+SHOWN_OPEN = {"status_seen": "open", "hold_amount_seen": "0"}
+
+
 def test_superuser_account_changes_are_audited():
     from accounts.models import Account as AccountModel
 
@@ -359,12 +363,12 @@ def test_superuser_account_changes_are_audited():
     session[DEVICE_ID_SESSION_KEY] = TOTPDevice.objects.create(user=admin, name="r").persistent_id
     session.save()
     response = client.post(f"/admin/accounts/account/{account.pk}/change/",
-                           {"status": "frozen", "hold_amount": "300"})
+                           {"status": "frozen", "hold_amount": "300", **SHOWN_OPEN})
     assert "状態・拘束額を変更する理由を入力してください。" in response.content.decode()  # walk31 F1
     account.refresh_from_db()
     assert (account.status, account.hold_amount) == ("open", 0)
     response = client.post(f"/admin/accounts/account/{account.pk}/change/",
-                           {"status": "frozen", "hold_amount": "300", "reason": "裁判所の差押命令"})
+                           {"status": "frozen", "hold_amount": "300", "reason": "裁判所の差押命令", **SHOWN_OPEN})
     assert response.status_code == 302
     account.refresh_from_db()
     assert (account.status, account.hold_amount, account.balance) == ("frozen", 300, 1_000)
@@ -395,9 +399,10 @@ def superuser_signed_in(username: str) -> Client:
 def test_an_account_with_money_cannot_be_closed(superuser_client):
     account = factories.account(balance=1_000)
     url = f"/admin/accounts/account/{account.pk}/change/"
-    response = superuser_client.post(url, {"status": "closed", "hold_amount": "0", "reason": "解約のお申し出"})
+    response = superuser_client.post(url, {"status": "closed", "hold_amount": "0", "reason": "解約のお申し出",
+                                           **SHOWN_OPEN})
     assert "残高または拘束額が残っている口座は解約できません" in response.content.decode()
-    response = superuser_client.post(url, {"status": "open", "hold_amount": "-5", "reason": "x"})
+    response = superuser_client.post(url, {"status": "open", "hold_amount": "-5", "reason": "x", **SHOWN_OPEN})
     assert "拘束額は0円以上" in response.content.decode()
     account.refresh_from_db()
     assert (account.status, account.hold_amount) == ("open", 0)
@@ -407,7 +412,8 @@ def test_an_account_with_money_cannot_be_closed(superuser_client):
 def test_an_empty_account_can_be_closed_and_the_customer_is_told(superuser_client):
     account = factories.account()
     response = superuser_client.post(f"/admin/accounts/account/{account.pk}/change/",
-                                     {"status": "closed", "hold_amount": "0", "reason": "解約のお申し出"})
+                                     {"status": "closed", "hold_amount": "0", "reason": "解約のお申し出",
+                                      **SHOWN_OPEN})
     assert response.status_code == 302
     account.refresh_from_db()
     assert account.status == "closed"
@@ -998,3 +1004,26 @@ def test_staff_read_the_lock_history_read_only(staff_client):
     assert detail.status_code == 200 and "DBユーザー" in detail.content.decode()
     assert staff_client.get("/admin/security/credentiallockchange/add/").status_code == 403
     assert staff_client.post(f"/admin/security/credentiallockchange/{row.pk}/delete/").status_code == 403
+
+
+@pytest.mark.parametrize("hold", ["١٢", "1_000", "+100", "12a", "12,000", "１２，０００円"])
+def test_a_hold_is_digits_and_a_save_names_what_its_page_showed(superuser_client, hold):
+    """walk31 F6: 「١٢」, 「1_000」 and 「+100」 passed Python's int() and were saved, a letter
+    got the range message; and a forged save without the page's hidden 「as shown」 values
+    skipped the stale-page check (it froze an account by accident). Neither changes
+    anything; 「１２０００」 typed in full width is 12,000円."""
+    from accounts.admin import ACCOUNT_PAGE_NOT_SHOWN, HOLD_FORMAT
+
+    account = factories.account(balance=50_000)
+    url = f"/admin/accounts/account/{account.pk}/change/"
+    page = superuser_client.post(url, {"status": "open", "hold_amount": hold, "reason": "差押", **SHOWN_OPEN})
+    assert HOLD_FORMAT in page.content.decode()
+    page = superuser_client.post(url, {"status": "frozen", "hold_amount": "0", "reason": "不正利用の届出"})
+    assert ACCOUNT_PAGE_NOT_SHOWN in page.content.decode()
+    account.refresh_from_db()
+    assert (account.status, account.hold_amount) == ("open", 0)
+    assert not AuditEvent.objects.filter(action="account_change").exists()
+    assert superuser_client.post(url, {"status": "open", "hold_amount": "１２０００", "reason": "差押",
+                                       **SHOWN_OPEN}).status_code == 302
+    account.refresh_from_db()
+    assert account.hold_amount == 12_000
