@@ -243,7 +243,7 @@ def test_staff_are_told_which_lines_are_held_and_release_one(staff_client):
     # why — not 「0件を入金しました。」 (walk27 F4)
     again = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"},
                               follow=True).content.decode()
-    assert (f"第{held.file_id}号 {held.line}行目は既に入金済みです（何もしていません。二重には入金していません）。"
+    assert (f"第{held.file_id}号 {held.line}行目（{_by_whom_and_when(held)}）は既に入金済みです（何もしていません。二重には入金していません）。"
             in again) and "0件" not in again and "入金保留の明細だけを入金できます" in again
     assert Account.objects.get(pk=account.pk).balance == 60_000
     assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
@@ -362,7 +362,7 @@ def test_two_tabs_releasing_one_held_record_say_the_second_did_nothing(staff_cli
     first = staff_client.post(url, release, follow=True).content.decode()
     assert "1件を入金しました。" in first
     second = staff_client.post(url, release, follow=True).content.decode()
-    assert f"第{held.file_id}号 {held.line}行目は既に入金済みです（何もしていません。二重には入金していません）。" in second
+    assert f"第{held.file_id}号 {held.line}行目（{_by_whom_and_when(held)}）は既に入金済みです（何もしていません。二重には入金していません）。" in second
     assert "0件" not in second and "入金した明細はありません" not in second
     assert Account.objects.get(pk=account.pk).balance == 60_000
     assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
@@ -370,7 +370,8 @@ def test_two_tabs_releasing_one_held_record_say_the_second_did_nothing(staff_cli
     returned = {"action": "mark_returned", "_selected_action": [unapplied[0].pk], "post": "yes", "reason": RECORD_RETURN_REASON}
     assert "1件を返却済にしました。" in staff_client.post(url, returned, follow=True).content.decode()
     again = staff_client.post(url, returned, follow=True).content.decode()
-    assert "は既に返却済です（何もしていません）。" in again and "0件" not in again
+    assert (f"第{unapplied[0].file_id}号 {unapplied[0].line}行目（{_by_whom_and_when(unapplied[0])}）は既に返却済です"
+            "（何もしていません。今回入力された返却理由は記録していません）。") in again and "0件" not in again
     # a record that cannot be released and was not released meanwhile: said, and nothing done
     other = unapplied[1]
     page = staff_client.post(url, {**release, "_selected_action": [other.pk]}, follow=True).content.decode()
@@ -424,7 +425,7 @@ def test_two_tabs_on_the_held_list_say_the_second_did_nothing(staff_client):
     first = staff_client.post(url, {**chosen, "post": "yes"}, follow=True).content.decode()
     assert "1件を入金しました。" in first
     second = staff_client.post(url, {**chosen, "post": "yes"}, follow=True).content.decode()
-    assert f"第{held.file_id}号 {held.line}行目は既に入金済みです（何もしていません。二重には入金していません）。" in second
+    assert f"第{held.file_id}号 {held.line}行目（{_by_whom_and_when(held)}）は既に入金済みです（何もしていません。二重には入金していません）。" in second
     assert "入金した明細はありません" not in second and "0件" not in second
     assert Account.objects.get(pk=account.pk).balance == 150_000_000
     assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
@@ -534,3 +535,12 @@ def test_returning_records_asks_first_and_needs_a_reason(staff_client):
     # nothing left to return: the page says so and offers no button
     late = staff_client.post(url, chosen).content.decode()
     assert "返却済にするものはありません" in late and 'value="返却済にする' not in late
+
+
+def _by_whom_and_when(record) -> str:
+    """「staff-t、2026年12月8日 02:58」: who returned or released ``record`` and when (walk31 F4)."""
+    now = InterbankIncomingRecord.objects.get(pk=record.pk)
+    who, when = ((now.returned_by, now.returned_at) if now.status == "returned"
+                 else (now.released_by, now.released_at))
+    when = timezone.localtime(when)
+    return f"{who}、{when.year}年{when.month}月{when.day}日 {when:%H:%M}"

@@ -55,7 +55,9 @@ RETURN_DONE = ("振込資金返却を登録しました：データ番号 {numbe
                "ご依頼人の口座 {account} に入金しました（返却理由：{reason}）。")
 # walk27 F4: the second of two tabs releasing (or returning) the same record
 ALREADY_CREDITED_RECORDS = "{records}は既に入金済みです（{nothing}。二重には入金していません）。"
-ALREADY_RETURNED_RECORDS = "{records}は既に返却済です（{nothing}）。"
+# walk31 F4: the same step from another tab said neither who nor when, and dropped the
+# 返却理由 just typed without a word
+ALREADY_RETURNED_RECORDS = "{records}は既に返却済です（{nothing}。今回入力された返却理由は記録していません）。"
 RETURN_TWICE = "この振込は既に返却済みです。二重には返却していません（登録済みの返却を表示しています）。"
 # walk30 F4: the other of 入金する / 返却済にする won the race (another tab or staff member)
 ENDED_OTHERWISE = "{record}は、別の画面（または別の職員）で既に{status}になっています（{who}）。この明細には何もしていません。"
@@ -375,7 +377,8 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
             except TransferRefused as refused:
                 now = InterbankIncomingRecord.objects.get(pk=record.pk)
                 if now.status == already_status:
-                    already.append(f"第{record.file_id}号 {record.line}行目")
+                    who = _ended_by_staff(now)  # by whom and when, unless credited at upload
+                    already.append(f"第{record.file_id}号 {record.line}行目" + (f"（{who}）" if who else ""))
                 elif who := _ended_by_staff(now):
                     self.message_user(request, ENDED_OTHERWISE.format(
                         record=f"第{record.file_id}号 {record.line}行目", status=now.get_status_display(), who=who),
