@@ -189,10 +189,13 @@ def daily_limit_in_force(limit: TransferLimit | None, day: dt.date, *, maximum: 
     return min(own, maximum)
 
 
+# the transfers counted against a day's limit (XFER-8): executed, or booked for the day
+DAY_TOTAL_STATUSES = (Transfer.Status.EXECUTED.value, Transfer.Status.SCHEDULED.value)
+
+
 def transfer_day_total(*, customer: Customer, day: dt.date) -> int:
     """振込金額 of the customer's transfers counted against the limit of ``day``."""
-    return (Transfer.objects.filter(customer=customer, transfer_date=day,
-                                    status__in=[Transfer.Status.EXECUTED, Transfer.Status.SCHEDULED])
+    return (Transfer.objects.filter(customer=customer, transfer_date=day, status__in=DAY_TOTAL_STATUSES)
             .aggregate(total=Sum("amount"))["total"] or 0)
 
 

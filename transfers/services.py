@@ -46,6 +46,7 @@ from .models import (
     TransferLimit,
 )
 from .selectors import (
+    DAY_TOTAL_STATUSES,
     bank_max_daily_limit,
     daily_limit_in_force,
     default_daily_limit,
@@ -413,7 +414,7 @@ _TRANSFER_ACCOUNTS_SQL = """
            account.branch_id, branch.code AS branch_code, branch.name AS branch_name,
            (SELECT COALESCE(SUM(transfer.amount), 0) FROM transfers_transfer AS transfer
              WHERE transfer.customer_id = %(customer_id)s AND transfer.transfer_date = %(day)s
-               AND transfer.status IN (%(executed)s, %(scheduled)s)) AS day_total
+               AND transfer.status = ANY(%(counted)s)) AS day_total
       FROM accounts_account AS account
       JOIN accounts_branch AS branch ON branch.id = account.branch_id
      WHERE (account.id = %(debit_account_id)s AND account.customer_id = %(customer_id)s
@@ -437,8 +438,7 @@ def _transfer_accounts(*, customer: Customer, debit_account_id, credit_account_i
             "customer_purpose": Account.Purpose.CUSTOMER.value,
             "settlement_purpose": Account.Purpose.ZENGIN_SETTLEMENT.value,
             "fee_income_purpose": Account.Purpose.FEE_INCOME.value, "credit_account_id": credit_account_id,
-            "day": day, "executed": Transfer.Status.EXECUTED.value,
-            "scheduled": Transfer.Status.SCHEDULED.value}):
+            "day": day, "counted": list(DAY_TOTAL_STATUSES)}):  # as transfer_day_total counts
         if day is not None:
             used = int(account.day_total)
         # the branch from the same row, as select_related("branch")
