@@ -12,7 +12,12 @@ import datetime as dt
 from django.db import transaction
 from django.utils import timezone
 
+from security.audit import audit_record
+
 from .models import Bill, Biller
+
+# who the demo billers' audit rows name (payeasy 0012, CI247: a biller is added with its row)
+SEED_ACTOR = "seed_demo"
 
 # (number, name, kind, uses_confirmation, uses_category, amount_type, demo link secret)
 BILLERS = [
@@ -52,9 +57,12 @@ def payeasy_demo_seed(*, today: dt.date | None = None) -> int:
     with transaction.atomic():
         billers = {}
         for number, name, kind, confirmation, category, amount_type, secret in BILLERS:
-            billers[number], _ = Biller.objects.get_or_create(number=number, defaults={
+            billers[number], made = Biller.objects.get_or_create(number=number, defaults={
                 "name": name, "kind": kind, "uses_confirmation": confirmation, "uses_category": category,
                 "amount_type": amount_type, "link_secret": secret})
+            if made:  # as the admin's row of an addition (payeasy.admin), the key left out
+                audit_record(action="staff_biller_change", outcome="success", actor=SEED_ACTOR,
+                             summary=f"追加 {Biller._meta.verbose_name} {billers[number]} デモデータ")
         for biller, number, confirmation, category, description, payer, amount, bounds, due, status in BILLS:
             _, made = Bill.objects.get_or_create(
                 biller=billers[biller], number=number, confirmation=confirmation, category=category,

@@ -179,10 +179,16 @@ def bill_view(request):
 
 
 def _receipt(request, payment):
-    """The receipt of ``payment``. The 情報リンク in the session is used up, and its return
-    address offered, only when this payment paid that link's bill: a link left unpaid (the
-    customer typed another bill's numbers instead) keeps waiting and lends its biller's
-    「戻る」 to no other receipt (PAY-4)."""
+    """The receipt of ``payment`` (see ``_receipt_kept``)."""
+    _receipt_kept(request, payment)
+    return redirect("payeasy:done")
+
+
+def _receipt_kept(request, payment) -> None:
+    """The session after ``payment``: the wizard gone, the receipt's 受付番号 kept for 受付完了.
+    The 情報リンク in the session is used up, and its return address offered, only when this
+    payment paid that link's bill: a link left unpaid (the customer typed another bill's
+    numbers instead) keeps waiting and lends its biller's 「戻る」 to no other receipt (PAY-4)."""
     request.session.pop(WIZARD, None)
     link = request.session.get(LINK) or {}
     paid_link = (payment.via_link and link.get("biller_number") == payment.biller.number
@@ -191,7 +197,6 @@ def _receipt(request, payment):
         request.session.pop(LINK, None)
     request.session[DONE] = {"reference": payment.reference,
                              "return_url": link.get("return_url", "") if paid_link else ""}
-    return redirect("payeasy:done")
 
 
 def _already_paid(request, stepup_id: str):
@@ -210,18 +215,22 @@ def confirm_view(request):
     """確認 + step-up. A payment cannot be cancelled (the page says so); a payment to the
     same number within three months must be acknowledged first (PAY-3). A second submit of
     a confirmation that already paid (double click, back button, another tab) shows that
-    payment's receipt."""
-    found = stepup_pending(request, PENDING)
+    payment's receipt.
+
+    The step-up is read from the database only where this view needs the row: a right
+    answer is checked against the rows the confirmation locks (``stepup_pending_confirm``),
+    so the POST that pays reads it once (issue 14)."""
+    pending = request.session.get(PENDING)
     posted = request.POST.get("pending", "") if request.method == "POST" else ""
-    if posted and (found is None or posted != str(found[0].pk)):
+    if posted and (pending is None or posted != pending["stepup"]):
         already = _already_paid(request, posted)
         if already is not None:
             return already
-    if found is None:
+    if pending is None:
         if request.method == "POST":  # done or given up in another tab, or expired
             messages.info(request, NOTHING_PENDING)
         return redirect("payeasy:start")
-    _stepup, content = found
+    content = pending["content"]
     duplicate = content.get("duplicate")
     acknowledged = request.POST.get("acknowledge") == "1"
     paid = []
@@ -232,23 +241,29 @@ def confirm_view(request):
             number=content["number"], confirmation=content["confirmation"], category=content["category"],
             bill_id=content["bill_id"], amount=content["amount"], via_link=content["via_link"],
             duplicate_acknowledged=acknowledged, ip=client_ip(request)))
+        # the receipt's session, saved with the payment (session_saved_with, issue 14): the
+        # pending payment, the wizard and a paid 情報リンク leave it in the commit that paid
+        _receipt_kept(request, paid[0])
 
-    if request.method == "POST" and request.POST.get("pending") != str(_stepup.pk):
+    if request.method == "POST" and posted != pending["stepup"]:
         # another tab started another payment since this page was shown: what this page
         # showed is no longer what would execute, so nothing is checked or done
+        _stepup = stepup_pending(request, PENDING)[0]
         form = StepUpForm.for_stepup(_stepup)
         ack_error, page_error, done = "", PENDING_REPLACED, False
     elif request.method == "POST" and duplicate and not acknowledged:
         # not acknowledged: the answer is not even checked (nothing is counted or used)
+        _stepup = stepup_pending(request, PENDING)[0]
         form = StepUpForm.for_stepup(_stepup)
         ack_error, page_error, done = DUPLICATE_ACK, "", False
     else:
         ack_error = page_error = ""
-        form, _stepup, done = stepup_pending_confirm(request, session_key=PENDING, execute=execute)
+        form, _stepup, done = stepup_pending_confirm(request, session_key=PENDING, execute=execute,
+                                                     session_saved_with=())
     if form is None:
         return redirect("payeasy:start")
     if done:
-        return _receipt(request, paid[0])
+        return redirect("payeasy:done")  # the session is the receipt's (_receipt_kept)
     if request.method == "POST":  # refused as already used: the request that won paid it
         already = _already_paid(request, str(_stepup.pk))
         if already is not None:

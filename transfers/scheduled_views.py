@@ -88,6 +88,7 @@ def scheduled_cancel(request):
         execute=lambda customer, content: scheduled.scheduled_transfer_cancel(
             customer=customer, transfer_id=content["transfer_id"], ip=client_ip(request)),
         repeat_is_done=("transfer_cancel",),
+        session_saved_with=(),  # the pending cancel leaves the session in its commit (issue 14)
     )
     if form is None:
         return redirect(_url("transfers:scheduled", origin))

@@ -466,6 +466,7 @@ def limit_confirm(request):
         execute=lambda customer, content: services.transfer_limit_change(
             customer=customer, new_limit=content["new_limit"], shown=_limit_shown(content), ip=client_ip(request)),
         repeat_is_done=("limit_change",),  # 利用限度額 done shows the limits as they are
+        session_saved_with=(),  # the pending change leaves the session in its commit (issue 14)
     )
     if form is None:
         return redirect("transfers:limit")

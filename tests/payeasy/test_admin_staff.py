@@ -50,7 +50,7 @@ def test_branch_staff_open_and_change_a_biller(staff_client):  # noqa: F811
     assert response.status_code == 302
     biller.refresh_from_db()
     assert biller.name == "携帯電話料金（新）"
-    event = AuditEvent.objects.get(action="staff_biller_change")
+    event = AuditEvent.objects.get(action="staff_biller_change", actor="staff-t")
     assert event.actor == "staff-t" and "収納機関名=携帯電話料金（新）" in event.summary
     assert staff_client.get("/admin/payeasy/bill/").status_code == 200
     assert staff_client.get("/admin/payeasy/payment/").status_code == 200

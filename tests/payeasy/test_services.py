@@ -189,13 +189,13 @@ def test_duplicate_warning_ends_after_three_months(time_machine):
 
 def test_a_biller_that_does_not_answer_gives_a_message_and_posts_nothing(monkeypatch):
     customer, account = support.payer()
-    Biller.objects.filter(number="27100").update(simulation=Biller.Simulation.DOWN)
+    support.biller_changed_by_staff("27100", simulation=Biller.Simulation.DOWN)
     with pytest.raises(services.PayeasyRefused) as refused:
         support.lookup(customer, CITY_BILL)
     assert refused.value.message == services.GATEWAY_DOWN
     assert services.payeasy_blocked_until(customer=customer) is None  # not a wrong entry
 
-    Biller.objects.filter(number="27100").update(simulation=Biller.Simulation.NORMAL)
+    support.biller_changed_by_staff("27100", simulation=Biller.Simulation.NORMAL)
     bill = support.lookup(customer, CITY_BILL)
 
     def timeout(self, **kwargs):

@@ -52,3 +52,31 @@ def activate_otp(customer, *, required_at_login: bool = True) -> OtpToken:
                      card_answers=right_answers(challenge), ip="127.0.0.1")
     token.refresh_from_db()
     return token
+
+
+def card_answers_refused(client, customer, url: str, fields: dict) -> ImageCardChallenge:
+    """On a confirm page (``url``, its own ``fields`` posted with the answer): a wrong
+    image-card answer is counted and audited and the same challenge asked again; an answer the
+    locked rows would not take as it stands (another challenge's id: a page left stale by
+    another tab) is judged by the form read first — refused, not counted. Either leaves the
+    step-up unverified and unused and its challenge open (issue 14: the confirmations that
+    check a shaped answer under their locks). Returns the challenge."""
+    from security.models import AuditEvent, Credential, StepUp
+
+    challenge = cards.image_card_challenge_current(customer=customer)
+    response = client.post(url, {**fields, **card_post(challenge, wrong_answers(challenge))})
+    assert response.status_code == 200
+    assert "選択された認証用画像が正しくありません" in response.content.decode()
+    assert f'value="{challenge.pk}"' in response.content.decode()  # the same challenge asked again
+    assert Credential.objects.get(customer=customer, kind=Credential.Kind.IMAGE_CARD).failures == 1
+    assert AuditEvent.objects.filter(customer=customer, action="step_up", outcome="failure").count() == 1
+
+    stale = {**card_post(challenge, right_answers(challenge)), "challenge": str(challenge.pk + 1000)}
+    response = client.post(url, {**fields, **stale})
+    assert response.status_code == 200
+    assert cards.CARD_CHALLENGE_CHANGED in response.content.decode()
+    assert Credential.objects.get(customer=customer, kind=Credential.Kind.IMAGE_CARD).failures == 1
+    stepup = StepUp.objects.get(customer=customer, used_at__isnull=True)
+    assert stepup.verified_at is None
+    assert ImageCardChallenge.objects.get(pk=challenge.pk).closed_at is None
+    return challenge

@@ -8,6 +8,7 @@ verification, consumption, posting, Transfer, Zengin record, audit, mail and the
 (saved with the transfer since confirmperf3); the worker's wake-ups after the commit are
 procrastinate defers in autocommit."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -18,10 +19,10 @@ from django.urls import reverse
 from accounts.models import Account
 from security import cards
 from notifications.models import OutboxMessage
-from security.models import AuditEvent, Credential, ImageCardChallenge, StepUp
-from tests.security.secondfactor import card_post, right_answers, wrong_answers
+from security.models import AuditEvent, Credential, StepUp
+from tests.security.secondfactor import card_answers_refused, card_post, right_answers
 from tests.transfers.support import payer
-from transfers.models import OutgoingTransfer, Transfer
+from transfers.models import OutgoingTransfer, Transfer, TransferLimit
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -109,30 +110,59 @@ def test_refused_answers_leave_the_session_and_nothing_done(client):
     assert client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}).status_code == 302
     confirmation = _to_confirm(client, debit, "10000")
     before = dict(client.session)
-    challenge = cards.image_card_challenge_current(customer=customer)
-
-    response = client.post(reverse("transfers:confirm"),
-                           {"confirmation": confirmation, **card_post(challenge, wrong_answers(challenge))})
-    assert response.status_code == 200
-    assert "選択された認証用画像が正しくありません" in response.content.decode()
-    assert f'value="{challenge.pk}"' in response.content.decode()  # the same challenge asked again
-    assert Credential.objects.get(customer=customer, kind=Credential.Kind.IMAGE_CARD).failures == 1
-    assert AuditEvent.objects.filter(customer=customer, action="step_up", outcome="failure").count() == 1
-
-    stale = {**card_post(challenge, right_answers(challenge)), "challenge": str(challenge.pk + 1000)}
-    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **stale})
-    assert response.status_code == 200
-    assert cards.CARD_CHALLENGE_CHANGED in response.content.decode()
-    assert Credential.objects.get(customer=customer, kind=Credential.Kind.IMAGE_CARD).failures == 1
+    card_answers_refused(client, customer, reverse("transfers:confirm"), {"confirmation": confirmation})
 
     assert not Transfer.objects.filter(customer=customer).exists()
     assert not OutboxMessage.objects.filter(customer=customer, event="transfer_accepted").exists()
-    stepup = StepUp.objects.get(pk=confirmation)
-    assert stepup.verified_at is None and stepup.used_at is None
-    assert ImageCardChallenge.objects.get(pk=challenge.pk).closed_at is None
+    assert StepUp.objects.get(pk=confirmation).used_at is None
     session = dict(client.session)
     for key in ("cosei_pending_transfer", "cosei_transfer_wizard"):
         assert session[key] == before[key]
 
     response, _statements = _confirm_counted(client, customer, confirmation)  # then the right one
     assert response.url == reverse("transfers:done", args=[Transfer.objects.get(customer=customer).pk])
+
+
+# The 予約取消 and 利用限度額 confirms save their session the same way (payeasy32, issue 14):
+# 22 statements and 2 commits each before (the session's own BEGIN, UPDATE, COMMIT after the
+# operation's); 20 and 1 commit since, 21 when the POST also wakes the outbox worker.
+MAX_STATEMENTS_CANCEL = 21
+MAX_STATEMENTS_LIMIT = 21
+
+
+def _card_counted(client, customer, url: str):
+    challenge = cards.image_card_challenge_current(customer=customer)
+    posted = card_post(challenge, right_answers(challenge))
+    with CaptureQueriesContext(connection) as captured:
+        response = client.post(url, posted)
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert statements.count("COMMIT") <= MAX_COMMITS, _listing(statements)
+    session_writes = [index for index, sql in enumerate(statements) if 'UPDATE "django_session"' in sql]
+    assert len(session_writes) == 1 and session_writes[0] < statements.index("COMMIT"), _listing(statements)
+    return response, statements
+
+
+def test_the_cancel_and_the_limit_confirms_save_the_session_in_their_commit(client):
+    from cosei_ib import bankcalendar
+    from tests.transfers.scheduled_support import schedule
+    from tests.transfers.support import other_bank_payee
+
+    customer, debit = payer()
+    day = bankcalendar.next_business_day(bankcalendar.local_now().date() + dt.timedelta(days=2))
+    booking = schedule(customer, debit, 12_000, day=day, payee=other_bank_payee())
+    assert client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}).status_code == 302
+
+    assert client.post(reverse("transfers:scheduled_cancel_start", args=[booking.pk])).url \
+        == reverse("transfers:scheduled_cancel")
+    response, statements = _card_counted(client, customer, reverse("transfers:scheduled_cancel"))
+    assert response.url == reverse("transfers:scheduled")
+    assert len(statements) <= MAX_STATEMENTS_CANCEL, _listing(statements)
+    assert Transfer.objects.get(pk=booking.pk).status == Transfer.Status.CANCELLED
+    assert "cosei_pending_transfer_cancel" not in client.session
+
+    assert client.post(reverse("transfers:limit"), {"new_limit": "500000"}).url == reverse("transfers:limit_confirm")
+    response, statements = _card_counted(client, customer, reverse("transfers:limit_confirm"))
+    assert response.url == reverse("transfers:limit_done")
+    assert len(statements) <= MAX_STATEMENTS_LIMIT, _listing(statements)
+    assert TransferLimit.objects.get(customer=customer).daily_limit == 500_000
+    assert "cosei_pending_limit_change" not in client.session
