@@ -87,6 +87,7 @@ def environment(**options) -> Environment:
         branch_label=accounts_format.branch_label,
         account_label=accounts_format.account_label,
         dates_kept_whole=accounts_format.dates_kept_whole,
+        statement_rows=accounts_format.statement_rows,
         slash_date=_local(accounts_format.slash_date),
         japanese_date=_local(accounts_format.japanese_date),
         japanese_minute=_local(accounts_format.japanese_minute),
