@@ -24,7 +24,7 @@ from django.db.models.functions import Coalesce, TruncDate
 from django.http import Http404
 
 from cosei_ib.bankcalendar import local_now, previous_business_day, start_of_day
-from cosei_ib.queries import prepared_cursor
+from cosei_ib.queries import epoch_micros, model_columns, moment, moments_made, prepared_cursor
 from cosei_ib.textinput import ascii_int
 
 from .models import Account, Branch, Customer, Entry, Journal
@@ -180,28 +180,29 @@ _BRANCH_NAMES = ("id", "code", "name", "name_kana")
 
 
 @lru_cache(maxsize=None)
-def _accounts_query(columns: str) -> tuple[str, tuple[str, ...]]:
-    """The SQL of the account list with ``columns`` after the branch's, and the account's
-    attribute names in the order of its columns (written once per process: the models'
-    fields do not change while it runs)."""
-    fields = Account._meta.concrete_fields
-    account_columns = ", ".join(f'account."{field.column}"' for field in fields)
-    sql = dedent(_ACCOUNTS_SQL.format(account_columns=account_columns, columns=columns)).strip()
-    return sql, tuple(field.attname for field in fields)
+def _accounts_query(columns: str) -> tuple[str, tuple[str, ...], tuple[int, ...]]:
+    """The SQL of the account list with ``columns`` after the branch's, the account's
+    attribute names in the order of its columns and the positions of its timestamps
+    (``cosei_ib.queries.model_columns``; written once per process: the models' fields do
+    not change while it runs)."""
+    account_columns, names, moments = model_columns(Account, "account")  # timestamps as integers
+    sql = dedent(_ACCOUNTS_SQL.format(account_columns=", ".join(account_columns), columns=columns)).strip()
+    return sql, names, moments
 
 
 def _accounts_with_branch(columns: str, *, customer: Customer, **params) -> list[tuple[Account, tuple]]:
     """The customer's accounts, each with its branch set (as select_related("branch"))
-    and the values of ``columns``. The columns are text, integers and timestamps, which
-    the driver returns as the ORM would (no field of Account or Branch converts them)."""
-    sql, names = _accounts_query(columns)
+    and the values of ``columns``. The columns are text and integers, which the driver
+    returns as the ORM would (no field of Account or Branch converts them), and the
+    account's timestamps, read as integers and made the ORM's datetimes here."""
+    sql, names, moments = _accounts_query(columns)
     with prepared_cursor() as cursor:
         cursor.execute(sql, {"customer_id": customer.pk, "purpose": Account.Purpose.CUSTOMER.value, **params})
         rows = cursor.fetchall()
     width = len(names)
     accounts = []
     for row in rows:
-        account = Account.from_db(DEFAULT_DB_ALIAS, names, row[:width])
+        account = Account.from_db(DEFAULT_DB_ALIAS, names, moments_made(row[:width], moments))
         account.branch = Branch.from_db(DEFAULT_DB_ALIAS, _BRANCH_NAMES, (account.branch_id, *row[width:width + 3]))
         accounts.append((account, row[width + 3:]))
     return accounts
@@ -295,7 +296,7 @@ class StatementRow(NamedTuple):
     every row in the template (issue 14)."""
 
     id: int
-    posted_at: dt.datetime
+    posted_micros: int  # posted_at in microseconds since the epoch (as the cursor counts it)
     description: str
     amount: int
     balance_after: int
@@ -305,6 +306,12 @@ class StatementRow(NamedTuple):
     withdrawal_text: str
     deposit_text: str
     balance_text: str
+
+    @property
+    def posted_at(self) -> dt.datetime:
+        """The entry's moment (UTC), made when asked: the page writes ``date_text``, and
+        the driver's timestamp parsing cost ~4 µs a row (issue 14)."""
+        return moment(self.posted_micros)
 
 
 @dataclass(frozen=True)
@@ -350,11 +357,13 @@ def _statement_queryset(
 # ORM built and compiled that query on every page view — 0.4 ms of Python CPU, and as much
 # again for its rows, most of the page's own work (bench/pages_profile.py, issue 14). The
 # local date is written by the database (to_char in the bank's time zone, the page's
-# |slash_date). Keyset pagination on (posted_at, id) along entry_account_time_idx; the
-# redundant bound on posted_at alone keeps the index range tight, the OR resolves ties on
-# the same instant.
+# |slash_date). The moment comes as microseconds since the epoch (cosei_ib.queries.epoch_micros,
+# the cursor's own unit): Django's loader of timestamptz parses each in Python, ~4 µs a
+# row, for a value the page only needs in its last row. Keyset pagination on
+# (posted_at, id) along entry_account_time_idx; the redundant bound on posted_at alone
+# keeps the index range tight, the OR resolves ties on the same instant.
 _STATEMENT_PAGE_SQL = """
-    SELECT entry.id, entry.posted_at, entry.description, entry.amount, entry.balance_after,
+    SELECT entry.id, {posted_micros}, entry.description, entry.amount, entry.balance_after,
            to_char(entry.posted_at AT TIME ZONE %(zone)s, 'YYYY/MM/DD')
     FROM accounts_entry entry
     WHERE entry.account_id = %(account_id)s AND entry.posted_at >= %(retention_start)s{range}{after}
@@ -380,7 +389,7 @@ def _statement_page_sql(mode: str, newest_first: bool, after: bool) -> str:
     if mode not in _STATEMENT_RANGES:
         raise ValueError(f"unknown statement mode {mode!r}")
     return dedent(_STATEMENT_PAGE_SQL.format(
-        range=_STATEMENT_RANGES[mode], after=_STATEMENT_AFTER[newest_first] if after else "",
+        posted_micros=epoch_micros("entry.posted_at"), range=_STATEMENT_RANGES[mode], after=_STATEMENT_AFTER[newest_first] if after else "",
         direction="DESC" if newest_first else "ASC")).strip()
 
 
@@ -411,12 +420,13 @@ def statement_page(
     next_cursor = None
     if len(found) > page_size:
         found = found[:page_size]
-        next_cursor = StatementCursor(posted_at=found[-1][1], entry_id=found[-1][0])
+        last = found[-1]
+        next_cursor = StatementCursor(posted_at=moment(last[1]), entry_id=last[0])
     rows = [
-        StatementRow(entry_id, posted_at, description, amount, balance_after,
+        StatementRow(entry_id, posted_micros, description, amount, balance_after,
                      -amount if amount < 0 else None, amount if amount > 0 else None, date_text,
                      yen(-amount) if amount < 0 else "", yen(amount) if amount > 0 else "", yen(balance_after))
-        for entry_id, posted_at, description, amount, balance_after, date_text in found
+        for entry_id, posted_micros, description, amount, balance_after, date_text in found
     ]
     return StatementPage(rows=rows, next_cursor=next_cursor, retention_start=oldest)
 

@@ -79,8 +79,8 @@ def statements(request):
     next_url = first_url = None
     if page is not None:
         first_url = "?" + urlencode(kept)
-        if page.next_cursor is not None:
-            next_url = "?" + urlencode([*kept, ("cursor", page.next_cursor.encode())])
+        if page.next_cursor is not None:  # the cursor is digits and a dot: nothing to quote
+            next_url = f"{first_url}{'&' if kept else ''}cursor={page.next_cursor.encode()}"
     return render(request, "accounts/statements.html", {
         "form": form,
         "accounts": accounts,

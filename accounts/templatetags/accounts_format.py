@@ -8,6 +8,8 @@ import re
 from django import template
 from django.utils.html import conditional_escape, format_html
 from django.utils.safestring import mark_safe
+from markupsafe import Markup
+from markupsafe import escape as markup_escape
 
 register = template.Library()
 
@@ -110,3 +112,30 @@ def dates_kept_whole(text, autoescape=True) -> str:
         at = match.end()
     parts.append(escape(text[at:]))
     return mark_safe("".join(parts))  # noqa: S308 - every part escaped above
+
+
+def statement_rows(rows) -> Markup:
+    """The rows of the statement's table (jinja2/accounts/statements.html) as its loop
+    wrote them, byte for byte, from ``accounts.selectors.StatementRow``s: the template's
+    loop cost ~60 µs a page of 20 rows — per cell an attribute lookup, the environment's
+    ``finalize``, an escape with its ``Markup`` and a yield through three generators — and
+    this ~12 µs (issue 14).
+
+    Every cell is escaped by markupsafe's ``escape``, the function of Jinja2's
+    autoescaping (the same text): the 摘要 above all, which holds whatever a payer wrote.
+    The cells are escaped in one call, joined by NUL, which no cell holds (PostgreSQL's
+    text cannot; the others are dates and yen the selector wrote); were one to hold it,
+    the split would not give back as many cells, and each is escaped alone."""
+    cells = [cell for row in rows
+             for cell in (row.date_text, row.description, row.withdrawal_text, row.deposit_text, row.balance_text)]
+    escaped = str(markup_escape("\0".join(cells))).split("\0")
+    if len(escaped) != len(cells):
+        escaped = [str(markup_escape(cell)) for cell in cells]
+    return Markup("".join([  # noqa: S704 - every cell escaped above
+        f'\n      <tr>\n        <td data-label="日付">{date}</td>\n'
+        f'        <td data-label="摘要" class="description">{description}</td>\n'
+        f'        <td data-label="お引出し" class="num">{withdrawal}</td>\n'
+        f'        <td data-label="お預入れ" class="num">{deposit}</td>\n'
+        f'        <td data-label="残高" class="num">{balance}</td>\n      </tr>\n    '
+        for date, description, withdrawal, deposit, balance in zip(*[iter(escaped)] * 5)
+    ]))

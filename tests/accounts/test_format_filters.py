@@ -96,3 +96,44 @@ def test_no_code_writes_a_zero_padded_japanese_date():
 def test_dates_kept_whole_escapes_the_text_and_writes_dates_as_japanese_date(value, rendered):
     """UI-1: 取引履歴's 内容 keeps a date on one line and unpads the rows written before."""
     assert _render("{{ v|dates_kept_whole }}", v=value) == rendered
+
+
+# The loop statements.html wrote its rows with until issue 14's statement_rows: the filter
+# must write the same bytes, every cell escaped as Jinja2's autoescaping escapes it.
+_ROWS_LOOP = """{% for row in rows %}
+      <tr>
+        <td data-label="日付">{{ row.date_text }}</td>
+        <td data-label="摘要" class="description">{{ row.description }}</td>
+        <td data-label="お引出し" class="num">{{ row.withdrawal_text }}</td>
+        <td data-label="お預入れ" class="num">{{ row.deposit_text }}</td>
+        <td data-label="残高" class="num">{{ row.balance_text }}</td>
+      </tr>
+    {% endfor %}"""
+
+
+@pytest.mark.parametrize("descriptions", [
+    [],
+    ["給与 コウセイシヨウジ"],
+    ['<script>alert("x")</script>', "A&B 'q' \"dq\"", "", "&amp; <b>", "摘要\u3000全角", "</td></tr><tr>"],
+    ["NUL\0inside", "<i>", "two\0\0NULs"],  # no PostgreSQL text holds one: each cell escaped alone then
+])
+def test_statement_rows_writes_what_the_template_loop_wrote(descriptions):
+    """ACCT-2 (issue 14): the rows as the Jinja2 loop wrote them, byte for byte; the 摘要
+    (anything a payer wrote) escaped, never markup."""
+    from django.template import engines
+    from markupsafe import Markup, escape
+
+    from accounts.selectors import StatementRow
+    from accounts.templatetags.accounts_format import statement_rows
+
+    rows = [StatementRow(index, 1_765_000_000_000_000 + index, text, amount, 10_000 + index,
+                         -amount if amount < 0 else None, amount if amount > 0 else None, "2026/12/07",
+                         f"{-amount:,}円" if amount < 0 else "", f"{amount:,}円" if amount > 0 else "",
+                         f"{10_000 + index:,}円")
+            for index, (text, amount) in enumerate(zip(descriptions, [3_000, -1_500, 20_000] * 3))]
+    written = statement_rows(rows)
+    assert isinstance(written, Markup)
+    assert written == engines["jinja2"].from_string(_ROWS_LOOP).render({"rows": rows})
+    assert written.count("<tr>") == len(rows) and written.count("<td ") == 5 * len(rows)
+    for text in descriptions:
+        assert f'class="description">{escape(text)}</td>' in written

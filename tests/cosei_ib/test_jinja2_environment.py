@@ -78,3 +78,24 @@ def test_cached_urls_follow_the_configuration_and_static_settings(settings):
     assert jinja("{{ url('home') }}") == "/"
     settings.ROOT_URLCONF = "tests.cosei_ib.jinja2_urls"
     assert jinja("{{ url('home') }}") == "/elsewhere/"
+
+
+def test_url_reads_the_configuration_once_per_request(settings, rf):
+    """Issue 14: ``url()`` keeps the request's URL configuration and script prefix on the
+    request (read once, not seven times a page); a new request reads them again."""
+    from django.template import engines
+    from django.urls import set_script_prefix
+
+    template = engines["jinja2"].from_string("{{ url('home') }} {{ url('accounts:statements') }}")
+    request = rf.get("/")
+    assert template.render({}, request) == "/ /accounts/statements/"
+    assert getattr(request, "_cosei_url_configuration")[1] == "/"
+    settings.ROOT_URLCONF = "tests.cosei_ib.jinja2_urls"
+    assert template.render({}, request) == "/ /accounts/statements/"  # the same request: as it started
+    home = engines["jinja2"].from_string("{{ url('home') }}")
+    assert home.render({}, rf.get("/")) == "/elsewhere/"
+    try:
+        set_script_prefix("/ib/")
+        assert home.render({}, rf.get("/")) == "/ib/elsewhere/"
+    finally:
+        set_script_prefix("/")

@@ -3,6 +3,7 @@
 authenticates (customers log in through login_authenticate, staff through
 ModelBackend, as before)."""
 
+import datetime as dt
 import time
 
 import pytest
@@ -11,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 
 from notifications.services import notice_enqueue
 from security import session as customer_session
@@ -42,13 +44,20 @@ def test_get_user_reads_every_field_as_the_orm_does():
     select_related("customer"), field by field, and know each other."""
     customer = customer_with_card()
     customer.email, customer.status = "yamada@example.jp", "active"
+    # the timestamps are read as integers and made datetimes (issue 14): to the microsecond
+    customer.previous_login_at = timezone.now() - dt.timedelta(days=3, microseconds=1)
+    customer.last_login_at = dt.datetime(1969, 12, 31, 23, 59, 59, 999_999, tzinfo=dt.UTC)  # before the epoch
     customer.save()
+    get_user_model().objects.filter(pk=customer.user.pk).update(last_login=timezone.now())
     user = CustomerSessionBackend().get_user(customer.user.pk)
     expected = get_user_model().objects.select_related("customer").get(pk=customer.user.pk)
     for model_user, model_expected in ((user, expected), (user.customer, expected.customer)):
         assert type(model_user) is type(model_expected) and model_user._state.db == "default"
         for field in model_expected._meta.concrete_fields:
-            assert getattr(model_user, field.attname) == getattr(model_expected, field.attname), field.name
+            value, orm_value = getattr(model_user, field.attname), getattr(model_expected, field.attname)
+            assert value == orm_value, field.name
+            if isinstance(orm_value, dt.datetime):
+                assert value.tzinfo is orm_value.tzinfo, field.name
     assert user.customer.user is user
     assert not user._state.adding and not user.customer._state.adding
 
