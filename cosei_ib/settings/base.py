@@ -84,8 +84,6 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "cosei_ib.context_processors.bank",
-                # csrf_input / csrf_token: Django's token, masked in C-level steps (issue 14)
-                "security.csrf.csrf",
             ],
         },
     },
