@@ -16,12 +16,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from accounts.admin import ReadOnlyAdmin, yen_column
 from accounts.models import Account
-from accounts.templatetags.accounts_format import japanese_minute
 from cosei_ib import bankcalendar
 from cosei_ib.textinput import ascii_int
 from security.customer_admin import ReasonForm
@@ -73,7 +73,8 @@ def _ended_by_staff(record: InterbankIncomingRecord) -> str:
     else:
         return ""
     if who and when is not None:  # returned or released before transfers 0038: no time kept
-        return f"{who}、{japanese_minute(timezone.localtime(when))}"
+        # as the record's page writes it (「2:58」, Django's DATETIME_FORMAT), not 「02:58」 (walk31 F4)
+        return f"{who}、{date_format(timezone.localtime(when), 'DATETIME_FORMAT')}"
     return who
 
 
@@ -368,7 +369,9 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
               already_text: str) -> None:
         """``step`` for each chosen record. One another tab (or another staff member) did
         meanwhile — its state is now ``already_status`` — is said as such, not as a failure:
-        「0件を入金しました。」 read as one (walk27 F4)."""
+        「0件を入金しました。」 read as one (walk27 F4). The confirm pages submit only the
+        records they offered (walk31 F4): one they had listed as 「入金済のため返却しません」 was
+        then reported as done 「別の画面（または別の職員）で」 though nothing had happened since."""
         done, already = 0, []
         for record in self._chosen(request, queryset):
             try:
