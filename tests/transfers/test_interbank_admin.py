@@ -160,7 +160,7 @@ def test_the_account_column_names_only_an_account_credited(staff_client):
     unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
     assert unapplied.account_id == suzuki.pk and unapplied.reason == "名義相違"
     listed = staff_client.get("/admin/transfers/interbankincomingrecord/").content.decode()
-    assert str(yamada) in listed and str(suzuki) not in listed
+    assert _account_over_name(yamada) in listed and _account_over_name(suzuki) not in listed
     assert '<td class="field-credited_account">—</td>' in listed
     page = staff_client.get(f"/admin/transfers/interbankincomingrecord/{unapplied.pk}/change/").content.decode()
     assert "照合した口座" in page and str(suzuki) in page
@@ -168,7 +168,7 @@ def test_the_account_column_names_only_an_account_credited(staff_client):
     staff_client.post("/admin/transfers/interbankincomingrecord/",
                       {"action": "mark_returned", "_selected_action": [unapplied.pk], "post": "yes", "reason": RECORD_RETURN_REASON})
     listed = staff_client.get("/admin/transfers/interbankincomingrecord/?status__exact=returned").content.decode()
-    assert str(suzuki) not in listed and '<td class="field-credited_account">—</td>' in listed
+    assert _account_over_name(suzuki) not in listed and '<td class="field-credited_account">—</td>' in listed
 
 
 def test_staff_without_the_exchange_permission_are_refused(staff, staff_client):
@@ -405,7 +405,7 @@ def test_a_release_that_lost_to_a_return_says_it_was_returned_and_by_whom(staff_
     page = staff_client.get(f"{url}{held.pk}/change/").content.decode()
     assert "返却理由" in page and RECORD_RETURN_REASON in page and "返却日時" in page
     listed = staff_client.get(f"{url}?status__exact=returned").content.decode()
-    assert f"返却済（返却理由：{RECORD_RETURN_REASON}）" in listed  # the list says why too (walk31 F5)
+    assert f'<span class="status-label">返却済</span>（返却理由：{RECORD_RETURN_REASON}）' in listed  # why too (walk31 F5)
     assert Account.objects.get(pk=account.pk).balance == balance
 
 
@@ -476,7 +476,7 @@ def test_a_large_incoming_record_is_held_until_staff_release_it(staff_client, se
                for record in held)
     assert PostingNotice.objects.filter(account=account).count() == notices + 1  # the 10,000,000円 only
     listed = staff_client.get("/admin/transfers/interbankincomingrecord/?status__exact=held").content.decode()
-    assert f"入金保留（{reason}）" in listed
+    assert f'<span class="status-label">入金保留</span>（{reason}）' in listed
     chosen = {"action": "release_held", "_selected_action": [held[1].pk]}
     shown = staff_client.post("/admin/transfers/interbankincomingrecord/", chosen).content.decode()
     assert "まだ入金していません" in shown and reason in shown and "10,000,001円" in shown
@@ -546,6 +546,11 @@ def _by_whom_and_when(record) -> str:
                  else (now.released_by, now.released_at))
     when = timezone.localtime(when)
     return f"{who}、{when.year}年{when.month}月{when.day}日 {when.hour}:{when:%M}"
+
+
+def _account_over_name(account) -> str:
+    """How 振込入金明細 lists an account: 「001-普通-1234567」 over the holder's name."""
+    return f'<span class="account-line">{account.branch.code}-普通-{account.number}</span><br>{account.holder_kana}'
 
 
 def _messages(html: str) -> str:
@@ -633,3 +638,36 @@ def test_who_and_when_is_written_as_the_record_page_writes_it():
     assert _ended_by_staff(record) == "yakuseki01、2026年12月8日 2:58"
     record = InterbankIncomingRecord(status="credited", released_by="staff01", released_at=small_hours)
     assert _ended_by_staff(record) == "staff01、2026年12月8日 2:58"
+
+
+def test_the_record_page_names_a_hold_reason_as_such_and_the_filter_names_files_short(staff_client):
+    """XFER-12 (walk31 F5): a 入金保留 record's page labelled its reason 「入金不能の理由」; it
+    reads 「入金保留の理由」 (also once such a record is returned), a 入金不能 record's still
+    「入金不能の理由」. The file filter beside the list names each file by its number and name,
+    not with its count and total (the label that widened it)."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+        "interbank-demo-incoming.txt", incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 150_000_000), (None, "ﾀﾞﾚｶ", 1_000),
+                                                      (account, "ﾔﾏﾀﾞ ﾀﾛｳ", 120_000_000)]))})
+    held, returned = InterbankIncomingRecord.objects.filter(status="held").order_by("line")
+    unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
+    url = "/admin/transfers/interbankincomingrecord/"
+    staff_client.post(url, {"action": "mark_returned", "_selected_action": [returned.pk], "post": "yes",
+                            "reason": RECORD_RETURN_REASON})
+    staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+        "second.txt", incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 2_000)]))})  # the filter lists two files or more
+
+    def reason_label(record) -> str:
+        page = staff_client.get(f"{url}{record.pk}/change/").content.decode()
+        labels = re.findall(r"<label>(入金不能の理由|入金保留の理由):</label>\s*<div class=\"readonly\">([^<]*)</div>", page)
+        assert len(labels) == 1, labels
+        return labels[0]
+
+    assert reason_label(held) == ("入金保留の理由", held.reason) and held.reason.startswith("大口：")
+    assert reason_label(returned) == ("入金保留の理由", returned.reason)
+    assert reason_label(unapplied) == ("入金不能の理由", "口座なし")
+    listed = staff_client.get(url).content.decode()
+    filter_html = listed[listed.index('id="changelist-filter"'):]
+    file = held.file
+    assert f"第{file.pk}号 interbank-demo-incoming.txt</a>" in filter_html
+    assert f"{file.total_amount:,}円" not in filter_html and "被仕向 第" not in filter_html
