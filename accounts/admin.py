@@ -405,6 +405,27 @@ class AccountAdmin(StaffModelAdmin):
             return redirect(request.path)
         return super().response_change(request, obj)
 
+    def refused_step(self, request, object_id):
+        """What a save refused for want of ``change_account`` tried, for its 操作ログ row
+        (walk31 F8, ``security.staff_admin.staff_refusal_audit``): the account, the 状態 and
+        拘束額 posted, and those it had. None (the row names the page) for any other refusal."""
+        match = request.resolver_match
+        if (request.method != "POST" or match is None or match.url_name != "accounts_account_change"
+                or not re.fullmatch(r"[0-9]{1,18}", str(object_id))):
+            return None
+        account = Account.objects.select_related("customer").filter(pk=int(object_id)).first()
+        if account is None:
+            return None
+        status, hold = request.POST.get("status", ""), request.POST.get("hold_amount", "")
+        tried = []
+        if status and status != account.status:
+            tried.append(f"状態={dict(Account.Status.choices).get(status, status[:16])}")
+        if hold and normalise_digits(hold) != str(account.hold_amount):
+            tried.append(f"拘束額={hold[:20]}円")
+        before = f"変更前：状態={account.get_status_display()}、拘束額={account.hold_amount:,}円"
+        return ("account_change", account.customer.contract_id if account.customer else "",
+                f"{account.number} {'、'.join(tried) or '変更なし'}（{before}）")
+
     @admin.display(description="窓口入金")
     def deposit_link(self, account):
         if account.is_internal:

@@ -15,3 +15,16 @@ class WithoutTraceback(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         record.exc_info = record.exc_text = record.stack_info = None
         return True
+
+
+class ClientErrorWithoutTraceback(WithoutTraceback):
+    """``django.request``'s refusals on one line (walk31 F8): a 403 (a staff member without
+    the permission) or a 404 was logged with the whole traceback of the PermissionDenied or
+    Http404 the view raised as designed. A server error (5xx) keeps its traceback: that is
+    the one operators need."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        status = getattr(record, "status_code", None)
+        if isinstance(status, int) and status < 500:
+            return super().filter(record)
+        return True

@@ -62,6 +62,7 @@ ACTION_LABELS = {
     "limit_change": "利用限度額変更",
     "staff_login": "管理画面ログイン（職員）",
     "staff_login_unlock": "管理画面ログインのロック解除（職員）",
+    "staff_refused": "権限のない管理画面の操作（職員）",
     "login_passkey": "ログイン（パスキー）",
     "passkey_register": "パスキー登録",
     "passkey_delete": "パスキー削除",

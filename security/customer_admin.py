@@ -25,6 +25,7 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.html import format_html_join
+from django.utils.http import urlencode
 
 from accounts.admin import CustomerAccountInline, StaffModelAdmin
 from accounts.models import Customer
@@ -350,7 +351,8 @@ class CustomerAdmin(StaffModelAdmin):
     def _password_slip(self, request, customer, password, *, issued_at=None, again: bool = False):
         """初回ログインパスワード通知書: the POST response itself, never cached; the
         password is in no log or database row, nor in clear in the session (issue_slips).
-        ``again``: the other submit of a double click shows the same slip."""
+        ``again``: the other submit of a double click shows the same slip, with its note
+        rendered by this response (never kept in the messages cookie both responses set)."""
         if again:
             messages.warning(request, SLIP_AGAIN)
         context = {**self.admin_site.each_context(request), "title": "初回ログインパスワード通知書",
@@ -437,9 +439,9 @@ class CustomerAdmin(StaffModelAdmin):
             with self._issue_turn(request, customer) as double_click:
                 shown = self._nonce_consume(request, "card_issue", customer)
                 if shown is None:
-                    if double_click and self._card_to_print(request, customer) is not None:
-                        messages.warning(request, CARD_AGAIN)
-                        return redirect("admin:accounts_customer_card_print", customer.pk)
+                    card = self._card_to_print(request, customer) if double_click else None
+                    if card is not None:
+                        return self._card_print_redirect(customer, again=card)
                     return self._already_issued(request, customer, CARD_ALREADY_ISSUED)
                 try:
                     card = image_card_issue(customer=customer, actor=request.user.get_username(),
@@ -449,11 +451,22 @@ class CustomerAdmin(StaffModelAdmin):
                 request.session[self.CARD_PRINT_SESSION_KEY] = card.pk
                 request.session.save()  # in the turn's transaction: the double click's other submit sees it
             messages.success(request, "画像認証カードを発行しました。以前のカードは使えなくなりました。")
-            return redirect("admin:accounts_customer_card_print", customer.pk)
+            return self._card_print_redirect(customer)
         return self._render(request, customer, form, "画像認証カード発行・再発行", "発行する",
                             {"note": "発行すると、お客様の以前のカードはただちに使えなくなります。"
                                      "カードの画像は発行直後の印刷時に一度だけ表示されます。",
                              "nonce": self._nonce_new(request, "card_issue", customer)})
+
+    CARD_AGAIN_PARAMETER = "again"
+
+    @classmethod
+    def _card_print_redirect(cls, customer, again=None):
+        """To the print page; ``again``: the card the other submit of a double click issued.
+        The note 「ボタンが二度押されたため…」 rides in this redirect's own URL: both responses of
+        a double click set the one messages cookie, and the one that lands last (the first
+        submit's 「発行しました」, as often as not) wiped the other's note (staff32)."""
+        url = reverse("admin:accounts_customer_card_print", args=[customer.pk])
+        return redirect(url if again is None else f"{url}?{urlencode({cls.CARD_AGAIN_PARAMETER: again.pk})}")
 
     def _card_to_print(self, request, customer):
         card_id = request.session.get(self.CARD_PRINT_SESSION_KEY)
@@ -475,6 +488,8 @@ class CustomerAdmin(StaffModelAdmin):
                          summary="印刷完了", actor=request.user.get_username())
             messages.success(request, "印刷を完了しました。カードの画像は今後表示されません。")
             return redirect("admin:accounts_customer_change", customer.pk)
+        if request.GET.get(self.CARD_AGAIN_PARAMETER) == str(card.pk):
+            messages.warning(request, CARD_AGAIN)  # shown by this response, never kept for another
         png = base64.b64encode(image_card_render_png(card)).decode()
         context = {**self.admin_site.each_context(request), "title": "画像認証カード印刷", "customer": customer,
                    "png": png, "opts": self.model._meta, "bank_name": settings.BANK_NAME,

@@ -18,7 +18,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth import authenticate, get_user_model
-from django.core.exceptions import ValidationError
+from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import IntegerField
 from django.http import HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
@@ -199,6 +199,28 @@ def selected_ids_valid(model, request) -> bool:
     return True
 
 
+# walk31 F8: a staff step refused for want of a permission (the admin's 403: staff01, an
+# 営業店担当者, POSTing 状態=支払停止 to an account) left no 操作ログ row; the bank wants the
+# attempt on record, as 拒否, like the other refused staff steps. A ModelAdmin may say what
+# was attempted (``refused_step``); otherwise the row names the page and the request.
+STAFF_REFUSED_ACTION = "staff_refused"
+
+
+def staff_refusal_audit(request, model_admin, object_id) -> None:
+    """One 拒否 row for a refused admin request: who, from where, and what was attempted.
+    Never linked to the customer (``contract_id`` only, for staff's search): the customer's
+    取引履歴 lists their own rows, and a refused staff attempt changed nothing of theirs."""
+    step = None
+    if model_admin is not None and hasattr(model_admin, "refused_step"):
+        step = model_admin.refused_step(request, object_id)
+    if step is None:
+        page = f"{model_admin.model._meta.verbose_name} " if model_admin is not None else ""
+        step = (STAFF_REFUSED_ACTION, "", f"{page}{request.method} {request.path}")
+    action, contract_id, what = step
+    audit_record(action=action, outcome=AuditEvent.Outcome.REFUSED, contract_id=contract_id,
+                 summary=f"権限なし：{what}", actor=request.user.get_username(), ip=client_ip(request))
+
+
 class StaffAdminSite(OTPAdminSite):
     login_form = StaffAuthenticationForm
     login_template = "admin/staff_login.html"
@@ -243,6 +265,11 @@ class StaffAdminSite(OTPAdminSite):
             if lists and request.method == "POST" and not selected_ids_valid(model_admin.model, request):
                 messages.error(request, SELECTED_INVALID)
                 return HttpResponseRedirect(request.get_full_path())
-            return inner(request, *args, **kwargs)
+            try:
+                return inner(request, *args, **kwargs)
+            except PermissionDenied:  # the 403 page as before, and the attempt on record
+                staff_refusal_audit(request, model_admin if isinstance(model_admin, admin.ModelAdmin) else None,
+                                    kwargs.get("object_id", kwargs.get("pk")))
+                raise
 
         return refusing_nul

@@ -192,15 +192,22 @@ LOGGING = {
     "formatters": {
         "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
     },
-    "filters": {"without_traceback": {"()": "cosei_ib.log_filters.WithoutTraceback"}},
+    "filters": {"without_traceback": {"()": "cosei_ib.log_filters.WithoutTraceback"},
+                "client_error_without_traceback": {"()": "cosei_ib.log_filters.ClientErrorWithoutTraceback"}},
     "handlers": {
         "console": {"class": "logging.StreamHandler", "formatter": "plain"},
         "console_one_line": {"class": "logging.StreamHandler", "formatter": "plain",
                              "filters": ["without_traceback"]},
+        "console_request": {"class": "logging.StreamHandler", "formatter": "plain",
+                            "filters": ["client_error_without_traceback"]},
     },
     "loggers": {
         # a request Django refused as suspicious (400): one line each, no traceback (walk29 F8)
         "django.security": {"handlers": ["console_one_line"], "level": "WARNING", "propagate": False},
+        # a 403 or 404 (「Forbidden (Permission denied): …」): one line, no traceback; a 500
+        # keeps its traceback — and is written in production too, where Django's own console
+        # handler writes only with DEBUG on (walk31 F8)
+        "django.request": {"handlers": ["console_request"], "level": "WARNING", "propagate": False},
         "cosei_ib": {"handlers": ["console"], "level": "INFO"},
         "accounts": {"handlers": ["console"], "level": "INFO"},
         "security": {"handlers": ["console"], "level": "INFO"},

@@ -75,3 +75,50 @@ def test_staff_download_the_days_file_and_upload_an_incoming_file(page, device, 
     assert "口座なし" in page.locator("#result_list").inner_text()
     page.screenshot(path=f"test-artifacts/admin-interbank-{device}.png", full_page=True)
     assert Account.objects.get(pk=receiver.pk).balance == 30_000
+
+
+def test_the_incoming_record_list_keeps_every_column_whole_with_several_files(page, device, tmp_path):
+    """XFER-12, STAFF-1, UI-1 (walk31 F5): with six uploaded files the file filter beside
+    振込入金明細 listed labels such as 「被仕向 第5号 interbank-demo-incoming.txt 3件 142,000円」,
+    widened, and cut the last column — 入金口座 read 「001 普通 ﾔﾏ…」 at 1280 pixels beside the
+    sidebar (walk25 F23 again). Every column reads whole at 1280; a phone never scrolls sideways."""
+    from accounts.models import Account
+    from tests import factories
+    from tests.browser.layout import no_horizontal_overflow
+    from tests.transfers.test_interbank_services import incoming_file
+
+    yamada = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    suzuki = factories.account(owner=factories.customer(name_kana="ｽｽﾞｷ ｲﾁﾛｳ"))
+    frozen = factories.account(owner=factories.customer(name_kana="ｻﾄｳ ﾊﾅｺ"))
+    Account.objects.filter(pk=frozen.pk).update(status=Account.Status.FROZEN)
+    _staff_login(page)
+    for number in range(6):
+        # a name with nowhere to break, too: it wraps in the filter, which keeps its width
+        name = "interbank-demo-incoming.txt" if number % 2 else "zengin_sogofurikomi_nyukin_meisai_20261208_0900.txt"
+        upload = tmp_path / f"{number}" / name
+        upload.parent.mkdir()
+        upload.write_bytes(incoming_file([(yamada, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000 + number), (suzuki, "ﾀﾅｶ ｼﾞﾛｳ", 5_000 + number),
+                                          (frozen, "ｻﾄｳ ﾊﾅｺ", 4_321 + number),
+                                          (yamada, "ﾔﾏﾀﾞ ﾀﾛｳ", 11_111_111 + number)]))
+        page.goto("/admin/transfers/interbankincomingfile/upload/")
+        page.get_by_label("振込入金明細ファイル").set_input_files(str(upload))
+        page.get_by_role("button", name="取り込む").click()
+        assert "入金 1件、入金不能 2件、入金保留 1件" in page.locator("ul.messagelist").inner_text()
+    page.goto("/admin/transfers/interbankincomingrecord/")
+    page.screenshot(path=f"test-artifacts/admin-incomingrecord-files-{device}.png", full_page=True)
+    assert no_horizontal_overflow(page)
+    credited = page.locator("#result_list td.field-credited_account").filter(has_text="ﾔﾏﾀﾞ")
+    assert credited.count() == 6
+    if device == "desktop":
+        assert page.locator("#nav-sidebar").is_visible()
+        assert page.evaluate("""() => {
+          const results = document.querySelector('#changelist .results');
+          return results.scrollWidth <= results.clientWidth + 1;
+        }"""), "振込入金明細 scrolls sideways: a column is cut"
+        box = page.locator("#changelist .results").bounding_box()
+        for cell in credited.all() + [page.locator("#result_list th.column-credited_account")]:
+            cut = cell.evaluate("cell => cell.scrollWidth > cell.clientWidth + 1")
+            edge = cell.bounding_box()
+            assert not cut and edge["x"] + edge["width"] <= box["x"] + box["width"] + 1
+        # the filter still names each file by its number
+        assert page.locator("#changelist-filter").get_by_role("link", name="第6号", exact=False).count() == 1

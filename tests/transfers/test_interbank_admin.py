@@ -160,7 +160,7 @@ def test_the_account_column_names_only_an_account_credited(staff_client):
     unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
     assert unapplied.account_id == suzuki.pk and unapplied.reason == "名義相違"
     listed = staff_client.get("/admin/transfers/interbankincomingrecord/").content.decode()
-    assert str(yamada) in listed and str(suzuki) not in listed
+    assert _account_over_name(yamada) in listed and _account_over_name(suzuki) not in listed
     assert '<td class="field-credited_account">—</td>' in listed
     page = staff_client.get(f"/admin/transfers/interbankincomingrecord/{unapplied.pk}/change/").content.decode()
     assert "照合した口座" in page and str(suzuki) in page
@@ -168,7 +168,7 @@ def test_the_account_column_names_only_an_account_credited(staff_client):
     staff_client.post("/admin/transfers/interbankincomingrecord/",
                       {"action": "mark_returned", "_selected_action": [unapplied.pk], "post": "yes", "reason": RECORD_RETURN_REASON})
     listed = staff_client.get("/admin/transfers/interbankincomingrecord/?status__exact=returned").content.decode()
-    assert str(suzuki) not in listed and '<td class="field-credited_account">—</td>' in listed
+    assert _account_over_name(suzuki) not in listed and '<td class="field-credited_account">—</td>' in listed
 
 
 def test_staff_without_the_exchange_permission_are_refused(staff, staff_client):
@@ -234,17 +234,18 @@ def test_staff_are_told_which_lines_are_held_and_release_one(staff_client):
     assert Account.objects.get(pk=account.pk).balance == 30_000
     hidden = dict(re.findall(r'<input type="hidden" name="(action|post)" value="([^"]*)"', page))
     assert hidden == {"action": "release_held", "post": "yes"}
-    assert set(re.findall(r'name="_selected_action" value="(\d+)"', page)) == {str(held.pk), str(unapplied.pk)}
-    done = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"}, follow=True)
-    assert "1件を入金しました。" in done.content.decode() and "入金保留の明細だけを入金できます" in done.content.decode()
+    # walk31 F4: the page submits the line it credits, not the one it said it would not
+    assert _submitted_ids(page) == [held.pk]
+    submitted = {**chosen, "_selected_action": _submitted_ids(page), "post": "yes"}
+    done = staff_client.post("/admin/transfers/interbankincomingrecord/", submitted, follow=True)
+    assert "1件を入金しました。" in done.content.decode() and "入金保留の明細だけを入金できます" not in done.content.decode()
     assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "credited"
     assert Account.objects.get(pk=account.pk).balance == 60_000
     # the confirm page posted again (a replay, another tab) credits nothing more, and says
     # why — not 「0件を入金しました。」 (walk27 F4)
-    again = staff_client.post("/admin/transfers/interbankincomingrecord/", {**chosen, "post": "yes"},
-                              follow=True).content.decode()
+    again = staff_client.post("/admin/transfers/interbankincomingrecord/", submitted, follow=True).content.decode()
     assert (f"第{held.file_id}号 {held.line}行目（{_by_whom_and_when(held)}）は既に入金済みです（何もしていません。二重には入金していません）。"
-            in again) and "0件" not in again and "入金保留の明細だけを入金できます" in again
+            in again) and "0件" not in again
     assert Account.objects.get(pk=account.pk).balance == 60_000
     assert AuditEvent.objects.filter(action="interbank_incoming_release").count() == 1
 
@@ -397,14 +398,14 @@ def test_a_release_that_lost_to_a_return_says_it_was_returned_and_by_whom(staff_
     assert now.returned_by and now.return_reason == RECORD_RETURN_REASON and now.returned_at is not None
     when = timezone.localtime(now.returned_at)
     assert (f"第{held.file_id}号 {held.line}行目は、別の画面（または別の職員）で既に返却済に"
-            f"なっています（{now.returned_by}、{when.year}年{when.month}月{when.day}日 {when:%H:%M}）。"
+            f"なっています（{now.returned_by}、{when.year}年{when.month}月{when.day}日 {when.hour}:{when:%M}）。"
             "この明細には何もしていません。") in lost
     assert "入金保留の明細だけを入金できます" not in lost
     # the record's page says why and when it went back (walk30 F4), not only the 操作ログ
     page = staff_client.get(f"{url}{held.pk}/change/").content.decode()
     assert "返却理由" in page and RECORD_RETURN_REASON in page and "返却日時" in page
     listed = staff_client.get(f"{url}?status__exact=returned").content.decode()
-    assert f"返却済（返却理由：{RECORD_RETURN_REASON}）" in listed  # the list says why too (walk31 F5)
+    assert f'<span class="status-label">返却済</span>（返却理由：{RECORD_RETURN_REASON}）' in listed  # why too (walk31 F5)
     assert Account.objects.get(pk=account.pk).balance == balance
 
 
@@ -442,7 +443,7 @@ def test_two_tabs_on_the_held_list_say_the_second_did_nothing(staff_client):
     released = InterbankIncomingRecord.objects.get(pk=held.pk)
     when = timezone.localtime(released.released_at)
     assert (f"第{held.file_id}号 {held.line}行目は、別の画面（または別の職員）で既に入金済になっています"
-            f"（{released.released_by}、{when.year}年{when.month}月{when.day}日 {when:%H:%M}）。"
+            f"（{released.released_by}、{when.year}年{when.month}月{when.day}日 {when.hour}:{when:%M}）。"
             "この明細には何もしていません。") in returned
     assert InterbankIncomingRecord.objects.get(pk=held.pk).status == "credited"
     assert Account.objects.get(pk=account.pk).balance == 150_000_000
@@ -475,7 +476,7 @@ def test_a_large_incoming_record_is_held_until_staff_release_it(staff_client, se
                for record in held)
     assert PostingNotice.objects.filter(account=account).count() == notices + 1  # the 10,000,000円 only
     listed = staff_client.get("/admin/transfers/interbankincomingrecord/?status__exact=held").content.decode()
-    assert f"入金保留（{reason}）" in listed
+    assert f'<span class="status-label">入金保留</span>（{reason}）' in listed
     chosen = {"action": "release_held", "_selected_action": [held[1].pk]}
     shown = staff_client.post("/admin/transfers/interbankincomingrecord/", chosen).content.decode()
     assert "まだ入金していません" in shown and reason in shown and "10,000,001円" in shown
@@ -538,9 +539,135 @@ def test_returning_records_asks_first_and_needs_a_reason(staff_client):
 
 
 def _by_whom_and_when(record) -> str:
-    """「staff-t、2026年12月8日 02:58」: who returned or released ``record`` and when (walk31 F4)."""
+    """「staff-t、2026年12月8日 2:58」: who returned or released ``record`` and when (walk31 F4),
+    the time as the record's page writes it (「2:58」, not 「02:58」)."""
     now = InterbankIncomingRecord.objects.get(pk=record.pk)
     who, when = ((now.returned_by, now.returned_at) if now.status == "returned"
                  else (now.released_by, now.released_at))
     when = timezone.localtime(when)
-    return f"{who}、{when.year}年{when.month}月{when.day}日 {when:%H:%M}"
+    return f"{who}、{when.year}年{when.month}月{when.day}日 {when.hour}:{when:%M}"
+
+
+def _account_over_name(account) -> str:
+    """How 振込入金明細 lists an account: 「001-普通-1234567」 over the holder's name."""
+    return f'<span class="account-line">{account.branch.code}-普通-{account.number}</span><br>{account.holder_kana}'
+
+
+def _messages(html: str) -> str:
+    """The page's messages (「…を返却済にしました。」), without the list under them."""
+    found = re.search(r'<ul class="messagelist">(.*?)</ul>', html, re.S)
+    return found.group(1) if found else ""
+
+
+def _submitted_ids(html: str) -> list[int]:
+    """The records a confirm page's form submits."""
+    return [int(pk) for pk in re.findall(r'<input type="hidden" name="_selected_action" value="(\d+)">', html)]
+
+
+def test_a_mixed_selection_reports_a_race_only_for_what_changed_after_the_confirm_page(staff_client):
+    """walk31 F4 b, c: ticked 入金済 and 入金不能 lines, 返却済にする; the confirm page said
+    「—（入金済のため返却しません）」, and after the submit the 入金済 line was reported as
+    credited 「別の画面（または別の職員）で」 though nothing had happened since. The confirm
+    page now submits only what it offered: the lines it excluded are not reported again,
+    and only a line another tab returned between the confirm page and the submit is said
+    to be done elsewhere — its time written as the record's page writes it (「2:58」)."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+        "mixed.txt", incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (None, "ﾀﾞﾚｶ", 1_000), (None, "ﾀﾞﾚｶ", 2_000)]))})
+    credited = InterbankIncomingRecord.objects.get(status="credited")
+    first, second = InterbankIncomingRecord.objects.filter(status="unapplied").order_by("line")
+    url = "/admin/transfers/interbankincomingrecord/"
+    shown = staff_client.post(url, {"action": "mark_returned",
+                                    "_selected_action": [credited.pk, first.pk, second.pk]}).content.decode()
+    assert "—（入金済のため返却しません）" in shown and 'value="返却済にする（2件 3,000円）"' in shown
+    assert sorted(_submitted_ids(shown)) == sorted([first.pk, second.pk])
+    # another tab returns the second line after this confirm page was drawn
+    staff_client.post(url, {"action": "mark_returned", "_selected_action": [second.pk], "post": "yes",
+                            "reason": "別タブの理由"})
+    done = staff_client.post(url, {"action": "mark_returned", "_selected_action": _submitted_ids(shown),
+                                   "post": "yes", "reason": RECORD_RETURN_REASON}, follow=True).content.decode()
+    told = _messages(done)
+    assert "1件を返却済にしました。" in told
+    assert f"第{credited.file_id}号 {credited.line}行目" not in told and "入金済" not in told
+    record_page = staff_client.get(f"{url}{second.pk}/change/").content.decode()
+    returned_at = re.search(r"返却日時[^<]*</label>\s*<div class=\"readonly\">([^<]+)</div>", record_page).group(1)
+    assert re.fullmatch(r"\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}:\d{2}", returned_at)
+    assert (f"第{second.file_id}号 {second.line}行目（staff-t、{returned_at}）は既に返却済です"
+            "（この明細には何もしていません。今回入力された返却理由は記録していません）。") in told
+    assert InterbankIncomingRecord.objects.get(pk=second.pk).return_reason == "別タブの理由"
+    assert InterbankIncomingRecord.objects.get(pk=first.pk).return_reason == RECORD_RETURN_REASON
+    assert InterbankIncomingRecord.objects.get(pk=credited.pk).status == "credited"
+    assert Account.objects.get(pk=account.pk).balance == 30_000
+
+
+def test_a_mixed_release_reports_only_the_held_line_returned_meanwhile(staff_client):
+    """walk31 F4 b for 入金する: the confirm page lists a 入金不能 and a 入金済 line as not
+    credited and submits only the 入金保留 ones; one of those returned by another tab
+    meanwhile is said to be, by whom and when; the others are not reported again."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    for name, other_amount in (("a.txt", 1_000), ("b.txt", 2_000)):
+        staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+            name, incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 30_000), (None, "ﾀﾞﾚｶ", other_amount)]))})
+    held = InterbankIncomingRecord.objects.get(status="held")
+    credited = InterbankIncomingRecord.objects.get(status="credited")
+    unapplied = InterbankIncomingRecord.objects.filter(status="unapplied").first()
+    url = "/admin/transfers/interbankincomingrecord/"
+    shown = staff_client.post(url, {"action": "release_held",
+                                    "_selected_action": [held.pk, credited.pk, unapplied.pk]}).content.decode()
+    assert "—（入金済のため入金しません）" in shown and "—（入金不能のため入金しません）" in shown
+    assert _submitted_ids(shown) == [held.pk]
+    staff_client.post(url, {"action": "mark_returned", "_selected_action": [held.pk], "post": "yes",
+                            "reason": RECORD_RETURN_REASON})
+    told = _messages(staff_client.post(url, {"action": "release_held", "_selected_action": _submitted_ids(shown),
+                                             "post": "yes"}, follow=True).content.decode())
+    returned = InterbankIncomingRecord.objects.get(pk=held.pk)
+    assert (f"第{held.file_id}号 {held.line}行目は、別の画面（または別の職員）で既に返却済になっています"
+            f"（{_by_whom_and_when(held)}）。この明細には何もしていません。") in told
+    assert "入金した明細はありません。" in told
+    for other in (credited, unapplied):
+        assert f"第{other.file_id}号 {other.line}行目" not in told
+    assert returned.status == "returned" and Account.objects.get(pk=account.pk).balance == 30_000
+
+
+def test_who_and_when_is_written_as_the_record_page_writes_it():
+    """walk31 F4 c: the messages wrote 「02:58」 where the record's page writes 「2:58」."""
+    from transfers.interbank.admin import _ended_by_staff
+
+    small_hours = dt.datetime(2026, 12, 8, 2, 58, tzinfo=dt.timezone(dt.timedelta(hours=9)))
+    record = InterbankIncomingRecord(status="returned", returned_by="yakuseki01", returned_at=small_hours)
+    assert _ended_by_staff(record) == "yakuseki01、2026年12月8日 2:58"
+    record = InterbankIncomingRecord(status="credited", released_by="staff01", released_at=small_hours)
+    assert _ended_by_staff(record) == "staff01、2026年12月8日 2:58"
+
+
+def test_the_record_page_names_a_hold_reason_as_such_and_the_filter_names_files_short(staff_client):
+    """XFER-12 (walk31 F5): a 入金保留 record's page labelled its reason 「入金不能の理由」; it
+    reads 「入金保留の理由」 (also once such a record is returned), a 入金不能 record's still
+    「入金不能の理由」. The file filter beside the list names each file by its number and name,
+    not with its count and total (the label that widened it)."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+        "interbank-demo-incoming.txt", incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 150_000_000), (None, "ﾀﾞﾚｶ", 1_000),
+                                                      (account, "ﾔﾏﾀﾞ ﾀﾛｳ", 120_000_000)]))})
+    held, returned = InterbankIncomingRecord.objects.filter(status="held").order_by("line")
+    unapplied = InterbankIncomingRecord.objects.get(status="unapplied")
+    url = "/admin/transfers/interbankincomingrecord/"
+    staff_client.post(url, {"action": "mark_returned", "_selected_action": [returned.pk], "post": "yes",
+                            "reason": RECORD_RETURN_REASON})
+    staff_client.post("/admin/transfers/interbankincomingfile/upload/", {"file": SimpleUploadedFile(
+        "second.txt", incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 2_000)]))})  # the filter lists two files or more
+
+    def reason_label(record) -> str:
+        page = staff_client.get(f"{url}{record.pk}/change/").content.decode()
+        labels = re.findall(r"<label>(入金不能の理由|入金保留の理由):</label>\s*<div class=\"readonly\">([^<]*)</div>", page)
+        assert len(labels) == 1, labels
+        return labels[0]
+
+    assert reason_label(held) == ("入金保留の理由", held.reason) and held.reason.startswith("大口：")
+    assert reason_label(returned) == ("入金保留の理由", returned.reason)
+    assert reason_label(unapplied) == ("入金不能の理由", "口座なし")
+    listed = staff_client.get(url).content.decode()
+    filter_html = listed[listed.index('id="changelist-filter"'):]
+    file = held.file
+    assert f"第{file.pk}号 interbank-demo-incoming.txt</a>" in filter_html
+    assert f"{file.total_amount:,}円" not in filter_html and "被仕向 第" not in filter_html

@@ -16,12 +16,12 @@ from django.shortcuts import get_object_or_404, redirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 from django.utils.http import urlencode
 
 from accounts.admin import ReadOnlyAdmin, yen_column
 from accounts.models import Account
-from accounts.templatetags.accounts_format import japanese_minute
 from cosei_ib import bankcalendar
 from cosei_ib.textinput import ascii_int
 from security.customer_admin import ReasonForm
@@ -73,7 +73,8 @@ def _ended_by_staff(record: InterbankIncomingRecord) -> str:
     else:
         return ""
     if who and when is not None:  # returned or released before transfers 0038: no time kept
-        return f"{who}、{japanese_minute(timezone.localtime(when))}"
+        # as the record's page writes it (「2:58」, Django's DATETIME_FORMAT), not 「02:58」 (walk31 F4)
+        return f"{who}、{date_format(timezone.localtime(when), 'DATETIME_FORMAT')}"
     return who
 
 
@@ -305,6 +306,29 @@ class InterbankIncomingFileAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/accounts/customer/staff_action.html", context)
 
 
+def _account_over_name(account: str, name: str):
+    """「001-普通-1234567」 kept on one line over the name, which breaks at its spaces (a
+    name of 30 half-width kana kept whole would widen the list)."""
+    return format_html('<span class="account-line">{}</span><br>{}', account, name)
+
+
+class IncomingFileFilter(admin.RelatedFieldListFilter):
+    """被仕向ファイル beside 振込入金明細, newest first, each by its number and name only: the
+    file's own label (「被仕向 第5号 interbank-demo-incoming.txt 3件 142,000円」, its count and
+    total on the file list) made the filter the list's widest neighbour (walk31 F5)."""
+
+    def field_choices(self, field, request, model_admin):
+        files = InterbankIncomingFile.objects.order_by("-pk").only("pk", "filename")
+        return [(file.pk, f"第{file.pk}号 {file.filename}") for file in files]
+
+
+def _reason_is_a_hold(record: InterbankIncomingRecord) -> bool:
+    """Whether ``reason`` says why the record was 入金保留 (still, or until it was returned),
+    not why it could not be credited."""
+    return record.status == InterbankIncomingRecord.Status.HELD or (
+        record.status == InterbankIncomingRecord.Status.RETURNED and record.reason.startswith(services.HOLD_REASONS))
+
+
 @admin.register(InterbankIncomingRecord)
 class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     # ten columns scrolled the list 254 pixels sideways at 1280 beside the sidebar and its
@@ -312,12 +336,12 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     # record names with its 受取人名, and the state with its reason share a column each
     list_display = ["file_and_line", "payee_account_and_name", "amount_yen", "status_and_reason",
                     "credited_account"]
-    list_filter = ["status", "file"]
+    list_filter = ["status", ("file", IncomingFileFilter)]
     list_select_related = ["file", "account__branch"]
-    fields = readonly_fields = ["file", "line", "branch_code", "account_type_name", "account_number", "payee_kana",
-                                "amount_yen", "credited_account", "matched_account", "status", "reason", "journal",
-                                "returned_by", "return_reason", "returned_at", "released_by", "released_at",
-                                "created_at"]
+    fields = ["file", "line", "branch_code", "account_type_name", "account_number", "payee_kana",
+              "amount_yen", "credited_account", "matched_account", "status", "unapplied_reason", "journal",
+              "returned_by", "return_reason", "returned_at", "released_by", "released_at", "created_at"]
+    readonly_fields = [*fields, "held_reason"]
     amount_yen = yen_column(InterbankIncomingRecord, "amount")
     actions = ["mark_returned", "release_held"]
 
@@ -328,28 +352,57 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
     # walk25 F28: 「入金口座 003-普通-6789012 ｽｽﾞｷ ｲﾁﾛｳ」 on a 入金不能 (名義相違) row read as
     # credited to Suzuki. 入金口座 is the account only once credited (入金済); the account
     # the record's number matched stands apart, as 照合した口座, on the record's page.
+    # the account over its name, as 受取口座・受取人名: beside the filter at 1280 pixels the
+    # column is narrow, and 「001-普通-1234567 ﾔﾏﾀﾞ ﾀﾛｳ」 broke inside the number (walk31 F5)
     @admin.display(description="入金口座", ordering="account")
     def credited_account(self, record):
-        return str(record.account) if record.status == record.Status.CREDITED and record.account else "—"
+        if record.status != record.Status.CREDITED or not record.account:
+            return "—"
+        account = record.account
+        return _account_over_name(f"{account.branch.code}-{account.get_type_display()}-{account.number}",
+                                  account.holder_kana)
 
     @admin.display(description="照合した口座（入金済でなければ入金していません）")
     def matched_account(self, record):
         return str(record.account) if record.account else "—"
 
-    @admin.display(description="被仕向ファイル・行", ordering="file")
+    # may break after 被仕向 (a zero-width space: the header keeps words whole, word-break:
+    # keep-all); whole, with the sort icons, it held the column at 150 pixels (walk31 F5)
+    @admin.display(description="被仕向\u200bファイル・行", ordering="file")
     def file_and_line(self, record):
         return f"第{record.file_id}号 {record.line}行目"
 
     @admin.display(description="受取口座・受取人名", ordering="account_number")
     def payee_account_and_name(self, record):
-        return format_html("{}<br>{}", _payee_account(record), record.payee_kana)
+        return _account_over_name(_payee_account(record), record.payee_kana)
 
+    # walk31 F5: the page labelled a 入金保留 record's reason 「入金不能の理由」; it says which it is
+    @admin.display(description="入金不能の理由")
+    def unapplied_reason(self, record):
+        return record.reason or "—"
+
+    @admin.display(description="入金保留の理由")
+    def held_reason(self, record):
+        return record.reason or "—"
+
+    def get_fields(self, request, obj=None):
+        fields = super().get_fields(request, obj)
+        if obj is not None and _reason_is_a_hold(obj):
+            return ["held_reason" if name == "unapplied_reason" else name for name in fields]
+        return fields
+
+    # the state stays whole and its reason wraps: kept whole too (word-break: keep-all), the
+    # 大口 reason's 「10,000,000円を超える振込」 held the column at 181 pixels and cut 入金口座 (walk31 F5)
     @admin.display(description="状態", ordering="status")
     def status_and_reason(self, record):
         label = record.get_status_display()
         if record.status == record.Status.RETURNED and record.return_reason:
-            return f"{label}（返却理由：{record.return_reason}）"  # why it went back (walk31 F5)
-        return f"{label}（{record.reason}）" if record.reason else label
+            reason = f"返却理由：{record.return_reason}"  # why it went back (walk31 F5)
+        else:
+            reason = record.reason
+        if not reason:
+            return label
+        return format_html('<span class="status-label">{}</span>（{}）', label, reason)
 
     def has_return_permission(self, request) -> bool:
         return request.user.has_perm(PERMISSION)
@@ -368,7 +421,9 @@ class InterbankIncomingRecordAdmin(ReadOnlyAdmin):
               already_text: str) -> None:
         """``step`` for each chosen record. One another tab (or another staff member) did
         meanwhile — its state is now ``already_status`` — is said as such, not as a failure:
-        「0件を入金しました。」 read as one (walk27 F4)."""
+        「0件を入金しました。」 read as one (walk27 F4). The confirm pages submit only the
+        records they offered (walk31 F4): one they had listed as 「入金済のため返却しません」 was
+        then reported as done 「別の画面（または別の職員）で」 though nothing had happened since."""
         done, already = 0, []
         for record in self._chosen(request, queryset):
             try:

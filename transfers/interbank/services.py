@@ -90,6 +90,7 @@ NOT_CUSTOMER = "お客様口座ではない"
 HELD_SAME = "二重の疑い：第{file}号 {line}行目と同じ振込"
 # 入金保留: a record above settings.TRANSFERS_INCOMING_HOLD_ABOVE (walk27 F3)
 HELD_LARGE = "大口：{limit:,}円を超える振込（仕向金融機関に確認）"
+HOLD_REASONS = tuple(reason.partition("{")[0] for reason in (HELD_SAME, HELD_LARGE))  # how each begins
 
 
 def settlement_account() -> Account:
