@@ -153,3 +153,45 @@ def card_replaced(customer: Customer, card) -> object:
         audit_record(action="card_issue", outcome="success", customer=customer, summary="再発行")
         notice_enqueue(customer=customer, event="card_issue", lines=["画像認証カードを再発行しました。"])
     return active
+
+
+def address_changed(customer: Customer, new_email: str) -> Customer:
+    """``customer``'s address made ``new_email`` as the app's role may make it (NOTE-2,
+    notifications 0022, CI310): through the service — ``email_change_request``, then
+    ``email_change_confirm`` with the code read from its mail — which tells the old address.
+    ``new_email`` '' removes the address (``email_remove``)."""
+    import re
+
+    from django.db import transaction
+
+    from notifications.models import OutboxMessage
+    from notifications.services import email_change_confirm, email_change_request, email_remove
+
+    with transaction.atomic():
+        if not new_email:
+            customer.refresh_from_db(fields=["email"])
+            email_remove(customer=customer, email=customer.email, ip=None)
+            return customer
+        email_change_request(customer=customer, new_email=new_email, ip=None)
+        mail = OutboxMessage.objects.filter(customer=customer, event="email_verify").latest("id")
+        email_change_confirm(customer=customer, code=re.search(r"確認コード：(\d{6})", mail.body)[1], ip=None)
+    return customer
+
+
+def notices_chosen(customer: Customer, **choices: bool):
+    """``customer``'s choice of optional notices (NOTE-2), ``choices`` over the current ones,
+    as the app's role may write it (notifications 0022, CI311): ``notice_preference_change``
+    after the Ｅメール設定 confirm page's step-up of that content, used in its transaction —
+    with its audit row and its ``email_change`` mail."""
+    from django.db import transaction
+
+    from notifications.models import PREFERENCE_LABELS
+    from notifications.services import notice_preference_change, preference_for
+    from security.stepup import stepup_seed_used
+
+    current = preference_for(customer)
+    chosen = {field: bool(choices.get(field, getattr(current, field))) for field in PREFERENCE_LABELS}
+    assert set(choices) <= set(chosen), f"no such choice: {set(choices) - set(chosen)}"
+    with transaction.atomic():
+        stepup_seed_used(customer=customer, kind="email_change", content={"operation": "preferences", **chosen})
+        return notice_preference_change(customer=customer, choices=chosen, ip=None)

@@ -182,12 +182,11 @@ def test_outbox_list_keeps_the_kind_of_mail_whole(page, device):
 def test_address_history_list_reads_whole_for_branch_staff(page, device):
     """NOTE-2, STAFF-1, UI-1 (dbprobe25 F5): branch staff read アドレス変更履歴 — what the
     database recorded at each change of a customer's address — beside the sidebar."""
-    from accounts.models import Customer
     from tests import factories
 
     totp_device = _branch_staff_device()
     customer = factories.customer(email="yamada.taro.before-the-change@example.jp", name_kanji="山田 太郎")
-    Customer.objects.filter(pk=customer.pk).update(email="yamada.taro.after-the-change@example.jp")
+    factories.address_changed(customer, "yamada.taro.after-the-change@example.jp")
 
     _log_in(page, totp_device)
     page.get_by_role("link", name="アドレス変更履歴").click()
@@ -203,12 +202,11 @@ def test_notice_choice_history_list_reads_whole_for_branch_staff(page, device):
     """NOTE-2, STAFF-1, UI-1 (dbprobe25 F5): branch staff reach 通知設定の変更履歴 — what the
     database recorded at each change of the notices a customer chose — from the admin
     index, beside アドレス変更履歴, and read it whole beside the sidebar."""
-    from notifications.models import NoticePreference
     from tests import factories
 
     totp_device = _branch_staff_device()
     customer = factories.customer(email="yamada@example.jp", name_kanji="山田 太郎")
-    NoticePreference.objects.create(customer=customer, postings=False, login=True)
+    factories.notices_chosen(customer, postings=False, login=True)
 
     _log_in(page, totp_device)
     assert page.get_by_role("link", name="アドレス変更履歴").is_visible()

@@ -12,7 +12,8 @@ import pytest
 
 from tests.browser.layout import choices_sit_beside_their_labels
 
-from tests.browser.test_security_flows import _answer_card_challenge, _customer, _login
+from tests.browser.test_security_flows import _answer_card_challenge, _login
+from tests.security.secondfactor import customer_with_card
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -47,9 +48,7 @@ def _code_from_eml(folder, address: str) -> str:
 def test_change_the_address_with_step_up_and_the_mailed_code(page, device, settings, tmp_path):
     settings.EMAIL_BACKEND = "notifications.backends.EmlFileBackend"
     settings.NOTIFICATIONS_EML_DIR = str(tmp_path)
-    customer = _customer()
-    customer.email = "old@example.jp"
-    customer.save()
+    customer = customer_with_card(password="Pass1234", email="old@example.jp")
     new_address = f"new-{device}@example.jp"
 
     _login(page, customer)

@@ -20,7 +20,7 @@ from notifications.services import (
     posting_notices_process,
 )
 from tests import factories
-from tests.notifications.test_loadable_and_round_trip import SET_EMAIL, committed_refusal
+from tests.notifications.test_loadable_and_round_trip import SET_EMAIL, committed_refusal, serviced_round_trip
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -30,12 +30,13 @@ MAIL = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", su
 
 @pytest.mark.parametrize(("to", "status", "code"), [
     ("collector@attacker.example", "pending", "CI244"),  # since notifications 0020: the mail itself
-    ("", "skipped", "CI240"),
+    ("", "skipped", "CI310"),  # CI240 before notifications 0022: the address changed by no service
 ])
 def test_a_debit_notice_is_not_sent_elsewhere_by_a_round_trip_in_other_letter_case(to, status, code):
     """The repro of F2 (and of dbprobe27 F6c with an address of '' on the way). Since
     notifications 0020 (dbprobe30 F7) the mail to the attacker's address is refused as it is
-    written (CI244); the round trip itself stays CI240."""
+    written (CI244); since notifications 0022 (dbprobe31 F2) the round trip through '' is
+refused as an address changed by no service (CI310) — through the services it is CI240."""
     owner = factories.customer(email="yamada@example.jp")
     account = factories.account(owner=owner, balance=50_000)
     assert address_same("Yamada@example.jp", owner.email)
@@ -60,9 +61,11 @@ def test_an_address_is_not_changed_to_itself_in_other_letter_case(back):
     assert committed_refusal((SET_EMAIL, ["anyone@attacker.example", owner.pk]),
                              (MAIL, [owner.pk, "login", "anyone@attacker.example", "https://evil.example/", "pending"]),
                              (SET_EMAIL, [back, owner.pk])) == "CI244"  # the mail (0020)
+    # a bare change is no service's (CI310, notifications 0022); through the services, CI240
     assert committed_refusal((SET_EMAIL, ["anyone@attacker.example", owner.pk]),
-                             (SET_EMAIL, [back, owner.pk])) == "CI240"
-    assert committed_refusal((SET_EMAIL, [back, owner.pk])) == "CI240"
+                             (SET_EMAIL, [back, owner.pk])) == "CI310"
+    assert committed_refusal((SET_EMAIL, [back, owner.pk])) == "CI310"
+    assert serviced_round_trip(owner, "anyone@attacker.example", back) == "CI240"
 
 
 def test_the_guards_take_the_customers_mailbox_in_any_letter_case():

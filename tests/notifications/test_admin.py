@@ -87,12 +87,10 @@ def test_a_message_is_named_in_japanese_on_its_page_and_in_the_list(staff_client
 
 def test_staff_read_the_address_history_the_database_recorded(staff_client):
     """NOTE-2, STAFF-1 (dbprobe25 F5): every change of a registered address is recorded by
-    the database (notifications 0010); branch staff read it, read-only — also a change made
-    outside Ｅメール設定, which the customer never asked for."""
-    from accounts.models import Customer
-
+    the database (notifications 0010); branch staff read it, read-only — also a DBA's change
+    (the app's role changes an address only through Ｅメール設定 since notifications 0022)."""
     customer = factories.customer(email="before@example.jp", name_kanji="履歴 花子")
-    Customer.objects.filter(pk=customer.pk).update(email="after@example.jp")
+    factories.address_changed(customer, "after@example.jp")
     listing = staff_client.get(f"/admin/notifications/emailaddresschange/?q={customer.contract_id}")
     page = listing.content.decode()
     assert listing.status_code == 200
@@ -113,10 +111,10 @@ def test_staff_read_the_history_of_notices_chosen_the_database_recorded(staff_cl
     """NOTE-2, STAFF-1 (dbprobe25 F5): 入出金のお知らせ turned off — through Ｅメール設定 or
     behind the customer's back — is recorded by the database (notifications 0011); branch
     staff read it beside アドレス変更履歴, read-only."""
-    from notifications.models import NoticePreference, NoticePreferenceChange
+    from notifications.models import NoticePreferenceChange
 
     customer = factories.customer(email="a@example.jp", name_kanji="設定 花子")
-    NoticePreference.objects.create(customer=customer, postings=False)
+    factories.notices_chosen(customer, postings=False)
     index = staff_client.get("/admin/").content.decode()
     assert "通知設定の変更履歴" in index and "アドレス変更履歴" in index
     listing = staff_client.get(f"/admin/notifications/noticepreferencechange/?q={customer.contract_id}")

@@ -14,7 +14,7 @@ from accounts.models import Account, Journal
 from accounts.services import PostingLine, journal_post
 from notifications import tasks
 from notifications.models import OutboxMessage, PostingNotice
-from notifications.services import notice_enqueue, notice_preference_change
+from notifications.services import notice_enqueue
 from tests import factories
 from tests.accounts.test_ledger_lockdown import refused
 
@@ -133,19 +133,34 @@ def test_an_address_changed_and_changed_back_in_one_transaction_is_refused():
     assert committed_refusal((SET_EMAIL, ["anyone@attacker.example", customer.pk]),
                              (mail, [customer.pk, "anyone@attacker.example"]),
                              (SET_EMAIL, ["yamada@example.jp", customer.pk])) == "CI244"  # the mail: 0020
+    # a bare change is no service's since notifications 0022 (CI310, dbprobe31 F2), round trip or not
     assert committed_refusal((SET_EMAIL, ["anyone@attacker.example", customer.pk]),
-                             (SET_EMAIL, ["yamada@example.jp", customer.pk])) == "CI240"
+                             (SET_EMAIL, ["yamada@example.jp", customer.pk])) == "CI310"
     assert committed_refusal((SET_EMAIL, ["", customer.pk]), (SET_EMAIL, ["x@example.jp", customer.pk]),
-                             (SET_EMAIL, ["yamada@example.jp", customer.pk])) == "CI240"
+                             (SET_EMAIL, ["yamada@example.jp", customer.pk])) == "CI310"
+    # the round trip with each step's service writes (request, code, audit row, mails) is CI240
+    assert serviced_round_trip(customer, "anyone@attacker.example", "yamada@example.jp") == "CI240"
+    assert serviced_round_trip(customer, "", "yamada@example.jp") == "CI240"
     assert not OutboxMessage.objects.filter(to="anyone@attacker.example").exists()
     customer.refresh_from_db()
     assert customer.email == "yamada@example.jp"
     # one change a transaction, as the service makes it, and two changes that end elsewhere
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(SET_EMAIL, ["new@example.jp", customer.pk])
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(SET_EMAIL, ["x@example.jp", customer.pk])
-        cursor.execute(SET_EMAIL, ["third@example.jp", customer.pk])
+    factories.address_changed(customer, "new@example.jp")
+    with transaction.atomic():
+        factories.address_changed(customer, "x@example.jp")
+        factories.address_changed(customer, "third@example.jp")
+    customer.refresh_from_db()
+    assert customer.email == "third@example.jp"
+
+
+def serviced_round_trip(customer, away: str, back: str) -> str | None:
+    """The customer's address changed to ``away`` and then to ``back`` by the services
+    (``tests.factories.address_changed``: '' is a removal) in one transaction; the SQLSTATE
+    its commit failed with."""
+    with pytest.raises(DatabaseError) as caught, transaction.atomic():
+        factories.address_changed(customer, away)
+        factories.address_changed(customer, back)
+    return getattr(caught.value.__cause__, "sqlstate", None)
 
 
 SET_CHOICE = ("INSERT INTO notifications_noticepreference (customer_id, postings, receipts, login, updated_at)"
@@ -161,8 +176,15 @@ def test_a_choice_of_notices_changed_and_changed_back_in_one_transaction_is_refu
     assert committed_refusal(
         (SET_CHOICE, [customer.pk, False]),
         ("DELETE FROM notifications_noticepreference WHERE customer_id = %s", [customer.pk])) == "CI240"
-    notice_preference_change(customer=customer, choices={"postings": False, "receipts": True, "login": False}, ip=None)
-    notice_preference_change(customer=customer, choices={"postings": True, "receipts": True, "login": False}, ip=None)
+    # a bare change is no service's since notifications 0022 (CI311, dbprobe31 F5); the round
+    # trip with each step's service writes (step-up, audit row, mail) is still CI240
+    assert committed_refusal((SET_CHOICE, [customer.pk, False])) == "CI311"
+    with pytest.raises(DatabaseError) as caught, transaction.atomic():
+        factories.notices_chosen(customer, postings=False)
+        factories.notices_chosen(customer, postings=True)
+    assert getattr(caught.value.__cause__, "sqlstate", None) == "CI240"
+    factories.notices_chosen(customer, postings=False)
+    factories.notices_chosen(customer, postings=True)
 
 
 # --- F6b: an address-change request is never deleted, only ended (notifications 0016) ------
@@ -223,7 +245,7 @@ def test_the_services_end_a_request_and_keep_it():
 
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize(("to", "status", "code"), [
-    ("", "skipped", "CI240"),
+    ("", "skipped", "CI310"),  # CI240 before notifications 0022: the address changed by no service
     ("collector@attacker.example", "pending", "CI244"),  # the mail to it, as written (notifications 0020)
 ])
 def test_a_debit_notice_is_not_silenced_or_sent_elsewhere_by_a_round_trip(to, status, code):

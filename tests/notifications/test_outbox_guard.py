@@ -57,7 +57,7 @@ def test_a_mail_is_not_born_tried_or_sent(status, attempts, sent_at):
         "INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
         " next_attempt_at, created_at, sent_at) VALUES (%s, 'transfer_accepted', 'a@example.jp', 's', 'b',"
         " %s, %s, now(), now() - interval '30 days', %s)", [customer.pk, status, attempts, sent_at]) == "CI204"
-    NoticePreference.objects.create(customer=customer, receipts=False)  # skipped only when off (0019, CI243)
+    factories.notices_chosen(customer, receipts=False)  # skipped only when off (0019, CI243)
     for allowed in ("pending", "skipped"):
         OutboxMessage.objects.create(customer=customer, event="transfer_accepted", to="a@example.jp",
                                      subject="s", body="b", status=allowed)
@@ -242,29 +242,31 @@ def _choices(change: NoticePreferenceChange) -> tuple:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_change_of_the_notices_chosen_is_recorded_by_the_database():
+def test_a_change_of_the_notices_chosen_is_recorded_by_the_database(owner_sql):
     """NOTE-1, NOTE-2, LEDGER-7 (notifications 0011, dbprobe25 F5): the app's role turned off
-    入出金のお知らせ and nothing recorded it. Every change — through Ｅメール設定 or a bare
-    UPDATE — is in the history, which the app's role only reads (42501 for a write). Each its
+    入出金のお知らせ and nothing recorded it. Every change — through Ｅメール設定 or a DBA's
+    UPDATE — is in the history, which the app's role only reads (42501 for a write); a bare
+    one of the app's role is refused since notifications 0022 (CI311, dbprobe31 F5). Each its
     own transaction: changes that end where they began in one are refused (notifications 0015)."""
     customer = factories.customer(email="payer@example.jp")
     NoticePreference.objects.create(customer=customer)  # the defaults: nothing changed
     assert not NoticePreferenceChange.objects.filter(customer=customer).exists()
-    services.notice_preference_change(customer=customer, choices={"postings": True, "receipts": False, "login": True},
-                                      ip=None)
+    factories.notices_chosen(customer, receipts=False, login=True)
+    off = "UPDATE notifications_noticepreference SET postings = false WHERE customer_id = %s"
+    assert refused(off, [customer.pk]) == "CI311"
+    factories.notices_chosen(customer, postings=False)
     with connection.cursor() as cursor:
-        cursor.execute("UPDATE notifications_noticepreference SET postings = false WHERE customer_id = %s",
-                       [customer.pk])
         cursor.execute("SELECT session_user")
         app_role = cursor.fetchone()[0]
     service, behind = NoticePreferenceChange.objects.filter(customer=customer).order_by("id")
     assert _choices(service) == (True, True, True, False, False, True)
     assert _choices(behind) == (True, False, False, False, True, True) and behind.db_user == app_role
     assert behind.changes() == ["入出金のお知らせ：受け取る → 受け取らない"]
-    # removed: back to the defaults, recorded too
-    NoticePreference.objects.filter(customer=customer).delete()
-    assert _choices(NoticePreferenceChange.objects.filter(customer=customer).latest("id")) \
-        == (False, True, False, True, True, False)
+    # removed by a DBA: back to the defaults, recorded too (the app's role: CI311)
+    assert refused("DELETE FROM notifications_noticepreference WHERE customer_id = %s", [customer.pk]) == "CI311"
+    owner_sql("DELETE FROM notifications_noticepreference WHERE customer_id = %s", [customer.pk])
+    removed = NoticePreferenceChange.objects.filter(customer=customer).latest("id")
+    assert _choices(removed) == (False, True, False, True, True, False) and removed.db_user != app_role
     for statement in ("UPDATE notifications_noticepreferencechange SET postings_after = true WHERE id = %s",
                       "DELETE FROM notifications_noticepreferencechange WHERE id = %s"):
         assert refused(statement, [behind.pk]) == "42501"
@@ -278,8 +280,7 @@ def test_a_change_of_the_notices_chosen_is_recorded_by_the_database():
 def test_the_old_address_is_told_only_by_the_transaction_that_changed_it():
     """NOTE-2 (notifications 0010): a change committed earlier does not open the old
     address to later mails."""
-    customer = factories.customer(email="old@example.jp")
-    Customer.objects.filter(pk=customer.pk).update(email="new@example.jp")
+    customer = factories.address_changed(factories.customer(email="old@example.jp"), "new@example.jp")
     assert refused(INSERT_MAIL, [customer.pk, "email_change", "old@example.jp"]) == "CI204"
 
 
@@ -295,7 +296,7 @@ def test_a_debit_notice_goes_unsent_only_for_a_customer_with_no_address(credit_n
         assert not services.address_is_sendable(unusable)  # nor the database stores (accounts 0035, dbprobe29 F8)
         assert refused("UPDATE accounts_customer SET email = %s WHERE id = %s", [unusable, owner.pk]) == "23514"
     for unusable in ("",):
-        Customer.objects.filter(pk=owner.pk).update(email=unusable)
+        factories.address_changed(owner, unusable)
         assert not services.address_is_sendable(unusable)
         with transaction.atomic():
             notice = PostingNotice.objects.get(entry__in=Entry.objects.filter(
@@ -429,7 +430,7 @@ def test_an_optional_notice_is_written_unsent_only_while_switched_off():
         assert refused(INSERT_SKIPPED, [customer.pk, event, "yamada@example.jp"]) == SKIPPED, event
     with connection.cursor() as cursor:  # ログインのお知らせ is off by default
         cursor.execute(INSERT_SKIPPED, [customer.pk, "login", "yamada@example.jp"])
-    NoticePreference.objects.create(customer=customer, postings=False, receipts=False, login=True)
+    factories.notices_chosen(customer, postings=False, receipts=False, login=True)
     assert refused(INSERT_SKIPPED, [customer.pk, "login", "yamada@example.jp"]) == SKIPPED
     with connection.cursor() as cursor:
         for event in ("transfer_accepted", "withdrawal"):
@@ -443,7 +444,7 @@ def test_the_services_skips_still_go_in():
     nowhere = factories.customer(email="")
     assert services.notice_enqueue(customer=nowhere, event="lockout", lines=["x"]).status == "skipped"
     customer = factories.customer(email="yamada@example.jp")
-    NoticePreference.objects.create(customer=customer, receipts=False)
+    factories.notices_chosen(customer, receipts=False)
     skipped = services.notice_enqueue(customer=customer, event="transfer_accepted", lines=["x"])
     assert (skipped.status, skipped.to) == ("skipped", "yamada@example.jp")
     sent = services.notice_enqueue(customer=customer, event="lockout", lines=["x"])

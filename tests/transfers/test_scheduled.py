@@ -478,9 +478,7 @@ def test_staff_cancel_a_suspended_customers_transfer_with_a_reason_audited_and_m
     waiting.refresh_from_db()
     assert waiting.status == Transfer.Status.SCHEDULED
 
-    from notifications.models import NoticePreference
-
-    NoticePreference.objects.create(customer=customer, receipts=False)  # 受付のお知らせ: off
+    factories.notices_chosen(customer, receipts=False)  # 受付のお知らせ: off
     cancel = staff_client.post(f"/admin/transfers/scheduledtransfer/{waiting.pk}/cancel/",
                                {"reason": "IB取引中止の後、電話で本人確認"})
     assert cancel.status_code == 302
