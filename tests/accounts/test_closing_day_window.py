@@ -100,3 +100,23 @@ def test_the_walks_stop_instead_of_running_to_the_end_of_the_calendar():
         assert bankcalendar.next_business_day(dt.date(2026, 12, 30)) == dt.date(2027, 1, 4)
     finally:
         bankcalendar.closing_days_clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_closing_day_is_written_only_under_read_committed():
+    """dbprobe31 (with F3): under REPEATABLE READ the count of the days in force read the
+    transaction's snapshot from before the advisory lock, so two transactions could each
+    take the last of the 100 places. The app's role writes a closing day only under READ
+    COMMITTED (CI112, accounts 0038); admin's service says it in Japanese and writes
+    nothing, and goes through under READ COMMITTED, as the app runs."""
+    from accounts.services import CLOSING_DAY_REFUSED
+    from tests.accounts.closing_support import staff_user
+    from tests.transfers.test_dbprobe31_guards import _RepeatableRead
+
+    staff_user("staff-rr")
+    day = bankcalendar.next_business_day(db_today() + dt.timedelta(days=40))
+    with _RepeatableRead(), pytest.raises(ClosingDayRefused) as refusal:
+        bank_closing_day_add(day=day, name="臨時休業", actor="staff-rr")
+    assert str(refusal.value) == CLOSING_DAY_REFUSED  # the database's refusal, not the form's
+    assert not BankClosingDay.objects.filter(date=day).exists()
+    assert bank_closing_day_add(day=day, name="臨時休業", actor="staff-rr").date == day
