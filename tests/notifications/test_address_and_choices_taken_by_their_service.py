@@ -234,3 +234,37 @@ def test_the_service_still_changes_the_choice():
     assert OutboxMessage.objects.filter(customer=customer, event="email_change", to="yamada@example.jp",
                                         status="pending").count() == 2
 
+
+
+# --- dbprobe32 F2: a choice moved to another customer (CI313) ----------------------------------
+
+MOVED = "CI313"
+
+
+def test_a_choice_moved_to_another_customer_is_refused():
+    """The repro of dbprobe32 F2 (f_pref_move_2.sql): customer 2's choices (all off) moved to
+    customer 1 by one UPDATE — no history row, so CI311 never ran."""
+    attacker, victim = factories.customer(email="sato@example.jp"), factories.customer(email="yamada@example.jp")
+    factories.notices_chosen(attacker, postings=False, receipts=False)
+    move = ("UPDATE notifications_noticepreference SET customer_id = %s WHERE customer_id = %s",
+            [victim.pk, attacker.pk])
+    assert at_commit(move) == MOVED
+    assert at_commit(("DELETE FROM notifications_noticepreference WHERE customer_id = %s", [victim.pk]), move) == MOVED
+    assert at_commit(("INSERT INTO notifications_noticepreference (customer_id, postings, receipts, login, updated_at)"
+                      " VALUES (%s, true, true, false, now()) ON CONFLICT (customer_id) DO UPDATE"
+                      " SET customer_id = %s", [attacker.pk, victim.pk])) == MOVED
+    assert NoticePreference.objects.get(customer=attacker).postings is False
+    assert not NoticePreference.objects.filter(customer=victim).exists()
+    # the service still saves the row whole (customer_id unchanged)
+    factories.notices_chosen(attacker, postings=True)
+    assert at_commit() is None
+    assert NoticePreference.objects.get(customer=attacker).postings is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dba_may_move_a_choice(owner_sql):
+    first, second = factories.customer(email="sato@example.jp"), factories.customer(email="yamada@example.jp")
+    NoticePreference.objects.create(customer=first)
+    owner_sql("UPDATE notifications_noticepreference SET customer_id = %s WHERE customer_id = %s",
+              [second.pk, first.pk])
+    assert NoticePreference.objects.filter(customer=second).exists()
