@@ -5,6 +5,7 @@ after commit loses none."""
 from __future__ import annotations
 
 import json
+import secrets
 
 from django.conf import settings
 from django.db import models
@@ -71,6 +72,11 @@ class OutboxMessage(models.Model):
     # key from SECRET_KEY, which the database never holds; the worker signs and sends only
     # a mail whose seal is right (``sealed``).
     seal = models.CharField("封緘", max_length=64, blank=True, db_default="")
+    # dbprobe32 F1: a copy of an older sealed mail (INSERT … SELECT, seal included) was sealed
+    # right too, and met every "the customer was told" rule with a text about something else.
+    # Each mail's seal covers a random nonce of its own, so no two seals are equal, and a
+    # seal is unique in the table (notifications 0024): a copy fails at its INSERT (23505).
+    seal_nonce = models.CharField("封緘の乱数", max_length=64, blank=True, default="", db_default="")
     SEAL_SALT = "cosei_ib.notifications.OutboxMessage.seal"
 
     class Meta:
@@ -83,22 +89,35 @@ class OutboxMessage(models.Model):
             models.Index(fields=["next_attempt_at", "id"], name="outbox_pending_idx",
                          condition=models.Q(status="pending")),
         ]
+        constraints = [
+            # dbprobe32 F1: a copied mail (its seal with it) fails at its INSERT (notifications 0024)
+            models.UniqueConstraint(fields=["seal"], name="outbox_seal_unique", condition=~models.Q(seal="")),
+        ]
 
     def seal_for(self, secret: str | None = None) -> str:
-        """The seal of what this mail says and to whom (``secret``: SECRET_KEY unless given)."""
-        content = json.dumps([self.customer_id, self.event, self.to, self.subject, self.body], ensure_ascii=False)
+        """The seal of what this mail says, to whom and its nonce (``secret``: SECRET_KEY
+        unless given). Without a nonce it is the seal of notifications 0021 (0024 reads it)."""
+        fields = [self.customer_id, self.event, self.to, self.subject, self.body]
+        content = json.dumps([*fields, self.seal_nonce] if self.seal_nonce else fields, ensure_ascii=False)
         return salted_hmac(self.SEAL_SALT, content, secret=secret, algorithm="sha256").hexdigest()
 
     def sealed_now(self) -> OutboxMessage:
-        """This mail with its seal set (the writers call it before the INSERT)."""
+        """This mail with a new nonce and its seal set (the writers call it before the INSERT)."""
+        self.seal_nonce = secrets.token_hex(16)
         self.seal = self.seal_for()
         return self
 
-    def is_sealed(self) -> bool:
-        """Whether the app wrote this mail as it stands: its seal under SECRET_KEY or one of
+    def seal_is_right(self, *, nonce_needed: bool = True) -> bool:
+        """Whether the seal is right for the mail as it stands, under SECRET_KEY or one of
         SECRET_KEY_FALLBACKS (a key being rotated out still lets its pending mails go)."""
-        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-        return bool(self.seal) and any(constant_time_compare(self.seal, self.seal_for(secret)) for secret in secrets)
+        keys = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        return bool(self.seal) and (bool(self.seal_nonce) or not nonce_needed) and any(
+            constant_time_compare(self.seal, self.seal_for(key)) for key in keys)
+
+    def is_sealed(self) -> bool:
+        """Whether the app wrote this mail as it stands, with a nonce of its own (a seal of
+        0021's form, without one, is no longer the app's: 0024 resealed the waiting ones)."""
+        return self.seal_is_right()
 
     @property
     def event_label(self) -> str:

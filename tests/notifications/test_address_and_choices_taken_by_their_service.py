@@ -60,9 +60,19 @@ def mail(customer, to, status="pending"):
     return (MAIL, [customer.pk, to, status])
 
 
-def confirmed_request(customer, address, outcome="confirmed"):
-    """An address-change request for ``address``, ended ``outcome`` by this transaction."""
-    return [(REQUEST, [customer.pk, address]), (REQUEST_END, [outcome, customer.pk, address])]
+CODE_MAIL = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
+             " next_attempt_at, created_at) VALUES (%s, 'email_verify', %s, 's', 'b', 'pending', 0, now(), now())")
+
+
+WRONG_CODE = ("UPDATE notifications_emailchangerequest SET failures = failures + 1"
+              " WHERE customer_id = %s AND new_email = %s AND ended_at IS NULL")
+
+
+def confirmed_request(customer, address, outcome="confirmed", *, request=REQUEST, code_mailed=True, failures=0):
+    """An address-change request for ``address``, its code mailed (as ``email_change_request``
+    writes it), ``failures`` wrong codes, ended ``outcome`` by this transaction."""
+    return [(request, [customer.pk, address]), *([(CODE_MAIL, [customer.pk, address])] if code_mailed else []),
+            *[(WRONG_CODE, [customer.pk, address])] * failures, (REQUEST_END, [outcome, customer.pk, address])]
 
 
 # --- F2: an address (CI310) ----------------------------------------------------------------
@@ -234,3 +244,62 @@ def test_the_service_still_changes_the_choice():
     assert OutboxMessage.objects.filter(customer=customer, event="email_change", to="yamada@example.jp",
                                         status="pending").count() == 2
 
+
+
+# --- dbprobe32 F2: a choice moved to another customer (CI313) ----------------------------------
+
+MOVED = "CI313"
+
+
+def test_a_choice_moved_to_another_customer_is_refused():
+    """The repro of dbprobe32 F2 (f_pref_move_2.sql): customer 2's choices (all off) moved to
+    customer 1 by one UPDATE — no history row, so CI311 never ran."""
+    attacker, victim = factories.customer(email="sato@example.jp"), factories.customer(email="yamada@example.jp")
+    factories.notices_chosen(attacker, postings=False, receipts=False)
+    move = ("UPDATE notifications_noticepreference SET customer_id = %s WHERE customer_id = %s",
+            [victim.pk, attacker.pk])
+    assert at_commit(move) == MOVED
+    assert at_commit(("DELETE FROM notifications_noticepreference WHERE customer_id = %s", [victim.pk]), move) == MOVED
+    assert at_commit(("INSERT INTO notifications_noticepreference (customer_id, postings, receipts, login, updated_at)"
+                      " VALUES (%s, true, true, false, now()) ON CONFLICT (customer_id) DO UPDATE"
+                      " SET customer_id = %s", [attacker.pk, victim.pk])) == MOVED
+    assert NoticePreference.objects.get(customer=attacker).postings is False
+    assert not NoticePreference.objects.filter(customer=victim).exists()
+    # the service still saves the row whole (customer_id unchanged)
+    factories.notices_chosen(attacker, postings=True)
+    assert at_commit() is None
+    assert NoticePreference.objects.get(customer=attacker).postings is True
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_dba_may_move_a_choice(owner_sql):
+    first, second = factories.customer(email="sato@example.jp"), factories.customer(email="yamada@example.jp")
+    NoticePreference.objects.create(customer=first)
+    owner_sql("UPDATE notifications_noticepreference SET customer_id = %s WHERE customer_id = %s",
+              [second.pk, first.pk])
+    assert NoticePreference.objects.filter(customer=second).exists()
+
+
+
+# --- dbprobe32 F3: the request as the service confirms it (CI310, 0025) --------------------------
+
+def _request(expires: str) -> str:
+    return REQUEST.replace("now() + interval '10 minutes'", expires)
+
+
+def test_a_request_the_service_could_not_have_confirmed_is_no_evidence(database_clock_strict):
+    """The repro of dbprobe32 A12: a request expired a day before, at the failure limit, or
+    whose code was never mailed, ended 変更済 by SQL — refused; the one as the service
+    writes it still passes (the forged class)."""
+    from django.conf import settings
+
+    customer = factories.customer(email="suzuki@example.jp")
+    new = "collector@attacker.example"
+    rest = [(SET_EMAIL, [new, customer.pk]), audit(customer, "アドレス変更 su***@example.jp → co***@attacker.example"),
+            mail(customer, "suzuki@example.jp")]
+    expired = _request(expires="now() - interval '1 day'")
+    assert at_commit(*confirmed_request(customer, new, request=expired), *rest) == ADDRESS, "expired"
+    at_limit = settings.NOTIFICATIONS_EMAIL_CODE_MAX_FAILURES
+    assert at_commit(*confirmed_request(customer, new, failures=at_limit), *rest) == ADDRESS, "at the failure limit"
+    assert at_commit(*confirmed_request(customer, new, code_mailed=False), *rest) == ADDRESS, "no code mail"
+    assert at_commit(*confirmed_request(customer, new, failures=at_limit - 1), *rest) is None

@@ -190,13 +190,13 @@ def test_a_message_that_cannot_be_built_fails_alone_and_the_run_goes_on():
     for index in range(3):
         customer = factories.customer(email=f"poison{index}@example.jp")
         subject = "お知らせ\nBcc: x@example.com"
-        seal = OutboxMessage(customer_id=customer.pk, event="password_change", to=customer.email, subject=subject,
-                             body="本文").seal_for()  # sealed: it fails as unbuildable, not as unsealed
+        sealed = OutboxMessage(customer_id=customer.pk, event="password_change", to=customer.email, subject=subject,
+                               body="本文").sealed_now()  # sealed: it fails as unbuildable, not as unsealed
         with connections["owner"].cursor() as cursor:
             cursor.execute("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status,"
-                           " attempts, next_attempt_at, created_at, seal) VALUES (%s, 'password_change', %s,"
-                           " %s, '本文', 'pending', 0, %s, now(), %s) RETURNING id",
-                           [customer.pk, customer.email, subject, START, seal])
+                           " attempts, next_attempt_at, created_at, seal, seal_nonce) VALUES (%s, 'password_change',"
+                           " %s, %s, '本文', 'pending', 0, %s, now(), %s, %s) RETURNING id",
+                           [customer.pk, customer.email, subject, START, sealed.seal, sealed.seal_nonce])
             poison.append(cursor.fetchone()[0])
     with time_machine.travel(START + dt.timedelta(seconds=1), tick=False):
         _notice("b@example.jp")
@@ -261,8 +261,11 @@ def test_a_mail_the_app_did_not_write_is_never_signed_nor_sent(caplog):
     with time_machine.travel(START, tick=False):
         real = _notice("victim@example.jp")
     planted = []
+    # the real seal copied onto another body: refused at the INSERT now (dbprobe32 F1)
+    assert _sqlstate(PLANTED, [real.customer_id, "victim@example.jp", real.subject, "https://evil.example/", START,
+                               real.seal]) == "23505"
     with connection.cursor() as cursor:
-        for seal in ("", real.seal, "0" * 64):
+        for seal in ("", "0" * 64):
             cursor.execute(PLANTED, [real.customer_id, "victim@example.jp", real.subject,
                                      "パスワードの再設定はこちら https://evil.example/", START, seal])
             planted.append(cursor.fetchone()[0])
@@ -288,3 +291,79 @@ def test_every_writer_seals_and_a_rotated_key_still_sends(settings):
     assert all(OutboxMessage.objects.get(pk=message.pk).is_sealed() for message in written)
     settings.SECRET_KEY_FALLBACKS = []
     assert not any(OutboxMessage.objects.get(pk=message.pk).is_sealed() for message in written)
+
+
+# --- dbprobe32 F1: a sealed mail is sealed once ------------------------------------------------
+
+COPY = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, seal, seal_nonce, status,"
+        " attempts, next_attempt_at, created_at) SELECT customer_id, event, \"to\", subject, body, seal, seal_nonce,"
+        " 'pending', 0, now(), now() FROM notifications_outboxmessage WHERE id = %s")
+
+
+def _sqlstate(sql, params):
+    from django.db import DatabaseError, connection, transaction
+
+    try:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            transaction.set_rollback(True)
+    except DatabaseError as error:
+        return getattr(error.__cause__, "sqlstate", None)
+    return None
+
+
+def test_a_copy_of_a_sealed_mail_is_refused_at_its_insert():
+    """The repro of dbprobe32 F1 (f_pref_replay.sql): ``INSERT … SELECT`` of an older sealed
+    mail, seal and nonce included, as the app's role — refused at once (23505), so it cannot
+    be the "told" mail of the attacker's transaction; with another nonce its seal is wrong."""
+    with time_machine.travel(START, tick=False):
+        real = _notice("victim@example.jp")
+    assert len(real.seal_nonce) == 32 and real.is_sealed()
+    assert _sqlstate(COPY, [real.pk]) == "23505"
+    assert _sqlstate(COPY.replace("seal_nonce,\n", "").replace(", seal_nonce, 'pending'", ", md5(random()::text),"
+                                                                " 'pending'"), [real.pk]) == "23505"
+
+
+def test_two_mails_of_the_same_text_are_both_sealed_and_sent():
+    """Two genuine mails saying exactly the same (two logins in the same minute) differ by
+    their nonces: both are written and sent."""
+    customer = factories.customer(email="twice@example.jp")
+    with time_machine.travel(START, tick=False):
+        first, second = (notice_enqueue(customer=customer, event="password_change", lines=["同じ本文"])
+                         for _ in range(2))
+        assert (first.body, first.subject) == (second.body, second.subject) and first.seal != second.seal
+    with time_machine.travel(START + dt.timedelta(seconds=1), tick=False):
+        assert outbox_send_pending() == 2
+    assert [message.to for message in mail.outbox] == [["twice@example.jp"]] * 2
+
+
+@pytest.mark.parametrize("tamper", ["old_form", "nonce_changed", "body_changed", "no_nonce"])
+def test_a_mail_not_sealed_once_by_the_app_is_never_sent(caplog, tamper):
+    """A seal of 0021's form (no nonce), a nonce or a text other than the seal's: 送信失敗 and
+    an error in the log, never signed nor sent; the app's notice beside it goes out."""
+    from django.db import connection
+
+    with time_machine.travel(START, tick=False):
+        real = _notice("victim@example.jp")
+    planted = OutboxMessage(customer_id=real.customer_id, event="login", to=real.to, subject=real.subject,
+                            body="ログインがありました。").sealed_now()
+    if tamper == "old_form":
+        planted.seal_nonce = ""
+        planted.seal = planted.seal_for()  # right as 0021 sealed it
+    elif tamper == "nonce_changed":
+        planted.seal_nonce = "0" * 32
+    elif tamper == "body_changed":
+        planted.body = "パスワードの再設定はこちら https://evil.example/"
+    else:
+        planted.seal_nonce = ""
+    with connection.cursor() as cursor:
+        cursor.execute("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status,"
+                       " attempts, next_attempt_at, created_at, seal, seal_nonce) VALUES (%s, 'login', %s, %s, %s,"
+                       " 'pending', 0, %s, now(), %s, %s) RETURNING id",
+                       [real.customer_id, real.to, real.subject, planted.body, START, planted.seal, planted.seal_nonce])
+        planted_id = cursor.fetchone()[0]
+    with time_machine.travel(START + dt.timedelta(seconds=1), tick=False):
+        assert outbox_send_pending() == 1
+    assert [message.body for message in mail.outbox] == [real.body]
+    assert OutboxMessage.objects.get(pk=planted_id).status == OutboxMessage.Status.FAILED
+    assert "is not sealed by the app" in caplog.text
