@@ -51,6 +51,9 @@ def customer_for_update(customer: Customer, *, with_user: bool = False) -> Custo
     held — so the password hash is the current one: every path that writes it holds this
     lock (SEC-3)."""
     locked = Customer.objects.select_for_update(no_key=True, of=("self",)).get(pk=customer.pk)
+    # the address as it is now, on the caller's object too: the service's mail goes where an
+    # address change committed in another tab has moved it (CI204; walk32 F1)
+    customer.email = locked.email
     if with_user:
         # A statement of its own, after the lock. Joined to the locking query, the user's
         # row was the one that query's snapshot saw before it waited: PostgreSQL re-reads

@@ -248,9 +248,17 @@ def _contract_active_lock(customer: Customer) -> bool:
     IB取引中止 by branch staff while a confirmation is on its way must stop it. The row
     lock, held to the commit, is the first of everything the confirmation locks (the
     order of ``locks``; NO KEY: inserts referencing the customer go on), so it serialises
-    this with every other write of the customer's, customer_ib_suspend's too."""
-    status = (Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk)
-              .values_list("status", flat=True).first())
+    this with every other write of the customer's, customer_ib_suspend's too.
+
+    The address is taken as it is now onto ``customer`` as well: an address change that
+    committed in another tab while this confirmation waited has moved where the
+    operation's mail must go (the outbox guard, CI204, refused the old one with a 500;
+    walk32 F1)."""
+    row = (Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk)
+           .values_list("status", "email").first())
+    if row is None:
+        return False
+    status, customer.email = row
     return status == Customer.Status.ACTIVE
 
 
