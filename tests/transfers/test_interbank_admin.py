@@ -671,3 +671,21 @@ def test_the_record_page_names_a_hold_reason_as_such_and_the_filter_names_files_
     file = held.file
     assert f"第{file.pk}号 interbank-demo-incoming.txt</a>" in filter_html
     assert f"{file.total_amount:,}円" not in filter_html and "被仕向 第" not in filter_html
+
+
+def test_the_release_confirm_does_not_offer_what_the_release_would_refuse(staff_client):
+    """XFER-12 (walk32 F2): a record held as a repeat whose payee name is not the account's
+    was offered on the release confirm — 入金する口座 Suzuki's, 「入金する（1件 12,000円）」 —
+    and refused only after 「入金する」 (名義相違). The page now says why it will not credit it,
+    counts it in no total and submits it not."""
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    upload = "/admin/transfers/interbankincomingfile/upload/"
+    staff_client.post(upload, {"file": SimpleUploadedFile("in.txt", incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 12_000)]))})
+    staff_client.post(upload, {"file": SimpleUploadedFile("in-2.txt", incoming_file([(account, "ﾀﾅｶ ｼﾞﾛｳ", 12_000)]))})
+    held = InterbankIncomingRecord.objects.get(status="held")
+    assert held.payee_kana == "ﾀﾅｶ ｼﾞﾛｳ"
+    page = staff_client.post("/admin/transfers/interbankincomingrecord/",
+                             {"action": "release_held", "_selected_action": [held.pk]}).content.decode()
+    assert "名義相違のため入金できません" in page and "入金 0件　合計 0円" in page
+    assert "入金する（" not in page and _submitted_ids(page) == []
+    assert Account.objects.get(pk=account.pk).balance == 12_000

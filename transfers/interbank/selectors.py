@@ -8,6 +8,8 @@ from django.db.models import QuerySet
 
 from transfers.models import InterbankIncomingRecord
 
+from .services import incoming_record_release_problem
+
 
 @dataclass
 class HeldRelease:
@@ -16,10 +18,13 @@ class HeldRelease:
 
     record: InterbankIncomingRecord
     repeats: InterbankIncomingRecord | None
+    # why a held record would be refused as it stands (名義相違, the account frozen …; '' none):
+    # the confirm page says so and does not offer it (walk32 F2)
+    problem: str = ""
 
     @property
     def releasable(self) -> bool:
-        return self.record.status == InterbankIncomingRecord.Status.HELD
+        return self.record.status == InterbankIncomingRecord.Status.HELD and not self.problem
 
 
 def held_release_list(records: QuerySet[InterbankIncomingRecord]) -> list[HeldRelease]:
@@ -34,6 +39,8 @@ def held_release_list(records: QuerySet[InterbankIncomingRecord]) -> list[HeldRe
     by_key: dict[str, list[InterbankIncomingRecord]] = {}
     for record in alike:
         by_key.setdefault(record.record_key, []).append(record)
+    held = InterbankIncomingRecord.Status.HELD
     return [HeldRelease(record=record, repeats=next(
         (other for other in by_key.get(record.record_key, []) if other.pk != record.pk), None)
-        if record.status == InterbankIncomingRecord.Status.HELD else None) for record in chosen]
+        if record.status == held else None,
+        problem=incoming_record_release_problem(record) if record.status == held else "") for record in chosen]

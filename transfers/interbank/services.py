@@ -421,6 +421,17 @@ def incoming_record_return(*, record: InterbankIncomingRecord, staff: str, reaso
     return locked
 
 
+def incoming_record_release_problem(record: InterbankIncomingRecord) -> str:
+    """Why the held ``record`` cannot be credited as it stands ('' when it can): the account
+    it names checked again as on upload — closed, frozen, or another holder's name (名義相違).
+    ``incoming_record_release`` refuses with it; the confirm page says it before staff press
+    「入金する」 (walk32 F2)."""
+    account = _named_account(record.branch_code, record.account_type, record.account_number)
+    return _unapplied_reason(account, DataRecord(
+        bank_code=BANK_CODE, bank_kana="", branch_code=record.branch_code, branch_kana="",
+        account_type=record.account_type, account_number=record.account_number, payee_kana=record.payee_kana))
+
+
 def incoming_record_release(*, record: InterbankIncomingRecord, staff: str) -> InterbankIncomingRecord:
     """入金保留 → credited: staff checked with the sending bank that the record is a payment of
     its own (the same payer, payee, amount and day again), not the same 為替 sent twice. The
@@ -430,12 +441,10 @@ def incoming_record_release(*, record: InterbankIncomingRecord, staff: str) -> I
         locked = InterbankIncomingRecord.objects.select_for_update().select_related("file").get(pk=record.pk)
         if locked.status != InterbankIncomingRecord.Status.HELD:
             raise TransferRefused(RECORD_NOT_HELD)
-        account = _named_account(locked.branch_code, locked.account_type, locked.account_number)
-        reason = _unapplied_reason(account, DataRecord(
-            bank_code=BANK_CODE, bank_kana="", branch_code=locked.branch_code, branch_kana="",
-            account_type=locked.account_type, account_number=locked.account_number, payee_kana=locked.payee_kana))
+        reason = incoming_record_release_problem(locked)
         if reason:
             raise TransferRefused(RELEASE_REFUSED.format(reason=reason))
+        account = _named_account(locked.branch_code, locked.account_type, locked.account_number)
         try:
             journal = _credit(locked.file, locked.line, account, locked.amount)
         except LedgerError as error:
