@@ -101,6 +101,18 @@ class BillForm(forms.ModelForm):
         return super().clean()
 
 
+def _as_shown(form, name: str) -> str:
+    """A changed field's new value as staff read it on the page, for the audit row: a
+    choice's label (民間企業, not ``private``; walk32 F3), はい／いいえ for a checkbox."""
+    value, field = form.cleaned_data[name], form.fields[name]
+    if isinstance(value, bool):
+        return "はい" if value else "いいえ"
+    choices = None if isinstance(field, forms.ModelChoiceField) else getattr(field, "choices", None)
+    if choices:
+        return str(dict(choices).get(value, value))
+    return str(value)
+
+
 class _StaffEdited:
     """Never deleted (no bulk delete either); every add and change is audited with the staff
     member as actor, as a fee change is (transfers.admin)."""
@@ -112,7 +124,7 @@ class _StaffEdited:
 
     def save_model(self, request, obj, form, change):
         super().save_model(request, obj, form, change)
-        changed = "、".join([f"{form.fields[name].label}={form.cleaned_data[name]}" for name in form.changed_data
+        changed = "、".join([f"{form.fields[name].label}={_as_shown(form, name)}" for name in form.changed_data
                             if name not in ("link_secret", "link_secret_remove")]  # the HMAC key stays out of the log
                            + (["署名鍵=変更"] if getattr(form, "secret_changed", False) else []))
         audit_record(action="staff_biller_change", outcome="success", actor=request.user.get_username(),

@@ -57,6 +57,20 @@ def test_branch_staff_open_and_change_a_biller(staff_client):  # noqa: F811
     assert staff_client.get("/admin/payeasy/payment/add/").status_code == 403
 
 
+def test_the_audit_row_of_a_biller_change_reads_as_the_page(staff_client):  # noqa: F811
+    """STAFF-1 (walk32 F3): the 操作ログ read 「種別=private」 and 「シミュレーターの応答=down」,
+    the stored codes; it says what staff chose on the page."""
+    support.seeded()
+    biller = support.biller(support.MOBILE)
+    url = f"/admin/payeasy/biller/{biller.pk}/change/"
+    data = _biller_data(biller, kind=Biller.Kind.LOCAL, simulation=Biller.Simulation.DOWN)
+    data.pop("is_active")  # 取扱中 unticked
+    assert staff_client.post(url, data).status_code == 302
+    summary = AuditEvent.objects.filter(action="staff_biller_change", actor="staff-t").latest("id").summary
+    assert "種別=地方公共団体" in summary and "シミュレーターの応答=応答なし（障害の再現）" in summary
+    assert "取扱中=いいえ" in summary and "=local" not in summary and "=down" not in summary
+
+
 def test_the_link_signing_key_is_never_shown_and_kept_unless_replaced(staff_client):  # noqa: F811
     """SEC-13, PAY-4 (walk25 F25): the biller page rendered the 情報リンク HMAC key in clear
     (value="demo-link-secret-…"); whoever saw it could sign a 情報リンク for that biller,
