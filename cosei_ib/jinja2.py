@@ -89,6 +89,8 @@ def _refuse_callables(value):
 
 def environment(**options) -> Environment:
     options["undefined"] = ChainableUndefined  # Django's backend passes Undefined (DebugUndefined with DEBUG)
+    from notifications.services import address_readable  # the apps are loaded by now
+
     env = Environment(finalize=_refuse_callables, keep_trailing_newline=True, **options)
     env.globals.update(url=url, static=static)
     env.filters.update(
@@ -103,5 +105,6 @@ def environment(**options) -> Environment:
         month_day=_local(accounts_format.month_day),
         date=_local(django_date),
         intcomma=intcomma,
+        address_readable=address_readable,
     )
     return env

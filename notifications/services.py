@@ -123,6 +123,20 @@ def address_is_sendable(address: str) -> bool:
     return True
 
 
+def address_readable(address: str) -> str:
+    """``address`` as the customer typed it: a domain the browser sent in punycode
+    (「taro@例え.jp」 arrives as 「taro@xn--r8jz45g.jp」) is shown with its own letters after
+    it, 「taro@xn--r8jz45g.jp（taro@例え.jp）」 (walk32 F4); the mail goes to the first."""
+    mailbox, at, domain = address.rpartition("@")
+    if not at or "xn--" not in domain.lower():
+        return address
+    try:
+        readable = domain.encode("ascii").decode("idna")
+    except UnicodeError:
+        return address
+    return f"{address}（{mailbox}@{readable}）" if readable != domain else address
+
+
 def address_same(first: str, second: str) -> bool:
     """Whether two (normalised, half-width) addresses name the same mailbox as a customer
     sees it: the domain is case-insensitive (RFC 5321), and so is the mailbox name at
