@@ -238,6 +238,17 @@ def migrate(urls: dict[str, str], env: dict[str, str]) -> None:
     manage("migrate", "--database", "owner", "--no-input", "-v", "0", env=dict(env, **urls))
 
 
+def demo_database_mark(urls: dict[str, str]) -> None:
+    """The database the demo is seeded into is a demo's: the owner sets
+    ``cosei_demo_database()`` true, so the demo seed (``seed_demo``, the app's role) adds its
+    billers (payeasy 0013, CI247, dbprobe32 F4). A bank's database leaves it false (deploy/)."""
+    import psycopg
+
+    with psycopg.connect(urls["DATABASE_OWNER_URL"], autocommit=True) as conn:
+        conn.execute("CREATE OR REPLACE FUNCTION public.cosei_demo_database() RETURNS boolean LANGUAGE plpgsql"
+                     " VOLATILE SET search_path = pg_catalog AS $$ BEGIN RETURN true; END $$")
+
+
 def manage(*args: str, env: dict[str, str]) -> None:
     subprocess.check_call([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT)
 
@@ -257,6 +268,7 @@ def command_run(options: argparse.Namespace) -> int:
     urls = database_urls()
     env = app_env(urls, "cosei_ib.settings.dev")
     migrate(urls, env)
+    demo_database_mark(urls)
     manage("seed_demo", env=env)
     manage("mail_setup", env=env)  # notifications: S/MIME pair + where .eml mail goes
     children = [
@@ -314,6 +326,8 @@ def command_manage(options: argparse.Namespace) -> int:
     if args[:1] == ["migrate"]:
         migrate(urls, env)
         return 0
+    if args[:1] == ["seed_demo"]:
+        demo_database_mark(urls)
     return subprocess.call([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT)
 
 

@@ -112,6 +112,25 @@ def mail_delivered_apart_strict():
         owner_commits(mail_delivered_apart_sql(False))
 
 
+def demo_database_sql(demo: bool) -> str:
+    """payeasy 0013 (CI247): ``seed_demo`` adds billers only on a demo database. The test
+    database is one (the tests seed the demo, as ``dev.py run`` does); the tests of the rule
+    make it a bank's (``demo_database_off``)."""
+    return ("CREATE OR REPLACE FUNCTION public.cosei_demo_database() RETURNS boolean"
+            f" LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$ BEGIN RETURN {demo}; END $$")
+
+
+@pytest.fixture
+def demo_database_off():
+    """A bank's database (``cosei_demo_database()`` false) for one test, set by the owner on
+    its own connection (committed, as ``clock_strict``), then the test database's again."""
+    owner_commits(demo_database_sql(False))
+    try:
+        yield
+    finally:
+        owner_commits(demo_database_sql(True))
+
+
 def limit_rules_sql(held: bool) -> str:
     """transfers 0037 (CI235, CI236): the daily limit and the bank maximum move only as their
     services move them. The test database relaxes it: tests set a customer's limit or the
@@ -198,6 +217,7 @@ def django_db_setup(django_test_environment, django_db_blocker):
             cursor.execute(clock_slack_sql(CLOCK_SLACK_TRAVEL))
             cursor.execute(mail_delivered_apart_sql(False))
             cursor.execute(limit_rules_sql(False))
+            cursor.execute(demo_database_sql(True))
     yield
     with django_db_blocker.unblock():
         app.close()

@@ -8,12 +8,13 @@ staff member's change in admin, the demo seed."""
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.test import Client
 
 from payeasy import services
 from payeasy.models import Biller, EntryFailureCounter, LinkNonce, Payment
 from security.audit import audit_record
+from tests.conftest import demo_database_sql, owner_commits
 from tests.payeasy import support
 from tests.payeasy.test_link import signed_link, link_url
 from tests.payeasy.test_views import answer_card
@@ -145,3 +146,93 @@ def test_staff_add_and_change_billers_in_admin(staff_client):  # noqa: F811
     assert response.status_code == 302, response.content.decode()
     assert Biller.objects.filter(number="58003", name="厚生ガス株式会社").exists()
     assert support.seeded() is None  # the seed again: nothing added, nothing refused
+
+
+# --- payeasy 0013 (dbprobe32 F4): the demo seed's exception, a biller's new number ---------
+
+NEW_BILLER = ("INSERT INTO payeasy_biller (number, name, kind, uses_confirmation, uses_category, amount_type,"
+              " link_secret, simulation, is_active) VALUES ('77777', '偽の収納機関', 'private', false, false,"
+              " 'fixed', 'attacker-secret-0123', 'normal', true)")
+
+
+def _added_as_the_demo_seed():
+    audit_record(action="staff_biller_change", outcome="success", actor="seed_demo",
+                 summary="追加 収納機関 77777 偽の収納機関 デモデータ")
+    _sql(NEW_BILLER)
+
+
+def test_the_demo_seed_adds_billers_only_on_a_demo_database(demo_database_off):
+    """B7: a new biller with the attacker's 情報リンク key, covered by a row of actor
+    ``seed_demo``, was accepted on any database; now only where the owner has set
+    ``cosei_demo_database()`` (dev.py run, the test database), never on a bank's."""
+    assert refused_at_commit(_added_as_the_demo_seed) == BILLER
+    with pytest.raises(DatabaseError) as caught:
+        support.seeded()  # the seed itself, run on a bank's database by mistake
+    assert caught.value.__cause__.sqlstate == BILLER
+    assert not Biller.objects.exists()
+    owner_commits(demo_database_sql(True))  # the owner marks the database a demo's
+    with transaction.atomic():
+        _added_as_the_demo_seed()
+    assert Biller.objects.get(number="77777").name == "偽の収納機関"
+    support.seeded()
+    assert Biller.objects.filter(number=support.TAX).exists()
+
+
+@pytest.mark.parametrize("statement", [
+    demo_database_sql(True),
+    "DROP FUNCTION public.cosei_demo_database()",
+    "ALTER FUNCTION public.cosei_demo_database() RENAME TO cosei_demo_database_was",
+    # the trigger names public.cosei_demo_database(): another one in pg_temp is not read
+    "CREATE FUNCTION public.cosei_demo_database(flag integer) RETURNS boolean LANGUAGE sql AS 'SELECT true'",
+])
+def test_the_app_role_cannot_make_its_database_a_demos(statement, demo_database_off):
+    with pytest.raises(DatabaseError) as caught, transaction.atomic():
+        _sql(statement)
+    assert caught.value.__cause__.sqlstate == "42501"
+    assert refused_at_commit(_added_as_the_demo_seed) == BILLER
+
+
+def _renumbered(summary: str):
+    def write():
+        audit_record(action="staff_biller_change", outcome="success", actor="staff-t", summary=summary)
+        _sql("UPDATE payeasy_biller SET number = '99999' WHERE number = %s", [support.MOBILE])
+    return write
+
+
+def test_a_new_biller_number_needs_the_row_naming_the_old_and_the_new(staff):  # noqa: F811
+    """B6: a number change audited under the new number only was accepted, so searching the
+    操作ログ for the old number found nothing; the row names both, old first."""
+    support.seeded()
+    for summary in ("変更 収納機関 99999 コウセイモバイル株式会社",   # the new number only (B6)
+                    "変更 収納機関 58002 コウセイモバイル株式会社",   # the old only
+                    "変更 収納機関 99999→58002 コウセイモバイル株式会社",  # the wrong way round
+                    "変更 収納機関 58002→99998 コウセイモバイル株式会社"):  # another new number
+        assert refused_at_commit(_renumbered(summary)) == BILLER, summary
+    assert support.biller(support.MOBILE)
+    with transaction.atomic():
+        _renumbered("変更 収納機関 58002→99999 コウセイモバイル株式会社")()
+    assert Biller.objects.get(number="99999").name == "コウセイモバイル株式会社"
+
+
+def test_staff_renumber_a_biller_in_admin_and_the_log_names_both_numbers(staff_client):  # noqa: F811
+    from security.models import AuditEvent
+    from tests.payeasy.test_admin_staff import _biller_data
+
+    support.seeded()
+    biller = support.biller(support.MOBILE)
+    url = f"/admin/payeasy/biller/{biller.pk}/change/"
+    # its own number typed in full-width digits is no new number (the save commits)
+    assert staff_client.post(url, _biller_data(biller, number="５８００２")).status_code == 302
+    assert AuditEvent.objects.filter(actor="staff-t").latest("id").summary.startswith("変更 収納機関 58002 ")
+    assert staff_client.post(url, _biller_data(biller, number="99999")).status_code == 302
+    biller.refresh_from_db()
+    assert biller.number == "99999"
+    renumbering = AuditEvent.objects.filter(actor="staff-t").latest("id")
+    assert renumbering.summary == "変更 収納機関 58002→99999 コウセイモバイル株式会社"
+    # searching the 操作ログ for the old number finds the change
+    assert AuditEvent.objects.filter(action="staff_biller_change", summary__contains=support.MOBILE
+                                     ).latest("id") == renumbering
+    # and back, with another change: the number once, at the head
+    assert staff_client.post(url, _biller_data(biller, number="５８００２", name="コウセイモバイル")).status_code == 302
+    assert AuditEvent.objects.filter(actor="staff-t").latest("id").summary == \
+        "変更 収納機関 99999→58002 コウセイモバイル 収納機関名=コウセイモバイル"
