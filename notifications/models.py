@@ -31,6 +31,8 @@ SUBJECTS = {
     "limit_change": "利用限度額変更のお知らせ",
     "account_change": "口座の状態変更のお知らせ",
     "email_change": "Ｅメール設定変更のお知らせ",
+    # dbprobe32 F3: the choice of notices has its own event, apart from the address's mails
+    "notice_choice": "通知設定変更のお知らせ",
     "email_verify": "Ｅメールアドレス確認コードのお知らせ",
     "transfer_executed": "予約振込実行のお知らせ",
     "transfer_unprocessed": "予約振込未処理のお知らせ",

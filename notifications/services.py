@@ -498,7 +498,9 @@ def email_remove(*, customer: Customer, email: str, ip: str | None) -> None:
 
 def notice_preference_change(*, customer: Customer, choices: dict, ip: str | None) -> NoticePreference:
     """Save the optional notices chosen (after the step-up); audited and mailed (to the
-    current address, whatever the new choices)."""
+    current address, whatever the new choices) as ``notice_choice`` — its own event, not the
+    address's ``email_change``, so the rule of an address change (CI310) never counts it
+    (dbprobe32 F3; notifications 0026)."""
 
     with transaction.atomic():
         customer_for_update(customer)
@@ -510,7 +512,7 @@ def notice_preference_change(*, customer: Customer, choices: dict, ip: str | Non
                            for field, label in PREFERENCE_LABELS.items())
         audit_record(action="email_change", outcome="success", customer=customer, ip=ip,
                      summary=f"通知の選択 {summary}")
-        _outbox_write(customer=customer, event="email_change", to=None, context={}, lines=[
+        _outbox_write(customer=customer, event="notice_choice", to=None, context={}, lines=[
             "お知らせの選択を次のとおり変更しました。",
             *(f"・{label}のお知らせ：{choice_said(getattr(preference, field))}"
               for field, label in PREFERENCE_LABELS.items()),
