@@ -6,6 +6,8 @@ and mail (CI311 at the commit). What the services write still commits."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
@@ -316,3 +318,47 @@ def test_a_request_the_service_could_not_have_confirmed_is_no_evidence(database_
     assert at_commit(*confirmed_request(customer, new, failures=at_limit), *rest) == ADDRESS, "at the failure limit"
     assert at_commit(*confirmed_request(customer, new, code_mailed=False), *rest) == ADDRESS, "no code mail"
     assert at_commit(*confirmed_request(customer, new, failures=at_limit - 1), *rest) is None
+
+
+# --- dbprobe32 F3: the code mail of an earlier transaction (CI310, 0027) -----------------------
+
+def test_a_code_mail_of_the_confirming_transaction_is_no_evidence(code_mail_apart_strict):
+    """The request, its code mail and its confirmation written by one transaction — no code
+    ever left — are refused, the code mail in a savepoint of it too."""
+    customer = factories.customer(email="suzuki@example.jp")
+    new = "collector@attacker.example"
+    rest = [(SET_EMAIL, [new, customer.pk]), audit(customer, "アドレス変更 su***@example.jp → co***@attacker.example"),
+            mail(customer, "suzuki@example.jp")]
+    assert at_commit(*confirmed_request(customer, new), *rest) == ADDRESS
+
+    def code_mailed_in_a_savepoint():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(CODE_MAIL, [customer.pk, new])
+
+    request, _code, end = confirmed_request(customer, new)
+    assert at_commit(request, code_mailed_in_a_savepoint, end, *rest) == ADDRESS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_mail_committed_before_the_confirmation_is_evidence(code_mail_apart_strict):
+    """The service's two transactions (the request with its code mail, then the confirmation)
+    still change the address; so does SQL that commits the request and its code mail first —
+    the forged class, now two commits with a code mail to the new address the sender sends."""
+    from notifications.services import email_change_confirm, email_change_request
+
+    customer = factories.customer(email="old@example.jp")
+    email_change_request(customer=customer, new_email="new@example.jp", ip=None)
+    code = OutboxMessage.objects.filter(customer=customer, event="email_verify").latest("id")
+    assert email_change_confirm(customer=customer, code=re.search(r"確認コード：(\d{6})", code.body)[1],
+                                ip=None) == "new@example.jp"
+    customer.refresh_from_db()
+    assert customer.email == "new@example.jp"
+
+    new = "collector@attacker.example"
+    with transaction.atomic(), connection.cursor() as cursor:
+        request, code_mail, end = confirmed_request(customer, new)
+        cursor.execute(*request)
+        cursor.execute(*code_mail)
+    assert at_commit(end, (SET_EMAIL, [new, customer.pk]),
+                     audit(customer, "アドレス変更 ne***@example.jp → co***@attacker.example"),
+                     mail(customer, "new@example.jp")) is None
