@@ -37,6 +37,8 @@ from security.locks import customer_for_update
 from .models import (
     PREFERENCE_LABELS,
     SUBJECTS,
+    TOLD_EVENTS,
+    EmailAddressChange,
     EmailChangeRequest,
     NoticePreference,
     OutboxMessage,
@@ -160,6 +162,10 @@ def _render(event: str, customer: Customer, lines: list[str], context: dict) -> 
         "now": timezone.localtime(),
         "bank_name": settings.BANK_NAME, **context,
     })
+    return _tidied(body)
+
+
+def _tidied(body: str) -> str:
     # templates keep their tags on lines of their own; drop the blank runs that leaves
     return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
 
@@ -184,6 +190,29 @@ def _outbox_write(*, customer: Customer, event: str, lines: list[str], context: 
     if message.status == OutboxMessage.Status.PENDING:
         transaction.on_commit(_wake_sender)
     return message
+
+
+FIXED_NOTICE_TEMPLATE = "notifications/mail/fixed_notice.txt"
+
+
+def unsealed_notice(message: OutboxMessage) -> tuple[str, str] | None:
+    """For a mail the app did not seal (dbprobe32 F1: written by SQL) of a told event
+    (``TOLD_EVENTS``): the subject and body of that event's fixed notice — made from the event
+    alone, nothing of the row's text, not even the customer's name — to send to the row's
+    address in its place, if that address is the customer's now or one the customer had
+    (アドレス変更履歴, written by the database alone); None otherwise (not sent at all)."""
+    if message.event not in TOLD_EVENTS or not address_is_sendable(message.to):
+        return None
+    customer = Customer.objects.filter(pk=message.customer_id).values_list("email", flat=True).first()
+    if customer is None:
+        return None
+    if not address_same(customer, message.to) and not EmailAddressChange.objects.filter(
+            customer_id=message.customer_id, old_email__iexact=message.to).exists():
+        return None
+    subject = SUBJECTS[message.event]
+    body = select_template([FIXED_NOTICE_TEMPLATE]).render({
+        "what": subject.removesuffix("のお知らせ"), "bank_name": settings.BANK_NAME})
+    return f"【{settings.BANK_SHORT_NAME}】{subject}", _tidied(body)
 
 
 def notice_enqueue(*, customer: Customer, event: str, lines: list[str] | None = None,
