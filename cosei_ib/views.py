@@ -9,6 +9,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
 from django.views.defaults import permission_denied as django_permission_denied
 
+from notifications.selectors import unsealed_mails_count
 from security.decorators import customer_required
 from transfers.selectors import overdue_counts
 
@@ -76,7 +77,11 @@ def health(request):
     /health/ said ``ok``). ``jobs_locked_ahead``: jobs holding a queueing lock of the app's but
     scheduled ahead (``JOBS_LOCKED_AHEAD``), and ``mail_oldest_waiting_seconds``: how long the
     oldest due 未送信 mail or unprocessed 入出金 notice has waited — either over its limit
-    makes the status ``error`` (dbprobe30 F3)."""
+    makes the status ``error`` (dbprobe30 F3). ``mail_unsealed``: mails the app did not seal
+    (written by SQL) that the sender refused — 送信失敗, or 未送信 while a told event's fixed
+    notice in their place waits for the server — written in the last week
+    (``notifications.selectors.unsealed_mails_count``); any makes the status ``error``
+    (dbprobe32 F1: it had been a log line only)."""
     try:
         with connection.cursor() as cursor:
             cursor.execute("SELECT floor(extract(epoch FROM clock_timestamp() - max(beat_at)"
@@ -91,15 +96,16 @@ def health(request):
             cursor.execute(OLDEST_WAITING_MAIL)
             mail_wait = cursor.fetchone()[0]
         overdue, outgoing_overdue, misfiled = overdue_counts(local_now().date())
+        unsealed = unsealed_mails_count()
     except Exception:  # noqa: BLE001 - any database failure means "not healthy"
         return JsonResponse({"status": "error", "database": "unavailable"}, status=503)
     jobs_late = job_wait is not None and job_wait > JOB_WAIT_LIMIT.total_seconds()
     mail_late = mail_wait is not None and mail_wait > MAIL_WAIT_LIMIT.total_seconds()
-    failing = beats_ahead or jobs_late or misfiled or locked_ahead or mail_late
+    failing = beats_ahead or jobs_late or misfiled or locked_ahead or mail_late or unsealed
     return JsonResponse({"status": "error" if failing else "ok", "database": "ok",
                          "worker_last_beat_seconds": worker_age, "worker_beats_ahead_of_clock": beats_ahead,
                          "jobs_oldest_waiting_seconds": job_wait, "jobs_locked_ahead": locked_ahead,
-                         "mail_oldest_waiting_seconds": mail_wait,
+                         "mail_oldest_waiting_seconds": mail_wait, "mail_unsealed": unsealed,
                          "scheduled_transfers_overdue": overdue, "outgoing_records_overdue": outgoing_overdue,
                          "outgoing_records_misfiled": misfiled})
 

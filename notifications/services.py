@@ -37,6 +37,8 @@ from security.locks import customer_for_update
 from .models import (
     PREFERENCE_LABELS,
     SUBJECTS,
+    TOLD_EVENTS,
+    EmailAddressChange,
     EmailChangeRequest,
     NoticePreference,
     OutboxMessage,
@@ -160,6 +162,10 @@ def _render(event: str, customer: Customer, lines: list[str], context: dict) -> 
         "now": timezone.localtime(),
         "bank_name": settings.BANK_NAME, **context,
     })
+    return _tidied(body)
+
+
+def _tidied(body: str) -> str:
     # templates keep their tags on lines of their own; drop the blank runs that leaves
     return re.sub(r"\n{3,}", "\n\n", body).strip() + "\n"
 
@@ -184,6 +190,29 @@ def _outbox_write(*, customer: Customer, event: str, lines: list[str], context: 
     if message.status == OutboxMessage.Status.PENDING:
         transaction.on_commit(_wake_sender)
     return message
+
+
+FIXED_NOTICE_TEMPLATE = "notifications/mail/fixed_notice.txt"
+
+
+def unsealed_notice(message: OutboxMessage) -> tuple[str, str] | None:
+    """For a mail the app did not seal (dbprobe32 F1: written by SQL) of a told event
+    (``TOLD_EVENTS``): the subject and body of that event's fixed notice — made from the event
+    alone, nothing of the row's text, not even the customer's name — to send to the row's
+    address in its place, if that address is the customer's now or one the customer had
+    (アドレス変更履歴, written by the database alone); None otherwise (not sent at all)."""
+    if message.event not in TOLD_EVENTS or not address_is_sendable(message.to):
+        return None
+    customer = Customer.objects.filter(pk=message.customer_id).values_list("email", flat=True).first()
+    if customer is None:
+        return None
+    if not address_same(customer, message.to) and not EmailAddressChange.objects.filter(
+            customer_id=message.customer_id, old_email__iexact=message.to).exists():
+        return None
+    subject = SUBJECTS[message.event]
+    body = select_template([FIXED_NOTICE_TEMPLATE]).render({
+        "what": subject.removesuffix("のお知らせ"), "bank_name": settings.BANK_NAME})
+    return f"【{settings.BANK_SHORT_NAME}】{subject}", _tidied(body)
 
 
 def notice_enqueue(*, customer: Customer, event: str, lines: list[str] | None = None,
@@ -498,7 +527,9 @@ def email_remove(*, customer: Customer, email: str, ip: str | None) -> None:
 
 def notice_preference_change(*, customer: Customer, choices: dict, ip: str | None) -> NoticePreference:
     """Save the optional notices chosen (after the step-up); audited and mailed (to the
-    current address, whatever the new choices)."""
+    current address, whatever the new choices) as ``notice_choice`` — its own event, not the
+    address's ``email_change``, so the rule of an address change (CI310) never counts it
+    (dbprobe32 F3; notifications 0026)."""
 
     with transaction.atomic():
         customer_for_update(customer)
@@ -510,7 +541,7 @@ def notice_preference_change(*, customer: Customer, choices: dict, ip: str | Non
                            for field, label in PREFERENCE_LABELS.items())
         audit_record(action="email_change", outcome="success", customer=customer, ip=ip,
                      summary=f"通知の選択 {summary}")
-        _outbox_write(customer=customer, event="email_change", to=None, context={}, lines=[
+        _outbox_write(customer=customer, event="notice_choice", to=None, context={}, lines=[
             "お知らせの選択を次のとおり変更しました。",
             *(f"・{label}のお知らせ：{choice_said(getattr(preference, field))}"
               for field, label in PREFERENCE_LABELS.items()),

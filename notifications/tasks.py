@@ -30,7 +30,7 @@ from django.utils import timezone
 from procrastinate.contrib.django import app
 
 from .models import OutboxMessage
-from .services import posting_notices_process
+from .services import posting_notices_process, unsealed_notice
 from .smime import SignedEmailMessage
 
 logger = logging.getLogger(__name__)
@@ -84,7 +84,14 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
     run instead of waiting behind it. A message that cannot be built at all is ``failed``
     at once, logged, and the run goes on; so is one that cannot even be loaded (dbprobe27
     F2a: a mail dated 'infinity' due first stopped every run) — the due ids are read first,
-    then each mail on its own."""
+    then each mail on its own.
+
+    A mail the app did not seal (``is_sealed``: written by SQL, dbprobe31 F1) is never sent as
+    written: it is 送信失敗 with an error in the log. If its event is one the database's "the
+    customer was told" rules count (``TOLD_EVENTS``) and its address the customer's now or
+    an old one, the event's fixed notice (``unsealed_notice``: nothing of the row's text) is
+    signed and sent there first, as any mail — retried while the server is down — so the
+    customer is told after all (dbprobe32 F1); /health/ reports the mail."""
     sent = 0
     for message_id in _due_ids(limit):
         with transaction.atomic():
@@ -102,17 +109,21 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
             if message is None:
                 continue  # sent or taken by another worker meanwhile
             message.attempts += 1
-            if not message.is_sealed():
-                # not written by the app as it stands (dbprobe31 F1): never signed nor sent
+            sealed = message.is_sealed()
+            subject_body = (message.subject, message.body) if sealed else unsealed_notice(message)
+            if not sealed:
+                # not written by the app as it stands (dbprobe31 F1): its text is never signed
+                # nor sent; a told event's fixed notice goes in its place (dbprobe32 F1)
+                logger.error("mail %s to customer %s is not sealed by the app (written by SQL?): not sent%s",
+                             message.id, message.customer_id,
+                             "" if subject_body is None else f"; the fixed notice of {message.event} is sent in its place")
+            if subject_body is None:
                 message.status = OutboxMessage.Status.FAILED
                 message.save(update_fields=["attempts", "status"])
-                logger.error("mail %s to customer %s is not sealed by the app (written by SQL?): not sent",
-                             message.id, message.customer_id)
                 continue
             try:
                 # NOTE-4: signed here, at each attempt (a renewed certificate is used)
-                SignedEmailMessage(message.subject, message.body,
-                                   from_email=settings.NOTIFICATIONS_FROM_EMAIL, to=message.to).send()
+                SignedEmailMessage(*subject_body, from_email=settings.NOTIFICATIONS_FROM_EMAIL, to=message.to).send()
             except Exception as failure:  # noqa: BLE001 - any mail failure is retried later
                 unbuildable = _message_cannot_be_built(failure)
                 server_up = unbuildable or _refused_by_a_live_server(failure)
@@ -132,6 +143,11 @@ def outbox_send_pending(*, limit: int = BATCH) -> int:
                 if server_up:
                     continue
                 break
+            if not sealed:
+                # the fixed notice went; the row's own text never does: 送信失敗 (and /health/)
+                message.status = OutboxMessage.Status.FAILED
+                message.save(update_fields=["attempts", "status"])
+                continue
             message.status = OutboxMessage.Status.SENT
             message.sent_at = timezone.now()
             message.save(update_fields=["attempts", "status", "sent_at"])

@@ -94,30 +94,69 @@ def owner_commits(sql: str) -> None:
         conn.execute(sql)
 
 
-def mail_delivered_apart_sql(held: bool) -> str:
-    """notifications 0018 (CI242): a mail leaves its state only after the commit that wrote it.
-    The test database relaxes it: a test sends, in its one transaction, the mail it wrote."""
-    return ("CREATE OR REPLACE FUNCTION public.notifications_mail_delivered_apart_held() RETURNS boolean"
+def held_sql(function: str, held: bool) -> str:
+    """``public.<function>()``, the switch of a rule the test database relaxes (true: the rule
+    holds), made to return ``held``."""
+    return (f"CREATE OR REPLACE FUNCTION public.{function}() RETURNS boolean"
             f" LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$ BEGIN RETURN {held}; END $$")
+
+
+@contextlib.contextmanager
+def rule_strict(function: str):
+    """The production rule switched by ``function`` (set by the owner on its own connection,
+    committed, as ``clock_strict``), then relaxed again."""
+    owner_commits(held_sql(function, True))
+    try:
+        yield
+    finally:
+        owner_commits(held_sql(function, False))
+
+
+# notifications 0018 (CI242): a mail leaves its state only after the commit that wrote it. The
+# test database relaxes it: a test sends, in its one transaction, the mail it wrote.
+MAIL_DELIVERED_APART = "notifications_mail_delivered_apart_held"
+# notifications 0027 (CI310): an address change's code mail is of an earlier transaction than its
+# confirmation. Relaxed: a test requests and confirms a change (the factories, the Ｅメール設定
+# tests) in its one transaction.
+CODE_MAIL_APART = "notifications_code_mail_apart_held"
+# transfers 0037 (CI235, CI236): the daily limit and the bank maximum move only as their services
+# move them. Relaxed: tests set a customer's limit or the bank maximum directly, as a DBA would,
+# in their one transaction.
+LIMIT_RULES = "transfers_limit_rules_held"
+RELAXED_RULES = (MAIL_DELIVERED_APART, CODE_MAIL_APART, LIMIT_RULES)
 
 
 @pytest.fixture
 def mail_delivered_apart_strict():
-    """The production rule (CI242) for one test, set by the owner on its own connection
-    (committed, as ``clock_strict``), then relaxed again."""
-    owner_commits(mail_delivered_apart_sql(True))
-    try:
+    """The production rule (CI242) for one test."""
+    with rule_strict(MAIL_DELIVERED_APART):
         yield
-    finally:
-        owner_commits(mail_delivered_apart_sql(False))
+
+
+@pytest.fixture
+def code_mail_apart_strict():
+    """The production rule of notifications 0027 (CI310's code mail) for one test."""
+    with rule_strict(CODE_MAIL_APART):
+        yield
+
+
+def limit_rules_held():
+    """The production rules of transfers 0037, then relaxed again."""
+    return rule_strict(LIMIT_RULES)
+
+
+@pytest.fixture
+def limit_rules_strict():
+    """``limit_rules_held`` for one whole test."""
+    with limit_rules_held():
+        yield
 
 
 def demo_database_sql(demo: bool) -> str:
     """payeasy 0013 (CI247): ``seed_demo`` adds billers only on a demo database. The test
     database is one (the tests seed the demo, as ``dev.py run`` does); the tests of the rule
     make it a bank's (``demo_database_off``)."""
-    return ("CREATE OR REPLACE FUNCTION public.cosei_demo_database() RETURNS boolean"
-            f" LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$ BEGIN RETURN {demo}; END $$")
+    return held_sql("cosei_demo_database", demo)
 
 
 @pytest.fixture
@@ -129,32 +168,6 @@ def demo_database_off():
         yield
     finally:
         owner_commits(demo_database_sql(True))
-
-
-def limit_rules_sql(held: bool) -> str:
-    """transfers 0037 (CI235, CI236): the daily limit and the bank maximum move only as their
-    services move them. The test database relaxes it: tests set a customer's limit or the
-    bank maximum directly, as a DBA would, in their one transaction."""
-    return ("CREATE OR REPLACE FUNCTION public.transfers_limit_rules_held() RETURNS boolean"
-            f" LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$ BEGIN RETURN {held}; END $$")
-
-
-@contextlib.contextmanager
-def limit_rules_held():
-    """The production rules of transfers 0037 (set by the owner, committed, as
-    ``clock_strict``), then relaxed again."""
-    owner_commits(limit_rules_sql(True))
-    try:
-        yield
-    finally:
-        owner_commits(limit_rules_sql(False))
-
-
-@pytest.fixture
-def limit_rules_strict():
-    """``limit_rules_held`` for one whole test."""
-    with limit_rules_held():
-        yield
 
 
 @pytest.fixture
@@ -215,8 +228,8 @@ def django_db_setup(django_test_environment, django_db_blocker):
         owner.creation.create_test_db(verbosity=0, autoclobber=True, keepdb=False, serialize=False)
         with owner.cursor() as cursor:
             cursor.execute(clock_slack_sql(CLOCK_SLACK_TRAVEL))
-            cursor.execute(mail_delivered_apart_sql(False))
-            cursor.execute(limit_rules_sql(False))
+            for function in RELAXED_RULES:
+                cursor.execute(held_sql(function, False))
             cursor.execute(demo_database_sql(True))
     yield
     with django_db_blocker.unblock():

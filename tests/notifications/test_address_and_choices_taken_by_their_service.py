@@ -6,6 +6,8 @@ and mail (CI311 at the commit). What the services write still commits."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.db import DatabaseError, connection, transaction
 
@@ -23,7 +25,7 @@ SET_EMAIL = "UPDATE accounts_customer SET email = %s WHERE id = %s"
 AUDIT = ("INSERT INTO security_auditevent (contract_id, action, outcome, summary, actor, created_at, customer_id)"
          " VALUES ('', 'email_change', 'success', %s, '', now(), %s)")
 MAIL = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
-        " next_attempt_at, created_at) VALUES (%s, 'email_change', %s, 's', 'b', %s, 0, now(), now())")
+        " next_attempt_at, created_at) VALUES (%s, %s, %s, 's', 'b', %s, 0, now(), now())")
 REQUEST = ("INSERT INTO notifications_emailchangerequest (customer_id, new_email, code_hash, failures, expires_at,"
            " created_at) VALUES (%s, %s, 'x', 0, now() + interval '10 minutes', now())")
 REQUEST_END = ("UPDATE notifications_emailchangerequest SET ended_at = now(), outcome = %s"
@@ -56,8 +58,14 @@ def audit(customer, summary):
     return (AUDIT, [summary, customer.pk])
 
 
-def mail(customer, to, status="pending"):
-    return (MAIL, [customer.pk, to, status])
+def mail(customer, to, status="pending", event="email_change"):
+    """A mail of ``event`` (the address's ``email_change``; ``notice_choice`` tells a choice of
+    notices, dbprobe32 F3)."""
+    return (MAIL, [customer.pk, event, to, status])
+
+
+def choice_mail(customer, to, status="pending"):
+    return mail(customer, to, status, event="notice_choice")
 
 
 CODE_MAIL = ("INSERT INTO notifications_outboxmessage (customer_id, event, \"to\", subject, body, status, attempts,"
@@ -103,6 +111,8 @@ def test_a_new_address_needs_its_confirmed_request_audit_row_and_mail_to_the_old
                      told) == ADDRESS, "the audit row of the request, not of the change"
     assert at_commit(*request, move, audit(customer, "アドレス削除 su***@example.jp"), told) == ADDRESS
     assert at_commit(*request, move, changed, mail(customer, new)) == ADDRESS, "told the new address only"
+    assert at_commit(*request, choice_mail(customer, "suzuki@example.jp"), move, changed) == ADDRESS, \
+        "a 通知の選択 mail (written while the address was still the old one) tells no address change (dbprobe32 F3)"
     other = factories.customer(email="other@example.jp")
     assert at_commit(*request, move, audit(other, "アドレス変更 x"), told) == ADDRESS, "another customer's audit row"
     assert at_commit(*request, move, changed, told) is None  # the forged class, as the service writes
@@ -116,6 +126,7 @@ def test_a_removal_needs_its_audit_row_and_the_mail_to_the_old_address():
     assert at_commit(remove, removed) == ADDRESS, "no mail"
     assert at_commit(remove, told) == ADDRESS, "no audit row"
     assert at_commit(remove, audit(customer, "アドレス変更 su***@example.jp → （未登録）"), told) == ADDRESS
+    assert at_commit(choice_mail(customer, "suzuki@example.jp"), remove, removed) == ADDRESS, "a choices mail"
     assert at_commit(remove, removed, told) is None
 
 
@@ -200,7 +211,7 @@ def test_a_choice_needs_its_step_up_audit_row_and_mail():
     customer = factories.customer(email="yamada@example.jp")
     switch = (SWITCH_OFF, [customer.pk])
     chosen, told = audit(customer, "通知の選択 入出金=受け取らない、振込・ペイジーの受付=受け取らない、ログイン=受け取らない"), \
-        mail(customer, "yamada@example.jp")
+        choice_mail(customer, "yamada@example.jp")
     assert at_commit(stepup(customer), switch, chosen) == CHOICE, "no mail"
     assert at_commit(stepup(customer), switch, told) == CHOICE, "no audit row"
     assert at_commit(switch, chosen, told) == CHOICE, "no step-up"
@@ -209,7 +220,9 @@ def test_a_choice_needs_its_step_up_audit_row_and_mail():
     assert at_commit(stepup(customer, operation="remove"), switch, chosen, told) == CHOICE
     assert at_commit(stepup(factories.customer()), switch, chosen, told) == CHOICE, "another customer's step-up"
     assert at_commit(stepup(customer), switch, audit(customer, "アドレス削除 ya***@example.jp"), told) == CHOICE
-    assert at_commit(stepup(customer), switch, chosen, mail(customer, "yamada@example.jp", "skipped")) == UNSENT
+    assert at_commit(stepup(customer), switch, chosen, choice_mail(customer, "yamada@example.jp", "skipped")) == UNSENT
+    assert at_commit(stepup(customer), switch, chosen, mail(customer, "yamada@example.jp")) == CHOICE, \
+        "an address's mail (email_change) is no notice of the choices (dbprobe32 F3)"
     assert at_commit(stepup(customer), switch, chosen, told) is None  # the forged class, as the service writes
 
 
@@ -217,7 +230,8 @@ def test_a_customer_with_no_address_is_told_by_the_skipped_mail():
     customer = factories.customer(email="")
     steps = [stepup(customer), (SWITCH_OFF, [customer.pk]), audit(customer, "通知の選択 …")]
     assert at_commit(*steps) == CHOICE
-    assert at_commit(*steps, mail(customer, "", "skipped")) is None
+    assert at_commit(*steps, mail(customer, "", "skipped")) == CHOICE, "the address's event"
+    assert at_commit(*steps, choice_mail(customer, "", "skipped")) is None
 
 
 def test_the_defaults_need_nothing():
@@ -241,8 +255,9 @@ def test_the_service_still_changes_the_choice():
     assert NoticePreferenceChange.objects.filter(customer=customer).count() == 2
     preference = NoticePreference.objects.get(customer=customer)
     assert (preference.postings, preference.receipts, preference.login) == (True, True, True)
-    assert OutboxMessage.objects.filter(customer=customer, event="email_change", to="yamada@example.jp",
+    assert OutboxMessage.objects.filter(customer=customer, event="notice_choice", to="yamada@example.jp",
                                         status="pending").count() == 2
+    assert not OutboxMessage.objects.filter(customer=customer, event="email_change").exists()
 
 
 
@@ -303,3 +318,47 @@ def test_a_request_the_service_could_not_have_confirmed_is_no_evidence(database_
     assert at_commit(*confirmed_request(customer, new, failures=at_limit), *rest) == ADDRESS, "at the failure limit"
     assert at_commit(*confirmed_request(customer, new, code_mailed=False), *rest) == ADDRESS, "no code mail"
     assert at_commit(*confirmed_request(customer, new, failures=at_limit - 1), *rest) is None
+
+
+# --- dbprobe32 F3: the code mail of an earlier transaction (CI310, 0027) -----------------------
+
+def test_a_code_mail_of_the_confirming_transaction_is_no_evidence(code_mail_apart_strict):
+    """The request, its code mail and its confirmation written by one transaction — no code
+    ever left — are refused, the code mail in a savepoint of it too."""
+    customer = factories.customer(email="suzuki@example.jp")
+    new = "collector@attacker.example"
+    rest = [(SET_EMAIL, [new, customer.pk]), audit(customer, "アドレス変更 su***@example.jp → co***@attacker.example"),
+            mail(customer, "suzuki@example.jp")]
+    assert at_commit(*confirmed_request(customer, new), *rest) == ADDRESS
+
+    def code_mailed_in_a_savepoint():
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(CODE_MAIL, [customer.pk, new])
+
+    request, _code, end = confirmed_request(customer, new)
+    assert at_commit(request, code_mailed_in_a_savepoint, end, *rest) == ADDRESS
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_code_mail_committed_before_the_confirmation_is_evidence(code_mail_apart_strict):
+    """The service's two transactions (the request with its code mail, then the confirmation)
+    still change the address; so does SQL that commits the request and its code mail first —
+    the forged class, now two commits with a code mail to the new address the sender sends."""
+    from notifications.services import email_change_confirm, email_change_request
+
+    customer = factories.customer(email="old@example.jp")
+    email_change_request(customer=customer, new_email="new@example.jp", ip=None)
+    code = OutboxMessage.objects.filter(customer=customer, event="email_verify").latest("id")
+    assert email_change_confirm(customer=customer, code=re.search(r"確認コード：(\d{6})", code.body)[1],
+                                ip=None) == "new@example.jp"
+    customer.refresh_from_db()
+    assert customer.email == "new@example.jp"
+
+    new = "collector@attacker.example"
+    with transaction.atomic(), connection.cursor() as cursor:
+        request, code_mail, end = confirmed_request(customer, new)
+        cursor.execute(*request)
+        cursor.execute(*code_mail)
+    assert at_commit(end, (SET_EMAIL, [new, customer.pk]),
+                     audit(customer, "アドレス変更 ne***@example.jp → co***@attacker.example"),
+                     mail(customer, "new@example.jp")) is None

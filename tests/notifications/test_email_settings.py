@@ -246,8 +246,10 @@ def test_choosing_notices_needs_step_up_and_is_audited_and_mailed():
     assert _step_up(client, customer).url == "/settings/email/"
     preference = NoticePreference.objects.get(customer=customer)
     assert (preference.postings, preference.receipts, preference.login) == (False, True, True)
-    message = OutboxMessage.objects.get(event="email_change")
+    message = OutboxMessage.objects.get(event="notice_choice")  # not the address's event (dbprobe32 F3)
     assert "入出金のお知らせ：受け取らない" in message.body
+    assert message.subject == "【大阪厚生信金】通知設定変更のお知らせ"
+    assert not OutboxMessage.objects.filter(event="email_change").exists()
     assert AuditEvent.objects.filter(customer=customer, action="email_change",
                                      summary__contains="入出金=受け取らない").exists()
 
@@ -265,7 +267,7 @@ def test_choosing_the_notices_already_chosen_is_said_before_any_step_up():
     assert response.status_code == 200
     assert "お知らせの選択に変更がありません。" in response.content.decode()
     assert "cosei_pending_email_setting" not in client.session
-    assert not OutboxMessage.objects.filter(event="email_change").exists()
+    assert not OutboxMessage.objects.filter(event__in=("email_change", "notice_choice")).exists()
 
 
 def test_the_help_page_explains_secure_mail():
@@ -319,7 +321,7 @@ def test_the_loser_of_a_double_click_is_shown_what_was_done(operation):
         assert OutboxMessage.objects.filter(event="email_verify").count() == 1
     else:
         assert ("Ｅメールアドレスを削除しました。" if operation == "remove" else "お知らせの選択を変更しました。") in page
-        assert OutboxMessage.objects.filter(event="email_change").count() == 1
+        assert OutboxMessage.objects.filter(event="email_change" if operation == "remove" else "notice_choice").count() == 1
     assert AuditEvent.objects.filter(customer=customer, action="email_change", outcome="success").count() == 1
 
 
@@ -419,7 +421,7 @@ def test_a_confirm_posted_again_after_it_went_through_is_shown_what_was_done(ope
         assert AuditEvent.objects.filter(customer=customer, action="email_change", outcome="success").count() == 2
     else:
         assert ("Ｅメールアドレスを削除しました。" if operation == "remove" else "お知らせの選択を変更しました。") in page
-        assert OutboxMessage.objects.filter(event="email_change").count() == 1
+        assert OutboxMessage.objects.filter(event="email_change" if operation == "remove" else "notice_choice").count() == 1
         assert AuditEvent.objects.filter(customer=customer, action="email_change", outcome="success").count() == 1
 
 

@@ -34,7 +34,7 @@ def test_every_event_has_its_own_template_with_the_signature_block(event):
 def test_each_event_is_in_the_outbox_after_commit_and_not_after_rollback(
         event, django_capture_on_commit_callbacks, mailoutbox):
     customer = factories.customer(email="ev@example.jp", name_kanji="山田太郎")
-    factories.notices_chosen(customer, login=True)  # its own mail (email_change), sent first
+    factories.notices_chosen(customer, login=True)  # its own mail (notice_choice), sent first
     assert outbox_send_pending() == 1
     mailoutbox.clear()
     chosen = OutboxMessage.objects.get().pk
@@ -71,7 +71,7 @@ def test_login_notice_only_when_chosen():
     assert not OutboxMessage.objects.exists()
     factories.notices_chosen(customer, login=True)
     login_notice(customer=customer, ip="192.0.2.1")
-    message = OutboxMessage.objects.exclude(event="email_change").get()
+    message = OutboxMessage.objects.exclude(event="notice_choice").get()
     assert message.event == "login" and "192.0.2.1" in message.body
 
 
@@ -81,7 +81,7 @@ def test_login_through_the_service_sends_the_chosen_login_notice():
     outcome = security_services.login_authenticate(contract_id=customer.contract_id,
                                                    password="Pass1234", ip="192.0.2.9")
     assert outcome.ok
-    assert OutboxMessage.objects.exclude(event="email_change").get().event == "login"
+    assert OutboxMessage.objects.exclude(event="notice_choice").get().event == "login"
 
 
 def test_optional_receipt_notice_is_skipped_when_switched_off_security_never():
@@ -89,7 +89,7 @@ def test_optional_receipt_notice_is_skipped_when_switched_off_security_never():
     factories.notices_chosen(customer, receipts=False, postings=False, login=False)
     notice_enqueue(customer=customer, event="transfer_accepted", lines=["x"])
     notice_enqueue(customer=customer, event="password_change", lines=["x"])
-    statuses = dict(OutboxMessage.objects.exclude(event="email_change").values_list("event", "status"))
+    statuses = dict(OutboxMessage.objects.exclude(event="notice_choice").values_list("event", "status"))
     assert statuses == {"transfer_accepted": "skipped", "password_change": "pending"}
 
 

@@ -79,7 +79,7 @@ def test_the_customers_choice_switches_posting_notices_off_but_keeps_the_row():
     factories.notices_chosen(customer, postings=False)
     factories.account(owner=customer, balance=1_000)
     posting_notices_process()
-    message = OutboxMessage.objects.exclude(event="email_change").get(customer=customer)
+    message = OutboxMessage.objects.exclude(event="notice_choice").get(customer=customer)
     assert (message.event, message.status) == ("deposit", OutboxMessage.Status.SKIPPED)
 
 

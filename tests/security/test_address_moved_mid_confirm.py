@@ -46,5 +46,5 @@ def test_a_service_that_locks_the_customer_mails_the_address_as_it_is():
     """通知の選択 (``notice_preference_change`` locks the customer itself)."""
     stale = _read_then_moved("before32b@example.jp", "after32b@example.jp")
     factories.notices_chosen(stale, postings=False)
-    told = OutboxMessage.objects.filter(customer=stale, event="email_change").latest("id")
+    told = OutboxMessage.objects.filter(customer=stale, event="notice_choice").latest("id")
     assert told.to == "after32b@example.jp" and "お知らせの選択を次のとおり変更しました" in told.body
