@@ -13,7 +13,7 @@ switch it off each write their row and mail in the transaction:
   ``passkey_reset`` row with the staff user, and the ``passkey_remove`` mail.
 
 A mail counts as 0015's ``mailed`` says, the mail *written* by the transaction (notifications
-0026's ``inserted_xact``). The owner (a DBA) is not bound.
+0029's ``inserted_xact``). The owner (a DBA) is not bound.
 
 SQL functions/triggers: CREATE OR REPLACE FUNCTION
 public.security_passkey_only_taken_by_its_service(); the constraint trigger of the same name
@@ -25,13 +25,13 @@ import importlib
 from django.db import migrations
 
 FACTORS_0015 = importlib.import_module("security.migrations.0015_factors_and_ib_status_taken_by_their_service")
-TOLD_0026 = importlib.import_module("notifications.migrations.0026_told_by_a_mail_written_here")
+TOLD_0029 = importlib.import_module("notifications.migrations.0029_told_by_a_mail_written_here")
 
 
 def told(action: str, event: str | None = None, *, staff: bool = False) -> str:
-    """0015's ``told`` of the customer NEW.id, its mail read by 0026's condition."""
-    return FACTORS_0015.told("NEW.id", action, event, staff=staff).replace(TOLD_0026.XMIN_CHECK,
-                                                                          TOLD_0026.MAIL_OF_THIS_XACT)
+    """0015's ``told`` of the customer NEW.id, its mail read by 0029's condition."""
+    return FACTORS_0015.told("NEW.id", action, event, staff=staff).replace(TOLD_0029.XMIN_CHECK,
+                                                                          TOLD_0029.MAIL_OF_THIS_XACT)
 
 
 FUNCTION = FACTORS_0015.function("security_passkey_only_taken_by_its_service", f"""
@@ -53,8 +53,8 @@ CREATE CONSTRAINT TRIGGER security_passkey_only_taken_by_its_service
     EXECUTE FUNCTION public.security_passkey_only_taken_by_its_service();
 """
 
-FUNCTION_0026 = (FACTORS_0015.PASSKEY_ONLY_TAKEN.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
-                 .replace(TOLD_0026.XMIN_CHECK, TOLD_0026.MAIL_OF_THIS_XACT))
+FUNCTION_0029 = (FACTORS_0015.PASSKEY_ONLY_TAKEN.replace("CREATE FUNCTION", "CREATE OR REPLACE FUNCTION", 1)
+                 .replace(TOLD_0029.XMIN_CHECK, TOLD_0029.MAIL_OF_THIS_XACT))
 TRIGGER_0015 = TRIGGER.replace("(NEW.passkey_only IS DISTINCT FROM OLD.passkey_only)",
                                "(NEW.passkey_only AND NOT OLD.passkey_only)")
 
@@ -63,7 +63,7 @@ class Migration(migrations.Migration):
 
     dependencies = [
         ("security", "0019_credential_and_passkey_deletes"),
-        ("notifications", "0026_told_by_a_mail_written_here"),
+        ("notifications", "0029_told_by_a_mail_written_here"),
     ]
 
-    operations = [migrations.RunSQL(FUNCTION + TRIGGER, FUNCTION_0026 + TRIGGER_0015)]
+    operations = [migrations.RunSQL(FUNCTION + TRIGGER, FUNCTION_0029 + TRIGGER_0015)]

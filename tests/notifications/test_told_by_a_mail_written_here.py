@@ -104,7 +104,7 @@ def test_the_transaction_that_wrote_a_mail_is_the_databases():
 
 def test_no_rule_reads_a_mail_by_its_row_version():
     """Every function that asks for a mail of its transaction reads ``inserted_xact``: one
-    written anew with 0029's old condition would let a touched mail count again."""
+    written anew with the old condition (xmin) would let a touched mail count again."""
     with connection.cursor() as cursor:
         cursor.execute(r"""SELECT p.proname FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                             WHERE n.nspname = 'public' AND (p.prosrc ~ 'transfers_row_of_this_xact\(m\.xmin\)'
