@@ -75,8 +75,9 @@ def test_a_choice_a_request_and_a_processed_notice_are_loadable(value):
                    " VALUES (%s, true, true, false, %s)", [customer.pk, value]) == CHECK_VIOLATION
     request = ("INSERT INTO notifications_emailchangerequest (customer_id, new_email, code_hash, failures, expires_at,"
                " created_at) VALUES (%s, 'b@example.jp', 'x', 0, %s, %s)")
-    assert refused(request, [customer.pk, value, "now"]) == CHECK_VIOLATION
-    assert refused(request, [customer.pk, "now", value]) == CHECK_VIOLATION
+    # refused by its CHECK, or first by the request's own dates (notifications 0026, CI241)
+    assert refused(request, [customer.pk, value, "now"]) in (CHECK_VIOLATION, "CI241")
+    assert refused(request, [customer.pk, "now", value]) in (CHECK_VIOLATION, "CI241")
     account = factories.account(owner=customer)
     journal_post(lines=[PostingLine(factories.internal(Account.Purpose.CASH), -1_000), PostingLine(account, 1_000)],
                  kind=Journal.Kind.DEPOSIT, description="入金", idempotency_key=factories.unique("loadable-"))

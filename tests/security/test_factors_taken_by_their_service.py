@@ -100,6 +100,32 @@ def test_passkey_only_is_switched_on_by_its_service():
     assert at_commit([switch, *told(customer, "passkey_only")]) is None
 
 
+@pytest.mark.django_db(transaction=True)  # switched on by its service in a transaction of its own, before
+def test_passkey_only_is_switched_off_by_its_services():
+    """dbprobe33 F3 (security 0020): off — the weaker login — was one UPDATE, with no audit
+    row or mail. Now only with 「利用しない」's row and mail, or the last passkey's deletion, or
+    the branch's reset (with its staff user); the services themselves commit."""
+    customer = secondfactor.customer_with_card(email=f"{factories.unique('p')}@example.jp".lower())
+    with transaction.atomic():
+        registered(customer)
+    with transaction.atomic():  # as the view runs it
+        passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
+    off = ("UPDATE accounts_customer SET passkey_only = false WHERE id = %s", [customer.pk])
+    assert at_commit([off]) == TAKEN
+    assert at_commit([off, audit(customer, "passkey_only")]) == TAKEN, "no mail"
+    assert at_commit([off, mail(customer, "passkey_only")]) == TAKEN, "no audit row"
+    assert at_commit([off, *told(customer, "passkey_register", "passkey_add")]) == TAKEN, "another service's"
+    assert at_commit([off, audit(customer, "passkey_reset"), mail(customer, "passkey_remove")]) == TAKEN, \
+        "a reset without the staff user"
+    assert at_commit([off, *told(customer, "passkey_only")]) is None
+    assert at_commit([off, *told(customer, "passkey_delete", "passkey_remove")]) is None
+    assert at_commit([off, audit(customer, "passkey_reset", actor="staff-t"), mail(customer, "passkey_remove")]) is None
+    with transaction.atomic():  # a real commit: its own rules hold
+        passkeys.passkey_only_set(customer=customer, enabled=False, ip=None)
+    customer.refresh_from_db()
+    assert not customer.passkey_only
+
+
 @pytest.mark.parametrize("change", [
     "public_key = '\\xa501020326'", "credential_id = '\\x61'", "customer_id = %(other)s", "name = 'iPhone'",
     "sign_count = sign_count - 1", "last_used_at = NULL", "transports = '[\"usb\"]'", "created_at = now()",
