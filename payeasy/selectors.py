@@ -18,6 +18,12 @@ def biller_list() -> QuerySet[Biller]:
     return Biller.objects.filter(is_active=True).order_by("number")
 
 
+def biller_label(number: str) -> str:
+    """「58001 コウセイ電力株式会社」: a biller as 取引履歴 names it (the number alone if gone)."""
+    name = Biller.objects.filter(number=number).values_list("name", flat=True).first()
+    return f"{number} {name}" if name else number
+
+
 def payment_get_for_customer(customer: Customer, reference: str) -> Payment:
     """The customer's own payment with ``reference``; Http404 for anything else."""
     payment = (Payment.objects.filter(customer=customer, reference=str(reference)[:16])

@@ -13,6 +13,7 @@ from accounts.forms import JapaneseDateField, _date_widget
 from accounts.models import Account
 from accounts.templatetags.accounts_format import account_label, payee_place
 
+from . import scheduled
 from .zengin import ZenginNameError, half_width_digits, zengin_name
 
 AMOUNT_REQUIRED = "振込金額を入力してください。"
@@ -120,7 +121,9 @@ class DetailsForm(forms.Form):
         widget=forms.TextInput(attrs={"autocomplete": "off", "size": "30"}),
         error_messages={"required": "依頼人名を入力してください。", "max_length": "依頼人名が長すぎます。",
                         "null_characters_not_allowed": "依頼人名に使用できない文字が含まれています。"})
-    # 予約振込 (XFER-5): empty = today; typed on a phone (UI-1), a picker on a PC
+    # 予約振込 (XFER-5): shown with today's date in it (the view); typed on a phone (UI-1), a
+    # picker on a PC. Not sent at all (a client of the form's own, the tests) = today; sent
+    # empty = asked for (walk33 F2: the picker sends '' for a date it cannot hold)
     transfer_date = JapaneseDateField(label="振込日", required=False)
 
     def __init__(self, data=None, *, smartphone: bool = False, today=None, last_day=None,
@@ -131,6 +134,12 @@ class DetailsForm(forms.Form):
         self.fields["transfer_date"].widget = _date_widget(smartphone, example=self.fields["transfer_date"].example)
         if not smartphone and today is not None:
             self.fields["transfer_date"].widget.attrs.update(min=today.isoformat(), max=last_day.isoformat())
+
+    def clean_transfer_date(self):
+        day = self.cleaned_data.get("transfer_date")
+        if day is None and "transfer_date" in self.data:
+            raise forms.ValidationError(scheduled.DATE_EMPTY, code="required")
+        return day
 
     def clean_amount(self) -> int:
         amount = parse_yen(self.cleaned_data["amount"], required=AMOUNT_REQUIRED, negative=AMOUNT_NEGATIVE,

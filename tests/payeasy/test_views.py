@@ -5,6 +5,7 @@ input, the duplicate acknowledgement, no print button on a phone, and Pay-easy h
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import pytest
 import time_machine
@@ -245,7 +246,10 @@ def test_refusal_at_payment_is_shown_and_audited():
     to_confirm(client, account, "58002", {"number": "090-1234-5678"})
     page = answer_card(client, customer).content.decode()
     assert "お支払可能額が不足" in page and "1,000円" in page
-    assert AuditEvent.objects.filter(customer=customer, action="payeasy", outcome="failure").exists()
+    # 取引履歴 (walk33 F4): 拒否, naming the biller and the amount — it was a bare 失敗
+    refusal = AuditEvent.objects.get(customer=customer, action="payeasy")
+    assert refusal.outcome == "refused"
+    assert re.fullmatch(r"58002 \S.* [0-9,]+円 お支払可能額が不足.*", refusal.summary), refusal.summary
     assert not Payment.objects.exists()
 
 

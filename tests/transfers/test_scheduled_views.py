@@ -147,11 +147,34 @@ def test_todays_date_given_is_a_same_day_transfer_as_the_hint_and_the_pickers_mi
     client, customer, debit = signed_in
     _to_details(client, debit)
     page = client.get(reverse("transfers:details")).content.decode()
-    assert 'min="2026-12-07"' in page and "空欄または本日の日付で本日のお振込になります。" in page
+    assert 'min="2026-12-07"' in page and "本日のお振込は本日の日付のままお進みください。" in page
     response = _details(client, transfer_date="2026/12/07")
     assert response.url == reverse("transfers:confirm")
     page = client.get(response.url).content.decode()
     assert "振込を実行する" in page and "振込を予約する" not in page
+    assert "本日（2026年12月7日）" in page
+
+
+def test_the_date_is_shown_filled_with_today_and_an_empty_one_is_asked_for(signed_in):
+    """XFER-5, UI-1 (walk33 F2): a date the PC's picker could not hold (12/11 with no year)
+    is sent as '', which meant 本日 — a meant 予約 was executed at once and could not be
+    cancelled. The field now starts with today's date, on a PC and a phone; sent empty it is
+    asked for and nothing goes on. A 予約's confirm says the date is one."""
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    assert 'value="2026-12-07"' in client.get(reverse("transfers:details")).content.decode()
+    phone = client.get(reverse("transfers:details"), HTTP_USER_AGENT=IPHONE).content.decode()
+    assert 'value="2026/12/07"' in phone
+    for empty in ("", "   "):
+        response = _details(client, transfer_date=empty)
+        assert response.status_code == 200
+        assert scheduled.DATE_EMPTY in response.content.decode()
+        assert client.get(reverse("transfers:confirm")).url == reverse("transfers:start"), "nothing to confirm"
+    # the customer's own date is kept when they come back to the page
+    _details(client, transfer_date="2026/12/11")
+    assert 'value="2026/12/11"' in client.get(reverse("transfers:details")).content.decode()
+    page = client.get(reverse("transfers:confirm")).content.decode()
+    assert "2026年12月11日（予約）" in page and "本日（" not in page
 
 
 @pytest.mark.parametrize(("today", "example"), [
@@ -350,7 +373,9 @@ def test_a_reservation_to_our_account_closed_before_the_confirm_is_refused_there
     assert PAYEE_ACCOUNT_CLOSED in response.content.decode()
     assert not Transfer.objects.exists()
     assert not AuditEvent.objects.filter(action="transfer_schedule", outcome="success").exists()
-    assert AuditEvent.objects.filter(action="transfer", outcome="failure", summary=PAYEE_ACCOUNT_CLOSED).exists()
+    # 取引履歴: 拒否 with the payee and the amount (walk33 F4), as at the input page
+    assert AuditEvent.objects.filter(action="transfer", outcome="refused",
+                                     summary__endswith=f"円 {PAYEE_ACCOUNT_CLOSED}").exists()
     assert not OutboxMessage.objects.filter(customer=customer, event="transfer_scheduled").exists()
 
 

@@ -655,6 +655,10 @@ def test_debit_frozen_after_the_right_answer_keeps_the_answer_and_shows_no_chall
     assert response.status_code == 200 and "お支払いが停止されているため" in page
     assert "/image-auth/" not in page and 'name="card_1"' not in page
     assert "本人認証は完了しています" in page and "振込を実行する" in page
+    # 取引履歴 (walk33 F4): 拒否, with the payee and the amount, as at the input page — not a bare 失敗
+    refusal = AuditEvent.objects.get(customer=customer, action="transfer")
+    assert refusal.outcome == "refused"
+    assert refusal.summary.startswith("池田泉州銀行 貝塚支店 50,000円 この口座はお支払いが停止されているため")
     stepup = re.search(r'name="stepup" value="([^"]+)"', page)[1]
     # a reload of the page shows the same: no new challenge either
     page = client.get(reverse("transfers:confirm")).content.decode()
