@@ -248,7 +248,7 @@ STEPUP_CONTRACT_INACTIVE = ("IB取引中止のお手続きにより、インタ�
 # spent ~0.3 ms of Python building this one-row lock on every confirmation (issue 14);
 # tests/security/test_stepup.py holds it to the ORM's read.
 _CONTRACT_LOCK_SQL = """
-    SELECT customer.status, customer.email FROM accounts_customer AS customer
+    SELECT customer.status, customer.email FROM "accounts_customer" AS customer
      WHERE customer.id = %s
        FOR NO KEY UPDATE OF customer"""
 
@@ -373,8 +373,8 @@ def stepup_consume(*, customer: Customer, stepup_id: uuid.UUID | str, content: d
 # rows the ORM's filter selects.
 _MARK_USED_WHERE = """
      WHERE id = %s AND customer_id = %s AND used_at IS NULL AND expires_at > %s AND content_hash = %s"""
-_MARK_USED_SQL = "UPDATE security_stepup SET used_at = %s" + _MARK_USED_WHERE + " AND verified_at IS NOT NULL"
-_MARK_USED_VERIFIED_SQL = "UPDATE security_stepup SET used_at = %s, verified_at = %s" + _MARK_USED_WHERE
+_MARK_USED_SQL = 'UPDATE "security_stepup" SET used_at = %s' + _MARK_USED_WHERE + " AND verified_at IS NOT NULL"
+_MARK_USED_VERIFIED_SQL = 'UPDATE "security_stepup" SET used_at = %s, verified_at = %s' + _MARK_USED_WHERE
 
 
 def _stepup_mark_used(*, customer: Customer, stepup_id, digest: str, now: dt.datetime,

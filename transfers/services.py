@@ -109,7 +109,7 @@ _CUSTOMER_LOCK_SQL = """
            limit_row.pending_from, limit_row.updated_at,
            COALESCE((SELECT setting.bank_max_daily_limit FROM transfers_transfersettings AS setting
                       WHERE setting.id = 1), %(default_maximum)s) AS bank_maximum
-      FROM transfers_transferlimit AS limit_row
+      FROM "transfers_transferlimit" AS limit_row
      WHERE limit_row.customer_id = %(customer_id)s
        FOR UPDATE OF limit_row"""
 

@@ -268,3 +268,21 @@ def test_the_card_rows_lock_reads_what_the_orm_would():
         credential, _challenge = cards._card_rows_for_update(customer)
     assert credential.is_locked and credential.locked_at is not None
     same(customer)
+
+
+def test_a_challenge_is_closed_as_the_orms_update_closed_it():
+    """Issue 14: ``image_card_challenge_close`` is SQL written out; it closes the open
+    challenge with its time and reason, as the ORM's UPDATE did, and leaves a closed one
+    (another request's close) as it was."""
+    from django.utils import timezone
+
+    customer = customer_with_card()
+    challenge = cards.image_card_challenge_current(customer=customer)
+    before = timezone.now()
+    cards.image_card_challenge_close(challenge, reason=ImageCardChallenge.Closed.ANSWERED)
+    closed = ImageCardChallenge.objects.get(pk=challenge.pk)
+    assert closed.closed_reason == ImageCardChallenge.Closed.ANSWERED and closed.closed_at >= before
+    cards.image_card_challenge_close(challenge, reason=ImageCardChallenge.Closed.LOCKED)
+    again = ImageCardChallenge.objects.get(pk=challenge.pk)
+    assert (again.closed_at, again.closed_reason) == (closed.closed_at, ImageCardChallenge.Closed.ANSWERED)
+    assert cards.image_card_challenge_current(customer=customer).pk != challenge.pk  # a new one opens
