@@ -16,6 +16,7 @@ import datetime as dt
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from django.conf import settings
 from django.db import DatabaseError, connection, transaction
@@ -99,10 +100,25 @@ LIMIT_CHANGED = ("入力画面を表示した後に利用限度額（現在の�
 # --- the customer's lock and limit --------------------------------------------------------
 
 
+# The customer's limit row FOR UPDATE with the bank maximum (``transfer_limits_with_maximum``),
+# as that queryset locks it. Written as SQL: the ORM spent ~0.4 ms of Python building the
+# annotation's subquery and the lock on every transfer, a query of fixed shape (issue 14);
+# tests/transfers/test_services.py holds it to the ORM's row.
+_CUSTOMER_LOCK_SQL = """
+    SELECT limit_row.id, limit_row.customer_id, limit_row.daily_limit, limit_row.pending_limit,
+           limit_row.pending_from, limit_row.updated_at,
+           COALESCE((SELECT setting.bank_max_daily_limit FROM transfers_transfersettings AS setting
+                      WHERE setting.id = 1), %(default_maximum)s) AS bank_maximum
+      FROM "transfers_transferlimit" AS limit_row
+     WHERE limit_row.customer_id = %(customer_id)s
+       FOR UPDATE OF limit_row"""
+
+
 def _customer_lock(customer: Customer) -> TransferLimit:
     """The customer's limit row, locked FOR UPDATE (call inside a transaction); created
     first when missing (INSERT … ON CONFLICT DO NOTHING, so two first requests agree)."""
-    locked = unique_or_none(transfer_limits_with_maximum().select_for_update(of=("self",)).filter(customer=customer))
+    locked = next(iter(TransferLimit.objects.raw(_CUSTOMER_LOCK_SQL, {
+        "customer_id": customer.pk, "default_maximum": settings.TRANSFERS_BANK_MAX_DAILY_LIMIT})), None)
     if locked is not None:
         return locked
     TransferLimit.objects.bulk_create(
@@ -309,11 +325,13 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
     if day != today:
         raise TransferRefused(NOT_TODAY)
     with transaction.atomic():
-        debit, schedule, internal = _confirmed_content_check(customer=customer, content=content, day=day)
-        transfer = transfer_from_content(customer=customer, content=content, debit=debit, schedule=schedule,
+        rows = _confirmed_content_check(customer=customer, content=content, day=day, with_kana=True)
+        debit = rows.debit
+        transfer = transfer_from_content(customer=customer, content=content, debit=debit, schedule=rows.schedule,
                                          status=Transfer.Status.EXECUTED, stepup_id=stepup_id)
-        lines = transfer_lines(transfer, internal=internal)
-        outgoing = _outgoing_record(transfer, today) if content["route"] == Transfer.Route.OTHER_BANK else None
+        lines = transfer_lines(transfer, internal=rows.internal)
+        outgoing = (_outgoing_record(transfer, today, kana=rows.kana)
+                    if content["route"] == Transfer.Route.OTHER_BANK else None)
         # Audit row and mail first: everything below the posting runs while the shared
         # internal accounts (fee income, 為替決済) are locked, so keep that part short. The
         # id is taken from its sequence now so that the row names the 受付番号 (ACCT-4).
@@ -359,28 +377,33 @@ def confirmed_content_check(*, customer: Customer, content: dict, day: dt.date) 
     is the customer's, the fee row and fee are what was confirmed, 先方負担 leaves
     something, and the amount fits the limit of ``day``. Returns the debit account and the
     fee row; raises TransferRefused."""
-    debit, schedule, _internal = _confirmed_content_check(customer=customer, content=content, day=day)
-    return debit, schedule
+    rows = _confirmed_content_check(customer=customer, content=content, day=day)
+    return rows.debit, rows.schedule
 
 
-def _confirmed_content_check(*, customer: Customer, content: dict,
-                             day: dt.date) -> tuple[Account, FeeSchedule, dict[str, Account]]:
-    """``confirmed_content_check``, also returning the internal accounts of
-    ``transfer_lines`` (read in the same query as the debit account)."""
+def _confirmed_content_check(*, customer: Customer, content: dict, day: dt.date,
+                             with_kana: bool = False) -> TransferRows:
+    """``confirmed_content_check``, returning all that ``_transfer_accounts`` read with the
+    debit account: the internal accounts of ``transfer_lines``, the fee row, and with
+    ``with_kana`` the payee's bank and branch kana for the Zengin record (another bank's)."""
     amount, fee = int(content["amount"]), int(content["fee"])
     limit = _customer_lock(customer)
-    credit_account_id = content.get("credit_account_id") if content["route"] != Transfer.Route.OTHER_BANK else None
+    other_bank = content["route"] == Transfer.Route.OTHER_BANK
+    credit_account_id = content.get("credit_account_id") if not other_bank else None
     # the day's total with the accounts: a statement after the lock's, so its snapshot has
     # every transfer committed by whoever held the lock before (issue 14: one read fewer)
-    debit, internal, credit, used = _transfer_accounts(
+    rows = _transfer_accounts(
         customer=customer, debit_account_id=content["debit_account_id"],
-        credit_account_id=credit_account_id, day=day)
+        credit_account_id=credit_account_id, day=day,
+        payee_bank=(content["bank_code"], content["branch_code"]) if other_bank and with_kana else None)
+    debit, credit, used, schedule = rows.debit, rows.credit, rows.used, rows.schedule
     if debit is None:
         raise TransferRefused(ACCOUNT_NOT_USABLE)
-    # the row in force on the date, as the quote took it: one added for that date since the
-    # confirm page was shown (a 予約's date) is a changed fee too — the database holds the
-    # same (transfers 0025, CI224)
-    schedule = fee_schedule_on(day)
+    # the row in force on the date, as the quote took it (``fee_schedule_on``, read with the
+    # accounts): one added for that date since the confirm page was shown (a 予約's date)
+    # is a changed fee too — the database holds the same (transfers 0025, CI224)
+    if schedule is None:
+        raise TransferRefused(NO_FEE_SCHEDULE)
     if (str(schedule.pk) != str(content["fee_schedule_id"])
             or fee_from(schedule, route=content["route"], amount=amount) != fee):
         raise TransferRefused(FEE_CHANGED, final=True)  # the confirmed fee can never hold again (walk30 F3)
@@ -396,7 +419,7 @@ def _confirmed_content_check(*, customer: Customer, content: dict,
         # closed since 口座名義確認: a same-day transfer met the ledger's refusal, but a
         # 予約振込 posts nothing now and was booked, to become 未処理 on its date (XFER-5)
         raise TransferRefused(PAYEE_ACCOUNT_CLOSED)
-    return debit, schedule, internal
+    return rows
 
 
 # The internal accounts a transfer credits (LEDGER-4): 為替決済 for another bank, fee income.
@@ -423,24 +446,68 @@ _TRANSFER_ACCOUNTS_SQL = """
         OR account.id = %(credit_account_id)s
      ORDER BY branch.code, account.type, account.number"""
 
+# The same statement with the fee row in force on the day (``fee_schedule_on``) and the
+# payee's bank and branch kana for the Zengin record (``_outgoing_record``'s look-up) on
+# every row: two statements fewer per transfer (issue 14). Neither is a row the customer's
+# lock serialises (staff's fee table, the Zengin directory), so reading them in this
+# statement rather than after it changes nothing; the database checks the fee again on
+# the transfer's row (transfers 0025, CI224). tests/transfers/test_services.py holds both
+# to the ORM's reads.
+_FEE_COLUMNS = ("id", "effective_from", "threshold", "same_branch_under", "same_branch_over",
+                "other_branch_under", "other_branch_over", "other_bank_under", "other_bank_over")
+_TRANSFER_ROWS_SQL = _TRANSFER_ACCOUNTS_SQL.replace("""
+      FROM accounts_account AS account""", """,
+           {fee_columns},
+           (SELECT bank.kana FROM transfers_bank AS bank WHERE bank.code = %(bank_code)s) AS payee_bank_kana,
+           (SELECT bank_branch.kana FROM transfers_bankbranch AS bank_branch
+              JOIN transfers_bank AS bank ON bank.id = bank_branch.bank_id
+             WHERE bank.code = %(bank_code)s AND bank_branch.code = %(branch_code)s) AS payee_branch_kana
+      FROM accounts_account AS account
+      LEFT JOIN (SELECT {fee_select} FROM transfers_feeschedule AS fee
+                  WHERE fee.effective_from <= %(day)s
+                  ORDER BY fee.effective_from DESC LIMIT 1) AS fee ON TRUE""".format(
+    fee_columns=", ".join(f"fee.{name} AS fee_{name}" for name in _FEE_COLUMNS),
+    fee_select=", ".join(f"fee.{name}" for name in _FEE_COLUMNS)))
+assert "payee_bank_kana" in _TRANSFER_ROWS_SQL
+
+
+class TransferRows(NamedTuple):
+    """What ``_transfer_accounts`` reads in one statement."""
+
+    debit: Account | None
+    internal: dict[str, Account]
+    credit: Account | None
+    used: int | None
+    schedule: FeeSchedule | None = None
+    kana: tuple[str | None, str | None] | None = None
+
 
 def _transfer_accounts(*, customer: Customer, debit_account_id, credit_account_id=None,
-                       day: dt.date | None = None,
-                       ) -> tuple[Account | None, dict[str, Account], Account | None, int | None]:
+                       day: dt.date | None = None, payee_bank: tuple[str, str] | None = None) -> TransferRows:
     """In one query: the customer's own account ``debit_account_id`` (None when it is not
     theirs), with its branch, the internal accounts of a transfer by purpose, and the
     payee's account at our bank ``credit_account_id`` (None when not given), and the
     customer's transfers counted against the limit of ``day`` (``transfer_day_total``;
-    None without a day or without a row)."""
-    debit, internal, credit, used = None, {}, None, None
-    for account in Account.objects.raw(_TRANSFER_ACCOUNTS_SQL, {
+    None without a day or without a row). With ``day``, also the fee row in force on it
+    (``fee_schedule_on``; None: none); with ``payee_bank`` (bank code, branch code), the
+    kana of that bank and branch (``_payee_kana``)."""
+    debit, internal, credit, used, schedule, kana = None, {}, None, None, None, None
+    sql = _TRANSFER_ROWS_SQL if day is not None else _TRANSFER_ACCOUNTS_SQL
+    bank_code, branch_code = payee_bank or (None, None)
+    for account in Account.objects.raw(sql, {
             "debit_account_id": debit_account_id, "customer_id": customer.pk,
             "customer_purpose": Account.Purpose.CUSTOMER.value,
             "settlement_purpose": Account.Purpose.ZENGIN_SETTLEMENT.value,
             "fee_income_purpose": Account.Purpose.FEE_INCOME.value, "credit_account_id": credit_account_id,
-            "day": day, "counted": list(DAY_TOTAL_STATUSES)}):  # as transfer_day_total counts
+            "day": day, "counted": list(DAY_TOTAL_STATUSES),  # as transfer_day_total counts
+            "bank_code": bank_code, "branch_code": branch_code}):
         if day is not None:
             used = int(account.day_total)
+            if schedule is None and account.fee_id is not None:
+                schedule = FeeSchedule.from_db(account._state.db, _FEE_COLUMNS,
+                                               [getattr(account, f"fee_{name}") for name in _FEE_COLUMNS])
+            if payee_bank is not None:
+                kana = (account.payee_bank_kana, account.payee_branch_kana or "")
         # the branch from the same row, as select_related("branch")
         account.branch = Branch.from_db(account._state.db, ["id", "code", "name"],
                                         (account.branch_id, account.branch_code, account.branch_name))
@@ -450,7 +517,7 @@ def _transfer_accounts(*, customer: Customer, debit_account_id, credit_account_i
             internal[account.purpose] = account
         elif account.customer_id == customer.pk and str(account.pk) == str(debit_account_id):
             debit = account
-    return debit, internal, credit, used
+    return TransferRows(debit, internal, credit, used, schedule, kana)
 
 
 # The database's own checks of a transfer row (transfers 0025 CI224: the fee is its
@@ -531,15 +598,21 @@ def _own_payee_id(customer: Customer, payee_id) -> int | None:
     return Payee.objects.filter(pk=payee_id, customer=customer).values_list("pk", flat=True).first()
 
 
-def _outgoing_record(transfer: Transfer, today: dt.date) -> OutgoingTransfer:
+def _payee_kana(bank_code: str, branch_code: str) -> tuple[str | None, str]:
+    """The bank's and the branch's kana in the Zengin directory (the bank's alone, None when
+    unknown; the branch's blank when unknown)."""
+    return (unique_or_none(BankBranch.objects.filter(bank__code=bank_code, code=branch_code)
+                           .values_list("bank__kana", "kana"))
+            or (Bank.objects.filter(code=bank_code).values_list("kana", flat=True).first(), ""))
+
+
+def _outgoing_record(transfer: Transfer, today: dt.date,
+                     kana: tuple[str | None, str] | None = None) -> OutgoingTransfer:
     """The Zengin 総合振込 data record (unsaved); a transfer made on a bank holiday settles on
-    the next business day (the payee's bank credits it then)."""
+    the next business day (the payee's bank credits it then). ``kana``: the payee's bank
+    and branch kana when the caller read them (``_transfer_accounts``), else read here."""
     settlement = bankcalendar.settlement_day(today)
-    bank_kana, branch_kana = (unique_or_none(BankBranch.objects.filter(bank__code=transfer.bank_code,
-                                                                       code=transfer.branch_code)
-                                             .values_list("bank__kana", "kana"))
-                              or (Bank.objects.filter(code=transfer.bank_code).values_list("kana", flat=True).first(),
-                                  ""))
+    bank_kana, branch_kana = kana if kana is not None else _payee_kana(transfer.bank_code, transfer.branch_code)
     return OutgoingTransfer(
         bank_code=transfer.bank_code, bank_kana=_directory_kana(bank_kana),
         branch_code=transfer.branch_code, branch_kana=_directory_kana(branch_kana),

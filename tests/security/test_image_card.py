@@ -215,3 +215,74 @@ def test_a_cells_candidates_are_the_same_set_at_every_sighting():
         cards.image_card_cell_candidates(card, cell)[1:] for cell in range(5)]
     # the order is shuffled per challenge: the right image's position tells nothing
     assert len(positions) > 1
+
+
+def test_the_card_rows_lock_reads_what_the_orm_would():
+    """Issue 14: ``_card_rows_for_update`` is SQL written out; it reads the card
+    credential and the open challenge with its card as ``credential_for_update`` and the
+    challenge's locked read did — every column, the JSON and the timestamps as the ORM
+    loads them — with an open challenge, with none, with the challenge on a deactivated
+    card, for a locked credential, and None before the credential has a row."""
+    from django.db import transaction
+
+    from security.services import credential_for_update
+
+    def orm(customer):
+        credential = Credential.objects.select_for_update().get(customer=customer, kind=Credential.Kind.IMAGE_CARD)
+        challenge = (ImageCardChallenge.objects.select_for_update().select_related("card")
+                     .filter(customer=customer, closed_at__isnull=True).first())
+        return credential, challenge
+
+    def values(instance, model):
+        return [getattr(instance, field.attname) for field in model._meta.concrete_fields]
+
+    def same(customer):
+        with transaction.atomic():
+            credential, challenge = cards._card_rows_for_update(customer)
+            expected_credential, expected_challenge = orm(customer)
+        assert values(credential, Credential) == values(expected_credential, Credential)
+        assert (challenge is None) == (expected_challenge is None)
+        if challenge is not None:
+            assert values(challenge, ImageCardChallenge) == values(expected_challenge, ImageCardChallenge)
+            assert values(challenge.card, ImageCard) == values(expected_challenge.card, ImageCard)
+            assert challenge.card.layout[challenge.cells[0]] in challenge.candidates[0]
+        return challenge
+
+    with transaction.atomic():
+        assert cards._card_rows_for_update(factories.customer()) is None  # no credential row yet
+    customer = customer_with_card()
+    with transaction.atomic():
+        credential_for_update(customer, Credential.Kind.IMAGE_CARD)
+    assert same(customer) is None  # no challenge open
+    challenge = cards.image_card_challenge_current(customer=customer)
+    assert same(customer).pk == challenge.pk
+    factories.card_replaced(customer, challenge.card)
+    assert same(customer).card.is_active is False  # left open on a deactivated card
+    challenge = cards.image_card_challenge_current(customer=customer)  # on the active card
+    assert same(customer).pk == challenge.pk
+    for _ in range(3):  # the same (sticky) challenge, until the lockout closes it
+        with pytest.raises(AuthFactorError):
+            cards.image_card_verify(customer=customer, challenge_id=challenge.pk,
+                                    answers=wrong_answers(challenge), ip=None)
+    with transaction.atomic():
+        credential, _challenge = cards._card_rows_for_update(customer)
+    assert credential.is_locked and credential.locked_at is not None
+    same(customer)
+
+
+def test_a_challenge_is_closed_as_the_orms_update_closed_it():
+    """Issue 14: ``image_card_challenge_close`` is SQL written out; it closes the open
+    challenge with its time and reason, as the ORM's UPDATE did, and leaves a closed one
+    (another request's close) as it was."""
+    from django.utils import timezone
+
+    customer = customer_with_card()
+    challenge = cards.image_card_challenge_current(customer=customer)
+    before = timezone.now()
+    cards.image_card_challenge_close(challenge, reason=ImageCardChallenge.Closed.ANSWERED)
+    closed = ImageCardChallenge.objects.get(pk=challenge.pk)
+    assert closed.closed_reason == ImageCardChallenge.Closed.ANSWERED and closed.closed_at >= before
+    cards.image_card_challenge_close(challenge, reason=ImageCardChallenge.Closed.LOCKED)
+    again = ImageCardChallenge.objects.get(pk=challenge.pk)
+    assert (again.closed_at, again.closed_reason) == (closed.closed_at, ImageCardChallenge.Closed.ANSWERED)
+    assert cards.image_card_challenge_current(customer=customer).pk != challenge.pk  # a new one opens

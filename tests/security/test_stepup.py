@@ -217,6 +217,68 @@ def test_the_step_up_lock_reads_what_the_orm_would():
             assert stepup._stepup_for_update(customer, "not-a-uuid") is None
 
 
+def test_the_contract_lock_reads_what_the_orm_would():
+    """Issue 14: ``_contract_active_lock`` is SQL written out; it reads the status and the
+    address as the ORM's locked read of the customer did, onto the caller's object."""
+    from accounts.models import Customer
+
+    customer = customer_with_card(email="now@example.jp")
+    stale = Customer.objects.get(pk=customer.pk)
+    stale.email = "before@example.jp"  # as a request loaded it before an address change
+    with transaction.atomic():
+        assert stepup._contract_active_lock(stale) is True
+        expected = (Customer.objects.select_for_update(no_key=True).filter(pk=customer.pk)
+                    .values_list("status", "email").first())
+    assert (Customer.Status.ACTIVE, stale.email) == expected == (Customer.Status.ACTIVE, "now@example.jp")
+    with transaction.atomic():
+        assert stepup._contract_active_lock(Customer(pk=0)) is False
+
+
+@pytest.mark.parametrize("verified", [True, False])
+def test_the_step_up_is_used_where_the_orms_filter_would_use_it(verified):
+    """Issue 14: ``_stepup_mark_used``'s UPDATE is SQL written out; it uses a step-up only
+    where the ORM's filter (pk, customer, unused, unexpired, same content; without
+    ``verified_at`` also verified) selects it, and sets the same columns — each condition
+    alone refuses with its message."""
+    customer, other = customer_with_card(), customer_with_card()
+    digest = stepup.content_hash(stepup._canonical(CONTENT))
+    now = timezone.now()
+
+    def attempt(pending, **overrides):
+        kwargs = {"customer": customer, "stepup_id": pending.pk, "digest": digest, "now": now,
+                  "verified_at": now if verified else None} | overrides
+        with transaction.atomic():
+            stepup._stepup_mark_used(**kwargs)
+
+    def fresh():  # verified (as after an operation refused), so each condition is the only one failing
+        pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+        StepUp.objects.filter(pk=pending.pk).update(verified_at=now)
+        return pending
+
+    for overrides, message in (({"customer": other}, stepup.STEPUP_NOT_FOUND),
+                               ({"stepup_id": "not-a-uuid"}, stepup.STEPUP_NOT_FOUND),
+                               ({"digest": "x" * 64}, stepup.STEPUP_CONTENT_CHANGED),
+                               ({"now": now + dt.timedelta(seconds=stepup.STEPUP_SECONDS + 1)},
+                                stepup.STEPUP_EXPIRED)):
+        pending = fresh()
+        with pytest.raises(stepup.StepUpError) as refused:
+            attempt(pending, **overrides)
+        assert refused.value.message == message
+        assert StepUp.objects.get(pk=pending.pk).used_at is None
+    if not verified:  # without ``verified_at`` an unverified step-up is not used
+        pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+        with pytest.raises(stepup.StepUpError) as refused:
+            attempt(pending)
+        assert refused.value.message == stepup.STEPUP_NOT_VERIFIED
+    pending = fresh()
+    attempt(pending)
+    used = StepUp.objects.get(pk=pending.pk)
+    assert used.used_at == now and used.verified_at == now
+    with pytest.raises(stepup.StepUpError) as refused:
+        attempt(pending)
+    assert refused.value.message == stepup.STEPUP_USED
+
+
 @pytest.mark.parametrize("columns", ["verified_at", "used_at", "verified_at, used_at"])
 def test_a_step_up_is_born_unanswered(columns):
     """SEC-14, LEDGER-7 (dbprobe25 F12, security 0011): the app's role INSERTed a step-up

@@ -487,7 +487,8 @@ def test_the_transfer_accounts_read_what_the_orm_would():
 
     for account_id, expected_debit in ((debit.pk, debit), (foreign.pk, None),
                                        (factories.internal(Account.Purpose.CASH).pk, None), (None, None)):
-        found, internal, _credit, _used = services._transfer_accounts(customer=customer, debit_account_id=account_id)
+        found, internal, _credit, _used, _schedule, _kana = services._transfer_accounts(
+            customer=customer, debit_account_id=account_id)
         rows = orm(account_id)
         assert [row.pk for row in rows if row.purpose == Account.Purpose.CUSTOMER] == \
             ([expected_debit.pk] if expected_debit else [])
@@ -519,9 +520,69 @@ def test_the_transfer_accounts_read_the_days_total_as_the_orm_would():
     cancelled = schedule(customer, debit, 4_000, day=later)
     scheduled_transfer_cancel(customer=customer, transfer_id=cancelled.pk, ip=None)
     for day, expected in ((today, 1_000), (later, 2_000), (later + dt.timedelta(days=1), 0)):
-        _found, _internal, _credit, used = services._transfer_accounts(
-            customer=customer, debit_account_id=debit.pk, day=day)
+        used = services._transfer_accounts(customer=customer, debit_account_id=debit.pk, day=day).used
         assert used == transfer_day_total(customer=customer, day=day) == expected
+
+
+def test_the_transfer_accounts_read_the_fee_row_as_the_orm_would():
+    """Issue 14: the fee row in force on the day is read with the transfer's accounts —
+    the row ``fee_schedule_on`` reads (the latest 適用開始日 on or before the day), every
+    column the fee is taken from; none before the first row's date."""
+    customer, debit = payer()
+    today = local_now().date()
+    later = today + dt.timedelta(days=10)
+    FeeSchedule.objects.create(effective_from=later, threshold=50_000, same_branch_under=10,
+                               same_branch_over=20, other_branch_under=130, other_branch_over=240,
+                               other_bank_under=350, other_bank_over=570)
+    first = FeeSchedule.objects.order_by("effective_from").first().effective_from
+    fields = [field.attname for field in FeeSchedule._meta.concrete_fields if field.attname != "created_at"]
+    for day in (today, later - dt.timedelta(days=1), later, later + dt.timedelta(days=30)):
+        schedule = services._transfer_accounts(customer=customer, debit_account_id=debit.pk, day=day).schedule
+        expected = services.fee_schedule_on(day)
+        assert [getattr(schedule, name) for name in fields] == [getattr(expected, name) for name in fields]
+        for route in ("same_branch", "other_branch", "other_bank"):
+            for amount in (1, 49_999, 50_000):
+                assert services.fee_from(schedule, route=route, amount=amount) == \
+                    services.fee_from(expected, route=route, amount=amount)
+    assert services._transfer_accounts(customer=customer, debit_account_id=debit.pk,
+                                       day=first - dt.timedelta(days=1)).schedule is None
+    with pytest.raises(services.TransferRefused):
+        services.fee_schedule_on(first - dt.timedelta(days=1))
+
+
+def test_the_transfer_accounts_read_the_payee_kana_as_the_orm_would():
+    """Issue 14: the payee's bank and branch kana of the Zengin record are read with the
+    transfer's accounts — what ``_payee_kana`` reads: a known branch, a bank known without
+    that branch (branch blank), a bank unknown (None, blank)."""
+    customer, debit = payer()
+    for codes in (("0161", "002"), ("0005", "001"), ("0161", "999"), ("9999", "001")):
+        kana = services._transfer_accounts(customer=customer, debit_account_id=debit.pk,
+                                           day=local_now().date(), payee_bank=codes).kana
+        assert kana == services._payee_kana(*codes)
+    assert services._payee_kana("0161", "002")[1]  # a branch the test data knows
+    assert services._payee_kana("0161", "999") == (services._payee_kana("0161", "002")[0], "")
+    assert services._payee_kana("9999", "001") == (None, "")
+
+
+def test_the_limit_lock_reads_what_the_orm_would():
+    """Issue 14: the customer's limit row locked FOR UPDATE is SQL written out; it reads
+    the row and the bank maximum as ``transfer_limits_with_maximum`` does — from the
+    settings row when staff set one, else the setting."""
+    from transfers.models import TransferLimit, TransferSettings
+    from transfers.selectors import transfer_limits_with_maximum
+
+    customer, _debit = payer()
+    fields = [field.attname for field in TransferLimit._meta.concrete_fields] + ["bank_maximum"]
+    with transaction.atomic():
+        services._customer_lock(customer)  # the row made (the ORM's path); read below by the SQL
+    for maximum in (None, 2_000_000):
+        if maximum is not None:
+            TransferSettings.objects.update_or_create(pk=1, defaults={"bank_max_daily_limit": maximum})
+        with transaction.atomic():
+            locked = services._customer_lock(customer)
+            expected = transfer_limits_with_maximum().get(customer=customer)
+        assert [getattr(locked, name) for name in fields] == [getattr(expected, name) for name in fields]
+        assert isinstance(locked, TransferLimit) and locked.pk is not None
 
 
 def test_a_payee_deleted_meanwhile_is_not_deleted_or_renamed_twice():
