@@ -4,7 +4,7 @@ hidden without JavaScript (walk33 F8), and a disabled button looks disabled (wal
 import pytest
 from playwright.sync_api import expect
 
-from tests.browser.test_security_flows import _answer_card_challenge, _customer
+from tests.browser.test_security_flows import _answer_card_challenge, _customer, _login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -82,3 +82,29 @@ def test_buttons_a_script_unhides_stay_hidden_without_javascript(page_without_ja
 
 def test_buttons_a_script_unhides_are_shown_with_javascript(page, device):
     _script_buttons_shown(page, device, shown=True)
+
+
+def test_a_disabled_button_looks_disabled_and_is_described_by_its_hint(page, device):
+    """UI-1 (walk33 F1): with no passkey, 「利用するに変更する」 is disabled but had the same
+    green outline, green text and pointer as an enabled button, and its hint
+    「先にパスキーを登録してください。」 was not tied to it. It is grey with a dashed border and
+    the not-allowed cursor, its text readable (axe's checks pass on the page), and the
+    hint is its accessible description."""
+    customer = _customer()
+    _login(page, customer)
+    page.wait_for_url(lambda url: url.endswith("/") and "/login" not in url)
+    page.goto("/settings/passkeys/")
+    button = page.get_by_role("button", name="利用するに変更する")
+    expect(button).to_be_disabled()
+    expect(button).to_have_accessible_description("先にパスキーを登録してください。")
+    style = button.evaluate("""b => { const s = getComputedStyle(b);
+        return [s.cursor, s.backgroundColor, s.color, s.borderTopStyle]; }""")
+    assert style == ["not-allowed", "rgb(238, 241, 239)", "rgb(91, 107, 99)", "dashed"]
+    # the enabled buttons keep their look: 「確認画面へ」 green, the header's ログアウト white
+    enabled = page.get_by_role("button", name="確認画面へ").evaluate(
+        "b => [getComputedStyle(b).cursor, getComputedStyle(b).backgroundColor]")
+    assert enabled == ["pointer", "rgb(11, 93, 59)"]
+    logout = page.get_by_role("button", name="ログアウト").evaluate(
+        "b => [getComputedStyle(b).cursor, getComputedStyle(b).backgroundColor]")
+    assert logout == ["pointer", "rgb(255, 255, 255)"]
+    page.locator("section", has=button).screenshot(path=f"test-artifacts/passkey-only-disabled-{device}.png")
