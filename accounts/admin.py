@@ -28,6 +28,7 @@ from django.utils.http import urlencode
 from cosei_ib import bankcalendar
 from cosei_ib.staff_confirm import CONFIRM_MINUTES, confirm_token, confirm_token_matches
 from cosei_ib.textinput import ascii_int, customer_text, normalise_digits
+from transfers.forms import parse_yen, yen_field
 
 from . import errors
 from .forms import CLOSING_DAY_NAME_LABEL, BankClosingDayForm
@@ -184,27 +185,30 @@ DEPOSIT_CONFIRM_STALE = (f"確認画面の有効期限（{CONFIRM_MINUTES}分）
                          "記帳していません。もう一度入金額と伝票番号を入力してください。")
 
 
+DEPOSIT_REQUIRED = "入金額を入力してください。"
+# walk33 F10: 「1,00,00」 was read as 10,000円 (a comma anywhere was dropped); said so
+DEPOSIT_NOT_NUMBER = "入金額は数字で入力してください。カンマを入れる場合は3桁ごとに入れてください。"
+DEPOSIT_TOO_LARGE = f"窓口入金は1回{MAX_COUNTER_DEPOSIT:,}円までです。"
+
+
 class CounterDepositForm(forms.Form):
-    amount = forms.CharField(label="入金額（円）", max_length=16,
-                             error_messages={"required": "入金額を入力してください。",
-                                             "max_length": "入金額は数字で入力してください。",
-                                             "null_characters_not_allowed": "入金額は数字で入力してください。"})
+    # the customer's amount field and parser (walk33 F10): full-width digits, a trailing 円,
+    # commas only between groups of three (walk25 F15), the length checked before int()
+    amount = yen_field("入金額（円）", required=DEPOSIT_REQUIRED, too_large=DEPOSIT_TOO_LARGE,
+                       not_number=DEPOSIT_NOT_NUMBER)
     reference = forms.CharField(label="伝票番号", max_length=32,
                                 error_messages={"required": "伝票番号を入力してください。",
                                                 "max_length": "伝票番号は32文字以内で入力してください。",
                                                 "null_characters_not_allowed": "伝票番号に使用できない文字が含まれています。"})
 
     def clean_amount(self) -> int:
-        raw = normalise_digits(self.cleaned_data["amount"]).replace(",", "")
-        if raw.startswith(("-", "−", "▲")):  # walk27 F9: not 「数字で入力してください」
-            raise forms.ValidationError(DEPOSIT_NEGATIVE)
-        amount = ascii_int(raw, max_digits=16)
-        if amount is None:
-            raise forms.ValidationError("入金額は数字で入力してください。")
+        # a minus is called one (walk27 F9), not 「数字で入力してください」
+        amount = parse_yen(self.cleaned_data["amount"], required=DEPOSIT_REQUIRED, negative=DEPOSIT_NEGATIVE,
+                           not_number=DEPOSIT_NOT_NUMBER, too_large=DEPOSIT_TOO_LARGE)
         if amount <= 0:
             raise forms.ValidationError("入金額は1円以上で入力してください。")
         if amount > MAX_COUNTER_DEPOSIT:
-            raise forms.ValidationError(f"窓口入金は1回{MAX_COUNTER_DEPOSIT:,}円までです。")
+            raise forms.ValidationError(DEPOSIT_TOO_LARGE)
         return amount
 
     def clean_reference(self) -> str:

@@ -44,6 +44,7 @@ from .audit import audit_record
 from .errors import AuthFactorError
 from .locks import customer_for_update
 from .models import AuditEvent, Credential, Passkey, StepUp, WebAuthnChallenge
+from .otp import otp_token_active
 from .services import credential_for_update, credential_register_failure, credential_register_success
 
 logger = logging.getLogger(__name__)
@@ -373,5 +374,18 @@ def passkeys_staff_reset(*, customer: Customer, reason: str, actor: str) -> int:
         notice_enqueue(customer=customer, event="passkey_remove", lines=[
             "お申し出により、登録されていたパスキーをすべて削除しました。",
             "「パスキーでのみログイン」は解除されています。",
-        ])
+            _login_without_passkey(customer),
+            "パスキーは、ログイン後に各種設定の「パスキー」から改めて登録できます。",
+        ], context={"staff_reset": True})
     return count
+
+
+def _login_without_passkey(customer: Customer) -> str:
+    """The staff reset's mail (walk33 F6): how the customer logs in and confirms now, by the
+    factors the customer has (the mail pointed to the passkey list staff had just emptied)."""
+    token = otp_token_active(customer)
+    if token is None:
+        return "今後は、ログインパスワードでログインし、お取引の認証には画像認証カードをご利用ください。"
+    if token.required_at_login:
+        return "今後は、ログインパスワードとワンタイムパスワードでログインし、お取引の認証にもワンタイムパスワードをご利用ください。"
+    return "今後は、ログインパスワードでログインし、お取引の認証にはワンタイムパスワードをご利用ください。"

@@ -128,3 +128,36 @@ def test_a_negative_amount_is_called_negative(staff_client, typed):
     account = factories.account(balance=0)
     page = staff_client.post(_url(account), {"amount": typed, "reference": "N-1"}).content.decode()
     assert DEPOSIT_NEGATIVE in page and "数字で入力" not in page and 'name="token"' not in page
+
+
+@pytest.mark.parametrize("typed", ["1,00,00", "12,34", ",,5,,", "1,0000", "12円345", "1 000", "+100", "１２a"])
+def test_an_amount_with_a_comma_out_of_place_is_refused_as_the_customer_forms_do(staff_client, typed):
+    """STAFF-1 (walk33 F10): the deposit dropped every comma — 「1,00,00」 showed 10,000円 on
+    the confirm page (walk25 F15 for the customer's amounts). It is refused and says why."""
+    from accounts.admin import DEPOSIT_NOT_NUMBER
+
+    account = factories.account(balance=0)
+    page = staff_client.post(_url(account), {"amount": typed, "reference": "W33-1"}).content.decode()
+    assert DEPOSIT_NOT_NUMBER in page and 'name="token"' not in page
+
+
+@pytest.mark.parametrize("typed", ["12,345円", "12345円", "１２，３４５円", " 12,345 円 "])
+def test_an_amount_as_written_on_the_slip_with_its_yen_is_read(staff_client, typed):
+    """STAFF-1 (walk33 F10): 「12,345円」 copied from the slip was 「入金額は数字で入力してください。」."""
+    account = factories.account(balance=0)
+    page = staff_client.post(_url(account), {"amount": typed, "reference": "W33-2"}).content.decode()
+    assert "窓口入金の確認" in page and "12,345円" in page
+    assert counter_deposit_confirm_fields(page)["amount"] == "12345"
+
+
+@pytest.mark.parametrize(("typed", "said"), [
+    ("", "入金額を入力してください。"),
+    ("0", "入金額は1円以上で入力してください。"),
+    ("100,000,001", "窓口入金は1回100,000,000円までです。"),
+    ("1" * 13, "窓口入金は1回100,000,000円までです。"),
+    ("1" * 40, "窓口入金は1回100,000,000円までです。"),
+])
+def test_an_amount_out_of_range_says_the_range(staff_client, typed, said):
+    account = factories.account(balance=0)
+    page = staff_client.post(_url(account), {"amount": typed, "reference": "W33-3"}).content.decode()
+    assert said in page and 'name="token"' not in page

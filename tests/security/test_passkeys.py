@@ -244,6 +244,50 @@ def test_staff_reset_removes_every_passkey_and_the_setting():
     assert event.actor == "madoguchi" and "紛失" in event.summary
 
 
+CONTACT = "お心当たりのない場合は"
+
+
+def _body(customer, event: str) -> str:
+    return OutboxMessage.objects.filter(customer=customer, event=event).latest("pk").body
+
+
+def test_passkey_mails_say_whom_to_contact_once():
+    """SEC-16, NOTE-1 (walk33 F6): each passkey mail said 「お心当たり…ご連絡ください」 twice
+    (its own line and the common closing), once 「がない」, once 「のない」."""
+    customer = secondfactor.customer_with_card()
+    registered(customer)
+    passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
+    passkeys.passkey_delete(customer=customer, passkey_id=Passkey.objects.get(customer=customer).pk, ip=None)
+    for event in ("passkey_add", "passkey_only", "passkey_remove"):
+        body = _body(customer, event)
+        assert body.count("心当たり") == 1, body
+        assert ("お心当たりのない場合は、各種設定の「パスキー」で登録内容をご確認のうえ、"
+                "至急お取引店またはお問い合わせ窓口までご連絡ください。") in body
+        assert "受付日時：" in body and "フリーダイヤル" in body
+
+
+@pytest.mark.parametrize("otp_state", ["none", "step_up", "login"])
+def test_the_staff_reset_mail_says_how_to_log_in_now(otp_state):
+    """SEC-16, SEC-8 (walk33 F6): after branch staff deleted every passkey, the mail sent the
+    customer to check the (now empty) passkey list and did not say how to log in: it names
+    the factors the customer has now, and whom to contact once."""
+    customer = secondfactor.customer_with_card()
+    if otp_state != "none":
+        secondfactor.activate_otp(customer, required_at_login=otp_state == "login")
+    registered(customer)
+    passkeys.passkeys_staff_reset(customer=customer, reason="紛失（運転免許証で確認）", actor="madoguchi")
+    body = _body(customer, "passkey_remove")
+    assert "お申し出により、登録されていたパスキーをすべて削除しました。" in body
+    assert "登録内容をご確認" not in body and body.count("心当たり") == 1
+    assert "お心当たりのない場合は、至急お取引店またはお問い合わせ窓口までご連絡ください。" in body
+    assert {
+        "none": "今後は、ログインパスワードでログインし、お取引の認証には画像認証カードをご利用ください。",
+        "step_up": "今後は、ログインパスワードでログインし、お取引の認証にはワンタイムパスワードをご利用ください。",
+        "login": "今後は、ログインパスワードとワンタイムパスワードでログインし、お取引の認証にもワンタイムパスワードをご利用ください。",
+    }[otp_state] in body
+    assert "パスキーは、ログイン後に各種設定の「パスキー」から改めて登録できます。" in body
+
+
 # --- through the views (the login step and 「パスキーでのみログイン」) -----------------------
 
 def _password_login(client, customer):
