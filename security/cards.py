@@ -59,6 +59,9 @@ CARD_LOCKED = (
 CARD_MISSING = "画像認証カードが発行されていません。お取引店までご連絡ください。"
 CARD_CHALLENGE_CHANGED = "認証用画像の指定が変わりました。画面に表示されたマス目の画像を選択してください。"
 
+# How long the card step says that the card was re-issued (the new card goes by post)
+REISSUE_TOLD_DAYS = 14
+
 _random = secrets.SystemRandom()
 
 
@@ -436,6 +439,16 @@ def _card_rows_for_update(customer: Customer) -> tuple[Credential, ImageCardChal
     challenge = _instance(ImageCardChallenge, challenge_values)
     challenge.card = _instance(ImageCard, row[_CREDENTIAL_WIDTH + _CHALLENGE_WIDTH:])
     return credential, challenge
+
+
+def image_card_reissued_on(card: ImageCard) -> dt.datetime | None:
+    """``card``'s 発行日時 when it replaced an earlier card of its customer within the last
+    ``REISSUE_TOLD_DAYS`` days, else None (walk33 F3)."""
+    if card.issued_at < timezone.now() - dt.timedelta(days=REISSUE_TOLD_DAYS):
+        return None
+    replaced = ImageCard.objects.filter(customer_id=card.customer_id, is_active=False,
+                                        deactivated_at__lte=card.issued_at).exists()
+    return card.issued_at if replaced else None
 
 
 def _answers_fit(challenge: ImageCardChallenge, answers: Sequence[int] | None) -> bool:

@@ -181,6 +181,16 @@ class ChallengeFormMixin:
                 ],
             })
 
+    def card_reissued_on(self):
+        """When the card being asked was issued to replace another, in the last
+        ``cards.REISSUE_TOLD_DAYS`` days: its 発行日時, for the page to say the old card no
+        longer answers (walk33 F3: a customer with the old card read only 「指定が変わりました」,
+        then 「正しくありません」, and locked the card). None otherwise (no query unless recent)."""
+        from .cards import image_card_reissued_on
+
+        challenge = getattr(self, "challenge", None)
+        return None if challenge is None else image_card_reissued_on(challenge.card)
+
     def challenge_refresh(self) -> None:
         """After 「認証用画像の指定が変わりました」: the cells of the customer's open
         challenge as it is now — the one this form was built with may itself have been

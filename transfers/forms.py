@@ -13,7 +13,6 @@ from accounts.forms import JapaneseDateField, _date_widget
 from accounts.models import Account
 from accounts.templatetags.accounts_format import account_label, payee_place
 
-from . import scheduled
 from .zengin import ZenginNameError, half_width_digits, zengin_name
 
 AMOUNT_REQUIRED = "振込金額を入力してください。"
@@ -111,6 +110,12 @@ class AccountEntryForm(forms.Form):
         return text.zfill(7)
 
 
+# walk33 F2: a date the PC's calendar could not hold (12/11 with no year) reaches the server
+# as '' — it was read as 本日, and a meant 予約 was executed at once. The field is shown with
+# today's date in it; sent empty, it is asked for.
+DATE_EMPTY = "振込日を入力してください（本日のお振込は本日の日付を入力してください）。"
+
+
 class DetailsForm(forms.Form):
     amount = yen_field("振込金額（円）", required=AMOUNT_REQUIRED, too_large=AMOUNT_TOO_LARGE,
                        not_number=AMOUNT_NOT_NUMBER)
@@ -138,7 +143,7 @@ class DetailsForm(forms.Form):
     def clean_transfer_date(self):
         day = self.cleaned_data.get("transfer_date")
         if day is None and "transfer_date" in self.data:
-            raise forms.ValidationError(scheduled.DATE_EMPTY, code="required")
+            raise forms.ValidationError(DATE_EMPTY, code="required")
         return day
 
     def clean_amount(self) -> int:

@@ -73,10 +73,6 @@ DATE_TOO_FAR = "振込日は{last}（{days}日後）までの営業日を指定�
 # Today, left empty or given (the picker's min), is a same-day transfer (schedule_date_problem).
 DATE_HINT = ("本日のお振込は本日の日付のままお進みください。予約する場合は翌営業日から{last}までの営業日を"
              "「{example}」のように入力してください（土日・祝日・12月31日～1月3日・当金庫の休業日は指定できません）。")
-# walk33 F2: a date the PC's calendar could not hold (12/11 with no year) reaches the server
-# as '' — it was read as 本日, and a meant 予約 was executed at once. The field is shown with
-# today's date in it; sent empty, it is asked for.
-DATE_EMPTY = "振込日を入力してください（本日のお振込は本日の日付を入力してください）。"
 CANCEL_ON_THE_DAY = "振込指定日の当日となったため、取消できません（取消は振込指定日の前日まで）。"
 CANCEL_NOT_SCHEDULED = "このお振込は予約中ではないため、取消できません。"
 # walk29 F5: a 予約 already cancelled is said as such, not as 「予約中ではない」

@@ -18,6 +18,7 @@ from tests.transfers.scheduled_support import at, told_as_the_batch
 from tests.transfers.support import payer
 from tests.transfers.test_views import _card, _to_details
 from transfers import scheduled
+from transfers.forms import DATE_EMPTY
 from transfers.models import Transfer
 
 pytestmark = pytest.mark.django_db
@@ -168,7 +169,7 @@ def test_the_date_is_shown_filled_with_today_and_an_empty_one_is_asked_for(signe
     for empty in ("", "   "):
         response = _details(client, transfer_date=empty)
         assert response.status_code == 200
-        assert scheduled.DATE_EMPTY in response.content.decode()
+        assert DATE_EMPTY in response.content.decode()
         assert client.get(reverse("transfers:confirm")).url == reverse("transfers:start"), "nothing to confirm"
     # the customer's own date is kept when they come back to the page
     _details(client, transfer_date="2026/12/11")
