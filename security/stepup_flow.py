@@ -29,6 +29,7 @@ from .models import StepUp
 from .passkeys import passkey_origins
 from .stepup import (
     STEPUP_EXPIRED,
+    STEPUP_METHOD_CHANGED,
     STEPUP_NOT_FOUND,
     STEPUP_USED,
     stepup_begin,
@@ -64,12 +65,15 @@ def stepup_pending(request, session_key: str) -> tuple[StepUp, dict] | None:
     return stepup, pending["content"]
 
 
-def _expired(request, session_key: str) -> tuple[None, None, bool]:
+def _expired(request, session_key: str, message: str = STEPUP_EXPIRED) -> tuple[None, None, bool]:
     """The confirm page outlived its step-up: the pending operation is dropped and the
     customer, sent back to the input page, is told to start again — the page offered the
-    same expired confirmation at every retry, each using up an OTP (walk24)."""
+    same expired confirmation at every retry, each using up an OTP (walk24). So too when
+    the step-up's method is no longer allowed (「パスキーでのみログイン」 or the one-time
+    password turned on in another tab meanwhile, ``message`` STEPUP_METHOD_CHANGED): the
+    page kept asking for an image-card answer it refused every time (walk33 F5)."""
     request.session.pop(session_key, None)
-    messages.error(request, STEPUP_EXPIRED, fail_silently=True)
+    messages.error(request, message, fail_silently=True)
     return None, None, False
 
 
@@ -243,8 +247,8 @@ def _verify_execute(request, *, session_key: str, stepup_id, content: dict, answ
         if repeat_is_done and refused.message == STEPUP_USED:
             request.session.pop(session_key, None)
             return form, stepup, True
-        if refused.message == STEPUP_EXPIRED:
-            return _expired(request, session_key)
+        if refused.message in (STEPUP_EXPIRED, STEPUP_METHOD_CHANGED):
+            return _expired(request, session_key, refused.message)
         form.add_refusal(refused)
         return form, stepup, False
     except Exception as refused:  # domain errors of the operation carry a Japanese message

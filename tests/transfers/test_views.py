@@ -253,6 +253,30 @@ def test_an_expired_confirm_page_sends_the_customer_back_to_start_once(signed_in
     assert not Transfer.objects.exists()
 
 
+def test_a_confirm_whose_method_was_changed_elsewhere_sends_the_customer_back_once(signed_in):
+    """SEC-7, SEC-14 (walk33 F5): the one-time password turned on (or 「パスキーでのみログイン」)
+    in another tab while a confirm page asked for the image card: every answer was refused
+    with 「認証方法が変更されたため、最初から…」 above a fresh card grid — a dead end. Now, as
+    for an expired page, the pending transfer is dropped and the customer is back at the
+    start, told once; nothing is sent."""
+    from security.stepup import STEPUP_METHOD_CHANGED
+    from tests.security import secondfactor
+
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    client.post(reverse("transfers:details"), {"amount": "1000", "sender_name": "ﾔﾏﾀﾞ"})
+    page = client.get(reverse("transfers:confirm")).content.decode()
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+    assert 'name="card_1"' in page
+    answer = _card(customer)
+    secondfactor.activate_otp(customer)  # another device, meanwhile
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **answer}, follow=True)
+    assert response.redirect_chain[-1][0] == reverse("transfers:start")
+    assert response.content.decode().count(STEPUP_METHOD_CHANGED) == 1
+    assert client.get(reverse("transfers:confirm")).url == reverse("transfers:start")  # nothing pending
+    assert not Transfer.objects.exists()
+
+
 def test_foreign_transfer_and_payee_are_404(signed_in, django_user_model):
     client, customer, debit = signed_in
     other, other_debit = payer(email="")
