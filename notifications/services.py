@@ -209,10 +209,30 @@ def unsealed_notice(message: OutboxMessage) -> tuple[str, str] | None:
     if not address_same(customer, message.to) and not EmailAddressChange.objects.filter(
             customer_id=message.customer_id, old_email__iexact=message.to).exists():
         return None
+    if _fixed_notice_given(message):
+        return None
     subject = SUBJECTS[message.event]
     body = select_template([FIXED_NOTICE_TEMPLATE]).render({
         "what": subject.removesuffix("のお知らせ"), "bank_name": settings.BANK_NAME})
     return f"【{settings.BANK_SHORT_NAME}】{subject}", _tidied(body)
+
+
+# one fixed notice per customer and event a day: each further forged row would be one more
+# signed 「お心当たりのない場合は至急ご連絡」 mail, as many as the writer likes (review33 F3)
+FIXED_NOTICE_ONCE_PER = dt.timedelta(hours=24)
+
+
+def _fixed_notice_given(message: OutboxMessage) -> bool:
+    """Whether an earlier unsealed mail of ``message``'s customer and event, written in the
+    last ``FIXED_NOTICE_ONCE_PER``, was judged already (送信失敗: its fixed notice went, or
+    could not): the customer has been told of this event; /health/ counts every row."""
+    from .selectors import UNSEALED_FIELDS
+
+    earlier = (OutboxMessage.objects
+               .filter(customer_id=message.customer_id, event=message.event, status=OutboxMessage.Status.FAILED,
+                       created_at__gte=timezone.now() - FIXED_NOTICE_ONCE_PER)
+               .exclude(pk=message.pk).only(*UNSEALED_FIELDS).order_by("-id")[:50])
+    return any(not mail.is_sealed() for mail in earlier)
 
 
 def notice_enqueue(*, customer: Customer, event: str, lines: list[str] | None = None,

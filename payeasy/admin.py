@@ -127,12 +127,14 @@ class _StaffEdited:
         # a biller's new number: 「00100→99999 …」, so the 操作ログ names the old one too
         # (payeasy 0013, CI247, dbprobe32 F4); the number then is not repeated in the list
         # (「５８００２」 typed for 58002 is in changed_data, but no new number)
-        renumbered = isinstance(obj, Biller) and change and obj.number != form.initial.get("number")
+        # (a paid biller's number is read-only: not in the form, nor in form.initial — review33 F1)
+        renumbered = (isinstance(obj, Biller) and change and "number" in form.changed_data
+                      and obj.number != form.initial.get("number"))
         changed = "、".join([f"{form.fields[name].label}={_as_shown(form, name)}" for name in form.changed_data
                             if name not in ("link_secret", "link_secret_remove")  # the HMAC key stays out of the log
                             and not (renumbered and name == "number")]
                            + (["署名鍵=変更"] if getattr(form, "secret_changed", False) else []))
-        was = f"{form.initial['number']}→" if renumbered else ""
+        was = f"{form.initial.get('number')}→" if renumbered else ""
         audit_record(action="staff_biller_change", outcome="success", actor=request.user.get_username(),
                      summary=f"{'変更' if change else '追加'} {obj._meta.verbose_name} {was}{obj} {changed}".rstrip())
 

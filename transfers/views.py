@@ -21,7 +21,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts.errors import LedgerError
+from accounts.errors import LedgerError, LedgerIntegrityError
 from accounts.models import Account
 from accounts.selectors import account_get_for_customer, debit_accounts_for_customer
 from accounts.templatetags.accounts_format import japanese_date, payee_place
@@ -293,7 +293,9 @@ def _execute_or_schedule(*, content: dict, **kwargs) -> Transfer:
             return scheduled.scheduled_transfer_create(content=content, **kwargs)
         return services.transfer_execute(content=content, **kwargs)
     except (TransferError, LedgerError) as refused:
-        if not getattr(refused, "audit_summary", ""):
+        # a refusal, not a fault (a deadlock, a timeout, a bug: LedgerIntegrityError stays 失敗,
+        # review33 F4)
+        if not isinstance(refused, LedgerIntegrityError) and not getattr(refused, "audit_summary", ""):
             refused.audit_summary = (f"{payee_place(content['bank_name'], content['branch_name'])} "
                                      f"{int(content['amount']):,}円 {refused.message}")
         raise

@@ -33,7 +33,7 @@ from django.db import migrations
 taken_0012 = importlib.import_module("payeasy.migrations.0012_counter_nonce_biller_taken_by_their_service")
 
 DEMO_DATABASE = """
-CREATE FUNCTION public.cosei_demo_database() RETURNS boolean
+CREATE OR REPLACE FUNCTION public.cosei_demo_database() RETURNS boolean
 LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog AS $$
 BEGIN
     RETURN false;  -- a bank's database; the owner sets true where the demo is seeded (dev.py)

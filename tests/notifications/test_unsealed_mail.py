@@ -152,3 +152,17 @@ def test_health_does_not_count_a_sealed_mail_that_failed(client, no_job_waiting)
                                                            attempts=F("attempts") + 1)
     health = client.get("/health/").json()
     assert health["status"] == "ok" and health["mail_unsealed"] == 0
+
+
+def test_one_fixed_notice_a_day_per_customer_and_event():
+    """review33 F3: every forged row was one more signed 「お心当たりのない場合は至急ご連絡」
+    mail, as many as the writer liked. One fixed notice per customer and event a day; every
+    row stays 送信失敗 and /health/ counts them all."""
+    customer = factories.customer(email="yamada@example.jp")
+    rows = [planted(customer, "email_change", "yamada@example.jp") for _ in range(5)]
+    planted(customer, "password_change", "yamada@example.jp")
+    outbox_send_pending()
+    fixed = [sent.subject for sent in mail.outbox if "ご登録内容の変更またはお取引" in sent.body]
+    assert sorted(fixed) == sorted(["【大阪厚生信金】Ｅメール設定変更のお知らせ", "【大阪厚生信金】ログインパスワード変更のお知らせ"])
+    assert set(OutboxMessage.objects.filter(pk__in=rows).values_list("status", flat=True)) == {"failed"}
+    assert unsealed_mails_count() == 6

@@ -236,3 +236,24 @@ def test_staff_renumber_a_biller_in_admin_and_the_log_names_both_numbers(staff_c
     assert staff_client.post(url, _biller_data(biller, number="５８００２", name="コウセイモバイル")).status_code == 302
     assert AuditEvent.objects.filter(actor="staff-t").latest("id").summary == \
         "変更 収納機関 99999→58002 コウセイモバイル 収納機関名=コウセイモバイル"
+
+
+def test_staff_change_a_paid_biller_whose_number_is_read_only(staff_client):  # noqa: F811
+    """review33 F1: a biller with payments shows its number read-only, so the form has no
+    number — the audit text read ``form.initial['number']`` and every save of a paid biller
+    (every biller in a bank's use) was a 500."""
+    from security.models import AuditEvent
+    from tests.payeasy.test_admin_staff import _biller_data
+
+    support.seeded()
+    customer, account = support.payer()
+    support.pay(customer, account, support.CITY_BILL, support.lookup(customer, support.CITY_BILL))
+    biller = support.biller(support.CITY)
+    url = f"/admin/payeasy/biller/{biller.pk}/change/"
+    data = _biller_data(biller, name="大阪市（市税）")
+    data.pop("number")  # not on the page
+    assert staff_client.post(url, data).status_code == 302
+    biller.refresh_from_db()
+    assert (biller.number, biller.name) == (support.CITY, "大阪市（市税）")
+    assert AuditEvent.objects.filter(actor="staff-t").latest("id").summary == \
+        f"変更 収納機関 {support.CITY} 大阪市（市税） 収納機関名=大阪市（市税）"

@@ -277,6 +277,29 @@ def test_a_confirm_whose_method_was_changed_elsewhere_sends_the_customer_back_on
     assert not Transfer.objects.exists()
 
 
+def test_a_fault_at_the_confirm_stays_a_failure_not_a_refusal(signed_in, monkeypatch):
+    """review33 F4: a refusal at the confirm is 拒否 with the payee and amount (walk33 F4), but a
+    fault — LedgerIntegrityError: a deadlock, a timeout, a bug — is no refusal of the
+    customer's transfer: it stays 失敗, with the ledger's own message."""
+    from accounts.errors import LedgerIntegrityError
+    from transfers import services
+
+    client, customer, debit = signed_in
+    _to_details(client, debit)
+    client.post(reverse("transfers:details"), {"amount": "1000", "sender_name": "ﾔﾏﾀﾞ"})
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"',
+                             client.get(reverse("transfers:confirm")).content.decode())[1]
+
+    def fault(**kwargs):
+        raise LedgerIntegrityError("deadlock detected")
+    monkeypatch.setattr(services, "transfer_execute", fault)
+    response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    assert response.status_code == 200 and LedgerIntegrityError.message in response.content.decode()
+    row = AuditEvent.objects.get(customer=customer, action="transfer")
+    assert (row.outcome, row.summary) == ("failure", LedgerIntegrityError.message)
+    assert not Transfer.objects.exists()
+
+
 def test_foreign_transfer_and_payee_are_404(signed_in, django_user_model):
     client, customer, debit = signed_in
     other, other_debit = payer(email="")
