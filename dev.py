@@ -233,9 +233,10 @@ def database_urls() -> dict[str, str]:
     return embedded_database_urls()
 
 
-def migrate(urls: dict[str, str], env: dict[str, str]) -> None:
-    """Migrations run as the owner (who then grants the app's role its privileges)."""
-    manage("migrate", "--database", "owner", "--no-input", "-v", "0", env=dict(env, **urls))
+def migrate(urls: dict[str, str], env: dict[str, str], *args: str) -> None:
+    """Migrations run as the owner (who then grants the app's role its privileges).
+    ``args``: migrate's own (``security 0020`` reverses the app to 0020)."""
+    manage("migrate", "--database", "owner", "--no-input", "-v", "0", *args, env=dict(env, **urls))
 
 
 def demo_database_mark(urls: dict[str, str]) -> None:
@@ -323,8 +324,8 @@ def command_manage(options: argparse.Namespace) -> int:
     urls = database_urls()
     env = app_env(urls, "cosei_ib.settings.dev")
     args = list(options.manage_args)
-    if args[:1] == ["migrate"]:
-        migrate(urls, env)
+    if args[:1] == ["migrate"]:  # as the owner, with the arguments given (`migrate security 0020`)
+        migrate(urls, env, *args[1:])
         return 0
     if args[:1] == ["seed_demo"]:
         demo_database_mark(urls)

@@ -31,11 +31,16 @@ def ledger_account_id(entry) -> int:
 
 
 def customer(*, contract_id: str | None = None, name_kanji: str = "山田太郎",
-             name_kana: str = "ﾔﾏﾀﾞ ﾀﾛｳ", password: str = "Init1234", email: str = "") -> Customer:
+             name_kana: str = "ﾔﾏﾀﾞ ﾀﾛｳ", password: str = "Init1234", email: str = "",
+             password_is_initial: bool = True) -> Customer:
+    """A customer as the back office creates one. ``password_is_initial=False``: one whose
+    initial password is already changed — said at the INSERT, as the demo seed says it; for
+    the app's role an UPDATE of the flag is its services' only (security 0021, CI314)."""
     contract_id = contract_id or f"5{next(_sequence):09d}"
     user = get_user_model().objects.create_user(username=contract_id, password=password)
     return Customer.objects.create(
-        user=user, contract_id=contract_id, name_kanji=name_kanji, name_kana=name_kana, email=email
+        user=user, contract_id=contract_id, name_kanji=name_kanji, name_kana=name_kana, email=email,
+        password_is_initial=password_is_initial,
     )
 
 

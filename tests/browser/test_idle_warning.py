@@ -11,9 +11,7 @@ def _logged_in_with_clock(page):
     """A customer logged in on ``page``, whose timers Playwright's clock drives."""
     from tests import factories
 
-    customer = factories.customer(password="Pass1234")
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password="Pass1234", password_is_initial=False)
     page.clock.install()
     page.goto("/login/")
     page.get_by_label("契約者ID").fill(customer.contract_id)

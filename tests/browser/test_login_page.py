@@ -8,9 +8,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 def test_login_page_renders_and_logs_in(page, device):
     from tests import factories
 
-    customer = factories.customer(password="Pass1234")
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password="Pass1234", password_is_initial=False)
     page.goto("/")
     assert page.url.endswith("/login/")
     assert page.locator("h1").inner_text() == "ログイン"

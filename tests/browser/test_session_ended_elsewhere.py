@@ -20,9 +20,7 @@ def _login(page, customer, password="Pass1234"):
 def test_a_password_change_elsewhere_is_told_on_the_login_page(page, device, browser, live_server):
     from tests import factories
 
-    customer = factories.customer(password="Pass1234")
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password="Pass1234", password_is_initial=False)
     _login(page, customer)  # device B (this test's device)
 
     other = browser.new_context(base_url=live_server.url, locale="ja-JP", timezone_id="Asia/Tokyo")

@@ -32,7 +32,8 @@ def test_staff_signs_in_with_otp_and_unlocks(page, device):
     staff.groups.add(branch_staff_group_ensure())
     totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
     code = pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now()
-    customer = factories.customer(name_kanji="施錠 花子")
+    # a customer past the first login: the unlock's new initial password forces the change again
+    customer = factories.customer(name_kanji="施錠 花子", password_is_initial=False)
     factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
 
     _staff_login(page, code)
@@ -52,8 +53,8 @@ def test_staff_signs_in_with_otp_and_unlocks(page, device):
     page.screenshot(path=f"test-artifacts/admin-unlock-{device}.png", full_page=True)
     credential = Credential.objects.get(customer=customer, kind="password")
     assert not credential.is_locked
-    customer.user.refresh_from_db()
-    assert customer.user.check_password(password)
+    customer.refresh_from_db()
+    assert customer.password_is_initial and customer.user.check_password(password)  # SEC-3, CI314's way
     assert AuditEvent.objects.filter(customer=customer, action="unlock", actor="madoguchi").exists()
     page.reload()  # the browser posts the form again: nothing is issued twice
     page.wait_for_url(f"**/admin/accounts/customer/{customer.pk}/change/")

@@ -22,9 +22,7 @@ def test_balances_statements_and_csv(page, device):
     from tests import factories
     from tests.accounts.test_statements_support import post
 
-    customer = factories.customer(password="Pass1234")
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password="Pass1234", password_is_initial=False)
     today = local_now().date()
     first_day = today - dt.timedelta(days=6)
     with transaction.atomic():  # backdated postings only onto an account opened with them (LEDGER-7)
@@ -149,9 +147,7 @@ def test_history_names_a_refused_account_without_its_id(page, device):
     照会）」 — no internal id, no echo of the value."""
     from tests import factories
 
-    customer = factories.customer(password="Pass1234")
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password="Pass1234", password_is_initial=False)
     factories.account(owner=customer)
     foreign = factories.account()
     page.goto("/login/")

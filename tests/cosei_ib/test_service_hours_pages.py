@@ -15,9 +15,7 @@ TOKYO = ZoneInfo("Asia/Tokyo")
 
 def test_pages_refuse_outside_hours_and_open_inside(settings):
     settings.SERVICE_HOURS_ENFORCED = True
-    customer = factories.customer(password="Pass1234")
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password="Pass1234", password_is_initial=False)
     client = Client()
     with time_machine.travel(dt.datetime(2026, 11, 26, 21, 59, tzinfo=TOKYO), tick=False):
         client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
@@ -37,9 +35,7 @@ def test_login_page_shows_the_hours_and_refuses_outside_them_without_a_login(set
     from security.models import AuditEvent, Credential
 
     settings.SERVICE_HOURS_ENFORCED = True
-    customer = factories.customer(password="Pass1234")
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password="Pass1234", password_is_initial=False)
     before = dt.datetime(2026, 11, 26, 9, 0, tzinfo=TOKYO)
     with time_machine.travel(before, tick=False):
         page = Client().get("/login/").content.decode()

@@ -11,10 +11,8 @@ from security.models import ImageCardChallenge, OtpToken
 from tests import factories
 
 
-def customer_with_card(password: str = "Pass1234", **kwargs):
-    customer = factories.customer(password=password, **kwargs)
-    customer.password_is_initial = False
-    customer.save()
+def customer_with_card(password: str = "Pass1234", *, password_is_initial: bool = False, **kwargs):
+    customer = factories.customer(password=password, password_is_initial=password_is_initial, **kwargs)
     cards.image_card_issue(customer=customer)
     return customer
 

@@ -57,9 +57,7 @@ def test_unknown_contract_id_is_kept_only_as_digits(client, caplog):
 
 @pytest.mark.parametrize("url", ["/accounts/statements/?account=%00", "/accounts/statements/csv/?account=%00"])
 def test_nul_in_an_account_id_is_a_refused_404_not_a_500(url):
-    customer = factories.customer(password="Pass1234")
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password="Pass1234", password_is_initial=False)
     client = Client(raise_request_exception=True)
     client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
     response = client.get(url)

@@ -213,9 +213,7 @@ def test_error_pages_with_debug_off_for_a_customer_staff_and_nobody(settings):
 
     from tests import factories
 
-    customer = factories.customer(password="Pass1234")
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password="Pass1234", password_is_initial=False)
     foreign = factories.account()
     signed_in = Client()
     signed_in.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})

@@ -23,10 +23,7 @@ def logged_in(customer, password="Pass1234", **client_kwargs):
 
 
 def active_customer(**kwargs):
-    customer = factories.customer(password="Pass1234", **kwargs)
-    customer.password_is_initial = False
-    customer.save()
-    return customer
+    return factories.customer(password="Pass1234", password_is_initial=False, **kwargs)
 
 
 def test_history_shows_own_operations_of_three_months_only():

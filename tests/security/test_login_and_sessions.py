@@ -26,10 +26,7 @@ pytestmark = pytest.mark.django_db
 
 
 def make_customer(password="Pass1234", **kwargs):
-    customer = factories.customer(password=password, email="taro@example.jp", **kwargs)
-    customer.password_is_initial = False
-    customer.save()
-    return customer
+    return factories.customer(password=password, email="taro@example.jp", password_is_initial=False, **kwargs)
 
 
 def login(client, contract_id, password):

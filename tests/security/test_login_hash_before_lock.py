@@ -36,8 +36,7 @@ AFTER_THE_NEW_HASH = writing("accounts_customer")
 
 
 def _customer() -> Customer:
-    customer = factories.customer(password=OLD)
-    Customer.objects.filter(pk=customer.pk).update(password_is_initial=False)
+    customer = factories.customer(password=OLD, password_is_initial=False)
     Credential.objects.get_or_create(customer=customer, kind=Credential.Kind.PASSWORD)
     return Customer.objects.select_related("user").get(pk=customer.pk)
 

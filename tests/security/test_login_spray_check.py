@@ -23,9 +23,7 @@ SPRAYED = "Spring2026"  # the one password the sprayer tries everywhere
 
 
 def active_customer(password: str = "Pass1234"):
-    customer = factories.customer(password=password)
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password=password, password_is_initial=False)
     return customer
 
 

@@ -184,9 +184,7 @@ def test_activation_refused_for_initial_password_and_already_active():
     activate_otp(customer)
     response = Client().post("/otp/activate/", {"contract_id": customer.contract_id, "password": "Pass1234"})
     assert otp.OTP_ALREADY_ACTIVE in response.content.decode()
-    fresh = customer_with_card()
-    fresh.password_is_initial = True
-    fresh.save()
+    fresh = customer_with_card(password_is_initial=True)
     response = Client().post("/otp/activate/", {"contract_id": fresh.contract_id, "password": "Pass1234"})
     assert "初回ログインパスワードの変更がお済みではありません" in response.content.decode()
 

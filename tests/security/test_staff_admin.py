@@ -208,9 +208,7 @@ def test_resume_after_guesses_during_the_suspension_issues_a_new_password(staff_
 
 
 def test_new_initial_password_is_shown_once_and_forces_change(staff_client):
-    customer = factories.customer(password="Old12345")
-    customer.password_is_initial = False
-    customer.save()
+    customer = factories.customer(password="Old12345", password_is_initial=False)
     url = f"/admin/accounts/customer/{customer.pk}/initial-password/"
     response = staff_client.post(url, {"reason": "パスワード失念", "nonce": _nonce(staff_client, url)})
     html = response.content.decode()
