@@ -66,6 +66,12 @@ CARD_ISSUED_MEANWHILE = ("この画面を表示した後に、別の画面（ま
 SLIP_AGAIN = ("ボタンが二度押されたため、先に発行した初回ログインパスワードの通知書をもう一度表示しています"
               "（二重発行はしていません）。")
 CARD_AGAIN = "ボタンが二度押されたため、先に発行したカードを表示しています（二重発行はしていません）。"
+UNLOCKED = "ロックを解除しました。お客様にメールでお知らせします。"
+# probe34 F3: the other submit of a double click on ロック解除 (image card, OTP)
+UNLOCK_AGAIN = ("ボタンが二度押されました。ロックは解除されています"
+                "（解除とお客様へのメールは一度だけ行いました）。")
+# a reload or the back button: this form's unlock already ran (or was refused)
+UNLOCK_ALREADY_DONE = "このロック解除は処理済みです。ロックの状態は「認証情報の状態」で確認してください。"
 CARD_SHOWN_ONCE = "カード画像は発行直後に一度だけ表示されます。必要な場合は再発行してください。"
 UNLOCK_HELP = ("ログインパスワードのロック解除では、新しい初回ログインパスワードを発行し、通知書を印刷します"
                "（ロック中に推測されたパスワードを使わせないため。以前のパスワードは使えなくなります）。"
@@ -321,6 +327,26 @@ class CustomerAdmin(StaffModelAdmin):
                 return None
             return self._issued_slip(request, customer, purpose, password)
 
+    def _credential_unlock(self, request, customer, form, *, kind: str, reason: str):
+        """Image card and OTP, in the issue turn with the form's nonce (probe34 F3): the other
+        submit of a double click, or a reload, lifts nothing and says what the first did — it
+        said 「…はロックされていません。」, the last response the browser showed, though the
+        lock was lifted. None with the service's refusal put on ``form``."""
+        with self._issue_turn(request, customer) as double_click:
+            if self._nonce_consume(request, "unlock", customer) is None:
+                if double_click and not customer.credentials.filter(kind=kind, locked_at__isnull=False).exists():
+                    messages.success(request, UNLOCK_AGAIN)
+                    return redirect("admin:accounts_customer_change", customer.pk)
+                return self._already_issued(request, customer, UNLOCK_ALREADY_DONE)
+            try:
+                credential_unlock(customer=customer, kind=kind, reason=reason,
+                                  actor=request.user.get_username())
+            except StaffActionError as refused:
+                form.add_error(None, refused.message)
+                return None
+        messages.success(request, UNLOCKED)
+        return redirect("admin:accounts_customer_change", customer.pk)
+
     def unlock_view(self, request, pk):
         """Image card and OTP: the lock is lifted. Login password (SEC-8): a new initial
         password is issued and printed, since a password guessed during the lock must not
@@ -337,14 +363,9 @@ class CustomerAdmin(StaffModelAdmin):
                 if issued is not None:
                     return issued
             else:
-                try:
-                    credential_unlock(customer=customer, kind=kind, reason=reason,
-                                      actor=request.user.get_username())
-                except StaffActionError as refused:
-                    form.add_error(None, refused.message)
-                else:
-                    messages.success(request, "ロックを解除しました。お客様にメールでお知らせします。")
-                    return redirect("admin:accounts_customer_change", customer.pk)
+                unlocked = self._credential_unlock(request, customer, form, kind=kind, reason=reason)
+                if unlocked is not None:
+                    return unlocked
         return self._render(request, customer, form, "ロック解除", "ロックを解除する",
                             {"nonce": self._nonce_new(request, "unlock", customer)})
 

@@ -109,7 +109,8 @@ def test_staff_finds_and_unlocks_with_a_reason(staff_client):
     response = staff_client.post(url, {"kind": "image_card", "reason": ""})
     assert "理由を入力してください。" in response.content.decode()
     assert Credential.objects.get(customer=customer).is_locked
-    response = staff_client.post(url, {"kind": "image_card", "reason": "運転免許証で本人確認"})
+    response = staff_client.post(url, {"kind": "image_card", "reason": "運転免許証で本人確認",
+                                       "nonce": _nonce(staff_client, url)})
     assert response.status_code == 302
     credential = Credential.objects.get(customer=customer)
     assert not credential.is_locked and credential.failures == 0
@@ -903,30 +904,19 @@ def test_a_double_click_on_an_issue_form_issues_once(staff_client, path):
         assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
 
 
-@pytest.mark.django_db(transaction=True)
-@pytest.mark.parametrize("path", ["initial-password", "unlock", "card/issue"])
-def test_the_other_submit_of_a_double_click_shows_what_the_first_issued(staff, path, monkeypatch):
-    """walk28 F2: a double click sent two POSTs of one issue form; the browser shows only the
-    last response. One request issued and rendered the slip nobody saw, the other said
-    「処理済み」 (and, read before the first had committed, still showed ロック中): the
-    password was lost and staff had to issue another. With real threads: the second
-    request loads the staff session while the first is issuing; it then waits its turn and
-    shows the same slip (the card's print page), and nothing is issued twice."""
+def _double_click(first_client, url, data, monkeypatch, services: list[str]):
+    """Two POSTs of one form from one browser (one staff session), with real threads: the
+    second loads the session while the first is inside one of ``services`` (of
+    security.customer_admin), then both finish. The responses by name, and the second client."""
     import threading
 
     from django.db import connection
 
     from security import customer_admin
-    from security.models import ImageCard
 
-    customer = factories.customer()
-    factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
-    url = f"/admin/accounts/customer/{customer.pk}/{path}/"
-    first_client = staff_signed_in(*staff)
-    data = {"kind": "password", "reason": "失念", "nonce": _nonce(first_client, url)}
     second_client = Client()
     second_client.cookies = first_client.cookies  # the same browser: one staff session
-    issuing, second_arrived = threading.Event(), threading.Event()
+    acting, second_arrived = threading.Event(), threading.Event()
     calls = []
     real_customer = customer_admin.CustomerAdmin._customer
 
@@ -937,15 +927,15 @@ def test_the_other_submit_of_a_double_click_shows_what_the_first_issued(staff, p
         return real_customer(self, request, pk, permission)
 
     def slow(real):
-        def issue(**kwargs):
-            issuing.set()
+        def service(**kwargs):
+            acting.set()
             assert second_arrived.wait(10)  # the double click's other POST has started
             return real(**kwargs)
-        return issue
+        return service
 
     monkeypatch.setattr(customer_admin.CustomerAdmin, "_customer", arriving)
-    monkeypatch.setattr(customer_admin, "initial_password_issue", slow(customer_admin.initial_password_issue))
-    monkeypatch.setattr(customer_admin, "image_card_issue", slow(customer_admin.image_card_issue))
+    for name in services:
+        monkeypatch.setattr(customer_admin, name, slow(getattr(customer_admin, name)))
     responses = {}
 
     def post(name, client):
@@ -957,10 +947,31 @@ def test_the_other_submit_of_a_double_click_shows_what_the_first_issued(staff, p
     first = threading.Thread(target=post, args=("first", first_client))
     second = threading.Thread(target=post, args=("second", second_client))
     first.start()
-    assert issuing.wait(10)
+    assert acting.wait(10)
     second.start()
     first.join(20)
     second.join(20)
+    return responses, second_client
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("path", ["initial-password", "unlock", "card/issue"])
+def test_the_other_submit_of_a_double_click_shows_what_the_first_issued(staff, path, monkeypatch):
+    """walk28 F2: a double click sent two POSTs of one issue form; the browser shows only the
+    last response. One request issued and rendered the slip nobody saw, the other said
+    「処理済み」 (and, read before the first had committed, still showed ロック中): the
+    password was lost and staff had to issue another. With real threads: the second
+    request loads the staff session while the first is issuing; it then waits its turn and
+    shows the same slip (the card's print page), and nothing is issued twice."""
+    from security.models import ImageCard
+
+    customer = factories.customer()
+    factories.credential_locked(customer, "password", locked_at="2026-01-01T00:00:00+09:00")
+    url = f"/admin/accounts/customer/{customer.pk}/{path}/"
+    first_client = staff_signed_in(*staff)
+    data = {"kind": "password", "reason": "失念", "nonce": _nonce(first_client, url)}
+    responses, second_client = _double_click(first_client, url, data, monkeypatch,
+                                             ["initial_password_issue", "image_card_issue"])
     # staff32: both responses set the one messages cookie (and the session); whichever
     # landed last won, and the note was lost when the first's 「発行しました」 came after —
     # so the shared jar is left as if the first response's cookies had landed last
@@ -1030,3 +1041,45 @@ def test_a_hold_is_digits_and_a_save_names_what_its_page_showed(superuser_client
                                        **SHOWN_OPEN}).status_code == 302
     account.refresh_from_db()
     assert account.hold_amount == 12_000
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("kind", ["image_card", "otp"])
+def test_the_other_submit_of_a_double_click_on_unlock_says_the_lock_was_lifted(staff, kind, monkeypatch):
+    """SEC-8, STAFF-1 (probe34 F3): six POSTs of one ロック解除 form at once (a double click):
+    one lifted the lock, the others showed the form again with 「画像認証はロックされていません。」
+    — the last response, the one the browser shows, so staff could not tell whether it took.
+    With real threads: the second request loads the staff session while the first is
+    unlocking; it then waits its turn, lifts nothing and says the lock is lifted, once."""
+    customer = factories.customer(email="u@example.jp")
+    factories.credential_locked(customer, kind, locked_at="2026-01-01T00:00:00+09:00")
+    url = f"/admin/accounts/customer/{customer.pk}/unlock/"
+    first_client = staff_signed_in(*staff)
+    data = {"kind": kind, "reason": "本人確認済（窓口）", "nonce": _nonce(first_client, url)}
+    responses, second_client = _double_click(first_client, url, data, monkeypatch, ["credential_unlock"])
+    change = f"/admin/accounts/customer/{customer.pk}/change/"
+    assert responses["first"].status_code == 302 and responses["second"].status_code == 302
+    assert responses["second"].url == change
+    second_client.cookies.update(responses["second"].cookies)  # the response the browser shows
+    told = second_client.get(change).content.decode()
+    assert "ボタンが二度押されました。ロックは解除されています" in told and "ロックされていません" not in told
+    assert not Credential.objects.get(customer=customer, kind=kind).is_locked
+    assert AuditEvent.objects.filter(customer=customer, action="unlock").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="unlock").count() == 1
+
+
+def test_a_reload_of_an_unlock_lifts_nothing_more_and_says_it_was_done(staff_client):
+    """probe34 F3: the browser's reload of the ロック解除 POST (its nonce used) is told the
+    unlock was done — and lifts nothing, even if the card was locked again meanwhile."""
+    customer = factories.customer(email="r@example.jp")
+    factories.credential_locked(customer, "image_card", locked_at="2026-01-01T00:00:00+09:00")
+    url = f"/admin/accounts/customer/{customer.pk}/unlock/"
+    data = {"kind": "image_card", "reason": "本人確認済（窓口）", "nonce": _nonce(staff_client, url)}
+    assert staff_client.post(url, data).status_code == 302
+    factories.credential_locked(customer, "image_card")  # locked again meanwhile
+    again = staff_client.post(url, data)
+    assert again.status_code == 302
+    told = staff_client.get(again.url).content.decode()
+    assert "このロック解除は処理済みです。" in told
+    assert Credential.objects.get(customer=customer, kind="image_card").is_locked
+    assert AuditEvent.objects.filter(customer=customer, action="unlock").count() == 1
