@@ -26,6 +26,19 @@ def django_setup() -> None:
     call_command("migrate", "--no-input", database="owner", verbosity=0)
 
 
+def backend_cpu_seconds() -> float:
+    """CPU time (user + system) of the default connection's PostgreSQL backend so far, from
+    /proc (the bench's cluster runs on this machine)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        pid = cursor.fetchone()[0]
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def account_number_unused() -> str:
     """A 7-digit account number no account in the bench database has. Earlier runs' rows
     stay, and a number from the microsecond clock modulo 10**7 repeats every 10 seconds:

@@ -5,10 +5,14 @@ page (pages_urls.py) — under the same production profile (pages_settings.py, t
 static storage after ``collectstatic``), sent through Django's test client to one
 customer of pages.py's kind, logged in as after password and OTP. For each page it prints
 the queries of one request, and the Python CPU time (``time.process_time``) per request
-over ``BENCH_PROFILE_REQUESTS`` (default 300) requests after a warm-up, as a ratio to the
-bare page's: the part of pages.py's ratio that is this process's own work (the server's
-CPU for the queries and wrk's are not in it). ``BENCH_PROFILE=1`` adds cProfile's top
-functions per page (cumulative and own time).
+over ``BENCH_PROFILE_REQUESTS`` (default 300) requests after a warm-up, sent in three
+interleaved rounds (load from elsewhere on the machine hits every page alike), as a ratio
+to the bare page's: the part of pages.py's ratio that is this process's own work (wrk's is
+not in it). Beside it, the CPU per request of the PostgreSQL backend serving this process
+(from /proc, the mean over the same requests; the kernel counts in ticks of 10 ms, so
+±0.03 ms at 300 requests; "n/a" if the connection was opened again in between) and the
+size of the answer, which the server writes and wrk reads and checks. ``BENCH_PROFILE=1``
+adds cProfile's top functions per page (cumulative and own time).
 
     python3 dev.py bench pages_profile
 """
@@ -26,6 +30,7 @@ os.environ["DJANGO_SETTINGS_MODULE"] = "pages_settings"  # the production profil
 os.environ.setdefault("DJANGO_ALLOWED_HOSTS", "testserver")
 
 import pages  # noqa: E402  (sets the secret key, sets Django up, migrates)
+from _setup import backend_cpu_seconds  # noqa: E402
 
 from django.core.management import call_command  # noqa: E402
 from django.db import connection  # noqa: E402
@@ -35,14 +40,15 @@ from cosei_ib.bankcalendar import local_now  # noqa: E402
 from tests.accounts.test_statements_support import login  # noqa: E402
 
 REQUESTS = int(os.environ.get("BENCH_PROFILE_REQUESTS", "300"))
+ROUNDS = 3  # the pages' requests in interleaved rounds, as pages.py times them
 WARM_UP = 30
 PROFILE = os.environ.get("BENCH_PROFILE") == "1"
 
 
-def cpu_per_request(client: Client, url: str) -> list[float]:
+def cpu_per_request(client: Client, url: str, count: int) -> list[float]:
     """Milliseconds of this process's CPU per request, each checked for status 200."""
     timings = []
-    for _ in range(REQUESTS):
+    for _ in range(count):
         start = time.process_time()
         response = client.get(url)
         timings.append((time.process_time() - start) * 1000)
@@ -143,25 +149,38 @@ def main() -> None:
         "statement page 1": (f"/accounts/statements/?account={customer.main.pk}&mode=period"
                              f"&date_from={since:%Y-%m-%d}&date_to={today:%Y-%m-%d}"),
     }
-    clients = {"bare page": bare_client}
+    clients = {name: bare_client if name == "bare page" else client for name in urls}
+    found = {}
+    for name, url in urls.items():
+        for _ in range(WARM_UP):
+            clients[name].get(url)
+        found[name] = (queries_of(clients[name], url), len(clients[name].get(url).content))
+    # the pages in interleaved rounds: load from elsewhere on the machine hits all alike
+    timings = {name: [] for name in urls}
+    backend = dict.fromkeys(urls, 0.0)
+    pid = connection.connection.info.backend_pid
+    for _ in range(ROUNDS):
+        for name, url in urls.items():
+            before = backend_cpu_seconds()
+            timings[name] += cpu_per_request(clients[name], url, REQUESTS // ROUNDS)
+            backend[name] += backend_cpu_seconds() - before
+    same_backend = connection.connection.info.backend_pid == pid
     results = {}
     for name, url in urls.items():
-        page_client = clients.get(name, client)
-        for _ in range(WARM_UP):
-            page_client.get(url)
-        queries = queries_of(page_client, url)
-        timings = cpu_per_request(page_client, url)
-        results[name] = (statistics.median(timings), statistics.mean(timings), len(queries), queries)
+        queries, size = found[name]
+        results[name] = (statistics.median(timings[name]), statistics.mean(timings[name]), len(queries), queries,
+                         backend[name] * 1000 / len(timings[name]) if same_backend else None, size)
         if PROFILE:
             print(f"--- {name}: cProfile over {REQUESTS} requests")
-            print(profile(page_client, url))
+            print(profile(clients[name], url))
     steps = parts(client, urls)
     bare = results["bare page"][0]
     print(f"pages_profile: Python CPU per request in-process (production profile, test client), "
           f"{REQUESTS} requests per page; load average {os.getloadavg()[0]:.2f}")
-    for name, (median, mean, count, captured) in results.items():
+    for name, (median, mean, count, captured, backend, size) in results.items():
         print(f"  {name:18} median {median:6.2f} ms  mean {mean:6.2f} ms  {count} queries  "
-              f"bare/page {bare / median:5.0%}")
+              f"bare/page {bare / median:5.0%}  PostgreSQL {'  n/a' if backend is None else f'{backend:5.2f}'} ms  "
+              f"{size:,} bytes")
         for query in captured:
             print(f"      {query['sql'][:150]}")
     for name, figure in steps:

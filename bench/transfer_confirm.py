@@ -31,7 +31,7 @@ import urllib.parse
 from contextlib import contextmanager
 from unittest import mock
 
-from _setup import ROOT, account_number_unused, django_setup
+from _setup import ROOT, account_number_unused, backend_cpu_seconds, django_setup
 
 django_setup()
 logging.getLogger("transfers").setLevel(logging.WARNING)  # a line per transfer, as _setup quiets the others
@@ -120,16 +120,6 @@ def profile(path: str, body: bytes, cookie: str = "") -> dict:
     return counted
 
 
-def _backend_cpu_seconds() -> float:
-    """CPU time (user + system) of this connection's PostgreSQL backend so far, from
-    /proc (the bench's cluster runs on this machine)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT pg_backend_pid()")
-        pid = cursor.fetchone()[0]
-    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
 def cpu_per_request(views: dict[str, list[tuple[str, bytes, str]]], profile: str = "",
                     profile_to: str = "") -> dict[str, tuple[float, float]]:
     """Sends each view's requests in-process, the views interleaved in ``ROUNDS`` rounds
@@ -148,7 +138,7 @@ def cpu_per_request(views: dict[str, list[tuple[str, bytes, str]]], profile: str
                 clients = [(path, body, Client(HTTP_COOKIE=cookie) if cookie else Client())
                            for path, body, cookie in requests[start:start + step]]
                 profiling = profiler if name == profile else None
-                backend, python = _backend_cpu_seconds(), time.process_time()
+                backend, python = backend_cpu_seconds(), time.process_time()
                 for path, body, client in clients:
                     if profiling:
                         profiling.enable()
@@ -157,7 +147,7 @@ def cpu_per_request(views: dict[str, list[tuple[str, bytes, str]]], profile: str
                         profiling.disable()
                     assert response.status_code in (200, 302), response.status_code
                 spent[name][0] += time.process_time() - python
-                spent[name][1] += _backend_cpu_seconds() - backend
+                spent[name][1] += backend_cpu_seconds() - backend
     if profiler:
         profiler.dump_stats(profile_to)
     return {name: (python * 1000 / len(views[name]), backend * 1000 / len(views[name]))
