@@ -21,10 +21,9 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts.errors import LedgerError, LedgerIntegrityError
 from accounts.models import Account
 from accounts.selectors import account_get_for_customer, debit_accounts_for_customer
-from accounts.templatetags.accounts_format import japanese_date, payee_place
+from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib.bankcalendar import local_now
 from cosei_ib.devices import is_smartphone
 from security.audit import client_ip
@@ -283,22 +282,11 @@ def confirm(request):
 
 
 def _execute_or_schedule(*, content: dict, **kwargs) -> Transfer:
-    """Today's transfer posts at once; a later date is a scheduled transfer (XFER-5).
-
-    A refusal (a rule of the transfer, or the ledger's: 残高不足 …) is written to 取引履歴 as
-    拒否 with the payee and the amount, as the same refusal at the input page is (walk33 F4:
-    it was 「失敗」 and the bare message — the customer could not tell which transfer)."""
-    try:
-        if content["transfer_date"] > local_now().date().isoformat():
-            return scheduled.scheduled_transfer_create(content=content, **kwargs)
-        return services.transfer_execute(content=content, **kwargs)
-    except (TransferError, LedgerError) as refused:
-        # a refusal, not a fault (a deadlock, a timeout, a bug: LedgerIntegrityError stays 失敗,
-        # review33 F4)
-        if not isinstance(refused, LedgerIntegrityError) and not getattr(refused, "audit_summary", ""):
-            refused.audit_summary = (f"{payee_place(content['bank_name'], content['branch_name'])} "
-                                     f"{int(content['amount']):,}円 {refused.message}")
-        raise
+    """Today's transfer posts at once; a later date is a scheduled transfer (XFER-5). A
+    refusal comes named for 取引履歴 by the service (``confirm_refusal_summarised``)."""
+    if content["transfer_date"] > local_now().date().isoformat():
+        return scheduled.scheduled_transfer_create(content=content, **kwargs)
+    return services.transfer_execute(content=content, **kwargs)
 
 
 def _already_done(request, stepup_id: str):
