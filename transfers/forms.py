@@ -11,7 +11,7 @@ from django.utils.html import format_html
 
 from accounts.forms import JapaneseDateField, _date_widget
 from accounts.models import Account
-from accounts.templatetags.accounts_format import account_label, payee_place
+from accounts.templatetags.accounts_format import account_label, japanese_date, payee_place
 from cosei_ib.textinput import parse_yen, yen_field
 
 from .zengin import ZenginNameError, half_width_digits, zengin_name
@@ -76,6 +76,9 @@ class AccountEntryForm(forms.Form):
 # as '' — it was read as 本日, and a meant 予約 was executed at once. The field is shown with
 # today's date in it; sent empty, it is asked for.
 DATE_EMPTY = "振込日を入力してください（本日のお振込は本日の日付を入力してください）。"
+# review33 F6: the date given is past now (the page was shown before 0:00): kept in the field
+# as given, not replaced with today's, and asked for again
+DATE_CHOOSE_AGAIN = "振込日（{day}）は過ぎています。本日以降の日付を入力してください。"
 
 
 class DetailsForm(forms.Form):
@@ -101,6 +104,19 @@ class DetailsForm(forms.Form):
         self.fields["transfer_date"].widget = _date_widget(smartphone, example=self.fields["transfer_date"].example)
         if not smartphone and today is not None:
             self.fields["transfer_date"].widget.attrs.update(min=today.isoformat(), max=last_day.isoformat())
+
+    @classmethod
+    def date_to_choose_again(cls, kept: dict, *, today, **kwargs) -> DetailsForm | None:
+        """The form as the customer last sent it (``kept``), with DATE_CHOOSE_AGAIN at the
+        date, when the date given is before ``today``; else None (review33 F6)."""
+        data = {**kept, "fee_borne_by_payee": "on" if kept.get("fee_borne_by_payee") else ""}
+        form = cls(data, today=today, **kwargs)
+        form.is_valid()
+        day = form.cleaned_data.get("transfer_date")
+        if day is None or day >= today:
+            return None
+        form.add_error("transfer_date", DATE_CHOOSE_AGAIN.format(day=japanese_date(day)))
+        return form
 
     def clean_transfer_date(self):
         day = self.cleaned_data.get("transfer_date")

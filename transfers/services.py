@@ -79,6 +79,9 @@ RAISE_NOT_YET = ("引き上げた利用限度額は明日0時から適用され�
 OVER_BALANCE = "振込金額と手数料の合計（{total:,}円）がお支払可能額（{available:,}円）を超えています。"
 SAME_ACCOUNT = "引落口座と同じ口座にはお振込できません。振込先の口座をご確認ください。"
 NOT_TODAY = "日付が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
+# review33 F6: the 振込日 is shown with today's date; a page opened before 0:00 and confirmed
+# after it has a day that is past. Nothing is done and the customer chooses the date again.
+DATE_PASSED = "日付が変わったため、振込日（{day}）のお振込は実行していません。振込日を選び直してください。"
 OUTSIDE_HOURS = bankcalendar.MESSAGE_OUTSIDE_HOURS
 ACCOUNT_NOT_USABLE = "引落口座はお取引できない状態です。"
 PAYEE_ACCOUNT_CLOSED = "振込先の口座は解約済みのため、お振込できません。振込先をご確認ください。"
@@ -348,6 +351,9 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
     Writes the Transfer (unique per step-up), the Zengin record for another bank, the audit
     row and the mail. Raises TransferRefused or a LedgerError (InsufficientFunds …), named
     for 取引履歴 (``confirm_refusal_summarised``)."""
+    passed = transfer_date_passed(content)
+    if passed:  # never to be: back to the input page, to choose the date again (review33 F6)
+        raise TransferRefused(passed, final=True)
     if not bankcalendar.is_service_open("default"):
         raise TransferRefused(OUTSIDE_HOURS.format(hours=bankcalendar.hours_text()))
     today = bankcalendar.local_now().date()
@@ -385,6 +391,14 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
             transfer_row_insert(outgoing)  # CI221 refused: rolled back whole with this atomic block
     logger.info("transfer %s executed customer=%s journal=%s", transfer.pk, customer.contract_id, journal.pk)
     return transfer
+
+
+def transfer_date_passed(content: dict) -> str:
+    """DATE_PASSED when the 振込日 of the transfer ``content`` describes is before today —
+    the input page was shown (with today's date in it) before 0:00 and the transfer is
+    confirmed after it (review33 F6) — else ''."""
+    day = dt.date.fromisoformat(content["transfer_date"])
+    return DATE_PASSED.format(day=japanese_date(day)) if day < bankcalendar.local_now().date() else ""
 
 
 def _transfer_id_reserve() -> int:

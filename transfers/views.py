@@ -194,8 +194,13 @@ def details(request):
                "transfer_date": kept.get("transfer_date") or today}
     last_day = today + dt.timedelta(days=scheduled.horizon_days())
     example = scheduled.date_example(today=today)
-    form = DetailsForm(request.POST or None, initial=initial, smartphone=is_smartphone(request), today=today,
-                       last_day=last_day, date_example=example)
+    shape = dict(smartphone=is_smartphone(request), today=today, last_day=last_day, date_example=example)
+    form = None
+    if request.method != "POST" and kept.get("transfer_date"):
+        # a date given before 0:00 (confirmed after it, or 戻る the next day): asked for
+        # again, shown as given — not today's put in its place (review33 F6)
+        form = DetailsForm.date_to_choose_again(kept, **shape)
+    form = form or DetailsForm(request.POST or None, initial=initial, **shape)
     if request.method == "POST":
         _wizard_save(request, details={
             "amount": request.POST.get("amount", "")[:30],
@@ -254,6 +259,11 @@ def confirm(request):
         return _already_done(request, posted) or _replaced(request)
     if pending is None:
         return redirect("transfers:start")
+    passed = services.transfer_date_passed(pending["content"])
+    if passed and request.method != "POST":  # past 0:00 since the input page: nothing to confirm
+        request.session.pop(PENDING, None)
+        messages.error(request, passed)
+        return redirect("transfers:details")
     stepup_id = pending["stepup"]
     executed = []
     form, stepup, done = stepup_pending_confirm(
@@ -263,8 +273,9 @@ def confirm(request):
         # the wizard goes with the pending transfer, saved with the transfer (issue 14)
         session_saved_with=(WIZARD,),
     )
-    if form is None:
-        return redirect("transfers:start")
+    if form is None:  # the date passed (refused, told): the input page keeps the rest (review33 F6)
+        return redirect("transfers:details" if services.transfer_date_passed(pending["content"])
+                        else "transfers:start")
     if done:
         request.session.pop(WIZARD, None)
         return redirect("transfers:done", transfer_id=executed[0].pk)
