@@ -52,11 +52,13 @@ def writing(table: str) -> Callable[[str, tuple], bool]:
 
 
 def race(first: Callable[[], object], second: Callable[[], object], *,
-         pause_before: Callable[[str, tuple], bool], waited_in: list[str] | None = None) -> dict:
+         pause_before: Callable[[str, tuple], bool], waited_in: list[str] | None = None,
+         pause_seconds: float = PAUSE_SECONDS) -> dict:
     """Both outcomes, ``{"first": ("ok", result) | ("error", exception), "second": …}``,
     and ``"paused"``: whether ``first`` reached the statement (else nothing raced).
     ``waited_in`` gets the statement ``second`` was seen waiting in for a lock (none: it
-    never waited while ``first`` was paused)."""
+    never waited while ``first`` was paused). ``pause_seconds``: the bound of the pause, for
+    a test that asserts where ``second`` waited (a loaded machine is slow to get there)."""
     holding, second_done = threading.Event(), threading.Event()
     second_pid: list[int] = []
     outcomes: dict = {"paused": False}
@@ -65,7 +67,7 @@ def race(first: Callable[[], object], second: Callable[[], object], *,
         if not holding.is_set() and pause_before(sql, params):
             outcomes["paused"] = True
             holding.set()
-            deadline = time.monotonic() + PAUSE_SECONDS
+            deadline = time.monotonic() + pause_seconds
             while time.monotonic() < deadline and not second_done.is_set():
                 query = lock_wait_query(second_pid[0]) if second_pid else None
                 if query is not None:
@@ -95,7 +97,7 @@ def race(first: Callable[[], object], second: Callable[[], object], *,
             holding.set()  # never paused: let ``second`` run anyway
 
     def second_started():
-        holding.wait(PAUSE_SECONDS)
+        holding.wait(pause_seconds)
         with connections["default"].cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             second_pid.append(cursor.fetchone()[0])
