@@ -27,8 +27,7 @@ from django.utils.http import urlencode
 
 from cosei_ib import bankcalendar
 from cosei_ib.staff_confirm import CONFIRM_MINUTES, confirm_token, confirm_token_matches
-from cosei_ib.textinput import ascii_int, customer_text, normalise_digits
-from transfers.forms import parse_yen, yen_field
+from cosei_ib.textinput import ascii_int, customer_text, normalise_digits, parse_yen, yen_field
 
 from . import errors
 from .forms import CLOSING_DAY_NAME_LABEL, BankClosingDayForm

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 
 import psycopg
 from django.db import DEFAULT_DB_ALIAS, connections
@@ -78,18 +79,29 @@ def moment(micros: int | None) -> dt.datetime | None:
     return None if micros is None else EPOCH + dt.timedelta(microseconds=micros)
 
 
-def model_columns(model, table: str) -> tuple[list[str], tuple[str, ...], tuple[int, ...]]:
+@functools.cache
+def _load_plan(model) -> tuple[tuple[str, ...], tuple[int, ...], tuple[tuple[int, object], ...]]:
+    """``model``'s concrete fields as a row of ``model_columns`` holds them: their attribute
+    names, the positions of the timestamps, and the JSON fields (position, field) whose
+    text the field decodes (Django loads jsonb as text). Once per model and process."""
+    fields = model._meta.concrete_fields
+    return (tuple(field.attname for field in fields),
+            tuple(position for position, field in enumerate(fields)
+                  if field.get_internal_type() == "DateTimeField"),
+            tuple((position, field) for position, field in enumerate(fields)
+                  if field.get_internal_type() == "JSONField"))
+
+
+def model_columns(model, table: str, prefix: str = "") -> tuple[list[str], tuple[str, ...], tuple[int, ...]]:
     """The SELECT list of ``model``'s concrete fields from ``table`` (an alias in the FROM),
     in field order, each DateTimeField as ``epoch_micros``; their attribute names; and the
-    positions of those timestamps, for ``moments_made``."""
-    columns, positions = [], []
-    for position, field in enumerate(model._meta.concrete_fields):
-        column = f'{table}."{field.column}"'
-        if field.get_internal_type() == "DateTimeField":
-            column = epoch_micros(column)
-            positions.append(position)
-        columns.append(column)
-    return columns, tuple(field.attname for field in model._meta.concrete_fields), tuple(positions)
+    positions of those timestamps, for ``moments_made``. ``prefix``: ``table`` is a
+    subquery that named each column ``prefix`` + its column (a join of two models)."""
+    names, positions, _decoded = _load_plan(model)
+    columns = [f'{table}."{prefix}{field.column}"' for field in model._meta.concrete_fields]
+    for position in positions:
+        columns[position] = epoch_micros(columns[position])
+    return columns, names, positions
 
 
 def moments_made(values, positions: tuple[int, ...]) -> list:
@@ -99,6 +111,17 @@ def moments_made(values, positions: tuple[int, ...]) -> list:
         if values[position] is not None:
             values[position] = EPOCH + dt.timedelta(microseconds=values[position])
     return values
+
+
+def row_instance(model, values, alias: str = DEFAULT_DB_ALIAS):
+    """A ``model`` instance from a row of ``model_columns`` (all of it, in order), as the
+    ORM loads it: the timestamps made datetimes, the JSON decoded by its field."""
+    names, positions, decoded = _load_plan(model)
+    values = moments_made(values, positions)
+    for position, field in decoded:
+        if values[position] is not None:
+            values[position] = field.from_db_value(values[position], None, connections[alias])
+    return model.from_db(alias, names, values)
 
 
 def unique_or_none(queryset: QuerySet):

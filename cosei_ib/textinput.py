@@ -1,6 +1,7 @@
 """Typed input shared by every app's forms: one normalisation of digits (全角 → 半角), one
-way to turn digits into an int that never meets Python's int-string limit, and one check
-of the text staff type for customers to read."""
+way to turn digits into an int that never meets Python's int-string limit, one reading of
+an amount of yen (振込, 利用限度額, Pay-easy, the counter's 入金), and one check of the text
+staff type for customers to read."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import re
 import unicodedata
 
 import jaconv
+from django import forms
 from django.core.exceptions import ValidationError
 
 
@@ -39,6 +41,46 @@ def typed_date(text: str | None) -> dt.date | None:
     except ValueError:
         return None
 
+
+
+# an amount of yen: at most 12 digits (999,999,999,999円), checked before int()
+MAX_DIGITS = 12
+# digits grouped by three from the right: 1,000 and 12,345,678, not 1,00,0 or 10000,000
+_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+", flags=re.ASCII)
+
+
+def parse_yen(value: str, *, required: str, negative: str, not_number: str, too_large: str) -> int:
+    """An amount of yen typed by a person: full-width digits, commas, a trailing 円 and
+    blanks around it accepted. A blank between digits is refused, not closed up: 「1　1000」
+    is a slip, and joining it would make 11,000円 of it. Length is checked before int()
+    (no huge-number CPU burn). Commas only as thousands separators (1,000 / 12,345,678):
+    「1,00,0」 was read as 1,000円 and a slip like 「1,00,00」 as 10,000円 (walk25 F15).
+    Each refusal is a ValidationError with the caller's Japanese message."""
+    text = normalise_digits(value).replace("\x00", "?")
+    if text.endswith("円"):  # only a trailing one: 「12円345」 is no amount, not 12,345円
+        text = text[:-1].rstrip()
+    if not text.replace(",", ""):
+        raise ValidationError(required if not text else not_number)
+    if " " in text:
+        raise ValidationError(not_number)
+    if text.startswith(("-", "−", "▲")):
+        raise ValidationError(negative)
+    if "," in text and not _THOUSANDS.fullmatch(text):
+        raise ValidationError(not_number)
+    text = text.replace(",", "")
+    if not re.fullmatch(r"[0-9]+", text, flags=re.ASCII):
+        raise ValidationError(not_number)
+    if len(text.lstrip("0")) > MAX_DIGITS:
+        raise ValidationError(too_large)
+    return int(text)
+
+
+def yen_field(label: str, *, required: str, too_large: str, not_number: str) -> forms.CharField:
+    """A text field for yen (numeric keyboard on a phone); parse it with ``parse_yen``."""
+    return forms.CharField(
+        label=label, max_length=30,
+        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": "14"}),
+        error_messages={"required": required, "max_length": too_large, "null_characters_not_allowed": not_number})
 
 # Text staff type that customers read (収納機関名, 請求内容, お名前, 臨時休業日の名称) goes
 # to their pages, their mail and the statement CSV, which is cp932 (Shift_JIS): a control

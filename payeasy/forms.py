@@ -10,8 +10,7 @@ from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 
 from accounts.templatetags.accounts_format import account_label
-from cosei_ib.textinput import normalise_digits
-from transfers.forms import parse_yen
+from cosei_ib.textinput import normalise_digits, parse_yen
 
 # hyphens, dashes, the long-vowel mark and spaces people type inside long numbers
 _SEPARATORS = re.compile(r"[\s\-‐‑‒–—―ー−ｰ]")

@@ -9,6 +9,7 @@ posting's transaction.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import logging
@@ -20,7 +21,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from accounts.errors import InsufficientFunds, LedgerError
+from accounts.errors import InsufficientFunds, LedgerError, LedgerIntegrityError
 from accounts.models import Account, Customer, Journal
 from accounts.services import PostingLine, journal_post
 from cosei_ib.bankcalendar import local_now, start_of_day
@@ -31,6 +32,7 @@ from security.models import AuditEvent
 
 from .gateway import BillInfo, GatewayUnavailable, gateway
 from .models import Biller, EntryFailureCounter, LinkNonce, Payment
+from .selectors import biller_label
 
 logger = logging.getLogger(__name__)
 
@@ -58,7 +60,10 @@ LINK_REPLAYED = "このお支払情報は既に使用されています。収納
 
 
 class PayeasyRefused(Exception):
-    """A refusal with a Japanese ``message`` (stepup_flow shows and audits it)."""
+    """A refusal with a Japanese ``message`` (stepup_flow shows and audits it).
+    ``audit_summary``: its 取引履歴 row at the confirm (``_refusal_summarised``)."""
+
+    audit_summary = ""
 
     def __init__(self, message: str, *, field: str | None = None, blocked: bool = False) -> None:
         self.message = message
@@ -218,6 +223,23 @@ def _payment_insert(**fields) -> Payment:
                 raise
 
 
+def _refusal_summarised(operation):
+    """``payeasy_pay`` with its refusals named for 取引履歴: ``audit_summary`` — the biller
+    and the amount, 「58001 コウセイ電力株式会社 12,000円 …」 — which the step-up flow writes
+    as 拒否 when the payment's transaction has rolled back (walk33 F4: it was a bare 失敗).
+    A fault (LedgerIntegrityError: a deadlock, a timeout, a bug) gets none: 失敗 (review33 F4)."""
+    @functools.wraps(operation)
+    def summarised(*, biller_number: str, amount: int, **kwargs):
+        try:
+            return operation(biller_number=biller_number, amount=amount, **kwargs)
+        except (PayeasyRefused, LedgerError) as refused:
+            if not isinstance(refused, LedgerIntegrityError):
+                refused.audit_summary = f"{biller_label(biller_number)} {int(amount):,}円 {refused.message}"
+            raise
+    return summarised
+
+
+@_refusal_summarised
 def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, number: str,
                 confirmation: str | None, category: str, bill_id: str, amount: int,
                 via_link: bool, duplicate_acknowledged: bool, ip: str | None) -> Payment:
@@ -227,7 +249,8 @@ def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, numb
     concurrent request, which waits on the index until the first commits —, post one
     journal from the customer's account to the Pay-easy collection account, report the
     payment to the biller, write the audit row and the mail. Any refusal rolls all of it
-    back. A payment has no cancellation (the guide)."""
+    back, and is named for 取引履歴 (``_refusal_summarised``). A payment has no cancellation
+    (the guide)."""
     with transaction.atomic():
         account = (Account.objects.filter(pk=account_id, customer=customer, purpose=Account.Purpose.CUSTOMER)
                    .select_related("branch").first())

@@ -19,7 +19,6 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_safe, require_http_methods
 
-from accounts.errors import LedgerError, LedgerIntegrityError
 from accounts.selectors import account_list_for_customer, debit_accounts_for_customer
 from cosei_ib import bankcalendar
 from security import session as customer_session
@@ -237,20 +236,12 @@ def confirm_view(request):
     paid = []
 
     def execute(customer, content):
-        try:
-            paid.append(services.payeasy_pay(
-                customer=customer, account_id=content["account"], biller_number=content["biller"],
-                number=content["number"], confirmation=content["confirmation"], category=content["category"],
-                bill_id=content["bill_id"], amount=content["amount"], via_link=content["via_link"],
-                duplicate_acknowledged=acknowledged, ip=client_ip(request)))
-        except (services.PayeasyRefused, LedgerError) as refused:
-            # 取引履歴: 拒否 with the biller and the amount, not a bare 失敗 (walk33 F4); a fault
-            # (LedgerIntegrityError: a deadlock, a timeout, a bug) stays 失敗 (review33 F4)
-            if isinstance(refused, LedgerIntegrityError):
-                raise
-            refused.audit_summary = (f"{selectors.biller_label(content['biller'])} {int(content['amount']):,}円 "
-                                     f"{refused.message}")
-            raise
+        # a refusal comes named for 取引履歴 (拒否 with the biller and the amount) by the service
+        paid.append(services.payeasy_pay(
+            customer=customer, account_id=content["account"], biller_number=content["biller"],
+            number=content["number"], confirmation=content["confirmation"], category=content["category"],
+            bill_id=content["bill_id"], amount=content["amount"], via_link=content["via_link"],
+            duplicate_acknowledged=acknowledged, ip=client_ip(request)))
         # the receipt's session, saved with the payment (session_saved_with, issue 14): the
         # pending payment, the wizard and a paid 情報リンク leave it in the commit that paid
         _receipt_kept(request, paid[0])

@@ -21,14 +21,14 @@ import secrets
 from collections.abc import Sequence
 
 from django.conf import settings
-from django.db import DEFAULT_DB_ALIAS, IntegrityError, connection, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 from PIL import Image, ImageDraw
 
 from accounts.models import Customer
 from accounts.templatetags.accounts_format import japanese_date
-from cosei_ib.queries import epoch_micros, moment, prepared_cursor, unique_or_none
+from cosei_ib.queries import model_columns, prepared_cursor, row_instance, unique_or_none
 from notifications.services import notice_enqueue
 
 from . import pictograms
@@ -368,29 +368,6 @@ def _columns(model, table: str, prefix: str = "") -> list[str]:
     return [f'{table}."{field.column}" AS "{prefix}{field.column}"' for field in model._meta.concrete_fields]
 
 
-def _outer_columns(model, table: str, prefix: str = "") -> list[str]:
-    """The same columns read from the subquery ``table`` (timestamps as ``epoch_micros``)."""
-    columns = []
-    for field in model._meta.concrete_fields:
-        column = f'{table}."{prefix}{field.column}"'
-        columns.append(epoch_micros(column) if field.get_internal_type() == "DateTimeField" else column)
-    return columns
-
-
-def _instance(model, values: Sequence):
-    """A ``model`` instance from its ``_outer_columns`` values, as the ORM loads it."""
-    fields = model._meta.concrete_fields
-    values = list(values)
-    for position, field in enumerate(fields):
-        if values[position] is None:
-            continue
-        if field.get_internal_type() == "DateTimeField":
-            values[position] = moment(values[position])
-        elif field.get_internal_type() == "JSONField":
-            values[position] = field.from_db_value(values[position], None, connection)
-    return model.from_db(DEFAULT_DB_ALIAS, [field.attname for field in fields], values)
-
-
 # The image-card credential locked FOR UPDATE, then the open challenge and its card locked
 # FOR UPDATE, in one statement — what ``credential_for_update`` and the challenge's read
 # (``select_for_update().select_related("card")``: both rows) locked one after the other
@@ -415,8 +392,10 @@ _CARD_ROWS_SQL = """
              JOIN "security_imagecard" AS card ON card.id = challenge.card_id
             WHERE challenge.customer_id = credential.customer_id AND challenge.closed_at IS NULL
               FOR UPDATE) AS open ON TRUE""".format(
-    outer=", ".join([*_outer_columns(Credential, "credential"), *_outer_columns(ImageCardChallenge, "open", "challenge_"),
-                     *_outer_columns(ImageCard, "open", "card_")]),
+    # read back as the shared helpers read a model's row (timestamps as epoch microseconds)
+    outer=", ".join([*model_columns(Credential, "credential")[0],
+                     *model_columns(ImageCardChallenge, "open", "challenge_")[0],
+                     *model_columns(ImageCard, "open", "card_")[0]]),
     credential=", ".join(_columns(Credential, "credential")),
     challenge=", ".join(_columns(ImageCardChallenge, "challenge", "challenge_")),
     card=", ".join(_columns(ImageCard, "card", "card_")))
@@ -426,18 +405,19 @@ _CHALLENGE_WIDTH = len(ImageCardChallenge._meta.concrete_fields)
 
 def _card_rows_for_update(customer: Customer) -> tuple[Credential, ImageCardChallenge | None] | None:
     """The customer's image-card credential and open challenge (with its card), locked
-    (``_CARD_ROWS_SQL``); None when the credential has no row yet."""
+    (``_CARD_ROWS_SQL``), loaded as the ORM loads them (``cosei_ib.queries.row_instance``);
+    None when the credential has no row yet."""
     with connection.cursor() as cursor:
         cursor.execute(_CARD_ROWS_SQL, [customer.pk, Credential.Kind.IMAGE_CARD.value])
         row = cursor.fetchone()
     if row is None:
         return None
-    credential = _instance(Credential, row[:_CREDENTIAL_WIDTH])
+    credential = row_instance(Credential, row[:_CREDENTIAL_WIDTH])
     challenge_values = row[_CREDENTIAL_WIDTH:_CREDENTIAL_WIDTH + _CHALLENGE_WIDTH]
     if challenge_values[0] is None:
         return credential, None
-    challenge = _instance(ImageCardChallenge, challenge_values)
-    challenge.card = _instance(ImageCard, row[_CREDENTIAL_WIDTH + _CHALLENGE_WIDTH:])
+    challenge = row_instance(ImageCardChallenge, challenge_values)
+    challenge.card = row_instance(ImageCard, row[_CREDENTIAL_WIDTH + _CHALLENGE_WIDTH:])
     return credential, challenge
 
 

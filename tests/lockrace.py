@@ -18,12 +18,18 @@ from django.db import connection, connections
 PAUSE_SECONDS = 10  # an upper bound: the wait ends as soon as ``second`` waits for a lock
 
 
+def lock_wait_query(pid: int) -> str | None:
+    """The statement the backend ``pid`` waits in for a lock (a row lock: its holder's
+    transaction), or None when it does not wait for one."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT wait_event_type, query FROM pg_stat_activity WHERE pid = %s", [pid])
+        row = cursor.fetchone()
+    return row[1] if row is not None and row[0] == "Lock" else None
+
+
 def waiting_for_a_lock(pid: int) -> bool:
     """Whether the backend ``pid`` waits for a lock (a row lock: its holder's transaction)."""
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT wait_event_type FROM pg_stat_activity WHERE pid = %s", [pid])
-        row = cursor.fetchone()
-    return row is not None and row[0] == "Lock"
+    return lock_wait_query(pid) is not None
 
 
 def locking(table: str, *params) -> Callable[[str, tuple], bool]:
@@ -46,9 +52,13 @@ def writing(table: str) -> Callable[[str, tuple], bool]:
 
 
 def race(first: Callable[[], object], second: Callable[[], object], *,
-         pause_before: Callable[[str, tuple], bool]) -> dict:
+         pause_before: Callable[[str, tuple], bool], waited_in: list[str] | None = None,
+         pause_seconds: float = PAUSE_SECONDS) -> dict:
     """Both outcomes, ``{"first": ("ok", result) | ("error", exception), "second": …}``,
-    and ``"paused"``: whether ``first`` reached the statement (else nothing raced)."""
+    and ``"paused"``: whether ``first`` reached the statement (else nothing raced).
+    ``waited_in`` gets the statement ``second`` was seen waiting in for a lock (none: it
+    never waited while ``first`` was paused). ``pause_seconds``: the bound of the pause, for
+    a test that asserts where ``second`` waited (a loaded machine is slow to get there)."""
     holding, second_done = threading.Event(), threading.Event()
     second_pid: list[int] = []
     outcomes: dict = {"paused": False}
@@ -57,9 +67,13 @@ def race(first: Callable[[], object], second: Callable[[], object], *,
         if not holding.is_set() and pause_before(sql, params):
             outcomes["paused"] = True
             holding.set()
-            deadline = time.monotonic() + PAUSE_SECONDS
-            while time.monotonic() < deadline and not second_done.is_set() and not (
-                    second_pid and waiting_for_a_lock(second_pid[0])):
+            deadline = time.monotonic() + pause_seconds
+            while time.monotonic() < deadline and not second_done.is_set():
+                query = lock_wait_query(second_pid[0]) if second_pid else None
+                if query is not None:
+                    if waited_in is not None:
+                        waited_in.append(query)
+                    break
                 time.sleep(0.02)
         return execute(sql, params, many, context)
 
@@ -83,7 +97,7 @@ def race(first: Callable[[], object], second: Callable[[], object], *,
             holding.set()  # never paused: let ``second`` run anyway
 
     def second_started():
-        holding.wait(PAUSE_SECONDS)
+        holding.wait(pause_seconds)
         with connections["default"].cursor() as cursor:
             cursor.execute("SELECT pg_backend_pid()")
             second_pid.append(cursor.fetchone()[0])

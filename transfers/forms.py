@@ -11,7 +11,8 @@ from django.utils.html import format_html
 
 from accounts.forms import JapaneseDateField, _date_widget
 from accounts.models import Account
-from accounts.templatetags.accounts_format import account_label, payee_place
+from accounts.templatetags.accounts_format import account_label, japanese_date, payee_place
+from cosei_ib.textinput import parse_yen, yen_field
 
 from .zengin import ZenginNameError, half_width_digits, zengin_name
 
@@ -29,45 +30,6 @@ LIMIT_REQUIRED = "変更後の利用限度額を入力してください。"
 LIMIT_NOT_NUMBER = "利用限度額は数字（円単位）で入力してください。"
 LIMIT_TOO_LARGE = "利用限度額が大きすぎます。"
 LIMIT_NEGATIVE = "1日の利用限度額は0円以上で指定してください。"  # as the service says it (walk28 F6)
-
-MAX_DIGITS = 12
-
-
-# digits grouped by three from the right: 1,000 and 12,345,678, not 1,00,0 or 10000,000
-_THOUSANDS = re.compile(r"[0-9]{1,3}(?:,[0-9]{3})+", flags=re.ASCII)
-
-
-def parse_yen(value: str, *, required: str, negative: str, not_number: str, too_large: str) -> int:
-    """An amount of yen typed by a person: full-width digits, commas, a trailing 円 and
-    blanks around it accepted. A blank between digits is refused, not closed up: 「1　1000」
-    is a slip, and joining it would make 11,000円 of it. Length is checked before int()
-    (no huge-number CPU burn). Commas only as thousands separators (1,000 / 12,345,678):
-    「1,00,0」 was read as 1,000円 and a slip like 「1,00,00」 as 10,000円 (walk25 F15)."""
-    text = half_width_digits(value).strip().replace("\x00", "?")
-    if text.endswith("円"):  # only a trailing one: 「12円345」 is no amount, not 12,345円
-        text = text[:-1].rstrip()
-    if not text.replace(",", ""):
-        raise forms.ValidationError(required if not text else not_number)
-    if " " in text:
-        raise forms.ValidationError(not_number)
-    if text.startswith(("-", "−", "▲")):
-        raise forms.ValidationError(negative)
-    if "," in text and not _THOUSANDS.fullmatch(text):
-        raise forms.ValidationError(not_number)
-    text = text.replace(",", "")
-    if not re.fullmatch(r"[0-9]+", text, flags=re.ASCII):
-        raise forms.ValidationError(not_number)
-    if len(text.lstrip("0")) > MAX_DIGITS:
-        raise forms.ValidationError(too_large)
-    return int(text)
-
-
-def yen_field(label: str, *, required: str, too_large: str, not_number: str) -> forms.CharField:
-    """A text field for yen (numeric keyboard on a phone); parse it with ``parse_yen``."""
-    return forms.CharField(
-        label=label, max_length=30,
-        widget=forms.TextInput(attrs={"inputmode": "numeric", "autocomplete": "off", "size": "14"}),
-        error_messages={"required": required, "max_length": too_large, "null_characters_not_allowed": not_number})
 
 
 class StartForm(forms.Form):
@@ -114,6 +76,9 @@ class AccountEntryForm(forms.Form):
 # as '' — it was read as 本日, and a meant 予約 was executed at once. The field is shown with
 # today's date in it; sent empty, it is asked for.
 DATE_EMPTY = "振込日を入力してください（本日のお振込は本日の日付を入力してください）。"
+# review33 F6: the date given is past now (the page was shown before 0:00): kept in the field
+# as given, not replaced with today's, and asked for again
+DATE_CHOOSE_AGAIN = "振込日（{day}）は過ぎています。本日以降の日付を入力してください。"
 
 
 class DetailsForm(forms.Form):
@@ -139,6 +104,19 @@ class DetailsForm(forms.Form):
         self.fields["transfer_date"].widget = _date_widget(smartphone, example=self.fields["transfer_date"].example)
         if not smartphone and today is not None:
             self.fields["transfer_date"].widget.attrs.update(min=today.isoformat(), max=last_day.isoformat())
+
+    @classmethod
+    def date_to_choose_again(cls, kept: dict, *, today, **kwargs) -> DetailsForm | None:
+        """The form as the customer last sent it (``kept``), with DATE_CHOOSE_AGAIN at the
+        date, when the date given is before ``today``; else None (review33 F6)."""
+        data = {**kept, "fee_borne_by_payee": "on" if kept.get("fee_borne_by_payee") else ""}
+        form = cls(data, today=today, **kwargs)
+        form.is_valid()
+        day = form.cleaned_data.get("transfer_date")
+        if day is None or day >= today:
+            return None
+        form.add_error("transfer_date", DATE_CHOOSE_AGAIN.format(day=japanese_date(day)))
+        return form
 
     def clean_transfer_date(self):
         day = self.cleaned_data.get("transfer_date")

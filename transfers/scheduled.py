@@ -57,6 +57,7 @@ from .services import (
     _outgoing_record,
     _transfer_details,
     _transfer_notice,
+    confirm_refusal_summarised,
     confirmed_content_check,
     transfer_from_content,
     row_refusal,
@@ -119,12 +120,14 @@ def schedule_date_problem(day: dt.date, *, today: dt.date) -> str:
 # --- making one (XFER-5) -------------------------------------------------------------------
 
 
+@confirm_refusal_summarised
 def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict,
                               ip: str | None = None) -> Transfer:
     """Record a confirmed scheduled transfer (nothing is debited). Runs in the caller's
     transaction (the one consuming the step-up), under the customer's lock: the date is
     checked again, and the limit in force on that date against the transfers already
-    executed or scheduled for it. Audited (振込予約) and mailed (振込予約受付)."""
+    executed or scheduled for it. Audited (振込予約) and mailed (振込予約受付); a refusal is
+    named for 取引履歴 (``confirm_refusal_summarised``)."""
     if not bankcalendar.is_service_open("default"):
         raise TransferRefused(OUTSIDE_HOURS.format(hours=bankcalendar.hours_text()))
     today = bankcalendar.local_now().date()

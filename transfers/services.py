@@ -13,6 +13,7 @@ no deadlock.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 import uuid
 from dataclasses import dataclass
@@ -24,7 +25,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from accounts.templatetags.accounts_format import account_label, japanese_date, month_day, payee_place
-from accounts.errors import AccountClosed
+from accounts.errors import AccountClosed, LedgerError, LedgerIntegrityError
 from accounts.models import Account, Branch, Customer, Journal, account_number_masked
 from accounts.reference_data import BANK_CODE
 from accounts.services import PostingLine, journal_post
@@ -34,7 +35,7 @@ from notifications.services import notice_enqueue
 from security.audit import audit_record, reference_text
 
 from .directory import PayeeAccount, payee_account_resolve
-from .errors import PayeeAccountError, TransferRefused
+from .errors import PayeeAccountError, TransferError, TransferRefused
 from .forms import LIMIT_NEGATIVE
 from .models import (
     Bank,
@@ -78,6 +79,9 @@ RAISE_NOT_YET = ("引き上げた利用限度額は明日0時から適用され�
 OVER_BALANCE = "振込金額と手数料の合計（{total:,}円）がお支払可能額（{available:,}円）を超えています。"
 SAME_ACCOUNT = "引落口座と同じ口座にはお振込できません。振込先の口座をご確認ください。"
 NOT_TODAY = "日付が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
+# review33 F6: the 振込日 is shown with today's date; a page opened before 0:00 and confirmed
+# after it has a day that is past. Nothing is done and the customer chooses the date again.
+DATE_PASSED = "日付が変わったため、振込日（{day}）のお振込は実行していません。振込日を選び直してください。"
 OUTSIDE_HOURS = bankcalendar.MESSAGE_OUTSIDE_HOURS
 ACCOUNT_NOT_USABLE = "引落口座はお取引できない状態です。"
 PAYEE_ACCOUNT_CLOSED = "振込先の口座は解約済みのため、お振込できません。振込先をご確認ください。"
@@ -265,9 +269,36 @@ def transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str
                                day=day, credit_account_id=credit_account_id)
     except TransferRefused as refused:
         audit_record(action="transfer", outcome="refused", customer=customer, ip=ip,
-                     summary=f"{_payee_place(bank_code=bank_code, branch_code=branch_code)} {amount:,}円 "
-                             f"{refused.message}", staff_detail=f"{bank_code}-{branch_code}")
+                     summary=_refusal_summary(_payee_place(bank_code=bank_code, branch_code=branch_code), amount,
+                                              refused.message),
+                     staff_detail=f"{bank_code}-{branch_code}")
         raise
+
+
+def _refusal_summary(place: str, amount: int, message: str) -> str:
+    """How 取引履歴 names a refused transfer (拒否): to where, how much, and why — at the
+    input page and at the confirm alike (walk33 F4)."""
+    return f"{place} {amount:,}円 {message}"
+
+
+def confirm_refusal_summarised(operation):
+    """``operation`` (a confirmed transfer's execution: ``transfer_execute``,
+    ``scheduled_transfer_create``) with its refusals named for 取引履歴: a rule of the
+    transfer or the ledger's (残高不足 …) gets ``audit_summary`` — the payee and the amount,
+    as the same refusal at the input page — which the step-up flow writes as 拒否 when the
+    operation's transaction has rolled back (walk33 F4: it was 「失敗」 and the bare
+    message). A refusal that names itself (a 予約's 受付番号) keeps its own; a fault
+    (LedgerIntegrityError: a deadlock, a timeout, a bug) gets none and stays 失敗 (review33 F4)."""
+    @functools.wraps(operation)
+    def summarised(*, content: dict, **kwargs):
+        try:
+            return operation(content=content, **kwargs)
+        except (TransferError, LedgerError) as refused:
+            if not isinstance(refused, LedgerIntegrityError) and not getattr(refused, "audit_summary", ""):
+                refused.audit_summary = _refusal_summary(payee_place(content["bank_name"], content["branch_name"]),
+                                                         int(content["amount"]), refused.message)
+            raise
+    return summarised
 
 
 def _transfer_quote(*, customer: Customer, debit_account: Account, bank_code: str, branch_code: str,
@@ -307,6 +338,7 @@ def transfer_content(*, debit_account: Account, payee: dict, amount: int, fee_bo
     }
 
 
+@confirm_refusal_summarised
 def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content: dict,
                      ip: str | None = None) -> Transfer:
     """Execute a confirmed same-day transfer, exactly what ``content`` says, once.
@@ -317,7 +349,11 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
     先方負担), credit the payee's account at our bank or the 為替決済 account for another
     bank, and the fee to fee income — with ``transfer:<stepup id>`` as its idempotency key.
     Writes the Transfer (unique per step-up), the Zengin record for another bank, the audit
-    row and the mail. Raises TransferRefused or a LedgerError (InsufficientFunds …)."""
+    row and the mail. Raises TransferRefused or a LedgerError (InsufficientFunds …), named
+    for 取引履歴 (``confirm_refusal_summarised``)."""
+    passed = transfer_date_passed(content)
+    if passed:  # never to be: back to the input page, to choose the date again (review33 F6)
+        raise TransferRefused(passed, final=True)
     if not bankcalendar.is_service_open("default"):
         raise TransferRefused(OUTSIDE_HOURS.format(hours=bankcalendar.hours_text()))
     today = bankcalendar.local_now().date()
@@ -355,6 +391,14 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
             transfer_row_insert(outgoing)  # CI221 refused: rolled back whole with this atomic block
     logger.info("transfer %s executed customer=%s journal=%s", transfer.pk, customer.contract_id, journal.pk)
     return transfer
+
+
+def transfer_date_passed(content: dict) -> str:
+    """DATE_PASSED when the 振込日 of the transfer ``content`` describes is before today —
+    the input page was shown (with today's date in it) before 0:00 and the transfer is
+    confirmed after it (review33 F6) — else ''."""
+    day = dt.date.fromisoformat(content["transfer_date"])
+    return DATE_PASSED.format(day=japanese_date(day)) if day < bankcalendar.local_now().date() else ""
 
 
 def _transfer_id_reserve() -> int:

@@ -21,10 +21,9 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters
 from django.views.decorators.http import require_http_methods
 
-from accounts.errors import LedgerError, LedgerIntegrityError
 from accounts.models import Account
 from accounts.selectors import account_get_for_customer, debit_accounts_for_customer
-from accounts.templatetags.accounts_format import japanese_date, payee_place
+from accounts.templatetags.accounts_format import japanese_date
 from cosei_ib.bankcalendar import local_now
 from cosei_ib.devices import is_smartphone
 from security.audit import client_ip
@@ -195,8 +194,13 @@ def details(request):
                "transfer_date": kept.get("transfer_date") or today}
     last_day = today + dt.timedelta(days=scheduled.horizon_days())
     example = scheduled.date_example(today=today)
-    form = DetailsForm(request.POST or None, initial=initial, smartphone=is_smartphone(request), today=today,
-                       last_day=last_day, date_example=example)
+    shape = dict(smartphone=is_smartphone(request), today=today, last_day=last_day, date_example=example)
+    form = None
+    if request.method != "POST" and kept.get("transfer_date"):
+        # a date given before 0:00 (confirmed after it, or 戻る the next day): asked for
+        # again, shown as given — not today's put in its place (review33 F6)
+        form = DetailsForm.date_to_choose_again(kept, **shape)
+    form = form or DetailsForm(request.POST or None, initial=initial, **shape)
     if request.method == "POST":
         _wizard_save(request, details={
             "amount": request.POST.get("amount", "")[:30],
@@ -255,6 +259,11 @@ def confirm(request):
         return _already_done(request, posted) or _replaced(request)
     if pending is None:
         return redirect("transfers:start")
+    passed = services.transfer_date_passed(pending["content"])
+    if passed and request.method != "POST":  # past 0:00 since the input page: nothing to confirm
+        request.session.pop(PENDING, None)
+        messages.error(request, passed)
+        return redirect("transfers:details")
     stepup_id = pending["stepup"]
     executed = []
     form, stepup, done = stepup_pending_confirm(
@@ -264,8 +273,9 @@ def confirm(request):
         # the wizard goes with the pending transfer, saved with the transfer (issue 14)
         session_saved_with=(WIZARD,),
     )
-    if form is None:
-        return redirect("transfers:start")
+    if form is None:  # the date passed (refused, told): the input page keeps the rest (review33 F6)
+        return redirect("transfers:details" if services.transfer_date_passed(pending["content"])
+                        else "transfers:start")
     if done:
         request.session.pop(WIZARD, None)
         return redirect("transfers:done", transfer_id=executed[0].pk)
@@ -283,22 +293,11 @@ def confirm(request):
 
 
 def _execute_or_schedule(*, content: dict, **kwargs) -> Transfer:
-    """Today's transfer posts at once; a later date is a scheduled transfer (XFER-5).
-
-    A refusal (a rule of the transfer, or the ledger's: 残高不足 …) is written to 取引履歴 as
-    拒否 with the payee and the amount, as the same refusal at the input page is (walk33 F4:
-    it was 「失敗」 and the bare message — the customer could not tell which transfer)."""
-    try:
-        if content["transfer_date"] > local_now().date().isoformat():
-            return scheduled.scheduled_transfer_create(content=content, **kwargs)
-        return services.transfer_execute(content=content, **kwargs)
-    except (TransferError, LedgerError) as refused:
-        # a refusal, not a fault (a deadlock, a timeout, a bug: LedgerIntegrityError stays 失敗,
-        # review33 F4)
-        if not isinstance(refused, LedgerIntegrityError) and not getattr(refused, "audit_summary", ""):
-            refused.audit_summary = (f"{payee_place(content['bank_name'], content['branch_name'])} "
-                                     f"{int(content['amount']):,}円 {refused.message}")
-        raise
+    """Today's transfer posts at once; a later date is a scheduled transfer (XFER-5). A
+    refusal comes named for 取引履歴 by the service (``confirm_refusal_summarised``)."""
+    if content["transfer_date"] > local_now().date().isoformat():
+        return scheduled.scheduled_transfer_create(content=content, **kwargs)
+    return services.transfer_execute(content=content, **kwargs)
 
 
 def _already_done(request, stepup_id: str):

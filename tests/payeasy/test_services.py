@@ -112,6 +112,9 @@ def test_insufficient_funds_shows_the_balance_and_writes_nothing():
         support.pay(customer, account, TAX_BILL, bill)
     assert refused.value.message == services.INSUFFICIENT.format(available=30_000)
     assert "30,000円" in refused.value.message
+    # named for 取引履歴 by the service (walk33 F4): the step-up flow writes it as 拒否
+    assert refused.value.audit_summary == (f"{TAX_BILL[0]} {support.biller(TAX_BILL[0]).name} {bill.amount:,}円 "
+                                           f"{refused.value.message}")
     assert not Payment.objects.exists()
     assert not Journal.objects.filter(kind=Journal.Kind.PAYEASY).exists()
     assert Bill.objects.get(pk=int(bill.bill_id)).status == Bill.Status.OPEN

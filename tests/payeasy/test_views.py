@@ -173,7 +173,7 @@ def test_a_wrong_open_amount_is_refused_with_its_reason(typed, told):
     the numbers (「-1」 became a confirm page for 1円); a dash in an amount is refused, and
     so is a blank between digits (「1　1000」 was 11,000円). PAY-2: 20 nines were told
     「…1円以上の金額を数字で…」 — wrong for digits ≥ 1; a too-large amount is told the
-    bill's range, as the transfer form tells it (transfers.forms.parse_yen)."""
+    bill's range, as the transfer form tells it (cosei_ib.textinput.parse_yen)."""
     customer, account = support.payer()
     client = support.logged_in(customer)
     client.post("/payeasy/", {"account": account.pk, "biller": "00100"})

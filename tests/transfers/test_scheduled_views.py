@@ -457,3 +457,76 @@ def test_cancel_refused_after_the_right_answer_goes_back_to_the_list(signed_in):
         assert row.outcome == "refused"
         assert row.summary == f"{reference_text(transfer.pk)} {scheduled.CANCEL_ALREADY_BY_BANK}"[:200]
         assert reference_text(transfer.pk) in client.get(reverse("history")).content.decode()
+
+
+# --- the input page shown before 0:00, confirmed after it (review33 F6) ----------------------
+
+TUESDAY = MONDAY + dt.timedelta(days=1)
+
+
+@pytest.mark.parametrize("after_midnight", ["confirm-post", "confirm-page"])
+def test_a_transfer_confirmed_after_midnight_goes_back_to_choose_the_date(client, after_midnight):
+    """XFER-5, XFER-9, SEC-14 (review33 F6): the 振込日 is shown with today's date; the page
+    opened at 23:58 and the confirm answered (or only shown) after 0:00 has a day that is
+    past. It was 「日付が変わったため…最初から操作をやり直してください」 on the confirm page
+    with the button that can only fail again. Now: nothing posted, no 500, 取引履歴 拒否 with
+    the payee and the amount, and the input page again with what was typed — the date as
+    given (not silently today's), asked for again at the field; today's date then goes through."""
+    from accounts.models import Journal
+    from transfers.forms import DATE_CHOOSE_AGAIN
+    from transfers.services import DATE_PASSED
+
+    passed = DATE_PASSED.format(day="2026年12月7日")
+    with time_machine.travel(at(MONDAY, 23, 58), tick=True) as traveller:
+        customer, debit = payer()
+        assert client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}).status_code == 302
+        _to_details(client, debit)
+        assert 'value="2026-12-07"' in client.get(reverse("transfers:details")).content.decode()  # today's
+        response = _details(client, transfer_date="2026-12-07")  # sent as shown
+        assert response.url == reverse("transfers:confirm")
+        page = client.get(response.url).content.decode()
+        assert "振込を実行する" in page
+        confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+        answer = _card(customer)
+        traveller.move_to(at(TUESDAY, 0, 1))
+        if after_midnight == "confirm-post":
+            response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **answer})
+            # 取引履歴: 拒否 with the payee and the amount, as any refusal of the confirm
+            refusal = AuditEvent.objects.get(customer=customer, action="transfer")
+            assert (refusal.outcome, refusal.summary) == ("refused", f"池田泉州銀行 貝塚支店 10,000円 {passed}")
+        else:
+            response = client.get(reverse("transfers:confirm"))
+        assert response.status_code == 302 and response.url == reverse("transfers:details")
+        assert not Transfer.objects.exists() and not Journal.objects.filter(kind=Journal.Kind.TRANSFER).exists()
+        page = client.get(response.url).content.decode()
+        assert passed in page  # what happened, above the form
+        assert DATE_CHOOSE_AGAIN.format(day="2026年12月7日") in page  # at the field
+        assert 'value="2026-12-07"' in page and 'value="10000"' in page and 'value="2026-12-08"' not in page
+        # nothing to confirm any more: the old confirm page's POST does nothing
+        assert client.get(reverse("transfers:confirm")).url == reverse("transfers:start")
+        # the date typed again: today's transfer goes through, once
+        response = _details(client, transfer_date="2026-12-08")
+        assert response.url == reverse("transfers:confirm")
+        page = client.get(response.url).content.decode()
+        confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+        response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    transfer = Transfer.objects.get(customer=customer)
+    assert response.url == reverse("transfers:done", args=[transfer.pk])
+    assert (transfer.transfer_date, transfer.amount, transfer.status) == (TUESDAY, 10_000, Transfer.Status.EXECUTED)
+
+
+def test_the_input_page_sent_after_midnight_with_yesterdays_date_is_refused_at_the_field(client):
+    """review33 F6: the input page opened at 23:58 and sent after 0:00 with the date it
+    showed: refused at the date (a past day), nothing pending, the date as sent."""
+    with time_machine.travel(at(MONDAY, 23, 58), tick=True) as traveller:
+        customer, debit = payer()
+        assert client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}).status_code == 302
+        _to_details(client, debit)
+        assert 'value="2026-12-07"' in client.get(reverse("transfers:details")).content.decode()
+        traveller.move_to(at(TUESDAY, 0, 1))
+        response = _details(client, transfer_date="2026-12-07")
+        assert response.status_code == 200
+        page = response.content.decode()
+        assert scheduled.DATE_PAST in page and 'value="2026-12-07"' in page
+        assert client.get(reverse("transfers:confirm")).url == reverse("transfers:start")  # nothing pending
+    assert not Transfer.objects.exists()

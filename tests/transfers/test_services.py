@@ -153,6 +153,37 @@ def test_insufficient_funds_posts_nothing():
     assert balance(debit) == 0
 
 
+
+def test_a_refusal_at_the_confirm_is_named_by_the_service_as_at_the_input_page(monkeypatch):
+    """walk33 F4 (ACCT-4): a refusal of the confirmed transfer — a rule of it or the
+    ledger's — comes out of the service named for 取引履歴 (``audit_summary``: the payee,
+    the amount, the message; the step-up flow writes it as 拒否), as the input page's quote
+    names its own; a 予約's refusal too. A fault (LedgerIntegrityError) is named by no one:
+    失敗 with the ledger's message (review33 F4)."""
+    from tests.transfers.scheduled_support import schedule
+
+    customer, debit = payer(balance=10_000)
+    with pytest.raises(services.TransferRefused) as at_input:
+        content_for(customer, debit, other_bank_payee(), 9_700)
+    row = AuditEvent.objects.get(customer=customer, action="transfer", outcome="refused")
+    assert row.summary.startswith(f"池田泉州銀行 貝塚支店 9,700円 {at_input.value.message}")
+    with pytest.raises(errors.InsufficientFunds) as refused:
+        execute(customer, content_for(customer, debit, other_bank_payee(), 9_700, check=False))
+    assert refused.value.audit_summary == f"池田泉州銀行 貝塚支店 9,700円 {errors.InsufficientFunds.message}"
+    Account.objects.filter(pk=debit.pk).update(status=Account.Status.FROZEN)
+    with pytest.raises(services.TransferRefused) as refused:
+        schedule(customer, debit, 1_000, day=next_business_day(next_business_day(local_now().date())))
+    assert refused.value.audit_summary == f"池田泉州銀行 貝塚支店 1,000円 {services.ACCOUNT_NOT_USABLE}"
+    Account.objects.filter(pk=debit.pk).update(status=Account.Status.OPEN)
+
+    def fault(**kwargs):
+        raise errors.LedgerIntegrityError("deadlock detected")
+    monkeypatch.setattr(services, "journal_post", fault)
+    with pytest.raises(errors.LedgerIntegrityError) as failed:
+        execute(customer, content_for(customer, debit, other_bank_payee(), 1_000))
+    assert getattr(failed.value, "audit_summary", "") == ""
+    assert not Transfer.objects.exists()
+
 def test_limit_at_the_boundary():
     customer, debit = payer(balance=5_000_000)
     services.transfer_limit_change(customer=customer, new_limit=100_000)

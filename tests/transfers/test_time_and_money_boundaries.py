@@ -9,6 +9,7 @@ import uuid
 
 import pytest
 import time_machine
+from django.test import override_settings
 from django.utils import timezone
 
 from cosei_ib import bankcalendar
@@ -112,12 +113,17 @@ def test_a_raise_made_at_the_last_second_of_the_day_counts_from_midnight_jst():
 
 
 def test_a_same_day_transfer_confirmed_before_midnight_is_refused_after_it():
+    """review33 F6: refused as final — the confirm page goes, and the customer chooses the
+    date again on the input page (tests/transfers/test_scheduled_views.py) — also when the
+    service hours have closed by then (a day past is never to be)."""
     customer, account = payer(balance=100_000)
     with time_machine.travel(JST_MIDNIGHT - dt.timedelta(seconds=1), tick=False):
         content = content_for(customer, account, other_bank_payee(), 10_000)
-    with time_machine.travel(JST_MIDNIGHT, tick=False), pytest.raises(services.TransferRefused) as refused:
-        execute(customer, content)
-    assert refused.value.message == services.NOT_TODAY
+    for hours_enforced in (False, True):
+        with override_settings(SERVICE_HOURS_ENFORCED=hours_enforced), time_machine.travel(JST_MIDNIGHT, tick=False), \
+                pytest.raises(services.TransferRefused) as refused:
+            execute(customer, content)
+        assert refused.value.message == services.DATE_PASSED.format(day="2027年3月1日") and refused.value.final
     assert not Transfer.objects.exists()
 
 

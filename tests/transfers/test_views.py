@@ -290,9 +290,9 @@ def test_a_fault_at_the_confirm_stays_a_failure_not_a_refusal(signed_in, monkeyp
     confirmation = re.search(r'name="confirmation" value="([^"]+)"',
                              client.get(reverse("transfers:confirm")).content.decode())[1]
 
-    def fault(**kwargs):
+    def fault(**kwargs):  # under the service's naming of refusals (confirm_refusal_summarised)
         raise LedgerIntegrityError("deadlock detected")
-    monkeypatch.setattr(services, "transfer_execute", fault)
+    monkeypatch.setattr(services, "journal_post", fault)
     response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
     assert response.status_code == 200 and LedgerIntegrityError.message in response.content.decode()
     row = AuditEvent.objects.get(customer=customer, action="transfer")
