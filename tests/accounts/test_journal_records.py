@@ -36,8 +36,9 @@ RECORDS = "every journal is backed by its business record (or is loaded history)
 POST = "SELECT journal_id FROM ledger_post(%s, 'ﾌﾟﾛｰﾌﾞ', %s, %s::bigint[], %s::bigint[], %s::text[])"
 
 
-# committed step by step (a transactional test): each statement reads the owner's switch of
-# cosei_demo_database() — a session takes another's function change at a transaction's start
+# committed step by step (a transactional test; each service commits, so CI005 runs): each
+# transaction reads the owner's switch of cosei_demo_database() — a session takes another's
+# function change at a transaction's start, not always inside one
 BANK = pytest.mark.django_db(transaction=True)
 
 
@@ -170,16 +171,11 @@ def test_every_real_path_posts_on_a_banks_database_and_leaves_ledger_check_clean
     bill = payeasy_support.lookup(pay_customer, payeasy_support.CITY_BILL)
     target = factories.account()
     funding = set(Journal.objects.values_list("pk", flat=True))
-    with connection.cursor() as cursor:  # the funding's commit checks, on the demo database it is
-        cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
-        cursor.execute("SET CONSTRAINTS ALL DEFERRED")
     with banks_database():
         assert scheduled.transfers_execute_due(day=day).executed == 1
         done = execute(customer, content_for(customer, debit, other_bank_payee(), 10_000))
         payment = payeasy_support.pay(pay_customer, pay_account, payeasy_support.CITY_BILL, bill)
         deposit = counter_deposit(account=target, amount=12_345, reference="A-1", actor="staff01")
-        with connection.cursor() as cursor:
-            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # CI005: each its record's
         services = {Transfer.objects.get(pk=booked.pk).journal_id, done.journal_id, payment.journal_id,
                     deposit.pk}
         assert len(services) == 4 and not services & funding
@@ -206,10 +202,9 @@ def test_interbank_postings_are_backed_by_their_file_rows():
             result = interbank.incoming_file_upload(
                 data=interbank_tests.incoming_file([(credited, "ﾔﾏﾀﾞ ﾀﾛｳ", 3_000)]), filename="in.txt",
                 staff="madoguchi")
-            with connection.cursor() as cursor:
-                cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
         credited.refresh_from_db()
-        assert credited.balance == 3_000 and returned.journal_id and result is not None
+        assert credited.balance == 3_000 and result is not None
+        assert Journal.objects.get(pk=returned.journal_id).idempotency_key == f"interbank-return:{second.outgoing.pk}"
         assert Journal.objects.filter(idempotency_key__startswith="interbank-in:").count() == 1
         assert unbacked() == {}
 
@@ -227,3 +222,4 @@ def test_the_owner_posts_loaded_history_on_a_banks_database():
         with connections["owner"].cursor() as cursor:
             cursor.execute(POST, ["deposit", "load:2020-01-01:1", [cash, settlement], [-1, 1], ["x", "x"]])
             assert cursor.fetchone()[0]
+    assert unbacked() == {}  # committed (autocommit), and loaded history
