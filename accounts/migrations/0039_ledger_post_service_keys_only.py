@@ -13,14 +13,17 @@ bank's database (``cosei_demo_database()`` false, payeasy 0013), ``ledger_post()
 key under none of these prefixes: CI316 — CI315 is left to security's session-34 work.
 
 The demo seed (``demo:<契約者番号>:…``, as the app's role, backdated) and the tests' fixtures
-post loaded history under other keys; they run on a demo database only, where the rule is
-off — there the nightly ``ledger_check`` ("every journal is backed by its business record")
-is what finds such a journal. The owner's loads of old data on a bank's database go under
+post loaded history under other keys; the rule is off only while a demo database is being
+loaded (``cosei_demo_loading()``, new here: the owner sets it true for ``seed_demo`` and false
+again when the seed is done — ``dev.py run``; the test database keeps it true, its tests of
+the rule set it false). A demo served to customers and reviewers is held as a bank's
+database is, and the nightly ``ledger_check`` ("every journal is backed by its business
+record") finds any journal that came in another way. The owner's loads of old data on a bank's database go under
 ``load:`` (docs/operations.md).
 
 Cost: none measurable on a posting — the rule is folded into 0019's kind check (CI010): one
 IF, as before, whose condition also reads the key's prefix (``SERVICE_KEYS``);
-``cosei_demo_database()`` is called only for a key under no service's prefix, i.e. never on
+``cosei_demo_loading()`` is called only for a key under no service's prefix, i.e. never on
 a service's posting.
 """
 
@@ -42,7 +45,7 @@ KINDS = ", ".join(f"'{kind}'" for kind in ledger_0019.KINDS)
 
 KIND_AND_KEY_CHECK = f"""    IF p_kind <> ALL (ARRAY[{KINDS}])
        OR (session_user <> current_user AND NOT {UNDER_A_SERVICE_KEY}
-           AND NOT public.cosei_demo_database()) THEN
+           AND NOT public.cosei_demo_loading()) THEN
         IF p_kind <> ALL (ARRAY[{KINDS}]) THEN
             RAISE EXCEPTION 'unknown journal kind %', p_kind USING ERRCODE = 'CI010';
         END IF;
@@ -50,6 +53,13 @@ KIND_AND_KEY_CHECK = f"""    IF p_kind <> ALL (ARRAY[{KINDS}])
         RAISE EXCEPTION 'journal % (%): the app''s role posts only under a service''s key (%)',
             p_key, p_kind, '{", ".join(SERVICE_KEYS)}' USING ERRCODE = 'CI316';
     END IF;
+"""
+
+
+# true only while the owner loads a demo database (dev.py: seed_demo), false everywhere else
+DEMO_LOADING = """
+CREATE FUNCTION public.cosei_demo_loading() RETURNS boolean LANGUAGE plpgsql VOLATILE
+    SET search_path = pg_catalog AS $$ BEGIN RETURN false; END $$;
 """
 
 
@@ -63,9 +73,10 @@ def ledger_post_service_keys_only() -> str:
 class Migration(migrations.Migration):
     dependencies = [
         ("accounts", "0038_closing_day_read_committed"),
-        ("payeasy", "0013_biller_demo_seed_and_renumbering_audited"),  # cosei_demo_database()
+        ("payeasy", "0013_biller_demo_seed_and_renumbering_audited"),  # cosei_demo_database() (ledger_check)
     ]
 
     operations = [
+        migrations.RunSQL(sql=DEMO_LOADING, reverse_sql="DROP FUNCTION public.cosei_demo_loading();"),
         migrations.RunSQL(sql=ledger_post_service_keys_only(), reverse_sql=ledger_0032.ledger_post_with_call_cap()),
     ]

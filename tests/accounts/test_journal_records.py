@@ -22,7 +22,7 @@ from accounts.ledger_check import ledger_check
 from accounts.models import Account, Journal
 from accounts.services import counter_deposit
 from tests import factories
-from tests.conftest import demo_database_sql, owner_commits
+from tests.conftest import demo_database_sql, held_sql, owner_commits
 from tests.payeasy import support as payeasy_support
 from tests.transfers.scheduled_support import funded_payer, past_business_day, schedule
 from tests.transfers.test_record_guards import as_the_app_role  # noqa: F401 (autouse: the app's role)
@@ -96,6 +96,24 @@ def test_the_reviews_forged_journals_are_refused_on_a_banks_database():
         assert posted(kind, "load:2020-01-01:1", accounts, amounts) == "CI316"
         assert posted("bogus_kind", "probe34:x", accounts, amounts) == "CI010"  # unknown kind as before
     assert not Journal.objects.filter(idempotency_key__contains="probe34").exists()
+
+
+@BANK
+def test_a_served_demo_refuses_them_too_once_its_seed_is_in():
+    """probe34 F4: the review probed the demo ``dev.py run`` serves. Its seed posts under
+    ``demo:`` keys while the owner holds ``cosei_demo_loading()`` true; once the seed is in
+    (dev.py ``demo_loading_end``) the demo is held as a bank's database — still a demo's for
+    its billers and for ledger_check's reading of the seed's history."""
+    forged = forgeries()
+    owner_commits(held_sql("cosei_demo_loading", False))
+    try:
+        for kind, key, accounts, amounts in forged:
+            assert posted(kind, key, accounts, amounts) == "CI316", key
+        kind, _, accounts, amounts = forged[0]
+        assert posted(kind, "demo:1000000001:later", accounts, amounts) == "CI316"
+        assert unbacked() == {}  # the seed's history (the forgeries' funding) stays backed
+    finally:
+        owner_commits(held_sql("cosei_demo_loading", True))
 
 
 def test_ledger_check_reports_each_forged_journal_with_its_lines_and_fails(capsys):
