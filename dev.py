@@ -242,12 +242,25 @@ def migrate(urls: dict[str, str], env: dict[str, str], *args: str) -> None:
 def demo_database_mark(urls: dict[str, str]) -> None:
     """The database the demo is seeded into is a demo's: the owner sets
     ``cosei_demo_database()`` true, so the demo seed (``seed_demo``, the app's role) adds its
-    billers (payeasy 0013, CI247, dbprobe32 F4). A bank's database leaves it false (deploy/)."""
+    billers (payeasy 0013, CI247, dbprobe32 F4) — and ``cosei_demo_loading()`` true until the
+    seed is done (``demo_loading_end``): the seed posts its history under ``demo:`` keys (accounts
+    0039). A bank's database leaves both false (deploy/)."""
+    demo_switch(urls, "cosei_demo_database", True)
+    demo_switch(urls, "cosei_demo_loading", True)
+
+
+def demo_loading_end(urls: dict[str, str]) -> None:
+    """The seed is in: ``ledger_post()`` takes from the app's role only a service's key
+    again (CI316, accounts 0039, probe34 F4) — the demo served is held as a bank's database."""
+    demo_switch(urls, "cosei_demo_loading", False)
+
+
+def demo_switch(urls: dict[str, str], function: str, value: bool) -> None:
     import psycopg
 
     with psycopg.connect(urls["DATABASE_OWNER_URL"], autocommit=True) as conn:
-        conn.execute("CREATE OR REPLACE FUNCTION public.cosei_demo_database() RETURNS boolean LANGUAGE plpgsql"
-                     " VOLATILE SET search_path = pg_catalog AS $$ BEGIN RETURN true; END $$")
+        conn.execute(f"CREATE OR REPLACE FUNCTION public.{function}() RETURNS boolean LANGUAGE plpgsql"
+                     f" VOLATILE SET search_path = pg_catalog AS $$ BEGIN RETURN {value}; END $$")
 
 
 def manage(*args: str, env: dict[str, str]) -> None:
@@ -271,6 +284,7 @@ def command_run(options: argparse.Namespace) -> int:
     migrate(urls, env)
     demo_database_mark(urls)
     manage("seed_demo", env=env)
+    demo_loading_end(urls)
     manage("mail_setup", env=env)  # notifications: S/MIME pair + where .eml mail goes
     children = [
         # the job worker under its supervisor: restarted with back-off if it dies (issue 14)
@@ -329,6 +343,10 @@ def command_manage(options: argparse.Namespace) -> int:
         return 0
     if args[:1] == ["seed_demo"]:
         demo_database_mark(urls)
+        try:
+            return subprocess.call([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT)
+        finally:
+            demo_loading_end(urls)
     return subprocess.call([sys.executable, str(ROOT / "manage.py"), *args], env=env, cwd=ROOT)
 
 
@@ -377,7 +395,13 @@ def command_bench(options: argparse.Namespace) -> int:
         env.update(urls)
         host = urls["DATABASE_URL"].split("@", 1)[1].rsplit("/", 1)[0]
         env["BENCH_ADMIN_URL"] = f"postgresql://postgres@{host}/cosei_ib_bench"
-    migrate({key: env[key] for key in ("DATABASE_URL", "DATABASE_OWNER_URL")}, env)
+    urls = {key: env[key] for key in ("DATABASE_URL", "DATABASE_OWNER_URL")}
+    migrate(urls, env)
+    if "DATABASE_URL" not in os.environ:
+        # the benchmarks post under keys of their own (bench-…), as the tests' fixtures do:
+        # on a bank's database the app's role posts only under a service's key (CI316,
+        # accounts 0039), so their own database is a demo's
+        demo_database_mark(urls)
     helpers = {"_setup", "bench_settings", "bench_urls", "pages_settings", "pages_urls"}  # not benchmarks
     names = options.names or sorted(p.stem for p in (ROOT / "bench").glob("[a-z]*.py") if p.stem not in helpers)
     status = 0

@@ -70,6 +70,65 @@ SELECT id, 'debit ' || amount || ' (balance after ' || balance_after || ') of ac
         AND (left_status IN ('frozen', 'closed') OR (hold_binds AND balance_after < left_hold)))
 """
 
+# LEDGER-5, LEDGER-7 (probe34 F4): every journal is backed by the business record of its
+# kind and key — the app's role can call ledger_post() itself, and a journal of its own
+# choosing moves money as well as a service's. A service's key names its record (CI005,
+# payeasy 0006/0010, holds the same at the commit; this finds what the owner let through
+# with the trigger off, or what came before it): 振込 and 予約振込 their Transfer, Pay-easy
+# its Payment, 被仕向 / 資金返却 their interbank rows (the fee is a line of its transfer's
+# journal), 窓口入金 the cash-to-customer shape and the staff's 取引履歴 row naming its slip.
+# Loaded history is recognised by its key alone: ``load:`` (the owner's loads of old data
+# and migrations; the app's role may not post it on a bank's database, CI316, accounts
+# 0039) and, on a demo database only (cosei_demo_database(), payeasy 0013), ``demo:`` (the
+# demo seed, the tests' fixtures). Anything else is reported with its lines.
+JOURNAL_RECORD_CHECK_SQL = """
+SELECT u.id, 'kind ' || u.kind || ', key ' || u.idempotency_key || ', ' || l.moved || ' yen: ' || l.legs
+  FROM (SELECT j.id, j.kind, j.idempotency_key FROM accounts_journal j
+         WHERE NOT coalesce(CASE
+{service_records}
+            WHEN j.idempotency_key LIKE 'interbank-in:%' THEN j.kind = 'transfer' AND EXISTS (
+                SELECT 1 FROM transfers_interbankincomingrecord r
+                  JOIN transfers_interbankincomingfile f ON f.id = r.file_id
+                 WHERE r.journal_id = j.id AND 'interbank-in:' || f.sha256 || ':' || r.line = j.idempotency_key)
+            WHEN j.idempotency_key LIKE 'counter-deposit:%' THEN j.kind = 'deposit' AND (
+                SELECT count(*) = 2
+                       AND bool_or(a.purpose = 'cash' AND e.amount < 0)
+                       AND bool_or(a.purpose = 'customer' AND b.code = split_part(j.idempotency_key, ':', 2)
+                                   AND e.amount > 0 AND EXISTS (
+                                       SELECT 1 FROM security_auditevent ev
+                                        WHERE ev.action = 'counter_deposit' AND ev.outcome = 'success'
+                                          AND ev.customer_id = a.customer_id
+                                          AND ev.summary LIKE a.number || ' %伝票' || split_part(j.idempotency_key, ':', 3)))
+                  FROM accounts_entry e
+                  JOIN accounts_account a ON a.id = e.account_id
+                  LEFT JOIN accounts_branch b ON b.id = a.branch_id
+                 WHERE e.journal_id = j.id)
+            WHEN j.idempotency_key LIKE 'load:%' THEN true
+            WHEN j.idempotency_key LIKE 'demo:%' THEN public.cosei_demo_database()
+            ELSE false END, false)) u
+ CROSS JOIN LATERAL (
+        SELECT coalesce(sum(e.amount) FILTER (WHERE e.amount > 0), 0) AS moved,
+               -- a stripe's line as its account's (issue 14)
+               string_agg('account ' || coalesce(p.id, a.id) || ' (' || coalesce(p.purpose, a.purpose) || ') '
+                          || CASE WHEN e.amount > 0 THEN '+' ELSE '' END || e.amount, ', ' ORDER BY e.id) AS legs
+          FROM accounts_entry e JOIN accounts_account a ON a.id = e.account_id
+          LEFT JOIN accounts_account p ON p.id = a.stripe_of_id
+         WHERE e.journal_id = u.id) l
+"""
+
+# (key prefix, kind, record table, the record's column after the prefix): the record whose
+# journal_id is the journal and whose column completes its key
+SERVICE_RECORDS = [
+    ("transfer:", "transfer", "transfers_transfer", "stepup_id"),
+    ("scheduled-transfer:", "transfer", "transfers_transfer", "id"),
+    ("payeasy:", "payeasy", "payeasy_payment", "reference"),
+    ("interbank-return:", "transfer", "transfers_interbankreturn", "outgoing_id"),
+]
+JOURNAL_RECORD_CHECK = JOURNAL_RECORD_CHECK_SQL.format(service_records="\n".join(
+    f"""            WHEN j.idempotency_key LIKE '{prefix}%' THEN j.kind = '{kind}' AND EXISTS (
+                SELECT 1 FROM {table} r WHERE r.journal_id = j.id AND '{prefix}' || r.{column} = j.idempotency_key)"""
+    for prefix, kind, table, column in SERVICE_RECORDS))
+
 # (name, SQL returning offending rows as (id, detail)). Each query reads the whole ledger
 # once; run it off-peak on a replica of a large bank.
 CHECKS = [
@@ -182,6 +241,11 @@ CHECKS = [
         "SELECT id, 'balance ' || balance FROM accounts_account"
         " WHERE purpose = 'customer' AND balance < 0",
     ),
+    (
+        # probe34 F4 (LEDGER-7): see JOURNAL_RECORD_CHECK
+        "every journal is backed by its business record (or is loaded history)",
+        JOURNAL_RECORD_CHECK,
+    ),
 ]
 
 
@@ -199,6 +263,7 @@ def ledger_check(*, limit: int = 20) -> list[CheckResult]:
     results = []
     with connection.cursor() as cursor:
         for name, sql in CHECKS:
-            cursor.execute(f"SELECT * FROM ({sql}) AS violations LIMIT %s", [limit])
+            # the checks' own % (LIKE patterns) are not parameters
+            cursor.execute(f"SELECT * FROM ({sql.replace('%', '%%')}) AS violations LIMIT %s", [limit])
             results.append(CheckResult(name, [(row[0], row[1]) for row in cursor.fetchall()]))
     return results

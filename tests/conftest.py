@@ -155,8 +155,9 @@ def limit_rules_strict():
 def demo_database_sql(demo: bool) -> str:
     """payeasy 0013 (CI247): ``seed_demo`` adds billers only on a demo database. The test
     database is one (the tests seed the demo, as ``dev.py run`` does); the tests of the rule
-    make it a bank's (``demo_database_off``)."""
-    return held_sql("cosei_demo_database", demo)
+    make it a bank's (``demo_database_off``). With it accounts 0039's ``cosei_demo_loading()``
+    (CI316): the tests' fixtures post ``demo:`` keys as the seed does, at any time."""
+    return held_sql("cosei_demo_database", demo) + ";\n" + held_sql("cosei_demo_loading", demo)
 
 
 @pytest.fixture

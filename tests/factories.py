@@ -63,6 +63,8 @@ def account(*, owner: Customer | None = None, branch_code: str = "001", number: 
     return created
 
 
+# The tests' funding is loaded history of a demo database (``demo:``, as the demo seed's):
+# ledger_check takes it as backed (probe34 F4, accounts 0039); the test database is a demo's.
 def deposit(target: Account, amount: int, *, description: str = "入金", posted_at=None) -> Journal:
     return journal_post(
         lines=[
@@ -71,7 +73,7 @@ def deposit(target: Account, amount: int, *, description: str = "入金", posted
         ],
         kind=Journal.Kind.DEPOSIT,
         description=description,
-        idempotency_key=unique("test-deposit-"),
+        idempotency_key=unique("demo:test-deposit-"),
         posted_at=posted_at,
     )
 
@@ -81,7 +83,7 @@ def transfer(source: Account, target: Account, amount: int, *, key: str | None =
         lines=[PostingLine(source, -amount, "振込"), PostingLine(target, amount, "振込")],
         kind=Journal.Kind.TRANSFER,
         description="振込",
-        idempotency_key=key or unique("test-transfer-"),
+        idempotency_key=key or unique("demo:test-transfer-"),
     )
 
 

@@ -42,7 +42,7 @@ def test_a_closed_account_is_never_reopened(status):
     assert account.status == Account.Status.CLOSED
     with pytest.raises(errors.AccountClosed):
         journal_post(lines=[PostingLine(factories.internal(Account.Purpose.CASH), -1), PostingLine(account, 1)],
-                     kind=Journal.Kind.DEPOSIT, description="入金", idempotency_key=factories.unique("reopen-"))
+                     kind=Journal.Kind.DEPOSIT, description="入金", idempotency_key=factories.unique("demo:reopen-"))
     # staff are told so in admin, before the database has to refuse it
     assert account_admin_change_problem(account=account, status=status, hold_amount=0) == ACCOUNT_CLOSED_FINAL
     assert account_admin_change_problem(account=account, status=Account.Status.CLOSED, hold_amount=0) == ""
@@ -125,8 +125,14 @@ def test_ledger_check_finds_a_covered_debit_from_the_history(steps):
         finally:
             cursor.execute("ALTER TABLE accounts_account ENABLE TRIGGER ledger_account_no_cover")
     found = failures()
-    assert list(found) == ["no debit was made while its account was frozen or closed or beyond its hold"]
-    [(entry_id, detail)] = found[list(found)[0]]
+    history = "no debit was made while its account was frozen or closed or beyond its hold"
+    records = "every journal is backed by its business record (or is loaded history)"
+    assert list(found) == [history, records]
+    # the attack's journals are no service's either (probe34 F4): listed with their keys
+    assert {detail.split(", ")[1] for _, detail in found[records]} == {
+        f"key {key}" for key in Journal.objects.filter(idempotency_key__in=["drain", "refill"])
+        .values_list("idempotency_key", flat=True)}
+    [(entry_id, detail)] = found[history]
     assert entry_id == Entry.objects.get(journal__idempotency_key="drain", account=victim).id
     assert "in the transaction that lifted" in detail
 
@@ -190,7 +196,7 @@ def test_ledger_post_refuses_a_kind_outside_the_model_and_takes_every_kind_of_it
                    [[source.id, cash.id], [-1, 1], ["x", "x"]]) == "CI010"
     for kind in Journal.Kind.values:  # a kind added to the model needs ledger_post() to know it
         journal_post(lines=[PostingLine(source, -1), PostingLine(cash, 1)], kind=kind, description="x",
-                     idempotency_key=factories.unique(f"kind-{kind}-"))
+                     idempotency_key=factories.unique(f"demo:kind-{kind}-"))
     source.refresh_from_db()
     assert source.balance == 100_000 - len(Journal.Kind.values)
 
@@ -214,7 +220,7 @@ def test_a_posting_dated_before_the_bank_day_is_refused_on_existing_accounts():
         fresh = factories.account()
         with pytest.raises(errors.InvalidPosting):
             journal_post(lines=[PostingLine(cash, -5), PostingLine(fresh, 3), PostingLine(old, 2)],
-                         kind=Journal.Kind.DEPOSIT, description="入金", idempotency_key="old-mixed",
+                         kind=Journal.Kind.DEPOSIT, description="入金", idempotency_key="demo:old-mixed",
                          posted_at=yesterday())
     # an account opened in the posting's transaction has no statement anyone saw (the demo
     # history, seed_demo; the cash account's entries must still not go back in time, CI101)
@@ -243,8 +249,8 @@ def test_a_new_account_does_not_open_the_past_of_the_banks_own_accounts():
         saver = factories.account()
         factories.deposit(saver, 5_000, posted_at=month_ago)
         journal_post(lines=[PostingLine(fee_income, -7), PostingLine(saver, 7, "ﾘｿｸ")], kind=Journal.Kind.INTEREST,
-                     description="ﾘｿｸ", idempotency_key="f7-demo-interest", posted_at=month_ago)
-    stripe = Entry.objects.get(journal__idempotency_key="f7-demo-interest", amount=-7).account
+                     description="ﾘｿｸ", idempotency_key="demo:f7-interest", posted_at=month_ago)
+    stripe = Entry.objects.get(journal__idempotency_key="demo:f7-interest", amount=-7).account
     assert stripe.stripe_of_id == fee_income.pk
     unused = Account.objects.filter(stripe_of=fee_income).exclude(pk=stripe.pk).first()  # no entry yet
     with transaction.atomic():

@@ -258,7 +258,7 @@ def test_a_striped_account_cannot_be_closed_while_its_stripes_hold_money():
     fee_income = factories.internal(Account.Purpose.FEE_INCOME)
     payer = factories.account(balance=1_000)
     journal_post(lines=[PostingLine(payer, -330, "振込手数料"), PostingLine(fee_income, 330)],
-                 kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="fee-stranded")
+                 kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="demo:fee-stranded")
     fee_income.refresh_from_db()
     assert fee_income.balance == 0
     with pytest.raises(DatabaseError) as caught, owner_cursor() as cursor:
@@ -288,7 +288,7 @@ def test_a_freeze_lifted_around_a_debit_of_a_stripe_is_not_put_back():
     zengin = factories.internal(Account.Purpose.ZENGIN_SETTLEMENT)
     payer = factories.account(balance=1_000)
     fee = journal_post(lines=[PostingLine(payer, -330, "振込手数料"), PostingLine(fee_income, 330)],
-                       kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="f16-fee")
+                       kind=Journal.Kind.TRANSFER_FEE, description="振込手数料", idempotency_key="demo:f16-fee")
     stripe = Entry.objects.get(journal_id=fee.id, amount=330).account
     Account.objects.using("owner").filter(pk=fee_income.pk).update(status=Account.Status.FROZEN)
     with pytest.raises(DatabaseError) as caught, transaction.atomic(), connection.cursor() as cursor:

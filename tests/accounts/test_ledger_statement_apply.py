@@ -44,7 +44,7 @@ def test_several_legs_on_one_account_in_one_statement_chain_their_balances():
     payer = factories.account(balance=1_000)
     cash = factories.internal(Account.Purpose.CASH)
     cash.refresh_from_db()
-    post_legs("two-legs", [(payer, -100, 900), (payer, -30, 870), (cash, 130, cash.balance + 130)])
+    post_legs("load:two-legs", [(payer, -100, 900), (payer, -30, 870), (cash, 130, cash.balance + 130)])
     payer.refresh_from_db()
     assert payer.balance == 870
     assert list(Entry.objects.filter(account=payer).order_by("id").values_list("balance_after", flat=True)) == [

@@ -26,7 +26,7 @@ def fee_income() -> Account:
 def fee_posting(payer: Account, amount: int, key: str | None = None) -> Journal:
     return journal_post(lines=[PostingLine(payer, -amount, "振込手数料"), PostingLine(fee_income(), amount)],
                         kind=Journal.Kind.TRANSFER_FEE, description="振込手数料",
-                        idempotency_key=key or factories.unique("test-fee-"))
+                        idempotency_key=key or factories.unique("demo:test-fee-"))
 
 
 def fee_entry(journal: Journal) -> Entry:
@@ -108,7 +108,7 @@ def test_a_frozen_or_closed_account_is_not_walked_around_through_its_stripes():
     owner_sets([parent], status=Account.Status.FROZEN)
     with pytest.raises(errors.AccountFrozen):  # a debit of the frozen account itself
         journal_post(lines=[PostingLine(parent, -10), PostingLine(payer, 10)], kind=Journal.Kind.DEPOSIT,
-                     description="返金", idempotency_key=factories.unique("test-refund-"))
+                     description="返金", idempotency_key=factories.unique("demo:test-refund-"))
     owner_sets([parent], status=Account.Status.CLOSED)
     with pytest.raises(errors.AccountClosed):
         fee_posting(payer, 110)
@@ -150,7 +150,7 @@ def test_concurrent_fee_postings_spread_over_the_stripes_exactly_once():
     def job(payer):
         def run():
             for n in range(rounds):
-                fee_posting(payer, 110, key=f"fee-load-{payer.pk}-{n}")
+                fee_posting(payer, 110, key=f"demo:fee-load-{payer.pk}-{n}")
         return run
 
     run_concurrently([job(payer) for payer in payers])
@@ -190,7 +190,7 @@ def test_a_stripe_answers_for_its_frozen_account_after_the_locks():
     owner_sets([parent], status=Account.Status.FROZEN)
     with pytest.raises(errors.AccountFrozen):
         journal_post(lines=[PostingLine(stripe, -10), PostingLine(payer, 10)], kind=Journal.Kind.DEPOSIT,
-                     description="返金", idempotency_key=factories.unique("test-refund-"))
+                     description="返金", idempotency_key=factories.unique("demo:test-refund-"))
     assert_ledger_clean()
 
 

@@ -145,7 +145,7 @@ def test_chunks_beside_online_postings_on_the_same_accounts_never_deadlock(caplo
             try:
                 journal_post(lines=[PostingLine(source, -3), PostingLine(target, 2), PostingLine(fee_income, 1)],
                              kind=Journal.Kind.TRANSFER, description="振込",
-                             idempotency_key=f"online-{index}-{posted}")
+                             idempotency_key=f"demo:online-{index}-{posted}")
                 posted += 1
             except errors.LedgerError as refused:
                 online_errors.append(refused)
