@@ -100,32 +100,63 @@ def confirmed(customer: Customer, kind: str, content: dict, run):
         return run(stepup_seed_used(customer=customer, kind=kind, content=content).pk)
 
 
-def credential_locked(customer: Customer, kind: str = "password", *, locked_at=None):
-    """A locked credential, made as the app's role may make one (SEC-8, security 0013,
-    dbprobe28 F5): one failure at a time up to the kind's limit, the lock with the last, and
-    the service's lockout audit row and mail (security 0014, dbprobe29 F7)."""
-    from django.conf import settings
+# the failure audit row each kind's service writes with a wrong answer (security 0022, CI315)
+CREDENTIAL_FAILED_ROWS = {"password": ("login", "パスワード誤り"), "image_card": ("step_up", "振込 画像認証 認証誤り"),
+                          "otp": ("step_up", "振込 ワンタイムパスワード 認証誤り"), "passkey": ("login_passkey", "認証誤り")}
+
+
+def credential_failed(customer: Customer, kind: str = "password", *, lock: bool = False, locked_at=None):
+    """One wrong answer counted as the app's role may count it (SEC-8, security 0013, 0022):
+    failures one more, with the failure audit row of that credential's answer (CI315); with
+    ``lock``, the lock too (the failure that reaches the limit) and the service's lockout
+    audit row and mail (security 0014, dbprobe29 F7). One transaction (CI305)."""
+    from django.db import transaction
     from django.db.models import F
     from django.utils import timezone
 
-    from security.models import Credential
-
-    from django.db import transaction
-
     from notifications.services import notice_enqueue
     from security.audit import audit_record
+    from security.models import Credential
 
     Credential.objects.bulk_create([Credential(customer=customer, kind=kind)], ignore_conflicts=True)
-    limit = settings.SECURITY_LOCKOUT_THRESHOLDS[kind]
     rows = Credential.objects.filter(customer=customer, kind=kind)
-    while rows.filter(failures__lt=limit - 1).update(failures=F("failures") + 1):
-        pass
-    with transaction.atomic():  # the lock with its lockout audit row and mail, as one commit (CI305)
-        rows.update(failures=F("failures") + 1, locked_at=locked_at or timezone.now())
+    action, summary = CREDENTIAL_FAILED_ROWS[kind]
+    with transaction.atomic():
+        rows.update(failures=F("failures") + 1, **({"locked_at": locked_at or timezone.now()} if lock else {}))
         credential = rows.get()
-        audit_record(action="lockout", outcome="refused", customer=customer, summary=credential.get_kind_display())
-        notice_enqueue(customer=customer, event="lockout", lines=["お取引をロックしました。"])
+        if kind == "password":  # as the login writes it
+            summary = f"{summary}（連続{credential.failures}回目）"
+        audit_record(action=action, outcome="failure", customer=customer, summary=summary)
+        if lock:
+            audit_record(action="lockout", outcome="refused", customer=customer, summary=credential.get_kind_display())
+            notice_enqueue(customer=customer, event="lockout", lines=["お取引をロックしました。"])
     return credential
+
+
+def credential_locked(customer: Customer, kind: str = "password", *, locked_at=None):
+    """A locked credential, made as the app's role may make one (SEC-8, security 0013,
+    dbprobe28 F5): one failure at a time up to the kind's limit, each with its failure audit
+    row (security 0022), the lock with the last (``credential_failed``)."""
+    from django.conf import settings
+
+    from security.models import Credential
+
+    limit = settings.SECURITY_LOCKOUT_THRESHOLDS[kind]
+    while not Credential.objects.filter(customer=customer, kind=kind, failures__gte=limit - 1).exists():
+        credential_failed(customer, kind)
+    return credential_failed(customer, kind, lock=True, locked_at=locked_at)
+
+
+def staff_user(username: str = "staff01", *, group: bool = True, **fields):
+    """An active staff user named ``username`` — in the branch staff group (their permissions:
+    ロック解除, 初回パスワード再発行 …) unless not ``group``: the actor security 0022 (CI315)
+    asks a staff action's audit row to name."""
+    from accounts.roles import branch_staff_group_ensure
+
+    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True, **fields})
+    if group:
+        user.groups.add(branch_staff_group_ensure())
+    return user
 
 
 def suspended(customer: Customer) -> Customer:

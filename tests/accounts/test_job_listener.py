@@ -166,10 +166,10 @@ def test_health_reports_mail_the_sender_left_waiting(client, no_job_waiting):
 
     customer = factories.customer(email="yamada@example.jp")
     factories.account(owner=customer, balance=10_000)  # its ご入金 notice, unprocessed, fresh
-    OutboxMessage.objects.create(customer=customer, event="lockout", to="yamada@example.jp", subject="s", body="b")
+    OutboxMessage.objects.create(customer=customer, event="password_change", to="yamada@example.jp", subject="s", body="b")
     health = client.get("/health/").json()
     assert health["status"] == "ok" and 0 <= health["mail_oldest_waiting_seconds"] < 60
-    OutboxMessage.objects.create(customer=customer, event="lockout", to="yamada@example.jp", subject="s", body="b",
+    OutboxMessage.objects.create(customer=customer, event="password_change", to="yamada@example.jp", subject="s", body="b",
                                  next_attempt_at=timezone.now() - MAIL_WAIT_LIMIT - dt.timedelta(minutes=1))
     health = client.get("/health/").json()
     assert health["status"] == "error" and health["mail_oldest_waiting_seconds"] > MAIL_WAIT_LIMIT.total_seconds()

@@ -11,6 +11,7 @@ from notifications.models import OutboxMessage
 from notifications.services import POSTING_EVENTS, SUBJECTS, login_notice, notice_enqueue
 from notifications.tasks import outbox_send_pending
 from security import services as security_services
+from security.audit import audit_record
 from security.models import Credential
 from tests import factories
 from tests.security.secondfactor import customer_with_card
@@ -57,6 +58,11 @@ def test_each_event_is_in_the_outbox_after_commit_and_not_after_rollback(
     assert outbox_send_pending() == 1
     assert outbox_send_pending() == 0
     assert len(mailoutbox) == 1
+    if event in ("lockout", "unlock"):  # the lock change its mail stands for, in the test's transaction (CI315)
+        factories.credential_locked(customer, "image_card")
+        if event == "unlock":
+            security_services.credential_unlock(customer=customer, kind="image_card", reason="本人確認済",
+                                                actor=factories.staff_user("staff01").username)
 
 
 def test_posting_events_are_never_queued_by_callers():
@@ -97,9 +103,11 @@ def test_real_security_events_reach_the_outbox():
     customer = customer_with_card(email="s@example.jp")  # card_issue
     security_services.customer_ib_suspend(customer=customer, ip=None)
     security_services.customer_ib_resume(customer=customer, reason="本人確認済", actor="staff01")
+    factories.staff_user("staff01")  # who may lift a lock (CI315)
     credential = security_services.credential_for_update(customer, Credential.Kind.PASSWORD)
-    for _ in range(5):
+    for _ in range(5):  # each with the failed login's row, as login_authenticate writes it (CI315)
         security_services.credential_register_failure(credential, ip=None)
+        audit_record(action="login", outcome="failure", customer=customer, summary="パスワード誤り")
     security_services.credential_unlock(customer=customer, kind=Credential.Kind.PASSWORD,
                                         reason="本人確認済", actor="staff01")
     events = list(OutboxMessage.objects.order_by("id").values_list("event", flat=True))

@@ -442,12 +442,12 @@ def test_the_services_skips_still_go_in():
     """Without an address every notice is 送信対象外 to no one; with one, a notice switched
     off is 送信対象外 to it; the address-change mails to an unusable other address too."""
     nowhere = factories.customer(email="")
-    assert services.notice_enqueue(customer=nowhere, event="lockout", lines=["x"]).status == "skipped"
+    assert services.notice_enqueue(customer=nowhere, event="password_change", lines=["x"]).status == "skipped"
     customer = factories.customer(email="yamada@example.jp")
     factories.notices_chosen(customer, receipts=False)
     skipped = services.notice_enqueue(customer=customer, event="transfer_accepted", lines=["x"])
     assert (skipped.status, skipped.to) == ("skipped", "yamada@example.jp")
-    sent = services.notice_enqueue(customer=customer, event="lockout", lines=["x"])
+    sent = services.notice_enqueue(customer=customer, event="password_change", lines=["x"])
     assert (sent.status, sent.to) == ("pending", "yamada@example.jp")
     with connection.cursor() as cursor:
         cursor.execute(INSERT_SKIPPED, [customer.pk, "email_change", ""])

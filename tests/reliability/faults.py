@@ -251,7 +251,7 @@ def scenario_worker(env, count: int = 300) -> subprocess.Popen:
     customers = [factories.customer(email=f"faults-mail-{index:04d}@example.jp") for index in range(count)]
     worker = worker_start(env)
     for customer in customers:  # each enqueue wakes the worker (a deferred outbox_send)
-        notice_enqueue(customer=customer, event="unlock", lines=["ロックを解除しました。"])
+        notice_enqueue(customer=customer, event="password_change", lines=["ログインパスワードが変更されました。"])
     ids = list(OutboxMessage.objects.filter(customer__in=customers).values_list("id", flat=True))
     kills = last_kill_sent = 0
     began = time.monotonic()
@@ -470,7 +470,7 @@ def scenario_postgres(env, worker: subprocess.Popen, seconds: float = 12) -> sub
     # the worker: sending again (the transfers above queued hundreds of notices; a new one
     # waits behind them, so "sending again" is the count of sent mail growing)
     extra = factories.customer(email="faults-after-restart@example.jp")
-    notice_enqueue(customer=extra, event="unlock", lines=["ロックを解除しました。"])
+    notice_enqueue(customer=extra, event="password_change", lines=["ログインパスワードが変更されました。"])
     sent_at_restart = OutboxMessage.objects.filter(status=OutboxMessage.Status.SENT).count()
     sent_after = None
     began = time.monotonic()

@@ -32,7 +32,7 @@ def test_a_row_dated_back_by_the_apps_role_is_found(capsys):
     assert audit_check(capsys)[0] == 0
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("INSERT INTO security_auditevent (customer_id, contract_id, action, outcome, summary,"
-                       " actor, created_at, recorded_at) VALUES (%s, %s, 'unlock', 'success', '', 'staff01',"
+                       " actor, created_at, recorded_at) VALUES (%s, %s, 'ib_resume', 'success', '', 'staff01',"
                        " now() - interval '400 days', now() - interval '400 days') RETURNING id",
                        [customer.pk, customer.contract_id])
         forged = cursor.fetchone()[0]
@@ -40,7 +40,7 @@ def test_a_row_dated_back_by_the_apps_role_is_found(capsys):
     status, out, err = audit_check(capsys)
 
     assert status == 1
-    assert f"[DATED] id {forged}: " in out and f"contract={customer.contract_id} action=unlock" in out
+    assert f"[DATED] id {forged}: " in out and f"contract={customer.contract_id} action=ib_resume" in out
     assert f"id {event.pk}:" not in out
     assert "audit check FAILED: 1 row(s) dated more than 5 minutes" in err
     recorded = AuditEvent.objects.get(pk=forged).recorded_at
@@ -70,7 +70,7 @@ def test_a_finding_is_reported_the_night_after_not_for_ever(capsys):
     so a row found once does not fail every night after; --hours 0 reads the whole log."""
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute("INSERT INTO security_auditevent (contract_id, action, outcome, summary, actor, created_at)"
-                       " VALUES ('', 'unlock', 'success', '', 'staff01', now() - interval '400 days') RETURNING id")
+                       " VALUES ('', 'ib_resume', 'success', '', 'staff01', now() - interval '400 days') RETURNING id")
         forged = cursor.fetchone()[0]
     assert audit_check(capsys)[0] == 1
     with time_machine.travel(timezone.now() + dt.timedelta(hours=27)):

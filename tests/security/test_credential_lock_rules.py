@@ -24,6 +24,12 @@ UPSERT = ("INSERT INTO security_credential (customer_id, kind, failures, locked_
           " ON CONFLICT (customer_id, kind) DO UPDATE SET failures = EXCLUDED.failures, locked_at = EXCLUDED.locked_at")
 
 
+@pytest.fixture(autouse=True)
+def staff01():
+    """The staff user the unlocks below name (security 0022, CI315: an active staff user who may lift a lock)."""
+    return factories.staff_user("staff01")
+
+
 def test_the_database_knows_the_lockout_limits_of_the_settings():
     with connection.cursor() as cursor:
         for kind, limit in settings.SECURITY_LOCKOUT_THRESHOLDS.items():
@@ -55,8 +61,7 @@ def test_failures_move_by_one_and_lock_only_at_the_limit(failures, change):
     customer = factories.customer()
     credential = Credential.objects.create(customer=customer, kind="password")
     for _ in range(failures):
-        Credential.objects.filter(pk=credential.pk).update(failures=credential.failures + 1)
-        credential.refresh_from_db()
+        credential = factories.credential_failed(customer, "password")
     assert refused(f"UPDATE security_credential SET {change} WHERE id = %s", [credential.pk]) == "CI304"
 
 
@@ -137,13 +142,16 @@ def test_a_lock_comes_with_the_lockout_audit_row_and_mail():
     """The repro of F7: five failures, the last with the lock, and no lockout row nor mail."""
     customer = factories.customer()
     Credential.objects.create(customer=customer, kind="password")
-    lock = _lock_statements(customer)
+    # each failure with its failed login row (CI315, security 0022): what is left out below is CI305's
+    failed = [(AUDIT, ["login", "failure", "", customer.pk])] * settings.SECURITY_LOCKOUT_THRESHOLDS["password"]
+    lock = _lock_statements(customer) + failed
     assert at_commit(lock) == "CI305"
     assert at_commit(lock + [(AUDIT, ["lockout", "refused", "", customer.pk])]) == "CI305", "no mail"
     assert at_commit(lock + [(MAIL, [customer.pk, "lockout"])]) == "CI305", "no audit row"
     other = factories.customer()
     assert at_commit(lock + [(AUDIT, ["lockout", "refused", "", other.pk]), (MAIL, [other.pk, "lockout"])]) == "CI305"
-    assert at_commit(lock + [(AUDIT, ["lockout", "refused", "", customer.pk]), (MAIL, [customer.pk, "lockout"])]) is None
+    named = AUDIT.replace("'', %s, now()", "'ログインパスワード', %s, now()")  # the credential it locked (CI315)
+    assert at_commit(lock + [(named, ["lockout", "refused", "", customer.pk]), (MAIL, [customer.pk, "lockout"])]) is None
 
 
 def test_a_lock_is_lifted_by_staff_with_the_unlock_row_and_mail():
@@ -155,9 +163,10 @@ def test_a_lock_is_lifted_by_staff_with_the_unlock_row_and_mail():
     assert at_commit([lift, (AUDIT, ["unlock", "success", "", customer.pk]), (MAIL, [customer.pk, "unlock"])]) == "CI305"
     assert at_commit([lift, (AUDIT, ["unlock", "success", "staff01", customer.pk])]) == "CI305", "no mail"
     assert at_commit([lift, (AUDIT, ["login", "success", "", customer.pk]), (MAIL, [customer.pk, "login"])]) == "CI305"
-    for action in ("unlock", "initial_password_issue"):
-        assert at_commit([lift, (AUDIT, [action, "success", "staff01", customer.pk]),
-                          (MAIL, [customer.pk, action])]) is None, action
+    for action in ("unlock", "initial_password_issue"):  # an unlock row names its credential (CI315)
+        row = (AUDIT.replace("'', %s, now()", "'ログインパスワード：本人確認済み', %s, now()"), [action, "success", "staff01",
+                                                                                customer.pk])
+        assert at_commit([lift, row, (MAIL, [customer.pk, action])]) is None, action
 
 
 def test_failures_go_back_to_0_only_with_the_success_that_does_it():
@@ -167,16 +176,16 @@ def test_failures_go_back_to_0_only_with_the_success_that_does_it():
     reset = ("UPDATE security_credential SET failures = 0 WHERE customer_id = %s AND kind = 'password'", [customer.pk])
     guesses = [(STEP, [customer.pk])] * 3
     assert at_commit([*guesses, reset]) == "CI305"  # each row version's OLD: 3 -> 0
-    with connection.cursor() as cursor:
-        for _ in range(3):
-            cursor.execute(STEP, [customer.pk])
+    for _ in range(3):
+        factories.credential_failed(customer, "password")
     assert at_commit([reset]) == "CI305"
     assert at_commit([reset, (AUDIT, ["login", "failure", "", customer.pk])]) == "CI305"
     assert at_commit([reset, (AUDIT, ["login", "success", "", customer.pk])]) is None
     suspended = ("UPDATE security_credential SET failures_while_suspended = failures_while_suspended + 1"
                  " WHERE customer_id = %s AND kind = 'password'", [customer.pk])
-    with connection.cursor() as cursor:
+    with connection.cursor() as cursor:  # a guess during IB取引中止, with its failed login (CI315)
         cursor.execute(*suspended)
+        cursor.execute(AUDIT, ["login", "failure", "", customer.pk])
     forget = ("UPDATE security_credential SET failures_while_suspended = 0 WHERE customer_id = %s", [customer.pk])
     assert at_commit([forget]) == "CI305"
     assert at_commit([forget, (AUDIT, ["ib_resume", "success", "staff01", customer.pk])]) is None

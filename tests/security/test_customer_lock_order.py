@@ -239,6 +239,7 @@ def test_every_path_that_locks_the_password_credential_holds_the_customers_row_f
     from security.services import credential_unlock, customer_ib_resume
 
     customer = _customer()
+    factories.staff_user("staff-t")  # the staff paths' actor (CI315: a staff user who may unlock)
     sent: list[str] = []
 
     def record(execute, sql, params, many, context):

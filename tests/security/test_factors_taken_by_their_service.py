@@ -286,6 +286,9 @@ def test_ib_resume_is_staffs_with_its_row_and_mail():
     with connection.cursor() as cursor:
         cursor.execute("UPDATE security_credential SET failures_while_suspended = 1"
                        " WHERE customer_id = %s AND kind = 'password'", [customer.pk])
+        cursor.execute("INSERT INTO security_auditevent (contract_id, action, outcome, summary, actor, created_at,"
+                       " customer_id) VALUES ('', 'login', 'failure', 'IB取引中止中・パスワード誤り', '', now(), %s)",
+                       [customer.pk])  # the guess's failed login (CI315, security 0022)
     assert at_commit([resume, *told(customer, "ib_resume", actor="staff01")]) == STATUS, "guesses not seen"
     assert at_commit([resume, *told(customer, "ib_resume", actor="staff01"),
                       ("UPDATE security_credential SET failures_while_suspended = 0 WHERE customer_id = %s",
@@ -377,6 +380,7 @@ def test_the_password_and_removal_services_commit_under_the_rules(settings):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.parametrize("email", ["svc@example.jp", ""])
 def test_every_service_path_commits_under_the_rules(email):
+    factories.staff_user("staff01")  # the staff actions' actor (CI315: a staff user who may take them)
     customer = secondfactor.customer_with_card(password="Right123", email=email)  # card_issue
     cards.image_card_issue(customer=customer, actor="staff01", reason="紛失")  # 再発行: deactivates
     token = secondfactor.activate_otp(customer, required_at_login=False)

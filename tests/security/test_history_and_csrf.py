@@ -22,6 +22,16 @@ def logged_in(customer, password="Pass1234", **client_kwargs):
     return client
 
 
+def unlocked_by_staff(customer, kind: str, reason: str) -> None:
+    """The credential locked (its wrong answers and lockout, ``factories.credential_locked``)
+    and lifted by staff's ロック解除 — an unlock row stands only for a lift by a staff user
+    who may lift it (security 0022, CI315)."""
+    from security.services import credential_unlock
+
+    factories.credential_locked(customer, kind)
+    credential_unlock(customer=customer, kind=kind, reason=reason, actor=factories.staff_user("staff01").username)
+
+
 def active_customer(**kwargs):
     return factories.customer(password="Pass1234", password_is_initial=False, **kwargs)
 
@@ -72,8 +82,7 @@ def test_history_says_what_a_money_operation_did_but_not_staff_notes():
                  summary="58002 コウセイモバイル株式会社 6,980円 受付番号26120554682611")
     audit_record(action="transfer_schedule", outcome="success", customer=me, ip="192.0.2.1",
                  summary="#3 池田泉州銀行 貝塚支店 普通 0012345 ﾀﾅｶ ﾊﾅｺ 10,000円 手数料330円 振込日2026年12月8日")
-    audit_record(action="unlock", outcome="success", customer=me, actor="staff01",
-                 summary="ログインパスワード：本人確認済み（電話）")
+    unlocked_by_staff(me, "password", "本人確認済み（電話）")
     html = logged_in(me).get("/history/").content.decode()
     assert "ﾀﾅｶ ﾊﾅｺ 50,000円 手数料550円" in html
     # rows written before walk22 read 「受付番号 N」 too, like the done pages and newer rows
@@ -92,15 +101,15 @@ def test_history_leaves_out_staff_work_that_changed_nothing_of_the_customers():
     me = active_customer()
     for action in sorted(STAFF_ONLY_ACTIONS):
         audit_record(action=action, outcome="success", customer=me, actor="staff01", summary="x")
-    audit_record(action="unlock", outcome="success", customer=me, actor="staff01",
-                 summary="画像認証：本人確認済み")
+    unlocked_by_staff(me, "image_card", "本人確認済み")
     audit_record(action="transfer_cancel_staff", outcome="success", customer=me, actor="staff01",
                  summary="受付番号 3 振込日2026年12月8日 12,000円 理由：電話")
     audit_record(action="counter_deposit", outcome="success", customer=me, actor="staff01", summary="1 10,000円")
     html = logged_in(me).get("/history/").content.decode()
     assert "振込の照会" not in html and "画像認証カード印刷" not in html and "通知メールの再送" not in html
     assert "ロック解除" in html and "振込予約取消（窓口）" in html and "窓口入金" in html
-    assert html.count("<tr>") - 1 == 4  # the login and the three state changes
+    # the login, the card's three wrong answers and its lock, and the three state changes
+    assert html.count("<tr>") - 1 == 8
     # which 予約 the branch cancelled, without staff's reason (walk29 F5: the row was empty)
     assert "受付番号 3 振込日" in html and "2026年12月8日" in html and "12,000円" in html and "電話" not in html
     assert AuditEvent.objects.filter(customer=me, action="staff_transfer_view").exists()  # staff still read it
@@ -122,8 +131,7 @@ def test_history_speaks_to_the_customer_not_staff():
     me, debit = payer()  # password Pass1234
     audit_record(action="interbank_return", outcome="success", customer=me, actor="staff01",
                  summary="受付番号 5 池田泉州銀行 貝塚 普通 0012345 ﾀﾅｶ ﾊﾅｺ 10,000円 名義相違")
-    audit_record(action="unlock", outcome="success", customer=me, actor="staff01",
-                 summary="画像認証：電話で本人確認済み")
+    unlocked_by_staff(me, "image_card", "電話で本人確認済み")
     audit_record(action="transfer", outcome="success", customer=me, actor="batch", summary="受付番号 6 …")
     with pytest.raises(services.TransferRefused):
         services.transfer_quote(customer=me, debit_account=debit, bank_code="0161", branch_code="002",
