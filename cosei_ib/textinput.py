@@ -109,3 +109,14 @@ def customer_text(value: str, *, label: str) -> str:
             raise ValidationError(CUSTOMER_TEXT_NOT_CP932.format(label=label, char=char),
                                   code="customer_text") from None
     return text
+
+
+def display_name(value: str) -> str:
+    """A name a customer gives something for their own pages (登録名 of a payee, the name of
+    a passkey), as it is stored and counted: NFC, and half-width katakana made full-width by
+    jaconv, which composes a half-width voiced or semi-voiced kana with its mark — 「ｶﾞ」,
+    two code points and one character on the screen, is 「ガ」 (probe34 F6: 「ｶﾞ」×20 was
+    refused as over 20 characters). Stored so, a limit of characters seen is one of
+    ``len()`` and fits the column. Not for Zengin kana (受取人名, 依頼人名): those stay
+    half-width and are counted as the bank's file counts them (transfers.zengin)."""
+    return unicodedata.normalize("NFC", jaconv.h2z(value or "", kana=True, ascii=False, digit=False))
