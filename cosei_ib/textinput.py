@@ -30,16 +30,25 @@ def ascii_int(text: str, *, max_digits: int) -> int | None:
     return int(text)
 
 
+_TYPED_DATE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
+
+
 def typed_date(text: str | None) -> dt.date | None:
     """A date staff typed: 「2027-06-01」, 「2027/6/1」, 「2027.06.01」 or the same in
     full-width (「２０２７－０６－０１」); None for anything else (no such day, other forms)."""
-    match = re.fullmatch(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})", normalise_digits(text or ""))
+    match = _TYPED_DATE.fullmatch(normalise_digits(text or ""))
     if match is None:
         return None
     try:
         return dt.date(int(match[1]), int(match[3]), int(match[4]))
     except ValueError:
         return None
+
+
+def typed_date_nonexistent(text: str | None) -> bool:
+    """True when ``text`` is written as ``typed_date`` reads a date but names no day
+    (「2026-02-30」, month 13): a message says so, not that the form is wrong (probe34 F7)."""
+    return typed_date(text) is None and _TYPED_DATE.fullmatch(normalise_digits(text or "")) is not None
 
 
 
