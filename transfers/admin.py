@@ -123,7 +123,8 @@ class YenIntegerField(forms.IntegerField):
             return value
         said = self.error_messages
         return parse_yen(str(value), required=said["required"], not_number=said["invalid"],
-                         negative=said.get("negative", said["invalid"]), too_large=said.get("too_large", said["invalid"]))
+                         negative=said.get("negative", said["invalid"]),
+                         too_large=said.get("too_large", said["invalid"]))
 
 
 def years_ahead(day: dt.date, years: int) -> dt.date:
