@@ -30,16 +30,25 @@ def ascii_int(text: str, *, max_digits: int) -> int | None:
     return int(text)
 
 
+_TYPED_DATE = re.compile(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})")
+
+
 def typed_date(text: str | None) -> dt.date | None:
     """A date staff typed: 「2027-06-01」, 「2027/6/1」, 「2027.06.01」 or the same in
     full-width (「２０２７－０６－０１」); None for anything else (no such day, other forms)."""
-    match = re.fullmatch(r"(\d{4})([-/.])(\d{1,2})\2(\d{1,2})", normalise_digits(text or ""))
+    match = _TYPED_DATE.fullmatch(normalise_digits(text or ""))
     if match is None:
         return None
     try:
         return dt.date(int(match[1]), int(match[3]), int(match[4]))
     except ValueError:
         return None
+
+
+def typed_date_nonexistent(text: str | None) -> bool:
+    """True when ``text`` is written as ``typed_date`` reads a date but names no day
+    (「2026-02-30」, month 13): a message says so, not that the form is wrong (probe34 F7)."""
+    return typed_date(text) is None and _TYPED_DATE.fullmatch(normalise_digits(text or "")) is not None
 
 
 
@@ -109,3 +118,14 @@ def customer_text(value: str, *, label: str) -> str:
             raise ValidationError(CUSTOMER_TEXT_NOT_CP932.format(label=label, char=char),
                                   code="customer_text") from None
     return text
+
+
+def display_name(value: str) -> str:
+    """A name a customer gives something for their own pages (登録名 of a payee, the name of
+    a passkey), as it is stored and counted: NFC, and half-width katakana made full-width by
+    jaconv, which composes a half-width voiced or semi-voiced kana with its mark — 「ｶﾞ」,
+    two code points and one character on the screen, is 「ガ」 (probe34 F6: 「ｶﾞ」×20 was
+    refused as over 20 characters). Stored so, a limit of characters seen is one of
+    ``len()`` and fits the column. Not for Zengin kana (受取人名, 依頼人名): those stay
+    half-width and are counted as the bank's file counts them (transfers.zengin)."""
+    return unicodedata.normalize("NFC", jaconv.h2z(value or "", kana=True, ascii=False, digit=False))

@@ -17,8 +17,9 @@ from django.urls import reverse
 from django.utils import timezone
 
 from accounts.admin import ReadOnlyAdmin, StaffModelAdmin, yen, yen_column
+from accounts.forms import MESSAGE_DATE_NONEXISTENT
 from accounts.templatetags.accounts_format import japanese_date
-from cosei_ib.textinput import typed_date
+from cosei_ib.textinput import parse_yen, typed_date, typed_date_nonexistent
 from security.audit import audit_record
 
 from .admin_display import TRACING_FIELDS, TransferDisplayMixin, transfer_fields, transfer_fieldsets
@@ -75,7 +76,8 @@ class _AuditedAdmin(StaffModelAdmin):
 # changed); the database holds the same (FeeSchedule, fee_schedule_within_caps).
 FEE_TOO_LARGE = f"手数料は{FEE_MAX:,}円以下で入力してください。"
 THRESHOLD_TOO_LARGE = f"金額区分は{THRESHOLD_MAX:,}円以下で入力してください。"
-FEE_NOT_NUMBER = "金額は半角数字（円）で入力してください。"
+# probe34 F7: it said 半角 while 「５５０」 was taken — now read as the customer forms read yen
+FEE_NOT_NUMBER = "金額は数字（円単位）で入力してください。"
 # walk27 F9: 「-1」 got FEE_TIERS_INVERTED (or the table's constraint message) — the sign first
 FEE_NEGATIVE = "手数料にマイナスの金額は指定できません。"
 THRESHOLD_NEGATIVE = "金額区分にマイナスの金額は指定できません。"
@@ -91,16 +93,38 @@ FEE_DATE_FORM = "適用開始日は {example} の形で入力してください�
 
 
 class TypedDateField(forms.DateField):
-    """A date typed as 「2027-06-01」, 「2027/6/1」 or in full-width (``typed_date``); any
+    """A date typed as 「2027-06-01」, 「2027/6/1」 or in full-width (``typed_date``); a day
+    that does not exist (2026-02-30) is said so, as on the customer's pages (probe34 F7: it
+    got the form's message, 「…は 2026-12-09 の形で…」, though written in that form); any
     other text is the field's ``invalid`` message, which shows the expected form."""
 
     def to_python(self, value):
         if isinstance(value, str) and value.strip():
             day = typed_date(value)
+            if day is None and typed_date_nonexistent(value):
+                raise forms.ValidationError(MESSAGE_DATE_NONEXISTENT.format(label=self.label), code="nonexistent")
             if day is None:
                 raise forms.ValidationError(self.error_messages["invalid"], code="invalid")
             return day
         return super().to_python(value)
+
+
+class YenIntegerField(forms.IntegerField):
+    """An amount of yen staff type, read as every customer form and the counter's 入金 read
+    one (``parse_yen``: full-width digits, 1,000, a trailing 円; no 「1.5」, no digits of
+    other scripts), with the field's ``invalid``, ``negative`` and ``too_large`` messages.
+    Django's own reading took 「５５０」 and 「٥٥٠」 under a message that asked for 半角
+    digits (probe34 F7)."""
+
+    def to_python(self, value):
+        if value in self.empty_values:
+            return None
+        if isinstance(value, int):
+            return value
+        said = self.error_messages
+        return parse_yen(str(value), required=said["required"], not_number=said["invalid"],
+                         negative=said.get("negative", said["invalid"]),
+                         too_large=said.get("too_large", said["invalid"]))
 
 
 def years_ahead(day: dt.date, years: int) -> dt.date:
@@ -124,6 +148,7 @@ class FeeScheduleForm(forms.ModelForm):
     class Meta:
         model = FeeSchedule
         fields = ["effective_from", "threshold", *FEE_FIELDS]
+        field_classes = {name: YenIntegerField for name in ("threshold", *FEE_FIELDS)}
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -138,7 +163,8 @@ class FeeScheduleForm(forms.ModelForm):
                                 if not isinstance(validator, (MinValueValidator, MaxValueValidator))]
             field.validators += [_not_below(minimum), MaxValueValidator(maximum, message=message)]
             field.widget.attrs.update(min=minimum, max=maximum)
-            field.error_messages["invalid"] = FEE_NOT_NUMBER
+            field.error_messages.update(invalid=FEE_NOT_NUMBER, too_large=message,
+                                        negative=FEE_NEGATIVE if minimum == 0 else THRESHOLD_NEGATIVE)
         typed = self.fields.get("effective_from")
         if typed is not None:  # walk25 F5: 「2027/06/01」 and full-width were 「日付を正しく入力してください。」
             example = (timezone.localdate() + dt.timedelta(days=1)).isoformat()
@@ -307,7 +333,7 @@ class FeeScheduleAdmin(_AuditedAdmin):
 # (BANK_MAX_MIN…BANK_MAX_MAX, held by the database too), and lowering it names how many
 # customers it lowers and asks for a tick.
 BANK_MAX_OUT_OF_RANGE = (f"1日の利用限度額の上限は{BANK_MAX_MIN:,}円以上、{BANK_MAX_MAX:,}円以下の"
-                         "半角数字（円）で入力してください。")
+                         "金額を数字（円単位）で入力してください。")
 BANK_MAX_LOWER_UNCONFIRMED = ("この変更で、{count:,}人のお客さまの1日の利用限度額が新しい上限（{new:,}円）まで"
                               "すぐに下がります（予約中の引き上げも上限までになります）。お客さまへの個別のメールは"
                               "送られません（利用限度額変更の画面に上限額が適用されていることを表示します。"
@@ -321,7 +347,7 @@ BANK_MAX_CHANGED_MEANWHILE = ("この画面を表示した後に、別の画面�
 
 
 class TransferSettingsForm(forms.ModelForm):
-    bank_max_daily_limit = forms.IntegerField(
+    bank_max_daily_limit = YenIntegerField(
         label="1日の利用限度額の上限（金庫所定）", min_value=BANK_MAX_MIN, max_value=BANK_MAX_MAX,
         error_messages={key: BANK_MAX_OUT_OF_RANGE for key in ("required", "invalid", "min_value", "max_value")},
         help_text=f"{BANK_MAX_MIN:,}円～{BANK_MAX_MAX:,}円。お客さまの利用限度額はこの金額を超えられません。")

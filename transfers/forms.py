@@ -12,7 +12,7 @@ from django.utils.html import format_html
 from accounts.forms import JapaneseDateField, _date_widget
 from accounts.models import Account
 from accounts.templatetags.accounts_format import account_label, japanese_date, payee_place
-from cosei_ib.textinput import parse_yen, yen_field
+from cosei_ib.textinput import display_name, parse_yen, yen_field
 
 from .zengin import ZenginNameError, half_width_digits, zengin_name
 
@@ -24,7 +24,8 @@ AMOUNT_ZERO = "振込金額は1円以上で入力してください。"
 NUMBER_REQUIRED = "口座番号を入力してください。"
 NUMBER_NOT_DIGITS = "口座番号は数字7桁以内で入力してください。"
 TYPE_REQUIRED = "科目を選択してください。"
-NICKNAME_TOO_LONG = "登録名は20文字以内で入力してください。"
+NICKNAME_MAX = 20
+NICKNAME_TOO_LONG = f"登録名は{NICKNAME_MAX}文字以内で入力してください。"
 NICKNAME_BAD = "登録名に使用できない文字が含まれています。"
 LIMIT_REQUIRED = "変更後の利用限度額を入力してください。"
 LIMIT_NOT_NUMBER = "利用限度額は数字（円単位）で入力してください。"
@@ -144,8 +145,10 @@ class NicknameForm(forms.Form):
                                error_messages={"max_length": NICKNAME_TOO_LONG, "null_characters_not_allowed": NICKNAME_BAD})
 
     def clean_nickname(self) -> str:
-        value = self.cleaned_data["nickname"].strip()
-        if len(value) > 20:
+        """The name as stored: ``display_name`` (half-width katakana made full-width, ｶﾞ → ガ),
+        counted as the customer sees it (probe34 F6); up to 60 code points typed."""
+        value = display_name(self.cleaned_data["nickname"].strip())
+        if len(value) > NICKNAME_MAX:
             raise forms.ValidationError(NICKNAME_TOO_LONG)
         # control and format characters (C0, C1, U+202E, zero-width …), as a passkey's name
         if any(unicodedata.category(char).startswith("C") for char in value):

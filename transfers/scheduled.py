@@ -70,7 +70,9 @@ logger = logging.getLogger(__name__)
 
 DATE_NOT_BUSINESS_DAY = "{day}は{why}のため、振込日に指定できません。営業日を指定してください。"
 DATE_PAST = "振込日に過去の日付は指定できません。"
-DATE_TOO_FAR = "振込日は{last}（{days}日後）までの営業日を指定してください。"
+# probe34 F2: {last} is the last business day of the horizon (last_schedule_day) — it said
+# 「2027年2月6日（60日後）まで」 of a Saturday, which the next try was refused as 土曜日
+DATE_TOO_FAR = "振込日は{last}までの営業日を指定してください（ご予約は{days}日先までの営業日です）。"
 # Today, left empty or given (the picker's min), is a same-day transfer (schedule_date_problem).
 DATE_HINT = ("本日のお振込は本日の日付のままお進みください。予約する場合は翌営業日から{last}までの営業日を"
              "「{example}」のように入力してください（土日・祝日・12月31日～1月3日・当金庫の休業日は指定できません）。")
@@ -102,6 +104,22 @@ def date_example(*, today: dt.date) -> str:
     return slash_date(bankcalendar.next_business_day(today))
 
 
+def last_schedule_day(today: dt.date) -> dt.date:
+    """The last day a 予約 can take, the one the page names (DATE_TOO_FAR, DATE_HINT, the
+    picker's max): the last business day within the horizon — ``horizon_days()`` after
+    today, or the business day before it when the bank is closed then (probe34 F2). Should
+    no business day follow today within the horizon (closing days staff added), the
+    horizon's own date: no day is then named that the check would take."""
+    last = today + dt.timedelta(days=horizon_days())
+    if bankcalendar.is_business_day(last):
+        return last
+    try:
+        day = bankcalendar.previous_business_day(last)
+    except bankcalendar.NoBusinessDay:
+        return last
+    return day if day > today else last
+
+
 def schedule_date_problem(day: dt.date, *, today: dt.date) -> str:
     """Why ``day`` cannot be a transfer date ('' when it can): today is a same-day transfer;
     a past day, a bank holiday or a day beyond the horizon is refused with its reason."""
@@ -109,9 +127,8 @@ def schedule_date_problem(day: dt.date, *, today: dt.date) -> str:
         return DATE_PAST
     if day == today:
         return ""
-    last = today + dt.timedelta(days=horizon_days())
-    if day > last:
-        return DATE_TOO_FAR.format(last=japanese_date(last), days=horizon_days())
+    if day > today + dt.timedelta(days=horizon_days()):
+        return DATE_TOO_FAR.format(last=japanese_date(last_schedule_day(today)), days=horizon_days())
     if bankcalendar.is_bank_holiday(day):
         return DATE_NOT_BUSINESS_DAY.format(day=japanese_date(day), why=bankcalendar.closed_reason(day))
     return ""

@@ -192,7 +192,7 @@ def details(request):
                "sender_name": kept.get("sender_name") or request.customer.name_kana,
                # today's date in the field unless the customer gave one (walk33 F2)
                "transfer_date": kept.get("transfer_date") or today}
-    last_day = today + dt.timedelta(days=scheduled.horizon_days())
+    last_day = scheduled.last_schedule_day(today)  # a business day (probe34 F2)
     example = scheduled.date_example(today=today)
     shape = dict(smartphone=is_smartphone(request), today=today, last_day=last_day, date_example=example)
     form = None

@@ -214,3 +214,39 @@ def test_a_replayed_confirmation_of_a_cancelled_booking_says_cancelled(page, dev
     assert page.get_by_role("button", name="今回の振込先を登録").count() == 0
     assert "振込完了" not in page.content() and "振込手続きが完了しました" not in page.content()
     assert no_horizontal_overflow(page)
+
+
+def test_the_last_date_named_is_a_business_day_and_is_taken(page, device):
+    """XFER-11, UI-1 (probe34 F2), desktop and iPhone 13: on Tuesday 2026-12-08 a date far
+    ahead was refused with 「振込日は2027年2月6日（60日後）までの営業日を…」, a Saturday that
+    the next try was refused as 土曜日. The page names 2027年2月5日, and takes it."""
+    import datetime as dt
+
+    import time_machine
+
+    from tests import factories
+    from tests.security.secondfactor import customer_with_card
+    from tests.transfers.scheduled_support import at
+
+    def typed(day: dt.date) -> str:
+        return f"{day:%Y/%m/%d}" if device == "iphone" else day.isoformat()
+
+    with time_machine.travel(at(dt.date(2026, 12, 8)), tick=False):
+        customer = customer_with_card(password="Pass1234", email="s@example.jp")
+        factories.account(owner=customer, balance=100_000)
+        _login(page, customer)
+        page.wait_for_url("**/")
+        _to_details(page)
+        page.get_by_label("振込金額（円）").fill("20000")
+        page.get_by_label("振込日").fill(typed(dt.date(2099, 12, 31)))
+        page.get_by_role("button", name="次へ（確認画面へ）").click()
+        page.get_by_text("振込日は2027年2月5日までの営業日を指定してください（ご予約は60日先までの営業日です）。"
+                         ).first.wait_for()
+        assert "2027年2月6日" not in page.content()
+        if device != "iphone":  # the picker stops at the same day
+            assert page.get_by_label("振込日").get_attribute("max") == "2027-02-05"
+        assert no_horizontal_overflow(page)
+        page.get_by_label("振込日").fill(typed(dt.date(2027, 2, 5)))
+        page.get_by_role("button", name="次へ（確認画面へ）").click()
+        page.wait_for_url("**/transfers/confirm/")
+        page.get_by_text("2027年2月5日").first.wait_for()

@@ -168,3 +168,33 @@ def test_new_payee_by_kana_with_card_then_registered_payee_with_otp(page, device
     account.refresh_from_db()
     assert account.balance == 1_000_000 - 50_550 - 10_330
     assert internal_balance(Account.objects.get(purpose="fee_income")) >= 880  # with its stripes
+
+
+def test_a_nickname_of_half_width_voiced_kana_is_counted_as_seen(page, device):
+    """XFER-7, UI-1 (probe34 F6), desktop and iPhone 13: 「ｶﾞ」×20 typed as 登録名 was refused
+    as over 20 characters. The hint says half-width kana are kept full-width; 20 are taken
+    and shown as 「ガ」, 21 are refused in words."""
+    from tests.security.secondfactor import customer_with_card
+    from tests.transfers.support import registered_payee
+    from transfers.models import Payee
+
+    customer = customer_with_card(password="Pass1234")
+    payee = registered_payee(customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                             branch_name="貝塚", account_type="1", account_number="0012345", holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    _login(page, customer)
+    page.wait_for_url("**/")
+    page.goto("/transfers/payees/")
+    page.get_by_role("link", name="登録名変更").click()
+    page.wait_for_url(f"**/transfers/payees/{payee.pk}/rename/")
+    page.get_by_text("20文字以内（半角カナは全角カナにして登録します）").wait_for()
+    page.get_by_label("登録名").fill("ｶﾞ" * 21)
+    page.get_by_role("button", name="変更する").click()
+    page.get_by_text("登録名は20文字以内で入力してください。").first.wait_for()
+    assert no_horizontal_overflow(page)
+    page.get_by_label("登録名").fill("ｶﾞ" * 20)
+    page.get_by_role("button", name="変更する").click()
+    page.wait_for_url("**/transfers/payees/")
+    page.get_by_text("登録名を変更しました。").wait_for()
+    page.get_by_text("ガ" * 20, exact=True).wait_for()
+    assert no_horizontal_overflow(page)  # 20 full-width characters on a phone's list
+    assert Payee.objects.get(pk=payee.pk).nickname == "ガ" * 20

@@ -55,3 +55,22 @@ def test_every_form_reads_yen_with_the_one_parser():
     for module in (accounts.admin, payeasy.forms, transfers.forms):
         assert module.parse_yen is textinput.parse_yen, module.__name__
     assert accounts.admin.yen_field is transfers.forms.yen_field is textinput.yen_field
+
+
+@pytest.mark.parametrize(("typed", "kept"), [
+    ("ｶﾞ" * 3, "ガガガ"), ("ﾊﾟﾊﾟ", "パパ"), ("ｳﾞｧｲｵﾘﾝ", "ヴァイオリン"), ("か\u3099", "が"), ("ｶ\u3099", "ガ"),
+    ("ABC 123 ＡＢＣ", "ABC 123 ＡＢＣ"), ("大家さん", "大家さん"), ("ｰ｢｣･", "ー「」・"),
+])
+def test_a_display_name_is_kept_as_it_is_seen(typed, kept):
+    """XFER-7, SEC-16 (probe34 F6): a half-width voiced kana is one character seen, two code
+    points typed; display_name composes it (jaconv), and leaves letters and digits alone."""
+    assert textinput.display_name(typed) == kept
+
+
+@pytest.mark.parametrize(("typed", "nonexistent"), [
+    ("2026-02-30", True), ("２０２６－０２－３０", True), ("2027/13/1", True), ("2027.4.31", True),
+    ("2026-02-28", False), ("2026/02-30", False), ("来月1日", False), ("", False), (None, False),
+])
+def test_a_typed_date_of_no_day_is_told_apart_from_another_form(typed, nonexistent):
+    """STAFF-1 (probe34 F7): 2026-02-30 is written as a date is, and names no day."""
+    assert textinput.typed_date_nonexistent(typed) is nonexistent

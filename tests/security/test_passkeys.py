@@ -484,3 +484,17 @@ def test_a_register_confirm_posted_again_goes_on_to_the_registration_or_says_it_
     page = replay.content.decode()
     assert "パスキー「私のiPhone」を登録しました。" in page and "有効時間が過ぎました" not in page
     assert AuditEvent.objects.filter(customer=customer, action="passkey_register", outcome="success").count() == 1
+
+
+def test_a_passkey_name_is_counted_as_the_customer_sees_it(client):
+    """SEC-16, UI-1 (probe34 F6, as for a payee's 登録名): 「ｶﾞ」 is two code points and one
+    character seen. 32 of them are a name of 32 characters, kept as 「ガ」 (display_name:
+    what is counted is what is stored, and fits the column); 33 are refused."""
+    customer = secondfactor.customer_with_card()
+    _password_login(client, customer)
+    refused = client.post("/settings/passkeys/", {"register": "1", "name": "ｶﾞ" * 33}, HTTP_HOST="localhost")
+    assert refused.status_code == 200
+    assert "パスキーの名前は32文字以内で入力してください。" in refused.content.decode()
+    response = client.post("/settings/passkeys/", {"register": "1", "name": "ｶﾞ" * 32}, HTTP_HOST="localhost")
+    assert response.url == "/settings/passkeys/confirm/"
+    assert client.session["cosei_pending_passkey"]["content"]["name"] == "ガ" * 32

@@ -55,7 +55,9 @@ FEE_FIELDS = {"threshold": 30000, "same_branch_under": 0, "same_branch_over": 0,
     ({"other_bank_over": 9_999_999_999}, "手数料は10,000円以下で入力してください。"),
     ({"same_branch_under": 10_001}, "手数料は10,000円以下で入力してください。"),
     ({"threshold": 99_999_999_999_999_999_999}, "金額区分は100,000,000円以下で入力してください。"),
-    ({"other_bank_under": "３３０円"}, "金額は半角数字（円）で入力してください。"),
+    ({"other_bank_under": "1.5"}, "金額は数字（円単位）で入力してください。"),
+    ({"other_bank_under": "٣٣٠"}, "金額は数字（円単位）で入力してください。"),  # Arabic-Indic: int() took it
+    ({"threshold": "1,00,0"}, "金額は数字（円単位）で入力してください。"),
 ])
 def test_a_fee_typo_is_caught_in_words_before_it_is_saved(staff_client, typed, message):
     """XFER-4, STAFF-1 (walk24): 他行宛 9,999,999,999円 was saved for today and refused every
@@ -67,6 +69,37 @@ def test_a_fee_typo_is_caught_in_words_before_it_is_saved(staff_client, typed, m
     assert response.status_code == 200 and message in page
     assert "9223372036854775807" not in page
     assert not FeeSchedule.objects.filter(effective_from=day).exists()
+
+
+@pytest.mark.parametrize(("typed", "read"), [
+    ({"other_bank_under": "３３０"}, {"other_bank_under": 330}),
+    ({"other_bank_under": "３３０円", "threshold": "30,000円"}, {"other_bank_under": 330, "threshold": 30_000}),
+    ({"threshold": "３００００"}, {"threshold": 30_000}),
+])
+def test_a_fee_is_read_as_the_customer_forms_read_yen(staff_client, typed, read):
+    """XFER-4, STAFF-1 (probe34 F7): 「５５０」 was taken while the message for 「1.5」 asked
+    for 半角数字 — the hint said less than was read. Amounts are read by the shared yen
+    parser (full-width, 1,000, a trailing 円), and the message says 数字（円単位）."""
+    day = timezone.localdate() + dt.timedelta(days=2)
+    response = staff_client.post("/admin/transfers/feeschedule/add/",
+                                 {"effective_from": day.isoformat(), **FEE_FIELDS, **typed})
+    assert response.status_code == 302
+    row = FeeSchedule.objects.get(effective_from=day)
+    assert {name: getattr(row, name) for name in read} == read
+
+
+@pytest.mark.parametrize("typed", ["2026-02-30", "２０２６／０２／３０", "2027/13/01", "2027.04.31"])
+def test_a_start_date_that_does_not_exist_is_said_so(staff_client, typed):
+    """XFER-4, STAFF-1 (probe34 F7): 2026-02-30 got 「適用開始日は 2026-12-09 の形で入力して
+    ください。」 — it was in that form; the day does not exist. Said as the customer's pages
+    say it."""
+    before = FeeSchedule.objects.count()
+    response = staff_client.post("/admin/transfers/feeschedule/add/", {"effective_from": typed, **FEE_FIELDS})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "適用開始日に存在しない日付が入力されています。" in page
+    assert "の形で入力してください" not in page
+    assert FeeSchedule.objects.count() == before
 
 
 def test_a_fee_row_for_today_is_refused_in_words(staff_client):
@@ -140,7 +173,7 @@ def test_staff_change_the_bank_maximum(staff_client):
       "other_branch_over": 220, "other_bank_under": 330, "other_bank_over": 550},
      "金額区分にマイナスの金額は指定できません。"),
     ("/admin/transfers/transfersettings/1/change/", {"bank_max_daily_limit": 0},
-     "1日の利用限度額の上限は100,000円以上、1,000,000,000円以下の半角数字（円）で入力してください。"),
+     "1日の利用限度額の上限は100,000円以上、1,000,000,000円以下の金額を数字（円単位）で入力してください。"),
 ])
 def test_a_negative_fee_or_a_zero_maximum_is_said_in_words_not_by_constraint_name(staff_client, url, fields,
                                                                                    message):
@@ -179,7 +212,7 @@ def test_a_bank_maximum_out_of_range_is_refused_in_words(staff_client, typed):
                                  {"bank_max_daily_limit": typed, "confirm_lower": "on"})
     page = response.content.decode()
     assert response.status_code == 200
-    assert "1日の利用限度額の上限は100,000円以上、1,000,000,000円以下の半角数字（円）で入力してください。" in page
+    assert "1日の利用限度額の上限は100,000円以上、1,000,000,000円以下の金額を数字（円単位）で入力してください。" in page
     assert "9223372036854775807" not in page
     assert TransferSettings.objects.get(pk=1).bank_max_daily_limit == 10_000_000
 

@@ -36,7 +36,7 @@ MONDAY = dt.date(2026, 12, 7)  # today in the date tests (a business day)
     (dt.date(2027, 1, 11), "祝日"),  # 成人の日
     (dt.date(2026, 12, 31), "年末年始"),
     (dt.date(2027, 1, 4) - dt.timedelta(days=1), "年末年始"),  # Jan 3 (a Sunday too: 日曜日 first)
-    (dt.date(2027, 2, 8), "2027年2月5日（60日後）まで"),
+    (dt.date(2027, 2, 8), "2027年2月5日までの営業日を指定してください（ご予約は60日先まで"),
     (dt.date(2026, 12, 6), "過去の日付"),
 ])
 def test_a_date_that_is_no_business_day_or_too_far_is_refused_with_its_reason(day, fragment):
@@ -50,6 +50,36 @@ def test_today_the_next_business_day_and_the_horizon_are_accepted():
     assert scheduled.schedule_date_problem(MONDAY, today=MONDAY) == ""  # today: a same-day transfer
     assert scheduled.schedule_date_problem(dt.date(2026, 12, 8), today=MONDAY) == ""
     assert scheduled.schedule_date_problem(dt.date(2027, 2, 5), today=MONDAY) == ""  # day 60, a Friday
+
+
+@pytest.mark.parametrize(("today", "last"), [
+    (MONDAY, dt.date(2027, 2, 5)),                 # day 60 is a Friday: itself
+    (dt.date(2026, 12, 8), dt.date(2027, 2, 5)),   # day 60 a Saturday (probe34): the Friday before
+    (dt.date(2026, 11, 4), dt.date(2026, 12, 30)),  # day 60 is Jan 3: before the year-end closing
+])
+def test_the_last_date_named_is_the_last_business_day_of_the_horizon(today, last):
+    """XFER-11 (probe34 F2): 「振込日は2027年2月6日（60日後）までの営業日を…」 named a
+    Saturday, and 2027-02-06 typed next was refused as 土曜日. The date named is taken."""
+    assert scheduled.last_schedule_day(today) == last
+    assert scheduled.schedule_date_problem(last, today=today) == ""
+    problem = scheduled.schedule_date_problem(today + dt.timedelta(days=61), today=today)
+    assert problem == (f"振込日は{last.year}年{last.month}月{last.day}日までの営業日を指定してください"
+                       "（ご予約は60日先までの営業日です）。")
+    for later in range(1, (today + dt.timedelta(days=60) - last).days + 1):  # closed to the horizon
+        assert bankcalendar.is_bank_holiday(last + dt.timedelta(days=later))
+
+
+def test_a_closing_day_at_the_horizon_moves_the_last_date_named_before_it():
+    """XFER-11, LEDGER-6 (probe34 F2): the bank's own 臨時休業日 counts as bankcalendar does."""
+    from accounts.services import bank_closing_day_add
+    from tests.accounts.closing_support import staff_user
+
+    staff_user("staff-t")
+    with time_machine.travel(at(MONDAY), tick=False):
+        bank_closing_day_add(day=dt.date(2027, 2, 5), name="システム更改", actor="staff-t")
+    assert scheduled.last_schedule_day(MONDAY) == dt.date(2027, 2, 4)
+    assert "振込日は2027年2月4日までの営業日を" in scheduled.schedule_date_problem(dt.date(2027, 2, 8), today=MONDAY)
+    assert "臨時休業日" in scheduled.schedule_date_problem(dt.date(2027, 2, 5), today=MONDAY)
 
 
 def test_the_service_refuses_a_weekend_date_even_when_the_form_was_bypassed():

@@ -49,7 +49,7 @@ def test_schedule_cancel_and_history_pages(signed_in):
         page = client.get(reverse("transfers:details")).content.decode()
         assert 'type="date"' in page and 'min="2026-12-07"' in page and 'max="2027-02-05"' in page
         for typed, fragment in [("2026/12/12", "土曜日"), ("２０２６－１２－３１", "年末年始"),
-                                ("2027-02-08", "60日後"), ("2026-12-06", "過去"), ("12/08", "年・月・日"),
+                                ("2027-02-08", "60日先"), ("2026-12-06", "過去"), ("12/08", "年・月・日"),
                                 ("2026-02-30", "存在しない"), ("2026\x00", "年・月・日"), ("9" * 3000, "年・月・日")]:
             response = _details(client, transfer_date=typed)
             assert response.status_code == 200, typed
@@ -176,6 +176,24 @@ def test_the_date_is_shown_filled_with_today_and_an_empty_one_is_asked_for(signe
     assert 'value="2026/12/11"' in client.get(reverse("transfers:details")).content.decode()
     page = client.get(reverse("transfers:confirm")).content.decode()
     assert "2026年12月11日（予約）" in page and "本日（" not in page
+
+
+def test_the_last_date_the_page_names_is_a_business_day_it_takes(client):
+    """XFER-5, XFER-11 (probe34 F2): on Tuesday 2026-12-08, 2099-12-31 was refused with
+    「振込日は2027年2月6日（60日後）までの営業日を…」 and 2027-02-06 then as 土曜日. The
+    page names 2027年2月5日 (the picker's max, the hint, the refusal) and takes it."""
+    with time_machine.travel(at(dt.date(2026, 12, 8)), tick=True):
+        customer, debit = payer()
+        client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"})
+        _to_details(client, debit)
+        page = client.get(reverse("transfers:details")).content.decode()
+        assert 'max="2027-02-05"' in page and "翌営業日から2027年2月5日までの営業日を" in page
+        refused = _details(client, transfer_date="2099-12-31").content.decode()
+        assert "振込日は2027年2月5日までの営業日を指定してください（ご予約は60日先までの営業日です）。" in refused
+        assert "2027年2月6日" not in refused
+        response = _details(client, transfer_date="2027-02-05")
+        assert response.status_code == 302 and response.url == reverse("transfers:confirm")
+        assert "2027年2月5日" in client.get(response.url).content.decode()
 
 
 @pytest.mark.parametrize(("today", "example"), [

@@ -72,7 +72,7 @@ def test_the_sixtieth_day_may_be_booked_and_the_sixty_first_not():
         last = today + dt.timedelta(days=60)
     assert scheduled.schedule_date_problem(last, today=today) == ""
     assert scheduled.schedule_date_problem(last + dt.timedelta(days=1), today=today) == \
-        f"振込日は{last.year}年{last.month}月{last.day}日（60日後）までの営業日を指定してください。"
+        f"振込日は{last.year}年{last.month}月{last.day}日までの営業日を指定してください（ご予約は60日先までの営業日です）。"
 
 
 def test_a_booking_confirmed_after_midnight_for_that_day_is_refused_not_made_a_same_day_transfer():

@@ -533,6 +533,31 @@ def test_a_nickname_with_invisible_or_direction_characters_is_refused(signed_in,
     assert Payee.objects.get(pk=payee.pk).nickname == ""
 
 
+@pytest.mark.parametrize(("typed", "stored"), [
+    ("ｶﾞ" * 20, "ガ" * 20),               # 40 code points typed, 20 characters seen
+    ("か\u3099" * 20, "が" * 20),          # a combining mark: composed (NFC)
+    ("ﾊﾟﾊﾟのｺｳｻﾞ", "パパのコウザ"),
+    ("ＡＢＣ大家さん 123", "ＡＢＣ大家さん 123"),  # only the half-width katakana change
+])
+def test_a_nickname_is_counted_as_the_customer_sees_it_and_kept_so(signed_in, typed, stored):
+    """XFER-7, UI-1 (probe34 F6): 「ｶﾞ」×20 was refused as over 20 characters — each ｶﾞ is
+    two code points. The 登録名 is kept as ``display_name`` makes it (half-width katakana
+    full-width, ｶﾞ → ガ: the page's hint says so), and counted as kept; 21 are still refused."""
+    client, customer, debit = signed_in
+    payee = registered_payee(customer, bank_code="0161", bank_name="池田泉州銀行", branch_code="002",
+                             branch_name="貝塚", account_type="1", account_number="0012345",
+                             holder_kana="ﾀﾅｶ ﾊﾅｺ")
+    url = reverse("transfers:payee_rename", args=[payee.pk])
+    assert "半角カナは全角カナにして登録します" in client.get(url).content.decode()
+    response = client.post(url, {"nickname": typed})
+    assert response.status_code == 302 and response.url == reverse("transfers:payees")
+    assert Payee.objects.get(pk=payee.pk).nickname == stored
+    assert stored in client.get(response.url).content.decode()
+    page = client.post(url, {"nickname": "ｶﾞ" * 21}).content.decode()
+    assert "登録名は20文字以内で入力してください。" in page
+    assert Payee.objects.get(pk=payee.pk).nickname == stored
+
+
 def test_the_bank_type_links_carry_the_row_url_encoded(signed_in):
     """XFER-1 (walk28 F3): the 種類 links echoed ``row`` into their query unencoded:
     ``row=カ&type=shinkin`` made every link carry a second ``type``, and ``row=%2541#frag``
