@@ -320,8 +320,8 @@ def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, numb
         if bill is None or bill.bill_id != bill_id:
             if _paid_here(biller, bill_id):
                 raise BillChanged(BILL_PAID_MEANWHILE, step="numbers")
-            if bill is None:
-                raise BillChanged(BILL_GONE, step="numbers")
+            if bill is None:  # a 情報リンク has no numbers to check: its biller's page makes a new one
+                raise BillChanged(LINK_BILL_CHANGED if via_link else BILL_GONE, step="numbers")
             refusal = _bill_refusal(bill, meanwhile=True)  # another bill of the number now
             raise refusal or _changed_to(bill, amount=amount, via_link=via_link)
         refusal = _bill_refusal(bill, meanwhile=True)

@@ -14,7 +14,7 @@ import pytest
 from accounts.models import Journal
 from cosei_ib.bankcalendar import local_now
 from payeasy import services
-from payeasy.models import Bill, Payment
+from payeasy.models import Bill, EntryFailureCounter, Payment
 from payeasy.views import LINK, PENDING, WIZARD
 from security.models import AuditEvent, Credential, StepUp
 from tests.payeasy import support
@@ -185,3 +185,24 @@ def test_link_whose_signed_amount_no_longer_fits_is_given_up():
     assert response.url == "/payeasy/link/bill/"
     page = client.get("/payeasy/link/bill/").content.decode()
     assert services.LINK_BILL_CHANGED in page and services.LINK_INVALID not in page
+
+
+@pytest.mark.parametrize("via_link", [False, True])
+def test_a_bill_no_longer_found_sends_the_customer_to_the_numbers_or_the_billers_page(via_link):
+    customer, account = support.payer()
+    client = support.logged_in(customer)
+    if via_link:
+        assert client.get(link_url(signed_link())).url == "/payeasy/link/bill/"
+        assert client.post("/payeasy/link/bill/", {"account": account.pk}).url == "/payeasy/confirm/"
+    else:
+        to_confirm(client, account, support.TAX, {"number": support.TAX_BILL[1], "confirmation": support.TAX_BILL[2],
+                                                  "category": support.TAX_BILL[3]})
+    Bill.objects.filter(pk=_bill(support.TAX_BILL).pk).update(number="1234567890123499")  # withdrawn by the biller
+    if via_link:
+        _refused_and_dropped(client, customer, goes_to="/payeasy/", message=services.LINK_BILL_CHANGED)
+        assert LINK not in client.session
+    else:
+        page = _refused_and_dropped(client, customer, goes_to="/payeasy/numbers/", message=services.BILL_GONE)
+        assert 'value="1234567890123456"' in page
+    assert services.payeasy_blocked_until(customer=customer) is None
+    assert not EntryFailureCounter.objects.filter(customer=customer, failures__gt=0).exists()  # not a wrong entry
