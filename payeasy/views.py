@@ -295,17 +295,17 @@ def _bill_changed(request, content: dict, changed: services.BillChanged):
     now (the wizard's copy replaced, so 「戻る」 and 確認画面へ never show the old one
     again), the numbers, or the biller — as 利用限度額 returns to its input page with
     LIMIT_CHANGED. A 情報リンク goes back to its own page, which asks the biller again, or
-    is given up when it can no longer pay."""
-    wizard = _wizard(request)
-    wizard.pop("amount", None)
-    wizard.pop("bill", None)
+    is given up when it can no longer pay. The wizard is the confirmation's (another tab
+    may have moved it to another bill meanwhile)."""
     if content["via_link"]:
+        request.session.pop(WIZARD, None)
         if changed.step == "bill":
-            _save(request, wizard)
             return redirect("payeasy:link_resume")
         request.session.pop(LINK, None)
-        request.session.pop(WIZARD, None)
         return redirect("payeasy:start")
+    wizard = {"account": content["account"], "biller": content["biller"], "via_link": False,
+              "entry": {"number": content["number"], "confirmation": content["confirmation"] or "",
+                        "category": content["category"]}}
     if changed.step == "bill":
         wizard["bill"] = changed.bill.as_session()
     _save(request, wizard)

@@ -206,3 +206,15 @@ def test_a_bill_no_longer_found_sends_the_customer_to_the_numbers_or_the_billers
         assert 'value="1234567890123456"' in page
     assert services.payeasy_blocked_until(customer=customer) is None
     assert not EntryFailureCounter.objects.filter(customer=customer, failures__gt=0).exists()  # not a wrong entry
+
+
+def test_the_bill_shown_again_is_the_confirmations_not_another_tabs():
+    """Another tab moved the wizard to the city tax's bill (no confirmation started); the
+    changed mobile bill comes back as itself, with its own numbers."""
+    customer, account, client = _at_confirm()
+    client.post("/payeasy/", {"account": account.pk, "biller": support.CITY})
+    client.post("/payeasy/numbers/", {"number": "27100000000001", "confirmation": "111111"})
+    Bill.objects.filter(pk=_bill(support.MOBILE_BILL).pk).update(amount=69_800)
+    page = _refused_and_dropped(client, customer, goes_to="/payeasy/bill/", message=services.BILL_CONTENT_CHANGED)
+    assert "69,800円" in page and "コウセイモバイル" in page and "23,500円" not in page
+    assert 'value="09012345678"' in client.get("/payeasy/numbers/").content.decode()
