@@ -45,7 +45,6 @@ BLOCKED = ("番号の誤入力が1日の上限（{limit}回）に達したため
            "{until}以降にあらためてご利用ください。")
 BILL_PAID = "この請求は既に払込み済みです。同じ請求を二度払い込むことはできません。"
 BILL_EXPIRED = "この請求は払込期限（{due}）を過ぎているため、払い込めません。収納機関にお問い合わせください。"
-BILL_CHANGED = "請求の内容が変わったため、払い込めませんでした。お手数ですが、最初からやり直してください。"
 GATEWAY_DOWN = ("収納機関と通信できなかったため、お取引を受け付けできませんでした（お口座からの引落しはありません）。"
                 "しばらくしてから、あらためてお試しください。")
 AMOUNT_OUT_OF_RANGE = "払込金額は{min:,}円以上{max:,}円以下で入力してください。"
@@ -54,6 +53,21 @@ INSUFFICIENT = "お支払可能額が不足しているため、払込みでき�
 DUPLICATE_NOT_ACKNOWLEDGED = ("同じ収納機関・番号への払込みが{date}に{amount:,}円ありました。"
                               "二重払いでないことをご確認のうえ、確認欄にチェックしてください。")
 ACCOUNT_UNAVAILABLE = "お支払口座を選択し直してください。"
+# the bill or the biller changed after the confirm page was shown (probe34 F1): the pending
+# payment is dropped (``BillChanged``), the customer sent back to the bill as it is now
+NOTHING_DEBITED = "お支払いを中止しました（お口座からの引落しはありません）。"
+BILL_CONTENT_CHANGED = ("確認画面を表示した後に請求内容が変更されたため、" + NOTHING_DEBITED
+                        + "最新の請求内容をご確認のうえ、もう一度お手続きください。")
+BILL_GONE = ("確認画面を表示した後に請求内容が変更され、請求を確認できなくなったため、" + NOTHING_DEBITED
+             + "番号をご確認のうえ、もう一度お手続きください。")
+BILL_PAID_MEANWHILE = ("この請求は既に払込み済みとなっているため、" + NOTHING_DEBITED
+                       + "同じ請求を二度払い込むことはできません。")
+BILL_EXPIRED_MEANWHILE = ("確認画面を表示した後に、この請求の払込期限（{due}）を過ぎたため、" + NOTHING_DEBITED
+                          + "収納機関にお問い合わせください。")
+BILLER_STOPPED = ("確認画面を表示した後に、この収納機関のお取扱いが停止されたため、" + NOTHING_DEBITED
+                  + "詳しくは収納機関にお問い合わせください。")
+LINK_BILL_CHANGED = ("収納機関の請求内容が変更されたため、このお支払情報ではお支払いできません"
+                     "（お口座からの引落しはありません）。収納機関のページから、もう一度お手続きください。")
 LINK_INVALID = "収納機関からのお支払情報を確認できませんでした（改ざんされているか、内容が不足しています）。収納機関のページからやり直してください。"
 LINK_EXPIRED = "収納機関からのお支払情報の有効期限が切れています。収納機関のページからやり直してください。"
 LINK_REPLAYED = "このお支払情報は既に使用されています。収納機関のページからやり直してください。"
@@ -70,6 +84,22 @@ class PayeasyRefused(Exception):
         self.field = field
         self.blocked = blocked
         super().__init__(message)
+
+
+class BillChanged(PayeasyRefused):
+    """The bill (amount, bounds, due date, status, description) or the biller changed
+    after the confirm page was shown (probe34 F1): the confirmation can never pay, so it is
+    ``final`` — the step-up flow drops the pending payment (the right answer is no wrong
+    one) and the view sends the customer to ``step``: 「bill」 with ``bill`` as it is now,
+    「numbers」 (the bill is gone, paid or past its due date) or 「start」 (the biller is no
+    longer handled). Never a message about what the customer typed: they typed nothing."""
+
+    final = True
+
+    def __init__(self, message: str, *, step: str, bill: BillInfo | None = None) -> None:
+        super().__init__(message)
+        self.step = step
+        self.bill = bill
 
 
 def _limit() -> int:
@@ -158,12 +188,26 @@ def bill_lookup_for_customer(*, customer: Customer, biller: Biller, number: str,
     return bill
 
 
-def _bill_refusal(bill: BillInfo) -> PayeasyRefused | None:
+def _bill_refusal(bill: BillInfo, *, meanwhile: bool = False) -> PayeasyRefused | None:
+    """Paid or past its due date. ``meanwhile``: since the confirm page showed it payable
+    (``BillChanged``, the customer is sent back to the numbers)."""
+    due = f"{bill.due_date.year}年{bill.due_date.month}月{bill.due_date.day}日"
     if bill.paid:
-        return PayeasyRefused(BILL_PAID)
+        return BillChanged(BILL_PAID_MEANWHILE, step="numbers") if meanwhile else PayeasyRefused(BILL_PAID)
     if bill.due_date < local_now().date():
-        return PayeasyRefused(BILL_EXPIRED.format(due=f"{bill.due_date.year}年{bill.due_date.month}月{bill.due_date.day}日"))
+        return (BillChanged(BILL_EXPIRED_MEANWHILE.format(due=due), step="numbers") if meanwhile
+                else PayeasyRefused(BILL_EXPIRED.format(due=due)))
     return None
+
+
+def bill_shown(bill: BillInfo) -> dict:
+    """The bill as a confirm page shows it, held in the confirmation's content: the payment
+    compares the biller's answer with it (``payeasy_pay``) and the page is drawn from it."""
+    return bill.as_session()
+
+
+def _bill_changed_from(shown: dict | None, bill: BillInfo) -> bool:
+    return shown is not None and {**shown, "paid": False} != {**bill.as_session(), "paid": False}
 
 
 def amount_range_text(bill: BillInfo) -> str:
@@ -242,7 +286,8 @@ def _refusal_summarised(operation):
 @_refusal_summarised
 def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, number: str,
                 confirmation: str | None, category: str, bill_id: str, amount: int,
-                via_link: bool, duplicate_acknowledged: bool, ip: str | None) -> Payment:
+                via_link: bool, duplicate_acknowledged: bool, ip: str | None,
+                shown: dict | None = None) -> Payment:
     """Pay one bill (PAY-1), in one transaction: ask the biller again (paid elsewhere or
     expired since the customer saw it → refused), insert the payment — the unique
     ``payment_bill_once`` makes a second payment of the same bill fail here, also from a
@@ -250,13 +295,22 @@ def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, numb
     journal from the customer's account to the Pay-easy collection account, report the
     payment to the biller, write the audit row and the mail. Any refusal rolls all of it
     back, and is named for 取引履歴 (``_refusal_summarised``). A payment has no cancellation
-    (the guide)."""
+    (the guide).
+
+    ``shown``: the bill as the confirm page showed it (``bill_shown``). The biller's answer
+    differing from it in anything — amount, bounds, due date, description —, the bill gone,
+    paid or past its due date, or the biller no longer handled is ``BillChanged`` (final):
+    it was 「払込金額が請求金額と一致しません」 at every retry, as if the customer had typed
+    a wrong amount (probe34 F1)."""
     with transaction.atomic():
         account = (Account.objects.filter(pk=account_id, customer=customer, purpose=Account.Purpose.CUSTOMER)
                    .select_related("branch").first())
         if account is None:
             raise PayeasyRefused(ACCOUNT_UNAVAILABLE)
-        biller = biller_for_entry(biller_number)
+        try:
+            biller = biller_for_entry(biller_number)
+        except PayeasyRefused:
+            raise BillChanged(BILLER_STOPPED, step="start") from None
         try:
             bill = gateway().bill_lookup(biller=biller, number=number, confirmation=confirmation,
                                          category=category)
@@ -264,12 +318,19 @@ def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, numb
             logger.warning("payeasy gateway unavailable for biller %s", biller.number, exc_info=True)
             raise PayeasyRefused(GATEWAY_DOWN) from None
         if bill is None or bill.bill_id != bill_id:
-            raise PayeasyRefused(BILL_PAID if _paid_here(biller, bill_id) else BILL_CHANGED)
-        refusal = _bill_refusal(bill)
+            if _paid_here(biller, bill_id):
+                raise BillChanged(BILL_PAID_MEANWHILE, step="numbers")
+            if bill is None:  # a 情報リンク has no numbers to check: its biller's page makes a new one
+                raise BillChanged(LINK_BILL_CHANGED if via_link else BILL_GONE, step="numbers")
+            refusal = _bill_refusal(bill, meanwhile=True)  # another bill of the number now
+            raise refusal or _changed_to(bill, amount=amount, via_link=via_link)
+        refusal = _bill_refusal(bill, meanwhile=True)
         if refusal is not None:
             raise refusal
         if _paid_here(biller, bill.bill_id):  # the clear message; the constraint below decides
-            raise PayeasyRefused(BILL_PAID)
+            raise BillChanged(BILL_PAID_MEANWHILE, step="numbers")
+        if _bill_changed_from(shown, bill):
+            raise _changed_to(bill, amount=amount, via_link=via_link)
         amount_check(bill, amount)
         earlier = duplicate_earlier(customer=customer, biller=biller, number=number)
         if earlier is not None and not duplicate_acknowledged:
@@ -317,6 +378,18 @@ def payeasy_pay(*, customer: Customer, account_id: int, biller_number: str, numb
             "※払込みの取消はできません。",
         ])
     return payment
+
+
+def _changed_to(bill: BillInfo, *, amount: int, via_link: bool) -> BillChanged:
+    """The payable ``bill`` differs from what the confirm page showed: shown again as it is
+    now. A 情報リンク's amount is the biller's signed one: when it no longer fits the bill,
+    only the biller's page can give a new link (the link is given up, ``step`` 「start」)."""
+    if via_link:
+        try:
+            amount_check(bill, amount)
+        except PayeasyRefused:
+            return BillChanged(LINK_BILL_CHANGED, step="start")
+    return BillChanged(BILL_CONTENT_CHANGED, step="bill", bill=bill)
 
 
 def _paid_here(biller: Biller, bill_id: str) -> bool:
@@ -420,7 +493,9 @@ def link_bill_lookup(*, customer: Customer, link: LinkPayment, ip: str | None) -
         try:
             amount_check(bill, link.amount)
         except PayeasyRefused:
-            refusal = PayeasyRefused(LINK_INVALID)
+            # signed by the biller, so not tampered with: the bill changed since its page
+            # made the link (probe34 F1; it was 「改ざんされているか…」)
+            refusal = PayeasyRefused(LINK_BILL_CHANGED)
     if refusal is not None:
         audit_record(action="payeasy_link", outcome=AuditEvent.Outcome.REFUSED, customer=customer, ip=ip,
                      summary=f"{biller.number} {biller.name} {refusal.message[:40]}")

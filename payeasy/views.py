@@ -138,6 +138,8 @@ def _content(request, *, wizard: dict, biller: Biller, bill: BillInfo, amount: i
         "confirmation": None if wizard.get("via_link") else entry.get("confirmation", ""),
         "bill_id": bill.bill_id, "amount": amount, "via_link": bool(wizard.get("via_link")),
         "duplicate": services.duplicate_summary(earlier),
+        # the bill the page shows: the payment is refused as changed when the biller's differs
+        "shown": services.bill_shown(bill),
     }
 
 
@@ -234,14 +236,19 @@ def confirm_view(request):
     duplicate = content.get("duplicate")
     acknowledged = request.POST.get("acknowledge") == "1"
     paid = []
+    changed: list[services.BillChanged] = []
 
     def execute(customer, content):
         # a refusal comes named for 取引履歴 (拒否 with the biller and the amount) by the service
-        paid.append(services.payeasy_pay(
-            customer=customer, account_id=content["account"], biller_number=content["biller"],
-            number=content["number"], confirmation=content["confirmation"], category=content["category"],
-            bill_id=content["bill_id"], amount=content["amount"], via_link=content["via_link"],
-            duplicate_acknowledged=acknowledged, ip=client_ip(request)))
+        try:
+            paid.append(services.payeasy_pay(
+                customer=customer, account_id=content["account"], biller_number=content["biller"],
+                number=content["number"], confirmation=content["confirmation"], category=content["category"],
+                bill_id=content["bill_id"], amount=content["amount"], via_link=content["via_link"],
+                duplicate_acknowledged=acknowledged, ip=client_ip(request), shown=content.get("shown")))
+        except services.BillChanged as refused:
+            changed.append(refused)  # final: the flow drops the pending payment and says why
+            raise
         # the receipt's session, saved with the payment (session_saved_with, issue 14): the
         # pending payment, the wizard and a paid 情報リンク leave it in the commit that paid
         _receipt_kept(request, paid[0])
@@ -262,7 +269,7 @@ def confirm_view(request):
         form, _stepup, done = stepup_pending_confirm(request, session_key=PENDING, execute=execute,
                                                      session_saved_with=())
     if form is None:
-        return redirect("payeasy:start")
+        return _bill_changed(request, content, changed[0]) if changed else redirect("payeasy:start")
     if done:
         return redirect("payeasy:done")  # the session is the receipt's (_receipt_kept)
     if request.method == "POST":  # refused as already used: the request that won paid it
@@ -271,7 +278,7 @@ def confirm_view(request):
             return already
     biller = Biller.objects.filter(number=content["biller"]).first()
     account = account_list_for_customer(customer=request.customer).filter(pk=content["account"]).first()
-    bill = _wizard(request).get("bill")
+    bill = content.get("shown") or _wizard(request).get("bill")  # what will be paid, not another tab's
     back = reverse("payeasy:link_resume" if content["via_link"] else "payeasy:bill")
     return render(request, "payeasy/confirm.html", {
         "form": form, "content": content, "biller": biller, "account": account, "duplicate": duplicate,
@@ -279,6 +286,30 @@ def confirm_view(request):
         "acknowledged": acknowledged, "back": back, "step": 4, "pending": _stepup.pk,
         "page_error": page_error,
     })
+
+
+def _bill_changed(request, content: dict, changed: services.BillChanged):
+    """The bill or the biller changed after the confirm page was shown (probe34 F1): the
+    step-up flow has dropped the pending payment and put ``changed.message`` in the
+    messages. The customer goes back to the step the change concerns — the bill as it is
+    now (the wizard's copy replaced, so 「戻る」 and 確認画面へ never show the old one
+    again), the numbers, or the biller — as 利用限度額 returns to its input page with
+    LIMIT_CHANGED. A 情報リンク goes back to its own page, which asks the biller again, or
+    is given up when it can no longer pay. The wizard is the confirmation's (another tab
+    may have moved it to another bill meanwhile)."""
+    if content["via_link"]:
+        request.session.pop(WIZARD, None)
+        if changed.step == "bill":
+            return redirect("payeasy:link_resume")
+        request.session.pop(LINK, None)
+        return redirect("payeasy:start")
+    wizard = {"account": content["account"], "biller": content["biller"], "via_link": False,
+              "entry": {"number": content["number"], "confirmation": content["confirmation"] or "",
+                        "category": content["category"]}}
+    if changed.step == "bill":
+        wizard["bill"] = changed.bill.as_session()
+    _save(request, wizard)
+    return redirect({"bill": "payeasy:bill", "numbers": "payeasy:numbers"}.get(changed.step, "payeasy:start"))
 
 
 @payeasy_page

@@ -42,6 +42,16 @@ def _login(page, customer):
     page.get_by_role("button", name="ログイン", exact=True).click()
 
 
+def _to_the_bill(page, biller: str, customer_number: str) -> None:
+    """From the first page (口座 as offered) to the bill of a private biller's お客様番号."""
+    page.get_by_label("収納機関番号").fill(biller)
+    page.get_by_role("button", name="次へ").click()
+    page.wait_for_url("**/payeasy/numbers/")
+    page.get_by_label("お客様番号").fill(customer_number)
+    page.get_by_role("button", name="請求内容を表示").click()
+    page.wait_for_url("**/payeasy/bill/")
+
+
 def test_pay_a_utility_bill_with_the_image_card_and_see_it_in_the_statement(page, device):
     from payeasy.models import Payment
 
@@ -52,12 +62,7 @@ def test_pay_a_utility_bill_with_the_image_card_and_see_it_in_the_statement(page
     page.get_by_role("navigation", name="メインメニュー").get_by_role("link", name="税金・各種料金の払込み").click()
     page.wait_for_url("**/payeasy/")
     assert "取り消すことができません" in page.locator("main").inner_text()
-    page.get_by_label("収納機関番号").fill("５８００１")  # full-width, as a phone keyboard may type
-    page.get_by_role("button", name="次へ").click()
-    page.wait_for_url("**/payeasy/numbers/")
-    page.get_by_label("お客様番号").fill("0012-345-678")
-    page.get_by_role("button", name="請求内容を表示").click()
-    page.wait_for_url("**/payeasy/bill/")
+    _to_the_bill(page, "５８００１", "0012-345-678")  # full-width, as a phone keyboard may type
     assert "厚生電力株式会社" in page.locator('[data-field="biller"]').inner_text()
     assert page.locator('[data-field="amount"]').inner_text() == "8,432円"
     # the back button keeps what was typed
@@ -129,3 +134,45 @@ def test_pay_a_tax_through_a_link_from_the_biller_page_with_the_otp(page, device
     assert page.locator('a[data-bill="1234567890123456"]').count() == 0  # paid: no longer offered
     account.refresh_from_db()
     assert account.balance == 100_000 - 48_000
+
+
+def test_a_bill_changed_while_the_confirm_page_is_open_is_shown_again_and_paid_anew(page, device):
+    """probe34 F1: staff correct the bill (6,980円 → 69,800円) while the customer is on the
+    confirm page. The submit pays nothing and says the 請求内容 changed, the bill page shows
+    the new amount (「戻る」 too), and the customer pays it."""
+    from payeasy.models import Bill, Payment
+    from payeasy.services import BILL_CONTENT_CHANGED
+
+    customer, account = _payer()
+    page.goto("/login/")
+    _login(page, customer)
+    page.wait_for_url("**/")
+    page.goto("/payeasy/")
+    _to_the_bill(page, "58002", "09012345678")
+    page.get_by_role("button", name="確認画面へ").click()
+    page.wait_for_url("**/payeasy/confirm/")
+    assert "6,980円" in page.locator('[data-field="amount"]').inner_text()
+    _pick_pictures(page, customer)
+    Bill.objects.filter(biller__number="58002", number="09012345678").update(amount=69_800)  # staff, in admin
+    page.get_by_role("button", name="払込みを実行する").click()
+    page.wait_for_url("**/payeasy/bill/")
+    assert BILL_CONTENT_CHANGED in page.locator(".messages").inner_text()
+    assert page.locator('[data-field="amount"]').inner_text() == "69,800円"
+    assert not Payment.objects.exists()
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/payeasy-bill-changed-{device}.png", full_page=True)
+    page.get_by_role("link", name="戻る（番号の入力へ）").click()
+    page.wait_for_url("**/payeasy/numbers/")
+    page.go_back()
+    page.wait_for_url("**/payeasy/bill/")
+    page.reload()
+    assert page.locator('[data-field="amount"]').inner_text() == "69,800円"
+    page.get_by_role("button", name="確認画面へ").click()
+    page.wait_for_url("**/payeasy/confirm/")
+    assert "69,800円" in page.locator('[data-field="amount"]').inner_text()
+    _pick_pictures(page, customer)
+    page.get_by_role("button", name="払込みを実行する").click()
+    page.wait_for_url("**/payeasy/done/")
+    assert Payment.objects.get(customer=customer).amount == 69_800
+    account.refresh_from_db()
+    assert account.balance == 100_000 - 69_800

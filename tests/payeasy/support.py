@@ -77,7 +77,8 @@ def pay(customer, account, key, bill: BillInfo, *, amount=None, acknowledged=Fal
     return factories.confirmed(customer, "payeasy", content, lambda _stepup_id: payeasy_pay(
         customer=customer, account_id=account.pk, biller_number=number, number=bill_number,
         confirmation=None if via_link else confirmation, category=category, bill_id=bill.bill_id,
-        amount=amount, via_link=via_link, duplicate_acknowledged=acknowledged, ip="127.0.0.1"))
+        amount=amount, via_link=via_link, duplicate_acknowledged=acknowledged, ip="127.0.0.1",
+        shown=bill.as_session()))  # the bill as the confirm page showed it
 
 
 def logged_in(customer) -> Client:
