@@ -17,14 +17,20 @@ older rules asked only that the row's ``actor`` is not empty, so the app's role 
   staff superuser (``StaffLoginCounterAdmin.has_unlock_permission``: superusers only).
 
 Each rule keeps its text but this one condition: as notifications 0029 did, this migration
-rewrites the database's own current text of each function (``pg_get_functiondef``), each old
-condition found exactly once; the reverse rewrites it back. A later migration that writes one
-of these functions anew keeps the new condition (``STAFF_MAY``).
+rewrites, in the database's own current text (``pg_get_functiondef``), every public function
+that reads one of these rows of any actor — the four above, and with them CI305's
+``initial_password_issue`` (0014), the passkey removal's ``passkey_reset`` (0017, CI306) and the
+password's ``initial_password_issue`` (0018); the reverse rewrites them back (0022's own
+function, written with the check, is left alone). A later migration that writes one of these
+functions anew keeps the new condition (``STAFF_MAY``). Still of any actor: 0022's ``unlock``
+row in CI305 (CI315 asks it of one who may) and ``otp_revoke`` (0018: no admin view revokes a
+token, so no permission to ask for).
 
 SQL functions: CREATE OR REPLACE FUNCTION public.security_customer_status_taken_by_its_service(),
-public.security_passkey_only_taken_by_its_service(),
-public.security_password_initial_taken_by_its_service(),
-public.security_stafflogincounter_taken_by_its_service() (each one condition). Nothing added.
+public.security_passkey_only_taken_by_its_service(), public.security_passkey_removed_by_its_service(),
+public.security_password_initial_taken_by_its_service(), public.security_credential_taken_by_its_service(),
+public.security_customer_password_by_its_service(),
+public.security_stafflogincounter_taken_by_its_service() (one condition each). Nothing added.
 """
 
 from django.db import migrations
@@ -50,13 +56,18 @@ STAFF_MAY = [
     ("staff_login_unlock", SUPERUSER),
 ]
 
-# the rules that read them when this was written (0015–0021), each rewritten
+# the rules that read them when this was written (0014–0021), each rewritten
 EXPECTED = {
     "ib_resume": ["security_customer_status_taken_by_its_service"],
-    "passkey_reset": ["security_passkey_only_taken_by_its_service"],
-    "initial_password_issue": ["security_password_initial_taken_by_its_service"],
+    "passkey_reset": ["security_passkey_only_taken_by_its_service", "security_passkey_removed_by_its_service"],
+    "initial_password_issue": ["security_credential_taken_by_its_service", "security_customer_password_by_its_service",
+                               "security_password_initial_taken_by_its_service"],
     "staff_login_unlock": ["security_stafflogincounter_taken_by_its_service"],
 }
+
+# written with the check already (0022's lift of a lock by the password's initial_password_issue):
+# the reverse leaves them as they are
+WHO_MAY_ALREADY = ("security_credential_with_its_own_answer",)
 
 _FUNCTIONS_READING = """
 SELECT p.proname, pg_catalog.pg_get_functiondef(p.oid)
@@ -76,6 +87,10 @@ def _rewrite(schema_editor, *, forward: bool) -> dict[str, list[str]]:
                 old, new = new, old
             cursor.execute(_FUNCTIONS_READING, [old])
             for name, definition in cursor.fetchall():
+                if name in WHO_MAY_ALREADY:
+                    if forward:
+                        raise RuntimeError(f"public.{name}() reads a staff row {action} of any actor")
+                    continue
                 cursor.execute(definition.replace(old, new))
                 rewritten.setdefault(action, []).append(name)
     return rewritten

@@ -78,6 +78,13 @@ def test_passkey_only_is_ended_by_the_reset_of_staff_who_may_reset():
     for actor in _who_may():
         assert at_commit([off, audit(customer, "passkey_reset", actor), mail(customer, "passkey_remove")]) is None, \
             actor
+    # the reset removes the passkeys too (security 0017's rule reads the same row)
+    remove = ("DELETE FROM security_passkey WHERE customer_id = %s", [customer.pk])
+    for actor in ("ghost-staff", "staff-bare"):
+        assert at_commit([off, remove, audit(customer, "passkey_reset", actor), mail(customer, "passkey_remove")]) \
+            == TAKEN, actor
+    assert at_commit([off, remove, audit(customer, "passkey_reset", "staff01"), mail(customer, "passkey_remove")]) \
+        is None
 
 
 @pytest.mark.django_db(transaction=True)  # each step commits, as the login's and the unlock's do
