@@ -148,6 +148,7 @@ def test_the_user_read_with_the_session_is_current_and_still_checked(client):
     factories.suspended(customer)  # by staff, with no session clean-up
     response = client.get(reverse("home"))
     assert response.status_code == 302 and response["Location"] == reverse("security:login")
+    factories.staff_user("staff01")  # the actor: a staff user who may (security 0023)
     customer_ib_resume(customer=customer, reason="本人確認済み", actor="staff01")
     complete_session(client, customer)
     user = customer.user

@@ -93,6 +93,7 @@ def test_a_password_change_during_the_customers_own_ib_suspension_does_not_deadl
 
 def test_staff_initial_password_issue_during_the_customers_own_ib_suspension_does_not_deadlock():
     customer = _customer()
+    factories.staff_user("staff-t")  # the actor: a staff user who may (security 0023)
     outcomes = race(_own_ib_suspend(customer),
                     lambda: len(initial_password_issue(customer=customer, reason="本人来店", actor="staff-t")),
                     pause_before=BEFORE_THE_PASSWORD_CREDENTIAL)
@@ -137,6 +138,7 @@ def test_staff_passkey_reset_during_a_passkey_deletion_does_not_deadlock():
     passkey_id = Passkey.objects.get(customer=customer).pk
     delete = _card_stepup(customer, "passkey_delete", {"passkey_id": passkey_id},
                           lambda: passkeys.passkey_delete(customer=customer, passkey_id=passkey_id, ip=None))
+    factories.staff_user("staff-t")  # the actor: a staff user who may (security 0023)
     outcomes = race(delete, lambda: passkeys.passkeys_staff_reset(customer=customer, reason="紛失", actor="staff-t"),
                     pause_before=locking("security_passkey"))
     assert outcomes == {"paused": True, "first": ("ok", None), "second": ("ok", 0)}, outcomes

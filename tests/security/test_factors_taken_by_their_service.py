@@ -30,6 +30,14 @@ from tests.security.test_passkeys import ORIGINS, login_options, registered
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def staff_actors():
+    """The staff users the staff rows below name: active, of the branch staff group (security
+    0023: a staff action's row stands only by a staff user who may take it)."""
+    return [factories.staff_user("staff01"), factories.staff_user("staff-t")]
+
+
 TAKEN, HELD, STATUS = "CI306", "CI307", "CI308"
 # a mail written 送信対象外 to no one for a customer with an address is refused as it is written
 # (notifications 0019, dbprobe30 F2), before these rules count it at the commit

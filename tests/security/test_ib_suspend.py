@@ -63,6 +63,7 @@ def test_replayed_confirmation_does_nothing_more():
     challenge = cards.image_card_challenge_current(customer=customer)
     data = card_post(challenge, right_answers(challenge))
     client.post("/settings/suspend/confirm/", data)
+    factories.staff_user("staff01")  # the actor: a staff user who may (security 0023)
     customer_ib_resume(customer=customer, reason="本人確認済み", actor="staff01")  # staff resumed
     customer.refresh_from_db()
     again = logged_in(customer)

@@ -290,6 +290,7 @@ def test_staff_ending_the_sessions_is_told(reason):
     if reason == "ib_suspend":
         customer_ib_suspend(customer=customer, ip=None, actor="staff01", reason="電話で本人確認")
     else:
+        factories.staff_user("staff01")  # the actor: a staff user who may (security 0023)
         initial_password_issue(customer=customer, reason="窓口で本人確認", actor="staff01")
     _told_on_the_login_page(device, reason)
 
@@ -574,6 +575,7 @@ def test_session_after_password_change_ends_with_suspension_and_stays_ended_afte
     customer_ib_suspend(customer=customer, ip=None)
     # only why it ended is left under the key (walk27 F5): no user
     assert Session.objects.get(session_key=key).get_decoded() == {"cosei_ended": "ib_suspend"}
+    factories.staff_user("staff01")  # the actor: a staff user who may (security 0023)
     customer_ib_resume(customer=customer, reason="本人確認済み", actor="staff01")
     assert client.get("/").url == "/login/"
 

@@ -64,6 +64,7 @@ def test_the_old_password_does_not_log_in_once_staff_issued_an_initial_password(
     """The customer phoned: their password may be known to someone; staff issue a new one
     while a login with the old one is on its way."""
     customer = _customer()
+    factories.staff_user("staff-t")  # the actor: a staff user who may (security 0023)
     outcomes = race(lambda: len(initial_password_issue(customer=customer, reason="本人から電話", actor="staff-t")),
                     _login(customer, OLD), pause_before=AFTER_THE_NEW_HASH)
     assert outcomes["paused"] and outcomes["first"] == ("ok", 10), outcomes

@@ -349,6 +349,7 @@ def test_otp_login_refused_for_a_suspended_contract():
     assert login_refusal(customer=customer) == LOGIN_SUSPENDED
     response = client.post("/login/otp/", {"otp": code_at_next_step(token)})
     assert response.status_code == 302 and response.url == "/login/"
+    factories.staff_user("staff01")  # the actor: a staff user who may (security 0023)
     customer_ib_resume(customer=customer, reason="本人確認済み", actor="staff01")  # staff resume
     assert client.get("/").url == "/login/"  # the half-way session did not survive
 

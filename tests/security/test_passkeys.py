@@ -13,6 +13,7 @@ from notifications.models import OutboxMessage
 from security import passkeys, stepup
 from security.errors import AuthFactorError
 from security.models import AuditEvent, Credential, Passkey, StepUp, WebAuthnChallenge
+from tests import factories
 from tests.security import secondfactor
 from tests.security.webauthn_authenticator import SoftAuthenticator
 
@@ -237,6 +238,7 @@ def test_staff_reset_removes_every_passkey_and_the_setting():
     registered(customer)
     registered(customer, name="PC")
     passkeys.passkey_only_set(customer=customer, enabled=True, ip=None)
+    factories.staff_user("madoguchi")  # the actor: a staff user who may (security 0023)
     assert passkeys.passkeys_staff_reset(customer=customer, reason="紛失（運転免許証で確認）", actor="madoguchi") == 2
     customer.refresh_from_db()
     assert not customer.passkey_only and not Passkey.objects.filter(customer=customer).exists()
@@ -275,6 +277,7 @@ def test_the_staff_reset_mail_says_how_to_log_in_now(otp_state):
     if otp_state != "none":
         secondfactor.activate_otp(customer, required_at_login=otp_state == "login")
     registered(customer)
+    factories.staff_user("madoguchi")  # the actor: a staff user who may (security 0023)
     passkeys.passkeys_staff_reset(customer=customer, reason="紛失（運転免許証で確認）", actor="madoguchi")
     body = _body(customer, "passkey_remove")
     assert "お申し出により、登録されていたパスキーをすべて削除しました。" in body

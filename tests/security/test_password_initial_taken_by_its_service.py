@@ -19,6 +19,14 @@ from tests.security.test_factors_taken_by_their_service import audit, mail, told
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def staff_actors():
+    """The staff users the staff rows below name: active, of the branch staff group (security
+    0023: a staff action's row stands only by a staff user who may take it)."""
+    return [factories.staff_user("staff01"), factories.staff_user("staff-t")]
+
+
 INITIAL = "CI314"
 OFF = "UPDATE accounts_customer SET password_is_initial = false WHERE id = %s"
 ON = "UPDATE accounts_customer SET password_is_initial = true WHERE id = %s"

@@ -88,6 +88,7 @@ def test_a_lock_is_lifted_only_by_the_unlock_and_a_count_reset_only_by_a_success
         _sql(reset, [counter.pk])
     assert refused_at_commit(unlock_of_another_user) == TAKEN
     assert refused_at_commit(lambda: _sql("DELETE FROM security_stafflogincounter WHERE id = %s", [counter.pk])) == TAKEN
+    get_user_model().objects.create_superuser("root-c", password="x")  # who unlocks (security 0023)
     staff_login_unlock(counter=counter, by="root-c", ip=None)
     at_commit()
     counter.refresh_from_db()

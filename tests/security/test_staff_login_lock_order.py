@@ -26,6 +26,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 def _staff(*, failures: int = 2):
     user = get_user_model().objects.create_user(username="staff-t", is_staff=True)
+    get_user_model().objects.create_superuser("root-c", password="x")  # who unlocks (security 0023)
     # an MD5 hash with a short salt: the hasher asks for it to be stored anew (must_update)
     get_user_model().objects.filter(pk=user.pk).update(password=make_password("Staff-pass-1", salt="ab"))
     for _ in range(failures):  # counted as the login counts (security 0016, CI309)
