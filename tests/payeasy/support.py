@@ -46,12 +46,17 @@ def biller(number: str) -> Biller:
 
 def biller_changed_by_staff(number: str, **fields) -> None:
     """Change a biller as staff do in admin, with the ``staff_biller_change`` row of a staff
-    user (payeasy 0012, CI247: the app's role changes a biller with nothing else)."""
+    user holding ``payeasy.change_biller`` (payeasy 0012, 0014, CI247: the app's role changes a
+    biller with nothing else)."""
     from django.contrib.auth import get_user_model
 
     from security.audit import audit_record
 
+    from django.contrib.auth.models import Permission
+
     staff, _ = get_user_model().objects.get_or_create(username="staff-biller", defaults={"is_staff": True})
+    # payeasy 0014: a staff user who may change billers
+    staff.user_permissions.add(Permission.objects.get(content_type__app_label="payeasy", codename="change_biller"))
     Biller.objects.filter(number=number).update(**fields)
     audit_record(action="staff_biller_change", outcome="success", actor=staff.username,
                  summary=f"変更 {Biller._meta.verbose_name} {biller(number)} {fields}")
