@@ -159,6 +159,18 @@ def staff_user(username: str = "staff01", *, group: bool = True, **fields):
     return user
 
 
+def staff_user_holding(username: str, *permissions: str, **fields):
+    """An active staff user outside the branch staff group holding only ``permissions``
+    ("app.codename"): the staff user without the one a database rule asks for."""
+    from django.contrib.auth.models import Permission
+
+    user = staff_user(username, group=False, **fields)
+    for permission in permissions:
+        app_label, codename = permission.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app_label, codename=codename))
+    return user
+
+
 def suspended(customer: Customer) -> Customer:
     """The customer's IB取引中止 as the app's role may write it (SEC-10, security 0015, CI308):
     the status with the ``ib_suspend`` audit row and mail in one transaction — without the

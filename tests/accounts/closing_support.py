@@ -3,16 +3,16 @@ needs by commit — and by the test's teardown, which runs the deferred checks."
 
 from __future__ import annotations
 
-from django.contrib.auth import get_user_model
-
 from accounts.models import BankClosingDay
 from security.audit import audit_record
 
 
 def staff_user(username: str):
-    """An active staff user named ``username`` (the actor CI114 asks for)."""
-    user, _ = get_user_model().objects.get_or_create(username=username, defaults={"is_staff": True})
-    return user
+    """An active staff user named ``username`` of the branch staff group (the actor CI114
+    asks for: one who may add and delete closing days, accounts 0040)."""
+    from tests import factories
+
+    return factories.staff_user(username)
 
 
 def closing_days_audited() -> None:

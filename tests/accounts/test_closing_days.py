@@ -18,6 +18,7 @@ from accounts.roles import BRANCH_STAFF_GROUP, branch_staff_group_ensure
 from accounts.services import ClosingDayRefused, bank_closing_day_add, bank_closing_day_delete
 from cosei_ib import bankcalendar
 from security.models import AuditEvent
+from tests import factories
 from tests.accounts.closing_support import closing_days_audited, staff_user
 from tests.security.test_staff_admin import staff, staff_signed_in  # noqa: F401 - fixture
 from tests.transfers.scheduled_support import at, schedule
@@ -293,8 +294,9 @@ def _insert(day: dt.date, created_by: str = "staff-t"):
 
 def test_closing_days_written_by_sql_are_refused(staff):  # noqa: F811
     """dbprobe30 F6, as the app's role: the review's 100 weekdays from today; a future day
-    with no staff audit row, or with one of no staff user; a DELETE with none; a day of
-    today deleted; any UPDATE — each refused (CI114). The service with a staff user passes."""
+    with no staff audit row, or with one of no staff user or of one who may not write it
+    (accounts 0040: add_bankclosingday / delete_bankclosingday, active); a DELETE with none; a
+    day of today deleted; any UPDATE — each refused (CI114). The service with a staff user passes."""
     from security.audit import audit_record
     from tests.accounts.test_ledger_lockdown import refused
     from tests.conftest import clock_strict
@@ -321,11 +323,25 @@ def test_closing_days_written_by_sql_are_refused(staff):  # noqa: F811
                              summary=f"臨時休業日追加 {ahead:%Y/%m/%d} 臨時休業")
             return write
         assert refused_at_commit(forged("staff01")) == CLOSING_DAY_RULE  # no such staff user
+        # accounts 0040: a staff user who may add a closing day — not one who may only delete
+        # one, not an inactive one
+        factories.staff_user_holding("staff-delete", "accounts.delete_bankclosingday")
+        factories.staff_user_holding("staff-off", "accounts.add_bankclosingday", is_active=False)
+        for actor in ("staff-delete", "staff-off"):
+            assert refused_at_commit(forged(actor)) == CLOSING_DAY_RULE, actor
         assert refused("DELETE FROM accounts_bankclosingday WHERE id = %s", [todays.pk]) == CLOSING_DAY_RULE
         assert refused("UPDATE accounts_bankclosingday SET name = 'x' WHERE id = %s", [todays.pk]) == CLOSING_DAY_RULE
         day = bank_closing_day_add(day=_weekday_after(ahead), name="システム更改", actor="staff-t")
         at_commit()  # the service's own write, with a staff user's audit row, passes
         assert refused_at_commit(_sql("DELETE FROM accounts_bankclosingday WHERE id = %s", [day.pk])) == CLOSING_DAY_RULE
+        # a DELETE by one who may add but not delete (accounts 0040), or by a ghost
+        factories.staff_user_holding("staff-add", "accounts.add_bankclosingday")
+        for actor in ("staff-add", "ghost-staff"):
+            def removed(actor=actor):
+                _sql("DELETE FROM accounts_bankclosingday WHERE id = %s", [day.pk])()
+                audit_record(action="staff_closing_day", outcome="success", actor=actor,
+                             summary=f"臨時休業日削除 {day.date:%Y/%m/%d} システム更改")
+            assert refused_at_commit(removed) == CLOSING_DAY_RULE, actor
         bank_closing_day_delete(closing_day=day, actor="staff-t")
         at_commit()
     assert not BankClosingDay.objects.filter(pk=day.pk).exists()

@@ -115,6 +115,7 @@ def test_staff_ib_suspension_during_the_customers_own_does_not_deadlock():
 
 
 def test_staff_otp_revoke_during_the_otp_activation_does_not_deadlock():
+    factories.staff_user("staff-t")  # the actor: a staff user who may (security 0024)
     customer = secondfactor.customer_with_card()
     token = otp.otp_token_issue(customer=customer)
     challenge = cards.image_card_challenge_current(customer=customer)

@@ -322,13 +322,19 @@ def test_a_contract_is_not_closed_nor_reopened_by_the_app(change):
 
 def test_an_active_otp_token_is_ended_only_by_the_branchs_revoke():
     """dbprobe30 (what 0015 left): DELETE of an active token took the customer's ワンタイムパスワード
-    and ログイン時認証 away with no trace. Only ``otp_token_revoke`` — staff's row and the mail."""
+    and ログイン時認証 away with no trace. Only ``otp_token_revoke`` — staff's row and the mail;
+    the row's actor a staff user holding security.reset_passkeys (security 0024): not a ghost,
+    not one who may only lift a lock, not an inactive one."""
     customer = secondfactor.customer_with_card(email=f"{factories.unique('o')}@example.jp".lower())
     token = secondfactor.activate_otp(customer)
     remove = ("DELETE FROM security_otptoken WHERE id = %s", [token.pk])
     assert at_commit([remove]) == TAKEN
     assert at_commit([remove, *told(customer, "otp_revoke")]) == TAKEN, "no staff user"
     assert at_commit([remove, audit(customer, "otp_revoke", actor="staff-t")]) == TAKEN, "no mail"
+    factories.staff_user_holding("staff-unlock", "accounts.unlock_credential")
+    factories.staff_user("staff-off", is_active=False)
+    for actor in ("ghost-staff", "staff-unlock", "staff-off"):  # security 0024: a staff user who may
+        assert at_commit([remove, *told(customer, "otp_revoke", actor=actor)]) == TAKEN, actor
     assert at_commit([remove, *told(customer, "otp_revoke", actor="staff-t")]) is None
     pending = secondfactor.customer_with_card()
     issued = otp.otp_token_issue(customer=pending)

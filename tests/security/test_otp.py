@@ -202,6 +202,7 @@ def test_activation_state_expires(monkeypatch):
 def test_revoke_returns_the_customer_to_the_image_card():
     customer = customer_with_card()
     activate_otp(customer)
+    factories.staff_user("staff01")  # the actor: a staff user who may reset a lost device's factor (security 0024)
     assert otp.otp_token_revoke(customer=customer, actor="staff01", reason="機種変更")
     assert not OtpToken.objects.filter(customer=customer).exists()
     assert not TOTPDevice.objects.filter(user=customer.user).exists()

@@ -18,6 +18,7 @@ from accounts.models import Account, Journal
 from cosei_ib import bankcalendar
 from notifications.models import OutboxMessage
 from security.models import AuditEvent
+from tests import factories
 from tests.accounts.closing_support import closing_days_audited
 from security.audit import audit_record
 from tests.accounts.test_ledger_lockdown import refused
@@ -170,7 +171,8 @@ def test_a_change_without_the_customers_audit_row_is_refused_at_commit(limit_rul
 
 
 def test_the_bank_maximum_needs_a_staff_audit_row_naming_it(limit_rules_strict, staff):  # noqa: F811
-    """dbprobe30 F4 (CI236): the maximum with an audit row of no staff user, or naming another
+    """dbprobe30 F4 (CI236): the maximum with an audit row of no staff user, of a staff user
+    without transfers.manage_transfer_limit or inactive (transfers 0041), or naming another
     figure, is refused at commit; the admin's own row passes."""
     def written(actor, named):
         def write():
@@ -179,6 +181,11 @@ def test_the_bank_maximum_needs_a_staff_audit_row_naming_it(limit_rules_strict, 
                          summary=f"変更 利用限度額の上限 {named:,}円")
         return write
     assert refused_at_commit(written("staff01", 20_000_000)) == MAXIMUM_RULE  # no such staff user
+    # transfers 0041: a staff user who may — not one holding another power, not an inactive one
+    factories.staff_user_holding("staff-fees", "transfers.manage_fees")
+    factories.staff_user_holding("staff-off", "transfers.manage_transfer_limit", is_active=False)
+    for actor in ("staff-fees", "staff-off"):
+        assert refused_at_commit(written(actor, 20_000_000)) == MAXIMUM_RULE, actor
     assert refused_at_commit(written("staff-t", 30_000_000)) == MAXIMUM_RULE
     written("staff-t", 20_000_000)()
     at_commit()
