@@ -127,5 +127,15 @@ def display_name(value: str) -> str:
     two code points and one character on the screen, is 「ガ」 (probe34 F6: 「ｶﾞ」×20 was
     refused as over 20 characters). Stored so, a limit of characters seen is one of
     ``len()`` and fits the column. Not for Zengin kana (受取人名, 依頼人名): those stay
-    half-width and are counted as the bank's file counts them (transfers.zengin)."""
-    return unicodedata.normalize("NFC", jaconv.h2z(value or "", kana=True, ascii=False, digit=False))
+    half-width and are counted as the bank's file counts them (transfers.zengin).
+
+    jaconv leaves a mark it has no precomposed pair for (「ﾜﾞ」, 「ｦﾞ」) half-width: it is
+    made the combining mark, which NFC composes (「ヷ」, 「ヺ」); a mark after nothing it
+    composes with stays a mark, the full-width spacing one (「゛」)."""
+    text = jaconv.h2z(value or "", kana=True, ascii=False, digit=False).translate(_HALF_WIDTH_MARKS)
+    return unicodedata.normalize("NFC", text).translate(_LONE_MARKS)
+
+
+# the half-width voiced / semi-voiced marks → combining; after NFC, a lone combining one → spacing
+_HALF_WIDTH_MARKS = str.maketrans({"\uff9e": "\u3099", "\uff9f": "\u309a"})
+_LONE_MARKS = str.maketrans({"\u3099": "\u309b", "\u309a": "\u309c"})

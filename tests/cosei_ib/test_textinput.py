@@ -60,6 +60,7 @@ def test_every_form_reads_yen_with_the_one_parser():
 @pytest.mark.parametrize(("typed", "kept"), [
     ("ｶﾞ" * 3, "ガガガ"), ("ﾊﾟﾊﾟ", "パパ"), ("ｳﾞｧｲｵﾘﾝ", "ヴァイオリン"), ("か\u3099", "が"), ("ｶ\u3099", "ガ"),
     ("ABC 123 ＡＢＣ", "ABC 123 ＡＢＣ"), ("大家さん", "大家さん"), ("ｰ｢｣･", "ー「」・"),
+    ("ﾜﾞｲﾝ", "ヷイン"), ("ｦﾞ", "ヺ"), ("ﾞA", "゛A"), ("Aﾟ", "A゜"), ("\u3099", "゛"),
 ])
 def test_a_display_name_is_kept_as_it_is_seen(typed, kept):
     """XFER-7, SEC-16 (probe34 F6): a half-width voiced kana is one character seen, two code
