@@ -80,6 +80,9 @@ DATE_EMPTY = "振込日を入力してください（本日のお振込は本日
 # review33 F6: the date given is past now (the page was shown before 0:00): kept in the field
 # as given, not replaced with today's, and asked for again
 DATE_CHOOSE_AGAIN = "振込日（{day}）は過ぎています。本日以降の日付を入力してください。"
+# sched35: a 予約's date that has become today (confirmed after 0:00): not booked, asked again
+DATE_BOOKING_TODAY = ("振込日（{day}）は本日になったため、ご予約できません。本日のお振込は本日の日付のまま、"
+                      "ご予約は翌営業日以降の日付を入力してください。")
 
 
 class DetailsForm(forms.Form):
@@ -109,14 +112,16 @@ class DetailsForm(forms.Form):
     @classmethod
     def date_to_choose_again(cls, kept: dict, *, today, **kwargs) -> DetailsForm | None:
         """The form as the customer last sent it (``kept``), with DATE_CHOOSE_AGAIN at the
-        date, when the date given is before ``today``; else None (review33 F6)."""
+        date, when the date given is before ``today`` (review33 F6) — or DATE_BOOKING_TODAY
+        when it is today and was a 予約 (``kept["scheduled"]``, sched35); else None."""
         data = {**kept, "fee_borne_by_payee": "on" if kept.get("fee_borne_by_payee") else ""}
         form = cls(data, today=today, **kwargs)
         form.is_valid()
         day = form.cleaned_data.get("transfer_date")
-        if day is None or day >= today:
+        if day is None or day > today or (day == today and not kept.get("scheduled")):
             return None
-        form.add_error("transfer_date", DATE_CHOOSE_AGAIN.format(day=japanese_date(day)))
+        form.add_error("transfer_date", (DATE_CHOOSE_AGAIN if day < today else DATE_BOOKING_TODAY)
+                       .format(day=japanese_date(day)))
         return form
 
     def clean_transfer_date(self):

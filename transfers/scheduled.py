@@ -53,6 +53,7 @@ from .selectors import daily_limit_in_force, default_daily_limit
 from .services import (
     ACCOUNT_NOT_USABLE,
     OUTSIDE_HOURS,
+    SCHEDULE_DATE_PASSED,
     TRANSFER_INTERNAL_PURPOSES,
     _outgoing_record,
     _transfer_details,
@@ -83,7 +84,6 @@ CANCEL_ALREADY = "このご予約は既に取り消されています。お振�
 CANCEL_ALREADY_BY_BANK = ("このご予約は、当金庫窓口で既に取り消されています。お振込・お引落しは行われません"
                           "（取消のお知らせをＥメールでお送りしています）。")
 STAFF_CANCEL_REASON_REQUIRED = "理由を入力してください。"
-SCHEDULE_DAY_PASSED = "振込日が変わったため、このお取引は実行できません。最初から操作をやり直してください。"
 # the 予約's fee row was corrected before its date (dbprobe28 F4): the lower fee is charged
 FEE_REPRICED = "振込手数料は、手数料表の訂正により、ご予約時の{booked:,}円から{fee:,}円になりました。"
 
@@ -144,13 +144,16 @@ def scheduled_transfer_create(*, customer: Customer, stepup_id: uuid.UUID | str,
     transaction (the one consuming the step-up), under the customer's lock: the date is
     checked again, and the limit in force on that date against the transfers already
     executed or scheduled for it. Audited (振込予約) and mailed (振込予約受付); a refusal is
-    named for 取引履歴 (``confirm_refusal_summarised``)."""
-    if not bankcalendar.is_service_open("default"):
-        raise TransferRefused(OUTSIDE_HOURS.format(hours=bankcalendar.hours_text()))
+    named for 取引履歴 (``confirm_refusal_summarised``). A date that is not after today
+    (0:00 passed since the confirm page) is refused first of all, as final
+    (SCHEDULE_DATE_PASSED: back to the input page to choose the date again) — never booked
+    for a day already begun, whose batch may have run (sched35)."""
     today = bankcalendar.local_now().date()
     day = dt.date.fromisoformat(content["transfer_date"])
     if day <= today:
-        raise TransferRefused(SCHEDULE_DAY_PASSED, final=True)
+        raise TransferRefused(SCHEDULE_DATE_PASSED.format(day=japanese_date(day)), final=True)
+    if not bankcalendar.is_service_open("default"):
+        raise TransferRefused(OUTSIDE_HOURS.format(hours=bankcalendar.hours_text()))
     problem = schedule_date_problem(day, today=today)
     if problem:
         raise TransferRefused(problem)

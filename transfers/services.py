@@ -82,6 +82,9 @@ NOT_TODAY = "日付が変わったため、このお取引は実行できませ�
 # review33 F6: the 振込日 is shown with today's date; a page opened before 0:00 and confirmed
 # after it has a day that is past. Nothing is done and the customer chooses the date again.
 DATE_PASSED = "日付が変わったため、振込日（{day}）のお振込は実行していません。振込日を選び直してください。"
+# sched35: a 予約 confirmed before 0:00 for the day that has now begun is neither executed
+# (the confirm page said 予約) nor booked (that day's batch may have run): the same way back
+SCHEDULE_DATE_PASSED = "日付が変わったため、振込日（{day}）のご予約は受け付けていません。振込日を選び直してください。"
 OUTSIDE_HOURS = bankcalendar.MESSAGE_OUTSIDE_HOURS
 ACCOUNT_NOT_USABLE = "引落口座はお取引できない状態です。"
 PAYEE_ACCOUNT_CLOSED = "振込先の口座は解約済みのため、お振込できません。振込先をご確認ください。"
@@ -324,8 +327,12 @@ def _transfer_quote(*, customer: Customer, debit_account: Account, bank_code: st
 
 
 def transfer_content(*, debit_account: Account, payee: dict, amount: int, fee_borne_by_payee: bool,
-                     sender_name: str, day: dt.date, quote: TransferQuote) -> dict:
-    """What the customer confirms and what executes (SEC-14): every field, as JSON."""
+                     sender_name: str, day: dt.date, quote: TransferQuote, today: dt.date | None = None) -> dict:
+    """What the customer confirms and what executes (SEC-14): every field, as JSON. Whether
+    it is a 予約 (``scheduled``: ``day`` after ``today``, the bank's day now by default) is
+    decided here, once: the confirm page says it and the confirmation executes it, whatever
+    the clock says by then (XFER-5, ``transfer_is_scheduled``)."""
+    today = today or bankcalendar.local_now().date()
     return {
         "operation": "transfer", "debit_account_id": debit_account.pk, "route": quote.route,
         "bank_code": payee["bank_code"], "bank_name": payee["bank_name"],
@@ -334,8 +341,17 @@ def transfer_content(*, debit_account: Account, payee: dict, amount: int, fee_bo
         "holder_kana": payee["holder_kana"], "credit_account_id": payee.get("credit_account_id"),
         "payee_id": payee.get("payee_id"), "amount": amount, "fee": quote.fee,
         "fee_schedule_id": quote.fee_schedule_id, "fee_borne_by_payee": fee_borne_by_payee,
-        "sender_name": sender_name, "transfer_date": day.isoformat(),
+        "sender_name": sender_name, "transfer_date": day.isoformat(), "scheduled": day > today,
     }
+
+
+def transfer_is_scheduled(content: dict) -> bool:
+    """Whether the confirmed ``content`` is a 予約 (XFER-5): as decided when it was made
+    (``transfer_content``), part of what the step-up binds. A content held before the flag
+    existed (a confirm page open across the release) is judged by its date, as it was then."""
+    if "scheduled" in content:
+        return bool(content["scheduled"])
+    return content["transfer_date"] > bankcalendar.local_now().date().isoformat()
 
 
 @confirm_refusal_summarised
@@ -394,11 +410,17 @@ def transfer_execute(*, customer: Customer, stepup_id: uuid.UUID | str, content:
 
 
 def transfer_date_passed(content: dict) -> str:
-    """DATE_PASSED when the 振込日 of the transfer ``content`` describes is before today —
-    the input page was shown (with today's date in it) before 0:00 and the transfer is
-    confirmed after it (review33 F6) — else ''."""
+    """Why the transfer ``content`` describes can no longer be done as confirmed, because
+    the day changed since ('' when it can): DATE_PASSED when a same-day transfer's 振込日
+    is before today — the input page was shown (with today's date in it) before 0:00 and
+    the transfer is confirmed after it (review33 F6); SCHEDULE_DATE_PASSED when a 予約's is
+    today or before — it is not executed now (the confirm page said 予約) nor booked for a
+    day already begun (sched35). Either way the customer chooses the date again."""
     day = dt.date.fromisoformat(content["transfer_date"])
-    return DATE_PASSED.format(day=japanese_date(day)) if day < bankcalendar.local_now().date() else ""
+    today = bankcalendar.local_now().date()
+    if transfer_is_scheduled(content):
+        return SCHEDULE_DATE_PASSED.format(day=japanese_date(day)) if day <= today else ""
+    return DATE_PASSED.format(day=japanese_date(day)) if day < today else ""
 
 
 def _transfer_id_reserve() -> int:

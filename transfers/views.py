@@ -223,11 +223,13 @@ def details(request):
                 content = services.transfer_content(
                     debit_account=debit, payee=payee, amount=data["amount"],
                     fee_borne_by_payee=data["fee_borne_by_payee"], sender_name=data["sender_name"],
-                    day=day, quote=quote)
+                    day=day, quote=quote, today=today)
                 stepup_pending_start(request, session_key=PENDING, kind="transfer", content=content)
             except (services.TransferRefused, AuthFactorError) as refused:
                 form.add_error(None, refused.message)
             else:
+                # kept with the input: a 予約 refused after 0:00 asks for its date again (sched35)
+                _wizard_save(request, details={**_wizard(request)["details"], "scheduled": content["scheduled"]})
                 return redirect("transfers:confirm")
     return render(request, "transfers/details.html", {
         "form": form, "payee": payee, "debit": debit, "today": today,
@@ -273,7 +275,7 @@ def confirm(request):
         # the wizard goes with the pending transfer, saved with the transfer (issue 14)
         session_saved_with=(WIZARD,),
     )
-    if form is None:  # the date passed (refused, told): the input page keeps the rest (review33 F6)
+    if form is None:  # the date passed (refused, told): the input page keeps the rest (review33 F6, sched35)
         return redirect("transfers:details" if services.transfer_date_passed(pending["content"])
                         else "transfers:start")
     if done:
@@ -287,15 +289,19 @@ def confirm(request):
     return render(request, "transfers/confirm.html", {
         "form": form, "content": _content_view(pending["content"]), "debit": account,
         "confirmation": stepup_id,
-        # a later date is a reservation (XFER-5): the page and its button say so
-        "scheduled": pending["content"]["transfer_date"] > local_now().date().isoformat(),
+        # a reservation (XFER-5) as the content was made: the page and its button say so,
+        # and the confirmation does that (``_execute_or_schedule``), not what the clock says
+        "scheduled": services.transfer_is_scheduled(pending["content"]),
     })
 
 
 def _execute_or_schedule(*, content: dict, **kwargs) -> Transfer:
-    """Today's transfer posts at once; a later date is a scheduled transfer (XFER-5). A
-    refusal comes named for 取引履歴 by the service (``confirm_refusal_summarised``)."""
-    if content["transfer_date"] > local_now().date().isoformat():
+    """What the confirm page showed, decided when the content was made and bound by the
+    step-up (``transfer_is_scheduled``): a 予約 is booked, else the transfer posts at once
+    (XFER-5) — never the other by the clock at the submit (a 予約 for tomorrow confirmed
+    after 0:00 executed at once). A refusal comes named for 取引履歴 by the service
+    (``confirm_refusal_summarised``); a date passed is refused as final by either."""
+    if services.transfer_is_scheduled(content):
         return scheduled.scheduled_transfer_create(content=content, **kwargs)
     return services.transfer_execute(content=content, **kwargs)
 

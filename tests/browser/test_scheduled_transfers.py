@@ -250,3 +250,45 @@ def test_the_last_date_named_is_a_business_day_and_is_taken(page, device):
         page.get_by_role("button", name="次へ（確認画面へ）").click()
         page.wait_for_url("**/transfers/confirm/")
         page.get_by_text("2027年2月5日").first.wait_for()
+
+
+def test_a_booking_for_tomorrow_confirmed_after_midnight_goes_back_to_the_date(page, device):
+    """XFER-5, XFER-1 (sched35), desktop and iPhone 13: the confirm page of a 予約 for Tuesday
+    shown at 23:58 on Monday, answered with the image card at 0:01 on Tuesday, executed a
+    same-day transfer at once. Now: the input page with why, the date asked for again at the
+    field and everything typed kept; nothing posted, nothing booked."""
+    import datetime as dt
+
+    import time_machine
+
+    from accounts.models import Journal
+    from tests import factories
+    from tests.security.secondfactor import customer_with_card
+    from tests.transfers.scheduled_support import at
+    from transfers.models import Transfer
+
+    monday, tuesday = dt.date(2026, 12, 7), dt.date(2026, 12, 8)
+    with time_machine.travel(at(monday, 23, 58), tick=False) as traveller:
+        customer = customer_with_card(password="Pass1234", email="s@example.jp")
+        account = factories.account(owner=customer, balance=100_000)
+        _login(page, customer)
+        page.wait_for_url("**/")
+        _to_details(page)
+        page.get_by_label("振込金額（円）").fill("20000")
+        page.get_by_label("振込日").fill("2026/12/08" if device == "iphone" else "2026-12-08")
+        page.get_by_role("button", name="次へ（確認画面へ）").click()
+        page.wait_for_url("**/transfers/confirm/")
+        page.get_by_text("以下の内容で振込を予約します").wait_for()
+        _answer_card_challenge(page, customer)
+        traveller.move_to(at(tuesday, 0, 1))
+        page.get_by_role("button", name="振込を予約する").click()
+        page.wait_for_url("**/transfers/details/")
+        page.get_by_text("日付が変わったため、振込日（2026年12月8日）のご予約は受け付けていません。"
+                         "振込日を選び直してください。").wait_for()
+        page.get_by_text("振込日（2026年12月8日）は本日になったため、ご予約できません。").wait_for()
+        assert page.get_by_label("振込金額（円）").input_value() == "20000"
+        assert page.get_by_label("振込日").input_value() == ("2026/12/08" if device == "iphone" else "2026-12-08")
+        assert no_horizontal_overflow(page)
+    assert not Transfer.objects.exists() and not Journal.objects.filter(kind=Journal.Kind.TRANSFER).exists()
+    account.refresh_from_db()
+    assert account.balance == 100_000

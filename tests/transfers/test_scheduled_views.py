@@ -548,3 +548,113 @@ def test_the_input_page_sent_after_midnight_with_yesterdays_date_is_refused_at_t
         assert scheduled.DATE_PAST in page and 'value="2026-12-07"' in page
         assert client.get(reverse("transfers:confirm")).url == reverse("transfers:start")  # nothing pending
     assert not Transfer.objects.exists()
+
+
+# --- a 予約 confirmed before 0:00 for the day that then begins (sched35) ----------------------
+
+
+def _booking_confirm_page(client, transfer_date: str, **posted) -> tuple:
+    """Signed in at Monday 23:58 with the confirm page of a transfer dated ``transfer_date``
+    shown; returns the customer, the page and the step-up's id (the clock runs on: the
+    caller's ``time_machine`` traveller moves it)."""
+    customer, debit = payer()
+    assert client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}).status_code == 302
+    _to_details(client, debit)
+    response = _details(client, transfer_date=transfer_date, **posted)
+    assert response.url == reverse("transfers:confirm")
+    page = client.get(response.url).content.decode()
+    confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+    return customer, page, confirmation
+
+
+@pytest.mark.parametrize("after_midnight", ["confirm-post", "confirm-page"])
+def test_a_booking_for_tomorrow_confirmed_after_midnight_is_refused_not_executed(client, after_midnight):
+    """XFER-5, XFER-1, SEC-14 (sched35): the confirm page shown at 23:58 said 予約 for
+    Tuesday; answered (or only shown again) at 0:01 on Tuesday it executed a same-day
+    transfer at once — the view chose by the clock at the submit. Now what the page showed
+    decides, and a 予約 for a day begun is refused: nothing posted, nothing booked, the right
+    card answer neither consumed nor counted, 取引履歴 拒否 with the payee and the amount, and
+    the input page again with what was typed, the date asked for again at the field."""
+    from accounts.models import Journal
+    from security.models import Credential, StepUp
+    from transfers.forms import DATE_BOOKING_TODAY
+    from transfers.services import SCHEDULE_DATE_PASSED
+
+    refused = SCHEDULE_DATE_PASSED.format(day="2026年12月8日")
+    with time_machine.travel(at(MONDAY, 23, 58), tick=True) as traveller:
+        # a field of the same name posted with the input changes nothing: the server decides
+        customer, page, confirmation = _booking_confirm_page(client, "2026-12-08", scheduled="")
+        assert "以下の内容で振込を予約します" in page and "振込を予約する" in page
+        assert client.session["cosei_pending_transfer"]["content"]["scheduled"] is True
+        answer = _card(customer)
+        traveller.move_to(at(TUESDAY, 0, 1))
+        if after_midnight == "confirm-post":
+            # nor with the confirmation: it is held on the server, bound by the step-up
+            response = client.post(reverse("transfers:confirm"),
+                                   {"confirmation": confirmation, "scheduled": "", **answer})
+            row = AuditEvent.objects.get(customer=customer, action="transfer")
+            assert (row.outcome, row.summary) == ("refused", f"池田泉州銀行 貝塚支店 10,000円 {refused}")
+        else:
+            response = client.get(reverse("transfers:confirm"))
+            assert not AuditEvent.objects.filter(customer=customer, action="transfer").exists()
+        assert response.status_code == 302 and response.url == reverse("transfers:details")
+        assert not Transfer.objects.exists() and not Journal.objects.filter(kind=Journal.Kind.TRANSFER).exists()
+        stepup = StepUp.objects.get(pk=confirmation)
+        assert stepup.used_at is None  # not consumed
+        assert Credential.objects.get(customer=customer, kind="image_card").failures == 0  # not counted
+        page = client.get(response.url).content.decode()
+        assert refused in page  # what happened, above the form
+        assert DATE_BOOKING_TODAY.format(day="2026年12月8日") in page  # at the field
+        assert 'value="2026-12-08"' in page and 'value="10000"' in page and "ﾔﾏﾀﾞ ﾀﾛｳ" in page
+        assert client.get(reverse("transfers:confirm")).url == reverse("transfers:start")  # nothing pending
+        # sent again with today's date, it is a same-day transfer, said so, and executes once
+        response = _details(client, transfer_date="2026-12-08")
+        page = client.get(response.url).content.decode()
+        assert "振込を実行する" in page and "振込を予約する" not in page
+        confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+        response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    transfer = Transfer.objects.get(customer=customer)
+    assert response.url == reverse("transfers:done", args=[transfer.pk])
+    assert (transfer.transfer_date, transfer.status) == (TUESDAY, Transfer.Status.EXECUTED)
+
+
+def test_a_booking_for_a_later_day_confirmed_after_midnight_is_still_booked(client):
+    """XFER-5 (sched35): the 予約 for Wednesday shown at 23:58 on Monday and confirmed at
+    0:01 on Tuesday is booked, as shown — nothing debited."""
+    with time_machine.travel(at(MONDAY, 23, 58), tick=True) as traveller:
+        customer, page, confirmation = _booking_confirm_page(client, "2026-12-09")
+        assert "振込を予約する" in page
+        answer = _card(customer)
+        traveller.move_to(at(TUESDAY, 0, 1))
+        response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **answer})
+    transfer = Transfer.objects.get(customer=customer)
+    assert response.url == reverse("transfers:done", args=[transfer.pk])
+    assert (transfer.transfer_date, transfer.status, transfer.journal_id) == (
+        dt.date(2026, 12, 9), Transfer.Status.SCHEDULED, None)
+    assert Account.objects.get(pk=transfer.debit_account_id).balance == 1_000_000
+
+
+def test_a_same_day_transfer_is_executed_and_the_flag_is_bound_by_the_step_up(client):
+    """XFER-5, SEC-14 (sched35): a same-day transfer shown and confirmed on the day executes
+    at once; the 即時/予約 flag the page showed cannot be turned by the session either — a
+    pending content changed after the confirm page (the flag flipped) is refused by the
+    step-up (its content hash), nothing done."""
+    from security.stepup import STEPUP_CONTENT_CHANGED
+
+    with time_machine.travel(at(MONDAY, 10), tick=True):
+        customer, page, confirmation = _booking_confirm_page(client, "2026-12-08")
+        session = client.session
+        session["cosei_pending_transfer"]["content"]["scheduled"] = False  # a 予約 made a 即時
+        session.save()
+        response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+        assert STEPUP_CONTENT_CHANGED in response.content.decode()
+        assert not Transfer.objects.exists()
+        response = _details(client, transfer_date="2026-12-07")  # today's: a new content
+        page = client.get(response.url).content.decode()
+        assert "振込を実行する" in page
+        confirmation = re.search(r'name="confirmation" value="([^"]+)"', page)[1]
+        response = client.post(reverse("transfers:confirm"), {"confirmation": confirmation, **_card(customer)})
+    transfer = Transfer.objects.get(customer=customer)
+    assert response.url == reverse("transfers:done", args=[transfer.pk])
+    assert (transfer.transfer_date, transfer.status) == (MONDAY, Transfer.Status.EXECUTED)
+    assert transfer.journal_id is not None

@@ -5,14 +5,15 @@ LEDGER-6, XFER-4, XFER-5, XFER-8, XFER-11."""
 from __future__ import annotations
 
 import datetime as dt
-import uuid
 
 import pytest
 import time_machine
 from django.test import override_settings
 from django.utils import timezone
 
+from accounts.models import Journal
 from cosei_ib import bankcalendar
+from tests import factories
 from tests.transfers.support import content_for, execute, other_bank_payee, payer
 from transfers import scheduled, services
 from transfers.models import Transfer
@@ -76,13 +77,49 @@ def test_the_sixtieth_day_may_be_booked_and_the_sixty_first_not():
 
 
 def test_a_booking_confirmed_after_midnight_for_that_day_is_refused_not_made_a_same_day_transfer():
+    """XFER-5 (sched35): refused first of all, as final (back to the input page to choose
+    the date again) — also when the service hours have closed by then — whichever service
+    is asked: a 予約 is never booked for a day begun, nor executed at once."""
     customer, account = payer(balance=100_000)
     with time_machine.travel(JST_MIDNIGHT - dt.timedelta(seconds=1), tick=False):
         content = content_for(customer, account, other_bank_payee(), 10_000, day=JST_MIDNIGHT.date(), check=False)
-    with time_machine.travel(JST_MIDNIGHT, tick=False), pytest.raises(services.TransferRefused) as refused:
-        scheduled.scheduled_transfer_create(customer=customer, stepup_id=uuid.uuid4(), content=content)
-    assert refused.value.message == scheduled.SCHEDULE_DAY_PASSED
-    assert not Transfer.objects.exists()
+        assert content["scheduled"] is True and services.transfer_is_scheduled(content)
+        assert services.transfer_date_passed(content) == ""
+    passed = services.SCHEDULE_DATE_PASSED.format(day="2027年3月2日")
+    for moment in (JST_MIDNIGHT, JST_MIDNIGHT + dt.timedelta(days=1)):  # the day itself, and after it
+        for hours_enforced in (False, True):
+            with override_settings(SERVICE_HOURS_ENFORCED=hours_enforced), time_machine.travel(moment, tick=False):
+                assert services.transfer_is_scheduled(content)  # as made, whatever the clock says
+                assert services.transfer_date_passed(content) == passed
+                with pytest.raises(services.TransferRefused) as refused:
+                    factories.confirmed(customer, "transfer", content, lambda stepup_id: (
+                        scheduled.scheduled_transfer_create(customer=customer, stepup_id=stepup_id, content=content)))
+                assert refused.value.message == passed and refused.value.final
+                with pytest.raises(services.TransferRefused) as refused:
+                    execute(customer, content)
+                assert refused.value.message == passed and refused.value.final
+    assert not Transfer.objects.exists() and not Journal.objects.filter(kind=Journal.Kind.TRANSFER).exists()
+    account.refresh_from_db()
+    assert account.balance == 100_000
+
+
+def test_whether_a_content_is_a_booking_is_decided_when_it_is_made():
+    """XFER-5 (sched35): the flag is set by ``transfer_content`` from the day it was made —
+    a content for today is a same-day transfer and stays one; a content held from before the
+    flag (no key) is judged by its date as the view did."""
+    customer, account = payer(balance=100_000)
+    with time_machine.travel(JST_MIDNIGHT - dt.timedelta(seconds=1), tick=False):
+        today = content_for(customer, account, other_bank_payee(), 10_000)
+        tomorrow = content_for(customer, account, other_bank_payee(), 10_000, day=JST_MIDNIGHT.date(), check=False)
+    assert (today["scheduled"], tomorrow["scheduled"]) == (False, True)
+    legacy = {key: value for key, value in tomorrow.items() if key != "scheduled"}
+    with time_machine.travel(JST_MIDNIGHT - dt.timedelta(seconds=1), tick=False):
+        assert services.transfer_is_scheduled(legacy)
+    with time_machine.travel(JST_MIDNIGHT, tick=False):
+        assert not services.transfer_is_scheduled(legacy) and not services.transfer_is_scheduled(today)
+        assert services.transfer_is_scheduled(tomorrow)
+        # the same date made into a content now: today's, a same-day transfer
+        assert content_for(customer, account, other_bank_payee(), 10_000, day=JST_MIDNIGHT.date())["scheduled"] is False
 
 
 # --- the day's limit across midnight JST (XFER-8) ---------------------------------------------
