@@ -149,6 +149,52 @@ def test_staff_upload_an_incoming_file_and_return_what_cannot_be_credited(staff_
     assert InterbankIncomingRecord.objects.get(pk=record.pk).status == "returned"
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_upload_says_once_what_was_credited_and_then_already_imported(staff):
+    """XFER-12, STAFF-1 (probe35 F3): the upload form posted six times at once from one staff
+    session (separate connections, real threads): one credit; one response says 「入金 1件」,
+    the five others 「取込済みです。入金はしていません」 as a warning — not the success
+    「取り込みました：入金 0件」 that staff could read as a failed credit and post by hand."""
+    import threading
+
+    from django.db import connection
+    from django.test import Client
+
+    from tests.security.test_staff_admin import staff_signed_in
+
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 3_535)])
+    signed_in = staff_signed_in(*staff)
+    barrier, told = threading.Barrier(6), []
+
+    def upload():
+        client = Client()  # the same browser (one staff session), its own connection
+        client.cookies.load({name: morsel.value for name, morsel in signed_in.cookies.items()})
+        try:
+            barrier.wait()
+            page = client.post("/admin/transfers/interbankincomingfile/upload/",
+                               {"file": SimpleUploadedFile("conc.txt", data)}, follow=True).content.decode()
+            told.append(re.findall(r'<li class="(success|warning|error)">(.*?)</li>', page))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=upload) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert Account.objects.get(pk=account.pk).balance == 3_535
+    assert InterbankIncomingRecord.objects.get().status == "credited"
+    assert len(told) == 6, told
+    credited = [messages for messages in told if any("入金 1件" in text for _, text in messages)]
+    assert len(credited) == 1 and credited[0][0][0] == "success", told
+    others = [messages for messages in told if messages not in credited]
+    for messages in others:
+        assert [level for level, _ in messages] == ["warning"], told
+        assert "は取込済みです。入金はしていません（二重入金はしません）。" in messages[0][1]
+    assert not any("入金 0件" in text for messages in told for _, text in messages)
+
+
 def test_the_account_column_names_only_an_account_credited(staff_client):
     """XFER-12 (walk25 F28): 振込入金明細 showed 「入金口座 003-普通-… ｽｽﾞｷ ｲﾁﾛｳ」 on a 入金不能
     名義相違 row — nothing was credited there. 入金口座 is 「—」 unless the record is 入金済;

@@ -265,6 +265,9 @@ class IncomingResult:
     already_done: bool
     held: list[tuple[int, InterbankIncomingRecord]] = ()  # (line, the record of another file it repeats)
     held_large: list[tuple[int, int]] = ()  # (line, amount): above TRANSFERS_INCOMING_HOLD_ABOVE
+    # records another upload of the file had handled when this one took the file's lock (a
+    # double click, another staff member, an upload interrupted before the file was done)
+    elsewhere: int = 0
 
 
 def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingResult:
@@ -292,20 +295,19 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
             total_amount=parsed.total, uploaded_by=staff)], ignore_conflicts=True)
         file = InterbankIncomingFile.objects.get(sha256=digest)
     if file.status == InterbankIncomingFile.Status.DONE:
-        audit_record(action="interbank_incoming", outcome="refused", actor=staff,
-                     summary=f"{file} 取込済みのファイル（入金なし）")
-        return IncomingResult(file=file, credited=0, unapplied=0, already_done=True)
+        return _incoming_already_done(file, staff)
     stored = bytes(file.content)
     if stored != data:
         # another copy (line ends, the records' order) of a file stored first: its lines are
         # the stored file's, so a record is never handled under two line numbers
         parsed = file_read(stored, bank_code=BANK_CODE)
-    credited = unapplied = 0
+    credited = unapplied = elsewhere = 0
     held, held_large = [], []
     for (line, record), key in zip(parsed.records, record_keys(parsed), strict=True):
         with transaction.atomic():
             locked = InterbankIncomingFile.objects.select_for_update().get(pk=file.pk)
             if locked.records.filter(line=line).exists():
+                elsewhere += 1
                 continue
             row, earlier = _incoming_record(locked, line, record, key)
             credited += row.status == InterbankIncomingRecord.Status.CREDITED
@@ -314,13 +316,30 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
                 held.append((line, earlier))
             elif row.status == InterbankIncomingRecord.Status.HELD:
                 held_large.append((line, row.amount))
+    if parsed.records and elsewhere == len(parsed.records):
+        # probe35 F3: every record was handled by another upload when this one took the
+        # file's lock — the others of a double click had waited there and then reported
+        # 「取り込みました：入金 0件」 as a success, which read as a failed credit
+        with transaction.atomic():
+            InterbankIncomingFile.objects.filter(pk=file.pk).update(status=InterbankIncomingFile.Status.DONE)
+            return _incoming_already_done(file, staff)
     with transaction.atomic():
         InterbankIncomingFile.objects.filter(pk=file.pk).update(status=InterbankIncomingFile.Status.DONE)
         audit_record(action="interbank_incoming", outcome="success", actor=staff,
-                     summary=f"{file} 入金{credited}件 入金不能{unapplied}件 入金保留{len(held) + len(held_large)}件")
+                     summary=f"{file} 入金{credited}件 入金不能{unapplied}件 入金保留{len(held) + len(held_large)}件"
+                             + (f"（他の取込で処理済み{elsewhere}件）" if elsewhere else ""))
     file.refresh_from_db()
     return IncomingResult(file=file, credited=credited, unapplied=unapplied, already_done=False, held=held,
-                          held_large=held_large)
+                          held_large=held_large, elsewhere=elsewhere)
+
+
+def _incoming_already_done(file: InterbankIncomingFile, staff: str) -> IncomingResult:
+    """This upload credited nothing: every record of the file was handled before (its
+    status 取込済, or the others of a double click handled them all first)."""
+    audit_record(action="interbank_incoming", outcome="refused", actor=staff,
+                 summary=f"{file} 取込済みのファイル（入金なし）")
+    file.refresh_from_db()
+    return IncomingResult(file=file, credited=0, unapplied=0, already_done=True)
 
 
 def _names_match(expected: str, holder: str) -> bool:
