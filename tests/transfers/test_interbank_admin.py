@@ -155,34 +155,23 @@ def test_a_double_click_on_upload_says_once_what_was_credited_and_then_already_i
     session (separate connections, real threads): one credit; one response says 「入金 1件」,
     the five others 「取込済みです。入金はしていません」 as a warning — not the success
     「取り込みました：入金 0件」 that staff could read as a failed credit and post by hand."""
-    import threading
-
-    from django.db import connection
     from django.test import Client
 
     from tests.security.test_staff_admin import staff_signed_in
+    from tests.transfers.test_concurrency import run_concurrently
 
     account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
     data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 3_535)])
     signed_in = staff_signed_in(*staff)
-    barrier, told = threading.Barrier(6), []
 
     def upload():
         client = Client()  # the same browser (one staff session), its own connection
         client.cookies.load({name: morsel.value for name, morsel in signed_in.cookies.items()})
-        try:
-            barrier.wait()
-            page = client.post("/admin/transfers/interbankincomingfile/upload/",
-                               {"file": SimpleUploadedFile("conc.txt", data)}, follow=True).content.decode()
-            told.append(re.findall(r'<li class="(success|warning|error)">(.*?)</li>', page))
-        finally:
-            connection.close()
+        page = client.post("/admin/transfers/interbankincomingfile/upload/",
+                           {"file": SimpleUploadedFile("conc.txt", data)}, follow=True).content.decode()
+        return re.findall(r'<li class="(success|warning|error)">(.*?)</li>', page)
 
-    threads = [threading.Thread(target=upload) for _ in range(6)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(30)
+    told = [messages for _, messages in run_concurrently([upload] * 6)]
     assert Account.objects.get(pk=account.pk).balance == 3_535
     assert InterbankIncomingRecord.objects.get().status == "credited"
     assert len(told) == 6, told
