@@ -60,6 +60,8 @@ def test_staff_create_download_and_return_in_admin(staff_client):
         again = staff_client.post("/admin/transfers/interbankoutgoingfile/exchange/", {"day": "2026-12-04"})
         assert InterbankOutgoingFile.objects.count() == 1 and again.status_code == 200
         assert "未送信の他行宛振込はありません" in again.content.decode()
+        # the day's file named (the database stamps its time: the real clock's)
+        assert re.search(f"作成済みの仕向ファイル：{file}（[0-9]{{2}}:[0-9]{{2}} staff-t作成）", again.content.decode())
         bad = staff_client.post("/admin/transfers/interbankoutgoingfile/return/",
                                 {"number": "9" * 30, "reason": "no_account"}).content.decode()
         assert "20 文字以下" in bad or "10桁以内" in bad

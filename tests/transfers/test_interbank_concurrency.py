@@ -41,7 +41,10 @@ def test_two_concurrent_downloads_never_share_a_transfer():
     assert set(OutgoingTransfer.objects.values_list("status", flat=True)) == {"sent"}
     for kind, value in outcomes:
         if kind == "refused":
+            # the loser waited for the winner's file and names it (probe35: not 「ありません」
+            # alone while that file was not yet committed — staff might never send it)
             assert "未送信の他行宛振込はありません" in value.message
+            assert f"作成済みの仕向ファイル：{made[-1]}（" in value.message and "staff-" in value.message
 
 
 def test_the_same_incoming_file_uploaded_twice_at_once_credits_once():

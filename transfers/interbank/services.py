@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from accounts.errors import LedgerError
 from accounts.models import Account, Entry, Journal, account_number_masked
@@ -60,6 +61,7 @@ from .zengin_file import (
 logger = logging.getLogger(__name__)
 
 NOTHING_TO_SEND = "{day}決済の未送信の他行宛振込はありません。"
+ALREADY_MADE = "作成済みの仕向ファイル：{file}（{at} {staff}作成）。送信がまだの場合は、仕向ファイルの一覧からダウンロードしてください。"
 SETTLEMENT_MISMATCH = ("為替決済勘定への入金額（{settled:,}円）とファイルの合計（{total:,}円）が一致しません。"
                        "ファイルは作成していません。システム担当者に連絡してください。")
 UNWRITABLE = "全銀形式で書けないデータがあるため、ファイルは作成していません（{problem}）。システム担当者に連絡してください。"
@@ -158,7 +160,13 @@ def outgoing_file_create(*, day: dt.date, staff: str) -> InterbankOutgoingFile:
         outgoing = list(outgoing_pending(day).select_related("transfer")
                         .select_for_update(skip_locked=True, of=("self",)).order_by("id"))
         if not outgoing:
-            raise TransferRefused(NOTHING_TO_SEND.format(day=japanese_date(day)))
+            # the rows another request is writing into its file were skipped (a double
+            # click, two staff): wait for it, then answer as a request after it would —
+            # 「ありません」 naming its file, not at once while that file was not yet there
+            outgoing = list(outgoing_pending(day).select_related("transfer")
+                            .select_for_update(of=("self",)).order_by("id"))
+        if not outgoing:
+            raise TransferRefused(_nothing_to_send(day))
         header = _our_header(day)
         try:
             header_line(header)
@@ -197,6 +205,16 @@ def outgoing_file_create(*, day: dt.date, staff: str) -> InterbankOutgoingFile:
                      summary=f"{file} SHA-256 {file.sha256[:16]}…")
     logger.info("interbank outgoing file %s: %s records, %s yen", file.pk, file.record_count, file.total_amount)
     return file
+
+
+def _nothing_to_send(day: dt.date) -> str:
+    """NOTHING_TO_SEND, with the day's newest file: the one staff are to download when the
+    other submit of a double click (or another staff member) made it."""
+    made = InterbankOutgoingFile.objects.filter(business_day=day).order_by("-id").first()
+    if made is None:
+        return NOTHING_TO_SEND.format(day=japanese_date(day))
+    return NOTHING_TO_SEND.format(day=japanese_date(day)) + ALREADY_MADE.format(
+        file=made, at=f"{timezone.localtime(made.created_at):%H:%M}", staff=made.created_by)
 
 
 def outgoing_file_download(*, file: InterbankOutgoingFile, staff: str) -> bytes:
