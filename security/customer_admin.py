@@ -72,6 +72,12 @@ UNLOCK_AGAIN = ("ボタンが二度押されました。ロックは解除され
                 "（解除とお客様へのメールは一度だけ行いました）。")
 # a reload or the back button: this form's unlock already ran (or was refused)
 UNLOCK_ALREADY_DONE = "このロック解除は処理済みです。ロックの状態は「認証情報の状態」で確認してください。"
+# probe35 F2: the other submit of a double click on IB取引再開 (without a slip to show again)
+RESUMED_AGAIN = ("ボタンが二度押されました。IB取引は再開されています"
+                 "（再開とお客様へのメールは一度だけ行いました）。")
+# a reload or the back button: this form's resume already ran
+RESUME_ALREADY_DONE = ("このIB取引再開は処理済みです（二重に再開・発行はしていません）。"
+                       "再開の日時と職員は操作ログで確認できます。")
 CARD_SHOWN_ONCE = "カード画像は発行直後に一度だけ表示されます。必要な場合は再発行してください。"
 UNLOCK_HELP = ("ログインパスワードのロック解除では、新しい初回ログインパスワードを発行し、通知書を印刷します"
                "（ロック中に推測されたパスワードを使わせないため。以前のパスワードは使えなくなります）。"
@@ -259,15 +265,24 @@ class CustomerAdmin(StaffModelAdmin):
         click, not a reload of the slip (which the nonce alone refuses)."""
         posted = request.POST.get("nonce", "")
         loaded_with_nonce = bool(posted) and posted in request.session.get(self.ISSUE_NONCE_SESSION_KEY, {})
-        with transaction.atomic():
-            customer_for_update(customer)
-            stored = import_module(settings.SESSION_ENGINE).SessionStore(request.session.session_key).load()
-            for key in (self.ISSUE_NONCE_SESSION_KEY, SLIP_SESSION_KEY, self.CARD_PRINT_SESSION_KEY):
-                if key in stored:
-                    request.session[key] = stored[key]
-                else:
-                    request.session.pop(key, None)
-            yield loaded_with_nonce
+        try:
+            with transaction.atomic():
+                customer_for_update(customer)
+                self._issue_keys_as_stored(request)
+                yield loaded_with_nonce
+        except StaffActionError:
+            # a refusal raised out of the turn rolled back its consumed nonce: the form
+            # stays usable (the other submit of a double click tries, and is told, the same)
+            self._issue_keys_as_stored(request)
+            raise
+
+    def _issue_keys_as_stored(self, request):
+        stored = import_module(settings.SESSION_ENGINE).SessionStore(request.session.session_key).load()
+        for key in (self.ISSUE_NONCE_SESSION_KEY, SLIP_SESSION_KEY, self.CARD_PRINT_SESSION_KEY):
+            if key in stored:
+                request.session[key] = stored[key]
+            else:
+                request.session.pop(key, None)
 
     def _nonce_new(self, request, purpose: str, customer) -> str:
         nonces = dict(request.session.get(self.ISSUE_NONCE_SESSION_KEY, {}))
@@ -290,12 +305,13 @@ class CustomerAdmin(StaffModelAdmin):
         messages.error(request, message)
         return redirect("admin:accounts_customer_change", customer.pk)
 
-    def _slip_again(self, request, customer, purpose: str, double_click: bool):
+    def _slip_again(self, request, customer, purpose: str, double_click: bool, otherwise=None):
         """The posted nonce was used: on a double click, the slip the other request issued
-        (never shown: the browser dropped that response); otherwise 「処理済み」."""
+        (never shown: the browser dropped that response); otherwise ``otherwise()``, by
+        default 「処理済み」."""
         kept = slip_kept(request.session, nonce=request.POST.get("nonce", ""), purpose=f"{purpose}:{customer.pk}")
         if not double_click or kept is None:
-            return self._already_issued(request, customer)
+            return otherwise() if otherwise else self._already_issued(request, customer)
         password, issued_at = kept
         return self._password_slip(request, customer, password, issued_at=issued_at, again=True)
 
@@ -395,25 +411,45 @@ class CustomerAdmin(StaffModelAdmin):
         form = ResumeForm(request.POST or None, initial={"guesses_seen": guesses})
         if request.method == "POST" and form.is_valid():
             try:
-                password = customer_ib_resume(customer=customer, reason=form.cleaned_data["reason"],
-                                              actor=request.user.get_username(),
-                                              guesses_seen=form.cleaned_data["guesses_seen"] or 0)
+                return self._ib_resume(request, customer, reason=form.cleaned_data["reason"],
+                                       guesses_seen=form.cleaned_data["guesses_seen"] or 0)
             except StaffActionError as refused:
-                form = ResumeForm(data={"reason": form.cleaned_data["reason"], "guesses_seen": guesses})
+                form = ResumeForm(data={"reason": form.cleaned_data["reason"],
+                                        "guesses_seen": ib_resume_guesses(customer=customer)})
                 form.is_valid()
                 form.add_error(None, refused.message)
-            else:
-                if password is not None:
-                    return self._password_slip(request, customer, password)
-                messages.success(request, "IB取引を再開しました。")
-                return redirect("admin:accounts_customer_change", customer.pk)
         if guesses:
             note = (f"IB取引中止中に、ログインパスワードの誤入力が{guesses}回ありました。"
                     "再開すると新しい初回ログインパスワードを発行し、通知書を印刷します"
                     "（以前のパスワードは使えなくなります）。")
         else:
             note = "IB取引中止中のログインパスワードの誤入力はありません。"
-        return self._render(request, customer, form, "IB取引再開", "再開する", {"note": note})
+        return self._render(request, customer, form, "IB取引再開", "再開する",
+                            {"note": note, "nonce": self._nonce_new(request, "resume", customer)})
+
+    def _ib_resume(self, request, customer, *, reason: str, guesses_seen: int):
+        """IB取引再開 in its issue turn with the form's nonce (probe35 F2): the other submit
+        of a double click showed 「この契約者はIB取引中止の状態ではありません。」 — the last
+        response, the one the browser shows — while the first had issued a new initial
+        password on a slip nobody saw. It now resumes nothing and shows that slip again, or
+        says the resume was done; a reload says 「処理済み」. A refusal of the service is
+        raised out of the turn, the nonce unused."""
+        with self._issue_turn(request, customer) as double_click:
+            if self._nonce_consume(request, "resume", customer) is None:
+                return self._slip_again(request, customer, "resume", double_click,
+                                        otherwise=lambda: self._resumed_again(request, customer, double_click))
+            password = customer_ib_resume(customer=customer, reason=reason, actor=request.user.get_username(),
+                                          guesses_seen=guesses_seen)
+            if password is not None:
+                return self._issued_slip(request, customer, "resume", password)
+        messages.success(request, "IB取引を再開しました。")
+        return redirect("admin:accounts_customer_change", customer.pk)
+
+    def _resumed_again(self, request, customer, double_click: bool):
+        if double_click and Customer.objects.filter(pk=customer.pk, status=Customer.Status.ACTIVE).exists():
+            messages.success(request, RESUMED_AGAIN)
+            return redirect("admin:accounts_customer_change", customer.pk)
+        return self._already_issued(request, customer, RESUME_ALREADY_DONE)
 
     def suspend_view(self, request, pk):
         """IB取引中止 for a customer who phoned or came in (SEC-10; the guide tells them to

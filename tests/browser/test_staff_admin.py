@@ -131,6 +131,82 @@ def test_a_double_click_on_unlock_sends_one_request_and_shows_the_slip(page, dev
     assert not Credential.objects.get(customer=customer, kind="password").is_locked
 
 
+def test_two_posts_of_one_resume_form_show_the_slip_of_the_one_resume(page, device, monkeypatch):
+    """SEC-3, SEC-10, STAFF-1 (probe35 F2): IB取引再開 after wrong passwords during the
+    suspension issues a new initial password. Two POSTs of the form (a double click the
+    browser's script did not stop — here the form is replaced by a copy without it): the
+    browser shows the second response, which said 「この契約者はIB取引中止の状態ではありま
+    せん。」 while the first had replaced the password on a slip nobody saw. It now shows that
+    same slip again; a reload of it resumes and issues nothing."""
+    from django.contrib.auth import get_user_model
+    from django_otp.plugins.otp_totp.models import TOTPDevice
+
+    from accounts.models import Customer
+    from accounts.roles import branch_staff_group_ensure
+    from security import customer_admin
+    from security.models import AuditEvent
+    from security.services import login_authenticate
+    from tests import factories
+
+    staff = get_user_model().objects.create_user(username="madoguchi", password="Staff-pass-1", is_staff=True)
+    staff.groups.add(branch_staff_group_ensure())
+    totp_device = TOTPDevice.objects.create(user=staff, name="端末", confirmed=True)
+    customer = factories.suspended(factories.customer(name_kanji="再開 待子", password="Pass1234"))
+    for guess in ("Guess001", "Guess002"):
+        login_authenticate(contract_id=customer.contract_id, password=guess, ip=None)
+    _staff_login(page, pyotp.TOTP(base64.b32encode(totp_device.bin_key).decode()).now())
+    page.goto(f"/admin/accounts/customer/?q={customer.contract_id}")
+    page.get_by_role("link", name=customer.contract_id).click()
+    page.get_by_role("link", name="IB取引再開").click()
+    expect(page.get_by_text("ログインパスワードの誤入力が2回ありました")).to_be_visible()
+    page.get_by_label("理由（本人確認の方法など）").fill("本人確認済（電話）")
+    # the live server answers in threads of this process: the first resume waits there until
+    # the second POST has arrived (its session loaded), as on a slow server
+    arrived, second_arrived = [], threading.Event()
+    real_customer, real_resume = customer_admin.CustomerAdmin._customer, customer_admin.customer_ib_resume
+
+    def arriving(self, request, pk, permission):
+        if request.method == "POST":
+            arrived.append(pk)
+            if len(arrived) == 2:
+                second_arrived.set()
+        return real_customer(self, request, pk, permission)
+
+    def slow_resume(**kwargs):
+        second_arrived.wait(10)
+        return real_resume(**kwargs)
+
+    monkeypatch.setattr(customer_admin.CustomerAdmin, "_customer", arriving)
+    monkeypatch.setattr(customer_admin, "customer_ib_resume", slow_resume)
+    page.evaluate("""() => {
+        const form = document.querySelector("form[data-submit-once]");
+        form.replaceWith(form.cloneNode(true));  // the copy has no submit-once listener
+    }""")
+    box = page.get_by_role("button", name="再開する").bounding_box()
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.wait_for_timeout(400)  # past a touch screen's double-tap (zoom) window
+    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the second click
+    slip = page.locator(".print-slip")
+    slip.wait_for()
+    assert len(arrived) == 2  # both POSTs reached the server
+    expect(page.locator("body")).to_contain_text("先に発行した初回ログインパスワードの通知書をもう一度表示しています")
+    expect(page.locator("body")).not_to_contain_text("IB取引中止の状態ではありません")
+    password = slip.locator(".initial-password").inner_text()
+    page.screenshot(path=f"test-artifacts/admin-resume-twice-{device}.png", full_page=True)
+    customer.refresh_from_db()
+    customer.user.refresh_from_db()
+    assert customer.status == Customer.Status.ACTIVE and customer.password_is_initial
+    assert customer.user.check_password(password)  # the slip shown is the password that works
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
+    assert AuditEvent.objects.filter(customer=customer, action="ib_resume").count() == 1
+    page.reload()  # the browser posts the form again: nothing more is done, and staff are told
+    page.wait_for_url(f"**/admin/accounts/customer/{customer.pk}/change/")
+    expect(page.locator("ul.messagelist")).to_contain_text("このIB取引再開は処理済みです")
+    customer.user.refresh_from_db()
+    assert customer.user.check_password(password)
+    assert AuditEvent.objects.filter(customer=customer, action="ib_resume").count() == 1
+
+
 def test_staff_suspend_ib_and_cancel_a_scheduled_transfer(page, device):
     """SEC-10, XFER-6: the customer phoned the branch (their password leaked); staff find the
     customer, stop IB for them, open 予約中の振込（取消）, cancel the transfer with a reason;

@@ -149,7 +149,8 @@ def suspended_customer(**kwargs) -> Customer:
 
 def test_staff_resumes_suspended_ib(staff_client):
     customer = suspended_customer()
-    response = staff_client.post(f"/admin/accounts/customer/{customer.pk}/resume/", {"reason": "本人来店"})
+    url = f"/admin/accounts/customer/{customer.pk}/resume/"
+    response = staff_client.post(url, {"reason": "本人来店", "nonce": _nonce(staff_client, url)})
     assert response.status_code == 302
     customer.refresh_from_db()
     assert customer.status == "active"
@@ -183,12 +184,14 @@ def test_resume_after_guesses_during_the_suspension_issues_a_new_password(staff_
         f"/admin/accounts/customer/{customer.pk}/change/").content.decode()
     # a guess after the page was shown: the resume is refused, the page shows the new count
     login_authenticate(contract_id=customer.contract_id, password="Guess003", ip=None)
-    response = staff_client.post(url, {"reason": "本人来店", "guesses_seen": "2"})
+    nonce = _nonce(staff_client, url)
+    response = staff_client.post(url, {"reason": "本人来店", "guesses_seen": "2", "nonce": nonce})
     assert "回数を確認して" in response.content.decode() and 'value="3"' in response.content.decode()
     customer.refresh_from_db()
     assert customer.status == "suspended"
 
-    response = staff_client.post(url, {"reason": "本人来店", "guesses_seen": "3"})
+    # the refusal used up nothing (probe35 F2): the form's nonce still resumes
+    response = staff_client.post(url, {"reason": "本人来店", "guesses_seen": "3", "nonce": nonce})
     html = response.content.decode()
     password = html.split('class="initial-password">')[1].split("<")[0]
     assert "no-store" in response["Cache-Control"]
@@ -203,9 +206,11 @@ def test_resume_after_guesses_during_the_suspension_issues_a_new_password(staff_
     assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
     assert set(OutboxMessage.objects.filter(customer=customer).values_list("event", flat=True)) >= {
         "ib_resume", "initial_password_issue"}
-    # the slip posted again (reload) issues nothing more
-    staff_client.post(url, {"reason": "本人来店", "guesses_seen": "3"})
+    # the slip posted again (reload) resumes and issues nothing more, and says so
+    again = staff_client.post(url, {"reason": "本人来店", "guesses_seen": "3", "nonce": nonce})
+    assert again.status_code == 302 and "このIB取引再開は処理済みです" in staff_client.get(again.url).content.decode()
     assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == 1
+    assert AuditEvent.objects.filter(customer=customer, action="ib_resume").count() == 1
 
 
 def test_new_initial_password_is_shown_once_and_forces_change(staff_client):
@@ -1067,6 +1072,56 @@ def test_the_other_submit_of_a_double_click_on_unlock_says_the_lock_was_lifted(s
     assert not Credential.objects.get(customer=customer, kind=kind).is_locked
     assert AuditEvent.objects.filter(customer=customer, action="unlock").count() == 1
     assert OutboxMessage.objects.filter(customer=customer, event="unlock").count() == 1
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize("guesses", [2, 0])
+def test_the_other_submit_of_a_double_click_on_resume_shows_the_slip_again(staff, guesses, monkeypatch):
+    """SEC-3, SEC-10, STAFF-1 (probe35 F2): two POSTs of one IB取引再開 form at once (a double
+    click): one resumed and, after wrong passwords during the suspension, rendered the new
+    initial password's slip; the other showed 「この契約者はIB取引中止の状態ではありません。」
+    — the response the browser shows: the slip was lost and the customer's old password
+    dead. With real threads: the second request loads the staff session while the first
+    is resuming; it then waits its turn, resumes and issues nothing, and shows the same slip
+    (without guesses: says the resume was done)."""
+    from security.services import login_authenticate
+
+    customer = suspended_customer(email="s@example.jp", password="Pass1234")
+    for number in range(guesses):
+        login_authenticate(contract_id=customer.contract_id, password=f"Guess00{number}", ip=None)
+    url = f"/admin/accounts/customer/{customer.pk}/resume/"
+    first_client = staff_signed_in(*staff)
+    data = {"reason": "本人確認済（電話）", "guesses_seen": str(guesses), "nonce": _nonce(first_client, url)}
+    responses, second_client = _double_click(first_client, url, data, monkeypatch, ["customer_ib_resume"])
+    customer.refresh_from_db()
+    customer.user.refresh_from_db()
+    assert customer.status == "active"
+    assert AuditEvent.objects.filter(customer=customer, action="ib_resume").count() == 1
+    assert OutboxMessage.objects.filter(customer=customer, event="ib_resume").count() == 1
+    assert AuditEvent.objects.filter(customer=customer, action="initial_password_issue").count() == (
+        1 if guesses else 0)
+    for response in responses.values():
+        assert "IB取引中止の状態ではありません" not in response.content.decode()
+    if guesses:
+        assert responses["first"].status_code == 200 and responses["second"].status_code == 200
+        password = _slip_password(responses["first"])
+        assert _slip_password(responses["second"]) == password
+        assert "先に発行した初回ログインパスワードの通知書をもう一度表示しています" in responses["second"].content.decode()
+        assert "no-store" in responses["second"]["Cache-Control"]
+        assert customer.user.check_password(password) and customer.password_is_initial
+    else:
+        change = f"/admin/accounts/customer/{customer.pk}/change/"
+        assert responses["first"].status_code == 302 and responses["second"].status_code == 302
+        assert responses["second"].url == change
+        second_client.cookies.update(responses["second"].cookies)  # the response the browser shows
+        told = second_client.get(change).content.decode()
+        assert "ボタンが二度押されました。IB取引は再開されています" in told
+        assert customer.user.check_password("Pass1234")
+    # a later reload of the form's POST resumes nothing and says it was done
+    reload = first_client.post(url, data)
+    assert reload.status_code == 302
+    assert "このIB取引再開は処理済みです" in first_client.get(reload.url).content.decode()
+    assert AuditEvent.objects.filter(customer=customer, action="ib_resume").count() == 1
 
 
 def test_a_reload_of_an_unlock_lifts_nothing_more_and_says_it_was_done(staff_client):

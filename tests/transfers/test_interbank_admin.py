@@ -60,6 +60,8 @@ def test_staff_create_download_and_return_in_admin(staff_client):
         again = staff_client.post("/admin/transfers/interbankoutgoingfile/exchange/", {"day": "2026-12-04"})
         assert InterbankOutgoingFile.objects.count() == 1 and again.status_code == 200
         assert "未送信の他行宛振込はありません" in again.content.decode()
+        # the day's file named (the database stamps its time: the real clock's)
+        assert re.search(f"作成済みの仕向ファイル：{file}（[0-9]{{2}}:[0-9]{{2}} staff-t作成）", again.content.decode())
         bad = staff_client.post("/admin/transfers/interbankoutgoingfile/return/",
                                 {"number": "9" * 30, "reason": "no_account"}).content.decode()
         assert "20 文字以下" in bad or "10桁以内" in bad
@@ -147,6 +149,41 @@ def test_staff_upload_an_incoming_file_and_return_what_cannot_be_credited(staff_
     staff_client.post("/admin/transfers/interbankincomingrecord/",
                       {"action": "mark_returned", "_selected_action": [record.pk], "post": "yes", "reason": RECORD_RETURN_REASON})
     assert InterbankIncomingRecord.objects.get(pk=record.pk).status == "returned"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_double_click_on_upload_says_once_what_was_credited_and_then_already_imported(staff):
+    """XFER-12, STAFF-1 (probe35 F3): the upload form posted six times at once from one staff
+    session (separate connections, real threads): one credit; one response says 「入金 1件」,
+    the five others 「取込済みです。入金はしていません」 as a warning — not the success
+    「取り込みました：入金 0件」 that staff could read as a failed credit and post by hand."""
+    from django.test import Client
+
+    from tests.security.test_staff_admin import staff_signed_in
+    from tests.transfers.test_concurrency import run_concurrently
+
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 3_535)])
+    signed_in = staff_signed_in(*staff)
+
+    def upload():
+        client = Client()  # the same browser (one staff session), its own connection
+        client.cookies.load({name: morsel.value for name, morsel in signed_in.cookies.items()})
+        page = client.post("/admin/transfers/interbankincomingfile/upload/",
+                           {"file": SimpleUploadedFile("conc.txt", data)}, follow=True).content.decode()
+        return re.findall(r'<li class="(success|warning|error)">(.*?)</li>', page)
+
+    told = [messages for _, messages in run_concurrently([upload] * 6)]
+    assert Account.objects.get(pk=account.pk).balance == 3_535
+    assert InterbankIncomingRecord.objects.get().status == "credited"
+    assert len(told) == 6, told
+    credited = [messages for messages in told if any("入金 1件" in text for _, text in messages)]
+    assert len(credited) == 1 and credited[0][0][0] == "success", told
+    others = [messages for messages in told if messages not in credited]
+    for messages in others:
+        assert [level for level, _ in messages] == ["warning"], told
+        assert "は取込済みです。入金はしていません（二重入金はしません）。" in messages[0][1]
+    assert not any("入金 0件" in text for messages in told for _, text in messages)
 
 
 def test_the_account_column_names_only_an_account_credited(staff_client):

@@ -41,7 +41,10 @@ def test_two_concurrent_downloads_never_share_a_transfer():
     assert set(OutgoingTransfer.objects.values_list("status", flat=True)) == {"sent"}
     for kind, value in outcomes:
         if kind == "refused":
+            # the loser waited for the winner's file and names it (probe35: not 「ありません」
+            # alone while that file was not yet committed — staff might never send it)
             assert "未送信の他行宛振込はありません" in value.message
+            assert f"作成済みの仕向ファイル：{made[-1]}（" in value.message and "staff-" in value.message
 
 
 def test_the_same_incoming_file_uploaded_twice_at_once_credits_once():
@@ -108,3 +111,32 @@ def test_two_files_with_the_same_records_uploaded_at_once_credit_each_record_onc
     assert InterbankIncomingFile.objects.get().status == "done"
     assert Journal.objects.count() == journals + 3
     assert [Account.objects.get(pk=account.pk).balance for account in accounts] == [10_000, 20_000, 30_000]
+
+
+def test_the_losers_of_a_concurrent_upload_are_told_the_file_was_already_imported():
+    """XFER-12, STAFF-1 (probe35 F3): six uploads of one new file at once credited once, but
+    the five that waited on the file row's lock found every record handled and reported
+    「取り込みました：入金 0件」 — read by staff as a failed credit they might post by hand.
+    They now report the file as already imported (as a later re-upload does), audited as
+    refused, nothing credited by them."""
+    from accounts.models import Account, Journal
+    from security.models import AuditEvent
+    from tests import factories
+    from tests.transfers.test_interbank_services import incoming_file
+
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 3_535)])
+    journals = Journal.objects.count()
+    outcomes = run_concurrently([
+        lambda: interbank.incoming_file_upload(data=data, filename="conc.txt", staff="staff-a")
+        for _ in range(6)])
+    results = [value for _, value in outcomes]
+    winners = [result for result in results if not result.already_done]
+    assert len(winners) == 1 and (winners[0].credited, winners[0].elsewhere) == (1, 0)
+    assert all(result.credited == 0 and result.elsewhere == 0 for result in results if result.already_done)
+    assert Journal.objects.count() == journals + 1
+    assert Account.objects.get(pk=account.pk).balance == 3_535
+    assert InterbankIncomingFile.objects.get().status == "done"
+    audited = list(AuditEvent.objects.filter(action="interbank_incoming").values_list("outcome", "summary"))
+    assert sorted(outcome for outcome, _ in audited) == ["refused"] * 5 + ["success"]
+    assert all("取込済みのファイル（入金なし）" in summary for outcome, summary in audited if outcome == "refused")

@@ -289,7 +289,8 @@ class InterbankIncomingFileAdmin(ReadOnlyAdmin):
                     level = messages.WARNING if result.unapplied or held else messages.SUCCESS
                     messages.add_message(request, level, f"{result.file}を取り込みました："
                                          f"入金 {result.credited}件、入金不能 {result.unapplied}件"
-                                         f"{'、入金保留 ' + str(held) + '件' if held else ''}。")
+                                         f"{'、入金保留 ' + str(held) + '件' if held else ''}"
+                                         f"{'（ほか ' + str(result.elsewhere) + '件は別の取込で処理済み）' if result.elsewhere else ''}。")
                     if result.held:
                         messages.warning(request, HELD_MESSAGE + "".join(
                             f"{line}行目（第{earlier.file_id}号 {earlier.line}行目、{earlier.get_status_display()}）"

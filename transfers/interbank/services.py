@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Sum
+from django.utils import timezone
 
 from accounts.errors import LedgerError
 from accounts.models import Account, Entry, Journal, account_number_masked
@@ -60,6 +61,7 @@ from .zengin_file import (
 logger = logging.getLogger(__name__)
 
 NOTHING_TO_SEND = "{day}決済の未送信の他行宛振込はありません。"
+ALREADY_MADE = "作成済みの仕向ファイル：{file}（{at} {staff}作成）。送信がまだの場合は、仕向ファイルの一覧からダウンロードしてください。"
 SETTLEMENT_MISMATCH = ("為替決済勘定への入金額（{settled:,}円）とファイルの合計（{total:,}円）が一致しません。"
                        "ファイルは作成していません。システム担当者に連絡してください。")
 UNWRITABLE = "全銀形式で書けないデータがあるため、ファイルは作成していません（{problem}）。システム担当者に連絡してください。"
@@ -158,7 +160,13 @@ def outgoing_file_create(*, day: dt.date, staff: str) -> InterbankOutgoingFile:
         outgoing = list(outgoing_pending(day).select_related("transfer")
                         .select_for_update(skip_locked=True, of=("self",)).order_by("id"))
         if not outgoing:
-            raise TransferRefused(NOTHING_TO_SEND.format(day=japanese_date(day)))
+            # the rows another request is writing into its file were skipped (a double
+            # click, two staff): wait for it, then answer as a request after it would —
+            # 「ありません」 naming its file, not at once while that file was not yet there
+            outgoing = list(outgoing_pending(day).select_related("transfer")
+                            .select_for_update(of=("self",)).order_by("id"))
+        if not outgoing:
+            raise TransferRefused(_nothing_to_send(day))
         header = _our_header(day)
         try:
             header_line(header)
@@ -197,6 +205,16 @@ def outgoing_file_create(*, day: dt.date, staff: str) -> InterbankOutgoingFile:
                      summary=f"{file} SHA-256 {file.sha256[:16]}…")
     logger.info("interbank outgoing file %s: %s records, %s yen", file.pk, file.record_count, file.total_amount)
     return file
+
+
+def _nothing_to_send(day: dt.date) -> str:
+    """NOTHING_TO_SEND, with the day's newest file: the one staff are to download when the
+    other submit of a double click (or another staff member) made it."""
+    made = InterbankOutgoingFile.objects.filter(business_day=day).order_by("-id").first()
+    if made is None:
+        return NOTHING_TO_SEND.format(day=japanese_date(day))
+    return NOTHING_TO_SEND.format(day=japanese_date(day)) + ALREADY_MADE.format(
+        file=made, at=f"{timezone.localtime(made.created_at):%H:%M}", staff=made.created_by)
 
 
 def outgoing_file_download(*, file: InterbankOutgoingFile, staff: str) -> bytes:
@@ -265,6 +283,9 @@ class IncomingResult:
     already_done: bool
     held: list[tuple[int, InterbankIncomingRecord]] = ()  # (line, the record of another file it repeats)
     held_large: list[tuple[int, int]] = ()  # (line, amount): above TRANSFERS_INCOMING_HOLD_ABOVE
+    # records another upload of the file had handled when this one took the file's lock (a
+    # double click, another staff member, an upload interrupted before the file was done)
+    elsewhere: int = 0
 
 
 def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingResult:
@@ -292,20 +313,19 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
             total_amount=parsed.total, uploaded_by=staff)], ignore_conflicts=True)
         file = InterbankIncomingFile.objects.get(sha256=digest)
     if file.status == InterbankIncomingFile.Status.DONE:
-        audit_record(action="interbank_incoming", outcome="refused", actor=staff,
-                     summary=f"{file} 取込済みのファイル（入金なし）")
-        return IncomingResult(file=file, credited=0, unapplied=0, already_done=True)
+        return _incoming_already_done(file, staff)
     stored = bytes(file.content)
     if stored != data:
         # another copy (line ends, the records' order) of a file stored first: its lines are
         # the stored file's, so a record is never handled under two line numbers
         parsed = file_read(stored, bank_code=BANK_CODE)
-    credited = unapplied = 0
+    credited = unapplied = elsewhere = 0
     held, held_large = [], []
     for (line, record), key in zip(parsed.records, record_keys(parsed), strict=True):
         with transaction.atomic():
             locked = InterbankIncomingFile.objects.select_for_update().get(pk=file.pk)
             if locked.records.filter(line=line).exists():
+                elsewhere += 1
                 continue
             row, earlier = _incoming_record(locked, line, record, key)
             credited += row.status == InterbankIncomingRecord.Status.CREDITED
@@ -314,13 +334,30 @@ def incoming_file_upload(*, data: bytes, filename: str, staff: str) -> IncomingR
                 held.append((line, earlier))
             elif row.status == InterbankIncomingRecord.Status.HELD:
                 held_large.append((line, row.amount))
+    if parsed.records and elsewhere == len(parsed.records):
+        # probe35 F3: every record was handled by another upload when this one took the
+        # file's lock — the others of a double click had waited there and then reported
+        # 「取り込みました：入金 0件」 as a success, which read as a failed credit
+        with transaction.atomic():
+            InterbankIncomingFile.objects.filter(pk=file.pk).update(status=InterbankIncomingFile.Status.DONE)
+            return _incoming_already_done(file, staff)
     with transaction.atomic():
         InterbankIncomingFile.objects.filter(pk=file.pk).update(status=InterbankIncomingFile.Status.DONE)
         audit_record(action="interbank_incoming", outcome="success", actor=staff,
-                     summary=f"{file} 入金{credited}件 入金不能{unapplied}件 入金保留{len(held) + len(held_large)}件")
+                     summary=f"{file} 入金{credited}件 入金不能{unapplied}件 入金保留{len(held) + len(held_large)}件"
+                             + (f"（他の取込で処理済み{elsewhere}件）" if elsewhere else ""))
     file.refresh_from_db()
     return IncomingResult(file=file, credited=credited, unapplied=unapplied, already_done=False, held=held,
-                          held_large=held_large)
+                          held_large=held_large, elsewhere=elsewhere)
+
+
+def _incoming_already_done(file: InterbankIncomingFile, staff: str) -> IncomingResult:
+    """This upload credited nothing: every record of the file was handled before (its
+    status 取込済, or the others of a double click handled them all first)."""
+    audit_record(action="interbank_incoming", outcome="refused", actor=staff,
+                 summary=f"{file} 取込済みのファイル（入金なし）")
+    file.refresh_from_db()
+    return IncomingResult(file=file, credited=0, unapplied=0, already_done=True)
 
 
 def _names_match(expected: str, holder: str) -> bool:
