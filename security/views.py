@@ -47,7 +47,9 @@ from .pictograms import pictogram_png
 from .services import (
     LOGIN_LOCKED,
     LOGIN_SUSPENDED,
+    PASSWORD_CHANGED_MEANWHILE,
     PASSWORD_RULE_TEXT,
+    PasswordChangedMeanwhile,
     PasswordChangeError,
     customer_ib_suspend,
     login_authenticate,
@@ -136,13 +138,18 @@ def _session_refused(request, message: str):
     return redirect("security:login")
 
 
-CHANGED, REFUSED, ENDED = "changed", "refused", "ended"
+CHANGED, REFUSED, ENDED, DONE_ELSEWHERE = "changed", "refused", "ended", "done_elsewhere"
+PASSWORD_CHANGED = "ログインパスワードを変更しました。"
 
 
 def _password_change_submit(request, form, customer) -> str:
     """Run the change for a valid form. CHANGED; REFUSED with the Japanese messages put on
     the form; ENDED when the attempt locked the password and so ended every session of
-    the customer (SEC-8) — the caller sends this one to the login page."""
+    the customer (SEC-8) — the caller sends this one to the login page; DONE_ELSEWHERE
+    when the current password typed is the one another submit (a double click, another
+    tab) replaced moments ago (probe35 F1): nothing counted, the message is queued and the
+    caller sends the browser on as ``_password_changed_elsewhere`` says."""
+    replaced_hash = customer.user.password  # as loaded: the one a change replaces (_password_set sets it anew)
     try:
         password_change(
             customer=customer,
@@ -150,24 +157,47 @@ def _password_change_submit(request, form, customer) -> str:
             new_password=form.cleaned_data["new_password"],
             ip=client_ip(request),
             keep_session_key=request.session.session_key,
+            replaced_here=customer_session.password_replaced_here(request),
         )
+    except PasswordChangedMeanwhile as meanwhile:
+        if meanwhile.this_request_ended:
+            # this request's session is gone (cycled by its twin, or ended by the change of
+            # another device): end it here too, so its save cannot fail (SessionInterrupted)
+            customer_session.session_end(request)
+        messages.info(request, PASSWORD_CHANGED_MEANWHILE + (
+            PASSWORD_LOGIN_WITH_NEW if meanwhile.this_request_ended else ""))
+        return DONE_ELSEWHERE
     except PasswordChangeError as refused:
         if refused.sessions_ended:
             return ENDED
         for message in refused.messages:
             form.add_error(refused.field, message)
         return REFUSED
-    customer_session.session_keep_after_password_change(request, customer)
+    customer_session.session_keep_after_password_change(request, customer, replaced_hash=replaced_hash)
     return CHANGED
+
+
+PASSWORD_LOGIN_WITH_NEW = ("変更後のログインパスワードでログインしてください。"
+                           "お心当たりのない場合は、至急当金庫までご連絡ください。")
+
+
+def _password_changed_elsewhere(request, done_url: str):
+    """Where DONE_ELSEWHERE goes: the page a change lands on while this session lives, else
+    the login page (the message is in the session either way)."""
+    return redirect(done_url if request.user.is_authenticated else "security:login")
 
 
 @sensitive_post_parameters("current_password", "new_password", "new_password_again")
 @require_http_methods(["GET", "HEAD", "POST"])
 def password_change_initial_view(request):
     """SEC-3: the forced change at first login; nothing else opens before it."""
-    if not request.user.is_authenticated or (
-        customer_session.session_stage(request) != customer_session.STAGE_PASSWORD_CHANGE
-    ):
+    if not request.user.is_authenticated:
+        return redirect("security:login")
+    if customer_session.session_stage(request) != customer_session.STAGE_PASSWORD_CHANGE:
+        if customer_session.password_replaced_here(request):
+            # another tab of this browser changed it (probe35 F1): say so, go on
+            messages.info(request, PASSWORD_CHANGED_MEANWHILE)
+            return redirect(customer_session.after_login_url(request))
         return redirect("security:login")
     customer = request.user.customer
     form = PasswordChangeForm(request.POST or None)
@@ -175,9 +205,11 @@ def password_change_initial_view(request):
         result = _password_change_submit(request, form, customer)
         if result == ENDED:
             return _session_refused(request, LOGIN_LOCKED)
+        if result == DONE_ELSEWHERE:
+            return _password_changed_elsewhere(request, customer_session.after_login_url(request))
         if result == CHANGED:
             customer_session.session_advance(request, selectors.login_next_stage(customer))
-            messages.success(request, "ログインパスワードを変更しました。")
+            messages.success(request, PASSWORD_CHANGED)
             return redirect(customer_session.after_login_url(request))
     return render(request, "security/password_change.html",
                   {"form": form, "initial": True, "rule": _password_rule()})
@@ -192,8 +224,10 @@ def password_change_view(request):
         result = _password_change_submit(request, form, request.customer)
         if result == ENDED:
             return _session_refused(request, LOGIN_LOCKED)
+        if result == DONE_ELSEWHERE:
+            return _password_changed_elsewhere(request, reverse("security:settings"))
         if result == CHANGED:
-            messages.success(request, "ログインパスワードを変更しました。")
+            messages.success(request, PASSWORD_CHANGED)
             return redirect("security:settings")
     return render(request, "security/password_change.html",
                   {"form": form, "initial": False, "rule": _password_rule()})
