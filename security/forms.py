@@ -7,7 +7,7 @@ import unicodedata
 
 from django import forms
 
-from cosei_ib.textinput import display_name, normalise_digits
+from cosei_ib.textinput import digits_typed_in_groups, display_name, normalise_digits
 
 from .otp import OTP_FORMAT
 
@@ -36,7 +36,7 @@ def _typed_password(label: str, value: str) -> str:
 
 class LoginForm(forms.Form):
     contract_id = forms.CharField(
-        label="契約者ID", max_length=20,
+        label="契約者ID", max_length=32,
         widget=forms.TextInput(attrs={"autocomplete": "username", "inputmode": "numeric"}),
         error_messages={"required": "契約者IDを入力してください。", "max_length": CONTRACT_ID_FORMAT,
                         "null_characters_not_allowed": CONTRACT_ID_FORMAT},
@@ -49,7 +49,14 @@ class LoginForm(forms.Form):
     )
 
     def clean_contract_id(self) -> str:
-        return normalise_digits(self.cleaned_data["contract_id"])
+        """One rule (SEC-1, probe35 F7): full-width made half-width and the blanks or hyphens
+        typed between groups dropped (「1000 000 001」), the ID is 10 digits; anything else
+        is the format message — never 「…正しくありません」, which is the answer for a
+        well-formed ID, known or not. Nothing is looked up or counted for a malformed one."""
+        typed = digits_typed_in_groups(self.cleaned_data["contract_id"])
+        if not re.fullmatch(r"[0-9]{10}", typed, flags=re.ASCII):
+            raise forms.ValidationError(CONTRACT_ID_FORMAT, code="format")
+        return typed
 
     def clean_password(self) -> str:
         return _typed_password("ログインパスワード", self.cleaned_data["password"])
@@ -102,7 +109,8 @@ def choice_messages(required: str, label: str) -> dict:
 
 
 class OtpField(forms.CharField):
-    """The six digits of a software token (全角 accepted). Anything else is a format error
+    """The six digits of a software token (全角 accepted, and blanks or hyphens between the
+    digits: authenticator apps show 「123 456」, probe35 F4). Anything else is a format error
     here, before any service sees it: a typo like ``abc`` or ``12345`` is not a guess and
     does not count toward the OTP lock (SEC-8)."""
 
@@ -110,12 +118,12 @@ class OtpField(forms.CharField):
         super().__init__(
             label="ワンタイムパスワード", max_length=16,
             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                          "pattern": "[0-9０-９]*", "size": "8", "class": "otp-input"}),
+                                          "pattern": "[0-9０-９\\s]*", "size": "8", "class": "otp-input"}),
             error_messages={"required": "ワンタイムパスワードを入力してください。", "max_length": OTP_FORMAT,
                             "null_characters_not_allowed": OTP_FORMAT}, **kwargs)
 
     def clean(self, value) -> str:
-        code = normalise_digits(super().clean(value))
+        code = digits_typed_in_groups(super().clean(value))  # 「123 456」 as the app shows it
         if not (len(code) == 6 and code.isascii() and code.isdigit()):
             raise forms.ValidationError(OTP_FORMAT, code="format")
         return code

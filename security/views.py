@@ -86,6 +86,8 @@ def login_view(request):
     ended = customer_session.session_ended_message(request)  # ended from elsewhere: why (walk26 F9)
     form = LoginForm(request.POST or None)
     hours = _service_hours(request)
+    if request.method == "POST" and not form.is_valid():
+        _malformed_id_audit(request, form, action="login")
     if request.method == "POST" and form.is_valid() and not hours["service_open"]:
         _closed_refusal(request, form, contract_id=form.cleaned_data["contract_id"], action="login")
     elif request.method == "POST" and form.is_valid():
@@ -101,6 +103,16 @@ def login_view(request):
             return redirect(customer_session.after_login_url(request))
         form.add_error(None, outcome.error)
     return render(request, "security/login.html", {"form": form, "ended": ended, **hours})
+
+
+def _malformed_id_audit(request, form, *, action: str) -> None:
+    """A contract ID refused for its form (``LoginForm.clean_contract_id``) is a decision
+    too (SEC-13): audited 拒否 「契約者ID形式誤り」, the typed ID kept only as the unknown
+    ID's is (digits only). No customer is looked up, nothing counted (SEC-1, SEC-8)."""
+    if any(error.code != "required" for error in form.errors.as_data().get("contract_id", ())):
+        audit_record(action=action, outcome=AuditEvent.Outcome.REFUSED, summary="契約者ID形式誤り",
+                     contract_id=audit_contract_id_typed(request.POST.get("contract_id", "")),
+                     ip=client_ip(request))
 
 
 # what the end of a session clears in the browser (SEC-9): the tabs still open lose the
@@ -311,6 +323,8 @@ def otp_activate_view(request):
     if request.user.is_authenticated:
         return redirect("home")
     form = LoginForm(request.POST or None)
+    if request.method == "POST" and not form.is_valid():
+        _malformed_id_audit(request, form, action="otp_activate_identify")
     if request.method == "POST" and form.is_valid():
         outcome = login_authenticate(contract_id=form.cleaned_data["contract_id"],
                                      password=form.cleaned_data["password"], ip=client_ip(request),

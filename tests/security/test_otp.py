@@ -314,6 +314,31 @@ def test_activation_service_refuses_a_replaced_token():
     assert refused.value.message == otp.OTP_ACTIVATION_REPLACED
 
 
+@pytest.mark.parametrize("shown", ["{a} {b}", "{a}　{b}", "{a}  {b}", "{a}-{b}", " {a} {b} "])
+def test_a_code_typed_as_the_app_shows_it_logs_in(shown):
+    """SEC-6 (probe35 F4): authenticator apps show 「123 456」; typed (or pasted) so, with
+    full-width digits and blank too, the code is read — as the email code is."""
+    customer = customer_with_card()
+    token = activate_otp(customer)
+    client = Client()
+    _login(client, customer)
+    code = code_at_next_step(token)
+    typed = shown.format(a=code[:3], b=code[3:])
+    if "　" in shown:
+        typed = typed.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    response = client.post("/login/otp/", {"otp": typed})
+    assert response.status_code == 302 and response.url == "/"
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("typed", ["123 45", "12 34 567", "-123456", "123456-", "123 456x", "123_456"])
+def test_blanks_between_digits_are_the_only_slack_in_a_code(typed):
+    from security.forms import OtpLoginForm
+
+    form = OtpLoginForm({"otp": typed})
+    assert not form.is_valid() and form.errors["otp"] == [otp.OTP_FORMAT]
+
+
 # --- OTP at login re-checks the password lock and the contract status -------------------------
 
 
