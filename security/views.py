@@ -29,9 +29,10 @@ from .forms import (
     OtpRegisterForm,
     PasswordChangeForm,
 )
-from .models import AuditEvent
+from .models import AuditEvent, Credential
 from .otp import (
     OTP_ACTIVATION_REPLACED,
+    OTP_LOCKED,
     otp_activate,
     otp_activation_completed,
     otp_config_uri,
@@ -273,8 +274,11 @@ def login_otp_view(request):
         return redirect("security:login")
     customer = request.user.customer
     # A lock or suspension since the password step ends the login here, as at login; so
-    # does the end of the service hours (LEDGER-6).
+    # does the end of the service hours (LEDGER-6). A locked OTP too, before any code is
+    # typed (probe35 F10: the form was shown, and only a code sent told of the lock).
     refusal = login_refusal(customer=customer)
+    if refusal is None and selectors.credential_locked(customer, Credential.Kind.OTP):
+        refusal = OTP_LOCKED
     if refusal is None and not bankcalendar.is_service_open():
         refusal = MESSAGE_OUTSIDE_HOURS.format(hours=bankcalendar.hours_text())
     form = OtpLoginForm(request.POST or None)
@@ -283,6 +287,8 @@ def login_otp_view(request):
             otp_verify(customer=customer, code=form.cleaned_data["otp"], ip=client_ip(request),
                        action="login_otp")
         except AuthFactorError as refused:
+            if refused.locked:  # this code locked it (audited so): no form left to use
+                return _session_refused(request, refused.message)
             form.add_refusal(refused)
         else:
             refusal = login_refusal(customer=customer)  # again: it may have changed meanwhile
@@ -290,7 +296,8 @@ def login_otp_view(request):
                 customer_session.session_advance(request, customer_session.STAGE_COMPLETE, new_key=True)
                 return redirect(customer_session.after_login_url(request))
     if refusal is not None:
-        summary = {LOGIN_LOCKED: "ロック中", LOGIN_SUSPENDED: "IB取引中止中"}.get(refusal, "ご利用時間外")
+        summary = {LOGIN_LOCKED: "ロック中", LOGIN_SUSPENDED: "IB取引中止中",
+                   OTP_LOCKED: "ワンタイムパスワード ロック中"}.get(refusal, "ご利用時間外")
         audit_record(action="login_otp", outcome=AuditEvent.Outcome.REFUSED, customer=customer,
                      summary=summary, ip=client_ip(request))
         return _session_refused(request, refusal)

@@ -339,6 +339,38 @@ def test_blanks_between_digits_are_the_only_slack_in_a_code(typed):
     assert not form.is_valid() and form.errors["otp"] == [otp.OTP_FORMAT]
 
 
+def test_a_locked_otp_is_said_at_the_login_step_before_any_code_is_typed():
+    """SEC-6, SEC-8 (probe35 F10): with the OTP locked, the login's OTP page showed the form
+    — the lock was told only after a code was sent. Now the step ends the login with the
+    lock message (the branch lifts it), as a password lock ends it, and audits it 拒否."""
+    customer = customer_with_card()
+    activate_otp(customer)
+    factories.credential_locked(customer, "otp")
+    client = Client()
+    _login(client, customer)
+    response = client.get("/login/otp/")
+    assert response.status_code == 302 and response.url == "/login/"
+    page = client.get("/login/").content.decode()
+    assert otp.OTP_LOCKED in page and "お取引店またはお問い合わせ窓口までご連絡ください" in page
+    assert client.get("/").url == "/login/"  # the half-way session is ended
+    assert AuditEvent.objects.filter(customer=customer, action="login_otp", outcome="refused",
+                                     summary="ワンタイムパスワード ロック中").count() == 1
+
+
+def test_the_code_that_locks_the_otp_ends_the_login_with_the_lock_message():
+    customer = customer_with_card()
+    token = activate_otp(customer)
+    client = Client()
+    _login(client, customer)
+    wrong = f"{(int(code_at_next_step(token)) + 1) % 1_000_000:06d}"
+    for _ in range(4):
+        assert otp.OTP_WRONG in client.post("/login/otp/", {"otp": wrong}).content.decode()
+    response = client.post("/login/otp/", {"otp": wrong})
+    assert response.status_code == 302 and response.url == "/login/"
+    assert otp.OTP_LOCKED in client.get("/login/").content.decode()
+    assert Credential.objects.get(customer=customer, kind="otp").failures == 5
+
+
 # --- OTP at login re-checks the password lock and the contract status -------------------------
 
 
