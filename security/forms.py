@@ -9,6 +9,7 @@ from django import forms
 
 from cosei_ib.textinput import digits_typed_in_groups, display_name, normalise_digits
 
+from .cards import CARD_CHALLENGE_CHANGED
 from .otp import OTP_FORMAT
 
 # Django's own messages for these are wrong or technical in Japanese: a NUL got
@@ -151,9 +152,11 @@ def answers_clear(form) -> None:
 
 
 def _challenge_changed(refused) -> bool:
-    from .cards import CARD_CHALLENGE_CHANGED
-
     return CARD_CHALLENGE_CHANGED in refused.errors.values()
+
+
+_CHALLENGE_MESSAGES = {code: CARD_CHALLENGE_CHANGED for code in (
+    "required", "invalid", "null_characters_not_allowed", "max_value", "min_value")}
 
 
 class ChallengeFormMixin:
@@ -170,7 +173,10 @@ class ChallengeFormMixin:
 
         self.challenge = challenge
         self.challenge_cells = []
-        self.fields["challenge"] = forms.IntegerField(widget=forms.HiddenInput, initial=challenge.pk)
+        # a hidden field's own error is shown nowhere: whatever is wrong with it (NUL, not a
+        # number, missing) is said as the stale page it is, over the form (probe35 F6)
+        self.fields["challenge"] = forms.IntegerField(widget=forms.HiddenInput, initial=challenge.pk,
+                                                      error_messages=_CHALLENGE_MESSAGES)
         for cell in image_card_challenge_cells(challenge):
             name = f"card_{cell['position'] + 1}"
             self.fields[name] = forms.TypedChoiceField(
@@ -215,6 +221,12 @@ class ChallengeFormMixin:
             for cell in self.challenge_cells:
                 self.fields.pop(cell["name"], None)
             self.add_challenge_fields(challenge)
+
+    def clean(self):
+        data = super().clean()
+        if "challenge" in self._errors:
+            self.add_error(None, self._errors.pop("challenge")[0])
+        return data
 
     def challenge_answer(self) -> dict:
         return {"challenge_id": self.cleaned_data["challenge"],

@@ -460,3 +460,23 @@ def test_the_loser_of_a_double_click_on_register_is_told_it_is_done(race, monkey
     assert "ワンタイムパスワードの利用開始が完了しました" in page
     assert "cosei_otp_activation" not in client.session
     _registered_once(customer)
+
+
+@pytest.mark.parametrize("challenge", ["1\x00", "abc", "", "9" * 30])
+def test_a_tampered_challenge_field_is_told_as_a_changed_challenge(challenge):
+    """SEC-5, SEC-6, UI-1 (probe35 F6): the hidden ``challenge`` with a NUL (or not a number)
+    re-showed the form with no message anywhere — its field error is on a hidden field. It
+    now says 「認証用画像の指定が変わりました…」, as a stale challenge id does; nothing is
+    counted or registered."""
+    from security.cards import CARD_CHALLENGE_CHANGED
+
+    customer = customer_with_card()
+    client, data = _activation_ready(customer)
+    response = client.post("/otp/activate/register/", {**data, "challenge": challenge})
+    assert response.status_code == 200
+    errors = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', response.content.decode(), re.S)
+    assert errors is not None and CARD_CHALLENGE_CHANGED in errors.group(1)
+    assert not OtpToken.objects.get(customer=customer).is_active
+    assert not Credential.objects.filter(customer=customer, failures__gt=0).exists()
+    # the page asks the open challenge again, and the right answer then registers
+    assert client.post("/otp/activate/register/", data).url == "/otp/activate/done/"
