@@ -24,12 +24,10 @@ def test_the_second_tab_is_told_the_password_was_changed_in_the_first(page, devi
     from security.services import PASSWORD_CHANGED_MEANWHILE
     from tests import factories
 
+    from tests.browser.test_session_ended_elsewhere import _login
+
     customer = factories.customer(password="Pass1234", password_is_initial=False)
-    page.goto("/login/")
-    page.get_by_label("契約者ID").fill(customer.contract_id)
-    page.get_by_label("ログインパスワード").fill("Pass1234")
-    page.get_by_role("button", name="ログイン", exact=True).click()
-    page.wait_for_url("**/")
+    _login(page, customer)
     page.goto("/settings/password/")
     second = page.context.new_page()  # another tab of the same browser: the same session
     second.goto("/settings/password/")
