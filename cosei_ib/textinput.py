@@ -21,6 +21,19 @@ def normalise_digits(value: str) -> str:
     return jaconv.z2h(value or "", kana=False, ascii=True, digit=True).strip()
 
 
+# hyphens, dashes, the long-vowel mark and blanks people type inside long numbers
+GROUP_SEPARATORS = r"\s\-‐‑‒–—―ー−ｰ"
+_BETWEEN_DIGITS = re.compile(f"(?<=[0-9])[{GROUP_SEPARATORS}]+(?=[0-9])")
+
+
+def digits_typed_in_groups(value: str) -> str:
+    """``normalise_digits``, then the blanks and hyphens typed between digits dropped: a
+    code or number as people copy it — 「123 456」 as authenticator apps show a one-time
+    password, 「１２３　４５６」 with the IME on, an ID in groups. Only between digits:
+    「-1000000001」 or 「12345 6x」 keep theirs, and the caller's format check refuses them."""
+    return _BETWEEN_DIGITS.sub("", normalise_digits(value))
+
+
 def ascii_int(text: str, *, max_digits: int) -> int | None:
     """``text`` as an int when it is 1..max_digits ASCII digits, else None. The length is
     checked before ``int()``: more than 4,300 digits would raise ValueError (a 500), and

@@ -6,7 +6,7 @@ import re
 
 from django import forms
 
-from cosei_ib.textinput import normalise_digits
+from cosei_ib.textinput import digits_typed_in_groups, normalise_digits
 
 from .services import address_is_sendable, address_same
 
@@ -80,7 +80,7 @@ class EmailCodeForm(forms.Form):
     new_email = _PageAddressField(widget=forms.HiddenInput, required=False)
 
     def clean_code(self) -> str:
-        value = re.sub(r"[\s\-]", "", _normalise(self.cleaned_data["code"]))
+        value = digits_typed_in_groups(self.cleaned_data["code"])
         if not re.fullmatch(r"[0-9]{6}", value, flags=re.ASCII):
             raise forms.ValidationError("確認コードは6桁の数字で入力してください。")
         return value

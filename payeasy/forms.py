@@ -10,10 +10,9 @@ from django import forms
 from django.core.validators import ProhibitNullCharactersValidator
 
 from accounts.templatetags.accounts_format import account_label
-from cosei_ib.textinput import normalise_digits, parse_yen
+from cosei_ib.textinput import GROUP_SEPARATORS, normalise_digits, parse_yen
 
-# hyphens, dashes, the long-vowel mark and spaces people type inside long numbers
-_SEPARATORS = re.compile(r"[\s\-‐‑‒–—―ー−ｰ]")
+_SEPARATORS = re.compile(f"[{GROUP_SEPARATORS}]")  # anywhere in the number, not only between digits
 
 REQUIRED = "{label}を入力してください。"
 DIGITS = "{label}は{digits}の数字で入力してください。"

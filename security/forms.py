@@ -7,8 +7,9 @@ import unicodedata
 
 from django import forms
 
-from cosei_ib.textinput import display_name, normalise_digits
+from cosei_ib.textinput import digits_typed_in_groups, display_name, normalise_digits
 
+from .cards import CARD_CHALLENGE_CHANGED
 from .otp import OTP_FORMAT
 
 # Django's own messages for these are wrong or technical in Japanese: a NUL got
@@ -36,7 +37,7 @@ def _typed_password(label: str, value: str) -> str:
 
 class LoginForm(forms.Form):
     contract_id = forms.CharField(
-        label="契約者ID", max_length=20,
+        label="契約者ID", max_length=32,
         widget=forms.TextInput(attrs={"autocomplete": "username", "inputmode": "numeric"}),
         error_messages={"required": "契約者IDを入力してください。", "max_length": CONTRACT_ID_FORMAT,
                         "null_characters_not_allowed": CONTRACT_ID_FORMAT},
@@ -49,7 +50,14 @@ class LoginForm(forms.Form):
     )
 
     def clean_contract_id(self) -> str:
-        return normalise_digits(self.cleaned_data["contract_id"])
+        """One rule (SEC-1, probe35 F7): full-width made half-width and the blanks or hyphens
+        typed between groups dropped (「1000 000 001」), the ID is 10 digits; anything else
+        is the format message — never 「…正しくありません」, which is the answer for a
+        well-formed ID, known or not. Nothing is looked up or counted for a malformed one."""
+        typed = digits_typed_in_groups(self.cleaned_data["contract_id"])
+        if not re.fullmatch(r"[0-9]{10}", typed, flags=re.ASCII):
+            raise forms.ValidationError(CONTRACT_ID_FORMAT, code="format")
+        return typed
 
     def clean_password(self) -> str:
         return _typed_password("ログインパスワード", self.cleaned_data["password"])
@@ -102,7 +110,8 @@ def choice_messages(required: str, label: str) -> dict:
 
 
 class OtpField(forms.CharField):
-    """The six digits of a software token (全角 accepted). Anything else is a format error
+    """The six digits of a software token (全角 accepted, and blanks or hyphens between the
+    digits: authenticator apps show 「123 456」, probe35 F4). Anything else is a format error
     here, before any service sees it: a typo like ``abc`` or ``12345`` is not a guess and
     does not count toward the OTP lock (SEC-8)."""
 
@@ -110,12 +119,12 @@ class OtpField(forms.CharField):
         super().__init__(
             label="ワンタイムパスワード", max_length=16,
             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                          "pattern": "[0-9０-９]*", "size": "8", "class": "otp-input"}),
+                                          "pattern": "[0-9０-９\\s]*", "size": "8", "class": "otp-input"}),
             error_messages={"required": "ワンタイムパスワードを入力してください。", "max_length": OTP_FORMAT,
                             "null_characters_not_allowed": OTP_FORMAT}, **kwargs)
 
     def clean(self, value) -> str:
-        code = normalise_digits(super().clean(value))
+        code = digits_typed_in_groups(super().clean(value))  # 「123 456」 as the app shows it
         if not (len(code) == 6 and code.isascii() and code.isdigit()):
             raise forms.ValidationError(OTP_FORMAT, code="format")
         return code
@@ -143,9 +152,11 @@ def answers_clear(form) -> None:
 
 
 def _challenge_changed(refused) -> bool:
-    from .cards import CARD_CHALLENGE_CHANGED
-
     return CARD_CHALLENGE_CHANGED in refused.errors.values()
+
+
+_CHALLENGE_MESSAGES = {code: CARD_CHALLENGE_CHANGED for code in (
+    "required", "invalid", "null_characters_not_allowed", "max_value", "min_value")}
 
 
 class ChallengeFormMixin:
@@ -162,7 +173,10 @@ class ChallengeFormMixin:
 
         self.challenge = challenge
         self.challenge_cells = []
-        self.fields["challenge"] = forms.IntegerField(widget=forms.HiddenInput, initial=challenge.pk)
+        # a hidden field's own error is shown nowhere: whatever is wrong with it (NUL, not a
+        # number, missing) is said as the stale page it is, over the form (probe35 F6)
+        self.fields["challenge"] = forms.IntegerField(widget=forms.HiddenInput, initial=challenge.pk,
+                                                      error_messages=_CHALLENGE_MESSAGES)
         for cell in image_card_challenge_cells(challenge):
             name = f"card_{cell['position'] + 1}"
             self.fields[name] = forms.TypedChoiceField(
@@ -207,6 +221,12 @@ class ChallengeFormMixin:
             for cell in self.challenge_cells:
                 self.fields.pop(cell["name"], None)
             self.add_challenge_fields(challenge)
+
+    def clean(self):
+        data = super().clean()
+        if "challenge" in self._errors:
+            self.add_error(None, self._errors.pop("challenge")[0])
+        return data
 
     def challenge_answer(self) -> dict:
         return {"challenge_id": self.cleaned_data["challenge"],

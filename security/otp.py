@@ -192,9 +192,9 @@ def otp_verify(*, customer: Customer, code: str, ip: str | None, action: str = "
     with transaction.atomic(durable=True):
         error = otp_check(customer=customer, token=token, code=code, ip=ip)
         audit_record(action=action, customer=customer, ip=ip,
-                     outcome=AuditEvent.Outcome.SUCCESS if error is None else AuditEvent.Outcome.FAILURE,
+                     outcome=AuditEvent.Outcome.SUCCESS if error is None else otp_refusal_outcome(error),
                      summary=(f"ワンタイムパスワード {summary}" if error is None
-                              else f"ワンタイムパスワード {_reason(error)} {summary}").strip())
+                              else f"ワンタイムパスワード {otp_refusal_label(error)} {summary}").strip())
     if error is not None:
         raise AuthFactorError(error, field="otp", locked=error == OTP_LOCKED)
 
@@ -202,10 +202,19 @@ def otp_verify(*, customer: Customer, code: str, ip: str | None, action: str = "
 _FACTOR_LABELS = {"otp": "ワンタイムパスワード", "card": "画像認証"}
 
 
-def _reason(error: str) -> str:
-    """The short Japanese word for the audit summary (取引履歴)."""
+def otp_refusal_label(error: str) -> str:
+    """The short Japanese word for the audit summary (取引履歴) of a refused code — at
+    login, 利用開始 and every step-up alike (probe35 F5: the step-up said 認証誤り for a
+    code it had told the customer was 使用済み)."""
     return {OTP_WRONG: "誤り", OTP_USED: "使用済み", OTP_LOCKED: "ロック", OTP_FORMAT: "形式誤り"}.get(
         error, "拒否")
+
+
+def otp_refusal_outcome(error: str) -> str:
+    """拒否 for a code not checked as a guess (used already: it was right once; not 6
+    digits) — nothing was counted; 失敗 for a wrong code or a lock."""
+    return (AuditEvent.Outcome.REFUSED if error in (OTP_USED, OTP_FORMAT)
+            else AuditEvent.Outcome.FAILURE)
 
 
 def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
@@ -256,7 +265,7 @@ def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
                      outcome=AuditEvent.Outcome.SUCCESS if not errors else AuditEvent.Outcome.FAILURE,
                      summary=token.serial if not errors else " ".join(
                          f"{_FACTOR_LABELS.get(field, field)}："
-                         f"{_reason(message) if field == 'otp' else card_refusal_label(message)}"
+                         f"{otp_refusal_label(message) if field == 'otp' else card_refusal_label(message)}"
                          for field, message in errors.items()))
     if errors:
         # Report the card first: its lock is the harsher one (3 tries).

@@ -18,6 +18,7 @@ from .errors import AuthFactorError
 from .forms import PasskeyLoginForm, PasskeyNameForm, PasskeyRegisterForm
 from .models import AuditEvent, Passkey, StepUp
 from .passkeys import (
+    PASSKEY_NONE_FOR_ONLY,
     PasskeyError,
     passkey_address_problem,
     passkey_authentication_options,
@@ -158,6 +159,9 @@ def passkeys_view(request):
             enabled = request.POST["passkey_only"] == "1"
             if enabled == customer.passkey_only:  # a page from before a change in another tab
                 messages.error(request, "現在の設定と同じです。")
+                return redirect("security:passkeys")
+            if enabled and not passkeys:  # refused before the step-up spends a code (probe35 F9)
+                messages.error(request, PASSKEY_NONE_FOR_ONLY)  # the service checks again under the lock
                 return redirect("security:passkeys")
             return _passkey_pending_start(request, {"operation": "passkey_only", "enabled": enabled})
     return render(request, "security/passkeys.html", {

@@ -36,6 +36,13 @@ def customer_otp_required_at_login(customer: Customer) -> bool:
                                    required_at_login=True).exists()
 
 
+def credential_locked(customer: Customer, kind: str) -> bool:
+    """Whether the customer's ``kind`` credential is locked now (a read, no row lock)."""
+    from .models import Credential
+
+    return Credential.objects.filter(customer=customer, kind=kind, locked_at__isnull=False).exists()
+
+
 def stepup_get_for_customer(customer: Customer, stepup_id) -> StepUp:
     """The customer's own pending operation; anybody else's (or an invalid id) is a 404."""
     from django.http import Http404

@@ -204,10 +204,34 @@ class PasswordChangeError(Exception):
         super().__init__("password change refused")
 
 
+class PasswordChangedMeanwhile(PasswordChangeError):
+    """The current password typed is the one another request just replaced (probe35 F1):
+    a double click of the change form, a second tab of the same browser, or another
+    device's change that committed while this one waited. It was the right password when
+    typed: no guess, nothing counted. ``this_request_ended``: the change came while this
+    request was on its way, so its session is gone (cycled by its own twin, or ended by
+    the other device's change); else it is this session's own earlier change."""
+
+    def __init__(self, *, this_request_ended: bool) -> None:
+        super().__init__([PASSWORD_CHANGED_MEANWHILE], field=None)
+        self.this_request_ended = this_request_ended
+
+
+PASSWORD_CHANGED_MEANWHILE = ("ログインパスワードは、別の画面（または同時に送信された操作）で既に変更されています。"
+                              "この送信では変更していません。")
+
+
 def password_change(*, customer: Customer, current_password: str, new_password: str,
-                    ip: str | None, keep_session_key: str | None) -> None:
+                    ip: str | None, keep_session_key: str | None,
+                    replaced_here: str | None = None) -> None:
     """Change the login password (SEC-2/3): ends every other session of the customer and
     emails a notice. Raises PasswordChangeError with Japanese messages.
+
+    A wrong current password that is the password replaced meanwhile is no guess
+    (probe35 F1): PasswordChangedMeanwhile, nothing counted. Replaced meanwhile means:
+    the hash ``customer.user`` was loaded with (the request's, before the lock) is not the
+    one under the lock, or ``replaced_here`` — the hash this session's own change replaced
+    moments ago (``session.password_replaced_here``: another tab of the browser).
 
     The password lockout (SEC-8) holds here as at login, under the same row lock: while
     the credential is locked nothing is checked or counted and the answer is LOGIN_LOCKED.
@@ -218,6 +242,8 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
     refusal: list[str] = []
     refused_field: str | None = "new_password"
     sessions_ended = False
+    loaded_hash = customer.user.password
+    told: PasswordChangedMeanwhile | None = None
     with transaction.atomic():
         # the hash as it is under the lock, not as the request loaded it: a change or
         # staff's 初回パスワード再発行 may have committed since (another tab, the branch)
@@ -227,7 +253,13 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
             audit_record(action="password_change", outcome=AuditEvent.Outcome.REFUSED,
                          customer=customer, summary="ロック中", ip=ip)
             refusal, refused_field = [LOGIN_LOCKED], None
-        elif not locked.user.check_password(current_password):
+        elif not (right := locked.user.check_password(current_password)) and (
+                meanwhile := _replaced_meanwhile(current_password, now=locked.user.password,
+                                                 loaded=loaded_hash, replaced_here=replaced_here)):
+            audit_record(action="password_change", outcome=AuditEvent.Outcome.REFUSED,
+                         customer=customer, summary=PASSWORD_CHANGED_MEANWHILE_AUDIT, ip=ip)
+            told = meanwhile  # raised after the commit: the audit row stays
+        elif not right:  # and not a password replaced meanwhile: a guess
             just_locked = credential_register_failure(credential, ip=ip)
             audit_record(action="password_change", outcome=AuditEvent.Outcome.FAILURE,
                          customer=customer, summary="現在のパスワード誤り", ip=ip)
@@ -242,8 +274,25 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
             if not refusal:
                 _password_set(customer, new_password, ip=ip, keep_session_key=keep_session_key,
                               credential=credential)
+    if told is not None:
+        raise told
     if refusal:
         raise PasswordChangeError(refusal, field=refused_field, sessions_ended=sessions_ended)
+
+
+PASSWORD_CHANGED_MEANWHILE_AUDIT = "変更済み（別の画面・同時の送信で変更された後の送信）"
+
+
+def _replaced_meanwhile(typed: str, *, now: str, loaded: str,
+                        replaced_here: str | None) -> PasswordChangedMeanwhile | None:
+    """PasswordChangedMeanwhile if ``typed`` is a password replaced meanwhile (see
+    ``password_change``): the hash loaded before the lock, else the one this session's own
+    change replaced; a hash equal to the current one (``now``) was checked already."""
+    if loaded and loaded != now and check_password(typed, loaded):
+        return PasswordChangedMeanwhile(this_request_ended=True)
+    if replaced_here and replaced_here not in (now, loaded) and check_password(typed, replaced_here):
+        return PasswordChangedMeanwhile(this_request_ended=False)
+    return None
 
 
 def _password_set(customer: Customer, new_password: str, *, ip, keep_session_key, credential) -> None:

@@ -59,16 +59,42 @@ def session_advance(request, stage: str, *, new_key: bool = False) -> None:
     request.session[STAGE] = stage
 
 
-def session_keep_after_password_change(request, customer: Customer) -> None:
+# probe35 F1: the hash this session's own password change replaced, and when — so that the
+# change form of another tab of the browser, sent with the old current password shortly
+# after, is told the password was changed already instead of counted as a guess.
+PASSWORD_REPLACED = "cosei_password_replaced"
+PASSWORD_REPLACED_SECONDS = 10 * 60
+
+
+def session_keep_after_password_change(request, customer: Customer, *, replaced_hash: str) -> None:
     """Keep this session after its own password change (the new password hash would end
     it too). Django cycles the key; the new key is indexed as the customer's, so ending
     the customer's sessions later (IB取引中止, another password change, staff) ends this
-    one as well (SEC-10/12)."""
+    one as well (SEC-10/12).
+
+    The old key is left holding why it ended (``CHANGED_HERE``), like the keys of the
+    sessions a change ends: the twin of a double click still on its way with that key, or
+    the browser that never got this response's new cookie, lands on the login page told
+    the password was changed (probe35 F1), not on a bare request error."""
+    from django.contrib.sessions.models import Session
+
     from .services import session_register
 
     old_key = request.session.session_key
     update_session_auth_hash(request, request.user)
     session_register(customer=customer, session_key=request.session.session_key, replaces=old_key)
+    request.session[PASSWORD_REPLACED] = {"at": int(time.time()), "hash": replaced_hash}
+    if old_key and old_key != request.session.session_key:
+        Session.objects.bulk_create(session_ended_markers([old_key], reason=CHANGED_HERE),
+                                    ignore_conflicts=True)
+
+
+def password_replaced_here(request, now: float | None = None) -> str | None:
+    """The hash this session's own change replaced within PASSWORD_REPLACED_SECONDS."""
+    replaced = request.session.get(PASSWORD_REPLACED)
+    if not isinstance(replaced, dict) or (now or time.time()) - replaced.get("at", 0) > PASSWORD_REPLACED_SECONDS:
+        return None
+    return replaced.get("hash")
 
 
 AFTER_LOGIN = "cosei_after_login"
@@ -142,6 +168,7 @@ def session_end(request) -> None:
 # Why the customer's session was ended from elsewhere (walk26 F9), told once on the login
 # page, where ``CustomerSessionMiddleware`` sends the next request of the browser that held it.
 ENDED = "cosei_ended"
+CHANGED_HERE = "password_changed_here"
 # Every call of ``sessions_end_for_customer`` names its reason (walk27 F5: IB取引中止 on one
 # device sent the other, half-way through a transfer, to the login page without a word).
 # Ended in the middle of a confirm page, the pending operation went with the session.
@@ -154,6 +181,9 @@ ENDED_MESSAGES = {
                         "お取引店またはお問い合わせ窓口までご連絡ください。"),
     "ib_suspend": (f"IB取引中止のお手続きによりログアウトしました。{NOT_EXECUTED}"
                    "ご利用の再開には当金庫所定の手続きが必要です。お取引店までご連絡ください。"),
+    # not an end from elsewhere: the key this session's own change replaced (see above)
+    "password_changed_here": ("ログインパスワードは変更済みです（同時に送信された操作で変更しました）。"
+                              "安全のためログアウトしましたので、変更後のログインパスワードでログインしてください。"),
     "initial_password": ("当金庫で初回ログインパスワードを再発行したため、ログアウトしました。"
                          f"{NOT_EXECUTED}当金庫からお届けする初回ログインパスワードでログインしてください。"
                          "お心当たりのない場合は、至急当金庫までご連絡ください。"),

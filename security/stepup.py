@@ -58,7 +58,7 @@ from .cards import (
 )
 from .errors import AuthFactorError
 from .models import AuditEvent, StepUp
-from .otp import OTP_LOCKED, otp_check, otp_token_active
+from .otp import OTP_LOCKED, otp_check, otp_refusal_label, otp_refusal_outcome, otp_token_active
 from .passkeys import PASSKEY_LOCKED, customer_has_passkey, passkey_check
 
 T = TypeVar("T")
@@ -91,6 +91,8 @@ def _refusal_label(error: AuthFactorError) -> str:
     if error.message == CARD_CHALLENGE_CHANGED:
         # a page left stale by another tab: no guess, nothing counted (walk27 F1)
         return card_refusal_label(error.message)
+    if error.field == "otp":  # as the login says it (probe35 F5): 使用済み is no wrong answer
+        return otp_refusal_label(error.message)
     return "ロック" if error.locked else "認証誤り"
 
 
@@ -99,6 +101,8 @@ def _refusal_outcome(error: AuthFactorError) -> str:
     was counted), 失敗 for a wrong or locked answer."""
     if isinstance(error, StepUpError) or error.message == CARD_CHALLENGE_CHANGED:
         return AuditEvent.Outcome.REFUSED
+    if error.field == "otp":
+        return otp_refusal_outcome(error.message)
     return AuditEvent.Outcome.FAILURE
 
 

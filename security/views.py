@@ -29,9 +29,10 @@ from .forms import (
     OtpRegisterForm,
     PasswordChangeForm,
 )
-from .models import AuditEvent
+from .models import AuditEvent, Credential
 from .otp import (
     OTP_ACTIVATION_REPLACED,
+    OTP_LOCKED,
     otp_activate,
     otp_activation_completed,
     otp_config_uri,
@@ -47,7 +48,9 @@ from .pictograms import pictogram_png
 from .services import (
     LOGIN_LOCKED,
     LOGIN_SUSPENDED,
+    PASSWORD_CHANGED_MEANWHILE,
     PASSWORD_RULE_TEXT,
+    PasswordChangedMeanwhile,
     PasswordChangeError,
     customer_ib_suspend,
     login_authenticate,
@@ -84,6 +87,8 @@ def login_view(request):
     ended = customer_session.session_ended_message(request)  # ended from elsewhere: why (walk26 F9)
     form = LoginForm(request.POST or None)
     hours = _service_hours(request)
+    if request.method == "POST" and not form.is_valid():
+        _malformed_id_audit(request, form, action="login")
     if request.method == "POST" and form.is_valid() and not hours["service_open"]:
         _closed_refusal(request, form, contract_id=form.cleaned_data["contract_id"], action="login")
     elif request.method == "POST" and form.is_valid():
@@ -99,6 +104,16 @@ def login_view(request):
             return redirect(customer_session.after_login_url(request))
         form.add_error(None, outcome.error)
     return render(request, "security/login.html", {"form": form, "ended": ended, **hours})
+
+
+def _malformed_id_audit(request, form, *, action: str) -> None:
+    """A contract ID refused for its form (``LoginForm.clean_contract_id``) is a decision
+    too (SEC-13): audited 拒否 「契約者ID形式誤り」, the typed ID kept only as the unknown
+    ID's is (digits only). No customer is looked up, nothing counted (SEC-1, SEC-8)."""
+    if any(error.code != "required" for error in form.errors.as_data().get("contract_id", ())):
+        audit_record(action=action, outcome=AuditEvent.Outcome.REFUSED, summary="契約者ID形式誤り",
+                     contract_id=audit_contract_id_typed(request.POST.get("contract_id", "")),
+                     ip=client_ip(request))
 
 
 # what the end of a session clears in the browser (SEC-9): the tabs still open lose the
@@ -136,13 +151,18 @@ def _session_refused(request, message: str):
     return redirect("security:login")
 
 
-CHANGED, REFUSED, ENDED = "changed", "refused", "ended"
+CHANGED, REFUSED, ENDED, DONE_ELSEWHERE = "changed", "refused", "ended", "done_elsewhere"
+PASSWORD_CHANGED = "ログインパスワードを変更しました。"
 
 
 def _password_change_submit(request, form, customer) -> str:
     """Run the change for a valid form. CHANGED; REFUSED with the Japanese messages put on
     the form; ENDED when the attempt locked the password and so ended every session of
-    the customer (SEC-8) — the caller sends this one to the login page."""
+    the customer (SEC-8) — the caller sends this one to the login page; DONE_ELSEWHERE
+    when the current password typed is the one another submit (a double click, another
+    tab) replaced moments ago (probe35 F1): nothing counted, the message is queued and the
+    caller sends the browser on as ``_password_changed_elsewhere`` says."""
+    replaced_hash = customer.user.password  # as loaded: the one a change replaces (_password_set sets it anew)
     try:
         password_change(
             customer=customer,
@@ -150,24 +170,47 @@ def _password_change_submit(request, form, customer) -> str:
             new_password=form.cleaned_data["new_password"],
             ip=client_ip(request),
             keep_session_key=request.session.session_key,
+            replaced_here=customer_session.password_replaced_here(request),
         )
+    except PasswordChangedMeanwhile as meanwhile:
+        if meanwhile.this_request_ended:
+            # this request's session is gone (cycled by its twin, or ended by the change of
+            # another device): end it here too, so its save cannot fail (SessionInterrupted)
+            customer_session.session_end(request)
+        messages.info(request, PASSWORD_CHANGED_MEANWHILE + (
+            PASSWORD_LOGIN_WITH_NEW if meanwhile.this_request_ended else ""))
+        return DONE_ELSEWHERE
     except PasswordChangeError as refused:
         if refused.sessions_ended:
             return ENDED
         for message in refused.messages:
             form.add_error(refused.field, message)
         return REFUSED
-    customer_session.session_keep_after_password_change(request, customer)
+    customer_session.session_keep_after_password_change(request, customer, replaced_hash=replaced_hash)
     return CHANGED
+
+
+PASSWORD_LOGIN_WITH_NEW = ("変更後のログインパスワードでログインしてください。"
+                           "お心当たりのない場合は、至急当金庫までご連絡ください。")
+
+
+def _password_changed_elsewhere(request, done_url: str):
+    """Where DONE_ELSEWHERE goes: the page a change lands on while this session lives, else
+    the login page (the message is in the session either way)."""
+    return redirect(done_url if request.user.is_authenticated else "security:login")
 
 
 @sensitive_post_parameters("current_password", "new_password", "new_password_again")
 @require_http_methods(["GET", "HEAD", "POST"])
 def password_change_initial_view(request):
     """SEC-3: the forced change at first login; nothing else opens before it."""
-    if not request.user.is_authenticated or (
-        customer_session.session_stage(request) != customer_session.STAGE_PASSWORD_CHANGE
-    ):
+    if not request.user.is_authenticated:
+        return redirect("security:login")
+    if customer_session.session_stage(request) != customer_session.STAGE_PASSWORD_CHANGE:
+        if customer_session.password_replaced_here(request):
+            # another tab of this browser changed it (probe35 F1): say so, go on
+            messages.info(request, PASSWORD_CHANGED_MEANWHILE)
+            return redirect(customer_session.after_login_url(request))
         return redirect("security:login")
     customer = request.user.customer
     form = PasswordChangeForm(request.POST or None)
@@ -175,9 +218,11 @@ def password_change_initial_view(request):
         result = _password_change_submit(request, form, customer)
         if result == ENDED:
             return _session_refused(request, LOGIN_LOCKED)
+        if result == DONE_ELSEWHERE:
+            return _password_changed_elsewhere(request, customer_session.after_login_url(request))
         if result == CHANGED:
             customer_session.session_advance(request, selectors.login_next_stage(customer))
-            messages.success(request, "ログインパスワードを変更しました。")
+            messages.success(request, PASSWORD_CHANGED)
             return redirect(customer_session.after_login_url(request))
     return render(request, "security/password_change.html",
                   {"form": form, "initial": True, "rule": _password_rule()})
@@ -192,8 +237,10 @@ def password_change_view(request):
         result = _password_change_submit(request, form, request.customer)
         if result == ENDED:
             return _session_refused(request, LOGIN_LOCKED)
+        if result == DONE_ELSEWHERE:
+            return _password_changed_elsewhere(request, reverse("security:settings"))
         if result == CHANGED:
-            messages.success(request, "ログインパスワードを変更しました。")
+            messages.success(request, PASSWORD_CHANGED)
             return redirect("security:settings")
     return render(request, "security/password_change.html",
                   {"form": form, "initial": False, "rule": _password_rule()})
@@ -227,8 +274,11 @@ def login_otp_view(request):
         return redirect("security:login")
     customer = request.user.customer
     # A lock or suspension since the password step ends the login here, as at login; so
-    # does the end of the service hours (LEDGER-6).
+    # does the end of the service hours (LEDGER-6). A locked OTP too, before any code is
+    # typed (probe35 F10: the form was shown, and only a code sent told of the lock).
     refusal = login_refusal(customer=customer)
+    if refusal is None and selectors.credential_locked(customer, Credential.Kind.OTP):
+        refusal = OTP_LOCKED
     if refusal is None and not bankcalendar.is_service_open():
         refusal = MESSAGE_OUTSIDE_HOURS.format(hours=bankcalendar.hours_text())
     form = OtpLoginForm(request.POST or None)
@@ -237,6 +287,8 @@ def login_otp_view(request):
             otp_verify(customer=customer, code=form.cleaned_data["otp"], ip=client_ip(request),
                        action="login_otp")
         except AuthFactorError as refused:
+            if refused.locked:  # this code locked it (audited so): no form left to use
+                return _session_refused(request, refused.message)
             form.add_refusal(refused)
         else:
             refusal = login_refusal(customer=customer)  # again: it may have changed meanwhile
@@ -244,7 +296,8 @@ def login_otp_view(request):
                 customer_session.session_advance(request, customer_session.STAGE_COMPLETE, new_key=True)
                 return redirect(customer_session.after_login_url(request))
     if refusal is not None:
-        summary = {LOGIN_LOCKED: "ロック中", LOGIN_SUSPENDED: "IB取引中止中"}.get(refusal, "ご利用時間外")
+        summary = {LOGIN_LOCKED: "ロック中", LOGIN_SUSPENDED: "IB取引中止中",
+                   OTP_LOCKED: "ワンタイムパスワード ロック中"}.get(refusal, "ご利用時間外")
         audit_record(action="login_otp", outcome=AuditEvent.Outcome.REFUSED, customer=customer,
                      summary=summary, ip=client_ip(request))
         return _session_refused(request, refusal)
@@ -277,6 +330,8 @@ def otp_activate_view(request):
     if request.user.is_authenticated:
         return redirect("home")
     form = LoginForm(request.POST or None)
+    if request.method == "POST" and not form.is_valid():
+        _malformed_id_audit(request, form, action="otp_activate_identify")
     if request.method == "POST" and form.is_valid():
         outcome = login_authenticate(contract_id=form.cleaned_data["contract_id"],
                                      password=form.cleaned_data["password"], ip=client_ip(request),

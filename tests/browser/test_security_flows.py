@@ -61,6 +61,9 @@ def _login(page, customer, password="Pass1234"):
     page.get_by_role("button", name="ログイン", exact=True).click()
 
 
+_FULL_WIDTH = str.maketrans("0123456789", "０１２３４５６７８９")
+
+
 def test_otp_activation_then_login_and_step_up_with_otp(page, device):
     from security.models import AuditEvent, OtpToken
 
@@ -117,7 +120,8 @@ def test_otp_activation_then_login_and_step_up_with_otp(page, device):
     page.get_by_label("ワンタイムパスワード").fill(activation_code)
     page.get_by_role("button", name="確認").click()
     assert "使用済み" in page.locator(".field-error").inner_text()
-    page.get_by_label("ワンタイムパスワード").fill(totp.at(time.time() + 30))
+    code = totp.at(time.time() + 30)
+    page.get_by_label("ワンタイムパスワード").fill(f"{code[:3]} {code[3:]}")  # as the app shows it (probe35 F4)
     page.get_by_role("button", name="確認").click()
     page.wait_for_url(re.compile(r".*/$"))
     assert f"{customer.name_kanji} 様" in page.locator(".who-name").inner_text()
@@ -136,7 +140,8 @@ def test_otp_activation_then_login_and_step_up_with_otp(page, device):
     page.get_by_text("ワンタイムパスワードが正しくありません").first.wait_for()
     # The login accepted the next step's code and django-otp synchronised its drift (+1),
     # so the step after that is the next code the server accepts.
-    page.get_by_label("ワンタイムパスワード").fill(totp.at(time.time() + 60))
+    code = totp.at(time.time() + 60)  # full-width, with the ideographic blank (the IME on)
+    page.get_by_label("ワンタイムパスワード").fill(f"{code[:3]}　{code[3:]}".translate(_FULL_WIDTH))
     page.get_by_role("button", name="実行").click()
     page.wait_for_url("**/settings/")
     assert "設定を変更しました" in page.locator(".messages").inner_text()

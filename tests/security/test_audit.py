@@ -49,10 +49,14 @@ def test_unknown_contract_id_is_kept_only_as_digits(client, caplog):
     client.post("/login/", {"contract_id": "Secret42abc", "password": "whatever1"})
     client.post("/login/", {"contract_id": "123-4567 890", "password": "whatever1"})
     client.post("/login/", {"contract_id": "1" * 20, "password": "whatever1"})
-    rows = list(AuditEvent.objects.filter(action="login", summary__startswith="契約者ID不明")
-                .order_by("id").values_list("contract_id", flat=True))
-    assert rows == ["", "", "1234567890", "1" * 16]
-    assert "FORGED" not in caplog.text and "Secret42" not in caplog.text and "42" not in "".join(rows)
+    client.post("/login/", {"contract_id": "5999 999 999", "password": "whatever1"})  # well-formed, unknown
+    # probe35 F7: the malformed ones are refused for their form (拒否 契約者ID形式誤り), not looked
+    # up; an ID typed in groups is well-formed
+    rows = list(AuditEvent.objects.filter(action="login", summary__in=["契約者ID不明", "契約者ID形式誤り"])
+                .order_by("id").values_list("summary", "contract_id"))
+    assert rows == [("契約者ID形式誤り", ""), ("契約者ID形式誤り", ""), ("契約者ID不明", "1234567890"),
+                    ("契約者ID形式誤り", "1" * 16), ("契約者ID不明", "5999999999")]
+    assert "FORGED" not in caplog.text and "Secret42" not in caplog.text and "42" not in "".join(cid for _, cid in rows)
 
 
 @pytest.mark.parametrize("url", ["/accounts/statements/?account=%00", "/accounts/statements/csv/?account=%00"])

@@ -483,6 +483,40 @@ def test_full_width_contract_id_is_accepted(client):
     assert login(client, full_width, "Pass1234").status_code == 302
 
 
+@pytest.mark.parametrize("grouped", ["{a} {b} {c}", "{a}-{b}-{c}", " {a}　{b}　{c} ", "{a}  {b}{c}"])
+def test_a_contract_id_typed_in_groups_logs_in(client, grouped):
+    """SEC-1 (probe35 F7): blanks (half- or full-width) or hyphens typed between the groups
+    of the ID are dropped, as full-width digits are made half-width."""
+    customer = make_customer()
+    cid = customer.contract_id
+    typed = grouped.format(a=cid[:4], b=cid[4:7], c=cid[7:])
+    assert login(client, typed, "Pass1234").status_code == 302
+
+
+@pytest.mark.parametrize("typed", ["9" * 20, "9" * 21, "-1000000001", "1000000001-", "10000\x0000001",
+                                   "١٠٠٠٠٠٠٠٠١", "¹000000001", "100000000", "1000000001x", "①000000001"])
+def test_a_malformed_contract_id_gets_the_format_message_and_counts_nothing(client, typed):
+    """SEC-1, SEC-8 (probe35 F7): one rule — whatever is not 10 digits once normalised gets
+    「契約者IDは10桁の数字で入力してください。」 (21 digits and a NUL did; 20 digits, a stray
+    hyphen or other scripts' digits got 「…正しくありません」), audited 拒否, nothing looked
+    up or counted. A well-formed unknown ID still gets the wrong password's answer."""
+    from security.forms import CONTRACT_ID_FORMAT
+
+    customer = make_customer()
+    prefix = customer.contract_id[:1]
+    typed = typed.replace("1000000001", f"{prefix}000000001")
+    response = login(client, typed, "Wrong999")
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert CONTRACT_ID_FORMAT in html and LOGIN_FAILED not in html
+    assert not Credential.objects.filter(customer=customer, failures__gt=0).exists()
+    row = AuditEvent.objects.get(action="login")
+    assert (row.outcome, row.summary, row.customer) == ("refused", "契約者ID形式誤り", None)
+    unknown = login(client, "5999999998", "Wrong999").content.decode()
+    known = login(client, customer.contract_id, "Wrong999").content.decode()
+    assert LOGIN_FAILED in unknown and LOGIN_FAILED in known and CONTRACT_ID_FORMAT not in unknown
+
+
 def test_secrets_never_reach_the_log(client, caplog):
     caplog.set_level(logging.DEBUG)
     customer = make_customer(password="Canary9876")

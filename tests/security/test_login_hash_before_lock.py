@@ -20,6 +20,7 @@ from security.models import AuditEvent, Credential
 from security.services import (
     LOGIN_FAILED,
     LOGIN_LOCKED,
+    PASSWORD_CHANGED_MEANWHILE,
     PasswordChangeError,
     initial_password_issue,
     login_authenticate,
@@ -93,7 +94,9 @@ def test_a_second_tab_cannot_change_the_password_with_the_old_one_after_a_change
     assert outcomes["paused"] and outcomes["first"] == ("ok", None), outcomes
     kind, refusal = outcomes["second"]
     assert kind == "error" and isinstance(refusal, PasswordChangeError), outcomes
-    assert refusal.messages == ["現在のログインパスワードが正しくありません。"]
+    # probe35 F1: the old password was right when typed: told the change was made, not counted
+    assert refusal.messages == [PASSWORD_CHANGED_MEANWHILE] and refusal.this_request_ended
+    assert Credential.objects.get(customer=customer, kind=Credential.Kind.PASSWORD).failures == 0
     assert login_authenticate(contract_id=customer.contract_id, password=NEW, ip=None).ok
 
 

@@ -314,6 +314,63 @@ def test_activation_service_refuses_a_replaced_token():
     assert refused.value.message == otp.OTP_ACTIVATION_REPLACED
 
 
+@pytest.mark.parametrize("shown", ["{a} {b}", "{a}　{b}", "{a}  {b}", "{a}-{b}", " {a} {b} "])
+def test_a_code_typed_as_the_app_shows_it_logs_in(shown):
+    """SEC-6 (probe35 F4): authenticator apps show 「123 456」; typed (or pasted) so, with
+    full-width digits and blank too, the code is read — as the email code is."""
+    customer = customer_with_card()
+    token = activate_otp(customer)
+    client = Client()
+    _login(client, customer)
+    code = code_at_next_step(token)
+    typed = shown.format(a=code[:3], b=code[3:])
+    if "　" in shown:
+        typed = typed.translate(str.maketrans("0123456789", "０１２３４５６７８９"))
+    response = client.post("/login/otp/", {"otp": typed})
+    assert response.status_code == 302 and response.url == "/"
+    assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("typed", ["123 45", "12 34 567", "-123456", "123456-", "123 456x", "123_456"])
+def test_blanks_between_digits_are_the_only_slack_in_a_code(typed):
+    from security.forms import OtpLoginForm
+
+    form = OtpLoginForm({"otp": typed})
+    assert not form.is_valid() and form.errors["otp"] == [otp.OTP_FORMAT]
+
+
+def test_a_locked_otp_is_said_at_the_login_step_before_any_code_is_typed():
+    """SEC-6, SEC-8 (probe35 F10): with the OTP locked, the login's OTP page showed the form
+    — the lock was told only after a code was sent. Now the step ends the login with the
+    lock message (the branch lifts it), as a password lock ends it, and audits it 拒否."""
+    customer = customer_with_card()
+    activate_otp(customer)
+    factories.credential_locked(customer, "otp")
+    client = Client()
+    _login(client, customer)
+    response = client.get("/login/otp/")
+    assert response.status_code == 302 and response.url == "/login/"
+    page = client.get("/login/").content.decode()
+    assert otp.OTP_LOCKED in page and "お取引店またはお問い合わせ窓口までご連絡ください" in page
+    assert client.get("/").url == "/login/"  # the half-way session is ended
+    assert AuditEvent.objects.filter(customer=customer, action="login_otp", outcome="refused",
+                                     summary="ワンタイムパスワード ロック中").count() == 1
+
+
+def test_the_code_that_locks_the_otp_ends_the_login_with_the_lock_message():
+    customer = customer_with_card()
+    token = activate_otp(customer)
+    client = Client()
+    _login(client, customer)
+    wrong = f"{(int(code_at_next_step(token)) + 1) % 1_000_000:06d}"
+    for _ in range(4):
+        assert otp.OTP_WRONG in client.post("/login/otp/", {"otp": wrong}).content.decode()
+    response = client.post("/login/otp/", {"otp": wrong})
+    assert response.status_code == 302 and response.url == "/login/"
+    assert otp.OTP_LOCKED in client.get("/login/").content.decode()
+    assert Credential.objects.get(customer=customer, kind="otp").failures == 5
+
+
 # --- OTP at login re-checks the password lock and the contract status -------------------------
 
 
@@ -403,3 +460,23 @@ def test_the_loser_of_a_double_click_on_register_is_told_it_is_done(race, monkey
     assert "ワンタイムパスワードの利用開始が完了しました" in page
     assert "cosei_otp_activation" not in client.session
     _registered_once(customer)
+
+
+@pytest.mark.parametrize("challenge", ["1\x00", "abc", "", "9" * 30])
+def test_a_tampered_challenge_field_is_told_as_a_changed_challenge(challenge):
+    """SEC-5, SEC-6, UI-1 (probe35 F6): the hidden ``challenge`` with a NUL (or not a number)
+    re-showed the form with no message anywhere — its field error is on a hidden field. It
+    now says 「認証用画像の指定が変わりました…」, as a stale challenge id does; nothing is
+    counted or registered."""
+    from security.cards import CARD_CHALLENGE_CHANGED
+
+    customer = customer_with_card()
+    client, data = _activation_ready(customer)
+    response = client.post("/otp/activate/register/", {**data, "challenge": challenge})
+    assert response.status_code == 200
+    errors = re.search(r'<div class="form-errors" role="alert">(.*?)</div>', response.content.decode(), re.S)
+    assert errors is not None and CARD_CHALLENGE_CHANGED in errors.group(1)
+    assert not OtpToken.objects.get(customer=customer).is_active
+    assert not Credential.objects.filter(customer=customer, failures__gt=0).exists()
+    # the page asks the open challenge again, and the right answer then registers
+    assert client.post("/otp/activate/register/", data).url == "/otp/activate/done/"

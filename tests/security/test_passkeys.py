@@ -227,6 +227,20 @@ def test_passkey_only_to_the_value_in_force_is_said_before_any_step_up(client):
     assert not StepUp.objects.filter(customer=customer, kind="passkey_only").exists()
 
 
+def test_passkey_only_without_a_passkey_is_refused_before_any_step_up(client):
+    """SEC-16, SEC-7 (probe35 F9): the page offers no 「パスキーでのみログイン」 without a
+    passkey, but a crafted POST went to the confirm page and spent the OTP (or card
+    answer) before the refusal. It is now refused before any step-up begins."""
+    customer = secondfactor.customer_with_card()
+    client.post("/login/", {"contract_id": customer.contract_id, "password": "Pass1234"}, HTTP_HOST="localhost")
+    response = client.post("/settings/passkeys/", {"passkey_only": "1"}, HTTP_HOST="localhost")
+    assert response.status_code == 302 and response.url == "/settings/passkeys/"
+    assert passkeys.PASSKEY_NONE_FOR_ONLY in client.get(response.url, HTTP_HOST="localhost").content.decode()
+    assert not StepUp.objects.filter(customer=customer).exists()
+    customer.refresh_from_db()
+    assert not customer.passkey_only
+
+
 def test_passkey_only_needs_a_passkey():
     customer = secondfactor.customer_with_card()
     with pytest.raises(passkeys.PasskeyError):

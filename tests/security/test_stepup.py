@@ -181,6 +181,21 @@ def test_otp_replaces_the_image_card_after_activation():
     with pytest.raises(AuthFactorError) as refused:
         _verify(customer, second, execute=pytest.fail, otp=code)
     assert refused.value.message == otp.OTP_USED
+    # probe35 F5, ACCT-4: the 取引履歴 says what the customer was told — 使用済み, 拒否 (nothing
+    # counted) — as the login says it, not 認証誤り (失敗)
+    row = AuditEvent.objects.filter(customer=customer, action="step_up").latest("id")
+    assert row.outcome == AuditEvent.Outcome.REFUSED and row.summary.endswith("ワンタイムパスワード 使用済み")
+    assert Credential.objects.get(customer=customer, kind="otp").failures == 0
+    login = AuditEvent.objects.filter(customer=customer, action="login_otp")
+    with pytest.raises(AuthFactorError):
+        otp.otp_verify(customer=customer, code=code, ip=None, action="login_otp")
+    assert (login.latest("id").outcome, login.latest("id").summary) == (row.outcome, "ワンタイムパスワード 使用済み")
+    # a wrong code is still 誤り, 失敗, and counted
+    with pytest.raises(AuthFactorError):
+        _verify(customer, second, execute=pytest.fail, otp="000000" if code != "000000" else "111111")
+    row = AuditEvent.objects.filter(customer=customer, action="step_up").latest("id")
+    assert row.outcome == AuditEvent.Outcome.FAILURE and row.summary.endswith("ワンタイムパスワード 誤り")
+    assert Credential.objects.get(customer=customer, kind="otp").failures == 1
 
 
 def test_the_step_up_lock_reads_what_the_orm_would():
