@@ -143,12 +143,19 @@ def answers_clear(form) -> None:
     for name in names:
         data.pop(name, None)
     challenge = getattr(form, "challenge", None)
+    # the hidden id goes with the cells the page shows now: after 「認証用画像の指定が
+    # 変わりました」 the bound field re-rendered the stale id it was posted with, under
+    # the new challenge's cells, and every right answer was refused again (walk27 F1)
+    form.data = _with_challenge_shown(data, challenge)
+
+
+def _with_challenge_shown(data, challenge):
+    """A copy of the posted ``data`` whose hidden ``challenge`` is the id of ``challenge``
+    (the one whose cells the page shows), when there is one."""
+    data = data.copy()
     if challenge is not None:
-        # the hidden id goes with the cells the page shows now: after 「認証用画像の指定が
-        # 変わりました」 the bound field re-rendered the stale id it was posted with, under
-        # the new challenge's cells, and every right answer was refused again (walk27 F1)
         data["challenge"] = str(challenge.pk)
-    form.data = data
+    return data
 
 
 def _challenge_changed(refused) -> bool:
@@ -226,6 +233,10 @@ class ChallengeFormMixin:
         data = super().clean()
         if "challenge" in self._errors:
             self.add_error(None, self._errors.pop("challenge")[0])
+            # the page re-rendered the bad id it was posted with, and every resend of it was
+            # refused again until a reload: the hidden field goes with the cells shown, as
+            # after a refused answer (answers_clear)
+            self.data = _with_challenge_shown(self.data, self.challenge)
         return data
 
     def challenge_answer(self) -> dict:

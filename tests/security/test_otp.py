@@ -478,5 +478,10 @@ def test_a_tampered_challenge_field_is_told_as_a_changed_challenge(challenge):
     assert errors is not None and CARD_CHALLENGE_CHANGED in errors.group(1)
     assert not OtpToken.objects.get(customer=customer).is_active
     assert not Credential.objects.filter(customer=customer, failures__gt=0).exists()
-    # the page asks the open challenge again, and the right answer then registers
-    assert client.post("/otp/activate/register/", data).url == "/otp/activate/done/"
+    # the page asks the open challenge again — its hidden field holds that challenge's id,
+    # not the bad value posted (which was re-sent and refused on every resend): the right
+    # answer sent with the id the page shows then registers
+    shown = re.search(r'<input type="hidden" name="challenge" value="([^"]*)"', response.content.decode())
+    assert shown is not None and shown.group(1) == data["challenge"]
+    resent = client.post("/otp/activate/register/", {**data, "challenge": shown.group(1)})
+    assert resent.status_code == 302 and resent.url == "/otp/activate/done/"
