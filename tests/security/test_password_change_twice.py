@@ -175,6 +175,24 @@ def test_the_replaced_password_counts_as_a_guess_once_the_moment_has_passed():
 
 
 @pytest.mark.django_db
+def test_the_replaced_hash_leaves_the_stored_session_once_its_window_has_passed():
+    """SEC-13: the Argon2 hash of the replaced password stayed in the session for the
+    session's whole life; it serves for PASSWORD_REPLACED_SECONDS only. The first request
+    after that window drops it from the stored session; one within the window keeps it."""
+    customer = _customer(initial=False)
+    client = _signed_in(customer)
+    _change(client, "/settings/password/")
+    assert client.get("/history/").status_code == 200
+    assert PASSWORD_REPLACED in client.session  # within the window: kept (read from the database)
+    session = client.session
+    session[PASSWORD_REPLACED] = {**session[PASSWORD_REPLACED], "at": session[PASSWORD_REPLACED]["at"] - 601}
+    session.save()
+    assert client.get("/history/").status_code == 200
+    stored = Session.objects.get(session_key=client.cookies["sessionid"].value).get_decoded()
+    assert PASSWORD_REPLACED not in stored and "_auth_user_id" in stored
+
+
+@pytest.mark.django_db
 def test_the_second_tab_of_the_first_login_goes_on_told_the_password_was_changed():
     customer = _customer(initial=True)
     client = _signed_in(customer)
