@@ -213,8 +213,10 @@ def password_change_initial_view(request):
         return redirect("security:login")
     if customer_session.session_stage(request) != customer_session.STAGE_PASSWORD_CHANGE:
         if customer_session.password_replaced_here(request):
-            # another tab of this browser changed it (probe35 F1): say so, go on
-            messages.info(request, PASSWORD_CHANGED_MEANWHILE)
+            # another tab of this browser changed it (probe35 F1): its submit is told so; a
+            # page view (Back after the change) has sent nothing, so it just goes on
+            if request.method == "POST":
+                messages.info(request, PASSWORD_CHANGED_MEANWHILE)
             return redirect(customer_session.after_login_url(request))
         return redirect("security:login")
     customer = request.user.customer

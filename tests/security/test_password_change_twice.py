@@ -206,6 +206,22 @@ def test_the_second_tab_of_the_first_login_goes_on_told_the_password_was_changed
 
 
 @pytest.mark.django_db
+def test_back_to_the_first_login_change_page_after_the_change_just_goes_on():
+    """UI-1: a GET of /password/initial/ after the forced change (Back, a bookmark) sent
+    nothing, yet was told 「…この送信では変更していません。」. It now just goes on to the
+    page after the login; a POST from a tab with the old form is still told."""
+    customer = _customer(initial=True)
+    client = _signed_in(customer)
+    assert _change(client, "/password/initial/").url == "/"
+    assert "ログインパスワードを変更しました。" in _messages(client, "/")  # the change's own message, shown
+    response = client.get("/password/initial/")
+    assert response.status_code == 302 and response.url == "/"
+    page = _messages(client, "/")
+    assert PASSWORD_CHANGED_MEANWHILE not in page and "ログインパスワードを変更しました。" not in page
+    assert PASSWORD_CHANGED_MEANWHILE in _messages(client, _change(client, "/password/initial/", new=OTHER).url)
+
+
+@pytest.mark.django_db
 def test_a_browser_left_with_the_old_session_key_is_told_on_the_login_page():
     """The double click's winner cycled the key; a browser that never got its response (the
     navigation cancelled by the second click) still holds the old key."""
