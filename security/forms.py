@@ -113,13 +113,18 @@ class OtpField(forms.CharField):
     """The six digits of a software token (全角 accepted, and blanks or hyphens between the
     digits: authenticator apps show 「123 456」, probe35 F4). Anything else is a format error
     here, before any service sees it: a typo like ``abc`` or ``12345`` is not a guess and
-    does not count toward the OTP lock (SEC-8)."""
+    does not count toward the OTP lock (SEC-8).
+
+    No ``pattern`` attribute: every form showing the field is ``novalidate`` (the server's
+    Japanese message says what is wrong), so a pattern only hinted — and the one it had
+    refused 「123-456」, which this field reads. ``inputmode="numeric"`` gives the phone's
+    numeric keyboard and ``one-time-code`` its autofill."""
 
     def __init__(self, **kwargs):
         super().__init__(
             label="ワンタイムパスワード", max_length=16,
             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                          "pattern": "[0-9０-９\\s]*", "size": "8", "class": "otp-input"}),
+                                          "size": "8", "class": "otp-input"}),
             error_messages={"required": "ワンタイムパスワードを入力してください。", "max_length": OTP_FORMAT,
                             "null_characters_not_allowed": OTP_FORMAT}, **kwargs)
 

@@ -339,6 +339,22 @@ def test_blanks_between_digits_are_the_only_slack_in_a_code(typed):
     assert not form.is_valid() and form.errors["otp"] == [otp.OTP_FORMAT]
 
 
+def test_the_otp_field_keeps_the_numeric_keyboard_and_no_pattern_of_its_own():
+    """SEC-6, UI-1: the field's ``pattern`` ([0-9０-９\\s]*) refused 「123-456」, which the
+    server reads; the form is novalidate, so the server's message is the one rule. The
+    phone still gets its numeric keyboard (inputmode) and the code's autofill."""
+    customer = customer_with_card()
+    activate_otp(customer)
+    client = Client()
+    _login(client, customer)
+    page = client.get("/login/otp/").content.decode()
+    form = next(form for form in re.findall(r"<form[^>]*>.*?</form>", page, re.S) if 'name="otp"' in form)
+    field = re.search(r'<input[^>]*name="otp"[^>]*>', form).group(0)
+    assert "novalidate" in form.split(">", 1)[0]
+    assert 'inputmode="numeric"' in field and 'autocomplete="one-time-code"' in field
+    assert "pattern=" not in field
+
+
 def test_a_locked_otp_is_said_at_the_login_step_before_any_code_is_typed():
     """SEC-6, SEC-8 (probe35 F10): with the OTP locked, the login's OTP page showed the form
     — the lock was told only after a code was sent. Now the step ends the login with the
