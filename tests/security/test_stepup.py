@@ -12,6 +12,7 @@ from django.utils import timezone
 from security import cards, otp, stepup
 from security.errors import AuthFactorError
 from security.models import AuditEvent, Credential, StepUp
+from tests import factories
 from tests.security.secondfactor import (
     activate_otp,
     code_at_next_step,
@@ -166,6 +167,8 @@ def test_wrong_card_answer_counts_toward_the_lock():
                 challenge_id=challenge.pk, card_answers=wrong_answers(challenge))
     assert refused.value.message == cards.CARD_WRONG and not isinstance(refused.value, stepup.StepUpError)
     assert Credential.objects.get(customer=customer, kind="image_card").failures == 1
+    row = AuditEvent.objects.get(customer=customer, action="step_up")
+    assert (row.action, row.summary) == factories.CREDENTIAL_FAILED_ROWS["image_card"][:2]  # as the factory writes it
     pending.refresh_from_db()
     assert pending.verified_at is None
 
@@ -215,6 +218,8 @@ def test_the_code_that_locks_the_otp_is_a_failure_and_a_code_after_the_lock_a_re
     assert refused.value.message == otp.OTP_LOCKED and refused.value.locked
     locking = rows.latest("id")
     assert locking.outcome == AuditEvent.Outcome.FAILURE and locking.summary.endswith("ワンタイムパスワード ロック")
+    # tests/factories.py counts a failure with the rows the service writes (security 0022)
+    assert ("step_up", rows.earliest("id").summary, locking.summary) == factories.CREDENTIAL_FAILED_ROWS["otp"]
     with pytest.raises(AuthFactorError) as refused:
         _verify(customer, pending, execute=pytest.fail, otp=right)
     assert refused.value.message == otp.OTP_LOCKED and refused.value.locked  # the same words
