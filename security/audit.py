@@ -10,6 +10,7 @@ import unicodedata
 from django.conf import settings
 
 from accounts.models import Customer
+from cosei_ib.textinput import digits_typed_in_groups
 
 from .models import AuditEvent
 
@@ -174,11 +175,12 @@ def audit_text(value: str, limit: int) -> str:
 
 def audit_contract_id_typed(value: str) -> str:
     """What an unknown-ID login attempt may keep of the typed contract ID. It may be a
-    password typed into the wrong field, so only a digits-only input (after removing
-    spaces and hyphens) is kept, truncated: no login password is digits only (SEC-2 needs
-    a letter). Anything else is dropped entirely — keeping its digits would keep part of
-    a password."""
-    compact = re.sub(r"[\s\-]", "", value or "")
+    password typed into the wrong field, so only a digits-only input is kept, truncated:
+    no login password is digits only (SEC-2 needs a letter). Digits are read as the login
+    form reads an ID (``digits_typed_in_groups``: 全角 made half-width, the blanks and
+    hyphens typed between groups dropped), so the row keeps what the form saw. Anything
+    else is dropped entirely — keeping its digits would keep part of a password."""
+    compact = digits_typed_in_groups(value or "")
     return compact[:16] if re.fullmatch(r"[0-9]+", compact, flags=re.ASCII) else ""
 
 

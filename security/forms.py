@@ -113,13 +113,18 @@ class OtpField(forms.CharField):
     """The six digits of a software token (全角 accepted, and blanks or hyphens between the
     digits: authenticator apps show 「123 456」, probe35 F4). Anything else is a format error
     here, before any service sees it: a typo like ``abc`` or ``12345`` is not a guess and
-    does not count toward the OTP lock (SEC-8)."""
+    does not count toward the OTP lock (SEC-8).
+
+    No ``pattern`` attribute: every form showing the field is ``novalidate`` (the server's
+    Japanese message says what is wrong), so a pattern only hinted — and the one it had
+    refused 「123-456」, which this field reads. ``inputmode="numeric"`` gives the phone's
+    numeric keyboard and ``one-time-code`` its autofill."""
 
     def __init__(self, **kwargs):
         super().__init__(
             label="ワンタイムパスワード", max_length=16,
             widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric",
-                                          "pattern": "[0-9０-９\\s]*", "size": "8", "class": "otp-input"}),
+                                          "size": "8", "class": "otp-input"}),
             error_messages={"required": "ワンタイムパスワードを入力してください。", "max_length": OTP_FORMAT,
                             "null_characters_not_allowed": OTP_FORMAT}, **kwargs)
 
@@ -143,12 +148,19 @@ def answers_clear(form) -> None:
     for name in names:
         data.pop(name, None)
     challenge = getattr(form, "challenge", None)
+    # the hidden id goes with the cells the page shows now: after 「認証用画像の指定が
+    # 変わりました」 the bound field re-rendered the stale id it was posted with, under
+    # the new challenge's cells, and every right answer was refused again (walk27 F1)
+    form.data = _with_challenge_shown(data, challenge)
+
+
+def _with_challenge_shown(data, challenge):
+    """A copy of the posted ``data`` whose hidden ``challenge`` is the id of ``challenge``
+    (the one whose cells the page shows), when there is one."""
+    data = data.copy()
     if challenge is not None:
-        # the hidden id goes with the cells the page shows now: after 「認証用画像の指定が
-        # 変わりました」 the bound field re-rendered the stale id it was posted with, under
-        # the new challenge's cells, and every right answer was refused again (walk27 F1)
         data["challenge"] = str(challenge.pk)
-    form.data = data
+    return data
 
 
 def _challenge_changed(refused) -> bool:
@@ -226,6 +238,10 @@ class ChallengeFormMixin:
         data = super().clean()
         if "challenge" in self._errors:
             self.add_error(None, self._errors.pop("challenge")[0])
+            # the page re-rendered the bad id it was posted with, and every resend of it was
+            # refused again until a reload: the hidden field goes with the cells shown, as
+            # after a refused answer (answers_clear)
+            self.data = _with_challenge_shown(self.data, self.challenge)
         return data
 
     def challenge_answer(self) -> dict:

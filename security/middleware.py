@@ -102,6 +102,7 @@ class CustomerSessionMiddleware:
             customer_session.session_end(request)
             return redirect("security:login")
         customer_session.session_seen(request, now=now)
+        customer_session.password_replaced_here(request, now)  # dropped once its window is past
         if customer_session.session_stage(request) == customer_session.STAGE_COMPLETE:
             request.customer = customer
         return self.get_response(request)

@@ -49,6 +49,17 @@ OTP_LOCKED = (
     "ワンタイムパスワードが所定の回数連続して誤って入力されたため、お取引がロックされています。"
     "ロックの解除には当金庫所定の手続きが必要です。お取引店またはお問い合わせ窓口までご連絡ください。"
 )
+
+
+class OtpLockedBefore(str):
+    """OTP_LOCKED as ``otp_check`` says it when the credential was locked before this code
+    came: the same words for the customer, but nothing was checked or counted — audited
+    拒否 「ロック中」, as the login's OTP step audits a lock it finds, not 失敗 「ロック」, the
+    row of the code that locked it (SEC-13). Equal to OTP_LOCKED, so every caller that
+    tells a lock (``== OTP_LOCKED``) tells this one too."""
+
+
+OTP_LOCKED_BEFORE = OtpLockedBefore(OTP_LOCKED)
 OTP_SERIAL_WRONG = "シリアル番号が正しくありません。ソフトウェアトークンに表示されたシリアル番号を入力してください。"
 OTP_ALREADY_ACTIVE = "ワンタイムパスワードは既に利用開始のお手続きが完了しています。"
 OTP_NOT_ACTIVE = "ワンタイムパスワードの利用開始のお手続きがお済みではありません。"
@@ -158,10 +169,11 @@ def otp_check(*, customer: Customer, token: OtpToken, code: str, ip: str | None,
     """Check a code inside the caller's transaction (which must commit, so that the
     failure counts): locks the ``otp`` credential, then the device. Returns None when
     right (advancing ``last_t`` unless ``consume`` is False), else the Japanese message.
-    A reused code answers OTP_USED and is not counted as a guess."""
+    A reused code answers OTP_USED and is not counted as a guess; a lock found before any
+    check answers OTP_LOCKED_BEFORE, the code that locks it OTP_LOCKED."""
     credential = credential_for_update(customer, Credential.Kind.OTP)
     if credential.is_locked:
-        return OTP_LOCKED
+        return OTP_LOCKED_BEFORE  # nothing checked, nothing counted
     device = TOTPDevice.objects.select_for_update().get(pk=token.device_id)
     if not re.fullmatch(rf"[0-9]{{{device.digits}}}", code or ""):
         return OTP_FORMAT  # a typo, not a guess: not counted (the forms refuse it first)
@@ -205,15 +217,19 @@ _FACTOR_LABELS = {"otp": "ワンタイムパスワード", "card": "画像認証
 def otp_refusal_label(error: str) -> str:
     """The short Japanese word for the audit summary (取引履歴) of a refused code — at
     login, 利用開始 and every step-up alike (probe35 F5: the step-up said 認証誤り for a
-    code it had told the customer was 使用済み)."""
+    code it had told the customer was 使用済み). 「ロック中」 for a lock found before the
+    code (as the login's OTP step says it), 「ロック」 for the code that locked it."""
+    if isinstance(error, OtpLockedBefore):
+        return "ロック中"
     return {OTP_WRONG: "誤り", OTP_USED: "使用済み", OTP_LOCKED: "ロック", OTP_FORMAT: "形式誤り"}.get(
         error, "拒否")
 
 
 def otp_refusal_outcome(error: str) -> str:
     """拒否 for a code not checked as a guess (used already: it was right once; not 6
-    digits) — nothing was counted; 失敗 for a wrong code or a lock."""
-    return (AuditEvent.Outcome.REFUSED if error in (OTP_USED, OTP_FORMAT)
+    digits; the OTP locked before it came) — nothing was counted; 失敗 for a wrong code,
+    and for the wrong code that locked it."""
+    return (AuditEvent.Outcome.REFUSED if isinstance(error, OtpLockedBefore) or error in (OTP_USED, OTP_FORMAT)
             else AuditEvent.Outcome.FAILURE)
 
 

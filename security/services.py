@@ -210,11 +210,20 @@ class PasswordChangedMeanwhile(PasswordChangeError):
     device's change that committed while this one waited. It was the right password when
     typed: no guess, nothing counted. ``this_request_ended``: the change came while this
     request was on its way, so its session is gone (cycled by its own twin, or ended by
-    the other device's change); else it is this session's own earlier change."""
+    the other device's change); else it is this session's own earlier change.
 
-    def __init__(self, *, this_request_ended: bool) -> None:
-        super().__init__([PASSWORD_CHANGED_MEANWHILE], field=None)
-        self.this_request_ended = this_request_ended
+    ``by_bank``: what replaced it was staff's 初回パスワード再発行 (or ロック解除, which
+    issues one): the session is gone and the password to log in with is the bank's new
+    initial one, not 「変更後のログインパスワード」 — the message is the one staff's
+    re-issue leaves for the sessions it ends (``session.ENDED_MESSAGES``)."""
+
+    def __init__(self, *, this_request_ended: bool, by_bank: bool = False) -> None:
+        from .session import ENDED_MESSAGES
+
+        super().__init__([ENDED_MESSAGES["initial_password"] if by_bank else PASSWORD_CHANGED_MEANWHILE],
+                         field=None)
+        self.this_request_ended = this_request_ended or by_bank
+        self.by_bank = by_bank
 
 
 PASSWORD_CHANGED_MEANWHILE = ("ログインパスワードは、別の画面（または同時に送信された操作）で既に変更されています。"
@@ -255,9 +264,12 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
             refusal, refused_field = [LOGIN_LOCKED], None
         elif not (right := locked.user.check_password(current_password)) and (
                 meanwhile := _replaced_meanwhile(current_password, now=locked.user.password,
-                                                 loaded=loaded_hash, replaced_here=replaced_here)):
+                                                 loaded=loaded_hash, replaced_here=replaced_here,
+                                                 initial_now=locked.password_is_initial)):
             audit_record(action="password_change", outcome=AuditEvent.Outcome.REFUSED,
-                         customer=customer, summary=PASSWORD_CHANGED_MEANWHILE_AUDIT, ip=ip)
+                         customer=customer, ip=ip,
+                         summary=PASSWORD_REISSUED_MEANWHILE_AUDIT if meanwhile.by_bank
+                         else PASSWORD_CHANGED_MEANWHILE_AUDIT)
             told = meanwhile  # raised after the commit: the audit row stays
         elif not right:  # and not a password replaced meanwhile: a guess
             just_locked = credential_register_failure(credential, ip=ip)
@@ -281,17 +293,22 @@ def password_change(*, customer: Customer, current_password: str, new_password: 
 
 
 PASSWORD_CHANGED_MEANWHILE_AUDIT = "変更済み（別の画面・同時の送信で変更された後の送信）"
+PASSWORD_REISSUED_MEANWHILE_AUDIT = "初回パスワード再発行済み（当金庫での再発行の後の送信）"
 
 
-def _replaced_meanwhile(typed: str, *, now: str, loaded: str,
-                        replaced_here: str | None) -> PasswordChangedMeanwhile | None:
+def _replaced_meanwhile(typed: str, *, now: str, loaded: str, replaced_here: str | None,
+                        initial_now: bool) -> PasswordChangedMeanwhile | None:
     """PasswordChangedMeanwhile if ``typed`` is a password replaced meanwhile (see
     ``password_change``): the hash loaded before the lock, else the one this session's own
-    change replaced; a hash equal to the current one (``now``) was checked already."""
+    change replaced; a hash equal to the current one (``now``) was checked already.
+    ``initial_now``: the customer's password is an initial one under the lock. A change
+    clears that mark; so when the hash moved since the load and the mark is set, what
+    moved it was staff's 初回パスワード再発行 (``by_bank``)."""
+    by_bank = initial_now and bool(loaded) and loaded != now
     if loaded and loaded != now and check_password(typed, loaded):
-        return PasswordChangedMeanwhile(this_request_ended=True)
+        return PasswordChangedMeanwhile(this_request_ended=True, by_bank=by_bank)
     if replaced_here and replaced_here not in (now, loaded) and check_password(typed, replaced_here):
-        return PasswordChangedMeanwhile(this_request_ended=False)
+        return PasswordChangedMeanwhile(this_request_ended=False, by_bank=by_bank)
     return None
 
 

@@ -90,9 +90,15 @@ def session_keep_after_password_change(request, customer: Customer, *, replaced_
 
 
 def password_replaced_here(request, now: float | None = None) -> str | None:
-    """The hash this session's own change replaced within PASSWORD_REPLACED_SECONDS."""
+    """The hash this session's own change replaced within PASSWORD_REPLACED_SECONDS. Once
+    older, it is dropped from the session (SEC-13): an Argon2 hash of a password the
+    customer used is kept no longer than it serves. ``CustomerSessionMiddleware`` asks on
+    every request of a live session, so it goes with the first request after the window."""
     replaced = request.session.get(PASSWORD_REPLACED)
+    if replaced is None:
+        return None
     if not isinstance(replaced, dict) or (now or time.time()) - replaced.get("at", 0) > PASSWORD_REPLACED_SECONDS:
+        del request.session[PASSWORD_REPLACED]  # the session is saved with it gone
         return None
     return replaced.get("hash")
 

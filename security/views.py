@@ -177,8 +177,13 @@ def _password_change_submit(request, form, customer) -> str:
             # this request's session is gone (cycled by its twin, or ended by the change of
             # another device): end it here too, so its save cannot fail (SessionInterrupted)
             customer_session.session_end(request)
-        messages.info(request, PASSWORD_CHANGED_MEANWHILE + (
-            PASSWORD_LOGIN_WITH_NEW if meanwhile.this_request_ended else ""))
+        if meanwhile.by_bank:
+            # staff's 初回パスワード再発行 came first: log in with the bank's new initial
+            # password, not 「変更後の…」 (the ended session's own marker said so, and is gone)
+            messages.info(request, meanwhile.messages[0])
+        else:
+            messages.info(request, PASSWORD_CHANGED_MEANWHILE + (
+                PASSWORD_LOGIN_WITH_NEW if meanwhile.this_request_ended else ""))
         return DONE_ELSEWHERE
     except PasswordChangeError as refused:
         if refused.sessions_ended:
@@ -208,8 +213,10 @@ def password_change_initial_view(request):
         return redirect("security:login")
     if customer_session.session_stage(request) != customer_session.STAGE_PASSWORD_CHANGE:
         if customer_session.password_replaced_here(request):
-            # another tab of this browser changed it (probe35 F1): say so, go on
-            messages.info(request, PASSWORD_CHANGED_MEANWHILE)
+            # another tab of this browser changed it (probe35 F1): its submit is told so; a
+            # page view (Back after the change) has sent nothing, so it just goes on
+            if request.method == "POST":
+                messages.info(request, PASSWORD_CHANGED_MEANWHILE)
             return redirect(customer_session.after_login_url(request))
         return redirect("security:login")
     customer = request.user.customer

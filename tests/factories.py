@@ -100,9 +100,15 @@ def confirmed(customer: Customer, kind: str, content: dict, run):
         return run(stepup_seed_used(customer=customer, kind=kind, content=content).pk)
 
 
-# the failure audit row each kind's service writes with a wrong answer (security 0022, CI315)
-CREDENTIAL_FAILED_ROWS = {"password": ("login", "パスワード誤り"), "image_card": ("step_up", "振込 画像認証 認証誤り"),
-                          "otp": ("step_up", "振込 ワンタイムパスワード 認証誤り"), "passkey": ("login_passkey", "認証誤り")}
+# the failure audit row each kind's service writes (security 0022, CI315): its action, its
+# summary for a wrong answer and for the wrong answer that locks (tests/security/test_stepup.py
+# holds the step-up's to what the service writes)
+CREDENTIAL_FAILED_ROWS = {
+    "password": ("login", "パスワード誤り", "パスワード誤り"),
+    "image_card": ("step_up", "振込 画像認証 認証誤り", "振込 画像認証 ロック"),
+    "otp": ("step_up", "振込 ワンタイムパスワード 誤り", "振込 ワンタイムパスワード ロック"),
+    "passkey": ("login_passkey", "認証誤り", "ロック"),
+}
 
 
 def credential_failed(customer: Customer, kind: str = "password", *, lock: bool = False, locked_at=None):
@@ -120,7 +126,8 @@ def credential_failed(customer: Customer, kind: str = "password", *, lock: bool 
 
     Credential.objects.bulk_create([Credential(customer=customer, kind=kind)], ignore_conflicts=True)
     rows = Credential.objects.filter(customer=customer, kind=kind)
-    action, summary = CREDENTIAL_FAILED_ROWS[kind]
+    action, wrong, locking = CREDENTIAL_FAILED_ROWS[kind]
+    summary = locking if lock else wrong
     with transaction.atomic():
         rows.update(failures=F("failures") + 1, **({"locked_at": locked_at or timezone.now()} if lock else {}))
         credential = rows.get()

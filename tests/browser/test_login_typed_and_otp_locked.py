@@ -48,3 +48,24 @@ def test_a_locked_otp_is_told_at_the_otp_step_with_what_to_do(page, device):
     assert OTP_LOCKED in notice.first.inner_text()
     assert page.get_by_label("ワンタイムパスワード").count() == 0  # no form that cannot be used
     page.screenshot(path=f"test-artifacts/login-otp-locked-{device}.png", full_page=True)
+
+
+def test_an_otp_typed_with_a_hyphen_is_valid_in_the_page_and_logs_in(page, device):
+    """SEC-6, UI-1: the field's pattern ([0-9０-９\\s]*) marked 「123-456」 invalid in the
+    browser though the server reads it; the field has no pattern now, and keeps the numeric
+    keyboard (inputmode)."""
+    from tests.security.secondfactor import activate_otp, code_at_next_step, customer_with_card
+
+    customer = customer_with_card()
+    token = activate_otp(customer, required_at_login=True)
+    _login(page, customer.contract_id)
+    page.wait_for_url("**/login/otp/")
+    field = page.get_by_label("ワンタイムパスワード")
+    assert field.get_attribute("inputmode") == "numeric"
+    code = code_at_next_step(token)
+    field.fill(f"{code[:3]}-{code[3:]}")
+    assert field.evaluate("input => input.validity.valid")
+    page.screenshot(path=f"test-artifacts/login-otp-hyphen-{device}.png", full_page=True)
+    page.get_by_role("button", name="確認", exact=True).click()
+    page.wait_for_url("**/")
+    assert f"{customer.name_kanji} 様" in page.locator(".who-name").inner_text()

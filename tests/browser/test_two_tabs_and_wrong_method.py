@@ -140,3 +140,29 @@ def test_after_the_cells_changed_in_another_tab_the_right_answer_passes(page, de
     other.wait_for_url("**/settings/suspend/done/")
     assert Credential.objects.get(customer=customer, kind="image_card").failures == 0
     assert not AuditEvent.objects.filter(customer=customer, summary__contains="認証誤り").exists()
+
+
+def test_a_bad_challenge_id_is_told_once_and_the_resend_passes(page, device):
+    """SEC-5, UI-1: a hidden challenge id that is not the page's (here: not a number) is told
+    「認証用画像の指定が変わりました」; the page then holds the id of the challenge it shows,
+    so the right answer sent from it passes — the bad id was rendered again and every resend
+    was refused the same way until a reload. Nothing counted."""
+    from security.models import Credential, ImageCardChallenge
+
+    customer = _customer()
+    _login(page, customer)
+    page.wait_for_url("**/")
+    _limit_confirm_page(page, "100000")
+    hidden = page.locator('input[name="challenge"]')
+    hidden.evaluate("input => { input.value = 'abc'; }")
+    _pick_pictures(page, customer)
+    page.get_by_role("button", name="変更する").click()
+    page.get_by_text("認証用画像の指定が変わりました").first.wait_for()
+    challenge = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+    assert hidden.input_value() == str(challenge.pk)
+    assert no_horizontal_overflow(page)
+    page.screenshot(path=f"test-artifacts/bad-challenge-id-told-{device}.png", full_page=True)
+    _pick_pictures(page, customer)
+    page.get_by_role("button", name="変更する").click()
+    page.wait_for_url("**/transfers/limit/done/")
+    assert Credential.objects.get(customer=customer, kind="image_card").failures == 0

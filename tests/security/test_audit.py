@@ -59,6 +59,26 @@ def test_unknown_contract_id_is_kept_only_as_digits(client, caplog):
     assert "FORGED" not in caplog.text and "Secret42" not in caplog.text and "42" not in "".join(cid for _, cid in rows)
 
 
+@pytest.mark.parametrize("typed,kept", [
+    ("１２３４５", "12345"), ("123‐45", "12345"), ("１２３ー４５", "12345"), ("123 45", "12345"),
+    (" 12345 ", "12345"), ("Secret42", ""), ("12-ab", ""), ("４２", "42"), ("1" * 20, "1" * 16),
+])
+def test_the_typed_id_is_kept_as_the_login_form_reads_digits(typed, kept):
+    """SEC-1, SEC-13: a malformed ID's row kept its digits by a rule of its own (blanks and
+    ASCII hyphens only): 「１２３４５」 typed with the IME on, or 「123‐45」 with a Japanese
+    hyphen, were dropped, though the login form reads them as digits. One reading now
+    (cosei_ib.textinput.digits_typed_in_groups); what is not digits is still dropped."""
+    from security.audit import audit_contract_id_typed
+
+    assert audit_contract_id_typed(typed) == kept
+
+
+def test_a_malformed_id_typed_in_full_width_keeps_its_digits_on_the_row(client):
+    client.post("/login/", {"contract_id": "１２３４５", "password": "whatever1"})
+    row = AuditEvent.objects.get(action="login")
+    assert (row.outcome, row.summary, row.contract_id) == ("refused", "契約者ID形式誤り", "12345")
+
+
 @pytest.mark.parametrize("url", ["/accounts/statements/?account=%00", "/accounts/statements/csv/?account=%00"])
 def test_nul_in_an_account_id_is_a_refused_404_not_a_500(url):
     customer = factories.customer(password="Pass1234", password_is_initial=False)

@@ -60,7 +60,7 @@ def test_a_failure_is_counted_with_the_failure_row_of_its_own_answer():
     step = (CARD_STEP, [customer.pk])
     assert at_commit([step]) == CI315
     assert at_commit([step, audit(customer, "login", "failure", "パスワード誤り")]) == CI315, "the password's row"
-    assert at_commit([step, audit(customer, "step_up", "failure", "振込 ワンタイムパスワード 認証誤り")]) == CI315
+    assert at_commit([step, audit(customer, "step_up", "failure", "振込 ワンタイムパスワード 誤り")]) == CI315
     assert at_commit([step, audit(customer, "step_up", "success", "振込 画像認証")]) == CI315, "a success"
     assert at_commit([step, step, card_wrong(customer)]) == CI315, "two counted with one row"
     assert at_commit([step, card_wrong(customer)]) is None

@@ -21,11 +21,14 @@ from security.services import (
     LOGIN_FAILED,
     LOGIN_LOCKED,
     PASSWORD_CHANGED_MEANWHILE,
+    PASSWORD_REISSUED_MEANWHILE_AUDIT,
     PasswordChangeError,
+    PasswordChangedMeanwhile,
     initial_password_issue,
     login_authenticate,
     password_change,
 )
+from security.session import ENDED_MESSAGES
 from tests import factories
 from tests.lockrace import race, writing
 
@@ -98,6 +101,36 @@ def test_a_second_tab_cannot_change_the_password_with_the_old_one_after_a_change
     assert refusal.messages == [PASSWORD_CHANGED_MEANWHILE] and refusal.this_request_ended
     assert Credential.objects.get(customer=customer, kind=Credential.Kind.PASSWORD).failures == 0
     assert login_authenticate(contract_id=customer.contract_id, password=NEW, ip=None).ok
+
+
+def test_a_change_that_waited_for_staffs_initial_password_says_to_log_in_with_the_banks():
+    """SEC-3, SEC-12: staff's 初回パスワード再発行 committed while the change, its hash
+    loaded with the old password, waited for the customer's row. The old password was right
+    when typed (nothing counted), but the customer now logs in with the bank's new initial
+    password: told as the re-issue tells the sessions it ends, not 「変更後のログイン
+    パスワードでログインしてください」, which named a password that never existed."""
+    customer = _customer()
+    factories.staff_user("staff-t")
+    loaded = Customer.objects.select_related("user").get(pk=customer.pk)
+    issued = {}
+
+    def issue():
+        issued["password"] = initial_password_issue(customer=customer, reason="本人から電話", actor="staff-t")
+        return len(issued["password"])
+
+    outcomes = race(issue, lambda: password_change(customer=loaded, current_password=OLD, new_password=NEW,
+                                                   ip=None, keep_session_key=None),
+                    pause_before=AFTER_THE_NEW_HASH)
+    assert outcomes["paused"] and outcomes["first"] == ("ok", 10), outcomes
+    kind, refusal = outcomes["second"]
+    assert kind == "error" and isinstance(refusal, PasswordChangedMeanwhile), outcomes
+    assert refusal.by_bank and refusal.this_request_ended
+    assert refusal.messages == [ENDED_MESSAGES["initial_password"]]
+    assert Credential.objects.get(customer=customer, kind=Credential.Kind.PASSWORD).failures == 0
+    assert AuditEvent.objects.filter(customer=customer, action="password_change", outcome="refused",
+                                     summary=PASSWORD_REISSUED_MEANWHILE_AUDIT).count() == 1
+    assert Customer.objects.get(pk=customer.pk).password_is_initial
+    assert login_authenticate(contract_id=customer.contract_id, password=issued["password"], ip=None).ok
 
 
 def _in_parallel(jobs) -> list:

@@ -339,6 +339,22 @@ def test_blanks_between_digits_are_the_only_slack_in_a_code(typed):
     assert not form.is_valid() and form.errors["otp"] == [otp.OTP_FORMAT]
 
 
+def test_the_otp_field_keeps_the_numeric_keyboard_and_no_pattern_of_its_own():
+    """SEC-6, UI-1: the field's ``pattern`` ([0-9０-９\\s]*) refused 「123-456」, which the
+    server reads; the form is novalidate, so the server's message is the one rule. The
+    phone still gets its numeric keyboard (inputmode) and the code's autofill."""
+    customer = customer_with_card()
+    activate_otp(customer)
+    client = Client()
+    _login(client, customer)
+    page = client.get("/login/otp/").content.decode()
+    form = next(form for form in re.findall(r"<form[^>]*>.*?</form>", page, re.S) if 'name="otp"' in form)
+    field = re.search(r'<input[^>]*name="otp"[^>]*>', form).group(0)
+    assert "novalidate" in form.split(">", 1)[0]
+    assert 'inputmode="numeric"' in field and 'autocomplete="one-time-code"' in field
+    assert "pattern=" not in field
+
+
 def test_a_locked_otp_is_said_at_the_login_step_before_any_code_is_typed():
     """SEC-6, SEC-8 (probe35 F10): with the OTP locked, the login's OTP page showed the form
     — the lock was told only after a code was sent. Now the step ends the login with the
@@ -478,5 +494,10 @@ def test_a_tampered_challenge_field_is_told_as_a_changed_challenge(challenge):
     assert errors is not None and CARD_CHALLENGE_CHANGED in errors.group(1)
     assert not OtpToken.objects.get(customer=customer).is_active
     assert not Credential.objects.filter(customer=customer, failures__gt=0).exists()
-    # the page asks the open challenge again, and the right answer then registers
-    assert client.post("/otp/activate/register/", data).url == "/otp/activate/done/"
+    # the page asks the open challenge again — its hidden field holds that challenge's id,
+    # not the bad value posted (which was re-sent and refused on every resend): the right
+    # answer sent with the id the page shows then registers
+    shown = re.search(r'<input type="hidden" name="challenge" value="([^"]*)"', response.content.decode())
+    assert shown is not None and shown.group(1) == data["challenge"]
+    resent = client.post("/otp/activate/register/", {**data, "challenge": shown.group(1)})
+    assert resent.status_code == 302 and resent.url == "/otp/activate/done/"

@@ -107,6 +107,43 @@ def test_a_double_click_changes_once_and_the_other_submit_is_told_not_counted(ur
 
 
 @pytest.mark.django_db
+@pytest.mark.parametrize("url", ["/settings/password/", "/password/initial/"])
+def test_a_change_sent_as_staff_reissued_the_password_says_to_use_the_banks_initial_one(url, monkeypatch):
+    """SEC-3, SEC-12: staff's 初回パスワード再発行 (or ロック解除) committed after the request
+    loaded the customer's hash, before the change took the lock. The old password typed was
+    right then: nothing counted. The session is gone (the re-issue ended it, and its marker
+    with the session); the login page says to use the bank's new initial password — not
+    「変更後のログインパスワードでログインしてください」: no change was made."""
+    from accounts.models import Customer
+    from security.services import PASSWORD_REISSUED_MEANWHILE_AUDIT, initial_password_issue
+
+    customer = _customer(initial=url == "/password/initial/")
+    factories.staff_user("staff-t")
+    client = _signed_in(customer)
+    real = views.password_change
+    issued = {}
+
+    def staff_first(**kwargs):  # the request's customer (and hash) loaded already
+        issued["password"] = initial_password_issue(customer=Customer.objects.get(pk=customer.pk),
+                                                    reason="本人から電話", actor="staff-t")
+        return real(**kwargs)
+
+    monkeypatch.setattr(views, "password_change", staff_first)
+    response = _change(client, url)
+    assert response.status_code == 302 and response.url == "/login/"
+    page = _messages(client, "/login/")
+    assert ENDED_MESSAGES["initial_password"] in page
+    assert "変更後のログインパスワード" not in page and PASSWORD_CHANGED_MEANWHILE not in page
+    assert client.get("/settings/").url.startswith("/login/")  # the session stays ended
+    customer.refresh_from_db()
+    customer.user.refresh_from_db()
+    assert customer.password_is_initial and customer.user.check_password(issued["password"])
+    assert Credential.objects.get(customer=customer, kind="password").failures == 0
+    assert list(AuditEvent.objects.filter(customer=customer, action="password_change")
+                .values_list("outcome", "summary")) == [("refused", PASSWORD_REISSUED_MEANWHILE_AUDIT)]
+
+
+@pytest.mark.django_db
 def test_a_second_tab_sent_after_the_change_is_told_it_was_changed_and_stays_logged_in():
     customer = _customer(initial=False)
     client = _signed_in(customer)
@@ -138,6 +175,24 @@ def test_the_replaced_password_counts_as_a_guess_once_the_moment_has_passed():
 
 
 @pytest.mark.django_db
+def test_the_replaced_hash_leaves_the_stored_session_once_its_window_has_passed():
+    """SEC-13: the Argon2 hash of the replaced password stayed in the session for the
+    session's whole life; it serves for PASSWORD_REPLACED_SECONDS only. The first request
+    after that window drops it from the stored session; one within the window keeps it."""
+    customer = _customer(initial=False)
+    client = _signed_in(customer)
+    _change(client, "/settings/password/")
+    assert client.get("/history/").status_code == 200
+    assert PASSWORD_REPLACED in client.session  # within the window: kept (read from the database)
+    session = client.session
+    session[PASSWORD_REPLACED] = {**session[PASSWORD_REPLACED], "at": session[PASSWORD_REPLACED]["at"] - 601}
+    session.save()
+    assert client.get("/history/").status_code == 200
+    stored = Session.objects.get(session_key=client.cookies["sessionid"].value).get_decoded()
+    assert PASSWORD_REPLACED not in stored and "_auth_user_id" in stored
+
+
+@pytest.mark.django_db
 def test_the_second_tab_of_the_first_login_goes_on_told_the_password_was_changed():
     customer = _customer(initial=True)
     client = _signed_in(customer)
@@ -148,6 +203,22 @@ def test_the_second_tab_of_the_first_login_goes_on_told_the_password_was_changed
     customer.user.refresh_from_db()
     assert customer.user.check_password(NEW)
     _nothing_counted(customer)
+
+
+@pytest.mark.django_db
+def test_back_to_the_first_login_change_page_after_the_change_just_goes_on():
+    """UI-1: a GET of /password/initial/ after the forced change (Back, a bookmark) sent
+    nothing, yet was told 「…この送信では変更していません。」. It now just goes on to the
+    page after the login; a POST from a tab with the old form is still told."""
+    customer = _customer(initial=True)
+    client = _signed_in(customer)
+    assert _change(client, "/password/initial/").url == "/"
+    assert "ログインパスワードを変更しました。" in _messages(client, "/")  # the change's own message, shown
+    response = client.get("/password/initial/")
+    assert response.status_code == 302 and response.url == "/"
+    page = _messages(client, "/")
+    assert PASSWORD_CHANGED_MEANWHILE not in page and "ログインパスワードを変更しました。" not in page
+    assert PASSWORD_CHANGED_MEANWHILE in _messages(client, _change(client, "/password/initial/", new=OTHER).url)
 
 
 @pytest.mark.django_db

@@ -12,6 +12,7 @@ from django.utils import timezone
 from security import cards, otp, stepup
 from security.errors import AuthFactorError
 from security.models import AuditEvent, Credential, StepUp
+from tests import factories
 from tests.security.secondfactor import (
     activate_otp,
     code_at_next_step,
@@ -166,6 +167,8 @@ def test_wrong_card_answer_counts_toward_the_lock():
                 challenge_id=challenge.pk, card_answers=wrong_answers(challenge))
     assert refused.value.message == cards.CARD_WRONG and not isinstance(refused.value, stepup.StepUpError)
     assert Credential.objects.get(customer=customer, kind="image_card").failures == 1
+    row = AuditEvent.objects.get(customer=customer, action="step_up")
+    assert (row.action, row.summary) == factories.CREDENTIAL_FAILED_ROWS["image_card"][:2]  # as the factory writes it
     pending.refresh_from_db()
     assert pending.verified_at is None
 
@@ -196,6 +199,38 @@ def test_otp_replaces_the_image_card_after_activation():
     row = AuditEvent.objects.filter(customer=customer, action="step_up").latest("id")
     assert row.outcome == AuditEvent.Outcome.FAILURE and row.summary.endswith("ワンタイムパスワード 誤り")
     assert Credential.objects.get(customer=customer, kind="otp").failures == 1
+
+
+def test_the_code_that_locks_the_otp_is_a_failure_and_a_code_after_the_lock_a_refusal():
+    """SEC-8, SEC-13: OTP_LOCKED was audited 失敗 both for the wrong code that locked the OTP
+    and for a code sent once it was locked (nothing checked, nothing counted), which the
+    login's OTP step audits 拒否 「ワンタイムパスワード ロック中」. Now: the locking code
+    失敗 「…ロック」; a code after the lock 拒否 「…ロック中」, at a step-up and at login alike."""
+    customer = customer_with_card()
+    token = activate_otp(customer, required_at_login=False)
+    pending = stepup.stepup_begin(customer=customer, kind="transfer", content=CONTENT)
+    right = code_at_next_step(token)
+    wrong = f"{(int(right) + 1) % 1_000_000:06d}"
+    rows = AuditEvent.objects.filter(customer=customer, action="step_up")
+    for _ in range(5):
+        with pytest.raises(AuthFactorError) as refused:
+            _verify(customer, pending, execute=pytest.fail, otp=wrong)
+    assert refused.value.message == otp.OTP_LOCKED and refused.value.locked
+    locking = rows.latest("id")
+    assert locking.outcome == AuditEvent.Outcome.FAILURE and locking.summary.endswith("ワンタイムパスワード ロック")
+    # tests/factories.py counts a failure with the rows the service writes (security 0022)
+    assert ("step_up", rows.earliest("id").summary, locking.summary) == factories.CREDENTIAL_FAILED_ROWS["otp"]
+    with pytest.raises(AuthFactorError) as refused:
+        _verify(customer, pending, execute=pytest.fail, otp=right)
+    assert refused.value.message == otp.OTP_LOCKED and refused.value.locked  # the same words
+    after = rows.latest("id")
+    assert after.pk != locking.pk
+    assert after.outcome == AuditEvent.Outcome.REFUSED and after.summary.endswith("ワンタイムパスワード ロック中")
+    with pytest.raises(AuthFactorError):
+        otp.otp_verify(customer=customer, code=right, ip=None, action="login_otp")
+    login = AuditEvent.objects.filter(customer=customer, action="login_otp").latest("id")
+    assert (login.outcome, login.summary) == (AuditEvent.Outcome.REFUSED, "ワンタイムパスワード ロック中")
+    assert Credential.objects.get(customer=customer, kind="otp").failures == 5  # nothing counted after
 
 
 def test_the_step_up_lock_reads_what_the_orm_would():
