@@ -20,8 +20,12 @@ PAUSE_SECONDS = 10  # an upper bound: the wait ends as soon as ``second`` waits 
 
 def lock_wait_query(pid: int) -> str | None:
     """The statement the backend ``pid`` waits in for a lock (a row lock: its holder's
-    transaction), or None when it does not wait for one."""
+    transaction), or None when it does not wait for one. Asked from ``first``'s connection,
+    inside its transaction: PostgreSQL keeps the backends' ``query`` from the transaction's
+    first look at pg_stat_activity (only the wait event is read live), so the snapshot is
+    dropped first — else the text could be the statement ``second`` ran before it waited."""
     with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute("SELECT wait_event_type, query FROM pg_stat_activity WHERE pid = %s", [pid])
         row = cursor.fetchone()
     return row[1] if row is not None and row[0] == "Lock" else None

@@ -23,12 +23,15 @@ ledger_0039 = importlib.import_module("accounts.migrations.0039_ledger_post_serv
 LOOKUP_START = "    -- Hot internal accounts are split into stripes, exactly as in 0012 (see there).\n"
 LOOKUP_END = "             WHERE x.n = pg_backend_pid() % x.k) AS s ON true;\n"
 
-# the look-up's own condition on the named account (p.purpose … AND p.status = 'open')
-STRIPED_NAMED = """    -- Hot internal accounts are split into stripes, exactly as in 0012 (see there); the
+# the look-up's own condition on the named account, as 0039's text has it: the look-up must
+# contain it (ledger_post_stripes_when_named checks), so the two cannot drift apart unnoticed
+STRIPED_PURPOSE = "p.purpose IN ('fee_income', 'payeasy_collection')"
+STRIPED_STATUS = "p.status = 'open'"
+STRIPED_NAMED = f"""    -- Hot internal accounts are split into stripes, exactly as in 0012 (see there); the
     -- look-up runs only for a posting that names an account that can have them (0041).
     IF EXISTS (SELECT 1 FROM public.accounts_account p
-                WHERE p.id = ANY (p_accounts) AND p.purpose IN ('fee_income', 'payeasy_collection')
-                  AND p.status = 'open') THEN
+                WHERE p.id = ANY (p_accounts) AND {STRIPED_PURPOSE}
+                  AND {STRIPED_STATUS}) THEN
 """
 NONE_NAMED = """    ELSE
         v_accounts := p_accounts;
@@ -43,6 +46,9 @@ def ledger_post_stripes_when_named() -> str:
     start = source.index(LOOKUP_START)
     end = source.index(LOOKUP_END) + len(LOOKUP_END)
     lookup = source[start + len(LOOKUP_START):end]
+    if f"{STRIPED_PURPOSE} AND {STRIPED_STATUS}" not in lookup:
+        raise RuntimeError("the stripe look-up's condition on the named account is not STRIPED_NAMED's: "
+                           "update STRIPED_PURPOSE / STRIPED_STATUS with it (accounts 0041)")
     indented = "".join("    " + line if line.strip() else line for line in lookup.splitlines(keepends=True))
     return source[:start] + STRIPED_NAMED + indented + NONE_NAMED + source[end:]
 

@@ -205,3 +205,25 @@ def test_staff_change_no_internal_account():
         assert account_admin_change_problem(account=parent, status=status,
                                             hold_amount=hold) == INTERNAL_ACCOUNT_OWNER_ONLY
     assert account_admin_change_problem(account=parent, status=parent.status, hold_amount=parent.hold_amount) == ""
+
+
+@pytest.mark.parametrize("drift", [
+    ("'fee_income', 'payeasy_collection')", "'fee_income', 'payeasy_collection', 'interbank_settlement')"),
+    ("p.status = 'open') AS x", "p.status IN ('open', 'frozen')) AS x"),
+], ids=["purpose", "status"])
+def test_0041_refuses_a_lookup_whose_condition_drifted_from_its_own(monkeypatch, drift):
+    """LEDGER-3 (accounts 0041): the key look-up that decides whether the stripe look-up runs
+    repeats that look-up's condition on the named account. Its text is checked against the
+    look-up it wraps: a later change to one of them is refused at import (RuntimeError), not
+    a posting that silently skips (or runs) the stripes."""
+    import importlib
+
+    migration = importlib.import_module("accounts.migrations.0041_ledger_post_stripes_when_named")
+    source = migration.ledger_0039.ledger_post_service_keys_only()
+    assert f"{migration.STRIPED_PURPOSE} AND {migration.STRIPED_STATUS}" in source
+    assert "p.id = ANY (p_accounts) AND " + migration.STRIPED_PURPOSE in migration.ledger_post_stripes_when_named()
+    old, new = drift
+    assert source.count(old) == 1
+    monkeypatch.setattr(migration.ledger_0039, "ledger_post_service_keys_only", lambda: source.replace(old, new))
+    with pytest.raises(RuntimeError, match="STRIPED_PURPOSE / STRIPED_STATUS"):
+        migration.ledger_post_stripes_when_named()

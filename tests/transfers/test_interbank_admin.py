@@ -151,28 +151,36 @@ def test_staff_upload_an_incoming_file_and_return_what_cannot_be_credited(staff_
     assert InterbankIncomingRecord.objects.get(pk=record.pk).status == "returned"
 
 
+def _uploads_from_one_session(staff, data: bytes):
+    """The upload form posted from one staff session (the same browser), each call on its own
+    connection (a thread of its own): the messages the page shows, as (level, text)."""
+    from django.test import Client
+
+    from tests.security.test_staff_admin import staff_signed_in
+
+    signed_in = staff_signed_in(*staff)
+
+    def upload():
+        client = Client()
+        client.cookies.load({name: morsel.value for name, morsel in signed_in.cookies.items()})
+        page = client.post("/admin/transfers/interbankincomingfile/upload/",
+                           {"file": SimpleUploadedFile("conc.txt", data)}, follow=True).content.decode()
+        return re.findall(r'<li class="(success|warning|error)">(.*?)</li>', page)
+    return upload
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_double_click_on_upload_says_once_what_was_credited_and_then_already_imported(staff):
     """XFER-12, STAFF-1 (probe35 F3): the upload form posted six times at once from one staff
     session (separate connections, real threads): one credit; one response says 「入金 1件」,
     the five others 「取込済みです。入金はしていません」 as a warning — not the success
-    「取り込みました：入金 0件」 that staff could read as a failed credit and post by hand."""
-    from django.test import Client
-
-    from tests.security.test_staff_admin import staff_signed_in
+    「取り込みました：入金 0件」 that staff could read as a failed credit and post by hand.
+    (The threads start together but may run one after the other: the overlap is forced in
+    the next test.)"""
     from tests.transfers.test_concurrency import run_concurrently
 
     account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
-    data = incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 3_535)])
-    signed_in = staff_signed_in(*staff)
-
-    def upload():
-        client = Client()  # the same browser (one staff session), its own connection
-        client.cookies.load({name: morsel.value for name, morsel in signed_in.cookies.items()})
-        page = client.post("/admin/transfers/interbankincomingfile/upload/",
-                           {"file": SimpleUploadedFile("conc.txt", data)}, follow=True).content.decode()
-        return re.findall(r'<li class="(success|warning|error)">(.*?)</li>', page)
-
+    upload = _uploads_from_one_session(staff, incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 3_535)]))
     told = [messages for _, messages in run_concurrently([upload] * 6)]
     assert Account.objects.get(pk=account.pk).balance == 3_535
     assert InterbankIncomingRecord.objects.get().status == "credited"
@@ -184,6 +192,34 @@ def test_a_double_click_on_upload_says_once_what_was_credited_and_then_already_i
         assert [level for level, _ in messages] == ["warning"], told
         assert "は取込済みです。入金はしていません（二重入金はしません）。" in messages[0][1]
     assert not any("入金 0件" in text for messages in told for _, text in messages)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_an_upload_sent_while_the_other_credits_says_already_imported(staff):
+    """XFER-12, STAFF-1 (probe35 F3), the overlap forced (``lockrace.race``): the first post of
+    the form holds the file row's lock inside its record's transaction; the second, from the
+    same session, waits for it, finds the record credited and shows 「取込済みです。入金は
+    していません」 as a warning — never 「取り込みました：入金 0件」 as a success."""
+    from tests.lockrace import race
+    from tests.transfers.test_interbank_concurrency import (
+        UPLOAD_HOLDING_THE_FILE,
+        WAIT_SEEN_WITHIN,
+        waited_for_the_file_row,
+    )
+
+    account = factories.account(owner=factories.customer(name_kana="ﾔﾏﾀﾞ ﾀﾛｳ"))
+    upload = _uploads_from_one_session(staff, incoming_file([(account, "ﾔﾏﾀﾞ ﾀﾛｳ", 3_535)]))
+    waited_in: list[str] = []
+    outcomes = race(upload, upload, pause_before=UPLOAD_HOLDING_THE_FILE, waited_in=waited_in,
+                    pause_seconds=WAIT_SEEN_WITHIN)
+    assert outcomes["paused"] and outcomes["first"][0] == "ok" and outcomes["second"][0] == "ok", outcomes
+    assert waited_for_the_file_row(waited_in), (waited_in, outcomes)
+    first, second = outcomes["first"][1], outcomes["second"][1]
+    assert [level for level, _ in first] == ["success"] and "入金 1件、入金不能 0件。" in first[0][1], first
+    assert [level for level, _ in second] == ["warning"], second
+    assert "は取込済みです。入金はしていません（二重入金はしません）。" in second[0][1]
+    assert Account.objects.get(pk=account.pk).balance == 3_535
+    assert InterbankIncomingRecord.objects.get().status == "credited"
 
 
 def test_the_account_column_names_only_an_account_credited(staff_client):
