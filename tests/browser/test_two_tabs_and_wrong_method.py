@@ -129,15 +129,9 @@ def test_after_the_cells_changed_in_another_tab_the_right_answer_passes(page, de
     page.get_by_role("button", name="変更する").click()
     page.wait_for_url("**/transfers/limit/done/")
     other.get_by_role("button", name="利用を停止する").click()
-    other.get_by_text("認証用画像の指定が変わりました").first.wait_for()
-    second = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
+    second = _told_cells_changed_and_resent(other, customer, button="利用を停止する",
+                                            done="**/settings/suspend/done/", shot=f"cells-changed-{device}")
     assert second.pk != first.pk
-    assert other.locator('input[name="challenge"]').input_value() == str(second.pk)
-    assert no_horizontal_overflow(other)
-    other.screenshot(path=f"test-artifacts/cells-changed-{device}.png", full_page=True)
-    _pick_pictures(other, customer)
-    other.get_by_role("button", name="利用を停止する").click()
-    other.wait_for_url("**/settings/suspend/done/")
     assert Credential.objects.get(customer=customer, kind="image_card").failures == 0
     assert not AuditEvent.objects.filter(customer=customer, summary__contains="認証誤り").exists()
 
@@ -147,7 +141,7 @@ def test_a_bad_challenge_id_is_told_once_and_the_resend_passes(page, device):
     「認証用画像の指定が変わりました」; the page then holds the id of the challenge it shows,
     so the right answer sent from it passes — the bad id was rendered again and every resend
     was refused the same way until a reload. Nothing counted."""
-    from security.models import Credential, ImageCardChallenge
+    from security.models import Credential
 
     customer = _customer()
     _login(page, customer)
@@ -157,12 +151,22 @@ def test_a_bad_challenge_id_is_told_once_and_the_resend_passes(page, device):
     hidden.evaluate("input => { input.value = 'abc'; }")
     _pick_pictures(page, customer)
     page.get_by_role("button", name="変更する").click()
+    _told_cells_changed_and_resent(page, customer, button="変更する", done="**/transfers/limit/done/",
+                                   shot=f"bad-challenge-id-told-{device}")
+    assert Credential.objects.get(customer=customer, kind="image_card").failures == 0
+
+
+def _told_cells_changed_and_resent(page, customer, *, button: str, done: str, shot: str):
+    """The page says 「認証用画像の指定が変わりました」 and holds the id of the challenge it
+    shows now (returned); the right cells sent from it reach ``done``."""
+    from security.models import ImageCardChallenge
+
     page.get_by_text("認証用画像の指定が変わりました").first.wait_for()
     challenge = ImageCardChallenge.objects.get(customer=customer, closed_at__isnull=True)
-    assert hidden.input_value() == str(challenge.pk)
+    assert page.locator('input[name="challenge"]').input_value() == str(challenge.pk)
     assert no_horizontal_overflow(page)
-    page.screenshot(path=f"test-artifacts/bad-challenge-id-told-{device}.png", full_page=True)
+    page.screenshot(path=f"test-artifacts/{shot}.png", full_page=True)
     _pick_pictures(page, customer)
-    page.get_by_role("button", name="変更する").click()
-    page.wait_for_url("**/transfers/limit/done/")
-    assert Credential.objects.get(customer=customer, kind="image_card").failures == 0
+    page.get_by_role("button", name=button).click()
+    page.wait_for_url(done)
+    return challenge
