@@ -36,6 +36,7 @@ from .cards import CARD_LOCKED, card_refusal_label, image_card_challenge_close, 
 from .errors import AuthFactorError
 from .locks import customer_for_update
 from .models import AuditEvent, Credential, ImageCardChallenge, OtpToken
+from .selectors import credential_locked
 from .services import credential_for_update, credential_register_failure, credential_register_success
 
 logger = logging.getLogger(__name__)
@@ -249,6 +250,13 @@ def otp_activate(*, customer: Customer, token_id: int, serial: str, code: str,
     token = otp_token_pending_get(customer=customer, token_id=token_id)
     if (serial or "").strip().upper() != token.serial:
         raise AuthFactorError(OTP_SERIAL_WRONG, field="serial")
+    if credential_locked(customer, Credential.Kind.OTP):
+        # a lock found before anything is checked (review35b): nothing checked or counted,
+        # the card answer kept — 拒否 「ロック中」, as the login's OTP step audits it. Its own
+        # transaction writes no credential, so CI315 (security 0022) has nothing to read it for.
+        audit_record(action="otp_activate", customer=customer, ip=ip, outcome=AuditEvent.Outcome.REFUSED,
+                     summary=f"{_FACTOR_LABELS['otp']}：{otp_refusal_label(OTP_LOCKED_BEFORE)}")
+        raise AuthFactorError(OTP_LOCKED_BEFORE, field="otp", locked=True)
     errors: dict[str, str] = {}
     with transaction.atomic(durable=True):
         # The customer's row first: otp_token_issue replaces and otp_token_revoke deletes a

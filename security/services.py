@@ -308,7 +308,9 @@ def _replaced_meanwhile(typed: str, *, now: str, loaded: str, replaced_here: str
     if loaded and loaded != now and check_password(typed, loaded):
         return PasswordChangedMeanwhile(this_request_ended=True, by_bank=by_bank)
     if replaced_here and replaced_here not in (now, loaded) and check_password(typed, replaced_here):
-        return PasswordChangedMeanwhile(this_request_ended=False, by_bank=by_bank)
+        # this session's own change, earlier; if the hash also moved since the load, another
+        # device's change ended this session meanwhile (review35b): the request's is gone
+        return PasswordChangedMeanwhile(this_request_ended=bool(loaded) and loaded != now, by_bank=by_bank)
     return None
 
 

@@ -94,6 +94,38 @@ def test_a_code_is_accepted_once():
     assert Credential.objects.get(customer=customer, kind="otp").failures == 0  # replays aren't guesses
 
 
+def test_activation_with_the_otp_locked_before_is_refused_before_anything_is_checked():
+    """SEC-6, SEC-8, SEC-13 (review35b): 利用開始 with an OTP locked before (five wrong codes
+    in an earlier activation, then a new identity check): refused with the lock message
+    before the card or the code is checked — the card answer not used, nothing counted —
+    and 取引履歴 says 拒否 「ロック中」, not 失敗."""
+    customer = customer_with_card(email="k@example.jp")
+    token = otp.otp_token_issue(customer=customer)
+    challenge = cards.image_card_challenge_current(customer=customer)
+    wrong = f"{(int(totp_for(token).now()) + 1) % 1_000_000:06d}"
+    for _ in range(5):
+        with pytest.raises(AuthFactorError):
+            otp.otp_activate(customer=customer, token_id=token.pk, serial=token.serial, code=wrong,
+                             required_at_login=True, challenge_id=challenge.pk,
+                             card_answers=right_answers(challenge), ip=None)
+    assert Credential.objects.get(customer=customer, kind="otp").is_locked
+    token = otp.otp_token_issue(customer=customer)
+    challenge = cards.image_card_challenge_current(customer=customer)
+    card_failures = Credential.objects.get(customer=customer, kind="image_card").failures
+    with pytest.raises(AuthFactorError) as refused:
+        otp.otp_activate(customer=customer, token_id=token.pk, serial=token.serial, code=totp_for(token).now(),
+                         required_at_login=True, challenge_id=challenge.pk,
+                         card_answers=wrong_answers(challenge), ip=None)
+    assert refused.value.message == otp.OTP_LOCKED and refused.value.locked and refused.value.field == "otp"
+    row = AuditEvent.objects.filter(customer=customer, action="otp_activate").latest("pk")
+    assert (row.outcome, row.summary) == ("refused", "ワンタイムパスワード：ロック中")
+    # the wrong card answer was not checked: not counted, the challenge still open
+    assert Credential.objects.get(customer=customer, kind="image_card").failures == card_failures
+    assert cards.image_card_challenge_current(customer=customer).pk == challenge.pk
+    token.refresh_from_db()
+    assert not token.is_active and not token.device.confirmed
+
+
 def test_five_wrong_codes_lock_the_otp_credential():
     customer = customer_with_card(email="l@example.jp")
     token = activate_otp(customer)

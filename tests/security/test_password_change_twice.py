@@ -162,6 +162,38 @@ def test_a_second_tab_sent_after_the_change_is_told_it_was_changed_and_stays_log
 
 
 @pytest.mark.django_db
+def test_a_second_tab_sent_as_another_device_changed_it_again_goes_to_the_login_page(monkeypatch):
+    """SEC-12 (review35b): the second tab's form, typed with the password this session's own
+    change replaced, is sent while another device changes the password again (committed
+    after the request loaded the hash). That change ended this session: the tab is told on
+    the login page, with the session's end kept — not sent on to 各種設定 as if it lived."""
+    from accounts.models import Customer
+    from security.services import password_change
+
+    customer = _customer(initial=False)
+    client = _signed_in(customer)
+    assert _change(client, "/settings/password/").url == "/settings/"  # OLD → NEW, this session
+    other = _signed_in(customer, NEW)
+    real = views.password_change
+
+    def other_device_first(**kwargs):  # this request's hash (NEW) loaded already
+        password_change(customer=Customer.objects.get(pk=customer.pk), current_password=NEW,
+                        new_password=OTHER, ip=None, keep_session_key=other.session.session_key)
+        return real(**kwargs)
+
+    monkeypatch.setattr(views, "password_change", other_device_first)
+    response = _change(client, "/settings/password/", current=OLD, new="Yuki2028")
+    assert response.status_code == 302 and response.url == "/login/"
+    page = _messages(client, "/login/")
+    assert PASSWORD_CHANGED_MEANWHILE in page and "変更後のログインパスワードでログインしてください" in page
+    assert client.get("/settings/").url.startswith("/login/")  # the session stays ended
+    customer.user.refresh_from_db()
+    assert customer.user.check_password(OTHER)
+    assert Credential.objects.get(customer=customer, kind="password").failures == 0
+    assert not AuditEvent.objects.filter(customer=customer, action="password_change", outcome="failure").exists()
+
+
+@pytest.mark.django_db
 def test_the_replaced_password_counts_as_a_guess_once_the_moment_has_passed():
     customer = _customer(initial=False)
     client = _signed_in(customer)
