@@ -161,31 +161,43 @@ def test_two_posts_of_one_resume_form_show_the_slip_of_the_one_resume(page, devi
     expect(page.get_by_text("ログインパスワードの誤入力が2回ありました")).to_be_visible()
     page.get_by_label("理由（本人確認の方法など）").fill("本人確認済（電話）")
     # the live server answers in threads of this process: the first resume waits there until
-    # the second POST has arrived (its session loaded), as on a slow server
-    arrived, second_arrived = [], threading.Event()
+    # the second POST has arrived (its session and the form's nonce loaded), as on a slow
+    # server; the second goes on once the first has resumed, so the browser shows the loser's
+    arrived, second_arrived, first_resumed = [], threading.Event(), threading.Event()
     real_customer, real_resume = customer_admin.CustomerAdmin._customer, customer_admin.customer_ib_resume
 
     def arriving(self, request, pk, permission):
+        loaded = real_customer(self, request, pk, permission)
         if request.method == "POST":
             arrived.append(pk)
             if len(arrived) == 2:
                 second_arrived.set()
-        return real_customer(self, request, pk, permission)
+                first_resumed.wait(10)
+        return loaded
 
     def slow_resume(**kwargs):
         second_arrived.wait(10)
-        return real_resume(**kwargs)
+        try:
+            return real_resume(**kwargs)
+        finally:
+            first_resumed.set()
 
     monkeypatch.setattr(customer_admin.CustomerAdmin, "_customer", arriving)
     monkeypatch.setattr(customer_admin, "customer_ib_resume", slow_resume)
+    # the first POST of the double click, sent as the browser sends the form (its cookies, its
+    # fields and its button) but by the page's script, so that it surely leaves (two real taps
+    # on a phone were sometimes one: CI); the tap on the button is the second, whose answer
+    # the browser shows
     page.evaluate("""() => {
         const form = document.querySelector("form[data-submit-once]");
-        form.replaceWith(form.cloneNode(true));  // the copy has no submit-once listener
+        fetch(form.action || location.href, {method: "POST", credentials: "same-origin",
+                                             body: new FormData(form, form.querySelector("[type=submit]"))});
     }""")
-    box = page.get_by_role("button", name="再開する").bounding_box()
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
-    page.wait_for_timeout(400)  # past a touch screen's double-tap (zoom) window
-    page.mouse.click(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)  # the second click
+    for _ in range(200):  # the first has reached the server
+        if arrived:
+            break
+        page.wait_for_timeout(50)
+    page.get_by_role("button", name="再開する").click()
     slip = page.locator(".print-slip")
     slip.wait_for()
     assert len(arrived) == 2  # both POSTs reached the server
