@@ -205,6 +205,13 @@ def embedded_database_urls(name: str = DB_NAME, pgdata: Path = PGDATA,
             for setting in ("fsync = off", "synchronous_commit = off", "full_page_writes = off"):
                 conn.execute(f"ALTER SYSTEM SET {setting}")
             conn.execute("SELECT pg_reload_conf()")
+        if not durable and conn.execute("SHOW wal_keep_size").fetchone()[0] != "512MB":
+            # a base backup of this cluster (the standby test, deploy/backup_restore_check.py)
+            # streams its WAL from a start point the server may recycle before the stream's
+            # temporary slot holds it, under the other test worker's writes (CI: "requested
+            # WAL segment … has already been removed"): keep the recent WAL a while
+            conn.execute("ALTER SYSTEM SET wal_keep_size = '512MB'")
+            conn.execute("SELECT pg_reload_conf()")
         _ensure_roles(conn, passwords)
         _require_passwords(conn, pgdata)
         _ensure_database(conn, name)
