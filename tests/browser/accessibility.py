@@ -10,7 +10,9 @@ reported (the check is cut off with the page); the pages a flow stops on — for
 confirmations, results — are the ones checked. Nor is one whose check ends after the
 navigation away began (``beforeunload``/``pagehide``): axe then reads a document being torn
 down — the admin's changelist, left at once for the next page, was reported at random
-(under load) with a colour contrast of its header it does not have."""
+(under load) with a colour contrast of its header it does not have. A colour contrast found
+is read again 200 ms later and reported only if it is still there (the same header, read
+once mid-way under load in CI, session 35)."""
 
 from __future__ import annotations
 
@@ -38,6 +40,12 @@ _REPORT = """
   window.__axeChecked = new Promise(resolve => window.addEventListener('load', resolve, {once: true}))
     .then(() => axe.run(document, {runOnly: {type: 'tag', values: %s}, resultTypes: ['violations'], preload: false,
         rules: Object.fromEntries((location.pathname.startsWith('/admin/') ? %s : []).map(id => [id, {enabled: false}]))}))
+    // a colour contrast is read again 200 ms later, and only what is found then is reported: a
+    // real one stays; the admin header read mid-way under load does not (CI, session 35)
+    .then(result => !result.violations.some(v => v.id === 'color-contrast') ? result
+      : new Promise(resolve => setTimeout(resolve, 200))
+          .then(() => axe.run(document, {runOnly: {type: 'rule', values: ['color-contrast']}, resultTypes: ['violations'], preload: false}))
+          .then(again => ({violations: result.violations.filter(v => v.id !== 'color-contrast').concat(again.violations)})))
     .then(result => report(location.pathname + location.search, result.violations.map(v => ({
         id: v.id, impact: v.impact, help: v.help,
         nodes: v.nodes.slice(0, 3).map(n => n.target.join(' ') + ' :: ' + n.html.slice(0, 200))}))))
